@@ -1,0 +1,69 @@
+// swift-tools-version:6.0
+// Mimamori UTM: the firmware daemon of a small inline UTM box.
+//
+// Targets are layered so the packet path reads from the folder names:
+//   C shims (CPcap, COpenSSL, CZlib) → thin system wrappers (UTMCrypto, UTMInflate)
+//   → pure engine: UTMCore → UTMDecode → UTMFlow → UTMAppLayer → UTMOutput → UTMEngine
+//   → capture sources (UTMCapture) → executables (utmd, utmctl).
+import PackageDescription
+
+/// Release builds check exclusivity statically only and optimise across modules: the engine is
+/// split into layers for readers, not for the optimiser.
+let engineSettings: [SwiftSetting] = [
+    .unsafeFlags(["-cross-module-optimization"], .when(configuration: .release)),
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "Mimamori",
+    products: [
+        .executable(name: "utmd", targets: ["utmd"]),
+        .executable(name: "utmctl", targets: ["utmctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C shims: module maps over Debian's -dev packages; nothing else touches C directly.
+        .systemLibrary(name: "CPcap", path: "Sources/CPcap", pkgConfig: "libpcap",
+                       providers: [.apt(["libpcap-dev"])]),
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "libcrypto",
+                       providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+
+        // Thin, allocation-aware wrappers over the shims.
+        .target(name: "UTMCrypto", dependencies: ["COpenSSL", "UTMCore"], swiftSettings: engineSettings),
+        .target(name: "UTMInflate", dependencies: ["CZlib", "UTMCore"], swiftSettings: engineSettings),
+
+        // The pure engine.
+        .target(name: "UTMCore", swiftSettings: engineSettings),
+        .target(name: "UTMDecode", dependencies: ["UTMCore"], swiftSettings: engineSettings),
+        .target(name: "UTMFlow", dependencies: ["UTMCore", "UTMDecode"], swiftSettings: engineSettings),
+        .target(name: "UTMAppLayer", dependencies: ["UTMCore", "UTMCrypto", "UTMInflate"],
+                swiftSettings: engineSettings),
+        .target(name: "UTMOutput", dependencies: ["UTMCore", "UTMDecode", "UTMFlow", "UTMAppLayer"],
+                swiftSettings: engineSettings),
+        .target(name: "UTMEngine",
+                dependencies: ["UTMCore", "UTMDecode", "UTMFlow", "UTMAppLayer", "UTMOutput"],
+                swiftSettings: engineSettings),
+
+        // Capture sources.
+        .target(name: "UTMCapture", dependencies: ["CPcap", "UTMCore"], swiftSettings: engineSettings),
+
+        // Executables.
+        .executableTarget(name: "utmctl", dependencies: [
+            "UTMEngine", "UTMCapture", "UTMCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: engineSettings),
+        .executableTarget(name: "utmd", dependencies: ["UTMEngine", "UTMCapture", "UTMCore"],
+                          swiftSettings: engineSettings),
+
+        // Tests mirror Sources.
+        .testTarget(name: "UTMCoreTests", dependencies: ["UTMCore"]),
+        .testTarget(name: "UTMDecodeTests", dependencies: ["UTMDecode", "UTMCore"]),
+        .testTarget(name: "UTMFlowTests", dependencies: ["UTMFlow", "UTMDecode", "UTMCore"]),
+        .testTarget(name: "UTMAppLayerTests", dependencies: ["UTMAppLayer", "UTMCore", "UTMCrypto"]),
+        .testTarget(name: "UTMEngineTests", dependencies: ["UTMEngine", "UTMCapture", "UTMCore"]),
+    ]
+)

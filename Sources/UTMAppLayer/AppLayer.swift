@@ -1,0 +1,3 @@
+import UTMCore
+/// Placeholder: filled by the app-layer work.
+public enum AppLayerPlaceholder {}

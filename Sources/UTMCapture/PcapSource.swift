@@ -1,0 +1,3 @@
+import CPcap
+import UTMCore
+public enum CapturePlaceholder {}

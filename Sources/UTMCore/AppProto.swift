@@ -1,0 +1,24 @@
+/// Application protocols the engine parses. Raw values are stable: they are stored in flows
+/// and in compiled definition bundles.
+@frozen
+public enum AppProto: UInt8, Sendable, CaseIterable {
+    case unknown = 0
+    case http = 1
+    case tls = 2
+    case dns = 3
+    case quic = 4
+    /// Detection ran and nothing matched; the flow is not probed again.
+    case failed = 255
+
+    /// The name Suricata's EVE uses for `app_proto`.
+    public var eveName: StaticString {
+        switch self {
+        case .unknown: return "unknown"
+        case .http: return "http"
+        case .tls: return "tls"
+        case .dns: return "dns"
+        case .quic: return "quic"
+        case .failed: return "failed"
+        }
+    }
+}

@@ -1,0 +1,3 @@
+import UTMCore
+/// Placeholder: filled by the decode work.
+public enum DecodePlaceholder {}

@@ -1,0 +1,2 @@
+import UTMCore
+public enum OutputPlaceholder {}

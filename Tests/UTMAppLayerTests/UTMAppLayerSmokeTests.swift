@@ -1,0 +1,6 @@
+import Testing
+@testable import UTMAppLayer
+
+@Test func UTMAppLayerBuilds() {
+    #expect(Bool(true))
+}

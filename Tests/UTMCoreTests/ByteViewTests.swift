@@ -1,0 +1,104 @@
+import Testing
+@testable import UTMCore
+
+@Suite struct ByteViewTests {
+    @Test func readsAreBoundsChecked() {
+        let bytes: [UInt8] = [0x01, 0x02, 0x03, 0x04, 0x05]
+        bytes.withByteView { v in
+            #expect(v.u8(0) == 1)
+            #expect(v.u8(5) == nil)
+            #expect(v.u8(-1) == nil)
+            #expect(v.u16(3) == 0x0405)
+            #expect(v.u16(4) == nil)
+            #expect(v.u32(1) == 0x0203_0405)
+            #expect(v.u32(2) == nil)
+            #expect(v.u24(2) == 0x03_0405)
+            #expect(v.slice(2, 3)?.bytes == [3, 4, 5])
+            #expect(v.slice(2, 4) == nil)
+            #expect(v.slice(6, 0) == nil)
+            #expect(v.suffix(from: 5)?.count == 0)
+            #expect(v.suffix(from: 6) == nil)
+            #expect(v.prefix(99).count == 5)
+            #expect(v.dropFirst(99).isEmpty)
+        }
+    }
+
+    @Test func searching() {
+        Array("GET /index.html HTTP/1.1\r\nHost: x\r\n".utf8).withByteView { v in
+            #expect(v.firstIndex(of: UInt8(ascii: " ")) == 3)
+            #expect(v.firstIndex(of: ("\r\n" as StaticString).byteView) == 24)
+            #expect(v.startsCaseInsensitive(with: ("get /" as StaticString).byteView))
+            #expect(!v.starts(with: ("get" as StaticString).byteView))
+            #expect(v.firstIndex(of: ("zz" as StaticString).byteView) == nil)
+        }
+    }
+}
+
+@Suite struct IPAddressTests {
+    @Test func formatsLikeInetNtop() {
+        #expect(IPAddress("192.168.1.10")?.description == "192.168.1.10")
+        #expect(IPAddress("2001:db8::1")?.description == "2001:db8::1")
+        #expect(IPAddress("2001:db8:0:0:1:0:0:1")?.description == "2001:db8::1:0:0:1")
+        #expect(IPAddress("::")?.description == "::")
+        #expect(IPAddress("::1")?.description == "::1")
+        #expect(IPAddress("fe80::1:2:3:4")?.description == "fe80::1:2:3:4")
+        #expect(IPAddress("1:2:3:4:5:6:7:8")?.description == "1:2:3:4:5:6:7:8")
+        #expect(IPAddress("1:0:3:4:5:6:7:8")?.description == "1:0:3:4:5:6:7:8")
+        #expect(IPAddress("::ffff:10.0.0.1")?.description == "::ffff:10.0.0.1")
+        #expect(IPAddress("1.2.3") == nil)
+        #expect(IPAddress("1::2::3") == nil)
+    }
+}
+
+@Suite struct JSONWriterTests {
+    func render(_ body: (inout JSONWriter) -> Void) -> String {
+        var w = JSONWriter()
+        body(&w)
+        return String(decoding: w.buffer, as: UTF8.self)
+    }
+
+    @Test func nestedObjectsAndArrays() {
+        let s = render { w in
+            w.beginObject()
+            w.key("a"); w.int(-5)
+            w.key("b"); w.beginArray(); w.int(1); w.string("x" as StaticString)
+            w.beginObject(); w.key("c"); w.bool(true); w.endObject(); w.endArray()
+            w.key("d"); w.beginObject(); w.endObject()
+            w.key("e"); w.null()
+            w.endObject()
+        }
+        #expect(s == #"{"a":-5,"b":[1,"x",{"c":true}],"d":{},"e":null}"#)
+    }
+
+    @Test func escapesHostileBytes() {
+        let s = render { w in
+            [0x41, 0x22, 0x5c, 0x0a, 0x01, 0xff].withByteView { w.string($0) }
+        }
+        #expect(s == #""A\"\\\n\u0001\u00ff""#)
+    }
+
+    @Test func timestamps() {
+        let s = render { w in w.timestamp(Timestamp(seconds: 1_700_000_000, micros: 42)) }
+        #expect(s == "\"2023-11-14T22:13:20.000042+0000\"")
+        let leap = render { w in w.timestamp(Timestamp(seconds: 951_782_400, micros: 0)) }
+        #expect(leap == "\"2000-02-29T00:00:00.000000+0000\"")
+    }
+}
+
+@Suite struct FieldStoreTests {
+    @Test func capacityIsNeverExceeded() {
+        var s = FieldStore(capacity: 8)
+        let f = Array("hello".utf8).withByteView { s.append($0) }
+        let g = Array("world!".utf8).withByteView { s.append($0) }
+        #expect(s.string(f) == "hello")
+        #expect(s.string(g) == "wor")
+        #expect(s.truncated)
+        #expect(s.used == 8)
+        s.reset()
+        #expect(s.used == 0 && !s.truncated)
+        var h = Array("ab".utf8).withByteView { s.append($0) }
+        h = Array("cd".utf8).withByteView { s.extend(h, with: $0) }
+        #expect(s.string(h) == "abcd")
+        #expect(s.string(.absent) == nil)
+    }
+}

@@ -1,0 +1,6 @@
+import Testing
+@testable import UTMCore
+
+@Test func UTMCoreBuilds() {
+    #expect(Bool(true))
+}

@@ -1,0 +1,6 @@
+import Testing
+@testable import UTMDecode
+
+@Test func UTMDecodeBuilds() {
+    #expect(Bool(true))
+}

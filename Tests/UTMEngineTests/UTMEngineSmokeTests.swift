@@ -1,0 +1,6 @@
+import Testing
+@testable import UTMEngine
+
+@Test func UTMEngineBuilds() {
+    #expect(Bool(true))
+}

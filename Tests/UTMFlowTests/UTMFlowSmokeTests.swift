@@ -1,0 +1,6 @@
+import Testing
+@testable import UTMFlow
+
+@Test func UTMFlowBuilds() {
+    #expect(Bool(true))
+}
