@@ -102,3 +102,18 @@ import Testing
         #expect(s.string(.absent) == nil)
     }
 }
+
+@Suite struct ByteSlabTests {
+    @Test func writesStayInBounds() {
+        let slab = ByteSlab(capacity: 8)
+        let ok = [1, 2, 3].withByteView { slab.write($0, at: 5) }
+        let tooFar = [1, 2, 3].withByteView { slab.write($0, at: 6) }
+        #expect(ok && !tooFar)
+        #expect(slab.view(5, 3)?.bytes == [1, 2, 3])
+        #expect(slab.view(6, 3) == nil)
+        #expect(slab.move(from: 5, to: 0, count: 3))
+        #expect(slab.view(0, 3)?.bytes == [1, 2, 3])
+        #expect(!slab.move(from: 6, to: 0, count: 3))
+        #expect(slab.read(8) == nil && !slab.write(UInt8(1), at: 8))
+    }
+}
