@@ -32,38 +32,43 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
 
+        // The small system layer: clocks, process statistics, files. The only Glibc user
+        // besides the capture sources.
+        .target(name: "UTMSystem", dependencies: ["UTMCore"], exclude: ["README.md"], swiftSettings: engineSettings),
+
         // Thin, allocation-aware wrappers over the shims.
-        .target(name: "UTMCrypto", dependencies: ["COpenSSL", "UTMCore"], swiftSettings: engineSettings),
-        .target(name: "UTMInflate", dependencies: ["CZlib", "UTMCore"], swiftSettings: engineSettings),
+        .target(name: "UTMCrypto", dependencies: ["COpenSSL", "UTMCore"], exclude: ["README.md"], swiftSettings: engineSettings),
+        .target(name: "UTMInflate", dependencies: ["CZlib", "UTMCore"], exclude: ["README.md"], swiftSettings: engineSettings),
 
         // The pure engine.
-        .target(name: "UTMCore", swiftSettings: engineSettings),
-        .target(name: "UTMDecode", dependencies: ["UTMCore"], swiftSettings: engineSettings),
-        .target(name: "UTMFlow", dependencies: ["UTMCore", "UTMDecode"], swiftSettings: engineSettings),
-        .target(name: "UTMAppLayer", dependencies: ["UTMCore", "UTMCrypto", "UTMInflate"],
+        .target(name: "UTMCore", exclude: ["README.md"], swiftSettings: engineSettings),
+        .target(name: "UTMDecode", dependencies: ["UTMCore"], exclude: ["README.md"], swiftSettings: engineSettings),
+        .target(name: "UTMFlow", dependencies: ["UTMCore", "UTMDecode"], exclude: ["README.md"], swiftSettings: engineSettings),
+        .target(name: "UTMAppLayer", dependencies: ["UTMCore", "UTMCrypto", "UTMInflate"], exclude: ["README.md"],
                 swiftSettings: engineSettings),
-        .target(name: "UTMOutput", dependencies: ["UTMCore", "UTMDecode", "UTMFlow", "UTMAppLayer"],
+        .target(name: "UTMOutput", dependencies: ["UTMCore", "UTMDecode", "UTMFlow", "UTMAppLayer"], exclude: ["README.md"],
                 swiftSettings: engineSettings),
         .target(name: "UTMEngine",
                 dependencies: ["UTMCore", "UTMDecode", "UTMFlow", "UTMAppLayer", "UTMOutput"],
+                exclude: ["README.md"],
                 swiftSettings: engineSettings),
 
         // Capture sources.
-        .target(name: "UTMCapture", dependencies: ["CPcap", "UTMCore"], swiftSettings: engineSettings),
+        .target(name: "UTMCapture", dependencies: ["CPcap", "UTMCore", "UTMSystem", "UTMDecode"], exclude: ["README.md"], swiftSettings: engineSettings),
 
         // Executables.
         .executableTarget(name: "utmctl", dependencies: [
-            "UTMEngine", "UTMCapture", "UTMCore",
+            "UTMEngine", "UTMCapture", "UTMCore", "UTMSystem",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: engineSettings),
-        .executableTarget(name: "utmd", dependencies: ["UTMEngine", "UTMCapture", "UTMCore"],
+        .executableTarget(name: "utmd", dependencies: ["UTMEngine", "UTMCapture", "UTMCore", "UTMSystem"],
                           swiftSettings: engineSettings),
 
         // Tests mirror Sources.
         .testTarget(name: "UTMCoreTests", dependencies: ["UTMCore"]),
         .testTarget(name: "UTMDecodeTests", dependencies: ["UTMDecode", "UTMCore"]),
         .testTarget(name: "UTMFlowTests", dependencies: ["UTMFlow", "UTMDecode", "UTMCore"]),
-        .testTarget(name: "UTMAppLayerTests", dependencies: ["UTMAppLayer", "UTMCore", "UTMCrypto"]),
-        .testTarget(name: "UTMEngineTests", dependencies: ["UTMEngine", "UTMCapture", "UTMCore"]),
+        .testTarget(name: "UTMAppLayerTests", dependencies: ["UTMAppLayer", "UTMCore", "UTMCrypto", "UTMInflate"]),
+        .testTarget(name: "UTMEngineTests", dependencies: ["UTMEngine", "UTMCapture", "UTMCore", "UTMSystem"]),
     ]
 )

@@ -1,3 +1,0 @@
-import CPcap
-import UTMCore
-public enum CapturePlaceholder {}
