@@ -33,7 +33,11 @@ extension Decoder {
             packet.events.insert(.ipv4BadIHL)
             return .invalid
         }
-        let total = Int(totalLength)
+        var total = Int(totalLength)
+        if total == 0 && !fromReassembly {
+            packet.events.insert(.ipLengthZero)
+            total = l3.count
+        }
         guard total >= headerLength else {
             packet.events.insert(.ipv4BadTotalLength)
             return .invalid

@@ -35,7 +35,13 @@ extension Decoder {
         packet.ipProto = firstNext
         if !fromReassembly { counters.ipv6 &+= 1 }
 
-        let total = 40 &+ Int(payloadLength)
+        var total = 40 &+ Int(payloadLength)
+        // Zero with bytes following: a TSO capture or a jumbogram (RFC 2675). "No next header"
+        // packets are legitimately empty and may carry Ethernet padding.
+        if payloadLength == 0 && l3.count > 40 && firstNext != 59 && !fromReassembly {
+            packet.events.insert(.ipLengthZero)
+            total = l3.count
+        }
         guard total <= l3.count else {
             packet.events.insert(.ipv6Truncated)
             return .invalid

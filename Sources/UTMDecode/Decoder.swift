@@ -100,16 +100,7 @@ public struct Decoder {
         counters.packets &+= 1
         counters.bytes &+= UInt64(truncatingIfNeeded: frame.count)
 
-        let link: LinkResult
-        switch linkType {
-        case .ethernet: link = decodeEthernet(frame, &packet)
-        case .linuxSLL: link = decodeSLL(frame, &packet)
-        case .linuxSLL2: link = decodeSLL2(frame, &packet)
-        case .raw, .rawAlt12, .rawAlt14: link = LinkResult(.byVersion, 0)
-        case .ipv4: link = LinkResult(.ipv4, 0)
-        case .ipv6: link = LinkResult(.ipv6, 0)
-        case .null: link = decodeNull(frame, &packet)
-        }
+        let link = decodeLink(frame, linkType, &packet)
         return finish(decodeNetwork(frame, link, timestamp, &packet), &packet)
     }
 
@@ -125,8 +116,8 @@ public struct Decoder {
         packet.wireLength = frame.count
         counters.packets &+= 1
         counters.bytes &+= UInt64(truncatingIfNeeded: frame.count)
-        packet.events.insert(.unknownLinkType)
-        return finish(.invalid, &packet)
+        let link = decodeOtherLink(frame, rawLinkType, &packet)
+        return finish(decodeNetwork(frame, link, timestamp, &packet), &packet)
     }
 
     /// Drops incomplete datagrams older than the timeout. The decoder also does this itself
@@ -137,6 +128,19 @@ public struct Decoder {
 
     /// Incomplete datagrams currently held.
     public var fragmentsInProgress: Int { defrag.inUse }
+
+    @inline(__always)
+    func decodeLink(_ frame: ByteView, _ linkType: LinkType, _ packet: inout DecodedPacket) -> LinkResult {
+        switch linkType {
+        case .ethernet: return decodeEthernet(frame, &packet)
+        case .linuxSLL: return decodeSLL(frame, &packet)
+        case .linuxSLL2: return decodeSLL2(frame, &packet)
+        case .raw, .rawAlt12, .rawAlt14: return LinkResult(.byVersion, 0)
+        case .ipv4: return LinkResult(.ipv4, 0)
+        case .ipv6: return LinkResult(.ipv6, 0)
+        case .null: return decodeNull(frame, &packet)
+        }
+    }
 
     @inline(__always)
     mutating func decodeNetwork(_ frame: ByteView, _ link: LinkResult, _ timestamp: Timestamp,

@@ -182,8 +182,12 @@ public struct DecodeEvents: OptionSet, Sendable {
     /// or a fragment header inside a reassembled datagram.
     public static let fragmentInvalid = DecodeEvents(rawValue: 1 << 26)
 
+    /// The IP length field is 0, as in captures taken on a host before TCP segmentation
+    /// offload split the segment: the captured bytes are used as the packet.
+    public static let ipLengthZero = DecodeEvents(rawValue: 1 << 27)
+
     /// Number of defined event bits; counters are kept for bits below this.
-    public static let definedBits = 27
+    public static let definedBits = 28
 
     /// Suricata-style event name for rules (`decode-event:`) and EVE output, by bit index.
     public static func name(ofBit bit: Int) -> StaticString? {
@@ -215,6 +219,7 @@ public struct DecodeEvents: OptionSet, Sendable {
         case 24: return "defrag.pkt_too_large"
         case 25: return "defrag.pool_full"
         case 26: return "defrag.invalid"
+        case 27: return "ip.length_zero_tso"
         default: return nil
         }
     }
