@@ -24,6 +24,7 @@ public enum DecodeResult: Sendable {
     /// A well-formed frame without IP (ARP, LLDP, STP, ...): nothing for the engine to inspect.
     case notIP
     /// A fragment kept for reassembly; IP fields are set but there is no transport header yet.
+    /// A fragment the pool refuses (see the `fragment*` events) is `invalid` instead.
     case fragmentHeld
     /// Malformed at some layer: `packet.events` says which; fields are filled as far as
     /// decoding got.
@@ -219,7 +220,12 @@ public struct Decoder {
         counters.fragments &+= 1
         let outcome = defrag.insert(fragment, now: timestamp.totalMicros, events: &packet.events)
         counters.fragmentTimeouts &+= UInt64(truncatingIfNeeded: outcome.timedOut)
-        guard let datagram = outcome.datagram else { return .fragmentHeld }
+        guard outcome.accepted else { return .invalid }
+        guard let datagram = outcome.datagram else {
+            // Accepted but completion failed (the rebuilt datagram was too large): the event
+            // is on the packet.
+            return packet.events.contains(.fragmentTooLarge) ? .invalid : .fragmentHeld
+        }
         counters.reassembled &+= 1
         let result = fragment.isV6
             ? decodeIPv6(datagram, timestamp, &packet, fromReassembly: true)

@@ -28,6 +28,9 @@ struct DefragOutcome {
     var datagram: ByteView?
     /// Datagrams dropped because they timed out while handling this fragment.
     var timedOut: Int
+    /// False when the fragment itself was refused (bad shape, too large, no pool): it is not
+    /// held, and the packet is reported invalid.
+    var accepted: Bool
 }
 
 /// Bookkeeping of one datagram being rebuilt. Kept in a pre-sized array: no allocation per
@@ -116,7 +119,7 @@ struct Defrag {
     // MARK: Insertion
 
     mutating func insert(_ f: Fragment, now: Int64, events: inout DecodeEvents) -> DefragOutcome {
-        var outcome = DefragOutcome(datagram: nil, timedOut: 0)
+        var outcome = DefragOutcome(datagram: nil, timedOut: 0, accepted: false)
         guard slotCount > 0 else {
             events.insert(.fragmentPoolFull)
             return outcome
@@ -166,6 +169,7 @@ struct Defrag {
             slots[s].dataEnd = end
         }
 
+        outcome.accepted = true
         ensureUniqueSlab()
         let dataBase = s &* slotSize &+ Defrag.headerRoom
         if f.offset == 0 && slots[s].headerLength == 0 {

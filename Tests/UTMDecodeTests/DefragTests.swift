@@ -183,7 +183,7 @@ func fragments6(_ payload: [UInt8], size: Int, id: UInt32 = 0x0BADCAFE, hopByHop
         let held = d.run(Build.ethernet(0x0800, Build.ipv4(proto: 1, Build.bytes(1480), id: 66, more: true, fragmentOffset: 0)))
         #expect(held.result == .fragmentHeld)
         let r = d.run(Build.ethernet(0x0800, Build.ipv4(proto: 1, Build.bytes(400), id: 66, fragmentOffset: 65200)))
-        #expect(r.result == .fragmentHeld)
+        #expect(r.result == .invalid)
         #expect(r.packet.events == .fragmentTooLarge)
         #expect(d.fragmentsInProgress == 0)
         var small = DecoderConfig()
@@ -193,12 +193,35 @@ func fragments6(_ payload: [UInt8], size: Int, id: UInt32 = 0x0BADCAFE, hopByHop
         for f in big { _ = s.run(f) }
         #expect(s.counters.count(of: .fragmentTooLarge) == 2)   // second and third fragment
         #expect(s.counters.reassembled == 0)
+        #expect(s.counters.invalid == 2)
+    }
+
+    @Test func poolDisabled() {
+        var config = DecoderConfig()
+        config.maxReassemblies = 0
+        var d = Decoder(config: config)
+        let r = d.run(fragments4(data, size: 48)[0])
+        #expect(r.result == .invalid && r.packet.events == .fragmentPoolFull)
+        #expect(r.packet.src == IPAddress("192.168.1.10"))
+    }
+
+    @Test func datagramTooLargeOnlyOnceHeaderIsKnown() {
+        // IPv6 data fits the limit, but the unfragmentable extension headers push the rebuilt
+        // payload length over it.
+        var config = DecoderConfig()
+        config.maxDatagramSize = 112
+        var d = Decoder(config: config)
+        let frags = fragments6(Build.bytes(100), size: 56)   // 108 bytes of data + 8 hop-by-hop
+        _ = d.run(frags[0])
+        let r = d.run(frags[1])
+        #expect(r.result == .invalid && r.packet.events == .fragmentTooLarge)
+        #expect(d.counters.reassembled == 0 && d.fragmentsInProgress == 0)
     }
 
     @Test func shapeViolations() {
         var d = Decoder()
         let odd = d.run(Build.ethernet(0x0800, Build.ipv4(proto: 17, Build.bytes(13), id: 1, more: true)))
-        #expect(odd.packet.events == .fragmentInvalid)
+        #expect(odd.result == .invalid && odd.packet.events == .fragmentInvalid)
         // Two final fragments that disagree on the end.
         _ = d.run(Build.ethernet(0x0800, Build.ipv4(proto: 17, Build.bytes(8), id: 2, fragmentOffset: 64)))
         let other = d.run(Build.ethernet(0x0800, Build.ipv4(proto: 17, Build.bytes(8), id: 2, fragmentOffset: 80)))
