@@ -1,6 +1,0 @@
-import Testing
-@testable import UTMDecode
-
-@Test func UTMDecodeBuilds() {
-    #expect(Bool(true))
-}
