@@ -34,7 +34,7 @@ public struct FlowCounters: Sendable, Equatable {
 /// Slots are found through hash chains threaded through a parallel index array (`chainNext`);
 /// free slots form a list through the same array. A slot's generation is odd while in use and
 /// changes on every free, which makes `FlowRef` safe against slot reuse.
-public struct FlowTable {
+public struct FlowTable: Sendable {
     public let config: FlowConfig
     public private(set) var counters = FlowCounters()
     /// Number of slots (the configured capacity, at least 1).

@@ -7,7 +7,7 @@ import UTMCore
 /// allocate and hostile traffic must not grow memory. Everything is allocated at init; a queue
 /// is a sorted list of nodes, each holding up to one chunk of bytes that no other node of the
 /// same queue holds (overlaps are trimmed on insert, first data wins).
-struct SegmentPool {
+struct SegmentPool: Sendable {
     let slab: ByteSlab
     let chunkBytes: Int
     let chunkCount: Int

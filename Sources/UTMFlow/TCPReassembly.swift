@@ -67,7 +67,7 @@ public struct StreamCounters: Sendable, Equatable {
 /// (Suricata's inline policy), so a later segment cannot rewrite what detection already saw.
 /// A hole that cannot be waited for (queue limits, or the receiver acknowledged bytes the box
 /// never saw) becomes a gap, flagged on the next chunk so parsers resynchronise.
-public struct TCPReassembler {
+public struct TCPReassembler: Sendable {
     public let config: FlowConfig
     var pool: SegmentPool
     public private(set) var counters = StreamCounters()
