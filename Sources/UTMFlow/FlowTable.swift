@@ -1,4 +1,344 @@
 import UTMCore
 import UTMDecode
-/// Placeholder: filled by the flow work.
-public enum FlowPlaceholder {}
+
+/// Flow table counters (EVE stats `flow.*`, `tcp.*`).
+public struct FlowCounters: Sendable, Equatable {
+    /// Flows in the table now; never above `FlowConfig.capacity`.
+    public internal(set) var active = 0
+    public internal(set) var created: UInt64 = 0
+    /// Ended idle past the timeout of their state.
+    public internal(set) var timedOut: UInt64 = 0
+    /// Closed TCP sessions that timed out or whose ports a new SYN reused.
+    public internal(set) var tcpClosed: UInt64 = 0
+    /// Pushed out while the table was full.
+    public internal(set) var evicted: UInt64 = 0
+    public internal(set) var shutdown: UInt64 = 0
+    /// Packets that got no flow: table full and nothing evictable.
+    public internal(set) var tableFull: UInt64 = 0
+    /// Packets without a decoded IP header (`ipVersion` 0): nothing to key on.
+    public internal(set) var untracked: UInt64 = 0
+    /// TCP flows whose first packet was not a SYN.
+    public internal(set) var tcpMidstream: UInt64 = 0
+    /// TCP packets with impossible flags, a RST out of window, or a handshake that does not
+    /// match: counted, state unchanged.
+    public internal(set) var tcpInvalid: UInt64 = 0
+    /// New SYNs on the ports of a closed session (the old flow ends, a new one starts).
+    public internal(set) var tcpReused: UInt64 = 0
+
+    public init() {}
+}
+
+/// The flow table: every flow lives in one slot of an array sized at init.
+///
+/// Why this shape: a SYN flood must not grow memory, and the packet path must not allocate.
+/// Slots are found through hash chains threaded through a parallel index array (`chainNext`);
+/// free slots form a list through the same array. A slot's generation is odd while in use and
+/// changes on every free, which makes `FlowRef` safe against slot reuse.
+public struct FlowTable: Sendable {
+    public let config: FlowConfig
+    public private(set) var counters = FlowCounters()
+    /// Number of slots (the configured capacity, at least 1).
+    public let capacity: Int
+
+    var slots: [Flow]
+    var generation: [UInt32]
+    var chainNext: [Int32]
+    var slotBucket: [Int32]
+    var buckets: [Int32]
+    let bucketMask: Int
+    var freeHead: Int32
+    var expireHand = 0
+    var evictHand = 0
+    var idCounter: UInt64 = 0
+    /// Handed out by the subscript for a stale `FlowRef`, so a bad handle never traps and
+    /// never reaches a live flow.
+    var scratch = Flow()
+
+    public init(config: FlowConfig = .init()) {
+        self.config = config
+        let n = Swift.max(1, Swift.min(config.capacity, Int(Int32.max) - 1))
+        capacity = n
+        slots = Array(repeating: Flow(), count: n)
+        generation = Array(repeating: 0, count: n)
+        chainNext = (0..<n).map { $0 + 1 < n ? Int32($0 + 1) : -1 }
+        slotBucket = Array(repeating: -1, count: n)
+        var b = 1
+        while b < n { b <<= 1 }
+        buckets = Array(repeating: -1, count: b)
+        bucketMask = b - 1
+        freeHead = 0
+    }
+
+    // MARK: Access
+
+    /// True while `ref` names a flow that has not ended.
+    public func isValid(_ ref: FlowRef) -> Bool {
+        let i = Int(ref.index)
+        return i >= 0 && i < capacity && ref.generation & 1 == 1 && generation[i] == ref.generation
+    }
+
+    /// The flow of `ref`, changed in place. A stale handle reads an empty flow and its writes
+    /// go nowhere.
+    public subscript(ref: FlowRef) -> Flow {
+        get { isValid(ref) ? slots[Int(ref.index)] : Flow() }
+        _modify {
+            if isValid(ref) {
+                yield &slots[Int(ref.index)]
+            } else {
+                scratch = Flow()
+                yield &scratch
+            }
+        }
+    }
+
+    // MARK: Tracking
+
+    /// Finds or creates the flow of `p`, updates its counters, TCP state and `lastSeen`.
+    ///
+    /// The client is the sender of the first packet, except that a SYN/ACK seen first makes its
+    /// sender the server. When the table is full a flow is evicted: one already idle past its
+    /// timeout, else a closed or half-open one, else an established one idle longer than
+    /// `evictEstablishedIdle`, oldest first, among `evictionSample` slots. When none qualifies,
+    /// the packet gets no flow (nil, counted in `tableFull`).
+    ///
+    /// `onEnd` is called for a flow that ends here (evicted, timed out on its next packet, or a
+    /// closed session whose ports a SYN reuses) before its slot is reused: the engine must pass
+    /// the same handler as to `expire`, which logs the flow, frees its parser state and calls
+    /// `TCPReassembler.release`.
+    public mutating func track(
+        _ p: DecodedPacket,
+        onEnd: (FlowRef, inout Flow, FlowEndReason) -> Void = { _, _, _ in }
+    ) -> (ref: FlowRef, direction: Direction, isNew: Bool)? {
+        guard p.ipVersion == 4 || p.ipVersion == 6 else {
+            counters.untracked &+= 1
+            return nil
+        }
+        let key = FlowKey(p)
+        let bucket = Int(truncatingIfNeeded: key.hash(seed: config.hashSeed)) & bucketMask
+        if let i = find(key, bucket) {
+            let d = direction(of: p, in: slots[i])
+            let idle = p.timestamp.totalMicros &- slots[i].lastSeen.totalMicros
+            let closed = slots[i].tcpState == .closed
+            let reuse = closed && p.ipProto == IPProto.tcp && p.tcpFlags.contains(.syn)
+                && !p.tcpFlags.contains(.ack)
+            if reuse {
+                counters.tcpReused &+= 1
+                end(i, .tcpClosed, onEnd)
+            } else if idle > config.timeouts.timeout(for: slots[i]) {
+                end(i, closed ? .tcpClosed : .timeout, onEnd)
+            } else {
+                update(i, p, d)
+                return (FlowRef(index: Int32(i), generation: generation[i]), d, false)
+            }
+        }
+        guard let i = allocate(now: p.timestamp, onEnd) else {
+            counters.tableFull &+= 1
+            return nil
+        }
+        start(i, p)
+        link(i, bucket)
+        let d = direction(of: p, in: slots[i])
+        update(i, p, d)
+        return (FlowRef(index: Int32(i), generation: generation[i]), d, true)
+    }
+
+    /// Ends flows idle past their timeout at packet time `now`, looking at no more than
+    /// `budget` slots (a clock hand continues where the last call stopped). The engine calls it
+    /// with a small budget per packet so expiry costs a bounded amount each time, and with
+    /// `Int.max` to sweep the whole table once.
+    public mutating func expire(now: Timestamp, budget: Int,
+                                onEnd: (FlowRef, inout Flow, FlowEndReason) -> Void) {
+        var n = Swift.min(Swift.max(0, budget), capacity)
+        let t = now.totalMicros
+        while n > 0 {
+            n -= 1
+            let j = expireHand
+            expireHand = j + 1 == capacity ? 0 : j + 1
+            guard generation[j] & 1 == 1 else { continue }
+            if t &- slots[j].lastSeen.totalMicros > config.timeouts.timeout(for: slots[j]) {
+                end(j, slots[j].tcpState == .closed ? .tcpClosed : .timeout, onEnd)
+            }
+        }
+    }
+
+    /// Ends every flow (end of a capture, shutdown).
+    public mutating func removeAll(onEnd: (FlowRef, inout Flow, FlowEndReason) -> Void) {
+        for j in 0..<capacity where generation[j] & 1 == 1 {
+            end(j, .shutdown, onEnd)
+        }
+    }
+
+    // MARK: Internals
+
+    func find(_ key: FlowKey, _ bucket: Int) -> Int? {
+        var i = buckets[bucket]
+        var steps = 0
+        while i >= 0 && steps < capacity {
+            let j = Int(i)
+            if FlowKey(slots[j]) == key { return j }
+            i = chainNext[j]
+            steps += 1
+        }
+        return nil
+    }
+
+    @inline(__always)
+    func direction(of p: DecodedPacket, in f: Flow) -> Direction {
+        let ports = p.ipProto == IPProto.tcp || p.ipProto == IPProto.udp
+        let sp = ports ? p.srcPort : 0
+        return p.src == f.clientIP && sp == f.clientPort ? .toServer : .toClient
+    }
+
+    mutating func link(_ i: Int, _ bucket: Int) {
+        slotBucket[i] = Int32(bucket)
+        chainNext[i] = buckets[bucket]
+        buckets[bucket] = Int32(i)
+    }
+
+    mutating func unlink(_ i: Int) {
+        let b = Int(slotBucket[i])
+        guard b >= 0 && b <= bucketMask else { return }
+        var prev: Int32 = -1
+        var cur = buckets[b]
+        var steps = 0
+        while cur >= 0 && steps < capacity {
+            if Int(cur) == i {
+                if prev < 0 { buckets[b] = chainNext[i] } else { chainNext[Int(prev)] = chainNext[i] }
+                break
+            }
+            prev = cur
+            cur = chainNext[Int(cur)]
+            steps += 1
+        }
+        slotBucket[i] = -1
+    }
+
+    /// A free slot, evicting a flow when none is free.
+    mutating func allocate(now: Timestamp, _ onEnd: (FlowRef, inout Flow, FlowEndReason) -> Void) -> Int? {
+        if freeHead < 0 {
+            guard let victim = pickVictim(now: now) else { return nil }
+            end(victim.index, victim.reason, onEnd)
+        }
+        let i = Int(freeHead)
+        guard i >= 0 && i < capacity else { return nil }
+        freeHead = chainNext[i]
+        chainNext[i] = -1
+        generation[i] &+= 1
+        counters.active += 1
+        counters.created &+= 1
+        return i
+    }
+
+    /// Looks at `evictionSample` slots from a rotating hand and picks what to end.
+    func pickVictim(now: Timestamp) -> (index: Int, reason: FlowEndReason)? {
+        let t = now.totalMicros
+        let sample = Swift.min(Swift.max(1, config.evictionSample), capacity)
+        var best = -1, bestClass = Int.max, bestSeen = Int64.max
+        var j = evictHand
+        for _ in 0..<sample {
+            defer { j = j + 1 == capacity ? 0 : j + 1 }
+            guard generation[j] & 1 == 1 else { continue }
+            let seen = slots[j].lastSeen.totalMicros
+            let idle = t &- seen
+            if idle > config.timeouts.timeout(for: slots[j]) {
+                return (j, slots[j].tcpState == .closed ? .tcpClosed : .timeout)
+            }
+            let cls: Int
+            let isTCP = slots[j].ipProto == IPProto.tcp
+            if isTCP && slots[j].tcpState.timeoutClass == .closed {
+                cls = 0
+            } else if isTCP ? slots[j].tcpState.timeoutClass == .new : !slots[j].hasBothDirections {
+                cls = 1
+            } else if idle >= config.timeouts.evictEstablishedIdle {
+                cls = 2
+            } else {
+                continue
+            }
+            if cls < bestClass || (cls == bestClass && seen < bestSeen) {
+                best = j; bestClass = cls; bestSeen = seen
+            }
+        }
+        return best >= 0 ? (best, .evicted) : nil
+    }
+
+    /// Moves the eviction hand; separate from `pickVictim` so that stays a pure look.
+    mutating func advanceEvictHand() {
+        let s = Swift.min(Swift.max(1, config.evictionSample), capacity)
+        evictHand = (evictHand + s) % capacity
+    }
+
+    mutating func end(_ i: Int, _ reason: FlowEndReason,
+                      _ onEnd: (FlowRef, inout Flow, FlowEndReason) -> Void) {
+        onEnd(FlowRef(index: Int32(i), generation: generation[i]), &slots[i], reason)
+        switch reason {
+        case .timeout: counters.timedOut &+= 1
+        case .tcpClosed: counters.tcpClosed &+= 1
+        case .evicted: counters.evicted &+= 1; advanceEvictHand()
+        case .shutdown: counters.shutdown &+= 1
+        }
+        unlink(i)
+        generation[i] &+= 1
+        slots[i] = Flow()
+        chainNext[i] = freeHead
+        freeHead = Int32(i)
+        counters.active -= 1
+    }
+
+    /// Fills a fresh slot from the flow's first packet.
+    mutating func start(_ i: Int, _ p: DecodedPacket) {
+        let ports = p.ipProto == IPProto.tcp || p.ipProto == IPProto.udp
+        let sp = ports ? p.srcPort : 0, dp = ports ? p.dstPort : 0
+        // A SYN/ACK seen first comes from the server.
+        let fromServer = p.ipProto == IPProto.tcp && p.tcpFlags.contains([.syn, .ack])
+            && !TCPStateMachine.isInvalid(p.tcpFlags)
+        var f = Flow()
+        f.id = nextID()
+        f.clientIP = fromServer ? p.dst : p.src
+        f.serverIP = fromServer ? p.src : p.dst
+        f.clientPort = fromServer ? dp : sp
+        f.serverPort = fromServer ? sp : dp
+        f.ipProto = p.ipProto
+        f.vlan = p.vlanCount > 0 ? (p.vlanIDs.0, p.vlanCount > 1 ? p.vlanIDs.1 : 0) : (0, 0)
+        f.firstSeen = p.timestamp
+        f.lastSeen = p.timestamp
+        if p.ipProto == IPProto.tcp && !TCPStateMachine.isInvalid(p.tcpFlags) {
+            let s = TCPStateMachine.initialState(p.tcpFlags)
+            // A SYN or SYN/ACK moves the state on in `update`; anything else is a pick-up.
+            f.tcpState = p.tcpFlags.contains(.syn) ? .none : s.state
+            f.midstream = s.midstream
+            if s.midstream { counters.tcpMidstream &+= 1 }
+        }
+        slots[i] = f
+    }
+
+    mutating func update(_ i: Int, _ p: DecodedPacket, _ d: Direction) {
+        if slots[i].lastSeen < p.timestamp { slots[i].lastSeen = p.timestamp }
+        let size = UInt64(Swift.max(0, p.wireLength > 0 ? p.wireLength : p.ipLength))
+        if d == .toServer {
+            slots[i].packets.0 &+= 1
+            slots[i].bytes.0 &+= size
+        } else {
+            slots[i].packets.1 &+= 1
+            slots[i].bytes.1 &+= size
+        }
+        if p.ipProto == IPProto.tcp && !TCPStateMachine.update(&slots[i], p, d) {
+            counters.tcpInvalid &+= 1
+        }
+    }
+
+    /// Unique, non-zero ids below 2^48: a counter pushed through a keyed bijection of 48-bit
+    /// integers, so ids do not reveal how many flows the box has seen.
+    mutating func nextID() -> UInt64 {
+        let mask: UInt64 = (1 << 48) - 1
+        while true {
+            idCounter &+= 1
+            var x = (idCounter ^ config.hashSeed.0) & mask
+            x = (x &* 0x5_DEEC_E66D) & mask
+            x ^= x >> 24
+            x = (x &* 0x9E37_79B9_7F4B) & mask  // odd: a bijection mod 2^48
+            x ^= x >> 20
+            x ^= config.hashSeed.1 & mask
+            if x != 0 { return x }
+        }
+    }
+}

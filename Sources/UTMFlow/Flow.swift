@@ -1,0 +1,141 @@
+import UTMCore
+
+/// A handle on a flow slot. The generation changes each time the slot is freed, so a handle
+/// kept past the end of its flow (an engine bug, or a late event) never reaches the next flow
+/// that reuses the slot.
+public struct FlowRef: Hashable, Sendable {
+    public var index: Int32
+    public var generation: UInt32
+
+    @inlinable
+    public init(index: Int32, generation: UInt32) {
+        self.index = index
+        self.generation = generation
+    }
+}
+
+/// Why a flow ended; EVE's `flow.reason` (timeout, forced/evicted, shutdown) comes from it.
+public enum FlowEndReason: UInt8, Sendable {
+    /// Idle past the timeout of its state.
+    case timeout
+    /// Pushed out to make room while the table was full.
+    case evicted
+    /// A TCP session that closed (FIN both ways or RST) and then timed out, or whose ports were
+    /// reused by a new SYN.
+    case tcpClosed
+    /// End of the capture, or the daemon stopping.
+    case shutdown
+}
+
+/// What one side of a TCP connection has sent, as far as the state machine and the
+/// reassembler know. `Flow.stream(.toServer)` describes the bytes the client sends.
+///
+/// Why inline in the flow: the per-flow state must be a small value in the pre-sized table
+/// (no class, no pointer per flow); the out-of-order bytes themselves live in the shared
+/// segment pool and are reached by `oooHead`.
+public struct TCPStream: Sendable {
+    // State machine (written by `FlowTable.track`).
+    /// Initial sequence number, valid when `synSeen`.
+    public internal(set) var isn: UInt32 = 0
+    public internal(set) var synSeen = false
+    /// Sequence number of the FIN, valid when `finSeen`.
+    public internal(set) var finSeq: UInt32 = 0
+    public internal(set) var finSeen = false
+    /// The peer acknowledged the FIN.
+    public internal(set) var finAcked = false
+    /// One past the highest sequence number this side has sent (data, SYN and FIN count).
+    public internal(set) var sendNext: UInt32 = 0
+    public internal(set) var sendNextKnown = false
+    /// Last window this side advertised, scaled when both SYNs carried the scale option.
+    public internal(set) var window: UInt32 = 0
+    /// Window scale option of this side's SYN; 255 when absent.
+    public internal(set) var windowScale: UInt8 = 255
+
+    // Reassembly (written by `TCPReassembler.process`).
+    /// Sequence number of stream offset 0: ISN + 1 after a SYN, else the first data seen.
+    public internal(set) var baseSeq: UInt32 = 0
+    /// Reassembly has a base sequence number.
+    public internal(set) var started = false
+    /// Stream offset of the next byte to deliver; everything before it was delivered or
+    /// skipped as a gap.
+    public internal(set) var nextOffset: UInt64 = 0
+    /// Highest stream offset (exclusive) of any data seen from this side.
+    public internal(set) var highestEnd: UInt64 = 0
+    /// Stream offset the FIN occupies; `UInt64.max` until a FIN is seen.
+    public internal(set) var finOffset: UInt64 = .max
+    /// No more bytes are delivered: FIN consumed, RST, or stream depth reached.
+    public internal(set) var done = false
+    /// The next delivered chunk follows skipped bytes.
+    var pendingGap = false
+    /// Out-of-order bytes queued in the segment pool: first node, and chunks held.
+    var oooHead: Int32 = -1
+    var oooChunks: Int32 = 0
+
+    public init() {}
+
+    /// Sequence number of stream offset `offset`.
+    @inlinable
+    public func seq(atOffset offset: UInt64) -> UInt32 { baseSeq &+ UInt32(truncatingIfNeeded: offset) }
+
+    /// Chunks of the segment pool this side holds.
+    public var queuedChunks: Int { Int(oooChunks) }
+}
+
+/// One flow: a small value stored in the table's pre-sized array and changed in place through
+/// `FlowTable[ref]`.
+public struct Flow: Sendable {
+    /// Unique, non-zero; EVE's `flow_id`. Below 2^48 so JSON readers keep it exact.
+    public internal(set) var id: UInt64 = 0
+    public internal(set) var clientIP: IPAddress = .none
+    public internal(set) var serverIP: IPAddress = .none
+    public internal(set) var clientPort: UInt16 = 0
+    public internal(set) var serverPort: UInt16 = 0
+    public internal(set) var ipProto: UInt8 = 0
+    /// Outer and inner VLAN id (0 when absent); part of the key, as in Suricata.
+    public internal(set) var vlan: (UInt16, UInt16) = (0, 0)
+    public internal(set) var firstSeen: Timestamp = .zero
+    public internal(set) var lastSeen: Timestamp = .zero
+    /// Per direction, indexed by `Direction.index` (.toServer = 0).
+    public internal(set) var packets: (UInt64, UInt64) = (0, 0)
+    /// Wire bytes per direction.
+    public internal(set) var bytes: (UInt64, UInt64) = (0, 0)
+    public internal(set) var tcpState: TCPState = .none
+    /// Union of TCP flags seen per direction (EVE `tcp_flags_ts` / `tcp_flags_tc`).
+    public internal(set) var tcpFlagsSeen: (UInt8, UInt8) = (0, 0)
+    /// The first packet was not a SYN (or was a SYN/ACK): the session was picked up midway.
+    public internal(set) var midstream = false
+    /// A valid RST was seen.
+    public internal(set) var rstSeen = false
+    /// Set by the engine.
+    public var appProto: AppProto = .unknown
+    /// Owned by the engine: index into its parser pools; -1 when none.
+    public var appSlot: Int32 = -1
+    /// Owned by the engine.
+    public var engineFlags: UInt32 = 0
+    /// Bytes the client sends (`.toServer`) and the server sends (`.toClient`).
+    public internal(set) var toServer = TCPStream()
+    public internal(set) var toClient = TCPStream()
+
+    public init() {}
+
+    /// Traffic was seen both ways (UDP and ICMP count as established from then on).
+    @inlinable
+    public var hasBothDirections: Bool { packets.0 > 0 && packets.1 > 0 }
+
+    /// The stream sent in `direction`.
+    @inlinable
+    public func stream(_ direction: Direction) -> TCPStream {
+        direction == .toServer ? toServer : toClient
+    }
+
+    /// In-place access to one direction's stream, without copying the other.
+    @inline(__always)
+    mutating func withStream<R>(_ d: Direction, _ body: (inout TCPStream) -> R) -> R {
+        d == .toServer ? body(&toServer) : body(&toClient)
+    }
+
+    @inline(__always)
+    mutating func withStreams<R>(_ d: Direction, _ body: (inout TCPStream, inout TCPStream) -> R) -> R {
+        d == .toServer ? body(&toServer, &toClient) : body(&toClient, &toServer)
+    }
+}

@@ -1,0 +1,37 @@
+/// Sizing of the flow table and the TCP reassembler.
+///
+/// Why a plain struct with defaults: every limit here bounds memory that hostile traffic could
+/// otherwise grow, so each one is fixed when the table and pool are built and never changes on
+/// the packet path. Defaults fit the box's office (about 100 devices) with room for scans.
+public struct FlowConfig: Sendable {
+    /// Maximum number of concurrent flows. The table is allocated at this size at init and
+    /// never grows; when it is full a flow is evicted (see `FlowTable.track`).
+    /// Default 65536.
+    public var capacity: Int = 65536
+    /// Idle timeouts per protocol and state (Suricata's suricata.yaml defaults).
+    public var timeouts: FlowTimeouts = FlowTimeouts()
+    /// Bytes per direction handed to the app layer (default 1 MiB, Suricata's
+    /// `stream.reassembly.depth`). Past it the direction is no longer reassembled: parsers have
+    /// seen the headers that matter, and the cost per flow stays bounded.
+    public var streamDepth: Int = 1 << 20
+    /// Out-of-order bytes one flow may hold, both directions together, counted in whole pool
+    /// chunks (default 64 KiB). Counting chunks, not payload bytes, stops a sender of one-byte
+    /// segments from pinning a chunk per byte.
+    public var maxOutOfOrderBytesPerFlow: Int = 64 << 10
+    /// Out-of-order storage shared by all flows (default 16 MiB), allocated once.
+    public var segmentPoolBytes: Int = 16 << 20
+    /// Size of one pool chunk (default 512): big enough that a full-size segment needs three,
+    /// small enough that small segments do not waste much.
+    public var segmentChunkBytes: Int = 512
+    /// How many slots the table looks at to pick a flow to evict when it is full (default 32).
+    /// Bounded so that a flood costs a fixed amount of work per packet.
+    public var evictionSample: Int = 32
+    /// Key of the flow hash. Random per process by default so that nobody outside can aim
+    /// packets at one hash chain; tests fix it to be reproducible.
+    public var hashSeed: (UInt64, UInt64)
+
+    public init() {
+        var rng = SystemRandomNumberGenerator()
+        hashSeed = (rng.next(), rng.next())
+    }
+}

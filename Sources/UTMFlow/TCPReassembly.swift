@@ -1,0 +1,357 @@
+import UTMCore
+import UTMDecode
+
+/// Where delivered bytes sit in their direction's stream.
+public struct StreamChunk: Sendable, Equatable {
+    public var direction: Direction
+    /// Bytes before this chunk were lost (not captured, or dropped because the out-of-order
+    /// queue was full): parsers must resynchronise rather than read on.
+    public var gapBefore: Bool
+    /// Offset of the chunk's first byte in the direction's stream; 0 is the first byte after
+    /// the SYN (or the first byte seen, midstream). Skipped bytes count.
+    public var streamOffset: UInt64
+
+    public init(direction: Direction, gapBefore: Bool, streamOffset: UInt64) {
+        self.direction = direction
+        self.gapBefore = gapBefore
+        self.streamOffset = streamOffset
+    }
+}
+
+/// Reassembly counters (EVE stats `tcp.*`, and stream events rules can match).
+public struct StreamCounters: Sendable, Equatable {
+    /// TCP packets given to `process`.
+    public internal(set) var segments: UInt64 = 0
+    /// Chunks delivered straight from the packet (zero copy).
+    public internal(set) var inOrderChunks: UInt64 = 0
+    /// Chunks delivered from the out-of-order queue.
+    public internal(set) var queuedChunks: UInt64 = 0
+    /// Segments that arrived ahead of a hole and were queued.
+    public internal(set) var outOfOrder: UInt64 = 0
+    /// Segments carrying only bytes already delivered.
+    public internal(set) var retransmissions: UInt64 = 0
+    /// Segments overlapping queued bytes.
+    public internal(set) var overlaps: UInt64 = 0
+    /// Overlaps whose bytes differ from the queued ones (evasion attempt; first data wins).
+    public internal(set) var overlapConflicts: UInt64 = 0
+    /// Holes given up on: the delivered stream skips bytes here.
+    public internal(set) var gaps: UInt64 = 0
+    /// Of those, holes the receiver acknowledged (the capture missed the bytes).
+    public internal(set) var ackedGaps: UInt64 = 0
+    /// A flow's out-of-order limit was reached.
+    public internal(set) var flowQueueFull: UInt64 = 0
+    /// The shared segment pool was exhausted.
+    public internal(set) var poolExhausted: UInt64 = 0
+    /// Directions that reached `streamDepth`.
+    public internal(set) var depthReached: UInt64 = 0
+    public internal(set) var zeroWindowProbes: UInt64 = 0
+    /// Keep-alives (zero or one byte just below the next expected sequence number).
+    public internal(set) var keepAlives: UInt64 = 0
+    /// Sequence numbers too far from the stream to be believed.
+    public internal(set) var invalidSequence: UInt64 = 0
+    /// Data after the FIN, after a RST, or past the depth: not delivered.
+    public internal(set) var dataAfterEnd: UInt64 = 0
+    /// Directions whose FIN was reached in order.
+    public internal(set) var finReached: UInt64 = 0
+    /// Flows closed by a RST with data still queued.
+    public internal(set) var rstWithQueuedData: UInt64 = 0
+
+    public init() {}
+}
+
+/// TCP stream reassembly: turns a flow's segments into in-order bytes per direction.
+///
+/// Why this design: in-order data, the common case, is passed on as a view of the packet
+/// itself, without copying. Only bytes that arrive ahead of a hole are copied, into the shared
+/// `SegmentPool`, and delivered when the hole fills. Overlaps keep the first bytes seen
+/// (Suricata's inline policy), so a later segment cannot rewrite what detection already saw.
+/// A hole that cannot be waited for (queue limits, or the receiver acknowledged bytes the box
+/// never saw) becomes a gap, flagged on the next chunk so parsers resynchronise.
+public struct TCPReassembler: Sendable {
+    public let config: FlowConfig
+    var pool: SegmentPool
+    public private(set) var counters = StreamCounters()
+
+    public init(config: FlowConfig = .init()) {
+        self.config = config
+        pool = SegmentPool(totalBytes: config.segmentPoolBytes, chunkBytes: config.segmentChunkBytes)
+    }
+
+    /// Pool chunks holding queued bytes now (all flows).
+    public var poolChunksInUse: Int { pool.used }
+    /// Pool chunks in all.
+    public var poolChunkCount: Int { pool.chunkCount }
+
+    /// Applies TCP packet `p` of the already tracked flow `ref`, travelling in `direction`, and
+    /// delivers the bytes that are now in order, oldest first. Delivered views are valid only
+    /// during the `deliver` call. `deliver` must not touch `flows` (it is borrowed here): read
+    /// what the parsers need from the flow before calling.
+    public mutating func process(_ p: DecodedPacket, ref: FlowRef, flows: inout FlowTable,
+                                 direction: Direction, deliver: (ByteView, StreamChunk) -> Void) {
+        guard p.ipProto == IPProto.tcp, flows.isValid(ref) else { return }
+        counters.segments &+= 1
+        guard !TCPStateMachine.isInvalid(p.tcpFlags) else { return }
+        processFlow(p, &flows[ref], direction, deliver)
+    }
+
+    /// Frees the queued bytes of a flow that is ending. Call it from the `onEnd` handler given
+    /// to `FlowTable.track`, `expire` and `removeAll`; otherwise the pool chunks of ended flows
+    /// are never reused.
+    public mutating func release(_ ref: FlowRef, flow: inout Flow) {
+        close(&flow.toServer)
+        close(&flow.toClient)
+    }
+
+    // MARK: Internals
+
+    mutating func close(_ s: inout TCPStream) {
+        pool.freeList(s.oooHead)
+        s.oooHead = -1
+        s.oooChunks = 0
+        s.done = true
+    }
+
+    mutating func processFlow(_ p: DecodedPacket, _ f: inout Flow, _ d: Direction,
+                              _ deliver: (ByteView, StreamChunk) -> Void) {
+        let flags = p.tcpFlags
+        if flags.contains(.rst) {
+            // Only a RST the state machine believed ends the streams.
+            if f.rstSeen {
+                if f.toServer.oooHead >= 0 || f.toClient.oooHead >= 0 { counters.rstWithQueuedData &+= 1 }
+                close(&f.toServer)
+                close(&f.toClient)
+            }
+            if p.payload.count > 0 { counters.dataAfterEnd &+= 1 }
+            return
+        }
+        if f.rstSeen {
+            if p.payload.count > 0 { counters.dataAfterEnd &+= 1 }
+            return
+        }
+        if flags.contains(.ack) {
+            f.withStream(d.reversed) { s in ackedGap(&s, d.reversed, p.ack, deliver) }
+        }
+        f.withStreams(d) { s, peer in data(p, &s, peerChunks: Int(peer.oooChunks),
+                                           peerWindowZero: peer.sendNextKnown && peer.window == 0,
+                                           d, deliver) }
+    }
+
+    /// The receiver acknowledged bytes up to `ack`: if we saw the sender send past a hole that
+    /// the ACK covers, the capture missed those bytes and waiting is pointless.
+    mutating func ackedGap(_ s: inout TCPStream, _ d: Direction, _ ack: UInt32,
+                           _ deliver: (ByteView, StreamChunk) -> Void) {
+        guard s.started, !s.done else { return }
+        let next = Int64(s.nextOffset)
+        let ackOffset = next + Int64(Int32(bitPattern: ack &- s.seq(atOffset: s.nextOffset)))
+        let limit = Swift.min(ackOffset, Int64(s.highestEnd))
+        guard limit > next else { return }
+        counters.ackedGaps &+= 1
+        var rounds = 0
+        while !s.done && Int64(s.nextOffset) < limit && rounds <= pool.chunkCount {
+            rounds += 1
+            let head = s.oooHead
+            let target = head >= 0 ? Swift.min(limit, pool.nodeStart(head)) : limit
+            skip(&s, to: target)
+            drain(&s, d, .empty, 0, deliver)
+        }
+    }
+
+    /// The data (and FIN) of one segment in its own direction.
+    mutating func data(_ p: DecodedPacket, _ s: inout TCPStream, peerChunks: Int, peerWindowZero: Bool,
+                       _ d: Direction, _ deliver: (ByteView, StreamChunk) -> Void) {
+        let flags = p.tcpFlags
+        let syn = flags.contains(.syn), fin = flags.contains(.fin)
+        var payload = p.payload
+        if s.done {
+            if payload.count > 0 { counters.dataAfterEnd &+= 1 }
+            return
+        }
+        if !s.started {
+            if s.synSeen {
+                s.baseSeq = s.isn &+ 1
+            } else if payload.count > 0 || fin {
+                s.baseSeq = syn ? p.seq &+ 1 : p.seq
+            } else {
+                return
+            }
+            s.started = true
+        }
+        let dataSeq = syn ? p.seq &+ 1 : p.seq
+        let next = Int64(s.nextOffset)
+        let rel = Int64(Int32(bitPattern: dataSeq &- s.seq(atOffset: s.nextOffset)))
+        if rel > 1 << 30 {
+            counters.invalidSequence &+= 1
+            return
+        }
+        var start = next + rel
+        if start < 0 {
+            // Bytes from before the stream began (midstream pick-up): keep the rest.
+            payload = payload.dropFirst(Int(-start))
+            start = 0
+        }
+        var end = start + Int64(payload.count)
+        if fin && s.finOffset == .max && end >= next {
+            s.finOffset = UInt64(end)
+        }
+        if s.finOffset != .max && end > Int64(s.finOffset) {
+            counters.dataAfterEnd &+= 1
+            end = Swift.max(start, Int64(s.finOffset))
+            payload = payload.prefix(Int(end - start))
+        }
+        if payload.count > 0 {
+            if Int64(s.highestEnd) < end { s.highestEnd = UInt64(end) }
+            if end <= next {
+                if payload.count == 1 && start == next - 1 { counters.keepAlives &+= 1 }
+                else { counters.retransmissions &+= 1 }
+                payload = .empty
+            } else if payload.count == 1 && start == next && peerWindowZero {
+                // The receiver has no room: it drops this byte and the sender repeats it.
+                counters.zeroWindowProbes &+= 1
+                payload = .empty
+            }
+        } else if start == next - 1 && !fin && !syn {
+            counters.keepAlives &+= 1
+        }
+        if payload.count > 0 && start > Int64(s.nextOffset) {
+            counters.outOfOrder &+= 1
+            if !insert(&s, payload, start, peerChunks: peerChunks) {
+                // Cannot wait for the hole: skip to the first byte we hold and go on from there.
+                let head = s.oooHead
+                let target = head >= 0 ? Swift.min((pool.nodeStart(head)), start) : start
+                skip(&s, to: target)
+                drain(&s, d, payload, start, deliver)
+                if !s.done && Int64(s.nextOffset) < start && !insert(&s, payload, start, peerChunks: peerChunks) {
+                    skip(&s, to: start)
+                }
+            }
+        }
+        drain(&s, d, payload, start, deliver)
+    }
+
+    /// Queues the new bytes of an out-of-order segment. Bytes already queued win; differing
+    /// ones are counted. Returns false when a limit stopped it (what fit stays queued).
+    mutating func insert(_ s: inout TCPStream, _ payload: ByteView, _ pktStart: Int64, peerChunks: Int) -> Bool {
+        let end = pktStart + Int64(payload.count)
+        var pos = Swift.max(pktStart, Int64(s.nextOffset))
+        let chunkLimit = config.maxOutOfOrderBytesPerFlow / pool.chunkBytes
+        var prev: Int32 = -1
+        var cur = s.oooHead
+        var overlapped = false, conflict = false
+        defer {
+            if overlapped { counters.overlaps &+= 1 }
+            if conflict { counters.overlapConflicts &+= 1 }
+        }
+        while pos < end {
+            while cur >= 0 && pool.nodeEnd(cur) <= pos {
+                prev = cur
+                cur = pool.nodeNext(cur)
+            }
+            if cur >= 0 && pool.nodeStart(cur) <= pos {
+                let nStart = pool.nodeStart(cur)
+                let oEnd = Swift.min((pool.nodeEnd(cur)), end)
+                overlapped = true
+                if let queued = pool.view(cur).slice(Int(pos - nStart), Int(oEnd - pos)),
+                   let fresh = payload.slice(Int(pos - pktStart), Int(oEnd - pos)), !(queued == fresh) {
+                    conflict = true
+                }
+                pos = oEnd
+                continue
+            }
+            let gapEnd = cur >= 0 ? Swift.min((pool.nodeStart(cur)), end) : end
+            while pos < gapEnd {
+                guard Int(s.oooChunks) + peerChunks < chunkLimit else {
+                    counters.flowQueueFull &+= 1
+                    return false
+                }
+                let take = Swift.min(Int64(pool.chunkBytes), gapEnd - pos)
+                guard let bytes = payload.slice(Int(pos - pktStart), Int(take)),
+                      let n = pool.allocate(offset: pos, bytes: bytes) else {
+                    counters.poolExhausted &+= 1
+                    return false
+                }
+                pool.setNext(n, cur)
+                if prev < 0 { s.oooHead = n } else { pool.setNext(prev, n) }
+                prev = n
+                s.oooChunks += 1
+                pos += take
+            }
+        }
+        return true
+    }
+
+    /// Gives up on the bytes before `target`.
+    mutating func skip(_ s: inout TCPStream, to target: Int64) {
+        guard target > Int64(s.nextOffset) else { return }
+        s.nextOffset = UInt64(target)
+        s.pendingGap = true
+        counters.gaps &+= 1
+        if s.nextOffset >= UInt64(Swift.max(0, config.streamDepth)) {
+            s.done = true
+            counters.depthReached &+= 1
+        }
+    }
+
+    /// Delivers everything contiguous at `nextOffset`, merging the queue and the packet (its
+    /// byte 0 is at stream offset `pktStart`), queue first where both hold a byte.
+    mutating func drain(_ s: inout TCPStream, _ d: Direction, _ payload: ByteView, _ pktStart: Int64,
+                        _ deliver: (ByteView, StreamChunk) -> Void) {
+        let pktEnd = pktStart + Int64(payload.count)
+        var rounds = 0
+        while !s.done && rounds <= pool.chunkCount + 1 {
+            rounds += 1
+            let next = Int64(s.nextOffset)
+            let head = s.oooHead
+            if head >= 0 && pool.nodeStart(head) <= next {
+                let nStart = pool.nodeStart(head), nEnd = pool.nodeEnd(head)
+                if nEnd > next {
+                    let v = pool.view(head).dropFirst(Int(next - nStart))
+                    let oStart = Swift.max(next, pktStart), oEnd = Swift.min(nEnd, pktEnd)
+                    if oStart < oEnd {
+                        counters.overlaps &+= 1
+                        if let fresh = payload.slice(Int(oStart - pktStart), Int(oEnd - oStart)),
+                           let queued = v.slice(Int(oStart - next), Int(oEnd - oStart)), !(fresh == queued) {
+                            counters.overlapConflicts &+= 1
+                        }
+                    }
+                    counters.queuedChunks &+= 1
+                    emit(&s, d, v, deliver)
+                }
+                s.oooHead = pool.free(head)
+                s.oooChunks -= 1
+                continue
+            }
+            if pktStart <= next && next < pktEnd {
+                let limit = head >= 0 ? Swift.min(pktEnd, pool.nodeStart(head)) : pktEnd
+                if let v = payload.slice(Int(next - pktStart), Int(limit - next)) {
+                    counters.inOrderChunks &+= 1
+                    emit(&s, d, v, deliver)
+                    continue
+                }
+            }
+            break
+        }
+        if !s.done && s.finOffset != .max && s.nextOffset >= s.finOffset {
+            counters.finReached &+= 1
+            s.done = true
+        }
+        if s.done { close(&s) }
+    }
+
+    /// Hands `v` (the bytes at `nextOffset`) to the app layer, up to the stream depth.
+    mutating func emit(_ s: inout TCPStream, _ d: Direction, _ v: ByteView,
+                       _ deliver: (ByteView, StreamChunk) -> Void) {
+        let offset = s.nextOffset
+        let depth = UInt64(Swift.max(0, config.streamDepth))
+        let room = offset < depth ? depth - offset : 0
+        let out = v.prefix(Int(Swift.min(room, UInt64(v.count))))
+        if out.count > 0 {
+            deliver(out, StreamChunk(direction: d, gapBefore: s.pendingGap, streamOffset: offset))
+            s.pendingGap = false
+        }
+        s.nextOffset = offset &+ UInt64(v.count)
+        if s.nextOffset >= depth {
+            s.done = true
+            counters.depthReached &+= 1
+        }
+    }
+}

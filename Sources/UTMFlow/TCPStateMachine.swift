@@ -1,0 +1,138 @@
+import UTMCore
+import UTMDecode
+
+/// TCP session state, tracked as Suricata's stream engine does (RFC 793 states seen from the
+/// middle of the path). The side that sends the first FIN is the closer; `finWait1`/`finWait2`
+/// are named from its point of view.
+public enum TCPState: UInt8, Sendable {
+    /// No TCP flow (UDP, ICMP) or nothing tracked yet.
+    case none = 0
+    /// Client SYN seen.
+    case synSent = 1
+    /// Server SYN/ACK seen.
+    case synRecv = 2
+    /// Handshake completed, or a session picked up midstream.
+    case established = 3
+    /// One side sent a FIN that is not acknowledged yet.
+    case finWait1 = 4
+    /// One side's FIN was acknowledged; the other side may still send.
+    case finWait2 = 5
+    /// Both sides sent a FIN; not both acknowledged.
+    case closing = 6
+    /// Both FINs acknowledged, or a valid RST.
+    case closed = 7
+
+    /// Which timeout applies: half-open and closed sessions are cheap to forge and leave soon.
+    public enum TimeoutClass: Sendable { case new, established, closed }
+
+    @inlinable
+    public var timeoutClass: TimeoutClass {
+        switch self {
+        case .none, .synSent, .synRecv: return .new
+        case .established, .finWait1, .finWait2, .closing: return .established
+        case .closed: return .closed
+        }
+    }
+}
+
+/// The TCP state machine: one packet's flags and numbers applied to its flow.
+///
+/// Why separate from reassembly: the table updates the state for every TCP packet, even when
+/// the engine does not reassemble (bypassed flows), and timeouts depend on it.
+enum TCPStateMachine {
+    /// Flag combinations no stack sends (scans, evasion): counted, no state change.
+    @inline(__always)
+    static func isInvalid(_ flags: TCPFlags) -> Bool {
+        flags.isEmpty || flags.contains([.syn, .rst]) || flags.contains([.syn, .fin])
+            || (flags.contains([.fin, .psh, .urg]) && !flags.contains(.ack))
+    }
+
+    /// State of a flow created by its first packet (sent in `toServer` direction after the
+    /// table decided who is the client).
+    static func initialState(_ flags: TCPFlags) -> (state: TCPState, midstream: Bool) {
+        if flags.contains(.syn) {
+            return flags.contains(.ack) ? (.synRecv, true) : (.synSent, false)
+        }
+        return (.established, true)
+    }
+
+    /// Applies `p`, travelling in direction `d`, to `f`. Returns false when the packet was
+    /// invalid for the state (counted by the caller).
+    static func update(_ f: inout Flow, _ p: DecodedPacket, _ d: Direction) -> Bool {
+        let flags = p.tcpFlags
+        if d == .toServer { f.tcpFlagsSeen.0 |= flags.rawValue } else { f.tcpFlagsSeen.1 |= flags.rawValue }
+        if isInvalid(flags) { return false }
+        if flags.contains(.rst) {
+            guard rstAcceptable(f, p, d) else { return false }
+            f.rstSeen = true
+            f.tcpState = .closed
+            return true
+        }
+        let len = UInt32(truncatingIfNeeded: p.payload.count)
+        let syn = flags.contains(.syn), fin = flags.contains(.fin), ack = flags.contains(.ack)
+        var valid = true
+        let state = f.tcpState
+        var next = state
+        f.withStreams(d) { s, peer in
+            if syn {
+                // A retried SYN may carry a new ISN until the handshake moves on.
+                if !s.synSeen || s.isn == p.seq || state == .synSent || (ack && state == .synRecv) {
+                    s.isn = p.seq
+                    s.synSeen = true
+                    s.windowScale = p.windowScale
+                } else {
+                    valid = false
+                }
+                if ack {
+                    if peer.synSeen && p.ack != peer.isn &+ 1 {
+                        valid = false
+                    } else if state == .none || state == .synSent {
+                        next = .synRecv
+                    }
+                } else if state == .none {
+                    next = .synSent
+                }
+            } else if ack && state == .synRecv && d == .toServer {
+                if !peer.synSeen || p.ack == peer.isn &+ 1 {
+                    next = .established
+                } else {
+                    valid = false
+                }
+            }
+            let end = p.seq &+ len &+ (syn ? 1 : 0) &+ (fin ? 1 : 0)
+            if !s.sendNextKnown || Int32(bitPattern: end &- s.sendNext) > 0 {
+                s.sendNext = end
+                s.sendNextKnown = true
+            }
+            let scaled = !syn && s.windowScale <= 14 && peer.windowScale <= 14
+            s.window = UInt32(p.window) << (scaled ? UInt32(s.windowScale) : 0)
+            if fin && !s.finSeen {
+                s.finSeen = true
+                s.finSeq = p.seq &+ len &+ (syn ? 1 : 0)
+            }
+            if ack && peer.finSeen && Int32(bitPattern: p.ack &- (peer.finSeq &+ 1)) >= 0 {
+                peer.finAcked = true
+            }
+        }
+        if f.toServer.finSeen || f.toClient.finSeen, next != .closed {
+            let a = f.toServer, b = f.toClient
+            if a.finSeen && b.finSeen {
+                next = a.finAcked && b.finAcked ? .closed : .closing
+            } else {
+                next = (a.finSeen ? a.finAcked : b.finAcked) ? .finWait2 : .finWait1
+            }
+        }
+        f.tcpState = next
+        return valid
+    }
+
+    /// A RST is believed when its sequence number is within the receiver's window of what the
+    /// sender has sent, so a blind attacker cannot make the box forget a session.
+    static func rstAcceptable(_ f: Flow, _ p: DecodedPacket, _ d: Direction) -> Bool {
+        let s = f.stream(d), peer = f.stream(d.reversed)
+        guard s.sendNextKnown else { return true }
+        let window = Int64(Swift.max(peer.window, 65535))
+        let delta = Int64(Int32(bitPattern: p.seq &- s.sendNext))
+        return delta >= -window && delta <= window
+    }
+}

@@ -1,6 +1,0 @@
-import Testing
-@testable import UTMFlow
-
-@Test func UTMFlowBuilds() {
-    #expect(Bool(true))
-}
