@@ -869,7 +869,8 @@ public struct HTTPParser {
                 txs[i].responseDone = true
                 if truncated && sides[d].hasBody { txs[i].flags.insert(.responseBodyTruncated) }
                 if !txs[i].hasRequest {
-                    txs[i].flags.insert(.noRequest)
+                    // Either no request was seen for it, or it was not recorded (overflow).
+                    if sides[0].nextSeq <= seq { txs[i].flags.insert(.noRequest) }
                     txs[i].requestDone = true
                 }
                 events.insert(.responseComplete)
