@@ -115,6 +115,10 @@ extension HTTPTransaction {
 /// state machine whose only memory of earlier bytes is its state, so any split of a stream
 /// gives the same transactions and the same body bytes.
 ///
+/// The one exception to split independence: how many transactions fit in the queue depends on
+/// when the engine calls `consumeReady()`, so once more than `maxPendingTransactions` are
+/// outstanding (flagged `.overflow`) results may depend on the split.
+///
 /// Parsers live in a pool and are `reset()` per flow; do not copy one (the inflaters are
 /// shared references).
 public struct HTTPParser {
