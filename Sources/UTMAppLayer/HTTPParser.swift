@@ -221,7 +221,7 @@ public struct HTTPParser {
             case .startLine, .headers:
                 pos = lineBytes(d, data, pos, onBody)
             case .bodyLength, .chunkData:
-                let n = Int(Swift.min(Int64(end &- pos), sides[d].remaining))
+                let n = Int(Swift.max(0, Swift.min(Int64(end &- pos), sides[d].remaining)))
                 if let v = data.slice(pos, n) { body(d, v, onBody) }
                 pos &+= n
                 sides[d].remaining &-= Int64(n)
@@ -672,7 +672,8 @@ public struct HTTPParser {
         func map(_ r: HTTPRange) -> Field {
             guard r.isSet, stored.isPresent, r.start < len || (r.start == len && r.end == r.start) else { return .absent }
             let e = Swift.min(r.end, len)
-            return Field(offset: base &+ Int32(r.start), length: Int32(e &- r.start))
+            return Field(offset: base &+ Int32(truncatingIfNeeded: r.start),
+                         length: Int32(truncatingIfNeeded: e &- r.start))
         }
         let side = d
         let headers = sides[side].headerStart >= 0 ? HTTPRange(start: sides[side].headerStart, end: total) : HTTPRange.none

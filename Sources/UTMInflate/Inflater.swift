@@ -171,7 +171,18 @@ public final class Inflater {
     }
 
     private func run(_ input: ByteView, _ onOutput: (ByteView) -> Void) -> InflateState {
-        if input.isEmpty { return state }
+        // zlib counts input in 32-bit units: hand it over in pieces of at most 1 GiB.
+        var rest = input
+        while !rest.isEmpty && state == .running {
+            let piece = rest.prefix(1 << 30)
+            runPiece(piece, onOutput)
+            rest = rest.dropFirst(piece.count)
+            if state == .finished { trailingBytes &+= Int64(rest.count) }
+        }
+        return state
+    }
+
+    private func runPiece(_ input: ByteView, _ onOutput: (ByteView) -> Void) {
         input.withUnsafeBytes { raw in
             guard let base = raw.baseAddress else { return }
             stream.pointee.next_in = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: Bytef.self))
@@ -213,7 +224,6 @@ public final class Inflater {
             stream.pointee.next_out = nil
             stream.pointee.avail_out = 0
         }
-        return state
     }
 }
 

@@ -416,4 +416,22 @@ private func response(_ head: String, body: [UInt8]) -> [UInt8] { Array(head.utf
             #expect(whole.txs.count == 2)
         }
     }
+    @Test func resetMidFlowForgetsEverything() {
+        var p = HTTPParser()
+        Array("POST /half HTTP/1.1\r\nContent-Length: 50\r\nContent-Encoding: gzip\r\n\r\n\u{1f}".utf8).withByteView {
+            p.feed($0, direction: .toServer, gap: false) { _ in }
+        }
+        Array("HTTP/1.1 200 OK\r\nContent-Le".utf8).withByteView { p.feed($0, direction: .toClient, gap: false) { _ in } }
+        p.reset()
+        #expect(p.pendingCount == 0 && p.readyCount == 0 && p.events.isEmpty)
+        var body: [UInt8] = []
+        Array("GET /fresh HTTP/1.1\r\nHost: new\r\n\r\n".utf8).withByteView { p.feed($0, direction: .toServer, gap: false) { _ in } }
+        Array("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi".utf8).withByteView {
+            p.feed($0, direction: .toClient, gap: false) { body += $0.data.bytes }
+        }
+        #expect(p.readyCount == 1)
+        let t = p.ready(0)
+        #expect(p.withField(t.uri) { $0.bytes } == Array("/fresh".utf8))
+        #expect(t.sequence == 0 && t.status == 200 && body == Array("hi".utf8))
+    }
 }

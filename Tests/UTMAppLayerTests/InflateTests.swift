@@ -16,7 +16,8 @@ private func inflateAll(_ inf: Inflater, _ z: [UInt8], piece: Int, format: Infla
     return (out, finish ? inf.finish() : inf.state)
 }
 
-@Suite struct InflateTests {
+/// Named HTTP… so `swift test --filter HTTP` runs it with the parser tests.
+@Suite struct HTTPInflateTests {
     let text = Array(String(repeating: "Mimamori inspects bodies. ", count: 3000).utf8)
 
     @Test func roundTripEveryFormatAndSplit() {
