@@ -131,8 +131,7 @@ extension TLSParser {
             hello.extensionCount &+= 1
             switch type {
             case TLSExtensionType.serverName:
-                layout.hasSNI = true
-                parseSNI(data, &hello)
+                parseSNI(data, &hello, &layout)
             case TLSExtensionType.alpn:
                 parseALPN(data, &hello.alpns, &hello.alpn, &layout.firstALPN)
             case TLSExtensionType.supportedVersions:
@@ -179,7 +178,8 @@ extension TLSParser {
     }
 
     /// server_name (RFC 6066 section 3): the first host_name entry.
-    private mutating func parseSNI(_ data: ByteView, _ hello: inout TLSClientHello) {
+    private mutating func parseSNI(_ data: ByteView, _ hello: inout TLSClientHello,
+                                   _ layout: inout ClientHelloLayout) {
         guard let listLen = data.u16(0), let list = data.slice(2, Int(listLen)) else {
             events.insert(.malformed)
             return
@@ -188,6 +188,8 @@ extension TLSParser {
         while let type = list.u8(i), let len = list.u16(i + 1), let name = list.slice(i + 3, Int(len)) {
             if type == 0 && !hello.sni.isPresent {
                 hello.sni = store.append(name)
+                // JA4 "d" means a domain name; an IP literal counts as no name (FoxIO spec).
+                layout.hasSNI = !isIPLiteral(name)
                 return
             }
             i += 3 + Int(len)
@@ -218,6 +220,16 @@ extension TLSParser {
             i += 1 + Int(len)
         }
         alpns = all
+    }
+
+    /// Dotted digits (IPv4) or anything with a colon (IPv6): not a host name.
+    private func isIPLiteral(_ name: ByteView) -> Bool {
+        if name.firstIndex(of: 0x3a) != nil { return true }
+        var onlyDigitsAndDots = !name.isEmpty
+        name.forEachByte { b in
+            if !(b == 0x2e || (b >= 0x30 && b <= 0x39)) { onlyDigitsAndDots = false }
+        }
+        return onlyDigitsAndDots
     }
 
     private func countNonGREASE(_ list: ByteView) -> Int {
