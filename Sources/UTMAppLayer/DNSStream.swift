@@ -5,10 +5,12 @@ import UTMCore
 
 extension DNSParser {
     /// Feeds TCP payload in stream order. After each complete, plausible message has been parsed
-    /// into `message`, calls `onMessage` with the direction (non-escaping: no allocation).
+    /// into `message`, calls `onMessage` with the direction and the parser itself, borrowed: the
+    /// caller's own parser variable is being mutated by this call, so reading it from the
+    /// closure would be an exclusivity violation. Non-escaping: no allocation.
     /// `gap`: bytes were lost, the framing cannot be recovered, so this direction stops.
     public mutating func feedStream(_ data: ByteView, direction: Direction, gap: Bool,
-                                    onMessage: (Direction) -> Void) {
+                                    onMessage: (Direction, borrowing DNSParser) -> Void) {
         if gap { withStream(direction) { $0.stopped = true } }
         var rest = data
         while !rest.isEmpty {
@@ -61,8 +63,8 @@ extension DNSParser {
         }
     }
 
-    private mutating func deliver(_ msg: ByteView, _ d: Direction, _ onMessage: (Direction) -> Void) {
-        if parse(msg) { onMessage(d) } else { skippedMessages += 1 }
+    private mutating func deliver(_ msg: ByteView, _ d: Direction, _ onMessage: (Direction, borrowing DNSParser) -> Void) {
+        if parse(msg) { onMessage(d, self) } else { skippedMessages += 1 }
     }
 
     private func stream(_ d: Direction) -> DNSStreamState { d == .toServer ? streams.0 : streams.1 }
