@@ -1,0 +1,111 @@
+import UTMCore
+
+// TLS handshake protocol (RFC 8446 section 4): 4-byte message headers, messages split across
+// records (and QUIC CRYPTO frames) or several in one record. Only the hellos are kept.
+
+enum TLSHandshakeType {
+    static let clientHello: UInt8 = 1
+    static let serverHello: UInt8 = 2
+}
+
+extension TLSParser {
+    /// Handshake-protocol bytes without the record layer: the payload of QUIC CRYPTO frames in
+    /// offset order (the QUIC parser reorders them), or the body of TLS handshake records.
+    public mutating func feedHandshake(_ data: ByteView, direction: Direction) {
+        var rest = data
+        while !rest.isEmpty {
+            if dir(direction).stopped || encrypted { return }
+            var st = dir(direction)
+            if st.hsHeaderCount < 4 {
+                while st.hsHeaderCount < 4, let b = rest.u8(0) {
+                    st.hsHeader = st.hsHeader << 8 | UInt32(b)
+                    st.hsHeaderCount &+= 1
+                    rest = rest.dropFirst(1)
+                }
+                if st.hsHeaderCount == 4 {
+                    st.hsType = UInt8(truncatingIfNeeded: st.hsHeader >> 24)
+                    st.hsRemaining = Int(st.hsHeader & 0x00ff_ffff)
+                    st.hsBuffering = wants(st.hsType, direction)
+                    if st.hsBuffering && st.hsRemaining > config.maxHandshakeSize {
+                        st.hsBuffering = false
+                        events.insert(.handshakeTooLarge)
+                    }
+                    clearBuffer(direction)
+                }
+                withDir(direction) { $0 = st }
+                if st.hsHeaderCount == 4 && st.hsRemaining == 0 {
+                    finishMessage(direction, body: .empty, fromBuffer: false)
+                }
+                continue
+            }
+            let n = Swift.min(st.hsRemaining, rest.count)
+            let chunk = rest.prefix(n)
+            rest = rest.dropFirst(n)
+            withDir(direction) { $0.hsRemaining &-= n }
+            guard st.hsBuffering else {
+                if n == st.hsRemaining { withDir(direction) { $0.hsHeaderCount = 0; $0.hsHeader = 0 } }
+                continue
+            }
+            if n == st.hsRemaining && bufferCount(direction) == 0 {
+                // Whole message in this piece: parse it in place, no copy.
+                finishMessage(direction, body: chunk, fromBuffer: false)
+            } else {
+                appendBuffer(direction, chunk)
+                if n == st.hsRemaining { finishMessage(direction, body: .empty, fromBuffer: true) }
+            }
+        }
+    }
+
+    /// Which messages are worth buffering: the first ClientHello (also the one after a
+    /// HelloRetryRequest is ignored, so the fingerprint stays the connection's first) and the
+    /// ServerHello until a real (non-HRR) one was seen.
+    private func wants(_ type: UInt8, _ d: Direction) -> Bool {
+        switch (type, d) {
+        case (TLSHandshakeType.clientHello, .toServer): return clientHello == nil
+        case (TLSHandshakeType.serverHello, .toClient):
+            return serverHello == nil || serverHello?.isHelloRetryRequest == true
+        default: return false
+        }
+    }
+
+    private mutating func finishMessage(_ d: Direction, body: ByteView, fromBuffer: Bool) {
+        let type = dir(d).hsType
+        let buffering = dir(d).hsBuffering
+        withDir(d) { $0.hsHeaderCount = 0; $0.hsHeader = 0; $0.hsBuffering = false }
+        guard buffering else { return }
+        if fromBuffer {
+            // Move the buffer out so the parser can mutate `self` while reading it; swapping
+            // with an empty array neither copies nor allocates.
+            var buf = [UInt8]()
+            if d == .toServer { swap(&buf, &bufToServer) } else { swap(&buf, &bufToClient) }
+            buf.withByteView { dispatch(type, d, $0) }
+            buf.removeAll(keepingCapacity: true)
+            if d == .toServer { swap(&buf, &bufToServer) } else { swap(&buf, &bufToClient) }
+        } else {
+            dispatch(type, d, body)
+        }
+    }
+
+    private mutating func dispatch(_ type: UInt8, _ d: Direction, _ body: ByteView) {
+        switch type {
+        case TLSHandshakeType.clientHello: parseClientHello(body)
+        case TLSHandshakeType.serverHello: parseServerHello(body)
+        default: break
+        }
+        noteFieldTruncation()
+    }
+
+    private func bufferCount(_ d: Direction) -> Int {
+        d == .toServer ? bufToServer.count : bufToClient.count
+    }
+
+    private mutating func clearBuffer(_ d: Direction) {
+        if d == .toServer { bufToServer.removeAll(keepingCapacity: true) } else { bufToClient.removeAll(keepingCapacity: true) }
+    }
+
+    private mutating func appendBuffer(_ d: Direction, _ v: ByteView) {
+        // The declared length was checked against maxHandshakeSize, so this stays within the
+        // reserved capacity.
+        if d == .toServer { v.append(to: &bufToServer) } else { v.append(to: &bufToClient) }
+    }
+}
