@@ -1,2 +1,0 @@
-import UTMCore
-public enum OutputPlaceholder {}

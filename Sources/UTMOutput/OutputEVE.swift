@@ -1,0 +1,119 @@
+import UTMCore
+import UTMDecode
+
+/// Who an event is about: the addresses in the order the event reports them and the flow.
+/// For transaction events (http, tls, quic) this is client → server; for per-packet events
+/// (dns, alerts) it is the packet's own direction, as Suricata logs them.
+public struct EVEEndpoints: Sendable {
+    public var flowID: UInt64
+    public var src: IPAddress
+    public var srcPort: UInt16
+    public var dst: IPAddress
+    public var dstPort: UInt16
+    public var ipProto: UInt8
+    public var appProto: AppProto
+
+    public init(flowID: UInt64, src: IPAddress, srcPort: UInt16, dst: IPAddress, dstPort: UInt16,
+                ipProto: UInt8, appProto: AppProto) {
+        self.flowID = flowID
+        self.src = src
+        self.srcPort = srcPort
+        self.dst = dst
+        self.dstPort = dstPort
+        self.ipProto = ipProto
+        self.appProto = appProto
+    }
+
+    /// The same endpoints seen from the other side.
+    public var reversed: EVEEndpoints {
+        EVEEndpoints(flowID: flowID, src: dst, srcPort: dstPort, dst: src, dstPort: srcPort,
+                     ipProto: ipProto, appProto: appProto)
+    }
+}
+
+/// Event types we write, for the per-type counters in the replay summary.
+public enum EVEEventType: Int, CaseIterable, Sendable {
+    case flow, http, tls, dns, quic, alert, drop, fileinfo
+
+    public var name: StaticString {
+        switch self {
+        case .flow: return "flow"
+        case .http: return "http"
+        case .tls: return "tls"
+        case .dns: return "dns"
+        case .quic: return "quic"
+        case .alert: return "alert"
+        case .drop: return "drop"
+        case .fileinfo: return "fileinfo"
+        }
+    }
+}
+
+/// Writes EVE events into a reusable buffer.
+public struct EVEWriter: Sendable {
+    public var json: JSONWriter
+    /// Events written, indexed by `EVEEventType.rawValue`.
+    public private(set) var counts: [UInt64]
+    /// Which event types are written at all (all by default).
+    public var enabled: Set<Int>
+
+    public init(capacity: Int = 1 << 18) {
+        json = JSONWriter(capacity: capacity)
+        counts = Array(repeating: 0, count: EVEEventType.allCases.count)
+        enabled = Set(EVEEventType.allCases.map(\.rawValue))
+    }
+
+    @inlinable public func isEnabled(_ t: EVEEventType) -> Bool { enabled.contains(t.rawValue) }
+
+    public func count(_ t: EVEEventType) -> UInt64 { counts[t.rawValue] }
+
+    /// The bytes written since the last `reset()`.
+    public var buffer: [UInt8] { json.buffer }
+
+    public mutating func reset() { json.reset() }
+
+    /// Opens an event object and writes the fields every event has. The caller adds its own
+    /// object and then calls `end()`.
+    public mutating func begin(_ type: EVEEventType, time: Timestamp, _ e: EVEEndpoints) {
+        counts[type.rawValue] &+= 1
+        json.beginObject()
+        json.key("timestamp"); json.timestamp(time)
+        if e.flowID != 0 { json.key("flow_id"); json.uint(e.flowID) }
+        json.key("event_type"); json.string(type.name)
+        json.key("src_ip"); json.ip(e.src)
+        if e.ipProto == IPProto.tcp || e.ipProto == IPProto.udp {
+            json.key("src_port"); json.int(Int(e.srcPort))
+        }
+        json.key("dest_ip"); json.ip(e.dst)
+        if e.ipProto == IPProto.tcp || e.ipProto == IPProto.udp {
+            json.key("dest_port"); json.int(Int(e.dstPort))
+        }
+        json.key("proto"); writeProto(e.ipProto)
+        if e.appProto != .unknown && e.appProto != .failed {
+            json.key("app_proto"); json.string(e.appProto.eveName)
+        }
+    }
+
+    public mutating func end() {
+        json.endObject()
+        json.newline()
+    }
+
+    mutating func writeProto(_ p: UInt8) {
+        switch p {
+        case IPProto.tcp: json.string("TCP")
+        case IPProto.udp: json.string("UDP")
+        case IPProto.icmp: json.string("ICMP")
+        case IPProto.icmpv6: json.string("IPv6-ICMP")
+        default: json.uint(UInt64(p))
+        }
+    }
+
+    /// Writes `key: "value"` when the field is present and not empty.
+    @inlinable
+    mutating func field(_ key: StaticString, _ view: ByteView) {
+        guard !view.isEmpty else { return }
+        json.key(key)
+        json.string(view)
+    }
+}
