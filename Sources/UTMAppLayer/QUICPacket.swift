@@ -74,6 +74,10 @@ public enum QUICVersion: UInt8, Sendable, Equatable {
     @inlinable
     public var retryTypeBits: UInt8 { self == .v2 ? 0 : 3 }
 
+    /// Google's versions keep Google's frame encoding inside IETF packet protection.
+    @inlinable
+    public var usesGoogleFrames: Bool { self == .googleT050 || self == .googleT051 || self == .googleQ050 }
+
     /// Whether the CRYPTO stream carries TLS handshake messages (false for Q050's CHLO).
     @inlinable
     public var usesTLS: Bool { self != .googleQ050 }

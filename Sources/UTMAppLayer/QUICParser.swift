@@ -188,10 +188,12 @@ public struct QUICParser {
         guard header.versionWire == version, let keys else { return }
         let packetKeys = direction == .toServer ? keys.client : keys.server
         var plaintext = open(header, in: datagram, keys: packetKeys, direction: direction, crypto: crypto)
-        if plaintext == nil, direction == .toServer, client.contiguous == 0, !sameDCID(header, datagram) {
+        if plaintext == nil, direction == .toServer, !sameDCID(header, datagram) {
             // After a Retry, or when a client restarts its handshake, the client's Initial
-            // packets carry a new DCID and use keys from it (RFC 9001 5.2). Try those, bounded
-            // by the packet limit, and keep them only if the packet opens.
+            // packets carry a new DCID and use keys from it (RFC 9001 5.2); the server answers
+            // with keys from it too. Try those, bounded by the packet limit, and keep them only
+            // if the packet opens. The CRYPTO stream carries on: after a Retry the client
+            // resends the same ClientHello, and bytes already received are kept (first wins).
             let saved = (self.keys, dcid, dcidLength, scid, scidLength)
             if adoptKeys(from: header, in: datagram, crypto: crypto), let k = self.keys {
                 plaintext = open(header, in: datagram, keys: k.client, direction: direction, crypto: crypto)
@@ -200,7 +202,6 @@ public struct QUICParser {
                 (self.keys, dcid, dcidLength, scid, scidLength) = saved
             } else {
                 largestPacketNumber = (largestPacketNumber.0, -1)
-                server.reset()
             }
         }
         guard let plaintext else { openFailures &+= 1; return }
@@ -212,11 +213,16 @@ public struct QUICParser {
     private mutating func handleFrames(_ payload: ByteView, direction: Direction,
                                        onCrypto: (ByteView, Direction) -> Void) {
         let result: QUICFrameWalkResult
+        let google = quicVersion?.usesGoogleFrames ?? false
         if direction == .toServer {
-            result = walkQUICFrames(payload) { offset, data in client.insert(offset: offset, data: data) }
+            result = google
+                ? walkGoogleQUICFrames(payload) { offset, data in client.insert(offset: offset, data: data) }
+                : walkQUICFrames(payload) { offset, data in client.insert(offset: offset, data: data) }
             if let fresh = client.takeNew() { onCrypto(fresh, .toServer) }
         } else {
-            result = walkQUICFrames(payload) { offset, data in server.insert(offset: offset, data: data) }
+            result = google
+                ? walkGoogleQUICFrames(payload) { offset, data in server.insert(offset: offset, data: data) }
+                : walkQUICFrames(payload) { offset, data in server.insert(offset: offset, data: data) }
             if let fresh = server.takeNew() { onCrypto(fresh, .toClient) }
         }
         if result != .complete { frameErrors &+= 1 }
