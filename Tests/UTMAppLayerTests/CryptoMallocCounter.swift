@@ -42,7 +42,8 @@ private nonisolated(unsafe) var allocations = 0
     return 0
 }
 
-/// Heap allocations made by this thread while running `body`.
+/// Heap allocations made by this thread while running `body`. One counter for the process:
+/// callers must not count from two threads at once (the allocation suite is serialized).
 func countAllocations(_ body: () -> Void) -> Int {
     allocations = 0
     countingThread = pthread_self()

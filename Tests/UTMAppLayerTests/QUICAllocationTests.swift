@@ -5,7 +5,7 @@ import UTMCrypto
 
 /// The per-datagram path must not allocate once the parser exists (DESIGN: no allocation per
 /// packet). Key derivation happens once per flow and is measured separately.
-@Suite struct QUICAllocationTests {
+@Suite(.serialized) struct QUICAllocationTests {
     @Test func openingPacketsDoesNotAllocate() {
         guard allocationCounterWorks() else { return }
         let crypto = QUICInitialCrypto()!
