@@ -1,2 +1,0 @@
-/// Placeholder: filled by the crypto work (QUIC Initial keys, hashes).
-public enum Crypto {}
