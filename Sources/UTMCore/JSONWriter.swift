@@ -129,6 +129,24 @@ public struct JSONWriter: Sendable {
         writeDecimal(v) { buffer.append($0) }
     }
 
+    /// A fixed-point number with `places` decimals (durations, rates in summaries).
+    public mutating func fixed(_ x: Double, places: Int = 6) {
+        var scale = 1.0
+        for _ in 0..<max(0, min(places, 15)) { scale *= 10 }
+        let scaled = (x * scale).rounded()
+        guard scaled.isFinite, abs(scaled) < 9e18 else { null(); return }
+        valueStart()
+        var v = Int64(scaled)
+        if v < 0 { raw(UInt8(ascii: "-")); v = -v }
+        let unit = Int64(scale)
+        writeDecimal(UInt64(v / unit)) { buffer.append($0) }
+        if places > 0 {
+            raw(UInt8(ascii: "."))
+            var frac = v % unit, d = unit / 10
+            while d > 0 { raw(UInt8(ascii: "0") &+ UInt8(frac / d)); frac %= d; d /= 10 }
+        }
+    }
+
     public mutating func bool(_ v: Bool) {
         valueStart()
         raw(v ? "true" : "false")
@@ -143,6 +161,35 @@ public struct JSONWriter: Sendable {
         valueStart()
         raw(UInt8(ascii: "\""))
         a.write { buffer.append($0) }
+        raw(UInt8(ascii: "\""))
+    }
+
+    /// A quoted, zero-padded lower-case hex number of `width` digits (TCP flags, DNS flags).
+    public mutating func stringHex(_ value: UInt64, width: Int) {
+        valueStart()
+        raw(UInt8(ascii: "\""))
+        var shift = (width - 1) * 4
+        while shift >= 0 {
+            raw(hexDigit(UInt8((value >> UInt64(shift)) & 0xf)))
+            shift -= 4
+        }
+        raw(UInt8(ascii: "\""))
+    }
+
+    /// A quoted literal prefix followed by a decimal number ("TYPE65534").
+    public mutating func string(_ prefix: StaticString, decimal value: UInt64) {
+        valueStart()
+        raw(UInt8(ascii: "\""))
+        raw(prefix)
+        writeDecimal(value) { buffer.append($0) }
+        raw(UInt8(ascii: "\""))
+    }
+
+    /// The bytes of a big-endian 32-bit value as a quoted string ("Q050"), escaped.
+    public mutating func stringFourCC(_ value: UInt32) {
+        valueStart()
+        raw(UInt8(ascii: "\""))
+        for i in 0..<4 { escaped(UInt8(truncatingIfNeeded: value >> (24 - 8 * UInt32(i)))) }
         raw(UInt8(ascii: "\""))
     }
 

@@ -1,2 +1,327 @@
 import UTMCore
-public enum EnginePlaceholder {}
+import UTMDecode
+import UTMFlow
+import UTMAppLayer
+import UTMCrypto
+import UTMOutput
+
+/// Per-worker counters for the replay summary and `utmctl status`.
+public struct EngineStats: Sendable {
+    public var packets: UInt64 = 0
+    public var bytes: UInt64 = 0
+    public var untracked: UInt64 = 0
+    public var appDetected: [UInt64] = Array(repeating: 0, count: 256)
+    public var appStateExhausted: UInt64 = 0
+    public var dnsParseFailures: UInt64 = 0
+    public var alerts: UInt64 = 0
+    public init() {}
+}
+
+/// Bits of `Flow.engineFlags`.
+enum FlowBits {
+    /// The tls/quic event of this flow has been written.
+    static let helloLogged: UInt32 = 1 << 0
+    /// The app layer has nothing more to read (encrypted, gave up): skip reassembly.
+    static let appDone: UInt32 = 1 << 1
+    /// Probe attempts, four bits per direction.
+    static let probeShift: UInt32 = 8
+}
+
+/// A QUIC flow's two parsers: packet protection, and the TLS handshake inside CRYPTO frames.
+/// A class so the QUIC parser can feed the TLS parser while both are being mutated; one is
+/// created per pool slot at warm-up, never per packet.
+final class QUICFlowState {
+    var quic: QUICParser
+    var tls: TLSParser
+    init(quic: QUICParser, tls: TLSParser) {
+        self.quic = quic
+        self.tls = tls
+    }
+}
+
+/// One flow worker: decode → flow → stream → app layer → EVE, for every frame it is given.
+///
+/// Why a class: it is the long-lived owner of every pool of the worker and is handed around by
+/// reference (capture loop, control socket). Its per-packet path allocates nothing once the
+/// pools are warm; the allocation test in UTMEngineTests holds it to that.
+public final class Engine {
+    public let config: EngineConfig
+    public private(set) var decoder: Decoder
+    public private(set) var flows: FlowTable
+    public private(set) var reassembler: TCPReassembler
+    public var eve: EVEWriter
+    public private(set) var stats = EngineStats()
+
+    var packet = DecodedPacket()
+    var http: SlotPool<HTTPParser>
+    var tls: SlotPool<TLSParser>
+    var quic: SlotPool<QUICFlowState>
+    var dnsTCP: SlotPool<DNSParser>
+    var dns: DNSParser
+    /// Time of the newest packet seen, for ending flows at shutdown.
+    public private(set) var now: Timestamp = .zero
+
+    public init(config: EngineConfig = .init()) {
+        self.config = config
+        decoder = Decoder(config: config.decoder)
+        flows = FlowTable(config: config.flow)
+        reassembler = TCPReassembler(config: config.flow)
+        eve = EVEWriter()
+        let c = config
+        http = SlotPool(limit: c.maxHTTPStates) { HTTPParser(config: c.http) }
+        tls = SlotPool(limit: c.maxTLSStates) { TLSParser(config: c.tls) }
+        let crypto = QUICInitialCrypto()
+        var quicTLSConfig = c.tls
+        quicTLSConfig.isQUIC = true
+        quic = SlotPool(limit: c.maxQUICStates) {
+            QUICFlowState(quic: QUICParser(config: c.quic, crypto: crypto),
+                          tls: TLSParser(config: quicTLSConfig))
+        }
+        dnsTCP = SlotPool(limit: c.maxDNSTCPStates) { DNSParser(config: c.dns) }
+        dns = DNSParser(config: c.dns)
+    }
+
+    // MARK: Per packet
+
+    /// Runs one captured frame through the engine. Events go to `eve`'s buffer; the caller
+    /// flushes it when it likes.
+    public func process(frame: ByteView, linkType: LinkType, timestamp: Timestamp, wireLength: Int) {
+        stats.packets &+= 1
+        stats.bytes &+= UInt64(wireLength)
+        if now < timestamp { now = timestamp }
+        guard decoder.decode(frame, linkType: linkType, timestamp: timestamp, into: &packet) == .decoded else {
+            return
+        }
+        flows.expire(now: now, budget: config.expiryBudgetPerPacket) { ref, flow, reason in
+            self.endFlow(ref, &flow, reason)
+        }
+        guard let tracked = flows.track(packet, onEnd: { ref, flow, reason in
+            self.endFlow(ref, &flow, reason)
+        }) else {
+            stats.untracked &+= 1
+            return
+        }
+        switch packet.ipProto {
+        case IPProto.tcp: processTCP(tracked.ref, tracked.direction)
+        case IPProto.udp: processUDP(tracked.ref, tracked.direction)
+        default: break
+        }
+    }
+
+    /// Ends every flow (end of a capture, shutdown): pending transactions and flow events are
+    /// written.
+    public func finish() {
+        flows.removeAll { ref, flow, reason in self.endFlow(ref, &flow, reason) }
+        decoder.expireFragments(now: Timestamp(seconds: Int64.max / 2_000_000, micros: 0))
+    }
+
+    // MARK: TCP
+
+    func processTCP(_ ref: FlowRef, _ direction: Direction) {
+        var bits = flows[ref].engineFlags
+        if bits & FlowBits.appDone != 0 { return }
+        var app = flows[ref].appProto
+        var slot = flows[ref].appSlot
+        let meta = endpoints(flows[ref])
+        let time = packet.timestamp
+        reassembler.process(packet, ref: ref, flows: &flows, direction: direction) { data, chunk in
+            self.streamData(data, chunk, meta: meta, time: time, app: &app, slot: &slot, bits: &bits)
+        }
+        flows[ref].appProto = app
+        flows[ref].appSlot = slot
+        flows[ref].engineFlags = bits
+    }
+
+    /// In-order stream bytes of one direction of a TCP flow.
+    func streamData(_ data: ByteView, _ chunk: StreamChunk, meta: EVEEndpoints, time: Timestamp,
+                    app: inout AppProto, slot: inout Int32, bits: inout UInt32) {
+        if app == .unknown {
+            app = detectTCP(data, chunk.direction, meta: meta, bits: &bits)
+            guard app != .unknown else { return }
+            if app == .failed { bits |= FlowBits.appDone; return }
+            stats.appDetected[Int(app.rawValue)] &+= 1
+            guard let s = acquire(app) else {
+                app = .failed
+                bits |= FlowBits.appDone
+                return
+            }
+            slot = s
+        }
+        guard slot >= 0 else { return }
+        var m = meta
+        m.appProto = app
+        let i = Int(slot)
+        switch app {
+        case .http:
+            http.items[i].feed(data, direction: chunk.direction, gap: chunk.gapBefore) { _ in }
+            logHTTP(i, time: time, m)
+        case .tls:
+            tls.items[i].feed(data, direction: chunk.direction, gap: chunk.gapBefore)
+            let events = tls.items[i].takeEvents()
+            if events.contains(.serverHelloDone) && bits & FlowBits.helloLogged == 0 {
+                eve.writeTLS(tls.items[i], time: time, m)
+                bits |= FlowBits.helloLogged
+            }
+            if tls.items[i].encrypted { bits |= FlowBits.appDone }
+        case .dns:
+            dnsTCP.items[i].feedStream(data, direction: chunk.direction, gap: chunk.gapBefore) { dir, parser in
+                self.eve.writeDNS(parser, time: time, dir == .toServer ? m : m.reversed)
+            }
+        default:
+            break
+        }
+    }
+
+    func detectTCP(_ data: ByteView, _ direction: Direction, meta: EVEEndpoints, bits: inout UInt32) -> AppProto {
+        let shift = FlowBits.probeShift + (direction == .toServer ? 0 : 4)
+        let tries = (bits >> shift) & 0xf
+        let serverPort = meta.dstPort, clientPort = meta.srcPort
+        let result = AppLayerDetect.probeTCP(data, direction: direction, serverPort: serverPort,
+                                             clientPort: clientPort)
+        if result == .failed {
+            // The other direction may still tell (server-first protocols), up to the limit.
+            let next = tries + 1
+            bits = (bits & ~(0xf << shift)) | (min(next, 15) << shift)
+            let other = (bits >> (FlowBits.probeShift + (direction == .toServer ? 4 : 0))) & 0xf
+            if next >= UInt32(config.detectionChunks) && other >= UInt32(config.detectionChunks) {
+                return .failed
+            }
+            if next >= UInt32(config.detectionChunks) * 2 { return .failed }
+            return .unknown
+        }
+        return result
+    }
+
+    func logHTTP(_ i: Int, time: Timestamp, _ m: EVEEndpoints) {
+        let n = http.items[i].readyCount
+        guard n > 0 else { return }
+        for k in 0..<n {
+            eve.writeHTTP(http.items[i].ready(k), parser: http.items[i], time: time, m)
+        }
+        http.items[i].consumeReady()
+    }
+
+    // MARK: UDP
+
+    func processUDP(_ ref: FlowRef, _ direction: Direction) {
+        var bits = flows[ref].engineFlags
+        if bits & FlowBits.appDone != 0 { return }
+        var app = flows[ref].appProto
+        var m = endpoints(flows[ref])
+        let payload = packet.payload
+        let time = packet.timestamp
+        if app == .unknown {
+            if AppLayerDetect.isDNSPort(m.srcPort) || AppLayerDetect.isDNSPort(m.dstPort) {
+                app = .dns
+            } else if QUICParser.probe(payload) {
+                guard let s = acquire(.quic) else {
+                    flows[ref].appProto = .failed
+                    flows[ref].engineFlags = bits | FlowBits.appDone
+                    return
+                }
+                app = .quic
+                flows[ref].appSlot = s
+            } else {
+                let tries = ((bits >> FlowBits.probeShift) & 0xf) + 1
+                bits = (bits & ~(0xf << FlowBits.probeShift)) | (min(tries, 15) << FlowBits.probeShift)
+                if tries >= UInt32(config.detectionDatagrams) {
+                    app = .failed
+                    bits |= FlowBits.appDone
+                }
+                flows[ref].appProto = app
+                flows[ref].engineFlags = bits
+                return
+            }
+            stats.appDetected[Int(app.rawValue)] &+= 1
+            flows[ref].appProto = app
+        }
+        m.appProto = app
+        switch app {
+        case .dns:
+            if dns.parse(payload) {
+                eve.writeDNS(dns, time: time, direction == .toServer ? m : m.reversed)
+            } else {
+                stats.dnsParseFailures &+= 1
+            }
+        case .quic:
+            let slot = flows[ref].appSlot
+            guard slot >= 0 else { return }
+            let state = quic.items[Int(slot)]
+            state.quic.feed(payload, direction: direction) { crypto, dir in
+                state.tls.feedHandshake(crypto, direction: dir)
+            }
+            if state.tls.clientHello != nil && bits & FlowBits.helloLogged == 0 {
+                eve.writeQUIC(version: state.quic.version, tls: state.tls, time: time, m)
+                bits |= FlowBits.helloLogged
+            }
+            if state.quic.done { bits |= FlowBits.appDone }
+            flows[ref].engineFlags = bits
+        default:
+            break
+        }
+    }
+
+    // MARK: Slots and flow end
+
+    func acquire(_ app: AppProto) -> Int32? {
+        var slot: Int32?
+        switch app {
+        case .http:
+            slot = http.acquire()
+            if let s = slot { http.items[Int(s)].reset() }
+        case .tls:
+            slot = tls.acquire()
+            if let s = slot { tls.items[Int(s)].reset() }
+        case .quic:
+            slot = quic.acquire()
+            if let s = slot {
+                let state = quic.items[Int(s)]
+                state.quic.reset()
+                state.tls.reset()
+            }
+        case .dns:
+            slot = dnsTCP.acquire()
+            if let s = slot { dnsTCP.items[Int(s)].reset() }
+        default:
+            return nil
+        }
+        if slot == nil { stats.appStateExhausted &+= 1 }
+        return slot
+    }
+
+    /// A flow is ending (timeout, eviction, close, shutdown): write what its parsers still
+    /// hold, give back its parser slot and stream storage, write the flow event.
+    func endFlow(_ ref: FlowRef, _ flow: inout Flow, _ reason: FlowEndReason) {
+        let slot = flow.appSlot
+        var m = endpoints(flow)
+        m.appProto = flow.appProto
+        if slot >= 0 {
+            let i = Int(slot)
+            switch flow.appProto {
+            case .http:
+                http.items[i].finish()
+                logHTTP(i, time: flow.lastSeen, m)
+                http.release(slot)
+            case .tls:
+                if flow.engineFlags & FlowBits.helloLogged == 0 && tls.items[i].clientHello != nil {
+                    eve.writeTLS(tls.items[i], time: flow.lastSeen, m)
+                }
+                tls.release(slot)
+            case .quic:
+                quic.release(slot)
+            case .dns:
+                dnsTCP.release(slot)
+            default:
+                break
+            }
+            flow.appSlot = -1
+        }
+        reassembler.release(ref, flow: &flow)
+        eve.writeFlow(flow, reason: reason)
+    }
+
+    func endpoints(_ f: Flow) -> EVEEndpoints {
+        EVEEndpoints(flowID: f.id, src: f.clientIP, srcPort: f.clientPort, dst: f.serverIP,
+                     dstPort: f.serverPort, ipProto: f.ipProto, appProto: f.appProto)
+    }
+}

@@ -52,10 +52,7 @@ extension EVEWriter {
         end()
     }
 
-    mutating func hexByte(_ b: UInt8) {
-        var two: (UInt8, UInt8) = (hexDigit(b >> 4), hexDigit(b & 0xf))
-        withUnsafeBytes(of: &two) { json.string(ByteView($0)) }
-    }
+    mutating func hexByte(_ b: UInt8) { json.stringHex(UInt64(b), width: 2) }
 
     func flowStateName(_ flow: Flow) -> StaticString {
         if flow.ipProto == IPProto.tcp {

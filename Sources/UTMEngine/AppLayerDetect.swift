@@ -1,0 +1,44 @@
+import UTMCore
+import UTMAppLayer
+
+/// Cheap probes that choose the parser for a flow from its first payload bytes, whatever the
+/// port (Suricata's probing parsers, nDPI's pre-filter). A probe answers `.unknown` when it
+/// cannot tell yet and `.failed` when nothing we parse can match.
+enum AppLayerDetect {
+    /// HTTP/1.x request methods we recognise at the start of a client stream.
+    static let methods: [StaticString] = [
+        "GET ", "POST ", "HEAD ", "PUT ", "DELETE ", "OPTIONS ", "CONNECT ", "PATCH ", "TRACE ",
+        "PROPFIND ", "PROPPATCH ", "MKCOL ", "COPY ", "MOVE ", "LOCK ", "UNLOCK ", "SEARCH ",
+        "REPORT ", "SUBSCRIBE ", "NOTIFY ", "MKACTIVITY ", "CHECKOUT ", "MERGE ",
+    ]
+
+    static func probeTCP(_ data: ByteView, direction: Direction, serverPort: UInt16,
+                         clientPort: UInt16) -> AppProto {
+        if serverPort == 53 || clientPort == 53 { return .dns }
+        guard let b0 = data.u8(0) else { return .unknown }
+        if looksLikeTLS(data) { return .tls }
+        if direction == .toServer {
+            // A method is at most 11 bytes with its space: wait for that many before giving up.
+            for m in methods where data.starts(with: m.byteView) { return .http }
+            if data.count < 12, isUpperASCII(b0) { return .unknown }
+        } else {
+            if data.starts(with: ("HTTP/" as StaticString).byteView) { return .http }
+            if data.count < 5, b0 == UInt8(ascii: "H") { return .unknown }
+        }
+        return .failed
+    }
+
+    /// A TLS record header (handshake or alert, SSL 3.0–TLS 1.3) or an SSLv2-framed hello.
+    static func looksLikeTLS(_ data: ByteView) -> Bool {
+        guard let b0 = data.u8(0), let b1 = data.u8(1), let b2 = data.u8(2) else { return false }
+        if (b0 == 0x16 || b0 == 0x15) && b1 == 0x03 && b2 <= 0x04 { return true }
+        // SSLv2 record with a CLIENT-HELLO (msg type 1) offering SSLv3 or TLS.
+        if b0 & 0x80 != 0, b2 == 0x01, let b3 = data.u8(3), b3 == 0x03 || b3 == 0x02 { return true }
+        return false
+    }
+
+    static func isUpperASCII(_ b: UInt8) -> Bool { b >= 0x41 && b <= 0x5a }
+
+    /// DNS on its well-known ports: unicast DNS, multicast DNS and LLMNR share the format.
+    static func isDNSPort(_ p: UInt16) -> Bool { p == 53 || p == 5353 || p == 5355 }
+}

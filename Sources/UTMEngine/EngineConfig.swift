@@ -1,0 +1,33 @@
+import UTMDecode
+import UTMFlow
+import UTMAppLayer
+
+/// Everything the engine can be tuned with, with the defaults a 100-device office needs.
+/// A plain value: configuration files and command-line flags fill it in.
+public struct EngineConfig: Sendable {
+    public var decoder = DecoderConfig()
+    public var flow = FlowConfig()
+    public var http = HTTPConfig()
+    public var tls = TLSConfig()
+    public var dns = DNSConfig()
+    public var quic = QUICConfig()
+
+    /// Concurrent flows whose application layer is parsed, per protocol. Flows beyond these
+    /// still pass and are logged, unparsed (counted as `appStateExhausted`).
+    public var maxHTTPStates = 4096
+    public var maxTLSStates = 8192
+    public var maxQUICStates = 2048
+    public var maxDNSTCPStates = 256
+
+    /// Payload chunks a TCP flow may show in each direction before detection gives up.
+    public var detectionChunks = 4
+    /// UDP datagrams a flow may show before detection gives up.
+    public var detectionDatagrams = 4
+
+    /// Flow-table slots examined for timeouts per packet (amortised expiry).
+    public var expiryBudgetPerPacket = 4
+
+    public init() {
+        quic.serverCryptoCapacity = 0 // ServerHello of QUIC says nothing we log
+    }
+}

@@ -1,0 +1,130 @@
+import ArgumentParser
+import UTMCapture
+import UTMCore
+import UTMEngine
+import UTMOutput
+import UTMSystem
+
+/// `utmctl replay`: the contract CI and the benchmarks rely on (DESIGN.md).
+struct Replay: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a capture file (pcap or pcapng) through the engine and write EVE JSON.",
+        discussion: """
+            Events go to --eve (one JSON object per line; '-' for standard output). When the \
+            run ends, one JSON line with packets, bytes, seconds (packet processing only), \
+            load_seconds, alerts, peak_rss_bytes and throughput goes to standard error.
+            Exit status is non-zero, with a one-line reason, when the capture cannot be read.
+            """
+    )
+
+    @Argument(help: "The capture file to replay.")
+    var capture: String
+
+    @Option(name: .long, help: "Where to write EVE JSON lines ('-' for standard output).")
+    var eve: String?
+
+    @Option(name: .long, help: "Suricata rule file(s) (the IPS is not built yet: accepted and ignored with a warning).")
+    var rules: [String] = []
+
+    @Option(name: .customLong("av-db"), help: "ClamAV signature file(s) (not built yet: ignored with a warning).")
+    var avDB: [String] = []
+
+    @Option(name: .long, help: "UT1-style category folder (not built yet: ignored with a warning).")
+    var categories: String?
+
+    @Flag(name: .long, help: "Print the summary for people instead of one JSON line.")
+    var human = false
+
+    func run() throws {
+        let loadStart = MonotonicClock.nanoseconds()
+        if !rules.isEmpty { writeStandardError("warning: --rules: the rule engine is not built yet; rules ignored") }
+        if !avDB.isEmpty { writeStandardError("warning: --av-db: antivirus is not built yet; signatures ignored") }
+        if categories != nil { writeStandardError("warning: --categories: the web filter is not built yet; ignored") }
+
+        let source: PcapFileSource
+        let output: OutputFile?
+        do {
+            source = try PcapFileSource(path: capture)
+            output = try eve.map { try OutputFile(path: $0) }
+        } catch {
+            throw fail("\(error)")
+        }
+        let engine = Engine()
+        let loadSeconds = MonotonicClock.seconds(since: loadStart)
+
+        let flushAt = 1 << 17
+        var failure: String?
+        let start = MonotonicClock.nanoseconds()
+        do {
+            try source.forEachFrame { frame, time, wireLength in
+                engine.process(frame: frame, linkType: source.linkType, timestamp: time, wireLength: wireLength)
+                if engine.eve.json.buffer.count >= flushAt {
+                    try output?.write(engine.eve.json.buffer)
+                    engine.eve.reset()
+                }
+            }
+        } catch {
+            failure = "\(error)"
+        }
+        engine.finish()
+        let seconds = MonotonicClock.seconds(since: start)
+        do {
+            try output?.write(engine.eve.json.buffer)
+            engine.eve.reset()
+            output?.close()
+        } catch {
+            throw fail("\(error)")
+        }
+        writeSummary(engine, seconds: seconds, loadSeconds: loadSeconds)
+        if let failure { throw fail(failure) }
+    }
+
+    func writeSummary(_ engine: Engine, seconds: Double, loadSeconds: Double) {
+        let s = engine.stats
+        let gbps = seconds > 0 ? Double(s.bytes) * 8 / seconds / 1e9 : 0
+        let pps = seconds > 0 ? Double(s.packets) / seconds : 0
+        if human {
+            writeStandardError("""
+                \(s.packets) packets, \(s.bytes) bytes in \(fmt(seconds)) s \
+                (\(fmt(gbps)) Gbit/s, \(Int(pps)) packets/s); definitions loaded in \(fmt(loadSeconds)) s; \
+                \(s.alerts) alerts; peak RSS \(ProcessStats.peakResidentBytes() / 1_048_576) MiB
+                """)
+            return
+        }
+        var w = JSONWriter(capacity: 1024)
+        w.beginObject()
+        w.key("packets"); w.uint(s.packets)
+        w.key("bytes"); w.uint(s.bytes)
+        w.key("seconds"); w.fixed(seconds)
+        w.key("load_seconds"); w.fixed(loadSeconds)
+        w.key("alerts"); w.uint(s.alerts)
+        w.key("peak_rss_bytes"); w.int(ProcessStats.peakResidentBytes())
+        w.key("gbps"); w.fixed(gbps, places: 3)
+        w.key("packets_per_second"); w.int(Int(pps))
+        w.key("flows"); w.uint(engine.flows.counters.created)
+        w.key("events"); w.beginObject()
+        for t in EVEEventType.allCases where engine.eve.count(t) > 0 {
+            w.key(t.name); w.uint(engine.eve.count(t))
+        }
+        w.endObject()
+        w.endObject()
+        writeStandardError(String(decoding: w.buffer, as: UTF8.self))
+    }
+}
+
+/// Numbers in the summary with six significant decimals, without Foundation's formatter.
+func fmt(_ x: Double) -> String {
+    let scaled = (x * 1_000_000).rounded()
+    guard scaled.isFinite, abs(scaled) < 9e18 else { return "0" }
+    let v = Int64(scaled)
+    let whole = v / 1_000_000, frac = abs(v % 1_000_000)
+    var f = String(frac)
+    while f.count < 6 { f = "0" + f }
+    return "\(whole).\(f)"
+}
+
+/// A one-line failure: printed as "utmctl: reason" and exit status 1, never a stack trace.
+func fail(_ message: String) -> ExitCode {
+    writeStandardError("utmctl: \(message)")
+    return ExitCode(1)
+}
