@@ -14,6 +14,9 @@ let engineSettings: [SwiftSetting] = [
     .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
 ]
 
+/// Exported symbols let the test binary's malloc replace glibc's for every library.
+let testLinkerSettings: [LinkerSetting] = [.unsafeFlags(["-Xlinker", "--export-dynamic"])]
+
 let package = Package(
     name: "Mimamori",
     products: [
@@ -64,11 +67,18 @@ let package = Package(
         .executableTarget(name: "utmd", dependencies: ["UTMEngine", "UTMCapture", "UTMCore", "UTMSystem"],
                           swiftSettings: engineSettings),
 
-        // Tests mirror Sources.
-        .testTarget(name: "UTMCoreTests", dependencies: ["UTMCore"]),
-        .testTarget(name: "UTMDecodeTests", dependencies: ["UTMDecode", "UTMCore"]),
-        .testTarget(name: "UTMFlowTests", dependencies: ["UTMFlow", "UTMDecode", "UTMCore"]),
-        .testTarget(name: "UTMAppLayerTests", dependencies: ["UTMAppLayer", "UTMCore", "UTMCrypto", "UTMInflate"]),
-        .testTarget(name: "UTMEngineTests", dependencies: ["UTMEngine", "UTMCapture", "UTMCore", "UTMSystem"]),
+        // Tests mirror Sources. Every test target links into one binary; it exports its
+        // symbols so AllocationCounter's malloc interposes the libraries' calls too.
+        .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
+        .testTarget(name: "UTMCoreTests", dependencies: ["UTMCore", "AllocationCounter"],
+                    linkerSettings: testLinkerSettings),
+        .testTarget(name: "UTMDecodeTests", dependencies: ["UTMDecode", "UTMCore", "AllocationCounter"],
+                    linkerSettings: testLinkerSettings),
+        .testTarget(name: "UTMFlowTests", dependencies: ["UTMFlow", "UTMDecode", "UTMCore", "AllocationCounter"],
+                    linkerSettings: testLinkerSettings),
+        .testTarget(name: "UTMAppLayerTests", dependencies: ["UTMAppLayer", "UTMCore", "UTMCrypto", "UTMInflate", "AllocationCounter"],
+                    linkerSettings: testLinkerSettings),
+        .testTarget(name: "UTMEngineTests", dependencies: ["UTMEngine", "UTMCapture", "UTMCore", "UTMSystem", "AllocationCounter"],
+                    linkerSettings: testLinkerSettings),
     ]
 )

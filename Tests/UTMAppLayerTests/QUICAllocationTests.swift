@@ -1,4 +1,5 @@
 import Testing
+import AllocationCounter
 import UTMCore
 import UTMCrypto
 @testable import UTMAppLayer
