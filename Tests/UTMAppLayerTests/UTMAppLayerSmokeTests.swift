@@ -1,6 +1,0 @@
-import Testing
-@testable import UTMAppLayer
-
-@Test func UTMAppLayerBuilds() {
-    #expect(Bool(true))
-}

@@ -1,6 +1,0 @@
-import Testing
-@testable import UTMCore
-
-@Test func UTMCoreBuilds() {
-    #expect(Bool(true))
-}

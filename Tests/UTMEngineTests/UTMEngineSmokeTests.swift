@@ -1,6 +1,0 @@
-import Testing
-@testable import UTMEngine
-
-@Test func UTMEngineBuilds() {
-    #expect(Bool(true))
-}

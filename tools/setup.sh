@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs everything Mimamori needs on a fresh Debian machine (run as root, or with sudo):
+# the C libraries' -dev packages the shims link against, and the tools the tests compare with.
+# Swift itself is expected at /opt/swift (or on PATH). Idempotent: safe to run again.
+set -euo pipefail
+packages=(
+  libpcap-dev          # capture files (CPcap)
+  libssl-dev           # libcrypto: QUIC Initial keys (COpenSSL)
+  zlib1g-dev           # gzip/deflate bodies (CZlib)
+  libpcre2-dev         # rule pcre (CPCRE2)
+  libsqlite3-dev       # event store
+  libnetfilter-queue-dev  # the live inline path
+  tshark               # reference dissector for the corpus test
+  python3 python3-yaml # sv-check and the traffic generator
+  iproute2             # network-namespace tests
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  export DEBIAN_FRONTEND=noninteractive
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null || true
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if ! command -v swift >/dev/null; then
+  if [ -x /opt/swift/usr/bin/swift ]; then
+    echo "note: swift is at /opt/swift/usr/bin; add it to PATH" >&2
+  else
+    echo "setup: Swift 6.x not found (expected /opt/swift or on PATH)" >&2
+    exit 1
+  fi
+fi
