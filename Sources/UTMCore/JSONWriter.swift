@@ -1,33 +1,75 @@
 /// Appends JSON to a reusable byte buffer. EVE output writes every event through it.
 ///
 /// Why not `Codable` or `String`: events are written on the packet path; building them with
-/// `String` would allocate per event. The buffer is reserved once and `reset()` keeps it.
+/// `String` would allocate per event, and even `Array.append` costs a uniqueness check per
+/// byte. The bytes go into a `ByteSlab` reserved once (grown only if one batch of events
+/// outgrows it) with an explicit length; `reset()` keeps the storage. A writer owns its slab:
+/// do not copy a writer and use both copies.
 /// Raw protocol bytes are escaped so the output is valid JSON whatever the input: control
 /// characters and bytes above 0x7f become `\u00XX`, as Suricata prints them.
 public struct JSONWriter: Sendable {
-    public private(set) var buffer: [UInt8]
+    @usableFromInline var slab: ByteSlab
+    /// Bytes written since the last `reset()`.
+    public private(set) var count: Int = 0
+    /// Civil date text ("2024-01-02T03:04:05") of the last second written, reused while events
+    /// share a second, as they mostly do.
+    var cachedSecond: Int64 = Int64.min
+    var cachedCivil = FieldStore(capacity: 19)
     /// One bit per nesting level: set once the level holds a member, so the next one gets a comma.
     var hasMember: UInt64 = 0
     var depth: Int = 0
 
     public init(capacity: Int = 1 << 16) {
-        buffer = []
-        buffer.reserveCapacity(capacity)
+        slab = ByteSlab(capacity: max(64, capacity))
     }
 
     public mutating func reset() {
-        buffer.removeAll(keepingCapacity: true)
+        count = 0
         hasMember = 0
         depth = 0
+        inArray = 0
+        afterKey = false
     }
 
-    public var isEmpty: Bool { buffer.isEmpty }
+    public var isEmpty: Bool { count == 0 }
+
+    /// Lends the bytes written so far (to write them to a file or socket).
+    public func withBytes<R>(_ body: (ByteView) throws -> R) rethrows -> R {
+        try body(slab.view(0, count) ?? .empty)
+    }
+
+    /// A copy of the bytes written so far: tests and slow paths.
+    public var buffer: [UInt8] { withBytes { $0.bytes } }
+
+    /// Makes room for `n` more bytes: doubles the slab on the rare event batch that outgrows it.
+    @inline(__always)
+    mutating func reserve(_ n: Int) {
+        if n > slab.capacity &- count { grow(n) }
+    }
+
+    @inline(never)
+    mutating func grow(_ n: Int) {
+        let bigger = ByteSlab(capacity: max(slab.capacity * 2, count + n + 64))
+        if let old = slab.view(0, count) { bigger.write(old, at: 0) }
+        slab = bigger
+    }
 
     @inline(__always)
-    mutating func raw(_ b: UInt8) { buffer.append(b) }
+    mutating func raw(_ b: UInt8) {
+        reserve(1)
+        slab.write(b, at: count)
+        count &+= 1
+    }
 
     mutating func raw(_ s: StaticString) {
-        buffer.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+        raw(s.byteView)
+    }
+
+    @inline(__always)
+    mutating func raw(_ v: ByteView) {
+        reserve(v.count)
+        slab.write(v, at: count)
+        count &+= v.count
     }
 
     mutating func separator() {
@@ -94,7 +136,21 @@ public struct JSONWriter: Sendable {
     public mutating func string(_ v: ByteView) {
         valueStart()
         raw(UInt8(ascii: "\""))
-        v.forEachByte { escaped($0) }
+        // Runs of plain printable bytes are copied at once; only the rest is escaped.
+        var runStart = 0
+        var i = 0
+        while i < v.count {
+            let b = v[checked: i]
+            if b >= 0x20 && b < 0x7f && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") {
+                i &+= 1
+                continue
+            }
+            if i > runStart, let run = v.slice(runStart, i &- runStart) { raw(run) }
+            escaped(b)
+            i &+= 1
+            runStart = i
+        }
+        if i > runStart, let run = v.slice(runStart, i &- runStart) { raw(run) }
         raw(UInt8(ascii: "\""))
     }
 
@@ -117,16 +173,16 @@ public struct JSONWriter: Sendable {
         valueStart()
         if v < 0 {
             raw(UInt8(ascii: "-"))
-            writeDecimal(v == Int64.min ? UInt64(Int64.max) + 1 : UInt64(-v)) { buffer.append($0) }
+            writeDecimal(v == Int64.min ? UInt64(Int64.max) + 1 : UInt64(-v)) { raw($0) }
         } else {
-            writeDecimal(UInt64(v)) { buffer.append($0) }
+            writeDecimal(UInt64(v)) { raw($0) }
         }
     }
 
     public mutating func int(_ v: Int) { int(Int64(v)) }
     public mutating func uint(_ v: UInt64) {
         valueStart()
-        writeDecimal(v) { buffer.append($0) }
+        writeDecimal(v) { raw($0) }
     }
 
     /// A fixed-point number with `places` decimals (durations, rates in summaries).
@@ -139,7 +195,7 @@ public struct JSONWriter: Sendable {
         var v = Int64(scaled)
         if v < 0 { raw(UInt8(ascii: "-")); v = -v }
         let unit = Int64(scale)
-        writeDecimal(UInt64(v / unit)) { buffer.append($0) }
+        writeDecimal(UInt64(v / unit)) { raw($0) }
         if places > 0 {
             raw(UInt8(ascii: "."))
             var frac = v % unit, d = unit / 10
@@ -160,7 +216,7 @@ public struct JSONWriter: Sendable {
     public mutating func ip(_ a: IPAddress) {
         valueStart()
         raw(UInt8(ascii: "\""))
-        a.write { buffer.append($0) }
+        a.write { raw($0) }
         raw(UInt8(ascii: "\""))
     }
 
@@ -181,7 +237,7 @@ public struct JSONWriter: Sendable {
         valueStart()
         raw(UInt8(ascii: "\""))
         raw(prefix)
-        writeDecimal(value) { buffer.append($0) }
+        writeDecimal(value) { raw($0) }
         raw(UInt8(ascii: "\""))
     }
 
@@ -198,8 +254,8 @@ public struct JSONWriter: Sendable {
         valueStart()
         raw(UInt8(ascii: "\""))
         v.forEachByte { b in
-            buffer.append(hexDigit(b >> 4))
-            buffer.append(hexDigit(b & 0xf))
+            raw(hexDigit(b >> 4))
+            raw(hexDigit(b & 0xf))
         }
         raw(UInt8(ascii: "\""))
     }
@@ -207,13 +263,30 @@ public struct JSONWriter: Sendable {
     /// Suricata's timestamp form: `2024-01-02T03:04:05.123456+0000`.
     public mutating func timestamp(_ t: Timestamp) {
         valueStart()
-        let c = t.civil
+        if t.seconds != cachedSecond { cacheCivil(t.seconds) }
         raw(UInt8(ascii: "\""))
-        digits(c.year, 4); raw(UInt8(ascii: "-")); digits(c.month, 2); raw(UInt8(ascii: "-"))
-        digits(c.day, 2); raw(UInt8(ascii: "T")); digits(c.hour, 2); raw(UInt8(ascii: ":"))
-        digits(c.minute, 2); raw(UInt8(ascii: ":")); digits(c.second, 2); raw(UInt8(ascii: "."))
+        cachedCivil.withView(Field(offset: 0, length: Int32(cachedCivil.used))) { raw($0) }
+        raw(UInt8(ascii: "."))
         digits(Int(t.micros), 6)
         raw("+0000\"")
+    }
+
+    /// Formats the date part of a second once; events of the same second reuse it.
+    @inline(never)
+    mutating func cacheCivil(_ seconds: Int64) {
+        let c = Timestamp(seconds: seconds, micros: 0).civil
+        cachedCivil.reset()
+        func put(_ v: Int, _ width: Int) {
+            var d = 1
+            for _ in 1..<width { d *= 10 }
+            while d > 0 { _ = cachedCivil.appendByte(UInt8(ascii: "0") &+ UInt8((max(0, v) / d) % 10)); d /= 10 }
+        }
+        put(c.year, 4); _ = cachedCivil.appendByte(UInt8(ascii: "-")); put(c.month, 2)
+        _ = cachedCivil.appendByte(UInt8(ascii: "-")); put(c.day, 2)
+        _ = cachedCivil.appendByte(UInt8(ascii: "T")); put(c.hour, 2)
+        _ = cachedCivil.appendByte(UInt8(ascii: ":")); put(c.minute, 2)
+        _ = cachedCivil.appendByte(UInt8(ascii: ":")); put(c.second, 2)
+        cachedSecond = seconds
     }
 
     mutating func digits(_ v: Int, _ width: Int) {

@@ -118,11 +118,12 @@ public final class Engine {
     // MARK: TCP
 
     func processTCP(_ ref: FlowRef, _ direction: Direction) {
-        var bits = flows[ref].engineFlags
+        let flow = flows[ref]
+        var bits = flow.engineFlags
         if bits & FlowBits.appDone != 0 { return }
-        var app = flows[ref].appProto
-        var slot = flows[ref].appSlot
-        let meta = endpoints(flows[ref])
+        var app = flow.appProto
+        var slot = flow.appSlot
+        let meta = endpoints(flow)
         let time = packet.timestamp
         reassembler.process(packet, ref: ref, flows: &flows, direction: direction) { data, chunk in
             self.streamData(data, chunk, meta: meta, time: time, app: &app, slot: &slot, bits: &bits)
@@ -204,10 +205,11 @@ public final class Engine {
     // MARK: UDP
 
     func processUDP(_ ref: FlowRef, _ direction: Direction) {
-        var bits = flows[ref].engineFlags
+        let flow = flows[ref]
+        var bits = flow.engineFlags
         if bits & FlowBits.appDone != 0 { return }
-        var app = flows[ref].appProto
-        var m = endpoints(flows[ref])
+        var app = flow.appProto
+        var m = endpoints(flow)
         let payload = packet.payload
         let time = packet.timestamp
         if app == .unknown {
@@ -244,7 +246,7 @@ public final class Engine {
                 stats.dnsParseFailures &+= 1
             }
         case .quic:
-            let slot = flows[ref].appSlot
+            let slot = flow.appSlot >= 0 ? flow.appSlot : flows[ref].appSlot
             guard slot >= 0 else { return }
             let state = quic.items[Int(slot)]
             state.quic.feed(payload, direction: direction) { crypto, dir in

@@ -54,21 +54,31 @@ public struct EVEWriter: Sendable {
     public var json: JSONWriter
     /// Events written, indexed by `EVEEventType.rawValue`.
     public private(set) var counts: [UInt64]
-    /// Which event types are written at all (all by default).
-    public var enabled: Set<Int>
+    /// Which event types are written at all: one bit per `EVEEventType` (all by default).
+    public var enabledMask: UInt32
 
     public init(capacity: Int = 1 << 18) {
         json = JSONWriter(capacity: capacity)
         counts = Array(repeating: 0, count: EVEEventType.allCases.count)
-        enabled = Set(EVEEventType.allCases.map(\.rawValue))
+        enabledMask = (1 << UInt32(EVEEventType.allCases.count)) - 1
     }
 
-    @inlinable public func isEnabled(_ t: EVEEventType) -> Bool { enabled.contains(t.rawValue) }
+    @inlinable public func isEnabled(_ t: EVEEventType) -> Bool { enabledMask & (1 << UInt32(t.rawValue)) != 0 }
+
+    public mutating func setEnabled(_ t: EVEEventType, _ on: Bool) {
+        if on { enabledMask |= 1 << UInt32(t.rawValue) } else { enabledMask &= ~(1 << UInt32(t.rawValue)) }
+    }
 
     public func count(_ t: EVEEventType) -> UInt64 { counts[t.rawValue] }
 
-    /// The bytes written since the last `reset()`.
+    /// A copy of the bytes written since the last `reset()` (tests).
     public var buffer: [UInt8] { json.buffer }
+
+    /// Bytes waiting to be flushed.
+    public var pendingBytes: Int { json.count }
+
+    /// Lends the bytes written since the last `reset()`, to write them out.
+    public func withBytes<R>(_ body: (ByteView) throws -> R) rethrows -> R { try json.withBytes(body) }
 
     public mutating func reset() { json.reset() }
 

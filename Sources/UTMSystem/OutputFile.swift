@@ -1,3 +1,5 @@
+import UTMCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -28,7 +30,13 @@ public final class OutputFile {
 
     /// Writes all of `bytes`, retrying short writes and EINTR.
     public func write(_ bytes: [UInt8]) throws {
-        try bytes.withUnsafeBytes { raw in
+        try bytes.withByteView { try write($0) }
+    }
+
+    /// Writes all of a borrowed view, retrying short writes and EINTR.
+    public func write(_ view: ByteView) throws {
+        try view.withUnsafeBytes { raw in
+            guard raw.count > 0 else { return }
             var offset = 0
             while offset < raw.count {
                 let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)

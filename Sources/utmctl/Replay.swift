@@ -58,8 +58,8 @@ struct Replay: ParsableCommand {
         do {
             try source.forEachFrame { frame, time, wireLength in
                 engine.process(frame: frame, linkType: source.linkType, timestamp: time, wireLength: wireLength)
-                if engine.eve.json.buffer.count >= flushAt {
-                    try output?.write(engine.eve.json.buffer)
+                if engine.eve.pendingBytes >= flushAt {
+                    try engine.eve.withBytes { try output?.write($0) }
                     engine.eve.reset()
                 }
             }
@@ -69,7 +69,7 @@ struct Replay: ParsableCommand {
         engine.finish()
         let seconds = MonotonicClock.seconds(since: start)
         do {
-            try output?.write(engine.eve.json.buffer)
+            try engine.eve.withBytes { try output?.write($0) }
             engine.eve.reset()
             output?.close()
         } catch {
