@@ -9,7 +9,9 @@ import UTMDecode
 /// its buffer to the engine, never copy it.
 public final class PcapFileSource {
     public let path: String
-    public let linkType: LinkType
+    /// The file's link type as pcap numbers it (LINKTYPE_*/DLT_*): the decoder knows more of
+    /// them than `LinkType` names (PPP, Cisco HDLC, PPI).
+    public let rawLinkType: UInt32
     private var handle: OpaquePointer?
 
     public init(path: String) throws {
@@ -22,13 +24,13 @@ public final class PcapFileSource {
             throw CaptureError(.unreadable, path: path, detail: "cannot read capture: \(message)")
         }
         let dlt = pcap_datalink(h)
-        guard dlt >= 0, let lt = LinkType(rawValue: UInt32(dlt)) else {
+        guard dlt >= 0, Decoder.supports(rawLinkType: UInt32(dlt)) else {
             pcap_close(h)
             throw CaptureError(.unsupportedLinkType, path: path,
                                detail: "unsupported link type \(dlt)")
         }
         handle = h
-        linkType = lt
+        rawLinkType = UInt32(dlt)
     }
 
     deinit {

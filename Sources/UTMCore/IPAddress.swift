@@ -151,6 +151,20 @@ public struct IPAddress: Hashable, Sendable, Comparable {
         }
     }
 
+    /// The form Suricata's EVE uses: dotted quad, or all eight IPv6 groups with leading zeros
+    /// ("2001:0db8:0000:…"). Tools that match EVE addresses as strings expect exactly this.
+    @inlinable
+    public func writeExpanded(_ emit: (UInt8) -> Void) {
+        guard isV6 else { write(emit); return }
+        for i in 0..<8 {
+            if i > 0 { emit(UInt8(ascii: ":")) }
+            let word = i < 4 ? hi : lo
+            let g = UInt16(truncatingIfNeeded: word >> (48 - 16 * UInt64(i & 3)))
+            emit(hexDigit(UInt8(g >> 12))); emit(hexDigit(UInt8((g >> 8) & 0xf)))
+            emit(hexDigit(UInt8((g >> 4) & 0xf))); emit(hexDigit(UInt8(g & 0xf)))
+        }
+    }
+
     /// The textual form as a `String` (slow paths, tests).
     public var description: String {
         var bytes: [UInt8] = []

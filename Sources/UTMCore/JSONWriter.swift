@@ -216,7 +216,7 @@ public struct JSONWriter: Sendable {
     public mutating func ip(_ a: IPAddress) {
         valueStart()
         raw(UInt8(ascii: "\""))
-        a.write { raw($0) }
+        a.writeExpanded { raw($0) }
         raw(UInt8(ascii: "\""))
     }
 

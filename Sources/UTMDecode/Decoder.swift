@@ -254,3 +254,13 @@ struct LinkResult: Sendable {
         self.offset = offset
     }
 }
+
+extension Decoder {
+    /// Whether frames of this pcap link type can be decoded: capture sources refuse the others
+    /// up front with a one-line error instead of counting every frame as undecodable.
+    public static func supports(rawLinkType: UInt32) -> Bool {
+        LinkType(rawValue: rawLinkType) != nil
+            || rawLinkType == OtherLinkType.ppp || rawLinkType == OtherLinkType.ciscoHDLC
+            || rawLinkType == OtherLinkType.ppi
+    }
+}

@@ -86,10 +86,15 @@ public final class Engine {
     /// Runs one captured frame through the engine. Events go to `eve`'s buffer; the caller
     /// flushes it when it likes.
     public func process(frame: ByteView, linkType: LinkType, timestamp: Timestamp, wireLength: Int) {
+        process(frame: frame, rawLinkType: linkType.rawValue, timestamp: timestamp, wireLength: wireLength)
+    }
+
+    /// The same, for a link type as pcap numbers it (capture files).
+    public func process(frame: ByteView, rawLinkType: UInt32, timestamp: Timestamp, wireLength: Int) {
         stats.packets &+= 1
         stats.bytes &+= UInt64(wireLength)
         if now < timestamp { now = timestamp }
-        guard decoder.decode(frame, linkType: linkType, timestamp: timestamp, into: &packet) == .decoded else {
+        guard decoder.decode(frame, rawLinkType: rawLinkType, timestamp: timestamp, into: &packet) == .decoded else {
             return
         }
         flows.expire(now: now, budget: config.expiryBudgetPerPacket) { ref, flow, reason in
@@ -109,10 +114,11 @@ public final class Engine {
     }
 
     /// Ends every flow (end of a capture, shutdown): pending transactions and flow events are
-    /// written.
+    /// written, then the final stats event.
     public func finish() {
         flows.removeAll { ref, flow, reason in self.endFlow(ref, &flow, reason) }
         decoder.expireFragments(now: Timestamp(seconds: Int64.max / 2_000_000, micros: 0))
+        writeStats()
     }
 
     // MARK: TCP

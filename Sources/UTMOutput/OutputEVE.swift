@@ -33,7 +33,7 @@ public struct EVEEndpoints: Sendable {
 
 /// Event types we write, for the per-type counters in the replay summary.
 public enum EVEEventType: Int, CaseIterable, Sendable {
-    case flow, http, tls, dns, quic, alert, drop, fileinfo
+    case flow, http, tls, dns, quic, alert, drop, fileinfo, stats
 
     public var name: StaticString {
         switch self {
@@ -45,6 +45,7 @@ public enum EVEEventType: Int, CaseIterable, Sendable {
         case .alert: return "alert"
         case .drop: return "drop"
         case .fileinfo: return "fileinfo"
+        case .stats: return "stats"
         }
     }
 }
@@ -102,6 +103,14 @@ public struct EVEWriter: Sendable {
         if e.appProto != .unknown && e.appProto != .failed {
             json.key("app_proto"); json.string(e.appProto.eveName)
         }
+    }
+
+    /// Opens an event that is about no flow (stats): only time and type.
+    public mutating func beginGlobal(_ type: EVEEventType, time: Timestamp) {
+        counts[type.rawValue] &+= 1
+        json.beginObject()
+        json.key("timestamp"); json.timestamp(time)
+        json.key("event_type"); json.string(type.name)
     }
 
     public mutating func end() {

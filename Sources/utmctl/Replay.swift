@@ -57,7 +57,7 @@ struct Replay: ParsableCommand {
         let start = MonotonicClock.nanoseconds()
         do {
             try source.forEachFrame { frame, time, wireLength in
-                engine.process(frame: frame, linkType: source.linkType, timestamp: time, wireLength: wireLength)
+                engine.process(frame: frame, rawLinkType: source.rawLinkType, timestamp: time, wireLength: wireLength)
                 if engine.eve.pendingBytes >= flushAt {
                     try engine.eve.withBytes { try output?.write($0) }
                     engine.eve.reset()

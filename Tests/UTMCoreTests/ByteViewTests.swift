@@ -46,6 +46,9 @@ import Testing
         #expect(IPAddress("1:0:3:4:5:6:7:8")?.description == "1:0:3:4:5:6:7:8")
         #expect(IPAddress("::ffff:10.0.0.1")?.description == "::ffff:10.0.0.1")
         #expect(IPAddress("1.2.3") == nil)
+        var expanded: [UInt8] = []
+        IPAddress("2001:db8:85a3::8a2e:370:8334")!.writeExpanded { expanded.append($0) }
+        #expect(String(decoding: expanded, as: UTF8.self) == "2001:0db8:85a3:0000:0000:8a2e:0370:8334")
         #expect(IPAddress("1::2::3") == nil)
     }
 }

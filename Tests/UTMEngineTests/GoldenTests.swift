@@ -16,7 +16,7 @@ import UTMEngine
         let engine = Engine()
         var out: [UInt8] = []
         try source.forEachFrame { frame, time, length in
-            engine.process(frame: frame, linkType: source.linkType, timestamp: time, wireLength: length)
+            engine.process(frame: frame, rawLinkType: source.rawLinkType, timestamp: time, wireLength: length)
             out += engine.eve.buffer
             engine.eve.reset()
         }

@@ -54,7 +54,7 @@ import Testing
     @Test func goodCaptureWritesEventsAndSummary() throws {
         let r = try Self.run(["replay", Self.sample, "--eve", "-"])
         #expect(r.status == 0 && r.reason == .exit)
-        #expect(r.stdout.split(separator: "\n").count == 10)
+        #expect(r.stdout.split(separator: "\n").count == 11)
         let summaryLine = try #require(r.stderr.split(separator: "\n").last)
         let summary = try JSONSerialization.jsonObject(with: Data(summaryLine.utf8)) as? [String: Any]
         for key in ["packets", "bytes", "seconds", "load_seconds", "alerts", "peak_rss_bytes"] {

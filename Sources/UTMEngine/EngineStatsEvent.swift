@@ -1,0 +1,57 @@
+import UTMCore
+import UTMDecode
+import UTMFlow
+import UTMOutput
+
+extension Engine {
+    /// Suricata's `stats` event: the counters of this worker, written at the end of a capture
+    /// run (and, in the daemon, on a timer). Field names follow Suricata's where it has them.
+    public func writeStats() {
+        guard eve.isEnabled(.stats) else { return }
+        let d = decoder.counters
+        let f = flows.counters
+        let r = reassembler.counters
+        eve.beginGlobal(.stats, time: now)
+        eve.json.key("stats"); eve.json.beginObject()
+        eve.json.key("decoder"); eve.json.beginObject()
+        eve.json.key("pkts"); eve.json.uint(d.packets)
+        eve.json.key("bytes"); eve.json.uint(d.bytes)
+        eve.json.key("ipv4"); eve.json.uint(d.ipv4)
+        eve.json.key("ipv6"); eve.json.uint(d.ipv6)
+        eve.json.key("tcp"); eve.json.uint(d.tcp)
+        eve.json.key("udp"); eve.json.uint(d.udp)
+        eve.json.key("icmp"); eve.json.uint(d.icmp)
+        eve.json.key("fragments"); eve.json.uint(d.fragments)
+        eve.json.key("reassembled"); eve.json.uint(d.reassembled)
+        eve.json.key("invalid"); eve.json.uint(d.invalid)
+        eve.json.key("not_ip"); eve.json.uint(d.notIP)
+        eve.json.endObject()
+        eve.json.key("flow"); eve.json.beginObject()
+        eve.json.key("total"); eve.json.uint(f.created)
+        eve.json.key("active"); eve.json.uint(UInt64(f.active))
+        eve.json.key("timeout"); eve.json.uint(f.timedOut)
+        eve.json.key("evicted"); eve.json.uint(f.evicted)
+        eve.json.key("table_full"); eve.json.uint(f.tableFull)
+        eve.json.key("midstream"); eve.json.uint(f.tcpMidstream)
+        eve.json.endObject()
+        eve.json.key("tcp"); eve.json.beginObject()
+        eve.json.key("segments"); eve.json.uint(r.segments)
+        eve.json.key("out_of_order"); eve.json.uint(r.outOfOrder)
+        eve.json.key("retransmissions"); eve.json.uint(r.retransmissions)
+        eve.json.key("overlaps"); eve.json.uint(r.overlaps)
+        eve.json.key("overlap_diff_data"); eve.json.uint(r.overlapConflicts)
+        eve.json.key("reassembly_gap"); eve.json.uint(r.gaps)
+        eve.json.endObject()
+        eve.json.key("app_layer"); eve.json.beginObject()
+        eve.json.key("flow"); eve.json.beginObject()
+        eve.json.key("http"); eve.json.uint(stats.appDetected[Int(AppProto.http.rawValue)])
+        eve.json.key("tls"); eve.json.uint(stats.appDetected[Int(AppProto.tls.rawValue)])
+        eve.json.key("dns"); eve.json.uint(stats.appDetected[Int(AppProto.dns.rawValue)])
+        eve.json.key("quic"); eve.json.uint(stats.appDetected[Int(AppProto.quic.rawValue)])
+        eve.json.endObject()
+        eve.json.key("state_exhausted"); eve.json.uint(stats.appStateExhausted)
+        eve.json.endObject()
+        eve.json.endObject()
+        eve.end()
+    }
+}
