@@ -10,7 +10,10 @@
 // of the executable, which never allocates on access), so tests on other threads do not
 // disturb a measurement. free is not interposed: it is never an allocation.
 #include <errno.h>
+#include <execinfo.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include "alloc_counter.h"
 
 extern void *__libc_malloc(size_t size);
@@ -23,11 +26,29 @@ extern void *__libc_pvalloc(size_t size);
 static __thread int armed;
 static __thread long allocations;
 
+// ALLOC_COUNTER_TRACE=N prints the stack of the first N counted allocations to stderr, to find
+// where a failing allocation test allocates (pipe through `swift demangle`).
+static long trace_limit;
+
+static void trace(void) {
+    void *frames[48];
+    armed = 0; // backtrace itself may allocate once (it loads libgcc_s)
+    int n = backtrace(frames, 48);
+    write(2, "--- allocation\n", 15);
+    backtrace_symbols_fd(frames, n, 2);
+    armed = 1;
+}
+
 static inline void note(void) {
-    if (armed) allocations++;
+    if (armed) {
+        allocations++;
+        if (allocations <= trace_limit) trace();
+    }
 }
 
 void alloc_counter_arm(void) {
+    const char *t = getenv("ALLOC_COUNTER_TRACE");
+    trace_limit = t ? atol(t) : 0;
     allocations = 0;
     armed = 1;
 }
