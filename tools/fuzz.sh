@@ -87,6 +87,9 @@ python3 Fuzz/seeds.py "$out/seeds" "$root"
 
 # Swift's runtime keeps metadata caches for the life of the process: not leaks.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1:symbolize=1}
+# A Swift trap then reaches libFuzzer as a plain deadly signal; the runtime's own backtracer
+# would read process memory in ways ASan reports as a second, unrelated error.
+export SWIFT_BACKTRACE=${SWIFT_BACKTRACE:-enable=no}
 failed=()
 for t in "${targets[@]}"; do
     mkdir -p "$out/corpus/$t" "$out/crashes/$t" "$out/seeds/$t"
