@@ -69,7 +69,9 @@ let package = Package(
 
         // Tests mirror Sources. Every test target links into one binary; it exports its
         // symbols so AllocationCounter's malloc interposes the libraries' calls too.
-        .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
+        // The interposing malloc family is C: Swift reserves those symbol names.
+        .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
+        .target(name: "AllocationCounter", dependencies: ["CAllocationCounter"], path: "Tests/AllocationCounter"),
         .testTarget(name: "UTMCoreTests", dependencies: ["UTMCore", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
         .testTarget(name: "UTMDecodeTests", dependencies: ["UTMDecode", "UTMCore", "AllocationCounter"],

@@ -140,6 +140,13 @@ extension TLSParser {
 /// In-place heap sort of the first `count` values: O(n log n) even on hostile input, and unlike
 /// the standard library's sort it never allocates a temporary buffer.
 func heapSort(_ a: inout [UInt16], count: Int) {
+    // Swaps by hand: `swapAt` is MutableCollection's generic method, whose unspecialized
+    // accessors allocate on every call in debug builds (the CI build).
+    func swap(_ a: inout [UInt16], _ i: Int, _ j: Int) {
+        let t = a[i]
+        a[i] = a[j]
+        a[j] = t
+    }
     let n = Swift.min(count, a.count)
     guard n > 1 else { return }
     func siftDown(_ a: inout [UInt16], _ start: Int, _ end: Int) {
@@ -149,7 +156,7 @@ func heapSort(_ a: inout [UInt16], count: Int) {
             if child >= end { return }
             if child &+ 1 < end && a[child] < a[child &+ 1] { child &+= 1 }
             if a[root] >= a[child] { return }
-            a.swapAt(root, child)
+            swap(&a, root, child)
             root = child
         }
     }
@@ -157,7 +164,7 @@ func heapSort(_ a: inout [UInt16], count: Int) {
     while i >= 0 { siftDown(&a, i, n); i -= 1 }
     var end = n - 1
     while end > 0 {
-        a.swapAt(0, end)
+        swap(&a, 0, end)
         siftDown(&a, 0, end)
         end -= 1
     }

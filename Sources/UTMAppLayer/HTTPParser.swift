@@ -935,16 +935,26 @@ public struct HTTPParser {
         t.sequence = seq
         var at = txs.count
         while at > 0 && txs[at &- 1].sequence > seq && !txs[at &- 1].ready { at &-= 1 }
-        txs.insert(t, at: at)
+        // append and shift rather than `insert(_:at:)`, whose generic path (replaceSubrange
+        // with CollectionOfOne) allocates in debug builds even within capacity.
+        txs.append(t)
+        var j = txs.count &- 1
+        while j > at {
+            txs[j] = txs[j &- 1]
+            j &-= 1
+        }
+        txs[at] = t
         return at
     }
 
+    /// A constant, not a local literal: an OptionSet array literal allocates per call in debug.
+    static let malformedFlags: HTTPTxFlags = [.malformedRequest, .malformedResponse, .invalidChunking,
+                                              .invalidHeader, .invalidContentLength, .duplicateContentLength,
+                                              .contentLengthAndTransferEncoding, .decodeError]
+
     /// Sets flags on the message in progress in direction `d`.
     mutating func mark(_ d: Int, _ f: HTTPTxFlags) {
-        let malformed: HTTPTxFlags = [.malformedRequest, .malformedResponse, .invalidChunking,
-                                      .invalidHeader, .invalidContentLength, .duplicateContentLength,
-                                      .contentLengthAndTransferEncoding, .decodeError]
-        if !f.isDisjoint(with: malformed) { events.insert(.malformed) }
+        if !f.isDisjoint(with: Self.malformedFlags) { events.insert(.malformed) }
         if let i = index(of: sides[d].seq), sides[d].inMessage || sides[d].hasBody { txs[i].flags.insert(f) }
     }
 

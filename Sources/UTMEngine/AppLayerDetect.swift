@@ -19,7 +19,8 @@ enum AppLayerDetect {
         if looksLikeTLS(data) { return .tls }
         if direction == .toServer {
             // A method is at most 11 bytes with its space: wait for that many before giving up.
-            for m in methods where data.starts(with: m.byteView) { return .http }
+            // Indices, not `for m in methods`: the generic iterator allocates in debug builds.
+            for i in methods.indices where data.starts(with: methods[i].byteView) { return .http }
             if data.count < 12, isUpperASCII(b0) { return .unknown }
         } else {
             if data.starts(with: ("HTTP/" as StaticString).byteView) { return .http }

@@ -134,9 +134,12 @@ public final class Engine {
         reassembler.process(packet, ref: ref, flows: &flows, direction: direction) { data, chunk in
             self.streamData(data, chunk, meta: meta, time: time, app: &app, slot: &slot, bits: &bits)
         }
-        flows[ref].appProto = app
-        flows[ref].appSlot = slot
-        flows[ref].engineFlags = bits
+        // withFlow, not `flows[ref].x = …`: the subscript's _modify allocates in debug builds.
+        flows.withFlow(ref) { f in
+            f.appProto = app
+            f.appSlot = slot
+            f.engineFlags = bits
+        }
     }
 
     /// In-order stream bytes of one direction of a TCP flow.
@@ -223,12 +226,14 @@ public final class Engine {
                 app = .dns
             } else if QUICParser.probe(payload) {
                 guard let s = acquire(.quic) else {
-                    flows[ref].appProto = .failed
-                    flows[ref].engineFlags = bits | FlowBits.appDone
+                    flows.withFlow(ref) { f in
+                        f.appProto = .failed
+                        f.engineFlags = bits | FlowBits.appDone
+                    }
                     return
                 }
                 app = .quic
-                flows[ref].appSlot = s
+                flows.withFlow(ref) { $0.appSlot = s }
             } else {
                 let tries = ((bits >> FlowBits.probeShift) & 0xf) + 1
                 bits = (bits & ~(0xf << FlowBits.probeShift)) | (min(tries, 15) << FlowBits.probeShift)
@@ -236,12 +241,14 @@ public final class Engine {
                     app = .failed
                     bits |= FlowBits.appDone
                 }
-                flows[ref].appProto = app
-                flows[ref].engineFlags = bits
+                flows.withFlow(ref) { f in
+                    f.appProto = app
+                    f.engineFlags = bits
+                }
                 return
             }
             stats.appDetected[Int(app.rawValue)] &+= 1
-            flows[ref].appProto = app
+            flows.withFlow(ref) { $0.appProto = app }
         }
         m.appProto = app
         switch app {
@@ -263,7 +270,7 @@ public final class Engine {
                 bits |= FlowBits.helloLogged
             }
             if state.quic.done { bits |= FlowBits.appDone }
-            flows[ref].engineFlags = bits
+            flows.withFlow(ref) { $0.engineFlags = bits }
         default:
             break
         }

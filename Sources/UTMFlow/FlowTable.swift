@@ -91,6 +91,19 @@ public struct FlowTable: Sendable {
         }
     }
 
+    /// Runs `body` on the flow of `ref` in place (a stale handle gets a scratch flow). The
+    /// packet path uses this rather than `flows[ref].x = …`: in debug builds the subscript's
+    /// `_modify`, which yields through Array's own accessor, heap-allocates its coroutine frame
+    /// on every write.
+    public mutating func withFlow(_ ref: FlowRef, _ body: (inout Flow) -> Void) {
+        if isValid(ref) {
+            body(&slots[Int(ref.index)])
+        } else {
+            scratch = Flow()
+            body(&scratch)
+        }
+    }
+
     // MARK: Tracking
 
     /// Finds or creates the flow of `p`, updates its counters, TCP state and `lastSeen`.
@@ -289,7 +302,7 @@ public struct FlowTable: Sendable {
         let ports = p.ipProto == IPProto.tcp || p.ipProto == IPProto.udp
         let sp = ports ? p.srcPort : 0, dp = ports ? p.dstPort : 0
         // A SYN/ACK seen first comes from the server.
-        let fromServer = p.ipProto == IPProto.tcp && p.tcpFlags.contains([.syn, .ack])
+        let fromServer = p.ipProto == IPProto.tcp && p.tcpFlags.contains(TCPStateMachine.synACK)
             && !TCPStateMachine.isInvalid(p.tcpFlags)
         var f = Flow()
         f.id = nextID()

@@ -91,7 +91,7 @@ public struct TCPReassembler: Sendable {
         guard p.ipProto == IPProto.tcp, flows.isValid(ref) else { return }
         counters.segments &+= 1
         guard !TCPStateMachine.isInvalid(p.tcpFlags) else { return }
-        processFlow(p, &flows[ref], direction, deliver)
+        flows.withFlow(ref) { processFlow(p, &$0, direction, deliver) }
     }
 
     /// Frees the queued bytes of a flow that is ending. Call it from the `onEnd` handler given

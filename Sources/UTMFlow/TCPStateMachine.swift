@@ -43,9 +43,17 @@ enum TCPStateMachine {
     /// Flag combinations no stack sends (scans, evasion): counted, no state change.
     @inline(__always)
     static func isInvalid(_ flags: TCPFlags) -> Bool {
-        flags.isEmpty || flags.contains([.syn, .rst]) || flags.contains([.syn, .fin])
-            || (flags.contains([.fin, .psh, .urg]) && !flags.contains(.ack))
+        flags.isEmpty || flags.contains(synRST) || flags.contains(synFIN)
+            || (flags.contains(finPSHURG) && !flags.contains(.ack))
     }
+
+    // Flag combinations as constants, not `[.syn, .rst]` literals in the checks: an OptionSet
+    // array literal builds an Array on every call in debug builds (the CI build), which the
+    // engine allocation test counts per packet.
+    static let synRST: TCPFlags = [.syn, .rst]
+    static let synFIN: TCPFlags = [.syn, .fin]
+    static let synACK: TCPFlags = [.syn, .ack]
+    static let finPSHURG: TCPFlags = [.fin, .psh, .urg]
 
     /// State of a flow created by its first packet (sent in `toServer` direction after the
     /// table decided who is the client).

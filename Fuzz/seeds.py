@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""Writes small seed inputs for the fuzz targets into OUT/<Target>/, in each target's input
+format (see the comment at the top of each Fuzz/*.swift). Everything is generated here or read
+from the project's own test vectors at run time; nothing third-party is committed.
+
+Usage: Fuzz/seeds.py OUT_DIR [REPO_ROOT]
+"""
+import gzip, os, re, struct, sys, zlib
+
+out = sys.argv[1]
+root = sys.argv[2] if len(sys.argv) > 2 else os.path.join(os.path.dirname(__file__), "..")
+
+def write(target, name, data):
+    d = os.path.join(out, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(bytes(data))
+
+def be16(v): return struct.pack(">H", v & 0xffff)
+def be32(v): return struct.pack(">I", v & 0xffffffff)
+
+# --- HTTP: pieces of (control & 0x3f) * 7 + 1 bytes, bit 6 = to client, bit 7 = gap.
+def http_input(messages):
+    data = b""
+    for to_client, text in messages:
+        pos = 0
+        while pos < len(text):
+            units = min(0x3e, (len(text) - pos - 1) // 7)
+            n = units * 7 + 1
+            data += bytes([units | (0x40 if to_client else 0)]) + text[pos:pos + n]
+            pos += n
+    return data
+
+requests = [
+    b"GET /index.html?q=1 HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: seed\r\nAccept: */*\r\n\r\n",
+    b"POST /upload HTTP/1.1\r\nHost: example.org:8080\r\nContent-Length: 11\r\n\r\nhello world",
+    b"PUT /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n0\r\nX-T: y\r\n\r\n",
+    b"GET http://proxy.example/abs HTTP/1.0\r\nX-Folded: a\r\n b\r\n\r\n",
+    b"CONNECT host.example:443 HTTP/1.1\r\nHost: host.example:443\r\n\r\n",
+]
+gz = gzip.compress(b"hello gzip " * 30, mtime=0)
+responses = [
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 5\r\n\r\nhello",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Encoding: gzip\r\n\r\n"
+    + b"%x\r\n" % len(gz) + gz + b"\r\n0\r\n\r\n",
+    b"HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\n\r\n",
+    b"HTTP/1.0 200 OK\r\nContent-Encoding: deflate\r\n\r\n" + zlib.compress(b"hello deflate " * 20),
+    b"HTTP/1.1 200 Connection established\r\n\r\n",
+]
+for i, (rq, rs) in enumerate(zip(requests, responses)):
+    write("FuzzHTTP", "pair%d" % i, http_input([(False, rq), (True, rs)]))
+write("FuzzHTTP", "pipelined", http_input([(False, requests[0] + requests[1]), (True, responses[0] + responses[2])]))
+
+# --- TLS: control byte (low 6 bits: chunk size - 1, bit 6: alternate direction, bit 7: QUIC
+# handshake bytes), then records.
+def ext(t, d): return be16(t) + be16(len(d)) + d
+def client_hello(sni, grease=False):
+    host = sni.encode()
+    exts = b""
+    if grease: exts += ext(0x0a0a, b"")
+    exts += ext(0, be16(len(host) + 3) + b"\x00" + be16(len(host)) + host)
+    exts += ext(10, be16(6) + be16(0x001d) + be16(0x0017) + be16(0x0018))
+    exts += ext(11, b"\x01\x00")
+    exts += ext(13, be16(6) + be16(0x0403) + be16(0x0804) + be16(0x0401))
+    exts += ext(16, be16(12) + b"\x02h2\x08http/1.1")
+    exts += ext(43, b"\x04" + be16(0x0304) + be16(0x0303))
+    exts += ext(51, be16(38) + be16(0x001d) + be16(32) + b"\x33" * 32)
+    ciphers = be16(0x1301) + be16(0x1302) + be16(0x1303) + be16(0xc02f)
+    body = be16(0x0303) + b"\x11" * 32 + b"\x20" + b"\x22" * 32 + be16(len(ciphers)) + ciphers + b"\x01\x00" + be16(len(exts)) + exts
+    return b"\x01" + struct.pack(">I", len(body))[1:] + body
+def server_hello():
+    exts = ext(43, be16(0x0304)) + ext(51, be16(0x001d) + be16(32) + b"\x44" * 32)
+    body = be16(0x0303) + b"\x55" * 32 + b"\x20" + b"\x22" * 32 + be16(0x1301) + b"\x00" + be16(len(exts)) + exts
+    return b"\x02" + struct.pack(">I", len(body))[1:] + body
+def record(t, payload, version=0x0301): return bytes([t]) + be16(version) + be16(len(payload)) + payload
+ch, sh = client_hello("www.example.com"), client_hello("grease.example", True)
+write("FuzzTLS", "clienthello", b"\x3f" + record(22, ch))
+write("FuzzTLS", "clienthello_split", b"\x04" + record(22, sh))
+write("FuzzTLS", "both", b"\x3f" + record(22, ch) + record(22, server_hello(), 0x0303)
+      + record(20, b"\x01", 0x0303) + record(23, b"\x5a" * 32, 0x0303))
+write("FuzzTLS", "quic", b"\xbf" + ch)
+write("FuzzTLS", "alert", b"\x3f" + record(21, b"\x02\x28"))
+
+# --- DNS: the whole input is one message (and a TCP stream).
+def qname(name): return b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\x00"
+q = qname("www.example.com") + be16(1) + be16(1)
+write("FuzzDNS", "query", be16(0x1234) + be16(0x0100) + be16(1) + be16(0) * 3 + q)
+answers = (b"\xc0\x0c" + be16(5) + be16(1) + be32(60) + be16(len(qname("cdn.example.net"))) + qname("cdn.example.net")
+           + b"\xc0\x2d" + be16(1) + be16(1) + be32(60) + be16(4) + b"\xcb\x00\x71\x07"
+           + b"\xc0\x2d" + be16(28) + be16(1) + be32(60) + be16(16) + b"\x20\x01\x0d\xb8" + b"\x00" * 11 + b"\x01")
+write("FuzzDNS", "response", be16(0x1234) + be16(0x8180) + be16(1) + be16(3) + be16(0) * 2 + q + answers)
+msg = be16(0x4321) + be16(0x0100) + be16(1) + be16(0) * 3 + qname("mail.example.org") + be16(15) + be16(1)
+write("FuzzDNS", "tcp", be16(len(msg)) + msg)
+
+# --- Decode: first byte picks the link type (0 = Ethernet, 3 = raw IP, ...).
+def ipv4(proto, l4, frag=0):
+    h = bytearray(b"\x45\x00" + be16(20 + len(l4)) + be16(7) + be16(frag) + bytes([64, proto]) + b"\x00\x00"
+                  + bytes([192, 168, 1, 10]) + bytes([93, 184, 216, 34]))
+    return bytes(h) + l4
+def tcp(flags, payload=b""): return be16(40000) + be16(80) + be32(1000) + be32(0) + bytes([0x50, flags]) + be16(65535) + b"\x00" * 4 + payload
+def udp(payload): return be16(5353) + be16(53) + be16(8 + len(payload)) + b"\x00\x00" + payload
+eth = b"\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01"
+write("FuzzDecode", "eth_tcp", b"\x00" + eth + be16(0x0800) + ipv4(6, tcp(0x18, b"GET / HTTP/1.1\r\n\r\n")))
+write("FuzzDecode", "eth_vlan_udp", b"\x00" + eth + be16(0x8100) + be16(7) + be16(0x0800) + ipv4(17, udp(b"\x12\x34")))
+ip6 = be32(6 << 28) + be16(8 + 8) + bytes([44, 64]) + b"\x20\x01\x0d\xb8" + b"\x00" * 11 + b"\x01" + b"\x20\x01\x0d\xb8" + b"\x00" * 11 + b"\x02"
+write("FuzzDecode", "raw_ipv6_frag", b"\x03" + ip6 + bytes([17, 0]) + be16(1) + be32(99) + udp(b"")[:8])
+write("FuzzDecode", "ipv4_frag", b"\x03" + ipv4(17, udp(b"abcdefgh"), frag=0x2000))
+write("FuzzDecode", "all_linktypes", b"\xff" + eth + be16(0x86dd) + ip6[:40] + b"\x00" * 16)
+
+# --- Stream: 4 configuration bytes, then 6-byte records (op, flags, offset le16, length, extra).
+recs = [(0, 0x02, 0, 0, 0), (1, 0x12, 0, 0, 0), (0, 0x10, 1, 0, 0), (0, 0x18, 1, 40, 0),
+        (1, 0x18, 1, 60, 0), (0, 0x18, 81, 30, 0), (0, 0x18, 61, 30, 0), (0xF4, 0, 0, 0, 0xF0),
+        (0, 0x11, 111, 0, 0), (1, 0x11, 61, 0, 0)]
+write("FuzzStream", "handshake_ooo", b"\x03\x01\x22\x03" + b"".join(bytes([o, f]) + struct.pack("<H", off) + bytes([l, e]) for o, f, off, l, e in recs))
+
+# --- QUIC: even first byte: datagrams (2-byte length, top bit = to client); odd: a decrypted payload.
+vec = os.path.join(root, "Tests/UTMAppLayerTests/QUICVectors.swift")
+try:
+    text = open(vec).read()
+    for name in ("rfc9001ClientInitialHex", "rfc9369ClientInitialHex"):
+        m = re.search(r"let %s = \"\"\"(.*?)\"\"\"" % name, text, re.S)
+        if m:
+            dgram = bytes.fromhex(re.sub(r"[^0-9a-fA-F]", "", m.group(1)))
+            write("FuzzQUIC", name, b"\x00" + be16(len(dgram)) + dgram)
+    m = re.search(r"let rfcCryptoFrameHex = \"\"\"(.*?)\"\"\"", text, re.S)
+    if m:
+        frame = bytes.fromhex(re.sub(r"[^0-9a-fA-F]", "", m.group(1)))
+        write("FuzzQUIC", "crypto_frame", b"\x01" + frame + b"\x00" * 8)
+except OSError:
+    pass
+write("FuzzQUIC", "crypto_frames", b"\x01" + b"\x06\x00\x40\x10" + ch[:16] + b"\x01\x06\x10\x20" + ch[16:48])
