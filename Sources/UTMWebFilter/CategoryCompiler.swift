@@ -43,6 +43,8 @@ public struct CategoryCompiler {
     var urls: [URLKey: CategorySet] = [:]
     /// Fewest labels of a domain entry: lookups skip shorter suffixes (usually the TLD probe).
     var minDomainLabels = 255
+    /// Every domain key as lookups compute it (the filter is indexed by its low bits).
+    var fullDomainKeys: [UInt64] = []
 
     public init() {}
 
@@ -130,7 +132,9 @@ public struct CategoryCompiler {
                 minDomainLabels = min(minDomainLabels, labels)
             case .ipv4, .ipv6: break
             }
-            let key = HostKey.of(h) >> 16
+            let full = HostKey.of(h)
+            fullDomainKeys.append(full)
+            let key = full >> 16
             let check = CategoryCompiler.checkHash(h)
             if var v = domains[key] {
                 if v.check != check { stats.keyCollisions += 1 }
@@ -231,6 +235,17 @@ public struct CategoryCompiler {
         start = w.begin()
         for u in urlList { w.bytes(u.key.path) }
         table.append((start, w.count - start))
+        // domain filter
+        var filterBits = 6
+        while filterBits < 34 && (1 << filterBits) < entries.count * 8 { filterBits += 1 }
+        var filter = [UInt8](repeating: 0, count: (1 << filterBits) / 8)
+        for full in fullDomainKeys {
+            let bit = full & (UInt64(1 << filterBits) - 1)
+            filter[Int(bit >> 3)] |= 1 << UInt8(bit & 7)
+        }
+        start = w.begin()
+        w.bytes(filter)
+        table.append((start, w.count - start))
         _ = w.begin()
 
         // Header.
@@ -243,6 +258,7 @@ public struct CategoryCompiler {
         w.put32(40, UInt32(entries.count))
         w.out[44] = UInt8(domainBits)
         w.out[45] = UInt8(minLabels)
+        w.out[46] = UInt8(filterBits)
         w.put32(48, UInt32(urlList.count))
         w.out[52] = UInt8(urlBits)
         for (i, (o, l)) in table.enumerated() {

@@ -41,6 +41,8 @@ public final class CategoryDatabase: @unchecked Sendable {
     @usableFromInline let domainEntries: ByteView
     @usableFromInline let domainShift: UInt64
     @usableFromInline let minLabels: Int
+    @usableFromInline let domainFilter: ByteView
+    @usableFromInline let filterMask: UInt64
     @usableFromInline let urlBuckets: ByteView
     @usableFromInline let urlKeys: ByteView
     @usableFromInline let urlRecords: ByteView
@@ -94,11 +96,12 @@ public final class CategoryDatabase: @unchecked Sendable {
         let domainCount = Int(v.u32(40) ?? 0)
         let domainBits = Int(v.u8(44) ?? 0)
         let minLabels = Int(v.u8(45) ?? 0)
+        let filterBits = Int(v.u8(46) ?? 0)
         let urlCount = Int(v.u32(48) ?? 0)
         let urlBits = Int(v.u8(52) ?? 0)
         guard listCount <= CategoryFormat.maxLists else { throw E(.badHeader, "\(listCount) lists, at most 128") }
         guard comboCount <= CategoryFormat.maxCombos else { throw E(.badHeader, "\(comboCount) combinations") }
-        guard domainBits >= 1, domainBits <= 30, urlBits >= 1, urlBits <= 30 else {
+        guard domainBits >= 1, domainBits <= 30, urlBits >= 1, urlBits <= 30, filterBits >= 6, filterBits <= 34 else {
             throw E(.badHeader, "bucket bits \(domainBits)/\(urlBits)")
         }
 
@@ -121,6 +124,7 @@ public final class CategoryDatabase: @unchecked Sendable {
         let urlKeys = try section(.urlKeys, length: urlCount * 8)
         let urlRecords = try section(.urlRecords, length: urlCount * 8)
         let urlPaths = try section(.urlPaths, length: nil)
+        let domainFilter = try section(.domainFilter, length: (1 << filterBits) / 8)
 
         // Bucket tables must be monotone and end at the entry count, so scans stay in range.
         func checkBuckets(_ b: ByteView, bits: Int, count: Int, _ what: String) throws(E) {
@@ -158,6 +162,8 @@ public final class CategoryDatabase: @unchecked Sendable {
         self.domainEntries = domainEntries
         self.domainShift = UInt64(64 - domainBits)
         self.minLabels = max(1, minLabels)
+        self.domainFilter = domainFilter
+        self.filterMask = UInt64(1 << filterBits) - 1
         self.urlBuckets = urlBuckets
         self.urlKeys = urlKeys
         self.urlRecords = urlRecords
@@ -211,6 +217,8 @@ public final class CategoryDatabase: @unchecked Sendable {
     /// The combination id of a domain key, or nil.
     @inlinable
     func probeDomain(_ key: UInt64) -> Int? {
+        let bit = key & filterMask
+        guard let f = domainFilter.u8(Int(truncatingIfNeeded: bit >> 3)), f >> (bit & 7) & 1 == 1 else { return nil }
         let b = Int(truncatingIfNeeded: key >> domainShift)
         guard let s = domainBuckets.u32(b &* 4), let e = domainBuckets.u32(b &* 4 &+ 4) else { return nil }
         let want = key >> 16

@@ -207,32 +207,12 @@ public enum HostName {
         var count = 0      // code points in the current label
         var nonASCII = false
         var i = 0
-        func flush() -> Bool {
-            if count == 0 { return true }
-            if !nonASCII {
-                guard n + count <= maxLength else { return false }
-                for k in 0..<count { out[n + k] = UInt8(truncatingIfNeeded: label[k]) }
-                n += count
-            } else {
-                guard n + 4 <= maxLength else { return false }
-                out[n] = UInt8(ascii: "x"); out[n + 1] = UInt8(ascii: "n")
-                out[n + 2] = UInt8(ascii: "-"); out[n + 3] = UInt8(ascii: "-")
-                let room = min(63 - 4, maxLength - n - 4)
-                guard room > 0,
-                      let w = Punycode.encode(UnsafeBufferPointer(rebasing: label[0..<count]),
-                                              into: UnsafeMutableRawBufferPointer(rebasing: out[(n + 4)..<(n + 4 + room)]))
-                else { return false }
-                n += 4 + w
-            }
-            count = 0; nonASCII = false
-            return true
-        }
         while i < v.count {
             guard let (scalar, len) = decodeUTF8(v, at: i) else { return nil }
             i += len
             let c = mapCodePoint(scalar)
             if c == 0x2e {
-                guard count > 0, flush(), n < maxLength else { return nil }
+                guard count > 0, flushLabel(out, label, &n, &count, &nonASCII), n < maxLength else { return nil }
                 out[n] = UInt8(ascii: "."); n += 1
                 continue
             }
@@ -240,9 +220,34 @@ public enum HostName {
             label[count] = c; count += 1
             if c >= 0x80 { nonASCII = true }
         }
-        guard flush() else { return nil }
+        guard flushLabel(out, label, &n, &count, &nonASCII) else { return nil }
         if n > 0, out[n - 1] == UInt8(ascii: ".") { n -= 1 }
         return n > 0 ? n : nil
+    }
+
+    /// Writes the label collected in `label` (as is, or as "xn--" + punycode) at `n`.
+    @inlinable
+    static func flushLabel(_ out: UnsafeMutableRawBufferPointer, _ label: UnsafeMutableBufferPointer<UInt32>,
+                           _ n: inout Int, _ count: inout Int, _ nonASCII: inout Bool) -> Bool {
+        if count == 0 { return true }
+        if !nonASCII {
+            guard n + count <= maxLength else { return false }
+            var k = 0
+            while k < count { out[n + k] = UInt8(truncatingIfNeeded: label[k]); k += 1 }
+            n += count
+        } else {
+            guard n + 4 <= maxLength else { return false }
+            out[n] = UInt8(ascii: "x"); out[n + 1] = UInt8(ascii: "n")
+            out[n + 2] = UInt8(ascii: "-"); out[n + 3] = UInt8(ascii: "-")
+            let room = min(63 - 4, maxLength - n - 4)
+            guard room > 0,
+                  let w = Punycode.encode(UnsafeBufferPointer(rebasing: label[0..<count]),
+                                          into: UnsafeMutableRawBufferPointer(rebasing: out[(n + 4)..<(n + 4 + room)]))
+            else { return false }
+            n += 4 + w
+        }
+        count = 0; nonASCII = false
+        return true
     }
 
     /// One UTF-8 scalar at `i`: (scalar, byte length), or nil when malformed (overlong forms,

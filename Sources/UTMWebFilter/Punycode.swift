@@ -30,24 +30,26 @@ public enum Punycode {
         d < 26 ? UInt8(truncatingIfNeeded: d) &+ 0x61 : UInt8(truncatingIfNeeded: d) &- 26 &+ 0x30
     }
 
+    @inlinable @inline(__always)
+    static func put(_ b: UInt8, _ out: UnsafeMutableRawBufferPointer, _ w: inout Int) -> Bool {
+        guard w < out.count else { return false }
+        out[w] = b; w += 1
+        return true
+    }
+
     /// Encodes `input` code points (RFC 3492 6.3) into `out`. Returns the number of bytes
     /// written, or nil on overflow of the buffer or of the arithmetic.
     @inlinable
     public static func encode(_ input: UnsafeBufferPointer<UInt32>, into out: UnsafeMutableRawBufferPointer) -> Int? {
         var n = initialN, delta: UInt32 = 0, bias = initialBias
         var w = 0
-        @inline(__always) func put(_ b: UInt8) -> Bool {
-            guard w < out.count else { return false }
-            out[w] = b; w += 1
-            return true
-        }
         var basic: UInt32 = 0
         for c in input where c < 0x80 {
-            guard put(UInt8(truncatingIfNeeded: c)) else { return nil }
+            guard put(UInt8(truncatingIfNeeded: c), out, &w) else { return nil }
             basic += 1
         }
         var h = basic
-        if basic > 0 { guard put(UInt8(ascii: "-")) else { return nil } }
+        if basic > 0 { guard put(UInt8(ascii: "-"), out, &w) else { return nil } }
         let total = UInt32(input.count)
         while h < total {
             var m = UInt32.max
@@ -69,11 +71,11 @@ public enum Punycode {
                     while true {
                         let t = k <= bias ? tMin : (k >= bias + tMax ? tMax : k - bias)
                         if q < t { break }
-                        guard put(digit(t + (q - t) % (base - t))) else { return nil }
+                        guard put(digit(t + (q - t) % (base - t)), out, &w) else { return nil }
                         q = (q - t) / (base - t)
                         k += base
                     }
-                    guard put(digit(q)) else { return nil }
+                    guard put(digit(q), out, &w) else { return nil }
                     bias = adapt(delta, h + 1, h == basic)
                     delta = 0
                     h += 1

@@ -346,20 +346,18 @@ struct CustomerRules: Sendable {
     @inlinable
     func match(_ host: ByteView, kind: HostKind, path: ByteView) -> Found? {
         if hostKeys.isEmpty && pathKeys.isEmpty { return nil }
-        var best: Found? = nil
+        var bestPacked: UInt32 = 0
         var bestScore = -1
-        func consider(_ packed: UInt32, _ score: Int) {
-            let action: WebFilterAction = packed >> 24 == UInt32(WebFilterAction.block.rawValue) ? .block : .allow
-            if score > bestScore || (score == bestScore && action == .block) {
-                best = Found(action: action, index: Int(packed & 0xff_ffff)); bestScore = score
-            }
-        }
+        let blockBits = UInt32(WebFilterAction.block.rawValue)
         let urlOffset = kind == .name && HostKey.hasWWW(host) ? 4 : 0
         HostKey.forEachSuffix(host, kind: kind) { key, offset, _ in
             if !hostKeys.isEmpty {
                 var i = CustomerRules.lowerBound(hostKeys, key)
                 while i < hostKeys.count && hostKeys[i] == key {
-                    consider(hostRules[i], host.count - offset)
+                    let packed = hostRules[i], score = host.count - offset
+                    if score > bestScore || (score == bestScore && packed >> 24 == blockBits) {
+                        bestPacked = packed; bestScore = score
+                    }
                     i &+= 1
                 }
             }
@@ -371,12 +369,16 @@ struct CustomerRules: Sendable {
                     let matched = paths.withUnsafeBytes { raw in
                         URLPathCursor.matches(prefix: ByteView(raw).slice(off, len) ?? .empty, path: path)
                     }
-                    if matched { consider(pathRules[i], 100_000 + len) }
+                    let packed = pathRules[i], score = 100_000 + len
+                    if matched && (score > bestScore || (score == bestScore && packed >> 24 == blockBits)) {
+                        bestPacked = packed; bestScore = score
+                    }
                     i &+= 1
                 }
             }
             return true
         }
-        return best
+        guard bestScore >= 0 else { return nil }
+        return Found(action: bestPacked >> 24 == blockBits ? .block : .allow, index: Int(bestPacked & 0xff_ffff))
     }
 }
