@@ -56,12 +56,15 @@ let package = Package(
                 exclude: ["README.md"],
                 swiftSettings: engineSettings),
 
+        // The web filter: URL category database (compiled UT1 lists, mapped read-only) and policy.
+        .target(name: "UTMWebFilter", dependencies: ["UTMCore"], exclude: ["README.md"], swiftSettings: engineSettings),
+
         // Capture sources.
         .target(name: "UTMCapture", dependencies: ["CPcap", "UTMCore", "UTMSystem", "UTMDecode"], exclude: ["README.md"], swiftSettings: engineSettings),
 
         // Executables.
         .executableTarget(name: "utmctl", dependencies: [
-            "UTMEngine", "UTMCapture", "UTMCore", "UTMSystem",
+            "UTMEngine", "UTMCapture", "UTMCore", "UTMSystem", "UTMWebFilter",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: engineSettings),
         .executableTarget(name: "utmd", dependencies: ["UTMEngine", "UTMCapture", "UTMCore", "UTMSystem"],
@@ -79,6 +82,8 @@ let package = Package(
         .testTarget(name: "UTMFlowTests", dependencies: ["UTMFlow", "UTMDecode", "UTMCore", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
         .testTarget(name: "UTMAppLayerTests", dependencies: ["UTMAppLayer", "UTMCore", "UTMCrypto", "UTMInflate", "AllocationCounter"],
+                    linkerSettings: testLinkerSettings),
+        .testTarget(name: "UTMWebFilterTests", dependencies: ["UTMWebFilter", "UTMCore", "UTMSystem", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
         .testTarget(name: "UTMEngineTests", dependencies: ["UTMEngine", "UTMCapture", "UTMCore", "UTMSystem", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
