@@ -56,6 +56,9 @@ let package = Package(
                 exclude: ["README.md"],
                 swiftSettings: engineSettings),
 
+        // Application identification (nDPI-style): which application each flow belongs to.
+        .target(name: "UTMAppID", dependencies: ["UTMCore"], exclude: ["README.md"], swiftSettings: engineSettings),
+
         // Capture sources.
         .target(name: "UTMCapture", dependencies: ["CPcap", "UTMCore", "UTMSystem", "UTMDecode"], exclude: ["README.md"], swiftSettings: engineSettings),
 
@@ -79,6 +82,10 @@ let package = Package(
         .testTarget(name: "UTMAppLayerTests", dependencies: ["UTMAppLayer", "UTMCore", "UTMCrypto", "UTMInflate", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
         .testTarget(name: "UTMEngineTests", dependencies: ["UTMEngine", "UTMCapture", "UTMCore", "UTMSystem", "AllocationCounter"],
+                    linkerSettings: testLinkerSettings),
+        .testTarget(name: "UTMAppIDTests",
+                    dependencies: ["UTMAppID", "UTMCore", "UTMCapture", "UTMEngine", "UTMDecode", "UTMFlow",
+                                   "UTMAppLayer", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
     ]
 )
