@@ -84,6 +84,7 @@ public struct AppIdentifier: Sendable {
                 state.candidates &= ~(1 << UInt64(i))
             case .match(let id):
                 record(&state, id, .payload)
+                if descriptors[Int(id.rawValue)].kind == .carrier { refineByPort(&state, transport, serverPort) }
                 state.done = true
                 return
             }
@@ -131,6 +132,14 @@ public struct AppIdentifier: Sendable {
             break
         }
         if id != .unknown { record(&state, id, .port) }
+    }
+
+    /// A carrier on a service's own port (TLS on 853 is DoT, on 7070 AnyDesk, on 9001 Tor):
+    /// the port names the service until a server name says otherwise.
+    func refineByPort(_ state: inout AppIDState, _ transport: UInt8, _ sp: UInt16) {
+        guard state.app == .unknown else { return }
+        let id = transport == 6 ? tcpPortGuess[Int(sp)] : transport == 17 ? udpPortGuess[Int(sp)] : .unknown
+        if id != .unknown && descriptors[Int(id.rawValue)].kind == .service { state.app = id }
     }
 
     /// Stores an identification: carriers and protocols become the master, services the app.

@@ -102,3 +102,19 @@ enum HTTPMethods {
         "REPORT ", "SUBSCRIBE ", "NOTIFY ", "MKACTIVITY ", "CHECKOUT ", "MERGE ",
     ]
 }
+
+extension ByteView {
+    /// Whether the view starts with one of `list` (index loop: iterating the array with
+    /// `for in` allocated an iterator box in debug builds).
+    @inlinable
+    func hasAny(_ list: [StaticString], caseInsensitive: Bool = false) -> Bool {
+        list.withUnsafeBufferPointer { buf in
+            var i = 0
+            while i < buf.count {
+                if caseInsensitive ? hasCI(buf[i]) : has(buf[i]) { return true }
+                i += 1
+            }
+            return false
+        }
+    }
+}

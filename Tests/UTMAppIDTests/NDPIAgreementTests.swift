@@ -27,7 +27,7 @@ func ourName(_ s: AppIDState) -> String {
     return String(decoding: bytes, as: UTF8.self)
 }
 
-func compare(_ e: NDPIExpected, _ s: AppIDState, supported: [String: AppID], tally: inout AgreementTally) {
+func compare(_ e: NDPIExpected, _ s: AppIDState, name: String, supported: [String: AppID], tally: inout AgreementTally) {
     let expected: AppID
     let appLevel: Bool
     if let a = e.app, let id = supported[a] { expected = id; appLevel = true }
@@ -41,7 +41,7 @@ func compare(_ e: NDPIExpected, _ s: AppIDState, supported: [String: AppID], tal
     if ok { tally.agreed += 1; pe.1 += 1 } else {
         let k = "\(e.full) -> \(ourName(s))"
         tally.confusion[k, default: 0] += 1
-        if tally.examples[k] == nil { tally.examples[k] = "\(e.key)" }
+        if tally.examples[k] == nil { tally.examples[k] = "\(e.key) \(name)" }
     }
     tally.perExpected[label] = pe
 }
@@ -67,16 +67,16 @@ func compare(_ e: NDPIExpected, _ s: AppIDState, supported: [String: AppID], tal
             guard !inScope.isEmpty else { continue }
             guard let observed = replayForAppID(pcap, identifier: identifier) else { continue }
             captures += 1
-            var byKey: [TupleKey: [AppIDState]] = [:]
-            for o in observed { byKey[o.key, default: []].append(o.state) }
+            var byKey: [TupleKey: [ObservedFlow]] = [:]
+            for o in observed { byKey[o.key, default: []].append(o) }
             for e in expected {
                 guard var list = byKey[e.key], !list.isEmpty else {
                     if (e.app.map { supported[$0] != nil } ?? false) || supported[e.master] != nil { tally.unmatched += 1 }
                     continue
                 }
-                let s = list.removeFirst()
+                let o = list.removeFirst()
                 byKey[e.key] = list
-                compare(e, s, supported: supported, tally: &tally)
+                compare(e, o.state, name: o.name, supported: supported, tally: &tally)
             }
         }
         let pct = tally.compared == 0 ? 0 : Double(tally.agreed) * 100 / Double(tally.compared)

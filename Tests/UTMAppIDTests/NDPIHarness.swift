@@ -93,11 +93,13 @@ final class HarnessFlow {
     var hostBuffer: [UInt8] = []
     var hostDone = false
     var dnsDone = false
+    var name = ""
 }
 
 struct ObservedFlow {
     var key: TupleKey
     var state: AppIDState
+    var name: String
 }
 
 /// Runs one capture; returns the App-ID result of every flow (nil when unreadable).
@@ -123,7 +125,7 @@ func replayForAppID(_ path: String, identifier: AppIdentifier) -> [ObservedFlow]
         var st = ctx?.state ?? AppIDState()
         identifier.onEnd(&st, transport: flow.ipProto, serverPort: flow.serverPort, clientPort: flow.clientPort)
         observed.append(ObservedFlow(key: TupleKey(flow.ipProto, flow.clientIP, flow.clientPort, flow.serverIP, flow.serverPort),
-                                     state: st))
+                                     state: st, name: ctx?.name ?? ""))
     }
 
     _ = try? source.forEachFrame { frame, ts, _ in
@@ -159,7 +161,7 @@ private func feedTCP(_ ctx: HarnessFlow, _ data: ByteView, _ dir: Direction, _ s
             if let ch = ctx.tls!.clientHello {
                 ctx.sniDone = true
                 ctx.tls!.withField(ch.sni) { v in
-                    if !v.isEmpty { identifier.onName(&ctx.state, name: v, kind: .sni) }
+                    if !v.isEmpty { identifier.onName(&ctx.state, name: v, kind: .sni); ctx.name = String(decoding: v.bytes, as: UTF8.self) }
                 }
                 ctx.tls = nil
             } else if ctx.tls!.encrypted {
@@ -173,6 +175,7 @@ private func feedTCP(_ ctx: HarnessFlow, _ data: ByteView, _ dir: Direction, _ s
         data.prefix(4096 - ctx.hostBuffer.count).append(to: &ctx.hostBuffer)
         if let host = httpHost(ctx.hostBuffer) {
             ctx.hostDone = true
+            ctx.name = String(decoding: host, as: UTF8.self)
             if !host.isEmpty { host.withByteView { identifier.onName(&ctx.state, name: $0, kind: .httpHost) } }
         } else if ctx.hostBuffer.count >= 4096 || !(ctx.hostBuffer.first.map { $0 >= 0x41 && $0 <= 0x5a } ?? false) {
             ctx.hostDone = true
@@ -197,7 +200,7 @@ private func feedUDP(_ ctx: HarnessFlow, _ payload: ByteView, _ dir: Direction, 
     if !ctx.dnsDone && (sp == 53 || sp == 5353 || sp == 5355 || cp == 53) {
         ctx.dnsDone = true
         if dns.parse(payload), let q = dns.message.question(0) {
-            dns.withField(q.name) { if !$0.isEmpty { identifier.onName(&ctx.state, name: $0, kind: .dnsQuery) } }
+            dns.withField(q.name) { if !$0.isEmpty { identifier.onName(&ctx.state, name: $0, kind: .dnsQuery); ctx.name = String(decoding: $0.bytes, as: UTF8.self) } }
         }
         return
     }
@@ -213,7 +216,7 @@ private func feedUDP(_ ctx: HarnessFlow, _ payload: ByteView, _ dir: Direction, 
         if let ch = tls.clientHello {
             ctx.sniDone = true
             tls.withField(ch.sni) { v in
-                if !v.isEmpty { identifier.onName(&ctx.state, name: v, kind: .quicSNI) }
+                if !v.isEmpty { identifier.onName(&ctx.state, name: v, kind: .quicSNI); ctx.name = String(decoding: v.bytes, as: UTF8.self) }
             }
             ctx.quic = nil
             ctx.quicTLS = nil

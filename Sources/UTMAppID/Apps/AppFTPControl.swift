@@ -7,6 +7,9 @@ enum AppFTPControl {
         tcpPorts: [21],
         dissector: Dissector([.tcp], probe: probe))
 
+    /// A literal array in the probe would be allocated on every call.
+    static let commands: [StaticString] = ["USER ", "AUTH TLS", "AUTH SSL", "FEAT", "SYST", "PASV", "EPSV"]
+
     static func probe(_ p: ProbeInput) -> ProbeResult {
         let v = p.payload
         if p.direction == .toClient {
@@ -15,7 +18,7 @@ enum AppFTPControl {
             if v.contains("FTP", within: 256) || p.onPort(21) { return .match(.ftpControl) }
             return v.contains("SMTP", within: 256) ? .no : .needMore
         }
-        for c: StaticString in ["USER ", "AUTH TLS", "AUTH SSL", "FEAT", "SYST", "PASV", "EPSV"] where v.hasCI(c) {
+        if v.hasAny(commands, caseInsensitive: true) {
             return p.packetIndex > 0 ? .match(.ftpControl) : .needMore
         }
         return p.packetIndex == 0 ? .needMore : .no

@@ -10,7 +10,7 @@ enum AppGoogle {
                 "google.be", "google.at", "google.se", "google.com.mx", "gstatic.com",
                 "googleusercontent.com", "ggpht.com", "1e100.net", "googlesyndication.com",
                 "googleadservices.com", "doubleclick.net", "google-analytics.com", "googletagmanager.com",
-                "googletagservices.com", "withgoogle.com", "goo.gl", "googleblog.com", "blogger.com",
+                "withgoogle.com", "goo.gl", "googleblog.com", "blogger.com",
                 "blogspot.com", "android.com", "gvt1.com", "gvt2.com", "gvt3.com", "chrome.com",
                 "chromium.org", "googleoptimize.com", "gmodules.com", "recaptcha.net", "googlecode.com",
                 "app-measurement.com"])

@@ -7,6 +7,9 @@ enum AppIMAP {
         tcpPorts: [143],
         dissector: Dissector([.tcp], probe: probe))
 
+    /// A literal array in the probe would be allocated on every call.
+    static let commands: [StaticString] = ["CAPABILITY", "LOGIN ", "STARTTLS", "AUTHENTICATE ", "ID ("]
+
     static func probe(_ p: ProbeInput) -> ProbeResult {
         let v = p.payload
         if p.direction == .toClient {
@@ -20,7 +23,7 @@ enum AppIMAP {
             return v.count < 24 && p.packetIndex < 2 ? .needMore : .no
         }
         let rest = v.dropFirst(sp + 1)
-        for c: StaticString in ["CAPABILITY", "LOGIN ", "STARTTLS", "AUTHENTICATE ", "ID ("] where rest.hasCI(c) {
+        if rest.hasAny(commands, caseInsensitive: true) {
             return .match(.imap)
         }
         return p.packetIndex == 0 ? .needMore : .no

@@ -17,6 +17,12 @@ enum AppNetBIOS {
         }
         // Datagram service: type 0x10-0x16.
         guard let t = v.u8(0), t >= 0x10, t <= 0x16, v.count >= 14 else { return .no }
+        // Browser announcements and mailslots carry SMB1 transactions.
+        var from = 1
+        while let i = v.firstIndex(of: ("SMB" as StaticString).byteView, from: from) {
+            if v.u8(i - 1) == 0xff { return .match(.smbv1) }
+            from = i + 1
+        }
         return .match(.netbios)
     }
 }

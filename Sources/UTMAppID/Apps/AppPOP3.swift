@@ -7,6 +7,9 @@ enum AppPOP3 {
         tcpPorts: [110],
         dissector: Dissector([.tcp], probe: probe))
 
+    /// A literal array in the probe would be allocated on every call.
+    static let commands: [StaticString] = ["USER ", "CAPA", "APOP ", "STLS", "AUTH "]
+
     static func probe(_ p: ProbeInput) -> ProbeResult {
         let v = p.payload
         if p.direction == .toClient {
@@ -14,7 +17,7 @@ enum AppPOP3 {
             if v.has("+OK") && (p.onPort(110) || v.contains("POP", within: 256)) { return .match(.pop3) }
             return v.has("+OK") ? .needMore : .no
         }
-        for c: StaticString in ["USER ", "CAPA", "APOP ", "STLS", "AUTH "] where v.hasCI(c) {
+        if v.hasAny(commands, caseInsensitive: true) {
             return p.packetIndex > 0 || p.onPort(110) ? .match(.pop3) : .needMore
         }
         return p.packetIndex == 0 ? .needMore : .no

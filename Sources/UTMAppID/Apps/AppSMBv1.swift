@@ -15,8 +15,13 @@ enum AppSMBv1 {
         guard t == 0 else { return .no }
         guard let magic = v.u32(4) else { return .needMore }
         switch magic {
-        case 0xff53_4d42: return .match(.smbv1)                    // \xffSMB
-        case 0xfe53_4d42, 0xfd53_4d42, 0xfc53_4d42: return .match(.smbv23)  // \xfeSMB, transform, compressed
+        case 0xff53_4d42:                                          // \xffSMB
+            // Session service on 139 is reported as NetBIOS (as nDPI does).
+            if p.onPort(139) { return .match(.netbios) }
+            // An SMB1 NEGOTIATE offering SMB 2 dialects opens an SMB 2/3 session.
+            if v.u8(8) == 0x72, v.contains("SMB 2.", within: 512) { return .match(.smbv23) }
+            return .match(.smbv1)
+        case 0xfe53_4d42, 0xfd53_4d42, 0xfc53_4d42: return p.onPort(139) ? .match(.netbios) : .match(.smbv23)  // \xfeSMB, transform, compressed
         default: return .no
         }
     }
