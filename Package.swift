@@ -59,6 +59,9 @@ let package = Package(
         // The web filter: URL category database (compiled UT1 lists, mapped read-only) and policy.
         .target(name: "UTMWebFilter", dependencies: ["UTMCore"], exclude: ["README.md"], swiftSettings: engineSettings),
 
+        // Application identification (nDPI-style): which application each flow belongs to.
+        .target(name: "UTMAppID", dependencies: ["UTMCore"], exclude: ["README.md"], swiftSettings: engineSettings),
+
         // Capture sources.
         .target(name: "UTMCapture", dependencies: ["CPcap", "UTMCore", "UTMSystem", "UTMDecode"], exclude: ["README.md"], swiftSettings: engineSettings),
 
@@ -86,6 +89,10 @@ let package = Package(
         .testTarget(name: "UTMWebFilterTests", dependencies: ["UTMWebFilter", "UTMCore", "UTMSystem", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
         .testTarget(name: "UTMEngineTests", dependencies: ["UTMEngine", "UTMCapture", "UTMCore", "UTMSystem", "AllocationCounter"],
+                    linkerSettings: testLinkerSettings),
+        .testTarget(name: "UTMAppIDTests",
+                    dependencies: ["UTMAppID", "UTMCore", "UTMCapture", "UTMEngine", "UTMDecode", "UTMFlow",
+                                   "UTMAppLayer", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
     ]
 )
