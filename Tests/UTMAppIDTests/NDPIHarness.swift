@@ -129,7 +129,7 @@ func replayForAppID(_ path: String, identifier: AppIdentifier) -> [ObservedFlow]
     }
 
     _ = try? source.forEachFrame { frame, ts, _ in
-        guard decoder.decode(frame, linkType: source.linkType, timestamp: ts, into: &packet) == .decoded else { return }
+        guard decoder.decode(frame, rawLinkType: source.rawLinkType, timestamp: ts, into: &packet) == .decoded else { return }
         guard packet.ipProto == 6 || packet.ipProto == 17 else { return }
         guard let t = flows.track(packet, onEnd: ended) else { return }
         let f = flows[t.ref]
