@@ -14,6 +14,9 @@ public struct EngineStats: Sendable {
     public var appStateExhausted: UInt64 = 0
     public var dnsParseFailures: UInt64 = 0
     public var alerts: UInt64 = 0
+    /// Packets dropped or rejected by a module's decision (not counting later packets of the
+    /// flow, which are dropped as `flowBlocked`).
+    public var blockedPackets: UInt64 = 0
     public init() {}
 }
 
@@ -23,6 +26,8 @@ enum FlowBits {
     static let helloLogged: UInt32 = 1 << 0
     /// The app layer has nothing more to read (encrypted, gave up): skip reassembly.
     static let appDone: UInt32 = 1 << 1
+    /// A module blocked this flow: every later packet is dropped without inspection.
+    static let blocked: UInt32 = 1 << 2
     /// Probe attempts, four bits per direction.
     static let probeShift: UInt32 = 8
 }
@@ -58,6 +63,8 @@ public final class Engine {
     var quic: SlotPool<QUICFlowState>
     var dnsTCP: SlotPool<DNSParser>
     var dns: DNSParser
+    /// The decision for the packet being processed (reset for each packet).
+    public internal(set) var decision = PacketDecision()
     /// Time of the newest packet seen, for ending flows at shutdown.
     public private(set) var now: Timestamp = .zero
 
@@ -85,17 +92,20 @@ public final class Engine {
 
     /// Runs one captured frame through the engine. Events go to `eve`'s buffer; the caller
     /// flushes it when it likes.
-    public func process(frame: ByteView, linkType: LinkType, timestamp: Timestamp, wireLength: Int) {
+    @discardableResult
+    public func process(frame: ByteView, linkType: LinkType, timestamp: Timestamp, wireLength: Int) -> PacketDecision {
         process(frame: frame, rawLinkType: linkType.rawValue, timestamp: timestamp, wireLength: wireLength)
     }
 
     /// The same, for a link type as pcap numbers it (capture files).
-    public func process(frame: ByteView, rawLinkType: UInt32, timestamp: Timestamp, wireLength: Int) {
+    @discardableResult
+    public func process(frame: ByteView, rawLinkType: UInt32, timestamp: Timestamp, wireLength: Int) -> PacketDecision {
+        decision = PacketDecision()
         stats.packets &+= 1
         stats.bytes &+= UInt64(wireLength)
         if now < timestamp { now = timestamp }
         guard decoder.decode(frame, rawLinkType: rawLinkType, timestamp: timestamp, into: &packet) == .decoded else {
-            return
+            return decision
         }
         flows.expire(now: now, budget: config.expiryBudgetPerPacket) { ref, flow, reason in
             self.endFlow(ref, &flow, reason)
@@ -104,13 +114,22 @@ public final class Engine {
             self.endFlow(ref, &flow, reason)
         }) else {
             stats.untracked &+= 1
-            return
+            return decision
+        }
+        if flows[tracked.ref].engineFlags & FlowBits.blocked != 0 {
+            decision = PacketDecision(verdict: .drop, response: .none, source: .flowBlocked)
+            return decision
         }
         switch packet.ipProto {
         case IPProto.tcp: processTCP(tracked.ref, tracked.direction)
         case IPProto.udp: processUDP(tracked.ref, tracked.direction)
         default: break
         }
+        if decision.verdict != .accept {
+            stats.blockedPackets &+= 1
+            flows.withFlow(tracked.ref) { $0.engineFlags |= FlowBits.blocked }
+        }
+        return decision
     }
 
     /// Ends every flow (end of a capture, shutdown): pending transactions and flow events are
