@@ -1,0 +1,74 @@
+/// Packet-header keywords: `flags` (TCP), `itype`, `icode`, `icmp_id`, `id` (IPv4 id),
+/// `ip_proto`, `ttl`.
+enum DetectIPHeader {
+    /// TCP flag letters → bits (FIN SYN RST PSH ACK URG ECE CWR; 1/2 are the old names of C/E).
+    static func flagBits(_ c: Character) -> UInt8? {
+        switch c {
+        case "F", "f": return 0x01
+        case "S", "s": return 0x02
+        case "R", "r": return 0x04
+        case "P", "p": return 0x08
+        case "A", "a": return 0x10
+        case "U", "u": return 0x20
+        case "E", "e", "2": return 0x40
+        case "C", "c", "1": return 0x80
+        default: return nil
+        }
+    }
+
+    /// `flags:[!|*|+]SAF...[,ignore-mask]`, `0` meaning no flags. Modes: 0 exact, `+` all of
+    /// these and maybe others, `*` any of these, `!` not these.
+    static func flags(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
+        let parts = KW.commas(try KW.require(v, "flags"))
+        guard parts.count <= 2 else { throw .invalid("flags: too many fields") }
+        var required: UInt8 = 0, mode: UInt8 = 0, ignore: UInt8 = 0
+        for c in parts[0] {
+            switch c {
+            case "+": mode = UInt8(ascii: "+")
+            case "*": mode = UInt8(ascii: "*")
+            case "!": mode = UInt8(ascii: "!")
+            case "0": break
+            default:
+                guard let bit = flagBits(c) else { throw .invalid("flags: unknown flag '\(c)'") }
+                required |= bit
+            }
+        }
+        if parts.count == 2 {
+            for c in parts[1] {
+                guard let bit = flagBits(c) else { throw .invalid("flags: unknown flag '\(c)' in mask") }
+                ignore |= bit
+            }
+        }
+        b.signature.headerMatches.append(.tcpFlags(required: required, mode: mode, ignore: ignore))
+    }
+
+    static func itype(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
+        b.signature.headerMatches.append(.icmpType(try KW.intMatch(try KW.require(v, "itype"), "itype")))
+    }
+
+    static func icode(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
+        b.signature.headerMatches.append(.icmpCode(try KW.intMatch(try KW.require(v, "icode"), "icode")))
+    }
+
+    static func icmpID(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
+        b.signature.headerMatches.append(.icmpID(try KW.int(try KW.unquote(try KW.require(v, "icmp_id")), "icmp_id", min: 0, max: 65535)))
+    }
+
+    static func id(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
+        b.signature.headerMatches.append(.ipID(try KW.int(try KW.unquote(try KW.require(v, "id")), "id", min: 0, max: 65535)))
+    }
+
+    static func ttl(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
+        b.signature.headerMatches.append(.ttl(try KW.intMatch(try KW.require(v, "ttl"), "ttl")))
+    }
+
+    static func ipProto(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
+        var t = try KW.require(v, "ip_proto").trimmingSpaces
+        var prefix = ""
+        if let f = t.first, f == "!" || f == "<" || f == ">" { prefix = String(f); t = t.dropFirst() }
+        let names: [String: Int] = ["icmp": 1, "igmp": 2, "tcp": 6, "udp": 17, "ipv6": 41, "gre": 47, "esp": 50,
+                                    "ah": 51, "ipv6-icmp": 58, "icmpv6": 58, "sctp": 132]
+        let number = names[t.lowercased()].map(String.init) ?? String(t)
+        b.signature.headerMatches.append(.ipProto(try KW.intMatch(Substring(prefix + number), "ip_proto")))
+    }
+}
