@@ -57,6 +57,35 @@ public struct FlowBits: Sendable {
     }
 
     public mutating func removeAll() { used = 0 }
+
+    /// Whether an `isset` (`wantSet`) or `isnotset` condition holds: for `a|b` lists one name
+    /// suffices, otherwise every name must agree.
+    public func satisfies(_ op: FlowbitOp, wantSet: Bool) -> Bool {
+        var i = 0
+        let n = op.bits.count
+        while i < n {
+            let isSet = self.isSet(op.bits[i])
+            if op.any && isSet == wantSet { return true }
+            if !op.any && isSet != wantSet { return false }
+            i &+= 1
+        }
+        return !op.any
+    }
+
+    /// Applies a `set`, `unset` or `toggle` (conditions are ignored here).
+    public mutating func apply(_ op: FlowbitOp) {
+        var i = 0
+        let n = op.bits.count
+        while i < n {
+            switch op.kind {
+            case .set: set(op.bits[i])
+            case .unset: unset(op.bits[i])
+            case .toggle: toggle(op.bits[i])
+            case .isSet, .isNotSet: return
+            }
+            i &+= 1
+        }
+    }
 }
 
 /// Values read by `byte_extract`, one slot per variable of the rule being verified.

@@ -49,15 +49,17 @@ public struct Verifier: Sendable {
         if let d = sig.dsize {
             if p.isStream || !d.matches(p.payloadSize) { return .noMatch }
         }
-        for h in sig.headerMatches where !headerMatch(h, p) { return .noMatch }
-        for op in sig.flowbits {
-            switch op.kind {
-            case .isSet:
-                if !bitsCondition(op, flowbits, wantSet: true) { return .noMatch }
-            case .isNotSet:
-                if !bitsCondition(op, flowbits, wantSet: false) { return .noMatch }
-            default: break
-            }
+        var hi = 0
+        while hi < sig.headerMatches.count {
+            if !headerMatch(sig.headerMatches[hi], p) { return .noMatch }
+            hi &+= 1
+        }
+        var fi = 0
+        while fi < sig.flowbits.count {
+            let op = sig.flowbits[fi]
+            if op.kind == .isSet && !flowbits.satisfies(op, wantSet: true) { return .noMatch }
+            if op.kind == .isNotSet && !flowbits.satisfies(op, wantSet: false) { return .noMatch }
+            fi &+= 1
         }
         var li = 0
         while li < sig.lists.count {
@@ -66,13 +68,10 @@ public struct Verifier: Sendable {
             if !inspect(list, in: view) { return .noMatch }
             li &+= 1
         }
-        for op in sig.flowbits {
-            switch op.kind {
-            case .set: for b in op.bits { flowbits.set(b) }
-            case .unset: for b in op.bits { flowbits.unset(b) }
-            case .toggle: for b in op.bits { flowbits.toggle(b) }
-            default: break
-            }
+        fi = 0
+        while fi < sig.flowbits.count {
+            flowbits.apply(sig.flowbits[fi])
+            fi &+= 1
         }
         return .match(alert: !sig.noalert)
     }
@@ -119,15 +118,6 @@ public struct Verifier: Sendable {
         case .ipProto(let m): return m.matches(Int(p.ipProto))
         case .ttl(let m): return m.matches(Int(p.ttl))
         }
-    }
-
-    func bitsCondition(_ op: FlowbitOp, _ bits: FlowBits, wantSet: Bool) -> Bool {
-        if op.any {
-            for b in op.bits where bits.isSet(b) == wantSet { return true }
-            return false
-        }
-        for b in op.bits where bits.isSet(b) != wantSet { return false }
-        return true
     }
 
     // MARK: Match lists
