@@ -40,7 +40,7 @@ enum KW {
     }
 
     static func commas(_ v: Substring) -> [Substring] {
-        v.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingSpaces }
+        v.splitASCII(0x2C)
     }
 
     /// `N`, `!N`, `<N`, `>N`, `<=N`, `>=N`, `N<>M`, `N-M` (Suricata's integer match syntax).

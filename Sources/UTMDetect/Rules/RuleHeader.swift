@@ -182,10 +182,29 @@ public struct HeaderParser: Sendable {
 }
 
 extension Substring {
+    /// Without leading and trailing blanks. Works on UTF-8 bytes: rule text is ASCII where it
+    /// matters, and Character iteration made this the loader's hot spot.
     var trimmingSpaces: Substring {
-        var s = self
-        while let f = s.first, f == " " || f == "\t" || f == "\r" || f == "\n" { s = s.dropFirst() }
-        while let l = s.last, l == " " || l == "\t" || l == "\r" || l == "\n" { s = s.dropLast() }
-        return s
+        var u = self.utf8
+        while let f = u.first, f == 0x20 || f == 0x09 || f == 0x0D || f == 0x0A { u = u.dropFirst() }
+        while let l = u.last, l == 0x20 || l == 0x09 || l == 0x0D || l == 0x0A { u = u.dropLast() }
+        return Substring(u)
+    }
+
+    /// Pieces between each ASCII `separator` byte (empty pieces kept), trimmed.
+    func splitASCII(_ separator: UInt8) -> [Substring] {
+        var out: [Substring] = []
+        let u = self.utf8
+        var start = u.startIndex
+        var i = u.startIndex
+        while i < u.endIndex {
+            if u[i] == separator {
+                out.append(Substring(u[start ..< i]).trimmingSpaces)
+                start = u.index(after: i)
+            }
+            i = u.index(after: i)
+        }
+        out.append(Substring(u[start...]).trimmingSpaces)
+        return out
     }
 }

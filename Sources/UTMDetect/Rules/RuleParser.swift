@@ -64,9 +64,9 @@ public struct RuleParser: Sendable {
 
     private mutating func parseUnlocated(_ raw: Substring) throws(RuleError) -> Signature {
         let text = raw.trimmingSpaces
-        guard let open = text.firstIndex(of: "(") else { throw .malformed("no '(' starting the options") }
-        guard let close = text.lastIndex(of: ")"), close > open else { throw .malformed("no ')' closing the options") }
-        guard text[text.index(after: close)...].trimmingSpaces.isEmpty else {
+        guard let open = text.utf8.firstIndex(of: 0x28) else { throw .malformed("no '(' starting the options") }
+        guard let close = text.utf8.lastIndex(of: 0x29), close > open else { throw .malformed("no ')' closing the options") }
+        guard Substring(text.utf8[text.utf8.index(after: close)...]).trimmingSpaces.isEmpty else {
             throw .malformed("text after the closing ')'")
         }
         let words = try headerWords(text[..<open])
@@ -89,11 +89,11 @@ public struct RuleParser: Sendable {
             signature: Signature(action: action, proto: proto, source: src, sourcePorts: sp,
                                  destination: dst, destinationPorts: dp, bidirectional: bidirectional),
             classifications: classifications, flowbitNames: flowbitNames)
-        for option in splitOptions(text[text.index(after: open) ..< close]) {
+        for option in splitOptions(Substring(text.utf8[text.utf8.index(after: open) ..< close])) {
             let name: Substring, value: Substring?
-            if let colon = option.firstIndex(of: ":") {
-                name = option[..<colon].trimmingSpaces
-                value = option[option.index(after: colon)...].trimmingSpaces
+            if let colon = option.utf8.firstIndex(of: 0x3A) {
+                name = Substring(option.utf8[..<colon]).trimmingSpaces
+                value = Substring(option.utf8[option.utf8.index(after: colon)...]).trimmingSpaces
             } else {
                 name = option
                 value = nil
@@ -120,19 +120,20 @@ public struct RuleParser: Sendable {
     private func headerWords(_ h: Substring) throws(RuleError) -> [Substring] {
         var out: [Substring] = []
         var depth = 0
-        var start: Substring.Index?
-        var i = h.startIndex
-        while i < h.endIndex {
-            let c = h[i]
-            if c == "[" { depth += 1 } else if c == "]" { depth -= 1 }
-            if (c == " " || c == "\t") && depth <= 0 {
-                if let s = start { out.append(h[s ..< i]); start = nil }
+        let u = h.utf8
+        var start: Substring.UTF8View.Index?
+        var i = u.startIndex
+        while i < u.endIndex {
+            let c = u[i]
+            if c == 0x5B { depth += 1 } else if c == 0x5D { depth -= 1 }
+            if (c == 0x20 || c == 0x09) && depth <= 0 {
+                if let s = start { out.append(Substring(u[s ..< i])); start = nil }
             } else if start == nil {
                 start = i
             }
-            i = h.index(after: i)
+            i = u.index(after: i)
         }
-        if let s = start { out.append(h[s...]) }
+        if let s = start { out.append(Substring(u[s...])) }
         guard depth == 0 else { throw .malformed("unbalanced brackets in the header") }
         return out
     }
@@ -140,23 +141,24 @@ public struct RuleParser: Sendable {
     /// Options split at each `;` not escaped by a backslash (Suricata ignores quotes here too).
     private func splitOptions(_ body: Substring) -> [Substring] {
         var out: [Substring] = []
-        var start = body.startIndex
-        var i = body.startIndex
+        let u = body.utf8
+        var start = u.startIndex
+        var i = u.startIndex
         var escaped = false
-        while i < body.endIndex {
-            let c = body[i]
+        while i < u.endIndex {
+            let c = u[i]
             if escaped {
                 escaped = false
-            } else if c == "\\" {
+            } else if c == 0x5C {
                 escaped = true
-            } else if c == ";" {
-                let o = body[start ..< i].trimmingSpaces
+            } else if c == 0x3B {
+                let o = Substring(u[start ..< i]).trimmingSpaces
                 if !o.isEmpty { out.append(o) }
-                start = body.index(after: i)
+                start = u.index(after: i)
             }
-            i = body.index(after: i)
+            i = u.index(after: i)
         }
-        let tail = body[start...].trimmingSpaces
+        let tail = Substring(u[start...]).trimmingSpaces
         if !tail.isEmpty { out.append(tail) }
         return out
     }
@@ -171,14 +173,18 @@ public struct RuleParser: Sendable {
         text.withUTF8Lines { rawLine in
             lineNumber += 1
             var line = Substring(rawLine)
-            if line.last == "\r" { line = line.dropLast() }
+            if line.utf8.last == 0x0D { line = Substring(line.utf8.dropLast()) }
             if pending.isEmpty {
                 let t = line.trimmingSpaces
-                if t.isEmpty || t.first == "#" { return }
+                if t.isEmpty || t.utf8.first == 0x23 { return }
                 pendingLine = lineNumber
             }
-            if line.last == "\\" {
-                pending += line.dropLast()
+            if line.utf8.last == 0x5C {
+                pending += Substring(line.utf8.dropLast())
+                return
+            }
+            if pending.isEmpty {
+                loadOne(line, file: file, line: pendingLine)
                 return
             }
             pending += line
