@@ -185,10 +185,17 @@ extension Substring {
     /// Without leading and trailing blanks. Works on UTF-8 bytes: rule text is ASCII where it
     /// matters, and Character iteration made this the loader's hot spot.
     var trimmingSpaces: Substring {
-        var u = self.utf8
-        while let f = u.first, f == 0x20 || f == 0x09 || f == 0x0D || f == 0x0A { u = u.dropFirst() }
-        while let l = u.last, l == 0x20 || l == 0x09 || l == 0x0D || l == 0x0A { u = u.dropLast() }
-        return Substring(u)
+        let u = self.utf8
+        var lo = u.startIndex, hi = u.endIndex
+        @inline(__always) func blank(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0A }
+        while lo < hi, blank(u[lo]) { lo = u.index(after: lo) }
+        while lo < hi {
+            let before = u.index(before: hi)
+            if !blank(u[before]) { break }
+            hi = before
+        }
+        if lo == u.startIndex && hi == u.endIndex { return self }
+        return Substring(u[lo ..< hi])
     }
 
     /// Pieces between each ASCII `separator` byte (empty pieces kept), trimmed.

@@ -89,6 +89,7 @@ public struct RuleParser: Sendable {
             signature: Signature(action: action, proto: proto, source: src, sourcePorts: sp,
                                  destination: dst, destinationPorts: dp, bidirectional: bidirectional),
             classifications: classifications, flowbitNames: flowbitNames)
+        let table = KeywordRegistry.table
         for option in splitOptions(Substring(text.utf8[text.utf8.index(after: open) ..< close])) {
             let name: Substring, value: Substring?
             if let colon = option.utf8.firstIndex(of: 0x3A) {
@@ -98,8 +99,13 @@ public struct RuleParser: Sendable {
                 name = option
                 value = nil
             }
-            let key = String(name).lowercased()
-            guard let entry = KeywordRegistry.table[key] else {
+            var key = String(name)
+            var found = table[key]
+            if found == nil {
+                key = key.lowercased()
+                found = table[key]
+            }
+            guard let entry = found else {
                 if key.isEmpty || key.contains(where: { $0 == " " || $0 == "\"" || $0 == "(" }) {
                     throw .malformed("bad option '\(option.prefix(60))'")
                 }

@@ -171,9 +171,10 @@ public struct Verifier: Sendable {
             var jump = Int(v) &* j.multiplier
             if j.align, jump & 3 != 0 { jump = (jump &+ 3) & ~3 }
             let base = j.fromBeginning ? 0 : j.fromEnd ? buf.count : at &+ j.encoding.bytes
-            let pos = base &+ jump &+ j.postOffset
-            // Suricata: the jump must land inside the buffer.
-            guard pos >= 0, pos < buf.count else { return j.relative ? .noMatch : .discontinue }
+            var pos = base &+ jump &+ j.postOffset
+            // Suricata: a jump before the start lands at the start; at or past the end fails.
+            if pos < 0 { pos = 0 }
+            guard pos < buf.count else { return j.relative ? .noMatch : .discontinue }
             return run(elements, i &+ 1, buf, pos)
         case .byteExtract(let e):
             let at = (e.relative ? prevEnd : 0) &+ e.offset
