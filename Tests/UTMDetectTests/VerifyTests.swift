@@ -194,6 +194,19 @@ import UTMCore
         #expect(v.verify(icmp, packet: f2, buffers: InspectionBuffers(), flowbits: &bits) == .noMatch)
     }
 
+    @Test func streamSizeAndJumpBeforeStart() throws {
+        let sig = try #require(rule(opts("stream_size:client, >,424;")))
+        var f = PacketFacts(); f.ipProto = 6; f.clientStreamBytes = 425
+        var v = Verifier(); var bits = FlowBits()
+        #expect(v.verify(sig, packet: f, buffers: InspectionBuffers(), flowbits: &bits) == .match(alert: true))
+        f.clientStreamBytes = 424
+        #expect(v.verify(sig, packet: f, buffers: InspectionBuffers(), flowbits: &bits) == .noMatch)
+        #expect(ruleError(opts("stream_size:middle,>,1;"))?.kind == .invalid)
+        // A jump before the buffer start lands at the start (Suricata).
+        let back = try #require(rule(opts(#"content:"B"; byte_jump:1,0,relative,post_offset -20; content:"A"; within:1;"#)))
+        #expect(inspect(back, [UInt8(ascii: "A"), UInt8(ascii: "B"), 1, 0]))
+    }
+
     @Test func backtrackingIsBounded() throws {
         // A pathological rule on a pathological buffer stops at the step limit, not never.
         let sig = try #require(rule(opts(#"content:"a"; content:"a"; distance:0; content:"a"; distance:0; content:"b"; distance:0;"#)))

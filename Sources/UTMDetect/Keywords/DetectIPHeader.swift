@@ -1,5 +1,5 @@
 /// Packet-header keywords: `flags` (TCP), `itype`, `icode`, `icmp_id`, `id` (IPv4 id),
-/// `ip_proto`, `ttl`.
+/// `ip_proto`, `ttl`, and `stream_size` (TCP stream progress, a per-packet fact as well).
 enum DetectIPHeader {
     /// TCP flag letters → bits (FIN SYN RST PSH ACK URG ECE CWR; 1/2 are the old names of C/E).
     static func flagBits(_ c: Character) -> UInt8? {
@@ -70,5 +70,31 @@ enum DetectIPHeader {
                                     "ah": 51, "ipv6-icmp": 58, "icmpv6": 58, "sctp": 132]
         let number = names[t.lowercased()].map(String.init) ?? String(t)
         b.signature.headerMatches.append(.ipProto(try KW.intMatch(Substring(prefix + number), "ip_proto")))
+    }
+
+    /// `stream_size:server|client|both|either,<op>,N` with op one of > < = != >= <=.
+    static func streamSize(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
+        let parts = KW.commas(try KW.require(v, "stream_size"))
+        guard parts.count == 3 else { throw .invalid("stream_size needs side, operator and value") }
+        let side: StreamSide
+        switch parts[0] {
+        case "server": side = .server
+        case "client": side = .client
+        case "both": side = .both
+        case "either": side = .either
+        default: throw .invalid("stream_size: unknown side '\(parts[0])'")
+        }
+        let n = try KW.int(parts[2], "stream_size", min: 0, max: Int(UInt32.max))
+        let mode: IntMatch.Mode
+        switch parts[1] {
+        case ">": mode = .greater
+        case "<": mode = .less
+        case "=": mode = .equal
+        case "!=": mode = .notEqual
+        case ">=": mode = .greaterEqual
+        case "<=": mode = .lessEqual
+        default: throw .invalid("stream_size: unknown operator '\(parts[1])'")
+        }
+        b.signature.headerMatches.append(.streamSize(side, IntMatch(mode: mode, a: n)))
     }
 }

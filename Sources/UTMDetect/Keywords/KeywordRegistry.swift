@@ -65,6 +65,7 @@ public enum KeywordRegistry {
             "id": .parse(DetectIPHeader.id),
             "ip_proto": .parse(DetectIPHeader.ipProto),
             "ttl": .parse(DetectIPHeader.ttl),
+            "stream_size": .parse(DetectIPHeader.streamSize),
 
             // Accepted, no effect on matching.
             "tag": .ignored,
@@ -73,7 +74,6 @@ public enum KeywordRegistry {
             // Known, not implemented: the rule is skipped and reported.
             "app-layer-event": .unsupported("app-layer events are not raised by our parsers yet"),
             "app-layer-protocol": .unsupported("needs protocol detection results per rule"),
-            "stream_size": .unsupported("needs per-flow stream byte counters"),
             "asn1": .unsupported("no ASN.1 decoder"),
             "ssl_state": .unsupported("TLS handshake state is not exposed to detection yet"),
             "ssl_version": .unsupported("TLS version is not exposed to detection yet"),

@@ -248,7 +248,12 @@ public enum HeaderMatch: Sendable, Equatable {
     case ipID(Int)
     case ipProto(IntMatch)
     case ttl(IntMatch)
+    /// `stream_size`: bytes of the TCP stream(s) so far, per side.
+    case streamSize(StreamSide, IntMatch)
 }
+
+/// Which stream `stream_size` looks at.
+public enum StreamSide: UInt8, Sendable { case server, client, both, either }
 
 /// `target:src_ip|dest_ip`.
 public enum RuleTarget: UInt8, Sendable { case source, destination }

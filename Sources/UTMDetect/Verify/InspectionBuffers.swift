@@ -62,6 +62,10 @@ public struct PacketFacts: Sendable {
     public var icmpID: UInt16 = 0
     public var ipID: UInt16 = 0
     public var ttl: UInt8 = 0
+    /// TCP stream sizes so far (Suricata: sequence-number progress since the handshake) of the
+    /// client's and the server's direction, for `stream_size`.
+    public var clientStreamBytes: Int = 0
+    public var serverStreamBytes: Int = 0
 
     public init() {}
 }

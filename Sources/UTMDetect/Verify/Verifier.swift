@@ -117,6 +117,14 @@ public struct Verifier: Sendable {
         case .ipID(let v): return Int(p.ipID) == v
         case .ipProto(let m): return m.matches(Int(p.ipProto))
         case .ttl(let m): return m.matches(Int(p.ttl))
+        case .streamSize(let side, let m):
+            guard p.ipProto == 6 else { return false }
+            switch side {
+            case .server: return m.matches(p.serverStreamBytes)
+            case .client: return m.matches(p.clientStreamBytes)
+            case .both: return m.matches(p.serverStreamBytes) && m.matches(p.clientStreamBytes)
+            case .either: return m.matches(p.serverStreamBytes) || m.matches(p.clientStreamBytes)
+            }
         }
     }
 
