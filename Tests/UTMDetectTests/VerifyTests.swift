@@ -202,6 +202,17 @@ import UTMCore
         f.clientStreamBytes = 424
         #expect(v.verify(sig, packet: f, buffers: InspectionBuffers(), flowbits: &bits) == .noMatch)
         #expect(ruleError(opts("stream_size:middle,>,1;"))?.kind == .invalid)
+        let ssl = try #require(rule(opts("ssl_version:sslv3,tls1.0;", proto: "tls")))
+        var t = PacketFacts(); t.ipProto = 6; t.appProto = .tls; t.tlsVersion = 0x0300
+        #expect(v.verify(ssl, packet: t, buffers: InspectionBuffers(), flowbits: &bits) == .match(alert: true))
+        t.tlsVersion = 0x0303
+        #expect(v.verify(ssl, packet: t, buffers: InspectionBuffers(), flowbits: &bits) == .noMatch)
+        #expect(ruleError(opts("ssl_version:tls9;"))?.kind == .invalid)
+        let state = try #require(rule(opts("ssl_state:client_hello|server_hello,!client_keyx;", proto: "tls")))
+        t.tlsVersion = 0x0300; t.tlsStates = TLSStates.clientHello
+        #expect(v.verify(state, packet: t, buffers: InspectionBuffers(), flowbits: &bits) == .match(alert: true))
+        t.tlsStates |= TLSStates.clientKeyExchange
+        #expect(v.verify(state, packet: t, buffers: InspectionBuffers(), flowbits: &bits) == .noMatch)
         // A jump before the buffer start lands at the start (Suricata).
         let back = try #require(rule(opts(#"content:"B"; byte_jump:1,0,relative,post_offset -20; content:"A"; within:1;"#)))
         #expect(inspect(back, [UInt8(ascii: "A"), UInt8(ascii: "B"), 1, 0]))

@@ -97,4 +97,53 @@ enum DetectIPHeader {
         }
         b.signature.headerMatches.append(.streamSize(side, IntMatch(mode: mode, a: n)))
     }
+
+    /// `ssl_version:[!]sslv2|sslv3|tls1.0|tls1.1|tls1.2|tls1.3[,...]` (one `!` negates all).
+    static func sslVersion(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
+        var mask: UInt8 = 0
+        var negated = false
+        for var p in KW.commas(try KW.require(v, "ssl_version")) {
+            if p.first == "!" { negated = true; p = p.dropFirst() }
+            switch p.lowercased() {
+            case "sslv2": mask |= 1
+            case "sslv3": mask |= 2
+            case "tls1.0": mask |= 4
+            case "tls1.1": mask |= 8
+            case "tls1.2": mask |= 16
+            case "tls1.3": mask |= 32
+            default: throw .invalid("ssl_version: unknown version '\(p)'")
+            }
+        }
+        b.signature.headerMatches.append(.sslVersion(mask: mask, negated: negated))
+    }
+
+    /// `ssl_state:[!]client_hello|server_hello|client_keyx|server_keyx|unknown[,...]`: names
+    /// joined by `|` mean any of them, comma-separated items must all hold, `!` negates one.
+    static func sslState(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
+        var all: UInt8 = 0, none: UInt8 = 0, any: UInt8 = 0
+        func bit(_ name: Substring) throws(RuleError) -> UInt8 {
+            switch name.trimmingSpaces {
+            case "client_hello": return TLSStates.clientHello
+            case "server_hello": return TLSStates.serverHello
+            case "client_keyx": return TLSStates.clientKeyExchange
+            case "server_keyx": return TLSStates.serverKeyExchange
+            case "unknown": return TLSStates.unknown
+            default: throw .invalid("ssl_state: unknown state '\(name)'")
+            }
+        }
+        for item in KW.commas(try KW.require(v, "ssl_state")) {
+            let alternatives = item.splitASCII(0x7C)
+            if alternatives.count > 1 {
+                for a in alternatives {
+                    if a.first == "!" { throw .invalid("ssl_state: '!' inside a | list") }
+                    any |= try bit(a)
+                }
+            } else if item.first == "!" {
+                none |= try bit(item.dropFirst())
+            } else {
+                all |= try bit(item)
+            }
+        }
+        b.signature.headerMatches.append(.sslState(all: all, none: none, any: any))
+    }
 }

@@ -66,6 +66,8 @@ public enum KeywordRegistry {
             "ip_proto": .parse(DetectIPHeader.ipProto),
             "ttl": .parse(DetectIPHeader.ttl),
             "stream_size": .parse(DetectIPHeader.streamSize),
+            "ssl_version": .parse(DetectIPHeader.sslVersion),
+            "ssl_state": .parse(DetectIPHeader.sslState),
 
             // Accepted, no effect on matching.
             "tag": .ignored,
@@ -75,8 +77,6 @@ public enum KeywordRegistry {
             "app-layer-event": .unsupported("app-layer events are not raised by our parsers yet"),
             "app-layer-protocol": .unsupported("needs protocol detection results per rule"),
             "asn1": .unsupported("no ASN.1 decoder"),
-            "ssl_state": .unsupported("TLS handshake state is not exposed to detection yet"),
-            "ssl_version": .unsupported("TLS version is not exposed to detection yet"),
             "tls.version": .unsupported("TLS version is not exposed to detection yet"),
             "tls.store": .unsupported("certificate storage is not done here"),
             "ftpbounce": .unsupported("no FTP parser"),

@@ -250,6 +250,21 @@ public enum HeaderMatch: Sendable, Equatable {
     case ttl(IntMatch)
     /// `stream_size`: bytes of the TCP stream(s) so far, per side.
     case streamSize(StreamSide, IntMatch)
+    /// `ssl_version`: the flow's TLS/SSL record version is one of these (bit per version:
+    /// sslv2, sslv3, tls1.0, tls1.1, tls1.2, tls1.3), or none of them when `negated`.
+    case sslVersion(mask: UInt8, negated: Bool)
+    /// `ssl_state`: handshake messages seen on the flow (`TLSStates` bits); `all` must be
+    /// present and `none` absent.
+    case sslState(all: UInt8, none: UInt8, any: UInt8)
+}
+
+/// TLS handshake progress bits the engine reports in `PacketFacts.tlsStates`.
+public enum TLSStates {
+    public static let clientHello: UInt8 = 1
+    public static let serverHello: UInt8 = 2
+    public static let clientKeyExchange: UInt8 = 4
+    public static let serverKeyExchange: UInt8 = 8
+    public static let unknown: UInt8 = 16
 }
 
 /// Which stream `stream_size` looks at.

@@ -66,6 +66,11 @@ public struct PacketFacts: Sendable {
     /// client's and the server's direction, for `stream_size`.
     public var clientStreamBytes: Int = 0
     public var serverStreamBytes: Int = 0
+    /// The TLS/SSL protocol version seen on the flow (0x0002 SSLv2, 0x0300 SSLv3, 0x0301
+    /// TLS 1.0 ... 0x0304 TLS 1.3), 0 when unknown, for `ssl_version`.
+    public var tlsVersion: UInt16 = 0
+    /// Handshake messages seen so far on the flow (`TLSStates` bits), for `ssl_state`.
+    public var tlsStates: UInt8 = 0
 
     public init() {}
 }

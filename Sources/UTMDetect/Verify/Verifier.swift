@@ -125,6 +125,21 @@ public struct Verifier: Sendable {
             case .both: return m.matches(p.serverStreamBytes) && m.matches(p.clientStreamBytes)
             case .either: return m.matches(p.serverStreamBytes) || m.matches(p.clientStreamBytes)
             }
+        case .sslVersion(let mask, let negated):
+            let bit: UInt8
+            switch p.tlsVersion {
+            case 0x0002: bit = 1
+            case 0x0300: bit = 2
+            case 0x0301: bit = 4
+            case 0x0302: bit = 8
+            case 0x0303: bit = 16
+            case 0x0304: bit = 32
+            default: return false
+            }
+            return (mask & bit != 0) != negated
+        case .sslState(let all, let none, let any):
+            let s = p.tlsStates
+            return s & all == all && s & none == 0 && (any == 0 || s & any != 0)
         }
     }
 
