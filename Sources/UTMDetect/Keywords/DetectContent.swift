@@ -21,9 +21,9 @@ enum DetectContent {
     static func decode(_ raw: Substring, keyword: String) throws(RuleError) -> ([UInt8], Bool) {
         var t = raw.trimmingSpaces
         var negated = false
-        if t.first == "!" {
+        if t.utf8.first == 0x21 {
             negated = true
-            t = t.dropFirst().trimmingSpaces
+            t = Substring(t.utf8.dropFirst()).trimmingSpaces
         }
         let body = try KW.unquote(t)
         var out: [UInt8] = []

@@ -33,8 +33,9 @@ enum DetectMetadata {
 
     static func metadata(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
         for item in KW.commas(try KW.require(v, "metadata")) where !item.isEmpty {
-            if let sp = item.firstIndex(of: " ") {
-                b.signature.metadata.append((String(item[..<sp]), String(item[item.index(after: sp)...].trimmingSpaces)))
+            if let sp = item.utf8.firstIndex(of: 0x20) {
+                b.signature.metadata.append((String(Substring(item.utf8[..<sp])),
+                                             String(Substring(item.utf8[item.utf8.index(after: sp)...]).trimmingSpaces)))
             } else {
                 b.signature.metadata.append((String(item), ""))
             }

@@ -12,22 +12,24 @@ enum KW {
     /// Strips one pair of surrounding double quotes, if present.
     static func unquote(_ v: Substring) throws(RuleError) -> Substring {
         let t = v.trimmingSpaces
-        if t.first == "\"" {
-            guard t.count >= 2, t.last == "\"" else { throw .malformed("unterminated quoted string \(t.prefix(40))") }
-            return t.dropFirst().dropLast()
+        let u = t.utf8
+        if u.first == 0x22 {
+            guard u.count >= 2, u.last == 0x22 else { throw .malformed("unterminated quoted string \(t.prefix(40))") }
+            return Substring(u.dropFirst().dropLast())
         }
         return t
     }
 
     /// Removes backslash escapes (`\"`, `\;`, `\\`, `\:`).
     static func unescape(_ v: Substring) -> String {
-        var out = ""
+        if !v.utf8.contains(0x5C) { return String(v) }
+        var out: [UInt8] = []
         out.reserveCapacity(v.utf8.count)
         var escaped = false
-        for c in v {
-            if escaped { out.append(c); escaped = false } else if c == "\\" { escaped = true } else { out.append(c) }
+        for c in v.utf8 {
+            if escaped { out.append(c); escaped = false } else if c == 0x5C { escaped = true } else { out.append(c) }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func int(_ v: Substring, _ keyword: String, min: Int = Int.min, max: Int = Int.max) throws(RuleError) -> Int {
