@@ -36,7 +36,7 @@ struct Rules: ParsableCommand {
             var parseSeconds = 0.0
             for file in files {
                 let text: String
-                do { text = try readTextFile(file) } catch { throw fail("\(file): \(error)") }
+                do { text = try readTextFile(file) } catch { throw fail("\(error)") }
                 let start = MonotonicClock.nanoseconds()
                 parser.load(text: text, file: file)
                 parseSeconds += MonotonicClock.seconds(since: start)
