@@ -34,6 +34,8 @@ let package = Package(
                        providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CPCRE2", path: "Sources/CPCRE2", pkgConfig: "libpcre2-8",
+                       providers: [.apt(["libpcre2-dev"])]),
 
         // The small system layer: clocks, process statistics, files. The only Glibc user
         // besides the capture sources.
@@ -42,6 +44,7 @@ let package = Package(
         // Thin, allocation-aware wrappers over the shims.
         .target(name: "UTMCrypto", dependencies: ["COpenSSL", "UTMCore"], exclude: ["README.md"], swiftSettings: engineSettings),
         .target(name: "UTMInflate", dependencies: ["CZlib", "UTMCore"], exclude: ["README.md"], swiftSettings: engineSettings),
+        .target(name: "UTMRegex", dependencies: ["CPCRE2", "UTMCore"], exclude: ["README.md"], swiftSettings: engineSettings),
 
         // The pure engine.
         .target(name: "UTMCore", exclude: ["README.md"], swiftSettings: engineSettings),
@@ -62,12 +65,18 @@ let package = Package(
         // Application identification (nDPI-style): which application each flow belongs to.
         .target(name: "UTMAppID", dependencies: ["UTMCore"], exclude: ["README.md"], swiftSettings: engineSettings),
 
+        // Detection: the Suricata rule language, signatures and per-rule verification.
+        .target(name: "UTMDetect",
+                dependencies: ["UTMCore", "UTMDecode", "UTMFlow", "UTMAppLayer", "UTMRegex"],
+                exclude: ["README.md"],
+                swiftSettings: engineSettings),
+
         // Capture sources.
         .target(name: "UTMCapture", dependencies: ["CPcap", "UTMCore", "UTMSystem", "UTMDecode"], exclude: ["README.md"], swiftSettings: engineSettings),
 
         // Executables.
         .executableTarget(name: "utmctl", dependencies: [
-            "UTMEngine", "UTMCapture", "UTMCore", "UTMSystem", "UTMWebFilter",
+            "UTMEngine", "UTMCapture", "UTMCore", "UTMSystem", "UTMWebFilter", "UTMDetect",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: engineSettings),
         .executableTarget(name: "utmd", dependencies: ["UTMEngine", "UTMCapture", "UTMCore", "UTMSystem"],
@@ -87,6 +96,8 @@ let package = Package(
         .testTarget(name: "UTMAppLayerTests", dependencies: ["UTMAppLayer", "UTMCore", "UTMCrypto", "UTMInflate", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
         .testTarget(name: "UTMWebFilterTests", dependencies: ["UTMWebFilter", "UTMCore", "UTMSystem", "AllocationCounter"],
+                    linkerSettings: testLinkerSettings),
+        .testTarget(name: "UTMDetectTests", dependencies: ["UTMDetect", "UTMCore", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
         .testTarget(name: "UTMEngineTests", dependencies: ["UTMEngine", "UTMCapture", "UTMCore", "UTMSystem", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),

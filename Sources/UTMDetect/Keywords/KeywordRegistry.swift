@@ -1,0 +1,121 @@
+/// A keyword's parser: reads the option value (nil when the option has no `:`) into the rule
+/// being built, or throws why the rule cannot load.
+public typealias KeywordParser = @Sendable (inout SignatureBuilder, Substring?) throws(RuleError) -> Void
+
+/// What the loader does with a keyword.
+public enum KeywordEntry: Sendable {
+    case parse(KeywordParser)
+    /// Known to Suricata but not implemented here: the rule is skipped with this reason.
+    case unsupported(String)
+    /// Accepted and without effect on matching (`tag`, `prefilter` hints).
+    case ignored
+}
+
+/// Every rule keyword the loader knows, in one table (Suricata registers each keyword in one
+/// table too). Adding a keyword: write `Detect<Keyword>.swift`, then add a line here.
+public enum KeywordRegistry {
+    public static let table: [String: KeywordEntry] = {
+        var t: [String: KeywordEntry] = [
+            // Metadata (DetectMetadata.swift)
+            "msg": .parse(DetectMetadata.msg),
+            "sid": .parse(DetectMetadata.sid),
+            "rev": .parse(DetectMetadata.rev),
+            "gid": .parse(DetectMetadata.gid),
+            "classtype": .parse(DetectMetadata.classtype),
+            "priority": .parse(DetectMetadata.priority),
+            "metadata": .parse(DetectMetadata.metadata),
+            "reference": .parse(DetectMetadata.reference),
+            "target": .parse(DetectMetadata.target),
+            "noalert": .parse(DetectMetadata.noalert),
+
+            // Payload matching (DetectContent.swift, DetectContentPosition.swift, DetectFastPattern.swift)
+            "content": .parse(DetectContent.content),
+            "uricontent": .parse(DetectContent.uricontent),
+            "nocase": .parse(DetectContent.nocase),
+            "rawbytes": .parse(DetectContent.rawbytes),
+            "startswith": .parse(DetectContent.startswith),
+            "endswith": .parse(DetectContent.endswith),
+            "depth": .parse(DetectContentPosition.depth),
+            "offset": .parse(DetectContentPosition.offset),
+            "distance": .parse(DetectContentPosition.distance),
+            "within": .parse(DetectContentPosition.within),
+            "fast_pattern": .parse(DetectFastPattern.fastPattern),
+            "pcre": .parse(DetectPCRE.pcre),
+            "isdataat": .parse(DetectIsDataAt.isdataat),
+            "byte_test": .parse(DetectByteTest.byteTest),
+            "byte_jump": .parse(DetectByteJump.byteJump),
+            "byte_extract": .parse(DetectByteExtract.byteExtract),
+            "dsize": .parse(DetectDsize.dsize),
+            "urilen": .parse(DetectUrilen.urilen),
+            "pkt_data": .parse(DetectBuffers.pktData),
+
+            // Flow (DetectFlow.swift, DetectFlowbits.swift)
+            "flow": .parse(DetectFlow.flow),
+            "flowbits": .parse(DetectFlowbits.flowbits),
+
+            // Rate (DetectThreshold.swift)
+            "threshold": .parse(DetectThreshold.threshold),
+            "detection_filter": .parse(DetectThreshold.detectionFilter),
+
+            // Packet headers (DetectIPHeader.swift)
+            "flags": .parse(DetectIPHeader.flags),
+            "itype": .parse(DetectIPHeader.itype),
+            "icode": .parse(DetectIPHeader.icode),
+            "icmp_id": .parse(DetectIPHeader.icmpID),
+            "id": .parse(DetectIPHeader.id),
+            "ip_proto": .parse(DetectIPHeader.ipProto),
+            "ttl": .parse(DetectIPHeader.ttl),
+            "stream_size": .parse(DetectIPHeader.streamSize),
+            "ssl_version": .parse(DetectIPHeader.sslVersion),
+            "ssl_state": .parse(DetectIPHeader.sslState),
+
+            // Accepted, no effect on matching.
+            "tag": .ignored,
+            "prefilter": .ignored,
+
+            // Known, not implemented: the rule is skipped and reported.
+            "app-layer-event": .unsupported("app-layer events are not raised by our parsers yet"),
+            "app-layer-protocol": .unsupported("needs protocol detection results per rule"),
+            "asn1": .unsupported("no ASN.1 decoder"),
+            "tls.version": .unsupported("TLS version is not exposed to detection yet"),
+            "tls.store": .unsupported("certificate storage is not done here"),
+            "ftpbounce": .unsupported("no FTP parser"),
+            "ssh_proto": .unsupported("no SSH parser"),
+            "ssh.proto": .unsupported("no SSH parser"),
+            "ssh.software": .unsupported("no SSH parser"),
+            "xbits": .unsupported("host/ip-pair bits need a host table"),
+            "hostbits": .unsupported("host bits need a host table"),
+            "base64_decode": .unsupported("no base64 transform"),
+            "base64_data": .unsupported("no base64 transform"),
+            "byte_math": .unsupported("not implemented"),
+            "bsize": .unsupported("not implemented"),
+            "lua": .unsupported("no Lua"), "luajit": .unsupported("no Lua"),
+            "filemagic": .unsupported("no libmagic"), "filename": .unsupported("file tracking not wired"),
+            "fileext": .unsupported("file tracking not wired"), "filestore": .unsupported("no file store"),
+            "filemd5": .unsupported("file hashes not computed"), "filesha1": .unsupported("file hashes not computed"),
+            "filesha256": .unsupported("file hashes not computed"), "filesize": .unsupported("file tracking not wired"),
+            "dce_iface": .unsupported("no DCE/RPC parser"), "dce_opnum": .unsupported("no DCE/RPC parser"),
+            "dce_stub_data": .unsupported("no DCE/RPC parser"),
+            "fragbits": .unsupported("not implemented"), "fragoffset": .unsupported("not implemented"),
+            "seq": .unsupported("not implemented"), "ack": .unsupported("not implemented"),
+            "window": .unsupported("not implemented"), "tos": .unsupported("not implemented"),
+            "ipopts": .unsupported("not implemented"), "sameip": .unsupported("not implemented"),
+            "icmp_seq": .unsupported("not implemented"), "rpc": .unsupported("no RPC parser"),
+            "replace": .unsupported("inline replace is not supported"),
+            "iprep": .unsupported("no IP reputation"), "geoip": .unsupported("no GeoIP"),
+            "http.request_header": .unsupported("not implemented"), "http.response_header": .unsupported("not implemented"),
+            "to_lowercase": .unsupported("transforms not implemented"), "strip_whitespace": .unsupported("transforms not implemented"),
+            "compress_whitespace": .unsupported("transforms not implemented"), "url_decode": .unsupported("transforms not implemented"),
+            "dotprefix": .unsupported("transforms not implemented"), "pcrexform": .unsupported("transforms not implemented"),
+            "xor": .unsupported("transforms not implemented"),
+            "urilen_raw": .unsupported("not implemented"),
+        ]
+        for (name, buffer) in DetectBuffers.contentModifiers {
+            t[name] = .parse(DetectBuffers.modifier(buffer, name))
+        }
+        for (name, buffer) in DetectBuffers.stickyBuffers {
+            t[name] = .parse(DetectBuffers.sticky(buffer, name))
+        }
+        return t
+    }()
+}

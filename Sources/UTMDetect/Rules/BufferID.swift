@@ -1,0 +1,73 @@
+/// The inspection buffers a rule can match in: the packet/stream payload and every app-layer
+/// field the parsers expose. A rule keeps one ordered match list per buffer it uses.
+///
+/// Raw values are dense so per-packet buffer tables are fixed arrays indexed by them.
+public enum BufferID: UInt8, CaseIterable, Sendable, Hashable, Comparable {
+    /// Packet payload or reassembled stream chunk (no sticky buffer, `pkt_data`).
+    case payload = 0
+    case httpURI, httpRawURI, httpHost, httpRawHost, httpMethod, httpUserAgent
+    case httpHeader, httpRawHeader, httpCookie, httpClientBody, httpServerBody
+    case httpStatCode, httpStatMsg, httpHeaderNames, httpAccept, httpAcceptEnc, httpAcceptLang
+    case httpConnection, httpContentLen, httpContentType, httpReferer, httpRequestLine
+    case httpResponseLine, httpStart, httpProtocol
+    /// `file_data`: the file bytes of the transaction (HTTP response body, or upload body).
+    case fileData
+    case tlsSNI, tlsCertSubject, tlsCertIssuer, tlsCertSerial, tlsCertFingerprint
+    case ja3Hash, ja3String, ja3sHash, ja3sString
+    case dnsQuery
+
+    public static let count = BufferID.allCases.count
+
+    public static func < (a: BufferID, b: BufferID) -> Bool { a.rawValue < b.rawValue }
+
+    /// Suricata's name for the buffer (the modern sticky-buffer spelling), for messages.
+    public var name: String {
+        switch self {
+        case .payload: "pkt_data"
+        case .httpURI: "http.uri"
+        case .httpRawURI: "http.uri.raw"
+        case .httpHost: "http.host"
+        case .httpRawHost: "http.host.raw"
+        case .httpMethod: "http.method"
+        case .httpUserAgent: "http.user_agent"
+        case .httpHeader: "http.header"
+        case .httpRawHeader: "http.header.raw"
+        case .httpCookie: "http.cookie"
+        case .httpClientBody: "http.request_body"
+        case .httpServerBody: "http.response_body"
+        case .httpStatCode: "http.stat_code"
+        case .httpStatMsg: "http.stat_msg"
+        case .httpHeaderNames: "http.header_names"
+        case .httpAccept: "http.accept"
+        case .httpAcceptEnc: "http.accept_enc"
+        case .httpAcceptLang: "http.accept_lang"
+        case .httpConnection: "http.connection"
+        case .httpContentLen: "http.content_len"
+        case .httpContentType: "http.content_type"
+        case .httpReferer: "http.referer"
+        case .httpRequestLine: "http.request_line"
+        case .httpResponseLine: "http.response_line"
+        case .httpStart: "http.start"
+        case .httpProtocol: "http.protocol"
+        case .fileData: "file.data"
+        case .tlsSNI: "tls.sni"
+        case .tlsCertSubject: "tls.cert_subject"
+        case .tlsCertIssuer: "tls.cert_issuer"
+        case .tlsCertSerial: "tls.cert_serial"
+        case .tlsCertFingerprint: "tls.cert_fingerprint"
+        case .ja3Hash: "ja3.hash"
+        case .ja3String: "ja3.string"
+        case .ja3sHash: "ja3s.hash"
+        case .ja3sString: "ja3s.string"
+        case .dnsQuery: "dns.query"
+        }
+    }
+
+    /// Whether the buffer is an HTTP transaction field (the rule then needs HTTP on the flow).
+    public var isHTTP: Bool { rawValue >= BufferID.httpURI.rawValue && rawValue <= BufferID.httpProtocol.rawValue }
+    public var isTLS: Bool { rawValue >= BufferID.tlsSNI.rawValue && rawValue <= BufferID.ja3sString.rawValue }
+
+    /// Prefilter priority when no content is marked `fast_pattern` (higher wins; Suricata
+    /// registers every multi-pattern buffer at the same default priority, so length decides).
+    public var prefilterPriority: Int { 2 }
+}

@@ -1,0 +1,266 @@
+/// What a load did: how many rules were enabled, how many loaded, and why the others did not.
+public struct RuleLoadReport: Sendable {
+    /// Non-comment rule lines seen (Suricata's "rules loaded" denominator).
+    public var enabledRules = 0
+    public var loaded = 0
+    /// Unsupported keyword (or protocol) → number of rules skipped because of it.
+    public var unsupportedKeywords: [String: Int] = [:]
+    /// Malformed and invalid rules, each with file and line.
+    public var errors: [RuleError] = []
+    /// Rules skipped for an unsupported keyword, each with file and line.
+    public var skipped: [RuleError] = []
+    /// Non-fatal notes (duplicate sid replaced, flowbit checked but never set...).
+    public var warnings: [String] = []
+
+    public init() {}
+
+    public var malformedCount: Int { errors.filter { $0.kind == .malformed }.count }
+    public var invalidCount: Int { errors.filter { $0.kind == .invalid }.count }
+}
+
+/// A loaded rule set: the signatures in file order and the interned flowbit names.
+public struct RuleSet: Sendable {
+    public var signatures: [Signature]
+    public var flowbitNames: FlowbitNames
+    public var report: RuleLoadReport
+}
+
+/// Parses Suricata rule text into `Signature`s.
+///
+/// Entry points: `parseRule(_:)` for one rule, `load(text:file:)` for a whole file (one rule per
+/// line, `\` continues a line, `#` comments), then `finish()`. A rule that cannot be loaded is
+/// recorded in the report and skipped; loading never stops.
+public struct RuleParser: Sendable {
+    public var header: HeaderParser
+    public var classifications: ClassificationTable
+    private var flowbitNames = FlowbitNames()
+    private var signatures: [Signature] = []
+    private var bySid: [UInt64: Int] = [:]
+    private var report = RuleLoadReport()
+
+    public init(variables: RuleVariables = .suricataDefaults, classifications: ClassificationTable = .standard) {
+        header = HeaderParser(variables: variables)
+        self.classifications = classifications
+    }
+
+    /// Parses one rule (no comment, no continuation). Throws why it cannot load.
+    public mutating func parseRule(_ text: Substring, file: String = "", line: Int = 0) throws(RuleError) -> Signature {
+        do {
+            var sig = try parseUnlocated(text)
+            sig.file = file
+            sig.line = line
+            return sig
+        } catch {
+            var e = error
+            e.file = file
+            e.line = line
+            throw e
+        }
+    }
+
+    public mutating func parseRule(_ text: String, file: String = "", line: Int = 0) throws(RuleError) -> Signature {
+        try parseRule(Substring(text), file: file, line: line)
+    }
+
+    private mutating func parseUnlocated(_ raw: Substring) throws(RuleError) -> Signature {
+        let text = raw.trimmingSpaces
+        guard let open = text.utf8.firstIndex(of: 0x28) else { throw .malformed("no '(' starting the options") }
+        guard let close = text.utf8.lastIndex(of: 0x29), close > open else { throw .malformed("no ')' closing the options") }
+        guard Substring(text.utf8[text.utf8.index(after: close)...]).trimmingSpaces.isEmpty else {
+            throw .malformed("text after the closing ')'")
+        }
+        let words = try headerWords(text[..<open])
+        guard words.count == 7 else {
+            throw .malformed("header has \(words.count) fields, expected 7 (action proto src sport dir dst dport)")
+        }
+        let action = try header.action(words[0])
+        let proto = try header.proto(words[1])
+        let bidirectional: Bool
+        switch words[4] {
+        case "->": bidirectional = false
+        case "<>": bidirectional = true
+        default: throw .malformed("bad direction '\(words[4])' (expected -> or <>)")
+        }
+        let src = try header.addresses(words[2])
+        let sp = try header.ports(words[3])
+        let dst = try header.addresses(words[5])
+        let dp = try header.ports(words[6])
+        var builder = SignatureBuilder(
+            signature: Signature(action: action, proto: proto, source: src, sourcePorts: sp,
+                                 destination: dst, destinationPorts: dp, bidirectional: bidirectional),
+            classifications: classifications, flowbitNames: flowbitNames)
+        let table = KeywordRegistry.table
+        for option in splitOptions(Substring(text.utf8[text.utf8.index(after: open) ..< close])) {
+            let name: Substring, value: Substring?
+            if let colon = option.utf8.firstIndex(of: 0x3A) {
+                name = Substring(option.utf8[..<colon]).trimmingSpaces
+                value = Substring(option.utf8[option.utf8.index(after: colon)...]).trimmingSpaces
+            } else {
+                name = option
+                value = nil
+            }
+            var key = String(name)
+            var found = table[key]
+            if found == nil {
+                key = key.lowercased()
+                found = table[key]
+            }
+            guard let entry = found else {
+                if key.isEmpty || key.contains(where: { $0 == " " || $0 == "\"" || $0 == "(" }) {
+                    throw .malformed("bad option '\(option.prefix(60))'")
+                }
+                throw .unsupported(key, "unknown keyword")
+            }
+            switch entry {
+            case .parse(let parser): try parser(&builder, value)
+            case .unsupported(let why): throw .unsupported(key, why)
+            case .ignored: break
+            }
+        }
+        let sig = try builder.finish()
+        flowbitNames = builder.flowbitNames
+        return sig
+    }
+
+    /// Header fields split on blanks outside `[...]`.
+    private func headerWords(_ h: Substring) throws(RuleError) -> [Substring] {
+        var out: [Substring] = []
+        var depth = 0
+        let u = h.utf8
+        var start: Substring.UTF8View.Index?
+        var i = u.startIndex
+        while i < u.endIndex {
+            let c = u[i]
+            if c == 0x5B { depth += 1 } else if c == 0x5D { depth -= 1 }
+            if (c == 0x20 || c == 0x09) && depth <= 0 {
+                if let s = start { out.append(Substring(u[s ..< i])); start = nil }
+            } else if start == nil {
+                start = i
+            }
+            i = u.index(after: i)
+        }
+        if let s = start { out.append(Substring(u[s...])) }
+        guard depth == 0 else { throw .malformed("unbalanced brackets in the header") }
+        return out
+    }
+
+    /// Options split at each `;` not escaped by a backslash (Suricata ignores quotes here too).
+    private func splitOptions(_ body: Substring) -> [Substring] {
+        var out: [Substring] = []
+        let u = body.utf8
+        var start = u.startIndex
+        var i = u.startIndex
+        var escaped = false
+        while i < u.endIndex {
+            let c = u[i]
+            if escaped {
+                escaped = false
+            } else if c == 0x5C {
+                escaped = true
+            } else if c == 0x3B {
+                let o = Substring(u[start ..< i]).trimmingSpaces
+                if !o.isEmpty { out.append(o) }
+                start = u.index(after: i)
+            }
+            i = u.index(after: i)
+        }
+        let tail = Substring(u[start...]).trimmingSpaces
+        if !tail.isEmpty { out.append(tail) }
+        return out
+    }
+
+    // MARK: Files
+
+    /// Loads every rule in `text`; `file` names it in reports.
+    public mutating func load(text: String, file: String) {
+        var lineNumber = 0
+        var pending = ""
+        var pendingLine = 0
+        text.withUTF8Lines { rawLine in
+            lineNumber += 1
+            var line = Substring(rawLine)
+            if line.utf8.last == 0x0D { line = Substring(line.utf8.dropLast()) }
+            if pending.isEmpty {
+                let t = line.trimmingSpaces
+                if t.isEmpty || t.utf8.first == 0x23 { return }
+                pendingLine = lineNumber
+            }
+            if line.utf8.last == 0x5C {
+                pending += Substring(line.utf8.dropLast())
+                return
+            }
+            if pending.isEmpty {
+                loadOne(line, file: file, line: pendingLine)
+                return
+            }
+            pending += line
+            let rule = pending
+            pending = ""
+            loadOne(Substring(rule), file: file, line: pendingLine)
+        }
+        if !pending.isEmpty { loadOne(Substring(pending), file: file, line: pendingLine) }
+    }
+
+    private mutating func loadOne(_ rule: Substring, file: String, line: Int) {
+        report.enabledRules += 1
+        do {
+            let sig = try parseRule(rule, file: file, line: line)
+            let key = UInt64(sig.gid) << 32 | UInt64(sig.sid)
+            if let existing = bySid[key] {
+                let old = signatures[existing]
+                report.warnings.append("\(file):\(line): duplicate sid \(sig.sid) (also \(old.file):\(old.line)); keeping rev \(max(old.rev, sig.rev))")
+                if sig.rev > old.rev { signatures[existing] = sig }
+                var e = RuleError.invalid("duplicate signature id \(sig.gid):\(sig.sid)")
+                e.file = file; e.line = line
+                report.errors.append(e)
+                return
+            }
+            bySid[key] = signatures.count
+            signatures.append(sig)
+            report.loaded += 1
+        } catch {
+            if case .unsupported(let k) = error.kind {
+                report.unsupportedKeywords[k, default: 0] += 1
+                report.skipped.append(error)
+            } else {
+                report.errors.append(error)
+            }
+        }
+    }
+
+    /// The loaded set. Warns about flowbits that are checked but never set by any loaded rule.
+    public func finish() -> RuleSet {
+        var r = report
+        var setBits = Set<UInt16>(), checked = Set<UInt16>()
+        for s in signatures {
+            for op in s.flowbits {
+                switch op.kind {
+                case .set, .toggle: setBits.formUnion(op.bits)
+                case .isSet: checked.formUnion(op.bits)
+                default: break
+                }
+            }
+        }
+        for b in checked.subtracting(setBits).sorted() {
+            r.warnings.append("flowbit '\(flowbitNames.names[Int(b)])' is checked but never set")
+        }
+        return RuleSet(signatures: signatures, flowbitNames: flowbitNames, report: r)
+    }
+}
+
+extension String {
+    /// Calls `body` with each line (without its `\n`), without splitting the string up front.
+    func withUTF8Lines(_ body: (Substring) -> Void) {
+        var start = startIndex
+        let u = utf8
+        var i = u.startIndex
+        while i < u.endIndex {
+            if u[i] == 0x0A {
+                body(self[start ..< i])
+                start = u.index(after: i)
+            }
+            i = u.index(after: i)
+        }
+        if start < endIndex { body(self[start...]) }
+    }
+}

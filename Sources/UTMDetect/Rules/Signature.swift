@@ -1,0 +1,349 @@
+import UTMCore
+import UTMRegex
+
+/// What a matching rule does (the header's first word).
+public enum RuleAction: UInt8, Sendable {
+    case alert, drop, reject, pass
+    /// Suricata's rejectsrc/rejectdst/rejectboth are rejects with a side.
+    case rejectSource, rejectDestination, rejectBoth
+}
+
+/// The transport a rule applies to, and the app-layer protocol it requires, from the header's
+/// protocol word (`tcp`, `http`, `dns`...).
+public struct RuleProtocol: Sendable, Equatable {
+    /// IP protocol number, or nil for `ip` (any).
+    public var ipProto: UInt8?
+    /// Whether the rule applies to both TCP and UDP (`dns` rules do).
+    public var alsoUDP: Bool
+    /// Required app-layer protocol (`http`, `tls`...), nil when any.
+    public var app: AppProto?
+    /// tcp-pkt / tcp-stream restrict which payload a rule sees.
+    public var packetOnly: Bool
+    public var streamOnly: Bool
+    /// The word as written, for messages.
+    public var name: String
+    /// For protocols the engine has no parser for yet (`smtp`, `ftp`, `ssh`, `smb`...): the
+    /// rule is kept as a TCP rule on its ports and this records what Suricata would require.
+    public var unparsedApp: String?
+
+    public init(name: String, ipProto: UInt8?, alsoUDP: Bool = false, app: AppProto? = nil,
+                packetOnly: Bool = false, streamOnly: Bool = false) {
+        self.name = name; self.ipProto = ipProto; self.alsoUDP = alsoUDP; self.app = app
+        self.packetOnly = packetOnly; self.streamOnly = streamOnly
+    }
+
+    /// Whether a packet of IP protocol `proto` can match.
+    @inlinable
+    public func admits(ipProto proto: UInt8) -> Bool {
+        guard let ipProto else { return true }
+        return proto == ipProto || (alsoUDP && proto == 17)
+    }
+}
+
+/// An integer that is a constant or a `byte_extract` variable of the same rule.
+@frozen
+public enum ValueRef: Sendable, Equatable {
+    case constant(Int)
+    case variable(Int)
+
+    @inlinable
+    public func resolve(_ vars: borrowing ExtractedVariables) -> Int {
+        switch self {
+        case .constant(let v): return v
+        case .variable(let i): return vars[i]
+        }
+    }
+}
+
+/// One `content` with every modifier resolved.
+public struct ContentMatch: Sendable {
+    /// The bytes to find, as written (hex and escapes decoded).
+    public var pattern: [UInt8]
+    /// Lower-cased pattern when `nocase` (compared against lower-cased subject bytes).
+    public var folded: [UInt8]
+    public var nocase = false
+    public var negated = false
+    public var offset: ValueRef?
+    public var depth: ValueRef?
+    public var distance: ValueRef?
+    public var within: ValueRef?
+    public var startsWith = false
+    public var endsWith = false
+    public var rawbytes = false
+    public var fastPattern = false
+    public var fastPatternOnly = false
+    /// `fast_pattern:offset,length`: only this slice goes to the prefilter.
+    public var fastPatternChop: (offset: Int, length: Int)?
+
+    public init(pattern: [UInt8]) {
+        self.pattern = pattern
+        self.folded = pattern
+    }
+
+    /// Relative to the previous match in the same buffer.
+    public var isRelative: Bool { distance != nil || within != nil }
+}
+
+/// One `pcre` option.
+public struct PCREMatch: Sendable {
+    public var regex: Regex
+    public var negated: Bool
+    public var relative: Bool
+    /// The text between the slashes, for messages and rule dumps.
+    public var source: String
+}
+
+/// `isdataat`.
+public struct IsDataAtMatch: Sendable {
+    public var value: ValueRef
+    public var relative: Bool
+    public var negated: Bool
+}
+
+/// How a byte_* keyword reads its number: `nbytes` binary bytes (big or little endian) or as
+/// ASCII text in a base.
+public struct NumberEncoding: Sendable, Equatable {
+    public var bytes: Int
+    public var littleEndian = false
+    /// 0 for binary; 8, 10 or 16 for `string,oct|dec|hex`.
+    public var stringBase = 0
+    public var dce = false
+}
+
+public enum ByteTestOperator: UInt8, Sendable {
+    case less, greater, equal, and, or, lessEqual, greaterEqual
+}
+
+/// `byte_test`.
+public struct ByteTestMatch: Sendable {
+    public var encoding: NumberEncoding
+    public var op: ByteTestOperator
+    public var negated: Bool
+    public var value: ValueRef
+    public var offset: ValueRef
+    public var relative: Bool
+    public var bitmask: UInt64?
+}
+
+/// `byte_jump`.
+public struct ByteJumpMatch: Sendable {
+    public var encoding: NumberEncoding
+    public var offset: ValueRef
+    public var relative: Bool
+    public var multiplier: Int = 1
+    public var align = false
+    public var fromBeginning = false
+    public var fromEnd = false
+    public var postOffset = 0
+    public var bitmask: UInt64?
+}
+
+/// `byte_extract`: reads a number into a rule variable later options refer to by name.
+public struct ByteExtractMatch: Sendable {
+    public var encoding: NumberEncoding
+    public var offset: Int
+    public var relative: Bool
+    public var multiplier: Int = 1
+    public var align = 0
+    public var slot: Int
+    public var bitmask: UInt64?
+}
+
+/// An integer comparison (`dsize`, `urilen`, `itype`...): `N`, `<N`, `>N`, `<=N`, `>=N`, `!N`,
+/// `N<>M` (exclusive range, as Suricata).
+public struct IntMatch: Sendable, Equatable {
+    public enum Mode: UInt8, Sendable { case equal, notEqual, less, greater, lessEqual, greaterEqual, range }
+    public var mode: Mode
+    public var a: Int
+    public var b: Int = 0
+
+    @inlinable
+    public func matches(_ v: Int) -> Bool {
+        switch mode {
+        case .equal: return v == a
+        case .notEqual: return v != a
+        case .less: return v < a
+        case .greater: return v > a
+        case .lessEqual: return v <= a
+        case .greaterEqual: return v >= a
+        case .range: return v > a && v < b
+        }
+    }
+}
+
+/// One step of a buffer's match list, evaluated in order.
+public enum MatchElement: Sendable {
+    case content(ContentMatch)
+    case pcre(PCREMatch)
+    case isDataAt(IsDataAtMatch)
+    case byteTest(ByteTestMatch)
+    case byteJump(ByteJumpMatch)
+    case byteExtract(ByteExtractMatch)
+    /// `urilen` and similar: a test of the whole buffer's length.
+    case length(IntMatch)
+
+    /// Whether this element's position depends on the previous match in the list.
+    public var isRelative: Bool {
+        switch self {
+        case .content(let c): return c.isRelative
+        case .pcre(let p): return p.relative
+        case .isDataAt(let i): return i.relative
+        case .byteTest(let b): return b.relative
+        case .byteJump(let b): return b.relative
+        case .byteExtract(let b): return b.relative
+        case .length: return false
+        }
+    }
+}
+
+/// The match list of one buffer.
+public struct BufferMatchList: Sendable {
+    public var buffer: BufferID
+    public var elements: [MatchElement]
+}
+
+/// `flow:` options as bits.
+public struct FlowMatch: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt16
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
+    public static let established = FlowMatch(rawValue: 1 << 0)
+    public static let notEstablished = FlowMatch(rawValue: 1 << 1)
+    public static let stateless = FlowMatch(rawValue: 1 << 2)
+    public static let toServer = FlowMatch(rawValue: 1 << 3)
+    public static let toClient = FlowMatch(rawValue: 1 << 4)
+    public static let onlyStream = FlowMatch(rawValue: 1 << 5)
+    public static let noStream = FlowMatch(rawValue: 1 << 6)
+    public static let onlyFrag = FlowMatch(rawValue: 1 << 7)
+    public static let noFrag = FlowMatch(rawValue: 1 << 8)
+}
+
+/// One `flowbits` operation. Names are interned to indices at load (`FlowbitNames`).
+public struct FlowbitOp: Sendable, Equatable {
+    public enum Kind: UInt8, Sendable { case set, unset, toggle, isSet, isNotSet }
+    public var kind: Kind
+    /// Interned indices; several for `a|b` (any) or `a&b` (all).
+    public var bits: [UInt16]
+    /// True for `|` lists: one of the bits suffices.
+    public var any: Bool
+}
+
+/// `threshold` and `detection_filter`.
+public struct ThresholdSpec: Sendable, Equatable {
+    public enum Kind: UInt8, Sendable { case limit, threshold, both, detectionFilter }
+    public enum Track: UInt8, Sendable { case bySource, byDestination, byRule, byBoth }
+    public var kind: Kind
+    public var track: Track
+    public var count: Int
+    public var seconds: Int
+}
+
+/// Packet-header tests (`flags`, `itype`, `icode`, `icmp_id`, `id`, `ip_proto`, `ttl`).
+public enum HeaderMatch: Sendable, Equatable {
+    /// TCP flags: bits that must be set (`mode` plain), with `+`/`*`/`!` modifiers and an
+    /// ignore mask.
+    case tcpFlags(required: UInt8, mode: UInt8, ignore: UInt8)
+    case icmpType(IntMatch)
+    case icmpCode(IntMatch)
+    case icmpID(Int)
+    case ipID(Int)
+    case ipProto(IntMatch)
+    case ttl(IntMatch)
+    /// `stream_size`: bytes of the TCP stream(s) so far, per side.
+    case streamSize(StreamSide, IntMatch)
+    /// `ssl_version`: the flow's TLS/SSL record version is one of these (bit per version:
+    /// sslv2, sslv3, tls1.0, tls1.1, tls1.2, tls1.3), or none of them when `negated`.
+    case sslVersion(mask: UInt8, negated: Bool)
+    /// `ssl_state`: handshake messages seen on the flow (`TLSStates` bits); `all` must be
+    /// present and `none` absent.
+    case sslState(all: UInt8, none: UInt8, any: UInt8)
+}
+
+/// TLS handshake progress bits the engine reports in `PacketFacts.tlsStates`.
+public enum TLSStates {
+    public static let clientHello: UInt8 = 1
+    public static let serverHello: UInt8 = 2
+    public static let clientKeyExchange: UInt8 = 4
+    public static let serverKeyExchange: UInt8 = 8
+    public static let unknown: UInt8 = 16
+}
+
+/// Which stream `stream_size` looks at.
+public enum StreamSide: UInt8, Sendable { case server, client, both, either }
+
+/// `target:src_ip|dest_ip`.
+public enum RuleTarget: UInt8, Sendable { case source, destination }
+
+/// A loaded rule: header, metadata, packet-level tests and the per-buffer match lists.
+public struct Signature: Sendable {
+    public var action: RuleAction
+    public var proto: RuleProtocol
+    public var source: AddressSet
+    public var sourcePorts: PortSet
+    public var destination: AddressSet
+    public var destinationPorts: PortSet
+    /// `<>`: the header also matches with source and destination swapped.
+    public var bidirectional: Bool
+
+    public var sid: UInt32 = 0
+    public var gid: UInt32 = 1
+    public var rev: UInt32 = 0
+    public var msg: String = ""
+    public var classtype: Classification?
+    /// `priority:` or the classtype's; Suricata's default is 3.
+    public var priority: Int = 3
+    /// `metadata:` key/value pairs in order.
+    public var metadata: [(key: String, value: String)] = []
+    public var references: [String] = []
+    public var target: RuleTarget?
+    public var noalert = false
+
+    public var flow: FlowMatch = []
+    public var flowbits: [FlowbitOp] = []
+    public var dsize: IntMatch?
+    public var headerMatches: [HeaderMatch] = []
+    public var threshold: ThresholdSpec?
+    public var detectionFilter: ThresholdSpec?
+
+    /// Per-buffer match lists, sorted by buffer.
+    public var lists: [BufferMatchList] = []
+    /// Number of `byte_extract` variables the lists use.
+    public var variableCount = 0
+
+    /// The pattern the multi-pattern prefilter should look for: the rule can only match when
+    /// this pattern occurs in this buffer. Nil when the rule has no positive content (it must
+    /// then be evaluated on every packet its header admits).
+    public var prefilter: (buffer: BufferID, pattern: [UInt8], nocase: Bool)?
+    /// Where the prefilter content sits: list index and element index in `lists`.
+    public var prefilterSource: (list: Int, element: Int)?
+
+    /// Where the rule came from (file, 1-based line).
+    public var file: String = ""
+    public var line: Int = 0
+
+    public init(action: RuleAction, proto: RuleProtocol, source: AddressSet, sourcePorts: PortSet,
+                destination: AddressSet, destinationPorts: PortSet, bidirectional: Bool) {
+        self.action = action; self.proto = proto
+        self.source = source; self.sourcePorts = sourcePorts
+        self.destination = destination; self.destinationPorts = destinationPorts
+        self.bidirectional = bidirectional
+    }
+
+    /// The match list for `buffer`, if the rule inspects it.
+    public func list(for buffer: BufferID) -> BufferMatchList? {
+        lists.first { $0.buffer == buffer }
+    }
+
+    /// The product severity for alerts: 3 (★★★) for priority 1, 2 for priority 2, 1 otherwise,
+    /// overridden by `metadata: signature_severity Critical|Major|Minor|Informational`.
+    public var productSeverity: Int {
+        for (k, v) in metadata where k == "signature_severity" {
+            switch v.lowercased() {
+            case "critical", "major": return 3
+            case "minor": return 2
+            case "informational", "audit": return 1
+            default: break
+            }
+        }
+        return priority <= 1 ? 3 : priority == 2 ? 2 : 1
+    }
+}

@@ -1,0 +1,76 @@
+import UTMCore
+
+/// The buffers of the packet or transaction being inspected, indexed by `BufferID`. The engine
+/// fills the ones it has (packet payload or stream chunk, HTTP fields, TLS SNI, DNS query...)
+/// and lends the table to the verifier; absent buffers make rules that inspect them not match.
+///
+/// Fixed inline storage: filling and reading it never allocates. Views die with the call that
+/// lent them, so a table must not outlive the packet it was filled for.
+@frozen
+public struct InspectionBuffers: @unchecked Sendable {
+    public static let capacity = 48
+    @usableFromInline var views: InlineArray<48, ByteView>
+    @usableFromInline var present: UInt64
+
+    public init() {
+        views = InlineArray(repeating: ByteView.empty)
+        present = 0
+    }
+
+    @inlinable
+    public subscript(id: BufferID) -> ByteView? {
+        get {
+            let i = Int(id.rawValue)
+            return present & (1 << UInt64(i)) != 0 ? views[i] : nil
+        }
+        set {
+            let i = Int(id.rawValue)
+            if let newValue {
+                views[i] = newValue
+                present |= 1 << UInt64(i)
+            } else {
+                present &= ~(1 << UInt64(i))
+            }
+        }
+    }
+
+    @inlinable
+    public mutating func removeAll() { present = 0 }
+}
+
+/// What the verifier needs to know about the packet beyond its buffers.
+@frozen
+public struct PacketFacts: Sendable {
+    public var ipProto: UInt8 = 0
+    public var source: IPAddress = .none
+    public var destination: IPAddress = .none
+    public var sourcePort: UInt16 = 0
+    public var destinationPort: UInt16 = 0
+    /// Packet payload length (`dsize` tests this, never the stream).
+    public var payloadSize: Int = 0
+    /// Direction within the flow; nil when the packet has no flow.
+    public var direction: Direction?
+    /// TCP three-way handshake completed (or, for UDP, both sides have sent).
+    public var established = false
+    /// The payload buffer is a reassembled stream chunk rather than this packet's payload.
+    public var isStream = false
+    public var isFragment = false
+    public var appProto: AppProto = .unknown
+    public var tcpFlags: UInt8 = 0
+    public var icmpType: UInt8 = 0
+    public var icmpCode: UInt8 = 0
+    public var icmpID: UInt16 = 0
+    public var ipID: UInt16 = 0
+    public var ttl: UInt8 = 0
+    /// TCP stream sizes so far (Suricata: sequence-number progress since the handshake) of the
+    /// client's and the server's direction, for `stream_size`.
+    public var clientStreamBytes: Int = 0
+    public var serverStreamBytes: Int = 0
+    /// The TLS/SSL protocol version seen on the flow (0x0002 SSLv2, 0x0300 SSLv3, 0x0301
+    /// TLS 1.0 ... 0x0304 TLS 1.3), 0 when unknown, for `ssl_version`.
+    public var tlsVersion: UInt16 = 0
+    /// Handshake messages seen so far on the flow (`TLSStates` bits), for `ssl_state`.
+    public var tlsStates: UInt8 = 0
+
+    public init() {}
+}

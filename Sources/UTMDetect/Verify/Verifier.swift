@@ -1,0 +1,374 @@
+import UTMCore
+import UTMRegex
+
+/// The outcome of verifying one rule against one packet or transaction.
+public enum VerifyResult: Equatable, Sendable {
+    case noMatch
+    /// The rule matched; `alert` is false for `noalert` / `flowbits:noalert` rules.
+    case match(alert: Bool)
+}
+
+/// Per-rule verification with Suricata's semantics: the header, flow, dsize, header keywords
+/// and flowbit conditions, then each buffer's match list in order with relative matching and
+/// backtracking (a content or pcre is retried at later positions when a following relative
+/// element fails), then the flowbit actions of a matching rule.
+///
+/// One verifier per worker thread: it holds the byte_extract variables and the step budget.
+/// Verifying never allocates.
+public struct Verifier: Sendable {
+    /// Bound on inspection steps per buffer (Suricata's inspection recursion limit): a rule
+    /// whose backtracking exceeds it does not match.
+    public var stepLimit: Int
+    /// How many verifications hit `stepLimit`.
+    public private(set) var limitHits = 0
+    @usableFromInline var vars = ExtractedVariables()
+    @usableFromInline var steps = 0
+
+    public init(stepLimit: Int = 3000) { self.stepLimit = stepLimit }
+
+    /// Whether the rule header admits the packet (protocol, addresses, ports, direction `<>`).
+    public func headerMatches(_ sig: Signature, _ p: PacketFacts) -> Bool {
+        guard sig.proto.admits(ipProto: p.ipProto) else { return false }
+        if sig.source.contains(p.source) && sig.destination.contains(p.destination)
+            && sig.sourcePorts.contains(p.sourcePort) && sig.destinationPorts.contains(p.destinationPort) {
+            return true
+        }
+        return sig.bidirectional
+            && sig.source.contains(p.destination) && sig.destination.contains(p.source)
+            && sig.sourcePorts.contains(p.destinationPort) && sig.destinationPorts.contains(p.sourcePort)
+    }
+
+    /// Verifies `sig` against one packet/transaction. On a match, applies its flowbit actions.
+    public mutating func verify(_ sig: Signature, packet p: PacketFacts, buffers: InspectionBuffers,
+                                flowbits: inout FlowBits) -> VerifyResult {
+        guard headerMatches(sig, p) else { return .noMatch }
+        if let app = sig.proto.app, app != p.appProto { return .noMatch }
+        if sig.proto.packetOnly && p.isStream { return .noMatch }
+        if sig.proto.streamOnly && !p.isStream { return .noMatch }
+        guard flowMatches(sig.flow, p) else { return .noMatch }
+        if let d = sig.dsize {
+            if p.isStream || !d.matches(p.payloadSize) { return .noMatch }
+        }
+        var hi = 0
+        while hi < sig.headerMatches.count {
+            if !headerMatch(sig.headerMatches[hi], p) { return .noMatch }
+            hi &+= 1
+        }
+        var fi = 0
+        while fi < sig.flowbits.count {
+            let op = sig.flowbits[fi]
+            if op.kind == .isSet && !flowbits.satisfies(op, wantSet: true) { return .noMatch }
+            if op.kind == .isNotSet && !flowbits.satisfies(op, wantSet: false) { return .noMatch }
+            fi &+= 1
+        }
+        var li = 0
+        while li < sig.lists.count {
+            let list = sig.lists[li]
+            guard let view = buffers[list.buffer] else { return .noMatch }
+            if !inspect(list, in: view) { return .noMatch }
+            li &+= 1
+        }
+        fi = 0
+        while fi < sig.flowbits.count {
+            flowbits.apply(sig.flowbits[fi])
+            fi &+= 1
+        }
+        return .match(alert: !sig.noalert)
+    }
+
+    /// Runs one buffer's match list (exposed for the engine's per-buffer inspection and tests).
+    public mutating func inspect(_ list: BufferMatchList, in view: ByteView) -> Bool {
+        steps = 0
+        let r = run(list.elements, 0, view, 0)
+        if steps > stepLimit { limitHits &+= 1 }
+        return r == .match
+    }
+
+    // MARK: Packet-level tests
+
+    @inlinable
+    func flowMatches(_ f: FlowMatch, _ p: PacketFacts) -> Bool {
+        if f.isEmpty { return true }
+        if f.contains(.toServer) && p.direction != .toServer { return false }
+        if f.contains(.toClient) && p.direction != .toClient { return false }
+        if f.contains(.established) && !p.established { return false }
+        if f.contains(.notEstablished) && p.established { return false }
+        if f.contains(.onlyStream) && !p.isStream { return false }
+        if f.contains(.noStream) && p.isStream { return false }
+        if f.contains(.onlyFrag) && !p.isFragment { return false }
+        if f.contains(.noFrag) && p.isFragment { return false }
+        return true
+    }
+
+    func headerMatch(_ h: HeaderMatch, _ p: PacketFacts) -> Bool {
+        switch h {
+        case .tcpFlags(let required, let mode, let ignore):
+            guard p.ipProto == 6 else { return false }
+            let flags = p.tcpFlags & ~ignore
+            switch mode {
+            case UInt8(ascii: "+"): return flags & required == required
+            case UInt8(ascii: "*"): return flags & required != 0
+            case UInt8(ascii: "!"): return flags & required == 0
+            default: return flags == required
+            }
+        case .icmpType(let m): return (p.ipProto == 1 || p.ipProto == 58) && m.matches(Int(p.icmpType))
+        case .icmpCode(let m): return (p.ipProto == 1 || p.ipProto == 58) && m.matches(Int(p.icmpCode))
+        case .icmpID(let v): return (p.ipProto == 1 || p.ipProto == 58) && Int(p.icmpID) == v
+        case .ipID(let v): return Int(p.ipID) == v
+        case .ipProto(let m): return m.matches(Int(p.ipProto))
+        case .ttl(let m): return m.matches(Int(p.ttl))
+        case .streamSize(let side, let m):
+            guard p.ipProto == 6 else { return false }
+            switch side {
+            case .server: return m.matches(p.serverStreamBytes)
+            case .client: return m.matches(p.clientStreamBytes)
+            case .both: return m.matches(p.serverStreamBytes) && m.matches(p.clientStreamBytes)
+            case .either: return m.matches(p.serverStreamBytes) || m.matches(p.clientStreamBytes)
+            }
+        case .sslVersion(let mask, let negated):
+            let bit: UInt8
+            switch p.tlsVersion {
+            case 0x0002: bit = 1
+            case 0x0300: bit = 2
+            case 0x0301: bit = 4
+            case 0x0302: bit = 8
+            case 0x0303: bit = 16
+            case 0x0304: bit = 32
+            default: return false
+            }
+            return (mask & bit != 0) != negated
+        case .sslState(let all, let none, let any):
+            let s = p.tlsStates
+            return s & all == all && s & none == 0 && (any == 0 || s & any != 0)
+        }
+    }
+
+    // MARK: Match lists
+
+    @usableFromInline
+    enum Step { case match, noMatch, discontinue }
+
+    /// Element `i` onwards, with `prevEnd` the end of the previous match (0 at the start).
+    /// `.noMatch` lets the caller retry its own element at a later position; `.discontinue`
+    /// means no position of any earlier element can help.
+    @usableFromInline
+    mutating func run(_ elements: [MatchElement], _ i: Int, _ buf: ByteView, _ prevEnd: Int) -> Step {
+        if i >= elements.count { return .match }
+        steps &+= 1
+        if steps > stepLimit { return .discontinue }
+        let nextIsRelative = i &+ 1 < elements.count && elements[i &+ 1].isRelative
+        switch elements[i] {
+        case .content(let c):
+            return runContent(c, elements, i, buf, prevEnd, nextIsRelative)
+        case .pcre(let m):
+            return runPCRE(m, elements, i, buf, prevEnd, nextIsRelative)
+        case .isDataAt(let d):
+            let v = d.value.resolve(vars)
+            var ok = d.relative ? prevEnd &+ v <= buf.count : v < buf.count
+            if d.negated { ok.toggle() }
+            if !ok { return d.relative ? .noMatch : .discontinue }
+            return run(elements, i &+ 1, buf, prevEnd)
+        case .byteTest(let t):
+            let at = (t.relative ? prevEnd : 0) &+ t.offset.resolve(vars)
+            guard var v = readNumber(buf, at, t.encoding) else { return t.relative ? .noMatch : .discontinue }
+            if let mask = t.bitmask { v = applyMask(v, mask) }
+            let target = UInt64(truncatingIfNeeded: t.value.resolve(vars))
+            var ok: Bool
+            switch t.op {
+            case .less: ok = v < target
+            case .greater: ok = v > target
+            case .equal: ok = v == target
+            case .and: ok = v & target != 0
+            case .or: ok = v ^ target != 0
+            case .lessEqual: ok = v <= target
+            case .greaterEqual: ok = v >= target
+            }
+            if t.negated { ok.toggle() }
+            if !ok { return t.relative ? .noMatch : .discontinue }
+            return run(elements, i &+ 1, buf, prevEnd)
+        case .byteJump(let j):
+            let at = (j.relative ? prevEnd : 0) &+ j.offset.resolve(vars)
+            guard var v = readNumber(buf, at, j.encoding) else { return j.relative ? .noMatch : .discontinue }
+            if let mask = j.bitmask { v = applyMask(v, mask) }
+            guard v < 1 << 32 else { return j.relative ? .noMatch : .discontinue }
+            var jump = Int(v) &* j.multiplier
+            if j.align, jump & 3 != 0 { jump = (jump &+ 3) & ~3 }
+            let base = j.fromBeginning ? 0 : j.fromEnd ? buf.count : at &+ j.encoding.bytes
+            var pos = base &+ jump &+ j.postOffset
+            // Suricata: a jump before the start lands at the start; at or past the end fails.
+            if pos < 0 { pos = 0 }
+            guard pos < buf.count else { return j.relative ? .noMatch : .discontinue }
+            return run(elements, i &+ 1, buf, pos)
+        case .byteExtract(let e):
+            let at = (e.relative ? prevEnd : 0) &+ e.offset
+            guard let v = readNumber(buf, at, e.encoding), v < 1 << 32 else {
+                return e.relative ? .noMatch : .discontinue
+            }
+            var value = Int(v) &* e.multiplier
+            if e.align > 1, value % e.align != 0 { value = value &+ (e.align &- value % e.align) }
+            vars[e.slot] = value
+            return run(elements, i &+ 1, buf, at &+ e.encoding.bytes)
+        case .length(let m):
+            if !m.matches(buf.count) { return .discontinue }
+            return run(elements, i &+ 1, buf, prevEnd)
+        }
+    }
+
+    @usableFromInline
+    mutating func runContent(_ c: ContentMatch, _ elements: [MatchElement], _ i: Int, _ buf: ByteView,
+                             _ prevEnd: Int, _ nextIsRelative: Bool) -> Step {
+        let len = c.pattern.count
+        var start: Int
+        var end = buf.count
+        if c.isRelative {
+            let dist = c.distance?.resolve(vars) ?? 0
+            start = prevEnd &+ dist
+            if let w = c.within { end = Swift.min(end, prevEnd &+ dist &+ w.resolve(vars)) }
+            if start < 0 { start = 0 }
+        } else if c.startsWith {
+            start = 0
+            end = Swift.min(end, len)
+        } else {
+            start = Swift.max(0, c.offset?.resolve(vars) ?? 0)
+            if let d = c.depth { end = Swift.min(end, start &+ d.resolve(vars)) }
+        }
+        let failure: Step = c.isRelative ? .noMatch : .discontinue
+        var from = start
+        while true {
+            var found: Int?
+            if c.endsWith {
+                let at = buf.count &- len
+                if at >= from, at &+ len <= end, equalAt(c, buf, at) { found = at }
+            } else {
+                found = find(c, buf, from: from, end: end)
+            }
+            if c.negated {
+                if found != nil { return failure }
+                return run(elements, i &+ 1, buf, prevEnd)
+            }
+            guard let at = found else { return failure }
+            switch run(elements, i &+ 1, buf, at &+ len) {
+            case .match: return .match
+            case .discontinue: return .discontinue
+            case .noMatch:
+                if !nextIsRelative || c.endsWith { return .discontinue }
+                from = at &+ 1
+                steps &+= 1
+                if steps > stepLimit { return .discontinue }
+            }
+        }
+    }
+
+    @usableFromInline
+    mutating func runPCRE(_ m: PCREMatch, _ elements: [MatchElement], _ i: Int, _ buf: ByteView,
+                          _ prevEnd: Int, _ nextIsRelative: Bool) -> Step {
+        let base = m.relative ? Swift.min(Swift.max(prevEnd, 0), buf.count) : 0
+        let subject = buf.dropFirst(base)
+        let failure: Step = m.relative ? .noMatch : .discontinue
+        var from = 0
+        while true {
+            let found = m.regex.firstMatch(in: subject, from: from)
+            if m.negated {
+                if found != nil { return failure }
+                return run(elements, i &+ 1, buf, prevEnd)
+            }
+            guard let hit = found else { return failure }
+            switch run(elements, i &+ 1, buf, base &+ hit.end) {
+            case .match: return .match
+            case .discontinue: return .discontinue
+            case .noMatch:
+                if !nextIsRelative { return .discontinue }
+                from = hit.start &+ 1
+                if from > subject.count { return .noMatch }
+                steps &+= 1
+                if steps > stepLimit { return .discontinue }
+            }
+        }
+    }
+
+    // MARK: Helpers
+
+    /// First position `p >= from` with `pattern` at `p` and `p + len <= end`.
+    @usableFromInline
+    func find(_ c: ContentMatch, _ buf: ByteView, from: Int, end: Int) -> Int? {
+        let len = c.pattern.count
+        let last = Swift.min(end, buf.count) &- len
+        if from > last || len == 0 { return nil }
+        return c.folded.withUnsafeBufferPointer { pat -> Int? in
+            let first = pat[0]
+            var p = from
+            if c.nocase {
+                while p <= last {
+                    if asciiLowerByte(buf[checked: p]) == first {
+                        var k = 1
+                        while k < len, asciiLowerByte(buf[checked: p &+ k]) == pat[k] { k &+= 1 }
+                        if k == len { return p }
+                    }
+                    p &+= 1
+                }
+            } else {
+                while p <= last {
+                    if buf[checked: p] == first {
+                        var k = 1
+                        while k < len, buf[checked: p &+ k] == pat[k] { k &+= 1 }
+                        if k == len { return p }
+                    }
+                    p &+= 1
+                }
+            }
+            return nil
+        }
+    }
+
+    @usableFromInline
+    func equalAt(_ c: ContentMatch, _ buf: ByteView, _ at: Int) -> Bool {
+        guard at >= 0, at &+ c.pattern.count <= buf.count else { return false }
+        return find(c, buf, from: at, end: at &+ c.pattern.count) == at
+    }
+
+    /// Reads an unsigned number: `bytes` binary bytes in the given byte order, or up to `bytes`
+    /// ASCII digits in `stringBase` (at least one digit).
+    @usableFromInline
+    func readNumber(_ buf: ByteView, _ at: Int, _ e: NumberEncoding) -> UInt64? {
+        guard at >= 0, e.bytes > 0, at &+ e.bytes <= buf.count else { return nil }
+        if e.stringBase == 0 {
+            var v: UInt64 = 0
+            var k = 0
+            while k < e.bytes {
+                let b = UInt64(buf[checked: e.littleEndian ? at &+ e.bytes &- 1 &- k : at &+ k])
+                v = v << 8 | b
+                k &+= 1
+            }
+            return v
+        }
+        var v: UInt64 = 0
+        var digits = 0
+        var k = 0
+        let base = UInt64(e.stringBase)
+        while k < e.bytes {
+            let c = buf[checked: at &+ k]
+            var d: UInt64
+            switch c {
+            case 0x30 ... 0x39: d = UInt64(c &- 0x30)
+            case 0x61 ... 0x66: d = UInt64(c &- 0x61 &+ 10)
+            case 0x41 ... 0x46: d = UInt64(c &- 0x41 &+ 10)
+            default: d = 99
+            }
+            if d >= base { break }
+            let (m, o1) = v.multipliedReportingOverflow(by: base)
+            let (s, o2) = m.addingReportingOverflow(d)
+            if o1 || o2 { return nil }
+            v = s
+            digits &+= 1
+            k &+= 1
+        }
+        return digits > 0 ? v : nil
+    }
+
+    /// Suricata's bitmask: keep the masked bits, shifted down past the mask's trailing zeros.
+    @usableFromInline
+    func applyMask(_ v: UInt64, _ mask: UInt64) -> UInt64 {
+        guard mask != 0 else { return 0 }
+        return (v & mask) >> UInt64(mask.trailingZeroBitCount)
+    }
+}

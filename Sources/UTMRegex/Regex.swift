@@ -1,0 +1,120 @@
+import CPCRE2
+import UTMCore
+
+/// Compile options a rule can ask for. Mirrors the PCRE2 bits the Suricata `pcre` flags map to.
+public struct RegexOptions: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+    public static let caseless = RegexOptions(rawValue: PCRE2_CASELESS)
+    public static let dotAll = RegexOptions(rawValue: PCRE2_DOTALL)
+    public static let multiline = RegexOptions(rawValue: PCRE2_MULTILINE)
+    public static let extended = RegexOptions(rawValue: PCRE2_EXTENDED)
+    public static let anchored = RegexOptions(rawValue: PCRE2_ANCHORED)
+    public static let dollarEndOnly = RegexOptions(rawValue: PCRE2_DOLLAR_ENDONLY)
+    public static let ungreedy = RegexOptions(rawValue: PCRE2_UNGREEDY)
+}
+
+/// Why a pattern did not compile: PCRE2's message and the offset in the pattern it points at.
+public struct RegexError: Error, Sendable, CustomStringConvertible {
+    public var code: Int32
+    public var offset: Int
+    public var message: String
+    public var description: String { "\(message) at pattern offset \(offset)" }
+}
+
+/// Where a match was found, in bytes from the start of the subject view.
+@frozen
+public struct RegexMatch: Sendable, Equatable {
+    public var start: Int
+    public var end: Int
+}
+
+/// A compiled PCRE2 pattern plus the match data it reuses for every match.
+///
+/// Why a class: it owns C resources that must be freed exactly once. It is created at rule load
+/// (allocation is fine there) and only borrowed on the packet path.
+public final class Regex: @unchecked Sendable {
+    private let code: OpaquePointer
+    private let matchData: OpaquePointer
+    private let context: OpaquePointer?
+    /// Whether the JIT compiled the pattern (false on platforms without JIT support).
+    public let isJIT: Bool
+    /// The pattern text as given, for diagnostics.
+    public let pattern: [UInt8]
+    public let options: RegexOptions
+
+    /// Matching limit applied to the interpreter (and the JIT): a backtracking storm stops as
+    /// "no match" instead of eating the CPU. Suricata's default match-limit is 3500 for pcre;
+    /// PCRE2's own default is ten million. We keep PCRE2's depth but cap the count lower.
+    public static let defaultMatchLimit: UInt32 = 1_000_000
+
+    public init(pattern: [UInt8], options: RegexOptions = [], matchLimit: UInt32 = Regex.defaultMatchLimit) throws(RegexError) {
+        var errorCode: Int32 = 0
+        var errorOffset: Int = 0
+        let compiled: OpaquePointer? = pattern.withUnsafeBufferPointer { p in
+            pcre2_compile_8(p.baseAddress ?? UnsafePointer(bitPattern: 1), p.count, options.rawValue,
+                            &errorCode, &errorOffset, nil)
+        }
+        guard let compiled else {
+            var buffer = [UInt8](repeating: 0, count: 256)
+            let n = buffer.withUnsafeMutableBufferPointer { pcre2_get_error_message_8(errorCode, $0.baseAddress, $0.count) }
+            let message = n > 0 ? String(decoding: buffer[0 ..< Int(n)], as: UTF8.self) : "pcre2 error \(errorCode)"
+            throw RegexError(code: errorCode, offset: errorOffset, message: message)
+        }
+        code = compiled
+        isJIT = pcre2_jit_compile_8(compiled, PCRE2_JIT_COMPLETE) == 0
+        // Three pairs are enough: we only read the whole-match offsets.
+        matchData = pcre2_match_data_create_8(3, nil)
+        context = pcre2_match_context_create_8(nil)
+        if let context {
+            pcre2_set_match_limit_8(context, matchLimit)
+            // The interpreter keeps backtracking frames on the heap above 20 KiB; cap it so a
+            // hostile subject cannot grow it (in KiB).
+            pcre2_set_heap_limit_8(context, 1024)
+        }
+        self.pattern = pattern
+        self.options = options
+    }
+
+    deinit {
+        if let context { pcre2_match_context_free_8(context) }
+        pcre2_match_data_free_8(matchData)
+        pcre2_code_free_8(code)
+    }
+
+    /// The first match in `subject` that starts at or after `from`, or nil (also nil when a
+    /// limit was hit: a match the engine could not prove is not a match).
+    ///
+    /// Does not allocate. `^` anchors at the start of `subject`, not at `from`; callers that
+    /// want relative anchoring pass a suffix view.
+    @inlinable
+    public func firstMatch(in subject: ByteView, from: Int = 0) -> RegexMatch? {
+        guard from >= 0, from <= subject.count else { return nil }
+        return subject.withUnsafeBytes { raw in matchRaw(raw, from: from) }
+    }
+
+    /// Whether the pattern matches anywhere in `subject`.
+    @inlinable
+    public func matches(_ subject: ByteView) -> Bool { firstMatch(in: subject) != nil }
+
+    @usableFromInline
+    internal func matchRaw(_ raw: UnsafeRawBufferPointer, from: Int) -> RegexMatch? {
+        // A zero-length subject still needs a valid pointer for PCRE2.
+        var empty: UInt8 = 0
+        return withUnsafePointer(to: &empty) { emptyPointer -> RegexMatch? in
+            let base = raw.baseAddress.map { $0.assumingMemoryBound(to: UInt8.self) } ?? emptyPointer
+            let rc: Int32
+            if isJIT {
+                rc = pcre2_jit_match_8(code, base, raw.count, from, 0, matchData, context)
+            } else {
+                rc = pcre2_match_8(code, base, raw.count, from, 0, matchData, context)
+            }
+            guard rc >= 0 else { return nil }
+            let ovector = pcre2_get_ovector_pointer_8(matchData)!
+            let s = ovector[0], e = ovector[1]
+            guard s <= raw.count, e <= raw.count, s <= e else { return nil }
+            return RegexMatch(start: s, end: e)
+        }
+    }
+}
