@@ -951,10 +951,15 @@ public struct HTTPParser {
     mutating func updateReady() {
         let reqOver = sides[0].state == .dead || sides[0].state == .tunnel
         let respOver = sides[1].state == .dead || sides[1].state == .tunnel
+        // A full queue whose oldest request is complete but unanswered (its response was lost
+        // in a gap, or the server is far behind a pipelining client): hand that one out without
+        // its response, one per call, so the requests that follow are recorded, not dropped.
+        let full = txs.count >= Swift.max(1, config.maxPendingTransactions)
         var i = readyStored
         while i < txs.count {
             let t = txs[i]
-            guard ended || ((t.requestDone || reqOver) && (t.responseDone || respOver)) else { break }
+            let evict = full && i == readyStored && t.requestDone
+            guard ended || evict || ((t.requestDone || reqOver) && (t.responseDone || respOver)) else { break }
             txs[i].ready = true
             i &+= 1
         }
