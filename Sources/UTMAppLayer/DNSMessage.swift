@@ -82,6 +82,9 @@ public struct DNSMessage: Sendable {
     public var incomplete = false
     /// The field store ran out of room: some names or data were cut.
     public var fieldsTruncated = false
+    /// Offset just past the last question or record decoded: equal to the payload length for a
+    /// well-formed message, which is what the port-independent UDP probe checks.
+    public internal(set) var end: Int = 0
     var questionStorage: [DNSQuestion]
     var answerStorage: [DNSAnswer]
 
@@ -101,6 +104,7 @@ public struct DNSMessage: Sendable {
         questionCount = 0; answerCount = 0
         questionsTruncated = false; answersTruncated = false
         malformed = false; incomplete = false; fieldsTruncated = false
+        end = 0
     }
 }
 
@@ -239,6 +243,7 @@ public struct DNSParser: Sendable {
             message.answerCount += 1
         }
         message.fieldsTruncated = store.truncated
+        message.end = off
         return true
     }
 }

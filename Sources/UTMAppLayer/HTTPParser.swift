@@ -133,6 +133,8 @@ public struct HTTPParser {
     var connectBits: UInt64 = 0
     var readyStored = 0
     var ended = false
+    /// Response bytes were lost in a gap: responses may never come for pending requests.
+    var responsesLost = false
     /// What happened during the last `feed` or `finish`.
     public private(set) var events: HTTPEvents = []
     /// Transactions parsed but not recorded because the queue was full.
@@ -168,6 +170,7 @@ public struct HTTPParser {
         txs.removeAll(keepingCapacity: true)
         fields.reset()
         spare.reset()
+        responsesLost = false
         headBits = 0
         connectBits = 0
         readyStored = 0
@@ -891,6 +894,7 @@ public struct HTTPParser {
 
     mutating func handleGap(_ d: Int, _ onBody: (HTTPBodyChunk) -> Void) {
         events.insert(.gap)
+        if d == 1 { responsesLost = true }
         switch sides[d].state {
         case .tunnel, .dead:
             return
@@ -961,10 +965,16 @@ public struct HTTPParser {
     mutating func updateReady() {
         let reqOver = sides[0].state == .dead || sides[0].state == .tunnel
         let respOver = sides[1].state == .dead || sides[1].state == .tunnel
+        // After response bytes were lost in a gap, a full queue whose oldest request is
+        // complete is waiting for a response that may never come: hand that request out
+        // without it, one per call, so the requests that follow are recorded, not dropped.
+        // (Without a gap the queue keeps its documented overflow behaviour.)
+        let full = responsesLost && txs.count >= Swift.max(1, config.maxPendingTransactions)
         var i = readyStored
         while i < txs.count {
             let t = txs[i]
-            guard ended || ((t.requestDone || reqOver) && (t.responseDone || respOver)) else { break }
+            let evict = full && i == readyStored && t.requestDone
+            guard ended || evict || ((t.requestDone || reqOver) && (t.responseDone || respOver)) else { break }
             txs[i].ready = true
             i &+= 1
         }

@@ -41,7 +41,12 @@ func quicVarint(_ v: ByteView, _ offset: Int) -> (value: UInt64, length: Int)? {
 ///
 /// Not covered: drafts before 23 (different salts, and drafts before 17 another header
 /// protection), mvfst 0xfaceb001 (draft-22 salt), Google QUIC up to Q046 (its own header
-/// layout, CHLO in cleartext), greased 0x?a?a?a?a versions (they only force negotiation).
+/// layout, CHLO in cleartext).
+///
+/// Greased 0x?a?a?a?a versions (RFC 9000 15) are tried as `.draft29`, as Wireshark does: a
+/// client sends one to force Version Negotiation but still protects its Initial, and the
+/// interop clients of nDPI's quic_interop_V capture used the draft-29 salt. A wrong guess
+/// cannot pass the AEAD tag, so it costs one failed open.
 public enum QUICVersion: UInt8, Sendable, Equatable {
     case v1
     case v2
@@ -65,6 +70,7 @@ public enum QUICVersion: UInt8, Sendable, Equatable {
         else if wire == 0x5430_3530 { self = .googleT050 }
         else if wire == 0x5430_3531 { self = .googleT051 }
         else if wire == 0x5130_3530 { self = .googleQ050 }
+        else if wire & 0x0f0f_0f0f == 0x0a0a_0a0a { self = .draft29 }
         else { return nil }
     }
 

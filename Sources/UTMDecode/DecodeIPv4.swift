@@ -67,7 +67,7 @@ extension Decoder {
                 return reassemble(fragment, timestamp, &packet)
             }
         }
-        return decodeTransport(l4, proto, &packet)
+        return decodeTransport(l4, proto, timestamp, &packet)
     }
 
     /// Only checks that the option lengths hold together: options are rare, and a bad one is an

@@ -117,6 +117,6 @@ extension Decoder {
         }
         packet.ipProto = next
         packet.ipHeaderLength = offset
-        return decodeTransport(ip.suffix(from: offset) ?? .empty, next, &packet)
+        return decodeTransport(ip.suffix(from: offset) ?? .empty, next, timestamp, &packet)
     }
 }

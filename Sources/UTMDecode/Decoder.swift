@@ -79,12 +79,16 @@ public struct Decoder {
     /// IPv6 extension headers walked before giving up: real traffic has one or two, long
     /// chains are an evasion trick.
     public static let maxIPv6ExtHeaders = 8
+    /// IP-in-IP layers (4in4, 6in4, 4in6, 6in6) decoded before the rest is left as payload.
+    public static let maxTunnelDepth = 2
 
     public let config: DecoderConfig
     /// `internal(set)` only because the per-protocol files extend `Decoder`; outside the module
     /// this reads as `private(set)`.
     public internal(set) var counters = DecoderCounters()
     @usableFromInline var defrag: Defrag
+    /// IP-in-IP layers entered by the packet being decoded.
+    var tunnelDepth = 0
 
     public init(config: DecoderConfig = .init()) {
         self.config = config
@@ -190,9 +194,11 @@ public struct Decoder {
 
     /// Transport dispatch shared by IPv4 and IPv6: `l4` is the IP payload after all IP headers.
     @inline(__always)
-    mutating func decodeTransport(_ l4: ByteView, _ proto: UInt8,
+    mutating func decodeTransport(_ l4: ByteView, _ proto: UInt8, _ timestamp: Timestamp,
                                   _ packet: inout DecodedPacket) -> DecodeResult {
         switch proto {
+        case 4, 41 where tunnelDepth < Decoder.maxTunnelDepth:
+            return decodeTunnel(l4, v6: proto == 41, timestamp, &packet)
         case IPProto.tcp:
             guard decodeTCP(l4, &packet) else { return .invalid }
             counters.tcp &+= 1
@@ -210,6 +216,18 @@ public struct Decoder {
             packet.payload = l4
         }
         return .decoded
+    }
+
+    /// IPv4 (protocol 4) or IPv6 (41) inside IP: 6in4 and 4in6 transition tunnels, IP-in-IP.
+    /// The inner datagram replaces the outer one in `packet`, so flows, streams and the app
+    /// layer see the traffic the tunnel carries, as Suricata does with its tunnel packets.
+    @inline(never)
+    mutating func decodeTunnel(_ inner: ByteView, v6: Bool, _ timestamp: Timestamp,
+                               _ packet: inout DecodedPacket) -> DecodeResult {
+        tunnelDepth &+= 1
+        defer { tunnelDepth &-= 1 }
+        return v6 ? decodeIPv6(inner, timestamp, &packet, fromReassembly: false)
+                  : decodeIPv4(inner, timestamp, &packet, fromReassembly: false)
     }
 
     /// Hands a fragment to the reassembly pool and, when it completes a datagram, decodes the

@@ -40,6 +40,17 @@ enum AppLayerDetect {
 
     static func isUpperASCII(_ b: UInt8) -> Bool { b >= 0x41 && b <= 0x5a }
 
+    /// DNS away from its ports (DNSCrypt certificate queries and resolvers on UDP 443, DNS
+    /// tunnels): the datagram was parsed into `m` and must be exactly one well-formed standard
+    /// query or response with a question and nothing after its last record, so arbitrary UDP
+    /// payloads almost never pass.
+    static func looksLikeDNS(_ m: DNSMessage, length: Int) -> Bool {
+        guard !m.malformed, !m.incomplete, !m.questionsTruncated, m.end == length,
+              m.flags.opcode == 0, m.questionTotal >= 1, m.questionTotal <= 4 else { return false }
+        if m.flags.qr { return m.questionTotal == 1 }
+        return m.answerTotal == 0 && m.authorityTotal == 0 && m.additionalTotal <= 1
+    }
+
     /// DNS on its well-known ports: unicast DNS, multicast DNS and LLMNR share the format.
     static func isDNSPort(_ p: UInt16) -> Bool { p == 53 || p == 5353 || p == 5355 }
 }

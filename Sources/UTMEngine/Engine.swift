@@ -253,6 +253,8 @@ public final class Engine {
                 }
                 app = .quic
                 flows.withFlow(ref) { $0.appSlot = s }
+            } else if dns.parse(payload), AppLayerDetect.looksLikeDNS(dns.message, length: payload.count) {
+                app = .dns
             } else {
                 let tries = ((bits >> FlowBits.probeShift) & 0xf) + 1
                 bits = (bits & ~(0xf << FlowBits.probeShift)) | (min(tries, 15) << FlowBits.probeShift)
