@@ -190,6 +190,12 @@ public final class CompiledPatternSet: Sendable {
 
     @inline(__always)
     func report(_ pattern: UInt32, _ end: Int, _ onMatch: (UInt32, Int) -> Void) {
+        CompiledPatternSet.report(idStart, ids, pattern, end, onMatch)
+    }
+
+    @inline(__always)
+    static func report(_ idStart: borrowing [UInt32], _ ids: borrowing [UInt32], _ pattern: UInt32, _ end: Int,
+                       _ onMatch: (UInt32, Int) -> Void) {
         var k = Int(idStart[Int(pattern) &- 1])
         let e = Int(idStart[Int(pattern)])
         while k < e {
@@ -216,39 +222,44 @@ public final class CompiledPatternSet: Sendable {
             }
         }
         var partialNocase: UInt32 = 0, partialExact: UInt32 = 0
+        let nocase = self.nocase, exact = self.exact
+        let idStart = self.idStart, ids = self.ids
         let hasExact = !exact.isEmpty
-        let bloom = self.bloom
-        let short = self.short
         let shift = UInt64(64 &- bloomWordBits)
         var i = 0
-        while i &+ 8 <= n {
-            guard let raw = data.u64(i) else { break }
-            let x = foldASCII(raw)
-            var cand: UInt32 = 0
-            // Five windows of four bytes from one load (big-endian: window k is bytes i+k...).
-            for k in 0 ..< 5 {
-                let w = UInt32(truncatingIfNeeded: x >> UInt64(32 &- 8 &* k))
-                let h = UInt64(w) &* 0x9E37_79B9_7F4A_7C15
-                let mask = (1 as UInt64) << ((h >> 38) & 63) | (1 as UInt64) << ((h >> 44) & 63)
-                let word = bloom[Int(truncatingIfNeeded: h >> shift)]
-                let k2 = Int(truncatingIfNeeded: w >> 16)
-                let s = UInt32(truncatingIfNeeded: short[k2 >> 6] >> UInt64(k2 & 63)) & 1
-                cand |= ((word & mask) == mask ? 1 : s) << UInt32(k)
-            }
-            if cand != 0 {
-                var c = cand
-                while c != 0 {
-                    let k = c.trailingZeroBitCount
-                    c &= c &- 1
-                    walk(nocase, data, i &+ k, base, &partialNocase, onMatch)
-                    if hasExact { walk(exact, data, i &+ k, base, &partialExact, onMatch) }
+        // The one place in UTMMatch that reads through raw pointers: the two prefilter tables,
+        // indexed by values that cannot leave them (`h >> shift` < 2^bloomWordBits ==
+        // bloom.count and `k2 >> 6` < 1024 == short.count, both checked when a set is built or
+        // deserialized). The checked subscripts cost a third of the loop. Packet bytes are
+        // still read through ByteView.
+        bloom.withUnsafeBufferPointer { bloomTable in
+        short.withUnsafeBufferPointer { shortTable in
+            let bloomBase = bloomTable.baseAddress!, shortBase = shortTable.baseAddress!
+            while i &+ 8 <= n {
+                guard let raw = data.u64(i) else { break }
+                let x = foldASCII(raw)
+                var long: UInt32 = 0, short3: UInt32 = 0
+                // Five windows of four bytes from one load (big-endian: window k is bytes
+                // i+k...). Masking shifts throughout: the checked ones cost a cmov each.
+                for k in 0 ..< 5 {
+                    let w = UInt32(truncatingIfNeeded: x &>> UInt64(32 &- 8 &* k))
+                    let h = UInt64(w) &* 0x9E37_79B9_7F4A_7C15
+                    let mask = (1 as UInt64) &<< (h &>> 38) | (1 as UInt64) &<< (h &>> 44)
+                    let word = bloomBase[Int(truncatingIfNeeded: h &>> shift)]
+                    let k2 = Int(truncatingIfNeeded: w &>> 16)
+                    short3 |= (UInt32(truncatingIfNeeded: shortBase[k2 &>> 6] &>> UInt64(k2 & 63)) & 1) &<< UInt32(k)
+                    long |= (word & mask == mask ? 1 : 0) &<< UInt32(k)
                 }
+                if long | short3 != 0 {
+                    confirm(long: long, short: short3, at: i, data, base, &partialNocase, &partialExact, onMatch)
+                }
+                i &+= 5
             }
-            i &+= 5
+        }
         }
         while i < n {
-            walk(nocase, data, i, base, &partialNocase, onMatch)
-            if hasExact { walk(exact, data, i, base, &partialExact, onMatch) }
+            CompiledPatternSet.walk(nocase, idStart, ids, data, i, Int.max, base, &partialNocase, onMatch)
+            if hasExact { CompiledPatternSet.walk(exact, idStart, ids, data, i, Int.max, base, &partialExact, onMatch) }
             i &+= 1
         }
         if streaming {
@@ -257,22 +268,42 @@ public final class CompiledPatternSet: Sendable {
         }
     }
 
+    /// Walks the tries from the candidate positions of one prefilter step (out of line: keeps
+    /// the filter loop's registers free).
+    @inline(never)
+    func confirm(long: UInt32, short: UInt32, at i: Int, _ data: ByteView, _ base: Int,
+                 _ partialNocase: inout UInt32, _ partialExact: inout UInt32, _ onMatch: (UInt32, Int) -> Void) {
+        var c = long | short
+        let hasExact = !exact.isEmpty
+        while c != 0 {
+            let k = c.trailingZeroBitCount
+            c &= c &- 1
+            // Only a short pattern can start here unless the Bloom word says otherwise.
+            let limit = (long &>> UInt32(k)) & 1 != 0 ? Int.max : 3
+            CompiledPatternSet.walk(nocase, idStart, ids, data, i &+ k, limit, base, &partialNocase, onMatch)
+            if hasExact { CompiledPatternSet.walk(exact, idStart, ids, data, i &+ k, limit, base, &partialExact, onMatch) }
+        }
+    }
+
     /// Every pattern of `t` that starts at `i`. When the walk reaches the end of the data still
     /// inside the trie, the first such node is the longest suffix of the chunk that is a pattern
     /// prefix: the state the next chunk resumes from.
     @inline(__always)
-    func walk(_ t: Trie, _ data: ByteView, _ i: Int, _ base: Int, _ partial: inout UInt32,
+    static func walk(_ t: borrowing Trie, _ idStart: borrowing [UInt32], _ ids: borrowing [UInt32], _ data: ByteView, _ i: Int, _ maxDepth: Int, _ base: Int, _ partial: inout UInt32,
               _ onMatch: (UInt32, Int) -> Void) {
         let n = data.count
+        let stop = maxDepth >= n &- i ? n : i &+ maxDepth
         let fold = t.fold
         var b = data[checked: i]
         var node = Int(t.root[Int(b)])
         var j = i &+ 1
         while node != 0 {
             let p = t.pattern[node]
-            if p != 0 { report(p, base &+ j, onMatch) }
-            if j == n {
-                if partial == 0 { partial = UInt32(node) }
+            if p != 0 { report(idStart, ids, p, base &+ j, onMatch) }
+            if j == stop {
+                // The walk reached the chunk end inside the trie (never with a depth limit:
+                // limited walks start at least eight bytes before the end).
+                if j == n, partial == 0 { partial = UInt32(node) }
                 return
             }
             b = data[checked: j]
@@ -284,7 +315,7 @@ public final class CompiledPatternSet: Sendable {
 
     /// Continues the Aho-Corasick state of an earlier chunk, reporting only matches that began
     /// before this chunk. Returns whether the state still reaches back at the chunk end.
-    func resume(_ t: Trie, from start: Int, _ data: ByteView, base: Int,
+    func resume(_ t: borrowing Trie, from start: Int, _ data: ByteView, base: Int,
                 _ onMatch: (UInt32, Int) -> Void) -> (Bool, UInt32) {
         var s = start
         var j = 0
