@@ -57,23 +57,29 @@ public struct PatternSetBuilder: Sendable {
         let nocase = Trie.build(fold: true, texts: nocaseTexts, indices: nocaseIdx)
         let exact = Trie.build(fold: false, texts: exactTexts, indices: exactIdx)
 
-        // Prefilter: a one-word Bloom filter (two bits in one 64-bit word) over the lowercased
-        // first four bytes of every pattern of four or more bytes, and a bitmap over the first
-        // two lowercased bytes for the shorter ones.
+        // Prefilter, stage 1: two 64 KiB tables of bucket bits indexed by raw byte pairs. A
+        // pattern of four or more bytes sets its bucket (one of seven, by prefix hash) in
+        // pairA at its first two bytes and in pairB at its third and fourth, in every letter
+        // case; position i is a candidate when pairA[i, i+1] & pairB[i+2, i+3] != 0. Bit 7
+        // marks the starts of patterns of one to three bytes (pairB has it everywhere).
+        // Stage 2: a one-word Bloom filter (two bits in one 64-bit word) over the lowercased
+        // first four bytes, to spare most trie walks.
         var prefixes = Set<UInt32>()
-        var short = [UInt64](repeating: 0, count: 1024)
+        var pairA = [UInt8](repeating: 0, count: 65536)
+        var pairB = [UInt8](repeating: 0x80, count: 65536)
+        func variants(_ c: UInt8) -> [UInt8] { c >= 0x61 && c <= 0x7a ? [c, c - 0x20] : [c] }
         for key in keys {
             let f = key.bytes.map(asciiLower)
             if f.count >= 4 {
-                prefixes.insert(UInt32(f[0]) << 24 | UInt32(f[1]) << 16 | UInt32(f[2]) << 8 | UInt32(f[3]))
+                let p = UInt32(f[0]) << 24 | UInt32(f[1]) << 16 | UInt32(f[2]) << 8 | UInt32(f[3])
+                prefixes.insert(p)
+                let bit = UInt8(1) << UInt8((UInt64(p) &* 0x9E37_79B9_7F4A_7C15) >> 61 % 7)
+                for x in variants(f[0]) { for y in variants(f[1]) { pairA[Int(x) << 8 | Int(y)] |= bit } }
+                for x in variants(f[2]) { for y in variants(f[3]) { pairB[Int(x) << 8 | Int(y)] |= bit } }
             } else if f.count >= 2 {
-                let k2 = Int(f[0]) << 8 | Int(f[1])
-                short[k2 >> 6] |= 1 << UInt64(k2 & 63)
+                for x in variants(f[0]) { for y in variants(f[1]) { pairA[Int(x) << 8 | Int(y)] |= 0x80 } }
             } else {
-                for second in 0 ..< 256 {
-                    let k2 = Int(f[0]) << 8 | second
-                    short[k2 >> 6] |= 1 << UInt64(k2 & 63)
-                }
+                for x in variants(f[0]) { for y in 0 ..< 256 { pairA[Int(x) << 8 | y] |= 0x80 } }
             }
         }
         // About 64 bits per distinct prefix keeps the false-positive rate near 0.1 %.
@@ -84,7 +90,7 @@ public struct PatternSetBuilder: Sendable {
             let (idx, mask) = bloomSlot(p, wordBits: wordBits)
             bloom[idx] |= mask
         }
-        return CompiledPatternSet(bloomWordBits: wordBits, bloom: bloom, short: short, idStart: idStart, ids: ids,
+        return CompiledPatternSet(bloomWordBits: wordBits, bloom: bloom, pairA: pairA, pairB: pairB, idStart: idStart, ids: ids,
                                   nocase: nocase, exact: exact, uniquePatterns: keys.count)
     }
 }
@@ -148,7 +154,8 @@ public struct MatchState: Sendable, Equatable {
 public final class CompiledPatternSet: Sendable {
     let bloomWordBits: Int
     let bloom: [UInt64]
-    let short: [UInt64]
+    let pairA: [UInt8]
+    let pairB: [UInt8]
     let idStart: [UInt32]
     let ids: [UInt32]
     let nocase: Trie
@@ -156,11 +163,12 @@ public final class CompiledPatternSet: Sendable {
     /// Distinct patterns after deduplication.
     public let uniquePatterns: Int
 
-    init(bloomWordBits: Int, bloom: [UInt64], short: [UInt64], idStart: [UInt32], ids: [UInt32],
+    init(bloomWordBits: Int, bloom: [UInt64], pairA: [UInt8], pairB: [UInt8], idStart: [UInt32], ids: [UInt32],
          nocase: Trie, exact: Trie, uniquePatterns: Int) {
         self.bloomWordBits = bloomWordBits
         self.bloom = bloom
-        self.short = short
+        self.pairA = pairA
+        self.pairB = pairB
         self.idStart = idStart
         self.ids = ids
         self.nocase = nocase
@@ -170,7 +178,7 @@ public final class CompiledPatternSet: Sendable {
 
     /// Heap bytes of the tables the scan reads.
     public var memoryBytes: Int {
-        bloom.count * 8 + short.count * 8 + idStart.count * 4 + ids.count * 4 + nocase.memoryBytes + exact.memoryBytes
+        bloom.count * 8 + pairA.count + pairB.count + idStart.count * 4 + ids.count * 4 + nocase.memoryBytes + exact.memoryBytes
     }
 
     // MARK: Scanning
@@ -225,33 +233,24 @@ public final class CompiledPatternSet: Sendable {
         let nocase = self.nocase, exact = self.exact
         let idStart = self.idStart, ids = self.ids
         let hasExact = !exact.isEmpty
-        let shift = UInt64(64 &- bloomWordBits)
         var i = 0
-        // The one place in UTMMatch that reads through raw pointers: the two prefilter tables,
-        // indexed by values that cannot leave them (`h >> shift` < 2^bloomWordBits ==
-        // bloom.count and `k2 >> 6` < 1024 == short.count, both checked when a set is built or
-        // deserialized). The checked subscripts cost a third of the loop. Packet bytes are
-        // still read through ByteView.
-        bloom.withUnsafeBufferPointer { bloomTable in
-        short.withUnsafeBufferPointer { shortTable in
-            let bloomBase = bloomTable.baseAddress!, shortBase = shortTable.baseAddress!
+        // The one place in UTMMatch that reads through raw pointers: the two pair tables,
+        // indexed by 16-bit values (both have 65536 entries, checked when a set is built or
+        // deserialized). Checked subscripts cost a third of this loop. Packet bytes are still
+        // read through ByteView.
+        pairA.withUnsafeBufferPointer { tableA in
+        pairB.withUnsafeBufferPointer { tableB in
+            let a = tableA.baseAddress!, b = tableB.baseAddress!
             while i &+ 8 <= n {
-                guard let raw = data.u64(i) else { break }
-                let x = foldASCII(raw)
-                var long: UInt32 = 0, short3: UInt32 = 0
-                // Five windows of four bytes from one load (big-endian: window k is bytes
-                // i+k...). Masking shifts throughout: the checked ones cost a cmov each.
-                for k in 0 ..< 5 {
-                    let w = UInt32(truncatingIfNeeded: x &>> UInt64(32 &- 8 &* k))
-                    let h = UInt64(w) &* 0x9E37_79B9_7F4A_7C15
-                    let mask = (1 as UInt64) &<< (h &>> 38) | (1 as UInt64) &<< (h &>> 44)
-                    let word = bloomBase[Int(truncatingIfNeeded: h &>> shift)]
-                    let k2 = Int(truncatingIfNeeded: w &>> 16)
-                    short3 |= (UInt32(truncatingIfNeeded: shortBase[k2 &>> 6] &>> UInt64(k2 & 63)) & 1) &<< UInt32(k)
-                    long |= (word & mask == mask ? 1 : 0) &<< UInt32(k)
-                }
-                if long | short3 != 0 {
-                    confirm(long: long, short: short3, at: i, data, base, &partialNocase, &partialExact, onMatch)
+                guard let x = data.u64(i) else { break }
+                // Five positions from one big-endian load: pair k is bytes i+k, i+k+1.
+                let m0 = a[Int(truncatingIfNeeded: x &>> 48)] & b[Int(truncatingIfNeeded: x &>> 32) & 0xffff]
+                let m1 = a[Int(truncatingIfNeeded: x &>> 40) & 0xffff] & b[Int(truncatingIfNeeded: x &>> 24) & 0xffff]
+                let m2 = a[Int(truncatingIfNeeded: x &>> 32) & 0xffff] & b[Int(truncatingIfNeeded: x &>> 16) & 0xffff]
+                let m3 = a[Int(truncatingIfNeeded: x &>> 24) & 0xffff] & b[Int(truncatingIfNeeded: x &>> 8) & 0xffff]
+                let m4 = a[Int(truncatingIfNeeded: x &>> 16) & 0xffff] & b[Int(truncatingIfNeeded: x) & 0xffff]
+                if m0 | m1 | m2 | m3 | m4 != 0 {
+                    confirm(x, m0, m1, m2, m3, m4, at: i, data, base, &partialNocase, &partialExact, onMatch)
                 }
                 i &+= 5
             }
@@ -271,15 +270,28 @@ public final class CompiledPatternSet: Sendable {
     /// Walks the tries from the candidate positions of one prefilter step (out of line: keeps
     /// the filter loop's registers free).
     @inline(never)
-    func confirm(long: UInt32, short: UInt32, at i: Int, _ data: ByteView, _ base: Int,
+    func confirm(_ x: UInt64, _ m0: UInt8, _ m1: UInt8, _ m2: UInt8, _ m3: UInt8, _ m4: UInt8, at i: Int,
+                 _ data: ByteView, _ base: Int,
                  _ partialNocase: inout UInt32, _ partialExact: inout UInt32, _ onMatch: (UInt32, Int) -> Void) {
-        var c = long | short
         let hasExact = !exact.isEmpty
-        while c != 0 {
-            let k = c.trailingZeroBitCount
-            c &= c &- 1
+        let f = foldASCII(x)
+        let shift = UInt64(64 &- bloomWordBits)
+        // The five masks packed in one word (no array: the scan must not allocate).
+        var packed = UInt64(m0) | UInt64(m1) &<< 8 | UInt64(m2) &<< 16 | UInt64(m3) &<< 24 | UInt64(m4) &<< 32
+        while packed != 0 {
+            let k = packed.trailingZeroBitCount >> 3
+            let m = UInt8(truncatingIfNeeded: packed &>> UInt64(8 &* k))
+            packed &= ~((0xff as UInt64) &<< UInt64(8 &* k))
+            var limit = 3
+            if m & 0x7f != 0 {
+                // Stage 2: Bloom word of the lowercased four bytes.
+                let w = UInt32(truncatingIfNeeded: f &>> UInt64(32 &- 8 &* k))
+                let h = UInt64(w) &* 0x9E37_79B9_7F4A_7C15
+                let mask = (1 as UInt64) &<< (h &>> 38) | (1 as UInt64) &<< (h &>> 44)
+                if bloom[Int(truncatingIfNeeded: h &>> shift)] & mask == mask { limit = Int.max }
+            }
             // Only a short pattern can start here unless the Bloom word says otherwise.
-            let limit = (long &>> UInt32(k)) & 1 != 0 ? Int.max : 3
+            if limit == 3 && m & 0x80 == 0 { continue }
             CompiledPatternSet.walk(nocase, idStart, ids, data, i &+ k, limit, base, &partialNocase, onMatch)
             if hasExact { CompiledPatternSet.walk(exact, idStart, ids, data, i &+ k, limit, base, &partialExact, onMatch) }
         }

@@ -4,7 +4,7 @@ import UTMCore
 // arrays and a validation pass, no recompilation.
 //
 //   "MMPM"  u32 version  u32 bloomWordBits  u32 uniquePatterns
-//   arrays (u32 count, then little-endian elements): bloom(u64) short(u64) idStart ids
+//   arrays (u32 count, then little-endian elements): bloom(u64) pairA(u8) pairB(u8) idStart ids
 //   two tries (nocase, exact): u8 fold, arrays root childStart label(u8) depth fail dict pattern
 //   u64 FNV-1a of everything before it
 //
@@ -24,7 +24,8 @@ extension CompiledPatternSet {
         w.u32(UInt32(bloomWordBits))
         w.u32(UInt32(uniquePatterns))
         w.array64(bloom)
-        w.array64(short)
+        w.u32(UInt32(pairA.count)); w.out.append(contentsOf: pairA)
+        w.u32(UInt32(pairB.count)); w.out.append(contentsOf: pairB)
         w.array32(idStart)
         w.array32(ids)
         for t in [nocase, exact] {
@@ -54,7 +55,7 @@ extension CompiledPatternSet {
               r.u32() == CompiledPatternSet.formatVersion,
               let wb = r.u32(), wb <= 24, let unique = r.u32(),
               let bloom = r.array64(), bloom.count == 1 << Int(wb),
-              let short = r.array64(), short.count == 1024,
+              r.u32() == 65536, let pairA = r.bytes(65536), r.u32() == 65536, let pairB = r.bytes(65536),
               let idStart = r.array32(), let ids = r.array32() else { return nil }
         // Id table: monotonic ranges covering `ids`.
         guard idStart.count == Int(unique) + 1, idStart.first == 0, Int(idStart.last!) == ids.count else { return nil }
@@ -72,7 +73,7 @@ extension CompiledPatternSet {
             tries.append(t)
         }
         guard r.offset == body.count else { return nil }
-        self.init(bloomWordBits: Int(wb), bloom: bloom, short: short, idStart: idStart, ids: ids,
+        self.init(bloomWordBits: Int(wb), bloom: bloom, pairA: pairA, pairB: pairB, idStart: idStart, ids: ids,
                   nocase: tries[0], exact: tries[1], uniquePatterns: Int(unique))
     }
 }
