@@ -52,7 +52,7 @@ let package = Package(
         .target(name: "UTMOutput", dependencies: ["UTMCore", "UTMDecode", "UTMFlow", "UTMAppLayer"], exclude: ["README.md"],
                 swiftSettings: engineSettings),
         .target(name: "UTMEngine",
-                dependencies: ["UTMCore", "UTMDecode", "UTMFlow", "UTMAppLayer", "UTMOutput"],
+                dependencies: ["UTMCore", "UTMDecode", "UTMFlow", "UTMAppLayer", "UTMOutput", "UTMWebFilter", "UTMAppID"],
                 exclude: ["README.md"],
                 swiftSettings: engineSettings),
 
@@ -88,7 +88,8 @@ let package = Package(
                     linkerSettings: testLinkerSettings),
         .testTarget(name: "UTMWebFilterTests", dependencies: ["UTMWebFilter", "UTMCore", "UTMSystem", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
-        .testTarget(name: "UTMEngineTests", dependencies: ["UTMEngine", "UTMCapture", "UTMCore", "UTMSystem", "AllocationCounter"],
+        .testTarget(name: "UTMEngineTests", dependencies: ["UTMEngine", "UTMCapture", "UTMCore", "UTMSystem", "UTMWebFilter",
+                                                       "UTMAppID", "UTMOutput", "UTMDecode", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
         .testTarget(name: "UTMAppIDTests",
                     dependencies: ["UTMAppID", "UTMCore", "UTMCapture", "UTMEngine", "UTMDecode", "UTMFlow",
