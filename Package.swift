@@ -57,7 +57,7 @@ let package = Package(
         // Multi-pattern literal matcher shared by the IPS prefilter and the antivirus body signatures.
         .target(name: "UTMMatch", dependencies: ["UTMCore"], exclude: ["README.md"], swiftSettings: engineSettings),
         .target(name: "UTMEngine",
-                dependencies: ["UTMCore", "UTMDecode", "UTMFlow", "UTMAppLayer", "UTMOutput"],
+                dependencies: ["UTMCore", "UTMDecode", "UTMFlow", "UTMAppLayer", "UTMOutput", "UTMWebFilter", "UTMAppID"],
                 exclude: ["README.md"],
                 swiftSettings: engineSettings),
 
@@ -108,7 +108,8 @@ let package = Package(
                     linkerSettings: testLinkerSettings),
         .testTarget(name: "UTMMatchTests", dependencies: ["UTMMatch", "UTMCore", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
-        .testTarget(name: "UTMEngineTests", dependencies: ["UTMEngine", "UTMCapture", "UTMCore", "UTMSystem", "AllocationCounter"],
+        .testTarget(name: "UTMEngineTests", dependencies: ["UTMEngine", "UTMCapture", "UTMCore", "UTMSystem", "UTMWebFilter",
+                                                       "UTMAppID", "UTMOutput", "UTMDecode", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
         .testTarget(name: "UTMAppIDTests",
                     dependencies: ["UTMAppID", "UTMCore", "UTMCapture", "UTMEngine", "UTMDecode", "UTMFlow",

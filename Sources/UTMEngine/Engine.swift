@@ -67,6 +67,9 @@ public final class Engine {
     public internal(set) var decision = PacketDecision()
     /// Time of the newest packet seen, for ending flows at shutdown.
     public private(set) var now: Timestamp = .zero
+    /// Web filter and App-ID state (EngineWebFilter.swift, EngineAppID.swift).
+    var webFilter: EngineWebFilterStage
+    var appID: EngineAppIDStage
 
     public init(config: EngineConfig = .init()) {
         self.config = config
@@ -86,6 +89,8 @@ public final class Engine {
         }
         dnsTCP = SlotPool(limit: c.maxDNSTCPStates) { DNSParser(config: c.dns) }
         dns = DNSParser(config: c.dns)
+        webFilter = EngineWebFilterStage(policy: c.webFilter)
+        appID = EngineAppIDStage(settings: c.appID, flowCapacity: flows.capacity)
     }
 
     // MARK: Per packet
@@ -116,6 +121,7 @@ public final class Engine {
             stats.untracked &+= 1
             return decision
         }
+        if tracked.isNew { appIDFlowStarted(tracked.ref) }
         if flows[tracked.ref].engineFlags & FlowBits.blocked != 0 {
             decision = PacketDecision(verdict: .drop, response: .none, source: .flowBlocked)
             return decision
@@ -151,8 +157,9 @@ public final class Engine {
         let meta = endpoints(flow)
         let time = packet.timestamp
         reassembler.process(packet, ref: ref, flows: &flows, direction: direction) { data, chunk in
-            self.streamData(data, chunk, meta: meta, time: time, app: &app, slot: &slot, bits: &bits)
+            self.streamData(ref, data, chunk, meta: meta, time: time, app: &app, slot: &slot, bits: &bits)
         }
+        if bits & FlowBits.parserDone != 0 && appIDDone(ref) { bits |= FlowBits.appDone }
         // withFlow, not `flows[ref].x = …`: the subscript's _modify allocates in debug builds.
         flows.withFlow(ref) { f in
             f.appProto = app
@@ -162,16 +169,18 @@ public final class Engine {
     }
 
     /// In-order stream bytes of one direction of a TCP flow.
-    func streamData(_ data: ByteView, _ chunk: StreamChunk, meta: EVEEndpoints, time: Timestamp,
+    func streamData(_ ref: FlowRef, _ data: ByteView, _ chunk: StreamChunk, meta: EVEEndpoints, time: Timestamp,
                     app: inout AppProto, slot: inout Int32, bits: inout UInt32) {
+        appIDPayload(ref, data, chunk.direction, meta)
+        if bits & FlowBits.parserDone != 0 { return }
         if app == .unknown {
             app = detectTCP(data, chunk.direction, meta: meta, bits: &bits)
             guard app != .unknown else { return }
-            if app == .failed { bits |= FlowBits.appDone; return }
+            if app == .failed { bits |= FlowBits.parserDone; return }
             stats.appDetected[Int(app.rawValue)] &+= 1
             guard let s = acquire(app) else {
                 app = .failed
-                bits |= FlowBits.appDone
+                bits |= FlowBits.parserDone
                 return
             }
             slot = s
@@ -183,18 +192,24 @@ public final class Engine {
         switch app {
         case .http:
             http.items[i].feed(data, direction: chunk.direction, gap: chunk.gapBefore) { _ in }
+            if chunk.direction == .toServer { httpRequests(ref, i, m) }
             logHTTP(i, time: time, m)
         case .tls:
             tls.items[i].feed(data, direction: chunk.direction, gap: chunk.gapBefore)
             let events = tls.items[i].takeEvents()
+            if bits & FlowBits.helloChecked == 0 && tls.items[i].clientHello != nil {
+                bits |= FlowBits.helloChecked
+                clientHello(ref, tls.items[i], quic: false, m)
+            }
             if events.contains(.serverHelloDone) && bits & FlowBits.helloLogged == 0 {
-                eve.writeTLS(tls.items[i], time: time, m)
+                eve.writeTLS(tls.items[i], time: time, m, webFilter: helloWebFilter(tls.items[i]))
                 bits |= FlowBits.helloLogged
             }
-            if tls.items[i].encrypted { bits |= FlowBits.appDone }
+            if tls.items[i].encrypted { bits |= FlowBits.parserDone }
         case .dns:
             dnsTCP.items[i].feedStream(data, direction: chunk.direction, gap: chunk.gapBefore) { dir, parser in
-                self.eve.writeDNS(parser, time: time, dir == .toServer ? m : m.reversed)
+                let wf = self.dnsMessage(ref, parser, m)
+                self.eve.writeDNS(parser, time: time, dir == .toServer ? m : m.reversed, webFilter: wf)
             }
         default:
             break
@@ -225,7 +240,8 @@ public final class Engine {
         let n = http.items[i].readyCount
         guard n > 0 else { return }
         for k in 0..<n {
-            eve.writeHTTP(http.items[i].ready(k), parser: http.items[i], time: time, m)
+            let tx = http.items[i].ready(k)
+            eve.writeHTTP(tx, parser: http.items[i], time: time, m, webFilter: httpWebFilter(http.items[i], tx))
         }
         http.items[i].consumeReady()
     }
@@ -240,6 +256,11 @@ public final class Engine {
         var m = endpoints(flow)
         let payload = packet.payload
         let time = packet.timestamp
+        appIDPayload(ref, payload, direction, m)
+        if bits & FlowBits.parserDone != 0 {
+            if appIDDone(ref) { flows.withFlow(ref) { $0.engineFlags |= FlowBits.appDone } }
+            return
+        }
         if app == .unknown {
             if AppLayerDetect.isDNSPort(m.srcPort) || AppLayerDetect.isDNSPort(m.dstPort) {
                 app = .dns
@@ -247,7 +268,7 @@ public final class Engine {
                 guard let s = acquire(.quic) else {
                     flows.withFlow(ref) { f in
                         f.appProto = .failed
-                        f.engineFlags = bits | FlowBits.appDone
+                        f.engineFlags = bits | FlowBits.parserDone
                     }
                     return
                 }
@@ -260,7 +281,7 @@ public final class Engine {
                 bits = (bits & ~(0xf << FlowBits.probeShift)) | (min(tries, 15) << FlowBits.probeShift)
                 if tries >= UInt32(config.detectionDatagrams) {
                     app = .failed
-                    bits |= FlowBits.appDone
+                    bits |= FlowBits.parserDone
                 }
                 flows.withFlow(ref) { f in
                     f.appProto = app
@@ -275,7 +296,8 @@ public final class Engine {
         switch app {
         case .dns:
             if dns.parse(payload) {
-                eve.writeDNS(dns, time: time, direction == .toServer ? m : m.reversed)
+                let wf = dnsMessage(ref, dns, m)
+                eve.writeDNS(dns, time: time, direction == .toServer ? m : m.reversed, webFilter: wf)
             } else {
                 stats.dnsParseFailures &+= 1
             }
@@ -287,10 +309,12 @@ public final class Engine {
                 state.tls.feedHandshake(crypto, direction: dir)
             }
             if state.tls.clientHello != nil && bits & FlowBits.helloLogged == 0 {
-                eve.writeQUIC(version: state.quic.version, tls: state.tls, time: time, m)
+                clientHello(ref, state.tls, quic: true, m)
+                eve.writeQUIC(version: state.quic.version, tls: state.tls, time: time, m,
+                              webFilter: helloWebFilter(state.tls))
                 bits |= FlowBits.helloLogged
             }
-            if state.quic.done { bits |= FlowBits.appDone }
+            if state.quic.done { bits |= FlowBits.parserDone }
             flows.withFlow(ref) { $0.engineFlags = bits }
         default:
             break
@@ -340,7 +364,7 @@ public final class Engine {
                 http.release(slot)
             case .tls:
                 if flow.engineFlags & FlowBits.helloLogged == 0 && tls.items[i].clientHello != nil {
-                    eve.writeTLS(tls.items[i], time: flow.lastSeen, m)
+                    eve.writeTLS(tls.items[i], time: flow.lastSeen, m, webFilter: helloWebFilter(tls.items[i]))
                 }
                 tls.release(slot)
             case .quic:
@@ -353,7 +377,7 @@ public final class Engine {
             flow.appSlot = -1
         }
         reassembler.release(ref, flow: &flow)
-        eve.writeFlow(flow, reason: reason)
+        writeFlowEvent(ref, flow, reason)
     }
 
     func endpoints(_ f: Flow) -> EVEEndpoints {

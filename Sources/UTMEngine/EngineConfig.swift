@@ -1,6 +1,7 @@
 import UTMDecode
 import UTMFlow
 import UTMAppLayer
+import UTMWebFilter
 
 /// Everything the engine can be tuned with, with the defaults a 100-device office needs.
 /// A plain value: configuration files and command-line flags fill it in.
@@ -26,6 +27,12 @@ public struct EngineConfig: Sendable {
 
     /// Flow-table slots examined for timeouts per packet (amortised expiry).
     public var expiryBudgetPerPacket = 4
+
+    /// Web filter: a customer configuration bound to a category database (`applyWebFilter`).
+    /// nil (the default): nothing is looked up, no `web_filter` fields, nothing blocked by URL.
+    public var webFilter: WebFilterPolicy? = nil
+    /// Application identification (flow events' `app`) and app restrictions. On by default.
+    public var appID = AppIDSettings()
 
     public init() {
         quic.serverCryptoCapacity = 0 // ServerHello of QUIC says nothing we log

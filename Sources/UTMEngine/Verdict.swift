@@ -19,6 +19,9 @@ public enum ActiveResponse: UInt8, Sendable {
     case httpBlockPage = 2
     /// ICMP port/admin unreachable to the sender (UDP reject).
     case icmpUnreachable = 3
+    /// A DNS answer with NXDOMAIN to the client, as if from its resolver (web filter on a DNS
+    /// query for a blocked name, when `answerBlockedDNSWithNXDOMAIN` is set).
+    case dnsNXDOMAIN = 4
 }
 
 /// Why a packet was not simply accepted: which module decided.

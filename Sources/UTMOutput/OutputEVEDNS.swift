@@ -54,7 +54,8 @@ extension EVEWriter {
     /// One `dns` event per message, in the packet's direction. Carries both Suricata 7's
     /// per-event `type`/`rrname`/`rrtype` (first question) and the `queries`/`answers` arrays
     /// of newer versions, so tools written for either read it.
-    public mutating func writeDNS(_ parser: DNSParser, time: Timestamp, _ e: EVEEndpoints) {
+    public mutating func writeDNS(_ parser: DNSParser, time: Timestamp, _ e: EVEEndpoints,
+                                  webFilter: EVEWebFilter? = nil) {
         guard isEnabled(.dns) else { return }
         let m = parser.message
         begin(.dns, time: time, e)
@@ -100,6 +101,7 @@ extension EVEWriter {
         }
         if wroteAnswers { json.endArray() }
         json.endObject()
+        writeWebFilter(webFilter)
         end()
     }
 

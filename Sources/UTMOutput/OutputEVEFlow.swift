@@ -15,12 +15,14 @@ extension FlowEndReason {
 
 extension EVEWriter {
     /// The `flow` event Suricata writes when a flow ends: counters both ways, times, state.
-    public mutating func writeFlow(_ flow: Flow, reason: FlowEndReason, alerted: Bool = false) {
+    public mutating func writeFlow(_ flow: Flow, reason: FlowEndReason, alerted: Bool = false,
+                                   app: ByteView = .empty) {
         guard isEnabled(.flow) else { return }
         let e = EVEEndpoints(flowID: flow.id, src: flow.clientIP, srcPort: flow.clientPort,
                              dst: flow.serverIP, dstPort: flow.serverPort,
                              ipProto: flow.ipProto, appProto: flow.appProto)
         begin(.flow, time: flow.lastSeen, e)
+        field("app", app) // App-ID, nDPI's "master.app" ("TLS.YouTube"); absent when unknown
         json.key("flow"); json.beginObject()
         json.key("pkts_toserver"); json.uint(flow.packets.0)
         json.key("pkts_toclient"); json.uint(flow.packets.1)

@@ -4,7 +4,7 @@ import UTMAppLayer
 extension EVEWriter {
     /// Suricata's `http` event for one transaction, client → server.
     public mutating func writeHTTP(_ tx: HTTPTransaction, parser: HTTPParser, time: Timestamp,
-                                   _ e: EVEEndpoints) {
+                                   _ e: EVEEndpoints, webFilter: EVEWebFilter? = nil) {
         guard isEnabled(.http) else { return }
         begin(.http, time: time, e)
         json.key("http"); json.beginObject()
@@ -21,6 +21,7 @@ extension EVEWriter {
         json.key("length"); json.int(tx.responseBodyBytes)
         if tx.requestBodyBytes > 0 { json.key("request_body_length"); json.int(tx.requestBodyBytes) }
         json.endObject()
+        writeWebFilter(webFilter)
         end()
     }
 }

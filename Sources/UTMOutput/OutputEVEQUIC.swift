@@ -3,7 +3,8 @@ import UTMAppLayer
 
 extension EVEWriter {
     /// Suricata's `quic` event: version, SNI and the ClientHello's fingerprints.
-    public mutating func writeQUIC(version: UInt32, tls: TLSParser, time: Timestamp, _ e: EVEEndpoints) {
+    public mutating func writeQUIC(version: UInt32, tls: TLSParser, time: Timestamp, _ e: EVEEndpoints,
+                                   webFilter: EVEWebFilter? = nil) {
         guard isEnabled(.quic) else { return }
         begin(.quic, time: time, e)
         json.key("quic"); json.beginObject()
@@ -11,6 +12,7 @@ extension EVEWriter {
         writeQUICVersion(version)
         writeHelloFields(tls, versionFromServer: false)
         json.endObject()
+        writeWebFilter(webFilter)
         end()
     }
 

@@ -16,12 +16,14 @@ func tlsVersionName(_ v: UInt16) -> StaticString {
 
 extension EVEWriter {
     /// Suricata's `tls` event: SNI, version, JA3/JA3S/JA4 and ALPNs, client → server.
-    public mutating func writeTLS(_ parser: TLSParser, time: Timestamp, _ e: EVEEndpoints) {
+    public mutating func writeTLS(_ parser: TLSParser, time: Timestamp, _ e: EVEEndpoints,
+                                  webFilter: EVEWebFilter? = nil) {
         guard isEnabled(.tls) else { return }
         begin(.tls, time: time, e)
         json.key("tls"); json.beginObject()
         writeHelloFields(parser, versionFromServer: true)
         json.endObject()
+        writeWebFilter(webFilter)
         end()
     }
 

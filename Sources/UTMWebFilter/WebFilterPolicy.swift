@@ -20,13 +20,22 @@ public struct WebFilterConfig: Codable, Sendable, Equatable {
     /// Overrides of the taxonomy: list name → group. A list that is in a never-allowable group by
     /// default cannot be moved out of it. Default none.
     public var groups: [String: WebCategoryGroup] = [:]
+    /// DNS queries for blocked names: false (default) records them only (the HTTP/TLS/QUIC
+    /// connection that follows is blocked anyway); true makes the engine reject the query so the
+    /// live source answers NXDOMAIN.
+    public var answerBlockedDNSWithNXDOMAIN: Bool = false
+    /// Applications refused whatever their URL, by App-ID's (nDPI's) names: "BitTorrent",
+    /// "TeamViewer". The engine resolves and checks the names. Default none.
+    public var blockedApps: [String] = []
 
     public init(enabled: Bool = true, level: SecurityLevel = .standard, allow: [String] = [], deny: [String] = [],
-                groups: [String: WebCategoryGroup] = [:]) {
+                groups: [String: WebCategoryGroup] = [:], answerBlockedDNSWithNXDOMAIN: Bool = false,
+                blockedApps: [String] = []) {
         self.enabled = enabled; self.level = level; self.allow = allow; self.deny = deny; self.groups = groups
+        self.answerBlockedDNSWithNXDOMAIN = answerBlockedDNSWithNXDOMAIN; self.blockedApps = blockedApps
     }
 
-    enum CodingKeys: String, CodingKey { case enabled, level, allow, deny, groups }
+    enum CodingKeys: String, CodingKey { case enabled, level, allow, deny, groups, answerBlockedDNSWithNXDOMAIN, blockedApps }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -35,6 +44,8 @@ public struct WebFilterConfig: Codable, Sendable, Equatable {
         allow = try c.decodeIfPresent([String].self, forKey: .allow) ?? []
         deny = try c.decodeIfPresent([String].self, forKey: .deny) ?? []
         groups = try c.decodeIfPresent([String: WebCategoryGroup].self, forKey: .groups) ?? [:]
+        answerBlockedDNSWithNXDOMAIN = try c.decodeIfPresent(Bool.self, forKey: .answerBlockedDNSWithNXDOMAIN) ?? false
+        blockedApps = try c.decodeIfPresent([String].self, forKey: .blockedApps) ?? []
     }
 }
 

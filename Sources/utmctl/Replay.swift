@@ -29,8 +29,11 @@ struct Replay: ParsableCommand {
     @Option(name: .customLong("av-db"), help: "ClamAV signature file(s) (not built yet: ignored with a warning).")
     var avDB: [String] = []
 
-    @Option(name: .long, help: "UT1-style category folder (not built yet: ignored with a warning).")
+    @Option(name: .long, help: "URL categories: a UT1-style folder (compiled in memory) or a database file from 'utmctl defs compile'. Unloadable data is a warning; traffic still flows.")
     var categories: String?
+
+    @Option(name: .customLong("webfilter-config"), help: "Web filter configuration (JSON: level, allow, deny, groups, answerBlockedDNSWithNXDOMAIN, blockedApps). Default: the standard level.")
+    var webfilterConfig: String?
 
     @Flag(name: .long, help: "Print the summary for people instead of one JSON line.")
     var human = false
@@ -39,7 +42,13 @@ struct Replay: ParsableCommand {
         let loadStart = MonotonicClock.nanoseconds()
         if !rules.isEmpty { writeStandardError("warning: --rules: the rule engine is not built yet; rules ignored") }
         if !avDB.isEmpty { writeStandardError("warning: --av-db: antivirus is not built yet; signatures ignored") }
-        if categories != nil { writeStandardError("warning: --categories: the web filter is not built yet; ignored") }
+        var config = EngineConfig()
+        do {
+            try ReplayWebFilter.apply(categories: categories, configPath: webfilterConfig, to: &config,
+                                      warn: writeStandardError)
+        } catch {
+            throw fail("\(error)")
+        }
 
         let source: PcapFileSource
         let output: OutputFile?
@@ -49,7 +58,7 @@ struct Replay: ParsableCommand {
         } catch {
             throw fail("\(error)")
         }
-        let engine = Engine()
+        let engine = Engine(config: config)
         let loadSeconds = MonotonicClock.seconds(since: loadStart)
 
         let flushAt = 1 << 17

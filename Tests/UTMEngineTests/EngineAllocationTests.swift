@@ -3,6 +3,7 @@ import AllocationCounter
 import UTMCore
 import UTMDecode
 import UTMOutput
+import UTMWebFilter
 @testable import UTMEngine
 
 /// DESIGN: no allocation per packet. Once the engine's pools are warm, new flows of kinds it has
@@ -15,8 +16,39 @@ import UTMOutput
 @Suite(.serialized) struct EngineAllocationTests {
     @Test func steadyStatePacketPathDoesNotAllocate() {
         guard allocationCounterWorks() else { return }
+        steadyState(Engine())
+    }
+
+    /// The same with a category database loaded (every host, SNI and DNS name is looked up and
+    /// recorded in `web_filter`) and App-ID on (the default).
+    @Test func steadyStateWithWebFilterDoesNotAllocate() throws {
+        guard allocationCounterWorks() else { return }
+        var compiler = CategoryCompiler()
+        try compiler.addList(name: "press", domains: Array("example.com\nexample.org\n".utf8),
+                             urls: Array("www.example.com/form\n".utf8))
+        try compiler.addList(name: "shopping", domains: Array("example.net\n".utf8), urls: [])
+        try compiler.addList(name: "gambling", domains: Array("casino.example\n".utf8), urls: [])
+        var config = EngineConfig()
+        try config.applyWebFilter(config: WebFilterConfig(), database: try CategoryDatabase(copying: compiler.build()))
+        let engine = Engine(config: config)
+        steadyState(engine)
+        // One more round, kept: the lookups really ran and were recorded.
         let traffic = EngineTraffic.round()
-        let engine = Engine()
+        for i in traffic.indices {
+            traffic[i].withByteView { view in
+                engine.process(frame: view, linkType: .ethernet, timestamp: Timestamp(seconds: 1_800_000_000, micros: Int32(i)),
+                               wireLength: view.count)
+            }
+        }
+        engine.finish()
+        let text = String(decoding: engine.eve.buffer, as: UTF8.self)
+        #expect(text.contains(#""web_filter":{"category":"press","categories":["press"],"action":"recorded"}"#))
+        #expect(text.contains(#""web_filter":{"category":"shopping","categories":["shopping"],"action":"recorded"}"#))
+        #expect(text.contains(#""app":"HTTP""#) && text.contains(#""app":"TLS""#) && text.contains(#""app":"DNS""#))
+    }
+
+    func steadyState(_ engine: Engine) {
+        let traffic = EngineTraffic.round()
         var clock: Int64 = 1_700_000_000
         func runRound() {
             clock += 3600
@@ -53,6 +85,7 @@ import UTMOutput
         #expect(delta(.flow) >= UInt64(rounds - 1) * connections * 4)
         #expect(engine.stats.appDetected[Int(AppProto.http.rawValue)] > detectedBefore[Int(AppProto.http.rawValue)])
         #expect(engine.stats.appStateExhausted == 0)
+        #expect(engine.stats.blockedPackets == 0)
     }
 }
 
