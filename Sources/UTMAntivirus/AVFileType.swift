@@ -1,0 +1,150 @@
+import UTMCore
+
+/// What a file is, from its first bytes (EVE `fileinfo.magic`, signature targets, and which
+/// container decoder runs).
+public enum AVFileType: UInt8, Sendable, CaseIterable {
+    case unknown = 0
+    case pe, elf, machO, zip, gzip, bzip2, xz, sevenZip, rar, tar, cpio, pdf, ole2, png, jpeg, gif,
+         html, script, mail, text, cab, uuencoded, java, swf
+
+    /// A short human name for EVE (`magic`).
+    public var name: StaticString {
+        switch self {
+        case .unknown: return "data"
+        case .pe: return "PE executable"
+        case .elf: return "ELF executable"
+        case .machO: return "Mach-O executable"
+        case .zip: return "Zip archive"
+        case .gzip: return "gzip compressed data"
+        case .bzip2: return "bzip2 compressed data"
+        case .xz: return "XZ compressed data"
+        case .sevenZip: return "7-zip archive"
+        case .rar: return "RAR archive"
+        case .tar: return "POSIX tar archive"
+        case .cpio: return "cpio archive"
+        case .pdf: return "PDF document"
+        case .ole2: return "Composite Document File V2 (OLE2)"
+        case .png: return "PNG image"
+        case .jpeg: return "JPEG image"
+        case .gif: return "GIF image"
+        case .html: return "HTML document"
+        case .script: return "script text"
+        case .mail: return "mail message"
+        case .text: return "ASCII text"
+        case .cab: return "Microsoft Cabinet archive"
+        case .uuencoded: return "uuencoded text"
+        case .java: return "Java class"
+        case .swf: return "Flash SWF"
+        }
+    }
+
+    /// Whether the scanner unpacks this type into members.
+    public var isContainer: Bool {
+        switch self {
+        case .zip, .gzip, .tar, .cpio, .mail, .uuencoded: return true
+        default: return false
+        }
+    }
+
+    /// Bytes of the file start `detect` may look at (tar's magic sits at 257).
+    public static let prefixNeeded = 512
+
+    /// Decides the type from the first bytes (up to `prefixNeeded`; fewer when the file is
+    /// shorter). Never traps on any input.
+    public static func detect(_ p: ByteView) -> AVFileType {
+        func at(_ off: Int, _ s: StaticString) -> Bool {
+            let n = s.utf8CodeUnitCount
+            guard off + n <= p.count else { return false }
+            return s.withUTF8Buffer { buf in
+                for i in 0..<n where p.u8(off + i) != buf[i] { return false }
+                return true
+            }
+        }
+        guard p.count >= 2 else { return p.isEmpty ? .unknown : .text }
+        if at(0, "MZ") { return .pe }
+        if at(0, "\u{7f}ELF") { return .elf }
+        if let m = p.u32(0), m == 0xfeedface || m == 0xfeedfacf || m == 0xcefaedfe || m == 0xcffaedfe { return .machO }
+        if at(0, "PK\u{03}\u{04}") || at(0, "PK\u{05}\u{06}") || at(0, "PK00PK\u{03}\u{04}") { return .zip }
+        if p.u8(0) == 0x1f && p.u8(1) == 0x8b { return .gzip }
+        if at(0, "BZh") { return .bzip2 }
+        if let a = p.u32(0), a == 0xfd377a58 { return .xz }
+        if let a = p.u32(0), a == 0x377abcaf { return .sevenZip }
+        if at(0, "Rar!") { return .rar }
+        if at(257, "ustar") { return .tar }
+        if at(0, "070701") || at(0, "070702") || at(0, "070707") { return .cpio }
+        if let h = p.u16le(0), h == 0o070707 { return .cpio }
+        if let h = p.u16(0), h == 0o070707 { return .cpio }
+        if at(0, "%PDF-") { return .pdf }
+        if let a = p.u64(0), a == 0xd0cf11e0a1b11ae1 { return .ole2 }
+        if let a = p.u64(0), a == 0x89504e470d0a1a0a { return .png }
+        if p.u8(0) == 0xff && p.u8(1) == 0xd8 && p.u8(2) == 0xff { return .jpeg }
+        if at(0, "GIF87a") || at(0, "GIF89a") { return .gif }
+        if at(0, "MSCF") { return .cab }
+        if let a = p.u32(0), a == 0xcafebabe { return .java }
+        if at(0, "FWS") || at(0, "CWS") || at(0, "ZWS") { return .swf }
+        if at(0, "#!") { return .script }
+        if at(0, "begin ") { return .uuencoded }
+        if looksLikeMail(p) { return .mail }
+        if looksLikeHTML(p) { return .html }
+        if looksLikeText(p) { return .text }
+        return .unknown
+    }
+
+    private static func looksLikeMail(_ p: ByteView) -> Bool {
+        let starts: [StaticString] = ["From ", "Received:", "Return-Path:", "From:", "To:", "Subject:",
+                                      "Date:", "Message-ID:", "MIME-Version:", "Mime-Version:", "Delivered-To:",
+                                      "X-", "Content-Type:", "Reply-To:"]
+        for s in starts where startsCI(p, s) {
+            // Header-like first line, and a second header line or a blank line follows.
+            return looksLikeText(p)
+        }
+        return false
+    }
+
+    private static func startsCI(_ p: ByteView, _ s: StaticString) -> Bool {
+        let n = s.utf8CodeUnitCount
+        guard p.count >= n else { return false }
+        return s.withUTF8Buffer { buf in
+            for i in 0..<n where asciiLower(p.u8(i) ?? 0) != asciiLower(buf[i]) { return false }
+            return true
+        }
+    }
+
+    private static func looksLikeHTML(_ p: ByteView) -> Bool {
+        var i = 0
+        while let c = p.u8(i), c == 0x20 || c == 0x09 || c == 0x0d || c == 0x0a || c == 0xef || c == 0xbb || c == 0xbf { i += 1 }
+        guard p.u8(i) == UInt8(ascii: "<") else { return false }
+        let rest = p.dropFirst(i)
+        return startsCI(rest, "<!doctype html") || startsCI(rest, "<html") || startsCI(rest, "<head")
+            || startsCI(rest, "<body") || startsCI(rest, "<script") || startsCI(rest, "<a ") || startsCI(rest, "<iframe")
+            || startsCI(rest, "<!--") || startsCI(rest, "<meta") || startsCI(rest, "<title")
+    }
+
+    private static func looksLikeText(_ p: ByteView) -> Bool {
+        var bad = 0
+        p.forEachByte { b in
+            if b < 0x09 || (b > 0x0d && b < 0x20 && b != 0x1b) || b == 0x7f { bad += 1 }
+        }
+        return bad == 0
+    }
+
+    /// ClamAV's signature target numbers (`Target:` / .ndb's second field): whether a file of
+    /// this type is one the target names. 0 is any file.
+    func matchesTarget(_ target: UInt8) -> Bool {
+        switch target {
+        case 0: return true
+        case 1: return self == .pe
+        case 2: return self == .ole2
+        case 3: return self == .html
+        case 4: return self == .mail
+        case 5: return self == .png || self == .jpeg || self == .gif
+        case 6: return self == .elf
+        case 7: return self == .text || self == .html || self == .script || self == .mail
+        case 9: return self == .machO
+        case 10: return self == .pdf
+        case 11: return self == .swf
+        case 12: return self == .java
+        default: return false
+        }
+    }
+}
