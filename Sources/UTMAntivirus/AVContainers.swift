@@ -7,7 +7,7 @@ import UTMInflate
 // collected in the level's fixed 512-byte slab; nothing allocates per chunk.
 
 struct ContainerState {
-    enum Kind: UInt8 { case none, zip, gzip, tar, cpio, mime }
+    enum Kind: UInt8 { case none, zip, gzip, tar, cpio, mime, szdd, dataURI }
     enum Phase: UInt8 { case header, name, skip, data, inflate, descriptor, done }
     enum CpioFormat: UInt8 { case newc, odc, binLE, binBE }
 
@@ -44,6 +44,8 @@ struct ContainerState {
         case .tar: kind = .tar; hdrNeed = 512
         case .cpio: kind = .cpio; hdrNeed = 6
         case .mail, .uuencoded: kind = .mime; level.mime?.reset(uuOnly: type == .uuencoded)
+        case .szdd: kind = .szdd; hdrNeed = 14
+        case .html: kind = .dataURI; level.dataURI.reset()
         default: kind = .none
         }
         if kind == .gzip { level.inflater?.reset(format: .gzip) }
@@ -53,6 +55,7 @@ struct ContainerState {
 
     mutating func feed(_ input: ByteView, level: ScanLevel, child: ScanLevel, session: FileScanSession) {
         if kind == .mime { level.mime?.feed(input, level: level, child: child, session: session); return }
+        if kind == .dataURI { level.dataURI.feed(input, level: level, child: child, session: session); return }
         var data = input
         var guardCount = 0
         while !data.isEmpty && phase != .done && level.infected < 0 {
@@ -83,6 +86,12 @@ struct ContainerState {
                     hdrLen = 0
                     if phase == .data { afterSkipToData(level: level, child: child, session: session) }
                 }
+            case .data where kind == .szdd:
+                if !level.szdd.feed(data, level: level, child: child, session: session) {
+                    closeMember(level: level, child: child, session: session, truncated: true)
+                    phase = .done
+                }
+                data = .empty
             case .data:
                 let take = Int(Swift.min(remaining, Int64(data.count)))
                 if memberOpen && !memberStopped && !level.feedMember(child, session, data.prefix(take)) { memberStopped = true }
@@ -107,6 +116,11 @@ struct ContainerState {
 
     mutating func finish(level: ScanLevel, child: ScanLevel, session: FileScanSession) {
         if kind == .mime { level.mime?.finish(level: level, child: child, session: session); return }
+        if kind == .dataURI { level.dataURI.finish(level: level, child: child, session: session); return }
+        if kind == .szdd && memberOpen {
+            level.szdd.flush(level: level, child: child, session: session)
+            closeMember(level: level, child: child, session: session, truncated: false)
+        }
         if memberOpen {
             if phase == .inflate, let inf = level.inflater, inf.finish() == .failed { session.damaged = true }
             closeMember(level: level, child: child, session: session, truncated: true)
@@ -154,6 +168,13 @@ struct ContainerState {
         case .zip: zipHeader(h, level: level, child: child, session: session)
         case .tar: tarHeader(h, level: level, child: child, session: session)
         case .cpio: cpioHeader(h, level: level, child: child, session: session)
+        case .szdd:
+            declared = Int64(h.u32le(10) ?? 0)
+            nameLen = 0
+            guard openMember(level: level, child: child, session: session) else { return }
+            level.szdd.reset()
+            phase = .data
+            remaining = Int64.max
         default: phase = .done
         }
     }
@@ -441,5 +462,159 @@ struct ContainerState {
         case .cpio: cpioData(level: level, child: child, session: session)
         default: break
         }
+    }
+}
+
+/// MS-DOS `COMPRESS.EXE` (SZDD) decoder: LZSS with a 4 KiB window primed with spaces, eight
+/// items per flag byte (set bit: literal; clear: 12-bit position and 4-bit length + 3).
+struct SzddDecoder {
+    let window = ByteSlab(capacity: 4096)
+    let out = ByteSlab(capacity: 1024)
+    var outLen = 0
+    var pos = 4096 - 16
+    var flags = 0
+    var flagBits = 0
+    var pendingFirst = -1
+
+    mutating func reset() {
+        _ = window.withUnsafeMutableBytes(0, 4096) { $0.initializeMemory(as: UInt8.self, repeating: 0x20) }
+        pos = 4096 - 16
+        flagBits = 0
+        pendingFirst = -1
+        outLen = 0
+    }
+
+    private mutating func put(_ b: UInt8, level: ScanLevel, child: ScanLevel, session: FileScanSession) -> Bool {
+        window.write(b, at: pos)
+        pos = (pos + 1) & 4095
+        out.write(b, at: outLen)
+        outLen += 1
+        if outLen == out.capacity { return flush(level: level, child: child, session: session) }
+        return true
+    }
+
+    @discardableResult
+    mutating func flush(level: ScanLevel, child: ScanLevel, session: FileScanSession) -> Bool {
+        defer { outLen = 0 }
+        guard outLen > 0, let v = out.view(0, outLen) else { return true }
+        return level.feedMember(child, session, v)
+    }
+
+    /// False when a limit or a detection stops the member.
+    mutating func feed(_ data: ByteView, level: ScanLevel, child: ScanLevel, session: FileScanSession) -> Bool {
+        var ok = true
+        data.forEachByte { b in
+            guard ok else { return }
+            if flagBits == 0 && pendingFirst < 0 {
+                flags = Int(b)
+                flagBits = 8
+                return
+            }
+            if pendingFirst >= 0 {
+                let offset = pendingFirst | (Int(b & 0xf0) << 4)
+                let length = Int(b & 0x0f) + 3
+                pendingFirst = -1
+                for k in 0..<length where ok {
+                    let c = window.read((offset + k) & 4095) ?? 0x20
+                    ok = put(c, level: level, child: child, session: session)
+                }
+                return
+            }
+            let literal = flags & 1 != 0
+            flags >>= 1
+            flagBits -= 1
+            if literal {
+                ok = put(b, level: level, child: child, session: session)
+            } else {
+                pendingFirst = Int(b)
+            }
+        }
+        return ok
+    }
+}
+
+/// `data:...;base64,` URIs inside HTML: each one's decoded bytes are scanned as a member
+/// (HTML smuggling delivers executables this way).
+struct DataURIDecoder {
+    static let marker: StaticString = ";base64,"
+    let out = ByteSlab(capacity: 768)
+    var matched = 0
+    var inData = false
+    var acc: UInt32 = 0
+    var count = 0
+    var outLen = 0
+    var memberOpen = false
+
+    mutating func reset() { matched = 0; inData = false; acc = 0; count = 0; outLen = 0; memberOpen = false }
+
+    mutating func feed(_ data: ByteView, level: ScanLevel, child: ScanLevel, session: FileScanSession) {
+        let m = DataURIDecoder.marker.byteView
+        var stop = false
+        data.forEachByte { c in
+            guard !stop else { return }
+            if !inData {
+                if asciiLowerByte(c) == m[checked: matched] {
+                    matched += 1
+                    if matched == m.count {
+                        matched = 0
+                        inData = true
+                        acc = 0; count = 0; outLen = 0
+                        memberOpen = level.beginMember(child, session, name: .empty, size: -1)
+                        if !memberOpen { stop = true; inData = false }
+                    }
+                } else {
+                    matched = c == m[checked: 0] ? 1 : 0
+                }
+                return
+            }
+            let v: UInt32
+            switch c {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): v = UInt32(c - 65)
+            case UInt8(ascii: "a")...UInt8(ascii: "z"): v = UInt32(c - 71)
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): v = UInt32(c + 4)
+            case UInt8(ascii: "+"): v = 62
+            case UInt8(ascii: "/"): v = 63
+            case 0x0d, 0x0a, 0x20, 0x09: return
+            default:
+                if !close(level: level, child: child, session: session) { stop = true }
+                return
+            }
+            acc = acc << 6 | v
+            count += 1
+            if count == 4 {
+                out.write(UInt8(truncatingIfNeeded: acc >> 16), at: outLen)
+                out.write(UInt8(truncatingIfNeeded: acc >> 8), at: outLen + 1)
+                out.write(UInt8(truncatingIfNeeded: acc), at: outLen + 2)
+                outLen += 3
+                acc = 0
+                count = 0
+                if outLen + 3 > out.capacity {
+                    if let v = out.view(0, outLen), !level.feedMember(child, session, v) { stop = true }
+                    outLen = 0
+                }
+            }
+        }
+    }
+
+    /// Ends the current URI; false when scanning should stop.
+    private mutating func close(level: ScanLevel, child: ScanLevel, session: FileScanSession) -> Bool {
+        inData = false
+        guard memberOpen else { return true }
+        if count >= 2 {
+            let a = acc << UInt32(6 * (4 - count))
+            out.write(UInt8(truncatingIfNeeded: a >> 16), at: outLen)
+            out.write(UInt8(truncatingIfNeeded: a >> 8), at: outLen + 1)
+            outLen += count - 1
+        }
+        var ok = true
+        if let v = out.view(0, outLen), !v.isEmpty { ok = level.feedMember(child, session, v) }
+        outLen = 0; count = 0; acc = 0
+        memberOpen = false
+        level.endMember(child, session, truncated: false)
+        return ok && level.infected < 0
+    }
+
+    mutating func finish(level: ScanLevel, child: ScanLevel, session: FileScanSession) {
+        if inData { _ = close(level: level, child: child, session: session) }
     }
 }

@@ -5,7 +5,7 @@ import UTMCore
 public enum AVFileType: UInt8, Sendable, CaseIterable {
     case unknown = 0
     case pe, elf, machO, zip, gzip, bzip2, xz, sevenZip, rar, tar, cpio, pdf, ole2, png, jpeg, gif,
-         html, script, mail, text, cab, uuencoded, java, swf
+         html, script, mail, text, cab, uuencoded, java, swf, szdd
 
     /// A short human name for EVE (`magic`).
     public var name: StaticString {
@@ -35,13 +35,14 @@ public enum AVFileType: UInt8, Sendable, CaseIterable {
         case .uuencoded: return "uuencoded text"
         case .java: return "Java class"
         case .swf: return "Flash SWF"
+        case .szdd: return "MS Compress SZDD"
         }
     }
 
     /// Whether the scanner unpacks this type into members.
     public var isContainer: Bool {
         switch self {
-        case .zip, .gzip, .tar, .cpio, .mail, .uuencoded: return true
+        case .zip, .gzip, .tar, .cpio, .mail, .uuencoded, .szdd, .html: return true
         default: return false
         }
     }
@@ -80,6 +81,7 @@ public enum AVFileType: UInt8, Sendable, CaseIterable {
         if p.u8(0) == 0xff && p.u8(1) == 0xd8 && p.u8(2) == 0xff { return .jpeg }
         if at(0, "GIF87a") || at(0, "GIF89a") { return .gif }
         if at(0, "MSCF") { return .cab }
+        if let a = p.u64(0), a == 0x535a_4444_88f0_2733 { return .szdd }
         if let a = p.u32(0), a == 0xcafebabe { return .java }
         if at(0, "FWS") || at(0, "CWS") || at(0, "ZWS") { return .swf }
         if at(0, "#!") { return .script }

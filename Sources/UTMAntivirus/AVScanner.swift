@@ -54,8 +54,10 @@ public enum AVVerdict: Sendable, Equatable {
 
 /// Bounds of one scan. Defaults suit a box with about 1 GiB of RAM and ~100 devices.
 public struct AVScanConfig: Sendable {
-    /// Container nesting decoded (a file inside a zip inside a tar.gz is depth 3). Default 3.
-    public var maxDepth = 3
+    /// Container levels decoded below the file itself. A .tar.gz costs two (gzip, then tar), so
+    /// a file inside a zip inside a .tar.gz is at depth 3 and a .tgz of .tgz files needs 4.
+    /// Default 5 (ClamAV's own default is 17); each level costs about 80 KiB per session.
+    public var maxDepth = 5
     /// Bytes of one top-level file scanned. Default 64 MiB.
     public var maxFileBytes: Int64 = 64 << 20
     /// Bytes expanded from containers per top-level file, all depths together. Default 64 MiB.
@@ -323,6 +325,8 @@ final class ScanLevel {
     let header: ByteSlab
     let inflater: Inflater?
     var mime: MimeDecoder?
+    var szdd = SzddDecoder()
+    var dataURI = DataURIDecoder()
 
     init(depth: Int, database: AVDatabase, decodes: Bool) {
         self.depth = depth
