@@ -217,8 +217,7 @@ public struct BodyMatcher: Sendable {
             while i < ps.tokens.count {
                 guard ps.tokens[i].kind == .byte, ps.tokens[i].mask == 0xff else { i += 1; continue }
                 var j = i
-                while j < ps.tokens.count, ps.tokens[j].kind == .byte, ps.tokens[j].mask == 0xff,
-                      ps.tokens[j].caseless == ps.tokens[i].caseless { j += 1 }
+                while j < ps.tokens.count, ps.tokens[j].kind == .byte, ps.tokens[j].mask == 0xff { j += 1 }
                 let run = j - i
                 if run >= 2 {
                     let len = Swift.min(4, run)
@@ -234,7 +233,9 @@ public struct BodyMatcher: Sendable {
             }
             if best >= 0 {
                 cs.anchorLen = Int32(bestLen)
-                cs.anchorCaseless = ps.tokens[best].caseless
+                // Lower-casing leaves non-letters alone, so a window with any caseless letter is
+                // looked up in the lower-cased register.
+                cs.anchorCaseless = ps.tokens[best..<(best + bestLen)].contains { $0.caseless }
                 var key: UInt32 = 0
                 for k in best..<(best + bestLen) { key = key << 8 | UInt32(ps.tokens[k].value) }
                 cs.anchorKey = key
@@ -376,7 +377,6 @@ public struct BodyMatcher: Sendable {
             s = segNext[Int(s)]
             let sig = sigs[Int(seg.sig)]
             if sig.subsig < 0 && !state.fileType.matchesTarget(sig.target) { continue }
-            if seg.index > 0 && !hasProgress(state, seg.sig, seg.index) { continue }
             if state.pendingCount == state.pending.count {
                 state.droppedCandidates &+= 1
                 continue
@@ -392,20 +392,27 @@ public struct BodyMatcher: Sendable {
     }
 
     private func verifyDue(_ state: BodyMatchState, final: Bool) {
-        var i = 0
-        while i < state.pendingCount {
-            let p = state.pending[i]
-            if final || p.due <= state.total {
+        // Earliest first, so a segment's predecessor is always verified before it.
+        while true {
+            var pick = -1
+            var i = 0
+            while i < state.pendingCount {
+                let q = state.pending[i]
+                if (final || q.due <= state.total) && (pick < 0 || q.anchorEnd < state.pending[pick].anchorEnd) { pick = i }
+                i += 1
+            }
+            if pick < 0 { break }
+            let p = state.pending[pick]
+            do {
                 state.pendingCount -= 1
-                state.pending[i] = state.pending[state.pendingCount]
+                state.pending[pick] = state.pending[state.pendingCount]
                 let seg = segments[Int(p.seg)]
+                if seg.index > 0 && !hasProgress(state, seg.sig, seg.index) { continue }
                 let anchorStart = p.anchorEnd - Int64(seg.anchorLen)
                 if let (st, en) = verifySegment(state, Int(p.seg), anchorStart - Int64(seg.preMax), anchorStart - Int64(seg.preMin)) {
                     segmentMatched(state, Int(p.seg), st, en)
                     if state.matchedName >= 0 { return }
                 }
-            } else {
-                i += 1
             }
         }
         while state.positionalCursor < positional.count {
