@@ -131,18 +131,11 @@ public struct AVDatabaseBuilder {
         if builtins { addBuiltins() }
     }
 
-    /// The signatures every database has: the EICAR test file. Its exact-file rule (with
-    /// ClamAV's trailing-whitespace tolerance) is checked by the scanner itself; these hash
-    /// entries make the plain 68- and 70-byte forms hit even when body matching is off.
+    /// The signatures every database has: the EICAR test file, checked by the scanner itself
+    /// (exact 68-byte string at offset 0, then only whitespace up to 128 bytes, as ClamAV
+    /// accepts). It needs no hash, so a database without hash signatures hashes nothing.
     mutating func addBuiltins() {
-        let name = Int32(names.count)
         names.append(AVDatabase.eicarName)
-        let md5Hex = "44d88612fea8a8f36de82e1278abb02f"
-        if let d = Self.parseHex(Array(md5Hex.utf8)) {
-            hashes[HashKey(kind: HashKind.md5.rawValue, d: d.0), default: []].append(HashEntry(size: 68, name: name))
-            hashSizes.insert(68)
-            hashKinds.insert(.md5)
-        }
     }
 
     /// Loads one database text. Lines that cannot be used are counted in `report`.
