@@ -101,7 +101,7 @@ public final class BodyMatchState {
     struct Progress { var sig: Int32; var next: Int32; var prevEnd: Int64 }
 
     let windowSize: Int
-    var ring: [UInt8]
+    let ring: ByteSlab
     /// Bytes seen in this file.
     public internal(set) var total: Int64 = 0
     var rolling: UInt32 = 0
@@ -126,7 +126,7 @@ public final class BodyMatchState {
         var w = 4096
         while w < windowSize { w <<= 1 }
         self.windowSize = w
-        ring = [UInt8](repeating: 0, count: w)
+        ring = ByteSlab(capacity: w)
         pending = [Pending](repeating: Pending(seg: 0, anchorEnd: 0, due: 0), count: pendingCapacity)
         progress = [Progress](repeating: Progress(sig: 0, next: 0, prevEnd: 0), count: progressCapacity)
         subsigCounts = [UInt16](repeating: 0, count: Swift.max(1, subsigs))
@@ -149,7 +149,7 @@ public final class BodyMatchState {
 
     @inline(__always) func byteAt(_ abs: Int64) -> UInt8? {
         guard abs >= 0, abs < total, abs >= total &- Int64(windowSize) else { return nil }
-        return ring[Int(truncatingIfNeeded: abs) & (windowSize - 1)]
+        return ring.read(Int(truncatingIfNeeded: abs) & (windowSize - 1))
     }
 }
 
@@ -311,11 +311,10 @@ public struct BodyMatcher: Sendable {
             rest = rest.dropFirst(piece.count)
             // Copy into the ring first, so verification can read the piece.
             let startAbs = state.total
-            var w = Int(truncatingIfNeeded: startAbs) & (state.windowSize - 1)
-            piece.forEachByte { b in
-                state.ring[w] = b
-                w = (w + 1) & (state.windowSize - 1)
-            }
+            let w = Int(truncatingIfNeeded: startAbs) & (state.windowSize - 1)
+            let first = Swift.min(piece.count, state.windowSize - w)
+            state.ring.write(piece.prefix(first), at: w)
+            if first < piece.count { state.ring.write(piece.dropFirst(first), at: 0) }
             state.total &+= Int64(piece.count)
             scanAnchors(state, piece, startAbs)
             verifyDue(state, final: false)
@@ -347,20 +346,35 @@ public struct BodyMatcher: Sendable {
         var rl = state.rollingLower
         var abs = startAbs
         let a2 = active[0], a3 = active[1], a4 = active[2]
-        let t4 = tables[2]
+        let t2 = tables[0], t3 = tables[1], t4 = tables[2]
         let caseless = hasCaseless
         piece.withUnsafeBytes { raw in
+            if !a2 && !a3 && !caseless {
+                // Common case: only 4-byte anchors (or none).
+                guard a4 else {
+                    for b in raw { r = r << 8 | UInt32(b) }
+                    abs &+= Int64(raw.count)
+                    return
+                }
+                for b in raw {
+                    r = r << 8 | UInt32(b)
+                    abs &+= 1
+                    if t4.mayContain(r) && abs >= 4 { candidates(state, 2, r, abs) }
+                }
+                return
+            }
+            let c2 = tables[3], c3 = tables[4], c4 = tables[5]
             for b in raw {
                 r = r << 8 | UInt32(b)
                 abs &+= 1
                 if a4 && t4.mayContain(r) && abs >= 4 { candidates(state, 2, r, abs) }
-                if a3 { let k = r & 0xff_ffff; if tables[1].mayContain(k) && abs >= 3 { candidates(state, 1, k, abs) } }
-                if a2 { let k = r & 0xffff; if tables[0].mayContain(k) && abs >= 2 { candidates(state, 0, k, abs) } }
+                if a3 { let k = r & 0xff_ffff; if t3.mayContain(k) && abs >= 3 { candidates(state, 1, k, abs) } }
+                if a2 { let k = r & 0xffff; if t2.mayContain(k) && abs >= 2 { candidates(state, 0, k, abs) } }
                 if caseless {
                     rl = rl << 8 | UInt32(asciiLowerByte(b))
-                    if active[5] && tables[5].mayContain(rl) && abs >= 4 { candidates(state, 5, rl, abs) }
-                    if active[4] { let k = rl & 0xff_ffff; if tables[4].mayContain(k) && abs >= 3 { candidates(state, 4, k, abs) } }
-                    if active[3] { let k = rl & 0xffff; if tables[3].mayContain(k) && abs >= 2 { candidates(state, 3, k, abs) } }
+                    if active[5] && c4.mayContain(rl) && abs >= 4 { candidates(state, 5, rl, abs) }
+                    if active[4] { let k = rl & 0xff_ffff; if c3.mayContain(k) && abs >= 3 { candidates(state, 4, k, abs) } }
+                    if active[3] { let k = rl & 0xffff; if c2.mayContain(k) && abs >= 2 { candidates(state, 3, k, abs) } }
                 }
             }
         }
