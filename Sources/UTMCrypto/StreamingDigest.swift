@@ -29,8 +29,9 @@ public struct FileDigests: Sendable, Equatable {
 ///
 /// Why a class: it owns three OpenSSL `EVP_MD_CTX`s and the fetched `EVP_MD`s. They are created
 /// once (one instance per scan slot, reused for every file) and re-initialised with
-/// `EVP_DigestInit_ex` per file; with the same digest fetched once this re-initialisation does
-/// not allocate (guarded by an allocation-count test), so hashing a file costs no heap traffic.
+/// `EVP_DigestInit_ex` per file. Measured on OpenSSL 3: that init still re-creates the
+/// provider's digest context, i.e. one allocation per active digest per file; `update` never
+/// allocates, so the per-chunk path is allocation-free (guarded by an allocation-count test).
 /// Not thread-safe: one instance per worker thread or per pooled scan slot.
 public final class StreamingDigest {
     private let md5Ctx: OpaquePointer?
