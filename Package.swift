@@ -56,6 +56,9 @@ let package = Package(
                 swiftSettings: engineSettings),
         // Multi-pattern literal matcher shared by the IPS prefilter and the antivirus body signatures.
         .target(name: "UTMMatch", dependencies: ["UTMCore"], exclude: ["README.md"], swiftSettings: engineSettings),
+        // Antivirus: ClamAV signature formats, streaming scanner, containers and mail extraction.
+        .target(name: "UTMAntivirus", dependencies: ["UTMCore", "UTMCrypto", "UTMInflate"], exclude: ["README.md"],
+                swiftSettings: engineSettings),
         .target(name: "UTMEngine",
                 dependencies: ["UTMCore", "UTMDecode", "UTMFlow", "UTMAppLayer", "UTMOutput", "UTMWebFilter", "UTMAppID"],
                 exclude: ["README.md"],
@@ -114,6 +117,8 @@ let package = Package(
         .testTarget(name: "UTMAppIDTests",
                     dependencies: ["UTMAppID", "UTMCore", "UTMCapture", "UTMEngine", "UTMDecode", "UTMFlow",
                                    "UTMAppLayer", "AllocationCounter"],
+                    linkerSettings: testLinkerSettings),
+        .testTarget(name: "UTMAntivirusTests", dependencies: ["UTMAntivirus", "UTMCore", "UTMInflate", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
     ]
 )
