@@ -81,8 +81,13 @@ public final class EventStore {
             try db.exec("PRAGMA synchronous=NORMAL")
             try db.exec("PRAGMA journal_size_limit=\(4 << 20)")
             try Migrations.migrate(db)
+            chmod(path, 0o600) // ours for sure now: an older file made with a loose umask is tightened
         } else {
-            let v = try db.scalar("PRAGMA user_version") ?? 0
+            let v: Int64
+            do { v = try db.scalar("PRAGMA user_version") ?? 0 } catch var e as StoreError {
+                e.subject = path // "file is not a database": say which file
+                throw e
+            }
             if v == 0 { throw StoreError(code: 0, call: "open", subject: path, message: "not an event store (empty or no schema)") }
             if v > Int64(Self.schemaVersion) { throw Migrations.tooNew(path, v) }
         }

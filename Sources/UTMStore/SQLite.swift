@@ -35,17 +35,19 @@ final class SQLiteDatabase {
     let path: String
 
     /// Opens (creating if needed) a database file. The file is created 0600 — the store holds
-    /// device addresses and visited URLs — and an existing file is tightened to 0600 too.
+    /// device addresses and visited URLs — and an existing store is tightened to 0600 by `EventStore` after its schema check.
     init(path: String, readOnly: Bool = false) throws {
         self.path = path
         if !readOnly {
             // Create it ourselves so no umask ever leaves it world-readable.
-            let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-            if fd < 0 {
+            // An existing file is tightened by the store once it knows the file is its own.
+            let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            if fd >= 0 {
+                fchmod(fd, 0o600)
+                close(fd)
+            } else if errno != EEXIST {
                 throw StoreError(code: 0, call: "open", subject: path, message: String(cString: strerror(errno)))
             }
-            fchmod(fd, 0o600)
-            close(fd)
         }
         var db: OpaquePointer?
         let flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
