@@ -20,7 +20,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-all_targets=(FuzzDecode FuzzStream FuzzHTTP FuzzTLS FuzzDNS FuzzQUIC)
+all_targets=(FuzzDecode FuzzStream FuzzHTTP FuzzTLS FuzzDNS FuzzQUIC FuzzMatch FuzzRules FuzzCategories FuzzAppID FuzzAV)
 which=${1:-all}
 seconds=${2:-30}
 opt=${FUZZ_OPT:--O}
@@ -41,16 +41,21 @@ build=$out/build
 mkdir -p "$build" "$out/logs"
 
 # Engine modules in dependency order, and what each fuzz target links.
-modules=(UTMCore UTMDecode UTMFlow UTMCrypto UTMInflate UTMAppLayer)
+modules=(UTMCore UTMDecode UTMFlow UTMCrypto UTMInflate UTMAppLayer UTMMatch UTMRegex UTMDetect UTMWebFilter UTMAppID UTMAntivirus)
 needs() {
     case $1 in
         FuzzDecode) echo "UTMCore UTMDecode" ;;
         FuzzStream) echo "UTMCore UTMDecode UTMFlow" ;;
+        FuzzMatch) echo "UTMCore UTMMatch" ;;
+        FuzzCategories) echo "UTMCore UTMWebFilter" ;;
+        FuzzAppID) echo "UTMCore UTMAppID" ;;
+        FuzzAV) echo "UTMCore UTMCrypto UTMInflate UTMAntivirus" ;;
+        FuzzRules) echo "UTMCore UTMDecode UTMFlow UTMCrypto UTMInflate UTMAppLayer UTMMatch UTMRegex UTMDetect" ;;
         *)          echo "UTMCore UTMCrypto UTMInflate UTMAppLayer" ;;
     esac
 }
 swiftc_common=(-sanitize=fuzzer,address -parse-as-library "$opt" -g
-               -I "$build" -I Sources/COpenSSL -I Sources/CZlib)
+               -I "$build" -I Sources/COpenSSL -I Sources/CZlib -I Sources/CPCRE2)
 
 build_module() {
     local m=$1
@@ -77,7 +82,7 @@ if [[ ${FUZZ_NO_BUILD:-0} != 1 ]]; then
         echo "fuzz.sh: linking $t" >&2
         # gold warns about every sanitizer-local symbol it cannot export: show only on failure.
         swiftc "${swiftc_common[@]}" -module-name "$t" "Fuzz/$t.swift" "${objs[@]}" \
-            -lcrypto -lz -o "$build/$t" 2>"$out/logs/$t.link.log" \
+            -lcrypto -lz -lpcre2-8 -o "$build/$t" 2>"$out/logs/$t.link.log" \
             || { grep -v 'Cannot export local symbol' "$out/logs/$t.link.log" >&2; exit 1; }
     done
     echo "fuzz.sh: built in $((SECONDS - start)) s" >&2

@@ -6,6 +6,6 @@ cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 tools/setup.sh
 swift build --build-tests
-# Every parser's libFuzzer target for a bounded time (about 5 minutes); fails on any crash.
-tools/fuzz.sh all "${FUZZ_SECONDS:-30}"
+# Every parser's libFuzzer target for a bounded time (about 6 minutes); fails on any crash.
+tools/fuzz.sh all "${FUZZ_SECONDS:-20}"
 swift test --parallel --num-workers 2
