@@ -198,6 +198,9 @@ public final class FileScanSession {
         limits = []
         damaged = false
         active = true
+        // Deeper levels are begun only when a member starts; a verdict left there by the
+        // previous file must not leak into this one (HTML with no data: URI read it back).
+        for d in 1 ..< levels.count { levels[d].infected = -1 }
         levels[0].begin(session: self, name: name, declaredSize: declaredSize, forced: type)
     }
 
