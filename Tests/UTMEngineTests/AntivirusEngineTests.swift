@@ -205,3 +205,26 @@ import UTMCore
         }
     }
 }
+
+import AllocationCounter
+
+/// A whole file's life in a warm scanner (begin, feed, end, release) allocates nothing with no
+/// digests to compute (`AVLimitSet.first` used to build `allCases` in every `end`).
+@Suite struct AntivirusSessionAllocationTests {
+    @Test func sessionLifeDoesNotAllocate() {
+        guard allocationCounterWorks() else { return }
+        var scan = AVScanConfig(); scan.fileinfoDigests = []
+        let scanner = AVScanner(database: AVDatabase.builtinOnly(), config: scan, sessions: 2)
+        let f = [UInt8](repeating: 0x41, count: 4096)
+        var b = 0, fe = 0, en = 0, re = 0
+        for i in 0 ..< 20 {
+            var s: FileScanSession?
+            let nb = countAllocations { s = scanner.begin() }
+            let nf = f.withUnsafeBytes { raw in countAllocations { _ = s!.feed(ByteView(raw)) } }
+            let ne = countAllocations { _ = s!.end() }
+            let nr = countAllocations { s!.release() }
+            if i >= 5 { b += nb; fe += nf; en += ne; re += nr }
+        }
+        #expect(b + fe + en + re == 0, "begin \(b) feed \(fe) end \(en) release \(re)")
+    }
+}
