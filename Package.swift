@@ -62,7 +62,8 @@ let package = Package(
         .target(name: "UTMAntivirus", dependencies: ["UTMCore", "UTMCrypto", "UTMInflate"], exclude: ["README.md"],
                 swiftSettings: engineSettings),
         .target(name: "UTMEngine",
-                dependencies: ["UTMCore", "UTMDecode", "UTMFlow", "UTMAppLayer", "UTMOutput", "UTMWebFilter", "UTMAppID"],
+                dependencies: ["UTMCore", "UTMDecode", "UTMFlow", "UTMAppLayer", "UTMOutput", "UTMWebFilter", "UTMAppID",
+                               "UTMAntivirus"],
                 exclude: ["README.md"],
                 swiftSettings: engineSettings),
 
@@ -117,7 +118,7 @@ let package = Package(
         .testTarget(name: "UTMMatchTests", dependencies: ["UTMMatch", "UTMCore", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
         .testTarget(name: "UTMEngineTests", dependencies: ["UTMEngine", "UTMCapture", "UTMCore", "UTMSystem", "UTMWebFilter",
-                                                       "UTMAppID", "UTMOutput", "UTMDecode", "AllocationCounter"],
+                                                       "UTMAppID", "UTMOutput", "UTMDecode", "UTMAntivirus", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
         .testTarget(name: "UTMAppIDTests",
                     dependencies: ["UTMAppID", "UTMCore", "UTMCapture", "UTMEngine", "UTMDecode", "UTMFlow",

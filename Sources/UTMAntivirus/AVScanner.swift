@@ -27,7 +27,15 @@ public struct AVLimitSet: OptionSet, Sendable {
     public init(_ l: AVLimit) { rawValue = 1 << UInt16(l.rawValue) }
     public func contains(_ l: AVLimit) -> Bool { contains(AVLimitSet(l)) }
     /// The first limit in declaration order.
-    public var first: AVLimit? { AVLimit.allCases.first { contains($0) } }
+    /// (By raw value: `allCases` builds an array, and `end()` asks this for every file.)
+    public var first: AVLimit? {
+        var r: UInt8 = 0
+        while let l = AVLimit(rawValue: r) {
+            if contains(l) { return l }
+            r &+= 1
+        }
+        return nil
+    }
 }
 
 /// What to do with a file whose scan hit a limit and found nothing.
@@ -198,6 +206,9 @@ public final class FileScanSession {
         limits = []
         damaged = false
         active = true
+        // Deeper levels are begun only when a member starts; a verdict left there by the
+        // previous file must not leak into this one (HTML with no data: URI read it back).
+        for d in 1 ..< levels.count { levels[d].infected = -1 }
         levels[0].begin(session: self, name: name, declaredSize: declaredSize, forced: type)
     }
 

@@ -70,6 +70,8 @@ public final class Engine {
     /// Web filter and App-ID state (EngineWebFilter.swift, EngineAppID.swift).
     var webFilter: EngineWebFilterStage
     var appID: EngineAppIDStage
+    /// Antivirus state (EngineAntivirus.swift).
+    var av: EngineAVStage
 
     public init(config: EngineConfig = .init()) {
         self.config = config
@@ -91,6 +93,7 @@ public final class Engine {
         dns = DNSParser(config: c.dns)
         webFilter = EngineWebFilterStage(policy: c.webFilter)
         appID = EngineAppIDStage(settings: c.appID, flowCapacity: flows.capacity)
+        av = EngineAVStage(config: c.antivirus, flowCapacity: flows.capacity)
     }
 
     // MARK: Per packet
@@ -159,7 +162,7 @@ public final class Engine {
         reassembler.process(packet, ref: ref, flows: &flows, direction: direction) { data, chunk in
             self.streamData(ref, data, chunk, meta: meta, time: time, app: &app, slot: &slot, bits: &bits)
         }
-        if bits & FlowBits.parserDone != 0 && appIDDone(ref) { bits |= FlowBits.appDone }
+        if bits & FlowBits.parserDone != 0 && appIDDone(ref) && !avFollowsStream(ref) { bits |= FlowBits.appDone }
         // withFlow, not `flows[ref].x = …`: the subscript's _modify allocates in debug builds.
         flows.withFlow(ref) { f in
             f.appProto = app
@@ -172,6 +175,7 @@ public final class Engine {
     func streamData(_ ref: FlowRef, _ data: ByteView, _ chunk: StreamChunk, meta: EVEEndpoints, time: Timestamp,
                     app: inout AppProto, slot: inout Int32, bits: inout UInt32) {
         appIDPayload(ref, data, chunk.direction, meta)
+        avMailData(ref, data, chunk, meta)
         if bits & FlowBits.parserDone != 0 { return }
         if app == .unknown {
             app = detectTCP(data, chunk.direction, meta: meta, bits: &bits)
@@ -191,7 +195,7 @@ public final class Engine {
         let i = Int(slot)
         switch app {
         case .http:
-            http.items[i].feed(data, direction: chunk.direction, gap: chunk.gapBefore) { _ in }
+            feedHTTP(ref, i, data, chunk, m)
             if chunk.direction == .toServer { httpRequests(ref, i, m) }
             logHTTP(i, time: time, m)
         case .tls:
@@ -359,7 +363,7 @@ public final class Engine {
             let i = Int(slot)
             switch flow.appProto {
             case .http:
-                http.items[i].finish()
+                finishHTTP(ref, i, m, time: flow.lastSeen)
                 logHTTP(i, time: flow.lastSeen, m)
                 http.release(slot)
             case .tls:
@@ -376,6 +380,7 @@ public final class Engine {
             }
             flow.appSlot = -1
         }
+        avFlowEnded(ref, m, time: flow.lastSeen)
         reassembler.release(ref, flow: &flow)
         writeFlowEvent(ref, flow, reason)
     }

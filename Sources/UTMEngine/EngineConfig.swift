@@ -33,6 +33,8 @@ public struct EngineConfig: Sendable {
     public var webFilter: WebFilterPolicy? = nil
     /// Application identification (flow events' `app`) and app restrictions. On by default.
     public var appID = AppIDSettings()
+    /// Antivirus (EngineAntivirus.swift; set with `applyAntivirus`). nil (the default): no AV.
+    public var antivirus: EngineAntivirusConfig? = nil
 
     public init() {
         quic.serverCryptoCapacity = 0 // ServerHello of QUIC says nothing we log

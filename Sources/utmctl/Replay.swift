@@ -26,7 +26,7 @@ struct Replay: ParsableCommand {
     @Option(name: .long, help: "Suricata rule file(s) (the IPS is not built yet: accepted and ignored with a warning).")
     var rules: [String] = []
 
-    @Option(name: .customLong("av-db"), help: "ClamAV signature file(s) (not built yet: ignored with a warning).")
+    @Option(name: .customLong("av-db"), help: "ClamAV signature file(s) (.hdb .hsb .ndb .ldb). Unusable lines are warnings with file:line; loading time counts in load_seconds.")
     var avDB: [String] = []
 
     @Option(name: .long, help: "URL categories: a UT1-style folder (compiled in memory) or a database file from 'utmctl defs compile'. Unloadable data is a warning; traffic still flows.")
@@ -41,9 +41,9 @@ struct Replay: ParsableCommand {
     func run() throws {
         let loadStart = MonotonicClock.nanoseconds()
         if !rules.isEmpty { writeStandardError("warning: --rules: the rule engine is not built yet; rules ignored") }
-        if !avDB.isEmpty { writeStandardError("warning: --av-db: antivirus is not built yet; signatures ignored") }
         var config = EngineConfig()
         do {
+            try ReplayAntivirus.apply(avDB, to: &config, warn: writeStandardError)
             try ReplayWebFilter.apply(categories: categories, configPath: webfilterConfig, to: &config,
                                       warn: writeStandardError)
         } catch {
