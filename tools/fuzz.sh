@@ -66,7 +66,7 @@ build_module() {
     echo "fuzz.sh: compiling $m" >&2
     swiftc "${swiftc_common[@]}" -module-name "$m" -wmo -num-threads 0 \
         -emit-module -emit-module-path "$build/$m.swiftmodule" \
-        -c Sources/"$m"/*.swift -o "$build/$m.o"
+        -c $(find "Sources/$m" -name '*.swift' | sort) -o "$build/$m.o"
 }
 
 if [[ ${FUZZ_NO_BUILD:-0} != 1 ]]; then
