@@ -2,7 +2,7 @@
 // Mimamori UTM: the firmware daemon of a small inline UTM box.
 //
 // Targets are layered so the packet path reads from the folder names:
-//   C shims (CPcap, COpenSSL, CZlib) → thin system wrappers (UTMCrypto, UTMInflate)
+//   C shims (CPcap, CNetfilterQueue, COpenSSL, CZlib) → thin system wrappers (UTMCrypto, UTMInflate)
 //   → pure engine: UTMCore → UTMDecode → UTMFlow → UTMAppLayer → UTMOutput → UTMEngine
 //   → capture sources (UTMCapture) → executables (utmd, utmctl).
 import PackageDescription
@@ -36,6 +36,8 @@ let package = Package(
                        providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CPCRE2", path: "Sources/CPCRE2", pkgConfig: "libpcre2-8",
                        providers: [.apt(["libpcre2-dev"])]),
+        .systemLibrary(name: "CNetfilterQueue", path: "Sources/CNetfilterQueue", pkgConfig: "libnetfilter_queue",
+                       providers: [.apt(["libnetfilter-queue-dev"])]),
 
         // The small system layer: clocks, process statistics, files. The only Glibc user
         // besides the capture sources.
@@ -74,7 +76,7 @@ let package = Package(
                 swiftSettings: engineSettings),
 
         // Capture sources.
-        .target(name: "UTMCapture", dependencies: ["CPcap", "UTMCore", "UTMSystem", "UTMDecode"], exclude: ["README.md"], swiftSettings: engineSettings),
+        .target(name: "UTMCapture", dependencies: ["CPcap", "CNetfilterQueue", "UTMCore", "UTMSystem", "UTMDecode"], exclude: ["README.md"], swiftSettings: engineSettings),
 
         // Executables.
         .executableTarget(name: "utmctl", dependencies: [
@@ -86,7 +88,8 @@ let package = Package(
                        providers: [.apt(["libhyperscan-dev"])]),
         .executableTarget(name: "mpm-bench", dependencies: ["UTMMatch", "UTMCore", "CHyperscan"],
                           swiftSettings: engineSettings),
-        .executableTarget(name: "utmd", dependencies: ["UTMEngine", "UTMCapture", "UTMCore", "UTMSystem"],
+        .executableTarget(name: "utmd", dependencies: ["UTMEngine", "UTMCapture", "UTMCore", "UTMSystem", "UTMWebFilter",
+                                                     "UTMOutput"],
                           swiftSettings: engineSettings),
 
         // Tests mirror Sources. Every test target links into one binary; it exports its
@@ -114,6 +117,9 @@ let package = Package(
         .testTarget(name: "UTMAppIDTests",
                     dependencies: ["UTMAppID", "UTMCore", "UTMCapture", "UTMEngine", "UTMDecode", "UTMFlow",
                                    "UTMAppLayer", "AllocationCounter"],
+                    linkerSettings: testLinkerSettings),
+        // The live inline path end to end: network namespaces, NFQUEUE and utmd (root only).
+        .testTarget(name: "UTMLiveTests", dependencies: ["UTMCapture", "UTMCore", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
     ]
 )
