@@ -150,8 +150,8 @@ public final class NFQueueSource {
             try Self.check(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size)),
                            name, "setsockopt(SO_RCVTIMEO)")
         } catch {
+            // Fully initialised here: deinit runs and frees the buffers.
             close()
-            Self.free(buffer, parsed, stopFlag)
             throw error
         }
     }
@@ -177,10 +177,13 @@ public final class NFQueueSource {
         handle = nil
     }
 
-    /// Asks `run` to return after the packet in hand (any thread, async-signal-safe).
-    public func requestStop() {
-        // A plain store of an aligned Int32: seen by the worker at its next poll.
-        stopFlag.pointee = 1
+    /// Asks `run` to return (any thread). `drain`: once the socket has been empty for one poll
+    /// interval — after the iptables rules are gone, that is every packet still queued, which
+    /// the kernel would otherwise drop when the queue is unbound. Otherwise after the packet in
+    /// hand.
+    public func requestStop(drain: Bool = false) {
+        // A plain store of an aligned Int32: seen by the worker at its next packet or poll.
+        stopFlag.pointee = drain ? 2 : 1
     }
 
     public var stopRequested: Bool { stopFlag.pointee != 0 }
@@ -192,7 +195,7 @@ public final class NFQueueSource {
                     _ handler: (NFQueuePacket) -> NFQueueVerdict) throws {
         guard let h = handle else { return }
         defer { flushBatch() }
-        while stopFlag.pointee == 0 {
+        while stopFlag.pointee != 1 {
             let flags: Int32 = batchPending ? Int32(MSG_DONTWAIT) : 0
             let n = recv(fd, buffer, bufferSize, flags)
             if n < 0 {
@@ -201,7 +204,9 @@ public final class NFQueueSource {
                 case EINTR:
                     continue
                 case EAGAIN, EWOULDBLOCK:
-                    if batchPending { flushBatch() } else { try idle() }
+                    if batchPending { flushBatch(); continue }
+                    if stopFlag.pointee == 2 { return }
+                    try idle()
                     continue
                 case ENOBUFS:
                     stats.socketOverruns &+= 1
