@@ -2,7 +2,7 @@
 // Mimamori UTM: the firmware daemon of a small inline UTM box.
 //
 // Targets are layered so the packet path reads from the folder names:
-//   C shims (CPcap, COpenSSL, CZlib) → thin system wrappers (UTMCrypto, UTMInflate)
+//   C shims (CPcap, CNetfilterQueue, COpenSSL, CZlib) → thin system wrappers (UTMCrypto, UTMInflate)
 //   → pure engine: UTMCore → UTMDecode → UTMFlow → UTMAppLayer → UTMOutput → UTMEngine
 //   → capture sources (UTMCapture) → executables (utmd, utmctl).
 import PackageDescription
@@ -38,6 +38,8 @@ let package = Package(
                        providers: [.apt(["libpcre2-dev"])]),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
                        providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CNetfilterQueue", path: "Sources/CNetfilterQueue", pkgConfig: "libnetfilter_queue",
+                       providers: [.apt(["libnetfilter-queue-dev"])]),
 
         // The small system layer: clocks, process statistics, files. The only Glibc user
         // besides the capture sources.
@@ -83,7 +85,7 @@ let package = Package(
         .target(name: "UTMStore", dependencies: ["CSQLite", "UTMCore", "UTMSystem"], exclude: ["README.md"]),
 
         // Capture sources.
-        .target(name: "UTMCapture", dependencies: ["CPcap", "UTMCore", "UTMSystem", "UTMDecode"], exclude: ["README.md"], swiftSettings: engineSettings),
+        .target(name: "UTMCapture", dependencies: ["CPcap", "CNetfilterQueue", "UTMCore", "UTMSystem", "UTMDecode"], exclude: ["README.md"], swiftSettings: engineSettings),
 
         // Executables.
         .executableTarget(name: "utmctl", dependencies: [
@@ -95,7 +97,8 @@ let package = Package(
                        providers: [.apt(["libhyperscan-dev"])]),
         .executableTarget(name: "mpm-bench", dependencies: ["UTMMatch", "UTMCore", "CHyperscan"],
                           swiftSettings: engineSettings),
-        .executableTarget(name: "utmd", dependencies: ["UTMEngine", "UTMCapture", "UTMCore", "UTMSystem"],
+        .executableTarget(name: "utmd", dependencies: ["UTMEngine", "UTMCapture", "UTMCore", "UTMSystem", "UTMWebFilter",
+                                                     "UTMOutput"],
                           swiftSettings: engineSettings),
 
         // Tests mirror Sources. Every test target links into one binary; it exports its
@@ -127,6 +130,9 @@ let package = Package(
         .testTarget(name: "UTMAntivirusTests", dependencies: ["UTMAntivirus", "UTMCore", "UTMInflate", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
         .testTarget(name: "UTMStoreTests", dependencies: ["UTMStore", "UTMCore", "AllocationCounter"],
+                    linkerSettings: testLinkerSettings),
+        // The live inline path end to end: network namespaces, NFQUEUE and utmd (root only).
+        .testTarget(name: "UTMLiveTests", dependencies: ["UTMCapture", "UTMCore", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
     ]
 )

@@ -13,6 +13,8 @@ packages=(
   tshark               # reference dissector for the corpus test
   python3 python3-yaml # sv-check and the traffic generator
   iproute2             # network-namespace tests
+  iptables             # utmd installs its NFQUEUE rules with iptables (and the live test checks them)
+  nftables             # nft: inspecting the rules iptables-nft writes; the nft backend later
   libhyperscan-dev     # mpm-bench compares our matcher with Hyperscan (never linked by the engine)
   clamav clamav-testfiles  # clamscan and its test files, the antivirus comparison
 )

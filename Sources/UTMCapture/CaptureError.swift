@@ -6,6 +6,7 @@ public struct CaptureError: Error, CustomStringConvertible, Sendable {
         case truncated       // the file ends inside a record
         case unsupportedLinkType
         case readFailed
+        case openFailed      // a live source cannot be bound (permissions, queue taken)
     }
 
     public var code: Code

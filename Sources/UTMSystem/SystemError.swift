@@ -15,6 +15,9 @@ public struct SystemError: Error, CustomStringConvertible, Sendable {
         self.code = code
     }
 
+    /// The errno text alone ("Operation not permitted"), for errors that add their own context.
+    public var errnoText: String { String(cString: strerror(code)) }
+
     public var description: String {
         "\(subject): \(call) failed: \(String(cString: strerror(code)))"
     }

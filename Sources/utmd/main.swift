@@ -1,8 +1,172 @@
-import Glibc
+import Foundation
+import UTMCapture
+import UTMEngine
 import UTMSystem
 
-/// The daemon's entry point. The live inline path (NFQUEUE sources, zones, the control socket,
-/// systemd notification) is not built yet; until it is, utmd refuses to start rather than
-/// pretend to protect a network. Replay mode (`utmctl replay`) runs the same engine today.
-writeStandardError("utmd: the live inline path (NFQUEUE) is not built yet; use `utmctl replay CAPTURE` to run the engine")
-exit(2)
+/// utmd: the inline daemon. `utmd --config FILE [--check]`.
+///
+/// Start-up order, so that a bad configuration never touches traffic: read and check the
+/// configuration (interfaces exist, zones do not overlap) → load definitions → open the EVE
+/// log → bind every queue (fails when a queue is taken) → install the iptables rules → start
+/// one worker thread per queue → READY=1. Signals are taken by the main thread only:
+/// SIGTERM/SIGINT: remove the rules (traffic flows uninspected), let the workers drain their
+/// queues, exit 0. SIGHUP: reload definitions aside and hand each worker a new engine, which
+/// it swaps in between two packets. A worker that fails stops the daemon with status 1;
+/// systemd restarts it, and `--queue-bypass` keeps traffic flowing meanwhile.
+
+let log: @Sendable (String) -> Void = { writeStandardError("utmd: \($0)") }
+
+func usage() -> Never {
+    writeStandardError("usage: utmd --config FILE [--check]\n  --check  read the configuration and definitions, report, exit")
+    exit(2)
+}
+
+func die(_ message: String) -> Never {
+    log(message)
+    exit(1)
+}
+
+var configPath: String?
+var checkOnly = false
+var argv = CommandLine.arguments.dropFirst().makeIterator()
+while let arg = argv.next() {
+    switch arg {
+    case "--config": configPath = argv.next() ?? { usage() }()
+    case "--check": checkOnly = true
+    case "-h", "--help": usage()
+    default: log("unknown argument \(arg)"); usage()
+    }
+}
+guard let configPath else { usage() }
+
+// 1. Configuration and definitions: errors here leave the network untouched.
+let config: DaemonConfig
+let engineConfig: EngineConfig
+do {
+    config = try DaemonConfig.load(path: configPath)
+    try config.checkInterfaces()
+    engineConfig = try Definitions.engineConfig(config, warn: log)
+} catch {
+    die("\(error)")
+}
+let mode: Firewall.Mode = switch config.mode {
+case .router: .router
+case .bridge: .bridge
+case .auto: Firewall.detectMode(interfaces: config.zones.flatMap(\.interfaces))
+}
+if checkOnly {
+    log("configuration ok: queues \(config.queues.lowerBound)-\(config.queues.upperBound), \(mode.rawValue) mode")
+    exit(0)
+}
+
+// 2. Signals go to the main thread's sigtimedwait only (workers inherit the mask).
+var signals = sigset_t()
+sigemptyset(&signals)
+for s in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&signals, s) }
+pthread_sigmask(SIG_BLOCK, &signals, nil)
+signal(SIGPIPE, SIG_IGN)
+
+// 3. Queues, raw socket, EVE.
+var workers: [Worker] = []
+do {
+    for q in config.queues {
+        var nfq = NFQueueConfig(queue: q)
+        nfq.copyRange = config.copyRange
+        nfq.maxLength = config.queueMaxLength
+        nfq.failOpen = config.failOpen
+        nfq.batchVerdicts = config.batchVerdicts
+        let source = try NFQueueSource(config: nfq)
+        var responder: ActiveResponder?
+        do {
+            responder = try ActiveResponder()
+        } catch {
+            log("warning: \(error); rejected packets are dropped without an answer")
+        }
+        let eve = try OutputFile(path: config.eve, append: true)
+        workers.append(Worker(queue: q, source: source, responder: responder, engine: Engine(config: engineConfig),
+                              eve: eve, log: log))
+    }
+} catch {
+    die("\(error)")
+}
+
+// 4. Firewall rules, then the workers.
+let firewall = Firewall(mode: mode, queues: config.queues, zones: config.zones, log: log)
+if config.installFirewall {
+    do {
+        try firewall.install()
+    } catch {
+        Firewall.remove(log: log)
+        die("\(error)")
+    }
+}
+for w in workers { w.start() }
+let notify = SystemdNotify()
+notify.send("READY=1\nSTATUS=inspecting \(workers.count) queue(s), \(mode.rawValue) mode")
+log("running: queues \(config.queues.lowerBound)-\(config.queues.upperBound), \(mode.rawValue) mode, "
+    + (config.installFirewall ? "rules installed" : "rules managed elsewhere"))
+
+// 5. Signals, watchdog, worker health.
+@MainActor func reload() {
+    notify.send("RELOADING=1")
+    do {
+        let fresh = try DaemonConfig.load(path: configPath)
+        if fresh.queues != config.queues || fresh.mode != config.mode || fresh.eve != config.eve {
+            log("warning: reload: queues, mode and eve take effect at the next restart")
+        }
+        let ec = try Definitions.engineConfig(fresh, warn: log)
+        // Built here, aside; each worker swaps its engine at a packet boundary.
+        for w in workers { w.offer(Engine(config: ec)) }
+        log("reload: new definitions handed to \(workers.count) worker(s)")
+    } catch {
+        log("reload failed, running definitions kept: \(error)")
+    }
+    notify.send("READY=1")
+}
+
+@MainActor func shutdown(status: Int32) -> Never {
+    notify.send("STOPPING=1")
+    // No new packets are queued once the rules are gone; the workers then drain what is queued.
+    if config.installFirewall { Firewall.remove(log: log) }
+    for w in workers { w.source.requestStop(drain: true) }
+    let deadline = MonotonicClock.nanoseconds() + 3_000_000_000
+    while workers.contains(where: { !$0.finished.load(ordering: .acquiring) }) {
+        if MonotonicClock.nanoseconds() > deadline {
+            for w in workers { w.source.requestStop() }
+        }
+        usleep(10_000)
+    }
+    for w in workers { log(w.summary) }
+    exit(status)
+}
+
+var lastBeats = workers.map { _ in UInt64.max }
+var lastWatchdog = MonotonicClock.nanoseconds()
+let watchdogInterval = notify.watchdogMicroseconds.map { $0 * 1000 / 3 }
+while true {
+    var info = siginfo_t()
+    var timeout = timespec(tv_sec: 0, tv_nsec: 250_000_000)
+    let s = sigtimedwait(&signals, &info, &timeout)
+    switch s {
+    case SIGTERM, SIGINT:
+        log("signal \(s): stopping")
+        shutdown(status: 0)
+    case SIGHUP:
+        reload()
+    default:
+        break
+    }
+    if let failed = workers.first(where: { $0.finished.load(ordering: .acquiring) }) {
+        log("queue \(failed.queue) stopped: \(failed.failure ?? "unknown reason")")
+        shutdown(status: 1)
+    }
+    if let interval = watchdogInterval, MonotonicClock.nanoseconds() - lastWatchdog >= interval {
+        // Only while every worker makes progress: a stuck worker lets systemd restart us.
+        let beats = workers.map { $0.heartbeat.load(ordering: .relaxed) }
+        if zip(beats, lastBeats).allSatisfy({ $0 != $1 }) {
+            notify.send("WATCHDOG=1")
+            lastWatchdog = MonotonicClock.nanoseconds()
+        }
+        lastBeats = beats
+    }
+}

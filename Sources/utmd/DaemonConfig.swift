@@ -1,0 +1,139 @@
+import Foundation
+
+/// utmd's configuration: a plain struct with documented defaults, read from a small
+/// `key = value` file (`#` starts a comment; list keys may repeat). Example: systemd/utmd.conf.
+///
+///     queues = 0-1                  # NFQUEUE numbers, one worker thread and engine each (default 0)
+///     mode = auto                   # auto | router | bridge (default auto: bridge when br_netfilter is loaded)
+///     zone.wan = eth0               # interfaces of each zone: wan, lan, ssid1, ssid2 (repeatable)
+///     zone.lan = eth1
+///     rules = /etc/mimamori/et.rules             # Suricata rules (repeatable)
+///     av_db = /var/lib/mimamori/main.hdb         # ClamAV signatures (repeatable)
+///     categories = /var/lib/mimamori/categories.db   # `utmctl defs compile` output, or a UT1 folder
+///     webfilter = /etc/mimamori/webfilter.json   # customer web filter settings (default: standard level)
+///     eve = /var/log/mimamori/eve.json           # EVE JSON lines (default; "-" for standard output)
+///     install_firewall = true       # utmd adds and removes its own iptables rules (default true)
+///     queue_maxlen = 4096           # kernel queue length per queue before fail-open
+///     copy_range = 65535            # bytes of each packet copied to user space
+///     fail_open = true              # accept uninspected when a kernel queue is full
+///     batch_verdicts = true         # one verdict message for a run of accepts
+///
+/// Zones today decide which interface pairs are queued (traffic between two different zones is
+/// inspected, traffic inside one zone is not); per-pair policies (pass, deny) come later.
+struct DaemonConfig {
+    enum Mode: String { case auto, router, bridge }
+
+    var queues: ClosedRange<UInt16> = 0 ... 0
+    var mode: Mode = .auto
+    /// Zone name → interface names, in file order.
+    var zones: [(name: String, interfaces: [String])] = []
+    var rules: [String] = []
+    var avDB: [String] = []
+    var categories: String? = nil
+    var webfilter: String? = nil
+    var eve: String = "/var/log/mimamori/eve.json"
+    var installFirewall = true
+    var queueMaxLength: UInt32 = 4096
+    var copyRange: UInt32 = 0xffff
+    var failOpen = true
+    var batchVerdicts = true
+
+    static let zoneNames = ["wan", "lan", "ssid1", "ssid2"]
+
+    /// Reads and checks a configuration file. Errors are one line: `FILE:LINE: what is wrong`.
+    static func load(path: String) throws -> DaemonConfig {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError("\(path): cannot read the configuration file")
+        }
+        return try parse(String(decoding: data, as: UTF8.self), path: path)
+    }
+
+    static func parse(_ text: String, path: String) throws -> DaemonConfig {
+        var c = DaemonConfig()
+        var zoneOf: [String: String] = [:]
+        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let at = "\(path):\(index + 1)"
+            var line = Substring(rawLine)
+            if let hash = line.firstIndex(of: "#") { line = line[..<hash] }
+            line = line.trimmingCharacters(in: .whitespaces)[...]
+            if line.isEmpty { continue }
+            guard let eq = line.firstIndex(of: "=") else { throw ConfigError("\(at): expected key = value") }
+            let key = line[..<eq].trimmingCharacters(in: .whitespaces)
+            let value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            guard !value.isEmpty else { throw ConfigError("\(at): \(key) has no value") }
+            switch key {
+            case "queues": c.queues = try queueRange(value, at)
+            case "mode":
+                guard let m = Mode(rawValue: value) else { throw ConfigError("\(at): mode must be auto, router or bridge, not \(value)") }
+                c.mode = m
+            case "rules": c.rules.append(value)
+            case "av_db": c.avDB.append(value)
+            case "categories": c.categories = value
+            case "webfilter": c.webfilter = value
+            case "eve": c.eve = value
+            case "install_firewall": c.installFirewall = try bool(value, at, key)
+            case "fail_open": c.failOpen = try bool(value, at, key)
+            case "batch_verdicts": c.batchVerdicts = try bool(value, at, key)
+            case "queue_maxlen": c.queueMaxLength = try number(value, at, key, 1 ... 1 << 20)
+            case "copy_range": c.copyRange = try number(value, at, key, 64 ... 0xffff)
+            case _ where key.hasPrefix("zone."):
+                let zone = String(key.dropFirst(5))
+                guard zoneNames.contains(zone) else {
+                    throw ConfigError("\(at): unknown zone \(zone) (zones: \(zoneNames.joined(separator: ", ")))")
+                }
+                for name in value.split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init) {
+                    if let other = zoneOf[name] {
+                        throw ConfigError("\(at): interface \(name) is in zone \(other) already (zones may not overlap)")
+                    }
+                    zoneOf[name] = zone
+                    if let i = c.zones.firstIndex(where: { $0.name == zone }) {
+                        c.zones[i].interfaces.append(name)
+                    } else {
+                        c.zones.append((zone, [name]))
+                    }
+                }
+            default:
+                throw ConfigError("\(at): unknown key \(key)")
+            }
+        }
+        return c
+    }
+
+    /// "3" or "0-3".
+    static func queueRange(_ value: String, _ at: String) throws -> ClosedRange<UInt16> {
+        let parts = value.split(separator: "-", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard let lo = UInt16(parts[0]), let hi = parts.count == 2 ? UInt16(parts[1]) : lo, lo <= hi, hi - lo < 64 else {
+            throw ConfigError("\(at): queues must be N or N-M (at most 64 queues), not \(value)")
+        }
+        return lo ... hi
+    }
+
+    static func bool(_ value: String, _ at: String, _ key: String) throws -> Bool {
+        switch value {
+        case "true", "yes", "on", "1": return true
+        case "false", "no", "off", "0": return false
+        default: throw ConfigError("\(at): \(key) must be true or false, not \(value)")
+        }
+    }
+
+    static func number(_ value: String, _ at: String, _ key: String, _ range: ClosedRange<UInt32>) throws -> UInt32 {
+        guard let n = UInt32(value), range.contains(n) else {
+            throw ConfigError("\(at): \(key) must be a number in \(range.lowerBound)...\(range.upperBound), not \(value)")
+        }
+        return n
+    }
+
+    /// Every configured interface exists (checked before any traffic is touched).
+    func checkInterfaces() throws {
+        for zone in zones {
+            for name in zone.interfaces where if_nametoindex(name) == 0 {
+                throw ConfigError("zone.\(zone.name): unknown interface \(name)")
+            }
+        }
+    }
+}
+
+struct ConfigError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,155 @@
+import Foundation
+import Synchronization
+import UTMCapture
+import UTMCore
+import UTMDecode
+import UTMEngine
+import UTMSystem
+
+/// An engine built aside (on the main thread, at SIGHUP) and handed to a worker.
+final class EngineHandover: @unchecked Sendable {
+    // @unchecked: the engine is created on one thread and used only by the worker that takes
+    // it; the Mutex around the slot orders the hand-over.
+    let engine: Engine
+    init(_ engine: Engine) { self.engine = engine }
+}
+
+/// One queue, one thread, one engine: reads packets, runs them through the engine, applies
+/// the decision (verdict, and the active response for rejects), writes EVE lines.
+final class Worker: @unchecked Sendable {
+    // @unchecked: `engine`, `source`'s packet loop, `responder`, `page` and `eve` are used only by
+    // the worker thread once `start` ran; other threads touch only the atomics, the Mutex and
+    // `source.requestStop`, which is a single aligned store.
+    let queue: UInt16
+    let source: NFQueueSource
+    private let responder: ActiveResponder?
+    private var engine: Engine
+    private let eve: OutputFile
+    private let pending = Mutex<EngineHandover?>(nil)
+    private let hasPending = Atomic<Bool>(false)
+    /// Advances while the thread makes progress (idle polls, every 256 packets): the watchdog.
+    let heartbeat = Atomic<UInt64>(0)
+    let finished = Atomic<Bool>(false)
+    private(set) var failure: String?
+    private var page: [UInt8] = []
+    private var sincePublish = 0
+    private let log: @Sendable (String) -> Void
+
+    init(queue: UInt16, source: NFQueueSource, responder: ActiveResponder?, engine: Engine, eve: OutputFile,
+         log: @escaping @Sendable (String) -> Void) {
+        self.queue = queue
+        self.source = source
+        self.responder = responder
+        self.engine = engine
+        self.eve = eve
+        self.log = log
+        page.reserveCapacity(16 << 10)
+    }
+
+    func start() {
+        let thread = Thread { [self] in loop() }
+        thread.name = "utmd-q\(queue)"
+        thread.start()
+    }
+
+    /// Offers a new engine; the worker swaps it in between two packets.
+    func offer(_ engine: Engine) {
+        pending.withLock { $0 = EngineHandover(engine) }
+        hasPending.store(true, ordering: .releasing)
+    }
+
+    private func loop() {
+        do {
+            try source.run(idle: { try self.idle() }) { packet in self.handle(packet) }
+        } catch {
+            failure = "\(error)"
+        }
+        engine.finish()
+        flushEVE()
+        source.close()
+        finished.store(true, ordering: .releasing)
+    }
+
+    private func idle() throws {
+        heartbeat.add(1, ordering: .relaxed)
+        if hasPending.load(ordering: .acquiring) { swapEngine() }
+        if engine.eve.pendingBytes > 0 { flushEVE() }
+    }
+
+    @inline(__always)
+    private func handle(_ packet: NFQueuePacket) -> NFQueueVerdict {
+        if hasPending.load(ordering: .relaxed) { swapEngine() }
+        sincePublish += 1
+        if sincePublish >= 256 {
+            sincePublish = 0
+            heartbeat.add(1, ordering: .relaxed)
+        }
+        let now = WallClock.now()
+        let d = engine.process(frame: packet.payload, linkType: .raw,
+                               timestamp: Timestamp(seconds: now.seconds, micros: now.micros),
+                               wireLength: packet.originalLength)
+        if engine.eve.pendingBytes >= 1 << 16 { flushEVE() }
+        switch d.verdict {
+        case .accept:
+            return .accept
+        case .drop:
+            return .drop
+        case .reject:
+            respond(d.response, packet.payload)
+            return .drop
+        }
+    }
+
+    /// The answer to a rejected packet, sent before its drop verdict. Without a raw socket
+    /// (no CAP_NET_RAW) a reject is a silent drop.
+    private func respond(_ response: ActiveResponse, _ payload: ByteView) {
+        guard let responder else { return }
+        switch response {
+        case .tcpResetBoth:
+            responder.resetBoth(payload)
+        case .httpBlockPage:
+            engine.writeBlockPage(into: &page)
+            _ = page.withByteView { responder.blockPage(payload, page: $0) }
+        case .icmpUnreachable:
+            responder.icmpUnreachable(payload)
+        case .dnsNXDOMAIN:
+            // Not built yet: the query is dropped and the client's resolver times out.
+            break
+        case .none:
+            break
+        }
+    }
+
+    /// Ends the old engine's flows (their events are written) and continues with the new one.
+    /// Flows in progress are picked up by the new engine mid-stream, as after a restart.
+    private func swapEngine() {
+        // Clear the flag first: an offer racing with this swap sets it again.
+        hasPending.store(false, ordering: .relaxed)
+        guard let next = pending.withLock({ slot -> EngineHandover? in
+            let n = slot
+            slot = nil
+            return n
+        }) else { return }
+        engine.finish()
+        flushEVE()
+        engine = next.engine
+        log("queue \(queue): definitions reloaded")
+    }
+
+    private func flushEVE() {
+        do {
+            try engine.eve.withBytes { try eve.write($0) }
+        } catch {
+            log("warning: queue \(queue): EVE write failed: \(error)")
+        }
+        engine.eve.reset()
+    }
+
+    /// Counters for the exit summary.
+    var summary: String {
+        let s = source.stats
+        return "queue \(queue): \(s.packets) packets, \(s.accepted) accepted, \(s.dropped) dropped, "
+            + "\(s.verdictMessages) verdict messages, \(s.socketOverruns) socket overruns, "
+            + "\(responder?.sent ?? 0) responses sent"
+    }
+}

@@ -1,0 +1,234 @@
+import Foundation
+import Testing
+
+/// The live inline path end to end, on real kernel NFQUEUE traffic (issue 6). Three network
+/// namespaces joined by veth pairs:
+///
+///     mm-lan (client, 10.203.1.2) ── mm-box (utmd, router 10.203.1.1 / 10.203.0.1) ── mm-wan (HTTP server, 10.203.0.2)
+///
+/// Routes exist only between the two /24s inside these namespaces: nothing can leave them.
+/// Needs root and `ip netns`; skipped with a note elsewhere, a failure when CI=true.
+@Suite(.serialized) struct LiveNFQueueTests {
+    static let root = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let namespaces = ["mm-lan", "mm-box", "mm-wan"]
+    static let server = "10.203.0.2"
+    static let port = 8080
+
+    struct Run { var status: Int32; var out: String; var err: String }
+
+    /// Runs a shell command with a hard time limit (coreutils `timeout`).
+    @discardableResult
+    static func sh(_ command: String, seconds: Int = 20) -> Run {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", "timeout -k 2 \(seconds) sh -c '\(command.replacingOccurrences(of: "'", with: "'\\''"))'"]
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        do { try p.run() } catch { return Run(status: -1, out: "", err: "\(error)") }
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Run(status: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
+    }
+
+    /// Starts a long-running process with its output in `log`.
+    static func spawn(_ args: [String], log: String) throws -> Process {
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        let handle = FileHandle(forWritingAtPath: log)!
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: args[0])
+        p.arguments = Array(args.dropFirst())
+        p.standardOutput = handle
+        p.standardError = handle
+        try p.run()
+        return p
+    }
+
+    static func teardown() {
+        for ns in namespaces { sh("ip netns pids \(ns) 2>/dev/null | xargs -r kill -9; ip netns del \(ns) 2>/dev/null", seconds: 10) }
+    }
+
+    /// Root, `ip netns`, iptables with NFQUEUE and a built utmd; otherwise the reason to skip.
+    static func unavailable() -> String? {
+        if getuid() != 0 { return "not root" }
+        for tool in ["ip", "iptables", "curl", "python3", "timeout"] where sh("command -v \(tool)").status != 0 {
+            return "\(tool) not installed"
+        }
+        if !FileManager.default.isExecutableFile(atPath: utmd) { return "\(utmd) not built (swift build)" }
+        let probe = sh("ip netns add mm-probe && ip netns exec mm-probe iptables -A FORWARD -j NFQUEUE --queue-num 0 --queue-bypass; r=$?; ip netns del mm-probe; exit $r")
+        if probe.status != 0 { return "no netns/NFQUEUE support: \(probe.err.prefix(200))" }
+        return nil
+    }
+
+    static let utmd = root.appendingPathComponent(".build/debug/utmd").path
+    static let utmctl = root.appendingPathComponent(".build/debug/utmctl").path
+
+    static func curl(_ args: String, seconds: Int = 15) -> Run {
+        sh("ip netns exec mm-lan curl -sS -m \(seconds) \(args)", seconds: seconds + 5)
+    }
+
+    static func waitFor(_ seconds: Double, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if condition() { return true }
+            usleep(100_000)
+        }
+        return condition()
+    }
+
+    @Test func inlineVerdictsBlockPageBypassAndRestart() throws {
+        if let reason = Self.unavailable() {
+            if ProcessInfo.processInfo.environment["CI"] == "true" {
+                Issue.record("live NFQUEUE test cannot run on CI: \(reason)")
+            } else {
+                print("skipped LiveNFQueueTests: \(reason)")
+            }
+            return
+        }
+        Self.teardown()
+        defer { Self.teardown() }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mimamori-live-\(getpid())")
+        try? FileManager.default.removeItem(at: dir)
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("www/secret"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let d = dir.path
+
+        // Topology: two veth pairs, the box forwards (router mode).
+        let setup = Self.sh("""
+            set -e
+            for n in mm-wan mm-box mm-lan; do ip netns add $n; ip -n $n link set lo up; done
+            ip link add mm-w0 netns mm-wan type veth peer name mm-bw netns mm-box
+            ip link add mm-l0 netns mm-lan type veth peer name mm-bl netns mm-box
+            ip -n mm-wan addr add 10.203.0.2/24 dev mm-w0
+            ip -n mm-box addr add 10.203.0.1/24 dev mm-bw
+            ip -n mm-box addr add 10.203.1.1/24 dev mm-bl
+            ip -n mm-lan addr add 10.203.1.2/24 dev mm-l0
+            for l in mm-wan:mm-w0 mm-box:mm-bw mm-box:mm-bl mm-lan:mm-l0; do ip -n ${l%%:*} link set ${l#*:} up; done
+            ip -n mm-wan route add 10.203.1.0/24 via 10.203.0.1
+            ip -n mm-lan route add 10.203.0.0/24 via 10.203.1.1
+            ip netns exec mm-box sysctl -qw net.ipv4.ip_forward=1
+            """)
+        try #require(setup.status == 0, "namespace setup failed: \(setup.err)")
+
+        // Content, categories (one blocked host), web filter settings, rules, configuration.
+        let clean = (0 ..< 3_000_000).map { i in UInt8(truncatingIfNeeded: (i &* 2_654_435_761) >> 13) }
+        try Data(clean).write(to: dir.appendingPathComponent("www/clean.bin"))
+        try Data("<html>secret</html>\n".utf8).write(to: dir.appendingPathComponent("www/secret/page.html"))
+        try Data("<html>ips</html>\n".utf8).write(to: dir.appendingPathComponent("www/ips-drop.html"))
+        try FileManager.default.createDirectory(atPath: "\(d)/ut1/gambling", withIntermediateDirectories: true)
+        try Data("casino.example\n".utf8).write(to: URL(fileURLWithPath: "\(d)/ut1/gambling/domains"))
+        let compile = Self.sh("\(Self.utmctl) defs compile --categories \(d)/ut1 -o \(d)/categories.db")
+        try #require(compile.status == 0, "defs compile failed: \(compile.err)")
+        try Data(#"{"level": "standard", "deny": ["files.example/secret"]}"#.utf8)
+            .write(to: URL(fileURLWithPath: "\(d)/webfilter.json"))
+        try Data(#"drop http any any -> any any (msg:"live test drop"; content:"/ips-drop"; http_uri; sid:1000001; rev:1;)"#.utf8)
+            .write(to: URL(fileURLWithPath: "\(d)/local.rules"))
+        let conf = """
+            # LiveNFQueueTests
+            queues = 0-1
+            mode = router
+            zone.wan = mm-bw
+            zone.lan = mm-bl
+            rules = \(d)/local.rules
+            categories = \(d)/categories.db
+            webfilter = \(d)/webfilter.json
+            eve = \(d)/eve.json
+            """
+        try Data(conf.utf8).write(to: URL(fileURLWithPath: "\(d)/utmd.conf"))
+
+        // The server binds to its own address only.
+        let server = try Self.spawn(["/usr/sbin/ip", "netns", "exec", "mm-wan", "python3", "-m", "http.server", "\(Self.port)",
+                                     "--bind", Self.server, "--directory", "\(d)/www"], log: "\(d)/server.log")
+        defer { server.terminate() }
+        let base = "http://files.example:\(Self.port)"
+        let resolve = "--resolve files.example:\(Self.port):\(Self.server) --resolve casino.example:\(Self.port):\(Self.server)"
+        #expect(Self.waitFor(10) { Self.curl("-o /dev/null \(resolve) \(base)/secret/page.html", seconds: 2).status == 0 },
+                "server not reachable without utmd")
+
+        // utmd in the box.
+        func startUtmd(_ log: String) throws -> Process {
+            let p = try Self.spawn(["/usr/sbin/ip", "netns", "exec", "mm-box", Self.utmd, "--config", "\(d)/utmd.conf"], log: log)
+            let up = Self.waitFor(15) {
+                (try? String(contentsOfFile: log, encoding: .utf8))?.contains("utmd: running") ?? false || !p.isRunning
+            }
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            try #require(up && p.isRunning, "utmd did not start: \(text)")
+            return p
+        }
+        var daemon = try startUtmd("\(d)/utmd.log")
+        defer { if daemon.isRunning { kill(daemon.processIdentifier, SIGKILL) } }
+        let chain = Self.sh("ip netns exec mm-box iptables -S MIMAMORI")
+        #expect(chain.out.contains("NFQUEUE") && chain.out.contains("queue-bypass"), "rules: \(chain.out)")
+
+        // 1. A clean download arrives byte-identical.
+        let got = Self.curl("-o \(d)/got.bin -w '%{http_code}' \(resolve) \(base)/clean.bin")
+        #expect(got.out == "200", "clean download: \(got.out) \(got.err)")
+        #expect((try? Data(contentsOf: URL(fileURLWithPath: "\(d)/got.bin"))) == Data(clean), "clean file differs")
+
+        // 2. A blocked category gets the block page over HTTP.
+        let blocked = Self.curl("-o \(d)/page.html -w '%{http_code}' \(resolve) http://casino.example:\(Self.port)/clean.bin")
+        let page = (try? String(contentsOfFile: "\(d)/page.html", encoding: .utf8)) ?? ""
+        #expect(blocked.out == "403" && page.contains("casino.example") && page.contains("gambling"),
+                "block page: status \(blocked.out) \(blocked.err) body \(page.prefix(200))")
+
+        // 3. A customer-denied URL is refused (block page), the rest of the host is not.
+        let denied = Self.curl("-o /dev/null -w '%{http_code}' \(resolve) \(base)/secret/page.html")
+        #expect(denied.out == "403", "denied URL: \(denied.out) \(denied.err)")
+
+        // 4. The IPS drop rule: the request never completes, an EVE drop/alert appears. Only
+        // once the IPS is in the engine; until then utmd says the rules are ignored.
+        let ipsMissing = ((try? String(contentsOfFile: "\(d)/utmd.log", encoding: .utf8)) ?? "").contains("IPS is not in the engine yet")
+        if ipsMissing {
+            print("LiveNFQueueTests: IPS drop check not run: the IPS is not in the engine yet")
+        } else {
+            let dropped = Self.curl("-o /dev/null -w '%{http_code}' \(resolve) \(base)/ips-drop.html", seconds: 4)
+            #expect(dropped.status != 0 && dropped.out != "200", "IPS drop: \(dropped.out)")
+        }
+        #expect(Self.waitFor(3) {
+            let eve = (try? String(contentsOfFile: "\(d)/eve.json", encoding: .utf8)) ?? ""
+            return eve.contains("\"event_type\":\"drop\"") && eve.contains("\"category\":\"gambling\"")
+        }, "EVE has no drop event for the gambling category: \((try? String(contentsOfFile: "\(d)/eve.json", encoding: .utf8))?.suffix(3000) ?? "no file")")
+
+        // 5. SIGHUP during a download: definitions swap, the download completes intact.
+        let slow = try Self.spawn(["/usr/sbin/ip", "netns", "exec", "mm-lan", "curl", "-sS", "-m", "20", "--limit-rate", "1000k",
+                                   "-o", "\(d)/hup.bin"] + resolve.split(separator: " ").map(String.init) + ["\(base)/clean.bin"],
+                                  log: "\(d)/curl-hup.log")
+        usleep(800_000)
+        kill(daemon.processIdentifier, SIGHUP)
+        slow.waitUntilExit()
+        #expect(slow.terminationStatus == 0 && (try? Data(contentsOf: URL(fileURLWithPath: "\(d)/hup.bin"))) == Data(clean),
+                "download across SIGHUP failed or differs")
+        #expect(Self.waitFor(3) { ((try? String(contentsOfFile: "\(d)/utmd.log", encoding: .utf8)) ?? "").contains("definitions reloaded") },
+                "no reload: \((try? String(contentsOfFile: "\(d)/utmd.log", encoding: .utf8)) ?? "")")
+
+        // 6. SIGKILL under traffic: queue bypass keeps traffic flowing.
+        let during = try Self.spawn(["/usr/sbin/ip", "netns", "exec", "mm-lan", "curl", "-sS", "-m", "20", "--limit-rate", "1000k",
+                                     "-o", "\(d)/kill.bin"] + resolve.split(separator: " ").map(String.init) + ["\(base)/clean.bin"],
+                                    log: "\(d)/curl-kill.log")
+        usleep(800_000)
+        kill(daemon.processIdentifier, SIGKILL)
+        daemon.waitUntilExit()
+        during.waitUntilExit()
+        #expect(during.terminationStatus == 0 && (try? Data(contentsOf: URL(fileURLWithPath: "\(d)/kill.bin"))) == Data(clean),
+                "download across SIGKILL failed or differs: \((try? String(contentsOfFile: "\(d)/curl-kill.log", encoding: .utf8)) ?? "")")
+        let bypassed = Self.curl("-o /dev/null -w '%{http_code}' \(resolve) http://casino.example:\(Self.port)/secret/page.html")
+        #expect(bypassed.out == "200", "without utmd traffic should pass uninspected: \(bypassed.out) \(bypassed.err)")
+
+        // 7. Restarting resumes inspection (the rules left behind are refreshed, not doubled).
+        daemon = try startUtmd("\(d)/utmd2.log")
+        let jumps = Self.sh("ip netns exec mm-box iptables -S FORWARD").out.components(separatedBy: "-j MIMAMORI").count - 1
+        #expect(jumps == 1, "FORWARD should jump to MIMAMORI once, not \(jumps) times")
+        let again = Self.curl("-o /dev/null -w '%{http_code}' \(resolve) http://casino.example:\(Self.port)/clean.bin")
+        #expect(again.out == "403", "after restart: \(again.out) \(again.err)")
+
+        // 8. SIGTERM: exit 0, rules removed, traffic flows.
+        kill(daemon.processIdentifier, SIGTERM)
+        #expect(Self.waitFor(10) { !daemon.isRunning }, "utmd did not stop on SIGTERM")
+        #expect(daemon.terminationStatus == 0, "utmd exit status \(daemon.terminationStatus)")
+        #expect(Self.sh("ip netns exec mm-box iptables -S MIMAMORI").status != 0, "MIMAMORI chain left behind")
+        let after = Self.curl("-o /dev/null -w '%{http_code}' \(resolve) http://casino.example:\(Self.port)/secret/page.html")
+        #expect(after.out == "200", "after SIGTERM: \(after.out) \(after.err)")
+    }
+}
