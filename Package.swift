@@ -54,6 +54,8 @@ let package = Package(
                 swiftSettings: engineSettings),
         .target(name: "UTMOutput", dependencies: ["UTMCore", "UTMDecode", "UTMFlow", "UTMAppLayer"], exclude: ["README.md"],
                 swiftSettings: engineSettings),
+        // Multi-pattern literal matcher shared by the IPS prefilter and the antivirus body signatures.
+        .target(name: "UTMMatch", dependencies: ["UTMCore"], exclude: ["README.md"], swiftSettings: engineSettings),
         .target(name: "UTMEngine",
                 dependencies: ["UTMCore", "UTMDecode", "UTMFlow", "UTMAppLayer", "UTMOutput"],
                 exclude: ["README.md"],
@@ -79,6 +81,11 @@ let package = Package(
             "UTMEngine", "UTMCapture", "UTMCore", "UTMSystem", "UTMWebFilter", "UTMDetect",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: engineSettings),
+        // Benchmark of UTMMatch against Hyperscan; the only user of CHyperscan (never the engine).
+        .systemLibrary(name: "CHyperscan", path: "Sources/CHyperscan", pkgConfig: "libhs",
+                       providers: [.apt(["libhyperscan-dev"])]),
+        .executableTarget(name: "mpm-bench", dependencies: ["UTMMatch", "UTMCore", "CHyperscan"],
+                          swiftSettings: engineSettings),
         .executableTarget(name: "utmd", dependencies: ["UTMEngine", "UTMCapture", "UTMCore", "UTMSystem"],
                           swiftSettings: engineSettings),
 
@@ -98,6 +105,8 @@ let package = Package(
         .testTarget(name: "UTMWebFilterTests", dependencies: ["UTMWebFilter", "UTMCore", "UTMSystem", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
         .testTarget(name: "UTMDetectTests", dependencies: ["UTMDetect", "UTMCore", "AllocationCounter"],
+                    linkerSettings: testLinkerSettings),
+        .testTarget(name: "UTMMatchTests", dependencies: ["UTMMatch", "UTMCore", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
         .testTarget(name: "UTMEngineTests", dependencies: ["UTMEngine", "UTMCapture", "UTMCore", "UTMSystem", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),

@@ -1,0 +1,2 @@
+// Hyperscan, for the mpm-bench comparison only. The engine never links it.
+#include <hs/hs.h>

@@ -1,0 +1,349 @@
+import UTMCore
+
+/// Collects literal patterns for one buffer type (IPS fast patterns, AV body fragments).
+///
+/// Ids may repeat: several rules often share one fast pattern. Identical patterns are stored
+/// once and report every id added for them; an id added twice for the same pattern is reported
+/// once. A case-sensitive pattern without ASCII letters is the same as its nocase twin and is
+/// stored as one. Empty patterns are ignored.
+public struct PatternSetBuilder: Sendable {
+    @usableFromInline var entries: [(bytes: [UInt8], nocase: Bool, id: UInt32)] = []
+
+    public init() {}
+
+    public mutating func add(_ bytes: [UInt8], nocase: Bool, id: UInt32) {
+        guard !bytes.isEmpty else { return }
+        entries.append((bytes, nocase, id))
+    }
+
+    public mutating func add(_ bytes: ByteView, nocase: Bool, id: UInt32) {
+        add(bytes.bytes, nocase: nocase, id: id)
+    }
+
+    /// Patterns added so far (before deduplication).
+    public var count: Int { entries.count }
+
+    public func compile() -> CompiledPatternSet {
+        // Deduplicate: key is the pattern as its trie sees it.
+        var index: [PatternKey: Int] = [:]
+        var idLists: [[UInt32]] = []
+        var keys: [PatternKey] = []
+        for e in entries {
+            let letters = e.bytes.contains { ($0 | 0x20) >= 0x61 && ($0 | 0x20) <= 0x7a }
+            let nocase = e.nocase || !letters
+            let key = PatternKey(bytes: nocase ? e.bytes.map(asciiLower) : e.bytes, nocase: nocase)
+            if let k = index[key] {
+                idLists[k].append(e.id)
+            } else {
+                index[key] = keys.count
+                keys.append(key)
+                idLists.append([e.id])
+            }
+        }
+        var idStart: [UInt32] = [0]
+        var ids: [UInt32] = []
+        for var l in idLists {
+            l.sort()
+            var last: UInt32? = nil
+            for id in l where id != last { ids.append(id); last = id }
+            idStart.append(UInt32(ids.count))
+        }
+        var nocaseTexts: [[UInt8]] = [], nocaseIdx: [Int] = []
+        var exactTexts: [[UInt8]] = [], exactIdx: [Int] = []
+        for (k, key) in keys.enumerated() {
+            if key.nocase { nocaseTexts.append(key.bytes); nocaseIdx.append(k) }
+            else { exactTexts.append(key.bytes); exactIdx.append(k) }
+        }
+        let nocase = Trie.build(fold: true, texts: nocaseTexts, indices: nocaseIdx)
+        let exact = Trie.build(fold: false, texts: exactTexts, indices: exactIdx)
+
+        // Prefilter, stage 1: two 64 KiB tables of bucket bits indexed by raw byte pairs. A
+        // pattern of four or more bytes sets its bucket (one of seven, by prefix hash) in
+        // pairA at its first two bytes and in pairB at its third and fourth, in every letter
+        // case; position i is a candidate when pairA[i, i+1] & pairB[i+2, i+3] != 0. Bit 7
+        // marks the starts of patterns of one to three bytes (pairB has it everywhere).
+        // Stage 2: a one-word Bloom filter (two bits in one 64-bit word) over the lowercased
+        // first four bytes, to spare most trie walks.
+        var prefixes = Set<UInt32>()
+        var pairA = [UInt8](repeating: 0, count: 65536)
+        var pairB = [UInt8](repeating: 0x80, count: 65536)
+        func variants(_ c: UInt8) -> [UInt8] { c >= 0x61 && c <= 0x7a ? [c, c - 0x20] : [c] }
+        for key in keys {
+            let f = key.bytes.map(asciiLower)
+            if f.count >= 4 {
+                let p = UInt32(f[0]) << 24 | UInt32(f[1]) << 16 | UInt32(f[2]) << 8 | UInt32(f[3])
+                prefixes.insert(p)
+                let bit = UInt8(1) << UInt8((UInt64(p) &* 0x9E37_79B9_7F4A_7C15) >> 61 % 7)
+                for x in variants(f[0]) { for y in variants(f[1]) { pairA[Int(x) << 8 | Int(y)] |= bit } }
+                for x in variants(f[2]) { for y in variants(f[3]) { pairB[Int(x) << 8 | Int(y)] |= bit } }
+            } else if f.count >= 2 {
+                for x in variants(f[0]) { for y in variants(f[1]) { pairA[Int(x) << 8 | Int(y)] |= 0x80 } }
+            } else {
+                for x in variants(f[0]) { for y in 0 ..< 256 { pairA[Int(x) << 8 | y] |= 0x80 } }
+            }
+        }
+        // About 64 bits per distinct prefix keeps the false-positive rate near 0.1 %.
+        var wordBits = 6
+        while (1 << wordBits) < prefixes.count && wordBits < 18 { wordBits += 1 }
+        var bloom = [UInt64](repeating: 0, count: 1 << wordBits)
+        for p in prefixes {
+            let (idx, mask) = bloomSlot(p, wordBits: wordBits)
+            bloom[idx] |= mask
+        }
+        return CompiledPatternSet(bloomWordBits: wordBits, bloom: bloom, pairA: pairA, pairB: pairB, idStart: idStart, ids: ids,
+                                  nocase: nocase, exact: exact, uniquePatterns: keys.count)
+    }
+}
+
+struct PatternKey: Hashable {
+    var bytes: [UInt8]
+    var nocase: Bool
+}
+
+@inline(__always) @usableFromInline
+func bloomSlot(_ key: UInt32, wordBits: Int) -> (Int, UInt64) {
+    let h = UInt64(key) &* 0x9E37_79B9_7F4A_7C15
+    let idx = Int(truncatingIfNeeded: h >> UInt64(64 &- wordBits))
+    let mask = (1 as UInt64) << ((h >> 38) & 63) | (1 as UInt64) << ((h >> 44) & 63)
+    return (idx, mask)
+}
+
+/// ASCII-lowercases eight bytes at once (SWAR): adds 0x20 to each byte in 'A'...'Z'.
+@inline(__always) @usableFromInline
+func foldASCII(_ x: UInt64) -> UInt64 {
+    let low7 = x & 0x7f7f_7f7f_7f7f_7f7f
+    let geA = low7 &+ 0x3f3f_3f3f_3f3f_3f3f      // high bit set when byte >= 0x41
+    let gtZ = low7 &+ 0x2525_2525_2525_2525      // high bit set when byte >= 0x5b
+    let upper = geA & ~gtZ & ~x & 0x8080_8080_8080_8080
+    return x | (upper >> 2)
+}
+
+/// Per flow direction: where the stream is and which partial patterns straddle the last chunk
+/// end. 16 bytes, no heap. Only meaningful with the `CompiledPatternSet` that produced it.
+public struct MatchState: Sendable, Equatable {
+    /// Stream offset of the next chunk's first byte.
+    public private(set) var offset: Int = 0
+    @usableFromInline var nocaseNode: UInt32 = 0
+    @usableFromInline var exactNode: UInt32 = 0
+
+    public init() {}
+
+    /// For a new stream (or after a gap: patterns do not match across missing bytes).
+    public mutating func reset() { self = MatchState() }
+
+    /// Skips `bytes` of the stream that will not be scanned (a gap); partial matches are lost.
+    public mutating func skip(_ bytes: Int) {
+        offset += max(0, bytes)
+        nocaseNode = 0
+        exactNode = 0
+    }
+
+    mutating func advance(_ n: Int, nocase: UInt32, exact: UInt32) {
+        offset &+= n
+        nocaseNode = nocase
+        exactNode = exact
+    }
+}
+
+/// The compiled, immutable matcher, shared by all worker threads.
+///
+/// Scanning is a prefilter over every input position (one 8-byte load covers five positions,
+/// each tested against a Bloom word and a two-byte bitmap), confirmed by walking the keyword
+/// trie from that position. Streaming scans additionally keep the Aho-Corasick state of the
+/// pattern prefixes that straddle the chunk end. See README.md for the measurements.
+public final class CompiledPatternSet: Sendable {
+    let bloomWordBits: Int
+    let bloom: [UInt64]
+    let pairA: [UInt8]
+    let pairB: [UInt8]
+    let idStart: [UInt32]
+    let ids: [UInt32]
+    let nocase: Trie
+    let exact: Trie
+    /// Distinct patterns after deduplication.
+    public let uniquePatterns: Int
+
+    init(bloomWordBits: Int, bloom: [UInt64], pairA: [UInt8], pairB: [UInt8], idStart: [UInt32], ids: [UInt32],
+         nocase: Trie, exact: Trie, uniquePatterns: Int) {
+        self.bloomWordBits = bloomWordBits
+        self.bloom = bloom
+        self.pairA = pairA
+        self.pairB = pairB
+        self.idStart = idStart
+        self.ids = ids
+        self.nocase = nocase
+        self.exact = exact
+        self.uniquePatterns = uniquePatterns
+    }
+
+    /// Heap bytes of the tables the scan reads.
+    public var memoryBytes: Int {
+        bloom.count * 8 + pairA.count + pairB.count + idStart.count * 4 + ids.count * 4 + nocase.memoryBytes + exact.memoryBytes
+    }
+
+    // MARK: Scanning
+
+    /// Reports every occurrence of every pattern in `data` as (id, end offset exclusive).
+    public func scan(_ data: ByteView, _ onMatch: (_ id: UInt32, _ endOffset: Int) -> Void) {
+        var state = MatchState()
+        scanChunk(data, state: &state, streaming: false, onMatch)
+    }
+
+    /// Scans the next chunk of a stream: matches spanning earlier chunks are found too, and
+    /// offsets count from the start of the stream.
+    public func scan(_ data: ByteView, state: inout MatchState,
+                     _ onMatch: (_ id: UInt32, _ endOffset: Int) -> Void) {
+        scanChunk(data, state: &state, streaming: true, onMatch)
+    }
+
+    @inline(__always)
+    func report(_ pattern: UInt32, _ end: Int, _ onMatch: (UInt32, Int) -> Void) {
+        CompiledPatternSet.report(idStart, ids, pattern, end, onMatch)
+    }
+
+    @inline(__always)
+    static func report(_ idStart: borrowing [UInt32], _ ids: borrowing [UInt32], _ pattern: UInt32, _ end: Int,
+                       _ onMatch: (UInt32, Int) -> Void) {
+        var k = Int(idStart[Int(pattern) &- 1])
+        let e = Int(idStart[Int(pattern)])
+        while k < e {
+            onMatch(ids[k], end)
+            k &+= 1
+        }
+    }
+
+    func scanChunk(_ data: ByteView, state: inout MatchState, streaming: Bool,
+                   _ onMatch: (UInt32, Int) -> Void) {
+        let n = data.count
+        let base = state.offset
+        var nocaseEnd: UInt32 = 0, exactEnd: UInt32 = 0
+        var nocaseAlive = false, exactAlive = false
+        if streaming {
+            // Patterns that began in earlier chunks: plain Aho-Corasick until the state no
+            // longer reaches back before this chunk (usually within a few bytes).
+            let s0 = Int(state.nocaseNode), s1 = Int(state.exactNode)
+            if s0 != 0 && s0 < nocase.nodeCount {
+                (nocaseAlive, nocaseEnd) = resume(nocase, from: s0, data, base: base, onMatch)
+            }
+            if s1 != 0 && s1 < exact.nodeCount {
+                (exactAlive, exactEnd) = resume(exact, from: s1, data, base: base, onMatch)
+            }
+        }
+        var partialNocase: UInt32 = 0, partialExact: UInt32 = 0
+        let nocase = self.nocase, exact = self.exact
+        let idStart = self.idStart, ids = self.ids
+        let hasExact = !exact.isEmpty
+        var i = 0
+        // The one place in UTMMatch that reads through raw pointers: the two pair tables,
+        // indexed by 16-bit values (both have 65536 entries, checked when a set is built or
+        // deserialized). Checked subscripts cost a third of this loop. Packet bytes are still
+        // read through ByteView.
+        pairA.withUnsafeBufferPointer { tableA in
+        pairB.withUnsafeBufferPointer { tableB in
+            let a = tableA.baseAddress!, b = tableB.baseAddress!
+            while i &+ 8 <= n {
+                guard let x = data.u64(i) else { break }
+                // Five positions from one big-endian load: pair k is bytes i+k, i+k+1.
+                let m0 = a[Int(truncatingIfNeeded: x &>> 48)] & b[Int(truncatingIfNeeded: x &>> 32) & 0xffff]
+                let m1 = a[Int(truncatingIfNeeded: x &>> 40) & 0xffff] & b[Int(truncatingIfNeeded: x &>> 24) & 0xffff]
+                let m2 = a[Int(truncatingIfNeeded: x &>> 32) & 0xffff] & b[Int(truncatingIfNeeded: x &>> 16) & 0xffff]
+                let m3 = a[Int(truncatingIfNeeded: x &>> 24) & 0xffff] & b[Int(truncatingIfNeeded: x &>> 8) & 0xffff]
+                let m4 = a[Int(truncatingIfNeeded: x &>> 16) & 0xffff] & b[Int(truncatingIfNeeded: x) & 0xffff]
+                if m0 | m1 | m2 | m3 | m4 != 0 {
+                    confirm(x, m0, m1, m2, m3, m4, at: i, data, base, &partialNocase, &partialExact, onMatch)
+                }
+                i &+= 5
+            }
+        }
+        }
+        while i < n {
+            CompiledPatternSet.walk(nocase, idStart, ids, data, i, Int.max, base, &partialNocase, onMatch)
+            if hasExact { CompiledPatternSet.walk(exact, idStart, ids, data, i, Int.max, base, &partialExact, onMatch) }
+            i &+= 1
+        }
+        if streaming {
+            state.advance(n, nocase: nocaseAlive ? nocaseEnd : partialNocase,
+                          exact: exactAlive ? exactEnd : partialExact)
+        }
+    }
+
+    /// Walks the tries from the candidate positions of one prefilter step (out of line: keeps
+    /// the filter loop's registers free).
+    @inline(never)
+    func confirm(_ x: UInt64, _ m0: UInt8, _ m1: UInt8, _ m2: UInt8, _ m3: UInt8, _ m4: UInt8, at i: Int,
+                 _ data: ByteView, _ base: Int,
+                 _ partialNocase: inout UInt32, _ partialExact: inout UInt32, _ onMatch: (UInt32, Int) -> Void) {
+        let hasExact = !exact.isEmpty
+        let f = foldASCII(x)
+        let shift = UInt64(64 &- bloomWordBits)
+        // The five masks packed in one word (no array: the scan must not allocate).
+        var packed = UInt64(m0) | UInt64(m1) &<< 8 | UInt64(m2) &<< 16 | UInt64(m3) &<< 24 | UInt64(m4) &<< 32
+        while packed != 0 {
+            let k = packed.trailingZeroBitCount >> 3
+            let m = UInt8(truncatingIfNeeded: packed &>> UInt64(8 &* k))
+            packed &= ~((0xff as UInt64) &<< UInt64(8 &* k))
+            var limit = 3
+            if m & 0x7f != 0 {
+                // Stage 2: Bloom word of the lowercased four bytes.
+                let w = UInt32(truncatingIfNeeded: f &>> UInt64(32 &- 8 &* k))
+                let h = UInt64(w) &* 0x9E37_79B9_7F4A_7C15
+                let mask = (1 as UInt64) &<< (h &>> 38) | (1 as UInt64) &<< (h &>> 44)
+                if bloom[Int(truncatingIfNeeded: h &>> shift)] & mask == mask { limit = Int.max }
+            }
+            // Only a short pattern can start here unless the Bloom word says otherwise.
+            if limit == 3 && m & 0x80 == 0 { continue }
+            CompiledPatternSet.walk(nocase, idStart, ids, data, i &+ k, limit, base, &partialNocase, onMatch)
+            if hasExact { CompiledPatternSet.walk(exact, idStart, ids, data, i &+ k, limit, base, &partialExact, onMatch) }
+        }
+    }
+
+    /// Every pattern of `t` that starts at `i`. When the walk reaches the end of the data still
+    /// inside the trie, the first such node is the longest suffix of the chunk that is a pattern
+    /// prefix: the state the next chunk resumes from.
+    @inline(__always)
+    static func walk(_ t: borrowing Trie, _ idStart: borrowing [UInt32], _ ids: borrowing [UInt32], _ data: ByteView, _ i: Int, _ maxDepth: Int, _ base: Int, _ partial: inout UInt32,
+              _ onMatch: (UInt32, Int) -> Void) {
+        let n = data.count
+        let stop = maxDepth >= n &- i ? n : i &+ maxDepth
+        let fold = t.fold
+        var b = data[checked: i]
+        var node = Int(t.root[Int(b)])
+        var j = i &+ 1
+        while node != 0 {
+            let p = t.pattern[node]
+            if p != 0 { report(idStart, ids, p, base &+ j, onMatch) }
+            if j == stop {
+                // The walk reached the chunk end inside the trie (never with a depth limit:
+                // limited walks start at least eight bytes before the end).
+                if j == n, partial == 0 { partial = UInt32(node) }
+                return
+            }
+            b = data[checked: j]
+            if fold { b = asciiLower(b) }
+            node = t.child(node, b)
+            j &+= 1
+        }
+    }
+
+    /// Continues the Aho-Corasick state of an earlier chunk, reporting only matches that began
+    /// before this chunk. Returns whether the state still reaches back at the chunk end.
+    func resume(_ t: borrowing Trie, from start: Int, _ data: ByteView, base: Int,
+                _ onMatch: (UInt32, Int) -> Void) -> (Bool, UInt32) {
+        var s = start
+        var j = 0
+        let n = data.count
+        while j < n {
+            var b = data[checked: j]
+            if t.fold { b = asciiLower(b) }
+            s = t.next(s, b)
+            j &+= 1
+            if Int(t.depth[s]) <= j { return (false, 0) }
+            var o = t.pattern[s] != 0 ? s : Int(t.dict[s])
+            while o != 0 && Int(t.depth[o]) > j {
+                report(t.pattern[o], base &+ j, onMatch)
+                o = Int(t.dict[o])
+            }
+        }
+        return (true, UInt32(s))
+    }
+}
