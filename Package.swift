@@ -57,7 +57,7 @@ let package = Package(
         // Multi-pattern literal matcher shared by the IPS prefilter and the antivirus body signatures.
         .target(name: "UTMMatch", dependencies: ["UTMCore"], exclude: ["README.md"], swiftSettings: engineSettings),
         .target(name: "UTMEngine",
-                dependencies: ["UTMCore", "UTMDecode", "UTMFlow", "UTMAppLayer", "UTMOutput"],
+                dependencies: ["UTMCore", "UTMDecode", "UTMFlow", "UTMAppLayer", "UTMOutput", "UTMDetect"],
                 exclude: ["README.md"],
                 swiftSettings: engineSettings),
 
@@ -69,7 +69,7 @@ let package = Package(
 
         // Detection: the Suricata rule language, signatures and per-rule verification.
         .target(name: "UTMDetect",
-                dependencies: ["UTMCore", "UTMDecode", "UTMFlow", "UTMAppLayer", "UTMRegex"],
+                dependencies: ["UTMCore", "UTMDecode", "UTMFlow", "UTMAppLayer", "UTMRegex", "UTMMatch"],
                 exclude: ["README.md"],
                 swiftSettings: engineSettings),
 
@@ -104,11 +104,11 @@ let package = Package(
                     linkerSettings: testLinkerSettings),
         .testTarget(name: "UTMWebFilterTests", dependencies: ["UTMWebFilter", "UTMCore", "UTMSystem", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
-        .testTarget(name: "UTMDetectTests", dependencies: ["UTMDetect", "UTMCore", "AllocationCounter"],
+        .testTarget(name: "UTMDetectTests", dependencies: ["UTMDetect", "UTMCore", "UTMMatch", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
         .testTarget(name: "UTMMatchTests", dependencies: ["UTMMatch", "UTMCore", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
-        .testTarget(name: "UTMEngineTests", dependencies: ["UTMEngine", "UTMCapture", "UTMCore", "UTMSystem", "AllocationCounter"],
+        .testTarget(name: "UTMEngineTests", dependencies: ["UTMEngine", "UTMCapture", "UTMCore", "UTMSystem", "UTMDetect", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
         .testTarget(name: "UTMAppIDTests",
                     dependencies: ["UTMAppID", "UTMCore", "UTMCapture", "UTMEngine", "UTMDecode", "UTMFlow",

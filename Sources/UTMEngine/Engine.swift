@@ -4,6 +4,7 @@ import UTMFlow
 import UTMAppLayer
 import UTMCrypto
 import UTMOutput
+import UTMDetect
 
 /// Per-worker counters for the replay summary and `utmctl status`.
 public struct EngineStats: Sendable {
@@ -52,10 +53,10 @@ final class QUICFlowState {
 public final class Engine {
     public let config: EngineConfig
     public private(set) var decoder: Decoder
-    public private(set) var flows: FlowTable
-    public private(set) var reassembler: TCPReassembler
+    public internal(set) var flows: FlowTable
+    public internal(set) var reassembler: TCPReassembler
     public var eve: EVEWriter
-    public private(set) var stats = EngineStats()
+    public internal(set) var stats = EngineStats()
 
     var packet = DecodedPacket()
     var http: SlotPool<HTTPParser>
@@ -65,6 +66,9 @@ public final class Engine {
     var dns: DNSParser
     /// The decision for the packet being processed (reset for each packet).
     public internal(set) var decision = PacketDecision()
+    /// The IPS (nil until rules are loaded) and the packet it is inspecting (EngineDetect.swift).
+    public internal(set) var detect: DetectEngine?
+    var detectCursor = DetectCursor()
     /// Time of the newest packet seen, for ending flows at shutdown.
     public private(set) var now: Timestamp = .zero
 
@@ -120,6 +124,7 @@ public final class Engine {
             decision = PacketDecision(verdict: .drop, response: .none, source: .flowBlocked)
             return decision
         }
+        if detect != nil { detectPacket(tracked.ref, tracked.direction) }
         switch packet.ipProto {
         case IPProto.tcp: processTCP(tracked.ref, tracked.direction)
         case IPProto.udp: processUDP(tracked.ref, tracked.direction)
@@ -145,7 +150,7 @@ public final class Engine {
     func processTCP(_ ref: FlowRef, _ direction: Direction) {
         let flow = flows[ref]
         var bits = flow.engineFlags
-        if bits & FlowBits.appDone != 0 { return }
+        if bits & FlowBits.appDone != 0 { detectStreamOnly(ref, direction); return }
         var app = flow.appProto
         var slot = flow.appSlot
         let meta = endpoints(flow)
@@ -164,6 +169,7 @@ public final class Engine {
     /// In-order stream bytes of one direction of a TCP flow.
     func streamData(_ data: ByteView, _ chunk: StreamChunk, meta: EVEEndpoints, time: Timestamp,
                     app: inout AppProto, slot: inout Int32, bits: inout UInt32) {
+        defer { if detect != nil { detectStream(data, chunk, app: app) } }
         if app == .unknown {
             app = detectTCP(data, chunk.direction, meta: meta, bits: &bits)
             guard app != .unknown else { return }
@@ -182,11 +188,16 @@ public final class Engine {
         let i = Int(slot)
         switch app {
         case .http:
-            http.items[i].feed(data, direction: chunk.direction, gap: chunk.gapBefore) { _ in }
+            if detect != nil { detectHTTPBegin() }
+            http.items[i].feed(data, direction: chunk.direction, gap: chunk.gapBefore) { body in
+                if self.detect != nil { self.detectHTTPBody(body) }
+            }
+            if detect != nil { detectHTTP(i, chunk.direction) }
             logHTTP(i, time: time, m)
         case .tls:
             tls.items[i].feed(data, direction: chunk.direction, gap: chunk.gapBefore)
             let events = tls.items[i].takeEvents()
+            if detect != nil { detectTLS(i, events) }
             if events.contains(.serverHelloDone) && bits & FlowBits.helloLogged == 0 {
                 eve.writeTLS(tls.items[i], time: time, m)
                 bits |= FlowBits.helloLogged
@@ -194,6 +205,7 @@ public final class Engine {
             if tls.items[i].encrypted { bits |= FlowBits.appDone }
         case .dns:
             dnsTCP.items[i].feedStream(data, direction: chunk.direction, gap: chunk.gapBefore) { dir, parser in
+                if self.detect != nil { self.detectDNS(parser, dir) }
                 self.eve.writeDNS(parser, time: time, dir == .toServer ? m : m.reversed)
             }
         default:
@@ -273,6 +285,7 @@ public final class Engine {
         switch app {
         case .dns:
             if dns.parse(payload) {
+                if detect != nil { detectDNS(dns, direction) }
                 eve.writeDNS(dns, time: time, direction == .toServer ? m : m.reversed)
             } else {
                 stats.dnsParseFailures &+= 1
@@ -351,7 +364,7 @@ public final class Engine {
             flow.appSlot = -1
         }
         reassembler.release(ref, flow: &flow)
-        eve.writeFlow(flow, reason: reason)
+        eve.writeFlow(flow, reason: reason, alerted: detectEndFlow(ref))
     }
 
     func endpoints(_ f: Flow) -> EVEEndpoints {
