@@ -46,7 +46,7 @@ public struct AlertText: Sendable {
 /// buffer, and the short lists of signatures without a prefilter. Immutable and shared by
 /// every worker; each worker owns a `DetectEngine` (its per-flow and scratch state).
 public final class DetectDefinitions: @unchecked Sendable {
-    /// Evaluation order: pass, drop, reject, alert (Suricata's default action order); within an
+    /// Evaluation order: drop, reject, pass, alert (what Suricata 7's util-action tests show); within an
     /// action, rules that only set flowbits before rules that test them; then file order.
     public let signatures: [Signature]
     public let flowbitNames: FlowbitNames
@@ -191,9 +191,9 @@ public final class DetectDefinitions: @unchecked Sendable {
 
     static func actionRank(_ a: RuleAction) -> Int {
         switch a {
-        case .pass: return 0
-        case .drop: return 1
-        case .reject, .rejectSource, .rejectDestination, .rejectBoth: return 2
+        case .drop: return 0
+        case .reject, .rejectSource, .rejectDestination, .rejectBoth: return 1
+        case .pass: return 2
         case .alert: return 3
         }
     }
