@@ -65,7 +65,7 @@ let package = Package(
                 swiftSettings: engineSettings),
         .target(name: "UTMEngine",
                 dependencies: ["UTMCore", "UTMDecode", "UTMFlow", "UTMAppLayer", "UTMOutput", "UTMWebFilter", "UTMAppID",
-                               "UTMAntivirus"],
+                               "UTMAntivirus", "UTMDetect"],
                 exclude: ["README.md"],
                 swiftSettings: engineSettings),
 
@@ -77,7 +77,7 @@ let package = Package(
 
         // Detection: the Suricata rule language, signatures and per-rule verification.
         .target(name: "UTMDetect",
-                dependencies: ["UTMCore", "UTMDecode", "UTMFlow", "UTMAppLayer", "UTMRegex"],
+                dependencies: ["UTMCore", "UTMDecode", "UTMFlow", "UTMAppLayer", "UTMRegex", "UTMMatch"],
                 exclude: ["README.md"],
                 swiftSettings: engineSettings),
 
@@ -116,12 +116,13 @@ let package = Package(
                     linkerSettings: testLinkerSettings),
         .testTarget(name: "UTMWebFilterTests", dependencies: ["UTMWebFilter", "UTMCore", "UTMSystem", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
-        .testTarget(name: "UTMDetectTests", dependencies: ["UTMDetect", "UTMCore", "AllocationCounter"],
+        .testTarget(name: "UTMDetectTests", dependencies: ["UTMDetect", "UTMCore", "UTMMatch", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
         .testTarget(name: "UTMMatchTests", dependencies: ["UTMMatch", "UTMCore", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
         .testTarget(name: "UTMEngineTests", dependencies: ["UTMEngine", "UTMCapture", "UTMCore", "UTMSystem", "UTMWebFilter",
-                                                       "UTMAppID", "UTMOutput", "UTMDecode", "UTMAntivirus", "AllocationCounter"],
+                                                       "UTMAppID", "UTMOutput", "UTMDecode", "UTMAntivirus", "UTMDetect",
+                                                       "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
         .testTarget(name: "UTMAppIDTests",
                     dependencies: ["UTMAppID", "UTMCore", "UTMCapture", "UTMEngine", "UTMDecode", "UTMFlow",

@@ -4,6 +4,7 @@ import UTMFlow
 import UTMAppLayer
 import UTMCrypto
 import UTMOutput
+import UTMDetect
 
 /// Per-worker counters for the replay summary and `utmctl status`.
 public struct EngineStats: Sendable {
@@ -52,10 +53,10 @@ final class QUICFlowState {
 public final class Engine {
     public let config: EngineConfig
     public private(set) var decoder: Decoder
-    public private(set) var flows: FlowTable
-    public private(set) var reassembler: TCPReassembler
+    public internal(set) var flows: FlowTable
+    public internal(set) var reassembler: TCPReassembler
     public var eve: EVEWriter
-    public private(set) var stats = EngineStats()
+    public internal(set) var stats = EngineStats()
 
     var packet = DecodedPacket()
     var http: SlotPool<HTTPParser>
@@ -65,6 +66,9 @@ public final class Engine {
     var dns: DNSParser
     /// The decision for the packet being processed (reset for each packet).
     public internal(set) var decision = PacketDecision()
+    /// The IPS (nil until rules are loaded) and the packet it is inspecting (EngineDetect.swift).
+    public internal(set) var detect: DetectEngine?
+    var detectCursor = DetectCursor()
     /// Time of the newest packet seen, for ending flows at shutdown.
     public private(set) var now: Timestamp = .zero
     /// Web filter and App-ID state (EngineWebFilter.swift, EngineAppID.swift).
@@ -129,6 +133,7 @@ public final class Engine {
             decision = PacketDecision(verdict: .drop, response: .none, source: .flowBlocked)
             return decision
         }
+        if detect != nil { detectPacket(tracked.ref, tracked.direction) }
         switch packet.ipProto {
         case IPProto.tcp: processTCP(tracked.ref, tracked.direction)
         case IPProto.udp: processUDP(tracked.ref, tracked.direction)
@@ -154,7 +159,7 @@ public final class Engine {
     func processTCP(_ ref: FlowRef, _ direction: Direction) {
         let flow = flows[ref]
         var bits = flow.engineFlags
-        if bits & FlowBits.appDone != 0 { return }
+        if bits & FlowBits.appDone != 0 { detectStreamOnly(ref, direction); return }
         var app = flow.appProto
         var slot = flow.appSlot
         let meta = endpoints(flow)
@@ -174,6 +179,7 @@ public final class Engine {
     /// In-order stream bytes of one direction of a TCP flow.
     func streamData(_ ref: FlowRef, _ data: ByteView, _ chunk: StreamChunk, meta: EVEEndpoints, time: Timestamp,
                     app: inout AppProto, slot: inout Int32, bits: inout UInt32) {
+        defer { if detect != nil { detectStream(data, chunk, app: app) } }
         appIDPayload(ref, data, chunk.direction, meta)
         avMailData(ref, data, chunk, meta)
         if bits & FlowBits.parserDone != 0 { return }
@@ -195,7 +201,9 @@ public final class Engine {
         let i = Int(slot)
         switch app {
         case .http:
+            if detect != nil { detectHTTPBegin() }
             feedHTTP(ref, i, data, chunk, m)
+            if detect != nil { detectHTTP(i, chunk.direction) }
             if chunk.direction == .toServer { httpRequests(ref, i, m) }
             logHTTP(i, time: time, m)
         case .tls:
@@ -205,6 +213,7 @@ public final class Engine {
                 bits |= FlowBits.helloChecked
                 clientHello(ref, tls.items[i], quic: false, m)
             }
+            if detect != nil { detectTLS(i, events) }
             if events.contains(.serverHelloDone) && bits & FlowBits.helloLogged == 0 {
                 eve.writeTLS(tls.items[i], time: time, m, webFilter: helloWebFilter(tls.items[i]))
                 bits |= FlowBits.helloLogged
@@ -213,6 +222,7 @@ public final class Engine {
         case .dns:
             dnsTCP.items[i].feedStream(data, direction: chunk.direction, gap: chunk.gapBefore) { dir, parser in
                 let wf = self.dnsMessage(ref, parser, m)
+                if self.detect != nil { self.detectDNS(parser, dir) }
                 self.eve.writeDNS(parser, time: time, dir == .toServer ? m : m.reversed, webFilter: wf)
             }
         default:
@@ -301,6 +311,7 @@ public final class Engine {
         case .dns:
             if dns.parse(payload) {
                 let wf = dnsMessage(ref, dns, m)
+                if detect != nil { detectDNS(dns, direction) }
                 eve.writeDNS(dns, time: time, direction == .toServer ? m : m.reversed, webFilter: wf)
             } else {
                 stats.dnsParseFailures &+= 1
@@ -382,7 +393,7 @@ public final class Engine {
         }
         avFlowEnded(ref, m, time: flow.lastSeen)
         reassembler.release(ref, flow: &flow)
-        writeFlowEvent(ref, flow, reason)
+        writeFlowEvent(ref, flow, reason, alerted: detectEndFlow(ref))
     }
 
     func endpoints(_ f: Flow) -> EVEEndpoints {

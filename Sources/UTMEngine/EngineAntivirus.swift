@@ -146,13 +146,17 @@ extension Engine {
     /// Feeds HTTP stream bytes to the flow's parser; with AV on, body chunks go to scan
     /// sessions, and files that ended or matched are decided before the packet is.
     func feedHTTP(_ ref: FlowRef, _ slot: Int, _ data: ByteView, _ chunk: StreamChunk, _ m: EVEEndpoints) {
+        // Body chunks go to the IPS (file_data, http.request_body) and to the antivirus.
         guard av.scanner != nil else {
-            http.items[slot].feed(data, direction: chunk.direction, gap: chunk.gapBefore) { _ in }
+            http.items[slot].feed(data, direction: chunk.direction, gap: chunk.gapBefore) { body in
+                if self.detect != nil { self.detectHTTPBody(body) }
+            }
             return
         }
         let k = Int(ref.index)
         let gap = chunk.gapBefore
         http.items[slot].feed(data, direction: chunk.direction, gap: gap) { body in
+            if self.detect != nil { self.detectHTTPBody(body) }
             self.avHTTPBody(k, body, gap: gap)
         }
         avSettleHTTP(k, slot, m, time: packet.timestamp, enforce: true)

@@ -107,9 +107,9 @@ extension Engine {
 
     /// Hook in `endFlow`: the by-port guess for flows that ended early, then the flow event
     /// with `app`.
-    func writeFlowEvent(_ ref: FlowRef, _ flow: Flow, _ reason: FlowEndReason) {
+    func writeFlowEvent(_ ref: FlowRef, _ flow: Flow, _ reason: FlowEndReason, alerted: Bool) {
         guard appID.enabled, Int(ref.index) < appID.states.count else {
-            eve.writeFlow(flow, reason: reason)
+            eve.writeFlow(flow, reason: reason, alerted: alerted)
             return
         }
         let i = Int(ref.index)
@@ -120,7 +120,7 @@ extension Engine {
         if s.result != .unknown {
             AppIdentifier.writeName(s) { appID.name.append($0) }
         }
-        appID.name.withByteView { eve.writeFlow(flow, reason: reason, app: $0) }
+        appID.name.withByteView { eve.writeFlow(flow, reason: reason, alerted: alerted, app: $0) }
     }
 
     /// The App-ID result of a live flow (tests, `utmctl status`).

@@ -22,7 +22,10 @@ struct Defs: ParsableCommand {
         )
 
         @Option(name: .long, help: "The category folder.")
-        var categories: String
+        var categories: String?
+
+        @Option(name: .long, help: "Suricata rule files: write an IPS definitions bundle instead (RulesLoad.swift).")
+        var rules: [String] = []
 
         @Option(name: .shortAndLong, help: "The database file to write.")
         var output: String
@@ -31,6 +34,8 @@ struct Defs: ParsableCommand {
         var verbose = false
 
         func run() throws {
+            if !rules.isEmpty { return try compileIPSBundle(rules: rules, output: output) }
+            guard let categories else { throw fail("defs compile: give --categories DIR or --rules FILE...") }
             let start = MonotonicClock.nanoseconds()
             let result: (bytes: [UInt8], stats: CategoryCompiler.Stats, compiler: CategoryCompiler)
             do {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import UTMCapture
 import UTMCore
+import UTMDetect
 import UTMEngine
 import UTMOutput
 import UTMSystem
@@ -23,8 +24,11 @@ struct Replay: ParsableCommand {
     @Option(name: .long, help: "Where to write EVE JSON lines ('-' for standard output).")
     var eve: String?
 
-    @Option(name: .long, help: "Suricata rule file(s) (the IPS is not built yet: accepted and ignored with a warning).")
+    @Option(name: .long, help: "Suricata rule file(s), or a definitions bundle from 'utmctl defs compile'.")
     var rules: [String] = []
+
+    @Option(name: .long, help: "A compiled IPS definitions bundle ('utmctl defs compile --rules').")
+    var defs: String?
 
     @Option(name: .customLong("av-db"), help: "ClamAV signature file(s) (.hdb .hsb .ndb .ldb). Unusable lines are warnings with file:line; loading time counts in load_seconds.")
     var avDB: [String] = []
@@ -40,7 +44,10 @@ struct Replay: ParsableCommand {
 
     func run() throws {
         let loadStart = MonotonicClock.nanoseconds()
-        if !rules.isEmpty { writeStandardError("warning: --rules: the rule engine is not built yet; rules ignored") }
+        var definitions: DetectDefinitions?
+        if !rules.isEmpty || defs != nil {
+            definitions = try loadDefinitions(rules: rules, bundle: defs)
+        }
         var config = EngineConfig()
         do {
             try ReplayAntivirus.apply(avDB, to: &config, warn: writeStandardError)
@@ -59,6 +66,7 @@ struct Replay: ParsableCommand {
             throw fail("\(error)")
         }
         let engine = Engine(config: config)
+        if let definitions { engine.loadDetection(definitions) }
         let loadSeconds = MonotonicClock.seconds(since: loadStart)
 
         let flushAt = 1 << 17

@@ -1,0 +1,267 @@
+import UTMCore
+import UTMMatch
+
+/// Where in the packet path a signature is evaluated.
+public enum InspectionPoint: UInt8, Sendable {
+    /// Per packet: header-only rules, UDP/ICMP payload, and TCP payload rules that are
+    /// packet-only (`tcp-pkt`, `flow:no_stream`, `dsize`).
+    case packet = 0
+    /// TCP in-order stream chunks (payload rules on TCP that are not packet-only).
+    case stream = 1
+    /// HTTP transaction buffers (headers complete, bodies).
+    case http = 2
+    /// TLS ClientHello / ServerHello buffers.
+    case tls = 3
+    /// DNS query names.
+    case dns = 4
+}
+
+/// Transport class of the per-protocol "always" lists (signatures without a prefilter).
+@usableFromInline
+enum ProtoClass: Int, CaseIterable, Sendable {
+    case tcp = 0, udp, icmp, other
+
+    @inlinable
+    static func of(_ ipProto: UInt8) -> ProtoClass {
+        switch ipProto {
+        case 6: return .tcp
+        case 17: return .udp
+        case 1, 58: return .icmp
+        default: return .other
+        }
+    }
+}
+
+/// What an alert event says about a signature, rendered once at load so writing an alert copies
+/// bytes and never builds a `String`.
+public struct AlertText: Sendable {
+    public var msg: [UInt8]
+    /// The classtype's description ("" when none).
+    public var category: [UInt8]
+    /// Suricata's `alert.metadata` object (`{"key":["v1","v2"]}`), "" when the rule has none.
+    public var metadataJSON: [UInt8]
+}
+
+/// The compiled IPS definitions: signatures in evaluation order, one prefilter automaton per
+/// buffer, and the short lists of signatures without a prefilter. Immutable and shared by
+/// every worker; each worker owns a `DetectEngine` (its per-flow and scratch state).
+public final class DetectDefinitions: @unchecked Sendable {
+    /// Evaluation order: drop, reject, pass, alert (what Suricata 7's util-action tests show); within an
+    /// action, rules that only set flowbits before rules that test them; then file order.
+    public let signatures: [Signature]
+    public let flowbitNames: FlowbitNames
+    public let alertText: [AlertText]
+    /// Prefilter automaton per `BufferID.rawValue`; ids are signature indices.
+    public let patternSets: [CompiledPatternSet?]
+    /// Per signature: where it is evaluated.
+    public let points: [InspectionPoint]
+    /// Per signature: prefilter pattern length (0 = none), for the segment-boundary test.
+    let prefilterLength: [Int32]
+    /// Signatures without a prefilter: packet point per `ProtoClass`, and per other point.
+    let alwaysPacket: [[Int32]]
+    let alwaysStream: [Int32]
+    let alwaysHTTP: [Int32]
+    let alwaysTLS: [Int32]
+    let alwaysDNS: [Int32]
+    /// Buffers some signature inspects, per point (so the engine fills only those).
+    public let usesBuffer: [Bool]
+    /// Signatures with a threshold or detection_filter.
+    public let thresholdCount: Int
+    /// Per signature: the phase of its inspection point it waits for (HTTP: 1 request
+    /// headers, 2 request body, 3 response headers, 4 response body; TLS: 1 client hello,
+    /// 2 server hello; others 1).
+    public let phases: [UInt8]
+
+    public var count: Int { signatures.count }
+
+    /// Orders and classifies the rule set and compiles one automaton per buffer.
+    public convenience init(ruleSet: RuleSet) {
+        let ordered = DetectDefinitions.evaluationOrder(ruleSet.signatures)
+        var builders = [PatternSetBuilder](repeating: PatternSetBuilder(), count: BufferID.count)
+        for (i, s) in ordered.enumerated() {
+            if let p = s.prefilter, DetectDefinitions.point(of: s) != nil {
+                builders[Int(p.buffer.rawValue)].add(p.pattern, nocase: p.nocase, id: UInt32(i))
+            }
+        }
+        let sets: [CompiledPatternSet?] = builders.map { $0.count > 0 ? $0.compile() : nil }
+        self.init(ordered: ordered, flowbitNames: ruleSet.flowbitNames, patternSets: sets)
+    }
+
+    /// Used by the bundle loader: signatures already in evaluation order, automata already built.
+    init(ordered: [Signature], flowbitNames: FlowbitNames, patternSets: [CompiledPatternSet?]) {
+        signatures = ordered
+        self.flowbitNames = flowbitNames
+        self.patternSets = patternSets
+        var points: [InspectionPoint] = []
+        var prefLen: [Int32] = []
+        var aPacket = [[Int32]](repeating: [], count: ProtoClass.allCases.count)
+        var aStream: [Int32] = [], aHTTP: [Int32] = [], aTLS: [Int32] = [], aDNS: [Int32] = []
+        var uses = [Bool](repeating: false, count: BufferID.count)
+        var texts: [AlertText] = []
+        var thresholds = 0
+        var phases: [UInt8] = []
+        points.reserveCapacity(ordered.count)
+        for (i, s) in ordered.enumerated() {
+            let pt = DetectDefinitions.point(of: s) ?? .packet
+            points.append(pt)
+            phases.append(DetectDefinitions.phase(of: s, pt))
+            let hasPrefilter = s.prefilter != nil && patternSets[Int(s.prefilter!.buffer.rawValue)] != nil
+            prefLen.append(hasPrefilter ? Int32(s.prefilter!.pattern.count) : 0)
+            for l in s.lists { uses[Int(l.buffer.rawValue)] = true }
+            if s.threshold != nil || s.detectionFilter != nil { thresholds += 1 }
+            texts.append(DetectDefinitions.render(s))
+            if hasPrefilter { continue }
+            let idx = Int32(i)
+            switch pt {
+            case .packet:
+                for c in ProtoClass.allCases where DetectDefinitions.admits(s, c) { aPacket[c.rawValue].append(idx) }
+            case .stream: aStream.append(idx)
+            case .http: aHTTP.append(idx)
+            case .tls: aTLS.append(idx)
+            case .dns: aDNS.append(idx)
+            }
+        }
+        self.points = points
+        prefilterLength = prefLen
+        alwaysPacket = aPacket
+        alwaysStream = aStream
+        alwaysHTTP = aHTTP
+        alwaysTLS = aTLS
+        alwaysDNS = aDNS
+        usesBuffer = uses
+        alertText = texts
+        thresholdCount = thresholds
+        self.phases = phases
+    }
+
+    /// The latest message part a signature needs (see `phases`).
+    static func phase(of s: Signature, _ pt: InspectionPoint) -> UInt8 {
+        var p: UInt8 = 1
+        for l in s.lists {
+            let b: UInt8
+            switch l.buffer {
+            case .httpClientBody: b = 2
+            case .httpStatCode, .httpStatMsg, .httpResponseLine: b = 3
+            case .httpServerBody, .fileData: b = 4
+            case .httpHeader, .httpRawHeader, .httpHeaderNames, .httpContentLen, .httpContentType,
+                 .httpConnection, .httpStart, .httpProtocol:
+                b = s.flow.contains(.toClient) ? 3 : 1
+            case .ja3sHash, .ja3sString, .tlsCertSubject, .tlsCertIssuer, .tlsCertSerial, .tlsCertFingerprint:
+                b = 2
+            default: b = 1
+            }
+            p = Swift.max(p, b)
+        }
+        return p
+    }
+
+    static func admits(_ s: Signature, _ c: ProtoClass) -> Bool {
+        switch c {
+        case .tcp: return s.proto.admits(ipProto: 6)
+        case .udp: return s.proto.admits(ipProto: 17)
+        case .icmp: return s.proto.admits(ipProto: 1) || s.proto.admits(ipProto: 58)
+        case .other: return s.proto.ipProto == nil
+        }
+    }
+
+    /// Where a signature is evaluated; nil when it inspects buffers the engine cannot fill
+    /// together (it is still kept, as a packet rule that never matches its buffers).
+    public static func point(of s: Signature) -> InspectionPoint? {
+        var http = false, tls = false, dns = false, payload = false
+        for l in s.lists {
+            if l.buffer == .payload { payload = true }
+            else if l.buffer.isHTTP || l.buffer == .fileData { http = true }
+            else if l.buffer.isTLS { tls = true }
+            else if l.buffer == .dnsQuery { dns = true }
+        }
+        if http { return .http }
+        if tls { return .tls }
+        if dns { return .dns }
+        if payload {
+            return isPacketOnly(s) || !s.proto.admits(ipProto: 6) ? .packet : .stream
+        }
+        if s.proto.app == .http && !s.flowbits.isEmpty && s.lists.isEmpty { return .packet }
+        return .packet
+    }
+
+    /// TCP payload rules Suricata evaluates on the packet rather than the stream.
+    public static func isPacketOnly(_ s: Signature) -> Bool {
+        s.proto.packetOnly || s.flow.contains(.noStream) || s.dsize != nil
+    }
+
+    static func actionRank(_ a: RuleAction) -> Int {
+        switch a {
+        case .drop: return 0
+        case .reject, .rejectSource, .rejectDestination, .rejectBoth: return 1
+        case .pass: return 2
+        case .alert: return 3
+        }
+    }
+
+    static func flowbitRank(_ s: Signature) -> Int {
+        var sets = false, tests = false
+        for op in s.flowbits {
+            switch op.kind {
+            case .set, .unset, .toggle: sets = true
+            case .isSet, .isNotSet: tests = true
+            }
+        }
+        if sets && !tests { return 0 }
+        if sets && tests { return 1 }
+        if tests { return 2 }
+        return 1
+    }
+
+    static func evaluationOrder(_ sigs: [Signature]) -> [Signature] {
+        let keyed = sigs.enumerated().map { (i, s) in (actionRank(s.action), flowbitRank(s), i) }
+        let order = keyed.sorted { a, b in
+            if a.0 != b.0 { return a.0 < b.0 }
+            if a.1 != b.1 { return a.1 < b.1 }
+            return a.2 < b.2
+        }
+        return order.map { sigs[$0.2] }
+    }
+
+    static func render(_ s: Signature) -> AlertText {
+        var meta: [UInt8] = []
+        if !s.metadata.isEmpty {
+            // Suricata groups values by key, keys in first-seen order.
+            var keys: [String] = []
+            var values: [String: [String]] = [:]
+            for (k, v) in s.metadata {
+                if values[k] == nil { keys.append(k); values[k] = [] }
+                values[k]!.append(v)
+            }
+            meta.append(UInt8(ascii: "{"))
+            for (ki, k) in keys.enumerated() {
+                if ki > 0 { meta.append(UInt8(ascii: ",")) }
+                appendJSONString(k, to: &meta)
+                meta.append(UInt8(ascii: ":"))
+                meta.append(UInt8(ascii: "["))
+                for (vi, v) in values[k]!.enumerated() {
+                    if vi > 0 { meta.append(UInt8(ascii: ",")) }
+                    appendJSONString(v, to: &meta)
+                }
+                meta.append(UInt8(ascii: "]"))
+            }
+            meta.append(UInt8(ascii: "}"))
+        }
+        return AlertText(msg: Array(s.msg.utf8), category: Array((s.classtype?.description ?? "").utf8),
+                         metadataJSON: meta)
+    }
+
+    static func appendJSONString(_ s: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "\""): out += [92, 34]
+            case UInt8(ascii: "\\"): out += [92, 92]
+            case 0 ..< 0x20:
+                let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                out += [92, UInt8(ascii: "u"), 48, 48, hex[Int(b >> 4)], hex[Int(b & 15)]]
+            default: out.append(b)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+}

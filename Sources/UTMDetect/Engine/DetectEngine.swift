@@ -1,0 +1,467 @@
+import UTMCore
+import UTMMatch
+
+/// Counters of one worker's detection.
+public struct DetectStats: Sendable {
+    public var inspections: UInt64 = 0
+    public var candidates: UInt64 = 0
+    public var verifications: UInt64 = 0
+    public var matches: UInt64 = 0
+    /// Alerts held back by threshold / detection_filter.
+    public var suppressed: UInt64 = 0
+    /// Stream chunks verified over the previous chunk's tail (a candidate crossed the boundary).
+    public var boundaryWindows: UInt64 = 0
+    /// No tail slot was free: boundary-crossing verification was not possible for that flow.
+    public var tailPoolExhausted: UInt64 = 0
+    public var thresholdEvictions: UInt64 = 0
+    public init() {}
+}
+
+/// Sizes of a worker's detection state (documented defaults).
+public struct DetectConfig: Sendable {
+    /// Flow slots (the flow table's capacity): per-flow state is indexed by `FlowRef.index`.
+    public var flowCapacity: Int = 65536
+    /// Bytes of each stream direction kept to verify matches that cross a segment boundary.
+    public var tailBytes: Int = 1024
+    /// Tail slots shared by all flow directions (a direction holds one while its flow lives).
+    public var tailSlots: Int = 8192
+    /// Largest stream chunk verified together with its tail; larger chunks are verified alone.
+    public var maxWindow: Int = 64 << 10
+    /// Entries of the threshold/detection_filter tracking table (oldest-overwritten when full).
+    public var thresholdEntries: Int = 4096
+    public init() {}
+}
+
+/// One worker's detection: prefilter scans, candidate collection, verification, per-flow
+/// state (flowbits, streaming matcher state, stream tails) and thresholds.
+///
+/// Why a class: it owns large pre-sized tables mutated from inside the engine's callbacks.
+/// Nothing on its inspection paths allocates once built.
+public final class DetectEngine {
+    public let defs: DetectDefinitions
+    public let config: DetectConfig
+    public private(set) var stats = DetectStats()
+    var verifier = Verifier()
+
+    // Candidate collection.
+    var candidates: [Int32]
+    var seen: [UInt32]
+    var stamp: UInt32 = 0
+    /// Per signature: the packet serial it last matched on (one alert per signature per packet).
+    var matchedOn: [UInt64]
+    public private(set) var packetSerial: UInt64 = 0
+    var scratchBits = FlowBits()
+
+    // Per flow slot.
+    var flowIDs: [UInt64]
+    var bits: [FlowBits]
+    var passed: [Bool]
+    /// Per flow direction (slot * 2 + direction).
+    var states: [MatchState]
+    var tailSlot: [Int32]
+    var tailLen: [Int32]
+    let tails: ByteSlab
+    var freeTails: [Int32]
+    let window: ByteSlab
+
+    var thresholds: ThresholdTable
+    var progressStore: [UInt32]
+    var alerted: [Bool]
+    let body: ByteSlab
+    var bodyTx = -1
+    var bodyDirection = Direction.toServer
+    var bodyLen = 0
+
+    public init(definitions: DetectDefinitions, config: DetectConfig = .init()) {
+        defs = definitions
+        self.config = config
+        let n = definitions.count
+        candidates = []
+        candidates.reserveCapacity(n + 1)
+        seen = Array(repeating: 0, count: n)
+        matchedOn = Array(repeating: 0, count: n)
+        let cap = Swift.max(1, config.flowCapacity)
+        flowIDs = Array(repeating: 0, count: cap)
+        bits = Array(repeating: FlowBits(), count: cap)
+        passed = Array(repeating: false, count: cap)
+        states = Array(repeating: MatchState(), count: cap * 2)
+        tailSlot = Array(repeating: -1, count: cap * 2)
+        tailLen = Array(repeating: 0, count: cap * 2)
+        let slots = Swift.max(0, config.tailSlots)
+        tails = ByteSlab(capacity: slots * config.tailBytes)
+        freeTails = (0 ..< Int32(slots)).reversed().map { $0 }
+        window = ByteSlab(capacity: config.tailBytes + config.maxWindow)
+        thresholds = ThresholdTable(entries: config.thresholdEntries)
+        progressStore = Array(repeating: 0, count: cap * 2)
+        alerted = Array(repeating: false, count: cap)
+        body = ByteSlab(capacity: config.maxWindow)
+    }
+
+    // MARK: Flow state
+
+    /// Call once per packet before any inspection: starts a new "alert once per packet" scope.
+    public func beginPacket() { packetSerial &+= 1 }
+
+    /// The detection slot of a flow, reset when the table slot now holds a different flow.
+    public func flowSlot(index: Int32, flowID: UInt64) -> Int {
+        let i = Int(index)
+        guard i >= 0 && i < flowIDs.count else { return -1 }
+        if flowIDs[i] != flowID {
+            flowIDs[i] = flowID
+            resetSlot(i)
+        }
+        return i
+    }
+
+    func resetSlot(_ i: Int) {
+        bits[i].removeAll()
+        passed[i] = false
+        alerted[i] = false
+        for d in 0 ..< 2 {
+            states[i &* 2 &+ d].reset()
+            tailLen[i &* 2 &+ d] = 0
+            progressStore[i &* 2 &+ d] = 0
+        }
+    }
+
+    /// The flow ended: give back its tails.
+    public func endFlow(index: Int32) {
+        let i = Int(index)
+        guard i >= 0 && i < flowIDs.count else { return }
+        for d in 0 ..< 2 {
+            let si = i &* 2 &+ d
+            if tailSlot[si] >= 0 { freeTails.append(tailSlot[si]) }
+            tailSlot[si] = -1
+            tailLen[si] = 0
+            states[si].reset()
+        }
+        flowIDs[i] = 0
+        passed[i] = false
+        bits[i].removeAll()
+    }
+
+    /// A pass rule matched on this (TCP) flow: no more detection for it.
+    public func isPassed(_ slot: Int) -> Bool { slot >= 0 && passed[slot] }
+
+    public func flowbits(_ slot: Int) -> FlowBits { slot >= 0 ? bits[slot] : FlowBits() }
+
+    // MARK: Inspection points
+
+    /// Per-packet rules on the packet payload (`payload` may be empty).
+    /// `onMatch(signatureIndex, alert)` is called for each matching signature, in evaluation
+    /// order; returns true when a pass rule matched.
+    @discardableResult
+    public func inspectPacket(_ facts: PacketFacts, payload: ByteView, slot: Int, time: Int64,
+                              _ onMatch: (Int, Bool) -> Void) -> Bool {
+        if slot >= 0 && passed[slot] { return true }
+        beginCandidates()
+        let pc = ProtoClass.of(facts.ipProto)
+        let tcp = pc == .tcp
+        if !payload.isEmpty, let set = defs.patternSets[0] {
+            let points = defs.points
+            set.scan(payload) { id, _ in
+                let i = Int(id)
+                let p = points[i]
+                if p == .packet || (p == .stream && !tcp) { self.add(i) }
+            }
+        }
+        addAll(defs.alwaysPacket[pc.rawValue])
+        if !tcp { addAll(defs.alwaysStream) }
+        guard !candidates.isEmpty else { return false }
+        var buffers = InspectionBuffers()
+        buffers[.payload] = payload
+        var f = facts
+        f.isStream = false
+        return run(f, buffers, slot: slot, time: time, passOnFlow: tcp, onMatch)
+    }
+
+    /// An in-order chunk of one TCP stream direction. The prefilter keeps its state across
+    /// chunks; when a candidate's pattern began in an earlier chunk the verification runs on
+    /// the kept tail followed by this chunk.
+    @discardableResult
+    public func inspectStream(_ facts: PacketFacts, chunk: ByteView, gap: Bool, direction: Direction,
+                              slot: Int, time: Int64, _ onMatch: (Int, Bool) -> Void) -> Bool {
+        guard slot >= 0 else { return false }
+        if passed[slot] { return true }
+        let si = slot &* 2 &+ direction.index
+        if gap {
+            states[si].reset()
+            tailLen[si] = 0
+        }
+        beginCandidates()
+        let chunkStart = states[si].offset
+        var crossing = false
+        if let set = defs.patternSets[0] {
+            let points = defs.points, lens = defs.prefilterLength
+            set.scan(chunk, state: &states[si]) { id, end in
+                let i = Int(id)
+                if points[i] == .stream {
+                    self.add(i)
+                    if end &- Int(lens[i]) < chunkStart { crossing = true }
+                }
+            }
+        }
+        addAll(defs.alwaysStream)
+        var passedNow = false
+        if !candidates.isEmpty {
+            var view = chunk
+            let tl = Int(tailLen[si])
+            if crossing && tl > 0 && chunk.count <= config.maxWindow && tailSlot[si] >= 0,
+               let tail = tails.view(Int(tailSlot[si]) &* config.tailBytes, tl) {
+                window.write(tail, at: 0)
+                window.write(chunk, at: tl)
+                if let w = window.view(0, tl &+ chunk.count) {
+                    view = w
+                    stats.boundaryWindows &+= 1
+                }
+            }
+            var buffers = InspectionBuffers()
+            buffers[.payload] = view
+            var f = facts
+            f.isStream = true
+            passedNow = run(f, buffers, slot: slot, time: time, passOnFlow: true, onMatch)
+        }
+        keepTail(si, chunk)
+        return passedNow
+    }
+
+    /// HTTP, TLS or DNS buffers the caller filled. Every present buffer is scanned with its
+    /// automaton; only signatures evaluated at `point` are verified.
+    @discardableResult
+    public func inspectApp(_ point: InspectionPoint, phase: UInt8 = 1, _ facts: PacketFacts,
+                           buffers: InspectionBuffers, slot: Int, time: Int64,
+                           _ onMatch: (Int, Bool) -> Void) -> Bool {
+        if slot >= 0 && passed[slot] { return true }
+        beginCandidates()
+        let points = defs.points, phases = defs.phases
+        var b = 1
+        while b < BufferID.count {
+            if let set = defs.patternSets[b], let id = BufferID(rawValue: UInt8(b)), let view = buffers[id] {
+                set.scan(view) { id, _ in
+                    let i = Int(id)
+                    if points[i] == point && phases[i] == phase { self.add(i) }
+                }
+            }
+            b &+= 1
+        }
+        switch point {
+        case .http: addAll(defs.alwaysHTTP, phase: phase)
+        case .tls: addAll(defs.alwaysTLS, phase: phase)
+        case .dns: addAll(defs.alwaysDNS, phase: phase)
+        case .packet, .stream: break
+        }
+        guard !candidates.isEmpty else { return false }
+        return run(facts, buffers, slot: slot, time: time, passOnFlow: facts.ipProto == 6, onMatch)
+    }
+
+    /// Whether any signature inspects `id` (the engine skips filling unused buffers).
+    public func uses(_ id: BufferID) -> Bool { defs.usesBuffer[Int(id.rawValue)] }
+
+    // MARK: Candidates and verification
+
+    @inline(__always)
+    func beginCandidates() {
+        candidates.removeAll(keepingCapacity: true)
+        stamp &+= 1
+        if stamp == 0 {
+            for i in seen.indices { seen[i] = 0 }
+            stamp = 1
+        }
+        stats.inspections &+= 1
+    }
+
+    @inline(__always)
+    func add(_ i: Int) {
+        if seen[i] != stamp {
+            seen[i] = stamp
+            candidates.append(Int32(i))
+        }
+    }
+
+    func addAll(_ list: [Int32]) {
+        for i in list { add(Int(i)) }
+    }
+
+    func addAll(_ list: [Int32], phase: UInt8) {
+        let phases = defs.phases
+        for i in list where phases[Int(i)] == phase { add(Int(i)) }
+    }
+
+    // MARK: Per-flow app-layer progress and body collection
+
+    /// Per flow slot and direction: a counter the engine keeps for the app layer (HTTP: the
+    /// next transaction sequence whose headers are not inspected yet).
+    public func progress(_ slot: Int, _ d: Direction) -> UInt32 {
+        slot >= 0 ? progressStore[slot &* 2 &+ d.index] : 0
+    }
+
+    public func setProgress(_ slot: Int, _ d: Direction, _ v: UInt32) {
+        if slot >= 0 { progressStore[slot &* 2 &+ d.index] = v }
+    }
+
+    /// Starts collecting body bytes delivered during one parser feed.
+    public func beginBody() {
+        bodyTx = -1
+        bodyLen = 0
+    }
+
+    /// Keeps body bytes of one transaction and direction (bounded by `maxWindow`); bytes of a
+    /// second transaction in the same feed are not kept.
+    public func collectBody(transaction: Int, direction: Direction, _ data: ByteView) {
+        if bodyTx < 0 {
+            bodyTx = transaction
+            bodyDirection = direction
+        } else if bodyTx != transaction || bodyDirection != direction {
+            return
+        }
+        let room = body.capacity &- bodyLen
+        guard room > 0 else { return }
+        let n = Swift.min(room, data.count)
+        body.write(data.prefix(n), at: bodyLen)
+        bodyLen &+= n
+    }
+
+    /// The body bytes collected since `beginBody()`: transaction index, direction, bytes.
+    public var collectedBody: (transaction: Int, direction: Direction, data: ByteView)? {
+        guard bodyTx >= 0, bodyLen > 0, let v = body.view(0, bodyLen) else { return nil }
+        return (bodyTx, bodyDirection, v)
+    }
+
+    /// Marks that an alert was written on the flow (EVE `flow.alerted`).
+    public func markAlerted(_ slot: Int) { if slot >= 0 { alerted[slot] = true } }
+    public func hasAlerted(_ slot: Int) -> Bool { slot >= 0 && alerted[slot] }
+
+    func run(_ facts: PacketFacts, _ buffers: InspectionBuffers, slot: Int, time: Int64, passOnFlow: Bool,
+             _ onMatch: (Int, Bool) -> Void) -> Bool {
+        stats.candidates &+= UInt64(candidates.count)
+        candidates.sort()
+        var k = 0
+        let n = candidates.count
+        while k < n {
+            let i = Int(candidates[k])
+            k &+= 1
+            if matchedOn[i] == packetSerial { continue }
+            stats.verifications &+= 1
+            let r: VerifyResult
+            if slot >= 0 {
+                r = verifier.verify(defs.signatures[i], packet: facts, buffers: buffers, flowbits: &bits[slot])
+            } else {
+                scratchBits.removeAll()
+                r = verifier.verify(defs.signatures[i], packet: facts, buffers: buffers, flowbits: &scratchBits)
+            }
+            guard case .match(let alert) = r else { continue }
+            stats.matches &+= 1
+            matchedOn[i] = packetSerial
+            let sig = defs.signatures[i]
+            if sig.threshold != nil || sig.detectionFilter != nil {
+                if !thresholdAllows(i, sig, facts, time) { stats.suppressed &+= 1; continue }
+            }
+            if sig.action == .pass {
+                if passOnFlow && slot >= 0 { passed[slot] = true }
+                return true
+            }
+            onMatch(i, alert)
+        }
+        return false
+    }
+
+    func thresholdAllows(_ i: Int, _ sig: Signature, _ p: PacketFacts, _ time: Int64) -> Bool {
+        if let d = sig.detectionFilter {
+            let c = thresholds.hit(sig: i, kind: 1, key: trackKey(d.track, p), seconds: d.seconds, now: time, evictions: &stats.thresholdEvictions)
+            if c <= d.count { return false }
+        }
+        if let t = sig.threshold {
+            let c = thresholds.hit(sig: i, kind: 0, key: trackKey(t.track, p), seconds: t.seconds, now: time, evictions: &stats.thresholdEvictions)
+            switch t.kind {
+            case .limit: return c <= t.count
+            case .threshold: return t.count > 0 && c % t.count == 0
+            case .both: return c == t.count
+            case .detectionFilter: return c > t.count
+            }
+        }
+        return true
+    }
+
+    func trackKey(_ t: ThresholdSpec.Track, _ p: PacketFacts) -> (IPAddress, IPAddress) {
+        switch t {
+        case .bySource: return (p.source, .none)
+        case .byDestination: return (p.destination, .none)
+        case .byRule: return (.none, .none)
+        case .byBoth: return (p.source, p.destination)
+        }
+    }
+
+    // MARK: Tails
+
+    func keepTail(_ si: Int, _ chunk: ByteView) {
+        let size = config.tailBytes
+        guard size > 0, !chunk.isEmpty else { return }
+        if tailSlot[si] < 0 {
+            guard let s = freeTails.popLast() else { stats.tailPoolExhausted &+= 1; return }
+            tailSlot[si] = s
+            tailLen[si] = 0
+        }
+        let base = Int(tailSlot[si]) &* size
+        if chunk.count >= size {
+            tails.write(chunk.dropFirst(chunk.count &- size), at: base)
+            tailLen[si] = Int32(size)
+            return
+        }
+        let keep = Swift.min(Int(tailLen[si]), size &- chunk.count)
+        if keep > 0 { tails.move(from: base &+ Int(tailLen[si]) &- keep, to: base, count: keep) }
+        tails.write(chunk, at: base &+ keep)
+        tailLen[si] = Int32(keep &+ chunk.count)
+    }
+}
+
+/// Counters for threshold / detection_filter, keyed by (signature, tracked addresses). Open
+/// addressing over a fixed table; a full probe window overwrites its oldest entry.
+struct ThresholdTable {
+    struct Entry {
+        var sig: Int32 = -1
+        var kind: UInt8 = 0
+        var a: IPAddress = .none
+        var b: IPAddress = .none
+        var windowStart: Int64 = 0
+        var count: Int = 0
+    }
+    var entries: [Entry]
+    let mask: Int
+
+    init(entries n: Int) {
+        var size = 16
+        while size < n { size <<= 1 }
+        entries = Array(repeating: Entry(), count: size)
+        mask = size - 1
+    }
+
+    /// Counts one hit and returns the count within the current window.
+    mutating func hit(sig: Int, kind: UInt8, key: (IPAddress, IPAddress), seconds: Int, now: Int64,
+                      evictions: inout UInt64) -> Int {
+        var h = UInt64(truncatingIfNeeded: sig) &* 0x9E37_79B9_7F4A_7C15
+        h ^= key.0.lo &+ key.0.hi &* 31 &+ (UInt64(kind) << 56)
+        h = (h ^ (h >> 29)) &* 0xBF58_476D_1CE4_E5B9
+        h ^= key.1.lo &* 0x94D0_49BB_1331_11EB &+ key.1.hi
+        h ^= h >> 32
+        var oldest = -1
+        var oldestTime = Int64.max
+        for probe in 0 ..< 8 {
+            let i = Int(truncatingIfNeeded: h &+ UInt64(probe)) & mask
+            let e = entries[i]
+            if e.sig == Int32(sig) && e.kind == kind && e.a == key.0 && e.b == key.1 {
+                if now - e.windowStart >= Int64(seconds) {
+                    entries[i].windowStart = now
+                    entries[i].count = 1
+                } else {
+                    entries[i].count &+= 1
+                }
+                return entries[i].count
+            }
+            if e.sig < 0 { oldest = i; oldestTime = Int64.min; break }
+            if e.windowStart < oldestTime { oldestTime = e.windowStart; oldest = i }
+        }
+        if oldestTime != Int64.min { evictions &+= 1 }
+        entries[oldest] = Entry(sig: Int32(sig), kind: kind, a: key.0, b: key.1, windowStart: now, count: 1)
+        return 1
+    }
+}

@@ -1,0 +1,284 @@
+import UTMCore
+import UTMDecode
+import UTMFlow
+import UTMAppLayer
+import UTMOutput
+import UTMDetect
+
+/// The packet being inspected, as the detection hooks need it across the engine's stages.
+struct DetectCursor {
+    var ref = FlowRef(index: -1, generation: 0)
+    var slot = -1
+    var facts = PacketFacts()
+    var time: Int64 = 0
+    /// The flow as it was when the packet arrived: alerts read it while the stream stage holds
+    /// the flow table exclusively.
+    var flow = Flow()
+}
+
+/// IPS wiring: builds `PacketFacts` and inspection buffers from the engine's stages, runs the
+/// `DetectEngine` at each inspection point, and turns matches into alerts, drops and rejects.
+extension Engine {
+    /// Loads (or replaces) the IPS definitions for this worker.
+    public func loadDetection(_ defs: DetectDefinitions) {
+        var c = DetectConfig()
+        c.flowCapacity = flows.capacity
+        detect = DetectEngine(definitions: defs, config: c)
+    }
+
+    /// Per packet, after flow tracking: packet-level rules.
+    func detectPacket(_ ref: FlowRef, _ direction: Direction) {
+        guard let d = detect else { return }
+        d.beginPacket()
+        let flow = flows[ref]
+        let slot = d.flowSlot(index: ref.index, flowID: flow.id)
+        var f = PacketFacts()
+        f.ipProto = packet.ipProto
+        f.source = packet.src
+        f.destination = packet.dst
+        f.sourcePort = packet.srcPort
+        f.destinationPort = packet.dstPort
+        f.payloadSize = packet.payload.count
+        f.direction = direction
+        if packet.ipProto == IPProto.tcp {
+            f.established = flow.tcpState.rawValue >= TCPState.established.rawValue
+        } else {
+            f.established = flow.hasBothDirections
+        }
+        f.isFragment = packet.reassembled
+        f.appProto = flow.appProto
+        f.tcpFlags = packet.tcpFlags.rawValue
+        f.icmpType = packet.icmpType
+        f.icmpCode = packet.icmpCode
+        f.icmpID = packet.icmpID
+        f.ipID = UInt16(truncatingIfNeeded: packet.ipID)
+        f.ttl = packet.ttl
+        f.clientStreamBytes = Int(truncatingIfNeeded: flow.toServer.highestEnd)
+        f.serverStreamBytes = Int(truncatingIfNeeded: flow.toClient.highestEnd)
+        detectCursor = DetectCursor(ref: ref, slot: slot, facts: f, time: packet.timestamp.seconds, flow: flow)
+        d.inspectPacket(f, payload: packet.payload, slot: slot, time: detectCursor.time) { i, alert in
+            self.detectMatched(i, alert, f)
+        }
+    }
+
+    /// Facts for data sent in `direction` of the current flow (stream chunks, app buffers).
+    func detectFacts(_ direction: Direction, app: AppProto, stream: Bool) -> PacketFacts {
+        var f = detectCursor.facts
+        if f.direction != direction {
+            swap(&f.source, &f.destination)
+            swap(&f.sourcePort, &f.destinationPort)
+            f.direction = direction
+        }
+        f.appProto = app
+        f.isStream = stream
+        return f
+    }
+
+    /// An in-order stream chunk (called from `streamData`, with the app protocol known so far).
+    func detectStream(_ data: ByteView, _ chunk: StreamChunk, app: AppProto) {
+        guard let d = detect, detectCursor.slot >= 0 else { return }
+        let f = detectFacts(chunk.direction, app: app, stream: true)
+        d.inspectStream(f, chunk: data, gap: chunk.gapBefore, direction: chunk.direction, slot: detectCursor.slot,
+                        time: detectCursor.time) { i, alert in
+            self.detectMatched(i, alert, f)
+        }
+    }
+
+    /// The app layer has finished with this TCP flow, but the IPS still reads its stream.
+    func detectStreamOnly(_ ref: FlowRef, _ direction: Direction) {
+        guard detect != nil, detectCursor.slot >= 0 else { return }
+        let app = detectCursor.flow.appProto
+        reassembler.process(packet, ref: ref, flows: &flows, direction: direction) { data, chunk in
+            self.detectStream(data, chunk, app: app)
+        }
+    }
+
+    // MARK: HTTP
+
+    /// Body bytes the HTTP parser delivers during a feed.
+    func detectHTTPBody(_ chunk: HTTPBodyChunk) {
+        guard let d = detect, !chunk.data.isEmpty else { return }
+        d.collectBody(transaction: chunk.transaction, direction: chunk.direction, chunk.data)
+    }
+
+    func detectHTTPBegin() { detect?.beginBody() }
+
+    /// After a feed of HTTP parser `i`: request/response headers that completed, and bodies.
+    func detectHTTP(_ i: Int, _ direction: Direction) {
+        guard let d = detect, detectCursor.slot >= 0 else { return }
+        let slot = detectCursor.slot
+        let n = http.items[i].pendingCount
+        let body = d.collectedBody
+        var k = 0
+        while k < n {
+            let tx = http.items[i].ready(k)
+            let headersDone = direction == .toServer
+                ? tx.method.isPresent : (tx.statusLine.isPresent && !tx.flags.contains(.interimResponse))
+            let next = d.progress(slot, direction)
+            var phase: UInt8 = 0
+            if headersDone && tx.sequence >= next {
+                d.setProgress(slot, direction, tx.sequence &+ 1)
+                phase = direction == .toServer ? 1 : 3
+            }
+            let txBody: ByteView? = body.flatMap { $0.transaction == k && $0.direction == direction ? $0.data : nil }
+            if phase != 0 || txBody != nil {
+                var buffers = InspectionBuffers()
+                fillHTTP(&buffers, i, tx, response: direction == .toClient)
+                if let b = txBody {
+                    if direction == .toServer { buffers[.httpClientBody] = b } else {
+                        buffers[.httpServerBody] = b
+                        buffers[.fileData] = b
+                    }
+                }
+                let f = detectFacts(direction, app: .http, stream: false)
+                if phase != 0 {
+                    d.inspectApp(.http, phase: phase, f, buffers: buffers, slot: slot, time: detectCursor.time) { s, alert in
+                        self.detectMatched(s, alert, f)
+                    }
+                }
+                if txBody != nil {
+                    d.inspectApp(.http, phase: direction == .toServer ? 2 : 4, f, buffers: buffers, slot: slot,
+                                 time: detectCursor.time) { s, alert in
+                        self.detectMatched(s, alert, f)
+                    }
+                }
+            }
+            k &+= 1
+        }
+        d.beginBody()
+    }
+
+    func fillHTTP(_ b: inout InspectionBuffers, _ i: Int, _ tx: HTTPTransaction, response: Bool) {
+        let p = http.items[i]
+        func put(_ id: BufferID, _ field: Field) {
+            guard field.isPresent else { return }
+            p.withField(field) { b[id] = $0 }
+        }
+        put(.httpURI, tx.uri)
+        put(.httpRawURI, tx.uri)
+        put(.httpHost, tx.host)
+        put(.httpRawHost, tx.host)
+        put(.httpMethod, tx.method)
+        put(.httpUserAgent, tx.userAgent)
+        put(.httpCookie, tx.cookie)
+        put(.httpReferer, tx.referer)
+        put(.httpProtocol, tx.protocolName)
+        if response {
+            put(.httpHeader, tx.responseHeaders)
+            put(.httpRawHeader, tx.responseHeaders)
+            put(.httpContentType, tx.responseContentType)
+            put(.httpStatMsg, tx.statusMessage)
+            put(.httpResponseLine, tx.statusLine)
+            if tx.status > 0 { put(.httpStatCode, statusField(tx)) }
+        } else {
+            put(.httpHeader, tx.requestHeaders)
+            put(.httpRawHeader, tx.requestHeaders)
+            put(.httpContentType, tx.requestContentType)
+        }
+    }
+
+    /// The status code digits inside the status line ("HTTP/1.1 200 OK" → "200").
+    func statusField(_ tx: HTTPTransaction) -> Field {
+        var f = tx.statusLine
+        let protoLen = tx.responseProtocol.isPresent ? Int(tx.responseProtocol.length) : 8
+        f.offset = f.offset &+ Int32(protoLen &+ 1)
+        f.length = 3
+        return f
+    }
+
+    // MARK: TLS, DNS
+
+    func detectTLS(_ i: Int, _ events: TLSEvents) {
+        guard let d = detect, detectCursor.slot >= 0 else { return }
+        let p = tls.items[i]
+        if events.contains(.clientHelloDone), let ch = p.clientHello {
+            var buffers = InspectionBuffers()
+            if ch.sni.isPresent { p.withField(ch.sni) { buffers[.tlsSNI] = $0 } }
+            if ch.ja3.isPresent { p.withField(ch.ja3) { buffers[.ja3String] = $0 } }
+            if ch.ja3Hash.isPresent { p.withField(ch.ja3Hash) { buffers[.ja3Hash] = $0 } }
+            var f = detectFacts(.toServer, app: .tls, stream: false)
+            f.tlsVersion = ch.legacyVersion
+            f.tlsStates = TLSStates.clientHello
+            d.inspectApp(.tls, phase: 1, f, buffers: buffers, slot: detectCursor.slot, time: detectCursor.time) { s, alert in
+                self.detectMatched(s, alert, f)
+            }
+        }
+        if events.contains(.serverHelloDone), let sh = p.serverHello {
+            var buffers = InspectionBuffers()
+            if sh.ja3s.isPresent { p.withField(sh.ja3s) { buffers[.ja3sString] = $0 } }
+            if sh.ja3sHash.isPresent { p.withField(sh.ja3sHash) { buffers[.ja3sHash] = $0 } }
+            let f = detectFacts(.toClient, app: .tls, stream: false)
+            d.inspectApp(.tls, phase: 2, f, buffers: buffers, slot: detectCursor.slot, time: detectCursor.time) { s, alert in
+                self.detectMatched(s, alert, f)
+            }
+        }
+    }
+
+    func detectDNS(_ parser: DNSParser, _ direction: Direction) {
+        guard let d = detect, detectCursor.slot >= 0, !parser.message.flags.qr else { return }
+        let n = parser.message.questionCount
+        var q = 0
+        while q < n {
+            if let question = parser.message.question(q), question.name.isPresent {
+                var buffers = InspectionBuffers()
+                parser.withField(question.name) { buffers[.dnsQuery] = $0 }
+                let f = detectFacts(direction, app: .dns, stream: false)
+                d.inspectApp(.dns, phase: 1, f, buffers: buffers, slot: detectCursor.slot, time: detectCursor.time) { s, alert in
+                    self.detectMatched(s, alert, f)
+                }
+            }
+            q &+= 1
+        }
+    }
+
+    // MARK: Actions
+
+    /// A signature matched: the verdict for drop/reject, then the alert (and drop) events.
+    func detectMatched(_ i: Int, _ alert: Bool, _ f: PacketFacts) {
+        guard let d = detect else { return }
+        let sig = d.defs.signatures[i]
+        var blocking = false
+        let wasAccepted = decision.verdict == .accept
+        switch sig.action {
+        case .drop:
+            decision.escalate(to: PacketDecision(verdict: .drop, response: .none, source: .ips))
+            blocking = true
+        case .reject, .rejectSource, .rejectDestination, .rejectBoth:
+            let response: ActiveResponse = packet.ipProto == IPProto.tcp ? .tcpResetBoth : .icmpUnreachable
+            decision.escalate(to: PacketDecision(verdict: .reject, response: response, source: .ips))
+            blocking = true
+        case .alert, .pass:
+            break
+        }
+        let flow = detectCursor.flow
+        let e = EVEEndpoints(flowID: flow.id, src: f.source, srcPort: f.sourcePort, dst: f.destination,
+                             dstPort: f.destinationPort, ipProto: f.ipProto, appProto: flow.appProto)
+        if alert {
+            stats.alerts &+= 1
+            d.markAlerted(detectCursor.slot)
+            let text = d.defs.alertText[i]
+            text.msg.withUnsafeBytes { msg in
+                text.category.withUnsafeBytes { cat in
+                    text.metadataJSON.withUnsafeBytes { meta in
+                        let rule = EVEAlertRule(gid: sig.gid, sid: sig.sid, rev: sig.rev, msg: ByteView(msg),
+                                                category: ByteView(cat), severity: sig.priority,
+                                                productSeverity: sig.productSeverity, metadataJSON: ByteView(meta),
+                                                blocked: blocking)
+                        eve.writeAlert(rule, time: packet.timestamp, e, flow: flow)
+                    }
+                }
+            }
+        }
+        if blocking && wasAccepted {
+            eve.writeDrop(packet, e, reason: "rules")
+        }
+    }
+
+    /// A flow ends: whether it alerted (for the flow event), and its detection state is freed.
+    func detectEndFlow(_ ref: FlowRef) -> Bool {
+        guard let d = detect else { return false }
+        let alerted = d.hasAlerted(Int(ref.index))
+        d.endFlow(index: ref.index)
+        return alerted
+    }
+}

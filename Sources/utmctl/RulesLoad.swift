@@ -1,0 +1,101 @@
+import Glibc
+import UTMCore
+import UTMDetect
+import UTMSystem
+
+/// Loads IPS definitions for replay: rule files are parsed and compiled, a bundle is mapped
+/// as it is. Unsupported or malformed rules are warnings with file:line, never fatal.
+func loadDefinitions(rules: [String], bundle: String?) throws -> DetectDefinitions {
+    var files: [String] = []
+    var bundles: [String] = bundle.map { [$0] } ?? []
+    for r in rules {
+        if DefinitionsBundle.looksLikeBundle(path: r) { bundles.append(r) } else { files.append(r) }
+    }
+    if bundles.count > 1 || (!bundles.isEmpty && !files.isEmpty) {
+        throw fail("give either rule files or one definitions bundle")
+    }
+    if let b = bundles.first {
+        do { return try DefinitionsBundle.load(path: b) } catch { throw fail("\(error)") }
+    }
+    return DetectDefinitions(ruleSet: try parseRuleFiles(files))
+}
+
+/// Parses rule files as the engine loads them, printing each rule that did not load.
+func parseRuleFiles(_ files: [String]) throws -> RuleSet {
+    var parser = RuleParser()
+    for file in files {
+        let text: String
+        do { text = try readTextFile(file) } catch { throw fail("\(error)") }
+        parser.load(text: text, file: file)
+    }
+    let set = parser.finish()
+    let r = set.report
+    var shown = 0
+    for e in r.errors + r.skipped {
+        if shown < 50 { writeStandardError("warning: \(e.description)") }
+        shown += 1
+    }
+    if shown > 50 { writeStandardError("warning: ... \(shown - 50) more rules not loaded") }
+    if r.enabledRules > 0 && r.loaded < r.enabledRules {
+        writeStandardError("warning: loaded \(r.loaded) of \(r.enabledRules) rules")
+    }
+    return set
+}
+
+/// File access for `DefinitionsBundle` (UTMDetect does no I/O).
+extension DefinitionsBundle {
+    static func looksLikeBundle(path: String) -> Bool {
+        guard let bytes = try? readBinaryFile(path) else { return false }
+        return isBundle(prefix: Array(bytes.prefix(8)))
+    }
+
+    static func load(path: String) throws -> DetectDefinitions {
+        let bytes = try readBinaryFile(path)
+        return try decode(bytes, file: path)
+    }
+}
+
+func readBinaryFile(_ path: String) throws -> [UInt8] {
+    Array(try readTextFileBytes(path))
+}
+
+/// `utmctl defs compile --rules FILE... -o BUNDLE`.
+func compileIPSBundle(rules: [String], output: String) throws {
+    let start = MonotonicClock.nanoseconds()
+    var sources: [(String, String)] = []
+    for f in rules {
+        do { sources.append((f, try readTextFile(f))) } catch { throw fail("\(error)") }
+    }
+    var parser = RuleParser()
+    for (name, text) in sources { parser.load(text: text, file: name) }
+    let set = parser.finish()
+    for e in (set.report.errors + set.report.skipped).prefix(50) { writeStandardError("warning: \(e.description)") }
+    let defs = DetectDefinitions(ruleSet: set)
+    let bytes = DefinitionsBundle.encode(sources: sources, definitions: defs)
+    do {
+        let out = try OutputFile(path: output)
+        try out.write(bytes)
+        out.close()
+    } catch {
+        throw fail("\(error)")
+    }
+    print("loaded \(set.report.loaded) of \(set.report.enabledRules) rules; wrote \(output): \(bytes.count) bytes in \(fmt(MonotonicClock.seconds(since: start))) s")
+}
+
+func readTextFileBytes(_ path: String) throws -> [UInt8] {
+    let fd = open(path, O_RDONLY)
+    guard fd >= 0 else { throw SystemError(call: "open", subject: path) }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 1 << 20)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw SystemError(call: "read", subject: path)
+        }
+        if n == 0 { break }
+        bytes.append(contentsOf: chunk[0 ..< n])
+    }
+    return bytes
+}
