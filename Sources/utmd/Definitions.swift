@@ -1,4 +1,5 @@
 import Foundation
+import UTMDetect
 import UTMEngine
 import UTMSystem
 import UTMWebFilter
@@ -11,13 +12,22 @@ import UTMWebFilter
 enum Definitions {
     static func engineConfig(_ c: DaemonConfig, warn: (String) -> Void) throws -> EngineConfig {
         var config = EngineConfig()
-        if !c.rules.isEmpty {
-            for path in c.rules where !FileManager.default.isReadableFile(atPath: path) {
-                throw ConfigError("rules: cannot read \(path)")
-            }
-            warn("warning: rules: the IPS is not in the engine yet; \(c.rules.count) rule file(s) ignored")
+        for path in c.rules where !FileManager.default.isReadableFile(atPath: path) {
+            throw ConfigError("rules: cannot read \(path)")
         }
-        if !c.avDB.isEmpty { warn("warning: av_db: antivirus is not in the engine yet; signatures ignored") }
+        if !c.avDB.isEmpty {
+            var files: [(path: String, bytes: [UInt8])] = []
+            for path in c.avDB {
+                guard let data = FileManager.default.contents(atPath: path) else {
+                    throw ConfigError("av_db: cannot read \(path)")
+                }
+                files.append((path, [UInt8](data)))
+            }
+            let (av, warnings, loaded) = EngineAntivirusConfig.load(files)
+            for w in warnings.prefix(20) { warn("warning: av_db \(w)") }
+            warn("antivirus: \(loaded) signatures loaded from \(c.avDB.count) file(s)")
+            config.applyAntivirus(av)
+        }
         guard c.categories != nil || c.webfilter != nil else { return config }
         let settings = try c.webfilter.map { try WebFilterConfig.load(path: $0) } ?? WebFilterConfig()
         var database: CategoryDatabase?
@@ -30,6 +40,31 @@ enum Definitions {
         }
         try config.applyWebFilter(config: settings, database: database)
         return config
+    }
+
+    /// The IPS rules, parsed once per worker: a signature's PCRE match block must not be shared
+    /// between threads. A rule that does not parse is a warning with file:line (never fatal,
+    /// like Suricata); an unreadable file is an error.
+    static func detection(_ c: DaemonConfig, warn: (String) -> Void) throws -> DetectDefinitions? {
+        guard !c.rules.isEmpty else { return nil }
+        var parser = RuleParser()
+        for path in c.rules {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ConfigError("rules: cannot read \(path)")
+            }
+            parser.load(text: String(decoding: data, as: UTF8.self), file: path)
+        }
+        let set = parser.finish()
+        for e in (set.report.errors + set.report.skipped).prefix(20) { warn("warning: \(e.description)") }
+        warn("rules: loaded \(set.report.loaded) of \(set.report.enabledRules) rules")
+        return DetectDefinitions(ruleSet: set)
+    }
+
+    /// One worker's engine: the shared configuration plus its own parsed rules.
+    static func makeEngine(_ config: EngineConfig, _ c: DaemonConfig, warn: (String) -> Void) throws -> Engine {
+        let engine = Engine(config: config)
+        if let defs = try detection(c, warn: warn) { engine.loadDetection(defs) }
+        return engine
     }
 
     /// A folder (UT1 layout) is compiled in memory; a file from `utmctl defs compile` is mapped.

@@ -83,7 +83,8 @@ do {
             log("warning: \(error); rejected packets are dropped without an answer")
         }
         let eve = try OutputFile(path: config.eve, append: true)
-        workers.append(Worker(queue: q, source: source, responder: responder, engine: Engine(config: engineConfig),
+        let engine = try Definitions.makeEngine(engineConfig, config, warn: log)
+        workers.append(Worker(queue: q, source: source, responder: responder, engine: engine,
                               eve: eve, log: log))
     }
 } catch {
@@ -116,7 +117,7 @@ log("running: queues \(config.queues.lowerBound)-\(config.queues.upperBound), \(
         }
         let ec = try Definitions.engineConfig(fresh, warn: log)
         // Built here, aside; each worker swaps its engine at a packet boundary.
-        for w in workers { w.offer(Engine(config: ec)) }
+        for w in workers { w.offer(try Definitions.makeEngine(ec, fresh, warn: log)) }
         log("reload: new definitions handed to \(workers.count) worker(s)")
     } catch {
         log("reload failed, running definitions kept: \(error)")

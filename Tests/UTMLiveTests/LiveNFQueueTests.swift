@@ -177,15 +177,13 @@ import Testing
         let denied = Self.curl("-o /dev/null -w '%{http_code}' \(resolve) \(base)/secret/page.html")
         #expect(denied.out == "403", "denied URL: \(denied.out) \(denied.err)")
 
-        // 4. The IPS drop rule: the request never completes, an EVE drop/alert appears. Only
-        // once the IPS is in the engine; until then utmd says the rules are ignored.
-        let ipsMissing = ((try? String(contentsOfFile: "\(d)/utmd.log", encoding: .utf8)) ?? "").contains("IPS is not in the engine yet")
-        if ipsMissing {
-            print("LiveNFQueueTests: IPS drop check not run: the IPS is not in the engine yet")
-        } else {
-            let dropped = Self.curl("-o /dev/null -w '%{http_code}' \(resolve) \(base)/ips-drop.html", seconds: 4)
-            #expect(dropped.status != 0 && dropped.out != "200", "IPS drop: \(dropped.out)")
-        }
+        // 4. The IPS drop rule: the request never completes, and EVE shows the rule's alert.
+        let dropped = Self.curl("-o /dev/null -w '%{http_code}' \(resolve) \(base)/ips-drop.html", seconds: 4)
+        #expect(dropped.status != 0 && dropped.out != "200", "IPS drop: \(dropped.out)")
+        #expect(Self.waitFor(3) {
+            let eve = (try? String(contentsOfFile: "\(d)/eve.json", encoding: .utf8)) ?? ""
+            return eve.contains("\"signature_id\":1000001")
+        }, "EVE has no alert for the IPS drop rule")
         #expect(Self.waitFor(3) {
             let eve = (try? String(contentsOfFile: "\(d)/eve.json", encoding: .utf8)) ?? ""
             return eve.contains("\"event_type\":\"drop\"") && eve.contains("\"category\":\"gambling\"")
