@@ -6,6 +6,7 @@ import UTMOutput
 import UTMWebFilter
 import UTMAntivirus
 @testable import UTMEngine
+import UTMDetect
 
 /// DESIGN: no allocation per packet. Once the engine's pools are warm, new flows of kinds it has
 /// seen before (decode, flow lookup, TCP reassembly, HTTP/TLS/DNS parsing, EVE output into the
@@ -87,6 +88,51 @@ import UTMAntivirus
         #expect(engine.stats.appDetected[Int(AppProto.http.rawValue)] > detectedBefore[Int(AppProto.http.rawValue)])
         #expect(engine.stats.appStateExhausted == 0)
         #expect(engine.stats.blockedPackets == 0)
+    }
+
+    /// The same with a small rule set loaded: prefilter scans, streaming state, HTTP/TLS/DNS
+    /// inspection, flowbits and alert events must not allocate either.
+    @Test func detectionDoesNotAllocate() {
+        guard allocationCounterWorks() else { return }
+        var parser = RuleParser()
+        parser.load(text: """
+            alert http any any -> any any (msg:"method"; http.method; content:"GET"; sid:1;)
+            alert tcp any any -> any any (msg:"stream"; flow:established; content:"HTTP/1.1"; flowbits:set,h; sid:2;)
+            alert dns any any -> any any (msg:"query"; dns.query; content:"."; sid:3;)
+            alert tls any any -> any any (msg:"sni"; tls.sni; content:"."; sid:4;)
+            alert tcp any any -> any any (msg:"bits"; flowbits:isset,h; content:"Host"; nocase; sid:5;)
+            alert udp any any -> any any (msg:"pcre"; pcre:"/^.{2}\\x01/s"; sid:6;)
+            alert tcp any any -> any any (msg:"syn"; flags:S; threshold:type limit, track by_src, count 1, seconds 60; sid:7;)
+            """, file: "alloc.rules")
+        let traffic = EngineTraffic.round()
+        let engine = Engine()
+        engine.loadDetection(DetectDefinitions(ruleSet: parser.finish()))
+        var clock: Int64 = 1_700_000_000
+        func runRound() {
+            clock += 3600
+            for i in traffic.indices {
+                traffic[i].withByteView { view in
+                    engine.process(frame: view, linkType: .ethernet,
+                                   timestamp: Timestamp(seconds: clock, micros: Int32(i)),
+                                   wireLength: view.count)
+                }
+            }
+            engine.eve.reset()
+        }
+        for _ in 0 ..< 3 { runRound() }
+        let alertsBefore = engine.stats.alerts
+        let rounds = 20
+        let n = countAllocations {
+            for _ in 0 ..< rounds { runRound() }
+        }
+        print("Engine allocations with rules: \(n); alerts \(engine.stats.alerts - alertsBefore)")
+        // Known gap (issue 3): about 16 allocations per flow remain on the detection path (not
+        // yet bisected: suspects are the PCRE2 match data, nested-function captures in
+        // fillHTTP, and the verifier's Signature copies). Remove withKnownIssue when fixed.
+        withKnownIssue("detection still allocates per flow") {
+            #expect(n == 0, "detection allocated \(n) times")
+        }
+        #expect(engine.stats.alerts > alertsBefore)
     }
 }
 
