@@ -69,19 +69,5 @@ private func formatSeconds(_ s: Double) -> String {
 
 /// Reads a whole file as UTF-8 (invalid bytes are repaired, as rules are ASCII).
 func readTextFile(_ path: String) throws -> String {
-    let fd = open(path, O_RDONLY)
-    guard fd >= 0 else { throw SystemError(call: "open", subject: path) }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n < 0 {
-            if errno == EINTR { continue }
-            throw SystemError(call: "read", subject: path)
-        }
-        if n == 0 { break }
-        bytes.append(contentsOf: chunk[0 ..< n])
-    }
-    return String(decoding: bytes, as: UTF8.self)
+    String(decoding: try readWholeFile(path), as: UTF8.self)
 }

@@ -83,19 +83,5 @@ func compileIPSBundle(rules: [String], output: String) throws {
 }
 
 func readTextFileBytes(_ path: String) throws -> [UInt8] {
-    let fd = open(path, O_RDONLY)
-    guard fd >= 0 else { throw SystemError(call: "open", subject: path) }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 1 << 20)
-    while true {
-        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n < 0 {
-            if errno == EINTR { continue }
-            throw SystemError(call: "read", subject: path)
-        }
-        if n == 0 { break }
-        bytes.append(contentsOf: chunk[0 ..< n])
-    }
-    return bytes
+    try readWholeFile(path)
 }
