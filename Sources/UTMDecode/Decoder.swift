@@ -197,7 +197,7 @@ public struct Decoder {
     mutating func decodeTransport(_ l4: ByteView, _ proto: UInt8, _ timestamp: Timestamp,
                                   _ packet: inout DecodedPacket) -> DecodeResult {
         switch proto {
-        case 4, 41 where tunnelDepth < Decoder.maxTunnelDepth:
+        case 4 where tunnelDepth < Decoder.maxTunnelDepth, 41 where tunnelDepth < Decoder.maxTunnelDepth:
             return decodeTunnel(l4, v6: proto == 41, timestamp, &packet)
         case IPProto.tcp:
             guard decodeTCP(l4, &packet) else { return .invalid }

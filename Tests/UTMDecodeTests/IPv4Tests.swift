@@ -160,3 +160,30 @@ import UTMCore
         #expect(p.mss == 0 && p.ipVersion == 0 && p.payload.isEmpty && p.srcPort == 0)
     }
 }
+
+@Suite struct TunnelDepthTests {
+    /// IPv4-in-IPv4 nested far deeper than the tunnel limit: the decoder must stop descending
+    /// at the limit (the depth check once guarded only IPv6-in-IP, so IPv4 nesting recursed
+    /// once per 20-byte header: thousands of frames deep on a worker thread's stack).
+    @Test func nestedIPv4InIPv4StopsAtTheLimit() {
+        var inner = Build.ipv4(proto: IPProto.tcp, Build.tcp(sport: 1, dport: 2, []))
+        for _ in 0..<2000 {
+            inner = Build.ipv4(proto: 4, inner, totalLength: min(65535, 20 + inner.count))
+            if inner.count > 60_000 { break }
+        }
+        var d = Decoder()
+        let r = d.run(Build.ethernet(0x0800, inner), at: 1)
+        // Not decoded down to TCP: the innermost packet lies beyond the allowed depth.
+        #expect(r.packet.ipProto != IPProto.tcp)
+    }
+
+    @Test func oneIPv4TunnelIsDecoded() {
+        let inner = Build.ipv4(proto: IPProto.tcp, Build.tcp(sport: 1, dport: 2, []),
+                               src: [10, 0, 0, 1], dst: [10, 0, 0, 2])
+        var d = Decoder()
+        let r = d.run(Build.ethernet(0x0800, Build.ipv4(proto: 4, inner)), at: 1)
+        #expect(r.result == .decoded)
+        #expect(r.packet.ipProto == IPProto.tcp)
+        #expect(r.packet.src == IPAddress("10.0.0.1"))
+    }
+}
