@@ -84,6 +84,13 @@ let package = Package(
         // Control plane: the SQLite event store and the cloud upload queue (not the packet path).
         .target(name: "UTMStore", dependencies: ["CSQLite", "UTMCore", "UTMSystem"], exclude: ["README.md"]),
 
+        // Control plane: signed definition and firmware updates, the A/B boot environment,
+        // factory wipe (issue 7, updates helper). Not the packet path.
+        .target(name: "UTMUpdate",
+                dependencies: ["UTMCore", "UTMCrypto", "UTMSystem", "UTMDecode", "UTMEngine", "UTMDetect",
+                               "UTMAntivirus", "UTMWebFilter"],
+                exclude: ["README.md"]),
+
         // Capture sources.
         .target(name: "UTMCapture", dependencies: ["CPcap", "CNetfilterQueue", "UTMCore", "UTMSystem", "UTMDecode"], exclude: ["README.md"], swiftSettings: engineSettings),
 
@@ -131,6 +138,9 @@ let package = Package(
         .testTarget(name: "UTMAntivirusTests", dependencies: ["UTMAntivirus", "UTMCore", "UTMInflate", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
         .testTarget(name: "UTMStoreTests", dependencies: ["UTMStore", "UTMCore", "AllocationCounter"],
+                    linkerSettings: testLinkerSettings),
+        .testTarget(name: "UTMUpdateTests", dependencies: ["UTMUpdate", "UTMCrypto", "UTMSystem", "UTMCore", "UTMEngine",
+                                                       "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
         // The live inline path end to end: network namespaces, NFQUEUE and utmd (root only).
         .testTarget(name: "UTMLiveTests", dependencies: ["UTMCapture", "UTMCore", "AllocationCounter"],
