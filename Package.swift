@@ -147,3 +147,9 @@ let package = Package(
                     linkerSettings: testLinkerSettings),
     ]
 )
+
+// Issue 7 (updates): the executables drive UTMUpdate (utmctl defs/firmware/wipe, utmd's store
+// and mark-good). Appended here rather than edited into their lines to keep merges local.
+for name in ["utmctl", "utmd"] {
+    package.targets.first { $0.name == name }?.dependencies.append("UTMUpdate")
+}

@@ -141,6 +141,7 @@ log("running: queues \(config.queues.lowerBound)-\(config.queues.upperBound), \(
     exit(status)
 }
 
+let updates = Updates(config, log: log)
 var lastBeats = workers.map { _ in UInt64.max }
 var lastWatchdog = MonotonicClock.nanoseconds()
 let watchdogInterval = notify.watchdogMicroseconds.map { $0 * 1000 / 3 }
@@ -161,6 +162,7 @@ while true {
         log("queue \(failed.queue) stopped: \(failed.failure ?? "unknown reason")")
         shutdown(status: 1)
     }
+    updates.tick(heartbeats: workers.map { $0.heartbeat.load(ordering: .relaxed) }, workersRunning: true)
     if let interval = watchdogInterval, MonotonicClock.nanoseconds() - lastWatchdog >= interval {
         // Only while every worker makes progress: a stuck worker lets systemd restart us.
         let beats = workers.map { $0.heartbeat.load(ordering: .relaxed) }
