@@ -118,6 +118,9 @@ public struct FirmwareUpdater: Sendable {
 
     /// Records when to reboot into the staged slot (Unix seconds); utmd reboots then.
     public func scheduleReboot(at time: UInt64) throws {
+        if let slash = layout.rebootSchedule.lastIndex(of: "/") {
+            try FileManager.default.createDirectory(atPath: String(layout.rebootSchedule[..<slash]), withIntermediateDirectories: true)
+        }
         try DurableFile.write(Array("\(time)\n".utf8), to: layout.rebootSchedule)
     }
 

@@ -66,7 +66,11 @@ public struct UpdateStatus: Sendable, Codable {
         out.append("firmware: boot slot \(f.bootSlot), running \(f.runningSlot ?? "unknown"); a=\(f.versionA ?? "factory") b=\(f.versionB ?? "factory"); "
                    + (f.upgradeAvailable ? "on trial, boot \(f.bootcount) of \(f.bootlimit)" : (f.good ? "good" : "not good"))
                    + (f.rebootAt.map { "; reboot at \($0)" } ?? ""))
-        if !f.environmentCopyBad.isEmpty { out.append("warning: boot environment copy \(f.environmentCopyBad) invalid (the other is used)") }
+        if f.environmentCopyBad.count == 2 {
+            out.append("warning: no valid boot environment copy: the defaults are in use")
+        } else if let bad = f.environmentCopyBad.first {
+            out.append("warning: boot environment copy \(bad == 0 ? "primary" : "redundant") invalid (the other is used)")
+        }
         out.append("activated: \(activated ? "yes" : "no")")
         return out
     }

@@ -15,7 +15,7 @@ struct Wipe: ParsableCommand {
         guard yes else { throw fail("wipe erases the box's data and credentials; give --yes to do it") }
         do {
             let report = try FactoryReset.wipe(box.paths)
-            print("wiped \(report.removed.count) item(s); restored: \(report.restored.joined(separator: ", "))")
+            print("wiped \(report.removed.count) item(s); restored: \(report.restored.isEmpty ? "nothing (no factory set)" : report.restored.joined(separator: ", "))")
             print("the box is not activated; stop utmd and reboot")
         } catch {
             throw fail("wipe: \(error)")
