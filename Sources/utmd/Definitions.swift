@@ -52,6 +52,10 @@ enum Definitions {
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw ConfigError("rules: cannot read \(path)")
             }
+            // One IPS bundle (`utmctl defs compile --rules`, or an installed update set).
+            if c.rules.count == 1, DefinitionsBundle.isBundle(prefix: [UInt8](data.prefix(8))) {
+                do { return try DefinitionsBundle.decode([UInt8](data), file: path) } catch { throw ConfigError("\(error)") }
+            }
             parser.load(text: String(decoding: data, as: UTF8.self), file: path)
         }
         let set = parser.finish()

@@ -83,7 +83,7 @@ extension DaemonConfig {
         guard let root = updates["definitions"] else { return self }
         var c = self
         let store = DefinitionStore(root: root)
-        if let ips = store.current(.ips) { c.rules = ips.files().filter { $0.hasSuffix(".rules") } }
+        if let ips = store.current(.ips) { c.rules = ips.files() }
         if let av = store.current(.av) { c.avDB = av.files() }
         if let cat = store.current(.categories), let db = cat.files().first { c.categories = db }
         return c

@@ -12,7 +12,8 @@ import UTMCrypto
 
         init() throws {
             f = try UpdateFixture()
-            layout = FirmwareLayout(directory: f.dir)
+            layout = BoxPaths(root: f.dir).firmware
+            try FileManager.default.createDirectory(atPath: f.dir + "/firmware", withIntermediateDirectories: true)
             updater = FirmwareUpdater(layout: layout, keyring: f.keyring)
             bootloader = BootloaderSimulator(layout: layout)
             // Factory state: slot a holds version 1.
@@ -43,8 +44,8 @@ import UTMCrypto
         #expect(box.env.number("bootcount") == 1)
         #expect(try box.updater.markGood() == true)
         for _ in 0 ..< 5 { #expect(try box.bootloader.boot() == "b") }
-        let s = UpdateStatus.collect(BoxPaths(root: box.f.dir + "/box"))
-        _ = s
+        let s = UpdateStatus.collect(BoxPaths(root: box.f.dir)).firmware
+        #expect(s.bootSlot == "b" && s.runningSlot == "b" && s.good && !s.upgradeAvailable && s.versionB == "2" && s.versionA == "1")
         #expect(box.env["upgrade_available"] == "0" && box.env["fw_version_b"] == "2")
         // The next update goes to slot a, and an older version is refused.
         #expect(throws: ArtifactError.self) { try box.updater.stage(box.image(2), now: box.f.now) }
@@ -65,6 +66,8 @@ import UTMCrypto
         #expect(box.env["boot_slot"] == "a" && box.env["upgrade_available"] == "0")
         #expect(box.bootloader.imageValid(box.env, "a"))
         #expect(try box.updater.markGood() == false)
+        let s = UpdateStatus.collect(BoxPaths(root: box.f.dir)).firmware
+        #expect(s.bootSlot == "a" && s.runningSlot == "a" && s.good)
     }
 
     /// A power cut after every step of staging (and a torn environment write) leaves a box that
