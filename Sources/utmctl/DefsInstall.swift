@@ -23,7 +23,7 @@ extension Defs {
                 throw fail("\(artifact): \(error)")
             }
             if case .rolledBack = outcome { throw fail("\(outcome)") }
-            print("\(outcome); reload utmd (SIGHUP) to use it")
+            print("\(outcome); utmd (with update.definitions) reloads it within seconds")
         }
     }
 }

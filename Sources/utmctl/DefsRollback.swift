@@ -16,7 +16,7 @@ extension Defs {
             let k = try parseKind(kind)
             do {
                 let v = try box.paths.definitionStore.rollback(k)
-                print("\(k.name): v\(v.sequence) is current again; reload utmd (SIGHUP) to use it")
+                print("\(k.name): v\(v.sequence) is current again; utmd (with update.definitions) reloads it within seconds")
             } catch {
                 throw fail("\(error)")
             }

@@ -14,7 +14,7 @@ import UTMUpdate
 /// sets (each `current` link resolved once, so one reload never mixes two versions).
 /// Firmware: after `mark_good_after` seconds in which every worker made progress, the running
 /// slot is marked good (the bootloader stops counting boots); a due scheduled reboot runs
-/// `reboot_command`.
+/// `reboot_command`. A moved `current` link reloads the definitions without a SIGHUP.
 final class Updates {
     static let keys: Set<String> = ["definitions", "firmware", "mark_good_after", "reboot_command"]
 
@@ -26,6 +26,10 @@ final class Updates {
     var lastCheck: UInt64 = 0
     var lastBeats: [UInt64] = []
     var marked = false
+    /// The definition store and the version directories the running engines were built from.
+    let store: DefinitionStore?
+    var loadedSets: [String?] = []
+    var lastStoreCheck: UInt64 = 0
 
     init(_ c: DaemonConfig, log: @escaping (String) -> Void) {
         self.log = log
@@ -36,6 +40,28 @@ final class Updates {
         }
         markGoodAfter = c.updates["mark_good_after"].flatMap { UInt64($0) } ?? 60
         rebootCommand = c.updates["reboot_command"].map { $0.split(separator: " ").map(String.init) } ?? []
+        store = c.updates["definitions"].map { DefinitionStore(root: $0) }
+        loadedSets = currentSets()
+    }
+
+    func currentSets() -> [String?] {
+        guard let store else { return [] }
+        return ArtifactKind.definitions.map { store.current($0)?.directory }
+    }
+
+    /// True (at most every 2 s) when a `current` link of the store moved since the last
+    /// reload: `utmctl defs install` or the cloud client installed or rolled back a set, and
+    /// utmd reloads as on SIGHUP (each worker swaps its engine between two packets).
+    func definitionsChanged() -> Bool {
+        guard store != nil else { return false }
+        let now = MonotonicClock.nanoseconds()
+        guard now - lastStoreCheck >= 2_000_000_000 else { return false }
+        lastStoreCheck = now
+        let sets = currentSets()
+        guard sets != loadedSets else { return false }
+        loadedSets = sets
+        log("definitions: the store's current set changed, reloading")
+        return true
     }
 
     /// Called from the main loop (every 250 ms) with each worker's heartbeat counter.

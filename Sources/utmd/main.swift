@@ -163,6 +163,7 @@ while true {
         shutdown(status: 1)
     }
     updates.tick(heartbeats: workers.map { $0.heartbeat.load(ordering: .relaxed) }, workersRunning: true)
+    if updates.definitionsChanged() { reload() }
     if let interval = watchdogInterval, MonotonicClock.nanoseconds() - lastWatchdog >= interval {
         // Only while every worker makes progress: a stuck worker lets systemd restart us.
         let beats = workers.map { $0.heartbeat.load(ordering: .relaxed) }
