@@ -9,7 +9,7 @@ struct UpdateFixture {
     let privateKey: [UInt8]
     let publicKey: [UInt8]
     let keyring: Keyring
-    let now: UInt64 = 1_800_000_000
+    let now = UInt64(Date().timeIntervalSince1970)
 
     init() throws {
         dir = FileManager.default.temporaryDirectory.path + "/mimamori-upd-\(getpid())-\(UInt32.random(in: 0 ... .max))"
