@@ -22,6 +22,7 @@ let package = Package(
     products: [
         .executable(name: "utmd", targets: ["utmd"]),
         .executable(name: "utmctl", targets: ["utmctl"]),
+        .executable(name: "mimamori-cloud", targets: ["mimamori-cloud"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -84,6 +85,18 @@ let package = Package(
         // Control plane: the SQLite event store and the cloud upload queue (not the packet path).
         .target(name: "UTMStore", dependencies: ["CSQLite", "UTMCore", "UTMSystem"], exclude: ["README.md"]),
 
+        // Cloud link (issue 7): the box's client (activation, mTLS pinned to the cloud CA,
+        // heartbeat with commands, store-and-forward alert upload) over the system's libssl,
+        // and the reference cloud service on the same TLS and HTTP code (no NIO, no BoringSSL).
+        .systemLibrary(name: "CMimamoriTLS", path: "Sources/CMimamoriTLS", pkgConfig: "openssl",
+                       providers: [.apt(["libssl-dev"])]),
+        .target(name: "UTMCloudClient", dependencies: ["CMimamoriTLS", "UTMStore"], exclude: ["README.md"]),
+        .target(name: "UTMCloudService", dependencies: ["UTMCloudClient", "UTMStore", "CSQLite"], exclude: ["README.md"]),
+        .executableTarget(name: "mimamori-cloud", dependencies: [
+            "UTMCloudService", "UTMCloudClient",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
         // Capture sources.
         .target(name: "UTMCapture", dependencies: ["CPcap", "CNetfilterQueue", "UTMCore", "UTMSystem", "UTMDecode"], exclude: ["README.md"], swiftSettings: engineSettings),
 
@@ -131,6 +144,8 @@ let package = Package(
         .testTarget(name: "UTMAntivirusTests", dependencies: ["UTMAntivirus", "UTMCore", "UTMInflate", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
         .testTarget(name: "UTMStoreTests", dependencies: ["UTMStore", "UTMCore", "AllocationCounter"],
+                    linkerSettings: testLinkerSettings),
+        .testTarget(name: "UTMCloudTests", dependencies: ["UTMCloudClient", "UTMCloudService", "UTMStore", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
         // The live inline path end to end: network namespaces, NFQUEUE and utmd (root only).
         .testTarget(name: "UTMLiveTests", dependencies: ["UTMCapture", "UTMCore", "AllocationCounter"],
