@@ -21,12 +21,14 @@ public final class CloudServer: @unchecked Sendable {
     /// Connections served at once; more are closed at accept.
     public var maxConnections = 64
 
-    public init(service: CloudService) throws {
+    /// Listens on the configured address, or on `port` when given (a restart on the port the
+    /// kernel picked the first time).
+    public init(service: CloudService, port: UInt16? = nil) throws {
         self.service = service
         let c = service.config
         context = try TLSContext(serverCertificate: service.ca.serverCertificatePath, key: service.ca.serverKeyPath,
                                  clientCA: service.ca.caPath)
-        (listenFD, port) = try Self.listen(host: c.listenHost, port: c.port)
+        (listenFD, self.port) = try Self.listen(host: c.listenHost, port: port ?? c.port)
     }
 
     static func listen(host: String, port: UInt16) throws -> (Int32, UInt16) {
