@@ -102,7 +102,7 @@ let package = Package(
 
         // Executables.
         .executableTarget(name: "utmctl", dependencies: [
-            "UTMEngine", "UTMCapture", "UTMCore", "UTMSystem", "UTMWebFilter", "UTMDetect", "UTMStore",
+            "UTMEngine", "UTMCapture", "UTMCore", "UTMSystem", "UTMWebFilter", "UTMDetect", "UTMStore", "UTMCloudClient",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: engineSettings),
         // Benchmark of UTMMatch against Hyperscan; the only user of CHyperscan (never the engine).
@@ -111,7 +111,7 @@ let package = Package(
         .executableTarget(name: "mpm-bench", dependencies: ["UTMMatch", "UTMCore", "CHyperscan"],
                           swiftSettings: engineSettings),
         .executableTarget(name: "utmd", dependencies: ["UTMEngine", "UTMCapture", "UTMCore", "UTMSystem", "UTMWebFilter", "UTMDetect",
-                                                     "UTMOutput"],
+                                                     "UTMOutput", "UTMCloudClient"],
                           swiftSettings: engineSettings),
 
         // Tests mirror Sources. Every test target links into one binary; it exports its

@@ -17,6 +17,7 @@ import Foundation
 ///     copy_range = 65535            # bytes of each packet copied to user space
 ///     fail_open = true              # accept uninspected when a kernel queue is full
 ///     batch_verdicts = true         # one verdict message for a run of accepts
+///     cloud.credentials = /var/lib/mimamori/cloud   # cloud.* keys start the cloud client (ControlPlane.swift)
 ///
 /// Zones today decide which interface pairs are queued (traffic between two different zones is
 /// inspected, traffic inside one zone is not); per-pair policies (pass, deny) come later.
@@ -37,6 +38,8 @@ struct DaemonConfig {
     var copyRange: UInt32 = 0xffff
     var failOpen = true
     var batchVerdicts = true
+    /// `cloud.*` keys, checked by ControlPlane (empty: no cloud client).
+    var cloud: [String: String] = [:]
 
     static let zoneNames = ["wan", "lan", "ssid1", "ssid2"]
 
@@ -76,6 +79,7 @@ struct DaemonConfig {
             case "batch_verdicts": c.batchVerdicts = try bool(value, at, key)
             case "queue_maxlen": c.queueMaxLength = try number(value, at, key, 1 ... 1 << 20)
             case "copy_range": c.copyRange = try number(value, at, key, 64 ... 0xffff)
+            case _ where key.hasPrefix("cloud."): c.cloud[String(key.dropFirst(6))] = value
             case _ where key.hasPrefix("zone."):
                 let zone = String(key.dropFirst(5))
                 guard zoneNames.contains(zone) else {
