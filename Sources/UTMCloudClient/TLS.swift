@@ -39,10 +39,15 @@ public final class TLSContext: @unchecked Sendable {
 
     deinit { SSL_CTX_free(ctx) }
 
+    /// A NUL-terminated C buffer as text.
+    static func text(_ buf: [CChar]) -> String {
+        String(decoding: buf.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     static func lastError(_ ssl: OpaquePointer? = nil) -> String {
         var buf = [CChar](repeating: 0, count: 256)
         mtls_last_error(ssl, &buf, buf.count)
-        let s = String(cString: buf)
+        let s = Self.text(buf)
         return s.isEmpty ? "unknown TLS error" : s
     }
 }
@@ -111,8 +116,10 @@ public final class TLSStream {
         guard mtls_set_peer_name(ssl, host) == 1, SSL_set_fd(ssl, fd) == 1 else {
             throw CloudError("cloud \(host):\(port): TLS setup failed: \(TLSContext.lastError(ssl))")
         }
-        if SSL_connect(ssl) != 1 {
-            throw CloudError("cloud \(host):\(port): TLS handshake failed: \(TLSContext.lastError(ssl))")
+        let rc = SSL_connect(ssl)
+        let savedErrno = errno
+        if rc != 1 {
+            throw CloudError("cloud \(host):\(port): \(stream.failure(SSL_get_error(ssl, rc), savedErrno, "TLS handshake"))")
         }
         return stream
     }
@@ -125,8 +132,11 @@ public final class TLSStream {
             throw CloudError("TLS: SSL_new failed: \(TLSContext.lastError())")
         }
         let stream = TLSStream(fd: fd, ssl: ssl, context: context, peer: peer)
-        guard SSL_set_fd(ssl, fd) == 1, SSL_accept(ssl) == 1 else {
-            throw CloudError("\(peer): TLS handshake failed: \(TLSContext.lastError(ssl))")
+        guard SSL_set_fd(ssl, fd) == 1 else { throw CloudError("\(peer): TLS setup failed: \(TLSContext.lastError(ssl))") }
+        let rc = SSL_accept(ssl)
+        let savedErrno = errno
+        if rc != 1 {
+            throw CloudError("\(peer): \(stream.failure(SSL_get_error(ssl, rc), savedErrno, "TLS handshake"))")
         }
         return stream
     }
@@ -135,14 +145,15 @@ public final class TLSStream {
     public var peerCommonName: String? {
         var buf = [CChar](repeating: 0, count: 256)
         let n = mtls_peer_common_name(ssl, &buf, Int32(buf.count))
-        return n > 0 ? String(cString: buf) : nil
+        return n > 0 ? TLSContext.text(buf) : nil
     }
 
     public func write(_ data: [UInt8]) throws {
         var off = 0
         while off < data.count {
             let n = data[off...].withUnsafeBytes { SSL_write(ssl, $0.baseAddress, Int32($0.count)) }
-            guard n > 0 else { throw CloudError("\(peer): TLS write failed: \(TLSContext.lastError(ssl))") }
+            let savedErrno = errno
+            guard n > 0 else { throw CloudError("\(peer): \(failure(SSL_get_error(ssl, n), savedErrno, "TLS write"))") }
             off += Int(n)
         }
     }
@@ -151,14 +162,25 @@ public final class TLSStream {
     public func read(max: Int) throws -> [UInt8] {
         var buf = [UInt8](repeating: 0, count: max)
         let n = buf.withUnsafeMutableBytes { SSL_read(ssl, $0.baseAddress, Int32($0.count)) }
+        let savedErrno = errno
         if n > 0 { return Array(buf[0 ..< Int(n)]) }
         let err = SSL_get_error(ssl, n)
         if err == SSL_ERROR_ZERO_RETURN { return [] }
-        if err == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK) {
-            throw CloudError("\(peer): timed out waiting for data")
+        if err == SSL_ERROR_SYSCALL && savedErrno == 0 { return [] } // peer closed without close_notify
+        throw CloudError("\(peer): \(failure(err, savedErrno, "TLS read"))")
+    }
+
+    /// Why a TLS call failed: a socket timeout (SO_RCVTIMEO/SO_SNDTIMEO surface as WANT_READ/
+    /// WANT_WRITE or EAGAIN) says so; otherwise the certificate verdict or OpenSSL's error.
+    func failure(_ err: Int32, _ savedErrno: Int32, _ what: String) -> String {
+        if err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE
+            || (err == SSL_ERROR_SYSCALL && (savedErrno == EAGAIN || savedErrno == EWOULDBLOCK)) {
+            return "\(what) timed out"
         }
-        if err == SSL_ERROR_SYSCALL && errno == 0 { return [] } // peer closed without close_notify
-        throw CloudError("\(peer): TLS read failed: \(TLSContext.lastError(ssl))")
+        if err == SSL_ERROR_SYSCALL && savedErrno != 0 {
+            return "\(what) failed: \(String(cString: strerror(savedErrno)))"
+        }
+        return "\(what) failed: \(TLSContext.lastError(ssl))"
     }
 
     public func close() { SSL_shutdown(ssl) }

@@ -23,24 +23,27 @@ final class RawTLSServer: @unchecked Sendable {
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let sock = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        fd = sock
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        listen(fd, 8)
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(sock, $0, len) } }
+        listen(sock, 8)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(sock, $0, &len) } }
         port = UInt16(bigEndian: addr.sin_port)
         let t = Thread { [self] in
             while true {
                 let c = accept(fd, nil, nil)
                 if c < 0 { return }
-                guard let s = try? TLSStream.accept(fd: c, context: context, peer: "test", timeout: 5) else { continue }
-                _ = try? HTTPMessage.read(isResponse: false) { try s.read(max: 16384) }
-                if let bytes = answer() {
-                    try? s.write(bytes)
-                } else {
-                    usleep(UInt32(hold * 1_000_000)) // say nothing: the client must time out
-                }
-                s.close()
+                Thread { [self] in
+                    guard let s = try? TLSStream.accept(fd: c, context: context, peer: "test", timeout: 5) else { return }
+                    _ = try? HTTPMessage.read(isResponse: false) { try s.read(max: 16384) }
+                    if let bytes = answer() {
+                        try? s.write(bytes)
+                    } else {
+                        usleep(UInt32(hold * 1_000_000)) // say nothing: the client must time out
+                    }
+                    s.close()
+                }.start()
             }
         }
         t.start()
@@ -113,7 +116,7 @@ final class RawTLSServer: @unchecked Sendable {
             switch kind {
             case "garbage": return Array("SSH-2.0-OpenSSH\r\n\r\n".utf8)
             case "oversized": return Array("HTTP/1.1 200 OK\r\nContent-Length: 104857600\r\n\r\n{".utf8)
-            case "badjson": return Array("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n{\"x\":[1,".utf8)
+            case "badjson": return Array("HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\n{\"x\":[1,".utf8)
             case "longhead": return Array(("HTTP/1.1 200 OK\r\nX-A: " + String(repeating: "a", count: 40000)).utf8)
             case "truncated": return Array("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"commands\":".utf8)
             case "refusal": return Array("HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n".utf8)
