@@ -60,6 +60,7 @@ public final class CloudClient: @unchecked Sendable {
     var backoff: Backoff
     var nextAttempt = 0.0
     var nextHeartbeat = 0.0
+    var nextPrune = 0.0
     var handledCommands: [Int64] = []
     var pendingAcks: [Int64] = []
     public private(set) var stats = Stats()
@@ -113,11 +114,20 @@ public final class CloudClient: @unchecked Sendable {
         t.start()
     }
 
-    /// Asks the thread to stop and waits for it (at most the request timeout).
-    public func stop() {
+    /// Asks the thread to stop and waits for it, at most `wait` seconds: a request in flight
+    /// may take up to its timeout, and a daemon shutting down does not wait for it (the store
+    /// is safe whenever the process ends; an unacknowledged batch is sent again). Returns
+    /// whether the thread ended.
+    @discardableResult
+    public func stop(wait: Double = .infinity) -> Bool {
         lock.withLock { stopping = true }
-        guard thread != nil else { return }
-        while !lock.withLock({ finished }) { usleep(10_000) }
+        guard thread != nil else { return true }
+        let deadline = Date().addingTimeInterval(wait)
+        while !lock.withLock({ finished }) {
+            if Date() > deadline { return false }
+            usleep(10_000)
+        }
+        return true
     }
 
     var isStopping: Bool { lock.withLock { stopping } }
@@ -136,10 +146,14 @@ public final class CloudClient: @unchecked Sendable {
             }
             tail = t
         }
-        do {
-            try store.pruneOlderThan(days: config.retentionDays)
-        } catch {
-            log("cloud: pruning the upload queue failed: \(error)")
+        if now >= nextPrune {
+            nextPrune = now + 60
+            do {
+                let dropped = try store.pruneOlderThan(days: config.retentionDays)
+                if dropped > 0 { log("cloud: \(dropped) alerts waited more than \(config.retentionDays) days and were dropped unsent") }
+            } catch {
+                log("cloud: pruning the upload queue failed: \(error)")
+            }
         }
         guard now >= nextAttempt, !isStopping else { return }
         do {

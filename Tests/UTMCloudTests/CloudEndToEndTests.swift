@@ -95,7 +95,7 @@ import UTMStore
     @Test func uploadsCarryMetadataOnly() throws {
         let f = try CloudFixture("meta")
         let bodies = LockedBodies()
-        f.service.onRequest = { _, request in bodies.add(request.body) }
+        f.service.onRequest = { _, request in bodies.add(request.encode()) } // head and body, as decrypted
         try f.start()
         _ = try f.activate()
         try f.appendEVE(EVE.marked)
@@ -113,11 +113,15 @@ import UTMStore
         #expect(alerts[0].url == "http://evil.example/gate.php?id=7" && alerts[0].src_mac == "aa:bb:cc:00:00:30")
         #expect(alerts[1].name == "Eicar-Test-Signature" && alerts[2].sni == "login.phish.example")
         // The records on the wire have only the allow-listed keys.
-        for body in bodies.all {
+        var recordsSeen = 0
+        for request in bodies.all {
+            let body = request.split(separator: Array("\r\n\r\n".utf8), maxSplits: 1).last.map(Array.init) ?? []
             guard let obj = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
                   let records = obj["records"] as? [[String: Any]] else { continue }
             for r in records { #expect(Set(r.keys).isSubset(of: UploadRecord.allowedKeys), "\(r.keys)") }
+            recordsSeen += records.count
         }
+        #expect(recordsSeen == 3)
     }
 }
 
