@@ -51,6 +51,7 @@ public final class CloudService: @unchecked Sendable {
         db = try CloudDatabase(path: config.dataDirectory + "/cloud.db")
     }
 
+    @discardableResult
     func locked<R>(_ body: () throws -> R) rethrows -> R {
         lock.lock()
         defer { lock.unlock() }
