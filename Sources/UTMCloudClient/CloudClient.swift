@@ -8,8 +8,10 @@ import Glibc
 public struct CloudClientConfig: Sendable {
     /// Activation record and keys (see `CloudCredentials`).
     public var credentialsDirectory = CloudCredentials.defaultDirectory
-    /// The event store holding the upload queue.
+    /// The event store holding the upload queue, and its limits (`uploadMaxRows`: the oldest
+    /// records are dropped beyond it).
     public var storePath = "/var/lib/mimamori/events.db"
+    public var store = EventStoreConfig()
     /// utmd's EVE file to follow into the store; nil when something else feeds the store.
     public var evePath: String? = "/var/log/mimamori/eve.json"
     /// The cloud host the configuration names, if any: it must be the activated one, or the
@@ -87,7 +89,7 @@ public final class CloudClient: @unchecked Sendable {
         }
         let context = try TLSContext(clientCA: credentials.caPath, certificate: credentials.certificatePath, key: credentials.keyPath)
         transport = CloudTransport(host: info.host, port: info.port, context: context, timeout: config.timeout)
-        store = try EventStore(path: config.storePath)
+        store = try EventStore(path: config.storePath, config: config.store)
         if let eve = config.evePath { tail = EVETail(path: eve, statePath: config.storePath + ".eve-position") }
         backoff = Backoff(base: config.backoffBase, cap: config.backoffCap)
         started = config.clock()

@@ -82,3 +82,38 @@ extension Data {
         try h.write(contentsOf: self)
     }
 }
+
+@Suite(.serialized) struct CloudRetentionTests {
+    /// Alerts wait while the cloud is away, but not for ever: after two weeks they are dropped,
+    /// oldest first, and the next heartbeat says how many.
+    @Test func alertsOlderThanTwoWeeksAreDroppedAndCounted() throws {
+        let f = try CloudFixture("retention")
+        try f.start()
+        _ = try f.activate("MMR-0500")
+        f.stop() // the cloud is unreachable from here on
+        let clock = MovableClock()
+        var config = f.clientConfig()
+        config.store.clock = { clock.now }
+        config.evePath = f.evePath
+        try f.appendEVE([EVE.alert(1), EVE.alert(2)])
+        let log = LogLines()
+        var client: CloudClient? = try CloudClient(config: config, handler: LoggingCommandHandler(log: { _ in }), log: log.sink)
+        client!.runOnce()
+        let peek = try EventStore(path: f.storePath)
+        #expect(try peek.pendingUploads() == 2)
+        // Fifteen days later, a restarted box still has them queued, then drops them.
+        clock.advance(seconds: 15 * 86_400)
+        try f.appendEVE([EVE.alert(3)])
+        client = try CloudClient(config: config, handler: LoggingCommandHandler(log: { _ in }), log: log.sink)
+        client!.runOnce()
+        #expect(try peek.nextBatch(limit: 10).map(\.name) == ["rule 3"])
+        #expect(try peek.uploadsDropped() == 2)
+        #expect(log.count("waited more than 14 days") == 1)
+        // The cloud is back: the heartbeat reports the loss, the fresh alert arrives.
+        try f.start()
+        client!.nextAttempt = 0
+        client!.runOnce()
+        #expect(try f.service.lastStatus(serial: "MMR-0500")?.counters["uploads_dropped"] == 2)
+        #expect(try f.service.alerts(serial: "MMR-0500").map(\.name) == ["rule 3"])
+    }
+}
