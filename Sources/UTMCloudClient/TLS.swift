@@ -15,9 +15,14 @@ public struct CloudError: Error, CustomStringConvertible, Sendable, Equatable {
 public final class TLSContext: @unchecked Sendable {
     let ctx: OpaquePointer
 
+    /// OpenSSL writes with write(2): a peer that hung up would raise SIGPIPE and end the whole
+    /// process (utmd, mimamori-cloud). Ignoring it turns that into EPIPE, one failed call.
+    static let ignoreSIGPIPE: Void = { signal(SIGPIPE, SIG_IGN) }()
+
     /// Box side: verifies the server against `caFile`; presents `certificate`/`key` when given
     /// (every call after activation).
     public init(clientCA caFile: String, certificate: String? = nil, key: String? = nil) throws {
+        Self.ignoreSIGPIPE
         guard let ctx = mtls_ctx_new(0, caFile) else { throw CloudError("TLS: cannot load the cloud CA \(caFile): \(Self.lastError())") }
         self.ctx = ctx
         mtls_ctx_verify_peer(ctx, 0)
@@ -29,6 +34,7 @@ public final class TLSContext: @unchecked Sendable {
     /// Cloud side: our certificate, and client certificates verified against `clientCA` when
     /// a box presents one (activation comes without).
     public init(serverCertificate: String, key: String, clientCA: String) throws {
+        Self.ignoreSIGPIPE
         guard let ctx = mtls_ctx_new(1, clientCA) else { throw CloudError("TLS: cannot load the CA \(clientCA): \(Self.lastError())") }
         self.ctx = ctx
         mtls_ctx_verify_peer(ctx, 0)

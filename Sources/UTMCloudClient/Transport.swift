@@ -32,7 +32,13 @@ public struct CloudTransport: Sendable {
         try stream.write(request.encode(host: host))
         let response: HTTPMessage
         do {
-            response = try HTTPMessage.read(isResponse: true, limits: limits) { try stream.read(max: 16 * 1024) }
+            // Each read waits `timeout` at most, and the whole answer twice that: a server
+            // dribbling bytes cannot hold the heartbeat thread.
+            let deadline = Date().addingTimeInterval(2 * timeout)
+            response = try HTTPMessage.read(isResponse: true, limits: limits) {
+                guard Date() < deadline else { throw CloudError("answer not complete within \(2 * timeout) s") }
+                return try stream.read(max: 16 * 1024)
+            }
         } catch let e as CloudError {
             throw CloudError("cloud \(host):\(port) \(path): \(e.description.replacingOccurrences(of: "\(host):\(port): ", with: ""))")
         }

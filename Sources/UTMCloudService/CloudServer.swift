@@ -95,7 +95,12 @@ public final class CloudServer: @unchecked Sendable {
         let limits = HTTPMessage.Limits(maxHead: 16 * 1024, maxBody: service.config.maxRequestBody)
         let response: HTTPMessage
         do {
-            let request = try HTTPMessage.read(isResponse: false, limits: limits) { try stream.read(max: 16 * 1024) }
+            // A whole-request deadline too: a client dribbling a byte per timeout holds no thread long.
+            let deadline = Date().addingTimeInterval(service.config.timeout)
+            let request = try HTTPMessage.read(isResponse: false, limits: limits) {
+                guard Date() < deadline else { throw CloudError("request not complete within \(service.config.timeout) s") }
+                return try stream.read(max: 16 * 1024)
+            }
             response = service.handle(request, serial: stream.peerCommonName)
         } catch {
             service.log("cloud: bad request: \(error)")

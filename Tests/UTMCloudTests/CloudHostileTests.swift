@@ -15,8 +15,12 @@ final class RawTLSServer: @unchecked Sendable {
     let context: TLSContext
     let answer: @Sendable () -> [UInt8]?
     let hold: Double
+    /// Seconds between bytes: the answer trickles out one byte at a time.
+    let dribble: Double
 
-    init(certificate: String, key: String, ca: String, hold: Double = 0, answer: @escaping @Sendable () -> [UInt8]?) throws {
+    init(certificate: String, key: String, ca: String, hold: Double = 0, dribble: Double = 0,
+         answer: @escaping @Sendable () -> [UInt8]?) throws {
+        self.dribble = dribble
         context = try TLSContext(serverCertificate: certificate, key: key, clientCA: ca)
         self.answer = answer
         self.hold = hold
@@ -37,7 +41,12 @@ final class RawTLSServer: @unchecked Sendable {
                 Thread { [self] in
                     guard let s = try? TLSStream.accept(fd: c, context: context, peer: "test", timeout: 5) else { return }
                     _ = try? HTTPMessage.read(isResponse: false) { try s.read(max: 16384) }
-                    if let bytes = answer() {
+                    if let bytes = answer(), dribble > 0 {
+                        for b in bytes {
+                            guard (try? s.write([b])) != nil else { break }
+                            usleep(UInt32(dribble * 1_000_000))
+                        }
+                    } else if let bytes = answer() {
                         try? s.write(bytes)
                     } else {
                         usleep(UInt32(hold * 1_000_000)) // say nothing: the client must time out
@@ -107,6 +116,7 @@ final class RawTLSServer: @unchecked Sendable {
         ("truncated", "body bytes"),
         ("silent", "timed out"),
         ("refusal", "HTTP 500"),
+        ("dribble", "not complete within"),
     ])
     func malformedAnswersAreOneLineAndBackoff(kind: String, expected: String) throws {
         let f = try CloudFixture("hostile-\(kind)")
@@ -120,11 +130,12 @@ final class RawTLSServer: @unchecked Sendable {
             case "longhead": return Array(("HTTP/1.1 200 OK\r\nX-A: " + String(repeating: "a", count: 40000)).utf8)
             case "truncated": return Array("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"commands\":".utf8)
             case "refusal": return Array("HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n".utf8)
+            case "dribble": return Array("HTTP/1.1 200 OK\r\nContent-Length: 15\r\n\r\n{\"commands\":[]}".utf8)
             default: return nil
             }
         }
         let server = try RawTLSServer(certificate: f.ca.serverCertificatePath, key: f.ca.serverKeyPath, ca: f.ca.caPath,
-                                      hold: 2, answer: answer)
+                                      hold: 2, dribble: kind == "dribble" ? 0.2 : 0, answer: answer)
         defer { server.stop() }
         let context = try TLSContext(clientCA: creds.caPath, certificate: creds.certificatePath, key: creds.keyPath)
         let transport = CloudTransport(host: "127.0.0.1", port: server.port, context: context, timeout: 0.5)
