@@ -14,8 +14,10 @@ import UTMCloudClient
 enum ControlPlane {
     static let keys: Set<String> = ["credentials", "store", "host", "heartbeat", "firmware_version"]
 
-    /// Starts the cloud client thread, or says in one line why not.
-    static func start(_ config: DaemonConfig, log: @escaping @Sendable (String) -> Void) -> CloudClient? {
+    /// Starts the cloud client thread, or says in one line why not. Commands go to `handler`
+    /// (the definitions update, A/B reboot and wipe code); until that is wired they are logged.
+    static func start(_ config: DaemonConfig, handler: (any CloudCommandHandler)? = nil,
+                      log: @escaping @Sendable (String) -> Void) -> CloudClient? {
         guard !config.cloud.isEmpty else { return nil }
         if let unknown = config.cloud.keys.first(where: { !keys.contains($0) }) {
             log("cloud: unknown key cloud.\(unknown) (keys: \(keys.sorted().joined(separator: ", "))); running without the cloud")
@@ -41,7 +43,7 @@ enum ControlPlane {
             return nil
         }
         do {
-            let client = try CloudClient(config: c, handler: LoggingCommandHandler(log: log), log: log)
+            let client = try CloudClient(config: c, handler: handler ?? LoggingCommandHandler(log: log), log: log)
             client.start()
             log("cloud: reporting to \(client.credentials.info.host):\(client.credentials.info.port) as \(client.credentials.info.serial)")
             return client
