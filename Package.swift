@@ -22,6 +22,7 @@ let package = Package(
     products: [
         .executable(name: "utmd", targets: ["utmd"]),
         .executable(name: "utmctl", targets: ["utmctl"]),
+        .executable(name: "mimamori-cloud", targets: ["mimamori-cloud"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -90,13 +91,24 @@ let package = Package(
                 dependencies: ["UTMCore", "UTMCrypto", "UTMSystem", "UTMDecode", "UTMEngine", "UTMDetect",
                                "UTMAntivirus", "UTMWebFilter"],
                 exclude: ["README.md"]),
+        // Cloud link (issue 7): the box's client (activation, mTLS pinned to the cloud CA,
+        // heartbeat with commands, store-and-forward alert upload) over the system's libssl,
+        // and the reference cloud service on the same TLS and HTTP code (no NIO, no BoringSSL).
+        .systemLibrary(name: "CMimamoriTLS", path: "Sources/CMimamoriTLS", pkgConfig: "openssl",
+                       providers: [.apt(["libssl-dev"])]),
+        .target(name: "UTMCloudClient", dependencies: ["CMimamoriTLS", "UTMStore"], exclude: ["README.md"]),
+        .target(name: "UTMCloudService", dependencies: ["UTMCloudClient", "UTMStore", "CSQLite"], exclude: ["README.md"]),
+        .executableTarget(name: "mimamori-cloud", dependencies: [
+            "UTMCloudService", "UTMCloudClient",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
 
         // Capture sources.
         .target(name: "UTMCapture", dependencies: ["CPcap", "CNetfilterQueue", "UTMCore", "UTMSystem", "UTMDecode"], exclude: ["README.md"], swiftSettings: engineSettings),
 
         // Executables.
         .executableTarget(name: "utmctl", dependencies: [
-            "UTMEngine", "UTMCapture", "UTMCore", "UTMSystem", "UTMWebFilter", "UTMDetect", "UTMStore",
+            "UTMEngine", "UTMCapture", "UTMCore", "UTMSystem", "UTMWebFilter", "UTMDetect", "UTMStore", "UTMCloudClient",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: engineSettings),
         // Benchmark of UTMMatch against Hyperscan; the only user of CHyperscan (never the engine).
@@ -105,7 +117,7 @@ let package = Package(
         .executableTarget(name: "mpm-bench", dependencies: ["UTMMatch", "UTMCore", "CHyperscan"],
                           swiftSettings: engineSettings),
         .executableTarget(name: "utmd", dependencies: ["UTMEngine", "UTMCapture", "UTMCore", "UTMSystem", "UTMWebFilter", "UTMDetect",
-                                                     "UTMOutput"],
+                                                     "UTMOutput", "UTMCloudClient"],
                           swiftSettings: engineSettings),
 
         // Tests mirror Sources. Every test target links into one binary; it exports its
@@ -141,6 +153,8 @@ let package = Package(
                     linkerSettings: testLinkerSettings),
         .testTarget(name: "UTMUpdateTests", dependencies: ["UTMUpdate", "UTMCrypto", "UTMSystem", "UTMCore", "UTMEngine",
                                                        "AllocationCounter"],
+                    linkerSettings: testLinkerSettings),
+        .testTarget(name: "UTMCloudTests", dependencies: ["UTMCloudClient", "UTMCloudService", "UTMStore", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
         // The live inline path end to end: network namespaces, NFQUEUE and utmd (root only).
         .testTarget(name: "UTMLiveTests", dependencies: ["UTMCapture", "UTMCore", "AllocationCounter"],

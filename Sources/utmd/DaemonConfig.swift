@@ -18,6 +18,7 @@ import Foundation
 ///     fail_open = true              # accept uninspected when a kernel queue is full
 ///     batch_verdicts = true         # one verdict message for a run of accepts
 ///     update.definitions = /var/lib/mimamori/definitions   # definition store (Updates.swift lists update.*)
+///     cloud.credentials = /var/lib/mimamori/cloud   # cloud.* keys start the cloud client (ControlPlane.swift)
 ///
 /// Zones today decide which interface pairs are queued (traffic between two different zones is
 /// inspected, traffic inside one zone is not); per-pair policies (pass, deny) come later.
@@ -40,6 +41,8 @@ struct DaemonConfig {
     var batchVerdicts = true
     /// `update.*` keys, read by Updates.swift.
     var updates: [String: String] = [:]
+    /// `cloud.*` keys, checked by ControlPlane (empty: no cloud client).
+    var cloud: [String: String] = [:]
 
     static let zoneNames = ["wan", "lan", "ssid1", "ssid2"]
 
@@ -80,6 +83,7 @@ struct DaemonConfig {
             case "queue_maxlen": c.queueMaxLength = try number(value, at, key, 1 ... 1 << 20)
             case "copy_range": c.copyRange = try number(value, at, key, 64 ... 0xffff)
             case _ where key.hasPrefix("update."): c.updates[String(key.dropFirst(7))] = value
+            case _ where key.hasPrefix("cloud."): c.cloud[String(key.dropFirst(6))] = value
             case _ where key.hasPrefix("zone."):
                 let zone = String(key.dropFirst(5))
                 guard zoneNames.contains(zone) else {

@@ -102,6 +102,7 @@ if config.installFirewall {
     }
 }
 for w in workers { w.start() }
+let controlPlane = ControlPlane.start(config, log: log)
 let notify = SystemdNotify()
 notify.send("READY=1\nSTATUS=inspecting \(workers.count) queue(s), \(mode.rawValue) mode")
 log("running: queues \(config.queues.lowerBound)-\(config.queues.upperBound), \(mode.rawValue) mode, "
@@ -130,6 +131,7 @@ log("running: queues \(config.queues.lowerBound)-\(config.queues.upperBound), \(
     // No new packets are queued once the rules are gone; the workers then drain what is queued.
     if config.installFirewall { Firewall.remove(log: log) }
     for w in workers { w.source.requestStop(drain: true) }
+    controlPlane?.stop(wait: 1)
     let deadline = MonotonicClock.nanoseconds() + 3_000_000_000
     while workers.contains(where: { !$0.finished.load(ordering: .acquiring) }) {
         if MonotonicClock.nanoseconds() > deadline {
