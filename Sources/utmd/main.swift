@@ -52,10 +52,19 @@ do {
 let mode: Firewall.Mode = switch config.mode {
 case .router: .router
 case .bridge: .bridge
-case .auto: Firewall.detectMode(interfaces: config.zones.flatMap(\.interfaces))
+case .auto: Firewall.detectMode(interfaces: config.policy.allInterfaces)
+}
+if mode == .bridge {
+    do {
+        try Firewall.checkBridge(interfaces: config.policy.allInterfaces, load: !checkOnly)
+    } catch {
+        die("\(error)")
+    }
 }
 if checkOnly {
-    log("configuration ok: queues \(config.queues.lowerBound)-\(config.queues.upperBound), \(mode.rawValue) mode")
+    let pairs = config.policy.matrix.map { "\($0.from.name)->\($0.to.name) \($0.action.rawValue)" }
+    log("configuration ok: queues \(config.queues.lowerBound)-\(config.queues.upperBound), \(mode.rawValue) mode"
+        + (pairs.isEmpty ? ", no zones (all forwarded traffic inspected)" : ", zones: " + pairs.joined(separator: ", ")))
     exit(0)
 }
 
@@ -84,15 +93,17 @@ do {
         }
         let eve = try OutputFile(path: config.eve, append: true)
         let engine = try Definitions.makeEngine(engineConfig, config, warn: log)
-        workers.append(Worker(queue: q, source: source, responder: responder, engine: engine,
-                              eve: eve, log: log))
+        let worker = Worker(queue: q, source: source, responder: responder, engine: engine, eve: eve, log: log)
+        worker.bypassMark = config.bypass == .encrypted && config.installFirewall ? config.bypassMark : 0
+        workers.append(worker)
     }
 } catch {
     die("\(error)")
 }
 
 // 4. Firewall rules, then the workers.
-let firewall = Firewall(mode: mode, queues: config.queues, zones: config.zones, log: log)
+let firewall = Firewall(mode: mode, queues: config.queues, policy: config.policy,
+                        bypassMark: config.bypass == .encrypted ? config.bypassMark : 0, log: log)
 if config.installFirewall {
     do {
         try firewall.install()
