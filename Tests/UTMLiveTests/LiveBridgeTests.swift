@@ -94,7 +94,7 @@ import Testing
         ["--resolve", "\(host):8080:\(wan)", "--resolve", "\(host):8443:\(wan)"]
     }.joined(separator: " ")
 
-    static func curl(_ ns: String = "l2-lan", _ args: String, seconds: Int = 10) -> Run {
+    static func curl(_ args: String, ns: String = "l2-lan", seconds: Int = 10) -> Run {
         sh("ip netns exec \(ns) curl -sS --noproxy '*' -m \(seconds) \(resolve) \(args)", seconds: seconds + 5)
     }
 
@@ -208,7 +208,7 @@ import Testing
         #expect(Self.waitFor(10) {
             Self.curl("-o /dev/null \(http)/ips-drop.html", seconds: 2).status == 0
                 && Self.curl("-k -o /dev/null \(https)/ips-drop.html", seconds: 2).status == 0
-                && Self.curl("l2-gst", "-o /dev/null http://\(Self.printer):8081/status.txt", seconds: 2).status == 0
+                && Self.curl("-o /dev/null http://\(Self.printer):8081/status.txt", ns: "l2-gst", seconds: 2).status == 0
         }, "servers not reachable through the bridge without utmd")
 
         // Bad configuration: one line, exit 1, nothing installed.
@@ -275,14 +275,14 @@ import Testing
         #expect(Self.dns(d, "l2-lan", "files.example") == "0 1", "DNS for a clean name")
 
         // 5. The box's own traffic is never queued: it reaches the blocked host unfiltered.
-        let own = Self.curl("l2-box", "-o /dev/null -w '%{http_code}' http://casino.example:8080/ips-drop.html")
+        let own = Self.curl("-o /dev/null -w '%{http_code}' http://casino.example:8080/ips-drop.html", ns: "l2-box")
         #expect(own.out == "200", "the box's own request was filtered: \(own.out) \(own.err)")
         #expect(Self.dns(d, "l2-box", "casino.example") == "0 1", "the box's own DNS was filtered")
 
         // 6. The zone matrix: guest → LAN denied; guest → WAN inspected; LAN → LAN not queued.
-        let denied = Self.curl("l2-gst", "-o /dev/null http://\(Self.printer):8081/status.txt", seconds: 3)
+        let denied = Self.curl("-o /dev/null http://\(Self.printer):8081/status.txt", ns: "l2-gst", seconds: 3)
         #expect(denied.status != 0, "guest reached the LAN printer")
-        let guestWeb = Self.curl("l2-gst", "-o /dev/null -w '%{http_code}' http://casino.example:8080/clean.bin")
+        let guestWeb = Self.curl("-o /dev/null -w '%{http_code}' http://casino.example:8080/clean.bin", ns: "l2-gst")
         #expect(guestWeb.out == "403", "guest → WAN not inspected: \(guestWeb.out)")
         let office = Self.curl("-o /dev/null -w '%{http_code}' http://\(Self.printer):8081/status.txt")
         #expect(office.out == "200", "LAN → LAN printer: \(office.out) \(office.err)")
