@@ -151,7 +151,10 @@ import Testing
         try #require(compile.status == 0, "defs compile failed: \(compile.err)")
         try Data(#"{"level": "standard", "answerBlockedDNSWithNXDOMAIN": true}"#.utf8)
             .write(to: URL(fileURLWithPath: "\(d)/webfilter.json"))
-        try Data(#"drop http any any -> any any (msg:"live2 drop"; content:"/ips-drop"; http_uri; sid:1000002; rev:1;)"#.utf8)
+        try Data(("""
+            drop http any any -> any any (msg:"live2 drop"; content:"/ips-drop"; http_uri; sid:1000002; rev:1;)
+            reject udp any any -> any 5999 (msg:"live2 udp reject"; sid:1000003; rev:1;)
+            """).utf8)
             .write(to: URL(fileURLWithPath: "\(d)/local.rules"))
         let conf = """
             # LiveBridgeTests
@@ -198,17 +201,41 @@ import Testing
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3); s.sendto(q, ('\(Self.wan)', 53))
             r = s.recv(512); print(r[3] & 15, struct.unpack('>H', r[6:8])[0])
             """.utf8).write(to: URL(fileURLWithPath: "\(d)/dnsq.py"))
+        // UDP echo on port 5999 (both families), and a client that says what came back.
+        try Data("""
+            import socket, threading
+            def serve(family, addr):
+                s = socket.socket(family, socket.SOCK_DGRAM); s.bind((addr, 5999))
+                while True:
+                    m, a = s.recvfrom(512); s.sendto(m, a)
+            threading.Thread(target=serve, args=(socket.AF_INET6, '\(Self.wan6)'), daemon=True).start()
+            serve(socket.AF_INET, '\(Self.wan)')
+            """.utf8).write(to: URL(fileURLWithPath: "\(d)/udpecho.py"))
+        try Data("""
+            import socket, sys
+            fam = socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET
+            s = socket.socket(fam, socket.SOCK_DGRAM); s.settimeout(3); s.connect((sys.argv[1], int(sys.argv[2])))
+            s.send(b'ping')
+            try:
+                print('echo' if s.recv(512) == b'ping' else 'other')
+            except ConnectionRefusedError:
+                print('refused')
+            except socket.timeout:
+                print('timeout')
+            """.utf8).write(to: URL(fileURLWithPath: "\(d)/udpq.py"))
         var servers: [Process] = []
         defer { for s in servers { s.terminate() } }
         servers.append(try Self.spawn(Self.inNS("l2-wan", ["python3", "-m", "http.server", "8080", "--bind", "::", "--directory", "\(d)/www"]), log: "\(d)/http.log"))
         servers.append(try Self.spawn(Self.inNS("l2-wan", ["python3", "\(d)/https.py"]), log: "\(d)/https.log"))
         servers.append(try Self.spawn(Self.inNS("l2-wan", ["python3", "\(d)/dns.py"]), log: "\(d)/dns.log"))
+        servers.append(try Self.spawn(Self.inNS("l2-wan", ["python3", "\(d)/udpecho.py"]), log: "\(d)/udpecho.log"))
         servers.append(try Self.spawn(Self.inNS("l2-ln2", ["python3", "-m", "http.server", "8081", "--bind", Self.printer, "--directory", "\(d)/printer"]), log: "\(d)/printer.log"))
         let http = "http://files.example:8080", https = "https://files.example:8443"
         #expect(Self.waitFor(10) {
             Self.curl("-o /dev/null \(http)/ips-drop.html", seconds: 2).status == 0
                 && Self.curl("-k -o /dev/null \(https)/ips-drop.html", seconds: 2).status == 0
                 && Self.curl("-o /dev/null http://\(Self.printer):8081/status.txt", ns: "l2-gst", seconds: 2).status == 0
+                && Self.sh("ip netns exec l2-lan python3 \(d)/udpq.py \(Self.wan6) 5999", seconds: 5).out.hasPrefix("echo")
         }, "servers not reachable through the bridge without utmd")
 
         // Bad configuration: one line, exit 1, nothing installed.
@@ -273,6 +300,13 @@ import Testing
         #expect(reset.status == 35 || reset.status == 56 || reset.status == 7, "HTTPS to a blocked category: \(reset.status) \(reset.err)")
         #expect(Self.dns(d, "l2-lan", "casino.example") == "3 0", "DNS for a blocked name: \(Self.dns(d, "l2-lan", "casino.example"))")
         #expect(Self.dns(d, "l2-lan", "files.example") == "0 1", "DNS for a clean name")
+
+        // An IPS reject of UDP: ICMP / ICMPv6 port unreachable to the client, nothing reaches the server.
+        for server in [Self.wan, Self.wan6] {
+            let udp = Self.sh("ip netns exec l2-lan python3 \(d)/udpq.py \(server) 5999", seconds: 8).out
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(udp == "refused", "UDP reject to \(server): \(udp)")
+        }
 
         // 5. The box's own traffic is never queued: it reaches the blocked host unfiltered.
         let own = Self.curl("-o /dev/null -w '%{http_code}' http://casino.example:8080/ips-drop.html", ns: "l2-box")
