@@ -17,6 +17,7 @@ packages=(
   nftables             # nft: inspecting the rules iptables-nft writes; the nft backend later
   libhyperscan-dev     # mpm-bench compares our matcher with Hyperscan (never linked by the engine)
   clamav clamav-testfiles  # clamscan and its test files, the antivirus comparison
+  iperf3  # tools/livebench.sh throughput through the bridge
 )
 missing=()
 for p in "${packages[@]}"; do
