@@ -11,8 +11,10 @@ import Foundation
 /// 1. bypassed connections (connmark bit set) return: the kernel forwards them unqueued;
 /// 2. a packet utmd re-injected with the bypass mark (NF_REPEAT) copies it to its connection;
 /// 3. IPv6 neighbour discovery crossing the bridge returns (never worth a queue round trip);
-/// 4. the zone matrix (ZonePolicy): same zone → no rule, pass → return, deny → drop the
-///    packets that would open a connection, inspect → NFQUEUE.
+/// 4. the zone matrix (ZonePolicy): same zone → no rule; pass → connections opened that way
+///    get the connmark bit and return (so their replies return at step 1 too); deny → drop
+///    the packets that would open a connection; inspect → NFQUEUE. Packets of connections
+///    opened the other way keep the policy of that other pair (they reach the NFQUEUE rule).
 ///
 /// Every NFQUEUE rule carries `--queue-bypass`: while no process is bound to the queue (utmd
 /// stopped, restarting or crashed) the kernel accepts the packets, so the office stays online.
@@ -25,7 +27,7 @@ struct Firewall {
     var mode: Mode
     var queues: ClosedRange<UInt16>
     var policy: ZonePolicy
-    /// 0: no bypass rules.
+    /// The connmark bit of connections that are not queued (bypassed flows, `pass` pairs).
     var bypassMark: UInt32
     var log: (String) -> Void
 
@@ -82,12 +84,10 @@ struct Firewall {
     /// The chain's rules for one family, one argument list each (without `-A MIMAMORI`).
     func rules(ipv6: Bool) -> [[String]] {
         var out: [[String]] = []
-        if bypassMark != 0 {
-            let m = String(format: "0x%x", bypassMark)
-            out.append(["-m", "connmark", "--mark", "\(m)/\(m)", "-j", "RETURN"])
-            out.append(["-m", "mark", "--mark", "\(m)/\(m)", "-j", "CONNMARK", "--or-mark", m])
-            out.append(["-m", "mark", "--mark", "\(m)/\(m)", "-j", "RETURN"])
-        }
+        let m = String(format: "0x%x", bypassMark)
+        out.append(["-m", "connmark", "--mark", "\(m)/\(m)", "-j", "RETURN"])
+        out.append(["-m", "mark", "--mark", "\(m)/\(m)", "-j", "CONNMARK", "--or-mark", m])
+        out.append(["-m", "mark", "--mark", "\(m)/\(m)", "-j", "RETURN"])
         if ipv6 && mode == .bridge {
             for type in ["router-solicitation", "router-advertisement", "neighbour-solicitation", "neighbour-advertisement"] {
                 out.append(["-p", "ipv6-icmp", "-m", "icmp6", "--icmpv6-type", type, "-j", "RETURN"])
@@ -106,7 +106,12 @@ struct Firewall {
                         : ["-i", i, "-o", o]
                     switch action {
                     case .pass:
-                        out.append(match + ["-j", "RETURN"])
+                        // A connection opened from → to is marked and never queued, both ways;
+                        // replies of a connection opened the other way keep that pair's policy.
+                        let original = match + ["-m", "conntrack", "--ctdir", "ORIGINAL"]
+                        out.append(original + ["-j", "CONNMARK", "--or-mark", String(format: "0x%x", bypassMark)])
+                        out.append(original + ["-j", "RETURN"])
+                        out.append(match + queueTarget)
                     case .deny:
                         out.append(match + ["-m", "conntrack", "--ctstate", "NEW,INVALID", "-j", "DROP"])
                         out.append(match + queueTarget)

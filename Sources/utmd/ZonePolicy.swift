@@ -5,11 +5,12 @@
 ///     policy.ssid2.lan = deny     # the guest SSID may not open connections to the LAN
 ///     policy.lan.ssid1 = pass     # office LAN to the staff SSID: trusted, not inspected
 ///
-/// A pair is directed (from → to) and applies to the packets travelling that way. `deny` drops
-/// the packets that would open a connection (conntrack NEW or INVALID); the replies of
-/// connections opened the other way are still inspected, so a LAN printer may answer a guest
-/// it was asked to talk to only if the reverse pair allows that. `pass` returns before the
-/// queue: the kernel forwards without utmd ever seeing the packet.
+/// A pair is directed (from → to): a connection follows the policy of the pair it was opened
+/// in. `deny` drops the packets that would open a connection (conntrack NEW or INVALID);
+/// `pass` marks the connection (the bypass connmark bit) so neither direction is ever queued;
+/// `inspect` queues it. Replies of a connection opened the other way keep that other pair's
+/// policy: a LAN PC may open a connection to a guest device even when the guest may not open
+/// one to the LAN, and that connection is inspected both ways.
 ///
 /// A value: parsed from the configuration, turned into iptables rules by `Firewall`.
 struct ZonePolicy: Equatable {

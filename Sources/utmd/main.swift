@@ -102,8 +102,8 @@ do {
 }
 
 // 4. Firewall rules, then the workers.
-let firewall = Firewall(mode: mode, queues: config.queues, policy: config.policy,
-                        bypassMark: config.bypass == .encrypted ? config.bypassMark : 0, log: log)
+var firewall = Firewall(mode: mode, queues: config.queues, policy: config.policy,
+                        bypassMark: config.bypassMark, log: log)
 if config.installFirewall {
     do {
         try firewall.install()
@@ -125,6 +125,17 @@ log("running: queues \(config.queues.lowerBound)-\(config.queues.upperBound), \(
         let fresh = try DaemonConfig.load(path: configPath)
         if fresh.queues != config.queues || fresh.mode != config.mode || fresh.eve != config.eve {
             log("warning: reload: queues, mode and eve take effect at the next restart")
+        }
+        // Zones and pair policies: the chain is replaced in one iptables-restore transaction,
+        // so no packet sees a half-built chain; interfaces are checked first.
+        if fresh.policy != firewall.policy && config.installFirewall {
+            try fresh.checkInterfaces()
+            if mode == .bridge { try Firewall.checkBridge(interfaces: fresh.policy.allInterfaces, load: false) }
+            var next = firewall
+            next.policy = fresh.policy
+            try next.install()
+            firewall = next
+            log("reload: zone policy replaced")
         }
         let ec = try Definitions.engineConfig(fresh, warn: log)
         // Built here, aside; each worker swaps its engine at a packet boundary.

@@ -176,13 +176,18 @@ import Testing
         let cert = Self.sh("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=files.example -keyout \(d)/key.pem -out \(d)/cert.pem")
         try #require(cert.status == 0, "openssl: \(cert.err)")
         try Data("""
-            import http.server, ssl, sys
+            import http.server, socket, ssl, threading
             class H(http.server.SimpleHTTPRequestHandler):
                 def log_message(self, *a): pass
-            s = http.server.ThreadingHTTPServer(('\(Self.wan)', 8443), lambda *a: H(*a, directory='\(d)/www'))
+            class S6(http.server.ThreadingHTTPServer):
+                address_family = socket.AF_INET6
             c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); c.load_cert_chain('\(d)/cert.pem', '\(d)/key.pem')
-            s.socket = c.wrap_socket(s.socket, server_side=True)
-            s.serve_forever()
+            def run(cls, addr):
+                s = cls((addr, 8443), lambda *a: H(*a, directory='\(d)/www'))
+                s.socket = c.wrap_socket(s.socket, server_side=True)
+                s.serve_forever()
+            threading.Thread(target=run, args=(S6, '\(Self.wan6)'), daemon=True).start()
+            run(http.server.ThreadingHTTPServer, '\(Self.wan)')
             """.utf8).write(to: URL(fileURLWithPath: "\(d)/https.py"))
         try Data("""
             import socket, struct
@@ -297,7 +302,13 @@ import Testing
         #expect(page6.out == "403" && Self.read("\(d)/page6.html").contains("gambling"), "IPv6 block page: \(page6.out) \(page6.err)")
         let reset = Self.curl("-k -o /dev/null -w '%{http_code}' https://casino.example:8443/clean.bin", seconds: 5)
         // 35: TLS handshake failed (reset), 56: receive failure; never a timeout (28) or a page.
-        #expect(reset.status == 35 || reset.status == 56 || reset.status == 7, "HTTPS to a blocked category: \(reset.status) \(reset.err)")
+        #expect(reset.status == 35 || reset.status == 56, "HTTPS to a blocked category: \(reset.status) \(reset.err)")
+        let over6 = "ip netns exec l2-lan curl -sS -k --noproxy '*' -m 10 --resolve 'casino.example:8443:[\(Self.wan6)]' --resolve 'files.example:8443:[\(Self.wan6)]'"
+        let reset6 = Self.sh("\(over6) -o /dev/null https://casino.example:8443/clean.bin")
+        #expect(reset6.status == 35 || reset6.status == 56, "HTTPS over IPv6 to a blocked category: \(reset6.status) \(reset6.err)")
+        let clean6 = Self.sh("\(over6) -o \(d)/got-https6.bin https://files.example:8443/clean.bin")
+        #expect(clean6.status == 0 && (try? Data(contentsOf: URL(fileURLWithPath: "\(d)/got-https6.bin"))) == Data(clean),
+                "clean HTTPS download over IPv6: \(clean6.err)")
         #expect(Self.dns(d, "l2-lan", "casino.example") == "3 0", "DNS for a blocked name: \(Self.dns(d, "l2-lan", "casino.example"))")
         #expect(Self.dns(d, "l2-lan", "files.example") == "0 1", "DNS for a clean name")
 
@@ -332,13 +343,23 @@ import Testing
                 "download across SIGHUP failed or differs: \(Self.read("\(d)/curl-hup.log"))")
         #expect(Self.waitFor(3) { Self.read("\(d)/utmd.log").contains("definitions reloaded") }, "no reload")
 
+        // SIGHUP with a new zone policy: the chain is replaced, the guest may now reach the printer.
+        try Data(conf.replacingOccurrences(of: "policy.ssid2.lan = deny", with: "policy.ssid2.lan = pass").utf8)
+            .write(to: URL(fileURLWithPath: "\(d)/utmd.conf"))
+        kill(daemon.processIdentifier, SIGHUP)
+        #expect(Self.waitFor(10) { Self.read("\(d)/utmd.log").contains("zone policy replaced") }, "no policy reload: \(Self.read("\(d)/utmd.log"))")
+        let allowed = Self.curl("-o /dev/null -w '%{http_code}' http://\(Self.printer):8081/status.txt", ns: "l2-gst", seconds: 5)
+        #expect(allowed.out == "200", "guest → printer after the policy became pass: \(allowed.out) \(allowed.err)")
+
         // EVE: LAN → WAN and guest → WAN inspected; LAN → LAN printer never seen.
         kill(daemon.processIdentifier, SIGTERM)
         #expect(Self.waitFor(10) { !daemon.isRunning }, "utmd did not stop on SIGTERM")
         #expect(daemon.terminationStatus == 0, "utmd exit status \(daemon.terminationStatus)")
         let eve = Self.read("\(d)/eve.json")
         #expect(eve.contains("\"src_ip\":\"10.74.0.10\"") && eve.contains("\"src_ip\":\"10.74.0.20\""), "inspected pairs missing in EVE")
-        #expect(!eve.contains("\"dest_ip\":\"10.74.0.11\"") && !eve.contains("\"src_ip\":\"10.74.0.11\""), "same-zone traffic was queued")
+        // The guest's connections to the printer were never queued either (denied, then pass).
+        #expect(!eve.contains("\"dest_ip\":\"10.74.0.11\"") && !eve.contains("\"src_ip\":\"10.74.0.11\""),
+                "same-zone or pass traffic was queued: \(eve.split(separator: "\n").filter { $0.contains("10.74.0.11") }.prefix(3))")
         #expect(eve.contains("\"signature_id\":1000002"), "no IPS alert")
         #expect(eve.contains("Eicar-Test-Signature"), "no antivirus event")
         // The HTTPS download was bypassed after its handshake.
