@@ -4,7 +4,9 @@
 #   none        the bridge alone (no queue)
 #   nfq-accept  every bridged packet queued to tools/nfq-accept.c (accept-all C consumer)
 #   utmd        every bridged packet queued to utmd (release build) running the full ET rule
-#               set, the UT1 categories and the antivirus signatures of ../shared/corpus
+#               set, the UT1 categories and the antivirus signatures of ../shared/corpus,
+#               with flow bypass (default: TLS after its handshake, TCP past the stream depth)
+#   utmd-nobyp  the same with `bypass = off`: every packet of the flow inspected
 # and prints utmd's throughput as a ratio to nfq-accept (target >= 0.80) and the latency it
 # adds at p50/p99 (target p99 < 1 ms). Root; namespaces l2b-*, addresses 10.74.1.0/24, queue
 # 742 (the live2 ranges); everything is removed on exit.
@@ -87,6 +89,8 @@ measure nfq-accept
 kill -TERM $NFQ; wait $NFQ 2>/dev/null || true
 queue_rule D
 
+# run_utmd NAME EXTRA-CONFIG-LINE: utmd with the full definitions, measured as NAME.
+run_utmd() {
 cat > "$WORK/utmd.conf" <<CONF
 queues = $QUEUES
 mode = bridge
@@ -96,21 +100,27 @@ rules = $RULES
 categories = $UT1
 av_db = $AVDB
 eve = $WORK/eve.json
+$2
 CONF
 ip netns exec l2b-box "$UTMD" --config "$WORK/utmd.conf" 2>"$WORK/utmd.log" &
 UTMD_PID=$!
 for _ in $(seq 600); do grep -q "utmd: running" "$WORK/utmd.log" && break; kill -0 $UTMD_PID 2>/dev/null || break; sleep 0.5; done
 grep -q "utmd: running" "$WORK/utmd.log" || { echo "livebench: utmd did not start:" >&2; cat "$WORK/utmd.log" >&2; exit 1; }
 grep -E "rules: loaded|antivirus:" "$WORK/utmd.log" | sed 's/^/  /'
-measure utmd
+measure "$1"
 kill -TERM $UTMD_PID; wait $UTMD_PID 2>/dev/null || true
 grep "queue " "$WORK/utmd.log" | sed 's/^/  /' || true
+}
+run_utmd utmd ""
+run_utmd utmd-nobyp "bypass = off"
 
 python3 - "$WORK/results" <<'PY'
 import sys
 r = {l.split()[0]: [float(x) for x in l.split()[1:]] for l in open(sys.argv[1])}
-n, c, u = r["none"], r["nfq-accept"], r["utmd"]
-print(f"utmd throughput / nfq-accept: {u[0] / c[0]:.2f} (target >= 0.80)")
-print(f"added latency vs no queue: nfq-accept p50 {c[1] - n[1]:+.1f} us, p99 {c[2] - n[2]:+.1f} us; "
-      f"utmd p50 {u[1] - n[1]:+.1f} us, p99 {u[2] - n[2]:+.1f} us (target p99 < 1000 us)")
+n, c = r["none"], r["nfq-accept"]
+print(f"added latency vs no queue: nfq-accept p50 {c[1] - n[1]:+.1f} us, p99 {c[2] - n[2]:+.1f} us")
+for name in ("utmd", "utmd-nobyp"):
+    u = r[name]
+    print(f"{name}: throughput / nfq-accept {u[0] / c[0]:.2f} (target >= 0.80); "
+          f"added latency p50 {u[1] - n[1]:+.1f} us, p99 {u[2] - n[2]:+.1f} us (target p99 < 1000 us)")
 PY

@@ -143,7 +143,7 @@ public final class Engine {
             stats.blockedPackets &+= 1
             flows.withFlow(tracked.ref) { $0.engineFlags |= FlowBits.blocked }
         } else {
-            checkBypass(tracked.ref)
+            checkBypass(tracked.ref, tracked.direction)
         }
         return decision
     }

@@ -1,3 +1,4 @@
+import UTMEngine
 import Foundation
 
 /// utmd's configuration: a plain struct with documented defaults, read from a small
@@ -8,7 +9,7 @@ import Foundation
 ///     zone.wan = eth0               # interfaces of each zone: wan, lan, ssid1, ssid2 (repeatable)
 ///     zone.lan = eth1
 ///     policy.ssid2.lan = deny       # per directed zone pair: inspect (default) | pass | deny
-///     bypass = encrypted            # encrypted | off: connmark flows that need no more inspection
+///     bypass = encrypted,depth      # off | encrypted, depth: connmark flows that need no more inspection
 ///     bypass_mark = 0x40000000      # the mark bit utmd owns for that
 ///     rules = /etc/mimamori/et.rules             # Suricata rules (repeatable)
 ///     av_db = /var/lib/mimamori/main.hdb         # ClamAV signatures (repeatable)
@@ -24,7 +25,6 @@ import Foundation
 /// Zones and the per-pair policy decide which packets are queued (ZonePolicy.swift).
 struct DaemonConfig {
     enum Mode: String { case auto, router, bridge }
-    enum Bypass: String { case encrypted, off }
 
     var queues: ClosedRange<UInt16> = 0 ... 0
     var mode: Mode = .bridge
@@ -34,7 +34,7 @@ struct DaemonConfig {
     var zones: [(name: String, interfaces: [String])] { policy.zones.map { ($0.name, $0.interfaces) } }
     /// Flows the engine says need no more inspection get `bypassMark` on their connection, and
     /// the kernel stops queueing them (Bypass.swift).
-    var bypass: Bypass = .encrypted
+    var bypass = EngineBypassPolicy()
     var bypassMark: UInt32 = 0x4000_0000
     var rules: [String] = []
     var avDB: [String] = []
@@ -85,8 +85,15 @@ struct DaemonConfig {
             case "queue_maxlen": c.queueMaxLength = try number(value, at, key, 1 ... 1 << 20)
             case "copy_range": c.copyRange = try number(value, at, key, 64 ... 0xffff)
             case "bypass":
-                guard let b = Bypass(rawValue: value) else { throw ConfigError("\(at): bypass must be encrypted or off, not \(value)") }
-                c.bypass = b
+                c.bypass = .off
+                for word in value.split(whereSeparator: { $0 == "," || $0 == " " }) {
+                    switch word {
+                    case "encrypted": c.bypass.encrypted = true
+                    case "depth": c.bypass.streamDepth = true
+                    case "off" where value == "off": break
+                    default: throw ConfigError("\(at): bypass must be off or a list of encrypted, depth; not \(value)")
+                    }
+                }
             case "bypass_mark":
                 let digits = value.hasPrefix("0x") ? String(value.dropFirst(2)) : value
                 guard let m = UInt32(digits, radix: value.hasPrefix("0x") ? 16 : 10), m != 0, m & (m - 1) == 0 else {

@@ -94,7 +94,7 @@ do {
         let eve = try OutputFile(path: config.eve, append: true)
         let engine = try Definitions.makeEngine(engineConfig, config, warn: log)
         let worker = Worker(queue: q, source: source, responder: responder, engine: engine, eve: eve, log: log)
-        worker.bypassMark = config.bypass == .encrypted && config.installFirewall ? config.bypassMark : 0
+        worker.bypassMark = config.bypass != .off && config.installFirewall ? config.bypassMark : 0
         workers.append(worker)
     }
 } catch {
