@@ -7,6 +7,8 @@
 #               set, the UT1 categories and the antivirus signatures of ../shared/corpus,
 #               with flow bypass (default: TLS after its handshake, TCP past the stream depth)
 #   utmd-nobyp  the same with `bypass = off`: every packet of the flow inspected
+#   utmd-nodefs utmd with no rules, categories or signatures and `bypass = off`: the cost of
+#               the queue path, decoding, flow tracking and reassembly alone
 # and prints utmd's throughput as a ratio to nfq-accept (target >= 0.80) and the latency it
 # adds at p50/p99 (target p99 < 1 ms). Root; namespaces l2b-*, addresses 10.74.1.0/24, queue
 # 742 (the live2 ranges); everything is removed on exit.
@@ -96,15 +98,13 @@ queues = $QUEUES
 mode = bridge
 zone.wan = l2bbw
 zone.lan = l2bbl
-rules = $RULES
-categories = $UT1
-av_db = $AVDB
 eve = $WORK/eve.json
 $2
 CONF
+[ "${3:-full}" = full ] && printf 'rules = %s\ncategories = %s\nav_db = %s\n' "$RULES" "$UT1" "$AVDB" >> "$WORK/utmd.conf"
 ip netns exec l2b-box "$UTMD" --config "$WORK/utmd.conf" 2>"$WORK/utmd.log" &
 UTMD_PID=$!
-for _ in $(seq 600); do grep -q "utmd: running" "$WORK/utmd.log" && break; kill -0 $UTMD_PID 2>/dev/null || break; sleep 0.5; done
+for _ in $(seq 600); do grep -qs "utmd: running" "$WORK/utmd.log" && break; kill -0 $UTMD_PID 2>/dev/null || break; sleep 0.5; done
 grep -q "utmd: running" "$WORK/utmd.log" || { echo "livebench: utmd did not start:" >&2; cat "$WORK/utmd.log" >&2; exit 1; }
 grep -E "rules: loaded|antivirus:" "$WORK/utmd.log" | sed 's/^/  /'
 measure "$1"
@@ -113,13 +113,14 @@ grep "queue " "$WORK/utmd.log" | sed 's/^/  /' || true
 }
 run_utmd utmd ""
 run_utmd utmd-nobyp "bypass = off"
+run_utmd utmd-nodefs "bypass = off" none
 
 python3 - "$WORK/results" <<'PY'
 import sys
 r = {l.split()[0]: [float(x) for x in l.split()[1:]] for l in open(sys.argv[1])}
 n, c = r["none"], r["nfq-accept"]
 print(f"added latency vs no queue: nfq-accept p50 {c[1] - n[1]:+.1f} us, p99 {c[2] - n[2]:+.1f} us")
-for name in ("utmd", "utmd-nobyp"):
+for name in ("utmd", "utmd-nobyp", "utmd-nodefs"):
     u = r[name]
     print(f"{name}: throughput / nfq-accept {u[0] / c[0]:.2f} (target >= 0.80); "
           f"added latency p50 {u[1] - n[1]:+.1f} us, p99 {u[2] - n[2]:+.1f} us (target p99 < 1000 us)")

@@ -62,6 +62,16 @@ if mode == .bridge {
     }
 }
 if checkOnly {
+    // The queues are free (bound and released at once; root only, as binding needs
+    // CAP_NET_ADMIN). A running utmd holds them: check a new configuration with the daemon
+    // stopped, or expect this line.
+    for q in config.queues where geteuid() == 0 {
+        do {
+            _ = try NFQueueSource(config: NFQueueConfig(queue: q))
+        } catch {
+            die("\(error)")
+        }
+    }
     let pairs = config.policy.matrix.map { "\($0.from.name)->\($0.to.name) \($0.action.rawValue)" }
     log("configuration ok: queues \(config.queues.lowerBound)-\(config.queues.upperBound), \(mode.rawValue) mode"
         + (pairs.isEmpty ? ", no zones (all forwarded traffic inspected)" : ", zones: " + pairs.joined(separator: ", ")))

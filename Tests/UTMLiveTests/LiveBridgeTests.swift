@@ -278,6 +278,8 @@ import Testing
         let taken = Self.sh("ip netns exec l2-box \(Self.utmd) --config \(d)/utmd.conf")
         #expect(taken.status == 1 && taken.err.contains("nfqueue 740"), "queue taken: \(taken.status) \(taken.err)")
         #expect(Self.sh("ip netns exec l2-box iptables -S MIMAMORI").status == 0, "the second daemon removed the rules")
+        let check = Self.sh("ip netns exec l2-box \(Self.utmd) --config \(d)/utmd.conf --check")
+        #expect(check.status == 1 && check.err.contains("nfqueue 740"), "--check with the queue taken: \(check.status) \(check.err)")
 
         // 1. Clean downloads arrive byte-identical, over HTTP, HTTPS and IPv6.
         for (name, args) in [("http", "\(http)/clean.bin"), ("https", "-k \(https)/clean.bin"),
@@ -399,20 +401,20 @@ import Testing
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("live2-bad-\(getpid()).conf").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         for (text, expected) in [
-            ("mode = router\nzone.lan = lo\nzone.wan = lo\n", ":3: interface lo is in zone lan already"),
-            ("mode = router\nzone.guest = lo\n", ":2: unknown zone guest"),
-            ("mode = router\nzone.lan = lo\npolicy.lan.lan = deny\n", ":3: policy.lan.lan: traffic inside one zone"),
-            ("mode = router\nzone.lan = lo\npolicy.wan.lan = block\n", ":3: policy.wan.lan must be inspect, pass or deny"),
-            ("mode = router\nzone.lan = lo;rm\n", ":2: lo;rm is not an interface name"),
-            ("mode = router\nbypass_mark = 3\n", ":2: bypass_mark must be one bit"),
-            ("mode = router\nzone.lan = l2-no-such\n", "unknown interface l2-no-such"),
+            ("queues = 745\nmode = router\nzone.lan = lo\nzone.wan = lo\n", ":4: interface lo is in zone lan already"),
+            ("queues = 745\nmode = router\nzone.guest = lo\n", ":3: unknown zone guest"),
+            ("queues = 745\nmode = router\nzone.lan = lo\npolicy.lan.lan = deny\n", ":4: policy.lan.lan: traffic inside one zone"),
+            ("queues = 745\nmode = router\nzone.lan = lo\npolicy.wan.lan = block\n", ":4: policy.wan.lan must be inspect, pass or deny"),
+            ("queues = 745\nmode = router\nzone.lan = lo;rm\n", ":3: lo;rm is not an interface name"),
+            ("queues = 745\nmode = router\nbypass_mark = 3\n", ":3: bypass_mark must be one bit"),
+            ("queues = 745\nmode = router\nzone.lan = l2-no-such\n", "unknown interface l2-no-such"),
         ] {
             try Data(text.utf8).write(to: URL(fileURLWithPath: path))
             let r = Self.sh("\(Self.utmd) --config \(path) --check")
             #expect(r.status == 1 && r.err.split(separator: "\n").count == 1 && r.err.contains(expected),
                     "\(text): status \(r.status), stderr \(r.err)")
         }
-        try Data("mode = router\nzone.lan = lo\n".utf8).write(to: URL(fileURLWithPath: path))
+        try Data("queues = 745\nmode = router\nzone.lan = lo\n".utf8).write(to: URL(fileURLWithPath: path))
         let ok = Self.sh("\(Self.utmd) --config \(path) --check")
         #expect(ok.status == 0 && ok.err.contains("configuration ok"), "good config: \(ok.err)")
     }
