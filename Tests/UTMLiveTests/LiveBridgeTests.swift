@@ -146,7 +146,13 @@ import Testing
         try Data("44d88612fea8a8f36de82e1278abb02f:68:Eicar-Test-Signature\n".utf8)
             .write(to: URL(fileURLWithPath: "\(d)/eicar.hdb"))
         try FileManager.default.createDirectory(atPath: "\(d)/ut1/gambling", withIntermediateDirectories: true)
-        try Data("casino.example\n".utf8).write(to: URL(fileURLWithPath: "\(d)/ut1/gambling/domains"))
+        try Data("casino.example\nexample.com\n".utf8).write(to: URL(fileURLWithPath: "\(d)/ut1/gambling/domains"))
+        // The RFC 9001 A.2 client Initial (SNI example.com), read from the engine tests' copy.
+        let vector = try String(contentsOf: Self.root.appendingPathComponent("Tests/UTMEngineTests/WebFilterQUICVector.swift"), encoding: .utf8)
+        let hex = vector.components(separatedBy: "\"\"\"").dropFirst().first?.replacingOccurrences(of: "\\\n", with: "")
+            .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        try #require(hex.count > 2000, "QUIC vector not found")
+        try Data(hex.utf8).write(to: URL(fileURLWithPath: "\(d)/quic-initial.hex"))
         let compile = Self.sh("\(Self.utmctl) defs compile --categories \(d)/ut1 -o \(d)/categories.db")
         try #require(compile.status == 0, "defs compile failed: \(compile.err)")
         try Data(#"{"level": "standard", "answerBlockedDNSWithNXDOMAIN": true}"#.utf8)
@@ -206,23 +212,25 @@ import Testing
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3); s.sendto(q, ('\(Self.wan)', 53))
             r = s.recv(512); print(r[3] & 15, struct.unpack('>H', r[6:8])[0])
             """.utf8).write(to: URL(fileURLWithPath: "\(d)/dnsq.py"))
-        // UDP echo on port 5999 (both families), and a client that says what came back.
+        // UDP echo on port 5999 (both families) and 443 (QUIC), and a client that says what came back.
         try Data("""
             import socket, threading
-            def serve(family, addr):
-                s = socket.socket(family, socket.SOCK_DGRAM); s.bind((addr, 5999))
+            def serve(family, addr, port):
+                s = socket.socket(family, socket.SOCK_DGRAM); s.bind((addr, port))
                 while True:
-                    m, a = s.recvfrom(512); s.sendto(m, a)
-            threading.Thread(target=serve, args=(socket.AF_INET6, '\(Self.wan6)'), daemon=True).start()
-            serve(socket.AF_INET, '\(Self.wan)')
+                    m, a = s.recvfrom(4096); s.sendto(m, a)
+            threading.Thread(target=serve, args=(socket.AF_INET6, '\(Self.wan6)', 5999), daemon=True).start()
+            threading.Thread(target=serve, args=(socket.AF_INET, '\(Self.wan)', 443), daemon=True).start()
+            serve(socket.AF_INET, '\(Self.wan)', 5999)
             """.utf8).write(to: URL(fileURLWithPath: "\(d)/udpecho.py"))
         try Data("""
             import socket, sys
             fam = socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET
             s = socket.socket(fam, socket.SOCK_DGRAM); s.settimeout(3); s.connect((sys.argv[1], int(sys.argv[2])))
-            s.send(b'ping')
+            m = bytes.fromhex(open(sys.argv[3]).read()) if len(sys.argv) > 3 else b'ping'
+            s.send(m)
             try:
-                print('echo' if s.recv(512) == b'ping' else 'other')
+                print('echo' if s.recv(4096) == m else 'other')
             except ConnectionRefusedError:
                 print('refused')
             except socket.timeout:
@@ -241,6 +249,7 @@ import Testing
                 && Self.curl("-k -o /dev/null \(https)/ips-drop.html", seconds: 2).status == 0
                 && Self.curl("-o /dev/null http://\(Self.printer):8081/status.txt", ns: "l2-gst", seconds: 2).status == 0
                 && Self.sh("ip netns exec l2-lan python3 \(d)/udpq.py \(Self.wan6) 5999", seconds: 5).out.hasPrefix("echo")
+                && Self.sh("ip netns exec l2-lan python3 \(d)/udpq.py \(Self.wan) 443 \(d)/quic-initial.hex", seconds: 5).out.hasPrefix("echo")
         }, "servers not reachable through the bridge without utmd")
 
         // Bad configuration: one line, exit 1, nothing installed.
@@ -321,6 +330,11 @@ import Testing
             #expect(udp == "refused", "UDP reject to \(server): \(udp)")
         }
 
+        // QUIC Initial with a blocked SNI: dropped silently (no answer), so browsers fall back to TCP.
+        let quic = Self.sh("ip netns exec l2-lan python3 \(d)/udpq.py \(Self.wan) 443 \(d)/quic-initial.hex", seconds: 8).out
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(quic == "timeout", "QUIC Initial to a blocked name: \(quic)")
+
         // 5. The box's own traffic is never queued: it reaches the blocked host unfiltered.
         let own = Self.curl("-o /dev/null -w '%{http_code}' http://casino.example:8080/ips-drop.html", ns: "l2-box")
         #expect(own.out == "200", "the box's own request was filtered: \(own.out) \(own.err)")
@@ -364,6 +378,7 @@ import Testing
                 "same-zone or pass traffic was queued: \(eve.split(separator: "\n").filter { $0.contains("10.74.0.11") }.prefix(3))")
         #expect(eve.contains("\"signature_id\":1000002"), "no IPS alert")
         #expect(eve.contains("Eicar-Test-Signature"), "no antivirus event")
+        #expect(eve.contains("\"event_type\":\"quic\"") && eve.contains("\"sni\":\"example.com\""), "no quic event")
         // The HTTPS download was bypassed after its handshake.
         let bypassed = Self.read("\(d)/utmd.log").split(separator: "\n").filter { $0.contains(" accepted (") }
             .compactMap { line -> Int? in
