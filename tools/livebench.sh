@@ -106,7 +106,7 @@ ip netns exec l2b-box "$UTMD" --config "$WORK/utmd.conf" 2>"$WORK/utmd.log" &
 UTMD_PID=$!
 for _ in $(seq 600); do grep -qs "utmd: running" "$WORK/utmd.log" && break; kill -0 $UTMD_PID 2>/dev/null || break; sleep 0.5; done
 grep -q "utmd: running" "$WORK/utmd.log" || { echo "livebench: utmd did not start:" >&2; cat "$WORK/utmd.log" >&2; exit 1; }
-grep -E "rules: loaded|antivirus:" "$WORK/utmd.log" | sed 's/^/  /'
+grep -E "rules: loaded|antivirus:" "$WORK/utmd.log" | sed 's/^/  /' || true
 measure "$1"
 kill -TERM $UTMD_PID; wait $UTMD_PID 2>/dev/null || true
 grep "queue " "$WORK/utmd.log" | sed 's/^/  /' || true
