@@ -58,6 +58,32 @@ struct Firewall {
         }
     }
 
+    /// Bridges of the zone interfaces that have no IPv4 address: active responses (resets,
+    /// block pages, ICMP) are routed by the box's own stack and leave through the bridge only
+    /// when the box has an address (or a route) there. A warning, not an error: the verdicts
+    /// themselves still hold, refusals just become silent drops.
+    static func bridgesWithoutAddress(interfaces: [String]) -> [String] {
+        var bridges: [String] = []
+        for name in interfaces {
+            guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/sys/class/net/\(name)/master") else { continue }
+            let bridge = (target as NSString).lastPathComponent
+            if !bridges.contains(bridge) { bridges.append(bridge) }
+        }
+        var withAddress: Set<String> = []
+        var list: UnsafeMutablePointer<ifaddrs>?
+        if getifaddrs(&list) == 0 {
+            var p = list
+            while let a = p {
+                if let sa = a.pointee.ifa_addr, sa.pointee.sa_family == sa_family_t(AF_INET) {
+                    withAddress.insert(String(cString: a.pointee.ifa_name))
+                }
+                p = a.pointee.ifa_next
+            }
+            freeifaddrs(list)
+        }
+        return bridges.filter { !withAddress.contains($0) }
+    }
+
     /// Turns on iptables for bridged IPv4 and IPv6 frames (per network namespace since 5.3).
     static func enableBridgeNetfilter() throws {
         for family in ["iptables", "ip6tables"] {

@@ -57,6 +57,9 @@ case .auto: Firewall.detectMode(interfaces: config.policy.allInterfaces)
 if mode == .bridge {
     do {
         try Firewall.checkBridge(interfaces: config.policy.allInterfaces, load: !checkOnly)
+        for bridge in Firewall.bridgesWithoutAddress(interfaces: config.policy.allInterfaces) {
+            log("warning: bridge \(bridge) has no IPv4 address; resets, block pages and ICMP answers cannot be sent")
+        }
     } catch {
         die("\(error)")
     }
