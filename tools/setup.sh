@@ -18,6 +18,7 @@ packages=(
   libhyperscan-dev     # mpm-bench compares our matcher with Hyperscan (never linked by the engine)
   clamav clamav-testfiles  # clamscan and its test files, the antivirus comparison
   openssl              # mimamori-cloud init/activation issue certificates with the openssl command
+  iperf3  # tools/livebench.sh throughput through the bridge
 )
 missing=()
 for p in "${packages[@]}"; do

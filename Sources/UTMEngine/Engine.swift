@@ -142,6 +142,8 @@ public final class Engine {
         if decision.verdict != .accept {
             stats.blockedPackets &+= 1
             flows.withFlow(tracked.ref) { $0.engineFlags |= FlowBits.blocked }
+        } else {
+            checkBypass(tracked.ref, tracked.direction)
         }
         return decision
     }

@@ -12,6 +12,7 @@ import UTMWebFilter
 enum Definitions {
     static func engineConfig(_ c: DaemonConfig, warn: (String) -> Void) throws -> EngineConfig {
         var config = EngineConfig()
+        config.bypass = c.bypass
         for path in c.rules where !FileManager.default.isReadableFile(atPath: path) {
             throw ConfigError("rules: cannot read \(path)")
         }

@@ -32,6 +32,8 @@ final class Worker: @unchecked Sendable {
     let finished = Atomic<Bool>(false)
     private(set) var failure: String?
     private var page: [UInt8] = []
+    /// The mark bit for flows the engine no longer needs (0: bypass off). Set before `start`.
+    var bypassMark: UInt32 = 0
     private var sincePublish = 0
     private let log: @Sendable (String) -> Void
 
@@ -91,7 +93,7 @@ final class Worker: @unchecked Sendable {
         if engine.eve.pendingBytes >= 1 << 16 { flushEVE() }
         switch d.verdict {
         case .accept:
-            return .accept
+            return d.bypass && bypassMark != 0 ? .bypass(mark: bypassMark) : .accept
         case .drop:
             return .drop
         case .reject:
@@ -113,8 +115,7 @@ final class Worker: @unchecked Sendable {
         case .icmpUnreachable:
             responder.icmpUnreachable(payload)
         case .dnsNXDOMAIN:
-            // Not built yet: the query is dropped and the client's resolver times out.
-            break
+            responder.dnsNXDOMAIN(payload)
         case .none:
             break
         }
@@ -148,7 +149,7 @@ final class Worker: @unchecked Sendable {
     /// Counters for the exit summary.
     var summary: String {
         let s = source.stats
-        return "queue \(queue): \(s.packets) packets, \(s.accepted) accepted, \(s.dropped) dropped, "
+        return "queue \(queue): \(s.packets) packets, \(s.accepted) accepted (\(s.bypassed) with bypass mark), \(s.dropped) dropped, "
             + "\(s.verdictMessages) verdict messages, \(s.socketOverruns) socket overruns, "
             + "\(responder?.sent ?? 0) responses sent"
     }
