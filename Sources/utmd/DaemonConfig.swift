@@ -17,6 +17,7 @@ import Foundation
 ///     copy_range = 65535            # bytes of each packet copied to user space
 ///     fail_open = true              # accept uninspected when a kernel queue is full
 ///     batch_verdicts = true         # one verdict message for a run of accepts
+///     control_socket = /run/mimamori/utmd.sock   # utmctl status/flows ask here (mode 0600; "none" to disable)
 ///
 /// Zones today decide which interface pairs are queued (traffic between two different zones is
 /// inspected, traffic inside one zone is not); per-pair policies (pass, deny) come later.
@@ -37,6 +38,7 @@ struct DaemonConfig {
     var copyRange: UInt32 = 0xffff
     var failOpen = true
     var batchVerdicts = true
+    var controlSocket: String? = "/run/mimamori/utmd.sock"
 
     static let zoneNames = ["wan", "lan", "ssid1", "ssid2"]
 
@@ -71,6 +73,7 @@ struct DaemonConfig {
             case "categories": c.categories = value
             case "webfilter": c.webfilter = value
             case "eve": c.eve = value
+            case "control_socket": c.controlSocket = value == "none" ? nil : value
             case "install_firewall": c.installFirewall = try bool(value, at, key)
             case "fail_open": c.failOpen = try bool(value, at, key)
             case "batch_verdicts": c.batchVerdicts = try bool(value, at, key)

@@ -33,6 +33,8 @@ final class Worker: @unchecked Sendable {
     private(set) var failure: String?
     private var page: [UInt8] = []
     private var sincePublish = 0
+    /// Counters and top flows for the control socket (ControlSocket.swift).
+    let publisher: WorkerPublisher
     private let log: @Sendable (String) -> Void
 
     init(queue: UInt16, source: NFQueueSource, responder: ActiveResponder?, engine: Engine, eve: OutputFile,
@@ -43,6 +45,7 @@ final class Worker: @unchecked Sendable {
         self.engine = engine
         self.eve = eve
         self.log = log
+        publisher = WorkerPublisher(flowCapacity: engine.flows.capacity)
         page.reserveCapacity(16 << 10)
     }
 
@@ -72,6 +75,7 @@ final class Worker: @unchecked Sendable {
 
     private func idle() throws {
         heartbeat.add(1, ordering: .relaxed)
+        publisher.publish(source, engine, queue: queue)
         if hasPending.load(ordering: .acquiring) { swapEngine() }
         if engine.eve.pendingBytes > 0 { flushEVE() }
     }
@@ -83,11 +87,13 @@ final class Worker: @unchecked Sendable {
         if sincePublish >= 256 {
             sincePublish = 0
             heartbeat.add(1, ordering: .relaxed)
+            publisher.publish(source, engine, queue: queue)
         }
         let now = WallClock.now()
         let d = engine.process(frame: packet.payload, linkType: .raw,
                                timestamp: Timestamp(seconds: now.seconds, micros: now.micros),
                                wireLength: packet.originalLength)
+        if engine.lastFlowIsNew { publisher.flowStarted(slot: engine.lastFlow.index, packet) }
         if engine.eve.pendingBytes >= 1 << 16 { flushEVE() }
         switch d.verdict {
         case .accept:
