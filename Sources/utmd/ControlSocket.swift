@@ -246,7 +246,7 @@ final class ControlSocket: @unchecked Sendable {
     }
 
     private func encode(_ object: [String: Any]) -> String {
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else {
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else {
             return "{\"ok\":false,\"error\":\"internal: answer not encodable\"}"
         }
         return String(decoding: data, as: UTF8.self)
