@@ -84,12 +84,16 @@ let package = Package(
         // Control plane: the SQLite event store and the cloud upload queue (not the packet path).
         .target(name: "UTMStore", dependencies: ["CSQLite", "UTMCore", "UTMSystem"], exclude: ["README.md"]),
 
+        // Reports for the customer (monthly, weekly): HTML with inline SVG, from the event store.
+        .target(name: "UTMReport", dependencies: ["UTMStore"], exclude: ["README.md"]),
+
         // Capture sources.
         .target(name: "UTMCapture", dependencies: ["CPcap", "CNetfilterQueue", "UTMCore", "UTMSystem", "UTMDecode"], exclude: ["README.md"], swiftSettings: engineSettings),
 
         // Executables.
         .executableTarget(name: "utmctl", dependencies: [
             "UTMEngine", "UTMCapture", "UTMCore", "UTMSystem", "UTMWebFilter", "UTMDetect", "UTMStore",
+            "UTMReport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: engineSettings),
         // Benchmark of UTMMatch against Hyperscan; the only user of CHyperscan (never the engine).
@@ -132,6 +136,9 @@ let package = Package(
                     linkerSettings: testLinkerSettings),
         .testTarget(name: "UTMStoreTests", dependencies: ["UTMStore", "UTMCore", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
+        // The operator's commands end to end: control socket, diag in namespaces, reports.
+        .testTarget(name: "UTMOperatorTests", dependencies: ["UTMReport", "UTMStore", "UTMSystem", "UTMCore", "AllocationCounter"],
+                    exclude: ["peer-services.py"], linkerSettings: testLinkerSettings),
         // The live inline path end to end: network namespaces, NFQUEUE and utmd (root only).
         .testTarget(name: "UTMLiveTests", dependencies: ["UTMCapture", "UTMCore", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),

@@ -12,6 +12,6 @@ struct UTMCtl: ParsableCommand {
             the same engine the box runs inline, and read what it saw as Suricata-style EVE JSON.
             """,
         subcommands: [Replay.self, Rules.self, Defs.self, Logs.self,
-                      Status.self, Flows.self, Diag.self]
+                      Status.self, Flows.self, Diag.self, Alerts.self, ReportCommand.self]
     )
 }
