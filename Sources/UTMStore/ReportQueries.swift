@@ -56,17 +56,22 @@ extension EventStore {
         let range: [SQLValue] = [.int(from), .int(to)]
 
         let alerts = try db.prepare("""
-            SELECT time_us, COALESCE(severity, 1), COALESCE(signature, category, 'unknown'), COALESCE(src_ip, ''), verdict
+            SELECT time_us, COALESCE(severity, 1), COALESCE(signature, category, 'unknown'), COALESCE(src_ip, ''), verdict,
+              COALESCE(category, '') = 'antivirus'
             FROM alerts WHERE time_us >= ?1 AND time_us < ?2 ORDER BY time_us
             """)
         try alerts.bind(range)
         while try alerts.step() {
-            d.threats.append(.init(time: alerts.int(0), kind: "ips", severity: Int(alerts.int(1)), name: alerts.text(2) ?? "",
-                                   device: alerts.text(3) ?? "", blocked: alerts.text(4) == "blocked"))
+            // The antivirus writes an alert (category antivirus) beside the file's verdict.
+            d.threats.append(.init(time: alerts.int(0), kind: alerts.int(5) != 0 ? "antivirus" : "ips", severity: Int(alerts.int(1)),
+                                   name: alerts.text(2) ?? "", device: alerts.text(3) ?? "", blocked: alerts.text(4) == "blocked"))
         }
         let files = try db.prepare("""
             SELECT time_us, COALESCE(severity, 3), virus, COALESCE(dest_ip, src_ip, ''), verdict, src_ip FROM files
-            WHERE virus IS NOT NULL AND time_us >= ?1 AND time_us < ?2 ORDER BY time_us
+            WHERE virus IS NOT NULL AND time_us >= ?1 AND time_us < ?2
+              AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.flow_id = files.flow_id AND a.category = 'antivirus'
+                              AND a.signature IS files.virus)
+            ORDER BY time_us
             """)
         try files.bind(range)
         while try files.step() {

@@ -45,7 +45,10 @@ struct Alerts: ParsableCommand {
         } catch {
             throw fail("alerts: \(error)")
         }
-        records = records.filter { $0.type == .alert || $0.name != nil }.sorted { $0.time > $1.time }
+        // An infected file is an antivirus alert and a file verdict: show it once, as the alert.
+        let alertedFlows = Set(records.filter { $0.type == .alert && $0.category == "antivirus" }.compactMap(\.flowID))
+        records = records.filter { $0.type == .alert || ($0.name != nil && !alertedFlows.contains($0.flowID ?? -1)) }
+            .sorted { $0.time > $1.time }
         records = Array(records.prefix(limit))
         if records.isEmpty {
             writeStandardError("utmctl: no alerts in the last \(days) days in \(store)")

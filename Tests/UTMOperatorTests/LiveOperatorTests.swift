@@ -25,7 +25,7 @@ import Testing
             ip -n op-box route add default via 10.73.0.1
             """)
         guard r.status == 0 else { return "namespace setup failed: \(r.err.prefix(200))" }
-        Op.sh("ip netns exec op-peer python3 \(Op.peerScript) 10.73.0.1 > \(dir)/peer.log 2>&1 &")
+        Op.spawn(["/usr/bin/env", "ip", "netns", "exec", "op-peer", "python3", Op.peerScript, "10.73.0.1"], log: "\(dir)/peer.log")
         guard Op.waitFor(5, { (try? String(contentsOfFile: "\(dir)/peer.log", encoding: .utf8))?.contains("ready") == true }) else {
             return "peer services did not start: \((try? String(contentsOfFile: "\(dir)/peer.log", encoding: .utf8)) ?? "")"
         }
@@ -99,7 +99,7 @@ import Testing
             eve = \(d)/eve.json
             control_socket = \(sock)
             """.write(toFile: "\(d)/utmd.conf", atomically: true, encoding: .utf8)
-        Op.sh("ip netns exec op-box \(Op.utmd) --config \(d)/utmd.conf > \(d)/utmd.log 2>&1 &")
+        Op.spawn(["/usr/bin/env", "ip", "netns", "exec", "op-box", Op.utmd, "--config", "\(d)/utmd.conf"], log: "\(d)/utmd.log")
         guard Op.waitFor(10, { FileManager.default.fileExists(atPath: sock) }) else {
             Issue.record("utmd did not open its control socket: \((try? String(contentsOfFile: "\(d)/utmd.log", encoding: .utf8)) ?? "")")
             return
@@ -111,7 +111,8 @@ import Testing
         let blob = String(repeating: "mimamori ", count: 200_000)
         try FileManager.default.createDirectory(atPath: "\(d)/www", withIntermediateDirectories: true)
         try blob.write(toFile: "\(d)/www/blob", atomically: true, encoding: .utf8)
-        Op.sh("cd \(d)/www && ip netns exec op-peer python3 -m http.server 8080 --bind 10.73.0.1 > /dev/null 2>&1 &")
+        Op.spawn(["/usr/bin/env", "ip", "netns", "exec", "op-peer", "python3", "-m", "http.server", "8080", "--bind", "10.73.0.1",
+                  "--directory", "\(d)/www"], log: "\(d)/http.log")
         Op.sh("ip netns exec op-box iptables -A OUTPUT -d 10.73.0.1 -j NFQUEUE --queue-num 730 --queue-bypass; "
               + "ip netns exec op-box iptables -A INPUT -s 10.73.0.1 -j NFQUEUE --queue-num 730 --queue-bypass")
         _ = Op.waitFor(5) { Op.sh("ip netns exec op-box python3 -c \"import socket; socket.create_connection(('10.73.0.1', 8080), 1)\"").status == 0 }

@@ -28,6 +28,22 @@ enum Op {
         return Run(status: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
     }
 
+    /// Starts a long-running process (namespace peer services, utmd) with its output in `log`.
+    /// Not through `sh … &`: the child would inherit the output pipe and `sh` would never end.
+    @discardableResult
+    static func spawn(_ args: [String], log: String) -> Process? {
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        guard let handle = FileHandle(forWritingAtPath: log) else { return nil }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: args[0])
+        p.arguments = Array(args.dropFirst())
+        p.standardOutput = handle
+        p.standardError = handle
+        p.standardInput = FileHandle.nullDevice
+        do { try p.run() } catch { return nil }
+        return p
+    }
+
     static func q(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
 
     /// utmctl with arguments, optionally inside a namespace.
