@@ -17,7 +17,7 @@ browser=$(command -v chromium || command -v chromium-browser || command -v googl
 [ -n "$browser" ] || { echo "render-report: chromium not installed (apt-get install -y chromium fonts-noto-cjk)" >&2; exit 1; }
 [ -r "$html" ] || { echo "render-report: cannot read $html" >&2; exit 1; }
 # The page is long: a tall window captures it whole; Chromium crops nothing below the content.
-height=$(awk 'BEGIN{n=0} {n+=gsub(/<tr>/,"")} END{print 1400 + n*26}' "$html")
+height=$(awk 'BEGIN{n=0} {n+=gsub(/<tr>/,"")} END{print 2000 + n*32}' "$html")
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 abs=$(cd "$(dirname "$html")" && pwd)/$(basename "$html")

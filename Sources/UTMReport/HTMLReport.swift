@@ -92,19 +92,19 @@ struct HTMLReport {
 
         // Blocked sites by category.
         h += "<h2>\(t("blocked_by_category"))</h2>"
-        h += SVGChart.bars(d.blockedByCategory.prefix(15).map { ($0.category, $0.count, nil) })
-        h += table([t("category"), t("count")], d.blockedByCategory.map { [$0.category, "\($0.count)"] }, numeric: [1])
+        h += SVGChart.bars(d.blockedByCategory.prefix(15).map { (text.category($0.category), $0.count, nil) }, labelWidth: 280)
+        h += table([t("category"), t("count")], d.blockedByCategory.map { [text.category($0.category), "\($0.count)"] }, numeric: [1])
 
         // Top sites.
         h += "<h2>\(t("top_visits"))</h2>"
         h += SVGChart.bars(d.topByVisits.prefix(10).map { ($0.host, $0.visits, "#2980b9") }, labelWidth: 260)
         h += table([t("rank"), t("site"), t("category"), t("visits"), t("minutes")],
-                   d.topByVisits.enumerated().map { ["\($0 + 1)", $1.host, $1.category ?? "-", "\($1.visits)", "\($1.minutes)"] },
+                   d.topByVisits.enumerated().map { ["\($0 + 1)", $1.host, $1.category.map(text.category) ?? "-", "\($1.visits)", "\($1.minutes)"] },
                    numeric: [0, 3, 4])
         h += "<h2>\(t("top_time"))</h2>"
         h += SVGChart.bars(d.topByTime.prefix(10).map { ($0.host, $0.minutes, "#16a085") }, labelWidth: 260)
         h += table([t("rank"), t("site"), t("category"), t("minutes"), t("visits")],
-                   d.topByTime.enumerated().map { ["\($0 + 1)", $1.host, $1.category ?? "-", "\($1.minutes)", "\($1.visits)"] },
+                   d.topByTime.enumerated().map { ["\($0 + 1)", $1.host, $1.category.map(text.category) ?? "-", "\($1.minutes)", "\($1.visits)"] },
                    numeric: [0, 3, 4])
 
         // After hours.
@@ -121,7 +121,7 @@ struct HTMLReport {
         // Updates.
         h += "<h2>\(t("updates"))</h2>"
         h += table([t("time"), t("update_kind"), t("version"), t("result")],
-                   d.updates.map { [localTime($0.time), t("\($0.kind)_up"), $0.version, $0.result + ($0.detail.map { " (\($0))" } ?? "")] })
+                   d.updates.map { [localTime($0.time), t("\($0.kind)_up"), $0.version, (text.ja ? (ReportText.japanese["res_" + $0.result] ?? $0.result) : $0.result) + ($0.detail.map { " (\($0))" } ?? "")] })
         h += "<footer>\(t("footer"))</footer></body></html>\n"
         return h
     }

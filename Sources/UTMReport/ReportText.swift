@@ -5,6 +5,9 @@ struct ReportText {
 
     func t(_ key: String) -> String { (ja ? Self.japanese : Self.english)[key] ?? key }
 
+    /// A web category for people: the taxonomy's groups translated, UT1 names as they are.
+    func category(_ name: String) -> String { (ja ? Self.japanese : Self.english)["cat_" + name] ?? name }
+
     static let japanese: [String: String] = [
         "monthly": "月次セキュリティレポート", "weekly": "週次セキュリティレポート",
         "period": "対象期間", "generated": "作成日時", "box": "装置",
@@ -24,6 +27,10 @@ struct ReportText {
         "footer": "Mimamori UTM が装置内で作成したレポートです。通信の中身（ファイルやメール本文）は含みません。",
         "ips_kind": "IPS", "antivirus_kind": "ウイルス", "web_kind": "危険サイト",
         "ips_up": "IPSシグネチャ", "antivirus_up": "ウイルス定義", "categories_up": "URLカテゴリ", "firmware_up": "ファームウェア",
+        "cat_security": "セキュリティ（マルウェア・フィッシング等）", "cat_illegal": "違法", "cat_adult": "アダルト",
+        "cat_dating": "出会い系", "cat_gambling": "ギャンブル", "cat_extreme": "過激", "cat_other": "その他",
+        "cat_uncategorised": "未分類（拒否リスト・アプリ制限）",
+        "res_applied": "適用", "res_failed": "失敗", "res_rolled back": "ロールバック",
     ]
 
     static let english: [String: String] = [
@@ -45,5 +52,8 @@ struct ReportText {
         "footer": "Made on the box by Mimamori UTM. It holds no content of the traffic (no files, no mail bodies).",
         "ips_kind": "IPS", "antivirus_kind": "Virus", "web_kind": "Dangerous site",
         "ips_up": "IPS signatures", "antivirus_up": "Virus definitions", "categories_up": "URL categories", "firmware_up": "Firmware",
+        "cat_security": "Security (malware, phishing…)", "cat_illegal": "Illegal", "cat_adult": "Adult", "cat_dating": "Dating",
+        "cat_gambling": "Gambling", "cat_extreme": "Extreme", "cat_other": "Other",
+        "cat_uncategorised": "Uncategorised (deny list, app policy)",
     ]
 }

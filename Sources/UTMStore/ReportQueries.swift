@@ -56,18 +56,18 @@ extension EventStore {
         let range: [SQLValue] = [.int(from), .int(to)]
 
         let alerts = try db.prepare("""
-            SELECT time_us, COALESCE(severity, 1), COALESCE(signature, category, 'unknown'), COALESCE(src_ip, ''), verdict,
-              COALESCE(category, '') = 'antivirus'
+            SELECT time_us, COALESCE(severity, 1), COALESCE(signature, category, 'unknown'), src_ip, verdict,
+              COALESCE(category, '') = 'antivirus', dest_ip
             FROM alerts WHERE time_us >= ?1 AND time_us < ?2 ORDER BY time_us
             """)
         try alerts.bind(range)
         while try alerts.step() {
             // The antivirus writes an alert (category antivirus) beside the file's verdict.
             d.threats.append(.init(time: alerts.int(0), kind: alerts.int(5) != 0 ? "antivirus" : "ips", severity: Int(alerts.int(1)),
-                                   name: alerts.text(2) ?? "", device: alerts.text(3) ?? "", blocked: alerts.text(4) == "blocked"))
+                                   name: alerts.text(2) ?? "", device: officeDevice(alerts.text(3), alerts.text(6)), blocked: alerts.text(4) == "blocked"))
         }
         let files = try db.prepare("""
-            SELECT time_us, COALESCE(severity, 3), virus, COALESCE(dest_ip, src_ip, ''), verdict, src_ip FROM files
+            SELECT time_us, COALESCE(severity, 3), virus, src_ip, verdict, dest_ip FROM files
             WHERE virus IS NOT NULL AND time_us >= ?1 AND time_us < ?2
               AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.flow_id = files.flow_id AND a.category = 'antivirus'
                               AND a.signature IS files.virus)
@@ -76,7 +76,7 @@ extension EventStore {
         try files.bind(range)
         while try files.step() {
             d.threats.append(.init(time: files.int(0), kind: "antivirus", severity: Int(files.int(1)), name: files.text(2) ?? "",
-                                   device: files.text(3) ?? "", blocked: files.text(4) == "blocked"))
+                                   device: officeDevice(files.text(3), files.text(5)), blocked: files.text(4) == "blocked"))
         }
         let web = try db.prepare("""
             SELECT time_us, COALESCE(host, url, dest_ip, ''), COALESCE(src_ip, '') FROM access
@@ -91,7 +91,9 @@ extension EventStore {
 
         let blocked = try db.prepare("""
             SELECT COALESCE(category, 'uncategorised'), count(*) FROM access
-            WHERE verdict = 'blocked' AND time_us >= ?1 AND time_us < ?2 GROUP BY 1 ORDER BY 2 DESC, 1
+            WHERE verdict = 'blocked' AND time_us >= ?1 AND time_us < ?2
+              AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.flow_id = access.flow_id)
+            GROUP BY 1 ORDER BY 2 DESC, 1
             """)
         try blocked.bind(range)
         while try blocked.step() { d.blockedByCategory.append((blocked.text(0) ?? "", Int(blocked.int(1)))) }
@@ -114,8 +116,13 @@ extension EventStore {
         d.topByTime = try sites(order: "minutes DESC, visits DESC")
 
         let hours = try db.prepare("""
-            SELECT src_ip, max(src_mac), time_us / 3600000000 * 3600000000 AS hour, count(*) FROM access
-            WHERE src_ip IS NOT NULL AND time_us >= ?1 AND time_us < ?2 GROUP BY src_ip, hour ORDER BY src_ip, hour
+            SELECT device, max(mac), time_us / 3600000000 * 3600000000 AS hour, count(*) FROM (
+              -- A record written from the server's side (a flow picked up mid-stream, a reply)
+              -- has the office device as its destination: a well-known port marks the server.
+              SELECT CASE WHEN src_port < 1024 AND COALESCE(dest_port, 0) >= 1024 THEN dest_ip ELSE src_ip END AS device,
+                     CASE WHEN src_port < 1024 AND COALESCE(dest_port, 0) >= 1024 THEN dest_mac ELSE src_mac END AS mac, time_us
+              FROM access WHERE src_ip IS NOT NULL AND time_us >= ?1 AND time_us < ?2)
+            WHERE device IS NOT NULL GROUP BY device, hour ORDER BY device, hour
             """)
         try hours.bind(range)
         var devices = Set<String>()
@@ -130,4 +137,18 @@ extension EventStore {
         if hasHistory > 0 { d.updates = try updates(from: from, to: to) }
         return d
     }
+}
+
+/// The office end of a threat: an alert's source is the packet's sender, which for a download
+/// is the server. The device is the private (RFC 1918, ULA, link-local) address of the two.
+func officeDevice(_ src: String?, _ dest: String?) -> String {
+    func isPrivate(_ ip: String?) -> Bool {
+        guard let ip else { return false }
+        if ip.hasPrefix("10.") || ip.hasPrefix("192.168.") { return true }
+        if ip.hasPrefix("172."), let second = Int(ip.split(separator: ".").dropFirst().first ?? ""), (16...31).contains(second) { return true }
+        let l = ip.lowercased()
+        return l.hasPrefix("fc") || l.hasPrefix("fd") || l.hasPrefix("fe80:")
+    }
+    if !isPrivate(src) && isPrivate(dest) { return dest ?? "" }
+    return src ?? dest ?? ""
 }
