@@ -10,11 +10,13 @@ struct Diag: ParsableCommand {
         discussion: """
             These are the destinations the box needs ([000] table 6-1); a firewall in front of it \
             must allow them:
-              67/UDP  DHCP server    the box's own address (read from the DHCP client's lease file)
-              53/UDP  DNS server     name resolution
-              123/UDP Internet       time (NTP)
-              ICMP    gateway        the router answers ping
-              80/TCP, 443/TCP, 8443/TCP  the vendor's cloud (updates, reports, management; TLS on 443/8443)
+              67/UDP    DHCP server  the box's own address (the DHCP client's lease)
+              53/UDP    DNS server   name resolution
+              123/UDP   Internet     time (NTP)
+              ICMP      gateway      the router answers ping
+              80/TCP    cloud        definition and firmware downloads
+              443/TCP   cloud        reports and alerts (TLS)
+              8443/TCP  cloud        management (TLS)
             The gateway and DNS server come from the lease unless given. Exit status 1 when any \
             check fails; each failing line says what to do.
             """)
@@ -47,6 +49,19 @@ struct Diag: ParsableCommand {
         guard (50...60_000).contains(timeout) else { throw ValidationError("--timeout must be 50 to 60000 milliseconds") }
     }
 
+    /// Words wrapped at 80 columns, each line indented.
+    static func wrap(_ text: String, indent: String) -> String {
+        var out = "", line = indent
+        for word in text.split(separator: " ") {
+            if line.count > indent.count && line.count + 1 + word.count > 80 {
+                out += line + "\n"
+                line = indent
+            }
+            line += (line.count > indent.count ? " " : "") + word
+        }
+        return out + line + "\n"
+    }
+
     func run() throws {
         let now = Int64(Date().timeIntervalSince1970)
         let (dhcp, lease) = DiagChecks.dhcp(leaseFile, now: now)
@@ -65,9 +80,15 @@ struct Diag: ParsableCommand {
         } else {
             var out = ""
             for r in results {
-                let label = "\(r.service) (\(r.port))".padding(toLength: 40, withPad: " ", startingAt: 0)
-                out += "\(r.ok ? "PASS" : "FAIL")  \(label) \(r.detail)\n"
-                if !r.ok { out += "      what to do: \(r.advice)\n" }
+                // One line when it fits a terminal, else the detail below, wrapped at 80 columns.
+                let label = "\(r.ok ? "PASS" : "FAIL")  \(r.service) (\(r.port))"
+                let padded = label.padding(toLength: max(label.count, 40), withPad: " ", startingAt: 0)
+                if padded.count + 1 + r.detail.count <= 80 {
+                    out += "\(padded) \(r.detail)\n"
+                } else {
+                    out += label + "\n" + Self.wrap(r.detail, indent: "      ")
+                }
+                if !r.ok { out += Self.wrap("what to do: \(r.advice)", indent: "      ") }
             }
             out += failed.isEmpty ? "all \(results.count) checks passed\n"
                 : "\(failed.count) of \(results.count) checks failed: \(failed.map(\.service).joined(separator: ", "))\n"

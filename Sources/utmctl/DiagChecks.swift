@@ -198,9 +198,9 @@ enum DiagChecks {
     }
 
     static func tcp(_ service: String, host: String, port: UInt16, timeout: Int) -> DiagResult {
-        let uses = [80: "definition and firmware downloads", 443: "cloud reports and alerts (TLS)", 8443: "cloud management (TLS)"]
+        let uses = [80: "definition and firmware downloads", 443: "cloud reports and alerts over TLS", 8443: "cloud management over TLS"]
         var r = DiagResult(service: service, port: "\(port)/TCP", target: "\(host):\(port)", ok: false, detail: "",
-                           advice: "allow \(port)/TCP from the box to the Internet in the router's firewall (\(uses[Int(port)] ?? "cloud"))")
+                           advice: "allow \(port)/TCP from the box to the Internet in the router's firewall; it carries \(uses[Int(port)] ?? "cloud traffic")")
         switch NetProbe.tcpConnect(host: host, port: port, timeoutMilliseconds: timeout) {
         case .ok(let ms, _):
             r.ok = true

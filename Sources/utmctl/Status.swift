@@ -8,9 +8,9 @@ struct Status: ParsableCommand {
         abstract: "Show whether utmd is inspecting traffic: queues, throughput, drops, definitions, cloud, firmware.",
         discussion: """
             Asks the running daemon over its control socket (root only). What to look at first:
-              drops or socket overruns growing   the box is overloaded; traffic is let through uninspected (fail-open)
-              definitions age over 2 days        updates are not arriving: run 'utmctl diag'
-              cloud reachable: no               alerts are queued on the box (kept two weeks); run 'utmctl diag'
+              drops, socket overruns growing  overloaded: traffic passes uninspected
+              definitions older than 2 days   updates are not arriving: 'utmctl diag'
+              cloud reachable: no             alerts wait on the box (two weeks kept)
             Fields other services have not reported yet read "unknown".
             """)
 
