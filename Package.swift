@@ -102,6 +102,8 @@ let package = Package(
             "UTMCloudService", "UTMCloudClient",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // Reports for the customer (monthly, weekly): HTML with inline SVG, from the event store.
+        .target(name: "UTMReport", dependencies: ["UTMStore"], exclude: ["README.md"]),
 
         // Capture sources.
         .target(name: "UTMCapture", dependencies: ["CPcap", "CNetfilterQueue", "UTMCore", "UTMSystem", "UTMDecode"], exclude: ["README.md"], swiftSettings: engineSettings),
@@ -109,6 +111,7 @@ let package = Package(
         // Executables.
         .executableTarget(name: "utmctl", dependencies: [
             "UTMEngine", "UTMCapture", "UTMCore", "UTMSystem", "UTMWebFilter", "UTMDetect", "UTMStore", "UTMCloudClient",
+            "UTMReport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: engineSettings),
         // Benchmark of UTMMatch against Hyperscan; the only user of CHyperscan (never the engine).
@@ -156,6 +159,9 @@ let package = Package(
                     linkerSettings: testLinkerSettings),
         .testTarget(name: "UTMCloudTests", dependencies: ["UTMCloudClient", "UTMCloudService", "UTMStore", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
+        // The operator's commands end to end: control socket, diag in namespaces, reports.
+        .testTarget(name: "UTMOperatorTests", dependencies: ["UTMReport", "UTMStore", "UTMSystem", "UTMCore", "AllocationCounter"],
+                    exclude: ["peer-services.py"], linkerSettings: testLinkerSettings),
         // The live inline path end to end: network namespaces, NFQUEUE and utmd (root only).
         .testTarget(name: "UTMLiveTests", dependencies: ["UTMCapture", "UTMCore", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),

@@ -23,6 +23,7 @@ import Foundation
 ///     batch_verdicts = true         # one verdict message for a run of accepts
 ///     update.definitions = /var/lib/mimamori/definitions   # definition store (Updates.swift lists update.*)
 ///     cloud.credentials = /var/lib/mimamori/cloud   # cloud.* keys start the cloud client (ControlPlane.swift)
+///     control_socket = /run/mimamori/utmd.sock   # utmctl status/flows ask here (mode 0600; "none" to disable)
 ///
 /// Zones and the per-pair policy decide which packets are queued (ZonePolicy.swift).
 struct DaemonConfig {
@@ -52,6 +53,7 @@ struct DaemonConfig {
     var updates: [String: String] = [:]
     /// `cloud.*` keys, checked by ControlPlane (empty: no cloud client).
     var cloud: [String: String] = [:]
+    var controlSocket: String? = "/run/mimamori/utmd.sock"
 
     static var zoneNames: [String] { ZonePolicy.zoneNames }
 
@@ -85,6 +87,7 @@ struct DaemonConfig {
             case "categories": c.categories = value
             case "webfilter": c.webfilter = value
             case "eve": c.eve = value
+            case "control_socket": c.controlSocket = value == "none" ? nil : value
             case "install_firewall": c.installFirewall = try bool(value, at, key)
             case "fail_open": c.failOpen = try bool(value, at, key)
             case "batch_verdicts": c.batchVerdicts = try bool(value, at, key)

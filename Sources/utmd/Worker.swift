@@ -35,6 +35,8 @@ final class Worker: @unchecked Sendable {
     /// The mark bit for flows the engine no longer needs (0: bypass off). Set before `start`.
     var bypassMark: UInt32 = 0
     private var sincePublish = 0
+    /// Counters and top flows for the control socket (ControlSocket.swift).
+    let publisher: WorkerPublisher
     private let log: @Sendable (String) -> Void
 
     init(queue: UInt16, source: NFQueueSource, responder: ActiveResponder?, engine: Engine, eve: OutputFile,
@@ -45,6 +47,7 @@ final class Worker: @unchecked Sendable {
         self.engine = engine
         self.eve = eve
         self.log = log
+        publisher = WorkerPublisher(flowCapacity: engine.flows.capacity)
         page.reserveCapacity(16 << 10)
     }
 
@@ -74,6 +77,7 @@ final class Worker: @unchecked Sendable {
 
     private func idle() throws {
         heartbeat.add(1, ordering: .relaxed)
+        publisher.publish(source, engine, queue: queue)
         if hasPending.load(ordering: .acquiring) { swapEngine() }
         if engine.eve.pendingBytes > 0 { flushEVE() }
     }
@@ -85,11 +89,13 @@ final class Worker: @unchecked Sendable {
         if sincePublish >= 256 {
             sincePublish = 0
             heartbeat.add(1, ordering: .relaxed)
+            publisher.publish(source, engine, queue: queue)
         }
         let now = WallClock.now()
         let d = engine.process(frame: packet.payload, linkType: .raw,
                                timestamp: Timestamp(seconds: now.seconds, micros: now.micros),
                                wireLength: packet.originalLength)
+        if engine.lastFlowIsNew { publisher.flowStarted(slot: engine.lastFlow.index, packet) }
         if engine.eve.pendingBytes >= 1 << 16 { flushEVE() }
         switch d.verdict {
         case .accept:

@@ -125,8 +125,10 @@ if config.installFirewall {
         die("\(error)")
     }
 }
+let control = startControlSocket(config, workers: workers, mode: mode.rawValue)
 for w in workers { w.start() }
 let controlPlane = ControlPlane.start(config, log: log)
+control?.start()
 let notify = SystemdNotify()
 notify.send("READY=1\nSTATUS=inspecting \(workers.count) queue(s), \(mode.rawValue) mode")
 log("running: queues \(config.queues.lowerBound)-\(config.queues.upperBound), \(mode.rawValue) mode, "
@@ -155,6 +157,7 @@ log("running: queues \(config.queues.lowerBound)-\(config.queues.upperBound), \(
         // Built here, aside; each worker swaps its engine at a packet boundary.
         for w in workers { w.offer(try Definitions.makeEngine(ec, fresh, warn: log)) }
         log("reload: new definitions handed to \(workers.count) worker(s)")
+        control?.definitionsReloaded(daemonFacts(fresh, mode: mode.rawValue))
     } catch {
         log("reload failed, running definitions kept: \(error)")
     }
@@ -175,6 +178,7 @@ log("running: queues \(config.queues.lowerBound)-\(config.queues.upperBound), \(
         usleep(10_000)
     }
     for w in workers { log(w.summary) }
+    control?.stop()
     exit(status)
 }
 
