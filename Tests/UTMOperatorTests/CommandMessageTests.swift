@@ -50,3 +50,44 @@ import UTMStore
         }
     }
 }
+
+/// diag's DHCP line from dhclient's lease format, without root: the leased address is the
+/// loopback one (it is on an interface), and the other checks point at closed local ports.
+@Suite struct DiagLeaseTests {
+    func diag(_ lease: String) throws -> [[String: Any]] {
+        let d = Op.tempDir("lease")
+        defer { try? FileManager.default.removeItem(atPath: d) }
+        try lease.write(toFile: "\(d)/dhclient.leases", atomically: true, encoding: .utf8)
+        let r = Op.ctl(["diag", "--lease-file", "\(d)/dhclient.leases", "--dns", "127.0.0.1", "--ntp", "127.0.0.1",
+                        "--gateway", "127.0.0.1", "--cloud", "127.0.0.1", "--timeout", "200", "--json"])
+        #expect(r.status == 1) // the closed local ports fail
+        let o = (try? JSONSerialization.jsonObject(with: Data(r.out.utf8))) as? [String: Any]
+        return o?["checks"] as? [[String: Any]] ?? []
+    }
+
+    @Test func dhclientLeaseValidAndExpired() throws {
+        guard Op.require(Op.binaries) else { return }
+        let block = { (expire: String) in """
+            lease {
+              interface "eth0";
+              fixed-address 127.0.0.1;
+              option routers 127.0.0.1;
+              option domain-name-servers 127.0.0.1, 127.0.0.2;
+              renew 4 2099/12/10 10:00:00;
+              expire \(expire);
+            }
+
+            """ }
+        let good = try diag("lease {\n  fixed-address 10.99.99.99;\n  expire 1 2001/01/01 00:00:00;\n}\n" + block("4 2099/12/10 10:00:00"))
+        let dhcp = try #require(good.first)
+        #expect(dhcp["service"] as? String == "DHCP")
+        #expect(dhcp["ok"] as? Bool == true, "\(dhcp)")
+        #expect((dhcp["detail"] as? String)?.contains("127.0.0.1") == true)
+        let bad = try diag(block("2 2020/01/01 00:00:00"))
+        #expect(bad.first?["ok"] as? Bool == false)
+        #expect((bad.first?["detail"] as? String)?.contains("expired") == true)
+        let truncated = try diag("lease {\n  fixed-addr")
+        #expect(truncated.first?["ok"] as? Bool == false)
+        #expect((truncated.first?["detail"] as? String)?.contains("no address") == true)
+    }
+}
