@@ -32,7 +32,7 @@ public struct BoxPaths: Sendable {
         stateDirectory = root + "/var/lib/mimamori"
         logDirectory = root + "/var/log/mimamori"
         credentialsDirectory = root + "/var/lib/mimamori/cloud"
-        eventStore = root + "/var/lib/mimamori/events.sqlite"
+        eventStore = root + "/var/lib/mimamori/events.db"
         definitionsDirectory = root + "/var/lib/mimamori/definitions"
         factoryDefinitionsDirectory = root + "/usr/share/mimamori/definitions"
         keysDirectory = root + "/usr/share/mimamori/keys"
