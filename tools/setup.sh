@@ -17,7 +17,8 @@ packages=(
   nftables             # nft: inspecting the rules iptables-nft writes; the nft backend later
   libhyperscan-dev     # mpm-bench compares our matcher with Hyperscan (never linked by the engine)
   clamav clamav-testfiles  # clamscan and its test files, the antivirus comparison
-  iperf3  # tools/livebench.sh throughput through the bridge
+  iperf3 bc  # tools/livebench.sh throughput through the bridge
+  curl openssl  # the live tests' HTTP/HTTPS clients and test certificate
 )
 missing=()
 for p in "${packages[@]}"; do
