@@ -17,8 +17,9 @@ packages=(
   nftables             # nft: inspecting the rules iptables-nft writes; the nft backend later
   libhyperscan-dev     # mpm-bench compares our matcher with Hyperscan (never linked by the engine)
   clamav clamav-testfiles  # clamscan and its test files, the antivirus comparison
-  openssl              # mimamori-cloud init/activation issue certificates with the openssl command
-  iperf3  # tools/livebench.sh throughput through the bridge
+  openssl              # mimamori-cloud init and the live tests' certificates
+  iperf3 bc            # tools/livebench.sh throughput through the bridge
+  curl                 # the live tests' HTTP/HTTPS client
 )
 missing=()
 for p in "${packages[@]}"; do

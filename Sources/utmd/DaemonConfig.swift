@@ -1,5 +1,5 @@
-import UTMEngine
 import Foundation
+import UTMEngine
 
 /// utmd's configuration: a plain struct with documented defaults, read from a small
 /// `key = value` file (`#` starts a comment; list keys may repeat). Example: systemd/utmd.conf.
