@@ -99,9 +99,11 @@ let package = Package(
         .target(name: "UTMCloudClient", dependencies: ["CMimamoriTLS", "UTMStore"], exclude: ["README.md"]),
         .target(name: "UTMCloudService", dependencies: ["UTMCloudClient", "UTMStore", "CSQLite"], exclude: ["README.md"]),
         .executableTarget(name: "mimamori-cloud", dependencies: [
-            "UTMCloudService", "UTMCloudClient",
+            "UTMCloudService", "UTMCloudClient", "UTMUpdate",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // The box's answer to cloud commands: fetch, verify and install updates; wipe.
+        .target(name: "UTMBoxAgent", dependencies: ["UTMCloudClient", "UTMUpdate", "UTMStore"], exclude: ["README.md"]),
         // Reports for the customer (monthly, weekly): HTML with inline SVG, from the event store.
         .target(name: "UTMReport", dependencies: ["UTMStore"], exclude: ["README.md"]),
 
@@ -120,7 +122,7 @@ let package = Package(
         .executableTarget(name: "mpm-bench", dependencies: ["UTMMatch", "UTMCore", "CHyperscan"],
                           swiftSettings: engineSettings),
         .executableTarget(name: "utmd", dependencies: ["UTMEngine", "UTMCapture", "UTMCore", "UTMSystem", "UTMWebFilter", "UTMDetect",
-                                                     "UTMOutput", "UTMCloudClient"],
+                                                     "UTMOutput", "UTMCloudClient", "UTMBoxAgent"],
                           swiftSettings: engineSettings),
 
         // Tests mirror Sources. Every test target links into one binary; it exports its
@@ -156,6 +158,11 @@ let package = Package(
                     linkerSettings: testLinkerSettings),
         .testTarget(name: "UTMUpdateTests", dependencies: ["UTMUpdate", "UTMCrypto", "UTMSystem", "UTMCore", "UTMEngine",
                                                        "AllocationCounter"],
+                    linkerSettings: testLinkerSettings),
+        // Issue 7 end to end: activation, alerts, outage, definitions and firmware from the cloud, wipe.
+        .testTarget(name: "UTMControlPlaneTests",
+                    dependencies: ["UTMBoxAgent", "UTMCloudClient", "UTMCloudService", "UTMUpdate", "UTMStore", "UTMCrypto",
+                                   "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
         .testTarget(name: "UTMCloudTests", dependencies: ["UTMCloudClient", "UTMCloudService", "UTMStore", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),

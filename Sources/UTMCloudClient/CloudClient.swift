@@ -47,7 +47,8 @@ public struct CloudClientConfig: Sendable {
 public final class CloudClient: @unchecked Sendable {
     public let config: CloudClientConfig
     public let credentials: CloudCredentials
-    let transport: CloudTransport
+    /// The activated cloud's mTLS link; the command handler fetches artifacts over it.
+    public let transport: CloudTransport
     let store: EventStore
     let handler: any CloudCommandHandler
     let log: @Sendable (String) -> Void

@@ -7,6 +7,44 @@ public enum CloudAPI {
     public static let activatePath = "/v1/activate"
     public static let heartbeatPath = "/v1/heartbeat"
     public static let alertsPath = "/v1/alerts"
+    /// Signed definition sets and firmware images the cloud offers (list, then one by one).
+    public static let artifactsPath = "/v1/artifacts"
+    public static let artifactPath = "/v1/artifact"
+}
+
+/// Box → cloud: which artifacts the box has (kind name → highest sequence ever installed), so
+/// the cloud lists only newer ones.
+public struct ArtifactListRequest: Codable, Sendable {
+    public var have: [String: UInt64]
+    public init(have: [String: UInt64]) { self.have = have }
+}
+
+/// One signed artifact (MIMASIG1) the cloud holds. The box trusts none of these fields: it
+/// verifies the signature, digest, expiry and sequence of the bytes themselves.
+public struct ArtifactInfo: Codable, Sendable, Equatable {
+    public var kind: String
+    public var sequence: UInt64
+    public var size: Int
+    public init(kind: String, sequence: UInt64, size: Int) {
+        self.kind = kind
+        self.sequence = sequence
+        self.size = size
+    }
+}
+
+public struct ArtifactList: Codable, Sendable {
+    public var artifacts: [ArtifactInfo]
+    public init(artifacts: [ArtifactInfo]) { self.artifacts = artifacts }
+}
+
+/// Box → cloud: send me this artifact (the answer is its bytes, application/octet-stream).
+public struct ArtifactRequest: Codable, Sendable {
+    public var kind: String
+    public var sequence: UInt64
+    public init(kind: String, sequence: UInt64) {
+        self.kind = kind
+        self.sequence = sequence
+    }
 }
 
 /// Box → cloud, the only call without a client certificate.

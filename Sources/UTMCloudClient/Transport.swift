@@ -25,6 +25,21 @@ public struct CloudTransport: Sendable {
     /// line naming the call: connection, TLS (a wrong certificate says so), HTTP status, size,
     /// or JSON.
     public func post<B: Encodable, R: Decodable>(_ path: String, _ body: B, as _: R.Type) throws -> R {
+        let response = try exchange(path, body, limits: limits)
+        do {
+            return try JSONDecoder().decode(R.self, from: Data(response.body))
+        } catch {
+            throw CloudError("cloud \(host):\(port) \(path): malformed answer (\(response.body.count) bytes of unexpected JSON)")
+        }
+    }
+
+    /// POSTs `body` as JSON and returns the 200 answer's bytes, at most `maxBytes` (a signed
+    /// definition set or firmware image: bigger than any JSON answer, still bounded).
+    public func fetch<B: Encodable>(_ path: String, _ body: B, maxBytes: Int) throws -> [UInt8] {
+        try exchange(path, body, limits: HTTPMessage.Limits(maxHead: limits.maxHead, maxBody: maxBytes)).body
+    }
+
+    func exchange<B: Encodable>(_ path: String, _ body: B, limits: HTTPMessage.Limits) throws -> HTTPMessage {
         let json = try JSONEncoder().encode(body)
         let stream = try TLSStream.connect(host: host, port: port, context: context, timeout: timeout)
         defer { stream.close() }
@@ -32,12 +47,13 @@ public struct CloudTransport: Sendable {
         try stream.write(request.encode(host: host))
         let response: HTTPMessage
         do {
-            // Each read waits `timeout` at most, and the whole answer twice that: a server
-            // dribbling bytes cannot hold the heartbeat thread.
-            let deadline = Date().addingTimeInterval(2 * timeout)
+            // Each read waits `timeout` at most, and the whole answer twice that (plus a
+            // second per MiB for a big artifact): a server dribbling bytes cannot hold the
+            // caller's thread.
+            let deadline = Date().addingTimeInterval(2 * timeout + Double(limits.maxBody >> 20))
             response = try HTTPMessage.read(isResponse: true, limits: limits) {
-                guard Date() < deadline else { throw CloudError("answer not complete within \(2 * timeout) s") }
-                return try stream.read(max: 16 * 1024)
+                guard Date() < deadline else { throw CloudError("answer not complete in time") }
+                return try stream.read(max: 64 * 1024)
             }
         } catch let e as CloudError {
             throw CloudError("cloud \(host):\(port) \(path): \(e.description.replacingOccurrences(of: "\(host):\(port): ", with: ""))")
@@ -46,11 +62,7 @@ public struct CloudTransport: Sendable {
             let why = (try? JSONDecoder().decode(CloudErrorBody.self, from: Data(response.body)))?.error ?? "no reason given"
             throw CloudError("cloud \(host):\(port) \(path): HTTP \(response.status): \(why.prefix(200))")
         }
-        do {
-            return try JSONDecoder().decode(R.self, from: Data(response.body))
-        } catch {
-            throw CloudError("cloud \(host):\(port) \(path): malformed answer (\(response.body.count) bytes of unexpected JSON)")
-        }
+        return response
     }
 }
 

@@ -139,6 +139,12 @@ public final class CloudService: @unchecked Sendable {
             case CloudAPI.alertsPath:
                 guard let serial = try activatedSerial(serial) else { return Self.error(401, "client certificate required") }
                 return try Self.json(intake(serial: serial, try decode(AlertBatch.self, request)))
+            case CloudAPI.artifactsPath:
+                guard try activatedSerial(serial) != nil else { return Self.error(401, "client certificate required") }
+                return try Self.json(artifactList(try decode(ArtifactListRequest.self, request)))
+            case CloudAPI.artifactPath:
+                guard try activatedSerial(serial) != nil else { return Self.error(401, "client certificate required") }
+                return try artifact(try decode(ArtifactRequest.self, request))
             default:
                 return Self.error(404, "no such endpoint")
             }

@@ -14,7 +14,7 @@ struct MimamoriCloud: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mimamori-cloud",
         abstract: "The reference cloud service of Mimamori UTM boxes: activation, heartbeats, alerts, notifications.",
-        subcommands: [Init.self, Serve.self, Provision.self, Command.self])
+        subcommands: [Init.self, Serve.self, Provision.self, Command.self, Publish.self])
 }
 
 struct DataOption: ParsableArguments {

@@ -16,7 +16,7 @@ import UTMUpdate
 /// slot is marked good (the bootloader stops counting boots); a due scheduled reboot runs
 /// `reboot_command`. A moved `current` link reloads the definitions without a SIGHUP.
 final class Updates {
-    static let keys: Set<String> = ["definitions", "firmware", "mark_good_after", "reboot_command"]
+    static let keys: Set<String> = ["definitions", "firmware", "mark_good_after", "reboot_command", "root", "keys"]
 
     let firmware: FirmwareUpdater?
     let markGoodAfter: UInt64
