@@ -74,7 +74,16 @@ public final class CloudClient: @unchecked Sendable {
         public var failures = 0
         public var commands = 0
         public var lastError: String?
+        /// Wall-clock seconds of the last answered heartbeat; nil before the first.
+        public var lastContact: Double?
+        /// The last round reached the cloud (false while backing off).
+        public var reachable = false
     }
+
+    private var published = Stats()
+    /// A copy of the counters for other threads (utmd's control socket), updated after each
+    /// round; `stats` itself belongs to the client's thread.
+    public var snapshot: Stats { lock.withLock { published } }
 
     /// Loads the activation and opens the store; throws one line when either is missing, or
     /// when the configured host is not the activated one.
@@ -138,6 +147,10 @@ public final class CloudClient: @unchecked Sendable {
     /// One round: follow the EVE file, then heartbeat and upload when due. Public so a caller
     /// without the thread (tests, `utmctl`) can drive it.
     public func runOnce() {
+        defer {
+            let s = stats
+            lock.withLock { published = s }
+        }
         let now = config.clock()
         if var t = tail {
             do {
@@ -166,8 +179,10 @@ public final class CloudClient: @unchecked Sendable {
             }
             try upload()
             backoff.succeed()
+            stats.reachable = true
         } catch {
             stats.failures += 1
+            stats.reachable = false
             stats.lastError = "\(error)"
             let wait = backoff.fail()
             nextAttempt = config.clock() + wait
@@ -188,6 +203,7 @@ public final class CloudClient: @unchecked Sendable {
                              disk_free_bytes: disk.free, disk_total_bytes: disk.total, acknowledged_commands: pendingAcks)
         let answer = try transport.post(CloudAPI.heartbeatPath, beat, as: HeartbeatResponse.self)
         stats.heartbeats += 1
+        stats.lastContact = config.clock()
         pendingAcks.removeAll { beat.acknowledged_commands.contains($0) }
         for command in answer.commands.prefix(16) {
             if handledCommands.contains(command.id) {

@@ -50,9 +50,10 @@ public struct CloudTransport: Sendable {
             // Each read waits `timeout` at most, and the whole answer twice that (plus a
             // second per MiB for a big artifact): a server dribbling bytes cannot hold the
             // caller's thread.
-            let deadline = Date().addingTimeInterval(2 * timeout + Double(limits.maxBody >> 20))
+            let allowed = 2 * timeout + Double(limits.maxBody >> 20)
+            let deadline = Date().addingTimeInterval(allowed)
             response = try HTTPMessage.read(isResponse: true, limits: limits) {
-                guard Date() < deadline else { throw CloudError("answer not complete in time") }
+                guard Date() < deadline else { throw CloudError("answer not complete within \(allowed) s") }
                 return try stream.read(max: 64 * 1024)
             }
         } catch let e as CloudError {

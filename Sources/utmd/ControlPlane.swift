@@ -1,5 +1,6 @@
 import Foundation
 import UTMCloudClient
+import UTMUpdate
 
 /// The daemon's cloud link: when the configuration has `cloud.*` keys, a `CloudClient` thread
 /// follows the EVE file into the event store, sends heartbeats and uploads alert metadata.
@@ -37,7 +38,13 @@ enum ControlPlane {
         }
         c.firmwareVersion = config.cloud["firmware_version"] ?? "dev"
         let definitionFiles = config.rules + config.avDB + (config.categories.map { [$0] } ?? [])
-        c.definitions = { definitionsStatus(definitionFiles) }
+        if config.updates["definitions"] != nil {
+            // Signed sets from the definition store: their sequences are the versions.
+            let paths = CloudCommands.paths(config)
+            c.definitions = { storeStatus(paths) }
+        } else {
+            c.definitions = { definitionsStatus(definitionFiles) }
+        }
         guard CloudCredentials.isActivated(c.credentialsDirectory) else {
             log("cloud: not activated (utmctl activate --cloud HOST:PORT --serial S --code C); alerts stay in the local store")
             return nil
@@ -51,6 +58,13 @@ enum ControlPlane {
             log("cloud: \(error); running without the cloud")
             return nil
         }
+    }
+
+    /// "ips v3, av v2, categories v5" and the age of the oldest installed set.
+    static func storeStatus(_ paths: BoxPaths) -> (version: String, ageSeconds: Int?) {
+        let defs = UpdateStatus.collect(paths).definitions
+        let version = defs.map { "\($0.kind) " + ($0.sequence.map { "v\($0)" } ?? "none") }.joined(separator: ", ")
+        return (version, defs.compactMap(\.ageSeconds).max().map { Int($0) })
     }
 
     /// The newest definitions file's time as the version, and its age.

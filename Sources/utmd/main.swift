@@ -185,6 +185,7 @@ log("running: queues \(config.queues.lowerBound)-\(config.queues.upperBound), \(
 }
 
 let updates = Updates(config, log: log)
+var statusFeed = StatusFeed(config)
 var lastBeats = workers.map { _ in UInt64.max }
 var lastWatchdog = MonotonicClock.nanoseconds()
 let watchdogInterval = notify.watchdogMicroseconds.map { $0 * 1000 / 3 }
@@ -207,6 +208,7 @@ while true {
     }
     updates.tick(heartbeats: workers.map { $0.heartbeat.load(ordering: .relaxed) }, workersRunning: true)
     if updates.definitionsChanged() { reload() }
+    statusFeed.refresh(control, cloud: controlPlane)
     if let interval = watchdogInterval, MonotonicClock.nanoseconds() - lastWatchdog >= interval {
         // Only while every worker makes progress: a stuck worker lets systemd restart us.
         let beats = workers.map { $0.heartbeat.load(ordering: .relaxed) }

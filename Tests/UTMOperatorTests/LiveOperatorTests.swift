@@ -131,12 +131,13 @@ import Testing
         #expect((totals["packets"] as? Int ?? 0) > 100, "\(totals)")
         #expect((totals["bytes"] as? Int ?? 0) > 3 * blob.utf8.count, "\(totals)")
         #expect((s["queues"] as? [[String: Any]])?.first?["queue"] as? Int == 730)
-        #expect(s["activation"] as? String == "unknown")
+        // No cloud.* and no update.* keys: the feed says so instead of guessing.
+        #expect(s["activation"] as? String == "cloud link not configured (no cloud.* keys)")
         #expect((s["cloud"] as? [String: Any])?["reachable"] as? String == "unknown")
         #expect((s["firmware"] as? [String: Any])?["slots"] as? String == "unknown")
         #expect((s["definitions"] as? [String: Any])?["versions"] as? String == "unknown")
         let human = Op.ctl(["status", "--socket", sock], netns: "op-box")
-        #expect(human.out.contains("router mode") && human.out.contains("queue 730") && human.out.contains("activation: unknown"))
+        #expect(human.out.contains("router mode") && human.out.contains("queue 730") && human.out.contains("activation: cloud link not configured"))
 
         let flows = Op.ctl(["flows", "--socket", sock, "--top", "5", "--json"], netns: "op-box")
         #expect(flows.status == 0, "\(flows.err)")
