@@ -34,6 +34,8 @@ let package = Package(
                        providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
+        // bzip2 members and .bz2 files for the antivirus (avwf).
+        .systemLibrary(name: "CBzip2", path: "Sources/CBzip2", providers: [.apt(["libbz2-dev"])]),
         .systemLibrary(name: "CPCRE2", path: "Sources/CPCRE2", pkgConfig: "libpcre2-8",
                        providers: [.apt(["libpcre2-dev"])]),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
@@ -47,7 +49,7 @@ let package = Package(
 
         // Thin, allocation-aware wrappers over the shims.
         .target(name: "UTMCrypto", dependencies: ["COpenSSL", "UTMCore"], exclude: ["README.md"], swiftSettings: engineSettings),
-        .target(name: "UTMInflate", dependencies: ["CZlib", "UTMCore"], exclude: ["README.md"], swiftSettings: engineSettings),
+        .target(name: "UTMInflate", dependencies: ["CZlib", "UTMCore", "CBzip2"], exclude: ["README.md"], swiftSettings: engineSettings),
         .target(name: "UTMRegex", dependencies: ["CPCRE2", "UTMCore"], exclude: ["README.md"], swiftSettings: engineSettings),
 
         // The pure engine.
@@ -90,6 +92,7 @@ let package = Package(
         // Executables.
         .executableTarget(name: "utmctl", dependencies: [
             "UTMEngine", "UTMCapture", "UTMCore", "UTMSystem", "UTMWebFilter", "UTMDetect", "UTMStore",
+            "UTMAntivirus",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: engineSettings),
         // Benchmark of UTMMatch against Hyperscan; the only user of CHyperscan (never the engine).

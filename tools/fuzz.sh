@@ -49,7 +49,7 @@ needs() {
         FuzzMatch) echo "UTMCore UTMMatch" ;;
         FuzzCategories) echo "UTMCore UTMWebFilter" ;;
         FuzzAppID) echo "UTMCore UTMAppID" ;;
-        FuzzAV) echo "UTMCore UTMCrypto UTMInflate UTMAntivirus" ;;
+        FuzzAV) echo "UTMCore UTMCrypto UTMInflate UTMMatch UTMAntivirus" ;;
         FuzzRules) echo "UTMCore UTMDecode UTMFlow UTMCrypto UTMInflate UTMAppLayer UTMMatch UTMRegex UTMDetect" ;;
         *)          echo "UTMCore UTMCrypto UTMInflate UTMAppLayer" ;;
     esac

@@ -17,6 +17,7 @@ packages=(
   nftables             # nft: inspecting the rules iptables-nft writes; the nft backend later
   libhyperscan-dev     # mpm-bench compares our matcher with Hyperscan (never linked by the engine)
   clamav clamav-testfiles  # clamscan and its test files, the antivirus comparison
+  libbz2-dev           # bzip2 members and .bz2 files in the antivirus (CBzip2)
 )
 missing=()
 for p in "${packages[@]}"; do

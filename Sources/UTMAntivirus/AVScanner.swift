@@ -335,6 +335,8 @@ final class ScanLevel {
     var container = ContainerState()
     let header: ByteSlab
     let inflater: Inflater?
+    /// bzip2 (.bz2 files, zip method 12); its C state exists only while a stream is decoded.
+    let bunzip: Bunzip2Decoder?
     var mime: MimeDecoder?
     var szdd = SzddDecoder()
     var dataURI = DataURIDecoder()
@@ -346,6 +348,7 @@ final class ScanLevel {
         match = BodyMatchState(windowSize: database.matcher.windowSize, subsigs: database.subsigTotal)
         header = ByteSlab(capacity: 512)
         inflater = decodes ? Inflater(bufferCapacity: 16 << 10) : nil
+        bunzip = decodes ? Bunzip2Decoder(bufferCapacity: 16 << 10) : nil
         mime = decodes ? MimeDecoder() : nil
     }
 
