@@ -28,7 +28,7 @@ found() {  # normalise "PATH: NAME[.UNOFFICIAL] FOUND" to "file<TAB>name"
   grep ' FOUND$' "$dir/out.$1" | sed -E 's#^.*/([^/]+): (.*) FOUND$#\1\t\2#; s#\.UNOFFICIAL$##' | sort
 }
 for t in mimamori mimamori-nodigest clamscan; do
-  read -r wall user sys rss < "$dir/time.$t"
+  read -r wall user sys rss < <(tail -1 "$dir/time.$t")   # clamscan exits 1 when it found something
   agree=$(found "$t" | cmp -s - "$dir/expected.sorted" && echo "all $(wc -l < "$dir/expected.sorted") planted detections, nothing else" || echo "DIFFERENT from expected.txt (see $dir/out.$t)")
   python3 -c 'import sys; b,w,u,s,r=map(float,sys.argv[2:7]); print("%-18s %7.1f MB/s (wall %.1f s, user+sys %.1f s incl. db load), peak RSS %d MiB; %s" % (sys.argv[1], b/(u+s)/1e6, w, u+s, r/1024, sys.argv[7]))' \
     "$t" "$bytes" "$wall" "$user" "$sys" "$rss" "$agree"
