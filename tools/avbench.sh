@@ -29,7 +29,9 @@ found() {  # normalise "PATH: NAME[.UNOFFICIAL] FOUND" to "file<TAB>name"
 }
 for t in mimamori mimamori-nodigest clamscan; do
   read -r wall user sys rss < <(tail -1 "$dir/time.$t")   # clamscan exits 1 when it found something
-  agree=$(found "$t" | cmp -s - "$dir/expected.sorted" && echo "all $(wc -l < "$dir/expected.sorted") planted detections, nothing else" || echo "DIFFERENT from expected.txt (see $dir/out.$t)")
+  hit=$(found "$t" | comm -12 - "$dir/expected.sorted" | wc -l); extra=$(found "$t" | comm -23 - "$dir/expected.sorted" | wc -l)
+  missed=$(found "$t" | comm -13 - "$dir/expected.sorted" | cut -f1 | tr '\n' ' ')
+  agree="$hit of $(wc -l < "$dir/expected.sorted") planted detections, $extra other${missed:+; missed: $missed}"
   python3 -c 'import sys; b,w,u,s,r=map(float,sys.argv[2:7]); print("%-18s %7.1f MB/s (wall %.1f s, user+sys %.1f s incl. db load), peak RSS %d MiB; %s" % (sys.argv[1], b/(u+s)/1e6, w, u+s, r/1024, sys.argv[7]))' \
     "$t" "$bytes" "$wall" "$user" "$sys" "$rss" "$agree"
 done
