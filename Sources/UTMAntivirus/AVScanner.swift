@@ -269,6 +269,24 @@ public final class FileScanSession {
         return AVScanResult(verdict: verdict, info: info, limits: limits, shouldBlock: block)
     }
 
+    /// Lends the name of the member the detection was made in (the deepest level holding it:
+    /// an attachment, an archive entry), or for a clean file the last named member at depth 1
+    /// (a mail's last attachment); empty when there is none. Call after `end` and before
+    /// `release`: the view points into the session's per-level name slab. Why: a mail is one
+    /// file for the engine, but the operator wants the attachment's (decoded) name in fileinfo.
+    public func withMemberName<R>(_ body: (ByteView) -> R) -> R {
+        var d = levels.count - 1
+        while d >= 1 {
+            let l = levels[d]
+            if l.infected >= 0, l.name != .absent { return l.names.withView(l.name, body) }
+            d -= 1
+        }
+        if members > 0, levels.count > 1, levels[1].name != .absent {
+            return levels[1].names.withView(levels[1].name, body)
+        }
+        return body(.empty)
+    }
+
     /// Returns the session to its scanner's pool (no-op for a session made directly).
     public func release() {
         active = false

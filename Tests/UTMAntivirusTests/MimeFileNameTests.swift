@@ -72,4 +72,37 @@ import UTMCore
             #expect(member.names.string(member.name) == "請求書.com", "chunk \(c)")
         }
     }
+
+    /// What the engine writes as the mail's fileinfo filename: the infected attachment's
+    /// decoded name; for a clean mail the last attachment's; nothing left from an earlier file.
+    @Test func sessionLendsTheDetectedMemberName() {
+        func mail(_ parts: [(String, [UInt8])]) -> [UInt8] {
+            var m = "From: a\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+            for (disp, body) in parts {
+                m += "--b\r\nContent-Disposition: \(disp)\r\nContent-Transfer-Encoding: base64\r\n\r\n\(AV.base64Lines(body))\r\n"
+            }
+            return Array((m + "--b--\r\n").utf8)
+        }
+        let scanner = AVScanner(database: AVDatabase.builtinOnly(), sessions: 1)
+        func run(_ bytes: [UInt8]) -> (String?, String) {
+            guard let s = scanner.begin(type: .mail) else { return (nil, "") }
+            bytes.withUnsafeBytes { raw in
+                let all = ByteView(raw)
+                var off = 0
+                while off < all.count { s.feed(all.dropFirst(off).prefix(13)); off += 13 }
+            }
+            let r = s.end()
+            let name = s.withMemberName { String(decoding: $0.bytes, as: UTF8.self) }
+            s.release()
+            return (AV.name(r), name)
+        }
+        let infected = mail([("attachment; filename=\"note.txt\"", Array("hello".utf8)),
+                             ("attachment; filename=\"=?UTF-8?B?6KuL5rGC5pu4LmNvbQ==?=\"", AV.eicar),
+                             ("attachment; filename*=UTF-8''%E5%86%99%E7%9C%9F.jpg", Array("jpeg".utf8))])
+        #expect(run(infected) == (AVDatabase.eicarName, "請求書.com"))
+        let clean = mail([("attachment; filename=a.txt", Array("x".utf8)), ("attachment; filename*=UTF-8''%E5%86%99.jpg", Array("y".utf8))])
+        #expect(run(clean) == (nil, "写.jpg"))
+        // A message without attachments: no name, not the previous file's.
+        #expect(run(Array("From: a\r\nSubject: hi\r\n\r\nplain body\r\n".utf8)) == (nil, ""))
+    }
 }
