@@ -41,6 +41,7 @@ public func fuzzAV(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             off += chunk
         }
         _ = s.end()
+        _ = s.withMemberName { $0.count }  // the decoded attachment name (RFC 2047/2231)
     }
     switch mode {
     case 0, 1, 2, 3:
