@@ -35,6 +35,8 @@ let package = Package(
                        providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
+        // bzip2 members and .bz2 files for the antivirus (avwf).
+        .systemLibrary(name: "CBzip2", path: "Sources/CBzip2", providers: [.apt(["libbz2-dev"])]),
         .systemLibrary(name: "CPCRE2", path: "Sources/CPCRE2", pkgConfig: "libpcre2-8",
                        providers: [.apt(["libpcre2-dev"])]),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
@@ -48,7 +50,7 @@ let package = Package(
 
         // Thin, allocation-aware wrappers over the shims.
         .target(name: "UTMCrypto", dependencies: ["COpenSSL", "UTMCore"], exclude: ["README.md"], swiftSettings: engineSettings),
-        .target(name: "UTMInflate", dependencies: ["CZlib", "UTMCore"], exclude: ["README.md"], swiftSettings: engineSettings),
+        .target(name: "UTMInflate", dependencies: ["CZlib", "UTMCore", "CBzip2"], exclude: ["README.md"], swiftSettings: engineSettings),
         .target(name: "UTMRegex", dependencies: ["CPCRE2", "UTMCore"], exclude: ["README.md"], swiftSettings: engineSettings),
 
         // The pure engine.
@@ -62,7 +64,7 @@ let package = Package(
         // Multi-pattern literal matcher shared by the IPS prefilter and the antivirus body signatures.
         .target(name: "UTMMatch", dependencies: ["UTMCore"], exclude: ["README.md"], swiftSettings: engineSettings),
         // Antivirus: ClamAV signature formats, streaming scanner, containers and mail extraction.
-        .target(name: "UTMAntivirus", dependencies: ["UTMCore", "UTMCrypto", "UTMInflate"], exclude: ["README.md"],
+        .target(name: "UTMAntivirus", dependencies: ["UTMCore", "UTMCrypto", "UTMInflate", "UTMMatch"], exclude: ["README.md"],
                 swiftSettings: engineSettings),
         .target(name: "UTMEngine",
                 dependencies: ["UTMCore", "UTMDecode", "UTMFlow", "UTMAppLayer", "UTMOutput", "UTMWebFilter", "UTMAppID",
@@ -113,7 +115,7 @@ let package = Package(
         // Executables.
         .executableTarget(name: "utmctl", dependencies: [
             "UTMEngine", "UTMCapture", "UTMCore", "UTMSystem", "UTMWebFilter", "UTMDetect", "UTMStore", "UTMCloudClient",
-            "UTMReport",
+            "UTMReport", "UTMAntivirus",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: engineSettings),
         // Benchmark of UTMMatch against Hyperscan; the only user of CHyperscan (never the engine).

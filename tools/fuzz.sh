@@ -49,8 +49,8 @@ needs() {
         FuzzMatch) echo "UTMCore UTMMatch" ;;
         FuzzCategories) echo "UTMCore UTMWebFilter" ;;
         FuzzAppID) echo "UTMCore UTMAppID" ;;
-        FuzzAV) echo "UTMCore UTMCrypto UTMInflate UTMAntivirus" ;;
         FuzzArtifact) echo "UTMCore UTMCrypto" ;;
+        FuzzAV) echo "UTMCore UTMCrypto UTMInflate UTMMatch UTMAntivirus" ;;
         FuzzRules) echo "UTMCore UTMDecode UTMFlow UTMCrypto UTMInflate UTMAppLayer UTMMatch UTMRegex UTMDetect" ;;
         *)          echo "UTMCore UTMCrypto UTMInflate UTMAppLayer" ;;
     esac
@@ -62,7 +62,7 @@ extra_sources() {
     esac
 }
 swiftc_common=(-sanitize=fuzzer,address -parse-as-library "$opt" -g
-               -I "$build" -I Sources/COpenSSL -I Sources/CZlib -I Sources/CPCRE2)
+               -I "$build" -I Sources/COpenSSL -I Sources/CZlib -I Sources/CBzip2 -I Sources/CPCRE2)
 
 build_module() {
     local m=$1
@@ -89,7 +89,7 @@ if [[ ${FUZZ_NO_BUILD:-0} != 1 ]]; then
         echo "fuzz.sh: linking $t" >&2
         # gold warns about every sanitizer-local symbol it cannot export: show only on failure.
         swiftc "${swiftc_common[@]}" -module-name "$t" "Fuzz/$t.swift" $(extra_sources "$t") "${objs[@]}" \
-            -lcrypto -lz -lpcre2-8 -o "$build/$t" 2>"$out/logs/$t.link.log" \
+            -lcrypto -lz -lbz2 -lpcre2-8 -o "$build/$t" 2>"$out/logs/$t.link.log" \
             || { grep -v 'Cannot export local symbol' "$out/logs/$t.link.log" >&2; exit 1; }
     done
     echo "fuzz.sh: built in $((SECONDS - start)) s" >&2

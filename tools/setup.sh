@@ -20,6 +20,7 @@ packages=(
   openssl              # mimamori-cloud init and the live tests' certificates
   iperf3 bc            # tools/livebench.sh throughput through the bridge
   curl                 # the live tests' HTTP/HTTPS client
+  libbz2-dev           # bzip2 members and .bz2 files in the antivirus (CBzip2)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -13,6 +13,6 @@ struct UTMCtl: ParsableCommand {
             """,
         subcommands: [Replay.self, Rules.self, Defs.self, Logs.self,
                       Status.self, Flows.self, Diag.self, Alerts.self, ReportCommand.self,
-                      Activate.self, Firmware.self, Wipe.self]
+                      Activate.self, Firmware.self, Wipe.self, Scan.self]
     )
 }
