@@ -9,12 +9,13 @@ import UTMCloudService
 ///     mimamori-cloud provision --data DIR SERIAL [--email a@example.jp]…   # prints the activation code
 ///     mimamori-cloud serve --data DIR [--port 8443] [--smtp 127.0.0.1:25]
 ///     mimamori-cloud command --data DIR SERIAL update-defs | reboot-at TIME | wipe
+///     mimamori-cloud status --data DIR SERIAL          # last heartbeat, alerts, pending commands
 @main
 struct MimamoriCloud: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mimamori-cloud",
         abstract: "The reference cloud service of Mimamori UTM boxes: activation, heartbeats, alerts, notifications.",
-        subcommands: [Init.self, Serve.self, Provision.self, Command.self, Publish.self])
+        subcommands: [Init.self, Serve.self, Provision.self, Command.self, Publish.self, Status.self])
 }
 
 struct DataOption: ParsableArguments {
@@ -89,6 +90,29 @@ struct Command: ParsableCommand {
     }
 }
 
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "A box's last heartbeat, alert count and pending commands.")
+    @OptionGroup var data: DataOption
+    @Argument var serial: String
+
+    func run() {
+        do {
+            let service = try CloudService(config: config(data.data), log: stderrLog)
+            let alerts = try service.alerts(serial: serial)
+            let pending = try service.pendingCommands(serial: serial)
+            if let beat = try service.lastStatus(serial: serial) {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                print("last heartbeat: \(String(decoding: try encoder.encode(beat), as: UTF8.self))")
+            } else {
+                print("last heartbeat: none")
+            }
+            print("alerts: \(alerts.count)")
+            print("pending commands: \(pending.map { "\($0.id) \($0.kind.rawValue)\($0.at.map { " " + $0 } ?? "")" }.joined(separator: ", "))")
+        } catch { fail(error) }
+    }
+}
+
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Serve boxes over mTLS and send notification mails.")
     @OptionGroup var data: DataOption
@@ -100,6 +124,13 @@ struct Serve: ParsableCommand {
     @Option(name: .long, help: "Heartbeat interval told to boxes at activation (seconds).") var heartbeatSeconds = 60
 
     func run() {
+        // A parent may have left SIGTERM/SIGINT blocked (spawned children inherit the mask):
+        // serve must stop when told to.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        sigaddset(&unblock, SIGTERM)
+        sigaddset(&unblock, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
         do {
             var c = config(data.data)
             c.listenHost = listen
