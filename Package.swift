@@ -132,6 +132,9 @@ let package = Package(
         // The interposing malloc family is C: Swift reserves those symbol names.
         .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
         .target(name: "AllocationCounter", dependencies: ["CAllocationCounter"], path: "Tests/AllocationCounter"),
+        // Shell commands with time limits, spawned children, namespace cleanup: shared by the
+        // suites that drive real processes (live, update, operator tests).
+        .target(name: "LiveTestSupport", path: "Tests/LiveTestSupport"),
         .testTarget(name: "UTMCoreTests", dependencies: ["UTMCore", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
         .testTarget(name: "UTMDecodeTests", dependencies: ["UTMDecode", "UTMCore", "AllocationCounter"],
@@ -159,7 +162,7 @@ let package = Package(
         .testTarget(name: "UTMStoreTests", dependencies: ["UTMStore", "UTMCore", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
         .testTarget(name: "UTMUpdateTests", dependencies: ["UTMUpdate", "UTMCrypto", "UTMSystem", "UTMCore", "UTMEngine",
-                                                       "AllocationCounter"],
+                                                       "AllocationCounter", "LiveTestSupport"],
                     linkerSettings: testLinkerSettings),
         // Issue 7 end to end: activation, alerts, outage, definitions and firmware from the cloud, wipe.
         .testTarget(name: "UTMControlPlaneTests",
@@ -169,10 +172,10 @@ let package = Package(
         .testTarget(name: "UTMCloudTests", dependencies: ["UTMCloudClient", "UTMCloudService", "UTMStore", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
         // The operator's commands end to end: control socket, diag in namespaces, reports.
-        .testTarget(name: "UTMOperatorTests", dependencies: ["UTMReport", "UTMStore", "UTMSystem", "UTMCore", "AllocationCounter"],
+        .testTarget(name: "UTMOperatorTests", dependencies: ["UTMReport", "UTMStore", "UTMSystem", "UTMCore", "AllocationCounter", "LiveTestSupport"],
                     exclude: ["peer-services.py"], linkerSettings: testLinkerSettings),
         // The live inline path end to end: network namespaces, NFQUEUE and utmd (root only).
-        .testTarget(name: "UTMLiveTests", dependencies: ["UTMCapture", "UTMCore", "AllocationCounter"],
+        .testTarget(name: "UTMLiveTests", dependencies: ["UTMCapture", "UTMCore", "AllocationCounter", "LiveTestSupport"],
                     linkerSettings: testLinkerSettings),
     ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import LiveTestSupport
 import Testing
 
 /// The box as it ships: a bridge between the router and the office, zones from the physical
@@ -22,41 +23,15 @@ import Testing
     static let utmctl = root.appendingPathComponent(".build/debug/utmctl").path
     static let wan = "10.74.0.2", wan6 = "fd00:74::2", printer = "10.74.0.11"
 
-    struct Run { var status: Int32; var out: String; var err: String }
+    typealias Run = Shell.Run
 
-    /// Runs a shell command with a hard time limit (coreutils `timeout`).
     @discardableResult
-    static func sh(_ command: String, seconds: Int = 20) -> Run {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", "timeout -k 2 \(seconds) sh -c '\(command.replacingOccurrences(of: "'", with: "'\\''"))'"]
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        do { try p.run() } catch { return Run(status: -1, out: "", err: "\(error)") }
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Run(status: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
-    }
-
-    static func spawn(_ args: [String], log: String) throws -> Process {
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        let handle = FileHandle(forWritingAtPath: log)!
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: args[0])
-        p.arguments = Array(args.dropFirst())
-        p.standardOutput = handle
-        p.standardError = handle
-        try p.run()
-        return p
-    }
+    static func sh(_ command: String, seconds: Int = 20) -> Run { Shell.sh(command, seconds: seconds) }
+    static func spawn(_ args: [String], log: String) throws -> Process { try Shell.spawn(args, log: log) }
 
     static func inNS(_ ns: String, _ args: [String]) -> [String] { ["/usr/sbin/ip", "netns", "exec", ns] + args }
 
-    static func teardown() {
-        for ns in namespaces { sh("ip netns pids \(ns) 2>/dev/null | xargs -r kill -9; ip netns del \(ns) 2>/dev/null", seconds: 10) }
-    }
+    static func teardown() { Shell.deleteNamespaces(namespaces) }
 
     static func unavailable() -> String? {
         if getuid() != 0 { return "not root" }

@@ -1,4 +1,5 @@
 import Foundation
+import LiveTestSupport
 import Testing
 
 /// Shared helpers: the package's binaries, shell commands with a time limit, and the rule that
@@ -11,38 +12,14 @@ enum Op {
     static let peerScript = repo.appendingPathComponent("Tests/UTMOperatorTests/peer-services.py").path
     static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
 
-    struct Run { var status: Int32; var out: String; var err: String }
+    typealias Run = Shell.Run
 
     @discardableResult
-    static func sh(_ command: String, seconds: Int = 30) -> Run {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", "timeout -k 2 \(seconds) sh -c '\(command.replacingOccurrences(of: "'", with: "'\\''"))'"]
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        do { try p.run() } catch { return Run(status: -1, out: "", err: "\(error)") }
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Run(status: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
-    }
+    static func sh(_ command: String, seconds: Int = 30) -> Run { Shell.sh(command, seconds: seconds) }
 
     /// Starts a long-running process (namespace peer services, utmd) with its output in `log`.
-    /// Not through `sh … &`: the child would inherit the output pipe and `sh` would never end.
     @discardableResult
-    static func spawn(_ args: [String], log: String) -> Process? {
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        guard let handle = FileHandle(forWritingAtPath: log) else { return nil }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: args[0])
-        p.arguments = Array(args.dropFirst())
-        p.standardOutput = handle
-        p.standardError = handle
-        p.standardInput = FileHandle.nullDevice
-        do { try p.run() } catch { return nil }
-        return p
-    }
+    static func spawn(_ args: [String], log: String) -> Process? { try? Shell.spawn(args, log: log) }
 
     static func q(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
 
