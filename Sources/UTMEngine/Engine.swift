@@ -131,8 +131,10 @@ public final class Engine {
         if tracked.isNew { appIDFlowStarted(tracked.ref) }
         if flows[tracked.ref].engineFlags & FlowBits.blocked != 0 {
             decision = PacketDecision(verdict: .drop, response: .none, source: .flowBlocked)
+            blockedFlowPacket(tracked.ref)
             return decision
         }
+        if midstreamRefused(tracked.ref) { return decision }
         if detect != nil { detectPacket(tracked.ref, tracked.direction) }
         switch packet.ipProto {
         case IPProto.tcp: processTCP(tracked.ref, tracked.direction)

@@ -35,6 +35,8 @@ public struct EngineConfig: Sendable {
     public var appID = AppIDSettings()
     /// Antivirus (EngineAntivirus.swift; set with `applyAntivirus`). nil (the default): no AV.
     public var antivirus: EngineAntivirusConfig? = nil
+    /// IDS or inline, midstream pickup, drop logging (EngineModes.swift).
+    public var modes = EngineModes()
 
     public init() {
         quic.serverCryptoCapacity = 0 // ServerHello of QUIC says nothing we log

@@ -239,7 +239,7 @@ extension Engine {
         let sig = d.defs.signatures[i]
         var blocking = false
         let wasAccepted = decision.verdict == .accept
-        switch sig.action {
+        switch config.modes.ids ? .alert : (d.actionOverride ?? sig.action) {
         case .drop:
             decision.escalate(to: PacketDecision(verdict: .drop, response: .none, source: .ips))
             blocking = true

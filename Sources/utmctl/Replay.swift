@@ -39,6 +39,18 @@ struct Replay: ParsableCommand {
     @Option(name: .customLong("webfilter-config"), help: "Web filter configuration (JSON: level, allow, deny, groups, answerBlockedDNSWithNXDOMAIN, blockedApps). Default: the standard level.")
     var webfilterConfig: String?
 
+    @Flag(name: .long, help: "IDS mode: drop and reject rules only alert (action 'allowed'); nothing is dropped.")
+    var ids = false
+
+    @Option(name: .customLong("set"), help: "A Suricata configuration key the engine understands, KEY=VALUE (stream.midstream, stream.midstream-policy, exception-policy, stream.reassembly.depth). Other keys are a warning.")
+    var settings: [String] = []
+
+    @Option(name: .customLong("threshold-file"), help: "A Suricata threshold.config (threshold, event_filter, suppress, rate_filter lines).")
+    var thresholdFile: String?
+
+    @Flag(name: .customLong("drop-log-flows"), help: "Write a drop event for every packet of a blocked flow, not only the first.")
+    var dropLogFlows = false
+
     @Flag(name: .long, help: "Print the summary for people instead of one JSON line.")
     var human = false
 
@@ -49,7 +61,11 @@ struct Replay: ParsableCommand {
             definitions = try loadDefinitions(rules: rules, bundle: defs)
         }
         var config = EngineConfig()
+        var thresholds: ThresholdConfig?
         do {
+            thresholds = try ReplayModes.thresholdConfig(thresholdFile)
+            try ReplayModes.apply(ids: ids, dropLogFlows: dropLogFlows, settings: settings, to: &config,
+                                  warn: writeStandardError)
             try ReplayAntivirus.apply(avDB, to: &config, warn: writeStandardError)
             try ReplayWebFilter.apply(categories: categories, configPath: webfilterConfig, to: &config,
                                       warn: writeStandardError)
@@ -66,7 +82,10 @@ struct Replay: ParsableCommand {
             throw fail("\(error)")
         }
         let engine = Engine(config: config)
-        if let definitions { engine.loadDetection(definitions) }
+        if let definitions {
+            engine.loadDetection(definitions)
+            engine.detect?.setEventFilters(thresholds)
+        }
         let loadSeconds = MonotonicClock.seconds(since: loadStart)
 
         let flushAt = 1 << 17

@@ -65,6 +65,11 @@ public final class DetectEngine {
     let window: ByteSlab
 
     var thresholds: ThresholdTable
+    /// threshold.config (EventFilters.swift); nil when none is loaded.
+    var eventFilters: EventFilters?
+    var rateTable = RateTable(entries: 0)
+    /// The action a rate_filter gave the match being reported (nil: the signature's own).
+    public internal(set) var actionOverride: RuleAction?
     var progressStore: [UInt32]
     var alerted: [Bool]
     let body: ByteSlab
@@ -353,10 +358,8 @@ public final class DetectEngine {
             stats.matches &+= 1
             matchedOn[i] = packetSerial
             let sig = defs.signatures[i]
-            if sig.threshold != nil || sig.detectionFilter != nil {
-                if !thresholdAllows(i, sig, facts, time) { stats.suppressed &+= 1; continue }
-            }
-            if sig.action == .pass {
+            guard let action = filteredAction(i, sig, facts, time) else { stats.suppressed &+= 1; continue }
+            if action == .pass {
                 if passOnFlow && slot >= 0 { passed[slot] = true }
                 return true
             }

@@ -1,0 +1,71 @@
+import UTMCore
+import UTMDecode
+import UTMFlow
+import UTMOutput
+
+/// What happens to a TCP session picked up without its handshake when midstream pickup is off
+/// (Suricata's `stream.midstream-policy`).
+public enum MidstreamPolicy: String, Sendable, CaseIterable {
+    /// The session passes uninspected (Suricata's ignore, bypass and pass-flow all end here:
+    /// nothing of the flow is parsed or matched).
+    case ignore
+    case bypass
+    case passFlow = "pass-flow"
+    /// Inline (not in IDS mode): every packet of the session is dropped and logged.
+    case dropFlow = "drop-flow"
+    case reject
+
+    public var blocks: Bool { self == .dropFlow || self == .reject }
+}
+
+/// How the engine acts, as opposed to what it parses (EngineConfig's other fields).
+///
+/// The defaults are the product's: inline, midstream pickup on (a restarted box must keep
+/// inspecting the sessions that were open), one drop event per blocked flow. `utmctl replay`
+/// flags and `--set` keys change them so Suricata's own tests can be run under their settings.
+public struct EngineModes: Sendable {
+    /// IDS mode: drop and reject rules only alert (EVE `alert.action` "allowed"), nothing is
+    /// dropped. Suricata without `--simulate-ips`.
+    public var ids = false
+    /// Pick up TCP sessions whose first packet is not a SYN (Suricata's `stream.midstream`).
+    public var midstream = true
+    /// What to do with such a session when `midstream` is off.
+    public var midstreamPolicy: MidstreamPolicy = .ignore
+    /// Write a drop event for every packet of a blocked flow (reason "flow drop"), not only for
+    /// the packet that caused the block (Suricata's drop log `flows: all`).
+    public var dropLogFlows = false
+
+    public init() {}
+}
+
+extension Engine {
+    /// A TCP session picked up midstream while pickup is off: applies the midstream policy.
+    /// Returns true when the packet must not be inspected further.
+    @inline(__always)
+    func midstreamRefused(_ ref: FlowRef) -> Bool {
+        guard !config.modes.midstream, packet.ipProto == IPProto.tcp else { return false }
+        let flow = flows[ref]
+        guard flow.midstream else { return false }
+        if config.modes.midstreamPolicy.blocks && !config.modes.ids {
+            decision = PacketDecision(verdict: .drop, response: .none, source: .flowBlocked)
+            flows.withFlow(ref) { $0.engineFlags |= FlowBits.blocked }
+            eve.writeDrop(packet, endpoints(flow), reason: "stream midstream")
+            stats.blockedPackets &+= 1
+        }
+        return true
+    }
+
+    /// A later packet of a blocked flow: logged when every dropped packet is to be logged.
+    @inline(__always)
+    func blockedFlowPacket(_ ref: FlowRef) {
+        guard config.modes.dropLogFlows else { return }
+        eve.writeDrop(packet, packetEndpoints(ref), reason: "flow drop")
+    }
+
+    /// The current packet's own addresses (a drop event describes the packet, not the flow).
+    func packetEndpoints(_ ref: FlowRef) -> EVEEndpoints {
+        let f = flows[ref]
+        return EVEEndpoints(flowID: f.id, src: packet.src, srcPort: packet.srcPort, dst: packet.dst,
+                            dstPort: packet.dstPort, ipProto: packet.ipProto, appProto: f.appProto)
+    }
+}
