@@ -134,7 +134,7 @@ public final class Engine {
             blockedFlowPacket(tracked.ref)
             return decision
         }
-        if midstreamRefused(tracked.ref) { return decision }
+        if midstreamRefused(tracked.ref, tracked.direction) { return decision }
         if detect != nil { detectPacket(tracked.ref, tracked.direction) }
         switch packet.ipProto {
         case IPProto.tcp: processTCP(tracked.ref, tracked.direction)

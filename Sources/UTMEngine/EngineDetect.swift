@@ -31,6 +31,7 @@ extension Engine {
         guard let d = detect else { return }
         d.beginPacket()
         let flow = flows[ref]
+        guard flow.engineFlags & FlowBits.noDetect == 0 else { detectCursor = DetectCursor(); return }
         let slot = d.flowSlot(index: ref.index, flowID: flow.id)
         var f = PacketFacts()
         f.ipProto = packet.ipProto
@@ -41,7 +42,7 @@ extension Engine {
         f.payloadSize = packet.payload.count
         f.direction = direction
         if packet.ipProto == IPProto.tcp {
-            f.established = flow.tcpState.rawValue >= TCPState.established.rawValue
+            f.established = detectEstablished(flow)
         } else {
             f.established = flow.hasBothDirections
         }

@@ -38,21 +38,59 @@ public struct EngineModes: Sendable {
     public init() {}
 }
 
+extension FlowBits {
+    /// Detection is off for this flow (midstream pickup under the pass-flow policy): the app
+    /// layer still parses and logs it.
+    static let noDetect: UInt32 = 1 << 30
+}
+
 extension Engine {
-    /// A TCP session picked up midstream while pickup is off: applies the midstream policy.
-    /// Returns true when the packet must not be inspected further.
+    /// Midstream pickup off, or on with a policy: applies `stream.midstream-policy` to a TCP
+    /// session that did not start with a SYN. Returns true when the packet needs nothing more
+    /// (the caller returns `decision`).
+    ///
+    /// What Suricata's tests show, and what this does with pickup off:
+    /// - drop-flow / reject, inline: every packet of the session is dropped.
+    /// - otherwise no stream and no app layer. A session first seen at its SYN/ACK is not
+    ///   inspected at all; one first seen at a data packet has each packet's payload inspected
+    ///   on its own (packet and stream rules, `flow:not_established`).
+    /// With pickup on and pass-flow, the session is parsed and logged but never inspected.
     @inline(__always)
-    func midstreamRefused(_ ref: FlowRef) -> Bool {
-        guard !config.modes.midstream, packet.ipProto == IPProto.tcp else { return false }
+    func midstreamRefused(_ ref: FlowRef, _ direction: Direction) -> Bool {
+        guard packet.ipProto == IPProto.tcp else { return false }
+        let modes = config.modes
+        if modes.midstream && modes.midstreamPolicy != .passFlow { return false }
         let flow = flows[ref]
         guard flow.midstream else { return false }
-        if config.modes.midstreamPolicy.blocks && !config.modes.ids {
+        if modes.midstream {
+            if flow.engineFlags & FlowBits.noDetect == 0 { flows.withFlow(ref) { $0.engineFlags |= FlowBits.noDetect } }
+            return false
+        }
+        if modes.midstreamPolicy.blocks && !modes.ids {
             decision = PacketDecision(verdict: .drop, response: .none, source: .flowBlocked)
             flows.withFlow(ref) { $0.engineFlags |= FlowBits.blocked }
-            eve.writeDrop(packet, endpoints(flow), reason: "stream midstream")
+            eve.writeDrop(packet, packetEndpoints(ref), reason: "stream midstream")
             stats.blockedPackets &+= 1
+            return true
+        }
+        let seenSYN = (flow.tcpFlagsSeen.0 | flow.tcpFlagsSeen.1) & TCPFlags.syn.rawValue != 0
+        guard modes.midstreamPolicy == .ignore, !seenSYN, detect != nil else { return true }
+        detectPacket(ref, direction)
+        if !packet.payload.isEmpty {
+            detectStream(packet.payload, StreamChunk(direction: direction, gapBefore: true, streamOffset: 0),
+                         app: .unknown)
+        }
+        if decision.verdict != .accept {
+            stats.blockedPackets &+= 1
+            flows.withFlow(ref) { $0.engineFlags |= FlowBits.blocked }
         }
         return true
+    }
+
+    /// Whether the established test of `flow:` holds for this flow: not for a session that
+    /// midstream pickup refused.
+    func detectEstablished(_ flow: Flow) -> Bool {
+        flow.tcpState.rawValue >= TCPState.established.rawValue && !(flow.midstream && !config.modes.midstream)
     }
 
     /// A later packet of a blocked flow: logged when every dropped packet is to be logged.
