@@ -135,12 +135,13 @@ public final class Engine {
             return decision
         }
         if midstreamRefused(tracked.ref, tracked.direction) { return decision }
-        if detect != nil { detectPacket(tracked.ref, tracked.direction) }
+        if detect != nil { detectBegin(tracked.ref, tracked.direction) }
         switch packet.ipProto {
         case IPProto.tcp: processTCP(tracked.ref, tracked.direction)
         case IPProto.udp: processUDP(tracked.ref, tracked.direction)
         default: break
         }
+        if detect != nil { detectPacketRules(tracked.ref) }
         if decision.verdict != .accept {
             stats.blockedPackets &+= 1
             flows.withFlow(tracked.ref) { $0.engineFlags |= FlowBits.blocked }

@@ -28,6 +28,12 @@ extension Engine {
 
     /// Per packet, after flow tracking: packet-level rules.
     func detectPacket(_ ref: FlowRef, _ direction: Direction) {
+        detectBegin(ref, direction)
+        detectPacketRules(ref)
+    }
+
+    /// Per packet, before the stream and app layer: the facts every inspection point reads.
+    func detectBegin(_ ref: FlowRef, _ direction: Direction) {
         guard let d = detect else { return }
         d.beginPacket()
         let flow = flows[ref]
@@ -57,7 +63,15 @@ extension Engine {
         f.clientStreamBytes = Int(truncatingIfNeeded: flow.toServer.highestEnd)
         f.serverStreamBytes = Int(truncatingIfNeeded: flow.toClient.highestEnd)
         detectCursor = DetectCursor(ref: ref, slot: slot, facts: f, time: packet.timestamp.seconds, flow: flow)
-        d.inspectPacket(f, payload: packet.payload, slot: slot, time: detectCursor.time) { i, alert in
+    }
+
+    /// Per packet, after the stream and app layer saw it (Suricata's order): packet-level rules,
+    /// with the app protocol this packet may just have revealed.
+    func detectPacketRules(_ ref: FlowRef) {
+        guard let d = detect, detectCursor.slot >= 0 else { return }
+        var f = detectCursor.facts
+        f.appProto = flows[ref].appProto
+        d.inspectPacket(f, payload: packet.payload, slot: detectCursor.slot, time: detectCursor.time) { i, alert in
             self.detectMatched(i, alert, f)
         }
     }
