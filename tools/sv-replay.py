@@ -17,6 +17,7 @@ What is translated (everything else is ignored, and listed with --explain):
     stream.reassembly.depth: from test.yaml `--set` arguments and suricata.yaml, as `--set`.
   - threshold-file: from `--set threshold-file=...` or suricata.yaml, as `--threshold-file`.
   - drop log `flows: all` in suricata.yaml's eve-log types: `--drop-log-flows`.
+  - action-order from suricata.yaml, else Suricata's default pass,drop,reject,alert.
   - Rules: sv-check gives an empty rules file when the folder has no test.rules; the tests
     that name their rules otherwise (input.rules, tcp-overlap.rules, ...) keep them in the
     folder, so every *.rules file there is passed, except firewall.rules (Suricata 8's
@@ -112,6 +113,8 @@ def build(args):
             path = os.path.join(args.dir, path)
         if os.path.exists(path):
             cmd += ["--threshold-file", path]
+    order = conf.get("action-order")
+    cmd += ["--action-order", ",".join(str(a) for a in order) if isinstance(order, list) else "pass,drop,reject,alert"]
     if drop_log_all(conf):
         cmd.append("--drop-log-flows")
     return cmd

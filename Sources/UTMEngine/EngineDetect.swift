@@ -74,6 +74,7 @@ extension Engine {
         d.inspectPacket(f, payload: packet.payload, slot: detectCursor.slot, time: detectCursor.time) { i, alert in
             self.detectMatched(i, alert, f)
         }
+        detectUnestablishedPayload(f)
     }
 
     /// Facts for data sent in `direction` of the current flow (stream chunks, app buffers).

@@ -2,6 +2,7 @@ import UTMCore
 import UTMDecode
 import UTMFlow
 import UTMOutput
+import UTMDetect
 
 /// What happens to a TCP session picked up without its handshake when midstream pickup is off
 /// (Suricata's `stream.midstream-policy`).
@@ -76,10 +77,6 @@ extension Engine {
         let seenSYN = (flow.tcpFlagsSeen.0 | flow.tcpFlagsSeen.1) & TCPFlags.syn.rawValue != 0
         guard modes.midstreamPolicy == .ignore, !seenSYN, detect != nil else { return true }
         detectPacket(ref, direction)
-        if !packet.payload.isEmpty {
-            detectStream(packet.payload, StreamChunk(direction: direction, gapBefore: true, streamOffset: 0),
-                         app: .unknown)
-        }
         if decision.verdict != .accept {
             stats.blockedPackets &+= 1
             flows.withFlow(ref) { $0.engineFlags |= FlowBits.blocked }
@@ -105,5 +102,15 @@ extension Engine {
         let f = flows[ref]
         return EVEEndpoints(flowID: f.id, src: packet.src, srcPort: packet.srcPort, dst: packet.dst,
                             dstPort: packet.dstPort, ipProto: packet.ipProto, appProto: f.appProto)
+    }
+
+    /// A TCP packet with payload on a session that is not established: no stream carries its
+    /// bytes to the stream rules, so they read the packet itself (Suricata inspects the packet
+    /// payload when there is no stream data).
+    @inline(__always)
+    func detectUnestablishedPayload(_ f: PacketFacts) {
+        guard f.ipProto == IPProto.tcp, !f.established, !packet.payload.isEmpty else { return }
+        detectStream(packet.payload, StreamChunk(direction: f.direction ?? .toServer, gapBefore: true, streamOffset: 0),
+                     app: f.appProto)
     }
 }

@@ -48,6 +48,9 @@ struct Replay: ParsableCommand {
     @Option(name: .customLong("threshold-file"), help: "A Suricata threshold.config (threshold, event_filter, suppress, rate_filter lines).")
     var thresholdFile: String?
 
+    @Option(name: .customLong("action-order"), help: "Order actions are evaluated in, e.g. pass,drop,reject,alert (Suricata's default). Default: drop,reject,pass,alert. Rule files only, not bundles.")
+    var actionOrder: String?
+
     @Flag(name: .customLong("drop-log-flows"), help: "Write a drop event for every packet of a blocked flow, not only the first.")
     var dropLogFlows = false
 
@@ -58,7 +61,14 @@ struct Replay: ParsableCommand {
         let loadStart = MonotonicClock.nanoseconds()
         var definitions: DetectDefinitions?
         if !rules.isEmpty || defs != nil {
-            definitions = try loadDefinitions(rules: rules, bundle: defs)
+            var order = ActionOrder.standard
+            if let text = actionOrder {
+                guard let o = ActionOrder(parsing: text) else {
+                    throw fail("--action-order '\(text)': name pass, drop, reject and alert once each, comma-separated")
+                }
+                order = o
+            }
+            definitions = try loadDefinitions(rules: rules, bundle: defs, actionOrder: order)
         }
         var config = EngineConfig()
         var thresholds: ThresholdConfig?

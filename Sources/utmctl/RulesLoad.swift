@@ -5,7 +5,7 @@ import UTMSystem
 
 /// Loads IPS definitions for replay: rule files are parsed and compiled, a bundle is mapped
 /// as it is. Unsupported or malformed rules are warnings with file:line, never fatal.
-func loadDefinitions(rules: [String], bundle: String?) throws -> DetectDefinitions {
+func loadDefinitions(rules: [String], bundle: String?, actionOrder: ActionOrder = .standard) throws -> DetectDefinitions {
     var files: [String] = []
     var bundles: [String] = bundle.map { [$0] } ?? []
     for r in rules {
@@ -17,7 +17,7 @@ func loadDefinitions(rules: [String], bundle: String?) throws -> DetectDefinitio
     if let b = bundles.first {
         do { return try DefinitionsBundle.load(path: b) } catch { throw fail("\(error)") }
     }
-    return DetectDefinitions(ruleSet: try parseRuleFiles(files))
+    return DetectDefinitions(ruleSet: try parseRuleFiles(files), actionOrder: actionOrder)
 }
 
 /// Parses rule files as the engine loads them, printing each rule that did not load.

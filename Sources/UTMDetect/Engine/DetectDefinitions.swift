@@ -75,8 +75,8 @@ public final class DetectDefinitions: @unchecked Sendable {
     public var count: Int { signatures.count }
 
     /// Orders and classifies the rule set and compiles one automaton per buffer.
-    public convenience init(ruleSet: RuleSet) {
-        let ordered = DetectDefinitions.evaluationOrder(ruleSet.signatures)
+    public convenience init(ruleSet: RuleSet, actionOrder: ActionOrder = .standard) {
+        let ordered = DetectDefinitions.evaluationOrder(ruleSet.signatures, actionOrder)
         var builders = [PatternSetBuilder](repeating: PatternSetBuilder(), count: BufferID.count)
         for (i, s) in ordered.enumerated() {
             if let p = s.prefilter, DetectDefinitions.point(of: s) != nil {
@@ -212,8 +212,8 @@ public final class DetectDefinitions: @unchecked Sendable {
         return 1
     }
 
-    static func evaluationOrder(_ sigs: [Signature]) -> [Signature] {
-        let keyed = sigs.enumerated().map { (i, s) in (actionRank(s.action), flowbitRank(s), i) }
+    static func evaluationOrder(_ sigs: [Signature], _ actions: ActionOrder = .standard) -> [Signature] {
+        let keyed = sigs.enumerated().map { (i, s) in (actions.rank(s.action), flowbitRank(s), i) }
         let order = keyed.sorted { a, b in
             if a.0 != b.0 { return a.0 < b.0 }
             if a.1 != b.1 { return a.1 < b.1 }
