@@ -81,7 +81,7 @@ def build(args):
     sets = {}
     # Suricata's defaults that differ from the product's.
     sets["stream.midstream"] = "false"
-    for key in ("stream.midstream", "stream.midstream-policy", "exception-policy", "stream.reassembly.depth",
+    for key in ("stream.midstream", "stream.async-oneside", "stream.midstream-policy", "exception-policy", "stream.reassembly.depth",
                 "threshold-file"):
         v = dig(conf, key)
         if v is not None and not isinstance(v, (dict, list)):
@@ -94,7 +94,7 @@ def build(args):
             i += 2
             continue
         i += 1
-    known = ("stream.midstream", "stream.midstream-policy", "exception-policy", "stream.reassembly.depth")
+    known = ("stream.midstream", "stream.async-oneside", "stream.midstream-policy", "exception-policy", "stream.reassembly.depth")
     cmd = [args.utmctl, "replay", args.pcap, "--eve", args.eve]
     rules = [args.rules]
     if os.path.getsize(args.rules) == 0 and not os.path.exists(os.path.join(args.dir, "test.rules")):

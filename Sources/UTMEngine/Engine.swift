@@ -144,7 +144,7 @@ public final class Engine {
         if detect != nil { detectPacketRules(tracked.ref) }
         if decision.verdict != .accept {
             stats.blockedPackets &+= 1
-            flows.withFlow(tracked.ref) { $0.engineFlags |= FlowBits.blocked }
+            if dropBlocksFlow() { flows.withFlow(tracked.ref) { $0.engineFlags |= FlowBits.blocked } }
         }
         return decision
     }

@@ -7,6 +7,8 @@ import UTMDetect
 
 /// The packet being inspected, as the detection hooks need it across the engine's stages.
 struct DetectCursor {
+    /// A drop or reject on this packet that applies to its whole flow (RuleScope.swift).
+    var flowScopeDrop = false
     var ref = FlowRef(index: -1, generation: 0)
     var slot = -1
     var facts = PacketFacts()
@@ -71,10 +73,11 @@ extension Engine {
         guard let d = detect, detectCursor.slot >= 0 else { return }
         var f = detectCursor.facts
         f.appProto = flows[ref].appProto
+        beginRuleScope(d, f)
         d.inspectPacket(f, payload: packet.payload, slot: detectCursor.slot, time: detectCursor.time) { i, alert in
             self.detectMatched(i, alert, f)
         }
-        detectUnestablishedPayload(f)
+        d.streamAsPacket = false
     }
 
     /// Facts for data sent in `direction` of the current flow (stream chunks, app buffers).
@@ -92,7 +95,7 @@ extension Engine {
 
     /// An in-order stream chunk (called from `streamData`, with the app protocol known so far).
     func detectStream(_ data: ByteView, _ chunk: StreamChunk, app: AppProto) {
-        guard let d = detect, detectCursor.slot >= 0 else { return }
+        guard let d = detect, detectCursor.slot >= 0, streamRulesReadStream() else { return }
         let f = detectFacts(chunk.direction, app: app, stream: true)
         d.inspectStream(f, chunk: data, gap: chunk.gapBefore, direction: chunk.direction, slot: detectCursor.slot,
                         time: detectCursor.time) { i, alert in
@@ -285,6 +288,7 @@ extension Engine {
                 }
             }
         }
+        if blocking { noteDropScope(d, sig) }
         if blocking && wasAccepted {
             eve.writeDrop(packet, e, reason: "rules")
         }

@@ -35,6 +35,9 @@ public struct EngineModes: Sendable {
     /// Write a drop event for every packet of a blocked flow (reason "flow drop"), not only for
     /// the packet that caused the block (Suricata's drop log `flows: all`).
     public var dropLogFlows = false
+    /// Only one direction of TCP sessions is seen (asymmetric routing; Suricata's
+    /// `stream.async-oneside`): a session whose other side never shows counts as established.
+    public var asyncOneSide = false
 
     public init() {}
 }
@@ -87,7 +90,9 @@ extension Engine {
     /// Whether the established test of `flow:` holds for this flow: not for a session that
     /// midstream pickup refused.
     func detectEstablished(_ flow: Flow) -> Bool {
-        flow.tcpState.rawValue >= TCPState.established.rawValue && !(flow.midstream && !config.modes.midstream)
+        if flow.midstream && !config.modes.midstream { return false }
+        if flow.tcpState.rawValue >= TCPState.established.rawValue { return true }
+        return config.modes.asyncOneSide && flow.tcpState != .none && (flow.packets.0 == 0 || flow.packets.1 == 0)
     }
 
     /// A later packet of a blocked flow: logged when every dropped packet is to be logged.
@@ -103,14 +108,35 @@ extension Engine {
         return EVEEndpoints(flowID: f.id, src: packet.src, srcPort: packet.srcPort, dst: packet.dst,
                             dstPort: packet.dstPort, ipProto: packet.ipProto, appProto: f.appProto)
     }
+}
 
-    /// A TCP packet with payload on a session that is not established: no stream carries its
-    /// bytes to the stream rules, so they read the packet itself (Suricata inspects the packet
-    /// payload when there is no stream data).
+/// Rule scope (UTMDetect's RuleScope.swift) on the engine's side.
+extension Engine {
+    /// Before packet rules: whether header-only rules already ran for this flow direction, and
+    /// whether stream rules read this packet because no stream carries it.
     @inline(__always)
-    func detectUnestablishedPayload(_ f: PacketFacts) {
-        guard f.ipProto == IPProto.tcp, !f.established, !packet.payload.isEmpty else { return }
-        detectStream(packet.payload, StreamChunk(direction: f.direction ?? .toServer, gapBefore: true, streamOffset: 0),
-                     app: f.appProto)
+    func beginRuleScope(_ d: DetectEngine, _ f: PacketFacts) {
+        let flow = detectCursor.flow
+        d.headerRulesDone = (f.direction == .toClient ? flow.packets.1 : flow.packets.0) > 1
+        d.streamAsPacket = f.ipProto == IPProto.tcp && !f.established && !packet.payload.isEmpty
+    }
+
+    /// Stream chunks of a session that is not established (data on a SYN) are not inspected
+    /// as a stream: the packet path reads that payload instead, with packet scope.
+    @inline(__always)
+    func streamRulesReadStream() -> Bool {
+        detectCursor.facts.established
+    }
+
+    @inline(__always)
+    func noteDropScope(_ d: DetectEngine, _ sig: Signature) {
+        if !d.dropIsPacketScoped(sig) { detectCursor.flowScopeDrop = true }
+    }
+
+    /// Whether this packet's drop blocks the rest of its flow: always, unless only rules whose
+    /// drop is packet-scoped dropped it.
+    @inline(__always)
+    func dropBlocksFlow() -> Bool {
+        decision.source != .ips || detectCursor.flowScopeDrop
     }
 }

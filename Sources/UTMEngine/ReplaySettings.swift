@@ -13,6 +13,7 @@ public enum ReplaySettings {
     /// Keys accepted and applied, with what they mean here.
     public static let keys: [(key: String, meaning: String)] = [
         ("stream.midstream", "pick up TCP sessions without their handshake (true/false)"),
+        ("stream.async-oneside", "only one side of TCP sessions is seen: such a session counts as established"),
         ("stream.midstream-policy", "midstream pickup off: ignore, bypass, pass-flow, drop-flow, reject"),
         ("exception-policy", "master switch for the midstream policy (auto: drop-flow inline, ignore in IDS mode)"),
         ("stream.reassembly.depth", "bytes per direction reassembled (0 = unlimited; kb/mb suffixes)"),
@@ -29,6 +30,8 @@ public enum ReplaySettings {
         switch key {
         case "stream.midstream":
             config.modes.midstream = try bool(key, value)
+        case "stream.async-oneside":
+            config.modes.asyncOneSide = try bool(key, value)
         case "stream.midstream-policy":
             config.modes.midstreamPolicy = try policy(key, value, ids: config.modes.ids)
             explicitMidstreamPolicy = true

@@ -42,7 +42,7 @@ struct Replay: ParsableCommand {
     @Flag(name: .long, help: "IDS mode: drop and reject rules only alert (action 'allowed'); nothing is dropped.")
     var ids = false
 
-    @Option(name: .customLong("set"), help: "A Suricata configuration key the engine understands, KEY=VALUE (stream.midstream, stream.midstream-policy, exception-policy, stream.reassembly.depth). Other keys are a warning.")
+    @Option(name: .customLong("set"), help: "A Suricata configuration key the engine understands, KEY=VALUE (stream.midstream, stream.async-oneside, stream.midstream-policy, exception-policy, stream.reassembly.depth). Other keys are a warning.")
     var settings: [String] = []
 
     @Option(name: .customLong("threshold-file"), help: "A Suricata threshold.config (threshold, event_filter, suppress, rate_filter lines).")

@@ -70,6 +70,12 @@ public final class DetectEngine {
     var rateTable = RateTable(entries: 0)
     /// The action a rate_filter gave the match being reported (nil: the signature's own).
     public internal(set) var actionOverride: RuleAction?
+    /// Set by the engine for a TCP packet whose payload no stream carries: stream rules read
+    /// the packet, and what they decide applies to the packet only (RuleScope.swift).
+    public var streamAsPacket = false
+    /// Set by the engine after a flow direction's first packet: header-only rules are not
+    /// evaluated again for that direction (Suricata's IP-only rules).
+    public var headerRulesDone = false
     var progressStore: [UInt32]
     var alerted: [Bool]
     let body: ByteSlab
@@ -161,7 +167,7 @@ public final class DetectEngine {
         if slot >= 0 && passed[slot] { return true }
         beginCandidates()
         let pc = ProtoClass.of(facts.ipProto)
-        let tcp = pc == .tcp
+        let tcp = pc == .tcp && !streamAsPacket
         if !payload.isEmpty, let set = defs.patternSets[0] {
             let points = defs.points
             set.scan(payload) { id, _ in
@@ -346,6 +352,7 @@ public final class DetectEngine {
             let i = Int(candidates[k])
             k &+= 1
             if matchedOn[i] == packetSerial { continue }
+            if headerRulesDone && isHeaderOnly(i) { continue }
             stats.verifications &+= 1
             let r: VerifyResult
             if slot >= 0 {

@@ -1,0 +1,25 @@
+/// What a match applies to: the packet, or its whole flow (Suricata 7's action scope, as its
+/// util-action tests show it).
+///
+/// - A header-only rule (no content, flow, flowbits, header tests or app protocol; Suricata's
+///   IP-only rules) is evaluated on the first packet of each direction of a flow, and its drop
+///   or pass applies to the flow.
+/// - Stream and app-layer rules: their drop and pass apply to the flow.
+/// - A TCP packet whose payload no stream carries (the session is not established): stream
+///   rules read the packet, and a content rule's drop or pass applies to that packet only.
+extension DetectEngine {
+    /// Whether signature `i` tests nothing but its header (addresses, ports, protocol).
+    @inline(__always)
+    func isHeaderOnly(_ i: Int) -> Bool {
+        defs.signatures.withUnsafeBufferPointer { sigs in
+            let s = sigs[i]
+            return s.lists.isEmpty && s.headerMatches.isEmpty && s.flow.isEmpty && s.flowbits.isEmpty
+                && s.proto.app == nil && s.dsize == nil
+        }
+    }
+
+    /// Whether a drop by `sig`, matched in the current inspection, applies to the packet only.
+    public func dropIsPacketScoped(_ sig: Signature) -> Bool {
+        streamAsPacket && !sig.lists.isEmpty
+    }
+}
