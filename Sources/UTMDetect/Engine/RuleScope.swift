@@ -11,11 +11,10 @@ extension DetectEngine {
     /// Whether signature `i` tests nothing but its header (addresses, ports, protocol).
     @inline(__always)
     func isHeaderOnly(_ i: Int) -> Bool {
-        defs.signatures.withUnsafeBufferPointer { sigs in
-            let s = sigs[i]
-            return s.lists.isEmpty && s.headerMatches.isEmpty && s.flow.isEmpty && s.flowbits.isEmpty
-                && s.proto.app == nil && s.dsize == nil
-        }
+        // Field by field: no copy of the whole Signature on this per-candidate path.
+        defs.signatures[i].lists.isEmpty && defs.signatures[i].headerMatches.isEmpty
+            && defs.signatures[i].flow.isEmpty && defs.signatures[i].flowbits.isEmpty
+            && defs.signatures[i].proto.app == nil && defs.signatures[i].dsize == nil
     }
 
     /// Whether a drop by `sig`, matched in the current inspection, applies to the packet only.
