@@ -112,3 +112,17 @@ import UTMDetect
         #expect(hit(d, facts(), time: 4).map(\.0).sorted() == [6, 7])
     }
 }
+
+/// Address ranges in rule headers (`a-b`), IPv4 and IPv6.
+@Suite struct AddressRangeTests {
+    @Test func rangesLoadAndMatch() throws {
+        let s = try #require(rule("drop ip [10.0.0.1,2001:db8::1-2001:db8::ff,192.168.1.10-192.168.1.20] any -> any any (msg:\"r\"; sid:1;)"))
+        #expect(s.source.contains(try #require(IPAddress("2001:db8::80"))))
+        #expect(!s.source.contains(try #require(IPAddress("2001:db8::100"))))
+        #expect(s.source.contains(try #require(IPAddress("192.168.1.15"))))
+        #expect(!s.source.contains(try #require(IPAddress("192.168.1.21"))))
+        #expect(s.source.contains(try #require(IPAddress("10.0.0.1"))))
+        #expect(ruleError("alert ip 10.0.0.9-10.0.0.1 any -> any any (msg:\"r\"; sid:1;)") != nil)
+        #expect(ruleError("alert ip 10.0.0.1-2001:db8::1 any -> any any (msg:\"r\"; sid:1;)") != nil)
+    }
+}
