@@ -58,14 +58,16 @@ extension Engine {
     /// - otherwise no stream and no app layer. A session first seen at its SYN/ACK is not
     ///   inspected at all; one first seen at a data packet has each packet's payload inspected
     ///   on its own (packet and stream rules, `flow:not_established`).
-    /// With pickup on and pass-flow, the session is parsed and logged but never inspected.
+    /// With pickup on and pass-flow, the session is parsed and logged but never inspected;
+    /// with bypass, it is neither parsed nor inspected (only its flow event is written).
     @inline(__always)
     func midstreamRefused(_ ref: FlowRef, _ direction: Direction) -> Bool {
         guard packet.ipProto == IPProto.tcp else { return false }
         let modes = config.modes
-        if modes.midstream && modes.midstreamPolicy != .passFlow { return false }
+        if modes.midstream && modes.midstreamPolicy != .passFlow && modes.midstreamPolicy != .bypass { return false }
         let flow = flows[ref]
         guard flow.midstream else { return false }
+        if modes.midstream && modes.midstreamPolicy == .bypass { return true }
         if modes.midstream {
             if flow.engineFlags & FlowBits.noDetect == 0 { flows.withFlow(ref) { $0.engineFlags |= FlowBits.noDetect } }
             return false
