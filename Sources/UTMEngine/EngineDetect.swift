@@ -9,6 +9,8 @@ import UTMDetect
 struct DetectCursor {
     /// A drop or reject on this packet that applies to its whole flow (RuleScope.swift).
     var flowScopeDrop = false
+    /// Packet rules are being evaluated (after the stream and app layer).
+    var inPacketRules = false
     var ref = FlowRef(index: -1, generation: 0)
     var slot = -1
     var facts = PacketFacts()
@@ -78,6 +80,7 @@ extension Engine {
             self.detectMatched(i, alert, f)
         }
         d.streamAsPacket = false
+        detectCursor.inPacketRules = false
     }
 
     /// Facts for data sent in `direction` of the current flow (stream chunks, app buffers).

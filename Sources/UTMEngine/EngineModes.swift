@@ -120,6 +120,7 @@ extension Engine {
     func beginRuleScope(_ d: DetectEngine, _ f: PacketFacts) {
         let flow = detectCursor.flow
         d.headerRulesDone = (f.direction == .toClient ? flow.packets.1 : flow.packets.0) > 1
+        detectCursor.inPacketRules = true
         d.streamAsPacket = f.ipProto == IPProto.tcp && !f.established && !packet.payload.isEmpty
     }
 
@@ -132,7 +133,10 @@ extension Engine {
 
     @inline(__always)
     func noteDropScope(_ d: DetectEngine, _ sig: Signature) {
-        if !d.dropIsPacketScoped(sig) { detectCursor.flowScopeDrop = true }
+        if d.dropIsPacketScoped(sig) { return }
+        if detectCursor.inPacketRules && detectCursor.facts.ipProto != IPProto.tcp && !sig.isHeaderOnly
+            && sig.proto.app == nil { return }
+        detectCursor.flowScopeDrop = true
     }
 
     /// Whether this packet's drop blocks the rest of its flow: always, unless only rules whose

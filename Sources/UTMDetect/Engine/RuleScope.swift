@@ -5,6 +5,8 @@
 ///   IP-only rules) is evaluated on the first packet of each direction of a flow, and its drop
 ///   or pass applies to the flow.
 /// - Stream and app-layer rules: their drop and pass apply to the flow.
+/// - Other packet rules on UDP and ICMP (not header-only, no app protocol): their drop applies
+///   to that packet only.
 /// - A TCP packet whose payload no stream carries (the session is not established): stream
 ///   rules read the packet, and a content rule's drop or pass applies to that packet only.
 extension DetectEngine {
@@ -20,5 +22,12 @@ extension DetectEngine {
     /// Whether a drop by `sig`, matched in the current inspection, applies to the packet only.
     public func dropIsPacketScoped(_ sig: Signature) -> Bool {
         streamAsPacket && !sig.lists.isEmpty
+    }
+}
+
+extension Signature {
+    /// Nothing but addresses, ports and protocol (Suricata's IP-only rules).
+    public var isHeaderOnly: Bool {
+        lists.isEmpty && headerMatches.isEmpty && flow.isEmpty && flowbits.isEmpty && proto.app == nil && dsize == nil
     }
 }
