@@ -76,6 +76,8 @@ public final class DetectEngine {
     /// Set by the engine after a flow direction's first packet: header-only rules are not
     /// evaluated again for that direction (Suricata's IP-only rules).
     public var headerRulesDone = false
+    /// The packet serial of the last drop or reject match (RuleScope.swift).
+    var dropSerial: UInt64 = 0
     var progressStore: [UInt32]
     var alerted: [Bool]
     let body: ByteSlab
@@ -367,7 +369,7 @@ public final class DetectEngine {
             let sig = defs.signatures[i]
             guard let action = filteredAction(i, sig, facts, time) else { stats.suppressed &+= 1; continue }
             if action == .pass {
-                if passOnFlow && slot >= 0 { passed[slot] = true }
+                if slot >= 0 && passAppliesToFlow(i, passOnFlow) { passed[slot] = true }
                 return true
             }
             onMatch(i, alert)

@@ -155,6 +155,13 @@ extension DetectEngine {
     /// when the alert is held back. Sets `actionOverride` for the engine's match callback.
     @inline(__always)
     func filteredAction(_ i: Int, _ sig: Signature, _ p: PacketFacts, _ time: Int64) -> RuleAction? {
+        let a = filteredActionNoted(i, sig, p, time)
+        if let a, a != .alert && a != .pass { dropSerial = packetSerial }
+        return a
+    }
+
+    @inline(__always)
+    func filteredActionNoted(_ i: Int, _ sig: Signature, _ p: PacketFacts, _ time: Int64) -> RuleAction? {
         actionOverride = nil
         guard let ef = eventFilters else {
             if sig.threshold != nil || sig.detectionFilter != nil {

@@ -19,6 +19,14 @@ extension DetectEngine {
             && defs.signatures[i].proto.app == nil && defs.signatures[i].dsize == nil
     }
 
+    /// Whether a pass by signature `i` passes the whole flow: where passes act on flows
+    /// (`passOnFlow`: streams, app layer, established TCP packets), and for a header-only rule
+    /// anywhere unless this packet was already dropped.
+    @inline(__always)
+    func passAppliesToFlow(_ i: Int, _ passOnFlow: Bool) -> Bool {
+        passOnFlow || (isHeaderOnly(i) && dropSerial != packetSerial)
+    }
+
     /// Whether a drop by `sig`, matched in the current inspection, applies to the packet only.
     public func dropIsPacketScoped(_ sig: Signature) -> Bool {
         streamAsPacket && !sig.lists.isEmpty
