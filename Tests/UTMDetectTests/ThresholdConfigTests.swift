@@ -126,3 +126,33 @@ import UTMDetect
         #expect(ruleError("alert ip 10.0.0.1-2001:db8::1 any -> any any (msg:\"r\"; sid:1;)") != nil)
     }
 }
+
+/// `--action-order`: parsing, and a pass ahead of a drop stopping it.
+@Suite struct ActionOrderTests {
+    @Test func parseAndEffect() {
+        #expect(ActionOrder(parsing: "pass,drop,reject,alert") != nil)
+        #expect(ActionOrder(parsing: " drop , alert,reject,pass") != nil)
+        for bad in ["", "pass,drop,alert", "pass,drop,reject,alert,alert", "pass,drop,reject,block"] {
+            #expect(ActionOrder(parsing: bad) == nil, "\(bad)")
+        }
+        let rules = """
+            drop udp any any -> any any (msg:"d"; content:"abc"; sid:1;)
+            pass udp any any -> any any (msg:"p"; content:"abc"; sid:2;)
+            """
+        func sids(_ order: ActionOrder) -> [UInt32] {
+            var p = RuleParser()
+            p.load(text: rules, file: "t.rules")
+            let d = DetectEngine(definitions: DetectDefinitions(ruleSet: p.finish(), actionOrder: order))
+            var f = PacketFacts()
+            f.ipProto = 17
+            var out: [UInt32] = []
+            d.beginPacket()
+            Array("abc".utf8).withUnsafeBytes { raw in
+                _ = d.inspectPacket(f, payload: ByteView(raw), slot: -1, time: 0) { i, _ in out.append(d.defs.signatures[i].sid) }
+            }
+            return out
+        }
+        #expect(sids(.standard) == [1], "the product's order: the drop comes first")
+        #expect(sids(ActionOrder(parsing: "pass,drop,reject,alert")!) == [], "Suricata's default: the pass wins")
+    }
+}

@@ -22,20 +22,27 @@ public struct EventFilters: Sendable {
         var rate = [Int32](repeating: -1, count: defs.count)
         var ranges: [(Int32, Int32)] = []
         var order: [Int32] = []
+        // Entries by sid (0 = every signature), so a big rule set meets a big config in
+        // linear time.
+        func index(_ sids: [UInt32]) -> [UInt32: [Int]] {
+            var m: [UInt32: [Int]] = [:]
+            for (k, sid) in sids.enumerated() { m[sid, default: []].append(k) }
+            return m
+        }
+        let tBySid = index(config.thresholds.map(\.sid))
+        let rBySid = index(config.rateFilters.map(\.sid))
+        let sBySid = index(config.suppressions.map(\.sid))
         for (i, s) in defs.signatures.enumerated() {
             // A line naming the signature wins over a `sig_id 0` line, as in Suricata.
-            var best = -1
-            for (k, t) in config.thresholds.enumerated() where applies(t.gid, t.sid, s) {
-                if best < 0 || (config.thresholds[best].sid == 0 && t.sid != 0) { best = k }
-            }
-            threshold[i] = Int32(best)
-            var bestRate = -1
-            for (k, r) in config.rateFilters.enumerated() where applies(r.gid, r.sid, s) {
-                if bestRate < 0 || (config.rateFilters[bestRate].sid == 0 && r.sid != 0) { bestRate = k }
-            }
-            rate[i] = Int32(bestRate)
+            let t = (tBySid[s.sid] ?? []).filter { applies(config.thresholds[$0].gid, s.sid, s) }
+                + (tBySid[0] ?? []).filter { applies(config.thresholds[$0].gid, 0, s) }
+            threshold[i] = Int32(t.first ?? -1)
+            let r = (rBySid[s.sid] ?? []).filter { applies(config.rateFilters[$0].gid, s.sid, s) }
+                + (rBySid[0] ?? []).filter { applies(config.rateFilters[$0].gid, 0, s) }
+            rate[i] = Int32(r.first ?? -1)
             let start = Int32(order.count)
-            for (k, sup) in config.suppressions.enumerated() where applies(sup.gid, sup.sid, s) {
+            let sup = (sBySid[s.sid] ?? []) + (s.sid == 0 ? [] : (sBySid[0] ?? []))
+            for k in sup where applies(config.suppressions[k].gid, config.suppressions[k].sid, s) {
                 order.append(Int32(k))
             }
             ranges.append((start, Int32(order.count)))
