@@ -144,7 +144,8 @@ public final class Engine {
         if detect != nil { detectPacketRules(tracked.ref) }
         if decision.verdict != .accept {
             stats.blockedPackets &+= 1
-            if dropBlocksFlow() { flows.withFlow(tracked.ref) { $0.engineFlags |= FlowBits.blocked } }
+            let bits = flowBlockBits()
+            if bits != 0 { flows.withFlow(tracked.ref) { $0.engineFlags |= bits } }
         }
         return decision
     }
@@ -378,7 +379,7 @@ public final class Engine {
             switch flow.appProto {
             case .http:
                 finishHTTP(ref, i, m, time: flow.lastSeen)
-                logHTTP(i, time: flow.lastSeen, m)
+                if flow.engineFlags & FlowBits.ipsBlocked == 0 { logHTTP(i, time: flow.lastSeen, m) }
                 http.release(slot)
             case .tls:
                 if flow.engineFlags & FlowBits.helloLogged == 0 && tls.items[i].clientHello != nil {

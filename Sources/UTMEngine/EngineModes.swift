@@ -46,6 +46,9 @@ extension FlowBits {
     /// Detection is off for this flow (midstream pickup under the pass-flow policy): the app
     /// layer still parses and logs it.
     static let noDetect: UInt32 = 1 << 30
+    /// The IPS blocked this flow: transactions it cut short are not logged when it ends
+    /// (Suricata writes nothing more for a dropped flow).
+    static let ipsBlocked: UInt32 = 1 << 29
 }
 
 extension Engine {
@@ -139,10 +142,11 @@ extension Engine {
         detectCursor.flowScopeDrop = true
     }
 
-    /// Whether this packet's drop blocks the rest of its flow: always, unless only rules whose
-    /// drop is packet-scoped dropped it.
+    /// The flow bits this packet's drop sets: `blocked` always, unless only rules whose drop
+    /// is packet-scoped dropped it; `ipsBlocked` too when the IPS decided.
     @inline(__always)
-    func dropBlocksFlow() -> Bool {
-        decision.source != .ips || detectCursor.flowScopeDrop
+    func flowBlockBits() -> UInt32 {
+        if decision.source != .ips { return FlowBits.blocked }
+        return detectCursor.flowScopeDrop ? FlowBits.blocked | FlowBits.ipsBlocked : 0
     }
 }
