@@ -33,13 +33,22 @@ public struct RegexMatch: Sendable, Equatable {
 /// A compiled PCRE2 pattern plus the match data it reuses for every match.
 ///
 /// Why a class: it owns C resources that must be freed exactly once. It is created at rule load
-/// (allocation is fine there) and only borrowed on the packet path.
+/// (allocation is fine there) and only borrowed on the packet path. One thread at a time: the
+/// match data and the lazy JIT state are the instance's own (each worker loads its own rules).
 public final class Regex: @unchecked Sendable {
     private let code: OpaquePointer
     private let matchData: OpaquePointer
     private let context: OpaquePointer?
-    /// Whether the JIT compiled the pattern (false on platforms without JIT support).
-    public let isJIT: Bool
+    /// 0: not JIT-compiled yet, 1: JIT code ready, 2: the JIT is not available for it.
+    ///
+    /// Why lazy: ET Open has ~7,600 pcre options and most never run on a given network;
+    /// compiling all of them for the JIT took much of the rule load time and executable
+    /// memory. A pattern is JIT-compiled the first time it is matched (allocations once per
+    /// pattern, then never again).
+    private var jitState: UInt8 = 0
+    /// Whether the JIT compiled the pattern (false until first used, and on platforms without
+    /// JIT support).
+    public var isJIT: Bool { jitState == 1 }
     /// The pattern text as given, for diagnostics.
     public let pattern: [UInt8]
     public let options: RegexOptions
@@ -63,7 +72,6 @@ public final class Regex: @unchecked Sendable {
             throw RegexError(code: errorCode, offset: errorOffset, message: message)
         }
         code = compiled
-        isJIT = pcre2_jit_compile_8(compiled, PCRE2_JIT_COMPLETE) == 0
         // Three pairs are enough: we only read the whole-match offsets.
         matchData = pcre2_match_data_create_8(3, nil)
         context = pcre2_match_context_create_8(nil)
@@ -105,7 +113,8 @@ public final class Regex: @unchecked Sendable {
         return withUnsafePointer(to: &empty) { emptyPointer -> RegexMatch? in
             let base = raw.baseAddress.map { $0.assumingMemoryBound(to: UInt8.self) } ?? emptyPointer
             let rc: Int32
-            if isJIT {
+            if jitState == 0 { jitState = pcre2_jit_compile_8(code, PCRE2_JIT_COMPLETE) == 0 ? 1 : 2 }
+            if jitState == 1 {
                 rc = pcre2_jit_match_8(code, base, raw.count, from, 0, matchData, context)
             } else {
                 rc = pcre2_match_8(code, base, raw.count, from, 0, matchData, context)
