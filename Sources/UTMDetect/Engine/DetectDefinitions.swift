@@ -133,6 +133,10 @@ public final class DetectDefinitions: @unchecked Sendable {
     public let alertText: [AlertText]
     /// Prefilter automaton per `BufferID.rawValue`; ids are signature indices.
     public let patternSets: [CompiledPatternSet?]
+    /// The payload patterns of packet-point signatures only. A TCP packet's payload is
+    /// scanned with this small set; the full payload set runs once over the reassembled stream
+    /// (before, every TCP payload was scanned with the full set twice: packet and stream).
+    let packetPayloadSet: CompiledPatternSet?
     /// Per signature: where it is evaluated.
     public let points: [InspectionPoint]
     /// Per signature: prefilter pattern length (0 = none), for the segment-boundary test.
@@ -204,6 +208,7 @@ public final class DetectDefinitions: @unchecked Sendable {
         var texts: [AlertText] = []
         var thresholds = 0
         var phases: [UInt8] = []
+        var packetPayload = PatternSetBuilder()
         points.reserveCapacity(ordered.count)
         for (i, s) in ordered.enumerated() {
             let pt = DetectDefinitions.point(of: s) ?? .packet
@@ -215,7 +220,12 @@ public final class DetectDefinitions: @unchecked Sendable {
             for l in s.lists { uses[Int(l.buffer.rawValue)] = true }
             if s.threshold != nil || s.detectionFilter != nil { thresholds += 1 }
             texts.append(DetectDefinitions.render(s))
-            if hasPrefilter { continue }
+            if hasPrefilter {
+                if pt == .packet, let p = s.prefilter, p.buffer == .payload {
+                    packetPayload.add(p.pattern, nocase: p.nocase, id: UInt32(i))
+                }
+                continue
+            }
             let idx = Int32(i)
             for d in DirectionClass.allCases where d.admits(s.flow) {
                 switch pt {
@@ -231,6 +241,7 @@ public final class DetectDefinitions: @unchecked Sendable {
             }
         }
         self.points = points
+        packetPayloadSet = packetPayload.count > 0 ? packetPayload.compile() : nil
         prefilterLength = prefLen
         alwaysPacket = aPacket.map { $0.build() }
         alwaysStream = aStream.map { $0.build() }
@@ -336,25 +347,30 @@ public final class DetectDefinitions: @unchecked Sendable {
         return order.map { sigs[$0.2] }
     }
 
+    /// Renders the alert text once at load. Plain loops over the few metadata pairs (no
+    /// dictionaries): this runs for all 18k ET rules on every load.
     static func render(_ s: Signature) -> AlertText {
         var meta: [UInt8] = []
-        if !s.metadata.isEmpty {
+        let pairs = s.metadata
+        if !pairs.isEmpty {
             // Suricata groups values by key, keys in first-seen order.
-            var keys: [String] = []
-            var values: [String: [String]] = [:]
-            for (k, v) in s.metadata {
-                if values[k] == nil { keys.append(k); values[k] = [] }
-                values[k]!.append(v)
-            }
             meta.append(UInt8(ascii: "{"))
-            for (ki, k) in keys.enumerated() {
-                if ki > 0 { meta.append(UInt8(ascii: ",")) }
+            var first = true
+            for (ki, (k, _)) in pairs.enumerated() {
+                var seenBefore = false
+                var j = 0
+                while j < ki { if pairs[j].key == k { seenBefore = true; break }; j += 1 }
+                if seenBefore { continue }
+                if !first { meta.append(UInt8(ascii: ",")) }
+                first = false
                 appendJSONString(k, to: &meta)
                 meta.append(UInt8(ascii: ":"))
                 meta.append(UInt8(ascii: "["))
-                for (vi, v) in values[k]!.enumerated() {
-                    if vi > 0 { meta.append(UInt8(ascii: ",")) }
-                    appendJSONString(v, to: &meta)
+                var firstValue = true
+                for m in ki ..< pairs.count where pairs[m].key == k {
+                    if !firstValue { meta.append(UInt8(ascii: ",")) }
+                    firstValue = false
+                    appendJSONString(pairs[m].value, to: &meta)
                 }
                 meta.append(UInt8(ascii: "]"))
             }
@@ -368,14 +384,16 @@ public final class DetectDefinitions: @unchecked Sendable {
         out.append(UInt8(ascii: "\""))
         for b in s.utf8 {
             switch b {
-            case UInt8(ascii: "\""): out += [92, 34]
-            case UInt8(ascii: "\\"): out += [92, 92]
+            case UInt8(ascii: "\""): out.append(92); out.append(34)
+            case UInt8(ascii: "\\"): out.append(92); out.append(92)
             case 0 ..< 0x20:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                out += [92, UInt8(ascii: "u"), 48, 48, hex[Int(b >> 4)], hex[Int(b & 15)]]
+                out.append(92); out.append(UInt8(ascii: "u")); out.append(48); out.append(48)
+                out.append(hexDigit(b >> 4)); out.append(hexDigit(b & 15))
             default: out.append(b)
             }
         }
         out.append(UInt8(ascii: "\""))
     }
+
+    static func hexDigit(_ v: UInt8) -> UInt8 { v < 10 ? 48 &+ v : 87 &+ v }
 }

@@ -167,7 +167,8 @@ public final class DetectEngine {
         beginCandidates()
         let pc = ProtoClass.of(facts.ipProto)
         let tcp = pc == .tcp
-        if !payload.isEmpty, let set = defs.patternSets[0] {
+        if !payload.isEmpty, let set = tcp ? defs.packetPayloadSet : defs.patternSets[0] {
+            // TCP: only packet-point patterns (stream rules see the payload in `inspectStream`).
             let points = defs.points
             set.scan(payload) { id, _ in
                 let i = Int(id)

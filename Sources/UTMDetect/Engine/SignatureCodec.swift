@@ -3,7 +3,8 @@ import UTMRegex
 
 /// The compiled signatures as bytes, for the definitions bundle: loading them back is a walk
 /// over the bytes (no rule text parsed again). PCRE patterns are stored as pattern + options
-/// and compiled when loaded (PCRE2's own serialized form is tied to the library build).
+/// and compiled on their first match (PCRE2's own serialized form is tied to the library
+/// build; `utmctl defs compile` already proved each one compiles).
 ///
 /// Every read is bounds-checked: a truncated or altered section throws, it never traps.
 enum SignatureCodec {
@@ -15,10 +16,17 @@ enum SignatureCodec {
         var out: [UInt8] = []
         mutating func u8(_ v: UInt8) { out.append(v) }
         mutating func bool(_ v: Bool) { out.append(v ? 1 : 0) }
-        mutating func u16(_ v: UInt16) { out.append(UInt8(truncatingIfNeeded: v)); out.append(UInt8(truncatingIfNeeded: v >> 8)) }
-        mutating func u32(_ v: UInt32) { for i in 0 ..< 4 { out.append(UInt8(truncatingIfNeeded: v >> (8 * UInt32(i)))) } }
-        mutating func u64(_ v: UInt64) { for i in 0 ..< 8 { out.append(UInt8(truncatingIfNeeded: v >> (8 * UInt64(i)))) } }
-        mutating func int(_ v: Int) { u64(UInt64(bitPattern: Int64(v))) }
+        mutating func fixed32(_ v: UInt32) { for i in 0 ..< 4 { out.append(UInt8(truncatingIfNeeded: v >> (8 * UInt32(i)))) } }
+        /// Integers are LEB128 varints (zigzag for signed ones): most are small, and the file
+        /// is mapped and read whole at load, so its size is load time and peak memory.
+        mutating func u64(_ v: UInt64) {
+            var x = v
+            while x >= 0x80 { out.append(UInt8(truncatingIfNeeded: x) | 0x80); x >>= 7 }
+            out.append(UInt8(x))
+        }
+        mutating func u32(_ v: UInt32) { u64(UInt64(v)) }
+        mutating func u16(_ v: UInt16) { u64(UInt64(v)) }
+        mutating func int(_ v: Int) { u64(UInt64(bitPattern: Int64((v << 1) ^ (v >> 63)))) }
         mutating func bytes(_ b: [UInt8]) { u32(UInt32(b.count)); out += b }
         mutating func string(_ s: String) { bytes(Array(s.utf8)) }
         mutating func optional<T>(_ v: T?, _ body: (inout Writer, T) -> Void) {
@@ -51,7 +59,7 @@ enum SignatureCodec {
 
     static func encode(_ sigs: [Signature], flowbitNames: FlowbitNames) -> [UInt8] {
         var w = Writer()
-        w.u32(formatVersion)
+        w.fixed32(formatVersion)
         w.u32(UInt32(flowbitNames.count))
         for n in flowbitNames.names { w.string(n) }
         w.u32(UInt32(sigs.count))
@@ -162,34 +170,49 @@ enum SignatureCodec {
         let view: ByteView
         var at = 0
 
+        @inline(__always)
         mutating func u8() throws(Bad) -> UInt8 {
             guard let v = view.u8(at) else { throw Bad(reason: "ends at byte \(at)") }
             at &+= 1
             return v
         }
+        @inline(__always)
         mutating func bool() throws(Bad) -> Bool {
             let v = try u8()
             guard v <= 1 else { throw Bad(reason: "bad flag at byte \(at - 1)") }
             return v == 1
         }
         mutating func u16() throws(Bad) -> UInt16 {
-            guard let v = view.u16(at) else { throw Bad(reason: "ends at byte \(at)") }
-            at &+= 2
-            return v.byteSwapped
+            guard let v = UInt16(exactly: try u64()) else { throw Bad(reason: "16-bit value out of range") }
+            return v
         }
-        mutating func u32() throws(Bad) -> UInt32 {
+        mutating func fixed32() throws(Bad) -> UInt32 {
             guard let v = view.u32le(at) else { throw Bad(reason: "ends at byte \(at)") }
             at &+= 4
             return v
         }
-        mutating func u64() throws(Bad) -> UInt64 {
-            let lo = try u32(), hi = try u32()
-            return UInt64(hi) << 32 | UInt64(lo)
+        @inline(__always)
+        mutating func u32() throws(Bad) -> UInt32 {
+            guard let v = UInt32(exactly: try u64()) else { throw Bad(reason: "32-bit value out of range") }
+            return v
         }
+        @inline(__always)
+        mutating func u64() throws(Bad) -> UInt64 {
+            var v: UInt64 = 0
+            var shift: UInt64 = 0
+            while true {
+                guard let b = view.u8(at) else { throw Bad(reason: "ends at byte \(at)") }
+                at &+= 1
+                guard shift < 64, shift < 63 || b <= 1 else { throw Bad(reason: "varint too long") }
+                v |= UInt64(b & 0x7f) << shift
+                if b < 0x80 { return v }
+                shift &+= 7
+            }
+        }
+        @inline(__always)
         mutating func int() throws(Bad) -> Int {
-            let v = Int64(bitPattern: try u64())
-            guard let i = Int(exactly: v) else { throw Bad(reason: "integer out of range") }
-            return i
+            let z = try u64()
+            return Int(truncatingIfNeeded: Int64(bitPattern: (z >> 1) ^ (0 &- (z & 1))))
         }
         /// A count of items that each take at least `minSize` bytes: bounded by what is left.
         mutating func count(_ minSize: Int) throws(Bad) -> Int {
@@ -243,14 +266,14 @@ enum SignatureCodec {
         }
         mutating func addresses() throws(Bad) -> AddressSet {
             var a = AddressSet()
-            let n4 = try count(8)
+            let n4 = try count(2)
             a.v4.reserveCapacity(n4)
             for _ in 0 ..< n4 {
                 let lo = try u32(), hi = try u32()
                 guard lo <= hi else { throw Bad(reason: "bad address range") }
                 a.v4.append(lo ... hi)
             }
-            let n6 = try count(32)
+            let n6 = try count(4)
             a.v6.reserveCapacity(n6)
             for _ in 0 ..< n6 {
                 let l0 = try u64(), l1 = try u64(), h0 = try u64(), h1 = try u64()
@@ -262,7 +285,7 @@ enum SignatureCodec {
         }
         mutating func ports() throws(Bad) -> PortSet {
             var p = PortSet()
-            let n = try count(4)
+            let n = try count(2)
             p.ranges.reserveCapacity(n)
             for _ in 0 ..< n {
                 let lo = try u16(), hi = try u16()
@@ -276,14 +299,14 @@ enum SignatureCodec {
     /// Decodes what `encode` wrote. Each regex is compiled again (`RegexError` → `Bad`).
     static func decode(_ view: ByteView) throws(Bad) -> (signatures: [Signature], flowbitNames: FlowbitNames) {
         var r = Reader(view: view)
-        let v = try r.u32()
+        let v = try r.fixed32()
         guard v == formatVersion else { throw Bad(reason: "signature format \(v), this build reads \(formatVersion)") }
         var names = FlowbitNames()
-        let nn = try r.count(4)
+        let nn = try r.count(1)
         for _ in 0 ..< nn {
             do { _ = try names.intern(try r.string()) } catch let e as Bad { throw e } catch { throw Bad(reason: "flowbit names") }
         }
-        let n = try r.count(16)
+        let n = try r.count(8)
         var sigs: [Signature] = []
         sigs.reserveCapacity(n)
         for _ in 0 ..< n { sigs.append(try signature(&r, flowbits: nn)) }
@@ -315,10 +338,10 @@ enum SignatureCodec {
             s.classtype = Classification(name: try r.string(), description: try r.string(), priority: try r.int())
         }
         s.priority = try r.int()
-        let nm = try r.count(8)
+        let nm = try r.count(2)
         s.metadata.reserveCapacity(nm)
         for _ in 0 ..< nm { s.metadata.append((key: try r.string(), value: try r.string())) }
-        let nr = try r.count(4)
+        let nr = try r.count(1)
         for _ in 0 ..< nr { s.references.append(try r.string()) }
         if try r.present() {
             guard let t = RuleTarget(rawValue: try r.u8()) else { throw Bad(reason: "bad target") }
@@ -326,11 +349,11 @@ enum SignatureCodec {
         }
         s.noalert = try r.bool()
         s.flow = FlowMatch(rawValue: try r.u16())
-        let nf = try r.count(6)
+        let nf = try r.count(3)
         for _ in 0 ..< nf {
             guard let kind = FlowbitOp.Kind(rawValue: try r.u8()) else { throw Bad(reason: "bad flowbit op") }
             let any = try r.bool()
-            let nb = try r.count(2)
+            let nb = try r.count(1)
             var bits: [UInt16] = []
             for _ in 0 ..< nb {
                 let b = try r.u16()
@@ -344,7 +367,7 @@ enum SignatureCodec {
         for _ in 0 ..< nh { s.headerMatches.append(try header(&r)) }
         s.threshold = try r.present() ? try r.threshold() : nil
         s.detectionFilter = try r.present() ? try r.threshold() : nil
-        let nl = try r.count(5)
+        let nl = try r.count(2)
         for _ in 0 ..< nl {
             let b = try r.buffer()
             let ne = try r.count(2)
@@ -404,10 +427,8 @@ enum SignatureCodec {
             let options = RegexOptions(rawValue: try r.u32())
             let negated = try r.bool(), relative = try r.bool()
             let source = try r.string()
-            let regex: Regex
-            do { regex = try Regex(pattern: pattern, options: options) } catch {
-                throw Bad(reason: "pcre /\(source)/ does not compile: \(error)")
-            }
+            // Compiled on first use: the compiler checked it, and most ET pcres never run.
+            let regex = Regex(deferred: pattern, options: options)
             return .pcre(PCREMatch(regex: regex, negated: negated, relative: relative, source: source))
         case 2:
             return .isDataAt(IsDataAtMatch(value: try r.value(), relative: try r.bool(), negated: try r.bool()))
