@@ -63,7 +63,10 @@ extension Engine {
         f.clientStreamBytes = Int(truncatingIfNeeded: flow.toServer.highestEnd)
         f.serverStreamBytes = Int(truncatingIfNeeded: flow.toClient.highestEnd)
         detectCursor = DetectCursor(ref: ref, slot: slot, facts: f, time: packet.timestamp.seconds, flow: flow)
-        d.inspectPacket(f, payload: packet.payload, slot: slot, time: detectCursor.time) { i, alert in
+        // Encrypted TLS records: no payload inspection (Suricata's no-payload-inspection flag
+        // for encrypted flows); header, flags and dsize rules still see the packet.
+        let payload = flow.engineFlags & FlowBits.encrypted != 0 ? ByteView.empty : packet.payload
+        d.inspectPacket(f, payload: payload, slot: slot, time: detectCursor.time) { i, alert in
             self.detectMatched(i, alert, f)
         }
     }

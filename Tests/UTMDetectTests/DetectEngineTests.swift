@@ -191,4 +191,16 @@ import UTMDetect
             #expect(error.description.hasPrefix("E_BUNDLE_VERSION: old.bundle: "))
         }
     }
+    /// Many candidates at once (the heapsort path): matches still come in evaluation order.
+    @Test func manyCandidatesKeepEvaluationOrder() {
+        let rules = (1 ... 40).map { "alert udp any any -> any any (msg:\"m\"; content:\"abc\"; sid:\(41 - $0);)" }
+        let d = DetectEngine(definitions: defs(rules.joined(separator: "\n")))
+        let got = sids(d) { d, onMatch in
+            d.beginPacket()
+            Array("xxabcxx".utf8).withUnsafeBytes { raw in
+                _ = d.inspectPacket(facts(17), payload: ByteView(raw), slot: -1, time: 0, onMatch)
+            }
+        }
+        #expect(got == (1 ... 40).map { UInt32(41 - $0) })
+    }
 }

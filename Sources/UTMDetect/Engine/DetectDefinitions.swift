@@ -38,6 +38,9 @@ enum ProtoClass: Int, CaseIterable, Sendable {
 enum DirectionClass: Int, CaseIterable, Sendable {
     case toServer = 0, toClient, none
 
+    /// `allCases.count` as a constant: `allCases` builds an array on every call.
+    static let count = 3
+
     static func of(_ d: Direction?) -> DirectionClass {
         switch d {
         case .toServer?: return .toServer
@@ -199,7 +202,7 @@ public final class DetectDefinitions: @unchecked Sendable {
         self.patternSets = patternSets
         var points: [InspectionPoint] = []
         var prefLen: [Int32] = []
-        let dirs = DirectionClass.allCases.count
+        let dirs = DirectionClass.count
         var aPacket = [PortGroup.Builder](repeating: .init(), count: ProtoClass.allCases.count * dirs)
         var aStream = [PortGroup.Builder](repeating: .init(), count: dirs)
         var aHTTP = [PortGroup.Builder](repeating: .init(), count: 5 * dirs)

@@ -177,7 +177,7 @@ public final class DetectEngine {
             }
         }
         let dc = DirectionClass.of(facts.direction)
-        addGroup(defs.alwaysPacket[pc.rawValue &* DirectionClass.allCases.count &+ dc.rawValue], facts)
+        addGroup(defs.alwaysPacket[pc.rawValue &* DirectionClass.count &+ dc.rawValue], facts)
         if !tcp { addGroup(defs.alwaysStream[dc.rawValue], facts) }
         guard !candidates.isEmpty else { return false }
         var buffers = InspectionBuffers()
@@ -265,7 +265,7 @@ public final class DetectEngine {
             }
             b &+= 1
         }
-        let dirs = DirectionClass.allCases.count
+        let dirs = DirectionClass.count
         let dc = DirectionClass.of(facts.direction).rawValue
         var phase = 1
         while phase <= 4 {
@@ -313,6 +313,45 @@ public final class DetectEngine {
         while k < n {
             add(Int(list[k]))
             k &+= 1
+        }
+    }
+
+    /// Evaluation order without the standard library's sort, which may take a temporary
+    /// buffer from the heap: insertion sort for the usual handful, heapsort beyond.
+    func sortCandidates() {
+        let n = candidates.count
+        if n <= 32 {
+            var i = 1
+            while i < n {
+                let v = candidates[i]
+                var j = i &- 1
+                while j >= 0 && candidates[j] > v {
+                    candidates[j &+ 1] = candidates[j]
+                    j &-= 1
+                }
+                candidates[j &+ 1] = v
+                i &+= 1
+            }
+            return
+        }
+        func siftDown(_ start: Int, _ end: Int) {
+            var root = start
+            while true {
+                var child = root &* 2 &+ 1
+                if child >= end { return }
+                if child &+ 1 < end && candidates[child] < candidates[child &+ 1] { child &+= 1 }
+                if candidates[root] >= candidates[child] { return }
+                candidates.swapAt(root, child)
+                root = child
+            }
+        }
+        var start = n / 2 &- 1
+        while start >= 0 { siftDown(start, n); start &-= 1 }
+        var end = n &- 1
+        while end > 0 {
+            candidates.swapAt(0, end)
+            siftDown(0, end)
+            end &-= 1
         }
     }
 
@@ -390,7 +429,7 @@ public final class DetectEngine {
     func run(_ facts: PacketFacts, _ buffers: InspectionBuffers, slot: Int, time: Int64, passOnFlow: Bool,
              _ onMatch: (Int, Bool) -> Void) -> Bool {
         stats.candidates &+= UInt64(candidates.count)
-        if candidates.count > 1 { candidates.sort() }
+        if candidates.count > 1 { sortCandidates() }
         var k = 0
         let n = candidates.count
         let boxes = defs.boxes
