@@ -163,7 +163,10 @@ public final class Engine {
     func processTCP(_ ref: FlowRef, _ direction: Direction) {
         let flow = flows[ref]
         var bits = flow.engineFlags
-        if bits & FlowBits.appDone != 0 { detectStreamOnly(ref, direction); return }
+        if bits & FlowBits.appDone != 0 {
+            if bits & FlowBits.encrypted == 0 { detectStreamOnly(ref, direction) }
+            return
+        }
         var app = flow.appProto
         var slot = flow.appSlot
         let meta = endpoints(flow)
@@ -183,7 +186,8 @@ public final class Engine {
     /// In-order stream bytes of one direction of a TCP flow.
     func streamData(_ ref: FlowRef, _ data: ByteView, _ chunk: StreamChunk, meta: EVEEndpoints, time: Timestamp,
                     app: inout AppProto, slot: inout Int32, bits: inout UInt32) {
-        defer { if detect != nil { detectStream(data, chunk, app: app) } }
+        let wasEncrypted = bits & FlowBits.encrypted != 0
+        defer { if detect != nil && !wasEncrypted { detectStream(data, chunk, app: app) } }
         appIDPayload(ref, data, chunk.direction, meta)
         avMailData(ref, data, chunk, meta)
         if bits & FlowBits.parserDone != 0 { return }
@@ -222,7 +226,7 @@ public final class Engine {
                 eve.writeTLS(tls.items[i], time: time, m, webFilter: helloWebFilter(tls.items[i]))
                 bits |= FlowBits.helloLogged
             }
-            if tls.items[i].encrypted { bits |= FlowBits.parserDone }
+            if tls.items[i].encrypted { bits |= FlowBits.parserDone | FlowBits.encrypted }
         case .dns:
             dnsTCP.items[i].feedStream(data, direction: chunk.direction, gap: chunk.gapBefore) { dir, parser in
                 let wf = self.dnsMessage(ref, parser, m)

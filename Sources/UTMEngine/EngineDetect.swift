@@ -5,6 +5,13 @@ import UTMAppLayer
 import UTMOutput
 import UTMDetect
 
+extension FlowBits {
+    /// The TLS handshake is over: what follows is encrypted records, which content rules do
+    /// not inspect (Suricata's default `encryption-handling`), so the IPS no longer
+    /// reassembles the flow. Packet rules (header, flags, dsize) still see every packet.
+    static let encrypted: UInt32 = 1 << 7
+}
+
 /// The packet being inspected, as the detection hooks need it across the engine's stages.
 struct DetectCursor {
     /// A drop or reject on this packet that applies to its whole flow (RuleScope.swift).
@@ -76,7 +83,10 @@ extension Engine {
         var f = detectCursor.facts
         f.appProto = flows[ref].appProto
         beginRuleScope(d, f)
-        d.inspectPacket(f, payload: packet.payload, slot: detectCursor.slot, time: detectCursor.time) { i, alert in
+        // Encrypted TLS records: no payload inspection (Suricata's no-payload-inspection flag
+        // for encrypted flows); header, flags and dsize rules still see the packet.
+        let payload = detectCursor.flow.engineFlags & FlowBits.encrypted != 0 ? ByteView.empty : packet.payload
+        d.inspectPacket(f, payload: payload, slot: detectCursor.slot, time: detectCursor.time) { i, alert in
             self.detectMatched(i, alert, f)
         }
         d.streamAsPacket = false
@@ -142,27 +152,28 @@ extension Engine {
                 d.setProgress(slot, direction, tx.sequence &+ 1)
                 phase = direction == .toServer ? 1 : 3
             }
-            let txBody: ByteView? = body.flatMap { $0.transaction == k && $0.direction == direction ? $0.data : nil }
+            var txBody: ByteView? = body.flatMap { $0.transaction == k && $0.direction == direction ? $0.data : nil }
+            if let b = txBody {
+                // Suricata's request/response-body-limit: bodies are inspected up to a bound.
+                let room = d.bodyRoom(slot, direction, sequence: tx.sequence)
+                txBody = room <= 0 ? nil : b.prefix(Swift.min(room, b.count))
+                if let kept = txBody { d.bodyInspected(slot, direction, sequence: tx.sequence, kept.count) }
+            }
             if phase != 0 || txBody != nil {
                 var buffers = InspectionBuffers()
                 fillHTTP(&buffers, i, tx, response: direction == .toClient)
+                var mask: UInt8 = phase != 0 ? 1 << phase : 0
                 if let b = txBody {
                     if direction == .toServer { buffers[.httpClientBody] = b } else {
                         buffers[.httpServerBody] = b
                         buffers[.fileData] = b
                     }
+                    mask |= direction == .toServer ? 1 << 2 : 1 << 4
                 }
                 let f = detectFacts(direction, app: .http, stream: false)
-                if phase != 0 {
-                    d.inspectApp(.http, phase: phase, f, buffers: buffers, slot: slot, time: detectCursor.time) { s, alert in
-                        self.detectMatched(s, alert, f)
-                    }
-                }
-                if txBody != nil {
-                    d.inspectApp(.http, phase: direction == .toServer ? 2 : 4, f, buffers: buffers, slot: slot,
-                                 time: detectCursor.time) { s, alert in
-                        self.detectMatched(s, alert, f)
-                    }
+                // One call for the header and body phases: each buffer is scanned once.
+                d.inspectApp(.http, phaseMask: mask, f, buffers: buffers, slot: slot, time: detectCursor.time) { s, alert in
+                    self.detectMatched(s, alert, f)
                 }
             }
             k &+= 1
@@ -258,7 +269,7 @@ extension Engine {
     /// A signature matched: the verdict for drop/reject, then the alert (and drop) events.
     func detectMatched(_ i: Int, _ alert: Bool, _ f: PacketFacts) {
         guard let d = detect else { return }
-        let sig = d.defs.signatures[i]
+        let sig = d.defs.signatureInfo(i)
         var blocking = false
         let wasAccepted = decision.verdict == .accept
         switch config.modes.ids ? .alert : (d.actionOverride ?? sig.action) {
@@ -291,7 +302,7 @@ extension Engine {
                 }
             }
         }
-        if blocking { noteDropScope(d, sig) }
+        if blocking { noteDropScope(d, i) }
         if blocking && wasAccepted {
             eve.writeDrop(packet, e, reason: "rules")
         }

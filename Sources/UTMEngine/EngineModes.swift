@@ -135,10 +135,9 @@ extension Engine {
     }
 
     @inline(__always)
-    func noteDropScope(_ d: DetectEngine, _ sig: Signature) {
-        if d.dropIsPacketScoped(sig) { return }
-        if detectCursor.inPacketRules && detectCursor.facts.ipProto != IPProto.tcp && !sig.isHeaderOnly
-            && sig.proto.app == nil { return }
+    func noteDropScope(_ d: DetectEngine, _ i: Int) {
+        if d.dropIsPacketScoped(i, packetRules: detectCursor.inPacketRules,
+                                tcp: detectCursor.facts.ipProto == IPProto.tcp) { return }
         detectCursor.flowScopeDrop = true
     }
 

@@ -42,16 +42,20 @@ func parseRuleFiles(_ files: [String]) throws -> RuleSet {
     return set
 }
 
-/// File access for `DefinitionsBundle` (UTMDetect does no I/O).
+/// File access for `DefinitionsBundle` (UTMDetect does no I/O). The file is mapped, not read:
+/// the decoder copies only what it keeps, and the mapping goes when the load returns, so the
+/// bundle is never held in memory twice.
 extension DefinitionsBundle {
     static func looksLikeBundle(path: String) -> Bool {
-        guard let bytes = try? readBinaryFile(path) else { return false }
-        return isBundle(prefix: Array(bytes.prefix(8)))
+        guard let file = try? MappedFile(path: path) else { return false }
+        let v = file.bytes
+        return (0 ..< magic.count).allSatisfy { v.u8($0) == magic[$0] }
     }
 
     static func load(path: String) throws -> DetectDefinitions {
-        let bytes = try readBinaryFile(path)
-        return try decode(bytes, file: path)
+        let file = try MappedFile(path: path)
+        file.willNeed()
+        return try withExtendedLifetime(file) { try decode(file.bytes, file: path) }
     }
 }
 

@@ -12,12 +12,7 @@
 extension DetectEngine {
     /// Whether signature `i` tests nothing but its header (addresses, ports, protocol).
     @inline(__always)
-    func isHeaderOnly(_ i: Int) -> Bool {
-        // Field by field: no copy of the whole Signature on this per-candidate path.
-        defs.signatures[i].lists.isEmpty && defs.signatures[i].headerMatches.isEmpty
-            && defs.signatures[i].flow.isEmpty && defs.signatures[i].flowbits.isEmpty
-            && defs.signatures[i].proto.app == nil && defs.signatures[i].dsize == nil
-    }
+    func isHeaderOnly(_ i: Int) -> Bool { defs.boxes[i].sig.isHeaderOnly }
 
     /// Whether a pass by signature `i` passes the whole flow: where passes act on flows
     /// (`passOnFlow`: streams, app layer, established TCP packets), and for a header-only rule
@@ -27,9 +22,13 @@ extension DetectEngine {
         passOnFlow || (isHeaderOnly(i) && dropSerial != packetSerial)
     }
 
-    /// Whether a drop by `sig`, matched in the current inspection, applies to the packet only.
-    public func dropIsPacketScoped(_ sig: Signature) -> Bool {
-        streamAsPacket && !sig.lists.isEmpty
+    /// Whether a drop by signature `i`, matched in the current inspection, applies to the packet
+    /// only: a content rule reading a TCP packet no stream carries, or (`packetRules`, on a
+    /// UDP/ICMP packet) a packet rule that is neither header-only nor tied to an app protocol.
+    public func dropIsPacketScoped(_ i: Int, packetRules: Bool, tcp: Bool) -> Bool {
+        let sig = defs.boxes[i].sig
+        if streamAsPacket && !sig.lists.isEmpty { return true }
+        return packetRules && !tcp && !sig.isHeaderOnly && sig.proto.app == nil
     }
 }
 
