@@ -176,6 +176,11 @@ public final class DetectDefinitions: @unchecked Sendable {
     /// positions; their rules are verified directly instead, in their signature group.
     public static let minimumPrefilterLength = 2
 
+    /// The automaton a prefilter pattern goes into. `http.response_body` is the same bytes as
+    /// `file_data` in a response (the engine fills both from one view), so its patterns join
+    /// the `file_data` automaton: a response body is scanned once, not twice.
+    static func automatonBuffer(_ b: BufferID) -> BufferID { b == .httpServerBody ? .fileData : b }
+
     /// Whether `s`'s prefilter pattern goes into the automaton of its buffer.
     static func usesAutomaton(_ s: Signature) -> Bool {
         guard let p = s.prefilter, DetectDefinitions.point(of: s) != nil else { return false }
@@ -188,7 +193,7 @@ public final class DetectDefinitions: @unchecked Sendable {
         var builders = [PatternSetBuilder](repeating: PatternSetBuilder(), count: BufferID.count)
         for (i, s) in ordered.enumerated() {
             if DetectDefinitions.usesAutomaton(s), let p = s.prefilter {
-                builders[Int(p.buffer.rawValue)].add(p.pattern, nocase: p.nocase, id: UInt32(i))
+                builders[Int(DetectDefinitions.automatonBuffer(p.buffer).rawValue)].add(p.pattern, nocase: p.nocase, id: UInt32(i))
             }
         }
         let sets: [CompiledPatternSet?] = builders.map { $0.count > 0 ? $0.compile() : nil }
@@ -218,7 +223,8 @@ public final class DetectDefinitions: @unchecked Sendable {
             let phase = DetectDefinitions.phase(of: s, pt)
             points.append(pt)
             phases.append(phase)
-            let hasPrefilter = DetectDefinitions.usesAutomaton(s) && patternSets[Int(s.prefilter!.buffer.rawValue)] != nil
+            let hasPrefilter = DetectDefinitions.usesAutomaton(s)
+                && patternSets[Int(DetectDefinitions.automatonBuffer(s.prefilter!.buffer).rawValue)] != nil
             prefLen.append(hasPrefilter ? Int32(s.prefilter!.pattern.count) : 0)
             for l in s.lists { uses[Int(l.buffer.rawValue)] = true }
             if s.threshold != nil || s.detectionFilter != nil { thresholds += 1 }
