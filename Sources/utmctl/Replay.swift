@@ -60,14 +60,14 @@ struct Replay: ParsableCommand {
     func run() throws {
         let loadStart = MonotonicClock.nanoseconds()
         var definitions: DetectDefinitions?
-        if !rules.isEmpty || defs != nil {
-            var order = ActionOrder.standard
-            if let text = actionOrder {
-                guard let o = ActionOrder(parsing: text) else {
-                    throw fail("--action-order '\(text)': name pass, drop, reject and alert once each, comma-separated")
-                }
-                order = o
+        var order = ActionOrder.standard
+        if let text = actionOrder {
+            guard let o = ActionOrder(parsing: text) else {
+                throw fail("--action-order '\(text)': name pass, drop, reject and alert once each, comma-separated")
             }
+            order = o
+        }
+        if !rules.isEmpty || defs != nil {
             definitions = try loadDefinitions(rules: rules, bundle: defs, actionOrder: order)
         }
         var config = EngineConfig()

@@ -51,6 +51,18 @@ import UTMEngine
         #expect(r.status == 1 && lines.count == 1 && lines[0].contains("bad.config:2"), "stderr: \(r.stderr)")
     }
 
+    @Test func badFlagValuesFailOnOneLine() throws {
+        for (args, mention) in [(["--action-order", "drop,alert"], "--action-order"),
+                                (["--set", "stream.midstream=perhaps"], "stream.midstream"),
+                                (["--set", "novalue"], "KEY=VALUE"),
+                                (["--threshold-file", "/nonexistent/threshold.config"], "--threshold-file")] {
+            let r = try R.run(["replay", R.sample] + args)
+            let lines = r.stderr.split(separator: "\n").filter { $0.hasPrefix("utmctl: ") }
+            #expect(r.status == 1 && r.reason == .exit && lines.count == 1 && lines[0].contains(mention),
+                    "\(args): \(r.stderr)")
+        }
+    }
+
     @Test func settingsKeys() throws {
         var c = EngineConfig()
         var explicit = false
