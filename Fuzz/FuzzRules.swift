@@ -1,5 +1,7 @@
 // libFuzzer target: the input as rule text (one or more lines), loaded like a rule file; every
-// rule that loads is then verified against the input itself in every buffer. Must never trap.
+// rule that loads is then verified against the input itself in every buffer. The same text is
+// also parsed as a threshold.config and, when it loads, bound to those rules and run through
+// a small DetectEngine on the input as a packet. Must never trap.
 import UTMCore
 import UTMDetect
 
@@ -23,6 +25,18 @@ public func fuzzRules(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     for sig in set.signatures {
         _ = verifier.verify(sig, packet: facts, buffers: buffers, flowbits: &bits)
         for list in sig.lists { _ = verifier.inspect(list, in: view) }
+    }
+    if let thresholds = try? ThresholdConfig.parse(text, name: "fuzz.config") {
+        var c = DetectConfig()
+        c.flowCapacity = 4
+        c.tailSlots = 2
+        c.thresholdEntries = 16
+        let engine = DetectEngine(definitions: DetectDefinitions(ruleSet: set), config: c)
+        engine.setEventFilters(thresholds)
+        for t in 0 ..< 4 {
+            engine.beginPacket()
+            _ = engine.inspectPacket(facts, payload: view, slot: 1, time: Int64(t)) { _, _ in }
+        }
     }
     return 0
 }

@@ -14,13 +14,17 @@ enum AppLayerDetect {
 
     static func probeTCP(_ data: ByteView, direction: Direction, serverPort: UInt16,
                          clientPort: UInt16) -> AppProto {
-        if serverPort == 53 || clientPort == 53 { return .dns }
-        guard let b0 = data.u8(0) else { return .unknown }
+        let dnsPort = serverPort == 53 || clientPort == 53
+        guard let b0 = data.u8(0) else { return dnsPort ? .dns : .unknown }
+        if direction == .toServer {
+            // HTTP is recognised by its content even on DNS's port (Suricata does the same).
+            // Indices, not `for m in methods`: the generic iterator allocates in debug builds.
+            for i in methods.indices where data.starts(with: methods[i].byteView) { return .http }
+        }
+        if dnsPort { return .dns }
         if looksLikeTLS(data) { return .tls }
         if direction == .toServer {
             // A method is at most 11 bytes with its space: wait for that many before giving up.
-            // Indices, not `for m in methods`: the generic iterator allocates in debug builds.
-            for i in methods.indices where data.starts(with: methods[i].byteView) { return .http }
             if data.count < 12, isUpperASCII(b0) { return .unknown }
         } else {
             if data.starts(with: ("HTTP/" as StaticString).byteView) { return .http }

@@ -138,17 +138,21 @@ public final class Engine {
         if tracked.isNew { appIDFlowStarted(tracked.ref) }
         if flows[tracked.ref].engineFlags & FlowBits.blocked != 0 {
             decision = PacketDecision(verdict: .drop, response: .none, source: .flowBlocked)
+            blockedFlowPacket(tracked.ref)
             return decision
         }
-        if detect != nil { detectPacket(tracked.ref, tracked.direction) }
+        if midstreamRefused(tracked.ref, tracked.direction) { return decision }
+        if detect != nil { detectBegin(tracked.ref, tracked.direction) }
         switch packet.ipProto {
         case IPProto.tcp: processTCP(tracked.ref, tracked.direction)
         case IPProto.udp: processUDP(tracked.ref, tracked.direction)
         default: break
         }
+        if detect != nil { detectPacketRules(tracked.ref) }
         if decision.verdict != .accept {
             stats.blockedPackets &+= 1
-            flows.withFlow(tracked.ref) { $0.engineFlags |= FlowBits.blocked }
+            let bits = flowBlockBits()
+            if bits != 0 { flows.withFlow(tracked.ref) { $0.engineFlags |= bits } }
         } else {
             checkBypass(tracked.ref, tracked.direction)
         }
@@ -168,7 +172,10 @@ public final class Engine {
     func processTCP(_ ref: FlowRef, _ direction: Direction) {
         let flow = flows[ref]
         var bits = flow.engineFlags
-        if bits & FlowBits.appDone != 0 { detectStreamOnly(ref, direction); return }
+        if bits & FlowBits.appDone != 0 {
+            if bits & FlowBits.encrypted == 0 { detectStreamOnly(ref, direction) }
+            return
+        }
         var app = flow.appProto
         var slot = flow.appSlot
         let meta = endpoints(flow)
@@ -188,7 +195,8 @@ public final class Engine {
     /// In-order stream bytes of one direction of a TCP flow.
     func streamData(_ ref: FlowRef, _ data: ByteView, _ chunk: StreamChunk, meta: EVEEndpoints, time: Timestamp,
                     app: inout AppProto, slot: inout Int32, bits: inout UInt32) {
-        defer { if detect != nil { detectStream(data, chunk, app: app) } }
+        let wasEncrypted = bits & FlowBits.encrypted != 0
+        defer { if detect != nil && !wasEncrypted { detectStream(data, chunk, app: app) } }
         appIDPayload(ref, data, chunk.direction, meta)
         avMailData(ref, data, chunk, meta)
         if bits & FlowBits.parserDone != 0 { return }
@@ -227,7 +235,7 @@ public final class Engine {
                 eve.writeTLS(tls.items[i], time: time, m, webFilter: helloWebFilter(tls.items[i]))
                 bits |= FlowBits.helloLogged
             }
-            if tls.items[i].encrypted { bits |= FlowBits.parserDone }
+            if tls.items[i].encrypted { bits |= FlowBits.parserDone | FlowBits.encrypted }
         case .dns:
             dnsTCP.items[i].feedStream(data, direction: chunk.direction, gap: chunk.gapBefore) { dir, parser in
                 let wf = self.dnsMessage(ref, parser, m)
@@ -384,7 +392,7 @@ public final class Engine {
             switch flow.appProto {
             case .http:
                 finishHTTP(ref, i, m, time: flow.lastSeen)
-                logHTTP(i, time: flow.lastSeen, m)
+                if flow.engineFlags & FlowBits.ipsBlocked == 0 { logHTTP(i, time: flow.lastSeen, m) }
                 http.release(slot)
             case .tls:
                 if flow.engineFlags & FlowBits.helloLogged == 0 && tls.items[i].clientHello != nil {

@@ -37,6 +37,8 @@ public struct EngineConfig: Sendable {
     public var antivirus: EngineAntivirusConfig? = nil
     /// Which finished flows packets may say `bypass` for (EngineBypass.swift). On by default.
     public var bypass = EngineBypassPolicy()
+    /// IDS or inline, midstream pickup, drop logging (EngineModes.swift).
+    public var modes = EngineModes()
 
     public init() {
         quic.serverCryptoCapacity = 0 // ServerHello of QUIC says nothing we log

@@ -5,8 +5,19 @@ import UTMAppLayer
 import UTMOutput
 import UTMDetect
 
+extension FlowBits {
+    /// The TLS handshake is over: what follows is encrypted records, which content rules do
+    /// not inspect (Suricata's default `encryption-handling`), so the IPS no longer
+    /// reassembles the flow. Packet rules (header, flags, dsize) still see every packet.
+    static let encrypted: UInt32 = 1 << 7
+}
+
 /// The packet being inspected, as the detection hooks need it across the engine's stages.
 struct DetectCursor {
+    /// A drop or reject on this packet that applies to its whole flow (RuleScope.swift).
+    var flowScopeDrop = false
+    /// Packet rules are being evaluated (after the stream and app layer).
+    var inPacketRules = false
     var ref = FlowRef(index: -1, generation: 0)
     var slot = -1
     var facts = PacketFacts()
@@ -28,9 +39,16 @@ extension Engine {
 
     /// Per packet, after flow tracking: packet-level rules.
     func detectPacket(_ ref: FlowRef, _ direction: Direction) {
+        detectBegin(ref, direction)
+        detectPacketRules(ref)
+    }
+
+    /// Per packet, before the stream and app layer: the facts every inspection point reads.
+    func detectBegin(_ ref: FlowRef, _ direction: Direction) {
         guard let d = detect else { return }
         d.beginPacket()
         let flow = flows[ref]
+        guard flow.engineFlags & FlowBits.noDetect == 0 else { detectCursor = DetectCursor(); return }
         let slot = d.flowSlot(index: ref.index, flowID: flow.id)
         var f = PacketFacts()
         f.ipProto = packet.ipProto
@@ -41,7 +59,7 @@ extension Engine {
         f.payloadSize = packet.payload.count
         f.direction = direction
         if packet.ipProto == IPProto.tcp {
-            f.established = flow.tcpState.rawValue >= TCPState.established.rawValue
+            f.established = detectEstablished(flow)
         } else {
             f.established = flow.hasBothDirections
         }
@@ -56,9 +74,23 @@ extension Engine {
         f.clientStreamBytes = Int(truncatingIfNeeded: flow.toServer.highestEnd)
         f.serverStreamBytes = Int(truncatingIfNeeded: flow.toClient.highestEnd)
         detectCursor = DetectCursor(ref: ref, slot: slot, facts: f, time: packet.timestamp.seconds, flow: flow)
-        d.inspectPacket(f, payload: packet.payload, slot: slot, time: detectCursor.time) { i, alert in
+    }
+
+    /// Per packet, after the stream and app layer saw it (Suricata's order): packet-level rules,
+    /// with the app protocol this packet may just have revealed.
+    func detectPacketRules(_ ref: FlowRef) {
+        guard let d = detect, detectCursor.slot >= 0 else { return }
+        var f = detectCursor.facts
+        f.appProto = flows[ref].appProto
+        beginRuleScope(d, f)
+        // Encrypted TLS records: no payload inspection (Suricata's no-payload-inspection flag
+        // for encrypted flows); header, flags and dsize rules still see the packet.
+        let payload = detectCursor.flow.engineFlags & FlowBits.encrypted != 0 ? ByteView.empty : packet.payload
+        d.inspectPacket(f, payload: payload, slot: detectCursor.slot, time: detectCursor.time) { i, alert in
             self.detectMatched(i, alert, f)
         }
+        d.streamAsPacket = false
+        detectCursor.inPacketRules = false
     }
 
     /// Facts for data sent in `direction` of the current flow (stream chunks, app buffers).
@@ -76,7 +108,7 @@ extension Engine {
 
     /// An in-order stream chunk (called from `streamData`, with the app protocol known so far).
     func detectStream(_ data: ByteView, _ chunk: StreamChunk, app: AppProto) {
-        guard let d = detect, detectCursor.slot >= 0 else { return }
+        guard let d = detect, detectCursor.slot >= 0, streamRulesReadStream() else { return }
         let f = detectFacts(chunk.direction, app: app, stream: true)
         d.inspectStream(f, chunk: data, gap: chunk.gapBefore, direction: chunk.direction, slot: detectCursor.slot,
                         time: detectCursor.time) { i, alert in
@@ -120,27 +152,28 @@ extension Engine {
                 d.setProgress(slot, direction, tx.sequence &+ 1)
                 phase = direction == .toServer ? 1 : 3
             }
-            let txBody: ByteView? = body.flatMap { $0.transaction == k && $0.direction == direction ? $0.data : nil }
+            var txBody: ByteView? = body.flatMap { $0.transaction == k && $0.direction == direction ? $0.data : nil }
+            if let b = txBody {
+                // Suricata's request/response-body-limit: bodies are inspected up to a bound.
+                let room = d.bodyRoom(slot, direction, sequence: tx.sequence)
+                txBody = room <= 0 ? nil : b.prefix(Swift.min(room, b.count))
+                if let kept = txBody { d.bodyInspected(slot, direction, sequence: tx.sequence, kept.count) }
+            }
             if phase != 0 || txBody != nil {
                 var buffers = InspectionBuffers()
                 fillHTTP(&buffers, i, tx, response: direction == .toClient)
+                var mask: UInt8 = phase != 0 ? 1 << phase : 0
                 if let b = txBody {
                     if direction == .toServer { buffers[.httpClientBody] = b } else {
                         buffers[.httpServerBody] = b
                         buffers[.fileData] = b
                     }
+                    mask |= direction == .toServer ? 1 << 2 : 1 << 4
                 }
                 let f = detectFacts(direction, app: .http, stream: false)
-                if phase != 0 {
-                    d.inspectApp(.http, phase: phase, f, buffers: buffers, slot: slot, time: detectCursor.time) { s, alert in
-                        self.detectMatched(s, alert, f)
-                    }
-                }
-                if txBody != nil {
-                    d.inspectApp(.http, phase: direction == .toServer ? 2 : 4, f, buffers: buffers, slot: slot,
-                                 time: detectCursor.time) { s, alert in
-                        self.detectMatched(s, alert, f)
-                    }
+                // One call for the header and body phases: each buffer is scanned once.
+                d.inspectApp(.http, phaseMask: mask, f, buffers: buffers, slot: slot, time: detectCursor.time) { s, alert in
+                    self.detectMatched(s, alert, f)
                 }
             }
             k &+= 1
@@ -236,10 +269,10 @@ extension Engine {
     /// A signature matched: the verdict for drop/reject, then the alert (and drop) events.
     func detectMatched(_ i: Int, _ alert: Bool, _ f: PacketFacts) {
         guard let d = detect else { return }
-        let sig = d.defs.signatures[i]
+        let sig = d.defs.signatureInfo(i)
         var blocking = false
         let wasAccepted = decision.verdict == .accept
-        switch sig.action {
+        switch config.modes.ids ? .alert : (d.actionOverride ?? sig.action) {
         case .drop:
             decision.escalate(to: PacketDecision(verdict: .drop, response: .none, source: .ips))
             blocking = true
@@ -269,6 +302,7 @@ extension Engine {
                 }
             }
         }
+        if blocking { noteDropScope(d, i) }
         if blocking && wasAccepted {
             eve.writeDrop(packet, e, reason: "rules")
         }

@@ -183,7 +183,11 @@ public final class CompiledPatternSet: Sendable {
 
     // MARK: Scanning
 
+    /// The largest id any pattern reports, -1 when empty (loaders check it against their tables).
+    public var maxID: Int { ids.max().map { Int($0) } ?? -1 }
+
     /// Reports every occurrence of every pattern in `data` as (id, end offset exclusive).
+
     public func scan(_ data: ByteView, _ onMatch: (_ id: UInt32, _ endOffset: Int) -> Void) {
         var state = MatchState()
         scanChunk(data, state: &state, streaming: false, onMatch)

@@ -33,13 +33,24 @@ public struct RegexMatch: Sendable, Equatable {
 /// A compiled PCRE2 pattern plus the match data it reuses for every match.
 ///
 /// Why a class: it owns C resources that must be freed exactly once. It is created at rule load
-/// (allocation is fine there) and only borrowed on the packet path.
+/// (allocation is fine there) and only borrowed on the packet path. One thread at a time: the
+/// match data and the lazy JIT state are the instance's own (each worker loads its own rules).
 public final class Regex: @unchecked Sendable {
-    private let code: OpaquePointer
-    private let matchData: OpaquePointer
-    private let context: OpaquePointer?
-    /// Whether the JIT compiled the pattern (false on platforms without JIT support).
-    public let isJIT: Bool
+    /// nil until compiled: a `deferred` regex compiles on its first match.
+    private var code: OpaquePointer?
+    private var matchData: OpaquePointer?
+    private var context: OpaquePointer?
+    private let matchLimit: UInt32
+    /// 0: not JIT-compiled yet, 1: JIT code ready, 2: the JIT is not available for it.
+    ///
+    /// Why lazy: ET Open has ~7,600 pcre options and most never run on a given network;
+    /// compiling all of them for the JIT took much of the rule load time and executable
+    /// memory. A pattern is JIT-compiled the first time it is matched (allocations once per
+    /// pattern, then never again).
+    private var jitState: UInt8 = 0
+    /// Whether the JIT compiled the pattern (false until first used, and on platforms without
+    /// JIT support).
+    public var isJIT: Bool { jitState == 1 }
     /// The pattern text as given, for diagnostics.
     public let pattern: [UInt8]
     public let options: RegexOptions
@@ -62,8 +73,25 @@ public final class Regex: @unchecked Sendable {
             let message = n > 0 ? String(decoding: buffer[0 ..< Int(n)], as: UTF8.self) : "pcre2 error \(errorCode)"
             throw RegexError(code: errorCode, offset: errorOffset, message: message)
         }
+        self.pattern = pattern
+        self.options = options
+        self.matchLimit = matchLimit
         code = compiled
-        isJIT = pcre2_jit_compile_8(compiled, PCRE2_JIT_COMPLETE) == 0
+        prepareMatching()
+    }
+
+    /// A pattern already known to compile (from a definitions bundle that `utmctl defs compile`
+    /// checked): it is compiled on its first match, so patterns that never run cost neither load
+    /// time nor memory. Should it fail to compile after all (a crafted file), it never matches.
+    public init(deferred pattern: [UInt8], options: RegexOptions = [], matchLimit: UInt32 = Regex.defaultMatchLimit) {
+        self.pattern = pattern
+        self.options = options
+        self.matchLimit = matchLimit
+    }
+
+    private var compileFailed = false
+
+    private func prepareMatching() {
         // Three pairs are enough: we only read the whole-match offsets.
         matchData = pcre2_match_data_create_8(3, nil)
         context = pcre2_match_context_create_8(nil)
@@ -73,14 +101,27 @@ public final class Regex: @unchecked Sendable {
             // hostile subject cannot grow it (in KiB).
             pcre2_set_heap_limit_8(context, 1024)
         }
-        self.pattern = pattern
-        self.options = options
+    }
+
+    /// Compiles a deferred pattern (once); false when it cannot be matched.
+    private func ensureCompiled() -> Bool {
+        if code != nil { return matchData != nil }
+        if compileFailed { return false }
+        var errorCode: Int32 = 0
+        var errorOffset: Int = 0
+        code = pattern.withUnsafeBufferPointer { p in
+            pcre2_compile_8(p.baseAddress ?? UnsafePointer(bitPattern: 1), p.count, options.rawValue,
+                            &errorCode, &errorOffset, nil)
+        }
+        guard code != nil else { compileFailed = true; return false }
+        prepareMatching()
+        return matchData != nil
     }
 
     deinit {
         if let context { pcre2_match_context_free_8(context) }
-        pcre2_match_data_free_8(matchData)
-        pcre2_code_free_8(code)
+        if let matchData { pcre2_match_data_free_8(matchData) }
+        if let code { pcre2_code_free_8(code) }
     }
 
     /// The first match in `subject` that starts at or after `from`, or nil (also nil when a
@@ -104,8 +145,10 @@ public final class Regex: @unchecked Sendable {
         var empty: UInt8 = 0
         return withUnsafePointer(to: &empty) { emptyPointer -> RegexMatch? in
             let base = raw.baseAddress.map { $0.assumingMemoryBound(to: UInt8.self) } ?? emptyPointer
+            guard ensureCompiled(), let code, let matchData else { return nil }
             let rc: Int32
-            if isJIT {
+            if jitState == 0 { jitState = pcre2_jit_compile_8(code, PCRE2_JIT_COMPLETE) == 0 ? 1 : 2 }
+            if jitState == 1 {
                 rc = pcre2_jit_match_8(code, base, raw.count, from, 0, matchData, context)
             } else {
                 rc = pcre2_match_8(code, base, raw.count, from, 0, matchData, context)

@@ -39,17 +39,43 @@ struct Replay: ParsableCommand {
     @Option(name: .customLong("webfilter-config"), help: "Web filter configuration (JSON: level, allow, deny, groups, answerBlockedDNSWithNXDOMAIN, blockedApps). Default: the standard level.")
     var webfilterConfig: String?
 
+    @Flag(name: .long, help: "IDS mode: drop and reject rules only alert (action 'allowed'); nothing is dropped.")
+    var ids = false
+
+    @Option(name: .customLong("set"), help: "A Suricata configuration key the engine understands, KEY=VALUE (stream.midstream, stream.async-oneside, stream.midstream-policy, exception-policy, stream.reassembly.depth). Other keys are a warning.")
+    var settings: [String] = []
+
+    @Option(name: .customLong("threshold-file"), help: "A Suricata threshold.config (threshold, event_filter, suppress, rate_filter lines).")
+    var thresholdFile: String?
+
+    @Option(name: .customLong("action-order"), help: "Order actions are evaluated in, e.g. pass,drop,reject,alert (Suricata's default). Default: drop,reject,pass,alert. Rule files only, not bundles.")
+    var actionOrder: String?
+
+    @Flag(name: .customLong("drop-log-flows"), help: "Write a drop event for every packet of a blocked flow, not only the first.")
+    var dropLogFlows = false
+
     @Flag(name: .long, help: "Print the summary for people instead of one JSON line.")
     var human = false
 
     func run() throws {
         let loadStart = MonotonicClock.nanoseconds()
         var definitions: DetectDefinitions?
+        var order = ActionOrder.standard
+        if let text = actionOrder {
+            guard let o = ActionOrder(parsing: text) else {
+                throw fail("--action-order '\(text)': name pass, drop, reject and alert once each, comma-separated")
+            }
+            order = o
+        }
         if !rules.isEmpty || defs != nil {
-            definitions = try loadDefinitions(rules: rules, bundle: defs)
+            definitions = try loadDefinitions(rules: rules, bundle: defs, actionOrder: order)
         }
         var config = EngineConfig()
+        var thresholds: ThresholdConfig?
         do {
+            thresholds = try ReplayModes.thresholdConfig(thresholdFile)
+            try ReplayModes.apply(ids: ids, dropLogFlows: dropLogFlows, settings: settings, to: &config,
+                                  warn: writeStandardError)
             try ReplayAntivirus.apply(avDB, to: &config, warn: writeStandardError)
             try ReplayWebFilter.apply(categories: categories, configPath: webfilterConfig, to: &config,
                                       warn: writeStandardError)
@@ -66,7 +92,10 @@ struct Replay: ParsableCommand {
             throw fail("\(error)")
         }
         let engine = Engine(config: config)
-        if let definitions { engine.loadDetection(definitions) }
+        if let definitions {
+            engine.loadDetection(definitions)
+            engine.detect?.setEventFilters(thresholds)
+        }
         let loadSeconds = MonotonicClock.seconds(since: loadStart)
 
         let flushAt = 1 << 17

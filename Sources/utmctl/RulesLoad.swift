@@ -5,7 +5,7 @@ import UTMSystem
 
 /// Loads IPS definitions for replay: rule files are parsed and compiled, a bundle is mapped
 /// as it is. Unsupported or malformed rules are warnings with file:line, never fatal.
-func loadDefinitions(rules: [String], bundle: String?) throws -> DetectDefinitions {
+func loadDefinitions(rules: [String], bundle: String?, actionOrder: ActionOrder = .standard) throws -> DetectDefinitions {
     var files: [String] = []
     var bundles: [String] = bundle.map { [$0] } ?? []
     for r in rules {
@@ -17,7 +17,7 @@ func loadDefinitions(rules: [String], bundle: String?) throws -> DetectDefinitio
     if let b = bundles.first {
         do { return try DefinitionsBundle.load(path: b) } catch { throw fail("\(error)") }
     }
-    return DetectDefinitions(ruleSet: try parseRuleFiles(files))
+    return DetectDefinitions(ruleSet: try parseRuleFiles(files), actionOrder: actionOrder)
 }
 
 /// Parses rule files as the engine loads them, printing each rule that did not load.
@@ -42,16 +42,20 @@ func parseRuleFiles(_ files: [String]) throws -> RuleSet {
     return set
 }
 
-/// File access for `DefinitionsBundle` (UTMDetect does no I/O).
+/// File access for `DefinitionsBundle` (UTMDetect does no I/O). The file is mapped, not read:
+/// the decoder copies only what it keeps, and the mapping goes when the load returns, so the
+/// bundle is never held in memory twice.
 extension DefinitionsBundle {
     static func looksLikeBundle(path: String) -> Bool {
-        guard let bytes = try? readBinaryFile(path) else { return false }
-        return isBundle(prefix: Array(bytes.prefix(8)))
+        guard let file = try? MappedFile(path: path) else { return false }
+        let v = file.bytes
+        return (0 ..< magic.count).allSatisfy { v.u8($0) == magic[$0] }
     }
 
     static func load(path: String) throws -> DetectDefinitions {
-        let bytes = try readBinaryFile(path)
-        return try decode(bytes, file: path)
+        let file = try MappedFile(path: path)
+        file.willNeed()
+        return try withExtendedLifetime(file) { try decode(file.bytes, file: path) }
     }
 }
 

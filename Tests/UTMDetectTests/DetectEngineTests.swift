@@ -118,4 +118,89 @@ import UTMDetect
             #expect(throws: BundleError.self) { try DefinitionsBundle.decode(damaged, file: "b") }
         }
     }
+    /// Rules without a prefilter meet only packets of their protocol, direction and ports
+    /// (signature groups): the port-445 rule is not even verified for a packet to port 80.
+    @Test func signatureGroupsSplitByPortAndDirection() {
+        let d = DetectEngine(definitions: defs("""
+            alert tcp any any -> any 445 (msg:"smb syn"; flags:S; sid:1;)
+            alert tcp any any -> any any (msg:"reply"; flow:to_client; flags:S; sid:2;)
+            alert tcp any 445 -> any any (msg:"from 445"; flags:S; sid:3;)
+            alert tcp any any <> any 445 (msg:"both ways"; flags:S; sid:4;)
+            """))
+        func run(_ f: PacketFacts) -> [UInt32] {
+            sids(d) { d, onMatch in
+                d.beginPacket()
+                d.inspectPacket(f, payload: .empty, slot: -1, time: 0, onMatch)
+            }.sorted()
+        }
+        var f = facts()
+        f.tcpFlags = 0x02
+        let before = d.stats.verifications
+        #expect(run(f) == [])
+        // Only the bidirectional rule (kept in every group) was verified for port 80.
+        #expect(d.stats.verifications - before == 1)
+        f.destinationPort = 445
+        #expect(run(f) == [1, 4])
+        var r = facts(toServer: false)
+        r.tcpFlags = 0x02
+        r.sourcePort = 445
+        #expect(run(r) == [2, 3, 4])
+    }
+
+    /// One-byte contents stay out of the automaton and are verified directly: still found.
+    @Test func oneBytePatternsAreVerifiedDirectly() {
+        let d = DetectEngine(definitions: defs("""
+            alert udp any any -> any any (msg:"nul"; content:"|00|"; depth:4; sid:1;)
+            alert udp any any -> any any (msg:"long"; content:"abc"; sid:2;)
+            """))
+        #expect(d.defs.patternSets[0]?.maxID == 1)
+        for (text, want) in [("x\u{0}yz", [UInt32(1)]), ("xyz abc", [2]), ("xyzw\u{0}", [])] {
+            let got = sids(d) { d, onMatch in
+                d.beginPacket()
+                Array(text.utf8).withUnsafeBytes { raw in
+                    _ = d.inspectPacket(facts(17), payload: ByteView(raw), slot: -1, time: 0, onMatch)
+                }
+            }
+            #expect(got == want, "\(text)")
+        }
+    }
+
+    /// Version 2 bundles hold the compiled signatures: decoding and encoding again gives the same
+    /// bytes, and a version 1 file is refused with E_BUNDLE_VERSION.
+    @Test func bundleStoresCompiledSignatures() throws {
+        let text = """
+            alert tcp $EXTERNAL_NET any -> $HOME_NET [445,139] (msg:"a"; flow:established,to_server; content:"|ff|SMB"; depth:8; byte_test:2,>,10,0,relative,little; pcre:"/x{2,}/Ri"; flowbits:set,s; classtype:trojan-activity; metadata:signature_severity Major; sid:1; rev:2;)
+            alert http any any -> any any (msg:"b"; flowbits:isset,s; http.uri; content:"/q"; startswith; isdataat:!2,relative; threshold:type limit,track by_src,count 1,seconds 60; sid:2;)
+            alert udp any any -> any 53 (msg:"c"; byte_extract:1,0,n; byte_jump:1,0,relative,from_beginning; content:"x"; within:n; dsize:>4; sid:3;)
+            alert icmp any any -> any any (msg:"d"; itype:8; icode:0; ttl:<5; sid:4;)
+            """
+        let original = defs(text)
+        #expect(original.count == 4)
+        let bytes = DefinitionsBundle.encode(definitions: original)
+        let back = try DefinitionsBundle.decode(bytes, file: "b")
+        #expect(DefinitionsBundle.encode(definitions: back) == bytes)
+        #expect(back.signatures.map(\.sid) == original.signatures.map(\.sid))
+        #expect(back.flowbitNames.names == original.flowbitNames.names)
+        var old = bytes
+        old[8] = 1
+        do {
+            _ = try DefinitionsBundle.decode(old, file: "old.bundle")
+            Issue.record("a version 1 bundle loaded")
+        } catch {
+            #expect(error.code == .badVersion)
+            #expect(error.description.hasPrefix("E_BUNDLE_VERSION: old.bundle: "))
+        }
+    }
+    /// Many candidates at once (the heapsort path): matches still come in evaluation order.
+    @Test func manyCandidatesKeepEvaluationOrder() {
+        let rules = (1 ... 40).map { "alert udp any any -> any any (msg:\"m\"; content:\"abc\"; sid:\(41 - $0);)" }
+        let d = DetectEngine(definitions: defs(rules.joined(separator: "\n")))
+        let got = sids(d) { d, onMatch in
+            d.beginPacket()
+            Array("xxabcxx".utf8).withUnsafeBytes { raw in
+                _ = d.inspectPacket(facts(17), payload: ByteView(raw), slot: -1, time: 0, onMatch)
+            }
+        }
+        #expect(got == (1 ... 40).map { UInt32(41 - $0) })
+    }
 }

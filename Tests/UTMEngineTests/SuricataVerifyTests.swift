@@ -18,9 +18,31 @@ import Testing
             return
         }
         let utmctl = try ReplayCommandTests.utmctl()
+        // The issue's command, every test under the product's own settings.
+        let plain = try score(tool, tests, "'\(utmctl)' replay {pcap} --rules {rules} --eve {eve}")
+        // tools/sv-replay.py: each test under the settings it was written for (IDS unless
+        // --simulate-ips, midstream pickup off, its threshold.config, action-order...).
+        let wrapper = ReplayCommandTests.root.appendingPathComponent("tools/sv-replay.py").path
+        let matched = try score(tool, tests, "python3 '\(wrapper)' --utmctl '\(utmctl)' {dir} {pcap} {rules} {eve}")
+        guard let plain, let matched else { return }
+        // Issue 3 asks for 90%. The engine is not there yet (see README, "suricata-verify"), so
+        // the suite holds the line at today's levels as regression floors;
+        // `SV_MIN_PASS_RATE=0.9` checks the real target on the wrapper's figure.
+        let target = 0.90
+        let env = ProcessInfo.processInfo.environment
+        let plainFloor = Double(env["SV_MIN_PLAIN_PASS_RATE"] ?? "") ?? 0.49
+        let floor = Double(env["SV_MIN_PASS_RATE"] ?? "") ?? 0.78
+        print("suricata-verify, plain command (floor \(plainFloor)): \(plain.summary), pass rate \(plain.rate)")
+        print("suricata-verify, tools/sv-replay.py (floor \(floor), issue target \(target)): \(matched.summary), pass rate \(matched.rate)")
+        #expect(plain.rate >= plainFloor, "plain pass rate \(plain.rate) fell below \(plainFloor): \(plain.summary)")
+        #expect(matched.rate >= floor, "sv-replay.py pass rate \(matched.rate) fell below \(floor): \(matched.summary)")
+    }
+
+    /// Runs sv-check with `engine`; prints the failures, returns the summary line and pass rate.
+    func score(_ tool: String, _ tests: String, _ engine: String) throws -> (summary: String, rate: Double)? {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", tool, "--engine", "'\(utmctl)' replay {pcap} --rules {rules} --eve {eve}", "--tests", tests]
+        p.arguments = ["python3", tool, "--engine", engine, "--tests", tests]
         let out = Pipe()
         p.standardOutput = out
         p.standardError = out
@@ -32,17 +54,10 @@ import Testing
         for l in lines where l.hasPrefix("fail") { print(l) }
         guard let summary = lines.last(where: { $0.contains(" passed, ") }) else {
             Issue.record("sv-check printed no summary: \(text.suffix(500))")
-            return
+            return nil
         }
         let numbers = summary.split(separator: " ").compactMap { Int(String($0).filter(\.isNumber)) }
         let passed = numbers[0], failed = numbers[1]
-        let rate = Double(passed) / Double(max(1, passed + failed))
-        // Issue 3 asks for 90%. The engine is not there yet (53 of 114 judged tests pass: see the
-        // issue's note for the groups of failures), so the suite holds the line at today's
-        // level as a regression floor; `SV_MIN_PASS_RATE=0.9` checks the real target.
-        let target = 0.90
-        let floor = Double(ProcessInfo.processInfo.environment["SV_MIN_PASS_RATE"] ?? "") ?? 0.46
-        print("suricata-verify score (regression floor \(floor), issue target \(target)) - \(summary), pass rate \(rate)")
-        #expect(rate >= floor, "suricata-verify pass rate \(rate) fell below \(floor): \(summary)")
+        return (String(summary), Double(passed) / Double(max(1, passed + failed)))
     }
 }

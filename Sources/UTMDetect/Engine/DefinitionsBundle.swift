@@ -17,27 +17,30 @@ public struct BundleError: Error, CustomStringConvertible, Sendable {
 /// Layout (little endian): magic "MIMAIPS\0" (8), version u32, header length u32, header,
 /// sections, then an FNV-1a 64 checksum of everything before it. Header: total length u64,
 /// signature count u32, a hash of the signature order (sids), section count u32, and per
-/// section kind u32 + offset u64 + length u64. Sections: the rule sources (file name + text,
-/// in load order) and one serialized prefilter automaton per buffer. At load the rules are
-/// parsed again (cheap) while the automata are mapped as they are (no recompilation).
+/// section kind u32 + offset u64 + length u64. Sections: the compiled signatures in evaluation
+/// order (`SignatureCodec`) and one serialized prefilter automaton per buffer.
+///
+/// Version 2 stores the compiled signatures instead of the rule text (version 1): loading is a
+/// walk over the bytes plus the PCRE compiles, no rule parsing, so the ET set loads in well
+/// under a second. A version 1 file is refused with `E_BUNDLE_VERSION` (recompile it with
+/// `utmctl defs compile`).
 public enum DefinitionsBundle {
     public static let magic: [UInt8] = Array("MIMAIPS".utf8) + [0]
-    public static let version: UInt32 = 1
-    static let sectionSources: UInt32 = 1
+    public static let version: UInt32 = 2
+    static let sectionSignatures: UInt32 = 2
     static let sectionPatternSetBase: UInt32 = 0x100
 
     public static func isBundle(prefix: [UInt8]) -> Bool { prefix.starts(with: magic) }
 
-    /// Encodes `sources` (file name, text) and the definitions compiled from them.
+    /// Encodes the definitions. `sources` (file name, text) is no longer stored: the bundle
+    /// carries the compiled signatures (kept for callers of version 1's API).
     public static func encode(sources: [(String, String)], definitions defs: DetectDefinitions) -> [UInt8] {
-        var srcSection: [UInt8] = []
-        put32(&srcSection, UInt32(sources.count))
-        for (name, text) in sources {
-            let n = Array(name.utf8), t = Array(text.utf8)
-            put32(&srcSection, UInt32(n.count)); srcSection += n
-            put64(&srcSection, UInt64(t.count)); srcSection += t
-        }
-        var sections: [(UInt32, [UInt8])] = [(sectionSources, srcSection)]
+        encode(definitions: defs)
+    }
+
+    /// Encodes the compiled signatures and their prefilter automata.
+    public static func encode(definitions defs: DetectDefinitions) -> [UInt8] {
+        var sections: [(UInt32, [UInt8])] = [(sectionSignatures, SignatureCodec.encode(defs.signatures, flowbitNames: defs.flowbitNames))]
         for (b, set) in defs.patternSets.enumerated() {
             if let set { sections.append((sectionPatternSetBase + UInt32(b), set.serialized())) }
         }
@@ -54,22 +57,35 @@ public enum DefinitionsBundle {
             offset += UInt64(bytes.count)
         }
         var out = magic
+        out.reserveCapacity(Int(total))
         put32(&out, version)
         put32(&out, UInt32(header.count))
         out += header
         for (_, bytes) in sections { out += bytes }
-        put64(&out, fnv1a(out[...]))
+        let sum = out.withUnsafeBytes { fnv1a(ByteView($0)) }
+        put64(&out, sum)
         return out
     }
 
-    /// Decodes a bundle. Every length is checked: a truncated or altered file is an error,
-    /// never a trap.
+    /// Decodes a bundle held in an array (tests, small files).
     public static func decode(_ bytes: [UInt8], file: String) throws(BundleError) -> DetectDefinitions {
+        let r: Result<DetectDefinitions, BundleError> = bytes.withUnsafeBytes { raw in
+            do throws(BundleError) { return .success(try decode(ByteView(raw), file: file)) } catch { return .failure(error) }
+        }
+        return try r.get()
+    }
+
+    /// Decodes a bundle from a view (a mapped file: nothing is copied but the decoded tables).
+    /// Every length is checked: a truncated or altered file is an error, never a trap.
+    public static func decode(_ bytes: ByteView, file: String) throws(BundleError) -> DetectDefinitions {
         func err(_ c: BundleError.Code, _ r: String) -> BundleError { BundleError(code: c, file: file, reason: r) }
-        guard bytes.count >= 8, Array(bytes[0 ..< 8]) == magic else { throw err(.badMagic, "not an IPS definitions bundle") }
-        guard bytes.count >= 8 + 4 + 4 + 8 else { throw err(.truncated, "file ends inside the header") }
-        let v = get32(bytes, 8)
-        guard v == version else { throw err(.badVersion, "format version \(v), this build reads \(version)") }
+        guard bytes.count >= 8, (0 ..< 8).allSatisfy({ bytes.u8($0) == magic[$0] }) else {
+            throw err(.badMagic, "not an IPS definitions bundle")
+        }
+        guard bytes.count >= 8 + 4 + 4 + 8, let v = bytes.u32le(8) else { throw err(.truncated, "file ends inside the header") }
+        guard v == version else {
+            throw err(.badVersion, "format version \(v), this build reads \(version): recompile it with 'utmctl defs compile'")
+        }
         let stored = get64(bytes, bytes.count - 8)
         let headerLength = Int(get32(bytes, 12))
         guard headerLength >= 24, 16 + headerLength <= bytes.count - 8 else { throw err(.truncated, "file ends inside the header") }
@@ -77,58 +93,41 @@ public enum DefinitionsBundle {
         guard total == UInt64(bytes.count) else {
             throw err(total > UInt64(bytes.count) ? .truncated : .corrupt, "length \(bytes.count), header says \(total)")
         }
-        guard fnv1a(bytes[0 ..< bytes.count - 8]) == stored else { throw err(.checksum, "checksum mismatch (altered file)") }
+        guard fnv1a(bytes.prefix(bytes.count - 8)) == stored else { throw err(.checksum, "checksum mismatch (altered file)") }
         let sigCount = Int(get32(bytes, 24))
         let hash = get64(bytes, 28)
         let sectionCount = Int(get32(bytes, 36))
         guard 24 + sectionCount * 20 == headerLength else { throw err(.corrupt, "bad section table") }
-        var sources: [(String, String)]? = nil
+        var decoded: (signatures: [Signature], flowbitNames: FlowbitNames)? = nil
         var sets = [CompiledPatternSet?](repeating: nil, count: BufferID.count)
         for s in 0 ..< sectionCount {
             let at = 40 + s * 20
             let kind = get32(bytes, at)
             let off = get64(bytes, at + 4), len = get64(bytes, at + 12)
-            guard off <= UInt64(bytes.count - 8), len <= UInt64(bytes.count - 8) - off else { throw err(.corrupt, "section out of range") }
-            let body = Array(bytes[Int(off) ..< Int(off + len)])
-            if kind == sectionSources {
-                guard let src = decodeSources(body) else { throw err(.corrupt, "rule sources section") }
-                sources = src
+            guard off <= UInt64(bytes.count - 8), len <= UInt64(bytes.count - 8) - off,
+                  let body = bytes.slice(Int(off), Int(len)) else { throw err(.corrupt, "section out of range") }
+            if kind == sectionSignatures {
+                do throws(SignatureCodec.Bad) { decoded = try SignatureCodec.decode(body) } catch {
+                    throw err(.corrupt, "signatures: \(error.reason)")
+                }
             } else if kind >= sectionPatternSetBase && kind < sectionPatternSetBase + UInt32(BufferID.count) {
-                let set: CompiledPatternSet? = body.withUnsafeBytes { CompiledPatternSet(serialized: ByteView($0)) }
-                guard let set else { throw err(.corrupt, "prefilter automaton \(kind - sectionPatternSetBase)") }
+                guard let set = CompiledPatternSet(serialized: body) else {
+                    throw err(.corrupt, "prefilter automaton \(kind - sectionPatternSetBase)")
+                }
                 sets[Int(kind - sectionPatternSetBase)] = set
             } else {
                 throw err(.corrupt, "unknown section \(kind)")
             }
         }
-        guard let sources else { throw err(.corrupt, "no rule sources section") }
-        var parser = RuleParser()
-        for (name, text) in sources { parser.load(text: text, file: name) }
-        let set = parser.finish()
-        let ordered = DetectDefinitions.evaluationOrder(set.signatures)
-        guard ordered.count == sigCount, orderHash(ordered) == hash else {
-            throw err(.corrupt, "rules do not rebuild to the compiled set (other parser version?)")
+        guard let decoded else { throw err(.corrupt, "no signatures section") }
+        guard decoded.signatures.count == sigCount, orderHash(decoded.signatures) == hash else {
+            throw err(.corrupt, "signature table does not match the header")
         }
-        return DetectDefinitions(ordered: ordered, flowbitNames: set.flowbitNames, patternSets: sets)
-    }
-
-    static func decodeSources(_ b: [UInt8]) -> [(String, String)]? {
-        guard b.count >= 4 else { return nil }
-        let n = Int(get32(b, 0))
-        var at = 4
-        var out: [(String, String)] = []
-        for _ in 0 ..< n {
-            guard at + 4 <= b.count else { return nil }
-            let nl = Int(get32(b, at)); at += 4
-            guard nl <= b.count - at else { return nil }
-            let name = String(decoding: b[at ..< at + nl], as: UTF8.self); at += nl
-            guard at + 8 <= b.count else { return nil }
-            let tl = get64(b, at); at += 8
-            guard tl <= UInt64(b.count - at) else { return nil }
-            let text = String(decoding: b[at ..< at + Int(tl)], as: UTF8.self); at += Int(tl)
-            out.append((name, text))
+        for (b, set) in sets.enumerated() {
+            // Every prefilter id must name a signature (the scan reports ids as indices).
+            if let set, set.maxID >= 0, set.maxID >= sigCount { throw err(.corrupt, "prefilter automaton \(b): id out of range") }
         }
-        return at == b.count ? out : nil
+        return DetectDefinitions(ordered: decoded.signatures, flowbitNames: decoded.flowbitNames, patternSets: sets)
     }
 
     static func orderHash(_ sigs: [Signature]) -> UInt64 {
@@ -141,22 +140,15 @@ public enum DefinitionsBundle {
         return h
     }
 
-    static func fnv1a(_ b: ArraySlice<UInt8>) -> UInt64 {
+    static func fnv1a(_ b: ByteView) -> UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for x in b { h = (h ^ UInt64(x)) &* 0x100_0000_01b3 }
+        b.forEachByte { x in h = (h ^ UInt64(x)) &* 0x100_0000_01b3 }
         return h
     }
 
     static func put32(_ o: inout [UInt8], _ v: UInt32) { for i in 0 ..< 4 { o.append(UInt8(truncatingIfNeeded: v >> (8 * UInt32(i)))) } }
     static func put64(_ o: inout [UInt8], _ v: UInt64) { for i in 0 ..< 8 { o.append(UInt8(truncatingIfNeeded: v >> (8 * UInt64(i)))) } }
-    static func get32(_ b: [UInt8], _ at: Int) -> UInt32 {
-        var v: UInt32 = 0
-        for i in 0 ..< 4 { v |= UInt32(b[at + i]) << (8 * UInt32(i)) }
-        return v
-    }
-    static func get64(_ b: [UInt8], _ at: Int) -> UInt64 {
-        var v: UInt64 = 0
-        for i in 0 ..< 8 { v |= UInt64(b[at + i]) << (8 * UInt64(i)) }
-        return v
-    }
+    /// Callers checked the range; out of range reads as 0.
+    static func get32(_ b: ByteView, _ at: Int) -> UInt32 { b.u32le(at) ?? 0 }
+    static func get64(_ b: ByteView, _ at: Int) -> UInt64 { UInt64(get32(b, at + 4)) << 32 | UInt64(get32(b, at)) }
 }

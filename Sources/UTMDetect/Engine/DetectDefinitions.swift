@@ -32,6 +32,89 @@ enum ProtoClass: Int, CaseIterable, Sendable {
     }
 }
 
+/// Which packets of a flow a signature group serves: a rule with `flow:to_server` never meets
+/// a reply, one with `to_client` never a request, and a packet without a flow only rules
+/// with neither.
+enum DirectionClass: Int, CaseIterable, Sendable {
+    case toServer = 0, toClient, none
+
+    /// `allCases.count` as a constant: `allCases` builds an array on every call.
+    static let count = 3
+
+    static func of(_ d: Direction?) -> DirectionClass {
+        switch d {
+        case .toServer?: return .toServer
+        case .toClient?: return .toClient
+        case nil: return .none
+        }
+    }
+
+    func admits(_ f: FlowMatch) -> Bool {
+        switch self {
+        case .toServer: return !f.contains(.toClient)
+        case .toClient: return !f.contains(.toServer)
+        case .none: return !f.contains(.toClient) && !f.contains(.toServer)
+        }
+    }
+}
+
+/// Signatures of one group split by port, so a packet to port 443 does not meet the rules
+/// written for port 445. A rule whose destination ports are few (≤ `maxPorts`) is listed under
+/// each of them; else under its source ports when those are few; else it meets every packet.
+/// Bidirectional (`<>`) rules always meet every packet. Lists keep evaluation order.
+struct PortGroup: Sendable {
+    static let maxPorts = 64
+    let any: [Int32]
+    let byDestination: [UInt16: [Int32]]
+    let bySource: [UInt16: [Int32]]
+    var isEmpty: Bool { any.isEmpty && byDestination.isEmpty && bySource.isEmpty }
+
+    struct Builder {
+        var any: [Int32] = []
+        var byDestination: [UInt16: [Int32]] = [:]
+        var bySource: [UInt16: [Int32]] = [:]
+
+        mutating func add(_ i: Int32, _ s: Signature) {
+            if !s.bidirectional, let ports = Builder.few(s.destinationPorts) {
+                for p in ports { byDestination[p, default: []].append(i) }
+            } else if !s.bidirectional, let ports = Builder.few(s.sourcePorts) {
+                for p in ports { bySource[p, default: []].append(i) }
+            } else {
+                any.append(i)
+            }
+        }
+
+        static func few(_ p: PortSet) -> [UInt16]? {
+            var n = 0
+            for r in p.ranges { n += Int(r.upperBound) - Int(r.lowerBound) + 1 }
+            guard n > 0 && n <= PortGroup.maxPorts else { return nil }
+            var out: [UInt16] = []
+            for r in p.ranges { for v in r { out.append(v) } }
+            return out
+        }
+
+        func build() -> PortGroup { PortGroup(any: any, byDestination: byDestination, bySource: bySource) }
+    }
+}
+
+/// What an alert or a verdict needs of a signature, precomputed at load (the product severity
+/// reads the metadata with `lowercased()`, which allocates).
+public struct SignatureInfo: Sendable {
+    public var action: RuleAction
+    public var gid: UInt32
+    public var sid: UInt32
+    public var rev: UInt32
+    public var priority: Int
+    public var productSeverity: Int
+}
+
+/// A signature in a class box: the verifier borrows it through the reference (one retain)
+/// instead of copying the struct per candidate.
+final class SignatureBox: Sendable {
+    let sig: Signature
+    init(_ s: Signature) { sig = s }
+}
+
 /// What an alert event says about a signature, rendered once at load so writing an alert copies
 /// bytes and never builds a `String`.
 public struct AlertText: Sendable {
@@ -53,16 +136,27 @@ public final class DetectDefinitions: @unchecked Sendable {
     public let alertText: [AlertText]
     /// Prefilter automaton per `BufferID.rawValue`; ids are signature indices.
     public let patternSets: [CompiledPatternSet?]
+    /// The payload patterns of packet-point signatures only. A TCP packet's payload is
+    /// scanned with this small set; the full payload set runs once over the reassembled stream
+    /// (before, every TCP payload was scanned with the full set twice: packet and stream).
+    let packetPayloadSet: CompiledPatternSet?
     /// Per signature: where it is evaluated.
     public let points: [InspectionPoint]
     /// Per signature: prefilter pattern length (0 = none), for the segment-boundary test.
     let prefilterLength: [Int32]
-    /// Signatures without a prefilter: packet point per `ProtoClass`, and per other point.
-    let alwaysPacket: [[Int32]]
-    let alwaysStream: [Int32]
-    let alwaysHTTP: [Int32]
-    let alwaysTLS: [Int32]
-    let alwaysDNS: [Int32]
+    /// Signatures without a prefilter hit to wait for, grouped like Suricata's signature group
+    /// heads so that a packet only meets the ones its protocol, direction and ports admit.
+    /// Packet point: per `ProtoClass` × `DirectionClass`; stream: per `DirectionClass`; app
+    /// points: per phase (1...4) × `DirectionClass`.
+    let alwaysPacket: [PortGroup]
+    let alwaysStream: [PortGroup]
+    let alwaysHTTP: [PortGroup]
+    let alwaysTLS: [PortGroup]
+    let alwaysDNS: [PortGroup]
+    /// The signatures themselves, boxed: verification borrows one per candidate instead of
+    /// copying the struct (and retaining its ~20 arrays and strings).
+    let boxes: [SignatureBox]
+    let infos: [SignatureInfo]
     /// Buffers some signature inspects, per point (so the engine fills only those).
     public let usesBuffer: [Bool]
     /// Signatures with a threshold or detection_filter.
@@ -74,13 +168,32 @@ public final class DetectDefinitions: @unchecked Sendable {
 
     public var count: Int { signatures.count }
 
+    /// Action, ids and severities of signature `i` (no copy of the signature).
+    public func signatureInfo(_ i: Int) -> SignatureInfo { infos[i] }
+
+    /// Shortest prefilter pattern that goes into an automaton. One-byte patterns (`|00|`,
+    /// `|0d|`...) hit every few bytes of real traffic and made the automaton call back for most
+    /// positions; their rules are verified directly instead, in their signature group.
+    public static let minimumPrefilterLength = 2
+
+    /// The automaton a prefilter pattern goes into. `http.response_body` is the same bytes as
+    /// `file_data` in a response (the engine fills both from one view), so its patterns join
+    /// the `file_data` automaton: a response body is scanned once, not twice.
+    static func automatonBuffer(_ b: BufferID) -> BufferID { b == .httpServerBody ? .fileData : b }
+
+    /// Whether `s`'s prefilter pattern goes into the automaton of its buffer.
+    static func usesAutomaton(_ s: Signature) -> Bool {
+        guard let p = s.prefilter, DetectDefinitions.point(of: s) != nil else { return false }
+        return p.pattern.count >= minimumPrefilterLength
+    }
+
     /// Orders and classifies the rule set and compiles one automaton per buffer.
-    public convenience init(ruleSet: RuleSet) {
-        let ordered = DetectDefinitions.evaluationOrder(ruleSet.signatures)
+    public convenience init(ruleSet: RuleSet, actionOrder: ActionOrder = .standard) {
+        let ordered = DetectDefinitions.evaluationOrder(ruleSet.signatures, actionOrder)
         var builders = [PatternSetBuilder](repeating: PatternSetBuilder(), count: BufferID.count)
         for (i, s) in ordered.enumerated() {
-            if let p = s.prefilter, DetectDefinitions.point(of: s) != nil {
-                builders[Int(p.buffer.rawValue)].add(p.pattern, nocase: p.nocase, id: UInt32(i))
+            if DetectDefinitions.usesAutomaton(s), let p = s.prefilter {
+                builders[Int(DetectDefinitions.automatonBuffer(p.buffer).rawValue)].add(p.pattern, nocase: p.nocase, id: UInt32(i))
             }
         }
         let sets: [CompiledPatternSet?] = builders.map { $0.count > 0 ? $0.compile() : nil }
@@ -94,40 +207,61 @@ public final class DetectDefinitions: @unchecked Sendable {
         self.patternSets = patternSets
         var points: [InspectionPoint] = []
         var prefLen: [Int32] = []
-        var aPacket = [[Int32]](repeating: [], count: ProtoClass.allCases.count)
-        var aStream: [Int32] = [], aHTTP: [Int32] = [], aTLS: [Int32] = [], aDNS: [Int32] = []
+        let dirs = DirectionClass.count
+        var aPacket = [PortGroup.Builder](repeating: .init(), count: ProtoClass.allCases.count * dirs)
+        var aStream = [PortGroup.Builder](repeating: .init(), count: dirs)
+        var aHTTP = [PortGroup.Builder](repeating: .init(), count: 5 * dirs)
+        var aTLS = aHTTP, aDNS = aHTTP
         var uses = [Bool](repeating: false, count: BufferID.count)
         var texts: [AlertText] = []
         var thresholds = 0
         var phases: [UInt8] = []
+        var packetPayload = PatternSetBuilder()
         points.reserveCapacity(ordered.count)
         for (i, s) in ordered.enumerated() {
             let pt = DetectDefinitions.point(of: s) ?? .packet
+            let phase = DetectDefinitions.phase(of: s, pt)
             points.append(pt)
-            phases.append(DetectDefinitions.phase(of: s, pt))
-            let hasPrefilter = s.prefilter != nil && patternSets[Int(s.prefilter!.buffer.rawValue)] != nil
+            phases.append(phase)
+            let hasPrefilter = DetectDefinitions.usesAutomaton(s)
+                && patternSets[Int(DetectDefinitions.automatonBuffer(s.prefilter!.buffer).rawValue)] != nil
             prefLen.append(hasPrefilter ? Int32(s.prefilter!.pattern.count) : 0)
             for l in s.lists { uses[Int(l.buffer.rawValue)] = true }
             if s.threshold != nil || s.detectionFilter != nil { thresholds += 1 }
             texts.append(DetectDefinitions.render(s))
-            if hasPrefilter { continue }
+            if hasPrefilter {
+                if pt == .packet, let p = s.prefilter, p.buffer == .payload {
+                    packetPayload.add(p.pattern, nocase: p.nocase, id: UInt32(i))
+                }
+                continue
+            }
             let idx = Int32(i)
-            switch pt {
-            case .packet:
-                for c in ProtoClass.allCases where DetectDefinitions.admits(s, c) { aPacket[c.rawValue].append(idx) }
-            case .stream: aStream.append(idx)
-            case .http: aHTTP.append(idx)
-            case .tls: aTLS.append(idx)
-            case .dns: aDNS.append(idx)
+            for d in DirectionClass.allCases where d.admits(s.flow) {
+                switch pt {
+                case .packet:
+                    for c in ProtoClass.allCases where DetectDefinitions.admits(s, c) {
+                        aPacket[c.rawValue * dirs + d.rawValue].add(idx, s)
+                    }
+                case .stream: aStream[d.rawValue].add(idx, s)
+                case .http: aHTTP[Int(phase) * dirs + d.rawValue].add(idx, s)
+                case .tls: aTLS[Int(phase) * dirs + d.rawValue].add(idx, s)
+                case .dns: aDNS[Int(phase) * dirs + d.rawValue].add(idx, s)
+                }
             }
         }
         self.points = points
+        packetPayloadSet = packetPayload.count > 0 ? packetPayload.compile() : nil
         prefilterLength = prefLen
-        alwaysPacket = aPacket
-        alwaysStream = aStream
-        alwaysHTTP = aHTTP
-        alwaysTLS = aTLS
-        alwaysDNS = aDNS
+        alwaysPacket = aPacket.map { $0.build() }
+        alwaysStream = aStream.map { $0.build() }
+        alwaysHTTP = aHTTP.map { $0.build() }
+        alwaysTLS = aTLS.map { $0.build() }
+        alwaysDNS = aDNS.map { $0.build() }
+        boxes = ordered.map { SignatureBox($0) }
+        infos = ordered.map {
+            SignatureInfo(action: $0.action, gid: $0.gid, sid: $0.sid, rev: $0.rev, priority: $0.priority,
+                          productSeverity: $0.productSeverity)
+        }
         usesBuffer = uses
         alertText = texts
         thresholdCount = thresholds
@@ -212,8 +346,8 @@ public final class DetectDefinitions: @unchecked Sendable {
         return 1
     }
 
-    static func evaluationOrder(_ sigs: [Signature]) -> [Signature] {
-        let keyed = sigs.enumerated().map { (i, s) in (actionRank(s.action), flowbitRank(s), i) }
+    static func evaluationOrder(_ sigs: [Signature], _ actions: ActionOrder = .standard) -> [Signature] {
+        let keyed = sigs.enumerated().map { (i, s) in (actions.rank(s.action), flowbitRank(s), i) }
         let order = keyed.sorted { a, b in
             if a.0 != b.0 { return a.0 < b.0 }
             if a.1 != b.1 { return a.1 < b.1 }
@@ -222,25 +356,30 @@ public final class DetectDefinitions: @unchecked Sendable {
         return order.map { sigs[$0.2] }
     }
 
+    /// Renders the alert text once at load. Plain loops over the few metadata pairs (no
+    /// dictionaries): this runs for all 18k ET rules on every load.
     static func render(_ s: Signature) -> AlertText {
         var meta: [UInt8] = []
-        if !s.metadata.isEmpty {
+        let pairs = s.metadata
+        if !pairs.isEmpty {
             // Suricata groups values by key, keys in first-seen order.
-            var keys: [String] = []
-            var values: [String: [String]] = [:]
-            for (k, v) in s.metadata {
-                if values[k] == nil { keys.append(k); values[k] = [] }
-                values[k]!.append(v)
-            }
             meta.append(UInt8(ascii: "{"))
-            for (ki, k) in keys.enumerated() {
-                if ki > 0 { meta.append(UInt8(ascii: ",")) }
+            var first = true
+            for (ki, (k, _)) in pairs.enumerated() {
+                var seenBefore = false
+                var j = 0
+                while j < ki { if pairs[j].key == k { seenBefore = true; break }; j += 1 }
+                if seenBefore { continue }
+                if !first { meta.append(UInt8(ascii: ",")) }
+                first = false
                 appendJSONString(k, to: &meta)
                 meta.append(UInt8(ascii: ":"))
                 meta.append(UInt8(ascii: "["))
-                for (vi, v) in values[k]!.enumerated() {
-                    if vi > 0 { meta.append(UInt8(ascii: ",")) }
-                    appendJSONString(v, to: &meta)
+                var firstValue = true
+                for m in ki ..< pairs.count where pairs[m].key == k {
+                    if !firstValue { meta.append(UInt8(ascii: ",")) }
+                    firstValue = false
+                    appendJSONString(pairs[m].value, to: &meta)
                 }
                 meta.append(UInt8(ascii: "]"))
             }
@@ -254,14 +393,16 @@ public final class DetectDefinitions: @unchecked Sendable {
         out.append(UInt8(ascii: "\""))
         for b in s.utf8 {
             switch b {
-            case UInt8(ascii: "\""): out += [92, 34]
-            case UInt8(ascii: "\\"): out += [92, 92]
+            case UInt8(ascii: "\""): out.append(92); out.append(34)
+            case UInt8(ascii: "\\"): out.append(92); out.append(92)
             case 0 ..< 0x20:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                out += [92, UInt8(ascii: "u"), 48, 48, hex[Int(b >> 4)], hex[Int(b & 15)]]
+                out.append(92); out.append(UInt8(ascii: "u")); out.append(48); out.append(48)
+                out.append(hexDigit(b >> 4)); out.append(hexDigit(b & 15))
             default: out.append(b)
             }
         }
         out.append(UInt8(ascii: "\""))
     }
+
+    static func hexDigit(_ v: UInt8) -> UInt8 { v < 10 ? 48 &+ v : 87 &+ v }
 }

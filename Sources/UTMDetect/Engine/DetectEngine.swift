@@ -27,6 +27,9 @@ public struct DetectConfig: Sendable {
     public var tailSlots: Int = 8192
     /// Largest stream chunk verified together with its tail; larger chunks are verified alone.
     public var maxWindow: Int = 64 << 10
+    /// Bytes of each HTTP body (per transaction and direction) that content rules inspect:
+    /// Suricata's default request-body-limit and response-body-limit (100 KiB).
+    public var bodyInspectLimit: Int = 100 << 10
     /// Entries of the threshold/detection_filter tracking table (oldest-overwritten when full).
     public var thresholdEntries: Int = 4096
     public init() {}
@@ -65,7 +68,23 @@ public final class DetectEngine {
     let window: ByteSlab
 
     var thresholds: ThresholdTable
+    /// threshold.config (EventFilters.swift); nil when none is loaded.
+    var eventFilters: EventFilters?
+    var rateTable = RateTable(entries: 0)
+    /// The action a rate_filter gave the match being reported (nil: the signature's own).
+    public internal(set) var actionOverride: RuleAction?
+    /// Set by the engine for a TCP packet whose payload no stream carries: stream rules read
+    /// the packet, and what they decide applies to the packet only (RuleScope.swift).
+    public var streamAsPacket = false
+    /// Set by the engine after a flow direction's first packet: header-only rules are not
+    /// evaluated again for that direction (Suricata's IP-only rules).
+    public var headerRulesDone = false
+    /// The packet serial of the last drop or reject match (RuleScope.swift).
+    var dropSerial: UInt64 = 0
     var progressStore: [UInt32]
+    /// Per flow direction: the HTTP transaction whose body is being inspected, and its bytes so far.
+    var bodySequence: [UInt32]
+    var bodyBytes: [Int32]
     var alerted: [Bool]
     let body: ByteSlab
     var bodyTx = -1
@@ -93,6 +112,8 @@ public final class DetectEngine {
         window = ByteSlab(capacity: config.tailBytes + config.maxWindow)
         thresholds = ThresholdTable(entries: config.thresholdEntries)
         progressStore = Array(repeating: 0, count: cap * 2)
+        bodySequence = Array(repeating: 0, count: cap * 2)
+        bodyBytes = Array(repeating: 0, count: cap * 2)
         alerted = Array(repeating: false, count: cap)
         body = ByteSlab(capacity: config.maxWindow)
     }
@@ -121,6 +142,8 @@ public final class DetectEngine {
             states[i &* 2 &+ d].reset()
             tailLen[i &* 2 &+ d] = 0
             progressStore[i &* 2 &+ d] = 0
+            bodySequence[i &* 2 &+ d] = 0
+            bodyBytes[i &* 2 &+ d] = 0
         }
     }
 
@@ -156,8 +179,10 @@ public final class DetectEngine {
         if slot >= 0 && passed[slot] { return true }
         beginCandidates()
         let pc = ProtoClass.of(facts.ipProto)
-        let tcp = pc == .tcp
-        if !payload.isEmpty, let set = defs.patternSets[0] {
+        let tcp = pc == .tcp && !streamAsPacket
+        if !payload.isEmpty, let set = tcp ? defs.packetPayloadSet : defs.patternSets[0] {
+            // TCP: only packet-point patterns (stream rules see the payload in `inspectStream`),
+            // unless no stream carries this packet (`streamAsPacket`, RuleScope.swift).
             let points = defs.points
             set.scan(payload) { id, _ in
                 let i = Int(id)
@@ -165,8 +190,9 @@ public final class DetectEngine {
                 if p == .packet || (p == .stream && !tcp) { self.add(i) }
             }
         }
-        addAll(defs.alwaysPacket[pc.rawValue])
-        if !tcp { addAll(defs.alwaysStream) }
+        let dc = DirectionClass.of(facts.direction)
+        addGroup(defs.alwaysPacket[pc.rawValue &* DirectionClass.count &+ dc.rawValue], facts)
+        if !tcp { addGroup(defs.alwaysStream[dc.rawValue], facts) }
         guard !candidates.isEmpty else { return false }
         var buffers = InspectionBuffers()
         buffers[.payload] = payload
@@ -201,7 +227,7 @@ public final class DetectEngine {
                 }
             }
         }
-        addAll(defs.alwaysStream)
+        addGroup(defs.alwaysStream[DirectionClass.of(facts.direction).rawValue], facts)
         var passedNow = false
         if !candidates.isEmpty {
             var view = chunk
@@ -231,6 +257,15 @@ public final class DetectEngine {
     public func inspectApp(_ point: InspectionPoint, phase: UInt8 = 1, _ facts: PacketFacts,
                            buffers: InspectionBuffers, slot: Int, time: Int64,
                            _ onMatch: (Int, Bool) -> Void) -> Bool {
+        inspectApp(point, phaseMask: phase < 8 ? 1 << phase : 0, facts, buffers: buffers, slot: slot, time: time, onMatch)
+    }
+
+    /// The same for several phases at once (bit `1 << phase` each): HTTP headers and a body
+    /// that arrive in one feed are scanned once, not once per phase.
+    @discardableResult
+    public func inspectApp(_ point: InspectionPoint, phaseMask: UInt8, _ facts: PacketFacts,
+                           buffers: InspectionBuffers, slot: Int, time: Int64,
+                           _ onMatch: (Int, Bool) -> Void) -> Bool {
         if slot >= 0 && passed[slot] { return true }
         beginCandidates()
         let points = defs.points, phases = defs.phases
@@ -239,16 +274,24 @@ public final class DetectEngine {
             if let set = defs.patternSets[b], let id = BufferID(rawValue: UInt8(b)), let view = buffers[id] {
                 set.scan(view) { id, _ in
                     let i = Int(id)
-                    if points[i] == point && phases[i] == phase { self.add(i) }
+                    if points[i] == point && (1 << phases[i]) & phaseMask != 0 { self.add(i) }
                 }
             }
             b &+= 1
         }
-        switch point {
-        case .http: addAll(defs.alwaysHTTP, phase: phase)
-        case .tls: addAll(defs.alwaysTLS, phase: phase)
-        case .dns: addAll(defs.alwaysDNS, phase: phase)
-        case .packet, .stream: break
+        let dirs = DirectionClass.count
+        let dc = DirectionClass.of(facts.direction).rawValue
+        var phase = 1
+        while phase <= 4 {
+            if (1 << phase) & Int(phaseMask) != 0 {
+                switch point {
+                case .http: addGroup(defs.alwaysHTTP[phase &* dirs &+ dc], facts)
+                case .tls: addGroup(defs.alwaysTLS[phase &* dirs &+ dc], facts)
+                case .dns: addGroup(defs.alwaysDNS[phase &* dirs &+ dc], facts)
+                case .packet, .stream: break
+                }
+            }
+            phase &+= 1
         }
         guard !candidates.isEmpty else { return false }
         return run(facts, buffers, slot: slot, time: time, passOnFlow: facts.ipProto == 6, onMatch)
@@ -279,12 +322,58 @@ public final class DetectEngine {
     }
 
     func addAll(_ list: [Int32]) {
-        for i in list { add(Int(i)) }
+        var k = 0
+        let n = list.count
+        while k < n {
+            add(Int(list[k]))
+            k &+= 1
+        }
     }
 
-    func addAll(_ list: [Int32], phase: UInt8) {
-        let phases = defs.phases
-        for i in list where phases[Int(i)] == phase { add(Int(i)) }
+    /// Evaluation order without the standard library's sort, which may take a temporary
+    /// buffer from the heap: insertion sort for the usual handful, heapsort beyond.
+    func sortCandidates() {
+        let n = candidates.count
+        if n <= 32 {
+            var i = 1
+            while i < n {
+                let v = candidates[i]
+                var j = i &- 1
+                while j >= 0 && candidates[j] > v {
+                    candidates[j &+ 1] = candidates[j]
+                    j &-= 1
+                }
+                candidates[j &+ 1] = v
+                i &+= 1
+            }
+            return
+        }
+        func siftDown(_ start: Int, _ end: Int) {
+            var root = start
+            while true {
+                var child = root &* 2 &+ 1
+                if child >= end { return }
+                if child &+ 1 < end && candidates[child] < candidates[child &+ 1] { child &+= 1 }
+                if candidates[root] >= candidates[child] { return }
+                candidates.swapAt(root, child)
+                root = child
+            }
+        }
+        var start = n / 2 &- 1
+        while start >= 0 { siftDown(start, n); start &-= 1 }
+        var end = n &- 1
+        while end > 0 {
+            candidates.swapAt(0, end)
+            siftDown(0, end)
+            end &-= 1
+        }
+    }
+
+    /// The signatures of a group that the packet's ports admit.
+    func addGroup(_ g: PortGroup, _ facts: PacketFacts) {
+        addAll(g.any)
+        if !g.byDestination.isEmpty, let l = g.byDestination[facts.destinationPort] { addAll(l) }
+        if !g.bySource.isEmpty, let l = g.bySource[facts.sourcePort] { addAll(l) }
     }
 
     // MARK: Per-flow app-layer progress and body collection
@@ -297,6 +386,26 @@ public final class DetectEngine {
 
     public func setProgress(_ slot: Int, _ d: Direction, _ v: UInt32) {
         if slot >= 0 { progressStore[slot &* 2 &+ d.index] = v }
+    }
+
+    /// How many more body bytes of transaction `sequence` in direction `d` may be inspected
+    /// (`bodyInspectLimit` per transaction and direction).
+    public func bodyRoom(_ slot: Int, _ d: Direction, sequence: UInt32) -> Int {
+        guard slot >= 0 else { return config.bodyInspectLimit }
+        let si = slot &* 2 &+ d.index
+        if bodySequence[si] != sequence { return config.bodyInspectLimit }
+        return config.bodyInspectLimit &- Int(bodyBytes[si])
+    }
+
+    /// Records `n` body bytes of transaction `sequence` as inspected.
+    public func bodyInspected(_ slot: Int, _ d: Direction, sequence: UInt32, _ n: Int) {
+        guard slot >= 0 else { return }
+        let si = slot &* 2 &+ d.index
+        if bodySequence[si] != sequence {
+            bodySequence[si] = sequence
+            bodyBytes[si] = 0
+        }
+        bodyBytes[si] = Int32(truncatingIfNeeded: Swift.min(Int(Int32.max), Int(bodyBytes[si]) &+ n))
     }
 
     /// Starts collecting body bytes delivered during one parser feed.
@@ -334,30 +443,30 @@ public final class DetectEngine {
     func run(_ facts: PacketFacts, _ buffers: InspectionBuffers, slot: Int, time: Int64, passOnFlow: Bool,
              _ onMatch: (Int, Bool) -> Void) -> Bool {
         stats.candidates &+= UInt64(candidates.count)
-        candidates.sort()
+        if candidates.count > 1 { sortCandidates() }
         var k = 0
         let n = candidates.count
+        let boxes = defs.boxes
         while k < n {
             let i = Int(candidates[k])
             k &+= 1
             if matchedOn[i] == packetSerial { continue }
+            if headerRulesDone && isHeaderOnly(i) { continue }
             stats.verifications &+= 1
+            let box = boxes[i]
             let r: VerifyResult
             if slot >= 0 {
-                r = verifier.verify(defs.signatures[i], packet: facts, buffers: buffers, flowbits: &bits[slot])
+                r = verifier.verify(box.sig, packet: facts, buffers: buffers, flowbits: &bits[slot])
             } else {
                 scratchBits.removeAll()
-                r = verifier.verify(defs.signatures[i], packet: facts, buffers: buffers, flowbits: &scratchBits)
+                r = verifier.verify(box.sig, packet: facts, buffers: buffers, flowbits: &scratchBits)
             }
             guard case .match(let alert) = r else { continue }
             stats.matches &+= 1
             matchedOn[i] = packetSerial
-            let sig = defs.signatures[i]
-            if sig.threshold != nil || sig.detectionFilter != nil {
-                if !thresholdAllows(i, sig, facts, time) { stats.suppressed &+= 1; continue }
-            }
-            if sig.action == .pass {
-                if passOnFlow && slot >= 0 { passed[slot] = true }
+            guard let action = filteredAction(i, box.sig, facts, time) else { stats.suppressed &+= 1; continue }
+            if action == .pass {
+                if slot >= 0 && passAppliesToFlow(i, passOnFlow) { passed[slot] = true }
                 return true
             }
             onMatch(i, alert)

@@ -38,6 +38,7 @@ public struct AddressSet: Sendable, Equatable {
 
     /// Parses one address or CIDR block (`10.0.0.0/8`, `1.2.3.4`, `2001:db8::/32`).
     public static func parseCIDR(_ text: Substring) -> AddressSet? {
+        if let dash = text.firstIndex(of: "-") { return parseRange(text[..<dash], text[text.index(after: dash)...]) }
         var addr = text
         var bits: Int?
         if let slash = text.firstIndex(of: "/") {
@@ -67,6 +68,19 @@ public struct AddressSet: Sendable, Equatable {
         let v = ip.v4Value
         let hostMask: UInt32 = b == 32 ? 0 : (UInt32.max >> b)
         return AddressSet(v4: [(v & ~hostMask) ... (v | hostMask)])
+    }
+}
+
+extension AddressSet {
+    /// `first-last` (Suricata's address range, e.g. `2001:db8::1-2001:db8::ff`): both of the
+    /// same family, first not above last.
+    static func parseRange(_ a: Substring, _ b: Substring) -> AddressSet? {
+        guard let lo = IPAddress(String(a)), let hi = IPAddress(String(b)), lo.isV6 == hi.isV6 else { return nil }
+        if lo.isV6 {
+            let l = UInt128(lo.hi) << 64 | UInt128(lo.lo), h = UInt128(hi.hi) << 64 | UInt128(hi.lo)
+            return l <= h ? AddressSet(v6: [l ... h]) : nil
+        }
+        return lo.v4Value <= hi.v4Value ? AddressSet(v4: [lo.v4Value ... hi.v4Value]) : nil
     }
 }
 

@@ -1,0 +1,458 @@
+import UTMCore
+import UTMRegex
+
+/// The compiled signatures as bytes, for the definitions bundle: loading them back is a walk
+/// over the bytes (no rule text parsed again). PCRE patterns are stored as pattern + options
+/// and compiled on their first match (PCRE2's own serialized form is tied to the library
+/// build; `utmctl defs compile` already proved each one compiles).
+///
+/// Every read is bounds-checked: a truncated or altered section throws, it never traps.
+enum SignatureCodec {
+    static let formatVersion: UInt32 = 1
+
+    // MARK: Writing
+
+    struct Writer {
+        var out: [UInt8] = []
+        mutating func u8(_ v: UInt8) { out.append(v) }
+        mutating func bool(_ v: Bool) { out.append(v ? 1 : 0) }
+        mutating func fixed32(_ v: UInt32) { for i in 0 ..< 4 { out.append(UInt8(truncatingIfNeeded: v >> (8 * UInt32(i)))) } }
+        /// Integers are LEB128 varints (zigzag for signed ones): most are small, and the file
+        /// is mapped and read whole at load, so its size is load time and peak memory.
+        mutating func u64(_ v: UInt64) {
+            var x = v
+            while x >= 0x80 { out.append(UInt8(truncatingIfNeeded: x) | 0x80); x >>= 7 }
+            out.append(UInt8(x))
+        }
+        mutating func u32(_ v: UInt32) { u64(UInt64(v)) }
+        mutating func u16(_ v: UInt16) { u64(UInt64(v)) }
+        mutating func int(_ v: Int) { u64(UInt64(bitPattern: Int64((v << 1) ^ (v >> 63)))) }
+        mutating func bytes(_ b: [UInt8]) { u32(UInt32(b.count)); out += b }
+        mutating func string(_ s: String) { bytes(Array(s.utf8)) }
+        mutating func optional<T>(_ v: T?, _ body: (inout Writer, T) -> Void) {
+            if let v { u8(1); body(&self, v) } else { u8(0) }
+        }
+        mutating func value(_ v: ValueRef) {
+            switch v {
+            case .constant(let c): u8(0); int(c)
+            case .variable(let i): u8(1); int(i)
+            }
+        }
+        mutating func intMatch(_ m: IntMatch) { u8(m.mode.rawValue); int(m.a); int(m.b) }
+        mutating func encoding(_ e: NumberEncoding) { int(e.bytes); bool(e.littleEndian); int(e.stringBase); bool(e.dce) }
+        mutating func mask(_ m: UInt64?) { optional(m) { $0.u64($1) } }
+        mutating func threshold(_ t: ThresholdSpec) { u8(t.kind.rawValue); u8(t.track.rawValue); int(t.count); int(t.seconds) }
+        mutating func addresses(_ a: AddressSet) {
+            u32(UInt32(a.v4.count))
+            for r in a.v4 { u32(r.lowerBound); u32(r.upperBound) }
+            u32(UInt32(a.v6.count))
+            for r in a.v6 {
+                u64(UInt64(truncatingIfNeeded: r.lowerBound)); u64(UInt64(truncatingIfNeeded: r.lowerBound >> 64))
+                u64(UInt64(truncatingIfNeeded: r.upperBound)); u64(UInt64(truncatingIfNeeded: r.upperBound >> 64))
+            }
+        }
+        mutating func ports(_ p: PortSet) {
+            u32(UInt32(p.ranges.count))
+            for r in p.ranges { u16(r.lowerBound); u16(r.upperBound) }
+        }
+    }
+
+    static func encode(_ sigs: [Signature], flowbitNames: FlowbitNames) -> [UInt8] {
+        var w = Writer()
+        w.fixed32(formatVersion)
+        w.u32(UInt32(flowbitNames.count))
+        for n in flowbitNames.names { w.string(n) }
+        w.u32(UInt32(sigs.count))
+        for s in sigs { encode(s, &w) }
+        return w.out
+    }
+
+    static func encode(_ s: Signature, _ w: inout Writer) {
+        w.u8(s.action.rawValue)
+        w.string(s.proto.name)
+        w.optional(s.proto.ipProto) { $0.u8($1) }
+        w.bool(s.proto.alsoUDP)
+        w.optional(s.proto.app) { $0.u8($1.rawValue) }
+        w.bool(s.proto.packetOnly)
+        w.bool(s.proto.streamOnly)
+        w.optional(s.proto.unparsedApp) { $0.string($1) }
+        w.addresses(s.source); w.ports(s.sourcePorts)
+        w.addresses(s.destination); w.ports(s.destinationPorts)
+        w.bool(s.bidirectional)
+        w.u32(s.sid); w.u32(s.gid); w.u32(s.rev)
+        w.string(s.msg)
+        w.optional(s.classtype) { w, c in w.string(c.name); w.string(c.description); w.int(c.priority) }
+        w.int(s.priority)
+        w.u32(UInt32(s.metadata.count))
+        for (k, v) in s.metadata { w.string(k); w.string(v) }
+        w.u32(UInt32(s.references.count))
+        for r in s.references { w.string(r) }
+        w.optional(s.target) { $0.u8($1.rawValue) }
+        w.bool(s.noalert)
+        w.u16(s.flow.rawValue)
+        w.u32(UInt32(s.flowbits.count))
+        for op in s.flowbits {
+            w.u8(op.kind.rawValue); w.bool(op.any)
+            w.u32(UInt32(op.bits.count))
+            for b in op.bits { w.u16(b) }
+        }
+        w.optional(s.dsize) { $0.intMatch($1) }
+        w.u32(UInt32(s.headerMatches.count))
+        for h in s.headerMatches { header(h, &w) }
+        w.optional(s.threshold) { $0.threshold($1) }
+        w.optional(s.detectionFilter) { $0.threshold($1) }
+        w.u32(UInt32(s.lists.count))
+        for l in s.lists {
+            w.u8(l.buffer.rawValue)
+            w.u32(UInt32(l.elements.count))
+            for e in l.elements { element(e, &w) }
+        }
+        w.int(s.variableCount)
+        w.optional(s.prefilter) { w, p in w.u8(p.buffer.rawValue); w.bytes(p.pattern); w.bool(p.nocase) }
+        w.optional(s.prefilterSource) { w, p in w.int(p.list); w.int(p.element) }
+        w.string(s.file)
+        w.int(s.line)
+    }
+
+    static func header(_ h: HeaderMatch, _ w: inout Writer) {
+        switch h {
+        case .tcpFlags(let r, let m, let i): w.u8(0); w.u8(r); w.u8(m); w.u8(i)
+        case .icmpType(let m): w.u8(1); w.intMatch(m)
+        case .icmpCode(let m): w.u8(2); w.intMatch(m)
+        case .icmpID(let v): w.u8(3); w.int(v)
+        case .ipID(let v): w.u8(4); w.int(v)
+        case .ipProto(let m): w.u8(5); w.intMatch(m)
+        case .ttl(let m): w.u8(6); w.intMatch(m)
+        case .streamSize(let side, let m): w.u8(7); w.u8(side.rawValue); w.intMatch(m)
+        case .sslVersion(let mask, let negated): w.u8(8); w.u8(mask); w.bool(negated)
+        case .sslState(let all, let none, let any): w.u8(9); w.u8(all); w.u8(none); w.u8(any)
+        }
+    }
+
+    static func element(_ e: MatchElement, _ w: inout Writer) {
+        switch e {
+        case .content(let c):
+            w.u8(0)
+            w.bytes(c.pattern); w.bytes(c.folded)
+            w.bool(c.nocase); w.bool(c.negated)
+            w.optional(c.offset) { $0.value($1) }
+            w.optional(c.depth) { $0.value($1) }
+            w.optional(c.distance) { $0.value($1) }
+            w.optional(c.within) { $0.value($1) }
+            w.bool(c.startsWith); w.bool(c.endsWith); w.bool(c.rawbytes)
+            w.bool(c.fastPattern); w.bool(c.fastPatternOnly)
+            w.optional(c.fastPatternChop) { w, p in w.int(p.offset); w.int(p.length) }
+        case .pcre(let p):
+            w.u8(1)
+            w.bytes(p.regex.pattern); w.u32(p.regex.options.rawValue)
+            w.bool(p.negated); w.bool(p.relative); w.string(p.source)
+        case .isDataAt(let d):
+            w.u8(2); w.value(d.value); w.bool(d.relative); w.bool(d.negated)
+        case .byteTest(let t):
+            w.u8(3); w.encoding(t.encoding); w.u8(t.op.rawValue); w.bool(t.negated)
+            w.value(t.value); w.value(t.offset); w.bool(t.relative); w.mask(t.bitmask)
+        case .byteJump(let j):
+            w.u8(4); w.encoding(j.encoding); w.value(j.offset); w.bool(j.relative); w.int(j.multiplier)
+            w.bool(j.align); w.bool(j.fromBeginning); w.bool(j.fromEnd); w.int(j.postOffset); w.mask(j.bitmask)
+        case .byteExtract(let x):
+            w.u8(5); w.encoding(x.encoding); w.int(x.offset); w.bool(x.relative); w.int(x.multiplier)
+            w.int(x.align); w.int(x.slot); w.mask(x.bitmask)
+        case .length(let m):
+            w.u8(6); w.intMatch(m)
+        }
+    }
+
+    // MARK: Reading
+
+    struct Bad: Error { var reason: String }
+
+    struct Reader {
+        let view: ByteView
+        var at = 0
+
+        @inline(__always)
+        mutating func u8() throws(Bad) -> UInt8 {
+            guard let v = view.u8(at) else { throw Bad(reason: "ends at byte \(at)") }
+            at &+= 1
+            return v
+        }
+        @inline(__always)
+        mutating func bool() throws(Bad) -> Bool {
+            let v = try u8()
+            guard v <= 1 else { throw Bad(reason: "bad flag at byte \(at - 1)") }
+            return v == 1
+        }
+        mutating func u16() throws(Bad) -> UInt16 {
+            guard let v = UInt16(exactly: try u64()) else { throw Bad(reason: "16-bit value out of range") }
+            return v
+        }
+        mutating func fixed32() throws(Bad) -> UInt32 {
+            guard let v = view.u32le(at) else { throw Bad(reason: "ends at byte \(at)") }
+            at &+= 4
+            return v
+        }
+        @inline(__always)
+        mutating func u32() throws(Bad) -> UInt32 {
+            guard let v = UInt32(exactly: try u64()) else { throw Bad(reason: "32-bit value out of range") }
+            return v
+        }
+        @inline(__always)
+        mutating func u64() throws(Bad) -> UInt64 {
+            var v: UInt64 = 0
+            var shift: UInt64 = 0
+            while true {
+                guard let b = view.u8(at) else { throw Bad(reason: "ends at byte \(at)") }
+                at &+= 1
+                guard shift < 64, shift < 63 || b <= 1 else { throw Bad(reason: "varint too long") }
+                v |= UInt64(b & 0x7f) << shift
+                if b < 0x80 { return v }
+                shift &+= 7
+            }
+        }
+        @inline(__always)
+        mutating func int() throws(Bad) -> Int {
+            let z = try u64()
+            return Int(truncatingIfNeeded: Int64(bitPattern: (z >> 1) ^ (0 &- (z & 1))))
+        }
+        /// A count of items that each take at least `minSize` bytes: bounded by what is left.
+        mutating func count(_ minSize: Int) throws(Bad) -> Int {
+            let n = Int(try u32())
+            guard n <= (view.count &- at) / Swift.max(1, minSize) else { throw Bad(reason: "count \(n) past the end") }
+            return n
+        }
+        mutating func bytes() throws(Bad) -> [UInt8] {
+            let n = try count(1)
+            guard let s = view.slice(at, n) else { throw Bad(reason: "ends at byte \(at)") }
+            at &+= n
+            return s.bytes
+        }
+        mutating func string() throws(Bad) -> String {
+            let n = try count(1)
+            guard let s = view.slice(at, n) else { throw Bad(reason: "ends at byte \(at)") }
+            at &+= n
+            return s.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+        }
+        mutating func present() throws(Bad) -> Bool { try bool() }
+        mutating func value() throws(Bad) -> ValueRef {
+            switch try u8() {
+            case 0: return .constant(try int())
+            case 1:
+                let i = try int()
+                guard i >= 0 && i < ExtractedVariables.capacity else { throw Bad(reason: "bad variable \(i)") }
+                return .variable(i)
+            default: throw Bad(reason: "bad value tag")
+            }
+        }
+        mutating func optValue() throws(Bad) -> ValueRef? { try present() ? try value() : nil }
+        mutating func intMatch() throws(Bad) -> IntMatch {
+            guard let mode = IntMatch.Mode(rawValue: try u8()) else { throw Bad(reason: "bad comparison") }
+            return IntMatch(mode: mode, a: try int(), b: try int())
+        }
+        mutating func encoding() throws(Bad) -> NumberEncoding {
+            let e = NumberEncoding(bytes: try int(), littleEndian: try bool(), stringBase: try int(), dce: try bool())
+            guard e.bytes >= 0 && e.bytes <= 64 else { throw Bad(reason: "bad byte count") }
+            return e
+        }
+        mutating func mask() throws(Bad) -> UInt64? { try present() ? try u64() : nil }
+        mutating func threshold() throws(Bad) -> ThresholdSpec {
+            guard let k = ThresholdSpec.Kind(rawValue: try u8()), let t = ThresholdSpec.Track(rawValue: try u8()) else {
+                throw Bad(reason: "bad threshold")
+            }
+            return ThresholdSpec(kind: k, track: t, count: try int(), seconds: try int())
+        }
+        mutating func buffer() throws(Bad) -> BufferID {
+            guard let b = BufferID(rawValue: try u8()) else { throw Bad(reason: "bad buffer id") }
+            return b
+        }
+        mutating func addresses() throws(Bad) -> AddressSet {
+            var a = AddressSet()
+            let n4 = try count(2)
+            a.v4.reserveCapacity(n4)
+            for _ in 0 ..< n4 {
+                let lo = try u32(), hi = try u32()
+                guard lo <= hi else { throw Bad(reason: "bad address range") }
+                a.v4.append(lo ... hi)
+            }
+            let n6 = try count(4)
+            a.v6.reserveCapacity(n6)
+            for _ in 0 ..< n6 {
+                let l0 = try u64(), l1 = try u64(), h0 = try u64(), h1 = try u64()
+                let lo = UInt128(l1) << 64 | UInt128(l0), hi = UInt128(h1) << 64 | UInt128(h0)
+                guard lo <= hi else { throw Bad(reason: "bad address range") }
+                a.v6.append(lo ... hi)
+            }
+            return a
+        }
+        mutating func ports() throws(Bad) -> PortSet {
+            var p = PortSet()
+            let n = try count(2)
+            p.ranges.reserveCapacity(n)
+            for _ in 0 ..< n {
+                let lo = try u16(), hi = try u16()
+                guard lo <= hi else { throw Bad(reason: "bad port range") }
+                p.ranges.append(lo ... hi)
+            }
+            return p
+        }
+    }
+
+    /// Decodes what `encode` wrote. Each regex is compiled again (`RegexError` → `Bad`).
+    static func decode(_ view: ByteView) throws(Bad) -> (signatures: [Signature], flowbitNames: FlowbitNames) {
+        var r = Reader(view: view)
+        let v = try r.fixed32()
+        guard v == formatVersion else { throw Bad(reason: "signature format \(v), this build reads \(formatVersion)") }
+        var names = FlowbitNames()
+        let nn = try r.count(1)
+        for _ in 0 ..< nn {
+            do { _ = try names.intern(try r.string()) } catch let e as Bad { throw e } catch { throw Bad(reason: "flowbit names") }
+        }
+        let n = try r.count(8)
+        var sigs: [Signature] = []
+        sigs.reserveCapacity(n)
+        for _ in 0 ..< n { sigs.append(try signature(&r, flowbits: nn)) }
+        guard r.at == view.count else { throw Bad(reason: "\(view.count - r.at) bytes after the last signature") }
+        return (sigs, names)
+    }
+
+    static func signature(_ r: inout Reader, flowbits: Int) throws(Bad) -> Signature {
+        let actionRaw = try r.u8()
+        guard let action = RuleAction(rawValue: actionRaw) else { throw Bad(reason: "bad action") }
+        let name = try r.string()
+        let ipProto: UInt8? = try r.present() ? try r.u8() : nil
+        var proto = RuleProtocol(name: name, ipProto: ipProto)
+        proto.alsoUDP = try r.bool()
+        if try r.present() {
+            guard let app = AppProto(rawValue: try r.u8()) else { throw Bad(reason: "bad app protocol") }
+            proto.app = app
+        }
+        proto.packetOnly = try r.bool()
+        proto.streamOnly = try r.bool()
+        proto.unparsedApp = try r.present() ? try r.string() : nil
+        let src = try r.addresses(), sp = try r.ports()
+        let dst = try r.addresses(), dp = try r.ports()
+        var s = Signature(action: action, proto: proto, source: src, sourcePorts: sp, destination: dst,
+                          destinationPorts: dp, bidirectional: try r.bool())
+        s.sid = try r.u32(); s.gid = try r.u32(); s.rev = try r.u32()
+        s.msg = try r.string()
+        if try r.present() {
+            s.classtype = Classification(name: try r.string(), description: try r.string(), priority: try r.int())
+        }
+        s.priority = try r.int()
+        let nm = try r.count(2)
+        s.metadata.reserveCapacity(nm)
+        for _ in 0 ..< nm { s.metadata.append((key: try r.string(), value: try r.string())) }
+        let nr = try r.count(1)
+        for _ in 0 ..< nr { s.references.append(try r.string()) }
+        if try r.present() {
+            guard let t = RuleTarget(rawValue: try r.u8()) else { throw Bad(reason: "bad target") }
+            s.target = t
+        }
+        s.noalert = try r.bool()
+        s.flow = FlowMatch(rawValue: try r.u16())
+        let nf = try r.count(3)
+        for _ in 0 ..< nf {
+            guard let kind = FlowbitOp.Kind(rawValue: try r.u8()) else { throw Bad(reason: "bad flowbit op") }
+            let any = try r.bool()
+            let nb = try r.count(1)
+            var bits: [UInt16] = []
+            for _ in 0 ..< nb {
+                let b = try r.u16()
+                guard Int(b) < flowbits else { throw Bad(reason: "flowbit index out of range") }
+                bits.append(b)
+            }
+            s.flowbits.append(FlowbitOp(kind: kind, bits: bits, any: any))
+        }
+        s.dsize = try r.present() ? try r.intMatch() : nil
+        let nh = try r.count(2)
+        for _ in 0 ..< nh { s.headerMatches.append(try header(&r)) }
+        s.threshold = try r.present() ? try r.threshold() : nil
+        s.detectionFilter = try r.present() ? try r.threshold() : nil
+        let nl = try r.count(2)
+        for _ in 0 ..< nl {
+            let b = try r.buffer()
+            let ne = try r.count(2)
+            var elements: [MatchElement] = []
+            elements.reserveCapacity(ne)
+            for _ in 0 ..< ne { elements.append(try element(&r)) }
+            s.lists.append(BufferMatchList(buffer: b, elements: elements))
+        }
+        s.variableCount = try r.int()
+        guard s.variableCount >= 0 && s.variableCount <= ExtractedVariables.capacity else { throw Bad(reason: "bad variable count") }
+        if try r.present() {
+            s.prefilter = (try r.buffer(), try r.bytes(), try r.bool())
+        }
+        if try r.present() {
+            let l = try r.int(), e = try r.int()
+            guard l >= 0, l < s.lists.count, e >= 0, e < s.lists[l].elements.count else { throw Bad(reason: "bad prefilter source") }
+            s.prefilterSource = (l, e)
+        }
+        s.file = try r.string()
+        s.line = try r.int()
+        return s
+    }
+
+    static func header(_ r: inout Reader) throws(Bad) -> HeaderMatch {
+        switch try r.u8() {
+        case 0: return .tcpFlags(required: try r.u8(), mode: try r.u8(), ignore: try r.u8())
+        case 1: return .icmpType(try r.intMatch())
+        case 2: return .icmpCode(try r.intMatch())
+        case 3: return .icmpID(try r.int())
+        case 4: return .ipID(try r.int())
+        case 5: return .ipProto(try r.intMatch())
+        case 6: return .ttl(try r.intMatch())
+        case 7:
+            guard let side = StreamSide(rawValue: try r.u8()) else { throw Bad(reason: "bad stream side") }
+            return .streamSize(side, try r.intMatch())
+        case 8: return .sslVersion(mask: try r.u8(), negated: try r.bool())
+        case 9: return .sslState(all: try r.u8(), none: try r.u8(), any: try r.u8())
+        default: throw Bad(reason: "bad header keyword tag")
+        }
+    }
+
+    static func element(_ r: inout Reader) throws(Bad) -> MatchElement {
+        switch try r.u8() {
+        case 0:
+            var c = ContentMatch(pattern: try r.bytes())
+            c.folded = try r.bytes()
+            guard c.folded.count == c.pattern.count else { throw Bad(reason: "bad content") }
+            c.nocase = try r.bool(); c.negated = try r.bool()
+            c.offset = try r.optValue(); c.depth = try r.optValue()
+            c.distance = try r.optValue(); c.within = try r.optValue()
+            c.startsWith = try r.bool(); c.endsWith = try r.bool(); c.rawbytes = try r.bool()
+            c.fastPattern = try r.bool(); c.fastPatternOnly = try r.bool()
+            if try r.present() { c.fastPatternChop = (try r.int(), try r.int()) }
+            return .content(c)
+        case 1:
+            let pattern = try r.bytes()
+            let options = RegexOptions(rawValue: try r.u32())
+            let negated = try r.bool(), relative = try r.bool()
+            let source = try r.string()
+            // Compiled on first use: the compiler checked it, and most ET pcres never run.
+            let regex = Regex(deferred: pattern, options: options)
+            return .pcre(PCREMatch(regex: regex, negated: negated, relative: relative, source: source))
+        case 2:
+            return .isDataAt(IsDataAtMatch(value: try r.value(), relative: try r.bool(), negated: try r.bool()))
+        case 3:
+            let enc = try r.encoding()
+            guard let op = ByteTestOperator(rawValue: try r.u8()) else { throw Bad(reason: "bad byte_test operator") }
+            return .byteTest(ByteTestMatch(encoding: enc, op: op, negated: try r.bool(), value: try r.value(),
+                                           offset: try r.value(), relative: try r.bool(), bitmask: try r.mask()))
+        case 4:
+            var j = ByteJumpMatch(encoding: try r.encoding(), offset: try r.value(), relative: try r.bool())
+            j.multiplier = try r.int(); j.align = try r.bool(); j.fromBeginning = try r.bool(); j.fromEnd = try r.bool()
+            j.postOffset = try r.int(); j.bitmask = try r.mask()
+            return .byteJump(j)
+        case 5:
+            let enc = try r.encoding()
+            let offset = try r.int(), relative = try r.bool(), multiplier = try r.int()
+            let align = try r.int(), slot = try r.int()
+            guard slot >= 0 && slot < ExtractedVariables.capacity else { throw Bad(reason: "bad variable slot") }
+            return .byteExtract(ByteExtractMatch(encoding: enc, offset: offset, relative: relative, multiplier: multiplier,
+                                                 align: align, slot: slot, bitmask: try r.mask()))
+        case 6:
+            return .length(try r.intMatch())
+        default:
+            throw Bad(reason: "bad match element tag")
+        }
+    }
+}

@@ -1,0 +1,95 @@
+/// `utmctl replay --set KEY=VALUE`: the few Suricata configuration keys whose meaning the
+/// engine has, applied to an `EngineConfig`. Keys are Suricata's (`stream.midstream`,
+/// `stream.reassembly.depth`, ...) so a suricata-verify test's own arguments can be passed
+/// through unchanged.
+///
+/// A key the engine has no equivalent for is reported back as a warning, never an error: a
+/// test that tunes a Suricata internal (`mpm-algo`) still runs.
+public enum ReplaySettings {
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Keys accepted and applied, with what they mean here.
+    public static let keys: [(key: String, meaning: String)] = [
+        ("stream.midstream", "pick up TCP sessions without their handshake (true/false)"),
+        ("stream.async-oneside", "only one side of TCP sessions is seen: such a session counts as established"),
+        ("stream.midstream-policy", "midstream pickup off: ignore, bypass, pass-flow, drop-flow, reject"),
+        ("exception-policy", "master switch for the midstream policy (auto: drop-flow inline, ignore in IDS mode)"),
+        ("stream.reassembly.depth", "bytes per direction reassembled (0 = unlimited; kb/mb suffixes)"),
+    ]
+
+    /// Applies `KEY=VALUE`. Returns a warning when the key has no effect here; throws on a
+    /// malformed item or a bad value for a known key.
+    public static func apply(_ item: String, to config: inout EngineConfig,
+                             explicitMidstreamPolicy: inout Bool) throws(Failure) -> String? {
+        guard let eq = item.firstIndex(of: "=") else {
+            throw Failure(description: "--set '\(item)': expected KEY=VALUE")
+        }
+        let key = item[..<eq].trimmingSpaces, value = item[item.index(after: eq)...].trimmingSpaces.lowercased()
+        switch key {
+        case "stream.midstream":
+            config.modes.midstream = try bool(key, value)
+        case "stream.async-oneside":
+            config.modes.asyncOneSide = try bool(key, value)
+        case "stream.midstream-policy":
+            config.modes.midstreamPolicy = try policy(key, value, ids: config.modes.ids)
+            explicitMidstreamPolicy = true
+        case "exception-policy":
+            if !explicitMidstreamPolicy {
+                config.modes.midstreamPolicy = try policy(key, value, ids: config.modes.ids)
+            }
+        case "stream.reassembly.depth":
+            guard let n = size(value) else {
+                throw Failure(description: "--set \(key): '\(value)' is not a size")
+            }
+            config.flow.streamDepth = n == 0 ? Int.max / 2 : n
+        default:
+            return "--set \(key): no equivalent in this engine; ignored"
+        }
+        return nil
+    }
+
+    static func bool(_ key: Substring, _ v: String) throws(Failure) -> Bool {
+        switch v {
+        case "true", "yes", "on", "1": return true
+        case "false", "no", "off", "0": return false
+        default: throw Failure(description: "--set \(key): '\(v)' is not true or false")
+        }
+    }
+
+    static func policy(_ key: Substring, _ v: String, ids: Bool) throws(Failure) -> MidstreamPolicy {
+        if v == "auto" { return ids ? .ignore : .dropFlow }
+        guard let p = MidstreamPolicy(rawValue: v) else {
+            let names = MidstreamPolicy.allCases.map(\.rawValue).joined(separator: ", ")
+            throw Failure(description: "--set \(key): '\(v)' is not one of auto, \(names)")
+        }
+        return p
+    }
+
+    /// "4096", "64kb", "1mb", "1 gb" (Suricata's size syntax).
+    static func size(_ v: String) -> Int? {
+        let digits = v.prefix { $0.isNumber }
+        guard !digits.isEmpty, let n = Int(digits) else { return nil }
+        let unit = v.dropFirst(digits.count).filter { $0 != " " }
+        let scale: Int
+        switch unit {
+        case "", "b": scale = 1
+        case "kb", "k", "kib": scale = 1 << 10
+        case "mb", "m", "mib": scale = 1 << 20
+        case "gb", "g", "gib": scale = 1 << 30
+        default: return nil
+        }
+        let (r, overflow) = n.multipliedReportingOverflow(by: scale)
+        return overflow ? nil : r
+    }
+}
+
+extension Substring {
+    var trimmingSpaces: Substring {
+        var s = self
+        while s.first == " " { s = s.dropFirst() }
+        while s.last == " " { s = s.dropLast() }
+        return s
+    }
+}

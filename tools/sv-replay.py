@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""Run one suricata-verify test through `utmctl replay` under the test's own settings.
+
+sv-check.py (../shared/tools, third-party, unchanged) runs every test with one fixed command.
+Suricata's tests, though, are written for Suricata's default configuration plus what each
+test folder asks for: arguments in test.yaml (`--simulate-ips`, `--set stream.midstream=true`,
+`--set threshold-file=...`) and overrides in its suricata.yaml. This wrapper reads those and
+passes the matching `utmctl replay` flags, so a test is judged under the settings it was
+written for. It is usable as sv-check's engine command:
+
+  sv-check.py --tests ../shared/corpus/suricata-verify/tests \
+      --engine 'tools/sv-replay.py --utmctl .build/debug/utmctl {dir} {pcap} {rules} {eve}'
+
+What is translated (everything else is ignored, and listed with --explain):
+  - IDS unless --simulate-ips (Suricata's default): `utmctl replay --ids`.
+  - stream.midstream (Suricata's default false), stream.midstream-policy, exception-policy,
+    stream.reassembly.depth: from test.yaml `--set` arguments and suricata.yaml, as `--set`.
+  - threshold-file: from `--set threshold-file=...` or suricata.yaml, as `--threshold-file`.
+  - drop log `flows: all` in suricata.yaml's eve-log types: `--drop-log-flows`.
+  - action-order from suricata.yaml, else Suricata's default pass,drop,reject,alert.
+  - Rules: sv-check gives an empty rules file when the folder has no test.rules; the tests
+    that name their rules otherwise (input.rules, tcp-overlap.rules, ...) keep them in the
+    folder, so every *.rules file there is passed, except firewall.rules (Suricata 8's
+    firewall mode, a different rule language).
+"""
+import argparse, os, shlex, subprocess, sys
+
+import yaml
+
+
+def test_args(spec, test_dir):
+    """The test's extra Suricata arguments as one token list (${TEST_DIR} substituted)."""
+    raw = spec.get("args") or []
+    if isinstance(raw, str):
+        raw = [raw]
+    tokens = []
+    for a in raw:
+        tokens += shlex.split(str(a).replace("${TEST_DIR}", test_dir))
+    return tokens
+
+
+def suricata_yaml(test_dir):
+    path = os.path.join(test_dir, "suricata.yaml")
+    if not os.path.exists(path):
+        return {}
+    text = open(path, errors="replace").read()
+    # Suricata's YAML 1.1 header and tabs upset PyYAML; the keys we read do not need them.
+    lines = [l for l in text.splitlines() if not l.startswith("%YAML")]
+    try:
+        return yaml.safe_load("\n".join(lines).replace("\t", "    ")) or {}
+    except yaml.YAMLError:
+        return {}
+
+
+def dig(conf, dotted):
+    cur = conf
+    for part in dotted.split("."):
+        if not isinstance(cur, dict) or part not in cur:
+            return None
+        cur = cur[part]
+    return cur
+
+
+def drop_log_all(conf):
+    for out in conf.get("outputs") or []:
+        eve = out.get("eve-log") if isinstance(out, dict) else None
+        if not isinstance(eve, dict):
+            continue
+        for t in eve.get("types") or []:
+            if isinstance(t, dict) and isinstance(t.get("drop"), dict):
+                if str(t["drop"].get("flows", "")).lower() == "all":
+                    return True
+    return False
+
+
+def build(args):
+    spec = yaml.safe_load(open(os.path.join(args.dir, "test.yaml"))) or {}
+    conf = suricata_yaml(args.dir)
+    tokens = test_args(spec, args.dir)
+    ips = "--simulate-ips" in tokens
+    sets = {}
+    # Suricata's defaults that differ from the product's.
+    sets["stream.midstream"] = "false"
+    for key in ("stream.midstream", "stream.async-oneside", "stream.midstream-policy", "exception-policy", "stream.reassembly.depth",
+                "threshold-file"):
+        v = dig(conf, key)
+        if v is not None and not isinstance(v, (dict, list)):
+            sets[key] = str(v).lower() if isinstance(v, bool) else str(v)
+    i = 0
+    while i < len(tokens):
+        if tokens[i] == "--set" and i + 1 < len(tokens) and "=" in tokens[i + 1]:
+            k, v = tokens[i + 1].split("=", 1)
+            sets[k.strip()] = v.strip().strip('"')
+            i += 2
+            continue
+        i += 1
+    known = ("stream.midstream", "stream.async-oneside", "stream.midstream-policy", "exception-policy", "stream.reassembly.depth")
+    cmd = [args.utmctl, "replay", args.pcap, "--eve", args.eve]
+    rules = [args.rules]
+    if os.path.getsize(args.rules) == 0 and not os.path.exists(os.path.join(args.dir, "test.rules")):
+        rules = [os.path.join(args.dir, n) for n in sorted(os.listdir(args.dir))
+                 if n.endswith(".rules") and n != "firewall.rules"] or rules
+    for r in rules:
+        cmd += ["--rules", r]
+    if not ips:
+        cmd.append("--ids")
+    for k in known:
+        if k in sets:
+            cmd += ["--set", "%s=%s" % (k, sets[k])]
+    if "threshold-file" in sets:
+        path = sets["threshold-file"]
+        if not os.path.isabs(path):
+            path = os.path.join(args.dir, path)
+        if os.path.exists(path):
+            cmd += ["--threshold-file", path]
+    order = conf.get("action-order")
+    cmd += ["--action-order", ",".join(str(a) for a in order) if isinstance(order, list) else "pass,drop,reject,alert"]
+    if drop_log_all(conf):
+        cmd.append("--drop-log-flows")
+    return cmd
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--utmctl", default=os.environ.get("UTMCTL", "utmctl"))
+    ap.add_argument("--explain", action="store_true", help="print the utmctl command to stderr")
+    ap.add_argument("dir")
+    ap.add_argument("pcap")
+    ap.add_argument("rules")
+    ap.add_argument("eve")
+    args = ap.parse_args()
+    cmd = build(args)
+    if args.explain:
+        print(" ".join(shlex.quote(c) for c in cmd), file=sys.stderr)
+    return subprocess.run(cmd).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
