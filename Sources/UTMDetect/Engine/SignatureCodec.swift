@@ -169,6 +169,14 @@ enum SignatureCodec {
     struct Reader {
         let view: ByteView
         var at = 0
+        /// Interning: the same long string or address/port list (`$HOME_NET`, a classtype, the
+        /// file name, metadata values) decodes to one shared storage, not one copy per rule.
+        /// About a fifth of the decoded signatures' memory.
+        var strings: [[UInt8]: String] = [:]
+        var addressSets: [[UInt8]: AddressSet] = [:]
+        var portSets: [[UInt8]: PortSet] = [:]
+
+        init(view: ByteView) { self.view = view }
 
         @inline(__always)
         mutating func u8() throws(Bad) -> UInt8 {
@@ -230,7 +238,13 @@ enum SignatureCodec {
             let n = try count(1)
             guard let s = view.slice(at, n) else { throw Bad(reason: "ends at byte \(at)") }
             at &+= n
-            return s.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+            // Strings of up to 15 UTF-8 bytes are stored inline by Swift: nothing to share.
+            guard n > 15 else { return s.withUnsafeBytes { String(decoding: $0, as: UTF8.self) } }
+            let key = s.bytes
+            if let known = strings[key] { return known }
+            let v = s.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+            strings[key] = v
+            return v
         }
         mutating func present() throws(Bad) -> Bool { try bool() }
         mutating func value() throws(Bad) -> ValueRef {
@@ -265,6 +279,15 @@ enum SignatureCodec {
             return b
         }
         mutating func addresses() throws(Bad) -> AddressSet {
+            let start = at
+            let a = try decodeAddresses()
+            guard let raw = view.slice(start, at &- start) else { return a }
+            let key = raw.bytes
+            if let known = addressSets[key] { return known }
+            addressSets[key] = a
+            return a
+        }
+        mutating func decodeAddresses() throws(Bad) -> AddressSet {
             var a = AddressSet()
             let n4 = try count(2)
             a.v4.reserveCapacity(n4)
@@ -284,6 +307,15 @@ enum SignatureCodec {
             return a
         }
         mutating func ports() throws(Bad) -> PortSet {
+            let start = at
+            let p = try decodePorts()
+            guard let raw = view.slice(start, at &- start) else { return p }
+            let key = raw.bytes
+            if let known = portSets[key] { return known }
+            portSets[key] = p
+            return p
+        }
+        mutating func decodePorts() throws(Bad) -> PortSet {
             var p = PortSet()
             let n = try count(2)
             p.ranges.reserveCapacity(n)
