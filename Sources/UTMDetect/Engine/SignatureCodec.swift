@@ -172,11 +172,19 @@ enum SignatureCodec {
         /// Interning: the same long string or address/port list (`$HOME_NET`, a classtype, the
         /// file name, metadata values) decodes to one shared storage, not one copy per rule.
         /// About a fifth of the decoded signatures' memory.
-        var strings: [[UInt8]: String] = [:]
-        var addressSets: [[UInt8]: AddressSet] = [:]
-        var portSets: [[UInt8]: PortSet] = [:]
+        var strings: Set<String> = []
+        /// Keyed by an FNV-1a hash of the encoded bytes (hashing an `[UInt8]` key byte by byte
+        /// cost more than the decode); a hit is used only when the sets are equal.
+        var addressSets: [UInt64: AddressSet] = [:]
+        var portSets: [UInt64: PortSet] = [:]
 
         init(view: ByteView) { self.view = view }
+
+        static func fnv(_ b: ByteView) -> UInt64 {
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325
+            b.forEachByte { x in h = (h ^ UInt64(x)) &* 0x100_0000_01b3 }
+            return h
+        }
 
         @inline(__always)
         mutating func u8() throws(Bad) -> UInt8 {
@@ -239,11 +247,10 @@ enum SignatureCodec {
             guard let s = view.slice(at, n) else { throw Bad(reason: "ends at byte \(at)") }
             at &+= n
             // Strings of up to 15 UTF-8 bytes are stored inline by Swift: nothing to share.
-            guard n > 15 else { return s.withUnsafeBytes { String(decoding: $0, as: UTF8.self) } }
-            let key = s.bytes
-            if let known = strings[key] { return known }
             let v = s.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
-            strings[key] = v
+            guard n > 15 else { return v }
+            if let known = strings.firstIndex(of: v) { return strings[known] }
+            strings.insert(v)
             return v
         }
         mutating func present() throws(Bad) -> Bool { try bool() }
@@ -282,8 +289,8 @@ enum SignatureCodec {
             let start = at
             let a = try decodeAddresses()
             guard let raw = view.slice(start, at &- start) else { return a }
-            let key = raw.bytes
-            if let known = addressSets[key] { return known }
+            let key = Reader.fnv(raw)
+            if let known = addressSets[key] { return known == a ? known : a }
             addressSets[key] = a
             return a
         }
@@ -310,8 +317,8 @@ enum SignatureCodec {
             let start = at
             let p = try decodePorts()
             guard let raw = view.slice(start, at &- start) else { return p }
-            let key = raw.bytes
-            if let known = portSets[key] { return known }
+            let key = Reader.fnv(raw)
+            if let known = portSets[key] { return known == p ? known : p }
             portSets[key] = p
             return p
         }
