@@ -92,6 +92,15 @@ write("FuzzDNS", "response", be16(0x1234) + be16(0x8180) + be16(1) + be16(3) + b
 msg = be16(0x4321) + be16(0x0100) + be16(1) + be16(0) * 3 + qname("mail.example.org") + be16(15) + be16(1)
 write("FuzzDNS", "tcp", be16(len(msg)) + msg)
 
+# --- DHCP: the whole input is one datagram (BOOTP header, cookie, options).
+def dhcp(op, mtype, yiaddr=b"\0" * 4, opts=b""):
+    hdr = bytes([op, 1, 6, 0]) + be32(0x3903f326) + be16(0) + be16(0x8000) + b"\0" * 4 + yiaddr + b"\0" * 8
+    hdr += b"\x02\x00\x00\x00\x00\x14" + b"\0" * 10 + b"\0" * 192
+    return hdr + be32(0x63825363) + bytes([53, 1, mtype]) + opts + b"\xff"
+write("FuzzDHCP", "discover", dhcp(1, 1, opts=bytes([12, 6]) + b"pc-014" + bytes([61, 7, 1]) + b"\x02\0\0\0\0\x14"))
+write("FuzzDHCP", "request", dhcp(1, 3, opts=bytes([50, 4, 192, 168, 10, 20, 54, 4, 192, 168, 10, 1, 12, 2]) + b"pc"))
+write("FuzzDHCP", "ack", dhcp(2, 5, bytes([192, 168, 10, 20]), bytes([51, 4]) + be32(86400) + bytes([54, 4, 192, 168, 10, 1, 0, 0])))
+
 # --- Decode: first byte picks the link type (0 = Ethernet, 3 = raw IP, ...).
 def ipv4(proto, l4, frag=0):
     h = bytearray(b"\x45\x00" + be16(20 + len(l4)) + be16(7) + be16(frag) + bytes([64, proto]) + b"\x00\x00"

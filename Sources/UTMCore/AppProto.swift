@@ -7,6 +7,8 @@ public enum AppProto: UInt8, Sendable, CaseIterable {
     case tls = 2
     case dns = 3
     case quic = 4
+    /// DHCPv4 on UDP 67/68 (logged for the device table; no rule keywords).
+    case dhcp = 5
     /// Detection ran and nothing matched; the flow is not probed again.
     case failed = 255
 
@@ -18,6 +20,7 @@ public enum AppProto: UInt8, Sendable, CaseIterable {
         case .tls: return "tls"
         case .dns: return "dns"
         case .quic: return "quic"
+        case .dhcp: return "dhcp"
         case .failed: return "failed"
         }
     }

@@ -19,6 +19,9 @@ func decodeEthernet(_ frame: ByteView, _ packet: inout DecodedPacket) -> LinkRes
         packet.events.insert(.linkTooShort)
         return LinkResult(.invalid, 0)
     }
+    // Both present once the EtherType is: it sits after them.
+    packet.dstMAC = MACAddress.read(frame, at: 0) ?? .none
+    packet.srcMAC = MACAddress.read(frame, at: 6) ?? .none
     return followEtherType(type, frame, 14, &packet)
 }
 

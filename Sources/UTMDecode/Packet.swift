@@ -60,6 +60,10 @@ public struct DecodedPacket: Sendable {
     public var dstPort: UInt16 = 0
     public var vlanIDs: (UInt16, UInt16) = (0, 0)
     public var vlanCount: UInt8 = 0
+    /// Ethernet source and destination (EVE `ether`, the device table); `.none` when the frame
+    /// had no Ethernet header.
+    public var srcMAC: MACAddress = .none
+    public var dstMAC: MACAddress = .none
     /// IPv4 header length, or for IPv6 the fixed header plus the extension headers walked:
     /// where the transport header starts inside `ipPacket`.
     public var ipHeaderLength: Int = 0

@@ -124,6 +124,8 @@ public final class Engine {
         guard decoder.decode(frame, rawLinkType: rawLinkType, timestamp: timestamp, into: &packet) == .decoded else {
             return decision
         }
+        eve.packetEther = EVEPacketEther(src: packet.src, srcPort: packet.srcPort,
+                                         srcMAC: packet.srcMAC, dstMAC: packet.dstMAC)
         flows.expire(now: now, budget: config.expiryBudgetPerPacket) { ref, flow, reason in
             self.endFlow(ref, &flow, reason)
         }
@@ -293,7 +295,9 @@ public final class Engine {
             return
         }
         if app == .unknown {
-            if AppLayerDetect.isDNSPort(m.srcPort) || AppLayerDetect.isDNSPort(m.dstPort) {
+            if DHCP.isDHCPPorts(m.srcPort, m.dstPort) {
+                app = .dhcp
+            } else if AppLayerDetect.isDNSPort(m.srcPort) || AppLayerDetect.isDNSPort(m.dstPort) {
                 app = .dns
             } else if QUICParser.probe(payload) {
                 guard let s = acquire(.quic) else {
@@ -332,6 +336,12 @@ public final class Engine {
                 eve.writeDNS(dns, time: time, direction == .toServer ? m : m.reversed, webFilter: wf)
             } else {
                 stats.dnsParseFailures &+= 1
+            }
+        case .dhcp:
+            // One message per datagram: nothing kept between packets (the device table is
+            // built from the events).
+            if let msg = DHCP.parse(payload) {
+                eve.writeDHCP(msg, datagram: payload, time: time, direction == .toServer ? m : m.reversed)
             }
         case .quic:
             let slot = flow.appSlot >= 0 ? flow.appSlot : flows[ref].appSlot
@@ -415,6 +425,7 @@ public final class Engine {
 
     func endpoints(_ f: Flow) -> EVEEndpoints {
         EVEEndpoints(flowID: f.id, src: f.clientIP, srcPort: f.clientPort, dst: f.serverIP,
-                     dstPort: f.serverPort, ipProto: f.ipProto, appProto: f.appProto)
+                     dstPort: f.serverPort, ipProto: f.ipProto, appProto: f.appProto,
+                     srcMAC: f.clientMAC, dstMAC: f.serverMAC)
     }
 }

@@ -111,7 +111,8 @@ extension Engine {
     func packetEndpoints(_ ref: FlowRef) -> EVEEndpoints {
         let f = flows[ref]
         return EVEEndpoints(flowID: f.id, src: packet.src, srcPort: packet.srcPort, dst: packet.dst,
-                            dstPort: packet.dstPort, ipProto: packet.ipProto, appProto: f.appProto)
+                            dstPort: packet.dstPort, ipProto: packet.ipProto, appProto: f.appProto,
+                            srcMAC: packet.srcMAC, dstMAC: packet.dstMAC)
     }
 }
 

@@ -93,6 +93,10 @@ public struct Flow: Sendable {
     public internal(set) var ipProto: UInt8 = 0
     /// Outer and inner VLAN id (0 when absent); part of the key, as in Suricata.
     public internal(set) var vlan: (UInt16, UInt16) = (0, 0)
+    /// Ethernet addresses of the flow's first packet, oriented client → server (EVE `ether`);
+    /// `.none` when it came without an Ethernet header. Two words in the record, no storage.
+    public internal(set) var clientMAC: MACAddress = .none
+    public internal(set) var serverMAC: MACAddress = .none
     public internal(set) var firstSeen: Timestamp = .zero
     public internal(set) var lastSeen: Timestamp = .zero
     /// Per direction, indexed by `Direction.index` (.toServer = 0).

@@ -310,6 +310,8 @@ public struct FlowTable: Sendable {
         f.serverIP = fromServer ? p.src : p.dst
         f.clientPort = fromServer ? dp : sp
         f.serverPort = fromServer ? sp : dp
+        f.clientMAC = fromServer ? p.dstMAC : p.srcMAC
+        f.serverMAC = fromServer ? p.srcMAC : p.dstMAC
         f.ipProto = p.ipProto
         f.vlan = p.vlanCount > 0 ? (p.vlanIDs.0, p.vlanCount > 1 ? p.vlanIDs.1 : 0) : (0, 0)
         f.firstSeen = p.timestamp

@@ -12,9 +12,15 @@ public struct EVEEndpoints: Sendable {
     public var dstPort: UInt16
     public var ipProto: UInt8
     public var appProto: AppProto
+    /// Ethernet addresses in the same orientation as `src`/`dst` (EVE `ether`); `.none` when
+    /// unknown, and then `begin` falls back to the current packet's (`EVEWriter.packetEther`).
+    public var srcMAC: MACAddress
+    public var dstMAC: MACAddress
 
     public init(flowID: UInt64, src: IPAddress, srcPort: UInt16, dst: IPAddress, dstPort: UInt16,
-                ipProto: UInt8, appProto: AppProto) {
+                ipProto: UInt8, appProto: AppProto, srcMAC: MACAddress = .none, dstMAC: MACAddress = .none) {
+        self.srcMAC = srcMAC
+        self.dstMAC = dstMAC
         self.flowID = flowID
         self.src = src
         self.srcPort = srcPort
@@ -27,13 +33,28 @@ public struct EVEEndpoints: Sendable {
     /// The same endpoints seen from the other side.
     public var reversed: EVEEndpoints {
         EVEEndpoints(flowID: flowID, src: dst, srcPort: dstPort, dst: src, dstPort: srcPort,
-                     ipProto: ipProto, appProto: appProto)
+                     ipProto: ipProto, appProto: appProto, srcMAC: dstMAC, dstMAC: srcMAC)
+    }
+}
+
+/// The Ethernet addresses of the packet being processed, with its source endpoint, so events
+/// built without MACs (alerts of the detection stage) still get `ether` in their orientation.
+public struct EVEPacketEther: Sendable {
+    public var src: IPAddress
+    public var srcPort: UInt16
+    public var srcMAC: MACAddress
+    public var dstMAC: MACAddress
+
+    public static let none = EVEPacketEther(src: .none, srcPort: 0, srcMAC: .none, dstMAC: .none)
+
+    public init(src: IPAddress, srcPort: UInt16, srcMAC: MACAddress, dstMAC: MACAddress) {
+        self.src = src; self.srcPort = srcPort; self.srcMAC = srcMAC; self.dstMAC = dstMAC
     }
 }
 
 /// Event types we write, for the per-type counters in the replay summary.
 public enum EVEEventType: Int, CaseIterable, Sendable {
-    case flow, http, tls, dns, quic, alert, drop, fileinfo, stats
+    case flow, http, tls, dns, quic, alert, drop, fileinfo, stats, dhcp
 
     public var name: StaticString {
         switch self {
@@ -46,6 +67,7 @@ public enum EVEEventType: Int, CaseIterable, Sendable {
         case .drop: return "drop"
         case .fileinfo: return "fileinfo"
         case .stats: return "stats"
+        case .dhcp: return "dhcp"
         }
     }
 }
@@ -57,6 +79,9 @@ public struct EVEWriter: Sendable {
     public private(set) var counts: [UInt64]
     /// Which event types are written at all: one bit per `EVEEventType` (all by default).
     public var enabledMask: UInt32
+    /// The current packet's Ethernet addresses (set by the engine per packet; `.none` off
+    /// Ethernet).
+    public var packetEther: EVEPacketEther = .none
 
     public init(capacity: Int = 1 << 18) {
         json = JSONWriter(capacity: capacity)
@@ -103,6 +128,28 @@ public struct EVEWriter: Sendable {
         if e.appProto != .unknown && e.appProto != .failed {
             json.key("app_proto"); json.string(e.appProto.eveName)
         }
+        writeEther(e)
+    }
+
+    /// Suricata's `ether` object: the event's endpoints' MACs, or else the current packet's
+    /// when the event is about that packet (either way round); nothing off Ethernet.
+    mutating func writeEther(_ e: EVEEndpoints) {
+        var s = e.srcMAC, d = e.dstMAC
+        if !s.isPresent && !d.isPresent {
+            let p = packetEther
+            guard p.srcMAC.isPresent else { return }
+            if e.src == p.src && e.srcPort == p.srcPort {
+                s = p.srcMAC; d = p.dstMAC
+            } else if e.dst == p.src && e.dstPort == p.srcPort {
+                s = p.dstMAC; d = p.srcMAC
+            } else {
+                return
+            }
+        }
+        json.key("ether"); json.beginObject()
+        if s.isPresent { json.key("src_mac"); json.mac(s) }
+        if d.isPresent { json.key("dest_mac"); json.mac(d) }
+        json.endObject()
     }
 
     /// Opens an event that is about no flow (stats): only time and type.

@@ -20,7 +20,8 @@ extension EVEWriter {
         guard isEnabled(.flow) else { return }
         let e = EVEEndpoints(flowID: flow.id, src: flow.clientIP, srcPort: flow.clientPort,
                              dst: flow.serverIP, dstPort: flow.serverPort,
-                             ipProto: flow.ipProto, appProto: flow.appProto)
+                             ipProto: flow.ipProto, appProto: flow.appProto,
+                             srcMAC: flow.clientMAC, dstMAC: flow.serverMAC)
         begin(.flow, time: flow.lastSeen, e)
         field("app", app) // App-ID, nDPI's "master.app" ("TLS.YouTube"); absent when unknown
         json.key("flow"); json.beginObject()

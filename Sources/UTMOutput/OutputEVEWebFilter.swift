@@ -81,7 +81,7 @@ extension EVEWriter {
                                    appProto: AppProto, webFilter: EVEWebFilter? = nil) {
         guard isEnabled(.drop) else { return }
         let e = EVEEndpoints(flowID: flowID, src: p.src, srcPort: p.srcPort, dst: p.dst, dstPort: p.dstPort,
-                             ipProto: p.ipProto, appProto: appProto)
+                             ipProto: p.ipProto, appProto: appProto, srcMAC: p.srcMAC, dstMAC: p.dstMAC)
         begin(.drop, time: p.timestamp, e)
         json.key("drop"); json.beginObject()
         json.key("len"); json.int(p.ipLength)
