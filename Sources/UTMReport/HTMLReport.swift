@@ -87,7 +87,7 @@ struct HTMLReport {
         h += "</div></div><h3>\(t("recent_threats"))</h3>"
         h += table([t("time"), t("kind"), t("severity"), t("name"), t("device")],
                    d.threats.filter(\.blocked).reversed().prefix(20).map {
-                       [localTime($0.time), t("\($0.kind)_kind"), stars($0.severity), $0.name, $0.device]
+                       [localTime($0.time), t("\($0.kind)_kind"), stars($0.severity), $0.name, d.deviceLabel($0.device)]
                    })
 
         // Blocked sites by category.
@@ -110,10 +110,10 @@ struct HTMLReport {
         // After hours.
         h += "<h2>\(t("after_hours"))</h2>"
         let colors = ["#2c3e50", "#8e44ad", "#e67e22"]
-        h += SVGChart.stacked(summary.afterHours.prefix(15).map { ($0.device, [$0.night, $0.weekend, $0.holiday]) },
+        h += SVGChart.stacked(summary.afterHours.prefix(15).map { ($0.hostname ?? $0.device, [$0.night, $0.weekend, $0.holiday]) },
                               colors: colors, legend: [t("night"), t("weekend"), t("holiday")])
         h += table([t("device"), t("mac"), t("night"), t("weekend"), t("holiday"), t("total")],
-                   summary.afterHours.map { [$0.device, $0.mac ?? "-", "\($0.night)", "\($0.weekend)", "\($0.holiday)", "\($0.total)"] },
+                   summary.afterHours.map { [$0.label, $0.mac ?? "-", "\($0.night)", "\($0.weekend)", "\($0.holiday)", "\($0.total)"] },
                    numeric: [2, 3, 4, 5])
         let holidays = summary.holidays.map { String(format: "%04d-%02d-%02d", $0.0.year, $0.0.month, $0.0.day) + " " + $0.1 }
         h += "<p class=\"meta\">\(t("holidays_in_period")): \(holidays.isEmpty ? t("none") : e(holidays.joined(separator: "、")))</p>"

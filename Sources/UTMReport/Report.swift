@@ -47,10 +47,19 @@ public struct ReportOptions: Sendable {
 public struct DeviceAfterHours: Sendable, Equatable {
     public var device: String
     public var mac: String?
+    /// DHCP host name from the device table, when known.
+    public var hostname: String?
     public var night = 0
     public var weekend = 0
     public var holiday = 0
     public var total: Int { night + weekend + holiday }
+
+    /// "hostname (IP, MAC)" with what is known; the address alone when nothing else is.
+    public var label: String {
+        let inner = ([device] + (mac.map { [$0] } ?? [])).joined(separator: ", ")
+        if let hostname { return "\(hostname) (\(inner))" }
+        return device
+    }
 }
 
 /// The numbers a report shows, computed from the store's aggregates. Tests compare these with
@@ -83,6 +92,13 @@ public struct ReportSummary: Sendable {
             case .holiday: d.holiday += a.records
             }
             byDevice[a.device] = d
+        }
+        for (ip, var d) in byDevice {
+            if let known = data.knownDevices[ip] {
+                d.hostname = known.hostname
+                if d.mac == nil { d.mac = known.mac }
+                byDevice[ip] = d
+            }
         }
         afterHours = byDevice.values.sorted { ($0.total, $1.device) > ($1.total, $0.device) }
         for y in options.period.years {

@@ -7,6 +7,8 @@ enum ParsedEVE {
     /// A `flow` event: adds app and byte counts to the flow's access rows, or becomes an
     /// access row of its own when the flow had no transaction events.
     case flow(LogRecord, start: Int64)
+    /// A `dhcp` event: what it says about a device (no row of its own).
+    case device(DeviceSighting)
     /// A well-formed event the store does not keep (stats, DNS answers, IPS drops whose alert
     /// is already an alert row).
     case ignored
@@ -92,6 +94,22 @@ enum EVEParse {
             r.bytesToClient = int64(f["bytes_toclient"])
             let start = (f["start"] as? String).flatMap(EventTime.parse) ?? time
             return .flow(r, start: start)
+
+        case "dhcp":
+            guard let d = e["dhcp"] as? [String: Any] else { return .malformed("dhcp event without a dhcp object") }
+            guard let mac = (d["client_mac"] as? String).flatMap(MACText.canonical) else { return .ignored }
+            var s = DeviceSighting(mac: mac, time: time)
+            if let name = d["hostname"] as? String, !name.isEmpty { s.hostname = name }
+            // Only an ACK confirms an address; a client renewing or informing names its own.
+            let kind = d["dhcp_type"] as? String
+            let ip: String?
+            switch (d["type"] as? String, kind) {
+            case ("reply", "ack"?), ("reply", nil): ip = d["assigned_ip"] as? String
+            case ("request", "request"?), ("request", "inform"?): ip = d["client_ip"] as? String
+            default: ip = nil
+            }
+            if let ip, let c = IPText.canonical(ip), c != "0.0.0.0" { s.ip = c }
+            return .device(s)
 
         default:
             return .ignored

@@ -33,6 +33,8 @@ public struct IngestReport: Sendable, Equatable {
     public var ignored = 0
     public var malformed = 0
     public var uploadsQueued = 0
+    /// DHCP events read into the device table.
+    public var dhcp = 0
     /// The first few malformed lines, as "line N: reason".
     public var problems: [String] = []
 
@@ -44,6 +46,7 @@ public struct IngestReport: Sendable, Equatable {
         if flowsMerged > 0 { s += ", \(flowsMerged) flows merged" }
         if ignored > 0 { s += ", \(ignored) ignored" }
         if uploadsQueued > 0 { s += ", \(uploadsQueued) queued for upload" }
+        if dhcp > 0 { s += ", \(dhcp) DHCP" }
         if malformed > 0 { s += "; \(malformed) malformed skipped (\(problems.joined(separator: "; ")))" }
         return s
     }
@@ -156,6 +159,7 @@ public final class EventStore {
     func ingestBatch(_ lines: [Substring], into report: inout IngestReport) throws {
         let now = config.clock()
         try db.transaction {
+            var devices = DeviceBatch()
             for line in lines {
                 report.lines += 1
                 if line.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" }) { report.lines -= 1; continue }
@@ -165,9 +169,14 @@ public final class EventStore {
                     if report.problems.count < 3 { report.problems.append("line \(report.lines): \(why)") }
                 case .ignored:
                     report.ignored += 1
+                case .device(let d):
+                    report.dhcp += 1
+                    devices.add(d)
                 case .record(let r):
+                    devices.add(r)
                     if try insert(r, &report) { report.uploadsQueued += try enqueueIfAlert(r, now: now) }
                 case .flow(let r, let start):
+                    devices.add(r)
                     if try mergeFlow(r, start: start) {
                         report.flowsMerged += 1
                     } else {
@@ -177,6 +186,7 @@ public final class EventStore {
                     }
                 }
             }
+            try writeDevices(devices)
         }
         if report.uploadsQueued > 0 { try capUploads() }
     }

@@ -40,6 +40,8 @@ public struct ReportData: Sendable {
     public var updates: [UpdateRecord] = []
     public var accessRecords = 0
     public var devices = 0
+    /// What the device table knows per address (host name, MAC), for "hostname (IP, MAC)".
+    public var knownDevices: [String: DeviceRecord] = [:]
 
     public init(from: Int64, to: Int64) {
         self.from = from
@@ -47,6 +49,15 @@ public struct ReportData: Sendable {
     }
 
     public var isEmpty: Bool { threats.isEmpty && accessRecords == 0 && updates.isEmpty }
+
+    /// A device address as the report shows it: "hostname (IP, MAC)" when the device table
+    /// knows the host name, "IP (MAC)" when it knows the MAC, else the address (`mac` is the
+    /// one the records carried, used when the table has none).
+    public func deviceLabel(_ ip: String, mac: String? = nil) -> String {
+        if let d = knownDevices[ip] { return d.label }
+        if let mac { return "\(ip) (\(mac))" }
+        return ip
+    }
 }
 
 extension EventStore {
@@ -135,6 +146,7 @@ extension EventStore {
         d.accessRecords = Int(try db.scalar("SELECT count(*) FROM access WHERE time_us >= ?1 AND time_us < ?2", range) ?? 0)
         let hasHistory = try db.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'update_history'") ?? 0
         if hasHistory > 0 { d.updates = try updates(from: from, to: to) }
+        d.knownDevices = try devicesByIP()
         return d
     }
 }
@@ -142,13 +154,6 @@ extension EventStore {
 /// The office end of a threat: an alert's source is the packet's sender, which for a download
 /// is the server. The device is the private (RFC 1918, ULA, link-local) address of the two.
 func officeDevice(_ src: String?, _ dest: String?) -> String {
-    func isPrivate(_ ip: String?) -> Bool {
-        guard let ip else { return false }
-        if ip.hasPrefix("10.") || ip.hasPrefix("192.168.") { return true }
-        if ip.hasPrefix("172."), let second = Int(ip.split(separator: ".").dropFirst().first ?? ""), (16...31).contains(second) { return true }
-        let l = ip.lowercased()
-        return l.hasPrefix("fc") || l.hasPrefix("fd") || l.hasPrefix("fe80:")
-    }
-    if !isPrivate(src) && isPrivate(dest) { return dest ?? "" }
+    if !isOfficeAddress(src) && isOfficeAddress(dest) { return dest ?? "" }
     return src ?? dest ?? ""
 }

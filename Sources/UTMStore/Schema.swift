@@ -45,6 +45,15 @@ enum Migrations {
           version TEXT NOT NULL, result TEXT NOT NULL, detail TEXT);
         CREATE INDEX update_history_time ON update_history(time_us);
         """,
+        // 3: devices of the office by MAC, from DHCP (host name, assigned address) and from the
+        // ether object of any event (MAC ↔ private address), for the report and investigations
+        // (Devices.swift).
+        """
+        CREATE TABLE devices(
+          mac TEXT PRIMARY KEY, ip TEXT, hostname TEXT,
+          first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL);
+        CREATE INDEX devices_ip ON devices(ip);
+        """,
     ]
 
     static func tooNew(_ path: String, _ v: Int64) -> StoreError {

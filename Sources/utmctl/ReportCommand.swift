@@ -110,7 +110,7 @@ struct ReportCommand: ParsableCommand {
             "top_by_visits": d.topByVisits.map { ["host": $0.host, "visits": $0.visits, "minutes": $0.minutes] as [String: Any] },
             "top_by_time": d.topByTime.map { ["host": $0.host, "visits": $0.visits, "minutes": $0.minutes] as [String: Any] },
             "after_hours": s.afterHours.map {
-                ["device": $0.device, "mac": $0.mac ?? "", "night": $0.night, "weekend": $0.weekend, "holiday": $0.holiday] as [String: Any]
+                ["device": $0.device, "mac": $0.mac ?? "", "hostname": $0.hostname ?? "", "night": $0.night, "weekend": $0.weekend, "holiday": $0.holiday] as [String: Any]
             },
             "holidays": s.holidays.map { String(format: "%04d-%02d-%02d", $0.0.year, $0.0.month, $0.0.day) },
             "updates": d.updates.map { ["kind": $0.kind, "version": $0.version, "result": $0.result] },
