@@ -87,6 +87,12 @@ import Testing
         #expect(try s.search(LogQuery(ip: "2001:0db8:0000:0000:0000:0000:0000:0020")).map(\.url)
                 == ["http://files.example.jp:8080/upload"])
         #expect(all[4].srcIP == "2001:db8::20")
+        // The capture is Ethernet: every record carries the MACs, and the device table pairs them
+        // with the private addresses (the DNS server's side is 192.168.10.1; the web servers are public).
+        #expect(all.allSatisfy { $0.srcMAC == "02:00:00:00:00:01" && $0.destMAC == "02:00:00:00:00:02" })
+        #expect(try s.search(LogQuery(mac: "02:00:00:00:00:01")).count == 5)
+        let devices = try s.devices()
+        #expect(Set(devices.map { "\($0.mac) \($0.ip ?? "-")" }) == ["02:00:00:00:00:01 192.168.10.20", "02:00:00:00:00:02 192.168.10.1"])
     }
 
     @Test func rowCapPrunesOldestFirst() throws {
