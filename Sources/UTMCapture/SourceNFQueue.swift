@@ -55,6 +55,10 @@ public struct NFQueuePacket {
     public var physInDevice: UInt32
     public var physOutDevice: UInt32
     public var mark: UInt32
+    /// The sender's Ethernet address (NFQA_HWADDR) when the packet came in on an Ethernet
+    /// port; `.none` for locally generated packets. The payload has no link layer, so this is
+    /// the engine's only source for EVE `ether` (and the event store's device table) on the box.
+    public var sourceMAC: MACAddress = .none
 }
 
 /// What the source tells the kernel about a packet. Rejects are a drop here; the answer to the
@@ -297,9 +301,19 @@ public final class NFQueueSource {
             originalLength: captured,
             inDevice: nfq_get_indev(data), outDevice: nfq_get_outdev(data),
             physInDevice: nfq_get_physindev(data), physOutDevice: nfq_get_physoutdev(data),
-            mark: nfq_get_nfmark(data))
+            mark: nfq_get_nfmark(data), sourceMAC: Self.sourceMAC(data))
         parsedCount += 1
         return 0
+    }
+
+    /// NFQA_HWADDR: present for packets received on a device with a hardware address; only
+    /// 6-byte (Ethernet) addresses are kept.
+    @inline(__always)
+    private static func sourceMAC(_ data: OpaquePointer) -> MACAddress {
+        guard let hw = nfq_get_packet_hw(data), UInt16(bigEndian: hw.pointee.hw_addrlen) == 6 else { return .none }
+        let a = hw.pointee.hw_addr
+        let v = UInt64(a.0) << 40 | UInt64(a.1) << 32 | UInt64(a.2) << 24 | UInt64(a.3) << 16 | UInt64(a.4) << 8 | UInt64(a.5)
+        return MACAddress(value: v)
     }
 
     private static func check(_ rc: Int32, _ name: String, _ call: String) throws {

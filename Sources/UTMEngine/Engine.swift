@@ -109,13 +109,19 @@ public final class Engine {
     /// Runs one captured frame through the engine. Events go to `eve`'s buffer; the caller
     /// flushes it when it likes.
     @discardableResult
-    public func process(frame: ByteView, linkType: LinkType, timestamp: Timestamp, wireLength: Int) -> PacketDecision {
-        process(frame: frame, rawLinkType: linkType.rawValue, timestamp: timestamp, wireLength: wireLength)
+    public func process(frame: ByteView, linkType: LinkType, timestamp: Timestamp, wireLength: Int,
+                        sourceMAC: MACAddress = .none) -> PacketDecision {
+        process(frame: frame, rawLinkType: linkType.rawValue, timestamp: timestamp, wireLength: wireLength,
+                sourceMAC: sourceMAC)
     }
 
     /// The same, for a link type as pcap numbers it (capture files).
     @discardableResult
-    public func process(frame: ByteView, rawLinkType: UInt32, timestamp: Timestamp, wireLength: Int) -> PacketDecision {
+    ///
+    /// `sourceMAC`: the sender's MAC when the frame has no Ethernet header but the capture knows
+    /// it (NFQUEUE's NFQA_HWADDR); used only when the frame itself carries none.
+    public func process(frame: ByteView, rawLinkType: UInt32, timestamp: Timestamp, wireLength: Int,
+                        sourceMAC: MACAddress = .none) -> PacketDecision {
         decision = PacketDecision()
         lastFlowIsNew = false
         stats.packets &+= 1
@@ -124,6 +130,7 @@ public final class Engine {
         guard decoder.decode(frame, rawLinkType: rawLinkType, timestamp: timestamp, into: &packet) == .decoded else {
             return decision
         }
+        if !packet.srcMAC.isPresent { packet.srcMAC = sourceMAC }
         eve.packetEther = EVEPacketEther(src: packet.src, srcPort: packet.srcPort,
                                          srcMAC: packet.srcMAC, dstMAC: packet.dstMAC)
         flows.expire(now: now, budget: config.expiryBudgetPerPacket) { ref, flow, reason in

@@ -94,7 +94,7 @@ final class Worker: @unchecked Sendable {
         let now = WallClock.now()
         let d = engine.process(frame: packet.payload, linkType: .raw,
                                timestamp: Timestamp(seconds: now.seconds, micros: now.micros),
-                               wireLength: packet.originalLength)
+                               wireLength: packet.originalLength, sourceMAC: packet.sourceMAC)
         if engine.lastFlowIsNew { publisher.flowStarted(slot: engine.lastFlow.index, packet) }
         if engine.eve.pendingBytes >= 1 << 16 { flushEVE() }
         switch d.verdict {

@@ -117,3 +117,29 @@ import UTMDetect
         #expect(Self.ether(dhcp[2]).0 == "02:00:00:00:00:fe" && Self.ether(dhcp[2]).1 == "02:00:5e:10:20:30")
     }
 }
+
+extension DeviceEVETests {
+    /// NFQUEUE gives IP packets and the sender's MAC beside them: events get ether.src_mac
+    /// (the client's, on the client's packets; the flow keeps it for transactions and flow).
+    @Test func sourceMACFromTheCapture() {
+        let engine = Engine()
+        let mac = MACAddress(value: 0x02_00_5e_10_20_30)
+        for (i, f) in WebFilterEngineTests.http("www.example.com").enumerated() {
+            let ip = Array(f.dropFirst(14))
+            let fromClient = f[11] == 1 // EngineTraffic: the client's frames come from 02:…:01
+            ip.withByteView { v in
+                engine.process(frame: v, linkType: .raw, timestamp: Timestamp(seconds: 1_700_000_000, micros: Int32(i)),
+                               wireLength: v.count, sourceMAC: fromClient ? mac : .none)
+            }
+        }
+        engine.finish()
+        let events = String(decoding: engine.eve.buffer, as: UTF8.self).split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        let withEther = events.filter { ["http", "flow"].contains($0["event_type"] as? String ?? "") }
+        #expect(withEther.count == 2)
+        for e in withEther {
+            #expect(Self.ether(e).0 == "02:00:5e:10:20:30" && Self.ether(e).1 == nil)
+        }
+    }
+}
