@@ -48,6 +48,9 @@ struct LogsSearch: ParsableCommand {
     @Option(name: .long, help: "A device's MAC address.")
     var mac: String?
 
+    @Option(name: .long, help: "A device's host name as it told DHCP (e.g. pc-sato): searched by its MAC.")
+    var device: String?
+
     @Option(name: .long, help: "Web category (e.g. security, adult) or signature category.")
     var category: String?
 
@@ -93,6 +96,7 @@ struct LogsSearch: ParsableCommand {
             guard MACText.canonical(mac) != nil else { throw fail("logs: --mac '\(mac)' is not a MAC address (aa:bb:cc:dd:ee:ff)") }
             q.mac = mac
         }
+        if device != nil && mac != nil { throw fail("logs: give --device or --mac, not both") }
         q.category = category
         if let verdict {
             guard verdict == "allowed" || verdict == "blocked" else {
@@ -109,7 +113,10 @@ struct LogsSearch: ParsableCommand {
         let records: [LogRecord]
         do {
             let s = try EventStore(path: store, readOnly: true)
+            if let device { q.mac = try deviceMAC(device, s) }
             records = try s.search(q)
+        } catch let e as ExitCode {
+            throw e
         } catch {
             throw fail("\(error)")
         }
@@ -124,6 +131,21 @@ struct LogsSearch: ParsableCommand {
         for r in records { out += format.line(r) + "\n" }
         print(out, terminator: "")
         if format == .table { writeStandardError("\(records.count) records") }
+    }
+}
+
+extension LogsSearch {
+    /// The MAC of the device with this host name (case-insensitive); one clear line when no
+    /// device, or several, have it.
+    func deviceMAC(_ name: String, _ store: EventStore) throws -> String {
+        let all = try store.devices()
+        let matches = all.filter { $0.hostname?.caseInsensitiveCompare(name) == .orderedSame }
+        if matches.count == 1 { return matches[0].mac }
+        if matches.isEmpty {
+            let known = all.compactMap(\.hostname).sorted().prefix(10).joined(separator: ", ")
+            throw fail("logs: no device named '\(name)' in \(store.path)" + (known.isEmpty ? " (no DHCP host names recorded)" : " (known: \(known))"))
+        }
+        throw fail("logs: several devices are named '\(name)': \(matches.map(\.label).joined(separator: "; ")); use --mac")
     }
 }
 

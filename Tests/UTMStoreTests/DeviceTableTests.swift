@@ -45,6 +45,20 @@ import Testing
         #expect(try s.devices().first?.ip == "192.168.10.57")
     }
 
+    /// `utmctl logs --device NAME`: the support desk knows the PC by its name.
+    @Test func logsByDeviceName() throws {
+        let path = F.tempPath("cli-devices")
+        let eve = path + ".eve"
+        try (Self.lines.joined(separator: "\n") + "\n").write(toFile: eve, atomically: true, encoding: .utf8)
+        #expect(try CLI.run(["logs", "ingest", "--store", path, eve]).status == 0)
+        let found = try CLI.run(["logs", "--store", path, "--device", "PC-SATO", "--format", "jsonl"])
+        #expect(found.status == 0, "\(found.stderr)")
+        #expect(found.stdout.split(separator: "\n").count == 3, "http, alert, flow: \(found.stdout)")
+        let unknown = try CLI.run(["logs", "--store", path, "--device", "pc-tanaka"])
+        #expect(unknown.status != 0 && unknown.stderr.contains("no device named 'pc-tanaka'") && unknown.stderr.contains("pc-sato"))
+        #expect(!unknown.stderr.contains("Error:"), "one clear line, no stack: \(unknown.stderr)")
+    }
+
     /// A version 2 store (before the device table) is migrated on open and keeps its rows.
     @Test func migratesFromVersion2() throws {
         let path = F.tempPath("v2")
