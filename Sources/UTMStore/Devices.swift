@@ -101,6 +101,12 @@ extension EventStore {
         }
     }
 
+    /// Keeps the `config.maxDevices` most recently seen devices.
+    func pruneDevices() throws {
+        try db.prepare("DELETE FROM devices WHERE mac IN (SELECT mac FROM devices ORDER BY last_seen DESC, mac LIMIT -1 OFFSET ?1)")
+            .run([.int(Int64(max(0, config.maxDevices)))])
+    }
+
     /// Every device known, most recently seen first.
     public func devices() throws -> [DeviceRecord] {
         // A store opened read-only may predate schema version 3.

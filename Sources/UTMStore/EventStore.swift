@@ -15,6 +15,9 @@ public struct EventStoreConfig: Sendable {
     /// Blocked web accesses in these categories are uploaded as alerts (malware, phishing…
     /// are reported as the "security" group by the engine).
     public var uploadCategories: Set<String> = ["security"]
+    /// Devices kept in the device table; beyond it the least recently seen go (a LAN flooded
+    /// with spoofed MACs must not grow the file without bound).
+    public var maxDevices: Int = 10_000
     /// Wall clock for enqueue times and expiry (tests move it).
     public var clock: @Sendable () -> Int64 = { EventTime.now() }
 
@@ -267,6 +270,7 @@ public final class EventStore {
             try db.exec("PRAGMA incremental_vacuum")
             rounds += 1
         }
+        try pruneDevices()
         if deleted > 0 { try db.exec("PRAGMA incremental_vacuum") }
         return deleted
     }

@@ -45,6 +45,18 @@ import Testing
         #expect(try s.devices().first?.ip == "192.168.10.57")
     }
 
+    /// Spoofed MACs cannot grow the table past its cap: the least recently seen go.
+    @Test func deviceCap() throws {
+        var config = EventStoreConfig()
+        config.maxDevices = 3
+        let s = try EventStore(path: F.tempPath("cap"), config: config)
+        let lines = (0 ..< 20).map { i in
+            #"{"timestamp":"2026-01-10T09:00:\#(String(format: "%02d", i)).000000+0000","event_type":"dns","src_ip":"192.168.10.\#(i + 2)","src_port":40000,"dest_ip":"203.0.113.1","dest_port":53,"proto":"UDP","ether":{"src_mac":"02:00:00:00:01:\#(String(format: "%02x", i))","dest_mac":"02:00:00:00:00:fe"},"dns":{"type":"query","id":1,"rrname":"a.example","rrtype":"A"}}"#
+        }
+        try s.ingest(lines: lines)
+        #expect(try s.devices().map(\.ip) == ["192.168.10.21", "192.168.10.20", "192.168.10.19"])
+    }
+
     /// `utmctl logs --device NAME`: the support desk knows the PC by its name.
     @Test func logsByDeviceName() throws {
         let path = F.tempPath("cli-devices")
