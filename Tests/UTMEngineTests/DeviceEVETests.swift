@@ -143,3 +143,26 @@ extension DeviceEVETests {
         }
     }
 }
+
+extension DeviceEVETests {
+    /// fileinfo (and the antivirus alert) of a download carry ether like the transaction.
+    @Test func etherOnFileinfo() throws {
+        let (av, _, _) = EngineAntivirusConfig.load([("test.hdb", Array("0123456789abcdef0123456789abcdef:1:Mimamori.Test.Unused\n".utf8))])
+        var config = EngineConfig()
+        config.applyAntivirus(av)
+        let eicar = #"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"#
+        let frames = EngineTraffic.tcpSession(v6: false, sport: 41010, dport: 80, exchanges: [
+            (Array("GET /eicar.com HTTP/1.1\r\nHost: dl.example\r\n\r\n".utf8),
+             Array("HTTP/1.1 200 OK\r\nContent-Length: \(eicar.utf8.count)\r\n\r\n\(eicar)".utf8)),
+        ])
+        let events = Self.run(Engine(config: config), frames)
+        let files = events.filter { ["fileinfo", "alert"].contains($0["event_type"] as? String ?? "") }
+        #expect(files.contains { $0["event_type"] as? String == "fileinfo" })
+        for e in files {
+            let (src, dst) = Self.ether(e)
+            let fromClient = e["src_ip"] as? String == "192.168.1.10"
+            #expect(src == (fromClient ? Self.client : Self.server) && dst == (fromClient ? Self.server : Self.client),
+                    "\(e["event_type"] ?? "")")
+        }
+    }
+}
