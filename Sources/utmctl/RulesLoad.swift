@@ -53,9 +53,15 @@ extension DefinitionsBundle {
     }
 
     static func load(path: String) throws -> DetectDefinitions {
+        let parts = try decodeMapped(path: path)
+        // The mapping is gone here: the definitions are built without the file resident.
+        return parts.definitions()
+    }
+
+    static func decodeMapped(path: String) throws -> Decoded {
         let file = try MappedFile(path: path)
         file.willNeed()
-        return try withExtendedLifetime(file) { try decode(file.bytes, file: path) }
+        return try withExtendedLifetime(file) { try decodeParts(file.bytes, file: path) }
     }
 }
 

@@ -78,6 +78,24 @@ public enum DefinitionsBundle {
     /// Decodes a bundle from a view (a mapped file: nothing is copied but the decoded tables).
     /// Every length is checked: a truncated or altered file is an error, never a trap.
     public static func decode(_ bytes: ByteView, file: String) throws(BundleError) -> DetectDefinitions {
+        try decodeParts(bytes, file: file).definitions()
+    }
+
+    /// A checked, decoded bundle that holds no reference to the file's bytes: a loader can
+    /// unmap the file before the definitions (groups, alert texts) are built, so the mapping
+    /// and those tables are never resident together (peak RSS).
+    public struct Decoded: Sendable {
+        let signatures: [Signature]
+        let flowbitNames: FlowbitNames
+        let patternSets: [CompiledPatternSet?]
+
+        public func definitions() -> DetectDefinitions {
+            DetectDefinitions(ordered: signatures, flowbitNames: flowbitNames, patternSets: patternSets)
+        }
+    }
+
+    /// `decode` without building the definitions yet (see `Decoded`).
+    public static func decodeParts(_ bytes: ByteView, file: String) throws(BundleError) -> Decoded {
         func err(_ c: BundleError.Code, _ r: String) -> BundleError { BundleError(code: c, file: file, reason: r) }
         guard bytes.count >= 8, (0 ..< 8).allSatisfy({ bytes.u8($0) == magic[$0] }) else {
             throw err(.badMagic, "not an IPS definitions bundle")
@@ -127,7 +145,7 @@ public enum DefinitionsBundle {
             // Every prefilter id must name a signature (the scan reports ids as indices).
             if let set, set.maxID >= 0, set.maxID >= sigCount { throw err(.corrupt, "prefilter automaton \(b): id out of range") }
         }
-        return DetectDefinitions(ordered: decoded.signatures, flowbitNames: decoded.flowbitNames, patternSets: sets)
+        return Decoded(signatures: decoded.signatures, flowbitNames: decoded.flowbitNames, patternSets: sets)
     }
 
     static func orderHash(_ sigs: [Signature]) -> UInt64 {

@@ -169,6 +169,22 @@ enum SignatureCodec {
     struct Reader {
         let view: ByteView
         var at = 0
+        /// Interning: the same long string or address/port list (`$HOME_NET`, a classtype, the
+        /// file name, metadata values) decodes to one shared storage, not one copy per rule.
+        /// About a fifth of the decoded signatures' memory.
+        var strings: Set<String> = []
+        /// Keyed by an FNV-1a hash of the encoded bytes (hashing an `[UInt8]` key byte by byte
+        /// cost more than the decode); a hit is used only when the sets are equal.
+        var addressSets: [UInt64: AddressSet] = [:]
+        var portSets: [UInt64: PortSet] = [:]
+
+        init(view: ByteView) { self.view = view }
+
+        static func fnv(_ b: ByteView) -> UInt64 {
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325
+            b.forEachByte { x in h = (h ^ UInt64(x)) &* 0x100_0000_01b3 }
+            return h
+        }
 
         @inline(__always)
         mutating func u8() throws(Bad) -> UInt8 {
@@ -230,7 +246,12 @@ enum SignatureCodec {
             let n = try count(1)
             guard let s = view.slice(at, n) else { throw Bad(reason: "ends at byte \(at)") }
             at &+= n
-            return s.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+            // Strings of up to 15 UTF-8 bytes are stored inline by Swift: nothing to share.
+            let v = s.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+            guard n > 15 else { return v }
+            if let known = strings.firstIndex(of: v) { return strings[known] }
+            strings.insert(v)
+            return v
         }
         mutating func present() throws(Bad) -> Bool { try bool() }
         mutating func value() throws(Bad) -> ValueRef {
@@ -265,6 +286,15 @@ enum SignatureCodec {
             return b
         }
         mutating func addresses() throws(Bad) -> AddressSet {
+            let start = at
+            let a = try decodeAddresses()
+            guard let raw = view.slice(start, at &- start) else { return a }
+            let key = Reader.fnv(raw)
+            if let known = addressSets[key] { return known == a ? known : a }
+            addressSets[key] = a
+            return a
+        }
+        mutating func decodeAddresses() throws(Bad) -> AddressSet {
             var a = AddressSet()
             let n4 = try count(2)
             a.v4.reserveCapacity(n4)
@@ -284,6 +314,15 @@ enum SignatureCodec {
             return a
         }
         mutating func ports() throws(Bad) -> PortSet {
+            let start = at
+            let p = try decodePorts()
+            guard let raw = view.slice(start, at &- start) else { return p }
+            let key = Reader.fnv(raw)
+            if let known = portSets[key] { return known == p ? known : p }
+            portSets[key] = p
+            return p
+        }
+        mutating func decodePorts() throws(Bad) -> PortSet {
             var p = PortSet()
             let n = try count(2)
             p.ranges.reserveCapacity(n)
