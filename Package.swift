@@ -22,6 +22,7 @@ let package = Package(
     products: [
         .executable(name: "utmd", targets: ["utmd"]),
         .executable(name: "utmctl", targets: ["utmctl"]),
+        .executable(name: "mimamori-cloud", targets: ["mimamori-cloud"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -34,6 +35,8 @@ let package = Package(
                        providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
+        // bzip2 members and .bz2 files for the antivirus (avwf).
+        .systemLibrary(name: "CBzip2", path: "Sources/CBzip2", providers: [.apt(["libbz2-dev"])]),
         .systemLibrary(name: "CPCRE2", path: "Sources/CPCRE2", pkgConfig: "libpcre2-8",
                        providers: [.apt(["libpcre2-dev"])]),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
@@ -47,7 +50,7 @@ let package = Package(
 
         // Thin, allocation-aware wrappers over the shims.
         .target(name: "UTMCrypto", dependencies: ["COpenSSL", "UTMCore"], exclude: ["README.md"], swiftSettings: engineSettings),
-        .target(name: "UTMInflate", dependencies: ["CZlib", "UTMCore"], exclude: ["README.md"], swiftSettings: engineSettings),
+        .target(name: "UTMInflate", dependencies: ["CZlib", "UTMCore", "CBzip2"], exclude: ["README.md"], swiftSettings: engineSettings),
         .target(name: "UTMRegex", dependencies: ["CPCRE2", "UTMCore"], exclude: ["README.md"], swiftSettings: engineSettings),
 
         // The pure engine.
@@ -61,7 +64,7 @@ let package = Package(
         // Multi-pattern literal matcher shared by the IPS prefilter and the antivirus body signatures.
         .target(name: "UTMMatch", dependencies: ["UTMCore"], exclude: ["README.md"], swiftSettings: engineSettings),
         // Antivirus: ClamAV signature formats, streaming scanner, containers and mail extraction.
-        .target(name: "UTMAntivirus", dependencies: ["UTMCore", "UTMCrypto", "UTMInflate"], exclude: ["README.md"],
+        .target(name: "UTMAntivirus", dependencies: ["UTMCore", "UTMCrypto", "UTMInflate", "UTMMatch"], exclude: ["README.md"],
                 swiftSettings: engineSettings),
         .target(name: "UTMEngine",
                 dependencies: ["UTMCore", "UTMDecode", "UTMFlow", "UTMAppLayer", "UTMOutput", "UTMWebFilter", "UTMAppID",
@@ -84,12 +87,35 @@ let package = Package(
         // Control plane: the SQLite event store and the cloud upload queue (not the packet path).
         .target(name: "UTMStore", dependencies: ["CSQLite", "UTMCore", "UTMSystem"], exclude: ["README.md"]),
 
+        // Control plane: signed definition and firmware updates, the A/B boot environment,
+        // factory wipe (issue 7, updates helper). Not the packet path.
+        .target(name: "UTMUpdate",
+                dependencies: ["UTMCore", "UTMCrypto", "UTMSystem", "UTMDecode", "UTMEngine", "UTMDetect",
+                               "UTMAntivirus", "UTMWebFilter"],
+                exclude: ["README.md"]),
+        // Cloud link (issue 7): the box's client (activation, mTLS pinned to the cloud CA,
+        // heartbeat with commands, store-and-forward alert upload) over the system's libssl,
+        // and the reference cloud service on the same TLS and HTTP code (no NIO, no BoringSSL).
+        .systemLibrary(name: "CMimamoriTLS", path: "Sources/CMimamoriTLS", pkgConfig: "openssl",
+                       providers: [.apt(["libssl-dev"])]),
+        .target(name: "UTMCloudClient", dependencies: ["CMimamoriTLS", "UTMStore"], exclude: ["README.md"]),
+        .target(name: "UTMCloudService", dependencies: ["UTMCloudClient", "UTMStore", "CSQLite"], exclude: ["README.md"]),
+        .executableTarget(name: "mimamori-cloud", dependencies: [
+            "UTMCloudService", "UTMCloudClient", "UTMUpdate",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // The box's answer to cloud commands: fetch, verify and install updates; wipe.
+        .target(name: "UTMBoxAgent", dependencies: ["UTMCloudClient", "UTMUpdate", "UTMStore"], exclude: ["README.md"]),
+        // Reports for the customer (monthly, weekly): HTML with inline SVG, from the event store.
+        .target(name: "UTMReport", dependencies: ["UTMStore"], exclude: ["README.md"]),
+
         // Capture sources.
         .target(name: "UTMCapture", dependencies: ["CPcap", "CNetfilterQueue", "UTMCore", "UTMSystem", "UTMDecode"], exclude: ["README.md"], swiftSettings: engineSettings),
 
         // Executables.
         .executableTarget(name: "utmctl", dependencies: [
-            "UTMEngine", "UTMCapture", "UTMCore", "UTMSystem", "UTMWebFilter", "UTMDetect", "UTMStore",
+            "UTMEngine", "UTMCapture", "UTMCore", "UTMSystem", "UTMWebFilter", "UTMDetect", "UTMStore", "UTMCloudClient",
+            "UTMReport", "UTMAntivirus",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: engineSettings),
         // Benchmark of UTMMatch against Hyperscan; the only user of CHyperscan (never the engine).
@@ -98,7 +124,7 @@ let package = Package(
         .executableTarget(name: "mpm-bench", dependencies: ["UTMMatch", "UTMCore", "CHyperscan"],
                           swiftSettings: engineSettings),
         .executableTarget(name: "utmd", dependencies: ["UTMEngine", "UTMCapture", "UTMCore", "UTMSystem", "UTMWebFilter", "UTMDetect",
-                                                     "UTMOutput"],
+                                                     "UTMOutput", "UTMCloudClient", "UTMBoxAgent"],
                           swiftSettings: engineSettings),
 
         // Tests mirror Sources. Every test target links into one binary; it exports its
@@ -106,6 +132,9 @@ let package = Package(
         // The interposing malloc family is C: Swift reserves those symbol names.
         .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
         .target(name: "AllocationCounter", dependencies: ["CAllocationCounter"], path: "Tests/AllocationCounter"),
+        // Shell commands with time limits, spawned children, namespace cleanup: shared by the
+        // suites that drive real processes (live, update, operator tests).
+        .target(name: "LiveTestSupport", path: "Tests/LiveTestSupport"),
         .testTarget(name: "UTMCoreTests", dependencies: ["UTMCore", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
         .testTarget(name: "UTMDecodeTests", dependencies: ["UTMDecode", "UTMCore", "AllocationCounter"],
@@ -132,8 +161,27 @@ let package = Package(
                     linkerSettings: testLinkerSettings),
         .testTarget(name: "UTMStoreTests", dependencies: ["UTMStore", "UTMCore", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
+        .testTarget(name: "UTMUpdateTests", dependencies: ["UTMUpdate", "UTMCrypto", "UTMSystem", "UTMCore", "UTMEngine",
+                                                       "AllocationCounter", "LiveTestSupport"],
+                    linkerSettings: testLinkerSettings),
+        // Issue 7 end to end: activation, alerts, outage, definitions and firmware from the cloud, wipe.
+        .testTarget(name: "UTMControlPlaneTests",
+                    dependencies: ["UTMBoxAgent", "UTMCloudClient", "UTMCloudService", "UTMUpdate", "UTMStore", "UTMCrypto",
+                                   "AllocationCounter"],
+                    linkerSettings: testLinkerSettings),
+        .testTarget(name: "UTMCloudTests", dependencies: ["UTMCloudClient", "UTMCloudService", "UTMStore", "AllocationCounter"],
+                    linkerSettings: testLinkerSettings),
+        // The operator's commands end to end: control socket, diag in namespaces, reports.
+        .testTarget(name: "UTMOperatorTests", dependencies: ["UTMReport", "UTMStore", "UTMSystem", "UTMCore", "AllocationCounter", "LiveTestSupport"],
+                    exclude: ["peer-services.py"], linkerSettings: testLinkerSettings),
         // The live inline path end to end: network namespaces, NFQUEUE and utmd (root only).
-        .testTarget(name: "UTMLiveTests", dependencies: ["UTMCapture", "UTMCore", "AllocationCounter"],
+        .testTarget(name: "UTMLiveTests", dependencies: ["UTMCapture", "UTMCore", "AllocationCounter", "LiveTestSupport"],
                     linkerSettings: testLinkerSettings),
     ]
 )
+
+// Issue 7 (updates): the executables drive UTMUpdate (utmctl defs/firmware/wipe, utmd's store
+// and mark-good). Appended here rather than edited into their lines to keep merges local.
+for name in ["utmctl", "utmd"] {
+    package.targets.first { $0.name == name }?.dependencies.append("UTMUpdate")
+}

@@ -4,7 +4,7 @@
 //   swiftc -sanitize=fuzzer,address -parse-as-library -I .build/debug/Modules -I Sources/CZlib \
 //     -I Sources/COpenSSL Fuzz/FuzzAV.swift .build/debug/UTMAntivirus.build/*.o \
 //     .build/debug/UTMCore.build/*.o .build/debug/UTMInflate.build/*.o \
-//     .build/debug/UTMCrypto.build/*.o -lz -lcrypto -o fuzz-av
+//     .build/debug/UTMCrypto.build/*.o .build/debug/UTMMatch.build/*.o -I Sources/CBzip2 -lz -lbz2 -lcrypto -o fuzz-av
 //
 // The first byte picks the mode and the chunk size: 0–3 signature text of each format
 // (then, if it loaded, a scan of the same bytes with it), 4 a file scan, 5 a mail scan,
@@ -41,6 +41,7 @@ public func fuzzAV(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             off += chunk
         }
         _ = s.end()
+        _ = s.withMemberName { $0.count }  // the decoded attachment name (RFC 2047/2231)
     }
     switch mode {
     case 0, 1, 2, 3:

@@ -129,3 +129,24 @@ try:
 except OSError:
     pass
 write("FuzzQUIC", "crypto_frames", b"\x01" + b"\x06\x00\x40\x10" + ch[:16] + b"\x01\x06\x10\x20" + ch[16:48])
+
+# --- Artifact: a MIMASIG1 header (signature of zeros: never verifies) over a payload archive.
+import hashlib
+def be64(v): return struct.pack(">Q", v)
+def archive(files): return be32(len(files)) + b"".join(be16(len(n)) + n + be64(len(d)) + d for n, d in files)
+payload = archive([(b"et.rules", b'alert tcp any any -> any 80 (msg:"x"; sid:1;)\n'), (b"main.hdb", b"00:1:x\n")])
+header = b"MIMASIG1" + be16(1) + bytes([1, 0]) + b"\x00" * 4 + b"\x11" * 8 + be64(7) + be64(1_799_990_000) \
+    + be64(1_800_090_000) + be64(len(payload)) + hashlib.sha256(payload).digest()
+write("FuzzArtifact", "ips_artifact", header + b"\x00" * 64 + payload)
+write("FuzzArtifact", "archive_only", payload)
+write("FuzzArtifact", "empty_firmware", header[:10] + bytes([4]) + header[11:48] + be64(0) + hashlib.sha256(b"").digest() + b"\x00" * 64)
+# --- AV: mode 5 (low 3 bits) = a mail scan; attachment names in RFC 2047 and RFC 2231 forms.
+eicar = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+import base64 as _b64
+for i, disp in enumerate([b'attachment; filename="=?UTF-8?B?6KuL5rGC5pu4LmNvbQ==?="',
+                          b"attachment; filename*=UTF-8''%E8%AB%8B.com",
+                          b"attachment; filename*0*=iso-8859-1''%E9t; filename*1=\"e.com\"",
+                          b'attachment; filename="=?iso-8859-1?Q?R=E9sum=E9_1?=\r\n =?utf-8?q?x.com?="']):
+    mail = (b"From: a\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Disposition: " + disp +
+            b"\r\nContent-Transfer-Encoding: base64\r\n\r\n" + _b64.b64encode(eicar) + b"\r\n--b--\r\n")
+    write("FuzzAV", "mail_name_%d" % i, bytes([5 | (3 << 3)]) + mail)

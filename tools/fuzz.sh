@@ -20,7 +20,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-all_targets=(FuzzDecode FuzzStream FuzzHTTP FuzzTLS FuzzDNS FuzzQUIC FuzzMatch FuzzRules FuzzCategories FuzzAppID FuzzAV)
+all_targets=(FuzzDecode FuzzStream FuzzHTTP FuzzTLS FuzzDNS FuzzQUIC FuzzMatch FuzzRules FuzzCategories FuzzAppID FuzzAV FuzzArtifact)
 which=${1:-all}
 seconds=${2:-30}
 opt=${FUZZ_OPT:--O}
@@ -49,13 +49,20 @@ needs() {
         FuzzMatch) echo "UTMCore UTMMatch" ;;
         FuzzCategories) echo "UTMCore UTMWebFilter" ;;
         FuzzAppID) echo "UTMCore UTMAppID" ;;
-        FuzzAV) echo "UTMCore UTMCrypto UTMInflate UTMAntivirus" ;;
+        FuzzArtifact) echo "UTMCore UTMCrypto" ;;
+        FuzzAV) echo "UTMCore UTMCrypto UTMInflate UTMMatch UTMAntivirus" ;;
         FuzzRules) echo "UTMCore UTMDecode UTMFlow UTMCrypto UTMInflate UTMAppLayer UTMMatch UTMRegex UTMDetect" ;;
         *)          echo "UTMCore UTMCrypto UTMInflate UTMAppLayer" ;;
     esac
 }
+# Sources compiled into a target's own module (parsers of a target too heavy to build whole).
+extra_sources() {
+    case $1 in
+        FuzzArtifact) echo "Sources/UTMUpdate/SignedArtifact.swift Sources/UTMUpdate/PayloadArchive.swift" ;;
+    esac
+}
 swiftc_common=(-sanitize=fuzzer,address -parse-as-library "$opt" -g
-               -I "$build" -I Sources/COpenSSL -I Sources/CZlib -I Sources/CPCRE2)
+               -I "$build" -I Sources/COpenSSL -I Sources/CZlib -I Sources/CBzip2 -I Sources/CPCRE2)
 
 build_module() {
     local m=$1
@@ -81,8 +88,8 @@ if [[ ${FUZZ_NO_BUILD:-0} != 1 ]]; then
         for m in $(needs "$t"); do objs+=("$build/$m.o"); done
         echo "fuzz.sh: linking $t" >&2
         # gold warns about every sanitizer-local symbol it cannot export: show only on failure.
-        swiftc "${swiftc_common[@]}" -module-name "$t" "Fuzz/$t.swift" "${objs[@]}" \
-            -lcrypto -lz -lpcre2-8 -o "$build/$t" 2>"$out/logs/$t.link.log" \
+        swiftc "${swiftc_common[@]}" -module-name "$t" "Fuzz/$t.swift" $(extra_sources "$t") "${objs[@]}" \
+            -lcrypto -lz -lbz2 -lpcre2-8 -o "$build/$t" 2>"$out/logs/$t.link.log" \
             || { grep -v 'Cannot export local symbol' "$out/logs/$t.link.log" >&2; exit 1; }
     done
     echo "fuzz.sh: built in $((SECONDS - start)) s" >&2

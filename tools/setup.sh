@@ -17,6 +17,10 @@ packages=(
   nftables             # nft: inspecting the rules iptables-nft writes; the nft backend later
   libhyperscan-dev     # mpm-bench compares our matcher with Hyperscan (never linked by the engine)
   clamav clamav-testfiles  # clamscan and its test files, the antivirus comparison
+  openssl              # mimamori-cloud init and the live tests' certificates
+  iperf3 bc            # tools/livebench.sh throughput through the bridge
+  curl                 # the live tests' HTTP/HTTPS client
+  libbz2-dev           # bzip2 members and .bz2 files in the antivirus (CBzip2)
 )
 missing=()
 for p in "${packages[@]}"; do

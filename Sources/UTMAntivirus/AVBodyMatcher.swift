@@ -1,16 +1,17 @@
 import UTMCore
+import UTMMatch
 
 // The streaming body-signature matcher (.ndb signatures and .ldb subsignatures).
 //
-// This is a stand-in for the shared multi-pattern automaton (UTMMatch) that the IPS issue
-// builds; its public surface is deliberately small and protocol-free (`BodyMatcher.feed` /
-// `finish` on a per-file `BodyMatchState`) so it can be swapped for UTMMatch later.
-//
-// How it works: every segment of every signature has a literal anchor of 2–4 bytes. A rolling
-// register over the input is tested against a bitmap of hashed anchors; a hit is looked up in an
-// open-addressing table and queued as a candidate, which is verified (by backtracking over the
-// segment's tokens) once the bytes it may cover have arrived. The per-file state is a ring
-// window of the last `windowSize` bytes plus fixed-capacity candidate and progress tables, so
+// How it works: every segment of every signature contributes its longest fixed literal (a run
+// of exact bytes, at most `maxAnchor`) as a pattern of the shared multi-pattern automaton
+// (UTMMatch, the IPS prefilter's matcher), with the segment's index as the pattern id. The
+// automaton runs in streaming mode over the file, so an anchor split across chunks is still
+// reported, with its end offset in the file. A hit is queued as a candidate and verified (by
+// backtracking over the segment's tokens: wildcards, alternatives, gaps, the offset) once the
+// bytes it may cover have arrived. The per-file state is a ring window of the last
+// `windowSize` bytes (the bounded look-back around a hit, carried across chunk boundaries),
+// fixed-capacity candidate and progress tables and the automaton's 16-byte `MatchState`, so
 // any split of the input gives the same result and no chunk allocates.
 
 struct CompiledSegment: Sendable {
@@ -21,7 +22,8 @@ struct CompiledSegment: Sendable {
     /// 0 when the segment has no literal run of 2+ bytes.
     var anchorLen: Int32 = 0
     var anchorCaseless = false
-    var anchorKey: UInt32 = 0
+    /// Index in `BodyMatcher.tokens` of the anchor's first byte.
+    var anchorTok: Int32 = 0
     /// Bytes before the anchor (min/max over gap and alternative choices) and after it.
     var preMin: Int32 = 0
     var preMax: Int32 = 0
@@ -44,57 +46,6 @@ struct CompiledBodySig: Sendable {
     var fullword = false
 }
 
-/// Open-addressing table from a masked anchor value to the first of its segments.
-struct AnchorTable: Sendable {
-    var keys: [UInt32] = []
-    var heads: [Int32] = []
-    var bitmap: [UInt64] = []
-    var shift: UInt32 = 32
-    var count = 0
-
-    @inline(__always) static func hash(_ k: UInt32) -> UInt32 { k &* 0x9E37_79B1 }
-
-    @inline(__always) func mayContain(_ k: UInt32) -> Bool {
-        let h = Int(truncatingIfNeeded: AnchorTable.hash(k) >> shift)
-        return bitmap[h >> 6] & (1 << UInt64(h & 63)) != 0
-    }
-
-    func head(_ k: UInt32) -> Int32 {
-        let mask = keys.count - 1
-        var i = Int(truncatingIfNeeded: AnchorTable.hash(k) >> 7) & mask
-        while true {
-            let h = heads[i]
-            if h < 0 { return -1 }
-            if keys[i] == k { return h }
-            i = (i + 1) & mask
-        }
-    }
-
-    /// Builds the table from (key, first chained segment) pairs.
-    static func build(_ entries: [(UInt32, Int32)]) -> AnchorTable {
-        var t = AnchorTable()
-        guard !entries.isEmpty else { return t }
-        var size = 16
-        while size < entries.count * 2 { size <<= 1 }
-        t.keys = [UInt32](repeating: 0, count: size)
-        t.heads = [Int32](repeating: -1, count: size)
-        var bits: UInt32 = 12
-        while (1 << bits) < entries.count * 256 && bits < 24 { bits += 1 }
-        t.shift = 32 - bits
-        t.bitmap = [UInt64](repeating: 0, count: (1 << Int(bits)) / 64)
-        for (k, h) in entries {
-            var i = Int(truncatingIfNeeded: hash(k) >> 7) & (size - 1)
-            while t.heads[i] >= 0 { i = (i + 1) & (size - 1) }
-            t.keys[i] = k
-            t.heads[i] = h
-            let b = Int(truncatingIfNeeded: hash(k) >> t.shift)
-            t.bitmap[b >> 6] |= 1 << UInt64(b & 63)
-        }
-        t.count = entries.count
-        return t
-    }
-}
-
 /// Per-file matching state; one per scan level, reused for every file (`reset`).
 public final class BodyMatchState {
     struct Pending { var seg: Int32; var anchorEnd: Int64; var due: Int64 }
@@ -104,8 +55,8 @@ public final class BodyMatchState {
     let ring: ByteSlab
     /// Bytes seen in this file.
     public internal(set) var total: Int64 = 0
-    var rolling: UInt32 = 0
-    var rollingLower: UInt32 = 0
+    /// Where the anchor automaton is in this file (partial anchors straddling a chunk end).
+    var anchors = MatchState()
     var pending: [Pending]
     var pendingCount = 0
     var progress: [Progress]
@@ -135,8 +86,7 @@ public final class BodyMatchState {
 
     func reset(type: AVFileType) {
         total = 0
-        rolling = 0
-        rollingLower = 0
+        anchors.reset()
         pendingCount = 0
         progressCount = 0
         positionalCursor = 0
@@ -161,17 +111,21 @@ public struct BodyMatcher: Sendable {
     var altRanges: [(Int32, Int32)] = []
     var segments: [CompiledSegment] = []
     var sigs: [CompiledBodySig] = []
-    var segNext: [Int32] = []
-    var tables: [AnchorTable] = []  // index: (len-2) + (caseless ? 3 : 0)
+    /// The segments' anchors; pattern id = segment index. Nil when no segment has one.
+    var anchorSet: CompiledPatternSet?
     /// Segment-0s without an anchor but with an absolute offset, ordered by when they are due.
     var positional: [(due: Int64, seg: Int32)] = []
     /// Signatures placed from the end of the file.
     var fromEnd: [Int32] = []
     public private(set) var windowSize: Int = 16 << 10
-    var hasCaseless = false
-    var active: [Bool] = [false, false, false, false, false, false]
+    /// Longest anchor registered in the automaton: longer literals are no more selective, and
+    /// the automaton's trie grows with the anchor bytes.
+    static let maxAnchor = 32
 
     public var signatureCount: Int { sigs.count }
+    /// Distinct anchors in the automaton, and the bytes of its tables.
+    public var anchorPatterns: Int { anchorSet?.uniquePatterns ?? 0 }
+    public var anchorMemoryBytes: Int { anchorSet?.memoryBytes ?? 0 }
 
     init() {}
 
@@ -211,7 +165,9 @@ public struct BodyMatcher: Sendable {
             cs.maxLen = Int32(maxs.reduce(0, +))
             guard cs.maxLen <= Int32(limits.maxSegmentSpan) else { return .unsupported("segment longer than \(limits.maxSegmentSpan) bytes") }
             guard cs.minLen > 0 else { return .malformed("empty segment") }
-            // Best literal window: longest run of exact bytes, up to 4, most distinct bytes.
+            // Anchor: the longest run of exact bytes (capped at `maxAnchor`); among equally
+            // long runs, the one with the most distinct bytes (runs of 00 or FF are common in
+            // binaries and make poor anchors).
             var best = -1, bestLen = 0, bestScore = -1
             var i = 0
             while i < ps.tokens.count {
@@ -220,13 +176,19 @@ public struct BodyMatcher: Sendable {
                 while j < ps.tokens.count, ps.tokens[j].kind == .byte, ps.tokens[j].mask == 0xff { j += 1 }
                 let run = j - i
                 if run >= 2 {
-                    let len = Swift.min(4, run)
-                    for start in i...(j - len) {
-                        var distinct = Set<UInt8>()
-                        for k in start..<(start + len) { distinct.insert(ps.tokens[k].value) }
-                        var score = len * 100 + distinct.count * 10
-                        if distinct.count == 1 && (ps.tokens[start].value == 0 || ps.tokens[start].value == 0xff) { score -= 60 }
+                    let len = Swift.min(BodyMatcher.maxAnchor, run)
+                    // Slide over long runs only coarsely: the window with most distinct bytes.
+                    var start = i
+                    while start + len <= j {
+                        var seen = [Bool](repeating: false, count: 256)
+                        var distinct = 0
+                        for k in start..<(start + len) where !seen[Int(ps.tokens[k].value)] {
+                            seen[Int(ps.tokens[k].value)] = true
+                            distinct += 1
+                        }
+                        let score = len * 1000 + distinct
                         if score > bestScore { bestScore = score; best = start; bestLen = len }
+                        start += Swift.max(1, len / 2)
                     }
                 }
                 i = j
@@ -236,9 +198,7 @@ public struct BodyMatcher: Sendable {
                 // Lower-casing leaves non-letters alone, so a window with any caseless letter is
                 // looked up in the lower-cased register.
                 cs.anchorCaseless = ps.tokens[best..<(best + bestLen)].contains { $0.caseless }
-                var key: UInt32 = 0
-                for k in best..<(best + bestLen) { key = key << 8 | UInt32(ps.tokens[k].value) }
-                cs.anchorKey = key
+                cs.anchorTok = cs.tokStart + Int32(best)
                 cs.preMin = Int32(mins[0..<best].reduce(0, +))
                 cs.preMax = Int32(maxs[0..<best].reduce(0, +))
                 cs.postMax = Int32(maxs[(best + bestLen)...].reduce(0, +))
@@ -267,7 +227,7 @@ public struct BodyMatcher: Sendable {
             altRanges.append((Int32(altBytes.count), Int32(alt.count)))
             for (v, m) in alt { altBytes.append(UInt16(v) << 8 | UInt16(m)) }
         }
-        for cs in newSegs { segments.append(cs); segNext.append(-1) }
+        for cs in newSegs { segments.append(cs) }
         sigs.append(s)
         let seg0 = newSegs[0]
         if case .fromEnd = s.offset { fromEnd.append(sigIndex) }
@@ -277,25 +237,19 @@ public struct BodyMatcher: Sendable {
         return nil
     }
 
-    /// Builds the anchor tables once every signature was added.
+    /// Builds the anchor automaton once every signature was added.
     mutating func finalize(windowSize: Int) {
         self.windowSize = windowSize
         positional.sort { $0.due < $1.due }
-        var entries: [[(UInt32, Int32)]] = Array(repeating: [], count: 6)
-        var heads: [[UInt32: Int32]] = Array(repeating: [:], count: 6)
+        var builder = PatternSetBuilder()
         for (i, seg) in segments.enumerated() where seg.anchorLen >= 2 {
-            let sig = sigs[Int(seg.sig)]
-            if case .fromEnd = sig.offset { continue }
-            let t = Int(seg.anchorLen - 2) + (seg.anchorCaseless ? 3 : 0)
-            if let h = heads[t][seg.anchorKey] { segNext[i] = h }
-            heads[t][seg.anchorKey] = Int32(i)
+            // Signatures placed from the end of the file are checked once, at the end.
+            if case .fromEnd = sigs[Int(seg.sig)].offset { continue }
+            let t = Int(seg.anchorTok)
+            // Caseless tokens hold the lowercased value; the automaton folds nocase input.
+            builder.add(tokens[t..<(t + Int(seg.anchorLen))].map(\.value), nocase: seg.anchorCaseless, id: UInt32(i))
         }
-        for t in 0..<6 {
-            for (k, h) in heads[t] { entries[t].append((k, h)) }
-            active[t] = !entries[t].isEmpty
-        }
-        tables = entries.map { AnchorTable.build($0) }
-        hasCaseless = active[3] || active[4] || active[5]
+        anchorSet = builder.count == 0 ? nil : builder.compile()
     }
 
     // MARK: Streaming
@@ -316,7 +270,13 @@ public struct BodyMatcher: Sendable {
             state.ring.write(piece.prefix(first), at: w)
             if first < piece.count { state.ring.write(piece.dropFirst(first), at: 0) }
             state.total &+= Int64(piece.count)
-            scanAnchors(state, piece, startAbs)
+            if let set = anchorSet {
+                // Offsets reported by the automaton count from the file start (its state was
+                // reset with the file and has seen every byte fed since).
+                var ms = state.anchors
+                set.scan(piece, state: &ms) { id, end in candidate(state, Int32(bitPattern: id), Int64(end)) }
+                state.anchors = ms
+            }
             verifyDue(state, final: false)
             if state.matchedName >= 0 { return true }
         }
@@ -341,63 +301,20 @@ public struct BodyMatcher: Sendable {
         return state.matchedName >= 0
     }
 
-    private func scanAnchors(_ state: BodyMatchState, _ piece: ByteView, _ startAbs: Int64) {
-        var r = state.rolling
-        var rl = state.rollingLower
-        var abs = startAbs
-        let a2 = active[0], a3 = active[1], a4 = active[2]
-        let t2 = tables[0], t3 = tables[1], t4 = tables[2]
-        let caseless = hasCaseless
-        piece.withUnsafeBytes { raw in
-            if !a2 && !a3 && !caseless {
-                // Common case: only 4-byte anchors (or none).
-                guard a4 else {
-                    for b in raw { r = r << 8 | UInt32(b) }
-                    abs &+= Int64(raw.count)
-                    return
-                }
-                for b in raw {
-                    r = r << 8 | UInt32(b)
-                    abs &+= 1
-                    if t4.mayContain(r) && abs >= 4 { candidates(state, 2, r, abs) }
-                }
-                return
-            }
-            let c2 = tables[3], c3 = tables[4], c4 = tables[5]
-            for b in raw {
-                r = r << 8 | UInt32(b)
-                abs &+= 1
-                if a4 && t4.mayContain(r) && abs >= 4 { candidates(state, 2, r, abs) }
-                if a3 { let k = r & 0xff_ffff; if t3.mayContain(k) && abs >= 3 { candidates(state, 1, k, abs) } }
-                if a2 { let k = r & 0xffff; if t2.mayContain(k) && abs >= 2 { candidates(state, 0, k, abs) } }
-                if caseless {
-                    rl = rl << 8 | UInt32(asciiLowerByte(b))
-                    if active[5] && c4.mayContain(rl) && abs >= 4 { candidates(state, 5, rl, abs) }
-                    if active[4] { let k = rl & 0xff_ffff; if c3.mayContain(k) && abs >= 3 { candidates(state, 4, k, abs) } }
-                    if active[3] { let k = rl & 0xffff; if c2.mayContain(k) && abs >= 2 { candidates(state, 3, k, abs) } }
-                }
-            }
+    /// Queues segment `idx`, whose anchor ended at `abs`, for verification.
+    private func candidate(_ state: BodyMatchState, _ idx: Int32, _ abs: Int64) {
+        guard idx >= 0, Int(idx) < segments.count else { return }
+        let seg = segments[Int(idx)]
+        let sig = sigs[Int(seg.sig)]
+        if sig.subsig < 0 && !state.fileType.matchesTarget(sig.target) { return }
+        // (Later segments are checked against the progress table when verified: their
+        // predecessor may be verified after this scan step.)
+        if state.pendingCount == state.pending.count {
+            state.droppedCandidates &+= 1
+            return
         }
-        state.rolling = r
-        state.rollingLower = rl
-    }
-
-    @inline(never)
-    private func candidates(_ state: BodyMatchState, _ table: Int, _ key: UInt32, _ abs: Int64) {
-        var s = tables[table].head(key)
-        while s >= 0 {
-            let idx = s
-            let seg = segments[Int(s)]
-            s = segNext[Int(s)]
-            let sig = sigs[Int(seg.sig)]
-            if sig.subsig < 0 && !state.fileType.matchesTarget(sig.target) { continue }
-            if state.pendingCount == state.pending.count {
-                state.droppedCandidates &+= 1
-                continue
-            }
-            state.pending[state.pendingCount] = .init(seg: idx, anchorEnd: abs, due: abs &+ Int64(seg.postMax))
-            state.pendingCount += 1
-        }
+        state.pending[state.pendingCount] = .init(seg: idx, anchorEnd: abs, due: abs &+ Int64(seg.postMax))
+        state.pendingCount += 1
     }
 
     private func hasProgress(_ state: BodyMatchState, _ sig: Int32, _ next: Int32) -> Bool {

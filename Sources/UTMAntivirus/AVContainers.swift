@@ -1,13 +1,14 @@
 import UTMCore
 import UTMInflate
 
-// Streaming container decoders: zip (stored, deflate; local headers, data descriptors), gzip,
+// Streaming container decoders: zip (stored, deflate, bzip2; local headers, data descriptors),
+// gzip, bzip2,
 // tar (ustar/gnu), cpio (newc/crc, odc, binary both byte orders), and mail (MIME, uuencode,
 // in `AVMime.swift`). Each member is scanned as a file by the next `ScanLevel`. Headers are
 // collected in the level's fixed 512-byte slab; nothing allocates per chunk.
 
 struct ContainerState {
-    enum Kind: UInt8 { case none, zip, gzip, tar, cpio, mime, szdd, dataURI }
+    enum Kind: UInt8 { case none, zip, gzip, bzip2, tar, cpio, mime, szdd, dataURI }
     enum Phase: UInt8 { case header, name, skip, data, inflate, descriptor, done }
     enum CpioFormat: UInt8 { case newc, odc, binLE, binBE }
 
@@ -29,6 +30,8 @@ struct ContainerState {
     var openAfterName = false
     var isRegular = true
     var zipMethod: UInt16 = 0
+    /// The member in `.inflate` is bzip2 (`level.bunzip`), not deflate (`level.inflater`).
+    var useBz = false
     var zipFlags: UInt16 = 0
     var cpio: CpioFormat = .newc
     var longName = false
@@ -41,6 +44,7 @@ struct ContainerState {
         switch type {
         case .zip: kind = .zip; hdrNeed = 30
         case .gzip: kind = .gzip; phase = .inflate; remaining = -1
+        case .bzip2: kind = .bzip2; phase = .inflate; remaining = -1; useBz = true
         case .tar: kind = .tar; hdrNeed = 512
         case .cpio: kind = .cpio; hdrNeed = 6
         case .mail, .uuencoded: kind = .mime; level.mime?.reset(uuOnly: type == .uuencoded)
@@ -122,7 +126,10 @@ struct ContainerState {
             closeMember(level: level, child: child, session: session, truncated: false)
         }
         if memberOpen {
-            if phase == .inflate, let inf = level.inflater, inf.finish() == .failed { session.damaged = true }
+            if phase == .inflate {
+                let st = useBz ? level.bunzip?.finish() : level.inflater?.finish()
+                if st == .failed { session.damaged = true }
+            }
             closeMember(level: level, child: child, session: session, truncated: true)
         }
         phase = .done
@@ -234,8 +241,8 @@ struct ContainerState {
         let descriptor = zipFlags & 8 != 0
         let isDir = nameLen > 0 && level.header.read(ContainerState.nameBase + nameLen - 1) == UInt8(ascii: "/")
         if descriptor { declared = -1 }
-        if zipFlags & 1 != 0 || (zipMethod != 0 && zipMethod != 8) || isDir {
-            // Encrypted or a method we cannot decode (bzip2, deflate64, implode, ...): skip.
+        if zipFlags & 1 != 0 || (zipMethod != 0 && zipMethod != 8 && zipMethod != 12) || isDir {
+            // Encrypted or a method we cannot decode (deflate64, implode, LZMA, ...): skip.
             if descriptor && zipMethod != 0 && remaining == 0 { phase = .done; return }
             startSkip(remaining, then: .header)
             return
@@ -247,12 +254,13 @@ struct ContainerState {
             if remaining == 0 { closeMember(level: level, child: child, session: session, truncated: false) }
             return
         }
-        guard let inf = level.inflater else { phase = .done; return }
+        useBz = zipMethod == 12
+        guard let inf = level.inflater, let bz = level.bunzip else { phase = .done; return }
         guard openMember(level: level, child: child, session: session) else { return }
         var limits = InflateLimits()
         limits.maxOutput = Swift.max(1, session.expandBudget())
         limits.maxRatio = Int64.max / 2
-        inf.reset(format: .raw, limits: limits)
+        if useBz { bz.reset(limits: limits) } else { inf.reset(format: .raw, limits: limits) }
         if descriptor { remaining = -1 }
         phase = .inflate
         if remaining == 0 && !descriptor {
@@ -261,22 +269,33 @@ struct ContainerState {
     }
 
     private mutating func inflate(_ data: ByteView, level: ScanLevel, child: ScanLevel, session: FileScanSession) -> ByteView {
-        guard let inf = level.inflater else { phase = .done; return .empty }
-        if kind == .gzip && !memberOpen {
+        guard let inf = level.inflater, let bz = level.bunzip else { phase = .done; return .empty }
+        let single = kind == .gzip || kind == .bzip2  // the whole file is one compressed stream
+        if single && !memberOpen {
             guard openMember(level: level, child: child, session: session) else { return .empty }
             var limits = InflateLimits()
             limits.maxOutput = Swift.max(1, session.expandBudget())
             limits.maxRatio = Int64.max / 2
-            inf.reset(format: .gzip, limits: limits)
+            if useBz { bz.reset(limits: limits) } else { inf.reset(format: .gzip, limits: limits) }
         }
         let piece = remaining >= 0 ? data.prefix(Int(Swift.min(remaining, Int64(data.count)))) : data
-        let before = inf.trailingBytes
         var stopped = memberStopped
-        let st = inf.feed(piece) { out in
-            if !stopped && !level.feedMember(child, session, out) { stopped = true }
+        let st: InflateState
+        let trailing: Int
+        if useBz {
+            let before = bz.trailingBytes
+            st = bz.feed(piece) { out in
+                if !stopped && !level.feedMember(child, session, out) { stopped = true }
+            }
+            trailing = Int(bz.trailingBytes - before)
+        } else {
+            let before = inf.trailingBytes
+            st = inf.feed(piece) { out in
+                if !stopped && !level.feedMember(child, session, out) { stopped = true }
+            }
+            trailing = Int(inf.trailingBytes - before)
         }
         memberStopped = stopped
-        let trailing = Int(inf.trailingBytes - before)
         switch st {
         case .running:
             if remaining >= 0 {
@@ -289,7 +308,7 @@ struct ContainerState {
             return data.dropFirst(piece.count)
         case .finished:
             let consumed = piece.count - trailing
-            if kind == .gzip {
+            if single {
                 closeMember(level: level, child: child, session: session, truncated: false)
                 phase = .done
                 return .empty

@@ -42,7 +42,7 @@ public enum AVFileType: UInt8, Sendable, CaseIterable {
     /// Whether the scanner unpacks this type into members.
     public var isContainer: Bool {
         switch self {
-        case .zip, .gzip, .tar, .cpio, .mail, .uuencoded, .szdd, .html: return true
+        case .zip, .gzip, .bzip2, .tar, .cpio, .mail, .uuencoded, .szdd, .html: return true
         default: return false
         }
     }

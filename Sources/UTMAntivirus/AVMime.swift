@@ -200,14 +200,15 @@ final class MimeDecoder {
                 pendingBoundaryLen = Swift.min(b.count, MimeDecoder.boundaryCap)
                 pendingBoundary.write(b.prefix(pendingBoundaryLen), at: 0)
             }
-            if fileNameLen == 0, let n = parameter(value, Lit.name) { setFileName(n) }
+            // RFC 2047 / 2231 names are decoded (`MimeFileName`).
+            if fileNameLen == 0, let n = MimeFileName.decode(value, key: Lit.name.byteView, into: fileName) { fileNameLen = n }
         } else if name.equalsCaseInsensitive(Lit.cte.byteView) {
             if value.startsCaseInsensitive(with: Lit.base64.byteView) { encoding = .base64 }
             else if value.startsCaseInsensitive(with: Lit.qp.byteView) { encoding = .quotedPrintable }
             else if value.startsCaseInsensitive(with: Lit.xuue.byteView) || value.startsCaseInsensitive(with: Lit.uue.byteView) { encoding = .uuencode }
             else { encoding = .none }
         } else if name.equalsCaseInsensitive(Lit.disposition.byteView) {
-            if let n = parameter(value, Lit.filename) { setFileName(n) }
+            if let n = MimeFileName.decode(value, key: Lit.filename.byteView, into: fileName) { fileNameLen = n }
         }
     }
 

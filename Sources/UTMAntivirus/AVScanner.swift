@@ -269,6 +269,24 @@ public final class FileScanSession {
         return AVScanResult(verdict: verdict, info: info, limits: limits, shouldBlock: block)
     }
 
+    /// Lends the name of the member the detection was made in (the deepest level holding it:
+    /// an attachment, an archive entry), or for a clean file the last named member at depth 1
+    /// (a mail's last attachment); empty when there is none. Call after `end` and before
+    /// `release`: the view points into the session's per-level name slab. Why: a mail is one
+    /// file for the engine, but the operator wants the attachment's (decoded) name in fileinfo.
+    public func withMemberName<R>(_ body: (ByteView) -> R) -> R {
+        var d = levels.count - 1
+        while d >= 1 {
+            let l = levels[d]
+            if l.infected >= 0, l.name != .absent { return l.names.withView(l.name, body) }
+            d -= 1
+        }
+        if members > 0, levels.count > 1, levels[1].name != .absent {
+            return levels[1].names.withView(levels[1].name, body)
+        }
+        return body(.empty)
+    }
+
     /// Returns the session to its scanner's pool (no-op for a session made directly).
     public func release() {
         active = false
@@ -335,6 +353,8 @@ final class ScanLevel {
     var container = ContainerState()
     let header: ByteSlab
     let inflater: Inflater?
+    /// bzip2 (.bz2 files, zip method 12); its C state exists only while a stream is decoded.
+    let bunzip: Bunzip2Decoder?
     var mime: MimeDecoder?
     var szdd = SzddDecoder()
     var dataURI = DataURIDecoder()
@@ -346,6 +366,7 @@ final class ScanLevel {
         match = BodyMatchState(windowSize: database.matcher.windowSize, subsigs: database.subsigTotal)
         header = ByteSlab(capacity: 512)
         inflater = decodes ? Inflater(bufferCapacity: 16 << 10) : nil
+        bunzip = decodes ? Bunzip2Decoder(bufferCapacity: 16 << 10) : nil
         mime = decodes ? MimeDecoder() : nil
     }
 

@@ -62,6 +62,10 @@ public struct NFQueuePacket {
 public enum NFQueueVerdict: Sendable {
     case accept
     case drop
+    /// Accept, and re-run the hook with `mark` OR-ed into the packet mark (NF_REPEAT, as
+    /// Suricata's repeat mode): the daemon's iptables chain copies the mark to the connection,
+    /// and later packets of the flow skip the queue (flow bypass).
+    case bypass(mark: UInt32)
 }
 
 /// Counters of one queue (read by the worker for status and the stats event).
@@ -69,6 +73,8 @@ public struct NFQueueStats: Sendable {
     public var packets: UInt64 = 0
     public var accepted: UInt64 = 0
     public var dropped: UInt64 = 0
+    /// Accepted with the bypass mark (their flow is no longer queued).
+    public var bypassed: UInt64 = 0
     public var verdictMessages: UInt64 = 0
     /// ENOBUFS from recv: the socket buffer overflowed and packet messages were lost to us.
     /// Those packets stay queued in the kernel until the queue is full (then fail-open applies)
@@ -229,6 +235,11 @@ public final class NFQueueSource {
                     stats.dropped &+= 1
                     flushBatch()
                     setVerdict(packet.id, UInt32(NF_DROP))
+                case .bypass(let mark):
+                    stats.accepted &+= 1
+                    stats.bypassed &+= 1
+                    flushBatch()
+                    setVerdict(packet.id, UInt32(NF_REPEAT), mark: packet.mark | mark)
                 }
             }
         }
@@ -263,6 +274,13 @@ public final class NFQueueSource {
         guard let q = queueHandle else { return }
         stats.verdictMessages &+= 1
         if nfq_set_verdict(q, id, verdict, 0, nil) < 0 { stats.verdictFailures &+= 1 }
+    }
+
+    /// A verdict that also sets the packet mark (nfq_set_verdict2).
+    private func setVerdict(_ id: UInt32, _ verdict: UInt32, mark: UInt32) {
+        guard let q = queueHandle else { return }
+        stats.verdictMessages &+= 1
+        if nfq_set_verdict2(q, id, verdict, mark, 0, nil) < 0 { stats.verdictFailures &+= 1 }
     }
 
     /// Called by the C callback for each packet message of the buffer being handled.

@@ -27,76 +27,67 @@ public struct FileDigests: Sendable, Equatable {
 
 /// MD5, SHA-1 and SHA-256 of a byte stream that arrives in pieces.
 ///
-/// Why a class: it owns three OpenSSL `EVP_MD_CTX`s and the fetched `EVP_MD`s. They are created
-/// once (one instance per scan slot, reused for every file) and re-initialised with
-/// `EVP_DigestInit_ex` per file. Measured on OpenSSL 3: that init still re-creates the
-/// provider's digest context, i.e. one allocation per active digest per file; `update` never
-/// allocates, so the per-chunk path is allocation-free (guarded by an allocation-count test).
+/// Why a class: it owns the three digest states, allocated once (one instance per scan slot,
+/// reused for every file). They are OpenSSL's plain `MD5_CTX`/`SHA_CTX`/`SHA256_CTX` structs,
+/// not `EVP_MD_CTX`s: measured on OpenSSL 3.0, `EVP_DigestInit_ex` on a reused context frees
+/// and re-creates the provider's digest context (one allocation per digest per file, also
+/// after `EVP_MD_CTX_reset`), while these structs are (re)initialised in place — so beginning,
+/// updating and finishing a digest allocates nothing (guarded by an allocation-count test).
+/// Same assembly block functions underneath, without the provider dispatch.
 /// Not thread-safe: one instance per worker thread or per pooled scan slot.
 public final class StreamingDigest {
-    private let md5Ctx: OpaquePointer?
-    private let sha1Ctx: OpaquePointer?
-    private let sha256Ctx: OpaquePointer?
-    private let md5MD: OpaquePointer?
-    private let sha1MD: OpaquePointer?
-    private let sha256MD: OpaquePointer?
+    private let md5Ctx = UnsafeMutablePointer<MD5_CTX>.allocate(capacity: 1)
+    private let sha1Ctx = UnsafeMutablePointer<SHA_CTX>.allocate(capacity: 1)
+    private let sha256Ctx = UnsafeMutablePointer<SHA256_CTX>.allocate(capacity: 1)
     /// Digests in progress (a failed init drops the kind rather than failing the scan).
     public private(set) var active: DigestKinds = []
 
     public init() {
-        md5Ctx = EVP_MD_CTX_new()
-        sha1Ctx = EVP_MD_CTX_new()
-        sha256Ctx = EVP_MD_CTX_new()
-        md5MD = EVP_MD_fetch(nil, "MD5", nil)
-        sha1MD = EVP_MD_fetch(nil, "SHA1", nil)
-        sha256MD = EVP_MD_fetch(nil, "SHA256", nil)
-        ERR_clear_error()
+        md5Ctx.initialize(to: MD5_CTX())
+        sha1Ctx.initialize(to: SHA_CTX())
+        sha256Ctx.initialize(to: SHA256_CTX())
     }
 
     deinit {
-        EVP_MD_CTX_free(md5Ctx)
-        EVP_MD_CTX_free(sha1Ctx)
-        EVP_MD_CTX_free(sha256Ctx)
-        EVP_MD_free(md5MD)
-        EVP_MD_free(sha1MD)
-        EVP_MD_free(sha256MD)
+        md5Ctx.deallocate()
+        sha1Ctx.deallocate()
+        sha256Ctx.deallocate()
     }
 
     /// Starts new digests of the given kinds, forgetting any in progress.
     public func begin(_ kinds: DigestKinds) {
         active = []
-        if kinds.contains(.md5), EVP_DigestInit_ex(md5Ctx, md5MD, nil) == 1 { active.insert(.md5) }
-        if kinds.contains(.sha1), EVP_DigestInit_ex(sha1Ctx, sha1MD, nil) == 1 { active.insert(.sha1) }
-        if kinds.contains(.sha256), EVP_DigestInit_ex(sha256Ctx, sha256MD, nil) == 1 { active.insert(.sha256) }
-        if active != kinds { ERR_clear_error() }
+        if kinds.contains(.md5), MD5_Init(md5Ctx) == 1 { active.insert(.md5) }
+        if kinds.contains(.sha1), SHA1_Init(sha1Ctx) == 1 { active.insert(.sha1) }
+        if kinds.contains(.sha256), SHA256_Init(sha256Ctx) == 1 { active.insert(.sha256) }
     }
 
     /// Adds bytes to every active digest.
     public func update(_ data: ByteView) {
         guard !data.isEmpty, !active.isEmpty else { return }
         data.withUnsafeBytes { raw in
-            if active.contains(.md5) { _ = EVP_DigestUpdate(md5Ctx, raw.baseAddress, raw.count) }
-            if active.contains(.sha1) { _ = EVP_DigestUpdate(sha1Ctx, raw.baseAddress, raw.count) }
-            if active.contains(.sha256) { _ = EVP_DigestUpdate(sha256Ctx, raw.baseAddress, raw.count) }
+            if active.contains(.md5) { _ = MD5_Update(md5Ctx, raw.baseAddress, raw.count) }
+            if active.contains(.sha1) { _ = SHA1_Update(sha1Ctx, raw.baseAddress, raw.count) }
+            if active.contains(.sha256) { _ = SHA256_Update(sha256Ctx, raw.baseAddress, raw.count) }
         }
     }
 
     /// Ends the active digests and returns them; afterwards nothing is active until `begin`.
     public func finish() -> FileDigests {
         var result = FileDigests()
-        if active.contains(.md5), Self.final(md5Ctx, into: &result.md5) { result.kinds.insert(.md5) }
-        if active.contains(.sha1), Self.final(sha1Ctx, into: &result.sha1) { result.kinds.insert(.sha1) }
-        if active.contains(.sha256), Self.final(sha256Ctx, into: &result.sha256) { result.kinds.insert(.sha256) }
+        if active.contains(.md5) {
+            let ok = withUnsafeMutableBytes(of: &result.md5.raw) { MD5_Final($0.baseAddress?.assumingMemoryBound(to: UInt8.self), md5Ctx) == 1 }
+            if ok { result.kinds.insert(.md5) }
+        }
+        if active.contains(.sha1) {
+            let ok = withUnsafeMutableBytes(of: &result.sha1.raw) { SHA1_Final($0.baseAddress?.assumingMemoryBound(to: UInt8.self), sha1Ctx) == 1 }
+            if ok { result.kinds.insert(.sha1) }
+        }
+        if active.contains(.sha256) {
+            let ok = withUnsafeMutableBytes(of: &result.sha256.raw) { SHA256_Final($0.baseAddress?.assumingMemoryBound(to: UInt8.self), sha256Ctx) == 1 }
+            if ok { result.kinds.insert(.sha256) }
+        }
         active = []
         return result
-    }
-
-    private static func final(_ ctx: OpaquePointer?, into out: inout Bytes32) -> Bool {
-        var len: UInt32 = 0
-        let ok = withUnsafeMutableBytes(of: &out.raw) { dst in
-            EVP_DigestFinal_ex(ctx, dst.baseAddress?.assumingMemoryBound(to: UInt8.self), &len) == 1
-        }
-        if !ok { ERR_clear_error() }
-        return ok
     }
 }

@@ -71,6 +71,10 @@ public final class Engine {
     var detectCursor = DetectCursor()
     /// Time of the newest packet seen, for ending flows at shutdown.
     public private(set) var now: Timestamp = .zero
+    /// The last packet's flow and whether that packet started it: the daemon keys its own
+    /// per-flow data (the zone pair) by the slot.
+    public internal(set) var lastFlow = FlowRef(index: -1, generation: 0)
+    public internal(set) var lastFlowIsNew = false
     /// Web filter and App-ID state (EngineWebFilter.swift, EngineAppID.swift).
     var webFilter: EngineWebFilterStage
     var appID: EngineAppIDStage
@@ -113,6 +117,7 @@ public final class Engine {
     @discardableResult
     public func process(frame: ByteView, rawLinkType: UInt32, timestamp: Timestamp, wireLength: Int) -> PacketDecision {
         decision = PacketDecision()
+        lastFlowIsNew = false
         stats.packets &+= 1
         stats.bytes &+= UInt64(wireLength)
         if now < timestamp { now = timestamp }
@@ -128,6 +133,8 @@ public final class Engine {
             stats.untracked &+= 1
             return decision
         }
+        lastFlow = tracked.ref
+        lastFlowIsNew = tracked.isNew
         if tracked.isNew { appIDFlowStarted(tracked.ref) }
         if flows[tracked.ref].engineFlags & FlowBits.blocked != 0 {
             decision = PacketDecision(verdict: .drop, response: .none, source: .flowBlocked)
@@ -146,6 +153,8 @@ public final class Engine {
             stats.blockedPackets &+= 1
             let bits = flowBlockBits()
             if bits != 0 { flows.withFlow(tracked.ref) { $0.engineFlags |= bits } }
+        } else {
+            checkBypass(tracked.ref, tracked.direction)
         }
         return decision
     }

@@ -343,12 +343,17 @@ extension Engine {
     func avDecideMail(_ k: Int, _ s: FileScanSession, _ d: Int, truncated: Bool, _ m: EVEEndpoints,
                       time: Timestamp, enforce: Bool) {
         let result = s.end(truncated: truncated)
-        s.release()
         var f = EVEFile()
         f.fileID = UInt64(av.files[k].fileCount)
         f.gaps = truncated
         f.mailProto = av.files[k].mailKind == 1 ? "smtp" : "pop3"
-        avReport(result, &f, d == 0 ? m : m.reversed, time: time, enforce: enforce)
+        // The attachment's name (RFC 2047/2231 decoded), lent by the session until `release`.
+        s.withMemberName { name in
+            f.filename = name
+            avReport(result, &f, d == 0 ? m : m.reversed, time: time, enforce: enforce)
+        }
+        f.filename = .empty
+        s.release()
     }
 
     // MARK: Verdict and events

@@ -35,6 +35,8 @@ public struct EngineConfig: Sendable {
     public var appID = AppIDSettings()
     /// Antivirus (EngineAntivirus.swift; set with `applyAntivirus`). nil (the default): no AV.
     public var antivirus: EngineAntivirusConfig? = nil
+    /// Which finished flows packets may say `bypass` for (EngineBypass.swift). On by default.
+    public var bypass = EngineBypassPolicy()
     /// IDS or inline, midstream pickup, drop logging (EngineModes.swift).
     public var modes = EngineModes()
 

@@ -35,6 +35,9 @@ public struct PacketDecision: Sendable, Equatable {
     public var verdict: PacketVerdict = .accept
     public var response: ActiveResponse = .none
     public var source: VerdictSource = .none
+    /// An accepted packet of a flow that needs no more inspection (EngineBypass.swift): the
+    /// live source may tell the kernel to stop queueing the flow.
+    public var bypass = false
 
     public init() {}
 

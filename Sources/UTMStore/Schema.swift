@@ -38,6 +38,13 @@ enum Migrations {
         CREATE INDEX upload_enqueued ON upload_queue(enqueued_us);
         CREATE TABLE counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
         """,
+        // 2: definitions and firmware update history, for the monthly report (UpdateHistory.swift).
+        """
+        CREATE TABLE update_history(
+          id INTEGER PRIMARY KEY, time_us INTEGER NOT NULL, kind TEXT NOT NULL,
+          version TEXT NOT NULL, result TEXT NOT NULL, detail TEXT);
+        CREATE INDEX update_history_time ON update_history(time_us);
+        """,
     ]
 
     static func tooNew(_ path: String, _ v: Int64) -> StoreError {

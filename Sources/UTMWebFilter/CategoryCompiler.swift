@@ -186,6 +186,23 @@ public struct CategoryCompiler {
         var entries: [UInt64] = domains.map { k, v in k << 16 | UInt64(comboID[v.set]!) }
         entries.sort()
         let domainBits = CategoryCompiler.bucketBits(entries.count)
+        // Cache-line buckets: each entry in its home line (top key bits) or the next with room.
+        let lineCount = 1 << domainBits, slots = CategoryFormat.lineSlots
+        var lines = [UInt64](repeating: 0, count: lineCount * slots)
+        var used = [UInt8](repeating: 0, count: lineCount)
+        var probeLimit = 0
+        for e in entries where e != 0 {  // 0 marks an empty slot (a 2^-48 key is dropped)
+            var line = Int(e >> UInt64(64 - domainBits))
+            var distance = 0
+            while Int(used[line]) == slots {
+                line = (line + 1) & (lineCount - 1)
+                distance += 1
+            }
+            lines[line * slots + Int(used[line])] = e
+            used[line] += 1
+            probeLimit = max(probeLimit, distance)
+        }
+        precondition(probeLimit <= 255, "domain lines overfull")
 
         let urlList = urls.sorted { a, b in
             a.key.key != b.key.key ? a.key.key < b.key.key : a.key.path.lexicographicallyPrecedes(b.key.path)
@@ -211,12 +228,11 @@ public struct CategoryCompiler {
         start = w.begin()
         for c in combos { w.u64(c.lo); w.u64(c.hi) }
         table.append((start, w.count - start))
-        // domain buckets and entries
+        // domain buckets (none since version 2) and entry lines
         start = w.begin()
-        w.buckets(entries.map { $0 }, bits: domainBits)
-        table.append((start, w.count - start))
+        table.append((start, 0))
         start = w.begin()
-        for e in entries { w.u64(e) }
+        for e in lines { w.u64(e) }
         table.append((start, w.count - start))
         // URL buckets, keys, records, paths
         start = w.begin()
@@ -259,6 +275,7 @@ public struct CategoryCompiler {
         w.out[44] = UInt8(domainBits)
         w.out[45] = UInt8(minLabels)
         w.out[46] = UInt8(filterBits)
+        w.out[47] = UInt8(probeLimit)
         w.put32(48, UInt32(urlList.count))
         w.out[52] = UInt8(urlBits)
         for (i, (o, l)) in table.enumerated() {

@@ -37,9 +37,11 @@ public final class CategoryDatabase: @unchecked Sendable {
     public let byteCount: Int
 
     @usableFromInline let combos: ByteView
-    @usableFromInline let domainBuckets: ByteView
     @usableFromInline let domainEntries: ByteView
     @usableFromInline let domainShift: UInt64
+    @usableFromInline let domainLineMask: Int
+    /// Lines after a key's home line that a lookup may have to read (the compiler's maximum).
+    @usableFromInline let probeLimit: Int
     @usableFromInline let minLabels: Int
     @usableFromInline let domainFilter: ByteView
     @usableFromInline let filterMask: UInt64
@@ -97,6 +99,7 @@ public final class CategoryDatabase: @unchecked Sendable {
         let domainBits = Int(v.u8(44) ?? 0)
         let minLabels = Int(v.u8(45) ?? 0)
         let filterBits = Int(v.u8(46) ?? 0)
+        let probeLimit = Int(v.u8(47) ?? 0)
         let urlCount = Int(v.u32(48) ?? 0)
         let urlBits = Int(v.u8(52) ?? 0)
         guard listCount <= CategoryFormat.maxLists else { throw E(.badHeader, "\(listCount) lists, at most 128") }
@@ -118,8 +121,11 @@ public final class CategoryDatabase: @unchecked Sendable {
         }
         let names = try section(.names, length: nil)
         let combos = try section(.combos, length: comboCount * 16)
-        let domainBuckets = try section(.domainBuckets, length: ((1 << domainBits) + 1) * 4)
-        let domainEntries = try section(.domainEntries, length: domainCount * 8)
+        _ = try section(.domainBuckets, length: 0)
+        let domainEntries = try section(.domainEntries, length: (1 << domainBits) * CategoryFormat.lineSlots * 8)
+        guard domainCount <= (1 << domainBits) * CategoryFormat.lineSlots else {
+            throw E(.badHeader, "\(domainCount) domains do not fit in \(1 << domainBits) lines")
+        }
         let urlBuckets = try section(.urlBuckets, length: ((1 << urlBits) + 1) * 4)
         let urlKeys = try section(.urlKeys, length: urlCount * 8)
         let urlRecords = try section(.urlRecords, length: urlCount * 8)
@@ -139,7 +145,6 @@ public final class CategoryDatabase: @unchecked Sendable {
             }
             guard Int(prev) == count else { throw E(.badContent, "\(what) buckets end at \(prev), not \(count)") }
         }
-        try checkBuckets(domainBuckets, bits: domainBits, count: domainCount, "domain")
         try checkBuckets(urlBuckets, bits: urlBits, count: urlCount, "URL")
 
         var listNames: [String] = []
@@ -158,9 +163,10 @@ public final class CategoryDatabase: @unchecked Sendable {
         self.comboCount = comboCount
         self.byteCount = v.count
         self.combos = combos
-        self.domainBuckets = domainBuckets
         self.domainEntries = domainEntries
         self.domainShift = UInt64(64 - domainBits)
+        self.domainLineMask = (1 << domainBits) - 1
+        self.probeLimit = min(probeLimit, 1 << domainBits)
         self.minLabels = max(1, minLabels)
         self.domainFilter = domainFilter
         self.filterMask = UInt64(1 << filterBits) - 1
@@ -214,22 +220,26 @@ public final class CategoryDatabase: @unchecked Sendable {
         return m
     }
 
-    /// The combination id of a domain key, or nil.
+    /// The combination id of a domain key, or nil: the prefilter bit, then the key's home
+    /// cache line (and, rarely, the following ones while they are full).
     @inlinable
     func probeDomain(_ key: UInt64) -> Int? {
         let bit = key & filterMask
         guard let f = domainFilter.u8(Int(truncatingIfNeeded: bit >> 3)), f >> (bit & 7) & 1 == 1 else { return nil }
-        let b = Int(truncatingIfNeeded: key >> domainShift)
-        guard let s = domainBuckets.u32(b &* 4), let e = domainBuckets.u32(b &* 4 &+ 4) else { return nil }
+        var line = Int(truncatingIfNeeded: key >> domainShift)
         let want = key >> 16
-        var i = Int(s)
-        let end = Int(e)
-        while i < end {
-            guard let x = domainEntries.u64(i &* 8) else { return nil }
-            let k = x >> 16
-            if k == want { return Int(x & 0xffff) }
-            if k > want { return nil }
-            i &+= 1
+        var distance = 0
+        while distance <= probeLimit {
+            var i = line &* 64
+            let end = i &+ 64
+            while i < end {
+                guard let x = domainEntries.u64(i) else { return nil }
+                if x == 0 { return nil }
+                if x >> 16 == want { return Int(x & 0xffff) }
+                i &+= 8
+            }
+            line = (line &+ 1) & domainLineMask
+            distance &+= 1
         }
         return nil
     }

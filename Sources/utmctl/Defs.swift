@@ -9,7 +9,8 @@ import UTMWebFilter
 struct Defs: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compile and inspect definition files (URL categories).",
-        subcommands: [Compile.self, Lookup.self, Bench.self]
+        subcommands: [Compile.self, Lookup.self, Bench.self, Keygen.self, Sign.self, Verify.self, Install.self, Status.self,
+                      Rollback.self]
     )
 
     struct Compile: ParsableCommand {

@@ -11,6 +11,8 @@ struct UTMCtl: ParsableCommand {
             Start with `utmctl replay CAPTURE --eve events.json` to run a capture file through \
             the same engine the box runs inline, and read what it saw as Suricata-style EVE JSON.
             """,
-        subcommands: [Replay.self, Rules.self, Defs.self, Logs.self]
+        subcommands: [Replay.self, Rules.self, Defs.self, Logs.self,
+                      Status.self, Flows.self, Diag.self, Alerts.self, ReportCommand.self,
+                      Activate.self, Firmware.self, Wipe.self, Scan.self]
     )
 }

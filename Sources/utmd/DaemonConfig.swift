@@ -1,12 +1,16 @@
 import Foundation
+import UTMEngine
 
 /// utmd's configuration: a plain struct with documented defaults, read from a small
 /// `key = value` file (`#` starts a comment; list keys may repeat). Example: systemd/utmd.conf.
 ///
 ///     queues = 0-1                  # NFQUEUE numbers, one worker thread and engine each (default 0)
-///     mode = auto                   # auto | router | bridge (default auto: bridge when br_netfilter is loaded)
+///     mode = bridge                 # bridge (default: br_netfilter + physdev) | router | auto
 ///     zone.wan = eth0               # interfaces of each zone: wan, lan, ssid1, ssid2 (repeatable)
 ///     zone.lan = eth1
+///     policy.ssid2.lan = deny       # per directed zone pair: inspect (default) | pass | deny
+///     bypass = encrypted,depth      # off | encrypted, depth: connmark flows that need no more inspection
+///     bypass_mark = 0x40000000      # the mark bit utmd owns for that
 ///     rules = /etc/mimamori/et.rules             # Suricata rules (repeatable)
 ///     av_db = /var/lib/mimamori/main.hdb         # ClamAV signatures (repeatable)
 ///     categories = /var/lib/mimamori/categories.db   # `utmctl defs compile` output, or a UT1 folder
@@ -17,16 +21,24 @@ import Foundation
 ///     copy_range = 65535            # bytes of each packet copied to user space
 ///     fail_open = true              # accept uninspected when a kernel queue is full
 ///     batch_verdicts = true         # one verdict message for a run of accepts
+///     update.definitions = /var/lib/mimamori/definitions   # definition store (Updates.swift lists update.*)
+///     cloud.credentials = /var/lib/mimamori/cloud   # cloud.* keys start the cloud client (ControlPlane.swift)
+///     control_socket = /run/mimamori/utmd.sock   # utmctl status/flows ask here (mode 0600; "none" to disable)
 ///
-/// Zones today decide which interface pairs are queued (traffic between two different zones is
-/// inspected, traffic inside one zone is not); per-pair policies (pass, deny) come later.
+/// Zones and the per-pair policy decide which packets are queued (ZonePolicy.swift).
 struct DaemonConfig {
     enum Mode: String { case auto, router, bridge }
 
     var queues: ClosedRange<UInt16> = 0 ... 0
-    var mode: Mode = .auto
+    var mode: Mode = .bridge
+    /// Zones (interfaces per zone) and the zone-pair policy.
+    var policy = ZonePolicy()
     /// Zone name → interface names, in file order.
-    var zones: [(name: String, interfaces: [String])] = []
+    var zones: [(name: String, interfaces: [String])] { policy.zones.map { ($0.name, $0.interfaces) } }
+    /// Flows the engine says need no more inspection get `bypassMark` on their connection, and
+    /// the kernel stops queueing them (Bypass.swift).
+    var bypass = EngineBypassPolicy()
+    var bypassMark: UInt32 = 0x4000_0000
     var rules: [String] = []
     var avDB: [String] = []
     var categories: String? = nil
@@ -37,20 +49,24 @@ struct DaemonConfig {
     var copyRange: UInt32 = 0xffff
     var failOpen = true
     var batchVerdicts = true
+    /// `update.*` keys, read by Updates.swift.
+    var updates: [String: String] = [:]
+    /// `cloud.*` keys, checked by ControlPlane (empty: no cloud client).
+    var cloud: [String: String] = [:]
+    var controlSocket: String? = "/run/mimamori/utmd.sock"
 
-    static let zoneNames = ["wan", "lan", "ssid1", "ssid2"]
+    static var zoneNames: [String] { ZonePolicy.zoneNames }
 
     /// Reads and checks a configuration file. Errors are one line: `FILE:LINE: what is wrong`.
     static func load(path: String) throws -> DaemonConfig {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigError("\(path): cannot read the configuration file")
         }
-        return try parse(String(decoding: data, as: UTF8.self), path: path)
+        return try parse(String(decoding: data, as: UTF8.self), path: path).resolvingDefinitionStore()
     }
 
     static func parse(_ text: String, path: String) throws -> DaemonConfig {
         var c = DaemonConfig()
-        var zoneOf: [String: String] = [:]
         for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let at = "\(path):\(index + 1)"
             var line = Substring(rawLine)
@@ -71,30 +87,50 @@ struct DaemonConfig {
             case "categories": c.categories = value
             case "webfilter": c.webfilter = value
             case "eve": c.eve = value
+            case "control_socket": c.controlSocket = value == "none" ? nil : value
             case "install_firewall": c.installFirewall = try bool(value, at, key)
             case "fail_open": c.failOpen = try bool(value, at, key)
             case "batch_verdicts": c.batchVerdicts = try bool(value, at, key)
             case "queue_maxlen": c.queueMaxLength = try number(value, at, key, 1 ... 1 << 20)
             case "copy_range": c.copyRange = try number(value, at, key, 64 ... 0xffff)
-            case _ where key.hasPrefix("zone."):
-                let zone = String(key.dropFirst(5))
-                guard zoneNames.contains(zone) else {
-                    throw ConfigError("\(at): unknown zone \(zone) (zones: \(zoneNames.joined(separator: ", ")))")
+            case _ where key.hasPrefix("update."): c.updates[String(key.dropFirst(7))] = value
+            case _ where key.hasPrefix("cloud."): c.cloud[String(key.dropFirst(6))] = value
+            case "bypass":
+                c.bypass = .off
+                for word in value.split(whereSeparator: { $0 == "," || $0 == " " }) {
+                    switch word {
+                    case "encrypted": c.bypass.encrypted = true
+                    case "depth": c.bypass.streamDepth = true
+                    case "off" where value == "off": break
+                    default: throw ConfigError("\(at): bypass must be off or a list of encrypted, depth; not \(value)")
+                    }
                 }
-                for name in value.split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init) {
-                    if let other = zoneOf[name] {
-                        throw ConfigError("\(at): interface \(name) is in zone \(other) already (zones may not overlap)")
-                    }
-                    zoneOf[name] = zone
-                    if let i = c.zones.firstIndex(where: { $0.name == zone }) {
-                        c.zones[i].interfaces.append(name)
-                    } else {
-                        c.zones.append((zone, [name]))
-                    }
+            case "bypass_mark":
+                let digits = value.hasPrefix("0x") ? String(value.dropFirst(2)) : value
+                guard let m = UInt32(digits, radix: value.hasPrefix("0x") ? 16 : 10), m != 0, m & (m - 1) == 0 else {
+                    throw ConfigError("\(at): bypass_mark must be one bit (e.g. 0x40000000), not \(value)")
+                }
+                c.bypassMark = m
+            case _ where key.hasPrefix("zone."):
+                do {
+                    try c.policy.add(zone: String(key.dropFirst(5)), value: value)
+                } catch {
+                    throw ConfigError("\(at): \(error)")
+                }
+            case _ where key.hasPrefix("policy."):
+                do {
+                    try c.policy.set(pairKey: String(key.dropFirst(7)), value: value)
+                } catch {
+                    throw ConfigError("\(at): \(error)")
                 }
             default:
                 throw ConfigError("\(at): unknown key \(key)")
             }
+        }
+        do {
+            try c.policy.checkPairs()
+        } catch {
+            throw ConfigError("\(path): \(error)")
         }
         return c
     }

@@ -12,6 +12,7 @@ import UTMWebFilter
 enum Definitions {
     static func engineConfig(_ c: DaemonConfig, warn: (String) -> Void) throws -> EngineConfig {
         var config = EngineConfig()
+        config.bypass = c.bypass
         for path in c.rules where !FileManager.default.isReadableFile(atPath: path) {
             throw ConfigError("rules: cannot read \(path)")
         }
@@ -51,6 +52,10 @@ enum Definitions {
         for path in c.rules {
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw ConfigError("rules: cannot read \(path)")
+            }
+            // One IPS bundle (`utmctl defs compile --rules`, or an installed update set).
+            if c.rules.count == 1, DefinitionsBundle.isBundle(prefix: [UInt8](data.prefix(8))) {
+                do { return try DefinitionsBundle.decode([UInt8](data), file: path) } catch { throw ConfigError("\(error)") }
             }
             parser.load(text: String(decoding: data, as: UTF8.self), file: path)
         }

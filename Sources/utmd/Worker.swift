@@ -32,7 +32,11 @@ final class Worker: @unchecked Sendable {
     let finished = Atomic<Bool>(false)
     private(set) var failure: String?
     private var page: [UInt8] = []
+    /// The mark bit for flows the engine no longer needs (0: bypass off). Set before `start`.
+    var bypassMark: UInt32 = 0
     private var sincePublish = 0
+    /// Counters and top flows for the control socket (ControlSocket.swift).
+    let publisher: WorkerPublisher
     private let log: @Sendable (String) -> Void
 
     init(queue: UInt16, source: NFQueueSource, responder: ActiveResponder?, engine: Engine, eve: OutputFile,
@@ -43,6 +47,7 @@ final class Worker: @unchecked Sendable {
         self.engine = engine
         self.eve = eve
         self.log = log
+        publisher = WorkerPublisher(flowCapacity: engine.flows.capacity)
         page.reserveCapacity(16 << 10)
     }
 
@@ -72,6 +77,7 @@ final class Worker: @unchecked Sendable {
 
     private func idle() throws {
         heartbeat.add(1, ordering: .relaxed)
+        publisher.publish(source, engine, queue: queue)
         if hasPending.load(ordering: .acquiring) { swapEngine() }
         if engine.eve.pendingBytes > 0 { flushEVE() }
     }
@@ -83,15 +89,17 @@ final class Worker: @unchecked Sendable {
         if sincePublish >= 256 {
             sincePublish = 0
             heartbeat.add(1, ordering: .relaxed)
+            publisher.publish(source, engine, queue: queue)
         }
         let now = WallClock.now()
         let d = engine.process(frame: packet.payload, linkType: .raw,
                                timestamp: Timestamp(seconds: now.seconds, micros: now.micros),
                                wireLength: packet.originalLength)
+        if engine.lastFlowIsNew { publisher.flowStarted(slot: engine.lastFlow.index, packet) }
         if engine.eve.pendingBytes >= 1 << 16 { flushEVE() }
         switch d.verdict {
         case .accept:
-            return .accept
+            return d.bypass && bypassMark != 0 ? .bypass(mark: bypassMark) : .accept
         case .drop:
             return .drop
         case .reject:
@@ -113,8 +121,7 @@ final class Worker: @unchecked Sendable {
         case .icmpUnreachable:
             responder.icmpUnreachable(payload)
         case .dnsNXDOMAIN:
-            // Not built yet: the query is dropped and the client's resolver times out.
-            break
+            responder.dnsNXDOMAIN(payload)
         case .none:
             break
         }
@@ -148,7 +155,7 @@ final class Worker: @unchecked Sendable {
     /// Counters for the exit summary.
     var summary: String {
         let s = source.stats
-        return "queue \(queue): \(s.packets) packets, \(s.accepted) accepted, \(s.dropped) dropped, "
+        return "queue \(queue): \(s.packets) packets, \(s.accepted) accepted (\(s.bypassed) with bypass mark), \(s.dropped) dropped, "
             + "\(s.verdictMessages) verdict messages, \(s.socketOverruns) socket overruns, "
             + "\(responder?.sent ?? 0) responses sent"
     }

@@ -52,10 +52,32 @@ do {
 let mode: Firewall.Mode = switch config.mode {
 case .router: .router
 case .bridge: .bridge
-case .auto: Firewall.detectMode(interfaces: config.zones.flatMap(\.interfaces))
+case .auto: Firewall.detectMode(interfaces: config.policy.allInterfaces)
+}
+if mode == .bridge {
+    do {
+        try Firewall.checkBridge(interfaces: config.policy.allInterfaces, load: !checkOnly)
+        for bridge in Firewall.bridgesWithoutAddress(interfaces: config.policy.allInterfaces) {
+            log("warning: bridge \(bridge) has no IPv4 address; resets, block pages and ICMP answers cannot be sent")
+        }
+    } catch {
+        die("\(error)")
+    }
 }
 if checkOnly {
-    log("configuration ok: queues \(config.queues.lowerBound)-\(config.queues.upperBound), \(mode.rawValue) mode")
+    // The queues are free (bound and released at once; root only, as binding needs
+    // CAP_NET_ADMIN). A running utmd holds them: check a new configuration with the daemon
+    // stopped, or expect this line.
+    for q in config.queues where geteuid() == 0 {
+        do {
+            _ = try NFQueueSource(config: NFQueueConfig(queue: q))
+        } catch {
+            die("\(error)")
+        }
+    }
+    let pairs = config.policy.matrix.map { "\($0.from.name)->\($0.to.name) \($0.action.rawValue)" }
+    log("configuration ok: queues \(config.queues.lowerBound)-\(config.queues.upperBound), \(mode.rawValue) mode"
+        + (pairs.isEmpty ? ", no zones (all forwarded traffic inspected)" : ", zones: " + pairs.joined(separator: ", ")))
     exit(0)
 }
 
@@ -84,15 +106,17 @@ do {
         }
         let eve = try OutputFile(path: config.eve, append: true)
         let engine = try Definitions.makeEngine(engineConfig, config, warn: log)
-        workers.append(Worker(queue: q, source: source, responder: responder, engine: engine,
-                              eve: eve, log: log))
+        let worker = Worker(queue: q, source: source, responder: responder, engine: engine, eve: eve, log: log)
+        worker.bypassMark = config.bypass != .off && config.installFirewall ? config.bypassMark : 0
+        workers.append(worker)
     }
 } catch {
     die("\(error)")
 }
 
 // 4. Firewall rules, then the workers.
-let firewall = Firewall(mode: mode, queues: config.queues, zones: config.zones, log: log)
+var firewall = Firewall(mode: mode, queues: config.queues, policy: config.policy,
+                        bypassMark: config.bypassMark, log: log)
 if config.installFirewall {
     do {
         try firewall.install()
@@ -101,7 +125,12 @@ if config.installFirewall {
         die("\(error)")
     }
 }
+let control = startControlSocket(config, workers: workers, mode: mode.rawValue)
 for w in workers { w.start() }
+let commandHandler = config.cloud.isEmpty ? nil : CloudCommands.handler(config, log: log)
+let controlPlane = ControlPlane.start(config, handler: commandHandler, log: log)
+commandHandler?.transport = controlPlane?.transport
+control?.start()
 let notify = SystemdNotify()
 notify.send("READY=1\nSTATUS=inspecting \(workers.count) queue(s), \(mode.rawValue) mode")
 log("running: queues \(config.queues.lowerBound)-\(config.queues.upperBound), \(mode.rawValue) mode, "
@@ -115,10 +144,22 @@ log("running: queues \(config.queues.lowerBound)-\(config.queues.upperBound), \(
         if fresh.queues != config.queues || fresh.mode != config.mode || fresh.eve != config.eve {
             log("warning: reload: queues, mode and eve take effect at the next restart")
         }
+        // Zones and pair policies: the chain is replaced in one iptables-restore transaction,
+        // so no packet sees a half-built chain; interfaces are checked first.
+        if fresh.policy != firewall.policy && config.installFirewall {
+            try fresh.checkInterfaces()
+            if mode == .bridge { try Firewall.checkBridge(interfaces: fresh.policy.allInterfaces, load: false) }
+            var next = firewall
+            next.policy = fresh.policy
+            try next.install()
+            firewall = next
+            log("reload: zone policy replaced")
+        }
         let ec = try Definitions.engineConfig(fresh, warn: log)
         // Built here, aside; each worker swaps its engine at a packet boundary.
         for w in workers { w.offer(try Definitions.makeEngine(ec, fresh, warn: log)) }
         log("reload: new definitions handed to \(workers.count) worker(s)")
+        control?.definitionsReloaded(daemonFacts(fresh, mode: mode.rawValue))
     } catch {
         log("reload failed, running definitions kept: \(error)")
     }
@@ -130,6 +171,7 @@ log("running: queues \(config.queues.lowerBound)-\(config.queues.upperBound), \(
     // No new packets are queued once the rules are gone; the workers then drain what is queued.
     if config.installFirewall { Firewall.remove(log: log) }
     for w in workers { w.source.requestStop(drain: true) }
+    controlPlane?.stop(wait: 1)
     let deadline = MonotonicClock.nanoseconds() + 3_000_000_000
     while workers.contains(where: { !$0.finished.load(ordering: .acquiring) }) {
         if MonotonicClock.nanoseconds() > deadline {
@@ -138,9 +180,12 @@ log("running: queues \(config.queues.lowerBound)-\(config.queues.upperBound), \(
         usleep(10_000)
     }
     for w in workers { log(w.summary) }
+    control?.stop()
     exit(status)
 }
 
+let updates = Updates(config, log: log)
+var statusFeed = StatusFeed(config)
 var lastBeats = workers.map { _ in UInt64.max }
 var lastWatchdog = MonotonicClock.nanoseconds()
 let watchdogInterval = notify.watchdogMicroseconds.map { $0 * 1000 / 3 }
@@ -161,6 +206,9 @@ while true {
         log("queue \(failed.queue) stopped: \(failed.failure ?? "unknown reason")")
         shutdown(status: 1)
     }
+    updates.tick(heartbeats: workers.map { $0.heartbeat.load(ordering: .relaxed) }, workersRunning: true)
+    if updates.definitionsChanged() { reload() }
+    statusFeed.refresh(control, cloud: controlPlane)
     if let interval = watchdogInterval, MonotonicClock.nanoseconds() - lastWatchdog >= interval {
         // Only while every worker makes progress: a stuck worker lets systemd restart us.
         let beats = workers.map { $0.heartbeat.load(ordering: .relaxed) }

@@ -1,4 +1,5 @@
 import Foundation
+import LiveTestSupport
 import Testing
 
 /// The live inline path end to end, on real kernel NFQUEUE traffic (issue 6). Three network
@@ -15,52 +16,13 @@ import Testing
     static let server = "10.203.0.2"
     static let port = 8080
 
-    struct Run { var status: Int32; var out: String; var err: String }
+    typealias Run = Shell.Run
 
-    /// Runs a shell command with a hard time limit (coreutils `timeout`).
     @discardableResult
-    static func sh(_ command: String, seconds: Int = 20) -> Run {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", "timeout -k 2 \(seconds) sh -c '\(command.replacingOccurrences(of: "'", with: "'\\''"))'"]
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        do { try p.run() } catch { return Run(status: -1, out: "", err: "\(error)") }
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Run(status: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
-    }
-
-    /// Starts a long-running process with its output in `log`.
-    static func spawn(_ args: [String], log: String) throws -> Process {
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        let handle = FileHandle(forWritingAtPath: log)!
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: args[0])
-        p.arguments = Array(args.dropFirst())
-        p.standardOutput = handle
-        p.standardError = handle
-        try p.run()
-        return p
-    }
-
-    static func teardown() {
-        for ns in namespaces { sh("ip netns pids \(ns) 2>/dev/null | xargs -r kill -9; ip netns del \(ns) 2>/dev/null", seconds: 10) }
-    }
-
-    /// Root, `ip netns`, iptables with NFQUEUE and a built utmd; otherwise the reason to skip.
-    static func unavailable() -> String? {
-        if getuid() != 0 { return "not root" }
-        for tool in ["ip", "iptables", "curl", "python3", "timeout"] where sh("command -v \(tool)").status != 0 {
-            return "\(tool) not installed"
-        }
-        if !FileManager.default.isExecutableFile(atPath: utmd) { return "\(utmd) not built (swift build)" }
-        let probe = sh("ip netns add mm-probe && ip netns exec mm-probe iptables -A FORWARD -j NFQUEUE --queue-num 0 --queue-bypass; r=$?; ip netns del mm-probe; exit $r")
-        if probe.status != 0 { return "no netns/NFQUEUE support: \(probe.err.prefix(200))" }
-        return nil
-    }
+    static func sh(_ command: String, seconds: Int = 20) -> Run { Shell.sh(command, seconds: seconds) }
+    static func spawn(_ args: [String], log: String) throws -> Process { try Shell.spawn(args, log: log) }
+    static func teardown() { Shell.deleteNamespaces(namespaces) }
+    static func unavailable() -> String? { Shell.liveUnavailable(tools: ["curl", "python3"], probe: "mm-probe", queue: 0) }
 
     static let utmd = root.appendingPathComponent(".build/debug/utmd").path
     static let utmctl = root.appendingPathComponent(".build/debug/utmctl").path

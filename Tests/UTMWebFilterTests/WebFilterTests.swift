@@ -203,7 +203,7 @@ func names(_ db: CategoryDatabase, _ host: String, _ path: String = "") -> [Stri
         b[0] = 0
         #expect { try CategoryDatabase(copying: b) } throws: { ($0 as? CategoryDatabaseError)?.code == .badMagic }
         b = Fixture.compiled.bytes
-        b[11] = 2
+        b[11] = 9
         #expect { try CategoryDatabase(copying: b) } throws: { ($0 as? CategoryDatabaseError)?.code == .badVersion }
         #expect { try CategoryDatabase(copying: Array(Fixture.compiled.bytes.dropLast(8))) } throws: {
             ($0 as? CategoryDatabaseError)?.code == .truncated
