@@ -24,7 +24,7 @@ import UTMDetect
 
     func sids(_ d: DetectEngine, _ body: (DetectEngine, (Int, Bool) -> Void) -> Void) -> [UInt32] {
         var out: [UInt32] = []
-        body(d) { i, _ in out.append(d.defs.signatures[i].sid) }
+        body(d) { i, _ in out.append(d.defs.signature(i).sid) }
         return out
     }
 
@@ -34,7 +34,7 @@ import UTMDetect
             d.beginPacket()
             Array(part.utf8).withUnsafeBytes { raw in
                 d.inspectStream(facts(), chunk: ByteView(raw), gap: false, direction: .toServer, slot: slot, time: 0) { i, _ in
-                    out.append(d.defs.signatures[i].sid)
+                    out.append(d.defs.signature(i).sid)
                 }
             }
         }
@@ -62,7 +62,7 @@ import UTMDetect
         d.beginPacket()
         var out: [UInt32] = []
         Array("xxabcxx".utf8).withUnsafeBytes { raw in
-            _ = d.inspectPacket(facts(17), payload: ByteView(raw), slot: -1, time: 0) { i, _ in out.append(d.defs.signatures[i].sid) }
+            _ = d.inspectPacket(facts(17), payload: ByteView(raw), slot: -1, time: 0) { i, _ in out.append(d.defs.signature(i).sid) }
         }
         #expect(out == [3])
     }
@@ -78,7 +78,7 @@ import UTMDetect
             d.beginPacket()
             Array(payload.utf8).withUnsafeBytes { raw in
                 _ = d.inspectPacket(facts(17), payload: ByteView(raw), slot: slot, time: 0) { i, alert in
-                    if alert { out.append(d.defs.signatures[i].sid) }
+                    if alert { out.append(d.defs.signature(i).sid) }
                 }
             }
         }

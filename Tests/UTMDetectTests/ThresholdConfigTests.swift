@@ -27,7 +27,7 @@ import UTMDetect
         d.beginPacket()
         Array("abc".utf8).withUnsafeBytes { raw in
             _ = d.inspectPacket(f, payload: ByteView(raw), slot: -1, time: time) { i, _ in
-                out.append((d.defs.signatures[i].sid, d.actionOverride ?? d.defs.signatures[i].action))
+                out.append((d.defs.signature(i).sid, d.actionOverride ?? d.defs.signature(i).action))
             }
         }
         return out
@@ -148,7 +148,7 @@ import UTMDetect
             var out: [UInt32] = []
             d.beginPacket()
             Array("abc".utf8).withUnsafeBytes { raw in
-                _ = d.inspectPacket(f, payload: ByteView(raw), slot: -1, time: 0) { i, _ in out.append(d.defs.signatures[i].sid) }
+                _ = d.inspectPacket(f, payload: ByteView(raw), slot: -1, time: 0) { i, _ in out.append(d.defs.signature(i).sid) }
             }
             return out
         }

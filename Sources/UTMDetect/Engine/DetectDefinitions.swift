@@ -131,7 +131,12 @@ public struct AlertText: Sendable {
 public final class DetectDefinitions: @unchecked Sendable {
     /// Evaluation order: drop, reject, pass, alert (what Suricata 7's util-action tests show); within an
     /// action, rules that only set flowbits before rules that test them; then file order.
-    public let signatures: [Signature]
+    /// A copy built on each call (load-time users: the bundle writer, event filters); the
+    /// signatures are stored once, in `boxes`, which is what saved ~6 MiB with ET.
+    public var signatures: [Signature] { boxes.map(\.sig) }
+
+    /// Signature `i` in evaluation order (no array copy).
+    public func signature(_ i: Int) -> Signature { boxes[i].sig }
     public let flowbitNames: FlowbitNames
     public let alertText: [AlertText]
     /// Prefilter automaton per `BufferID.rawValue`; ids are signature indices.
@@ -166,7 +171,7 @@ public final class DetectDefinitions: @unchecked Sendable {
     /// 2 server hello; others 1).
     public let phases: [UInt8]
 
-    public var count: Int { signatures.count }
+    public var count: Int { boxes.count }
 
     /// Action, ids and severities of signature `i` (no copy of the signature).
     public func signatureInfo(_ i: Int) -> SignatureInfo { infos[i] }
@@ -202,7 +207,6 @@ public final class DetectDefinitions: @unchecked Sendable {
 
     /// Used by the bundle loader: signatures already in evaluation order, automata already built.
     init(ordered: [Signature], flowbitNames: FlowbitNames, patternSets: [CompiledPatternSet?]) {
-        signatures = ordered
         self.flowbitNames = flowbitNames
         self.patternSets = patternSets
         var points: [InspectionPoint] = []
