@@ -50,7 +50,7 @@ public enum NetProbe {
 
     /// Opens a TCP connection to host:port and closes it at once.
     public static func tcpConnect(host: String, port: UInt16, timeoutMilliseconds: Int = 3000) -> Outcome {
-        guard var (addr, len) = address(host, port: port, type: Int32(SOCK_STREAM.rawValue)) else {
+        guard case (var addr, let len)? = address(host, port: port, type: Int32(SOCK_STREAM.rawValue)) else {
             return .failed("cannot resolve \(host)")
         }
         let start = MonotonicClock.nanoseconds()
@@ -75,7 +75,7 @@ public enum NetProbe {
     /// elsewhere or for another request are ignored until the time is up).
     public static func udpExchange(host: String, port: UInt16, request: [UInt8], timeoutMilliseconds: Int = 3000,
                                    accept: ([UInt8]) -> Bool) -> Outcome {
-        guard var (addr, len) = address(host, port: port, type: Int32(SOCK_DGRAM.rawValue)) else {
+        guard case (var addr, let len)? = address(host, port: port, type: Int32(SOCK_DGRAM.rawValue)) else {
             return .failed("cannot resolve \(host)")
         }
         let start = MonotonicClock.nanoseconds()

@@ -9,7 +9,7 @@ enum AppBitTorrent {
         names: ["bittorrent.com", "utorrent.com"],
         dissector: Dissector([.tcp, .udp], probe: probe))
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         let v = p.payload
         if v.has("\u{13}BitTorrent protocol") { return .match(.bittorrent) }
         if p.isTCP { return v.isPrefix(of: "\u{13}BitTorrent protocol") ? .needMore : .no }

@@ -7,7 +7,7 @@ enum AppDHCP {
         udpPorts: [67, 68],
         dissector: Dissector([.udp], portsOnly: true, probe: probe))
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         let v = p.payload
         guard v.count >= 240, let op = v.u8(0), op == 1 || op == 2, v.u32(236) == 0x6382_5363 else { return .no }
         return .match(.dhcp)

@@ -7,7 +7,7 @@ enum AppDHCPv6 {
         udpPorts: [546, 547],
         dissector: Dissector([.udp], portsOnly: true, probe: probe))
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         guard let t = p.payload.u8(0), t >= 1, t <= 13, p.payload.count >= 4 else { return .no }
         return .match(.dhcpv6)
     }

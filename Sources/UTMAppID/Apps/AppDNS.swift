@@ -8,7 +8,7 @@ enum AppDNS {
         udpPorts: [53],
         dissector: Dissector([.tcp, .udp], probe: probe))
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         var v = p.payload
         if p.isTCP {
             guard let len = v.u16(0) else { return .needMore }

@@ -6,7 +6,7 @@ enum AppDTLS {
         id: .dtls, name: "DTLS", kind: .carrier, category: "VoIP",
         dissector: Dissector([.udp], probe: probe))
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         let v = p.payload
         guard v.count >= 13, let ct = v.u8(0), ct >= 0x14, ct <= 0x17, v.u8(1) == 0xfe,
               let minor = v.u8(2), minor == 0xff || minor == 0xfd || minor == 0xfc,

@@ -8,7 +8,7 @@ enum AppDiscord {
                 "discordcdn.com", "discord.co", "discordstatus.com", "dis.gd"],
         dissector: Dissector([.udp], probe: probe))
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         let v = p.payload
         // Voice IP discovery: 74 bytes, type 1 (request) or 2 (response), length 70.
         guard v.count == 74, let t = v.u16(0), t == 1 || t == 2, v.u16(2) == 70 else { return .no }

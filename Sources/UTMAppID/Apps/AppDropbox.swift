@@ -10,7 +10,7 @@ enum AppDropbox {
                 "dropbox-dns.com", "getdropbox.com", "dropboxbusiness.com", "dropboxcaptcha.com"],
         dissector: Dissector([.udp], portsOnly: true, probe: probe))
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         let v = p.payload
         return v.has("{\"host_int\"") || v.contains("\"host_int\"", within: 64) ? .match(.dropbox) : .no
     }

@@ -10,7 +10,7 @@ enum AppFTPControl {
     /// A literal array in the probe would be allocated on every call.
     static let commands: [StaticString] = ["USER ", "AUTH TLS", "AUTH SSL", "FEAT", "SYST", "PASV", "EPSV"]
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         let v = p.payload
         if p.direction == .toClient {
             guard v.count >= 4 else { return .needMore }

@@ -7,7 +7,7 @@ enum AppGit {
         tcpPorts: [9418],
         dissector: Dissector([.tcp], portsOnly: true, probe: probe))
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         let v = p.payload
         guard v.count >= 8, let rest = v.suffix(from: 4) else { return .needMore }
         return rest.has("git-upload-pack ") || rest.has("git-receive-pack ") || rest.has("git-upload-archive ") ? .match(.git) : .no

@@ -7,7 +7,7 @@ enum AppHTTP {
         tcpPorts: [80, 8080],
         dissector: Dissector([.tcp], probe: probe))
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         let v = p.payload
         if p.direction == .toClient {
             if v.has("HTTP/1.") { return .match(.http) }

@@ -10,7 +10,7 @@ enum AppIMAP {
     /// A literal array in the probe would be allocated on every call.
     static let commands: [StaticString] = ["CAPABILITY", "LOGIN ", "STARTTLS", "AUTHENTICATE ", "ID ("]
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         let v = p.payload
         if p.direction == .toClient {
             guard v.count >= 5 else { return .needMore }

@@ -7,7 +7,7 @@ enum AppIPsec {
         udpPorts: [500, 4500],
         dissector: Dissector([.udp], portsOnly: true, probe: probe))
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         var v = p.payload
         if p.onPort(4500) {
             if v.count == 1 && v.u8(0) == 0xff { return .match(.ipsec) }     // NAT keepalive

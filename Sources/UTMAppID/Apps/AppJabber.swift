@@ -7,7 +7,7 @@ enum AppJabber {
         tcpPorts: [5222, 5269],
         dissector: Dissector([.tcp], probe: probe))
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         let v = p.payload
         guard v.has("<?xml") || v.has("<stream:stream") else { return .no }
         if v.contains("jabber:", within: 512) || v.contains("xmpp", within: 512) { return .match(.jabber) }

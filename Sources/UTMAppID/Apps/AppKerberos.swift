@@ -8,7 +8,7 @@ enum AppKerberos {
         udpPorts: [88],
         dissector: Dissector([.tcp, .udp], portsOnly: true, probe: probe))
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         var v = p.payload
         if p.isTCP {
             guard let len = v.u32(0) else { return .needMore }

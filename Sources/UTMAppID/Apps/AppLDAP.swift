@@ -8,7 +8,7 @@ enum AppLDAP {
         udpPorts: [389],
         dissector: Dissector([.tcp, .udp], portsOnly: true, probe: probe))
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         let v = p.payload
         guard v.u8(0) == 0x30, let l = v.u8(1) else { return .no }
         let o = l & 0x80 == 0 ? 2 : 2 + Int(l & 0x7f)

@@ -7,7 +7,7 @@ enum AppLLMNR {
         udpPorts: [5355],
         dissector: Dissector([.udp], portsOnly: true, probe: probe))
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         DNSShape.looksLikeDNS(p.payload, strict: false) ? .match(.llmnr) : .no
     }
 }

@@ -7,7 +7,7 @@ enum AppMDNS {
         udpPorts: [5353],
         dissector: Dissector([.udp], portsOnly: true, probe: probe))
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         DNSShape.looksLikeDNS(p.payload, strict: false) ? .match(.mdns) : .no
     }
 }

@@ -7,7 +7,7 @@ enum AppMQTT {
         tcpPorts: [1883, 8883],
         dissector: Dissector([.tcp], probe: probe))
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         let v = p.payload
         guard v.u8(0) == 0x10 else { return .no }
         // Remaining length (1-4 bytes varint), then protocol name "MQTT" or "MQIsdp".

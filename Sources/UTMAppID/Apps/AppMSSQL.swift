@@ -7,7 +7,7 @@ enum AppMSSQL {
         tcpPorts: [1433],
         dissector: Dissector([.tcp], probe: probe))
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         let v = p.payload
         guard let t = v.u8(0) else { return .needMore }
         guard t == 0x12 || t == 0x10 || t == 0x01 else { return .no }

@@ -7,7 +7,7 @@ enum AppMySQL {
         tcpPorts: [3306],
         dissector: Dissector([.tcp], probe: probe))
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         let v = p.payload
         // Server greeting: 3-byte little-endian length, sequence 0, protocol 10, version "5."/"8." etc.
         guard p.direction == .toClient || p.packetIndex == 0 else { return .no }

@@ -7,7 +7,7 @@ enum AppNTP {
         udpPorts: [123],
         dissector: Dissector([.udp], portsOnly: true, probe: probe))
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         let v = p.payload
         guard v.count >= 48, let b0 = v.u8(0) else { return .no }
         let version = (b0 >> 3) & 7, mode = b0 & 7

@@ -8,7 +8,7 @@ enum AppNetBIOS {
         udpPorts: [137, 138],
         dissector: Dissector([.udp], portsOnly: true, probe: probe))
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         let v = p.payload
         if p.onPort(137) {
             // Name service: DNS-like header, names are 32 encoded bytes ("CKAAAA...").

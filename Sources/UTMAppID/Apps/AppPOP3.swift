@@ -10,7 +10,7 @@ enum AppPOP3 {
     /// A literal array in the probe would be allocated on every call.
     static let commands: [StaticString] = ["USER ", "CAPA", "APOP ", "STLS", "AUTH "]
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         let v = p.payload
         if p.direction == .toClient {
             guard v.count >= 4 else { return .needMore }

@@ -7,7 +7,7 @@ enum AppPostgreSQL {
         tcpPorts: [5432],
         dissector: Dissector([.tcp], probe: probe))
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         let v = p.payload
         guard p.direction == .toServer else { return .no }
         guard let len = v.u32(0), let code = v.u32(4) else { return .needMore }

@@ -7,7 +7,7 @@ enum AppQUIC {
         udpPorts: [443],
         dissector: Dissector([.udp], probe: probe))
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         let v = p.payload
         guard let b0 = v.u8(0), b0 & 0xc0 == 0xc0, let version = v.u32(1) else { return .no }
         switch version {

@@ -8,7 +8,7 @@ enum AppRDP {
         udpPorts: [3389],
         dissector: Dissector([.tcp], probe: probe))
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         let v = p.payload
         // TPKT (version 3) + X.224 Connection Request (0xE0) / Confirm (0xD0).
         guard let b0 = v.u8(0) else { return .needMore }

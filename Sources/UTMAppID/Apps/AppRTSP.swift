@@ -7,7 +7,7 @@ enum AppRTSP {
         tcpPorts: [554],
         dissector: Dissector([.tcp], probe: probe))
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         let v = p.payload
         if p.direction == .toClient { return v.has("RTSP/1.") ? .match(.rtsp) : (v.isPrefix(of: "RTSP/1.") ? .needMore : .no) }
         guard v.count >= 16 else { return v.isText(v.count) && p.packetIndex == 0 ? .needMore : .no }

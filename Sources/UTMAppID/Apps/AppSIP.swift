@@ -13,7 +13,7 @@ enum AppSIP {
                                 "CANCEL sip:", "SUBSCRIBE sip:", "NOTIFY sip:", "MESSAGE sip:", "INFO sip:",
                                 "PUBLISH sip:", "REFER sip:", "PRACK sip:", "UPDATE sip:"]
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         let v = p.payload
         if v.has("SIP/2.0 ") { return .match(.sip) }
         if v.hasAny(methods) {

@@ -7,7 +7,7 @@ enum AppSMBv1 {
         tcpPorts: [445, 139],
         dissector: Dissector([.tcp], portsOnly: true, probe: probe))
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         let v = p.payload
         // NetBIOS session service framing: type 0 (message), 3-byte length, then the SMB magic.
         guard let t = v.u8(0) else { return .needMore }

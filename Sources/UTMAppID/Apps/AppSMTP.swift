@@ -7,7 +7,7 @@ enum AppSMTP {
         tcpPorts: [25, 587, 2525],
         dissector: Dissector([.tcp], probe: probe))
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         let v = p.payload
         if p.direction == .toServer {
             if v.hasCI("EHLO ") || v.hasCI("HELO ") { return .match(.smtp) }

@@ -7,7 +7,7 @@ enum AppSNMP {
         udpPorts: [161, 162],
         dissector: Dissector([.udp], portsOnly: true, probe: probe))
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         let v = p.payload
         // BER SEQUENCE, then INTEGER version 0 (v1), 1 (v2c) or 3 (v3).
         guard v.u8(0) == 0x30, let l = v.u8(1) else { return .no }

@@ -7,7 +7,7 @@ enum AppSOCKS {
         tcpPorts: [1080],
         dissector: Dissector([.tcp], portsOnly: true, probe: probe))
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         let v = p.payload
         guard let ver = v.u8(0), let n = v.u8(1) else { return .needMore }
         if ver == 5, n >= 1, n <= 9, Int(n) + 2 == v.count { return .match(.socks) }

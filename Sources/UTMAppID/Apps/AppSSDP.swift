@@ -7,7 +7,7 @@ enum AppSSDP {
         udpPorts: [1900],
         dissector: Dissector([.udp], portsOnly: true, probe: probe))
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         let v = p.payload
         if v.has("M-SEARCH * HTTP/1.1") || v.has("NOTIFY * HTTP/1.1") || v.has("HTTP/1.1 200 OK") { return .match(.ssdp) }
         return .no

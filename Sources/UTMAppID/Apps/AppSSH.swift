@@ -7,7 +7,7 @@ enum AppSSH {
         tcpPorts: [22],
         dissector: Dissector([.tcp], probe: probe))
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         let v = p.payload
         if v.has("SSH-") { return .match(.ssh) }
         return v.isPrefix(of: "SSH-") ? .needMore : .no

@@ -8,7 +8,7 @@ enum AppSTUN {
         udpPorts: [3478, 19302],
         dissector: Dissector([.tcp, .udp], probe: probe))
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         var v = p.payload
         // STUN over TCP may be framed (RFC 4571: two length bytes first).
         if p.isTCP, let l = v.u16(0), Int(l) + 2 == v.count, v.u32(6) == 0x2112_a442 { v = v.dropFirst(2) }

@@ -11,7 +11,7 @@ enum AppSpotify {
                 "heads-ak-spotify-com.akamaized.net"],
         dissector: Dissector([.udp], portsOnly: true, probe: probe))
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         p.payload.has("SpotUdp0") ? .match(.spotify) : .no
     }
 }

@@ -7,7 +7,7 @@ enum AppSyslog {
         udpPorts: [514],
         dissector: Dissector([.udp], portsOnly: true, probe: probe))
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         let v = p.payload
         guard v.u8(0) == UInt8(ascii: "<"), isDigit(v.u8(1)) else { return .no }
         var i = 1

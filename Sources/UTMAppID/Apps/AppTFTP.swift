@@ -7,7 +7,7 @@ enum AppTFTP {
         udpPorts: [69],
         dissector: Dissector([.udp], portsOnly: true, probe: probe))
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         let v = p.payload
         guard v.u8(0) == 0, let op = v.u8(1), op == 1 || op == 2, v.count > 4 else { return .no }
         // filename NUL mode NUL, mode one of octet/netascii/mail (any case).

@@ -7,7 +7,7 @@ enum AppTLS {
         tcpPorts: [443, 8443],
         dissector: Dissector([.tcp], probe: probe))
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         switch TLSShape.isHandshake(p.payload) {
         case .match:
             // TLS on the ports of the mail protocols' implicit-TLS variants is reported as those.

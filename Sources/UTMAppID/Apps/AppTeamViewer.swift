@@ -9,7 +9,7 @@ enum AppTeamViewer {
         names: ["teamviewer.com", "teamviewer.net"],
         dissector: Dissector([.tcp, .udp], portsOnly: true, probe: probe))
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         let v = p.payload
         guard let b0 = v.u8(0), let b1 = v.u8(1) else { return .needMore }
         if (b0 == 0x17 && b1 == 0x24) || (b0 == 0x11 && b1 == 0x30) { return .match(.teamviewer) }

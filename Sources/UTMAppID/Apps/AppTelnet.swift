@@ -7,7 +7,7 @@ enum AppTelnet {
         tcpPorts: [23],
         dissector: Dissector([.tcp], probe: probe))
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         let v = p.payload
         // Option negotiation: IAC (255) followed by WILL/WONT/DO/DONT and an option.
         guard v.count >= 3, v.u8(0) == 0xff, let cmd = v.u8(1), cmd >= 0xfb, cmd <= 0xfe,

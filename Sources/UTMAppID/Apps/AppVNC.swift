@@ -7,7 +7,7 @@ enum AppVNC {
         tcpPorts: [5900, 5901],
         dissector: Dissector([.tcp], probe: probe))
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         let v = p.payload
         if v.has("RFB 00") { return .match(.vnc) }
         return v.isPrefix(of: "RFB 00") ? .needMore : .no

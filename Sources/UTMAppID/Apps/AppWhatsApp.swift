@@ -8,7 +8,7 @@ enum AppWhatsApp {
         names: ["whatsapp.com", "whatsapp.net", "wa.me", "whatsapp.biz", "wl.co"],
         dissector: Dissector([.tcp], probe: probe))
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         let v = p.payload
         guard p.direction == .toServer, p.packetIndex == 0 else { return .no }
         // The client's first bytes: "WA" and a two-byte protocol version, or the routing prologue "ED\0\1".

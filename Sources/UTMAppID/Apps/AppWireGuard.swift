@@ -7,7 +7,7 @@ enum AppWireGuard {
         udpPorts: [51820],
         dissector: Dissector([.udp], probe: probe))
 
-    static func probe(_ p: ProbeInput) -> ProbeResult {
+    @Sendable static func probe(_ p: ProbeInput) -> ProbeResult {
         let v = p.payload
         guard let t = v.u8(0), v.u8(1) == 0, v.u8(2) == 0, v.u8(3) == 0 else { return .no }
         switch t {

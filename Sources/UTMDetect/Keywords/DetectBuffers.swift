@@ -56,7 +56,7 @@ enum DetectBuffers {
     }
 
     /// `pkt_data`: back to the packet payload.
-    static func pktData(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
+    @Sendable static func pktData(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
         try KW.noValue(v, "pkt_data")
         b.sticky = nil
     }

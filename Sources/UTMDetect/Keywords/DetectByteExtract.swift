@@ -2,7 +2,7 @@
 /// [,align N][,dce]`: reads a number into a variable that later offset/depth/distance/within/
 /// byte_test/byte_jump/isdataat values may name.
 enum DetectByteExtract {
-    static func byteExtract(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
+    @Sendable static func byteExtract(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
         let parts = KW.commas(try KW.require(v, "byte_extract"))
         guard parts.count >= 3 else { throw .invalid("byte_extract needs nbytes, offset and name") }
         var opts = ByteOptions(bytes: try KW.int(parts[0], "byte_extract", min: 1, max: 23))

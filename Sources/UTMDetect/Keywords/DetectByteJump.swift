@@ -2,7 +2,7 @@
 /// [,align][,from_beginning|from_end][,post_offset N][,dce][,bitmask M]`: reads a length and
 /// moves the relative cursor past it.
 enum DetectByteJump {
-    static func byteJump(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
+    @Sendable static func byteJump(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
         let parts = KW.commas(try KW.require(v, "byte_jump"))
         guard parts.count >= 2 else { throw .invalid("byte_jump needs nbytes and offset") }
         var opts = ByteOptions(bytes: try KW.int(parts[0], "byte_jump", min: 1, max: 23))

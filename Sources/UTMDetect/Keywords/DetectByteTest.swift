@@ -1,7 +1,7 @@
 /// `byte_test:nbytes,[!]op,value,offset[,relative][,big|little][,string,hex|dec|oct][,dce][,bitmask M]`.
 /// Operators: < > = ! & ^ <= >= (`!` alone means "not equal"; a leading `!` negates).
 enum DetectByteTest {
-    static func byteTest(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
+    @Sendable static func byteTest(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
         let parts = KW.commas(try KW.require(v, "byte_test"))
         guard parts.count >= 4 else { throw .invalid("byte_test needs nbytes, operator, value and offset") }
         var opts = ByteOptions(bytes: try KW.int(parts[0], "byte_test", min: 0, max: 23))

@@ -2,7 +2,7 @@
 /// `nocase`, `rawbytes`, `startswith`, `endswith`. Position modifiers are in
 /// `DetectContentPosition.swift`, `fast_pattern` in `DetectFastPattern.swift`.
 enum DetectContent {
-    static func content(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
+    @Sendable static func content(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
         let (pattern, negated) = try decode(try KW.require(v, "content"), keyword: "content")
         var c = ContentMatch(pattern: pattern)
         c.negated = negated
@@ -10,7 +10,7 @@ enum DetectContent {
     }
 
     /// Suricata 4's `uricontent`: a content in the normalized URI.
-    static func uricontent(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
+    @Sendable static func uricontent(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
         let (pattern, negated) = try decode(try KW.require(v, "uricontent"), keyword: "uricontent")
         var c = ContentMatch(pattern: pattern)
         c.negated = negated
@@ -71,7 +71,7 @@ enum DetectContent {
         }
     }
 
-    static func nocase(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
+    @Sendable static func nocase(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
         try KW.noValue(v, "nocase")
         try b.modifyLastContent("nocase") { (c: inout ContentMatch) throws(RuleError) in
             c.nocase = true
@@ -79,11 +79,11 @@ enum DetectContent {
         }
     }
 
-    static func rawbytes(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
+    @Sendable static func rawbytes(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
         try b.modifyLastContent("rawbytes") { (c: inout ContentMatch) throws(RuleError) in c.rawbytes = true }
     }
 
-    static func startswith(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
+    @Sendable static func startswith(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
         try KW.noValue(v, "startswith")
         try b.modifyLastContent("startswith") { (c: inout ContentMatch) throws(RuleError) in
             if c.isRelative || c.offset != nil || c.depth != nil {
@@ -93,7 +93,7 @@ enum DetectContent {
         }
     }
 
-    static func endswith(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
+    @Sendable static func endswith(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
         try KW.noValue(v, "endswith")
         try b.modifyLastContent("endswith") { (c: inout ContentMatch) throws(RuleError) in
             if c.negated { throw .invalid("endswith cannot be used with a negated content") }

@@ -2,7 +2,7 @@
 /// `distance`/`within` (relative to the end of the previous match in the same buffer).
 /// Suricata rejects mixing the two kinds on one content, and a window shorter than the content.
 enum DetectContentPosition {
-    static func depth(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
+    @Sendable static func depth(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
         let r = try b.valueRef(try KW.require(v, "depth"), keyword: "depth")
         try b.modifyLastContent("depth") { (c: inout ContentMatch) throws(RuleError) in
             if c.isRelative { throw .invalid("depth cannot be used with distance or within on the same content") }
@@ -16,7 +16,7 @@ enum DetectContentPosition {
         }
     }
 
-    static func offset(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
+    @Sendable static func offset(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
         let r = try b.valueRef(try KW.require(v, "offset"), keyword: "offset")
         try b.modifyLastContent("offset") { (c: inout ContentMatch) throws(RuleError) in
             if c.isRelative { throw .invalid("offset cannot be used with distance or within on the same content") }
@@ -27,7 +27,7 @@ enum DetectContentPosition {
         }
     }
 
-    static func distance(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
+    @Sendable static func distance(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
         let r = try b.valueRef(try KW.require(v, "distance"), keyword: "distance")
         try b.modifyLastContent("distance") { (c: inout ContentMatch) throws(RuleError) in
             if c.offset != nil || c.depth != nil { throw .invalid("distance cannot be used with offset or depth on the same content") }
@@ -37,7 +37,7 @@ enum DetectContentPosition {
         }
     }
 
-    static func within(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
+    @Sendable static func within(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
         let r = try b.valueRef(try KW.require(v, "within"), keyword: "within")
         try b.modifyLastContent("within") { (c: inout ContentMatch) throws(RuleError) in
             if c.offset != nil || c.depth != nil { throw .invalid("within cannot be used with offset or depth on the same content") }

@@ -1,7 +1,7 @@
 /// `fast_pattern`, `fast_pattern:only`, `fast_pattern:offset,length` (chop): marks the content
 /// the prefilter should use. One per rule.
 enum DetectFastPattern {
-    static func fastPattern(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
+    @Sendable static func fastPattern(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
         if b.fastPatternSet { throw .invalid("fast_pattern given twice in one rule") }
         b.fastPatternSet = true
         let value = v?.trimmingSpaces

@@ -1,7 +1,7 @@
 /// `flow:` — connection state and direction: established, not_established, stateless,
 /// to_server/from_client, to_client/from_server, only_stream/no_stream, only_frag/no_frag.
 enum DetectFlow {
-    static func flow(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
+    @Sendable static func flow(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
         var m: FlowMatch = []
         for p in KW.commas(try KW.require(v, "flow")) {
             switch p.lowercased() {

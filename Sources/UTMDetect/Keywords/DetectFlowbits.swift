@@ -1,7 +1,7 @@
 /// `flowbits:set|unset|toggle|isset|isnotset,name` and `flowbits:noalert`. Names are interned
 /// into the rule set's `FlowbitNames`; `a|b` means any of them, `a&b` all of them.
 enum DetectFlowbits {
-    static func flowbits(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
+    @Sendable static func flowbits(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
         let value = try KW.require(v, "flowbits")
         let parts = KW.commas(value)
         let command = parts[0].lowercased()

@@ -18,7 +18,7 @@ enum DetectIPHeader {
 
     /// `flags:[!|*|+]SAF...[,ignore-mask]`, `0` meaning no flags. Modes: 0 exact, `+` all of
     /// these and maybe others, `*` any of these, `!` not these.
-    static func flags(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
+    @Sendable static func flags(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
         let parts = KW.commas(try KW.require(v, "flags"))
         guard parts.count <= 2 else { throw .invalid("flags: too many fields") }
         var required: UInt8 = 0, mode: UInt8 = 0, ignore: UInt8 = 0
@@ -42,27 +42,27 @@ enum DetectIPHeader {
         b.signature.headerMatches.append(.tcpFlags(required: required, mode: mode, ignore: ignore))
     }
 
-    static func itype(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
+    @Sendable static func itype(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
         b.signature.headerMatches.append(.icmpType(try KW.intMatch(try KW.require(v, "itype"), "itype")))
     }
 
-    static func icode(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
+    @Sendable static func icode(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
         b.signature.headerMatches.append(.icmpCode(try KW.intMatch(try KW.require(v, "icode"), "icode")))
     }
 
-    static func icmpID(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
+    @Sendable static func icmpID(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
         b.signature.headerMatches.append(.icmpID(try KW.int(try KW.unquote(try KW.require(v, "icmp_id")), "icmp_id", min: 0, max: 65535)))
     }
 
-    static func id(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
+    @Sendable static func id(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
         b.signature.headerMatches.append(.ipID(try KW.int(try KW.unquote(try KW.require(v, "id")), "id", min: 0, max: 65535)))
     }
 
-    static func ttl(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
+    @Sendable static func ttl(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
         b.signature.headerMatches.append(.ttl(try KW.intMatch(try KW.require(v, "ttl"), "ttl")))
     }
 
-    static func ipProto(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
+    @Sendable static func ipProto(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
         var t = try KW.require(v, "ip_proto").trimmingSpaces
         var prefix = ""
         if let f = t.first, f == "!" || f == "<" || f == ">" { prefix = String(f); t = t.dropFirst() }
@@ -73,7 +73,7 @@ enum DetectIPHeader {
     }
 
     /// `stream_size:server|client|both|either,<op>,N` with op one of > < = != >= <=.
-    static func streamSize(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
+    @Sendable static func streamSize(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
         let parts = KW.commas(try KW.require(v, "stream_size"))
         guard parts.count == 3 else { throw .invalid("stream_size needs side, operator and value") }
         let side: StreamSide
@@ -99,7 +99,7 @@ enum DetectIPHeader {
     }
 
     /// `ssl_version:[!]sslv2|sslv3|tls1.0|tls1.1|tls1.2|tls1.3[,...]` (one `!` negates all).
-    static func sslVersion(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
+    @Sendable static func sslVersion(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
         var mask: UInt8 = 0
         var negated = false
         for var p in KW.commas(try KW.require(v, "ssl_version")) {
@@ -119,7 +119,7 @@ enum DetectIPHeader {
 
     /// `ssl_state:[!]client_hello|server_hello|client_keyx|server_keyx|unknown[,...]`: names
     /// joined by `|` mean any of them, comma-separated items must all hold, `!` negates one.
-    static func sslState(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
+    @Sendable static func sslState(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
         var all: UInt8 = 0, none: UInt8 = 0, any: UInt8 = 0
         func bit(_ name: Substring) throws(RuleError) -> UInt8 {
             switch name.trimmingSpaces {

@@ -1,7 +1,7 @@
 /// `isdataat:[!]N[,relative][,rawbytes]`: whether the buffer has data at N (absolute) or N
 /// bytes after the previous match (relative).
 enum DetectIsDataAt {
-    static func isdataat(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
+    @Sendable static func isdataat(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
         let parts = KW.commas(try KW.require(v, "isdataat"))
         var first = parts[0]
         var negated = false

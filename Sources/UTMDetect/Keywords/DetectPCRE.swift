@@ -6,7 +6,7 @@ import UTMRegex
 /// C/K cookie, S stat code, Y stat msg, V user agent, W host, Z raw host); `B` (rawbytes) and
 /// `O` (override the match limit) are accepted and change nothing here.
 enum DetectPCRE {
-    static func pcre(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
+    @Sendable static func pcre(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
         var t = try KW.require(v, "pcre").trimmingSpaces
         var negated = false
         if t.first == "!" { negated = true; t = t.dropFirst().trimmingSpaces }

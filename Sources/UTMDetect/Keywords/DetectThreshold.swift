@@ -2,12 +2,12 @@
 /// and `detection_filter:track ...,count N,seconds T`. Parsed and kept on the signature; the
 /// alert stage applies them.
 enum DetectThreshold {
-    static func threshold(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
+    @Sendable static func threshold(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
         if b.signature.threshold != nil { throw .invalid("threshold given twice") }
         b.signature.threshold = try parse(try KW.require(v, "threshold"), keyword: "threshold", needsType: true)
     }
 
-    static func detectionFilter(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
+    @Sendable static func detectionFilter(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
         if b.signature.detectionFilter != nil { throw .invalid("detection_filter given twice") }
         b.signature.detectionFilter = try parse(try KW.require(v, "detection_filter"), keyword: "detection_filter", needsType: false)
     }

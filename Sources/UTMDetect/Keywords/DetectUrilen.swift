@@ -1,6 +1,6 @@
 /// `urilen:N|<N|>N|N<>M[,norm|raw]` — the length of the (normalized or raw) request URI.
 enum DetectUrilen {
-    static func urilen(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
+    @Sendable static func urilen(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
         let parts = KW.commas(try KW.require(v, "urilen"))
         guard parts.count <= 2 else { throw .invalid("urilen: too many options") }
         let m = try KW.intMatch(parts[0], "urilen")
