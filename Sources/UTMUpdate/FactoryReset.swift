@@ -27,7 +27,8 @@ public enum FactoryReset {
             }
         }
         try removeContents(paths.credentialsDirectory, &report)
-        for suffix in ["", "-wal", "-shm", "-journal"] where fm.fileExists(atPath: paths.eventStore + suffix) {
+        // ".eve-position": how far the cloud client had read the EVE log into the store.
+        for suffix in ["", "-wal", "-shm", "-journal", ".eve-position"] where fm.fileExists(atPath: paths.eventStore + suffix) {
             try fm.removeItem(atPath: paths.eventStore + suffix)
             report.removed.append(paths.eventStore + suffix)
         }

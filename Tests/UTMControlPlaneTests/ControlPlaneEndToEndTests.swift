@@ -161,6 +161,9 @@ import Glibc
         #expect(eventually { boxLog.count("the cloud client stops") == 1 })
         #expect(!FileManager.default.fileExists(atPath: paths.configDirectory + "/webfilter.json"))
         #expect(!FileManager.default.fileExists(atPath: eve))
+        for suffix in ["", "-wal", "-shm", ".eve-position"] {
+            #expect(!FileManager.default.fileExists(atPath: paths.eventStore + suffix), "\(paths.eventStore + suffix) survived the wipe")
+        }
         #expect(store.current(.ips) == nil)
     }
 
