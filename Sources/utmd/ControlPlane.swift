@@ -1,4 +1,5 @@
 import Foundation
+import UTMBoxAgent
 import UTMCloudClient
 import UTMUpdate
 
@@ -51,6 +52,9 @@ enum ControlPlane {
         }
         do {
             let client = try CloudClient(config: c, handler: handler ?? LoggingCommandHandler(log: log), log: log)
+            // The handler fetches updates over the client's link: known before the first
+            // heartbeat can carry a command.
+            (handler as? BoxCommandHandler)?.transport = client.transport
             client.start()
             log("cloud: reporting to \(client.credentials.info.host):\(client.credentials.info.port) as \(client.credentials.info.serial)")
             return client

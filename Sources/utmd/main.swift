@@ -129,7 +129,6 @@ let control = startControlSocket(config, workers: workers, mode: mode.rawValue)
 for w in workers { w.start() }
 let commandHandler = config.cloud.isEmpty ? nil : CloudCommands.handler(config, log: log)
 let controlPlane = ControlPlane.start(config, handler: commandHandler, log: log)
-commandHandler?.transport = controlPlane?.transport
 control?.start()
 let notify = SystemdNotify()
 notify.send("READY=1\nSTATUS=inspecting \(workers.count) queue(s), \(mode.rawValue) mode")
