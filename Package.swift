@@ -167,7 +167,7 @@ let package = Package(
         // Issue 7 end to end: activation, alerts, outage, definitions and firmware from the cloud, wipe.
         .testTarget(name: "UTMControlPlaneTests",
                     dependencies: ["UTMBoxAgent", "UTMCloudClient", "UTMCloudService", "UTMUpdate", "UTMStore", "UTMCrypto",
-                                   "AllocationCounter"],
+                                   "AllocationCounter", "LiveTestSupport"],
                     linkerSettings: testLinkerSettings),
         .testTarget(name: "UTMCloudTests", dependencies: ["UTMCloudClient", "UTMCloudService", "UTMStore", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),

@@ -18,25 +18,12 @@ import Glibc
 /// loopback, real SQLite, real Ed25519 signatures, the real boot-environment code.
 @Suite(.serialized) struct ControlPlaneEndToEndTests {
     @Test func boxLifeFromActivationToWipe() throws {
-        let dir = FileManager.default.temporaryDirectory.path + "/mimamori-cp-\(getpid())-\(UInt32.random(in: 0 ... .max))"
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let paths = BoxPaths(root: dir + "/box")
-        for d in [paths.stateDirectory, paths.logDirectory, paths.configDirectory, dir + "/box/firmware"] {
-            try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
-        }
+        let cloud = try TestCloud("e2e")
+        let paths = cloud.paths
         try Data("customer settings".utf8).write(to: URL(fileURLWithPath: paths.configDirectory + "/webfilter.json"))
-
-        // The vendor's signing key (made per run; boxes trust its public half).
-        let pair = try #require(Ed25519.generateKeyPair())
-        let keyring = Keyring(keys: [pair.publicKey])
-        let now = UInt64(Date().timeIntervalSince1970)
-        func sign(_ kind: ArtifactKind, _ seq: UInt64, _ payload: [UInt8]) throws -> [UInt8] {
-            try #require(SignedArtifact.sign(kind: kind, sequence: seq, created: now - 60, expires: now + 86_400,
-                                             payload: payload, privateKey: pair.privateKey))
-        }
-        func rules(_ seq: UInt64, _ text: String) throws -> [UInt8] {
-            try sign(.ips, seq, PayloadArchive.encode([("local.rules", Array(text.utf8))]))
-        }
+        let keyring = cloud.keyring
+        func sign(_ kind: ArtifactKind, _ seq: UInt64, _ payload: [UInt8]) throws -> [UInt8] { try cloud.sign(kind, seq, payload) }
+        func rules(_ seq: UInt64, _ text: String) throws -> [UInt8] { try cloud.rules(seq, text) }
 
         // Factory firmware: slot a holds version 1; the box has booted it.
         let layout = paths.firmware
@@ -47,26 +34,11 @@ import Glibc
         let bootloader = BootloaderSimulator(layout: layout)
         #expect(try bootloader.boot() == "a")
 
-        // The cloud.
-        let cloudLog = Lines()
-        let ca = CertificateAuthority(directory: dir + "/cloud")
-        try ca.initialize(names: ["127.0.0.1"])
-        var cc = CloudServiceConfig()
-        cc.dataDirectory = dir + "/cloud"
-        cc.listenHost = "127.0.0.1"
-        cc.port = 0
-        cc.timeout = 3
-        cc.uploadBatch = 4
-        let service = try CloudService(config: cc, log: cloudLog.sink)
-        var server: CloudServer? = try CloudServer(service: service, port: 0)
-        server!.start()
-        let port = server!.port
-
-        // Activation: credentials land where the wipe will look for them.
+        // The cloud, and the activation: credentials land where the wipe will look for them.
+        let service = cloud.service
+        try cloud.start()
         let serial = "MMR-0700"
-        let code = try service.provision(serial: serial)
-        _ = try CloudActivation.activate(host: "127.0.0.1", port: port, caFile: ca.caPath, serial: serial, code: code,
-                                         directory: paths.credentialsDirectory, timeout: 3)
+        try cloud.activate(serial)
         #expect(FactoryReset.isActivated(paths))
 
         // The box's client with the real command handler.
@@ -92,13 +64,10 @@ import Glibc
         #expect(eventually { try service.alerts(serial: serial).count == 5 })
 
         // The cloud goes away; 6-9 wait in the store; it comes back on the same port.
-        server!.stop()
-        server = nil
+        cloud.stop()
         try append(eve, (6 ... 9).map(alert))
         #expect(eventually { boxLog.count("retry in") >= 2 })
-        server = try CloudServer(service: service, port: port)
-        server!.start()
-        defer { server?.stop() }
+        try cloud.start()
         #expect(eventually { try service.alerts(serial: serial).count == 9 })
         usleep(300_000)
         #expect(try service.alerts(serial: serial).map(\.name) == (1 ... 9).map { "rule \($0)" })
@@ -186,22 +155,4 @@ import Glibc
         let bytes = Array(lines.map { $0 + "\n" }.joined().utf8)
         _ = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
     }
-}
-
-/// Log lines from several threads.
-final class Lines: @unchecked Sendable {
-    private let lock = NSLock()
-    private var lines: [String] = []
-    var sink: @Sendable (String) -> Void { { [self] s in lock.withLock { lines.append(s) } } }
-    func count(_ needle: String) -> Int { lock.withLock { lines.filter { $0.contains(needle) }.count } }
-}
-
-/// Polls every 20 ms for up to `seconds`; a throwing condition counts as not yet.
-func eventually(_ seconds: Double = 20, _ condition: () throws -> Bool) -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if (try? condition()) == true { return true }
-        usleep(20_000)
-    }
-    return false
 }
