@@ -19,6 +19,7 @@ enum ControlPlane {
     /// Starts the cloud client thread, or says in one line why not. Commands go to `handler`
     /// (the definitions update, A/B reboot and wipe code); until that is wired they are logged.
     static func start(_ config: DaemonConfig, handler: (any CloudCommandHandler)? = nil,
+                      counters: @escaping @Sendable () -> [String: Int] = { [:] },
                       log: @escaping @Sendable (String) -> Void) -> CloudClient? {
         guard !config.cloud.isEmpty else { return nil }
         if let unknown = config.cloud.keys.first(where: { !keys.contains($0) }) {
@@ -38,6 +39,7 @@ enum ControlPlane {
             c.heartbeatSeconds = s
         }
         c.firmwareVersion = config.cloud["firmware_version"] ?? "dev"
+        c.counters = counters
         let definitionFiles = config.rules + config.avDB + (config.categories.map { [$0] } ?? [])
         if config.updates["definitions"] != nil {
             // Signed sets from the definition store: their sequences are the versions.

@@ -128,7 +128,23 @@ if config.installFirewall {
 let control = startControlSocket(config, workers: workers, mode: mode.rawValue)
 for w in workers { w.start() }
 let commandHandler = config.cloud.isEmpty ? nil : CloudCommands.handler(config, log: log)
-let controlPlane = ControlPlane.start(config, handler: commandHandler, log: log)
+// Heartbeat counters: the workers' published snapshots (copied under a try-lock by the
+// workers, read here under the lock: the packet path never waits for the cloud thread).
+let publishers = workers.map(\.publisher)
+let controlPlane = ControlPlane.start(config, handler: commandHandler, counters: {
+    var totals: [String: Int] = [:]
+    for p in publishers {
+        let c = p.counters.withLock { $0 }
+        totals["packets", default: 0] += Int(truncatingIfNeeded: c.packets)
+        totals["bytes", default: 0] += Int(truncatingIfNeeded: c.bytes)
+        totals["dropped", default: 0] += Int(truncatingIfNeeded: c.dropped)
+        totals["alerts", default: 0] += Int(truncatingIfNeeded: c.alerts)
+        totals["blocked_packets", default: 0] += Int(truncatingIfNeeded: c.blockedPackets)
+        totals["active_flows", default: 0] += c.activeFlows
+        totals["socket_overruns", default: 0] += Int(truncatingIfNeeded: c.socketOverruns)
+    }
+    return totals
+}, log: log)
 control?.start()
 let notify = SystemdNotify()
 notify.send("READY=1\nSTATUS=inspecting \(workers.count) queue(s), \(mode.rawValue) mode")

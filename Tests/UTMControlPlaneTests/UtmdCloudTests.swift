@@ -53,6 +53,9 @@ import UTMUpdate
         #expect(eventually(10) { logText().contains("current set changed, reloading") }, "no reload: \(logText())")
         // The next heartbeat carries the version.
         #expect(eventually(20) { try cloud.service.lastStatus(serial: serial)?.definitions_version.contains("ips v1") == true })
+        // ... and the workers' counters (published snapshots, not the packet path's own).
+        let counters = try cloud.service.lastStatus(serial: serial)?.counters ?? [:]
+        #expect(counters["packets"] != nil && counters["active_flows"] != nil && counters["uploads_pending"] != nil, "\(counters)")
 
         // The operator's view: activation and versions from the real services.
         let status = Shell.sh("\(Shell.utmctl) status --socket \(socket) --json", seconds: 20)
