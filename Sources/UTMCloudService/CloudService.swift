@@ -215,7 +215,17 @@ public final class CloudService: @unchecked Sendable {
                 try db.query("UPDATE commands SET acked_us = ?3 WHERE id = ?1 AND serial = ?2 AND acked_us IS NULL",
                              [id, serial, config.clock()])
             }
-            return HeartbeatResponse(commands: try unacked(serial))
+            let commands = try unacked(serial)
+            if let wipe = commands.first(where: { $0.kind == .wipe }) {
+                // Contract end [000 7.5]: the box wipes its credentials on receipt and never
+                // acknowledges; the cloud stops accepting its certificate once the command is
+                // on its way, so a copy of the key is worth nothing from here on.
+                try db.query("UPDATE commands SET acked_us = ?2 WHERE id = ?1", [wipe.id, config.clock()])
+                try db.query("UPDATE devices SET activated_us = NULL WHERE serial = ?1", [serial])
+                log("cloud: \(serial): wipe delivered; its certificate is no longer accepted")
+                return HeartbeatResponse(commands: commands.filter { $0.id <= wipe.id })
+            }
+            return HeartbeatResponse(commands: commands)
         }
     }
 
