@@ -100,7 +100,9 @@ public final class CloudClient: @unchecked Sendable {
         let context = try TLSContext(clientCA: credentials.caPath, certificate: credentials.certificatePath, key: credentials.keyPath)
         transport = CloudTransport(host: info.host, port: info.port, context: context, timeout: config.timeout)
         store = try EventStore(path: config.storePath, config: config.store)
-        if let eve = config.evePath { tail = EVETail(path: eve, statePath: config.storePath + ".eve-position") }
+        if let eve = config.evePath {
+            tail = EVETail(path: eve, store: store, legacyStatePath: config.storePath + ".eve-position")
+        }
         backoff = Backoff(base: config.backoffBase, cap: config.backoffCap)
         started = config.clock()
         loadCommandState()

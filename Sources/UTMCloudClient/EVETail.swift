@@ -5,23 +5,30 @@ import Glibc
 #endif
 
 /// Follows utmd's EVE file into the event store (which queues alerts, infected files and
-/// dangerous-site blocks for upload in the same transaction). The read position is kept in
-/// `statePath` as "inode offset", advanced after each committed batch, so a restart resumes
-/// where it stopped. A file that was replaced or truncated (log rotation) is read from its
+/// dangerous-site blocks for upload in the same transaction). The read position ("inode
+/// offset") lives in the store's counters table and is written in the same transaction as each
+/// batch of lines, so a restart — or a power cut — resumes exactly after the last committed
+/// line: nothing is read twice (which would upload an alert twice under new numbers) and
+/// nothing is skipped. A file that was replaced or truncated (log rotation) is read from its
 /// start. Only complete lines are read; a partial last line waits for its newline.
 public struct EVETail {
     public let path: String
-    public let statePath: String
     /// Bytes read per poll at most; a line longer than this is skipped (and logged).
     public var chunk = 4 << 20
     var inode: UInt64 = 0
     var offset: Int64 = 0
+    static let inodeKey = "eve_position_inode"
+    static let offsetKey = "eve_position_offset"
 
-    public init(path: String, statePath: String) {
+    /// Resumes at the position saved in `store`. `legacyStatePath`: the file earlier versions
+    /// kept the position in, read once when the store has none.
+    public init(path: String, store: EventStore, legacyStatePath: String? = nil) {
         self.path = path
-        self.statePath = statePath
-        if let s = try? String(contentsOfFile: statePath, encoding: .utf8) {
-            let parts = s.split(separator: " ")
+        if let i = try? store.counter(Self.inodeKey), let o = try? store.counter(Self.offsetKey) {
+            inode = UInt64(bitPattern: i)
+            offset = o
+        } else if let legacy = legacyStatePath, let text = try? String(contentsOfFile: legacy, encoding: .utf8) {
+            let parts = text.split(separator: " ")
             if parts.count == 2, let i = UInt64(parts[0]), let o = Int64(parts[1].trimmingCharacters(in: .whitespacesAndNewlines)) {
                 inode = i
                 offset = o
@@ -50,7 +57,7 @@ public struct EVETail {
             if n == chunk {
                 log("cloud: \(path): a line longer than \(chunk) bytes at offset \(offset) skipped")
                 offset += Int64(n)
-                try saveState()
+                try saveState(store)
             }
             return nil
         }
@@ -65,20 +72,17 @@ public struct EVETail {
             lines.append(Substring(String(decoding: line, as: UTF8.self)))
             ends.append(start)
         }
-        let (statePath, inode) = (self.statePath, self.inode)
-        let report = try store.ingest(lines: lines) { committed in
-            if committed > 0 { try? Self.save(statePath, inode, ends[committed - 1]) }
-        }
+        let inode = Int64(bitPattern: self.inode)
+        let report = try store.ingest(lines: lines, counters: { committed in
+            committed > 0 ? [Self.inodeKey: inode, Self.offsetKey: ends[committed - 1]] : [:]
+        })
         offset = start
-        try saveState()
+        // Past the last line read (blank lines at the end have no batch of their own).
+        try saveState(store)
         return report
     }
 
-    func saveState() throws { try Self.save(statePath, inode, offset) }
-
-    static func save(_ statePath: String, _ inode: UInt64, _ offset: Int64) throws {
-        let tmp = statePath + ".tmp"
-        try "\(inode) \(offset)\n".write(toFile: tmp, atomically: false, encoding: .utf8)
-        guard rename(tmp, statePath) == 0 else { throw CloudError("\(statePath): cannot save the EVE position") }
+    func saveState(_ store: EventStore) throws {
+        try store.setCounters([Self.inodeKey: Int64(bitPattern: inode), Self.offsetKey: offset])
     }
 }

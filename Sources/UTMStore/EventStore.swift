@@ -128,7 +128,13 @@ public final class EventStore {
     /// Ingests EVE lines in transactions of `config.batchLines`. Malformed lines are counted
     /// and skipped; `onCommit` hears the running line count after every committed batch.
     @discardableResult
-    public func ingest<S: Sequence>(lines: S, onCommit: ((Int) -> Void)? = nil) throws -> IngestReport
+    ///
+    /// `counters`, when given, is asked after each batch (with the running line count) for
+    /// values to write to the store's counters table in the same transaction as the batch's
+    /// rows: a reader's position in its source commits with what it read (`EVETail`), so a
+    /// crash can neither lose nor repeat lines.
+    public func ingest<S: Sequence>(lines: S, counters: ((Int) -> [String: Int64])? = nil,
+                                    onCommit: ((Int) -> Void)? = nil) throws -> IngestReport
     where S.Element: StringProtocol {
         var report = IngestReport()
         var batch: [Substring] = []
@@ -136,13 +142,13 @@ public final class EventStore {
         for line in lines {
             batch.append(Substring(line))
             if batch.count >= config.batchLines {
-                try ingestBatch(batch, into: &report)
+                try ingestBatch(batch, into: &report, counters: counters)
                 batch.removeAll(keepingCapacity: true)
                 onCommit?(report.lines)
             }
         }
         if !batch.isEmpty {
-            try ingestBatch(batch, into: &report)
+            try ingestBatch(batch, into: &report, counters: counters)
             onCommit?(report.lines)
         }
         try enforceLimits()
@@ -159,7 +165,8 @@ public final class EventStore {
         return try ingest(lines: EVELineReader(handle: handle), onCommit: onCommit)
     }
 
-    func ingestBatch(_ lines: [Substring], into report: inout IngestReport) throws {
+    func ingestBatch(_ lines: [Substring], into report: inout IngestReport,
+                     counters: ((Int) -> [String: Int64])? = nil) throws {
         let now = config.clock()
         try db.transaction {
             var devices = DeviceBatch()
@@ -190,8 +197,26 @@ public final class EventStore {
                 }
             }
             try writeDevices(devices)
+            if let values = counters?(report.lines) { try writeCounters(values) }
         }
         if report.uploadsQueued > 0 { try capUploads() }
+    }
+
+    /// A value of the counters table (nil when never written).
+    public func counter(_ name: String) throws -> Int64? {
+        try db.scalar("SELECT value FROM counters WHERE name = ?1", [.text(name)])
+    }
+
+    /// Writes counters in one transaction.
+    public func setCounters(_ values: [String: Int64]) throws {
+        try db.transaction { try writeCounters(values) }
+    }
+
+    func writeCounters(_ values: [String: Int64]) throws {
+        for (name, value) in values.sorted(by: { $0.key < $1.key }) {
+            try db.prepare("INSERT INTO counters(name, value) VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET value = ?2")
+                .run([.text(name), .int(value)])
+        }
     }
 
     /// Inserts one row; false when it duplicates what is there (a drop after its blocked

@@ -27,7 +27,7 @@ public enum FactoryReset {
             }
         }
         try removeContents(paths.credentialsDirectory, &report)
-        // ".eve-position": how far the cloud client had read the EVE log into the store.
+        // ".eve-position": where earlier versions kept the cloud client's EVE read position.
         for suffix in ["", "-wal", "-shm", "-journal", ".eve-position"] where fm.fileExists(atPath: paths.eventStore + suffix) {
             try fm.removeItem(atPath: paths.eventStore + suffix)
             report.removed.append(paths.eventStore + suffix)

@@ -56,7 +56,7 @@ struct WipingHandler: CloudCommandHandler {
         let f = try CloudFixture("tail")
         try FileManager.default.createDirectory(atPath: f.dir + "/box", withIntermediateDirectories: true)
         let store = try EventStore(path: f.storePath)
-        var tail = EVETail(path: f.evePath, statePath: f.storePath + ".pos")
+        var tail = EVETail(path: f.evePath, store: store)
         #expect(try tail.poll(into: store, log: { _ in }) == nil, "no file yet")
         let partial = EVE.alert(2)
         try f.appendEVE([EVE.alert(1)])
@@ -64,7 +64,11 @@ struct WipingHandler: CloudCommandHandler {
         #expect(try tail.poll(into: store, log: { _ in })?.alerts == 1)
         #expect(try tail.poll(into: store, log: { _ in }) == nil, "half a line waits")
         try Data((partial.dropFirst(40) + "\n").utf8).append(to: f.evePath)
-        var restarted = EVETail(path: f.evePath, statePath: f.storePath + ".pos")
+        // The position is in the store, committed with the lines: a restart (a new store
+        // connection, a new follower) resumes exactly after the last committed line.
+        let reopened = try EventStore(path: f.storePath)
+        #expect(try reopened.counter("eve_position_offset") == Int64(EVE.alert(1).utf8.count + 1))
+        var restarted = EVETail(path: f.evePath, store: reopened)
         #expect(try restarted.poll(into: store, log: { _ in })?.alerts == 1, "resumed at the saved position")
         #expect(try store.pendingUploads() == 2)
         // Rotation: a new file with one line.
