@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 /// What the test suites that drive real processes share: the package's binaries, shell
 /// commands with a hard time limit, long-running children with their output in a file, and
@@ -69,6 +70,28 @@ public enum Shell {
         let r = sh("ip netns add \(probe) && ip netns exec \(probe) iptables -A FORWARD -j NFQUEUE --queue-num \(queue) --queue-bypass; r=$?; ip netns del \(probe); exit $r")
         if r.status != 0 { return "no netns/NFQUEUE support: \(r.err.prefix(200))" }
         return nil
+    }
+
+    /// Polls `condition` every 100 ms for up to `seconds`, then once more.
+    public static func waitFor(_ seconds: Double, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if condition() { return true }
+            usleep(100_000)
+        }
+        return condition()
+    }
+
+    /// The rule for a missing prerequisite (root, namespaces, a tool): a failure when CI=true,
+    /// a skip with the reason elsewhere. True when the test may go on.
+    public static func mayRun(_ unavailable: String?, _ what: String) -> Bool {
+        guard let reason = unavailable else { return true }
+        if ProcessInfo.processInfo.environment["CI"] == "true" {
+            Issue.record("\(what) cannot run on CI: \(reason)")
+        } else {
+            print("skipped \(what): \(reason)")
+        }
+        return false
     }
 
     public static func quote(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }

@@ -56,14 +56,7 @@ import Testing
 
     static func read(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
 
-    static func waitFor(_ seconds: Double, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(100_000)
-        }
-        return condition()
-    }
+    static func waitFor(_ seconds: Double, _ condition: () -> Bool) -> Bool { Shell.waitFor(seconds, condition) }
 
     static let resolve = ["files.example", "casino.example"].flatMap { host in
         ["--resolve", "\(host):8080:\(wan)", "--resolve", "\(host):8443:\(wan)"]

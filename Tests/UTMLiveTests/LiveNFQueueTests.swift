@@ -31,24 +31,10 @@ import Testing
         sh("ip netns exec mm-lan curl -sS -m \(seconds) \(args)", seconds: seconds + 5)
     }
 
-    static func waitFor(_ seconds: Double, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(100_000)
-        }
-        return condition()
-    }
+    static func waitFor(_ seconds: Double, _ condition: () -> Bool) -> Bool { Shell.waitFor(seconds, condition) }
 
     @Test func inlineVerdictsBlockPageBypassAndRestart() throws {
-        if let reason = Self.unavailable() {
-            if ProcessInfo.processInfo.environment["CI"] == "true" {
-                Issue.record("live NFQUEUE test cannot run on CI: \(reason)")
-            } else {
-                print("skipped LiveNFQueueTests: \(reason)")
-            }
-            return
-        }
+        guard Shell.mayRun(Self.unavailable(), "LiveNFQueueTests") else { return }
         Self.teardown()
         defer { Self.teardown() }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mimamori-live-\(getpid())")

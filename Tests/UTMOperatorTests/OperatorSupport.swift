@@ -64,14 +64,7 @@ enum Op {
         return d
     }
 
-    static func waitFor(_ seconds: Double, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(100_000)
-        }
-        return condition()
-    }
+    static func waitFor(_ seconds: Double, _ condition: () -> Bool) -> Bool { Shell.waitFor(seconds, condition) }
 
     /// One line, no Swift runtime crash text.
     static func isOneCleanLine(_ s: String) -> Bool {

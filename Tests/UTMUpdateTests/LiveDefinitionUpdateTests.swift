@@ -26,24 +26,10 @@ import Testing
     static func teardown() { Shell.deleteNamespaces(namespaces) }
     static func unavailable() -> String? { Shell.liveUnavailable(tools: ["curl", "python3"], probe: "upd-probe", queue: 710) }
 
-    static func waitFor(_ seconds: Double, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(100_000)
-        }
-        return condition()
-    }
+    static func waitFor(_ seconds: Double, _ condition: () -> Bool) -> Bool { Shell.waitFor(seconds, condition) }
 
     @Test func definitionUpdateUnderTraffic() throws {
-        if let reason = Self.unavailable() {
-            if ProcessInfo.processInfo.environment["CI"] == "true" {
-                Issue.record("live definition update test cannot run on CI: \(reason)")
-            } else {
-                print("skipped LiveDefinitionUpdateTests: \(reason)")
-            }
-            return
-        }
+        guard Shell.mayRun(Self.unavailable(), "LiveDefinitionUpdateTests") else { return }
         Self.teardown()
         defer { Self.teardown() }
         let f = try UpdateFixture()
