@@ -155,6 +155,11 @@ public final class DetectDefinitions: @unchecked Sendable {
     /// was most of the per-packet prefilter cost.
     let udpPayloadSet: CompiledPatternSet?
     let icmpPayloadSet: CompiledPatternSet?
+    /// Per `BufferID.rawValue`: the patterns of HTTP signatures that wait for a body (phase 2
+    /// or 4). An HTTP body segment arrives with the transaction's header buffers filled again;
+    /// scanning those with their full automata (the header-phase rules ran already) was most
+    /// of the HTTP inspection cost. A body-only call scans them with these small sets.
+    let bodyPhaseSets: [CompiledPatternSet?]
     /// Per signature: where it is evaluated.
     public let points: [InspectionPoint]
     /// Per signature: prefilter pattern length (0 = none), for the segment-boundary test.
@@ -233,6 +238,7 @@ public final class DetectDefinitions: @unchecked Sendable {
         var packetPayload = PatternSetBuilder()
         var streamPayload = PatternSetBuilder()
         var udpPayload = PatternSetBuilder(), icmpPayload = PatternSetBuilder()
+        var bodyPhase = [PatternSetBuilder](repeating: PatternSetBuilder(), count: BufferID.count)
         points.reserveCapacity(ordered.count)
         for (i, s) in ordered.enumerated() {
             let pt = DetectDefinitions.point(of: s) ?? .packet
@@ -251,6 +257,10 @@ public final class DetectDefinitions: @unchecked Sendable {
                 }
                 if pt == .stream, let p = s.prefilter, p.buffer == .payload {
                     streamPayload.add(p.pattern, nocase: p.nocase, id: UInt32(i))
+                }
+                if pt == .http && (phase == 2 || phase == 4), let p = s.prefilter {
+                    bodyPhase[Int(DetectDefinitions.automatonBuffer(p.buffer).rawValue)]
+                        .add(p.pattern, nocase: p.nocase, id: UInt32(i))
                 }
                 if pt == .packet || pt == .stream, let p = s.prefilter, p.buffer == .payload {
                     if DetectDefinitions.admits(s, .udp) { udpPayload.add(p.pattern, nocase: p.nocase, id: UInt32(i)) }
@@ -277,6 +287,7 @@ public final class DetectDefinitions: @unchecked Sendable {
         streamPayloadSet = streamPayload.count > 0 ? streamPayload.compile() : nil
         udpPayloadSet = udpPayload.count > 0 ? udpPayload.compile() : nil
         icmpPayloadSet = icmpPayload.count > 0 ? icmpPayload.compile() : nil
+        bodyPhaseSets = bodyPhase.map { $0.count > 0 ? $0.compile() : nil }
         prefilterLength = prefLen
         alwaysPacket = aPacket.map { $0.build() }
         alwaysStream = aStream.map { $0.build() }

@@ -278,9 +278,12 @@ public final class DetectEngine {
         if slot >= 0 && passed[slot] { return true }
         beginCandidates()
         let points = defs.points, phases = defs.phases
+        // Body phases only (2: request body, 4: response body): only body-phase patterns can
+        // make a candidate, in every buffer (DetectDefinitions.bodyPhaseSets).
+        let bodyOnly = point == .http && phaseMask & ~UInt8(1 << 2 | 1 << 4) == 0
         var b = 1
         while b < BufferID.count {
-            if let set = defs.patternSets[b], let id = BufferID(rawValue: UInt8(b)), let view = buffers[id] {
+            if let set = bodyOnly ? defs.bodyPhaseSets[b] : defs.patternSets[b], let id = BufferID(rawValue: UInt8(b)), let view = buffers[id] {
                 set.scan(view) { id, _ in
                     let i = Int(id)
                     if points[i] == point && (1 << phases[i]) & phaseMask != 0 { self.add(i) }
