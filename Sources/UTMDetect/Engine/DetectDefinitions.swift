@@ -145,6 +145,21 @@ public final class DetectDefinitions: @unchecked Sendable {
     /// scanned with this small set; the full payload set runs once over the reassembled stream
     /// (before, every TCP payload was scanned with the full set twice: packet and stream).
     let packetPayloadSet: CompiledPatternSet?
+    /// The payload patterns of stream-point signatures only: the reassembled stream is scanned
+    /// with this set, so the packet-point (mostly UDP/ICMP) patterns no longer cost prefilter
+    /// and confirm work on every stream chunk only to be filtered out by `points`.
+    let streamPayloadSet: CompiledPatternSet?
+    /// The payload patterns a UDP (ICMP) packet can need: packet- and stream-point signatures
+    /// whose protocol admits UDP (ICMP). The verifier rejects the others on the protocol
+    /// anyway, and a UDP payload (QUIC, DNS) scanned with the TCP rules' many short patterns
+    /// was most of the per-packet prefilter cost.
+    let udpPayloadSet: CompiledPatternSet?
+    let icmpPayloadSet: CompiledPatternSet?
+    /// Per `BufferID.rawValue`: the patterns of HTTP signatures that wait for a body (phase 2
+    /// or 4). An HTTP body segment arrives with the transaction's header buffers filled again;
+    /// scanning those with their full automata (the header-phase rules ran already) was most
+    /// of the HTTP inspection cost. A body-only call scans them with these small sets.
+    let bodyPhaseSets: [CompiledPatternSet?]
     /// Per signature: where it is evaluated.
     public let points: [InspectionPoint]
     /// Per signature: prefilter pattern length (0 = none), for the segment-boundary test.
@@ -221,6 +236,9 @@ public final class DetectDefinitions: @unchecked Sendable {
         var thresholds = 0
         var phases: [UInt8] = []
         var packetPayload = PatternSetBuilder()
+        var streamPayload = PatternSetBuilder()
+        var udpPayload = PatternSetBuilder(), icmpPayload = PatternSetBuilder()
+        var bodyPhase = [PatternSetBuilder](repeating: PatternSetBuilder(), count: BufferID.count)
         points.reserveCapacity(ordered.count)
         for (i, s) in ordered.enumerated() {
             let pt = DetectDefinitions.point(of: s) ?? .packet
@@ -236,6 +254,17 @@ public final class DetectDefinitions: @unchecked Sendable {
             if hasPrefilter {
                 if pt == .packet, let p = s.prefilter, p.buffer == .payload {
                     packetPayload.add(p.pattern, nocase: p.nocase, id: UInt32(i))
+                }
+                if pt == .stream, let p = s.prefilter, p.buffer == .payload {
+                    streamPayload.add(p.pattern, nocase: p.nocase, id: UInt32(i))
+                }
+                if pt == .http && (phase == 2 || phase == 4), let p = s.prefilter {
+                    bodyPhase[Int(DetectDefinitions.automatonBuffer(p.buffer).rawValue)]
+                        .add(p.pattern, nocase: p.nocase, id: UInt32(i))
+                }
+                if pt == .packet || pt == .stream, let p = s.prefilter, p.buffer == .payload {
+                    if DetectDefinitions.admits(s, .udp) { udpPayload.add(p.pattern, nocase: p.nocase, id: UInt32(i)) }
+                    if DetectDefinitions.admits(s, .icmp) { icmpPayload.add(p.pattern, nocase: p.nocase, id: UInt32(i)) }
                 }
                 continue
             }
@@ -255,6 +284,10 @@ public final class DetectDefinitions: @unchecked Sendable {
         }
         self.points = points
         packetPayloadSet = packetPayload.count > 0 ? packetPayload.compile() : nil
+        streamPayloadSet = streamPayload.count > 0 ? streamPayload.compile() : nil
+        udpPayloadSet = udpPayload.count > 0 ? udpPayload.compile() : nil
+        icmpPayloadSet = icmpPayload.count > 0 ? icmpPayload.compile() : nil
+        bodyPhaseSets = bodyPhase.map { $0.count > 0 ? $0.compile() : nil }
         prefilterLength = prefLen
         alwaysPacket = aPacket.map { $0.build() }
         alwaysStream = aStream.map { $0.build() }

@@ -180,7 +180,14 @@ public final class DetectEngine {
         beginCandidates()
         let pc = ProtoClass.of(facts.ipProto)
         let tcp = pc == .tcp && !streamAsPacket
-        if !payload.isEmpty, let set = tcp ? defs.packetPayloadSet : defs.patternSets[0] {
+        let set: CompiledPatternSet?
+        switch pc {
+        case .tcp: set = tcp ? defs.packetPayloadSet : defs.patternSets[0]
+        case .udp: set = defs.udpPayloadSet
+        case .icmp: set = defs.icmpPayloadSet
+        case .other: set = defs.patternSets[0]
+        }
+        if !payload.isEmpty, let set {
             // TCP: only packet-point patterns (stream rules see the payload in `inspectStream`),
             // unless no stream carries this packet (`streamAsPacket`, RuleScope.swift).
             let points = defs.points
@@ -217,15 +224,17 @@ public final class DetectEngine {
         beginCandidates()
         let chunkStart = states[si].offset
         var crossing = false
-        if let set = defs.patternSets[0] {
-            let points = defs.points, lens = defs.prefilterLength
+        if let set = defs.streamPayloadSet {
+            // Stream-point patterns only (DetectDefinitions.streamPayloadSet).
+            let lens = defs.prefilterLength
             set.scan(chunk, state: &states[si]) { id, end in
                 let i = Int(id)
-                if points[i] == .stream {
-                    self.add(i)
-                    if end &- Int(lens[i]) < chunkStart { crossing = true }
-                }
+                self.add(i)
+                if end &- Int(lens[i]) < chunkStart { crossing = true }
             }
+        } else {
+            // No stream patterns: keep the stream offset counting for the boundary test.
+            states[si].skip(chunk.count)
         }
         addGroup(defs.alwaysStream[DirectionClass.of(facts.direction).rawValue], facts)
         var passedNow = false
@@ -269,9 +278,12 @@ public final class DetectEngine {
         if slot >= 0 && passed[slot] { return true }
         beginCandidates()
         let points = defs.points, phases = defs.phases
+        // Body phases only (2: request body, 4: response body): only body-phase patterns can
+        // make a candidate, in every buffer (DetectDefinitions.bodyPhaseSets).
+        let bodyOnly = point == .http && phaseMask & ~UInt8(1 << 2 | 1 << 4) == 0
         var b = 1
         while b < BufferID.count {
-            if let set = defs.patternSets[b], let id = BufferID(rawValue: UInt8(b)), let view = buffers[id] {
+            if let set = bodyOnly ? defs.bodyPhaseSets[b] : defs.patternSets[b], let id = BufferID(rawValue: UInt8(b)), let view = buffers[id] {
                 set.scan(view) { id, _ in
                     let i = Int(id)
                     if points[i] == point && (1 << phases[i]) & phaseMask != 0 { self.add(i) }
