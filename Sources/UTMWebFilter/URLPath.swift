@@ -76,8 +76,18 @@ public struct URLPathCursor {
     /// `/ ? & ;` or ends. So `host/foo` matches `/foo`, `/foo/bar`, `/foo?x` but not `/foobar`.
     @inlinable
     public static func matches(prefix: ByteView, path: ByteView) -> Bool {
-        var c = URLPathCursor(path)
+        // Fast path: up to the first escape, fragment or control byte the canonical form is the
+        // path byte for byte (letters folded), so compare in place; the cursor takes over there.
         var i = 0
+        let plain = min(prefix.count, path.count)
+        while i < plain {
+            let b = path[checked: i]
+            if b == UInt8(ascii: "%") || b == UInt8(ascii: "#") || b <= 0x20 || b == 0x7f { break }
+            if asciiLower(b) != prefix[checked: i] { return false }
+            i &+= 1
+        }
+        var c = URLPathCursor(path)
+        c.index = i
         while i < prefix.count {
             guard let b = c.next(), b == prefix[checked: i] else { return false }
             i &+= 1

@@ -112,6 +112,26 @@ func names(_ db: CategoryDatabase, _ host: String, _ path: String = "") -> [Stri
         #expect(names(db, "no-slash-host.example", "/anything") == ["shopping"])
     }
 
+    /// `matches` compares plain bytes in place before handing over to the cursor; it must agree
+    /// with comparing the full canonical form wherever the first escape, fragment or control is.
+    @Test func prefixFastPathAgreesWithCanonicalForm() {
+        let prefixes = ["/", "/a", "/ab/", "/a%20b", "/a%2fb", "/ab?x=", "/\u{e9}t\u{e9}", "/a%25"]
+        let paths = ["/", "/a", "/A", "/ab", "/ab/", "/AB/c", "/a b", "/a%20b", "/A%20B/x", "/a%2Fb", "/a/b",
+                     "/a#b", "/#", "/ab?x=1", "/ab%3Fx=1", "/\u{e9}t\u{e9}/x", "/a%25", "/a%", "/a%2", "/a\tb", "/a\u{7f}"]
+        for prefix in prefixes {
+            let canonPrefix = Array(prefix.utf8).withByteView { URLPathCursor.canonical($0) }
+            for path in paths {
+                let canonPath = Array(path.utf8).withByteView { URLPathCursor.canonical($0) }
+                var want = canonPath.starts(with: canonPrefix)
+                if want, let last = canonPrefix.last, !"/?&=".utf8.contains(last), canonPath.count > canonPrefix.count {
+                    want = "/?&;".utf8.contains(canonPath[canonPrefix.count])
+                }
+                let got = canonPrefix.withByteView { p in Array(path.utf8).withByteView { URLPathCursor.matches(prefix: p, path: $0) } }
+                #expect(got == want, "\(prefix) vs \(path)")
+            }
+        }
+    }
+
     @Test func ipLiterals() {
         #expect(names(db, "192.0.2.66") == ["malware"])
         #expect(names(db, "192.0.2.66:80") == ["malware"])
