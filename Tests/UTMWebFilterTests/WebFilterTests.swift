@@ -145,6 +145,27 @@ func names(_ db: CategoryDatabase, _ host: String, _ path: String = "") -> [Stri
         #expect(m.kind == .ipv6)
     }
 
+    /// The first normalisation pass reads eight bytes at a time; a colon, a non-ASCII byte or a
+    /// non-digit must be seen wherever it falls in a word, and in the bytes after the last word.
+    @Test func kindsAtEveryWordPosition() {
+        func kind(_ host: String) -> (HostKind, String) {
+            Array(host.utf8).withByteView { v in HostName.withNormalised(v) { ($1, String(decoding: $0.bytes, as: UTF8.self)) } }
+        }
+        #expect(kind("192.0.2.66") == (.ipv4, "192.0.2.66"))
+        #expect(kind("192.000.002.066") == (.ipv4, "192.0.2.66"))
+        #expect(kind("192.000.002.066:8080") == (.ipv4, "192.0.2.66"))
+        #expect(kind("1.2.3.4.5.6.7.8.9") == (.name, "1.2.3.4.5.6.7.8.9"))
+        for k in 0..<17 {
+            let digits = String(repeating: "1", count: k)
+            #expect(kind(digits + "a.example") == (.name, digits + "a.example"))
+            #expect(kind(digits + "/.example").0 == .name)
+            #expect(kind("a" + digits + ".example:443") == (.name, "a" + digits + ".example"))
+            #expect(kind("a" + digits + ".example:44x").0 == .invalid)
+            #expect(kind("a" + digits + ":b:c").0 == .invalid)
+            #expect(kind("a" + digits + ".é.example") == (.name, "a" + digits + ".xn--9ca.example"))
+        }
+    }
+
     @Test func idn() {
         #expect(names(db, "bücher.example") == ["malware"])
         #expect(names(db, "BÜCHER.example") == ["malware"])
