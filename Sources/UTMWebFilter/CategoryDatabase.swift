@@ -263,11 +263,16 @@ public final class CategoryDatabase: @unchecked Sendable {
         while i < end {
             guard let k = urlKeys.u64(i &* 8) else { return }
             if k > key { return }
+            // A host's entries are sorted by canonical path: past the path, none can match.
             if k == key, let r = urlRecords.u64(i &* 8),
-               let p = urlPaths.slice(Int(r >> 32), Int(r >> 16 & 0xffff)),
-               URLPathCursor.matches(prefix: p, path: path) {
-                m.categories.formUnion(combo(Int(r & 0xffff)))
-                m.urlMatched = true
+               let p = urlPaths.slice(Int(r >> 32), Int(r >> 16 & 0xffff)) {
+                let c = URLPathCursor.compare(prefix: p, path: path)
+                if c.matches {
+                    m.categories.formUnion(combo(Int(r & 0xffff)))
+                    m.urlMatched = true
+                } else if c.after {
+                    return
+                }
             }
             i &+= 1
         }

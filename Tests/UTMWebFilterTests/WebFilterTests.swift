@@ -128,6 +128,9 @@ func names(_ db: CategoryDatabase, _ host: String, _ path: String = "") -> [Stri
                 }
                 let got = canonPrefix.withByteView { p in Array(path.utf8).withByteView { URLPathCursor.matches(prefix: p, path: $0) } }
                 #expect(got == want, "\(prefix) vs \(path)")
+                // The early stop of a host's sorted URL entries relies on `after` being bytewise order.
+                let after = canonPrefix.withByteView { p in Array(path.utf8).withByteView { URLPathCursor.compare(prefix: p, path: $0).after } }
+                #expect(after == canonPath.lexicographicallyPrecedes(canonPrefix), "\(prefix) vs \(path)")
             }
         }
     }
