@@ -50,6 +50,9 @@ public final class CategoryDatabase: @unchecked Sendable {
     @usableFromInline let urlRecords: ByteView
     @usableFromInline let urlPaths: ByteView
     @usableFromInline let urlShift: UInt64
+    /// One bit per value of a URL host key's low 16 bits (8 KiB, built at load from the URL
+    /// keys): most lookups' hosts have no URL entry and stop here instead of scanning a bucket.
+    @usableFromInline let urlHostBits: [UInt64]
 
     /// Keeps the bytes alive (a `MappedFile`, or the copy `init(copying:)` made).
     private let owner: AnyObject?
@@ -175,6 +178,12 @@ public final class CategoryDatabase: @unchecked Sendable {
         self.urlRecords = urlRecords
         self.urlPaths = urlPaths
         self.urlShift = UInt64(64 - urlBits)
+        var hostBits = [UInt64](repeating: 0, count: 1024)
+        for i in 0..<urlCount {
+            let k = urlKeys.u64(i * 8) ?? 0
+            hostBits[Int(truncatingIfNeeded: k & 0xffff) >> 6] |= 1 << (k & 63)
+        }
+        self.urlHostBits = hostBits
         self.owner = owner
         self.ownedCopy = ownedCopy
     }
@@ -246,6 +255,7 @@ public final class CategoryDatabase: @unchecked Sendable {
 
     @inlinable
     func probeURL(_ key: UInt64, path: ByteView, into m: inout CategoryMatch) {
+        guard urlHostBits[Int(truncatingIfNeeded: key & 0xffff) >> 6] >> (key & 63) & 1 == 1 else { return }
         let b = Int(truncatingIfNeeded: key >> urlShift)
         guard let s = urlBuckets.u32(b &* 4), let e = urlBuckets.u32(b &* 4 &+ 4) else { return }
         var i = Int(s)
@@ -253,11 +263,16 @@ public final class CategoryDatabase: @unchecked Sendable {
         while i < end {
             guard let k = urlKeys.u64(i &* 8) else { return }
             if k > key { return }
+            // A host's entries are sorted by canonical path: past the path, none can match.
             if k == key, let r = urlRecords.u64(i &* 8),
-               let p = urlPaths.slice(Int(r >> 32), Int(r >> 16 & 0xffff)),
-               URLPathCursor.matches(prefix: p, path: path) {
-                m.categories.formUnion(combo(Int(r & 0xffff)))
-                m.urlMatched = true
+               let p = urlPaths.slice(Int(r >> 32), Int(r >> 16 & 0xffff)) {
+                let c = URLPathCursor.compare(prefix: p, path: path)
+                if c.matches {
+                    m.categories.formUnion(combo(Int(r & 0xffff)))
+                    m.urlMatched = true
+                } else if c.after {
+                    return
+                }
             }
             i &+= 1
         }

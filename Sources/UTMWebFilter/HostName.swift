@@ -37,6 +37,21 @@ public enum HostName {
         // One pass: colons, non-ASCII bytes, whether it could be a dotted quad.
         var colons = 0, lastColon = -1, high = false, digitsDots = true
         var i = 0
+        // Eight bytes at a time while a word has no colon and no non-ASCII byte (plain names):
+        // the word can then only clear digitsDots. Other words take the byte loop below.
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        while let w = v.u64(i) {
+            let c = w ^ (ones &* 0x3a)
+            if w & highs != 0 || (c &- ones) & ~c & highs != 0 { break }
+            if digitsDots {
+                // Every byte < 0x80 here, so these byte-wise additions never carry: all in '.'...'9'
+                // and none is '/'.
+                let s = w ^ (ones &* 0x2f)
+                let inRange = (w &+ ones &* 0x46) & highs == 0 && (w &+ ones &* 0x52) & highs == highs
+                if !inRange || (s &- ones) & ~s & highs != 0 { digitsDots = false }
+            }
+            i &+= 8
+        }
         while i < v.count {
             let b = v[checked: i]
             if b == UInt8(ascii: ":") { colons &+= 1; lastColon = i }

@@ -76,18 +76,38 @@ public struct URLPathCursor {
     /// `/ ? & ;` or ends. So `host/foo` matches `/foo`, `/foo/bar`, `/foo?x` but not `/foobar`.
     @inlinable
     public static func matches(prefix: ByteView, path: ByteView) -> Bool {
-        var c = URLPathCursor(path)
+        compare(prefix: prefix, path: path).matches
+    }
+
+    /// `matches`, and whether `prefix` sorts after the path's canonical form (bytewise), in
+    /// which case no entry sorted after `prefix` can be a prefix of the path either.
+    @inlinable
+    public static func compare(prefix: ByteView, path: ByteView) -> (matches: Bool, after: Bool) {
+        // Fast path: up to the first escape, fragment or control byte the canonical form is the
+        // path byte for byte (letters folded), so compare in place; the cursor takes over there.
         var i = 0
+        let plain = min(prefix.count, path.count)
+        while i < plain {
+            let b = path[checked: i]
+            if b == UInt8(ascii: "%") || b == UInt8(ascii: "#") || b <= 0x20 || b == 0x7f { break }
+            let l = asciiLower(b), e = prefix[checked: i]
+            if l != e { return (false, l < e) }
+            i &+= 1
+        }
+        var c = URLPathCursor(path)
+        c.index = i
         while i < prefix.count {
-            guard let b = c.next(), b == prefix[checked: i] else { return false }
+            guard let b = c.next() else { return (false, true) }
+            let e = prefix[checked: i]
+            if b != e { return (false, b < e) }
             i &+= 1
         }
         if let last = prefix.u8(prefix.count - 1),
            last == UInt8(ascii: "/") || last == UInt8(ascii: "?") || last == UInt8(ascii: "&") || last == UInt8(ascii: "=") {
-            return true
+            return (true, false)
         }
-        guard let n = c.next() else { return true }
-        return n == UInt8(ascii: "/") || n == UInt8(ascii: "?") || n == UInt8(ascii: "&") || n == UInt8(ascii: ";")
+        guard let n = c.next() else { return (true, false) }
+        return (n == UInt8(ascii: "/") || n == UInt8(ascii: "?") || n == UInt8(ascii: "&") || n == UInt8(ascii: ";"), false)
     }
 
     /// The canonical form as an array (compiler, customer lists).

@@ -112,6 +112,29 @@ func names(_ db: CategoryDatabase, _ host: String, _ path: String = "") -> [Stri
         #expect(names(db, "no-slash-host.example", "/anything") == ["shopping"])
     }
 
+    /// `matches` compares plain bytes in place before handing over to the cursor; it must agree
+    /// with comparing the full canonical form wherever the first escape, fragment or control is.
+    @Test func prefixFastPathAgreesWithCanonicalForm() {
+        let prefixes = ["/", "/a", "/ab/", "/a%20b", "/a%2fb", "/ab?x=", "/\u{e9}t\u{e9}", "/a%25"]
+        let paths = ["/", "/a", "/A", "/ab", "/ab/", "/AB/c", "/a b", "/a%20b", "/A%20B/x", "/a%2Fb", "/a/b",
+                     "/a#b", "/#", "/ab?x=1", "/ab%3Fx=1", "/\u{e9}t\u{e9}/x", "/a%25", "/a%", "/a%2", "/a\tb", "/a\u{7f}"]
+        for prefix in prefixes {
+            let canonPrefix = Array(prefix.utf8).withByteView { URLPathCursor.canonical($0) }
+            for path in paths {
+                let canonPath = Array(path.utf8).withByteView { URLPathCursor.canonical($0) }
+                var want = canonPath.starts(with: canonPrefix)
+                if want, let last = canonPrefix.last, !"/?&=".utf8.contains(last), canonPath.count > canonPrefix.count {
+                    want = "/?&;".utf8.contains(canonPath[canonPrefix.count])
+                }
+                let got = canonPrefix.withByteView { p in Array(path.utf8).withByteView { URLPathCursor.matches(prefix: p, path: $0) } }
+                #expect(got == want, "\(prefix) vs \(path)")
+                // The early stop of a host's sorted URL entries relies on `after` being bytewise order.
+                let after = canonPrefix.withByteView { p in Array(path.utf8).withByteView { URLPathCursor.compare(prefix: p, path: $0).after } }
+                #expect(after == canonPath.lexicographicallyPrecedes(canonPrefix), "\(prefix) vs \(path)")
+            }
+        }
+    }
+
     @Test func ipLiterals() {
         #expect(names(db, "192.0.2.66") == ["malware"])
         #expect(names(db, "192.0.2.66:80") == ["malware"])
@@ -123,6 +146,27 @@ func names(_ db: CategoryDatabase, _ host: String, _ path: String = "") -> [Stri
         #expect(names(db, "192.0.2.67") == [])
         let m = Array("[::1]".utf8).withByteView { db.lookup(host: $0) }
         #expect(m.kind == .ipv6)
+    }
+
+    /// The first normalisation pass reads eight bytes at a time; a colon, a non-ASCII byte or a
+    /// non-digit must be seen wherever it falls in a word, and in the bytes after the last word.
+    @Test func kindsAtEveryWordPosition() {
+        func kind(_ host: String) -> (HostKind, String) {
+            Array(host.utf8).withByteView { v in HostName.withNormalised(v) { ($1, String(decoding: $0.bytes, as: UTF8.self)) } }
+        }
+        #expect(kind("192.0.2.66") == (.ipv4, "192.0.2.66"))
+        #expect(kind("192.000.002.066") == (.ipv4, "192.0.2.66"))
+        #expect(kind("192.000.002.066:8080") == (.ipv4, "192.0.2.66"))
+        #expect(kind("1.2.3.4.5.6.7.8.9") == (.name, "1.2.3.4.5.6.7.8.9"))
+        for k in 0..<17 {
+            let digits = String(repeating: "1", count: k)
+            #expect(kind(digits + "a.example") == (.name, digits + "a.example"))
+            #expect(kind(digits + "/.example").0 == .name)
+            #expect(kind("a" + digits + ".example:443") == (.name, "a" + digits + ".example"))
+            #expect(kind("a" + digits + ".example:44x").0 == .invalid)
+            #expect(kind("a" + digits + ":b:c").0 == .invalid)
+            #expect(kind("a" + digits + ".é.example") == (.name, "a" + digits + ".xn--9ca.example"))
+        }
     }
 
     @Test func idn() {
