@@ -26,11 +26,14 @@ struct ReportText {
         "none": "該当なし", "empty": "この期間の記録はありません。",
         "footer": "Mimamori UTM が装置内で作成したレポートです。通信の中身（ファイルやメール本文）は含みません。",
         "ips_kind": "IPS", "antivirus_kind": "ウイルス", "web_kind": "危険サイト",
-        "ips_up": "IPSシグネチャ", "antivirus_up": "ウイルス定義", "categories_up": "URLカテゴリ", "firmware_up": "ファームウェア",
+        "ips_up": "IPSシグネチャ", "antivirus_up": "ウイルス定義", "av_up": "ウイルス定義", "categories_up": "URLカテゴリ", "firmware_up": "ファームウェア",
         "cat_security": "セキュリティ（マルウェア・フィッシング等）", "cat_illegal": "違法", "cat_adult": "アダルト",
         "cat_dating": "出会い系", "cat_gambling": "ギャンブル", "cat_extreme": "過激", "cat_other": "その他",
         "cat_uncategorised": "未分類（拒否リスト・アプリ制限）",
         "res_applied": "適用", "res_failed": "失敗", "res_rolled back": "ロールバック",
+        // What the box's updater records (UTMBoxAgent.ArtifactSync).
+        "res_installed": "適用", "res_refused": "拒否（署名・版数の検証に失敗）", "res_staged": "次回再起動で適用",
+        "res_download failed": "ダウンロード失敗",
     ]
 
     static let english: [String: String] = [
@@ -51,7 +54,7 @@ struct ReportText {
         "none": "None in this period", "empty": "Nothing was recorded in this period.",
         "footer": "Made on the box by Mimamori UTM. It holds no content of the traffic (no files, no mail bodies).",
         "ips_kind": "IPS", "antivirus_kind": "Virus", "web_kind": "Dangerous site",
-        "ips_up": "IPS signatures", "antivirus_up": "Virus definitions", "categories_up": "URL categories", "firmware_up": "Firmware",
+        "ips_up": "IPS signatures", "antivirus_up": "Virus definitions", "av_up": "Virus definitions", "categories_up": "URL categories", "firmware_up": "Firmware",
         "cat_security": "Security (malware, phishing…)", "cat_illegal": "Illegal", "cat_adult": "Adult", "cat_dating": "Dating",
         "cat_gambling": "Gambling", "cat_extreme": "Extreme", "cat_other": "Other",
         "cat_uncategorised": "Uncategorised (deny list, app policy)",

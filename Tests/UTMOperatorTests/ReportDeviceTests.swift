@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import UTMReport
+@testable import UTMReport
 import UTMStore
 
 /// The report names devices the way the office knows them: "hostname (IP, MAC)" from the
@@ -28,5 +28,17 @@ import UTMStore
         // The host name comes from the network: escaped like everything else.
         #expect(html.contains("<td>pc-&lt;sato&gt; (192.168.10.23, 02:00:5e:10:20:30)</td>"))
         #expect(!html.contains("pc-<sato>"))
+    }
+}
+
+/// The update history as the box's updater writes it (UTMBoxAgent: kind names of the signed
+/// artifacts, its outcome words) reads as words in both languages, not as keys.
+@Suite struct ReportUpdateWordsTests {
+    @Test func boxUpdaterOutcomesAreTranslated() {
+        let ja = ReportText(language: "ja"), en = ReportText(language: "en")
+        #expect(ja.t("av_up") == "ウイルス定義" && en.t("av_up") == "Virus definitions")
+        for result in ["installed", "refused", "staged", "download failed", "rolled back"] {
+            #expect(ReportText.japanese["res_" + result] != nil, "no Japanese word for \(result)")
+        }
     }
 }
