@@ -129,6 +129,9 @@ def main():
     ap.add_argument("rules")
     ap.add_argument("eve")
     args = ap.parse_args()
+    # Paths inside test.yaml (${TEST_DIR}, a relative threshold file) are resolved against the
+    # folder; sv-check passes it as given on its --tests, so make it absolute once here.
+    args.dir = os.path.abspath(args.dir)
     cmd = build(args)
     if args.explain:
         print(" ".join(shlex.quote(c) for c in cmd), file=sys.stderr)
