@@ -101,6 +101,12 @@ write("FuzzDHCP", "discover", dhcp(1, 1, opts=bytes([12, 6]) + b"pc-014" + bytes
 write("FuzzDHCP", "request", dhcp(1, 3, opts=bytes([50, 4, 192, 168, 10, 20, 54, 4, 192, 168, 10, 1, 12, 2]) + b"pc"))
 write("FuzzDHCP", "ack", dhcp(2, 5, bytes([192, 168, 10, 20]), bytes([51, 4]) + be32(86400) + bytes([54, 4, 192, 168, 10, 1, 0, 0])))
 
+# --- SIP: the whole input is one datagram (start line, headers, body).
+write("FuzzSIP", "invite", b"INVITE sip:bob@biloxi.example.com SIP/2.0\r\nVia: SIP/2.0/UDP pc33.example.com;branch=z9hG4bK776\r\n"
+      b"From: Alice <sip:alice@example.com>;tag=1928\r\nTo: Bob <sip:bob@example.com>\r\nCall-ID: a84b4c76e66710\r\n"
+      b"CSeq: 314159 INVITE\r\nContent-Type: application/sdp\r\nContent-Length: 4\r\n\r\nv=0\n")
+write("FuzzSIP", "compact", b"SIP/2.0 180 Ringing\r\nv: SIP/2.0/UDP h;branch=z9\r\nf: <sip:a@b>\r\nt: <sip:c@d>;tag=1\r\ni: x@y\r\nl: 0\r\n\r\n")
+
 # --- Decode: first byte picks the link type (0 = Ethernet, 3 = raw IP, ...).
 def ipv4(proto, l4, frag=0):
     h = bytearray(b"\x45\x00" + be16(20 + len(l4)) + be16(7) + be16(frag) + bytes([64, proto]) + b"\x00\x00"
