@@ -107,6 +107,32 @@ write("FuzzSIP", "invite", b"INVITE sip:bob@biloxi.example.com SIP/2.0\r\nVia: S
       b"CSeq: 314159 INVITE\r\nContent-Type: application/sdp\r\nContent-Length: 4\r\n\r\nv=0\n")
 write("FuzzSIP", "compact", b"SIP/2.0 180 Ringing\r\nv: SIP/2.0/UDP h;branch=z9\r\nf: <sip:a@b>\r\nt: <sip:c@d>;tag=1\r\ni: x@y\r\nl: 0\r\n\r\n")
 
+# --- PgSQL: pieces led by a control byte ((len - 1) / 3 in bits 0-5, bit 6 server, bit 7 gap).
+def pg_pieces(parts):
+    data = b""
+    for server, text in parts:
+        pos = 0
+        while pos < len(text):
+            units = min(0x3f, (len(text) - pos - 1) // 3)
+            n = units * 3 + 1
+            data += bytes([units | (0x40 if server else 0)]) + text[pos:pos + n]
+            pos += n
+    return data
+def pg(t, body): return t + be32(len(body) + 4) + body
+pg_startup = be32(8 + 27) + be32(0x00030000) + b"user\0sato\0database\0office\0\0"
+write("FuzzPgSQL", "session", pg_pieces([
+    (False, be32(8) + be32(80877103)), (True, b"N"), (False, pg_startup[:4] + pg_startup[4:]),
+    (True, pg(b"R", be32(0)) + pg(b"S", b"TimeZone\0UTC\0") + pg(b"K", be32(1) + be32(2)) + pg(b"Z", b"I")),
+    (False, pg(b"Q", b"SELECT 1;\0")),
+    (True, pg(b"T", be16(1) + b"a\0" + b"\0" * 18) + pg(b"D", be16(1) + be32(1) + b"1") + pg(b"C", b"SELECT 1\0") + pg(b"Z", b"I")),
+    (False, pg(b"Q", b"SELECT 1/0;\0")),
+    (True, pg(b"E", b"SERROR\0C22012\0Mdivision by zero\0\0") + pg(b"Z", b"I")),
+    (False, pg(b"X", b""))]))
+write("FuzzPgSQL", "sasl", pg_pieces([
+    (False, pg_startup), (True, pg(b"R", be32(10) + b"SCRAM-SHA-256\0\0")),
+    (False, pg(b"p", b"SCRAM-SHA-256\0" + be32(8) + b"n,,n=,r=")), (True, pg(b"R", be32(11) + b"r=x,s=y,i=4096")),
+    (False, pg(b"p", b"c=biws")), (True, pg(b"R", be32(12) + b"v=z") + pg(b"R", be32(0)) + pg(b"Z", b"I"))]))
+
 # --- Decode: first byte picks the link type (0 = Ethernet, 3 = raw IP, ...).
 def ipv4(proto, l4, frag=0):
     h = bytearray(b"\x45\x00" + be16(20 + len(l4)) + be16(7) + be16(frag) + bytes([64, proto]) + b"\x00\x00"

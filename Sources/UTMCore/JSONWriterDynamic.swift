@@ -21,3 +21,20 @@ extension JSONWriter {
         raw(UInt8(ascii: "\""))
     }
 }
+
+extension JSONWriter {
+    /// `"0x…"` with no leading zeros (`"0x0"`, `"0xc0000016"`): Suricata's status codes.
+    public mutating func string(hexPrefixed value: UInt64) {
+        valueStart()
+        raw(UInt8(ascii: "\""))
+        raw(UInt8(ascii: "0"))
+        raw(UInt8(ascii: "x"))
+        var shift = 60
+        while shift > 0 && (value >> UInt64(shift)) & 0xf == 0 { shift -= 4 }
+        while shift >= 0 {
+            raw(hexDigit(UInt8((value >> UInt64(shift)) & 0xf)))
+            shift -= 4
+        }
+        raw(UInt8(ascii: "\""))
+    }
+}

@@ -64,6 +64,7 @@ public final class Engine {
     var quic: SlotPool<QUICFlowState>
     var dnsTCP: SlotPool<DNSParser>
     var pgsql: SlotPool<PgSQLParser>
+    var smb: SlotPool<SMBParser>
     var dns: DNSParser
     /// The decision for the packet being processed (reset for each packet).
     public internal(set) var decision = PacketDecision()
@@ -100,6 +101,7 @@ public final class Engine {
         }
         dnsTCP = SlotPool(limit: c.maxDNSTCPStates) { DNSParser(config: c.dns) }
         pgsql = SlotPool(limit: c.maxPgSQLStates) { PgSQLParser(config: c.pgsql) }
+        smb = SlotPool(limit: c.maxSMBStates) { SMBParser(config: c.smb) }
         dns = DNSParser(config: c.dns)
         webFilter = EngineWebFilterStage(policy: c.webFilter)
         appID = EngineAppIDStage(settings: c.appID, flowCapacity: flows.capacity)
@@ -255,6 +257,8 @@ public final class Engine {
             }
         case .pgsql:
             pgsqlData(i, data, chunk, m, time: time, bits: &bits)
+        case .smb:
+            smbData(i, data, chunk, m, time: time)
         default:
             break
         }
@@ -405,6 +409,9 @@ public final class Engine {
         case .pgsql:
             slot = pgsql.acquire()
             if let s = slot { pgsql.items[Int(s)].reset() }
+        case .smb:
+            slot = smb.acquire()
+            if let s = slot { smb.items[Int(s)].reset() }
         default:
             return nil
         }
@@ -437,6 +444,9 @@ public final class Engine {
             case .pgsql:
                 pgsqlEnd(i, flow, m)
                 pgsql.release(slot)
+            case .smb:
+                smbEnd(i, flow, m)
+                smb.release(slot)
             default:
                 break
             }

@@ -22,6 +22,9 @@ public struct EngineConfig: Sendable {
     /// PostgreSQL parsers (about 40 KiB each with the default buffers).
     public var pgsql = PgSQLConfig()
     public var maxPgSQLStates = 256
+    /// SMB parsers (about 12 KiB each with the default buffers).
+    public var smb = SMBConfig()
+    public var maxSMBStates = 512
 
     /// Payload chunks a TCP flow may show in each direction before detection gives up.
     public var detectionChunks = 4
