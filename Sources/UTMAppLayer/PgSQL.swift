@@ -449,13 +449,15 @@ public struct PgSQLParser: Sendable {
     }
 
     /// Bytes of a DataRow's non-NULL values (Suricata's `data_size`). A row longer than the
-    /// buffer is counted from its length: the column lengths past the cut are unknown, so the
-    /// rest of the body counts as values.
+    /// buffer is counted from its length: past the cut, the rest of the body less a 4-byte
+    /// length per remaining column counts as values (exact unless some of them are NULL).
     static func rowValueBytes(_ body: ByteView, fullLength: Int) -> Int {
         guard let n = body.u16(0) else { return 0 }
         var off = 2, total = 0
-        for _ in 0 ..< Int(n) {
-            guard let len = body.u32(off) else { return total + Swift.max(0, fullLength - off) }
+        for column in 0 ..< Int(n) {
+            guard let len = body.u32(off) else {
+                return total + Swift.max(0, fullLength - off - 4 * (Int(n) - column))
+            }
             off += 4
             if len == 0xffff_ffff { continue }
             let l = Int(len)

@@ -14,7 +14,7 @@ enum SIPBuild {
         "Contact: <sip:alice@client.atlanta.example.com;transport=udp>\r\n" +
         "User-Agent: softphone/1.0\r\n" +
         "Content-Type: application/sdp\r\n" +
-        "Content-Length: 13\r\n" +
+        "Content-Length: 14\r\n" +
         "\r\n" +
         "v=0\r\no=alice\r\n").utf8)
     /// A response in compact header form (RFC 3261 section 7.3.3).
@@ -49,9 +49,9 @@ enum SIPBuild {
         #expect(text(m, m.cseq, b) == "1 INVITE")
         #expect(text(m, m.userAgent, b) == "softphone/1.0")
         #expect(text(m, m.contentType, b) == "application/sdp")
-        #expect(m.contentLength == 13)
+        #expect(m.contentLength == 14)
         #expect(m.headersComplete && m.headerCount == 10)
-        #expect(b.count - m.bodyOffset == 13, "the body is the SDP after the empty line")
+        #expect(b.count - m.bodyOffset == 14, "the body is the SDP after the empty line")
     }
 
     @Test func compactResponse() throws {
@@ -93,7 +93,7 @@ enum SIPBuild {
     @Test func truncatedAtEveryLength() {
         for full in [SIPBuild.invite, SIPBuild.ringing] {
             let firstLine = full.firstIndex(of: UInt8(ascii: "\n"))!
-            let blank = full.count - (full == SIPBuild.invite ? 13 : 0)
+            let blank = full.count - (full == SIPBuild.invite ? 14 : 0)
             for n in 0 ..< full.count {
                 let cut = Array(full.prefix(n))
                 let m = parse(cut)
