@@ -7,7 +7,7 @@ import UTMCore
 @Suite struct HeaderAppProtocolTests {
     @Test func parsedProtocols() throws {
         let sip = try #require(rule("alert sip any any -> any any (msg:\"x\"; sid:1;)"))
-        #expect(sip.proto.app == .sip && sip.proto.admits(ipProto: 17) && !sip.proto.admits(ipProto: 6))
+        #expect(sip.proto.app == .sip && sip.proto.admits(ipProto: 17) && sip.proto.admits(ipProto: 6), "UDP and TCP")
         #expect(sip.proto.unparsedApp == nil)
         let pg = try #require(rule("alert pgsql any any -> any any (msg:\"x\"; content:\"select\"; nocase; sid:2;)"))
         #expect(pg.proto.app == .pgsql && pg.proto.ipProto == 6)
