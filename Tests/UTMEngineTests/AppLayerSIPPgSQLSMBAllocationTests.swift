@@ -4,7 +4,7 @@ import UTMCore
 import UTMOutput
 @testable import UTMEngine
 
-/// DESIGN: no allocation per packet, for the SIP, PostgreSQL and SMB parsers too. Same method
+/// DESIGN: no allocation per packet, for the SIP (UDP and TCP), PostgreSQL and SMB parsers too. Same method
 /// as EngineAllocationTests: every round replays the same sessions one virtual hour later, so
 /// flows end, parser slots are recycled and new flows start, as in steady state.
 @Suite(.serialized) struct AppLayerSIPPgSQLSMBAllocationTests {
@@ -40,6 +40,7 @@ import UTMOutput
             let invite = Array("INVITE sip:bob@example.jp SIP/2.0\r\nCall-ID: \(c)@pc\r\nCSeq: 1 INVITE\r\n\r\n".utf8)
             let trying = Array("SIP/2.0 100 Trying\r\nCall-ID: \(c)@pc\r\nCSeq: 1 INVITE\r\n\r\n".utf8)
             func udp(_ a: UInt16, _ b: UInt16, _ p: [UInt8]) -> [UInt8] { T.be16(a) + T.be16(b) + T.be16(UInt16(8 + p.count)) + [0, 0] + p }
+            frames += T.tcpSession(v6: false, sport: port, dport: 5060, exchanges: [(invite, trying), (invite, trying)])
             frames.append(T.ip(v6: false, proto: 17, toServer: true, udp(port, 5060, invite)))
             frames.append(T.ip(v6: false, proto: 17, toServer: false, udp(5060, port, trying)))
         }
@@ -69,7 +70,7 @@ import UTMOutput
         }
         #expect(n == 0, "SIP/PgSQL/SMB allocated \(n) times")
         func delta(_ t: EVEEventType) -> UInt64 { engine.eve.counts[t.rawValue] - before[t.rawValue] }
-        #expect(delta(.sip) == UInt64(rounds) * 4 * 2)
+        #expect(delta(.sip) == UInt64(rounds) * 4 * 6)       // 2 over UDP, 4 over TCP
         #expect(delta(.pgsql) == UInt64(rounds) * 4 * 2)     // startup and query transactions
         #expect(delta(.smb) == UInt64(rounds) * 4 * 2)       // negotiate and tree connect
     }
