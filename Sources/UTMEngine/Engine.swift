@@ -85,7 +85,12 @@ public final class Engine {
         self.config = config
         decoder = Decoder(config: config.decoder)
         flows = FlowTable(config: config.flow)
-        reassembler = TCPReassembler(config: config.flow)
+        var streamConfig = config.flow
+        // IDS with per-host overlap policies: judge overlaps before inspecting, as the
+        // receiver will (FlowConfig.holdUntilAcked). Inline, the first bytes seen are the ones
+        // forwarded, so they win and nothing waits.
+        if config.modes.ids && !streamConfig.hostOSPolicies.isEmpty { streamConfig.holdUntilAcked = true }
+        reassembler = TCPReassembler(config: streamConfig)
         eve = EVEWriter()
         let c = config
         http = SlotPool(limit: c.maxHTTPStates) { HTTPParser(config: c.http) }

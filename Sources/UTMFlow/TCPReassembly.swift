@@ -129,11 +129,14 @@ public struct TCPReassembler: Sendable {
             return
         }
         if flags.contains(.ack) {
-            f.withStream(d.reversed) { s in ackedGap(&s, d.reversed, p.ack, deliver) }
+            f.withStream(d.reversed) { s in
+                if s.hold { acknowledged(&s, d.reversed, p.ack, deliver) } else { ackedGap(&s, d.reversed, p.ack, deliver) }
+            }
         }
+        let receiver = d == .toServer ? f.serverIP : f.clientIP
         f.withStreams(d) { s, peer in data(p, &s, peerChunks: Int(peer.oooChunks),
                                            peerWindowZero: peer.sendNextKnown && peer.window == 0,
-                                           d, deliver) }
+                                           receiver: receiver, d, deliver) }
     }
 
     /// The receiver acknowledged bytes up to `ack`: if we saw the sender send past a hole that
@@ -156,9 +159,50 @@ public struct TCPReassembler: Sendable {
         }
     }
 
+    /// Held bytes (`TCPStream.hold`): the receiver acknowledged up to `ack`; deliver what it
+    /// now holds for good.
+    mutating func acknowledged(_ s: inout TCPStream, _ d: Direction, _ ack: UInt32,
+                               _ deliver: (ByteView, StreamChunk) -> Void) {
+        guard s.started, !s.done else { return }
+        let next = Int64(s.nextOffset)
+        let ackOffset = next + Int64(Int32(bitPattern: ack &- s.seq(atOffset: s.nextOffset)))
+        guard ackOffset > Int64(s.ackedOffset) else { return }
+        s.ackedOffset = UInt64(ackOffset)
+        releaseHeld(&s, d, deliver)
+    }
+
+    /// Delivers held nodes the receiver acknowledged, oldest first. A node wholly acknowledged
+    /// after a hole means the receiver got bytes the box never saw: the hole becomes a gap.
+    mutating func releaseHeld(_ s: inout TCPStream, _ d: Direction, _ deliver: (ByteView, StreamChunk) -> Void) {
+        var rounds = 0
+        while !s.done && rounds <= pool.chunkCount {
+            rounds += 1
+            let head = s.oooHead
+            guard head >= 0 else { break }
+            let nStart = pool.nodeStart(head), nEnd = pool.nodeEnd(head)
+            guard nEnd <= Int64(s.ackedOffset) else { break }
+            if nStart > Int64(s.nextOffset) {
+                skip(&s, to: nStart)
+                if s.done { break }
+            }
+            let next = Int64(s.nextOffset)
+            if nEnd > next {
+                counters.queuedChunks &+= 1
+                emit(&s, d, pool.view(head).dropFirst(Int(next - nStart)), deliver)
+            }
+            s.oooHead = pool.free(head)
+            s.oooChunks -= 1
+        }
+        if !s.done && s.finOffset != .max && s.nextOffset >= s.finOffset {
+            counters.finReached &+= 1
+            s.done = true
+        }
+        if s.done { close(&s) }
+    }
+
     /// The data (and FIN) of one segment in its own direction.
     mutating func data(_ p: DecodedPacket, _ s: inout TCPStream, peerChunks: Int, peerWindowZero: Bool,
-                       _ d: Direction, _ deliver: (ByteView, StreamChunk) -> Void) {
+                       receiver: IPAddress, _ d: Direction, _ deliver: (ByteView, StreamChunk) -> Void) {
         let flags = p.tcpFlags
         let syn = flags.contains(.syn), fin = flags.contains(.fin)
         var payload = p.payload
@@ -175,6 +219,10 @@ public struct TCPReassembler: Sendable {
                 return
             }
             s.started = true
+            s.overlapPolicy = config.hostOSPolicies.isEmpty
+                ? config.defaultOverlapPolicy
+                : (config.hostOSPolicies.policy(for: receiver) ?? config.defaultOverlapPolicy)
+            s.hold = config.holdUntilAcked
         }
         let dataSeq = syn ? p.seq &+ 1 : p.seq
         let next = Int64(s.nextOffset)
@@ -212,6 +260,20 @@ public struct TCPReassembler: Sendable {
         } else if start == next - 1 && !fin && !syn {
             counters.keepAlives &+= 1
         }
+        if s.hold {
+            // Everything waits for the receiver's ACK; the queue applies the overlap policy.
+            if payload.count > 0 {
+                if insert(&s, payload, start, peerChunks: peerChunks) {
+                    releaseHeld(&s, d, deliver)
+                    return
+                }
+                // Over the budget: this direction is delivered as it arrives from now on.
+                s.hold = false
+            } else {
+                releaseHeld(&s, d, deliver)
+                return
+            }
+        }
         if payload.count > 0 && start > Int64(s.nextOffset) {
             counters.outOfOrder &+= 1
             if !insert(&s, payload, start, peerChunks: peerChunks) {
@@ -228,8 +290,9 @@ public struct TCPReassembler: Sendable {
         drain(&s, d, payload, start, deliver)
     }
 
-    /// Queues the new bytes of an out-of-order segment. Bytes already queued win; differing
-    /// ones are counted. Returns false when a limit stopped it (what fit stays queued).
+    /// Queues the new bytes of an out-of-order segment. Where queued bytes differ, the
+    /// receiver's overlap policy (`TCPStream.overlapPolicy`) decides which stay; conflicts are
+    /// counted. Returns false when a limit stopped it (what fit stays queued).
     mutating func insert(_ s: inout TCPStream, _ payload: ByteView, _ pktStart: Int64, peerChunks: Int) -> Bool {
         let end = pktStart + Int64(payload.count)
         var pos = Swift.max(pktStart, Int64(s.nextOffset))
@@ -253,6 +316,10 @@ public struct TCPReassembler: Sendable {
                 if let queued = pool.view(cur).slice(Int(pos - nStart), Int(oEnd - pos)),
                    let fresh = payload.slice(Int(pos - pktStart), Int(oEnd - pos)), !(queued == fresh) {
                     conflict = true
+                    let old = pool.segment(cur)
+                    if s.overlapPolicy.newDataWins(newStart: pktStart, newEnd: end, oldStart: old.0, oldEnd: old.1) {
+                        pool.overwrite(cur, at: Int(pos - nStart), fresh)
+                    }
                 }
                 pos = oEnd
                 continue
@@ -265,7 +332,7 @@ public struct TCPReassembler: Sendable {
                 }
                 let take = Swift.min(Int64(pool.chunkBytes), gapEnd - pos)
                 guard let bytes = payload.slice(Int(pos - pktStart), Int(take)),
-                      let n = pool.allocate(offset: pos, bytes: bytes) else {
+                      let n = pool.allocate(offset: pos, bytes: bytes, segment: (pktStart, end)) else {
                     counters.poolExhausted &+= 1
                     return false
                 }
