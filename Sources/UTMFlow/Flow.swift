@@ -76,6 +76,11 @@ public struct TCPStream: Sendable {
     var hold = false
     /// Stream offset (exclusive) the receiver has acknowledged, while `hold`.
     var ackedOffset: UInt64 = 0
+    /// Copies of delivered, not yet acknowledged bytes (FlowConfig.retainUnacked): a sorted
+    /// list of pool nodes, first and last, and chunks held.
+    var retHead: Int32 = -1
+    var retTail: Int32 = -1
+    var retChunks: Int32 = 0
 
     public init() {}
 

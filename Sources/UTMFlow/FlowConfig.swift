@@ -37,6 +37,11 @@ public struct FlowConfig: Sendable {
     /// bytes are inspected as they pass and the first ones win. Held bytes use the out-of-order
     /// budget; a direction that exceeds it is delivered as it arrives again.
     public var holdUntilAcked = false
+    /// Inline: keep a copy of forwarded bytes until the receiver acknowledges them, so a
+    /// retransmission carrying different bytes is caught (`TCPReassembler.conflictPayload`)
+    /// rather than forwarded unseen (Suricata's inline overlap check). Best effort: it never
+    /// takes more than half of the pool, leaving the rest to out-of-order bytes.
+    public var retainUnacked = false
     /// Key of the flow hash. Random per process by default so that nobody outside can aim
     /// packets at one hash chain; tests fix it to be reproducible.
     public var hashSeed: (UInt64, UInt64)

@@ -71,10 +71,26 @@ public struct TCPReassembler: Sendable {
     public let config: FlowConfig
     var pool: SegmentPool
     public private(set) var counters = StreamCounters()
+    /// The current packet's payload as the stream already has it (inline, `retainUnacked`):
+    /// its bytes, with every byte forwarded before put back where it differed.
+    let patch: ByteSlab
+    var patchLength = -1
 
     public init(config: FlowConfig = .init()) {
         self.config = config
         pool = SegmentPool(totalBytes: config.segmentPoolBytes, chunkBytes: config.segmentChunkBytes)
+        patch = ByteSlab(capacity: config.retainUnacked ? 1 << 16 : 0)
+    }
+
+    /// Forgets the previous packet's `conflictPayload`. The engine calls it for every packet.
+    @inline(__always)
+    public mutating func beginPacket() { patchLength = -1 }
+
+    /// Non-nil when the last TCP packet repeated forwarded bytes with different data (an
+    /// overlap evasion attempt, inline): its payload with the forwarded bytes in place, which
+    /// is what the receiver keeps. Valid until the next `beginPacket`.
+    public var conflictPayload: ByteView? {
+        patchLength < 0 ? nil : patch.view(0, patchLength)
     }
 
     /// Pool chunks holding queued bytes now (all flows).
@@ -108,7 +124,67 @@ public struct TCPReassembler: Sendable {
         pool.freeList(s.oooHead)
         s.oooHead = -1
         s.oooChunks = 0
+        pool.freeList(s.retHead)
+        s.retHead = -1
+        s.retTail = -1
+        s.retChunks = 0
         s.done = true
+    }
+
+    /// Keeps a copy of bytes just delivered at stream offset `offset` (inline). Stops quietly
+    /// at the flow's budget or at half the pool.
+    mutating func retain(_ s: inout TCPStream, _ v: ByteView, at offset: UInt64) {
+        let chunkLimit = config.maxOutOfOrderBytesPerFlow / pool.chunkBytes
+        var pos = 0
+        while pos < v.count {
+            guard Int(s.retChunks) < chunkLimit, pool.used * 2 < pool.chunkCount else { return }
+            let take = Swift.min(pool.chunkBytes, v.count - pos)
+            let start = Int64(offset) + Int64(pos)
+            guard let bytes = v.slice(pos, take),
+                  let n = pool.allocate(offset: start, bytes: bytes, segment: (start, start + Int64(take))) else { return }
+            if s.retTail >= 0 { pool.setNext(s.retTail, n) } else { s.retHead = n }
+            s.retTail = n
+            s.retChunks += 1
+            pos += take
+        }
+    }
+
+    /// The receiver acknowledged everything before `ackOffset`: drop those copies.
+    mutating func forgetAcked(_ s: inout TCPStream, _ ack: UInt32) {
+        guard s.retHead >= 0 else { return }
+        let ackOffset = Int64(s.nextOffset) + Int64(Int32(bitPattern: ack &- s.seq(atOffset: s.nextOffset)))
+        var rounds = 0
+        while s.retHead >= 0 && pool.nodeEnd(s.retHead) <= ackOffset && rounds <= pool.chunkCount {
+            rounds += 1
+            s.retHead = pool.free(s.retHead)
+            s.retChunks -= 1
+        }
+        if s.retHead < 0 { s.retTail = -1 }
+    }
+
+    /// A segment repeats forwarded bytes (`pktStart` < `nextOffset`): compare them with the
+    /// copies; where they differ, build `conflictPayload` with the forwarded bytes in place.
+    mutating func checkForwarded(_ s: TCPStream, _ payload: ByteView, _ pktStart: Int64) {
+        guard s.retHead >= 0, payload.count <= patch.capacity else { return }
+        let end = Swift.min(pktStart + Int64(payload.count), Int64(s.nextOffset))
+        var n = s.retHead, rounds = 0, differs = false
+        while n >= 0 && rounds <= pool.chunkCount && pool.nodeStart(n) < end {
+            rounds += 1
+            let a = Swift.max(pktStart, pool.nodeStart(n)), b = Swift.min(end, pool.nodeEnd(n))
+            if a < b, let kept = pool.view(n).slice(Int(a - pool.nodeStart(n)), Int(b - a)),
+               let fresh = payload.slice(Int(a - pktStart), Int(b - a)), !(kept == fresh) {
+                if !differs {
+                    differs = true
+                    patch.write(payload, at: 0)
+                }
+                patch.write(kept, at: Int(a - pktStart))
+            }
+            n = pool.nodeNext(n)
+        }
+        if differs {
+            patchLength = payload.count
+            counters.overlapConflicts &+= 1
+        }
     }
 
     mutating func processFlow(_ p: DecodedPacket, _ f: inout Flow, _ d: Direction,
@@ -130,7 +206,10 @@ public struct TCPReassembler: Sendable {
         }
         if flags.contains(.ack) {
             f.withStream(d.reversed) { s in
-                if s.hold { acknowledged(&s, d.reversed, p.ack, deliver) } else { ackedGap(&s, d.reversed, p.ack, deliver) }
+                if s.hold { acknowledged(&s, d.reversed, p.ack, deliver) } else {
+                    forgetAcked(&s, p.ack)
+                    ackedGap(&s, d.reversed, p.ack, deliver)
+                }
             }
         }
         let receiver = d == .toServer ? f.serverIP : f.clientIP
@@ -246,6 +325,7 @@ public struct TCPReassembler: Sendable {
             end = Swift.max(start, Int64(s.finOffset))
             payload = payload.prefix(Int(end - start))
         }
+        if payload.count > 0 && start < next && s.retHead >= 0 { checkForwarded(s, payload, start) }
         if payload.count > 0 {
             if Int64(s.highestEnd) < end { s.highestEnd = UInt64(end) }
             if end <= next {
@@ -415,6 +495,7 @@ public struct TCPReassembler: Sendable {
             deliver(out, StreamChunk(direction: d, gapBefore: s.pendingGap, streamOffset: offset))
             s.pendingGap = false
         }
+        if config.retainUnacked && !s.hold { retain(&s, v, at: offset) }
         s.nextOffset = offset &+ UInt64(v.count)
         if s.nextOffset >= depth {
             s.done = true
