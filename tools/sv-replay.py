@@ -12,7 +12,10 @@ written for. It is usable as sv-check's engine command:
       --engine 'tools/sv-replay.py --utmctl .build/debug/utmctl {dir} {pcap} {rules} {eve}'
 
 What is translated (everything else is ignored, and listed with --explain):
-  - IDS unless --simulate-ips (Suricata's default): `utmctl replay --ids`.
+  - IDS unless --simulate-ips (Suricata's default): `utmctl replay --ids`. suricata-verify's
+    own runner (run.py) also adds --simulate-ips when the test's folder name contains "ips"
+    (eve-overlap-payload-03-ips has no other IPS setting), so this does too.
+  - host-os-policy from suricata.yaml (policy: [networks]): `--set host-os-policy.NAME=a,b`.
   - stream.midstream (Suricata's default false), stream.midstream-policy, exception-policy,
     stream.reassembly.depth: from test.yaml `--set` arguments and suricata.yaml, as `--set`.
   - threshold-file: from `--set threshold-file=...` or suricata.yaml, as `--threshold-file`.
@@ -77,7 +80,8 @@ def build(args):
     spec = yaml.safe_load(open(os.path.join(args.dir, "test.yaml"))) or {}
     conf = suricata_yaml(args.dir)
     tokens = test_args(spec, args.dir)
-    ips = "--simulate-ips" in tokens
+    # run.py: `if "ips" in self.name: args.append("--simulate-ips")` (name = folder basename).
+    ips = "--simulate-ips" in tokens or "ips" in os.path.basename(os.path.normpath(args.dir))
     sets = {}
     # Suricata's defaults that differ from the product's.
     sets["stream.midstream"] = "false"
@@ -113,6 +117,14 @@ def build(args):
             path = os.path.join(args.dir, path)
         if os.path.exists(path):
             cmd += ["--threshold-file", path]
+    hosts = conf.get("host-os-policy")
+    if isinstance(hosts, dict):
+        for name, nets in hosts.items():
+            if isinstance(nets, str):
+                nets = [n.strip() for n in nets.strip("[]").split(",")]
+            nets = [str(n).strip() for n in (nets or []) if str(n).strip()]
+            if nets:
+                cmd += ["--set", "host-os-policy.%s=%s" % (name, ",".join(nets))]
     order = conf.get("action-order")
     cmd += ["--action-order", ",".join(str(a) for a in order) if isinstance(order, list) else "pass,drop,reject,alert"]
     if drop_log_all(conf):

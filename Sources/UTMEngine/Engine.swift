@@ -85,7 +85,15 @@ public final class Engine {
         self.config = config
         decoder = Decoder(config: config.decoder)
         flows = FlowTable(config: config.flow)
-        reassembler = TCPReassembler(config: config.flow)
+        var streamConfig = config.flow
+        // IDS with per-host overlap policies: judge overlaps before inspecting, as the
+        // receiver will (FlowConfig.holdUntilAcked). Inline, the first bytes seen are the ones
+        // forwarded, so they win and nothing waits.
+        if config.modes.ids && !streamConfig.hostOSPolicies.isEmpty { streamConfig.holdUntilAcked = true }
+        // Inline, a retransmission must not carry other bytes than those inspected and
+        // forwarded: keep copies until acknowledged to check (EngineOverlap.swift).
+        if !config.modes.ids { streamConfig.retainUnacked = true }
+        reassembler = TCPReassembler(config: streamConfig)
         eve = EVEWriter()
         let c = config
         http = SlotPool(limit: c.maxHTTPStates) { HTTPParser(config: c.http) }
@@ -152,8 +160,11 @@ public final class Engine {
         }
         if midstreamRefused(tracked.ref, tracked.direction) { return decision }
         if detect != nil { detectBegin(tracked.ref, tracked.direction) }
+        reassembler.beginPacket()
         switch packet.ipProto {
-        case IPProto.tcp: processTCP(tracked.ref, tracked.direction)
+        case IPProto.tcp:
+            processTCP(tracked.ref, tracked.direction)
+            forwardedOverlapConflict()
         case IPProto.udp: processUDP(tracked.ref, tracked.direction)
         default: break
         }
