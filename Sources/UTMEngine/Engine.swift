@@ -225,6 +225,7 @@ public final class Engine {
             guard app != .unknown else { return }
             if app == .failed { bits |= FlowBits.parserDone; return }
             stats.appDetected[Int(app.rawValue)] &+= 1
+            appRevealed(by: chunk.direction, bits: &bits)
             guard let s = acquire(app) else {
                 app = .failed
                 bits |= FlowBits.parserDone
@@ -240,7 +241,7 @@ public final class Engine {
         case .http:
             if detect != nil { detectHTTPBegin() }
             feedHTTP(ref, i, data, chunk, m)
-            if detect != nil { detectHTTP(i, chunk.direction) }
+            if detect != nil { detectHTTP(i, chunk.direction, payload: data) }
             if chunk.direction == .toServer { httpRequests(ref, i, m) }
             logHTTP(i, time: time, m)
         case .tls:
