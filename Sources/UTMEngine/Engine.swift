@@ -139,6 +139,7 @@ public final class Engine {
         stats.bytes &+= UInt64(wireLength)
         if now < timestamp { now = timestamp }
         guard decoder.decode(frame, rawLinkType: rawLinkType, timestamp: timestamp, into: &packet) == .decoded else {
+            if packet.arpOpcode != 0 && detect != nil { detectARP() }
             return decision
         }
         if !packet.srcMAC.isPresent { packet.srcMAC = sourceMAC }
@@ -147,6 +148,7 @@ public final class Engine {
         flows.expire(now: now, budget: config.expiryBudgetPerPacket) { ref, flow, reason in
             self.endFlow(ref, &flow, reason)
         }
+        if packet.tunnelProto != 0 { trackTunnelLayer() }
         guard let tracked = flows.track(packet, onEnd: { ref, flow, reason in
             self.endFlow(ref, &flow, reason)
         }) else {

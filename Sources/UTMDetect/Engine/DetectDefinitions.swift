@@ -331,6 +331,7 @@ public final class DetectDefinitions: @unchecked Sendable {
         case .tcp: return s.proto.admits(ipProto: 6)
         case .udp: return s.proto.admits(ipProto: 17)
         case .icmp: return s.proto.admits(ipProto: 1) || s.proto.admits(ipProto: 58)
+        // ARP packets are in this class too (PacketFacts.ipProto 0): `arp` rules wait here.
         case .other: return s.proto.ipProto == nil
         }
     }

@@ -28,7 +28,7 @@ public struct Verifier: Sendable {
 
     /// Whether the rule header admits the packet (protocol, addresses, ports, direction `<>`).
     public func headerMatches(_ sig: Signature, _ p: PacketFacts) -> Bool {
-        guard sig.proto.admits(ipProto: p.ipProto) else { return false }
+        guard p.isARP ? sig.proto.arp : sig.proto.admits(ipProto: p.ipProto) else { return false }
         if sig.source.contains(p.source) && sig.destination.contains(p.destination)
             && sig.sourcePorts.contains(p.sourcePort) && sig.destinationPorts.contains(p.destinationPort) {
             return true
