@@ -63,6 +63,8 @@ public final class Engine {
     var tls: SlotPool<TLSParser>
     var quic: SlotPool<QUICFlowState>
     var dnsTCP: SlotPool<DNSParser>
+    var pgsql: SlotPool<PgSQLParser>
+    var smb: SlotPool<SMBParser>
     var dns: DNSParser
     /// The decision for the packet being processed (reset for each packet).
     public internal(set) var decision = PacketDecision()
@@ -108,6 +110,8 @@ public final class Engine {
                           tls: TLSParser(config: quicTLSConfig))
         }
         dnsTCP = SlotPool(limit: c.maxDNSTCPStates) { DNSParser(config: c.dns) }
+        pgsql = SlotPool(limit: c.maxPgSQLStates) { PgSQLParser(config: c.pgsql) }
+        smb = SlotPool(limit: c.maxSMBStates) { SMBParser(config: c.smb) }
         dns = DNSParser(config: c.dns)
         webFilter = EngineWebFilterStage(policy: c.webFilter)
         appID = EngineAppIDStage(settings: c.appID, flowCapacity: flows.capacity)
@@ -288,6 +292,10 @@ public final class Engine {
                 if self.detect != nil { self.detectDNS(parser, dir) }
                 self.eve.writeDNS(parser, time: time, dir == .toServer ? m : m.reversed, webFilter: wf)
             }
+        case .pgsql:
+            pgsqlData(i, data, chunk, m, time: time, bits: &bits)
+        case .smb:
+            smbData(i, data, chunk, m, time: time)
         default:
             break
         }
@@ -355,6 +363,8 @@ public final class Engine {
                 flows.withFlow(ref) { $0.appSlot = s }
             } else if dns.parse(payload), AppLayerDetect.looksLikeDNS(dns.message, length: payload.count) {
                 app = .dns
+            } else if SIP.probe(payload) {
+                app = .sip
             } else {
                 let tries = ((bits >> FlowBits.probeShift) & 0xf) + 1
                 bits = (bits & ~(0xf << FlowBits.probeShift)) | (min(tries, 15) << FlowBits.probeShift)
@@ -387,6 +397,11 @@ public final class Engine {
             // built from the events).
             if let msg = DHCP.parse(payload) {
                 eve.writeDHCP(msg, datagram: payload, time: time, direction == .toServer ? m : m.reversed)
+            }
+        case .sip:
+            // One message per datagram, like DHCP: nothing kept between packets.
+            if let msg = SIP.parse(payload) {
+                eve.writeSIP(msg, datagram: payload, time: time, direction == .toServer ? m : m.reversed)
             }
         case .quic:
             let slot = flow.appSlot >= 0 ? flow.appSlot : flows[ref].appSlot
@@ -429,6 +444,12 @@ public final class Engine {
         case .dns:
             slot = dnsTCP.acquire()
             if let s = slot { dnsTCP.items[Int(s)].reset() }
+        case .pgsql:
+            slot = pgsql.acquire()
+            if let s = slot { pgsql.items[Int(s)].reset() }
+        case .smb:
+            slot = smb.acquire()
+            if let s = slot { smb.items[Int(s)].reset() }
         default:
             return nil
         }
@@ -458,6 +479,12 @@ public final class Engine {
                 quic.release(slot)
             case .dns:
                 dnsTCP.release(slot)
+            case .pgsql:
+                pgsqlEnd(i, flow, m)
+                pgsql.release(slot)
+            case .smb:
+                smbEnd(i, flow, m)
+                smb.release(slot)
             default:
                 break
             }
