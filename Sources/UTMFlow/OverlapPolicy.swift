@@ -72,7 +72,7 @@ public struct HostOSPolicies: Sendable {
 
     public var isEmpty: Bool { entries.isEmpty }
 
-    /// Adds `network` ("10.0.0.0/8", "2.2.2.2", "fd00::/64") for `policy`. Nil on bad text.
+    /// Adds `network` ("10.0.0.0/8", "2.2.2.2", "fd00::/64") for `policy`; false on bad text.
     public mutating func add(_ network: String, _ policy: OverlapPolicy) -> Bool {
         let parts = network.split(separator: "/", maxSplits: 1)
         guard let first = parts.first, let ip = IPAddress(String(first)) else { return false }
