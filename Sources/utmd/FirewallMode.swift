@@ -22,6 +22,10 @@ enum FirewallMode {
             do {
                 try set.setPolicy(key, value)
             } catch {
+                if case .unsupported = error.kind {
+                    warn("warning: firewall_policy.\(key): \(error.message); ignored")
+                    continue
+                }
                 throw ConfigError("firewall_policy.\(key): \(error.message)")
             }
         }

@@ -103,13 +103,44 @@ import UTMCore
         #expect(throws: RuleError.self) { try set.setPolicy("elsewhere", "accept:hook") }
     }
 
+    /// HTTP/2 groups its hooks by sub-state (`http2:stream:request_headers`); its policies
+    /// take the extra level, with `app.http2.default-policy` covering both sub-states.
+    /// Protocols without hooks here are `unsupported` (a warning to callers), not malformed.
+    @Test func subStatesAndUnknownProtocols() throws {
+        var set = FirewallRuleSet()
+        set.load(text: """
+            accept:tx,alert http2:stream:request_headers any any -> any any (http.uri; content:"/dns"; sid:11;)
+            accept:tx doh2:global:<response_complete any any -> any any (sid:20;)
+            accept:hook smtp:request_started any any -> any any (sid:30;)
+            accept:hook http2:request_started any any -> any any (sid:31;)
+            """, file: "h2.rules")
+        #expect(set.rules.map(\.signature.sid).filter { $0 != 20 } == [11])
+        #expect(set.byTable[Self.table("http2:stream:request_headers")].count == 1)
+        #expect(set.byTable[Self.table("doh2:global:response_started")].count == 1, "the prior hook of the same side")
+        #expect(set.errors.count == 2 && set.errors.allSatisfy {
+            if case .unsupported = $0.kind { return true } else { return false }
+        })
+        try set.setPolicy("app.http2.default-policy", "accept:hook")
+        try set.setPolicy("app.http2.stream.response-complete", "accept:tx")
+        #expect(set.policies[Self.table("http2:global:request_started")] == .acceptHook)
+        #expect(set.policies[Self.table("http2:stream:response_complete")] == FirewallActions(accept: true, scope: .tx))
+        #expect(set.policies[Self.table("http1:request_started")] == .dropFlow)
+        do {
+            try set.setPolicy("app.smtp.request-started", "accept:hook")
+            Issue.record("smtp has no hooks")
+        } catch {
+            if case .unsupported = error.kind {} else { Issue.record("\(error)") }
+        }
+        #expect(throws: RuleError.self) { try set.setPolicy("app.http2.stream.request-line", "accept:hook") }
+    }
+
     @Test func hookTableIsConsistent() {
         var names = Set<String>()
         for t in 0 ..< FirewallHooks.tableCount { names.insert(FirewallHooks.tableName(t)) }
         #expect(names.count == FirewallHooks.tableCount, "every table has its own name")
         for a in FirewallHooks.apps {
             #expect(a.requestHooks > 0 && a.requestHooks < a.hooks.count)
-            #expect(FirewallHooks.appIndex(a.app) >= 0)
+            if let p = a.app { #expect(FirewallHooks.appIndex(p) >= 0) }
         }
         #expect(FirewallHooks.appIndex(.unknown) == -1)
     }
