@@ -214,7 +214,7 @@ extension Engine {
         if sequence < tx { return true }
         if sequence > tx { tx = sequence; next = 0 }
         let app = FirewallHooks.apps[ai]
-        fw.flow.appProto = app.app
+        if let p = app.app { fw.flow.appProto = p }
         let base = FirewallHooks.appBase[ai] + (d == 0 ? 0 : app.requestHooks)
         var buffers = InspectionBuffers()
         var filled = false
@@ -228,7 +228,7 @@ extension Engine {
                 swap(&f.sourcePort, &f.destinationPort)
                 f.direction = direction
             }
-            f.appProto = app.app
+            f.appProto = fw.flow.appProto
             let saved = fw.facts
             fw.facts = f
             let v = firewallEvaluate(rules, table: base + next, buffers, firstOfDirection: false)

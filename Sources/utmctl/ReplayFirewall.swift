@@ -26,6 +26,11 @@ enum ReplayFirewall {
             do {
                 try set.setPolicy(String(item[..<eq]), String(item[item.index(after: eq)...]))
             } catch {
+                // A protocol without firewall hooks here changes nothing (like an unknown --set key).
+                if case .unsupported = error.kind {
+                    warn("warning: --firewall-policy \(item): \(error.message); ignored")
+                    continue
+                }
                 throw ReplayWebFilterError(description: "--firewall-policy \(error.message)")
             }
         }

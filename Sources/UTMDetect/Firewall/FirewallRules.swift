@@ -156,11 +156,12 @@ public struct FirewallRuleSet: Sendable {
         let words = text.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: true)
         guard words.count == 3 else { throw .malformed("a firewall rule is 'action:scope proto:hook header (options)'") }
         let hookParts = words[1].splitASCII(UInt8(ascii: ":"))
-        guard hookParts.count == 2 else {
-            throw .malformed("'\(words[1])': a firewall rule names its hook (tcp:all, http1:request_line...)")
+        guard hookParts.count == 2 || hookParts.count == 3 else {
+            throw .malformed("'\(words[1])': a firewall rule names its hook (tcp:all, http1:request_line, http2:stream:request_headers...)")
         }
-        let proto = String(hookParts[0]).lowercased()
-        var hook = String(hookParts[1]).lowercased()
+        // `http2:stream:request_headers`: the protocol and its sub-state name one hook table.
+        let proto = hookParts.dropLast().joined(separator: ":").lowercased()
+        var hook = String(hookParts[hookParts.count - 1]).lowercased()
         let acceptPrior = hook.hasPrefix("<")
         if acceptPrior { hook.removeFirst() }
         var table: Int
@@ -173,15 +174,23 @@ public struct FirewallRuleSet: Sendable {
                 throw .invalid("'\(hook)' is not a hook of \(app.name) (\(app.hooks.joined(separator: ", ")))")
             }
             table = FirewallHooks.appBase[ai] + h
-            tdProto = app.name == "http1" ? "http" : app.name
+            tdProto = app.ruleProto
             appIndex = ai
+        } else if hookParts.count == 3 || FirewallHooks.hasSubStates(proto) {
+            throw .unsupported("protocol \(proto)", "no firewall hooks for this protocol or sub-state")
         } else {
             switch hook {
             case "all": table = FirewallHooks.filter
             case "flow_start": table = FirewallHooks.filter; flowStart = true
             case "pre_flow": table = FirewallHooks.preFlow
             case "pre_stream": table = FirewallHooks.preStream
-            default: throw .invalid("'\(hook)': packet hooks are all, flow_start, pre_flow, pre_stream")
+            default:
+                // `smtp:request_started` and the like: an app protocol without hooks here.
+                if hook.hasPrefix("request_") || hook.hasPrefix("response_") || hook.hasPrefix("client_")
+                    || hook.hasPrefix("server_") {
+                    throw .unsupported("protocol \(proto)", "no firewall hooks for this protocol")
+                }
+                throw .invalid("'\(hook)': packet hooks are all, flow_start, pre_flow, pre_stream")
             }
             if acceptPrior { throw .invalid("'<' (accept prior hooks) is for app-layer hooks") }
         }
@@ -233,15 +242,22 @@ public struct FirewallRuleSet: Sendable {
             }
             isApp = false
         case "app":
-            if parts.count == 2 && parts[1] == "default_policy" { isApp = true; break }
-            guard parts.count == 3, let ai = FirewallHooks.appIndex(named: String(parts[1])) else {
-                throw .invalid("firewall policy '\(key)': app policies are app.PROTO.HOOK or app.PROTO.default-policy")
+            isApp = true
+            if parts.count == 2 && parts[1] == "default_policy" { break }
+            guard parts.count == 3 || parts.count == 4 else {
+                throw .invalid("firewall policy '\(key)': app policies are app.PROTO[.SUBSTATE].HOOK or app.PROTO[.SUBSTATE].default-policy")
+            }
+            let proto = String(parts[1])
+            if parts.count == 3 && parts[2] == "default_policy" && FirewallHooks.hasSubStates(proto) { break }
+            let name = parts.count == 4 ? proto + ":" + parts[2] : proto
+            guard let ai = FirewallHooks.appIndex(named: name) else {
+                throw .unsupported("protocol \(name)", "no firewall hooks for this protocol or sub-state")
             }
             let app = FirewallHooks.apps[ai]
-            guard parts[2] == "default_policy" || app.hooks.contains(String(parts[2])) else {
-                throw .invalid("firewall policy '\(key)': '\(parts[2])' is not a hook of \(app.name)")
+            let hook = parts[parts.count - 1]
+            guard hook == "default_policy" || app.hooks.contains(String(hook)) else {
+                throw .invalid("firewall policy '\(key)': '\(hook)' is not a hook of \(app.name)")
             }
-            isApp = true
         default:
             throw .invalid("firewall policy '\(key)': keys start with packet., app. or are default-policy")
         }
@@ -268,8 +284,13 @@ public struct FirewallRuleSet: Sendable {
             out.append(settings["packet." + name] ?? settings["packet.default_policy"] ?? settings["default_policy"] ?? builtin)
         }
         for app in FirewallHooks.apps {
+            // `http2:stream` → app.http2.stream.HOOK > app.http2.stream.default_policy >
+            // app.http2.default_policy > ...
+            let path = app.name.split(separator: ":").joined(separator: ".")
+            let proto = app.name.split(separator: ":")[0]
+            let protoDefault = path == proto ? nil : settings["app.\(proto).default_policy"]
             for h in app.hooks {
-                out.append(settings["app.\(app.name).\(h)"] ?? settings["app.\(app.name).default_policy"]
+                out.append(settings["app.\(path).\(h)"] ?? settings["app.\(path).default_policy"] ?? protoDefault
                            ?? settings["app.default_policy"] ?? settings["default_policy"] ?? .dropFlow)
             }
         }
