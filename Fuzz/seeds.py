@@ -176,6 +176,10 @@ ip6 = be32(6 << 28) + be16(8 + 8) + bytes([44, 64]) + b"\x20\x01\x0d\xb8" + b"\x
 write("FuzzDecode", "raw_ipv6_frag", b"\x03" + ip6 + bytes([17, 0]) + be16(1) + be32(99) + udp(b"")[:8])
 write("FuzzDecode", "ipv4_frag", b"\x03" + ipv4(17, udp(b"abcdefgh"), frag=0x2000))
 write("FuzzDecode", "all_linktypes", b"\xff" + eth + be16(0x86dd) + ip6[:40] + b"\x00" * 16)
+arp = be16(1) + be16(0x0800) + bytes([6, 4]) + be16(1) + eth[6:] + bytes([192, 168, 1, 10]) + b"\x00" * 6 + bytes([192, 168, 1, 1])
+write("FuzzDecode", "eth_arp_request", b"\x00" + eth + be16(0x0806) + arp)
+write("FuzzDecode", "eth_vlan_arp", b"\x00" + eth + be16(0x8100) + be16(7) + be16(0x0806) + arp)
+write("FuzzDecode", "ipv6_in_ipv4", b"\x00" + eth + be16(0x0800) + ipv4(41, be32(6 << 28) + be16(8) + bytes([17, 64]) + b"\x00" * 32 + udp(b"")))
 
 # --- Stream: 4 configuration bytes, then 6-byte records (op, flags, offset le16, length, extra).
 recs = [(0, 0x02, 0, 0, 0), (1, 0x12, 0, 0, 0), (0, 0x10, 1, 0, 0), (0, 0x18, 1, 40, 0),

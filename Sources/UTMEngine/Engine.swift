@@ -83,12 +83,22 @@ public final class Engine {
     var appID: EngineAppIDStage
     /// Antivirus state (EngineAntivirus.swift).
     var av: EngineAVStage
+    /// Firewall mode (EngineFirewall.swift): nil rules when off.
+    var fw: EngineFirewallStage
 
     public init(config: EngineConfig = .init()) {
         self.config = config
         decoder = Decoder(config: config.decoder)
         flows = FlowTable(config: config.flow)
-        reassembler = TCPReassembler(config: config.flow)
+        var streamConfig = config.flow
+        // IDS with per-host overlap policies: judge overlaps before inspecting, as the
+        // receiver will (FlowConfig.holdUntilAcked). Inline, the first bytes seen are the ones
+        // forwarded, so they win and nothing waits.
+        if config.modes.ids && !streamConfig.hostOSPolicies.isEmpty { streamConfig.holdUntilAcked = true }
+        // Inline, a retransmission must not carry other bytes than those inspected and
+        // forwarded: keep copies until acknowledged to check (EngineOverlap.swift).
+        if !config.modes.ids { streamConfig.retainUnacked = true }
+        reassembler = TCPReassembler(config: streamConfig)
         eve = EVEWriter()
         let c = config
         http = SlotPool(limit: c.maxHTTPStates) { HTTPParser(config: c.http) }
@@ -108,6 +118,7 @@ public final class Engine {
         webFilter = EngineWebFilterStage(policy: c.webFilter)
         appID = EngineAppIDStage(settings: c.appID, flowCapacity: flows.capacity)
         av = EngineAVStage(config: c.antivirus, flowCapacity: flows.capacity)
+        fw = EngineFirewallStage(rules: c.firewall, flowCapacity: flows.capacity)
     }
 
     // MARK: Per packet
@@ -134,6 +145,7 @@ public final class Engine {
         stats.bytes &+= UInt64(wireLength)
         if now < timestamp { now = timestamp }
         guard decoder.decode(frame, rawLinkType: rawLinkType, timestamp: timestamp, into: &packet) == .decoded else {
+            if packet.arpOpcode != 0 && detect != nil { detectARP() }
             return decision
         }
         if !packet.srcMAC.isPresent { packet.srcMAC = sourceMAC }
@@ -142,6 +154,7 @@ public final class Engine {
         flows.expire(now: now, budget: config.expiryBudgetPerPacket) { ref, flow, reason in
             self.endFlow(ref, &flow, reason)
         }
+        if packet.tunnelProto != 0 { trackTunnelLayer() }
         guard let tracked = flows.track(packet, onEnd: { ref, flow, reason in
             self.endFlow(ref, &flow, reason)
         }) else {
@@ -150,20 +163,40 @@ public final class Engine {
         }
         lastFlow = tracked.ref
         lastFlowIsNew = tracked.isNew
-        if tracked.isNew { appIDFlowStarted(tracked.ref) }
+        if tracked.isNew {
+            appIDFlowStarted(tracked.ref)
+            firewallFlowStarted(tracked.ref)
+        }
         if flows[tracked.ref].engineFlags & FlowBits.blocked != 0 {
             decision = PacketDecision(verdict: .drop, response: .none, source: .flowBlocked)
             blockedFlowPacket(tracked.ref)
+            firewallCount(tracked.ref, flowBlocked: true)
             return decision
         }
         if midstreamRefused(tracked.ref, tracked.direction) { return decision }
-        if detect != nil { detectBegin(tracked.ref, tracked.direction) }
+        if fw.rules != nil && !firewallPacket(tracked.ref, tracked.direction) {
+            firewallCount(tracked.ref, flowBlocked: false)
+            stats.blockedPackets &+= 1
+            if fw.flowDrop { flows.withFlow(tracked.ref) { $0.engineFlags |= FlowBits.blocked | FlowBits.ipsBlocked } }
+            return decision
+        }
+        if detect != nil {
+            detectBegin(tracked.ref, tracked.direction)
+            if fw.passPacket { detectCursor = DetectCursor() }
+        }
+        reassembler.beginPacket()
         switch packet.ipProto {
-        case IPProto.tcp: processTCP(tracked.ref, tracked.direction)
+        case IPProto.tcp:
+            processTCP(tracked.ref, tracked.direction)
+            forwardedOverlapConflict()
         case IPProto.udp: processUDP(tracked.ref, tracked.direction)
         default: break
         }
-        if detect != nil { detectPacketRules(tracked.ref) }
+        if detect != nil && !fw.dropped { detectPacketRules(tracked.ref) }
+        if fw.rules != nil {
+            firewallCount(tracked.ref, flowBlocked: false)
+            if fw.passFlow { flows.withFlow(tracked.ref) { $0.engineFlags |= FlowBits.noDetect } }
+        }
         if decision.verdict != .accept {
             stats.blockedPackets &+= 1
             let bits = flowBlockBits()
@@ -211,7 +244,7 @@ public final class Engine {
     func streamData(_ ref: FlowRef, _ data: ByteView, _ chunk: StreamChunk, meta: EVEEndpoints, time: Timestamp,
                     app: inout AppProto, slot: inout Int32, bits: inout UInt32) {
         let wasEncrypted = bits & FlowBits.encrypted != 0
-        defer { if detect != nil && !wasEncrypted { detectStream(data, chunk, app: app) } }
+        defer { if detect != nil && !wasEncrypted && !fw.dropped { detectStream(data, chunk, app: app) } }
         appIDPayload(ref, data, chunk.direction, meta)
         avMailData(ref, data, chunk, meta)
         if bits & FlowBits.parserDone != 0 { return }
@@ -220,6 +253,7 @@ public final class Engine {
             guard app != .unknown else { return }
             if app == .failed { bits |= FlowBits.parserDone; return }
             stats.appDetected[Int(app.rawValue)] &+= 1
+            appRevealed(by: chunk.direction, bits: &bits)
             guard let s = acquire(app) else {
                 app = .failed
                 bits |= FlowBits.parserDone
@@ -235,7 +269,8 @@ public final class Engine {
         case .http:
             if detect != nil { detectHTTPBegin() }
             feedHTTP(ref, i, data, chunk, m)
-            if detect != nil { detectHTTP(i, chunk.direction) }
+            if fw.rules != nil && !firewallHTTP(ref, i, chunk.direction) { return }
+            if detect != nil { detectHTTP(i, chunk.direction, payload: data) }
             if chunk.direction == .toServer { httpRequests(ref, i, m) }
             logHTTP(i, time: time, m)
         case .tls:
@@ -245,6 +280,7 @@ public final class Engine {
                 bits |= FlowBits.helloChecked
                 clientHello(ref, tls.items[i], quic: false, m)
             }
+            if fw.rules != nil && !firewallTLS(ref, i, chunk.direction) { return }
             if detect != nil { detectTLS(i, events) }
             if events.contains(.serverHelloDone) && bits & FlowBits.helloLogged == 0 {
                 eve.writeTLS(tls.items[i], time: time, m, webFilter: helloWebFilter(tls.items[i]))
@@ -252,6 +288,7 @@ public final class Engine {
             }
             if tls.items[i].encrypted { bits |= FlowBits.parserDone | FlowBits.encrypted }
         case .dns:
+            if fw.rules != nil && !firewallMessage(ref, .dns, chunk.direction) { return }
             dnsTCP.items[i].feedStream(data, direction: chunk.direction, gap: chunk.gapBefore) { dir, parser in
                 let wf = self.dnsMessage(ref, parser, m)
                 if self.detect != nil { self.detectDNS(parser, dir) }
@@ -351,6 +388,7 @@ public final class Engine {
             flows.withFlow(ref) { $0.appProto = app }
         }
         m.appProto = app
+        if fw.rules != nil && !firewallMessage(ref, app, direction) { return }
         switch app {
         case .dns:
             if dns.parse(payload) {

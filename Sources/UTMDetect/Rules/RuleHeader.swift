@@ -25,6 +25,7 @@ public struct HeaderParser: Sendable {
         let name = String(word).lowercased()
         switch name {
         case "ip", "ipv4", "ipv6", "pkthdr": return RuleProtocol(name: name, ipProto: nil)
+        case "arp": return RuleProtocol(name: name, ipProto: nil)   // `arp` is set from the name
         case "tcp": return RuleProtocol(name: name, ipProto: 6)
         case "tcp-pkt": return RuleProtocol(name: name, ipProto: 6, packetOnly: true)
         case "tcp-stream": return RuleProtocol(name: name, ipProto: 6, streamOnly: true)
