@@ -103,6 +103,12 @@ enum TCPStateMachine {
             } else if ack && state == .synRecv && d == .toServer {
                 if !peer.synSeen || p.ack == peer.isn &+ 1 {
                     next = .established
+                } else if peer.sendNextKnown, Int32(bitPattern: p.ack &- (peer.isn &+ 1)) > 0,
+                          Int32(bitPattern: p.ack &- peer.sendNext) <= 0 {
+                    // The client's handshake ACK came before the SYN/ACK in the capture (or was
+                    // lost) and this ACK already acknowledges server data we saw: the session
+                    // is up (Suricata issue 4220, a broken handshake still inspected).
+                    next = .established
                 } else {
                     valid = false
                 }

@@ -162,7 +162,9 @@ public final class DetectDefinitions: @unchecked Sendable {
     let bodyPhaseSets: [CompiledPatternSet?]
     /// Per signature: where it is evaluated.
     public let points: [InspectionPoint]
-    /// Per signature: prefilter pattern length (0 = none), for the segment-boundary test.
+    /// Per signature: how far before the end of its prefilter hit a match may begin (0 = no
+    /// prefilter), for the segment-boundary test: the pattern's length, or "anywhere in the
+    /// kept tail" when payload elements come before the prefilter content (`matchReach`).
     let prefilterLength: [Int32]
     /// Signatures without a prefilter hit to wait for, grouped like Suricata's signature group
     /// heads so that a packet only meets the ones its protocol, direction and ports admit.
@@ -247,7 +249,7 @@ public final class DetectDefinitions: @unchecked Sendable {
             phases.append(phase)
             let hasPrefilter = DetectDefinitions.usesAutomaton(s)
                 && patternSets[Int(DetectDefinitions.automatonBuffer(s.prefilter!.buffer).rawValue)] != nil
-            prefLen.append(hasPrefilter ? Int32(s.prefilter!.pattern.count) : 0)
+            prefLen.append(hasPrefilter ? DetectDefinitions.matchReach(s) : 0)
             for l in s.lists { uses[Int(l.buffer.rawValue)] = true }
             if s.threshold != nil || s.detectionFilter != nil { thresholds += 1 }
             texts.append(DetectDefinitions.render(s))
@@ -324,6 +326,18 @@ public final class DetectDefinitions: @unchecked Sendable {
             p = Swift.max(p, b)
         }
         return p
+    }
+
+    /// The boundary reach of a prefilter hit. When the prefilter content is not the first
+    /// element of its list, an earlier content may sit in the previous stream chunk even
+    /// though the hit lies wholly in this one (an SMTP attachment's `|0D 0A 0D 0A|TV` at the
+    /// end of one segment, the `AAAA…` prefilter in the next: suricata-verify issue-4220), so
+    /// the verification must see the kept tail as well; Suricata's raw stream inspection
+    /// re-reads the data before the new segment the same way.
+    static func matchReach(_ s: Signature) -> Int32 {
+        guard let p = s.prefilter else { return 0 }
+        if let src = s.prefilterSource, src.element > 0 { return Int32(1) << 30 }
+        return Int32(p.pattern.count)
     }
 
     static func admits(_ s: Signature, _ c: ProtoClass) -> Bool {
