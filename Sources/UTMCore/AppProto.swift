@@ -9,6 +9,10 @@ public enum AppProto: UInt8, Sendable, CaseIterable {
     case quic = 4
     /// DHCPv4 on UDP 67/68 (logged for the device table; no rule keywords).
     case dhcp = 5
+    /// SMTP, recognised by the client's EHLO/HELO (no parser yet: the flow event's
+    /// `app_proto`, and the antivirus reads mail by port). Raw value 16 leaves 6...15 to the
+    /// parsers being added alongside.
+    case smtp = 16
     /// Detection ran and nothing matched; the flow is not probed again.
     case failed = 255
 
@@ -21,6 +25,7 @@ public enum AppProto: UInt8, Sendable, CaseIterable {
         case .dns: return "dns"
         case .quic: return "quic"
         case .dhcp: return "dhcp"
+        case .smtp: return "smtp"
         case .failed: return "failed"
         }
     }
