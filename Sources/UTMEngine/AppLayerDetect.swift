@@ -24,6 +24,8 @@ enum AppLayerDetect {
         }
         if dnsPort { return .dns }
         if looksLikeTLS(data) { return .tls }
+        if PgSQLParser.probe(data, toServer: direction == .toServer, serverPort: serverPort) { return .pgsql }
+        if SMBParser.probe(data) { return .smb }
         if direction == .toServer {
             // A method is at most 11 bytes with its space: wait for that many before giving up.
             if data.count < 12, isUpperASCII(b0) { return .unknown }

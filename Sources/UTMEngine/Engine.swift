@@ -63,6 +63,8 @@ public final class Engine {
     var tls: SlotPool<TLSParser>
     var quic: SlotPool<QUICFlowState>
     var dnsTCP: SlotPool<DNSParser>
+    var pgsql: SlotPool<PgSQLParser>
+    var smb: SlotPool<SMBParser>
     var dns: DNSParser
     /// The decision for the packet being processed (reset for each packet).
     public internal(set) var decision = PacketDecision()
@@ -80,12 +82,22 @@ public final class Engine {
     var appID: EngineAppIDStage
     /// Antivirus state (EngineAntivirus.swift).
     var av: EngineAVStage
+    /// Firewall mode (EngineFirewall.swift): nil rules when off.
+    var fw: EngineFirewallStage
 
     public init(config: EngineConfig = .init()) {
         self.config = config
         decoder = Decoder(config: config.decoder)
         flows = FlowTable(config: config.flow)
-        reassembler = TCPReassembler(config: config.flow)
+        var streamConfig = config.flow
+        // IDS with per-host overlap policies: judge overlaps before inspecting, as the
+        // receiver will (FlowConfig.holdUntilAcked). Inline, the first bytes seen are the ones
+        // forwarded, so they win and nothing waits.
+        if config.modes.ids && !streamConfig.hostOSPolicies.isEmpty { streamConfig.holdUntilAcked = true }
+        // Inline, a retransmission must not carry other bytes than those inspected and
+        // forwarded: keep copies until acknowledged to check (EngineOverlap.swift).
+        if !config.modes.ids { streamConfig.retainUnacked = true }
+        reassembler = TCPReassembler(config: streamConfig)
         eve = EVEWriter()
         let c = config
         http = SlotPool(limit: c.maxHTTPStates) { HTTPParser(config: c.http) }
@@ -98,10 +110,13 @@ public final class Engine {
                           tls: TLSParser(config: quicTLSConfig))
         }
         dnsTCP = SlotPool(limit: c.maxDNSTCPStates) { DNSParser(config: c.dns) }
+        pgsql = SlotPool(limit: c.maxPgSQLStates) { PgSQLParser(config: c.pgsql) }
+        smb = SlotPool(limit: c.maxSMBStates) { SMBParser(config: c.smb) }
         dns = DNSParser(config: c.dns)
         webFilter = EngineWebFilterStage(policy: c.webFilter)
         appID = EngineAppIDStage(settings: c.appID, flowCapacity: flows.capacity)
         av = EngineAVStage(config: c.antivirus, flowCapacity: flows.capacity)
+        fw = EngineFirewallStage(rules: c.firewall, flowCapacity: flows.capacity)
     }
 
     // MARK: Per packet
@@ -146,20 +161,40 @@ public final class Engine {
         }
         lastFlow = tracked.ref
         lastFlowIsNew = tracked.isNew
-        if tracked.isNew { appIDFlowStarted(tracked.ref) }
+        if tracked.isNew {
+            appIDFlowStarted(tracked.ref)
+            firewallFlowStarted(tracked.ref)
+        }
         if flows[tracked.ref].engineFlags & FlowBits.blocked != 0 {
             decision = PacketDecision(verdict: .drop, response: .none, source: .flowBlocked)
             blockedFlowPacket(tracked.ref)
+            firewallCount(tracked.ref, flowBlocked: true)
             return decision
         }
         if midstreamRefused(tracked.ref, tracked.direction) { return decision }
-        if detect != nil { detectBegin(tracked.ref, tracked.direction) }
+        if fw.rules != nil && !firewallPacket(tracked.ref, tracked.direction) {
+            firewallCount(tracked.ref, flowBlocked: false)
+            stats.blockedPackets &+= 1
+            if fw.flowDrop { flows.withFlow(tracked.ref) { $0.engineFlags |= FlowBits.blocked | FlowBits.ipsBlocked } }
+            return decision
+        }
+        if detect != nil {
+            detectBegin(tracked.ref, tracked.direction)
+            if fw.passPacket { detectCursor = DetectCursor() }
+        }
+        reassembler.beginPacket()
         switch packet.ipProto {
-        case IPProto.tcp: processTCP(tracked.ref, tracked.direction)
+        case IPProto.tcp:
+            processTCP(tracked.ref, tracked.direction)
+            forwardedOverlapConflict()
         case IPProto.udp: processUDP(tracked.ref, tracked.direction)
         default: break
         }
-        if detect != nil { detectPacketRules(tracked.ref) }
+        if detect != nil && !fw.dropped { detectPacketRules(tracked.ref) }
+        if fw.rules != nil {
+            firewallCount(tracked.ref, flowBlocked: false)
+            if fw.passFlow { flows.withFlow(tracked.ref) { $0.engineFlags |= FlowBits.noDetect } }
+        }
         if decision.verdict != .accept {
             stats.blockedPackets &+= 1
             let bits = flowBlockBits()
@@ -207,7 +242,7 @@ public final class Engine {
     func streamData(_ ref: FlowRef, _ data: ByteView, _ chunk: StreamChunk, meta: EVEEndpoints, time: Timestamp,
                     app: inout AppProto, slot: inout Int32, bits: inout UInt32) {
         let wasEncrypted = bits & FlowBits.encrypted != 0
-        defer { if detect != nil && !wasEncrypted { detectStream(data, chunk, app: app) } }
+        defer { if detect != nil && !wasEncrypted && !fw.dropped { detectStream(data, chunk, app: app) } }
         appIDPayload(ref, data, chunk.direction, meta)
         avMailData(ref, data, chunk, meta)
         if bits & FlowBits.parserDone != 0 { return }
@@ -236,6 +271,7 @@ public final class Engine {
         case .http:
             if detect != nil { detectHTTPBegin() }
             feedHTTP(ref, i, data, chunk, m)
+            if fw.rules != nil && !firewallHTTP(ref, i, chunk.direction) { return }
             if detect != nil { detectHTTP(i, chunk.direction, payload: data) }
             if chunk.direction == .toServer { httpRequests(ref, i, m) }
             logHTTP(i, time: time, m)
@@ -246,6 +282,7 @@ public final class Engine {
                 bits |= FlowBits.helloChecked
                 clientHello(ref, tls.items[i], quic: false, m)
             }
+            if fw.rules != nil && !firewallTLS(ref, i, chunk.direction) { return }
             if detect != nil { detectTLS(i, events) }
             if events.contains(.serverHelloDone) && bits & FlowBits.helloLogged == 0 {
                 eve.writeTLS(tls.items[i], time: time, m, webFilter: helloWebFilter(tls.items[i]))
@@ -253,11 +290,16 @@ public final class Engine {
             }
             if tls.items[i].encrypted { bits |= FlowBits.parserDone | FlowBits.encrypted }
         case .dns:
+            if fw.rules != nil && !firewallMessage(ref, .dns, chunk.direction) { return }
             dnsTCP.items[i].feedStream(data, direction: chunk.direction, gap: chunk.gapBefore) { dir, parser in
                 let wf = self.dnsMessage(ref, parser, m)
                 if self.detect != nil { self.detectDNS(parser, dir) }
                 self.eve.writeDNS(parser, time: time, dir == .toServer ? m : m.reversed, webFilter: wf)
             }
+        case .pgsql:
+            pgsqlData(i, data, chunk, m, time: time, bits: &bits)
+        case .smb:
+            smbData(i, data, chunk, m, time: time)
         default:
             break
         }
@@ -325,6 +367,8 @@ public final class Engine {
                 flows.withFlow(ref) { $0.appSlot = s }
             } else if dns.parse(payload), AppLayerDetect.looksLikeDNS(dns.message, length: payload.count) {
                 app = .dns
+            } else if SIP.probe(payload) {
+                app = .sip
             } else {
                 let tries = ((bits >> FlowBits.probeShift) & 0xf) + 1
                 bits = (bits & ~(0xf << FlowBits.probeShift)) | (min(tries, 15) << FlowBits.probeShift)
@@ -342,6 +386,7 @@ public final class Engine {
             flows.withFlow(ref) { $0.appProto = app }
         }
         m.appProto = app
+        if fw.rules != nil && !firewallMessage(ref, app, direction) { return }
         switch app {
         case .dns:
             if dns.parse(payload) {
@@ -356,6 +401,11 @@ public final class Engine {
             // built from the events).
             if let msg = DHCP.parse(payload) {
                 eve.writeDHCP(msg, datagram: payload, time: time, direction == .toServer ? m : m.reversed)
+            }
+        case .sip:
+            // One message per datagram, like DHCP: nothing kept between packets.
+            if let msg = SIP.parse(payload) {
+                eve.writeSIP(msg, datagram: payload, time: time, direction == .toServer ? m : m.reversed)
             }
         case .quic:
             let slot = flow.appSlot >= 0 ? flow.appSlot : flows[ref].appSlot
@@ -398,6 +448,12 @@ public final class Engine {
         case .dns:
             slot = dnsTCP.acquire()
             if let s = slot { dnsTCP.items[Int(s)].reset() }
+        case .pgsql:
+            slot = pgsql.acquire()
+            if let s = slot { pgsql.items[Int(s)].reset() }
+        case .smb:
+            slot = smb.acquire()
+            if let s = slot { smb.items[Int(s)].reset() }
         default:
             return nil
         }
@@ -427,6 +483,12 @@ public final class Engine {
                 quic.release(slot)
             case .dns:
                 dnsTCP.release(slot)
+            case .pgsql:
+                pgsqlEnd(i, flow, m)
+                pgsql.release(slot)
+            case .smb:
+                smbEnd(i, flow, m)
+                smb.release(slot)
             default:
                 break
             }

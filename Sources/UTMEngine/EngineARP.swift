@@ -40,17 +40,12 @@ extension Engine {
         var e = EVEEndpoints(flowID: 0, src: f.source, srcPort: 0, dst: f.destination, dstPort: 0,
                              ipProto: 0, appProto: .unknown, srcMAC: packet.srcMAC, dstMAC: packet.dstMAC)
         e.isARP = true
-        let text = d.defs.alertText[i]
-        text.msg.withUnsafeBytes { msg in
-            text.category.withUnsafeBytes { cat in
-                text.metadataJSON.withUnsafeBytes { meta in
-                    let rule = EVEAlertRule(gid: sig.gid, sid: sig.sid, rev: sig.rev, msg: ByteView(msg),
-                                            category: ByteView(cat), severity: sig.priority,
-                                            productSeverity: sig.productSeverity, metadataJSON: ByteView(meta),
-                                            blocked: blocking)
-                    eve.writeAlert(rule, time: packet.timestamp, e, flow: nil)
-                }
-            }
+        d.defs.alertTexts.withText(i) { msg, cat, meta in
+            let rule = EVEAlertRule(gid: sig.gid, sid: sig.sid, rev: sig.rev, msg: msg,
+                                    category: cat, severity: sig.priority,
+                                    productSeverity: sig.productSeverity, metadataJSON: meta,
+                                    blocked: blocking)
+            eve.writeAlert(rule, time: packet.timestamp, e, flow: nil)
         }
     }
 }

@@ -86,7 +86,9 @@ extension Engine {
         beginRuleScope(d, f)
         // Encrypted TLS records: no payload inspection (Suricata's no-payload-inspection flag
         // for encrypted flows); header, flags and dsize rules still see the packet.
-        let payload = detectCursor.flow.engineFlags & FlowBits.encrypted != 0 ? ByteView.empty : packet.payload
+        // A retransmission that rewrote forwarded bytes is inspected as the receiver keeps it.
+        let payload = detectCursor.flow.engineFlags & FlowBits.encrypted != 0
+            ? ByteView.empty : (reassembler.conflictPayload ?? packet.payload)
         d.inspectPacket(f, payload: payload, slot: detectCursor.slot, time: detectCursor.time) { i, alert in
             self.detectMatched(i, alert, f)
         }
@@ -294,17 +296,12 @@ extension Engine {
         if alert {
             stats.alerts &+= 1
             d.markAlerted(detectCursor.slot)
-            let text = d.defs.alertText[i]
-            text.msg.withUnsafeBytes { msg in
-                text.category.withUnsafeBytes { cat in
-                    text.metadataJSON.withUnsafeBytes { meta in
-                        let rule = EVEAlertRule(gid: sig.gid, sid: sig.sid, rev: sig.rev, msg: ByteView(msg),
-                                                category: ByteView(cat), severity: sig.priority,
-                                                productSeverity: sig.productSeverity, metadataJSON: ByteView(meta),
-                                                blocked: blocking)
-                        eve.writeAlert(rule, time: packet.timestamp, e, flow: flow)
-                    }
-                }
+            d.defs.alertTexts.withText(i) { msg, cat, meta in
+                let rule = EVEAlertRule(gid: sig.gid, sid: sig.sid, rev: sig.rev, msg: msg,
+                                        category: cat, severity: sig.priority,
+                                        productSeverity: sig.productSeverity, metadataJSON: meta,
+                                        blocked: blocking)
+                eve.writeAlert(rule, time: packet.timestamp, e, flow: flow)
             }
         }
         if blocking { noteDropScope(d, i) }

@@ -58,6 +58,7 @@ public struct EVEPacketEther: Sendable {
 /// Event types we write, for the per-type counters in the replay summary.
 public enum EVEEventType: Int, CaseIterable, Sendable {
     case flow, http, tls, dns, quic, alert, drop, fileinfo, stats, dhcp
+    case sip, pgsql, smb
 
     public var name: StaticString {
         switch self {
@@ -71,6 +72,9 @@ public enum EVEEventType: Int, CaseIterable, Sendable {
         case .fileinfo: return "fileinfo"
         case .stats: return "stats"
         case .dhcp: return "dhcp"
+        case .sip: return "sip"
+        case .pgsql: return "pgsql"
+        case .smb: return "smb"
         }
     }
 }
