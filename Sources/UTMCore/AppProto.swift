@@ -9,7 +9,7 @@ public enum AppProto: UInt8, Sendable, CaseIterable {
     case quic = 4
     /// DHCPv4 on UDP 67/68 (logged for the device table; no rule keywords).
     case dhcp = 5
-    /// SIP over UDP (one message per datagram; `sip` events). 6 is left for HTTP/2.
+    /// SIP over UDP (one message per datagram) and TCP (`sip` events). 6 is left for HTTP/2.
     case sip = 7
     /// PostgreSQL's wire protocol over TCP (`pgsql` events, one per request/response).
     case pgsql = 8

@@ -16,6 +16,8 @@ enum AppLayerDetect {
                          clientPort: UInt16) -> AppProto {
         let dnsPort = serverPort == 53 || clientPort == 53
         guard let b0 = data.u8(0) else { return dnsPort ? .dns : .unknown }
+        // SIP before HTTP: `OPTIONS sip:… SIP/2.0` is not an HTTP request.
+        if SIP.probe(data) { return .sip }
         if direction == .toServer {
             // HTTP is recognised by its content even on DNS's port (Suricata does the same).
             // Indices, not `for m in methods`: the generic iterator allocates in debug builds.

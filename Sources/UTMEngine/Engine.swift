@@ -65,6 +65,7 @@ public final class Engine {
     var dnsTCP: SlotPool<DNSParser>
     var pgsql: SlotPool<PgSQLParser>
     var smb: SlotPool<SMBParser>
+    var sipTCP: SlotPool<SIPStream>
     var dns: DNSParser
     /// The decision for the packet being processed (reset for each packet).
     public internal(set) var decision = PacketDecision()
@@ -112,6 +113,7 @@ public final class Engine {
         dnsTCP = SlotPool(limit: c.maxDNSTCPStates) { DNSParser(config: c.dns) }
         pgsql = SlotPool(limit: c.maxPgSQLStates) { PgSQLParser(config: c.pgsql) }
         smb = SlotPool(limit: c.maxSMBStates) { SMBParser(config: c.smb) }
+        sipTCP = SlotPool(limit: c.maxSIPTCPStates) { SIPStream() }
         dns = DNSParser(config: c.dns)
         webFilter = EngineWebFilterStage(policy: c.webFilter)
         appID = EngineAppIDStage(settings: c.appID, flowCapacity: flows.capacity)
@@ -300,6 +302,10 @@ public final class Engine {
             pgsqlData(i, data, chunk, m, time: time, bits: &bits)
         case .smb:
             smbData(i, data, chunk, m, time: time)
+        case .sip:
+            sipTCP.items[i].feed(data, direction: chunk.direction, gap: chunk.gapBefore) { dir, msg in
+                if let s = SIP.parse(msg) { self.eve.writeSIP(s, datagram: msg, time: time, dir == .toServer ? m : m.reversed) }
+            }
         default:
             break
         }
@@ -454,6 +460,9 @@ public final class Engine {
         case .smb:
             slot = smb.acquire()
             if let s = slot { smb.items[Int(s)].reset() }
+        case .sip:
+            slot = sipTCP.acquire()
+            if let s = slot { sipTCP.items[Int(s)].reset() }
         default:
             return nil
         }
@@ -489,6 +498,9 @@ public final class Engine {
             case .smb:
                 smbEnd(i, flow, m)
                 smb.release(slot)
+            case .sip:
+                // A message still incomplete at the end is not logged (no framing to trust).
+                sipTCP.release(slot)
             default:
                 break
             }
