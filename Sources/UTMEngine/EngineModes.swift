@@ -96,7 +96,7 @@ extension Engine {
     /// midstream pickup refused.
     func detectEstablished(_ flow: Flow) -> Bool {
         if flow.midstream && !config.modes.midstream { return false }
-        if flow.tcpState.rawValue >= TCPState.established.rawValue { return true }
+        if flow.tcpState.rawValue >= TCPState.established.rawValue { return !flow.handshakeCompletedNow }
         return config.modes.asyncOneSide && flow.tcpState != .none && (flow.packets.0 == 0 || flow.packets.1 == 0)
     }
 
