@@ -80,6 +80,8 @@ public final class Engine {
     var appID: EngineAppIDStage
     /// Antivirus state (EngineAntivirus.swift).
     var av: EngineAVStage
+    /// Per flow slot: flow id << 16 | alerts that carried its transaction (EngineAlertTx.swift).
+    var alertTxLogged: [UInt64] = []
 
     public init(config: EngineConfig = .init()) {
         self.config = config
@@ -110,6 +112,7 @@ public final class Engine {
         webFilter = EngineWebFilterStage(policy: c.webFilter)
         appID = EngineAppIDStage(settings: c.appID, flowCapacity: flows.capacity)
         av = EngineAVStage(config: c.antivirus, flowCapacity: flows.capacity)
+        alertTxLogged = Array(repeating: 0, count: flows.capacity)
     }
 
     // MARK: Per packet

@@ -299,7 +299,12 @@ extension Engine {
                                                 category: ByteView(cat), severity: sig.priority,
                                                 productSeverity: sig.productSeverity, metadataJSON: ByteView(meta),
                                                 blocked: blocking)
-                        eve.writeAlert(rule, time: packet.timestamp, e, flow: flow)
+                        let tx = alertTxSlot()
+                        if tx >= 0 {
+                            eve.writeAlert(rule, time: packet.timestamp, e, flow: flow, tls: tls.items[tx])
+                        } else {
+                            eve.writeAlert(rule, time: packet.timestamp, e, flow: flow)
+                        }
                     }
                 }
             }

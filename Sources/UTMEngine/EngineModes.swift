@@ -38,6 +38,11 @@ public struct EngineModes: Sendable {
     /// Only one direction of TCP sessions is seen (asymmetric routing; Suricata's
     /// `stream.async-oneside`): a session whose other side never shows counts as established.
     public var asyncOneSide = false
+    /// Alerts of packet rules carry the flow's one app-layer transaction (Suricata's
+    /// `detect.guess-applayer-tx`; EngineAlertTx.swift), at most `streamTxLogLimit` times per
+    /// flow (`detect.stream-tx-log-limit`, default 4).
+    public var guessAppLayerTx = false
+    public var streamTxLogLimit = 4
 
     public init() {}
 }
