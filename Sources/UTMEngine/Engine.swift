@@ -85,6 +85,8 @@ public final class Engine {
     var av: EngineAVStage
     /// Firewall mode (EngineFirewall.swift): nil rules when off.
     var fw: EngineFirewallStage
+    /// Per flow slot: flow id << 16 | alerts that carried its transaction (EngineAlertTx.swift).
+    var alertTxLogged: [UInt64] = []
 
     public init(config: EngineConfig = .init()) {
         self.config = config
@@ -119,6 +121,7 @@ public final class Engine {
         appID = EngineAppIDStage(settings: c.appID, flowCapacity: flows.capacity)
         av = EngineAVStage(config: c.antivirus, flowCapacity: flows.capacity)
         fw = EngineFirewallStage(rules: c.firewall, flowCapacity: flows.capacity)
+        alertTxLogged = Array(repeating: 0, count: flows.capacity)
     }
 
     // MARK: Per packet
