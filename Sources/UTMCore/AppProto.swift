@@ -9,6 +9,9 @@ public enum AppProto: UInt8, Sendable, CaseIterable {
     case quic = 4
     /// DHCPv4 on UDP 67/68 (logged for the device table; no rule keywords).
     case dhcp = 5
+    /// HTTP/2 over cleartext (prior knowledge or h2c upgrade). 20, away from the values the
+    /// next parsers take in order.
+    case http2 = 20
     /// Detection ran and nothing matched; the flow is not probed again.
     case failed = 255
 
@@ -21,6 +24,7 @@ public enum AppProto: UInt8, Sendable, CaseIterable {
         case .dns: return "dns"
         case .quic: return "quic"
         case .dhcp: return "dhcp"
+        case .http2: return "http2"
         case .failed: return "failed"
         }
     }

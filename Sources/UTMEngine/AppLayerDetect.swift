@@ -23,6 +23,10 @@ enum AppLayerDetect {
         }
         if dnsPort { return .dns }
         if looksLikeTLS(data) { return .tls }
+        if direction == .toServer, let h2 = HTTP2Parser.probePreface(data) {
+            // HTTP/2 with prior knowledge: the client's connection preface, whatever the port.
+            return h2 ? .http2 : .unknown
+        }
         if direction == .toServer {
             // A method is at most 11 bytes with its space: wait for that many before giving up.
             if data.count < 12, isUpperASCII(b0) { return .unknown }

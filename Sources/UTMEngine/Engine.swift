@@ -63,6 +63,9 @@ public final class Engine {
     var tls: SlotPool<TLSParser>
     var quic: SlotPool<QUICFlowState>
     var dnsTCP: SlotPool<DNSParser>
+    var http2: SlotPool<HTTP2Parser>
+    /// Reused list of an HTTP/2 parser's finished streams (EngineHTTP2.swift).
+    var http2Ready: [Int] = []
     var dns: DNSParser
     /// The decision for the packet being processed (reset for each packet).
     public internal(set) var decision = PacketDecision()
@@ -100,6 +103,8 @@ public final class Engine {
                           tls: TLSParser(config: quicTLSConfig))
         }
         dnsTCP = SlotPool(limit: c.maxDNSTCPStates) { DNSParser(config: c.dns) }
+        http2 = SlotPool(limit: c.maxHTTP2States) { HTTP2Parser(config: c.http2) }
+        http2Ready.reserveCapacity(c.http2.maxStreams)
         dns = DNSParser(config: c.dns)
         webFilter = EngineWebFilterStage(policy: c.webFilter)
         appID = EngineAppIDStage(settings: c.appID, flowCapacity: flows.capacity)
@@ -267,6 +272,8 @@ public final class Engine {
                 bits |= FlowBits.helloLogged
             }
             if tls.items[i].encrypted { bits |= FlowBits.parserDone | FlowBits.encrypted }
+        case .http2:
+            http2Data(ref, i, data, chunk, m, time: time)
         case .dns:
             if fw.rules != nil && !firewallMessage(ref, .dns, chunk.direction) { return }
             dnsTCP.items[i].feedStream(data, direction: chunk.direction, gap: chunk.gapBefore) { dir, parser in
@@ -415,6 +422,9 @@ public final class Engine {
         case .dns:
             slot = dnsTCP.acquire()
             if let s = slot { dnsTCP.items[Int(s)].reset() }
+        case .http2:
+            slot = http2.acquire()
+            if let s = slot { http2.items[Int(s)].reset() }
         default:
             return nil
         }
@@ -444,6 +454,10 @@ public final class Engine {
                 quic.release(slot)
             case .dns:
                 dnsTCP.release(slot)
+            case .http2:
+                http2.items[i].finish()
+                if flow.engineFlags & FlowBits.ipsBlocked == 0 { logHTTP2(i, time: flow.lastSeen, m) }
+                http2.release(slot)
             default:
                 break
             }
