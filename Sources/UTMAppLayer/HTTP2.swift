@@ -498,8 +498,10 @@ public struct HTTP2Parser: Sendable {
         let response = d == 1 && promised == 0
         let i = streamIndex(sid, create: true)
         if let i {
-            let side = response ? streams[i].response : streams[i].request
-            if side.headersDone {
+            // A Bool, not a copy of the side: a copy would share its buffers and make the
+            // decode below copy them.
+            let done = response ? streams[i].response.headersDone : streams[i].request.headersDone
+            if done {
                 // Trailers (or a second block): decoded for HPACK, not kept.
                 decodeBlock(d, stream: -1, response: response)
             } else {

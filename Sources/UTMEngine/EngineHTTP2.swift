@@ -46,6 +46,17 @@ extension Engine {
     func detectHTTP2(_ i: Int, _ s: Int, response: Bool) {
         guard let d = detect, detectCursor.slot >= 0 else { return }
         var b = InspectionBuffers()
+        fillHTTP2(&b, i, s, response: response)
+        let direction: Direction = response ? .toClient : .toServer
+        let f = detectFacts(direction, app: .http, stream: false)
+        let mask: UInt8 = 1 << (response ? 3 : 1)
+        d.inspectApp(.http, phaseMask: mask, f, buffers: b, slot: detectCursor.slot, time: detectCursor.time) { sig, alert in
+            self.detectMatched(sig, alert, f)
+        }
+    }
+
+    /// The HTTP buffers of one stream side (views into the parser, valid until it is fed again).
+    func fillHTTP2(_ b: inout InspectionBuffers, _ i: Int, _ s: Int, response: Bool) {
         let side = response ? http2.items[i].streams[s].response : http2.items[i].streams[s].request
         func put(_ id: BufferID, _ f: Field) {
             guard f.isPresent else { return }
@@ -71,12 +82,6 @@ extension Engine {
                 b[.httpHeader] = v
                 b[.httpRawHeader] = v
             }
-        }
-        let direction: Direction = response ? .toClient : .toServer
-        let f = detectFacts(direction, app: .http, stream: false)
-        let mask: UInt8 = 1 << (response ? 3 : 1)
-        d.inspectApp(.http, phaseMask: mask, f, buffers: b, slot: detectCursor.slot, time: detectCursor.time) { sig, alert in
-            self.detectMatched(sig, alert, f)
         }
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+import AllocationCounter
 import UTMCore
 @testable import UTMAppLayer
 
@@ -235,6 +236,30 @@ import UTMCore
         #expect(Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8).withByteView { HTTP2Parser.probePreface($0) } == true)
         #expect(Array("PRI * HT".utf8).withByteView { HTTP2Parser.probePreface($0) } == nil)
         #expect(Array("GET / HTTP/1.1".utf8).withByteView { HTTP2Parser.probePreface($0) } == false)
+    }
+
+    /// A reused parser (reset between flows, as a pool slot) allocates nothing per packet.
+    @Test func parsingDoesNotAllocate() {
+        guard allocationCounterWorks() else { return }
+        let client = Self.client(Self.c4)
+        let server = Self.settings + Self.frame(1, 0x4, 1, [0x88, 0x0f, 0x10, 9] + Array("text/html".utf8))
+            + Self.frame(0, 0x1, 1, Array("hello".utf8)) + Self.frame(1, 0x5, 3, [0x8d]) + Self.frame(3, 0, 5, [0, 0, 0, 8])
+        var p = HTTP2Parser()
+        var ready: [Int] = []
+        ready.reserveCapacity(8)
+        func once() {
+            p.reset()
+            client.withByteView { p.feed($0, direction: .toServer, gap: false) }
+            server.withByteView { p.feed($0, direction: .toClient, gap: false) }
+            while let (s, response) = p.takeNewHeaders() { p.buildHeaderLines(s, response: response) }
+            p.finish()
+            p.readyIndices(into: &ready)
+            var k = 0  // not `for i in ready`: the array iterator allocates in debug builds
+            while k < ready.count { p.consume(ready[k]); k += 1 }
+        }
+        for _ in 0 ..< 3 { once() }
+        let n = countAllocations { for _ in 0 ..< 10 { once() } }
+        #expect(n == 0, "the HTTP/2 parser allocated \(n) times")
     }
 
     /// More streams than slots: the extra ones are an `overflow` event, the rest are kept.

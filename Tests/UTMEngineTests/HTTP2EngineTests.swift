@@ -4,6 +4,7 @@ import AllocationCounter
 import UTMCore
 import UTMDecode
 import UTMDetect
+import UTMOutput
 @testable import UTMEngine
 
 /// HTTP/2 through the whole engine: detection by the client preface, `http` events with
