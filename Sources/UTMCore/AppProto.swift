@@ -9,9 +9,14 @@ public enum AppProto: UInt8, Sendable, CaseIterable {
     case quic = 4
     /// DHCPv4 on UDP 67/68 (logged for the device table; no rule keywords).
     case dhcp = 5
-    /// HTTP/2 over cleartext (prior knowledge or h2c upgrade). 20, away from the values the
-    /// next parsers take in order.
-    case http2 = 20
+    /// HTTP/2 over cleartext (prior knowledge; `http` events with `http2`).
+    case http2 = 6
+    /// SIP over UDP (one message per datagram; `sip` events). 6 is left for HTTP/2.
+    case sip = 7
+    /// PostgreSQL's wire protocol over TCP (`pgsql` events, one per request/response).
+    case pgsql = 8
+    /// SMB over TCP 445/139 (`smb` events, one per request/response).
+    case smb = 9
     /// Detection ran and nothing matched; the flow is not probed again.
     case failed = 255
 
@@ -25,6 +30,9 @@ public enum AppProto: UInt8, Sendable, CaseIterable {
         case .quic: return "quic"
         case .dhcp: return "dhcp"
         case .http2: return "http2"
+        case .sip: return "sip"
+        case .pgsql: return "pgsql"
+        case .smb: return "smb"
         case .failed: return "failed"
         }
     }

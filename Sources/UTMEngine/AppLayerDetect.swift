@@ -27,6 +27,8 @@ enum AppLayerDetect {
             // HTTP/2 with prior knowledge: the client's connection preface, whatever the port.
             return h2 ? .http2 : .unknown
         }
+        if PgSQLParser.probe(data, toServer: direction == .toServer, serverPort: serverPort) { return .pgsql }
+        if SMBParser.probe(data) { return .smb }
         if direction == .toServer {
             // A method is at most 11 bytes with its space: wait for that many before giving up.
             if data.count < 12, isUpperASCII(b0) { return .unknown }

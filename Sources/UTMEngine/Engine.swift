@@ -66,6 +66,8 @@ public final class Engine {
     var http2: SlotPool<HTTP2Parser>
     /// Reused list of an HTTP/2 parser's finished streams (EngineHTTP2.swift).
     var http2Ready: [Int] = []
+    var pgsql: SlotPool<PgSQLParser>
+    var smb: SlotPool<SMBParser>
     var dns: DNSParser
     /// The decision for the packet being processed (reset for each packet).
     public internal(set) var decision = PacketDecision()
@@ -90,7 +92,15 @@ public final class Engine {
         self.config = config
         decoder = Decoder(config: config.decoder)
         flows = FlowTable(config: config.flow)
-        reassembler = TCPReassembler(config: config.flow)
+        var streamConfig = config.flow
+        // IDS with per-host overlap policies: judge overlaps before inspecting, as the
+        // receiver will (FlowConfig.holdUntilAcked). Inline, the first bytes seen are the ones
+        // forwarded, so they win and nothing waits.
+        if config.modes.ids && !streamConfig.hostOSPolicies.isEmpty { streamConfig.holdUntilAcked = true }
+        // Inline, a retransmission must not carry other bytes than those inspected and
+        // forwarded: keep copies until acknowledged to check (EngineOverlap.swift).
+        if !config.modes.ids { streamConfig.retainUnacked = true }
+        reassembler = TCPReassembler(config: streamConfig)
         eve = EVEWriter()
         let c = config
         http = SlotPool(limit: c.maxHTTPStates) { HTTPParser(config: c.http) }
@@ -105,6 +115,8 @@ public final class Engine {
         dnsTCP = SlotPool(limit: c.maxDNSTCPStates) { DNSParser(config: c.dns) }
         http2 = SlotPool(limit: c.maxHTTP2States) { HTTP2Parser(config: c.http2) }
         http2Ready.reserveCapacity(c.http2.maxStreams)
+        pgsql = SlotPool(limit: c.maxPgSQLStates) { PgSQLParser(config: c.pgsql) }
+        smb = SlotPool(limit: c.maxSMBStates) { SMBParser(config: c.smb) }
         dns = DNSParser(config: c.dns)
         webFilter = EngineWebFilterStage(policy: c.webFilter)
         appID = EngineAppIDStage(settings: c.appID, flowCapacity: flows.capacity)
@@ -136,6 +148,7 @@ public final class Engine {
         stats.bytes &+= UInt64(wireLength)
         if now < timestamp { now = timestamp }
         guard decoder.decode(frame, rawLinkType: rawLinkType, timestamp: timestamp, into: &packet) == .decoded else {
+            if packet.arpOpcode != 0 && detect != nil { detectARP() }
             return decision
         }
         if !packet.srcMAC.isPresent { packet.srcMAC = sourceMAC }
@@ -144,6 +157,7 @@ public final class Engine {
         flows.expire(now: now, budget: config.expiryBudgetPerPacket) { ref, flow, reason in
             self.endFlow(ref, &flow, reason)
         }
+        if packet.tunnelProto != 0 { trackTunnelLayer() }
         guard let tracked = flows.track(packet, onEnd: { ref, flow, reason in
             self.endFlow(ref, &flow, reason)
         }) else {
@@ -173,8 +187,11 @@ public final class Engine {
             detectBegin(tracked.ref, tracked.direction)
             if fw.passPacket { detectCursor = DetectCursor() }
         }
+        reassembler.beginPacket()
         switch packet.ipProto {
-        case IPProto.tcp: processTCP(tracked.ref, tracked.direction)
+        case IPProto.tcp:
+            processTCP(tracked.ref, tracked.direction)
+            forwardedOverlapConflict()
         case IPProto.udp: processUDP(tracked.ref, tracked.direction)
         default: break
         }
@@ -239,6 +256,7 @@ public final class Engine {
             guard app != .unknown else { return }
             if app == .failed { bits |= FlowBits.parserDone; return }
             stats.appDetected[Int(app.rawValue)] &+= 1
+            appRevealed(by: chunk.direction, bits: &bits)
             guard let s = acquire(app) else {
                 app = .failed
                 bits |= FlowBits.parserDone
@@ -255,7 +273,7 @@ public final class Engine {
             if detect != nil { detectHTTPBegin() }
             feedHTTP(ref, i, data, chunk, m)
             if fw.rules != nil && !firewallHTTP(ref, i, chunk.direction) { return }
-            if detect != nil { detectHTTP(i, chunk.direction) }
+            if detect != nil { detectHTTP(i, chunk.direction, payload: data) }
             if chunk.direction == .toServer { httpRequests(ref, i, m) }
             logHTTP(i, time: time, m)
         case .tls:
@@ -281,6 +299,10 @@ public final class Engine {
                 if self.detect != nil { self.detectDNS(parser, dir) }
                 self.eve.writeDNS(parser, time: time, dir == .toServer ? m : m.reversed, webFilter: wf)
             }
+        case .pgsql:
+            pgsqlData(i, data, chunk, m, time: time, bits: &bits)
+        case .smb:
+            smbData(i, data, chunk, m, time: time)
         default:
             break
         }
@@ -348,6 +370,8 @@ public final class Engine {
                 flows.withFlow(ref) { $0.appSlot = s }
             } else if dns.parse(payload), AppLayerDetect.looksLikeDNS(dns.message, length: payload.count) {
                 app = .dns
+            } else if SIP.probe(payload) {
+                app = .sip
             } else {
                 let tries = ((bits >> FlowBits.probeShift) & 0xf) + 1
                 bits = (bits & ~(0xf << FlowBits.probeShift)) | (min(tries, 15) << FlowBits.probeShift)
@@ -380,6 +404,11 @@ public final class Engine {
             // built from the events).
             if let msg = DHCP.parse(payload) {
                 eve.writeDHCP(msg, datagram: payload, time: time, direction == .toServer ? m : m.reversed)
+            }
+        case .sip:
+            // One message per datagram, like DHCP: nothing kept between packets.
+            if let msg = SIP.parse(payload) {
+                eve.writeSIP(msg, datagram: payload, time: time, direction == .toServer ? m : m.reversed)
             }
         case .quic:
             let slot = flow.appSlot >= 0 ? flow.appSlot : flows[ref].appSlot
@@ -425,6 +454,12 @@ public final class Engine {
         case .http2:
             slot = http2.acquire()
             if let s = slot { http2.items[Int(s)].reset() }
+        case .pgsql:
+            slot = pgsql.acquire()
+            if let s = slot { pgsql.items[Int(s)].reset() }
+        case .smb:
+            slot = smb.acquire()
+            if let s = slot { smb.items[Int(s)].reset() }
         default:
             return nil
         }
@@ -458,6 +493,12 @@ public final class Engine {
                 http2.items[i].finish()
                 if flow.engineFlags & FlowBits.ipsBlocked == 0 { logHTTP2(i, time: flow.lastSeen, m) }
                 http2.release(slot)
+            case .pgsql:
+                pgsqlEnd(i, flow, m)
+                pgsql.release(slot)
+            case .smb:
+                smbEnd(i, flow, m)
+                smb.release(slot)
             default:
                 break
             }

@@ -23,6 +23,12 @@ public struct EngineConfig: Sendable {
     public var maxDNSTCPStates = 256
     /// Cleartext HTTP/2 is rare (browsers speak it over TLS only): a small pool.
     public var maxHTTP2States = 32
+    /// PostgreSQL parsers (about 40 KiB each with the default buffers).
+    public var pgsql = PgSQLConfig()
+    public var maxPgSQLStates = 256
+    /// SMB parsers (about 12 KiB each with the default buffers).
+    public var smb = SMBConfig()
+    public var maxSMBStates = 512
 
     /// Payload chunks a TCP flow may show in each direction before detection gives up.
     public var detectionChunks = 4

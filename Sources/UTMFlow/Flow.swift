@@ -70,6 +70,17 @@ public struct TCPStream: Sendable {
     /// Out-of-order bytes queued in the segment pool: first node, and chunks held.
     var oooHead: Int32 = -1
     var oooChunks: Int32 = 0
+    /// The receiver's overlap policy (FlowConfig.hostOSPolicies), set when the stream starts.
+    public internal(set) var overlapPolicy: OverlapPolicy = .first
+    /// Bytes wait in the queue until acknowledged (FlowConfig.holdUntilAcked).
+    var hold = false
+    /// Stream offset (exclusive) the receiver has acknowledged, while `hold`.
+    var ackedOffset: UInt64 = 0
+    /// Copies of delivered, not yet acknowledged bytes (FlowConfig.retainUnacked): a sorted
+    /// list of pool nodes, first and last, and chunks held.
+    var retHead: Int32 = -1
+    var retTail: Int32 = -1
+    var retChunks: Int32 = 0
 
     public init() {}
 

@@ -180,10 +180,21 @@ public final class DetectEngine {
         beginCandidates()
         let pc = ProtoClass.of(facts.ipProto)
         let tcp = pc == .tcp && !streamAsPacket
-        let set: CompiledPatternSet?
+        var set: CompiledPatternSet?
         switch pc {
-        case .tcp: set = tcp ? defs.packetPayloadSet : defs.patternSets[0]
-        case .udp: set = defs.udpPayloadSet
+        case .tcp:
+            if !tcp {
+                set = defs.patternSets[0]
+            } else if payload.count > DetectDefinitions.largePayload && facts.direction != nil {
+                // A full-size segment: only rules whose dsize and direction admit it.
+                set = defs.largePacketSets[facts.direction == .toServer ? 0 : 1]
+            } else {
+                set = defs.packetPayloadSet
+            }
+        case .udp:
+            // By port (PortPatternSets); the rare packet two keys apply to takes the full set.
+            let s = defs.udpPayloadSets.select(source: facts.sourcePort, destination: facts.destinationPort)
+            set = s.fallback ? defs.patternSets[0] : s.set
         case .icmp: set = defs.icmpPayloadSet
         case .other: set = defs.patternSets[0]
         }
@@ -224,11 +235,18 @@ public final class DetectEngine {
         beginCandidates()
         let chunkStart = states[si].offset
         var crossing = false
-        if let set = defs.streamPayloadSet {
-            // Stream-point patterns only (DetectDefinitions.streamPayloadSet).
+        // Stream-point patterns of the signatures this direction's ports admit
+        // (DetectDefinitions.streamPayloadSets). The choice depends on the ports only, so every
+        // chunk of a direction meets the same automaton and its state. When two keys apply
+        // (rare) the full payload set runs, filtered to stream-point signatures.
+        let sel = defs.streamPayloadSets.select(source: facts.sourcePort, destination: facts.destinationPort)
+        if let set = sel.fallback ? defs.patternSets[0] : sel.set {
             let lens = defs.prefilterLength
+            let points = defs.points
+            let all = sel.fallback
             set.scan(chunk, state: &states[si]) { id, end in
                 let i = Int(id)
+                if all && points[i] != .stream { return }
                 self.add(i)
                 if end &- Int(lens[i]) < chunkStart { crossing = true }
             }
