@@ -26,6 +26,10 @@ enum AppLayerDetect {
         }
         if dnsPort { return .dns }
         if looksLikeTLS(data) { return .tls }
+        if direction == .toServer, let h2 = HTTP2Parser.probePreface(data) {
+            // HTTP/2 with prior knowledge: the client's connection preface, whatever the port.
+            return h2 ? .http2 : .unknown
+        }
         if PgSQLParser.probe(data, toServer: direction == .toServer, serverPort: serverPort) { return .pgsql }
         if SMBParser.probe(data) { return .smb }
         if direction == .toServer {
