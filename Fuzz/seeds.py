@@ -51,6 +51,17 @@ for i, (rq, rs) in enumerate(zip(requests, responses)):
     write("FuzzHTTP", "pair%d" % i, http_input([(False, rq), (True, rs)]))
 write("FuzzHTTP", "pipelined", http_input([(False, requests[0] + requests[1]), (True, responses[0] + responses[2])]))
 
+# --- HTTP/2: first byte even (the target feeds the preface), then HTTP pieces of frames.
+def h2frame(t, flags, sid, payload): return struct.pack(">I", len(payload))[1:] + bytes([t, flags]) + be32(sid) + payload
+h2_req = bytes.fromhex("828684418cf1e3c2e5f23a6ba0ab90f4ff") + bytes([0x40, 4]) + b"x-ab" + bytes([3]) + b"123"
+h2_resp = bytes([0x88, 0x0f, 0x10, 9]) + b"text/html"
+h2_client = h2frame(4, 0, 0, be16(1) + be32(256)) + h2frame(1, 0x5, 1, h2_req) + h2frame(1, 0x1, 3, h2_req[:6]) \
+    + h2frame(9, 0x4, 3, h2_req[6:]) + h2frame(0, 0x9, 3, bytes([2]) + b"data" + b"\0\0")
+h2_server = h2frame(4, 0, 0, be16(5) + be32(32768)) + h2frame(4, 1, 0, b"") + h2frame(1, 0x4, 1, h2_resp) \
+    + h2frame(0, 0x1, 1, b"hello") + h2frame(3, 0, 3, be32(8)) + h2frame(5, 0x4, 1, be32(2) + h2_req)
+write("FuzzHTTP2", "exchange", b"\0" + http_input([(False, h2_client), (True, h2_server)]))
+write("FuzzHTTP2", "upgrade-server-first", b"\1" + http_input([(True, h2_server), (False, h2_client)]))
+
 # --- TLS: control byte (low 6 bits: chunk size - 1, bit 6: alternate direction, bit 7: QUIC
 # handshake bytes), then records.
 def ext(t, d): return be16(t) + be16(len(d)) + d

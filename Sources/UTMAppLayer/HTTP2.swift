@@ -139,6 +139,8 @@ public struct HTTP2Stream: Sendable {
     }
 
     public var finished: Bool { reset || (request.ended && response.ended) }
+    /// The slot holds a stream of the current flow (not yet logged and freed).
+    public var isActive: Bool { inUse }
 }
 
 /// The HTTP/2 parser of one flow. A plain value kept in a pool and reused across flows.
@@ -256,13 +258,14 @@ public struct HTTP2Parser: Sendable {
         clearStream(i)
     }
 
-    /// Calls `body(index, response)` for every side whose headers were decoded since the last
-    /// call, then clears the marks.
-    public mutating func takeNewHeaders(_ body: (Int, Bool) -> Void) {
+    /// The next stream side whose headers were decoded since the engine last asked (index,
+    /// response side), its mark cleared; nil when none is left.
+    public mutating func takeNewHeaders() -> (stream: Int, response: Bool)? {
         for i in streams.indices where streams[i].inUse {
-            if streams[i].newRequestHeaders { streams[i].newRequestHeaders = false; body(i, false) }
-            if streams[i].newResponseHeaders { streams[i].newResponseHeaders = false; body(i, true) }
+            if streams[i].newRequestHeaders { streams[i].newRequestHeaders = false; return (i, false) }
+            if streams[i].newResponseHeaders { streams[i].newResponseHeaders = false; return (i, true) }
         }
+        return nil
     }
 
     public func stream(_ i: Int) -> HTTP2Stream { streams[i] }
@@ -272,9 +275,9 @@ public struct HTTP2Parser: Sendable {
         (response ? streams[i].response : streams[i].request).store.withView(f, body)
     }
 
-    /// The side's regular headers as HTTP/1 lines ("name: value\r\n"), Suricata's http.header
-    /// for HTTP/2; lent until the next call.
-    public mutating func withHeaderLines<R>(_ i: Int, response: Bool, _ body: (ByteView) -> R) -> R {
+    /// Builds the side's regular headers as HTTP/1 lines ("name: value\r\n"), Suricata's
+    /// http.header for HTTP/2, into a scratch store `withHeaderLines` lends until the next build.
+    public mutating func buildHeaderLines(_ i: Int, response: Bool) {
         lines.reset()
         let side = response ? streams[i].response : streams[i].request
         var k = 0
@@ -290,7 +293,10 @@ public struct HTTP2Parser: Sendable {
             _ = lines.appendByte(0x0D)
             _ = lines.appendByte(0x0A)
         }
-        return lines.withView(Field(offset: 0, length: Int32(lines.used)), body)
+    }
+
+    public func withHeaderLines<R>(_ body: (ByteView) -> R) -> R {
+        lines.withView(Field(offset: 0, length: Int32(lines.used)), body)
     }
 
     // MARK: Framing
@@ -492,8 +498,10 @@ public struct HTTP2Parser: Sendable {
         let response = d == 1 && promised == 0
         let i = streamIndex(sid, create: true)
         if let i {
-            let side = response ? streams[i].response : streams[i].request
-            if side.headersDone {
+            // A Bool, not a copy of the side: a copy would share its buffers and make the
+            // decode below copy them.
+            let done = response ? streams[i].response.headersDone : streams[i].request.headersDone
+            if done {
                 // Trailers (or a second block): decoded for HPACK, not kept.
                 decodeBlock(d, stream: -1, response: response)
             } else {

@@ -63,6 +63,9 @@ public final class Engine {
     var tls: SlotPool<TLSParser>
     var quic: SlotPool<QUICFlowState>
     var dnsTCP: SlotPool<DNSParser>
+    var http2: SlotPool<HTTP2Parser>
+    /// Reused list of an HTTP/2 parser's finished streams (EngineHTTP2.swift).
+    var http2Ready: [Int] = []
     var pgsql: SlotPool<PgSQLParser>
     var smb: SlotPool<SMBParser>
     var sipTCP: SlotPool<SIPStream>
@@ -85,6 +88,8 @@ public final class Engine {
     var av: EngineAVStage
     /// Firewall mode (EngineFirewall.swift): nil rules when off.
     var fw: EngineFirewallStage
+    /// Per flow slot: flow id << 16 | alerts that carried its transaction (EngineAlertTx.swift).
+    var alertTxLogged: [UInt64] = []
 
     public init(config: EngineConfig = .init()) {
         self.config = config
@@ -111,6 +116,8 @@ public final class Engine {
                           tls: TLSParser(config: quicTLSConfig))
         }
         dnsTCP = SlotPool(limit: c.maxDNSTCPStates) { DNSParser(config: c.dns) }
+        http2 = SlotPool(limit: c.maxHTTP2States) { HTTP2Parser(config: c.http2) }
+        http2Ready.reserveCapacity(c.http2.maxStreams)
         pgsql = SlotPool(limit: c.maxPgSQLStates) { PgSQLParser(config: c.pgsql) }
         smb = SlotPool(limit: c.maxSMBStates) { SMBParser(config: c.smb) }
         sipTCP = SlotPool(limit: c.maxSIPTCPStates) { SIPStream() }
@@ -119,6 +126,7 @@ public final class Engine {
         appID = EngineAppIDStage(settings: c.appID, flowCapacity: flows.capacity)
         av = EngineAVStage(config: c.antivirus, flowCapacity: flows.capacity)
         fw = EngineFirewallStage(rules: c.firewall, flowCapacity: flows.capacity)
+        alertTxLogged = Array(repeating: 0, count: flows.capacity)
     }
 
     // MARK: Per packet
@@ -254,6 +262,10 @@ public final class Engine {
             if app == .failed { bits |= FlowBits.parserDone; return }
             stats.appDetected[Int(app.rawValue)] &+= 1
             appRevealed(by: chunk.direction, bits: &bits)
+            if !AppLayerDetect.hasParser(app) {
+                bits |= FlowBits.parserDone
+                return
+            }
             guard let s = acquire(app) else {
                 app = .failed
                 bits |= FlowBits.parserDone
@@ -287,6 +299,8 @@ public final class Engine {
                 bits |= FlowBits.helloLogged
             }
             if tls.items[i].encrypted { bits |= FlowBits.parserDone | FlowBits.encrypted }
+        case .http2:
+            http2Data(ref, i, data, chunk, m, time: time)
         case .dns:
             if fw.rules != nil && !firewallMessage(ref, .dns, chunk.direction) { return }
             dnsTCP.items[i].feedStream(data, direction: chunk.direction, gap: chunk.gapBefore) { dir, parser in
@@ -450,6 +464,9 @@ public final class Engine {
         case .dns:
             slot = dnsTCP.acquire()
             if let s = slot { dnsTCP.items[Int(s)].reset() }
+        case .http2:
+            slot = http2.acquire()
+            if let s = slot { http2.items[Int(s)].reset() }
         case .pgsql:
             slot = pgsql.acquire()
             if let s = slot { pgsql.items[Int(s)].reset() }
@@ -488,6 +505,10 @@ public final class Engine {
                 quic.release(slot)
             case .dns:
                 dnsTCP.release(slot)
+            case .http2:
+                http2.items[i].finish()
+                if flow.engineFlags & FlowBits.ipsBlocked == 0 { logHTTP2(i, time: flow.lastSeen, m) }
+                http2.release(slot)
             case .pgsql:
                 pgsqlEnd(i, flow, m)
                 pgsql.release(slot)

@@ -13,6 +13,7 @@ public struct EngineConfig: Sendable {
     public var tls = TLSConfig()
     public var dns = DNSConfig()
     public var quic = QUICConfig()
+    public var http2 = HTTP2Config()
 
     /// Concurrent flows whose application layer is parsed, per protocol. Flows beyond these
     /// still pass and are logged, unparsed (counted as `appStateExhausted`).
@@ -20,6 +21,8 @@ public struct EngineConfig: Sendable {
     public var maxTLSStates = 8192
     public var maxQUICStates = 2048
     public var maxDNSTCPStates = 256
+    /// Cleartext HTTP/2 is rare (browsers speak it over TLS only): a small pool.
+    public var maxHTTP2States = 32
     /// PostgreSQL parsers (about 40 KiB each with the default buffers).
     public var pgsql = PgSQLConfig()
     public var maxPgSQLStates = 256

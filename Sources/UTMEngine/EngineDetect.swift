@@ -301,7 +301,12 @@ extension Engine {
                                         category: cat, severity: sig.priority,
                                         productSeverity: sig.productSeverity, metadataJSON: meta,
                                         blocked: blocking)
-                eve.writeAlert(rule, time: packet.timestamp, e, flow: flow)
+                let tx = alertTxSlot()
+                if tx >= 0 {
+                    eve.writeAlert(rule, time: packet.timestamp, e, flow: flow, tls: tls.items[tx])
+                } else {
+                    eve.writeAlert(rule, time: packet.timestamp, e, flow: flow)
+                }
             }
         }
         if blocking { noteDropScope(d, i) }

@@ -187,6 +187,31 @@ extension Engine {
         if ch.ja3Hash.isPresent { p.withField(ch.ja3Hash) { b[.ja3Hash] = $0 } }
     }
 
+    /// An HTTP/2 stream side (`http2:stream` hooks): started, headers, data, closed and
+    /// complete, from how far it got. Streams are transactions in the order they began; hooks
+    /// of a stream older than the newest one seen in that direction are not evaluated again.
+    func firewallHTTP2(_ ref: FlowRef, _ i: Int, _ s: Int, _ direction: Direction) -> Bool {
+        guard let rules = fw.rules, !fw.packetDone, !fw.dropped else { return !fw.dropped }
+        let ai = FirewallHooks.appIndex(.http2)
+        guard ai >= 0 else { return true }
+        let st = http2.items[i].streams[s]
+        let side = direction == .toServer ? st.request : st.response
+        var reached = 0
+        if side.headersDone { reached = 1 }
+        if side.dataBytes > 0 { reached = 2 }
+        if side.ended || st.reset { reached = 4 }
+        return firewallApp(rules, ai, ref, direction, sequence: st.sequence, reached: reached) { b in
+            let f = direction == .toServer ? st.request.path : st.response.status
+            guard f.isPresent else { return }
+            self.http2.items[i].withField(s, response: direction == .toClient, f) {
+                b[direction == .toServer ? .httpURI : .httpStatCode] = $0
+            }
+            if direction == .toServer && st.request.method.isPresent {
+                self.http2.items[i].withField(s, response: false, st.request.method) { b[.httpMethod] = $0 }
+            }
+        }
+    }
+
     /// A message of a protocol with the generic hooks (DNS, QUIC, DHCP): each message is its
     /// own transaction, started and complete at once.
     func firewallMessage(_ ref: FlowRef, _ app: AppProto, _ direction: Direction) -> Bool {

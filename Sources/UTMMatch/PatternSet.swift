@@ -68,12 +68,13 @@ public struct PatternSetBuilder: Sendable {
         var pairA = [UInt8](repeating: 0, count: 65536)
         var pairB = [UInt8](repeating: 0x80, count: 65536)
         func variants(_ c: UInt8) -> [UInt8] { c >= 0x61 && c <= 0x7a ? [c, c - 0x20] : [c] }
+        let bucketOf = CompiledPatternSet.assignBuckets(keys.map { $0.bytes.map(asciiLower) })
         for key in keys {
             let f = key.bytes.map(asciiLower)
             if f.count >= 4 {
                 let p = UInt32(f[0]) << 24 | UInt32(f[1]) << 16 | UInt32(f[2]) << 8 | UInt32(f[3])
                 prefixes.insert(p)
-                let bit = UInt8(1) << UInt8((UInt64(p) &* 0x9E37_79B9_7F4A_7C15) >> 61 % 7)
+                let bit = UInt8(1) << bucketOf[Int(p >> 16)]
                 for x in variants(f[0]) { for y in variants(f[1]) { pairA[Int(x) << 8 | Int(y)] |= bit } }
                 for x in variants(f[2]) { for y in variants(f[3]) { pairB[Int(x) << 8 | Int(y)] |= bit } }
             } else if f.count >= 2 {
@@ -92,6 +93,38 @@ public struct PatternSetBuilder: Sendable {
         }
         return CompiledPatternSet(bloomWordBits: wordBits, bloom: bloom, pairA: pairA, pairB: pairB, idStart: idStart, ids: ids,
                                   nocase: nocase, exact: exact, uniquePatterns: keys.count)
+    }
+}
+
+extension CompiledPatternSet {
+    /// Stage-1 buckets by (lowercased) first byte pair, balanced greedily by the number of
+    /// distinct third-fourth byte pairs each bucket must accept.
+    ///
+    /// Why: with a bucket per pattern (by prefix hash), a pair that starts many patterns ("GE",
+    /// "/w", "Us") lights up all seven bits of `pairA`, and then nearly any following pair lets
+    /// the position through. With one bucket per first pair, `pairA` has a single bit and the
+    /// position passes only if its next pair follows that first pair's group of patterns.
+    /// Returns the bucket (0...6) for each of the 65536 first pairs (0 where none starts).
+    static func assignBuckets(_ lowered: [[UInt8]]) -> [UInt8] {
+        var seconds: [Int: Set<UInt16>] = [:]
+        for f in lowered where f.count >= 4 {
+            seconds[Int(f[0]) << 8 | Int(f[1]), default: []].insert(UInt16(f[2]) << 8 | UInt16(f[3]))
+        }
+        // Heaviest groups first, each to the bucket whose union of second pairs grows least.
+        let groups = seconds.sorted { $0.value.count != $1.value.count ? $0.value.count > $1.value.count : $0.key < $1.key }
+        var unions = [Set<UInt16>](repeating: [], count: 7)
+        var out = [UInt8](repeating: 0, count: 65536)
+        for (first, set) in groups {
+            var best = 0, bestSize = Int.max
+            for b in 0 ..< 7 {
+                var size = unions[b].count
+                for q in set where !unions[b].contains(q) { size += 1 }
+                if size < bestSize { best = b; bestSize = size }
+            }
+            unions[best].formUnion(set)
+            out[first] = UInt8(best)
+        }
+        return out
     }
 }
 

@@ -56,7 +56,7 @@ public enum FirewallHooks {
         App(name: "dns", app: .dns, hooks: generic, requestHooks: 2),
         App(name: "quic", app: .quic, hooks: generic, requestHooks: 2),
         App(name: "dhcp", app: .dhcp, hooks: generic, requestHooks: 2),
-        App(name: "http2:stream", app: nil, hooks: http2Stream, requestHooks: 5, ruleProto: "http2"),
+        App(name: "http2:stream", app: .http2, hooks: http2Stream, requestHooks: 5, ruleProto: "http2"),
         App(name: "http2:global", app: nil, hooks: generic, requestHooks: 2, ruleProto: "http2"),
         // DNS over HTTP/2: hooks of its own, no parser (rules load; nothing reaches them).
         App(name: "doh2:stream", app: nil, hooks: http2Stream, requestHooks: 5, ruleProto: "http2"),

@@ -44,7 +44,8 @@ public struct Verifier: Sendable {
     public mutating func verify(_ sig: Signature, packet p: PacketFacts, buffers: InspectionBuffers,
                                 flowbits: inout FlowBits) -> VerifyResult {
         guard headerMatches(sig, p) else { return .noMatch }
-        if let app = sig.proto.app, app != p.appProto { return .noMatch }
+        // `http` rules cover HTTP/2 too (Suricata's http is both versions).
+        if let app = sig.proto.app, app != p.appProto && !(app == .http && p.appProto == .http2) { return .noMatch }
         if sig.proto.packetOnly && p.isStream { return .noMatch }
         if sig.proto.streamOnly && !p.isStream { return .noMatch }
         guard flowMatches(sig.flow, p) else { return .noMatch }
