@@ -30,7 +30,9 @@ What is translated (everything else is ignored, and listed with --explain):
   - Rules: sv-check gives an empty rules file when the folder has no test.rules; the tests
     that name their rules otherwise (input.rules, tcp-overlap.rules, ...) keep them in the
     folder, so every *.rules file there is passed, except firewall.rules (Suricata 8's
-    firewall mode, a different rule language).
+    firewall mode, a different rule language), which goes to `--firewall-rules`.
+  - firewall.policies in suricata.yaml (Suricata 8's default policies per hook): one
+    `--firewall-policy KEY=ACTIONS` per leaf, KEY the dotted path below `policies`.
 """
 import argparse, os, shlex, subprocess, sys
 
@@ -84,6 +86,22 @@ def drop_log_all(conf):
                 if str(t["drop"].get("flows", "")).lower() == "all":
                     return True
     return False
+
+
+def firewall_policies(conf):
+    """firewall.policies leaves as (dotted key, "action,action") pairs."""
+    out = []
+
+    def walk(prefix, node):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(prefix + [str(k)], v)
+        elif node is not None:
+            items = node if isinstance(node, list) else [node]
+            out.append((".".join(prefix), ",".join(str(i) for i in items)))
+
+    walk([], dig(conf, "firewall.policies") or {})
+    return out
 
 
 def build(args):
@@ -158,6 +176,11 @@ def build(args):
     cmd += ["--action-order", ",".join(str(a) for a in order) if isinstance(order, list) else "pass,drop,reject,alert"]
     if drop_log_all(conf):
         cmd.append("--drop-log-flows")
+    fw_rules = os.path.join(args.dir, "firewall.rules")
+    if os.path.exists(fw_rules):
+        cmd += ["--firewall-rules", fw_rules]
+    for k, v in firewall_policies(conf):
+        cmd += ["--firewall-policy", "%s=%s" % (k, v)]
     return cmd
 
 

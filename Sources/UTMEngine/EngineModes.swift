@@ -151,6 +151,7 @@ extension Engine {
     /// is packet-scoped dropped it; `ipsBlocked` too when the IPS decided.
     @inline(__always)
     func flowBlockBits() -> UInt32 {
+        if decision.source == .firewall { return fw.flowDrop ? FlowBits.blocked | FlowBits.ipsBlocked : 0 }
         if decision.source != .ips { return FlowBits.blocked }
         return detectCursor.flowScopeDrop ? FlowBits.blocked | FlowBits.ipsBlocked : 0
     }

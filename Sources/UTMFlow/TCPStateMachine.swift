@@ -106,6 +106,12 @@ enum TCPStateMachine {
                 if !peer.synSeen || p.ack == peer.isn &+ 1 {
                     next = .established
                     completed = len == 0
+                } else if peer.sendNextKnown, Int32(bitPattern: p.ack &- (peer.isn &+ 1)) > 0,
+                          Int32(bitPattern: p.ack &- peer.sendNext) <= 0 {
+                    // The client's handshake ACK came before the SYN/ACK in the capture (or was
+                    // lost) and this ACK already acknowledges server data we saw: the session
+                    // is up (Suricata issue 4220, a broken handshake still inspected).
+                    next = .established
                 } else {
                     valid = false
                 }

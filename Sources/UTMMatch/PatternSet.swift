@@ -68,12 +68,13 @@ public struct PatternSetBuilder: Sendable {
         var pairA = [UInt8](repeating: 0, count: 65536)
         var pairB = [UInt8](repeating: 0x80, count: 65536)
         func variants(_ c: UInt8) -> [UInt8] { c >= 0x61 && c <= 0x7a ? [c, c - 0x20] : [c] }
+        let bucketOf = CompiledPatternSet.assignBuckets(keys.map { $0.bytes.map(asciiLower) })
         for key in keys {
             let f = key.bytes.map(asciiLower)
             if f.count >= 4 {
                 let p = UInt32(f[0]) << 24 | UInt32(f[1]) << 16 | UInt32(f[2]) << 8 | UInt32(f[3])
                 prefixes.insert(p)
-                let bit = UInt8(1) << UInt8((UInt64(p) &* 0x9E37_79B9_7F4A_7C15) >> 61 % 7)
+                let bit = UInt8(1) << bucketOf[Int(p >> 16)]
                 for x in variants(f[0]) { for y in variants(f[1]) { pairA[Int(x) << 8 | Int(y)] |= bit } }
                 for x in variants(f[2]) { for y in variants(f[3]) { pairB[Int(x) << 8 | Int(y)] |= bit } }
             } else if f.count >= 2 {
@@ -92,6 +93,38 @@ public struct PatternSetBuilder: Sendable {
         }
         return CompiledPatternSet(bloomWordBits: wordBits, bloom: bloom, pairA: pairA, pairB: pairB, idStart: idStart, ids: ids,
                                   nocase: nocase, exact: exact, uniquePatterns: keys.count)
+    }
+}
+
+extension CompiledPatternSet {
+    /// Stage-1 buckets by (lowercased) first byte pair, balanced greedily by the number of
+    /// distinct third-fourth byte pairs each bucket must accept.
+    ///
+    /// Why: with a bucket per pattern (by prefix hash), a pair that starts many patterns ("GE",
+    /// "/w", "Us") lights up all seven bits of `pairA`, and then nearly any following pair lets
+    /// the position through. With one bucket per first pair, `pairA` has a single bit and the
+    /// position passes only if its next pair follows that first pair's group of patterns.
+    /// Returns the bucket (0...6) for each of the 65536 first pairs (0 where none starts).
+    static func assignBuckets(_ lowered: [[UInt8]]) -> [UInt8] {
+        var seconds: [Int: Set<UInt16>] = [:]
+        for f in lowered where f.count >= 4 {
+            seconds[Int(f[0]) << 8 | Int(f[1]), default: []].insert(UInt16(f[2]) << 8 | UInt16(f[3]))
+        }
+        // Heaviest groups first, each to the bucket whose union of second pairs grows least.
+        let groups = seconds.sorted { $0.value.count != $1.value.count ? $0.value.count > $1.value.count : $0.key < $1.key }
+        var unions = [Set<UInt16>](repeating: [], count: 7)
+        var out = [UInt8](repeating: 0, count: 65536)
+        for (first, set) in groups {
+            var best = 0, bestSize = Int.max
+            for b in 0 ..< 7 {
+                var size = unions[b].count
+                for q in set where !unions[b].contains(q) { size += 1 }
+                if size < bestSize { best = b; bestSize = size }
+            }
+            unions[best].formUnion(set)
+            out[first] = UInt8(best)
+        }
+        return out
     }
 }
 
@@ -160,6 +193,10 @@ public final class CompiledPatternSet: Sendable {
     let ids: [UInt32]
     let nocase: Trie
     let exact: Trie
+    /// Confirm-step tables derived from the tries (ConfirmTables.swift; not serialized).
+    let short: ShortTable
+    let nocasePrefix: HashTable32
+    let exactPrefix: HashTable32
     /// Distinct patterns after deduplication.
     public let uniquePatterns: Int
 
@@ -173,12 +210,16 @@ public final class CompiledPatternSet: Sendable {
         self.ids = ids
         self.nocase = nocase
         self.exact = exact
+        self.short = ShortTable([nocase, exact])
+        self.nocasePrefix = nocase.prefixTable()
+        self.exactPrefix = exact.prefixTable()
         self.uniquePatterns = uniquePatterns
     }
 
     /// Heap bytes of the tables the scan reads.
     public var memoryBytes: Int {
         bloom.count * 8 + pairA.count + pairB.count + idStart.count * 4 + ids.count * 4 + nocase.memoryBytes + exact.memoryBytes
+            + short.memoryBytes + nocasePrefix.memoryBytes + exactPrefix.memoryBytes
     }
 
     // MARK: Scanning
@@ -261,8 +302,8 @@ public final class CompiledPatternSet: Sendable {
         }
         }
         while i < n {
-            CompiledPatternSet.walk(nocase, idStart, ids, data, i, Int.max, base, &partialNocase, onMatch)
-            if hasExact { CompiledPatternSet.walk(exact, idStart, ids, data, i, Int.max, base, &partialExact, onMatch) }
+            CompiledPatternSet.walk(nocase, idStart, ids, data, i, base, &partialNocase, onMatch)
+            if hasExact { CompiledPatternSet.walk(exact, idStart, ids, data, i, base, &partialExact, onMatch) }
             i &+= 1
         }
         if streaming {
@@ -271,8 +312,12 @@ public final class CompiledPatternSet: Sendable {
         }
     }
 
-    /// Walks the tries from the candidate positions of one prefilter step (out of line: keeps
-    /// the filter loop's registers free).
+    /// Confirms the candidate positions of one prefilter step (out of line: keeps the filter
+    /// loop's registers free). Patterns of one to three bytes come from `short` (bit 7 of the
+    /// pair mask), longer ones from the depth-4 node of the position's four bytes, found in
+    /// `nocasePrefix` / `exactPrefix` once the Bloom word lets the position through; the trie
+    /// walk starts there. Candidates are at least eight bytes before the chunk end, so the
+    /// four bytes (and a short pattern's third byte) are all inside `x`.
     @inline(never)
     func confirm(_ x: UInt64, _ m0: UInt8, _ m1: UInt8, _ m2: UInt8, _ m3: UInt8, _ m4: UInt8, at i: Int,
                  _ data: ByteView, _ base: Int,
@@ -286,18 +331,82 @@ public final class CompiledPatternSet: Sendable {
             let k = packed.trailingZeroBitCount >> 3
             let m = UInt8(truncatingIfNeeded: packed &>> UInt64(8 &* k))
             packed &= ~((0xff as UInt64) &<< UInt64(8 &* k))
-            var limit = 3
+            let at = i &+ k
+            if m & 0x80 != 0 { confirmShort(x, k, at &+ base, onMatch) }
             if m & 0x7f != 0 {
                 // Stage 2: Bloom word of the lowercased four bytes.
                 let w = UInt32(truncatingIfNeeded: f &>> UInt64(32 &- 8 &* k))
                 let h = UInt64(w) &* 0x9E37_79B9_7F4A_7C15
                 let mask = (1 as UInt64) &<< (h &>> 38) | (1 as UInt64) &<< (h &>> 44)
-                if bloom[Int(truncatingIfNeeded: h &>> shift)] & mask == mask { limit = Int.max }
+                guard bloom[Int(truncatingIfNeeded: h &>> shift)] & mask == mask else { continue }
+                let nn = nocasePrefix.find(w)
+                if nn != 0 {
+                    CompiledPatternSet.descend(nocase, idStart, ids, data, Int(nn), at &+ 4, base, &partialNocase, onMatch)
+                }
+                if hasExact {
+                    let en = exactPrefix.find(UInt32(truncatingIfNeeded: x &>> UInt64(32 &- 8 &* k)))
+                    if en != 0 {
+                        CompiledPatternSet.descend(exact, idStart, ids, data, Int(en), at &+ 4, base, &partialExact, onMatch)
+                    }
+                }
             }
-            // Only a short pattern can start here unless the Bloom word says otherwise.
-            if limit == 3 && m & 0x80 == 0 { continue }
-            CompiledPatternSet.walk(nocase, idStart, ids, data, i &+ k, limit, base, &partialNocase, onMatch)
-            if hasExact { CompiledPatternSet.walk(exact, idStart, ids, data, i &+ k, limit, base, &partialExact, onMatch) }
+        }
+    }
+
+    /// The one- to three-byte patterns at byte `k` of `x` (stream offset `start`).
+    @inline(__always)
+    func confirmShort(_ x: UInt64, _ k: Int, _ start: Int, _ onMatch: (UInt32, Int) -> Void) {
+        let pair = UInt32(truncatingIfNeeded: x &>> UInt64(48 &- 8 &* k)) & 0xffff
+        if short.hasSingles {
+            let b0 = Int(pair &>> 8)
+            var s = Int(short.singleStart[b0])
+            let e = Int(short.singleStart[b0 &+ 1])
+            while s < e {
+                report(short.singles[s], start &+ 1, onMatch)
+                s &+= 1
+            }
+        }
+        let r = short.pairs.find(pair)
+        guard r != 0 else { return }
+        let third = UInt8(truncatingIfNeeded: x &>> UInt64(40 &- 8 &* k))
+        let thirdLower = asciiLower(third)
+        let entries = short.entries
+        var e = Int(r) &- 1
+        while true {
+            let en = entries[e]
+            let p = UInt32(truncatingIfNeeded: en)
+            if en & (1 << 40) == 0 {
+                report(p, start &+ 2, onMatch)
+            } else if (en & (1 << 41) != 0 ? thirdLower : third) == UInt8(truncatingIfNeeded: en &>> 32) {
+                report(p, start &+ 3, onMatch)
+            }
+            if en & (1 << 42) != 0 { return }
+            e &+= 1
+        }
+    }
+
+    /// Continues a walk of `t` at `node`, whose last byte is just before `j`: every pattern
+    /// through it and below. Reaching the chunk end inside the trie records the resume state
+    /// (see `walk`).
+    @inline(__always)
+    static func descend(_ t: borrowing Trie, _ idStart: borrowing [UInt32], _ ids: borrowing [UInt32], _ data: ByteView,
+                        _ start: Int, _ j0: Int, _ base: Int, _ partial: inout UInt32, _ onMatch: (UInt32, Int) -> Void) {
+        let n = data.count
+        let fold = t.fold
+        var node = start
+        var j = j0
+        while true {
+            let p = t.pattern[node]
+            if p != 0 { report(idStart, ids, p, base &+ j, onMatch) }
+            if j >= n {
+                if partial == 0 { partial = UInt32(node) }
+                return
+            }
+            var b = data[checked: j]
+            if fold { b = asciiLower(b) }
+            node = t.child(node, b)
+            if node == 0 { return }
+            j &+= 1
         }
     }
 
@@ -305,10 +414,9 @@ public final class CompiledPatternSet: Sendable {
     /// inside the trie, the first such node is the longest suffix of the chunk that is a pattern
     /// prefix: the state the next chunk resumes from.
     @inline(__always)
-    static func walk(_ t: borrowing Trie, _ idStart: borrowing [UInt32], _ ids: borrowing [UInt32], _ data: ByteView, _ i: Int, _ maxDepth: Int, _ base: Int, _ partial: inout UInt32,
+    static func walk(_ t: borrowing Trie, _ idStart: borrowing [UInt32], _ ids: borrowing [UInt32], _ data: ByteView, _ i: Int, _ base: Int, _ partial: inout UInt32,
               _ onMatch: (UInt32, Int) -> Void) {
         let n = data.count
-        let stop = maxDepth >= n &- i ? n : i &+ maxDepth
         let fold = t.fold
         var b = data[checked: i]
         var node = Int(t.root[Int(b)])
@@ -316,10 +424,9 @@ public final class CompiledPatternSet: Sendable {
         while node != 0 {
             let p = t.pattern[node]
             if p != 0 { report(idStart, ids, p, base &+ j, onMatch) }
-            if j == stop {
-                // The walk reached the chunk end inside the trie (never with a depth limit:
-                // limited walks start at least eight bytes before the end).
-                if j == n, partial == 0 { partial = UInt32(node) }
+            if j == n {
+                // The walk reached the chunk end inside the trie.
+                if partial == 0 { partial = UInt32(node) }
                 return
             }
             b = data[checked: j]

@@ -1,6 +1,6 @@
 // mpm-bench: UTMMatch against Hyperscan on the ET Open fast patterns and an office capture.
 //
-//   swift run -c release mpm-bench [RULES] [DATA] [--extra-random N]
+//   swift run -c release mpm-bench [RULES] [DATA] [--min-length N] [--extra-random N] [--runs N]
 //
 // One pattern per enabled rule (the longest content, as Suricata's fast pattern would be),
 // scanned over the capture's packet records (one scan call per record, as the IPS does) and over
@@ -119,6 +119,12 @@ if let k = args.firstIndex(of: "--extra-random"), k + 1 < args.count {
     args.removeSubrange(k ... k + 1)
 }
 var minLength = 1
+/// Timed repetitions per measurement (best is kept); `--runs 1` for a profiler run.
+var runs = 5
+if let k = args.firstIndex(of: "--runs"), k + 1 < args.count {
+    runs = max(1, Int(args[k + 1]) ?? 5)
+    args.removeSubrange(k ... k + 1)
+}
 if let k = args.firstIndex(of: "--min-length"), k + 1 < args.count {
     minLength = Int(args[k + 1]) ?? 1
     args.removeSubrange(k ... k + 1)
@@ -209,7 +215,7 @@ data.withByteView { all in
 }
 var mineCount = 0
 let minePacket = data.withByteView { all in
-    bestOf(5) {
+    bestOf(runs) {
         var c = 0
         for r in records { loaded.scan(all.slice(r.lowerBound, r.count)!) { _, _ in c &+= 1 } }
         mineCount = c
@@ -217,7 +223,7 @@ let minePacket = data.withByteView { all in
 }
 var mineBlockCount = 0
 let mineBlock = data.withByteView { all in
-    bestOf(5) {
+    bestOf(runs) {
         var c = 0
         loaded.scan(all) { _, _ in c &+= 1 }
         mineBlockCount = c
@@ -226,7 +232,7 @@ let mineBlock = data.withByteView { all in
 // Streaming: the whole file in 1460-byte chunks through one MatchState.
 var mineStreamCount = 0
 let mineStream = data.withByteView { all in
-    bestOf(5) {
+    bestOf(runs) {
         var c = 0
         var st = MatchState()
         var off = 0
@@ -295,7 +301,7 @@ data.withUnsafeBytes { all in
 counter.record = false
 var hsCount = 0
 let hsPacket = data.withUnsafeBytes { all in
-    bestOf(5) {
+    bestOf(runs) {
         counter.count = 0
         for r in records {
             hs_scan(db, all.baseAddress!.advanced(by: r.lowerBound).assumingMemoryBound(to: CChar.self),
@@ -306,7 +312,7 @@ let hsPacket = data.withUnsafeBytes { all in
 }
 var hsBlockCount = 0
 let hsBlock = data.withUnsafeBytes { all in
-    bestOf(5) {
+    bestOf(runs) {
         counter.count = 0
         hs_scan(db, all.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(all.count), 0, scratch, onHS, ctx)
         hsBlockCount = counter.count

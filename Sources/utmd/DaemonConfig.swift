@@ -12,6 +12,8 @@ import UTMEngine
 ///     bypass = encrypted,depth      # off | encrypted, depth: connmark flows that need no more inspection
 ///     bypass_mark = 0x40000000      # the mark bit utmd owns for that
 ///     rules = /etc/mimamori/et.rules             # Suricata rules (repeatable)
+///     firewall_rules = /etc/mimamori/fw.rules    # Suricata 8 firewall-mode rules (repeatable; FirewallMode.swift)
+///     firewall_policy.app.http1.default-policy = accept:hook   # firewall.policies entries
 ///     av_db = /var/lib/mimamori/main.hdb         # ClamAV signatures (repeatable)
 ///     categories = /var/lib/mimamori/categories.db   # `utmctl defs compile` output, or a UT1 folder
 ///     webfilter = /etc/mimamori/webfilter.json   # customer web filter settings (default: standard level)
@@ -42,6 +44,9 @@ struct DaemonConfig {
     var bypass = EngineBypassPolicy()
     var bypassMark: UInt32 = 0x4000_0000
     var rules: [String] = []
+    /// Firewall mode (FirewallMode.swift): rule files and `firewall.policies` entries.
+    var firewallRules: [String] = []
+    var firewallPolicies: [(key: String, value: String)] = []
     var avDB: [String] = []
     var categories: String? = nil
     var webfilter: String? = nil
@@ -88,6 +93,9 @@ struct DaemonConfig {
                 guard let m = Mode(rawValue: value) else { throw ConfigError("\(at): mode must be auto, router or bridge, not \(value)") }
                 c.mode = m
             case "rules": c.rules.append(value)
+            case "firewall_rules": c.firewallRules.append(value)
+            case _ where key.hasPrefix("firewall_policy."):
+                c.firewallPolicies.append((String(key.dropFirst(16)), value))
             case "av_db": c.avDB.append(value)
             case "categories": c.categories = value
             case "webfilter": c.webfilter = value

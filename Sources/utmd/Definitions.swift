@@ -71,6 +71,8 @@ enum Definitions {
 
     /// One worker's engine: the shared configuration plus its own parsed rules.
     static func makeEngine(_ config: EngineConfig, _ c: DaemonConfig, warn: (String) -> Void) throws -> Engine {
+        var config = config
+        config.firewall = try FirewallMode.ruleSet(c, warn: warn)
         let engine = Engine(config: config)
         if let defs = try detection(c, warn: warn) { engine.loadDetection(defs) }
         return engine

@@ -28,21 +28,24 @@ public struct Verifier: Sendable {
 
     /// Whether the rule header admits the packet (protocol, addresses, ports, direction `<>`).
     public func headerMatches(_ sig: Signature, _ p: PacketFacts) -> Bool {
-        guard sig.proto.admits(ipProto: p.ipProto) else { return false }
-        if sig.source.contains(p.source) && sig.destination.contains(p.destination)
-            && sig.sourcePorts.contains(p.sourcePort) && sig.destinationPorts.contains(p.destinationPort) {
+        guard p.isARP ? sig.proto.arp : sig.proto.admits(ipProto: p.ipProto) else { return false }
+        // Ports first: a range lookup is cheaper than an address-set lookup, and most candidates
+        // the prefilter brings that fail here fail on a port.
+        if sig.sourcePorts.contains(p.sourcePort) && sig.destinationPorts.contains(p.destinationPort)
+            && sig.source.contains(p.source) && sig.destination.contains(p.destination) {
             return true
         }
         return sig.bidirectional
-            && sig.source.contains(p.destination) && sig.destination.contains(p.source)
             && sig.sourcePorts.contains(p.destinationPort) && sig.destinationPorts.contains(p.sourcePort)
+            && sig.source.contains(p.destination) && sig.destination.contains(p.source)
     }
 
     /// Verifies `sig` against one packet/transaction. On a match, applies its flowbit actions.
     public mutating func verify(_ sig: Signature, packet p: PacketFacts, buffers: InspectionBuffers,
                                 flowbits: inout FlowBits) -> VerifyResult {
         guard headerMatches(sig, p) else { return .noMatch }
-        if let app = sig.proto.app, app != p.appProto { return .noMatch }
+        // `http` rules cover HTTP/2 too (Suricata's http is both versions).
+        if let app = sig.proto.app, app != p.appProto && !(app == .http && p.appProto == .http2) { return .noMatch }
         if sig.proto.packetOnly && p.isStream { return .noMatch }
         if sig.proto.streamOnly && !p.isStream { return .noMatch }
         guard flowMatches(sig.flow, p) else { return .noMatch }
