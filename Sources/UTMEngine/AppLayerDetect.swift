@@ -23,9 +23,14 @@ enum AppLayerDetect {
         }
         if dnsPort { return .dns }
         if looksLikeTLS(data) { return .tls }
-        if direction == .toServer, let h2 = HTTP2Parser.probePreface(data) {
-            // HTTP/2 with prior knowledge: the client's connection preface, whatever the port.
-            return h2 ? .http2 : .unknown
+        if direction == .toServer {
+            // HTTP/2 with prior knowledge: the client's connection preface, whatever the port
+            // (a shorter prefix of it waits for more bytes; anything else goes on probing).
+            switch HTTP2Parser.probePreface(data) {
+            case true?: return .http2
+            case nil: return .unknown
+            case false?: break
+            }
         }
         if PgSQLParser.probe(data, toServer: direction == .toServer, serverPort: serverPort) { return .pgsql }
         if SMBParser.probe(data) { return .smb }

@@ -91,6 +91,18 @@ import UTMOutput
         #expect(FirewallEngineTests.of(events, "flow").first?["app_proto"] as? String == "http2")
     }
 
+    /// The preface probe: a full preface is HTTP/2, a prefix of it waits, anything else goes on
+    /// to the other probes (a bug once made every non-preface client stream wait).
+    @Test func prefaceProbeLeavesOtherProtocolsAlone() {
+        func probe(_ b: [UInt8]) -> AppProto {
+            b.withByteView { AppLayerDetect.probeTCP($0, direction: .toServer, serverPort: 5432, clientPort: 40000) }
+        }
+        #expect(probe(Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)) == .http2)
+        #expect(probe(Array("PRI * HT".utf8)) == .unknown)
+        #expect(probe([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]) == .pgsql, "PostgreSQL's SSLRequest")
+        #expect(probe([UInt8](repeating: 0x7e, count: 16)) == .failed)
+    }
+
     /// Firewall mode: `http2:stream` hooks accept or drop per stream.
     @Test func firewallStreamHooks() throws {
         let rules = """
