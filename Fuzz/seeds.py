@@ -235,3 +235,15 @@ for i, disp in enumerate([b'attachment; filename="=?UTF-8?B?6KuL5rGC5pu4LmNvbQ==
     mail = (b"From: a\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Disposition: " + disp +
             b"\r\nContent-Transfer-Encoding: base64\r\n\r\n" + _b64.b64encode(eicar) + b"\r\n--b--\r\n")
     write("FuzzAV", "mail_name_%d" % i, bytes([5 | (3 << 3)]) + mail)
+
+# --- Firewall rules (FuzzRules also loads its input as a firewall ruleset and policy lines).
+write("FuzzRules", "firewall", b"""accept:hook tcp:all any any -> any any (sid:100;)
+accept:hook,alert http1:request_started any any -> any any (sid:101;)
+accept:tx http1:request_line any any -> any any (http.method; content:"GET"; sid:102;)
+accept:flow tls:<client_hello_done any any -> any 443 (tls.sni; content:"example.org"; sid:103;)
+accept:tx,alert http2:stream:request_headers any any -> any any (http.uri; content:"/dns"; sid:104;)
+drop:flow,alert tcp:flow_start any any -> any 23 (flags:S; sid:105;)
+packet.filter=accept:hook,alert
+app.http1.request-line=accept:tx,alert
+app.http2.default-policy=drop:flow
+""")

@@ -184,13 +184,18 @@ public struct HTTP2Parser: Sendable {
         longFrames = (0, 0)
     }
 
-    /// For an `Upgrade: h2c` flow: the request that asked for it is stream 1 (its response comes
-    /// as HTTP/2), and the client's next bytes are the preface.
-    public mutating func startUpgraded() {
-        if let i = streamIndex(1, create: true) {
-            streams[i].request.headersDone = true
-            streams[i].request.ended = true
+    /// For an `Upgrade: h2c` flow: the HTTP/1.1 request that asked for it is stream 1 (its
+    /// response comes as HTTP/2; RFC 7540 §3.2), and the client's next bytes are the preface.
+    /// The request's method, target and host are recorded as its pseudo-headers.
+    public mutating func startUpgraded(method: ByteView, path: ByteView, authority: ByteView) {
+        guard let i = streamIndex(1, create: true) else { return }
+        if !method.isEmpty { streams[i].request.add((":method" as StaticString).byteView, method, maxHeaders: config.maxHeaders) }
+        if !path.isEmpty { streams[i].request.add((":path" as StaticString).byteView, path, maxHeaders: config.maxHeaders) }
+        if !authority.isEmpty {
+            streams[i].request.add((":authority" as StaticString).byteView, authority, maxHeaders: config.maxHeaders)
         }
+        streams[i].request.headersDone = true
+        streams[i].request.ended = true
     }
 
     /// Whether the client side starts with the connection preface (`PRI * HTTP/2.0...`):

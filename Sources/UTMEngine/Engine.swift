@@ -284,7 +284,9 @@ public final class Engine {
             if fw.rules != nil && !firewallHTTP(ref, i, chunk.direction) { return }
             if detect != nil { detectHTTP(i, chunk.direction, payload: data) }
             if chunk.direction == .toServer { httpRequests(ref, i, m) }
+            let h2 = http.items[i].events.contains(.tunnel) ? prepareHTTP2Upgrade(i) : nil
             logHTTP(i, time: time, m)
+            if let h2 { upgradeToHTTP2(ref, i, h2, data, chunk, m, time: time, app: &app, slot: &slot) }
         case .tls:
             tls.items[i].feed(data, direction: chunk.direction, gap: chunk.gapBefore)
             let events = tls.items[i].takeEvents()

@@ -84,4 +84,59 @@ extension Engine {
             }
         }
     }
+
+    // MARK: Upgrade: h2c
+
+    /// A 101 answered a request that asked for `Upgrade: h2c`: an HTTP/2 state is taken from
+    /// the pool with that request as stream 1 (read before the transaction is logged and its
+    /// fields freed). Nil when there was no such request or no state is left (the flow then
+    /// stays an HTTP/1 tunnel, not parsed further).
+    func prepareHTTP2Upgrade(_ i: Int) -> Int32? {
+        let n = http.items[i].pendingCount
+        var k = 0
+        while k < n {
+            let tx = http.items[i].ready(k)
+            k += 1
+            guard tx.status == 101, tx.requestHeaders.isPresent else { continue }
+            let asked = http.items[i].withField(tx.requestHeaders) { v -> Bool in
+                var p = 0
+                while p + 3 <= v.count {
+                    if let a = v.u8(p), let b = v.u8(p + 1), let c = v.u8(p + 2),
+                       asciiLower(a) == UInt8(ascii: "h") && b == UInt8(ascii: "2") && asciiLower(c) == UInt8(ascii: "c") {
+                        return true
+                    }
+                    p += 1
+                }
+                return false
+            }
+            guard asked, let s = acquire(.http2) else { continue }
+            let h2 = Int(s)
+            http.items[i].withField(tx.method) { mv in
+                http.items[i].withField(tx.uri) { uv in
+                    http.items[i].withField(tx.host) { hv in
+                        http2.items[h2].startUpgraded(method: mv, path: uv, authority: hv)
+                    }
+                }
+            }
+            return s
+        }
+        return nil
+    }
+
+    /// Hands the flow from the HTTP/1 parser to HTTP/2 state `s`: the bytes after the 101 in
+    /// this chunk are the server's first frames.
+    func upgradeToHTTP2(_ ref: FlowRef, _ i: Int, _ s: Int32, _ data: ByteView, _ chunk: StreamChunk, _ m: EVEEndpoints,
+                        time: Timestamp, app: inout AppProto, slot: inout Int32) {
+        let rest = http.items[i].tunnelStart
+        http.release(slot)
+        app = .http2
+        slot = s
+        stats.appDetected[Int(AppProto.http2.rawValue)] &+= 1
+        guard rest >= 0, let tail = data.suffix(from: rest), !tail.isEmpty else { return }
+        var m2 = m
+        m2.appProto = .http2
+        var c = chunk
+        c.gapBefore = false
+        http2Data(ref, Int(s), tail, c, m2, time: time)
+    }
 }

@@ -66,6 +66,43 @@ import UTMOutput
         #expect(flow?["app_proto"] as? String == "http2")
     }
 
+    /// HTTP/1.1 `Upgrade: h2c`: the 101 is logged as HTTP/1, the upgrading request becomes
+    /// stream 1 (answered in HTTP/2 in the same segment as the 101), later streams follow.
+    @Test func h2cUpgrade() throws {
+        let request = "GET /up HTTP/1.1\r\nHost: h.example\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+            + "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n"
+        let switching = Array("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n".utf8)
+            + Self.frame(4, 0, 0, []) + Self.frame(1, 0x4, 1, [0x88]) + Self.frame(0, 0x1, 1, Array("hi".utf8))
+        let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
+        let path = "/second"
+        let second = preface + Self.frame(4, 0, 0, []) + Self.frame(1, 0x5, 3, [0x82, 0x86, 0x44, UInt8(path.utf8.count)] + Array(path.utf8))
+        let frames = EngineTraffic.tcpSession(v6: false, sport: 42100, dport: 80, exchanges: [
+            (Array(request.utf8), switching), (second, Self.frame(1, 0x5, 3, [0x8d])),
+        ])
+        let events = Self.run(Engine(), frames)
+        let http = FirewallEngineTests.of(events, "http").compactMap { $0["http"] as? [String: Any] }
+        #expect(http.count == 3)
+        #expect(http.first?["status"] as? Int == 101 && http.first?["protocol"] as? String == "HTTP/1.1")
+        let s1 = http.first { ($0["http2"] as? [String: Any])?["stream_id"] as? Int == 1 }
+        #expect(s1?["url"] as? String == "/up" && s1?["hostname"] as? String == "h.example")
+        #expect(s1?["status"] as? Int == 200 && s1?["length"] as? Int == 2)
+        let s3 = http.first { ($0["http2"] as? [String: Any])?["stream_id"] as? Int == 3 }
+        #expect(s3?["url"] as? String == "/second" && s3?["status"] as? Int == 404)
+        #expect(FirewallEngineTests.of(events, "flow").first?["app_proto"] as? String == "http2")
+    }
+
+    /// The preface probe: a full preface is HTTP/2, a prefix of it waits, anything else goes on
+    /// to the other probes (a bug once made every non-preface client stream wait).
+    @Test func prefaceProbeLeavesOtherProtocolsAlone() {
+        func probe(_ b: [UInt8]) -> AppProto {
+            b.withByteView { AppLayerDetect.probeTCP($0, direction: .toServer, serverPort: 5432, clientPort: 40000) }
+        }
+        #expect(probe(Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)) == .http2)
+        #expect(probe(Array("PRI * HT".utf8)) == .unknown)
+        #expect(probe([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]) == .pgsql, "PostgreSQL's SSLRequest")
+        #expect(probe([UInt8](repeating: 0x7e, count: 16)) == .failed)
+    }
+
     /// Firewall mode: `http2:stream` hooks accept or drop per stream.
     @Test func firewallStreamHooks() throws {
         let rules = """
