@@ -106,23 +106,46 @@ extension CompiledPatternSet {
     /// position passes only if its next pair follows that first pair's group of patterns.
     /// Returns the bucket (0...6) for each of the 65536 first pairs (0 where none starts).
     static func assignBuckets(_ lowered: [[UInt8]]) -> [UInt8] {
-        var seconds: [Int: Set<UInt16>] = [:]
+        // (first pair << 16 | second pair), sorted and unique: each first pair's group is a run.
+        // Flat arrays and bitsets, no per-group sets: this runs for every set built at load.
+        var keys: [UInt32] = []
+        keys.reserveCapacity(lowered.count)
         for f in lowered where f.count >= 4 {
-            seconds[Int(f[0]) << 8 | Int(f[1]), default: []].insert(UInt16(f[2]) << 8 | UInt16(f[3]))
+            keys.append(UInt32(f[0]) << 24 | UInt32(f[1]) << 16 | UInt32(f[2]) << 8 | UInt32(f[3]))
+        }
+        keys.sort()
+        var unique = 0
+        for k in keys.indices where unique == 0 || keys[unique - 1] != keys[k] { keys[unique] = keys[k]; unique += 1 }
+        keys.removeLast(keys.count - unique)
+        var runs: [(start: Int, count: Int)] = []
+        var k = 0
+        while k < keys.count {
+            var e = k + 1
+            while e < keys.count, keys[e] >> 16 == keys[k] >> 16 { e += 1 }
+            runs.append((k, e - k))
+            k = e
         }
         // Heaviest groups first, each to the bucket whose union of second pairs grows least.
-        let groups = seconds.sorted { $0.value.count != $1.value.count ? $0.value.count > $1.value.count : $0.key < $1.key }
-        var unions = [Set<UInt16>](repeating: [], count: 7)
+        runs.sort { $0.count != $1.count ? $0.count > $1.count : keys[$0.start] < keys[$1.start] }
+        var unions = [UInt64](repeating: 0, count: 7 * 1024)
+        var sizes = [Int](repeating: 0, count: 7)
         var out = [UInt8](repeating: 0, count: 65536)
-        for (first, set) in groups {
+        for run in runs {
             var best = 0, bestSize = Int.max
             for b in 0 ..< 7 {
-                var size = unions[b].count
-                for q in set where !unions[b].contains(q) { size += 1 }
+                var size = sizes[b]
+                for q in keys[run.start ..< run.start + run.count] {
+                    let bit = Int(q & 0xffff)
+                    if unions[b * 1024 + bit >> 6] & (1 << UInt64(bit & 63)) == 0 { size += 1 }
+                }
                 if size < bestSize { best = b; bestSize = size }
             }
-            unions[best].formUnion(set)
-            out[first] = UInt8(best)
+            for q in keys[run.start ..< run.start + run.count] {
+                let bit = Int(q & 0xffff)
+                let w = best * 1024 + bit >> 6, m = UInt64(1) << UInt64(bit & 63)
+                if unions[w] & m == 0 { unions[w] |= m; sizes[best] += 1 }
+            }
+            out[Int(keys[run.start] >> 16)] = UInt8(best)
         }
         return out
     }
