@@ -145,7 +145,7 @@ public final class Engine {
         lastFlow = tracked.ref
         lastFlowIsNew = tracked.isNew
         if tracked.isNew { appIDFlowStarted(tracked.ref) }
-        if flows[tracked.ref].engineFlags & FlowBits.blocked != 0 {
+        if flows.engineFlags(tracked.ref) & FlowBits.blocked != 0 {
             decision = PacketDecision(verdict: .drop, response: .none, source: .flowBlocked)
             blockedFlowPacket(tracked.ref)
             return decision
@@ -179,12 +179,14 @@ public final class Engine {
     // MARK: TCP
 
     func processTCP(_ ref: FlowRef, _ direction: Direction) {
-        let flow = flows[ref]
-        var bits = flow.engineFlags
-        if bits & FlowBits.appDone != 0 {
-            if bits & FlowBits.encrypted == 0 { detectStreamOnly(ref, direction) }
+        // Flows the app layer is done with (encrypted TLS, most packets) need no copy of the flow.
+        let done = flows.engineFlags(ref)
+        if done & FlowBits.appDone != 0 {
+            if done & FlowBits.encrypted == 0 { detectStreamOnly(ref, direction) }
             return
         }
+        let flow = flows[ref]
+        var bits = flow.engineFlags
         var app = flow.appProto
         var slot = flow.appSlot
         let meta = endpoints(flow)
@@ -289,9 +291,9 @@ public final class Engine {
     // MARK: UDP
 
     func processUDP(_ ref: FlowRef, _ direction: Direction) {
+        if flows.engineFlags(ref) & FlowBits.appDone != 0 { return }
         let flow = flows[ref]
         var bits = flow.engineFlags
-        if bits & FlowBits.appDone != 0 { return }
         var app = flow.appProto
         var m = endpoints(flow)
         let payload = packet.payload
