@@ -175,7 +175,7 @@ public final class Engine {
             appIDFlowStarted(tracked.ref)
             firewallFlowStarted(tracked.ref)
         }
-        if flows[tracked.ref].engineFlags & FlowBits.blocked != 0 {
+        if flows.engineFlags(tracked.ref) & FlowBits.blocked != 0 {
             decision = PacketDecision(verdict: .drop, response: .none, source: .flowBlocked)
             blockedFlowPacket(tracked.ref)
             firewallCount(tracked.ref, flowBlocked: true)
@@ -226,12 +226,14 @@ public final class Engine {
     // MARK: TCP
 
     func processTCP(_ ref: FlowRef, _ direction: Direction) {
-        let flow = flows[ref]
-        var bits = flow.engineFlags
-        if bits & FlowBits.appDone != 0 {
-            if bits & FlowBits.encrypted == 0 { detectStreamOnly(ref, direction) }
+        // Flows the app layer is done with (encrypted TLS, most packets) need no copy of the flow.
+        let done = flows.engineFlags(ref)
+        if done & FlowBits.appDone != 0 {
+            if done & FlowBits.encrypted == 0 { detectStreamOnly(ref, direction) }
             return
         }
+        let flow = flows[ref]
+        var bits = flow.engineFlags
         var app = flow.appProto
         var slot = flow.appSlot
         let meta = endpoints(flow)
@@ -356,9 +358,9 @@ public final class Engine {
     // MARK: UDP
 
     func processUDP(_ ref: FlowRef, _ direction: Direction) {
+        if flows.engineFlags(ref) & FlowBits.appDone != 0 { return }
         let flow = flows[ref]
         var bits = flow.engineFlags
-        if bits & FlowBits.appDone != 0 { return }
         var app = flow.appProto
         var m = endpoints(flow)
         let payload = packet.payload

@@ -82,7 +82,7 @@ extension Engine {
     func detectPacketRules(_ ref: FlowRef) {
         guard let d = detect, detectCursor.slot >= 0 else { return }
         var f = detectCursor.facts
-        f.appProto = packetRuleAppProto(flows[ref])
+        f.appProto = packetRuleAppProto(ref)
         beginRuleScope(d, f)
         // Encrypted TLS records: no payload inspection (Suricata's no-payload-inspection flag
         // for encrypted flows); header, flags and dsize rules still see the packet.

@@ -49,7 +49,7 @@ extension Engine {
 
     /// The app protocol packet rules see for the current packet.
     @inline(__always)
-    func packetRuleAppProto(_ flow: Flow) -> AppProto {
-        flow.engineFlags & FlowBits.appHidden != 0 ? .unknown : flow.appProto
+    func packetRuleAppProto(_ ref: FlowRef) -> AppProto {
+        flows.engineFlags(ref) & FlowBits.appHidden != 0 ? .unknown : flows.appProto(ref)
     }
 }
