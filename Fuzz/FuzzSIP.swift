@@ -1,8 +1,12 @@
 // libFuzzer target: the whole input as one SIP datagram, then a prefix of it (length from the
-// first byte), as the probe and the parser see them. Must never trap; every field range the
-// message hands out is read in full so ASan sees a bad one.
+// first byte), as the probe and the parser see them; then the whole input as a SIP-over-TCP
+// stream in chunks (size from the second byte) through one `SIPStream` with a small buffer
+// that lives across inputs. Must never trap; every field range the message hands out is read
+// in full so ASan sees a bad one.
 import UTMCore
 import UTMAppLayer
+
+nonisolated(unsafe) var fuzzSIPStream = SIPStream(maxMessage: 256)
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzSIP(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -21,5 +25,14 @@ public func fuzzSIP(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     read(all)
     let cut = Int(all.u8(0) ?? 0) * 4
     if cut < all.count { read(all.prefix(cut)) }
+    fuzzSIPStream.reset()
+    let chunk = Int(all.u8(1) ?? 0) + 1
+    var rest = all
+    while !rest.isEmpty {
+        fuzzSIPStream.feed(rest.prefix(chunk), direction: chunk & 1 == 0 ? .toServer : .toClient, gap: false) { _, msg in
+            read(msg)
+        }
+        rest = rest.dropFirst(chunk)
+    }
     return sum == -1 ? 1 : 0
 }

@@ -23,6 +23,7 @@ What is translated (everything else is ignored, and listed with --explain):
     Suricata does without one: drop-flow in IPS mode, ignore in IDS mode).
   - stream.midstream (Suricata's default false), stream.midstream-policy, exception-policy,
     stream.reassembly.depth: from test.yaml `--set` arguments and suricata.yaml, as `--set`.
+  - detect.guess-applayer-tx, detect.stream-tx-log-limit: from suricata.yaml or `--set`.
   - threshold-file: from `--set threshold-file=...` or suricata.yaml, as `--threshold-file`.
   - drop log `flows: all` in suricata.yaml's eve-log types: `--drop-log-flows`.
   - action-order from suricata.yaml, else Suricata's default pass,drop,reject,alert.
@@ -113,7 +114,7 @@ def build(args):
     # Suricata's defaults that differ from the product's.
     sets["stream.midstream"] = "false"
     for key in ("stream.midstream", "stream.async-oneside", "stream.midstream-policy", "exception-policy", "stream.reassembly.depth",
-                "threshold-file"):
+                "threshold-file", "detect.guess-applayer-tx", "detect.stream-tx-log-limit"):
         v = dig(conf, key)
         if v is not None and not isinstance(v, (dict, list)):
             sets[key] = str(v).lower() if isinstance(v, bool) else str(v)
@@ -141,7 +142,8 @@ def build(args):
     for k, v in sets.items():
         if k.startswith("flow-timeouts.") and k[len("flow-timeouts."):] in BUILTIN_TIMEOUT_KEYS:
             timeouts[k[len("flow-timeouts."):]] = v
-    known = ("stream.midstream", "stream.async-oneside", "stream.midstream-policy", "exception-policy", "stream.reassembly.depth")
+    known = ("stream.midstream", "stream.async-oneside", "stream.midstream-policy", "exception-policy", "stream.reassembly.depth",
+             "detect.guess-applayer-tx", "detect.stream-tx-log-limit")
     cmd = [args.utmctl, "replay", args.pcap, "--eve", args.eve]
     rules = [args.rules]
     if os.path.getsize(args.rules) == 0 and not os.path.exists(os.path.join(args.dir, "test.rules")):

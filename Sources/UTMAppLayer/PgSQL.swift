@@ -226,7 +226,13 @@ public struct PgSQLParser: Sendable {
             var f = framing(direction)
             if f.stopped { return }
             if direction == .toClient && awaitingSSLAnswer && f.headerBytes == 0 && !f.inBody {
-                sslAnswer(rest.u8(0) ?? 0, onTransaction)
+                let b = rest.u8(0) ?? 0
+                // A server too old for SSLRequest answers with an ErrorResponse: a typed message.
+                if b == UInt8(ascii: "E") {
+                    awaitingSSLAnswer = false
+                    continue
+                }
+                sslAnswer(b, onTransaction)
                 rest = rest.dropFirst(1)
                 continue
             }

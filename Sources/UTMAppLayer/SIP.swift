@@ -187,3 +187,146 @@ public enum SIP {
         Field(offset: Int32(truncatingIfNeeded: offset), length: Int32(truncatingIfNeeded: max(0, length)))
     }
 }
+
+/// SIP over TCP (RFC 3261 section 18.3): messages follow each other on the stream, each framed
+/// by its empty line and Content-Length (required over TCP; absent means no body). One per flow
+/// slot, reused with `reset()`; the buffers are reserved in `init`.
+///
+/// Each direction collects one message (head and body) and lends it whole to `onMessage`,
+/// which parses it with `SIP.parse`. A body longer than the buffer is skipped past (the message
+/// is lent cut, `oversized` counts it); a head that does not end within the buffer, or a gap,
+/// stops that direction (the framing is lost). CRLF keep-alives between messages (RFC 5626) are
+/// skipped.
+public struct SIPStream: Sendable {
+    public let maxMessage: Int
+    var bufToServer: [UInt8] = []
+    var bufToClient: [UInt8] = []
+    var dirs = (SIPStreamDirection(), SIPStreamDirection())
+    /// Messages lent, and messages whose body was cut to the buffer.
+    public private(set) var messages: UInt64 = 0
+    public private(set) var oversized: UInt64 = 0
+
+    public init(maxMessage: Int = 8192) {
+        self.maxMessage = max(64, maxMessage)
+        bufToServer.reserveCapacity(self.maxMessage)
+        bufToClient.reserveCapacity(self.maxMessage)
+    }
+
+    public mutating func reset() {
+        bufToServer.removeAll(keepingCapacity: true)
+        bufToClient.removeAll(keepingCapacity: true)
+        dirs = (SIPStreamDirection(), SIPStreamDirection())
+        messages = 0
+        oversized = 0
+    }
+
+    /// Feeds in-order stream bytes of one direction; each complete message is lent to
+    /// `onMessage` (non-escaping: no allocation) as a view valid during the call.
+    public mutating func feed(_ data: ByteView, direction: Direction, gap: Bool,
+                              onMessage: (Direction, ByteView) -> Void) {
+        if gap { withDir(direction) { $0.stopped = true } }
+        var rest = data
+        while !rest.isEmpty {
+            var st = dir(direction)
+            if st.stopped { return }
+            if st.inBody {
+                let n = Swift.min(st.bodyRemaining, rest.count)
+                let room = maxMessage - count(direction)
+                if room > 0 { append(direction, rest.prefix(Swift.min(n, room))) }
+                if n > room { st.cut = true }
+                rest = rest.dropFirst(n)
+                st.bodyRemaining -= n
+                if st.bodyRemaining == 0 {
+                    withDir(direction) { $0 = SIPStreamDirection() }
+                    deliver(direction, cut: st.cut, onMessage)
+                } else {
+                    withDir(direction) { $0 = st }
+                }
+                continue
+            }
+            // Between messages: skip keep-alive line ends.
+            if count(direction) == 0, let b = rest.u8(0), b == 0x0d || b == 0x0a {
+                rest = rest.dropFirst(1)
+                continue
+            }
+            let before = count(direction)
+            let room = maxMessage - before
+            append(direction, rest.prefix(room))
+            let headEnd = findHeadEnd(direction, from: Swift.max(0, before - 3))
+            guard let headEnd else {
+                if count(direction) >= maxMessage {
+                    withDir(direction) { $0.stopped = true }
+                    return
+                }
+                rest = rest.dropFirst(room)
+                continue
+            }
+            // Keep only this message's head; what followed it is fed again.
+            let consumed = Swift.max(0, headEnd - before)
+            truncate(direction, to: headEnd)
+            rest = rest.dropFirst(consumed)
+            let length = withBuffer(direction) { SIP.parse($0)?.contentLength ?? 0 }
+            if length == 0 {
+                deliver(direction, cut: false, onMessage)
+            } else {
+                st.inBody = true
+                st.bodyRemaining = length
+                withDir(direction) { $0 = st }
+            }
+        }
+    }
+
+    private mutating func deliver(_ d: Direction, cut: Bool, _ onMessage: (Direction, ByteView) -> Void) {
+        messages &+= 1
+        if cut { oversized &+= 1 }
+        // Swapping with an empty array neither copies nor allocates.
+        var buf = [UInt8]()
+        if d == .toServer { swap(&buf, &bufToServer) } else { swap(&buf, &bufToClient) }
+        buf.withByteView { onMessage(d, $0) }
+        buf.removeAll(keepingCapacity: true)
+        if d == .toServer { swap(&buf, &bufToServer) } else { swap(&buf, &bufToClient) }
+    }
+
+    /// The index just past the first CRLFCRLF (or LFLF) at or after `from`, if any.
+    private func findHeadEnd(_ d: Direction, from: Int) -> Int? {
+        withBuffer(d) { v in
+            var i = from
+            while let b = v.u8(i) {
+                if b == 0x0a {
+                    if v.u8(i + 1) == 0x0a { return i + 2 }
+                    if v.u8(i + 1) == 0x0d, v.u8(i + 2) == 0x0a { return i + 3 }
+                }
+                i += 1
+            }
+            return nil
+        }
+    }
+
+    private func dir(_ d: Direction) -> SIPStreamDirection { d == .toServer ? dirs.0 : dirs.1 }
+    private mutating func withDir(_ d: Direction, _ body: (inout SIPStreamDirection) -> Void) {
+        if d == .toServer { body(&dirs.0) } else { body(&dirs.1) }
+    }
+    private func count(_ d: Direction) -> Int { d == .toServer ? bufToServer.count : bufToClient.count }
+    private mutating func append(_ d: Direction, _ v: ByteView) {
+        if d == .toServer { v.append(to: &bufToServer) } else { v.append(to: &bufToClient) }
+    }
+    private mutating func truncate(_ d: Direction, to n: Int) {
+        if d == .toServer {
+            if n < bufToServer.count { bufToServer.removeLast(bufToServer.count - n) }
+        } else {
+            if n < bufToClient.count { bufToClient.removeLast(bufToClient.count - n) }
+        }
+    }
+    private func withBuffer<R>(_ d: Direction, _ body: (ByteView) -> R) -> R {
+        d == .toServer ? bufToServer.withByteView(body) : bufToClient.withByteView(body)
+    }
+}
+
+/// One direction of a `SIPStream`.
+struct SIPStreamDirection: Sendable {
+    var inBody = false
+    var bodyRemaining = 0
+    /// The body did not fit the buffer.
+    var cut = false
+    var stopped = false
+}

@@ -67,6 +67,8 @@ struct SMBFraming: Sendable {
 public struct SMBParser: Sendable {
     public let config: SMBConfig
     public private(set) var store: FieldStore
+    /// A second store of the same size, for compacting (`compact()`), reserved in `init`.
+    var spare: FieldStore
     /// SMB2 dialect numbers offered in NEGOTIATE requests still pending.
     public private(set) var dialects: [UInt16] = []
     public private(set) var pending: [SMBTransaction] = []
@@ -86,6 +88,7 @@ public struct SMBParser: Sendable {
     public init(config: SMBConfig = .init()) {
         self.config = config
         store = FieldStore(capacity: config.maxStoreBytes)
+        spare = FieldStore(capacity: config.maxStoreBytes)
         dialects.reserveCapacity(64)
         pending.reserveCapacity(config.maxPending)
         bufToServer.reserveCapacity(config.maxRecordBuffer)
@@ -384,7 +387,41 @@ public struct SMBParser: Sendable {
         if pending.isEmpty {
             store.reset()
             dialects.removeAll(keepingCapacity: true)
+        } else if store.used > store.capacity / 2 {
+            // Some request always waits (Windows keeps a CHANGE_NOTIFY outstanding): keep only
+            // what the waiting ones hold, or later names would find the store full.
+            compact()
         }
+    }
+
+    /// Rebuilds the store with the strings of pending transactions only, and drops the dialect
+    /// lists when no NEGOTIATE waits. Swaps reserved buffers: no allocation.
+    mutating func compact() {
+        var fresh = FieldStore(capacity: 0)
+        swap(&fresh, &spare)
+        fresh.reset()
+        var negotiating = false
+        for i in pending.indices {
+            var t = pending[i]
+            t.share = Self.move(t.share, from: store, to: &fresh)
+            t.filename = Self.move(t.filename, from: store, to: &fresh)
+            t.ntlmUser = Self.move(t.ntlmUser, from: store, to: &fresh)
+            t.ntlmDomain = Self.move(t.ntlmDomain, from: store, to: &fresh)
+            t.ntlmHost = Self.move(t.ntlmHost, from: store, to: &fresh)
+            t.serverGUID = Self.move(t.serverGUID, from: store, to: &fresh)
+            t.dialectNames = Self.move(t.dialectNames, from: store, to: &fresh)
+            if !t.clientDialects.isEmpty { negotiating = true }
+            pending[i] = t
+        }
+        swap(&store, &fresh)
+        fresh.reset()
+        swap(&spare, &fresh)
+        if !negotiating { dialects.removeAll(keepingCapacity: true) }
+    }
+
+    static func move(_ f: Field, from: FieldStore, to: inout FieldStore) -> Field {
+        guard f.isPresent else { return f }
+        return from.withView(f) { to.append($0) }
     }
 
     // MARK: Strings

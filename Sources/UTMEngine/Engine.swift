@@ -68,6 +68,7 @@ public final class Engine {
     var http2Ready: [Int] = []
     var pgsql: SlotPool<PgSQLParser>
     var smb: SlotPool<SMBParser>
+    var sipTCP: SlotPool<SIPStream>
     var dns: DNSParser
     /// The decision for the packet being processed (reset for each packet).
     public internal(set) var decision = PacketDecision()
@@ -87,6 +88,8 @@ public final class Engine {
     var av: EngineAVStage
     /// Firewall mode (EngineFirewall.swift): nil rules when off.
     var fw: EngineFirewallStage
+    /// Per flow slot: flow id << 16 | alerts that carried its transaction (EngineAlertTx.swift).
+    var alertTxLogged: [UInt64] = []
 
     public init(config: EngineConfig = .init()) {
         self.config = config
@@ -117,11 +120,13 @@ public final class Engine {
         http2Ready.reserveCapacity(c.http2.maxStreams)
         pgsql = SlotPool(limit: c.maxPgSQLStates) { PgSQLParser(config: c.pgsql) }
         smb = SlotPool(limit: c.maxSMBStates) { SMBParser(config: c.smb) }
+        sipTCP = SlotPool(limit: c.maxSIPTCPStates) { SIPStream() }
         dns = DNSParser(config: c.dns)
         webFilter = EngineWebFilterStage(policy: c.webFilter)
         appID = EngineAppIDStage(settings: c.appID, flowCapacity: flows.capacity)
         av = EngineAVStage(config: c.antivirus, flowCapacity: flows.capacity)
         fw = EngineFirewallStage(rules: c.firewall, flowCapacity: flows.capacity)
+        alertTxLogged = Array(repeating: 0, count: flows.capacity)
     }
 
     // MARK: Per packet
@@ -170,7 +175,7 @@ public final class Engine {
             appIDFlowStarted(tracked.ref)
             firewallFlowStarted(tracked.ref)
         }
-        if flows[tracked.ref].engineFlags & FlowBits.blocked != 0 {
+        if flows.engineFlags(tracked.ref) & FlowBits.blocked != 0 {
             decision = PacketDecision(verdict: .drop, response: .none, source: .flowBlocked)
             blockedFlowPacket(tracked.ref)
             firewallCount(tracked.ref, flowBlocked: true)
@@ -221,12 +226,14 @@ public final class Engine {
     // MARK: TCP
 
     func processTCP(_ ref: FlowRef, _ direction: Direction) {
-        let flow = flows[ref]
-        var bits = flow.engineFlags
-        if bits & FlowBits.appDone != 0 {
-            if bits & FlowBits.encrypted == 0 { detectStreamOnly(ref, direction) }
+        // Flows the app layer is done with (encrypted TLS, most packets) need no copy of the flow.
+        let done = flows.engineFlags(ref)
+        if done & FlowBits.appDone != 0 {
+            if done & FlowBits.encrypted == 0 { detectStreamOnly(ref, direction) }
             return
         }
+        let flow = flows[ref]
+        var bits = flow.engineFlags
         var app = flow.appProto
         var slot = flow.appSlot
         let meta = endpoints(flow)
@@ -257,6 +264,10 @@ public final class Engine {
             if app == .failed { bits |= FlowBits.parserDone; return }
             stats.appDetected[Int(app.rawValue)] &+= 1
             appRevealed(by: chunk.direction, bits: &bits)
+            if !AppLayerDetect.hasParser(app) {
+                bits |= FlowBits.parserDone
+                return
+            }
             guard let s = acquire(app) else {
                 app = .failed
                 bits |= FlowBits.parserDone
@@ -305,6 +316,10 @@ public final class Engine {
             pgsqlData(i, data, chunk, m, time: time, bits: &bits)
         case .smb:
             smbData(i, data, chunk, m, time: time)
+        case .sip:
+            sipTCP.items[i].feed(data, direction: chunk.direction, gap: chunk.gapBefore) { dir, msg in
+                if let s = SIP.parse(msg) { self.eve.writeSIP(s, datagram: msg, time: time, dir == .toServer ? m : m.reversed) }
+            }
         default:
             break
         }
@@ -343,9 +358,9 @@ public final class Engine {
     // MARK: UDP
 
     func processUDP(_ ref: FlowRef, _ direction: Direction) {
+        if flows.engineFlags(ref) & FlowBits.appDone != 0 { return }
         let flow = flows[ref]
         var bits = flow.engineFlags
-        if bits & FlowBits.appDone != 0 { return }
         var app = flow.appProto
         var m = endpoints(flow)
         let payload = packet.payload
@@ -462,6 +477,9 @@ public final class Engine {
         case .smb:
             slot = smb.acquire()
             if let s = slot { smb.items[Int(s)].reset() }
+        case .sip:
+            slot = sipTCP.acquire()
+            if let s = slot { sipTCP.items[Int(s)].reset() }
         default:
             return nil
         }
@@ -501,6 +519,9 @@ public final class Engine {
             case .smb:
                 smbEnd(i, flow, m)
                 smb.release(slot)
+            case .sip:
+                // A message still incomplete at the end is not logged (no framing to trust).
+                sipTCP.release(slot)
             default:
                 break
             }

@@ -26,6 +26,8 @@ public struct EngineConfig: Sendable {
     /// PostgreSQL parsers (about 40 KiB each with the default buffers).
     public var pgsql = PgSQLConfig()
     public var maxPgSQLStates = 256
+    /// SIP over TCP (16 KiB each: one 8 KiB message buffer per direction).
+    public var maxSIPTCPStates = 128
     /// SMB parsers (about 12 KiB each with the default buffers).
     public var smb = SMBConfig()
     public var maxSMBStates = 512

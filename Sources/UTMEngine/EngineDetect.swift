@@ -82,7 +82,7 @@ extension Engine {
     func detectPacketRules(_ ref: FlowRef) {
         guard let d = detect, detectCursor.slot >= 0 else { return }
         var f = detectCursor.facts
-        f.appProto = packetRuleAppProto(flows[ref])
+        f.appProto = packetRuleAppProto(ref)
         beginRuleScope(d, f)
         // Encrypted TLS records: no payload inspection (Suricata's no-payload-inspection flag
         // for encrypted flows); header, flags and dsize rules still see the packet.
@@ -301,7 +301,12 @@ extension Engine {
                                         category: cat, severity: sig.priority,
                                         productSeverity: sig.productSeverity, metadataJSON: meta,
                                         blocked: blocking)
-                eve.writeAlert(rule, time: packet.timestamp, e, flow: flow)
+                let tx = alertTxSlot()
+                if tx >= 0 {
+                    eve.writeAlert(rule, time: packet.timestamp, e, flow: flow, tls: tls.items[tx])
+                } else {
+                    eve.writeAlert(rule, time: packet.timestamp, e, flow: flow)
+                }
             }
         }
         if blocking { noteDropScope(d, i) }

@@ -23,10 +23,12 @@ extension FlowBits {
 }
 
 extension Engine {
-    /// The app protocol was just recognised in data sent in `direction`.
+    /// The app protocol was just recognised in data sent in `direction`. Not when only one
+    /// side of sessions is seen (`asyncOneSide`): no acknowledgement would ever come, and
+    /// Suricata hands such a stream to the app layer unacknowledged.
     @inline(__always)
     func appRevealed(by direction: Direction, bits: inout UInt32) {
-        guard config.modes.ids else { return }
+        guard config.modes.ids, !config.modes.asyncOneSide else { return }
         bits |= direction == .toServer ? FlowBits.appHiddenClientData : FlowBits.appHiddenServerData
     }
 
@@ -47,7 +49,7 @@ extension Engine {
 
     /// The app protocol packet rules see for the current packet.
     @inline(__always)
-    func packetRuleAppProto(_ flow: Flow) -> AppProto {
-        flow.engineFlags & FlowBits.appHidden != 0 ? .unknown : flow.appProto
+    func packetRuleAppProto(_ ref: FlowRef) -> AppProto {
+        flows.engineFlags(ref) & FlowBits.appHidden != 0 ? .unknown : flows.appProto(ref)
     }
 }

@@ -21,6 +21,8 @@ public enum ReplaySettings {
         ("stream.reassembly.depth", "bytes per direction reassembled (0 = unlimited; kb/mb suffixes)"),
         ("flow-timeouts.PROTO.STATE", "idle timeout in seconds; PROTO tcp (new, established, closed), udp or "
             + "default (new, established)"),
+        ("detect.guess-applayer-tx", "alerts of packet rules carry the flow's one transaction (true/false)"),
+        ("detect.stream-tx-log-limit", "how many alerts per flow carry it (default 4)"),
         ("host-os-policy.POLICY", "TCP overlap policy of receivers in these networks (a,b/24,...); POLICY is "
             + OverlapPolicy.allCases.map(\.name).joined(separator: ", ")),
     ]
@@ -50,6 +52,13 @@ public enum ReplaySettings {
                 throw Failure(description: "--set \(key): '\(value)' is not a size")
             }
             config.flow.streamDepth = n == 0 ? Int.max / 2 : n
+        case "detect.guess-applayer-tx":
+            config.modes.guessAppLayerTx = try bool(key, value)
+        case "detect.stream-tx-log-limit":
+            guard let n = Int(value), n >= 0, n <= 0xffff else {
+                throw Failure(description: "--set \(key): '\(value)' is not a count (0...65535)")
+            }
+            config.modes.streamTxLogLimit = n
         case _ where key.hasPrefix("flow-timeouts."):
             return try flowTimeout(key, value, &config.flow.timeouts)
         case _ where key.hasPrefix("host-os-policy."):

@@ -121,6 +121,12 @@ public struct Flow: Sendable {
     public internal(set) var midstream = false
     /// A valid RST was seen.
     public internal(set) var rstSeen = false
+    /// The last packet was the bare ACK that completed the handshake. Suricata marks a packet
+    /// established by the flow's state before the stream engine saw it, so for `flow:` that
+    /// ACK is not established yet (ips/firewall-06). An ACK carrying data counts as
+    /// established, so its bytes are inspected as the stream's first (a split handshake's
+    /// data packet completes it here).
+    public internal(set) var handshakeCompletedNow = false
     /// Set by the engine.
     public var appProto: AppProto = .unknown
     /// Owned by the engine: index into its parser pools; -1 when none.

@@ -68,12 +68,13 @@ public struct PatternSetBuilder: Sendable {
         var pairA = [UInt8](repeating: 0, count: 65536)
         var pairB = [UInt8](repeating: 0x80, count: 65536)
         func variants(_ c: UInt8) -> [UInt8] { c >= 0x61 && c <= 0x7a ? [c, c - 0x20] : [c] }
+        let bucketOf = CompiledPatternSet.assignBuckets(keys.map { $0.bytes.map(asciiLower) })
         for key in keys {
             let f = key.bytes.map(asciiLower)
             if f.count >= 4 {
                 let p = UInt32(f[0]) << 24 | UInt32(f[1]) << 16 | UInt32(f[2]) << 8 | UInt32(f[3])
                 prefixes.insert(p)
-                let bit = UInt8(1) << UInt8((UInt64(p) &* 0x9E37_79B9_7F4A_7C15) >> 61 % 7)
+                let bit = UInt8(1) << bucketOf[Int(p >> 16)]
                 for x in variants(f[0]) { for y in variants(f[1]) { pairA[Int(x) << 8 | Int(y)] |= bit } }
                 for x in variants(f[2]) { for y in variants(f[3]) { pairB[Int(x) << 8 | Int(y)] |= bit } }
             } else if f.count >= 2 {
@@ -92,6 +93,61 @@ public struct PatternSetBuilder: Sendable {
         }
         return CompiledPatternSet(bloomWordBits: wordBits, bloom: bloom, pairA: pairA, pairB: pairB, idStart: idStart, ids: ids,
                                   nocase: nocase, exact: exact, uniquePatterns: keys.count)
+    }
+}
+
+extension CompiledPatternSet {
+    /// Stage-1 buckets by (lowercased) first byte pair, balanced greedily by the number of
+    /// distinct third-fourth byte pairs each bucket must accept.
+    ///
+    /// Why: with a bucket per pattern (by prefix hash), a pair that starts many patterns ("GE",
+    /// "/w", "Us") lights up all seven bits of `pairA`, and then nearly any following pair lets
+    /// the position through. With one bucket per first pair, `pairA` has a single bit and the
+    /// position passes only if its next pair follows that first pair's group of patterns.
+    /// Returns the bucket (0...6) for each of the 65536 first pairs (0 where none starts).
+    static func assignBuckets(_ lowered: [[UInt8]]) -> [UInt8] {
+        // (first pair << 16 | second pair), sorted and unique: each first pair's group is a run.
+        // Flat arrays and bitsets, no per-group sets: this runs for every set built at load.
+        var keys: [UInt32] = []
+        keys.reserveCapacity(lowered.count)
+        for f in lowered where f.count >= 4 {
+            keys.append(UInt32(f[0]) << 24 | UInt32(f[1]) << 16 | UInt32(f[2]) << 8 | UInt32(f[3]))
+        }
+        keys.sort()
+        var unique = 0
+        for k in keys.indices where unique == 0 || keys[unique - 1] != keys[k] { keys[unique] = keys[k]; unique += 1 }
+        keys.removeLast(keys.count - unique)
+        var runs: [(start: Int, count: Int)] = []
+        var k = 0
+        while k < keys.count {
+            var e = k + 1
+            while e < keys.count, keys[e] >> 16 == keys[k] >> 16 { e += 1 }
+            runs.append((k, e - k))
+            k = e
+        }
+        // Heaviest groups first, each to the bucket whose union of second pairs grows least.
+        runs.sort { $0.count != $1.count ? $0.count > $1.count : keys[$0.start] < keys[$1.start] }
+        var unions = [UInt64](repeating: 0, count: 7 * 1024)
+        var sizes = [Int](repeating: 0, count: 7)
+        var out = [UInt8](repeating: 0, count: 65536)
+        for run in runs {
+            var best = 0, bestSize = Int.max
+            for b in 0 ..< 7 {
+                var size = sizes[b]
+                for q in keys[run.start ..< run.start + run.count] {
+                    let bit = Int(q & 0xffff)
+                    if unions[b * 1024 + bit >> 6] & (1 << UInt64(bit & 63)) == 0 { size += 1 }
+                }
+                if size < bestSize { best = b; bestSize = size }
+            }
+            for q in keys[run.start ..< run.start + run.count] {
+                let bit = Int(q & 0xffff)
+                let w = best * 1024 + bit >> 6, m = UInt64(1) << UInt64(bit & 63)
+                if unions[w] & m == 0 { unions[w] |= m; sizes[best] += 1 }
+            }
+            out[Int(keys[run.start] >> 16)] = UInt8(best)
+        }
+        return out
     }
 }
 

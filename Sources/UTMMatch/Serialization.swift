@@ -34,7 +34,7 @@ extension CompiledPatternSet {
             w.array32(t.childStart)
             w.u32(UInt32(t.label.count))
             w.out.append(contentsOf: t.label)
-            w.array32(t.depth)
+            w.array32(t.depth.array32)
             w.array32(t.fail)
             w.array32(t.dict)
             w.array32(t.pattern)

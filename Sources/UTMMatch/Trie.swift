@@ -17,16 +17,29 @@ struct Trie: Sendable {
     let root: [UInt32]
     let childStart: [UInt32]
     let label: [UInt8]
-    let depth: [UInt32]
+    /// Node depths, 16 bits each unless a pattern is longer than 65,535 bytes (then 32).
+    let depth: Depths
     let fail: [UInt32]
     let dict: [UInt32]
     let pattern: [UInt32]
+
+    init(fold: Bool, root: [UInt32], childStart: [UInt32], label: [UInt8], depth: [UInt32], fail: [UInt32],
+         dict: [UInt32], pattern: [UInt32]) {
+        self.fold = fold
+        self.root = root
+        self.childStart = childStart
+        self.label = label
+        self.depth = Depths(depth)
+        self.fail = fail
+        self.dict = dict
+        self.pattern = pattern
+    }
 
     var nodeCount: Int { label.count }
     var isEmpty: Bool { label.count <= 1 }
 
     var memoryBytes: Int {
-        root.count * 4 + childStart.count * 4 + label.count + (depth.count + fail.count + dict.count + pattern.count) * 4
+        root.count * 4 + childStart.count * 4 + label.count + depth.memoryBytes + (fail.count + dict.count + pattern.count) * 4
     }
 
     /// The child of `node` labelled `b`, or 0.
@@ -191,4 +204,32 @@ struct Trie: Sendable {
         for r in root { guard Int(r) < n, r == 0 || depth[Int(r)] == 1 else { return false } }
         return true
     }
+}
+
+/// Trie node depths in the narrowest width that holds them. Why: depth is read only where a
+/// match may span a chunk boundary, and at 4 bytes per node it was ~1.2 MB of the ET sets
+/// (peak RSS with ET is at its 128 MB target).
+struct Depths: Sendable {
+    let narrow: [UInt16]
+    let wide: [UInt32]
+
+    init(_ a: [UInt32]) {
+        if a.allSatisfy({ $0 <= UInt32(UInt16.max) }) {
+            narrow = a.map { UInt16(truncatingIfNeeded: $0) }
+            wide = []
+        } else {
+            narrow = []
+            wide = a
+        }
+    }
+
+    var count: Int { wide.isEmpty ? narrow.count : wide.count }
+
+    @inline(__always)
+    subscript(_ i: Int) -> UInt32 { wide.isEmpty ? UInt32(narrow[i]) : wide[i] }
+
+    /// The serialized form (always 32-bit).
+    var array32: [UInt32] { wide.isEmpty ? narrow.map { UInt32($0) } : wide }
+
+    var memoryBytes: Int { narrow.count * 2 + wide.count * 4 }
 }

@@ -26,6 +26,8 @@ import UTMEngine
 ///     update.definitions = /var/lib/mimamori/definitions   # definition store (Updates.swift lists update.*)
 ///     cloud.credentials = /var/lib/mimamori/cloud   # cloud.* keys start the cloud client (ControlPlane.swift)
 ///     control_socket = /run/mimamori/utmd.sock   # utmctl status/flows ask here (mode 0600; "none" to disable)
+///     host_os_policy.windows = 192.168.1.0/24     # TCP overlap policy of those receivers (repeatable;
+///                                                 # Suricata's host-os-policy names, default: first bytes win)
 ///
 /// Zones and the per-pair policy decide which packets are queued (ZonePolicy.swift).
 struct DaemonConfig {
@@ -59,6 +61,9 @@ struct DaemonConfig {
     /// `cloud.*` keys, checked by ControlPlane (empty: no cloud client).
     var cloud: [String: String] = [:]
     var controlSocket: String? = "/run/mimamori/utmd.sock"
+    /// `host_os_policy.NAME = networks`, as `host-os-policy.NAME=networks` settings
+    /// (ReplaySettings; applied by Definitions.engineConfig).
+    var hostOSPolicy: [String] = []
 
     static var zoneNames: [String] { ZonePolicy.zoneNames }
 
@@ -119,6 +124,16 @@ struct DaemonConfig {
                     throw ConfigError("\(at): bypass_mark must be one bit (e.g. 0x40000000), not \(value)")
                 }
                 c.bypassMark = m
+            case _ where key.hasPrefix("host_os_policy."):
+                let item = "host-os-policy.\(key.dropFirst("host_os_policy.".count))=\(value)"
+                var scratch = EngineConfig()
+                var explicit = false
+                do {
+                    _ = try ReplaySettings.apply(item, to: &scratch, explicitMidstreamPolicy: &explicit)
+                } catch {
+                    throw ConfigError("\(at): \(error.description.replacingOccurrences(of: "--set ", with: ""))")
+                }
+                c.hostOSPolicy.append(item)
             case _ where key.hasPrefix("zone."):
                 do {
                     try c.policy.add(zone: String(key.dropFirst(5)), value: value)

@@ -13,6 +13,10 @@ enum Definitions {
     static func engineConfig(_ c: DaemonConfig, warn: (String) -> Void) throws -> EngineConfig {
         var config = EngineConfig()
         config.bypass = c.bypass
+        var explicit = false
+        for item in c.hostOSPolicy {
+            _ = try? ReplaySettings.apply(item, to: &config, explicitMidstreamPolicy: &explicit)
+        }
         for path in c.rules where !FileManager.default.isReadableFile(atPath: path) {
             throw ConfigError("rules: cannot read \(path)")
         }

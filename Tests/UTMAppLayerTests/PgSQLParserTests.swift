@@ -176,6 +176,13 @@ struct PgTx: Equatable, CustomStringConvertible {
         #expect(p.encrypted && txs.count == 1 && txs.first?.ssl == UInt8(ascii: "S"))
     }
 
+    /// A server that does not know SSLRequest answers with an ErrorResponse, then closes.
+    @Test func sslRequestRefusedWithError() {
+        let (p, txs) = run([(.toServer, PgBuild.sslRequest), (.toClient, PgBuild.error)])
+        #expect(txs.count == 1 && txs.first?.kind == .sslRequest && txs.first?.code == "22012" && txs.first?.ssl == 0)
+        #expect(p.malformed == 0 && !p.encrypted)
+    }
+
     @Test func probe() {
         #expect(PgBuild.sslRequest.withByteView { PgSQLParser.probe($0, toServer: true, serverPort: 15432) })
         #expect(PgBuild.startup.withByteView { PgSQLParser.probe($0, toServer: true, serverPort: 6000) })

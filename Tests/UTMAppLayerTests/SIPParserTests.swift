@@ -126,3 +126,58 @@ enum SIPBuild {
         #expect(!big.headersComplete && big.headerCount == SIP.maxHeaders + 1)
     }
 }
+
+/// SIP over TCP: messages framed by their empty line and Content-Length, split anywhere.
+@Suite struct SIPStreamTests {
+    /// Two messages back to back with a keep-alive between, the second with a body.
+    static let stream = Array("\r\n\r\n".utf8) + SIPBuild.ringing + Array("\r\n".utf8) + SIPBuild.invite
+
+    func run(_ bytes: [UInt8], chunk: Int, maxMessage: Int = 8192) -> (SIPStream, [String]) {
+        var s = SIPStream(maxMessage: maxMessage)
+        var lines: [String] = []
+        var i = 0
+        while i < bytes.count {
+            let n = min(chunk, bytes.count - i)
+            Array(bytes[i ..< i + n]).withByteView { v in
+                s.feed(v, direction: .toServer, gap: false) { _, msg in
+                    guard let m = SIP.parse(msg) else { lines.append("?"); return }
+                    let line = String(decoding: m.field(m.startLine, in: msg).bytes, as: UTF8.self)
+                    let body = m.headersComplete ? msg.count - m.bodyOffset : -1
+                    lines.append("\(line) body \(body)")
+                }
+            }
+            i += n
+        }
+        return (s, lines)
+    }
+
+    @Test func framedAnySplit() {
+        let expected = ["SIP/2.0 180 Ringing body 0", "INVITE sip:bob@biloxi.example.com SIP/2.0 body 14"]
+        for chunk in [1, 2, 3, 5, 17, 64, Self.stream.count] {
+            let (s, lines) = run(Self.stream, chunk: chunk)
+            #expect(lines == expected, "chunk \(chunk)")
+            #expect(s.messages == 2 && s.oversized == 0)
+        }
+    }
+
+    /// A body larger than the buffer is cut and skipped; the next message is still found. A
+    /// head that never ends stops the direction.
+    @Test func oversizedAndEndlessHead() {
+        let big = Array("MESSAGE sip:a@b SIP/2.0\r\nContent-Length: 500\r\n\r\n".utf8) + [UInt8](repeating: 0x41, count: 500)
+        let ok = Array("SIP/2.0 200 OK\r\nl: 0\r\n\r\n".utf8)
+        let (s, lines) = run(big + ok, chunk: 7, maxMessage: 128)
+        #expect(lines == ["MESSAGE sip:a@b SIP/2.0 body 80", "SIP/2.0 200 OK body 0"], "128 - 48 bytes of head")
+        #expect(s.oversized == 1)
+        let endless = Array("SIP/2.0 200 OK\r\n".utf8) + Array(repeating: Array("X: y\r\n".utf8), count: 100).flatMap { $0 }
+        let (s2, lines2) = run(endless + SIPBuild.ringing, chunk: 50, maxMessage: 128)
+        #expect(lines2.isEmpty && s2.messages == 0)
+    }
+
+    /// Every prefix of the stream: never a trap, never more than the two messages.
+    @Test func truncatedAtEveryLength() {
+        for n in 0 ... Self.stream.count {
+            let (_, lines) = run(Array(Self.stream.prefix(n)), chunk: max(1, n))
+            #expect(lines.count <= 2, "length \(n)")
+        }
+    }
+}

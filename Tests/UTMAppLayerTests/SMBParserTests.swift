@@ -175,6 +175,27 @@ struct SMBTx: Equatable, CustomStringConvertible {
         #expect(txs.map(\.id) == [1, 2, 3, 4])
     }
 
+    /// A request that never gets its answer (a CHANGE_NOTIFY held open) does not starve later
+    /// transactions of string space: the store is compacted to what waiting requests hold.
+    @Test func storeCompaction() {
+        var config = SMBConfig()
+        config.maxStoreBytes = 256
+        let notify = SMBBuild.record(SMBBuild.header(command: 0x0f, messageID: 99, response: false) + SMBBuild.le16(32) + [UInt8](repeating: 0, count: 30))
+        var session: [(Direction, [UInt8])] = [(.toServer, notify)]
+        for k in 0 ..< 20 {
+            let path = SMBBuild.utf16("\\\\files\\share\(k)")
+            session.append((.toServer, SMBBuild.record(SMBBuild.header(command: 3, messageID: UInt64(k), response: false)
+                + SMBBuild.le16(9) + SMBBuild.le16(0) + SMBBuild.le16(72) + SMBBuild.le16(path.count) + path)))
+            session.append((.toClient, SMBBuild.record(SMBBuild.header(command: 3, messageID: UInt64(k), response: true, tree: k + 1)
+                + SMBBuild.le16(16) + [1, 0] + SMBBuild.le32(0) + SMBBuild.le32(0) + SMBBuild.le32(0))))
+        }
+        let (_, txs) = run(session, config: config)
+        #expect(txs.count == 21)
+        #expect(txs.dropLast().enumerated().allSatisfy { $0.element.share == "\\\\files\\share\($0.offset)" },
+                "\(txs.map { $0.share ?? "nil" })")
+        #expect(txs.last?.command == 0x0f && txs.last?.response == false)
+    }
+
     @Test func probe() {
         #expect(SMBBuild.negotiateRequest.withByteView { SMBParser.probe($0) })
         #expect(SMBBuild.negotiateResponse.withByteView { SMBParser.probe($0) })

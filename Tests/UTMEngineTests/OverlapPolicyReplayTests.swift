@@ -70,6 +70,32 @@ import UTMCore
         }
     }
 
+    /// utmd's `host_os_policy.NAME = networks`: a bad line fails the configuration on its line.
+    @Test func utmdReadsHostPoliciesAndRefusesBadOnes() throws {
+        let utmd = (try R.utmctl() as NSString).deletingLastPathComponent + "/utmd"
+        guard FileManager.default.isExecutableFile(atPath: utmd) else {
+            Issue.record("utmd not built next to utmctl")
+            return
+        }
+        func check(_ text: String) throws -> (Int32, String) {
+            let path = try R.temp("utmd-hostos.conf", Data(text.utf8))
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: utmd)
+            p.arguments = ["--config", path, "--check"]
+            let err = Pipe()
+            p.standardError = err
+            p.standardOutput = Pipe()
+            try p.run()
+            let e = err.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            return (p.terminationStatus, String(decoding: e, as: UTF8.self))
+        }
+        let (status, err) = try check("eve = -\nhost_os_policy.plan9 = 10.0.0.0/8\n")
+        #expect(status != 0 && err.contains("utmd-hostos.conf:2") && err.contains("plan9"), "\(err)")
+        let (_, err2) = try check("eve = -\nhost_os_policy.old-linux = [10.85.0.2, fd00:85::/64]\n")
+        #expect(!err2.contains("host_os_policy") && !err2.contains("host-os-policy"), "\(err2)")
+    }
+
     /// tools/sv-replay.py passes suricata.yaml's host-os-policy, and IPS for folders named
     /// "ips" as suricata-verify's runner does; it never reads the expected results.
     @Test func svReplayTranslatesTheSettings() throws {

@@ -178,4 +178,39 @@ import UTMDetect
             #expect(cutVerdict == .accept && engine.stats.alerts == 1)
         }
     }
+
+    /// issue-4220-01-ids: an SMTP session whose handshake ACK precedes the SYN/ACK is still
+    /// inspected in IDS mode; the rule's first content ends one segment and its longer
+    /// content lies in the next; the flow is SMTP (recognised by the client's HELO).
+    @Test func brokenHandshakeSMTPSessionIsInspected() throws {
+        guard let pcap = Self.capture("issue-4220-01-ids/1flowB.pcap") else { return }
+        let rule = #"alert smtp any any -> $SMTP_SERVERS any (msg:"inline-test"; flow:established; content:"|0D 0A 0D 0A|TV"; content:"AAAAAAAAAAAAAAAA"; within:200; classtype:bad-unknown; sid:1000009; rev:1;)"#
+        let events = try Self.replay(pcap, rules: rule, modes: Self.ids(midstream: false))
+        #expect(Self.alerts(events, sid: 1000009).count == 1)
+        let flows = events.filter { $0["event_type"] as? String == "flow" }
+        #expect(flows.count == 1 && flows.first?["app_proto"] as? String == "smtp")
+        #expect((flows.first?["flow"] as? [String: Any])?["state"] as? String != "new")
+    }
+
+    /// The SMTP probe: EHLO/HELO in any case, cut anywhere it never matches early or traps.
+    @Test func smtpGreetingProbe() {
+        for good in ["EHLO mail.example.com\r\n", "helo x\r\n", "HeLo box\r\n"] {
+            let r = Array(good.utf8).withByteView {
+                AppLayerDetect.probeTCP($0, direction: .toServer, serverPort: 2525, clientPort: 40000)
+            }
+            #expect(r == .smtp, "\(good)")
+        }
+        let full = Array("EHLO mail.example.com\r\n".utf8)
+        for n in 0..<5 {
+            #expect(!full.prefix(n).withByteView { AppLayerDetect.isSMTPGreeting($0) }, "length \(n)")
+        }
+        for bad in ["HELOx", "EHLO\r\n", "HELP me", "MAIL FROM:<a@b>"] {
+            #expect(!Array(bad.utf8).withByteView { AppLayerDetect.isSMTPGreeting($0) }, "\(bad)")
+        }
+        // The server's banner does not decide (the client's greeting does).
+        let banner = Array("220 mail ESMTP\r\n".utf8).withByteView {
+            AppLayerDetect.probeTCP($0, direction: .toClient, serverPort: 25, clientPort: 40000)
+        }
+        #expect(banner != .smtp)
+    }
 }

@@ -215,7 +215,9 @@ public final class DetectDefinitions: @unchecked Sendable {
     let bodyPhaseSets: [CompiledPatternSet?]
     /// Per signature: where it is evaluated.
     public let points: [InspectionPoint]
-    /// Per signature: prefilter pattern length (0 = none), for the segment-boundary test.
+    /// Per signature: how far before the end of its prefilter hit a match may begin (0 = no
+    /// prefilter), for the segment-boundary test: the pattern's length, or "anywhere in the
+    /// kept tail" when payload elements come before the prefilter content (`matchReach`).
     let prefilterLength: [Int32]
     /// Signatures without a prefilter hit to wait for, grouped like Suricata's signature group
     /// heads so that a packet only meets the ones its protocol, direction and ports admit.
@@ -302,7 +304,7 @@ public final class DetectDefinitions: @unchecked Sendable {
             phases.append(phase)
             let hasPrefilter = DetectDefinitions.usesAutomaton(s)
                 && patternSets[Int(DetectDefinitions.automatonBuffer(s.prefilter!.buffer).rawValue)] != nil
-            prefLen.append(hasPrefilter ? Int32(s.prefilter!.pattern.count) : 0)
+            prefLen.append(hasPrefilter ? DetectDefinitions.matchReach(s) : 0)
             for l in s.lists { uses[Int(l.buffer.rawValue)] = true }
             if s.threshold != nil || s.detectionFilter != nil { thresholds += 1 }
             texts.append(DetectDefinitions.render(s))
@@ -321,8 +323,15 @@ public final class DetectDefinitions: @unchecked Sendable {
                     streamPayload.append((UInt32(i), s, p.pattern, p.nocase))
                 }
                 if pt == .http && (phase == 2 || phase == 4), let p = s.prefilter {
-                    bodyPhase[Int(DetectDefinitions.automatonBuffer(p.buffer).rawValue)]
-                        .add(p.pattern, nocase: p.nocase, id: UInt32(i))
+                    // A body segment meets the rule through a content of its body when it has
+                    // one (DetectDefinitions.bodyContent), else through its fast pattern.
+                    if let c = DetectDefinitions.bodyContent(s, phase: phase) {
+                        bodyPhase[Int(DetectDefinitions.automatonBuffer(c.buffer).rawValue)]
+                            .add(c.pattern, nocase: c.nocase, id: UInt32(i))
+                    } else {
+                        bodyPhase[Int(DetectDefinitions.automatonBuffer(p.buffer).rawValue)]
+                            .add(p.pattern, nocase: p.nocase, id: UInt32(i))
+                    }
                 }
                 if pt == .packet || pt == .stream, let p = s.prefilter, p.buffer == .payload {
                     if DetectDefinitions.admits(s, .udp) { udpPayload.append((UInt32(i), s, p.pattern, p.nocase)) }
@@ -387,6 +396,41 @@ public final class DetectDefinitions: @unchecked Sendable {
             p = Swift.max(p, b)
         }
         return p
+    }
+
+    /// The boundary reach of a prefilter hit. When the prefilter content is not the first
+    /// element of its list, an earlier content may sit in the previous stream chunk even
+    /// though the hit lies wholly in this one (an SMTP attachment's `|0D 0A 0D 0A|TV` at the
+    /// end of one segment, the `AAAA…` prefilter in the next: suricata-verify issue-4220), so
+    /// the verification must see the kept tail as well; Suricata's raw stream inspection
+    /// re-reads the data before the new segment the same way.
+    static func matchReach(_ s: Signature) -> Int32 {
+        guard let p = s.prefilter else { return 0 }
+        if let src = s.prefilterSource, src.element > 0 { return Int32(1) << 30 }
+        return Int32(p.pattern.count)
+    }
+
+    /// For an HTTP rule that waits for a body (phase 2 or 4) whose fast pattern is in a header
+    /// buffer: its longest positive content in the body buffer, which a body segment must
+    /// contain for the rule to match (the verifier checks every content of every list on the
+    /// same views). Why: body segments are scanned with `bodyPhaseSets`, and a header fast
+    /// pattern (a URI's `.php`, a `Content-Type`) made the rule a candidate again on every
+    /// segment of the transaction, verified and dropped each time. Nil when the fast pattern is
+    /// already in the body or the body list has no such content (pcre or byte tests only).
+    static func bodyContent(_ s: Signature, phase: UInt8) -> (buffer: BufferID, pattern: [UInt8], nocase: Bool)? {
+        func isBody(_ b: BufferID) -> Bool {
+            phase == 2 ? b == .httpClientBody : (b == .fileData || b == .httpServerBody)
+        }
+        guard let p = s.prefilter, !isBody(p.buffer) else { return nil }
+        var best: (buffer: BufferID, pattern: [UInt8], nocase: Bool)?
+        for l in s.lists where isBody(l.buffer) {
+            for e in l.elements {
+                guard case .content(let c) = e, !c.negated, c.pattern.count >= minimumPrefilterLength else { continue }
+                if let b = best, b.pattern.count >= c.pattern.count { continue }
+                best = (l.buffer, c.pattern, c.nocase)
+            }
+        }
+        return best
     }
 
     /// Whether a `dsize` test admits some payload size above `limit`.

@@ -12,8 +12,10 @@ import UTMMatch
 /// A signature is keyed like `PortGroup`: on its destination ports when they are few, else on its
 /// source ports when those are few; bidirectional and many-port signatures are unkeyed. The one
 /// key with the most signatures (`dst 80` for TCP streams, `dst 53` for UDP with ET) gets its own
-/// automaton (unkeyed + its signatures); every other keyed signature shares a second one (unkeyed
-/// + the other keys). Only one extra automaton per point, so memory stays near the single set's.
+/// automaton (unkeyed + its signatures); the other keyed signatures share two more, one for the
+/// destination-keyed (unkeyed + those) and one for the source-keyed: a DNS response (source 53,
+/// destination an ephemeral port) cannot match a rule to port 69, so it does not meet TFTP's
+/// `|00 01|`. A packet two keys apply to (53 -> 53) takes the full payload set.
 struct PortPatternSets: Sendable {
     /// The smallest key that gets its own automaton (smaller keys are not worth the memory).
     static let minimumDedicated = 64
@@ -25,14 +27,15 @@ struct PortPatternSets: Sendable {
     let dedicatedPort: UInt16
     let dedicatedIsSource: Bool
     let hasDedicated: Bool
-    /// Unkeyed + every key but the dedicated one.
-    let rest: CompiledPatternSet?
+    /// Unkeyed + the destination-keyed (source-keyed) signatures but the dedicated key's.
+    let restDestination: CompiledPatternSet?
+    let restSource: CompiledPatternSet?
     /// One bit per port that keys some signature, as destination / as source.
     let keyedDestination: [UInt64]
     let keyedSource: [UInt64]
 
-    /// Which automaton a packet (stream direction) with these ports needs; nil means the caller
-    /// falls back to a superset (both a dedicated and another key apply: rare, e.g. 53 -> 53).
+    /// Which automaton a packet (stream direction) with these ports needs; `fallback` means the
+    /// caller scans a superset (both ports key signatures: rare, e.g. 53 -> 53).
     /// The choice depends on the ports only, so a stream direction always meets the same
     /// automaton and its `MatchState` stays valid.
     @inline(__always)
@@ -40,13 +43,13 @@ struct PortPatternSets: Sendable {
         let d = PortPatternSets.bit(keyedDestination, dp)
         let s = PortPatternSets.bit(keyedSource, sp)
         if !d && !s { return (unkeyed, false) }
-        let dDed = d && hasDedicated && !dedicatedIsSource && dp == dedicatedPort
-        let sDed = s && hasDedicated && dedicatedIsSource && sp == dedicatedPort
-        if d && s {
-            if dDed || sDed { return (nil, true) }
-            return (rest, false)
+        if d && s { return (nil, true) }
+        if d {
+            let ded = hasDedicated && !dedicatedIsSource && dp == dedicatedPort
+            return (ded ? dedicated : restDestination, false)
         }
-        return (dDed || sDed ? dedicated : rest, false)
+        let ded = hasDedicated && dedicatedIsSource && sp == dedicatedPort
+        return (ded ? dedicated : restSource, false)
     }
 
     @inline(__always)
@@ -79,19 +82,25 @@ struct PortPatternSets: Sendable {
             best = k
             bestCount = n
         }
-        var unkeyedB = PatternSetBuilder(), dedB = PatternSetBuilder(), restB = PatternSetBuilder()
+        var unkeyedB = PatternSetBuilder(), dedB = PatternSetBuilder()
+        var restDB = PatternSetBuilder(), restSB = PatternSetBuilder()
         for (e, key) in zip(entries, keys) {
             if key == -1 {
                 unkeyedB.add(e.pattern, nocase: e.nocase, id: e.id)
                 dedB.add(e.pattern, nocase: e.nocase, id: e.id)
-                restB.add(e.pattern, nocase: e.nocase, id: e.id)
+                restDB.add(e.pattern, nocase: e.nocase, id: e.id)
+                restSB.add(e.pattern, nocase: e.nocase, id: e.id)
             } else if best >= 0 && key == best {
                 dedB.add(e.pattern, nocase: e.nocase, id: e.id)
             } else {
                 // Several ports (-2: destination, -3: source) or another single port: the shared
-                // automaton. A several-port signature that also names the dedicated port can
-                // meet that port's packets, which scan `dedicated`: it goes there too.
-                restB.add(e.pattern, nocase: e.nocase, id: e.id)
+                // automaton of its side. A several-port signature that also names the dedicated
+                // port can meet that port's packets, which scan `dedicated`: it goes there too.
+                if key == -3 || key >= 0x10000 {
+                    restSB.add(e.pattern, nocase: e.nocase, id: e.id)
+                } else {
+                    restDB.add(e.pattern, nocase: e.nocase, id: e.id)
+                }
                 let named: Bool
                 switch key {
                 case -2: named = best >= 0 && best < 0x10000 && e.sig.destinationPorts.contains(UInt16(best))
@@ -106,7 +115,8 @@ struct PortPatternSets: Sendable {
         dedicated = best >= 0 && dedB.count > 0 ? dedB.compile() : nil
         dedicatedPort = best >= 0 ? UInt16(best & 0xffff) : 0
         dedicatedIsSource = best >= 0x10000
-        rest = restB.count > 0 ? restB.compile() : nil
+        restDestination = restDB.count > 0 ? restDB.compile() : nil
+        restSource = restSB.count > 0 ? restSB.compile() : nil
         keyedDestination = dst
         keyedSource = src
     }

@@ -37,7 +37,7 @@ public struct HeaderParser: Sendable {
         case "tls", "ssl": return RuleProtocol(name: name, ipProto: 6, app: .tls)
         case "dns": return RuleProtocol(name: name, ipProto: 6, alsoUDP: true, app: .dns)
         case "quic": return RuleProtocol(name: name, ipProto: 17, app: .quic)
-        case "sip": return RuleProtocol(name: name, ipProto: 17, app: .sip)
+        case "sip": return RuleProtocol(name: name, ipProto: 6, alsoUDP: true, app: .sip)
         case "pgsql": return RuleProtocol(name: name, ipProto: 6, app: .pgsql)
         case "smb": return RuleProtocol(name: name, ipProto: 6, app: .smb)
         case "smtp", "ftp", "ftp-data", "ssh", "dcerpc", "imap", "pop3", "nfs", "krb5", "rdp",
