@@ -4,7 +4,8 @@ import UTMAppLayer
 
 /// The input drives both directions: each piece starts with a control byte whose low bits pick
 /// the length, bit 6 the direction and bit 7 a gap. Before the pieces, the client's preface is
-/// fed once (unless the first byte is odd), so the fuzzer reaches frames and HPACK at once.
+/// fed once (unless the first byte is odd), so the fuzzer reaches frames and HPACK at once;
+/// with bit 1 of the first byte set, stream 1 is opened as an h2c upgrade first.
 /// The parser is reused across inputs, as the engine's pool reuses it across flows.
 nonisolated(unsafe) private var parser = HTTP2Parser()
 nonisolated(unsafe) private var ready: [Int] = []
@@ -17,6 +18,10 @@ public func fuzzHTTP2(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     var sink = 0
     if let first = all.u8(0), first & 1 == 0 {
         preface.withByteView { parser.feed($0, direction: .toServer, gap: false) }
+    }
+    if let first = all.u8(0), first & 2 != 0 {
+        // An h2c upgrade: stream 1 from an HTTP/1 request (method, target, host from the input).
+        parser.startUpgraded(method: all.prefix(3), path: all.prefix(9), authority: all.prefix(5))
     }
     var pos = 1
     while pos < all.count {
