@@ -46,5 +46,8 @@ private func touch(_ packet: DecodedPacket) {
     var sum: UInt8 = 0
     packet.payload.forEachByte { sum &+= $0 }
     packet.ipPacket.forEachByte { sum &+= $0 }
+    // ARP and tunnel fields are plain values: reading them checks they were set consistently.
+    if packet.arpOpcode != 0 && packet.ipVersion != 0 { print("unreachable: ARP with an IP version") }
+    if packet.tunnelProto != 0 && packet.tunnelIPVersion == 0 { print("unreachable: tunnel without its layer") }
     if sum == 0x5A && packet.ipLength < 0 { print("unreachable") }
 }

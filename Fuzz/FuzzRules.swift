@@ -1,7 +1,8 @@
 // libFuzzer target: the input as rule text (one or more lines), loaded like a rule file; every
 // rule that loads is then verified against the input itself in every buffer. The same text is
 // also parsed as a threshold.config and, when it loads, bound to those rules and run through
-// a small DetectEngine on the input as a packet. Must never trap.
+// a small DetectEngine on the input as a packet; and loaded as a firewall ruleset with its
+// lines as firewall policies. Must never trap.
 import UTMCore
 import UTMDetect
 
@@ -26,6 +27,18 @@ public func fuzzRules(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         _ = verifier.verify(sig, packet: facts, buffers: buffers, flowbits: &bits)
         for list in sig.lists { _ = verifier.inspect(list, in: view) }
     }
+    // The same text as a firewall ruleset, and each line as a `firewall.policies` KEY=ACTIONS.
+    var firewall = FirewallRuleSet()
+    firewall.load(text: text, file: "fuzz-firewall.rules")
+    for line in text.split(separator: "\n") {
+        if let eq = line.firstIndex(of: "=") {
+            try? firewall.setPolicy(String(line[..<eq]), String(line[line.index(after: eq)...]))
+        }
+    }
+    for r in firewall.rules {
+        _ = verifier.verify(r.signature, packet: facts, buffers: buffers, flowbits: &bits)
+    }
+    if firewall.policies.count != FirewallHooks.tableCount { return 1 }
     if let thresholds = try? ThresholdConfig.parse(text, name: "fuzz.config") {
         var c = DetectConfig()
         c.flowCapacity = 4

@@ -51,6 +51,17 @@ for i, (rq, rs) in enumerate(zip(requests, responses)):
     write("FuzzHTTP", "pair%d" % i, http_input([(False, rq), (True, rs)]))
 write("FuzzHTTP", "pipelined", http_input([(False, requests[0] + requests[1]), (True, responses[0] + responses[2])]))
 
+# --- HTTP/2: first byte even (the target feeds the preface), then HTTP pieces of frames.
+def h2frame(t, flags, sid, payload): return struct.pack(">I", len(payload))[1:] + bytes([t, flags]) + be32(sid) + payload
+h2_req = bytes.fromhex("828684418cf1e3c2e5f23a6ba0ab90f4ff") + bytes([0x40, 4]) + b"x-ab" + bytes([3]) + b"123"
+h2_resp = bytes([0x88, 0x0f, 0x10, 9]) + b"text/html"
+h2_client = h2frame(4, 0, 0, be16(1) + be32(256)) + h2frame(1, 0x5, 1, h2_req) + h2frame(1, 0x1, 3, h2_req[:6]) \
+    + h2frame(9, 0x4, 3, h2_req[6:]) + h2frame(0, 0x9, 3, bytes([2]) + b"data" + b"\0\0")
+h2_server = h2frame(4, 0, 0, be16(5) + be32(32768)) + h2frame(4, 1, 0, b"") + h2frame(1, 0x4, 1, h2_resp) \
+    + h2frame(0, 0x1, 1, b"hello") + h2frame(3, 0, 3, be32(8)) + h2frame(5, 0x4, 1, be32(2) + h2_req)
+write("FuzzHTTP2", "exchange", b"\0" + http_input([(False, h2_client), (True, h2_server)]))
+write("FuzzHTTP2", "upgrade-server-first", b"\1" + http_input([(True, h2_server), (False, h2_client)]))
+
 # --- TLS: control byte (low 6 bits: chunk size - 1, bit 6: alternate direction, bit 7: QUIC
 # handshake bytes), then records.
 def ext(t, d): return be16(t) + be16(len(d)) + d
@@ -101,6 +112,67 @@ write("FuzzDHCP", "discover", dhcp(1, 1, opts=bytes([12, 6]) + b"pc-014" + bytes
 write("FuzzDHCP", "request", dhcp(1, 3, opts=bytes([50, 4, 192, 168, 10, 20, 54, 4, 192, 168, 10, 1, 12, 2]) + b"pc"))
 write("FuzzDHCP", "ack", dhcp(2, 5, bytes([192, 168, 10, 20]), bytes([51, 4]) + be32(86400) + bytes([54, 4, 192, 168, 10, 1, 0, 0])))
 
+# --- SIP: the whole input is one datagram (start line, headers, body).
+write("FuzzSIP", "invite", b"INVITE sip:bob@biloxi.example.com SIP/2.0\r\nVia: SIP/2.0/UDP pc33.example.com;branch=z9hG4bK776\r\n"
+      b"From: Alice <sip:alice@example.com>;tag=1928\r\nTo: Bob <sip:bob@example.com>\r\nCall-ID: a84b4c76e66710\r\n"
+      b"CSeq: 314159 INVITE\r\nContent-Type: application/sdp\r\nContent-Length: 4\r\n\r\nv=0\n")
+write("FuzzSIP", "compact", b"SIP/2.0 180 Ringing\r\nv: SIP/2.0/UDP h;branch=z9\r\nf: <sip:a@b>\r\nt: <sip:c@d>;tag=1\r\ni: x@y\r\nl: 0\r\n\r\n")
+
+# --- PgSQL: pieces led by a control byte ((len - 1) / 3 in bits 0-5, bit 6 server, bit 7 gap).
+def pg_pieces(parts):
+    data = b""
+    for server, text in parts:
+        pos = 0
+        while pos < len(text):
+            units = min(0x3f, (len(text) - pos - 1) // 3)
+            n = units * 3 + 1
+            data += bytes([units | (0x40 if server else 0)]) + text[pos:pos + n]
+            pos += n
+    return data
+def pg(t, body): return t + be32(len(body) + 4) + body
+pg_startup = be32(8 + 27) + be32(0x00030000) + b"user\0sato\0database\0office\0\0"
+write("FuzzPgSQL", "session", pg_pieces([
+    (False, be32(8) + be32(80877103)), (True, b"N"), (False, pg_startup[:4] + pg_startup[4:]),
+    (True, pg(b"R", be32(0)) + pg(b"S", b"TimeZone\0UTC\0") + pg(b"K", be32(1) + be32(2)) + pg(b"Z", b"I")),
+    (False, pg(b"Q", b"SELECT 1;\0")),
+    (True, pg(b"T", be16(1) + b"a\0" + b"\0" * 18) + pg(b"D", be16(1) + be32(1) + b"1") + pg(b"C", b"SELECT 1\0") + pg(b"Z", b"I")),
+    (False, pg(b"Q", b"SELECT 1/0;\0")),
+    (True, pg(b"E", b"SERROR\0C22012\0Mdivision by zero\0\0") + pg(b"Z", b"I")),
+    (False, pg(b"X", b""))]))
+write("FuzzPgSQL", "sasl", pg_pieces([
+    (False, pg_startup), (True, pg(b"R", be32(10) + b"SCRAM-SHA-256\0\0")),
+    (False, pg(b"p", b"SCRAM-SHA-256\0" + be32(8) + b"n,,n=,r=")), (True, pg(b"R", be32(11) + b"r=x,s=y,i=4096")),
+    (False, pg(b"p", b"c=biws")), (True, pg(b"R", be32(12) + b"v=z") + pg(b"R", be32(0)) + pg(b"Z", b"I"))]))
+
+# --- SMB: pieces led by a control byte ((len - 1) / 5 in bits 0-5, bit 6 server, bit 7 gap).
+def smb_pieces(parts):
+    data = b""
+    for server, text in parts:
+        pos = 0
+        while pos < len(text):
+            units = min(0x3f, (len(text) - pos - 1) // 5)
+            n = units * 5 + 1
+            data += bytes([units | (0x40 if server else 0)]) + text[pos:pos + n]
+            pos += n
+    return data
+def le16(v): return struct.pack("<H", v & 0xffff)
+def le32(v): return struct.pack("<I", v & 0xffffffff)
+def le64(v): return struct.pack("<Q", v)
+def smb2(cmd, mid, resp, body, status=0, tree=0, sess=0):
+    h = b"\xfeSMB" + le16(64) + le16(1) + le32(status) + le16(cmd) + le16(1) + le32(1 if resp else 0) + le32(0) + le64(mid) + le32(0) + le32(tree) + le64(sess) + b"\0" * 16
+    m = h + body
+    return b"\0" + len(m).to_bytes(3, "big") + m
+path = "\\\\srv\\share".encode("utf-16-le")
+write("FuzzSMB", "session", smb_pieces([
+    (False, smb2(0, 0, False, le16(36) + le16(2) + le16(1) + le16(0) + le32(0) + b"\xab" * 16 + le64(0) + le16(0x0210) + le16(0x0311))),
+    (True, smb2(0, 0, True, le16(65) + le16(1) + le16(0x0311) + le16(0) + bytes(range(16)) + b"\0" * 40)),
+    (False, smb2(3, 1, False, le16(9) + le16(0) + le16(72) + le16(len(path)) + path, sess=5)),
+    (True, smb2(3, 1, True, le16(16) + b"\x01\0" + le32(0) * 2, tree=7, sess=5)),
+    (False, b"\0\0\0\x10\xfdSMB" + b"\0" * 12)]))
+write("FuzzSMB", "smb1", smb_pieces([
+    (False, b"\0\0\0\x2f\xffSMB\x72" + b"\0" * 4 + b"\x18" + b"\0" * 22 + b"\0" + le16(12) + b"\x02NT LM 0.12\0"),
+    (True, b"\0\0\0\x25\xffSMB\x72" + b"\0" * 4 + b"\x98" + b"\0" * 22 + b"\x01\0\0" + le16(0))]))
+
 # --- Decode: first byte picks the link type (0 = Ethernet, 3 = raw IP, ...).
 def ipv4(proto, l4, frag=0):
     h = bytearray(b"\x45\x00" + be16(20 + len(l4)) + be16(7) + be16(frag) + bytes([64, proto]) + b"\x00\x00"
@@ -115,6 +187,10 @@ ip6 = be32(6 << 28) + be16(8 + 8) + bytes([44, 64]) + b"\x20\x01\x0d\xb8" + b"\x
 write("FuzzDecode", "raw_ipv6_frag", b"\x03" + ip6 + bytes([17, 0]) + be16(1) + be32(99) + udp(b"")[:8])
 write("FuzzDecode", "ipv4_frag", b"\x03" + ipv4(17, udp(b"abcdefgh"), frag=0x2000))
 write("FuzzDecode", "all_linktypes", b"\xff" + eth + be16(0x86dd) + ip6[:40] + b"\x00" * 16)
+arp = be16(1) + be16(0x0800) + bytes([6, 4]) + be16(1) + eth[6:] + bytes([192, 168, 1, 10]) + b"\x00" * 6 + bytes([192, 168, 1, 1])
+write("FuzzDecode", "eth_arp_request", b"\x00" + eth + be16(0x0806) + arp)
+write("FuzzDecode", "eth_vlan_arp", b"\x00" + eth + be16(0x8100) + be16(7) + be16(0x0806) + arp)
+write("FuzzDecode", "ipv6_in_ipv4", b"\x00" + eth + be16(0x0800) + ipv4(41, be32(6 << 28) + be16(8) + bytes([17, 64]) + b"\x00" * 32 + udp(b"")))
 
 # --- Stream: 4 configuration bytes, then 6-byte records (op, flags, offset le16, length, extra).
 recs = [(0, 0x02, 0, 0, 0), (1, 0x12, 0, 0, 0), (0, 0x10, 1, 0, 0), (0, 0x18, 1, 40, 0),
@@ -159,3 +235,15 @@ for i, disp in enumerate([b'attachment; filename="=?UTF-8?B?6KuL5rGC5pu4LmNvbQ==
     mail = (b"From: a\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Disposition: " + disp +
             b"\r\nContent-Transfer-Encoding: base64\r\n\r\n" + _b64.b64encode(eicar) + b"\r\n--b--\r\n")
     write("FuzzAV", "mail_name_%d" % i, bytes([5 | (3 << 3)]) + mail)
+
+# --- Firewall rules (FuzzRules also loads its input as a firewall ruleset and policy lines).
+write("FuzzRules", "firewall", b"""accept:hook tcp:all any any -> any any (sid:100;)
+accept:hook,alert http1:request_started any any -> any any (sid:101;)
+accept:tx http1:request_line any any -> any any (http.method; content:"GET"; sid:102;)
+accept:flow tls:<client_hello_done any any -> any 443 (tls.sni; content:"example.org"; sid:103;)
+accept:tx,alert http2:stream:request_headers any any -> any any (http.uri; content:"/dns"; sid:104;)
+drop:flow,alert tcp:flow_start any any -> any 23 (flags:S; sid:105;)
+packet.filter=accept:hook,alert
+app.http1.request-line=accept:tx,alert
+app.http2.default-policy=drop:flow
+""")

@@ -137,6 +137,10 @@ public struct HTTPParser {
     var responsesLost = false
     /// What happened during the last `feed` or `finish`.
     public private(set) var events: HTTPEvents = []
+    /// Where, in the bytes of the last `feed`, the direction's tunnel began (after a 101 or
+    /// a CONNECT's 2xx); -1 when the feed did not reach tunnel bytes. An `Upgrade: h2c`
+    /// hands those bytes to the HTTP/2 parser.
+    public private(set) var tunnelStart = -1
     /// Transactions parsed but not recorded because the queue was full.
     public private(set) var droppedTransactions = 0
 
@@ -215,6 +219,7 @@ public struct HTTPParser {
     public mutating func feed(_ data: ByteView, direction: Direction, gap: Bool,
                               onBody: (HTTPBodyChunk) -> Void) {
         events = []
+        tunnelStart = -1
         let d = direction.index
         if gap { handleGap(d, onBody) }
         var pos = 0
@@ -273,6 +278,7 @@ public struct HTTPParser {
                     }
                 }
             case .tunnel, .dead:
+                if sides[d].state == .tunnel && tunnelStart < 0 { tunnelStart = pos }
                 pos = end
             }
         }

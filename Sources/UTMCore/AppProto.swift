@@ -9,6 +9,18 @@ public enum AppProto: UInt8, Sendable, CaseIterable {
     case quic = 4
     /// DHCPv4 on UDP 67/68 (logged for the device table; no rule keywords).
     case dhcp = 5
+    /// HTTP/2 over cleartext (prior knowledge; `http` events with `http2`).
+    case http2 = 6
+    /// SIP over UDP (one message per datagram) and TCP (`sip` events).
+    case sip = 7
+    /// PostgreSQL's wire protocol over TCP (`pgsql` events, one per request/response).
+    case pgsql = 8
+    /// SMB over TCP 445/139 (`smb` events, one per request/response).
+    case smb = 9
+    /// SMTP, recognised by the client's EHLO/HELO (no parser yet: the flow event's
+    /// `app_proto`, and the antivirus reads mail by port). Raw value 16 keeps clear of the
+    /// parsers' numbers.
+    case smtp = 16
     /// Detection ran and nothing matched; the flow is not probed again.
     case failed = 255
 
@@ -21,6 +33,11 @@ public enum AppProto: UInt8, Sendable, CaseIterable {
         case .dns: return "dns"
         case .quic: return "quic"
         case .dhcp: return "dhcp"
+        case .http2: return "http2"
+        case .sip: return "sip"
+        case .pgsql: return "pgsql"
+        case .smb: return "smb"
+        case .smtp: return "smtp"
         case .failed: return "failed"
         }
     }

@@ -10,6 +10,7 @@ enum EtherType {
     static let pppoeSession: UInt16 = 0x8864
     static let mplsUnicast: UInt16 = 0x8847
     static let mplsMulticast: UInt16 = 0x8848
+    static let arp: UInt16 = 0x0806
 }
 
 /// Ethernet II: 6-byte destination, 6-byte source, EtherType.
@@ -57,8 +58,10 @@ func followEtherType(_ firstType: UInt16, _ frame: ByteView, _ firstOffset: Int,
             return followPPPoE(frame, offset, &packet)
         case EtherType.mplsUnicast, EtherType.mplsMulticast:
             return followMPLS(frame, offset, &packet)
+        case EtherType.arp:
+            return LinkResult(.arp, offset)
         default:
-            // ARP, LLDP, 802.3 length fields, ...
+            // LLDP, 802.3 length fields, ...
             return LinkResult(.notIP, 0)
         }
     }

@@ -21,7 +21,8 @@ public enum DecodeResult: Sendable {
     /// IP (and transport, when the protocol is one we know) headers decoded; possibly from a
     /// datagram just reassembled.
     case decoded
-    /// A well-formed frame without IP (ARP, LLDP, STP, ...): nothing for the engine to inspect.
+    /// A well-formed frame without IP (ARP, LLDP, STP, ...): no flow, stream or app layer.
+    /// A decoded ARP packet has `arpOpcode` set: `arp` rules inspect it.
     case notIP
     /// A fragment kept for reassembly; IP fields are set but there is no transport header yet.
     /// A fragment the pool refuses (see the `fragment*` events) is `invalid` instead.
@@ -48,6 +49,8 @@ public struct DecoderCounters: Sendable {
     public var fragmentTimeouts: UInt64 = 0
     public var invalid: UInt64 = 0
     public var notIP: UInt64 = 0
+    /// Well-formed ARP packets (counted in `notIP` too).
+    public var arp: UInt64 = 0
     /// Per-event counts, indexed by the event's bit number (see `count(of:)`). Inline storage:
     /// reading the counters never shares a buffer that the next packet would have to copy.
     public var events: InlineArray<64, UInt64> = .init(repeating: 0)
@@ -171,6 +174,7 @@ public struct Decoder {
         switch kind {
         case .ipv4: return decodeIPv4(l3, timestamp, &packet, fromReassembly: false)
         case .ipv6: return decodeIPv6(l3, timestamp, &packet, fromReassembly: false)
+        case .arp: return decodeARP(l3, &packet)
         case .notIP: return .notIP
         case .invalid, .byVersion: return .invalid
         }
@@ -224,6 +228,14 @@ public struct Decoder {
     @inline(never)
     mutating func decodeTunnel(_ inner: ByteView, v6: Bool, _ timestamp: Timestamp,
                                _ packet: inout DecodedPacket) -> DecodeResult {
+        if tunnelDepth == 0 {
+            // The outer header's fields are still in `packet`: keep them before the inner
+            // datagram overwrites them.
+            packet.tunnelProto = v6 ? 41 : 4
+            packet.tunnelIPVersion = packet.ipVersion
+            packet.tunnelSrc = packet.src
+            packet.tunnelDst = packet.dst
+        }
         tunnelDepth &+= 1
         defer { tunnelDepth &-= 1 }
         return v6 ? decodeIPv6(inner, timestamp, &packet, fromReassembly: false)
@@ -259,6 +271,8 @@ enum NetworkKind: Sendable {
     case ipv4, ipv6
     /// Raw IP: the version nibble decides.
     case byVersion
+    /// ARP (EtherType 0x0806): decoded by DecodeARP.swift, not IP.
+    case arp
     case notIP
     case invalid
 }

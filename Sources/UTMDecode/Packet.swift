@@ -100,6 +100,21 @@ public struct DecodedPacket: Sendable {
     public var icmpID: UInt16 = 0
     public var icmpSeq: UInt16 = 0
 
+    /// The outermost IP layer when the packet came through an IP-in-IP tunnel (6in4, 4in6,
+    /// 6in6, 4in4): Suricata tracks that layer as a flow of its own (protocol 4 or 41), beside
+    /// the flow of the traffic it carries. `tunnelProto` is 0 when there was no tunnel.
+    public var tunnelProto: UInt8 = 0
+    public var tunnelIPVersion: UInt8 = 0
+    public var tunnelSrc: IPAddress = .none
+    public var tunnelDst: IPAddress = .none
+
+    /// ARP (DecodeARP.swift): the opcode (1 request, 2 reply...), 0 when the frame was not a
+    /// decoded ARP packet; sender and target hardware addresses. The protocol addresses are in
+    /// `src`/`dst`.
+    public var arpOpcode: UInt16 = 0
+    public var arpSenderMAC: MACAddress = .none
+    public var arpTargetMAC: MACAddress = .none
+
     /// True when the IP datagram was rebuilt from fragments.
     public var reassembled: Bool = false
     /// Transport payload (TCP/UDP data, ICMP body).
@@ -190,8 +205,15 @@ public struct DecodeEvents: OptionSet, Sendable {
     /// offload split the segment: the captured bytes are used as the packet.
     public static let ipLengthZero = DecodeEvents(rawValue: 1 << 27)
 
+    // ARP
+    /// ARP header shorter than 8 bytes, or than the addresses its sizes announce.
+    public static let arpTooShort = DecodeEvents(rawValue: 1 << 28)
+    /// ARP for other than Ethernet/IPv4 (hardware type, protocol type or address sizes), or
+    /// opcode 0.
+    public static let arpUnsupported = DecodeEvents(rawValue: 1 << 29)
+
     /// Number of defined event bits; counters are kept for bits below this.
-    public static let definedBits = 28
+    public static let definedBits = 30
 
     /// Suricata-style event name for rules (`decode-event:`) and EVE output, by bit index.
     public static func name(ofBit bit: Int) -> StaticString? {
@@ -224,6 +246,8 @@ public struct DecodeEvents: OptionSet, Sendable {
         case 25: return "defrag.pool_full"
         case 26: return "defrag.invalid"
         case 27: return "ip.length_zero_tso"
+        case 28: return "arp.pkt_too_small"
+        case 29: return "arp.unsupported"
         default: return nil
         }
     }

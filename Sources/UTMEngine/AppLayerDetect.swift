@@ -16,13 +16,27 @@ enum AppLayerDetect {
                          clientPort: UInt16) -> AppProto {
         let dnsPort = serverPort == 53 || clientPort == 53
         guard let b0 = data.u8(0) else { return dnsPort ? .dns : .unknown }
+        // SIP before HTTP: `OPTIONS sip:… SIP/2.0` is not an HTTP request.
+        if SIP.probe(data) { return .sip }
         if direction == .toServer {
             // HTTP is recognised by its content even on DNS's port (Suricata does the same).
             // Indices, not `for m in methods`: the generic iterator allocates in debug builds.
             for i in methods.indices where data.starts(with: methods[i].byteView) { return .http }
+            if isSMTPGreeting(data) { return .smtp }
         }
         if dnsPort { return .dns }
         if looksLikeTLS(data) { return .tls }
+        if direction == .toServer {
+            // HTTP/2 with prior knowledge: the client's connection preface, whatever the port
+            // (a shorter prefix of it waits for more bytes; anything else goes on probing).
+            switch HTTP2Parser.probePreface(data) {
+            case true?: return .http2
+            case nil: return .unknown
+            case false?: break
+            }
+        }
+        if PgSQLParser.probe(data, toServer: direction == .toServer, serverPort: serverPort) { return .pgsql }
+        if SMBParser.probe(data) { return .smb }
         if direction == .toServer {
             // A method is at most 11 bytes with its space: wait for that many before giving up.
             if data.count < 12, isUpperASCII(b0) { return .unknown }
@@ -43,6 +57,20 @@ enum AppLayerDetect {
     }
 
     static func isUpperASCII(_ b: UInt8) -> Bool { b >= 0x41 && b <= 0x5a }
+
+    /// A client opening an SMTP session: `EHLO ` or `HELO ` in any case (Suricata's SMTP
+    /// patterns), whatever the port.
+    static func isSMTPGreeting(_ data: ByteView) -> Bool {
+        guard let b0 = data.u8(0), let b1 = data.u8(1), let b2 = data.u8(2), let b3 = data.u8(3),
+              let b4 = data.u8(4), b4 == 0x20 else { return false }
+        let first = b0 | 0x20, second = b1 | 0x20
+        let eh = first == UInt8(ascii: "e") && second == UInt8(ascii: "h")
+        let he = first == UInt8(ascii: "h") && second == UInt8(ascii: "e")
+        return (eh || he) && b2 | 0x20 == UInt8(ascii: "l") && b3 | 0x20 == UInt8(ascii: "o")
+    }
+
+    /// Protocols recognised for the flow's `app_proto` that have no parser state (yet).
+    static func hasParser(_ app: AppProto) -> Bool { app != .smtp }
 
     /// DNS away from its ports (DNSCrypt certificate queries and resolvers on UDP 443, DNS
     /// tunnels): the datagram was parsed into `m` and must be exactly one well-formed standard

@@ -63,6 +63,12 @@ public final class Engine {
     var tls: SlotPool<TLSParser>
     var quic: SlotPool<QUICFlowState>
     var dnsTCP: SlotPool<DNSParser>
+    var http2: SlotPool<HTTP2Parser>
+    /// Reused list of an HTTP/2 parser's finished streams (EngineHTTP2.swift).
+    var http2Ready: [Int] = []
+    var pgsql: SlotPool<PgSQLParser>
+    var smb: SlotPool<SMBParser>
+    var sipTCP: SlotPool<SIPStream>
     var dns: DNSParser
     /// The decision for the packet being processed (reset for each packet).
     public internal(set) var decision = PacketDecision()
@@ -80,12 +86,24 @@ public final class Engine {
     var appID: EngineAppIDStage
     /// Antivirus state (EngineAntivirus.swift).
     var av: EngineAVStage
+    /// Firewall mode (EngineFirewall.swift): nil rules when off.
+    var fw: EngineFirewallStage
+    /// Per flow slot: flow id << 16 | alerts that carried its transaction (EngineAlertTx.swift).
+    var alertTxLogged: [UInt64] = []
 
     public init(config: EngineConfig = .init()) {
         self.config = config
         decoder = Decoder(config: config.decoder)
         flows = FlowTable(config: config.flow)
-        reassembler = TCPReassembler(config: config.flow)
+        var streamConfig = config.flow
+        // IDS with per-host overlap policies: judge overlaps before inspecting, as the
+        // receiver will (FlowConfig.holdUntilAcked). Inline, the first bytes seen are the ones
+        // forwarded, so they win and nothing waits.
+        if config.modes.ids && !streamConfig.hostOSPolicies.isEmpty { streamConfig.holdUntilAcked = true }
+        // Inline, a retransmission must not carry other bytes than those inspected and
+        // forwarded: keep copies until acknowledged to check (EngineOverlap.swift).
+        if !config.modes.ids { streamConfig.retainUnacked = true }
+        reassembler = TCPReassembler(config: streamConfig)
         eve = EVEWriter()
         let c = config
         http = SlotPool(limit: c.maxHTTPStates) { HTTPParser(config: c.http) }
@@ -98,10 +116,17 @@ public final class Engine {
                           tls: TLSParser(config: quicTLSConfig))
         }
         dnsTCP = SlotPool(limit: c.maxDNSTCPStates) { DNSParser(config: c.dns) }
+        http2 = SlotPool(limit: c.maxHTTP2States) { HTTP2Parser(config: c.http2) }
+        http2Ready.reserveCapacity(c.http2.maxStreams)
+        pgsql = SlotPool(limit: c.maxPgSQLStates) { PgSQLParser(config: c.pgsql) }
+        smb = SlotPool(limit: c.maxSMBStates) { SMBParser(config: c.smb) }
+        sipTCP = SlotPool(limit: c.maxSIPTCPStates) { SIPStream() }
         dns = DNSParser(config: c.dns)
         webFilter = EngineWebFilterStage(policy: c.webFilter)
         appID = EngineAppIDStage(settings: c.appID, flowCapacity: flows.capacity)
         av = EngineAVStage(config: c.antivirus, flowCapacity: flows.capacity)
+        fw = EngineFirewallStage(rules: c.firewall, flowCapacity: flows.capacity)
+        alertTxLogged = Array(repeating: 0, count: flows.capacity)
     }
 
     // MARK: Per packet
@@ -128,6 +153,7 @@ public final class Engine {
         stats.bytes &+= UInt64(wireLength)
         if now < timestamp { now = timestamp }
         guard decoder.decode(frame, rawLinkType: rawLinkType, timestamp: timestamp, into: &packet) == .decoded else {
+            if packet.arpOpcode != 0 && detect != nil { detectARP() }
             return decision
         }
         if !packet.srcMAC.isPresent { packet.srcMAC = sourceMAC }
@@ -136,6 +162,7 @@ public final class Engine {
         flows.expire(now: now, budget: config.expiryBudgetPerPacket) { ref, flow, reason in
             self.endFlow(ref, &flow, reason)
         }
+        if packet.tunnelProto != 0 { trackTunnelLayer() }
         guard let tracked = flows.track(packet, onEnd: { ref, flow, reason in
             self.endFlow(ref, &flow, reason)
         }) else {
@@ -144,20 +171,40 @@ public final class Engine {
         }
         lastFlow = tracked.ref
         lastFlowIsNew = tracked.isNew
-        if tracked.isNew { appIDFlowStarted(tracked.ref) }
-        if flows[tracked.ref].engineFlags & FlowBits.blocked != 0 {
+        if tracked.isNew {
+            appIDFlowStarted(tracked.ref)
+            firewallFlowStarted(tracked.ref)
+        }
+        if flows.engineFlags(tracked.ref) & FlowBits.blocked != 0 {
             decision = PacketDecision(verdict: .drop, response: .none, source: .flowBlocked)
             blockedFlowPacket(tracked.ref)
+            firewallCount(tracked.ref, flowBlocked: true)
             return decision
         }
         if midstreamRefused(tracked.ref, tracked.direction) { return decision }
-        if detect != nil { detectBegin(tracked.ref, tracked.direction) }
+        if fw.rules != nil && !firewallPacket(tracked.ref, tracked.direction) {
+            firewallCount(tracked.ref, flowBlocked: false)
+            stats.blockedPackets &+= 1
+            if fw.flowDrop { flows.withFlow(tracked.ref) { $0.engineFlags |= FlowBits.blocked | FlowBits.ipsBlocked } }
+            return decision
+        }
+        if detect != nil {
+            detectBegin(tracked.ref, tracked.direction)
+            if fw.passPacket { detectCursor = DetectCursor() }
+        }
+        reassembler.beginPacket()
         switch packet.ipProto {
-        case IPProto.tcp: processTCP(tracked.ref, tracked.direction)
+        case IPProto.tcp:
+            processTCP(tracked.ref, tracked.direction)
+            forwardedOverlapConflict()
         case IPProto.udp: processUDP(tracked.ref, tracked.direction)
         default: break
         }
-        if detect != nil { detectPacketRules(tracked.ref) }
+        if detect != nil && !fw.dropped { detectPacketRules(tracked.ref) }
+        if fw.rules != nil {
+            firewallCount(tracked.ref, flowBlocked: false)
+            if fw.passFlow { flows.withFlow(tracked.ref) { $0.engineFlags |= FlowBits.noDetect } }
+        }
         if decision.verdict != .accept {
             stats.blockedPackets &+= 1
             let bits = flowBlockBits()
@@ -179,12 +226,14 @@ public final class Engine {
     // MARK: TCP
 
     func processTCP(_ ref: FlowRef, _ direction: Direction) {
-        let flow = flows[ref]
-        var bits = flow.engineFlags
-        if bits & FlowBits.appDone != 0 {
-            if bits & FlowBits.encrypted == 0 { detectStreamOnly(ref, direction) }
+        // Flows the app layer is done with (encrypted TLS, most packets) need no copy of the flow.
+        let done = flows.engineFlags(ref)
+        if done & FlowBits.appDone != 0 {
+            if done & FlowBits.encrypted == 0 { detectStreamOnly(ref, direction) }
             return
         }
+        let flow = flows[ref]
+        var bits = flow.engineFlags
         var app = flow.appProto
         var slot = flow.appSlot
         let meta = endpoints(flow)
@@ -205,7 +254,7 @@ public final class Engine {
     func streamData(_ ref: FlowRef, _ data: ByteView, _ chunk: StreamChunk, meta: EVEEndpoints, time: Timestamp,
                     app: inout AppProto, slot: inout Int32, bits: inout UInt32) {
         let wasEncrypted = bits & FlowBits.encrypted != 0
-        defer { if detect != nil && !wasEncrypted { detectStream(data, chunk, app: app) } }
+        defer { if detect != nil && !wasEncrypted && !fw.dropped { detectStream(data, chunk, app: app) } }
         appIDPayload(ref, data, chunk.direction, meta)
         avMailData(ref, data, chunk, meta)
         if bits & FlowBits.parserDone != 0 { return }
@@ -214,6 +263,11 @@ public final class Engine {
             guard app != .unknown else { return }
             if app == .failed { bits |= FlowBits.parserDone; return }
             stats.appDetected[Int(app.rawValue)] &+= 1
+            appRevealed(by: chunk.direction, bits: &bits)
+            if !AppLayerDetect.hasParser(app) {
+                bits |= FlowBits.parserDone
+                return
+            }
             guard let s = acquire(app) else {
                 app = .failed
                 bits |= FlowBits.parserDone
@@ -229,9 +283,12 @@ public final class Engine {
         case .http:
             if detect != nil { detectHTTPBegin() }
             feedHTTP(ref, i, data, chunk, m)
-            if detect != nil { detectHTTP(i, chunk.direction) }
+            if fw.rules != nil && !firewallHTTP(ref, i, chunk.direction) { return }
+            if detect != nil { detectHTTP(i, chunk.direction, payload: data) }
             if chunk.direction == .toServer { httpRequests(ref, i, m) }
+            let h2 = http.items[i].events.contains(.tunnel) ? prepareHTTP2Upgrade(i) : nil
             logHTTP(i, time: time, m)
+            if let h2 { upgradeToHTTP2(ref, i, h2, data, chunk, m, time: time, app: &app, slot: &slot) }
         case .tls:
             tls.items[i].feed(data, direction: chunk.direction, gap: chunk.gapBefore)
             let events = tls.items[i].takeEvents()
@@ -239,17 +296,29 @@ public final class Engine {
                 bits |= FlowBits.helloChecked
                 clientHello(ref, tls.items[i], quic: false, m)
             }
+            if fw.rules != nil && !firewallTLS(ref, i, chunk.direction) { return }
             if detect != nil { detectTLS(i, events) }
             if events.contains(.serverHelloDone) && bits & FlowBits.helloLogged == 0 {
                 eve.writeTLS(tls.items[i], time: time, m, webFilter: helloWebFilter(tls.items[i]))
                 bits |= FlowBits.helloLogged
             }
             if tls.items[i].encrypted { bits |= FlowBits.parserDone | FlowBits.encrypted }
+        case .http2:
+            http2Data(ref, i, data, chunk, m, time: time)
         case .dns:
+            if fw.rules != nil && !firewallMessage(ref, .dns, chunk.direction) { return }
             dnsTCP.items[i].feedStream(data, direction: chunk.direction, gap: chunk.gapBefore) { dir, parser in
                 let wf = self.dnsMessage(ref, parser, m)
                 if self.detect != nil { self.detectDNS(parser, dir) }
                 self.eve.writeDNS(parser, time: time, dir == .toServer ? m : m.reversed, webFilter: wf)
+            }
+        case .pgsql:
+            pgsqlData(i, data, chunk, m, time: time, bits: &bits)
+        case .smb:
+            smbData(i, data, chunk, m, time: time)
+        case .sip:
+            sipTCP.items[i].feed(data, direction: chunk.direction, gap: chunk.gapBefore) { dir, msg in
+                if let s = SIP.parse(msg) { self.eve.writeSIP(s, datagram: msg, time: time, dir == .toServer ? m : m.reversed) }
             }
         default:
             break
@@ -289,9 +358,9 @@ public final class Engine {
     // MARK: UDP
 
     func processUDP(_ ref: FlowRef, _ direction: Direction) {
+        if flows.engineFlags(ref) & FlowBits.appDone != 0 { return }
         let flow = flows[ref]
         var bits = flow.engineFlags
-        if bits & FlowBits.appDone != 0 { return }
         var app = flow.appProto
         var m = endpoints(flow)
         let payload = packet.payload
@@ -318,6 +387,8 @@ public final class Engine {
                 flows.withFlow(ref) { $0.appSlot = s }
             } else if dns.parse(payload), AppLayerDetect.looksLikeDNS(dns.message, length: payload.count) {
                 app = .dns
+            } else if SIP.probe(payload) {
+                app = .sip
             } else {
                 let tries = ((bits >> FlowBits.probeShift) & 0xf) + 1
                 bits = (bits & ~(0xf << FlowBits.probeShift)) | (min(tries, 15) << FlowBits.probeShift)
@@ -335,6 +406,7 @@ public final class Engine {
             flows.withFlow(ref) { $0.appProto = app }
         }
         m.appProto = app
+        if fw.rules != nil && !firewallMessage(ref, app, direction) { return }
         switch app {
         case .dns:
             if dns.parse(payload) {
@@ -349,6 +421,11 @@ public final class Engine {
             // built from the events).
             if let msg = DHCP.parse(payload) {
                 eve.writeDHCP(msg, datagram: payload, time: time, direction == .toServer ? m : m.reversed)
+            }
+        case .sip:
+            // One message per datagram, like DHCP: nothing kept between packets.
+            if let msg = SIP.parse(payload) {
+                eve.writeSIP(msg, datagram: payload, time: time, direction == .toServer ? m : m.reversed)
             }
         case .quic:
             let slot = flow.appSlot >= 0 ? flow.appSlot : flows[ref].appSlot
@@ -391,6 +468,18 @@ public final class Engine {
         case .dns:
             slot = dnsTCP.acquire()
             if let s = slot { dnsTCP.items[Int(s)].reset() }
+        case .http2:
+            slot = http2.acquire()
+            if let s = slot { http2.items[Int(s)].reset() }
+        case .pgsql:
+            slot = pgsql.acquire()
+            if let s = slot { pgsql.items[Int(s)].reset() }
+        case .smb:
+            slot = smb.acquire()
+            if let s = slot { smb.items[Int(s)].reset() }
+        case .sip:
+            slot = sipTCP.acquire()
+            if let s = slot { sipTCP.items[Int(s)].reset() }
         default:
             return nil
         }
@@ -420,6 +509,19 @@ public final class Engine {
                 quic.release(slot)
             case .dns:
                 dnsTCP.release(slot)
+            case .http2:
+                http2.items[i].finish()
+                if flow.engineFlags & FlowBits.ipsBlocked == 0 { logHTTP2(i, time: flow.lastSeen, m) }
+                http2.release(slot)
+            case .pgsql:
+                pgsqlEnd(i, flow, m)
+                pgsql.release(slot)
+            case .smb:
+                smbEnd(i, flow, m)
+                smb.release(slot)
+            case .sip:
+                // A message still incomplete at the end is not logged (no framing to trust).
+                sipTCP.release(slot)
             default:
                 break
             }

@@ -37,15 +37,16 @@ extension Engine {
     func checkBypass(_ ref: FlowRef, _ direction: Direction) {
         let policy = config.bypass
         guard policy.encrypted || policy.streamDepth else { return }
-        let flow = flows[ref]
-        if policy.encrypted && flow.engineFlags & FlowBits.appDone != 0 && flow.appProto == .tls {
+        // Field reads, not `flows[ref]`: this runs for every accepted packet.
+        let app = flows.appProto(ref)
+        if policy.encrypted && flows.engineFlags(ref) & FlowBits.appDone != 0 && app == .tls {
             decision.bypass = true
             return
         }
         guard policy.streamDepth, packet.ipProto == IPProto.tcp, config.flow.streamDepth > 0 else { return }
         let depth = UInt64(config.flow.streamDepth)
-        guard flow.stream(direction).nextOffset >= depth, !avFollowsStream(ref) else { return }
-        if flow.appProto == .http && flow.stream(direction == .toServer ? .toClient : .toServer).nextOffset < depth { return }
+        guard flows.nextOffset(ref, direction) >= depth, !avFollowsStream(ref) else { return }
+        if app == .http && flows.nextOffset(ref, direction == .toServer ? .toClient : .toServer) < depth { return }
         decision.bypass = true
     }
 }

@@ -2,6 +2,7 @@ import UTMDecode
 import UTMFlow
 import UTMAppLayer
 import UTMWebFilter
+import UTMDetect
 
 /// Everything the engine can be tuned with, with the defaults a 100-device office needs.
 /// A plain value: configuration files and command-line flags fill it in.
@@ -12,6 +13,7 @@ public struct EngineConfig: Sendable {
     public var tls = TLSConfig()
     public var dns = DNSConfig()
     public var quic = QUICConfig()
+    public var http2 = HTTP2Config()
 
     /// Concurrent flows whose application layer is parsed, per protocol. Flows beyond these
     /// still pass and are logged, unparsed (counted as `appStateExhausted`).
@@ -19,6 +21,16 @@ public struct EngineConfig: Sendable {
     public var maxTLSStates = 8192
     public var maxQUICStates = 2048
     public var maxDNSTCPStates = 256
+    /// Cleartext HTTP/2 is rare (browsers speak it over TLS only): a small pool.
+    public var maxHTTP2States = 32
+    /// PostgreSQL parsers (about 40 KiB each with the default buffers).
+    public var pgsql = PgSQLConfig()
+    public var maxPgSQLStates = 256
+    /// SIP over TCP (16 KiB each: one 8 KiB message buffer per direction).
+    public var maxSIPTCPStates = 128
+    /// SMB parsers (about 12 KiB each with the default buffers).
+    public var smb = SMBConfig()
+    public var maxSMBStates = 512
 
     /// Payload chunks a TCP flow may show in each direction before detection gives up.
     public var detectionChunks = 4
@@ -39,6 +51,9 @@ public struct EngineConfig: Sendable {
     public var bypass = EngineBypassPolicy()
     /// IDS or inline, midstream pickup, drop logging (EngineModes.swift).
     public var modes = EngineModes()
+    /// Firewall mode (Suricata 8's): a ruleset with default policies evaluated before the
+    /// threat-detection rules (EngineFirewall.swift). nil (the default): no firewall stage.
+    public var firewall: FirewallRuleSet? = nil
 
     public init() {
         quic.serverCryptoCapacity = 0 // ServerHello of QUIC says nothing we log

@@ -59,6 +59,7 @@ extension Engine {
         f.payloadSize = packet.payload.count
         f.direction = direction
         if packet.ipProto == IPProto.tcp {
+            appRevealAcknowledged(ref, direction, flow)
             f.established = detectEstablished(flow)
         } else {
             f.established = flow.hasBothDirections
@@ -81,11 +82,13 @@ extension Engine {
     func detectPacketRules(_ ref: FlowRef) {
         guard let d = detect, detectCursor.slot >= 0 else { return }
         var f = detectCursor.facts
-        f.appProto = flows[ref].appProto
+        f.appProto = packetRuleAppProto(ref)
         beginRuleScope(d, f)
         // Encrypted TLS records: no payload inspection (Suricata's no-payload-inspection flag
         // for encrypted flows); header, flags and dsize rules still see the packet.
-        let payload = detectCursor.flow.engineFlags & FlowBits.encrypted != 0 ? ByteView.empty : packet.payload
+        // A retransmission that rewrote forwarded bytes is inspected as the receiver keeps it.
+        let payload = detectCursor.flow.engineFlags & FlowBits.encrypted != 0
+            ? ByteView.empty : (reassembler.conflictPayload ?? packet.payload)
         d.inspectPacket(f, payload: payload, slot: detectCursor.slot, time: detectCursor.time) { i, alert in
             self.detectMatched(i, alert, f)
         }
@@ -136,7 +139,10 @@ extension Engine {
     func detectHTTPBegin() { detect?.beginBody() }
 
     /// After a feed of HTTP parser `i`: request/response headers that completed, and bodies.
-    func detectHTTP(_ i: Int, _ direction: Direction) {
+    /// `payload` is the stream chunk that was fed: a rule that mixes bare payload matches with
+    /// HTTP buffers (`pcre:"/^GET/"; pcre:"/x/U"`) reads it as its payload, as Suricata
+    /// inspects such a rule's payload part on the stream and its URI part on the transaction.
+    func detectHTTP(_ i: Int, _ direction: Direction, payload: ByteView = .empty) {
         guard let d = detect, detectCursor.slot >= 0 else { return }
         let slot = detectCursor.slot
         let n = http.items[i].pendingCount
@@ -162,6 +168,7 @@ extension Engine {
             if phase != 0 || txBody != nil {
                 var buffers = InspectionBuffers()
                 fillHTTP(&buffers, i, tx, response: direction == .toClient)
+                if !payload.isEmpty { buffers[.payload] = payload }
                 var mask: UInt8 = phase != 0 ? 1 << phase : 0
                 if let b = txBody {
                     if direction == .toServer { buffers[.httpClientBody] = b } else {
@@ -289,16 +296,16 @@ extension Engine {
         if alert {
             stats.alerts &+= 1
             d.markAlerted(detectCursor.slot)
-            let text = d.defs.alertText[i]
-            text.msg.withUnsafeBytes { msg in
-                text.category.withUnsafeBytes { cat in
-                    text.metadataJSON.withUnsafeBytes { meta in
-                        let rule = EVEAlertRule(gid: sig.gid, sid: sig.sid, rev: sig.rev, msg: ByteView(msg),
-                                                category: ByteView(cat), severity: sig.priority,
-                                                productSeverity: sig.productSeverity, metadataJSON: ByteView(meta),
-                                                blocked: blocking)
-                        eve.writeAlert(rule, time: packet.timestamp, e, flow: flow)
-                    }
+            d.defs.alertTexts.withText(i) { msg, cat, meta in
+                let rule = EVEAlertRule(gid: sig.gid, sid: sig.sid, rev: sig.rev, msg: msg,
+                                        category: cat, severity: sig.priority,
+                                        productSeverity: sig.productSeverity, metadataJSON: meta,
+                                        blocked: blocking)
+                let tx = alertTxSlot()
+                if tx >= 0 {
+                    eve.writeAlert(rule, time: packet.timestamp, e, flow: flow, tls: tls.items[tx])
+                } else {
+                    eve.writeAlert(rule, time: packet.timestamp, e, flow: flow)
                 }
             }
         }

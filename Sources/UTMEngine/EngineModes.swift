@@ -38,6 +38,11 @@ public struct EngineModes: Sendable {
     /// Only one direction of TCP sessions is seen (asymmetric routing; Suricata's
     /// `stream.async-oneside`): a session whose other side never shows counts as established.
     public var asyncOneSide = false
+    /// Alerts of packet rules carry the flow's one app-layer transaction (Suricata's
+    /// `detect.guess-applayer-tx`; EngineAlertTx.swift), at most `streamTxLogLimit` times per
+    /// flow (`detect.stream-tx-log-limit`, default 4).
+    public var guessAppLayerTx = false
+    public var streamTxLogLimit = 4
 
     public init() {}
 }
@@ -96,7 +101,7 @@ extension Engine {
     /// midstream pickup refused.
     func detectEstablished(_ flow: Flow) -> Bool {
         if flow.midstream && !config.modes.midstream { return false }
-        if flow.tcpState.rawValue >= TCPState.established.rawValue { return true }
+        if flow.tcpState.rawValue >= TCPState.established.rawValue { return !flow.handshakeCompletedNow }
         return config.modes.asyncOneSide && flow.tcpState != .none && (flow.packets.0 == 0 || flow.packets.1 == 0)
     }
 
@@ -146,6 +151,7 @@ extension Engine {
     /// is packet-scoped dropped it; `ipsBlocked` too when the IPS decided.
     @inline(__always)
     func flowBlockBits() -> UInt32 {
+        if decision.source == .firewall { return fw.flowDrop ? FlowBits.blocked | FlowBits.ipsBlocked : 0 }
         if decision.source != .ips { return FlowBits.blocked }
         return detectCursor.flowScopeDrop ? FlowBits.blocked | FlowBits.ipsBlocked : 0
     }

@@ -51,6 +51,7 @@ extension Engine {
         eve.json.endObject()
         eve.json.key("state_exhausted"); eve.json.uint(stats.appStateExhausted)
         eve.json.endObject()
+        if let c = firewallCounters { writeFirewallStats(c) }
         eve.json.endObject()
         eve.end()
     }

@@ -1,3 +1,5 @@
+import UTMFlow
+
 /// `utmctl replay --set KEY=VALUE`: the few Suricata configuration keys whose meaning the
 /// engine has, applied to an `EngineConfig`. Keys are Suricata's (`stream.midstream`,
 /// `stream.reassembly.depth`, ...) so a suricata-verify test's own arguments can be passed
@@ -17,6 +19,12 @@ public enum ReplaySettings {
         ("stream.midstream-policy", "midstream pickup off: ignore, bypass, pass-flow, drop-flow, reject"),
         ("exception-policy", "master switch for the midstream policy (auto: drop-flow inline, ignore in IDS mode)"),
         ("stream.reassembly.depth", "bytes per direction reassembled (0 = unlimited; kb/mb suffixes)"),
+        ("flow-timeouts.PROTO.STATE", "idle timeout in seconds; PROTO tcp (new, established, closed), udp or "
+            + "default (new, established)"),
+        ("detect.guess-applayer-tx", "alerts of packet rules carry the flow's one transaction (true/false)"),
+        ("detect.stream-tx-log-limit", "how many alerts per flow carry it (default 4)"),
+        ("host-os-policy.POLICY", "TCP overlap policy of receivers in these networks (a,b/24,...); POLICY is "
+            + OverlapPolicy.allCases.map(\.name).joined(separator: ", ")),
     ]
 
     /// Applies `KEY=VALUE`. Returns a warning when the key has no effect here; throws on a
@@ -44,10 +52,56 @@ public enum ReplaySettings {
                 throw Failure(description: "--set \(key): '\(value)' is not a size")
             }
             config.flow.streamDepth = n == 0 ? Int.max / 2 : n
+        case "detect.guess-applayer-tx":
+            config.modes.guessAppLayerTx = try bool(key, value)
+        case "detect.stream-tx-log-limit":
+            guard let n = Int(value), n >= 0, n <= 0xffff else {
+                throw Failure(description: "--set \(key): '\(value)' is not a count (0...65535)")
+            }
+            config.modes.streamTxLogLimit = n
+        case _ where key.hasPrefix("flow-timeouts."):
+            return try flowTimeout(key, value, &config.flow.timeouts)
+        case _ where key.hasPrefix("host-os-policy."):
+            try hostOSPolicy(key, value, &config.flow)
         default:
             return "--set \(key): no equivalent in this engine; ignored"
         }
         return nil
+    }
+
+    /// `flow-timeouts.tcp.closed=10` (seconds; Suricata's flow-timeouts section).
+    static func flowTimeout(_ key: Substring, _ value: String, _ t: inout FlowTimeouts) throws(Failure) -> String? {
+        guard let n = Int64(value), n >= 0, n < 1 << 32 else {
+            throw Failure(description: "--set \(key): '\(value)' is not a number of seconds")
+        }
+        let us = n * FlowTimeouts.second
+        switch key.dropFirst("flow-timeouts.".count) {
+        case "tcp.new": t.tcpNew = us
+        case "tcp.established": t.tcpEstablished = us
+        case "tcp.closed": t.tcpClosed = us
+        case "udp.new": t.udpNew = us
+        case "udp.established": t.udpEstablished = us
+        case "default.new", "icmp.new": t.otherNew = us
+        case "default.established", "icmp.established": t.otherEstablished = us
+        default:
+            return "--set \(key): no equivalent in this engine (tcp.new/established/closed, udp.new/established, default.new/established); ignored"
+        }
+        return nil
+    }
+
+    /// `host-os-policy.old-linux=[2.2.2.2, 10.0.0.0/8]` (suricata.yaml's list, brackets optional).
+    static func hostOSPolicy(_ key: Substring, _ value: String, _ flow: inout FlowConfig) throws(Failure) {
+        let name = String(key.dropFirst("host-os-policy.".count))
+        guard let policy = OverlapPolicy(name: name) else {
+            let names = OverlapPolicy.allCases.map(\.name).joined(separator: ", ")
+            throw Failure(description: "--set \(key): '\(name)' is not one of \(names)")
+        }
+        let list = value.filter { $0 != "[" && $0 != "]" && $0 != " " && $0 != "\"" && $0 != "'" }
+        for item in list.split(separator: ",") where !item.isEmpty {
+            guard flow.hostOSPolicies.add(String(item), policy) else {
+                throw Failure(description: "--set \(key): '\(item)' is not an address or network")
+            }
+        }
     }
 
     static func bool(_ key: Substring, _ v: String) throws(Failure) -> Bool {

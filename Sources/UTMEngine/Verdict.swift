@@ -28,6 +28,8 @@ public enum ActiveResponse: UInt8, Sendable {
 @frozen
 public enum VerdictSource: UInt8, Sendable {
     case none = 0, ips, webFilter, antivirus, appPolicy, zonePolicy, flowBlocked
+    /// Firewall mode's rules or default policies (EngineFirewall.swift).
+    case firewall
 }
 
 /// The engine's decision for the last packet.

@@ -70,6 +70,17 @@ public struct TCPStream: Sendable {
     /// Out-of-order bytes queued in the segment pool: first node, and chunks held.
     var oooHead: Int32 = -1
     var oooChunks: Int32 = 0
+    /// The receiver's overlap policy (FlowConfig.hostOSPolicies), set when the stream starts.
+    public internal(set) var overlapPolicy: OverlapPolicy = .first
+    /// Bytes wait in the queue until acknowledged (FlowConfig.holdUntilAcked).
+    var hold = false
+    /// Stream offset (exclusive) the receiver has acknowledged, while `hold`.
+    var ackedOffset: UInt64 = 0
+    /// Copies of delivered, not yet acknowledged bytes (FlowConfig.retainUnacked): a sorted
+    /// list of pool nodes, first and last, and chunks held.
+    var retHead: Int32 = -1
+    var retTail: Int32 = -1
+    var retChunks: Int32 = 0
 
     public init() {}
 
@@ -110,6 +121,12 @@ public struct Flow: Sendable {
     public internal(set) var midstream = false
     /// A valid RST was seen.
     public internal(set) var rstSeen = false
+    /// The last packet was the bare ACK that completed the handshake. Suricata marks a packet
+    /// established by the flow's state before the stream engine saw it, so for `flow:` that
+    /// ACK is not established yet (ips/firewall-06). An ACK carrying data counts as
+    /// established, so its bytes are inspected as the stream's first (a split handshake's
+    /// data packet completes it here).
+    public internal(set) var handshakeCompletedNow = false
     /// Set by the engine.
     public var appProto: AppProto = .unknown
     /// Owned by the engine: index into its parser pools; -1 when none.

@@ -26,6 +26,22 @@ public struct FlowConfig: Sendable {
     /// How many slots the table looks at to pick a flow to evict when it is full (default 32).
     /// Bounded so that a flood costs a fixed amount of work per packet.
     public var evictionSample: Int = 32
+    /// Overlap policy of each receiving host (Suricata's `host-os-policy`); hosts in no
+    /// network get `defaultOverlapPolicy`. Empty by default: the first bytes seen win.
+    public var hostOSPolicies = HostOSPolicies()
+    /// Policy for receivers `hostOSPolicies` does not name (default `.first`).
+    public var defaultOverlapPolicy: OverlapPolicy = .first
+    /// Hold each direction's bytes until the receiver acknowledges them, so that a later
+    /// segment overlapping them is judged by the receiver's policy before anything is inspected
+    /// (Suricata's IDS mode, which reassembles acknowledged data). Off by default: inline, the
+    /// bytes are inspected as they pass and the first ones win. Held bytes use the out-of-order
+    /// budget; a direction that exceeds it is delivered as it arrives again.
+    public var holdUntilAcked = false
+    /// Inline: keep a copy of forwarded bytes until the receiver acknowledges them, so a
+    /// retransmission carrying different bytes is caught (`TCPReassembler.conflictPayload`)
+    /// rather than forwarded unseen (Suricata's inline overlap check). Best effort: it never
+    /// takes more than half of the pool, leaving the rest to out-of-order bytes.
+    public var retainUnacked = false
     /// Key of the flow hash. Random per process by default so that nobody outside can aim
     /// packets at one hash chain; tests fix it to be reproducible.
     public var hashSeed: (UInt64, UInt64)

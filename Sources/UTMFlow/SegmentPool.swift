@@ -14,6 +14,10 @@ struct SegmentPool: Sendable {
     /// Stream offset of a node's first byte.
     var start: [Int64]
     var length: [Int32]
+    /// Stream range (end exclusive) of the segment a node's bytes came from: overlap policies
+    /// compare whole segments, not the chunks they were cut into.
+    var segStart: [Int64]
+    var segEnd: [Int64]
     /// Next node in its queue, or in the free list.
     var next: [Int32]
     var freeHead: Int32
@@ -27,6 +31,8 @@ struct SegmentPool: Sendable {
         slab = ByteSlab(capacity: n * cb)
         start = Array(repeating: 0, count: n)
         length = Array(repeating: 0, count: n)
+        segStart = Array(repeating: 0, count: n)
+        segEnd = Array(repeating: 0, count: n)
         next = (0..<n).map { $0 + 1 < n ? Int32($0 + 1) : -1 }
         freeHead = n > 0 ? 0 : -1
     }
@@ -52,7 +58,7 @@ struct SegmentPool: Sendable {
 
     /// A node holding `bytes` (at most one chunk) at stream offset `offset`; nil when the pool
     /// is exhausted.
-    mutating func allocate(offset: Int64, bytes: ByteView) -> Int32? {
+    mutating func allocate(offset: Int64, bytes: ByteView, segment: (Int64, Int64)) -> Int32? {
         let n = freeHead
         guard valid(n), bytes.count <= chunkBytes else { return nil }
         let i = Int(n)
@@ -60,9 +66,21 @@ struct SegmentPool: Sendable {
         next[i] = -1
         start[i] = offset
         length[i] = Int32(bytes.count)
+        segStart[i] = segment.0
+        segEnd[i] = segment.1
         slab.write(bytes, at: i * chunkBytes)
         used += 1
         return n
+    }
+
+    @inline(__always)
+    func segment(_ n: Int32) -> (Int64, Int64) { valid(n) ? (segStart[Int(n)], segEnd[Int(n)]) : (0, 0) }
+
+    /// Replaces node bytes from `offset` within the node with `bytes` (an overlap policy chose
+    /// the newer segment's bytes). Out-of-range writes are ignored.
+    mutating func overwrite(_ n: Int32, at offset: Int, _ bytes: ByteView) {
+        guard valid(n), offset >= 0, offset + bytes.count <= Int(length[Int(n)]) else { return }
+        slab.write(bytes, at: Int(n) * chunkBytes + offset)
     }
 
     mutating func setNext(_ n: Int32, _ to: Int32) {

@@ -71,10 +71,26 @@ public struct TCPReassembler: Sendable {
     public let config: FlowConfig
     var pool: SegmentPool
     public private(set) var counters = StreamCounters()
+    /// The current packet's payload as the stream already has it (inline, `retainUnacked`):
+    /// its bytes, with every byte forwarded before put back where it differed.
+    let patch: ByteSlab
+    var patchLength = -1
 
     public init(config: FlowConfig = .init()) {
         self.config = config
         pool = SegmentPool(totalBytes: config.segmentPoolBytes, chunkBytes: config.segmentChunkBytes)
+        patch = ByteSlab(capacity: config.retainUnacked ? 1 << 16 : 0)
+    }
+
+    /// Forgets the previous packet's `conflictPayload`. The engine calls it for every packet.
+    @inline(__always)
+    public mutating func beginPacket() { patchLength = -1 }
+
+    /// Non-nil when the last TCP packet repeated forwarded bytes with different data (an
+    /// overlap evasion attempt, inline): its payload with the forwarded bytes in place, which
+    /// is what the receiver keeps. Valid until the next `beginPacket`.
+    public var conflictPayload: ByteView? {
+        patchLength < 0 ? nil : patch.view(0, patchLength)
     }
 
     /// Pool chunks holding queued bytes now (all flows).
@@ -108,7 +124,67 @@ public struct TCPReassembler: Sendable {
         pool.freeList(s.oooHead)
         s.oooHead = -1
         s.oooChunks = 0
+        pool.freeList(s.retHead)
+        s.retHead = -1
+        s.retTail = -1
+        s.retChunks = 0
         s.done = true
+    }
+
+    /// Keeps a copy of bytes just delivered at stream offset `offset` (inline). Stops quietly
+    /// at the flow's budget or at half the pool.
+    mutating func retain(_ s: inout TCPStream, _ v: ByteView, at offset: UInt64) {
+        let chunkLimit = config.maxOutOfOrderBytesPerFlow / pool.chunkBytes
+        var pos = 0
+        while pos < v.count {
+            guard Int(s.retChunks) < chunkLimit, pool.used * 2 < pool.chunkCount else { return }
+            let take = Swift.min(pool.chunkBytes, v.count - pos)
+            let start = Int64(offset) + Int64(pos)
+            guard let bytes = v.slice(pos, take),
+                  let n = pool.allocate(offset: start, bytes: bytes, segment: (start, start + Int64(take))) else { return }
+            if s.retTail >= 0 { pool.setNext(s.retTail, n) } else { s.retHead = n }
+            s.retTail = n
+            s.retChunks += 1
+            pos += take
+        }
+    }
+
+    /// The receiver acknowledged everything before `ackOffset`: drop those copies.
+    mutating func forgetAcked(_ s: inout TCPStream, _ ack: UInt32) {
+        guard s.retHead >= 0 else { return }
+        let ackOffset = Int64(s.nextOffset) + Int64(Int32(bitPattern: ack &- s.seq(atOffset: s.nextOffset)))
+        var rounds = 0
+        while s.retHead >= 0 && pool.nodeEnd(s.retHead) <= ackOffset && rounds <= pool.chunkCount {
+            rounds += 1
+            s.retHead = pool.free(s.retHead)
+            s.retChunks -= 1
+        }
+        if s.retHead < 0 { s.retTail = -1 }
+    }
+
+    /// A segment repeats forwarded bytes (`pktStart` < `nextOffset`): compare them with the
+    /// copies; where they differ, build `conflictPayload` with the forwarded bytes in place.
+    mutating func checkForwarded(_ s: TCPStream, _ payload: ByteView, _ pktStart: Int64) {
+        guard s.retHead >= 0, payload.count <= patch.capacity else { return }
+        let end = Swift.min(pktStart + Int64(payload.count), Int64(s.nextOffset))
+        var n = s.retHead, rounds = 0, differs = false
+        while n >= 0 && rounds <= pool.chunkCount && pool.nodeStart(n) < end {
+            rounds += 1
+            let a = Swift.max(pktStart, pool.nodeStart(n)), b = Swift.min(end, pool.nodeEnd(n))
+            if a < b, let kept = pool.view(n).slice(Int(a - pool.nodeStart(n)), Int(b - a)),
+               let fresh = payload.slice(Int(a - pktStart), Int(b - a)), !(kept == fresh) {
+                if !differs {
+                    differs = true
+                    patch.write(payload, at: 0)
+                }
+                patch.write(kept, at: Int(a - pktStart))
+            }
+            n = pool.nodeNext(n)
+        }
+        if differs {
+            patchLength = payload.count
+            counters.overlapConflicts &+= 1
+        }
     }
 
     mutating func processFlow(_ p: DecodedPacket, _ f: inout Flow, _ d: Direction,
@@ -129,11 +205,17 @@ public struct TCPReassembler: Sendable {
             return
         }
         if flags.contains(.ack) {
-            f.withStream(d.reversed) { s in ackedGap(&s, d.reversed, p.ack, deliver) }
+            f.withStream(d.reversed) { s in
+                if s.hold { acknowledged(&s, d.reversed, p.ack, deliver) } else {
+                    forgetAcked(&s, p.ack)
+                    ackedGap(&s, d.reversed, p.ack, deliver)
+                }
+            }
         }
+        let receiver = d == .toServer ? f.serverIP : f.clientIP
         f.withStreams(d) { s, peer in data(p, &s, peerChunks: Int(peer.oooChunks),
                                            peerWindowZero: peer.sendNextKnown && peer.window == 0,
-                                           d, deliver) }
+                                           receiver: receiver, d, deliver) }
     }
 
     /// The receiver acknowledged bytes up to `ack`: if we saw the sender send past a hole that
@@ -156,9 +238,50 @@ public struct TCPReassembler: Sendable {
         }
     }
 
+    /// Held bytes (`TCPStream.hold`): the receiver acknowledged up to `ack`; deliver what it
+    /// now holds for good.
+    mutating func acknowledged(_ s: inout TCPStream, _ d: Direction, _ ack: UInt32,
+                               _ deliver: (ByteView, StreamChunk) -> Void) {
+        guard s.started, !s.done else { return }
+        let next = Int64(s.nextOffset)
+        let ackOffset = next + Int64(Int32(bitPattern: ack &- s.seq(atOffset: s.nextOffset)))
+        guard ackOffset > Int64(s.ackedOffset) else { return }
+        s.ackedOffset = UInt64(ackOffset)
+        releaseHeld(&s, d, deliver)
+    }
+
+    /// Delivers held nodes the receiver acknowledged, oldest first. A node wholly acknowledged
+    /// after a hole means the receiver got bytes the box never saw: the hole becomes a gap.
+    mutating func releaseHeld(_ s: inout TCPStream, _ d: Direction, _ deliver: (ByteView, StreamChunk) -> Void) {
+        var rounds = 0
+        while !s.done && rounds <= pool.chunkCount {
+            rounds += 1
+            let head = s.oooHead
+            guard head >= 0 else { break }
+            let nStart = pool.nodeStart(head), nEnd = pool.nodeEnd(head)
+            guard nEnd <= Int64(s.ackedOffset) else { break }
+            if nStart > Int64(s.nextOffset) {
+                skip(&s, to: nStart)
+                if s.done { break }
+            }
+            let next = Int64(s.nextOffset)
+            if nEnd > next {
+                counters.queuedChunks &+= 1
+                emit(&s, d, pool.view(head).dropFirst(Int(next - nStart)), deliver)
+            }
+            s.oooHead = pool.free(head)
+            s.oooChunks -= 1
+        }
+        if !s.done && s.finOffset != .max && s.nextOffset >= s.finOffset {
+            counters.finReached &+= 1
+            s.done = true
+        }
+        if s.done { close(&s) }
+    }
+
     /// The data (and FIN) of one segment in its own direction.
     mutating func data(_ p: DecodedPacket, _ s: inout TCPStream, peerChunks: Int, peerWindowZero: Bool,
-                       _ d: Direction, _ deliver: (ByteView, StreamChunk) -> Void) {
+                       receiver: IPAddress, _ d: Direction, _ deliver: (ByteView, StreamChunk) -> Void) {
         let flags = p.tcpFlags
         let syn = flags.contains(.syn), fin = flags.contains(.fin)
         var payload = p.payload
@@ -175,6 +298,10 @@ public struct TCPReassembler: Sendable {
                 return
             }
             s.started = true
+            s.overlapPolicy = config.hostOSPolicies.isEmpty
+                ? config.defaultOverlapPolicy
+                : (config.hostOSPolicies.policy(for: receiver) ?? config.defaultOverlapPolicy)
+            s.hold = config.holdUntilAcked
         }
         let dataSeq = syn ? p.seq &+ 1 : p.seq
         let next = Int64(s.nextOffset)
@@ -198,6 +325,7 @@ public struct TCPReassembler: Sendable {
             end = Swift.max(start, Int64(s.finOffset))
             payload = payload.prefix(Int(end - start))
         }
+        if payload.count > 0 && start < next && s.retHead >= 0 { checkForwarded(s, payload, start) }
         if payload.count > 0 {
             if Int64(s.highestEnd) < end { s.highestEnd = UInt64(end) }
             if end <= next {
@@ -211,6 +339,20 @@ public struct TCPReassembler: Sendable {
             }
         } else if start == next - 1 && !fin && !syn {
             counters.keepAlives &+= 1
+        }
+        if s.hold {
+            // Everything waits for the receiver's ACK; the queue applies the overlap policy.
+            if payload.count > 0 {
+                if insert(&s, payload, start, peerChunks: peerChunks) {
+                    releaseHeld(&s, d, deliver)
+                    return
+                }
+                // Over the budget: this direction is delivered as it arrives from now on.
+                s.hold = false
+            } else {
+                releaseHeld(&s, d, deliver)
+                return
+            }
         }
         if payload.count > 0 && start > Int64(s.nextOffset) {
             counters.outOfOrder &+= 1
@@ -228,8 +370,9 @@ public struct TCPReassembler: Sendable {
         drain(&s, d, payload, start, deliver)
     }
 
-    /// Queues the new bytes of an out-of-order segment. Bytes already queued win; differing
-    /// ones are counted. Returns false when a limit stopped it (what fit stays queued).
+    /// Queues the new bytes of an out-of-order segment. Where queued bytes differ, the
+    /// receiver's overlap policy (`TCPStream.overlapPolicy`) decides which stay; conflicts are
+    /// counted. Returns false when a limit stopped it (what fit stays queued).
     mutating func insert(_ s: inout TCPStream, _ payload: ByteView, _ pktStart: Int64, peerChunks: Int) -> Bool {
         let end = pktStart + Int64(payload.count)
         var pos = Swift.max(pktStart, Int64(s.nextOffset))
@@ -253,6 +396,10 @@ public struct TCPReassembler: Sendable {
                 if let queued = pool.view(cur).slice(Int(pos - nStart), Int(oEnd - pos)),
                    let fresh = payload.slice(Int(pos - pktStart), Int(oEnd - pos)), !(queued == fresh) {
                     conflict = true
+                    let old = pool.segment(cur)
+                    if s.overlapPolicy.newDataWins(newStart: pktStart, newEnd: end, oldStart: old.0, oldEnd: old.1) {
+                        pool.overwrite(cur, at: Int(pos - nStart), fresh)
+                    }
                 }
                 pos = oEnd
                 continue
@@ -265,7 +412,7 @@ public struct TCPReassembler: Sendable {
                 }
                 let take = Swift.min(Int64(pool.chunkBytes), gapEnd - pos)
                 guard let bytes = payload.slice(Int(pos - pktStart), Int(take)),
-                      let n = pool.allocate(offset: pos, bytes: bytes) else {
+                      let n = pool.allocate(offset: pos, bytes: bytes, segment: (pktStart, end)) else {
                     counters.poolExhausted &+= 1
                     return false
                 }
@@ -348,6 +495,7 @@ public struct TCPReassembler: Sendable {
             deliver(out, StreamChunk(direction: d, gapBefore: s.pendingGap, streamOffset: offset))
             s.pendingGap = false
         }
+        if config.retainUnacked && !s.hold { retain(&s, v, at: offset) }
         s.nextOffset = offset &+ UInt64(v.count)
         if s.nextOffset >= depth {
             s.done = true

@@ -68,6 +68,7 @@ enum TCPStateMachine {
     /// invalid for the state (counted by the caller).
     static func update(_ f: inout Flow, _ p: DecodedPacket, _ d: Direction) -> Bool {
         let flags = p.tcpFlags
+        f.handshakeCompletedNow = false
         if d == .toServer { f.tcpFlagsSeen.0 |= flags.rawValue } else { f.tcpFlagsSeen.1 |= flags.rawValue }
         if isInvalid(flags) { return false }
         if flags.contains(.rst) {
@@ -79,6 +80,7 @@ enum TCPStateMachine {
         let len = UInt32(truncatingIfNeeded: p.payload.count)
         let syn = flags.contains(.syn), fin = flags.contains(.fin), ack = flags.contains(.ack)
         var valid = true
+        var completed = false
         let state = f.tcpState
         var next = state
         f.withStreams(d) { s, peer in
@@ -102,6 +104,13 @@ enum TCPStateMachine {
                 }
             } else if ack && state == .synRecv && d == .toServer {
                 if !peer.synSeen || p.ack == peer.isn &+ 1 {
+                    next = .established
+                    completed = len == 0
+                } else if peer.sendNextKnown, Int32(bitPattern: p.ack &- (peer.isn &+ 1)) > 0,
+                          Int32(bitPattern: p.ack &- peer.sendNext) <= 0 {
+                    // The client's handshake ACK came before the SYN/ACK in the capture (or was
+                    // lost) and this ACK already acknowledges server data we saw: the session
+                    // is up (Suricata issue 4220, a broken handshake still inspected).
                     next = .established
                 } else {
                     valid = false
@@ -131,6 +140,7 @@ enum TCPStateMachine {
             }
         }
         f.tcpState = next
+        f.handshakeCompletedNow = completed
         return valid
     }
 

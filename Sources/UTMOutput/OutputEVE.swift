@@ -16,6 +16,9 @@ public struct EVEEndpoints: Sendable {
     /// unknown, and then `begin` falls back to the current packet's (`EVEWriter.packetEther`).
     public var srcMAC: MACAddress
     public var dstMAC: MACAddress
+    /// An event about an ARP packet: `proto` is "ARP" (src/dest are the sender and target
+    /// protocol addresses, there are no ports).
+    public var isARP = false
 
     public init(flowID: UInt64, src: IPAddress, srcPort: UInt16, dst: IPAddress, dstPort: UInt16,
                 ipProto: UInt8, appProto: AppProto, srcMAC: MACAddress = .none, dstMAC: MACAddress = .none) {
@@ -55,6 +58,7 @@ public struct EVEPacketEther: Sendable {
 /// Event types we write, for the per-type counters in the replay summary.
 public enum EVEEventType: Int, CaseIterable, Sendable {
     case flow, http, tls, dns, quic, alert, drop, fileinfo, stats, dhcp
+    case sip, pgsql, smb
 
     public var name: StaticString {
         switch self {
@@ -68,6 +72,9 @@ public enum EVEEventType: Int, CaseIterable, Sendable {
         case .fileinfo: return "fileinfo"
         case .stats: return "stats"
         case .dhcp: return "dhcp"
+        case .sip: return "sip"
+        case .pgsql: return "pgsql"
+        case .smb: return "smb"
         }
     }
 }
@@ -124,7 +131,8 @@ public struct EVEWriter: Sendable {
         if e.ipProto == IPProto.tcp || e.ipProto == IPProto.udp {
             json.key("dest_port"); json.int(Int(e.dstPort))
         }
-        json.key("proto"); writeProto(e.ipProto)
+        json.key("proto")
+        if e.isARP { json.string("ARP") } else { writeProto(e.ipProto) }
         if e.appProto != .unknown && e.appProto != .failed {
             json.key("app_proto"); json.string(e.appProto.eveName)
         }
@@ -171,6 +179,9 @@ public struct EVEWriter: Sendable {
         case IPProto.udp: json.string("UDP")
         case IPProto.icmp: json.string("ICMP")
         case IPProto.icmpv6: json.string("IPv6-ICMP")
+        // Tunnel layers tracked as flows (DecodedPacket.tunnelProto), named as Suricata does.
+        case 4: json.string("IP-in-IP")
+        case 41: json.string("IPv6")
         default: json.uint(UInt64(p))
         }
     }

@@ -1,6 +1,7 @@
 import UTMCore
 import UTMDecode
 import UTMFlow
+import UTMAppLayer
 
 /// What an alert event says about the rule, lent by the detection engine for one call.
 public struct EVEAlertRule {
@@ -28,8 +29,10 @@ public struct EVEAlertRule {
 }
 
 extension EVEWriter {
-    /// Suricata's `alert` event, plus `alert.product_severity`, with the flow counters so far.
-    public mutating func writeAlert(_ rule: EVEAlertRule, time: Timestamp, _ e: EVEEndpoints, flow: Flow?) {
+    /// Suricata's `alert` event, plus `alert.product_severity`, with the flow counters so far;
+    /// `tls`: the flow's TLS transaction when the alert is tied to it (its `tls` object).
+    public mutating func writeAlert(_ rule: EVEAlertRule, time: Timestamp, _ e: EVEEndpoints, flow: Flow?,
+                                    tls: TLSParser? = nil) {
         guard isEnabled(.alert) else { return }
         begin(.alert, time: time, e)
         json.key("alert"); json.beginObject()
@@ -50,6 +53,11 @@ extension EVEWriter {
             json.key("bytes_toserver"); json.uint(flow.bytes.0)
             json.key("bytes_toclient"); json.uint(flow.bytes.1)
             json.key("start"); json.timestamp(flow.firstSeen)
+            json.endObject()
+        }
+        if let tls {
+            json.key("tls"); json.beginObject()
+            writeHelloFields(tls, versionFromServer: true)
             json.endObject()
         }
         end()

@@ -54,6 +54,12 @@ struct Replay: ParsableCommand {
     @Flag(name: .customLong("drop-log-flows"), help: "Write a drop event for every packet of a blocked flow, not only the first.")
     var dropLogFlows = false
 
+    @Option(name: .customLong("firewall-rules"), help: "Suricata 8 firewall-mode rule file(s) (accept/drop with hooks), evaluated before the threat-detection rules; default policies drop what they do not accept. Bad rules are warnings with file:line.")
+    var firewallRules: [String] = []
+
+    @Option(name: .customLong("firewall-policy"), help: "A firewall default policy, KEY=ACTIONS below firewall.policies, e.g. packet.filter=accept:hook,alert or app.http1.request-line=accept:tx. Implies firewall mode.")
+    var firewallPolicies: [String] = []
+
     @Flag(name: .long, help: "Print the summary for people instead of one JSON line.")
     var human = false
 
@@ -79,6 +85,8 @@ struct Replay: ParsableCommand {
             try ReplayAntivirus.apply(avDB, to: &config, warn: writeStandardError)
             try ReplayWebFilter.apply(categories: categories, configPath: webfilterConfig, to: &config,
                                       warn: writeStandardError)
+            try ReplayFirewall.apply(rules: firewallRules, policies: firewallPolicies, to: &config,
+                                     warn: writeStandardError)
         } catch {
             throw fail("\(error)")
         }

@@ -12,6 +12,8 @@ import UTMEngine
 ///     bypass = encrypted,depth      # off | encrypted, depth: connmark flows that need no more inspection
 ///     bypass_mark = 0x40000000      # the mark bit utmd owns for that
 ///     rules = /etc/mimamori/et.rules             # Suricata rules (repeatable)
+///     firewall_rules = /etc/mimamori/fw.rules    # Suricata 8 firewall-mode rules (repeatable; FirewallMode.swift)
+///     firewall_policy.app.http1.default-policy = accept:hook   # firewall.policies entries
 ///     av_db = /var/lib/mimamori/main.hdb         # ClamAV signatures (repeatable)
 ///     categories = /var/lib/mimamori/categories.db   # `utmctl defs compile` output, or a UT1 folder
 ///     webfilter = /etc/mimamori/webfilter.json   # customer web filter settings (default: standard level)
@@ -24,6 +26,8 @@ import UTMEngine
 ///     update.definitions = /var/lib/mimamori/definitions   # definition store (Updates.swift lists update.*)
 ///     cloud.credentials = /var/lib/mimamori/cloud   # cloud.* keys start the cloud client (ControlPlane.swift)
 ///     control_socket = /run/mimamori/utmd.sock   # utmctl status/flows ask here (mode 0600; "none" to disable)
+///     host_os_policy.windows = 192.168.1.0/24     # TCP overlap policy of those receivers (repeatable;
+///                                                 # Suricata's host-os-policy names, default: first bytes win)
 ///
 /// Zones and the per-pair policy decide which packets are queued (ZonePolicy.swift).
 struct DaemonConfig {
@@ -40,6 +44,9 @@ struct DaemonConfig {
     var bypass = EngineBypassPolicy()
     var bypassMark: UInt32 = 0x4000_0000
     var rules: [String] = []
+    /// Firewall mode (FirewallMode.swift): rule files and `firewall.policies` entries.
+    var firewallRules: [String] = []
+    var firewallPolicies: [(key: String, value: String)] = []
     var avDB: [String] = []
     var categories: String? = nil
     var webfilter: String? = nil
@@ -54,6 +61,9 @@ struct DaemonConfig {
     /// `cloud.*` keys, checked by ControlPlane (empty: no cloud client).
     var cloud: [String: String] = [:]
     var controlSocket: String? = "/run/mimamori/utmd.sock"
+    /// `host_os_policy.NAME = networks`, as `host-os-policy.NAME=networks` settings
+    /// (ReplaySettings; applied by Definitions.engineConfig).
+    var hostOSPolicy: [String] = []
 
     static var zoneNames: [String] { ZonePolicy.zoneNames }
 
@@ -83,6 +93,9 @@ struct DaemonConfig {
                 guard let m = Mode(rawValue: value) else { throw ConfigError("\(at): mode must be auto, router or bridge, not \(value)") }
                 c.mode = m
             case "rules": c.rules.append(value)
+            case "firewall_rules": c.firewallRules.append(value)
+            case _ where key.hasPrefix("firewall_policy."):
+                c.firewallPolicies.append((String(key.dropFirst(16)), value))
             case "av_db": c.avDB.append(value)
             case "categories": c.categories = value
             case "webfilter": c.webfilter = value
@@ -111,6 +124,16 @@ struct DaemonConfig {
                     throw ConfigError("\(at): bypass_mark must be one bit (e.g. 0x40000000), not \(value)")
                 }
                 c.bypassMark = m
+            case _ where key.hasPrefix("host_os_policy."):
+                let item = "host-os-policy.\(key.dropFirst("host_os_policy.".count))=\(value)"
+                var scratch = EngineConfig()
+                var explicit = false
+                do {
+                    _ = try ReplaySettings.apply(item, to: &scratch, explicitMidstreamPolicy: &explicit)
+                } catch {
+                    throw ConfigError("\(at): \(error.description.replacingOccurrences(of: "--set ", with: ""))")
+                }
+                c.hostOSPolicy.append(item)
             case _ where key.hasPrefix("zone."):
                 do {
                     try c.policy.add(zone: String(key.dropFirst(5)), value: value)

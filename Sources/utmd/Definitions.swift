@@ -13,6 +13,10 @@ enum Definitions {
     static func engineConfig(_ c: DaemonConfig, warn: (String) -> Void) throws -> EngineConfig {
         var config = EngineConfig()
         config.bypass = c.bypass
+        var explicit = false
+        for item in c.hostOSPolicy {
+            _ = try? ReplaySettings.apply(item, to: &config, explicitMidstreamPolicy: &explicit)
+        }
         for path in c.rules where !FileManager.default.isReadableFile(atPath: path) {
             throw ConfigError("rules: cannot read \(path)")
         }
@@ -67,6 +71,8 @@ enum Definitions {
 
     /// One worker's engine: the shared configuration plus its own parsed rules.
     static func makeEngine(_ config: EngineConfig, _ c: DaemonConfig, warn: (String) -> Void) throws -> Engine {
+        var config = config
+        config.firewall = try FirewallMode.ruleSet(c, warn: warn)
         let engine = Engine(config: config)
         if let defs = try detection(c, warn: warn) { engine.loadDetection(defs) }
         return engine

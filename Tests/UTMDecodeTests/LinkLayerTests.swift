@@ -47,10 +47,13 @@ import UTMCore
 
     @Test func arpIsNotIP() {
         var d = Decoder()
-        let r = d.run(Build.ethernet(0x0806, [UInt8](repeating: 0, count: 28)))
+        let r = d.run(Build.ethernet(0x0806, ARPTests.body()))
         #expect(r.result == .notIP)
         #expect(r.packet.events.isEmpty)
         #expect(d.counters.notIP == 1)
+        // An all-zero ARP body names no hardware or protocol: an event, still not IP.
+        let zero = d.run(Build.ethernet(0x0806, [UInt8](repeating: 0, count: 28)))
+        #expect(zero.result == .invalid && zero.packet.events.contains(.arpUnsupported) && zero.packet.ipVersion == 0)
     }
 
     @Test func linuxCookedV1AndV2() {

@@ -147,6 +147,46 @@ import UTMDetect
         #expect(run(r) == [2, 3, 4])
     }
 
+    /// The UDP prefilter split by port (PortPatternSets): every rule the ports admit is still
+    /// found, including several-port rules that name the dedicated port and, when both ports
+    /// key rules, the full-set fallback; rules to other ports are not even candidates.
+    @Test func portSplitPrefilterFindsWhatThePortsAdmit() {
+        var rules = ""
+        for i in 0 ..< 70 { rules += "alert udp any any -> any 53 (msg:\"q\(i)\"; content:\"q\(i)x\"; sid:\(100 + i);)\n" }
+        rules += """
+            alert udp any 53 -> any any (msg:"resp"; content:"resp"; sid:1;)
+            alert udp any any -> any 69 (msg:"tftp"; content:"|00 01|"; sid:2;)
+            alert udp any any -> any any (msg:"any"; content:"anyport"; sid:3;)
+            alert udp any any -> any [53,5353] (msg:"multi"; content:"multi"; sid:4;)
+            alert udp any 123 -> any any (msg:"ntp"; content:"ntp-x"; sid:5;)
+            """
+        let d = DetectEngine(definitions: defs(rules))
+        let payload: [UInt8] = Array("q5x resp ".utf8) + [0, 1] + Array(" anyport multi ntp-x".utf8)
+        func run(_ sp: UInt16, _ dp: UInt16) -> (sids: [UInt32], verified: UInt64) {
+            var f = facts(17)
+            f.sourcePort = sp
+            f.destinationPort = dp
+            let before = d.stats.verifications
+            let got = sids(d) { d, onMatch in
+                d.beginPacket()
+                payload.withUnsafeBytes { raw in
+                    _ = d.inspectPacket(f, payload: ByteView(raw), slot: -1, time: 0, onMatch)
+                }
+            }
+            return (got.sorted(), d.stats.verifications - before)
+        }
+        #expect(run(40000, 53).sids == [3, 4, 105])
+        let response = run(53, 40000)
+        #expect(response.sids == [1, 3])
+        // Candidates: the unkeyed and the source-keyed rules (resp, ntp-x); not TFTP's
+        // |00 01|, the several-port rule or the 70 query rules (destination-keyed).
+        #expect(response.verified == 3)
+        #expect(run(40000, 69).sids == [2, 3])
+        #expect(run(40000, 5353).sids == [3, 4])
+        #expect(run(123, 53).sids == [3, 4, 5, 105])
+        #expect(run(40000, 40001).sids == [3])
+    }
+
     /// One-byte contents stay out of the automaton and are verified directly: still found.
     @Test func oneBytePatternsAreVerifiedDirectly() {
         let d = DetectEngine(definitions: defs("""

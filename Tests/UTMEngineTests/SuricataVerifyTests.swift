@@ -25,13 +25,14 @@ import Testing
         let wrapper = ReplayCommandTests.root.appendingPathComponent("tools/sv-replay.py").path
         let matched = try score(tool, tests, "python3 '\(wrapper)' --utmctl '\(utmctl)' {dir} {pcap} {rules} {eve}")
         guard let plain, let matched else { return }
-        // Issue 3 asks for 90%. The engine is not there yet (see README, "suricata-verify"), so
-        // the suite holds the line at today's levels as regression floors;
-        // `SV_MIN_PASS_RATE=0.9` checks the real target on the wrapper's figure.
-        let target = 0.90
+        // Issue 3 asks for 90%: held on the settings-reading wrapper. The plain command cannot
+        // reach it whatever the engine does (tools/sv-ceiling.py: at most 96 of 113, tests sharing
+        // a capture and rules expect different results under their own settings), so it is held
+        // as a regression floor at today's level. Both can be overridden from the environment.
         let env = ProcessInfo.processInfo.environment
-        let plainFloor = Double(env["SV_MIN_PLAIN_PASS_RATE"] ?? "") ?? 0.49
-        let floor = Double(env["SV_MIN_PASS_RATE"] ?? "") ?? 0.78
+        let plainFloor = Double(env["SV_MIN_PLAIN_PASS_RATE"] ?? "") ?? 0.55
+        let floor = Double(env["SV_MIN_PASS_RATE"] ?? "") ?? 0.90
+        let target = 0.90
         print("suricata-verify, plain command (floor \(plainFloor)): \(plain.summary), pass rate \(plain.rate)")
         print("suricata-verify, tools/sv-replay.py (floor \(floor), issue target \(target)): \(matched.summary), pass rate \(matched.rate)")
         #expect(plain.rate >= plainFloor, "plain pass rate \(plain.rate) fell below \(plainFloor): \(plain.summary)")

@@ -125,6 +125,44 @@ public struct AlertText: Sendable {
     public var metadataJSON: [UInt8]
 }
 
+/// Every signature's alert text in one byte arena: message, category and metadata JSON back to
+/// back, found by offsets. Why: three small arrays per rule (54,600 with ET) cost a header and a
+/// heap block each, ~3 MB more than the bytes themselves, against the 128 MB RSS target.
+public struct AlertTexts: Sendable {
+    let bytes: [UInt8]
+    /// Per signature `i`: `starts[3i]` message, `3i+1` category, `3i+2` metadata; the next
+    /// entry (or `bytes.count`) ends the last part.
+    let starts: [UInt32]
+
+    init(_ texts: [AlertText]) {
+        var b: [UInt8] = []
+        b.reserveCapacity(texts.reduce(0) { $0 + $1.msg.count + $1.category.count + $1.metadataJSON.count })
+        var st: [UInt32] = []
+        st.reserveCapacity(texts.count * 3 + 1)
+        for t in texts {
+            st.append(UInt32(b.count)); b.append(contentsOf: t.msg)
+            st.append(UInt32(b.count)); b.append(contentsOf: t.category)
+            st.append(UInt32(b.count)); b.append(contentsOf: t.metadataJSON)
+        }
+        st.append(UInt32(b.count))
+        bytes = b
+        starts = st
+    }
+
+    public var count: Int { (starts.count - 1) / 3 }
+
+    /// Calls `body(msg, category, metadataJSON)` with views valid for the call only.
+    public func withText<R>(_ i: Int, _ body: (ByteView, ByteView, ByteView) -> R) -> R {
+        bytes.withUnsafeBytes { raw in
+            func part(_ k: Int) -> ByteView {
+                let a = Int(starts[k]), e = Int(starts[k &+ 1])
+                return ByteView(UnsafeRawBufferPointer(rebasing: raw[a ..< e]))
+            }
+            return body(part(i &* 3), part(i &* 3 &+ 1), part(i &* 3 &+ 2))
+        }
+    }
+}
+
 /// The compiled IPS definitions: signatures in evaluation order, one prefilter automaton per
 /// buffer, and the short lists of signatures without a prefilter. Immutable and shared by
 /// every worker; each worker owns a `DetectEngine` (its per-flow and scratch state).
@@ -138,22 +176,37 @@ public final class DetectDefinitions: @unchecked Sendable {
     /// Signature `i` in evaluation order (no array copy).
     public func signature(_ i: Int) -> Signature { boxes[i].sig }
     public let flowbitNames: FlowbitNames
-    public let alertText: [AlertText]
+    /// Alert texts of every signature, in one arena (`AlertTexts`).
+    public let alertTexts: AlertTexts
     /// Prefilter automaton per `BufferID.rawValue`; ids are signature indices.
     public let patternSets: [CompiledPatternSet?]
     /// The payload patterns of packet-point signatures only. A TCP packet's payload is
     /// scanned with this small set; the full payload set runs once over the reassembled stream
     /// (before, every TCP payload was scanned with the full set twice: packet and stream).
+    ///
+    /// Only signatures whose protocol admits TCP: the UDP and ICMP rules (1,600 DNS patterns
+    /// with ET) are packet-point too, and scanning every TCP payload with them only made
+    /// candidates the verifier then dropped on the protocol.
     let packetPayloadSet: CompiledPatternSet?
+    /// TCP packets with more than `largePayload` bytes, per `DirectionClass` (to server, to
+    /// client): the packet-point payload patterns of signatures that admit that direction and
+    /// whose `dsize` admits such a size. Most packet-point TCP rules are `dsize`-bounded
+    /// (`dsize:<500`, `dsize:48`) and written for one direction, so the full-size segments of a
+    /// download meet a dozen patterns instead of 480 (ET).
+    let largePacketSets: [CompiledPatternSet?]
+    static let largePayload = 1024
     /// The payload patterns of stream-point signatures only: the reassembled stream is scanned
-    /// with this set, so the packet-point (mostly UDP/ICMP) patterns no longer cost prefilter
-    /// and confirm work on every stream chunk only to be filtered out by `points`.
-    let streamPayloadSet: CompiledPatternSet?
+    /// with these, so the packet-point (mostly UDP/ICMP) patterns no longer cost prefilter
+    /// and confirm work on every stream chunk only to be filtered out by `points`. Split by
+    /// the ports the signatures name (PortPatternSets.swift): an HTTP response no longer meets
+    /// the `GET ` of the rules to port 80.
+    let streamPayloadSets: PortPatternSets
     /// The payload patterns a UDP (ICMP) packet can need: packet- and stream-point signatures
     /// whose protocol admits UDP (ICMP). The verifier rejects the others on the protocol
     /// anyway, and a UDP payload (QUIC, DNS) scanned with the TCP rules' many short patterns
-    /// was most of the per-packet prefilter cost.
-    let udpPayloadSet: CompiledPatternSet?
+    /// was most of the per-packet prefilter cost. UDP is split by port like the stream: a DNS
+    /// response meets neither the 1,300 query rules (to port 53) nor TFTP's `|00 01|`.
+    let udpPayloadSets: PortPatternSets
     let icmpPayloadSet: CompiledPatternSet?
     /// Per `BufferID.rawValue`: the patterns of HTTP signatures that wait for a body (phase 2
     /// or 4). An HTTP body segment arrives with the transaction's header buffers filled again;
@@ -162,7 +215,9 @@ public final class DetectDefinitions: @unchecked Sendable {
     let bodyPhaseSets: [CompiledPatternSet?]
     /// Per signature: where it is evaluated.
     public let points: [InspectionPoint]
-    /// Per signature: prefilter pattern length (0 = none), for the segment-boundary test.
+    /// Per signature: how far before the end of its prefilter hit a match may begin (0 = no
+    /// prefilter), for the segment-boundary test: the pattern's length, or "anywhere in the
+    /// kept tail" when payload elements come before the prefilter content (`matchReach`).
     let prefilterLength: [Int32]
     /// Signatures without a prefilter hit to wait for, grouped like Suricata's signature group
     /// heads so that a packet only meets the ones its protocol, direction and ports admit.
@@ -236,8 +291,10 @@ public final class DetectDefinitions: @unchecked Sendable {
         var thresholds = 0
         var phases: [UInt8] = []
         var packetPayload = PatternSetBuilder()
-        var streamPayload = PatternSetBuilder()
-        var udpPayload = PatternSetBuilder(), icmpPayload = PatternSetBuilder()
+        var largePacket = [PatternSetBuilder](repeating: PatternSetBuilder(), count: 2)
+        var streamPayload: [(id: UInt32, sig: Signature, pattern: [UInt8], nocase: Bool)] = []
+        var udpPayload = streamPayload
+        var icmpPayload = PatternSetBuilder()
         var bodyPhase = [PatternSetBuilder](repeating: PatternSetBuilder(), count: BufferID.count)
         points.reserveCapacity(ordered.count)
         for (i, s) in ordered.enumerated() {
@@ -247,23 +304,37 @@ public final class DetectDefinitions: @unchecked Sendable {
             phases.append(phase)
             let hasPrefilter = DetectDefinitions.usesAutomaton(s)
                 && patternSets[Int(DetectDefinitions.automatonBuffer(s.prefilter!.buffer).rawValue)] != nil
-            prefLen.append(hasPrefilter ? Int32(s.prefilter!.pattern.count) : 0)
+            prefLen.append(hasPrefilter ? DetectDefinitions.matchReach(s) : 0)
             for l in s.lists { uses[Int(l.buffer.rawValue)] = true }
             if s.threshold != nil || s.detectionFilter != nil { thresholds += 1 }
             texts.append(DetectDefinitions.render(s))
             if hasPrefilter {
                 if pt == .packet, let p = s.prefilter, p.buffer == .payload {
-                    packetPayload.add(p.pattern, nocase: p.nocase, id: UInt32(i))
+                    if DetectDefinitions.admits(s, .tcp) {
+                        packetPayload.add(p.pattern, nocase: p.nocase, id: UInt32(i))
+                        if s.dsize.map({ DetectDefinitions.admitsAbove($0, DetectDefinitions.largePayload) }) ?? true {
+                            for d in [DirectionClass.toServer, .toClient] where d.admits(s.flow) {
+                                largePacket[d.rawValue].add(p.pattern, nocase: p.nocase, id: UInt32(i))
+                            }
+                        }
+                    }
                 }
                 if pt == .stream, let p = s.prefilter, p.buffer == .payload {
-                    streamPayload.add(p.pattern, nocase: p.nocase, id: UInt32(i))
+                    streamPayload.append((UInt32(i), s, p.pattern, p.nocase))
                 }
                 if pt == .http && (phase == 2 || phase == 4), let p = s.prefilter {
-                    bodyPhase[Int(DetectDefinitions.automatonBuffer(p.buffer).rawValue)]
-                        .add(p.pattern, nocase: p.nocase, id: UInt32(i))
+                    // A body segment meets the rule through a content of its body when it has
+                    // one (DetectDefinitions.bodyContent), else through its fast pattern.
+                    if let c = DetectDefinitions.bodyContent(s, phase: phase) {
+                        bodyPhase[Int(DetectDefinitions.automatonBuffer(c.buffer).rawValue)]
+                            .add(c.pattern, nocase: c.nocase, id: UInt32(i))
+                    } else {
+                        bodyPhase[Int(DetectDefinitions.automatonBuffer(p.buffer).rawValue)]
+                            .add(p.pattern, nocase: p.nocase, id: UInt32(i))
+                    }
                 }
                 if pt == .packet || pt == .stream, let p = s.prefilter, p.buffer == .payload {
-                    if DetectDefinitions.admits(s, .udp) { udpPayload.add(p.pattern, nocase: p.nocase, id: UInt32(i)) }
+                    if DetectDefinitions.admits(s, .udp) { udpPayload.append((UInt32(i), s, p.pattern, p.nocase)) }
                     if DetectDefinitions.admits(s, .icmp) { icmpPayload.add(p.pattern, nocase: p.nocase, id: UInt32(i)) }
                 }
                 continue
@@ -284,8 +355,9 @@ public final class DetectDefinitions: @unchecked Sendable {
         }
         self.points = points
         packetPayloadSet = packetPayload.count > 0 ? packetPayload.compile() : nil
-        streamPayloadSet = streamPayload.count > 0 ? streamPayload.compile() : nil
-        udpPayloadSet = udpPayload.count > 0 ? udpPayload.compile() : nil
+        largePacketSets = largePacket.map { $0.count > 0 ? $0.compile() : nil }
+        streamPayloadSets = PortPatternSets(streamPayload)
+        udpPayloadSets = PortPatternSets(udpPayload)
         icmpPayloadSet = icmpPayload.count > 0 ? icmpPayload.compile() : nil
         bodyPhaseSets = bodyPhase.map { $0.count > 0 ? $0.compile() : nil }
         prefilterLength = prefLen
@@ -300,7 +372,7 @@ public final class DetectDefinitions: @unchecked Sendable {
                           productSeverity: $0.productSeverity)
         }
         usesBuffer = uses
-        alertText = texts
+        alertTexts = AlertTexts(texts)
         thresholdCount = thresholds
         self.phases = phases
     }
@@ -326,11 +398,57 @@ public final class DetectDefinitions: @unchecked Sendable {
         return p
     }
 
+    /// The boundary reach of a prefilter hit. When the prefilter content is not the first
+    /// element of its list, an earlier content may sit in the previous stream chunk even
+    /// though the hit lies wholly in this one (an SMTP attachment's `|0D 0A 0D 0A|TV` at the
+    /// end of one segment, the `AAAA…` prefilter in the next: suricata-verify issue-4220), so
+    /// the verification must see the kept tail as well; Suricata's raw stream inspection
+    /// re-reads the data before the new segment the same way.
+    static func matchReach(_ s: Signature) -> Int32 {
+        guard let p = s.prefilter else { return 0 }
+        if let src = s.prefilterSource, src.element > 0 { return Int32(1) << 30 }
+        return Int32(p.pattern.count)
+    }
+
+    /// For an HTTP rule that waits for a body (phase 2 or 4) whose fast pattern is in a header
+    /// buffer: its longest positive content in the body buffer, which a body segment must
+    /// contain for the rule to match (the verifier checks every content of every list on the
+    /// same views). Why: body segments are scanned with `bodyPhaseSets`, and a header fast
+    /// pattern (a URI's `.php`, a `Content-Type`) made the rule a candidate again on every
+    /// segment of the transaction, verified and dropped each time. Nil when the fast pattern is
+    /// already in the body or the body list has no such content (pcre or byte tests only).
+    static func bodyContent(_ s: Signature, phase: UInt8) -> (buffer: BufferID, pattern: [UInt8], nocase: Bool)? {
+        func isBody(_ b: BufferID) -> Bool {
+            phase == 2 ? b == .httpClientBody : (b == .fileData || b == .httpServerBody)
+        }
+        guard let p = s.prefilter, !isBody(p.buffer) else { return nil }
+        var best: (buffer: BufferID, pattern: [UInt8], nocase: Bool)?
+        for l in s.lists where isBody(l.buffer) {
+            for e in l.elements {
+                guard case .content(let c) = e, !c.negated, c.pattern.count >= minimumPrefilterLength else { continue }
+                if let b = best, b.pattern.count >= c.pattern.count { continue }
+                best = (l.buffer, c.pattern, c.nocase)
+            }
+        }
+        return best
+    }
+
+    /// Whether a `dsize` test admits some payload size above `limit`.
+    static func admitsAbove(_ m: IntMatch, _ limit: Int) -> Bool {
+        switch m.mode {
+        case .equal, .lessEqual: return m.a > limit
+        case .less: return m.a &- 1 > limit
+        case .range: return m.b &- 1 > limit && m.b &- 1 > m.a
+        case .notEqual, .greater, .greaterEqual: return true
+        }
+    }
+
     static func admits(_ s: Signature, _ c: ProtoClass) -> Bool {
         switch c {
         case .tcp: return s.proto.admits(ipProto: 6)
         case .udp: return s.proto.admits(ipProto: 17)
         case .icmp: return s.proto.admits(ipProto: 1) || s.proto.admits(ipProto: 58)
+        // ARP packets are in this class too (PacketFacts.ipProto 0): `arp` rules wait here.
         case .other: return s.proto.ipProto == nil
         }
     }

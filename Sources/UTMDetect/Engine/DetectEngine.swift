@@ -86,6 +86,11 @@ public final class DetectEngine {
     var bodySequence: [UInt32]
     var bodyBytes: [Int32]
     var alerted: [Bool]
+    /// Per flow direction: the header buffers of the transaction whose body is being inspected
+    /// (`bodySequence`) gave no body-phase candidate. They do not change while its body
+    /// arrives, so later body segments skip rescanning them (26 M of 568 M instructions on
+    /// the 10 MB capture were such rescans).
+    var headersQuiet: [Bool]
     let body: ByteSlab
     var bodyTx = -1
     var bodyDirection = Direction.toServer
@@ -115,6 +120,7 @@ public final class DetectEngine {
         bodySequence = Array(repeating: 0, count: cap * 2)
         bodyBytes = Array(repeating: 0, count: cap * 2)
         alerted = Array(repeating: false, count: cap)
+        headersQuiet = Array(repeating: false, count: cap * 2)
         body = ByteSlab(capacity: config.maxWindow)
     }
 
@@ -144,6 +150,7 @@ public final class DetectEngine {
             progressStore[i &* 2 &+ d] = 0
             bodySequence[i &* 2 &+ d] = 0
             bodyBytes[i &* 2 &+ d] = 0
+            headersQuiet[i &* 2 &+ d] = false
         }
     }
 
@@ -180,10 +187,21 @@ public final class DetectEngine {
         beginCandidates()
         let pc = ProtoClass.of(facts.ipProto)
         let tcp = pc == .tcp && !streamAsPacket
-        let set: CompiledPatternSet?
+        var set: CompiledPatternSet?
         switch pc {
-        case .tcp: set = tcp ? defs.packetPayloadSet : defs.patternSets[0]
-        case .udp: set = defs.udpPayloadSet
+        case .tcp:
+            if !tcp {
+                set = defs.patternSets[0]
+            } else if payload.count > DetectDefinitions.largePayload && facts.direction != nil {
+                // A full-size segment: only rules whose dsize and direction admit it.
+                set = defs.largePacketSets[facts.direction == .toServer ? 0 : 1]
+            } else {
+                set = defs.packetPayloadSet
+            }
+        case .udp:
+            // By port (PortPatternSets); the rare packet two keys apply to takes the full set.
+            let s = defs.udpPayloadSets.select(source: facts.sourcePort, destination: facts.destinationPort)
+            set = s.fallback ? defs.patternSets[0] : s.set
         case .icmp: set = defs.icmpPayloadSet
         case .other: set = defs.patternSets[0]
         }
@@ -224,11 +242,18 @@ public final class DetectEngine {
         beginCandidates()
         let chunkStart = states[si].offset
         var crossing = false
-        if let set = defs.streamPayloadSet {
-            // Stream-point patterns only (DetectDefinitions.streamPayloadSet).
+        // Stream-point patterns of the signatures this direction's ports admit
+        // (DetectDefinitions.streamPayloadSets). The choice depends on the ports only, so every
+        // chunk of a direction meets the same automaton and its state. When two keys apply
+        // (rare) the full payload set runs, filtered to stream-point signatures.
+        let sel = defs.streamPayloadSets.select(source: facts.sourcePort, destination: facts.destinationPort)
+        if let set = sel.fallback ? defs.patternSets[0] : sel.set {
             let lens = defs.prefilterLength
+            let points = defs.points
+            let all = sel.fallback
             set.scan(chunk, state: &states[si]) { id, end in
                 let i = Int(id)
+                if all && points[i] != .stream { return }
                 self.add(i)
                 if end &- Int(lens[i]) < chunkStart { crossing = true }
             }
@@ -281,16 +306,29 @@ public final class DetectEngine {
         // Body phases only (2: request body, 4: response body): only body-phase patterns can
         // make a candidate, in every buffer (DetectDefinitions.bodyPhaseSets).
         let bodyOnly = point == .http && phaseMask & ~UInt8(1 << 2 | 1 << 4) == 0
+        // A body segment of a transaction whose header buffers were found quiet (no body-phase
+        // candidate) scans the body buffers only. The caller records the body bytes of the
+        // transaction (`bodyInspected`) before this call, which keys the flag to it.
+        var si = -1
+        if bodyOnly && slot >= 0, let d = facts.direction { si = slot &* 2 &+ d.index }
+        let skipHeaders = si >= 0 && headersQuiet[si]
+        var headerHits = false
         var b = 1
         while b < BufferID.count {
-            if let set = bodyOnly ? defs.bodyPhaseSets[b] : defs.patternSets[b], let id = BufferID(rawValue: UInt8(b)), let view = buffers[id] {
+            let isBody = b == DetectEngine.fileDataRaw || b == DetectEngine.serverBodyRaw || b == DetectEngine.clientBodyRaw
+            if !(skipHeaders && !isBody), let set = bodyOnly ? defs.bodyPhaseSets[b] : defs.patternSets[b],
+               let id = BufferID(rawValue: UInt8(b)), let view = buffers[id] {
                 set.scan(view) { id, _ in
                     let i = Int(id)
-                    if points[i] == point && (1 << phases[i]) & phaseMask != 0 { self.add(i) }
+                    if points[i] == point && (1 << phases[i]) & phaseMask != 0 {
+                        self.add(i)
+                        if !isBody { headerHits = true }
+                    }
                 }
             }
             b &+= 1
         }
+        if si >= 0 && !skipHeaders && !headerHits { headersQuiet[si] = true }
         let dirs = DirectionClass.count
         let dc = DirectionClass.of(facts.direction).rawValue
         var phase = 1
@@ -308,6 +346,10 @@ public final class DetectEngine {
         guard !candidates.isEmpty else { return false }
         return run(facts, buffers, slot: slot, time: time, passOnFlow: facts.ipProto == 6, onMatch)
     }
+
+    static let fileDataRaw = Int(BufferID.fileData.rawValue)
+    static let serverBodyRaw = Int(BufferID.httpServerBody.rawValue)
+    static let clientBodyRaw = Int(BufferID.httpClientBody.rawValue)
 
     /// Whether any signature inspects `id` (the engine skips filling unused buffers).
     public func uses(_ id: BufferID) -> Bool { defs.usesBuffer[Int(id.rawValue)] }
@@ -416,6 +458,7 @@ public final class DetectEngine {
         if bodySequence[si] != sequence {
             bodySequence[si] = sequence
             bodyBytes[si] = 0
+            headersQuiet[si] = false
         }
         bodyBytes[si] = Int32(truncatingIfNeeded: Swift.min(Int(Int32.max), Int(bodyBytes[si]) &+ n))
     }

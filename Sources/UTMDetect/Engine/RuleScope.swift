@@ -6,7 +6,7 @@
 ///   or pass applies to the flow.
 /// - Stream and app-layer rules: their drop and pass apply to the flow.
 /// - Other packet rules on UDP and ICMP (not header-only, no app protocol): their drop applies
-///   to that packet only.
+///   to that packet only; on TCP too when they read no buffer (`isPlainPacketRule`).
 /// - A TCP packet whose payload no stream carries (the session is not established): stream
 ///   rules read the packet, and a content rule's drop or pass applies to that packet only.
 extension DetectEngine {
@@ -19,7 +19,7 @@ extension DetectEngine {
     /// anywhere unless this packet was already dropped.
     @inline(__always)
     func passAppliesToFlow(_ i: Int, _ passOnFlow: Bool) -> Bool {
-        passOnFlow || (isHeaderOnly(i) && dropSerial != packetSerial)
+        (passOnFlow && !defs.boxes[i].sig.isPlainPacketRule) || (isHeaderOnly(i) && dropSerial != packetSerial)
     }
 
     /// Whether a drop by signature `i`, matched in the current inspection, applies to the packet
@@ -28,11 +28,19 @@ extension DetectEngine {
     public func dropIsPacketScoped(_ i: Int, packetRules: Bool, tcp: Bool) -> Bool {
         let sig = defs.boxes[i].sig
         if streamAsPacket && !sig.lists.isEmpty { return true }
+        if packetRules && sig.isPlainPacketRule { return true }
         return packetRules && !tcp && !sig.isHeaderOnly && sig.proto.app == nil
     }
 }
 
 extension Signature {
+    /// Tests the packet's header, flags or flow state but reads no buffer and names no app
+    /// protocol (Suricata's `pkt` rule type, e.g. `flow:stateless` or `flow:not_established`):
+    /// its drop and pass act on that packet only, on TCP too (ips/firewall-04/06).
+    public var isPlainPacketRule: Bool {
+        lists.isEmpty && proto.app == nil && !isHeaderOnly
+    }
+
     /// Nothing but addresses, ports and protocol (Suricata's IP-only rules).
     public var isHeaderOnly: Bool {
         lists.isEmpty && headerMatches.isEmpty && flow.isEmpty && flowbits.isEmpty && proto.app == nil && dsize == nil

@@ -25,6 +25,7 @@ public struct HeaderParser: Sendable {
         let name = String(word).lowercased()
         switch name {
         case "ip", "ipv4", "ipv6", "pkthdr": return RuleProtocol(name: name, ipProto: nil)
+        case "arp": return RuleProtocol(name: name, ipProto: nil)   // `arp` is set from the name
         case "tcp": return RuleProtocol(name: name, ipProto: 6)
         case "tcp-pkt": return RuleProtocol(name: name, ipProto: 6, packetOnly: true)
         case "tcp-stream": return RuleProtocol(name: name, ipProto: 6, streamOnly: true)
@@ -36,11 +37,14 @@ public struct HeaderParser: Sendable {
         case "tls", "ssl": return RuleProtocol(name: name, ipProto: 6, app: .tls)
         case "dns": return RuleProtocol(name: name, ipProto: 6, alsoUDP: true, app: .dns)
         case "quic": return RuleProtocol(name: name, ipProto: 17, app: .quic)
-        case "smtp", "ftp", "ftp-data", "ssh", "smb", "dcerpc", "imap", "pop3", "nfs", "krb5", "rdp", "sip",
+        case "sip": return RuleProtocol(name: name, ipProto: 6, alsoUDP: true, app: .sip)
+        case "pgsql": return RuleProtocol(name: name, ipProto: 6, app: .pgsql)
+        case "smb": return RuleProtocol(name: name, ipProto: 6, app: .smb)
+        case "smtp", "ftp", "ftp-data", "ssh", "dcerpc", "imap", "pop3", "nfs", "krb5", "rdp",
              "snmp", "tftp", "ntp", "dhcp", "enip", "dnp3", "modbus", "ikev2", "ike", "http2", "mqtt", "rfb", "telnet":
             // No parser for these yet: keep the rule as a plain TCP (or UDP) rule on its ports.
-            let udp = ["tftp", "ntp", "dhcp", "snmp", "sip", "ikev2", "ike", "krb5"].contains(name)
-            var p = RuleProtocol(name: name, ipProto: udp ? 17 : 6, alsoUDP: ["krb5", "dns", "sip", "nfs", "dcerpc"].contains(name))
+            let udp = ["tftp", "ntp", "dhcp", "snmp", "ikev2", "ike", "krb5"].contains(name)
+            var p = RuleProtocol(name: name, ipProto: udp ? 17 : 6, alsoUDP: ["krb5", "dns", "nfs", "dcerpc"].contains(name))
             p.unparsedApp = name
             return p
         default:

@@ -25,16 +25,21 @@ public struct RuleProtocol: Sendable, Equatable {
     /// For protocols the engine has no parser for yet (`smtp`, `ftp`, `ssh`, `smb`...): the
     /// rule is kept as a TCP rule on its ports and this records what Suricata would require.
     public var unparsedApp: String?
+    /// `arp` (Suricata 9): the rule matches ARP packets and no IP packet; `ip` rules do not
+    /// match ARP. Derived from the protocol word, so the compiled bundle needs no new field.
+    public var arp: Bool
 
     public init(name: String, ipProto: UInt8?, alsoUDP: Bool = false, app: AppProto? = nil,
                 packetOnly: Bool = false, streamOnly: Bool = false) {
         self.name = name; self.ipProto = ipProto; self.alsoUDP = alsoUDP; self.app = app
         self.packetOnly = packetOnly; self.streamOnly = streamOnly
+        self.arp = name == "arp"
     }
 
     /// Whether a packet of IP protocol `proto` can match.
     @inlinable
     public func admits(ipProto proto: UInt8) -> Bool {
+        if arp { return false }
         guard let ipProto else { return true }
         return proto == ipProto || (alsoUDP && proto == 17)
     }

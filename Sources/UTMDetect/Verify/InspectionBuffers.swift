@@ -42,6 +42,9 @@ public struct InspectionBuffers: @unchecked Sendable {
 @frozen
 public struct PacketFacts: Sendable {
     public var ipProto: UInt8 = 0
+    /// An ARP packet (not IP): only `arp` rules admit it; `source`/`destination` are the
+    /// sender and target protocol addresses, ports 0, no flow.
+    public var isARP = false
     public var source: IPAddress = .none
     public var destination: IPAddress = .none
     public var sourcePort: UInt16 = 0

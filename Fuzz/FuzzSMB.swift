@@ -1,0 +1,38 @@
+// libFuzzer target: pieces of an SMB session, each led by a control byte (bits 0-5: length in
+// units of 5 bytes + 1, bit 6: from the server, bit 7: a gap before it), fed to one parser
+// that lives across inputs (reset between them), with small buffers and a small pending table
+// so the cut and eviction paths are reached. Must never trap; every string is read in full.
+import UTMCore
+import UTMAppLayer
+
+nonisolated(unsafe) var fuzzSMBParser: SMBParser = {
+    var c = SMBConfig()
+    c.maxRecordBuffer = 160
+    c.maxPending = 3
+    c.maxStoreBytes = 96
+    return SMBParser(config: c)
+}()
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzSMB(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    var rest = ByteView(unsafeStart: UnsafeRawPointer(data), count: size)
+    var sum = 0
+    func read(_ p: borrowing SMBParser, _ t: SMBTransaction) {
+        for f in [t.share, t.filename, t.ntlmUser, t.ntlmDomain, t.ntlmHost, t.serverGUID, t.dialectNames] {
+            p.store.withView(f) { $0.forEachByte { sum &+= Int($0) } }
+        }
+        for i in t.clientDialects where i < p.dialects.count { sum &+= Int(p.dialects[i]) }
+        sum &+= Int(t.command) &+ Int(truncatingIfNeeded: t.status) &+ Int(truncatingIfNeeded: t.id)
+    }
+    fuzzSMBParser.reset()
+    while let control = rest.u8(0) {
+        rest = rest.dropFirst(1)
+        let n = Int(control & 0x3f) * 5 + 1
+        let piece = rest.prefix(n)
+        rest = rest.dropFirst(n)
+        fuzzSMBParser.feed(piece, direction: control & 0x40 != 0 ? .toClient : .toServer,
+                           gap: control & 0x80 != 0, onTransaction: read)
+    }
+    fuzzSMBParser.finish(onTransaction: read)
+    return sum == -1 ? 1 : 0
+}

@@ -1,0 +1,142 @@
+import UTMCore
+import UTMFlow
+import UTMAppLayer
+import UTMOutput
+import UTMDetect
+
+/// HTTP/2 on the engine's side: feeds the parser, puts each stream's headers through the
+/// firewall (`http2:stream` hooks) and the HTTP rules (http.uri, http.host, http.method ...
+/// as for HTTP/1, so `alert http` rules match), and logs finished streams as `http` events.
+/// Bodies are counted, not inspected.
+extension Engine {
+    func http2Data(_ ref: FlowRef, _ i: Int, _ data: ByteView, _ chunk: StreamChunk, _ m: EVEEndpoints,
+                   time: Timestamp) {
+        http2.items[i].feed(data, direction: chunk.direction, gap: chunk.gapBefore)
+        while let (s, response) = http2.items[i].takeNewHeaders() {
+            let direction: Direction = response ? .toClient : .toServer
+            if fw.rules != nil && !firewallHTTP2(ref, i, s, direction) { return }
+            if detect != nil { detectHTTP2(i, s, response: response) }
+        }
+        if fw.rules != nil {
+            // Streams that ended in this chunk reach their closed/complete hooks.
+            var k = 0
+            while k < http2.items[i].streams.count {
+                let st = http2.items[i].streams[k]
+                if st.isActive && st.finished && st.request.headersDone {
+                    if !firewallHTTP2(ref, i, k, .toServer) || !firewallHTTP2(ref, i, k, .toClient) { return }
+                }
+                k += 1
+            }
+        }
+        logHTTP2(i, time: time, m)
+    }
+
+    /// Writes and frees the finished streams of parser `i`.
+    func logHTTP2(_ i: Int, time: Timestamp, _ m: EVEEndpoints) {
+        http2.items[i].readyIndices(into: &http2Ready)
+        var k = 0
+        while k < http2Ready.count {
+            eve.writeHTTP2(http2.items[i], stream: http2Ready[k], time: time, m)
+            http2.items[i].consume(http2Ready[k])
+            k += 1
+        }
+    }
+
+    /// One side's headers through the HTTP rules (request: phase 1, response: phase 3).
+    func detectHTTP2(_ i: Int, _ s: Int, response: Bool) {
+        guard let d = detect, detectCursor.slot >= 0 else { return }
+        var b = InspectionBuffers()
+        fillHTTP2(&b, i, s, response: response)
+        let direction: Direction = response ? .toClient : .toServer
+        let f = detectFacts(direction, app: .http, stream: false)
+        let mask: UInt8 = 1 << (response ? 3 : 1)
+        d.inspectApp(.http, phaseMask: mask, f, buffers: b, slot: detectCursor.slot, time: detectCursor.time) { sig, alert in
+            self.detectMatched(sig, alert, f)
+        }
+    }
+
+    /// The HTTP buffers of one stream side (views into the parser, valid until it is fed again).
+    func fillHTTP2(_ b: inout InspectionBuffers, _ i: Int, _ s: Int, response: Bool) {
+        let side = response ? http2.items[i].streams[s].response : http2.items[i].streams[s].request
+        func put(_ id: BufferID, _ f: Field) {
+            guard f.isPresent else { return }
+            http2.items[i].withField(s, response: response, f) { b[id] = $0 }
+        }
+        if response {
+            put(.httpStatCode, side.status)
+            put(.httpContentType, side.contentType)
+        } else {
+            put(.httpMethod, side.method)
+            put(.httpURI, side.path)
+            put(.httpRawURI, side.path)
+            put(.httpHost, side.authority.isPresent ? side.authority : side.host)
+            put(.httpRawHost, side.authority.isPresent ? side.authority : side.host)
+            put(.httpUserAgent, side.userAgent)
+            put(.httpCookie, side.cookie)
+            put(.httpReferer, side.referer)
+            put(.httpContentType, side.contentType)
+        }
+        http2.items[i].buildHeaderLines(s, response: response)
+        http2.items[i].withHeaderLines { v in
+            if !v.isEmpty {
+                b[.httpHeader] = v
+                b[.httpRawHeader] = v
+            }
+        }
+    }
+
+    // MARK: Upgrade: h2c
+
+    /// A 101 answered a request that asked for `Upgrade: h2c`: an HTTP/2 state is taken from
+    /// the pool with that request as stream 1 (read before the transaction is logged and its
+    /// fields freed). Nil when there was no such request or no state is left (the flow then
+    /// stays an HTTP/1 tunnel, not parsed further).
+    func prepareHTTP2Upgrade(_ i: Int) -> Int32? {
+        let n = http.items[i].pendingCount
+        var k = 0
+        while k < n {
+            let tx = http.items[i].ready(k)
+            k += 1
+            guard tx.status == 101, tx.requestHeaders.isPresent else { continue }
+            let asked = http.items[i].withField(tx.requestHeaders) { v -> Bool in
+                var p = 0
+                while p + 3 <= v.count {
+                    if let a = v.u8(p), let b = v.u8(p + 1), let c = v.u8(p + 2),
+                       asciiLower(a) == UInt8(ascii: "h") && b == UInt8(ascii: "2") && asciiLower(c) == UInt8(ascii: "c") {
+                        return true
+                    }
+                    p += 1
+                }
+                return false
+            }
+            guard asked, let s = acquire(.http2) else { continue }
+            let h2 = Int(s)
+            http.items[i].withField(tx.method) { mv in
+                http.items[i].withField(tx.uri) { uv in
+                    http.items[i].withField(tx.host) { hv in
+                        http2.items[h2].startUpgraded(method: mv, path: uv, authority: hv)
+                    }
+                }
+            }
+            return s
+        }
+        return nil
+    }
+
+    /// Hands the flow from the HTTP/1 parser to HTTP/2 state `s`: the bytes after the 101 in
+    /// this chunk are the server's first frames.
+    func upgradeToHTTP2(_ ref: FlowRef, _ i: Int, _ s: Int32, _ data: ByteView, _ chunk: StreamChunk, _ m: EVEEndpoints,
+                        time: Timestamp, app: inout AppProto, slot: inout Int32) {
+        let rest = http.items[i].tunnelStart
+        http.release(slot)
+        app = .http2
+        slot = s
+        stats.appDetected[Int(AppProto.http2.rawValue)] &+= 1
+        guard rest >= 0, let tail = data.suffix(from: rest), !tail.isEmpty else { return }
+        var m2 = m
+        m2.appProto = .http2
+        var c = chunk
+        c.gapBefore = false
+        http2Data(ref, Int(s), tail, c, m2, time: time)
+    }
+}

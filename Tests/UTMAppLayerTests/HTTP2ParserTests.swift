@@ -1,0 +1,279 @@
+import Testing
+import AllocationCounter
+import UTMCore
+@testable import UTMAppLayer
+
+/// HTTP/2 framing and HPACK: RFC 7541's own examples, split and truncated input, the dynamic
+/// table's eviction, and hostile input that must become events, never a trap.
+@Suite struct HTTP2ParserTests {
+    static func hex(_ s: String) -> [UInt8] {
+        let digits = Array(s.filter { !$0.isWhitespace })
+        var out: [UInt8] = []
+        var i = 0
+        while i + 1 < digits.count {
+            out.append(UInt8(String(digits[i ... i + 1]), radix: 16)!)
+            i += 2
+        }
+        return out
+    }
+
+    static func frame(_ type: UInt8, _ flags: UInt8, _ stream: UInt32, _ payload: [UInt8]) -> [UInt8] {
+        let n = payload.count
+        return [UInt8(n >> 16 & 0xff), UInt8(n >> 8 & 0xff), UInt8(n & 0xff), type, flags,
+                UInt8(stream >> 24 & 0x7f), UInt8(stream >> 16 & 0xff), UInt8(stream >> 8 & 0xff), UInt8(stream & 0xff)] + payload
+    }
+
+    static let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
+    static let settings = frame(4, 0, 0, [])
+    static let endStreamHeaders: UInt8 = 0x5
+
+    /// RFC 7541 C.3 (plain literals) and C.4 (Huffman): three requests on one connection sharing
+    /// the dynamic table.
+    static let c3 = ["828684410f7777772e6578616d706c652e636f6d", "828684be58086e6f2d6361636865",
+                     "828785bf400a637573746f6d2d6b65790c637573746f6d2d76616c7565"]
+    static let c4 = ["828684418cf1e3c2e5f23a6ba0ab90f4ff", "828684be5886a8eb10649cbf",
+                     "828785bf408825a849e95ba97d7f8925a849e95bb8e8b4bf"]
+
+    static func client(_ blocks: [String]) -> [UInt8] {
+        var out = preface + settings
+        for (k, b) in blocks.enumerated() { out += frame(1, endStreamHeaders, UInt32(2 * k + 1), hex(b)) }
+        return out
+    }
+
+    struct Seen: Equatable {
+        var id: UInt32
+        var fields: [String: String]
+        var headers: [String]
+        var dataBytes: Int64
+    }
+
+    /// Feeds client and server bytes in the given chunk sizes (alternating client then server
+    /// pieces), finishes, and returns every stream the parser reported done.
+    static func run(client: [UInt8], server: [UInt8] = [], chunk: Int = 1 << 30, parser: inout HTTP2Parser) -> [Seen] {
+        var out: [Seen] = []
+        func collect(_ p: inout HTTP2Parser) {
+            var ready: [Int] = []
+            p.readyIndices(into: &ready)
+            for i in ready {
+                let s = p.stream(i)
+                var f: [String: String] = [:]
+                func get(_ name: String, _ field: Field, _ response: Bool) {
+                    if field.isPresent { f[name] = p.withField(i, response: response, field) { String(decoding: $0.bytes, as: UTF8.self) } }
+                }
+                get("method", s.request.method, false); get("path", s.request.path, false)
+                get("authority", s.request.authority, false); get("scheme", s.request.scheme, false)
+                get("ua", s.request.userAgent, false); get("status", s.response.status, true)
+                get("ctype", s.response.contentType, true); get("location", s.response.location, true)
+                var hs: [String] = []
+                for h in s.request.headers {
+                    hs.append(p.withField(i, response: false, h.name) { String(decoding: $0.bytes, as: UTF8.self) })
+                }
+                for h in s.response.headers {
+                    hs.append(p.withField(i, response: true, h.name) { String(decoding: $0.bytes, as: UTF8.self) })
+                }
+                out.append(Seen(id: s.id, fields: f, headers: hs, dataBytes: s.response.dataBytes))
+                p.consume(i)
+            }
+        }
+        var c = 0, sv = 0
+        while c < client.count || sv < server.count {
+            if c < client.count {
+                let n = Swift.min(chunk, client.count - c)
+                client[c ..< c + n].withByteView { parser.feed($0, direction: .toServer, gap: false) }
+                c += n
+                collect(&parser)
+            }
+            if sv < server.count {
+                let n = Swift.min(chunk, server.count - sv)
+                server[sv ..< sv + n].withByteView { parser.feed($0, direction: .toClient, gap: false) }
+                sv += n
+                collect(&parser)
+            }
+        }
+        parser.finish()
+        collect(&parser)
+        return out
+    }
+
+    static func run(client: [UInt8], server: [UInt8] = [], chunk: Int = 1 << 30) -> [Seen] {
+        var p = HTTP2Parser()
+        return run(client: client, server: server, chunk: chunk, parser: &p)
+    }
+
+    @Test func rfc7541RequestExamples() {
+        for blocks in [Self.c3, Self.c4] {
+            let seen = Self.run(client: Self.client(blocks))
+            #expect(seen.map(\.id) == [1, 3, 5])
+            #expect(seen.map { $0.fields["authority"] } == ["www.example.com", "www.example.com", "www.example.com"])
+            #expect(seen.map { $0.fields["path"] } == ["/", "/", "/index.html"])
+            #expect(seen.map { $0.fields["scheme"] } == ["http", "http", "https"])
+            #expect(seen.allSatisfy { $0.fields["method"] == "GET" })
+            #expect(seen[1].headers.last == "cache-control")
+            #expect(seen[2].headers.last == "custom-key")
+        }
+    }
+
+    @Test func huffmanMatchesRFCStrings() {
+        let cases: [(String, String)] = [
+            ("f1e3c2e5f23a6ba0ab90f4ff", "www.example.com"), ("a8eb10649cbf", "no-cache"),
+            ("6402", "302"), ("aec3771a4b", "private"),
+            ("d07abe941054d444a8200595040b8166e082a62d1bff", "Mon, 21 Oct 2013 20:13:21 GMT"),
+            ("9d29ad171863c78f0b97c8e9ae82ae43d3", "https://www.example.com"),
+            ("94e7821dd7f2e6c7b335dfdfcd5b3960d5af27087f3672c1ab270fb5291f9587316065c003ed4ee5b1063d5007",
+             "foo=ASDJKHQKBZXOQWEOPIUAXQWEOIU; max-age=3600; version=1"),
+        ]
+        for (h, text) in cases {
+            let src = Self.hex(h)
+            var out: [UInt8] = []
+            #expect(HPACKHuffman.decode(src, 0, src.count, into: &out, limit: 1000))
+            #expect(String(decoding: out, as: UTF8.self) == text)
+        }
+        // EOS inside the string, padding that is not all ones, padding of 8 bits or more.
+        var out: [UInt8] = []
+        #expect(!HPACKHuffman.decode([0xff, 0xff, 0xff, 0xff], 0, 4, into: &out, limit: 10))
+        #expect(!HPACKHuffman.decode([0x00], 0, 1, into: &out, limit: 10) || out == [0x30])
+        #expect(!HPACKHuffman.decode([0x07, 0xff], 0, 2, into: &out, limit: 10))
+    }
+
+    /// A whole exchange: request, response headers (indexed status, literal content-type),
+    /// padded DATA with END_STREAM; the same result for every chunk size.
+    @Test func exchangeSameForEverySplit() {
+        let req = Self.client(Self.c4)
+        let respHeaders = [0x88] + [0x0f, 0x10, 0x09] + Array("text/html".utf8) // :status 200, content-type
+        let server = Self.settings + Self.frame(4, 1, 0, []) + Self.frame(1, 0x4, 1, respHeaders)
+            + Self.frame(0, 0x8 | 0x1, 1, [3] + Array("0123456789".utf8) + [0, 0, 0])
+            + Self.frame(1, Self.endStreamHeaders, 3, [0x8d])   // :status 404
+            + Self.frame(3, 0, 5, [0, 0, 0, 8])                 // RST_STREAM 5
+        let whole = Self.run(client: req, server: server)
+        #expect(whole.count == 3)
+        let s1 = whole.first { $0.id == 1 }
+        #expect(s1?.fields["status"] == "200" && s1?.fields["ctype"] == "text/html")
+        #expect(s1?.dataBytes == 10, "padding is not data")
+        #expect(whole.first { $0.id == 3 }?.fields["status"] == "404")
+        for chunk in [1, 2, 3, 7, 9, 10, 64] {
+            let split = Self.run(client: req, server: server, chunk: chunk)
+            #expect(split.sorted { $0.id < $1.id } == whole.sorted { $0.id < $1.id }, "chunk \(chunk)")
+        }
+    }
+
+    /// Every prefix of the conversation: no trap, and what finished is a subset of the whole.
+    @Test func truncatedInputNeverTraps() {
+        let req = Self.client(Self.c4)
+        let server = Self.settings + Self.frame(1, Self.endStreamHeaders, 1, [0x88])
+        var p = HTTP2Parser()
+        for cut in 0 ... req.count {
+            p.reset()
+            let seen = Self.run(client: Array(req.prefix(cut)), server: Array(server.prefix(cut)), chunk: 5, parser: &p)
+            #expect(seen.count <= 3)
+            #expect(seen.allSatisfy { $0.fields["method"] == nil || $0.fields["method"] == "GET" })
+        }
+    }
+
+    @Test func continuationFrames() {
+        let block = Self.hex(Self.c3[0])
+        let client = Self.preface + Self.frame(1, 0x1, 1, Array(block.prefix(5)))
+            + Self.frame(9, 0, 1, Array(block[5 ..< 10])) + Self.frame(9, 0x4, 1, Array(block.dropFirst(10)))
+        let seen = Self.run(client: client)
+        #expect(seen.count == 1 && seen[0].fields["authority"] == "www.example.com")
+        // Another frame in the middle of a header block breaks the connection's framing.
+        var p = HTTP2Parser()
+        let broken = Self.preface + Self.frame(1, 0x1, 1, Array(block.prefix(5))) + Self.settings
+        broken.withByteView { p.feed($0, direction: .toServer, gap: false) }
+        #expect(p.events.contains(.invalidFrame) && p.gaveUp(.toServer))
+    }
+
+    /// Dynamic table: a 100-byte table keeps two 40-byte entries; the third insert evicts the
+    /// oldest, whose index then no longer decodes.
+    @Test func dynamicTableEviction() {
+        func lit(_ n: String, _ v: String) -> [UInt8] { [0x40, UInt8(n.utf8.count)] + Array(n.utf8) + [UInt8(v.utf8.count)] + Array(v.utf8) }
+        let sizeUpdate: [UInt8] = [0x3f, 0x45] // 31 + 69 = 100
+        let first = sizeUpdate + [0x82, 0x84, 0x86] + lit("aaaa", "1111") + lit("bbbb", "2222") + lit("cccc", "3333")
+        let ok = Self.preface + Self.frame(1, 0x5, 1, first) + Self.frame(1, 0x5, 3, [0x82, 0x84, 0x86, 0xbe, 0xbf])
+        let seen = Self.run(client: ok)
+        #expect(seen.count == 2)
+        #expect(seen[1].headers.suffix(2) == ["cccc", "bbbb"], "62 is the newest, 63 the one before")
+        var p = HTTP2Parser()
+        let evicted = Self.preface + Self.frame(1, 0x5, 1, first) + Self.frame(1, 0x5, 3, [0x82, 0x84, 0x86, 0xc0])
+        evicted.withByteView { p.feed($0, direction: .toServer, gap: false) }
+        #expect(p.events.contains(.invalidHeader), "64 was evicted")
+        // A size update above what the peer allowed is an error too.
+        var q = HTTP2Parser()
+        let tooBig = Self.preface + Self.frame(1, 0x5, 1, [0x3f, 0xe1, 0xff, 0x03]) // 65536
+        tooBig.withByteView { q.feed($0, direction: .toServer, gap: false) }
+        #expect(q.events.contains(.invalidHeader))
+    }
+
+    @Test func hostileInputBecomesEvents() {
+        var p = HTTP2Parser()
+        Array("GET / HTTP/1.1\r\n\r\n".utf8).withByteView { p.feed($0, direction: .toServer, gap: false) }
+        #expect(p.gaveUp(.toServer), "no preface")
+        p.reset()
+        // Index 0, an integer that never ends, a literal longer than its block.
+        for block in [[0x80], [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], [0x00, 0x7f, 0x10], [0x40, 0x05, 0x61]] as [[UInt8]] {
+            p.reset()
+            (Self.preface + Self.frame(1, 0x5, 1, block)).withByteView { p.feed($0, direction: .toServer, gap: false) }
+            #expect(p.events.contains(.invalidHeader), "\(block)")
+        }
+        // A frame longer than the 16 KiB default is an event; parsing goes on past it.
+        p.reset()
+        let long = Self.frame(0, 0, 1, [UInt8](repeating: 0x41, count: 70000))
+        let after = Self.frame(1, 0x5, 3, Self.hex(Self.c3[0]))
+        var seen: [Seen] = []
+        seen = Self.run(client: Self.preface + Self.frame(1, 0x4, 1, Self.hex(Self.c3[0])) + long + after, chunk: 1400, parser: &p)
+        #expect(p.longFrames.0 == 1)
+        #expect(seen.contains { $0.id == 3 })
+        // A gap ends the direction.
+        p.reset()
+        Self.preface.withByteView { p.feed($0, direction: .toServer, gap: true) }
+        #expect(p.gaveUp(.toServer))
+        // PADDED HEADERS whose pad length exceeds the frame.
+        p.reset()
+        (Self.preface + Self.frame(1, 0x5 | 0x8, 1, [200, 0x82])).withByteView { p.feed($0, direction: .toServer, gap: false) }
+        #expect(p.events.contains(.invalidFrame))
+    }
+
+    @Test func prefaceProbe() {
+        #expect(Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8).withByteView { HTTP2Parser.probePreface($0) } == true)
+        #expect(Array("PRI * HT".utf8).withByteView { HTTP2Parser.probePreface($0) } == nil)
+        #expect(Array("GET / HTTP/1.1".utf8).withByteView { HTTP2Parser.probePreface($0) } == false)
+    }
+
+    /// A reused parser (reset between flows, as a pool slot) allocates nothing per packet.
+    @Test func parsingDoesNotAllocate() {
+        guard allocationCounterWorks() else { return }
+        let client = Self.client(Self.c4)
+        let server = Self.settings + Self.frame(1, 0x4, 1, [0x88, 0x0f, 0x10, 9] + Array("text/html".utf8))
+            + Self.frame(0, 0x1, 1, Array("hello".utf8)) + Self.frame(1, 0x5, 3, [0x8d]) + Self.frame(3, 0, 5, [0, 0, 0, 8])
+        var p = HTTP2Parser()
+        var ready: [Int] = []
+        ready.reserveCapacity(8)
+        func once() {
+            p.reset()
+            client.withByteView { p.feed($0, direction: .toServer, gap: false) }
+            server.withByteView { p.feed($0, direction: .toClient, gap: false) }
+            while let (s, response) = p.takeNewHeaders() { p.buildHeaderLines(s, response: response) }
+            p.finish()
+            p.readyIndices(into: &ready)
+            var k = 0  // not `for i in ready`: the array iterator allocates in debug builds
+            while k < ready.count { p.consume(ready[k]); k += 1 }
+        }
+        for _ in 0 ..< 3 { once() }
+        let n = countAllocations { for _ in 0 ..< 10 { once() } }
+        #expect(n == 0, "the HTTP/2 parser allocated \(n) times")
+    }
+
+    /// More streams than slots: the extra ones are an `overflow` event, the rest are kept.
+    @Test func streamOverflow() {
+        var config = HTTP2Config()
+        config.maxStreams = 2
+        var p = HTTP2Parser(config: config)
+        var bytes = Self.preface
+        for k in 0 ..< 4 { bytes += Self.frame(1, 0x4, UInt32(2 * k + 1), [0x82, 0x84, 0x86]) }
+        bytes.withByteView { p.feed($0, direction: .toServer, gap: false) }
+        #expect(p.events.contains(.overflow))
+        p.finish()
+        var ready: [Int] = []
+        p.readyIndices(into: &ready)
+        #expect(ready.count == 2)
+    }
+}
