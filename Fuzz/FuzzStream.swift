@@ -47,6 +47,13 @@ public func fuzzStream(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     config.segmentPoolBytes = 256 << Int(input[2] & 7)
     config.streamDepth = 64 << Int(input[2] >> 3 & 15)
     config.evictionSample = 1 + Int(input[3] & 7)
+    // Inline copies of forwarded bytes, IDS holding until acknowledged, and the receiver's
+    // overlap policy (any of Suricata's) for the server or everyone.
+    config.retainUnacked = input[0] & 0x04 != 0
+    config.holdUntilAcked = input[0] & 0x08 != 0
+    if let policy = OverlapPolicy(rawValue: (input[0] >> 4) % UInt8(OverlapPolicy.allCases.count)) {
+        _ = config.hostOSPolicies.add(input[1] & 0x80 != 0 ? "0.0.0.0/0" : "10.0.0.2", policy)
+    }
     var table = FlowTable(config: config)
     var reasm = TCPReassembler(config: config)
     let clientISN: UInt32 = 0xFFFF_FF00 &+ UInt32(input[3])  // near the wrap
@@ -99,6 +106,7 @@ public func fuzzStream(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         }
         payload.withUnsafeBytes { raw in
             p.payload = ByteView(UnsafeRawBufferPointer(rebasing: raw[0..<len]))
+            reasm.beginPacket()
             guard let r = table.track(p, onEnd: { ref, f, _ in reasm.release(ref, flow: &f) }) else { return }
             fuzzCheck(table.counters.active <= table.capacity, "active <= capacity")
             let id = table[r.ref].id
@@ -109,6 +117,9 @@ public func fuzzStream(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
                 fuzzCheck(v.count > 0, "no empty chunks")
                 delivered.append(Delivered(flowID: id, direction: c.direction, offset: c.streamOffset,
                                            gap: c.gapBefore, bytes: v.bytes))
+            }
+            if let patched = reasm.conflictPayload {
+                fuzzCheck(config.retainUnacked && patched.count == len, "a conflict payload is the packet's size")
             }
             // Check the chunks against the sender's bytes while the flow still exists.
             let f = table[r.ref]

@@ -325,7 +325,10 @@ public struct TCPReassembler: Sendable {
             end = Swift.max(start, Int64(s.finOffset))
             payload = payload.prefix(Int(end - start))
         }
-        if payload.count > 0 && start < next && s.retHead >= 0 { checkForwarded(s, payload, start) }
+        // Whole packets only (`conflictPayload` stands for the packet's payload).
+        if payload.count > 0 && payload.count == p.payload.count && start < next && s.retHead >= 0 {
+            checkForwarded(s, payload, start)
+        }
         if payload.count > 0 {
             if Int64(s.highestEnd) < end { s.highestEnd = UInt64(end) }
             if end <= next {
