@@ -59,6 +59,13 @@ public enum ReplaySettings {
                 throw Failure(description: "--set \(key): '\(value)' is not a count (0...65535)")
             }
             config.modes.streamTxLogLimit = n
+        case "flow.capacity":
+            // Concurrent flows (FlowConfig.capacity): every flow slot costs about 530 bytes of
+            // pre-sized per-flow state across the engine, resident from the start.
+            guard let n = Int(value), n >= 1024, n <= 1 << 22 else {
+                throw Failure(description: "--set \(key): '\(value)' is not a flow count (1024...4194304)")
+            }
+            config.flow.capacity = n
         case _ where key.hasPrefix("flow-timeouts."):
             return try flowTimeout(key, value, &config.flow.timeouts)
         case _ where key.hasPrefix("host-os-policy."):

@@ -6,8 +6,12 @@
 public struct FlowConfig: Sendable {
     /// Maximum number of concurrent flows. The table is allocated at this size at init and
     /// never grows; when it is full a flow is evicted (see `FlowTable.track`).
-    /// Default 65536.
-    public var capacity: Int = 65536
+    /// Default 32768: about 330 concurrent flows for each of the office's ~100 devices (a busy
+    /// browser holds tens to a hundred), with idle flows evicted first when a scan fills it.
+    /// Every slot costs about 530 bytes across the engine's per-flow arrays, all resident from
+    /// the start, so 65536 cost 17 MB more (Suricata preallocates 10,000 flows). utmd
+    /// `flow_capacity`, replay `--set flow.capacity=N` for bigger sites.
+    public var capacity: Int = 32768
     /// Idle timeouts per protocol and state (Suricata's suricata.yaml defaults).
     public var timeouts: FlowTimeouts = FlowTimeouts()
     /// Bytes per direction handed to the app layer (default 1 MiB, Suricata's

@@ -28,6 +28,7 @@ import UTMEngine
 ///     control_socket = /run/mimamori/utmd.sock   # utmctl status/flows ask here (mode 0600; "none" to disable)
 ///     host_os_policy.windows = 192.168.1.0/24     # TCP overlap policy of those receivers (repeatable;
 ///                                                 # Suricata's host-os-policy names, default: first bytes win)
+///     flow_capacity = 32768         # concurrent flows (default; ~530 bytes each, allocated at start)
 ///
 /// Zones and the per-pair policy decide which packets are queued (ZonePolicy.swift).
 struct DaemonConfig {
@@ -61,9 +62,9 @@ struct DaemonConfig {
     /// `cloud.*` keys, checked by ControlPlane (empty: no cloud client).
     var cloud: [String: String] = [:]
     var controlSocket: String? = "/run/mimamori/utmd.sock"
-    /// `host_os_policy.NAME = networks`, as `host-os-policy.NAME=networks` settings
-    /// (ReplaySettings; applied by Definitions.engineConfig).
-    var hostOSPolicy: [String] = []
+    /// `host_os_policy.NAME = networks` and `flow_capacity = N`, as `host-os-policy.NAME=networks`
+    /// and `flow.capacity=N` settings (ReplaySettings; applied by Definitions.engineConfig).
+    var engineSettings: [String] = []
 
     static var zoneNames: [String] { ZonePolicy.zoneNames }
 
@@ -133,7 +134,17 @@ struct DaemonConfig {
                 } catch {
                     throw ConfigError("\(at): \(error.description.replacingOccurrences(of: "--set ", with: ""))")
                 }
-                c.hostOSPolicy.append(item)
+                c.engineSettings.append(item)
+            case "flow_capacity":
+                let item = "flow.capacity=\(value)"
+                var scratch = EngineConfig()
+                var explicit = false
+                do {
+                    _ = try ReplaySettings.apply(item, to: &scratch, explicitMidstreamPolicy: &explicit)
+                } catch {
+                    throw ConfigError("\(at): \(error.description.replacingOccurrences(of: "--set flow.capacity", with: "flow_capacity"))")
+                }
+                c.engineSettings.append(item)
             case _ where key.hasPrefix("zone."):
                 do {
                     try c.policy.add(zone: String(key.dropFirst(5)), value: value)

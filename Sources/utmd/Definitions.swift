@@ -14,7 +14,7 @@ enum Definitions {
         var config = EngineConfig()
         config.bypass = c.bypass
         var explicit = false
-        for item in c.hostOSPolicy {
+        for item in c.engineSettings {
             _ = try? ReplaySettings.apply(item, to: &config, explicitMidstreamPolicy: &explicit)
         }
         for path in c.rules where !FileManager.default.isReadableFile(atPath: path) {

@@ -78,7 +78,11 @@ import UTMEngine
         _ = try ReplaySettings.apply("exception-policy=reject", to: &c, explicitMidstreamPolicy: &explicit)
         #expect(c.modes.midstreamPolicy == .passFlow, "a specific policy wins over the master switch")
         #expect(try ReplaySettings.apply("mpm-algo=ac", to: &c, explicitMidstreamPolicy: &explicit)?.contains("ignored") == true)
-        for bad in ["stream.midstream", "stream.midstream=maybe", "stream.midstream-policy=explode", "stream.reassembly.depth=lots"] {
+        #expect(EngineConfig().flow.capacity == 32768)
+        _ = try ReplaySettings.apply("flow.capacity=100000", to: &c, explicitMidstreamPolicy: &explicit)
+        #expect(c.flow.capacity == 100000)
+        for bad in ["stream.midstream", "stream.midstream=maybe", "stream.midstream-policy=explode", "stream.reassembly.depth=lots",
+                    "flow.capacity=10", "flow.capacity=lots", "flow.capacity=99999999"] {
             #expect(throws: ReplaySettings.Failure.self) { try ReplaySettings.apply(bad, to: &c, explicitMidstreamPolicy: &explicit) }
         }
     }
