@@ -10,7 +10,10 @@
 public struct JSONWriter: Sendable {
     @usableFromInline var slab: ByteSlab
     /// Bytes written since the last `reset()`.
-    public internal(set) var count: Int = 0
+    public var count: Int { used }
+    /// Storage of `count`, visible to the inlined writers (keys, literals, numbers), which
+    /// UTMOutput calls ~30 times an event: a call each cost more than the bytes it wrote.
+    @usableFromInline var used: Int = 0
     /// Civil date text ("2024-01-02T03:04:05") of the last second written, reused while events
     /// share a second, as they mostly do.
     var cachedSecond: Int64 = Int64.min
@@ -19,15 +22,15 @@ public struct JSONWriter: Sendable {
     /// that second. Words, not a slab: a copied writer keeps its own prefix.
     var cachedPrefix: (UInt64, UInt64, UInt64) = (0, 0, 0)
     /// One bit per nesting level: set once the level holds a member, so the next one gets a comma.
-    var hasMember: UInt64 = 0
-    var depth: Int = 0
+    @usableFromInline var hasMember: UInt64 = 0
+    @usableFromInline var depth: Int = 0
 
     public init(capacity: Int = 1 << 16) {
         slab = ByteSlab(capacity: max(64, capacity))
     }
 
     public mutating func reset() {
-        count = 0
+        used = 0
         hasMember = 0
         depth = 0
         inArray = 0
@@ -45,25 +48,26 @@ public struct JSONWriter: Sendable {
     public var buffer: [UInt8] { withBytes { $0.bytes } }
 
     /// Makes room for `n` more bytes: doubles the slab on the rare event batch that outgrows it.
-    @inline(__always)
+    @inlinable @inline(__always)
     mutating func reserve(_ n: Int) {
         if n > slab.capacity &- count { grow(n) }
     }
 
-    @inline(never)
+    @usableFromInline @inline(never)
     mutating func grow(_ n: Int) {
         let bigger = ByteSlab(capacity: max(slab.capacity * 2, count + n + 64))
         if let old = slab.view(0, count) { bigger.write(old, at: 0) }
         slab = bigger
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     mutating func raw(_ b: UInt8) {
         reserve(1)
         slab.write(b, at: count)
-        count &+= 1
+        used &+= 1
     }
 
+    @inlinable
     mutating func raw(_ s: StaticString) {
         raw(s.byteView)
     }
@@ -71,23 +75,24 @@ public struct JSONWriter: Sendable {
     /// One byte into room already made by `reserve`: no second capacity check per byte.
     @inline(__always)
     mutating func put(_ b: UInt8) {
-        if slab.write(b, at: count) { count &+= 1 }
+        if slab.write(b, at: count) { used &+= 1 }
     }
 
     /// Decimal digits of `v`, with one capacity check for all of them.
-    @inline(__always)
+    @inlinable @inline(__always)
     mutating func decimal(_ v: UInt64) {
         reserve(20)
-        count &+= slab.writeDecimal(v, at: count)
+        used &+= slab.writeDecimal(v, at: count)
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     mutating func raw(_ v: ByteView) {
         reserve(v.count)
         slab.write(v, at: count)
-        count &+= v.count
+        used &+= v.count
     }
 
+    @inlinable
     mutating func separator() {
         let bit: UInt64 = 1 << UInt64(depth & 63)
         if hasMember & bit != 0 { raw(UInt8(ascii: ",")) } else { hasMember |= bit }
@@ -95,6 +100,7 @@ public struct JSONWriter: Sendable {
 
     // MARK: Structure
 
+    @inlinable
     public mutating func beginObject() {
         if depth > 0 { separatorIfArrayValue() }
         raw(UInt8(ascii: "{"))
@@ -102,11 +108,13 @@ public struct JSONWriter: Sendable {
         hasMember &= ~(1 << UInt64(depth & 63))
     }
 
+    @inlinable
     public mutating func endObject() {
         raw(UInt8(ascii: "}"))
         depth -= 1
     }
 
+    @inlinable
     public mutating func beginArray() {
         if depth > 0 { separatorIfArrayValue() }
         raw(UInt8(ascii: "["))
@@ -115,6 +123,7 @@ public struct JSONWriter: Sendable {
         inArray |= 1 << UInt64(depth & 63)
     }
 
+    @inlinable
     public mutating func endArray() {
         inArray &= ~(1 << UInt64(depth & 63))
         raw(UInt8(ascii: "]"))
@@ -122,27 +131,30 @@ public struct JSONWriter: Sendable {
     }
 
     /// One bit per level: set when that level is an array, whose values need commas themselves.
-    var inArray: UInt64 = 0
+    @usableFromInline var inArray: UInt64 = 0
     /// Set right after a key, whose value must not get a comma.
-    var afterKey = false
+    @usableFromInline var afterKey = false
 
+    @inlinable
     mutating func separatorIfArrayValue() {
         if afterKey { afterKey = false; return }
         if inArray & (1 << UInt64(depth & 63)) != 0 { separator() }
     }
 
     /// Ends the current top-level value with a newline (one EVE event per line).
-    public mutating func newline() { raw(UInt8(ascii: "\n")) }
+    @inlinable public mutating func newline() { raw(UInt8(ascii: "\n")) }
 
     // MARK: Keys and values
 
+    @inlinable
     public mutating func key(_ k: StaticString) {
         separator()
         reserve(k.utf8CodeUnitCount &+ 3)
-        count &+= slab.writeQuoted(k, colon: true, at: count)
+        used &+= slab.writeQuoted(k, colon: true, at: count)
         afterKey = true
     }
 
+    @inlinable
     mutating func valueStart() {
         separatorIfArrayValue()
     }
@@ -168,13 +180,17 @@ public struct JSONWriter: Sendable {
         raw(UInt8(ascii: "\""))
     }
 
+    @inlinable
     public mutating func string(_ s: StaticString) {
         valueStart()
         reserve(s.utf8CodeUnitCount &+ 2)
-        count &+= slab.writeQuoted(s, colon: false, at: count)
+        used &+= slab.writeQuoted(s, colon: false, at: count)
     }
 
     /// Slow path for values built at run time (configuration names, error text).
+    /// Disfavoured so a literal (`json.string("TCP")`) takes the `StaticString` overload: Swift
+    /// prefers `String` for literals, and this path cost ~245 instructions per `proto`.
+    @_disfavoredOverload
     public mutating func string(_ s: String) {
         valueStart()
         raw(UInt8(ascii: "\""))
@@ -182,6 +198,7 @@ public struct JSONWriter: Sendable {
         raw(UInt8(ascii: "\""))
     }
 
+    @inlinable
     public mutating func int(_ v: Int64) {
         valueStart()
         if v < 0 {
@@ -192,7 +209,8 @@ public struct JSONWriter: Sendable {
         }
     }
 
-    public mutating func int(_ v: Int) { int(Int64(v)) }
+    @inlinable public mutating func int(_ v: Int) { int(Int64(v)) }
+    @inlinable
     public mutating func uint(_ v: UInt64) {
         valueStart()
         decimal(v)
@@ -216,11 +234,13 @@ public struct JSONWriter: Sendable {
         }
     }
 
+    @inlinable
     public mutating func bool(_ v: Bool) {
         valueStart()
         raw(v ? "true" : "false")
     }
 
+    @inlinable
     public mutating func null() {
         valueStart()
         raw("null")
@@ -235,17 +255,17 @@ public struct JSONWriter: Sendable {
             for i in 0..<8 {
                 if i > 0 { put(UInt8(ascii: ":")) }
                 let word = i < 4 ? a.hi : a.lo
-                if slab.writeHex(word >> (48 - 16 * UInt64(i & 3)), width: 4, at: count) { count &+= 4 }
+                if slab.writeHex(word >> (48 - 16 * UInt64(i & 3)), width: 4, at: count) { used &+= 4 }
             }
         } else {
             let v = a.v4Value
-            count &+= slab.writeDecimal(UInt64(v >> 24), at: count)
+            used &+= slab.writeDecimal(UInt64(v >> 24), at: count)
             put(UInt8(ascii: "."))
-            count &+= slab.writeDecimal(UInt64((v >> 16) & 0xff), at: count)
+            used &+= slab.writeDecimal(UInt64((v >> 16) & 0xff), at: count)
             put(UInt8(ascii: "."))
-            count &+= slab.writeDecimal(UInt64((v >> 8) & 0xff), at: count)
+            used &+= slab.writeDecimal(UInt64((v >> 8) & 0xff), at: count)
             put(UInt8(ascii: "."))
-            count &+= slab.writeDecimal(UInt64(v & 0xff), at: count)
+            used &+= slab.writeDecimal(UInt64(v & 0xff), at: count)
         }
         put(UInt8(ascii: "\""))
     }
@@ -256,7 +276,7 @@ public struct JSONWriter: Sendable {
         let w = max(0, width)
         reserve(w &+ 2)
         put(UInt8(ascii: "\""))
-        if slab.writeHex(value, width: w, at: count) { count &+= w }
+        if slab.writeHex(value, width: w, at: count) { used &+= w }
         put(UInt8(ascii: "\""))
     }
 
@@ -297,9 +317,9 @@ public struct JSONWriter: Sendable {
         // 24 bytes stored, 21 kept: the digits below overwrite the three padding bytes.
         if slab.write(word: cachedPrefix.0, at: count), slab.write(word: cachedPrefix.1, at: count &+ 8),
            slab.write(word: cachedPrefix.2, at: count &+ 16) {
-            count &+= 21
+            used &+= 21
         }
-        if slab.writeDecimal(UInt64(max(0, t.micros)), width: 6, at: count) { count &+= 6 }
+        if slab.writeDecimal(UInt64(max(0, t.micros)), width: 6, at: count) { used &+= 6 }
         raw("+0000\"")
     }
 

@@ -52,7 +52,7 @@ extension JSONWriter {
         put(UInt8(ascii: "\""))
         for i in 0..<6 {
             if i > 0 { put(UInt8(ascii: ":")) }
-            if slab.writeHex(UInt64(m.octet(i)), width: 2, at: count) { count &+= 2 }
+            if slab.writeHex(UInt64(m.octet(i)), width: 2, at: count) { used &+= 2 }
         }
         put(UInt8(ascii: "\""))
     }
