@@ -92,7 +92,7 @@ public struct JSONWriter: Sendable {
         used &+= v.count
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     mutating func separator() {
         let bit: UInt64 = 1 << UInt64(depth & 63)
         if hasMember & bit != 0 { raw(UInt8(ascii: ",")) } else { hasMember |= bit }
