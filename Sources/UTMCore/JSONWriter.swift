@@ -10,21 +10,27 @@
 public struct JSONWriter: Sendable {
     @usableFromInline var slab: ByteSlab
     /// Bytes written since the last `reset()`.
-    public private(set) var count: Int = 0
+    public var count: Int { used }
+    /// Storage of `count`, visible to the inlined writers (keys, literals, numbers), which
+    /// UTMOutput calls ~30 times an event: a call each cost more than the bytes it wrote.
+    @usableFromInline var used: Int = 0
     /// Civil date text ("2024-01-02T03:04:05") of the last second written, reused while events
     /// share a second, as they mostly do.
     var cachedSecond: Int64 = Int64.min
-    var cachedCivil = FieldStore(capacity: 19)
+    /// `"2024-01-02T03:04:05.`: the quote, the civil text of `cachedSecond` and the dot (21
+    /// bytes, low byte first, zero-padded to 24), stored as three words into each timestamp of
+    /// that second. Words, not a slab: a copied writer keeps its own prefix.
+    var cachedPrefix: (UInt64, UInt64, UInt64) = (0, 0, 0)
     /// One bit per nesting level: set once the level holds a member, so the next one gets a comma.
-    var hasMember: UInt64 = 0
-    var depth: Int = 0
+    @usableFromInline var hasMember: UInt64 = 0
+    @usableFromInline var depth: Int = 0
 
     public init(capacity: Int = 1 << 16) {
         slab = ByteSlab(capacity: max(64, capacity))
     }
 
     public mutating func reset() {
-        count = 0
+        used = 0
         hasMember = 0
         depth = 0
         inArray = 0
@@ -42,36 +48,51 @@ public struct JSONWriter: Sendable {
     public var buffer: [UInt8] { withBytes { $0.bytes } }
 
     /// Makes room for `n` more bytes: doubles the slab on the rare event batch that outgrows it.
-    @inline(__always)
+    @inlinable @inline(__always)
     mutating func reserve(_ n: Int) {
         if n > slab.capacity &- count { grow(n) }
     }
 
-    @inline(never)
+    @usableFromInline @inline(never)
     mutating func grow(_ n: Int) {
         let bigger = ByteSlab(capacity: max(slab.capacity * 2, count + n + 64))
         if let old = slab.view(0, count) { bigger.write(old, at: 0) }
         slab = bigger
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     mutating func raw(_ b: UInt8) {
         reserve(1)
         slab.write(b, at: count)
-        count &+= 1
+        used &+= 1
     }
 
+    @inlinable
     mutating func raw(_ s: StaticString) {
         raw(s.byteView)
     }
 
+    /// One byte into room already made by `reserve`: no second capacity check per byte.
     @inline(__always)
+    mutating func put(_ b: UInt8) {
+        if slab.write(b, at: count) { used &+= 1 }
+    }
+
+    /// Decimal digits of `v`, with one capacity check for all of them.
+    @inlinable @inline(__always)
+    mutating func decimal(_ v: UInt64) {
+        reserve(20)
+        used &+= slab.writeDecimal(v, at: count)
+    }
+
+    @inlinable @inline(__always)
     mutating func raw(_ v: ByteView) {
         reserve(v.count)
         slab.write(v, at: count)
-        count &+= v.count
+        used &+= v.count
     }
 
+    @inlinable @inline(__always)
     mutating func separator() {
         let bit: UInt64 = 1 << UInt64(depth & 63)
         if hasMember & bit != 0 { raw(UInt8(ascii: ",")) } else { hasMember |= bit }
@@ -79,6 +100,7 @@ public struct JSONWriter: Sendable {
 
     // MARK: Structure
 
+    @inlinable
     public mutating func beginObject() {
         if depth > 0 { separatorIfArrayValue() }
         raw(UInt8(ascii: "{"))
@@ -86,11 +108,13 @@ public struct JSONWriter: Sendable {
         hasMember &= ~(1 << UInt64(depth & 63))
     }
 
+    @inlinable
     public mutating func endObject() {
         raw(UInt8(ascii: "}"))
         depth -= 1
     }
 
+    @inlinable
     public mutating func beginArray() {
         if depth > 0 { separatorIfArrayValue() }
         raw(UInt8(ascii: "["))
@@ -99,6 +123,7 @@ public struct JSONWriter: Sendable {
         inArray |= 1 << UInt64(depth & 63)
     }
 
+    @inlinable
     public mutating func endArray() {
         inArray &= ~(1 << UInt64(depth & 63))
         raw(UInt8(ascii: "]"))
@@ -106,29 +131,30 @@ public struct JSONWriter: Sendable {
     }
 
     /// One bit per level: set when that level is an array, whose values need commas themselves.
-    var inArray: UInt64 = 0
+    @usableFromInline var inArray: UInt64 = 0
     /// Set right after a key, whose value must not get a comma.
-    var afterKey = false
+    @usableFromInline var afterKey = false
 
+    @inlinable
     mutating func separatorIfArrayValue() {
         if afterKey { afterKey = false; return }
         if inArray & (1 << UInt64(depth & 63)) != 0 { separator() }
     }
 
     /// Ends the current top-level value with a newline (one EVE event per line).
-    public mutating func newline() { raw(UInt8(ascii: "\n")) }
+    @inlinable public mutating func newline() { raw(UInt8(ascii: "\n")) }
 
     // MARK: Keys and values
 
+    @inlinable
     public mutating func key(_ k: StaticString) {
         separator()
-        raw(UInt8(ascii: "\""))
-        raw(k)
-        raw(UInt8(ascii: "\""))
-        raw(UInt8(ascii: ":"))
+        reserve(k.utf8CodeUnitCount &+ 3)
+        used &+= slab.writeQuoted(k, colon: true, at: count)
         afterKey = true
     }
 
+    @inlinable
     mutating func valueStart() {
         separatorIfArrayValue()
     }
@@ -154,14 +180,17 @@ public struct JSONWriter: Sendable {
         raw(UInt8(ascii: "\""))
     }
 
+    @inlinable
     public mutating func string(_ s: StaticString) {
         valueStart()
-        raw(UInt8(ascii: "\""))
-        raw(s)
-        raw(UInt8(ascii: "\""))
+        reserve(s.utf8CodeUnitCount &+ 2)
+        used &+= slab.writeQuoted(s, colon: false, at: count)
     }
 
     /// Slow path for values built at run time (configuration names, error text).
+    /// Disfavoured so a literal (`json.string("TCP")`) takes the `StaticString` overload: Swift
+    /// prefers `String` for literals, and this path cost ~245 instructions per `proto`.
+    @_disfavoredOverload
     public mutating func string(_ s: String) {
         valueStart()
         raw(UInt8(ascii: "\""))
@@ -169,20 +198,22 @@ public struct JSONWriter: Sendable {
         raw(UInt8(ascii: "\""))
     }
 
+    @inlinable
     public mutating func int(_ v: Int64) {
         valueStart()
         if v < 0 {
             raw(UInt8(ascii: "-"))
-            writeDecimal(v == Int64.min ? UInt64(Int64.max) + 1 : UInt64(-v)) { raw($0) }
+            decimal(v == Int64.min ? UInt64(Int64.max) + 1 : UInt64(-v))
         } else {
-            writeDecimal(UInt64(v)) { raw($0) }
+            decimal(UInt64(v))
         }
     }
 
-    public mutating func int(_ v: Int) { int(Int64(v)) }
+    @inlinable public mutating func int(_ v: Int) { int(Int64(v)) }
+    @inlinable
     public mutating func uint(_ v: UInt64) {
         valueStart()
-        writeDecimal(v) { raw($0) }
+        decimal(v)
     }
 
     /// A fixed-point number with `places` decimals (durations, rates in summaries).
@@ -203,11 +234,13 @@ public struct JSONWriter: Sendable {
         }
     }
 
+    @inlinable
     public mutating func bool(_ v: Bool) {
         valueStart()
         raw(v ? "true" : "false")
     }
 
+    @inlinable
     public mutating func null() {
         valueStart()
         raw("null")
@@ -215,21 +248,36 @@ public struct JSONWriter: Sendable {
 
     public mutating func ip(_ a: IPAddress) {
         valueStart()
-        raw(UInt8(ascii: "\""))
-        a.writeExpanded { raw($0) }
-        raw(UInt8(ascii: "\""))
+        // 41 bytes: eight 4-digit groups, seven colons and the quotes (a dotted quad is shorter).
+        reserve(41)
+        put(UInt8(ascii: "\""))
+        if a.isV6 {
+            for i in 0..<8 {
+                if i > 0 { put(UInt8(ascii: ":")) }
+                let word = i < 4 ? a.hi : a.lo
+                if slab.writeHex(word >> (48 - 16 * UInt64(i & 3)), width: 4, at: count) { used &+= 4 }
+            }
+        } else {
+            let v = a.v4Value
+            used &+= slab.writeDecimal(UInt64(v >> 24), at: count)
+            put(UInt8(ascii: "."))
+            used &+= slab.writeDecimal(UInt64((v >> 16) & 0xff), at: count)
+            put(UInt8(ascii: "."))
+            used &+= slab.writeDecimal(UInt64((v >> 8) & 0xff), at: count)
+            put(UInt8(ascii: "."))
+            used &+= slab.writeDecimal(UInt64(v & 0xff), at: count)
+        }
+        put(UInt8(ascii: "\""))
     }
 
     /// A quoted, zero-padded lower-case hex number of `width` digits (TCP flags, DNS flags).
     public mutating func stringHex(_ value: UInt64, width: Int) {
         valueStart()
-        raw(UInt8(ascii: "\""))
-        var shift = (width - 1) * 4
-        while shift >= 0 {
-            raw(hexDigit(UInt8((value >> UInt64(shift)) & 0xf)))
-            shift -= 4
-        }
-        raw(UInt8(ascii: "\""))
+        let w = max(0, width)
+        reserve(w &+ 2)
+        put(UInt8(ascii: "\""))
+        if slab.writeHex(value, width: w, at: count) { used &+= w }
+        put(UInt8(ascii: "\""))
     }
 
     /// A quoted literal prefix followed by a decimal number ("TYPE65534").
@@ -237,7 +285,7 @@ public struct JSONWriter: Sendable {
         valueStart()
         raw(UInt8(ascii: "\""))
         raw(prefix)
-        writeDecimal(value) { raw($0) }
+        decimal(value)
         raw(UInt8(ascii: "\""))
     }
 
@@ -264,10 +312,14 @@ public struct JSONWriter: Sendable {
     public mutating func timestamp(_ t: Timestamp) {
         valueStart()
         if t.seconds != cachedSecond { cacheCivil(t.seconds) }
-        raw(UInt8(ascii: "\""))
-        cachedCivil.withView(Field(offset: 0, length: Int32(cachedCivil.used))) { raw($0) }
-        raw(UInt8(ascii: "."))
-        digits(Int(t.micros), 6)
+        // 33 bytes: the 21-byte prefix, six digits of microseconds, `+0000"`.
+        reserve(33)
+        // 24 bytes stored, 21 kept: the digits below overwrite the three padding bytes.
+        if slab.write(word: cachedPrefix.0, at: count), slab.write(word: cachedPrefix.1, at: count &+ 8),
+           slab.write(word: cachedPrefix.2, at: count &+ 16) {
+            used &+= 21
+        }
+        if slab.writeDecimal(UInt64(max(0, t.micros)), width: 6, at: count) { used &+= 6 }
         raw("+0000\"")
     }
 
@@ -275,17 +327,33 @@ public struct JSONWriter: Sendable {
     @inline(never)
     mutating func cacheCivil(_ seconds: Int64) {
         let c = Timestamp(seconds: seconds, micros: 0).civil
-        cachedCivil.reset()
-        func put(_ v: Int, _ width: Int) {
-            var d = 1
-            for _ in 1..<width { d *= 10 }
-            while d > 0 { _ = cachedCivil.appendByte(UInt8(ascii: "0") &+ UInt8((max(0, v) / d) % 10)); d /= 10 }
+        var w: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        func set(_ i: Int, _ b: UInt8) {
+            let v = UInt64(b) << UInt64((i & 7) * 8)
+            switch i >> 3 {
+            case 0: w.0 |= v
+            case 1: w.1 |= v
+            default: w.2 |= v
+            }
         }
-        put(c.year, 4); _ = cachedCivil.appendByte(UInt8(ascii: "-")); put(c.month, 2)
-        _ = cachedCivil.appendByte(UInt8(ascii: "-")); put(c.day, 2)
-        _ = cachedCivil.appendByte(UInt8(ascii: "T")); put(c.hour, 2)
-        _ = cachedCivil.appendByte(UInt8(ascii: ":")); put(c.minute, 2)
-        _ = cachedCivil.appendByte(UInt8(ascii: ":")); put(c.second, 2)
+        // Each field: the low `width` digits of max(0, v), zero-padded.
+        func put(_ v: Int, _ width: Int, at i: Int) {
+            var x = max(0, v)
+            var k = width
+            while k > 0 {
+                k -= 1
+                set(i + k, UInt8(ascii: "0") &+ UInt8(x % 10))
+                x /= 10
+            }
+        }
+        set(0, UInt8(ascii: "\""))
+        put(c.year, 4, at: 1); set(5, UInt8(ascii: "-")); put(c.month, 2, at: 6)
+        set(8, UInt8(ascii: "-")); put(c.day, 2, at: 9)
+        set(11, UInt8(ascii: "T")); put(c.hour, 2, at: 12)
+        set(14, UInt8(ascii: ":")); put(c.minute, 2, at: 15)
+        set(17, UInt8(ascii: ":")); put(c.second, 2, at: 18)
+        set(20, UInt8(ascii: "."))
+        cachedPrefix = w
         cachedSecond = seconds
     }
 

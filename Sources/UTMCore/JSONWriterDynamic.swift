@@ -15,9 +15,9 @@ extension JSONWriter {
     public mutating func string(decimal major: UInt64, dot minor: UInt64) {
         valueStart()
         raw(UInt8(ascii: "\""))
-        writeDecimal(major) { raw($0) }
+        decimal(major)
         raw(UInt8(ascii: "."))
-        writeDecimal(minor) { raw($0) }
+        decimal(minor)
         raw(UInt8(ascii: "\""))
     }
 }

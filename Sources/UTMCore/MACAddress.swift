@@ -48,13 +48,12 @@ extension JSONWriter {
     /// A quoted lower-case "aa:bb:cc:dd:ee:ff", as Suricata writes `ether.src_mac`.
     public mutating func mac(_ m: MACAddress) {
         valueStart()
-        raw(UInt8(ascii: "\""))
+        reserve(19) // 17 characters and the quotes: one capacity check
+        put(UInt8(ascii: "\""))
         for i in 0..<6 {
-            if i > 0 { raw(UInt8(ascii: ":")) }
-            let o = m.octet(i)
-            raw(hexDigit(o >> 4))
-            raw(hexDigit(o & 0xf))
+            if i > 0 { put(UInt8(ascii: ":")) }
+            if slab.writeHex(UInt64(m.octet(i)), width: 2, at: count) { used &+= 2 }
         }
-        raw(UInt8(ascii: "\""))
+        put(UInt8(ascii: "\""))
     }
 }
