@@ -323,36 +323,41 @@ public struct JSONWriter: Sendable {
         raw("+0000\"")
     }
 
+    /// Byte `i` (0..<24) of the three little-endian words of the cached prefix.
+    static func set(_ w: inout (UInt64, UInt64, UInt64), _ i: Int, _ b: UInt8) {
+        let v = UInt64(b) << UInt64((i & 7) * 8)
+        switch i >> 3 {
+        case 0: w.0 |= v
+        case 1: w.1 |= v
+        default: w.2 |= v
+        }
+    }
+
+    /// The low `width` digits of max(0, v), zero-padded, at byte `i` of the cached prefix.
+    static func digits(_ w: inout (UInt64, UInt64, UInt64), _ v: Int, _ width: Int, at i: Int) {
+        var x = max(0, v)
+        var k = width
+        while k > 0 {
+            k -= 1
+            set(&w, i + k, UInt8(ascii: "0") &+ UInt8(x % 10))
+            x /= 10
+        }
+    }
+
     /// Formats the date part of a second once; events of the same second reuse it.
     @inline(never)
     mutating func cacheCivil(_ seconds: Int64) {
         let c = Timestamp(seconds: seconds, micros: 0).civil
         var w: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        func set(_ i: Int, _ b: UInt8) {
-            let v = UInt64(b) << UInt64((i & 7) * 8)
-            switch i >> 3 {
-            case 0: w.0 |= v
-            case 1: w.1 |= v
-            default: w.2 |= v
-            }
-        }
-        // Each field: the low `width` digits of max(0, v), zero-padded.
-        func put(_ v: Int, _ width: Int, at i: Int) {
-            var x = max(0, v)
-            var k = width
-            while k > 0 {
-                k -= 1
-                set(i + k, UInt8(ascii: "0") &+ UInt8(x % 10))
-                x /= 10
-            }
-        }
-        set(0, UInt8(ascii: "\""))
-        put(c.year, 4, at: 1); set(5, UInt8(ascii: "-")); put(c.month, 2, at: 6)
-        set(8, UInt8(ascii: "-")); put(c.day, 2, at: 9)
-        set(11, UInt8(ascii: "T")); put(c.hour, 2, at: 12)
-        set(14, UInt8(ascii: ":")); put(c.minute, 2, at: 15)
-        set(17, UInt8(ascii: ":")); put(c.second, 2, at: 18)
-        set(20, UInt8(ascii: "."))
+        // Static helpers with `inout`, not nested functions capturing `w`: a debug build boxes
+        // a captured variable on the heap, one allocation per new second on the packet path.
+        Self.set(&w, 0, UInt8(ascii: "\""))
+        Self.digits(&w, c.year, 4, at: 1); Self.set(&w, 5, UInt8(ascii: "-")); Self.digits(&w, c.month, 2, at: 6)
+        Self.set(&w, 8, UInt8(ascii: "-")); Self.digits(&w, c.day, 2, at: 9)
+        Self.set(&w, 11, UInt8(ascii: "T")); Self.digits(&w, c.hour, 2, at: 12)
+        Self.set(&w, 14, UInt8(ascii: ":")); Self.digits(&w, c.minute, 2, at: 15)
+        Self.set(&w, 17, UInt8(ascii: ":")); Self.digits(&w, c.second, 2, at: 18)
+        Self.set(&w, 20, UInt8(ascii: "."))
         cachedPrefix = w
         cachedSecond = seconds
     }

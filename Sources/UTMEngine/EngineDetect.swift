@@ -50,6 +50,22 @@ extension Engine {
         let flow = flows[ref]
         guard flow.engineFlags & FlowBits.noDetect == 0 else { detectCursor = DetectCursor(); return }
         let slot = d.flowSlot(index: ref.index, flowID: flow.id)
+        var f = packetHeaderFacts(direction)
+        if packet.ipProto == IPProto.tcp {
+            appRevealAcknowledged(ref, direction, flow)
+            f.established = detectEstablished(flow)
+        } else {
+            f.established = flow.hasBothDirections
+        }
+        f.appProto = flow.appProto
+        f.clientStreamBytes = Int(truncatingIfNeeded: flow.toServer.highestEnd)
+        f.serverStreamBytes = Int(truncatingIfNeeded: flow.toClient.highestEnd)
+        detectCursor = DetectCursor(ref: ref, slot: slot, facts: f, time: packet.timestamp.seconds, flow: flow)
+    }
+
+    /// What the packet's own headers say, for threat detection and the firewall alike (the
+    /// flow-dependent facts, established and app protocol, are the caller's).
+    func packetHeaderFacts(_ direction: Direction) -> PacketFacts {
         var f = PacketFacts()
         f.ipProto = packet.ipProto
         f.source = packet.src
@@ -58,23 +74,14 @@ extension Engine {
         f.destinationPort = packet.dstPort
         f.payloadSize = packet.payload.count
         f.direction = direction
-        if packet.ipProto == IPProto.tcp {
-            appRevealAcknowledged(ref, direction, flow)
-            f.established = detectEstablished(flow)
-        } else {
-            f.established = flow.hasBothDirections
-        }
         f.isFragment = packet.reassembled
-        f.appProto = flow.appProto
         f.tcpFlags = packet.tcpFlags.rawValue
         f.icmpType = packet.icmpType
         f.icmpCode = packet.icmpCode
         f.icmpID = packet.icmpID
         f.ipID = UInt16(truncatingIfNeeded: packet.ipID)
         f.ttl = packet.ttl
-        f.clientStreamBytes = Int(truncatingIfNeeded: flow.toServer.highestEnd)
-        f.serverStreamBytes = Int(truncatingIfNeeded: flow.toClient.highestEnd)
-        detectCursor = DetectCursor(ref: ref, slot: slot, facts: f, time: packet.timestamp.seconds, flow: flow)
+        return f
     }
 
     /// Per packet, after the stream and app layer saw it (Suricata's order): packet-level rules,

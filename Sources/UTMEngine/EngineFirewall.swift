@@ -370,23 +370,9 @@ extension Engine {
 
     /// The packet as firewall rules see it (the same facts threat detection builds).
     private func firewallFacts(_ flow: Flow, _ direction: Direction) -> PacketFacts {
-        var f = PacketFacts()
-        f.ipProto = packet.ipProto
-        f.source = packet.src
-        f.destination = packet.dst
-        f.sourcePort = packet.srcPort
-        f.destinationPort = packet.dstPort
-        f.payloadSize = packet.payload.count
-        f.direction = direction
+        var f = packetHeaderFacts(direction)
         f.established = packet.ipProto == IPProto.tcp ? detectEstablished(flow) : flow.hasBothDirections
-        f.isFragment = packet.reassembled
         f.appProto = flow.appProto
-        f.tcpFlags = packet.tcpFlags.rawValue
-        f.icmpType = packet.icmpType
-        f.icmpCode = packet.icmpCode
-        f.icmpID = packet.icmpID
-        f.ipID = UInt16(truncatingIfNeeded: packet.ipID)
-        f.ttl = packet.ttl
         return f
     }
 
