@@ -19,17 +19,23 @@ def write(target, name, data):
 def be16(v): return struct.pack(">H", v & 0xffff)
 def be32(v): return struct.pack(">I", v & 0xffffffff)
 
-# --- HTTP: pieces of (control & 0x3f) * 7 + 1 bytes, bit 6 = to client, bit 7 = gap.
-def http_input(messages):
+def pieces(parts, unit, most=0x3f):
+    """The stream targets' input: (to_client, bytes) parts cut into pieces, each led by a control
+    byte (length - 1) / unit in bits 0-5 (at most `most`), bit 6 = to client, bit 7 = gap (never
+    set here). The same format for HTTP, HTTP/2, PgSQL and SMB (Fuzz/Shared/FuzzPieces.swift)."""
     data = b""
-    for to_client, text in messages:
+    for to_client, text in parts:
         pos = 0
         while pos < len(text):
-            units = min(0x3e, (len(text) - pos - 1) // 7)
-            n = units * 7 + 1
+            units = min(most, (len(text) - pos - 1) // unit)
+            n = units * unit + 1
             data += bytes([units | (0x40 if to_client else 0)]) + text[pos:pos + n]
             pos += n
     return data
+
+# --- HTTP: pieces of (control & 0x3f) * 7 + 1 bytes; 0x3f in bits 0-5 also consumes the ready
+# transactions (HTTP/2: allows a gap), so seeds stop at 0x3e.
+def http_input(messages): return pieces(messages, 7, most=0x3e)
 
 requests = [
     b"GET /index.html?q=1 HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: seed\r\nAccept: */*\r\n\r\n",
@@ -119,16 +125,7 @@ write("FuzzSIP", "invite", b"INVITE sip:bob@biloxi.example.com SIP/2.0\r\nVia: S
 write("FuzzSIP", "compact", b"SIP/2.0 180 Ringing\r\nv: SIP/2.0/UDP h;branch=z9\r\nf: <sip:a@b>\r\nt: <sip:c@d>;tag=1\r\ni: x@y\r\nl: 0\r\n\r\n")
 
 # --- PgSQL: pieces led by a control byte ((len - 1) / 3 in bits 0-5, bit 6 server, bit 7 gap).
-def pg_pieces(parts):
-    data = b""
-    for server, text in parts:
-        pos = 0
-        while pos < len(text):
-            units = min(0x3f, (len(text) - pos - 1) // 3)
-            n = units * 3 + 1
-            data += bytes([units | (0x40 if server else 0)]) + text[pos:pos + n]
-            pos += n
-    return data
+def pg_pieces(parts): return pieces(parts, 3)
 def pg(t, body): return t + be32(len(body) + 4) + body
 pg_startup = be32(8 + 27) + be32(0x00030000) + b"user\0sato\0database\0office\0\0"
 write("FuzzPgSQL", "session", pg_pieces([
@@ -145,16 +142,7 @@ write("FuzzPgSQL", "sasl", pg_pieces([
     (False, pg(b"p", b"c=biws")), (True, pg(b"R", be32(12) + b"v=z") + pg(b"R", be32(0)) + pg(b"Z", b"I"))]))
 
 # --- SMB: pieces led by a control byte ((len - 1) / 5 in bits 0-5, bit 6 server, bit 7 gap).
-def smb_pieces(parts):
-    data = b""
-    for server, text in parts:
-        pos = 0
-        while pos < len(text):
-            units = min(0x3f, (len(text) - pos - 1) // 5)
-            n = units * 5 + 1
-            data += bytes([units | (0x40 if server else 0)]) + text[pos:pos + n]
-            pos += n
-    return data
+def smb_pieces(parts): return pieces(parts, 5)
 def le16(v): return struct.pack("<H", v & 0xffff)
 def le32(v): return struct.pack("<I", v & 0xffffffff)
 def le64(v): return struct.pack("<Q", v)
