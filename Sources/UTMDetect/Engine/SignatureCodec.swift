@@ -434,8 +434,9 @@ enum SignatureCodec {
     /// Every pcre of `s` must compile. `utmctl defs compile` proved it for the bundles it
     /// writes, so one that does not was crafted (the checksum only proves the bytes are the ones
     /// written) or written against another PCRE2: the load fails naming the rule, rather than
-    /// loading a rule that silently never matches. Compiling ET's ~7,600 patterns once more adds
-    /// about 0.1 s to the load (README, IPS bundle); the code is freed, matching compiles again.
+    /// loading a rule that silently never matches. Cost with ET (8,039 patterns): 127 M
+    /// instructions, +8 % of the bundle load, about 0.03 s; the code is freed (no resident
+    /// memory), matching compiles a pattern again on its first use.
     static func checkPatterns(_ s: Signature) throws(Bad) {
         for list in s.lists {
             for case .pcre(let p) in list.elements {
