@@ -41,6 +41,11 @@ public struct Verifier: Sendable {
     }
 
     /// Verifies `sig` against one packet/transaction. On a match, applies its flowbit actions.
+    ///
+    /// Inlined into `DetectEngine.run`, which passes `box.sig` from its class box: called, the
+    /// 384-byte signature struct was copied (`memcpy`) per candidate to be passed (~5 M
+    /// instructions on the 10 MB capture); inlined, its fields are read in place.
+    @inline(__always)
     public mutating func verify(_ sig: Signature, packet p: PacketFacts, buffers: InspectionBuffers,
                                 flowbits: inout FlowBits) -> VerifyResult {
         guard headerMatches(sig, p) else { return .noMatch }
