@@ -232,7 +232,7 @@ public final class Engine {
             if done & FlowBits.encrypted == 0 { detectStreamOnly(ref, direction) }
             return
         }
-        let flow = flows[ref]
+        let flow = flows.flow(ref)
         var bits = flow.engineFlags
         var app = flow.appProto
         var slot = flow.appSlot
@@ -359,7 +359,7 @@ public final class Engine {
 
     func processUDP(_ ref: FlowRef, _ direction: Direction) {
         if flows.engineFlags(ref) & FlowBits.appDone != 0 { return }
-        let flow = flows[ref]
+        let flow = flows.flow(ref)
         var bits = flow.engineFlags
         var app = flow.appProto
         var m = endpoints(flow)
@@ -428,7 +428,7 @@ public final class Engine {
                 eve.writeSIP(msg, datagram: payload, time: time, direction == .toServer ? m : m.reversed)
             }
         case .quic:
-            let slot = flow.appSlot >= 0 ? flow.appSlot : flows[ref].appSlot
+            let slot = flow.appSlot >= 0 ? flow.appSlot : flows.flow(ref).appSlot
             guard slot >= 0 else { return }
             let state = quic.items[Int(slot)]
             state.quic.feed(payload, direction: direction) { crypto, dir in
