@@ -20,7 +20,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-all_targets=(FuzzDecode FuzzStream FuzzHTTP FuzzHTTP2 FuzzTLS FuzzDNS FuzzDHCP FuzzSIP FuzzPgSQL FuzzSMB FuzzQUIC FuzzMatch FuzzRules FuzzCategories FuzzAppID FuzzAV FuzzArtifact)
+all_targets=(FuzzDecode FuzzStream FuzzHTTP FuzzHTTP2 FuzzTLS FuzzDNS FuzzDHCP FuzzSIP FuzzPgSQL FuzzSMB FuzzSSH FuzzQUIC FuzzMatch FuzzRules FuzzCategories FuzzAppID FuzzAV FuzzArtifact)
 which=${1:-all}
 seconds=${2:-30}
 opt=${FUZZ_OPT:--O}
