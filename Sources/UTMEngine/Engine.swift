@@ -69,6 +69,7 @@ public final class Engine {
     var pgsql: SlotPool<PgSQLParser>
     var smb: SlotPool<SMBParser>
     var sipTCP: SlotPool<SIPStream>
+    var ftp: SlotPool<FTPParser>
     var dns: DNSParser
     /// The decision for the packet being processed (reset for each packet).
     public internal(set) var decision = PacketDecision()
@@ -121,6 +122,7 @@ public final class Engine {
         pgsql = SlotPool(limit: c.maxPgSQLStates) { PgSQLParser(config: c.pgsql) }
         smb = SlotPool(limit: c.maxSMBStates) { SMBParser(config: c.smb) }
         sipTCP = SlotPool(limit: c.maxSIPTCPStates) { SIPStream() }
+        ftp = SlotPool(limit: c.maxFTPStates) { FTPParser(config: c.ftp) }
         dns = DNSParser(config: c.dns)
         webFilter = EngineWebFilterStage(policy: c.webFilter)
         appID = EngineAppIDStage(settings: c.appID, flowCapacity: flows.capacity)
@@ -316,6 +318,8 @@ public final class Engine {
             pgsqlData(i, data, chunk, m, time: time, bits: &bits)
         case .smb:
             smbData(i, data, chunk, m, time: time)
+        case .ftp:
+            ftpData(i, data, chunk, m, time: time, bits: &bits)
         case .sip:
             sipTCP.items[i].feed(data, direction: chunk.direction, gap: chunk.gapBefore) { dir, msg in
                 if let s = SIP.parse(msg) { self.eve.writeSIP(s, datagram: msg, time: time, dir == .toServer ? m : m.reversed) }
@@ -480,6 +484,9 @@ public final class Engine {
         case .sip:
             slot = sipTCP.acquire()
             if let s = slot { sipTCP.items[Int(s)].reset() }
+        case .ftp:
+            slot = ftp.acquire()
+            if let s = slot { ftp.items[Int(s)].reset() }
         default:
             return nil
         }
@@ -522,6 +529,9 @@ public final class Engine {
             case .sip:
                 // A message still incomplete at the end is not logged (no framing to trust).
                 sipTCP.release(slot)
+            case .ftp:
+                ftpEnd(i, flow, m)
+                ftp.release(slot)
             default:
                 break
             }

@@ -31,6 +31,9 @@ public struct EngineConfig: Sendable {
     /// SMB parsers (about 12 KiB each with the default buffers).
     public var smb = SMBConfig()
     public var maxSMBStates = 512
+    /// FTP control channels (about 12 KiB each with the default buffers; EngineFTP.swift).
+    public var ftp = FTPConfig()
+    public var maxFTPStates = 128
 
     /// Payload chunks a TCP flow may show in each direction before detection gives up.
     public var detectionChunks = 4

@@ -59,6 +59,7 @@ public struct EVEPacketEther: Sendable {
 public enum EVEEventType: Int, CaseIterable, Sendable {
     case flow, http, tls, dns, quic, alert, drop, fileinfo, stats, dhcp
     case sip, pgsql, smb
+    case ftp
 
     public var name: StaticString {
         switch self {
@@ -75,6 +76,7 @@ public enum EVEEventType: Int, CaseIterable, Sendable {
         case .sip: return "sip"
         case .pgsql: return "pgsql"
         case .smb: return "smb"
+        case .ftp: return "ftp"
         }
     }
 }
