@@ -148,6 +148,8 @@ public struct Verifier: Sendable {
         case .sslState(let all, let none, let any):
             let s = p.tlsStates
             return s & all == all && s & none == 0 && (any == 0 || s & any != 0)
+        case .ftpBounce:
+            return p.ftpBounce
         }
     }
 
@@ -218,6 +220,9 @@ public struct Verifier: Sendable {
             return run(elements, i &+ 1, buf, at &+ e.encoding.bytes)
         case .length(let m):
             if !m.matches(buf.count) { return .discontinue }
+            return run(elements, i &+ 1, buf, prevEnd)
+        case .asn1(let o):
+            if !o.matches(buf, prevEnd: prevEnd) { return .discontinue }
             return run(elements, i &+ 1, buf, prevEnd)
         }
     }
