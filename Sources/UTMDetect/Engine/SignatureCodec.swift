@@ -126,6 +126,7 @@ enum SignatureCodec {
         case .streamSize(let side, let m): w.u8(7); w.u8(side.rawValue); w.intMatch(m)
         case .sslVersion(let mask, let negated): w.u8(8); w.u8(mask); w.bool(negated)
         case .sslState(let all, let none, let any): w.u8(9); w.u8(all); w.u8(none); w.u8(any)
+        case .ftpBounce: w.u8(10)
         }
     }
 
@@ -159,6 +160,11 @@ enum SignatureCodec {
             w.int(x.align); w.int(x.slot); w.mask(x.bitmask)
         case .length(let m):
             w.u8(6); w.intMatch(m)
+        case .asn1(let o):
+            w.u8(7); w.bool(o.bitstringOverflow); w.bool(o.doubleOverflow)
+            w.optional(o.oversizeLength) { $0.int(Int($1)) }
+            w.optional(o.absoluteOffset) { $0.int($1) }
+            w.optional(o.relativeOffset) { $0.int($1) }
         }
     }
 
@@ -461,6 +467,7 @@ enum SignatureCodec {
             return .streamSize(side, try r.intMatch())
         case 8: return .sslVersion(mask: try r.u8(), negated: try r.bool())
         case 9: return .sslState(all: try r.u8(), none: try r.u8(), any: try r.u8())
+        case 10: return .ftpBounce
         default: throw Bad(reason: "bad header keyword tag")
         }
     }
@@ -507,6 +514,17 @@ enum SignatureCodec {
                                                  align: align, slot: slot, bitmask: try r.mask()))
         case 6:
             return .length(try r.intMatch())
+        case 7:
+            var o = ASN1Options()
+            o.bitstringOverflow = try r.bool(); o.doubleOverflow = try r.bool()
+            if try r.present() {
+                let n = try r.int()
+                guard n >= 0, n <= Int(UInt32.max) else { throw Bad(reason: "bad asn1 length") }
+                o.oversizeLength = UInt32(n)
+            }
+            if try r.present() { o.absoluteOffset = try r.int() }
+            if try r.present() { o.relativeOffset = try r.int() }
+            return .asn1(o)
         default:
             throw Bad(reason: "bad match element tag")
         }
