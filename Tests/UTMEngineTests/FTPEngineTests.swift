@@ -118,23 +118,9 @@ import UTMOutput
         engine.loadDetection(DetectDefinitions(ruleSet: parser.finish()))
         var traffic: [[UInt8]] = []
         for c in 0 ..< 4 { traffic += Self.session(port: "10,0,0,\(c),0,25", sport: UInt16(40100 + c)) }
-        var clock: Int64 = 1_700_000_000
-        func runRound() {
-            clock += 3600
-            for i in traffic.indices {
-                traffic[i].withByteView { view in
-                    engine.process(frame: view, linkType: .ethernet, timestamp: Timestamp(seconds: clock, micros: Int32(i)),
-                                   wireLength: view.count)
-                }
-            }
-            engine.eve.reset()
-        }
-        for _ in 0 ..< 3 { runRound() }
-        let before = engine.eve.counts.map { $0 }
+        var before: [UInt64] = []
         let rounds = 10
-        let n = countAllocations {
-            for _ in 0 ..< rounds { runRound() }
-        }
+        let n = steadyStateAllocations(engine, traffic, rounds: rounds) { before = engine.eve.counts.map { $0 } }
         #expect(n == 0, "FTP allocated \(n) times")
         #expect(engine.eve.counts[EVEEventType.ftp.rawValue] - before[EVEEventType.ftp.rawValue] == UInt64(rounds) * 4 * 5)
         #expect(engine.eve.counts[EVEEventType.alert.rawValue] - before[EVEEventType.alert.rawValue] == UInt64(rounds) * 4)
