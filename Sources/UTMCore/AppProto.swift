@@ -19,6 +19,10 @@ public enum AppProto: UInt8, Sendable, CaseIterable {
     case smb = 9
     /// SSH, recognised by its `SSH-` banner on any port (`ssh` events; parsed up to NEWKEYS).
     case ssh = 10
+    /// The FTP control channel (`ftp` events, one per command and reply).
+    case ftp = 11
+    /// An FTP data connection announced on the control channel (PORT/EPRT/PASV/EPSV).
+    case ftpData = 12
     /// SMTP, recognised by the client's EHLO/HELO (no parser yet: the flow event's
     /// `app_proto`, and the antivirus reads mail by port). Raw value 16 keeps clear of the
     /// parsers' numbers.
@@ -40,6 +44,8 @@ public enum AppProto: UInt8, Sendable, CaseIterable {
         case .pgsql: return "pgsql"
         case .smb: return "smb"
         case .ssh: return "ssh"
+        case .ftp: return "ftp"
+        case .ftpData: return "ftp-data"
         case .smtp: return "smtp"
         case .failed: return "failed"
         }

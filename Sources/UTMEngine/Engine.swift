@@ -70,6 +70,7 @@ public final class Engine {
     var smb: SlotPool<SMBParser>
     var sipTCP: SlotPool<SIPStream>
     var ssh: SlotPool<SSHParser>
+    var ftp: SlotPool<FTPParser>
     var dns: DNSParser
     /// The decision for the packet being processed (reset for each packet).
     public internal(set) var decision = PacketDecision()
@@ -123,6 +124,7 @@ public final class Engine {
         smb = SlotPool(limit: c.maxSMBStates) { SMBParser(config: c.smb) }
         sipTCP = SlotPool(limit: c.maxSIPTCPStates) { SIPStream() }
         ssh = SlotPool(limit: c.maxSSHStates) { SSHParser(config: c.ssh) }
+        ftp = SlotPool(limit: c.maxFTPStates) { FTPParser(config: c.ftp) }
         dns = DNSParser(config: c.dns)
         webFilter = EngineWebFilterStage(policy: c.webFilter)
         appID = EngineAppIDStage(settings: c.appID, flowCapacity: flows.capacity)
@@ -234,7 +236,7 @@ public final class Engine {
             if done & FlowBits.encrypted == 0 { detectStreamOnly(ref, direction) }
             return
         }
-        let flow = flows[ref]
+        let flow = flows.flow(ref)
         var bits = flow.engineFlags
         var app = flow.appProto
         var slot = flow.appSlot
@@ -320,6 +322,8 @@ public final class Engine {
             smbData(i, data, chunk, m, time: time)
         case .ssh:
             sshData(i, data, chunk, m, time: time, bits: &bits, slot: &slot)
+        case .ftp:
+            ftpData(i, data, chunk, m, time: time, bits: &bits)
         case .sip:
             sipTCP.items[i].feed(data, direction: chunk.direction, gap: chunk.gapBefore) { dir, msg in
                 if let s = SIP.parse(msg) { self.eve.writeSIP(s, datagram: msg, time: time, dir == .toServer ? m : m.reversed) }
@@ -363,7 +367,7 @@ public final class Engine {
 
     func processUDP(_ ref: FlowRef, _ direction: Direction) {
         if flows.engineFlags(ref) & FlowBits.appDone != 0 { return }
-        let flow = flows[ref]
+        let flow = flows.flow(ref)
         var bits = flow.engineFlags
         var app = flow.appProto
         var m = endpoints(flow)
@@ -432,7 +436,7 @@ public final class Engine {
                 eve.writeSIP(msg, datagram: payload, time: time, direction == .toServer ? m : m.reversed)
             }
         case .quic:
-            let slot = flow.appSlot >= 0 ? flow.appSlot : flows[ref].appSlot
+            let slot = flow.appSlot >= 0 ? flow.appSlot : flows.flow(ref).appSlot
             guard slot >= 0 else { return }
             let state = quic.items[Int(slot)]
             state.quic.feed(payload, direction: direction) { crypto, dir in
@@ -487,6 +491,9 @@ public final class Engine {
         case .ssh:
             slot = ssh.acquire()
             if let s = slot { ssh.items[Int(s)].reset() }
+        case .ftp:
+            slot = ftp.acquire()
+            if let s = slot { ftp.items[Int(s)].reset() }
         default:
             return nil
         }
@@ -532,6 +539,9 @@ public final class Engine {
             case .ssh:
                 sshEnd(i, flow, m)
                 ssh.release(slot)
+            case .ftp:
+                ftpEnd(i, flow, m)
+                ftp.release(slot)
             default:
                 break
             }

@@ -35,6 +35,9 @@ public struct EngineConfig: Sendable {
     /// A slot is held only until both NEWKEYS, not for the connection's life (EngineSSH.swift).
     public var ssh = SSHConfig()
     public var maxSSHStates = 256
+    /// FTP control channels (about 12 KiB each with the default buffers; EngineFTP.swift).
+    public var ftp = FTPConfig()
+    public var maxFTPStates = 128
 
     /// Payload chunks a TCP flow may show in each direction before detection gives up.
     public var detectionChunks = 4

@@ -60,6 +60,7 @@ public enum EVEEventType: Int, CaseIterable, Sendable {
     case flow, http, tls, dns, quic, alert, drop, fileinfo, stats, dhcp
     case sip, pgsql, smb
     case ssh
+    case ftp
 
     public var name: StaticString {
         switch self {
@@ -77,6 +78,7 @@ public enum EVEEventType: Int, CaseIterable, Sendable {
         case .pgsql: return "pgsql"
         case .smb: return "smb"
         case .ssh: return "ssh"
+        case .ftp: return "ftp"
         }
     }
 }

@@ -30,23 +30,11 @@ import UTMDetect
             """, file: "ssh.rules")
         let engine = Engine()
         engine.loadDetection(DetectDefinitions(ruleSet: parser.finish()))
-        var clock: Int64 = 1_700_000_000
-        func runRound() {
-            clock += 3600
-            for i in frames.indices {
-                frames[i].withByteView { view in
-                    engine.process(frame: view, linkType: .ethernet, timestamp: Timestamp(seconds: clock, micros: Int32(i)),
-                                   wireLength: view.count)
-                }
-            }
-            engine.eve.reset()
-        }
-        for _ in 0 ..< 3 { runRound() }
-        let sshBefore = engine.eve.counts[EVEEventType.ssh.rawValue]
-        let alertsBefore = engine.stats.alerts
+        var sshBefore: UInt64 = 0, alertsBefore: UInt64 = 0
         let rounds = 10
-        let n = countAllocations {
-            for _ in 0 ..< rounds { runRound() }
+        let n = steadyStateAllocations(engine, frames, rounds: rounds) {
+            sshBefore = engine.eve.counts[EVEEventType.ssh.rawValue]
+            alertsBefore = engine.stats.alerts
         }
         #expect(n == 0, "SSH allocated \(n) times")
         #expect(engine.eve.counts[EVEEventType.ssh.rawValue] - sshBefore == UInt64(rounds * 4))

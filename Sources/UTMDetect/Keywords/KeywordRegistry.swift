@@ -48,6 +48,8 @@ public enum KeywordRegistry {
             "dsize": .parse(DetectDsize.dsize),
             "urilen": .parse(DetectUrilen.urilen),
             "pkt_data": .parse(DetectBuffers.pktData),
+            "asn1": .parse(DetectASN1.asn1),
+            "ftpbounce": .parse(DetectFTPBounce.ftpbounce),
 
             // Flow (DetectFlow.swift, DetectFlowbits.swift)
             "flow": .parse(DetectFlow.flow),
@@ -88,10 +90,8 @@ public enum KeywordRegistry {
             // Known, not implemented: the rule is skipped and reported.
             "app-layer-event": .unsupported("app-layer events are not raised by our parsers yet"),
             "app-layer-protocol": .unsupported("needs protocol detection results per rule"),
-            "asn1": .unsupported("no ASN.1 decoder"),
             "tls.version": .unsupported("TLS version is not exposed to detection yet"),
             "tls.store": .unsupported("certificate storage is not done here"),
-            "ftpbounce": .unsupported("no FTP parser"),
             "xbits": .unsupported("host/ip-pair bits need a host table"),
             "hostbits": .unsupported("host bits need a host table"),
             "base64_decode": .unsupported("no base64 transform"),

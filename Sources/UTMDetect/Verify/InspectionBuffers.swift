@@ -74,6 +74,9 @@ public struct PacketFacts: Sendable {
     public var tlsVersion: UInt16 = 0
     /// Handshake messages seen so far on the flow (`TLSStates` bits), for `ssl_state`.
     public var tlsStates: UInt8 = 0
+    /// The flow's current FTP command is a PORT naming another host than the client, for
+    /// `ftpbounce` (set by the engine's FTP hooks).
+    public var ftpBounce = false
 
     public init() {}
 }
