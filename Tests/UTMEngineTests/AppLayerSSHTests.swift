@@ -140,7 +140,7 @@ import UTMDetect
         let engine = Engine()
         engine.loadDetection(DetectDefinitions(ruleSet: parser.finish()))
         for (i, f) in frames.enumerated() {
-            f.withByteView { engine.process(frame: $0, linkType: .ethernet, timestamp: Timestamp(seconds: 1_700_000_000, micros: Int32(i)), wireLength: $0.count) }
+            _ = f.withByteView { engine.process(frame: $0, linkType: .ethernet, timestamp: Timestamp(seconds: 1_700_000_000, micros: Int32(i)), wireLength: $0.count) }
         }
         engine.finish()
         return String(decoding: engine.eve.buffer, as: UTF8.self).split(separator: "\n").compactMap {
@@ -184,7 +184,7 @@ import UTMDetect
         engine.loadDetection(DetectDefinitions(ruleSet: parser.finish()))
         let frames = Self.session(sport: 50003, client: "SSH-2.0-OpenSSH_9.6")
         for (i, f) in frames.enumerated() {
-            f.withByteView { engine.process(frame: $0, linkType: .ethernet, timestamp: Timestamp(seconds: 1_700_000_000, micros: Int32(i)), wireLength: $0.count) }
+            _ = f.withByteView { engine.process(frame: $0, linkType: .ethernet, timestamp: Timestamp(seconds: 1_700_000_000, micros: Int32(i)), wireLength: $0.count) }
         }
         #expect(engine.ssh.inUse == 0, "the slot was given back at NEWKEYS, before the flow ended")
         engine.finish()
