@@ -3,6 +3,7 @@
 // that lives across inputs (like a pool slot, reset between them). Small limits so long
 // banners, skipped lines and cut HASSH strings are reached. Must never trap; every stored
 // field is read in full.
+// The pieces are read by Fuzz/Shared/FuzzPieces.swift (compiled in by tools/fuzz.sh).
 import UTMCore
 import UTMAppLayer
 
@@ -18,17 +19,10 @@ nonisolated(unsafe) var fuzzSSHParser: SSHParser = {
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzSSH(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    var rest = ByteView(unsafeStart: UnsafeRawPointer(data), count: size)
     var sum = 0
     fuzzSSHParser.reset()
-    while let control = rest.u8(0) {
-        rest = rest.dropFirst(1)
-        let n = Int(control & 0x3f) * 3 + 1
-        let piece = rest.prefix(n)
-        rest = rest.dropFirst(n)
-        let d: Direction = control & 0x40 != 0 ? .toClient : .toServer
-        let ev = fuzzSSHParser.feed(piece, direction: d, gap: control & 0x80 != 0)
-        sum &+= Int(ev.rawValue)
+    forEachPiece(data, size, unit: 3) { piece, direction, gap in
+        sum &+= Int(fuzzSSHParser.feed(piece, direction: direction, gap: gap).rawValue)
     }
     for d in [Direction.toServer, .toClient] {
         let s = fuzzSSHParser.side(d)

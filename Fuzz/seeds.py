@@ -141,18 +141,18 @@ write("FuzzPgSQL", "sasl", pg_pieces([
     (False, pg(b"p", b"SCRAM-SHA-256\0" + be32(8) + b"n,,n=,r=")), (True, pg(b"R", be32(11) + b"r=x,s=y,i=4096")),
     (False, pg(b"p", b"c=biws")), (True, pg(b"R", be32(12) + b"v=z") + pg(b"R", be32(0)) + pg(b"Z", b"I"))]))
 
-# --- SSH: pieces led by a control byte ((len - 1) / 3 in bits 0-5, bit 6 server, bit 7 gap).
+# --- SSH: pieces of 3-byte units (Fuzz/Shared/FuzzPieces.swift).
 def ssh_packet(payload, padding=4): return be32(len(payload) + padding + 1) + bytes([padding]) + payload + b"\0" * padding
 def ssh_lists(lists): return b"".join(be32(len(l)) + l for l in lists)
 ssh_kexinit = ssh_packet(b"\x14" + b"\xa5" * 16 + ssh_lists([b"curve25519-sha256,diffie-hellman-group14-sha256", b"ssh-ed25519",
     b"aes128-ctr,aes256-gcm@openssh.com", b"aes128-ctr", b"hmac-sha2-256", b"hmac-sha2-256", b"none,zlib@openssh.com", b"none", b"", b""])
     + b"\0" + be32(0), 6)
 ssh_newkeys = ssh_packet(b"\x15", 10)
-write("FuzzSSH", "handshake", pg_pieces([
+write("FuzzSSH", "handshake", pieces([
     (True, b"SSH-2.0-OpenSSH_9.6 Ubuntu-3ubuntu13\r\n"), (False, b"SSH-2.0-PuTTY_Release_0.80\r\n"),
     (True, ssh_kexinit), (False, ssh_kexinit), (False, ssh_packet(b"\x1e" + be32(4) + b"abcd")),
-    (True, ssh_packet(b"\x1f" + b"\x07" * 40)), (True, ssh_newkeys), (False, ssh_newkeys), (False, b"\xde\xad\xbe\xef")]))
-write("FuzzSSH", "prelines", pg_pieces([(True, b"Welcome\r\nSSH-1.99-Cisco-1.25\n"), (False, b"SSH-1.5-x\rSSH")]))
+    (True, ssh_packet(b"\x1f" + b"\x07" * 40)), (True, ssh_newkeys), (False, ssh_newkeys), (False, b"\xde\xad\xbe\xef")], 3))
+write("FuzzSSH", "prelines", pieces([(True, b"Welcome\r\nSSH-1.99-Cisco-1.25\n"), (False, b"SSH-1.5-x\rSSH")], 3))
 
 # --- SMB: pieces led by a control byte ((len - 1) / 5 in bits 0-5, bit 6 server, bit 7 gap).
 def smb_pieces(parts): return pieces(parts, 5)

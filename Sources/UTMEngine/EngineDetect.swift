@@ -298,8 +298,11 @@ extension Engine {
             break
         }
         let flow = detectCursor.flow
+        // The flow as the packet found it: the packet that reveals the protocol (a ClientHello,
+        // an SSH banner) matches with it already known to the inspection, as in Suricata.
+        let app = flow.appProto == .unknown ? f.appProto : flow.appProto
         let e = EVEEndpoints(flowID: flow.id, src: f.source, srcPort: f.sourcePort, dst: f.destination,
-                             dstPort: f.destinationPort, ipProto: f.ipProto, appProto: flow.appProto)
+                             dstPort: f.destinationPort, ipProto: f.ipProto, appProto: app)
         if alert {
             stats.alerts &+= 1
             d.markAlerted(detectCursor.slot)
