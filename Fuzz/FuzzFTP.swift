@@ -3,6 +3,7 @@
 // parser that lives across inputs (like a pool slot, reset between them). Small buffers so the
 // line cap, the reply-line limit and pipelining overflow are reached. Must never trap; every
 // stored field of every lent transaction is read in full.
+// The pieces are read by Fuzz/Shared/FuzzPieces.swift (compiled in by tools/fuzz.sh).
 import UTMCore
 import UTMAppLayer
 
@@ -17,7 +18,6 @@ nonisolated(unsafe) var fuzzFTPParser: FTPParser = {
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzFTP(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    var rest = ByteView(unsafeStart: UnsafeRawPointer(data), count: size)
     var sum = 0
     func read(_ tx: FTPTransaction) {
         for f in [tx.commandName, tx.argument] + tx.replyLines {
@@ -29,14 +29,9 @@ public func fuzzFTP(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         sum &+= Int(tx.dynamicPort) &+ Int(tx.portAddress ?? 0) &+ Int(tx.command.rawValue)
     }
     fuzzFTPParser.reset()
-    while let control = rest.u8(0) {
-        rest = rest.dropFirst(1)
-        let n = Int(control & 0x3f) * 3 + 1
-        let piece = rest.prefix(n)
-        rest = rest.dropFirst(n)
+    forEachPiece(data, size, unit: 3) { piece, direction, gap in
         if FTPParser.probeGreeting(piece) { sum &+= 1 }
-        fuzzFTPParser.feed(piece, direction: control & 0x40 != 0 ? .toClient : .toServer,
-                           gap: control & 0x80 != 0, onTransaction: read)
+        fuzzFTPParser.feed(piece, direction: direction, gap: gap, onTransaction: read)
         sum &+= Int(fuzzFTPParser.lastPortAddress ?? 0)
     }
     fuzzFTPParser.finish(onTransaction: read)

@@ -60,7 +60,7 @@ needs() {
 extra_sources() {
     case $1 in
         FuzzArtifact) echo "Sources/UTMUpdate/SignedArtifact.swift Sources/UTMUpdate/PayloadArchive.swift" ;;
-        FuzzPgSQL|FuzzSMB|FuzzSSH) echo "Fuzz/Shared/FuzzPieces.swift" ;;
+        FuzzPgSQL|FuzzSMB|FuzzSSH|FuzzFTP) echo "Fuzz/Shared/FuzzPieces.swift" ;;
     esac
 }
 swiftc_common=(-sanitize=fuzzer,address -parse-as-library "$opt" -g

@@ -1,5 +1,6 @@
 // Compiled into the stream-parser fuzz targets that read their input as pieces (FuzzPgSQL,
-// FuzzSMB, FuzzSSH; tools/fuzz.sh extra_sources). Not a target itself: it has no LLVMFuzzerTestOneInput.
+// FuzzSMB, FuzzSSH, FuzzFTP; tools/fuzz.sh extra_sources). Not a target itself: it has no
+// LLVMFuzzerTestOneInput.
 import UTMCore
 
 /// Splits a fuzz input into pieces of one stream, each led by a control byte: bits 0-5 the
