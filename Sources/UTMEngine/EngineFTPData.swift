@@ -170,6 +170,20 @@ extension Engine {
         }
     }
 
+    /// For `ftpdata_command`: 1 when the data flow carries a RETR, 2 a STOR, else 0.
+    func ftpDataCommand(_ flowID: UInt64) -> UInt8 {
+        guard ftpExpect.active > 0 else { return 0 }
+        var i = 0
+        while i < ftpExpect.entries.count {
+            let e = ftpExpect.entries[i]
+            if e.used && e.dataFlow == flowID {
+                return e.command == .retr ? 1 : e.command == .stor ? 2 : 0
+            }
+            i &+= 1
+        }
+        return 0
+    }
+
     func ftpDataFlowEnded(_ flow: Flow) {
         guard ftpExpect.active > 0 else { return }
         ftpExpect.release(dataFlow: flow.id)

@@ -3,6 +3,7 @@ import Testing
 import AllocationCounter
 import UTMAntivirus
 import UTMCore
+import UTMDetect
 import UTMOutput
 @testable import UTMEngine
 
@@ -143,6 +144,28 @@ import UTMOutput
         // Without the antivirus the data connection is still `ftp-data`.
         let (events3, _) = Self.run(Self.engine(av: false), frames2)
         #expect(FirewallEngineTests.of(events3, "flow").compactMap { $0["app_proto"] as? String }.sorted() == ["ftp", "ftp-data"])
+    }
+
+    /// `ftpdata_command` on the data connection: RETR matches, STOR does not; a rule for
+    /// another protocol cannot use it.
+    @Test func ftpdataCommandRules() throws {
+        var parser = RuleParser()
+        parser.load(text: """
+            alert ftp-data any any -> any any (msg:"retr"; ftpdata_command:retr; content:"EICAR"; sid:7;)
+            alert ftp-data any any -> any any (msg:"stor"; ftpdata_command:stor; content:"EICAR"; sid:8;)
+            alert tcp any any -> any any (msg:"retr, no content"; ftpdata_command:retr; flow:established; sid:9; threshold:type limit,track by_rule,count 1,seconds 60;)
+            """, file: "ftpdata.rules")
+        let set = parser.finish()
+        #expect(set.report.loaded == 3)
+        let engine = Self.engine(av: false)
+        engine.loadDetection(DetectDefinitions(ruleSet: set))
+        let (events, _) = Self.run(engine, Self.download(Self.eicar, name: "e.com", announce: true).frames)
+        #expect(FirewallEngineTests.sids(events).sorted() == [7, 9])
+        #expect(FirewallEngineTests.of(events, "alert").allSatisfy { $0["app_proto"] as? String == "ftp-data" })
+        var bad = RuleParser()
+        bad.load(text: #"alert http any any -> any any (msg:"x"; ftpdata_command:retr; sid:1;)"# + "\n"
+                     + #"alert tcp any any -> any any (msg:"x"; ftpdata_command:list; sid:2;)"#, file: "bad.rules")
+        #expect(bad.finish().report.loaded == 0)
     }
 
     /// nDPI's ftp.pcap: the two passive data connections (LIST on 25685, RETR on 24523) are
