@@ -62,7 +62,9 @@ let package = Package(
         .target(name: "UTMOutput", dependencies: ["UTMCore", "UTMDecode", "UTMFlow", "UTMAppLayer"], exclude: ["README.md"],
                 swiftSettings: engineSettings),
         // Multi-pattern literal matcher shared by the IPS prefilter and the antivirus body signatures.
-        .target(name: "UTMMatch", dependencies: ["UTMCore"], exclude: ["README.md"], swiftSettings: engineSettings),
+        .target(name: "UTMMatch", dependencies: ["UTMCore", "CUTMMatch"], exclude: ["README.md"], swiftSettings: engineSettings),
+        // UTMMatch's C shim: the prefilter's inner loop (static inline, byte pairs read in place).
+        .target(name: "CUTMMatch", exclude: ["README.md"]),
         // Antivirus: ClamAV signature formats, streaming scanner, containers and mail extraction.
         .target(name: "UTMAntivirus", dependencies: ["UTMCore", "UTMCrypto", "UTMInflate", "UTMMatch"], exclude: ["README.md"],
                 swiftSettings: engineSettings),

@@ -20,7 +20,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-all_targets=(FuzzDecode FuzzStream FuzzHTTP FuzzHTTP2 FuzzTLS FuzzDNS FuzzDHCP FuzzSIP FuzzPgSQL FuzzSMB FuzzFTP FuzzQUIC FuzzMatch FuzzRules FuzzASN1 FuzzCategories FuzzAppID FuzzAV FuzzArtifact)
+all_targets=(FuzzDecode FuzzStream FuzzHTTP FuzzHTTP2 FuzzTLS FuzzDNS FuzzDHCP FuzzSIP FuzzPgSQL FuzzSMB FuzzSSH FuzzFTP FuzzQUIC FuzzMatch FuzzRules FuzzASN1 FuzzCategories FuzzAppID FuzzAV FuzzArtifact)
 which=${1:-all}
 seconds=${2:-30}
 opt=${FUZZ_OPT:--O}
@@ -55,10 +55,12 @@ needs() {
         *)          echo "UTMCore UTMCrypto UTMInflate UTMAppLayer" ;;
     esac
 }
-# Sources compiled into a target's own module (parsers of a target too heavy to build whole).
+# Sources compiled into a target's own module (parsers of a target too heavy to build whole, and
+# Fuzz/Shared code several targets use).
 extra_sources() {
     case $1 in
         FuzzArtifact) echo "Sources/UTMUpdate/SignedArtifact.swift Sources/UTMUpdate/PayloadArchive.swift" ;;
+        FuzzPgSQL|FuzzSMB) echo "Fuzz/Shared/FuzzPieces.swift" ;;
     esac
 }
 swiftc_common=(-sanitize=fuzzer,address -parse-as-library "$opt" -g

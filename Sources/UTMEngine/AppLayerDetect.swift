@@ -38,6 +38,12 @@ enum AppLayerDetect {
         }
         if PgSQLParser.probe(data, toServer: direction == .toServer, serverPort: serverPort) { return .pgsql }
         if SMBParser.probe(data) { return .smb }
+        // SSH by its banner, either side first (RFC 4253 §4.2); a shorter prefix waits.
+        switch SSHParser.probe(data) {
+        case true?: return .ssh
+        case nil: return .unknown
+        case false?: break
+        }
         if direction == .toServer {
             // A method is at most 11 bytes with its space: wait for that many before giving up.
             if data.count < 12, isUpperASCII(b0) { return .unknown }

@@ -69,6 +69,7 @@ public final class Engine {
     var pgsql: SlotPool<PgSQLParser>
     var smb: SlotPool<SMBParser>
     var sipTCP: SlotPool<SIPStream>
+    var ssh: SlotPool<SSHParser>
     var ftp: SlotPool<FTPParser>
     /// FTP data connections announced on control channels (EngineFTPData.swift).
     var ftpExpect = FTPExpectations()
@@ -124,6 +125,7 @@ public final class Engine {
         pgsql = SlotPool(limit: c.maxPgSQLStates) { PgSQLParser(config: c.pgsql) }
         smb = SlotPool(limit: c.maxSMBStates) { SMBParser(config: c.smb) }
         sipTCP = SlotPool(limit: c.maxSIPTCPStates) { SIPStream() }
+        ssh = SlotPool(limit: c.maxSSHStates) { SSHParser(config: c.ssh) }
         ftp = SlotPool(limit: c.maxFTPStates) { FTPParser(config: c.ftp) }
         dns = DNSParser(config: c.dns)
         webFilter = EngineWebFilterStage(policy: c.webFilter)
@@ -237,7 +239,7 @@ public final class Engine {
             if done & FlowBits.encrypted == 0 { detectStreamOnly(ref, direction) }
             return
         }
-        let flow = flows[ref]
+        let flow = flows.flow(ref)
         var bits = flow.engineFlags
         var app = flow.appProto
         var slot = flow.appSlot
@@ -321,6 +323,8 @@ public final class Engine {
             pgsqlData(i, data, chunk, m, time: time, bits: &bits)
         case .smb:
             smbData(i, data, chunk, m, time: time)
+        case .ssh:
+            sshData(i, data, chunk, m, time: time, bits: &bits, slot: &slot)
         case .ftp:
             ftpData(i, data, chunk, m, time: time, bits: &bits)
         case .sip:
@@ -366,7 +370,7 @@ public final class Engine {
 
     func processUDP(_ ref: FlowRef, _ direction: Direction) {
         if flows.engineFlags(ref) & FlowBits.appDone != 0 { return }
-        let flow = flows[ref]
+        let flow = flows.flow(ref)
         var bits = flow.engineFlags
         var app = flow.appProto
         var m = endpoints(flow)
@@ -435,7 +439,7 @@ public final class Engine {
                 eve.writeSIP(msg, datagram: payload, time: time, direction == .toServer ? m : m.reversed)
             }
         case .quic:
-            let slot = flow.appSlot >= 0 ? flow.appSlot : flows[ref].appSlot
+            let slot = flow.appSlot >= 0 ? flow.appSlot : flows.flow(ref).appSlot
             guard slot >= 0 else { return }
             let state = quic.items[Int(slot)]
             state.quic.feed(payload, direction: direction) { crypto, dir in
@@ -487,6 +491,9 @@ public final class Engine {
         case .sip:
             slot = sipTCP.acquire()
             if let s = slot { sipTCP.items[Int(s)].reset() }
+        case .ssh:
+            slot = ssh.acquire()
+            if let s = slot { ssh.items[Int(s)].reset() }
         case .ftp:
             slot = ftp.acquire()
             if let s = slot { ftp.items[Int(s)].reset() }
@@ -532,6 +539,9 @@ public final class Engine {
             case .sip:
                 // A message still incomplete at the end is not logged (no framing to trust).
                 sipTCP.release(slot)
+            case .ssh:
+                sshEnd(i, flow, m)
+                ssh.release(slot)
             case .ftp:
                 ftpEnd(i, flow, m)
                 ftp.release(slot)

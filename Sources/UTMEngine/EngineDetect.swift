@@ -47,7 +47,7 @@ extension Engine {
     func detectBegin(_ ref: FlowRef, _ direction: Direction) {
         guard let d = detect else { return }
         d.beginPacket()
-        let flow = flows[ref]
+        let flow = flows.flow(ref)
         guard flow.engineFlags & FlowBits.noDetect == 0 else { detectCursor = DetectCursor(); return }
         let slot = d.flowSlot(index: ref.index, flowID: flow.id)
         var f = packetHeaderFacts(direction)

@@ -73,7 +73,7 @@ extension Engine {
         guard packet.ipProto == IPProto.tcp else { return false }
         let modes = config.modes
         if modes.midstream && modes.midstreamPolicy != .passFlow && modes.midstreamPolicy != .bypass { return false }
-        let flow = flows[ref]
+        let flow = flows.flow(ref)
         guard flow.midstream else { return false }
         if modes.midstream && modes.midstreamPolicy == .bypass { return true }
         if modes.midstream {
@@ -114,7 +114,7 @@ extension Engine {
 
     /// The current packet's own addresses (a drop event describes the packet, not the flow).
     func packetEndpoints(_ ref: FlowRef) -> EVEEndpoints {
-        let f = flows[ref]
+        let f = flows.flow(ref)
         return EVEEndpoints(flowID: f.id, src: packet.src, srcPort: packet.srcPort, dst: packet.dst,
                             dstPort: packet.dstPort, ipProto: packet.ipProto, appProto: f.appProto,
                             srcMAC: packet.srcMAC, dstMAC: packet.dstMAC)

@@ -57,31 +57,14 @@ public struct PatternSetBuilder: Sendable {
         let nocase = Trie.build(fold: true, texts: nocaseTexts, indices: nocaseIdx)
         let exact = Trie.build(fold: false, texts: exactTexts, indices: exactIdx)
 
-        // Prefilter, stage 1: two 64 KiB tables of bucket bits indexed by raw byte pairs. A
-        // pattern of four or more bytes sets its bucket (one of seven, by prefix hash) in
-        // pairA at its first two bytes and in pairB at its third and fourth, in every letter
-        // case; position i is a candidate when pairA[i, i+1] & pairB[i+2, i+3] != 0. Bit 7
-        // marks the starts of patterns of one to three bytes (pairB has it everywhere).
-        // Stage 2: a one-word Bloom filter (two bits in one 64-bit word) over the lowercased
-        // first four bytes, to spare most trie walks.
+        // Prefilter, stage 1: bucket bits by byte pair (`pairTables`, held as one `PairFilter`
+        // table). Stage 2: a one-word Bloom filter (two bits in one 64-bit word) over the
+        // lowercased first four bytes, to spare most trie walks.
+        let lowered = keys.map { $0.bytes.map(asciiLower) }
+        let (pairA, pairB) = CompiledPatternSet.pairTables(lowered)
         var prefixes = Set<UInt32>()
-        var pairA = [UInt8](repeating: 0, count: 65536)
-        var pairB = [UInt8](repeating: 0x80, count: 65536)
-        func variants(_ c: UInt8) -> [UInt8] { c >= 0x61 && c <= 0x7a ? [c, c - 0x20] : [c] }
-        let bucketOf = CompiledPatternSet.assignBuckets(keys.map { $0.bytes.map(asciiLower) })
-        for key in keys {
-            let f = key.bytes.map(asciiLower)
-            if f.count >= 4 {
-                let p = UInt32(f[0]) << 24 | UInt32(f[1]) << 16 | UInt32(f[2]) << 8 | UInt32(f[3])
-                prefixes.insert(p)
-                let bit = UInt8(1) << bucketOf[Int(p >> 16)]
-                for x in variants(f[0]) { for y in variants(f[1]) { pairA[Int(x) << 8 | Int(y)] |= bit } }
-                for x in variants(f[2]) { for y in variants(f[3]) { pairB[Int(x) << 8 | Int(y)] |= bit } }
-            } else if f.count >= 2 {
-                for x in variants(f[0]) { for y in variants(f[1]) { pairA[Int(x) << 8 | Int(y)] |= 0x80 } }
-            } else {
-                for x in variants(f[0]) { for y in 0 ..< 256 { pairA[Int(x) << 8 | y] |= 0x80 } }
-            }
+        for f in lowered where f.count >= 4 {
+            prefixes.insert(UInt32(f[0]) << 24 | UInt32(f[1]) << 16 | UInt32(f[2]) << 8 | UInt32(f[3]))
         }
         // About 64 bits per distinct prefix keeps the false-positive rate near 0.1 %.
         var wordBits = 6
@@ -97,6 +80,32 @@ public struct PatternSetBuilder: Sendable {
 }
 
 extension CompiledPatternSet {
+    /// Stage-1 tables, indexed by a raw byte pair (first byte << 8 | second), from the
+    /// lowercased patterns (any order: the result depends only on the set of patterns, so the
+    /// serializer can rebuild it from the tries). A pattern of four or more bytes sets its
+    /// bucket (one of seven, `assignBuckets`) in `pairA` at its first two bytes and in `pairB`
+    /// at its third and fourth, in every letter case; position i is a candidate when
+    /// pairA[i, i+1] & pairB[i+2, i+3] != 0. Bit 7 marks the starts of patterns of one to three
+    /// bytes (`pairB` has it everywhere).
+    static func pairTables(_ lowered: [[UInt8]]) -> (pairA: [UInt8], pairB: [UInt8]) {
+        var pairA = [UInt8](repeating: 0, count: 65536)
+        var pairB = [UInt8](repeating: 0x80, count: 65536)
+        func variants(_ c: UInt8) -> [UInt8] { c >= 0x61 && c <= 0x7a ? [c, c - 0x20] : [c] }
+        let bucketOf = assignBuckets(lowered)
+        for f in lowered {
+            if f.count >= 4 {
+                let bit = UInt8(1) << bucketOf[Int(f[0]) << 8 | Int(f[1])]
+                for x in variants(f[0]) { for y in variants(f[1]) { pairA[Int(x) << 8 | Int(y)] |= bit } }
+                for x in variants(f[2]) { for y in variants(f[3]) { pairB[Int(x) << 8 | Int(y)] |= bit } }
+            } else if f.count >= 2 {
+                for x in variants(f[0]) { for y in variants(f[1]) { pairA[Int(x) << 8 | Int(y)] |= 0x80 } }
+            } else {
+                for x in variants(f[0]) { for y in 0 ..< 256 { pairA[Int(x) << 8 | y] |= 0x80 } }
+            }
+        }
+        return (pairA, pairB)
+    }
+
     /// Stage-1 buckets by (lowercased) first byte pair, balanced greedily by the number of
     /// distinct third-fourth byte pairs each bucket must accept.
     ///
@@ -210,8 +219,8 @@ public struct MatchState: Sendable, Equatable {
 public final class CompiledPatternSet: Sendable {
     let bloomWordBits: Int
     let bloom: [UInt64]
-    let pairA: [UInt8]
-    let pairB: [UInt8]
+    /// Stage 1 (PairFilter.swift), built from the two pair tables of the serialized form.
+    let filter: PairFilter
     let idStart: [UInt32]
     let ids: [UInt32]
     let nocase: Trie
@@ -223,12 +232,17 @@ public final class CompiledPatternSet: Sendable {
     /// Distinct patterns after deduplication.
     public let uniquePatterns: Int
 
-    init(bloomWordBits: Int, bloom: [UInt64], pairA: [UInt8], pairB: [UInt8], idStart: [UInt32], ids: [UInt32],
+    convenience init(bloomWordBits: Int, bloom: [UInt64], pairA: [UInt8], pairB: [UInt8], idStart: [UInt32], ids: [UInt32],
+                     nocase: Trie, exact: Trie, uniquePatterns: Int) {
+        self.init(bloomWordBits: bloomWordBits, bloom: bloom, filter: PairFilter(pairA: pairA, pairB: pairB), idStart: idStart,
+                  ids: ids, nocase: nocase, exact: exact, uniquePatterns: uniquePatterns)
+    }
+
+    init(bloomWordBits: Int, bloom: [UInt64], filter: PairFilter, idStart: [UInt32], ids: [UInt32],
          nocase: Trie, exact: Trie, uniquePatterns: Int) {
         self.bloomWordBits = bloomWordBits
         self.bloom = bloom
-        self.pairA = pairA
-        self.pairB = pairB
+        self.filter = filter
         self.idStart = idStart
         self.ids = ids
         self.nocase = nocase
@@ -239,9 +253,18 @@ public final class CompiledPatternSet: Sendable {
         self.uniquePatterns = uniquePatterns
     }
 
+    /// The same set with the stage-1 table forced direct or hashed (tests run both loops on
+    /// the same patterns).
+    func withFilter(hashed: Bool) -> CompiledPatternSet {
+        let (pairA, pairB) = CompiledPatternSet.pairTables(patternTexts())
+        let f = PairFilter(pairA: pairA, pairB: pairB, hashing: hashed ? .always : .never)
+        return CompiledPatternSet(bloomWordBits: bloomWordBits, bloom: bloom, filter: f, idStart: idStart, ids: ids,
+                                  nocase: nocase, exact: exact, uniquePatterns: uniquePatterns)
+    }
+
     /// Heap bytes of the tables the scan reads.
     public var memoryBytes: Int {
-        bloom.count * 8 + pairA.count + pairB.count + idStart.count * 4 + ids.count * 4 + nocase.memoryBytes + exact.memoryBytes
+        bloom.count * 8 + filter.memoryBytes + idStart.count * 4 + ids.count * 4 + nocase.memoryBytes + exact.memoryBytes
             + short.memoryBytes + nocasePrefix.memoryBytes + exactPrefix.memoryBytes
     }
 
@@ -301,28 +324,27 @@ public final class CompiledPatternSet: Sendable {
         let nocase = self.nocase, exact = self.exact
         let idStart = self.idStart, ids = self.ids
         let hasExact = !exact.isEmpty
+        // Stage 1 runs in C (CUTMMatch) over the positions with four bytes left; the last
+        // three positions (and buffers under four bytes) are walked in the tries directly.
+        // The table pointer is lent to the C loop only, which keeps its slots within the
+        // table (PairFilter); packet bytes are read there without per-byte checks.
         var i = 0
-        // The one place in UTMMatch that reads through raw pointers: the two pair tables,
-        // indexed by 16-bit values (both have 65536 entries, checked when a set is built or
-        // deserialized). Checked subscripts cost a third of this loop. Packet bytes are still
-        // read through ByteView.
-        pairA.withUnsafeBufferPointer { tableA in
-        pairB.withUnsafeBufferPointer { tableB in
-            let a = tableA.baseAddress!, b = tableB.baseAddress!
-            while i &+ 8 <= n {
-                guard let x = data.u64(i) else { break }
-                // Five positions from one big-endian load: pair k is bytes i+k, i+k+1.
-                let m0 = a[Int(truncatingIfNeeded: x &>> 48)] & b[Int(truncatingIfNeeded: x &>> 32) & 0xffff]
-                let m1 = a[Int(truncatingIfNeeded: x &>> 40) & 0xffff] & b[Int(truncatingIfNeeded: x &>> 24) & 0xffff]
-                let m2 = a[Int(truncatingIfNeeded: x &>> 32) & 0xffff] & b[Int(truncatingIfNeeded: x &>> 16) & 0xffff]
-                let m3 = a[Int(truncatingIfNeeded: x &>> 24) & 0xffff] & b[Int(truncatingIfNeeded: x &>> 8) & 0xffff]
-                let m4 = a[Int(truncatingIfNeeded: x &>> 16) & 0xffff] & b[Int(truncatingIfNeeded: x) & 0xffff]
-                if m0 | m1 | m2 | m3 | m4 != 0 {
-                    confirm(x, m0, m1, m2, m3, m4, at: i, data, base, &partialNocase, &partialExact, onMatch)
+        if n >= 4 {
+            let filter = self.filter
+            data.withUnsafeBytes { raw in
+            filter.table.withUnsafeBufferPointer { table in
+                let d = raw.baseAddress!, t = table.baseAddress!
+                var at = 0
+                while true {
+                    var masks: UInt64 = 0
+                    at = filter.next(d, n, at, t, &masks)
+                    if masks == 0 { break }
+                    confirm(masks, at: at, data, base, &partialNocase, &partialExact, onMatch)
+                    at &+= 8
                 }
-                i &+= 5
             }
-        }
+            }
+            i = n &- 3
         }
         while i < n {
             CompiledPatternSet.walk(nocase, idStart, ids, data, i, base, &partialNocase, onMatch)
@@ -335,30 +357,28 @@ public final class CompiledPatternSet: Sendable {
         }
     }
 
-    /// Confirms the candidate positions of one prefilter step (out of line: keeps the filter
-    /// loop's registers free). Patterns of one to three bytes come from `short` (bit 7 of the
-    /// pair mask), longer ones from the depth-4 node of the position's four bytes, found in
-    /// `nocasePrefix` / `exactPrefix` once the Bloom word lets the position through; the trie
-    /// walk starts there. Candidates are at least eight bytes before the chunk end, so the
-    /// four bytes (and a short pattern's third byte) are all inside `x`.
+    /// Confirms the candidate positions of one prefilter block (out of line: keeps the filter
+    /// loop's registers free); byte k of `masks` is the stage-1 mask of position `i + k`.
+    /// Patterns of one to three bytes come from `short` (bit 7 of the mask), longer ones from
+    /// the depth-4 node of the position's four bytes, found in `nocasePrefix` / `exactPrefix`
+    /// once the Bloom word lets the position through; the trie walk starts there. Candidate
+    /// positions have four bytes left in the chunk (the C loop's contract).
     @inline(never)
-    func confirm(_ x: UInt64, _ m0: UInt8, _ m1: UInt8, _ m2: UInt8, _ m3: UInt8, _ m4: UInt8, at i: Int,
-                 _ data: ByteView, _ base: Int,
+    func confirm(_ masks: UInt64, at i: Int, _ data: ByteView, _ base: Int,
                  _ partialNocase: inout UInt32, _ partialExact: inout UInt32, _ onMatch: (UInt32, Int) -> Void) {
         let hasExact = !exact.isEmpty
-        let f = foldASCII(x)
         let shift = UInt64(64 &- bloomWordBits)
-        // The five masks packed in one word (no array: the scan must not allocate).
-        var packed = UInt64(m0) | UInt64(m1) &<< 8 | UInt64(m2) &<< 16 | UInt64(m3) &<< 24 | UInt64(m4) &<< 32
+        var packed = masks
         while packed != 0 {
             let k = packed.trailingZeroBitCount >> 3
             let m = UInt8(truncatingIfNeeded: packed &>> UInt64(8 &* k))
             packed &= ~((0xff as UInt64) &<< UInt64(8 &* k))
             let at = i &+ k
-            if m & 0x80 != 0 { confirmShort(x, k, at &+ base, onMatch) }
+            guard let x = data.u32(at) else { continue }
+            if m & 0x80 != 0 { confirmShort(x, at &+ base, onMatch) }
             if m & 0x7f != 0 {
                 // Stage 2: Bloom word of the lowercased four bytes.
-                let w = UInt32(truncatingIfNeeded: f &>> UInt64(32 &- 8 &* k))
+                let w = UInt32(truncatingIfNeeded: foldASCII(UInt64(x)))
                 let h = UInt64(w) &* 0x9E37_79B9_7F4A_7C15
                 let mask = (1 as UInt64) &<< (h &>> 38) | (1 as UInt64) &<< (h &>> 44)
                 guard bloom[Int(truncatingIfNeeded: h &>> shift)] & mask == mask else { continue }
@@ -367,7 +387,7 @@ public final class CompiledPatternSet: Sendable {
                     CompiledPatternSet.descend(nocase, idStart, ids, data, Int(nn), at &+ 4, base, &partialNocase, onMatch)
                 }
                 if hasExact {
-                    let en = exactPrefix.find(UInt32(truncatingIfNeeded: x &>> UInt64(32 &- 8 &* k)))
+                    let en = exactPrefix.find(x)
                     if en != 0 {
                         CompiledPatternSet.descend(exact, idStart, ids, data, Int(en), at &+ 4, base, &partialExact, onMatch)
                     }
@@ -376,10 +396,11 @@ public final class CompiledPatternSet: Sendable {
         }
     }
 
-    /// The one- to three-byte patterns at byte `k` of `x` (stream offset `start`).
+    /// The one- to three-byte patterns at stream offset `start`, whose first four bytes are
+    /// `x` (big-endian).
     @inline(__always)
-    func confirmShort(_ x: UInt64, _ k: Int, _ start: Int, _ onMatch: (UInt32, Int) -> Void) {
-        let pair = UInt32(truncatingIfNeeded: x &>> UInt64(48 &- 8 &* k)) & 0xffff
+    func confirmShort(_ x: UInt32, _ start: Int, _ onMatch: (UInt32, Int) -> Void) {
+        let pair = x &>> 16
         if short.hasSingles {
             let b0 = Int(pair &>> 8)
             var s = Int(short.singleStart[b0])
@@ -391,7 +412,7 @@ public final class CompiledPatternSet: Sendable {
         }
         let r = short.pairs.find(pair)
         guard r != 0 else { return }
-        let third = UInt8(truncatingIfNeeded: x &>> UInt64(40 &- 8 &* k))
+        let third = UInt8(truncatingIfNeeded: x &>> 8)
         let thirdLower = asciiLower(third)
         let entries = short.entries
         var e = Int(r) &- 1

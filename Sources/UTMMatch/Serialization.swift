@@ -24,6 +24,9 @@ extension CompiledPatternSet {
         w.u32(UInt32(bloomWordBits))
         w.u32(UInt32(uniquePatterns))
         w.array64(bloom)
+        // The scan keeps only the merged (possibly hashed) stage-1 table; the two tables of
+        // this format are rebuilt from the patterns (the builder's result, same bytes).
+        let (pairA, pairB) = CompiledPatternSet.pairTables(patternTexts())
         w.u32(UInt32(pairA.count)); w.out.append(contentsOf: pairA)
         w.u32(UInt32(pairB.count)); w.out.append(contentsOf: pairB)
         w.array32(idStart)
@@ -142,5 +145,24 @@ struct BlobReader {
             a.append(UInt64(hi) << 32 | UInt64(lo)); offset += 8
         }
         return a
+    }
+}
+
+extension CompiledPatternSet {
+    /// Every distinct pattern of both tries, lowercased (what `pairTables` is built from).
+    func patternTexts() -> [[UInt8]] {
+        var out: [[UInt8]] = []
+        for t in [nocase, exact] where !t.isEmpty {
+            // Depth-first; each stack entry carries the path length of its parent.
+            var stack: [(node: Int, length: Int)] = t.children(0).map { ($0, 0) }
+            var path: [UInt8] = []
+            while let (node, length) = stack.popLast() {
+                path.removeSubrange(length...)
+                path.append(t.label[node])
+                if t.pattern[node] != 0 { out.append(t.fold ? path : path.map(asciiLower)) }
+                for c in t.children(node) { stack.append((c, path.count)) }
+            }
+        }
+        return out
     }
 }

@@ -338,6 +338,7 @@ public final class DetectEngine {
                 case .http: addGroup(defs.alwaysHTTP[phase &* dirs &+ dc], facts)
                 case .tls: addGroup(defs.alwaysTLS[phase &* dirs &+ dc], facts)
                 case .dns: addGroup(defs.alwaysDNS[phase &* dirs &+ dc], facts)
+                case .ssh: addGroup(defs.alwaysSSH[phase &* dirs &+ dc], facts)
                 case .packet, .stream: break
                 }
             }

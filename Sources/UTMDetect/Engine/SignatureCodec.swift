@@ -3,8 +3,8 @@ import UTMRegex
 
 /// The compiled signatures as bytes, for the definitions bundle: loading them back is a walk
 /// over the bytes (no rule text parsed again). PCRE patterns are stored as pattern + options
-/// and compiled on their first match (PCRE2's own serialized form is tied to the library
-/// build; `utmctl defs compile` already proved each one compiles).
+/// (PCRE2's own serialized form is tied to the library build), checked to compile at load
+/// (`checkPatterns`) and compiled for matching on their first match.
 ///
 /// Every read is bounds-checked: a truncated or altered section throws, it never traps.
 enum SignatureCodec {
@@ -434,7 +434,23 @@ enum SignatureCodec {
         }
         s.file = try r.string()
         s.line = try r.int()
+        try checkPatterns(s)
         return s
+    }
+
+    /// Every pcre of `s` must compile. `utmctl defs compile` proved it for the bundles it
+    /// writes, so one that does not was crafted (the checksum only proves the bytes are the ones
+    /// written) or written against another PCRE2: the load fails naming the rule, rather than
+    /// loading a rule that silently never matches. Compiling ET's ~7,600 patterns once more adds
+    /// about 0.1 s to the load (README, IPS bundle); the code is freed, matching compiles again.
+    static func checkPatterns(_ s: Signature) throws(Bad) {
+        for list in s.lists {
+            for case .pcre(let p) in list.elements {
+                if let e = Regex.compileError(pattern: p.regex.pattern, options: p.regex.options) {
+                    throw Bad(reason: "sid \(s.sid) (\(s.file):\(s.line)): pcre does not compile: \(e)")
+                }
+            }
+        }
     }
 
     static func header(_ r: inout Reader) throws(Bad) -> HeaderMatch {
@@ -475,7 +491,7 @@ enum SignatureCodec {
             let options = RegexOptions(rawValue: try r.u32())
             let negated = try r.bool(), relative = try r.bool()
             let source = try r.string()
-            // Compiled on first use: the compiler checked it, and most ET pcres never run.
+            // Checked by `checkPatterns`, compiled for matching on first use: most ET pcres never run.
             let regex = Regex(deferred: pattern, options: options)
             return .pcre(PCREMatch(regex: regex, negated: negated, relative: relative, source: source))
         case 2:

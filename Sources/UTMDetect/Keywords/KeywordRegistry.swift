@@ -72,6 +72,18 @@ public enum KeywordRegistry {
             "ssl_version": .parse(DetectIPHeader.sslVersion),
             "ssl_state": .parse(DetectIPHeader.sslState),
 
+            // SSH (DetectSSH*.swift, one file per keyword)
+            "ssh.proto": .parse(DetectSSHProto.sticky("ssh.proto")),
+            "ssh_proto": .parse(DetectSSHProto.sticky("ssh_proto")),
+            "ssh.software": .parse(DetectSSHSoftware.sticky("ssh.software")),
+            "ssh_software": .parse(DetectSSHSoftware.sticky("ssh_software")),
+            "ssh.protoversion": .parse(DetectSSHProtoVersion.protoversion),
+            "ssh.softwareversion": .parse(DetectSSHSoftwareVersion.softwareversion),
+            "ssh.hassh": .parse(DetectSSHHassh.sticky),
+            "ssh.hassh.string": .parse(DetectSSHHasshString.sticky),
+            "ssh.hassh.server": .parse(DetectSSHHasshServer.sticky),
+            "ssh.hassh.server.string": .parse(DetectSSHHasshServerString.sticky),
+
             // Accepted, no effect on matching.
             "tag": .ignored,
             "prefilter": .ignored,
@@ -81,9 +93,6 @@ public enum KeywordRegistry {
             "app-layer-protocol": .unsupported("needs protocol detection results per rule"),
             "tls.version": .unsupported("TLS version is not exposed to detection yet"),
             "tls.store": .unsupported("certificate storage is not done here"),
-            "ssh_proto": .unsupported("no SSH parser"),
-            "ssh.proto": .unsupported("no SSH parser"),
-            "ssh.software": .unsupported("no SSH parser"),
             "xbits": .unsupported("host/ip-pair bits need a host table"),
             "hostbits": .unsupported("host bits need a host table"),
             "base64_decode": .unsupported("no base64 transform"),

@@ -41,6 +41,11 @@ public struct Verifier: Sendable {
     }
 
     /// Verifies `sig` against one packet/transaction. On a match, applies its flowbit actions.
+    ///
+    /// Inlined into `DetectEngine.run`, which passes `box.sig` from its class box: called, the
+    /// 384-byte signature struct was copied (`memcpy`) per candidate to be passed (~5 M
+    /// instructions on the 10 MB capture); inlined, its fields are read in place.
+    @inline(__always)
     public mutating func verify(_ sig: Signature, packet p: PacketFacts, buffers: InspectionBuffers,
                                 flowbits: inout FlowBits) -> VerifyResult {
         guard headerMatches(sig, p) else { return .noMatch }
@@ -310,40 +315,21 @@ public struct Verifier: Sendable {
             // The first byte has one form (case-sensitive, or not a letter): jump between its
             // occurrences with ByteView's unchecked scan instead of testing every position
             // with a bounds-checked read (content search was ~7 % of the packet path).
+            // A nocase first letter: jump between the occurrences of either case of it.
             let isLetter = first >= 0x61 && first <= 0x7a
-            if !c.nocase || !isLetter {
-                let starts = buf.prefix(last &+ 1)   // only positions a match may start at
-                while p <= last {
-                    guard let q = starts.firstIndex(of: first, from: p) else { return nil }
-                    var k = 1
-                    if c.nocase {
-                        while k < len, asciiLowerByte(buf[checked: q &+ k]) == pat[k] { k &+= 1 }
-                    } else {
-                        while k < len, buf[checked: q &+ k] == pat[k] { k &+= 1 }
-                    }
-                    if k == len { return q }
-                    p = q &+ 1
+            let folded = c.nocase && isLetter
+            let starts = buf.prefix(last &+ 1)   // only positions a match may start at
+            while p <= last {
+                guard let q = folded ? starts.firstIndex(ofLetterIgnoringCase: first, from: p)
+                                     : starts.firstIndex(of: first, from: p) else { return nil }
+                var k = 1
+                if c.nocase {
+                    while k < len, asciiLowerByte(buf[checked: q &+ k]) == pat[k] { k &+= 1 }
+                } else {
+                    while k < len, buf[checked: q &+ k] == pat[k] { k &+= 1 }
                 }
-                return nil
-            }
-            if c.nocase {
-                while p <= last {
-                    if asciiLowerByte(buf[checked: p]) == first {
-                        var k = 1
-                        while k < len, asciiLowerByte(buf[checked: p &+ k]) == pat[k] { k &+= 1 }
-                        if k == len { return p }
-                    }
-                    p &+= 1
-                }
-            } else {
-                while p <= last {
-                    if buf[checked: p] == first {
-                        var k = 1
-                        while k < len, buf[checked: p &+ k] == pat[k] { k &+= 1 }
-                        if k == len { return p }
-                    }
-                    p &+= 1
-                }
+                if k == len { return q }
+                p = q &+ 1
             }
             return nil
         }
