@@ -45,6 +45,9 @@ public struct FTPTransaction: Sendable {
     public var portAddress: UInt32?
     /// The final reply code (0 until one arrived).
     public var code: UInt16 = 0
+    /// The size a 125/150 reply announces ("… (1048576 bytes)."), -1 when none: the end of
+    /// the file on the data connection.
+    public var announcedSize: Int64 = -1
     public var store: FieldStore
 
     init(capacity: Int, lines: Int) {
@@ -57,7 +60,7 @@ public struct FTPTransaction: Sendable {
         commandName = .absent; argument = .absent; commandTruncated = false
         replyLines.removeAll(keepingCapacity: true)
         replyTruncated = false; replyReceived = false
-        dynamicPort = 0; active = false; portAddress = nil; code = 0
+        dynamicPort = 0; active = false; portAddress = nil; code = 0; announcedSize = -1
         store.reset()
     }
 
@@ -142,6 +145,11 @@ public struct FTPParser: Sendable {
         guard let a = data.u8(0), let b = data.u8(1), let c = data.u8(2), let d = data.u8(3) else { return false }
         return a == UInt8(ascii: "2") && b == UInt8(ascii: "2") && c == UInt8(ascii: "0")
             && (d == 0x20 || d == UInt8(ascii: "-"))
+    }
+
+    /// The newest transaction still waiting for its reply (a transfer command in progress).
+    public var newest: FTPTransaction? {
+        count > 0 ? slots[(head &+ count &- 1) % slots.count] : nil
     }
 
     // MARK: Feeding
@@ -319,6 +327,7 @@ public struct FTPParser: Sendable {
         case 227: if let (_, port) = Self.parseHostPort(l.dropFirst(4)) { slots[i].dynamicPort = port }
         case 229: slots[i].dynamicPort = Self.parseEPSVPort(l.dropFirst(4))
         case 234: if slots[i].command == .auth { encrypted = true }
+        case 125, 150: slots[i].announcedSize = Self.parseAnnouncedSize(l)
         default: break
         }
         // A preliminary reply (1xx: "150 Opening data connection") keeps the transaction open
@@ -381,6 +390,24 @@ public struct FTPParser: Sendable {
         }
         let addr = numbers.0 << 24 | numbers.1 << 16 | numbers.2 << 8 | numbers.3
         return (addr, UInt16(numbers.4 << 8 | numbers.5))
+    }
+
+    /// The last `(N bytes` of a line (vsFTPd, ProFTPD, IIS word their 150 replies so), -1 if none.
+    static func parseAnnouncedSize(_ l: ByteView) -> Int64 {
+        var open = -1
+        var i = 0
+        while i < l.count { if l[checked: i] == UInt8(ascii: "(") { open = i }; i &+= 1 }
+        guard open >= 0 else { return -1 }
+        var v: Int64 = 0
+        var at = open &+ 1
+        var digits = 0
+        while let c = l.u8(at), c >= 0x30, c <= 0x39, digits < 15 {
+            v = v &* 10 &+ Int64(c &- 0x30)
+            digits &+= 1
+            at &+= 1
+        }
+        guard digits > 0, l.u8(at) == 0x20, let b = l.u8(at &+ 1), b | 0x20 == UInt8(ascii: "b") else { return -1 }
+        return v
     }
 
     /// EPRT's `<d>proto<d>address<d>port<d>` (RFC 2428): the port, 0 when malformed.

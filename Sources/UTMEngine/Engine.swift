@@ -71,6 +71,8 @@ public final class Engine {
     var sipTCP: SlotPool<SIPStream>
     var ssh: SlotPool<SSHParser>
     var ftp: SlotPool<FTPParser>
+    /// FTP data connections announced on control channels (EngineFTPData.swift).
+    var ftpExpect = FTPExpectations()
     var dns: DNSParser
     /// The decision for the packet being processed (reset for each packet).
     public internal(set) var decision = PacketDecision()
@@ -178,6 +180,7 @@ public final class Engine {
         if tracked.isNew {
             appIDFlowStarted(tracked.ref)
             firewallFlowStarted(tracked.ref)
+            ftpFlowStarted(tracked.ref)
         }
         if flows.engineFlags(tracked.ref) & FlowBits.blocked != 0 {
             decision = PacketDecision(verdict: .drop, response: .none, source: .flowBlocked)
@@ -548,6 +551,7 @@ public final class Engine {
             flow.appSlot = -1
         }
         avFlowEnded(ref, m, time: flow.lastSeen)
+        if flow.appProto == .ftpData { ftpDataFlowEnded(flow) }
         reassembler.release(ref, flow: &flow)
         writeFlowEvent(ref, flow, reason, alerted: detectEndFlow(ref))
     }

@@ -58,6 +58,7 @@ extension Engine {
             f.established = flow.hasBothDirections
         }
         f.appProto = flow.appProto
+        if flow.appProto == .ftpData { f.ftpDataCommand = ftpDataCommand(flow.id) }
         f.clientStreamBytes = Int(truncatingIfNeeded: flow.toServer.highestEnd)
         f.serverStreamBytes = Int(truncatingIfNeeded: flow.toClient.highestEnd)
         detectCursor = DetectCursor(ref: ref, slot: slot, facts: f, time: packet.timestamp.seconds, flow: flow)

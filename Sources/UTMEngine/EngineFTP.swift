@@ -11,7 +11,9 @@ extension Engine {
                  bits: inout UInt32) {
         ftp.items[i].feed(data, direction: chunk.direction, gap: chunk.gapBefore) { tx in
             self.eve.writeFTP(tx, time: time, m)
+            self.ftpAnnounced(tx, m, time: time)
         }
+        ftpControlUpdate(i, m, time: time)
         // Read by the stream inspection that follows this feed and by the packet rules.
         if detect != nil { detectCursor.facts.ftpBounce = Self.ftpBounce(ftp.items[i], client: m.src) }
         // After `AUTH TLS` and its 234 the channel is TLS: nothing more to read or match.

@@ -143,6 +143,38 @@ import UTMCore
         #expect(!inspect(bits, realElement(257, first: 0x05)))
     }
 
+    /// The compiled bundle keeps both new options: encoding the decoded signatures gives the
+    /// same bytes, and the decoded asn1 rule still matches.
+    @Test func bundleRoundTrip() throws {
+        var p = RuleParser()
+        p.load(text: """
+            alert tcp any any -> any 445 (msg:"a"; content:"AA"; asn1:double_overflow, bitstring_overflow, relative_offset 0, oversize_length 2048; sid:1;)
+            alert tcp any any -> any any (msg:"b"; asn1:absolute_offset 7, relative_offset -3, oversize_length 0; sid:2;)
+            alert tcp any any -> any 21 (msg:"c"; content:"PORT"; ftpbounce; sid:3;)
+            """, file: "t.rules")
+        let original = DetectDefinitions(ruleSet: p.finish())
+        #expect(original.count == 3)
+        let bytes = DefinitionsBundle.encode(definitions: original)
+        let back = try DefinitionsBundle.decode(bytes, file: "b")
+        #expect(DefinitionsBundle.encode(definitions: back) == bytes)
+        let sig = try #require(back.signatures.first { $0.sid == 1 })
+        guard case .asn1(let o) = try #require(sig.list(for: .payload)?.elements.last) else {
+            Issue.record("asn1 element lost"); return
+        }
+        let two = try #require(back.signatures.first { $0.sid == 2 }?.list(for: .payload)?.elements.last)
+        if case .asn1(let t) = two { #expect(t.absoluteOffset == 7 && t.relativeOffset == -3 && t.oversizeLength == 0) }
+        #expect(o.relativeOffset == 0 && o.oversizeLength == 2048 && o.bitstringOverflow && o.doubleOverflow)
+        #expect(inspect(sig, Array("AA".utf8) + [0x03, 0x01, 0xff]))
+        let bounce = try #require(back.signatures.first { $0.sid == 3 })
+        #expect(bounce.proto.app == .ftp && bounce.headerMatches == [.ftpBounce])
+    }
+
+    @Test func ftpbounceTakesNoValueAndConflictsWithOtherProtocols() {
+        #expect(ruleError(opts("ftpbounce:1;")) != nil)
+        #expect(ruleError(opts("ftpbounce;", proto: "http")) != nil)
+        #expect(ruleError(opts("ftpbounce;", proto: "ftp")) == nil)
+    }
+
     // MARK: The ET Open rules
 
     /// SMB1 SESSION_SETUP_ANDX request (extended security, capabilities bit 31) to port 445

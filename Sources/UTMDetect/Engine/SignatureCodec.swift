@@ -127,6 +127,7 @@ enum SignatureCodec {
         case .sslVersion(let mask, let negated): w.u8(8); w.u8(mask); w.bool(negated)
         case .sslState(let all, let none, let any): w.u8(9); w.u8(all); w.u8(none); w.u8(any)
         case .ftpBounce: w.u8(10)
+        case .ftpDataCommand(let c): w.u8(11); w.u8(c)
         }
     }
 
@@ -468,6 +469,7 @@ enum SignatureCodec {
         case 8: return .sslVersion(mask: try r.u8(), negated: try r.bool())
         case 9: return .sslState(all: try r.u8(), none: try r.u8(), any: try r.u8())
         case 10: return .ftpBounce
+        case 11: return .ftpDataCommand(try r.u8())
         default: throw Bad(reason: "bad header keyword tag")
         }
     }

@@ -50,6 +50,7 @@ public enum KeywordRegistry {
             "pkt_data": .parse(DetectBuffers.pktData),
             "asn1": .parse(DetectASN1.asn1),
             "ftpbounce": .parse(DetectFTPBounce.ftpbounce),
+            "ftpdata_command": .parse(DetectFTPDataCommand.ftpdataCommand),
 
             // Flow (DetectFlow.swift, DetectFlowbits.swift)
             "flow": .parse(DetectFlow.flow),

@@ -267,6 +267,8 @@ public enum HeaderMatch: Sendable, Equatable {
     case sslState(all: UInt8, none: UInt8, any: UInt8)
     /// `ftpbounce`: the flow's FTP PORT command names another host than the client.
     case ftpBounce
+    /// `ftpdata_command`: the ftp-data flow was opened for this command (1 RETR, 2 STOR).
+    case ftpDataCommand(UInt8)
 }
 
 /// TLS handshake progress bits the engine reports in `PacketFacts.tlsStates`.

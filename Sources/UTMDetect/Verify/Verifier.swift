@@ -150,6 +150,8 @@ public struct Verifier: Sendable {
             return s & all == all && s & none == 0 && (any == 0 || s & any != 0)
         case .ftpBounce:
             return p.ftpBounce
+        case .ftpDataCommand(let c):
+            return p.ftpDataCommand == c
         }
     }
 
