@@ -426,8 +426,8 @@ public final class DetectEngine {
     /// The signatures of a group that the packet's ports admit.
     func addGroup(_ g: PortGroup, _ facts: PacketFacts) {
         addAll(g.any)
-        if !g.byDestination.isEmpty, let l = g.byDestination[facts.destinationPort] { addAll(l) }
-        if !g.bySource.isEmpty, let l = g.bySource[facts.sourcePort] { addAll(l) }
+        if let l = g.byDestination[facts.destinationPort] { addAll(l) }
+        if let l = g.bySource[facts.sourcePort] { addAll(l) }
     }
 
     // MARK: Per-flow app-layer progress and body collection
