@@ -410,9 +410,12 @@ public final class Engine {
         switch app {
         case .dns:
             if dns.parse(payload) {
-                let wf = dnsMessage(ref, dns, m)
-                if detect != nil { detectDNS(dns, direction) }
-                eve.writeDNS(dns, time: time, direction == .toServer ? m : m.reversed, webFilter: wf)
+                // One copy into a local: passing the class property `dns` to each of the three
+                // copied the parser (five array retains and releases) per call.
+                let parser = dns
+                let wf = dnsMessage(ref, parser, m)
+                if detect != nil { detectDNS(parser, direction) }
+                eve.writeDNS(parser, time: time, direction == .toServer ? m : m.reversed, webFilter: wf)
             } else {
                 stats.dnsParseFailures &+= 1
             }
