@@ -130,6 +130,13 @@ public struct FlowTable: Sendable {
         isValid(ref) ? slots[Int(ref.index)] : Flow()
     }
 
+    /// Copies the flow of `ref` into `target` (a fresh `Flow()` for a stale handle): one copy
+    /// straight into the caller's storage, where `target = flows.flow(ref)` made two.
+    @inlinable
+    public mutating func copy(_ ref: FlowRef, into target: inout Flow) {
+        if isValid(ref) { target = slots[Int(ref.index)] } else { target = Flow() }
+    }
+
     /// Runs `body` on the flow of `ref` in place (a stale handle gets a scratch flow). The
     /// packet path uses this rather than `flows[ref].x = …`: in debug builds the subscript's
     /// `_modify`, which yields through Array's own accessor, heap-allocates its coroutine frame
