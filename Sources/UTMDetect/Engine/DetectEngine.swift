@@ -511,10 +511,10 @@ public final class DetectEngine {
             let box = boxes[i]
             let r: VerifyResult
             if slot >= 0 {
-                r = verifier.verify(box.sig, packet: facts, buffers: buffers, flowbits: &bits[slot])
+                r = verifier.verify(signature: box, packet: facts, buffers: buffers, flowbits: &bits[slot])
             } else {
                 scratchBits.removeAll()
-                r = verifier.verify(box.sig, packet: facts, buffers: buffers, flowbits: &scratchBits)
+                r = verifier.verify(signature: box, packet: facts, buffers: buffers, flowbits: &scratchBits)
             }
             guard case .match(let alert) = r else { continue }
             stats.matches &+= 1
