@@ -239,11 +239,13 @@ public final class Engine {
             if done & FlowBits.encrypted == 0 { detectStreamOnly(ref, direction) }
             return
         }
-        let flow = flows.flow(ref)
-        var bits = flow.engineFlags
-        var app = flow.appProto
-        var slot = flow.appSlot
-        let meta = endpoints(flow)
+        // The fields read in place: `flows.flow(ref)` copied the whole flow per packet.
+        let (startBits, startApp, startSlot, meta) = flows.reading(ref) { f in
+            (f.engineFlags, f.appProto, f.appSlot, Engine.endpoints(&f))
+        }
+        var bits = startBits
+        var app = startApp
+        var slot = startSlot
         let time = packet.timestamp
         reassembler.process(packet, ref: ref, flows: &flows, direction: direction) { data, chunk in
             self.streamData(ref, data, chunk, meta: meta, time: time, app: &app, slot: &slot, bits: &bits)
@@ -370,10 +372,13 @@ public final class Engine {
 
     func processUDP(_ ref: FlowRef, _ direction: Direction) {
         if flows.engineFlags(ref) & FlowBits.appDone != 0 { return }
-        let flow = flows.flow(ref)
-        var bits = flow.engineFlags
-        var app = flow.appProto
-        var m = endpoints(flow)
+        // The fields read in place: `flows.flow(ref)` copied the whole flow per packet.
+        let (startBits, startApp, startSlot, meta) = flows.reading(ref) { f in
+            (f.engineFlags, f.appProto, f.appSlot, Engine.endpoints(&f))
+        }
+        var bits = startBits
+        var app = startApp
+        var m = meta
         let payload = packet.payload
         let time = packet.timestamp
         appIDPayload(ref, payload, direction, m)
@@ -421,9 +426,12 @@ public final class Engine {
         switch app {
         case .dns:
             if dns.parse(payload) {
-                let wf = dnsMessage(ref, dns, m)
-                if detect != nil { detectDNS(dns, direction) }
-                eve.writeDNS(dns, time: time, direction == .toServer ? m : m.reversed, webFilter: wf)
+                // One copy into a local: passing the class property `dns` to each of the three
+                // copied the parser (five array retains and releases) per call.
+                let parser = dns
+                let wf = dnsMessage(ref, parser, m)
+                if detect != nil { detectDNS(parser, direction) }
+                eve.writeDNS(parser, time: time, direction == .toServer ? m : m.reversed, webFilter: wf)
             } else {
                 stats.dnsParseFailures &+= 1
             }
@@ -439,7 +447,7 @@ public final class Engine {
                 eve.writeSIP(msg, datagram: payload, time: time, direction == .toServer ? m : m.reversed)
             }
         case .quic:
-            let slot = flow.appSlot >= 0 ? flow.appSlot : flows.flow(ref).appSlot
+            let slot = startSlot >= 0 ? startSlot : flows.flow(ref).appSlot
             guard slot >= 0 else { return }
             let state = quic.items[Int(slot)]
             state.quic.feed(payload, direction: direction) { crypto, dir in
@@ -557,6 +565,14 @@ public final class Engine {
     }
 
     func endpoints(_ f: Flow) -> EVEEndpoints {
+        var flow = f
+        return Engine.endpoints(&flow)
+    }
+
+    /// The same as a static function taking the flow `inout` (read only), so a caller reading
+    /// it in place through `FlowTable.reading` does not copy it.
+    @inline(__always)
+    static func endpoints(_ f: inout Flow) -> EVEEndpoints {
         EVEEndpoints(flowID: f.id, src: f.clientIP, srcPort: f.clientPort, dst: f.serverIP,
                      dstPort: f.serverPort, ipProto: f.ipProto, appProto: f.appProto,
                      srcMAC: f.clientMAC, dstMAC: f.serverMAC)

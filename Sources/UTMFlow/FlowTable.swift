@@ -130,6 +130,23 @@ public struct FlowTable: Sendable {
         isValid(ref) ? slots[Int(ref.index)] : Flow()
     }
 
+    /// Copies the flow of `ref` into `target` (a fresh `Flow()` for a stale handle): one copy
+    /// straight into the caller's storage, where `target = flows.flow(ref)` made two.
+    @inlinable
+    public mutating func copy(_ ref: FlowRef, into target: inout Flow) {
+        if isValid(ref) { target = slots[Int(ref.index)] } else { target = Flow() }
+    }
+
+    /// `body`'s result on the flow of `ref` read in place (a fresh `Flow()` for a stale
+    /// handle): for a caller that needs a few fields of a flow it holds in a class property,
+    /// without the ~330-byte copy `flow(_:)` makes. `mutating` for the reason `engineFlags` is.
+    @inlinable
+    public mutating func reading<R>(_ ref: FlowRef, _ body: (inout Flow) -> R) -> R {
+        if isValid(ref) { return body(&slots[Int(ref.index)]) }
+        var fresh = Flow()
+        return body(&fresh)
+    }
+
     /// Runs `body` on the flow of `ref` in place (a stale handle gets a scratch flow). The
     /// packet path uses this rather than `flows[ref].x = …`: in debug builds the subscript's
     /// `_modify`, which yields through Array's own accessor, heap-allocates its coroutine frame

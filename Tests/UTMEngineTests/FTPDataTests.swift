@@ -189,7 +189,7 @@ import UTMOutput
         func runRound() {
             clock += 3600
             for i in traffic.indices {
-                traffic[i].withByteView { view in
+                _ = traffic[i].withByteView { view in
                     engine.process(frame: view, linkType: .ethernet, timestamp: Timestamp(seconds: clock, micros: Int32(i)),
                                    wireLength: view.count)
                 }
@@ -215,7 +215,7 @@ import UTMOutput
         func runRound() {
             clock += 3600
             for i in traffic.indices {
-                traffic[i].withByteView { view in
+                _ = traffic[i].withByteView { view in
                     engine.process(frame: view, linkType: .ethernet, timestamp: Timestamp(seconds: clock, micros: Int32(i)),
                                    wireLength: view.count)
                 }

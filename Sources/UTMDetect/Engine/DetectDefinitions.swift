@@ -64,12 +64,21 @@ enum DirectionClass: Int, CaseIterable, Sendable {
 /// written for port 445. A rule whose destination ports are few (≤ `maxPorts`) is listed under
 /// each of them; else under its source ports when those are few; else it meets every packet.
 /// Bidirectional (`<>`) rules always meet every packet. Lists keep evaluation order.
-struct PortGroup: Sendable {
+///
+/// A class: the engine reads a group out of an array per packet and inspection point, and a
+/// struct copy retained each of its arrays.
+final class PortGroup: Sendable {
     static let maxPorts = 64
     let any: [Int32]
-    let byDestination: [UInt16: [Int32]]
-    let bySource: [UInt16: [Int32]]
+    let byDestination: PortIndex
+    let bySource: PortIndex
     var isEmpty: Bool { any.isEmpty && byDestination.isEmpty && bySource.isEmpty }
+
+    init(any: [Int32], byDestination: PortIndex, bySource: PortIndex) {
+        self.any = any
+        self.byDestination = byDestination
+        self.bySource = bySource
+    }
 
     struct Builder {
         var any: [Int32] = []
@@ -95,7 +104,9 @@ struct PortGroup: Sendable {
             return out
         }
 
-        func build() -> PortGroup { PortGroup(any: any, byDestination: byDestination, bySource: bySource) }
+        func build() -> PortGroup {
+            PortGroup(any: any, byDestination: PortIndex(byDestination), bySource: PortIndex(bySource))
+        }
     }
 }
 
