@@ -185,19 +185,7 @@ import UTMOutput
         let engine = Self.engine(av: false)
         var traffic: [[UInt8]] = []
         for c in 0 ..< 3 { traffic += Self.download(Self.eicar, name: "f\(c)", announce: true, sport: UInt16(50400 + 10 * c)).frames }
-        var clock: Int64 = 1_700_000_000
-        func runRound() {
-            clock += 3600
-            for i in traffic.indices {
-                _ = traffic[i].withByteView { view in
-                    engine.process(frame: view, linkType: .ethernet, timestamp: Timestamp(seconds: clock, micros: Int32(i)),
-                                   wireLength: view.count)
-                }
-            }
-            engine.eve.reset()
-        }
-        for _ in 0 ..< 3 { runRound() }
-        let n = countAllocations { for _ in 0 ..< 5 { runRound() } }
+        let n = steadyStateAllocations(engine, traffic, rounds: 5)
         #expect(n == 0, "FTP with data connections allocated \(n) times")
     }
 
@@ -211,20 +199,10 @@ import UTMOutput
             traffic += Self.download(c == 0 ? Self.eicar : [UInt8](repeating: UInt8(65 + c), count: 3000), name: "f\(c)",
                                      announce: true, sport: UInt16(50300 + 10 * c)).frames
         }
-        var clock: Int64 = 1_700_000_000
-        func runRound() {
-            clock += 3600
-            for i in traffic.indices {
-                _ = traffic[i].withByteView { view in
-                    engine.process(frame: view, linkType: .ethernet, timestamp: Timestamp(seconds: clock, micros: Int32(i)),
-                                   wireLength: view.count)
-                }
-            }
-            engine.eve.reset()
+        var before: UInt64 = 0
+        let n = steadyStateAllocations(engine, traffic, rounds: 5) {
+            before = engine.eve.counts[EVEEventType.fileinfo.rawValue]
         }
-        for _ in 0 ..< 3 { runRound() }
-        let before = engine.eve.counts[EVEEventType.fileinfo.rawValue]
-        let n = countAllocations { for _ in 0 ..< 5 { runRound() } }
         print("FTP data connections with AV (no digests): \(n) allocations for 15 files")
         // The antivirus's first look at each control flow (is it mail?) costs up to 3 in debug
         // builds, as for every flow (EngineAllocationTests.antivirusPacketPathDoesNotAllocate
