@@ -44,10 +44,11 @@ extension Engine {
         eve.json.endObject()
         eve.json.key("app_layer"); eve.json.beginObject()
         eve.json.key("flow"); eve.json.beginObject()
-        eve.json.key("http"); eve.json.uint(stats.appDetected[Int(AppProto.http.rawValue)])
-        eve.json.key("tls"); eve.json.uint(stats.appDetected[Int(AppProto.tls.rawValue)])
-        eve.json.key("dns"); eve.json.uint(stats.appDetected[Int(AppProto.dns.rawValue)])
-        eve.json.key("quic"); eve.json.uint(stats.appDetected[Int(AppProto.quic.rawValue)])
+        // Every protocol the engine recognises, in raw-value order (http, tls, dns, quic first,
+        // as before), so a new parser is counted without touching this writer.
+        for app in AppProto.allCases where app != .unknown && app != .failed {
+            eve.json.key(app.eveName); eve.json.uint(stats.appDetected[Int(app.rawValue)])
+        }
         eve.json.endObject()
         eve.json.key("state_exhausted"); eve.json.uint(stats.appStateExhausted)
         eve.json.endObject()

@@ -48,6 +48,11 @@ import UTMDetect
         #expect(Self.hassh(b, "client")["hash"] as? String == "c11b200866cf918393e62ea25d851d90")
         #expect(Self.hassh(b, "server")["hash"] as? String == "ca6dd86b2d9a44e4a3f1a55c53e6b0fa")
         #expect(ssh.allSatisfy { $0["app_proto"] as? String == "ssh" })
+        // The stats event counts both flows under app_layer.flow.ssh, beside the older protocols.
+        let stats = try CorpusGoldenTests.events(Self.ndpi + "/ssh.pcap", type: "stats")
+        let flow = ((stats.first?["stats"] as? [String: Any])?["app_layer"] as? [String: Any])?["flow"] as? [String: Any]
+        #expect(flow?["ssh"] as? Int == 2)
+        #expect(flow?["http"] as? Int == 0 && flow?["ftp"] as? Int == 0 && flow?["smb"] as? Int == 0)
     }
 
     @Test(.enabled(if: enabled, "shared corpus not found; skipped outside CI"))
