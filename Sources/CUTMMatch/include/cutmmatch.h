@@ -53,8 +53,15 @@ static inline __attribute__((always_inline)) size_t utm_mpm_filter_impl(const vo
                                                                          utm_mpm_batch *b) {
     const uint8_t *d = (const uint8_t *)data;
     size_t i = *next, c = 0;
+    if (i >= n) {
+        *next = n;
+        return 0;
+    }
+    // At most UTM_MPM_BATCH blocks per call, so the batch cannot overflow and the loop needs
+    // one bound check per block.
+    size_t end = n - i > 8 * UTM_MPM_BATCH + 3 ? i + 8 * UTM_MPM_BATCH + 3 : n;
 #define UTM_E(k) ((uint64_t)t[utm_mpm_slot(utm_mpm_pair(p + (k)), hashed, shift)])
-    while (i + 11 <= n && c < UTM_MPM_BATCH) {
+    while (i + 11 <= end) {
         const uint8_t *p = d + i;
         uint64_t e0 = UTM_E(0), e1 = UTM_E(1), e2 = UTM_E(2), e3 = UTM_E(3), e4 = UTM_E(4);
         uint64_t e5 = UTM_E(5), e6 = UTM_E(6), e7 = UTM_E(7), e8 = UTM_E(8), e9 = UTM_E(9);
