@@ -53,13 +53,12 @@ struct PairFilter: Sendable {
 
     var memoryBytes: Int { table.count * 2 }
 
-    /// Scans on from `next` (positions p with p + 4 <= n) and records up to `UTM_MPM_BATCH`
-    /// candidate blocks in `batch`; returns how many. `next` becomes `n` when the buffer is done.
-    /// `d` holds `n` readable bytes and `t` is `table`'s storage: the C loop's slots are below
-    /// its size by construction (16-bit pairs, or hashes shifted down to the table's bits).
+    /// The first block at or after `i` with a candidate position (positions p with p + 4 <= n)
+    /// and its masks (byte k for position block + k); masks 0 when none is left. `d` holds `n`
+    /// readable bytes and `t` is `table`'s storage: the C loop's slots are below its size by
+    /// construction (16-bit pairs, or hashes shifted down to the table's bits).
     @inline(__always)
-    func fill(_ d: UnsafeRawPointer, _ n: Int, _ next: inout Int, _ t: UnsafePointer<UInt16>,
-              _ batch: UnsafeMutablePointer<utm_mpm_batch>) -> Int {
-        shift == 0 ? utm_mpm_filter_direct(d, n, &next, t, batch) : utm_mpm_filter_hashed(d, n, &next, t, shift, batch)
+    func next(_ d: UnsafeRawPointer, _ n: Int, _ i: Int, _ t: UnsafePointer<UInt16>, _ masks: inout UInt64) -> Int {
+        shift == 0 ? utm_mpm_filter_direct(d, n, i, t, &masks) : utm_mpm_filter_hashed(d, n, i, t, shift, &masks)
     }
 }

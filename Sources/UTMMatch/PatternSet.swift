@@ -1,5 +1,4 @@
 import UTMCore
-import CUTMMatch
 
 /// Collects literal patterns for one buffer type (IPS fast patterns, AV body fragments).
 ///
@@ -332,23 +331,17 @@ public final class CompiledPatternSet: Sendable {
         var i = 0
         if n >= 4 {
             let filter = self.filter
-            // Candidate blocks, batched on the stack (a C struct: no heap).
-            var batch = utm_mpm_batch()
             data.withUnsafeBytes { raw in
             filter.table.withUnsafeBufferPointer { table in
-            withUnsafeMutablePointer(to: &batch) { b in
                 let d = raw.baseAddress!, t = table.baseAddress!
-                var next = 0
-                while next < n {
-                    let c = filter.fill(d, n, &next, t, b)
-                    var k = 0
-                    while k < c {
-                        confirm(utm_mpm_batch_mask(b, k), at: utm_mpm_batch_at(b, k), data, base,
-                                &partialNocase, &partialExact, onMatch)
-                        k &+= 1
-                    }
+                var at = 0
+                while true {
+                    var masks: UInt64 = 0
+                    at = filter.next(d, n, at, t, &masks)
+                    if masks == 0 { break }
+                    confirm(masks, at: at, data, base, &partialNocase, &partialExact, onMatch)
+                    at &+= 8
                 }
-            }
             }
             }
             i = n &- 3
