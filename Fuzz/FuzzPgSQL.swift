@@ -2,6 +2,7 @@
 // length in units of 3 bytes + 1, bit 6: from the server, bit 7: a gap before it), fed to one
 // parser that lives across inputs (like a pool slot, reset between them). Small buffers so
 // truncation paths are reached. Must never trap; every stored field is read in full.
+// The pieces are read by Fuzz/Shared/FuzzPieces.swift (compiled in by tools/fuzz.sh).
 import UTMCore
 import UTMAppLayer
 
@@ -15,7 +16,6 @@ nonisolated(unsafe) var fuzzPgSQLParser: PgSQLParser = {
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzPgSQL(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    var rest = ByteView(unsafeStart: UnsafeRawPointer(data), count: size)
     var sum = 0
     func read(_ p: borrowing PgSQLParser) {
         let t = p.tx
@@ -29,13 +29,8 @@ public func fuzzPgSQL(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         sum &+= Int(truncatingIfNeeded: t.dataSize &+ t.dataRows) &+ (t.fieldCount ?? 0)
     }
     fuzzPgSQLParser.reset()
-    while let control = rest.u8(0) {
-        rest = rest.dropFirst(1)
-        let n = Int(control & 0x3f) * 3 + 1
-        let piece = rest.prefix(n)
-        rest = rest.dropFirst(n)
-        fuzzPgSQLParser.feed(piece, direction: control & 0x40 != 0 ? .toClient : .toServer,
-                             gap: control & 0x80 != 0, onTransaction: read)
+    forEachPiece(data, size, unit: 3) { piece, direction, gap in
+        fuzzPgSQLParser.feed(piece, direction: direction, gap: gap, onTransaction: read)
     }
     fuzzPgSQLParser.finish(onTransaction: read)
     return sum == -1 ? 1 : 0

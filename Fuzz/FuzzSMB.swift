@@ -2,6 +2,7 @@
 // units of 5 bytes + 1, bit 6: from the server, bit 7: a gap before it), fed to one parser
 // that lives across inputs (reset between them), with small buffers and a small pending table
 // so the cut and eviction paths are reached. Must never trap; every string is read in full.
+// The pieces are read by Fuzz/Shared/FuzzPieces.swift (compiled in by tools/fuzz.sh).
 import UTMCore
 import UTMAppLayer
 
@@ -15,7 +16,6 @@ nonisolated(unsafe) var fuzzSMBParser: SMBParser = {
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzSMB(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    var rest = ByteView(unsafeStart: UnsafeRawPointer(data), count: size)
     var sum = 0
     func read(_ p: borrowing SMBParser, _ t: SMBTransaction) {
         for f in [t.share, t.filename, t.ntlmUser, t.ntlmDomain, t.ntlmHost, t.serverGUID, t.dialectNames] {
@@ -25,13 +25,8 @@ public func fuzzSMB(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         sum &+= Int(t.command) &+ Int(truncatingIfNeeded: t.status) &+ Int(truncatingIfNeeded: t.id)
     }
     fuzzSMBParser.reset()
-    while let control = rest.u8(0) {
-        rest = rest.dropFirst(1)
-        let n = Int(control & 0x3f) * 5 + 1
-        let piece = rest.prefix(n)
-        rest = rest.dropFirst(n)
-        fuzzSMBParser.feed(piece, direction: control & 0x40 != 0 ? .toClient : .toServer,
-                           gap: control & 0x80 != 0, onTransaction: read)
+    forEachPiece(data, size, unit: 5) { piece, direction, gap in
+        fuzzSMBParser.feed(piece, direction: direction, gap: gap, onTransaction: read)
     }
     fuzzSMBParser.finish(onTransaction: read)
     return sum == -1 ? 1 : 0

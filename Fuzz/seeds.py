@@ -19,17 +19,23 @@ def write(target, name, data):
 def be16(v): return struct.pack(">H", v & 0xffff)
 def be32(v): return struct.pack(">I", v & 0xffffffff)
 
-# --- HTTP: pieces of (control & 0x3f) * 7 + 1 bytes, bit 6 = to client, bit 7 = gap.
-def http_input(messages):
+def pieces(parts, unit, most=0x3f):
+    """The stream targets' input: (to_client, bytes) parts cut into pieces, each led by a control
+    byte (length - 1) / unit in bits 0-5 (at most `most`), bit 6 = to client, bit 7 = gap (never
+    set here). The same format for HTTP, HTTP/2, PgSQL and SMB (Fuzz/Shared/FuzzPieces.swift)."""
     data = b""
-    for to_client, text in messages:
+    for to_client, text in parts:
         pos = 0
         while pos < len(text):
-            units = min(0x3e, (len(text) - pos - 1) // 7)
-            n = units * 7 + 1
+            units = min(most, (len(text) - pos - 1) // unit)
+            n = units * unit + 1
             data += bytes([units | (0x40 if to_client else 0)]) + text[pos:pos + n]
             pos += n
     return data
+
+# --- HTTP: pieces of (control & 0x3f) * 7 + 1 bytes; 0x3f in bits 0-5 also consumes the ready
+# transactions (HTTP/2: allows a gap), so seeds stop at 0x3e.
+def http_input(messages): return pieces(messages, 7, most=0x3e)
 
 requests = [
     b"GET /index.html?q=1 HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: seed\r\nAccept: */*\r\n\r\n",
@@ -119,16 +125,7 @@ write("FuzzSIP", "invite", b"INVITE sip:bob@biloxi.example.com SIP/2.0\r\nVia: S
 write("FuzzSIP", "compact", b"SIP/2.0 180 Ringing\r\nv: SIP/2.0/UDP h;branch=z9\r\nf: <sip:a@b>\r\nt: <sip:c@d>;tag=1\r\ni: x@y\r\nl: 0\r\n\r\n")
 
 # --- PgSQL: pieces led by a control byte ((len - 1) / 3 in bits 0-5, bit 6 server, bit 7 gap).
-def pg_pieces(parts):
-    data = b""
-    for server, text in parts:
-        pos = 0
-        while pos < len(text):
-            units = min(0x3f, (len(text) - pos - 1) // 3)
-            n = units * 3 + 1
-            data += bytes([units | (0x40 if server else 0)]) + text[pos:pos + n]
-            pos += n
-    return data
+def pg_pieces(parts): return pieces(parts, 3)
 def pg(t, body): return t + be32(len(body) + 4) + body
 pg_startup = be32(8 + 27) + be32(0x00030000) + b"user\0sato\0database\0office\0\0"
 write("FuzzPgSQL", "session", pg_pieces([
@@ -144,17 +141,21 @@ write("FuzzPgSQL", "sasl", pg_pieces([
     (False, pg(b"p", b"SCRAM-SHA-256\0" + be32(8) + b"n,,n=,r=")), (True, pg(b"R", be32(11) + b"r=x,s=y,i=4096")),
     (False, pg(b"p", b"c=biws")), (True, pg(b"R", be32(12) + b"v=z") + pg(b"R", be32(0)) + pg(b"Z", b"I"))]))
 
+# --- SSH: pieces of 3-byte units (Fuzz/Shared/FuzzPieces.swift).
+def ssh_packet(payload, padding=4): return be32(len(payload) + padding + 1) + bytes([padding]) + payload + b"\0" * padding
+def ssh_lists(lists): return b"".join(be32(len(l)) + l for l in lists)
+ssh_kexinit = ssh_packet(b"\x14" + b"\xa5" * 16 + ssh_lists([b"curve25519-sha256,diffie-hellman-group14-sha256", b"ssh-ed25519",
+    b"aes128-ctr,aes256-gcm@openssh.com", b"aes128-ctr", b"hmac-sha2-256", b"hmac-sha2-256", b"none,zlib@openssh.com", b"none", b"", b""])
+    + b"\0" + be32(0), 6)
+ssh_newkeys = ssh_packet(b"\x15", 10)
+write("FuzzSSH", "handshake", pieces([
+    (True, b"SSH-2.0-OpenSSH_9.6 Ubuntu-3ubuntu13\r\n"), (False, b"SSH-2.0-PuTTY_Release_0.80\r\n"),
+    (True, ssh_kexinit), (False, ssh_kexinit), (False, ssh_packet(b"\x1e" + be32(4) + b"abcd")),
+    (True, ssh_packet(b"\x1f" + b"\x07" * 40)), (True, ssh_newkeys), (False, ssh_newkeys), (False, b"\xde\xad\xbe\xef")], 3))
+write("FuzzSSH", "prelines", pieces([(True, b"Welcome\r\nSSH-1.99-Cisco-1.25\n"), (False, b"SSH-1.5-x\rSSH")], 3))
+
 # --- SMB: pieces led by a control byte ((len - 1) / 5 in bits 0-5, bit 6 server, bit 7 gap).
-def smb_pieces(parts):
-    data = b""
-    for server, text in parts:
-        pos = 0
-        while pos < len(text):
-            units = min(0x3f, (len(text) - pos - 1) // 5)
-            n = units * 5 + 1
-            data += bytes([units | (0x40 if server else 0)]) + text[pos:pos + n]
-            pos += n
-    return data
+def smb_pieces(parts): return pieces(parts, 5)
 def le16(v): return struct.pack("<H", v & 0xffff)
 def le32(v): return struct.pack("<I", v & 0xffffffff)
 def le64(v): return struct.pack("<Q", v)
@@ -235,6 +236,25 @@ for i, disp in enumerate([b'attachment; filename="=?UTF-8?B?6KuL5rGC5pu4LmNvbQ==
     mail = (b"From: a\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Disposition: " + disp +
             b"\r\nContent-Transfer-Encoding: base64\r\n\r\n" + _b64.b64encode(eicar) + b"\r\n--b--\r\n")
     write("FuzzAV", "mail_name_%d" % i, bytes([5 | (3 << 3)]) + mail)
+
+# --- FTP: pieces led by a control byte ((len - 1) / 3 in bits 0-5, bit 6 server, bit 7 gap),
+# as for PgSQL.
+write("FuzzFTP", "session", pg_pieces([
+    (True, b"220-Welcome\r\n220 FTP ready\r\n"), (False, b"USER anonymous\r\n"), (True, b"331 Password\r\n"),
+    (False, b"PASS a@b\r\n"), (True, b"230 OK\r\n"), (False, b"PASV\r\n"),
+    (True, b"227 Entering Passive Mode (10,0,0,1,195,80).\r\n"), (False, b"RETR f.zip\r\n"),
+    (True, b"150 Opening\r\n226 Done\r\n"), (False, b"EPSV\r\n"), (True, b"229 Extended (|||40001|)\r\n"),
+    (False, b"PORT 10,0,0,9,4,1\r\nEPRT |1|10.0.0.9|6275|\r\n"), (True, b"200 ok\r\n200 ok\r\n"),
+    (False, b"FEAT\r\n"), (True, b"211-Features:\r\n EPRT\r\n EPSV\r\n211 End\r\n"),
+    (False, b"AUTH TLS\r\n"), (True, b"234 Proceed\r\n"), (False, b"\x16\x03\x01")]))
+
+# --- ASN.1: a control byte (start offset, checks), then BER.
+write("FuzzASN1", "spnego", bytes([0x70]) + bytes.fromhex(
+    "604806062b0601050502a03e303ca00e300c060a2b06010401823702020aa22a04284e544c4d5353500001000000978208e2"
+    "00000000000000000000000000000000"))
+write("FuzzASN1", "bitstring", bytes([0x10, 0x30, 0x03, 0x03, 0x01, 0xff]))
+write("FuzzASN1", "real", bytes([0x20, 0x09, 0x82, 0x01, 0x01, 0x05]) + b"\x05" * 256)
+write("FuzzASN1", "indefinite", bytes([0x40, 0x30, 0x80, 0x02, 0x01, 0x01, 0x00, 0x00, 0xdf, 0x81, 0x01, 0x00]))
 
 # --- Firewall rules (FuzzRules also loads its input as a firewall ruleset and policy lines).
 write("FuzzRules", "firewall", b"""accept:hook tcp:all any any -> any any (sid:100;)

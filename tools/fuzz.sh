@@ -20,7 +20,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-all_targets=(FuzzDecode FuzzStream FuzzHTTP FuzzHTTP2 FuzzTLS FuzzDNS FuzzDHCP FuzzSIP FuzzPgSQL FuzzSMB FuzzQUIC FuzzMatch FuzzRules FuzzCategories FuzzAppID FuzzAV FuzzArtifact)
+all_targets=(FuzzDecode FuzzStream FuzzHTTP FuzzHTTP2 FuzzTLS FuzzDNS FuzzDHCP FuzzSIP FuzzPgSQL FuzzSMB FuzzSSH FuzzFTP FuzzQUIC FuzzMatch FuzzRules FuzzASN1 FuzzCategories FuzzAppID FuzzAV FuzzArtifact)
 which=${1:-all}
 seconds=${2:-30}
 opt=${FUZZ_OPT:--O}
@@ -51,14 +51,16 @@ needs() {
         FuzzAppID) echo "UTMCore UTMAppID" ;;
         FuzzArtifact) echo "UTMCore UTMCrypto" ;;
         FuzzAV) echo "UTMCore UTMCrypto UTMInflate UTMMatch UTMAntivirus" ;;
-        FuzzRules) echo "UTMCore UTMDecode UTMFlow UTMCrypto UTMInflate UTMAppLayer UTMMatch UTMRegex UTMDetect" ;;
+        FuzzRules|FuzzASN1) echo "UTMCore UTMDecode UTMFlow UTMCrypto UTMInflate UTMAppLayer UTMMatch UTMRegex UTMDetect" ;;
         *)          echo "UTMCore UTMCrypto UTMInflate UTMAppLayer" ;;
     esac
 }
-# Sources compiled into a target's own module (parsers of a target too heavy to build whole).
+# Sources compiled into a target's own module (parsers of a target too heavy to build whole, and
+# Fuzz/Shared code several targets use).
 extra_sources() {
     case $1 in
         FuzzArtifact) echo "Sources/UTMUpdate/SignedArtifact.swift Sources/UTMUpdate/PayloadArchive.swift" ;;
+        FuzzPgSQL|FuzzSMB|FuzzSSH|FuzzFTP) echo "Fuzz/Shared/FuzzPieces.swift" ;;
     esac
 }
 swiftc_common=(-sanitize=fuzzer,address -parse-as-library "$opt" -g

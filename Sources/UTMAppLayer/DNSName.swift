@@ -64,7 +64,22 @@ extension DNSParser {
     /// Presentation escaping (RFC 4343 section 2.1): "." and "\" inside a label as "\." and
     /// "\\", bytes outside printable ASCII as "\DDD", so one text always means one wire name
     /// and logs cannot be corrupted by control bytes.
+    ///
+    /// A label with nothing to escape (almost all) is stored with one bulk append: byte by
+    /// byte it cost ~265 instructions a label (7 M on the 10 MB capture). The bulk append
+    /// truncates at the store's capacity exactly as the byte loop does.
     mutating func appendLabel(_ label: ByteView) {
+        var i = 0
+        let n = label.count
+        while i < n {
+            let b = label[checked: i]
+            if b == 0x2e || b == 0x5c || b < 0x21 || b > 0x7e { break }
+            i &+= 1
+        }
+        if i == n {
+            _ = store.append(label)
+            return
+        }
         label.forEachByte { b in
             if b == 0x2e || b == 0x5c {
                 _ = store.appendByte(0x5c)

@@ -144,8 +144,8 @@ public struct PgSQLParser: Sendable {
     var nextID: UInt64 = 1
     var toServer = PgSQLFraming()
     var toClient = PgSQLFraming()
-    var bufToServer: [UInt8] = []
-    var bufToClient: [UInt8] = []
+    /// Message bodies that span segments (up to `maxMessageBuffer` bytes each).
+    var buffers: DirectionalBuffers
     /// The frontend asked for SSL/GSS: the server's next byte is the one-byte answer.
     var awaitingSSLAnswer = false
     /// The session switched to TLS/GSS encryption: nothing more can be read.
@@ -161,8 +161,7 @@ public struct PgSQLParser: Sendable {
         store = FieldStore(capacity: config.maxTransactionBytes)
         parameterNames.reserveCapacity(config.maxParameters)
         parameterValues.reserveCapacity(config.maxParameters)
-        bufToServer.reserveCapacity(config.maxMessageBuffer)
-        bufToClient.reserveCapacity(config.maxMessageBuffer)
+        buffers = DirectionalBuffers(capacity: config.maxMessageBuffer)
         toServer.untyped = true
     }
 
@@ -174,8 +173,7 @@ public struct PgSQLParser: Sendable {
         toServer = PgSQLFraming()
         toServer.untyped = true
         toClient = PgSQLFraming()
-        bufToServer.removeAll(keepingCapacity: true)
-        bufToClient.removeAll(keepingCapacity: true)
+        buffers.clearAll()
         awaitingSSLAnswer = false
         encrypted = false
         malformed = 0
@@ -261,7 +259,7 @@ public struct PgSQLParser: Sendable {
                 f.bodyLength = Int(f.length) - 4
                 f.remaining = f.bodyLength
                 f.inBody = true
-                clearBuffer(direction)
+                buffers.clear(direction)
             }
             let n = Swift.min(f.remaining, rest.count)
             let chunk = rest.prefix(n)
@@ -275,21 +273,12 @@ public struct PgSQLParser: Sendable {
                 f.untyped = keepUntyped
             }
             withFraming(direction) { $0 = f }
-            if complete && bufferCount(direction) == 0 && n == bodyLength {
-                // The whole body is in this segment: read it in place.
-                message(direction, untyped ? 0 : type, chunk, fullLength: bodyLength, onTransaction)
-            } else {
-                let room = config.maxMessageBuffer - bufferCount(direction)
-                if room > 0 { appendBuffer(direction, chunk.prefix(room)) }
-                if complete {
-                    // Swapping with an empty array neither copies nor allocates.
-                    var buf = [UInt8]()
-                    if direction == .toServer { swap(&buf, &bufToServer) } else { swap(&buf, &bufToClient) }
-                    buf.withByteView { message(direction, untyped ? 0 : type, $0, fullLength: bodyLength, onTransaction) }
-                    buf.removeAll(keepingCapacity: true)
-                    if direction == .toServer { swap(&buf, &bufToServer) } else { swap(&buf, &bufToClient) }
-                }
+            let messageType = untyped ? 0 : type
+            var held = buffers.moveOut()
+            held.collect(chunk, direction, complete: complete, whole: n == bodyLength) { body in
+                message(direction, messageType, body, fullLength: bodyLength, onTransaction)
             }
+            buffers = held
         }
     }
 
@@ -555,15 +544,5 @@ public struct PgSQLParser: Sendable {
 
     private mutating func withFraming(_ d: Direction, _ body: (inout PgSQLFraming) -> Void) {
         if d == .toServer { body(&toServer) } else { body(&toClient) }
-    }
-
-    private func bufferCount(_ d: Direction) -> Int { d == .toServer ? bufToServer.count : bufToClient.count }
-
-    private mutating func clearBuffer(_ d: Direction) {
-        if d == .toServer { bufToServer.removeAll(keepingCapacity: true) } else { bufToClient.removeAll(keepingCapacity: true) }
-    }
-
-    private mutating func appendBuffer(_ d: Direction, _ v: ByteView) {
-        if d == .toServer { v.append(to: &bufToServer) } else { v.append(to: &bufToClient) }
     }
 }

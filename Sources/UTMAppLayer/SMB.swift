@@ -78,8 +78,8 @@ public struct SMBParser: Sendable {
     var nextID: UInt64 = 1
     var toServer = SMBFraming()
     var toClient = SMBFraming()
-    var bufToServer: [UInt8] = []
-    var bufToClient: [UInt8] = []
+    /// Records that span segments (up to `maxRecordBuffer` bytes each).
+    var buffers: DirectionalBuffers
     /// Records seen of each kind, and records that made no sense.
     public private(set) var records: UInt64 = 0
     public private(set) var encryptedRecords: UInt64 = 0
@@ -91,8 +91,7 @@ public struct SMBParser: Sendable {
         spare = FieldStore(capacity: config.maxStoreBytes)
         dialects.reserveCapacity(64)
         pending.reserveCapacity(config.maxPending)
-        bufToServer.reserveCapacity(config.maxRecordBuffer)
-        bufToClient.reserveCapacity(config.maxRecordBuffer)
+        buffers = DirectionalBuffers(capacity: config.maxRecordBuffer)
     }
 
     public mutating func reset() {
@@ -103,8 +102,7 @@ public struct SMBParser: Sendable {
         nextID = 1
         toServer = SMBFraming()
         toClient = SMBFraming()
-        bufToServer.removeAll(keepingCapacity: true)
-        bufToClient.removeAll(keepingCapacity: true)
+        buffers.clearAll()
         records = 0
         encryptedRecords = 0
         malformed = 0
@@ -153,7 +151,7 @@ public struct SMBParser: Sendable {
                 f.recordLength = f.length
                 f.remaining = f.length
                 f.inBody = true
-                clearBuffer(direction)
+                buffers.clear(direction)
                 if f.remaining == 0 {
                     withFraming(direction) { $0 = SMBFraming() }
                     continue
@@ -167,19 +165,11 @@ public struct SMBParser: Sendable {
             let session = f.type == 0, recordLength = f.recordLength
             withFraming(direction) { $0 = complete ? SMBFraming() : f }
             guard session else { continue }
-            if complete && bufferCount(direction) == 0 && n == recordLength {
-                record(direction, chunk, onTransaction)
-            } else {
-                let room = config.maxRecordBuffer - bufferCount(direction)
-                if room > 0 { appendBuffer(direction, chunk.prefix(room)) }
-                if complete {
-                    var buf = [UInt8]()
-                    if direction == .toServer { swap(&buf, &bufToServer) } else { swap(&buf, &bufToClient) }
-                    buf.withByteView { record(direction, $0, onTransaction) }
-                    buf.removeAll(keepingCapacity: true)
-                    if direction == .toServer { swap(&buf, &bufToServer) } else { swap(&buf, &bufToClient) }
-                }
+            var held = buffers.moveOut()
+            held.collect(chunk, direction, complete: complete, whole: n == recordLength) { r in
+                record(direction, r, onTransaction)
             }
+            buffers = held
         }
     }
 
@@ -489,16 +479,6 @@ public struct SMBParser: Sendable {
 
     private mutating func withFraming(_ d: Direction, _ body: (inout SMBFraming) -> Void) {
         if d == .toServer { body(&toServer) } else { body(&toClient) }
-    }
-
-    private func bufferCount(_ d: Direction) -> Int { d == .toServer ? bufToServer.count : bufToClient.count }
-
-    private mutating func clearBuffer(_ d: Direction) {
-        if d == .toServer { bufToServer.removeAll(keepingCapacity: true) } else { bufToClient.removeAll(keepingCapacity: true) }
-    }
-
-    private mutating func appendBuffer(_ d: Direction, _ v: ByteView) {
-        if d == .toServer { v.append(to: &bufToServer) } else { v.append(to: &bufToClient) }
     }
 }
 

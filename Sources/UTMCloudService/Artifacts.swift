@@ -39,7 +39,7 @@ extension CloudService {
             let kind = String(name[..<dash])
             guard let seq = UInt64(name[name.index(after: dash)...].dropLast(4)) else { return nil }
             let size = (try? FileManager.default.attributesOfItem(atPath: "\(artifactDirectory)/\(name)")[.size] as? Int) ?? 0
-            return ArtifactInfo(kind: kind, sequence: seq, size: size ?? 0)
+            return ArtifactInfo(kind: kind, sequence: seq, size: size)
         }.sorted { ($0.kind, $0.sequence) < ($1.kind, $1.sequence) }
     }
 

@@ -17,6 +17,12 @@ public enum AppProto: UInt8, Sendable, CaseIterable {
     case pgsql = 8
     /// SMB over TCP 445/139 (`smb` events, one per request/response).
     case smb = 9
+    /// SSH, recognised by its `SSH-` banner on any port (`ssh` events; parsed up to NEWKEYS).
+    case ssh = 10
+    /// The FTP control channel (`ftp` events, one per command and reply).
+    case ftp = 11
+    /// An FTP data connection announced on the control channel (PORT/EPRT/PASV/EPSV).
+    case ftpData = 12
     /// SMTP, recognised by the client's EHLO/HELO (no parser yet: the flow event's
     /// `app_proto`, and the antivirus reads mail by port). Raw value 16 keeps clear of the
     /// parsers' numbers.
@@ -37,6 +43,9 @@ public enum AppProto: UInt8, Sendable, CaseIterable {
         case .sip: return "sip"
         case .pgsql: return "pgsql"
         case .smb: return "smb"
+        case .ssh: return "ssh"
+        case .ftp: return "ftp"
+        case .ftpData: return "ftp-data"
         case .smtp: return "smtp"
         case .failed: return "failed"
         }

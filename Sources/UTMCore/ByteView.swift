@@ -126,9 +126,36 @@ public struct ByteView: @unchecked Sendable {
     /// Index of the first `byte` at or after `from`.
     @inlinable
     public func firstIndex(of byte: UInt8, from: Int = 0) -> Int? {
+        firstIndex(of: byte, fold: 0, from: from)
+    }
+
+    /// Index of the first byte at or after `from` that equals `lower` or its ASCII upper case
+    /// (`lower` must be a lower-case letter, `a`...`z`): nocase content search jumps between
+    /// the occurrences of a pattern's first letter.
+    @inlinable
+    public func firstIndex(ofLetterIgnoringCase lower: UInt8, from: Int = 0) -> Int? {
+        firstIndex(of: lower, fold: 0x20, from: from)
+    }
+
+    /// Scans eight bytes per step (SWAR: a byte of `word ^ pattern` is zero where the byte
+    /// matches): the verifier's content search spent ~4 instructions per byte scanned in the
+    /// byte loop. `fold` is OR-ed into every byte before the compare (0x20 folds ASCII case
+    /// for a letter, 0 compares exactly).
+    @inlinable
+    func firstIndex(of byte: UInt8, fold: UInt8, from: Int) -> Int? {
         var i = Swift.max(0, from)
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let pattern = UInt64(byte) &* ones
+        let foldWord = UInt64(fold) &* ones
+        while i &+ 8 <= count {
+            let x = (UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self)) | foldWord) ^ pattern
+            // Lowest flagged byte is the first zero byte (borrows only flag bytes above it).
+            let t = (x &- ones) & ~x & 0x8080_8080_8080_8080
+            if t != 0 { return i &+ (t.trailingZeroBitCount >> 3) }
+            i &+= 8
+        }
         while i < count {
-            if base.load(fromByteOffset: i, as: UInt8.self) == byte { return i }
+            if base.load(fromByteOffset: i, as: UInt8.self) | fold == byte { return i }
             i &+= 1
         }
         return nil

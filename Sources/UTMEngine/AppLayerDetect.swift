@@ -25,6 +25,7 @@ enum AppLayerDetect {
             if isSMTPGreeting(data) { return .smtp }
         }
         if dnsPort { return .dns }
+        if isFTP(data, direction: direction, serverPort: serverPort) { return .ftp }
         if looksLikeTLS(data) { return .tls }
         if direction == .toServer {
             // HTTP/2 with prior knowledge: the client's connection preface, whatever the port
@@ -37,6 +38,12 @@ enum AppLayerDetect {
         }
         if PgSQLParser.probe(data, toServer: direction == .toServer, serverPort: serverPort) { return .pgsql }
         if SMBParser.probe(data) { return .smb }
+        // SSH by its banner, either side first (RFC 4253 §4.2); a shorter prefix waits.
+        switch SSHParser.probe(data) {
+        case true?: return .ssh
+        case nil: return .unknown
+        case false?: break
+        }
         if direction == .toServer {
             // A method is at most 11 bytes with its space: wait for that many before giving up.
             if data.count < 12, isUpperASCII(b0) { return .unknown }
@@ -67,6 +74,26 @@ enum AppLayerDetect {
         let eh = first == UInt8(ascii: "e") && second == UInt8(ascii: "h")
         let he = first == UInt8(ascii: "h") && second == UInt8(ascii: "e")
         return (eh || he) && b2 | 0x20 == UInt8(ascii: "l") && b3 | 0x20 == UInt8(ascii: "o")
+    }
+
+    /// FTP's control channel: the server's `220` greeting on port 21, or elsewhere when the
+    /// greeting's first line names FTP (SMTP greets with 220 too); a client's `USER ` on 21.
+    static func isFTP(_ data: ByteView, direction: Direction, serverPort: UInt16) -> Bool {
+        if direction == .toServer {
+            guard serverPort == 21, let a = data.u8(0), let b = data.u8(1), let c = data.u8(2), let d = data.u8(3),
+                  data.u8(4) == 0x20 else { return false }
+            return a | 0x20 == 0x75 && b | 0x20 == 0x73 && c | 0x20 == 0x65 && d | 0x20 == 0x72
+        }
+        guard FTPParser.probeGreeting(data) else { return false }
+        if serverPort == 21 { return true }
+        let firstLine = data.prefix(data.firstIndex(of: 0x0a) ?? Swift.min(data.count, 256))
+        var k = 4
+        while k &+ 3 <= firstLine.count {
+            if firstLine[checked: k] | 0x20 == 0x66, firstLine[checked: k &+ 1] | 0x20 == 0x74,
+               firstLine[checked: k &+ 2] | 0x20 == 0x70 { return true }
+            k &+= 1
+        }
+        return false
     }
 
     /// Protocols recognised for the flow's `app_proto` that have no parser state (yet).

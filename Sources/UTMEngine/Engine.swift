@@ -69,6 +69,10 @@ public final class Engine {
     var pgsql: SlotPool<PgSQLParser>
     var smb: SlotPool<SMBParser>
     var sipTCP: SlotPool<SIPStream>
+    var ssh: SlotPool<SSHParser>
+    var ftp: SlotPool<FTPParser>
+    /// FTP data connections announced on control channels (EngineFTPData.swift).
+    var ftpExpect = FTPExpectations()
     var dns: DNSParser
     /// The decision for the packet being processed (reset for each packet).
     public internal(set) var decision = PacketDecision()
@@ -121,6 +125,8 @@ public final class Engine {
         pgsql = SlotPool(limit: c.maxPgSQLStates) { PgSQLParser(config: c.pgsql) }
         smb = SlotPool(limit: c.maxSMBStates) { SMBParser(config: c.smb) }
         sipTCP = SlotPool(limit: c.maxSIPTCPStates) { SIPStream() }
+        ssh = SlotPool(limit: c.maxSSHStates) { SSHParser(config: c.ssh) }
+        ftp = SlotPool(limit: c.maxFTPStates) { FTPParser(config: c.ftp) }
         dns = DNSParser(config: c.dns)
         webFilter = EngineWebFilterStage(policy: c.webFilter)
         appID = EngineAppIDStage(settings: c.appID, flowCapacity: flows.capacity)
@@ -174,6 +180,7 @@ public final class Engine {
         if tracked.isNew {
             appIDFlowStarted(tracked.ref)
             firewallFlowStarted(tracked.ref)
+            ftpFlowStarted(tracked.ref)
         }
         if flows.engineFlags(tracked.ref) & FlowBits.blocked != 0 {
             decision = PacketDecision(verdict: .drop, response: .none, source: .flowBlocked)
@@ -232,11 +239,13 @@ public final class Engine {
             if done & FlowBits.encrypted == 0 { detectStreamOnly(ref, direction) }
             return
         }
-        let flow = flows[ref]
-        var bits = flow.engineFlags
-        var app = flow.appProto
-        var slot = flow.appSlot
-        let meta = endpoints(flow)
+        // The fields read in place: `flows.flow(ref)` copied the whole flow per packet.
+        let (startBits, startApp, startSlot, meta) = flows.reading(ref) { f in
+            (f.engineFlags, f.appProto, f.appSlot, Engine.endpoints(&f))
+        }
+        var bits = startBits
+        var app = startApp
+        var slot = startSlot
         let time = packet.timestamp
         reassembler.process(packet, ref: ref, flows: &flows, direction: direction) { data, chunk in
             self.streamData(ref, data, chunk, meta: meta, time: time, app: &app, slot: &slot, bits: &bits)
@@ -316,6 +325,10 @@ public final class Engine {
             pgsqlData(i, data, chunk, m, time: time, bits: &bits)
         case .smb:
             smbData(i, data, chunk, m, time: time)
+        case .ssh:
+            sshData(i, data, chunk, m, time: time, bits: &bits, slot: &slot)
+        case .ftp:
+            ftpData(i, data, chunk, m, time: time, bits: &bits)
         case .sip:
             sipTCP.items[i].feed(data, direction: chunk.direction, gap: chunk.gapBefore) { dir, msg in
                 if let s = SIP.parse(msg) { self.eve.writeSIP(s, datagram: msg, time: time, dir == .toServer ? m : m.reversed) }
@@ -359,10 +372,13 @@ public final class Engine {
 
     func processUDP(_ ref: FlowRef, _ direction: Direction) {
         if flows.engineFlags(ref) & FlowBits.appDone != 0 { return }
-        let flow = flows[ref]
-        var bits = flow.engineFlags
-        var app = flow.appProto
-        var m = endpoints(flow)
+        // The fields read in place: `flows.flow(ref)` copied the whole flow per packet.
+        let (startBits, startApp, startSlot, meta) = flows.reading(ref) { f in
+            (f.engineFlags, f.appProto, f.appSlot, Engine.endpoints(&f))
+        }
+        var bits = startBits
+        var app = startApp
+        var m = meta
         let payload = packet.payload
         let time = packet.timestamp
         appIDPayload(ref, payload, direction, m)
@@ -410,9 +426,12 @@ public final class Engine {
         switch app {
         case .dns:
             if dns.parse(payload) {
-                let wf = dnsMessage(ref, dns, m)
-                if detect != nil { detectDNS(dns, direction) }
-                eve.writeDNS(dns, time: time, direction == .toServer ? m : m.reversed, webFilter: wf)
+                // One copy into a local: passing the class property `dns` to each of the three
+                // copied the parser (five array retains and releases) per call.
+                let parser = dns
+                let wf = dnsMessage(ref, parser, m)
+                if detect != nil { detectDNS(parser, direction) }
+                eve.writeDNS(parser, time: time, direction == .toServer ? m : m.reversed, webFilter: wf)
             } else {
                 stats.dnsParseFailures &+= 1
             }
@@ -428,7 +447,7 @@ public final class Engine {
                 eve.writeSIP(msg, datagram: payload, time: time, direction == .toServer ? m : m.reversed)
             }
         case .quic:
-            let slot = flow.appSlot >= 0 ? flow.appSlot : flows[ref].appSlot
+            let slot = startSlot >= 0 ? startSlot : flows.flow(ref).appSlot
             guard slot >= 0 else { return }
             let state = quic.items[Int(slot)]
             state.quic.feed(payload, direction: direction) { crypto, dir in
@@ -480,6 +499,12 @@ public final class Engine {
         case .sip:
             slot = sipTCP.acquire()
             if let s = slot { sipTCP.items[Int(s)].reset() }
+        case .ssh:
+            slot = ssh.acquire()
+            if let s = slot { ssh.items[Int(s)].reset() }
+        case .ftp:
+            slot = ftp.acquire()
+            if let s = slot { ftp.items[Int(s)].reset() }
         default:
             return nil
         }
@@ -522,17 +547,32 @@ public final class Engine {
             case .sip:
                 // A message still incomplete at the end is not logged (no framing to trust).
                 sipTCP.release(slot)
+            case .ssh:
+                sshEnd(i, flow, m)
+                ssh.release(slot)
+            case .ftp:
+                ftpEnd(i, flow, m)
+                ftp.release(slot)
             default:
                 break
             }
             flow.appSlot = -1
         }
         avFlowEnded(ref, m, time: flow.lastSeen)
+        if flow.appProto == .ftpData { ftpDataFlowEnded(flow) }
         reassembler.release(ref, flow: &flow)
         writeFlowEvent(ref, flow, reason, alerted: detectEndFlow(ref))
     }
 
     func endpoints(_ f: Flow) -> EVEEndpoints {
+        var flow = f
+        return Engine.endpoints(&flow)
+    }
+
+    /// The same as a static function taking the flow `inout` (read only), so a caller reading
+    /// it in place through `FlowTable.reading` does not copy it.
+    @inline(__always)
+    static func endpoints(_ f: inout Flow) -> EVEEndpoints {
         EVEEndpoints(flowID: f.id, src: f.clientIP, srcPort: f.clientPort, dst: f.serverIP,
                      dstPort: f.serverPort, ipProto: f.ipProto, appProto: f.appProto,
                      srcMAC: f.clientMAC, dstMAC: f.serverMAC)

@@ -15,7 +15,7 @@ extension Engine {
         guard config.modes.guessAppLayerTx, detectCursor.inPacketRules else { return -1 }
         let ref = detectCursor.ref
         guard flows.isValid(ref) else { return -1 }
-        let flow = flows[ref]
+        let flow = flows.flow(ref)
         guard flow.appProto == .tls, flow.appSlot >= 0, tls.items[Int(flow.appSlot)].clientHello != nil else { return -1 }
         let i = Int(ref.index)
         guard i >= 0, i < alertTxLogged.count else { return -1 }

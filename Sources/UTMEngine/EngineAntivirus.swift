@@ -87,6 +87,11 @@ struct AVFlowFiles {
     /// 0 undecided, 1 SMTP, 2 POP3, 255 not mail.
     var mailKind: UInt8 = 0
     var mailSlot: Int32 = -1
+    /// `mailKind` of an FTP data connection (EngineFTPData.swift), its expectation and the
+    /// bytes of the file in progress.
+    static let ftpData: UInt8 = 3
+    var ftpEntry: Int32 = -1
+    var ftpBytes: Int64 = 0
 
     func session(_ d: Int) -> FileScanSession? { d == 0 ? up : down }
     mutating func set(_ d: Int, _ s: FileScanSession?) { if d == 0 { up = s } else { down = s } }
@@ -269,6 +274,7 @@ extension Engine {
         let k = Int(ref.index)
         var kind = av.files[k].mailKind
         if kind == 255 { return }
+        if kind == AVFlowFiles.ftpData { avFTPData(k, data, chunk, m); return }
         if kind == 0 {
             kind = av.smtpPorts.contains(m.dstPort) ? 1 : av.pop3Ports.contains(m.dstPort) ? 2 : 255
             if kind != 255 {
@@ -295,7 +301,7 @@ extension Engine {
 
     /// Whether the flow must stay reassembled for the antivirus (a mail flow).
     func avFollowsStream(_ ref: FlowRef) -> Bool {
-        av.scanner != nil && av.files[Int(ref.index)].mailSlot >= 0
+        av.scanner != nil && (av.files[Int(ref.index)].mailSlot >= 0 || av.files[Int(ref.index)].mailKind == AVFlowFiles.ftpData)
     }
 
     /// A mail message event; `d` is the direction the message travels (0 SMTP, 1 POP3).
@@ -410,6 +416,9 @@ extension Engine {
             av.files[k].set(d, nil)
             if ms >= 0 {
                 avDecideMail(k, s, d, truncated: true, m, time: time, enforce: false)
+            } else if av.files[k].mailKind == AVFlowFiles.ftpData {
+                // An FTP data connection ends its file by closing: complete, already delivered.
+                avDecideFTPData(k, s, d, truncated: false, m, time: time, enforce: false)
             } else {
                 let result = s.end(truncated: true)
                 s.release()

@@ -12,7 +12,7 @@ import UTMFlow
 //   the web filter and app-ID decided, the tls event is written) and that nothing else follows
 //   — `FlowBits.appDone`, which already excludes flows the antivirus reads and flows app-ID has
 //   not finished with. Given up: raw-stream IPS rules on ciphertext, which cannot match
-//   meaningfully.
+//   meaningfully. SSH after NEWKEYS in both directions likewise (Suricata's BYPASS_READY).
 // - depth: a TCP direction past the stream depth (`FlowConfig.streamDepth`, 1 MiB), where
 //   reassembly, the parsers and the antivirus stop anyway (Suricata's `stream.bypass`). Given
 //   up: per-packet IPS rules on the rest of the flow. HTTP waits for both directions, so a
@@ -39,7 +39,9 @@ extension Engine {
         guard policy.encrypted || policy.streamDepth else { return }
         // Field reads, not `flows[ref]`: this runs for every accepted packet.
         let app = flows.appProto(ref)
-        if policy.encrypted && flows.engineFlags(ref) & FlowBits.appDone != 0 && app == .tls {
+        let flags = flows.engineFlags(ref)
+        if policy.encrypted && flags & FlowBits.appDone != 0
+            && (app == .tls || (app == .ssh && flags & FlowBits.encrypted != 0)) {
             decision.bypass = true
             return
         }

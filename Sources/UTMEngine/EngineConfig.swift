@@ -31,6 +31,13 @@ public struct EngineConfig: Sendable {
     /// SMB parsers (about 12 KiB each with the default buffers).
     public var smb = SMBConfig()
     public var maxSMBStates = 512
+    /// SSH parsers (about 4.7 KiB each: per side the banner, the HASSH string and its hash).
+    /// A slot is held only until both NEWKEYS, not for the connection's life (EngineSSH.swift).
+    public var ssh = SSHConfig()
+    public var maxSSHStates = 256
+    /// FTP control channels (about 12 KiB each with the default buffers; EngineFTP.swift).
+    public var ftp = FTPConfig()
+    public var maxFTPStates = 128
 
     /// Payload chunks a TCP flow may show in each direction before detection gives up.
     public var detectionChunks = 4

@@ -47,20 +47,31 @@ extension Engine {
     func detectBegin(_ ref: FlowRef, _ direction: Direction) {
         guard let d = detect else { return }
         d.beginPacket()
-        let flow = flows[ref]
-        guard flow.engineFlags & FlowBits.noDetect == 0 else { detectCursor = DetectCursor(); return }
-        let slot = d.flowSlot(index: ref.index, flowID: flow.id)
+        // The flow is copied once, straight into the cursor, and read there: a local copy and
+        // then the cursor built from it copied its ~330 bytes twice per packet.
+        flows.copy(ref, into: &detectCursor.flow)
+        guard detectCursor.flow.engineFlags & FlowBits.noDetect == 0 else { detectCursor = DetectCursor(); return }
+        let slot = d.flowSlot(index: ref.index, flowID: detectCursor.flow.id)
         var f = packetHeaderFacts(direction)
         if packet.ipProto == IPProto.tcp {
-            appRevealAcknowledged(ref, direction, flow)
-            f.established = detectEstablished(flow)
+            appRevealAcknowledged(ref, direction)
+            f.established = Engine.detectEstablished(midstream: detectCursor.flow.midstream,
+                                                     state: detectCursor.flow.tcpState,
+                                                     completedNow: detectCursor.flow.handshakeCompletedNow,
+                                                     packets: detectCursor.flow.packets, modes: config.modes)
         } else {
-            f.established = flow.hasBothDirections
+            f.established = detectCursor.flow.hasBothDirections
         }
-        f.appProto = flow.appProto
-        f.clientStreamBytes = Int(truncatingIfNeeded: flow.toServer.highestEnd)
-        f.serverStreamBytes = Int(truncatingIfNeeded: flow.toClient.highestEnd)
-        detectCursor = DetectCursor(ref: ref, slot: slot, facts: f, time: packet.timestamp.seconds, flow: flow)
+        f.appProto = detectCursor.flow.appProto
+        if detectCursor.flow.appProto == .ftpData { f.ftpDataCommand = ftpDataCommand(detectCursor.flow.id) }
+        f.clientStreamBytes = Int(truncatingIfNeeded: detectCursor.flow.toServer.highestEnd)
+        f.serverStreamBytes = Int(truncatingIfNeeded: detectCursor.flow.toClient.highestEnd)
+        detectCursor.flowScopeDrop = false
+        detectCursor.inPacketRules = false
+        detectCursor.ref = ref
+        detectCursor.slot = slot
+        detectCursor.facts = f
+        detectCursor.time = packet.timestamp.seconds
     }
 
     /// What the packet's own headers say, for threat detection and the firewall alike (the
@@ -298,8 +309,11 @@ extension Engine {
             break
         }
         let flow = detectCursor.flow
+        // The flow as the packet found it: the packet that reveals the protocol (a ClientHello,
+        // an SSH banner) matches with it already known to the inspection, as in Suricata.
+        let app = flow.appProto == .unknown ? f.appProto : flow.appProto
         let e = EVEEndpoints(flowID: flow.id, src: f.source, srcPort: f.sourcePort, dst: f.destination,
-                             dstPort: f.destinationPort, ipProto: f.ipProto, appProto: flow.appProto)
+                             dstPort: f.destinationPort, ipProto: f.ipProto, appProto: app)
         if alert {
             stats.alerts &+= 1
             d.markAlerted(detectCursor.slot)

@@ -36,14 +36,17 @@ extension Engine {
     /// revealing bytes (an ACK that is not a SYN/ACK, whose acknowledgement number reaches
     /// them) makes the protocol visible to packet rules from this packet on.
     @inline(__always)
-    func appRevealAcknowledged(_ ref: FlowRef, _ direction: Direction, _ flow: Flow) {
-        let hidden = flow.engineFlags & FlowBits.appHidden
+    /// Reads the flow as `detectBegin` copied it into the cursor (passing it as a value copied
+    /// it again).
+    func appRevealAcknowledged(_ ref: FlowRef, _ direction: Direction) {
+        let hidden = detectCursor.flow.engineFlags & FlowBits.appHidden
         guard hidden != 0 else { return }
         let acked = direction == .toServer ? FlowBits.appHiddenServerData : FlowBits.appHiddenClientData
         guard hidden & acked != 0, packet.tcpFlags.contains(.ack), !packet.tcpFlags.contains(.syn) else { return }
-        let peer = flow.stream(direction.reversed)
+        let started = direction == .toServer ? detectCursor.flow.toClient.started : detectCursor.flow.toServer.started
+        let baseSeq = direction == .toServer ? detectCursor.flow.toClient.baseSeq : detectCursor.flow.toServer.baseSeq
         // The acknowledgement must reach past the first byte the peer sent.
-        if peer.started, Int32(bitPattern: packet.ack &- peer.baseSeq) <= 0 { return }
+        if started, Int32(bitPattern: packet.ack &- baseSeq) <= 0 { return }
         flows.withFlow(ref) { $0.engineFlags &= ~acked }
     }
 

@@ -82,7 +82,7 @@ extension Engine {
         fw.flowDrop = false
         fw.passPacket = false
         fw.passFlow = false
-        let flow = flows[ref]
+        let flow = flows.flow(ref)
         fw.flow = flow
         if flow.engineFlags & FlowBits.blocked != 0 { return true }
         if fw.flows[k].accepted { fw.packetDone = true; return true }

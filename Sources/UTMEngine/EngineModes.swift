@@ -73,7 +73,7 @@ extension Engine {
         guard packet.ipProto == IPProto.tcp else { return false }
         let modes = config.modes
         if modes.midstream && modes.midstreamPolicy != .passFlow && modes.midstreamPolicy != .bypass { return false }
-        let flow = flows[ref]
+        let flow = flows.flow(ref)
         guard flow.midstream else { return false }
         if modes.midstream && modes.midstreamPolicy == .bypass { return true }
         if modes.midstream {
@@ -100,9 +100,18 @@ extension Engine {
     /// Whether the established test of `flow:` holds for this flow: not for a session that
     /// midstream pickup refused.
     func detectEstablished(_ flow: Flow) -> Bool {
-        if flow.midstream && !config.modes.midstream { return false }
-        if flow.tcpState.rawValue >= TCPState.established.rawValue { return !flow.handshakeCompletedNow }
-        return config.modes.asyncOneSide && flow.tcpState != .none && (flow.packets.0 == 0 || flow.packets.1 == 0)
+        Engine.detectEstablished(midstream: flow.midstream, state: flow.tcpState,
+                                 completedNow: flow.handshakeCompletedNow, packets: flow.packets, modes: config.modes)
+    }
+
+    /// The same from the fields it reads (`detectBegin` reads them from the cursor's flow in
+    /// place instead of passing the flow by value, which copied it).
+    @inline(__always)
+    static func detectEstablished(midstream: Bool, state: TCPState, completedNow: Bool,
+                                  packets: (UInt64, UInt64), modes: EngineModes) -> Bool {
+        if midstream && !modes.midstream { return false }
+        if state.rawValue >= TCPState.established.rawValue { return !completedNow }
+        return modes.asyncOneSide && state != .none && (packets.0 == 0 || packets.1 == 0)
     }
 
     /// A later packet of a blocked flow: logged when every dropped packet is to be logged.
@@ -114,7 +123,7 @@ extension Engine {
 
     /// The current packet's own addresses (a drop event describes the packet, not the flow).
     func packetEndpoints(_ ref: FlowRef) -> EVEEndpoints {
-        let f = flows[ref]
+        let f = flows.flow(ref)
         return EVEEndpoints(flowID: f.id, src: packet.src, srcPort: packet.srcPort, dst: packet.dst,
                             dstPort: packet.dstPort, ipProto: packet.ipProto, appProto: f.appProto,
                             srcMAC: packet.srcMAC, dstMAC: packet.dstMAC)

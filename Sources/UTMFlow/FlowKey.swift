@@ -29,6 +29,8 @@ struct FlowKey: Equatable {
         vlan = p.vlanCount > 0 ? (p.vlanIDs.0, p.vlanCount > 1 ? p.vlanIDs.1 : 0) : (0, 0)
     }
 
+    /// Inlined so `find` reads the slot's endpoints in place instead of copying the flow.
+    @inline(__always)
     init(_ f: Flow) {
         if FlowKey.endpointLess(f.clientIP, f.clientPort, f.serverIP, f.serverPort) {
             lowIP = f.clientIP; lowPort = f.clientPort; highIP = f.serverIP; highPort = f.serverPort

@@ -40,8 +40,11 @@ public struct FlowTable: Sendable {
     /// Number of slots (the configured capacity, at least 1).
     public let capacity: Int
 
-    var slots: [Flow]
-    var generation: [UInt32]
+    /// `@usableFromInline` with the read accessors below `@inlinable`: the engine keeps the
+    /// table in a class property, and a non-inlined non-mutating call copied the whole table
+    /// struct (~650 bytes, `memcpy`) to pass it, two to six times per packet.
+    @usableFromInline var slots: [Flow]
+    @usableFromInline var generation: [UInt32]
     var chainNext: [Int32]
     var slotBucket: [Int32]
     var buckets: [Int32]
@@ -72,6 +75,7 @@ public struct FlowTable: Sendable {
     // MARK: Access
 
     /// True while `ref` names a flow that has not ended.
+    @inlinable
     public func isValid(_ ref: FlowRef) -> Bool {
         let i = Int(ref.index)
         return i >= 0 && i < capacity && ref.generation & 1 == 1 && generation[i] == ref.generation
@@ -80,7 +84,7 @@ public struct FlowTable: Sendable {
     /// The flow of `ref`, changed in place. A stale handle reads an empty flow and its writes
     /// go nowhere.
     public subscript(ref: FlowRef) -> Flow {
-        get { isValid(ref) ? slots[Int(ref.index)] : Flow() }
+        @inlinable get { isValid(ref) ? slots[Int(ref.index)] : Flow() }
         _modify {
             if isValid(ref) {
                 yield &slots[Int(ref.index)]
@@ -95,19 +99,52 @@ public struct FlowTable: Sendable {
     /// (a few hundred bytes); the packet path read it five or six times per packet, mostly for
     /// these (23 M of 530 M instructions on the 10 MB capture). A stale handle reads the
     /// values of a fresh `Flow()`, as the subscript would.
-    public func engineFlags(_ ref: FlowRef) -> UInt32 {
+    ///
+    /// `mutating` although they only read: the engine holds the table in a class property, and
+    /// a non-mutating call (inlined or not) first copied the whole table struct (~650 bytes,
+    /// one `memcpy`) to have an immutable `self`; a mutating one is passed the property's
+    /// address. 2-6 such copies a packet cost ~9 M instructions on the 10 MB capture.
+    @inlinable
+    public mutating func engineFlags(_ ref: FlowRef) -> UInt32 {
         isValid(ref) ? slots[Int(ref.index)].engineFlags : 0
     }
 
-    public func appProto(_ ref: FlowRef) -> AppProto {
+    @inlinable
+    public mutating func appProto(_ ref: FlowRef) -> AppProto {
         isValid(ref) ? slots[Int(ref.index)].appProto : .unknown
     }
 
     /// `flows[ref].stream(direction).nextOffset` without the copy.
-    public func nextOffset(_ ref: FlowRef, _ direction: Direction) -> UInt64 {
+    @inlinable
+    public mutating func nextOffset(_ ref: FlowRef, _ direction: Direction) -> UInt64 {
         guard isValid(ref) else { return 0 }
         let i = Int(ref.index)
         return direction == .toServer ? slots[i].toServer.nextOffset : slots[i].toClient.nextOffset
+    }
+
+    /// `flows[ref]` (a copy of the flow) for a caller holding the table in a class property:
+    /// `mutating` for the same reason as `engineFlags`, the subscript's getter copied the table
+    /// first.
+    @inlinable
+    public mutating func flow(_ ref: FlowRef) -> Flow {
+        isValid(ref) ? slots[Int(ref.index)] : Flow()
+    }
+
+    /// Copies the flow of `ref` into `target` (a fresh `Flow()` for a stale handle): one copy
+    /// straight into the caller's storage, where `target = flows.flow(ref)` made two.
+    @inlinable
+    public mutating func copy(_ ref: FlowRef, into target: inout Flow) {
+        if isValid(ref) { target = slots[Int(ref.index)] } else { target = Flow() }
+    }
+
+    /// `body`'s result on the flow of `ref` read in place (a fresh `Flow()` for a stale
+    /// handle): for a caller that needs a few fields of a flow it holds in a class property,
+    /// without the ~330-byte copy `flow(_:)` makes. `mutating` for the reason `engineFlags` is.
+    @inlinable
+    public mutating func reading<R>(_ ref: FlowRef, _ body: (inout Flow) -> R) -> R {
+        if isValid(ref) { return body(&slots[Int(ref.index)]) }
+        var fresh = Flow()
+        return body(&fresh)
     }
 
     /// Runs `body` on the flow of `ref` in place (a stale handle gets a scratch flow). The
@@ -148,7 +185,7 @@ public struct FlowTable: Sendable {
         let key = FlowKey(p)
         let bucket = Int(truncatingIfNeeded: key.hash(seed: config.hashSeed)) & bucketMask
         if let i = find(key, bucket) {
-            let d = direction(of: p, in: slots[i])
+            let d = direction(of: p, slot: i)
             let idle = p.timestamp.totalMicros &- slots[i].lastSeen.totalMicros
             let closed = slots[i].tcpState == .closed
             let reuse = closed && p.ipProto == IPProto.tcp && p.tcpFlags.contains(.syn)
@@ -169,7 +206,7 @@ public struct FlowTable: Sendable {
         }
         start(i, p)
         link(i, bucket)
-        let d = direction(of: p, in: slots[i])
+        let d = direction(of: p, slot: i)
         update(i, p, d)
         return (FlowRef(index: Int32(i), generation: generation[i]), d, true)
     }
@@ -202,6 +239,8 @@ public struct FlowTable: Sendable {
 
     // MARK: Internals
 
+    /// Inlined into `track`: called as a function it copied the whole table struct per packet.
+    @inline(__always)
     func find(_ key: FlowKey, _ bucket: Int) -> Int? {
         var i = buckets[bucket]
         var steps = 0
@@ -214,11 +253,12 @@ public struct FlowTable: Sendable {
         return nil
     }
 
+    /// Reads slot `i` in place (passing `slots[i]` copied the ~330-byte flow).
     @inline(__always)
-    func direction(of p: DecodedPacket, in f: Flow) -> Direction {
+    func direction(of p: DecodedPacket, slot i: Int) -> Direction {
         let ports = p.ipProto == IPProto.tcp || p.ipProto == IPProto.udp
         let sp = ports ? p.srcPort : 0
-        return p.src == f.clientIP && sp == f.clientPort ? .toServer : .toClient
+        return p.src == slots[i].clientIP && sp == slots[i].clientPort ? .toServer : .toClient
     }
 
     mutating func link(_ i: Int, _ bucket: Int) {

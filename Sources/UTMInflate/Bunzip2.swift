@@ -12,22 +12,14 @@ import UTMCore
 /// hits a limit, or the next `reset` — and in small mode. A pool of scan sessions that never
 /// meets bzip2 never pays for it; one that does pays ≈ 2.3 MiB per stream in progress.
 /// Decoding a bzip2 member allocates (libbz2's own state); scanning anything else does not.
-public final class Bunzip2Decoder {
+public final class Bunzip2Decoder: StreamingDecoder {
     private let stream: UnsafeMutablePointer<bz_stream>
     private var live = false
-    private let out: ByteSlab
-
-    public private(set) var limits: InflateLimits
-    public private(set) var state: InflateState = .running
-    public private(set) var totalIn: Int64 = 0
-    public private(set) var totalOut: Int64 = 0
-    public private(set) var trailingBytes: Int64 = 0
 
     public init(bufferCapacity: Int = 8192, limits: InflateLimits = .init()) {
         stream = UnsafeMutablePointer<bz_stream>.allocate(capacity: 1)
         stream.initialize(to: bz_stream())
-        out = ByteSlab(capacity: Swift.max(64, bufferCapacity))
-        self.limits = limits
+        super.init(outputCapacity: bufferCapacity, limits: limits)
     }
 
     deinit {
@@ -39,11 +31,7 @@ public final class Bunzip2Decoder {
     /// Starts a new stream (the previous one's C state is freed).
     public func reset(limits: InflateLimits? = nil) {
         release()
-        if let limits { self.limits = limits }
-        state = .running
-        totalIn = 0
-        totalOut = 0
-        trailingBytes = 0
+        restart(limits: limits)
         stream.pointee = bz_stream()
         // small = 1: 2.5 bytes per block byte instead of 4.
         if BZ2_bzDecompressInit(stream, 0, 1) == BZ_OK { live = true } else { state = .failed }
@@ -61,13 +49,7 @@ public final class Bunzip2Decoder {
             if state == .finished { trailingBytes &+= Int64(input.count) }
             return state
         }
-        var rest = input
-        while !rest.isEmpty && state == .running {
-            let piece = rest.prefix(1 << 30)  // bz_stream counts in 32-bit units
-            runPiece(piece, onOutput)
-            rest = rest.dropFirst(piece.count)
-            if state == .finished { trailingBytes &+= Int64(rest.count) }
-        }
+        decode(input, onOutput)
         if state != .running { release() }
         return state
     }
@@ -80,48 +62,35 @@ public final class Bunzip2Decoder {
         return state
     }
 
-    private func runPiece(_ input: ByteView, _ onOutput: (ByteView) -> Void) {
-        input.withUnsafeBytes { raw in
-            guard let base = raw.baseAddress else { return }
-            stream.pointee.next_in = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: CChar.self))
-            stream.pointee.avail_in = UInt32(raw.count)
-            while state == .running {
-                let left = limits.maxOutput &- totalOut
-                if left <= 0 { state = .limited; break }
-                let cap = Int(Swift.min(Int64(out.capacity), left))
-                var produced = 0
-                var rc: Int32 = BZ_OK
-                _ = out.withUnsafeMutableBytes(0, cap) { buf in
-                    stream.pointee.next_out = buf.baseAddress?.assumingMemoryBound(to: CChar.self)
-                    stream.pointee.avail_out = UInt32(buf.count)
-                    rc = BZ2_bzDecompress(stream)
-                    produced = buf.count &- Int(stream.pointee.avail_out)
-                }
-                if produced > 0, let v = out.view(0, produced) {
-                    totalOut &+= Int64(produced)
-                    onOutput(v)
-                }
-                if rc == BZ_STREAM_END {
-                    state = .finished
-                    trailingBytes &+= Int64(stream.pointee.avail_in)
-                    break
-                }
-                if rc != BZ_OK { state = .failed; break }
-                if totalOut >= limits.maxOutput { state = .limited; break }
-                let consumed = Int64(stream.pointee.total_in_hi32) << 32 | Int64(stream.pointee.total_in_lo32)
-                if totalOut > limits.ratioGrace, totalOut / Swift.max(1, consumed) > limits.maxRatio {
-                    state = .limited
-                    break
-                }
-                if stream.pointee.avail_in == 0 && produced < cap { break }
-            }
-            if live {
-                stream.pointee.next_in = nil
-                stream.pointee.avail_in = 0
-                stream.pointee.next_out = nil
-                stream.pointee.avail_out = 0
-            }
+    // MARK: libbz2's calls for the shared loop
+
+    override func setInput(_ input: UnsafeRawBufferPointer) {
+        stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: CChar.self))
+        stream.pointee.avail_in = UInt32(input.count)
+    }
+
+    override func step(into output: UnsafeMutableRawBufferPointer) -> (DecodeStep, produced: Int) {
+        stream.pointee.next_out = output.baseAddress?.assumingMemoryBound(to: CChar.self)
+        stream.pointee.avail_out = UInt32(output.count)
+        let rc = BZ2_bzDecompress(stream)
+        let produced = output.count &- Int(stream.pointee.avail_out)
+        switch rc {
+        case BZ_OK: return (.progress, produced)
+        case BZ_STREAM_END: return (.streamEnd, produced)
+        default: return (.failed, produced)
         }
+    }
+
+    override var inputLeft: Int { Int(stream.pointee.avail_in) }
+
+    override var inputConsumed: Int64 { Int64(stream.pointee.total_in_hi32) << 32 | Int64(stream.pointee.total_in_lo32) }
+
+    override func clearPointers() {
+        guard live else { return }
+        stream.pointee.next_in = nil
+        stream.pointee.avail_in = 0
+        stream.pointee.next_out = nil
+        stream.pointee.avail_out = 0
     }
 }
 

@@ -54,7 +54,8 @@ public struct InflateLimits: Sendable {
     }
 }
 
-/// A reusable zlib inflate stream writing into a fixed output slab.
+/// A reusable zlib inflate stream writing into a fixed output slab (the loop, the limits and the
+/// counters are `StreamingDecoder`'s, shared with `Bunzip2Decoder`).
 ///
 /// Why a class: zlib's `z_stream` keeps a pointer back to itself, so it must sit at a stable
 /// address; and it is meant to be created once per parser slot and reused with
@@ -64,33 +65,23 @@ public struct InflateLimits: Sendable {
 ///
 /// This is one of the places where unsafe pointer code is allowed: it wraps C. Output is lent
 /// to a non-escaping closure as a `ByteView` of the slab, valid only during that call.
-public final class Inflater {
+public final class Inflater: StreamingDecoder {
     private let stream: UnsafeMutablePointer<z_stream>
     private var initialised = false
-    private let out: ByteSlab
     /// The first byte of an `.auto` stream, held until the second one decides the format, so
     /// that every split of a body decides the same way.
     private var pendingByte: UInt8 = 0
     private var hasPendingByte = false
 
-    public private(set) var limits: InflateLimits
-    public private(set) var state: InflateState = .running
     /// The format in use (`.auto` until the first two bytes were seen).
     public private(set) var format: InflateFormat = .auto
-    /// Compressed bytes handed to `feed` (including ones after the end of the stream).
-    public private(set) var totalIn: Int64 = 0
-    /// Decoded bytes delivered.
-    public private(set) var totalOut: Int64 = 0
-    /// Bytes received after the end of the compressed stream.
-    public private(set) var trailingBytes: Int64 = 0
 
     /// `bufferCapacity` is the size of the output slab: decoded data is delivered in pieces of
     /// at most this many bytes.
     public init(bufferCapacity: Int = 8192, limits: InflateLimits = .init()) {
         stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
         stream.initialize(to: z_stream())
-        out = ByteSlab(capacity: Swift.max(64, bufferCapacity))
-        self.limits = limits
+        super.init(outputCapacity: bufferCapacity, limits: limits)
     }
 
     deinit {
@@ -101,12 +92,8 @@ public final class Inflater {
 
     /// Starts a new stream, keeping zlib's memory.
     public func reset(format: InflateFormat = .auto, limits: InflateLimits? = nil) {
-        if let limits { self.limits = limits }
+        restart(limits: limits)
         self.format = format
-        state = .running
-        totalIn = 0
-        totalOut = 0
-        trailingBytes = 0
         hasPendingByte = false
         if format != .auto && !configure(format) { state = .failed }
     }
@@ -153,13 +140,13 @@ public final class Inflater {
             guard configure(Inflater.detect(pendingByte, b1)) else { state = .failed; return state }
             hasPendingByte = false
             var first = pendingByte
-            let st = withUnsafeBytes(of: &first) { run(ByteView($0), onOutput) }
+            let st = withUnsafeBytes(of: &first) { decode(ByteView($0), onOutput) }
             if st != .running {
                 if st == .finished { trailingBytes &+= Int64(data.count) }
                 return st
             }
         }
-        return run(data, onOutput)
+        return decode(data, onOutput)
     }
 
     /// The compressed body ended. A stream still running was cut short (a truncated download,
@@ -170,60 +157,35 @@ public final class Inflater {
         return state
     }
 
-    private func run(_ input: ByteView, _ onOutput: (ByteView) -> Void) -> InflateState {
-        // zlib counts input in 32-bit units: hand it over in pieces of at most 1 GiB.
-        var rest = input
-        while !rest.isEmpty && state == .running {
-            let piece = rest.prefix(1 << 30)
-            runPiece(piece, onOutput)
-            rest = rest.dropFirst(piece.count)
-            if state == .finished { trailingBytes &+= Int64(rest.count) }
-        }
-        return state
+    // MARK: zlib's calls for the shared loop
+
+    override func setInput(_ input: UnsafeRawBufferPointer) {
+        stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
+        stream.pointee.avail_in = uInt(input.count)
     }
 
-    private func runPiece(_ input: ByteView, _ onOutput: (ByteView) -> Void) {
-        input.withUnsafeBytes { raw in
-            guard let base = raw.baseAddress else { return }
-            stream.pointee.next_in = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: Bytef.self))
-            stream.pointee.avail_in = uInt(raw.count)
-            while state == .running {
-                let left = limits.maxOutput &- totalOut
-                if left <= 0 { state = .limited; break }
-                let cap = Int(Swift.min(Int64(out.capacity), left))
-                var produced = 0
-                var rc: Int32 = Z_OK
-                _ = out.withUnsafeMutableBytes(0, cap) { buf in
-                    stream.pointee.next_out = buf.baseAddress?.assumingMemoryBound(to: Bytef.self)
-                    stream.pointee.avail_out = uInt(buf.count)
-                    rc = inflate(stream, Z_NO_FLUSH)
-                    produced = buf.count &- Int(stream.pointee.avail_out)
-                }
-                if produced > 0, let v = out.view(0, produced) {
-                    totalOut &+= Int64(produced)
-                    onOutput(v)
-                }
-                if rc == Z_STREAM_END {
-                    state = .finished
-                    trailingBytes &+= Int64(stream.pointee.avail_in)
-                    break
-                }
-                if rc == Z_BUF_ERROR { break }  // no progress possible: needs more input
-                if rc != Z_OK { state = .failed; break }
-                if totalOut >= limits.maxOutput { state = .limited; break }
-                if totalOut > limits.ratioGrace,
-                   totalOut / Swift.max(1, Int64(stream.pointee.total_in)) > limits.maxRatio {
-                    state = .limited
-                    break
-                }
-                // Input used up and the slab not filled: zlib has nothing more to give now.
-                if stream.pointee.avail_in == 0 && produced < cap { break }
-            }
-            stream.pointee.next_in = nil
-            stream.pointee.avail_in = 0
-            stream.pointee.next_out = nil
-            stream.pointee.avail_out = 0
+    override func step(into output: UnsafeMutableRawBufferPointer) -> (DecodeStep, produced: Int) {
+        stream.pointee.next_out = output.baseAddress?.assumingMemoryBound(to: Bytef.self)
+        stream.pointee.avail_out = uInt(output.count)
+        let rc = inflate(stream, Z_NO_FLUSH)
+        let produced = output.count &- Int(stream.pointee.avail_out)
+        switch rc {
+        case Z_OK: return (.progress, produced)
+        case Z_STREAM_END: return (.streamEnd, produced)
+        case Z_BUF_ERROR: return (.needsInput, produced)  // no progress possible: needs more input
+        default: return (.failed, produced)
         }
+    }
+
+    override var inputLeft: Int { Int(stream.pointee.avail_in) }
+
+    override var inputConsumed: Int64 { Int64(stream.pointee.total_in) }
+
+    override func clearPointers() {
+        stream.pointee.next_in = nil
+        stream.pointee.avail_in = 0
+        stream.pointee.next_out = nil
+        stream.pointee.avail_out = 0
     }
 }
 

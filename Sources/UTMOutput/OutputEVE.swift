@@ -59,6 +59,8 @@ public struct EVEPacketEther: Sendable {
 public enum EVEEventType: Int, CaseIterable, Sendable {
     case flow, http, tls, dns, quic, alert, drop, fileinfo, stats, dhcp
     case sip, pgsql, smb
+    case ssh
+    case ftp
 
     public var name: StaticString {
         switch self {
@@ -75,6 +77,8 @@ public enum EVEEventType: Int, CaseIterable, Sendable {
         case .sip: return "sip"
         case .pgsql: return "pgsql"
         case .smb: return "smb"
+        case .ssh: return "ssh"
+        case .ftp: return "ftp"
         }
     }
 }

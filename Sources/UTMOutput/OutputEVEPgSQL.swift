@@ -101,14 +101,7 @@ extension EVEWriter {
             case 10:
                 json.key("sasl_authentication_mechanisms"); json.beginArray()
                 if tx.authData.isPresent {
-                    p.store.withView(tx.authData) { v in
-                        var start = 0
-                        while start < v.count {
-                            let end = v.firstIndex(of: 0, from: start) ?? v.count
-                            if end > start, let s = v.slice(start, end - start) { json.string(s) }
-                            start = end + 1
-                        }
-                    }
+                    p.store.withView(tx.authData) { json.nulSeparatedStrings($0) }
                 }
                 json.endArray()
             case 11: pgsqlField(p, "sasl_authentication_continue", tx.authData)

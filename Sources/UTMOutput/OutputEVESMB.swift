@@ -31,14 +31,7 @@ extension EVEWriter {
             json.endArray()
         } else if tx.dialectNames.isPresent {
             json.key("client_dialects"); json.beginArray()
-            p.store.withView(tx.dialectNames) { v in
-                var start = 0
-                while start < v.count {
-                    let end = v.firstIndex(of: 0, from: start) ?? v.count
-                    if end > start, let s = v.slice(start, end - start) { json.string(s) }
-                    start = end + 1
-                }
-            }
+            p.store.withView(tx.dialectNames) { json.nulSeparatedStrings($0) }
             json.endArray()
         }
         smbField(p, "server_guid", tx.serverGUID)

@@ -61,32 +61,51 @@ public final class Regex: @unchecked Sendable {
     public static let defaultMatchLimit: UInt32 = 1_000_000
 
     public init(pattern: [UInt8], options: RegexOptions = [], matchLimit: UInt32 = Regex.defaultMatchLimit) throws(RegexError) {
+        self.pattern = pattern
+        self.options = options
+        self.matchLimit = matchLimit
+        code = try Self.compile(pattern, options).get()
+        prepareMatching()
+    }
+
+    /// A pattern already known to compile (from a definitions bundle: `utmctl defs compile`
+    /// checked it, and the bundle loader checks it again with `compileError`): it is compiled on
+    /// its first match, so the compiled code of patterns that never run costs no memory. Should
+    /// it fail to compile after all, it never matches.
+    public init(deferred pattern: [UInt8], options: RegexOptions = [], matchLimit: UInt32 = Regex.defaultMatchLimit) {
+        self.pattern = pattern
+        self.options = options
+        self.matchLimit = matchLimit
+    }
+
+    /// Why `pattern` does not compile, or nil when it does; the compiled code is freed at once.
+    /// Why: a definitions bundle stores patterns as text (PCRE2's serialized form is tied to the
+    /// library build) and matches them deferred; its loader checks each one with this, so a bundle
+    /// whose checksum holds but whose pattern does not compile (crafted, or from a newer PCRE2)
+    /// is refused with the rule named, instead of loading a rule that silently never matches.
+    public static func compileError(pattern: [UInt8], options: RegexOptions = []) -> RegexError? {
+        switch compile(pattern, options) {
+        case .success(let code):
+            pcre2_code_free_8(code)
+            return nil
+        case .failure(let error):
+            return error
+        }
+    }
+
+    /// PCRE2's compile, with its message on failure.
+    private static func compile(_ pattern: [UInt8], _ options: RegexOptions) -> Result<OpaquePointer, RegexError> {
         var errorCode: Int32 = 0
         var errorOffset: Int = 0
         let compiled: OpaquePointer? = pattern.withUnsafeBufferPointer { p in
             pcre2_compile_8(p.baseAddress ?? UnsafePointer(bitPattern: 1), p.count, options.rawValue,
                             &errorCode, &errorOffset, nil)
         }
-        guard let compiled else {
-            var buffer = [UInt8](repeating: 0, count: 256)
-            let n = buffer.withUnsafeMutableBufferPointer { pcre2_get_error_message_8(errorCode, $0.baseAddress, $0.count) }
-            let message = n > 0 ? String(decoding: buffer[0 ..< Int(n)], as: UTF8.self) : "pcre2 error \(errorCode)"
-            throw RegexError(code: errorCode, offset: errorOffset, message: message)
-        }
-        self.pattern = pattern
-        self.options = options
-        self.matchLimit = matchLimit
-        code = compiled
-        prepareMatching()
-    }
-
-    /// A pattern already known to compile (from a definitions bundle that `utmctl defs compile`
-    /// checked): it is compiled on its first match, so patterns that never run cost neither load
-    /// time nor memory. Should it fail to compile after all (a crafted file), it never matches.
-    public init(deferred pattern: [UInt8], options: RegexOptions = [], matchLimit: UInt32 = Regex.defaultMatchLimit) {
-        self.pattern = pattern
-        self.options = options
-        self.matchLimit = matchLimit
+        if let compiled { return .success(compiled) }
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let n = buffer.withUnsafeMutableBufferPointer { pcre2_get_error_message_8(errorCode, $0.baseAddress, $0.count) }
+        let message = n > 0 ? String(decoding: buffer[0 ..< Int(n)], as: UTF8.self) : "pcre2 error \(errorCode)"
+        return .failure(RegexError(code: errorCode, offset: errorOffset, message: message))
     }
 
     private var compileFailed = false
@@ -107,13 +126,8 @@ public final class Regex: @unchecked Sendable {
     private func ensureCompiled() -> Bool {
         if code != nil { return matchData != nil }
         if compileFailed { return false }
-        var errorCode: Int32 = 0
-        var errorOffset: Int = 0
-        code = pattern.withUnsafeBufferPointer { p in
-            pcre2_compile_8(p.baseAddress ?? UnsafePointer(bitPattern: 1), p.count, options.rawValue,
-                            &errorCode, &errorOffset, nil)
-        }
-        guard code != nil else { compileFailed = true; return false }
+        guard case .success(let compiled) = Self.compile(pattern, options) else { compileFailed = true; return false }
+        code = compiled
         prepareMatching()
         return matchData != nil
     }

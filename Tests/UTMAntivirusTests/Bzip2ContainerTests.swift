@@ -53,7 +53,7 @@ import UTMInflate
         let s = FileScanSession(database: db)
         for n in stride(from: 0, through: good.count, by: 3) {
             s.begin()
-            good.withUnsafeBytes { s.feed(ByteView($0).prefix(n)) }
+            _ = good.withUnsafeBytes { s.feed(ByteView($0).prefix(n)) }
             _ = s.end(truncated: n < good.count)
         }
         var bad = good

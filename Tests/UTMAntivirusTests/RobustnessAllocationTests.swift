@@ -21,7 +21,7 @@ import UTMInflate
         for sample in Self.samples {
             for n in 0...sample.count {
                 s.begin()
-                sample.withUnsafeBytes { s.feed(ByteView($0).prefix(n)) }
+                _ = sample.withUnsafeBytes { s.feed(ByteView($0).prefix(n)) }
                 _ = s.end(truncated: n < sample.count)
             }
             // And with bytes flipped.

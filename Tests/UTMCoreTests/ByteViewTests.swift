@@ -32,6 +32,29 @@ import Testing
             #expect(v.firstIndex(of: ("zz" as StaticString).byteView) == nil)
         }
     }
+
+    /// The eight-bytes-a-step scan must agree with a byte loop for every start, length and
+    /// needle, including bytes whose borrow crosses into the next lane (0x00, 0x01, 0x80, 0xff
+    /// next to each other) and a match in the tail after the last full word.
+    @Test func byteScanAgreesWithByteLoop() {
+        let bytes: [UInt8] = [0x00, 0x01, 0x80, 0xff, 0x41, 0x61, 0x5a, 0x7a, 0x20, 0x00,
+                              0x01, 0x01, 0x41, 0xc1, 0x61, 0xe1, 0x7f, 0x60, 0x40, 0x5b, 0x4d]
+        let needles: [UInt8] = [0x00, 0x01, 0x80, 0xff, 0x41, 0x61, 0x7a, 0x6d, 0x60, 0x33]
+        for n in 0...bytes.count {
+            Array(bytes.prefix(n)).withByteView { v in
+                for from in 0...n {
+                    for b in needles {
+                        let exact = (from..<n).first { bytes[$0] == b }
+                        #expect(v.firstIndex(of: b, from: from) == exact, "byte \(b) from \(from) in \(n)")
+                        guard b >= 0x61 && b <= 0x7a else { continue }
+                        let folded = (from..<n).first { bytes[$0] == b || bytes[$0] == b - 0x20 }
+                        #expect(v.firstIndex(ofLetterIgnoringCase: b, from: from) == folded,
+                                "letter \(b) from \(from) in \(n)")
+                    }
+                }
+            }
+        }
+    }
 }
 
 @Suite struct IPAddressTests {

@@ -32,7 +32,7 @@ import UTMDetect
         var out: [UInt32] = []
         for part in parts {
             d.beginPacket()
-            Array(part.utf8).withUnsafeBytes { raw in
+            _ = Array(part.utf8).withUnsafeBytes { raw in
                 d.inspectStream(facts(), chunk: ByteView(raw), gap: false, direction: .toServer, slot: slot, time: 0) { i, _ in
                     out.append(d.defs.signature(i).sid)
                 }

@@ -72,6 +72,30 @@ import UTMCore
         #expect(!inspect(sw, "GET /a.exe?"))
     }
 
+    /// The nocase search jumps between the occurrences of either case of the first letter (and
+    /// a case-sensitive one between exact occurrences), eight bytes a step: matches in any
+    /// case, false starts before the match, a match past several words, windows that end
+    /// before it, and the last position a match may start at.
+    @Test func nocaseFirstLetterJumps() throws {
+        let sig = try #require(rule(opts(#"content:"Evil.EXE"; nocase;"#)))
+        #expect(inspect(sig, "evil.exe"))
+        #expect(inspect(sig, "EVIL.EXE"))
+        #expect(inspect(sig, "eVe Ev EVil eviL.ExE"))
+        #expect(inspect(sig, String(repeating: "e", count: 37) + "vIL.eXe"))
+        #expect(!inspect(sig, String(repeating: "E", count: 40) + "vil.ex"))
+        #expect(!inspect(sig, "evil-exe evil.ex"))
+        let deep = try #require(rule(opts(#"content:"zz"; nocase; depth:12;"#)))
+        #expect(inspect(deep, "0123456789ZZ"))
+        #expect(inspect(deep, "0123456789zZ0123"))
+        #expect(!inspect(deep, "01234567890ZZ"))
+        let digit = try #require(rule(opts(#"content:"7a"; nocase;"#)))
+        #expect(inspect(digit, "123456789012345677A"))
+        #expect(!inspect(digit, "1234567890123456777"))
+        let exact = try #require(rule(opts(#"content:"eXe";"#)))
+        #expect(inspect(exact, "exe EXE eXe"))
+        #expect(!inspect(exact, "exe EXE exE eXE Exe"))
+    }
+
     @Test func isdataat() throws {
         let rel = try #require(rule(opts(#"content:"ab"; isdataat:2,relative;"#)))
         #expect(inspect(rel, "abcd"))
@@ -225,5 +249,19 @@ import UTMCore
         var v = Verifier(stepLimit: 3000)
         let list = try #require(sig.list(for: .payload))
         #expect(!bytes.withByteView { v.inspect(list, in: $0) })
+    }
+}
+
+@Suite struct PortIndexTests {
+    /// Every port looks up what the map it was built from holds, including ports that share
+    /// the filter's bit (equal modulo 1,024) with a key but are not keys themselves.
+    @Test func looksUpLikeTheMap() {
+        let map: [UInt16: [Int32]] = [0: [1], 80: [2, 3], 1104: [4], 8080: [5], 65535: [6], 443: [7]]
+        let index = PortIndex(map)
+        #expect(!index.isEmpty)
+        let wrong = (0...65535).filter { index[UInt16($0)] != map[UInt16($0)] }
+        #expect(wrong.isEmpty, "ports \(wrong.prefix(5))")
+        let empty = PortIndex([:])
+        #expect(empty.isEmpty && empty[80] == nil)
     }
 }

@@ -5,8 +5,8 @@ import UTMOutput
 @testable import UTMEngine
 
 /// DESIGN: no allocation per packet, for the SIP (UDP and TCP), PostgreSQL and SMB parsers too. Same method
-/// as EngineAllocationTests: every round replays the same sessions one virtual hour later, so
-/// flows end, parser slots are recycled and new flows start, as in steady state.
+/// as EngineAllocationTests (`steadyStateAllocations`): every round replays the same sessions one
+/// virtual hour later, so flows end, parser slots are recycled and new flows start, as in steady state.
 @Suite(.serialized) struct AppLayerSIPPgSQLSMBAllocationTests {
     static func be32(_ v: Int) -> [UInt8] { [UInt8(v >> 24 & 0xff), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)] }
     static func le16(_ v: Int) -> [UInt8] { [UInt8(v & 0xff), UInt8(v >> 8 & 0xff)] }
@@ -50,24 +50,9 @@ import UTMOutput
     @Test func steadyStateDoesNotAllocate() {
         guard allocationCounterWorks() else { return }
         let engine = Engine()
-        let traffic = Self.round()
-        var clock: Int64 = 1_700_000_000
-        func runRound() {
-            clock += 3600
-            for i in traffic.indices {
-                traffic[i].withByteView { view in
-                    engine.process(frame: view, linkType: .ethernet, timestamp: Timestamp(seconds: clock, micros: Int32(i)),
-                                   wireLength: view.count)
-                }
-            }
-            engine.eve.reset()
-        }
-        for _ in 0 ..< 3 { runRound() }
-        let before = engine.eve.counts.map { $0 }
+        var before: [UInt64] = []
         let rounds = 10
-        let n = countAllocations {
-            for _ in 0 ..< rounds { runRound() }
-        }
+        let n = steadyStateAllocations(engine, Self.round(), rounds: rounds) { before = engine.eve.counts.map { $0 } }
         #expect(n == 0, "SIP/PgSQL/SMB allocated \(n) times")
         func delta(_ t: EVEEventType) -> UInt64 { engine.eve.counts[t.rawValue] - before[t.rawValue] }
         #expect(delta(.sip) == UInt64(rounds) * 4 * 6)       // 2 over UDP, 4 over TCP

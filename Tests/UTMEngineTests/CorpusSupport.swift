@@ -105,12 +105,12 @@ func runProcess(_ executable: String, _ arguments: [String], stdoutPath: String?
     p.executableURL = URL(fileURLWithPath: executable)
     p.arguments = arguments
     let errPath = NSTemporaryDirectory() + "mimamori-stderr-\(UUID().uuidString)"
-    FileManager.default.createFile(atPath: errPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: errPath, contents: nil)
     defer { try? FileManager.default.removeItem(atPath: errPath) }
     guard let err = FileHandle(forWritingAtPath: errPath) else { return (.exited(-1), "no stderr file") }
     p.standardError = err
     if let stdoutPath {
-        FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
         p.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
     } else {
         p.standardOutput = FileHandle.nullDevice

@@ -10,7 +10,7 @@ import UTMDetect
 @Suite struct DeviceEVETests {
     static func run(_ engine: Engine, _ frames: [[UInt8]], linkType: LinkType = .ethernet) -> [[String: Any]] {
         for (i, f) in frames.enumerated() {
-            f.withByteView { v in
+            _ = f.withByteView { v in
                 engine.process(frame: v, linkType: linkType,
                                timestamp: Timestamp(seconds: 1_700_000_000, micros: Int32(i)), wireLength: v.count)
             }
@@ -127,7 +127,7 @@ extension DeviceEVETests {
         for (i, f) in WebFilterEngineTests.http("www.example.com").enumerated() {
             let ip = Array(f.dropFirst(14))
             let fromClient = f[11] == 1 // EngineTraffic: the client's frames come from 02:…:01
-            ip.withByteView { v in
+            _ = ip.withByteView { v in
                 engine.process(frame: v, linkType: .raw, timestamp: Timestamp(seconds: 1_700_000_000, micros: Int32(i)),
                                wireLength: v.count, sourceMAC: fromClient ? mac : .none)
             }

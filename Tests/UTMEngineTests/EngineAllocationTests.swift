@@ -37,7 +37,7 @@ import UTMDetect
         // One more round, kept: the lookups really ran and were recorded.
         let traffic = EngineTraffic.round()
         for i in traffic.indices {
-            traffic[i].withByteView { view in
+            _ = traffic[i].withByteView { view in
                 engine.process(frame: view, linkType: .ethernet, timestamp: Timestamp(seconds: 1_800_000_000, micros: Int32(i)),
                                wireLength: view.count)
             }
@@ -51,26 +51,13 @@ import UTMDetect
 
     func steadyState(_ engine: Engine) {
         let traffic = EngineTraffic.round()
-        var clock: Int64 = 1_700_000_000
-        func runRound() {
-            clock += 3600
-            for i in traffic.indices {
-                traffic[i].withByteView { view in
-                    engine.process(frame: view, linkType: .ethernet,
-                                   timestamp: Timestamp(seconds: clock, micros: Int32(i)),
-                                   wireLength: view.count)
-                }
-            }
-            engine.eve.reset()
-        }
-        // Warm-up: fills the parser pools, OpenSSL/zlib lazy state and the EVE buffer.
-        for _ in 0 ..< 3 { runRound() }
-        // Copies into new buffers: sharing the engine's would make its next write copy them.
-        let eventsBefore = engine.eve.counts.map { $0 }
-        let detectedBefore = engine.stats.appDetected.map { $0 }
+        var eventsBefore: [UInt64] = []
+        var detectedBefore: [UInt64] = []
         let rounds = 20
-        let n = countAllocations {
-            for _ in 0 ..< rounds { runRound() }
+        let n = steadyStateAllocations(engine, traffic, rounds: rounds) {
+            // Copies into new buffers: sharing the engine's would make its next write copy them.
+            eventsBefore = engine.eve.counts.map { $0 }
+            detectedBefore = engine.stats.appDetected.map { $0 }
         }
         let packets = rounds * traffic.count
         print("Engine allocations: \(n) in \(rounds) rounds, \(packets) packets")
@@ -104,27 +91,10 @@ import UTMDetect
             alert udp any any -> any any (msg:"pcre"; pcre:"/^.{2}\\x01/s"; sid:6;)
             alert tcp any any -> any any (msg:"syn"; flags:S; threshold:type limit, track by_src, count 1, seconds 60; sid:7;)
             """, file: "alloc.rules")
-        let traffic = EngineTraffic.round()
         let engine = Engine()
         engine.loadDetection(DetectDefinitions(ruleSet: parser.finish()))
-        var clock: Int64 = 1_700_000_000
-        func runRound() {
-            clock += 3600
-            for i in traffic.indices {
-                traffic[i].withByteView { view in
-                    engine.process(frame: view, linkType: .ethernet,
-                                   timestamp: Timestamp(seconds: clock, micros: Int32(i)),
-                                   wireLength: view.count)
-                }
-            }
-            engine.eve.reset()
-        }
-        for _ in 0 ..< 3 { runRound() }
-        let alertsBefore = engine.stats.alerts
-        let rounds = 20
-        let n = countAllocations {
-            for _ in 0 ..< rounds { runRound() }
-        }
+        var alertsBefore = engine.stats.alerts
+        let n = steadyStateAllocations(engine, EngineTraffic.round(), rounds: 20) { alertsBefore = engine.stats.alerts }
         print("Engine allocations with rules: \(n); alerts \(engine.stats.alerts - alertsBefore)")
         // The last per-flow allocations were `DirectionClass.allCases` (an array per call) in
         // the signature-group lookup; ALLOC_COUNTER_TRACE=N prints the stacks if this regresses.
@@ -297,21 +267,8 @@ enum EngineTraffic {
     }
 
     func measure(_ engine: Engine) -> (allocations: Int, files: UInt64) {
-        let traffic = Self.round()
-        var clock: Int64 = 1_700_000_000
-        func runRound() {
-            clock += 3600
-            for i in traffic.indices {
-                traffic[i].withByteView { view in
-                    engine.process(frame: view, linkType: .ethernet, timestamp: Timestamp(seconds: clock, micros: Int32(i)),
-                                   wireLength: view.count)
-                }
-            }
-            engine.eve.reset()
-        }
-        for _ in 0 ..< 3 { runRound() }
-        let before = engine.antivirusStats.files
-        let n = countAllocations { for _ in 0 ..< 10 { runRound() } }
+        var before = engine.antivirusStats.files
+        let n = steadyStateAllocations(engine, Self.round(), rounds: 10) { before = engine.antivirusStats.files }
         return (n, engine.antivirusStats.files - before)
     }
 

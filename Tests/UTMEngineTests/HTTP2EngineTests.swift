@@ -128,20 +128,8 @@ import UTMOutput
         engine.loadDetection(DetectDefinitions(ruleSet: parser.finish()))
         var traffic: [[UInt8]] = []
         for k in 0 ..< 8 { traffic += Self.session(sport: UInt16(43000 + k), path: "/a/\(k)", host: "h\(k).example") }
-        var clock: Int64 = 1_700_000_000
-        func round() {
-            clock += 3600
-            for i in traffic.indices {
-                traffic[i].withByteView { v in
-                    engine.process(frame: v, linkType: .ethernet, timestamp: Timestamp(seconds: clock, micros: Int32(i)),
-                                   wireLength: v.count)
-                }
-            }
-            engine.eve.reset()
-        }
-        for _ in 0 ..< 3 { round() }
-        let before = engine.eve.counts[EVEEventType.http.rawValue]
-        let n = countAllocations { for _ in 0 ..< 10 { round() } }
+        var before = engine.eve.counts[EVEEventType.http.rawValue]
+        let n = steadyStateAllocations(engine, traffic, rounds: 10) { before = engine.eve.counts[EVEEventType.http.rawValue] }
         #expect(n == 0, "HTTP/2 allocated \(n) times")
         #expect(engine.eve.counts[EVEEventType.http.rawValue] - before == 10 * 8 * 2)
     }

@@ -43,7 +43,7 @@ import UTMSystem
         first.close()
         #expect(!FileManager.default.fileExists(atPath: p))
         // Left-over file (not removed, e.g. after SIGKILL): bind succeeds over it.
-        FileManager.default.createFile(atPath: p, contents: Data())
+        _ = FileManager.default.createFile(atPath: p, contents: Data())
         let second = try UnixListener(path: p)
         second.close()
     }

@@ -14,6 +14,8 @@ public enum InspectionPoint: UInt8, Sendable {
     case tls = 3
     /// DNS query names.
     case dns = 4
+    /// SSH banners (phase 1) and KEXINITs (phase 2, the HASSH buffers), per direction.
+    case ssh = 5
 }
 
 /// Transport class of the per-protocol "always" lists (signatures without a prefilter).
@@ -62,12 +64,21 @@ enum DirectionClass: Int, CaseIterable, Sendable {
 /// written for port 445. A rule whose destination ports are few (≤ `maxPorts`) is listed under
 /// each of them; else under its source ports when those are few; else it meets every packet.
 /// Bidirectional (`<>`) rules always meet every packet. Lists keep evaluation order.
-struct PortGroup: Sendable {
+///
+/// A class: the engine reads a group out of an array per packet and inspection point, and a
+/// struct copy retained each of its arrays.
+final class PortGroup: Sendable {
     static let maxPorts = 64
     let any: [Int32]
-    let byDestination: [UInt16: [Int32]]
-    let bySource: [UInt16: [Int32]]
+    let byDestination: PortIndex
+    let bySource: PortIndex
     var isEmpty: Bool { any.isEmpty && byDestination.isEmpty && bySource.isEmpty }
+
+    init(any: [Int32], byDestination: PortIndex, bySource: PortIndex) {
+        self.any = any
+        self.byDestination = byDestination
+        self.bySource = bySource
+    }
 
     struct Builder {
         var any: [Int32] = []
@@ -93,7 +104,9 @@ struct PortGroup: Sendable {
             return out
         }
 
-        func build() -> PortGroup { PortGroup(any: any, byDestination: byDestination, bySource: bySource) }
+        func build() -> PortGroup {
+            PortGroup(any: any, byDestination: PortIndex(byDestination), bySource: PortIndex(bySource))
+        }
     }
 }
 
@@ -228,6 +241,7 @@ public final class DetectDefinitions: @unchecked Sendable {
     let alwaysHTTP: [PortGroup]
     let alwaysTLS: [PortGroup]
     let alwaysDNS: [PortGroup]
+    let alwaysSSH: [PortGroup]
     /// The signatures themselves, boxed: verification borrows one per candidate instead of
     /// copying the struct (and retaining its ~20 arrays and strings).
     let boxes: [SignatureBox]
@@ -285,7 +299,7 @@ public final class DetectDefinitions: @unchecked Sendable {
         var aPacket = [PortGroup.Builder](repeating: .init(), count: ProtoClass.allCases.count * dirs)
         var aStream = [PortGroup.Builder](repeating: .init(), count: dirs)
         var aHTTP = [PortGroup.Builder](repeating: .init(), count: 5 * dirs)
-        var aTLS = aHTTP, aDNS = aHTTP
+        var aTLS = aHTTP, aDNS = aHTTP, aSSH = aHTTP
         var uses = [Bool](repeating: false, count: BufferID.count)
         var texts: [AlertText] = []
         var thresholds = 0
@@ -350,6 +364,7 @@ public final class DetectDefinitions: @unchecked Sendable {
                 case .http: aHTTP[Int(phase) * dirs + d.rawValue].add(idx, s)
                 case .tls: aTLS[Int(phase) * dirs + d.rawValue].add(idx, s)
                 case .dns: aDNS[Int(phase) * dirs + d.rawValue].add(idx, s)
+                case .ssh: aSSH[Int(phase) * dirs + d.rawValue].add(idx, s)
                 }
             }
         }
@@ -366,6 +381,7 @@ public final class DetectDefinitions: @unchecked Sendable {
         alwaysHTTP = aHTTP.map { $0.build() }
         alwaysTLS = aTLS.map { $0.build() }
         alwaysDNS = aDNS.map { $0.build() }
+        alwaysSSH = aSSH.map { $0.build() }
         boxes = ordered.map { SignatureBox($0) }
         infos = ordered.map {
             SignatureInfo(action: $0.action, gid: $0.gid, sid: $0.sid, rev: $0.rev, priority: $0.priority,
@@ -390,6 +406,8 @@ public final class DetectDefinitions: @unchecked Sendable {
                  .httpConnection, .httpStart, .httpProtocol:
                 b = s.flow.contains(.toClient) ? 3 : 1
             case .ja3sHash, .ja3sString, .tlsCertSubject, .tlsCertIssuer, .tlsCertSerial, .tlsCertFingerprint:
+                b = 2
+            case .sshHassh, .sshHasshString, .sshHasshServer, .sshHasshServerString:
                 b = 2
             default: b = 1
             }
@@ -456,16 +474,18 @@ public final class DetectDefinitions: @unchecked Sendable {
     /// Where a signature is evaluated; nil when it inspects buffers the engine cannot fill
     /// together (it is still kept, as a packet rule that never matches its buffers).
     public static func point(of s: Signature) -> InspectionPoint? {
-        var http = false, tls = false, dns = false, payload = false
+        var http = false, tls = false, dns = false, ssh = false, payload = false
         for l in s.lists {
             if l.buffer == .payload { payload = true }
             else if l.buffer.isHTTP || l.buffer == .fileData { http = true }
             else if l.buffer.isTLS { tls = true }
             else if l.buffer == .dnsQuery { dns = true }
+            else if l.buffer.isSSH { ssh = true }
         }
         if http { return .http }
         if tls { return .tls }
         if dns { return .dns }
+        if ssh { return .ssh }
         if payload {
             return isPacketOnly(s) || !s.proto.admits(ipProto: 6) ? .packet : .stream
         }

@@ -338,6 +338,7 @@ public final class DetectEngine {
                 case .http: addGroup(defs.alwaysHTTP[phase &* dirs &+ dc], facts)
                 case .tls: addGroup(defs.alwaysTLS[phase &* dirs &+ dc], facts)
                 case .dns: addGroup(defs.alwaysDNS[phase &* dirs &+ dc], facts)
+                case .ssh: addGroup(defs.alwaysSSH[phase &* dirs &+ dc], facts)
                 case .packet, .stream: break
                 }
             }
@@ -426,8 +427,8 @@ public final class DetectEngine {
     /// The signatures of a group that the packet's ports admit.
     func addGroup(_ g: PortGroup, _ facts: PacketFacts) {
         addAll(g.any)
-        if !g.byDestination.isEmpty, let l = g.byDestination[facts.destinationPort] { addAll(l) }
-        if !g.bySource.isEmpty, let l = g.bySource[facts.sourcePort] { addAll(l) }
+        if let l = g.byDestination[facts.destinationPort] { addAll(l) }
+        if let l = g.bySource[facts.sourcePort] { addAll(l) }
     }
 
     // MARK: Per-flow app-layer progress and body collection
@@ -511,10 +512,10 @@ public final class DetectEngine {
             let box = boxes[i]
             let r: VerifyResult
             if slot >= 0 {
-                r = verifier.verify(box.sig, packet: facts, buffers: buffers, flowbits: &bits[slot])
+                r = verifier.verify(signature: box, packet: facts, buffers: buffers, flowbits: &bits[slot])
             } else {
                 scratchBits.removeAll()
-                r = verifier.verify(box.sig, packet: facts, buffers: buffers, flowbits: &scratchBits)
+                r = verifier.verify(signature: box, packet: facts, buffers: buffers, flowbits: &scratchBits)
             }
             guard case .match(let alert) = r else { continue }
             stats.matches &+= 1

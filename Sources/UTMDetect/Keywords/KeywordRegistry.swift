@@ -48,6 +48,9 @@ public enum KeywordRegistry {
             "dsize": .parse(DetectDsize.dsize),
             "urilen": .parse(DetectUrilen.urilen),
             "pkt_data": .parse(DetectBuffers.pktData),
+            "asn1": .parse(DetectASN1.asn1),
+            "ftpbounce": .parse(DetectFTPBounce.ftpbounce),
+            "ftpdata_command": .parse(DetectFTPDataCommand.ftpdataCommand),
 
             // Flow (DetectFlow.swift, DetectFlowbits.swift)
             "flow": .parse(DetectFlow.flow),
@@ -69,6 +72,18 @@ public enum KeywordRegistry {
             "ssl_version": .parse(DetectIPHeader.sslVersion),
             "ssl_state": .parse(DetectIPHeader.sslState),
 
+            // SSH (DetectSSH*.swift, one file per keyword)
+            "ssh.proto": .parse(DetectSSHProto.sticky("ssh.proto")),
+            "ssh_proto": .parse(DetectSSHProto.sticky("ssh_proto")),
+            "ssh.software": .parse(DetectSSHSoftware.sticky("ssh.software")),
+            "ssh_software": .parse(DetectSSHSoftware.sticky("ssh_software")),
+            "ssh.protoversion": .parse(DetectSSHProtoVersion.protoversion),
+            "ssh.softwareversion": .parse(DetectSSHSoftwareVersion.softwareversion),
+            "ssh.hassh": .parse(DetectSSHHassh.sticky),
+            "ssh.hassh.string": .parse(DetectSSHHasshString.sticky),
+            "ssh.hassh.server": .parse(DetectSSHHasshServer.sticky),
+            "ssh.hassh.server.string": .parse(DetectSSHHasshServerString.sticky),
+
             // Accepted, no effect on matching.
             "tag": .ignored,
             "prefilter": .ignored,
@@ -76,13 +91,8 @@ public enum KeywordRegistry {
             // Known, not implemented: the rule is skipped and reported.
             "app-layer-event": .unsupported("app-layer events are not raised by our parsers yet"),
             "app-layer-protocol": .unsupported("needs protocol detection results per rule"),
-            "asn1": .unsupported("no ASN.1 decoder"),
             "tls.version": .unsupported("TLS version is not exposed to detection yet"),
             "tls.store": .unsupported("certificate storage is not done here"),
-            "ftpbounce": .unsupported("no FTP parser"),
-            "ssh_proto": .unsupported("no SSH parser"),
-            "ssh.proto": .unsupported("no SSH parser"),
-            "ssh.software": .unsupported("no SSH parser"),
             "xbits": .unsupported("host/ip-pair bits need a host table"),
             "hostbits": .unsupported("host bits need a host table"),
             "base64_decode": .unsupported("no base64 transform"),

@@ -15,6 +15,9 @@ public enum BufferID: UInt8, CaseIterable, Sendable, Hashable, Comparable {
     case tlsSNI, tlsCertSubject, tlsCertIssuer, tlsCertSerial, tlsCertFingerprint
     case ja3Hash, ja3String, ja3sHash, ja3sString
     case dnsQuery
+    /// SSH (one side's banner and KEXINIT, the side sending in the inspected direction):
+    /// protocol and software versions, the client's HASSH and the server's HASSH-server.
+    case sshProto, sshSoftware, sshHassh, sshHasshString, sshHasshServer, sshHasshServerString
 
     public static let count = BufferID.allCases.count
 
@@ -60,12 +63,19 @@ public enum BufferID: UInt8, CaseIterable, Sendable, Hashable, Comparable {
         case .ja3sHash: "ja3s.hash"
         case .ja3sString: "ja3s.string"
         case .dnsQuery: "dns.query"
+        case .sshProto: "ssh.proto"
+        case .sshSoftware: "ssh.software"
+        case .sshHassh: "ssh.hassh"
+        case .sshHasshString: "ssh.hassh.string"
+        case .sshHasshServer: "ssh.hassh.server"
+        case .sshHasshServerString: "ssh.hassh.server.string"
         }
     }
 
     /// Whether the buffer is an HTTP transaction field (the rule then needs HTTP on the flow).
     public var isHTTP: Bool { rawValue >= BufferID.httpURI.rawValue && rawValue <= BufferID.httpProtocol.rawValue }
     public var isTLS: Bool { rawValue >= BufferID.tlsSNI.rawValue && rawValue <= BufferID.ja3sString.rawValue }
+    public var isSSH: Bool { rawValue >= BufferID.sshProto.rawValue && rawValue <= BufferID.sshHasshServerString.rawValue }
 
     /// Prefilter priority when no content is marked `fast_pattern` (higher wins; Suricata
     /// registers every multi-pattern buffer at the same default priority, so length decides).

@@ -40,7 +40,8 @@ public struct HeaderParser: Sendable {
         case "sip": return RuleProtocol(name: name, ipProto: 6, alsoUDP: true, app: .sip)
         case "pgsql": return RuleProtocol(name: name, ipProto: 6, app: .pgsql)
         case "smb": return RuleProtocol(name: name, ipProto: 6, app: .smb)
-        case "smtp", "ftp", "ftp-data", "ssh", "dcerpc", "imap", "pop3", "nfs", "krb5", "rdp",
+        case "ssh": return RuleProtocol(name: name, ipProto: 6, app: .ssh)
+        case "smtp", "ftp", "ftp-data", "dcerpc", "imap", "pop3", "nfs", "krb5", "rdp",
              "snmp", "tftp", "ntp", "dhcp", "enip", "dnp3", "modbus", "ikev2", "ike", "http2", "mqtt", "rfb", "telnet":
             // No parser for these yet: keep the rule as a plain TCP (or UDP) rule on its ports.
             let udp = ["tftp", "ntp", "dhcp", "snmp", "ikev2", "ike", "krb5"].contains(name)

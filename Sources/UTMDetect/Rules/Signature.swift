@@ -186,6 +186,8 @@ public enum MatchElement: Sendable {
     case byteExtract(ByteExtractMatch)
     /// `urilen` and similar: a test of the whole buffer's length.
     case length(IntMatch)
+    /// `asn1`: BER checks from an absolute offset or relative to the previous match.
+    case asn1(ASN1Options)
 
     /// Whether this element's position depends on the previous match in the list.
     public var isRelative: Bool {
@@ -197,6 +199,8 @@ public enum MatchElement: Sendable {
         case .byteJump(let b): return b.relative
         case .byteExtract(let b): return b.relative
         case .length: return false
+        // Never makes an earlier match retry: Suricata evaluates it once, after the payload list.
+        case .asn1: return false
         }
     }
 }
@@ -261,6 +265,10 @@ public enum HeaderMatch: Sendable, Equatable {
     /// `ssl_state`: handshake messages seen on the flow (`TLSStates` bits); `all` must be
     /// present and `none` absent.
     case sslState(all: UInt8, none: UInt8, any: UInt8)
+    /// `ftpbounce`: the flow's FTP PORT command names another host than the client.
+    case ftpBounce
+    /// `ftpdata_command`: the ftp-data flow was opened for this command (1 RETR, 2 STOR).
+    case ftpDataCommand(UInt8)
 }
 
 /// TLS handshake progress bits the engine reports in `PacketFacts.tlsStates`.

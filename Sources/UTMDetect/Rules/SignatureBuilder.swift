@@ -1,3 +1,5 @@
+import UTMCore
+
 /// The state one rule's options are parsed into, in order. Keyword parsers (`Keywords/`) only
 /// see this type: it knows the current sticky buffer, the last content (which content modifiers
 /// apply to) and the rule's `byte_extract` variables.
@@ -72,6 +74,19 @@ public struct SignatureBuilder {
         lists[Int(buffer.rawValue)].append(element)
         lastContent = (buffer, lists[Int(buffer.rawValue)].count - 1)
         lastMatch = lastContent
+    }
+
+    /// A keyword that only has meaning on one app protocol makes the rule need it (Suricata's
+    /// DetectSignatureSetAppProto): an `alert tcp` rule with `ssh.proto` becomes an SSH rule;
+    /// a rule already bound to another protocol cannot take it.
+    mutating func requireApp(_ app: AppProto, keyword: String) throws(RuleError) {
+        if let have = signature.proto.app, have != app {
+            throw .invalid("'\(keyword)' needs \(app.eveName) but the rule is for \(have.eveName)")
+        }
+        guard signature.proto.admits(ipProto: 6) else {
+            throw .invalid("'\(keyword)' needs a TCP rule, the header says \(signature.proto.name)")
+        }
+        signature.proto.app = app
     }
 
     /// A number, or the name of a `byte_extract` variable defined earlier in the rule.

@@ -74,6 +74,12 @@ public struct PacketFacts: Sendable {
     public var tlsVersion: UInt16 = 0
     /// Handshake messages seen so far on the flow (`TLSStates` bits), for `ssl_state`.
     public var tlsStates: UInt8 = 0
+    /// The flow's current FTP command is a PORT naming another host than the client, for
+    /// `ftpbounce` (set by the engine's FTP hooks).
+    public var ftpBounce = false
+    /// On an ftp-data flow, the control channel's command that used it (1 RETR, 2 STOR; 0
+    /// none or another), for `ftpdata_command`.
+    public var ftpDataCommand: UInt8 = 0
 
     public init() {}
 }
