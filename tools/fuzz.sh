@@ -64,7 +64,8 @@ extra_sources() {
     esac
 }
 swiftc_common=(-sanitize=fuzzer,address -parse-as-library "$opt" -g
-               -I "$build" -I Sources/COpenSSL -I Sources/CZlib -I Sources/CBzip2 -I Sources/CPCRE2)
+               -I "$build" -I Sources/COpenSSL -I Sources/CZlib -I Sources/CBzip2 -I Sources/CPCRE2
+               -I Sources/CUTMMatch/include)
 
 build_module() {
     local m=$1

@@ -30,7 +30,10 @@ static inline __attribute__((always_inline)) uint32_t utm_mpm_slot(uint32_t w, i
     return hashed ? (w * 0x9E3779B1u) >> shift : w;
 }
 
-/// Finds the first block of positions at or after `i` with a candidate. Positions are those `p`
+/// Finds the first block of positions at or after `i` with a candidate. (Measured against two
+/// batched forms that record up to 16-32 candidate blocks per call, with and without a branch
+/// per block: both cost more instructions in the per-packet path, 433 and 443 M against 427 M
+/// on the 10 MB capture, and were no faster in wall clock.) Positions are those `p`
 /// with p + 4 <= n (the four bytes the confirm step reads). Returns the block start and stores
 /// the block's masks in `*masks` (byte k = position start + k); when no candidate is left, stores
 /// 0. Reads only `d[i ..< n]`; slots are < 65,536 (direct) or < 2^(32 - shift) (hashed), which
