@@ -15,19 +15,14 @@ enum DetectSSHProtoVersion {
             b.sticky = .sshProto
             try DetectPCRE.pcre(&b, "\"/^(?:2|1\\.99)/\"")
         } else {
-            var c = ContentMatch(pattern: Array(value.utf8))
-            c.startsWith = true
-            c.endsWith = true
-            b.append(.content(c), to: .sshProto)
+            b.append(.content(KW.wholeBuffer(value)), to: .sshProto)
         }
     }
 
     /// Suricata's accepted forms: optional quotes and blanks around `2_compat` or a version of
     /// digits that may continue with dots, dashes and digits.
     static func value(_ raw: Substring) throws(RuleError) -> String {
-        var t = raw.trimmingSpaces
-        if t.hasPrefix("\"") { t = t.dropFirst().trimmingSpaces }
-        if t.hasSuffix("\"") { t = t.dropLast().trimmingSpaces }
+        let t = KW.optionalQuotes(raw)
         if t == "2_compat" { return "2_compat" }
         let digit = t.utf8.first.map { $0 >= 0x30 && $0 <= 0x39 } ?? false
         let allowed = t.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2e || $0 == 0x2d }

@@ -8,16 +8,11 @@ enum DetectSSHSoftwareVersion {
         try b.requireApp(.ssh, keyword: "ssh.softwareversion")
         let (lastContent, lastMatch) = (b.lastContent, b.lastMatch)
         defer { (b.lastContent, b.lastMatch) = (lastContent, lastMatch) }
-        var c = ContentMatch(pattern: Array(value.utf8))
-        c.startsWith = true
-        c.endsWith = true
-        b.append(.content(c), to: .sshSoftware)
+        b.append(.content(KW.wholeBuffer(value)), to: .sshSoftware)
     }
 
     static func value(_ raw: Substring) throws(RuleError) -> String {
-        var t = raw.trimmingSpaces
-        if t.hasPrefix("\"") { t = t.dropFirst().trimmingSpaces }
-        if t.hasSuffix("\"") { t = t.dropLast().trimmingSpaces }
+        let t = KW.optionalQuotes(raw)
         let allowed = t.utf8.allSatisfy { c in
             (c >= 0x30 && c <= 0x39) || (c | 0x20 >= 0x61 && c | 0x20 <= 0x7a)
                 || c == 0x3a || c == 0x2e || c == 0x2d || c == 0x5f || c == 0x2b || c == 0x20 || c == 0x09

@@ -20,6 +20,25 @@ enum KW {
         return t
     }
 
+    /// Suricata's value keywords that take optional quotes (`ssh.protoversion`,
+    /// `ssh.softwareversion`): blanks, then one `"` at either end on its own, are dropped; unlike
+    /// `unquote`, an unpaired quote is accepted, as Suricata's own pattern for them does.
+    static func optionalQuotes(_ raw: Substring) -> Substring {
+        var t = raw.trimmingSpaces
+        if t.hasPrefix("\"") { t = t.dropFirst().trimmingSpaces }
+        if t.hasSuffix("\"") { t = t.dropLast().trimmingSpaces }
+        return t
+    }
+
+    /// A content that matches only the whole buffer (`startswith` + `endswith`): how the legacy
+    /// value keywords compare a field exactly without a verifier of their own.
+    static func wholeBuffer(_ value: String) -> ContentMatch {
+        var c = ContentMatch(pattern: Array(value.utf8))
+        c.startsWith = true
+        c.endsWith = true
+        return c
+    }
+
     /// Removes backslash escapes (`\"`, `\;`, `\\`, `\:`).
     static func unescape(_ v: Substring) -> String {
         if !v.utf8.contains(0x5C) { return String(v) }
