@@ -457,7 +457,7 @@ public final class DetectDefinitions: @unchecked Sendable {
         case .equal, .lessEqual: return m.a > limit
         case .less: return m.a &- 1 > limit
         case .range: return m.b &- 1 > limit && m.b &- 1 > m.a
-        case .notEqual, .greater, .greaterEqual: return true
+        case .notEqual, .greater, .greaterEqual, .notRange: return true
         }
     }
 

@@ -166,6 +166,9 @@ enum SignatureCodec {
             w.optional(o.oversizeLength) { $0.int(Int($1)) }
             w.optional(o.absoluteOffset) { $0.int($1) }
             w.optional(o.relativeOffset) { $0.int($1) }
+        case .byteMath(let m):
+            w.u8(8); w.encoding(m.encoding); w.int(m.offset); w.bool(m.relative); w.u8(m.op.rawValue)
+            w.value(m.rvalue); w.int(m.slot); w.mask(m.bitmask)
         }
     }
 
@@ -527,6 +530,14 @@ enum SignatureCodec {
             if try r.present() { o.absoluteOffset = try r.int() }
             if try r.present() { o.relativeOffset = try r.int() }
             return .asn1(o)
+        case 8:
+            let enc = try r.encoding()
+            let offset = try r.int(), relative = try r.bool()
+            guard let op = ByteMathMatch.Operator(rawValue: try r.u8()) else { throw Bad(reason: "bad byte_math operator") }
+            let rvalue = try r.value(), slot = try r.int()
+            guard slot >= 0 && slot < ExtractedVariables.capacity else { throw Bad(reason: "bad variable slot") }
+            return .byteMath(ByteMathMatch(encoding: enc, offset: offset, relative: relative, op: op, rvalue: rvalue,
+                                           slot: slot, bitmask: try r.mask()))
         default:
             throw Bad(reason: "bad match element tag")
         }

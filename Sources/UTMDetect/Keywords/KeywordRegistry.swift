@@ -84,6 +84,10 @@ public enum KeywordRegistry {
             "ssh.hassh.server": .parse(DetectSSHHasshServer.sticky),
             "ssh.hassh.server.string": .parse(DetectSSHHasshServerString.sticky),
 
+            // Session 6 keywords (keywords helper): one file each, Detect<Keyword>.swift.
+            "bsize": .parse(DetectBsize.bsize),
+            "byte_math": .parse(DetectByteMath.byteMath),
+
             // Accepted, no effect on matching.
             "tag": .ignored,
             "prefilter": .ignored,
@@ -97,8 +101,6 @@ public enum KeywordRegistry {
             "hostbits": .unsupported("host bits need a host table"),
             "base64_decode": .unsupported("no base64 transform"),
             "base64_data": .unsupported("no base64 transform"),
-            "byte_math": .unsupported("not implemented"),
-            "bsize": .unsupported("not implemented"),
             "lua": .unsupported("no Lua"), "luajit": .unsupported("no Lua"),
             "filemagic": .unsupported("no libmagic"), "filename": .unsupported("file tracking not wired"),
             "fileext": .unsupported("file tracking not wired"), "filestore": .unsupported("no file store"),

@@ -154,10 +154,23 @@ public struct ByteExtractMatch: Sendable {
     public var bitmask: UInt64?
 }
 
+/// `byte_math`: reads a number, applies `op` with `rvalue`, then the bitmask, and stores the
+/// result in a rule variable (shared with byte_extract's) that later options may name.
+public struct ByteMathMatch: Sendable {
+    public enum Operator: UInt8, Sendable { case add, subtract, multiply, divide, shiftLeft, shiftRight }
+    public var encoding: NumberEncoding
+    public var offset: Int
+    public var relative: Bool
+    public var op: Operator
+    public var rvalue: ValueRef
+    public var slot: Int
+    public var bitmask: UInt64?
+}
+
 /// An integer comparison (`dsize`, `urilen`, `itype`...): `N`, `<N`, `>N`, `<=N`, `>=N`, `!N`,
-/// `N<>M` (exclusive range, as Suricata).
+/// `N<>M` (exclusive range, as Suricata), `!N-M` (outside that range: Suricata 8's negated range).
 public struct IntMatch: Sendable, Equatable {
-    public enum Mode: UInt8, Sendable { case equal, notEqual, less, greater, lessEqual, greaterEqual, range }
+    public enum Mode: UInt8, Sendable { case equal, notEqual, less, greater, lessEqual, greaterEqual, range, notRange }
     public var mode: Mode
     public var a: Int
     public var b: Int = 0
@@ -172,6 +185,7 @@ public struct IntMatch: Sendable, Equatable {
         case .lessEqual: return v <= a
         case .greaterEqual: return v >= a
         case .range: return v > a && v < b
+        case .notRange: return v <= a || v >= b
         }
     }
 }
@@ -188,6 +202,8 @@ public enum MatchElement: Sendable {
     case length(IntMatch)
     /// `asn1`: BER checks from an absolute offset or relative to the previous match.
     case asn1(ASN1Options)
+    /// `byte_math`: arithmetic on a number read from the buffer, into a rule variable.
+    case byteMath(ByteMathMatch)
 
     /// Whether this element's position depends on the previous match in the list.
     public var isRelative: Bool {
@@ -201,6 +217,7 @@ public enum MatchElement: Sendable {
         case .length: return false
         // Never makes an earlier match retry: Suricata evaluates it once, after the payload list.
         case .asn1: return false
+        case .byteMath(let m): return m.relative
         }
     }
 }

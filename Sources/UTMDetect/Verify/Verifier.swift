@@ -268,6 +268,16 @@ public struct Verifier: Sendable {
         case .asn1(let o):
             if !o.matches(buf, prevEnd: prevEnd) { return .discontinue }
             return run(elements, i &+ 1, buf, prevEnd)
+        case .byteMath(let m):
+            let at = (m.relative ? prevEnd : 0) &+ m.offset
+            guard let v = readNumber(buf, at, m.encoding),
+                  let value = byteMath(v, m.op, UInt64(truncatingIfNeeded: m.rvalue.resolve(vars))) else {
+                return m.relative ? .noMatch : .discontinue
+            }
+            var result = value
+            if let mask = m.bitmask { result = applyMask(value, mask) }
+            vars[m.slot] = Int(truncatingIfNeeded: result)
+            return run(elements, i &+ 1, buf, at &+ m.encoding.bytes)
         }
     }
 
@@ -420,6 +430,20 @@ public struct Verifier: Sendable {
             k &+= 1
         }
         return digits > 0 ? v : nil
+    }
+
+    /// `byte_math`'s arithmetic in 64-bit unsigned (C's wrap-around, as Suricata); a division
+    /// by zero fails the match instead of trapping. Shifts of 64 or more give 0.
+    @usableFromInline
+    func byteMath(_ v: UInt64, _ op: ByteMathMatch.Operator, _ r: UInt64) -> UInt64? {
+        switch op {
+        case .add: return v &+ r
+        case .subtract: return v &- r
+        case .multiply: return v &* r
+        case .divide: return r == 0 ? nil : v / r
+        case .shiftLeft: return r >= 64 ? 0 : v << r
+        case .shiftRight: return r >= 64 ? 0 : v >> r
+        }
     }
 
     /// Suricata's bitmask: keep the masked bits, shifted down past the mask's trailing zeros.
