@@ -185,4 +185,111 @@ import UTMCore
         #expect(inspect(retry, [0x4c, 3, 9, 0x4c, 2, 4]))
         #expect(!inspect(retry, [0x4c, 3, 9, 0x4c, 2, 5]))
     }
+
+    // MARK: Header keywords
+
+    static func verifies(_ s: Signature, _ f: PacketFacts) -> Bool {
+        var v = Verifier()
+        var bits = FlowBits()
+        return v.verify(s, packet: f, buffers: InspectionBuffers(), flowbits: &bits) != .noMatch
+    }
+
+    static func tcp(_ edit: (inout PacketFacts) -> Void = { _ in }) -> PacketFacts {
+        var f = PacketFacts()
+        f.ipVersion = 4
+        f.ipProto = 6
+        f.source = IPAddress(v4: 0x0a61_0001)
+        f.destination = IPAddress(v4: 0x0a61_0002)
+        edit(&f)
+        return f
+    }
+
+    @Test func headerKeywordsLoadAndMatch() throws {
+        // (options, facts that match, facts that do not)
+        let cases: [(String, PacketFacts, PacketFacts)] = [
+            ("fragbits:D;", Self.tcp { $0.ipFragBits = IPFragBits.dontFragment }, Self.tcp { $0.ipFragBits = IPFragBits.dontFragment | IPFragBits.reserved }),
+            ("fragbits:+D;", Self.tcp { $0.ipFragBits = IPFragBits.dontFragment | IPFragBits.reserved }, Self.tcp { $0.ipFragBits = IPFragBits.dontFragment }),
+            ("fragbits:*MR;", Self.tcp { $0.ipFragBits = IPFragBits.moreFragments }, Self.tcp { $0.ipFragBits = IPFragBits.dontFragment }),
+            ("fragbits:!MD;", Self.tcp { $0.ipFragBits = IPFragBits.moreFragments }, Self.tcp { $0.ipFragBits = IPFragBits.moreFragments | IPFragBits.dontFragment }),
+            ("fragbits:M;", Self.tcp { $0.ipFragBits = IPFragBits.moreFragments }, Self.tcp { $0.ipVersion = 6; $0.ipFragBits = IPFragBits.moreFragments }),
+            ("fragoffset:>10;", Self.tcp { $0.ipFragOffset = 11 }, Self.tcp { $0.ipFragOffset = 10 }),
+            ("fragoffset:!0;", Self.tcp { $0.ipFragOffset = 1 }, Self.tcp()),
+            ("seq:4294967295;", Self.tcp { $0.tcpSeq = .max }, Self.tcp { $0.tcpSeq = 1 }),
+            ("ack:0;", Self.tcp(), Self.tcp { $0.tcpAck = 7 }),
+            ("window:1024;", Self.tcp { $0.tcpWindow = 1024 }, Self.tcp { $0.tcpWindow = 1025 }),
+            ("window:!1024;", Self.tcp { $0.tcpWindow = 1 }, Self.tcp { $0.tcpWindow = 1024 }),
+            ("tos:16;", Self.tcp { $0.tos = 16 }, Self.tcp { $0.tos = 17 }),
+            ("tos:x10;", Self.tcp { $0.tos = 16 }, Self.tcp { $0.ipVersion = 6; $0.tos = 16 }),
+            ("tos:!0x10;", Self.tcp { $0.tos = 0 }, Self.tcp { $0.tos = 16 }),
+            ("ipopts:rr;", Self.tcp { $0.ipOptions = IPOptionFlags.rr | IPOptionFlags.nop }, Self.tcp { $0.ipOptions = IPOptionFlags.ts }),
+            ("ipopts:any;", Self.tcp { $0.ipOptions = IPOptionFlags.other }, Self.tcp()),
+            ("sameip;", Self.tcp { $0.destination = $0.source }, Self.tcp()),
+            ("tcp.mss:<1400;", Self.tcp { $0.tcpMSS = 1380 }, Self.tcp()),
+            ("tcp.mss:1460;", Self.tcp { $0.tcpMSS = 1460 }, Self.tcp { $0.tcpMSS = 1380 }),
+            ("tcp.flags:SA;", Self.tcp { $0.tcpFlags = 0x12 }, Self.tcp { $0.tcpFlags = 0x02 }),
+        ]
+        for (options, yes, no) in cases {
+            let s = try #require(rule(opts(options, proto: "ip")), "\(options)")
+            #expect(s.headerMatches.count == 1, "\(options)")
+            #expect(Self.verifies(s, yes), "\(options) should match")
+            #expect(!Self.verifies(s, no), "\(options) should not match")
+        }
+        // seq/ack/window/tcp.mss only on TCP; icmp_seq only on echo messages.
+        let seq = try #require(rule(opts("seq:0;", proto: "ip")))
+        #expect(!Self.verifies(seq, Self.tcp { $0.ipProto = 17 }))
+        let icmp = try #require(rule(opts("icmp_seq:7;", proto: "icmp")))
+        let echo = Self.tcp { $0.ipProto = 1; $0.icmpType = 8; $0.icmpSeq = 7 }
+        #expect(Self.verifies(icmp, echo))
+        #expect(!Self.verifies(icmp, Self.tcp { $0.ipProto = 1; $0.icmpType = 3; $0.icmpSeq = 7 }), "not an echo")
+        let anyIP = try #require(rule(opts("icmp_seq:7;", proto: "ip")))
+        #expect(Self.verifies(anyIP, Self.tcp { $0.ipVersion = 6; $0.ipProto = 58; $0.icmpType = 129; $0.icmpSeq = 7 }), "ICMPv6 echo reply")
+        #expect(rule(opts("icmp_seq:\"7\";", proto: "icmp")) != nil)
+    }
+
+    @Test func headerKeywordRefusals() {
+        let bad = ["fragbits:;", "fragbits:X;", "fragbits:M+;", "fragbits:+;", "fragoffset:9000;", "fragoffset:<=3;",
+                   "seq:-1;", "seq:4294967296;", "ack:abc;", "window:70000;", "window:<5;", "tos:256;", "tos:xZZ;",
+                   "ipopts:bogus;", "ipopts:;", "sameip:1;", "icmp_seq:70000;", "tcp.mss:70000;", "tls.version:1.4;",
+                   "tls.version:0x303;", "tls.version:sslv3;"]
+        for b in bad {
+            let e = ruleError(opts(b, proto: "ip"))
+            #expect(e?.kind == .invalid, "\(b): \(String(describing: e))")
+            #expect(e.map { !$0.description.contains("\n") } == true)
+        }
+        #expect(ruleError(opts("tls.version:1.2;", proto: "http")) != nil, "an http rule cannot take tls.version")
+    }
+
+    @Test func tlsVersionValues() throws {
+        for (text, version, raw) in [("1.0", UInt16(0x0301), false), ("1.1", 0x0302, false), ("1.2", 0x0303, false),
+                                     ("\"1.3\"", 0x0304, false), ("0x7f1c", 0x7f1c, true)] {
+            let s = try #require(rule(opts("tls.version:\(text);", proto: "tcp")), "\(text)")
+            #expect(s.headerMatches == [.tlsVersion(version: version, raw: raw)])
+            #expect(s.proto.app == .tls, "tls.version makes the rule a TLS rule")
+            #expect(DetectDefinitions.point(of: s) == .tls)
+        }
+        let named = try #require(rule(opts("tls.version:1.3;", proto: "tls")))
+        let draft = Self.tcp { $0.appProto = .tls; $0.tlsVersion = 0x7f1c }
+        #expect(Self.verifies(named, draft), "a TLS 1.3 draft is 1.3")
+        let raw = try #require(rule(opts("tls.version:0x0304;", proto: "tls")))
+        #expect(!Self.verifies(raw, draft), "raw values compare exactly")
+        #expect(Self.verifies(raw, Self.tcp { $0.appProto = .tls; $0.tlsVersion = 0x0304 }))
+        let server = try #require(rule(opts("flow:to_client; tls.version:1.3;", proto: "tls")))
+        #expect(DetectDefinitions.phase(of: server, .tls) == 2 && DetectDefinitions.phase(of: named, .tls) == 1)
+    }
+
+    @Test func ipOptionWalk() {
+        func flags(_ options: [UInt8]) -> UInt16 {
+            let header = [UInt8](repeating: 0, count: 20) + options
+            return header.withByteView { IPOptionFlags.present(in: $0, headerLength: header.count) }
+        }
+        #expect(flags([7, 7, 4, 0, 0, 0, 0, 1]) == IPOptionFlags.rr | IPOptionFlags.nop)
+        #expect(flags([68, 4, 5, 0]) == IPOptionFlags.ts)
+        #expect(flags([0, 7, 7, 4]) == IPOptionFlags.eol, "nothing after the end of options")
+        #expect(flags([130, 11]) == IPOptionFlags.sec, "a length past the header ends the walk, the option counts")
+        #expect(flags([131, 0, 7, 3]) == IPOptionFlags.lsrr, "a zero length ends the walk without looping")
+        #expect(flags([25, 3, 0, 1]) == IPOptionFlags.other | IPOptionFlags.nop)
+        // Truncated views never trap.
+        let short: [UInt8] = [UInt8](repeating: 0, count: 20) + [7]
+        #expect(short.withByteView { IPOptionFlags.present(in: $0, headerLength: 40) } == IPOptionFlags.rr)
+    }
 }

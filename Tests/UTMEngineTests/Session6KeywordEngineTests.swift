@@ -103,4 +103,83 @@ import UTMDetect
         // sid 12: check - count is 5 (END right after the 5 bytes) in the first, 6 in the second.
         #expect(n[12] == 1, "\(n)")
     }
+
+    // MARK: Header keywords
+
+    static let a: [UInt8] = [10, 97, 0, 1], b: [UInt8] = [10, 97, 0, 2]
+
+    /// Ethernet + IPv4 with the given TOS, flags/offset field and options (a multiple of 4 bytes).
+    static func ipv4(proto: UInt8, tos: UInt8 = 0, flags: UInt16 = 0, options: [UInt8] = [],
+                     src: [UInt8] = a, dst: [UInt8] = b, _ l4: [UInt8]) -> [UInt8] {
+        let ihl = 5 + options.count / 4
+        var h: [UInt8] = [UInt8(0x40 | ihl), tos] + T.be16(UInt16(ihl * 4 + l4.count)) + T.be16(0x1234) + T.be16(flags)
+            + [64, proto, 0, 0] + src + dst + options
+        var sum: UInt32 = 0
+        for i in stride(from: 0, to: h.count, by: 2) { sum += UInt32(h[i]) << 8 | UInt32(h[i + 1]) }
+        while sum > 0xffff { sum = (sum & 0xffff) + (sum >> 16) }
+        let c = ~UInt16(sum)
+        h[10] = UInt8(c >> 8); h[11] = UInt8(c & 0xff)
+        return [2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1] + T.be16(0x0800) + h + l4
+    }
+
+    static func syn(sport: UInt16, seq: UInt32, window: UInt16, mss: UInt16?) -> [UInt8] {
+        let options: [UInt8] = mss.map { [2, 4] + T.be16($0) } ?? []
+        return T.be16(sport) + T.be16(80) + T.be32(seq) + T.be32(0) + [UInt8((5 + options.count / 4) << 4), 0x02]
+            + T.be16(window) + [0, 0, 0, 0] + options
+    }
+
+    static func icmp(type: UInt8, id: UInt16, seq: UInt16) -> [UInt8] {
+        [type, 0, 0, 0] + T.be16(id) + T.be16(seq) + Array("ping".utf8)
+    }
+
+    @Test func headerKeywordsOnBuiltPackets() throws {
+        var frames: [[UInt8]] = [
+            // 1: TOS 0x10, DF and the reserved bit, a record-route option, a SYN with MSS 1460.
+            Self.ipv4(proto: 6, tos: 0x10, flags: 0xC000, options: [7, 7, 4, 0, 0, 0, 0, 1],
+                      Self.syn(sport: 43001, seq: 12345, window: 29200, mss: 1460)),
+            // 2: nothing set, a SYN without options.
+            Self.ipv4(proto: 6, Self.syn(sport: 43002, seq: 0, window: 1024, mss: nil)),
+            // 3-5: an echo request and reply with sequence 7, and an unreachable whose bytes 6-7 are 7 too.
+            Self.ipv4(proto: 1, Self.icmp(type: 8, id: 9, seq: 7)),
+            Self.ipv4(proto: 1, src: Self.b, dst: Self.a, Self.icmp(type: 0, id: 9, seq: 7)),
+            Self.ipv4(proto: 1, src: Self.b, dst: Self.a, Self.icmp(type: 3, id: 0, seq: 7)),
+            // 6: same source and destination.
+            Self.ipv4(proto: 17, src: [10, 97, 0, 5], dst: [10, 97, 0, 5], T.be16(5000) + T.be16(5001) + T.be16(12) + [0, 0, 1, 2, 3, 4]),
+        ]
+        // A TLS 1.3 handshake: ClientHello legacy version 1.2, ServerHello negotiates 1.3.
+        frames += T.tcpSession(v6: false, sport: 43003, dport: 443, exchanges: [(T.clientHello(sni: "v.example.com"), T.serverHello())])
+        let rules = """
+            alert tcp 10.97.0.0/16 any -> any any (msg:"mss"; flags:S; tcp.mss:1460; sid:20;)
+            alert tcp 10.97.0.0/16 any -> any any (msg:"small mss"; tcp.mss:<1000; sid:21;)
+            alert tcp 10.97.0.0/16 any -> any any (msg:"window"; window:29200; sid:22;)
+            alert tcp 10.97.0.0/16 any -> any any (msg:"other window"; window:!29200; sid:23;)
+            alert tcp 10.97.0.0/16 any -> any any (msg:"seq"; seq:12345; sid:24;)
+            alert tcp 10.97.0.0/16 any -> any any (msg:"syn ack 0"; tcp.flags:S; ack:0; sid:25;)
+            alert ip 10.97.0.0/16 any -> any any (msg:"tos"; tos:x10; sid:26;)
+            alert ip 10.97.0.0/16 any -> any any (msg:"not tos on tcp"; ip_proto:6; tos:!16; sid:27;)
+            alert ip 10.97.0.0/16 any -> any any (msg:"DR"; fragbits:DR; sid:28;)
+            alert ip 10.97.0.0/16 any -> any any (msg:"D and more"; fragbits:+D; sid:29;)
+            alert ip 10.97.0.0/16 any -> any any (msg:"M or R"; fragbits:*MR; sid:30;)
+            alert ip 10.97.0.0/16 any -> any any (msg:"not D, tcp"; ip_proto:6; fragbits:!D; sid:31;)
+            alert ip 10.97.0.0/16 any -> any any (msg:"offset 0, tcp"; ip_proto:6; fragoffset:0; sid:32;)
+            alert ip 10.97.0.0/16 any -> any any (msg:"offset above 0"; fragoffset:>0; sid:33;)
+            alert ip 10.97.0.0/16 any -> any any (msg:"record route"; ipopts:rr; sid:34;)
+            alert ip 10.97.0.0/16 any -> any any (msg:"any option"; ipopts:any; sid:35;)
+            alert ip 10.97.0.0/16 any -> any any (msg:"timestamp option"; ipopts:ts; sid:36;)
+            alert ip 10.97.0.0/16 any -> any any (msg:"land"; sameip; sid:37;)
+            alert icmp 10.97.0.0/16 any -> any any (msg:"echo seq 7"; icmp_seq:7; sid:38;)
+            alert icmp 10.97.0.0/16 any -> any any (msg:"echo seq 8"; icmp_seq:8; sid:39;)
+            alert tls any any -> any any (msg:"client hello 1.2"; tls.version:1.2; sid:41;)
+            alert tls any any -> any any (msg:"server 1.3"; flow:to_client; tls.version:1.3; sid:42;)
+            alert tls any any -> any any (msg:"client hello is not 1.3"; tls.version:1.3; sid:43;)
+            alert tls any any -> any any (msg:"server not raw 1.2"; flow:to_client; tls.version:0x0303; sid:44;)
+            """
+        let n = try Self.alerts(rules, frames)
+        #expect(n[20] == 1 && n[21] == nil && n[22] == 1 && n[23] == 1 && n[24] == 1 && n[25] == 2, "\(n)")
+        #expect(n[26] == 1 && n[27] == 1, "\(n)")
+        #expect(n[28] == 1 && n[29] == 1 && n[30] == 1 && n[31] == 1 && n[32] == 2 && n[33] == nil, "\(n)")
+        #expect(n[34] == 1 && n[35] == 1 && n[36] == nil && n[37] == 1, "\(n)")
+        #expect(n[38] == 2 && n[39] == nil, "request and reply, not the unreachable; \(n)")
+        #expect(n[41] == 1 && n[42] == 1 && n[43] == nil && n[44] == nil, "\(n)")
+    }
 }

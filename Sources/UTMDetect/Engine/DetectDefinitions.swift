@@ -413,6 +413,8 @@ public final class DetectDefinitions: @unchecked Sendable {
             }
             p = Swift.max(p, b)
         }
+        // tls.version with flow:to_client tests the server's (negotiated) version.
+        if pt == .tls && s.flow.contains(.toClient) && hasTLSVersion(s) { p = Swift.max(p, 2) }
         return p
     }
 
@@ -490,7 +492,13 @@ public final class DetectDefinitions: @unchecked Sendable {
             return isPacketOnly(s) || !s.proto.admits(ipProto: 6) ? .packet : .stream
         }
         if s.proto.app == .http && !s.flowbits.isEmpty && s.lists.isEmpty { return .packet }
+        // tls.version is a fact of a hello: the rule is evaluated with the TLS hellos.
+        if s.proto.app == .tls && hasTLSVersion(s) { return .tls }
         return .packet
+    }
+
+    static func hasTLSVersion(_ s: Signature) -> Bool {
+        s.headerMatches.contains { if case .tlsVersion = $0 { return true } else { return false } }
     }
 
     /// TCP payload rules Suricata evaluates on the packet rather than the stream.

@@ -128,6 +128,17 @@ enum SignatureCodec {
         case .sslState(let all, let none, let any): w.u8(9); w.u8(all); w.u8(none); w.u8(any)
         case .ftpBounce: w.u8(10)
         case .ftpDataCommand(let c): w.u8(11); w.u8(c)
+        case .fragBits(let bits, let modifier): w.u8(12); w.u8(bits); w.u8(modifier)
+        case .fragOffset(let m): w.u8(13); w.intMatch(m)
+        case .tcpSeq(let v): w.u8(14); w.u32(v)
+        case .tcpAck(let v): w.u8(15); w.u32(v)
+        case .tcpWindow(let m): w.u8(16); w.intMatch(m)
+        case .tos(let m): w.u8(17); w.intMatch(m)
+        case .ipOptions(let mask): w.u8(18); w.u16(mask)
+        case .sameIP: w.u8(19)
+        case .icmpSeq(let m): w.u8(20); w.intMatch(m)
+        case .tcpMSS(let m): w.u8(21); w.intMatch(m)
+        case .tlsVersion(let version, let raw): w.u8(22); w.u16(version); w.bool(raw)
         }
     }
 
@@ -473,6 +484,17 @@ enum SignatureCodec {
         case 9: return .sslState(all: try r.u8(), none: try r.u8(), any: try r.u8())
         case 10: return .ftpBounce
         case 11: return .ftpDataCommand(try r.u8())
+        case 12: return .fragBits(bits: try r.u8(), modifier: try r.u8())
+        case 13: return .fragOffset(try r.intMatch())
+        case 14: return .tcpSeq(try r.u32())
+        case 15: return .tcpAck(try r.u32())
+        case 16: return .tcpWindow(try r.intMatch())
+        case 17: return .tos(try r.intMatch())
+        case 18: return .ipOptions(try r.u16())
+        case 19: return .sameIP
+        case 20: return .icmpSeq(try r.intMatch())
+        case 21: return .tcpMSS(try r.intMatch())
+        case 22: return .tlsVersion(version: try r.u16(), raw: try r.bool())
         default: throw Bad(reason: "bad header keyword tag")
         }
     }

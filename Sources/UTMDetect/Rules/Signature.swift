@@ -286,6 +286,51 @@ public enum HeaderMatch: Sendable, Equatable {
     case ftpBounce
     /// `ftpdata_command`: the ftp-data flow was opened for this command (1 RETR, 2 STOR).
     case ftpDataCommand(UInt8)
+    /// `fragbits`: IPv4 MF/DF/RF (`IPFragBits`), `modifier` 0 exact, `+` these and another,
+    /// `*` any of these, `!` not all of these (Suricata's four tests).
+    case fragBits(bits: UInt8, modifier: UInt8)
+    /// `fragoffset`: the fragment offset field, in 8-byte units.
+    case fragOffset(IntMatch)
+    /// `seq` / `ack`: the TCP sequence / acknowledgement number.
+    case tcpSeq(UInt32)
+    case tcpAck(UInt32)
+    /// `window`: the TCP window field as sent (unscaled).
+    case tcpWindow(IntMatch)
+    /// `tos`: the IPv4 type-of-service byte.
+    case tos(IntMatch)
+    /// `ipopts`: an IPv4 option of these (`IPOptionFlags`) is present.
+    case ipOptions(UInt16)
+    /// `sameip`: source and destination addresses are equal.
+    case sameIP
+    /// `icmp_seq`: the echo request/reply sequence number.
+    case icmpSeq(IntMatch)
+    /// `tcp.mss`: the SYN's MSS option (no match without one).
+    case tcpMSS(IntMatch)
+    /// `tls.version`: the TLS version of the hello being inspected; not `raw`, TLS 1.3 drafts
+    /// (0x7fXX) count as 1.3.
+    case tlsVersion(version: UInt16, raw: Bool)
+}
+
+/// The IPv4 flag bits `PacketFacts.ipFragBits` carries, for `fragbits`.
+public enum IPFragBits {
+    public static let moreFragments: UInt8 = 1
+    public static let dontFragment: UInt8 = 2
+    public static let reserved: UInt8 = 4
+}
+
+/// IPv4 options present (`PacketFacts.ipOptions`), for `ipopts`.
+public enum IPOptionFlags {
+    public static let eol: UInt16 = 1 << 0
+    public static let nop: UInt16 = 1 << 1
+    public static let rr: UInt16 = 1 << 2
+    public static let ts: UInt16 = 1 << 3
+    public static let sec: UInt16 = 1 << 4
+    public static let esec: UInt16 = 1 << 5
+    public static let lsrr: UInt16 = 1 << 6
+    public static let ssrr: UInt16 = 1 << 7
+    public static let satid: UInt16 = 1 << 8
+    public static let other: UInt16 = 1 << 9
+    public static let any: UInt16 = 0x3ff
 }
 
 /// TLS handshake progress bits the engine reports in `PacketFacts.tlsStates`.

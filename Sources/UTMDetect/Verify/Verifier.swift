@@ -194,6 +194,31 @@ public struct Verifier: Sendable {
             return p.ftpBounce
         case .ftpDataCommand(let c):
             return p.ftpDataCommand == c
+        case .fragBits(let bits, let modifier):
+            guard p.ipVersion == 4 else { return false }
+            let have = p.ipFragBits
+            switch modifier {
+            case UInt8(ascii: "*"): return have & bits != 0
+            case UInt8(ascii: "+"): return have & bits == bits && have != bits
+            case UInt8(ascii: "!"): return have & bits != bits
+            default: return have == bits
+            }
+        case .fragOffset(let m): return p.ipVersion != 0 && m.matches(Int(p.ipFragOffset))
+        case .tcpSeq(let v): return p.ipProto == 6 && p.tcpSeq == v
+        case .tcpAck(let v): return p.ipProto == 6 && p.tcpAck == v
+        case .tcpWindow(let m): return p.ipProto == 6 && m.matches(Int(p.tcpWindow))
+        case .tos(let m): return p.ipVersion == 4 && m.matches(Int(p.tos))
+        case .ipOptions(let mask): return p.ipVersion == 4 && p.ipOptions & mask != 0
+        case .sameIP: return p.ipVersion != 0 && p.source == p.destination
+        case .icmpSeq(let m):
+            let echo = p.ipProto == 1 ? (p.icmpType == 0 || p.icmpType == 8)
+                : p.ipProto == 58 && (p.icmpType == 128 || p.icmpType == 129)
+            return echo && m.matches(Int(p.icmpSeq))
+        case .tcpMSS(let m): return p.ipProto == 6 && p.tcpMSS != 0 && m.matches(Int(p.tcpMSS))
+        case .tlsVersion(let version, let raw):
+            var v = p.tlsVersion
+            if !raw && v >> 8 == 0x7f { v = 0x0304 }
+            return v != 0 && v == version
         }
     }
 
