@@ -1,3 +1,4 @@
+import AllocationCounter
 import Foundation
 import Testing
 import UTMCore
@@ -181,5 +182,42 @@ import UTMDetect
         #expect(n[34] == 1 && n[35] == 1 && n[36] == nil && n[37] == 1, "\(n)")
         #expect(n[38] == 2 && n[39] == nil, "request and reply, not the unreachable; \(n)")
         #expect(n[41] == 1 && n[42] == 1 && n[43] == nil && n[44] == nil, "\(n)")
+    }
+
+    // MARK: Allocation
+
+    /// The per-packet path with every session 6 keyword loaded: the office traffic of the
+    /// engine allocation tests plus the header-keyword packets, round after round, allocates
+    /// nothing once warm (bsize and byte_math run in the verifier's fixed state; the header
+    /// facts are plain fields; the IPv4 option walk reads the packet in place).
+    @Test func session6KeywordsDoNotAllocate() throws {
+        guard allocationCounterWorks() else { return }
+        var parser = RuleParser()
+        parser.load(text: """
+            alert http any any -> any any (msg:"host"; http.host; bsize:>10; content:"example"; sid:1;)
+            alert tls any any -> any any (msg:"sni"; tls.sni; bsize:<40; content:"example"; sid:2;)
+            alert tcp any any -> any 80 (msg:"math"; flow:to_server; content:"GET"; byte_math:bytes 1, offset 1, oper +, rvalue 1, result n, relative; isdataat:n,relative; sid:3;)
+            alert tcp any any -> any any (msg:"window"; window:65535; fragbits:D; tos:0; sid:4;)
+            alert ip any any -> any any (msg:"options"; ipopts:any; sid:5;)
+            alert tcp any any -> any any (msg:"mss"; tcp.mss:>1000; sid:6;)
+            alert icmp any any -> any any (msg:"echo"; icmp_seq:7; sid:7;)
+            alert tls any any -> any any (msg:"version"; tls.version:1.2; sid:8;)
+            alert ip any any -> any any (msg:"land"; sameip; sid:9;)
+            """, file: "alloc6.rules")
+        let set = parser.finish()
+        #expect(set.report.errors.isEmpty && set.report.skipped.isEmpty, "\(set.report.errors + set.report.skipped)")
+        let engine = Engine()
+        engine.loadDetection(DetectDefinitions(ruleSet: set))
+        let traffic = EngineTraffic.round() + [
+            Self.ipv4(proto: 6, tos: 0x10, flags: 0x4000, options: [7, 7, 4, 0, 0, 0, 0, 1],
+                      Self.syn(sport: 44001, seq: 5, window: 29200, mss: 1460)),
+            Self.ipv4(proto: 1, Self.icmp(type: 8, id: 9, seq: 7)),
+            Self.ipv4(proto: 17, src: [10, 97, 0, 5], dst: [10, 97, 0, 5], T.be16(5000) + T.be16(5001) + T.be16(12) + [0, 0, 1, 2, 3, 4]),
+        ]
+        var alertsBefore = engine.stats.alerts
+        let n = steadyStateAllocations(engine, traffic, rounds: 10) { alertsBefore = engine.stats.alerts }
+        print("Session 6 keyword allocations: \(n); alerts \(engine.stats.alerts - alertsBefore)")
+        #expect(n == 0, "detection with the session 6 keywords allocated \(n) times")
+        #expect(engine.stats.alerts - alertsBefore >= 10 * 9, "every rule alerted each round")
     }
 }
