@@ -305,14 +305,24 @@ extension Engine {
     }
 
     func detectDNS(_ parser: DNSParser, _ direction: Direction) {
-        guard let d = detect, detectCursor.slot >= 0, !parser.message.flags.qr else { return }
+        guard let d = detect, detectCursor.slot >= 0 else { return }
+        if parser.message.flags.qr {
+            // Responses: only `dns.opcode` rules with flow:to_client (phase 2) inspect them.
+            var f = detectFacts(direction, app: .dns, stream: false)
+            f.dnsOpcode = parser.message.flags.opcode
+            d.inspectApp(.dns, phase: 2, f, buffers: InspectionBuffers(), slot: detectCursor.slot, time: detectCursor.time) { s, alert in
+                self.detectMatched(s, alert, f)
+            }
+            return
+        }
         let n = parser.message.questionCount
         var q = 0
         while q < n {
             if let question = parser.message.question(q), question.name.isPresent {
                 var buffers = InspectionBuffers()
                 parser.withField(question.name) { buffers[.dnsQuery] = $0 }
-                let f = detectFacts(direction, app: .dns, stream: false)
+                var f = detectFacts(direction, app: .dns, stream: false)
+                f.dnsOpcode = parser.message.flags.opcode
                 d.inspectApp(.dns, phase: 1, f, buffers: buffers, slot: detectCursor.slot, time: detectCursor.time) { s, alert in
                     self.detectMatched(s, alert, f)
                 }

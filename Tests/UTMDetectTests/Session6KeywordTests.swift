@@ -277,6 +277,26 @@ import UTMCore
         #expect(DetectDefinitions.phase(of: server, .tls) == 2 && DetectDefinitions.phase(of: named, .tls) == 1)
     }
 
+    @Test func dnsOpcode() throws {
+        let s = try #require(rule(opts("dns.opcode:!0;", proto: "udp")))
+        #expect(s.proto.app == .dns && s.headerMatches == [.dnsOpcode(IntMatch(mode: .notEqual, a: 0))])
+        #expect(DetectDefinitions.point(of: s) == .dns && DetectDefinitions.phase(of: s, .dns) == 1)
+        let answers = try #require(rule(opts("flow:to_client; dns.opcode:4;", proto: "dns")))
+        #expect(DetectDefinitions.phase(of: answers, .dns) == 2)
+        var f = Self.tcp { $0.ipProto = 17; $0.appProto = .dns; $0.dnsOpcode = 4 }
+        #expect(Self.verifies(s, f))
+        f.dnsOpcode = 0
+        #expect(!Self.verifies(s, f))
+        f.dnsOpcode = 0xff
+        let zero = try #require(rule(opts("dns.opcode:0;", proto: "dns")))
+        #expect(!Self.verifies(zero, f), "no DNS message, no opcode")
+        for bad in ["dns.opcode:;", "dns.opcode:256;", "dns.opcode:x;"] {
+            #expect(ruleError(opts(bad, proto: "dns"))?.kind == .invalid, "\(bad)")
+        }
+        #expect(ruleError(opts("dns.opcode:0;", proto: "http")) != nil)
+        #expect(ruleError(opts("dns.opcode:0;", proto: "icmp")) != nil)
+    }
+
     @Test func ipOptionWalk() {
         func flags(_ options: [UInt8]) -> UInt16 {
             let header = [UInt8](repeating: 0, count: 20) + options

@@ -184,6 +184,33 @@ import UTMDetect
         #expect(n[41] == 1 && n[42] == 1 && n[43] == nil && n[44] == nil, "\(n)")
     }
 
+    // MARK: dns.opcode
+
+    /// A DNS query (flags: opcode << 11) for `name` from `sport`, and its answer (QR set).
+    static func dnsExchange(sport: UInt16, opcode: UInt16, name: String) -> [[UInt8]] {
+        var qname: [UInt8] = []
+        for label in name.split(separator: ".") { qname += [UInt8(label.utf8.count)] + Array(label.utf8) }
+        let question = qname + [0] + T.be16(opcode == 4 ? 6 : 1) + T.be16(1)
+        let query = T.be16(sport) + T.be16(opcode << 11 | 0x0100) + T.be16(1) + T.be16(0) + T.be16(0) + T.be16(0) + question
+        let answer = T.be16(sport) + T.be16(0x8000 | opcode << 11) + T.be16(1) + T.be16(0) + T.be16(0) + T.be16(0) + question
+        func udp(_ a: UInt16, _ b: UInt16, _ p: [UInt8]) -> [UInt8] { T.be16(a) + T.be16(b) + T.be16(UInt16(8 + p.count)) + [0, 0] + p }
+        return [Self.ipv4(proto: 17, udp(sport, 53, query)), Self.ipv4(proto: 17, src: Self.b, dst: Self.a, udp(53, sport, answer))]
+    }
+
+    @Test func dnsOpcodeOnQueriesAndResponses() throws {
+        let frames = Self.dnsExchange(sport: 45001, opcode: 0, name: "www.example.net")
+            + Self.dnsExchange(sport: 45002, opcode: 4, name: "example.net")
+        let rules = """
+            alert dns any any -> any any (msg:"notify"; dns.opcode:4; sid:50;)
+            alert dns any any -> any any (msg:"not a query"; dns.opcode:!0; sid:51;)
+            alert dns any any -> any any (msg:"notify answered"; flow:to_client; dns.opcode:4; sid:52;)
+            alert udp any any -> any 53 (msg:"query for example"; dns.query; content:"example"; dns.opcode:0; sid:53;)
+            alert dns any any -> any any (msg:"update"; dns.opcode:5; sid:54;)
+            """
+        let n = try Self.alerts(rules, frames)
+        #expect(n[50] == 1 && n[51] == 1 && n[52] == 1 && n[53] == 1 && n[54] == nil, "\(n)")
+    }
+
     // MARK: Allocation
 
     /// The per-packet path with every session 6 keyword loaded: the office traffic of the

@@ -415,6 +415,8 @@ public final class DetectDefinitions: @unchecked Sendable {
         }
         // tls.version with flow:to_client tests the server's (negotiated) version.
         if pt == .tls && s.flow.contains(.toClient) && hasTLSVersion(s) { p = Swift.max(p, 2) }
+        // dns.opcode with flow:to_client runs with the responses (phase 2), else the requests.
+        if pt == .dns && s.flow.contains(.toClient) && hasDNSOpcode(s) { p = Swift.max(p, 2) }
         return p
     }
 
@@ -494,7 +496,12 @@ public final class DetectDefinitions: @unchecked Sendable {
         if s.proto.app == .http && !s.flowbits.isEmpty && s.lists.isEmpty { return .packet }
         // tls.version is a fact of a hello: the rule is evaluated with the TLS hellos.
         if s.proto.app == .tls && hasTLSVersion(s) { return .tls }
+        if s.proto.app == .dns && hasDNSOpcode(s) { return .dns }
         return .packet
+    }
+
+    static func hasDNSOpcode(_ s: Signature) -> Bool {
+        s.headerMatches.contains { if case .dnsOpcode = $0 { return true } else { return false } }
     }
 
     static func hasTLSVersion(_ s: Signature) -> Bool {

@@ -139,6 +139,7 @@ enum SignatureCodec {
         case .icmpSeq(let m): w.u8(20); w.intMatch(m)
         case .tcpMSS(let m): w.u8(21); w.intMatch(m)
         case .tlsVersion(let version, let raw): w.u8(22); w.u16(version); w.bool(raw)
+        case .dnsOpcode(let m): w.u8(23); w.intMatch(m)
         }
     }
 
@@ -495,6 +496,7 @@ enum SignatureCodec {
         case 20: return .icmpSeq(try r.intMatch())
         case 21: return .tcpMSS(try r.intMatch())
         case 22: return .tlsVersion(version: try r.u16(), raw: try r.bool())
+        case 23: return .dnsOpcode(try r.intMatch())
         default: throw Bad(reason: "bad header keyword tag")
         }
     }

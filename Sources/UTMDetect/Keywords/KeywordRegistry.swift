@@ -99,6 +99,7 @@ public enum KeywordRegistry {
             "tcp.mss": .parse(DetectTcpMss.tcpMSS),
             "tcp.flags": .parse(DetectIPHeader.flags),
             "tls.version": .parse(DetectTLSVersion.tlsVersion),
+            "dns.opcode": .parse(DetectDnsOpcode.dnsOpcode),
 
             // Accepted, no effect on matching.
             "tag": .ignored,

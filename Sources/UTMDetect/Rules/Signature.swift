@@ -309,6 +309,8 @@ public enum HeaderMatch: Sendable, Equatable {
     /// `tls.version`: the TLS version of the hello being inspected; not `raw`, TLS 1.3 drafts
     /// (0x7fXX) count as 1.3.
     case tlsVersion(version: UInt16, raw: Bool)
+    /// `dns.opcode`: the DNS header's opcode (`PacketFacts.dnsOpcode`).
+    case dnsOpcode(IntMatch)
 }
 
 /// The IPv4 flag bits `PacketFacts.ipFragBits` carries, for `fragbits`.

@@ -94,6 +94,8 @@ public struct PacketFacts: Sendable {
     public var tcpWindow: UInt16 = 0
     public var tcpMSS: UInt16 = 0
     public var icmpSeq: UInt16 = 0
+    /// The opcode of the DNS message inspected, 0xff when the facts are not a DNS message's.
+    public var dnsOpcode: UInt8 = 0xff
 
     public init() {}
 }

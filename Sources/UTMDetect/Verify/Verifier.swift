@@ -219,6 +219,7 @@ public struct Verifier: Sendable {
             var v = p.tlsVersion
             if !raw && v >> 8 == 0x7f { v = 0x0304 }
             return v != 0 && v == version
+        case .dnsOpcode(let m): return p.dnsOpcode != 0xff && m.matches(Int(p.dnsOpcode))
         }
     }
 
