@@ -4,9 +4,10 @@
 ///
 /// It is a `.length` element of the list the rule is filling, like `content` (so it applies to
 /// whatever buffer, plain or derived, the rule's sticky selection names); Suricata refuses it
-/// without a sticky buffer (`pkt_data` or none), and so do we. At the end of the rule
-/// `validate` refuses lists whose bsize bounds can never hold together or cannot fit the
-/// contents the list requires, as Suricata's bsize content check does.
+/// without a sticky buffer (`pkt_data` or none), and so do we. Once the rule is built
+/// (`RuleParser.parseRule`), `validate` refuses lists whose bsize bounds can never hold
+/// together or cannot fit the contents the list requires, as Suricata's bsize content check
+/// does.
 enum DetectBsize {
     @Sendable static func bsize(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
         let text = try KW.require(v, "bsize")

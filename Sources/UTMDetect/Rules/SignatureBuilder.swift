@@ -104,7 +104,6 @@ public struct SignatureBuilder {
         var sig = signature
         sig.lists = []
         for b in BufferID.allCases where !lists[Int(b.rawValue)].isEmpty {
-            try DetectBsize.validate(b, lists[Int(b.rawValue)])
             sig.lists.append(BufferMatchList(buffer: b, elements: lists[Int(b.rawValue)]))
         }
         sig.variableCount = variables.count
