@@ -74,11 +74,14 @@ import UTMDetect
             alert tls any any -> any any (msg:"long sni"; tls.sni; bsize:>=20; content:"secure"; sid:5;)
             alert http any any -> any any (msg:"uri outside 3-6"; http.uri; bsize:!3-6; sid:6;)
             alert http any any -> any any (msg:"uri length only"; http.uri; bsize:2; sid:7;)
+            alert http any any -> any any (msg:"2-byte body"; flow:to_client; file_data; bsize:2; content:"ok"; sid:8;)
+            alert http any any -> any any (msg:"no 3-byte body"; flow:to_client; file_data; bsize:3; sid:9;)
             """
         let n = try Self.alerts(rules, frames)
         #expect(n[1] == 1 && n[2] == 1 && n[3] == nil, "\(n)")
         #expect(n[4] == 1 && n[5] == 1, "\(n)")
         #expect(n[6] == 2 && n[7] == 1, "'/a' is 2 and '/abcdef' 7 bytes: both outside 3-6; \(n)")
+        #expect(n[8] == 2 && n[9] == nil, "both responses carry the 2-byte body 'ok'; \(n)")
     }
 
     // MARK: byte_math
