@@ -169,7 +169,7 @@ public final class Engine {
             self.endFlow(ref, &flow, reason)
         }
         if packet.tunnelProto != 0 { trackTunnelLayer() }
-        guard let tracked = flows.track(packet, onEnd: { ref, flow, reason in
+        guard var tracked = flows.track(packet, onEnd: { ref, flow, reason in
             self.endFlow(ref, &flow, reason)
         }) else {
             stats.untracked &+= 1
@@ -177,6 +177,10 @@ public final class Engine {
         }
         lastFlow = tracked.ref
         lastFlowIsNew = tracked.isNew
+        if midstreamReverses(tracked.direction, isNew: tracked.isNew) {
+            flows.reverse(tracked.ref)
+            tracked.direction = .toClient
+        }
         if tracked.isNew {
             appIDFlowStarted(tracked.ref)
             firewallFlowStarted(tracked.ref)
@@ -217,6 +221,10 @@ public final class Engine {
             let bits = flowBlockBits()
             if bits != 0 { flows.withFlow(tracked.ref) { $0.engineFlags |= bits } }
         } else {
+            if detectCursor.flowScopeDrop && config.modes.ids {
+                // A flow-scoped drop rule matched in IDS mode: no more detection on this flow.
+                flows.withFlow(tracked.ref) { $0.engineFlags |= FlowBits.noDetect }
+            }
             checkBypass(tracked.ref, tracked.direction)
         }
         return decision

@@ -308,6 +308,12 @@ extension Engine {
         case .alert, .pass:
             break
         }
+        // IDS mode: a drop rule alerts, and (flow-scoped) still marks the flow dropped, as
+        // Suricata's RuleActionToFlow does whatever the mode; its detection ends with this
+        // packet (DetectFlow skips a dropped flow), so it alerts once (drop-protocol-change).
+        if config.modes.ids && sig.action != .alert && sig.action != .pass && d.actionOverride == nil {
+            noteDropScope(d, i)
+        }
         let flow = detectCursor.flow
         // The flow as the packet found it: the packet that reveals the protocol (a ClientHello,
         // an SSH banner) matches with it already known to the inspection, as in Suricata.

@@ -48,7 +48,8 @@ extension Engine {
         var b = InspectionBuffers()
         fillHTTP2(&b, i, s, response: response)
         let direction: Direction = response ? .toClient : .toServer
-        let f = detectFacts(direction, app: .http, stream: false)
+        // The flow's protocol as rules see it: `http` rules take HTTP/2, `http1` ones do not.
+        let f = detectFacts(direction, app: .http2, stream: false)
         let mask: UInt8 = 1 << (response ? 3 : 1)
         d.inspectApp(.http, phaseMask: mask, f, buffers: b, slot: detectCursor.slot, time: detectCursor.time) { sig, alert in
             self.detectMatched(sig, alert, f)
@@ -97,18 +98,10 @@ extension Engine {
         while k < n {
             let tx = http.items[i].ready(k)
             k += 1
-            guard tx.status == 101, tx.requestHeaders.isPresent else { continue }
-            let asked = http.items[i].withField(tx.requestHeaders) { v -> Bool in
-                var p = 0
-                while p + 3 <= v.count {
-                    if let a = v.u8(p), let b = v.u8(p + 1), let c = v.u8(p + 2),
-                       asciiLower(a) == UInt8(ascii: "h") && b == UInt8(ascii: "2") && asciiLower(c) == UInt8(ascii: "c") {
-                        return true
-                    }
-                    p += 1
-                }
-                return false
-            }
+            guard tx.status == 101 else { continue }
+            // The server's `Upgrade: h2c` decides, as in Suricata (a session picked up after
+            // the request was lost still switches); the request's asking is enough too.
+            let asked = mentionsH2C(i, tx.responseHeaders) || mentionsH2C(i, tx.requestHeaders)
             guard asked, let s = acquire(.http2) else { continue }
             let h2 = Int(s)
             http.items[i].withField(tx.method) { mv in
@@ -121,6 +114,22 @@ extension Engine {
             return s
         }
         return nil
+    }
+
+    /// Whether a header block of HTTP parser `i` contains `h2c` (any case).
+    func mentionsH2C(_ i: Int, _ block: Field) -> Bool {
+        guard block.isPresent else { return false }
+        return http.items[i].withField(block) { v -> Bool in
+            var p = 0
+            while p + 3 <= v.count {
+                if let a = v.u8(p), let b = v.u8(p + 1), let c = v.u8(p + 2),
+                   asciiLower(a) == UInt8(ascii: "h") && b == UInt8(ascii: "2") && asciiLower(c) == UInt8(ascii: "c") {
+                    return true
+                }
+                p += 1
+            }
+            return false
+        }
     }
 
     /// Hands the flow from the HTTP/1 parser to HTTP/2 state `s`: the bytes after the 101 in

@@ -91,8 +91,9 @@ public struct Verifier: Sendable {
     mutating func verify<S: VerifiedSignature>(signature sig: S, packet p: PacketFacts, buffers: InspectionBuffers,
                                                flowbits: inout FlowBits) -> VerifyResult {
         guard headerMatches(of: sig, p) else { return .noMatch }
-        // `http` rules cover HTTP/2 too (Suricata's http is both versions).
-        if let app = sig.proto.app, app != p.appProto && !(app == .http && p.appProto == .http2) { return .noMatch }
+        // `http` rules cover HTTP/2 too (Suricata 7's http is both versions); `http1` does not.
+        if let app = sig.proto.app, app != p.appProto
+            && !(app == .http && p.appProto == .http2 && !sig.proto.http1Only) { return .noMatch }
         if sig.proto.packetOnly && p.isStream { return .noMatch }
         if sig.proto.streamOnly && !p.isStream { return .noMatch }
         guard flowMatches(sig.flow, p) else { return .noMatch }
