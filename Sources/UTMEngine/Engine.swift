@@ -66,6 +66,10 @@ public final class Engine {
     var http2: SlotPool<HTTP2Parser>
     /// Reused list of an HTTP/2 parser's finished streams (EngineHTTP2.swift).
     var http2Ready: [Int] = []
+    /// HTTP/2 body bytes collected during one feed, and where each stream side's piece lies
+    /// (EngineHTTP2.swift): inspected after the feed, which must not be re-entered.
+    var http2Body: [UInt8] = []
+    var http2BodyPieces: [HTTP2BodyPiece] = []
     var pgsql: SlotPool<PgSQLParser>
     var smb: SlotPool<SMBParser>
     var sipTCP: SlotPool<SIPStream>
@@ -122,6 +126,8 @@ public final class Engine {
         dnsTCP = SlotPool(limit: c.maxDNSTCPStates) { DNSParser(config: c.dns) }
         http2 = SlotPool(limit: c.maxHTTP2States) { HTTP2Parser(config: c.http2) }
         http2Ready.reserveCapacity(c.http2.maxStreams)
+        http2Body.reserveCapacity(Engine.http2BodyCapacity)
+        http2BodyPieces.reserveCapacity(Engine.http2BodyPieceCapacity)
         pgsql = SlotPool(limit: c.maxPgSQLStates) { PgSQLParser(config: c.pgsql) }
         smb = SlotPool(limit: c.maxSMBStates) { SMBParser(config: c.smb) }
         sipTCP = SlotPool(limit: c.maxSIPTCPStates) { SIPStream() }

@@ -4,19 +4,44 @@ import UTMAppLayer
 import UTMOutput
 import UTMDetect
 
+/// Where one stream side's body piece lies in `Engine.http2Body`.
+struct HTTP2BodyPiece {
+    var stream: Int32
+    var response: Bool
+    /// Body bytes of that side before this piece.
+    var offset: Int64
+    var start: Int32
+    var count: Int32
+}
+
 /// HTTP/2 on the engine's side: feeds the parser, puts each stream's headers through the
 /// firewall (`http2:stream` hooks) and the HTTP rules (http.uri, http.host, http.method ...
-/// as for HTTP/1, so `alert http` rules match), and logs finished streams as `http` events.
-/// Bodies are counted, not inspected.
+/// as for HTTP/1, so `alert http` rules match), inspects DATA as the body buffers (file_data,
+/// http.response_body, http.request_body: decoded, bounded per stream side by the detect
+/// engine's `bodyInspectLimit`), and logs finished streams as `http` events.
 extension Engine {
+    /// Body bytes kept per feed for inspection (a feed is one segment's in-order bytes; its
+    /// decoded DATA may be more, the excess is not inspected), and pieces (stream sides) per feed.
+    static let http2BodyCapacity = 64 << 10
+    static let http2BodyPieceCapacity = 64
+
     func http2Data(_ ref: FlowRef, _ i: Int, _ data: ByteView, _ chunk: StreamChunk, _ m: EVEEndpoints,
                    time: Timestamp) {
-        http2.items[i].feed(data, direction: chunk.direction, gap: chunk.gapBefore)
+        http2Body.removeAll(keepingCapacity: true)
+        http2BodyPieces.removeAll(keepingCapacity: true)
+        if detect != nil {
+            http2.items[i].feed(data, direction: chunk.direction, gap: chunk.gapBefore) { body in
+                self.collectHTTP2Body(body)
+            }
+        } else {
+            http2.items[i].feed(data, direction: chunk.direction, gap: chunk.gapBefore)
+        }
         while let (s, response) = http2.items[i].takeNewHeaders() {
             let direction: Direction = response ? .toClient : .toServer
             if fw.rules != nil && !firewallHTTP2(ref, i, s, direction) { return }
             if detect != nil { detectHTTP2(i, s, response: response) }
         }
+        if detect != nil && !http2BodyPieces.isEmpty { detectHTTP2Bodies(i) }
         if fw.rules != nil {
             // Streams that ended in this chunk reach their closed/complete hooks.
             var k = 0
@@ -56,8 +81,72 @@ extension Engine {
         }
     }
 
+    /// One piece of body lent by the parser during a feed (it must not be touched here):
+    /// copied to `http2Body` up to the detect engine's per-side `bodyInspectLimit`; a piece
+    /// continuing the previous one of the same side extends it.
+    func collectHTTP2Body(_ body: HTTP2BodyChunk) {
+        guard let d = detect else { return }
+        let limit = Int64(d.config.bodyInspectLimit)
+        guard body.offset < limit else { return }
+        let room = Engine.http2BodyCapacity - http2Body.count
+        let take = Int(Swift.min(Int64(body.data.count), limit &- body.offset, Int64(room)))
+        guard take > 0 else { return }
+        let n = http2BodyPieces.count
+        if n > 0, http2BodyPieces[n - 1].stream == Int32(body.stream), http2BodyPieces[n - 1].response == body.response,
+           http2BodyPieces[n - 1].offset &+ Int64(http2BodyPieces[n - 1].count) == body.offset,
+           Int(http2BodyPieces[n - 1].start) + Int(http2BodyPieces[n - 1].count) == http2Body.count {
+            http2BodyPieces[n - 1].count &+= Int32(take)
+        } else {
+            guard n < Engine.http2BodyPieceCapacity else { return }
+            http2BodyPieces.append(HTTP2BodyPiece(stream: Int32(body.stream), response: body.response, offset: body.offset,
+                                                  start: Int32(http2Body.count), count: Int32(take)))
+        }
+        body.data.prefix(take).withUnsafeBytes { http2Body.append(contentsOf: $0) }
+    }
+
+    /// The body pieces of the last feed through the HTTP rules' body phases (2: request body,
+    /// 4: response body), each with its stream's header buffers (a rule may test both).
+    func detectHTTP2Bodies(_ i: Int) {
+        guard detect != nil, detectCursor.slot >= 0 else { return }
+        // The bytes are read in place for the whole loop (a view must not outlive the call).
+        http2Body.withUnsafeBytes { raw in detectHTTP2Bodies(i, ByteView(raw)) }
+    }
+
+    func detectHTTP2Bodies(_ i: Int, _ all: ByteView) {
+        guard let d = detect else { return }
+        var k = 0
+        while k < http2BodyPieces.count {
+            let piece = http2BodyPieces[k]
+            k += 1
+            let s = Int(piece.stream)
+            guard s < http2.items[i].streams.count, http2.items[i].streams[s].isActive else { continue }
+            var b = InspectionBuffers()
+            fillHTTP2(&b, i, s, response: false, headerLines: !piece.response)
+            if piece.response { fillHTTP2(&b, i, s, response: true) }
+            guard let body = all.slice(Int(piece.start), Int(piece.count)) else { continue }
+            if piece.response {
+                b[.httpServerBody] = body
+                b[.fileData] = body
+            } else {
+                b[.httpClientBody] = body
+            }
+            let direction: Direction = piece.response ? .toClient : .toServer
+            // Keys the engine's per-transaction body state to this stream (HTTP/1's sequences
+            // stay below 2^31).
+            let key = http2.items[i].streams[s].sequence | 0x8000_0000
+            d.bodyInspected(detectCursor.slot, direction, sequence: key, Int(piece.count))
+            let f = detectFacts(direction, app: .http2, stream: false)
+            let mask: UInt8 = piece.response ? 1 << 4 : 1 << 2
+            d.inspectApp(.http, phaseMask: mask, f, buffers: b, slot: detectCursor.slot, time: detectCursor.time) { sig, alert in
+                self.detectMatched(sig, alert, f)
+            }
+        }
+    }
+
     /// The HTTP buffers of one stream side (views into the parser, valid until it is fed again).
-    func fillHTTP2(_ b: inout InspectionBuffers, _ i: Int, _ s: Int, response: Bool) {
+    /// `headerLines`: http.header from this side (it uses the parser's one scratch store, so only
+    /// one side's lines can be lent at a time).
+    func fillHTTP2(_ b: inout InspectionBuffers, _ i: Int, _ s: Int, response: Bool, headerLines: Bool = true) {
         let side = response ? http2.items[i].streams[s].response : http2.items[i].streams[s].request
         func put(_ id: BufferID, _ f: Field) {
             guard f.isPresent else { return }
@@ -77,6 +166,7 @@ extension Engine {
             put(.httpReferer, side.referer)
             put(.httpContentType, side.contentType)
         }
+        guard headerLines else { return }
         http2.items[i].buildHeaderLines(s, response: response)
         http2.items[i].withHeaderLines { v in
             if !v.isEmpty {
