@@ -116,6 +116,7 @@ public struct HTTP2Side: Sendable {
     public internal(set) var cookie: Field = .absent
     public internal(set) var referer: Field = .absent
     public internal(set) var location: Field = .absent
+    public internal(set) var server: Field = .absent
     /// The header block was decoded (HEADERS with END_HEADERS, or its last CONTINUATION).
     public internal(set) var headersDone = false
     /// END_STREAM was seen on this side.
@@ -146,7 +147,7 @@ public struct HTTP2Side: Sendable {
         headers.removeAll(keepingCapacity: true)
         method = .absent; path = .absent; authority = .absent; scheme = .absent; status = .absent
         host = .absent; userAgent = .absent; contentType = .absent; cookie = .absent
-        referer = .absent; location = .absent
+        referer = .absent; location = .absent; server = .absent
         headersDone = false; ended = false; dataBytes = 0; truncated = false
         encoding = 0; bodyDelivered = 0; bodyStopped = false; bodyLimited = false; inflater = -1
     }
@@ -205,6 +206,8 @@ public struct HTTP2Parser {
     var nextSequence: UInt32 = 0
     /// A scratch store for `headerLines` (http.header) and Huffman output.
     var lines: FieldStore
+    /// Where the regular header lines begin in `lines` (after the pseudo-headers).
+    var linesRegular = 0
     var scratch: [UInt8]
     /// Frames too long for their receiver, per direction (Suricata's long-frame events).
     public private(set) var longFrames: (UInt32, UInt32) = (0, 0)
@@ -347,27 +350,39 @@ public struct HTTP2Parser {
         (response ? streams[i].response : streams[i].request).store.withView(f, body)
     }
 
-    /// Builds the side's regular headers as HTTP/1 lines ("name: value\r\n"), Suricata's
-    /// http.header for HTTP/2, into a scratch store `withHeaderLines` lends until the next build.
+    /// Builds the side's headers as HTTP/1 lines ("name: value\r\n") into a scratch store lent
+    /// until the next build: the pseudo-headers first, then the regular ones. The regular
+    /// lines are Suricata's http.header for HTTP/2 (`withHeaderLines`); all of them are the
+    /// instances of http.request_header / http.response_header (`withAllHeaderLines`).
     public mutating func buildHeaderLines(_ i: Int, response: Bool) {
         lines.reset()
         let side = response ? streams[i].response : streams[i].request
-        var k = 0
-        while k < side.headers.count {
-            let h = side.headers[k]
-            k += 1
-            let pseudo = side.store.withView(h.name) { $0.u8(0) == UInt8(ascii: ":") }
-            if pseudo { continue }
-            _ = side.store.withView(h.name) { lines.append($0) }
-            _ = lines.appendByte(UInt8(ascii: ":"))
-            _ = lines.appendByte(UInt8(ascii: " "))
-            _ = side.store.withView(h.value) { lines.append($0) }
-            _ = lines.appendByte(0x0D)
-            _ = lines.appendByte(0x0A)
+        var pass = 0
+        while pass < 2 {
+            var k = 0
+            while k < side.headers.count {
+                let h = side.headers[k]
+                k += 1
+                let pseudo = side.store.withView(h.name) { $0.u8(0) == UInt8(ascii: ":") }
+                if pseudo != (pass == 0) { continue }
+                _ = side.store.withView(h.name) { lines.append($0) }
+                _ = lines.appendByte(UInt8(ascii: ":"))
+                _ = lines.appendByte(UInt8(ascii: " "))
+                _ = side.store.withView(h.value) { lines.append($0) }
+                _ = lines.appendByte(0x0D)
+                _ = lines.appendByte(0x0A)
+            }
+            if pass == 0 { linesRegular = lines.used }
+            pass += 1
         }
     }
 
     public func withHeaderLines<R>(_ body: (ByteView) -> R) -> R {
+        let start = Swift.min(linesRegular, lines.used)
+        return lines.withView(Field(offset: Int32(start), length: Int32(lines.used - start)), body)
+    }
+
+    public func withAllHeaderLines<R>(_ body: (ByteView) -> R) -> R {
         lines.withView(Field(offset: 0, length: Int32(lines.used)), body)
     }
 
@@ -936,6 +951,7 @@ extension HTTP2Side {
             }
         case UInt8(ascii: "r"): if named("referer") { referer = v }
         case UInt8(ascii: "l"): if named("location") { location = v }
+        case UInt8(ascii: "s"): if named("server") { server = v }
         default: break
         }
     }

@@ -228,10 +228,19 @@ extension Engine {
             put(.httpStatMsg, tx.statusMessage)
             put(.httpResponseLine, tx.statusLine)
             if tx.status > 0 { put(.httpStatCode, statusField(tx)) }
+            // Session 6 header keywords: the header lines as http.response_header's instances.
+            put(.httpResponseHeader, tx.responseHeaders)
+            put(.httpLocation, tx.location)
+            if tx.responseHeaders.isPresent, detect?.uses(.httpServer) == true {
+                p.withField(tx.responseHeaders) { v in
+                    if let server = Engine.headerValue(v, "server") { b[.httpServer] = server }
+                }
+            }
         } else {
             put(.httpHeader, tx.requestHeaders)
             put(.httpRawHeader, tx.requestHeaders)
             put(.httpContentType, tx.requestContentType)
+            put(.httpRequestHeader, tx.requestHeaders)
         }
     }
 

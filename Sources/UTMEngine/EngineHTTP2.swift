@@ -155,6 +155,8 @@ extension Engine {
         if response {
             put(.httpStatCode, side.status)
             put(.httpContentType, side.contentType)
+            put(.httpServer, side.server)
+            put(.httpLocation, side.location)
         } else {
             put(.httpMethod, side.method)
             put(.httpURI, side.path)
@@ -173,6 +175,9 @@ extension Engine {
                 b[.httpHeader] = v
                 b[.httpRawHeader] = v
             }
+        }
+        http2.items[i].withAllHeaderLines { v in
+            if !v.isEmpty { b[response ? .httpResponseHeader : .httpRequestHeader] = v }
         }
     }
 

@@ -84,6 +84,13 @@ public enum KeywordRegistry {
             "ssh.hassh.server": .parse(DetectSSHHasshServer.sticky),
             "ssh.hassh.server.string": .parse(DetectSSHHasshServerString.sticky),
 
+            // HTTP header keywords, session 6 (DetectHTTPRequestHeader.swift, DetectHTTPResponseHeader.swift,
+            // DetectHTTPServer.swift, DetectHTTPLocation.swift)
+            "http.request_header": .parse(DetectHTTPRequestHeader.sticky),
+            "http.response_header": .parse(DetectHTTPResponseHeader.sticky),
+            "http.server": .parse(DetectHTTPServer.sticky),
+            "http.location": .parse(DetectHTTPLocation.sticky),
+
             // Accepted, no effect on matching.
             "tag": .ignored,
             "prefilter": .ignored,
@@ -113,7 +120,6 @@ public enum KeywordRegistry {
             "icmp_seq": .unsupported("not implemented"), "rpc": .unsupported("no RPC parser"),
             "replace": .unsupported("inline replace is not supported"),
             "iprep": .unsupported("no IP reputation"), "geoip": .unsupported("no GeoIP"),
-            "http.request_header": .unsupported("not implemented"), "http.response_header": .unsupported("not implemented"),
             "to_lowercase": .unsupported("transforms not implemented"), "strip_whitespace": .unsupported("transforms not implemented"),
             "compress_whitespace": .unsupported("transforms not implemented"), "url_decode": .unsupported("transforms not implemented"),
             "dotprefix": .unsupported("transforms not implemented"), "pcrexform": .unsupported("transforms not implemented"),
