@@ -307,7 +307,7 @@ import UTMInflate
     /// index failed (or, with other sizes, named another entry than the endpoint decodes).
     @Test func largerDynamicTableIsFollowed() {
         let big = [UInt8](repeating: 0x61, count: 2000)
-        let first = int(16384, prefix: 5, flags: 0x20) + [0x82, 0x84, 0x86]
+        let first = Self.int(16384, prefix: 5, flags: 0x20) + [0x82, 0x84, 0x86]
             + Self.indexed("x-a", big) + Self.indexed("x-b", big) + Self.indexed("x-c", big)
         let client = Self.preface + Self.frame(1, 0x5, 1, first) + Self.frame(1, 0x5, 3, [0x82, 0x84, 0x86, 0xc0])
         let server = Self.settings(1, 16384)
@@ -320,14 +320,14 @@ import UTMInflate
         #expect(seen.last?.headers.last == "x-a", "64 is the oldest of the three entries")
         // Past what the peer allowed: a decoding error.
         var q = HTTP2Parser()
-        (Self.preface + Self.frame(1, 0x5, 1, int(32768, prefix: 5, flags: 0x20) + [0x82])).withByteView {
+        (Self.preface + Self.frame(1, 0x5, 1, Self.int(32768, prefix: 5, flags: 0x20) + [0x82])).withByteView {
             q.feed($0, direction: .toServer, gap: false)
         }
         #expect(q.events.contains(.invalidHeader) && !q.events.contains(.tableTooLarge))
         // Allowed by the peer but past the 64 KiB we follow: refused, the direction given up.
         var r = HTTP2Parser()
         Self.settings(1, 1 << 20).withByteView { r.feed($0, direction: .toClient, gap: false) }
-        (Self.preface + Self.frame(1, 0x5, 1, int(1 << 20, prefix: 5, flags: 0x20) + [0x82])).withByteView {
+        (Self.preface + Self.frame(1, 0x5, 1, Self.int(1 << 20, prefix: 5, flags: 0x20) + [0x82])).withByteView {
             r.feed($0, direction: .toServer, gap: false)
         }
         #expect(r.events.contains(.tableTooLarge) && r.gaveUp(.toServer))
