@@ -92,6 +92,10 @@ public struct HTTP2BodyChunk {
     /// Bytes of this side's body delivered before this chunk.
     public var offset: Int64
     public var data: ByteView
+    /// The side's body ended (an empty chunk after its last bytes); `truncated` when by
+    /// RST_STREAM or cut at `maxBodyInspect` / a decode failure.
+    public var isLast = false
+    public var truncated = false
 }
 
 /// One decoded header: name and value in the side's store.
@@ -409,7 +413,7 @@ public struct HTTP2Parser {
                 dirs[d].headerHave += 1
                 p += 1
             }
-            if dirs[d].headerHave == 9 { beginFrame(d) }
+            if dirs[d].headerHave == 9 { beginFrame(d, onBody) }
             return p
         }
         // Payload bytes of the current frame.
@@ -425,11 +429,11 @@ public struct HTTP2Parser {
             dirs[d].remaining -= take
             p += take
         }
-        if dirs[d].remaining == 0 { endFrame(d) }
+        if dirs[d].remaining == 0 { endFrame(d, onBody) }
         return p
     }
 
-    mutating func beginFrame(_ d: Int) {
+    mutating func beginFrame(_ d: Int, _ onBody: (HTTP2BodyChunk) -> Void) {
         let h = dirs[d].header
         let length = Int(h[0]) << 16 | Int(h[1]) << 8 | Int(h[2])
         dirs[d].frameType = h[3]
@@ -452,7 +456,7 @@ public struct HTTP2Parser {
             return
         }
         dirs[d].keep = dirs[d].frameType != FrameType.data
-        if length == 0 { endFrame(d) }
+        if length == 0 { endFrame(d, onBody) }
     }
 
     /// DATA payload, streamed: padding is the first byte when PADDED, the bytes after the data.
@@ -533,6 +537,19 @@ public struct HTTP2Parser {
         }
     }
 
+    /// The end of side `d`'s body of stream `i` (END_STREAM, or RST_STREAM: `truncated`):
+    /// an empty last chunk, once, for a side that delivered body bytes (the antivirus ends
+    /// its file there).
+    mutating func endBody(_ d: Int, _ i: Int, truncated: Bool, _ onBody: (HTTP2BodyChunk) -> Void) {
+        let response = d == 1
+        let (delivered, ended, cut) = response
+            ? (streams[i].response.bodyDelivered, streams[i].response.ended, streams[i].response.bodyStopped)
+            : (streams[i].request.bodyDelivered, streams[i].request.ended, streams[i].request.bodyStopped)
+        guard delivered > 0, !ended, config.deliverBodies else { return }
+        onBody(HTTP2BodyChunk(stream: i, response: response, offset: delivered, data: .empty, isLast: true,
+                              truncated: truncated || cut))
+    }
+
     /// A free inflater of direction `d` for stream slot `i`, or -1.
     mutating func claimInflater(_ d: Int, _ i: Int) -> Int {
         let per = inflaterOwner.count / 2
@@ -550,7 +567,7 @@ public struct HTTP2Parser {
         if response { streams[i].response.inflater = -1 } else { streams[i].request.inflater = -1 }
     }
 
-    mutating func endFrame(_ d: Int) {
+    mutating func endFrame(_ d: Int, _ onBody: (HTTP2BodyChunk) -> Void) {
         let type = dirs[d].frameType
         let flags = dirs[d].flags
         let sid = dirs[d].streamID
@@ -558,7 +575,7 @@ public struct HTTP2Parser {
         switch type {
         case FrameType.data:
             if sid == 0 { events.insert(.invalidFrame); return }
-            if flags & Flag.endStream != 0 { endSide(d, sid) }
+            if flags & Flag.endStream != 0 { endSide(d, sid, onBody) }
         case FrameType.headers:
             if sid == 0 { events.insert(.invalidFrame); giveUp(d); return }
             var start = 0, end = dirs[d].payload.count
@@ -571,11 +588,11 @@ public struct HTTP2Parser {
             guard start <= end, end <= dirs[d].payload.count else { events.insert(.invalidFrame); giveUp(d); return }
             openBlock(d, sid, endStream: flags & Flag.endStream != 0, promised: 0)
             appendBlock(d, start, end)
-            if flags & Flag.endHeaders != 0 { closeBlock(d) }
+            if flags & Flag.endHeaders != 0 { closeBlock(d, onBody) }
         case FrameType.continuation:
             guard dirs[d].blockOpen else { events.insert(.invalidFrame); giveUp(d); return }
             appendBlock(d, 0, dirs[d].payload.count)
-            if flags & Flag.endHeaders != 0 { closeBlock(d) }
+            if flags & Flag.endHeaders != 0 { closeBlock(d, onBody) }
         case FrameType.pushPromise:
             // The server's promised request: decoded like a request (HPACK state must follow).
             var start = 0, end = dirs[d].payload.count
@@ -590,10 +607,12 @@ public struct HTTP2Parser {
                             | UInt32(p[start + 3])) & 0x7fff_ffff
             openBlock(d, sid, endStream: false, promised: promised)
             appendBlock(d, start + 4, end)
-            if flags & Flag.endHeaders != 0 { closeBlock(d) }
+            if flags & Flag.endHeaders != 0 { closeBlock(d, onBody) }
         case FrameType.rstStream:
             if dirs[d].length != 4 || sid == 0 { events.insert(.invalidFrame); return }
             if let i = streamIndex(sid, create: false) {
+                endBody(0, i, truncated: true, onBody)
+                endBody(1, i, truncated: true, onBody)
                 streams[i].reset = true
                 releaseInflater(i, response: false)
                 releaseInflater(i, response: true)
@@ -650,7 +669,7 @@ public struct HTTP2Parser {
         while k < take { dirs[d].block.append(dirs[d].payload[start + k]); k += 1 }
     }
 
-    mutating func closeBlock(_ d: Int) {
+    mutating func closeBlock(_ d: Int, _ onBody: (HTTP2BodyChunk) -> Void) {
         dirs[d].blockOpen = false
         if dirs[d].blockTruncated {
             // Part of the block is lost: the dynamic table can no longer be followed.
@@ -685,7 +704,7 @@ public struct HTTP2Parser {
         } else {
             decodeBlock(d, stream: -1, response: response)
         }
-        if dirs[d].blockEndStream && promised == 0 { endSide(d, sid) }
+        if dirs[d].blockEndStream && promised == 0 { endSide(d, sid, onBody) }
     }
 
     /// Decodes the open block of direction `d` into stream `i`'s side (or nowhere when -1).
@@ -848,8 +867,9 @@ public struct HTTP2Parser {
         return free
     }
 
-    mutating func endSide(_ d: Int, _ sid: UInt32) {
+    mutating func endSide(_ d: Int, _ sid: UInt32, _ onBody: (HTTP2BodyChunk) -> Void) {
         guard let i = streamIndex(sid, create: false) else { return }
+        endBody(d, i, truncated: false, onBody)
         if d == 0 {
             streams[i].request.ended = true
             releaseInflater(i, response: false)

@@ -137,6 +137,7 @@ public final class Engine {
         webFilter = EngineWebFilterStage(policy: c.webFilter)
         appID = EngineAppIDStage(settings: c.appID, flowCapacity: flows.capacity)
         av = EngineAVStage(config: c.antivirus, flowCapacity: flows.capacity)
+        if c.antivirus != nil { av.h2Sessions = Array(repeating: nil, count: c.maxHTTP2States * Swift.max(1, c.http2.maxStreams) * 2) }
         fw = EngineFirewallStage(rules: c.firewall, flowCapacity: flows.capacity)
         alertTxLogged = Array(repeating: 0, count: flows.capacity)
     }
@@ -550,6 +551,7 @@ public final class Engine {
                 dnsTCP.release(slot)
             case .http2:
                 http2.items[i].finish()
+                if av.scanner != nil { avSettleHTTP2(Int(ref.index), i, m, time: flow.lastSeen, enforce: false) }
                 if flow.engineFlags & FlowBits.ipsBlocked == 0 { logHTTP2(i, time: flow.lastSeen, m) }
                 http2.release(slot)
             case .pgsql:

@@ -29,10 +29,14 @@ extension Engine {
                    time: Timestamp) {
         http2Body.removeAll(keepingCapacity: true)
         http2BodyPieces.removeAll(keepingCapacity: true)
-        if detect != nil {
+        let avOn = av.scanner != nil
+        if detect != nil || avOn {
+            let k = Int(ref.index)
             http2.items[i].feed(data, direction: chunk.direction, gap: chunk.gapBefore) { body in
-                self.collectHTTP2Body(body)
+                if self.detect != nil { self.collectHTTP2Body(body) }
+                if avOn { self.avHTTP2Body(k, i, body) }
             }
+            if avOn { avSettleHTTP2(k, i, m, time: packet.timestamp, enforce: true) }
         } else {
             http2.items[i].feed(data, direction: chunk.direction, gap: chunk.gapBefore)
         }
