@@ -184,7 +184,7 @@ public final class Engine {
         }
         lastFlow = tracked.ref
         lastFlowIsNew = tracked.isNew
-        if midstreamReverses(tracked.direction, isNew: tracked.isNew) {
+        if midstreamReverses(tracked.ref, tracked.direction) {
             flows.reverse(tracked.ref)
             tracked.direction = .toClient
         }

@@ -11,16 +11,20 @@ import UTMDecode
 /// (suricata-verify drop-protocol-change). Without the swap no probe recognises anything (a
 /// response is not a request) and the flow stays without an app protocol.
 ///
-/// Done only on the flow's first packet, before anything else saw the flow's orientation
-/// (app identification, firewall, detection state are all set up after this), so swapping
-/// the flow's per-direction fields is all it takes.
+/// Done only before the flow carried any stream byte or protocol (its first packet, or the
+/// first with data after bare ACKs), before the packet's own stages run: nothing per direction
+/// has been kept yet (app identification, firewall and detection state start empty, the
+/// streams hold nothing), so swapping the flow's per-direction fields is all it takes.
 extension Engine {
-    /// Whether the new flow of the current packet must be reversed: TCP, picked up midstream,
-    /// and its first payload is an HTTP/1.x status line.
-    func midstreamReverses(_ direction: Direction, isNew: Bool) -> Bool {
-        guard isNew, direction == .toServer, packet.ipProto == IPProto.tcp, config.modes.midstream,
-              !packet.tcpFlags.contains(.syn) else { return false }
-        return Engine.isHTTPStatusLine(packet.payload)
+    /// Whether the current packet's flow must be reversed: TCP, picked up midstream, nothing
+    /// delivered or detected yet, and this payload from the "client" is an HTTP/1.x status line.
+    func midstreamReverses(_ ref: FlowRef, _ direction: Direction) -> Bool {
+        guard direction == .toServer, packet.ipProto == IPProto.tcp, config.modes.midstream,
+              !packet.tcpFlags.contains(.syn), Engine.isHTTPStatusLine(packet.payload) else { return false }
+        return flows.reading(ref) { f in
+            f.midstream && f.appProto == .unknown && f.engineFlags == 0
+                && !f.toServer.started && !f.toClient.started
+        }
     }
 
     /// `HTTP/1.0 ` or `HTTP/1.1 ` and three digits: a response, never a request.

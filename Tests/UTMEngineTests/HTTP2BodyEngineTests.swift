@@ -172,6 +172,19 @@ import UTMOutput
         let flow = FirewallEngineTests.of(events, "flow").first
         #expect(flow?["app_proto"] as? String == "http2")
         #expect(flow?["src_port"] as? Int == 44500, "the client is the flow's source after the reversal")
+        // Picked up on a bare ACK of the server first: reversed on its first data all the same.
+        typealias T = EngineTraffic
+        let sport: UInt16 = 44500, dport: UInt16 = 80
+        let ack = T.ip(v6: false, proto: 6, toServer: false,
+                       T.tcp(dport, sport, seq: 7_000_000 + UInt32(sport), ack: 1_000_000 + UInt32(sport), flags: T.ackFlag))
+        var p3 = RuleParser()
+        p3.load(text: "alert http any any -> any any (msg:\"101\"; flow:to_client; http.stat_code; content:\"101\"; sid:3;)\n",
+                file: "mid2.rules")
+        let late = Engine()
+        late.loadDetection(DetectDefinitions(ruleSet: p3.finish()))
+        let lateEvents = FirewallEngineTests.run(late, [ack] + frames).events
+        #expect(FirewallEngineTests.sids(lateEvents) == [3])
+        #expect(FirewallEngineTests.of(lateEvents, "flow").first?["app_proto"] as? String == "http2")
         // IDS mode: drop alerts once, then the flow is no longer inspected.
         var c = EngineConfig()
         c.modes.ids = true
