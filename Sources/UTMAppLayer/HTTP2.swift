@@ -41,7 +41,7 @@ public struct HTTP2Config: Sendable {
     public var maxBodyInspect: Int64 = 1 << 20
     /// Streams per direction whose gzip/deflate body is decoded at once: each holds an
     /// inflater (zlib's ~7 KiB state and 32 KiB window, allocated on first use and kept). A
-    /// further encoded body interleaved with them is not delivered (`bodyNotDecoded`).
+    /// further encoded body interleaved with them is delivered as sent (`bodyNotDecoded`).
     /// Default 2.
     public var bodyDecoders = 2
     /// Output slab of each inflater (decoded bytes come in pieces of this size). Default 8 KiB.
@@ -79,7 +79,8 @@ public struct HTTP2Events: OptionSet, Sendable {
     public static let tableTooLarge = HTTP2Events(rawValue: 1 << 10)
     /// DATA was delivered (`feed`'s `onBody`).
     public static let bodyData = HTTP2Events(rawValue: 1 << 11)
-    /// A gzip/deflate body got no inflater (all `bodyDecoders` busy) or failed to decode.
+    /// A gzip/deflate body got no inflater (all `bodyDecoders` busy: delivered as sent) or
+    /// failed to decode (delivery stops).
     public static let bodyNotDecoded = HTTP2Events(rawValue: 1 << 12)
 }
 
@@ -493,19 +494,21 @@ public struct HTTP2Parser {
         if stopped { return }
         var delivered: Int64 = 0
         var stop = false, limited = false
-        if encoding == 1 {
-            var k = held
+        var k = held
+        if encoding == 1 && k < 0 {
+            k = claimInflater(d, i)
             if k < 0 {
-                k = claimInflater(d, i)
-                if k < 0 {
-                    // Every decoder of this direction is busy with another stream.
-                    events.insert(.bodyNotDecoded)
-                    setBodyState(d, i, delivered: 0, stop: true, limited: false)
-                    return
-                }
+                // Every decoder of this direction is busy with another stream: the body goes out
+                // as sent (compressed), so the antivirus still gets the file (it opens gzip
+                // itself) and a third interleaved stream is no way around it.
+                events.insert(.bodyNotDecoded)
+                if response { streams[i].response.encoding = 2 } else { streams[i].request.encoding = 2 }
+            } else {
                 inflaters[k].reset(format: .auto)
                 if response { streams[i].response.inflater = k } else { streams[i].request.inflater = k }
             }
+        }
+        if k >= 0 {
             let st = inflaters[k].feed(v) { out in
                 onBody(HTTP2BodyChunk(stream: i, response: response, offset: before &+ delivered, data: out))
                 delivered &+= Int64(out.count)
