@@ -75,7 +75,7 @@ extension Engine {
     func detectHTTP2(_ i: Int, _ s: Int, response: Bool) {
         guard let d = detect, detectCursor.slot >= 0 else { return }
         var b = InspectionBuffers()
-        fillHTTP2(&b, i, s, response: response)
+        fillStreamHTTP2(&b, i, s, response: response)
         let direction: Direction = response ? .toClient : .toServer
         // The flow's protocol as rules see it: `http` rules take HTTP/2, `http1` ones do not.
         let f = detectFacts(direction, app: .http2, stream: false)
@@ -125,8 +125,7 @@ extension Engine {
             let s = Int(piece.stream)
             guard s < http2.items[i].streams.count, http2.items[i].streams[s].isActive else { continue }
             var b = InspectionBuffers()
-            fillHTTP2(&b, i, s, response: false, headerLines: !piece.response)
-            if piece.response { fillHTTP2(&b, i, s, response: true) }
+            fillStreamHTTP2(&b, i, s, response: piece.response)
             guard let body = all.slice(Int(piece.start), Int(piece.count)) else { continue }
             if piece.response {
                 b[.httpServerBody] = body
@@ -145,6 +144,16 @@ extension Engine {
                 self.detectMatched(sig, alert, f)
             }
         }
+    }
+
+    /// The buffers of stream `s` as seen with its request (`response` false) or its response:
+    /// the response is inspected with the request's fields too (http.uri, http.host...), as an
+    /// HTTP/1 transaction is, but with its own content type and header lines.
+    func fillStreamHTTP2(_ b: inout InspectionBuffers, _ i: Int, _ s: Int, response: Bool) {
+        fillHTTP2(&b, i, s, response: false, headerLines: !response)
+        guard response else { return }
+        b[.httpContentType] = nil
+        fillHTTP2(&b, i, s, response: true)
     }
 
     /// The HTTP buffers of one stream side (views into the parser, valid until it is fed again).

@@ -141,6 +141,9 @@ import UTMOutput
             """
         let h2 = HTTP2EngineTests.session(sport: 44400, path: "/both", host: "x.example")
         #expect(Set(Self.sids(h2, rules: rules)) == [1])
+        // A response rule reads the stream's request fields too, as for HTTP/1 transactions.
+        let both = "alert http any any -> any any (msg:\"uri and 404\"; flow:to_client; http.uri; content:\"/both\"; http.stat_code; content:\"404\"; sid:3;)\n"
+        #expect(Self.sids(h2, rules: both) == [3], "stream 3 answered 404")
         let h1 = EngineTraffic.tcpSession(v6: false, sport: 44401, dport: 80, exchanges: [
             (Array("GET /both HTTP/1.1\r\nHost: x.example\r\n\r\n".utf8), Array("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".utf8)),
         ])
