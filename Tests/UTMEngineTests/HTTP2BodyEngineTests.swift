@@ -268,4 +268,25 @@ import UTMOutput
         #expect(files == 10 * 4 * 2, "each session's upload and download")
         #expect(n <= Int(files) * 3, "\(n) allocations for \(files) files")
     }
+
+    /// h2c: the upgrading HTTP/1.1 request becomes stream 1 (inspected once, as HTTP/1: its
+    /// `Upgrade: h2c` line), its answer comes as HTTP/2 in the segment of the 101; that body
+    /// and a later stream's are file_data, the later request's lines are HTTP/2 ones.
+    @Test func h2cUpgradeBodiesAndHeaderLines() {
+        let request = "GET /up HTTP/1.1\r\nHost: h.example\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+            + "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n"
+        let switching = Array("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n".utf8)
+            + Self.frame(4, 0, 0, []) + Self.frame(1, 0x4, 1, [0x88]) + Self.frame(0, 0x1, 1, Array("first-MARKER-one".utf8))
+        let second = Self.preface + Self.frame(4, 0, 0, []) + Self.frame(1, 0x5, 3, [0x82, 0x86] + Self.lit(":path", "/two"))
+        let answer = Self.frame(1, 0x4, 3, [0x88]) + Self.frame(0, 0x1, 3, Array("second-MARKER-two".utf8))
+        let frames = Self.session(sport: 44900, dport: 80, [(true, Array(request.utf8)), (false, switching), (true, second), (false, answer)])
+        let rules = """
+            alert http any any -> any any (msg:"s1 body"; file_data; content:"first-MARKER"; sid:1;)
+            alert http any any -> any any (msg:"s3 body"; file_data; content:"second-MARKER"; sid:2;)
+            alert http any any -> any any (msg:"h2 line"; http.request_header; content:":path: /two"; startswith; endswith; sid:3;)
+            alert http any any -> any any (msg:"absent"; file_data; content:"third-MARKER"; sid:4;)
+            alert http any any -> any any (msg:"h2c asked"; http.request_header; content:"upgrade: h2c"; nocase; sid:5;)
+            """
+        #expect(Self.sids(frames, rules: rules) == [1, 2, 3, 5])
+    }
 }
