@@ -6,7 +6,8 @@ import UTMAppLayer
 /// the length, bit 6 the direction and bit 7 a gap. Before the pieces, the client's preface is
 /// fed once (unless the first byte is odd), so the fuzzer reaches frames and HPACK at once;
 /// with bit 1 of the first byte set, stream 1 is opened as an h2c upgrade first.
-/// The parser is reused across inputs, as the engine's pool reuses it across flows.
+/// The parser is reused across inputs, as the engine's pool reuses it across flows. DATA is
+/// delivered as body (decoded when the stream's content-encoding is gzip or deflate).
 nonisolated(unsafe) private var parser = HTTP2Parser()
 nonisolated(unsafe) private var ready: [Int] = []
 private let preface: [UInt8] = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
@@ -31,10 +32,13 @@ public func fuzzHTTP2(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         let piece = all.slice(pos, min(length, all.count - pos)) ?? .empty
         pos += piece.count
         let direction: Direction = control & 0x40 == 0 ? .toServer : .toClient
-        parser.feed(piece, direction: direction, gap: control & 0x80 != 0 && control & 0x3f == 0x3f)
+        // Bodies (DATA, gzip/deflate decoded per stream) are lent to the closure and read.
+        parser.feed(piece, direction: direction, gap: control & 0x80 != 0 && control & 0x3f == 0x3f) { body in
+            sink &+= body.data.count &+ Int(body.data.u8(0) ?? 0) &+ Int(truncatingIfNeeded: body.offset)
+        }
         while let (s, response) = parser.takeNewHeaders() {
             parser.buildHeaderLines(s, response: response)
-            sink &+= parser.withHeaderLines { $0.count }
+            sink &+= parser.withHeaderLines { $0.count } &+ parser.withAllHeaderLines { $0.count }
         }
         parser.readyIndices(into: &ready)
         for i in ready {

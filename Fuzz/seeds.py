@@ -67,6 +67,12 @@ h2_server = h2frame(4, 0, 0, be16(5) + be32(32768)) + h2frame(4, 1, 0, b"") + h2
     + h2frame(0, 0x1, 1, b"hello") + h2frame(3, 0, 3, be32(8)) + h2frame(5, 0x4, 1, be32(2) + h2_req)
 write("FuzzHTTP2", "exchange", b"\0" + http_input([(False, h2_client), (True, h2_server)]))
 write("FuzzHTTP2", "upgrade-server-first", b"\1" + http_input([(True, h2_server), (False, h2_client)]))
+# A gzip body split over two DATA frames, and a larger HPACK table (SETTINGS 16384, size update).
+h2_gz = zlib.compress(b"body " * 200, 9, 31)
+h2_server_gz = h2frame(4, 0, 0, be16(1) + be32(16384)) + h2frame(1, 0x4, 1, bytes([0x88, 0x00, 16]) + b"content-encoding" + bytes([4]) + b"gzip") \
+    + h2frame(0, 0, 1, h2_gz[:30]) + h2frame(0, 0x1, 1, h2_gz[30:])
+h2_client_big = h2frame(1, 0x5, 1, bytes([0x3f, 0xe1, 0x7f]) + h2_req)
+write("FuzzHTTP2", "gzip-body", b"\0" + http_input([(False, h2_client_big), (True, h2_server_gz)]))
 
 # --- TLS: control byte (low 6 bits: chunk size - 1, bit 6: alternate direction, bit 7: QUIC
 # handshake bytes), then records.

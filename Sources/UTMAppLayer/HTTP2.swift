@@ -1,4 +1,5 @@
 import UTMCore
+import UTMInflate
 
 // HTTP/2 (RFC 9113) over cleartext — prior knowledge (the client preface) or an HTTP/1.1
 // `Upgrade: h2c` — with HPACK (RFC 7541): the static table, a bounded dynamic table per
@@ -24,11 +25,29 @@ public struct HTTP2Config: Sendable {
     public var fieldCapacity = 4 << 10
     /// Headers recorded per stream and side (more are decoded, for HPACK, but not kept).
     public var maxHeaders = 32
-    /// HPACK dynamic table bytes per direction (the protocol's default table size). A peer
-    /// asking for more gets this many: entries past it are evicted early. Default 4 KiB.
-    public var dynamicTableCapacity = 4096
+    /// The largest HPACK dynamic table followed per direction (RFC 7541 §4.2), reserved at
+    /// init: the table's bytes plus an entry ring of `capacity / 32 + 1` 16-byte slots, so
+    /// 96 KiB per direction at the default 64 KiB. An encoder that sets a larger size (its peer's
+    /// SETTINGS_HEADER_TABLE_SIZE allowing it) cannot be followed: evicting early would put
+    /// our indices out of step with the encoder's and decode other headers than the endpoint
+    /// sees, so the direction is given up (`tableTooLarge`). Default 64 KiB, what common
+    /// servers and browsers announce at most.
+    public var dynamicTableCapacity = 64 << 10
     /// Longest name or value decoded (Huffman output included). Default 8 KiB.
     public var maxStringLength = 8 << 10
+    /// Whether DATA is delivered (`feed`'s `onBody`) for file_data and the body buffers.
+    public var deliverBodies = true
+    /// Body bytes delivered per stream side, decoded (HTTP/1's `maxBodyInspect`). Default 1 MiB.
+    public var maxBodyInspect: Int64 = 1 << 20
+    /// Streams per direction whose gzip/deflate body is decoded at once: each holds an
+    /// inflater (zlib's ~7 KiB state and 32 KiB window, allocated on first use and kept). A
+    /// further encoded body interleaved with them is delivered as sent (`bodyNotDecoded`).
+    /// Default 2.
+    public var bodyDecoders = 2
+    /// Output slab of each inflater (decoded bytes come in pieces of this size). Default 8 KiB.
+    public var inflateBufferSize = 8 << 10
+    /// Largest decoded/encoded ratio before a body is taken for a bomb and cut. Default 100.
+    public var inflateMaxRatio: Int64 = 100
 
     public init() {}
 }
@@ -55,6 +74,29 @@ public struct HTTP2Events: OptionSet, Sendable {
     /// A direction stopped being parsed (bad preface, lost framing, HPACK out of sync).
     public static let gaveUp = HTTP2Events(rawValue: 1 << 8)
     public static let gap = HTTP2Events(rawValue: 1 << 9)
+    /// An encoder set a dynamic table size the peer allowed but past `dynamicTableCapacity`:
+    /// that direction is given up (a bounded table cannot follow its indices).
+    public static let tableTooLarge = HTTP2Events(rawValue: 1 << 10)
+    /// DATA was delivered (`feed`'s `onBody`).
+    public static let bodyData = HTTP2Events(rawValue: 1 << 11)
+    /// A gzip/deflate body got no inflater (all `bodyDecoders` busy: delivered as sent) or
+    /// failed to decode (delivery stops).
+    public static let bodyNotDecoded = HTTP2Events(rawValue: 1 << 12)
+}
+
+/// Body bytes of one stream side, lent during `feed` (decoded when the side's
+/// content-encoding is gzip or deflate).
+public struct HTTP2BodyChunk {
+    /// Stream slot (`stream(_:)`), and whether this is the response body.
+    public var stream: Int
+    public var response: Bool
+    /// Bytes of this side's body delivered before this chunk.
+    public var offset: Int64
+    public var data: ByteView
+    /// The side's body ended (an empty chunk after its last bytes); `truncated` when by
+    /// RST_STREAM or cut at `maxBodyInspect` / a decode failure.
+    public var isLast = false
+    public var truncated = false
 }
 
 /// One decoded header: name and value in the side's store.
@@ -79,6 +121,7 @@ public struct HTTP2Side: Sendable {
     public internal(set) var cookie: Field = .absent
     public internal(set) var referer: Field = .absent
     public internal(set) var location: Field = .absent
+    public internal(set) var server: Field = .absent
     /// The header block was decoded (HEADERS with END_HEADERS, or its last CONTINUATION).
     public internal(set) var headersDone = false
     /// END_STREAM was seen on this side.
@@ -87,6 +130,16 @@ public struct HTTP2Side: Sendable {
     public internal(set) var dataBytes: Int64 = 0
     /// Some headers or bytes were not kept.
     public internal(set) var truncated = false
+    /// content-encoding: 0 identity (or absent), 1 gzip/deflate (decoded), 2 another coding
+    /// (br, zstd: delivered as sent).
+    public internal(set) var encoding: UInt8 = 0
+    /// Body bytes delivered (decoded), and whether delivery stopped (limit, decode error).
+    public internal(set) var bodyDelivered: Int64 = 0
+    public internal(set) var bodyStopped = false
+    /// Delivery stopped at `maxBodyInspect` (or the inflater's ratio bound).
+    public internal(set) var bodyLimited = false
+    /// Index of the inflater decoding this side's body, -1 when none.
+    var inflater = -1
 
     init(config: HTTP2Config) {
         store = FieldStore(capacity: config.fieldCapacity)
@@ -99,8 +152,9 @@ public struct HTTP2Side: Sendable {
         headers.removeAll(keepingCapacity: true)
         method = .absent; path = .absent; authority = .absent; scheme = .absent; status = .absent
         host = .absent; userAgent = .absent; contentType = .absent; cookie = .absent
-        referer = .absent; location = .absent
+        referer = .absent; location = .absent; server = .absent
         headersDone = false; ended = false; dataBytes = 0; truncated = false
+        encoding = 0; bodyDelivered = 0; bodyStopped = false; bodyLimited = false; inflater = -1
     }
 
     /// The status code as a number (0 when absent or not three digits).
@@ -144,7 +198,9 @@ public struct HTTP2Stream: Sendable {
 }
 
 /// The HTTP/2 parser of one flow. A plain value kept in a pool and reused across flows.
-public struct HTTP2Parser: Sendable {
+/// Not Sendable: the inflaters are classes (zlib state at a stable address), one per parser
+/// slot, reused and never copied to another parser.
+public struct HTTP2Parser {
     public let config: HTTP2Config
     public private(set) var events: HTTP2Events = []
     /// Every stream slot; use `stream(_:)` with the indices `readyIndices` and
@@ -155,9 +211,15 @@ public struct HTTP2Parser: Sendable {
     var nextSequence: UInt32 = 0
     /// A scratch store for `headerLines` (http.header) and Huffman output.
     var lines: FieldStore
+    /// Where the regular header lines begin in `lines` (after the pseudo-headers).
+    var linesRegular = 0
     var scratch: [UInt8]
     /// Frames too long for their receiver, per direction (Suricata's long-frame events).
     public private(set) var longFrames: (UInt32, UInt32) = (0, 0)
+    /// `bodyDecoders` inflaters per direction (client's first), and the stream slot using
+    /// each (-1: free).
+    let inflaters: [Inflater]
+    var inflaterOwner: [Int]
 
     public init(config: HTTP2Config = .init()) {
         self.config = config
@@ -171,6 +233,12 @@ public struct HTTP2Parser: Sendable {
         lines = FieldStore(capacity: config.fieldCapacity * 2)
         scratch = []
         scratch.reserveCapacity(config.maxStringLength * 2)
+        let limits = InflateLimits(maxOutput: config.maxBodyInspect, maxRatio: config.inflateMaxRatio)
+        let n = config.deliverBodies ? 2 * Swift.max(0, config.bodyDecoders) : 0
+        var inf: [Inflater] = []
+        for _ in 0 ..< n { inf.append(Inflater(bufferCapacity: config.inflateBufferSize, limits: limits)) }
+        inflaters = inf
+        inflaterOwner = Array(repeating: -1, count: n)
     }
 
     public mutating func reset() {
@@ -182,6 +250,7 @@ public struct HTTP2Parser: Sendable {
         decoders[1].reset()
         nextSequence = 0
         longFrames = (0, 0)
+        for k in inflaterOwner.indices { inflaterOwner[k] = -1 }
     }
 
     /// For an `Upgrade: h2c` flow: the HTTP/1.1 request that asked for it is stream 1 (its
@@ -213,6 +282,12 @@ public struct HTTP2Parser: Sendable {
     /// Parses in-order bytes of one direction. `gap`: bytes were lost before these; HTTP/2
     /// cannot resynchronise, so that direction is given up.
     public mutating func feed(_ data: ByteView, direction: Direction, gap: Bool) {
+        feed(data, direction: direction, gap: gap) { _ in }
+    }
+
+    /// The same, lending each piece of body (DATA payload, decoded) to `onBody` as it comes.
+    /// `onBody` must not touch this parser (it is being mutated).
+    public mutating func feed(_ data: ByteView, direction: Direction, gap: Bool, onBody: (HTTP2BodyChunk) -> Void) {
         events = []
         let d = direction == .toServer ? 0 : 1
         if gap && !dirs[d].gaveUp {
@@ -222,7 +297,7 @@ public struct HTTP2Parser: Sendable {
         guard !dirs[d].gaveUp else { return }
         var pos = 0
         while pos < data.count && !dirs[d].gaveUp {
-            pos = step(d, data, pos)
+            pos = step(d, data, pos, onBody)
         }
     }
 
@@ -280,34 +355,46 @@ public struct HTTP2Parser: Sendable {
         (response ? streams[i].response : streams[i].request).store.withView(f, body)
     }
 
-    /// Builds the side's regular headers as HTTP/1 lines ("name: value\r\n"), Suricata's
-    /// http.header for HTTP/2, into a scratch store `withHeaderLines` lends until the next build.
+    /// Builds the side's headers as HTTP/1 lines ("name: value\r\n") into a scratch store lent
+    /// until the next build: the pseudo-headers first, then the regular ones. The regular
+    /// lines are Suricata's http.header for HTTP/2 (`withHeaderLines`); all of them are the
+    /// instances of http.request_header / http.response_header (`withAllHeaderLines`).
     public mutating func buildHeaderLines(_ i: Int, response: Bool) {
         lines.reset()
         let side = response ? streams[i].response : streams[i].request
-        var k = 0
-        while k < side.headers.count {
-            let h = side.headers[k]
-            k += 1
-            let pseudo = side.store.withView(h.name) { $0.u8(0) == UInt8(ascii: ":") }
-            if pseudo { continue }
-            _ = side.store.withView(h.name) { lines.append($0) }
-            _ = lines.appendByte(UInt8(ascii: ":"))
-            _ = lines.appendByte(UInt8(ascii: " "))
-            _ = side.store.withView(h.value) { lines.append($0) }
-            _ = lines.appendByte(0x0D)
-            _ = lines.appendByte(0x0A)
+        var pass = 0
+        while pass < 2 {
+            var k = 0
+            while k < side.headers.count {
+                let h = side.headers[k]
+                k += 1
+                let pseudo = side.store.withView(h.name) { $0.u8(0) == UInt8(ascii: ":") }
+                if pseudo != (pass == 0) { continue }
+                _ = side.store.withView(h.name) { lines.append($0) }
+                _ = lines.appendByte(UInt8(ascii: ":"))
+                _ = lines.appendByte(UInt8(ascii: " "))
+                _ = side.store.withView(h.value) { lines.append($0) }
+                _ = lines.appendByte(0x0D)
+                _ = lines.appendByte(0x0A)
+            }
+            if pass == 0 { linesRegular = lines.used }
+            pass += 1
         }
     }
 
     public func withHeaderLines<R>(_ body: (ByteView) -> R) -> R {
+        let start = Swift.min(linesRegular, lines.used)
+        return lines.withView(Field(offset: Int32(start), length: Int32(lines.used - start)), body)
+    }
+
+    public func withAllHeaderLines<R>(_ body: (ByteView) -> R) -> R {
         lines.withView(Field(offset: 0, length: Int32(lines.used)), body)
     }
 
     // MARK: Framing
 
     /// One step of the direction's state machine from `pos`; returns the new position.
-    mutating func step(_ d: Int, _ data: ByteView, _ pos: Int) -> Int {
+    mutating func step(_ d: Int, _ data: ByteView, _ pos: Int, _ onBody: (HTTP2BodyChunk) -> Void) -> Int {
         var p = pos
         if dirs[d].prefaceLeft > 0 {
             let done = HTTP2Parser.preface.count - dirs[d].prefaceLeft
@@ -327,14 +414,14 @@ public struct HTTP2Parser: Sendable {
                 dirs[d].headerHave += 1
                 p += 1
             }
-            if dirs[d].headerHave == 9 { beginFrame(d) }
+            if dirs[d].headerHave == 9 { beginFrame(d, onBody) }
             return p
         }
         // Payload bytes of the current frame.
         let take = Swift.min(dirs[d].remaining, data.count - p)
         if take > 0, let piece = data.slice(p, take) {
             if dirs[d].frameType == FrameType.data {
-                dataPayload(d, piece)
+                dataPayload(d, piece, onBody)
             } else if dirs[d].keep {
                 let room = config.framePayloadCapacity - dirs[d].payload.count
                 if piece.count > room { dirs[d].payloadTruncated = true }
@@ -343,11 +430,11 @@ public struct HTTP2Parser: Sendable {
             dirs[d].remaining -= take
             p += take
         }
-        if dirs[d].remaining == 0 { endFrame(d) }
+        if dirs[d].remaining == 0 { endFrame(d, onBody) }
         return p
     }
 
-    mutating func beginFrame(_ d: Int) {
+    mutating func beginFrame(_ d: Int, _ onBody: (HTTP2BodyChunk) -> Void) {
         let h = dirs[d].header
         let length = Int(h[0]) << 16 | Int(h[1]) << 8 | Int(h[2])
         dirs[d].frameType = h[3]
@@ -370,28 +457,120 @@ public struct HTTP2Parser: Sendable {
             return
         }
         dirs[d].keep = dirs[d].frameType != FrameType.data
-        if length == 0 { endFrame(d) }
+        if length == 0 { endFrame(d, onBody) }
     }
 
     /// DATA payload, streamed: padding is the first byte when PADDED, the bytes after the data.
-    mutating func dataPayload(_ d: Int, _ piece: ByteView) {
-        var bytes = piece.count
+    mutating func dataPayload(_ d: Int, _ piece: ByteView, _ onBody: (HTTP2BodyChunk) -> Void) {
+        var start = 0
+        var end = piece.count
         if dirs[d].flags & Flag.padded != 0 {
             if dirs[d].dataPadLeft < 0, let pad = piece.u8(0) {
                 // The pad length byte is part of the payload the frame length counts.
                 dirs[d].dataPadLeft = Int(pad)
-                bytes -= 1
+                start = 1
             }
             // Bytes at the end of the frame are padding.
             let afterThis = dirs[d].remaining - piece.count
             let padInPiece = Swift.max(0, dirs[d].dataPadLeft - afterThis)
-            bytes = Swift.max(0, bytes - Swift.min(padInPiece, bytes))
+            end = Swift.max(start, end - padInPiece)
         }
-        guard let i = streamIndex(dirs[d].streamID, create: false) else { return }
+        let bytes = end - start
+        guard bytes > 0, let i = streamIndex(dirs[d].streamID, create: false) else { return }
         if d == 0 { streams[i].request.dataBytes &+= Int64(bytes) } else { streams[i].response.dataBytes &+= Int64(bytes) }
+        guard config.deliverBodies, let body = piece.slice(start, bytes) else { return }
+        deliverBody(d, i, body, onBody)
     }
 
-    mutating func endFrame(_ d: Int) {
+    /// Body bytes of stream `i`'s side `d`: decoded when gzip/deflate, bounded by
+    /// `maxBodyInspect`, lent to `onBody`.
+    mutating func deliverBody(_ d: Int, _ i: Int, _ v: ByteView, _ onBody: (HTTP2BodyChunk) -> Void) {
+        let response = d == 1
+        let (stopped, encoding, before, held) = response
+            ? (streams[i].response.bodyStopped, streams[i].response.encoding, streams[i].response.bodyDelivered,
+               streams[i].response.inflater)
+            : (streams[i].request.bodyStopped, streams[i].request.encoding, streams[i].request.bodyDelivered,
+               streams[i].request.inflater)
+        if stopped { return }
+        var delivered: Int64 = 0
+        var stop = false, limited = false
+        var k = held
+        if encoding == 1 && k < 0 {
+            k = claimInflater(d, i)
+            if k < 0 {
+                // Every decoder of this direction is busy with another stream: the body goes out
+                // as sent (compressed), so the antivirus still gets the file (it opens gzip
+                // itself) and a third interleaved stream is no way around it.
+                events.insert(.bodyNotDecoded)
+                if response { streams[i].response.encoding = 2 } else { streams[i].request.encoding = 2 }
+            } else {
+                inflaters[k].reset(format: .auto)
+                if response { streams[i].response.inflater = k } else { streams[i].request.inflater = k }
+            }
+        }
+        if k >= 0 {
+            let st = inflaters[k].feed(v) { out in
+                onBody(HTTP2BodyChunk(stream: i, response: response, offset: before &+ delivered, data: out))
+                delivered &+= Int64(out.count)
+            }
+            if st == .failed { events.insert(.bodyNotDecoded); stop = true }
+            if st == .limited { stop = true; limited = true }
+        } else {
+            let room = config.maxBodyInspect &- before
+            let part = v.prefix(Int(Swift.max(0, Swift.min(room, Int64(v.count)))))
+            if part.count > 0 {
+                onBody(HTTP2BodyChunk(stream: i, response: response, offset: before, data: part))
+                delivered = Int64(part.count)
+            }
+            if part.count < v.count { stop = true; limited = true }
+        }
+        if delivered > 0 { events.insert(.bodyData) }
+        setBodyState(d, i, delivered: delivered, stop: stop, limited: limited)
+    }
+
+    mutating func setBodyState(_ d: Int, _ i: Int, delivered: Int64, stop: Bool, limited: Bool) {
+        if d == 1 {
+            streams[i].response.bodyDelivered &+= delivered
+            if stop { streams[i].response.bodyStopped = true; releaseInflater(i, response: true) }
+            if limited { streams[i].response.bodyLimited = true }
+        } else {
+            streams[i].request.bodyDelivered &+= delivered
+            if stop { streams[i].request.bodyStopped = true; releaseInflater(i, response: false) }
+            if limited { streams[i].request.bodyLimited = true }
+        }
+    }
+
+    /// The end of side `d`'s body of stream `i` (END_STREAM, or RST_STREAM: `truncated`):
+    /// an empty last chunk, once, for a side that delivered body bytes (the antivirus ends
+    /// its file there).
+    mutating func endBody(_ d: Int, _ i: Int, truncated: Bool, _ onBody: (HTTP2BodyChunk) -> Void) {
+        let response = d == 1
+        let (delivered, ended, cut) = response
+            ? (streams[i].response.bodyDelivered, streams[i].response.ended, streams[i].response.bodyStopped)
+            : (streams[i].request.bodyDelivered, streams[i].request.ended, streams[i].request.bodyStopped)
+        guard delivered > 0, !ended, config.deliverBodies else { return }
+        onBody(HTTP2BodyChunk(stream: i, response: response, offset: delivered, data: .empty, isLast: true,
+                              truncated: truncated || cut))
+    }
+
+    /// A free inflater of direction `d` for stream slot `i`, or -1.
+    mutating func claimInflater(_ d: Int, _ i: Int) -> Int {
+        let per = inflaterOwner.count / 2
+        var k = d * per
+        while k < (d + 1) * per {
+            if inflaterOwner[k] < 0 { inflaterOwner[k] = i; return k }
+            k += 1
+        }
+        return -1
+    }
+
+    mutating func releaseInflater(_ i: Int, response: Bool) {
+        let k = response ? streams[i].response.inflater : streams[i].request.inflater
+        if k >= 0 && k < inflaterOwner.count { inflaterOwner[k] = -1 }
+        if response { streams[i].response.inflater = -1 } else { streams[i].request.inflater = -1 }
+    }
+
+    mutating func endFrame(_ d: Int, _ onBody: (HTTP2BodyChunk) -> Void) {
         let type = dirs[d].frameType
         let flags = dirs[d].flags
         let sid = dirs[d].streamID
@@ -399,7 +578,7 @@ public struct HTTP2Parser: Sendable {
         switch type {
         case FrameType.data:
             if sid == 0 { events.insert(.invalidFrame); return }
-            if flags & Flag.endStream != 0 { endSide(d, sid) }
+            if flags & Flag.endStream != 0 { endSide(d, sid, onBody) }
         case FrameType.headers:
             if sid == 0 { events.insert(.invalidFrame); giveUp(d); return }
             var start = 0, end = dirs[d].payload.count
@@ -412,11 +591,11 @@ public struct HTTP2Parser: Sendable {
             guard start <= end, end <= dirs[d].payload.count else { events.insert(.invalidFrame); giveUp(d); return }
             openBlock(d, sid, endStream: flags & Flag.endStream != 0, promised: 0)
             appendBlock(d, start, end)
-            if flags & Flag.endHeaders != 0 { closeBlock(d) }
+            if flags & Flag.endHeaders != 0 { closeBlock(d, onBody) }
         case FrameType.continuation:
             guard dirs[d].blockOpen else { events.insert(.invalidFrame); giveUp(d); return }
             appendBlock(d, 0, dirs[d].payload.count)
-            if flags & Flag.endHeaders != 0 { closeBlock(d) }
+            if flags & Flag.endHeaders != 0 { closeBlock(d, onBody) }
         case FrameType.pushPromise:
             // The server's promised request: decoded like a request (HPACK state must follow).
             var start = 0, end = dirs[d].payload.count
@@ -431,11 +610,15 @@ public struct HTTP2Parser: Sendable {
                             | UInt32(p[start + 3])) & 0x7fff_ffff
             openBlock(d, sid, endStream: false, promised: promised)
             appendBlock(d, start + 4, end)
-            if flags & Flag.endHeaders != 0 { closeBlock(d) }
+            if flags & Flag.endHeaders != 0 { closeBlock(d, onBody) }
         case FrameType.rstStream:
             if dirs[d].length != 4 || sid == 0 { events.insert(.invalidFrame); return }
             if let i = streamIndex(sid, create: false) {
+                endBody(0, i, truncated: true, onBody)
+                endBody(1, i, truncated: true, onBody)
                 streams[i].reset = true
+                releaseInflater(i, response: false)
+                releaseInflater(i, response: true)
                 markReady(i)
             }
         case FrameType.settings:
@@ -489,7 +672,7 @@ public struct HTTP2Parser: Sendable {
         while k < take { dirs[d].block.append(dirs[d].payload[start + k]); k += 1 }
     }
 
-    mutating func closeBlock(_ d: Int) {
+    mutating func closeBlock(_ d: Int, _ onBody: (HTTP2BodyChunk) -> Void) {
         dirs[d].blockOpen = false
         if dirs[d].blockTruncated {
             // Part of the block is lost: the dynamic table can no longer be followed.
@@ -524,7 +707,7 @@ public struct HTTP2Parser: Sendable {
         } else {
             decodeBlock(d, stream: -1, response: response)
         }
-        if dirs[d].blockEndStream && promised == 0 { endSide(d, sid) }
+        if dirs[d].blockEndStream && promised == 0 { endSide(d, sid, onBody) }
     }
 
     /// Decodes the open block of direction `d` into stream `i`'s side (or nowhere when -1).
@@ -542,7 +725,12 @@ public struct HTTP2Parser: Sendable {
                     return hpackFailed(d)
                 }
             } else if b & 0xE0 == 0x20 {
-                guard let size = integer(block, &pos, prefix: 5), decoders[d].resize(size) else {
+                guard let size = integer(block, &pos, prefix: 5) else { return hpackFailed(d) }
+                switch decoders[d].resize(size) {
+                case .ok: break
+                case .pastSettings: return hpackFailed(d)
+                case .pastCapacity:
+                    events.insert(.tableTooLarge)
                     return hpackFailed(d)
                 }
             } else {
@@ -667,6 +855,8 @@ public struct HTTP2Parser: Sendable {
             events.insert(.overflow)
             return nil
         }
+        releaseInflater(free, response: false)
+        releaseInflater(free, response: true)
         streams[free].request.reset()
         streams[free].response.reset()
         streams[free].id = id
@@ -680,9 +870,16 @@ public struct HTTP2Parser: Sendable {
         return free
     }
 
-    mutating func endSide(_ d: Int, _ sid: UInt32) {
+    mutating func endSide(_ d: Int, _ sid: UInt32, _ onBody: (HTTP2BodyChunk) -> Void) {
         guard let i = streamIndex(sid, create: false) else { return }
-        if d == 0 { streams[i].request.ended = true } else { streams[i].response.ended = true }
+        endBody(d, i, truncated: false, onBody)
+        if d == 0 {
+            streams[i].request.ended = true
+            releaseInflater(i, response: false)
+        } else {
+            streams[i].response.ended = true
+            releaseInflater(i, response: true)
+        }
         if streams[i].finished { markReady(i) }
     }
 
@@ -693,6 +890,8 @@ public struct HTTP2Parser: Sendable {
     }
 
     mutating func clearStream(_ i: Int) {
+        releaseInflater(i, response: false)
+        releaseInflater(i, response: true)
         streams[i].inUse = false
         streams[i].ready = false
         streams[i].id = 0
@@ -720,6 +919,37 @@ public struct HTTP2Parser: Sendable {
 }
 
 extension HTTP2Side {
+    /// content-encoding's value: 1 when it names gzip or deflate (x-gzip too) and nothing we
+    /// cannot decode, 2 for another coding (br, zstd, compress), 0 for identity or empty.
+    static func coding(_ v: ByteView) -> UInt8 {
+        var gz = false, other = false
+        var p = 0
+        // Comma-separated tokens, any case.
+        while p < v.count {
+            while p < v.count, let b = v.u8(p), b == 0x20 || b == 0x2c || b == 0x09 { p += 1 }
+            let start = p
+            while p < v.count, let b = v.u8(p), b != 0x2c && b != 0x20 && b != 0x09 { p += 1 }
+            guard p > start, let token = v.slice(start, p - start) else { continue }
+            if equalsLower(token, "gzip") || equalsLower(token, "x-gzip") || equalsLower(token, "deflate") {
+                gz = true
+            } else if !equalsLower(token, "identity") {
+                other = true
+            }
+        }
+        return other ? 2 : (gz ? 1 : 0)
+    }
+
+    static func equalsLower(_ v: ByteView, _ s: StaticString) -> Bool {
+        guard v.count == s.utf8CodeUnitCount else { return false }
+        let t = s.byteView
+        var k = 0
+        while k < v.count {
+            guard let a = v.u8(k), let b = t.u8(k), a | 0x20 == b else { return false }
+            k += 1
+        }
+        return true
+    }
+
     /// Keeps one header (store and list permitting) and notes the well-known ones.
     mutating func add(_ name: ByteView, _ value: ByteView, maxHeaders: Int) {
         let before = store.truncated
@@ -739,9 +969,12 @@ extension HTTP2Side {
         case UInt8(ascii: "h"): if named("host") { host = v }
         case UInt8(ascii: "u"): if named("user-agent") { userAgent = v }
         case UInt8(ascii: "c"):
-            if named("content-type") { contentType = v } else if named("cookie") { cookie = v }
+            if named("content-type") { contentType = v } else if named("cookie") { cookie = v } else if named("content-encoding") {
+                encoding = HTTP2Side.coding(value)
+            }
         case UInt8(ascii: "r"): if named("referer") { referer = v }
         case UInt8(ascii: "l"): if named("location") { location = v }
+        case UInt8(ascii: "s"): if named("server") { server = v }
         default: break
         }
     }
@@ -799,7 +1032,15 @@ struct HTTP2Direction: Sendable {
 /// than the buffer keeps its accounted size with its bytes cut, so indices stay in step with
 /// the encoder's.
 struct HPACKDecoder: Sendable {
-    struct Entry: Sendable { var start: Int; var nameLength: Int; var valueLength: Int; var size: Int }
+    /// 16 bytes: the ring holds one per 32 bytes of table, the smallest entry's size.
+    struct Entry: Sendable {
+        var start: Int32, nameLength: Int32, valueLength: Int32, size: Int32
+        init(start: Int, nameLength: Int, valueLength: Int, size: Int) {
+            self.start = Int32(truncatingIfNeeded: start); self.nameLength = Int32(truncatingIfNeeded: nameLength)
+            self.valueLength = Int32(truncatingIfNeeded: valueLength); self.size = Int32(truncatingIfNeeded: size)
+        }
+    }
+    enum Resize { case ok, pastSettings, pastCapacity }
     let capacity: Int
     var bytes: [UInt8]
     /// Ring of entries, oldest at `head`.
@@ -828,17 +1069,21 @@ struct HPACKDecoder: Sendable {
         settingsLimit = 4096
     }
 
-    /// A dynamic table size update: at most what the peer allowed (and what we keep).
-    mutating func resize(_ newLimit: Int) -> Bool {
-        guard newLimit <= Swift.max(settingsLimit, 4096) else { return false }
-        limit = Swift.min(newLimit, capacity)
+    /// A dynamic table size update (RFC 7541 §6.3). Past the peer's SETTINGS_HEADER_TABLE_SIZE
+    /// it is a decoding error (4096, the initial value, is also taken: the SETTINGS that lowered
+    /// it may not be acknowledged yet). Past `capacity` the table cannot be followed exactly:
+    /// refused rather than evicting early, which would shift every index after it.
+    mutating func resize(_ newLimit: Int) -> Resize {
+        guard newLimit <= Swift.max(settingsLimit, 4096) else { return .pastSettings }
+        guard newLimit <= capacity else { return .pastCapacity }
+        limit = newLimit
         evict(toFit: 0)
-        return true
+        return .ok
     }
 
     mutating func evict(toFit extra: Int) {
         while count > 0 && size + extra > limit {
-            size -= entries[head].size
+            size -= Int(entries[head].size)
             head = (head + 1) % entries.count
             count -= 1
         }
@@ -856,7 +1101,7 @@ struct HPACKDecoder: Sendable {
         let needed = name.count + value.count
         if needed > room && count > 0 {
             // Compact: move the live bytes (oldest entry first) to the front.
-            let from = entries[head].start
+            let from = Int(entries[head].start)
             let live = bytes.count - from
             var k = 0
             while k < live { bytes[k] = bytes[from + k]; k += 1 }
@@ -864,7 +1109,7 @@ struct HPACKDecoder: Sendable {
             var e = 0
             while e < count {
                 let slot = (head + e) % entries.count
-                entries[slot].start -= from
+                entries[slot].start -= Int32(from)
                 e += 1
             }
             room = capacity - bytes.count
@@ -886,12 +1131,13 @@ struct HPACKDecoder: Sendable {
     func copy(_ index: Int, into out: inout [UInt8]) -> (Range<Int>, Range<Int>)? {
         guard index >= 1 && index <= count else { return nil }
         let e = entries[(head + count - index) % entries.count]
+        let start = Int(e.start), nameLength = Int(e.nameLength), valueLength = Int(e.valueLength)
         let n0 = out.count
         var k = 0
-        while k < e.nameLength { out.append(bytes[e.start + k]); k += 1 }
+        while k < nameLength { out.append(bytes[start + k]); k += 1 }
         let v0 = out.count
         k = 0
-        while k < e.valueLength { out.append(bytes[e.start + e.nameLength + k]); k += 1 }
+        while k < valueLength { out.append(bytes[start + nameLength + k]); k += 1 }
         return (n0 ..< v0, v0 ..< out.count)
     }
 }

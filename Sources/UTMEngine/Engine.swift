@@ -66,6 +66,10 @@ public final class Engine {
     var http2: SlotPool<HTTP2Parser>
     /// Reused list of an HTTP/2 parser's finished streams (EngineHTTP2.swift).
     var http2Ready: [Int] = []
+    /// HTTP/2 body bytes collected during one feed, and where each stream side's piece lies
+    /// (EngineHTTP2.swift): inspected after the feed, which must not be re-entered.
+    var http2Body: [UInt8] = []
+    var http2BodyPieces: [HTTP2BodyPiece] = []
     var pgsql: SlotPool<PgSQLParser>
     var smb: SlotPool<SMBParser>
     var sipTCP: SlotPool<SIPStream>
@@ -122,6 +126,8 @@ public final class Engine {
         dnsTCP = SlotPool(limit: c.maxDNSTCPStates) { DNSParser(config: c.dns) }
         http2 = SlotPool(limit: c.maxHTTP2States) { HTTP2Parser(config: c.http2) }
         http2Ready.reserveCapacity(c.http2.maxStreams)
+        http2Body.reserveCapacity(Engine.http2BodyCapacity)
+        http2BodyPieces.reserveCapacity(Engine.http2BodyPieceCapacity)
         pgsql = SlotPool(limit: c.maxPgSQLStates) { PgSQLParser(config: c.pgsql) }
         smb = SlotPool(limit: c.maxSMBStates) { SMBParser(config: c.smb) }
         sipTCP = SlotPool(limit: c.maxSIPTCPStates) { SIPStream() }
@@ -131,6 +137,7 @@ public final class Engine {
         webFilter = EngineWebFilterStage(policy: c.webFilter)
         appID = EngineAppIDStage(settings: c.appID, flowCapacity: flows.capacity)
         av = EngineAVStage(config: c.antivirus, flowCapacity: flows.capacity)
+        if c.antivirus != nil { av.h2Sessions = Array(repeating: nil, count: c.maxHTTP2States * Swift.max(1, c.http2.maxStreams) * 2) }
         fw = EngineFirewallStage(rules: c.firewall, flowCapacity: flows.capacity)
         alertTxLogged = Array(repeating: 0, count: flows.capacity)
     }
@@ -169,7 +176,7 @@ public final class Engine {
             self.endFlow(ref, &flow, reason)
         }
         if packet.tunnelProto != 0 { trackTunnelLayer() }
-        guard let tracked = flows.track(packet, onEnd: { ref, flow, reason in
+        guard var tracked = flows.track(packet, onEnd: { ref, flow, reason in
             self.endFlow(ref, &flow, reason)
         }) else {
             stats.untracked &+= 1
@@ -177,6 +184,10 @@ public final class Engine {
         }
         lastFlow = tracked.ref
         lastFlowIsNew = tracked.isNew
+        if midstreamReverses(tracked.ref, tracked.direction) {
+            flows.reverse(tracked.ref)
+            tracked.direction = .toClient
+        }
         if tracked.isNew {
             appIDFlowStarted(tracked.ref)
             firewallFlowStarted(tracked.ref)
@@ -217,6 +228,10 @@ public final class Engine {
             let bits = flowBlockBits()
             if bits != 0 { flows.withFlow(tracked.ref) { $0.engineFlags |= bits } }
         } else {
+            if detectCursor.flowScopeDrop && config.modes.ids {
+                // A flow-scoped drop rule matched in IDS mode: no more detection on this flow.
+                flows.withFlow(tracked.ref) { $0.engineFlags |= FlowBits.noDetect }
+            }
             checkBypass(tracked.ref, tracked.direction)
         }
         return decision
@@ -536,6 +551,7 @@ public final class Engine {
                 dnsTCP.release(slot)
             case .http2:
                 http2.items[i].finish()
+                if av.scanner != nil { avSettleHTTP2(Int(ref.index), i, m, time: flow.lastSeen, enforce: false) }
                 if flow.engineFlags & FlowBits.ipsBlocked == 0 { logHTTP2(i, time: flow.lastSeen, m) }
                 http2.release(slot)
             case .pgsql:

@@ -55,6 +55,7 @@ extension EngineConfig {
     public mutating func applyAntivirus(_ av: EngineAntivirusConfig) {
         antivirus = av
         http.maxBodyInspect = Swift.max(http.maxBodyInspect, av.scan.maxFileBytes)
+        http2.maxBodyInspect = Swift.max(http2.maxBodyInspect, av.scan.maxFileBytes)
         let depth = Int(Swift.min(av.scan.maxFileBytes, Int64(Int32.max))) + (64 << 10)
         flow.streamDepth = Swift.max(flow.streamDepth, depth)
     }
@@ -122,6 +123,9 @@ struct EngineAVStage {
     var mail: SlotPool<AVMailFlow>
     var ended: [AVEndedFile]
     var stats = EngineAVStats()
+    /// HTTP/2 bodies in progress: one session per parser slot, stream slot and direction
+    /// (EngineAntivirusHTTP2.swift), sized by the engine; HTTP/2 interleaves its streams.
+    var h2Sessions: [FileScanSession?] = []
 
     init(config: EngineAntivirusConfig?, flowCapacity: Int) {
         if let config {

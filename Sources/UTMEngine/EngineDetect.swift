@@ -258,10 +258,19 @@ extension Engine {
             put(.httpStatMsg, tx.statusMessage)
             put(.httpResponseLine, tx.statusLine)
             if tx.status > 0 { put(.httpStatCode, statusField(tx)) }
+            // Session 6 header keywords: the header lines as http.response_header's instances.
+            put(.httpResponseHeader, tx.responseHeaders)
+            put(.httpLocation, tx.location)
+            if tx.responseHeaders.isPresent, detect?.uses(.httpServer) == true {
+                p.withField(tx.responseHeaders) { v in
+                    if let server = Engine.headerValue(v, "server") { b[.httpServer] = server }
+                }
+            }
         } else {
             put(.httpHeader, tx.requestHeaders)
             put(.httpRawHeader, tx.requestHeaders)
             put(.httpContentType, tx.requestContentType)
+            put(.httpRequestHeader, tx.requestHeaders)
         }
     }
 
@@ -349,6 +358,12 @@ extension Engine {
             blocking = true
         case .alert, .pass:
             break
+        }
+        // IDS mode: a drop rule alerts, and (flow-scoped) still marks the flow dropped, as
+        // Suricata's RuleActionToFlow does whatever the mode; its detection ends with this
+        // packet (DetectFlow skips a dropped flow), so it alerts once (drop-protocol-change).
+        if config.modes.ids && sig.action != .alert && sig.action != .pass && d.actionOverride == nil {
+            noteDropScope(d, i)
         }
         let flow = detectCursor.flow
         // The flow as the packet found it: the packet that reveals the protocol (a ClientHello,

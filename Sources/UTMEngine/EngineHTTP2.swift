@@ -4,19 +4,48 @@ import UTMAppLayer
 import UTMOutput
 import UTMDetect
 
+/// Where one stream side's body piece lies in `Engine.http2Body`.
+struct HTTP2BodyPiece {
+    var stream: Int32
+    var response: Bool
+    /// Body bytes of that side before this piece.
+    var offset: Int64
+    var start: Int32
+    var count: Int32
+}
+
 /// HTTP/2 on the engine's side: feeds the parser, puts each stream's headers through the
 /// firewall (`http2:stream` hooks) and the HTTP rules (http.uri, http.host, http.method ...
-/// as for HTTP/1, so `alert http` rules match), and logs finished streams as `http` events.
-/// Bodies are counted, not inspected.
+/// as for HTTP/1, so `alert http` rules match), inspects DATA as the body buffers (file_data,
+/// http.response_body, http.request_body: decoded, bounded per stream side by the detect
+/// engine's `bodyInspectLimit`), and logs finished streams as `http` events.
 extension Engine {
+    /// Body bytes kept per feed for inspection (a feed is one segment's in-order bytes; its
+    /// decoded DATA may be more, the excess is not inspected), and pieces (stream sides) per feed.
+    static let http2BodyCapacity = 64 << 10
+    static let http2BodyPieceCapacity = 64
+
     func http2Data(_ ref: FlowRef, _ i: Int, _ data: ByteView, _ chunk: StreamChunk, _ m: EVEEndpoints,
                    time: Timestamp) {
-        http2.items[i].feed(data, direction: chunk.direction, gap: chunk.gapBefore)
+        http2Body.removeAll(keepingCapacity: true)
+        http2BodyPieces.removeAll(keepingCapacity: true)
+        let avOn = av.scanner != nil
+        if detect != nil || avOn {
+            let k = Int(ref.index)
+            http2.items[i].feed(data, direction: chunk.direction, gap: chunk.gapBefore) { body in
+                if self.detect != nil { self.collectHTTP2Body(body) }
+                if avOn { self.avHTTP2Body(k, i, body) }
+            }
+            if avOn { avSettleHTTP2(k, i, m, time: packet.timestamp, enforce: true) }
+        } else {
+            http2.items[i].feed(data, direction: chunk.direction, gap: chunk.gapBefore)
+        }
         while let (s, response) = http2.items[i].takeNewHeaders() {
             let direction: Direction = response ? .toClient : .toServer
             if fw.rules != nil && !firewallHTTP2(ref, i, s, direction) { return }
             if detect != nil { detectHTTP2(i, s, response: response) }
         }
+        if detect != nil && !http2BodyPieces.isEmpty { detectHTTP2Bodies(i) }
         if fw.rules != nil {
             // Streams that ended in this chunk reach their closed/complete hooks.
             var k = 0
@@ -46,17 +75,91 @@ extension Engine {
     func detectHTTP2(_ i: Int, _ s: Int, response: Bool) {
         guard let d = detect, detectCursor.slot >= 0 else { return }
         var b = InspectionBuffers()
-        fillHTTP2(&b, i, s, response: response)
+        fillStreamHTTP2(&b, i, s, response: response)
         let direction: Direction = response ? .toClient : .toServer
-        let f = detectFacts(direction, app: .http, stream: false)
+        // The flow's protocol as rules see it: `http` rules take HTTP/2, `http1` ones do not.
+        let f = detectFacts(direction, app: .http2, stream: false)
         let mask: UInt8 = 1 << (response ? 3 : 1)
         d.inspectApp(.http, phaseMask: mask, f, buffers: b, slot: detectCursor.slot, time: detectCursor.time) { sig, alert in
             self.detectMatched(sig, alert, f)
         }
     }
 
+    /// One piece of body lent by the parser during a feed (it must not be touched here):
+    /// copied to `http2Body` up to the detect engine's per-side `bodyInspectLimit`; a piece
+    /// continuing the previous one of the same side extends it.
+    func collectHTTP2Body(_ body: HTTP2BodyChunk) {
+        guard let d = detect else { return }
+        let limit = Int64(d.config.bodyInspectLimit)
+        guard body.offset < limit else { return }
+        let room = Engine.http2BodyCapacity - http2Body.count
+        let take = Int(Swift.min(Int64(body.data.count), limit &- body.offset, Int64(room)))
+        guard take > 0 else { return }
+        let n = http2BodyPieces.count
+        if n > 0, http2BodyPieces[n - 1].stream == Int32(body.stream), http2BodyPieces[n - 1].response == body.response,
+           http2BodyPieces[n - 1].offset &+ Int64(http2BodyPieces[n - 1].count) == body.offset,
+           Int(http2BodyPieces[n - 1].start) + Int(http2BodyPieces[n - 1].count) == http2Body.count {
+            http2BodyPieces[n - 1].count &+= Int32(take)
+        } else {
+            guard n < Engine.http2BodyPieceCapacity else { return }
+            http2BodyPieces.append(HTTP2BodyPiece(stream: Int32(body.stream), response: body.response, offset: body.offset,
+                                                  start: Int32(http2Body.count), count: Int32(take)))
+        }
+        body.data.prefix(take).withUnsafeBytes { http2Body.append(contentsOf: $0) }
+    }
+
+    /// The body pieces of the last feed through the HTTP rules' body phases (2: request body,
+    /// 4: response body), each with its stream's header buffers (a rule may test both).
+    func detectHTTP2Bodies(_ i: Int) {
+        guard detect != nil, detectCursor.slot >= 0 else { return }
+        // The bytes are read in place for the whole loop (a view must not outlive the call).
+        http2Body.withUnsafeBytes { raw in detectHTTP2Bodies(i, ByteView(raw)) }
+    }
+
+    func detectHTTP2Bodies(_ i: Int, _ all: ByteView) {
+        guard let d = detect else { return }
+        var k = 0
+        while k < http2BodyPieces.count {
+            let piece = http2BodyPieces[k]
+            k += 1
+            let s = Int(piece.stream)
+            guard s < http2.items[i].streams.count, http2.items[i].streams[s].isActive else { continue }
+            var b = InspectionBuffers()
+            fillStreamHTTP2(&b, i, s, response: piece.response)
+            guard let body = all.slice(Int(piece.start), Int(piece.count)) else { continue }
+            if piece.response {
+                b[.httpServerBody] = body
+                b[.fileData] = body
+            } else {
+                b[.httpClientBody] = body
+            }
+            let direction: Direction = piece.response ? .toClient : .toServer
+            // Keys the engine's per-transaction body state to this stream (HTTP/1's sequences
+            // stay below 2^31).
+            let key = http2.items[i].streams[s].sequence | 0x8000_0000
+            d.bodyInspected(detectCursor.slot, direction, sequence: key, Int(piece.count))
+            let f = detectFacts(direction, app: .http2, stream: false)
+            let mask: UInt8 = piece.response ? 1 << 4 : 1 << 2
+            d.inspectApp(.http, phaseMask: mask, f, buffers: b, slot: detectCursor.slot, time: detectCursor.time) { sig, alert in
+                self.detectMatched(sig, alert, f)
+            }
+        }
+    }
+
+    /// The buffers of stream `s` as seen with its request (`response` false) or its response:
+    /// the response is inspected with the request's fields too (http.uri, http.host...), as an
+    /// HTTP/1 transaction is, but with its own content type and header lines.
+    func fillStreamHTTP2(_ b: inout InspectionBuffers, _ i: Int, _ s: Int, response: Bool) {
+        fillHTTP2(&b, i, s, response: false, headerLines: !response)
+        guard response else { return }
+        b[.httpContentType] = nil
+        fillHTTP2(&b, i, s, response: true)
+    }
+
     /// The HTTP buffers of one stream side (views into the parser, valid until it is fed again).
-    func fillHTTP2(_ b: inout InspectionBuffers, _ i: Int, _ s: Int, response: Bool) {
+    /// `headerLines`: http.header from this side (it uses the parser's one scratch store, so only
+    /// one side's lines can be lent at a time).
+    func fillHTTP2(_ b: inout InspectionBuffers, _ i: Int, _ s: Int, response: Bool, headerLines: Bool = true) {
         let side = response ? http2.items[i].streams[s].response : http2.items[i].streams[s].request
         func put(_ id: BufferID, _ f: Field) {
             guard f.isPresent else { return }
@@ -65,6 +168,8 @@ extension Engine {
         if response {
             put(.httpStatCode, side.status)
             put(.httpContentType, side.contentType)
+            put(.httpServer, side.server)
+            put(.httpLocation, side.location)
         } else {
             put(.httpMethod, side.method)
             put(.httpURI, side.path)
@@ -76,12 +181,16 @@ extension Engine {
             put(.httpReferer, side.referer)
             put(.httpContentType, side.contentType)
         }
+        guard headerLines else { return }
         http2.items[i].buildHeaderLines(s, response: response)
         http2.items[i].withHeaderLines { v in
             if !v.isEmpty {
                 b[.httpHeader] = v
                 b[.httpRawHeader] = v
             }
+        }
+        http2.items[i].withAllHeaderLines { v in
+            if !v.isEmpty { b[response ? .httpResponseHeader : .httpRequestHeader] = v }
         }
     }
 
@@ -97,18 +206,10 @@ extension Engine {
         while k < n {
             let tx = http.items[i].ready(k)
             k += 1
-            guard tx.status == 101, tx.requestHeaders.isPresent else { continue }
-            let asked = http.items[i].withField(tx.requestHeaders) { v -> Bool in
-                var p = 0
-                while p + 3 <= v.count {
-                    if let a = v.u8(p), let b = v.u8(p + 1), let c = v.u8(p + 2),
-                       asciiLower(a) == UInt8(ascii: "h") && b == UInt8(ascii: "2") && asciiLower(c) == UInt8(ascii: "c") {
-                        return true
-                    }
-                    p += 1
-                }
-                return false
-            }
+            guard tx.status == 101 else { continue }
+            // The server's `Upgrade: h2c` decides, as in Suricata (a session picked up after
+            // the request was lost still switches); the request's asking is enough too.
+            let asked = mentionsH2C(i, tx.responseHeaders) || mentionsH2C(i, tx.requestHeaders)
             guard asked, let s = acquire(.http2) else { continue }
             let h2 = Int(s)
             http.items[i].withField(tx.method) { mv in
@@ -121,6 +222,22 @@ extension Engine {
             return s
         }
         return nil
+    }
+
+    /// Whether a header block of HTTP parser `i` contains `h2c` (any case).
+    func mentionsH2C(_ i: Int, _ block: Field) -> Bool {
+        guard block.isPresent else { return false }
+        return http.items[i].withField(block) { v -> Bool in
+            var p = 0
+            while p + 3 <= v.count {
+                if let a = v.u8(p), let b = v.u8(p + 1), let c = v.u8(p + 2),
+                   asciiLower(a) == UInt8(ascii: "h") && b == UInt8(ascii: "2") && asciiLower(c) == UInt8(ascii: "c") {
+                    return true
+                }
+                p += 1
+            }
+            return false
+        }
     }
 
     /// Hands the flow from the HTTP/1 parser to HTTP/2 state `s`: the bytes after the 101 in

@@ -159,6 +159,17 @@ public struct Flow: Sendable {
         d == .toServer ? body(&toServer) : body(&toClient)
     }
 
+    /// Swaps client and server with every per-direction field (`FlowTable.reverse`).
+    mutating func reverse() {
+        swap(&clientIP, &serverIP)
+        swap(&clientPort, &serverPort)
+        swap(&clientMAC, &serverMAC)
+        packets = (packets.1, packets.0)
+        bytes = (bytes.1, bytes.0)
+        tcpFlagsSeen = (tcpFlagsSeen.1, tcpFlagsSeen.0)
+        swap(&toServer, &toClient)
+    }
+
     @inline(__always)
     mutating func withStreams<R>(_ d: Direction, _ body: (inout TCPStream, inout TCPStream) -> R) -> R {
         d == .toServer ? body(&toServer, &toClient) : body(&toClient, &toServer)

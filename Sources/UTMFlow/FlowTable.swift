@@ -160,6 +160,16 @@ public struct FlowTable: Sendable {
         }
     }
 
+    /// Makes the flow's server its client and back (Suricata's midstream flow reversal: a
+    /// session picked up on the server's packet, an HTTP response, is found to run the other
+    /// way when its protocol is detected). Every per-direction field changes sides together,
+    /// the streams with their reassembly state, so the flow reads as if its first packet had
+    /// come from the other end. The key is symmetric, so the slot stays in its bucket.
+    public mutating func reverse(_ ref: FlowRef) {
+        guard isValid(ref) else { return }
+        slots[Int(ref.index)].reverse()
+    }
+
     // MARK: Tracking
 
     /// Finds or creates the flow of `p`, updates its counters, TCP state and `lastSeen`.

@@ -1,6 +1,7 @@
 import Testing
 import AllocationCounter
 import UTMCore
+import UTMInflate
 @testable import UTMAppLayer
 
 /// HTTP/2 framing and HPACK: RFC 7541's own examples, split and truncated input, the dynamic
@@ -275,5 +276,176 @@ import UTMCore
         var ready: [Int] = []
         p.readyIndices(into: &ready)
         #expect(ready.count == 2)
+    }
+
+    // MARK: Session 6: larger HPACK tables, bodies
+
+    /// An HPACK integer with an N-bit prefix after `flags` (RFC 7541 §5.1).
+    static func int(_ v: Int, prefix: Int, flags: UInt8) -> [UInt8] {
+        let mask = (1 << prefix) - 1
+        if v < mask { return [flags | UInt8(v)] }
+        var out: [UInt8] = [flags | UInt8(mask)]
+        var rest = v - mask
+        while rest >= 128 { out.append(UInt8(rest & 0x7f) | 0x80); rest >>= 7 }
+        out.append(UInt8(rest))
+        return out
+    }
+
+    /// Literal with incremental indexing, new name.
+    static func indexed(_ n: String, _ v: [UInt8]) -> [UInt8] {
+        [0x40] + int(n.utf8.count, prefix: 7, flags: 0) + Array(n.utf8) + int(v.count, prefix: 7, flags: 0) + v
+    }
+
+    static func settings(_ id: UInt16, _ value: UInt32) -> [UInt8] {
+        frame(4, 0, 0, [UInt8(id >> 8), UInt8(id & 0xff), UInt8(value >> 24), UInt8(value >> 16 & 0xff),
+                        UInt8(value >> 8 & 0xff), UInt8(value & 0xff)])
+    }
+
+    /// RFC 7541 §4.2/§6.3: the server allows a 16 KiB table, the client's encoder takes it
+    /// with a size update and keeps three 2 KiB entries (more than the 4 KiB default); the
+    /// oldest is still index 64 on the next request. A 4 KiB table evicted it early, so the
+    /// index failed (or, with other sizes, named another entry than the endpoint decodes).
+    @Test func largerDynamicTableIsFollowed() {
+        let big = [UInt8](repeating: 0x61, count: 2000)
+        let first = Self.int(16384, prefix: 5, flags: 0x20) + [0x82, 0x84, 0x86]
+            + Self.indexed("x-a", big) + Self.indexed("x-b", big) + Self.indexed("x-c", big)
+        let client = Self.preface + Self.frame(1, 0x5, 1, first) + Self.frame(1, 0x5, 3, [0x82, 0x84, 0x86, 0xc0])
+        let server = Self.settings(1, 16384)
+        var p = HTTP2Parser()
+        // The server's SETTINGS comes first, as the connection's order has it.
+        server.withByteView { p.feed($0, direction: .toClient, gap: false) }
+        let seen = Self.run(client: client, parser: &p)
+        #expect(!p.gaveUp(.toServer))
+        #expect(seen.map(\.id) == [1, 3])
+        #expect(seen.last?.headers.last == "x-a", "64 is the oldest of the three entries")
+        // Past what the peer allowed: a decoding error.
+        var q = HTTP2Parser()
+        (Self.preface + Self.frame(1, 0x5, 1, Self.int(32768, prefix: 5, flags: 0x20) + [0x82])).withByteView {
+            q.feed($0, direction: .toServer, gap: false)
+        }
+        #expect(q.events.contains(.invalidHeader) && !q.events.contains(.tableTooLarge))
+        // Allowed by the peer but past the 64 KiB we follow: refused, the direction given up.
+        var r = HTTP2Parser()
+        Self.settings(1, 1 << 20).withByteView { r.feed($0, direction: .toClient, gap: false) }
+        (Self.preface + Self.frame(1, 0x5, 1, Self.int(1 << 20, prefix: 5, flags: 0x20) + [0x82])).withByteView {
+            r.feed($0, direction: .toServer, gap: false)
+        }
+        #expect(r.events.contains(.tableTooLarge) && r.gaveUp(.toServer))
+        // A smaller configured table refuses what it cannot hold, never evicts early.
+        var config = HTTP2Config()
+        config.dynamicTableCapacity = 4096
+        var t = HTTP2Parser(config: config)
+        server.withByteView { t.feed($0, direction: .toClient, gap: false) }
+        client.withByteView { t.feed($0, direction: .toServer, gap: false) }
+        #expect(t.gaveUp(.toServer) && t.events.contains(.tableTooLarge))
+    }
+
+    /// Feeds both sides in `chunk`-byte pieces and returns the delivered body per (stream id,
+    /// response) as text.
+    static func bodies(client: [UInt8], server: [UInt8], chunk: Int, config: HTTP2Config = .init(),
+                       events: inout HTTP2Events) -> [String: String] {
+        var p = HTTP2Parser(config: config)
+        var out: [String: [UInt8]] = [:]
+        func feed(_ bytes: [UInt8], _ dir: Direction) {
+            var k = 0
+            while k < bytes.count {
+                let n = Swift.min(chunk, bytes.count - k)
+                var got: [(String, [UInt8])] = []
+                bytes[k ..< k + n].withByteView {
+                    p.feed($0, direction: dir, gap: false) { b in
+                        got.append(("\(b.stream)/\(b.response)", b.data.bytes))
+                    }
+                }
+                events.formUnion(p.events)
+                for (key, data) in got {
+                    // Stream slot to id.
+                    let parts = key.split(separator: "/")
+                    let id = p.stream(Int(parts[0])!).id
+                    out["\(id)/\(parts[1])", default: []] += data
+                }
+                k += n
+            }
+        }
+        feed(client, .toServer)
+        feed(server, .toClient)
+        return out.mapValues { String(decoding: $0, as: UTF8.self) }
+    }
+
+    static func lit(_ n: String, _ v: String) -> [UInt8] {
+        [0x00, UInt8(n.utf8.count)] + Array(n.utf8) + [UInt8(v.utf8.count)] + Array(v.utf8)
+    }
+
+    /// DATA becomes body: padding removed, gzip and deflate decoded, request and response
+    /// apart, the same for every split; interleaved streams keep their own bodies.
+    @Test func bodiesDeliveredForEverySplit() {
+        let text = String(repeating: "0123456789", count: 50) + "END"
+        let gz = Deflate.compress(Array(text.utf8), format: .gzip)
+        let zl = Deflate.compress(Array(text.utf8), format: .zlib)
+        let client = Self.preface + Self.frame(1, 0x4, 1, [0x83, 0x84, 0x86]) + Self.frame(0, 0x1, 1, Array("a=1&b=2".utf8))
+            + Self.frame(1, 0x5, 3, [0x82, 0x84, 0x86]) + Self.frame(1, 0x5, 5, [0x82, 0x84, 0x86])
+        let server = Self.settings + Self.frame(1, 0x4, 1, [0x88] + Self.lit("content-encoding", "gzip"))
+            + Self.frame(1, 0x4, 3, [0x88]) + Self.frame(1, 0x4, 5, [0x88] + Self.lit("content-encoding", "Deflate"))
+            + Self.frame(0, 0, 1, Array(gz.prefix(20)))
+            + Self.frame(0, 0x8, 3, [2] + Array("plain ".utf8) + [0, 0])
+            + Self.frame(0, 0, 5, Array(zl.prefix(7)))
+            + Self.frame(0, 0x1, 1, Array(gz.dropFirst(20)))
+            + Self.frame(0, 0x1, 3, Array("body".utf8))
+            + Self.frame(0, 0x1, 5, Array(zl.dropFirst(7)))
+        var ev: HTTP2Events = []
+        let whole = Self.bodies(client: client, server: server, chunk: 1 << 30, events: &ev)
+        #expect(whole["1/false"] == "a=1&b=2")
+        #expect(whole["1/true"] == text)
+        #expect(whole["3/true"] == "plain body")
+        #expect(whole["5/true"] == text)
+        #expect(ev.contains(.bodyData) && !ev.contains(.bodyNotDecoded))
+        for chunk in [1, 2, 3, 8, 9, 10, 17, 64] {
+            var e: HTTP2Events = []
+            #expect(Self.bodies(client: client, server: server, chunk: chunk, events: &e) == whole, "chunk \(chunk)")
+        }
+        // One decoder per direction: the second interleaved deflate body comes as sent.
+        var one = HTTP2Config()
+        one.bodyDecoders = 1
+        var e1: HTTP2Events = []
+        let limited = Self.bodies(client: client, server: server, chunk: 1 << 30, config: one, events: &e1)
+        #expect(limited["1/true"] == text && e1.contains(.bodyNotDecoded))
+        #expect(limited["5/true"] == String(decoding: zl, as: UTF8.self), "delivered compressed")
+        // maxBodyInspect bounds each side.
+        var small = HTTP2Config()
+        small.maxBodyInspect = 100
+        var e2: HTTP2Events = []
+        let cut = Self.bodies(client: client, server: server, chunk: 13, config: small, events: &e2)
+        #expect(cut["3/true"] == "plain body" && cut["1/true"]?.count == 100)
+        // A gzip body that is not gzip: no trap, flagged, nothing after the failure.
+        let bad = Self.settings + Self.frame(1, 0x4, 1, [0x88] + Self.lit("content-encoding", "gzip"))
+            + Self.frame(0, 0x1, 1, [0x1f, 0x8b, 0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])
+        var e3: HTTP2Events = []
+        _ = Self.bodies(client: client, server: bad, chunk: 3, events: &e3)
+        #expect(e3.contains(.bodyNotDecoded))
+        // Every prefix of the server side: no trap.
+        for cutAt in stride(from: 0, through: server.count, by: 5) {
+            var e: HTTP2Events = []
+            _ = Self.bodies(client: client, server: Array(server.prefix(cutAt)), chunk: 4, events: &e)
+        }
+    }
+
+    /// Bodies through a reused parser allocate nothing (inflaters are made at init).
+    @Test func bodiesDoNotAllocate() {
+        guard allocationCounterWorks() else { return }
+        let gz = Deflate.compress(Array(String(repeating: "xyz", count: 300).utf8), format: .gzip)
+        let client = Self.client(Self.c4)
+        let server = Self.settings + Self.frame(1, 0x4, 1, [0x88] + Self.lit("content-encoding", "gzip"))
+            + Self.frame(0, 0x1, 1, gz) + Self.frame(1, 0x4, 3, [0x88]) + Self.frame(0, 0x1, 3, Array("plain".utf8))
+        var p = HTTP2Parser()
+        var total = 0
+        func once() {
+            p.reset()
+            client.withByteView { p.feed($0, direction: .toServer, gap: false) { b in total &+= b.data.count } }
+            server.withByteView { p.feed($0, direction: .toClient, gap: false) { b in total &+= b.data.count } }
+        }
+        for _ in 0 ..< 3 { once() }
+        total = 0
+        let n = countAllocations { for _ in 0 ..< 10 { once() } }
+        #expect(n == 0, "HTTP/2 bodies allocated \(n) times")
+        #expect(total == 10 * (900 + 5))
     }
 }

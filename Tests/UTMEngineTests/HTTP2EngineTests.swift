@@ -123,7 +123,12 @@ import UTMOutput
     @Test func http2DoesNotAllocate() {
         guard allocationCounterWorks() else { return }
         var parser = RuleParser()
-        parser.load(text: "alert http any any -> any any (msg:\"h2\"; http.uri; content:\"/a\"; sid:1;)\n", file: "h2.rules")
+        parser.load(text: """
+            alert http any any -> any any (msg:"h2"; http.uri; content:"/a"; sid:1;)
+            alert http any any -> any any (msg:"h2 line"; http.request_header; content:":path: /a"; startswith; sid:2;)
+            alert http any any -> any any (msg:"h2 body"; file_data; content:"hello"; sid:3;)
+            alert http any any -> any any (msg:"h2 resp"; http.response_header; content:"content-type: text"; sid:4;)
+            """, file: "h2.rules")
         let engine = Engine()
         engine.loadDetection(DetectDefinitions(ruleSet: parser.finish()))
         var traffic: [[UInt8]] = []

@@ -401,6 +401,9 @@ public final class DetectDefinitions: @unchecked Sendable {
             switch l.buffer {
             case .httpClientBody: b = 2
             case .httpStatCode, .httpStatMsg, .httpResponseLine: b = 3
+            // Session 6 header keywords: request header lines with the request, response ones
+            // (and the Server and Location values) with the response.
+            case .httpResponseHeader, .httpServer, .httpLocation: b = 3
             case .httpServerBody, .fileData: b = 4
             case .httpHeader, .httpRawHeader, .httpHeaderNames, .httpContentLen, .httpContentType,
                  .httpConnection, .httpStart, .httpProtocol:

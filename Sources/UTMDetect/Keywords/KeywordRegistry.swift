@@ -100,6 +100,12 @@ public enum KeywordRegistry {
             "tcp.flags": .parse(DetectIPHeader.flags),
             "tls.version": .parse(DetectTLSVersion.tlsVersion),
             "dns.opcode": .parse(DetectDnsOpcode.dnsOpcode),
+            // HTTP header keywords, session 6 (DetectHTTPRequestHeader.swift, DetectHTTPResponseHeader.swift,
+            // DetectHTTPServer.swift, DetectHTTPLocation.swift)
+            "http.request_header": .parse(DetectHTTPRequestHeader.sticky),
+            "http.response_header": .parse(DetectHTTPResponseHeader.sticky),
+            "http.server": .parse(DetectHTTPServer.sticky),
+            "http.location": .parse(DetectHTTPLocation.sticky),
 
             // Accepted, no effect on matching.
             "tag": .ignored,
@@ -123,7 +129,6 @@ public enum KeywordRegistry {
             "rpc": .unsupported("no RPC parser"),
             "replace": .unsupported("inline replace is not supported"),
             "iprep": .unsupported("no IP reputation"), "geoip": .unsupported("no GeoIP"),
-            "http.request_header": .unsupported("not implemented"), "http.response_header": .unsupported("not implemented"),
             "to_lowercase": .unsupported("transforms not implemented"), "strip_whitespace": .unsupported("transforms not implemented"),
             "compress_whitespace": .unsupported("transforms not implemented"), "url_decode": .unsupported("transforms not implemented"),
             "dotprefix": .unsupported("transforms not implemented"), "pcrexform": .unsupported("transforms not implemented"),

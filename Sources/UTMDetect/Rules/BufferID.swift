@@ -18,6 +18,11 @@ public enum BufferID: UInt8, CaseIterable, Sendable, Hashable, Comparable {
     /// SSH (one side's banner and KEXINIT, the side sending in the inspected direction):
     /// protocol and software versions, the client's HASSH and the server's HASSH-server.
     case sshProto, sshSoftware, sshHassh, sshHasshString, sshHasshServer, sshHasshServerString
+    /// Suricata 6/7 HTTP header keywords (HTTP/1 and HTTP/2), appended here so compiled bundles
+    /// keep their ids. `http.request_header` / `http.response_header`: one "name: value" per
+    /// header, a multi-buffer (lines joined by CRLF in the table, matched line by line:
+    /// `isMultiLine`); `http.server` / `http.location`: those response headers' values.
+    case httpRequestHeader, httpResponseHeader, httpServer, httpLocation
 
     public static let count = BufferID.allCases.count
 
@@ -69,11 +74,23 @@ public enum BufferID: UInt8, CaseIterable, Sendable, Hashable, Comparable {
         case .sshHasshString: "ssh.hassh.string"
         case .sshHasshServer: "ssh.hassh.server"
         case .sshHasshServerString: "ssh.hassh.server.string"
+        case .httpRequestHeader: "http.request_header"
+        case .httpResponseHeader: "http.response_header"
+        case .httpServer: "http.server"
+        case .httpLocation: "http.location"
         }
     }
 
     /// Whether the buffer is an HTTP transaction field (the rule then needs HTTP on the flow).
-    public var isHTTP: Bool { rawValue >= BufferID.httpURI.rawValue && rawValue <= BufferID.httpProtocol.rawValue }
+    public var isHTTP: Bool {
+        (rawValue >= BufferID.httpURI.rawValue && rawValue <= BufferID.httpProtocol.rawValue)
+            || (rawValue >= BufferID.httpRequestHeader.rawValue && rawValue <= BufferID.httpLocation.rawValue)
+    }
+
+    /// A multi-buffer (Suricata: one buffer per header): the engine lends the instances joined
+    /// by CRLF, the prefilter scans them together, and the verifier runs the rule's list on
+    /// each line alone, matching when one line matches.
+    public var isMultiLine: Bool { self == .httpRequestHeader || self == .httpResponseHeader }
     public var isTLS: Bool { rawValue >= BufferID.tlsSNI.rawValue && rawValue <= BufferID.ja3sString.rawValue }
     public var isSSH: Bool { rawValue >= BufferID.sshProto.rawValue && rawValue <= BufferID.sshHasshServerString.rawValue }
 

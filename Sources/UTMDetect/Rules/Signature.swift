@@ -28,12 +28,16 @@ public struct RuleProtocol: Sendable, Equatable {
     /// `arp` (Suricata 9): the rule matches ARP packets and no IP packet; `ip` rules do not
     /// match ARP. Derived from the protocol word, so the compiled bundle needs no new field.
     public var arp: Bool
+    /// `http1` (Suricata 7): HTTP/1 only, where `http` also matches HTTP/2 flows. Derived from
+    /// the protocol word like `arp`, so bundles need no new field.
+    public var http1Only: Bool
 
     public init(name: String, ipProto: UInt8?, alsoUDP: Bool = false, app: AppProto? = nil,
                 packetOnly: Bool = false, streamOnly: Bool = false) {
         self.name = name; self.ipProto = ipProto; self.alsoUDP = alsoUDP; self.app = app
         self.packetOnly = packetOnly; self.streamOnly = streamOnly
         self.arp = name == "arp"
+        self.http1Only = name == "http1"
     }
 
     /// Whether a packet of IP protocol `proto` can match.

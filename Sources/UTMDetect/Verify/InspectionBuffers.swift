@@ -8,8 +8,9 @@ import UTMCore
 /// lent them, so a table must not outlive the packet it was filled for.
 @frozen
 public struct InspectionBuffers: @unchecked Sendable {
-    public static let capacity = 48
-    @usableFromInline var views: InlineArray<48, ByteView>
+    /// 64, the bits of `present`: room for every BufferID (47 in session 6) and those to come.
+    public static let capacity = 64
+    @usableFromInline var views: InlineArray<64, ByteView>
     @usableFromInline var present: UInt64
 
     public init() {

@@ -91,8 +91,9 @@ public struct Verifier: Sendable {
     mutating func verify<S: VerifiedSignature>(signature sig: S, packet p: PacketFacts, buffers: InspectionBuffers,
                                                flowbits: inout FlowBits) -> VerifyResult {
         guard headerMatches(of: sig, p) else { return .noMatch }
-        // `http` rules cover HTTP/2 too (Suricata's http is both versions).
-        if let app = sig.proto.app, app != p.appProto && !(app == .http && p.appProto == .http2) { return .noMatch }
+        // `http` rules cover HTTP/2 too (Suricata 7's http is both versions); `http1` does not.
+        if let app = sig.proto.app, app != p.appProto
+            && !(app == .http && p.appProto == .http2 && !sig.proto.http1Only) { return .noMatch }
         if sig.proto.packetOnly && p.isStream { return .noMatch }
         if sig.proto.streamOnly && !p.isStream { return .noMatch }
         guard flowMatches(sig.flow, p) else { return .noMatch }
@@ -115,7 +116,9 @@ public struct Verifier: Sendable {
         while li < sig.lists.count {
             let list = sig.lists[li]
             guard let view = buffers[list.buffer] else { return .noMatch }
-            if !inspect(list, in: view) { return .noMatch }
+            if list.buffer.isMultiLine {
+                if !inspectLines(list, in: view) { return .noMatch }
+            } else if !inspect(list, in: view) { return .noMatch }
             li &+= 1
         }
         fi = 0
@@ -124,6 +127,26 @@ public struct Verifier: Sendable {
             fi &+= 1
         }
         return .match(alert: !sig.noalert)
+    }
+
+    /// A multi-buffer's list on each CRLF-separated line of `view` until one matches (Suricata
+    /// runs it on each buffer instance; a content never spans two headers).
+    mutating func inspectLines(_ list: BufferMatchList, in view: ByteView) -> Bool {
+        var start = 0
+        let n = view.count
+        while start <= n {
+            var end = start
+            while end < n {
+                if view.u8(end) == 0x0D && view.u8(end &+ 1) == 0x0A { break }
+                end &+= 1
+            }
+            if end > start, let line = view.slice(start, end &- start) {
+                if inspect(list, in: line) { return true }
+            }
+            if end >= n { break }
+            start = end &+ 2
+        }
+        return false
     }
 
     /// Runs one buffer's match list (exposed for the engine's per-buffer inspection and tests).
