@@ -114,10 +114,6 @@ public enum KeywordRegistry {
             "replace": .unsupported("inline replace is not supported"),
             "iprep": .unsupported("no IP reputation"), "geoip": .unsupported("no GeoIP"),
             "http.request_header": .unsupported("not implemented"), "http.response_header": .unsupported("not implemented"),
-            "to_lowercase": .unsupported("transforms not implemented"), "strip_whitespace": .unsupported("transforms not implemented"),
-            "compress_whitespace": .unsupported("transforms not implemented"), "url_decode": .unsupported("transforms not implemented"),
-            "dotprefix": .unsupported("transforms not implemented"), "pcrexform": .unsupported("transforms not implemented"),
-            "xor": .unsupported("transforms not implemented"),
             "urilen_raw": .unsupported("not implemented"),
         ]
         for (name, buffer) in DetectBuffers.contentModifiers {
@@ -125,6 +121,10 @@ public enum KeywordRegistry {
         }
         for (name, buffer) in DetectBuffers.stickyBuffers {
             t[name] = .parse(DetectBuffers.sticky(buffer, name))
+        }
+        // Buffer transforms (Keywords/Transforms/, session 6): dotprefix, to_lowercase, xor...
+        for (name, parser) in DetectTransforms.keywords {
+            t[name] = .parse(parser)
         }
         return t
     }()

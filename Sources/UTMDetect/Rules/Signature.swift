@@ -209,6 +209,19 @@ public enum MatchElement: Sendable {
 public struct BufferMatchList: Sendable {
     public var buffer: BufferID
     public var elements: [MatchElement]
+    /// Transforms applied to `buffer`, in order, before `elements` are matched (empty: the
+    /// buffer as it is). The same buffer with another chain is another list.
+    public var transforms: [Transform] = []
+    /// The definitions' number for this (buffer, chain), 1...: the derived buffer's cache slot
+    /// and prefilter automaton (`DetectDefinitions.derived`). 0: none assigned (computed on
+    /// each use). Not stored in bundles: assigned again at load.
+    public var derivedSlot: Int = 0
+
+    public init(buffer: BufferID, elements: [MatchElement], transforms: [Transform] = []) {
+        self.buffer = buffer
+        self.elements = elements
+        self.transforms = transforms
+    }
 }
 
 /// `flow:` options as bits.
