@@ -116,6 +116,11 @@ public struct PCRETransform: Sendable, Equatable {
     /// The text between the slashes, for messages.
     public var source: String
 
+    public init(regex: Regex, source: String) {
+        self.regex = regex
+        self.source = source
+    }
+
     public static func == (a: PCRETransform, b: PCRETransform) -> Bool {
         a.regex.pattern == b.regex.pattern && a.regex.options == b.regex.options
     }

@@ -53,6 +53,7 @@ public final class DerivedBuffers: @unchecked Sendable {
     /// The derived buffer of `slot` (1...`maxSlots`, 0 = not cached) made from `base` by
     /// `chain`: cached for the rest of the inspection.
     public func view(slot: Int, base: ByteView, chain: [Transform]) -> ByteView? {
+        if chain.isEmpty { return base }
         guard slot > 0 && slot <= DerivedBuffers.maxSlots else { return compute(base: base, chain: chain) }
         if slotEpoch[slot] == epoch {
             let len = Int(slotLength[slot])
