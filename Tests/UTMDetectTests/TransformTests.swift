@@ -137,6 +137,31 @@ import UTMCore
         }
     }
 
+    /// The arena: a chain needs room for one input and one output (a 100 KiB body through three
+    /// steps fits the default 256 KiB), a result that does not fit is absent and counted, and a
+    /// slot's view is cached until the next inspection.
+    @Test func derivedBufferArena() {
+        let big = [UInt8](repeating: 0x41, count: 100 << 10)
+        let d = DerivedBuffers()
+        let r = big.withByteView { d.view(slot: 1, base: $0, chain: [.toLowercase, .toUppercase, .dotprefix, .stripWhitespace])?.bytes }
+        #expect(r?.count == big.count + 1 && r?.first == 0x2e && r?.last == 0x41)
+        #expect(d.overflows == 0)
+        let small = DerivedBuffers(arenaBytes: 64)
+        let none = Array("x".utf8 + [UInt8](repeating: 0x20, count: 99)).withByteView { small.view(slot: 1, base: $0, chain: [.dotprefix]) }
+        #expect(none == nil && small.overflows == 1)
+        // Cached per inspection: a second base in the same inspection gets the first result.
+        let c = DerivedBuffers()
+        let a1 = Array("a.example".utf8).withByteView { c.view(slot: 3, base: $0, chain: [.dotprefix])?.bytes }
+        let a2 = Array("other".utf8).withByteView { c.view(slot: 3, base: $0, chain: [.dotprefix])?.bytes }
+        #expect(a1 == Array(".a.example".utf8) && a2 == a1)
+        c.begin()
+        let a3 = Array("other".utf8).withByteView { c.view(slot: 3, base: $0, chain: [.dotprefix])?.bytes }
+        #expect(a3 == Array(".other".utf8))
+        // Slot 0 is never cached.
+        let z = Array("q".utf8).withByteView { c.view(slot: 0, base: $0, chain: [.toUppercase])?.bytes }
+        #expect(z == Array("Q".utf8))
+    }
+
     // MARK: Rule level
 
     @Test func transformMakesItsOwnList() throws {

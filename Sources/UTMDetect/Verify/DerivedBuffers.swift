@@ -8,8 +8,9 @@ import UTMCrypto
 ///
 /// Why an arena: a chain's output length depends on the input (`dotprefix` adds a byte,
 /// `url_decode` and `strip_whitespace` shrink it, the hashes are fixed), and the engine must
-/// not allocate per packet. Each step writes after the previous one; the chain's result is
-/// moved down over its intermediates, so an inspection holds only the results. A chain whose
+/// not allocate per packet. Each step writes after the previous step's output, which is then
+/// moved down in its place, so a chain needs room for one input and one output and an
+/// inspection holds only the results. A chain whose
 /// result does not fit is treated as absent (its rules do not match) and counted in `overflows`.
 ///
 /// One instance per worker (owned by its `Verifier`); not thread-safe.
@@ -86,14 +87,13 @@ public final class DerivedBuffers: @unchecked Sendable {
                 used = first
                 return nil
             }
-            input = out.view
-            cursor &+= out.count
+            // Keep only this step's output, moved down over the previous one: a chain needs
+            // room for one input and one output at a time, not for every intermediate.
+            if cursor != first { arena.move(from: cursor, to: first, count: out.count) }
+            input = arena.view(first, out.count) ?? .empty
+            cursor = first &+ out.count
         }
-        // Move the result down over the intermediates.
-        let n = input.count
-        let resultStart = cursor &- n
-        if resultStart != first { arena.move(from: resultStart, to: first, count: n) }
-        used = first &+ n
-        return arena.view(first, n)
+        used = cursor
+        return input
     }
 }
