@@ -126,6 +126,9 @@ public enum KeywordRegistry {
         for (name, parser) in DetectTransforms.keywords {
             t[name] = .parse(parser)
         }
+        for (name, why) in DetectTransforms.unsupported {
+            t[name] = .unsupported(why)
+        }
         return t
     }()
 }
