@@ -186,6 +186,8 @@ import UTMCore
             (opts(#"http.uri; strip_whitespace; content:"a b";"#, proto: "http"), "whitespace"),
             (opts(#"http.uri; compress_whitespace; content:"a  b";"#, proto: "http"), "consecutive"),
             (opts(#"http.uri; dotprefix:1; content:"a";"#, proto: "http"), "takes no value"),
+            (opts(#"http.uri; compress_whitespace; pkt_data; content:"a";"#, proto: "http"), "not consumed"),
+            (opts(#"dns.query; content:"a"; dns.query; dotprefix;"#, proto: "dns"), "not consumed"),
             (opts("http.uri; " + String(repeating: "dotprefix; ", count: 17) + #"content:"a";"#, proto: "http"), "more than 16"),
         ]
         for (text, needle) in cases {

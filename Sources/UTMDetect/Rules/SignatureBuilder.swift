@@ -9,8 +9,15 @@ public struct SignatureBuilder {
     /// Setting it starts a new transform chain (Suricata: transforms belong to the sticky
     /// buffer they directly follow).
     public var sticky: BufferID? {
-        didSet { stickyTransforms = []; stickyOpen = sticky != nil }
+        didSet {
+            if stickyOpen && !stickyTransforms.isEmpty { unconsumedTransforms = oldValue }
+            stickyTransforms = []
+            stickyOpen = sticky != nil
+        }
     }
+    /// A buffer whose transforms no match used before the next buffer was chosen (Suricata:
+    /// "previous transforms not consumed"); the rule fails in `finish`.
+    var unconsumedTransforms: BufferID?
     /// Transforms since the sticky buffer (`dotprefix`, `to_lowercase`...), in order.
     var stickyTransforms: [Transform] = []
     /// No match was added since the sticky buffer: a transform may still follow it.
@@ -154,6 +161,9 @@ public struct SignatureBuilder {
             for (i, k) in transformedKeys.enumerated() where k.buffer == b && !lists[BufferID.count + i].isEmpty {
                 sig.lists.append(BufferMatchList(buffer: b, elements: lists[BufferID.count + i], transforms: k.chain))
             }
+        }
+        if let b = unconsumedTransforms ?? (stickyOpen && !stickyTransforms.isEmpty ? sticky : nil) {
+            throw .invalid("the transforms on \(b.name) are not followed by a content or pcre (previous transforms not consumed)")
         }
         try TransformValidation.check(sig)
         sig.variableCount = variables.count
