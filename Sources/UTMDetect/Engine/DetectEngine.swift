@@ -44,7 +44,7 @@ public final class DetectEngine {
     public let defs: DetectDefinitions
     public let config: DetectConfig
     public private(set) var stats = DetectStats()
-    var verifier = Verifier()
+    var verifier: Verifier
 
     // Candidate collection.
     var candidates: [Int32]
@@ -99,6 +99,9 @@ public final class DetectEngine {
     public init(definitions: DetectDefinitions, config: DetectConfig = .init()) {
         defs = definitions
         self.config = config
+        // Every transformed list has a derived slot unless the set has more chains than
+        // slots, and then `derived` is full: empty means no transforms, no arena.
+        verifier = Verifier(derived: DerivedBuffers(arenaBytes: definitions.derived.isEmpty ? 0 : DerivedBuffers.defaultArenaBytes))
         let n = definitions.count
         candidates = []
         candidates.reserveCapacity(n + 1)
