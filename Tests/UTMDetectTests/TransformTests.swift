@@ -219,6 +219,12 @@ import UTMCore
         #expect(!matches("notevil.xyz") && !matches("evil.xyz.com") && !matches(""))
     }
 
+    /// Every list of every rule carries the chain: one pointer more than before transforms
+    /// (buffer and slot share the first word).
+    @Test func listLayout() {
+        #expect(MemoryLayout<BufferMatchList>.size == 24)
+    }
+
     @Test func bundleRoundTrip() throws {
         var p = RuleParser()
         p.load(text: #"""

@@ -289,7 +289,7 @@ public final class DetectDefinitions: @unchecked Sendable {
     /// The automaton index of `s`'s prefilter: its buffer's, or its derived buffer's.
     static func automatonIndex(_ s: Signature) -> Int {
         if let src = s.prefilterSource, src.list < s.lists.count, s.lists[src.list].derivedSlot > 0 {
-            return BufferID.count + s.lists[src.list].derivedSlot - 1
+            return BufferID.count + Int(s.lists[src.list].derivedSlot) - 1
         }
         return Int(automatonBuffer(s.prefilter?.buffer ?? .payload).rawValue)
     }
@@ -308,7 +308,7 @@ public final class DetectDefinitions: @unchecked Sendable {
                     table.append(DerivedBufferSpec(buffer: l.buffer, chain: l.transforms))
                     slot = table.count
                 }
-                sigs[i].lists[li].derivedSlot = slot
+                sigs[i].lists[li].derivedSlot = UInt16(slot)
             }
         }
         return table

@@ -125,7 +125,7 @@ public struct Verifier: Sendable {
             let list = sig.lists[li]
             guard var view = buffers[list.buffer] else { return .noMatch }
             if !list.transforms.isEmpty {
-                guard let t = derived.view(slot: list.derivedSlot, base: view, chain: list.transforms) else { return .noMatch }
+                guard let t = derived.view(slot: Int(list.derivedSlot), base: view, chain: list.transforms) else { return .noMatch }
                 view = t
             }
             if !inspect(list, in: view) { return .noMatch }
