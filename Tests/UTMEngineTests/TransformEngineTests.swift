@@ -74,6 +74,7 @@ import UTMDetect
             alert dns any any -> any any (msg:"lower then dotprefix"; dns.query; to_lowercase; dotprefix; content:".evil.xyz"; endswith; sid:3;)
             alert dns any any -> any any (msg:"plain"; dns.query; content:"notevil"; sid:4;)
             alert dns any any -> any any (msg:"two chains"; dns.query; content:"b.c."; startswith; dns.query; dotprefix; content:".c.evil"; sid:5;)
+            alert dns any any -> any any (msg:"bsize of the transformed buffer"; dns.query; dotprefix; content:".evil.xyz"; bsize:9; sid:6;)
             """
         let frames = Self.dnsFrames(names)
         let (direct, bundled) = Self.run(frames, rules: rules)
@@ -82,6 +83,7 @@ import UTMDetect
         #expect(direct[3] == [41000, 41001, 41004, 41005])
         #expect(direct[4] == [41002], "the untransformed buffer is still there")
         #expect(direct[5] == [41005])
+        #expect(direct[6] == [41000], "'.evil.xyz' is 9 bytes: bsize sees the dot")
         #expect(bundled == direct)
         let defs = DetectDefinitions(ruleSet: { var p = RuleParser(); p.load(text: rules, file: "x"); return p.finish() }())
         #expect(defs.derived.count == 2, "sids 1, 2 and 5 share one (dns.query, dotprefix) buffer")
