@@ -82,7 +82,7 @@ let package = Package(
 
         // Detection: the Suricata rule language, signatures and per-rule verification.
         .target(name: "UTMDetect",
-                dependencies: ["UTMCore", "UTMDecode", "UTMFlow", "UTMAppLayer", "UTMRegex", "UTMMatch"],
+                dependencies: ["UTMCore", "UTMDecode", "UTMFlow", "UTMAppLayer", "UTMRegex", "UTMMatch", "UTMCrypto"],
                 exclude: ["README.md"],
                 swiftSettings: engineSettings),
 

@@ -287,3 +287,28 @@ packet.filter=accept:hook,alert
 app.http1.request-line=accept:tx,alert
 app.http2.default-policy=drop:flow
 """)
+
+# --- Transform rules for FuzzRules: chains on sticky buffers, the rule errors around them.
+write("FuzzRules", "transforms", b"""alert dns any any -> any any (dns.query; dotprefix; content:".evil.xyz"; nocase; endswith; sid:1;)
+alert tls any any -> any any (tls.sni; to_lowercase; dotprefix; content:".bad.example"; endswith; sid:2;)
+alert http any any -> any any (http.uri; url_decode; compress_whitespace; strip_whitespace; to_uppercase; content:"/A"; sid:3;)
+alert http any any -> any any (http.header; header_lowercase; strip_pseudo_headers; content:"host:"; sid:4;)
+alert http any any -> any any (http.request_line; to_md5; to_sha1; to_sha256; content:"|00|"; sid:5;)
+alert http any any -> any any (http.cookie; xor:"0d0a"; xor:offset 2,ff; content:"a"; sid:6;)
+alert http any any -> any any (http.uri; pcrexform:"q=([^&]*)"; content:"x"; http.host; from_base64:bytes 8, offset 1, mode rfc2045; content:"y"; sid:7;)
+alert http any any -> any any (http.uri; content:"a"; dotprefix; sid:8;)
+alert tcp any any -> any any (dotprefix; content:"a"; sid:9;)
+GET /a%20b?q=x HTTP/1.1\r\nHost: eQ==\r\n\r\n
+""")
+
+# --- Transforms: control (chain length - 1 in bits 0-1, arena in bits 2-3), one byte per
+# transform kind (k % 14; xor: key length byte and key follow; from_base64: one option byte),
+# then the buffer.
+write("FuzzTransforms", "dotprefix-lower", bytes([0x0d, 1, 0]) + b"WWW.Evil.XYZ")
+write("FuzzTransforms", "urldecode", bytes([0x0c, 5]) + b"/a%2Fb%20c?q=sel%65ct+1%ZZ%4")
+write("FuzzTransforms", "whitespace-hash", bytes([0x0e, 4, 3, 9]) + b"  GET   /x \t HTTP/1.1 \r\n")
+write("FuzzTransforms", "xor", bytes([0x08, 6, 3, 0x0d, 0x0a, 0xc8]) + b"example.com")
+write("FuzzTransforms", "headers", bytes([0x09, 11, 10]) + b":method: GET\nHost: A\n:path: /\nX-Y: Z\n")
+write("FuzzTransforms", "pcrexform", bytes([0x0c, 12]) + b"/x?user=secret&y=1")
+write("FuzzTransforms", "base64", bytes([0x0c, 13, 0x01]) + b"aGVs\r\nbG8=")
+write("FuzzTransforms", "overflow", bytes([0x03, 0, 0, 0, 0]) + b"a" * 70)

@@ -41,7 +41,7 @@ struct FirewallFlow {
 struct EngineFirewallStage {
     let rules: FirewallRuleSet?
     var flows: [FirewallFlow]
-    var verifier = Verifier()
+    var verifier: Verifier
     var counters = FirewallCounters()
     /// The packet being processed: its facts, and what the firewall decided so far.
     var facts = PacketFacts()
@@ -61,6 +61,7 @@ struct EngineFirewallStage {
     init(rules: FirewallRuleSet?, flowCapacity: Int) {
         self.rules = rules
         flows = rules == nil ? [] : Array(repeating: FirewallFlow(), count: flowCapacity)
+        verifier = Verifier(derived: .forRules((rules?.rules ?? []).lazy.map(\.signature)))
     }
 }
 

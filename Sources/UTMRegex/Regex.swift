@@ -28,6 +28,12 @@ public struct RegexError: Error, Sendable, CustomStringConvertible {
 public struct RegexMatch: Sendable, Equatable {
     public var start: Int
     public var end: Int
+    /// The first capture group's range (`pcrexform`), -1 when the pattern has none or it did
+    /// not take part in the match.
+    public var groupStart: Int = -1
+    public var groupEnd: Int = -1
+
+    public init(start: Int, end: Int) { self.start = start; self.end = end }
 }
 
 /// A compiled PCRE2 pattern plus the match data it reuses for every match.
@@ -91,6 +97,16 @@ public final class Regex: @unchecked Sendable {
         case .failure(let error):
             return error
         }
+    }
+
+    /// The number of capture groups of a pattern, or nil when it does not compile (load time:
+    /// `pcrexform` needs exactly one group to take).
+    public static func captureCount(pattern: [UInt8], options: RegexOptions = []) -> Int? {
+        guard case .success(let code) = compile(pattern, options) else { return nil }
+        defer { pcre2_code_free_8(code) }
+        var n: UInt32 = 0
+        guard pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_CAPTURECOUNT), &n) == 0 else { return nil }
+        return Int(n)
     }
 
     /// PCRE2's compile, with its message on failure.
@@ -171,7 +187,14 @@ public final class Regex: @unchecked Sendable {
             let ovector = pcre2_get_ovector_pointer_8(matchData)!
             let s = ovector[0], e = ovector[1]
             guard s <= raw.count, e <= raw.count, s <= e else { return nil }
-            return RegexMatch(start: s, end: e)
+            var m = RegexMatch(start: s, end: e)
+            // The match data holds three pairs: pair 1 is the first group (PCRE2_UNSET, ~0,
+            // when it did not participate; rc counts the pairs set).
+            if rc >= 2 {
+                let gs = ovector[2], ge = ovector[3]
+                if gs <= ge && ge <= raw.count { m.groupStart = gs; m.groupEnd = ge }
+            }
+            return m
         }
     }
 }

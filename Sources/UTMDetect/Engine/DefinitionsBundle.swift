@@ -29,6 +29,9 @@ public enum DefinitionsBundle {
     public static let version: UInt32 = 2
     static let sectionSignatures: UInt32 = 2
     static let sectionPatternSetBase: UInt32 = 0x100
+    /// Derived-buffer automata (a buffer through a transform chain): `+ slot - 1`, apart from
+    /// the buffer ones so that a new `BufferID` case never renumbers them.
+    static let sectionDerivedSetBase: UInt32 = 0x1000
 
     public static func isBundle(prefix: [UInt8]) -> Bool { prefix.starts(with: magic) }
 
@@ -42,7 +45,9 @@ public enum DefinitionsBundle {
     public static func encode(definitions defs: DetectDefinitions) -> [UInt8] {
         var sections: [(UInt32, [UInt8])] = [(sectionSignatures, SignatureCodec.encode(defs.signatures, flowbitNames: defs.flowbitNames))]
         for (b, set) in defs.patternSets.enumerated() {
-            if let set { sections.append((sectionPatternSetBase + UInt32(b), set.serialized())) }
+            guard let set else { continue }
+            let kind = b < BufferID.count ? sectionPatternSetBase + UInt32(b) : sectionDerivedSetBase + UInt32(b - BufferID.count)
+            sections.append((kind, set.serialized()))
         }
         let headerLength = 8 + 4 + 8 + 4 + sections.count * 20
         var offset = UInt64(8 + 4 + 4 + headerLength)
@@ -117,7 +122,7 @@ public enum DefinitionsBundle {
         let sectionCount = Int(get32(bytes, 36))
         guard 24 + sectionCount * 20 == headerLength else { throw err(.corrupt, "bad section table") }
         var decoded: (signatures: [Signature], flowbitNames: FlowbitNames)? = nil
-        var sets = [CompiledPatternSet?](repeating: nil, count: BufferID.count)
+        var sets = [CompiledPatternSet?](repeating: nil, count: BufferID.count + DerivedBuffers.maxSlots)
         for s in 0 ..< sectionCount {
             let at = 40 + s * 20
             let kind = get32(bytes, at)
@@ -133,6 +138,11 @@ public enum DefinitionsBundle {
                     throw err(.corrupt, "prefilter automaton \(kind - sectionPatternSetBase)")
                 }
                 sets[Int(kind - sectionPatternSetBase)] = set
+            } else if kind >= sectionDerivedSetBase && kind < sectionDerivedSetBase + UInt32(DerivedBuffers.maxSlots) {
+                guard let set = CompiledPatternSet(serialized: body) else {
+                    throw err(.corrupt, "prefilter automaton of derived buffer \(kind - sectionDerivedSetBase + 1)")
+                }
+                sets[BufferID.count + Int(kind - sectionDerivedSetBase)] = set
             } else {
                 throw err(.corrupt, "unknown section \(kind)")
             }

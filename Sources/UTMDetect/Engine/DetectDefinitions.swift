@@ -191,8 +191,14 @@ public final class DetectDefinitions: @unchecked Sendable {
     public let flowbitNames: FlowbitNames
     /// Alert texts of every signature, in one arena (`AlertTexts`).
     public let alertTexts: AlertTexts
-    /// Prefilter automaton per `BufferID.rawValue`; ids are signature indices.
+    /// Prefilter automaton per `BufferID.rawValue`, then one per derived buffer
+    /// (`BufferID.count + slot - 1`); ids are signature indices.
     public let patternSets: [CompiledPatternSet?]
+    /// The distinct (buffer, transform chain) pairs of the rule set: derived buffer `slot` is
+    /// `derived[slot - 1]` (Suricata registers each as its own inspection buffer, so the
+    /// prefilter sees the transformed bytes). Numbered in evaluation order at load, so a bundle
+    /// and the rules it was compiled from number them alike.
+    public let derived: [DerivedBufferSpec]
     /// The payload patterns of packet-point signatures only. A TCP packet's payload is
     /// scanned with this small set; the full payload set runs once over the reassembled stream
     /// (before, every TCP payload was scanned with the full set twice: packet and stream).
@@ -270,19 +276,52 @@ public final class DetectDefinitions: @unchecked Sendable {
     /// the `file_data` automaton: a response body is scanned once, not twice.
     static func automatonBuffer(_ b: BufferID) -> BufferID { b == .httpServerBody ? .fileData : b }
 
-    /// Whether `s`'s prefilter pattern goes into the automaton of its buffer.
+    /// Whether `s`'s prefilter pattern goes into the automaton of its buffer. A pattern of a
+    /// transformed list needs its derived slot (payload lists take no transforms).
     static func usesAutomaton(_ s: Signature) -> Bool {
         guard let p = s.prefilter, DetectDefinitions.point(of: s) != nil else { return false }
+        if let src = s.prefilterSource, src.list < s.lists.count, !s.lists[src.list].transforms.isEmpty {
+            if s.lists[src.list].derivedSlot == 0 || p.buffer == .payload { return false }
+        }
         return p.pattern.count >= minimumPrefilterLength
+    }
+
+    /// The automaton index of `s`'s prefilter: its buffer's, or its derived buffer's.
+    static func automatonIndex(_ s: Signature) -> Int {
+        if let src = s.prefilterSource, src.list < s.lists.count, s.lists[src.list].derivedSlot > 0 {
+            return BufferID.count + Int(s.lists[src.list].derivedSlot) - 1
+        }
+        return Int(automatonBuffer(s.prefilter?.buffer ?? .payload).rawValue)
+    }
+
+    /// Numbers the distinct (buffer, chain) pairs in evaluation order and stores each list's
+    /// slot; pairs beyond `DerivedBuffers.maxSlots` keep slot 0 (verified, never prefiltered).
+    static func assignDerivedSlots(_ sigs: inout [Signature]) -> [DerivedBufferSpec] {
+        var table: [DerivedBufferSpec] = []
+        for i in sigs.indices {
+            for li in sigs[i].lists.indices where !sigs[i].lists[li].transforms.isEmpty {
+                let l = sigs[i].lists[li]
+                var slot = 0
+                if let k = table.firstIndex(where: { $0.buffer == l.buffer && $0.chain == l.transforms }) {
+                    slot = k + 1
+                } else if table.count < DerivedBuffers.maxSlots {
+                    table.append(DerivedBufferSpec(buffer: l.buffer, chain: l.transforms))
+                    slot = table.count
+                }
+                sigs[i].lists[li].derivedSlot = UInt16(slot)
+            }
+        }
+        return table
     }
 
     /// Orders and classifies the rule set and compiles one automaton per buffer.
     public convenience init(ruleSet: RuleSet, actionOrder: ActionOrder = .standard) {
-        let ordered = DetectDefinitions.evaluationOrder(ruleSet.signatures, actionOrder)
-        var builders = [PatternSetBuilder](repeating: PatternSetBuilder(), count: BufferID.count)
+        var ordered = DetectDefinitions.evaluationOrder(ruleSet.signatures, actionOrder)
+        let derived = DetectDefinitions.assignDerivedSlots(&ordered)
+        var builders = [PatternSetBuilder](repeating: PatternSetBuilder(), count: BufferID.count + derived.count)
         for (i, s) in ordered.enumerated() {
             if DetectDefinitions.usesAutomaton(s), let p = s.prefilter {
-                builders[Int(DetectDefinitions.automatonBuffer(p.buffer).rawValue)].add(p.pattern, nocase: p.nocase, id: UInt32(i))
+                builders[DetectDefinitions.automatonIndex(s)].add(p.pattern, nocase: p.nocase, id: UInt32(i))
             }
         }
         let sets: [CompiledPatternSet?] = builders.map { $0.count > 0 ? $0.compile() : nil }
@@ -290,7 +329,14 @@ public final class DetectDefinitions: @unchecked Sendable {
     }
 
     /// Used by the bundle loader: signatures already in evaluation order, automata already built.
-    init(ordered: [Signature], flowbitNames: FlowbitNames, patternSets: [CompiledPatternSet?]) {
+    init(ordered input: [Signature], flowbitNames: FlowbitNames, patternSets inputSets: [CompiledPatternSet?]) {
+        var ordered = input
+        let derivedTable = DetectDefinitions.assignDerivedSlots(&ordered)
+        var patternSets = inputSets
+        let setCount = BufferID.count + derivedTable.count
+        if patternSets.count < setCount { patternSets += [CompiledPatternSet?](repeating: nil, count: setCount - patternSets.count) }
+        if patternSets.count > setCount { patternSets.removeLast(patternSets.count - setCount) }
+        self.derived = derivedTable
         self.flowbitNames = flowbitNames
         self.patternSets = patternSets
         var points: [InspectionPoint] = []
@@ -309,7 +355,7 @@ public final class DetectDefinitions: @unchecked Sendable {
         var streamPayload: [(id: UInt32, sig: Signature, pattern: [UInt8], nocase: Bool)] = []
         var udpPayload = streamPayload
         var icmpPayload = PatternSetBuilder()
-        var bodyPhase = [PatternSetBuilder](repeating: PatternSetBuilder(), count: BufferID.count)
+        var bodyPhase = [PatternSetBuilder](repeating: PatternSetBuilder(), count: setCount)
         points.reserveCapacity(ordered.count)
         for (i, s) in ordered.enumerated() {
             let pt = DetectDefinitions.point(of: s) ?? .packet
@@ -317,7 +363,7 @@ public final class DetectDefinitions: @unchecked Sendable {
             points.append(pt)
             phases.append(phase)
             let hasPrefilter = DetectDefinitions.usesAutomaton(s)
-                && patternSets[Int(DetectDefinitions.automatonBuffer(s.prefilter!.buffer).rawValue)] != nil
+                && patternSets[DetectDefinitions.automatonIndex(s)] != nil
             prefLen.append(hasPrefilter ? DetectDefinitions.matchReach(s) : 0)
             for l in s.lists { uses[Int(l.buffer.rawValue)] = true }
             if s.threshold != nil || s.detectionFilter != nil { thresholds += 1 }
@@ -343,7 +389,7 @@ public final class DetectDefinitions: @unchecked Sendable {
                         bodyPhase[Int(DetectDefinitions.automatonBuffer(c.buffer).rawValue)]
                             .add(c.pattern, nocase: c.nocase, id: UInt32(i))
                     } else {
-                        bodyPhase[Int(DetectDefinitions.automatonBuffer(p.buffer).rawValue)]
+                        bodyPhase[DetectDefinitions.automatonIndex(s)]
                             .add(p.pattern, nocase: p.nocase, id: UInt32(i))
                     }
                 }
@@ -448,7 +494,8 @@ public final class DetectDefinitions: @unchecked Sendable {
         }
         guard let p = s.prefilter, !isBody(p.buffer) else { return nil }
         var best: (buffer: BufferID, pattern: [UInt8], nocase: Bool)?
-        for l in s.lists where isBody(l.buffer) {
+        // Untransformed lists only: a body segment is scanned as it is.
+        for l in s.lists where isBody(l.buffer) && l.transforms.isEmpty {
             for e in l.elements {
                 guard case .content(let c) = e, !c.negated, c.pattern.count >= minimumPrefilterLength else { continue }
                 if let b = best, b.pattern.count >= c.pattern.count { continue }
@@ -598,4 +645,10 @@ public final class DetectDefinitions: @unchecked Sendable {
     }
 
     static func hexDigit(_ v: UInt8) -> UInt8 { v < 10 ? 48 &+ v : 87 &+ v }
+}
+
+/// One derived inspection buffer: a buffer and the transforms applied to it.
+public struct DerivedBufferSpec: Sendable {
+    public var buffer: BufferID
+    public var chain: [Transform]
 }

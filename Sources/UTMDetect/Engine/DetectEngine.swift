@@ -44,7 +44,7 @@ public final class DetectEngine {
     public let defs: DetectDefinitions
     public let config: DetectConfig
     public private(set) var stats = DetectStats()
-    var verifier = Verifier()
+    var verifier: Verifier
 
     // Candidate collection.
     var candidates: [Int32]
@@ -99,6 +99,9 @@ public final class DetectEngine {
     public init(definitions: DetectDefinitions, config: DetectConfig = .init()) {
         defs = definitions
         self.config = config
+        // Every transformed list has a derived slot unless the set has more chains than
+        // slots, and then `derived` is full: empty means no transforms, no arena.
+        verifier = Verifier(derived: DerivedBuffers(arenaBytes: definitions.derived.isEmpty ? 0 : DerivedBuffers.defaultArenaBytes))
         let n = definitions.count
         candidates = []
         candidates.reserveCapacity(n + 1)
@@ -328,6 +331,27 @@ public final class DetectEngine {
             }
             b &+= 1
         }
+        // Derived buffers (a buffer through a transform chain) that carry prefilter patterns:
+        // computed here once into the verifier's cache, which verification then reads.
+        let derived = defs.derived
+        var d = 0
+        while d < derived.count {
+            let spec = derived[d]
+            let raw = Int(spec.buffer.rawValue)
+            let isBody = raw == DetectEngine.fileDataRaw || raw == DetectEngine.serverBodyRaw || raw == DetectEngine.clientBodyRaw
+            if !(skipHeaders && !isBody), let set = bodyOnly ? defs.bodyPhaseSets[BufferID.count &+ d] : defs.patternSets[BufferID.count &+ d],
+               let base = buffers[spec.buffer],
+               let view = verifier.derived.view(slot: d &+ 1, base: base, chain: spec.chain) {
+                set.scan(view) { id, _ in
+                    let i = Int(id)
+                    if points[i] == point && (1 << phases[i]) & phaseMask != 0 {
+                        self.add(i)
+                        if !isBody { headerHits = true }
+                    }
+                }
+            }
+            d &+= 1
+        }
         if si >= 0 && !skipHeaders && !headerHits { headersQuiet[si] = true }
         let dirs = DirectionClass.count
         let dc = DirectionClass.of(facts.direction).rawValue
@@ -360,6 +384,7 @@ public final class DetectEngine {
     @inline(__always)
     func beginCandidates() {
         candidates.removeAll(keepingCapacity: true)
+        verifier.derived.begin()
         stamp &+= 1
         if stamp == 0 {
             for i in seen.indices { seen[i] = 0 }

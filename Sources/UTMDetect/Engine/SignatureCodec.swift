@@ -103,7 +103,15 @@ enum SignatureCodec {
         w.optional(s.detectionFilter) { $0.threshold($1) }
         w.u32(UInt32(s.lists.count))
         for l in s.lists {
-            w.u8(l.buffer.rawValue)
+            // A transformed list sets the buffer byte's high bit and its chain follows
+            // (`transformFlag`); bundles written before transforms never set it and still load.
+            if l.transforms.isEmpty {
+                w.u8(l.buffer.rawValue)
+            } else {
+                w.u8(l.buffer.rawValue | transformFlag)
+                w.u32(UInt32(l.transforms.count))
+                for t in l.transforms { transform(t, &w) }
+            }
             w.u32(UInt32(l.elements.count))
             for e in l.elements { element(e, &w) }
         }
@@ -140,6 +148,70 @@ enum SignatureCodec {
         case .tcpMSS(let m): w.u8(22); w.intMatch(m)
         case .tlsVersion(let version, let raw): w.u8(23); w.u16(version); w.bool(raw)
         case .dnsOpcode(let m): w.u8(24); w.intMatch(m)
+        }
+    }
+
+    /// Set in a list's buffer byte when a transform chain follows it (buffer ids stay below 128).
+    static let transformFlag: UInt8 = 0x80
+
+    /// Transform tags: 0 dotprefix, 1 to_lowercase, 2 to_uppercase, 3 strip_whitespace,
+    /// 4 compress_whitespace, 5 url_decode, 6 xor (key, offset), 7 to_md5, 8 to_sha1,
+    /// 9 to_sha256, 10 header_lowercase, 11 strip_pseudo_headers, 12 pcrexform (pattern,
+    /// options, source), 13 from_base64 (bytes, offset, mode).
+    static func transform(_ t: Transform, _ w: inout Writer) {
+        switch t {
+        case .dotprefix: w.u8(0)
+        case .toLowercase: w.u8(1)
+        case .toUppercase: w.u8(2)
+        case .stripWhitespace: w.u8(3)
+        case .compressWhitespace: w.u8(4)
+        case .urlDecode: w.u8(5)
+        case .xor(let key, let offset): w.u8(6); w.bytes(key); w.int(offset)
+        case .toMD5: w.u8(7)
+        case .toSHA1: w.u8(8)
+        case .toSHA256: w.u8(9)
+        case .headerLowercase: w.u8(10)
+        case .stripPseudoHeaders: w.u8(11)
+        case .pcrexform(let p): w.u8(12); w.bytes(p.regex.pattern); w.u32(p.regex.options.rawValue); w.string(p.source)
+        case .fromBase64(let o): w.u8(13); w.int(o.bytes); w.int(o.offset); w.u8(o.mode.rawValue)
+        }
+    }
+
+    static func transform(_ r: inout Reader) throws(Bad) -> Transform {
+        switch try r.u8() {
+        case 0: return .dotprefix
+        case 1: return .toLowercase
+        case 2: return .toUppercase
+        case 3: return .stripWhitespace
+        case 4: return .compressWhitespace
+        case 5: return .urlDecode
+        case 6:
+            let key = try r.bytes(), offset = try r.int()
+            guard !key.isEmpty, key.count <= 255, offset >= 0 else { throw Bad(reason: "bad xor transform") }
+            return .xor(key: key, offset: offset)
+        case 7: return .toMD5
+        case 8: return .toSHA1
+        case 9: return .toSHA256
+        case 10: return .headerLowercase
+        case 11: return .stripPseudoHeaders
+        case 12:
+            let pattern = try r.bytes()
+            let options = RegexOptions(rawValue: try r.u32())
+            let source = try r.string()
+            guard let groups = Regex.captureCount(pattern: pattern, options: options), groups >= 1 else {
+                throw Bad(reason: "pcrexform /\(source.prefix(60))/ does not compile with a capture group")
+            }
+            return .pcrexform(PCRETransform(regex: Regex(deferred: pattern, options: options), source: source))
+        case 13:
+            var o = Base64Options()
+            o.bytes = try r.int(); o.offset = try r.int()
+            guard o.bytes >= 0, o.offset >= 0, let mode = Base64Options.Mode(rawValue: try r.u8()) else {
+                throw Bad(reason: "bad from_base64 transform")
+            }
+            o.mode = mode
+            return .fromBase64(o)
+        default:
+            throw Bad(reason: "bad transform tag")
         }
     }
 
@@ -430,12 +502,19 @@ enum SignatureCodec {
         s.detectionFilter = try r.present() ? try r.threshold() : nil
         let nl = try r.count(2)
         for _ in 0 ..< nl {
-            let b = try r.buffer()
+            let raw = try r.u8()
+            guard let b = BufferID(rawValue: raw & ~transformFlag) else { throw Bad(reason: "bad buffer id") }
+            var chain: [Transform] = []
+            if raw & transformFlag != 0 {
+                let nt = try r.count(1)
+                guard nt >= 1, nt <= Transform.maxChain else { throw Bad(reason: "bad transform count") }
+                for _ in 0 ..< nt { chain.append(try transform(&r)) }
+            }
             let ne = try r.count(2)
             var elements: [MatchElement] = []
             elements.reserveCapacity(ne)
             for _ in 0 ..< ne { elements.append(try element(&r)) }
-            s.lists.append(BufferMatchList(buffer: b, elements: elements))
+            s.lists.append(BufferMatchList(buffer: b, elements: elements, transforms: chain))
         }
         s.variableCount = try r.int()
         guard s.variableCount >= 0 && s.variableCount <= ExtractedVariables.capacity else { throw Bad(reason: "bad variable count") }

@@ -129,10 +129,6 @@ public enum KeywordRegistry {
             "rpc": .unsupported("no RPC parser"),
             "replace": .unsupported("inline replace is not supported"),
             "iprep": .unsupported("no IP reputation"), "geoip": .unsupported("no GeoIP"),
-            "to_lowercase": .unsupported("transforms not implemented"), "strip_whitespace": .unsupported("transforms not implemented"),
-            "compress_whitespace": .unsupported("transforms not implemented"), "url_decode": .unsupported("transforms not implemented"),
-            "dotprefix": .unsupported("transforms not implemented"), "pcrexform": .unsupported("transforms not implemented"),
-            "xor": .unsupported("transforms not implemented"),
             // Not a Suricata keyword (Suricata 6/7 have none by that name): the raw URI's length is
             // `urilen:N,raw`.
             "urilen_raw": .unsupported("not a Suricata keyword; use urilen:N,raw"),
@@ -142,6 +138,13 @@ public enum KeywordRegistry {
         }
         for (name, buffer) in DetectBuffers.stickyBuffers {
             t[name] = .parse(DetectBuffers.sticky(buffer, name))
+        }
+        // Buffer transforms (Keywords/Transforms/, session 6): dotprefix, to_lowercase, xor...
+        for (name, parser) in DetectTransforms.keywords {
+            t[name] = .parse(parser)
+        }
+        for (name, why) in DetectTransforms.unsupported {
+            t[name] = .unsupported(why)
         }
         return t
     }()

@@ -229,7 +229,22 @@ public enum MatchElement: Sendable {
 /// The match list of one buffer.
 public struct BufferMatchList: Sendable {
     public var buffer: BufferID
+    /// The definitions' number for this (buffer, chain), 1...: the derived buffer's cache slot
+    /// and prefilter automaton (`DetectDefinitions.derived`). 0: none assigned (computed on
+    /// each use). Not stored in bundles: assigned again at load. A UInt16 beside `buffer`
+    /// (declaration order is layout order) so the list grows by the chain's pointer only: it is
+    /// kept for every list of 18k rules.
+    public var derivedSlot: UInt16 = 0
     public var elements: [MatchElement]
+    /// Transforms applied to `buffer`, in order, before `elements` are matched (empty: the
+    /// buffer as it is). The same buffer with another chain is another list.
+    public var transforms: [Transform] = []
+
+    public init(buffer: BufferID, elements: [MatchElement], transforms: [Transform] = []) {
+        self.buffer = buffer
+        self.elements = elements
+        self.transforms = transforms
+    }
 }
 
 /// `flow:` options as bits.

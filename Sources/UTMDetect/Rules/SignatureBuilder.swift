@@ -6,13 +6,30 @@ import UTMCore
 public struct SignatureBuilder {
     public var signature: Signature
     /// The sticky buffer set by `http.uri;`, `file_data;`, `dns_query;`..., nil for payload.
-    public var sticky: BufferID?
-    /// Match lists being built, indexed by `BufferID.rawValue`.
+    /// Setting it starts a new transform chain (Suricata: transforms belong to the sticky
+    /// buffer they directly follow).
+    public var sticky: BufferID? {
+        didSet {
+            if stickyOpen && !stickyTransforms.isEmpty { unconsumedTransforms = oldValue }
+            stickyTransforms = []
+            stickyOpen = sticky != nil
+        }
+    }
+    /// A buffer whose transforms no match used before the next buffer was chosen (Suricata:
+    /// "previous transforms not consumed"); the rule fails in `finish`.
+    var unconsumedTransforms: BufferID?
+    /// Transforms since the sticky buffer (`dotprefix`, `to_lowercase`...), in order.
+    var stickyTransforms: [Transform] = []
+    /// No match was added since the sticky buffer: a transform may still follow it.
+    var stickyOpen = false
+    /// Match lists being built: `0..<BufferID.count` indexed by `BufferID.rawValue`, then one
+    /// per distinct (buffer, transform chain) of the rule, keyed in `transformedKeys`.
     var lists: [[MatchElement]] = Array(repeating: [], count: BufferID.count)
+    var transformedKeys: [(buffer: BufferID, chain: [Transform])] = []
     /// The last content: modifiers (`nocase`, `depth`, `http_uri`...) apply to it.
-    var lastContent: (buffer: BufferID, index: Int)?
+    var lastContent: (list: Int, index: Int)?
     /// The last content or pcre: relative byte_* and isdataat go to its buffer.
-    var lastMatch: (buffer: BufferID, index: Int)?
+    var lastMatch: (list: Int, index: Int)?
     /// `byte_extract` names → variable slot.
     var variables: [String: Int] = [:]
     var explicitPriority = false
@@ -35,18 +52,51 @@ public struct SignatureBuilder {
     /// sticky buffer (Suricata attaches it to that match's list), else the sticky buffer.
     func bufferForRelative() -> BufferID {
         if let sticky { return sticky }
-        return lastMatch?.buffer ?? .payload
+        return lastMatch.map { bufferOf(list: $0.list) } ?? .payload
+    }
+
+    /// The base buffer of list key `list`.
+    func bufferOf(list: Int) -> BufferID {
+        list < BufferID.count ? BufferID(rawValue: UInt8(list))! : transformedKeys[list - BufferID.count].buffer
+    }
+
+    /// The list an element for `buffer` goes to: the sticky buffer's transformed list when
+    /// transforms follow it, else the buffer's own.
+    mutating func listKey(for buffer: BufferID) -> Int {
+        guard buffer == sticky, !stickyTransforms.isEmpty else { return Int(buffer.rawValue) }
+        for (i, k) in transformedKeys.enumerated() where k.buffer == buffer && k.chain == stickyTransforms {
+            return BufferID.count + i
+        }
+        transformedKeys.append((buffer, stickyTransforms))
+        lists.append([])
+        return lists.count - 1
+    }
+
+    /// A transform keyword: appends `t` to the sticky buffer's chain. Suricata rejects a
+    /// transform without a sticky buffer (pkt_data included), after a match was added to the
+    /// buffer, and beyond 16 in a chain.
+    mutating func addTransform(_ t: Transform, keyword: String) throws(RuleError) {
+        guard sticky != nil else {
+            throw .invalid("'\(keyword)': transforms must follow a sticky buffer (not pkt_data or the payload)")
+        }
+        guard stickyOpen else { throw .invalid("'\(keyword)': transforms must directly follow stickybuffers") }
+        guard stickyTransforms.count < Transform.maxChain else {
+            throw .invalid("'\(keyword)': more than \(Transform.maxChain) transforms on one buffer")
+        }
+        stickyTransforms.append(t)
     }
 
     mutating func append(_ element: MatchElement, to buffer: BufferID) {
-        lists[Int(buffer.rawValue)].append(element)
-        let idx = lists[Int(buffer.rawValue)].count - 1
+        let key = listKey(for: buffer)
+        if buffer == sticky { stickyOpen = false }
+        lists[key].append(element)
+        let idx = lists[key].count - 1
         switch element {
         case .content:
-            lastContent = (buffer, idx)
-            lastMatch = (buffer, idx)
+            lastContent = (key, idx)
+            lastMatch = (key, idx)
         case .pcre:
-            lastMatch = (buffer, idx)
+            lastMatch = (key, idx)
         default:
             break
         }
@@ -54,25 +104,25 @@ public struct SignatureBuilder {
 
     /// Applies `body` to the last content, or throws naming the modifier that had no content.
     mutating func modifyLastContent(_ keyword: String, _ body: (inout ContentMatch) throws(RuleError) -> Void) throws(RuleError) {
-        guard let (buffer, index) = lastContent,
-              case .content(var c) = lists[Int(buffer.rawValue)][index] else {
+        guard let (list, index) = lastContent,
+              case .content(var c) = lists[list][index] else {
             throw .invalid("'\(keyword)' needs a preceding content")
         }
         try body(&c)
-        lists[Int(buffer.rawValue)][index] = .content(c)
+        lists[list][index] = .content(c)
     }
 
     /// Moves the last content to `buffer` (Suricata 4 content modifiers: `http_uri`...).
     mutating func moveLastContent(to buffer: BufferID, keyword: String) throws(RuleError) {
         guard let (from, index) = lastContent else { throw .invalid("'\(keyword)' needs a preceding content") }
-        if from == buffer { return }
-        guard from == .payload else {
-            throw .invalid("'\(keyword)': the content already inspects \(from.name)")
+        if from == Int(buffer.rawValue) { return }
+        guard from == Int(BufferID.payload.rawValue) else {
+            throw .invalid("'\(keyword)': the content already inspects \(bufferOf(list: from).name)")
         }
         if sticky != nil { throw .invalid("'\(keyword)' cannot follow a sticky buffer; use one or the other") }
-        let element = lists[Int(from.rawValue)].remove(at: index)
+        let element = lists[from].remove(at: index)
         lists[Int(buffer.rawValue)].append(element)
-        lastContent = (buffer, lists[Int(buffer.rawValue)].count - 1)
+        lastContent = (Int(buffer.rawValue), lists[Int(buffer.rawValue)].count - 1)
         lastMatch = lastContent
     }
 
@@ -103,9 +153,19 @@ public struct SignatureBuilder {
         guard sawSid else { throw .invalid("rule has no sid") }
         var sig = signature
         sig.lists = []
-        for b in BufferID.allCases where !lists[Int(b.rawValue)].isEmpty {
-            sig.lists.append(BufferMatchList(buffer: b, elements: lists[Int(b.rawValue)]))
+        for b in BufferID.allCases {
+            if !lists[Int(b.rawValue)].isEmpty {
+                sig.lists.append(BufferMatchList(buffer: b, elements: lists[Int(b.rawValue)]))
+            }
+            // Transformed lists of the same buffer right after it (in order of first use).
+            for (i, k) in transformedKeys.enumerated() where k.buffer == b && !lists[BufferID.count + i].isEmpty {
+                sig.lists.append(BufferMatchList(buffer: b, elements: lists[BufferID.count + i], transforms: k.chain))
+            }
         }
+        if let b = unconsumedTransforms ?? (stickyOpen && !stickyTransforms.isEmpty ? sticky : nil) {
+            throw .invalid("the transforms on \(b.name) are not followed by a content or pcre (previous transforms not consumed)")
+        }
+        try TransformValidation.check(sig)
         sig.variableCount = variables.count
         if sig.variableCount > ExtractedVariables.capacity {
             throw .invalid("more than \(ExtractedVariables.capacity) byte_extract variables")

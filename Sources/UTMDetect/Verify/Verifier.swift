@@ -57,8 +57,15 @@ public struct Verifier: Sendable {
     public private(set) var limitHits = 0
     @usableFromInline var vars = ExtractedVariables()
     @usableFromInline var steps = 0
+    /// The transformed buffers of the current inspection (the engine starts each inspection
+    /// with `derived.begin()` and scans the derived buffers that carry prefilter patterns from
+    /// the same cache).
+    public let derived: DerivedBuffers
 
-    public init(stepLimit: Int = 3000) { self.stepLimit = stepLimit }
+    public init(stepLimit: Int = 3000, derived: DerivedBuffers = DerivedBuffers()) {
+        self.stepLimit = stepLimit
+        self.derived = derived
+    }
 
     /// Whether the rule header admits the packet (protocol, addresses, ports, direction `<>`).
     public func headerMatches(_ sig: Signature, _ p: PacketFacts) -> Bool { headerMatches(of: sig, p) }
@@ -80,7 +87,9 @@ public struct Verifier: Sendable {
     /// Verifies `sig` against one packet/transaction. On a match, applies its flowbit actions.
     public mutating func verify(_ sig: Signature, packet p: PacketFacts, buffers: InspectionBuffers,
                                 flowbits: inout FlowBits) -> VerifyResult {
-        verify(signature: sig, packet: p, buffers: buffers, flowbits: &flowbits)
+        // One call is one inspection: transformed buffers are computed afresh.
+        derived.begin()
+        return verify(signature: sig, packet: p, buffers: buffers, flowbits: &flowbits)
     }
 
     /// The same, generic over where the fields are read from: `DetectEngine.run` passes the
@@ -115,7 +124,11 @@ public struct Verifier: Sendable {
         var li = 0
         while li < sig.lists.count {
             let list = sig.lists[li]
-            guard let view = buffers[list.buffer] else { return .noMatch }
+            guard var view = buffers[list.buffer] else { return .noMatch }
+            if !list.transforms.isEmpty {
+                guard let t = derived.view(slot: Int(list.derivedSlot), base: view, chain: list.transforms) else { return .noMatch }
+                view = t
+            }
             if list.buffer.isMultiLine {
                 if !inspectLines(list, in: view) { return .noMatch }
             } else if !inspect(list, in: view) { return .noMatch }
