@@ -122,6 +122,7 @@ public final class DetectEngine {
         alerted = Array(repeating: false, count: cap)
         headersQuiet = Array(repeating: false, count: cap * 2)
         body = ByteSlab(capacity: config.maxWindow)
+        verifier.reserveBase64(definitions.base64Capacity)
     }
 
     // MARK: Flow state

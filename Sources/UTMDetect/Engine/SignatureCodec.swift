@@ -128,6 +128,7 @@ enum SignatureCodec {
         case .sslState(let all, let none, let any): w.u8(9); w.u8(all); w.u8(none); w.u8(any)
         case .ftpBounce: w.u8(10)
         case .ftpDataCommand(let c): w.u8(11); w.u8(c)
+        case .appLayerProtocol(let m): w.u8(12); w.u32(m.mask); w.bool(m.negated); w.bool(m.unknown); w.u8(m.mode)
         }
     }
 
@@ -166,6 +167,10 @@ enum SignatureCodec {
             w.optional(o.oversizeLength) { $0.int(Int($1)) }
             w.optional(o.absoluteOffset) { $0.int($1) }
             w.optional(o.relativeOffset) { $0.int($1) }
+        case .base64Decode(let d):
+            w.u8(8); w.int(d.bytes); w.int(d.offset); w.bool(d.relative)
+            w.u32(UInt32(d.data.count))
+            for e in d.data { element(e, &w) }
         }
     }
 
@@ -470,6 +475,9 @@ enum SignatureCodec {
         case 9: return .sslState(all: try r.u8(), none: try r.u8(), any: try r.u8())
         case 10: return .ftpBounce
         case 11: return .ftpDataCommand(try r.u8())
+        case 12:
+            return .appLayerProtocol(AppProtoMatch(mask: try r.u32(), negated: try r.bool(), unknown: try r.bool(),
+                                                   mode: try r.u8()))
         default: throw Bad(reason: "bad header keyword tag")
         }
     }
@@ -527,6 +535,20 @@ enum SignatureCodec {
             if try r.present() { o.absoluteOffset = try r.int() }
             if try r.present() { o.relativeOffset = try r.int() }
             return .asn1(o)
+        case 8:
+            let bytes = try r.int(), offset = try r.int(), relative = try r.bool()
+            guard bytes >= 1, bytes <= DetectBase64Decode.maxBytes, offset >= 0, offset <= DetectBase64Decode.maxBytes else {
+                throw Bad(reason: "bad base64_decode")
+            }
+            let n = try r.count(1)
+            var data: [MatchElement] = []
+            for _ in 0 ..< n {
+                let e = try element(&r)
+                // base64_data never nests a base64_decode: a crafted one would recurse.
+                if case .base64Decode = e { throw Bad(reason: "nested base64_decode") }
+                data.append(e)
+            }
+            return .base64Decode(Base64DecodeMatch(bytes: bytes, offset: offset, relative: relative, data: data))
         default:
             throw Bad(reason: "bad match element tag")
         }

@@ -84,19 +84,21 @@ public enum KeywordRegistry {
             "ssh.hassh.server": .parse(DetectSSHHasshServer.sticky),
             "ssh.hassh.server.string": .parse(DetectSSHHasshServerString.sticky),
 
+            // App-layer protocol and base64 (session 6, appproto; one file per keyword)
+            "app-layer-protocol": .parse(DetectAppLayerProtocol.appLayerProtocol),
+            "base64_decode": .parse(DetectBase64Decode.base64Decode),
+            "base64_data": .parse(DetectBase64Data.base64Data),
+
             // Accepted, no effect on matching.
             "tag": .ignored,
             "prefilter": .ignored,
 
             // Known, not implemented: the rule is skipped and reported.
             "app-layer-event": .unsupported("app-layer events are not raised by our parsers yet"),
-            "app-layer-protocol": .unsupported("needs protocol detection results per rule"),
             "tls.version": .unsupported("TLS version is not exposed to detection yet"),
             "tls.store": .unsupported("certificate storage is not done here"),
             "xbits": .unsupported("host/ip-pair bits need a host table"),
             "hostbits": .unsupported("host bits need a host table"),
-            "base64_decode": .unsupported("no base64 transform"),
-            "base64_data": .unsupported("no base64 transform"),
             "byte_math": .unsupported("not implemented"),
             "bsize": .unsupported("not implemented"),
             "lua": .unsupported("no Lua"), "luajit": .unsupported("no Lua"),

@@ -18,6 +18,10 @@ public enum BufferID: UInt8, CaseIterable, Sendable, Hashable, Comparable {
     /// SSH (one side's banner and KEXINIT, the side sending in the inspected direction):
     /// protocol and software versions, the client's HASSH and the server's HASSH-server.
     case sshProto, sshSoftware, sshHassh, sshHasshString, sshHasshServer, sshHasshServerString
+    /// `base64_data`: where the builder collects the elements that follow it; `finish()` moves
+    /// them into the rule's `base64_decode` element, so no match list and no engine buffer
+    /// ever carry this id.
+    case base64Data
 
     public static let count = BufferID.allCases.count
 
@@ -69,6 +73,7 @@ public enum BufferID: UInt8, CaseIterable, Sendable, Hashable, Comparable {
         case .sshHasshString: "ssh.hassh.string"
         case .sshHasshServer: "ssh.hassh.server"
         case .sshHasshServerString: "ssh.hassh.server.string"
+        case .base64Data: "base64_data"
         }
     }
 

@@ -57,8 +57,16 @@ public struct Verifier: Sendable {
     public private(set) var limitHits = 0
     @usableFromInline var vars = ExtractedVariables()
     @usableFromInline var steps = 0
+    /// Where `base64_decode` writes (Suricata's per-thread base64 buffer): sized once by
+    /// `reserveBase64` from the rule set, so decoding never allocates per packet.
+    var base64: ByteSlab?
 
     public init(stepLimit: Int = 3000) { self.stepLimit = stepLimit }
+
+    /// Sizes the base64 output for `capacity` decoded bytes (the largest a rule asks for).
+    public mutating func reserveBase64(_ capacity: Int) {
+        if capacity > 0, (base64?.capacity ?? 0) < capacity { base64 = ByteSlab(capacity: capacity) }
+    }
 
     /// Whether the rule header admits the packet (protocol, addresses, ports, direction `<>`).
     public func headerMatches(_ sig: Signature, _ p: PacketFacts) -> Bool { headerMatches(of: sig, p) }
@@ -194,6 +202,8 @@ public struct Verifier: Sendable {
             return p.ftpBounce
         case .ftpDataCommand(let c):
             return p.ftpDataCommand == c
+        case .appLayerProtocol(let m):
+            return m.matches(p.appProto)
         }
     }
 
@@ -268,7 +278,25 @@ public struct Verifier: Sendable {
         case .asn1(let o):
             if !o.matches(buf, prevEnd: prevEnd) { return .discontinue }
             return run(elements, i &+ 1, buf, prevEnd)
+        case .base64Decode(let d):
+            return runBase64(d, buf, prevEnd)
         }
+    }
+
+    /// `base64_decode` + `base64_data`: decode, then run the data list on the decoded bytes
+    /// from their start. It ends the list (Suricata: "base64 is a terminal list"): a match of
+    /// the data list is the list's match; otherwise an earlier relative match may retry.
+    mutating func runBase64(_ d: Base64DecodeMatch, _ buf: ByteView, _ prevEnd: Int) -> Step {
+        let failure: Step = d.relative ? .noMatch : .discontinue
+        let start = (d.relative ? prevEnd : 0) &+ d.offset
+        guard !d.data.isEmpty, start >= 0, start < buf.count,
+              let input = buf.slice(start, Swift.min(buf.count &- start, d.bytes)) else { return failure }
+        // Rule sets reserve this when the engine is built; a verifier used alone sizes it here once.
+        if (base64?.capacity ?? 0) < d.decodedCapacity { reserveBase64(d.decodedCapacity) }
+        guard let out = base64 else { return failure }
+        let n = Base64Decoder.decode(input, into: out, capacity: d.decodedCapacity)
+        guard n > 0, let decoded = out.view(0, n) else { return failure }
+        return run(d.data, 0, decoded, 0) == .match ? .match : failure
     }
 
     @usableFromInline
