@@ -120,12 +120,58 @@ import UTMOutput
         }
     }
 
+    // MARK: xbits / hostbits across flows
+
+    /// Frames with their own times (seconds), so expiry can be tested.
+    static func runTimed(_ frames: [([UInt8], Int64)], rules: String) -> [[String: Any]] {
+        var parser = RuleParser()
+        parser.load(text: rules, file: "t.rules")
+        let engine = Engine()
+        engine.loadDetection(DetectDefinitions(ruleSet: parser.finish()))
+        for (i, (f, t)) in frames.enumerated() {
+            f.withByteView { v in
+                _ = engine.process(frame: v, linkType: .ethernet, timestamp: Timestamp(seconds: t, micros: Int32(i)),
+                                   wireLength: v.count)
+            }
+        }
+        engine.finish()
+        return String(decoding: engine.eve.buffer, as: UTF8.self).split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+    }
+
+    /// The ET pattern: a first flow marks the client (`noalert`), a later flow of the same
+    /// client to another port alerts while the mark lives, not after it expired.
+    static let xbitRules = """
+        alert tcp any any -> any 9001 (msg:"stage 1"; flow:to_server,established; content:"STAGE1"; xbits:set,ET.stage,track ip_src,expire 60; xbits:noalert; sid:30;)
+        alert tcp any any -> any 9002 (msg:"stage 2 after stage 1"; flow:to_server,established; content:"STAGE2"; xbits:isset,ET.stage,track ip_src; sid:31;)
+        alert tcp any any -> any 9002 (msg:"stage 2 alone"; flow:to_server,established; content:"STAGE2"; hostbits:isnotset,ET.stage; sid:32;)
+        """
+
+    static func stage(_ n: Int, sport: UInt16) -> [[UInt8]] {
+        EngineTraffic.tcpSession(v6: false, sport: sport, dport: UInt16(9000 + n), exchanges: [
+            (Self.text("STAGE\(n) go\r\n"), Self.text("ok\r\n"))])
+    }
+
+    @Test func xbitsCrossFlows() {
+        let t0: Int64 = 1_700_000_000
+        let first = Self.stage(1, sport: 42000).map { ($0, t0) }
+        let soon = Self.stage(2, sport: 42001).map { ($0, t0 + 30) }
+        #expect(FirewallEngineTests.sids(Self.runTimed(first + soon, rules: Self.xbitRules)) == [31],
+                "stage 1 is noalert; stage 2 sees the mark, so not 'alone'")
+        let late = Self.stage(2, sport: 42001).map { ($0, t0 + 61) }
+        #expect(FirewallEngineTests.sids(Self.runTimed(first + late, rules: Self.xbitRules)) == [32], "the mark expired")
+        #expect(FirewallEngineTests.sids(Self.runTimed(soon, rules: Self.xbitRules)) == [32], "no stage 1")
+    }
+
     @Test func steadyStateDoesNotAllocate() {
         guard allocationCounterWorks() else { return }
         let engine = Engine()
         var parser = RuleParser()
         parser.load(text: [Self.base64Rule, Self.ftpRule,
-                           #"alert tcp any any -> any any (msg:"nh"; flow:to_server; app-layer-protocol:!http; content:"SITE"; sid:11;)"#]
+                           #"alert tcp any any -> any any (msg:"nh"; flow:to_server; app-layer-protocol:!http; content:"SITE"; sid:11;)"#,
+                           #"alert tcp any any -> any any (msg:"x1"; flow:to_server; content:"USER"; xbits:set,u,track ip_pair; xbits:noalert; sid:40;)"#,
+                           #"alert tcp any any -> any any (msg:"x2"; flow:to_server; content:"SITE"; xbits:isset,u,track ip_pair; hostbits:toggle,t,dst; sid:41;)"#]
             .joined(separator: "\n"), file: "t.rules")
         engine.loadDetection(DetectDefinitions(ruleSet: parser.finish()))
         var traffic: [[UInt8]] = []
@@ -137,6 +183,6 @@ import UTMOutput
         let rounds = 10
         let n = steadyStateAllocations(engine, traffic, rounds: rounds) { before = engine.eve.counts.map { $0 } }
         #expect(n == 0, "allocated \(n) times")
-        #expect(engine.eve.counts[EVEEventType.alert.rawValue] - before[EVEEventType.alert.rawValue] == UInt64(rounds) * 4 * 3)
+        #expect(engine.eve.counts[EVEEventType.alert.rawValue] - before[EVEEventType.alert.rawValue] == UInt64(rounds) * 4 * 4)
     }
 }

@@ -129,6 +129,7 @@ enum SignatureCodec {
         case .ftpBounce: w.u8(10)
         case .ftpDataCommand(let c): w.u8(11); w.u8(c)
         case .appLayerProtocol(let m): w.u8(12); w.u32(m.mask); w.bool(m.negated); w.bool(m.unknown); w.u8(m.mode)
+        case .hostBit(let op): w.u8(13); w.u8(op.kind.rawValue); w.u8(op.track.rawValue); w.u16(op.name); w.int(op.expire)
         }
     }
 
@@ -415,7 +416,7 @@ enum SignatureCodec {
         }
         s.dsize = try r.present() ? try r.intMatch() : nil
         let nh = try r.count(2)
-        for _ in 0 ..< nh { s.headerMatches.append(try header(&r)) }
+        for _ in 0 ..< nh { s.headerMatches.append(try header(&r, flowbits: flowbits)) }
         s.threshold = try r.present() ? try r.threshold() : nil
         s.detectionFilter = try r.present() ? try r.threshold() : nil
         let nl = try r.count(2)
@@ -459,7 +460,7 @@ enum SignatureCodec {
         }
     }
 
-    static func header(_ r: inout Reader) throws(Bad) -> HeaderMatch {
+    static func header(_ r: inout Reader, flowbits: Int) throws(Bad) -> HeaderMatch {
         switch try r.u8() {
         case 0: return .tcpFlags(required: try r.u8(), mode: try r.u8(), ignore: try r.u8())
         case 1: return .icmpType(try r.intMatch())
@@ -475,6 +476,13 @@ enum SignatureCodec {
         case 9: return .sslState(all: try r.u8(), none: try r.u8(), any: try r.u8())
         case 10: return .ftpBounce
         case 11: return .ftpDataCommand(try r.u8())
+        case 13:
+            guard let kind = HostBitOp.Kind(rawValue: try r.u8()), let track = HostBitOp.Track(rawValue: try r.u8()) else {
+                throw Bad(reason: "bad xbits operation")
+            }
+            let name = try r.u16(), expire = try r.int()
+            guard Int(name) < flowbits, expire >= 0, expire <= Int(UInt32.max) else { throw Bad(reason: "bad xbits name or expire") }
+            return .hostBit(HostBitOp(kind: kind, track: track, name: name, expire: expire))
         case 12:
             return .appLayerProtocol(AppProtoMatch(mask: try r.u32(), negated: try r.bool(), unknown: try r.bool(),
                                                    mode: try r.u8()))

@@ -84,10 +84,12 @@ public enum KeywordRegistry {
             "ssh.hassh.server": .parse(DetectSSHHasshServer.sticky),
             "ssh.hassh.server.string": .parse(DetectSSHHasshServerString.sticky),
 
-            // App-layer protocol and base64 (session 6, appproto; one file per keyword)
+            // App-layer protocol, base64, host bits (session 6, appproto; one file per keyword)
             "app-layer-protocol": .parse(DetectAppLayerProtocol.appLayerProtocol),
             "base64_decode": .parse(DetectBase64Decode.base64Decode),
             "base64_data": .parse(DetectBase64Data.base64Data),
+            "xbits": .parse(DetectXbits.xbits),
+            "hostbits": .parse(DetectHostbits.hostbits),
 
             // Accepted, no effect on matching.
             "tag": .ignored,
@@ -97,8 +99,6 @@ public enum KeywordRegistry {
             "app-layer-event": .unsupported("app-layer events are not raised by our parsers yet"),
             "tls.version": .unsupported("TLS version is not exposed to detection yet"),
             "tls.store": .unsupported("certificate storage is not done here"),
-            "xbits": .unsupported("host/ip-pair bits need a host table"),
-            "hostbits": .unsupported("host bits need a host table"),
             "byte_math": .unsupported("not implemented"),
             "bsize": .unsupported("not implemented"),
             "lua": .unsupported("no Lua"), "luajit": .unsupported("no Lua"),

@@ -275,6 +275,28 @@ public enum HeaderMatch: Sendable, Equatable {
     /// `app-layer-protocol`: the flow's detected app protocol is (or, negated, is known and
     /// is not) one of a set (`AppProtoMatch`).
     case appLayerProtocol(AppProtoMatch)
+    /// `xbits` / `hostbits`: a bit kept per host or per IP pair (`HostBitOp`); the checks
+    /// gate the rule like this list's other tests, the changes apply once it matched.
+    case hostBit(HostBitOp)
+}
+
+/// One `xbits`/`hostbits` operation. Names are interned with the flowbit names (one table
+/// of names; the bits live in different stores).
+public struct HostBitOp: Sendable, Equatable {
+    public enum Kind: UInt8, Sendable { case set, unset, toggle, isSet, isNotSet }
+    /// Whose bit: the packet's source host, its destination host, or the unordered pair.
+    public enum Track: UInt8, Sendable { case source, destination, pair }
+    public var kind: Kind
+    public var track: Track
+    public var name: UInt16
+    /// Seconds a set bit lives (Suricata: xbits 30 unless `expire N`, hostbits 300).
+    public var expire: Int
+
+    public init(kind: Kind, track: Track, name: UInt16, expire: Int) {
+        self.kind = kind; self.track = track; self.name = name; self.expire = expire
+    }
+
+    public var isCheck: Bool { kind == .isSet || kind == .isNotSet }
 }
 
 /// `app-layer-protocol:[!]PROTO[|PROTO...][,MODE]`: a set of app protocols as bits (bit `raw`

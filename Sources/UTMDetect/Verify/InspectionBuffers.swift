@@ -80,6 +80,8 @@ public struct PacketFacts: Sendable {
     /// On an ftp-data flow, the control channel's command that used it (1 RETR, 2 STOR; 0
     /// none or another), for `ftpdata_command`.
     public var ftpDataCommand: UInt8 = 0
+    /// Packet time in seconds, for `xbits`/`hostbits` expiry.
+    public var time: Int64 = 0
 
     public init() {}
 }

@@ -60,6 +60,9 @@ public struct Verifier: Sendable {
     /// Where `base64_decode` writes (Suricata's per-thread base64 buffer): sized once by
     /// `reserveBase64` from the rule set, so decoding never allocates per packet.
     var base64: ByteSlab?
+    /// This worker's `xbits`/`hostbits` store (nil when no rule uses them: checks then read
+    /// "not set" and changes are dropped).
+    public var hostBits: HostBitTable?
 
     public init(stepLimit: Int = 3000) { self.stepLimit = stepLimit }
 
@@ -130,6 +133,13 @@ public struct Verifier: Sendable {
         while fi < sig.flowbits.count {
             flowbits.apply(sig.flowbits[fi])
             fi &+= 1
+        }
+        if let table = hostBits {
+            hi = 0
+            while hi < sig.headerMatches.count {
+                if case .hostBit(let op) = sig.headerMatches[hi], !op.isCheck { table.apply(op, p) }
+                hi &+= 1
+            }
         }
         return .match(alert: !sig.noalert)
     }
@@ -204,6 +214,11 @@ public struct Verifier: Sendable {
             return p.ftpDataCommand == c
         case .appLayerProtocol(let m):
             return m.matches(p.appProto)
+        case .hostBit(let op):
+            // Changes wait for the whole rule (Suricata's post-match list).
+            guard op.isCheck else { return true }
+            guard let table = hostBits else { return op.kind == .isNotSet }
+            return table.check(op, p)
         }
     }
 

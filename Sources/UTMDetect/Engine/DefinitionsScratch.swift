@@ -14,3 +14,10 @@ extension DetectDefinitions {
         return most
     }
 }
+
+extension DetectDefinitions {
+    /// Whether a rule uses `xbits`/`hostbits`: only then does a worker build the host table.
+    public var usesHostBits: Bool {
+        boxes.contains { box in box.sig.headerMatches.contains { if case .hostBit = $0 { true } else { false } } }
+    }
+}
