@@ -20,18 +20,22 @@ enum DetectHostbits {
         var expire: Int?
         for p in parts.dropFirst(2) {
             let words = p.split(separator: " ", maxSplits: 1).map { $0.trimmingSpaces }
-            switch (words.first ?? "", words.count) {
-            case ("src", 1), ("track", 2) where words.last == "ip_src":
-                if track != nil { throw .invalid("hostbits: direction given twice") }
-                track = .source
-            case ("dst", 1), ("track", 2) where words.last == "ip_dst":
-                if track != nil { throw .invalid("hostbits: direction given twice") }
-                track = .destination
-            case ("both", 1):
-                throw .invalid("hostbits: 'both' is not implemented (Suricata refuses it too)")
-            case ("expire", 2):
+            // `track ip_src` is spelled `src` here, `track ip_dst` `dst`.
+            var option = words.count == 1 ? words[0] : ""
+            if words.count == 2 && words[0] == "track" {
+                option = words[1] == "ip_src" ? "src" : words[1] == "ip_dst" ? "dst" : ""
+            }
+            if words.count == 2 && words[0] == "expire" {
                 if expire != nil { throw .invalid("hostbits: expire given twice") }
                 expire = try KW.int(words[1], "hostbits expire", min: 1, max: Int(UInt32.max))
+                continue
+            }
+            switch option {
+            case "src", "dst":
+                if track != nil { throw .invalid("hostbits: direction given twice") }
+                track = option == "src" ? .source : .destination
+            case "both":
+                throw .invalid("hostbits: 'both' is not implemented (Suricata refuses it too)")
             default:
                 throw .invalid("hostbits: unknown option '\(p.prefix(40))' (src, dst or expire N)")
             }
