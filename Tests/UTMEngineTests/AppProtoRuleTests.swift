@@ -104,6 +104,16 @@ import UTMOutput
     @Test func base64DecodeThroughTheEngine() throws {
         #expect(FirewallEngineTests.sids(Self.run(Self.base64Session("PowerShell -enc AAAA"), rules: Self.base64Rule)) == [20])
         #expect(FirewallEngineTests.sids(Self.run(Self.base64Session("notepad.exe"), rules: Self.base64Rule)).isEmpty)
+        // The anchor split over two segments: the engine verifies the window of both (a
+        // prefilter match crossing the boundary), so the decode sees the whole command.
+        let b64 = Array(Data("PowerShell -enc AAAA".utf8).base64EncodedString().utf8)
+        let line = Self.text("RUN cmd=") + b64 + Self.text("\r\n")
+        for cut in 5 ... 7 {
+            let split = EngineTraffic.tcpSession(v6: false, sport: 41008, dport: 9000, exchanges: [
+                (Array(line.prefix(cut)), []), (Array(line.dropFirst(cut)), Self.text("OK\r\n")),
+            ])
+            #expect(FirewallEngineTests.sids(Self.run(split, rules: Self.base64Rule)) == [20], "cut at \(cut)")
+        }
         // In an HTTP URI, through a compiled bundle.
         var p = RuleParser()
         p.load(text: #"alert http any any -> any any (msg:"b64 uri"; http.uri; content:"?q="; base64_decode:relative; base64_data; content:"/etc/passwd"; sid:21;)"#, file: "t.rules")
