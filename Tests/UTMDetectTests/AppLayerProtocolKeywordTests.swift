@@ -66,6 +66,8 @@ import UTMCore
         let listOrUnknown = try #require(rule(opts("app-layer-protocol:unknown|tls;")))
         #expect(verify(listOrUnknown, .unknown) && verify(listOrUnknown, .tls) && !verify(listOrUnknown, .ssh))
         // A protocol we never detect: a positive match never fires, a negated one does.
+        let dcerpc = try #require(rule(opts("app-layer-protocol:dcerpc;")))
+        #expect(verify(dcerpc, .smb) && !verify(dcerpc, .http), "DCE/RPC rules cover SMB flows (AppProtoEquals)")
         let imap = try #require(rule(opts("app-layer-protocol:!imap;")))
         #expect(verify(imap, .smtp))
         for mode in ["direction", "to_server", "to_client", "either", "final", "original"] {

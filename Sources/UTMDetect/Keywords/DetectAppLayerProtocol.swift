@@ -16,11 +16,14 @@ enum DetectAppLayerProtocol {
         "tls": [.tls], "ssl": [.tls], "dns": [.dns], "quic": [.quic], "dhcp": [.dhcp], "sip": [.sip],
         "pgsql": [.pgsql], "smb": [.smb], "ssh": [.ssh], "ftp": [.ftp], "ftp-data": [.ftpData],
         "smtp": [.smtp], "failed": [.failed],
+        // Suricata's AppProtoEquals: a dcerpc protocol matches SMB flows (DCE/RPC over SMB);
+        // raw DCE/RPC on 135 is not detected here.
+        "dcerpc": [.smb],
     ]
 
     /// Suricata's other protocol names: valid, never detected here.
     static let undetected: Set<String> = [
-        "dcerpc", "imap", "pop3", "nfs", "krb5", "rdp", "snmp", "tftp", "ntp", "enip", "dnp3", "modbus",
+        "imap", "pop3", "nfs", "krb5", "rdp", "snmp", "tftp", "ntp", "enip", "dnp3", "modbus",
         "ikev2", "ike", "mqtt", "rfb", "telnet", "bittorrent-dht", "ldap", "websocket", "doh2", "mdns",
         "msn", "jabber", "irc",
     ]
