@@ -2,7 +2,9 @@
 // rule that loads is then verified against the input itself in every buffer. The same text is
 // also parsed as a threshold.config and, when it loads, bound to those rules and run through
 // a small DetectEngine on the input as a packet; and loaded as a firewall ruleset with its
-// lines as firewall policies. Must never trap.
+// lines as firewall policies. The packet facts the session 6 header keywords read (TCP seq/ack/
+// window/MSS, IPv4 flags, offset, TOS, options, ICMP sequence, TLS version) come from the first
+// input bytes, the IPv4 options from walking the input as a header. Must never trap.
 import UTMCore
 import UTMDetect
 
@@ -21,6 +23,17 @@ public func fuzzRules(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     facts.established = true
     facts.payloadSize = size
     facts.appProto = .http
+    facts.ipVersion = 4
+    facts.tcpSeq = view.u32(0) ?? 0
+    facts.tcpAck = view.u32(4) ?? 0
+    facts.tcpWindow = view.u16(8) ?? 0
+    facts.tcpMSS = view.u16(10) ?? 0
+    facts.ipFragBits = (view.u8(12) ?? 0) & 7
+    facts.ipFragOffset = (view.u16(13) ?? 0) & 0x1fff
+    facts.tos = view.u8(15) ?? 0
+    facts.icmpSeq = view.u16(16) ?? 0
+    facts.tlsVersion = view.u16(18) ?? 0
+    facts.ipOptions = IPOptionFlags.present(in: view, headerLength: Int(view.u8(20) ?? 0) &* 4)
     var bits = FlowBits()
     var verifier = Verifier()
     for sig in set.signatures {

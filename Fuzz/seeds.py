@@ -264,6 +264,18 @@ write("FuzzRules", "appproto", b"""alert ftp any any -> any any (msg:"a"; app-la
 alert tcp any any -> any any (msg:"b"; content:"x="; base64_decode:bytes 10,offset 1,relative; base64_data; content:"y"; sid:2;)
 alert tcp any any -> any any (msg:"c"; xbits:set,ET.z,track ip_pair,expire 60; xbits:noalert; hostbits:isnotset,q,dst; sid:3;)
 alert smtp any any -> any any (msg:"d"; app-layer-protocol:unknown|tls|failed,either; sid:4;)
+# --- Session 6 keywords (bsize, byte_math, header keywords, tls.version) with a payload that
+# starts like the facts FuzzRules reads from its first bytes.
+write("FuzzRules", "session6", b"""alert http any any -> any any (http.host; bsize:11; content:"example.com"; sid:1;)
+alert http any any -> any any (http.uri; bsize:!3-6; content:"a"; bsize:<=100; sid:2;)
+alert tcp any any -> any any (content:"LEN"; byte_math:bytes 2, offset 0, oper +, rvalue 4, result n, relative, endian little; byte_test:2,=,n,0,relative; content:"x"; distance:n; sid:3;)
+alert tcp any any -> any any (byte_extract:1,0,d; byte_math:bytes 1, offset 1, oper /, rvalue d, result q, bitmask 0x0f; isdataat:q; sid:4;)
+alert tcp any any -> any any (byte_math:bytes 3, offset 0, oper <<, rvalue 40, result s, string hex; sid:5;)
+alert ip any any -> any any (fragbits:+D; fragoffset:!0; tos:x10; ipopts:rr; sameip; sid:6;)
+alert tcp any any -> any any (seq:0; ack:0; window:!1024; tcp.mss:<1400; tcp.flags:S; sid:7;)
+alert icmp any any -> any any (icmp_seq:7; sid:8;)
+alert tls any any -> any any (flow:to_client; tls.version:1.3; sid:9;)
+\x00\x00\x00\x00\x00\x00\x00\x00\x04\x00\x05\xb4\x06\x00\x00\x10\x00\x07\x03\x04\x07LEN\x04\x00\x08\x00x
 """)
 
 # --- Firewall rules (FuzzRules also loads its input as a firewall ruleset and policy lines).

@@ -93,7 +93,37 @@ extension Engine {
         f.ipID = UInt16(truncatingIfNeeded: packet.ipID)
         f.ttl = packet.ttl
         f.time = packet.timestamp.seconds
+        sessionSixHeaderFacts(&f)
         return f
+    }
+
+    /// The header fields of the session 6 keywords (fragbits, fragoffset, tos, ipopts, seq,
+    /// ack, window, tcp.mss, icmp_seq). A reassembled datagram reports no fragment bits and
+    /// offset 0, as Suricata's rebuilt header does; IPv4 options are walked only when present.
+    @inline(__always)
+    func sessionSixHeaderFacts(_ f: inout PacketFacts) {
+        f.ipVersion = packet.ipVersion
+        if packet.ipVersion == 4 {
+            f.tos = packet.tos
+            if !packet.reassembled, let field = packet.ipPacket.u16(6) {
+                f.ipFragBits = (field & 0x2000 != 0 ? IPFragBits.moreFragments : 0)
+                    | (field & 0x4000 != 0 ? IPFragBits.dontFragment : 0)
+                    | (field & 0x8000 != 0 ? IPFragBits.reserved : 0)
+                f.ipFragOffset = field & 0x1fff
+            }
+            if packet.ipHeaderLength > 20 {
+                f.ipOptions = IPOptionFlags.present(in: packet.ipPacket, headerLength: packet.ipHeaderLength)
+            }
+        } else if !packet.reassembled {
+            f.ipFragOffset = UInt16(truncatingIfNeeded: packet.fragmentOffset >> 3)
+        }
+        if packet.ipProto == 6 {
+            f.tcpSeq = packet.seq
+            f.tcpAck = packet.ack
+            f.tcpWindow = packet.window
+            f.tcpMSS = packet.mss
+        }
+        f.icmpSeq = packet.icmpSeq
     }
 
     /// Per packet, after the stream and app layer saw it (Suricata's order): packet-level rules,
@@ -266,7 +296,9 @@ extension Engine {
             var buffers = InspectionBuffers()
             if sh.ja3s.isPresent { p.withField(sh.ja3s) { buffers[.ja3sString] = $0 } }
             if sh.ja3sHash.isPresent { p.withField(sh.ja3sHash) { buffers[.ja3sHash] = $0 } }
-            let f = detectFacts(.toClient, app: .tls, stream: false)
+            var f = detectFacts(.toClient, app: .tls, stream: false)
+            // The negotiated version (supported_versions), for tls.version / ssl_version.
+            f.tlsVersion = sh.version != 0 ? sh.version : sh.legacyVersion
             d.inspectApp(.tls, phase: 2, f, buffers: buffers, slot: detectCursor.slot, time: detectCursor.time) { s, alert in
                 self.detectMatched(s, alert, f)
             }
@@ -274,14 +306,24 @@ extension Engine {
     }
 
     func detectDNS(_ parser: DNSParser, _ direction: Direction) {
-        guard let d = detect, detectCursor.slot >= 0, !parser.message.flags.qr else { return }
+        guard let d = detect, detectCursor.slot >= 0 else { return }
+        if parser.message.flags.qr {
+            // Responses: only `dns.opcode` rules with flow:to_client (phase 2) inspect them.
+            var f = detectFacts(direction, app: .dns, stream: false)
+            f.dnsOpcode = parser.message.flags.opcode
+            d.inspectApp(.dns, phase: 2, f, buffers: InspectionBuffers(), slot: detectCursor.slot, time: detectCursor.time) { s, alert in
+                self.detectMatched(s, alert, f)
+            }
+            return
+        }
         let n = parser.message.questionCount
         var q = 0
         while q < n {
             if let question = parser.message.question(q), question.name.isPresent {
                 var buffers = InspectionBuffers()
                 parser.withField(question.name) { buffers[.dnsQuery] = $0 }
-                let f = detectFacts(direction, app: .dns, stream: false)
+                var f = detectFacts(direction, app: .dns, stream: false)
+                f.dnsOpcode = parser.message.flags.opcode
                 d.inspectApp(.dns, phase: 1, f, buffers: buffers, slot: detectCursor.slot, time: detectCursor.time) { s, alert in
                     self.detectMatched(s, alert, f)
                 }

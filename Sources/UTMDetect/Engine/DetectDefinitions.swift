@@ -413,6 +413,10 @@ public final class DetectDefinitions: @unchecked Sendable {
             }
             p = Swift.max(p, b)
         }
+        // tls.version with flow:to_client tests the server's (negotiated) version.
+        if pt == .tls && s.flow.contains(.toClient) && hasTLSVersion(s) { p = Swift.max(p, 2) }
+        // dns.opcode with flow:to_client runs with the responses (phase 2), else the requests.
+        if pt == .dns && s.flow.contains(.toClient) && hasDNSOpcode(s) { p = Swift.max(p, 2) }
         return p
     }
 
@@ -457,7 +461,7 @@ public final class DetectDefinitions: @unchecked Sendable {
         case .equal, .lessEqual: return m.a > limit
         case .less: return m.a &- 1 > limit
         case .range: return m.b &- 1 > limit && m.b &- 1 > m.a
-        case .notEqual, .greater, .greaterEqual: return true
+        case .notEqual, .greater, .greaterEqual, .notRange: return true
         }
     }
 
@@ -490,7 +494,18 @@ public final class DetectDefinitions: @unchecked Sendable {
             return isPacketOnly(s) || !s.proto.admits(ipProto: 6) ? .packet : .stream
         }
         if s.proto.app == .http && !s.flowbits.isEmpty && s.lists.isEmpty { return .packet }
+        // tls.version is a fact of a hello: the rule is evaluated with the TLS hellos.
+        if s.proto.app == .tls && hasTLSVersion(s) { return .tls }
+        if s.proto.app == .dns && hasDNSOpcode(s) { return .dns }
         return .packet
+    }
+
+    static func hasDNSOpcode(_ s: Signature) -> Bool {
+        s.headerMatches.contains { if case .dnsOpcode = $0 { return true } else { return false } }
+    }
+
+    static func hasTLSVersion(_ s: Signature) -> Bool {
+        s.headerMatches.contains { if case .tlsVersion = $0 { return true } else { return false } }
     }
 
     /// TCP payload rules Suricata evaluates on the packet rather than the stream.

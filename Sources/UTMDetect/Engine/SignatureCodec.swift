@@ -128,8 +128,20 @@ enum SignatureCodec {
         case .sslState(let all, let none, let any): w.u8(9); w.u8(all); w.u8(none); w.u8(any)
         case .ftpBounce: w.u8(10)
         case .ftpDataCommand(let c): w.u8(11); w.u8(c)
+        case .fragBits(let bits, let modifier): w.u8(13); w.u8(bits); w.u8(modifier)
+        case .fragOffset(let m): w.u8(14); w.intMatch(m)
+        case .tcpSeq(let v): w.u8(15); w.u32(v)
+        case .tcpAck(let v): w.u8(16); w.u32(v)
+        case .tcpWindow(let m): w.u8(17); w.intMatch(m)
+        case .tos(let m): w.u8(18); w.intMatch(m)
+        case .ipOptions(let mask): w.u8(19); w.u16(mask)
+        case .sameIP: w.u8(20)
+        case .icmpSeq(let m): w.u8(21); w.intMatch(m)
+        case .tcpMSS(let m): w.u8(22); w.intMatch(m)
+        case .tlsVersion(let version, let raw): w.u8(23); w.u16(version); w.bool(raw)
+        case .dnsOpcode(let m): w.u8(24); w.intMatch(m)
         case .appLayerProtocol(let m): w.u8(12); w.u32(m.mask); w.bool(m.negated); w.bool(m.unknown); w.u8(m.mode)
-        case .hostBit(let op): w.u8(13); w.u8(op.kind.rawValue); w.u8(op.track.rawValue); w.u16(op.name); w.int(op.expire)
+        case .hostBit(let op): w.u8(25); w.u8(op.kind.rawValue); w.u8(op.track.rawValue); w.u16(op.name); w.int(op.expire)
         }
     }
 
@@ -168,6 +180,9 @@ enum SignatureCodec {
             w.optional(o.oversizeLength) { $0.int(Int($1)) }
             w.optional(o.absoluteOffset) { $0.int($1) }
             w.optional(o.relativeOffset) { $0.int($1) }
+        case .byteMath(let m):
+            w.u8(9); w.encoding(m.encoding); w.int(m.offset); w.bool(m.relative); w.u8(m.op.rawValue)
+            w.value(m.rvalue); w.int(m.slot); w.mask(m.bitmask)
         case .base64Decode(let d):
             w.u8(8); w.int(d.bytes); w.int(d.offset); w.bool(d.relative)
             w.u32(UInt32(d.data.count))
@@ -476,7 +491,19 @@ enum SignatureCodec {
         case 9: return .sslState(all: try r.u8(), none: try r.u8(), any: try r.u8())
         case 10: return .ftpBounce
         case 11: return .ftpDataCommand(try r.u8())
-        case 13:
+        case 13: return .fragBits(bits: try r.u8(), modifier: try r.u8())
+        case 14: return .fragOffset(try r.intMatch())
+        case 15: return .tcpSeq(try r.u32())
+        case 16: return .tcpAck(try r.u32())
+        case 17: return .tcpWindow(try r.intMatch())
+        case 18: return .tos(try r.intMatch())
+        case 19: return .ipOptions(try r.u16())
+        case 20: return .sameIP
+        case 21: return .icmpSeq(try r.intMatch())
+        case 22: return .tcpMSS(try r.intMatch())
+        case 23: return .tlsVersion(version: try r.u16(), raw: try r.bool())
+        case 24: return .dnsOpcode(try r.intMatch())
+        case 25:
             guard let kind = HostBitOp.Kind(rawValue: try r.u8()), let track = HostBitOp.Track(rawValue: try r.u8()) else {
                 throw Bad(reason: "bad xbits operation")
             }
@@ -543,6 +570,14 @@ enum SignatureCodec {
             if try r.present() { o.absoluteOffset = try r.int() }
             if try r.present() { o.relativeOffset = try r.int() }
             return .asn1(o)
+        case 9:
+            let enc = try r.encoding()
+            let offset = try r.int(), relative = try r.bool()
+            guard let op = ByteMathMatch.Operator(rawValue: try r.u8()) else { throw Bad(reason: "bad byte_math operator") }
+            let rvalue = try r.value(), slot = try r.int()
+            guard slot >= 0 && slot < ExtractedVariables.capacity else { throw Bad(reason: "bad variable slot") }
+            return .byteMath(ByteMathMatch(encoding: enc, offset: offset, relative: relative, op: op, rvalue: rvalue,
+                                           slot: slot, bitmask: try r.mask()))
         case 8:
             let bytes = try r.int(), offset = try r.int(), relative = try r.bool()
             guard bytes >= 1, bytes <= DetectBase64Decode.maxBytes, offset >= 0, offset <= DetectBase64Decode.maxBytes else {

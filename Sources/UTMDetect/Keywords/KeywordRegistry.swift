@@ -84,6 +84,23 @@ public enum KeywordRegistry {
             "ssh.hassh.server": .parse(DetectSSHHasshServer.sticky),
             "ssh.hassh.server.string": .parse(DetectSSHHasshServerString.sticky),
 
+            // Session 6 keywords (keywords helper): one file each, Detect<Keyword>.swift.
+            "bsize": .parse(DetectBsize.bsize),
+            "byte_math": .parse(DetectByteMath.byteMath),
+            "fragbits": .parse(DetectFragbits.fragbits),
+            "fragoffset": .parse(DetectFragoffset.fragoffset),
+            "seq": .parse(DetectSeq.seq),
+            "ack": .parse(DetectAck.ack),
+            "window": .parse(DetectWindow.window),
+            "tos": .parse(DetectTos.tos),
+            "ipopts": .parse(DetectIpopts.ipopts),
+            "sameip": .parse(DetectSameip.sameip),
+            "icmp_seq": .parse(DetectIcmpSeq.icmpSeq),
+            "tcp.mss": .parse(DetectTcpMss.tcpMSS),
+            "tcp.flags": .parse(DetectIPHeader.flags),
+            "tls.version": .parse(DetectTLSVersion.tlsVersion),
+            "dns.opcode": .parse(DetectDnsOpcode.dnsOpcode),
+
             // App-layer protocol, base64, host bits (session 6, appproto; one file per keyword)
             "app-layer-protocol": .parse(DetectAppLayerProtocol.appLayerProtocol),
             "base64_decode": .parse(DetectBase64Decode.base64Decode),
@@ -97,10 +114,7 @@ public enum KeywordRegistry {
 
             // Known, not implemented: the rule is skipped and reported.
             "app-layer-event": .unsupported("app-layer events are not raised by our parsers yet"),
-            "tls.version": .unsupported("TLS version is not exposed to detection yet"),
             "tls.store": .unsupported("certificate storage is not done here"),
-            "byte_math": .unsupported("not implemented"),
-            "bsize": .unsupported("not implemented"),
             "lua": .unsupported("no Lua"), "luajit": .unsupported("no Lua"),
             "filemagic": .unsupported("no libmagic"), "filename": .unsupported("file tracking not wired"),
             "fileext": .unsupported("file tracking not wired"), "filestore": .unsupported("no file store"),
@@ -108,11 +122,7 @@ public enum KeywordRegistry {
             "filesha256": .unsupported("file hashes not computed"), "filesize": .unsupported("file tracking not wired"),
             "dce_iface": .unsupported("no DCE/RPC parser"), "dce_opnum": .unsupported("no DCE/RPC parser"),
             "dce_stub_data": .unsupported("no DCE/RPC parser"),
-            "fragbits": .unsupported("not implemented"), "fragoffset": .unsupported("not implemented"),
-            "seq": .unsupported("not implemented"), "ack": .unsupported("not implemented"),
-            "window": .unsupported("not implemented"), "tos": .unsupported("not implemented"),
-            "ipopts": .unsupported("not implemented"), "sameip": .unsupported("not implemented"),
-            "icmp_seq": .unsupported("not implemented"), "rpc": .unsupported("no RPC parser"),
+            "rpc": .unsupported("no RPC parser"),
             "replace": .unsupported("inline replace is not supported"),
             "iprep": .unsupported("no IP reputation"), "geoip": .unsupported("no GeoIP"),
             "http.request_header": .unsupported("not implemented"), "http.response_header": .unsupported("not implemented"),
@@ -120,7 +130,9 @@ public enum KeywordRegistry {
             "compress_whitespace": .unsupported("transforms not implemented"), "url_decode": .unsupported("transforms not implemented"),
             "dotprefix": .unsupported("transforms not implemented"), "pcrexform": .unsupported("transforms not implemented"),
             "xor": .unsupported("transforms not implemented"),
-            "urilen_raw": .unsupported("not implemented"),
+            // Not a Suricata keyword (Suricata 6/7 have none by that name): the raw URI's length is
+            // `urilen:N,raw`.
+            "urilen_raw": .unsupported("not a Suricata keyword; use urilen:N,raw"),
         ]
         for (name, buffer) in DetectBuffers.contentModifiers {
             t[name] = .parse(DetectBuffers.modifier(buffer, name))

@@ -64,10 +64,19 @@ enum KW {
         v.splitASCII(0x2C)
     }
 
-    /// `N`, `!N`, `<N`, `>N`, `<=N`, `>=N`, `N<>M`, `N-M` (Suricata's integer match syntax).
+    /// `N`, `!N`, `!=N`, `<N`, `>N`, `<=N`, `>=N`, `N<>M`, `N-M`, `!N-M` (Suricata's integer
+    /// match syntax; the negated range is Suricata 8's).
     static func intMatch(_ v: Substring, _ keyword: String) throws(RuleError) -> IntMatch {
         let t = v.trimmingSpaces.filter { $0 != " " }
-        let s = Substring(t)
+        var s = Substring(t)
+        if s.hasPrefix("!=") { return IntMatch(mode: .notEqual, a: try int(s.dropFirst(2), keyword)) }
+        if s.hasPrefix("!"), s.dropFirst().contains("<>") || s.dropFirst(2).contains("-") {
+            s = s.dropFirst()
+            var m = try intMatch(s, keyword)
+            guard m.mode == .range else { throw .invalid("\(keyword): '!' before '\(s)' is not a range") }
+            m.mode = .notRange
+            return m
+        }
         if let r = s.firstRange(of: "<>") {
             let a = try int(s[..<r.lowerBound], keyword), b = try int(s[r.upperBound...], keyword)
             guard a < b else { throw .invalid("\(keyword): empty range \(a)<>\(b)") }

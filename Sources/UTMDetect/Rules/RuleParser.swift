@@ -118,6 +118,8 @@ public struct RuleParser: Sendable {
             }
         }
         let sig = try builder.finish()
+        // bsize/urilen bounds against the contents of each list (transformed lists too).
+        for list in sig.lists { try DetectBsize.validate(list.buffer, list.elements) }
         flowbitNames = builder.flowbitNames
         return sig
     }

@@ -154,10 +154,23 @@ public struct ByteExtractMatch: Sendable {
     public var bitmask: UInt64?
 }
 
+/// `byte_math`: reads a number, applies `op` with `rvalue`, then the bitmask, and stores the
+/// result in a rule variable (shared with byte_extract's) that later options may name.
+public struct ByteMathMatch: Sendable {
+    public enum Operator: UInt8, Sendable { case add, subtract, multiply, divide, shiftLeft, shiftRight }
+    public var encoding: NumberEncoding
+    public var offset: Int
+    public var relative: Bool
+    public var op: Operator
+    public var rvalue: ValueRef
+    public var slot: Int
+    public var bitmask: UInt64?
+}
+
 /// An integer comparison (`dsize`, `urilen`, `itype`...): `N`, `<N`, `>N`, `<=N`, `>=N`, `!N`,
-/// `N<>M` (exclusive range, as Suricata).
+/// `N<>M` (exclusive range, as Suricata), `!N-M` (outside that range: Suricata 8's negated range).
 public struct IntMatch: Sendable, Equatable {
-    public enum Mode: UInt8, Sendable { case equal, notEqual, less, greater, lessEqual, greaterEqual, range }
+    public enum Mode: UInt8, Sendable { case equal, notEqual, less, greater, lessEqual, greaterEqual, range, notRange }
     public var mode: Mode
     public var a: Int
     public var b: Int = 0
@@ -172,6 +185,7 @@ public struct IntMatch: Sendable, Equatable {
         case .lessEqual: return v <= a
         case .greaterEqual: return v >= a
         case .range: return v > a && v < b
+        case .notRange: return v <= a || v >= b
         }
     }
 }
@@ -188,6 +202,8 @@ public enum MatchElement: Sendable {
     case length(IntMatch)
     /// `asn1`: BER checks from an absolute offset or relative to the previous match.
     case asn1(ASN1Options)
+    /// `byte_math`: arithmetic on a number read from the buffer, into a rule variable.
+    case byteMath(ByteMathMatch)
     /// `base64_decode` and the `base64_data` elements run on what it decoded.
     case base64Decode(Base64DecodeMatch)
 
@@ -203,6 +219,7 @@ public enum MatchElement: Sendable {
         case .length: return false
         // Never makes an earlier match retry: Suricata evaluates it once, after the payload list.
         case .asn1: return false
+        case .byteMath(let m): return m.relative
         case .base64Decode(let d): return d.relative
         }
     }
@@ -272,12 +289,59 @@ public enum HeaderMatch: Sendable, Equatable {
     case ftpBounce
     /// `ftpdata_command`: the ftp-data flow was opened for this command (1 RETR, 2 STOR).
     case ftpDataCommand(UInt8)
+    /// `fragbits`: IPv4 MF/DF/RF (`IPFragBits`), `modifier` 0 exact, `+` these and another,
+    /// `*` any of these, `!` not all of these (Suricata's four tests).
+    case fragBits(bits: UInt8, modifier: UInt8)
+    /// `fragoffset`: the fragment offset field, in 8-byte units.
+    case fragOffset(IntMatch)
+    /// `seq` / `ack`: the TCP sequence / acknowledgement number.
+    case tcpSeq(UInt32)
+    case tcpAck(UInt32)
+    /// `window`: the TCP window field as sent (unscaled).
+    case tcpWindow(IntMatch)
+    /// `tos`: the IPv4 type-of-service byte.
+    case tos(IntMatch)
+    /// `ipopts`: an IPv4 option of these (`IPOptionFlags`) is present.
+    case ipOptions(UInt16)
+    /// `sameip`: source and destination addresses are equal.
+    case sameIP
+    /// `icmp_seq`: the echo request/reply sequence number.
+    case icmpSeq(IntMatch)
+    /// `tcp.mss`: the SYN's MSS option (no match without one).
+    case tcpMSS(IntMatch)
+    /// `tls.version`: the TLS version of the hello being inspected; not `raw`, TLS 1.3 drafts
+    /// (0x7fXX) count as 1.3.
+    case tlsVersion(version: UInt16, raw: Bool)
+    /// `dns.opcode`: the DNS header's opcode (`PacketFacts.dnsOpcode`).
+    case dnsOpcode(IntMatch)
     /// `app-layer-protocol`: the flow's detected app protocol is (or, negated, is known and
     /// is not) one of a set (`AppProtoMatch`).
     case appLayerProtocol(AppProtoMatch)
     /// `xbits` / `hostbits`: a bit kept per host or per IP pair (`HostBitOp`); the checks
     /// gate the rule like this list's other tests, the changes apply once it matched.
     case hostBit(HostBitOp)
+}
+
+/// The IPv4 flag bits `PacketFacts.ipFragBits` carries, for `fragbits`.
+public enum IPFragBits {
+    public static let moreFragments: UInt8 = 1
+    public static let dontFragment: UInt8 = 2
+    public static let reserved: UInt8 = 4
+}
+
+/// IPv4 options present (`PacketFacts.ipOptions`), for `ipopts`.
+public enum IPOptionFlags {
+    public static let eol: UInt16 = 1 << 0
+    public static let nop: UInt16 = 1 << 1
+    public static let rr: UInt16 = 1 << 2
+    public static let ts: UInt16 = 1 << 3
+    public static let sec: UInt16 = 1 << 4
+    public static let esec: UInt16 = 1 << 5
+    public static let lsrr: UInt16 = 1 << 6
+    public static let ssrr: UInt16 = 1 << 7
+    public static let satid: UInt16 = 1 << 8
+    public static let other: UInt16 = 1 << 9
+    public static let any: UInt16 = 0x3ff
 }
 
 /// One `xbits`/`hostbits` operation. Names are interned with the flowbit names (one table

@@ -82,6 +82,22 @@ public struct PacketFacts: Sendable {
     public var ftpDataCommand: UInt8 = 0
     /// Packet time in seconds, for `xbits`/`hostbits` expiry.
     public var time: Int64 = 0
+    /// IP version (4 or 6; 0 for ARP), and the header fields of the session 6 keywords:
+    /// IPv4 flags (`IPFragBits`; 0 on a reassembled datagram, whose rebuilt header has none,
+    /// as Suricata's) and fragment offset in 8-byte units, TOS, options (`IPOptionFlags`),
+    /// TCP sequence, acknowledgement, window and MSS option (0 when absent), ICMP echo sequence.
+    public var ipVersion: UInt8 = 0
+    public var ipFragBits: UInt8 = 0
+    public var ipFragOffset: UInt16 = 0
+    public var tos: UInt8 = 0
+    public var ipOptions: UInt16 = 0
+    public var tcpSeq: UInt32 = 0
+    public var tcpAck: UInt32 = 0
+    public var tcpWindow: UInt16 = 0
+    public var tcpMSS: UInt16 = 0
+    public var icmpSeq: UInt16 = 0
+    /// The opcode of the DNS message inspected, 0xff when the facts are not a DNS message's.
+    public var dnsOpcode: UInt8 = 0xff
 
     public init() {}
 }

@@ -219,6 +219,32 @@ public struct Verifier: Sendable {
             guard op.isCheck else { return true }
             guard let table = hostBits else { return op.kind == .isNotSet }
             return table.check(op, p)
+        case .fragBits(let bits, let modifier):
+            guard p.ipVersion == 4 else { return false }
+            let have = p.ipFragBits
+            switch modifier {
+            case UInt8(ascii: "*"): return have & bits != 0
+            case UInt8(ascii: "+"): return have & bits == bits && have != bits
+            case UInt8(ascii: "!"): return have & bits != bits
+            default: return have == bits
+            }
+        case .fragOffset(let m): return p.ipVersion != 0 && m.matches(Int(p.ipFragOffset))
+        case .tcpSeq(let v): return p.ipProto == 6 && p.tcpSeq == v
+        case .tcpAck(let v): return p.ipProto == 6 && p.tcpAck == v
+        case .tcpWindow(let m): return p.ipProto == 6 && m.matches(Int(p.tcpWindow))
+        case .tos(let m): return p.ipVersion == 4 && m.matches(Int(p.tos))
+        case .ipOptions(let mask): return p.ipVersion == 4 && p.ipOptions & mask != 0
+        case .sameIP: return p.ipVersion != 0 && p.source == p.destination
+        case .icmpSeq(let m):
+            let echo = p.ipProto == 1 ? (p.icmpType == 0 || p.icmpType == 8)
+                : p.ipProto == 58 && (p.icmpType == 128 || p.icmpType == 129)
+            return echo && m.matches(Int(p.icmpSeq))
+        case .tcpMSS(let m): return p.ipProto == 6 && p.tcpMSS != 0 && m.matches(Int(p.tcpMSS))
+        case .tlsVersion(let version, let raw):
+            var v = p.tlsVersion
+            if !raw && v >> 8 == 0x7f { v = 0x0304 }
+            return v != 0 && v == version
+        case .dnsOpcode(let m): return p.dnsOpcode != 0xff && m.matches(Int(p.dnsOpcode))
         }
     }
 
@@ -295,6 +321,16 @@ public struct Verifier: Sendable {
             return run(elements, i &+ 1, buf, prevEnd)
         case .base64Decode(let d):
             return runBase64(d, buf, prevEnd)
+        case .byteMath(let m):
+            let at = (m.relative ? prevEnd : 0) &+ m.offset
+            guard let v = readNumber(buf, at, m.encoding),
+                  let value = byteMath(v, m.op, UInt64(truncatingIfNeeded: m.rvalue.resolve(vars))) else {
+                return m.relative ? .noMatch : .discontinue
+            }
+            var result = value
+            if let mask = m.bitmask { result = applyMask(value, mask) }
+            vars[m.slot] = Int(truncatingIfNeeded: result)
+            return run(elements, i &+ 1, buf, at &+ m.encoding.bytes)
         }
     }
 
@@ -463,6 +499,20 @@ public struct Verifier: Sendable {
             k &+= 1
         }
         return digits > 0 ? v : nil
+    }
+
+    /// `byte_math`'s arithmetic in 64-bit unsigned (C's wrap-around, as Suricata); a division
+    /// by zero fails the match instead of trapping. Shifts of 64 or more give 0.
+    @usableFromInline
+    func byteMath(_ v: UInt64, _ op: ByteMathMatch.Operator, _ r: UInt64) -> UInt64? {
+        switch op {
+        case .add: return v &+ r
+        case .subtract: return v &- r
+        case .multiply: return v &* r
+        case .divide: return r == 0 ? nil : v / r
+        case .shiftLeft: return r >= 64 ? 0 : v << r
+        case .shiftRight: return r >= 64 ? 0 : v >> r
+        }
     }
 
     /// Suricata's bitmask: keep the masked bits, shifted down past the mask's trailing zeros.
