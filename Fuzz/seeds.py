@@ -264,6 +264,8 @@ write("FuzzRules", "appproto", b"""alert ftp any any -> any any (msg:"a"; app-la
 alert tcp any any -> any any (msg:"b"; content:"x="; base64_decode:bytes 10,offset 1,relative; base64_data; content:"y"; sid:2;)
 alert tcp any any -> any any (msg:"c"; xbits:set,ET.z,track ip_pair,expire 60; xbits:noalert; hostbits:isnotset,q,dst; sid:3;)
 alert smtp any any -> any any (msg:"d"; app-layer-protocol:unknown|tls|failed,either; sid:4;)
+""")
+
 # --- Session 6 keywords (bsize, byte_math, header keywords, tls.version) with a payload that
 # starts like the facts FuzzRules reads from its first bytes.
 write("FuzzRules", "session6", b"""alert http any any -> any any (http.host; bsize:11; content:"example.com"; sid:1;)
