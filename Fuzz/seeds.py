@@ -262,6 +262,16 @@ write("FuzzASN1", "bitstring", bytes([0x10, 0x30, 0x03, 0x03, 0x01, 0xff]))
 write("FuzzASN1", "real", bytes([0x20, 0x09, 0x82, 0x01, 0x01, 0x05]) + b"\x05" * 256)
 write("FuzzASN1", "indefinite", bytes([0x40, 0x30, 0x80, 0x02, 0x01, 0x01, 0x00, 0x00, 0xdf, 0x81, 0x01, 0x00]))
 
+# --- base64_decode: a control byte (output capacity 0-63), then the bytes to decode.
+write("FuzzBase64", "plain", bytes([63]) + b"data=" + b"Y21kLmV4ZSAvYyB3aG9hbWk=")
+write("FuzzBase64", "unpadded", bytes([7]) + b"TVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAgAAAAA")
+write("FuzzBase64", "stops", bytes([20]) + b"x=Y21k\r\nLmV4ZQ==rest")
+write("FuzzRules", "appproto", b"""alert ftp any any -> any any (msg:"a"; app-layer-protocol:!http,to_server; sid:1;)
+alert tcp any any -> any any (msg:"b"; content:"x="; base64_decode:bytes 10,offset 1,relative; base64_data; content:"y"; sid:2;)
+alert tcp any any -> any any (msg:"c"; xbits:set,ET.z,track ip_pair,expire 60; xbits:noalert; hostbits:isnotset,q,dst; sid:3;)
+alert smtp any any -> any any (msg:"d"; app-layer-protocol:unknown|tls|failed,either; sid:4;)
+""")
+
 # --- Session 6 keywords (bsize, byte_math, header keywords, tls.version) with a payload that
 # starts like the facts FuzzRules reads from its first bytes.
 write("FuzzRules", "session6", b"""alert http any any -> any any (http.host; bsize:11; content:"example.com"; sid:1;)

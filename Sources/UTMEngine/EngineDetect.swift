@@ -92,6 +92,7 @@ extension Engine {
         f.icmpID = packet.icmpID
         f.ipID = UInt16(truncatingIfNeeded: packet.ipID)
         f.ttl = packet.ttl
+        f.time = packet.timestamp.seconds
         sessionSixHeaderFacts(&f)
         return f
     }

@@ -159,7 +159,7 @@ import UTMCore
         p.load(text: """
             # comment
             alert tcp any any -> any any (msg:"ok"; content:"a"; sid:1;)
-            alert tcp any any -> any any (msg:"skip"; hostbits:set,a,track ip_src; sid:2;)
+            alert tcp any any -> any any (msg:"skip"; luajit:check.lua; sid:2;)
             alert tcp any any -> any any (msg:"skip2"; frobnicate; sid:3;)
             alert tcp any any -> any any (msg:"multi"; \\
               content:"b"; sid:4;)
@@ -169,7 +169,7 @@ import UTMCore
         let set = p.finish()
         #expect(set.report.enabledRules == 6)
         #expect(set.report.loaded == 3)
-        #expect(set.report.unsupportedKeywords == ["hostbits": 1, "frobnicate": 1])
+        #expect(set.report.unsupportedKeywords == ["luajit": 1, "frobnicate": 1])
         #expect(set.report.errors.count == 1)
         #expect(set.report.errors.first?.description.hasPrefix("mixed.rules:7:") == true)
         #expect(set.signatures.map(\.sid) == [1, 4, 5])

@@ -32,6 +32,8 @@ public struct DetectConfig: Sendable {
     public var bodyInspectLimit: Int = 100 << 10
     /// Entries of the threshold/detection_filter tracking table (oldest-overwritten when full).
     public var thresholdEntries: Int = 4096
+    /// Entries of the xbits/hostbits table (HostBits.swift), built only when a rule uses them.
+    public var hostBitEntries: Int = 16384
     public init() {}
 }
 
@@ -125,6 +127,8 @@ public final class DetectEngine {
         alerted = Array(repeating: false, count: cap)
         headersQuiet = Array(repeating: false, count: cap * 2)
         body = ByteSlab(capacity: config.maxWindow)
+        verifier.reserveBase64(definitions.base64Capacity)
+        if definitions.usesHostBits { verifier.hostBits = HostBitTable(capacity: config.hostBitEntries) }
     }
 
     // MARK: Flow state

@@ -148,6 +148,8 @@ enum SignatureCodec {
         case .tcpMSS(let m): w.u8(22); w.intMatch(m)
         case .tlsVersion(let version, let raw): w.u8(23); w.u16(version); w.bool(raw)
         case .dnsOpcode(let m): w.u8(24); w.intMatch(m)
+        case .appLayerProtocol(let m): w.u8(12); w.u32(m.mask); w.bool(m.negated); w.bool(m.unknown); w.u8(m.mode)
+        case .hostBit(let op): w.u8(25); w.u8(op.kind.rawValue); w.u8(op.track.rawValue); w.u16(op.name); w.int(op.expire)
         }
     }
 
@@ -253,6 +255,10 @@ enum SignatureCodec {
         case .byteMath(let m):
             w.u8(9); w.encoding(m.encoding); w.int(m.offset); w.bool(m.relative); w.u8(m.op.rawValue)
             w.value(m.rvalue); w.int(m.slot); w.mask(m.bitmask)
+        case .base64Decode(let d):
+            w.u8(8); w.int(d.bytes); w.int(d.offset); w.bool(d.relative)
+            w.u32(UInt32(d.data.count))
+            for e in d.data { element(e, &w) }
         }
     }
 
@@ -497,7 +503,7 @@ enum SignatureCodec {
         }
         s.dsize = try r.present() ? try r.intMatch() : nil
         let nh = try r.count(2)
-        for _ in 0 ..< nh { s.headerMatches.append(try header(&r)) }
+        for _ in 0 ..< nh { s.headerMatches.append(try header(&r, flowbits: flowbits)) }
         s.threshold = try r.present() ? try r.threshold() : nil
         s.detectionFilter = try r.present() ? try r.threshold() : nil
         let nl = try r.count(2)
@@ -548,7 +554,7 @@ enum SignatureCodec {
         }
     }
 
-    static func header(_ r: inout Reader) throws(Bad) -> HeaderMatch {
+    static func header(_ r: inout Reader, flowbits: Int) throws(Bad) -> HeaderMatch {
         switch try r.u8() {
         case 0: return .tcpFlags(required: try r.u8(), mode: try r.u8(), ignore: try r.u8())
         case 1: return .icmpType(try r.intMatch())
@@ -576,6 +582,16 @@ enum SignatureCodec {
         case 22: return .tcpMSS(try r.intMatch())
         case 23: return .tlsVersion(version: try r.u16(), raw: try r.bool())
         case 24: return .dnsOpcode(try r.intMatch())
+        case 25:
+            guard let kind = HostBitOp.Kind(rawValue: try r.u8()), let track = HostBitOp.Track(rawValue: try r.u8()) else {
+                throw Bad(reason: "bad xbits operation")
+            }
+            let name = try r.u16(), expire = try r.int()
+            guard Int(name) < flowbits, expire >= 0, expire <= Int(UInt32.max) else { throw Bad(reason: "bad xbits name or expire") }
+            return .hostBit(HostBitOp(kind: kind, track: track, name: name, expire: expire))
+        case 12:
+            return .appLayerProtocol(AppProtoMatch(mask: try r.u32(), negated: try r.bool(), unknown: try r.bool(),
+                                                   mode: try r.u8()))
         default: throw Bad(reason: "bad header keyword tag")
         }
     }
@@ -641,6 +657,20 @@ enum SignatureCodec {
             guard slot >= 0 && slot < ExtractedVariables.capacity else { throw Bad(reason: "bad variable slot") }
             return .byteMath(ByteMathMatch(encoding: enc, offset: offset, relative: relative, op: op, rvalue: rvalue,
                                            slot: slot, bitmask: try r.mask()))
+        case 8:
+            let bytes = try r.int(), offset = try r.int(), relative = try r.bool()
+            guard bytes >= 1, bytes <= DetectBase64Decode.maxBytes, offset >= 0, offset <= DetectBase64Decode.maxBytes else {
+                throw Bad(reason: "bad base64_decode")
+            }
+            let n = try r.count(1)
+            var data: [MatchElement] = []
+            for _ in 0 ..< n {
+                let e = try element(&r)
+                // base64_data never nests a base64_decode: a crafted one would recurse.
+                if case .base64Decode = e { throw Bad(reason: "nested base64_decode") }
+                data.append(e)
+            }
+            return .base64Decode(Base64DecodeMatch(bytes: bytes, offset: offset, relative: relative, data: data))
         default:
             throw Bad(reason: "bad match element tag")
         }

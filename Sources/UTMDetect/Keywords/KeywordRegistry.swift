@@ -107,18 +107,20 @@ public enum KeywordRegistry {
             "http.server": .parse(DetectHTTPServer.sticky),
             "http.location": .parse(DetectHTTPLocation.sticky),
 
+            // App-layer protocol, base64, host bits (session 6, appproto; one file per keyword)
+            "app-layer-protocol": .parse(DetectAppLayerProtocol.appLayerProtocol),
+            "base64_decode": .parse(DetectBase64Decode.base64Decode),
+            "base64_data": .parse(DetectBase64Data.base64Data),
+            "xbits": .parse(DetectXbits.xbits),
+            "hostbits": .parse(DetectHostbits.hostbits),
+
             // Accepted, no effect on matching.
             "tag": .ignored,
             "prefilter": .ignored,
 
             // Known, not implemented: the rule is skipped and reported.
             "app-layer-event": .unsupported("app-layer events are not raised by our parsers yet"),
-            "app-layer-protocol": .unsupported("needs protocol detection results per rule"),
             "tls.store": .unsupported("certificate storage is not done here"),
-            "xbits": .unsupported("host/ip-pair bits need a host table"),
-            "hostbits": .unsupported("host bits need a host table"),
-            "base64_decode": .unsupported("no base64 transform"),
-            "base64_data": .unsupported("no base64 transform"),
             "lua": .unsupported("no Lua"), "luajit": .unsupported("no Lua"),
             "filemagic": .unsupported("no libmagic"), "filename": .unsupported("file tracking not wired"),
             "fileext": .unsupported("file tracking not wired"), "filestore": .unsupported("no file store"),

@@ -23,6 +23,10 @@ public enum BufferID: UInt8, CaseIterable, Sendable, Hashable, Comparable {
     /// header, a multi-buffer (lines joined by CRLF in the table, matched line by line:
     /// `isMultiLine`); `http.server` / `http.location`: those response headers' values.
     case httpRequestHeader, httpResponseHeader, httpServer, httpLocation
+    /// `base64_data`: where the builder collects the elements that follow it; `finish()` moves
+    /// them into the rule's `base64_decode` element, so no match list and no engine buffer
+    /// ever carry this id.
+    case base64Data
 
     public static let count = BufferID.allCases.count
 
@@ -78,6 +82,7 @@ public enum BufferID: UInt8, CaseIterable, Sendable, Hashable, Comparable {
         case .httpResponseHeader: "http.response_header"
         case .httpServer: "http.server"
         case .httpLocation: "http.location"
+        case .base64Data: "base64_data"
         }
     }
 

@@ -41,10 +41,18 @@ public struct HeaderParser: Sendable {
         case "pgsql": return RuleProtocol(name: name, ipProto: 6, app: .pgsql)
         case "smb": return RuleProtocol(name: name, ipProto: 6, app: .smb)
         case "ssh": return RuleProtocol(name: name, ipProto: 6, app: .ssh)
-        case "smtp", "ftp", "ftp-data", "dcerpc", "imap", "pop3", "nfs", "krb5", "rdp",
-             "snmp", "tftp", "ntp", "dhcp", "enip", "dnp3", "modbus", "ikev2", "ike", "http2", "mqtt", "rfb", "telnet":
-            // No parser for these yet: keep the rule as a plain TCP (or UDP) rule on its ports.
-            let udp = ["tftp", "ntp", "dhcp", "snmp", "ikev2", "ike", "krb5"].contains(name)
+        // Protocols the engine detects (UTMEngine's AppLayerDetect and the FTP data-channel
+        // expectations): like Suricata, the rule matches only flows detected as that protocol,
+        // on any port, and no packet of a flow before its detection completed.
+        case "ftp": return RuleProtocol(name: name, ipProto: 6, app: .ftp)
+        case "ftp-data": return RuleProtocol(name: name, ipProto: 6, app: .ftpData)
+        case "smtp": return RuleProtocol(name: name, ipProto: 6, app: .smtp)
+        case "http2": return RuleProtocol(name: name, ipProto: 6, app: .http2)
+        case "dhcp": return RuleProtocol(name: name, ipProto: 17, app: .dhcp)
+        case "dcerpc", "imap", "pop3", "nfs", "krb5", "rdp",
+             "snmp", "tftp", "ntp", "enip", "dnp3", "modbus", "ikev2", "ike", "mqtt", "rfb", "telnet":
+            // Not detected by the engine: keep the rule as a plain TCP (or UDP) rule on its ports.
+            let udp = ["tftp", "ntp", "snmp", "ikev2", "ike", "krb5"].contains(name)
             var p = RuleProtocol(name: name, ipProto: udp ? 17 : 6, alsoUDP: ["krb5", "dns", "nfs", "dcerpc"].contains(name))
             p.unparsedApp = name
             return p

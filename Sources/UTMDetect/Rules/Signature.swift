@@ -208,6 +208,8 @@ public enum MatchElement: Sendable {
     case asn1(ASN1Options)
     /// `byte_math`: arithmetic on a number read from the buffer, into a rule variable.
     case byteMath(ByteMathMatch)
+    /// `base64_decode` and the `base64_data` elements run on what it decoded.
+    case base64Decode(Base64DecodeMatch)
 
     /// Whether this element's position depends on the previous match in the list.
     public var isRelative: Bool {
@@ -222,6 +224,7 @@ public enum MatchElement: Sendable {
         // Never makes an earlier match retry: Suricata evaluates it once, after the payload list.
         case .asn1: return false
         case .byteMath(let m): return m.relative
+        case .base64Decode(let d): return d.relative
         }
     }
 }
@@ -330,6 +333,12 @@ public enum HeaderMatch: Sendable, Equatable {
     case tlsVersion(version: UInt16, raw: Bool)
     /// `dns.opcode`: the DNS header's opcode (`PacketFacts.dnsOpcode`).
     case dnsOpcode(IntMatch)
+    /// `app-layer-protocol`: the flow's detected app protocol is (or, negated, is known and
+    /// is not) one of a set (`AppProtoMatch`).
+    case appLayerProtocol(AppProtoMatch)
+    /// `xbits` / `hostbits`: a bit kept per host or per IP pair (`HostBitOp`); the checks
+    /// gate the rule like this list's other tests, the changes apply once it matched.
+    case hostBit(HostBitOp)
 }
 
 /// The IPv4 flag bits `PacketFacts.ipFragBits` carries, for `fragbits`.
@@ -352,6 +361,78 @@ public enum IPOptionFlags {
     public static let satid: UInt16 = 1 << 8
     public static let other: UInt16 = 1 << 9
     public static let any: UInt16 = 0x3ff
+}
+
+/// One `xbits`/`hostbits` operation. Names are interned with the flowbit names (one table
+/// of names; the bits live in different stores).
+public struct HostBitOp: Sendable, Equatable {
+    public enum Kind: UInt8, Sendable { case set, unset, toggle, isSet, isNotSet }
+    /// Whose bit: the packet's source host, its destination host, or the unordered pair.
+    public enum Track: UInt8, Sendable { case source, destination, pair }
+    public var kind: Kind
+    public var track: Track
+    public var name: UInt16
+    /// Seconds a set bit lives (Suricata: xbits 30 unless `expire N`, hostbits 300).
+    public var expire: Int
+
+    public init(kind: Kind, track: Track, name: UInt16, expire: Int) {
+        self.kind = kind; self.track = track; self.name = name; self.expire = expire
+    }
+
+    public var isCheck: Bool { kind == .isSet || kind == .isNotSet }
+}
+
+/// `app-layer-protocol:[!]PROTO[|PROTO...][,MODE]`: a set of app protocols as bits (bit `raw`
+/// for `AppProto(rawValue: raw)` up to 30, bit 31 for `failed`), so testing a packet is a
+/// shift and a mask.
+public struct AppProtoMatch: Sendable, Equatable {
+    public var mask: UInt32
+    public var negated: Bool
+    /// `unknown` in the list: matches while detection has not finished (never negated).
+    public var unknown: Bool
+    /// The mode as written (0 direction, 1 to_server, 2 to_client, 3 either, 4 final,
+    /// 5 original): the engine keeps one protocol per flow, so every mode reads it (README).
+    public var mode: UInt8
+
+    public init(mask: UInt32, negated: Bool, unknown: Bool, mode: UInt8) {
+        self.mask = mask; self.negated = negated; self.unknown = unknown; self.mode = mode
+    }
+
+    /// The bit of `app` in `mask`.
+    @inlinable
+    public static func bit(_ app: AppProto) -> UInt32 {
+        app == .failed ? 1 << 31 : app.rawValue < 31 ? 1 << UInt32(app.rawValue) : 0
+    }
+
+    /// Suricata's semantics: a positive list matches a detected protocol in it (or, with
+    /// `unknown`, a flow still undetected); a negated list matches a detected (or failed)
+    /// protocol outside it and never the undetected state.
+    @inlinable
+    public func matches(_ app: AppProto) -> Bool {
+        if app == .unknown { return unknown && !negated }
+        return (mask & AppProtoMatch.bit(app) != 0) != negated
+    }
+}
+
+/// `base64_decode:[bytes N][,offset N][,relative]` with its `base64_data` list: decode up to
+/// `bytes` input bytes (RFC 4648, stopping at the first byte outside the alphabet) from the
+/// buffer start + `offset`, or from the previous match + `offset` when `relative`, then run
+/// `data` on the decoded bytes. As in Suricata it ends its list: when `data` matches, the
+/// list matched.
+public struct Base64DecodeMatch: Sendable {
+    /// Input bytes to decode at most (Suricata: 1...65535; 0 in the rule means the maximum).
+    public var bytes: Int
+    public var offset: Int
+    public var relative: Bool
+    /// The `base64_data` elements (content, pcre, isdataat, byte_*), in rule order.
+    public var data: [MatchElement]
+
+    public init(bytes: Int, offset: Int, relative: Bool, data: [MatchElement] = []) {
+        self.bytes = bytes; self.offset = offset; self.relative = relative; self.data = data
+    }
+
+    /// Decoded bytes a `bytes` input yields at most (3 per 4).
+    public var decodedCapacity: Int { (bytes + 3) / 4 * 3 }
 }
 
 /// TLS handshake progress bits the engine reports in `PacketFacts.tlsStates`.

@@ -32,6 +32,9 @@ public struct SignatureBuilder {
     var lastMatch: (list: Int, index: Int)?
     /// `byte_extract` names → variable slot.
     var variables: [String: Int] = [:]
+    /// The list the rule's `base64_decode` went to; `finish()` hands it the `base64_data`
+    /// elements (collected under `BufferID.base64Data`).
+    var base64DecodeBuffer: BufferID?
     var explicitPriority = false
     var sawSid = false
     var fastPatternSet = false
@@ -148,9 +151,33 @@ public struct SignatureBuilder {
         throw .invalid("\(keyword): '\(t)' is neither a number nor a byte_extract variable")
     }
 
+    /// Moves the `base64_data` elements into the `base64_decode` element they inspect the
+    /// output of. A fast pattern among them is refused (Suricata too): the prefilter never sees
+    /// decoded bytes.
+    mutating func attachBase64Data() throws(RuleError) {
+        let dataIndex = Int(BufferID.base64Data.rawValue)
+        let data = lists[dataIndex]
+        lists[dataIndex] = []
+        guard let buffer = base64DecodeBuffer else { return }
+        for e in data {
+            if case .content(let c) = e, c.fastPattern {
+                throw .invalid("base64_data: a decoded content cannot be the fast_pattern")
+            }
+        }
+        let list = Int(buffer.rawValue)
+        for i in lists[list].indices {
+            if case .base64Decode(var d) = lists[list][i] {
+                d.data = data
+                lists[list][i] = .base64Decode(d)
+                return
+            }
+        }
+    }
+
     /// Finishes the rule: checks it, builds the sorted lists and picks the fast pattern.
     mutating func finish() throws(RuleError) -> Signature {
         guard sawSid else { throw .invalid("rule has no sid") }
+        try attachBase64Data()
         var sig = signature
         sig.lists = []
         for b in BufferID.allCases {

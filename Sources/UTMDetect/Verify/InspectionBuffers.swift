@@ -81,6 +81,8 @@ public struct PacketFacts: Sendable {
     /// On an ftp-data flow, the control channel's command that used it (1 RETR, 2 STOR; 0
     /// none or another), for `ftpdata_command`.
     public var ftpDataCommand: UInt8 = 0
+    /// Packet time in seconds, for `xbits`/`hostbits` expiry.
+    public var time: Int64 = 0
     /// IP version (4 or 6; 0 for ARP), and the header fields of the session 6 keywords:
     /// IPv4 flags (`IPFragBits`; 0 on a reassembled datagram, whose rebuilt header has none,
     /// as Suricata's) and fragment offset in 8-byte units, TOS, options (`IPOptionFlags`),

@@ -61,10 +61,21 @@ public struct Verifier: Sendable {
     /// with `derived.begin()` and scans the derived buffers that carry prefilter patterns from
     /// the same cache).
     public let derived: DerivedBuffers
+    /// Where `base64_decode` writes (Suricata's per-thread base64 buffer): sized once by
+    /// `reserveBase64` from the rule set, so decoding never allocates per packet.
+    var base64: ByteSlab?
+    /// This worker's `xbits`/`hostbits` store (nil when no rule uses them: checks then read
+    /// "not set" and changes are dropped).
+    public var hostBits: HostBitTable?
 
     public init(stepLimit: Int = 3000, derived: DerivedBuffers = DerivedBuffers()) {
         self.stepLimit = stepLimit
         self.derived = derived
+    }
+
+    /// Sizes the base64 output for `capacity` decoded bytes (the largest a rule asks for).
+    public mutating func reserveBase64(_ capacity: Int) {
+        if capacity > 0, (base64?.capacity ?? 0) < capacity { base64 = ByteSlab(capacity: capacity) }
     }
 
     /// Whether the rule header admits the packet (protocol, addresses, ports, direction `<>`).
@@ -138,6 +149,13 @@ public struct Verifier: Sendable {
         while fi < sig.flowbits.count {
             flowbits.apply(sig.flowbits[fi])
             fi &+= 1
+        }
+        if let table = hostBits {
+            hi = 0
+            while hi < sig.headerMatches.count {
+                if case .hostBit(let op) = sig.headerMatches[hi], !op.isCheck { table.apply(op, p) }
+                hi &+= 1
+            }
         }
         return .match(alert: !sig.noalert)
     }
@@ -230,6 +248,13 @@ public struct Verifier: Sendable {
             return p.ftpBounce
         case .ftpDataCommand(let c):
             return p.ftpDataCommand == c
+        case .appLayerProtocol(let m):
+            return m.matches(p.appProto)
+        case .hostBit(let op):
+            // Changes wait for the whole rule (Suricata's post-match list).
+            guard op.isCheck else { return true }
+            guard let table = hostBits else { return op.kind == .isNotSet }
+            return table.check(op, p)
         case .fragBits(let bits, let modifier):
             guard p.ipVersion == 4 else { return false }
             let have = p.ipFragBits
@@ -330,6 +355,8 @@ public struct Verifier: Sendable {
         case .asn1(let o):
             if !o.matches(buf, prevEnd: prevEnd) { return .discontinue }
             return run(elements, i &+ 1, buf, prevEnd)
+        case .base64Decode(let d):
+            return runBase64(d, buf, prevEnd)
         case .byteMath(let m):
             let at = (m.relative ? prevEnd : 0) &+ m.offset
             guard let v = readNumber(buf, at, m.encoding),
@@ -341,6 +368,22 @@ public struct Verifier: Sendable {
             vars[m.slot] = Int(truncatingIfNeeded: result)
             return run(elements, i &+ 1, buf, at &+ m.encoding.bytes)
         }
+    }
+
+    /// `base64_decode` + `base64_data`: decode, then run the data list on the decoded bytes
+    /// from their start. It ends the list (Suricata: "base64 is a terminal list"): a match of
+    /// the data list is the list's match; otherwise an earlier relative match may retry.
+    mutating func runBase64(_ d: Base64DecodeMatch, _ buf: ByteView, _ prevEnd: Int) -> Step {
+        let failure: Step = d.relative ? .noMatch : .discontinue
+        let start = (d.relative ? prevEnd : 0) &+ d.offset
+        guard !d.data.isEmpty, start >= 0, start < buf.count,
+              let input = buf.slice(start, Swift.min(buf.count &- start, d.bytes)) else { return failure }
+        // Rule sets reserve this when the engine is built; a verifier used alone sizes it here once.
+        if (base64?.capacity ?? 0) < d.decodedCapacity { reserveBase64(d.decodedCapacity) }
+        guard let out = base64 else { return failure }
+        let n = Base64Decoder.decode(input, into: out, capacity: d.decodedCapacity)
+        guard n > 0, let decoded = out.view(0, n) else { return failure }
+        return run(d.data, 0, decoded, 0) == .match ? .match : failure
     }
 
     @usableFromInline
