@@ -207,12 +207,18 @@ extension Engine {
         if !body.data.isEmpty { session.feed(body.data) }
         if body.isLast {
             av.files[k].set(d, nil)
-            if av.ended.count < av.ended.capacity {
-                av.ended.append(AVEndedFile(session: session, direction: d, tx: Int32(body.transaction), truncated: gap))
-            } else {
-                _ = session.end(truncated: gap)  // too many files in one packet: scanned, not logged
-                session.release()
-            }
+            avQueueEnded(session, d, tx: Int32(body.transaction), truncated: gap)
+        }
+    }
+
+    /// A file that ended in this feed waits in `av.ended` (reserved capacity, no allocation) to
+    /// be decided after the feed; past that capacity it is scanned but not logged.
+    func avQueueEnded(_ session: FileScanSession, _ d: Int, tx: Int32, truncated: Bool) {
+        if av.ended.count < av.ended.capacity {
+            av.ended.append(AVEndedFile(session: session, direction: d, tx: tx, truncated: truncated))
+        } else {
+            _ = session.end(truncated: truncated)  // too many files in one packet: scanned, not logged
+            session.release()
         }
     }
 

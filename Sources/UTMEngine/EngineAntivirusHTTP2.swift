@@ -48,12 +48,7 @@ extension Engine {
     }
 
     func endedHTTP2(_ s: FileScanSession, _ d: Int, _ stream: Int, truncated: Bool) {
-        if av.ended.count < av.ended.capacity {
-            av.ended.append(AVEndedFile(session: s, direction: d, tx: Int32(stream), truncated: truncated))
-        } else {
-            _ = s.end(truncated: truncated)  // too many files in one packet: scanned, not logged
-            s.release()
-        }
+        avQueueEnded(s, d, tx: Int32(stream), truncated: truncated)
     }
 
     /// After a feed of HTTP/2 parser `h2`: files that ended, and files a body signature
