@@ -134,6 +134,16 @@ import UTMDetect
         r.send("AAAAxx")
         r.send("BBBB")
         #expect(r.out.isEmpty)
+        // After a gap the stream's offset 0 is not its first byte either.
+        let g = Run(rule)
+        g.send("hello")
+        g.send("AAAAxx", gap: true)
+        g.send("yyBBBB")
+        #expect(g.out.isEmpty)
+        // A later segment that itself begins with the anchor still matches on its own bytes:
+        // positions on the new bytes are segment-relative, as before this change (Suricata
+        // counts depth from the stream's first byte; not changed here).
+        #expect(Self.alerts(rule, ["AAAAxx", "yyBBBB", "AAAAxxBBBB"]) == [3, 3])
     }
 
     @Test func countersSayWhatHappened() {

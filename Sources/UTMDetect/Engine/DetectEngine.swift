@@ -9,7 +9,7 @@ public struct DetectStats: Sendable {
     public var matches: UInt64 = 0
     /// Alerts held back by threshold / detection_filter.
     public var suppressed: UInt64 = 0
-    /// Stream chunks verified over the previous chunk's tail (a candidate crossed the boundary).
+    /// Stream inspections with candidates and kept bytes: the window was available to them.
     public var boundaryWindows: UInt64 = 0
     /// No tail slot was free: boundary-crossing verification was not possible for that flow.
     public var tailPoolExhausted: UInt64 = 0
@@ -76,6 +76,9 @@ public final class DetectEngine {
     var states: [MatchState]
     var tailSlot: [Int32]
     var tailLen: [Int32]
+    /// Per flow direction: a gap came, so stream offset 0 is no longer the stream's first byte
+    /// (anchored rules do not use the window from there).
+    var afterGap: [Bool]
     let tails: ByteSlab
     var freeTails: [Int32]
     let window: ByteSlab
@@ -139,6 +142,7 @@ public final class DetectEngine {
         states = Array(repeating: MatchState(), count: cap * 2)
         tailSlot = Array(repeating: -1, count: cap * 2)
         tailLen = Array(repeating: 0, count: cap * 2)
+        afterGap = Array(repeating: false, count: cap * 2)
         let slots = Swift.max(0, config.tailSlots)
         tails = ByteSlab(capacity: slots * config.tailBytes)
         freeTails = (0 ..< Int32(slots)).reversed().map { $0 }
@@ -182,6 +186,7 @@ public final class DetectEngine {
         for d in 0 ..< 2 {
             states[i &* 2 &+ d].reset()
             tailLen[i &* 2 &+ d] = 0
+            afterGap[i &* 2 &+ d] = false
             clearPending(i &* 2 &+ d)
             progressStore[i &* 2 &+ d] = 0
             bodySequence[i &* 2 &+ d] = 0
@@ -280,6 +285,7 @@ public final class DetectEngine {
         if gap {
             states[si].reset()
             tailLen[si] = 0
+            afterGap[si] = true
             clearPending(si)
         }
         beginCandidates()
@@ -331,7 +337,7 @@ public final class DetectEngine {
                 }
             }
             passedNow = runStream(f, buffers, haveWindow ? windowBuffers : nil, tailBuffers,
-                                  fromStart: chunkStart &- tl == 0, chunkStart: chunkStart &- tl,
+                                  fromStart: chunkStart &- tl == 0 && !afterGap[si],
                                   slot: slot, si: si, time: time, onMatch)
         }
         keepTail(si, chunk)
@@ -342,7 +348,7 @@ public final class DetectEngine {
     /// A candidate whose prefilter pattern was seen in this chunk and did not match joins
     /// the direction's pending list; one that matched leaves it.
     func runStream(_ facts: PacketFacts, _ buffers: InspectionBuffers, _ windowBuffers: InspectionBuffers?,
-                   _ tailBuffers: InspectionBuffers, fromStart: Bool, chunkStart: Int,
+                   _ tailBuffers: InspectionBuffers, fromStart: Bool,
                    slot: Int, si: Int, time: Int64, _ onMatch: (Int, Bool) -> Void) -> Bool {
         stats.candidates &+= UInt64(candidates.count)
         if candidates.count > 1 { sortCandidates() }
