@@ -146,6 +146,20 @@ import UTMDetect
         #expect(Self.alerts(rule, ["AAAAxx", "yyBBBB", "AAAAxxBBBB"]) == [3, 3])
     }
 
+    @Test func pendingListKeepsFourPerDirection() {
+        // Documented limit: five signatures waiting for the rest of their match in one
+        // direction; the one whose pattern began earliest is forgotten.
+        let rules = (1 ... 5).map { k in
+            #"alert tcp any any -> any any (msg:"p\#(k)"; content:"PPPP\#(k)"; content:"QQ"; distance:0; sid:2\#(k);)"#
+        }.joined(separator: "\n")
+        let r = Run(rules)
+        r.send("PPPP1 PPPP2 PPPP3 PPPP4 PPPP5 ")
+        r.send("QQ")
+        #expect(Set(r.out) == [22, 23, 24, 25])
+        #expect(r.out.count == 4)
+        #expect(r.d.stats.pendingOverflows == 1)
+    }
+
     @Test func countersSayWhatHappened() {
         let r = Run(Self.twoPart)
         for p in ["xxAAAAxx", "yyBBBByy", "AAAA"] { r.send(p) }

@@ -86,8 +86,8 @@ public final class DetectEngine {
     /// offset where its prefilter pattern began.
     var pendingSig: [Int32]
     var pendingStart: [Int]
-    /// Per signature: the stream offset where its prefilter pattern began in the current chunk
-    /// (valid while `seen[i] == stamp` and `hitStamp[i] == stamp`).
+    /// Per signature: the stream offset where its prefilter pattern last began in the current
+    /// chunk (valid while `hitStamp[i] == stamp`).
     var hitStart: [Int]
     var hitStamp: [UInt32]
     /// Per signature: its payload list has an absolute position (offset, depth, startswith,
@@ -305,10 +305,9 @@ public final class DetectEngine {
                 let i = Int(id)
                 if all && points[i] != .stream { return }
                 self.add(i)
-                if self.hitStamp[i] != st {
-                    self.hitStamp[i] = st
-                    self.hitStart[i] = end &- Int(lens[i])
-                }
+                // The last occurrence in the chunk: it stays inside the window longest.
+                self.hitStamp[i] = st
+                self.hitStart[i] = end &- Int(lens[i])
             }
         } else {
             // No stream patterns: keep the stream offset counting for the window.
