@@ -322,3 +322,15 @@ write("FuzzTransforms", "headers", bytes([0x09, 11, 10]) + b":method: GET\nHost:
 write("FuzzTransforms", "pcrexform", bytes([0x0c, 12]) + b"/x?user=secret&y=1")
 write("FuzzTransforms", "base64", bytes([0x0c, 13, 0x01]) + b"aGVs\r\nbG8=")
 write("FuzzTransforms", "overflow", bytes([0x03, 0, 0, 0, 0]) + b"a" * 70)
+
+# --- Stream window: records (control byte: length, bit 6 to client, bit 7 gap; then bytes mapped
+# onto "ABCDx\r\n": 0 A, 1 B, 2 C, 3 D, 4 x).
+def sw(parts):
+    data = b""
+    for to_client, gap, text in parts:
+        m = bytes("ABCDx\r\n".index(ch) for ch in text)
+        data += bytes([len(m) | (0x40 if to_client else 0) | (0x80 if gap else 0)]) + m
+    return data
+write("FuzzStreamWindow", "split", sw([(0, 0, "xxAAAAxx"), (0, 0, "xxBBBBxx")]))
+write("FuzzStreamWindow", "both-dirs", sw([(0, 0, "xAB"), (1, 0, "DAxx"), (0, 0, "CCCCDD"), (1, 0, "xxAD")]))
+write("FuzzStreamWindow", "gap", sw([(0, 0, "ABxxxxxxxxxxxxxxxxx"), (0, 1, "BAxAAAA"), (0, 0, "BBBBCxA")]))

@@ -9,10 +9,17 @@ public struct DetectStats: Sendable {
     public var matches: UInt64 = 0
     /// Alerts held back by threshold / detection_filter.
     public var suppressed: UInt64 = 0
-    /// Stream chunks verified over the previous chunk's tail (a candidate crossed the boundary).
+    /// Stream inspections with candidates and kept bytes: the window was available to them.
     public var boundaryWindows: UInt64 = 0
     /// No tail slot was free: boundary-crossing verification was not possible for that flow.
     public var tailPoolExhausted: UInt64 = 0
+    /// Stream matches found only over the window (kept earlier bytes + new bytes): a match
+    /// that spans segments (README "Stream window, session 6").
+    public var windowMatches: UInt64 = 0
+    /// Window matches not reported because the kept bytes alone matched: already inspected.
+    public var windowRepeats: UInt64 = 0
+    /// A pending candidate was overwritten because its direction's pending list was full.
+    public var pendingOverflows: UInt64 = 0
     public var thresholdEvictions: UInt64 = 0
     public init() {}
 }
@@ -27,6 +34,10 @@ public struct DetectConfig: Sendable {
     public var tailSlots: Int = 8192
     /// Largest stream chunk verified together with its tail; larger chunks are verified alone.
     public var maxWindow: Int = 64 << 10
+    /// Per tail slot: signatures whose prefilter pattern was seen in an earlier chunk still
+    /// inside the window but which did not match yet; they are verified again over the window
+    /// with the next chunk (the rest of their match may be there). Oldest overwritten.
+    public static let pendingPerTail = 4
     /// Bytes of each HTTP body (per transaction and direction) that content rules inspect:
     /// Suricata's default request-body-limit and response-body-limit (100 KiB).
     public var bodyInspectLimit: Int = 100 << 10
@@ -65,9 +76,24 @@ public final class DetectEngine {
     var states: [MatchState]
     var tailSlot: [Int32]
     var tailLen: [Int32]
+    /// Per flow direction: a gap came, so stream offset 0 is no longer the stream's first byte
+    /// (anchored rules do not use the window from there).
+    var afterGap: [Bool]
     let tails: ByteSlab
     var freeTails: [Int32]
     let window: ByteSlab
+    /// Per tail slot, `pendingPerTail` entries: signature index (-1: free) and the stream
+    /// offset where its prefilter pattern began.
+    var pendingSig: [Int32]
+    var pendingStart: [Int]
+    /// Per signature: the stream offset where its prefilter pattern last began in the current
+    /// chunk (valid while `hitStamp[i] == stamp`).
+    var hitStart: [Int]
+    var hitStamp: [UInt32]
+    /// Per signature: its payload list has an absolute position (offset, depth, startswith,
+    /// byte_test without relative...): verified over the window only when the window begins
+    /// at the stream's first byte, where Suricata's stream-relative positions agree.
+    let anchored: [Bool]
 
     var thresholds: ThresholdTable
     /// threshold.config (EventFilters.swift); nil when none is loaded.
@@ -116,10 +142,16 @@ public final class DetectEngine {
         states = Array(repeating: MatchState(), count: cap * 2)
         tailSlot = Array(repeating: -1, count: cap * 2)
         tailLen = Array(repeating: 0, count: cap * 2)
+        afterGap = Array(repeating: false, count: cap * 2)
         let slots = Swift.max(0, config.tailSlots)
         tails = ByteSlab(capacity: slots * config.tailBytes)
         freeTails = (0 ..< Int32(slots)).reversed().map { $0 }
         window = ByteSlab(capacity: config.tailBytes + config.maxWindow)
+        pendingSig = Array(repeating: -1, count: slots * DetectConfig.pendingPerTail)
+        pendingStart = Array(repeating: 0, count: slots * DetectConfig.pendingPerTail)
+        hitStart = Array(repeating: 0, count: n)
+        hitStamp = Array(repeating: 0, count: n)
+        anchored = definitions.boxes.map { DetectEngine.isAnchored($0.sig) }
         thresholds = ThresholdTable(entries: config.thresholdEntries)
         progressStore = Array(repeating: 0, count: cap * 2)
         bodySequence = Array(repeating: 0, count: cap * 2)
@@ -154,6 +186,8 @@ public final class DetectEngine {
         for d in 0 ..< 2 {
             states[i &* 2 &+ d].reset()
             tailLen[i &* 2 &+ d] = 0
+            afterGap[i &* 2 &+ d] = false
+            clearPending(i &* 2 &+ d)
             progressStore[i &* 2 &+ d] = 0
             bodySequence[i &* 2 &+ d] = 0
             bodyBytes[i &* 2 &+ d] = 0
@@ -167,6 +201,7 @@ public final class DetectEngine {
         guard i >= 0 && i < flowIDs.count else { return }
         for d in 0 ..< 2 {
             let si = i &* 2 &+ d
+            clearPending(si)
             if tailSlot[si] >= 0 { freeTails.append(tailSlot[si]) }
             tailSlot[si] = -1
             tailLen[si] = 0
@@ -234,8 +269,13 @@ public final class DetectEngine {
     }
 
     /// An in-order chunk of one TCP stream direction. The prefilter keeps its state across
-    /// chunks; when a candidate's pattern began in an earlier chunk the verification runs on
-    /// the kept tail followed by this chunk.
+    /// chunks. Each candidate is verified on the new bytes; one that does not match there is
+    /// verified again over the window: the direction's kept tail (the last `tailBytes`
+    /// in-order bytes already inspected) followed by the new bytes, so a match whose parts
+    /// lie in different segments is found once (Suricata's inline sliding window). A window
+    /// match that the kept bytes alone also give is not reported: those bytes were inspected
+    /// before (Suricata's raw progress). Signatures whose prefilter pattern was seen in an
+    /// earlier chunk still inside the window are candidates again (`pending`).
     @discardableResult
     public func inspectStream(_ facts: PacketFacts, chunk: ByteView, gap: Bool, direction: Direction,
                               slot: Int, time: Int64, _ onMatch: (Int, Bool) -> Void) -> Bool {
@@ -245,10 +285,12 @@ public final class DetectEngine {
         if gap {
             states[si].reset()
             tailLen[si] = 0
+            afterGap[si] = true
+            clearPending(si)
         }
         beginCandidates()
         let chunkStart = states[si].offset
-        var crossing = false
+        let tl = Int(tailLen[si])
         // Stream-point patterns of the signatures this direction's ports admit
         // (DetectDefinitions.streamPayloadSets). The choice depends on the ports only, so every
         // chunk of a direction meets the same automaton and its state. When two keys apply
@@ -258,38 +300,108 @@ public final class DetectEngine {
             let lens = defs.prefilterLength
             let points = defs.points
             let all = sel.fallback
+            let st = stamp
             set.scan(chunk, state: &states[si]) { id, end in
                 let i = Int(id)
                 if all && points[i] != .stream { return }
                 self.add(i)
-                if end &- Int(lens[i]) < chunkStart { crossing = true }
+                // The last occurrence in the chunk: it stays inside the window longest.
+                self.hitStamp[i] = st
+                self.hitStart[i] = end &- Int(lens[i])
             }
         } else {
-            // No stream patterns: keep the stream offset counting for the boundary test.
+            // No stream patterns: keep the stream offset counting for the window.
             states[si].skip(chunk.count)
         }
+        addPending(si, windowStart: chunkStart &- tl)
         addGroup(defs.alwaysStream[DirectionClass.of(facts.direction).rawValue], facts)
         var passedNow = false
         if !candidates.isEmpty {
-            var view = chunk
-            let tl = Int(tailLen[si])
-            if crossing && tl > 0 && chunk.count <= config.maxWindow && tailSlot[si] >= 0,
+            var f = facts
+            f.isStream = true
+            var buffers = InspectionBuffers()
+            buffers[.payload] = chunk
+            // The window and the kept bytes alone, when there are kept bytes.
+            var windowBuffers = InspectionBuffers()
+            var tailBuffers = InspectionBuffers()
+            var haveWindow = false
+            if tl > 0 && chunk.count <= config.maxWindow && tailSlot[si] >= 0,
                let tail = tails.view(Int(tailSlot[si]) &* config.tailBytes, tl) {
                 window.write(tail, at: 0)
                 window.write(chunk, at: tl)
-                if let w = window.view(0, tl &+ chunk.count) {
-                    view = w
-                    stats.boundaryWindows &+= 1
+                if let w = window.view(0, tl &+ chunk.count), let t = window.view(0, tl) {
+                    windowBuffers[.payload] = w
+                    tailBuffers[.payload] = t
+                    haveWindow = true
                 }
             }
-            var buffers = InspectionBuffers()
-            buffers[.payload] = view
-            var f = facts
-            f.isStream = true
-            passedNow = run(f, buffers, slot: slot, time: time, passOnFlow: true, onMatch)
+            passedNow = runStream(f, buffers, haveWindow ? windowBuffers : nil, tailBuffers,
+                                  fromStart: chunkStart &- tl == 0 && !afterGap[si],
+                                  slot: slot, si: si, time: time, onMatch)
         }
         keepTail(si, chunk)
         return passedNow
+    }
+
+    /// `run` for a stream chunk: each candidate on the new bytes, then over the window.
+    /// A candidate whose prefilter pattern was seen in this chunk and did not match joins
+    /// the direction's pending list; one that matched leaves it.
+    func runStream(_ facts: PacketFacts, _ buffers: InspectionBuffers, _ windowBuffers: InspectionBuffers?,
+                   _ tailBuffers: InspectionBuffers, fromStart: Bool,
+                   slot: Int, si: Int, time: Int64, _ onMatch: (Int, Bool) -> Void) -> Bool {
+        stats.candidates &+= UInt64(candidates.count)
+        if candidates.count > 1 { sortCandidates() }
+        if windowBuffers != nil { stats.boundaryWindows &+= 1 }
+        var k = 0
+        let n = candidates.count
+        let boxes = defs.boxes
+        let st = stamp
+        // Transformed buffers are cached per inspection: computed again when the verified
+        // bytes change between the new bytes, the window and the kept bytes.
+        var derivedOther = false
+        while k < n {
+            let i = Int(candidates[k])
+            k &+= 1
+            if matchedOn[i] == packetSerial { continue }
+            if headerRulesDone && isHeaderOnly(i) { continue }
+            stats.verifications &+= 1
+            let box = boxes[i]
+            if derivedOther { verifier.derived.begin(); derivedOther = false }
+            var r = verifier.verify(signature: box, packet: facts, buffers: buffers, flowbits: &bits[slot])
+            if case .noMatch = r, let wb = windowBuffers, fromStart || !anchored[i] {
+                stats.verifications &+= 1
+                verifier.derived.begin()
+                derivedOther = true
+                var trial = bits[slot]
+                let w = verifier.verify(signature: box, packet: facts, buffers: wb, flowbits: &trial)
+                if case .match = w {
+                    // Already inspected if the kept bytes alone match (flowbits untouched).
+                    verifier.derived.begin()
+                    var old = bits[slot]
+                    if case .match = verifier.verify(signature: box, packet: facts, buffers: tailBuffers, flowbits: &old) {
+                        stats.windowRepeats &+= 1
+                    } else {
+                        bits[slot] = trial
+                        stats.windowMatches &+= 1
+                        r = w
+                    }
+                }
+            }
+            guard case .match(let alert) = r else {
+                if hitStamp[i] == st { notePending(si, i, start: hitStart[i]) }
+                continue
+            }
+            dropPending(si, i)
+            stats.matches &+= 1
+            matchedOn[i] = packetSerial
+            guard let action = filteredAction(i, box.sig, facts, time) else { stats.suppressed &+= 1; continue }
+            if action == .pass {
+                if passAppliesToFlow(i, true) { passed[slot] = true }
+                return true
+            }
+            onMatch(i, alert)
+        }
+        return false
     }
 
     /// HTTP, TLS or DNS buffers the caller filled. Every present buffer is scanned with its
@@ -392,6 +504,7 @@ public final class DetectEngine {
         stamp &+= 1
         if stamp == 0 {
             for i in seen.indices { seen[i] = 0 }
+            for i in hitStamp.indices { hitStamp[i] = 0 }
             stamp = 1
         }
         stats.inspections &+= 1
@@ -585,6 +698,84 @@ public final class DetectEngine {
         }
     }
 
+    // MARK: Pending candidates
+
+    /// Whether a signature's payload list reads an absolute position of its buffer: over a
+    /// window that begins mid-stream such a position means nothing, so it is verified over
+    /// the window only when the window begins at the stream's first byte.
+    static func isAnchored(_ sig: Signature) -> Bool {
+        for list in sig.lists where list.buffer == .payload {
+            for e in list.elements where !e.isRelative {
+                switch e {
+                case .content(let c):
+                    if c.offset != nil || c.depth != nil || c.startsWith || c.endsWith { return true }
+                case .pcre: continue
+                default: return true
+                }
+            }
+        }
+        return false
+    }
+
+    func clearPending(_ si: Int) {
+        let s = Int(tailSlot[si])
+        guard s >= 0 else { return }
+        let base = s &* DetectConfig.pendingPerTail
+        var k = 0
+        while k < DetectConfig.pendingPerTail { pendingSig[base &+ k] = -1; k &+= 1 }
+    }
+
+    /// Pending signatures whose pattern began at or after `windowStart` become candidates;
+    /// the others have left the window and are forgotten.
+    func addPending(_ si: Int, windowStart: Int) {
+        let s = Int(tailSlot[si])
+        guard s >= 0 else { return }
+        let base = s &* DetectConfig.pendingPerTail
+        var k = 0
+        while k < DetectConfig.pendingPerTail {
+            let sig = Int(pendingSig[base &+ k])
+            if sig >= 0 {
+                if pendingStart[base &+ k] >= windowStart { add(sig) } else { pendingSig[base &+ k] = -1 }
+            }
+            k &+= 1
+        }
+    }
+
+    /// Records (or refreshes) a pending signature; when the list is full the entry whose
+    /// pattern began earliest (the first to leave the window) is overwritten.
+    func notePending(_ si: Int, _ sig: Int, start: Int) {
+        guard config.tailBytes > 0 else { return }
+        if tailSlot[si] < 0 {
+            guard let s = freeTails.popLast() else { stats.tailPoolExhausted &+= 1; return }
+            tailSlot[si] = s
+            tailLen[si] = 0
+            clearPending(si)
+        }
+        let base = Int(tailSlot[si]) &* DetectConfig.pendingPerTail
+        var free = -1, oldest = base
+        var k = base
+        while k < base &+ DetectConfig.pendingPerTail {
+            let v = Int(pendingSig[k])
+            if v == sig { pendingStart[k] = Swift.max(pendingStart[k], start); return }
+            if v < 0 { if free < 0 { free = k } } else if pendingStart[k] < pendingStart[oldest] || pendingSig[oldest] < 0 { oldest = k }
+            k &+= 1
+        }
+        if free < 0 { stats.pendingOverflows &+= 1; free = oldest }
+        pendingSig[free] = Int32(sig)
+        pendingStart[free] = start
+    }
+
+    func dropPending(_ si: Int, _ sig: Int) {
+        let s = Int(tailSlot[si])
+        guard s >= 0 else { return }
+        let base = s &* DetectConfig.pendingPerTail
+        var k = base
+        while k < base &+ DetectConfig.pendingPerTail {
+            if Int(pendingSig[k]) == sig { pendingSig[k] = -1 }
+            k &+= 1
+        }
+    }
+
     // MARK: Tails
 
     func keepTail(_ si: Int, _ chunk: ByteView) {
@@ -594,6 +785,7 @@ public final class DetectEngine {
             guard let s = freeTails.popLast() else { stats.tailPoolExhausted &+= 1; return }
             tailSlot[si] = s
             tailLen[si] = 0
+            clearPending(si)
         }
         let base = Int(tailSlot[si]) &* size
         if chunk.count >= size {
