@@ -1,0 +1,392 @@
+import UTMCore
+import UTMAppLayer
+import UTMDetect
+
+/// The HTTP buffers Suricata composes from a transaction's header list rather than reading
+/// as one field: http.header_names, http.start, http.request_line, the single-header values
+/// (http.accept, http.accept_enc, http.accept_lang, http.connection, http.content_len) and
+/// the normalized http.host. Rules could use them before (the parser accepted them) but no
+/// code filled them, so they never matched.
+///
+/// Built as libhtp and Suricata's HTTP/2 code build them:
+/// - http.header_names: "\r\n" + each name + "\r\n" ... + "\r\n" (no buffer without headers).
+///   HTTP/1 names as sent, each once (libhtp keeps one table entry per name, case-blind);
+///   HTTP/2 every decoded name in order, pseudo-headers included.
+/// - http.start (HTTP/1 only): start line + "\r\n" + "Name: value\r\n" per header + "\r\n".
+/// - http.request_line: the request line as sent, without its line end (HTTP/2:
+///   "METHOD path HTTP/2"); http.response_line for HTTP/2: "HTTP/2 status".
+/// - a header value: trimmed; repeated headers joined by ", " (libhtp; HTTP/2 likewise), but
+///   Content-Length keeps its first value (libhtp does not join it).
+/// - http.host: lower case, without the port (http.host.raw keeps what was sent).
+///
+/// Why a scratch store: these bytes exist nowhere contiguous in the parser. The store is
+/// reserved once with the engine and reset per transaction side, so nothing is allocated
+/// per packet; views into it are valid until the next fill, i.e. for one `inspectApp` call.
+/// Each buffer is built only when a loaded rule uses it.
+extension Engine {
+    /// Scratch bytes: two composed copies of a header block bounded by the HTTP parser's
+    /// `maxHeaderBlock` (8 KiB by default), their added separators, and small values.
+    static let httpScratchCapacity = 40 << 10
+    /// Header blocks with more lines than this are not merged by name (repeated headers stay
+    /// separate in http.start and http.header_names): the merge compares line pairs, so it is
+    /// bounded to keep a hostile block of thousands of tiny headers cheap.
+    static let httpMergeLineLimit = 128
+
+    // MARK: HTTP/1
+
+    /// The composed buffers of one HTTP/1 transaction side. Views lent by `p` and the scratch
+    /// store, valid until either changes.
+    func fillHTTPComposed(_ b: inout InspectionBuffers, _ p: HTTPParser, _ tx: HTTPTransaction, response: Bool) {
+        guard let d = detect else { return }
+        httpScratch.reset()
+        // The request's host goes with both sides, as the parser's other request fields do.
+        if tx.host.isPresent && d.uses(.httpHost) {
+            if let host = lowerHost(p.withField(tx.host) { $0 }, stripPort: false) { b[.httpHost] = host }
+        }
+        if d.uses(.httpRawHost), let raw = rawHost(p, tx) { b[.httpRawHost] = raw }
+        let headersField = response ? tx.responseHeaders : tx.requestHeaders
+        guard headersField.isPresent else { return }
+        let block = p.withField(headersField) { $0 }
+        let merge = Engine.lineCount(block) <= Engine.httpMergeLineLimit
+        if d.uses(.httpHeaderNames) { b[.httpHeaderNames] = composeNames(block, merge: merge) }
+        if d.uses(.httpStart) {
+            let line = p.withField(response ? tx.statusLine : requestLine(tx)) { $0 }
+            if !line.isEmpty { b[.httpStart] = composeStart(line, block, merge: merge) }
+        }
+        if !response {
+            if d.uses(.httpRequestLine) {
+                let line = p.withField(requestLine(tx)) { $0 }
+                if !line.isEmpty { b[.httpRequestLine] = line }
+            }
+            if d.uses(.httpAccept) { b[.httpAccept] = mergedValue(block, "accept", merge: merge) }
+            if d.uses(.httpAcceptEnc) { b[.httpAcceptEnc] = mergedValue(block, "accept-encoding", merge: merge) }
+            if d.uses(.httpAcceptLang) { b[.httpAcceptLang] = mergedValue(block, "accept-language", merge: merge) }
+            if d.uses(.httpConnection) { b[.httpConnection] = mergedValue(block, "connection", merge: merge) }
+        }
+        if d.uses(.httpContentLen) { b[.httpContentLen] = mergedValue(block, "content-length", merge: false) }
+    }
+
+    /// The request line: the stored block up to the CRLF the parser put after it.
+    func requestLine(_ tx: HTTPTransaction) -> Field {
+        guard tx.requestBlock.isPresent, tx.requestHeaders.isPresent else { return .absent }
+        let n = tx.requestHeaders.offset &- 2 &- tx.requestBlock.offset
+        guard n > 0, n <= tx.requestBlock.length else { return .absent }
+        return Field(offset: tx.requestBlock.offset, length: n)
+    }
+
+    /// Suricata's http.host.raw: the Host header as sent (port included), or the authority of
+    /// an absolute-form URI when there is one (the parser's host then came from it).
+    func rawHost(_ p: HTTPParser, _ tx: HTTPTransaction) -> ByteView? {
+        let uri = p.withField(tx.uri) { $0 }
+        let absolute = uri.u8(0).map { $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: "*") } ?? false
+        if !absolute, tx.requestHeaders.isPresent,
+           let v = p.withField(tx.requestHeaders, { Engine.headerValue($0, "host") }) {
+            return v
+        }
+        return nil
+    }
+
+    /// Number of lines in a header block.
+    static func lineCount(_ block: ByteView) -> Int {
+        var n = 0
+        var k = 0
+        while k < block.count {
+            if block.u8(k) == 0x0A { n &+= 1 }
+            k &+= 1
+        }
+        return n
+    }
+
+    /// "\r\n" + names + "\r\n" each + "\r\n"; nil for an empty block.
+    func composeNames(_ block: ByteView, merge: Bool) -> ByteView? {
+        let start = httpScratch.used
+        _ = httpScratch.append(Engine.crlf)
+        var pos = 0
+        var any = false
+        while let h = HeaderSpan(block, pos) {
+            pos = h.next
+            guard h.hasName else { continue }
+            if merge && Engine.seenBefore(block, h) { continue }
+            _ = httpScratch.append(block.slice(h.nameStart, h.nameEnd &- h.nameStart) ?? .empty)
+            _ = httpScratch.append(Engine.crlf)
+            any = true
+        }
+        guard any else {
+            httpScratch.rewind(to: start)
+            return nil
+        }
+        _ = httpScratch.append(Engine.crlf)
+        return scratchView(from: start)
+    }
+
+    /// Start line + "\r\n" + "Name: value\r\n" per header (repeats joined) + "\r\n".
+    func composeStart(_ line: ByteView, _ block: ByteView, merge: Bool) -> ByteView? {
+        let start = httpScratch.used
+        _ = httpScratch.append(line)
+        _ = httpScratch.append(Engine.crlf)
+        var pos = 0
+        var any = false
+        while let h = HeaderSpan(block, pos) {
+            pos = h.next
+            guard h.hasName else { continue }
+            if merge && Engine.seenBefore(block, h) { continue }
+            _ = httpScratch.append(block.slice(h.nameStart, h.nameEnd &- h.nameStart) ?? .empty)
+            _ = httpScratch.append(Engine.colonSpace)
+            appendJoinedValue(block, h, merge: merge && !Engine.isContentLength(block, h))
+            _ = httpScratch.append(Engine.crlf)
+            any = true
+        }
+        // libhtp's composition adds the blank line after the last header only.
+        if any { _ = httpScratch.append(Engine.crlf) }
+        return scratchView(from: start)
+    }
+
+    /// The value of header `name` (lower case): the first one's, with later ones appended
+    /// after ", " when `merge`; nil when absent.
+    func mergedValue(_ block: ByteView, _ name: StaticString, merge: Bool) -> ByteView? {
+        let want = name.byteView
+        var pos = 0
+        while let h = HeaderSpan(block, pos) {
+            pos = h.next
+            guard h.hasName, Engine.nameEquals(block, h, want) else { continue }
+            let first = block.slice(h.valueStart, h.valueEnd &- h.valueStart) ?? .empty
+            guard merge, Engine.hasLater(block, h) else { return first }
+            let start = httpScratch.used
+            appendJoinedValue(block, h, merge: true)
+            return scratchView(from: start)
+        }
+        return nil
+    }
+
+    /// Appends `h`'s value and, when `merge`, ", " + the value of every later header of the
+    /// same name.
+    func appendJoinedValue(_ block: ByteView, _ h: HeaderSpan, merge: Bool) {
+        _ = httpScratch.append(block.slice(h.valueStart, h.valueEnd &- h.valueStart) ?? .empty)
+        guard merge else { return }
+        var pos = h.next
+        while let o = HeaderSpan(block, pos) {
+            pos = o.next
+            guard o.hasName, Engine.sameName(block, h, o) else { continue }
+            _ = httpScratch.append(Engine.commaSpace)
+            _ = httpScratch.append(block.slice(o.valueStart, o.valueEnd &- o.valueStart) ?? .empty)
+        }
+    }
+
+    static func seenBefore(_ block: ByteView, _ h: HeaderSpan) -> Bool {
+        var pos = 0
+        while pos < h.lineStart, let o = HeaderSpan(block, pos) {
+            pos = o.next
+            if o.hasName && sameName(block, o, h) { return true }
+        }
+        return false
+    }
+
+    static func hasLater(_ block: ByteView, _ h: HeaderSpan) -> Bool {
+        var pos = h.next
+        while let o = HeaderSpan(block, pos) {
+            pos = o.next
+            if o.hasName && sameName(block, h, o) { return true }
+        }
+        return false
+    }
+
+    static func sameName(_ block: ByteView, _ a: HeaderSpan, _ b: HeaderSpan) -> Bool {
+        let n = a.nameEnd &- a.nameStart
+        guard n == b.nameEnd &- b.nameStart else { return false }
+        var k = 0
+        while k < n {
+            guard let x = block.u8(a.nameStart &+ k), let y = block.u8(b.nameStart &+ k),
+                  asciiLower(x) == asciiLower(y) else { return false }
+            k &+= 1
+        }
+        return true
+    }
+
+    /// Whether `h`'s name is `want` (lower case), any case.
+    static func nameEquals(_ block: ByteView, _ h: HeaderSpan, _ want: ByteView) -> Bool {
+        let n = h.nameEnd &- h.nameStart
+        guard n == want.count else { return false }
+        var k = 0
+        while k < n {
+            guard let x = block.u8(h.nameStart &+ k), let y = want.u8(k), asciiLower(x) == y else { return false }
+            k &+= 1
+        }
+        return true
+    }
+
+    static func isContentLength(_ block: ByteView, _ h: HeaderSpan) -> Bool {
+        nameEquals(block, h, StaticString("content-length").byteView)
+    }
+
+    static let crlf = StaticString("\r\n").byteView
+    static let colonSpace = StaticString(": ").byteView
+    static let commaSpace = StaticString(", ").byteView
+
+    /// The scratch bytes from `start` to the end, as a view (nil when empty).
+    func scratchView(from start: Int) -> ByteView? {
+        let n = httpScratch.used &- start
+        guard n > 0 else { return nil }
+        return httpScratch.withView(Field(offset: Int32(start), length: Int32(n))) { $0 }
+    }
+
+    /// `host` lower-cased (and, with `stripPort`, cut at its port: "Host:8080" → "host"),
+    /// copied to the scratch store only when it changes.
+    func lowerHost(_ host: ByteView, stripPort: Bool) -> ByteView? {
+        var end = host.count
+        if stripPort {
+            // "[v6]:port" keeps its brackets; otherwise the first colon starts the port, as
+            // Suricata's HTTP/2 host normalization cuts it.
+            if host.u8(0) == UInt8(ascii: "[") {
+                var k = 0
+                while k < end, host.u8(k) != UInt8(ascii: "]") { k &+= 1 }
+                end = Swift.min(end, k &+ 1)
+            } else {
+                var k = 0
+                while k < end, host.u8(k) != UInt8(ascii: ":") { k &+= 1 }
+                end = k
+            }
+        }
+        guard end > 0, let cut = host.slice(0, end) else { return nil }
+        var upper = false
+        var k = 0
+        while k < end {
+            if let c = cut.u8(k), c >= 0x41 && c <= 0x5A { upper = true; break }
+            k &+= 1
+        }
+        guard upper else { return cut }
+        let start = httpScratch.used
+        k = 0
+        while k < end {
+            _ = httpScratch.appendByte(asciiLower(cut.u8(k) ?? 0))
+            k &+= 1
+        }
+        return scratchView(from: start)
+    }
+
+    // MARK: HTTP/2
+
+    /// The composed buffers of one HTTP/2 stream side, from its decoded header list.
+    /// `hostOnly`: just the request's normalized http.host (a response is inspected with it).
+    func fillHTTP2Composed(_ b: inout InspectionBuffers, _ i: Int, _ s: Int, response: Bool, hostOnly: Bool = false) {
+        guard let d = detect else { return }
+        let side = response ? http2.items[i].streams[s].response : http2.items[i].streams[s].request
+        if !response {
+            let auth = side.authority.isPresent ? side.authority : side.host
+            if auth.isPresent && d.uses(.httpHost) {
+                let v = side.store.withView(auth) { $0 }
+                if let host = lowerHost(v, stripPort: true) { b[.httpHost] = host } else { b[.httpHost] = nil }
+            }
+        }
+        if hostOnly { return }
+        if d.uses(.httpHeaderNames) {
+            let start = httpScratch.used
+            _ = httpScratch.append(Engine.crlf)
+            var k = 0
+            while k < side.headers.count {
+                _ = side.store.withView(side.headers[k].name) { httpScratch.append($0) }
+                _ = httpScratch.append(Engine.crlf)
+                k &+= 1
+            }
+            if side.headers.isEmpty { httpScratch.rewind(to: start) } else {
+                _ = httpScratch.append(Engine.crlf)
+                b[.httpHeaderNames] = scratchView(from: start)
+            }
+        }
+        if response {
+            if side.status.isPresent && d.uses(.httpResponseLine) {
+                let start = httpScratch.used
+                _ = httpScratch.append(StaticString("HTTP/2 ").byteView)
+                _ = side.store.withView(side.status) { httpScratch.append($0) }
+                b[.httpResponseLine] = scratchView(from: start)
+            }
+        } else {
+            if side.method.isPresent && side.path.isPresent && d.uses(.httpRequestLine) {
+                let start = httpScratch.used
+                _ = side.store.withView(side.method) { httpScratch.append($0) }
+                _ = httpScratch.appendByte(0x20)
+                _ = side.store.withView(side.path) { httpScratch.append($0) }
+                _ = httpScratch.append(StaticString(" HTTP/2").byteView)
+                b[.httpRequestLine] = scratchView(from: start)
+            }
+            if d.uses(.httpAccept) { b[.httpAccept] = http2Value(side, "accept") }
+            if d.uses(.httpAcceptEnc) { b[.httpAcceptEnc] = http2Value(side, "accept-encoding") }
+            if d.uses(.httpAcceptLang) { b[.httpAcceptLang] = http2Value(side, "accept-language") }
+            if d.uses(.httpConnection) { b[.httpConnection] = http2Value(side, "connection") }
+        }
+        if d.uses(.httpContentLen) { b[.httpContentLen] = http2Value(side, "content-length") }
+    }
+
+    /// The value of header `name` (HTTP/2 names are lower case): repeats joined by ", " as
+    /// Suricata's http2_frames_get_header_value joins them.
+    func http2Value(_ side: HTTP2Side, _ name: StaticString) -> ByteView? {
+        let want = name.byteView
+        var first = -1
+        var count = 0
+        var k = 0
+        while k < side.headers.count {
+            if side.store.withView(side.headers[k].name, { $0.count == want.count && $0.starts(with: want) }) {
+                if first < 0 { first = k }
+                count &+= 1
+            }
+            k &+= 1
+        }
+        guard first >= 0 else { return nil }
+        if count == 1 { return side.store.withView(side.headers[first].value) { $0 } }
+        let start = httpScratch.used
+        var n = 0
+        k = first
+        while k < side.headers.count {
+            if side.store.withView(side.headers[k].name, { $0.count == want.count && $0.starts(with: want) }) {
+                if n > 0 { _ = httpScratch.append(Engine.commaSpace) }
+                _ = side.store.withView(side.headers[k].value) { httpScratch.append($0) }
+                n &+= 1
+            }
+            k &+= 1
+        }
+        return scratchView(from: start)
+    }
+}
+
+/// One line of an HTTP/1 header block as the parser keeps it ("Name: value\r\n"): the name
+/// (blanks before the colon trimmed) and the value (blanks trimmed both sides), as libhtp
+/// splits a header line. A line without a colon has no name.
+struct HeaderSpan {
+    var lineStart: Int
+    var nameStart: Int
+    var nameEnd: Int
+    var valueStart: Int
+    var valueEnd: Int
+    /// Where the next line starts.
+    var next: Int
+    var hasName: Bool { nameEnd > nameStart }
+
+    /// The line starting at `s`; nil at the end of the block.
+    init?(_ v: ByteView, _ s: Int) {
+        let n = v.count
+        guard s >= 0, s < n else { return nil }
+        var e = s
+        while e < n && v.u8(e) != 0x0A { e &+= 1 }
+        next = e &+ 1
+        var le = e
+        if le > s && v.u8(le &- 1) == 0x0D { le &-= 1 }
+        lineStart = s
+        nameStart = s
+        var colon = s
+        while colon < le && v.u8(colon) != UInt8(ascii: ":") { colon &+= 1 }
+        guard colon < le else {
+            nameEnd = s
+            valueStart = s
+            valueEnd = s
+            return
+        }
+        var ne = colon
+        while ne > s, let c = v.u8(ne &- 1), c == 0x20 || c == 0x09 { ne &-= 1 }
+        nameEnd = ne
+        var vs = colon &+ 1
+        while vs < le, let c = v.u8(vs), c == 0x20 || c == 0x09 { vs &+= 1 }
+        var ve = le
+        while ve > vs, let c = v.u8(ve &- 1), c == 0x20 || c == 0x09 { ve &-= 1 }
+        valueStart = vs
+        valueEnd = ve
+    }
+}
