@@ -25,8 +25,10 @@ import UTMDetect
 /// Each buffer is built only when a loaded rule uses it.
 extension Engine {
     /// Scratch bytes: two composed copies of a header block bounded by the HTTP parser's
-    /// `maxHeaderBlock` (8 KiB by default), their added separators, and small values.
-    static let httpScratchCapacity = 40 << 10
+    /// `maxHeaderBlock` (8 KiB by default), their added separators, joined values, the
+    /// normalized URI (a line of at most `maxHeaderLine`, 4 KiB) and host. A fuller store
+    /// cuts the buffer short (FieldStore truncates), never grows.
+    static let httpScratchCapacity = 48 << 10
     /// Header blocks with more lines than this are not merged by name (repeated headers stay
     /// separate in http.start and http.header_names): the merge compares line pairs, so it is
     /// bounded to keep a hostile block of thousands of tiny headers cheap.
@@ -39,9 +41,12 @@ extension Engine {
     func fillHTTPComposed(_ b: inout InspectionBuffers, _ p: HTTPParser, _ tx: HTTPTransaction, response: Bool) {
         guard let d = detect else { return }
         httpScratch.reset()
-        // The request's host goes with both sides, as the parser's other request fields do.
+        // The request's host and URI go with both sides, as the parser's other request fields do.
         if tx.host.isPresent && d.uses(.httpHost) {
-            if let host = lowerHost(p.withField(tx.host) { $0 }, stripPort: false) { b[.httpHost] = host }
+            if let host = lowerHost(p.withField(tx.host) { $0 }, stripPort: false, trailingDots: true) { b[.httpHost] = host }
+        }
+        if tx.uri.isPresent && d.uses(.httpURI) {
+            if let uri = normalizedURI(p.withField(tx.uri) { $0 }) { b[.httpURI] = uri }
         }
         if d.uses(.httpRawHost), let raw = rawHost(p, tx) { b[.httpRawHost] = raw }
         let headersField = response ? tx.responseHeaders : tx.requestHeaders
@@ -231,7 +236,9 @@ extension Engine {
 
     /// `host` lower-cased (and, with `stripPort`, cut at its port: "Host:8080" → "host"),
     /// copied to the scratch store only when it changes.
-    func lowerHost(_ host: ByteView, stripPort: Bool) -> ByteView? {
+    /// `trailingDots`: also drop dots at the end ("example.com." → "example.com"), as libhtp's
+    /// hostname normalization does (Suricata's HTTP/2 one does not).
+    func lowerHost(_ host: ByteView, stripPort: Bool, trailingDots: Bool = false) -> ByteView? {
         var end = host.count
         if stripPort {
             // "[v6]:port" keeps its brackets; otherwise the first colon starts the port, as
@@ -245,6 +252,9 @@ extension Engine {
                 while k < end, host.u8(k) != UInt8(ascii: ":") { k &+= 1 }
                 end = k
             }
+        }
+        if trailingDots {
+            while end > 0 && host.u8(end &- 1) == UInt8(ascii: ".") { end &-= 1 }
         }
         guard end > 0, let cut = host.slice(0, end) else { return nil }
         var upper = false
@@ -261,6 +271,110 @@ extension Engine {
             k &+= 1
         }
         return scratchView(from: start)
+    }
+
+    // MARK: URI
+
+    /// Suricata's http.uri for HTTP/1: libhtp's normalized URI without scheme and authority
+    /// (an absolute-form target keeps its path on): the path %-decoded, then its dot segments
+    /// removed (RFC 3986 §5.2.4); the query as sent; the fragment %-decoded. A request whose
+    /// URI needs none of this lends the parser's bytes (nothing copied).
+    ///
+    /// Kept from libhtp's defaults: invalid %-escapes stay as sent; %2F and %5C stay encoded
+    /// (decoding them would make new separators). Not done (see README): %u escapes, UTF-8
+    /// best-fit mapping, backslash conversion, separator compression.
+    func normalizedURI(_ uri: ByteView) -> ByteView? {
+        let n = uri.count
+        guard n > 0 else { return nil }
+        var s = 0
+        if uri.u8(0) != UInt8(ascii: "/") {
+            // "scheme://authority/path": the path starts at the first slash after "://".
+            guard let sep = Engine.find(uri, StaticString("://").byteView, 0) else { return uri }
+            var k = sep &+ 3
+            while k < n, let c = uri.u8(k), c != UInt8(ascii: "/"), c != UInt8(ascii: "?"), c != UInt8(ascii: "#") { k &+= 1 }
+            s = k
+        }
+        var pathEnd = s
+        while pathEnd < n, let c = uri.u8(pathEnd), c != UInt8(ascii: "?"), c != UInt8(ascii: "#") { pathEnd &+= 1 }
+        var needs = s > 0
+        var k = s
+        while !needs && k < n {
+            let c = uri.u8(k)
+            if c == UInt8(ascii: "%") { needs = true }
+            if k < pathEnd && c == UInt8(ascii: "/") && uri.u8(k &+ 1) == UInt8(ascii: ".") { needs = true }
+            k &+= 1
+        }
+        guard needs else { return uri }
+        let start = httpScratch.used
+        k = s
+        // A path not starting with "/" (rare): its first segment as it comes.
+        while k < pathEnd, uri.u8(k) != UInt8(ascii: "/") { k = appendDecoded(uri, k, keepSeparators: true) }
+        while k < pathEnd {
+            k &+= 1  // the "/"
+            let seg = httpScratch.used
+            _ = httpScratch.appendByte(UInt8(ascii: "/"))
+            while k < pathEnd, uri.u8(k) != UInt8(ascii: "/") { k = appendDecoded(uri, k, keepSeparators: true) }
+            let len = httpScratch.used &- seg &- 1
+            let last = k >= pathEnd
+            // Read in place (no copy of the array is held across the rewind: that would
+            // make the store copy its bytes).
+            let dot = UInt8(ascii: ".")
+            if len == 1 && httpScratch.bytes[seg &+ 1] == dot {
+                httpScratch.rewind(to: seg)
+                if last { _ = httpScratch.appendByte(UInt8(ascii: "/")) }
+            } else if len == 2 && httpScratch.bytes[seg &+ 1] == dot && httpScratch.bytes[seg &+ 2] == dot {
+                var p = seg &- 1
+                while p >= start && httpScratch.bytes[p] != UInt8(ascii: "/") { p &-= 1 }
+                httpScratch.rewind(to: p >= start ? p : seg)
+                if last { _ = httpScratch.appendByte(UInt8(ascii: "/")) }
+            }
+        }
+        if s == pathEnd && s > 0 { _ = httpScratch.appendByte(UInt8(ascii: "/")) }
+        // Query as sent, up to the fragment; the fragment decoded.
+        while k < n, uri.u8(k) != UInt8(ascii: "#") {
+            _ = httpScratch.appendByte(uri.u8(k) ?? 0)
+            k &+= 1
+        }
+        while k < n { k = appendDecoded(uri, k, keepSeparators: false) }
+        return scratchView(from: start) ?? uri
+    }
+
+    /// Appends the byte at `k` of `v`, or the byte a valid "%XX" there encodes (a slash or
+    /// backslash stays encoded when `keepSeparators`); returns the next position.
+    func appendDecoded(_ v: ByteView, _ k: Int, keepSeparators: Bool) -> Int {
+        let c = v.u8(k) ?? 0
+        if c == UInt8(ascii: "%"), let h = v.u8(k &+ 1).flatMap(Engine.hexValue), let l = v.u8(k &+ 2).flatMap(Engine.hexValue) {
+            let x = h << 4 | l
+            if !(keepSeparators && (x == UInt8(ascii: "/") || x == UInt8(ascii: "\\"))) {
+                _ = httpScratch.appendByte(x)
+                return k &+ 3
+            }
+        }
+        _ = httpScratch.appendByte(c)
+        return k &+ 1
+    }
+
+    static func hexValue(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 0x30...0x39: c &- 0x30
+        case 0x41...0x46: c &- 0x37
+        case 0x61...0x66: c &- 0x57
+        default: nil
+        }
+    }
+
+    /// First position of `pattern` in `v` at or after `from`.
+    static func find(_ v: ByteView, _ pattern: ByteView, _ from: Int) -> Int? {
+        let m = pattern.count
+        guard m > 0 else { return from }
+        var k = from
+        while k &+ m <= v.count {
+            var j = 0
+            while j < m && v.u8(k &+ j) == pattern.u8(j) { j &+= 1 }
+            if j == m { return k }
+            k &+= 1
+        }
+        return nil
     }
 
     // MARK: HTTP/2

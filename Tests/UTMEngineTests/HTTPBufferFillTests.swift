@@ -96,6 +96,30 @@ import UTMDetect
         }
     }
 
+    /// http.uri is libhtp's normalized URI: %-decoded path, dot segments removed, no scheme or
+    /// host; http.uri.raw stays as sent. An attacker's %-encoding does not hide the path.
+    @Test func uriNormalized() {
+        var p = RuleParser()
+        p.load(text: #"""
+            alert http any any -> any any (msg:"path decoded"; http.uri; content:"/wp-content/x.exe?a=%41"; startswith; endswith; sid:1;)
+            alert http any any -> any any (msg:"raw as sent"; http.uri.raw; content:"/wp-%63ontent/"; startswith; sid:2;)
+            alert http any any -> any any (msg:"encoded in normalized"; http.uri; content:"%63"; sid:3;)
+            alert http any any -> any any (msg:"ET style"; content:"/wp-content/"; http_uri; content:".exe"; http_uri; sid:4;)
+            alert http any any -> any any (msg:"slash stays encoded"; http.uri; content:"/a%2Fb"; sid:5;)
+            alert http any any -> any any (msg:"host dot"; http.host; content:"example.com"; endswith; sid:6;)
+            """#, file: "uri.rules")
+        let defs = DetectDefinitions(ruleSet: p.finish())
+        func run(_ target: String, host: String = "example.com") -> [Int] {
+            Self.sids(Self.h1("GET \(target) HTTP/1.1\r\nHost: \(host)\r\n\r\n", "HTTP/1.1 204 No Content\r\n\r\n", size: 4096), defs)
+        }
+        #expect(run("/wp-%63ontent/x.exe?a=%41") == [1, 2, 4, 6])
+        #expect(run("/a/b/../../wp-content/./x.exe?a=%41") == [1, 4, 6], "dot segments")
+        #expect(run("/%2e%2e/wp-content/x.exe?a=%41") == [1, 4, 6], "encoded dots decode first, then go")
+        #expect(run("http://Evil.example/wp-content/x.exe?a=%41", host: "other") == [1, 4], "absolute form: path only")
+        #expect(run("/a%2Fb/%zz") == [5, 6], "%2F and invalid escapes stay")
+        #expect(run("/x", host: "EXAMPLE.COM.") == [6], "lower case, trailing dot dropped")
+    }
+
     /// The buffers need no new keyword, but the rules using them keep their alerts through a
     /// compiled bundle.
     @Test func bundleRoundTrip() throws {
