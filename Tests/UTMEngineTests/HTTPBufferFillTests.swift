@@ -43,9 +43,9 @@ import UTMDetect
     static let response = "HTTP/1.1 200 OK\r\nServer: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
 
     /// One HTTP/1 exchange, the request and response cut into `size`-byte segments.
-    static func h1(_ req: String, _ resp: String, size: Int) -> [[UInt8]] {
+    static func h1(_ req: String, _ resp: String, size: Int, sport: UInt16 = 46000) -> [[UInt8]] {
         typealias B = HTTP2BodyEngineTests
-        return B.session(sport: 46000, dport: 80, B.split(true, Array(req.utf8), size) + B.split(false, Array(resp.utf8), size))
+        return B.session(sport: sport, dport: 80, B.split(true, Array(req.utf8), size) + B.split(false, Array(resp.utf8), size))
     }
 
     static func h2(size: Int) -> [[UInt8]] {
@@ -134,9 +134,15 @@ import UTMDetect
     /// engine's scratch store: steady-state traffic allocates nothing.
     @Test func composingDoesNotAllocate() {
         guard allocationCounterWorks() else { return }
+        var p = RuleParser()
+        p.load(text: Self.rules + "\n" + #"alert http any any -> any any (msg:"uri"; http.uri; content:"/b/A"; sid:99;)"#,
+               file: "alloc.rules")
         let engine = Engine()
-        engine.loadDetection(Self.definitions())
-        let traffic = Self.h1(Self.request, Self.response, size: 4096) + Self.h2(size: 4096)
+        engine.loadDetection(DetectDefinitions(ruleSet: p.finish()))
+        // A URI to normalize and a host to lower-case, split across segments, beside the rest.
+        let odd = Self.h1("GET /a/../b/%41?q=%42 HTTP/1.1\r\nHost: EXAMPLE.COM.\r\nAccept: a\r\nAccept: b\r\n\r\n",
+                          "HTTP/1.1 204 No Content\r\n\r\n", size: 9, sport: 46002)
+        let traffic = Self.h1(Self.request, Self.response, size: 4096) + Self.h2(size: 4096) + odd
         var alertsBefore = engine.stats.alerts
         let n = steadyStateAllocations(engine, traffic, rounds: 10) { alertsBefore = engine.stats.alerts }
         #expect(n == 0, "composing HTTP buffers allocated \(n) times")
