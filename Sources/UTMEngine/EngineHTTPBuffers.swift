@@ -34,41 +34,46 @@ extension Engine {
     /// bounded to keep a hostile block of thousands of tiny headers cheap.
     static let httpMergeLineLimit = 128
 
+    /// Whether to build buffer `id`: a loaded IPS rule uses it, or firewall rules are loaded
+    /// (their rule set does not say which buffers it reads; they share `fillHTTP`).
+    @inline(__always)
+    func wants(_ id: BufferID) -> Bool { fw.rules != nil || detect?.uses(id) == true }
+
     // MARK: HTTP/1
 
     /// The composed buffers of one HTTP/1 transaction side. Views lent by `p` and the scratch
     /// store, valid until either changes.
     func fillHTTPComposed(_ b: inout InspectionBuffers, _ p: HTTPParser, _ tx: HTTPTransaction, response: Bool) {
-        guard let d = detect else { return }
+        guard detect != nil || fw.rules != nil else { return }
         httpScratch.reset()
         // The request's host and URI go with both sides, as the parser's other request fields do.
-        if tx.host.isPresent && d.uses(.httpHost) {
+        if tx.host.isPresent && wants(.httpHost) {
             if let host = lowerHost(p.withField(tx.host) { $0 }, stripPort: false, trailingDots: true) { b[.httpHost] = host }
         }
-        if tx.uri.isPresent && d.uses(.httpURI) {
+        if tx.uri.isPresent && wants(.httpURI) {
             if let uri = normalizedURI(p.withField(tx.uri) { $0 }) { b[.httpURI] = uri }
         }
-        if d.uses(.httpRawHost), let raw = rawHost(p, tx) { b[.httpRawHost] = raw }
+        if wants(.httpRawHost), let raw = rawHost(p, tx) { b[.httpRawHost] = raw }
         let headersField = response ? tx.responseHeaders : tx.requestHeaders
         guard headersField.isPresent else { return }
         let block = p.withField(headersField) { $0 }
         let merge = Engine.lineCount(block) <= Engine.httpMergeLineLimit
-        if d.uses(.httpHeaderNames) { b[.httpHeaderNames] = composeNames(block, merge: merge) }
-        if d.uses(.httpStart) {
+        if wants(.httpHeaderNames) { b[.httpHeaderNames] = composeNames(block, merge: merge) }
+        if wants(.httpStart) {
             let line = p.withField(response ? tx.statusLine : requestLine(tx)) { $0 }
             if !line.isEmpty { b[.httpStart] = composeStart(line, block, merge: merge) }
         }
         if !response {
-            if d.uses(.httpRequestLine) {
+            if wants(.httpRequestLine) {
                 let line = p.withField(requestLine(tx)) { $0 }
                 if !line.isEmpty { b[.httpRequestLine] = line }
             }
-            if d.uses(.httpAccept) { b[.httpAccept] = mergedValue(block, "accept", merge: merge) }
-            if d.uses(.httpAcceptEnc) { b[.httpAcceptEnc] = mergedValue(block, "accept-encoding", merge: merge) }
-            if d.uses(.httpAcceptLang) { b[.httpAcceptLang] = mergedValue(block, "accept-language", merge: merge) }
-            if d.uses(.httpConnection) { b[.httpConnection] = mergedValue(block, "connection", merge: merge) }
+            if wants(.httpAccept) { b[.httpAccept] = mergedValue(block, "accept", merge: merge) }
+            if wants(.httpAcceptEnc) { b[.httpAcceptEnc] = mergedValue(block, "accept-encoding", merge: merge) }
+            if wants(.httpAcceptLang) { b[.httpAcceptLang] = mergedValue(block, "accept-language", merge: merge) }
+            if wants(.httpConnection) { b[.httpConnection] = mergedValue(block, "connection", merge: merge) }
         }
-        if d.uses(.httpContentLen) { b[.httpContentLen] = mergedValue(block, "content-length", merge: false) }
+        if wants(.httpContentLen) { b[.httpContentLen] = mergedValue(block, "content-length", merge: false) }
     }
 
     /// The request line: the stored block up to the CRLF the parser put after it.
@@ -382,17 +387,17 @@ extension Engine {
     /// The composed buffers of one HTTP/2 stream side, from its decoded header list.
     /// `hostOnly`: just the request's normalized http.host (a response is inspected with it).
     func fillHTTP2Composed(_ b: inout InspectionBuffers, _ i: Int, _ s: Int, response: Bool, hostOnly: Bool = false) {
-        guard let d = detect else { return }
+        guard detect != nil || fw.rules != nil else { return }
         let side = response ? http2.items[i].streams[s].response : http2.items[i].streams[s].request
         if !response {
             let auth = side.authority.isPresent ? side.authority : side.host
-            if auth.isPresent && d.uses(.httpHost) {
+            if auth.isPresent && wants(.httpHost) {
                 let v = side.store.withView(auth) { $0 }
                 if let host = lowerHost(v, stripPort: true) { b[.httpHost] = host } else { b[.httpHost] = nil }
             }
         }
         if hostOnly { return }
-        if d.uses(.httpHeaderNames) {
+        if wants(.httpHeaderNames) {
             let start = httpScratch.used
             _ = httpScratch.append(Engine.crlf)
             var k = 0
@@ -407,14 +412,14 @@ extension Engine {
             }
         }
         if response {
-            if side.status.isPresent && d.uses(.httpResponseLine) {
+            if side.status.isPresent && wants(.httpResponseLine) {
                 let start = httpScratch.used
                 _ = httpScratch.append(StaticString("HTTP/2 ").byteView)
                 _ = side.store.withView(side.status) { httpScratch.append($0) }
                 b[.httpResponseLine] = scratchView(from: start)
             }
         } else {
-            if side.method.isPresent && side.path.isPresent && d.uses(.httpRequestLine) {
+            if side.method.isPresent && side.path.isPresent && wants(.httpRequestLine) {
                 let start = httpScratch.used
                 _ = side.store.withView(side.method) { httpScratch.append($0) }
                 _ = httpScratch.appendByte(0x20)
@@ -422,12 +427,12 @@ extension Engine {
                 _ = httpScratch.append(StaticString(" HTTP/2").byteView)
                 b[.httpRequestLine] = scratchView(from: start)
             }
-            if d.uses(.httpAccept) { b[.httpAccept] = http2Value(side, "accept") }
-            if d.uses(.httpAcceptEnc) { b[.httpAcceptEnc] = http2Value(side, "accept-encoding") }
-            if d.uses(.httpAcceptLang) { b[.httpAcceptLang] = http2Value(side, "accept-language") }
-            if d.uses(.httpConnection) { b[.httpConnection] = http2Value(side, "connection") }
+            if wants(.httpAccept) { b[.httpAccept] = http2Value(side, "accept") }
+            if wants(.httpAcceptEnc) { b[.httpAcceptEnc] = http2Value(side, "accept-encoding") }
+            if wants(.httpAcceptLang) { b[.httpAcceptLang] = http2Value(side, "accept-language") }
+            if wants(.httpConnection) { b[.httpConnection] = http2Value(side, "connection") }
         }
-        if d.uses(.httpContentLen) { b[.httpContentLen] = http2Value(side, "content-length") }
+        if wants(.httpContentLen) { b[.httpContentLen] = http2Value(side, "content-length") }
     }
 
     /// The value of header `name` (HTTP/2 names are lower case): repeats joined by ", " as
