@@ -73,6 +73,8 @@ public final class Engine {
     /// Composed HTTP buffers of the transaction side being inspected (EngineHTTPBuffers.swift),
     /// reserved here once.
     var httpScratch = FieldStore(capacity: Engine.httpScratchCapacity)
+    /// The header lines of the HTTP/1 side being composed (EngineHTTPBuffers.swift).
+    var httpSpans: [HeaderSpan] = []
     var pgsql: SlotPool<PgSQLParser>
     var smb: SlotPool<SMBParser>
     var sipTCP: SlotPool<SIPStream>
@@ -131,6 +133,7 @@ public final class Engine {
         http2Ready.reserveCapacity(c.http2.maxStreams)
         http2Body.reserveCapacity(Engine.http2BodyCapacity)
         http2BodyPieces.reserveCapacity(Engine.http2BodyPieceCapacity)
+        httpSpans.reserveCapacity(Engine.httpMergeLineLimit)
         pgsql = SlotPool(limit: c.maxPgSQLStates) { PgSQLParser(config: c.pgsql) }
         smb = SlotPool(limit: c.maxSMBStates) { SMBParser(config: c.smb) }
         sipTCP = SlotPool(limit: c.maxSIPTCPStates) { SIPStream() }

@@ -57,7 +57,7 @@ extension Engine {
         let headersField = response ? tx.responseHeaders : tx.requestHeaders
         guard headersField.isPresent else { return }
         let block = p.withField(headersField) { $0 }
-        let merge = Engine.lineCount(block) <= Engine.httpMergeLineLimit
+        let merge = loadSpans(block)
         if wants(.httpHeaderNames) { b[.httpHeaderNames] = composeNames(block, merge: merge) }
         if wants(.httpStart) {
             let line = p.withField(response ? tx.statusLine : requestLine(tx)) { $0 }
@@ -96,30 +96,46 @@ extension Engine {
         return nil
     }
 
-    /// Number of lines in a header block.
-    static func lineCount(_ block: ByteView) -> Int {
-        var n = 0
-        var k = 0
-        while k < block.count {
-            if block.u8(k) == 0x0A { n &+= 1 }
-            k &+= 1
+    /// Splits `block` into `httpSpans` once (the compositions below then compare names
+    /// without re-reading lines). False when it has more than `httpMergeLineLimit` lines:
+    /// the table then holds the first ones only and nothing is merged.
+    func loadSpans(_ block: ByteView) -> Bool {
+        httpSpans.removeAll(keepingCapacity: true)
+        var pos = 0
+        while let h = HeaderSpan(block, pos) {
+            pos = h.next
+            guard h.hasName else { continue }
+            guard httpSpans.count < Engine.httpMergeLineLimit else { return false }
+            httpSpans.append(h)
         }
-        return n
+        return true
     }
 
     /// "\r\n" + names + "\r\n" each + "\r\n"; nil for an empty block.
     func composeNames(_ block: ByteView, merge: Bool) -> ByteView? {
         let start = httpScratch.used
         _ = httpScratch.append(Engine.crlf)
-        var pos = 0
         var any = false
-        while let h = HeaderSpan(block, pos) {
-            pos = h.next
-            guard h.hasName else { continue }
-            if merge && Engine.seenBefore(block, h) { continue }
-            _ = httpScratch.append(block.slice(h.nameStart, h.nameEnd &- h.nameStart) ?? .empty)
-            _ = httpScratch.append(Engine.crlf)
-            any = true
+        if merge {
+            var k = 0
+            while k < httpSpans.count {
+                let h = httpSpans[k]
+                if !seenBefore(block, k) {
+                    _ = httpScratch.append(block.slice(h.nameStart, h.nameEnd &- h.nameStart) ?? .empty)
+                    _ = httpScratch.append(Engine.crlf)
+                    any = true
+                }
+                k &+= 1
+            }
+        } else {
+            var pos = 0
+            while let h = HeaderSpan(block, pos) {
+                pos = h.next
+                guard h.hasName else { continue }
+                _ = httpScratch.append(block.slice(h.nameStart, h.nameEnd &- h.nameStart) ?? .empty)
+                _ = httpScratch.append(Engine.crlf)
+                any = true
+            }
         }
         guard any else {
             httpScratch.rewind(to: start)
@@ -134,68 +150,99 @@ extension Engine {
         let start = httpScratch.used
         _ = httpScratch.append(line)
         _ = httpScratch.append(Engine.crlf)
-        var pos = 0
         var any = false
-        while let h = HeaderSpan(block, pos) {
-            pos = h.next
-            guard h.hasName else { continue }
-            if merge && Engine.seenBefore(block, h) { continue }
-            _ = httpScratch.append(block.slice(h.nameStart, h.nameEnd &- h.nameStart) ?? .empty)
-            _ = httpScratch.append(Engine.colonSpace)
-            appendJoinedValue(block, h, merge: merge && !Engine.isContentLength(block, h))
-            _ = httpScratch.append(Engine.crlf)
-            any = true
+        if merge {
+            var k = 0
+            while k < httpSpans.count {
+                let h = httpSpans[k]
+                if !seenBefore(block, k) {
+                    appendLine(block, h)
+                    if !Engine.isContentLength(block, h) { appendLaterValues(block, k) }
+                    _ = httpScratch.append(Engine.crlf)
+                    any = true
+                }
+                k &+= 1
+            }
+        } else {
+            var pos = 0
+            while let h = HeaderSpan(block, pos) {
+                pos = h.next
+                guard h.hasName else { continue }
+                appendLine(block, h)
+                _ = httpScratch.append(Engine.crlf)
+                any = true
+            }
         }
         // libhtp's composition adds the blank line after the last header only.
         if any { _ = httpScratch.append(Engine.crlf) }
         return scratchView(from: start)
     }
 
+    /// "Name: value" of one header.
+    func appendLine(_ block: ByteView, _ h: HeaderSpan) {
+        _ = httpScratch.append(block.slice(h.nameStart, h.nameEnd &- h.nameStart) ?? .empty)
+        _ = httpScratch.append(Engine.colonSpace)
+        _ = httpScratch.append(block.slice(h.valueStart, h.valueEnd &- h.valueStart) ?? .empty)
+    }
+
     /// The value of header `name` (lower case): the first one's, with later ones appended
-    /// after ", " when `merge`; nil when absent.
+    /// after ", " when `merge` (the span table is loaded); nil when absent.
     func mergedValue(_ block: ByteView, _ name: StaticString, merge: Bool) -> ByteView? {
         let want = name.byteView
+        if merge {
+            var k = 0
+            while k < httpSpans.count {
+                let h = httpSpans[k]
+                if Engine.nameEquals(block, h, want) {
+                    let first = block.slice(h.valueStart, h.valueEnd &- h.valueStart) ?? .empty
+                    guard hasLater(block, k) else { return first }
+                    let start = httpScratch.used
+                    _ = httpScratch.append(first)
+                    appendLaterValues(block, k)
+                    return scratchView(from: start)
+                }
+                k &+= 1
+            }
+            return nil
+        }
         var pos = 0
         while let h = HeaderSpan(block, pos) {
             pos = h.next
-            guard h.hasName, Engine.nameEquals(block, h, want) else { continue }
-            let first = block.slice(h.valueStart, h.valueEnd &- h.valueStart) ?? .empty
-            guard merge, Engine.hasLater(block, h) else { return first }
-            let start = httpScratch.used
-            appendJoinedValue(block, h, merge: true)
-            return scratchView(from: start)
+            if h.hasName && Engine.nameEquals(block, h, want) {
+                return block.slice(h.valueStart, h.valueEnd &- h.valueStart) ?? .empty
+            }
         }
         return nil
     }
 
-    /// Appends `h`'s value and, when `merge`, ", " + the value of every later header of the
-    /// same name.
-    func appendJoinedValue(_ block: ByteView, _ h: HeaderSpan, merge: Bool) {
-        _ = httpScratch.append(block.slice(h.valueStart, h.valueEnd &- h.valueStart) ?? .empty)
-        guard merge else { return }
-        var pos = h.next
-        while let o = HeaderSpan(block, pos) {
-            pos = o.next
-            guard o.hasName, Engine.sameName(block, h, o) else { continue }
-            _ = httpScratch.append(Engine.commaSpace)
-            _ = httpScratch.append(block.slice(o.valueStart, o.valueEnd &- o.valueStart) ?? .empty)
+    /// ", " + the value of every header after span `k` with its name.
+    func appendLaterValues(_ block: ByteView, _ k: Int) {
+        let h = httpSpans[k]
+        var j = k &+ 1
+        while j < httpSpans.count {
+            let o = httpSpans[j]
+            if Engine.sameName(block, h, o) {
+                _ = httpScratch.append(Engine.commaSpace)
+                _ = httpScratch.append(block.slice(o.valueStart, o.valueEnd &- o.valueStart) ?? .empty)
+            }
+            j &+= 1
         }
     }
 
-    static func seenBefore(_ block: ByteView, _ h: HeaderSpan) -> Bool {
-        var pos = 0
-        while pos < h.lineStart, let o = HeaderSpan(block, pos) {
-            pos = o.next
-            if o.hasName && sameName(block, o, h) { return true }
+    func seenBefore(_ block: ByteView, _ k: Int) -> Bool {
+        var j = 0
+        while j < k {
+            if Engine.sameName(block, httpSpans[j], httpSpans[k]) { return true }
+            j &+= 1
         }
         return false
     }
 
-    static func hasLater(_ block: ByteView, _ h: HeaderSpan) -> Bool {
-        var pos = h.next
-        while let o = HeaderSpan(block, pos) {
-            pos = o.next
-            if o.hasName && sameName(block, h, o) { return true }
+    func hasLater(_ block: ByteView, _ k: Int) -> Bool {
+        var j = k &+ 1
+        while j < httpSpans.count {
+            if Engine.sameName(block, httpSpans[k], httpSpans[j]) { return true }
+            j &+= 1
         }
         return false
     }

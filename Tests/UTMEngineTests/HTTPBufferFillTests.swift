@@ -88,6 +88,18 @@ import UTMDetect
         #expect(!Self.sids(Self.h1(req, resp, size: 5), defs).contains(23))
     }
 
+    /// Past `httpMergeLineLimit` header lines nothing is joined (the merge is bounded): names
+    /// repeat and a value is the first one's; the buffers are still there.
+    @Test func manyHeadersNotMerged() {
+        let defs = Self.definitions()
+        var req = "GET /Path HTTP/1.1\r\nHost: www.example.com\r\nAccept: text/html\r\n"
+        for k in 0 ..< Engine.httpMergeLineLimit { req += "X-\(k): v\r\n" }
+        req += "Accept: */*\r\n\r\n"
+        let got = Self.sids(Self.h1(req, Self.response, size: 4096), defs)
+        #expect(got.contains(4) && got.contains(14) && got.contains(2), "request line, host, names")
+        #expect(!got.contains(5), "accept not joined past the limit")
+    }
+
     @Test func http2WholeAndSplit() {
         let defs = Self.definitions()
         for size in [4096, 50, 30] {
