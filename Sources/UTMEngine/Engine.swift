@@ -70,11 +70,9 @@ public final class Engine {
     /// (EngineHTTP2.swift): inspected after the feed, which must not be re-entered.
     var http2Body: [UInt8] = []
     var http2BodyPieces: [HTTP2BodyPiece] = []
-    /// Composed HTTP buffers of the transaction side being inspected (EngineHTTPBuffers.swift),
-    /// reserved here once.
-    var httpScratch = FieldStore(capacity: Engine.httpScratchCapacity)
-    /// The header lines of the HTTP/1 side being composed (EngineHTTPBuffers.swift).
-    var httpSpans: [HeaderSpan] = []
+    /// Composed HTTP buffers of the transaction side being inspected (EngineHTTPBuffers.swift,
+    /// UTMAppLayer/HTTPBufferComposer.swift), reserved here once.
+    var httpCompose = HTTPBufferComposer()
     var pgsql: SlotPool<PgSQLParser>
     var smb: SlotPool<SMBParser>
     var sipTCP: SlotPool<SIPStream>
@@ -133,7 +131,6 @@ public final class Engine {
         http2Ready.reserveCapacity(c.http2.maxStreams)
         http2Body.reserveCapacity(Engine.http2BodyCapacity)
         http2BodyPieces.reserveCapacity(Engine.http2BodyPieceCapacity)
-        httpSpans.reserveCapacity(Engine.httpMergeLineLimit)
         pgsql = SlotPool(limit: c.maxPgSQLStates) { PgSQLParser(config: c.pgsql) }
         smb = SlotPool(limit: c.maxSMBStates) { SMBParser(config: c.smb) }
         sipTCP = SlotPool(limit: c.maxSIPTCPStates) { SIPStream() }

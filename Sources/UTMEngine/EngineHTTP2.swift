@@ -152,7 +152,7 @@ extension Engine {
     func fillStreamHTTP2(_ b: inout InspectionBuffers, _ i: Int, _ s: Int, response: Bool) {
         fillHTTP2(&b, i, s, response: false, headerLines: !response)
         // Composed buffers (EngineHTTPBuffers.swift): this side's, plus the request's host.
-        httpScratch.reset()
+        httpCompose.reset()
         fillHTTP2Composed(&b, i, s, response: false, hostOnly: response)
         guard response else { return }
         b[.httpContentType] = nil

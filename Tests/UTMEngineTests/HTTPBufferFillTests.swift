@@ -3,6 +3,7 @@ import Testing
 import AllocationCounter
 import UTMCore
 import UTMDetect
+import UTMAppLayer
 @testable import UTMEngine
 
 /// The composed HTTP buffers (EngineHTTPBuffers.swift) as Suricata builds them, on HTTP/1 and
@@ -93,7 +94,7 @@ import UTMDetect
     @Test func manyHeadersNotMerged() {
         let defs = Self.definitions()
         var req = "GET /Path HTTP/1.1\r\nHost: www.example.com\r\nAccept: text/html\r\n"
-        for k in 0 ..< Engine.httpMergeLineLimit { req += "X-\(k): v\r\n" }
+        for k in 0 ..< HTTPBufferComposer.mergeLineLimit { req += "X-\(k): v\r\n" }
         req += "Accept: */*\r\n\r\n"
         let got = Self.sids(Self.h1(req, Self.response, size: 4096), defs)
         #expect(got.contains(4) && got.contains(14) && got.contains(2), "request line, host, names")
