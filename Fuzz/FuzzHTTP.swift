@@ -10,6 +10,9 @@ import UTMAppLayer
 /// the length, bit 6 the direction and bit 7 a gap. The parser is reused across inputs, as the
 /// engine's pool reuses it across flows, so `reset` is fuzzed too.
 nonisolated(unsafe) private var parser = HTTPParser()
+/// The engine's buffer composition (http.header_names, http.start, joined values, normalized
+/// host and URI) on every ready transaction's fields.
+nonisolated(unsafe) private var composer = HTTPBufferComposer()
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzHTTP(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -30,10 +33,29 @@ public func fuzzHTTP(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         for i in 0 ..< parser.readyCount {
             let t = parser.ready(i)
             sink &+= parser.withField(t.uri) { $0.count } &+ parser.withField(t.host) { $0.count }
+            sink &+= compose(t)
         }
         if control & 0x3f == 0x3f { parser.consumeReady() }
     }
     parser.finish { chunk in sink &+= chunk.data.count }
     parser.consumeReady()
     return sink == -1 ? 1 : 0
+}
+
+/// Runs every composition on one transaction's request and response fields.
+private func compose(_ t: HTTPTransaction) -> Int {
+    var n = 0
+    composer.reset()
+    n &+= parser.withField(t.uri) { composer.normalizedURI($0)?.count ?? 0 }
+    n &+= parser.withField(t.host) { composer.lowerHost($0, stripPort: true, trailingDots: true)?.count ?? 0 }
+    for (line, block) in [(t.statusLine, t.responseHeaders), (t.requestBlock, t.requestHeaders)] {
+        parser.withField(block) { b in
+            let merge = composer.loadSpans(b)
+            n &+= composer.composeNames(b, merge: merge)?.count ?? 0
+            n &+= composer.mergedValue(b, "accept", merge: merge)?.count ?? 0
+            n &+= composer.mergedValue(b, "content-length", merge: false)?.count ?? 0
+            n &+= parser.withField(line) { composer.composeStart($0, b, merge: merge)?.count ?? 0 }
+        }
+    }
+    return n
 }

@@ -165,8 +165,9 @@ public struct HTTPTransaction: Sendable {
 
     // Whole stored blocks: every request field lies inside `requestBlock`, every response
     // field inside `responseBlock`, which is how the store is compacted.
-    var requestBlock: Field = .absent
-    var responseBlock: Field = .absent
+    // Public to read: the engine takes the request line and http.start's start line from them.
+    public internal(set) var requestBlock: Field = .absent
+    public internal(set) var responseBlock: Field = .absent
     var ready = false
     /// Bit 0: request side done with it; bit 1: response side done (readiness only).
     var flagsInternal: UInt8 = 0

@@ -70,6 +70,9 @@ public final class Engine {
     /// (EngineHTTP2.swift): inspected after the feed, which must not be re-entered.
     var http2Body: [UInt8] = []
     var http2BodyPieces: [HTTP2BodyPiece] = []
+    /// Composed HTTP buffers of the transaction side being inspected (EngineHTTPBuffers.swift,
+    /// UTMAppLayer/HTTPBufferComposer.swift), reserved here once.
+    var httpCompose = HTTPBufferComposer()
     var pgsql: SlotPool<PgSQLParser>
     var smb: SlotPool<SMBParser>
     var sipTCP: SlotPool<SIPStream>

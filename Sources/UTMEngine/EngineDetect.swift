@@ -273,6 +273,8 @@ extension Engine {
             put(.httpContentType, tx.requestContentType)
             put(.httpRequestHeader, tx.requestHeaders)
         }
+        // header_names, start, request_line, accept*, connection, content_len, normalized host.
+        fillHTTPComposed(&b, p, tx, response: response)
     }
 
     /// The status code digits inside the status line ("HTTP/1.1 200 OK" → "200").

@@ -151,9 +151,13 @@ extension Engine {
     /// HTTP/1 transaction is, but with its own content type and header lines.
     func fillStreamHTTP2(_ b: inout InspectionBuffers, _ i: Int, _ s: Int, response: Bool) {
         fillHTTP2(&b, i, s, response: false, headerLines: !response)
+        // Composed buffers (EngineHTTPBuffers.swift): this side's, plus the request's host.
+        httpCompose.reset()
+        fillHTTP2Composed(&b, i, s, response: false, hostOnly: response)
         guard response else { return }
         b[.httpContentType] = nil
         fillHTTP2(&b, i, s, response: true)
+        fillHTTP2Composed(&b, i, s, response: true)
     }
 
     /// The HTTP buffers of one stream side (views into the parser, valid until it is fed again).

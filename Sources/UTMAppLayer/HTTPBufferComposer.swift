@@ -1,0 +1,413 @@
+import UTMCore
+
+/// Builds the HTTP inspection buffers Suricata composes from a header block or normalizes
+/// (http.header_names, http.start, joined header values, http.host, http.uri): pure byte work
+/// on parser output, kept here beside the parser so the HTTP fuzz target runs it on hostile
+/// bytes. The engine (UTMEngine/EngineHTTPBuffers.swift) decides which to build and lends the
+/// results to the rules.
+///
+/// Why one scratch store: the composed bytes exist nowhere contiguous. The store and the span
+/// table are reserved in `init` and reset per transaction side, so composing never allocates;
+/// a view returned is valid until the next `reset` (or until the store is appended past it —
+/// within capacity that never moves it). A full store cuts the buffer short, never grows.
+public struct HTTPBufferComposer: Sendable {
+    /// Two composed copies of a header block bounded by the HTTP parser's `maxHeaderBlock`
+    /// (8 KiB by default), their separators, joined values, a normalized URI (a line of at
+    /// most `maxHeaderLine`, 4 KiB) and a host.
+    public static let scratchCapacity = 48 << 10
+    /// Header blocks with more lines than this are not merged by name (repeated headers stay
+    /// separate): the merge compares line pairs, so it is bounded to keep a hostile block of
+    /// thousands of tiny headers cheap.
+    public static let mergeLineLimit = 128
+
+    public var scratch: FieldStore
+    var spans: [HeaderSpan]
+
+    public init() {
+        scratch = FieldStore(capacity: HTTPBufferComposer.scratchCapacity)
+        spans = []
+        spans.reserveCapacity(HTTPBufferComposer.mergeLineLimit)
+    }
+
+    /// Forgets everything composed (views lent before become invalid).
+    public mutating func reset() { scratch.reset() }
+
+    /// Splits `block` into the span table once (the compositions below then compare names
+    /// without re-reading lines). False when it has more than `mergeLineLimit` lines: the
+    /// table then holds the first ones only and nothing may be merged.
+    public mutating func loadSpans(_ block: ByteView) -> Bool {
+        spans.removeAll(keepingCapacity: true)
+        var pos = 0
+        while let h = HeaderSpan(block, pos) {
+            pos = h.next
+            guard h.hasName else { continue }
+            guard spans.count < HTTPBufferComposer.mergeLineLimit else { return false }
+            spans.append(h)
+        }
+        return true
+    }
+
+    /// "\r\n" + names + "\r\n" each + "\r\n"; nil for an empty block.
+    public mutating func composeNames(_ block: ByteView, merge: Bool) -> ByteView? {
+        let start = scratch.used
+        _ = scratch.append(HTTPBufferComposer.crlf)
+        var any = false
+        if merge {
+            var k = 0
+            while k < spans.count {
+                let h = spans[k]
+                if !seenBefore(block, k) {
+                    _ = scratch.append(block.slice(h.nameStart, h.nameEnd &- h.nameStart) ?? .empty)
+                    _ = scratch.append(HTTPBufferComposer.crlf)
+                    any = true
+                }
+                k &+= 1
+            }
+        } else {
+            var pos = 0
+            while let h = HeaderSpan(block, pos) {
+                pos = h.next
+                guard h.hasName else { continue }
+                _ = scratch.append(block.slice(h.nameStart, h.nameEnd &- h.nameStart) ?? .empty)
+                _ = scratch.append(HTTPBufferComposer.crlf)
+                any = true
+            }
+        }
+        guard any else {
+            scratch.rewind(to: start)
+            return nil
+        }
+        _ = scratch.append(HTTPBufferComposer.crlf)
+        return scratchView(from: start)
+    }
+
+    /// Start line + "\r\n" + "Name: value\r\n" per header (repeats joined) + "\r\n".
+    public mutating func composeStart(_ line: ByteView, _ block: ByteView, merge: Bool) -> ByteView? {
+        let start = scratch.used
+        _ = scratch.append(line)
+        _ = scratch.append(HTTPBufferComposer.crlf)
+        var any = false
+        if merge {
+            var k = 0
+            while k < spans.count {
+                let h = spans[k]
+                if !seenBefore(block, k) {
+                    appendLine(block, h)
+                    if !HTTPBufferComposer.isContentLength(block, h) { appendLaterValues(block, k) }
+                    _ = scratch.append(HTTPBufferComposer.crlf)
+                    any = true
+                }
+                k &+= 1
+            }
+        } else {
+            var pos = 0
+            while let h = HeaderSpan(block, pos) {
+                pos = h.next
+                guard h.hasName else { continue }
+                appendLine(block, h)
+                _ = scratch.append(HTTPBufferComposer.crlf)
+                any = true
+            }
+        }
+        // libhtp's composition adds the blank line after the last header only.
+        if any { _ = scratch.append(HTTPBufferComposer.crlf) }
+        return scratchView(from: start)
+    }
+
+    /// "Name: value" of one header.
+    public mutating func appendLine(_ block: ByteView, _ h: HeaderSpan) {
+        _ = scratch.append(block.slice(h.nameStart, h.nameEnd &- h.nameStart) ?? .empty)
+        _ = scratch.append(HTTPBufferComposer.colonSpace)
+        _ = scratch.append(block.slice(h.valueStart, h.valueEnd &- h.valueStart) ?? .empty)
+    }
+
+    /// The value of header `name` (lower case): the first one's, with later ones appended
+    /// after ", " when `merge` (the span table is loaded); nil when absent.
+    public mutating func mergedValue(_ block: ByteView, _ name: StaticString, merge: Bool) -> ByteView? {
+        let want = name.byteView
+        if merge {
+            var k = 0
+            while k < spans.count {
+                let h = spans[k]
+                if HTTPBufferComposer.nameEquals(block, h, want) {
+                    let first = block.slice(h.valueStart, h.valueEnd &- h.valueStart) ?? .empty
+                    guard hasLater(block, k) else { return first }
+                    let start = scratch.used
+                    _ = scratch.append(first)
+                    appendLaterValues(block, k)
+                    return scratchView(from: start)
+                }
+                k &+= 1
+            }
+            return nil
+        }
+        var pos = 0
+        while let h = HeaderSpan(block, pos) {
+            pos = h.next
+            if h.hasName && HTTPBufferComposer.nameEquals(block, h, want) {
+                return block.slice(h.valueStart, h.valueEnd &- h.valueStart) ?? .empty
+            }
+        }
+        return nil
+    }
+
+    /// ", " + the value of every header after span `k` with its name.
+    public mutating func appendLaterValues(_ block: ByteView, _ k: Int) {
+        let h = spans[k]
+        var j = k &+ 1
+        while j < spans.count {
+            let o = spans[j]
+            if HTTPBufferComposer.sameName(block, h, o) {
+                _ = scratch.append(HTTPBufferComposer.commaSpace)
+                _ = scratch.append(block.slice(o.valueStart, o.valueEnd &- o.valueStart) ?? .empty)
+            }
+            j &+= 1
+        }
+    }
+
+    public func seenBefore(_ block: ByteView, _ k: Int) -> Bool {
+        var j = 0
+        while j < k {
+            if HTTPBufferComposer.sameName(block, spans[j], spans[k]) { return true }
+            j &+= 1
+        }
+        return false
+    }
+
+    public func hasLater(_ block: ByteView, _ k: Int) -> Bool {
+        var j = k &+ 1
+        while j < spans.count {
+            if HTTPBufferComposer.sameName(block, spans[k], spans[j]) { return true }
+            j &+= 1
+        }
+        return false
+    }
+
+    public static func sameName(_ block: ByteView, _ a: HeaderSpan, _ b: HeaderSpan) -> Bool {
+        let n = a.nameEnd &- a.nameStart
+        guard n == b.nameEnd &- b.nameStart else { return false }
+        var k = 0
+        while k < n {
+            guard let x = block.u8(a.nameStart &+ k), let y = block.u8(b.nameStart &+ k),
+                  asciiLower(x) == asciiLower(y) else { return false }
+            k &+= 1
+        }
+        return true
+    }
+
+    /// Whether `h`'s name is `want` (lower case), any case.
+    public static func nameEquals(_ block: ByteView, _ h: HeaderSpan, _ want: ByteView) -> Bool {
+        let n = h.nameEnd &- h.nameStart
+        guard n == want.count else { return false }
+        var k = 0
+        while k < n {
+            guard let x = block.u8(h.nameStart &+ k), let y = want.u8(k), asciiLower(x) == y else { return false }
+            k &+= 1
+        }
+        return true
+    }
+
+    public static func isContentLength(_ block: ByteView, _ h: HeaderSpan) -> Bool {
+        nameEquals(block, h, StaticString("content-length").byteView)
+    }
+
+    public static let crlf = StaticString("\r\n").byteView
+    public static let colonSpace = StaticString(": ").byteView
+    public static let commaSpace = StaticString(", ").byteView
+
+    /// The scratch bytes from `start` to the end, as a view (nil when empty).
+    public func scratchView(from start: Int) -> ByteView? {
+        let n = scratch.used &- start
+        guard n > 0 else { return nil }
+        return scratch.withView(Field(offset: Int32(start), length: Int32(n))) { $0 }
+    }
+
+    /// `host` lower-cased (and, with `stripPort`, cut at its port: "Host:8080" → "host"),
+    /// copied to the scratch store only when it changes.
+    /// `trailingDots`: also drop dots at the end ("example.com." → "example.com"), as libhtp's
+    /// hostname normalization does (Suricata's HTTP/2 one does not).
+    public mutating func lowerHost(_ host: ByteView, stripPort: Bool, trailingDots: Bool = false) -> ByteView? {
+        var end = host.count
+        if stripPort {
+            // "[v6]:port" keeps its brackets; otherwise the first colon starts the port, as
+            // Suricata's HTTP/2 host normalization cuts it.
+            if host.u8(0) == UInt8(ascii: "[") {
+                var k = 0
+                while k < end, host.u8(k) != UInt8(ascii: "]") { k &+= 1 }
+                end = Swift.min(end, k &+ 1)
+            } else {
+                var k = 0
+                while k < end, host.u8(k) != UInt8(ascii: ":") { k &+= 1 }
+                end = k
+            }
+        }
+        if trailingDots {
+            while end > 0 && host.u8(end &- 1) == UInt8(ascii: ".") { end &-= 1 }
+        }
+        guard end > 0, let cut = host.slice(0, end) else { return nil }
+        var upper = false
+        var k = 0
+        while k < end {
+            if let c = cut.u8(k), c >= 0x41 && c <= 0x5A { upper = true; break }
+            k &+= 1
+        }
+        guard upper else { return cut }
+        let start = scratch.used
+        k = 0
+        while k < end {
+            _ = scratch.appendByte(asciiLower(cut.u8(k) ?? 0))
+            k &+= 1
+        }
+        return scratchView(from: start)
+    }
+
+    // MARK: URI
+
+    /// Suricata's http.uri for HTTP/1: libhtp's normalized URI without scheme and authority
+    /// (an absolute-form target keeps its path on): the path %-decoded, then its dot segments
+    /// removed (RFC 3986 §5.2.4); the query as sent; the fragment %-decoded. A request whose
+    /// URI needs none of this lends the parser's bytes (nothing copied).
+    ///
+    /// Kept from libhtp's defaults: invalid %-escapes stay as sent; %2F and %5C stay encoded
+    /// (decoding them would make new separators). Not done (see README): %u escapes, UTF-8
+    /// best-fit mapping, backslash conversion, separator compression.
+    public mutating func normalizedURI(_ uri: ByteView) -> ByteView? {
+        let n = uri.count
+        guard n > 0 else { return nil }
+        var s = 0
+        if uri.u8(0) != UInt8(ascii: "/") {
+            // "scheme://authority/path": the path starts at the first slash after "://".
+            guard let sep = HTTPBufferComposer.find(uri, StaticString("://").byteView, 0) else { return uri }
+            var k = sep &+ 3
+            while k < n, let c = uri.u8(k), c != UInt8(ascii: "/"), c != UInt8(ascii: "?"), c != UInt8(ascii: "#") { k &+= 1 }
+            s = k
+        }
+        var pathEnd = s
+        while pathEnd < n, let c = uri.u8(pathEnd), c != UInt8(ascii: "?"), c != UInt8(ascii: "#") { pathEnd &+= 1 }
+        var needs = s > 0
+        var k = s
+        while !needs && k < n {
+            let c = uri.u8(k)
+            if c == UInt8(ascii: "%") { needs = true }
+            if k < pathEnd && c == UInt8(ascii: "/") && uri.u8(k &+ 1) == UInt8(ascii: ".") { needs = true }
+            k &+= 1
+        }
+        guard needs else { return uri }
+        let start = scratch.used
+        k = s
+        // A path not starting with "/" (rare): its first segment as it comes.
+        while k < pathEnd, uri.u8(k) != UInt8(ascii: "/") { k = appendDecoded(uri, k, keepSeparators: true) }
+        while k < pathEnd {
+            k &+= 1  // the "/"
+            let seg = scratch.used
+            _ = scratch.appendByte(UInt8(ascii: "/"))
+            while k < pathEnd, uri.u8(k) != UInt8(ascii: "/") { k = appendDecoded(uri, k, keepSeparators: true) }
+            let len = scratch.used &- seg &- 1
+            let last = k >= pathEnd
+            // Read in place (no copy of the array is held across the rewind: that would
+            // make the store copy its bytes).
+            let dot = UInt8(ascii: ".")
+            if len == 1 && scratch.bytes[seg &+ 1] == dot {
+                scratch.rewind(to: seg)
+                if last { _ = scratch.appendByte(UInt8(ascii: "/")) }
+            } else if len == 2 && scratch.bytes[seg &+ 1] == dot && scratch.bytes[seg &+ 2] == dot {
+                var p = seg &- 1
+                while p >= start && scratch.bytes[p] != UInt8(ascii: "/") { p &-= 1 }
+                scratch.rewind(to: p >= start ? p : seg)
+                if last { _ = scratch.appendByte(UInt8(ascii: "/")) }
+            }
+        }
+        if s == pathEnd && s > 0 { _ = scratch.appendByte(UInt8(ascii: "/")) }
+        // Query as sent, up to the fragment; the fragment decoded.
+        while k < n, uri.u8(k) != UInt8(ascii: "#") {
+            _ = scratch.appendByte(uri.u8(k) ?? 0)
+            k &+= 1
+        }
+        while k < n { k = appendDecoded(uri, k, keepSeparators: false) }
+        return scratchView(from: start) ?? uri
+    }
+
+    /// Appends the byte at `k` of `v`, or the byte a valid "%XX" there encodes (a slash or
+    /// backslash stays encoded when `keepSeparators`); returns the next position.
+    public mutating func appendDecoded(_ v: ByteView, _ k: Int, keepSeparators: Bool) -> Int {
+        let c = v.u8(k) ?? 0
+        if c == UInt8(ascii: "%"), let h = v.u8(k &+ 1).flatMap(HTTPBufferComposer.hexValue), let l = v.u8(k &+ 2).flatMap(HTTPBufferComposer.hexValue) {
+            let x = h << 4 | l
+            if !(keepSeparators && (x == UInt8(ascii: "/") || x == UInt8(ascii: "\\"))) {
+                _ = scratch.appendByte(x)
+                return k &+ 3
+            }
+        }
+        _ = scratch.appendByte(c)
+        return k &+ 1
+    }
+
+    public static func hexValue(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 0x30...0x39: c &- 0x30
+        case 0x41...0x46: c &- 0x37
+        case 0x61...0x66: c &- 0x57
+        default: nil
+        }
+    }
+
+    /// First position of `pattern` in `v` at or after `from`.
+    public static func find(_ v: ByteView, _ pattern: ByteView, _ from: Int) -> Int? {
+        let m = pattern.count
+        guard m > 0 else { return from }
+        var k = from
+        while k &+ m <= v.count {
+            var j = 0
+            while j < m && v.u8(k &+ j) == pattern.u8(j) { j &+= 1 }
+            if j == m { return k }
+            k &+= 1
+        }
+        return nil
+    }
+
+}
+
+
+/// One line of an HTTP/1 header block as the parser keeps it ("Name: value\r\n"): the name
+/// (blanks before the colon trimmed) and the value (blanks trimmed both sides), as libhtp
+/// splits a header line. A line without a colon has no name.
+public struct HeaderSpan: Sendable {
+    public var lineStart: Int
+    public var nameStart: Int
+    public var nameEnd: Int
+    public var valueStart: Int
+    public var valueEnd: Int
+    /// Where the next line starts.
+    public var next: Int
+    public var hasName: Bool { nameEnd > nameStart }
+
+    /// The line starting at `s`; nil at the end of the block.
+    public init?(_ v: ByteView, _ s: Int) {
+        let n = v.count
+        guard s >= 0, s < n else { return nil }
+        var e = s
+        while e < n && v.u8(e) != 0x0A { e &+= 1 }
+        next = e &+ 1
+        var le = e
+        if le > s && v.u8(le &- 1) == 0x0D { le &-= 1 }
+        lineStart = s
+        nameStart = s
+        var colon = s
+        while colon < le && v.u8(colon) != UInt8(ascii: ":") { colon &+= 1 }
+        guard colon < le else {
+            nameEnd = s
+            valueStart = s
+            valueEnd = s
+            return
+        }
+        var ne = colon
+        while ne > s, let c = v.u8(ne &- 1), c == 0x20 || c == 0x09 { ne &-= 1 }
+        nameEnd = ne
+        var vs = colon &+ 1
+        while vs < le, let c = v.u8(vs), c == 0x20 || c == 0x09 { vs &+= 1 }
+        var ve = le
+        while ve > vs, let c = v.u8(ve &- 1), c == 0x20 || c == 0x09 { ve &-= 1 }
+        valueStart = vs
+        valueEnd = ve
+    }
+}

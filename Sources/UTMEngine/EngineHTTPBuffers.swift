@@ -1,0 +1,172 @@
+import UTMCore
+import UTMAppLayer
+import UTMDetect
+
+/// The HTTP buffers Suricata composes from a transaction's header list rather than reading
+/// as one field: http.header_names, http.start, http.request_line, the single-header values
+/// (http.accept, http.accept_enc, http.accept_lang, http.connection, http.content_len) and
+/// the normalized http.host. Rules could use them before (the parser accepted them) but no
+/// code filled them, so they never matched.
+///
+/// Built as libhtp and Suricata's HTTP/2 code build them:
+/// - http.header_names: "\r\n" + each name + "\r\n" ... + "\r\n" (no buffer without headers).
+///   HTTP/1 names as sent, each once (libhtp keeps one table entry per name, case-blind);
+///   HTTP/2 every decoded name in order, pseudo-headers included.
+/// - http.start (HTTP/1 only): start line + "\r\n" + "Name: value\r\n" per header + "\r\n".
+/// - http.request_line: the request line as sent, without its line end (HTTP/2:
+///   "METHOD path HTTP/2"); http.response_line for HTTP/2: "HTTP/2 status".
+/// - a header value: trimmed; repeated headers joined by ", " (libhtp; HTTP/2 likewise), but
+///   Content-Length keeps its first value (libhtp does not join it).
+/// - http.host: lower case, without the port (http.host.raw keeps what was sent).
+///
+/// Why a scratch store: these bytes exist nowhere contiguous in the parser. The store is
+/// reserved once with the engine and reset per transaction side, so nothing is allocated
+/// per packet; views into it are valid until the next fill, i.e. for one `inspectApp` call.
+/// Each buffer is built only when a loaded rule uses it.
+extension Engine {
+
+    /// Whether to build buffer `id`: a loaded IPS rule uses it, or firewall rules are loaded
+    /// (their rule set does not say which buffers it reads; they share `fillHTTP`).
+    @inline(__always)
+    func wants(_ id: BufferID) -> Bool { fw.rules != nil || detect?.uses(id) == true }
+
+    // MARK: HTTP/1
+
+    /// The composed buffers of one HTTP/1 transaction side. Views lent by `p` and the scratch
+    /// store, valid until either changes.
+    func fillHTTPComposed(_ b: inout InspectionBuffers, _ p: HTTPParser, _ tx: HTTPTransaction, response: Bool) {
+        guard detect != nil || fw.rules != nil else { return }
+        httpCompose.reset()
+        // The request's host and URI go with both sides, as the parser's other request fields do.
+        if tx.host.isPresent && wants(.httpHost) {
+            if let host = httpCompose.lowerHost(p.withField(tx.host) { $0 }, stripPort: false, trailingDots: true) { b[.httpHost] = host }
+        }
+        if tx.uri.isPresent && wants(.httpURI) {
+            if let uri = httpCompose.normalizedURI(p.withField(tx.uri) { $0 }) { b[.httpURI] = uri }
+        }
+        if wants(.httpRawHost), let raw = rawHost(p, tx) { b[.httpRawHost] = raw }
+        let headersField = response ? tx.responseHeaders : tx.requestHeaders
+        guard headersField.isPresent else { return }
+        let block = p.withField(headersField) { $0 }
+        let merge = httpCompose.loadSpans(block)
+        if wants(.httpHeaderNames) { b[.httpHeaderNames] = httpCompose.composeNames(block, merge: merge) }
+        if wants(.httpStart) {
+            let line = p.withField(response ? tx.statusLine : requestLine(tx)) { $0 }
+            if !line.isEmpty { b[.httpStart] = httpCompose.composeStart(line, block, merge: merge) }
+        }
+        if !response {
+            if wants(.httpRequestLine) {
+                let line = p.withField(requestLine(tx)) { $0 }
+                if !line.isEmpty { b[.httpRequestLine] = line }
+            }
+            if wants(.httpAccept) { b[.httpAccept] = httpCompose.mergedValue(block, "accept", merge: merge) }
+            if wants(.httpAcceptEnc) { b[.httpAcceptEnc] = httpCompose.mergedValue(block, "accept-encoding", merge: merge) }
+            if wants(.httpAcceptLang) { b[.httpAcceptLang] = httpCompose.mergedValue(block, "accept-language", merge: merge) }
+            if wants(.httpConnection) { b[.httpConnection] = httpCompose.mergedValue(block, "connection", merge: merge) }
+        }
+        if wants(.httpContentLen) { b[.httpContentLen] = httpCompose.mergedValue(block, "content-length", merge: false) }
+    }
+
+    /// The request line: the stored block up to the CRLF the parser put after it.
+    func requestLine(_ tx: HTTPTransaction) -> Field {
+        guard tx.requestBlock.isPresent, tx.requestHeaders.isPresent else { return .absent }
+        let n = tx.requestHeaders.offset &- 2 &- tx.requestBlock.offset
+        guard n > 0, n <= tx.requestBlock.length else { return .absent }
+        return Field(offset: tx.requestBlock.offset, length: n)
+    }
+
+    /// Suricata's http.host.raw: the Host header as sent (port included), or the authority of
+    /// an absolute-form URI when there is one (the parser's host then came from it).
+    func rawHost(_ p: HTTPParser, _ tx: HTTPTransaction) -> ByteView? {
+        let uri = p.withField(tx.uri) { $0 }
+        let absolute = uri.u8(0).map { $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: "*") } ?? false
+        if !absolute, tx.requestHeaders.isPresent,
+           let v = p.withField(tx.requestHeaders, { Engine.headerValue($0, "host") }) {
+            return v
+        }
+        return nil
+    }
+
+    // MARK: HTTP/2
+
+    /// The composed buffers of one HTTP/2 stream side, from its decoded header list.
+    /// `hostOnly`: just the request's normalized http.host (a response is inspected with it).
+    func fillHTTP2Composed(_ b: inout InspectionBuffers, _ i: Int, _ s: Int, response: Bool, hostOnly: Bool = false) {
+        guard detect != nil || fw.rules != nil else { return }
+        let side = response ? http2.items[i].streams[s].response : http2.items[i].streams[s].request
+        if !response {
+            let auth = side.authority.isPresent ? side.authority : side.host
+            if auth.isPresent && wants(.httpHost) {
+                let v = side.store.withView(auth) { $0 }
+                if let host = httpCompose.lowerHost(v, stripPort: true) { b[.httpHost] = host } else { b[.httpHost] = nil }
+            }
+        }
+        if hostOnly { return }
+        if wants(.httpHeaderNames) {
+            let start = httpCompose.scratch.used
+            _ = httpCompose.scratch.append(HTTPBufferComposer.crlf)
+            var k = 0
+            while k < side.headers.count {
+                _ = side.store.withView(side.headers[k].name) { httpCompose.scratch.append($0) }
+                _ = httpCompose.scratch.append(HTTPBufferComposer.crlf)
+                k &+= 1
+            }
+            if side.headers.isEmpty { httpCompose.scratch.rewind(to: start) } else {
+                _ = httpCompose.scratch.append(HTTPBufferComposer.crlf)
+                b[.httpHeaderNames] = httpCompose.scratchView(from: start)
+            }
+        }
+        if response {
+            if side.status.isPresent && wants(.httpResponseLine) {
+                let start = httpCompose.scratch.used
+                _ = httpCompose.scratch.append(StaticString("HTTP/2 ").byteView)
+                _ = side.store.withView(side.status) { httpCompose.scratch.append($0) }
+                b[.httpResponseLine] = httpCompose.scratchView(from: start)
+            }
+        } else {
+            if side.method.isPresent && side.path.isPresent && wants(.httpRequestLine) {
+                let start = httpCompose.scratch.used
+                _ = side.store.withView(side.method) { httpCompose.scratch.append($0) }
+                _ = httpCompose.scratch.appendByte(0x20)
+                _ = side.store.withView(side.path) { httpCompose.scratch.append($0) }
+                _ = httpCompose.scratch.append(StaticString(" HTTP/2").byteView)
+                b[.httpRequestLine] = httpCompose.scratchView(from: start)
+            }
+            if wants(.httpAccept) { b[.httpAccept] = http2Value(side, "accept") }
+            if wants(.httpAcceptEnc) { b[.httpAcceptEnc] = http2Value(side, "accept-encoding") }
+            if wants(.httpAcceptLang) { b[.httpAcceptLang] = http2Value(side, "accept-language") }
+            if wants(.httpConnection) { b[.httpConnection] = http2Value(side, "connection") }
+        }
+        if wants(.httpContentLen) { b[.httpContentLen] = http2Value(side, "content-length") }
+    }
+
+    /// The value of header `name` (HTTP/2 names are lower case): repeats joined by ", " as
+    /// Suricata's http2_frames_get_header_value joins them.
+    func http2Value(_ side: HTTP2Side, _ name: StaticString) -> ByteView? {
+        let want = name.byteView
+        var first = -1
+        var count = 0
+        var k = 0
+        while k < side.headers.count {
+            if side.store.withView(side.headers[k].name, { $0.count == want.count && $0.starts(with: want) }) {
+                if first < 0 { first = k }
+                count &+= 1
+            }
+            k &+= 1
+        }
+        guard first >= 0 else { return nil }
+        if count == 1 { return side.store.withView(side.headers[first].value) { $0 } }
+        let start = httpCompose.scratch.used
+        var n = 0
+        k = first
+        while k < side.headers.count {
+            if side.store.withView(side.headers[k].name, { $0.count == want.count && $0.starts(with: want) }) {
+                if n > 0 { _ = httpCompose.scratch.append(HTTPBufferComposer.commaSpace) }
+                _ = side.store.withView(side.headers[k].value) { httpCompose.scratch.append($0) }
+                n &+= 1
+            }
+            k &+= 1
+        }
+        return httpCompose.scratchView(from: start)
+    }
+}
