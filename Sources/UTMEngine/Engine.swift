@@ -78,6 +78,8 @@ public final class Engine {
     var sipTCP: SlotPool<SIPStream>
     var ssh: SlotPool<SSHParser>
     var ftp: SlotPool<FTPParser>
+    /// First bytes of TCP flows whose protocol is not known yet (ProbeBuffers.swift).
+    var probes: ProbeBuffers
     /// FTP data connections announced on control channels (EngineFTPData.swift).
     var ftpExpect = FTPExpectations()
     var dns: DNSParser
@@ -118,6 +120,7 @@ public final class Engine {
         eve = EVEWriter()
         let c = config
         http = SlotPool(limit: c.maxHTTPStates) { HTTPParser(config: c.http) }
+        probes = ProbeBuffers(slots: c.maxProbeBuffers)
         tls = SlotPool(limit: c.maxTLSStates) { TLSParser(config: c.tls) }
         let crypto = QUICInitialCrypto()
         var quicTLSConfig = c.tls
@@ -286,8 +289,49 @@ public final class Engine {
         avMailData(ref, data, chunk, meta)
         if bits & FlowBits.parserDone != 0 { return }
         if app == .unknown {
-            app = detectTCP(data, chunk.direction, meta: meta, bits: &bits)
+            // The probe reads this direction's undecided bytes so far followed by this chunk
+            // (ProbeBuffers: a request sent a byte or three per segment is still recognised).
+            var entry = ProbeBuffers.entry(ofAppSlot: slot)
+            if let e = entry, chunk.gapBefore { probes.clear(e, chunk.direction) }
+            if entry == nil, let e = probes.acquire() {
+                entry = e
+                slot = ProbeBuffers.appSlot(ofEntry: e)
+            }
+            var heldBefore = 0
+            var probe = data
+            if let e = entry {
+                heldBefore = probes.append(e, chunk.direction, data)
+                if heldBefore > 0, let all = probes.view(e, chunk.direction) { probe = all }
+            }
+            app = detectTCP(probe, chunk.direction, meta: meta, bits: &bits)
             guard app != .unknown else { return }
+            if let e = entry {
+                // Decided: the parser (if any) takes the slot; the kept bytes are fed first.
+                slot = -1
+                defer { probes.release(e) }
+                if app == .failed { bits |= FlowBits.parserDone; return }
+                stats.appDetected[Int(app.rawValue)] &+= 1
+                appRevealed(by: chunk.direction, bits: &bits)
+                if !AppLayerDetect.hasParser(app) { bits |= FlowBits.parserDone; return }
+                guard let s = acquire(app) else {
+                    app = .failed
+                    bits |= FlowBits.parserDone
+                    return
+                }
+                slot = s
+                let other: Direction = chunk.direction == .toServer ? .toClient : .toServer
+                if let held = probes.view(e, other) {
+                    feedApp(ref, held, StreamChunk(direction: other, gapBefore: false, streamOffset: 0),
+                            meta: meta, time: time, app: &app, slot: &slot, bits: &bits)
+                }
+                if heldBefore > 0, let held = probes.view(e, chunk.direction, count: heldBefore) {
+                    var first = chunk
+                    first.streamOffset = chunk.streamOffset &- UInt64(heldBefore)
+                    feedApp(ref, held, first, meta: meta, time: time, app: &app, slot: &slot, bits: &bits)
+                }
+                feedApp(ref, data, chunk, meta: meta, time: time, app: &app, slot: &slot, bits: &bits)
+                return
+            }
             if app == .failed { bits |= FlowBits.parserDone; return }
             stats.appDetected[Int(app.rawValue)] &+= 1
             appRevealed(by: chunk.direction, bits: &bits)
@@ -302,6 +346,12 @@ public final class Engine {
             }
             slot = s
         }
+        feedApp(ref, data, chunk, meta: meta, time: time, app: &app, slot: &slot, bits: &bits)
+    }
+
+    /// In-order bytes of one direction to the flow's parser (its protocol is known).
+    func feedApp(_ ref: FlowRef, _ data: ByteView, _ chunk: StreamChunk, meta: EVEEndpoints, time: Timestamp,
+                 app: inout AppProto, slot: inout Int32, bits: inout UInt32) {
         guard slot >= 0 else { return }
         var m = meta
         m.appProto = app
@@ -575,6 +625,9 @@ public final class Engine {
             default:
                 break
             }
+            flow.appSlot = -1
+        } else if let e = ProbeBuffers.entry(ofAppSlot: slot) {
+            probes.release(e)
             flow.appSlot = -1
         }
         avFlowEnded(ref, m, time: flow.lastSeen)

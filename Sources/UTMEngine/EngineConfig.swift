@@ -41,6 +41,9 @@ public struct EngineConfig: Sendable {
 
     /// Payload chunks a TCP flow may show in each direction before detection gives up.
     public var detectionChunks = 4
+    /// TCP flows whose protocol is still undecided that may keep their first bytes for the
+    /// probes (`ProbeBuffers`: 512 bytes each, reserved at init; 1,024 → 512 KiB).
+    public var maxProbeBuffers = 1024
     /// UDP datagrams a flow may show before detection gives up.
     public var detectionDatagrams = 4
 
