@@ -51,7 +51,21 @@ extension Engine {
         }
         eve.json.endObject()
         eve.json.key("state_exhausted"); eve.json.uint(stats.appStateExhausted)
+        // Flows probed segment by segment because no ProbeBuffers entry was free.
+        eve.json.key("probe_exhausted"); eve.json.uint(probes.exhausted)
         eve.json.endObject()
+        if let d = detect {
+            // The stream window's work and its limits (README "Stream window, session 6").
+            let s = d.stats
+            eve.json.key("detect"); eve.json.beginObject()
+            eve.json.key("alert"); eve.json.uint(stats.alerts)
+            eve.json.key("suppressed"); eve.json.uint(s.suppressed)
+            eve.json.key("window_matches"); eve.json.uint(s.windowMatches)
+            eve.json.key("window_repeats"); eve.json.uint(s.windowRepeats)
+            eve.json.key("pending_overflows"); eve.json.uint(s.pendingOverflows)
+            eve.json.key("tail_pool_exhausted"); eve.json.uint(s.tailPoolExhausted)
+            eve.json.endObject()
+        }
         if let c = firewallCounters { writeFirewallStats(c) }
         eve.json.endObject()
         eve.end()
