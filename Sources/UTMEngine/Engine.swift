@@ -305,33 +305,9 @@ public final class Engine {
             }
             app = detectTCP(probe, chunk.direction, meta: meta, bits: &bits)
             guard app != .unknown else { return }
-            if let e = entry {
-                // Decided: the parser (if any) takes the slot; the kept bytes are fed first.
-                slot = -1
-                defer { probes.release(e) }
-                if app == .failed { bits |= FlowBits.parserDone; return }
-                stats.appDetected[Int(app.rawValue)] &+= 1
-                appRevealed(by: chunk.direction, bits: &bits)
-                if !AppLayerDetect.hasParser(app) { bits |= FlowBits.parserDone; return }
-                guard let s = acquire(app) else {
-                    app = .failed
-                    bits |= FlowBits.parserDone
-                    return
-                }
-                slot = s
-                let other: Direction = chunk.direction == .toServer ? .toClient : .toServer
-                if let held = probes.view(e, other) {
-                    feedApp(ref, held, StreamChunk(direction: other, gapBefore: false, streamOffset: 0),
-                            meta: meta, time: time, app: &app, slot: &slot, bits: &bits)
-                }
-                if heldBefore > 0, let held = probes.view(e, chunk.direction, count: heldBefore) {
-                    var first = chunk
-                    first.streamOffset = chunk.streamOffset &- UInt64(heldBefore)
-                    feedApp(ref, held, first, meta: meta, time: time, app: &app, slot: &slot, bits: &bits)
-                }
-                feedApp(ref, data, chunk, meta: meta, time: time, app: &app, slot: &slot, bits: &bits)
-                return
-            }
+            // Decided: the entry goes back once its bytes are fed; the parser takes the slot.
+            slot = -1
+            defer { if let e = entry { probes.release(e) } }
             if app == .failed { bits |= FlowBits.parserDone; return }
             stats.appDetected[Int(app.rawValue)] &+= 1
             appRevealed(by: chunk.direction, bits: &bits)
@@ -345,6 +321,20 @@ public final class Engine {
                 return
             }
             slot = s
+            if let e = entry {
+                // The parser starts at the stream's first byte: the other side's kept bytes
+                // (they came before this chunk), then this side's, then the chunk.
+                let other: Direction = chunk.direction == .toServer ? .toClient : .toServer
+                if let held = probes.view(e, other) {
+                    feedApp(ref, held, StreamChunk(direction: other, gapBefore: false, streamOffset: 0),
+                            meta: meta, time: time, app: &app, slot: &slot, bits: &bits)
+                }
+                if heldBefore > 0, let held = probes.view(e, chunk.direction, count: heldBefore) {
+                    var first = chunk
+                    first.streamOffset = chunk.streamOffset &- UInt64(heldBefore)
+                    feedApp(ref, held, first, meta: meta, time: time, app: &app, slot: &slot, bits: &bits)
+                }
+            }
         }
         feedApp(ref, data, chunk, meta: meta, time: time, app: &app, slot: &slot, bits: &bits)
     }
