@@ -16,6 +16,8 @@ public enum InspectionPoint: UInt8, Sendable {
     case dns = 4
     /// SSH banners (phase 1) and KEXINITs (phase 2, the HASSH buffers), per direction.
     case ssh = 5
+    /// SMB transactions (session 7: `smb.share`, `smb.named_pipe`), once per request/response pair.
+    case smb = 6
 }
 
 /// Transport class of the per-protocol "always" lists (signatures without a prefilter).
@@ -248,6 +250,7 @@ public final class DetectDefinitions: @unchecked Sendable {
     let alwaysTLS: [PortGroup]
     let alwaysDNS: [PortGroup]
     let alwaysSSH: [PortGroup]
+    let alwaysSMB: [PortGroup]
     /// The signatures themselves, boxed: verification borrows one per candidate instead of
     /// copying the struct (and retaining its ~20 arrays and strings).
     let boxes: [SignatureBox]
@@ -258,7 +261,8 @@ public final class DetectDefinitions: @unchecked Sendable {
     public let thresholdCount: Int
     /// Per signature: the phase of its inspection point it waits for (HTTP: 1 request
     /// headers, 2 request body, 3 response headers, 4 response body; TLS: 1 client hello,
-    /// 2 server hello; others 1).
+    /// 2 server hello, 3 each server certificate (session 7); DNS: 1 request, 2 response, 3
+    /// each question name, 4 each answer name (session 7); others 1).
     public let phases: [UInt8]
 
     public var count: Int { boxes.count }
@@ -345,7 +349,7 @@ public final class DetectDefinitions: @unchecked Sendable {
         var aPacket = [PortGroup.Builder](repeating: .init(), count: ProtoClass.allCases.count * dirs)
         var aStream = [PortGroup.Builder](repeating: .init(), count: dirs)
         var aHTTP = [PortGroup.Builder](repeating: .init(), count: 5 * dirs)
-        var aTLS = aHTTP, aDNS = aHTTP, aSSH = aHTTP
+        var aTLS = aHTTP, aDNS = aHTTP, aSSH = aHTTP, aSMB = aHTTP
         var uses = [Bool](repeating: false, count: BufferID.count)
         var texts: [AlertText] = []
         var thresholds = 0
@@ -411,6 +415,7 @@ public final class DetectDefinitions: @unchecked Sendable {
                 case .tls: aTLS[Int(phase) * dirs + d.rawValue].add(idx, s)
                 case .dns: aDNS[Int(phase) * dirs + d.rawValue].add(idx, s)
                 case .ssh: aSSH[Int(phase) * dirs + d.rawValue].add(idx, s)
+                case .smb: aSMB[Int(phase) * dirs + d.rawValue].add(idx, s)
                 }
             }
         }
@@ -428,6 +433,7 @@ public final class DetectDefinitions: @unchecked Sendable {
         alwaysTLS = aTLS.map { $0.build() }
         alwaysDNS = aDNS.map { $0.build() }
         alwaysSSH = aSSH.map { $0.build() }
+        alwaysSMB = aSMB.map { $0.build() }
         boxes = ordered.map { SignatureBox($0) }
         infos = ordered.map {
             SignatureInfo(action: $0.action, gid: $0.gid, sid: $0.sid, rev: $0.rev, priority: $0.priority,
@@ -458,6 +464,15 @@ public final class DetectDefinitions: @unchecked Sendable {
                 b = 2
             case .sshHassh, .sshHasshString, .sshHasshServer, .sshHasshServerString:
                 b = 2
+            // Session 7: the certificates are a phase of their own (3), after the ServerHello;
+            // the hello randoms and the QUIC version follow the rule's side like tls.version;
+            // the DNS multi-buffers run per name, questions (3) and answers (4), apart from the
+            // per-message phases so rules without them are not run once per name.
+            case .tlsCerts: b = 3
+            case .tlsRandom, .tlsRandomTime, .tlsRandomBytes, .quicVersion:
+                b = s.flow.contains(.toClient) ? 2 : 1
+            case .dnsQueriesRRName: b = 3
+            case .dnsAnswersRRName: b = 4
             default: b = 1
             }
             p = Swift.max(p, b)
@@ -466,6 +481,8 @@ public final class DetectDefinitions: @unchecked Sendable {
         if pt == .tls && s.flow.contains(.toClient) && hasTLSVersion(s) { p = Swift.max(p, 2) }
         // dns.opcode with flow:to_client runs with the responses (phase 2), else the requests.
         if pt == .dns && s.flow.contains(.toClient) && hasDNSOpcode(s) { p = Swift.max(p, 2) }
+        // tls.cert_chain_len is a fact of the Certificate message (phase 3).
+        if pt == .tls && hasCertChainLen(s) { p = Swift.max(p, 3) }
         return p
     }
 
@@ -528,18 +545,20 @@ public final class DetectDefinitions: @unchecked Sendable {
     /// Where a signature is evaluated; nil when it inspects buffers the engine cannot fill
     /// together (it is still kept, as a packet rule that never matches its buffers).
     public static func point(of s: Signature) -> InspectionPoint? {
-        var http = false, tls = false, dns = false, ssh = false, payload = false
+        var http = false, tls = false, dns = false, ssh = false, smb = false, payload = false
         for l in s.lists {
             if l.buffer == .payload { payload = true }
             else if l.buffer.isHTTP || l.buffer == .fileData { http = true }
             else if l.buffer.isTLS { tls = true }
-            else if l.buffer == .dnsQuery { dns = true }
+            else if l.buffer.isDNS { dns = true }
             else if l.buffer.isSSH { ssh = true }
+            else if l.buffer.isSMB { smb = true }
         }
         if http { return .http }
         if tls { return .tls }
         if dns { return .dns }
         if ssh { return .ssh }
+        if smb { return .smb }
         if payload {
             return isPacketOnly(s) || !s.proto.admits(ipProto: 6) ? .packet : .stream
         }
@@ -547,11 +566,16 @@ public final class DetectDefinitions: @unchecked Sendable {
         // tls.version is a fact of a hello: the rule is evaluated with the TLS hellos.
         if s.proto.app == .tls && hasTLSVersion(s) { return .tls }
         if s.proto.app == .dns && hasDNSOpcode(s) { return .dns }
+        if s.proto.app == .tls && hasCertChainLen(s) { return .tls }
         return .packet
     }
 
     static func hasDNSOpcode(_ s: Signature) -> Bool {
         s.headerMatches.contains { if case .dnsOpcode = $0 { return true } else { return false } }
+    }
+
+    static func hasCertChainLen(_ s: Signature) -> Bool {
+        s.headerMatches.contains { if case .tlsCertChainLen = $0 { return true } else { return false } }
     }
 
     static func hasTLSVersion(_ s: Signature) -> Bool {

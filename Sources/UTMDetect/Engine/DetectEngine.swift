@@ -90,6 +90,11 @@ public final class DetectEngine {
     /// chunk (valid while `hitStamp[i] == stamp`).
     var hitStart: [Int]
     var hitStamp: [UInt32]
+    /// Multi-buffer messages (session 7: a Certificate message's certificates, a DNS message's
+    /// names) are inspected once per instance; a signature whose stamp is the current message's
+    /// already alerted on an earlier instance (`beginInstances`, `firstInstanceMatch`).
+    var instanceStamp: [UInt32]
+    var instanceEpoch: UInt32 = 0
     /// Per signature: its payload list has an absolute position (offset, depth, startswith,
     /// byte_test without relative...): verified over the window only when the window begins
     /// at the stream's first byte, where Suricata's stream-relative positions agree.
@@ -151,6 +156,7 @@ public final class DetectEngine {
         pendingStart = Array(repeating: 0, count: slots * DetectConfig.pendingPerTail)
         hitStart = Array(repeating: 0, count: n)
         hitStamp = Array(repeating: 0, count: n)
+        instanceStamp = Array(repeating: 0, count: n)
         anchored = definitions.boxes.map { DetectEngine.isAnchored($0.sig) }
         thresholds = ThresholdTable(entries: config.thresholdEntries)
         progressStore = Array(repeating: 0, count: cap * 2)
@@ -479,6 +485,7 @@ public final class DetectEngine {
                 case .tls: addGroup(defs.alwaysTLS[phase &* dirs &+ dc], facts)
                 case .dns: addGroup(defs.alwaysDNS[phase &* dirs &+ dc], facts)
                 case .ssh: addGroup(defs.alwaysSSH[phase &* dirs &+ dc], facts)
+                case .smb: addGroup(defs.alwaysSMB[phase &* dirs &+ dc], facts)
                 case .packet, .stream: break
                 }
             }
@@ -491,6 +498,26 @@ public final class DetectEngine {
     static let fileDataRaw = Int(BufferID.fileData.rawValue)
     static let serverBodyRaw = Int(BufferID.httpServerBody.rawValue)
     static let clientBodyRaw = Int(BufferID.httpClientBody.rawValue)
+
+    /// A multi-buffer message begins: its instances are inspected one by one next.
+    public func beginInstances() {
+        instanceEpoch &+= 1
+        if instanceEpoch == 0 {
+            // Wrapped after 2^32 messages: clear so an old stamp cannot equal the new epoch.
+            var i = 0
+            while i < instanceStamp.count { instanceStamp[i] = 0; i &+= 1 }
+            instanceEpoch = 1
+        }
+    }
+
+    /// Whether signature `i`'s match on this instance is its first in the message (Suricata
+    /// alerts once per transaction whichever instances matched); marks it.
+    public func firstInstanceMatch(_ i: Int) -> Bool {
+        guard i >= 0 && i < instanceStamp.count else { return true }
+        if instanceStamp[i] == instanceEpoch { return false }
+        instanceStamp[i] = instanceEpoch
+        return true
+    }
 
     /// Whether any signature inspects `id` (the engine skips filling unused buffers).
     public func uses(_ id: BufferID) -> Bool { defs.usesBuffer[Int(id.rawValue)] }

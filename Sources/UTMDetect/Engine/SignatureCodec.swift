@@ -148,6 +148,7 @@ enum SignatureCodec {
         case .tcpMSS(let m): w.u8(22); w.intMatch(m)
         case .tlsVersion(let version, let raw): w.u8(23); w.u16(version); w.bool(raw)
         case .dnsOpcode(let m): w.u8(24); w.intMatch(m)
+        case .tlsCertChainLen(let m): w.u8(26); w.intMatch(m)
         case .appLayerProtocol(let m): w.u8(12); w.u32(m.mask); w.bool(m.negated); w.bool(m.unknown); w.u8(m.mode)
         case .hostBit(let op): w.u8(25); w.u8(op.kind.rawValue); w.u8(op.track.rawValue); w.u16(op.name); w.int(op.expire)
         }
@@ -582,6 +583,7 @@ enum SignatureCodec {
         case 22: return .tcpMSS(try r.intMatch())
         case 23: return .tlsVersion(version: try r.u16(), raw: try r.bool())
         case 24: return .dnsOpcode(try r.intMatch())
+        case 26: return .tlsCertChainLen(try r.intMatch())
         case 25:
             guard let kind = HostBitOp.Kind(rawValue: try r.u8()), let track = HostBitOp.Track(rawValue: try r.u8()) else {
                 throw Bad(reason: "bad xbits operation")

@@ -114,6 +114,26 @@ public enum KeywordRegistry {
             "xbits": .parse(DetectXbits.xbits),
             "hostbits": .parse(DetectHostbits.hostbits),
 
+            // Suricata 7/8 keywords of session 7 (modernkw): one file each, Detect<Keyword>.swift.
+            "ja4.hash": .parse(DetectJA4Hash.sticky),
+            "tls.random": .parse(DetectTLSRandom.sticky),
+            "tls.random_time": .parse(DetectTLSRandomTime.sticky),
+            "tls.random_bytes": .parse(DetectTLSRandomBytes.sticky),
+            "tls.certs": .parse(DetectTLSCerts.sticky),
+            "tls.cert_chain_len": .parse(DetectTLSCertChainLen.certChainLen),
+            "quic.sni": .parse(DetectQUICSNI.sticky),
+            "quic.version": .parse(DetectQUICVersion.sticky),
+            "dns.queries.rrname": .parse(DetectDnsQueriesRRName.sticky),
+            "dns.answers.rrname": .parse(DetectDnsAnswersRRName.sticky("dns.answers.rrname")),
+            "dns.answer.name": .parse(DetectDnsAnswersRRName.sticky("dns.answer.name")),
+            "smb.share": .parse(DetectSMBShare.sticky),
+            "smb.named_pipe": .parse(DetectSMBNamedPipe.sticky),
+            // Google QUIC up to Q046 (cleartext CHLO in STREAM frames, its own header layout) is
+            // the only place Suricata fills these; our QUIC parser reads IETF QUIC and Q050.
+            "quic.ua": .unsupported("needs a Google QUIC (Q043-Q046) CHLO parser"),
+            "quic.cyu.hash": .unsupported("needs a Google QUIC (Q043-Q046) CHLO parser"),
+            "quic.cyu.string": .unsupported("needs a Google QUIC (Q043-Q046) CHLO parser"),
+
             // Accepted, no effect on matching.
             "tag": .ignored,
             "prefilter": .ignored,

@@ -27,6 +27,18 @@ public enum BufferID: UInt8, CaseIterable, Sendable, Hashable, Comparable {
     /// them into the rule's `base64_decode` element, so no match list and no engine buffer
     /// ever carry this id.
     case base64Data
+    /// Suricata 7/8 keywords of session 7 (modernkw), appended so compiled bundles keep their
+    /// ids. TLS: `ja4.hash` (the ClientHello's JA4, TLS and QUIC), `tls.random` (the hello's
+    /// 32-byte random of the inspected side) and its `_time` (first 4) / `_bytes` (last 28)
+    /// views, `tls.certs` (one DER certificate of the server's chain per inspection). QUIC:
+    /// `quic.sni`, `quic.version` (the long header's 4 version bytes). DNS multi-buffers, one name
+    /// per inspection: `dns.queries.rrname` (questions of requests and responses),
+    /// `dns.answers.rrname` / `dns.answer.name` (answer records' names). SMB: the TREE_CONNECT
+    /// path as `smb.share` (disk/printer) or `smb.named_pipe` (share type pipe).
+    case ja4Hash, tlsRandom, tlsRandomTime, tlsRandomBytes, tlsCerts
+    case quicSNI, quicVersion
+    case dnsQueriesRRName, dnsAnswersRRName
+    case smbShare, smbNamedPipe
 
     public static let count = BufferID.allCases.count
 
@@ -83,6 +95,17 @@ public enum BufferID: UInt8, CaseIterable, Sendable, Hashable, Comparable {
         case .httpServer: "http.server"
         case .httpLocation: "http.location"
         case .base64Data: "base64_data"
+        case .ja4Hash: "ja4.hash"
+        case .tlsRandom: "tls.random"
+        case .tlsRandomTime: "tls.random_time"
+        case .tlsRandomBytes: "tls.random_bytes"
+        case .tlsCerts: "tls.certs"
+        case .quicSNI: "quic.sni"
+        case .quicVersion: "quic.version"
+        case .dnsQueriesRRName: "dns.queries.rrname"
+        case .dnsAnswersRRName: "dns.answers.rrname"
+        case .smbShare: "smb.share"
+        case .smbNamedPipe: "smb.named_pipe"
         }
     }
 
@@ -96,7 +119,15 @@ public enum BufferID: UInt8, CaseIterable, Sendable, Hashable, Comparable {
     /// by CRLF, the prefilter scans them together, and the verifier runs the rule's list on
     /// each line alone, matching when one line matches.
     public var isMultiLine: Bool { self == .httpRequestHeader || self == .httpResponseHeader }
-    public var isTLS: Bool { rawValue >= BufferID.tlsSNI.rawValue && rawValue <= BufferID.ja3sString.rawValue }
+    /// TLS hello, certificate and QUIC buffers: all evaluated at the TLS inspection point (a
+    /// QUIC flow's CRYPTO stream is TLS; `ja4.hash` serves both).
+    public var isTLS: Bool {
+        (rawValue >= BufferID.tlsSNI.rawValue && rawValue <= BufferID.ja3sString.rawValue)
+            || (rawValue >= BufferID.ja4Hash.rawValue && rawValue <= BufferID.quicVersion.rawValue)
+    }
+    /// DNS names: `dns.query` and the session 7 multi-buffers.
+    public var isDNS: Bool { self == .dnsQuery || self == .dnsQueriesRRName || self == .dnsAnswersRRName }
+    public var isSMB: Bool { self == .smbShare || self == .smbNamedPipe }
     public var isSSH: Bool { rawValue >= BufferID.sshProto.rawValue && rawValue <= BufferID.sshHasshServerString.rawValue }
 
     /// Prefilter priority when no content is marked `fast_pattern` (higher wins; Suricata

@@ -333,6 +333,9 @@ public enum HeaderMatch: Sendable, Equatable {
     case tlsVersion(version: UInt16, raw: Bool)
     /// `dns.opcode`: the DNS header's opcode (`PacketFacts.dnsOpcode`).
     case dnsOpcode(IntMatch)
+    /// `tls.cert_chain_len` (session 7): certificates in the server's Certificate message
+    /// (`PacketFacts.tlsCertCount`; no match before one was seen).
+    case tlsCertChainLen(IntMatch)
     /// `app-layer-protocol`: the flow's detected app protocol is (or, negated, is known and
     /// is not) one of a set (`AppProtoMatch`).
     case appLayerProtocol(AppProtoMatch)

@@ -8,7 +8,8 @@ import UTMCore
 /// lent them, so a table must not outlive the packet it was filled for.
 @frozen
 public struct InspectionBuffers: @unchecked Sendable {
-    /// 64, the bits of `present`: room for every BufferID (47 in session 6) and those to come.
+    /// 64, the bits of `present`: room for every BufferID (48 in session 6, 59 after session 7's
+    /// keywords) and those to come; a 65th id needs a second word of `present`.
     public static let capacity = 64
     @usableFromInline var views: InlineArray<64, ByteView>
     @usableFromInline var present: UInt64
@@ -99,6 +100,9 @@ public struct PacketFacts: Sendable {
     public var icmpSeq: UInt16 = 0
     /// The opcode of the DNS message inspected, 0xff when the facts are not a DNS message's.
     public var dnsOpcode: UInt8 = 0xff
+    /// Certificates in the server's Certificate message (TLS 1.2 and earlier: TLS 1.3 sends
+    /// it encrypted), -1 when none was seen, for `tls.cert_chain_len`.
+    public var tlsCertCount: Int = -1
 
     public init() {}
 }

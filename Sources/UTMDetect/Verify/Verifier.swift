@@ -281,6 +281,7 @@ public struct Verifier: Sendable {
             if !raw && v >> 8 == 0x7f { v = 0x0304 }
             return v != 0 && v == version
         case .dnsOpcode(let m): return p.dnsOpcode != 0xff && m.matches(Int(p.dnsOpcode))
+        case .tlsCertChainLen(let m): return p.tlsCertCount >= 0 && m.matches(p.tlsCertCount)
         }
     }
 
