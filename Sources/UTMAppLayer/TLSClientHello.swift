@@ -47,6 +47,8 @@ public struct TLSClientHello: Sendable {
     public var keyShareGroups: (UInt16, UInt16) = (0, 0)
     /// Whether the client used GREASE anywhere (Chromium-family clients do).
     public var hasGREASE: Bool = false
+    /// The 32-byte client random, for `tls.random` rules.
+    public var random: Field = .absent
 
     public init() {}
 }
@@ -87,6 +89,8 @@ extension TLSParser {
         }
         off += 1 + Int(compLen)
         hello.legacyVersion = version
+        // body.u8(34) was read, so the random's 32 bytes at 2 are there.
+        if let random = body.slice(2, 32) { hello.random = store.append(random) }
         hello.sessionIDLength = Int(sidLen)
         hello.compressionMethodCount = Int(compLen)
         layout.legacyVersion = version

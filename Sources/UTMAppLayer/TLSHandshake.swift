@@ -6,6 +6,7 @@ import UTMCore
 enum TLSHandshakeType {
     static let clientHello: UInt8 = 1
     static let serverHello: UInt8 = 2
+    static let certificate: UInt8 = 11
 }
 
 extension TLSParser {
@@ -30,7 +31,9 @@ extension TLSParser {
                         st.hsBuffering = false
                         events.insert(.handshakeTooLarge)
                     }
-                    clearBuffer(direction)
+                    // The buffer is only reset for a message that is kept: the server's
+                    // certificate_list stays in it after its message (TLSCertificate.swift).
+                    if st.hsBuffering { clearBuffer(direction) }
                 }
                 withDir(direction) { $0 = st }
                 if st.hsHeaderCount == 4 && st.hsRemaining == 0 {
@@ -64,6 +67,10 @@ extension TLSParser {
         case (TLSHandshakeType.clientHello, .toServer): return clientHello == nil
         case (TLSHandshakeType.serverHello, .toClient):
             return serverHello == nil || serverHello?.isHelloRetryRequest == true
+        // The first Certificate of the server, once its ServerHello was seen (a TLS 1.2 one:
+        // 1.3 encrypts it). Kept in bufToClient for the detection engine to read.
+        case (TLSHandshakeType.certificate, .toClient):
+            return certificateCount < 0 && serverHello != nil && serverHello?.isHelloRetryRequest != true
         default: return false
         }
     }
@@ -73,6 +80,17 @@ extension TLSParser {
         let buffering = dir(d).hsBuffering
         withDir(d) { $0.hsHeaderCount = 0; $0.hsHeader = 0; $0.hsBuffering = false }
         guard buffering else { return }
+        if type == TLSHandshakeType.certificate {
+            // Kept after the message: copied into the (empty, reserved) buffer when it came
+            // whole in one piece, then read there.
+            if !fromBuffer { clearBuffer(d); appendBuffer(d, body) }
+            var buf = [UInt8]()
+            swap(&buf, &bufToClient)
+            buf.withByteView { parseCertificate($0) }
+            swap(&buf, &bufToClient)
+            if certificateListLength == 0 { clearBuffer(d) }
+            return
+        }
         if fromBuffer {
             // Move the buffer out so the parser can mutate `self` while reading it; swapping
             // with an empty array neither copies nor allocates.

@@ -18,6 +18,9 @@ public struct TLSConfig: Sendable {
     /// Cipher suites / extensions kept for sorting into JA4. More than this is hostile; the
     /// fingerprint is then computed over the first entries and `fieldTruncated` is raised.
     public var maxSortedEntries: Int = 1024
+    /// Certificates of the server's chain lent for inspection (`withCertificate`); the
+    /// count covers them all. A chain of more is hostile or broken.
+    public var maxCertificates: Int = 16
 
     public init() {}
 }
@@ -42,6 +45,8 @@ public struct TLSEvents: OptionSet, Sendable {
     public static let fieldTruncated = TLSEvents(rawValue: 1 << 8)
     /// A TLS alert record was seen (the handshake may have failed).
     public static let alert = TLSEvents(rawValue: 1 << 9)
+    /// The server's Certificate message was parsed (`certificateCount`, `withCertificate`).
+    public static let certificateDone = TLSEvents(rawValue: 1 << 10)
 }
 
 /// Per-direction record and handshake reassembly state: plain integers, no buffers.
@@ -79,6 +84,12 @@ public struct TLSParser: Sendable {
 
     public internal(set) var clientHello: TLSClientHello?
     public internal(set) var serverHello: TLSServerHello?
+    /// Certificates in the server's Certificate message (TLS 1.2 and earlier), -1 before one
+    /// was parsed. Its certificate_list stays in `bufToClient`, which nothing after it in that
+    /// direction needs (TLSCertificate.swift).
+    public internal(set) var certificateCount: Int = -1
+    /// Bytes of the certificate_list kept at the start of `bufToClient` (0: none).
+    var certificateListLength: Int = 0
     /// True once nothing more can be parsed: ChangeCipherSpec or ApplicationData both ways, or a
     /// TLS 1.3 ServerHello. The engine stops feeding the flow then.
     public internal(set) var encrypted: Bool = false
@@ -103,6 +114,8 @@ public struct TLSParser: Sendable {
         dirs = (.init(), .init())
         clientHello = nil
         serverHello = nil
+        certificateCount = -1
+        certificateListLength = 0
         encrypted = false
         events = []
     }

@@ -20,6 +20,8 @@ public struct TLSServerHello: Sendable {
     /// A HelloRetryRequest (ServerHello with the special random): the client will send a second
     /// ClientHello and the real ServerHello follows.
     public var isHelloRetryRequest: Bool = false
+    /// The 32-byte server random, for `tls.random` rules.
+    public var random: Field = .absent
 
     public init() {}
 }
@@ -41,6 +43,7 @@ extension TLSParser {
         var isHRR = true
         for i in 0..<32 where body.u8(2 + i) != helloRetryRandom[i] { isHRR = false; break }
         hello.legacyVersion = version
+        if let random = body.slice(2, 32) { hello.random = store.append(random) }
         hello.version = version
         hello.cipherSuite = cipher
         hello.compressionMethod = comp

@@ -517,6 +517,7 @@ public final class Engine {
                               webFilter: helloWebFilter(state.tls))
                 bits |= FlowBits.helloLogged
             }
+            if detect != nil { detectQUIC(state) }
             if state.quic.done { bits |= FlowBits.parserDone }
             flows.withFlow(ref) { $0.engineFlags = bits }
         default:

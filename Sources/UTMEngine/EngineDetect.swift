@@ -296,6 +296,7 @@ extension Engine {
             if ch.sni.isPresent { p.withField(ch.sni) { buffers[.tlsSNI] = $0 } }
             if ch.ja3.isPresent { p.withField(ch.ja3) { buffers[.ja3String] = $0 } }
             if ch.ja3Hash.isPresent { p.withField(ch.ja3Hash) { buffers[.ja3Hash] = $0 } }
+            fillClientHelloSession7(&buffers, d, p, ch)
             var f = detectFacts(.toServer, app: .tls, stream: false)
             f.tlsVersion = ch.legacyVersion
             f.tlsStates = TLSStates.clientHello
@@ -307,6 +308,7 @@ extension Engine {
             var buffers = InspectionBuffers()
             if sh.ja3s.isPresent { p.withField(sh.ja3s) { buffers[.ja3sString] = $0 } }
             if sh.ja3sHash.isPresent { p.withField(sh.ja3sHash) { buffers[.ja3sHash] = $0 } }
+            if sh.random.isPresent { p.withField(sh.random) { Engine.putRandom(&buffers, d, $0) } }
             var f = detectFacts(.toClient, app: .tls, stream: false)
             // The negotiated version (supported_versions), for tls.version / ssl_version.
             f.tlsVersion = sh.version != 0 ? sh.version : sh.legacyVersion
@@ -314,6 +316,8 @@ extension Engine {
                 self.detectMatched(s, alert, f)
             }
         }
+        // Session 7: the server's certificates (tls.certs, tls.cert_chain_len).
+        if events.contains(.certificateDone) { detectCertificates(d, i) }
     }
 
     func detectDNS(_ parser: DNSParser, _ direction: Direction) {
@@ -325,6 +329,7 @@ extension Engine {
             d.inspectApp(.dns, phase: 2, f, buffers: InspectionBuffers(), slot: detectCursor.slot, time: detectCursor.time) { s, alert in
                 self.detectMatched(s, alert, f)
             }
+            detectDNSNames(d, parser, direction)
             return
         }
         let n = parser.message.questionCount
@@ -341,6 +346,7 @@ extension Engine {
             }
             q &+= 1
         }
+        detectDNSNames(d, parser, direction)
     }
 
     // MARK: Actions

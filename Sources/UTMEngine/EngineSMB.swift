@@ -8,6 +8,7 @@ import UTMOutput
 extension Engine {
     func smbData(_ i: Int, _ data: ByteView, _ chunk: StreamChunk, _ m: EVEEndpoints, time: Timestamp) {
         smb.items[i].feed(data, direction: chunk.direction, gap: chunk.gapBefore) { p, tx in
+            if self.detect != nil { self.detectSMB(p, tx) }
             self.eve.writeSMB(p, tx, time: time, m)
         }
     }

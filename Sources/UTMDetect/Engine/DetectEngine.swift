@@ -95,6 +95,9 @@ public final class DetectEngine {
     /// already alerted on an earlier instance (`beginInstances`, `firstInstanceMatch`).
     var instanceStamp: [UInt32]
     var instanceEpoch: UInt32 = 0
+    /// A few bytes the engine derives from numbers to lend as a buffer (the QUIC version's 4
+    /// bytes), reserved once per worker.
+    public let factScratch = ByteSlab(capacity: 16)
     /// Per signature: its payload list has an absolute position (offset, depth, startswith,
     /// byte_test without relative...): verified over the window only when the window begins
     /// at the stream's first byte, where Suricata's stream-relative positions agree.

@@ -1,0 +1,176 @@
+import UTMCore
+import UTMAppLayer
+import UTMDetect
+
+/// Session 7 (modernkw) detection hooks: the buffers of the Suricata 7/8 keywords the TLS,
+/// QUIC, DNS and SMB parsers already had the bytes for. Each is filled only when a rule uses
+/// it (`DetectEngine.uses`), into the fixed `InspectionBuffers` table: no allocation.
+extension Engine {
+    // MARK: TLS
+
+    /// The ClientHello's session 7 buffers: JA4 and the client random (with its time and
+    /// bytes parts).
+    func fillClientHelloSession7(_ b: inout InspectionBuffers, _ d: DetectEngine, _ p: borrowing TLSParser,
+                                 _ ch: TLSClientHello) {
+        if ch.ja4.isPresent && d.uses(.ja4Hash) { p.withField(ch.ja4) { b[.ja4Hash] = $0 } }
+        if ch.random.isPresent { p.withField(ch.random) { Engine.putRandom(&b, d, $0) } }
+    }
+
+    /// `tls.random` and its `_time` (first 4 bytes) and `_bytes` (last 28) views.
+    static func putRandom(_ b: inout InspectionBuffers, _ d: DetectEngine, _ random: ByteView) {
+        guard random.count == 32 else { return }
+        if d.uses(.tlsRandom) { b[.tlsRandom] = random }
+        if d.uses(.tlsRandomTime), let t = random.slice(0, 4) { b[.tlsRandomTime] = t }
+        if d.uses(.tlsRandomBytes), let r = random.slice(4, 28) { b[.tlsRandomBytes] = r }
+    }
+
+    /// The server's Certificate message (TLS phase 3): `tls.cert_chain_len` from the count, and
+    /// each certificate in turn as `tls.certs`; a rule alerts once for the message whichever
+    /// certificates matched (`DetectEngine.firstInstanceMatch`). The hello buffers are filled
+    /// too, for rules that mix them with the certificates.
+    func detectCertificates(_ d: DetectEngine, _ i: Int) {
+        let p = tls.items[i]
+        var buffers = InspectionBuffers()
+        if let ch = p.clientHello {
+            if ch.sni.isPresent { p.withField(ch.sni) { buffers[.tlsSNI] = $0 } }
+            if ch.ja3Hash.isPresent { p.withField(ch.ja3Hash) { buffers[.ja3Hash] = $0 } }
+            if ch.ja3.isPresent { p.withField(ch.ja3) { buffers[.ja3String] = $0 } }
+        }
+        if let sh = p.serverHello {
+            if sh.ja3sHash.isPresent { p.withField(sh.ja3sHash) { buffers[.ja3sHash] = $0 } }
+            if sh.ja3s.isPresent { p.withField(sh.ja3s) { buffers[.ja3sString] = $0 } }
+            if sh.random.isPresent { p.withField(sh.random) { Engine.putRandom(&buffers, d, $0) } }
+        }
+        var f = detectFacts(.toClient, app: .tls, stream: false)
+        if let sh = p.serverHello { f.tlsVersion = sh.version != 0 ? sh.version : sh.legacyVersion }
+        f.tlsCertCount = p.certificateCount
+        let slot = detectCursor.slot, time = detectCursor.time
+        d.beginInstances()
+        let n = d.uses(.tlsCerts) ? Swift.min(p.certificateCount, p.config.maxCertificates) : 0
+        if n == 0 {
+            d.inspectApp(.tls, phase: 3, f, buffers: buffers, slot: slot, time: time) { s, alert in
+                self.detectMatched(s, alert, f)
+            }
+            return
+        }
+        var k = 0
+        while k < n {
+            p.withCertificate(k) { buffers[.tlsCerts] = $0 }
+            d.inspectApp(.tls, phase: 3, f, buffers: buffers, slot: slot, time: time) { s, alert in
+                if d.firstInstanceMatch(s) { self.detectMatched(s, alert, f) }
+            }
+            k &+= 1
+        }
+    }
+
+    // MARK: QUIC
+
+    /// A QUIC flow's hellos (from the CRYPTO stream's TLS): `quic.sni`, `quic.version`,
+    /// `ja4.hash`, `ja3.*` and the randoms with the ClientHello (TLS point, phase 1), the
+    /// version, `ja3s.*` and the server random with the ServerHello (phase 2). The facts say
+    /// QUIC, so only quic (or app-less) rules match.
+    func detectQUIC(_ state: QUICFlowState) {
+        guard let d = detect, detectCursor.slot >= 0 else { return }
+        let events = state.tls.takeEvents()
+        let slot = detectCursor.slot, time = detectCursor.time
+        if events.contains(.clientHelloDone), let ch = state.tls.clientHello {
+            var buffers = InspectionBuffers()
+            let p = state.tls
+            if ch.sni.isPresent && d.uses(.quicSNI) { p.withField(ch.sni) { buffers[.quicSNI] = $0 } }
+            if ch.ja3.isPresent { p.withField(ch.ja3) { buffers[.ja3String] = $0 } }
+            if ch.ja3Hash.isPresent { p.withField(ch.ja3Hash) { buffers[.ja3Hash] = $0 } }
+            fillClientHelloSession7(&buffers, d, p, ch)
+            putQUICVersion(&buffers, d, state.quic.version)
+            var f = detectFacts(.toServer, app: .quic, stream: false)
+            f.tlsVersion = ch.legacyVersion
+            d.inspectApp(.tls, phase: 1, f, buffers: buffers, slot: slot, time: time) { s, alert in
+                self.detectMatched(s, alert, f)
+            }
+        }
+        if events.contains(.serverHelloDone), let sh = state.tls.serverHello {
+            var buffers = InspectionBuffers()
+            let p = state.tls
+            if sh.ja3s.isPresent { p.withField(sh.ja3s) { buffers[.ja3sString] = $0 } }
+            if sh.ja3sHash.isPresent { p.withField(sh.ja3sHash) { buffers[.ja3sHash] = $0 } }
+            if sh.random.isPresent { p.withField(sh.random) { Engine.putRandom(&buffers, d, $0) } }
+            putQUICVersion(&buffers, d, state.quic.version)
+            var f = detectFacts(.toClient, app: .quic, stream: false)
+            f.tlsVersion = sh.version != 0 ? sh.version : sh.legacyVersion
+            d.inspectApp(.tls, phase: 2, f, buffers: buffers, slot: slot, time: time) { s, alert in
+                self.detectMatched(s, alert, f)
+            }
+        }
+    }
+
+    /// The long header's version as its 4 wire bytes (big-endian), from the worker's scratch.
+    func putQUICVersion(_ b: inout InspectionBuffers, _ d: DetectEngine, _ version: UInt32) {
+        guard version != 0 && d.uses(.quicVersion) else { return }
+        let s = d.factScratch
+        _ = s.write(UInt8(truncatingIfNeeded: version >> 24), at: 0)
+        _ = s.write(UInt8(truncatingIfNeeded: version >> 16), at: 1)
+        _ = s.write(UInt8(truncatingIfNeeded: version >> 8), at: 2)
+        _ = s.write(UInt8(truncatingIfNeeded: version), at: 3)
+        if let v = s.view(0, 4) { b[.quicVersion] = v }
+    }
+
+    // MARK: DNS
+
+    /// `dns.queries.rrname` (phase 3, each question) and `dns.answers.rrname` (phase 4, each
+    /// answer-section record; the first question rides along for rules that use both) of any
+    /// DNS message, request or response. A rule alerts once per message.
+    func detectDNSNames(_ d: DetectEngine, _ parser: DNSParser, _ direction: Direction) {
+        var f = detectFacts(direction, app: .dns, stream: false)
+        f.dnsOpcode = parser.message.flags.opcode
+        let slot = detectCursor.slot, time = detectCursor.time
+        if d.uses(.dnsQueriesRRName) && parser.message.questionCount > 0 {
+            d.beginInstances()
+            var q = 0
+            while q < parser.message.questionCount {
+                if let question = parser.message.question(q), question.name.isPresent {
+                    var buffers = InspectionBuffers()
+                    parser.withField(question.name) { buffers[.dnsQueriesRRName] = $0 }
+                    d.inspectApp(.dns, phase: 3, f, buffers: buffers, slot: slot, time: time) { s, alert in
+                        if d.firstInstanceMatch(s) { self.detectMatched(s, alert, f) }
+                    }
+                }
+                q &+= 1
+            }
+        }
+        if d.uses(.dnsAnswersRRName) && parser.message.answerCount > 0 {
+            d.beginInstances()
+            var first = InspectionBuffers()
+            if let question = parser.message.question(0), question.name.isPresent {
+                parser.withField(question.name) { first[.dnsQueriesRRName] = $0 }
+            }
+            var a = 0
+            while a < parser.message.answerCount {
+                if let answer = parser.message.answer(a), answer.section == DNSSection.answer, answer.name.isPresent {
+                    var buffers = first
+                    parser.withField(answer.name) { buffers[.dnsAnswersRRName] = $0 }
+                    d.inspectApp(.dns, phase: 4, f, buffers: buffers, slot: slot, time: time) { s, alert in
+                        if d.firstInstanceMatch(s) { self.detectMatched(s, alert, f) }
+                    }
+                }
+                a &+= 1
+            }
+        }
+    }
+
+    // MARK: SMB
+
+    /// An SMB2/3 TREE_CONNECT: its path as `smb.named_pipe` when the response said the share
+    /// is a pipe (type 2), else as `smb.share` (Suricata's is_pipe comes from the response
+    /// too). Inspected once per request/response pair, on the request's side (the response's
+    /// when the request came before the capture).
+    func detectSMB(_ p: borrowing SMBParser, _ tx: SMBTransaction) {
+        guard let d = detect, detectCursor.slot >= 0, tx.command == 3, tx.share.isPresent else { return }
+        let id: BufferID = tx.shareType == 2 ? .smbNamedPipe : .smbShare
+        guard d.uses(id) else { return }
+        var buffers = InspectionBuffers()
+        p.store.withView(tx.share) { buffers[id] = $0 }
+        let f = detectFacts(tx.hasRequest ? .toServer : .toClient, app: .smb, stream: false)
+        d.inspectApp(.smb, phase: 1, f, buffers: buffers, slot: detectCursor.slot, time: detectCursor.time) { s, alert in
+            self.detectMatched(s, alert, f)
+        }
+    }
+}
