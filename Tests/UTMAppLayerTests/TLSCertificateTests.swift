@@ -1,0 +1,136 @@
+import Testing
+import UTMCore
+@testable import UTMAppLayer
+
+/// The server's Certificate message (session 7, `tls.certs` / `tls.cert_chain_len`) and the
+/// hello randoms (`tls.random`): whole, split at every byte and at random places, across
+/// records, truncated and with lying lengths. The certificates are opaque bytes here (the
+/// parser reads only the list's framing), so made-up DER-looking blobs do.
+extension Array {
+    /// The array `n` times over (segment patterns that must cover a whole flight).
+    func repeated(_ n: Int) -> [Element] { (0 ..< n).flatMap { _ in self } }
+}
+
+@Suite struct TLSCertificateTests {
+    static func be24(_ n: Int) -> [UInt8] { [UInt8(n >> 16 & 0xff), UInt8(n >> 8 & 0xff), UInt8(n & 0xff)] }
+
+    /// A Certificate handshake message carrying `certs`.
+    static func certificate(_ certs: [[UInt8]]) -> [UInt8] {
+        let list = certs.flatMap { be24($0.count) + $0 }
+        let body = be24(list.count) + list
+        return [11] + be24(body.count) + body
+    }
+
+    static let leaf: [UInt8] = [0x30, 0x82, 0x01, 0x00] + Array("leaf CN=evil.example".utf8) + [UInt8](repeating: 0xab, count: 300)
+    static let intermediate: [UInt8] = [0x30, 0x82, 0x00, 0x50] + Array("intermediate CA".utf8) + [0x0d, 0x0a, 0x00]
+    static let tls12ServerHello = TLSBuild.serverHello(random: Array(0 ..< 32), cipher: 0xc02f, extensions: [])
+    static let serverHelloDone: [UInt8] = [14, 0, 0, 0]
+
+    /// Feeds a TLS 1.2 ClientHello, then the server's flight in `sizes` pieces.
+    static func run(_ server: [UInt8], sizes: [Int]? = nil, config: TLSConfig = .init()) -> TLSParser {
+        var p = TLSParser(config: config)
+        let client = TLSBuild.records(TLSBuild.clientHello(ciphers: [0xc02f], extensions: [TLSBuild.sni]))
+        client.withByteView { p.feed($0, direction: .toServer, gap: false) }
+        var off = 0
+        for n in sizes ?? [server.count] where off < server.count {
+            let end = min(server.count, off + n)
+            server[off ..< end].withByteView { p.feed($0, direction: .toClient, gap: false) }
+            off = end
+        }
+        return p
+    }
+
+    static func certs(_ p: TLSParser) -> [[UInt8]] {
+        var out: [[UInt8]] = []
+        var k = 0
+        while let c = p.withCertificate(k, { $0.bytes }) { out.append(c); k += 1 }
+        return out
+    }
+
+    @Test func chainInOneRecordAndEverySplit() {
+        let server = TLSBuild.records(Self.tls12ServerHello + Self.certificate([Self.leaf, Self.intermediate]) + Self.serverHelloDone)
+        for sizes in Splits.all(server.count) {
+            let p = Self.run(server, sizes: sizes)
+            #expect(p.certificateCount == 2, "\(sizes.prefix(8))")
+            #expect(Self.certs(p) == [Self.leaf, Self.intermediate], "\(sizes.prefix(8))")
+            #expect(p.events.contains(.certificateDone))
+            #expect(!p.events.contains(.malformed))
+        }
+    }
+
+    @Test func chainSpreadOverSmallRecords() {
+        // Records of 7 bytes: the message is reassembled from many records (and the
+        // ServerHelloDone after it must not wipe the kept list).
+        let server = TLSBuild.records(Self.tls12ServerHello + Self.certificate([Self.leaf, Self.intermediate, Self.leaf])
+                                      + Self.serverHelloDone, maxRecord: 7)
+        let p = Self.run(server, sizes: Array([[5, 11, 3]].flatMap { $0 + $0 + $0 }.repeated(server.count / 19 + 1)))
+        #expect(p.certificateCount == 3)
+        #expect(Self.certs(p) == [Self.leaf, Self.intermediate, Self.leaf])
+    }
+
+    @Test func randomsAreKept() {
+        let server = TLSBuild.records(Self.tls12ServerHello + Self.certificate([Self.leaf]))
+        let p = Self.run(server)
+        let ch = p.clientHello, sh = p.serverHello
+        #expect(ch.map { p.withField($0.random) { $0.bytes } } == [UInt8](repeating: 0x11, count: 32))
+        #expect(sh.map { p.withField($0.random) { $0.bytes } } == Array(0 ..< 32))
+    }
+
+    @Test func noCertificateBeforeAServerHello() {
+        // A Certificate without a ServerHello first is not kept; nor is one from the client.
+        let p = Self.run(TLSBuild.records(Self.certificate([Self.leaf])))
+        #expect(p.certificateCount == -1 && p.withCertificate(0, { $0.count }) == nil)
+        var q = TLSParser()
+        TLSBuild.records(Self.certificate([Self.leaf])).withByteView { q.feed($0, direction: .toServer, gap: false) }
+        #expect(q.certificateCount == -1)
+    }
+
+    @Test func emptyListCountsZero() {
+        let p = Self.run(TLSBuild.records(Self.tls12ServerHello + Self.certificate([])))
+        #expect(p.certificateCount == 0 && p.withCertificate(0, { $0.count }) == nil)
+        #expect(p.events.contains(.certificateDone))
+    }
+
+    @Test func lyingLengthsKeepTheWholeEntries() {
+        // An entry claiming more than the list holds: the entries before it count, the event
+        // says malformed, nothing reads past the message.
+        var msg = Self.certificate([Self.intermediate, Self.leaf])
+        let secondEntry = 4 + 3 + 3 + Self.intermediate.count
+        msg[secondEntry] = 0x7f
+        var p = Self.run(TLSBuild.records(Self.tls12ServerHello + msg))
+        #expect(p.certificateCount == 1 && Self.certs(p) == [Self.intermediate])
+        #expect(p.events.contains(.malformed))
+        // A list length past the message: read up to the message's end.
+        var long = Self.certificate([Self.intermediate])
+        long[4] = 0x00; long[5] = 0x7f; long[6] = 0xff
+        p = Self.run(TLSBuild.records(Self.tls12ServerHello + long))
+        #expect(p.certificateCount == 1 && p.events.contains(.malformed))
+        // A body too short for the list length.
+        p = Self.run(TLSBuild.records(Self.tls12ServerHello + [11, 0, 0, 2, 0, 0]))
+        #expect(p.certificateCount == -1 && p.events.contains(.malformed))
+    }
+
+    @Test func truncatedFlightKeepsNothingHalfRead() {
+        let server = TLSBuild.records(Self.tls12ServerHello + Self.certificate([Self.leaf, Self.intermediate]))
+        for cut in stride(from: 0, to: server.count, by: 13) {
+            let p = Self.run(Array(server.prefix(cut)))
+            #expect(p.certificateCount == -1 || p.certificateCount == 2, "cut \(cut)")
+        }
+    }
+
+    @Test func lendsAtMostTheConfiguredCount() {
+        var config = TLSConfig()
+        config.maxCertificates = 2
+        let p = Self.run(TLSBuild.records(Self.tls12ServerHello + Self.certificate([Self.leaf, Self.leaf, Self.intermediate])),
+                         config: config)
+        #expect(p.certificateCount == 3)
+        #expect(Self.certs(p).count == 2)
+    }
+
+    @Test func resetForgetsTheChain() {
+        var p = Self.run(TLSBuild.records(Self.tls12ServerHello + Self.certificate([Self.leaf])))
+        #expect(p.certificateCount == 1)
+        p.reset()
+        #expect(p.certificateCount == -1 && p.withCertificate(0, { $0.count }) == nil)
+    }
+}
