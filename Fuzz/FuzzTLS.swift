@@ -34,9 +34,25 @@ public func fuzzTLS(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     // index up to and past the count must stay within the kept message.
     var k = 0
     while k <= parser.certificateCount && k < 64 {
-        _ = parser.withCertificate(k) { $0.count }
+        _ = parser.withCertificate(k) { fuzzX509($0) }
         k += 1
     }
     _ = parser.takeEvents()
+    // The X.509 reader straight on the input too (a certificate need not come via TLS).
+    fuzzX509(input)
     return 0
+}
+
+/// Layout, names, serial and subjectAltName names of a would-be certificate into a small
+/// window: must never trap nor write past the window.
+func fuzzX509(_ der: ByteView) {
+    let slab = ByteSlab(capacity: 512)
+    var text = X509Text(slab: slab, start: 0, capacity: 256)
+    if let l = X509.layout(der) {
+        X509.writeName(l.subject, into: &text)
+        X509.writeName(l.issuer, into: &text)
+        X509.writeHex(l.serial, separator: 58, upper: true, into: &text)
+        X509.forEachDNSName(l.extensions, limit: 256) { text.put($0) }
+    }
+    X509.writeName(der, into: &text)
 }

@@ -1,5 +1,6 @@
 import UTMCore
 import UTMAppLayer
+import UTMCrypto
 import UTMDetect
 
 /// Session 7 (modernkw) detection hooks: the buffers of the Suricata 7/8 keywords the TLS,
@@ -24,10 +25,12 @@ extension Engine {
         if d.uses(.tlsRandomBytes), let r = random.slice(4, 28) { b[.tlsRandomBytes] = r }
     }
 
-    /// The server's Certificate message (TLS phase 3): `tls.cert_chain_len` from the count, and
-    /// each certificate in turn as `tls.certs`; a rule alerts once for the message whichever
-    /// certificates matched (`DetectEngine.firstInstanceMatch`). The hello buffers are filled
-    /// too, for rules that mix them with the certificates.
+    /// The server's Certificate message (TLS phase 3): `tls.cert_chain_len` from the count,
+    /// the leaf's subject, issuer, serial and fingerprint (when a rule uses them), then each
+    /// certificate in turn as `tls.certs` and each subjectAltName DNS name as
+    /// `tls.subjectaltname`; a rule alerts once for the message whichever instances matched
+    /// (`DetectEngine.firstInstanceMatch`). The hello buffers are filled too, for rules that
+    /// mix them with the certificates.
     func detectCertificates(_ d: DetectEngine, _ i: Int) {
         let p = tls.items[i]
         var buffers = InspectionBuffers()
@@ -41,13 +44,15 @@ extension Engine {
             if sh.ja3s.isPresent { p.withField(sh.ja3s) { buffers[.ja3sString] = $0 } }
             if sh.random.isPresent { p.withField(sh.random) { Engine.putRandom(&buffers, d, $0) } }
         }
+        if p.certificateCount > 0 { p.withCertificate(0) { Engine.putLeafFields(&buffers, d, $0) } }
         var f = detectFacts(.toClient, app: .tls, stream: false)
         if let sh = p.serverHello { f.tlsVersion = sh.version != 0 ? sh.version : sh.legacyVersion }
         f.tlsCertCount = p.certificateCount
         let slot = detectCursor.slot, time = detectCursor.time
         d.beginInstances()
         let n = d.uses(.tlsCerts) ? Swift.min(p.certificateCount, p.config.maxCertificates) : 0
-        if n == 0 {
+        let sans = d.uses(.tlsSubjectAltName) && p.certificateCount > 0
+        if n == 0 && !sans {
             d.inspectApp(.tls, phase: 3, f, buffers: buffers, slot: slot, time: time) { s, alert in
                 self.detectMatched(s, alert, f)
             }
@@ -60,6 +65,64 @@ extension Engine {
                 if d.firstInstanceMatch(s) { self.detectMatched(s, alert, f) }
             }
             k &+= 1
+        }
+        if sans {
+            // The leaf as tls.certs alongside its names, for rules that use both.
+            if n > 0 { p.withCertificate(0) { buffers[.tlsCerts] = $0 } }
+            p.withCertificate(0) { leaf in
+                guard let layout = X509.layout(leaf) else { return }
+                X509.forEachDNSName(layout.extensions, limit: Engine.maxSubjectAltNames) { name in
+                    buffers[.tlsSubjectAltName] = name
+                    d.inspectApp(.tls, phase: 3, f, buffers: buffers, slot: slot, time: time) { s, alert in
+                        if d.firstInstanceMatch(s) { self.detectMatched(s, alert, f) }
+                    }
+                }
+            }
+        }
+    }
+
+    /// subjectAltName DNS names inspected per certificate: real ones list up to a few
+    /// hundred; more only makes a hostile certificate cost more.
+    static let maxSubjectAltNames = 256
+
+    /// The leaf certificate's `tls.cert_subject`, `tls.cert_issuer` (Suricata's
+    /// "C=US, O=..., CN=..." form), `tls.cert_serial` ("0A:1B:...", upper case) and
+    /// `tls.cert_fingerprint` (SHA-1 of the DER, "0a:1b:...", lower case), written into the
+    /// worker's certificate scratch, each only when a rule uses it.
+    static func putLeafFields(_ b: inout InspectionBuffers, _ d: DetectEngine, _ leaf: ByteView) {
+        let wantName = d.uses(.tlsCertSubject) || d.uses(.tlsCertIssuer)
+        let wantSerial = d.uses(.tlsCertSerial)
+        let wantFingerprint = d.uses(.tlsCertFingerprint)
+        guard wantName || wantSerial || wantFingerprint else { return }
+        let quarter = DetectEngine.certScratchBytes / 4
+        if wantName || wantSerial, let layout = X509.layout(leaf) {
+            if d.uses(.tlsCertSubject) {
+                var t = X509Text(slab: d.certScratch, start: 0, capacity: quarter)
+                if X509.writeName(layout.subject, into: &t), !t.full { b[.tlsCertSubject] = t.view(from: t.start) }
+            }
+            if d.uses(.tlsCertIssuer) {
+                var t = X509Text(slab: d.certScratch, start: quarter, capacity: quarter)
+                if X509.writeName(layout.issuer, into: &t), !t.full { b[.tlsCertIssuer] = t.view(from: t.start) }
+            }
+            if wantSerial && !layout.serial.isEmpty {
+                var t = X509Text(slab: d.certScratch, start: 2 &* quarter, capacity: quarter)
+                X509.writeHex(layout.serial, separator: UInt8(ascii: ":"), upper: true, into: &t)
+                if !t.full { b[.tlsCertSerial] = t.view(from: t.start) }
+            }
+        }
+        if wantFingerprint {
+            d.certDigest.begin(.sha1)
+            d.certDigest.update(leaf)
+            let digest = d.certDigest.finish()
+            guard digest.kinds.contains(.sha1) else { return }
+            var t = X509Text(slab: d.certScratch, start: 3 &* quarter, capacity: quarter)
+            let raw = t.start
+            var k = 0
+            while k < 20 { d.certScratch.write(digest.sha1[k], at: raw &+ 128 &+ k); k &+= 1 }
+            if let bytes = d.certScratch.view(raw &+ 128, 20) {
+                X509.writeHex(bytes, separator: UInt8(ascii: ":"), upper: false, into: &t)
+                if !t.full { b[.tlsCertFingerprint] = t.view(from: raw) }
+            }
         }
     }
 

@@ -7,17 +7,20 @@ import UTMDetect
 /// The session 7 buffers in steady state: TLS 1.2 flights with certificate chains (tls.certs
 /// per certificate, tls.cert_chain_len, randoms, JA4), a QUIC Initial (quic.sni,
 /// quic.version), DNS responses with several answer records (dns.queries.rrname,
-/// dns.answers.rrname) and SMB2 tree connects (smb.share, smb.named_pipe): filling the buffers,
+/// dns.answers.rrname) and SMB2 tree connects (smb.share, smb.named_pipe), the leaf's subject / issuer / serial /
+/// fingerprint / alt names: filling the buffers,
 /// the per-instance inspections and their once-per-message alerts must not allocate.
 @Suite(.serialized) struct Session7AllocationTests {
     typealias K = Session7KeywordEngineTests
+
+    static let leafDER = K.x509(cn: "login.evil.example", serial: [0x00, 0x8f, 0x1a], sans: ["a.evil.example", "b.evil.example"])
 
     static func round() -> [[UInt8]] {
         var frames: [[UInt8]] = []
         for c in 0 ..< 4 {
             let port = UInt16(48000 + c)
             frames += EngineTraffic.tcpSession(v6: c % 2 == 1, sport: port, dport: 443, exchanges: [
-                (EngineTraffic.clientHello(sni: "login\(c).evil.example"), K.tls12Flight([K.leaf, K.issuer, K.leaf])),
+                (EngineTraffic.clientHello(sni: "login\(c).evil.example"), K.tls12Flight([Self.leafDER, K.issuer, K.leaf])),
             ])
             frames += K.dnsExchange(sport: port)
             frames += K.smbSession(sport: port, path: c % 2 == 0 ? "\\\\fs01\\IPC$" : "\\\\fs01\\finance", type: c % 2 == 0 ? 2 : 1)
@@ -37,6 +40,11 @@ import UTMDetect
         alert smb any any -> any any (msg:"share"; smb.share; content:"finance"; sid:9;)
         alert smb any any -> any any (msg:"pipe"; smb.named_pipe; content:"IPC$"; sid:10;)
         alert tls any any -> any any (msg:"random bytes"; tls.random_bytes; content:"|11 11|"; sid:11;)
+        alert tls any any -> any any (msg:"subject"; tls.cert_subject; content:"CN=login"; sid:12;)
+        alert tls any any -> any any (msg:"issuer"; tls.cert_issuer; content:"Cheap"; sid:13;)
+        alert tls any any -> any any (msg:"serial"; tls.cert_serial; content:"8F"; sid:14;)
+        alert tls any any -> any any (msg:"fingerprint"; tls.cert_fingerprint; content:":"; sid:15;)
+        alert tls any any -> any any (msg:"alt names"; tls.subjectaltname; content:"evil"; sid:16;)
         """
 
     static func engine(rules: Bool) -> Engine {
@@ -77,7 +85,8 @@ import UTMDetect
         print("Engine allocations with session 7 rules: \(n); alerts \(alerts)")
         #expect(n == 0, "session 7 detection allocated \(n) times")
         // Per round: certs 4, chain 4, random 4, ja4 4, questions 8 (query and response),
-        // answers 4, share 2, pipe 2, random bytes 4 = 36.
-        #expect(alerts == UInt64(rounds) * 36, "\(alerts)")
+        // answers 4, share 2, pipe 2, random bytes 4, and the leaf's subject, issuer, serial,
+        // fingerprint and alt names 4 each (once per chain though two names match) = 56.
+        #expect(alerts == UInt64(rounds) * 56, "\(alerts)")
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import UTMCore
 import UTMDetect
+import UTMCrypto
 @testable import UTMEngine
 
 /// The session 7 keywords (Suricata 7/8 buffers of the TLS, QUIC, DNS and SMB parsers) on
@@ -68,6 +69,68 @@ import UTMDetect
         #expect(n[8] == 3 && n[11] == nil, "every ClientHello's random is 0x11...; \(n)")
         #expect(n[9] == 2 && n[10] == 2, "the two TLS 1.2 ServerHellos (the 1.3 one's random is 0x22...); \(n)")
         #expect(n[12] == 3 && n[13] == nil, "\(n)")
+    }
+
+    // MARK: Certificate fields
+
+    static func tlv(_ tag: UInt8, _ content: [UInt8]) -> [UInt8] {
+        let n = content.count
+        let length: [UInt8] = n < 0x80 ? [UInt8(n)] : n < 0x100 ? [0x81, UInt8(n)] : [0x82, UInt8(n >> 8), UInt8(n & 0xff)]
+        return [tag] + length + content
+    }
+    static func rdn(_ oidLast: UInt8, _ value: String) -> [UInt8] {
+        tlv(0x31, tlv(0x30, tlv(0x06, [0x55, 4, oidLast]) + tlv(0x0c, Array(value.utf8))))
+    }
+
+    /// A DER certificate built here: serial `serial`, subject CN `cn` (with C=JP, O=...),
+    /// issuer "C=US, O=Cheap CA Inc, CN=Cheap Intermediate CA", subjectAltName `sans`.
+    static func x509(cn: String, serial: [UInt8], sans: [String]) -> [UInt8] {
+        let sigAlg = tlv(0x30, tlv(0x06, [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b]) + [0x05, 0x00])
+        let issuer = tlv(0x30, rdn(6, "US") + rdn(10, "Cheap CA Inc") + rdn(3, "Cheap Intermediate CA"))
+        let subject = tlv(0x30, rdn(6, "JP") + rdn(10, "Evil K.K.") + rdn(3, cn))
+        let validity = tlv(0x30, tlv(0x17, Array("260101000000Z".utf8)) + tlv(0x17, Array("270101000000Z".utf8)))
+        let spki = tlv(0x30, tlv(0x30, tlv(0x06, [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01]) + [0x05, 0x00])
+                       + tlv(0x03, [0] + [UInt8](repeating: 0x42, count: 64)))
+        let san = tlv(0x30, tlv(0x06, [0x55, 0x1d, 0x11]) + tlv(0x04, tlv(0x30, sans.flatMap { tlv(0x82, Array($0.utf8)) })))
+        let tbs = tlv(0xa0, tlv(0x02, [2])) + tlv(0x02, serial) + sigAlg + issuer + validity + subject + spki
+            + tlv(0xa3, tlv(0x30, san))
+        return tlv(0x30, tlv(0x30, tbs) + sigAlg + tlv(0x03, [0] + [UInt8](repeating: 0x99, count: 64)))
+    }
+
+    /// SHA-1 of `der` as Suricata prints a fingerprint: lower-case hex pairs joined by ':'.
+    static func fingerprint(_ der: [UInt8]) -> String {
+        let d = StreamingDigest()
+        d.begin(.sha1)
+        der.withByteView { d.update($0) }
+        let f = d.finish()
+        return (0 ..< 20).map { String(format: "%02x", f.sha1[$0]) }.joined(separator: ":")
+    }
+
+    @Test func certificateSubjectIssuerSerialFingerprintAndAltNames() throws {
+        let evil = Self.x509(cn: "login.evil.example", serial: [0x00, 0x8f, 0x1a], sans: ["login.evil.example", "*.evil.example", "evil.test"])
+        let fine = Self.x509(cn: "www.example.org", serial: [0x01], sans: ["www.example.org"])
+        var frames: [[UInt8]] = []
+        frames += T.tcpSession(v6: false, sport: 45101, dport: 443,
+                               exchanges: [(T.clientHello(sni: "login.evil.example"), Self.tls12Flight([evil, Self.issuer]))])
+        frames += T.tcpSession(v6: false, sport: 45102, dport: 443,
+                               exchanges: [(T.clientHello(sni: "www.example.org"), Self.tls12Flight([fine]))])
+        let print = Self.fingerprint(evil)
+        let rules = """
+            alert tls any any -> any any (msg:"subject"; flow:established,to_client; tls.cert_subject; content:"C=JP, O=Evil K.K., CN=login.evil.example"; bsize:40; sid:50;)
+            alert tls any any -> any any (msg:"subject CN"; tls_cert_subject; content:"CN=www.example.org"; endswith; sid:51;)
+            alert tls any any -> any any (msg:"issuer"; tls.cert_issuer; content:"C=US, O=Cheap CA Inc, CN=Cheap Intermediate CA"; bsize:46; sid:52;)
+            alert tls any any -> any any (msg:"serial"; tls.cert_serial; content:"00:8F:1A"; bsize:8; sid:53;)
+            alert tls any any -> any any (msg:"other serial"; tls.cert_serial; content:"00:8F:1B"; sid:54;)
+            alert tls any any -> any any (msg:"fingerprint"; tls.cert_fingerprint; content:"\(print)"; bsize:59; sid:55;)
+            alert tls any any -> any any (msg:"wildcard san, once per certificate"; tls.subjectaltname; content:"evil"; sid:56;)
+            alert tls any any -> any any (msg:"san exact"; tls.subjectaltname; content:"*.evil.example"; bsize:14; sid:57;)
+            alert tls any any -> any any (msg:"no such san"; tls.subjectaltname; content:"evil.example.org"; sid:58;)
+            alert tls any any -> any any (msg:"issuer is not the subject"; tls.cert_subject; content:"Cheap"; sid:59;)
+            """
+        let n = try Self.alerts(rules, frames)
+        #expect(n[50] == 1 && n[51] == 1 && n[52] == 2, "\(n)")
+        #expect(n[53] == 1 && n[54] == nil && n[55] == 1, "\(n)")
+        #expect(n[56] == 1 && n[57] == 1 && n[58] == nil && n[59] == nil, "\(n)")
     }
 
     // MARK: QUIC

@@ -460,8 +460,12 @@ public final class DetectDefinitions: @unchecked Sendable {
             case .httpHeader, .httpRawHeader, .httpHeaderNames, .httpContentLen, .httpContentType,
                  .httpConnection, .httpStart, .httpProtocol:
                 b = s.flow.contains(.toClient) ? 3 : 1
-            case .ja3sHash, .ja3sString, .tlsCertSubject, .tlsCertIssuer, .tlsCertSerial, .tlsCertFingerprint:
+            case .ja3sHash, .ja3sString:
                 b = 2
+            // The server certificate's fields come with its Certificate message (session 7:
+            // they were phase 2, with the ServerHello, and never filled).
+            case .tlsCertSubject, .tlsCertIssuer, .tlsCertSerial, .tlsCertFingerprint, .tlsSubjectAltName:
+                b = 3
             case .sshHassh, .sshHasshString, .sshHasshServer, .sshHasshServerString:
                 b = 2
             // Session 7: the certificates are a phase of their own (3), after the ServerHello;

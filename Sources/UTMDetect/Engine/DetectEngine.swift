@@ -1,5 +1,6 @@
 import UTMCore
 import UTMMatch
+import UTMCrypto
 
 /// Counters of one worker's detection.
 public struct DetectStats: Sendable {
@@ -98,6 +99,11 @@ public final class DetectEngine {
     /// A few bytes the engine derives from numbers to lend as a buffer (the QUIC version's 4
     /// bytes), reserved once per worker.
     public let factScratch = ByteSlab(capacity: 16)
+    /// The server certificate's text buffers (subject, issuer, serial, fingerprint) of one
+    /// Certificate message, and the digest for its fingerprint; reserved once per worker.
+    public let certScratch = ByteSlab(capacity: DetectEngine.certScratchBytes)
+    public let certDigest = StreamingDigest()
+    public static let certScratchBytes = 8 << 10
     /// Per signature: its payload list has an absolute position (offset, depth, startswith,
     /// byte_test without relative...): verified over the window only when the window begins
     /// at the stream's first byte, where Suricata's stream-relative positions agree.

@@ -128,6 +128,7 @@ public enum KeywordRegistry {
             "dns.answer.name": .parse(DetectDnsAnswersRRName.sticky("dns.answer.name")),
             "smb.share": .parse(DetectSMBShare.sticky),
             "smb.named_pipe": .parse(DetectSMBNamedPipe.sticky),
+            "tls.subjectaltname": .parse(DetectTLSSubjectAltName.sticky),
             // Google QUIC up to Q046 (cleartext CHLO in STREAM frames, its own header layout) is
             // the only place Suricata fills these; our QUIC parser reads IETF QUIC and Q050.
             "quic.ua": .unsupported("needs a Google QUIC (Q043-Q046) CHLO parser"),

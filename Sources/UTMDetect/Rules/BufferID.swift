@@ -39,6 +39,9 @@ public enum BufferID: UInt8, CaseIterable, Sendable, Hashable, Comparable {
     case quicSNI, quicVersion
     case dnsQueriesRRName, dnsAnswersRRName
     case smbShare, smbNamedPipe
+    /// `tls.subjectaltname`: the server certificate's subjectAltName DNS names, one per
+    /// inspection (a multi-buffer).
+    case tlsSubjectAltName
 
     public static let count = BufferID.allCases.count
 
@@ -106,6 +109,7 @@ public enum BufferID: UInt8, CaseIterable, Sendable, Hashable, Comparable {
         case .dnsAnswersRRName: "dns.answers.rrname"
         case .smbShare: "smb.share"
         case .smbNamedPipe: "smb.named_pipe"
+        case .tlsSubjectAltName: "tls.subjectaltname"
         }
     }
 
@@ -124,6 +128,7 @@ public enum BufferID: UInt8, CaseIterable, Sendable, Hashable, Comparable {
     public var isTLS: Bool {
         (rawValue >= BufferID.tlsSNI.rawValue && rawValue <= BufferID.ja3sString.rawValue)
             || (rawValue >= BufferID.ja4Hash.rawValue && rawValue <= BufferID.quicVersion.rawValue)
+            || self == .tlsSubjectAltName
     }
     /// DNS names: `dns.query` and the session 7 multi-buffers.
     public var isDNS: Bool { self == .dnsQuery || self == .dnsQueriesRRName || self == .dnsAnswersRRName }
