@@ -25,6 +25,10 @@ struct DetectCursor {
     /// The flow as it was when the packet arrived: alerts read it while the stream stage holds
     /// the flow table exclusively.
     var flow = Flow()
+    /// While an HTTP/1 transaction's buffers are inspected: its parser and `ready` index, so
+    /// an alert carries the transaction's `http` object; -1 otherwise.
+    var httpParser = -1
+    var httpReady = -1
 }
 
 /// IPS wiring: builds `PacketFacts` and inspection buffers from the engine's stages, runs the
@@ -228,9 +232,12 @@ extension Engine {
                 }
                 let f = detectFacts(direction, app: .http, stream: false)
                 // One call for the header and body phases: each buffer is scanned once.
+                detectCursor.httpParser = i
+                detectCursor.httpReady = k
                 d.inspectApp(.http, phaseMask: mask, f, buffers: buffers, slot: slot, time: detectCursor.time) { s, alert in
                     self.detectMatched(s, alert, f)
                 }
+                detectCursor.httpParser = -1
             }
             k &+= 1
         }
@@ -385,6 +392,9 @@ extension Engine {
                 let tx = alertTxSlot()
                 if tx >= 0 {
                     eve.writeAlert(rule, time: packet.timestamp, e, flow: flow, tls: tls.items[tx])
+                } else if detectCursor.httpParser >= 0 {
+                    let p = http.items[detectCursor.httpParser]
+                    eve.writeAlert(rule, time: packet.timestamp, e, flow: flow, http: (p.ready(detectCursor.httpReady), p))
                 } else {
                     eve.writeAlert(rule, time: packet.timestamp, e, flow: flow)
                 }

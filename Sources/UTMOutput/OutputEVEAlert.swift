@@ -30,9 +30,11 @@ public struct EVEAlertRule {
 
 extension EVEWriter {
     /// Suricata's `alert` event, plus `alert.product_severity`, with the flow counters so far;
-    /// `tls`: the flow's TLS transaction when the alert is tied to it (its `tls` object).
+    /// `tls`: the flow's TLS transaction when the alert is tied to it (its `tls` object);
+    /// `http`: the HTTP/1 transaction an HTTP rule matched on (its `http` object, as
+    /// Suricata's default `metadata` logs it), so the report says which site and URL.
     public mutating func writeAlert(_ rule: EVEAlertRule, time: Timestamp, _ e: EVEEndpoints, flow: Flow?,
-                                    tls: TLSParser? = nil) {
+                                    tls: TLSParser? = nil, http: (tx: HTTPTransaction, parser: HTTPParser)? = nil) {
         guard isEnabled(.alert) else { return }
         begin(.alert, time: time, e)
         json.key("alert"); json.beginObject()
@@ -58,6 +60,11 @@ extension EVEWriter {
         if let tls {
             json.key("tls"); json.beginObject()
             writeHelloFields(tls, versionFromServer: true)
+            json.endObject()
+        }
+        if let http {
+            json.key("http"); json.beginObject()
+            writeHTTPFields(http.tx, parser: http.parser)
             json.endObject()
         }
         end()
