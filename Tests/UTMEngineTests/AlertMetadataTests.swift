@@ -49,4 +49,29 @@ import UTMDetect
         #expect(stream["http"] == nil)
         #expect(stream["app_proto"] as? String == "http")
     }
+
+    /// A `tls.sni` rule's alert carries the handshake's `tls` object; a `dns.query` rule's the
+    /// query it matched (Suricata 7's `dns.query` list of one), and not the other's.
+    @Test func tlsAndDNSRuleAlertsNameTheirHandshakeAndQuery() throws {
+        var p = RuleParser()
+        p.load(text: #"""
+            alert tls any any -> any any (msg:"sni"; tls.sni; content:"bad.example"; sid:10;)
+            alert dns any any -> any any (msg:"query"; dns.query; content:"evil.example"; sid:11;)
+            """#, file: "meta2.rules")
+        let engine = Engine()
+        engine.loadDetection(DetectDefinitions(ruleSet: p.finish()))
+        let frames = EngineTraffic.tcpSession(v6: false, sport: 41234, dport: 443, exchanges: [
+            (EngineTraffic.clientHello(sni: "www.bad.example"), EngineTraffic.serverHello()),
+        ]) + EngineTraffic.dns(sport: 41235, name: "cdn.evil.example")
+        let events = FirewallEngineTests.run(engine, frames).events
+        let tls = try #require(Self.alert(events, 10))
+        #expect((tls["tls"] as? [String: Any])?["sni"] as? String == "www.bad.example")
+        #expect(tls["dns"] == nil && tls["http"] == nil)
+        let dns = try #require(Self.alert(events, 11))
+        let query = try #require(((dns["dns"] as? [String: Any])?["query"] as? [[String: Any]])?.first)
+        #expect(query["rrname"] as? String == "cdn.evil.example")
+        #expect(query["rrtype"] as? String == "A")
+        #expect(query["id"] as? Int == 41235)
+        #expect(dns["tls"] == nil)
+    }
 }
