@@ -192,9 +192,15 @@ extension Engine {
                 if let question = parser.message.question(q), question.name.isPresent {
                     var buffers = InspectionBuffers()
                     parser.withField(question.name) { buffers[.dnsQueriesRRName] = $0 }
+                    // The alert's dns object names this question (as for dns.query).
+                    detectCursor.dnsName = buffers[.dnsQueriesRRName] ?? .empty
+                    detectCursor.dnsType = question.type
+                    detectCursor.dnsID = parser.message.id
+                    detectCursor.dnsQuestion = q
                     d.inspectApp(.dns, phase: 3, f, buffers: buffers, slot: slot, time: time) { s, alert in
                         if d.firstInstanceMatch(s) { self.detectMatched(s, alert, f) }
                     }
+                    detectCursor.dnsQuestion = -1
                 }
                 q &+= 1
             }
@@ -204,7 +210,12 @@ extension Engine {
             var first = InspectionBuffers()
             if let question = parser.message.question(0), question.name.isPresent {
                 parser.withField(question.name) { first[.dnsQueriesRRName] = $0 }
+                detectCursor.dnsName = first[.dnsQueriesRRName] ?? .empty
+                detectCursor.dnsType = question.type
+                detectCursor.dnsID = parser.message.id
+                detectCursor.dnsQuestion = 0
             }
+            defer { detectCursor.dnsQuestion = -1 }
             var a = 0
             while a < parser.message.answerCount {
                 if let answer = parser.message.answer(a), answer.section == DNSSection.answer, answer.name.isPresent {
