@@ -104,6 +104,35 @@ write("FuzzTLS", "both", b"\x3f" + record(22, ch) + record(22, server_hello(), 0
 write("FuzzTLS", "quic", b"\xbf" + ch)
 write("FuzzTLS", "alert", b"\x3f" + record(21, b"\x02\x28"))
 
+# A TLS 1.2 server flight with a certificate chain (tls.certs, the X.509 reader): the control
+# byte 0x7f alternates 64-byte chunks, client bytes in the even ones, server bytes in the odd.
+def der(tag, content):
+    n = len(content)
+    head = bytes([n]) if n < 0x80 else bytes([0x81, n]) if n < 0x100 else bytes([0x82, n >> 8, n & 0xff])
+    return bytes([tag]) + head + content
+def rdn(last, value): return der(0x31, der(0x30, der(0x06, bytes([0x55, 4, last])) + der(0x0c, value.encode())))
+def certificate(cn):
+    alg = der(0x30, der(0x06, bytes.fromhex("2a864886f70d01010b")) + b"\x05\x00")
+    name = der(0x30, rdn(6, "JP") + rdn(10, "Example K.K.") + rdn(3, cn))
+    validity = der(0x30, der(0x17, b"260101000000Z") + der(0x17, b"270101000000Z"))
+    spki = der(0x30, der(0x30, der(0x06, bytes.fromhex("2a864886f70d010101")) + b"\x05\x00") + der(0x03, b"\x00" + b"\x42" * 32))
+    san = der(0x30, der(0x06, bytes([0x55, 0x1d, 0x11])) + der(0x04, der(0x30, der(0x82, cn.encode()) + der(0x87, bytes([192, 0, 2, 1])))))
+    tbs = der(0xa0, der(0x02, b"\x02")) + der(0x02, b"\x00\x8f\x1a") + alg + name + validity + name + spki + der(0xa3, der(0x30, san))
+    return der(0x30, der(0x30, tbs) + alg + der(0x03, b"\x00" + b"\x99" * 32))
+def tls12_flight(certs):
+    sh12 = be16(0x0303) + b"\x77" * 32 + b"\x00" + be16(0xc02f) + b"\x00" + be16(0)
+    lst = b"".join(struct.pack(">I", len(c))[1:] + c for c in certs)
+    body = struct.pack(">I", len(lst))[1:] + lst
+    hs = b"\x02" + struct.pack(">I", len(sh12))[1:] + sh12 + b"\x0b" + struct.pack(">I", len(body))[1:] + body + b"\x0e\x00\x00\x00"
+    return record(22, hs, 0x0303)
+def alternate(client, server, n=64):
+    out = b""
+    while client or server:
+        out += client[:n].ljust(n, b"\x00") + server[:n]
+        client, server = client[n:], server[n:]
+    return out
+write("FuzzTLS", "tls12_certificates", b"\x7f" + alternate(record(22, ch), tls12_flight([certificate("a.example"), certificate("CA")])))
+
 # --- DNS: the whole input is one message (and a TCP stream).
 def qname(name): return b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\x00"
 q = qname("www.example.com") + be16(1) + be16(1)
