@@ -16,6 +16,9 @@ public struct X509Layout: Sendable {
     public var subject: ByteView = .empty
     /// The content of the Extensions SEQUENCE ([3] EXPLICIT), empty without one.
     public var extensions: ByteView = .empty
+    /// Validity in Unix seconds (UTCTime or GeneralizedTime), 0 when unreadable.
+    public var notBefore: Int64 = 0
+    public var notAfter: Int64 = 0
 }
 
 /// Text being written into a slab window: `put` stops (and sets `full`) at the window's end.
@@ -108,6 +111,10 @@ public enum X509 {
               let subject = element(t, at: validity.end), subject.tag == 0x30 else { return nil }
         out.issuer = issuer.content
         out.subject = subject.content
+        if let nb = element(validity.content, at: 0), let na = element(validity.content, at: nb.end) {
+            out.notBefore = time(nb.tag, nb.content) ?? 0
+            out.notAfter = time(na.tag, na.content) ?? 0
+        }
         // subjectPublicKeyInfo, optional unique ids [1] [2], then [3] extensions.
         off = subject.end
         var steps = 0
@@ -185,6 +192,41 @@ public enum X509 {
             return n
         }
         return n
+    }
+
+    /// UTCTime (0x17, YYMMDDHHMM[SS]Z, years 50-99 are 19xx) or GeneralizedTime (0x18,
+    /// YYYYMMDDHHMMSS[.f]Z) as Unix seconds; nil for other tags, offsets or bad digits.
+    public static func time(_ tag: UInt8, _ v: ByteView) -> Int64? {
+        func num(_ at: Int, _ n: Int) -> Int? {
+            var x = 0
+            var i = 0
+            while i < n {
+                guard let b = v.u8(at &+ i), b >= 48 && b <= 57 else { return nil }
+                x = x &* 10 &+ Int(b &- 48)
+                i &+= 1
+            }
+            return x
+        }
+        var year: Int
+        var at: Int
+        if tag == 0x17 {
+            guard let yy = num(0, 2) else { return nil }
+            year = yy < 50 ? 2000 &+ yy : 1900 &+ yy
+            at = 2
+        } else if tag == 0x18 {
+            guard let y = num(0, 4) else { return nil }
+            year = y
+            at = 4
+        } else {
+            return nil
+        }
+        guard let month = num(at, 2), let day = num(at &+ 2, 2), let hour = num(at &+ 4, 2),
+              let minute = num(at &+ 6, 2) else { return nil }
+        let second = num(at &+ 8, 2) ?? 0
+        // The time must be UTC ('Z' after the seconds or fraction); local or offset times are
+        // not read (RFC 5280 requires Z).
+        guard let last = v.u8(v.count &- 1), last == UInt8(ascii: "Z") else { return nil }
+        return CivilTime.seconds(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
     }
 
     /// The short names x509-parser (Suricata's) uses: its abbreviations, then the registry's.

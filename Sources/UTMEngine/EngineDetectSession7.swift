@@ -48,6 +48,11 @@ extension Engine {
         var f = detectFacts(.toClient, app: .tls, stream: false)
         if let sh = p.serverHello { f.tlsVersion = sh.version != 0 ? sh.version : sh.legacyVersion }
         f.tlsCertCount = p.certificateCount
+        if p.certificateCount > 0 {
+            p.withCertificate(0) { leaf in
+                if let l = X509.layout(leaf) { f.tlsCertNotBefore = l.notBefore; f.tlsCertNotAfter = l.notAfter }
+            }
+        }
         let slot = detectCursor.slot, time = detectCursor.time
         d.beginInstances()
         let n = d.uses(.tlsCerts) ? Swift.min(p.certificateCount, p.config.maxCertificates) : 0

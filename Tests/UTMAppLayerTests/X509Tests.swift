@@ -68,6 +68,7 @@ enum DER {
             let n = X509.forEachDNSName(l.extensions, limit: 10) { names.append(String(decoding: $0.bytes, as: UTF8.self)) }
             #expect(n == 2 && names == ["login.evil.example", "*.evil.example"], "the IP entry is not a DNS name")
             #expect(X509.forEachDNSName(l.extensions, limit: 1) { _ in } == 1)
+            #expect(l.notBefore == 1_767_225_600 && l.notAfter == 1_798_761_600, "2026-01-01 and 2027-01-01, UTCTime")
         }
     }
 
@@ -115,6 +116,19 @@ enum DER {
                 _ = Self.text { X509.writeName(v.dropFirst(rng.next(upTo: v.count)), into: &$0) }
             }
         }
+    }
+
+    @Test func validityTimes() {
+        func t(_ tag: UInt8, _ s: String) -> Int64? { Array(s.utf8).withByteView { X509.time(tag, $0) } }
+        #expect(t(0x17, "491231235959Z") == 2_524_607_999, "UTCTime years below 50 are 20xx")
+        #expect(t(0x17, "500101000000Z") == -631_152_000, "50 and above are 19xx")
+        #expect(t(0x18, "20380119031408Z") == 2_147_483_648)
+        #expect(t(0x18, "20380119031408.123Z") == 2_147_483_648)
+        #expect(t(0x17, "2601010000Z") == 1_767_225_600, "seconds are optional in UTCTime")
+        for bad in ["", "26", "2601010000+0900", "26130100000Z", "26x1010000Z", "260101000000"] {
+            #expect(t(0x17, bad) == nil, "\(bad)")
+        }
+        #expect(t(0x04, "260101000000Z") == nil)
     }
 
     @Test func elementFraming() {

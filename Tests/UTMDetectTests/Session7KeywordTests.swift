@@ -74,9 +74,44 @@ import UTMCore
         }
     }
 
+    @Test func certValidityDatesAndModes() throws {
+        let day = Int64(1_445_472_000)   // 2015-10-22T00:00:00Z
+        let cases: [(String, TLSCertValidity)] = [
+            ("tls_cert_notbefore:2015-10-22", TLSCertValidity(field: .notBefore, mode: .equal, a: day)),
+            ("tls_cert_notafter:<2015-10-22T01", TLSCertValidity(field: .notAfter, mode: .atMost, a: day + 3600)),
+            ("tls_cert_notafter: > 2015-10-22 00:01:02", TLSCertValidity(field: .notAfter, mode: .atLeast, a: day + 62)),
+            ("tls_cert_notbefore:2015-10<>2015-10-22T00:00", TLSCertValidity(field: .notBefore, mode: .range, a: 1_443_657_600, b: day)),
+            ("tls_cert_notbefore:1445472000", TLSCertValidity(field: .notBefore, mode: .equal, a: day)),
+            ("tls_cert_notbefore:2015", TLSCertValidity(field: .notBefore, mode: .equal, a: 2015)),
+            ("tls_cert_expired", TLSCertValidity(field: .notAfter, mode: .expired)),
+            ("tls_cert_valid", TLSCertValidity(field: .notAfter, mode: .valid)),
+        ]
+        for (kw, want) in cases {
+            let s = try #require(rule(opts("\(kw);", proto: "tls")), "\(kw)")
+            #expect(s.headerMatches == [.tlsCertValidity(want)], "\(kw)")
+            #expect(DetectDefinitions.point(of: s) == .tls && DetectDefinitions.phase(of: s, .tls) == 3, "\(kw)")
+        }
+        for bad in ["tls_cert_notbefore:;", "tls_cert_notbefore:2015-13-01;", "tls_cert_notafter:yesterday;",
+                    "tls_cert_notafter:2016<>2015;", "tls_cert_notafter:<2015<>2016;", "tls_cert_expired:1;",
+                    "tls_cert_notbefore:2015-10-22X10;"] {
+            #expect(ruleError(opts(bad, proto: "tls"))?.kind == .invalid, "\(bad)")
+        }
+        #expect(ruleError(opts("tls_cert_expired;", proto: "http")) != nil)
+        // Suricata's comparisons: inclusive bounds, 0 (unknown) never matches, expired and
+        // valid against the packet time and notAfter.
+        let v = TLSCertValidity(field: .notAfter, mode: .range, a: 10, b: 20)
+        #expect(v.matches(notBefore: 0, notAfter: 10, now: 0) && v.matches(notBefore: 0, notAfter: 20, now: 0))
+        #expect(!v.matches(notBefore: 0, notAfter: 21, now: 0) && !v.matches(notBefore: 5, notAfter: 0, now: 0))
+        let expired = TLSCertValidity(field: .notAfter, mode: .expired), valid = TLSCertValidity(field: .notAfter, mode: .valid)
+        #expect(expired.matches(notBefore: 1, notAfter: 100, now: 101) && !expired.matches(notBefore: 1, notAfter: 100, now: 100))
+        #expect(valid.matches(notBefore: 1, notAfter: 100, now: 100) && !valid.matches(notBefore: 1, notAfter: 100, now: 101))
+        #expect(CivilTime.seconds(year: 1970, month: 1, day: 1) == 0 && CivilTime.seconds(year: 2000, month: 2, day: 29) == 951_782_400)
+    }
+
     @Test func bundleRoundTripKeepsTheNewBuffersAndTag() throws {
         let texts = Self.stickies.map { opts("\($0.0); content:\"abc\"; nocase;", proto: $0.1) }
-            + [opts("tls.cert_chain_len:2-5;", proto: "tls"), opts("tls.certs; to_lowercase; content:\"cn=\";", proto: "tls")]
+            + [opts("tls.cert_chain_len:2-5;", proto: "tls"), opts("tls.certs; to_lowercase; content:\"cn=\";", proto: "tls"),
+               opts("tls_cert_notafter:2015-10<>2016-01-01;", proto: "tls"), opts("tls_cert_expired;", proto: "tls")]
         let sigs = try texts.map { try #require(rule($0)) }
         let bytes = SignatureCodec.encode(sigs, flowbitNames: FlowbitNames())
         let back = try bytes.withByteView { try SignatureCodec.decode($0) }.signatures

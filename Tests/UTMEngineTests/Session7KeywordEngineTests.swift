@@ -126,11 +126,18 @@ import UTMCrypto
             alert tls any any -> any any (msg:"san exact"; tls.subjectaltname; content:"*.evil.example"; bsize:14; sid:57;)
             alert tls any any -> any any (msg:"no such san"; tls.subjectaltname; content:"evil.example.org"; sid:58;)
             alert tls any any -> any any (msg:"issuer is not the subject"; tls.cert_subject; content:"Cheap"; sid:59;)
+            alert tls any any -> any any (msg:"valid at the packet time"; tls_cert_valid; sid:60;)
+            alert tls any any -> any any (msg:"expired"; tls_cert_expired; sid:61;)
+            alert tls any any -> any any (msg:"not before 2026"; tls_cert_notbefore:2026-01-01; sid:62;)
+            alert tls any any -> any any (msg:"not after in 2026"; tls_cert_notafter:2026-01-01<>2026-12-31; sid:63;)
+            alert tls any any -> any any (msg:"not after 2027 or later"; tls_cert_notafter:>2027-01-01T00:00:00; sid:64;)
             """
         let n = try Self.alerts(rules, frames)
         #expect(n[50] == 1 && n[51] == 1 && n[52] == 2, "\(n)")
         #expect(n[53] == 1 && n[54] == nil && n[55] == 1, "\(n)")
         #expect(n[56] == 1 && n[57] == 1 && n[58] == nil && n[59] == nil, "\(n)")
+        // Both leaves run 2026-01-01 to 2027-01-01; the packets are of 2023-11.
+        #expect(n[60] == 2 && n[61] == nil && n[62] == 2 && n[63] == nil && n[64] == 2, "\(n)")
     }
 
     // MARK: QUIC

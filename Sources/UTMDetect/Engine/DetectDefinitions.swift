@@ -578,8 +578,14 @@ public final class DetectDefinitions: @unchecked Sendable {
         s.headerMatches.contains { if case .dnsOpcode = $0 { return true } else { return false } }
     }
 
+    /// tls.cert_chain_len and the certificate validity keywords: facts of the Certificate message.
     static func hasCertChainLen(_ s: Signature) -> Bool {
-        s.headerMatches.contains { if case .tlsCertChainLen = $0 { return true } else { return false } }
+        s.headerMatches.contains {
+            switch $0 {
+            case .tlsCertChainLen, .tlsCertValidity: return true
+            default: return false
+            }
+        }
     }
 
     static func hasTLSVersion(_ s: Signature) -> Bool {

@@ -149,6 +149,7 @@ enum SignatureCodec {
         case .tlsVersion(let version, let raw): w.u8(23); w.u16(version); w.bool(raw)
         case .dnsOpcode(let m): w.u8(24); w.intMatch(m)
         case .tlsCertChainLen(let m): w.u8(26); w.intMatch(m)
+        case .tlsCertValidity(let v): w.u8(27); w.u8(v.field.rawValue); w.u8(v.mode.rawValue); w.int(Int(v.a)); w.int(Int(v.b))
         case .appLayerProtocol(let m): w.u8(12); w.u32(m.mask); w.bool(m.negated); w.bool(m.unknown); w.u8(m.mode)
         case .hostBit(let op): w.u8(25); w.u8(op.kind.rawValue); w.u8(op.track.rawValue); w.u16(op.name); w.int(op.expire)
         }
@@ -584,6 +585,11 @@ enum SignatureCodec {
         case 23: return .tlsVersion(version: try r.u16(), raw: try r.bool())
         case 24: return .dnsOpcode(try r.intMatch())
         case 26: return .tlsCertChainLen(try r.intMatch())
+        case 27:
+            guard let field = TLSCertValidity.Field(rawValue: try r.u8()), let mode = TLSCertValidity.Mode(rawValue: try r.u8()) else {
+                throw Bad(reason: "bad certificate validity test")
+            }
+            return .tlsCertValidity(TLSCertValidity(field: field, mode: mode, a: Int64(try r.int()), b: Int64(try r.int())))
         case 25:
             guard let kind = HostBitOp.Kind(rawValue: try r.u8()), let track = HostBitOp.Track(rawValue: try r.u8()) else {
                 throw Bad(reason: "bad xbits operation")

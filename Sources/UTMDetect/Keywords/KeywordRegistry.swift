@@ -129,6 +129,10 @@ public enum KeywordRegistry {
             "smb.share": .parse(DetectSMBShare.sticky),
             "smb.named_pipe": .parse(DetectSMBNamedPipe.sticky),
             "tls.subjectaltname": .parse(DetectTLSSubjectAltName.sticky),
+            "tls_cert_notbefore": .parse(DetectTLSCertValidity.dated(.notBefore, "tls_cert_notbefore")),
+            "tls_cert_notafter": .parse(DetectTLSCertValidity.dated(.notAfter, "tls_cert_notafter")),
+            "tls_cert_expired": .parse(DetectTLSCertValidity.state(.expired, "tls_cert_expired")),
+            "tls_cert_valid": .parse(DetectTLSCertValidity.state(.valid, "tls_cert_valid")),
             // Google QUIC up to Q046 (cleartext CHLO in STREAM frames, its own header layout) is
             // the only place Suricata fills these; our QUIC parser reads IETF QUIC and Q050.
             "quic.ua": .unsupported("needs a Google QUIC (Q043-Q046) CHLO parser"),

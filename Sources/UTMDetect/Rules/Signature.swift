@@ -336,6 +336,9 @@ public enum HeaderMatch: Sendable, Equatable {
     /// `tls.cert_chain_len` (session 7): certificates in the server's Certificate message
     /// (`PacketFacts.tlsCertCount`; no match before one was seen).
     case tlsCertChainLen(IntMatch)
+    /// `tls_cert_notbefore` / `tls_cert_notafter` (`TLSCertValidity`), `tls_cert_expired`,
+    /// `tls_cert_valid` (session 7): the server leaf certificate's validity times.
+    case tlsCertValidity(TLSCertValidity)
     /// `app-layer-protocol`: the flow's detected app protocol is (or, negated, is known and
     /// is not) one of a set (`AppProtoMatch`).
     case appLayerProtocol(AppProtoMatch)

@@ -282,6 +282,7 @@ public struct Verifier: Sendable {
             return v != 0 && v == version
         case .dnsOpcode(let m): return p.dnsOpcode != 0xff && m.matches(Int(p.dnsOpcode))
         case .tlsCertChainLen(let m): return p.tlsCertCount >= 0 && m.matches(p.tlsCertCount)
+        case .tlsCertValidity(let v): return v.matches(notBefore: p.tlsCertNotBefore, notAfter: p.tlsCertNotAfter, now: p.time)
         }
     }
 
