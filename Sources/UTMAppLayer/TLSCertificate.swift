@@ -51,4 +51,16 @@ extension TLSParser {
             return nil
         }
     }
+
+    /// Each protocol name of the ClientHello's ALPN list, in order (whole entries only).
+    public func forEachALPN(_ hello: TLSClientHello, _ body: (ByteView) -> Void) {
+        guard hello.alpnList.isPresent else { return }
+        store.withView(hello.alpnList) { list in
+            var i = 0
+            while let n = list.u8(i), let name = list.slice(i &+ 1, Int(n)) {
+                body(name)
+                i &+= 1 &+ Int(n)
+            }
+        }
+    }
 }

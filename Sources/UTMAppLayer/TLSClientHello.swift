@@ -28,6 +28,9 @@ public struct TLSClientHello: Sendable {
     public var alpn: Field = .absent
     /// All ALPN protocols, comma-joined.
     public var alpns: Field = .absent
+    /// The ALPN extension's protocol_name_list as sent (1-byte length + name each), for
+    /// `tls.alpn`'s instances (`TLSParser.forEachALPN`): a name may itself hold a comma.
+    public var alpnList: Field = .absent
     /// The JA3 string: version,ciphers,extensions,groups,pointformats (GREASE removed).
     public var ja3: Field = .absent
     /// MD5 of `ja3`, 32 lower-case hex characters.
@@ -138,6 +141,9 @@ extension TLSParser {
                 parseSNI(data, &hello, &layout)
             case TLSExtensionType.alpn:
                 parseALPN(data, &hello.alpns, &hello.alpn, &layout.firstALPN)
+                if !hello.alpnList.isPresent, let n = data.u16(0), let list = data.slice(2, Int(n)) {
+                    hello.alpnList = store.append(list)
+                }
             case TLSExtensionType.supportedVersions:
                 if let n = data.u8(0), let list = data.slice(1, Int(n)) {
                     var i = 0

@@ -319,6 +319,7 @@ extension Engine {
             d.inspectApp(.tls, phase: 1, f, buffers: buffers, slot: detectCursor.slot, time: detectCursor.time) { s, alert in
                 self.detectMatched(s, alert, f)
             }
+            if d.uses(.tlsALPN) { detectClientALPN(d, p, ch, buffers, f) }
         }
         if events.contains(.serverHelloDone), let sh = p.serverHello {
             var buffers = InspectionBuffers()
@@ -330,6 +331,12 @@ extension Engine {
             f.tlsVersion = sh.version != 0 ? sh.version : sh.legacyVersion
             d.inspectApp(.tls, phase: 2, f, buffers: buffers, slot: detectCursor.slot, time: detectCursor.time) { s, alert in
                 self.detectMatched(s, alert, f)
+            }
+            if sh.alpn.isPresent && d.uses(.tlsALPN) {
+                p.withField(sh.alpn) { buffers[.tlsALPN] = $0 }
+                d.inspectApp(.tls, phase: 4, f, buffers: buffers, slot: detectCursor.slot, time: detectCursor.time) { s, alert in
+                    self.detectMatched(s, alert, f)
+                }
             }
         }
         // Session 7: the server's certificates (tls.certs, tls.cert_chain_len).

@@ -17,6 +17,21 @@ extension Engine {
         if ch.random.isPresent { p.withField(ch.random) { Engine.putRandom(&b, d, $0) } }
     }
 
+    /// `tls.alpn` on the client's side: each offered protocol name in turn (TLS phase 4) with
+    /// the ClientHello's buffers; a rule alerts once per hello.
+    func detectClientALPN(_ d: DetectEngine, _ p: borrowing TLSParser, _ ch: TLSClientHello,
+                          _ hello: InspectionBuffers, _ f: PacketFacts) {
+        let slot = detectCursor.slot, time = detectCursor.time
+        d.beginInstances()
+        var buffers = hello
+        p.forEachALPN(ch) { name in
+            buffers[.tlsALPN] = name
+            d.inspectApp(.tls, phase: 4, f, buffers: buffers, slot: slot, time: time) { s, alert in
+                if d.firstInstanceMatch(s) { self.detectMatched(s, alert, f) }
+            }
+        }
+    }
+
     /// `tls.random` and its `_time` (first 4 bytes) and `_bytes` (last 28) views.
     static func putRandom(_ b: inout InspectionBuffers, _ d: DetectEngine, _ random: ByteView) {
         guard random.count == 32 else { return }

@@ -15,6 +15,8 @@ import UTMCore
         ("tls.random_time", "tcp", .tlsRandomTime, .tls, .tls, 1, 2),
         ("tls.random_bytes", "tls", .tlsRandomBytes, .tls, .tls, 1, 2),
         ("tls.certs", "tls", .tlsCerts, .tls, .tls, 3, 3),
+        ("tls.subjectaltname", "tls", .tlsSubjectAltName, .tls, .tls, 3, 3),
+        ("tls.alpn", "tcp", .tlsALPN, .tls, .tls, 4, 4),
         ("quic.sni", "udp", .quicSNI, .quic, .tls, 1, 1),
         ("quic.version", "quic", .quicVersion, .quic, .tls, 1, 2),
         ("dns.queries.rrname", "dns", .dnsQueriesRRName, .dns, .dns, 3, 3),
@@ -137,6 +139,7 @@ import UTMCore
         p.load(text: text, file: "session7.rules")
         let set = p.finish()
         #expect(set.signatures.count == Self.stickies.count + 1)
+        #expect(set.report.loaded == Self.stickies.count + 1 && set.report.enabledRules == Self.stickies.count + 4)
         #expect(set.report.skipped.count == 3 && set.report.errors.isEmpty, "\(set.report.errors)")
         #expect(set.report.skipped.allSatisfy { "\($0)".contains("Google QUIC") }, "\(set.report.skipped)")
     }

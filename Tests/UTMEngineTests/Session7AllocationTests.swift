@@ -45,6 +45,8 @@ import UTMDetect
         alert tls any any -> any any (msg:"serial"; tls.cert_serial; content:"8F"; sid:14;)
         alert tls any any -> any any (msg:"fingerprint"; tls.cert_fingerprint; content:":"; sid:15;)
         alert tls any any -> any any (msg:"alt names"; tls.subjectaltname; content:"evil"; sid:16;)
+        alert tls any any -> any any (msg:"alpn"; tls.alpn; content:"http/1.1"; sid:17;)
+        alert tls any any -> any any (msg:"validity"; tls_cert_valid; sid:18;)
         """
 
     static func engine(rules: Bool) -> Engine {
@@ -86,7 +88,8 @@ import UTMDetect
         #expect(n == 0, "session 7 detection allocated \(n) times")
         // Per round: certs 4, chain 4, random 4, ja4 4, questions 8 (query and response),
         // answers 4, share 2, pipe 2, random bytes 4, and the leaf's subject, issuer, serial,
-        // fingerprint and alt names 4 each (once per chain though two names match) = 56.
-        #expect(alerts == UInt64(rounds) * 56, "\(alerts)")
+        // fingerprint and alt names 4 each (once per chain though two names match), alpn 4,
+        // validity 4 = 64.
+        #expect(alerts == UInt64(rounds) * 64, "\(alerts)")
     }
 }

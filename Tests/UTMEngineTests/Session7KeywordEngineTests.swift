@@ -26,9 +26,10 @@ import UTMCrypto
 
     /// A TLS 1.2 server flight: ServerHello (random 0xa0...), Certificate (`certs`),
     /// ServerHelloDone, then ChangeCipherSpec and an encrypted record.
-    static func tls12Flight(_ certs: [[UInt8]]) -> [UInt8] {
+    static func tls12Flight(_ certs: [[UInt8]], alpn: String? = nil) -> [UInt8] {
         let random: [UInt8] = [0xa0, 0xa1, 0xa2, 0xa3] + [UInt8](repeating: 0x77, count: 28)
-        let sh = T.be16(0x0303) + random + [0] + T.be16(0xc02f) + [0] + T.be16(0)
+        let exts = alpn.map { T.ext(16, T.be16(UInt16($0.utf8.count + 1)) + [UInt8($0.utf8.count)] + Array($0.utf8)) } ?? []
+        let sh = T.be16(0x0303) + random + [0] + T.be16(0xc02f) + [0] + T.be16(UInt16(exts.count)) + exts
         let list = certs.flatMap { T.be24($0.count) + $0 }
         let certificate = T.be24(list.count) + list
         let hs = [2] + T.be24(sh.count) + sh + [11] + T.be24(certificate.count) + certificate + [14, 0, 0, 0]
@@ -138,6 +139,28 @@ import UTMCrypto
         #expect(n[56] == 1 && n[57] == 1 && n[58] == nil && n[59] == nil, "\(n)")
         // Both leaves run 2026-01-01 to 2027-01-01; the packets are of 2023-11.
         #expect(n[60] == 2 && n[61] == nil && n[62] == 2 && n[63] == nil && n[64] == 2, "\(n)")
+    }
+
+    // MARK: ALPN
+
+    @Test func tlsALPNInstances() throws {
+        var frames: [[UInt8]] = []
+        // Each client offers h2 and http/1.1 (EngineTraffic.clientHello); one server selects h2.
+        frames += T.tcpSession(v6: false, sport: 45201, dport: 443,
+                               exchanges: [(T.clientHello(sni: "a.example"), Self.tls12Flight([Self.issuer], alpn: "h2"))])
+        frames += T.tcpSession(v6: false, sport: 45202, dport: 443,
+                               exchanges: [(T.clientHello(sni: "b.example"), Self.tls12Flight([Self.issuer]))])
+        let rules = """
+            alert tls any any -> any any (msg:"offers http/1.1"; tls.alpn; content:"http/1.1"; bsize:8; sid:70;)
+            alert tls any any -> any any (msg:"h2, offered or selected"; tls.alpn; content:"h2"; bsize:2; sid:71;)
+            alert tls any any -> any any (msg:"both names match, once per hello"; flow:to_server; tls.alpn; content:"h"; startswith; sid:72;)
+            alert tls any any -> any any (msg:"no spdy"; tls.alpn; content:"spdy"; sid:73;)
+            alert tls any any -> any any (msg:"server selected h2"; flow:to_client; tls.alpn; content:"h2"; sid:74;)
+            alert tls any any -> any any (msg:"not the joined list"; tls.alpn; content:"h2,http"; sid:75;)
+            """
+        let n = try Self.alerts(rules, frames)
+        #expect(n[70] == 2 && n[71] == 3 && n[72] == 2, "\(n)")
+        #expect(n[73] == nil && n[74] == 1 && n[75] == nil, "\(n)")
     }
 
     // MARK: QUIC

@@ -476,6 +476,8 @@ public final class DetectDefinitions: @unchecked Sendable {
             case .tlsRandom, .tlsRandomTime, .tlsRandomBytes, .quicVersion:
                 b = s.flow.contains(.toClient) ? 2 : 1
             case .dnsQueriesRRName: b = 3
+            // tls.alpn's instances: a phase of their own (4), after the hellos they come from.
+            case .tlsALPN: b = 4
             case .dnsAnswersRRName: b = 4
             default: b = 1
             }

@@ -129,6 +129,7 @@ public enum KeywordRegistry {
             "smb.share": .parse(DetectSMBShare.sticky),
             "smb.named_pipe": .parse(DetectSMBNamedPipe.sticky),
             "tls.subjectaltname": .parse(DetectTLSSubjectAltName.sticky),
+            "tls.alpn": .parse(DetectTLSALPN.sticky),
             "tls_cert_notbefore": .parse(DetectTLSCertValidity.dated(.notBefore, "tls_cert_notbefore")),
             "tls_cert_notafter": .parse(DetectTLSCertValidity.dated(.notAfter, "tls_cert_notafter")),
             "tls_cert_expired": .parse(DetectTLSCertValidity.state(.expired, "tls_cert_expired")),

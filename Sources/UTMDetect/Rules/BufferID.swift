@@ -42,6 +42,9 @@ public enum BufferID: UInt8, CaseIterable, Sendable, Hashable, Comparable {
     /// `tls.subjectaltname`: the server certificate's subjectAltName DNS names, one per
     /// inspection (a multi-buffer).
     case tlsSubjectAltName
+    /// `tls.alpn` (Suricata 8): the ClientHello's ALPN protocol names one per inspection, or
+    /// the ServerHello's selected one (a multi-buffer).
+    case tlsALPN
 
     public static let count = BufferID.allCases.count
 
@@ -110,6 +113,7 @@ public enum BufferID: UInt8, CaseIterable, Sendable, Hashable, Comparable {
         case .smbShare: "smb.share"
         case .smbNamedPipe: "smb.named_pipe"
         case .tlsSubjectAltName: "tls.subjectaltname"
+        case .tlsALPN: "tls.alpn"
         }
     }
 
@@ -128,7 +132,7 @@ public enum BufferID: UInt8, CaseIterable, Sendable, Hashable, Comparable {
     public var isTLS: Bool {
         (rawValue >= BufferID.tlsSNI.rawValue && rawValue <= BufferID.ja3sString.rawValue)
             || (rawValue >= BufferID.ja4Hash.rawValue && rawValue <= BufferID.quicVersion.rawValue)
-            || self == .tlsSubjectAltName
+            || self == .tlsSubjectAltName || self == .tlsALPN
     }
     /// DNS names: `dns.query` and the session 7 multi-buffers.
     public var isDNS: Bool { self == .dnsQuery || self == .dnsQueriesRRName || self == .dnsAnswersRRName }

@@ -8,7 +8,7 @@ import UTMCore
 /// lent them, so a table must not outlive the packet it was filled for.
 @frozen
 public struct InspectionBuffers: @unchecked Sendable {
-    /// 64, the bits of `present`: room for every BufferID (48 in session 6, 60 after session 7's
+    /// 64, the bits of `present`: room for every BufferID (48 in session 6, 61 after session 7's
     /// keywords) and those to come; a 65th id needs a second word of `present`.
     public static let capacity = 64
     @usableFromInline var views: InlineArray<64, ByteView>
