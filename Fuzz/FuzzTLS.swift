@@ -28,6 +28,7 @@ public func fuzzTLS(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     if let ch = parser.clientHello {
         _ = parser.withField(ch.ja4) { $0.count } + parser.withField(ch.sni) { $0.count }
         _ = parser.withField(ch.random) { $0.count }
+        parser.forEachALPN(ch) { _ = $0.count }
     }
     if let sh = parser.serverHello { _ = parser.withField(sh.random) { $0.count } }
     // Session 7: the server's certificate list (tls.certs) is lent entry by entry; every
