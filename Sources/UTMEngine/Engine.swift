@@ -18,6 +18,12 @@ public struct EngineStats: Sendable {
     /// Packets dropped or rejected by a module's decision (not counting later packets of the
     /// flow, which are dropped as `flowBlocked`).
     public var blockedPackets: UInt64 = 0
+    /// HTTP/1 header blocks whose normalized http.header did not fit the composer's scratch
+    /// store: inspected as sent (README "http.header normalization, session 7").
+    public var httpHeaderRawFallback: UInt64 = 0
+    /// HTTP/1 header blocks of more than `HTTPBufferComposer.mergeLineLimit` lines: normalized
+    /// line by line, repeated headers not joined.
+    public var httpHeaderUnmerged: UInt64 = 0
     public init() {}
 }
 

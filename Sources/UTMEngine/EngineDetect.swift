@@ -239,42 +239,44 @@ extension Engine {
 
     func fillHTTP(_ b: inout InspectionBuffers, _ i: Int, _ tx: HTTPTransaction, response: Bool) {
         let p = http.items[i]
-        func put(_ id: BufferID, _ field: Field) {
-            guard field.isPresent else { return }
-            p.withField(field) { b[id] = $0 }
-        }
-        put(.httpURI, tx.uri)
-        put(.httpRawURI, tx.uri)
-        put(.httpHost, tx.host)
-        put(.httpRawHost, tx.host)
-        put(.httpMethod, tx.method)
-        put(.httpUserAgent, tx.userAgent)
-        put(.httpCookie, tx.cookie)
-        put(.httpReferer, tx.referer)
-        put(.httpProtocol, tx.protocolName)
+        Engine.put(&b, p, .httpURI, tx.uri)
+        Engine.put(&b, p, .httpRawURI, tx.uri)
+        Engine.put(&b, p, .httpHost, tx.host)
+        Engine.put(&b, p, .httpRawHost, tx.host)
+        Engine.put(&b, p, .httpMethod, tx.method)
+        Engine.put(&b, p, .httpUserAgent, tx.userAgent)
+        Engine.put(&b, p, .httpReferer, tx.referer)
+        Engine.put(&b, p, .httpProtocol, tx.protocolName)
         if response {
-            put(.httpHeader, tx.responseHeaders)
-            put(.httpRawHeader, tx.responseHeaders)
-            put(.httpContentType, tx.responseContentType)
-            put(.httpStatMsg, tx.statusMessage)
-            put(.httpResponseLine, tx.statusLine)
-            if tx.status > 0 { put(.httpStatCode, statusField(tx)) }
+            // http.header (and the header instances, http.cookie from Set-Cookie, joined
+            // values) are then replaced by their normalized form in `fillHTTPComposed`; the
+            // block as sent stays http.raw_header's, and http.header's when it cannot be composed.
+            Engine.put(&b, p, .httpHeader, tx.responseHeaders)
+            Engine.put(&b, p, .httpRawHeader, tx.responseHeaders)
+            Engine.put(&b, p, .httpContentType, tx.responseContentType)
+            Engine.put(&b, p, .httpStatMsg, tx.statusMessage)
+            Engine.put(&b, p, .httpResponseLine, tx.statusLine)
+            if tx.status > 0 { Engine.put(&b, p, .httpStatCode, statusField(tx)) }
             // Session 6 header keywords: the header lines as http.response_header's instances.
-            put(.httpResponseHeader, tx.responseHeaders)
-            put(.httpLocation, tx.location)
-            if tx.responseHeaders.isPresent, detect?.uses(.httpServer) == true {
-                p.withField(tx.responseHeaders) { v in
-                    if let server = Engine.headerValue(v, "server") { b[.httpServer] = server }
-                }
-            }
+            Engine.put(&b, p, .httpResponseHeader, tx.responseHeaders)
+            Engine.put(&b, p, .httpLocation, tx.location)
         } else {
-            put(.httpHeader, tx.requestHeaders)
-            put(.httpRawHeader, tx.requestHeaders)
-            put(.httpContentType, tx.requestContentType)
-            put(.httpRequestHeader, tx.requestHeaders)
+            Engine.put(&b, p, .httpHeader, tx.requestHeaders)
+            Engine.put(&b, p, .httpRawHeader, tx.requestHeaders)
+            Engine.put(&b, p, .httpCookie, tx.cookie)
+            Engine.put(&b, p, .httpContentType, tx.requestContentType)
+            Engine.put(&b, p, .httpRequestHeader, tx.requestHeaders)
         }
         // header_names, start, request_line, accept*, connection, content_len, normalized host.
         fillHTTPComposed(&b, p, tx, response: response)
+    }
+
+    /// Lends parser field `field` as buffer `id` (nothing when absent). A static method, not a
+    /// nested function: one capturing `b` is boxed on the heap in debug builds, per packet.
+    @inline(__always)
+    static func put(_ b: inout InspectionBuffers, _ p: HTTPParser, _ id: BufferID, _ field: Field) {
+        guard field.isPresent else { return }
+        b[id] = p.withField(field) { $0 }
     }
 
     /// The status code digits inside the status line ("HTTP/1.1 200 OK" → "200").

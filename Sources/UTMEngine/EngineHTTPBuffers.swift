@@ -48,7 +48,50 @@ extension Engine {
         let headersField = response ? tx.responseHeaders : tx.requestHeaders
         guard headersField.isPresent else { return }
         let block = p.withField(headersField) { $0 }
+        // The span table is built only when a buffer read from the header table is inspected.
+        let linesID: BufferID = response ? .httpResponseHeader : .httpRequestHeader
+        let wantHeader = wants(.httpHeader)
+        let wantLines = wants(linesID)
+        guard wantHeader || wantLines || wantsHeaderTable(response) else { return }
         let merge = httpCompose.loadSpans(block)
+        if !merge { stats.httpHeaderUnmerged &+= 1 }
+        // First, so the buffer most rules read is the last to miss the scratch store.
+        if wantHeader || wantLines {
+            let c = httpCompose.composeHeaders(block, merge: merge, cookie: response ? "set-cookie" : "cookie")
+            if c.complete {
+                if wantHeader { b[.httpHeader] = c.header }
+                if wantLines { b[linesID] = c.lines }
+            } else {
+                // `fillHTTP` lent the block as sent: inspected so, and counted.
+                stats.httpHeaderRawFallback &+= 1
+            }
+        }
+        // Single-header buffers: libhtp joins a repeated header's values (the parser's field
+        // holds the first); a header sent once is lent as it lies in the block.
+        if response {
+            // Suricata's http.cookie on a response is Set-Cookie (the request's Cookie is not).
+            if wants(.httpCookie) { b[.httpCookie] = httpCompose.mergedValue(block, "set-cookie", merge: merge) }
+            if tx.responseContentType.isPresent && wants(.httpContentType) {
+                b[.httpContentType] = httpCompose.mergedValue(block, "content-type", merge: merge)
+            }
+            if tx.location.isPresent && wants(.httpLocation) {
+                b[.httpLocation] = httpCompose.mergedValue(block, "location", merge: merge)
+            }
+            if wants(.httpServer) { b[.httpServer] = httpCompose.mergedValue(block, "server", merge: merge) }
+        } else {
+            if tx.userAgent.isPresent && wants(.httpUserAgent) {
+                b[.httpUserAgent] = httpCompose.mergedValue(block, "user-agent", merge: merge)
+            }
+            if tx.cookie.isPresent && wants(.httpCookie) {
+                b[.httpCookie] = httpCompose.mergedValue(block, "cookie", merge: merge)
+            }
+            if tx.referer.isPresent && wants(.httpReferer) {
+                b[.httpReferer] = httpCompose.mergedValue(block, "referer", merge: merge)
+            }
+            if tx.requestContentType.isPresent && wants(.httpContentType) {
+                b[.httpContentType] = httpCompose.mergedValue(block, "content-type", merge: merge)
+            }
+        }
         if wants(.httpHeaderNames) { b[.httpHeaderNames] = httpCompose.composeNames(block, merge: merge) }
         if wants(.httpStart) {
             let line = p.withField(response ? tx.statusLine : requestLine(tx)) { $0 }
@@ -65,6 +108,16 @@ extension Engine {
             if wants(.httpConnection) { b[.httpConnection] = httpCompose.mergedValue(block, "connection", merge: merge) }
         }
         if wants(.httpContentLen) { b[.httpContentLen] = httpCompose.mergedValue(block, "content-length", merge: false) }
+    }
+
+    /// Whether a buffer other than http.header / the header instances that is read from the
+    /// header table is inspected (`fillHTTPComposed` then loads the span table).
+    func wantsHeaderTable(_ response: Bool) -> Bool {
+        if wants(.httpHeaderNames) || wants(.httpStart) || wants(.httpContentLen)
+            || wants(.httpCookie) || wants(.httpContentType) { return true }
+        if response { return wants(.httpLocation) || wants(.httpServer) }
+        return wants(.httpRequestLine) || wants(.httpAccept) || wants(.httpAcceptEnc) || wants(.httpAcceptLang)
+            || wants(.httpConnection) || wants(.httpUserAgent) || wants(.httpReferer)
     }
 
     /// The request line: the stored block up to the CRLF the parser put after it.

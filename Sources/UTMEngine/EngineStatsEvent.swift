@@ -64,6 +64,8 @@ extension Engine {
             eve.json.key("window_repeats"); eve.json.uint(s.windowRepeats)
             eve.json.key("pending_overflows"); eve.json.uint(s.pendingOverflows)
             eve.json.key("tail_pool_exhausted"); eve.json.uint(s.tailPoolExhausted)
+            eve.json.key("http_header_raw_fallback"); eve.json.uint(stats.httpHeaderRawFallback)
+            eve.json.key("http_header_unmerged"); eve.json.uint(stats.httpHeaderUnmerged)
             eve.json.endObject()
         }
         if let c = firewallCounters { writeFirewallStats(c) }
