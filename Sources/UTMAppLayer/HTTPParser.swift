@@ -570,7 +570,9 @@ public struct HTTPParser {
         }
         mark(d, .obsFold)
         let ws = sides[d].head.withView { HTTPLex.skipWS($0, s, e) }
-        var lineEnd = e
+        // A `let`: `extend` below captures it, and a captured `var` is boxed on the heap in
+        // debug builds (an allocation per folded line).
+        let lineEnd: Int
         if ws >= e {
             // Only whitespace: drop the break and the blanks.
             sides[d].head.remove(from: s &- 2, count: e &- (s &- 2))
