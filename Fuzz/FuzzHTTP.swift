@@ -53,6 +53,7 @@ private func compose(_ t: HTTPTransaction) -> Int {
     n &+= parser.withField(t.host) { composer.lowerHost($0, stripPort: true, trailingDots: true)?.count ?? 0 }
     for (line, block) in [(t.statusLine, t.responseHeaders), (t.requestBlock, t.requestHeaders)] {
         parser.withField(block) { b in
+            composer.reset()
             let merge = composer.loadSpans(b)
             n &+= composer.composeNames(b, merge: merge)?.count ?? 0
             n &+= composer.mergedValue(b, "accept", merge: merge)?.count ?? 0
@@ -60,6 +61,17 @@ private func compose(_ t: HTTPTransaction) -> Int {
             n &+= parser.withField(line) { composer.composeStart($0, b, merge: merge)?.count ?? 0 }
             // http.header and the header instances, merged and line by line, in both stores.
             n &+= checkHeaders(&composer, b, merge: merge)
+            // A shared http.start is what composeStart builds.
+            parser.withField(line) { l in
+                let r = composer.composeHeaders(b, merge: merge, cookie: "cookie", startLine: l)
+                if let shared = r.start {
+                    let own = composer.composeStart(l, b, merge: merge) ?? .empty
+                    // (composeStart cuts silently when the store fills: compare whole ones.)
+                    if !composer.scratch.truncated {
+                        precondition(shared.count == own.count && shared.starts(with: own))
+                    }
+                }
+            }
             n &+= checkHeaders(&composer, b, merge: false)
             tiny.reset()
             let tinyMerge = tiny.loadSpans(b)

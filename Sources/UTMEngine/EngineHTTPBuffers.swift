@@ -56,11 +56,20 @@ extension Engine {
         let merge = httpCompose.loadSpans(block)
         if !merge { stats.httpHeaderUnmerged &+= 1 }
         // First, so the buffer most rules read is the last to miss the scratch store.
+        let wantStart = wants(.httpStart)
+        var startDone = false
         if wantHeader || wantLines {
-            let c = httpCompose.composeHeaders(block, merge: merge, cookie: response ? "set-cookie" : "cookie")
+            // With the start line in front, http.start shares the normalized headers.
+            let line = wantStart ? p.withField(response ? tx.statusLine : requestLine(tx)) { $0 } : ByteView.empty
+            let c = httpCompose.composeHeaders(block, merge: merge, cookie: response ? "set-cookie" : "cookie",
+                                               startLine: line)
             if c.complete {
                 if wantHeader { b[.httpHeader] = c.header }
                 if wantLines { b[linesID] = c.lines }
+                if let start = c.start {
+                    b[.httpStart] = start
+                    startDone = true
+                }
             } else {
                 // `fillHTTP` lent the block as sent: inspected so, and counted.
                 stats.httpHeaderRawFallback &+= 1
@@ -93,7 +102,7 @@ extension Engine {
             }
         }
         if wants(.httpHeaderNames) { b[.httpHeaderNames] = httpCompose.composeNames(block, merge: merge) }
-        if wants(.httpStart) {
+        if wantStart && !startDone {
             let line = p.withField(response ? tx.statusLine : requestLine(tx)) { $0 }
             if !line.isEmpty { b[.httpStart] = httpCompose.composeStart(line, block, merge: merge) }
         }

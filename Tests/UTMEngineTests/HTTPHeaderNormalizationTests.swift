@@ -177,6 +177,38 @@ import UTMAppLayer
         #expect(!r.complete && r.header == nil && small.scratch.used == 0)
     }
 
+    /// http.start shares http.header's composition when the cookie header is absent or the
+    /// last name of the table, and is then byte for byte what `composeStart` builds; with the
+    /// cookie in the middle (or a block too long to merge that has one) it is not shared.
+    @Test func startSharedOnlyWhenIdentical() {
+        let line = Array("GET / HTTP/1.1".utf8)
+        let blocks: [(String, Bool)] = [
+            ("A: 1\r\nB: 2\r\na: 3\r\n", true),
+            ("A: 1\r\nCookie: c\r\n", true),
+            ("A: 1\r\nCookie: c\r\nB: 2\r\ncookie: d\r\n", false),
+            ("Cookie: c\r\nA: 1\r\nCOOKIE: d\r\n", false),
+            ("A: 1\r\nCookie: c\r\nA: 2\r\n", true),
+            ("", true),
+        ]
+        for (text, shared) in blocks {
+            var c = HTTPBufferComposer()
+            let block = Array(text.utf8)
+            let (start, reference) = block.withUnsafeBytes { raw in
+                line.withUnsafeBytes { l -> ([UInt8]?, [UInt8]?) in
+                    let v = ByteView(raw), lv = ByteView(l)
+                    let merge = c.loadSpans(v)
+                    let r = c.composeHeaders(v, merge: merge, cookie: "cookie", startLine: lv)
+                    return (r.start?.bytes, c.composeStart(lv, v, merge: merge)?.bytes)
+                }
+            }
+            if shared {
+                #expect(start != nil && start == reference, "\(text.debugDescription)")
+            } else {
+                #expect(start == nil, "\(text.debugDescription)")
+            }
+        }
+    }
+
     /// Normalizing http.header (and the joined single values, Set-Cookie) reuses the engine's
     /// scratch store: steady-state traffic allocates nothing.
     @Test func normalizingDoesNotAllocate() {
