@@ -1,7 +1,7 @@
 import UTMCore
 
 /// Builds the HTTP inspection buffers Suricata composes from a header block or normalizes
-/// (http.header_names, http.start, joined header values, http.host, http.uri): pure byte work
+/// (http.header, http.header_names, http.start, joined header values, http.host, http.uri): pure byte work
 /// on parser output, kept here beside the parser so the HTTP fuzz target runs it on hostile
 /// bytes. The engine (UTMEngine/EngineHTTPBuffers.swift) decides which to build and lends the
 /// results to the rules.

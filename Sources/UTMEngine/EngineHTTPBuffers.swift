@@ -9,6 +9,12 @@ import UTMDetect
 /// code filled them, so they never matched.
 ///
 /// Built as libhtp and Suricata's HTTP/2 code build them:
+/// - http.header (HTTP/1, session 7): "Name: value\r\n" per header name in first-seen order,
+///   repeats joined, values trimmed, Cookie (request) / Set-Cookie (response) left out, no
+///   blank line at the end; http.request_header / http.response_header instances: the same
+///   lines with the cookie one. http.header.raw stays the block as sent.
+/// - single-header values (http.user_agent, http.cookie — Set-Cookie on a response —,
+///   http.referer, http.content_type, http.server, http.location): repeats joined by ", ".
 /// - http.header_names: "\r\n" + each name + "\r\n" ... + "\r\n" (no buffer without headers).
 ///   HTTP/1 names as sent, each once (libhtp keeps one table entry per name, case-blind);
 ///   HTTP/2 every decoded name in order, pseudo-headers included.
