@@ -25,6 +25,17 @@ struct DetectCursor {
     /// The flow as it was when the packet arrived: alerts read it while the stream stage holds
     /// the flow table exclusively.
     var flow = Flow()
+    /// While an HTTP/1 transaction's buffers are inspected: its parser and `ready` index, so
+    /// an alert carries the transaction's `http` object; -1 otherwise.
+    var httpParser = -1
+    var httpReady = -1
+    /// The same for a TLS handshake's inspection (its parser slot) and a DNS query's
+    /// question (`dnsQuestion` >= 0: its name as inspected, type and the message id).
+    var tlsParser = -1
+    var dnsQuestion = -1
+    var dnsName = ByteView.empty
+    var dnsType: UInt16 = 0
+    var dnsID: UInt16 = 0
 }
 
 /// IPS wiring: builds `PacketFacts` and inspection buffers from the engine's stages, runs the
@@ -228,9 +239,12 @@ extension Engine {
                 }
                 let f = detectFacts(direction, app: .http, stream: false)
                 // One call for the header and body phases: each buffer is scanned once.
+                detectCursor.httpParser = i
+                detectCursor.httpReady = k
                 d.inspectApp(.http, phaseMask: mask, f, buffers: buffers, slot: slot, time: detectCursor.time) { s, alert in
                     self.detectMatched(s, alert, f)
                 }
+                detectCursor.httpParser = -1
             }
             k &+= 1
         }
@@ -293,6 +307,8 @@ extension Engine {
     func detectTLS(_ i: Int, _ events: TLSEvents) {
         guard let d = detect, detectCursor.slot >= 0 else { return }
         let p = tls.items[i]
+        detectCursor.tlsParser = i
+        defer { detectCursor.tlsParser = -1 }
         if events.contains(.clientHelloDone), let ch = p.clientHello {
             var buffers = InspectionBuffers()
             if ch.sni.isPresent { p.withField(ch.sni) { buffers[.tlsSNI] = $0 } }
@@ -335,11 +351,16 @@ extension Engine {
             if let question = parser.message.question(q), question.name.isPresent {
                 var buffers = InspectionBuffers()
                 parser.withField(question.name) { buffers[.dnsQuery] = $0 }
+                detectCursor.dnsName = buffers[.dnsQuery] ?? .empty
+                detectCursor.dnsType = question.type
+                detectCursor.dnsID = parser.message.id
                 var f = detectFacts(direction, app: .dns, stream: false)
                 f.dnsOpcode = parser.message.flags.opcode
+                detectCursor.dnsQuestion = q
                 d.inspectApp(.dns, phase: 1, f, buffers: buffers, slot: detectCursor.slot, time: detectCursor.time) { s, alert in
                     self.detectMatched(s, alert, f)
                 }
+                detectCursor.dnsQuestion = -1
             }
             q &+= 1
         }
@@ -387,6 +408,15 @@ extension Engine {
                 let tx = alertTxSlot()
                 if tx >= 0 {
                     eve.writeAlert(rule, time: packet.timestamp, e, flow: flow, tls: tls.items[tx])
+                } else if detectCursor.tlsParser >= 0 {
+                    eve.writeAlert(rule, time: packet.timestamp, e, flow: flow, tls: tls.items[detectCursor.tlsParser])
+                } else if detectCursor.dnsQuestion >= 0 {
+                    let c = detectCursor
+                    eve.writeAlert(rule, time: packet.timestamp, e, flow: flow,
+                                   dns: EVEAlertDNS(id: c.dnsID, rrname: c.dnsName, rrtype: c.dnsType))
+                } else if detectCursor.httpParser >= 0 {
+                    let p = http.items[detectCursor.httpParser]
+                    eve.writeAlert(rule, time: packet.timestamp, e, flow: flow, http: (p.ready(detectCursor.httpReady), p))
                 } else {
                     eve.writeAlert(rule, time: packet.timestamp, e, flow: flow)
                 }
