@@ -73,6 +73,8 @@ private func compose(_ t: HTTPTransaction) -> Int {
                 }
             }
             n &+= checkHeaders(&composer, b, merge: false)
+            n &+= composer.joinedHosts(b, raw: false)?.count ?? 0
+            n &+= composer.joinedHosts(b, raw: true)?.count ?? 0
             tiny.reset()
             let tinyMerge = tiny.loadSpans(b)
             n &+= checkHeaders(&tiny, b, merge: tinyMerge)

@@ -409,6 +409,45 @@ public struct HTTPBufferComposer: Sendable {
         }
     }
 
+    /// Every Host header of a request block, joined by ", " as libhtp joins repeats: as sent
+    /// (`raw`, Suricata's http.host.raw) or each one's host lower-cased without its port and
+    /// trailing dots (http.host; libhtp takes its hostname from the joined value, so a rule
+    /// for either host matches). Nil without a Host header.
+    public mutating func joinedHosts(_ block: ByteView, raw: Bool) -> ByteView? {
+        let want = StaticString("host").byteView
+        let start = scratch.used
+        var n = 0
+        var pos = 0
+        while let h = HeaderSpan(block, pos) {
+            pos = h.next
+            guard h.hasName, HTTPBufferComposer.nameEquals(block, h, want) else { continue }
+            if n > 0 { _ = scratch.append(HTTPBufferComposer.commaSpace) }
+            let v = block.slice(h.valueStart, h.valueEnd &- h.valueStart) ?? .empty
+            if raw {
+                _ = scratch.append(v)
+            } else {
+                var end = v.count
+                if v.u8(0) == UInt8(ascii: "[") {
+                    var k = 0
+                    while k < end, v.u8(k) != UInt8(ascii: "]") { k &+= 1 }
+                    end = Swift.min(end, k &+ 1)
+                } else {
+                    var k = 0
+                    while k < end, v.u8(k) != UInt8(ascii: ":") { k &+= 1 }
+                    end = k
+                }
+                while end > 0 && v.u8(end &- 1) == UInt8(ascii: ".") { end &-= 1 }
+                var k = 0
+                while k < end {
+                    _ = scratch.appendByte(asciiLower(v.u8(k) ?? 0))
+                    k &+= 1
+                }
+            }
+            n &+= 1
+        }
+        return n > 0 ? scratchView(from: start) : nil
+    }
+
     /// First position of `pattern` in `v` at or after `from`.
     public static func find(_ v: ByteView, _ pattern: ByteView, _ from: Int) -> Int? {
         let m = pattern.count

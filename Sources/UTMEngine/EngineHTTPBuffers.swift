@@ -51,6 +51,13 @@ extension Engine {
             if let uri = httpCompose.normalizedURI(p.withField(tx.uri) { $0 }) { b[.httpURI] = uri }
         }
         if wants(.httpRawHost), let raw = rawHost(p, tx) { b[.httpRawHost] = raw }
+        // Host sent twice: libhtp joins the values, so Suricata's hosts hold both (the
+        // parser's field is the first one's). An absolute-form target's host wins as before.
+        if tx.flags.contains(.repeatedHost) && tx.requestHeaders.isPresent && !absoluteTarget(p, tx) {
+            let req = p.withField(tx.requestHeaders) { $0 }
+            if wants(.httpHost), let v = httpCompose.joinedHosts(req, raw: false) { b[.httpHost] = v }
+            if wants(.httpRawHost), let v = httpCompose.joinedHosts(req, raw: true) { b[.httpRawHost] = v }
+        }
         let headersField = response ? tx.responseHeaders : tx.requestHeaders
         guard headersField.isPresent else { return }
         let block = p.withField(headersField) { $0 }
@@ -146,13 +153,17 @@ extension Engine {
     /// Suricata's http.host.raw: the Host header as sent (port included), or the authority of
     /// an absolute-form URI when there is one (the parser's host then came from it).
     func rawHost(_ p: HTTPParser, _ tx: HTTPTransaction) -> ByteView? {
-        let uri = p.withField(tx.uri) { $0 }
-        let absolute = uri.u8(0).map { $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: "*") } ?? false
-        if !absolute, tx.requestHeaders.isPresent,
+        if !absoluteTarget(p, tx), tx.requestHeaders.isPresent,
            let v = p.withField(tx.requestHeaders, { Engine.headerValue($0, "host") }) {
             return v
         }
         return nil
+    }
+
+    /// Whether the request target is in absolute form (its host is the request's host).
+    func absoluteTarget(_ p: HTTPParser, _ tx: HTTPTransaction) -> Bool {
+        let uri = p.withField(tx.uri) { $0 }
+        return uri.u8(0).map { $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: "*") } ?? false
     }
 
     // MARK: HTTP/2

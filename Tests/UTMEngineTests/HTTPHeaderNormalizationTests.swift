@@ -209,14 +209,41 @@ import UTMAppLayer
         }
     }
 
+    /// Host sent twice: libhtp joins the values, so http.host holds both hosts (lower case,
+    /// ports and trailing dots cut) and http.host.raw both as sent; a rule for the second host
+    /// alerts. An absolute-form target's host still wins; a single Host is unchanged.
+    @Test func repeatedHostJoined() {
+        var p = RuleParser()
+        p.load(text: #"""
+            alert http any any -> any any (msg:"second host"; flow:to_server; http.host; content:"evil.example"; sid:1;)
+            alert http any any -> any any (msg:"both hosts"; flow:to_server; http.host; content:"good.example, evil.example"; startswith; endswith; sid:2;)
+            alert http any any -> any any (msg:"raw both"; flow:to_server; http.host.raw; content:"Good.example, EVIL.example.:8080"; startswith; endswith; sid:3;)
+            alert http any any -> any any (msg:"first only"; flow:to_server; http.host; content:"good.example"; startswith; endswith; sid:4;)
+            alert http any any -> any any (msg:"ET style"; flow:to_server; content:"evil.example"; http_host; sid:5;)
+            """#, file: "host.rules")
+        let defs = DetectDefinitions(ruleSet: p.finish())
+        let resp = "HTTP/1.1 204 No Content\r\n\r\n"
+        #expect(Self.run("GET / HTTP/1.1\r\nHost: Good.example\r\nHost: EVIL.example.:8080\r\n\r\n", resp, size: 4096, defs) == [1, 2, 3, 5])
+        #expect(Self.run("GET / HTTP/1.1\r\nHost: Good.example\r\nX: y\r\nhost: EVIL.example.:8080\r\n\r\n", resp, size: 3, defs) == [1, 2, 3, 5])
+        #expect(Self.run("GET / HTTP/1.1\r\nHost: Good.example\r\n\r\n", resp, size: 4096, defs) == [4])
+        #expect(Self.run("GET http://good.example/ HTTP/1.1\r\nHost: a\r\nHost: evil.example\r\n\r\n", resp, size: 4096, defs) == [4])
+    }
+
     /// Normalizing http.header (and the joined single values, Set-Cookie) reuses the engine's
     /// scratch store: steady-state traffic allocates nothing.
     @Test func normalizingDoesNotAllocate() {
         guard allocationCounterWorks() else { return }
+        var p = RuleParser()
+        p.load(text: Self.rules + "\n" + #"""
+            alert http any any -> any any (msg:"joined host"; flow:to_server; http.host; content:"second.example"; sid:30;)
+            alert http any any -> any any (msg:"joined raw host"; flow:to_server; http.host.raw; content:"Second.example:81"; sid:31;)
+            """#, file: "alloc.rules")
         let engine = Engine()
-        engine.loadDetection(Self.definitions())
+        engine.loadDetection(DetectDefinitions(ruleSet: p.finish()))
+        let twoHosts = Self.request.replacingOccurrences(of: "X-Last: z", with: "Host: Second.example:81")
         let traffic = HTTPBufferFillTests.h1(Self.request, Self.response, size: 4096)
             + HTTPBufferFillTests.h1(Self.request, Self.response, size: 7, sport: 46003)
+            + HTTPBufferFillTests.h1(twoHosts, Self.response, size: 4096, sport: 46004)
         var alertsBefore = engine.stats.alerts
         let n = steadyStateAllocations(engine, traffic, rounds: 10) { alertsBefore = engine.stats.alerts }
         #expect(n == 0, "normalizing http.header allocated \(n) times")
