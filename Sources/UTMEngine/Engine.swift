@@ -580,7 +580,10 @@ public final class Engine {
             let i = Int(slot)
             switch flow.appProto {
             case .http:
-                finishHTTP(ref, i, m, time: flow.lastSeen)
+                // Bodies the end closes are inspected (EngineBodyEnd.swift).
+                let saved = detectFlowEndBegin(ref, &flow)
+                finishHTTP(ref, i, m, time: flow.lastSeen, ips: saved != nil)
+                if let saved { detectFlowEndHTTP(i, restoring: saved) }
                 if flow.engineFlags & FlowBits.ipsBlocked == 0 { logHTTP(i, time: flow.lastSeen, m) }
                 http.release(slot)
             case .tls:
