@@ -184,8 +184,6 @@ extension DetectEngine {
         guard slot >= 0 && slot < flowIDs.count else { return }
         let si = slot &* 2 &+ direction.index
         let request = direction == .toServer
-        let minimal = request ? config.requestBodyMinimal : config.responseBodyMinimal
-        let window = request ? config.requestBodyWindow : config.responseBodyWindow
         var a = Int(bodyAcc[si])
         if a >= 0 && bodies.sequence[a] != sequence {
             // The previous transaction's body never ended here (tunnel, resync): forget it.
@@ -206,7 +204,50 @@ extension DetectEngine {
             final = true
         }
         if !bytes.isEmpty { bodyInspected(slot, direction, sequence: sequence, bytes.count) }
-        let start = Int(bodyBytes[si]) &- bytes.count
+        accumulate(si, sequence, bytes, start: Int(bodyBytes[si]) &- bytes.count, final: final, held: a, request: request, inspect)
+    }
+
+    /// HTTP/2: body bytes of one stream side (`sequence`: the engine's key for it), `offset`
+    /// bytes into that body (the parser counts them). Streams of one direction interleave:
+    /// the direction's accumulator serves the stream whose body began while it was free; a
+    /// body that began while another stream held it is inspected per feed (counted as
+    /// `bodyPoolExhausted`).
+    public func feedStreamBody(slot: Int, direction: Direction, sequence: UInt32, offset: Int64, _ data: ByteView,
+                               ended: Bool, _ inspect: (ByteView) -> Void) {
+        guard slot >= 0 && slot < flowIDs.count else { return }
+        let si = slot &* 2 &+ direction.index
+        let a = Int(bodyAcc[si])
+        let mine = a >= 0 && bodies.sequence[a] == sequence
+        let limit = Int64(config.bodyInspectLimit)
+        guard offset >= 0 && offset < limit else {
+            if mine { releaseBody(si) }
+            return
+        }
+        var bytes = data
+        var final = ended
+        if Int64(bytes.count) >= limit &- offset {
+            bytes = bytes.prefix(Int(limit &- offset))
+            final = true
+        }
+        // Keys `headersQuiet` to this stream (its header buffers are the ones inspected).
+        if !bytes.isEmpty { bodyInspected(slot, direction, sequence: sequence, bytes.count) }
+        if a >= 0 && !mine {
+            guard !bytes.isEmpty else { return }
+            if offset == 0 && !final { stats.bodyPoolExhausted &+= 1 }
+            runBody(bytes, accumulator: -1, fromStart: offset == 0, final: final, inspect)
+            return
+        }
+        accumulate(si, sequence, bytes, start: Int(offset), final: final, held: mine ? a : -1,
+                   request: direction == .toServer, inspect)
+    }
+
+    /// The accumulation itself: `bytes` begin `start` bytes into the body; `held` is the
+    /// accumulator already serving it (-1: none).
+    func accumulate(_ si: Int, _ sequence: UInt32, _ bytes: ByteView, start: Int, final: Bool, held: Int, request: Bool,
+                    _ inspect: (ByteView) -> Void) {
+        let minimal = request ? config.requestBodyMinimal : config.responseBodyMinimal
+        let window = request ? config.requestBodyWindow : config.responseBodyWindow
+        var a = held
         if a < 0 {
             guard !bytes.isEmpty else { return }
             if start > 0 {
