@@ -596,6 +596,10 @@ public final class Engine {
             case .dns:
                 dnsTCP.release(slot)
             case .http2:
+                if let saved = detectFlowEndBegin(ref, &flow) {
+                    detectFlowEndHTTP2(i)
+                    detectCursor = saved
+                }
                 http2.items[i].finish()
                 if av.scanner != nil { avSettleHTTP2(Int(ref.index), i, m, time: flow.lastSeen, enforce: false) }
                 if flow.engineFlags & FlowBits.ipsBlocked == 0 { logHTTP2(i, time: flow.lastSeen, m) }

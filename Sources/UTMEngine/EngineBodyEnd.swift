@@ -59,4 +59,29 @@ extension Engine {
         d.keepBodyPieces = false
         detectHTTP(i, .toClient)
     }
+
+    /// HTTP/2 parser `i`: its finish delivers no body ends, so each direction's accumulator
+    /// is flushed with the buffers of the stream side it holds (found by its key).
+    func detectFlowEndHTTP2(_ i: Int) {
+        guard let d = detect, detectCursor.slot >= 0 else { return }
+        d.flushBody(slot: detectCursor.slot, direction: .toServer) { key, v in
+            let s = self.http2Stream(i, key: key)
+            if s >= 0 { self.detectHTTP2Body(d, i, s, false, v) }
+        }
+        d.flushBody(slot: detectCursor.slot, direction: .toClient) { key, v in
+            let s = self.http2Stream(i, key: key)
+            if s >= 0 { self.detectHTTP2Body(d, i, s, true, v) }
+        }
+    }
+
+    /// The stream slot of parser `i` whose body key (EngineHTTP2.swift) is `key`, or -1.
+    func http2Stream(_ i: Int, key: UInt32) -> Int {
+        var s = 0
+        let streams = http2.items[i].streams
+        while s < streams.count {
+            if streams[s].isActive && streams[s].sequence | 0x8000_0000 == key { return s }
+            s &+= 1
+        }
+        return -1
+    }
 }

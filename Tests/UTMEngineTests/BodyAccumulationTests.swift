@@ -261,8 +261,11 @@ import UTMInflate
         let traffic = Self.exchange(body: Self.filler(100) + Array("EICAR-LIKE-MARKER".utf8), size: 9, sport: 47020)
             + Self.exchange(body: big, size: 1448, sport: 47021)
             + Self.exchange(body: Self.filler(300), cuts: [100], sport: 47022, length: 900)
+        // HTTP/2: DATA frames cut across 9-byte segments, accumulated per stream side.
+        let (client, server) = B.exchange(body: B.body, upload: B.upload, gzip: true)
+        let h2 = B.session(sport: 47023, B.split(true, client, 9) + B.split(false, server, 9))
         var before = engine.stats.alerts
-        let n = steadyStateAllocations(engine, traffic, rounds: 5) { before = engine.stats.alerts }
+        let n = steadyStateAllocations(engine, traffic + h2, rounds: 5) { before = engine.stats.alerts }
         #expect(n == 0, "body accumulation allocated \(n) times")
         #expect(engine.stats.alerts > before)
     }

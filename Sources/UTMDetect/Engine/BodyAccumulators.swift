@@ -311,6 +311,23 @@ extension DetectEngine {
         bodyScope = BodyScope()
     }
 
+    /// The flow ends while a body is open and its parser will not say so (HTTP/2): what the
+    /// direction's accumulator holds and has not inspected is inspected (Suricata inspects at
+    /// EOF), with the key of its stream side, and the accumulator is given back.
+    public func flushBody(slot: Int, direction: Direction, _ inspect: (UInt32, ByteView) -> Void) {
+        guard slot >= 0 && slot < flowIDs.count else { return }
+        let si = slot &* 2 &+ direction.index
+        let a = Int(bodyAcc[si])
+        guard a >= 0 else { return }
+        if bodies.fresh[a] > 0, let v = bodies.view(a) {
+            bodyScope = BodyScope(active: true, accumulator: a, fromStart: !bodies.inspected[a], final: true)
+            stats.bodyInspections &+= 1
+            inspect(bodies.sequence[a], v)
+            bodyScope = BodyScope()
+        }
+        releaseBody(si)
+    }
+
     /// Gives back flow direction `si`'s accumulator.
     func releaseBody(_ si: Int) {
         let a = Int(bodyAcc[si])
