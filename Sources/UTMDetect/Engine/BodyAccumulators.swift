@@ -43,6 +43,9 @@ struct BodyAccumulators {
     var fresh: [Int32]
     /// The first inspection (the one that began at the body's first byte) is done.
     var inspected: [Bool]
+    /// The body offset just after the bytes held: a piece that does not begin there left a
+    /// hole (bytes the engine did not keep) and is not joined to them.
+    var next: [Int]
     var matched: [Int32]
     var free: [Int32]
 
@@ -55,6 +58,7 @@ struct BodyAccumulators {
         length = Array(repeating: 0, count: n)
         fresh = Array(repeating: 0, count: n)
         inspected = Array(repeating: false, count: n)
+        next = Array(repeating: 0, count: n)
         matched = Array(repeating: -1, count: n * BodyAccumulators.matchedPerBody)
         free = (0 ..< Int32(n)).reversed().map { $0 }
     }
@@ -68,6 +72,7 @@ struct BodyAccumulators {
         length[a] = 0
         fresh[a] = 0
         inspected[a] = false
+        next[a] = 0
         let base = a &* BodyAccumulators.matchedPerBody
         var k = 0
         while k < BodyAccumulators.matchedPerBody { matched[base &+ k] = -1; k &+= 1 }
@@ -248,6 +253,15 @@ extension DetectEngine {
         let minimal = request ? config.requestBodyMinimal : config.responseBodyMinimal
         let window = request ? config.requestBodyWindow : config.responseBodyWindow
         var a = held
+        if a >= 0 && start != bodies.next[a] {
+            // A hole before these bytes: what was held is inspected now, this body goes on per feed.
+            if bodies.fresh[a] > 0, let v = bodies.view(a) {
+                runBody(v, accumulator: a, fromStart: !bodies.inspected[a], final: false, inspect)
+            }
+            releaseBody(si)
+            a = -1
+        }
+        if a >= 0 { bodies.next[a] = start &+ bytes.count }
         if a < 0 {
             guard !bytes.isEmpty else { return }
             if start > 0 {
@@ -267,6 +281,7 @@ extension DetectEngine {
                 return
             }
             bodyAcc[si] = Int32(a)
+            bodies.next[a] = bytes.count
             if bytes.count >= minimal || bytes.count >= bodies.capacity {
                 // Enough for a first inspection already: in place, then keep the window.
                 runBody(bytes, accumulator: a, fromStart: true, final: false, inspect)

@@ -683,6 +683,9 @@ public final class DetectEngine {
         if ended { pieceEnded[p] = true }
         let room = body.capacity &- bodyLen
         let n = Swift.min(room, data.count)
+        // Bytes past the feed's room are not inspected: the body is inspected as if it ended
+        // here (and per feed after), so its accumulation never joins bytes across the hole.
+        if n < data.count { pieceEnded[p] = true }
         guard n > 0 else { return }
         body.write(data.prefix(n), at: bodyLen)
         bodyLen &+= n
