@@ -105,11 +105,14 @@ import UTMInflate
         #expect(Self.run(Self.exchange(body: atStart, cuts: [1, 2, 3]), defs).sids == [3])
         // Larger than the minimal inspect size: the first inspection begins at the body's start,
         // later ones (window + new bytes) do not, so an MZ that opens a later step is no match.
-        // 1400-byte segments: the first inspection is [0, 40600) (29 segments reach the
-        // minimal 40000), the second keeps its last 16000 bytes and so begins at 24600.
+        // The first inspection is [0, 40960) (the minimal 40 KiB fills the accumulator), the
+        // second keeps its last 16 KiB and so begins at 24576.
         var big = Self.filler(60000)
-        big.replaceSubrange(24600 ..< 24602, with: Array("MZ".utf8))
-        #expect(Self.run(Self.exchange(body: big, size: 1400), defs).sids.isEmpty)
+        big.replaceSubrange(24576 ..< 24578, with: Array("MZ".utf8))
+        let (sids, engine) = Self.run(Self.exchange(body: big, size: 1400), defs)
+        #expect(sids.isEmpty)
+        #expect(engine.detect?.stats.bodyInspections == 2, "two inspections for 43 segments, not 43")
+        #expect((engine.detect?.stats.bodyAnchoredSkips ?? 0) > 0, "the second one left the depth rule out")
     }
 
     /// `endswith` is judged on the inspection that ends with the body, not on a partial one.
@@ -239,8 +242,8 @@ import UTMInflate
     /// boundary once, and the pool is back to empty when the body ends.
     @Test func stepsAcrossAccumulatorBoundaries() {
         let defs = Self.definitions()
-        // 1448-byte segments: inspections end at 40544, 65504, 90464 and the 102400 limit.
-        for at in [40536, 65496, 90456, 70000] {
+        // Inspections end at 40960, 65536 and 90112 (steps of 40 - 16 KiB) and the 102400 limit.
+        for at in [40952, 65528, 90104, 70000] {
             var body = Self.filler(100_000)
             body.replaceSubrange(at ..< at + 17, with: Array("EICAR-LIKE-MARKER".utf8))
             #expect(Self.run(Self.exchange(body: body, size: 1448), defs).sids == [1], "marker at \(at)")

@@ -16,7 +16,10 @@ import UTMCore
 /// - Otherwise an accumulator holds its bytes until the body ends, the minimal size is reached
 ///   or the accumulator is full; after that first inspection it keeps the last `window` bytes
 ///   and inspects again when it is full (a step of `capacity - window` new bytes), or the body
-///   ends. Re-inspecting window + new bytes on every segment would be quadratic.
+///   ends. Re-inspecting window + new bytes on every segment would be quadratic. Sizes as in
+///   Suricata's shipped suricata.yaml: requests 32 KiB minimal / 4 KiB window, responses
+///   40 KiB / 16 KiB (its random variation of them is not done: a pattern shorter than the
+///   window is found whatever the step boundaries, so knowing them gains an evader nothing).
 /// - A signature that matched a transaction's body is not verified on it again (a small
 ///   list per accumulator; when it is full, counted, and a repeat alert is possible).
 /// - Positions are body-relative: a signature with an absolute position in a body buffer

@@ -51,18 +51,19 @@ public struct DetectConfig: Sendable {
     /// Suricata's default request-body-limit and response-body-limit (100 KiB).
     public var bodyInspectLimit: Int = 100 << 10
     /// Body accumulators (BodyAccumulators.swift) shared by all flow directions, and the bytes
-    /// each holds. 256 x 40 KiB: 40 KiB holds Suricata's largest default minimal inspect size
-    /// (response, 40000) and a window plus a step for both directions; 256 bodies in progress at
-    /// once are many more than a home or office gateway has in flight with an unfinished body
-    /// larger than one segment, and the 10 MiB cost only pages that held a body.
+    /// each holds. 256 x 40 KiB: 40 KiB holds Suricata's largest minimal inspect size (response,
+    /// 40 KiB) and, after a first inspection, the window plus a step of new bytes (24 KiB of a
+    /// response, 36 KiB of a request); 256 bodies open at once, each larger than a segment, are
+    /// many more than a home or office gateway has in flight (the 100 MB office capture never
+    /// had all taken), and the 10 MiB cost RSS only for pages that held a body.
     public var bodyAccumulators: Int = 256
     public var bodyAccumulatorBytes: Int = 40 << 10
-    /// Suricata's defaults (suricata.yaml libhtp default-config): a body is first inspected
+    /// As Suricata's shipped suricata.yaml (libhtp default-config): a body is first inspected
     /// when complete or this large; later inspections repeat the last `window` bytes.
     public var requestBodyMinimal: Int = 32 << 10
     public var requestBodyWindow: Int = 4 << 10
-    public var responseBodyMinimal: Int = 40000
-    public var responseBodyWindow: Int = 16000
+    public var responseBodyMinimal: Int = 40 << 10
+    public var responseBodyWindow: Int = 16 << 10
     /// Entries of the threshold/detection_filter tracking table (oldest-overwritten when full).
     public var thresholdEntries: Int = 4096
     /// Entries of the xbits/hostbits table (HostBits.swift), built only when a rule uses them.
