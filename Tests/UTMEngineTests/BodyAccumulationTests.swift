@@ -123,6 +123,17 @@ import UTMInflate
         let notEnd = Self.filler(300) + Array("THE-END".utf8) + Self.filler(10)
         #expect(Self.run(Self.exchange(body: notEnd, cuts: [307]), defs).sids.isEmpty,
                 "a segment ending with THE-END is not the body's end")
+        // Chunked: the accumulator fills (40 KiB, inspected, not the end) with the body's last
+        // byte; the terminating chunk comes in a later segment with no bytes. The end is judged
+        // then, over the kept window, for the end-anchored rules only.
+        let full = Self.filler(40960 - 7) + Array("THE-END".utf8)
+        let head = Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".utf8)
+        var segs: [(Bool, [UInt8])] = [(true, Self.request), (false, head + Array("a000\r\n".utf8))]
+        segs += Self.pieces(full + [13, 10], cuts: [], size: 1448).map { (false, $0) }
+        segs.append((false, Array("0\r\n\r\n".utf8)))
+        let (sids, engine) = Self.run(B.session(sport: 47005, dport: 80, segs), defs)
+        #expect(sids == [5])
+        #expect(engine.detect?.stats.bodyInspections == 2, "the full accumulator, then the end")
     }
 
     /// The marker in every one of three segments: one alert for the transaction (three per feed).

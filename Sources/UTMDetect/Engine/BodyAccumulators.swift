@@ -157,6 +157,9 @@ struct BodyScope {
     var fromStart = true
     /// The inspected bytes end where the body ends (complete, cut at the limit, or flow end).
     var final = true
+    /// Only end-anchored signatures: the body ended right after bytes an earlier, non-final
+    /// inspection covered, so only they have something new to judge (the held window).
+    var tailOnly = false
 }
 
 extension DetectEngine {
@@ -304,6 +307,8 @@ extension DetectEngine {
                 let due = final ? bodies.fresh[a] > 0 : (held >= bodies.capacity || (first && held >= minimal))
                 if due, let v = bodies.view(a) {
                     runBody(v, accumulator: a, fromStart: first, final: final, inspect)
+                } else if final && held > 0, let v = bodies.view(a) {
+                    runBody(v, accumulator: a, fromStart: false, final: true, tailOnly: true, inspect)
                 }
                 if final {
                     releaseBody(si)
@@ -322,8 +327,10 @@ extension DetectEngine {
         }
     }
 
-    func runBody(_ v: ByteView, accumulator: Int, fromStart: Bool, final: Bool, _ inspect: (ByteView) -> Void) {
-        bodyScope = BodyScope(active: true, accumulator: accumulator, fromStart: fromStart, final: final)
+    func runBody(_ v: ByteView, accumulator: Int, fromStart: Bool, final: Bool, tailOnly: Bool = false,
+                 _ inspect: (ByteView) -> Void) {
+        if tailOnly && !hasTailAnchored { return }
+        bodyScope = BodyScope(active: true, accumulator: accumulator, fromStart: fromStart, final: final, tailOnly: tailOnly)
         stats.bodyInspections &+= 1
         inspect(v)
         bodyScope = BodyScope()
@@ -337,8 +344,9 @@ extension DetectEngine {
         let si = slot &* 2 &+ direction.index
         let a = Int(bodyAcc[si])
         guard a >= 0 else { return }
-        if bodies.fresh[a] > 0, let v = bodies.view(a) {
-            bodyScope = BodyScope(active: true, accumulator: a, fromStart: !bodies.inspected[a], final: true)
+        let fresh = bodies.fresh[a] > 0
+        if (fresh || hasTailAnchored) && bodies.length[a] > 0, let v = bodies.view(a) {
+            bodyScope = BodyScope(active: true, accumulator: a, fromStart: !bodies.inspected[a], final: true, tailOnly: !fresh)
             stats.bodyInspections &+= 1
             inspect(bodies.sequence[a], v)
             bodyScope = BodyScope()
@@ -359,6 +367,7 @@ extension DetectEngine {
     func bodySkips(_ i: Int) -> Bool {
         let p = defs.phases[i]
         guard p == 2 || p == 4 else { return false }
+        if bodyScope.tailOnly && !bodyTailAnchored[i] { return true }
         if !bodyScope.fromStart && bodyHeadAnchored[i] { stats.bodyAnchoredSkips &+= 1; return true }
         if !bodyScope.final && bodyTailAnchored[i] { stats.bodyAnchoredSkips &+= 1; return true }
         if bodyScope.accumulator >= 0 && bodies.hasMatched(bodyScope.accumulator, i) { return true }

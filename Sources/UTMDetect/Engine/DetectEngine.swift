@@ -162,6 +162,8 @@ public final class DetectEngine {
     var bodyScope = BodyScope()
     let bodyHeadAnchored: [Bool]
     let bodyTailAnchored: [Bool]
+    /// Some signature reads a body buffer's end (endswith, bsize).
+    let hasTailAnchored: Bool
 
     public init(definitions: DetectDefinitions, config: DetectConfig = .init()) {
         defs = definitions
@@ -211,6 +213,7 @@ public final class DetectEngine {
         let anchors = definitions.boxes.map { DetectEngine.bodyAnchors($0.sig) }
         bodyHeadAnchored = anchors.map { $0.head }
         bodyTailAnchored = anchors.map { $0.tail }
+        hasTailAnchored = anchors.contains { $0.tail }
         verifier.reserveBase64(definitions.base64Capacity)
         if definitions.usesHostBits { verifier.hostBits = HostBitTable(capacity: config.hostBitEntries) }
     }
