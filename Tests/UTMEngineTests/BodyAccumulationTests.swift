@@ -266,9 +266,9 @@ import UTMInflate
     }
 
     /// HTTP/2: two streams' responses interleave, each marker split over two DATA frames in
-    /// separate segments. The stream whose body began first holds the direction's accumulator
-    /// and alerts once; the other is inspected per feed (its split marker is the documented
-    /// cost), counted as pool exhaustion.
+    /// separate segments: each stream side has its own accumulator, both alert once. With one
+    /// accumulator allowed per direction the second stream falls back per feed (its split
+    /// marker is that cost), counted as pool exhaustion.
     @Test func http2InterleavedStreams() {
         let defs = Self.definitions()
         let block = B.lit(":method", "GET") + B.lit(":path", "/f") + B.lit(":authority", "files.example")
@@ -278,14 +278,16 @@ import UTMInflate
             (false, B.frame(0, 0, 1, Array("xxEICAR-LIKE".utf8))), (false, B.frame(0, 0, 3, Array("yyEICAR-LIKE-MA".utf8))),
             (false, B.frame(0, 0x1, 1, Array("-MARKERxx".utf8))), (false, B.frame(0, 0x1, 3, Array("RKERyy".utf8))),
         ]
-        let (sids, engine) = Self.run(B.session(sport: 47030, [(true, client), (false, server)] + data), defs)
-        #expect(sids == [1])
-        #expect(engine.detect?.stats.bodyPoolExhausted == 1)
-        // One stream at a time: both found, nothing counted.
-        let serial: [(Bool, [UInt8])] = [data[0], data[2], data[1], data[3]]
-        let (both, e2) = Self.run(B.session(sport: 47031, [(true, client), (false, server)] + serial), defs)
-        #expect(both == [1, 1])
-        #expect(e2.detect?.stats.bodyPoolExhausted == 0)
+        let frames = B.session(sport: 47030, [(true, client), (false, server)] + data)
+        let (sids, engine) = Self.run(frames, defs)
+        #expect(sids == [1, 1])
+        #expect(engine.detect?.stats.bodyPoolExhausted == 0)
+        #expect(engine.detect?.bodyAccumulatorsInUse == 0)
+        var c = DetectConfig()
+        c.bodyStreamsPerDirection = 1
+        let (one, e2) = Self.run(frames, defs, config: c)
+        #expect(one == [1])
+        #expect(e2.detect?.stats.bodyPoolExhausted == 1)
     }
 
     /// Accumulating, stepping and releasing allocate nothing per packet.

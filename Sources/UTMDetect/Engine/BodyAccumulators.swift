@@ -46,6 +46,9 @@ struct BodyAccumulators {
     var fresh: [Int32]
     /// The first inspection (the one that began at the body's first byte) is done.
     var inspected: [Bool]
+    /// Held for an HTTP/2 stream side (found by owner and key), not as the direction's one
+    /// HTTP/1 body (`DetectEngine.bodyAcc`).
+    var stream: [Bool]
     /// The body offset just after the bytes held: a piece that does not begin there left a
     /// hole (bytes the engine did not keep) and is not joined to them.
     var next: [Int]
@@ -61,6 +64,7 @@ struct BodyAccumulators {
         length = Array(repeating: 0, count: n)
         fresh = Array(repeating: 0, count: n)
         inspected = Array(repeating: false, count: n)
+        stream = Array(repeating: false, count: n)
         next = Array(repeating: 0, count: n)
         matched = Array(repeating: -1, count: n * BodyAccumulators.matchedPerBody)
         free = (0 ..< Int32(n)).reversed().map { $0 }
@@ -219,19 +223,18 @@ extension DetectEngine {
     }
 
     /// HTTP/2: body bytes of one stream side (`sequence`: the engine's key for it), `offset`
-    /// bytes into that body (the parser counts them). Streams of one direction interleave:
-    /// the direction's accumulator serves the stream whose body began while it was free; a
-    /// body that began while another stream held it is inspected per feed (counted as
-    /// `bodyPoolExhausted`).
+    /// bytes into that body (the parser counts them). Streams of one direction interleave, so
+    /// a direction may hold up to `DetectConfig.bodyStreamsPerDirection` accumulators at once
+    /// (found by owner and key; one connection cannot take the whole pool); a body that began
+    /// when none was left is inspected per feed (counted as `bodyPoolExhausted`).
     public func feedStreamBody(slot: Int, direction: Direction, sequence: UInt32, offset: Int64, _ data: ByteView,
                                ended: Bool, _ inspect: (ByteView) -> Void) {
         guard slot >= 0 && slot < flowIDs.count else { return }
         let si = slot &* 2 &+ direction.index
-        let a = Int(bodyAcc[si])
-        let mine = a >= 0 && bodies.sequence[a] == sequence
+        let a = bodyStreamHeld[si] > 0 ? streamAccumulator(si, sequence) : -1
         let limit = Int64(config.bodyInspectLimit)
         guard offset >= 0 && offset < limit else {
-            if mine { releaseBody(si) }
+            if a >= 0 { releaseStream(si, a) }
             return
         }
         var bytes = data
@@ -242,20 +245,42 @@ extension DetectEngine {
         }
         // Keys `headersQuiet` to this stream (its header buffers are the ones inspected).
         if !bytes.isEmpty { bodyInspected(slot, direction, sequence: sequence, bytes.count) }
-        if a >= 0 && !mine {
-            guard !bytes.isEmpty else { return }
-            if offset == 0 && !final { stats.bodyPoolExhausted &+= 1 }
-            runBody(bytes, accumulator: -1, fromStart: offset == 0, final: final, inspect)
-            return
+        accumulate(si, sequence, bytes, start: Int(offset), final: final, held: a,
+                   request: direction == .toServer, stream: true, inspect)
+    }
+
+    /// The accumulator flow direction `si` holds for HTTP/2 stream side `key`, or -1.
+    func streamAccumulator(_ si: Int, _ key: UInt32) -> Int {
+        var a = 0
+        let n = bodies.owner.count
+        while a < n {
+            if Int(bodies.owner[a]) == si && bodies.sequence[a] == key && bodies.stream[a] { return a }
+            a &+= 1
         }
-        accumulate(si, sequence, bytes, start: Int(offset), final: final, held: mine ? a : -1,
-                   request: direction == .toServer, inspect)
+        return -1
+    }
+
+    func releaseStream(_ si: Int, _ a: Int) {
+        guard Int(bodies.owner[a]) == si else { return }
+        bodies.release(a)
+        bodyStreamHeld[si] &-= 1
+    }
+
+    /// Gives back every HTTP/2 accumulator of flow direction `si` (its flow ended).
+    func releaseStreams(_ si: Int) {
+        guard bodyStreamHeld[si] > 0 else { return }
+        var a = 0
+        while a < bodies.owner.count {
+            if Int(bodies.owner[a]) == si && bodies.stream[a] { bodies.release(a) }
+            a &+= 1
+        }
+        bodyStreamHeld[si] = 0
     }
 
     /// The accumulation itself: `bytes` begin `start` bytes into the body; `held` is the
     /// accumulator already serving it (-1: none).
     func accumulate(_ si: Int, _ sequence: UInt32, _ bytes: ByteView, start: Int, final: Bool, held: Int, request: Bool,
-                    _ inspect: (ByteView) -> Void) {
+                    stream: Bool = false, _ inspect: (ByteView) -> Void) {
         let minimal = request ? config.requestBodyMinimal : config.responseBodyMinimal
         let window = request ? config.requestBodyWindow : config.responseBodyWindow
         var a = held
@@ -264,7 +289,7 @@ extension DetectEngine {
             if bodies.fresh[a] > 0, let v = bodies.view(a) {
                 runBody(v, accumulator: a, fromStart: !bodies.inspected[a], final: false, inspect)
             }
-            releaseBody(si)
+            if stream { releaseStream(si, a) } else { releaseBody(si) }
             a = -1
         }
         if a >= 0 { bodies.next[a] = start &+ bytes.count }
@@ -280,13 +305,15 @@ extension DetectEngine {
                 runBody(bytes, accumulator: -1, fromStart: true, final: true, inspect)
                 return
             }
-            a = bodies.acquire(si, sequence)
+            let capped = stream && Int(bodyStreamHeld[si]) >= config.bodyStreamsPerDirection
+            a = capped ? -1 : bodies.acquire(si, sequence)
             if a < 0 {
                 stats.bodyPoolExhausted &+= 1
                 runBody(bytes, accumulator: -1, fromStart: true, final: false, inspect)
                 return
             }
-            bodyAcc[si] = Int32(a)
+            bodies.stream[a] = stream
+            if stream { bodyStreamHeld[si] &+= 1 } else { bodyAcc[si] = Int32(a) }
             bodies.next[a] = bytes.count
             if bytes.count >= minimal || bytes.count >= bodies.capacity {
                 // Enough for a first inspection already: in place, then keep the window.
@@ -311,7 +338,7 @@ extension DetectEngine {
                     runBody(v, accumulator: a, fromStart: false, final: true, tailOnly: true, inspect)
                 }
                 if final {
-                    releaseBody(si)
+                    if stream { releaseStream(si, a) } else { releaseBody(si) }
                 } else if due {
                     bodies.keepLast(a, window)
                 }
@@ -343,7 +370,20 @@ extension DetectEngine {
         guard slot >= 0 && slot < flowIDs.count else { return }
         let si = slot &* 2 &+ direction.index
         let a = Int(bodyAcc[si])
-        guard a >= 0 else { return }
+        if a >= 0 {
+            flushOne(a, inspect)
+            releaseBody(si)
+        }
+        guard bodyStreamHeld[si] > 0 else { return }
+        var k = 0
+        while k < bodies.owner.count {
+            if Int(bodies.owner[k]) == si && bodies.stream[k] { flushOne(k, inspect) }
+            k &+= 1
+        }
+        releaseStreams(si)
+    }
+
+    func flushOne(_ a: Int, _ inspect: (UInt32, ByteView) -> Void) {
         let fresh = bodies.fresh[a] > 0
         if (fresh || hasTailAnchored) && bodies.length[a] > 0, let v = bodies.view(a) {
             bodyScope = BodyScope(active: true, accumulator: a, fromStart: !bodies.inspected[a], final: true, tailOnly: !fresh)
@@ -351,7 +391,6 @@ extension DetectEngine {
             inspect(bodies.sequence[a], v)
             bodyScope = BodyScope()
         }
-        releaseBody(si)
     }
 
     /// Gives back flow direction `si`'s accumulator.

@@ -58,6 +58,9 @@ public struct DetectConfig: Sendable {
     /// had all taken), and the 10 MiB cost RSS only for pages that held a body.
     public var bodyAccumulators: Int = 256
     public var bodyAccumulatorBytes: Int = 40 << 10
+    /// HTTP/2 stream bodies one flow direction may accumulate at once (streams interleave);
+    /// bounded so one connection cannot take the whole pool.
+    public var bodyStreamsPerDirection: Int = 4
     /// As Suricata's shipped suricata.yaml (libhtp default-config): a body is first inspected
     /// when complete or this large; later inspections repeat the last `window` bytes.
     public var requestBodyMinimal: Int = 32 << 10
@@ -159,6 +162,8 @@ public final class DetectEngine {
     /// direction's accumulator (-1: none), the inspection under way.
     var bodies: BodyAccumulators
     var bodyAcc: [Int32]
+    /// Per flow direction: HTTP/2 stream accumulators held (BodyAccumulators.swift).
+    var bodyStreamHeld: [UInt8]
     var bodyScope = BodyScope()
     let bodyHeadAnchored: [Bool]
     let bodyTailAnchored: [Bool]
@@ -210,6 +215,7 @@ public final class DetectEngine {
                                  Swift.max(config.requestBodyWindow, config.responseBodyWindow) &+ 1024)
         bodies = BodyAccumulators(slots: config.bodyAccumulators, capacity: accBytes)
         bodyAcc = Array(repeating: -1, count: cap * 2)
+        bodyStreamHeld = Array(repeating: 0, count: cap * 2)
         let anchors = definitions.boxes.map { DetectEngine.bodyAnchors($0.sig) }
         bodyHeadAnchored = anchors.map { $0.head }
         bodyTailAnchored = anchors.map { $0.tail }
@@ -248,6 +254,7 @@ public final class DetectEngine {
             bodyBytes[i &* 2 &+ d] = 0
             headersQuiet[i &* 2 &+ d] = false
             releaseBody(i &* 2 &+ d)
+            releaseStreams(i &* 2 &+ d)
         }
     }
 
@@ -263,6 +270,7 @@ public final class DetectEngine {
             tailLen[si] = 0
             states[si].reset()
             releaseBody(si)
+            releaseStreams(si)
         }
         flowIDs[i] = 0
         passed[i] = false
