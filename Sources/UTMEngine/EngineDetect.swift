@@ -30,6 +30,17 @@ struct DetectCursor {
     /// Inspecting what a flow's end delivered (EngineBodyEnd.swift): alerts only, no verdict
     /// (the packet being processed belongs to another flow, or to none).
     var atFlowEnd = false
+    /// While an HTTP/1 transaction's buffers are inspected: its parser and `ready` index, so
+    /// an alert carries the transaction's `http` object; -1 otherwise.
+    var httpParser = -1
+    var httpReady = -1
+    /// The same for a TLS handshake's inspection (its parser slot) and a DNS query's
+    /// question (`dnsQuestion` >= 0: its name as inspected, type and the message id).
+    var tlsParser = -1
+    var dnsQuestion = -1
+    var dnsName = ByteView.empty
+    var dnsType: UInt16 = 0
+    var dnsID: UInt16 = 0
 }
 
 /// IPS wiring: builds `PacketFacts` and inspection buffers from the engine's stages, runs the
@@ -219,20 +230,20 @@ extension Engine {
             }
             if let piece = d.collectedBody(transaction: k, direction: direction) {
                 d.feedBody(slot: slot, direction: direction, sequence: tx.sequence, piece.data, ended: piece.ended) { b in
-                    self.detectHTTPInspect(d, i, tx, direction, body: b, payload: payload)
+                    self.detectHTTPInspect(d, i, k, tx, direction, body: b, payload: payload)
                 }
             }
             if detectCursor.httpPhase != 0 {
-                detectHTTPInspect(d, i, tx, direction, body: nil, payload: payload)
+                detectHTTPInspect(d, i, k, tx, direction, body: nil, payload: payload)
             }
             k &+= 1
         }
         d.beginBody()
     }
 
-    /// One inspection of transaction `tx`: its header phase when still due
-    /// (`detectCursor.httpPhase`), and `body` when given.
-    func detectHTTPInspect(_ d: DetectEngine, _ i: Int, _ tx: HTTPTransaction, _ direction: Direction,
+    /// One inspection of transaction `tx` (parser `i`'s `ready(k)`): its header phase when
+    /// still due (`detectCursor.httpPhase`), and `body` when given.
+    func detectHTTPInspect(_ d: DetectEngine, _ i: Int, _ k: Int, _ tx: HTTPTransaction, _ direction: Direction,
                            body: ByteView?, payload: ByteView) {
         let phase = detectCursor.httpPhase
         detectCursor.httpPhase = 0
@@ -249,9 +260,12 @@ extension Engine {
         }
         let f = detectFacts(direction, app: .http, stream: false)
         // One call for the header and body phases: each buffer is scanned once.
+        detectCursor.httpParser = i
+        detectCursor.httpReady = k
         d.inspectApp(.http, phaseMask: mask, f, buffers: buffers, slot: detectCursor.slot, time: detectCursor.time) { s, alert in
             self.detectMatched(s, alert, f)
         }
+        detectCursor.httpParser = -1
     }
 
     func fillHTTP(_ b: inout InspectionBuffers, _ i: Int, _ tx: HTTPTransaction, response: Bool) {
@@ -308,6 +322,8 @@ extension Engine {
     func detectTLS(_ i: Int, _ events: TLSEvents) {
         guard let d = detect, detectCursor.slot >= 0 else { return }
         let p = tls.items[i]
+        detectCursor.tlsParser = i
+        defer { detectCursor.tlsParser = -1 }
         if events.contains(.clientHelloDone), let ch = p.clientHello {
             var buffers = InspectionBuffers()
             if ch.sni.isPresent { p.withField(ch.sni) { buffers[.tlsSNI] = $0 } }
@@ -350,11 +366,16 @@ extension Engine {
             if let question = parser.message.question(q), question.name.isPresent {
                 var buffers = InspectionBuffers()
                 parser.withField(question.name) { buffers[.dnsQuery] = $0 }
+                detectCursor.dnsName = buffers[.dnsQuery] ?? .empty
+                detectCursor.dnsType = question.type
+                detectCursor.dnsID = parser.message.id
                 var f = detectFacts(direction, app: .dns, stream: false)
                 f.dnsOpcode = parser.message.flags.opcode
+                detectCursor.dnsQuestion = q
                 d.inspectApp(.dns, phase: 1, f, buffers: buffers, slot: detectCursor.slot, time: detectCursor.time) { s, alert in
                     self.detectMatched(s, alert, f)
                 }
+                detectCursor.dnsQuestion = -1
             }
             q &+= 1
         }
@@ -396,6 +417,8 @@ extension Engine {
         if alert {
             stats.alerts &+= 1
             d.markAlerted(detectCursor.slot)
+            // At a flow's end the alert is the flow's, at its last packet's time.
+            let time = ending ? flow.lastSeen : packet.timestamp
             d.defs.alertTexts.withText(i) { msg, cat, meta in
                 let rule = EVEAlertRule(gid: sig.gid, sid: sig.sid, rev: sig.rev, msg: msg,
                                         category: cat, severity: sig.priority,
@@ -403,9 +426,18 @@ extension Engine {
                                         blocked: blocking)
                 let tx = alertTxSlot()
                 if tx >= 0 {
-                    eve.writeAlert(rule, time: packet.timestamp, e, flow: flow, tls: tls.items[tx])
+                    eve.writeAlert(rule, time: time, e, flow: flow, tls: tls.items[tx])
+                } else if detectCursor.tlsParser >= 0 {
+                    eve.writeAlert(rule, time: time, e, flow: flow, tls: tls.items[detectCursor.tlsParser])
+                } else if detectCursor.dnsQuestion >= 0 {
+                    let c = detectCursor
+                    eve.writeAlert(rule, time: time, e, flow: flow,
+                                   dns: EVEAlertDNS(id: c.dnsID, rrname: c.dnsName, rrtype: c.dnsType))
+                } else if detectCursor.httpParser >= 0 {
+                    let p = http.items[detectCursor.httpParser]
+                    eve.writeAlert(rule, time: time, e, flow: flow, http: (p.ready(detectCursor.httpReady), p))
                 } else {
-                    eve.writeAlert(rule, time: ending ? flow.lastSeen : packet.timestamp, e, flow: flow)
+                    eve.writeAlert(rule, time: time, e, flow: flow)
                 }
             }
         }

@@ -28,11 +28,23 @@ public struct EVEAlertRule {
     }
 }
 
+/// The DNS query an alert of a `dns.query` rule matched (its `dns` object).
+public struct EVEAlertDNS {
+    public var id: UInt16
+    public var rrname: ByteView
+    public var rrtype: UInt16
+    public init(id: UInt16, rrname: ByteView, rrtype: UInt16) { self.id = id; self.rrname = rrname; self.rrtype = rrtype }
+}
+
 extension EVEWriter {
     /// Suricata's `alert` event, plus `alert.product_severity`, with the flow counters so far;
-    /// `tls`: the flow's TLS transaction when the alert is tied to it (its `tls` object).
+    /// `tls`: the flow's TLS transaction when the alert is tied to it (its `tls` object);
+    /// `http`: the HTTP/1 transaction an HTTP rule matched on (its `http` object, as
+    /// Suricata's default `metadata` logs it), so the report says which site and URL;
+    /// `dns`: the query a DNS rule matched (Suricata 7's `dns.query` list of one).
     public mutating func writeAlert(_ rule: EVEAlertRule, time: Timestamp, _ e: EVEEndpoints, flow: Flow?,
-                                    tls: TLSParser? = nil) {
+                                    tls: TLSParser? = nil, http: (tx: HTTPTransaction, parser: HTTPParser)? = nil,
+                                    dns: EVEAlertDNS? = nil) {
         guard isEnabled(.alert) else { return }
         begin(.alert, time: time, e)
         json.key("alert"); json.beginObject()
@@ -58,6 +70,23 @@ extension EVEWriter {
         if let tls {
             json.key("tls"); json.beginObject()
             writeHelloFields(tls, versionFromServer: true)
+            json.endObject()
+        }
+        if let http {
+            json.key("http"); json.beginObject()
+            writeHTTPFields(http.tx, parser: http.parser)
+            json.endObject()
+        }
+        if let dns {
+            json.key("dns"); json.beginObject()
+            json.key("query"); json.beginArray()
+            json.beginObject()
+            json.key("type"); json.string("query" as StaticString)
+            json.key("id"); json.int(Int(dns.id))
+            json.key("rrname"); json.string(dns.rrname)
+            json.key("rrtype"); rrtype(dns.rrtype)
+            json.endObject()
+            json.endArray()
             json.endObject()
         }
         end()

@@ -8,6 +8,14 @@ extension EVEWriter {
         guard isEnabled(.http) else { return }
         begin(.http, time: time, e)
         json.key("http"); json.beginObject()
+        writeHTTPFields(tx, parser: parser)
+        json.endObject()
+        writeWebFilter(webFilter)
+        end()
+    }
+
+    /// The fields of Suricata's `http` object (the event's, and an HTTP alert's metadata).
+    mutating func writeHTTPFields(_ tx: HTTPTransaction, parser: HTTPParser) {
         parser.withField(tx.host) { field("hostname", $0) }
         if let port = tx.hostPort { json.key("http_port"); json.int(port) }
         parser.withField(tx.uri) { field("url", $0) }
@@ -20,8 +28,5 @@ extension EVEWriter {
         parser.withField(tx.location) { field("redirect", $0) }
         json.key("length"); json.int(tx.responseBodyBytes)
         if tx.requestBodyBytes > 0 { json.key("request_body_length"); json.int(tx.requestBodyBytes) }
-        json.endObject()
-        writeWebFilter(webFilter)
-        end()
     }
 }

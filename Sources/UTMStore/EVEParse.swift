@@ -43,6 +43,9 @@ enum EVEParse {
             if let http = e["http"] as? [String: Any] { applyHTTP(http, to: &r) }
             if let tls = e["tls"] as? [String: Any], let sni = tls["sni"] as? String { r.host = sni }
             if let quic = e["quic"] as? [String: Any], let sni = quic["sni"] as? String { r.host = sni }
+            // An alert of a DNS rule: the query it matched (Suricata 7's alert `dns.query`).
+            if let dns = e["dns"] as? [String: Any], let q = (dns["query"] as? [[String: Any]])?.first,
+               let name = q["rrname"] as? String { r.host = name }
             if let wf = e["web_filter"] as? [String: Any] { r.category = wf["category"] as? String }
             r.app = e["app"] as? String
             return r

@@ -12,6 +12,8 @@ import UTMEngine
 ///     bypass = encrypted,depth      # off | encrypted, depth: connmark flows that need no more inspection
 ///     bypass_mark = 0x40000000      # the mark bit utmd owns for that
 ///     rules = /etc/mimamori/et.rules             # Suricata rules (repeatable)
+///     threshold_file = /etc/mimamori/threshold.config   # Suricata threshold.config: suppress a rule for
+///                                                   # a host, rate_filter, event_filter (default: none)
 ///     firewall_rules = /etc/mimamori/fw.rules    # Suricata 8 firewall-mode rules (repeatable; FirewallMode.swift)
 ///     firewall_policy.app.http1.default-policy = accept:hook   # firewall.policies entries
 ///     av_db = /var/lib/mimamori/main.hdb         # ClamAV signatures (repeatable)
@@ -45,6 +47,9 @@ struct DaemonConfig {
     var bypass = EngineBypassPolicy()
     var bypassMark: UInt32 = 0x4000_0000
     var rules: [String] = []
+    /// A Suricata threshold.config applied to the IPS rules (suppressions of false positives
+    /// per host or network, thresholds, rate filters); reread with the rules on SIGHUP.
+    var thresholdFile: String? = nil
     /// Firewall mode (FirewallMode.swift): rule files and `firewall.policies` entries.
     var firewallRules: [String] = []
     var firewallPolicies: [(key: String, value: String)] = []
@@ -94,6 +99,7 @@ struct DaemonConfig {
                 guard let m = Mode(rawValue: value) else { throw ConfigError("\(at): mode must be auto, router or bridge, not \(value)") }
                 c.mode = m
             case "rules": c.rules.append(value)
+            case "threshold_file": c.thresholdFile = value
             case "firewall_rules": c.firewallRules.append(value)
             case _ where key.hasPrefix("firewall_policy."):
                 c.firewallPolicies.append((String(key.dropFirst(16)), value))

@@ -20,6 +20,8 @@ enum Definitions {
         for path in c.rules where !FileManager.default.isReadableFile(atPath: path) {
             throw ConfigError("rules: cannot read \(path)")
         }
+        // Checked here too, before the network is touched (and by --check).
+        _ = try thresholds(c)
         if !c.avDB.isEmpty {
             var files: [(path: String, bytes: [UInt8])] = []
             for path in c.avDB {
@@ -74,8 +76,28 @@ enum Definitions {
         var config = config
         config.firewall = try FirewallMode.ruleSet(c, warn: warn)
         let engine = Engine(config: config)
-        if let defs = try detection(c, warn: warn) { engine.loadDetection(defs) }
+        if let defs = try detection(c, warn: warn) {
+            engine.loadDetection(defs)
+            engine.detect?.setEventFilters(try thresholds(c))
+        } else if c.thresholdFile != nil {
+            warn("warning: threshold_file: no IPS rules are loaded, so it has nothing to filter")
+        }
         return engine
+    }
+
+    /// The threshold.config, parsed per worker like the rules. A file that cannot be read or
+    /// a line that does not parse is an error naming file:line: a suppression silently lost
+    /// would turn a known false positive back into blocked traffic.
+    static func thresholds(_ c: DaemonConfig) throws -> ThresholdConfig? {
+        guard let path = c.thresholdFile else { return nil }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError("threshold_file: cannot read \(path)")
+        }
+        do {
+            return try ThresholdConfig.parse(String(decoding: data, as: UTF8.self), name: path)
+        } catch {
+            throw ConfigError("threshold_file: \(error)")
+        }
     }
 
     /// A folder (UT1 layout) is compiled in memory; a file from `utmctl defs compile` is mapped.

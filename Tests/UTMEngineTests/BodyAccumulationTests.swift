@@ -167,6 +167,10 @@ import UTMInflate
         let (sids, engine) = Self.run(Self.exchange(body: body, cuts: [45], length: 5000), defs)
         #expect(sids == [1])
         #expect(engine.detect?.bodyAccumulatorsInUse == 0, "released at the flow's end")
+        // The alert written at the flow's end still carries its transaction's http object.
+        let alertLine = String(decoding: engine.eve.buffer, as: UTF8.self).split(separator: "\n")
+            .first { $0.contains(#""event_type":"alert""#) }
+        #expect(alertLine?.contains(#""hostname":"files.example""#) == true, "\(alertLine ?? "")")
         // Negative: no marker, nothing at the end either.
         #expect(Self.run(Self.exchange(body: Self.filler(200), cuts: [45], length: 5000), defs).sids.isEmpty)
     }

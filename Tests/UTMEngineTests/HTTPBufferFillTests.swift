@@ -109,8 +109,9 @@ import UTMAppLayer
         }
     }
 
-    /// http.uri is libhtp's normalized URI: %-decoded path, dot segments removed, no scheme or
-    /// host; http.uri.raw stays as sent. An attacker's %-encoding does not hide the path.
+    /// http.uri is libhtp's normalized URI under Suricata's IDS personality: %-decoded path
+    /// (%2F too), dot segments removed, no scheme or host; http.uri.raw stays as sent. An
+    /// attacker's encoding does not hide the path.
     @Test func uriNormalized() {
         var p = RuleParser()
         p.load(text: #"""
@@ -118,7 +119,7 @@ import UTMAppLayer
             alert http any any -> any any (msg:"raw as sent"; http.uri.raw; content:"/wp-%63ontent/"; startswith; sid:2;)
             alert http any any -> any any (msg:"encoded in normalized"; http.uri; content:"%63"; sid:3;)
             alert http any any -> any any (msg:"ET style"; content:"/wp-content/"; http_uri; content:".exe"; http_uri; sid:4;)
-            alert http any any -> any any (msg:"slash stays encoded"; http.uri; content:"/a%2Fb"; sid:5;)
+            alert http any any -> any any (msg:"separator decoded"; http.uri; content:"/a/b/%zz"; startswith; endswith; sid:5;)
             alert http any any -> any any (msg:"host dot"; http.host; content:"example.com"; endswith; sid:6;)
             """#, file: "uri.rules")
         let defs = DetectDefinitions(ruleSet: p.finish())
@@ -129,8 +130,41 @@ import UTMAppLayer
         #expect(run("/a/b/../../wp-content/./x.exe?a=%41") == [1, 4, 6], "dot segments")
         #expect(run("/%2e%2e/wp-content/x.exe?a=%41") == [1, 4, 6], "encoded dots decode first, then go")
         #expect(run("http://Evil.example/wp-content/x.exe?a=%41", host: "other") == [1, 4], "absolute form: path only")
-        #expect(run("/a%2Fb/%zz") == [5, 6], "%2F and invalid escapes stay")
+        #expect(run("/a%2Fb/%zz") == [5, 6], "%2F decodes to a separator; an invalid escape stays")
+        #expect(run("/a%5cb/%zz") == [5, 6], "%5C decodes to a backslash, which becomes a separator")
         #expect(run("/x", host: "EXAMPLE.COM.") == [6], "lower case, trailing dot dropped")
+    }
+
+    /// The evasions the IDS personality closes, each against an ET-style `http_uri` rule:
+    /// backslashes, doubled slashes, IIS %u escapes, overlong UTF-8 and full-width letters,
+    /// and what libhtp leaves of a trailing dot segment or broken UTF-8.
+    @Test func uriEvasionsNormalized() {
+        var p = RuleParser()
+        p.load(text: #"""
+            alert http any any -> any any (msg:"cmd"; content:"/scripts/cmd.exe"; http_uri; sid:1;)
+            alert http any any -> any any (msg:"whole uri"; http.uri; content:"/a"; startswith; endswith; sid:2;)
+            alert http any any -> any any (msg:"replaced"; http.uri; content:"/x?y"; startswith; endswith; sid:3;)
+            alert http any any -> any any (msg:"latin1"; http.uri; content:"/caf|e9|"; startswith; endswith; sid:4;)
+            """#, file: "evasion.rules")
+        let defs = DetectDefinitions(ruleSet: p.finish())
+        func run(_ target: String) -> [Int] {
+            Self.sids(Self.h1("GET \(target) HTTP/1.1\r\nHost: example.com\r\n\r\n", "HTTP/1.1 204 No Content\r\n\r\n", size: 4096), defs)
+        }
+        #expect(run("/scripts/cmd.exe") == [1])
+        #expect(run("/scripts\\cmd.exe") == [1], "backslash")
+        #expect(run("//scripts///cmd.exe") == [1], "doubled slashes")
+        #expect(run("/scripts/%u0063md.exe") == [1], "%u00HH")
+        #expect(run("/scripts/%uFF43md.exe") == [1], "%u full-width c")
+        #expect(run("/scripts%c0%afcmd.exe") == [1], "overlong UTF-8 slash")
+        #expect(run("/scripts/%ef%bd%83md.exe") == [1], "UTF-8 full-width c")
+        #expect(run("/scripts/\u{FF43}md.exe") == [1], "raw UTF-8 full-width c")
+        #expect(run("/scripts/x/../cmd.exe") == [1])
+        #expect(run("/a/b/..") == [2], "libhtp leaves no slash after a final /..")
+        #expect(run("/a/.") == [2], "nor after a final /.")
+        #expect(run("/x%c3y") == [3], "a character cut short: one ?, the next byte kept")
+        #expect(run("/x%u4E2Dy") == [3], "a code point with no best fit")
+        #expect(run("/caf%c3%a9") == [4], "U+00E9 is its byte")
+        #expect(run("/scripts/%u006") .isEmpty, "a short %u stays as sent")
     }
 
     /// The buffers need no new keyword, but the rules using them keep their alerts through a
@@ -152,8 +186,9 @@ import UTMAppLayer
                file: "alloc.rules")
         let engine = Engine()
         engine.loadDetection(DetectDefinitions(ruleSet: p.finish()))
-        // A URI to normalize and a host to lower-case, split across segments, beside the rest.
-        let odd = Self.h1("GET /a/../b/%41?q=%42 HTTP/1.1\r\nHost: EXAMPLE.COM.\r\nAccept: a\r\nAccept: b\r\n\r\n",
+        // A URI to normalize (every step: escapes, separators, UTF-8, dots) and a host to
+        // lower-case, split across segments, beside the rest.
+        let odd = Self.h1("GET /a/../b\\%41//%c0%af%uFF41%e4?q=%42 HTTP/1.1\r\nHost: EXAMPLE.COM.\r\nAccept: a\r\nAccept: b\r\n\r\n",
                           "HTTP/1.1 204 No Content\r\n\r\n", size: 9, sport: 46002)
         let traffic = Self.h1(Self.request, Self.response, size: 4096) + Self.h2(size: 4096) + odd
         var alertsBefore = engine.stats.alerts

@@ -235,6 +235,10 @@ import Testing
         bad("zone.ssid1 = l2bl", "in zone lan already")
         bad("policy.ssid1.lan = deny", "zone ssid1 has no interfaces")
         bad("zone.ssid1 = l2br", "not a bridge port")
+        try Data("suppress gen_id 1, sig_id 1000001, track by_dst, ip 10.0.0.0/8\nsuppress gen_id 1, sig_id x\n".utf8)
+            .write(to: URL(fileURLWithPath: "\(d)/bad-threshold.config"))
+        bad("threshold_file = \(d)/bad-threshold.config", "bad-threshold.config:2:")
+        bad("threshold_file = \(d)/no-such-threshold.config", "threshold_file: cannot read")
 
         // utmd in the box.
         func startUtmd(_ log: String) throws -> Process {

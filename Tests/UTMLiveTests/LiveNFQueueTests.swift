@@ -13,6 +13,8 @@ import Testing
     static let root = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let namespaces = ["mm-lan", "mm-box", "mm-wan"]
+    /// The LAN host curl runs from (mm-lan).
+    static let client = "10.203.1.2"
     static let server = "10.203.0.2"
     static let port = 8080
 
@@ -71,8 +73,14 @@ import Testing
         try #require(compile.status == 0, "defs compile failed: \(compile.err)")
         try Data(#"{"level": "standard", "deny": ["files.example/secret"]}"#.utf8)
             .write(to: URL(fileURLWithPath: "\(d)/webfilter.json"))
-        try Data(#"drop http any any -> any any (msg:"live test drop"; content:"/ips-drop"; http_uri; sid:1000001; rev:1;)"#.utf8)
-            .write(to: URL(fileURLWithPath: "\(d)/local.rules"))
+        try Data("<html>known false positive</html>\n".utf8).write(to: dir.appendingPathComponent("www/suppressed.html"))
+        try Data(#"""
+            drop http any any -> any any (msg:"live test drop"; content:"/ips-drop"; http_uri; sid:1000001; rev:1;)
+            drop http any any -> any any (msg:"live test suppressed"; content:"/suppressed"; http_uri; sid:1000002; rev:1;)
+            """#.utf8).write(to: URL(fileURLWithPath: "\(d)/local.rules"))
+        // The customer's exception: rule 1000002 never fires for the LAN client.
+        try Data("suppress gen_id 1, sig_id 1000002, track by_src, ip \(Self.client)\n".utf8)
+            .write(to: URL(fileURLWithPath: "\(d)/threshold.config"))
         let conf = """
             # LiveNFQueueTests
             queues = 0-1
@@ -80,6 +88,7 @@ import Testing
             zone.wan = mm-bw
             zone.lan = mm-bl
             rules = \(d)/local.rules
+            threshold_file = \(d)/threshold.config
             categories = \(d)/categories.db
             webfilter = \(d)/webfilter.json
             eve = \(d)/eve.json
@@ -136,6 +145,12 @@ import Testing
             let eve = (try? String(contentsOfFile: "\(d)/eve.json", encoding: .utf8)) ?? ""
             return eve.contains("\"event_type\":\"drop\"") && eve.contains("\"category\":\"gambling\"")
         }, "EVE has no drop event for the gambling category: \((try? String(contentsOfFile: "\(d)/eve.json", encoding: .utf8))?.suffix(3000) ?? "no file")")
+
+        // 4b. The suppressed drop rule: the page arrives and no alert names the rule.
+        let suppressed = Self.curl("-o /dev/null -w '%{http_code}' \(resolve) \(base)/suppressed.html")
+        #expect(suppressed.out == "200", "suppressed rule still blocked: \(suppressed.out) \(suppressed.err)")
+        #expect(!((try? String(contentsOfFile: "\(d)/eve.json", encoding: .utf8)) ?? "").contains("\"signature_id\":1000002"),
+                "suppressed rule alerted")
 
         // 5. SIGHUP during a download: definitions swap, the download completes intact.
         let slow = try Self.spawn(["/usr/sbin/ip", "netns", "exec", "mm-lan", "curl", "-sS", "-m", "20", "--limit-rate", "1000k",

@@ -10,6 +10,16 @@ import Testing
         return (try EventStore(path: path, config: config), path)
     }
 
+    /// The engine's alert of a `dns.query` rule names the queried host (the report's "site").
+    @Test func dnsRuleAlertKeepsTheQueriedName() throws {
+        let (s, _) = try store("dnsalert")
+        let line = #"{"timestamp":"2026-01-10T09:02:00.000000+0000","flow_id":103,"event_type":"alert","src_ip":"192.168.10.32","src_port":50020,"dest_ip":"192.168.10.1","dest_port":53,"proto":"UDP","app_proto":"dns","alert":{"action":"allowed","gid":1,"signature_id":2027863,"rev":1,"signature":"ET INFO Observed DNS Query to .cloud TLD","category":"Potentially Bad Traffic","severity":2},"dns":{"query":[{"type":"query","id":4660,"rrname":"c2.evil.cloud","rrtype":"A"}]}}"#
+        let r = try s.ingest(lines: [line])
+        #expect(r.alerts == 1 && r.malformed == 0)
+        let a = try #require(try s.search(LogQuery(types: [.alert])).first)
+        #expect(a.host == "c2.evil.cloud" && a.signatureID == 2027863)
+    }
+
     @Test func handWrittenEventsLandInTheirTables() throws {
         let (s, _) = try store("hand")
         let r = try s.ingest(lines: F.all)
