@@ -586,7 +586,10 @@ public final class Engine {
             let i = Int(slot)
             switch flow.appProto {
             case .http:
-                finishHTTP(ref, i, m, time: flow.lastSeen)
+                // Bodies the end closes are inspected (EngineBodyEnd.swift).
+                let saved = detectFlowEndBegin(ref, &flow)
+                finishHTTP(ref, i, m, time: flow.lastSeen, ips: saved != nil)
+                if let saved { detectFlowEndHTTP(i, restoring: saved) }
                 if flow.engineFlags & FlowBits.ipsBlocked == 0 { logHTTP(i, time: flow.lastSeen, m) }
                 http.release(slot)
             case .tls:
@@ -599,6 +602,10 @@ public final class Engine {
             case .dns:
                 dnsTCP.release(slot)
             case .http2:
+                if let saved = detectFlowEndBegin(ref, &flow) {
+                    detectFlowEndHTTP2(i)
+                    detectCursor = saved
+                }
                 http2.items[i].finish()
                 if av.scanner != nil { avSettleHTTP2(Int(ref.index), i, m, time: flow.lastSeen, enforce: false) }
                 if flow.engineFlags & FlowBits.ipsBlocked == 0 { logHTTP2(i, time: flow.lastSeen, m) }
