@@ -13,7 +13,7 @@ import UTMDetect
         alert tcp any any -> any any (msg:"stream bytes"; flow:to_server; content:"X-Probe|3a|"; sid:3;)
         """#
 
-    static func events() -> [[String: Any]] {
+    static func events(size: Int = 50) -> [[String: Any]] {
         var p = RuleParser()
         p.load(text: rules, file: "meta.rules")
         let engine = Engine()
@@ -23,16 +23,17 @@ import UTMDetect
             + "GET /second HTTP/1.1\r\nHost: two.example\r\nUser-Agent: UA-2\r\nX-Probe: 1\r\n\r\n"
         let resp = "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\npayload-one"
             + "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 11\r\n\r\npayload-two"
-        // 50-byte segments: the first response is one segment, the second two.
-        return FirewallEngineTests.run(engine, HTTPBufferFillTests.h1(req, resp, size: 50)).events
+        // 50-byte segments: the first response is one segment, the second two; 4096: both
+        // responses in one segment (the second body must still be inspected, on its own).
+        return FirewallEngineTests.run(engine, HTTPBufferFillTests.h1(req, resp, size: size)).events
     }
 
     static func alert(_ events: [[String: Any]], _ sid: Int) -> [String: Any]? {
         FirewallEngineTests.of(events, "alert").first { ($0["alert"] as? [String: Any])?["signature_id"] as? Int == sid }
     }
 
-    @Test func httpRuleAlertsNameTheirTransaction() throws {
-        let events = Self.events()
+    @Test(arguments: [50, 4096]) func httpRuleAlertsNameTheirTransaction(size: Int) throws {
+        let events = Self.events(size: size)
         let uri = try #require(Self.alert(events, 1)?["http"] as? [String: Any])
         #expect(uri["hostname"] as? String == "two.example")
         #expect(uri["url"] as? String == "/second")
