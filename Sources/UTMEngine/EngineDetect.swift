@@ -34,6 +34,9 @@ struct DetectCursor {
     /// an alert carries the transaction's `http` object; -1 otherwise.
     var httpParser = -1
     var httpReady = -1
+    /// The same for an HTTP/2 stream: its parser slot and stream index.
+    var http2Parser = -1
+    var http2Stream = -1
     /// The same for a TLS handshake's inspection (its parser slot) and a DNS query's
     /// question (`dnsQuestion` >= 0: its name as inspected, type and the message id).
     var tlsParser = -1
@@ -435,6 +438,9 @@ extension Engine {
                     let c = detectCursor
                     eve.writeAlert(rule, time: time, e, flow: flow,
                                    dns: EVEAlertDNS(id: c.dnsID, rrname: c.dnsName, rrtype: c.dnsType))
+                } else if detectCursor.http2Parser >= 0 {
+                    eve.writeAlert(rule, time: time, e, flow: flow,
+                                   http2: (http2.items[detectCursor.http2Parser], detectCursor.http2Stream))
                 } else if detectCursor.httpParser >= 0 {
                     let p = http.items[detectCursor.httpParser]
                     eve.writeAlert(rule, time: time, e, flow: flow, http: (p.ready(detectCursor.httpReady), p))

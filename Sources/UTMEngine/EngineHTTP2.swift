@@ -82,9 +82,12 @@ extension Engine {
         // The flow's protocol as rules see it: `http` rules take HTTP/2, `http1` ones do not.
         let f = detectFacts(direction, app: .http2, stream: false)
         let mask: UInt8 = 1 << (response ? 3 : 1)
+        detectCursor.http2Parser = i
+        detectCursor.http2Stream = s
         d.inspectApp(.http, phaseMask: mask, f, buffers: b, slot: detectCursor.slot, time: detectCursor.time) { sig, alert in
             self.detectMatched(sig, alert, f)
         }
+        detectCursor.http2Parser = -1
     }
 
     /// One piece of body lent by the parser during a feed (it must not be touched here):
@@ -162,9 +165,12 @@ extension Engine {
         let direction: Direction = response ? .toClient : .toServer
         let f = detectFacts(direction, app: .http2, stream: false)
         let mask: UInt8 = response ? 1 << 4 : 1 << 2
+        detectCursor.http2Parser = i
+        detectCursor.http2Stream = s
         d.inspectApp(.http, phaseMask: mask, f, buffers: b, slot: detectCursor.slot, time: detectCursor.time) { sig, alert in
             self.detectMatched(sig, alert, f)
         }
+        detectCursor.http2Parser = -1
     }
 
     /// The buffers of stream `s` as seen with its request (`response` false) or its response:

@@ -75,4 +75,23 @@ import UTMDetect
         #expect(query["id"] as? Int == 41235)
         #expect(dns["tls"] == nil)
     }
+
+    /// The same on HTTP/2: a header rule's and a body rule's alerts carry the stream's `http`
+    /// object (protocol HTTP/2, host without the port).
+    @Test func http2RuleAlertsNameTheirStream() throws {
+        var p = RuleParser()
+        p.load(text: #"""
+            alert http any any -> any any (msg:"h2 path"; http.uri; content:"/Path"; sid:20;)
+            alert http any any -> any any (msg:"h2 body"; flow:to_client; file_data; content:"ok"; sid:21;)
+            """#, file: "meta3.rules")
+        let engine = Engine()
+        engine.loadDetection(DetectDefinitions(ruleSet: p.finish()))
+        let events = FirewallEngineTests.run(engine, HTTPBufferFillTests.h2(size: 30)).events
+        for sid in [20, 21] {
+            let http = try #require(Self.alert(events, sid)?["http"] as? [String: Any], "sid \(sid)")
+            #expect(http["protocol"] as? String == "HTTP/2")
+            #expect(http["url"] as? String == "/Path")
+            #expect(http["hostname"] as? String == "WWW.Example.COM")
+        }
+    }
 }
