@@ -334,3 +334,9 @@ def sw(parts):
 write("FuzzStreamWindow", "split", sw([(0, 0, "xxAAAAxx"), (0, 0, "xxBBBBxx")]))
 write("FuzzStreamWindow", "both-dirs", sw([(0, 0, "xAB"), (1, 0, "DAxx"), (0, 0, "CCCCDD"), (1, 0, "xxAD")]))
 write("FuzzStreamWindow", "gap", sw([(0, 0, "ABxxxxxxxxxxxxxxxxx"), (0, 1, "BAxAAAA"), (0, 0, "BBBBCxA")]))
+
+# --- Rule filter files for FuzzRuleFilters: first byte = kind (0 disable, 1 enable, 2 drop, 3 modify).
+write("FuzzRuleFilters", "drop", b"\x02# policy\n2000001\n1:2000001:2, 3:2000002\nre:^(?=.*ET TROJAN)(?=.*severity (major|critical))\nmetadata: former_category trojan\ngroup:emerging-*\nemerging-all.rules\nfilename:rules/*.rules\n*\n")
+write("FuzzRuleFilters", "enable", b"\x01re:ET INFO\n3:2000002\n")
+write("FuzzRuleFilters", "modify", b"\x03re:ET 'content:\"(/ga)(te)\"' 'content:\"\\2\\g<1>${1}\"'\nmodifysid 2000001 \"alert\" | \"drop\"\n* \"sid\" \"sid\"\n")
+write("FuzzRuleFilters", "bad", b"\x00group:[!a-\nre:(\n1:2:3:4\n")
