@@ -113,7 +113,7 @@ import UTMDetect
             # Python and Oinkmaster group references
             2000001 "content:\\"/gate\\.php\\"" "content:\\"/gate2.php\\""
             re:Dropbox 'content:"(drop)(box)"' 'content:"\\2\\g<1>"'
-            modifysid 2000006 "boom" | "${0}x"
+            modifysid 3:2000006 "boom" | "${0}x"
             """, kind: .modify, name: "modify.conf")
         p.filters = f
         p.load(text: Self.rules, file: "x.rules")

@@ -78,9 +78,10 @@ public struct RuleFilters: Sendable {
     /// exception silently lost would change what the box lets through.
     public mutating func add(_ text: String, kind: Kind, name: String) throws(RuleError) {
         var lineNumber = 0
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // Split on the byte: "\r\n" is one Character, so a String split on "\n" would miss CRLF.
+        for bytes in text.utf8.split(separator: 0x0A, omittingEmptySubsequences: false) {
             lineNumber += 1
-            let line = Self.trim(raw)
+            let line = Self.trim(Substring(bytes))
             if line.isEmpty || line.first == "#" { continue }
             do throws(RuleError) {
                 switch kind {
