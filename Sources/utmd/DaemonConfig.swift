@@ -18,7 +18,8 @@ import UTMEngine
 ///     ips_drop_conf = /usr/share/mimamori/ips/drop.conf   # suricata-update filter files applied to the
 ///     ips_disable_conf = /etc/mimamori/disable.conf       # rules as they load: drop.conf turns alert rules
 ///     ips_enable_conf = /etc/mimamori/enable.conf         # into drops, disable/enable switch rules off/on,
-///     ips_modify_conf = /etc/mimamori/modify.conf         # modify rewrites them (RuleFilters.swift; default none)
+///     ips_modify_conf = /etc/mimamori/modify.conf         # modify rewrites them (RuleFilters.swift; default none;
+///                                                         # each key repeatable: vendor's and customer's files)
 ///     firewall_rules = /etc/mimamori/fw.rules    # Suricata 8 firewall-mode rules (repeatable; FirewallMode.swift)
 ///     firewall_policy.app.http1.default-policy = accept:hook   # firewall.policies entries
 ///     av_db = /var/lib/mimamori/main.hdb         # ClamAV signatures (repeatable)
@@ -109,8 +110,8 @@ struct DaemonConfig {
             case "rules": c.rules.append(value)
             case "threshold_file": c.thresholdFile = value
             case "ips_disable_conf", "ips_enable_conf", "ips_modify_conf", "ips_drop_conf":
+                // Repeatable: the vendor's file and the customer's both apply.
                 let kind = RuleFilters.Kind(rawValue: String(key.dropFirst(4).dropLast(5)))!
-                c.ruleFilterFiles.removeAll { $0.kind == kind }
                 c.ruleFilterFiles.append((kind, value))
             case "firewall_rules": c.firewallRules.append(value)
             case _ where key.hasPrefix("firewall_policy."):

@@ -23,6 +23,14 @@ enum Definitions {
         // Checked here too, before the network is touched (and by --check).
         _ = try thresholds(c)
         _ = try ruleFilters(c)
+        if let f = c.ruleFilterFiles.first {
+            for path in c.rules {
+                let head = FileHandle(forReadingAtPath: path).map { h in defer { try? h.close() }; return (try? h.read(upToCount: 8)) ?? Data() } ?? Data()
+                if DefinitionsBundle.isBundle(prefix: [UInt8](head)) {
+                    throw ConfigError("ips_\(f.kind.rawValue)_conf: \(path) is a compiled bundle; its filters were applied by 'utmctl defs compile'")
+                }
+            }
+        }
         if !c.avDB.isEmpty {
             var files: [(path: String, bytes: [UInt8])] = []
             for path in c.avDB {

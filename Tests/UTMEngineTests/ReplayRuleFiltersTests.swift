@@ -39,6 +39,9 @@ import Testing
         // A drop.conf naming another rule changes nothing.
         let other = try R.temp("drop-other.conf", Data("2999002\n".utf8))
         #expect(count(try events(["--rules", rules, "--drop-conf", other]), "drop") == 0)
+        // Repeated: the vendor's file and the customer's both apply.
+        let customer = try R.temp("drop-customer.conf", Data("2999001\n".utf8))
+        #expect(count(try events(["--rules", rules, "--drop-conf", other, "--drop-conf", customer]), "drop") > 0)
         // disable.conf switches it off.
         let disable = try R.temp("disable.conf", Data("2999001\n".utf8))
         #expect(count(try events(["--rules", rules, "--disable-conf", disable]), "alert") == 0)
@@ -120,6 +123,11 @@ import Testing
         #expect(s2 != 0 && e2.contains("ips_disable_conf") && e2.contains("utmd-bad-disable.conf:2"), "\(e2)")
         let (s3, e3) = try check("eve = -\nrules = \(rules)\nips_enable_conf = /nonexistent/enable.conf\n")
         #expect(s3 != 0 && e3.contains("ips_enable_conf: cannot read"), "\(e3)")
+        // A compiled bundle already carries its filters: refused before the network is touched.
+        let bundle = FileManager.default.temporaryDirectory.appendingPathComponent("mimamori-\(getpid())-utmd.bundle").path
+        #expect(try R.run(["defs", "compile", "--rules", rules, "--output", bundle]).status == 0)
+        let (s4, e4) = try check("eve = -\nrules = \(bundle)\nips_drop_conf = \(good)\n")
+        #expect(s4 != 0 && e4.contains("ips_drop_conf") && e4.contains("bundle"), "\(e4)")
     }
 
     /// The shipped policy parses, and on a rule set shaped like ET's it drops malware and

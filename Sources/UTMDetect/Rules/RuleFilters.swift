@@ -334,7 +334,7 @@ public struct RuleFilters: Sendable {
         var text = String(rule)
         if facts.action == "alert" && !facts.noalert {
             for m in drop where matches(m, rule: rule, facts: facts, file: file) {
-                text = "drop" + String(Self.trim(rule).dropFirst(5))
+                text = "drop" + String(Substring(rule.trimmingSpaces.utf8.dropFirst(5)))
                 out.dropped = true
                 break
             }
