@@ -346,3 +346,9 @@ def ba(parts):
 write("FuzzBodyAccumulation", "split", ba([(0, 0, "xxAAAAxx"), (0, 0, "xxBBBBxCx"), (1, 0, "Cxx")]))
 write("FuzzBodyAccumulation", "steps", ba([(0, 0, "AB" + "x" * 60), (0, 0, "CxC" + "x" * 50), (0, 0, "DAxxAD" * 9), (1, 0, "xDD")]))
 write("FuzzBodyAccumulation", "two-tx", ba([(0, 0, "ABxxxBAxx"), (0, 1, "DD"), (0, 0, "xxxxxBAxxDD")]))
+
+# --- Rule filter files for FuzzRuleFilters: first byte = kind (0 disable, 1 enable, 2 drop, 3 modify).
+write("FuzzRuleFilters", "drop", b"\x02# policy\n2000001\n1:2000001:2, 3:2000002\nre:^(?=.*ET TROJAN)(?=.*severity (major|critical))\nmetadata: former_category trojan\ngroup:emerging-*\nemerging-all.rules\nfilename:rules/*.rules\n*\n")
+write("FuzzRuleFilters", "enable", b"\x01re:ET INFO\n3:2000002\n")
+write("FuzzRuleFilters", "modify", b"\x03re:ET 'content:\"(/ga)(te)\"' 'content:\"\\2\\g<1>${1}\"'\nmodifysid 2000001 \"alert\" | \"drop\"\n* \"sid\" \"sid\"\n")
+write("FuzzRuleFilters", "bad", b"\x00group:[!a-\nre:(\n1:2:3:4\n")
