@@ -13,6 +13,9 @@ nonisolated(unsafe) private var parser = HTTPParser()
 /// The engine's buffer composition (http.header_names, http.start, joined values, normalized
 /// host and URI) on every ready transaction's fields.
 nonisolated(unsafe) private var composer = HTTPBufferComposer()
+/// A composer whose scratch store a header block overflows, so http.header's fall-back path
+/// (nothing kept, `complete` false) runs on hostile blocks too.
+nonisolated(unsafe) private var tiny = HTTPBufferComposer(capacity: 96)
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzHTTP(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -50,12 +53,48 @@ private func compose(_ t: HTTPTransaction) -> Int {
     n &+= parser.withField(t.host) { composer.lowerHost($0, stripPort: true, trailingDots: true)?.count ?? 0 }
     for (line, block) in [(t.statusLine, t.responseHeaders), (t.requestBlock, t.requestHeaders)] {
         parser.withField(block) { b in
+            composer.reset()
             let merge = composer.loadSpans(b)
             n &+= composer.composeNames(b, merge: merge)?.count ?? 0
             n &+= composer.mergedValue(b, "accept", merge: merge)?.count ?? 0
             n &+= composer.mergedValue(b, "content-length", merge: false)?.count ?? 0
             n &+= parser.withField(line) { composer.composeStart($0, b, merge: merge)?.count ?? 0 }
+            // http.header and the header instances, merged and line by line, in both stores.
+            n &+= checkHeaders(&composer, b, merge: merge)
+            // A shared http.start is what composeStart builds.
+            parser.withField(line) { l in
+                let r = composer.composeHeaders(b, merge: merge, cookie: "cookie", startLine: l)
+                if let shared = r.start {
+                    let own = composer.composeStart(l, b, merge: merge) ?? .empty
+                    // (composeStart cuts silently when the store fills: compare whole ones.)
+                    if !composer.scratch.truncated {
+                        precondition(shared.count == own.count && shared.starts(with: own))
+                    }
+                }
+            }
+            n &+= checkHeaders(&composer, b, merge: false)
+            n &+= composer.joinedHosts(b, raw: false)?.count ?? 0
+            n &+= composer.joinedHosts(b, raw: true)?.count ?? 0
+            tiny.reset()
+            let tinyMerge = tiny.loadSpans(b)
+            n &+= checkHeaders(&tiny, b, merge: tinyMerge)
         }
     }
     return n
+}
+
+/// http.header's composition, with what must hold of it: the header part is a prefix of the
+/// instances, a complete one ends with CRLF, an incomplete one kept nothing.
+private func checkHeaders(_ c: inout HTTPBufferComposer, _ b: ByteView, merge: Bool) -> Int {
+    let used = c.scratch.used
+    let r = c.composeHeaders(b, merge: merge, cookie: "cookie")
+    if !r.complete {
+        precondition(c.scratch.used == used && r.header == nil && r.lines == nil)
+        return 0
+    }
+    let h = r.header ?? .empty
+    let l = r.lines ?? .empty
+    precondition(h.count <= l.count && l.starts(with: h))
+    if l.count > 0 { precondition(l.u8(l.count - 1) == 0x0A && l.u8(l.count - 2) == 0x0D) }
+    return l.count
 }

@@ -363,3 +363,21 @@ def sw(parts):
 write("FuzzStreamWindow", "split", sw([(0, 0, "xxAAAAxx"), (0, 0, "xxBBBBxx")]))
 write("FuzzStreamWindow", "both-dirs", sw([(0, 0, "xAB"), (1, 0, "DAxx"), (0, 0, "CCCCDD"), (1, 0, "xxAD")]))
 write("FuzzStreamWindow", "gap", sw([(0, 0, "ABxxxxxxxxxxxxxxxxx"), (0, 1, "BAxAAAA"), (0, 0, "BBBBCxA")]))
+
+# --- Body accumulation: records (control byte: length, bit 6 the body ends after it, bit 7 a new
+# transaction before it; then bytes mapped onto "ABCDx\r\n" as above).
+def ba(parts):
+    data = b""
+    for ends, new, text in parts:
+        m = bytes("ABCDx\r\n".index(ch) for ch in text)
+        data += bytes([len(m) | (0x40 if ends else 0) | (0x80 if new else 0)]) + m
+    return data
+write("FuzzBodyAccumulation", "split", ba([(0, 0, "xxAAAAxx"), (0, 0, "xxBBBBxCx"), (1, 0, "Cxx")]))
+write("FuzzBodyAccumulation", "steps", ba([(0, 0, "AB" + "x" * 60), (0, 0, "CxC" + "x" * 50), (0, 0, "DAxxAD" * 9), (1, 0, "xDD")]))
+write("FuzzBodyAccumulation", "two-tx", ba([(0, 0, "ABxxxBAxx"), (0, 1, "DD"), (0, 0, "xxxxxBAxxDD")]))
+
+# --- Rule filter files for FuzzRuleFilters: first byte = kind (0 disable, 1 enable, 2 drop, 3 modify).
+write("FuzzRuleFilters", "drop", b"\x02# policy\n2000001\n1:2000001:2, 3:2000002\nre:^(?=.*ET TROJAN)(?=.*severity (major|critical))\nmetadata: former_category trojan\ngroup:emerging-*\nemerging-all.rules\nfilename:rules/*.rules\n*\n")
+write("FuzzRuleFilters", "enable", b"\x01re:ET INFO\n3:2000002\n")
+write("FuzzRuleFilters", "modify", b"\x03re:ET 'content:\"(/ga)(te)\"' 'content:\"\\2\\g<1>${1}\"'\nmodifysid 2000001 \"alert\" | \"drop\"\n* \"sid\" \"sid\"\n")
+write("FuzzRuleFilters", "bad", b"\x00group:[!a-\nre:(\n1:2:3:4\n")

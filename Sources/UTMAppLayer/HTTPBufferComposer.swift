@@ -1,7 +1,7 @@
 import UTMCore
 
 /// Builds the HTTP inspection buffers Suricata composes from a header block or normalizes
-/// (http.header_names, http.start, joined header values, http.host, http.uri): pure byte work
+/// (http.header, http.header_names, http.start, joined header values, http.host, http.uri): pure byte work
 /// on parser output, kept here beside the parser so the HTTP fuzz target runs it on hostile
 /// bytes. The engine (UTMEngine/EngineHTTPBuffers.swift) decides which to build and lends the
 /// results to the rules.
@@ -11,10 +11,13 @@ import UTMCore
 /// a view returned is valid until the next `reset` (or until the store is appended past it —
 /// within capacity that never moves it). A full store cuts the buffer short, never grows.
 public struct HTTPBufferComposer: Sendable {
-    /// Two composed copies of a header block bounded by the HTTP parser's `maxHeaderBlock`
-    /// (8 KiB by default), their separators, joined values, a normalized URI (a line of at
-    /// most `maxHeaderLine`, 4 KiB) and a host.
-    public static let scratchCapacity = 48 << 10
+    /// Three composed copies of a header block bounded by the HTTP parser's `maxHeaderBlock`
+    /// (8 KiB by default: http.header, http.header_names, http.start), their separators (a
+    /// normalized line can be one byte longer than sent: "Name:value" gains its space),
+    /// joined values, a normalized URI (a line of at most `maxHeaderLine`, 4 KiB) and a host.
+    /// A larger block (a bigger `maxHeaderBlock`) does not fit: `composeHeaders` then says so
+    /// and the engine inspects the block as sent.
+    public static let scratchCapacity = 64 << 10
     /// Header blocks with more lines than this are not merged by name (repeated headers stay
     /// separate): the merge compares line pairs, so it is bounded to keep a hostile block of
     /// thousands of tiny headers cheap.
@@ -22,9 +25,11 @@ public struct HTTPBufferComposer: Sendable {
 
     public var scratch: FieldStore
     var spans: [HeaderSpan]
+    /// Set by `put` when a piece did not fit: the composition being built is incomplete.
+    var overflow = false
 
-    public init() {
-        scratch = FieldStore(capacity: HTTPBufferComposer.scratchCapacity)
+    public init(capacity: Int = HTTPBufferComposer.scratchCapacity) {
+        scratch = FieldStore(capacity: capacity)
         spans = []
         spans.reserveCapacity(HTTPBufferComposer.mergeLineLimit)
     }
@@ -112,6 +117,133 @@ public struct HTTPBufferComposer: Sendable {
         // libhtp's composition adds the blank line after the last header only.
         if any { _ = scratch.append(HTTPBufferComposer.crlf) }
         return scratchView(from: start)
+    }
+
+    /// What `composeHeaders` built. `header` and `lines` share their bytes: `lines` is
+    /// `header` followed by the cookie header, so both cost one composition.
+    public struct HeaderComposition {
+        /// Suricata's http.header: nil when no header but the cookie one was sent.
+        public var header: ByteView?
+        /// http.request_header / http.response_header instances, one "Name: value" per line:
+        /// every header of the table, the cookie one included (Suricata's multi-buffer reads
+        /// the whole table; the order of instances does not matter to it).
+        public var lines: ByteView?
+        /// False when the scratch store was too small: nothing was kept, inspect the block as
+        /// sent instead.
+        public var complete: Bool
+        /// http.start, when a start line was given and the cookie header (if any) is the last
+        /// header name of the table: then http.start is the start line, the same bytes as
+        /// `lines` and a blank line, and shares them. Nil otherwise (`composeStart` builds it).
+        public var start: ByteView? = nil
+    }
+
+    /// Suricata's http.header as it builds it from libhtp's header table: one
+    /// "Name: value\r\n" per header name in first-seen order, the name spelled as first sent,
+    /// the value trimmed of blanks, a repeated header's values joined into the first with
+    /// ", " (Content-Length keeps its first: libhtp does not join it), no blank line at the
+    /// end, and the cookie header left out (`cookie` is "cookie" for a request, "set-cookie"
+    /// for a response: those are http.cookie's). Folded lines come unfolded from the parser.
+    ///
+    /// Why: rules are written for this form (`content:"User-Agent|3a 20|Mozilla"`), so the
+    /// block as sent lets `User-Agent:Mozilla`, `User-Agent:   Mozilla` or a repeated header
+    /// evade them, and a cookie value that spells a rule's header content match falsely.
+    /// `merge` is `loadSpans`'s answer: false (a block of more than `mergeLineLimit` lines)
+    /// normalizes every line but joins none.
+    ///
+    /// `startLine` (request or status line; empty for none): written first, so http.start can
+    /// share the composition (see `HeaderComposition.start`) instead of copying the headers
+    /// a second time: that copy was a third of the composed buffers' cost.
+    public mutating func composeHeaders(_ block: ByteView, merge: Bool, cookie: StaticString,
+                                        startLine: ByteView = .empty) -> HeaderComposition {
+        let begin = scratch.used
+        overflow = false
+        if !startLine.isEmpty {
+            put(startLine)
+            put(HTTPBufferComposer.crlf)
+        }
+        let start = scratch.used
+        let cookieName = cookie.byteView
+        var cookieSpan = -1
+        var lastOther = -1
+        var cookies = false
+        if merge {
+            var k = 0
+            while k < spans.count {
+                if !seenBefore(block, k) {
+                    if HTTPBufferComposer.nameEquals(block, spans[k], cookieName) {
+                        cookieSpan = k
+                    } else {
+                        putHeader(block, k)
+                        lastOther = k
+                    }
+                }
+                k &+= 1
+            }
+        } else {
+            cookies = putUnmerged(block, cookieName, cookies: false)
+        }
+        let headerEnd = scratch.used
+        if cookieSpan >= 0 { putHeader(block, cookieSpan) }
+        if cookies { _ = putUnmerged(block, cookieName, cookies: true) }
+        let linesEnd = scratch.used
+        // http.start keeps the table's order: shareable when the cookie header came last.
+        let shareStart = !startLine.isEmpty && !cookies && (cookieSpan < 0 || cookieSpan > lastOther)
+        // libhtp's composition adds the blank line after the last header only.
+        if shareStart && linesEnd > start { put(HTTPBufferComposer.crlf) }
+        guard !overflow else {
+            scratch.rewind(to: begin)
+            overflow = false
+            return HeaderComposition(header: nil, lines: nil, complete: false)
+        }
+        return HeaderComposition(header: scratchView(from: start, to: headerEnd),
+                                 lines: scratchView(from: start, to: linesEnd), complete: true,
+                                 start: shareStart ? scratchView(from: begin, to: scratch.used) : nil)
+    }
+
+    /// "Name: value[, later values]\r\n" for merged span `k`.
+    mutating func putHeader(_ block: ByteView, _ k: Int) {
+        let h = spans[k]
+        put(block.slice(h.nameStart, h.nameEnd &- h.nameStart) ?? .empty)
+        put(HTTPBufferComposer.colonSpace)
+        put(block.slice(h.valueStart, h.valueEnd &- h.valueStart) ?? .empty)
+        if !HTTPBufferComposer.isContentLength(block, h) {
+            var j = k &+ 1
+            while j < spans.count {
+                let o = spans[j]
+                if HTTPBufferComposer.sameName(block, h, o) {
+                    put(HTTPBufferComposer.commaSpace)
+                    put(block.slice(o.valueStart, o.valueEnd &- o.valueStart) ?? .empty)
+                }
+                j &+= 1
+            }
+        }
+        put(HTTPBufferComposer.crlf)
+    }
+
+    /// Every line of a block too long to merge, normalized, in order: the non-cookie lines
+    /// (`cookies` false; returns whether a cookie line was seen) or the cookie lines only.
+    mutating func putUnmerged(_ block: ByteView, _ cookieName: ByteView, cookies: Bool) -> Bool {
+        var seen = false
+        var pos = 0
+        while let h = HeaderSpan(block, pos) {
+            pos = h.next
+            guard h.hasName else { continue }
+            let isCookie = HTTPBufferComposer.nameEquals(block, h, cookieName)
+            if isCookie { seen = true }
+            guard isCookie == cookies else { continue }
+            put(block.slice(h.nameStart, h.nameEnd &- h.nameStart) ?? .empty)
+            put(HTTPBufferComposer.colonSpace)
+            put(block.slice(h.valueStart, h.valueEnd &- h.valueStart) ?? .empty)
+            put(HTTPBufferComposer.crlf)
+        }
+        return seen
+    }
+
+    /// Appends `v` whole or not at all (a cut piece would make a header that was not sent).
+    @inline(__always)
+    mutating func put(_ v: ByteView) {
+        guard !overflow, v.count <= scratch.remaining else { overflow = true; return }
+        scratch.append(v)
     }
 
     /// "Name: value" of one header.
@@ -215,6 +347,13 @@ public struct HTTPBufferComposer: Sendable {
     public static let colonSpace = StaticString(": ").byteView
     public static let commaSpace = StaticString(", ").byteView
 
+    /// The scratch bytes from `start` to `end`, as a view (nil when empty).
+    public func scratchView(from start: Int, to end: Int) -> ByteView? {
+        let n = end &- start
+        guard n > 0, end <= scratch.used else { return nil }
+        return scratch.withView(Field(offset: Int32(start), length: Int32(n))) { $0 }
+    }
+
     /// The scratch bytes from `start` to the end, as a view (nil when empty).
     public func scratchView(from start: Int) -> ByteView? {
         let n = scratch.used &- start
@@ -268,6 +407,45 @@ public struct HTTPBufferComposer: Sendable {
         case 0x61...0x66: c &- 0x57
         default: nil
         }
+    }
+
+    /// Every Host header of a request block, joined by ", " as libhtp joins repeats: as sent
+    /// (`raw`, Suricata's http.host.raw) or each one's host lower-cased without its port and
+    /// trailing dots (http.host; libhtp takes its hostname from the joined value, so a rule
+    /// for either host matches). Nil without a Host header.
+    public mutating func joinedHosts(_ block: ByteView, raw: Bool) -> ByteView? {
+        let want = StaticString("host").byteView
+        let start = scratch.used
+        var n = 0
+        var pos = 0
+        while let h = HeaderSpan(block, pos) {
+            pos = h.next
+            guard h.hasName, HTTPBufferComposer.nameEquals(block, h, want) else { continue }
+            if n > 0 { _ = scratch.append(HTTPBufferComposer.commaSpace) }
+            let v = block.slice(h.valueStart, h.valueEnd &- h.valueStart) ?? .empty
+            if raw {
+                _ = scratch.append(v)
+            } else {
+                var end = v.count
+                if v.u8(0) == UInt8(ascii: "[") {
+                    var k = 0
+                    while k < end, v.u8(k) != UInt8(ascii: "]") { k &+= 1 }
+                    end = Swift.min(end, k &+ 1)
+                } else {
+                    var k = 0
+                    while k < end, v.u8(k) != UInt8(ascii: ":") { k &+= 1 }
+                    end = k
+                }
+                while end > 0 && v.u8(end &- 1) == UInt8(ascii: ".") { end &-= 1 }
+                var k = 0
+                while k < end {
+                    _ = scratch.appendByte(asciiLower(v.u8(k) ?? 0))
+                    k &+= 1
+                }
+            }
+            n &+= 1
+        }
+        return n > 0 ? scratchView(from: start) : nil
     }
 
     /// First position of `pattern` in `v` at or after `from`.

@@ -547,7 +547,11 @@ public struct HTTPParser {
         }
         sides[d].lastHeader = h.kind
         switch h.kind {
-        case .host: if !sides[d].host.isSet { sides[d].host = h.value } else { sides[d].lastHeader = .other }
+        case .host:
+            if !sides[d].host.isSet { sides[d].host = h.value } else {
+                sides[d].lastHeader = .other
+                if d == 0 { mark(d, .repeatedHost) }
+            }
         case .userAgent: if !sides[d].userAgent.isSet { sides[d].userAgent = h.value } else { sides[d].lastHeader = .other }
         case .referer: if !sides[d].referer.isSet { sides[d].referer = h.value } else { sides[d].lastHeader = .other }
         case .cookie: if !sides[d].cookie.isSet { sides[d].cookie = h.value } else { sides[d].lastHeader = .other }
@@ -570,7 +574,9 @@ public struct HTTPParser {
         }
         mark(d, .obsFold)
         let ws = sides[d].head.withView { HTTPLex.skipWS($0, s, e) }
-        var lineEnd = e
+        // A `let`: `extend` below captures it, and a captured `var` is boxed on the heap in
+        // debug builds (an allocation per folded line).
+        let lineEnd: Int
         if ws >= e {
             // Only whitespace: drop the break and the blanks.
             sides[d].head.remove(from: s &- 2, count: e &- (s &- 2))

@@ -86,6 +86,10 @@ public struct HTTPTxFlags: OptionSet, Sendable {
     public static let invalidChunking = HTTPTxFlags(rawValue: 1 << 27)
     /// A header line without a colon, or a continuation line with nothing to continue.
     public static let invalidHeader = HTTPTxFlags(rawValue: 1 << 28)
+    /// The request had more than one Host header. libhtp joins them (", ") before taking the
+    /// hostname, so the engine then builds http.host and http.host.raw from all of them
+    /// (the parser's `host` field is the first one's).
+    public static let repeatedHost = HTTPTxFlags(rawValue: 1 << 29)
 }
 
 /// What happened during the last `feed`/`finish` call, so detection can run only when there

@@ -18,6 +18,12 @@ public struct EngineStats: Sendable {
     /// Packets dropped or rejected by a module's decision (not counting later packets of the
     /// flow, which are dropped as `flowBlocked`).
     public var blockedPackets: UInt64 = 0
+    /// HTTP/1 header blocks whose normalized http.header did not fit the composer's scratch
+    /// store: inspected as sent (README "http.header normalization, session 7").
+    public var httpHeaderRawFallback: UInt64 = 0
+    /// HTTP/1 header blocks of more than `HTTPBufferComposer.mergeLineLimit` lines: normalized
+    /// line by line, repeated headers not joined.
+    public var httpHeaderUnmerged: UInt64 = 0
     public init() {}
 }
 
@@ -581,7 +587,10 @@ public final class Engine {
             let i = Int(slot)
             switch flow.appProto {
             case .http:
-                finishHTTP(ref, i, m, time: flow.lastSeen)
+                // Bodies the end closes are inspected (EngineBodyEnd.swift).
+                let saved = detectFlowEndBegin(ref, &flow)
+                finishHTTP(ref, i, m, time: flow.lastSeen, ips: saved != nil)
+                if let saved { detectFlowEndHTTP(i, restoring: saved) }
                 if flow.engineFlags & FlowBits.ipsBlocked == 0 { logHTTP(i, time: flow.lastSeen, m) }
                 http.release(slot)
             case .tls:
@@ -594,6 +603,10 @@ public final class Engine {
             case .dns:
                 dnsTCP.release(slot)
             case .http2:
+                if let saved = detectFlowEndBegin(ref, &flow) {
+                    detectFlowEndHTTP2(i)
+                    detectCursor = saved
+                }
                 http2.items[i].finish()
                 if av.scanner != nil { avSettleHTTP2(Int(ref.index), i, m, time: flow.lastSeen, enforce: false) }
                 if flow.engineFlags & FlowBits.ipsBlocked == 0 { logHTTP2(i, time: flow.lastSeen, m) }

@@ -173,10 +173,17 @@ extension Engine {
 
     /// The flow ends: bodies still open are ended by the parser (complete when delimited by the
     /// close, else truncated) and decided; nothing can be blocked any more.
-    func finishHTTP(_ ref: FlowRef, _ slot: Int, _ m: EVEEndpoints, time: Timestamp) {
-        guard av.scanner != nil else { http.items[slot].finish(); return }
+    /// `ips`: the IPS inspects what the end delivers (EngineBodyEnd.swift).
+    func finishHTTP(_ ref: FlowRef, _ slot: Int, _ m: EVEEndpoints, time: Timestamp, ips: Bool = false) {
+        guard av.scanner != nil else {
+            if ips { http.items[slot].finish { body in self.detectHTTPBody(body) } } else { http.items[slot].finish() }
+            return
+        }
         let k = Int(ref.index)
-        http.items[slot].finish { body in self.avHTTPBody(k, body, gap: false) }
+        http.items[slot].finish { body in
+            if ips { self.detectHTTPBody(body) }
+            self.avHTTPBody(k, body, gap: false)
+        }
         avSettleHTTP(k, slot, m, time: time, enforce: false)
     }
 

@@ -25,10 +25,18 @@ struct DetectCursor {
     /// The flow as it was when the packet arrived: alerts read it while the stream stage holds
     /// the flow table exclusively.
     var flow = Flow()
+    /// The HTTP header phase still to inspect for the transaction being inspected (0: none).
+    var httpPhase: UInt8 = 0
+    /// Inspecting what a flow's end delivered (EngineBodyEnd.swift): alerts only, no verdict
+    /// (the packet being processed belongs to another flow, or to none).
+    var atFlowEnd = false
     /// While an HTTP/1 transaction's buffers are inspected: its parser and `ready` index, so
     /// an alert carries the transaction's `http` object; -1 otherwise.
     var httpParser = -1
     var httpReady = -1
+    /// The same for an HTTP/2 stream: its parser slot and stream index.
+    var http2Parser = -1
+    var http2Stream = -1
     /// The same for a TLS handshake's inspection (its parser slot) and a DNS query's
     /// question (`dnsQuestion` >= 0: its name as inspected, type and the message id).
     var tlsParser = -1
@@ -190,10 +198,11 @@ extension Engine {
 
     // MARK: HTTP
 
-    /// Body bytes the HTTP parser delivers during a feed.
+    /// Body bytes the HTTP parser delivers during a feed, and where a body ends (empty
+    /// `isLast` chunk): the accumulation (BodyAccumulators.swift) inspects a body when it ends.
     func detectHTTPBody(_ chunk: HTTPBodyChunk) {
-        guard let d = detect, !chunk.data.isEmpty else { return }
-        d.collectBody(transaction: chunk.transaction, direction: chunk.direction, chunk.data)
+        guard let d = detect, !chunk.data.isEmpty || chunk.isLast else { return }
+        d.collectBody(transaction: chunk.transaction, direction: chunk.direction, chunk.data, ended: chunk.isLast)
     }
 
     func detectHTTPBegin() { detect?.beginBody() }
@@ -202,93 +211,106 @@ extension Engine {
     /// `payload` is the stream chunk that was fed: a rule that mixes bare payload matches with
     /// HTTP buffers (`pcre:"/^GET/"; pcre:"/x/U"`) reads it as its payload, as Suricata
     /// inspects such a rule's payload part on the stream and its URI part on the transaction.
+    ///
+    /// Body bytes go to the transaction's accumulation (`DetectEngine.feedBody`), which calls
+    /// back for each inspection due: when the body ends, reaches the minimal inspect size, or
+    /// fills its accumulator. Headers that completed in the same feed are inspected with the
+    /// first of those (each buffer scanned once), or alone when no body inspection is due.
     func detectHTTP(_ i: Int, _ direction: Direction, payload: ByteView = .empty) {
         guard let d = detect, detectCursor.slot >= 0 else { return }
         let slot = detectCursor.slot
         let n = http.items[i].pendingCount
-        let body = d.collectedBody
         var k = 0
         while k < n {
             let tx = http.items[i].ready(k)
             let headersDone = direction == .toServer
                 ? tx.method.isPresent : (tx.statusLine.isPresent && !tx.flags.contains(.interimResponse))
             let next = d.progress(slot, direction)
-            var phase: UInt8 = 0
+            detectCursor.httpPhase = 0
             if headersDone && tx.sequence >= next {
                 d.setProgress(slot, direction, tx.sequence &+ 1)
-                phase = direction == .toServer ? 1 : 3
+                detectCursor.httpPhase = direction == .toServer ? 1 : 3
             }
-            var txBody: ByteView? = body.flatMap { $0.transaction == k && $0.direction == direction ? $0.data : nil }
-            if let b = txBody {
-                // Suricata's request/response-body-limit: bodies are inspected up to a bound.
-                let room = d.bodyRoom(slot, direction, sequence: tx.sequence)
-                txBody = room <= 0 ? nil : b.prefix(Swift.min(room, b.count))
-                if let kept = txBody { d.bodyInspected(slot, direction, sequence: tx.sequence, kept.count) }
+            if let piece = d.collectedBody(transaction: k, direction: direction) {
+                d.feedBody(slot: slot, direction: direction, sequence: tx.sequence, piece.data, ended: piece.ended) { b in
+                    self.detectHTTPInspect(d, i, k, tx, direction, body: b, payload: payload)
+                }
             }
-            if phase != 0 || txBody != nil {
-                var buffers = InspectionBuffers()
-                fillHTTP(&buffers, i, tx, response: direction == .toClient)
-                if !payload.isEmpty { buffers[.payload] = payload }
-                var mask: UInt8 = phase != 0 ? 1 << phase : 0
-                if let b = txBody {
-                    if direction == .toServer { buffers[.httpClientBody] = b } else {
-                        buffers[.httpServerBody] = b
-                        buffers[.fileData] = b
-                    }
-                    mask |= direction == .toServer ? 1 << 2 : 1 << 4
-                }
-                let f = detectFacts(direction, app: .http, stream: false)
-                // One call for the header and body phases: each buffer is scanned once.
-                detectCursor.httpParser = i
-                detectCursor.httpReady = k
-                d.inspectApp(.http, phaseMask: mask, f, buffers: buffers, slot: slot, time: detectCursor.time) { s, alert in
-                    self.detectMatched(s, alert, f)
-                }
-                detectCursor.httpParser = -1
+            if detectCursor.httpPhase != 0 {
+                detectHTTPInspect(d, i, k, tx, direction, body: nil, payload: payload)
             }
             k &+= 1
         }
         d.beginBody()
     }
 
+    /// One inspection of transaction `tx` (parser `i`'s `ready(k)`): its header phase when
+    /// still due (`detectCursor.httpPhase`), and `body` when given.
+    func detectHTTPInspect(_ d: DetectEngine, _ i: Int, _ k: Int, _ tx: HTTPTransaction, _ direction: Direction,
+                           body: ByteView?, payload: ByteView) {
+        let phase = detectCursor.httpPhase
+        detectCursor.httpPhase = 0
+        var buffers = InspectionBuffers()
+        fillHTTP(&buffers, i, tx, response: direction == .toClient)
+        if !payload.isEmpty { buffers[.payload] = payload }
+        var mask: UInt8 = phase != 0 ? 1 << phase : 0
+        if let b = body {
+            if direction == .toServer { buffers[.httpClientBody] = b } else {
+                buffers[.httpServerBody] = b
+                buffers[.fileData] = b
+            }
+            mask |= direction == .toServer ? 1 << 2 : 1 << 4
+        }
+        let f = detectFacts(direction, app: .http, stream: false)
+        // One call for the header and body phases: each buffer is scanned once.
+        detectCursor.httpParser = i
+        detectCursor.httpReady = k
+        d.inspectApp(.http, phaseMask: mask, f, buffers: buffers, slot: detectCursor.slot, time: detectCursor.time) { s, alert in
+            self.detectMatched(s, alert, f)
+        }
+        detectCursor.httpParser = -1
+    }
+
     func fillHTTP(_ b: inout InspectionBuffers, _ i: Int, _ tx: HTTPTransaction, response: Bool) {
         let p = http.items[i]
-        func put(_ id: BufferID, _ field: Field) {
-            guard field.isPresent else { return }
-            p.withField(field) { b[id] = $0 }
-        }
-        put(.httpURI, tx.uri)
-        put(.httpRawURI, tx.uri)
-        put(.httpHost, tx.host)
-        put(.httpRawHost, tx.host)
-        put(.httpMethod, tx.method)
-        put(.httpUserAgent, tx.userAgent)
-        put(.httpCookie, tx.cookie)
-        put(.httpReferer, tx.referer)
-        put(.httpProtocol, tx.protocolName)
+        Engine.put(&b, p, .httpURI, tx.uri)
+        Engine.put(&b, p, .httpRawURI, tx.uri)
+        Engine.put(&b, p, .httpHost, tx.host)
+        Engine.put(&b, p, .httpRawHost, tx.host)
+        Engine.put(&b, p, .httpMethod, tx.method)
+        Engine.put(&b, p, .httpUserAgent, tx.userAgent)
+        Engine.put(&b, p, .httpReferer, tx.referer)
+        Engine.put(&b, p, .httpProtocol, tx.protocolName)
         if response {
-            put(.httpHeader, tx.responseHeaders)
-            put(.httpRawHeader, tx.responseHeaders)
-            put(.httpContentType, tx.responseContentType)
-            put(.httpStatMsg, tx.statusMessage)
-            put(.httpResponseLine, tx.statusLine)
-            if tx.status > 0 { put(.httpStatCode, statusField(tx)) }
+            // http.header (and the header instances, http.cookie from Set-Cookie, joined
+            // values) are then replaced by their normalized form in `fillHTTPComposed`; the
+            // block as sent stays http.raw_header's, and http.header's when it cannot be composed.
+            Engine.put(&b, p, .httpHeader, tx.responseHeaders)
+            Engine.put(&b, p, .httpRawHeader, tx.responseHeaders)
+            Engine.put(&b, p, .httpContentType, tx.responseContentType)
+            Engine.put(&b, p, .httpStatMsg, tx.statusMessage)
+            Engine.put(&b, p, .httpResponseLine, tx.statusLine)
+            if tx.status > 0 { Engine.put(&b, p, .httpStatCode, statusField(tx)) }
             // Session 6 header keywords: the header lines as http.response_header's instances.
-            put(.httpResponseHeader, tx.responseHeaders)
-            put(.httpLocation, tx.location)
-            if tx.responseHeaders.isPresent, detect?.uses(.httpServer) == true {
-                p.withField(tx.responseHeaders) { v in
-                    if let server = Engine.headerValue(v, "server") { b[.httpServer] = server }
-                }
-            }
+            Engine.put(&b, p, .httpResponseHeader, tx.responseHeaders)
+            Engine.put(&b, p, .httpLocation, tx.location)
         } else {
-            put(.httpHeader, tx.requestHeaders)
-            put(.httpRawHeader, tx.requestHeaders)
-            put(.httpContentType, tx.requestContentType)
-            put(.httpRequestHeader, tx.requestHeaders)
+            Engine.put(&b, p, .httpHeader, tx.requestHeaders)
+            Engine.put(&b, p, .httpRawHeader, tx.requestHeaders)
+            Engine.put(&b, p, .httpCookie, tx.cookie)
+            Engine.put(&b, p, .httpContentType, tx.requestContentType)
+            Engine.put(&b, p, .httpRequestHeader, tx.requestHeaders)
         }
         // header_names, start, request_line, accept*, connection, content_len, normalized host.
         fillHTTPComposed(&b, p, tx, response: response)
+    }
+
+    /// Lends parser field `field` as buffer `id` (nothing when absent). A static method, not a
+    /// nested function: one capturing `b` is boxed on the heap in debug builds, per packet.
+    @inline(__always)
+    static func put(_ b: inout InspectionBuffers, _ p: HTTPParser, _ id: BufferID, _ field: Field) {
+        guard field.isPresent else { return }
+        b[id] = p.withField(field) { $0 }
     }
 
     /// The status code digits inside the status line ("HTTP/1.1 200 OK" → "200").
@@ -385,7 +407,9 @@ extension Engine {
         let sig = d.defs.signatureInfo(i)
         var blocking = false
         let wasAccepted = decision.verdict == .accept
-        switch config.modes.ids ? .alert : (d.actionOverride ?? sig.action) {
+        // At a flow's end there is no packet of it to drop: the match alerts only.
+        let ending = detectCursor.atFlowEnd
+        switch config.modes.ids || ending ? .alert : (d.actionOverride ?? sig.action) {
         case .drop:
             decision.escalate(to: PacketDecision(verdict: .drop, response: .none, source: .ips))
             blocking = true
@@ -399,7 +423,7 @@ extension Engine {
         // IDS mode: a drop rule alerts, and (flow-scoped) still marks the flow dropped, as
         // Suricata's RuleActionToFlow does whatever the mode; its detection ends with this
         // packet (DetectFlow skips a dropped flow), so it alerts once (drop-protocol-change).
-        if config.modes.ids && sig.action != .alert && sig.action != .pass && d.actionOverride == nil {
+        if config.modes.ids && !ending && sig.action != .alert && sig.action != .pass && d.actionOverride == nil {
             noteDropScope(d, i)
         }
         let flow = detectCursor.flow
@@ -411,6 +435,8 @@ extension Engine {
         if alert {
             stats.alerts &+= 1
             d.markAlerted(detectCursor.slot)
+            // At a flow's end the alert is the flow's, at its last packet's time.
+            let time = ending ? flow.lastSeen : packet.timestamp
             d.defs.alertTexts.withText(i) { msg, cat, meta in
                 let rule = EVEAlertRule(gid: sig.gid, sid: sig.sid, rev: sig.rev, msg: msg,
                                         category: cat, severity: sig.priority,
@@ -418,18 +444,21 @@ extension Engine {
                                         blocked: blocking)
                 let tx = alertTxSlot()
                 if tx >= 0 {
-                    eve.writeAlert(rule, time: packet.timestamp, e, flow: flow, tls: tls.items[tx])
+                    eve.writeAlert(rule, time: time, e, flow: flow, tls: tls.items[tx])
                 } else if detectCursor.tlsParser >= 0 {
-                    eve.writeAlert(rule, time: packet.timestamp, e, flow: flow, tls: tls.items[detectCursor.tlsParser])
+                    eve.writeAlert(rule, time: time, e, flow: flow, tls: tls.items[detectCursor.tlsParser])
                 } else if detectCursor.dnsQuestion >= 0 {
                     let c = detectCursor
-                    eve.writeAlert(rule, time: packet.timestamp, e, flow: flow,
+                    eve.writeAlert(rule, time: time, e, flow: flow,
                                    dns: EVEAlertDNS(id: c.dnsID, rrname: c.dnsName, rrtype: c.dnsType))
+                } else if detectCursor.http2Parser >= 0 {
+                    eve.writeAlert(rule, time: time, e, flow: flow,
+                                   http2: (http2.items[detectCursor.http2Parser], detectCursor.http2Stream))
                 } else if detectCursor.httpParser >= 0 {
                     let p = http.items[detectCursor.httpParser]
-                    eve.writeAlert(rule, time: packet.timestamp, e, flow: flow, http: (p.ready(detectCursor.httpReady), p))
+                    eve.writeAlert(rule, time: time, e, flow: flow, http: (p.ready(detectCursor.httpReady), p))
                 } else {
-                    eve.writeAlert(rule, time: packet.timestamp, e, flow: flow)
+                    eve.writeAlert(rule, time: time, e, flow: flow)
                 }
             }
         }

@@ -12,6 +12,8 @@ struct HTTP2BodyPiece {
     var offset: Int64
     var start: Int32
     var count: Int32
+    /// The side's body ended with this piece (the parser's empty `isLast` chunk).
+    var ended = false
 }
 
 /// HTTP/2 on the engine's side: feeds the parser, puts each stream's headers through the
@@ -80,9 +82,12 @@ extension Engine {
         // The flow's protocol as rules see it: `http` rules take HTTP/2, `http1` ones do not.
         let f = detectFacts(direction, app: .http2, stream: false)
         let mask: UInt8 = 1 << (response ? 3 : 1)
+        detectCursor.http2Parser = i
+        detectCursor.http2Stream = s
         d.inspectApp(.http, phaseMask: mask, f, buffers: b, slot: detectCursor.slot, time: detectCursor.time) { sig, alert in
             self.detectMatched(sig, alert, f)
         }
+        detectCursor.http2Parser = -1
     }
 
     /// One piece of body lent by the parser during a feed (it must not be touched here):
@@ -92,12 +97,22 @@ extension Engine {
         guard let d = detect else { return }
         let limit = Int64(d.config.bodyInspectLimit)
         guard body.offset < limit else { return }
+        let n = http2BodyPieces.count
+        if body.isLast {
+            // The end of a body (BodyAccumulators.swift inspects what it held then).
+            if n > 0, http2BodyPieces[n - 1].stream == Int32(body.stream), http2BodyPieces[n - 1].response == body.response {
+                http2BodyPieces[n - 1].ended = true
+            } else if n < Engine.http2BodyPieceCapacity {
+                http2BodyPieces.append(HTTP2BodyPiece(stream: Int32(body.stream), response: body.response, offset: body.offset,
+                                                      start: Int32(http2Body.count), count: 0, ended: true))
+            }
+            return
+        }
         let room = Engine.http2BodyCapacity - http2Body.count
         let take = Int(Swift.min(Int64(body.data.count), limit &- body.offset, Int64(room)))
         guard take > 0 else { return }
-        let n = http2BodyPieces.count
         if n > 0, http2BodyPieces[n - 1].stream == Int32(body.stream), http2BodyPieces[n - 1].response == body.response,
-           http2BodyPieces[n - 1].offset &+ Int64(http2BodyPieces[n - 1].count) == body.offset,
+           !http2BodyPieces[n - 1].ended, http2BodyPieces[n - 1].offset &+ Int64(http2BodyPieces[n - 1].count) == body.offset,
            Int(http2BodyPieces[n - 1].start) + Int(http2BodyPieces[n - 1].count) == http2Body.count {
             http2BodyPieces[n - 1].count &+= Int32(take)
         } else {
@@ -124,26 +139,38 @@ extension Engine {
             k += 1
             let s = Int(piece.stream)
             guard s < http2.items[i].streams.count, http2.items[i].streams[s].isActive else { continue }
-            var b = InspectionBuffers()
-            fillStreamHTTP2(&b, i, s, response: piece.response)
-            guard let body = all.slice(Int(piece.start), Int(piece.count)) else { continue }
-            if piece.response {
-                b[.httpServerBody] = body
-                b[.fileData] = body
-            } else {
-                b[.httpClientBody] = body
-            }
+            guard let body = piece.count == 0 ? ByteView.empty : all.slice(Int(piece.start), Int(piece.count)) else { continue }
             let direction: Direction = piece.response ? .toClient : .toServer
             // Keys the engine's per-transaction body state to this stream (HTTP/1's sequences
             // stay below 2^31).
             let key = http2.items[i].streams[s].sequence | 0x8000_0000
-            d.bodyInspected(detectCursor.slot, direction, sequence: key, Int(piece.count))
-            let f = detectFacts(direction, app: .http2, stream: false)
-            let mask: UInt8 = piece.response ? 1 << 4 : 1 << 2
-            d.inspectApp(.http, phaseMask: mask, f, buffers: b, slot: detectCursor.slot, time: detectCursor.time) { sig, alert in
-                self.detectMatched(sig, alert, f)
+            // Accumulated per stream side as HTTP/1 bodies are (BodyAccumulators.swift).
+            d.feedStreamBody(slot: detectCursor.slot, direction: direction, sequence: key, offset: piece.offset, body,
+                             ended: piece.ended) { v in
+                self.detectHTTP2Body(d, i, s, piece.response, v)
             }
         }
+    }
+
+    /// One inspection of a stream side's body, with the stream's header buffers.
+    func detectHTTP2Body(_ d: DetectEngine, _ i: Int, _ s: Int, _ response: Bool, _ body: ByteView) {
+        var b = InspectionBuffers()
+        fillStreamHTTP2(&b, i, s, response: response)
+        if response {
+            b[.httpServerBody] = body
+            b[.fileData] = body
+        } else {
+            b[.httpClientBody] = body
+        }
+        let direction: Direction = response ? .toClient : .toServer
+        let f = detectFacts(direction, app: .http2, stream: false)
+        let mask: UInt8 = response ? 1 << 4 : 1 << 2
+        detectCursor.http2Parser = i
+        detectCursor.http2Stream = s
+        d.inspectApp(.http, phaseMask: mask, f, buffers: b, slot: detectCursor.slot, time: detectCursor.time) { sig, alert in
+            self.detectMatched(sig, alert, f)
+        }
+        detectCursor.http2Parser = -1
     }
 
     /// The buffers of stream `s` as seen with its request (`response` false) or its response:

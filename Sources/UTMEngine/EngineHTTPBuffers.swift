@@ -9,6 +9,12 @@ import UTMDetect
 /// code filled them, so they never matched.
 ///
 /// Built as libhtp and Suricata's HTTP/2 code build them:
+/// - http.header (HTTP/1, session 7): "Name: value\r\n" per header name in first-seen order,
+///   repeats joined, values trimmed, Cookie (request) / Set-Cookie (response) left out, no
+///   blank line at the end; http.request_header / http.response_header instances: the same
+///   lines with the cookie one. http.header.raw stays the block as sent.
+/// - single-header values (http.user_agent, http.cookie — Set-Cookie on a response —,
+///   http.referer, http.content_type, http.server, http.location): repeats joined by ", ".
 /// - http.header_names: "\r\n" + each name + "\r\n" ... + "\r\n" (no buffer without headers).
 ///   HTTP/1 names as sent, each once (libhtp keeps one table entry per name, case-blind);
 ///   HTTP/2 every decoded name in order, pseudo-headers included.
@@ -45,12 +51,71 @@ extension Engine {
             if let uri = httpCompose.normalizedURI(p.withField(tx.uri) { $0 }) { b[.httpURI] = uri }
         }
         if wants(.httpRawHost), let raw = rawHost(p, tx) { b[.httpRawHost] = raw }
+        // Host sent twice: libhtp joins the values, so Suricata's hosts hold both (the
+        // parser's field is the first one's). An absolute-form target's host wins as before.
+        if tx.flags.contains(.repeatedHost) && tx.requestHeaders.isPresent && !absoluteTarget(p, tx) {
+            let req = p.withField(tx.requestHeaders) { $0 }
+            if wants(.httpHost), let v = httpCompose.joinedHosts(req, raw: false) { b[.httpHost] = v }
+            if wants(.httpRawHost), let v = httpCompose.joinedHosts(req, raw: true) { b[.httpRawHost] = v }
+        }
         let headersField = response ? tx.responseHeaders : tx.requestHeaders
         guard headersField.isPresent else { return }
         let block = p.withField(headersField) { $0 }
+        // The span table is built only when a buffer read from the header table is inspected.
+        let linesID: BufferID = response ? .httpResponseHeader : .httpRequestHeader
+        let wantHeader = wants(.httpHeader)
+        let wantLines = wants(linesID)
+        guard wantHeader || wantLines || wantsHeaderTable(response) else { return }
         let merge = httpCompose.loadSpans(block)
+        if !merge { stats.httpHeaderUnmerged &+= 1 }
+        // First, so the buffer most rules read is the last to miss the scratch store.
+        let wantStart = wants(.httpStart)
+        var startDone = false
+        if wantHeader || wantLines {
+            // With the start line in front, http.start shares the normalized headers.
+            let line = wantStart ? p.withField(response ? tx.statusLine : requestLine(tx)) { $0 } : ByteView.empty
+            let c = httpCompose.composeHeaders(block, merge: merge, cookie: response ? "set-cookie" : "cookie",
+                                               startLine: line)
+            if c.complete {
+                if wantHeader { b[.httpHeader] = c.header }
+                if wantLines { b[linesID] = c.lines }
+                if let start = c.start {
+                    b[.httpStart] = start
+                    startDone = true
+                }
+            } else {
+                // `fillHTTP` lent the block as sent: inspected so, and counted.
+                stats.httpHeaderRawFallback &+= 1
+            }
+        }
+        // Single-header buffers: libhtp joins a repeated header's values (the parser's field
+        // holds the first); a header sent once is lent as it lies in the block.
+        if response {
+            // Suricata's http.cookie on a response is Set-Cookie (the request's Cookie is not).
+            if wants(.httpCookie) { b[.httpCookie] = httpCompose.mergedValue(block, "set-cookie", merge: merge) }
+            if tx.responseContentType.isPresent && wants(.httpContentType) {
+                b[.httpContentType] = httpCompose.mergedValue(block, "content-type", merge: merge)
+            }
+            if tx.location.isPresent && wants(.httpLocation) {
+                b[.httpLocation] = httpCompose.mergedValue(block, "location", merge: merge)
+            }
+            if wants(.httpServer) { b[.httpServer] = httpCompose.mergedValue(block, "server", merge: merge) }
+        } else {
+            if tx.userAgent.isPresent && wants(.httpUserAgent) {
+                b[.httpUserAgent] = httpCompose.mergedValue(block, "user-agent", merge: merge)
+            }
+            if tx.cookie.isPresent && wants(.httpCookie) {
+                b[.httpCookie] = httpCompose.mergedValue(block, "cookie", merge: merge)
+            }
+            if tx.referer.isPresent && wants(.httpReferer) {
+                b[.httpReferer] = httpCompose.mergedValue(block, "referer", merge: merge)
+            }
+            if tx.requestContentType.isPresent && wants(.httpContentType) {
+                b[.httpContentType] = httpCompose.mergedValue(block, "content-type", merge: merge)
+            }
+        }
         if wants(.httpHeaderNames) { b[.httpHeaderNames] = httpCompose.composeNames(block, merge: merge) }
-        if wants(.httpStart) {
+        if wantStart && !startDone {
             let line = p.withField(response ? tx.statusLine : requestLine(tx)) { $0 }
             if !line.isEmpty { b[.httpStart] = httpCompose.composeStart(line, block, merge: merge) }
         }
@@ -67,6 +132,16 @@ extension Engine {
         if wants(.httpContentLen) { b[.httpContentLen] = httpCompose.mergedValue(block, "content-length", merge: false) }
     }
 
+    /// Whether a buffer other than http.header / the header instances that is read from the
+    /// header table is inspected (`fillHTTPComposed` then loads the span table).
+    func wantsHeaderTable(_ response: Bool) -> Bool {
+        if wants(.httpHeaderNames) || wants(.httpStart) || wants(.httpContentLen)
+            || wants(.httpCookie) || wants(.httpContentType) { return true }
+        if response { return wants(.httpLocation) || wants(.httpServer) }
+        return wants(.httpRequestLine) || wants(.httpAccept) || wants(.httpAcceptEnc) || wants(.httpAcceptLang)
+            || wants(.httpConnection) || wants(.httpUserAgent) || wants(.httpReferer)
+    }
+
     /// The request line: the stored block up to the CRLF the parser put after it.
     func requestLine(_ tx: HTTPTransaction) -> Field {
         guard tx.requestBlock.isPresent, tx.requestHeaders.isPresent else { return .absent }
@@ -78,13 +153,17 @@ extension Engine {
     /// Suricata's http.host.raw: the Host header as sent (port included), or the authority of
     /// an absolute-form URI when there is one (the parser's host then came from it).
     func rawHost(_ p: HTTPParser, _ tx: HTTPTransaction) -> ByteView? {
-        let uri = p.withField(tx.uri) { $0 }
-        let absolute = uri.u8(0).map { $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: "*") } ?? false
-        if !absolute, tx.requestHeaders.isPresent,
+        if !absoluteTarget(p, tx), tx.requestHeaders.isPresent,
            let v = p.withField(tx.requestHeaders, { Engine.headerValue($0, "host") }) {
             return v
         }
         return nil
+    }
+
+    /// Whether the request target is in absolute form (its host is the request's host).
+    func absoluteTarget(_ p: HTTPParser, _ tx: HTTPTransaction) -> Bool {
+        let uri = p.withField(tx.uri) { $0 }
+        return uri.u8(0).map { $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: "*") } ?? false
     }
 
     // MARK: HTTP/2

@@ -64,6 +64,14 @@ extension Engine {
             eve.json.key("window_repeats"); eve.json.uint(s.windowRepeats)
             eve.json.key("pending_overflows"); eve.json.uint(s.pendingOverflows)
             eve.json.key("tail_pool_exhausted"); eve.json.uint(s.tailPoolExhausted)
+            eve.json.key("http_header_raw_fallback"); eve.json.uint(stats.httpHeaderRawFallback)
+            eve.json.key("http_header_unmerged"); eve.json.uint(stats.httpHeaderUnmerged)
+            // HTTP bodies per transaction (BodyAccumulators.swift): inspections, bodies
+            // inspected per feed for want of an accumulator, full matched-signature lists.
+            eve.json.key("body_inspections"); eve.json.uint(s.bodyInspections)
+            eve.json.key("body_pool_exhausted"); eve.json.uint(s.bodyPoolExhausted)
+            eve.json.key("body_match_list_full"); eve.json.uint(s.bodyMatchListFull)
+            eve.json.key("body_anchored_skips"); eve.json.uint(s.bodyAnchoredSkips)
             eve.json.endObject()
         }
         if let c = firewallCounters { writeFirewallStats(c) }

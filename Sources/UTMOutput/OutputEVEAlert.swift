@@ -41,10 +41,11 @@ extension EVEWriter {
     /// `tls`: the flow's TLS transaction when the alert is tied to it (its `tls` object);
     /// `http`: the HTTP/1 transaction an HTTP rule matched on (its `http` object, as
     /// Suricata's default `metadata` logs it), so the report says which site and URL;
-    /// `dns`: the query a DNS rule matched (Suricata 7's `dns.query` list of one).
+    /// `dns`: the query a DNS rule matched (Suricata 7's `dns.query` list of one);
+    /// `http2`: an HTTP/2 stream an HTTP rule matched (its `http` object, without header lists).
     public mutating func writeAlert(_ rule: EVEAlertRule, time: Timestamp, _ e: EVEEndpoints, flow: Flow?,
                                     tls: TLSParser? = nil, http: (tx: HTTPTransaction, parser: HTTPParser)? = nil,
-                                    dns: EVEAlertDNS? = nil) {
+                                    dns: EVEAlertDNS? = nil, http2: (parser: HTTP2Parser, stream: Int)? = nil) {
         guard isEnabled(.alert) else { return }
         begin(.alert, time: time, e)
         json.key("alert"); json.beginObject()
@@ -75,6 +76,11 @@ extension EVEWriter {
         if let http {
             json.key("http"); json.beginObject()
             writeHTTPFields(http.tx, parser: http.parser)
+            json.endObject()
+        }
+        if let http2 {
+            json.key("http"); json.beginObject()
+            writeHTTP2Fields(http2.parser, stream: http2.stream)
             json.endObject()
         }
         if let dns {

@@ -9,6 +9,17 @@ extension EVEWriter {
         let s = parser.stream(i)
         begin(.http, time: time, e)
         json.key("http"); json.beginObject()
+        writeHTTP2Fields(parser, stream: i)
+        headerList("request_headers", parser, i, response: false, s.request)
+        headerList("response_headers", parser, i, response: true, s.response)
+        json.endObject()
+        end()
+    }
+
+    /// The `http` object's fields of an HTTP/2 stream without the header lists (the event's,
+    /// and an alert's metadata).
+    mutating func writeHTTP2Fields(_ parser: HTTP2Parser, stream i: Int) {
+        let s = parser.stream(i)
         let hostField = s.request.authority.isPresent ? s.request.authority : s.request.host
         parser.withField(i, response: false, hostField) { v in
             // "host:port" → host (a bracketed IPv6 literal keeps its brackets).
@@ -32,10 +43,6 @@ extension EVEWriter {
         json.key("request"); json.beginObject(); json.endObject()
         json.key("response"); json.beginObject(); json.endObject()
         json.endObject()
-        headerList("request_headers", parser, i, response: false, s.request)
-        headerList("response_headers", parser, i, response: true, s.response)
-        json.endObject()
-        end()
     }
 
     mutating func headerList(_ key: StaticString, _ parser: HTTP2Parser, _ i: Int, response: Bool, _ side: HTTP2Side) {

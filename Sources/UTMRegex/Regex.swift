@@ -109,6 +109,49 @@ public final class Regex: @unchecked Sendable {
         return Int(n)
     }
 
+    /// Replaces every match of `pattern` in `subject` with `replacement` (PCRE2's replacement
+    /// syntax: `$1`, `${name}`, `$$`), or throws why it cannot (bad pattern, bad replacement,
+    /// limit hit). Load time only (suricata-update's modify.conf rewrites rule text): it
+    /// allocates. The output is bounded by `maxOutput` so a hostile replacement cannot make a
+    /// huge rule.
+    public static func substituteAll(pattern: [UInt8], options: RegexOptions = [], in subject: [UInt8],
+                                     replacement: [UInt8], maxOutput: Int = 1 << 16) throws(RegexError) -> [UInt8] {
+        let code = try compile(pattern, options).get()
+        defer { pcre2_code_free_8(code) }
+        let context = pcre2_match_context_create_8(nil)
+        defer { if let context { pcre2_match_context_free_8(context) } }
+        if let context {
+            pcre2_set_match_limit_8(context, defaultMatchLimit)
+            pcre2_set_heap_limit_8(context, 1024)
+        }
+        var output = [UInt8](repeating: 0, count: max(subject.count * 2, 256))
+        for _ in 0 ..< 2 {
+            var length = output.count
+            let flags = UInt32(PCRE2_SUBSTITUTE_GLOBAL | PCRE2_SUBSTITUTE_OVERFLOW_LENGTH)
+            let rc = subject.withUnsafeBufferPointer { s in
+                replacement.withUnsafeBufferPointer { r in
+                    output.withUnsafeMutableBufferPointer { o in
+                        pcre2_substitute_8(code, s.baseAddress ?? UnsafePointer(bitPattern: 1), s.count, 0, flags, nil, context,
+                                           r.baseAddress ?? UnsafePointer(bitPattern: 1), r.count, o.baseAddress, &length)
+                    }
+                }
+            }
+            if rc >= 0 { return Array(output[0 ..< min(length, output.count)]) }
+            if rc == PCRE2_ERROR_NOMEMORY && length > output.count && length <= maxOutput {
+                output = [UInt8](repeating: 0, count: length)
+                continue
+            }
+            if rc == PCRE2_ERROR_NOMEMORY {
+                throw RegexError(code: rc, offset: 0, message: "the result would be longer than \(maxOutput) bytes")
+            }
+            var buffer = [UInt8](repeating: 0, count: 256)
+            let n = buffer.withUnsafeMutableBufferPointer { pcre2_get_error_message_8(rc, $0.baseAddress, $0.count) }
+            let message = n > 0 ? String(decoding: buffer[0 ..< Int(n)], as: UTF8.self) : "pcre2 error \(rc)"
+            throw RegexError(code: rc, offset: 0, message: message)
+        }
+        throw RegexError(code: -1, offset: 0, message: "substitution did not settle")
+    }
+
     /// PCRE2's compile, with its message on failure.
     private static func compile(_ pattern: [UInt8], _ options: RegexOptions) -> Result<OpaquePointer, RegexError> {
         var errorCode: Int32 = 0

@@ -28,6 +28,8 @@ struct Defs: ParsableCommand {
         @Option(name: .long, help: "Suricata rule files: write an IPS definitions bundle instead (RulesLoad.swift).")
         var rules: [String] = []
 
+        @OptionGroup var filterOptions: RuleFilterOptions
+
         @Option(name: .shortAndLong, help: "The database file to write.")
         var output: String
 
@@ -35,7 +37,8 @@ struct Defs: ParsableCommand {
         var verbose = false
 
         func run() throws {
-            if !rules.isEmpty { return try compileIPSBundle(rules: rules, output: output) }
+            if !rules.isEmpty { return try compileIPSBundle(rules: rules, output: output, filters: try filterOptions.load()) }
+            if !filterOptions.isEmpty { throw fail("defs compile: --disable/enable/modify/drop-conf go with --rules") }
             guard let categories else { throw fail("defs compile: give --categories DIR or --rules FILE...") }
             let start = MonotonicClock.nanoseconds()
             let result: (bytes: [UInt8], stats: CategoryCompiler.Stats, compiler: CategoryCompiler)

@@ -45,6 +45,8 @@ struct Replay: ParsableCommand {
     @Option(name: .customLong("set"), help: "A Suricata configuration key the engine understands, KEY=VALUE (stream.midstream, stream.async-oneside, stream.midstream-policy, exception-policy, stream.reassembly.depth). Other keys are a warning.")
     var settings: [String] = []
 
+    @OptionGroup var filterOptions: RuleFilterOptions
+
     @Option(name: .customLong("threshold-file"), help: "A Suricata threshold.config (threshold, event_filter, suppress, rate_filter lines).")
     var thresholdFile: String?
 
@@ -74,7 +76,9 @@ struct Replay: ParsableCommand {
             order = o
         }
         if !rules.isEmpty || defs != nil {
-            definitions = try loadDefinitions(rules: rules, bundle: defs, actionOrder: order)
+            definitions = try loadDefinitions(rules: rules, bundle: defs, actionOrder: order, filters: try filterOptions.load())
+        } else if !filterOptions.isEmpty {
+            throw fail("--disable/enable/modify/drop-conf need --rules")
         }
         var config = EngineConfig()
         var thresholds: ThresholdConfig?

@@ -31,8 +31,11 @@ struct Rules: ParsableCommand {
         @Option(name: .long, help: "How many malformed/invalid rules to list (default 20; --verbose lists all).")
         var maxErrors = 20
 
+        @OptionGroup var filterOptions: RuleFilterOptions
+
         func run() throws {
             var parser = RuleParser()
+            parser.filters = try filterOptions.load()
             var parseSeconds = 0.0
             for file in files {
                 let text: String
@@ -53,9 +56,15 @@ struct Rules: ParsableCommand {
             let limit = verbose ? Int.max : maxErrors
             for e in r.errors.prefix(limit) { print(e.description) }
             if r.errors.count > limit { print("... \(r.errors.count - limit) more") }
-            if verbose { for w in r.warnings { print("warning: \(w)") } }
+            if verbose {
+                for w in r.warnings { print("warning: \(w)") }
+            } else {
+                // A modification that could not be applied is the vendor's bug to see at once.
+                for w in r.warnings where w.contains("modify.conf") { print("warning: \(w)") }
+            }
             print("malformed rules: \(r.malformedCount), invalid rules: \(r.invalidCount), skipped for unsupported keywords: \(r.skipped.count)")
             print("flowbits: \(set.flowbitNames.count) names; prefilter patterns: \(set.signatures.filter { $0.prefilter != nil }.count); parse time: \(formatSeconds(parseSeconds)) s")
+            if parser.filters != nil { print("filters: \(r.filtered.summary)") }
             print("loaded \(r.loaded) of \(r.enabledRules) rules")
         }
     }

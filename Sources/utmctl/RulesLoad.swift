@@ -5,7 +5,8 @@ import UTMSystem
 
 /// Loads IPS definitions for replay: rule files are parsed and compiled, a bundle is mapped
 /// as it is. Unsupported or malformed rules are warnings with file:line, never fatal.
-func loadDefinitions(rules: [String], bundle: String?, actionOrder: ActionOrder = .standard) throws -> DetectDefinitions {
+func loadDefinitions(rules: [String], bundle: String?, actionOrder: ActionOrder = .standard,
+                     filters: RuleFilters? = nil) throws -> DetectDefinitions {
     var files: [String] = []
     var bundles: [String] = bundle.map { [$0] } ?? []
     for r in rules {
@@ -15,14 +16,17 @@ func loadDefinitions(rules: [String], bundle: String?, actionOrder: ActionOrder 
         throw fail("give either rule files or one definitions bundle")
     }
     if let b = bundles.first {
+        // The bundle was compiled with its filters; applying others now is impossible.
+        if filters != nil { throw fail("--disable/enable/modify/drop-conf need rule files: \(b) is a compiled bundle (give them to 'utmctl defs compile')") }
         do { return try DefinitionsBundle.load(path: b) } catch { throw fail("\(error)") }
     }
-    return DetectDefinitions(ruleSet: try parseRuleFiles(files), actionOrder: actionOrder)
+    return DetectDefinitions(ruleSet: try parseRuleFiles(files, filters: filters), actionOrder: actionOrder)
 }
 
 /// Parses rule files as the engine loads them, printing each rule that did not load.
-func parseRuleFiles(_ files: [String]) throws -> RuleSet {
+func parseRuleFiles(_ files: [String], filters: RuleFilters? = nil) throws -> RuleSet {
     var parser = RuleParser()
+    parser.filters = filters
     for file in files {
         let text: String
         do { text = try readTextFile(file) } catch { throw fail("\(error)") }
@@ -38,6 +42,10 @@ func parseRuleFiles(_ files: [String]) throws -> RuleSet {
     if shown > 50 { writeStandardError("warning: ... \(shown - 50) more rules not loaded") }
     if r.enabledRules > 0 && r.loaded < r.enabledRules {
         writeStandardError("warning: loaded \(r.loaded) of \(r.enabledRules) rules")
+    }
+    if filters != nil {
+        for w in r.warnings where w.contains("modify.conf") { writeStandardError("warning: \(w)") }
+        writeStandardError("filters: \(r.filtered.summary)")
     }
     return set
 }
@@ -70,16 +78,21 @@ func readBinaryFile(_ path: String) throws -> [UInt8] {
 }
 
 /// `utmctl defs compile --rules FILE... -o BUNDLE`.
-func compileIPSBundle(rules: [String], output: String) throws {
+func compileIPSBundle(rules: [String], output: String, filters: RuleFilters? = nil) throws {
     let start = MonotonicClock.nanoseconds()
     var sources: [(String, String)] = []
     for f in rules {
         do { sources.append((f, try readTextFile(f))) } catch { throw fail("\(error)") }
     }
     var parser = RuleParser()
+    parser.filters = filters
     for (name, text) in sources { parser.load(text: text, file: name) }
     let set = parser.finish()
     for e in (set.report.errors + set.report.skipped).prefix(50) { writeStandardError("warning: \(e.description)") }
+    if filters != nil {
+        for w in set.report.warnings where w.contains("modify.conf") { writeStandardError("warning: \(w)") }
+        print("filters: \(set.report.filtered.summary)")
+    }
     let defs = DetectDefinitions(ruleSet: set)
     let bytes = DefinitionsBundle.encode(sources: sources, definitions: defs)
     do {

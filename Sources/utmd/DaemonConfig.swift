@@ -1,4 +1,5 @@
 import Foundation
+import UTMDetect
 import UTMEngine
 
 /// utmd's configuration: a plain struct with documented defaults, read from a small
@@ -14,6 +15,11 @@ import UTMEngine
 ///     rules = /etc/mimamori/et.rules             # Suricata rules (repeatable)
 ///     threshold_file = /etc/mimamori/threshold.config   # Suricata threshold.config: suppress a rule for
 ///                                                   # a host, rate_filter, event_filter (default: none)
+///     ips_drop_conf = /usr/share/mimamori/ips/drop.conf   # suricata-update filter files applied to the
+///     ips_disable_conf = /etc/mimamori/disable.conf       # rules as they load: drop.conf turns alert rules
+///     ips_enable_conf = /etc/mimamori/enable.conf         # into drops, disable/enable switch rules off/on,
+///     ips_modify_conf = /etc/mimamori/modify.conf         # modify rewrites them (RuleFilters.swift; default none;
+///                                                         # each key repeatable: vendor's and customer's files)
 ///     firewall_rules = /etc/mimamori/fw.rules    # Suricata 8 firewall-mode rules (repeatable; FirewallMode.swift)
 ///     firewall_policy.app.http1.default-policy = accept:hook   # firewall.policies entries
 ///     av_db = /var/lib/mimamori/main.hdb         # ClamAV signatures (repeatable)
@@ -50,6 +56,9 @@ struct DaemonConfig {
     /// A Suricata threshold.config applied to the IPS rules (suppressions of false positives
     /// per host or network, thresholds, rate filters); reread with the rules on SIGHUP.
     var thresholdFile: String? = nil
+    /// suricata-update's filter files (disable, enable, modify, drop), applied to rule files as
+    /// they load; reread with the rules on SIGHUP (Definitions.ruleFilters).
+    var ruleFilterFiles: [(kind: RuleFilters.Kind, path: String)] = []
     /// Firewall mode (FirewallMode.swift): rule files and `firewall.policies` entries.
     var firewallRules: [String] = []
     var firewallPolicies: [(key: String, value: String)] = []
@@ -100,6 +109,10 @@ struct DaemonConfig {
                 c.mode = m
             case "rules": c.rules.append(value)
             case "threshold_file": c.thresholdFile = value
+            case "ips_disable_conf", "ips_enable_conf", "ips_modify_conf", "ips_drop_conf":
+                // Repeatable: the vendor's file and the customer's both apply.
+                let kind = RuleFilters.Kind(rawValue: String(key.dropFirst(4).dropLast(5)))!
+                c.ruleFilterFiles.append((kind, value))
             case "firewall_rules": c.firewallRules.append(value)
             case _ where key.hasPrefix("firewall_policy."):
                 c.firewallPolicies.append((String(key.dropFirst(16)), value))

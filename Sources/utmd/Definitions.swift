@@ -22,6 +22,15 @@ enum Definitions {
         }
         // Checked here too, before the network is touched (and by --check).
         _ = try thresholds(c)
+        _ = try ruleFilters(c)
+        if let f = c.ruleFilterFiles.first {
+            for path in c.rules {
+                let head = FileHandle(forReadingAtPath: path).map { h in defer { try? h.close() }; return (try? h.read(upToCount: 8)) ?? Data() } ?? Data()
+                if DefinitionsBundle.isBundle(prefix: [UInt8](head)) {
+                    throw ConfigError("ips_\(f.kind.rawValue)_conf: \(path) is a compiled bundle; its filters were applied by 'utmctl defs compile'")
+                }
+            }
+        }
         if !c.avDB.isEmpty {
             var files: [(path: String, bytes: [UInt8])] = []
             for path in c.avDB {
@@ -55,18 +64,27 @@ enum Definitions {
     static func detection(_ c: DaemonConfig, warn: (String) -> Void) throws -> DetectDefinitions? {
         guard !c.rules.isEmpty else { return nil }
         var parser = RuleParser()
+        parser.filters = try ruleFilters(c)
         for path in c.rules {
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw ConfigError("rules: cannot read \(path)")
             }
             // One IPS bundle (`utmctl defs compile --rules`, or an installed update set).
             if c.rules.count == 1, DefinitionsBundle.isBundle(prefix: [UInt8](data.prefix(8))) {
+                if let f = c.ruleFilterFiles.first {
+                    throw ConfigError("ips_\(f.kind.rawValue)_conf: \(path) is a compiled bundle; its filters were applied by 'utmctl defs compile'")
+                }
                 do { return try DefinitionsBundle.decode([UInt8](data), file: path) } catch { throw ConfigError("\(error)") }
             }
             parser.load(text: String(decoding: data, as: UTF8.self), file: path)
         }
         let set = parser.finish()
         for e in (set.report.errors + set.report.skipped).prefix(20) { warn("warning: \(e.description)") }
+        if parser.filters != nil {
+            let f = set.report.filtered
+            for w in set.report.warnings where w.contains("modify.conf") { warn("warning: \(w)") }
+            warn("rules: filters disabled \(f.disabled), enabled \(f.enabled), dropped \(f.dropped), modified \(f.modified)")
+        }
         warn("rules: loaded \(set.report.loaded) of \(set.report.enabledRules) rules")
         return DetectDefinitions(ruleSet: set)
     }
@@ -81,6 +99,9 @@ enum Definitions {
             engine.detect?.setEventFilters(try thresholds(c))
         } else if c.thresholdFile != nil {
             warn("warning: threshold_file: no IPS rules are loaded, so it has nothing to filter")
+        }
+        if c.rules.isEmpty, let f = c.ruleFilterFiles.first {
+            warn("warning: ips_\(f.kind.rawValue)_conf: no IPS rules are loaded, so it has nothing to filter")
         }
         return engine
     }
@@ -98,6 +119,25 @@ enum Definitions {
         } catch {
             throw ConfigError("threshold_file: \(error)")
         }
+    }
+
+    /// The suricata-update filter files, parsed per worker like the rules (a `re:` matcher owns
+    /// PCRE2 match data). A file that cannot be read or a bad line is an error naming file:line:
+    /// a drop lost would let an intrusion through, a disable lost would block a known false positive.
+    static func ruleFilters(_ c: DaemonConfig) throws -> RuleFilters? {
+        guard !c.ruleFilterFiles.isEmpty else { return nil }
+        var filters = RuleFilters()
+        for (kind, path) in c.ruleFilterFiles {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ConfigError("ips_\(kind.rawValue)_conf: cannot read \(path)")
+            }
+            do {
+                try filters.add(String(decoding: data, as: UTF8.self), kind: kind, name: path)
+            } catch {
+                throw ConfigError("ips_\(kind.rawValue)_conf: \(error.file):\(error.line): \(error.message)")
+            }
+        }
+        return filters
     }
 
     /// A folder (UT1 layout) is compiled in memory; a file from `utmctl defs compile` is mapped.

@@ -13,7 +13,7 @@ import UTMDetect
         alert tcp any any -> any any (msg:"stream bytes"; flow:to_server; content:"X-Probe|3a|"; sid:3;)
         """#
 
-    static func events() -> [[String: Any]] {
+    static func events(size: Int = 50) -> [[String: Any]] {
         var p = RuleParser()
         p.load(text: rules, file: "meta.rules")
         let engine = Engine()
@@ -23,16 +23,17 @@ import UTMDetect
             + "GET /second HTTP/1.1\r\nHost: two.example\r\nUser-Agent: UA-2\r\nX-Probe: 1\r\n\r\n"
         let resp = "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\npayload-one"
             + "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 11\r\n\r\npayload-two"
-        // 50-byte segments: the first response is one segment, the second two.
-        return FirewallEngineTests.run(engine, HTTPBufferFillTests.h1(req, resp, size: 50)).events
+        // 50-byte segments: the first response is one segment, the second two; 4096: both
+        // responses in one segment (the second body must still be inspected, on its own).
+        return FirewallEngineTests.run(engine, HTTPBufferFillTests.h1(req, resp, size: size)).events
     }
 
     static func alert(_ events: [[String: Any]], _ sid: Int) -> [String: Any]? {
         FirewallEngineTests.of(events, "alert").first { ($0["alert"] as? [String: Any])?["signature_id"] as? Int == sid }
     }
 
-    @Test func httpRuleAlertsNameTheirTransaction() throws {
-        let events = Self.events()
+    @Test(arguments: [50, 4096]) func httpRuleAlertsNameTheirTransaction(size: Int) throws {
+        let events = Self.events(size: size)
         let uri = try #require(Self.alert(events, 1)?["http"] as? [String: Any])
         #expect(uri["hostname"] as? String == "two.example")
         #expect(uri["url"] as? String == "/second")
@@ -73,5 +74,24 @@ import UTMDetect
         #expect(query["rrtype"] as? String == "A")
         #expect(query["id"] as? Int == 41235)
         #expect(dns["tls"] == nil)
+    }
+
+    /// The same on HTTP/2: a header rule's and a body rule's alerts carry the stream's `http`
+    /// object (protocol HTTP/2, host without the port).
+    @Test func http2RuleAlertsNameTheirStream() throws {
+        var p = RuleParser()
+        p.load(text: #"""
+            alert http any any -> any any (msg:"h2 path"; http.uri; content:"/Path"; sid:20;)
+            alert http any any -> any any (msg:"h2 body"; flow:to_client; file_data; content:"ok"; sid:21;)
+            """#, file: "meta3.rules")
+        let engine = Engine()
+        engine.loadDetection(DetectDefinitions(ruleSet: p.finish()))
+        let events = FirewallEngineTests.run(engine, HTTPBufferFillTests.h2(size: 30)).events
+        for sid in [20, 21] {
+            let http = try #require(Self.alert(events, sid)?["http"] as? [String: Any], "sid \(sid)")
+            #expect(http["protocol"] as? String == "HTTP/2")
+            #expect(http["url"] as? String == "/Path")
+            #expect(http["hostname"] as? String == "WWW.Example.COM")
+        }
     }
 }

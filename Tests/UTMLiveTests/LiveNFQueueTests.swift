@@ -74,13 +74,17 @@ import Testing
         try Data(#"{"level": "standard", "deny": ["files.example/secret"]}"#.utf8)
             .write(to: URL(fileURLWithPath: "\(d)/webfilter.json"))
         try Data("<html>known false positive</html>\n".utf8).write(to: dir.appendingPathComponent("www/suppressed.html"))
+        try Data("<html>et</html>\n".utf8).write(to: dir.appendingPathComponent("www/et-alert.html"))
         try Data(#"""
             drop http any any -> any any (msg:"live test drop"; content:"/ips-drop"; http_uri; sid:1000001; rev:1;)
             drop http any any -> any any (msg:"live test suppressed"; content:"/suppressed"; http_uri; sid:1000002; rev:1;)
+            alert http any any -> any any (msg:"ET TROJAN live test alert rule"; content:"/et-alert"; http_uri; sid:1000003; rev:1;)
             """#.utf8).write(to: URL(fileURLWithPath: "\(d)/local.rules"))
         // The customer's exception: rule 1000002 never fires for the LAN client.
         try Data("suppress gen_id 1, sig_id 1000002, track by_src, ip \(Self.client)\n".utf8)
             .write(to: URL(fileURLWithPath: "\(d)/threshold.config"))
+        // The vendor's drop.conf turns the ET-style alert rule 1000003 into a block.
+        try Data("re:msg:\"ET TROJAN \n".utf8).write(to: URL(fileURLWithPath: "\(d)/drop.conf"))
         let conf = """
             # LiveNFQueueTests
             queues = 0-1
@@ -89,6 +93,7 @@ import Testing
             zone.lan = mm-bl
             rules = \(d)/local.rules
             threshold_file = \(d)/threshold.config
+            ips_drop_conf = \(d)/drop.conf
             categories = \(d)/categories.db
             webfilter = \(d)/webfilter.json
             eve = \(d)/eve.json
@@ -151,6 +156,14 @@ import Testing
         #expect(suppressed.out == "200", "suppressed rule still blocked: \(suppressed.out) \(suppressed.err)")
         #expect(!((try? String(contentsOfFile: "\(d)/eve.json", encoding: .utf8)) ?? "").contains("\"signature_id\":1000002"),
                 "suppressed rule alerted")
+
+        // 4c. An `alert` rule named by drop.conf blocks, and EVE says so.
+        let etDrop = Self.curl("-o /dev/null -w '%{http_code}' \(resolve) \(base)/et-alert.html", seconds: 4)
+        #expect(etDrop.status != 0 && etDrop.out != "200", "drop.conf rule: \(etDrop.out)")
+        #expect(Self.waitFor(3) {
+            let eve = (try? String(contentsOfFile: "\(d)/eve.json", encoding: .utf8)) ?? ""
+            return eve.split(separator: "\n").contains { $0.contains("\"signature_id\":1000003") && $0.contains("\"action\":\"blocked\"") }
+        }, "EVE has no blocked alert for the drop.conf rule")
 
         // 5. SIGHUP during a download: definitions swap, the download completes intact.
         let slow = try Self.spawn(["/usr/sbin/ip", "netns", "exec", "mm-lan", "curl", "-sS", "-m", "20", "--limit-rate", "1000k",

@@ -457,8 +457,9 @@ public final class DetectDefinitions: @unchecked Sendable {
             // (and the Server and Location values) with the response.
             case .httpResponseHeader, .httpServer, .httpLocation: b = 3
             case .httpServerBody, .fileData: b = 4
+            // http.cookie with flow:to_client reads the response's Set-Cookie (Suricata).
             case .httpHeader, .httpRawHeader, .httpHeaderNames, .httpContentLen, .httpContentType,
-                 .httpConnection, .httpStart, .httpProtocol:
+                 .httpConnection, .httpStart, .httpProtocol, .httpCookie:
                 b = s.flow.contains(.toClient) ? 3 : 1
             case .ja3sHash, .ja3sString:
                 b = 2

@@ -22,6 +22,15 @@ public struct DetectStats: Sendable {
     /// A pending candidate was overwritten because its direction's pending list was full.
     public var pendingOverflows: UInt64 = 0
     public var thresholdEvictions: UInt64 = 0
+    /// An HTTP body began with no accumulator free: it was inspected per feed (BodyAccumulators.swift).
+    public var bodyPoolExhausted: UInt64 = 0
+    /// A body's list of matched signatures was full: a later inspection may alert again.
+    public var bodyMatchListFull: UInt64 = 0
+    /// HTTP body inspections (in place, accumulated, or per feed).
+    public var bodyInspections: UInt64 = 0
+    /// Body-phase candidates not verified because the inspected bytes do not begin (end) where
+    /// the body does and the signature reads an absolute position from its start (end).
+    public var bodyAnchoredSkips: UInt64 = 0
     public init() {}
 }
 
@@ -42,6 +51,23 @@ public struct DetectConfig: Sendable {
     /// Bytes of each HTTP body (per transaction and direction) that content rules inspect:
     /// Suricata's default request-body-limit and response-body-limit (100 KiB).
     public var bodyInspectLimit: Int = 100 << 10
+    /// Body accumulators (BodyAccumulators.swift) shared by all flow directions, and the bytes
+    /// each holds. 256 x 40 KiB: 40 KiB holds Suricata's largest minimal inspect size (response,
+    /// 40 KiB) and, after a first inspection, the window plus a step of new bytes (24 KiB of a
+    /// response, 36 KiB of a request); 256 bodies open at once, each larger than a segment, are
+    /// many more than a home or office gateway has in flight (the 100 MB office capture never
+    /// had all taken), and the 10 MiB cost RSS only for pages that held a body.
+    public var bodyAccumulators: Int = 256
+    public var bodyAccumulatorBytes: Int = 40 << 10
+    /// HTTP/2 stream bodies one flow direction may accumulate at once (streams interleave);
+    /// bounded so one connection cannot take the whole pool.
+    public var bodyStreamsPerDirection: Int = 4
+    /// As Suricata's shipped suricata.yaml (libhtp default-config): a body is first inspected
+    /// when complete or this large; later inspections repeat the last `window` bytes.
+    public var requestBodyMinimal: Int = 32 << 10
+    public var requestBodyWindow: Int = 4 << 10
+    public var responseBodyMinimal: Int = 40 << 10
+    public var responseBodyWindow: Int = 16 << 10
     /// Entries of the threshold/detection_filter tracking table (oldest-overwritten when full).
     public var thresholdEntries: Int = 4096
     /// Entries of the xbits/hostbits table (HostBits.swift), built only when a rule uses them.
@@ -57,7 +83,7 @@ public struct DetectConfig: Sendable {
 public final class DetectEngine {
     public let defs: DetectDefinitions
     public let config: DetectConfig
-    public private(set) var stats = DetectStats()
+    public internal(set) var stats = DetectStats()
     var verifier: Verifier
 
     // Candidate collection.
@@ -133,10 +159,30 @@ public final class DetectEngine {
     /// arrives, so later body segments skip rescanning them (26 M of 568 M instructions on
     /// the 10 MB capture were such rescans).
     var headersQuiet: [Bool]
+    /// Body bytes the parser delivered during one feed (`collectBody`), as pieces of up to
+    /// `bodyPieceLimit` transactions: a feed that ends one body and begins the next keeps both.
     let body: ByteSlab
-    var bodyTx = -1
-    var bodyDirection = Direction.toServer
     var bodyLen = 0
+    var pieceTx: [Int32]
+    var pieceDirection: [Direction]
+    var pieceStart: [Int32]
+    var pieceLength: [Int32]
+    var pieceEnded: [Bool]
+    var pieceCount = 0
+    static let bodyPieceLimit = 8
+    /// Set by the engine while one feed's pieces are read for both directions (a flow's end).
+    public var keepBodyPieces = false
+    /// Per-transaction body accumulation (BodyAccumulators.swift): the pool, each flow
+    /// direction's accumulator (-1: none), the inspection under way.
+    var bodies: BodyAccumulators
+    var bodyAcc: [Int32]
+    /// Per flow direction: HTTP/2 stream accumulators held (BodyAccumulators.swift).
+    var bodyStreamHeld: [UInt8]
+    var bodyScope = BodyScope()
+    let bodyHeadAnchored: [Bool]
+    let bodyTailAnchored: [Bool]
+    /// Some signature reads a body buffer's end (endswith, bsize).
+    let hasTailAnchored: Bool
 
     public init(definitions: DetectDefinitions, config: DetectConfig = .init()) {
         defs = definitions
@@ -174,6 +220,21 @@ public final class DetectEngine {
         alerted = Array(repeating: false, count: cap)
         headersQuiet = Array(repeating: false, count: cap * 2)
         body = ByteSlab(capacity: config.maxWindow)
+        pieceTx = Array(repeating: -1, count: DetectEngine.bodyPieceLimit)
+        pieceDirection = Array(repeating: .toServer, count: DetectEngine.bodyPieceLimit)
+        pieceStart = Array(repeating: 0, count: DetectEngine.bodyPieceLimit)
+        pieceLength = Array(repeating: 0, count: DetectEngine.bodyPieceLimit)
+        pieceEnded = Array(repeating: false, count: DetectEngine.bodyPieceLimit)
+        // An accumulator must hold a first inspection's bytes and leave room after its window.
+        let accBytes = Swift.max(config.bodyAccumulatorBytes, config.requestBodyMinimal, config.responseBodyMinimal,
+                                 Swift.max(config.requestBodyWindow, config.responseBodyWindow) &+ 1024)
+        bodies = BodyAccumulators(slots: config.bodyAccumulators, capacity: accBytes)
+        bodyAcc = Array(repeating: -1, count: cap * 2)
+        bodyStreamHeld = Array(repeating: 0, count: cap * 2)
+        let anchors = definitions.boxes.map { DetectEngine.bodyAnchors($0.sig) }
+        bodyHeadAnchored = anchors.map { $0.head }
+        bodyTailAnchored = anchors.map { $0.tail }
+        hasTailAnchored = anchors.contains { $0.tail }
         verifier.reserveBase64(definitions.base64Capacity)
         if definitions.usesHostBits { verifier.hostBits = HostBitTable(capacity: config.hostBitEntries) }
     }
@@ -207,6 +268,8 @@ public final class DetectEngine {
             bodySequence[i &* 2 &+ d] = 0
             bodyBytes[i &* 2 &+ d] = 0
             headersQuiet[i &* 2 &+ d] = false
+            releaseBody(i &* 2 &+ d)
+            releaseStreams(i &* 2 &+ d)
         }
     }
 
@@ -221,6 +284,8 @@ public final class DetectEngine {
             tailSlot[si] = -1
             tailLen[si] = 0
             states[si].reset()
+            releaseBody(si)
+            releaseStreams(si)
         }
         flowIDs[i] = 0
         passed[i] = false
@@ -644,30 +709,49 @@ public final class DetectEngine {
 
     /// Starts collecting body bytes delivered during one parser feed.
     public func beginBody() {
-        bodyTx = -1
+        if keepBodyPieces { return }
+        pieceCount = 0
         bodyLen = 0
     }
 
-    /// Keeps body bytes of one transaction and direction (bounded by `maxWindow`); bytes of a
-    /// second transaction in the same feed are not kept.
-    public func collectBody(transaction: Int, direction: Direction, _ data: ByteView) {
-        if bodyTx < 0 {
-            bodyTx = transaction
-            bodyDirection = direction
-        } else if bodyTx != transaction || bodyDirection != direction {
-            return
+    /// Keeps body bytes of one transaction and direction (all pieces bounded by `maxWindow`,
+    /// bytes past it are not inspected), and notes where a body ends (`ended`, empty bytes).
+    public func collectBody(transaction: Int, direction: Direction, _ data: ByteView, ended: Bool = false) {
+        var p = pieceCount &- 1
+        if p < 0 || Int(pieceTx[p]) != transaction || pieceDirection[p] != direction || pieceEnded[p] {
+            guard pieceCount < DetectEngine.bodyPieceLimit else { return }
+            p = pieceCount
+            pieceCount &+= 1
+            pieceTx[p] = Int32(truncatingIfNeeded: transaction)
+            pieceDirection[p] = direction
+            pieceStart[p] = Int32(bodyLen)
+            pieceLength[p] = 0
+            pieceEnded[p] = false
         }
+        if ended { pieceEnded[p] = true }
         let room = body.capacity &- bodyLen
-        guard room > 0 else { return }
         let n = Swift.min(room, data.count)
+        // Bytes past the feed's room are not inspected: the body is inspected as if it ended
+        // here (and per feed after), so its accumulation never joins bytes across the hole.
+        if n < data.count { pieceEnded[p] = true }
+        guard n > 0 else { return }
         body.write(data.prefix(n), at: bodyLen)
         bodyLen &+= n
+        pieceLength[p] = Int32(Int(pieceLength[p]) &+ n)
     }
 
-    /// The body bytes collected since `beginBody()`: transaction index, direction, bytes.
-    public var collectedBody: (transaction: Int, direction: Direction, data: ByteView)? {
-        guard bodyTx >= 0, bodyLen > 0, let v = body.view(0, bodyLen) else { return nil }
-        return (bodyTx, bodyDirection, v)
+    /// The body bytes of `transaction` in `direction` collected since `beginBody()`, and
+    /// whether its body ended in them; nil when none arrived and it did not end.
+    public func collectedBody(transaction: Int, direction: Direction) -> (data: ByteView, ended: Bool)? {
+        var p = 0
+        while p < pieceCount {
+            if Int(pieceTx[p]) == transaction && pieceDirection[p] == direction {
+                let v = body.view(Int(pieceStart[p]), Int(pieceLength[p])) ?? .empty
+                return (v, pieceEnded[p])
+            }
+            p &+= 1
+        }
+        return nil
     }
 
     /// Marks that an alert was written on the flow (EVE `flow.alerted`).
@@ -686,6 +770,7 @@ public final class DetectEngine {
             k &+= 1
             if matchedOn[i] == packetSerial { continue }
             if headerRulesDone && isHeaderOnly(i) { continue }
+            if bodyScope.active && bodySkips(i) { continue }
             stats.verifications &+= 1
             let box = boxes[i]
             let r: VerifyResult
@@ -698,6 +783,7 @@ public final class DetectEngine {
             guard case .match(let alert) = r else { continue }
             stats.matches &+= 1
             matchedOn[i] = packetSerial
+            if bodyScope.active { bodyMatched(i) }
             guard let action = filteredAction(i, box.sig, facts, time) else { stats.suppressed &+= 1; continue }
             if action == .pass {
                 if slot >= 0 && passAppliesToFlow(i, passOnFlow) { passed[slot] = true }

@@ -11,6 +11,8 @@ public struct RuleLoadReport: Sendable {
     public var skipped: [RuleError] = []
     /// Non-fatal notes (duplicate sid replaced, flowbit checked but never set...).
     public var warnings: [String] = []
+    /// What the rule filter files (disable/enable/drop/modify.conf) did, when some were given.
+    public var filtered = RuleFilterCounts()
 
     public init() {}
 
@@ -33,6 +35,9 @@ public struct RuleSet: Sendable {
 public struct RuleParser: Sendable {
     public var header: HeaderParser
     public var classifications: ClassificationTable
+    /// suricata-update's filter files, applied to each rule line before it is parsed
+    /// (RuleFilters.swift). Set before `load`.
+    public var filters: RuleFilters?
     private var flowbitNames = FlowbitNames()
     private var signatures: [Signature] = []
     private var bySid: [UInt64: Int] = [:]
@@ -90,7 +95,7 @@ public struct RuleParser: Sendable {
                                  destination: dst, destinationPorts: dp, bidirectional: bidirectional),
             classifications: classifications, flowbitNames: flowbitNames)
         let table = KeywordRegistry.table
-        for option in splitOptions(Substring(text.utf8[text.utf8.index(after: open) ..< close])) {
+        for option in Self.splitOptions(Substring(text.utf8[text.utf8.index(after: open) ..< close])) {
             let name: Substring, value: Substring?
             if let colon = option.utf8.firstIndex(of: 0x3A) {
                 name = Substring(option.utf8[..<colon]).trimmingSpaces
@@ -147,7 +152,7 @@ public struct RuleParser: Sendable {
     }
 
     /// Options split at each `;` not escaped by a backslash (Suricata ignores quotes here too).
-    private func splitOptions(_ body: Substring) -> [Substring] {
+    static func splitOptions(_ body: Substring) -> [Substring] {
         var out: [Substring] = []
         let u = body.utf8
         var start = u.startIndex
@@ -184,7 +189,14 @@ public struct RuleParser: Sendable {
             if line.utf8.last == 0x0D { line = Substring(line.utf8.dropLast()) }
             if pending.isEmpty {
                 let t = line.trimmingSpaces
-                if t.isEmpty || t.utf8.first == 0x23 { return }
+                if t.isEmpty { return }
+                if t.utf8.first == 0x23 {
+                    // A commented-out rule is loaded only when enable.conf names it.
+                    if let f = filters, !f.enable.isEmpty, let rule = Self.commentedRule(t) {
+                        loadFiltered(rule, enabled: false, filters: f, file: file, line: lineNumber)
+                    }
+                    return
+                }
                 pendingLine = lineNumber
             }
             if line.utf8.last == 0x5C {
@@ -192,15 +204,72 @@ public struct RuleParser: Sendable {
                 return
             }
             if pending.isEmpty {
-                loadOne(line, file: file, line: pendingLine)
+                loadEnabled(line, file: file, line: pendingLine)
                 return
             }
             pending += line
             let rule = pending
             pending = ""
-            loadOne(Substring(rule), file: file, line: pendingLine)
+            loadEnabled(Substring(rule), file: file, line: pendingLine)
         }
-        if !pending.isEmpty { loadOne(Substring(pending), file: file, line: pendingLine) }
+        if !pending.isEmpty { loadEnabled(Substring(pending), file: file, line: pendingLine) }
+    }
+
+    /// The rule in a comment line (`# alert ...`, `## drop ...`), or nil when the comment is not
+    /// a rule: suricata-update's test is an action word followed by a header and `(...)`.
+    static func commentedRule(_ comment: Substring) -> Substring? {
+        let t = comment.drop { $0 == "#" || $0 == " " || $0 == "\t" }
+        let word = t.prefix { $0 != " " && $0 != "\t" }
+        switch word {
+        case "alert", "drop", "pass", "reject", "rejectsrc", "rejectdst", "rejectboth": break
+        default: return nil
+        }
+        guard t.utf8.contains(0x28), t.trimmingSpaces.utf8.last == 0x29 else { return nil }
+        return t
+    }
+
+    private mutating func loadEnabled(_ rule: Substring, file: String, line: Int) {
+        if let f = filters, !f.isEmpty {
+            loadFiltered(rule, enabled: true, filters: f, file: file, line: line)
+        } else {
+            loadOne(rule, file: file, line: line)
+        }
+    }
+
+    /// Runs the filters on one rule, counts what they did and loads the result. A modification
+    /// that makes the rule unloadable is a warning naming file:line and the sid, and the rule
+    /// loads as it was before modify.conf (suricata-update keeps the original rule too).
+    private mutating func loadFiltered(_ rule: Substring, enabled: Bool, filters f: RuleFilters, file: String, line: Int) {
+        let out = f.apply(rule: rule, enabled: enabled, file: file)
+        guard let text = out.text else {
+            if out.disabled { report.filtered.disabled += 1 }
+            return
+        }
+        if out.disabled { report.filtered.disabled += 1 }
+        if out.enabled { report.filtered.enabled += 1 }
+        if out.dropped { report.filtered.dropped += 1 }
+        if out.modified, let original = out.unmodified {
+            var probe = self
+            do {
+                _ = try probe.parseRule(Substring(text), file: file, line: line)
+                report.filtered.modified += 1
+                loadOne(Substring(text), file: file, line: line)
+            } catch {
+                // A rule that does not load without the modification either is the rule's
+                // own fault: report it as such.
+                if (try? probe.parseRule(Substring(original), file: file, line: line)) == nil {
+                    report.filtered.modified += 1
+                    loadOne(Substring(text), file: file, line: line)
+                    return
+                }
+                let sid = RuleFacts(Substring(original)).sid.map { "\($0)" } ?? "?"
+                report.warnings.append("\(file):\(line): sid \(sid): modify.conf makes the rule unloadable (\(error.message)); loaded unmodified")
+                report.filtered.modifyFailed += 1
+                loadOne(Substring(original), file: file, line: line)
+            }
+            return
+        }
+        loadOne(Substring(text), file: file, line: line)
     }
 
     private mutating func loadOne(_ rule: Substring, file: String, line: Int) {

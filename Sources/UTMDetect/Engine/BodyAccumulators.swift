@@ -1,0 +1,426 @@
+import UTMCore
+
+/// HTTP bodies inspected per transaction, not per parser feed (README "HTTP body inspection
+/// per transaction, session 7").
+///
+/// Each segment's body bytes used to be inspected alone: a pattern split over two segments
+/// was missed (a server writing its response in small segments evaded every file_data rule),
+/// `depth`/`offset`/`startswith` counted from the segment's first byte (`file_data;
+/// content:"MZ"; depth:2;` fired on any later segment starting with "MZ"), and one signature
+/// alerted once per segment. Suricata keeps the body per transaction and inspects it when it
+/// is complete or reaches `*-body-minimal-inspect-size`, then (the last `*-body-inspect-window`
+/// bytes already inspected) + the new bytes. This does the same with a fixed pool:
+///
+/// - A body that completes in the feed that began it (the common case) is inspected in place,
+///   never copied here.
+/// - Otherwise an accumulator holds its bytes until the body ends, the minimal size is reached
+///   or the accumulator is full; after that first inspection it keeps the last `window` bytes
+///   and inspects again when it is full (a step of `capacity - window` new bytes), or the body
+///   ends. Re-inspecting window + new bytes on every segment would be quadratic. Sizes as in
+///   Suricata's shipped suricata.yaml: requests 32 KiB minimal / 4 KiB window, responses
+///   40 KiB / 16 KiB (its random variation of them is not done: a pattern shorter than the
+///   window is found whatever the step boundaries, so knowing them gains an evader nothing).
+/// - A signature that matched a transaction's body is not verified on it again (a small
+///   list per accumulator; when it is full, counted, and a repeat alert is possible).
+/// - Positions are body-relative: a signature with an absolute position in a body buffer
+///   (offset, depth, startswith, byte_test without relative...) is verified only on an
+///   inspection that begins at the body's first byte, and one that reads the buffer's end
+///   (endswith, bsize) only on the inspection that ends with the body. That is stricter than
+///   Suricata, which verifies them on any inspection and so can both miss and misfire.
+/// - No accumulator free: the transaction is inspected per feed as before, counted
+///   (`detect.body_pool_exhausted`).
+///
+/// Memory: `slots * capacity` bytes reserved once (default 256 x 40 KiB = 10 MiB of address
+/// space); a page is resident only once a body has been held in it.
+struct BodyAccumulators {
+    /// Signatures remembered per accumulator as having matched its transaction.
+    static let matchedPerBody = 8
+
+    let capacity: Int
+    let slab: ByteSlab
+    /// Per accumulator: the flow direction holding it (slot * 2 + direction), or -1 when free.
+    var owner: [Int32]
+    var sequence: [UInt32]
+    /// Bytes held, and how many of them (at the end) are not inspected yet.
+    var length: [Int32]
+    var fresh: [Int32]
+    /// The first inspection (the one that began at the body's first byte) is done.
+    var inspected: [Bool]
+    /// Held for an HTTP/2 stream side (found by owner and key), not as the direction's one
+    /// HTTP/1 body (`DetectEngine.bodyAcc`).
+    var stream: [Bool]
+    /// The body offset just after the bytes held: a piece that does not begin there left a
+    /// hole (bytes the engine did not keep) and is not joined to them.
+    var next: [Int]
+    var matched: [Int32]
+    var free: [Int32]
+
+    init(slots: Int, capacity: Int) {
+        let n = Swift.max(0, slots)
+        self.capacity = Swift.max(1, capacity)
+        slab = ByteSlab(capacity: n * self.capacity)
+        owner = Array(repeating: -1, count: n)
+        sequence = Array(repeating: 0, count: n)
+        length = Array(repeating: 0, count: n)
+        fresh = Array(repeating: 0, count: n)
+        inspected = Array(repeating: false, count: n)
+        stream = Array(repeating: false, count: n)
+        next = Array(repeating: 0, count: n)
+        matched = Array(repeating: -1, count: n * BodyAccumulators.matchedPerBody)
+        free = (0 ..< Int32(n)).reversed().map { $0 }
+    }
+
+    /// A free accumulator for flow direction `si`'s transaction `seq`, or -1 (pool empty).
+    mutating func acquire(_ si: Int, _ seq: UInt32) -> Int {
+        guard let a32 = free.popLast() else { return -1 }
+        let a = Int(a32)
+        owner[a] = Int32(truncatingIfNeeded: si)
+        sequence[a] = seq
+        length[a] = 0
+        fresh[a] = 0
+        inspected[a] = false
+        next[a] = 0
+        let base = a &* BodyAccumulators.matchedPerBody
+        var k = 0
+        while k < BodyAccumulators.matchedPerBody { matched[base &+ k] = -1; k &+= 1 }
+        return a
+    }
+
+    mutating func release(_ a: Int) {
+        guard a >= 0 && a < owner.count && owner[a] >= 0 else { return }
+        owner[a] = -1
+        free.append(Int32(a))
+    }
+
+    func view(_ a: Int) -> ByteView? {
+        slab.view(a &* capacity, Int(length[a]))
+    }
+
+    /// Appends bytes that fit (the caller cuts `bytes` to `capacity - length`).
+    mutating func append(_ a: Int, _ bytes: ByteView) {
+        let held = Int(length[a])
+        let n = Swift.min(bytes.count, capacity &- held)
+        guard n > 0 else { return }
+        slab.write(bytes.prefix(n), at: a &* capacity &+ held)
+        length[a] = Int32(held &+ n)
+        fresh[a] = Int32(Int(fresh[a]) &+ n)
+    }
+
+    /// After an inspection: only the last `window` bytes stay, all of them inspected.
+    mutating func keepLast(_ a: Int, _ window: Int) {
+        let held = Int(length[a])
+        let keep = Swift.min(held, Swift.max(0, window))
+        if keep > 0 && keep < held { slab.move(from: a &* capacity &+ held &- keep, to: a &* capacity, count: keep) }
+        length[a] = Int32(keep)
+        fresh[a] = 0
+        inspected[a] = true
+    }
+
+    /// Keeps the last `window` bytes of `bytes`, inspected in place, as the accumulator's content.
+    mutating func keepLast(_ a: Int, of bytes: ByteView, _ window: Int) {
+        let keep = Swift.min(bytes.count, Swift.max(0, Swift.min(window, capacity)))
+        if keep > 0 { slab.write(bytes.dropFirst(bytes.count &- keep), at: a &* capacity) }
+        length[a] = Int32(keep)
+        fresh[a] = 0
+        inspected[a] = true
+    }
+
+    func hasMatched(_ a: Int, _ sig: Int) -> Bool {
+        let base = a &* BodyAccumulators.matchedPerBody
+        var k = 0
+        while k < BodyAccumulators.matchedPerBody {
+            let v = matched[base &+ k]
+            if v < 0 { return false }
+            if Int(v) == sig { return true }
+            k &+= 1
+        }
+        return false
+    }
+
+    /// Remembers a match; false when the list is full.
+    mutating func noteMatched(_ a: Int, _ sig: Int) -> Bool {
+        let base = a &* BodyAccumulators.matchedPerBody
+        var k = 0
+        while k < BodyAccumulators.matchedPerBody {
+            let v = matched[base &+ k]
+            if Int(v) == sig { return true }
+            if v < 0 { matched[base &+ k] = Int32(truncatingIfNeeded: sig); return true }
+            k &+= 1
+        }
+        return false
+    }
+}
+
+/// The body inspection under way, read by `run` (DetectEngine.swift).
+struct BodyScope {
+    /// An inspection of an HTTP body is running.
+    var active = false
+    /// Its accumulator (-1: inspected in place or per feed, no matched list).
+    var accumulator = -1
+    /// The inspected bytes begin at the body's first byte.
+    var fromStart = true
+    /// The inspected bytes end where the body ends (complete, cut at the limit, or flow end).
+    var final = true
+    /// Only end-anchored signatures: the body ended right after bytes an earlier, non-final
+    /// inspection covered, so only they have something new to judge (the held window).
+    var tailOnly = false
+}
+
+extension DetectEngine {
+    /// Whether a signature's body lists read an absolute position from the buffer's start
+    /// (`head`) or its end (`tail`). Relative elements follow an earlier match in the same
+    /// inspection, so they are not positions in the body.
+    static func bodyAnchors(_ sig: Signature) -> (head: Bool, tail: Bool) {
+        var head = false, tail = false
+        for list in sig.lists where list.buffer == .fileData || list.buffer == .httpServerBody || list.buffer == .httpClientBody {
+            for e in list.elements {
+                switch e {
+                case .content(let c):
+                    if c.endsWith { tail = true }
+                    if !c.isRelative && (c.offset != nil || c.depth != nil || c.startsWith) { head = true }
+                case .length:
+                    tail = true
+                case .pcre, .base64Decode:
+                    continue
+                default:
+                    if !e.isRelative { head = true }
+                }
+            }
+        }
+        return (head, tail)
+    }
+
+    /// Body bytes of HTTP transaction `sequence` in `direction`, in order (already de-chunked
+    /// and decompressed by the parser); `ended`: the body ends with them. Calls `inspect` for
+    /// each inspection due (zero, one, or more for a feed larger than an accumulator), with
+    /// `bodyScope` set for `run`. Nothing here allocates: the pool was reserved at init.
+    public func feedBody(slot: Int, direction: Direction, sequence: UInt32, _ data: ByteView, ended: Bool,
+                         _ inspect: (ByteView) -> Void) {
+        guard slot >= 0 && slot < flowIDs.count else { return }
+        let si = slot &* 2 &+ direction.index
+        let request = direction == .toServer
+        var a = Int(bodyAcc[si])
+        if a >= 0 && bodies.sequence[a] != sequence {
+            // The previous transaction's body never ended here (tunnel, resync): forget it.
+            releaseBody(si)
+            a = -1
+        }
+        // Suricata's request/response-body-limit: bodies are inspected up to a bound.
+        let room = bodyRoom(slot, direction, sequence: sequence)
+        var bytes = data
+        var final = ended
+        if room <= 0 {
+            // The limit was reached earlier; that inspection was the body's last.
+            if a >= 0 { releaseBody(si) }
+            return
+        }
+        if bytes.count >= room {
+            bytes = bytes.prefix(room)
+            final = true
+        }
+        if !bytes.isEmpty { bodyInspected(slot, direction, sequence: sequence, bytes.count) }
+        accumulate(si, sequence, bytes, start: Int(bodyBytes[si]) &- bytes.count, final: final, held: a, request: request, inspect)
+    }
+
+    /// HTTP/2: body bytes of one stream side (`sequence`: the engine's key for it), `offset`
+    /// bytes into that body (the parser counts them). Streams of one direction interleave, so
+    /// a direction may hold up to `DetectConfig.bodyStreamsPerDirection` accumulators at once
+    /// (found by owner and key; one connection cannot take the whole pool); a body that began
+    /// when none was left is inspected per feed (counted as `bodyPoolExhausted`).
+    public func feedStreamBody(slot: Int, direction: Direction, sequence: UInt32, offset: Int64, _ data: ByteView,
+                               ended: Bool, _ inspect: (ByteView) -> Void) {
+        guard slot >= 0 && slot < flowIDs.count else { return }
+        let si = slot &* 2 &+ direction.index
+        let a = bodyStreamHeld[si] > 0 ? streamAccumulator(si, sequence) : -1
+        let limit = Int64(config.bodyInspectLimit)
+        guard offset >= 0 && offset < limit else {
+            if a >= 0 { releaseStream(si, a) }
+            return
+        }
+        var bytes = data
+        var final = ended
+        if Int64(bytes.count) >= limit &- offset {
+            bytes = bytes.prefix(Int(limit &- offset))
+            final = true
+        }
+        // Keys `headersQuiet` to this stream (its header buffers are the ones inspected).
+        if !bytes.isEmpty { bodyInspected(slot, direction, sequence: sequence, bytes.count) }
+        accumulate(si, sequence, bytes, start: Int(offset), final: final, held: a,
+                   request: direction == .toServer, stream: true, inspect)
+    }
+
+    /// The accumulator flow direction `si` holds for HTTP/2 stream side `key`, or -1.
+    func streamAccumulator(_ si: Int, _ key: UInt32) -> Int {
+        var a = 0
+        let n = bodies.owner.count
+        while a < n {
+            if Int(bodies.owner[a]) == si && bodies.sequence[a] == key && bodies.stream[a] { return a }
+            a &+= 1
+        }
+        return -1
+    }
+
+    func releaseStream(_ si: Int, _ a: Int) {
+        guard Int(bodies.owner[a]) == si else { return }
+        bodies.release(a)
+        bodyStreamHeld[si] &-= 1
+    }
+
+    /// Gives back every HTTP/2 accumulator of flow direction `si` (its flow ended).
+    func releaseStreams(_ si: Int) {
+        guard bodyStreamHeld[si] > 0 else { return }
+        var a = 0
+        while a < bodies.owner.count {
+            if Int(bodies.owner[a]) == si && bodies.stream[a] { bodies.release(a) }
+            a &+= 1
+        }
+        bodyStreamHeld[si] = 0
+    }
+
+    /// The accumulation itself: `bytes` begin `start` bytes into the body; `held` is the
+    /// accumulator already serving it (-1: none).
+    func accumulate(_ si: Int, _ sequence: UInt32, _ bytes: ByteView, start: Int, final: Bool, held: Int, request: Bool,
+                    stream: Bool = false, _ inspect: (ByteView) -> Void) {
+        let minimal = request ? config.requestBodyMinimal : config.responseBodyMinimal
+        let window = request ? config.requestBodyWindow : config.responseBodyWindow
+        var a = held
+        if a >= 0 && start != bodies.next[a] {
+            // A hole before these bytes: what was held is inspected now, this body goes on per feed.
+            if bodies.fresh[a] > 0, let v = bodies.view(a) {
+                runBody(v, accumulator: a, fromStart: !bodies.inspected[a], final: false, inspect)
+            }
+            if stream { releaseStream(si, a) } else { releaseBody(si) }
+            a = -1
+        }
+        if a >= 0 { bodies.next[a] = start &+ bytes.count }
+        if a < 0 {
+            guard !bytes.isEmpty else { return }
+            if start > 0 {
+                // Earlier bytes of this body went by without an accumulator: per feed.
+                runBody(bytes, accumulator: -1, fromStart: start == 0, final: final, inspect)
+                return
+            }
+            if final {
+                // The whole body in one feed: inspected in place, never copied.
+                runBody(bytes, accumulator: -1, fromStart: true, final: true, inspect)
+                return
+            }
+            let capped = stream && Int(bodyStreamHeld[si]) >= config.bodyStreamsPerDirection
+            a = capped ? -1 : bodies.acquire(si, sequence)
+            if a < 0 {
+                stats.bodyPoolExhausted &+= 1
+                runBody(bytes, accumulator: -1, fromStart: true, final: false, inspect)
+                return
+            }
+            bodies.stream[a] = stream
+            if stream { bodyStreamHeld[si] &+= 1 } else { bodyAcc[si] = Int32(a) }
+            bodies.next[a] = bytes.count
+            if bytes.count >= minimal || bytes.count >= bodies.capacity {
+                // Enough for a first inspection already: in place, then keep the window.
+                runBody(bytes, accumulator: a, fromStart: true, final: false, inspect)
+                bodies.keepLast(a, of: bytes, window)
+                return
+            }
+            bodies.append(a, bytes)
+            return
+        }
+        var rest = bytes
+        while true {
+            let space = bodies.capacity &- Int(bodies.length[a])
+            if rest.count <= space {
+                bodies.append(a, rest)
+                let held = Int(bodies.length[a])
+                let first = !bodies.inspected[a]
+                let due = final ? bodies.fresh[a] > 0 : (held >= bodies.capacity || (first && held >= minimal))
+                if due, let v = bodies.view(a) {
+                    runBody(v, accumulator: a, fromStart: first, final: final, inspect)
+                } else if final && held > 0, let v = bodies.view(a) {
+                    runBody(v, accumulator: a, fromStart: false, final: true, tailOnly: true, inspect)
+                }
+                if final {
+                    if stream { releaseStream(si, a) } else { releaseBody(si) }
+                } else if due {
+                    bodies.keepLast(a, window)
+                }
+                return
+            }
+            // Larger than the room left: fill, inspect the full accumulator, keep the window.
+            bodies.append(a, rest.prefix(space))
+            rest = rest.dropFirst(space)
+            if let v = bodies.view(a) {
+                runBody(v, accumulator: a, fromStart: !bodies.inspected[a], final: false, inspect)
+            }
+            bodies.keepLast(a, window)
+        }
+    }
+
+    func runBody(_ v: ByteView, accumulator: Int, fromStart: Bool, final: Bool, tailOnly: Bool = false,
+                 _ inspect: (ByteView) -> Void) {
+        if tailOnly && !hasTailAnchored { return }
+        bodyScope = BodyScope(active: true, accumulator: accumulator, fromStart: fromStart, final: final, tailOnly: tailOnly)
+        stats.bodyInspections &+= 1
+        inspect(v)
+        bodyScope = BodyScope()
+    }
+
+    /// The flow ends while a body is open and its parser will not say so (HTTP/2): what the
+    /// direction's accumulator holds and has not inspected is inspected (Suricata inspects at
+    /// EOF), with the key of its stream side, and the accumulator is given back.
+    public func flushBody(slot: Int, direction: Direction, _ inspect: (UInt32, ByteView) -> Void) {
+        guard slot >= 0 && slot < flowIDs.count else { return }
+        let si = slot &* 2 &+ direction.index
+        let a = Int(bodyAcc[si])
+        if a >= 0 {
+            flushOne(a, inspect)
+            releaseBody(si)
+        }
+        guard bodyStreamHeld[si] > 0 else { return }
+        var k = 0
+        while k < bodies.owner.count {
+            if Int(bodies.owner[k]) == si && bodies.stream[k] { flushOne(k, inspect) }
+            k &+= 1
+        }
+        releaseStreams(si)
+    }
+
+    func flushOne(_ a: Int, _ inspect: (UInt32, ByteView) -> Void) {
+        let fresh = bodies.fresh[a] > 0
+        if (fresh || hasTailAnchored) && bodies.length[a] > 0, let v = bodies.view(a) {
+            bodyScope = BodyScope(active: true, accumulator: a, fromStart: !bodies.inspected[a], final: true, tailOnly: !fresh)
+            stats.bodyInspections &+= 1
+            inspect(bodies.sequence[a], v)
+            bodyScope = BodyScope()
+        }
+    }
+
+    /// Gives back flow direction `si`'s accumulator.
+    func releaseBody(_ si: Int) {
+        let a = Int(bodyAcc[si])
+        guard a >= 0 else { return }
+        if Int(bodies.owner[a]) == si { bodies.release(a) }
+        bodyAcc[si] = -1
+    }
+
+    /// In `run`: whether candidate `i` is left out of the body inspection under way.
+    @inline(__always)
+    func bodySkips(_ i: Int) -> Bool {
+        let p = defs.phases[i]
+        guard p == 2 || p == 4 else { return false }
+        if bodyScope.tailOnly && !bodyTailAnchored[i] { return true }
+        if !bodyScope.fromStart && bodyHeadAnchored[i] { stats.bodyAnchoredSkips &+= 1; return true }
+        if !bodyScope.final && bodyTailAnchored[i] { stats.bodyAnchoredSkips &+= 1; return true }
+        if bodyScope.accumulator >= 0 && bodies.hasMatched(bodyScope.accumulator, i) { return true }
+        return false
+    }
+
+    /// In `run`: candidate `i` matched the body inspection under way.
+    @inline(__always)
+    func bodyMatched(_ i: Int) {
+        let p = defs.phases[i]
+        guard p == 2 || p == 4, bodyScope.accumulator >= 0 else { return }
+        if !bodies.noteMatched(bodyScope.accumulator, i) { stats.bodyMatchListFull &+= 1 }
+    }
+
+    /// Accumulators in use (for tests and the stats event).
+    public var bodyAccumulatorsInUse: Int { bodies.owner.count &- bodies.free.count }
+}

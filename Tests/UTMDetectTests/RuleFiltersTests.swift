@@ -1,0 +1,237 @@
+import Testing
+import UTMCore
+import UTMDetect
+
+/// suricata-update's disable/enable/drop/modify.conf applied at load: every matcher, every file
+/// kind, their order, errors with file:line, hostile lines, and the bundle keeping the result.
+@Suite struct RuleFiltersTests {
+    static let rules = """
+        alert http $HOME_NET any -> $EXTERNAL_NET any (msg:"ET TROJAN Test CnC Beacon"; flow:established,to_server; content:"/gate.php"; http_uri; classtype:trojan-activity; sid:2000001; rev:3; metadata:signature_severity Critical, former_category TROJAN;)
+        alert http $HOME_NET any -> $EXTERNAL_NET any (msg:"ET INFO Test Dropbox Download"; flow:established,to_server; content:"dropbox"; http_host; sid:2000002; rev:1; metadata:signature_severity Informational;)
+        # alert tcp any any -> any any (msg:"ET TROJAN Test Old Family"; content:"old-family"; sid:2000003; rev:1;)
+        pass http any any -> any any (msg:"Local exception"; content:"/update"; http_uri; sid:2000004; rev:1;)
+        alert http any any -> any any (msg:"ET TROJAN Test Setter"; content:"stage1"; flowbits:set,stage1; flowbits:noalert; sid:2000005; rev:1;)
+        alert tcp any any -> any any (msg:"ET EXPLOIT Test gid"; content:"boom"; gid:3; sid:2000006; rev:1;)
+        # This is a comment, not a rule (alert me).
+        """
+
+    /// Loads `rules` from `file` with the given filter files; returns sid → action and the report.
+    func load(_ files: [(RuleFilters.Kind, String)], rules: String = Self.rules, file: String = "rules/emerging-all.rules")
+        throws -> ([UInt32: RuleAction], RuleLoadReport) {
+        var f = RuleFilters()
+        for (kind, text) in files { try f.add(text, kind: kind, name: "\(kind.rawValue).conf") }
+        var p = RuleParser()
+        p.filters = f
+        p.load(text: rules, file: file)
+        let set = p.finish()
+        var out: [UInt32: RuleAction] = [:]
+        for s in set.signatures { out[s.sid] = s.action }
+        return (out, set.report)
+    }
+
+    @Test func withoutFiltersNothingChanges() throws {
+        var p = RuleParser()
+        p.load(text: Self.rules, file: "x.rules")
+        let plain = p.finish()
+        let (filtered, report) = try load([])
+        #expect(plain.signatures.count == 5 && filtered.count == 5 && filtered[2000003] == nil)
+        #expect(plain.report.enabledRules == report.enabledRules && report.filtered == RuleFilterCounts())
+    }
+
+    @Test func sidMatchersDropOnlyAlertRules() throws {
+        let (a, r) = try load([(.drop, "2000001\n2000004\n2000005\n3:2000006\n")])
+        #expect(a[2000001] == .drop)
+        #expect(a[2000002] == .alert)
+        // A pass rule stays a pass (an exception must not turn into a block), a noalert flowbit
+        // setter stays silent.
+        #expect(a[2000004] == .pass && a[2000005] == .alert)
+        #expect(a[2000006] == .drop)
+        #expect(r.filtered.dropped == 2)
+        // A bare sid is gid 1: it does not name the gid 3 rule.
+        #expect(try load([(.drop, "2000006\n")]).0[2000006] == .alert)
+        // gid:sid:rev names one revision only; comma lists.
+        #expect(try load([(.drop, "1:2000001:2\n")]).0[2000001] == .alert)
+        let (b, _) = try load([(.drop, "1:2000001:3, 2000002\n")])
+        #expect(b[2000001] == .drop && b[2000002] == .drop)
+    }
+
+    @Test func regexMatchesTheWholeRuleCaseInsensitively() throws {
+        let (a, _) = try load([(.drop, "re:msg:\"et trojan\n")])
+        #expect(a[2000001] == .drop && a[2000002] == .alert && a[2000006] == .alert)
+        // Lookaheads combine the category with ET's severity (definitions/ips/drop.conf does).
+        let (b, _) = try load([(.drop, "re:^(?=.*msg:\\s*\"ET (TROJAN|INFO) )(?=.*signature_severity (critical|major))\n")])
+        #expect(b[2000001] == .drop && b[2000002] == .alert)
+        // Options past the msg are part of the text too.
+        #expect(try load([(.drop, "re:classtype:trojan-activity\n")]).0[2000001] == .drop)
+    }
+
+    @Test func metadataMatcherIsCaseInsensitive() throws {
+        let (a, _) = try load([(.drop, "metadata: SIGNATURE_SEVERITY critical\n")])
+        #expect(a[2000001] == .drop && a[2000002] == .alert)
+        #expect(try load([(.drop, "metadata: former_category Trojan\n")]).0[2000001] == .drop)
+        #expect(try load([(.drop, "metadata: signature_severity major\n")]).0[2000001] == .alert)
+    }
+
+    @Test func groupAndFilenameMatchersUseTheRuleFileName() throws {
+        for g in ["group:emerging-all", "group:emerging-all.rules", "group:emerging-*", "emerging-all.rules", "group:emerging-[a-c]ll",
+                  "filename:rules/*.rules", "*"] {
+            #expect(try load([(.disable, g + "\n")]).0.isEmpty, "\(g)")
+        }
+        for g in ["group:emerging-trojan*", "group:all", "filename:emerging-all.rules", "group:emerging-[!a]ll", "other.rules"] {
+            #expect(try load([(.disable, g + "\n")]).0.count == 5, "\(g)")
+        }
+    }
+
+    @Test func disableEnableAndTheirCounts() throws {
+        let (a, r) = try load([(.disable, "2000002\n"), (.enable, "2000003\n")])
+        #expect(a[2000002] == nil && a[2000003] == .alert)
+        #expect(r.filtered.disabled == 1 && r.filtered.enabled == 1)
+        // A disabled rule is not one of the enabled rules "loaded N of M" counts.
+        #expect(r.enabledRules == 5 && r.loaded == 5)
+        // A comment that only mentions an action is not a rule.
+        #expect(try load([(.enable, "re:alert me\n")]).0.count == 5)
+    }
+
+    @Test func orderIsDisableEnableDropModify() throws {
+        // Disabled then enabled again: loaded (suricata-update counts both).
+        let (a, r) = try load([(.disable, "2000001\n"), (.enable, "2000001\n")])
+        #expect(a[2000001] == .alert && r.filtered.disabled == 1 && r.filtered.enabled == 1)
+        // A commented rule enabled and dropped in the same load.
+        #expect(try load([(.enable, "2000003\n"), (.drop, "2000003\n")]).0[2000003] == .drop)
+        // drop runs before modify: modify sees the drop action (and can undo it).
+        let (b, rb) = try load([(.drop, "2000001\n"), (.modify, "2000001 \"^drop \" \"alert \"\n")])
+        #expect(b[2000001] == .alert && rb.filtered.dropped == 1 && rb.filtered.modified == 1)
+        // A disabled rule is never dropped (nor counted).
+        let (c, rc) = try load([(.disable, "2000001\n"), (.drop, "2000001\n")])
+        #expect(c[2000001] == nil && rc.filtered.dropped == 0)
+    }
+
+    @Test func modifyRewritesWithGroups() throws {
+        var p = RuleParser()
+        var f = RuleFilters()
+        try f.add("""
+            # Python and Oinkmaster group references
+            2000001 "content:\\"/gate\\.php\\"" "content:\\"/gate2.php\\""
+            re:Dropbox 'content:"(drop)(box)"' 'content:"\\2\\g<1>"'
+            modifysid 3:2000006 "boom" | "${0}x"
+            """, kind: .modify, name: "modify.conf")
+        p.filters = f
+        p.load(text: Self.rules, file: "x.rules")
+        let set = p.finish()
+        #expect(set.report.filtered.modified == 3, "\(set.report.warnings)")
+        func pattern(_ sid: UInt32) -> String? {
+            set.signatures.first { $0.sid == sid }?.prefilter.map { String(decoding: $0.pattern, as: UTF8.self) }
+        }
+        #expect(pattern(2000001) == "/gate2.php")
+        #expect(pattern(2000002) == "boxdrop")
+        #expect(pattern(2000006) == "boomx")
+    }
+
+    @Test func modifyThatBreaksTheRuleIsAWarningAndTheRuleStays() throws {
+        let (a, r) = try load([(.modify, "2000001 \"content\" \"con(tent\"\n")])
+        #expect(a[2000001] == .alert)
+        #expect(r.filtered.modified == 0 && r.filtered.modifyFailed == 1)
+        #expect(r.warnings.contains { $0.contains("rules/emerging-all.rules:1") && $0.contains("sid 2000001") && $0.contains("modify.conf") },
+                "\(r.warnings)")
+        #expect(r.errors.isEmpty)
+    }
+
+    @Test func badLinesNameFileAndLine() {
+        let cases: [(RuleFilters.Kind, String, Int, String)] = [
+            (.drop, "# fine\n2000001\nbogus\n", 3, "not a matcher"),
+            (.disable, "\n\nre:(unclosed\n", 3, "bad regular expression"),
+            (.enable, "1:x\n", 1, "gid:sid"),
+            (.enable, "1:2:3:4\n", 1, "gid:sid"),
+            (.drop, "metadata: lonely\n", 1, "key and a value"),
+            (.drop, "re:\n", 1, "needs a regular expression"),
+            (.modify, "2000001 \"a\"\n", 1, "MATCHER"),
+            (.modify, "2000001 \"a\" \"b\n", 1, "unclosed quote"),
+            (.modify, "2000001 \"(a\" \"b\"\n", 1, "bad regular expression"),
+            (.modify, "nosuch \"a\" \"b\"\n", 1, "not a matcher"),
+            (.modify, "2000001 \"a\" \"\\\\q\"\n", 1, "bad escape"),
+        ]
+        for (kind, text, line, why) in cases {
+            do {
+                _ = try RuleFilters.parse(text, kind: kind, name: "f.conf")
+                Issue.record("\(text) parsed")
+            } catch {
+                #expect(error.file == "f.conf" && error.line == line && error.message.contains(why), "\(text): \(error)")
+            }
+        }
+    }
+
+    @Test func commentsBlankLinesCRLFAndTrailingSpaces() throws {
+        let f = try RuleFilters.parse("# header\r\n\r\n   \n  2000001  \r\n\t# indented comment\nre:ET INFO   \n", kind: .drop, name: "d")
+        #expect(f.drop.count == 2)
+        var p = RuleParser()
+        p.filters = f
+        p.load(text: Self.rules, file: "x.rules")
+        let set = p.finish()
+        #expect(set.signatures.filter { $0.action == .drop }.map(\.sid).sorted() == [2000001, 2000002])
+    }
+
+    @Test func hostileFilterFilesNeverTrap() {
+        let seeds = ["re:", "re:\u{0}", "1:", ":", ",", "1,,2", "group:", "[", "group:[", "group:[!", "group:[]]", "metadata:",
+                     "\"", "'", "\\", "modifysid", "modifysid 1 \"a\" |", "* \"(?=\" \"\"", "4294967296",
+                     String(repeating: "*", count: 5000), String(repeating: "(", count: 3000), "re:" + String(repeating: "a*", count: 2000)]
+        for s in seeds {
+            for kind in RuleFilters.Kind.allCases {
+                for cut in [s.count, s.count / 2, 1] {
+                    _ = try? RuleFilters.parse(String(s.prefix(cut)), kind: kind, name: "h")
+                }
+            }
+        }
+        // A pathological glob against a long name stays linear (no exponential backtracking).
+        let glob = String(repeating: "*a", count: 200) + "b"
+        let (a, _) = (try? load([(.disable, "group:" + glob + "\n")], file: String(repeating: "a", count: 4000))) ?? ([:], RuleLoadReport())
+        #expect(a.count == 5)
+    }
+
+    @Test func truncatedAndSplitRuleLinesWithFilters() throws {
+        var f = RuleFilters()
+        try f.add("*\n", kind: .drop, name: "d")
+        try f.add("*\n", kind: .enable, name: "e")
+        try f.add("* \"sid\" \"sid\"\n", kind: .modify, name: "m")
+        let text = Self.rules
+        for cut in stride(from: 0, through: text.utf8.count, by: 7) {
+            var p = RuleParser()
+            p.filters = f
+            p.load(text: String(decoding: Array(text.utf8.prefix(cut)), as: UTF8.self), file: "t")
+            _ = p.finish()
+        }
+        // A rule split with `\` continuations is one rule for the filters too.
+        var p = RuleParser()
+        p.filters = f
+        p.load(text: "alert tcp any any -> any any \\\n(msg:\"x\"; \\\n content:\"y\"; sid:7;)\n", file: "t")
+        let set = p.finish()
+        #expect(set.signatures.count == 1 && set.signatures[0].action == .drop)
+    }
+
+    @Test func bundleKeepsDroppedAndDisabledRules() throws {
+        var p = RuleParser()
+        p.filters = try RuleFilters.parse("2000001\n", kind: .drop, name: "d")
+        try p.filters!.add("2000002\n", kind: .disable, name: "x")
+        p.load(text: Self.rules, file: "t.rules")
+        let original = DetectDefinitions(ruleSet: p.finish())
+        let back = try DefinitionsBundle.decode(DefinitionsBundle.encode(definitions: original), file: "b")
+        let actions = Dictionary(uniqueKeysWithValues: back.signatures.map { ($0.sid, $0.action) })
+        #expect(actions[2000001] == .drop && actions[2000002] == nil && actions[2000006] == .alert)
+    }
+
+    @Test func droppedRuleDropsInTheEngine() throws {
+        let rule = "alert udp any any -> any any (msg:\"ET TROJAN udp abc\"; content:\"abc\"; sid:2000010; rev:1;)\n"
+        var p = RuleParser()
+        p.filters = try RuleFilters.parse("re:ET TROJAN\n", kind: .drop, name: "d")
+        p.load(text: rule, file: "t.rules")
+        let d = DetectEngine(definitions: DetectDefinitions(ruleSet: p.finish()))
+        var f = PacketFacts()
+        f.ipProto = 17
+        f.direction = .toServer
+        var hits: [RuleAction] = []
+        d.beginPacket()
+        Array("xxabcxx".utf8).withUnsafeBytes { raw in
+            _ = d.inspectPacket(f, payload: ByteView(raw), slot: -1, time: 0) { i, _ in hits.append(d.defs.signature(i).action) }
+        }
+        #expect(hits == [.drop])
+    }
+}
