@@ -89,13 +89,25 @@ extension Engine {
         if sans {
             // The leaf as tls.certs alongside its names, for rules that use both.
             if n > 0 { p.withCertificate(0) { buffers[.tlsCerts] = $0 } }
+            var named = false
             p.withCertificate(0) { leaf in
                 guard let layout = X509.layout(leaf) else { return }
                 X509.forEachDNSName(layout.extensions, limit: Engine.maxSubjectAltNames) { name in
+                    named = true
                     buffers[.tlsSubjectAltName] = name
                     d.inspectApp(.tls, phase: 3, f, buffers: buffers, slot: slot, time: time) { s, alert in
                         if d.firstInstanceMatch(s) { self.detectMatched(s, alert, f) }
                     }
+                }
+            }
+            // A leaf without DNS names (no subjectAltName, IP addresses only, a self-signed C2
+            // certificate with just a CN) or one that does not parse: the message is still
+            // inspected once, or every tls.cert_subject/issuer/serial rule would miss it
+            // whenever some loaded rule used tls.subjectaltname.
+            if !named && n == 0 {
+                buffers[.tlsSubjectAltName] = nil
+                d.inspectApp(.tls, phase: 3, f, buffers: buffers, slot: slot, time: time) { s, alert in
+                    if d.firstInstanceMatch(s) { self.detectMatched(s, alert, f) }
                 }
             }
         }

@@ -141,6 +141,21 @@ import UTMCrypto
         #expect(n[60] == 2 && n[61] == nil && n[62] == 2 && n[63] == nil && n[64] == 2, "\(n)")
     }
 
+    /// A leaf with no DNS name in its subjectAltName still meets the certificate rules when a
+    /// tls.subjectaltname rule is loaded beside them (the names loop was the only inspection).
+    @Test func certificateRulesWithoutAltNames() throws {
+        let bare = Self.x509(cn: "c2.evil.example", serial: [0x07], sans: [])
+        let frames = T.tcpSession(v6: false, sport: 45103, dport: 443,
+                                  exchanges: [(T.clientHello(sni: "c2.evil.example"), Self.tls12Flight([bare]))])
+        let rules = """
+            alert tls any any -> any any (msg:"any san"; tls.subjectaltname; content:"evil"; sid:70;)
+            alert tls any any -> any any (msg:"subject"; tls.cert_subject; content:"CN=c2.evil.example"; sid:71;)
+            alert tls any any -> any any (msg:"serial"; tls.cert_serial; content:"07"; bsize:2; sid:72;)
+            """
+        let n = try Self.alerts(rules, frames)
+        #expect(n[70] == nil && n[71] == 1 && n[72] == 1, "\(n)")
+    }
+
     // MARK: ALPN
 
     @Test func tlsALPNInstances() throws {
