@@ -136,7 +136,13 @@ public final class Regex: @unchecked Sendable {
                     }
                 }
             }
-            if rc >= 0 { return Array(output[0 ..< min(length, output.count)]) }
+            if rc >= 0 {
+                // The first buffer (twice the subject) may exceed the bound: check the result.
+                guard length <= maxOutput else {
+                    throw RegexError(code: PCRE2_ERROR_NOMEMORY, offset: 0, message: "the result would be longer than \(maxOutput) bytes")
+                }
+                return Array(output[0 ..< min(length, output.count)])
+            }
             if rc == PCRE2_ERROR_NOMEMORY && length > output.count && length <= maxOutput {
                 output = [UInt8](repeating: 0, count: length)
                 continue

@@ -66,3 +66,16 @@ import UTMRegex
         #expect(e != nil && e!.description.contains("at pattern offset"))
     }
 }
+
+/// modify.conf's substitution is bounded: a replacement that grows a rule past `maxOutput` is
+/// an error even when the first output buffer (twice the subject) would have held it.
+@Suite struct RegexSubstituteBoundTests {
+    @Test func resultLongerThanTheBoundIsRefused() throws {
+        let subject = [UInt8](repeating: UInt8(ascii: "a"), count: 100)
+        let grown = try Regex.substituteAll(pattern: Array("a".utf8), in: subject, replacement: Array("bb".utf8), maxOutput: 1000)
+        #expect(grown.count == 200)
+        #expect(throws: RegexError.self) {
+            _ = try Regex.substituteAll(pattern: Array("a".utf8), in: subject, replacement: Array("bb".utf8), maxOutput: 150)
+        }
+    }
+}
