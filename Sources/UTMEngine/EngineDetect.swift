@@ -223,6 +223,8 @@ extension Engine {
         var k = 0
         while k < n {
             let tx = http.items[i].ready(k)
+            // Each transaction its own alerts, even when several complete in one packet.
+            if k > 0 { d.beginTransaction() }
             let headersDone = direction == .toServer
                 ? tx.method.isPresent : (tx.statusLine.isPresent && !tx.flags.contains(.interimResponse))
             let next = d.progress(slot, direction)

@@ -24,8 +24,9 @@ import UTMCore
 ///   list per accumulator; when it is full, counted, and a repeat alert is possible).
 /// - Positions are body-relative: a signature with an absolute position in a body buffer
 ///   (offset, depth, startswith, byte_test without relative...) is verified only on an
-///   inspection that begins at the body's first byte, and one that reads the buffer's end
-///   (endswith, bsize) only on the inspection that ends with the body. That is stricter than
+///   inspection that begins at the body's first byte, one that reads the buffer's end
+///   (endswith) only on the inspection that ends with the body, and one that reads its
+///   length (bsize) only on an inspection that covers the whole body (both). That is stricter than
 ///   Suricata, which verifies them on any inspection and so can both miss and misfire.
 /// - No accumulator free: the transaction is inspected per feed as before, counted
 ///   (`detect.body_pool_exhausted`).
@@ -179,6 +180,9 @@ extension DetectEngine {
                     if c.endsWith { tail = true }
                     if !c.isRelative && (c.offset != nil || c.depth != nil || c.startsWith) { head = true }
                 case .length:
+                    // bsize is the whole body's length: judged only on an inspection that
+                    // covers it from its first byte to its end, never on a window.
+                    head = true
                     tail = true
                 case .pcre, .base64Decode:
                     continue
@@ -218,7 +222,8 @@ extension DetectEngine {
             bytes = bytes.prefix(room)
             final = true
         }
-        if !bytes.isEmpty { bodyInspected(slot, direction, sequence: sequence, bytes.count) }
+        // Always, even with no bytes (a body's end): keys `headersQuiet` to this transaction.
+        bodyInspected(slot, direction, sequence: sequence, bytes.count)
         accumulate(si, sequence, bytes, start: Int(bodyBytes[si]) &- bytes.count, final: final, held: a, request: request, inspect)
     }
 
@@ -243,8 +248,10 @@ extension DetectEngine {
             bytes = bytes.prefix(Int(limit &- offset))
             final = true
         }
-        // Keys `headersQuiet` to this stream (its header buffers are the ones inspected).
-        if !bytes.isEmpty { bodyInspected(slot, direction, sequence: sequence, bytes.count) }
+        // Keys `headersQuiet` to this stream (its header buffers are the ones inspected), also
+        // for an empty DATA frame that only ends the body: another stream's quiet headers
+        // must not hide this one's header-prefiltered body rules.
+        bodyInspected(slot, direction, sequence: sequence, bytes.count)
         accumulate(si, sequence, bytes, start: Int(offset), final: final, held: a,
                    request: direction == .toServer, stream: true, inspect)
     }
@@ -264,6 +271,21 @@ extension DetectEngine {
         guard Int(bodies.owner[a]) == si else { return }
         bodies.release(a)
         bodyStreamHeld[si] &-= 1
+    }
+
+    /// HTTP/2: stream side `key` is finished and its stream is about to be freed. What its
+    /// accumulator still holds is inspected as the body's end and the accumulator given back:
+    /// a body whose end marker the engine could not keep (piece table full) is neither left
+    /// unseen (no stream to flush at the flow's end) nor held against the per-direction cap.
+    public func endStreamBody(slot: Int, direction: Direction, key: UInt32, _ inspect: (ByteView) -> Void) {
+        guard slot >= 0 && slot < flowIDs.count else { return }
+        let si = slot &* 2 &+ direction.index
+        guard bodyStreamHeld[si] > 0 else { return }
+        let a = streamAccumulator(si, key)
+        guard a >= 0 else { return }
+        stats.bodyEndsRecovered &+= 1
+        flushOne(slot, direction, a) { _, v in inspect(v) }
+        releaseStream(si, a)
     }
 
     /// Gives back every HTTP/2 accumulator of flow direction `si` (its flow ended).
@@ -371,21 +393,23 @@ extension DetectEngine {
         let si = slot &* 2 &+ direction.index
         let a = Int(bodyAcc[si])
         if a >= 0 {
-            flushOne(a, inspect)
+            flushOne(slot, direction, a, inspect)
             releaseBody(si)
         }
         guard bodyStreamHeld[si] > 0 else { return }
         var k = 0
         while k < bodies.owner.count {
-            if Int(bodies.owner[k]) == si && bodies.stream[k] { flushOne(k, inspect) }
+            if Int(bodies.owner[k]) == si && bodies.stream[k] { flushOne(slot, direction, k, inspect) }
             k &+= 1
         }
         releaseStreams(si)
     }
 
-    func flushOne(_ a: Int, _ inspect: (UInt32, ByteView) -> Void) {
+    func flushOne(_ slot: Int, _ direction: Direction, _ a: Int, _ inspect: (UInt32, ByteView) -> Void) {
         let fresh = bodies.fresh[a] > 0
         if (fresh || hasTailAnchored) && bodies.length[a] > 0, let v = bodies.view(a) {
+            // The quiet-headers flag must describe this transaction's headers, not the last fed one's.
+            bodyInspected(slot, direction, sequence: bodies.sequence[a], 0)
             bodyScope = BodyScope(active: true, accumulator: a, fromStart: !bodies.inspected[a], final: true, tailOnly: !fresh)
             stats.bodyInspections &+= 1
             inspect(bodies.sequence[a], v)

@@ -1,4 +1,5 @@
 import UTMCore
+import UTMAppLayer
 import UTMMatch
 import UTMCrypto
 
@@ -31,6 +32,13 @@ public struct DetectStats: Sendable {
     /// Body-phase candidates not verified because the inspected bytes do not begin (end) where
     /// the body does and the signature reads an absolute position from its start (end).
     public var bodyAnchoredSkips: UInt64 = 0
+    /// Body pieces of one feed not kept because the piece table was full (sized so it never
+    /// is: two per pending HTTP transaction); counted, never silent.
+    public var bodyPiecesLost: UInt64 = 0
+    /// HTTP/2 bodies whose end marker was lost, inspected and released when their stream ended.
+    public var bodyEndsRecovered: UInt64 = 0
+    /// Accumulators taken from the least recently fed body because the pool was empty.
+    public var bodyEvictions: UInt64 = 0
     public init() {}
 }
 
@@ -93,6 +101,9 @@ public final class DetectEngine {
     /// Per signature: the packet serial it last matched on (one alert per signature per packet).
     var matchedOn: [UInt64]
     public private(set) var packetSerial: UInt64 = 0
+    /// What `matchedOn` compares: the packet, and within it each HTTP transaction (or HTTP/2
+    /// stream) inspected, so two transactions completing in one packet each alert.
+    var matchSerial: UInt64 = 0
     var scratchBits = FlowBits()
 
     // Per flow slot.
@@ -169,7 +180,11 @@ public final class DetectEngine {
     var pieceLength: [Int32]
     var pieceEnded: [Bool]
     var pieceCount = 0
-    static let bodyPieceLimit = 8
+    /// At least two pieces per transaction the HTTP parser holds at once (both directions are
+    /// read from one feed at a flow's end), so no transaction's body is cut from a feed
+    /// (`reserveBodyPieces`).
+    static let bodyPieceLimit = 2 * HTTPConfig().maxPendingTransactions
+    var pieceLimit = DetectEngine.bodyPieceLimit
     /// Set by the engine while one feed's pieces are read for both directions (a flow's end).
     public var keepBodyPieces = false
     /// Per-transaction body accumulation (BodyAccumulators.swift): the pool, each flow
@@ -242,7 +257,11 @@ public final class DetectEngine {
     // MARK: Flow state
 
     /// Call once per packet before any inspection: starts a new "alert once per packet" scope.
-    public func beginPacket() { packetSerial &+= 1 }
+    public func beginPacket() { packetSerial &+= 1; matchSerial &+= 1 }
+
+    /// A new HTTP transaction (stream) of the packet is inspected: a signature that matched the
+    /// previous one may match this one too.
+    public func beginTransaction() { matchSerial &+= 1 }
 
     /// The detection slot of a flow, reset when the table slot now holds a different flow.
     public func flowSlot(index: Int32, flowID: UInt64) -> Int {
@@ -442,7 +461,7 @@ public final class DetectEngine {
         while k < n {
             let i = Int(candidates[k])
             k &+= 1
-            if matchedOn[i] == packetSerial { continue }
+            if matchedOn[i] == matchSerial { continue }
             if headerRulesDone && isHeaderOnly(i) { continue }
             stats.verifications &+= 1
             let box = boxes[i]
@@ -473,7 +492,7 @@ public final class DetectEngine {
             }
             dropPending(si, i)
             stats.matches &+= 1
-            matchedOn[i] = packetSerial
+            matchedOn[i] = matchSerial
             guard let action = filteredAction(i, box.sig, facts, time) else { stats.suppressed &+= 1; continue }
             if action == .pass {
                 if passAppliesToFlow(i, true) { passed[slot] = true }
@@ -707,6 +726,19 @@ public final class DetectEngine {
         bodyBytes[si] = Int32(truncatingIfNeeded: Swift.min(Int(Int32.max), Int(bodyBytes[si]) &+ n))
     }
 
+    /// Sizes the piece table for an HTTP parser holding up to `transactions` at once (two
+    /// pieces each: one per direction); called when the engine takes the detector, not per packet.
+    public func reserveBodyPieces(transactions: Int) {
+        let n = Swift.max(DetectEngine.bodyPieceLimit, 2 &* transactions)
+        guard n > pieceLimit else { return }
+        pieceTx += Array(repeating: -1, count: n &- pieceLimit)
+        pieceDirection += Array(repeating: .toServer, count: n &- pieceLimit)
+        pieceStart += Array(repeating: 0, count: n &- pieceLimit)
+        pieceLength += Array(repeating: 0, count: n &- pieceLimit)
+        pieceEnded += Array(repeating: false, count: n &- pieceLimit)
+        pieceLimit = n
+    }
+
     /// Starts collecting body bytes delivered during one parser feed.
     public func beginBody() {
         if keepBodyPieces { return }
@@ -719,7 +751,7 @@ public final class DetectEngine {
     public func collectBody(transaction: Int, direction: Direction, _ data: ByteView, ended: Bool = false) {
         var p = pieceCount &- 1
         if p < 0 || Int(pieceTx[p]) != transaction || pieceDirection[p] != direction || pieceEnded[p] {
-            guard pieceCount < DetectEngine.bodyPieceLimit else { return }
+            guard pieceCount < pieceLimit else { stats.bodyPiecesLost &+= 1; return }
             p = pieceCount
             pieceCount &+= 1
             pieceTx[p] = Int32(truncatingIfNeeded: transaction)
@@ -768,7 +800,7 @@ public final class DetectEngine {
         while k < n {
             let i = Int(candidates[k])
             k &+= 1
-            if matchedOn[i] == packetSerial { continue }
+            if matchedOn[i] == matchSerial { continue }
             if headerRulesDone && isHeaderOnly(i) { continue }
             if bodyScope.active && bodySkips(i) { continue }
             stats.verifications &+= 1
@@ -782,7 +814,7 @@ public final class DetectEngine {
             }
             guard case .match(let alert) = r else { continue }
             stats.matches &+= 1
-            matchedOn[i] = packetSerial
+            matchedOn[i] = matchSerial
             if bodyScope.active { bodyMatched(i) }
             guard let action = filteredAction(i, box.sig, facts, time) else { stats.suppressed &+= 1; continue }
             if action == .pass {
