@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import AllocationCounter
 import UTMCore
 import UTMDetect
 @testable import UTMEngine
@@ -111,5 +112,48 @@ import UTMDetect
         #expect(Self.run(frames(clean), defs).sids == [1], "only the transaction with the marker")
         // One transaction with the marker twice: still one alert.
         #expect(Self.run(A.exchange(body: body + body), defs).sids == [1])
+    }
+
+    /// The paths these fixes added (a ninth pipelined body, a lost HTTP/2 end marker recovered
+    /// when its stream ends, empty DATA ends, two transactions in one packet) allocate nothing
+    /// per packet.
+    @Test func fixedPathsDoNotAllocate() {
+        guard allocationCounterWorks() else { return }
+        var cfg = EngineConfig()
+        cfg.http.maxPendingTransactions = 16
+        let engine = Engine(config: cfg)
+        engine.loadDetection(A.definitions())
+        let upload = "name=x&user=admin&pass=secret"
+        let pipelined = Array((String(repeating: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nx", count: 8)
+            + "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: \(upload.utf8.count)\r\n\r\n" + upload).utf8)
+        let body = A.filler(20) + Array("EICAR-LIKE-MARKER".utf8)
+        let block = B.lit(":method", "GET") + B.lit(":path", "/f") + B.lit(":authority", "files.example")
+        let client = B.preface + B.frame(4, 0, 0, []) + B.frame(1, 0x5, 1, block) + B.frame(1, 0x5, 3, block) + B.frame(1, 0x5, 5, block)
+        let server = B.frame(4, 0, 0, []) + B.frame(1, 0x4, 1, [0x88]) + B.frame(1, 0x4, 3, [0x88]) + B.frame(1, 0x4, 5, [0x88])
+        var burst: [UInt8] = []
+        for _ in 0 ..< 32 { burst += B.frame(0, 0, 3, [0x61]) + B.frame(0, 0, 5, [0x62]) }
+        burst += B.frame(0, 0x1, 1, []) + B.frame(0, 0x1, 3, [])
+        let traffic = B.session(sport: 47140, dport: 80, [(true, Array(pipelined[..<(pipelined.count - 17)])),
+                                                          (true, Array(pipelined[(pipelined.count - 17)...]))])
+            + B.session(sport: 47141, dport: 80, [(true, A.request + A.request),
+                                                  (false, A.responseHead(body.count) + body + A.responseHead(body.count) + body)])
+            + B.session(sport: 47142, [(true, client), (false, server), (false, B.frame(0, 0, 1, Array("xxEICAR-LIKE-MARKERxx".utf8))),
+                                       (false, burst)])
+        var before = engine.stats.alerts
+        let n = steadyStateAllocations(engine, traffic, rounds: 5) { before = engine.stats.alerts }
+        #expect(n == 0, "allocated \(n) times")
+        #expect(engine.stats.alerts >= before + 4 * 5, "every round alerts on each flow")
+    }
+
+    /// A response cut by the FIN before its Content-Length, its bytes so far ending with
+    /// THE-END: a cut, not the body's end, so `endswith` is not judged (it fired before); the
+    /// bytes are still inspected for everything else.
+    @Test func truncatedBodyIsNotItsEnd() {
+        let defs = A.definitions()
+        let body = A.filler(40) + Array("THE-END".utf8)
+        #expect(Self.run(A.exchange(body: body, cuts: [45], length: 5000), defs).sids.isEmpty)
+        #expect(Self.run(A.exchange(body: body, cuts: [45]), defs).sids == [5], "complete: judged")
+        let marked = A.filler(40) + Array("EICAR-LIKE-MARKERTHE-END".utf8)
+        #expect(Self.run(A.exchange(body: marked, cuts: [45], length: 5000), defs).sids == [1])
     }
 }

@@ -198,8 +198,10 @@ extension DetectEngine {
     /// and decompressed by the parser); `ended`: the body ends with them. Calls `inspect` for
     /// each inspection due (zero, one, or more for a feed larger than an accumulator), with
     /// `bodyScope` set for `run`. Nothing here allocates: the pool was reserved at init.
+    /// `truncated`: the body was cut there (gap, flow end before its length, feed room), so
+    /// its bytes are inspected and released as at an end, but end-anchored rules are not judged.
     public func feedBody(slot: Int, direction: Direction, sequence: UInt32, _ data: ByteView, ended: Bool,
-                         _ inspect: (ByteView) -> Void) {
+                         truncated: Bool = false, _ inspect: (ByteView) -> Void) {
         guard slot >= 0 && slot < flowIDs.count else { return }
         let si = slot &* 2 &+ direction.index
         let request = direction == .toServer
@@ -224,7 +226,8 @@ extension DetectEngine {
         }
         // Always, even with no bytes (a body's end): keys `headersQuiet` to this transaction.
         bodyInspected(slot, direction, sequence: sequence, bytes.count)
-        accumulate(si, sequence, bytes, start: Int(bodyBytes[si]) &- bytes.count, final: final, held: a, request: request, inspect)
+        accumulate(si, sequence, bytes, start: Int(bodyBytes[si]) &- bytes.count, final: final, held: a, request: request,
+                   truncated: truncated && ended, inspect)
     }
 
     /// HTTP/2: body bytes of one stream side (`sequence`: the engine's key for it), `offset`
@@ -301,8 +304,10 @@ extension DetectEngine {
 
     /// The accumulation itself: `bytes` begin `start` bytes into the body; `held` is the
     /// accumulator already serving it (-1: none).
+    /// `truncated`: `final` is a cut, not the body's end (inspected without judging the end).
     func accumulate(_ si: Int, _ sequence: UInt32, _ bytes: ByteView, start: Int, final: Bool, held: Int, request: Bool,
-                    stream: Bool = false, _ inspect: (ByteView) -> Void) {
+                    stream: Bool = false, truncated: Bool = false, _ inspect: (ByteView) -> Void) {
+        let atEnd = final && !truncated
         let minimal = request ? config.requestBodyMinimal : config.responseBodyMinimal
         let window = request ? config.requestBodyWindow : config.responseBodyWindow
         var a = held
@@ -319,12 +324,12 @@ extension DetectEngine {
             guard !bytes.isEmpty else { return }
             if start > 0 {
                 // Earlier bytes of this body went by without an accumulator: per feed.
-                runBody(bytes, accumulator: -1, fromStart: start == 0, final: final, inspect)
+                runBody(bytes, accumulator: -1, fromStart: start == 0, final: atEnd, inspect)
                 return
             }
             if final {
                 // The whole body in one feed: inspected in place, never copied.
-                runBody(bytes, accumulator: -1, fromStart: true, final: true, inspect)
+                runBody(bytes, accumulator: -1, fromStart: true, final: atEnd, inspect)
                 return
             }
             let capped = stream && Int(bodyStreamHeld[si]) >= config.bodyStreamsPerDirection
@@ -355,8 +360,8 @@ extension DetectEngine {
                 let first = !bodies.inspected[a]
                 let due = final ? bodies.fresh[a] > 0 : (held >= bodies.capacity || (first && held >= minimal))
                 if due, let v = bodies.view(a) {
-                    runBody(v, accumulator: a, fromStart: first, final: final, inspect)
-                } else if final && held > 0, let v = bodies.view(a) {
+                    runBody(v, accumulator: a, fromStart: first, final: atEnd, inspect)
+                } else if atEnd && held > 0, let v = bodies.view(a) {
                     runBody(v, accumulator: a, fromStart: false, final: true, tailOnly: true, inspect)
                 }
                 if final {

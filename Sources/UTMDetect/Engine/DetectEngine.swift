@@ -179,6 +179,9 @@ public final class DetectEngine {
     var pieceStart: [Int32]
     var pieceLength: [Int32]
     var pieceEnded: [Bool]
+    /// The piece ends where bytes were cut (room of the feed, a gap, the flow's end before
+    /// the declared length), not where the body does: `endswith`/`bsize` are not judged on it.
+    var pieceTruncated: [Bool]
     var pieceCount = 0
     /// At least two pieces per transaction the HTTP parser holds at once (both directions are
     /// read from one feed at a flow's end), so no transaction's body is cut from a feed
@@ -240,6 +243,7 @@ public final class DetectEngine {
         pieceStart = Array(repeating: 0, count: DetectEngine.bodyPieceLimit)
         pieceLength = Array(repeating: 0, count: DetectEngine.bodyPieceLimit)
         pieceEnded = Array(repeating: false, count: DetectEngine.bodyPieceLimit)
+        pieceTruncated = Array(repeating: false, count: DetectEngine.bodyPieceLimit)
         // An accumulator must hold a first inspection's bytes and leave room after its window.
         let accBytes = Swift.max(config.bodyAccumulatorBytes, config.requestBodyMinimal, config.responseBodyMinimal,
                                  Swift.max(config.requestBodyWindow, config.responseBodyWindow) &+ 1024)
@@ -736,6 +740,7 @@ public final class DetectEngine {
         pieceStart += Array(repeating: 0, count: n &- pieceLimit)
         pieceLength += Array(repeating: 0, count: n &- pieceLimit)
         pieceEnded += Array(repeating: false, count: n &- pieceLimit)
+        pieceTruncated += Array(repeating: false, count: n &- pieceLimit)
         pieceLimit = n
     }
 
@@ -759,13 +764,14 @@ public final class DetectEngine {
             pieceStart[p] = Int32(bodyLen)
             pieceLength[p] = 0
             pieceEnded[p] = false
+            pieceTruncated[p] = false
         }
         if ended { pieceEnded[p] = true }
         let room = body.capacity &- bodyLen
         let n = Swift.min(room, data.count)
         // Bytes past the feed's room are not inspected: the body is inspected as if it ended
         // here (and per feed after), so its accumulation never joins bytes across the hole.
-        if n < data.count { pieceEnded[p] = true }
+        if n < data.count { pieceEnded[p] = true; pieceTruncated[p] = true }
         guard n > 0 else { return }
         body.write(data.prefix(n), at: bodyLen)
         bodyLen &+= n
@@ -773,13 +779,13 @@ public final class DetectEngine {
     }
 
     /// The body bytes of `transaction` in `direction` collected since `beginBody()`, and
-    /// whether its body ended in them; nil when none arrived and it did not end.
-    public func collectedBody(transaction: Int, direction: Direction) -> (data: ByteView, ended: Bool)? {
+    /// whether its body ended (or was cut: `truncated`) in them; nil when none arrived and it did not end.
+    public func collectedBody(transaction: Int, direction: Direction) -> (data: ByteView, ended: Bool, truncated: Bool)? {
         var p = 0
         while p < pieceCount {
             if Int(pieceTx[p]) == transaction && pieceDirection[p] == direction {
                 let v = body.view(Int(pieceStart[p]), Int(pieceLength[p])) ?? .empty
-                return (v, pieceEnded[p])
+                return (v, pieceEnded[p], pieceTruncated[p])
             }
             p &+= 1
         }
