@@ -73,7 +73,6 @@ extension Engine {
             eve.json.key("body_match_list_full"); eve.json.uint(s.bodyMatchListFull)
             eve.json.key("body_anchored_skips"); eve.json.uint(s.bodyAnchoredSkips)
             eve.json.key("body_pieces_lost"); eve.json.uint(s.bodyPiecesLost)
-            eve.json.key("body_evictions"); eve.json.uint(s.bodyEvictions)
             eve.json.key("body_ends_recovered"); eve.json.uint(s.bodyEndsRecovered)
             eve.json.endObject()
         }

@@ -37,8 +37,6 @@ public struct DetectStats: Sendable {
     public var bodyPiecesLost: UInt64 = 0
     /// HTTP/2 bodies whose end marker was lost, inspected and released when their stream ended.
     public var bodyEndsRecovered: UInt64 = 0
-    /// Accumulators taken from the least recently fed body because the pool was empty.
-    public var bodyEvictions: UInt64 = 0
     public init() {}
 }
 
