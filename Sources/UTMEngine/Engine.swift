@@ -92,7 +92,10 @@ public final class Engine {
     /// The decision for the packet being processed (reset for each packet).
     public internal(set) var decision = PacketDecision()
     /// The IPS (nil until rules are loaded) and the packet it is inspecting (EngineDetect.swift).
-    public internal(set) var detect: DetectEngine?
+    public internal(set) var detect: DetectEngine? {
+        /// Every pending HTTP transaction's body must fit the detector's per-feed piece table.
+        didSet { detect?.reserveBodyPieces(transactions: config.http.maxPendingTransactions) }
+    }
     var detectCursor = DetectCursor()
     /// Time of the newest packet seen, for ending flows at shutdown.
     public private(set) var now: Timestamp = .zero

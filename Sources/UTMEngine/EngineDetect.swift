@@ -223,6 +223,8 @@ extension Engine {
         var k = 0
         while k < n {
             let tx = http.items[i].ready(k)
+            // Each transaction its own alerts, even when several complete in one packet.
+            if k > 0 { d.beginTransaction() }
             let headersDone = direction == .toServer
                 ? tx.method.isPresent : (tx.statusLine.isPresent && !tx.flags.contains(.interimResponse))
             let next = d.progress(slot, direction)
@@ -232,7 +234,10 @@ extension Engine {
                 detectCursor.httpPhase = direction == .toServer ? 1 : 3
             }
             if let piece = d.collectedBody(transaction: k, direction: direction) {
-                d.feedBody(slot: slot, direction: direction, sequence: tx.sequence, piece.data, ended: piece.ended) { b in
+                // Ended by a gap or the flow's end before its length: a cut, not the body's end.
+                let cut = piece.truncated || (piece.ended && tx.flags.contains(direction == .toServer ? .requestBodyTruncated : .responseBodyTruncated))
+                d.feedBody(slot: slot, direction: direction, sequence: tx.sequence, piece.data, ended: piece.ended,
+                           truncated: cut) { b in
                     self.detectHTTPInspect(d, i, k, tx, direction, body: b, payload: payload)
                 }
             }

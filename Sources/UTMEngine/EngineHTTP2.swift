@@ -59,7 +59,27 @@ extension Engine {
                 k += 1
             }
         }
+        if detect != nil { detectHTTP2Finished(i) }
         logHTTP2(i, time: time, m)
+    }
+
+    /// Streams about to be logged and freed: any body accumulator still held for them (its end
+    /// marker was not kept) is inspected and released while the stream's buffers still exist.
+    func detectHTTP2Finished(_ i: Int) {
+        guard let d = detect, detectCursor.slot >= 0 else { return }
+        http2.items[i].readyIndices(into: &http2Ready)
+        var k = 0
+        while k < http2Ready.count {
+            let s = http2Ready[k]
+            k += 1
+            let key = http2.items[i].streams[s].sequence | 0x8000_0000
+            d.endStreamBody(slot: detectCursor.slot, direction: .toServer, key: key) { v in
+                self.detectHTTP2Body(d, i, s, false, v)
+            }
+            d.endStreamBody(slot: detectCursor.slot, direction: .toClient, key: key) { v in
+                self.detectHTTP2Body(d, i, s, true, v)
+            }
+        }
     }
 
     /// Writes and frees the finished streams of parser `i`.
@@ -84,6 +104,8 @@ extension Engine {
         let mask: UInt8 = 1 << (response ? 3 : 1)
         detectCursor.http2Parser = i
         detectCursor.http2Stream = s
+        // Each stream its own alerts, even when several streams' headers arrive in one packet.
+        d.beginTransaction()
         d.inspectApp(.http, phaseMask: mask, f, buffers: b, slot: detectCursor.slot, time: detectCursor.time) { sig, alert in
             self.detectMatched(sig, alert, f)
         }
@@ -136,6 +158,8 @@ extension Engine {
         var k = 0
         while k < http2BodyPieces.count {
             let piece = http2BodyPieces[k]
+            // Each stream's body its own alerts, even when several end in one packet.
+            if k > 0 && http2BodyPieces[k - 1].stream != piece.stream { d.beginTransaction() }
             k += 1
             let s = Int(piece.stream)
             guard s < http2.items[i].streams.count, http2.items[i].streams[s].isActive else { continue }

@@ -72,6 +72,8 @@ extension Engine {
             eve.json.key("body_pool_exhausted"); eve.json.uint(s.bodyPoolExhausted)
             eve.json.key("body_match_list_full"); eve.json.uint(s.bodyMatchListFull)
             eve.json.key("body_anchored_skips"); eve.json.uint(s.bodyAnchoredSkips)
+            eve.json.key("body_pieces_lost"); eve.json.uint(s.bodyPiecesLost)
+            eve.json.key("body_ends_recovered"); eve.json.uint(s.bodyEndsRecovered)
             eve.json.endObject()
         }
         if let c = firewallCounters { writeFirewallStats(c) }

@@ -24,8 +24,9 @@ import UTMCore
 ///   list per accumulator; when it is full, counted, and a repeat alert is possible).
 /// - Positions are body-relative: a signature with an absolute position in a body buffer
 ///   (offset, depth, startswith, byte_test without relative...) is verified only on an
-///   inspection that begins at the body's first byte, and one that reads the buffer's end
-///   (endswith, bsize) only on the inspection that ends with the body. That is stricter than
+///   inspection that begins at the body's first byte, one that reads the buffer's end
+///   (endswith) only on the inspection that ends with the body, and one that reads its
+///   length (bsize) only on an inspection that covers the whole body (both). That is stricter than
 ///   Suricata, which verifies them on any inspection and so can both miss and misfire.
 /// - No accumulator free: the transaction is inspected per feed as before, counted
 ///   (`detect.body_pool_exhausted`).
@@ -179,6 +180,9 @@ extension DetectEngine {
                     if c.endsWith { tail = true }
                     if !c.isRelative && (c.offset != nil || c.depth != nil || c.startsWith) { head = true }
                 case .length:
+                    // bsize is the whole body's length: judged only on an inspection that
+                    // covers it from its first byte to its end, never on a window.
+                    head = true
                     tail = true
                 case .pcre, .base64Decode:
                     continue
@@ -194,8 +198,10 @@ extension DetectEngine {
     /// and decompressed by the parser); `ended`: the body ends with them. Calls `inspect` for
     /// each inspection due (zero, one, or more for a feed larger than an accumulator), with
     /// `bodyScope` set for `run`. Nothing here allocates: the pool was reserved at init.
+    /// `truncated`: the body was cut there (gap, flow end before its length, feed room), so
+    /// its bytes are inspected and released as at an end, but end-anchored rules are not judged.
     public func feedBody(slot: Int, direction: Direction, sequence: UInt32, _ data: ByteView, ended: Bool,
-                         _ inspect: (ByteView) -> Void) {
+                         truncated: Bool = false, _ inspect: (ByteView) -> Void) {
         guard slot >= 0 && slot < flowIDs.count else { return }
         let si = slot &* 2 &+ direction.index
         let request = direction == .toServer
@@ -218,8 +224,10 @@ extension DetectEngine {
             bytes = bytes.prefix(room)
             final = true
         }
-        if !bytes.isEmpty { bodyInspected(slot, direction, sequence: sequence, bytes.count) }
-        accumulate(si, sequence, bytes, start: Int(bodyBytes[si]) &- bytes.count, final: final, held: a, request: request, inspect)
+        // Always, even with no bytes (a body's end): keys `headersQuiet` to this transaction.
+        bodyInspected(slot, direction, sequence: sequence, bytes.count)
+        accumulate(si, sequence, bytes, start: Int(bodyBytes[si]) &- bytes.count, final: final, held: a, request: request,
+                   truncated: truncated && ended, inspect)
     }
 
     /// HTTP/2: body bytes of one stream side (`sequence`: the engine's key for it), `offset`
@@ -243,8 +251,10 @@ extension DetectEngine {
             bytes = bytes.prefix(Int(limit &- offset))
             final = true
         }
-        // Keys `headersQuiet` to this stream (its header buffers are the ones inspected).
-        if !bytes.isEmpty { bodyInspected(slot, direction, sequence: sequence, bytes.count) }
+        // Keys `headersQuiet` to this stream (its header buffers are the ones inspected), also
+        // for an empty DATA frame that only ends the body: another stream's quiet headers
+        // must not hide this one's header-prefiltered body rules.
+        bodyInspected(slot, direction, sequence: sequence, bytes.count)
         accumulate(si, sequence, bytes, start: Int(offset), final: final, held: a,
                    request: direction == .toServer, stream: true, inspect)
     }
@@ -266,6 +276,21 @@ extension DetectEngine {
         bodyStreamHeld[si] &-= 1
     }
 
+    /// HTTP/2: stream side `key` is finished and its stream is about to be freed. What its
+    /// accumulator still holds is inspected as the body's end and the accumulator given back:
+    /// a body whose end marker the engine could not keep (piece table full) is neither left
+    /// unseen (no stream to flush at the flow's end) nor held against the per-direction cap.
+    public func endStreamBody(slot: Int, direction: Direction, key: UInt32, _ inspect: (ByteView) -> Void) {
+        guard slot >= 0 && slot < flowIDs.count else { return }
+        let si = slot &* 2 &+ direction.index
+        guard bodyStreamHeld[si] > 0 else { return }
+        let a = streamAccumulator(si, key)
+        guard a >= 0 else { return }
+        stats.bodyEndsRecovered &+= 1
+        flushOne(slot, direction, a) { _, v in inspect(v) }
+        releaseStream(si, a)
+    }
+
     /// Gives back every HTTP/2 accumulator of flow direction `si` (its flow ended).
     func releaseStreams(_ si: Int) {
         guard bodyStreamHeld[si] > 0 else { return }
@@ -279,8 +304,10 @@ extension DetectEngine {
 
     /// The accumulation itself: `bytes` begin `start` bytes into the body; `held` is the
     /// accumulator already serving it (-1: none).
+    /// `truncated`: `final` is a cut, not the body's end (inspected without judging the end).
     func accumulate(_ si: Int, _ sequence: UInt32, _ bytes: ByteView, start: Int, final: Bool, held: Int, request: Bool,
-                    stream: Bool = false, _ inspect: (ByteView) -> Void) {
+                    stream: Bool = false, truncated: Bool = false, _ inspect: (ByteView) -> Void) {
+        let atEnd = final && !truncated
         let minimal = request ? config.requestBodyMinimal : config.responseBodyMinimal
         let window = request ? config.requestBodyWindow : config.responseBodyWindow
         var a = held
@@ -297,12 +324,12 @@ extension DetectEngine {
             guard !bytes.isEmpty else { return }
             if start > 0 {
                 // Earlier bytes of this body went by without an accumulator: per feed.
-                runBody(bytes, accumulator: -1, fromStart: start == 0, final: final, inspect)
+                runBody(bytes, accumulator: -1, fromStart: start == 0, final: atEnd, inspect)
                 return
             }
             if final {
                 // The whole body in one feed: inspected in place, never copied.
-                runBody(bytes, accumulator: -1, fromStart: true, final: true, inspect)
+                runBody(bytes, accumulator: -1, fromStart: true, final: atEnd, inspect)
                 return
             }
             let capped = stream && Int(bodyStreamHeld[si]) >= config.bodyStreamsPerDirection
@@ -333,8 +360,8 @@ extension DetectEngine {
                 let first = !bodies.inspected[a]
                 let due = final ? bodies.fresh[a] > 0 : (held >= bodies.capacity || (first && held >= minimal))
                 if due, let v = bodies.view(a) {
-                    runBody(v, accumulator: a, fromStart: first, final: final, inspect)
-                } else if final && held > 0, let v = bodies.view(a) {
+                    runBody(v, accumulator: a, fromStart: first, final: atEnd, inspect)
+                } else if atEnd && held > 0, let v = bodies.view(a) {
                     runBody(v, accumulator: a, fromStart: false, final: true, tailOnly: true, inspect)
                 }
                 if final {
@@ -371,21 +398,23 @@ extension DetectEngine {
         let si = slot &* 2 &+ direction.index
         let a = Int(bodyAcc[si])
         if a >= 0 {
-            flushOne(a, inspect)
+            flushOne(slot, direction, a, inspect)
             releaseBody(si)
         }
         guard bodyStreamHeld[si] > 0 else { return }
         var k = 0
         while k < bodies.owner.count {
-            if Int(bodies.owner[k]) == si && bodies.stream[k] { flushOne(k, inspect) }
+            if Int(bodies.owner[k]) == si && bodies.stream[k] { flushOne(slot, direction, k, inspect) }
             k &+= 1
         }
         releaseStreams(si)
     }
 
-    func flushOne(_ a: Int, _ inspect: (UInt32, ByteView) -> Void) {
+    func flushOne(_ slot: Int, _ direction: Direction, _ a: Int, _ inspect: (UInt32, ByteView) -> Void) {
         let fresh = bodies.fresh[a] > 0
         if (fresh || hasTailAnchored) && bodies.length[a] > 0, let v = bodies.view(a) {
+            // The quiet-headers flag must describe this transaction's headers, not the last fed one's.
+            bodyInspected(slot, direction, sequence: bodies.sequence[a], 0)
             bodyScope = BodyScope(active: true, accumulator: a, fromStart: !bodies.inspected[a], final: true, tailOnly: !fresh)
             stats.bodyInspections &+= 1
             inspect(bodies.sequence[a], v)

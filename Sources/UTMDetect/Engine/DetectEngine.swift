@@ -1,4 +1,5 @@
 import UTMCore
+import UTMAppLayer
 import UTMMatch
 import UTMCrypto
 
@@ -31,6 +32,11 @@ public struct DetectStats: Sendable {
     /// Body-phase candidates not verified because the inspected bytes do not begin (end) where
     /// the body does and the signature reads an absolute position from its start (end).
     public var bodyAnchoredSkips: UInt64 = 0
+    /// Body pieces of one feed not kept because the piece table was full (sized so it never
+    /// is: two per pending HTTP transaction); counted, never silent.
+    public var bodyPiecesLost: UInt64 = 0
+    /// HTTP/2 bodies whose end marker was lost, inspected and released when their stream ended.
+    public var bodyEndsRecovered: UInt64 = 0
     public init() {}
 }
 
@@ -93,6 +99,9 @@ public final class DetectEngine {
     /// Per signature: the packet serial it last matched on (one alert per signature per packet).
     var matchedOn: [UInt64]
     public private(set) var packetSerial: UInt64 = 0
+    /// What `matchedOn` compares: the packet, and within it each HTTP transaction (or HTTP/2
+    /// stream) inspected, so two transactions completing in one packet each alert.
+    var matchSerial: UInt64 = 0
     var scratchBits = FlowBits()
 
     // Per flow slot.
@@ -168,8 +177,15 @@ public final class DetectEngine {
     var pieceStart: [Int32]
     var pieceLength: [Int32]
     var pieceEnded: [Bool]
+    /// The piece ends where bytes were cut (room of the feed, a gap, the flow's end before
+    /// the declared length), not where the body does: `endswith`/`bsize` are not judged on it.
+    var pieceTruncated: [Bool]
     var pieceCount = 0
-    static let bodyPieceLimit = 8
+    /// At least two pieces per transaction the HTTP parser holds at once (both directions are
+    /// read from one feed at a flow's end), so no transaction's body is cut from a feed
+    /// (`reserveBodyPieces`).
+    static let bodyPieceLimit = 2 * HTTPConfig().maxPendingTransactions
+    var pieceLimit = DetectEngine.bodyPieceLimit
     /// Set by the engine while one feed's pieces are read for both directions (a flow's end).
     public var keepBodyPieces = false
     /// Per-transaction body accumulation (BodyAccumulators.swift): the pool, each flow
@@ -225,6 +241,7 @@ public final class DetectEngine {
         pieceStart = Array(repeating: 0, count: DetectEngine.bodyPieceLimit)
         pieceLength = Array(repeating: 0, count: DetectEngine.bodyPieceLimit)
         pieceEnded = Array(repeating: false, count: DetectEngine.bodyPieceLimit)
+        pieceTruncated = Array(repeating: false, count: DetectEngine.bodyPieceLimit)
         // An accumulator must hold a first inspection's bytes and leave room after its window.
         let accBytes = Swift.max(config.bodyAccumulatorBytes, config.requestBodyMinimal, config.responseBodyMinimal,
                                  Swift.max(config.requestBodyWindow, config.responseBodyWindow) &+ 1024)
@@ -242,7 +259,11 @@ public final class DetectEngine {
     // MARK: Flow state
 
     /// Call once per packet before any inspection: starts a new "alert once per packet" scope.
-    public func beginPacket() { packetSerial &+= 1 }
+    public func beginPacket() { packetSerial &+= 1; matchSerial &+= 1 }
+
+    /// A new HTTP transaction (stream) of the packet is inspected: a signature that matched the
+    /// previous one may match this one too.
+    public func beginTransaction() { matchSerial &+= 1 }
 
     /// The detection slot of a flow, reset when the table slot now holds a different flow.
     public func flowSlot(index: Int32, flowID: UInt64) -> Int {
@@ -442,7 +463,7 @@ public final class DetectEngine {
         while k < n {
             let i = Int(candidates[k])
             k &+= 1
-            if matchedOn[i] == packetSerial { continue }
+            if matchedOn[i] == matchSerial { continue }
             if headerRulesDone && isHeaderOnly(i) { continue }
             stats.verifications &+= 1
             let box = boxes[i]
@@ -473,7 +494,7 @@ public final class DetectEngine {
             }
             dropPending(si, i)
             stats.matches &+= 1
-            matchedOn[i] = packetSerial
+            matchedOn[i] = matchSerial
             guard let action = filteredAction(i, box.sig, facts, time) else { stats.suppressed &+= 1; continue }
             if action == .pass {
                 if passAppliesToFlow(i, true) { passed[slot] = true }
@@ -707,6 +728,20 @@ public final class DetectEngine {
         bodyBytes[si] = Int32(truncatingIfNeeded: Swift.min(Int(Int32.max), Int(bodyBytes[si]) &+ n))
     }
 
+    /// Sizes the piece table for an HTTP parser holding up to `transactions` at once (two
+    /// pieces each: one per direction); called when the engine takes the detector, not per packet.
+    public func reserveBodyPieces(transactions: Int) {
+        let n = Swift.max(DetectEngine.bodyPieceLimit, 2 &* transactions)
+        guard n > pieceLimit else { return }
+        pieceTx += Array(repeating: -1, count: n &- pieceLimit)
+        pieceDirection += Array(repeating: .toServer, count: n &- pieceLimit)
+        pieceStart += Array(repeating: 0, count: n &- pieceLimit)
+        pieceLength += Array(repeating: 0, count: n &- pieceLimit)
+        pieceEnded += Array(repeating: false, count: n &- pieceLimit)
+        pieceTruncated += Array(repeating: false, count: n &- pieceLimit)
+        pieceLimit = n
+    }
+
     /// Starts collecting body bytes delivered during one parser feed.
     public func beginBody() {
         if keepBodyPieces { return }
@@ -719,7 +754,7 @@ public final class DetectEngine {
     public func collectBody(transaction: Int, direction: Direction, _ data: ByteView, ended: Bool = false) {
         var p = pieceCount &- 1
         if p < 0 || Int(pieceTx[p]) != transaction || pieceDirection[p] != direction || pieceEnded[p] {
-            guard pieceCount < DetectEngine.bodyPieceLimit else { return }
+            guard pieceCount < pieceLimit else { stats.bodyPiecesLost &+= 1; return }
             p = pieceCount
             pieceCount &+= 1
             pieceTx[p] = Int32(truncatingIfNeeded: transaction)
@@ -727,13 +762,14 @@ public final class DetectEngine {
             pieceStart[p] = Int32(bodyLen)
             pieceLength[p] = 0
             pieceEnded[p] = false
+            pieceTruncated[p] = false
         }
         if ended { pieceEnded[p] = true }
         let room = body.capacity &- bodyLen
         let n = Swift.min(room, data.count)
         // Bytes past the feed's room are not inspected: the body is inspected as if it ended
         // here (and per feed after), so its accumulation never joins bytes across the hole.
-        if n < data.count { pieceEnded[p] = true }
+        if n < data.count { pieceEnded[p] = true; pieceTruncated[p] = true }
         guard n > 0 else { return }
         body.write(data.prefix(n), at: bodyLen)
         bodyLen &+= n
@@ -741,13 +777,13 @@ public final class DetectEngine {
     }
 
     /// The body bytes of `transaction` in `direction` collected since `beginBody()`, and
-    /// whether its body ended in them; nil when none arrived and it did not end.
-    public func collectedBody(transaction: Int, direction: Direction) -> (data: ByteView, ended: Bool)? {
+    /// whether its body ended (or was cut: `truncated`) in them; nil when none arrived and it did not end.
+    public func collectedBody(transaction: Int, direction: Direction) -> (data: ByteView, ended: Bool, truncated: Bool)? {
         var p = 0
         while p < pieceCount {
             if Int(pieceTx[p]) == transaction && pieceDirection[p] == direction {
                 let v = body.view(Int(pieceStart[p]), Int(pieceLength[p])) ?? .empty
-                return (v, pieceEnded[p])
+                return (v, pieceEnded[p], pieceTruncated[p])
             }
             p &+= 1
         }
@@ -768,7 +804,7 @@ public final class DetectEngine {
         while k < n {
             let i = Int(candidates[k])
             k &+= 1
-            if matchedOn[i] == packetSerial { continue }
+            if matchedOn[i] == matchSerial { continue }
             if headerRulesDone && isHeaderOnly(i) { continue }
             if bodyScope.active && bodySkips(i) { continue }
             stats.verifications &+= 1
@@ -782,7 +818,7 @@ public final class DetectEngine {
             }
             guard case .match(let alert) = r else { continue }
             stats.matches &+= 1
-            matchedOn[i] = packetSerial
+            matchedOn[i] = matchSerial
             if bodyScope.active { bodyMatched(i) }
             guard let action = filteredAction(i, box.sig, facts, time) else { stats.suppressed &+= 1; continue }
             if action == .pass {
