@@ -57,26 +57,11 @@ public struct HTTPBufferComposer: Sendable {
         let start = scratch.used
         _ = scratch.append(HTTPBufferComposer.crlf)
         var any = false
-        if merge {
-            var k = 0
-            while k < spans.count {
-                let h = spans[k]
-                if !seenBefore(block, k) {
-                    _ = scratch.append(block.slice(h.nameStart, h.nameEnd &- h.nameStart) ?? .empty)
-                    _ = scratch.append(HTTPBufferComposer.crlf)
-                    any = true
-                }
-                k &+= 1
-            }
-        } else {
-            var pos = 0
-            while let h = HeaderSpan(block, pos) {
-                pos = h.next
-                guard h.hasName else { continue }
-                _ = scratch.append(block.slice(h.nameStart, h.nameEnd &- h.nameStart) ?? .empty)
-                _ = scratch.append(HTTPBufferComposer.crlf)
-                any = true
-            }
+        var cursor = 0
+        while let (h, _) = nextHeader(block, merge: merge, &cursor) {
+            _ = scratch.append(block.slice(h.nameStart, h.nameEnd &- h.nameStart) ?? .empty)
+            _ = scratch.append(HTTPBufferComposer.crlf)
+            any = true
         }
         guard any else {
             scratch.rewind(to: start)
@@ -86,33 +71,38 @@ public struct HTTPBufferComposer: Sendable {
         return scratchView(from: start)
     }
 
+    /// The next header to compose from `cursor` on. With `merge`: the next span of the table
+    /// whose name was not seen before, with its span index (later values join it); `cursor`
+    /// counts spans. Without (a block over `mergeLineLimit` lines): the next line that has a
+    /// name, index -1 (nothing joins); `cursor` is a byte position in `block`.
+    func nextHeader(_ block: ByteView, merge: Bool, _ cursor: inout Int) -> (HeaderSpan, Int)? {
+        if merge {
+            while cursor < spans.count {
+                let k = cursor
+                cursor &+= 1
+                if !seenBefore(block, k) { return (spans[k], k) }
+            }
+            return nil
+        }
+        while let h = HeaderSpan(block, cursor) {
+            cursor = h.next
+            if h.hasName { return (h, -1) }
+        }
+        return nil
+    }
+
     /// Start line + "\r\n" + "Name: value\r\n" per header (repeats joined) + "\r\n".
     public mutating func composeStart(_ line: ByteView, _ block: ByteView, merge: Bool) -> ByteView? {
         let start = scratch.used
         _ = scratch.append(line)
         _ = scratch.append(HTTPBufferComposer.crlf)
         var any = false
-        if merge {
-            var k = 0
-            while k < spans.count {
-                let h = spans[k]
-                if !seenBefore(block, k) {
-                    appendLine(block, h)
-                    if !HTTPBufferComposer.isContentLength(block, h) { appendLaterValues(block, k) }
-                    _ = scratch.append(HTTPBufferComposer.crlf)
-                    any = true
-                }
-                k &+= 1
-            }
-        } else {
-            var pos = 0
-            while let h = HeaderSpan(block, pos) {
-                pos = h.next
-                guard h.hasName else { continue }
-                appendLine(block, h)
-                _ = scratch.append(HTTPBufferComposer.crlf)
-                any = true
-            }
+        var cursor = 0
+        while let (h, k) = nextHeader(block, merge: merge, &cursor) {
+            appendLine(block, h)
+            if k >= 0 && !HTTPBufferComposer.isContentLength(block, h) { appendLaterValues(block, k) }
+            _ = scratch.append(HTTPBufferComposer.crlf)
+            any = true
         }
         // libhtp's composition adds the blank line after the last header only.
         if any { _ = scratch.append(HTTPBufferComposer.crlf) }
