@@ -209,9 +209,10 @@ public struct HTTP2Parser {
     var dirs: [HTTP2Direction]
     var decoders: [HPACKDecoder]
     var nextSequence: UInt32 = 0
-    /// A scratch store for `headerLines` (http.header) and Huffman output.
+    /// A scratch store for `buildHeaderLines` (two copies of a side's headers) and Huffman
+    /// output.
     var lines: FieldStore
-    /// Where the regular header lines begin in `lines` (after the pseudo-headers).
+    /// Where http.header begins in `lines` (after the lines as sent).
     var linesRegular = 0
     var scratch: [UInt8]
     /// Frames too long for their receiver, per direction (Suricata's long-frame events).
@@ -230,7 +231,8 @@ public struct HTTP2Parser {
         dirs = [HTTP2Direction(config: config, client: true), HTTP2Direction(config: config, client: false)]
         decoders = [HPACKDecoder(capacity: config.dynamicTableCapacity),
                     HPACKDecoder(capacity: config.dynamicTableCapacity)]
-        lines = FieldStore(capacity: config.fieldCapacity * 2)
+        // Two copies of a side's store, each line 4 bytes longer (": " and CRLF).
+        lines = FieldStore(capacity: config.fieldCapacity * 2 + config.maxHeaders * 8)
         scratch = []
         scratch.reserveCapacity(config.maxStringLength * 2)
         let limits = InflateLimits(maxOutput: config.maxBodyInspect, maxRatio: config.inflateMaxRatio)
@@ -356,24 +358,40 @@ public struct HTTP2Parser {
     }
 
     /// Builds the side's headers as HTTP/1 lines ("name: value\r\n") into a scratch store lent
-    /// until the next build: the pseudo-headers first, then the regular ones. The regular
-    /// lines are Suricata's http.header for HTTP/2 (`withHeaderLines`); all of them are the
-    /// instances of http.request_header / http.response_header (`withAllHeaderLines`).
+    /// until the next build, twice, as Suricata's rust/src/http2/detect.rs builds them:
+    /// - every decoded header in order, pseudo-headers and cookie included, values as sent:
+    ///   http.header.raw and the instances of http.request_header / http.response_header
+    ///   (`withAllHeaderLines`);
+    /// - the same without the cookie header (`cookie` on a request, `set-cookie` on a
+    ///   response: those are http.cookie's) and with each value trimmed of spaces and tabs:
+    ///   http.header (`withHeaderLines`).
+    /// Why pseudo-headers in http.header: Suricata's has them (":method: GET\r\n"), so a rule
+    /// written against it expects them; this used to hold the regular lines only, untrimmed
+    /// and with the cookie, so a cookie spelling a rule's header text matched falsely.
     public mutating func buildHeaderLines(_ i: Int, response: Bool) {
         lines.reset()
         let side = response ? streams[i].response : streams[i].request
+        let cookie = response ? StaticString("set-cookie") : StaticString("cookie")
         var pass = 0
         while pass < 2 {
             var k = 0
             while k < side.headers.count {
                 let h = side.headers[k]
                 k += 1
-                let pseudo = side.store.withView(h.name) { $0.u8(0) == UInt8(ascii: ":") }
-                if pseudo != (pass == 0) { continue }
+                if pass == 1 && side.store.withView(h.name, { HTTP2Side.equalsLower($0, cookie) }) { continue }
                 _ = side.store.withView(h.name) { lines.append($0) }
                 _ = lines.appendByte(UInt8(ascii: ":"))
                 _ = lines.appendByte(UInt8(ascii: " "))
-                _ = side.store.withView(h.value) { lines.append($0) }
+                // The side is a copy of the stream's (its store shared, not copied): the view
+                // stays valid while `lines` is appended to.
+                let v = side.store.withView(h.value) { $0 }
+                var a = 0
+                var b = v.count
+                if pass == 1 {
+                    while a < b, let c = v.u8(a), c == 0x20 || c == 0x09 { a += 1 }
+                    while b > a, let c = v.u8(b - 1), c == 0x20 || c == 0x09 { b -= 1 }
+                }
+                _ = lines.append(v.slice(a, b - a) ?? .empty)
                 _ = lines.appendByte(0x0D)
                 _ = lines.appendByte(0x0A)
             }
@@ -382,13 +400,15 @@ public struct HTTP2Parser {
         }
     }
 
+    /// http.header (see `buildHeaderLines`).
     public func withHeaderLines<R>(_ body: (ByteView) -> R) -> R {
         let start = Swift.min(linesRegular, lines.used)
         return lines.withView(Field(offset: Int32(start), length: Int32(lines.used - start)), body)
     }
 
+    /// http.header.raw and the header instances (see `buildHeaderLines`).
     public func withAllHeaderLines<R>(_ body: (ByteView) -> R) -> R {
-        lines.withView(Field(offset: 0, length: Int32(lines.used)), body)
+        lines.withView(Field(offset: 0, length: Int32(Swift.min(linesRegular, lines.used))), body)
     }
 
     // MARK: Framing

@@ -45,7 +45,7 @@ public struct HTTPBufferComposer: Sendable {
         var pos = 0
         while let h = HeaderSpan(block, pos) {
             pos = h.next
-            guard h.hasName else { continue }
+            guard h.isField else { continue }
             guard spans.count < HTTPBufferComposer.mergeLineLimit else { return false }
             spans.append(h)
         }
@@ -86,7 +86,7 @@ public struct HTTPBufferComposer: Sendable {
         }
         while let h = HeaderSpan(block, cursor) {
             cursor = h.next
-            if h.hasName { return (h, -1) }
+            if h.isField { return (h, -1) }
         }
         return nil
     }
@@ -217,7 +217,7 @@ public struct HTTPBufferComposer: Sendable {
         var pos = 0
         while let h = HeaderSpan(block, pos) {
             pos = h.next
-            guard h.hasName else { continue }
+            guard h.isField else { continue }
             let isCookie = HTTPBufferComposer.nameEquals(block, h, cookieName)
             if isCookie { seen = true }
             guard isCookie == cookies else { continue }
@@ -266,7 +266,7 @@ public struct HTTPBufferComposer: Sendable {
         var pos = 0
         while let h = HeaderSpan(block, pos) {
             pos = h.next
-            if h.hasName && HTTPBufferComposer.nameEquals(block, h, want) {
+            if h.isField && HTTPBufferComposer.nameEquals(block, h, want) {
                 return block.slice(h.valueStart, h.valueEnd &- h.valueStart) ?? .empty
             }
         }
@@ -410,7 +410,7 @@ public struct HTTPBufferComposer: Sendable {
         var pos = 0
         while let h = HeaderSpan(block, pos) {
             pos = h.next
-            guard h.hasName, HTTPBufferComposer.nameEquals(block, h, want) else { continue }
+            guard h.isField, HTTPBufferComposer.nameEquals(block, h, want) else { continue }
             if n > 0 { _ = scratch.append(HTTPBufferComposer.commaSpace) }
             let v = block.slice(h.valueStart, h.valueEnd &- h.valueStart) ?? .empty
             if raw {
@@ -457,7 +457,9 @@ public struct HTTPBufferComposer: Sendable {
 
 /// One line of an HTTP/1 header block as the parser keeps it ("Name: value\r\n"): the name
 /// (blanks before the colon trimmed) and the value (blanks trimmed both sides), as libhtp
-/// splits a header line. A line without a colon has no name.
+/// splits a header line. A line without a colon is, as in libhtp's request parser, a
+/// header with an empty name whose value is the whole line (untrimmed); ":value" has an
+/// empty name too, so libhtp's table joins them all into one "" entry, and so do we.
 public struct HeaderSpan: Sendable {
     public var lineStart: Int
     public var nameStart: Int
@@ -467,6 +469,10 @@ public struct HeaderSpan: Sendable {
     /// Where the next line starts.
     public var next: Int
     public var hasName: Bool { nameEnd > nameStart }
+    /// Whether the line is a header at all (every non-empty line is one, named or not).
+    public var isField: Bool { colon || valueEnd > valueStart }
+    /// The line has a colon (a colonless line's value is the whole line).
+    public var colon: Bool
 
     /// The line starting at `s`; nil at the end of the block.
     public init?(_ v: ByteView, _ s: Int) {
@@ -482,11 +488,13 @@ public struct HeaderSpan: Sendable {
         var colon = s
         while colon < le && v.u8(colon) != UInt8(ascii: ":") { colon &+= 1 }
         guard colon < le else {
+            self.colon = false
             nameEnd = s
             valueStart = s
-            valueEnd = s
+            valueEnd = le
             return
         }
+        self.colon = true
         var ne = colon
         while ne > s, let c = v.u8(ne &- 1), c == 0x20 || c == 0x09 { ne &-= 1 }
         nameEnd = ne

@@ -462,7 +462,11 @@ public struct HTTPParser {
     static func readHeader(_ v: ByteView, _ s: Int, _ e: Int) -> HeaderLine {
         var h = HeaderLine()
         guard let colon = HTTPLex.find(v, UInt8(ascii: ":"), s, e), colon > s else {
+            // No colon, or an empty name: kept as libhtp keeps it (a header with an empty
+            // name, the whole line its value when there is no colon), so Suricata's
+            // http.header holds ": line" and a rule for the line's bytes still sees them.
             h.invalid = true
+            h.kind = .other
             return h
         }
         let nameEnd = HTTPLex.trimEnd(v, s, colon)
@@ -509,7 +513,7 @@ public struct HTTPParser {
         }
         let malformed: HTTPTxFlags = d == 0 ? .malformedRequest : .malformedResponse
         if let first = sides[d].head.u8(s), HTTPLex.isWS(first) {
-            fold(d, s, e)
+            fold(d, s, e, onBody)
             return
         }
         let h = sides[d].head.withView { Self.readHeader($0, s, e) }
@@ -562,32 +566,32 @@ public struct HTTPParser {
         sides[d].head.appendCRLF()
     }
 
-    /// obs-fold (RFC 9112 §5.2): the continuation joins the previous header with one space.
-    mutating func fold(_ d: Int, _ s: Int, _ e: Int) {
+    /// obs-fold (RFC 9112 §5.2): the continuation joins the previous header as libhtp joins
+    /// it: only the line break goes, the continuation's blanks stay ("a\r\n  b" is "a  b").
+    /// Why not RFC 9112's one space: Suricata's buffers hold libhtp's value, and rules are
+    /// written for them; trailing blanks are trimmed from the value as on any line.
+    /// A first header line that starts with blanks continues nothing: libhtp takes it,
+    /// blanks cut, as a header of its own; so does this parser (it was dropped before).
+    mutating func fold(_ d: Int, _ s: Int, _ e: Int, _ onBody: (HTTPBodyChunk) -> Void) {
         let malformed: HTTPTxFlags = d == 0 ? .malformedRequest : .malformedResponse
         guard sides[d].lastHeader != .none, s >= 2, sides[d].head.u8(s &- 2) == 13,
               sides[d].head.u8(s &- 1) == 10 else {
-            // Nothing to continue (first header line, or the previous one was dropped).
             mark(d, [.invalidHeader, malformed])
+            let ws = sides[d].head.withView { HTTPLex.skipWS($0, s, e) }
+            if s == sides[d].headerStart && ws < e {
+                sides[d].head.remove(from: s, count: ws &- s)
+                headerLine(d, s, e &- (ws &- s), empty: false, onBody)
+                return
+            }
+            // Nothing to continue (blanks only, or the previous line was dropped).
             sides[d].head.truncate(to: s)
             return
         }
         mark(d, .obsFold)
-        let ws = sides[d].head.withView { HTTPLex.skipWS($0, s, e) }
         // A `let`: `extend` below captures it, and a captured `var` is boxed on the heap in
         // debug builds (an allocation per folded line).
-        let lineEnd: Int
-        if ws >= e {
-            // Only whitespace: drop the break and the blanks.
-            sides[d].head.remove(from: s &- 2, count: e &- (s &- 2))
-            lineEnd = s &- 2
-        } else {
-            // "\r\n" + blanks become one space.
-            let n = ws &- (s &- 2)
-            sides[d].head.remove(from: s &- 2, count: n &- 1)
-            sides[d].head.set(s &- 2, 0x20)
-            lineEnd = e &- (n &- 1)
-        }
+        let lineEnd = e &- 2
+        sides[d].head.remove(from: s &- 2, count: 2)
         func extend(_ r: HTTPRange, _ v: ByteView) -> HTTPRange {
             HTTPRange(start: r.start, end: HTTPLex.trimEnd(v, r.start, lineEnd))
         }

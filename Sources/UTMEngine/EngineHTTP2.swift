@@ -238,14 +238,16 @@ extension Engine {
         }
         guard headerLines else { return }
         http2.items[i].buildHeaderLines(s, response: response)
+        // Suricata's HTTP/2 buffers (rust/src/http2/detect.rs): http.header every header but
+        // the cookie one, values trimmed; http.header.raw and the instances every one as sent.
         http2.items[i].withHeaderLines { v in
-            if !v.isEmpty {
-                b[.httpHeader] = v
-                b[.httpRawHeader] = v
-            }
+            if !v.isEmpty { b[.httpHeader] = v }
         }
         http2.items[i].withAllHeaderLines { v in
-            if !v.isEmpty { b[response ? .httpResponseHeader : .httpRequestHeader] = v }
+            if !v.isEmpty {
+                b[.httpRawHeader] = v
+                b[response ? .httpResponseHeader : .httpRequestHeader] = v
+            }
         }
     }
 

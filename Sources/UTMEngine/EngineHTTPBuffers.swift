@@ -174,13 +174,30 @@ extension Engine {
         guard detect != nil || fw.rules != nil else { return }
         let side = response ? http2.items[i].streams[s].response : http2.items[i].streams[s].request
         if !response {
-            let auth = side.authority.isPresent ? side.authority : side.host
-            if auth.isPresent && wants(.httpHost) {
-                let v = side.store.withView(auth) { $0 }
-                if let host = httpCompose.lowerHost(v, stripPort: true) { b[.httpHost] = host } else { b[.httpHost] = nil }
+            // Suricata's hosts come from :authority only; a request without one falls back to
+            // its `host` header here (Suricata then has no http.host: ours sees more).
+            let hostName: StaticString = side.authority.isPresent ? ":authority" : "host"
+            if wants(.httpHost) && (side.authority.isPresent || side.host.isPresent) {
+                b[.httpHost] = http2Hosts(side, hostName)
             }
+            // Single-header buffers: every value of the name joined by ", ", as Suricata's
+            // http2_frames_get_header_value joins them (the parser's field is the last one).
+            if wants(.httpRawHost) && (side.authority.isPresent || side.host.isPresent) {
+                b[.httpRawHost] = http2Value(side, hostName)
+            }
+            if side.userAgent.isPresent && wants(.httpUserAgent) { b[.httpUserAgent] = http2Value(side, "user-agent") }
+            if side.referer.isPresent && wants(.httpReferer) { b[.httpReferer] = http2Value(side, "referer") }
         }
         if hostOnly { return }
+        if response {
+            // Suricata's http.cookie on a response is set-cookie (the request's cookie is not).
+            if wants(.httpCookie) { b[.httpCookie] = http2Value(side, "set-cookie") }
+            if side.server.isPresent && wants(.httpServer) { b[.httpServer] = http2Value(side, "server") }
+            if side.location.isPresent && wants(.httpLocation) { b[.httpLocation] = http2Value(side, "location") }
+        } else if side.cookie.isPresent && wants(.httpCookie) {
+            b[.httpCookie] = http2Value(side, "cookie")
+        }
+        if side.contentType.isPresent && wants(.httpContentType) { b[.httpContentType] = http2Value(side, "content-type") }
         if wants(.httpHeaderNames) {
             let start = httpCompose.scratch.used
             _ = httpCompose.scratch.append(HTTPBufferComposer.crlf)
@@ -217,6 +234,48 @@ extension Engine {
             if wants(.httpConnection) { b[.httpConnection] = http2Value(side, "connection") }
         }
         if wants(.httpContentLen) { b[.httpContentLen] = http2Value(side, "content-length") }
+    }
+
+    /// Suricata's HTTP/2 http.host: each `name` value (":authority", or "host" without one)
+    /// without its user info (up to the first "@", as http2_normalize_host) and port,
+    /// lower-cased; repeats joined by ", " (Suricata normalizes the joined value, which keeps
+    /// only the first host when a port follows it: each is kept here, as for HTTP/1).
+    func http2Hosts(_ side: HTTP2Side, _ name: StaticString) -> ByteView? {
+        let want = name.byteView
+        let start = httpCompose.scratch.used
+        var n = 0
+        var k = 0
+        while k < side.headers.count {
+            let h = side.headers[k]
+            k &+= 1
+            guard side.store.withView(h.name, { $0.count == want.count && $0.starts(with: want) }) else { continue }
+            if n > 0 { _ = httpCompose.scratch.append(HTTPBufferComposer.commaSpace) }
+            n &+= 1
+            var v = side.store.withView(h.value) { $0 }
+            // "user:pass@host:port": Suricata's http2_normalize_host drops up to the first "@".
+            var at = 0
+            while at < v.count, v.u8(at) != UInt8(ascii: "@") { at &+= 1 }
+            if at < v.count { v = v.suffix(from: at &+ 1) ?? .empty }
+            var end = v.count
+            if v.u8(0) == UInt8(ascii: "[") {
+                // "[v6]:port" keeps its brackets (Suricata cuts at the first colon: "[").
+                var e = 0
+                while e < end, v.u8(e) != UInt8(ascii: "]") { e &+= 1 }
+                end = Swift.min(end, e &+ 1)
+            } else {
+                var e = 0
+                while e < end, v.u8(e) != UInt8(ascii: ":") { e &+= 1 }
+                end = e
+            }
+            var j = 0
+            while j < end {
+                _ = httpCompose.scratch.appendByte(asciiLower(v.u8(j) ?? 0))
+                j &+= 1
+            }
+        }
+        guard n > 0 else { return nil }
+        // An empty host (":authority: :443") is no buffer, as before.
+        return httpCompose.scratchView(from: start)
     }
 
     /// The value of header `name` (HTTP/2 names are lower case): repeats joined by ", " as
