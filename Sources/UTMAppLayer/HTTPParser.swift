@@ -517,7 +517,7 @@ public struct HTTPParser {
             return
         }
         let h = sides[d].head.withView { Self.readHeader($0, s, e) }
-        if h.invalid { mark(d, [.invalidHeader, malformed]) }
+        if h.invalid { mark(d, HTTPTxFlags.invalidHeader.union(malformed)) }
         if h.kind == .none {
             sides[d].head.truncate(to: s)
             sides[d].lastHeader = .none
@@ -527,9 +527,9 @@ public struct HTTPParser {
         switch h.kind {
         case .contentLength:
             if h.contentLength < 0 {
-                mark(d, [.invalidContentLength, malformed])
+                mark(d, HTTPTxFlags.invalidContentLength.union(malformed))
             } else if sides[d].contentLength >= 0 && sides[d].contentLength != h.contentLength {
-                mark(d, [.duplicateContentLength, malformed])
+                mark(d, HTTPTxFlags.duplicateContentLength.union(malformed))
             } else {
                 sides[d].contentLength = h.contentLength
             }
@@ -576,7 +576,7 @@ public struct HTTPParser {
         let malformed: HTTPTxFlags = d == 0 ? .malformedRequest : .malformedResponse
         guard sides[d].lastHeader != .none, s >= 2, sides[d].head.u8(s &- 2) == 13,
               sides[d].head.u8(s &- 1) == 10 else {
-            mark(d, [.invalidHeader, malformed])
+            mark(d, HTTPTxFlags.invalidHeader.union(malformed))
             let ws = sides[d].head.withView { HTTPLex.skipWS($0, s, e) }
             if s == sides[d].headerStart && ws < e {
                 sides[d].head.remove(from: s, count: ws &- s)
@@ -619,7 +619,7 @@ public struct HTTPParser {
                 return
             }
             if sides[0].chunked {
-                if sides[0].contentLength >= 0 { mark(0, [.contentLengthAndTransferEncoding, .malformedRequest]) }
+                if sides[0].contentLength >= 0 { mark(0, HTTPTxFlags.contentLengthAndTransferEncoding.union(HTTPTxFlags.malformedRequest)) }
                 startBody(0, .chunkSize)
             } else if sides[0].otherTransferEncoding {
                 // A request body must be chunked if it has a transfer coding (RFC 9112 §6.3).
@@ -650,7 +650,7 @@ public struct HTTPParser {
         if headBits & bit != 0 || status == 204 || status == 304 || (status >= 100 && status < 200) {
             messageDone(1, truncated: false, onBody)
         } else if sides[1].chunked {
-            if sides[1].contentLength >= 0 { mark(1, [.contentLengthAndTransferEncoding, .malformedResponse]) }
+            if sides[1].contentLength >= 0 { mark(1, HTTPTxFlags.contentLengthAndTransferEncoding.union(HTTPTxFlags.malformedResponse)) }
             startBody(1, .chunkSize)
         } else if sides[1].otherTransferEncoding {
             startBody(1, .bodyClose)
@@ -866,7 +866,7 @@ public struct HTTPParser {
     /// Broken chunked framing: the body ends here, and the direction looks for the next
     /// message as after a gap.
     mutating func abortChunked(_ d: Int, _ onBody: (HTTPBodyChunk) -> Void) {
-        mark(d, [.invalidChunking, d == 0 ? .malformedRequest : .malformedResponse])
+        mark(d, HTTPTxFlags.invalidChunking.union((d == 0 ? .malformedRequest : .malformedResponse)))
         messageDone(d, truncated: true, onBody)
         sides[d].resync = true
     }
@@ -973,6 +973,8 @@ public struct HTTPParser {
                                               .contentLengthAndTransferEncoding, .decodeError]
 
     /// Sets flags on the message in progress in direction `d`.
+    /// Callers pass `A.union(B)`, not `[A, B]`: an option-set array literal builds an array,
+    /// a heap allocation per invalid line in debug builds.
     mutating func mark(_ d: Int, _ f: HTTPTxFlags) {
         if !f.isDisjoint(with: Self.malformedFlags) { events.insert(.malformed) }
         if let i = index(of: sides[d].seq), sides[d].inMessage || sides[d].hasBody { txs[i].flags.insert(f) }

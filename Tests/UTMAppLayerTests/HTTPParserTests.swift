@@ -222,8 +222,9 @@ private func response(_ head: String, body: [UInt8]) -> [UInt8] { Array(head.utf
     @Test func obsFoldIsUnfolded() {
         let req = "GET / HTTP/1.1\r\nHost: fold.example\r\nUser-Agent: Mozilla/5.0\r\n   (compatible;\r\n\tFoldBot)\r\nX-A: 1\r\n\r\n"
         let r = runAllSplits([HTTPSeg(.toServer, req), HTTPSeg(.toClient, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")])
-        #expect(r.txs[0]["ua"] == "Mozilla/5.0 (compatible; FoldBot)")
-        #expect(r.txs[0]["reqHeaders"] == "Host: fold.example\r\nUser-Agent: Mozilla/5.0 (compatible; FoldBot)\r\nX-A: 1\r\n")
+        // As libhtp joins them: the line break goes, the continuation's blanks stay.
+        #expect(r.txs[0]["ua"] == "Mozilla/5.0   (compatible;\tFoldBot)")
+        #expect(r.txs[0]["reqHeaders"] == "Host: fold.example\r\nUser-Agent: Mozilla/5.0   (compatible;\tFoldBot)\r\nX-A: 1\r\n")
         let f = HTTPTxFlags(rawValue: UInt32(r.txs[0]["flags"]!, radix: 16)!)
         #expect(f.contains(.obsFold))
     }
