@@ -53,6 +53,16 @@ private func compose(_ t: HTTPTransaction) -> Int {
     n &+= parser.withField(t.host) { composer.lowerHost($0, stripPort: true, trailingDots: true)?.count ?? 0 }
     for (line, block) in [(t.statusLine, t.responseHeaders), (t.requestBlock, t.requestHeaders)] {
         parser.withField(block) { b in
+            // Folds are joined and a blank-led first line is cut (libhtp's way): no line of a
+            // kept block starts with a blank.
+            var k = 0
+            var lineStart = true
+            while k < b.count {
+                let c = b.u8(k) ?? 0
+                if lineStart { precondition(c != 0x20 && c != 0x09) }
+                lineStart = c == 0x0A
+                k += 1
+            }
             composer.reset()
             let merge = composer.loadSpans(b)
             n &+= composer.composeNames(b, merge: merge)?.count ?? 0
