@@ -70,19 +70,22 @@ import UTMAppLayer
     }
 
     /// A first header line led by blanks continues nothing: libhtp cuts the blanks and takes
-    /// it as a header (before: dropped, so `User-Agent` hid from every buffer). A blank-only
-    /// first line is still dropped.
+    /// it as a header (before: dropped, so `User-Agent` hid from every buffer), its framing
+    /// included. A blank-only first line is still dropped.
     @Test func blankLedFirstLineIsAHeader() {
         let rules = #"""
             alert http any any -> any any (msg:"ua"; flow:to_server; http.user_agent; content:"evil"; startswith; endswith; sid:1;)
             alert http any any -> any any (msg:"header"; flow:to_server; http.header; content:"User-Agent: evil|0d 0a|Host: h|0d 0a|"; startswith; endswith; sid:2;)
             alert http any any -> any any (msg:"host"; flow:to_server; http.host; content:"h"; startswith; endswith; sid:3;)
+            alert http any any -> any any (msg:"body framed by it"; flow:to_server; http.request_body; content:"xy"; startswith; endswith; sid:4;)
             """#
         let resp = "HTTP/1.1 204 No Content\r\n\r\n"
         for size in [4096, 5, 1] {
             #expect(Self.run(rules, "GET / HTTP/1.1\r\n \t User-Agent: evil\r\nHost: h\r\n\r\n", resp, size: size) == [1, 2, 3], "segments of \(size)")
         }
         #expect(Self.run(rules, "GET / HTTP/1.1\r\n   \r\nHost: h\r\n\r\n", resp, size: 4096) == [3])
+        // Its framing counts too, as in libhtp (a Content-Length there frames the body).
+        #expect(Self.run(rules, "POST / HTTP/1.1\r\n\tContent-Length: 2\r\nHost: h\r\n\r\nxy", resp, size: 3) == [3, 4])
     }
 
     /// The composer on truncated and odd blocks: a colonless last line without its end, an
