@@ -53,15 +53,14 @@ private func compose(_ t: HTTPTransaction) -> Int {
     n &+= parser.withField(t.host) { composer.lowerHost($0, stripPort: true, trailingDots: true)?.count ?? 0 }
     for (line, block) in [(t.statusLine, t.responseHeaders), (t.requestBlock, t.requestHeaders)] {
         parser.withField(block) { b in
-            // Folds are joined and a blank-led first line is cut (libhtp's way): no line of a
-            // kept block starts with a blank.
+            // Folds are joined and a blank-led first line is cut (libhtp's way): no complete
+            // line of a kept block starts with a blank. (A message cut by a gap or the end
+            // keeps its unfinished last line as it came: that one may.)
             var k = 0
-            var lineStart = true
             while k < b.count {
-                let c = b.u8(k) ?? 0
-                if lineStart { precondition(c != 0x20 && c != 0x09) }
-                lineStart = c == 0x0A
-                k += 1
+                guard let lf = b.firstIndex(of: 0x0A, from: k) else { break }
+                if lf > k { precondition(b.u8(k) != 0x20 && b.u8(k) != 0x09) }
+                k = lf + 1
             }
             composer.reset()
             let merge = composer.loadSpans(b)
