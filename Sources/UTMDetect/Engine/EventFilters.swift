@@ -85,8 +85,6 @@ struct RateTable {
     }
     var entries: [Entry]
     let mask: Int
-    /// Evictions of threshold.config `threshold` entries (the engine's stats count the rules').
-    var thresholdEvictions: UInt64 = 0
 
     init(entries n: Int) {
         var size = 16
@@ -154,7 +152,7 @@ extension DetectEngine {
             return
         }
         eventFilters = EventFilters(config, definitions: defs)
-        rateTable = RateTable(entries: self.config.thresholdEntries)
+        if !config.rateFilters.isEmpty { hostState.reserveRates(self.config.thresholdEntries) }
     }
 
     /// After a signature matched: threshold.config suppressions, thresholds and rate filters,
@@ -188,7 +186,7 @@ extension DetectEngine {
         let r = Int(ef.rate[i])
         if r >= 0 {
             let f = ef.config.rateFilters[r]
-            if rateTable.hit(sig: i, key: rateKey(f.track, p), f, now: time) {
+            if hostState.rateHit(sig: i, key: rateKey(f.track, p), f, now: time) {
                 action = f.newAction
                 actionOverride = action
             }
@@ -197,8 +195,8 @@ extension DetectEngine {
     }
 
     func configThresholdAllows(_ i: Int, _ t: ThresholdSpec, _ p: PacketFacts, _ time: Int64) -> Bool {
-        let c = thresholds.hit(sig: i, kind: 2, key: trackKey(t.track, p), seconds: t.seconds, now: time,
-                               evictions: &rateTable.thresholdEvictions)
+        let c = hostState.hit(sig: i, kind: 2, key: trackKey(t.track, p), seconds: t.seconds, now: time,
+                              evictions: &stats.thresholdEvictions)
         switch t.kind {
         case .limit: return c <= t.count
         case .threshold: return t.count > 0 && c % t.count == 0
