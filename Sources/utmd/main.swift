@@ -175,12 +175,15 @@ log("running: queues \(config.queues.lowerBound)-\(config.queues.upperBound), \(
         }
         let ec = try Definitions.engineConfig(fresh, warn: log)
         // Built here, aside; each worker swaps its engine at a packet boundary.
-        var first: Engine?
-        for w in workers {
-            let e = try Definitions.makeEngine(ec, fresh, sharing: first, warn: log)
-            if first == nil { first = e }
-            w.offer(e)
+        // The first new engine carries the running per-host state over (thresholds, host
+        // bits); the others share the first's. All are built before any is offered.
+        var engines: [Engine] = []
+        for _ in workers {
+            engines.append(try Definitions.makeEngine(ec, fresh, sharing: engines.first,
+                                                      carrying: engines.isEmpty ? firstEngine : nil, warn: log))
         }
+        for (w, e) in zip(workers, engines) { w.offer(e) }
+        firstEngine = engines.first
         log("reload: new definitions handed to \(workers.count) worker(s)")
         control?.definitionsReloaded(daemonFacts(fresh, mode: mode.rawValue))
     } catch {

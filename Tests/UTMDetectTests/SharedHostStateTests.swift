@@ -128,6 +128,33 @@ import UTMCore
         #expect(a.hostState !== b.hostState)
     }
 
+    /// A reload (new definitions, the rule order changed, a rule added and one removed)
+    /// carries the running counters and host bits over by gid/sid and bit name: a `limit`
+    /// that was used up stays used up, a set host bit stays set; without the carry both reset.
+    @Test func reloadCarriesCountersAndHostBits() {
+        let before = """
+            alert udp any any -> any 53 (msg:"lim"; content:"abc"; threshold:type limit, track by_src, count 1, seconds 3600; sid:2;)
+            alert udp any any -> any 53 (msg:"mark"; content:"login"; hostbits:set,seen,track ip_src,expire 3600; hostbits:noalert; sid:10;)
+            alert udp any any -> any 53 (msg:"gone"; content:"abc"; threshold:type limit, track by_src, count 1, seconds 3600; sid:30;)
+            """
+        let after = """
+            alert udp any any -> any 53 (msg:"new"; content:"xyz"; hostbits:set,other,track ip_src; sid:40;)
+            alert udp any any -> any 53 (msg:"after"; content:"abc"; hostbits:isset,seen,track ip_src; sid:11;)
+            alert udp any any -> any 53 (msg:"lim"; content:"abc"; threshold:type limit, track by_src, count 1, seconds 3600; sid:2;)
+            alert udp any any -> any 53 (msg:"mark"; content:"login"; hostbits:set,seen,track ip_src,expire 3600; hostbits:noalert; sid:10;)
+            """
+        let running = DetectEngine(definitions: defs(before))
+        #expect(hit(running, facts(port: 1, at: 10)).sorted() == [2, 30])
+        #expect(hit(running, facts(port: 2, at: 11), "login").isEmpty)
+        for carry in [true, false] {
+            let reloaded = DetectEngine(definitions: defs(after), carrying: carry ? running.hostState : nil)
+            // sid 2's limit was used at t=10; sid 11 reads the bit sid 10 set.
+            #expect(hit(reloaded, facts(port: 3, at: 20)).sorted() == (carry ? [11] : [2]), "carry \(carry)")
+            // Another host: its own limit, no bit.
+            #expect(hit(reloaded, facts(src: 0x0a00_0009, port: 4, at: 21)) == [2], "carry \(carry)")
+        }
+    }
+
     /// Workers on their own threads, racing on one host's counters: every match is counted once.
     @Test func concurrentWorkersCountEveryMatch() async {
         let rules = "alert udp any any -> any 53 (msg:\"t\"; content:\"abc\"; threshold:type threshold, track by_src, count 100, seconds 3600; sid:3;)"

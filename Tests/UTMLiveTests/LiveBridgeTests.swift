@@ -307,7 +307,8 @@ import Testing
         // A host's attempts count together whichever of the two queues' workers sees them: one
         // datagram to each of eight WAN addresses (the kernel spreads queues 740-741 by address
         // pair) against `detection_filter: track by_src, count 5` alert on the 6th, 7th and 8th
-        // (checked in EVE below). Per worker, as before session 8, each saw about four: none.
+        // (and a 9th after two reloads; checked in EVE below). Per worker, as before session 8,
+        // each saw about four: none.
         for k in 101 ... 108 {
             _ = Self.sh("ip netns exec l2-lan python3 \(d)/udpq.py 10.74.0.\(k) 5997", seconds: 5)
         }
@@ -349,6 +350,9 @@ import Testing
         let allowed = Self.curl("-o /dev/null -w '%{http_code}' http://\(Self.printer):8081/status.txt", ns: "l2-gst", seconds: 5)
         #expect(allowed.out == "200", "guest → printer after the policy became pass: \(allowed.out) \(allowed.err)")
 
+        // The detection_filter count survived both reloads (carried over): a 9th attempt alerts.
+        _ = Self.sh("ip netns exec l2-lan python3 \(d)/udpq.py 10.74.0.101 5997", seconds: 5)
+
         // EVE: LAN → WAN and guest → WAN inspected; LAN → LAN printer never seen.
         kill(daemon.processIdentifier, SIGTERM)
         #expect(Self.waitFor(10) { !daemon.isRunning }, "utmd did not stop on SIGTERM")
@@ -360,7 +364,7 @@ import Testing
                 "same-zone or pass traffic was queued: \(eve.split(separator: "\n").filter { $0.contains("10.74.0.11") }.prefix(3))")
         #expect(eve.contains("\"signature_id\":1000002"), "no IPS alert")
         let scans = eve.split(separator: "\n").filter { $0.contains("\"signature_id\":1000004") }.count
-        #expect(scans == 3, "detection_filter across workers: \(scans) alerts, expected 3")
+        #expect(scans == 4, "detection_filter across workers and reloads: \(scans) alerts, expected 4")
         #expect(eve.contains("Eicar-Test-Signature"), "no antivirus event")
         #expect(eve.contains("\"event_type\":\"quic\"") && eve.contains("\"sni\":\"example.com\""), "no quic event")
         // The HTTPS download was bypassed after its handshake.

@@ -203,8 +203,10 @@ public final class DetectEngine {
     let hasTailAnchored: Bool
 
     /// `sharing`: another worker's engine state for the same definitions (utmd's workers);
-    /// ignored when it was built for a different rule count.
-    public init(definitions: DetectDefinitions, config: DetectConfig = .init(), sharing: SharedHostState? = nil) {
+    /// ignored when it was built for a different rule count. `carrying`: without one to share,
+    /// the running definitions' state whose counters and host bits a reload keeps.
+    public init(definitions: DetectDefinitions, config: DetectConfig = .init(), sharing: SharedHostState? = nil,
+                carrying previous: SharedHostState? = nil) {
         defs = definitions
         self.config = config
         // Every transformed list has a derived slot unless the set has more chains than
@@ -235,6 +237,8 @@ public final class DetectEngine {
         anchored = definitions.boxes.map { DetectEngine.isAnchored($0.sig) }
         if let shared = sharing, shared.signatureCount == definitions.count {
             hostState = shared
+        } else if let previous {
+            hostState = SharedHostState(definitions: definitions, config: config, carrying: previous)
         } else {
             hostState = SharedHostState(definitions: definitions, config: config)
         }
@@ -987,14 +991,33 @@ struct ThresholdTable {
         mask = size - 1
     }
 
-    /// Counts one hit and returns the count within the current window.
-    mutating func hit(sig: Int, kind: UInt8, key: (IPAddress, IPAddress), seconds: Int, now: Int64,
-                      evictions: inout UInt64) -> Int {
+    @inline(__always)
+    static func hash(sig: Int, kind: UInt8, key: (IPAddress, IPAddress)) -> UInt64 {
         var h = UInt64(truncatingIfNeeded: sig) &* 0x9E37_79B9_7F4A_7C15
         h ^= key.0.lo &+ key.0.hi &* 31 &+ (UInt64(kind) << 56)
         h = (h ^ (h >> 29)) &* 0xBF58_476D_1CE4_E5B9
         h ^= key.1.lo &* 0x94D0_49BB_1331_11EB &+ key.1.hi
         h ^= h >> 32
+        return h
+    }
+
+    /// Puts a carried entry (a reload's, `SharedHostState(carrying:)`) in a free slot of its
+    /// probe window, or over the window's oldest.
+    mutating func place(_ e: Entry) {
+        let h = ThresholdTable.hash(sig: Int(e.sig), kind: e.kind, key: (e.a, e.b))
+        var slot = Int(truncatingIfNeeded: h) & mask
+        for probe in 0 ..< 8 {
+            let i = Int(truncatingIfNeeded: h &+ UInt64(probe)) & mask
+            if entries[i].sig < 0 { slot = i; break }
+            if entries[i].windowStart < entries[slot].windowStart { slot = i }
+        }
+        entries[slot] = e
+    }
+
+    /// Counts one hit and returns the count within the current window.
+    mutating func hit(sig: Int, kind: UInt8, key: (IPAddress, IPAddress), seconds: Int, now: Int64,
+                      evictions: inout UInt64) -> Int {
+        let h = ThresholdTable.hash(sig: sig, kind: kind, key: key)
         var oldest = -1
         var oldestTime = Int64.max
         for probe in 0 ..< 8 {

@@ -26,10 +26,60 @@ public final class SharedHostState: @unchecked Sendable {
     /// Guarded by `lock` inside `HostBitTable`; nil when no rule uses xbits or hostbits.
     public let hostBits: HostBitTable?
 
+    /// Per signature index, `gid << 32 | sid`: how a reload finds a counter's rule again.
+    let ruleIDs: [UInt64]
+    /// The bit names of the definitions, by interned index (host bits name them so).
+    let bitNames: [String]
+
     public init(definitions: DetectDefinitions, config: DetectConfig) {
         signatureCount = definitions.count
         thresholds = ThresholdTable(entries: config.thresholdEntries)
         hostBits = definitions.usesHostBits ? HostBitTable(capacity: config.hostBitEntries) : nil
+        ruleIDs = definitions.boxes.map { UInt64($0.sig.gid) << 32 | UInt64($0.sig.sid) }
+        bitNames = definitions.flowbitNames.names
+    }
+
+    /// The state of a reload's new definitions, carrying over what `previous` (the running
+    /// definitions' state, still in use by the workers) counted: threshold and rate-filter
+    /// entries of rules still present (found by gid and sid), host bits whose name is still
+    /// used. Without it every rule update (daily on the box) restarted each `limit`, every
+    /// detection_filter count and forgot every host bit; Suricata's host table keeps them.
+    public convenience init(definitions: DetectDefinitions, config: DetectConfig, carrying previous: SharedHostState) {
+        self.init(definitions: definitions, config: config)
+        guard previous !== self else { return }
+        var index: [UInt64: Int32] = [:]
+        index.reserveCapacity(ruleIDs.count)
+        for (i, id) in ruleIDs.enumerated() where index[id] == nil { index[id] = Int32(i) }
+        let oldIDs = previous.ruleIDs
+        func mapped(_ sig: Int32) -> Int32? {
+            guard sig >= 0, Int(sig) < oldIDs.count else { return nil }
+            return index[oldIDs[Int(sig)]]
+        }
+        previous.lock.withLock { _ in
+            for e in previous.thresholds.entries {
+                guard let j = mapped(e.sig) else { continue }
+                var c = e
+                c.sig = j
+                thresholds.place(c)
+            }
+            if previous.rates.entries.count > 16 && rates.entries.count < previous.rates.entries.count {
+                rates = RateTable(entries: previous.rates.entries.count)
+            }
+            for e in previous.rates.entries {
+                guard let j = mapped(e.sig) else { continue }
+                var c = e
+                c.sig = j
+                rates.place(c)
+            }
+        }
+        if let new = hostBits, let old = previous.hostBits {
+            var names: [String: UInt16] = [:]
+            for (i, n) in bitNames.enumerated() { names[n] = UInt16(truncatingIfNeeded: i) }
+            let oldNames = previous.bitNames
+            new.carry(from: old) { name in
+                Int(name) < oldNames.count ? names[oldNames[Int(name)]] : nil
+            }
+        }
     }
 
     /// Counts one hit of a rule's (or threshold.config's) threshold; the count in its window.

@@ -105,11 +105,15 @@ public final class HostBitTable: @unchecked Sendable {
     }
 
     func set(_ k: Key, now: Int64, expire: Int) {
+        put(k, until: now &+ Int64(expire), now: now)
+    }
+
+    /// `k` until `until`: its slot, else a free or (at `now`) expired slot of its window, else
+    /// the window's least recently used one (an eviction).
+    private func put(_ k: Key, until: Int64, now: Int64) {
         clock &+= 1
-        let until = now &+ Int64(expire)
         var i = find(k)
         if i < 0 {
-            // A free or expired slot of the window, else the least recently used one.
             let start = bucket(k)
             var oldest = -1
             var j = 0
@@ -134,6 +138,22 @@ public final class HostBitTable: @unchecked Sendable {
     /// Suricata's toggle: a bit that is set goes, one that is not is set.
     func toggle(_ k: Key, now: Int64, expire: Int) {
         if isSet(k, now: now) { unset(k) } else { set(k, now: now, expire: expire) }
+    }
+
+    /// Copies the live entries of `old` (a reload's running table) whose bit name `rename`
+    /// maps into this table's names, with their expiry.
+    func carry(from old: HostBitTable, rename: (UInt16) -> UInt16?) {
+        guard old !== self else { return }
+        old.lock.withLock { _ in
+            lock.withLock { _ in
+                for i in 0 ..< old.capacity where old.expires[i] != Int64.min {
+                    guard let name = rename(old.keys[i].name) else { continue }
+                    var k = old.keys[i]
+                    k.name = name
+                    put(k, until: old.expires[i], now: Int64.min)
+                }
+            }
+        }
     }
 
     /// A check (`isset`/`isnotset`) against the packet.
