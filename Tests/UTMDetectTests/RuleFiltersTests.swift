@@ -1,6 +1,6 @@
 import Testing
 import UTMCore
-import UTMDetect
+@testable import UTMDetect
 
 /// suricata-update's disable/enable/drop/modify.conf applied at load: every matcher, every file
 /// kind, their order, errors with file:line, hostile lines, and the bundle keeping the result.
@@ -113,7 +113,7 @@ import UTMDetect
             # Python and Oinkmaster group references
             2000001 "content:\\"/gate\\.php\\"" "content:\\"/gate2.php\\""
             re:Dropbox 'content:"(drop)(box)"' 'content:"\\2\\g<1>"'
-            modifysid 3:2000006 "boom" | "${0}x"
+            modifysid 3:2000006 "(boom)" | "${1}x"
             """, kind: .modify, name: "modify.conf")
         p.filters = f
         p.load(text: Self.rules, file: "x.rules")
@@ -233,5 +233,151 @@ import UTMDetect
             _ = d.inspectPacket(f, payload: ByteView(raw), slot: -1, time: 0) { i, _ in hits.append(d.defs.signature(i).action) }
         }
         #expect(hits == [.drop])
+    }
+
+    // MARK: Flowbit resolution (suricata-update re-enables left-out setters as noalert)
+
+    static let chain = """
+        alert udp any any -> any any (msg:"ET TROJAN Test Stage1"; content:"login"; flowbits:isset,ET.stage0; flowbits:set,ET.stage1; sid:2000101; rev:1;)
+        alert udp any any -> any any (msg:"ET TROJAN Test Stage2"; content:"data"; flowbits:isset,ET.stage1; sid:2000102; rev:1;)
+        # alert udp any any -> any any (msg:"ET TROJAN Test Stage0 off in the vendor file"; content:"hello"; flowbits:set,ET.stage0; sid:2000103; rev:1;)
+        alert udp any any -> any any (msg:"ET INFO Test unrelated setter"; content:"zz"; flowbits:set,ET.nobody; sid:2000104; rev:1;)
+        alert udp any any -> any any (msg:"ET TROJAN Test OR checker"; content:"either"; flowbits:isset,ET.a|ET.b; sid:2000105; rev:1;)
+        alert udp any any -> any any (msg:"ET TROJAN Test B setter"; content:"bee"; flowbits:set,ET.b; sid:2000106; rev:1;)
+        # alert udp any any -> any any (msg:"ET TROJAN Test Stage2 older rev"; content:"data"; flowbits:set,ET.stage1; sid:2000102; rev:0;)
+        """
+
+    func loadSet(_ files: [(RuleFilters.Kind, String)], rules: String = Self.chain) throws -> RuleSet {
+        var f = RuleFilters()
+        for (kind, text) in files { try f.add(text, kind: kind, name: "\(kind.rawValue).conf") }
+        var p = RuleParser()
+        p.filters = f
+        p.load(text: rules, file: "emerging-malware.rules")
+        return p.finish()
+    }
+
+    @Test func flowbitResolutionReenablesDisabledSettersAsNoalert() throws {
+        let set = try loadSet([(.disable, "2000101\n2000104\n2000106\n")])
+        let bySid = Dictionary(set.signatures.map { ($0.sid, $0) }, uniquingKeysWith: { a, _ in a })
+        // 2000102 checks ET.stage1: its disabled setter 2000101 is back, silent. 2000101 checks
+        // ET.stage0: the vendor's commented-out setter 2000103 comes back in the second pass.
+        // 2000105's `ET.a|ET.b` brings 2000106 back. Nobody checks ET.nobody: 2000104 stays off.
+        #expect(bySid[2000101]?.noalert == true && bySid[2000103]?.noalert == true && bySid[2000106]?.noalert == true)
+        #expect(bySid[2000104] == nil)
+        #expect(bySid[2000102]?.noalert == false && bySid[2000105]?.noalert == false)
+        #expect(set.report.filtered.flowbitEnabled == 3 && set.report.filtered.disabled == 3, "\(set.report.filtered)")
+        // The commented-out older revision of 2000102 is not loaded beside the enabled one.
+        #expect(set.report.errors.isEmpty, "\(set.report.errors)")
+        #expect(!set.report.warnings.contains { $0.contains("stage") && $0.contains("checked but never set") }, "\(set.report.warnings)")
+        #expect(set.report.loaded == 5 && set.report.enabledRules == 5)
+    }
+
+    @Test func flowbitResolutionOnlyWithFiltersAndNeverADrop() throws {
+        // Without filter files the loader is Suricata's: a commented-out rule stays out.
+        var p = RuleParser()
+        p.load(text: Self.chain, file: "x.rules")
+        let plain = p.finish()
+        #expect(!plain.signatures.contains { $0.sid == 2000103 })
+        #expect(plain.report.warnings.contains { $0.contains("'ET.stage0' is checked but never set") })
+        // A re-enabled setter that drop.conf names stays an alert rule (a silent drop would
+        // block without telling anyone).
+        let set = try loadSet([(.disable, "2000101\n"), (.drop, "re:ET TROJAN\n")])
+        let actions = Dictionary(set.signatures.map { ($0.sid, $0.action) }, uniquingKeysWith: { a, _ in a })
+        #expect(actions[2000101] == .alert && actions[2000103] == .alert && actions[2000102] == .drop)
+        #expect(set.report.filtered.dropped == 3)  // 2000102, 2000105, 2000106 (2000101 was disabled)
+        // A modify.conf change applies to the re-enabled rule too.
+        let m = try loadSet([(.disable, "2000101\n"), (.modify, "2000101 \"login\" \"logon\"\n")])
+        let s1 = m.signatures.first { $0.sid == 2000101 }
+        #expect(s1?.prefilter.map { String(decoding: $0.pattern, as: UTF8.self) } == "logon")
+    }
+
+    /// What a disabled setter costs, on traffic: the stage-2 rule is blind without it, and
+    /// fires with it back (while the setter itself stays silent).
+    @Test func resolvedSetterFeedsTheCheckerInTheEngine() throws {
+        func alerts(_ set: RuleSet) -> [UInt32] {
+            let d = DetectEngine(definitions: DetectDefinitions(ruleSet: set))
+            let slot = d.flowSlot(index: 1, flowID: 9)
+            var f = PacketFacts()
+            f.ipProto = 17
+            f.direction = .toServer
+            var out: [UInt32] = []
+            for payload in ["hello", "login", "data"] {
+                d.beginPacket()
+                Array(payload.utf8).withUnsafeBytes { raw in
+                    _ = d.inspectPacket(f, payload: ByteView(raw), slot: slot, time: 0) { i, alert in
+                        if alert { out.append(d.defs.signature(i).sid) }
+                    }
+                }
+            }
+            return out
+        }
+        #expect(alerts(try loadSet([(.disable, "2000101\n")])) == [2000102])
+        // What the box did before resolution: the setter simply gone.
+        let without = Self.chain.split(separator: "\n").filter { !$0.contains("sid:2000101;") && !$0.contains("sid:2000103;") }
+        var p = RuleParser()
+        p.load(text: without.joined(separator: "\n"), file: "x.rules")
+        #expect(alerts(p.finish()) == [])
+    }
+
+    @Test func flowbitFactsFromHostileText() {
+        for text in ["alert udp any any -> any any (flowbits:isset; sid:1;)", "alert udp any any -> any any (flowbits:set,; sid:1;)",
+                     "alert udp any any -> any any (flowbits:isset,|&|; sid:1;)", "alert udp any any -> any any (flowbits:", "(", ")(",
+                     "alert udp any any -> any any (flowbits:setx,x,30; flowbits: ISSET , y ;)"] {
+            let f = RuleFacts(Substring(text), metadata: false, flowbits: true)
+            #expect(f.flowbitSetters.allSatisfy { !$0.isEmpty } && f.flowbitGetters.allSatisfy { !$0.isEmpty })
+        }
+        let f = RuleFacts("alert udp any any -> any any (flowbits:setx,x,30; flowbits: ISSET , y ;)", metadata: false, flowbits: true)
+        #expect(f.flowbitSetters == ["x"] && f.flowbitGetters == ["y"])
+        #expect(RuleParser.withNoalert("alert udp any any -> any any (sid:1)", already: false) == "alert udp any any -> any any (sid:1; flowbits:noalert;)")
+        #expect(RuleParser.withNoalert("alert udp any any -> any any (sid:1; )", already: false) == "alert udp any any -> any any (sid:1; flowbits:noalert;)")
+    }
+
+    // MARK: modify.conf replacement, as suricata-update (Python's re.sub after ${N} -> \N)
+
+    @Test func modifyReplacementHasPythonSemantics() throws {
+        func rep(_ to: String, groups: Int? = 2) throws -> String {
+            String(decoding: try RuleFilters.pcreReplacement(to, groups: groups), as: UTF8.self)
+        }
+        #expect(try rep("\\1-\\g<2>-\\g<0>") == "${1}-${2}-${0}")
+        // \0 is an octal escape (NUL) in Python, not the whole match; Oinkmaster's ${0} too.
+        #expect(try rep("a\\0b") == "a\u{0}b")
+        #expect(try rep("${0}x") == "\u{0}x")
+        // Three octal digits are a character; two digits a group.
+        #expect(try rep("\\101") == "A")
+        #expect(try rep("\\12", groups: 12) == "${12}")
+        // ${1}0 is \10 there: group 10.
+        #expect(throws: RuleError.self) { try rep("${1}0") }
+        #expect(try rep("${1}0", groups: 10) == "${10}")
+        // Python's character escapes; another letter is an error; other escapes keep their backslash.
+        #expect(try rep("\\a\\f\\v\\t\\\\") == "\u{7}\u{c}\u{b}\t\\")
+        #expect(throws: RuleError.self) { try rep("\\q") }
+        #expect(try rep("\\|0d\\|") == "\\|0d\\|")
+        // $ is literal; a group FROM lacks is refused when the line is read.
+        #expect(try rep("$5") == "$$5")
+        #expect(throws: RuleError.self) { try rep("\\3") }
+        #expect(throws: RuleError.self) { try rep("\\g<x-y>") }
+        #expect(throws: RuleError.self) { try rep("x\\") }
+        #expect(throws: RuleError.self) { try rep("\\477") }
+        #expect(throws: RuleError.self) {
+            _ = try RuleFilters.parse("2000001 \"(a)\" \"\\2\"\n", kind: .modify, name: "m")
+        }
+    }
+
+    @Test func modifyUnmatchedGroupIsEmptyAndZeroIsNotTheMatch() throws {
+        // (drop)|(box): only one group takes part in each match; Python gives "" for the other.
+        let (a, r) = try load([(.modify, "2000002 'content:\"(x)?(drop)box\"' 'content:\"\\1\\2\"'\n")])
+        #expect(a[2000002] == .alert && r.filtered.modified == 1, "\(r.warnings)")
+        var p = RuleParser()
+        p.filters = try RuleFilters.parse("2000002 'content:\"(x)?(drop)box\"' 'content:\"\\1\\2\"'\n", kind: .modify, name: "m")
+        p.load(text: Self.rules, file: "x.rules")
+        let sig = p.finish().signatures.first { $0.sid == 2000002 }
+        #expect(sig?.prefilter.map { String(decoding: $0.pattern, as: UTF8.self) } == "drop")
+        // \0 writes a NUL (as suricata-update does): the content becomes "|00|box"-like bytes,
+        // never "dropboxbox".
+        var q = RuleParser()
+        q.filters = try RuleFilters.parse("2000002 'drop(box)' '\\0\\1'\n", kind: .modify, name: "m")
+        q.load(text: Self.rules, file: "x.rules")
+        let s2 = q.finish().signatures.first { $0.sid == 2000002 }
+        #expect(s2?.prefilter.map { Array($0.pattern) } == [0x00] + Array("box".utf8))
     }
 }
