@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import UTMCore
 @testable import UTMDetect
@@ -379,5 +380,58 @@ import UTMCore
         q.load(text: Self.rules, file: "x.rules")
         let s2 = q.finish().signatures.first { $0.sid == 2000002 }
         #expect(s2?.prefilter.map { Array($0.pattern) } == [0x00] + Array("box".utf8))
+    }
+
+    // MARK: The shipped drop policy on both ET vintages
+
+    /// definitions/ips/drop.conf and disable.conf against hand-written rules in the style of ET
+    /// 2019 (ET TROJAN = malware, ET MALWARE = adware, mostly no metadata) and of today's ET
+    /// (ET MALWARE = malware, ADWARE_PUP, PHISHING, CNC, signature_severity and deployment).
+    @Test func shippedPolicyFitsBothVintages() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let drop = try String(contentsOf: root.appendingPathComponent("definitions/ips/drop.conf"), encoding: .utf8)
+        let disable = try String(contentsOf: root.appendingPathComponent("definitions/ips/disable.conf"), encoding: .utf8)
+        func rule(_ sid: Int, _ msg: String, _ meta: String = "") -> String {
+            "alert tcp $HOME_NET any -> $EXTERNAL_NET any (msg:\"\(msg)\"; flow:established,to_server; content:\"x\(sid)\"; classtype:trojan-activity; sid:\(sid); rev:1;\(meta.isEmpty ? "" : " metadata:\(meta);")"
+                + ")"
+        }
+        let blocked: [(Int, String, String)] = [
+            (2900101, "ET TROJAN Win32/Family CnC Beacon", ""),                       // 2019 malware, unrated
+            (2900102, "ET MALWARE Adware.Toolbar Major", "signature_severity Major"),  // 2019 rated adware: as before
+            (2900103, "ET MALWARE Win32/Lumma Stealer CnC Checkin", "attack_target Client_Endpoint, deployment Perimeter, signature_severity Critical"),
+            (2900104, "ET PHISHING Successful Microsoft Credential Phish", "deployment Perimeter, signature_severity Major"),
+            (2900105, "ET EXPLOIT_KIT RIG Landing", "signature_severity Major"),
+            (2900106, "ET CNC Feodo Tracker Reported CnC Server group 1", "deployment Perimeter, signature_severity Major"),
+            (2900107, "ET EXPLOIT Router RCE Inbound", "deployment Perimeter, deployment Internal, signature_severity Major"),
+            (2900108, "ET MOBILE_MALWARE Android Spy Domain in DNS Lookup", "former_category MOBILE_MALWARE"),
+        ]
+        let alertOnly: [(Int, String, String)] = [
+            (2900201, "ET TROJAN Generic Minor", "signature_severity Minor"),
+            (2900202, "ET MALWARE 180solutions Spyware", ""),                           // 2019 adware, unrated
+            (2900203, "ET MALWARE Toolbar Stats", "signature_severity Minor"),
+            (2900204, "ET MALWARE Win32/Grayware Informational", "deployment Perimeter, signature_severity Informational"),
+            (2900205, "ET ADWARE_PUP Toolbar Checkin", "deployment Perimeter, signature_severity Major"),
+            (2900206, "ET HUNTING Possible Phishing Page", "deployment Perimeter, signature_severity Critical"),
+            (2900207, "ET JA3 Hash - Suspected Malware", "deployment Perimeter, confidence Low, signature_severity Major"),
+            (2900208, "ET INFO DYNAMIC_DNS Query", "deployment Perimeter, signature_severity Major"),
+            (2900209, "ET EXPLOIT SMB Lateral Move", "deployment Internal, signature_severity Critical"),
+            (2900210, "ET WEB_SERVER SQLi Datacenter", "deployment Datacenter, signature_severity Major"),
+            (2900211, "ET TROJAN Lateral SMB Beacon", "deployment Internal"),
+            (2900212, "ET COMPROMISED Known Compromised or Hostile Host Traffic group 1", "signature_severity Major"),
+            (2900213, "ET COINMINER Mining Pool DNS Lookup", "deployment Perimeter, signature_severity Major"),
+            (2900214, "ET POLICY curl User-Agent Outbound", "signature_severity Major"),
+        ]
+        let text = (blocked + alertOnly).map { rule($0.0, $0.1, $0.2) }.joined(separator: "\n")
+        var f = RuleFilters()
+        try f.add(drop, kind: .drop, name: "drop.conf")
+        try f.add(disable, kind: .disable, name: "disable.conf")
+        var p = RuleParser()
+        p.filters = f
+        p.load(text: text, file: "emerging-all.rules")
+        let set = p.finish()
+        #expect(set.report.loaded == blocked.count + alertOnly.count, "\(set.report.errors)")
+        let actions = Dictionary(set.signatures.map { (Int($0.sid), $0.action) }, uniquingKeysWith: { a, _ in a })
+        for (sid, msg, _) in blocked { #expect(actions[sid] == .drop, "\(msg) should block") }
+        for (sid, msg, _) in alertOnly { #expect(actions[sid] == .alert, "\(msg) should only alert") }
     }
 }
