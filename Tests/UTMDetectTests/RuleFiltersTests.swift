@@ -320,6 +320,21 @@ import UTMCore
         #expect(alerts(p.finish()) == [])
     }
 
+    /// A long chain of commented-out setters, each needed by the next: all come back, each once.
+    @Test func flowbitResolutionFollowsLongChains() throws {
+        let n = 3000
+        var lines = ["alert udp any any -> any any (msg:\"ET TROJAN chain end\"; content:\"end\"; flowbits:isset,c\(n); sid:3000000; rev:1;)"]
+        for i in 1 ... n {
+            let check = i > 1 ? " flowbits:isset,c\(i - 1);" : ""
+            lines.append("# alert udp any any -> any any (msg:\"ET TROJAN link \(i)\"; content:\"l\(i)\";\(check) flowbits:set,c\(i); sid:\(3000000 + i); rev:1;)")
+        }
+        // The same setter twice (an older revision): loaded once.
+        lines.append("# alert udp any any -> any any (msg:\"ET TROJAN link 1 old\"; content:\"l1\"; flowbits:set,c1; sid:3000001; rev:0;)")
+        let set = try loadSet([(.disable, "1\n")], rules: lines.joined(separator: "\n"))
+        #expect(set.report.filtered.flowbitEnabled == n && set.signatures.count == n + 1 && set.report.errors.isEmpty)
+        #expect(set.signatures.filter(\.noalert).count == n)
+    }
+
     @Test func flowbitFactsFromHostileText() {
         for text in ["alert udp any any -> any any (flowbits:isset; sid:1;)", "alert udp any any -> any any (flowbits:set,; sid:1;)",
                      "alert udp any any -> any any (flowbits:isset,|&|; sid:1;)", "alert udp any any -> any any (flowbits:", "(", ")(",

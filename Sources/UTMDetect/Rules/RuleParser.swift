@@ -324,34 +324,41 @@ public struct RuleParser: Sendable {
         loadOne(Substring(text), file: file, line: line)
     }
 
-    /// suricata-update's flowbit resolution: while a loaded rule checks a flowbit (isset,
-    /// isnotset) that only a left-out rule sets, that rule is loaded again with `noalert` (it
-    /// keeps the flow state the checking rule needs, and says nothing itself), and what it
-    /// checks in turn is resolved in the next pass. Why: a disable.conf line (or ET's own
+    /// suricata-update's flowbit resolution: when a loaded rule checks a flowbit (isset,
+    /// isnotset) that a left-out rule sets, unsets or toggles, that rule is loaded again with
+    /// `noalert` (it keeps the flow state the checking rule needs, and says nothing itself),
+    /// and what it checks is resolved in turn. As suricata-update, this holds even when a
+    /// loaded rule sets the bit too. Why: a disable.conf line (or ET's own
     /// commenting-out) that removes a setter otherwise silently blinds every rule depending on
     /// it. A re-enabled rule is never turned into a drop (a silent block). A setter whose
     /// gid:sid is already loaded is not loaded twice.
     private mutating func resolveFlowbits() {
-        var required = checkedFlowbits
-        var remaining = parkedSetters
-        parkedSetters = []
-        while !remaining.isEmpty {
-            var next: [ParkedRule] = []
-            var picked: [ParkedRule] = []
-            for r in remaining {
-                if r.setters.contains(where: { required.contains($0) }) { picked.append(r) } else { next.append(r) }
-            }
-            if picked.isEmpty { break }
-            for r in picked {
+        // Setter name -> parked rules, and a work list of names some loaded rule checks: each
+        // parked rule and each name is visited once, so a hostile file of long setter chains
+        // costs linear time, not a pass per link (suricata-update's loop reaches the same set).
+        var bySetter: [String: [Int]] = [:]
+        for (i, r) in parkedSetters.enumerated() {
+            for name in Set(r.setters) { bySetter[name, default: []].append(i) }
+        }
+        var queued = checkedFlowbits
+        var work = Array(checkedFlowbits).sorted()
+        var loaded = [Bool](repeating: false, count: parkedSetters.count)
+        while let name = work.popLast() {
+            for i in bySetter[name] ?? [] where !loaded[i] {
+                loaded[i] = true
+                let r = parkedSetters[i]
                 let facts = RuleFacts(Substring(r.text), metadata: false)
                 if let sid = facts.sid, bySid[UInt64(facts.gid) << 32 | UInt64(sid)] != nil { continue }
                 report.filtered.flowbitEnabled += 1
-                required.formUnion(r.getters)
-                loadModified(Self.withNoalert(r.text, already: facts.noalert), unmodified: r.unmodified.map { Self.withNoalert($0, already: facts.noalert) },
-                             file: r.file, line: r.line)
+                loadModified(Self.withNoalert(r.text, already: facts.noalert),
+                             unmodified: r.unmodified.map { Self.withNoalert($0, already: facts.noalert) }, file: r.file, line: r.line)
+                for g in r.getters where !queued.contains(g) {
+                    queued.insert(g)
+                    work.append(g)
+                }
             }
-            remaining = next
         }
+        parkedSetters = []
     }
 
     /// The rule with `flowbits:noalert;` added before its closing `)` (suricata-update adds
