@@ -407,8 +407,11 @@ import UTMCore
         let drop = try String(contentsOf: root.appendingPathComponent("definitions/ips/drop.conf"), encoding: .utf8)
         let disable = try String(contentsOf: root.appendingPathComponent("definitions/ips/disable.conf"), encoding: .utf8)
         func rule(_ sid: Int, _ msg: String, _ meta: String = "") -> String {
-            "alert tcp $HOME_NET any -> $EXTERNAL_NET any (msg:\"\(msg)\"; flow:established,to_server; content:\"x\(sid)\"; classtype:trojan-activity; sid:\(sid); rev:1;\(meta.isEmpty ? "" : " metadata:\(meta);")"
-                + ")"
+            // "c2:" in front of the metadata: ET's command-and-control classtype (today's rules).
+            let c2 = meta.hasPrefix("c2:")
+            let m = c2 ? String(meta.dropFirst(3)) : meta
+            return "alert tcp $HOME_NET any -> $EXTERNAL_NET any (msg:\"\(msg)\"; flow:established,to_server; content:\"x\(sid)\"; "
+                + "classtype:\(c2 ? "command-and-control" : "trojan-activity"); sid:\(sid); rev:1;\(m.isEmpty ? "" : " metadata:\(m);"))"
         }
         let blocked: [(Int, String, String)] = [
             (2900101, "ET TROJAN Win32/Family CnC Beacon", ""),                       // 2019 malware, unrated
@@ -419,6 +422,7 @@ import UTMCore
             (2900106, "ET CNC Feodo Tracker Reported CnC Server group 1", "deployment Perimeter, signature_severity Major"),
             (2900107, "ET EXPLOIT Router RCE Inbound", "deployment Perimeter, deployment Internal, signature_severity Major"),
             (2900108, "ET MOBILE_MALWARE Android Spy Domain in DNS Lookup", "former_category MOBILE_MALWARE"),
+            (2900109, "ET MALWARE Win32.RAT Checkin Outbound", "c2:former_category MALWARE"),  // today's unrated ex-TROJAN CnC
         ]
         let alertOnly: [(Int, String, String)] = [
             (2900201, "ET TROJAN Generic Minor", "signature_severity Minor"),
@@ -435,6 +439,8 @@ import UTMCore
             (2900212, "ET COMPROMISED Known Compromised or Hostile Host Traffic group 1", "signature_severity Major"),
             (2900213, "ET COINMINER Mining Pool DNS Lookup", "deployment Perimeter, signature_severity Major"),
             (2900214, "ET POLICY curl User-Agent Outbound", "signature_severity Major"),
+            (2900215, "ET MALWARE IRC potential bot commands", ""),                         // unrated, trojan-activity: either vintage
+            (2900216, "ET MALWARE Grayware CnC", "c2:signature_severity Informational"),
         ]
         let text = (blocked + alertOnly).map { rule($0.0, $0.1, $0.2) }.joined(separator: "\n")
         var f = RuleFilters()
