@@ -84,6 +84,7 @@ enum Definitions {
             let f = set.report.filtered
             for w in set.report.warnings where w.contains("modify.conf") { warn("warning: \(w)") }
             warn("rules: filters disabled \(f.disabled), enabled \(f.enabled), dropped \(f.dropped), modified \(f.modified)")
+            if f.flowbitEnabled > 0 { warn("rules: re-enabled \(f.flowbitEnabled) left-out rules as noalert: they set flowbits that loaded rules check") }
         }
         warn("rules: loaded \(set.report.loaded) of \(set.report.enabledRules) rules")
         return DetectDefinitions(ruleSet: set)
