@@ -64,6 +64,8 @@ extension Engine {
             eve.json.key("window_repeats"); eve.json.uint(s.windowRepeats)
             eve.json.key("pending_overflows"); eve.json.uint(s.pendingOverflows)
             eve.json.key("tail_pool_exhausted"); eve.json.uint(s.tailPoolExhausted)
+            // Threshold / detection_filter counters overwritten in the (shared) table when full.
+            eve.json.key("threshold_evictions"); eve.json.uint(s.thresholdEvictions)
             eve.json.key("http_header_raw_fallback"); eve.json.uint(stats.httpHeaderRawFallback)
             eve.json.key("http_header_unmerged"); eve.json.uint(stats.httpHeaderUnmerged)
             // HTTP bodies per transaction (BodyAccumulators.swift): inspections, bodies
