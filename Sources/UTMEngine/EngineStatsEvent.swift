@@ -64,6 +64,9 @@ extension Engine {
             eve.json.key("window_repeats"); eve.json.uint(s.windowRepeats)
             eve.json.key("pending_overflows"); eve.json.uint(s.pendingOverflows)
             eve.json.key("tail_pool_exhausted"); eve.json.uint(s.tailPoolExhausted)
+            // Stream positions (README "Stream positions, session 8").
+            eve.json.key("stream_position_skips"); eve.json.uint(s.streamPositionSkips)
+            eve.json.key("packet_fallback_matches"); eve.json.uint(s.packetFallbackMatches)
             eve.json.key("http_header_raw_fallback"); eve.json.uint(stats.httpHeaderRawFallback)
             eve.json.key("http_header_unmerged"); eve.json.uint(stats.httpHeaderUnmerged)
             // HTTP bodies per transaction (BodyAccumulators.swift): inspections, bodies
