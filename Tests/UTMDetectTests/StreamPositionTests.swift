@@ -171,6 +171,20 @@ import UTMDetect
         #expect(u.out.isEmpty)
     }
 
+    @Test func absoluteIsdataatAsksTheStream() {
+        // `isdataat:20` without relative: the stream has a byte at offset 20 (GPL SMTP RCPT TO
+        // overflow's form), however short the segment that brings the content.
+        let at = #"alert tcp any any -> any any (msg:"isdataat"; flow:only_stream; content:"RCPT"; isdataat:20; sid:40;)"#
+        #expect(Self.alerts(at, [String(repeating: "z", count: 30), "RCPT"]) == [40])
+        #expect(Self.alerts(at, ["RCPT x"]).isEmpty)
+        #expect(Self.alerts(at, ["RCPT x", String(repeating: "z", count: 30)]) == [40])
+        // Negated: only while the stream is shorter.
+        let not = #"alert tcp any any -> any any (msg:"not isdataat"; flow:only_stream; content:"RCPT"; isdataat:!20; sid:41;)"#
+        #expect(Self.alerts(not, ["RCPT"]) == [41])
+        #expect(Self.alerts(not, [String(repeating: "z", count: 30), "RCPT"]).isEmpty)
+        #expect(Self.alerts(not, ["zz", "RCPT"]) == [41])
+    }
+
     @Test func unanchoredRulesAreUnchanged() {
         let plain = #"alert tcp any any -> any any (msg:"plain"; flow:only_stream; content:"HELO"; sid:30;)"#
         #expect(Self.alerts(plain, ["EHLO x", "HELO y"]) == [30])

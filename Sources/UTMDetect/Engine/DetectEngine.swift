@@ -958,6 +958,9 @@ public final class DetectEngine {
                     } else if case .constant(let d)? = c.depth {
                         limit = Swift.min(limit, off &+ Swift.max(0, d))
                     }
+                case .isDataAt(let d):
+                    // The stream keeps having byte N once it had it: only `!isdataat:N` ends.
+                    if d.negated, case .constant(let v) = d.value { limit = Swift.min(limit, Swift.max(0, v)) }
                 case .pcre, .asn1, .length: continue
                 default: limit = Swift.min(limit, 1)
                 }

@@ -72,9 +72,10 @@ public struct Verifier: Sendable {
     /// the stream's, as Suricata's `stream_start_offset` makes them: a non-relative content's
     /// `depth` (and `startswith`) ending at or before it cannot match, and its `offset` and
     /// `depth` count from the stream's first byte (Suricata adjusts `depth` only, so its
-    /// `offset` counts from an arbitrary window start). Other absolute positions (`isdataat`,
-    /// `byte_test`, `byte_jump`, `byte_extract`, `byte_math`, `base64_decode` without
-    /// `relative`) read bytes before the buffer and do not match.
+    /// `offset` counts from an arbitrary window start); an absolute `isdataat` asks whether the
+    /// stream has that byte. Other absolute positions (`byte_test`, `byte_jump`,
+    /// `byte_extract`, `byte_math`, `base64_decode` without `relative`) read bytes before the
+    /// buffer and do not match.
     public var streamBase = 0
     /// `streamBase` for the list being run: payload lists without transforms only.
     @usableFromInline var base = 0
@@ -322,9 +323,9 @@ public struct Verifier: Sendable {
         case .pcre(let m):
             return runPCRE(m, elements, i, buf, prevEnd, nextIsRelative)
         case .isDataAt(let d):
-            if base != 0 && !d.relative { return .discontinue }
             let v = d.value.resolve(vars)
-            var ok = d.relative ? prevEnd &+ v <= buf.count : v < buf.count
+            // Absolute: whether the stream has a byte at `v` (bytes before `base` were there).
+            var ok = d.relative ? prevEnd &+ v <= buf.count : v < base &+ buf.count
             if d.negated { ok.toggle() }
             if !ok { return d.relative ? .noMatch : .discontinue }
             return run(elements, i &+ 1, buf, prevEnd)
