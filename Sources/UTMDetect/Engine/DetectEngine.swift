@@ -147,8 +147,9 @@ public final class DetectEngine {
     public let certDigest = StreamingDigest()
     public static let certScratchBytes = 8 << 10
     /// Per signature: its payload list has an absolute position (offset, depth, startswith,
-    /// byte_test without relative...): verified over the window only when the window begins
-    /// at the stream's first byte, where Suricata's stream-relative positions agree.
+    /// byte_test without relative...): on a stream it is verified with stream positions
+    /// (`Verifier.streamBase`, `streamLimit`, `packetFallback`; README "Stream positions,
+    /// session 8").
     let anchored: [Bool]
     /// Per signature (anchored ones): the stream inspection cannot match on bytes that begin
     /// at or past this stream offset (a non-relative content's `offset + depth`; 1 for other
@@ -498,7 +499,6 @@ public final class DetectEngine {
             k &+= 1
             if matchedOn[i] == matchSerial { continue }
             if headerRulesDone && isHeaderOnly(i) { continue }
-            stats.verifications &+= 1
             let box = boxes[i]
             if derivedOther { verifier.derived.begin(); derivedOther = false }
             // Absolute positions count from the stream's first byte (Suricata's stream
@@ -508,6 +508,7 @@ public final class DetectEngine {
             let limit = anchor ? Int(streamLimit[i]) : Int.max
             var r = VerifyResult.noMatch
             if chunkBase < limit {
+                stats.verifications &+= 1
                 verifier.streamBase = anchor ? chunkBase : 0
                 r = verifier.verify(signature: box, packet: facts, buffers: buffers, flowbits: &bits[slot])
             } else {
@@ -913,9 +914,8 @@ public final class DetectEngine {
 
     // MARK: Pending candidates
 
-    /// Whether a signature's payload list reads an absolute position of its buffer: over a
-    /// window that begins mid-stream such a position means nothing, so it is verified over
-    /// the window only when the window begins at the stream's first byte.
+    /// Whether a signature's payload list reads an absolute position of its buffer: on a
+    /// stream it is verified with the bytes' stream offset (`streamPositions`).
     static func isAnchored(_ sig: Signature) -> Bool {
         for list in sig.lists where list.buffer == .payload {
             for e in list.elements where !e.isRelative {
