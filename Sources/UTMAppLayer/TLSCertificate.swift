@@ -8,27 +8,31 @@ import UTMCore
 extension TLSParser {
     /// Reads the framing of a Certificate message's body, kept at the start of `bufToClient`.
     /// Whole entries are counted; a list or entry length past the message is `malformed` and
-    /// ends the list where the last whole entry ended.
-    mutating func parseCertificate(_ body: ByteView) {
+    /// ends the list where the last whole entry ended. `partialCount` >= 0: only the message's
+    /// head was kept (it was larger than the buffer) and the entries were counted from the
+    /// framing as it passed; the whole entries in the head are lent, the count is the walk's.
+    mutating func parseCertificate(_ body: ByteView, partialCount: Int = -1) {
         guard let declared = body.u24(0) else {
             events.insert(.malformed)
             return
         }
+        let partial = partialCount >= 0
         var listLength = Int(declared)
         if listLength > body.count &- 3 {
-            events.insert(.malformed)
+            if !partial { events.insert(.malformed) }
             listLength = body.count &- 3
         }
         var off = 0
         var count = 0
         while off < listLength {
             guard let length = body.u24(3 &+ off), off &+ 3 &+ Int(length) <= listLength else {
-                events.insert(.malformed)
+                if !partial { events.insert(.malformed) }
                 break
             }
             off &+= 3 &+ Int(length)
             count &+= 1
         }
+        if partial { count = Swift.max(count, partialCount) }
         certificateCount = count
         certificateListLength = count > 0 ? off : 0
         events.insert(.certificateDone)

@@ -27,9 +27,23 @@ extension TLSParser {
                     st.hsType = UInt8(truncatingIfNeeded: st.hsHeader >> 24)
                     st.hsRemaining = Int(st.hsHeader & 0x00ff_ffff)
                     st.hsBuffering = wants(st.hsType, direction)
+                    st.hsLength = st.hsRemaining
+                    st.hsKeep = st.hsRemaining
+                    st.hsPartial = false
                     if st.hsBuffering && st.hsRemaining > config.maxHandshakeSize {
-                        st.hsBuffering = false
-                        events.insert(.handshakeTooLarge)
+                        if st.hsType == TLSHandshakeType.certificate && config.maxHandshakeSize >= 64 {
+                            // Keep the head (the list length and the leaf first), count the rest.
+                            st.hsKeep = config.maxHandshakeSize
+                            st.hsPartial = true
+                            st.certWalkNext = 3
+                            st.certWalkHeader = 0
+                            st.certWalkHeaderCount = 0
+                            st.certWalkCount = 0
+                            events.insert(.certificatePartial)
+                        } else {
+                            st.hsBuffering = false
+                            events.insert(.handshakeTooLarge)
+                        }
                     }
                     // The buffer is only reset for a message that is kept: the server's
                     // certificate_list stays in it after its message (TLSCertificate.swift).
@@ -49,7 +63,16 @@ extension TLSParser {
                 if n == st.hsRemaining { withDir(direction) { $0.hsHeaderCount = 0; $0.hsHeader = 0 } }
                 continue
             }
-            if n == st.hsRemaining && bufferCount(direction) == 0 {
+            if st.hsPartial {
+                let at = st.hsLength &- st.hsRemaining
+                let keep = Swift.min(n, st.hsKeep)
+                appendBuffer(direction, chunk.prefix(keep))
+                withDir(direction) {
+                    $0.hsKeep &-= keep
+                    TLSParser.walkCertificateFraming(&$0, chunk, at: at)
+                }
+                if n == st.hsRemaining { finishMessage(direction, body: .empty, fromBuffer: true) }
+            } else if n == st.hsRemaining && bufferCount(direction) == 0 {
                 // Whole message in this piece: parse it in place, no copy.
                 finishMessage(direction, body: chunk, fromBuffer: false)
             } else {
@@ -78,7 +101,8 @@ extension TLSParser {
     private mutating func finishMessage(_ d: Direction, body: ByteView, fromBuffer: Bool) {
         let type = dir(d).hsType
         let buffering = dir(d).hsBuffering
-        withDir(d) { $0.hsHeaderCount = 0; $0.hsHeader = 0; $0.hsBuffering = false }
+        let partial = dir(d).hsPartial ? dir(d).certWalkCount : -1
+        withDir(d) { $0.hsHeaderCount = 0; $0.hsHeader = 0; $0.hsBuffering = false; $0.hsPartial = false }
         guard buffering else { return }
         if type == TLSHandshakeType.certificate {
             // Kept after the message: copied into the (empty, reserved) buffer when it came
@@ -86,7 +110,7 @@ extension TLSParser {
             if !fromBuffer { clearBuffer(d); appendBuffer(d, body) }
             var buf = [UInt8]()
             swap(&buf, &bufToClient)
-            buf.withByteView { parseCertificate($0) }
+            buf.withByteView { parseCertificate($0, partialCount: partial) }
             swap(&buf, &bufToClient)
             if certificateListLength == 0 { clearBuffer(d) }
             return
@@ -111,6 +135,24 @@ extension TLSParser {
         default: break
         }
         noteFieldTruncation()
+    }
+
+    /// Counts the entries of a partial Certificate message from their 3-byte lengths as its
+    /// bytes stream by (`chunk` begins at message-body offset `at`); only the head is kept.
+    /// An entry counts when it ends within the message.
+    static func walkCertificateFraming(_ st: inout TLSDirectionState, _ chunk: ByteView, at: Int) {
+        let end = at &+ chunk.count
+        while st.certWalkNext < end, st.certWalkNext >= at, let b = chunk.u8(st.certWalkNext &- at) {
+            st.certWalkHeader = st.certWalkHeader << 8 | Int(b)
+            st.certWalkHeaderCount &+= 1
+            st.certWalkNext &+= 1
+            if st.certWalkHeaderCount == 3 {
+                st.certWalkNext &+= st.certWalkHeader
+                if st.certWalkNext <= st.hsLength { st.certWalkCount &+= 1 }
+                st.certWalkHeader = 0
+                st.certWalkHeaderCount = 0
+            }
+        }
     }
 
     private func bufferCount(_ d: Direction) -> Int {

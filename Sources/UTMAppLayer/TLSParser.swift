@@ -13,7 +13,9 @@ public struct TLSConfig: Sendable {
     public var fieldCapacity: Int = 4096
     /// Largest ClientHello/ServerHello buffered per direction. Hellos with post-quantum key
     /// shares are about 1.8 KiB and span records and segments, so they must be reassembled;
-    /// larger messages are skipped with `TLSEvents.handshakeTooLarge`.
+    /// larger messages are skipped with `TLSEvents.handshakeTooLarge`. Of a larger server
+    /// Certificate message the first this many bytes are kept (`certificatePartial`): a
+    /// server padding its chain cannot hide its leaf certificate from the cert rules.
     public var maxHandshakeSize: Int = 16 * 1024
     /// Cipher suites / extensions kept for sorting into JA4. More than this is hostile; the
     /// fingerprint is then computed over the first entries and `fieldTruncated` is raised.
@@ -47,6 +49,10 @@ public struct TLSEvents: OptionSet, Sendable {
     public static let alert = TLSEvents(rawValue: 1 << 9)
     /// The server's Certificate message was parsed (`certificateCount`, `withCertificate`).
     public static let certificateDone = TLSEvents(rawValue: 1 << 10)
+    /// The Certificate message was larger than `maxHandshakeSize`: only the certificates
+    /// whole within its first `maxHandshakeSize` bytes are lent (the leaf comes first);
+    /// `certificateCount` still counts every entry.
+    public static let certificatePartial = TLSEvents(rawValue: 1 << 11)
 }
 
 /// Per-direction record and handshake reassembly state: plain integers, no buffers.
@@ -64,6 +70,19 @@ struct TLSDirectionState: Sendable {
     var hsRemaining: Int = 0
     /// Whether the current handshake message is being kept (a hello) or skipped.
     var hsBuffering: Bool = false
+    /// The current message's declared body length, and how many of its bytes are still to be
+    /// kept: all of them, except for a Certificate message larger than the buffer, whose
+    /// first `maxHandshakeSize` bytes are kept (`hsPartial`) while its entries are counted
+    /// from the framing as the rest streams by (`certWalk*`).
+    var hsLength: Int = 0
+    var hsKeep: Int = 0
+    var hsPartial: Bool = false
+    /// Message-body offset of the next entry-length byte of a partial Certificate message,
+    /// the length bytes collected (big-endian) and how many, and the entries counted.
+    var certWalkNext: Int = 3
+    var certWalkHeader: Int = 0
+    var certWalkHeaderCount: Int = 0
+    var certWalkCount: Int = 0
     var sawChangeCipherSpec: Bool = false
     var sawApplicationData: Bool = false
     /// Gap, malformed record or SSLv2: nothing more is parsed in this direction.

@@ -49,11 +49,15 @@ struct DetectCursor {
 /// IPS wiring: builds `PacketFacts` and inspection buffers from the engine's stages, runs the
 /// `DetectEngine` at each inspection point, and turns matches into alerts, drops and rejects.
 extension Engine {
-    /// Loads (or replaces) the IPS definitions for this worker.
-    public func loadDetection(_ defs: DetectDefinitions) {
+    /// Loads (or replaces) the IPS definitions for this worker. `sharing`: the per-host
+    /// detection state of the other workers' engines over the same definitions (thresholds
+    /// and host bits count a host's flows whichever worker sees them). `carrying`: at a
+    /// reload, the running state whose counters and host bits the new definitions keep.
+    public func loadDetection(_ defs: DetectDefinitions, sharing: SharedHostState? = nil,
+                              carrying: SharedHostState? = nil) {
         var c = DetectConfig()
         c.flowCapacity = flows.capacity
-        detect = DetectEngine(definitions: defs, config: c)
+        detect = DetectEngine(definitions: defs, config: c, sharing: sharing, carrying: carrying)
     }
 
     /// Per packet, after flow tracking: packet-level rules.

@@ -64,6 +64,8 @@ extension Engine {
             eve.json.key("window_repeats"); eve.json.uint(s.windowRepeats)
             eve.json.key("pending_overflows"); eve.json.uint(s.pendingOverflows)
             eve.json.key("tail_pool_exhausted"); eve.json.uint(s.tailPoolExhausted)
+            // Threshold / detection_filter counters overwritten in the (shared) table when full.
+            eve.json.key("threshold_evictions"); eve.json.uint(s.thresholdEvictions)
             // Stream positions (README "Stream positions, session 8").
             eve.json.key("stream_position_skips"); eve.json.uint(s.streamPositionSkips)
             eve.json.key("packet_fallback_matches"); eve.json.uint(s.packetFallbackMatches)

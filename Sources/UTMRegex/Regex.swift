@@ -127,7 +127,9 @@ public final class Regex: @unchecked Sendable {
         var output = [UInt8](repeating: 0, count: max(subject.count * 2, 256))
         for _ in 0 ..< 2 {
             var length = output.count
-            let flags = UInt32(PCRE2_SUBSTITUTE_GLOBAL | PCRE2_SUBSTITUTE_OVERFLOW_LENGTH)
+            // UNSET_EMPTY: a group that did not take part is empty, as in Python's re.sub (whose
+            // semantics modify.conf has), instead of failing the whole substitution.
+            let flags = UInt32(PCRE2_SUBSTITUTE_GLOBAL | PCRE2_SUBSTITUTE_OVERFLOW_LENGTH | PCRE2_SUBSTITUTE_UNSET_EMPTY)
             let rc = subject.withUnsafeBufferPointer { s in
                 replacement.withUnsafeBufferPointer { r in
                     output.withUnsafeMutableBufferPointer { o in

@@ -41,9 +41,11 @@ extension RuleError {
 }
 
 extension RuleFilterCounts {
-    /// "disabled N, enabled N, dropped N, modified N" (and the failed modifications, if any).
+    /// "disabled N, enabled N, dropped N, modified N" (and the failed modifications and the
+    /// flowbit setters loaded again, if any).
     var summary: String {
         "disabled \(disabled), enabled \(enabled), dropped \(dropped), modified \(modified)"
             + (modifyFailed > 0 ? " (\(modifyFailed) modifications made their rule unloadable and were not applied)" : "")
+            + (flowbitEnabled > 0 ? "; re-enabled \(flowbitEnabled) left-out rules as noalert: they set flowbits that loaded rules check" : "")
     }
 }

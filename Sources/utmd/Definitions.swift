@@ -84,18 +84,23 @@ enum Definitions {
             let f = set.report.filtered
             for w in set.report.warnings where w.contains("modify.conf") { warn("warning: \(w)") }
             warn("rules: filters disabled \(f.disabled), enabled \(f.enabled), dropped \(f.dropped), modified \(f.modified)")
+            if f.flowbitEnabled > 0 { warn("rules: re-enabled \(f.flowbitEnabled) left-out rules as noalert: they set flowbits that loaded rules check") }
         }
         warn("rules: loaded \(set.report.loaded) of \(set.report.enabledRules) rules")
         return DetectDefinitions(ruleSet: set)
     }
 
-    /// One worker's engine: the shared configuration plus its own parsed rules.
-    static func makeEngine(_ config: EngineConfig, _ c: DaemonConfig, warn: (String) -> Void) throws -> Engine {
+    /// One worker's engine: the shared configuration plus its own parsed rules. `sharing`:
+    /// an engine built before it from the same configuration (the first worker's), whose
+    /// per-host detection state (thresholds, host bits) this one shares. `carrying`: at a
+    /// reload, the running first engine, whose per-host state the first new one carries over.
+    static func makeEngine(_ config: EngineConfig, _ c: DaemonConfig, sharing: Engine? = nil, carrying: Engine? = nil,
+                           warn: (String) -> Void) throws -> Engine {
         var config = config
         config.firewall = try FirewallMode.ruleSet(c, warn: warn)
         let engine = Engine(config: config)
         if let defs = try detection(c, warn: warn) {
-            engine.loadDetection(defs)
+            engine.loadDetection(defs, sharing: sharing?.detect?.hostState, carrying: carrying?.detect?.hostState)
             engine.detect?.setEventFilters(try thresholds(c))
         } else if c.thresholdFile != nil {
             warn("warning: threshold_file: no IPS rules are loaded, so it has nothing to filter")

@@ -90,6 +90,7 @@ signal(SIGPIPE, SIG_IGN)
 
 // 3. Queues, raw socket, EVE.
 var workers: [Worker] = []
+var firstEngine: Engine?
 do {
     for q in config.queues {
         var nfq = NFQueueConfig(queue: q)
@@ -105,7 +106,9 @@ do {
             log("warning: \(error); rejected packets are dropped without an answer")
         }
         let eve = try OutputFile(path: config.eve, append: true)
-        let engine = try Definitions.makeEngine(engineConfig, config, warn: log)
+        // Every worker's engine shares the first one's per-host detection state.
+        let engine = try Definitions.makeEngine(engineConfig, config, sharing: firstEngine, warn: log)
+        if firstEngine == nil { firstEngine = engine }
         let worker = Worker(queue: q, source: source, responder: responder, engine: engine, eve: eve, log: log)
         worker.bypassMark = config.bypass != .off && config.installFirewall ? config.bypassMark : 0
         workers.append(worker)
@@ -172,7 +175,15 @@ log("running: queues \(config.queues.lowerBound)-\(config.queues.upperBound), \(
         }
         let ec = try Definitions.engineConfig(fresh, warn: log)
         // Built here, aside; each worker swaps its engine at a packet boundary.
-        for w in workers { w.offer(try Definitions.makeEngine(ec, fresh, warn: log)) }
+        // The first new engine carries the running per-host state over (thresholds, host
+        // bits); the others share the first's. All are built before any is offered.
+        var engines: [Engine] = []
+        for _ in workers {
+            engines.append(try Definitions.makeEngine(ec, fresh, sharing: engines.first,
+                                                      carrying: engines.isEmpty ? firstEngine : nil, warn: log))
+        }
+        for (w, e) in zip(workers, engines) { w.offer(e) }
+        firstEngine = engines.first
         log("reload: new definitions handed to \(workers.count) worker(s)")
         control?.definitionsReloaded(daemonFacts(fresh, mode: mode.rawValue))
     } catch {

@@ -133,4 +133,45 @@ extension Array {
         p.reset()
         #expect(p.certificateCount == -1 && p.withCertificate(0, { $0.count }) == nil)
     }
+
+    /// A chain padded past the buffer (a 20 KiB certificate after the leaf, the way a server
+    /// could hide its leaf from cert rules): the leaf is still lent, every entry is counted,
+    /// the message is not malformed; whole, split at random places and byte by byte.
+    @Test func chainLargerThanTheBufferKeepsItsHead() {
+        let padding: [UInt8] = [0x30, 0x82, 0x4e, 0x20] + [UInt8](repeating: 0x41, count: 20_000)
+        let server = TLSBuild.records(Self.tls12ServerHello + Self.certificate([Self.leaf, padding, Self.intermediate])
+                                      + Self.serverHelloDone)
+        for sizes in Splits.all(server.count, seeds: 1 ... 3) {
+            let p = Self.run(server, sizes: sizes)
+            #expect(p.certificateCount == 3, "\(sizes.prefix(8))")
+            #expect(Self.certs(p) == [Self.leaf], "\(sizes.prefix(8))")
+            #expect(p.events.contains(.certificateDone) && p.events.contains(.certificatePartial))
+            #expect(!p.events.contains(.malformed) && !p.events.contains(.handshakeTooLarge))
+        }
+        // The same chain within a larger buffer: all three lent, not partial.
+        var big = TLSConfig()
+        big.maxHandshakeSize = 64 * 1024
+        let whole = Self.run(server, config: big)
+        #expect(Self.certs(whole) == [Self.leaf, padding, Self.intermediate] && !whole.events.contains(.certificatePartial))
+    }
+
+    /// A leaf larger than the buffer: nothing is lent (no cut certificate), the count holds;
+    /// a flight cut inside the padding never completes the message; entry lengths that run
+    /// past the message are not counted.
+    @Test func partialChainEdges() {
+        let huge: [UInt8] = [0x30, 0x82, 0x4e, 0x20] + [UInt8](repeating: 0x42, count: 20_000)
+        let server = TLSBuild.records(Self.tls12ServerHello + Self.certificate([huge, Self.leaf]) + Self.serverHelloDone)
+        let p = Self.run(server, sizes: [777].repeated(server.count / 777 + 1))
+        #expect(p.certificateCount == 2 && Self.certs(p).isEmpty)
+        for cut in [100, 9_000, 16_500, 20_100] {
+            let q = Self.run(Array(server.prefix(cut)))
+            #expect(q.certificateCount == -1 && Self.certs(q).isEmpty, "cut at \(cut)")
+        }
+        // The second entry claims 0xffffff bytes: the message ends long before.
+        var lying = Self.certificate([Self.leaf, huge])
+        let second = 4 + 3 + 3 + Self.leaf.count
+        lying[second] = 0xff; lying[second + 1] = 0xff; lying[second + 2] = 0xff
+        let r = Self.run(TLSBuild.records(Self.tls12ServerHello + lying + Self.serverHelloDone))
+        #expect(r.certificateCount == 1 && Self.certs(r) == [Self.leaf])
+    }
 }

@@ -1,6 +1,7 @@
+import Foundation
 import Testing
 import UTMCore
-import UTMDetect
+@testable import UTMDetect
 
 /// suricata-update's disable/enable/drop/modify.conf applied at load: every matcher, every file
 /// kind, their order, errors with file:line, hostile lines, and the bundle keeping the result.
@@ -113,7 +114,7 @@ import UTMDetect
             # Python and Oinkmaster group references
             2000001 "content:\\"/gate\\.php\\"" "content:\\"/gate2.php\\""
             re:Dropbox 'content:"(drop)(box)"' 'content:"\\2\\g<1>"'
-            modifysid 3:2000006 "boom" | "${0}x"
+            modifysid 3:2000006 "(boom)" | "${1}x"
             """, kind: .modify, name: "modify.conf")
         p.filters = f
         p.load(text: Self.rules, file: "x.rules")
@@ -233,5 +234,225 @@ import UTMDetect
             _ = d.inspectPacket(f, payload: ByteView(raw), slot: -1, time: 0) { i, _ in hits.append(d.defs.signature(i).action) }
         }
         #expect(hits == [.drop])
+    }
+
+    // MARK: Flowbit resolution (suricata-update re-enables left-out setters as noalert)
+
+    static let chain = """
+        alert udp any any -> any any (msg:"ET TROJAN Test Stage1"; content:"login"; flowbits:isset,ET.stage0; flowbits:set,ET.stage1; sid:2000101; rev:1;)
+        alert udp any any -> any any (msg:"ET TROJAN Test Stage2"; content:"data"; flowbits:isset,ET.stage1; sid:2000102; rev:1;)
+        # alert udp any any -> any any (msg:"ET TROJAN Test Stage0 off in the vendor file"; content:"hello"; flowbits:set,ET.stage0; sid:2000103; rev:1;)
+        alert udp any any -> any any (msg:"ET INFO Test unrelated setter"; content:"zz"; flowbits:set,ET.nobody; sid:2000104; rev:1;)
+        alert udp any any -> any any (msg:"ET TROJAN Test OR checker"; content:"either"; flowbits:isset,ET.a|ET.b; sid:2000105; rev:1;)
+        alert udp any any -> any any (msg:"ET TROJAN Test B setter"; content:"bee"; flowbits:set,ET.b; sid:2000106; rev:1;)
+        # alert udp any any -> any any (msg:"ET TROJAN Test Stage2 older rev"; content:"data"; flowbits:set,ET.stage1; sid:2000102; rev:0;)
+        """
+
+    func loadSet(_ files: [(RuleFilters.Kind, String)], rules: String = Self.chain) throws -> RuleSet {
+        var f = RuleFilters()
+        for (kind, text) in files { try f.add(text, kind: kind, name: "\(kind.rawValue).conf") }
+        var p = RuleParser()
+        p.filters = f
+        p.load(text: rules, file: "emerging-malware.rules")
+        return p.finish()
+    }
+
+    @Test func flowbitResolutionReenablesDisabledSettersAsNoalert() throws {
+        let set = try loadSet([(.disable, "2000101\n2000104\n2000106\n")])
+        let bySid = Dictionary(set.signatures.map { ($0.sid, $0) }, uniquingKeysWith: { a, _ in a })
+        // 2000102 checks ET.stage1: its disabled setter 2000101 is back, silent. 2000101 checks
+        // ET.stage0: the vendor's commented-out setter 2000103 comes back in the second pass.
+        // 2000105's `ET.a|ET.b` brings 2000106 back. Nobody checks ET.nobody: 2000104 stays off.
+        #expect(bySid[2000101]?.noalert == true && bySid[2000103]?.noalert == true && bySid[2000106]?.noalert == true)
+        #expect(bySid[2000104] == nil)
+        #expect(bySid[2000102]?.noalert == false && bySid[2000105]?.noalert == false)
+        #expect(set.report.filtered.flowbitEnabled == 3 && set.report.filtered.disabled == 3, "\(set.report.filtered)")
+        // The commented-out older revision of 2000102 is not loaded beside the enabled one.
+        #expect(set.report.errors.isEmpty, "\(set.report.errors)")
+        #expect(!set.report.warnings.contains { $0.contains("stage") && $0.contains("checked but never set") }, "\(set.report.warnings)")
+        #expect(set.report.loaded == 5 && set.report.enabledRules == 5)
+    }
+
+    @Test func flowbitResolutionOnlyWithFiltersAndNeverADrop() throws {
+        // Without filter files the loader is Suricata's: a commented-out rule stays out.
+        var p = RuleParser()
+        p.load(text: Self.chain, file: "x.rules")
+        let plain = p.finish()
+        #expect(!plain.signatures.contains { $0.sid == 2000103 })
+        #expect(plain.report.warnings.contains { $0.contains("'ET.stage0' is checked but never set") })
+        // A re-enabled setter that drop.conf names stays an alert rule (a silent drop would
+        // block without telling anyone).
+        let set = try loadSet([(.disable, "2000101\n"), (.drop, "re:ET TROJAN\n")])
+        let actions = Dictionary(set.signatures.map { ($0.sid, $0.action) }, uniquingKeysWith: { a, _ in a })
+        #expect(actions[2000101] == .alert && actions[2000103] == .alert && actions[2000102] == .drop)
+        #expect(set.report.filtered.dropped == 3)  // 2000102, 2000105, 2000106 (2000101 was disabled)
+        // A modify.conf change applies to the re-enabled rule too.
+        let m = try loadSet([(.disable, "2000101\n"), (.modify, "2000101 \"login\" \"logon\"\n")])
+        let s1 = m.signatures.first { $0.sid == 2000101 }
+        #expect(s1?.prefilter.map { String(decoding: $0.pattern, as: UTF8.self) } == "logon")
+    }
+
+    /// What a disabled setter costs, on traffic: the stage-2 rule is blind without it, and
+    /// fires with it back (while the setter itself stays silent).
+    @Test func resolvedSetterFeedsTheCheckerInTheEngine() throws {
+        func alerts(_ set: RuleSet) -> [UInt32] {
+            let d = DetectEngine(definitions: DetectDefinitions(ruleSet: set))
+            let slot = d.flowSlot(index: 1, flowID: 9)
+            var f = PacketFacts()
+            f.ipProto = 17
+            f.direction = .toServer
+            var out: [UInt32] = []
+            for payload in ["hello", "login", "data"] {
+                d.beginPacket()
+                Array(payload.utf8).withUnsafeBytes { raw in
+                    _ = d.inspectPacket(f, payload: ByteView(raw), slot: slot, time: 0) { i, alert in
+                        if alert { out.append(d.defs.signature(i).sid) }
+                    }
+                }
+            }
+            return out
+        }
+        #expect(alerts(try loadSet([(.disable, "2000101\n")])) == [2000102])
+        // What the box did before resolution: the setter simply gone.
+        let without = Self.chain.split(separator: "\n").filter { !$0.contains("sid:2000101;") && !$0.contains("sid:2000103;") }
+        var p = RuleParser()
+        p.load(text: without.joined(separator: "\n"), file: "x.rules")
+        #expect(alerts(p.finish()) == [])
+    }
+
+    /// A long chain of commented-out setters, each needed by the next: all come back, each once.
+    @Test func flowbitResolutionFollowsLongChains() throws {
+        let n = 3000
+        var lines = ["alert udp any any -> any any (msg:\"ET TROJAN chain end\"; content:\"end\"; flowbits:isset,c\(n); sid:3000000; rev:1;)"]
+        for i in 1 ... n {
+            let check = i > 1 ? " flowbits:isset,c\(i - 1);" : ""
+            lines.append("# alert udp any any -> any any (msg:\"ET TROJAN link \(i)\"; content:\"l\(i)\";\(check) flowbits:set,c\(i); sid:\(3000000 + i); rev:1;)")
+        }
+        // The same setter twice (an older revision): loaded once.
+        lines.append("# alert udp any any -> any any (msg:\"ET TROJAN link 1 old\"; content:\"l1\"; flowbits:set,c1; sid:3000001; rev:0;)")
+        let set = try loadSet([(.disable, "1\n")], rules: lines.joined(separator: "\n"))
+        #expect(set.report.filtered.flowbitEnabled == n && set.signatures.count == n + 1 && set.report.errors.isEmpty)
+        #expect(set.signatures.filter(\.noalert).count == n)
+    }
+
+    @Test func flowbitFactsFromHostileText() {
+        for text in ["alert udp any any -> any any (flowbits:isset; sid:1;)", "alert udp any any -> any any (flowbits:set,; sid:1;)",
+                     "alert udp any any -> any any (flowbits:isset,|&|; sid:1;)", "alert udp any any -> any any (flowbits:", "(", ")(",
+                     "alert udp any any -> any any (flowbits:setx,x,30; flowbits: ISSET , y ;)"] {
+            let f = RuleFacts(Substring(text), metadata: false, flowbits: true)
+            #expect(f.flowbitSetters.allSatisfy { !$0.isEmpty } && f.flowbitGetters.allSatisfy { !$0.isEmpty })
+        }
+        let f = RuleFacts("alert udp any any -> any any (flowbits:setx,x,30; flowbits: ISSET , y ;)", metadata: false, flowbits: true)
+        #expect(f.flowbitSetters == ["x"] && f.flowbitGetters == ["y"])
+        #expect(RuleParser.withNoalert("alert udp any any -> any any (sid:1)", already: false) == "alert udp any any -> any any (sid:1; flowbits:noalert;)")
+        #expect(RuleParser.withNoalert("alert udp any any -> any any (sid:1; )", already: false) == "alert udp any any -> any any (sid:1; flowbits:noalert;)")
+    }
+
+    // MARK: modify.conf replacement, as suricata-update (Python's re.sub after ${N} -> \N)
+
+    @Test func modifyReplacementHasPythonSemantics() throws {
+        func rep(_ to: String, groups: Int? = 2) throws -> String {
+            String(decoding: try RuleFilters.pcreReplacement(to, groups: groups), as: UTF8.self)
+        }
+        #expect(try rep("\\1-\\g<2>-\\g<0>") == "${1}-${2}-${0}")
+        // \0 is an octal escape (NUL) in Python, not the whole match; Oinkmaster's ${0} too.
+        #expect(try rep("a\\0b") == "a\u{0}b")
+        #expect(try rep("${0}x") == "\u{0}x")
+        // Three octal digits are a character; two digits a group.
+        #expect(try rep("\\101") == "A")
+        #expect(try rep("\\12", groups: 12) == "${12}")
+        // ${1}0 is \10 there: group 10.
+        #expect(throws: RuleError.self) { try rep("${1}0") }
+        #expect(try rep("${1}0", groups: 10) == "${10}")
+        // Python's character escapes; another letter is an error; other escapes keep their backslash.
+        #expect(try rep("\\a\\f\\v\\t\\\\") == "\u{7}\u{c}\u{b}\t\\")
+        #expect(throws: RuleError.self) { try rep("\\q") }
+        #expect(try rep("\\|0d\\|") == "\\|0d\\|")
+        // $ is literal; a group FROM lacks is refused when the line is read.
+        #expect(try rep("$5") == "$$5")
+        #expect(throws: RuleError.self) { try rep("\\3") }
+        #expect(throws: RuleError.self) { try rep("\\g<x-y>") }
+        #expect(throws: RuleError.self) { try rep("x\\") }
+        #expect(throws: RuleError.self) { try rep("\\477") }
+        #expect(throws: RuleError.self) {
+            _ = try RuleFilters.parse("2000001 \"(a)\" \"\\2\"\n", kind: .modify, name: "m")
+        }
+    }
+
+    @Test func modifyUnmatchedGroupIsEmptyAndZeroIsNotTheMatch() throws {
+        // (drop)|(box): only one group takes part in each match; Python gives "" for the other.
+        let (a, r) = try load([(.modify, "2000002 'content:\"(x)?(drop)box\"' 'content:\"\\1\\2\"'\n")])
+        #expect(a[2000002] == .alert && r.filtered.modified == 1, "\(r.warnings)")
+        var p = RuleParser()
+        p.filters = try RuleFilters.parse("2000002 'content:\"(x)?(drop)box\"' 'content:\"\\1\\2\"'\n", kind: .modify, name: "m")
+        p.load(text: Self.rules, file: "x.rules")
+        let sig = p.finish().signatures.first { $0.sid == 2000002 }
+        #expect(sig?.prefilter.map { String(decoding: $0.pattern, as: UTF8.self) } == "drop")
+        // \0 writes a NUL (as suricata-update does): the content becomes "|00|box"-like bytes,
+        // never "dropboxbox".
+        var q = RuleParser()
+        q.filters = try RuleFilters.parse("2000002 'drop(box)' '\\0\\1'\n", kind: .modify, name: "m")
+        q.load(text: Self.rules, file: "x.rules")
+        let s2 = q.finish().signatures.first { $0.sid == 2000002 }
+        #expect(s2?.prefilter.map { Array($0.pattern) } == [0x00] + Array("box".utf8))
+    }
+
+    // MARK: The shipped drop policy on both ET vintages
+
+    /// definitions/ips/drop.conf and disable.conf against hand-written rules in the style of ET
+    /// 2019 (ET TROJAN = malware, ET MALWARE = adware, mostly no metadata) and of today's ET
+    /// (ET MALWARE = malware, ADWARE_PUP, PHISHING, CNC, signature_severity and deployment).
+    @Test func shippedPolicyFitsBothVintages() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let drop = try String(contentsOf: root.appendingPathComponent("definitions/ips/drop.conf"), encoding: .utf8)
+        let disable = try String(contentsOf: root.appendingPathComponent("definitions/ips/disable.conf"), encoding: .utf8)
+        func rule(_ sid: Int, _ msg: String, _ meta: String = "") -> String {
+            // "c2:" in front of the metadata: ET's command-and-control classtype (today's rules).
+            let c2 = meta.hasPrefix("c2:")
+            let m = c2 ? String(meta.dropFirst(3)) : meta
+            return "alert tcp $HOME_NET any -> $EXTERNAL_NET any (msg:\"\(msg)\"; flow:established,to_server; content:\"x\(sid)\"; "
+                + "classtype:\(c2 ? "command-and-control" : "trojan-activity"); sid:\(sid); rev:1;\(m.isEmpty ? "" : " metadata:\(m);"))"
+        }
+        let blocked: [(Int, String, String)] = [
+            (2900101, "ET TROJAN Win32/Family CnC Beacon", ""),                       // 2019 malware, unrated
+            (2900102, "ET MALWARE Adware.Toolbar Major", "signature_severity Major"),  // 2019 rated adware: as before
+            (2900103, "ET MALWARE Win32/Lumma Stealer CnC Checkin", "attack_target Client_Endpoint, deployment Perimeter, signature_severity Critical"),
+            (2900104, "ET PHISHING Successful Microsoft Credential Phish", "deployment Perimeter, signature_severity Major"),
+            (2900105, "ET EXPLOIT_KIT RIG Landing", "signature_severity Major"),
+            (2900106, "ET CNC Feodo Tracker Reported CnC Server group 1", "deployment Perimeter, signature_severity Major"),
+            (2900107, "ET EXPLOIT Router RCE Inbound", "deployment Perimeter, deployment Internal, signature_severity Major"),
+            (2900108, "ET MOBILE_MALWARE Android Spy Domain in DNS Lookup", "former_category MOBILE_MALWARE"),
+            (2900109, "ET MALWARE Win32.RAT Checkin Outbound", "c2:former_category MALWARE"),  // today's unrated ex-TROJAN CnC
+        ]
+        let alertOnly: [(Int, String, String)] = [
+            (2900201, "ET TROJAN Generic Minor", "signature_severity Minor"),
+            (2900202, "ET MALWARE 180solutions Spyware", ""),                           // 2019 adware, unrated
+            (2900203, "ET MALWARE Toolbar Stats", "signature_severity Minor"),
+            (2900204, "ET MALWARE Win32/Grayware Informational", "deployment Perimeter, signature_severity Informational"),
+            (2900205, "ET ADWARE_PUP Toolbar Checkin", "deployment Perimeter, signature_severity Major"),
+            (2900206, "ET HUNTING Possible Phishing Page", "deployment Perimeter, signature_severity Critical"),
+            (2900207, "ET JA3 Hash - Suspected Malware", "deployment Perimeter, confidence Low, signature_severity Major"),
+            (2900208, "ET INFO DYNAMIC_DNS Query", "deployment Perimeter, signature_severity Major"),
+            (2900209, "ET EXPLOIT SMB Lateral Move", "deployment Internal, signature_severity Critical"),
+            (2900210, "ET WEB_SERVER SQLi Datacenter", "deployment Datacenter, signature_severity Major"),
+            (2900211, "ET TROJAN Lateral SMB Beacon", "deployment Internal"),
+            (2900212, "ET COMPROMISED Known Compromised or Hostile Host Traffic group 1", "signature_severity Major"),
+            (2900213, "ET COINMINER Mining Pool DNS Lookup", "deployment Perimeter, signature_severity Major"),
+            (2900214, "ET POLICY curl User-Agent Outbound", "signature_severity Major"),
+            (2900215, "ET MALWARE IRC potential bot commands", ""),                         // unrated, trojan-activity: either vintage
+            (2900216, "ET MALWARE Grayware CnC", "c2:signature_severity Informational"),
+        ]
+        let text = (blocked + alertOnly).map { rule($0.0, $0.1, $0.2) }.joined(separator: "\n")
+        var f = RuleFilters()
+        try f.add(drop, kind: .drop, name: "drop.conf")
+        try f.add(disable, kind: .disable, name: "disable.conf")
+        var p = RuleParser()
+        p.filters = f
+        p.load(text: text, file: "emerging-all.rules")
+        let set = p.finish()
+        #expect(set.report.loaded == blocked.count + alertOnly.count, "\(set.report.errors)")
+        let actions = Dictionary(set.signatures.map { (Int($0.sid), $0.action) }, uniquingKeysWith: { a, _ in a })
+        for (sid, msg, _) in blocked { #expect(actions[sid] == .drop, "\(msg) should block") }
+        for (sid, msg, _) in alertOnly { #expect(actions[sid] == .alert, "\(msg) should only alert") }
     }
 }

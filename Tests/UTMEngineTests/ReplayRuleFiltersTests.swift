@@ -149,4 +149,23 @@ import Testing
         let r = try R.run(["rules", "check", rules, "--drop-conf", drop, "--disable-conf", disable])
         #expect(r.status == 0 && r.stdout.contains("filters: disabled 1, enabled 0, dropped 2, modified 0"), "\(r.stdout) \(r.stderr)")
     }
+
+    /// suricata-update's flowbit resolution through the CLI: a disable.conf line that removes
+    /// the setter of a checked flowbit is undone for that rule (noalert), and `rules check`
+    /// says how many rules came back.
+    @Test func rulesCheckNamesFlowbitSettersLoadedAgain() throws {
+        let rules = try R.temp("etfb.rules", Data("""
+            alert tcp any any -> any any (msg:"ET TROJAN Stage1 set"; content:"a"; flowbits:set,ET.s1; sid:2999101; rev:1;)
+            alert tcp any any -> any any (msg:"ET TROJAN Stage2"; content:"b"; flowbits:isset,ET.s1; sid:2999102; rev:1;)
+            # alert tcp any any -> any any (msg:"ET TROJAN unrelated setter"; content:"c"; flowbits:set,ET.none; sid:2999103; rev:1;)
+
+            """.utf8))
+        let disable = try R.temp("disablefb.conf", Data("2999101\n".utf8))
+        let r = try R.run(["rules", "check", rules, "--disable-conf", disable])
+        #expect(r.status == 0 && r.stdout.contains("filters: disabled 1, enabled 0, dropped 0, modified 0; re-enabled 1 left-out rules as noalert")
+                && r.stdout.contains("loaded 2 of 2 rules"), "\(r.stdout) \(r.stderr)")
+        // Without a filter file nothing is resolved (Suricata's own loading).
+        let plain = try R.run(["rules", "check", rules])
+        #expect(plain.status == 0 && plain.stdout.contains("loaded 2 of 2 rules") && !plain.stdout.contains("re-enabled"), "\(plain.stdout)")
+    }
 }

@@ -156,6 +156,36 @@ import UTMCrypto
         #expect(n[70] == nil && n[71] == 1 && n[72] == 1, "\(n)")
     }
 
+    /// A server that pads its chain past the parser's 16 KiB buffer (a 20 KiB certificate after
+    /// the leaf, the Certificate message spread over two records) does not hide its leaf from
+    /// the certificate rules; `tls.cert_chain_len` counts the whole chain.
+    @Test func paddedChainStillMeetsTheCertificateRules() throws {
+        let leaf = Self.x509(cn: "c2.evil.example", serial: [0x09], sans: ["c2.evil.example"])
+        let padding = Self.der("pad", 20_000)
+        let one = Self.tls12Flight([leaf, padding, Self.issuer])
+        // Re-cut the single handshake record into records of at most 16 KiB.
+        let hsLength = Int(one[3]) << 8 | Int(one[4])
+        let hs = Array(one[5 ..< 5 + hsLength])
+        var flight: [UInt8] = []
+        var i = 0
+        while i < hs.count {
+            let n = min(16_384, hs.count - i)
+            flight += [0x16, 0x03, 0x03] + T.be16(UInt16(n)) + hs[i ..< i + n]
+            i += n
+        }
+        flight += one[(5 + hsLength)...]
+        let frames = T.tcpSession(v6: false, sport: 45104, dport: 443,
+                                  exchanges: [(T.clientHello(sni: "c2.evil.example"), flight)])
+        let rules = """
+            alert tls any any -> any any (msg:"subject"; tls.cert_subject; content:"CN=c2.evil.example"; sid:80;)
+            alert tls any any -> any any (msg:"chain of three"; tls.cert_chain_len:3; sid:81;)
+            alert tls any any -> any any (msg:"san"; tls.subjectaltname; content:"c2.evil.example"; sid:82;)
+            alert tls any any -> any any (msg:"not the subject"; tls.cert_subject; content:"CN=other"; sid:83;)
+            """
+        let n = try Self.alerts(rules, frames)
+        #expect(n[80] == 1 && n[81] == 1 && n[82] == 1 && n[83] == nil, "\(n)")
+    }
+
     // MARK: ALPN
 
     @Test func tlsALPNInstances() throws {

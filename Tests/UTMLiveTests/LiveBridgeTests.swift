@@ -99,6 +99,7 @@ import Testing
               ip -n l2-box link set $port up
             done
             ip -n l2-box addr add 10.74.0.1/24 dev l2br
+            for k in 1 2 3 4 5 6 7 8; do ip -n l2-wan addr add 10.74.0.$((100 + k))/24 dev l2h0; done
             ip -n l2-box addr add fd00:74::1/64 dev l2br nodad
             ip -n l2-box link set l2br up
             """)
@@ -128,6 +129,7 @@ import Testing
         try Data(("""
             drop http any any -> any any (msg:"live2 drop"; content:"/ips-drop"; http_uri; sid:1000002; rev:1;)
             reject udp any any -> any 5999 (msg:"live2 udp reject"; sid:1000003; rev:1;)
+            alert udp any any -> any 5997 (msg:"live2 udp scan"; content:"ping"; detection_filter:track by_src, count 5, seconds 600; sid:1000004; rev:1;)
             """).utf8)
             .write(to: URL(fileURLWithPath: "\(d)/local.rules"))
         let conf = """
@@ -302,6 +304,15 @@ import Testing
             #expect(udp == "refused", "UDP reject to \(server): \(udp)")
         }
 
+        // A host's attempts count together whichever of the two queues' workers sees them: one
+        // datagram to each of eight WAN addresses (the kernel spreads queues 740-741 by address
+        // pair) against `detection_filter: track by_src, count 5` alert on the 6th, 7th and 8th
+        // (and a 9th after two reloads; checked in EVE below). Per worker, as before session 8,
+        // each saw about four: none.
+        for k in 101 ... 108 {
+            _ = Self.sh("ip netns exec l2-lan python3 \(d)/udpq.py 10.74.0.\(k) 5997", seconds: 5)
+        }
+
         // QUIC Initial with a blocked SNI: dropped silently (no answer), so browsers fall back to TCP.
         let quic = Self.sh("ip netns exec l2-lan python3 \(d)/udpq.py \(Self.wan) 443 \(d)/quic-initial.hex", seconds: 8).out
             .trimmingCharacters(in: .whitespacesAndNewlines)
@@ -339,6 +350,9 @@ import Testing
         let allowed = Self.curl("-o /dev/null -w '%{http_code}' http://\(Self.printer):8081/status.txt", ns: "l2-gst", seconds: 5)
         #expect(allowed.out == "200", "guest → printer after the policy became pass: \(allowed.out) \(allowed.err)")
 
+        // The detection_filter count survived both reloads (carried over): a 9th attempt alerts.
+        _ = Self.sh("ip netns exec l2-lan python3 \(d)/udpq.py 10.74.0.101 5997", seconds: 5)
+
         // EVE: LAN → WAN and guest → WAN inspected; LAN → LAN printer never seen.
         kill(daemon.processIdentifier, SIGTERM)
         #expect(Self.waitFor(10) { !daemon.isRunning }, "utmd did not stop on SIGTERM")
@@ -349,6 +363,8 @@ import Testing
         #expect(!eve.contains("\"dest_ip\":\"10.74.0.11\"") && !eve.contains("\"src_ip\":\"10.74.0.11\""),
                 "same-zone or pass traffic was queued: \(eve.split(separator: "\n").filter { $0.contains("10.74.0.11") }.prefix(3))")
         #expect(eve.contains("\"signature_id\":1000002"), "no IPS alert")
+        let scans = eve.split(separator: "\n").filter { $0.contains("\"signature_id\":1000004") }.count
+        #expect(scans == 4, "detection_filter across workers and reloads: \(scans) alerts, expected 4")
         #expect(eve.contains("Eicar-Test-Signature"), "no antivirus event")
         #expect(eve.contains("\"event_type\":\"quic\"") && eve.contains("\"sni\":\"example.com\""), "no quic event")
         // The HTTPS download was bypassed after its handshake.

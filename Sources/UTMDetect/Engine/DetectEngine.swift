@@ -89,7 +89,8 @@ public struct DetectConfig: Sendable {
 }
 
 /// One worker's detection: prefilter scans, candidate collection, verification, per-flow
-/// state (flowbits, streaming matcher state, stream tails) and thresholds.
+/// state (flowbits, streaming matcher state, stream tails); per-host state (thresholds, host
+/// bits) is shared with the other workers (`hostState`).
 ///
 /// Why a class: it owns large pre-sized tables mutated from inside the engine's callbacks.
 /// Nothing on its inspection paths allocates once built.
@@ -161,10 +162,11 @@ public final class DetectEngine {
     /// verified with positions from the segment's first byte.
     let packetFallback: [Bool]
 
-    var thresholds: ThresholdTable
+    /// Threshold counters, rate filters and host bits, shared with the other workers' engines
+    /// of the same definitions (SharedHostState.swift).
+    public let hostState: SharedHostState
     /// threshold.config (EventFilters.swift); nil when none is loaded.
     var eventFilters: EventFilters?
-    var rateTable = RateTable(entries: 0)
     /// The action a rate_filter gave the match being reported (nil: the signature's own).
     public internal(set) var actionOverride: RuleAction?
     /// Set by the engine for a TCP packet whose payload no stream carries: stream rules read
@@ -217,7 +219,11 @@ public final class DetectEngine {
     /// Some signature reads a body buffer's end (endswith, bsize).
     let hasTailAnchored: Bool
 
-    public init(definitions: DetectDefinitions, config: DetectConfig = .init()) {
+    /// `sharing`: another worker's engine state for the same definitions (utmd's workers);
+    /// ignored when it was built for a different rule count. `carrying`: without one to share,
+    /// the running definitions' state whose counters and host bits a reload keeps.
+    public init(definitions: DetectDefinitions, config: DetectConfig = .init(), sharing: SharedHostState? = nil,
+                carrying previous: SharedHostState? = nil) {
         defs = definitions
         self.config = config
         // Every transformed list has a derived slot unless the set has more chains than
@@ -249,7 +255,13 @@ public final class DetectEngine {
         let positions = definitions.boxes.map { DetectEngine.streamPositions($0.sig) }
         streamLimit = positions.map { $0.limit }
         packetFallback = positions.map { $0.packetFallback }
-        thresholds = ThresholdTable(entries: config.thresholdEntries)
+        if let shared = sharing, shared.signatureCount == definitions.count {
+            hostState = shared
+        } else if let previous {
+            hostState = SharedHostState(definitions: definitions, config: config, carrying: previous)
+        } else {
+            hostState = SharedHostState(definitions: definitions, config: config)
+        }
         progressStore = Array(repeating: 0, count: cap * 2)
         bodySequence = Array(repeating: 0, count: cap * 2)
         bodyBytes = Array(repeating: 0, count: cap * 2)
@@ -273,7 +285,7 @@ public final class DetectEngine {
         bodyTailAnchored = anchors.map { $0.tail }
         hasTailAnchored = anchors.contains { $0.tail }
         verifier.reserveBase64(definitions.base64Capacity)
-        if definitions.usesHostBits { verifier.hostBits = HostBitTable(capacity: config.hostBitEntries) }
+        verifier.hostBits = hostState.hostBits
     }
 
     // MARK: Flow state
@@ -888,11 +900,11 @@ public final class DetectEngine {
 
     func thresholdAllows(_ i: Int, _ sig: Signature, _ p: PacketFacts, _ time: Int64) -> Bool {
         if let d = sig.detectionFilter {
-            let c = thresholds.hit(sig: i, kind: 1, key: trackKey(d.track, p), seconds: d.seconds, now: time, evictions: &stats.thresholdEvictions)
+            let c = hostState.hit(sig: i, kind: 1, key: trackKey(d.track, p), seconds: d.seconds, now: time, evictions: &stats.thresholdEvictions)
             if c <= d.count { return false }
         }
         if let t = sig.threshold {
-            let c = thresholds.hit(sig: i, kind: 0, key: trackKey(t.track, p), seconds: t.seconds, now: time, evictions: &stats.thresholdEvictions)
+            let c = hostState.hit(sig: i, kind: 0, key: trackKey(t.track, p), seconds: t.seconds, now: time, evictions: &stats.thresholdEvictions)
             switch t.kind {
             case .limit: return c <= t.count
             case .threshold: return t.count > 0 && c % t.count == 0
@@ -1077,14 +1089,33 @@ struct ThresholdTable {
         mask = size - 1
     }
 
-    /// Counts one hit and returns the count within the current window.
-    mutating func hit(sig: Int, kind: UInt8, key: (IPAddress, IPAddress), seconds: Int, now: Int64,
-                      evictions: inout UInt64) -> Int {
+    @inline(__always)
+    static func hash(sig: Int, kind: UInt8, key: (IPAddress, IPAddress)) -> UInt64 {
         var h = UInt64(truncatingIfNeeded: sig) &* 0x9E37_79B9_7F4A_7C15
         h ^= key.0.lo &+ key.0.hi &* 31 &+ (UInt64(kind) << 56)
         h = (h ^ (h >> 29)) &* 0xBF58_476D_1CE4_E5B9
         h ^= key.1.lo &* 0x94D0_49BB_1331_11EB &+ key.1.hi
         h ^= h >> 32
+        return h
+    }
+
+    /// Puts a carried entry (a reload's, `SharedHostState(carrying:)`) in a free slot of its
+    /// probe window, or over the window's oldest.
+    mutating func place(_ e: Entry) {
+        let h = ThresholdTable.hash(sig: Int(e.sig), kind: e.kind, key: (e.a, e.b))
+        var slot = Int(truncatingIfNeeded: h) & mask
+        for probe in 0 ..< 8 {
+            let i = Int(truncatingIfNeeded: h &+ UInt64(probe)) & mask
+            if entries[i].sig < 0 { slot = i; break }
+            if entries[i].windowStart < entries[slot].windowStart { slot = i }
+        }
+        entries[slot] = e
+    }
+
+    /// Counts one hit and returns the count within the current window.
+    mutating func hit(sig: Int, kind: UInt8, key: (IPAddress, IPAddress), seconds: Int, now: Int64,
+                      evictions: inout UInt64) -> Int {
+        let h = ThresholdTable.hash(sig: sig, kind: kind, key: key)
         var oldest = -1
         var oldestTime = Int64.max
         for probe in 0 ..< 8 {

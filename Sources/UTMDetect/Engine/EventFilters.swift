@@ -85,8 +85,6 @@ struct RateTable {
     }
     var entries: [Entry]
     let mask: Int
-    /// Evictions of threshold.config `threshold` entries (the engine's stats count the rules').
-    var thresholdEvictions: UInt64 = 0
 
     init(entries n: Int) {
         var size = 16
@@ -98,11 +96,7 @@ struct RateTable {
     /// Counts one match; returns true when the filter's new action applies to it
     /// (Suricata's detect-engine-threshold rate logic).
     mutating func hit(sig: Int, key: (IPAddress, IPAddress), _ f: ThresholdConfig.RateFilter, now: Int64) -> Bool {
-        var h = UInt64(truncatingIfNeeded: sig) &* 0x9E37_79B9_7F4A_7C15
-        h ^= key.0.lo &+ key.0.hi &* 31
-        h = (h ^ (h >> 29)) &* 0xBF58_476D_1CE4_E5B9
-        h ^= key.1.lo &* 0x94D0_49BB_1331_11EB &+ key.1.hi
-        h ^= h >> 32
+        let h = ThresholdTable.hash(sig: sig, kind: 0, key: key)
         var slot = -1
         var oldestTime = Int64.max
         for probe in 0 ..< 8 {
@@ -120,6 +114,18 @@ struct RateTable {
             return true
         }
         return false
+    }
+
+    /// Puts a carried entry (a reload's) in a free slot of its window, or over its oldest.
+    mutating func place(_ e: Entry) {
+        let h = ThresholdTable.hash(sig: Int(e.sig), kind: 0, key: (e.a, e.b))
+        var slot = Int(truncatingIfNeeded: h) & mask
+        for probe in 0 ..< 8 {
+            let i = Int(truncatingIfNeeded: h &+ UInt64(probe)) & mask
+            if entries[i].sig < 0 { slot = i; break }
+            if entries[i].windowStart < entries[slot].windowStart { slot = i }
+        }
+        entries[slot] = e
     }
 
     mutating func update(_ i: Int, _ f: ThresholdConfig.RateFilter, _ now: Int64) -> Bool {
@@ -154,7 +160,7 @@ extension DetectEngine {
             return
         }
         eventFilters = EventFilters(config, definitions: defs)
-        rateTable = RateTable(entries: self.config.thresholdEntries)
+        if !config.rateFilters.isEmpty { hostState.reserveRates(self.config.thresholdEntries) }
     }
 
     /// After a signature matched: threshold.config suppressions, thresholds and rate filters,
@@ -188,7 +194,7 @@ extension DetectEngine {
         let r = Int(ef.rate[i])
         if r >= 0 {
             let f = ef.config.rateFilters[r]
-            if rateTable.hit(sig: i, key: rateKey(f.track, p), f, now: time) {
+            if hostState.rateHit(sig: i, key: rateKey(f.track, p), f, now: time) {
                 action = f.newAction
                 actionOverride = action
             }
@@ -197,8 +203,8 @@ extension DetectEngine {
     }
 
     func configThresholdAllows(_ i: Int, _ t: ThresholdSpec, _ p: PacketFacts, _ time: Int64) -> Bool {
-        let c = thresholds.hit(sig: i, kind: 2, key: trackKey(t.track, p), seconds: t.seconds, now: time,
-                               evictions: &rateTable.thresholdEvictions)
+        let c = hostState.hit(sig: i, kind: 2, key: trackKey(t.track, p), seconds: t.seconds, now: time,
+                              evictions: &stats.thresholdEvictions)
         switch t.kind {
         case .limit: return c <= t.count
         case .threshold: return t.count > 0 && c % t.count == 0

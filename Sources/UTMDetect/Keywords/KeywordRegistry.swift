@@ -154,6 +154,10 @@ public enum KeywordRegistry {
             "filesha256": .unsupported("file hashes not computed"), "filesize": .unsupported("file tracking not wired"),
             "dce_iface": .unsupported("no DCE/RPC parser"), "dce_opnum": .unsupported("no DCE/RPC parser"),
             "dce_stub_data": .unsupported("no DCE/RPC parser"),
+            // Suricata 7's names for the same keywords (today's ET rules write these): the
+            // report says why they are skipped instead of "unknown keyword".
+            "file.name": .unsupported("file tracking not wired"), "dcerpc.iface": .unsupported("no DCE/RPC parser"),
+            "dcerpc.opnum": .unsupported("no DCE/RPC parser"), "dcerpc.stub_data": .unsupported("no DCE/RPC parser"),
             "rpc": .unsupported("no RPC parser"),
             "replace": .unsupported("inline replace is not supported"),
             "iprep": .unsupported("no IP reputation"), "geoip": .unsupported("no GeoIP"),

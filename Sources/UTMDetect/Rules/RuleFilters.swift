@@ -185,7 +185,8 @@ public struct RuleFilters: Sendable {
         if let e = Regex.compileError(pattern: Array(from.utf8)) {
             throw .invalid("modify: bad regular expression '\(from.prefix(80))': \(e)")
         }
-        return Modify(matcher: matcher, pattern: Array(from.utf8), replacement: try pcreReplacement(to), origin: origin)
+        return Modify(matcher: matcher, pattern: Array(from.utf8), replacement: try pcreReplacement(to, groups: Regex.captureCount(pattern: Array(from.utf8))),
+                      origin: origin)
     }
 
     /// Words as Python's `shlex.split` makes them (POSIX mode): blanks separate, '...' is
@@ -236,60 +237,112 @@ public struct RuleFilters: Sendable {
         return words
     }
 
-    /// Python's `re.sub` replacement (`\1`, `\g<1>`, `\g<name>`, `\\`, `\n`, `\t`; Oinkmaster's
-    /// `${1}` as suricata-update converts it) in PCRE2's syntax (`${1}`, `$$`).
-    static func pcreReplacement(_ text: String) throws(RuleError) -> [UInt8] {
-        let u = Array(text.utf8)
+    /// Python's `re.sub` replacement template in PCRE2's syntax (`${N}`, `${name}`, `$$`), with
+    /// suricata-update's exact meaning: it first turns Oinkmaster's `${N}` into `\N` (so `${1}0`
+    /// is group 10, as there), then Python reads the template: `\N` and `\NN` are groups,
+    /// `\g<N>` / `\g<name>` groups (`\g<0>` the whole match), `\0` and three octal digits
+    /// (`\101`) a character, `\a \b \f \n \r \t \v \\` their characters, another letter an
+    /// error, any other escaped character stays with its backslash. `\0` is NOT the whole match
+    /// (a NUL, as in Python): a modify line written for sed would otherwise silently differ.
+    /// A group the FROM pattern does not have is an error here (Python raises it on the first
+    /// match, which stops suricata-update); `groups` is FROM's capture count when known.
+    static func pcreReplacement(_ text: String, groups: Int? = nil) throws(RuleError) -> [UInt8] {
+        let u = oinkmasterGroups(Array(text.utf8))
         var out: [UInt8] = []
         var i = 0
-        func digits(_ from: Int) -> Int {
-            var j = from
-            while j < u.count, j - from < 2, u[j] >= 0x30 && u[j] <= 0x39 { j += 1 }
-            return j
-        }
+        func isOctal(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x37 }
+        func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
         while i < u.count {
             let c = u[i]
-            if c == 0x24 {
-                // Oinkmaster's ${N}: a group.
-                if i + 1 < u.count, u[i + 1] == 0x7B, let close = u[(i + 2)...].firstIndex(of: 0x7D), close > i + 2,
-                   u[(i + 2) ..< close].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
-                    out += Array("${".utf8) + u[(i + 2) ..< close] + [0x7D]
-                    i = close + 1
-                    continue
-                }
-                out += [0x24, 0x24]
-                i += 1
-                continue
-            }
+            if c == 0x24 { out += [0x24, 0x24]; i += 1; continue }
             guard c == 0x5C else { out.append(c); i += 1; continue }
             guard i + 1 < u.count else { throw .invalid("modify: TO ends with a backslash") }
             let n = u[i + 1]
-            if n >= 0x30 && n <= 0x39 {
-                let end = digits(i + 1)
-                out += Array("${".utf8) + u[(i + 1) ..< end] + [0x7D]
-                i = end
-            } else if n == 0x67 {  // \g<...>
+            if n == 0x67 {  // \g<...>
                 guard i + 2 < u.count, u[i + 2] == 0x3C, let close = u[(i + 3)...].firstIndex(of: 0x3E), close > i + 3 else {
                     throw .invalid("modify: bad group reference in TO")
                 }
-                out += Array("${".utf8) + u[(i + 3) ..< close] + [0x7D]
+                let name = u[(i + 3) ..< close]
+                if name.allSatisfy(isDigit) {
+                    try checkGroup(Int(String(decoding: name, as: UTF8.self)) ?? Int.max, groups)
+                } else if !name.allSatisfy({ $0 == 0x5F || isDigit($0) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) }) || isDigit(name.first!) {
+                    throw .invalid("modify: bad group name in TO")
+                }
+                out += Array("${".utf8) + name + [0x7D]
                 i = close + 1
+            } else if n == 0x30 {  // \0, \0o, \0oo: a character
+                var j = i + 2, value = 0
+                while j < u.count, j < i + 4, isOctal(u[j]) { value = value * 8 + Int(u[j] - 0x30); j += 1 }
+                appendCharacter(value, to: &out)
+                i = j
+            } else if isDigit(n) {
+                if i + 2 < u.count, isDigit(u[i + 2]) {
+                    if isOctal(n), isOctal(u[i + 2]), i + 3 < u.count, isOctal(u[i + 3]) {
+                        let value = Int(n - 0x30) * 64 + Int(u[i + 2] - 0x30) * 8 + Int(u[i + 3] - 0x30)
+                        guard value <= 0o377 else { throw .invalid("modify: octal escape out of range in TO") }
+                        appendCharacter(value, to: &out)
+                        i += 4
+                        continue
+                    }
+                    try checkGroup(Int(n - 0x30) * 10 + Int(u[i + 2] - 0x30), groups)
+                    out += Array("${".utf8) + [n, u[i + 2], 0x7D]
+                    i += 3
+                } else {
+                    try checkGroup(Int(n - 0x30), groups)
+                    out += Array("${".utf8) + [n, 0x7D]
+                    i += 2
+                }
             } else {
                 switch n {
                 case 0x5C: out.append(0x5C)
+                case 0x61: out.append(0x07)  // \a
+                case 0x62: out.append(0x08)  // \b
+                case 0x66: out.append(0x0C)  // \f
                 case 0x6E: out.append(0x0A)
-                case 0x74: out.append(0x09)
                 case 0x72: out.append(0x0D)
+                case 0x74: out.append(0x09)
+                case 0x76: out.append(0x0B)  // \v
                 default:
                     if (n >= 0x41 && n <= 0x5A) || (n >= 0x61 && n <= 0x7A) {
                         throw .invalid("modify: bad escape '\\\(Character(UnicodeScalar(n)))' in TO")
                     }
+                    // PCRE2 (without the extended syntax) keeps a backslash literally, as Python does here.
                     out += [0x5C, n]
                 }
                 i += 2
             }
         }
         return out
+    }
+
+    /// suricata-update's first step on TO: `${N}` (any number of digits) becomes `\N`.
+    static func oinkmasterGroups(_ u: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(u.count)
+        var i = 0
+        while i < u.count {
+            if u[i] == 0x24, i + 2 < u.count, u[i + 1] == 0x7B, let close = u[(i + 2)...].firstIndex(of: 0x7D), close > i + 2,
+               u[(i + 2) ..< close].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+                out.append(0x5C)
+                out += u[(i + 2) ..< close]
+                i = close + 1
+                continue
+            }
+            out.append(u[i])
+            i += 1
+        }
+        return out
+    }
+
+    static func checkGroup(_ n: Int, _ groups: Int?) throws(RuleError) {
+        if let g = groups, n > g { throw .invalid("modify: TO refers to group \(n) but FROM has \(g)") }
+    }
+
+    /// A character given by its code (at most 0o377), UTF-8 encoded as Python writes it; `$`
+    /// doubled for PCRE2.
+    static func appendCharacter(_ value: Int, to out: inout [UInt8]) {
+        if value == 0x24 { out += [0x24, 0x24]; return }
+        out += Array(String(Character(UnicodeScalar(UInt8(value & 0xFF)))).utf8)
     }
 
     // MARK: Applying them
@@ -300,6 +353,10 @@ public struct RuleFilters: Sendable {
         var text: String?
         /// The text before modify.conf ran (the rule loaded when a modification breaks it).
         var unmodified: String?
+        /// For a rule left out (disabled or commented out): its text after modify.conf and
+        /// without the drop rewrite, kept when it sets a flowbit (flowbit resolution may load it).
+        var parked: String?
+        var parkedUnmodified: String?
         var disabled = false
         var enabled = false
         var dropped = false
@@ -330,9 +387,8 @@ public struct RuleFilters: Sendable {
                 break
             }
         }
-        guard on else { return out }
         var text = String(rule)
-        if facts.action == "alert" && !facts.noalert {
+        if on && facts.action == "alert" && !facts.noalert {
             for m in drop where matches(m, rule: rule, facts: facts, file: file) {
                 text = "drop" + String(Substring(rule.trimmingSpaces.utf8.dropFirst(5)))
                 out.dropped = true
@@ -351,7 +407,15 @@ public struct RuleFilters: Sendable {
             }
             if out.modified { out.unmodified = before }
         }
-        out.text = text
+        if on {
+            out.text = text
+        } else {
+            // Left out: kept only for flowbit resolution (RuleParser), never as a drop.
+            out.parked = text
+            out.parkedUnmodified = out.unmodified
+            out.unmodified = nil
+            out.modified = false
+        }
         return out
     }
 
@@ -392,6 +456,9 @@ public struct RuleFilterCounts: Sendable, Equatable {
     public var modified = 0
     /// Modifications that broke their rule: the rule loaded unmodified.
     public var modifyFailed = 0
+    /// Rules left out (disabled, or commented out in the rule file) loaded again as `noalert`
+    /// because they set a flowbit that a loaded rule checks (suricata-update's flowbit resolution).
+    public var flowbitEnabled = 0
     public init() {}
 }
 
@@ -406,8 +473,13 @@ struct RuleFacts {
     var rev: UInt32?
     var metadata: [(String, String)] = []
     var noalert = false
+    /// Flowbit names set, set with an expiry, unset or toggled (suricata-update's "setters"),
+    /// read only when asked for.
+    var flowbitSetters: [String] = []
+    /// Flowbit names checked by isset/isnotset (its "getters"); `a|b` and `a&b` give both names.
+    var flowbitGetters: [String] = []
 
-    init(_ rule: Substring, metadata wantMetadata: Bool = true) {
+    init(_ rule: Substring, metadata wantMetadata: Bool = true, flowbits wantFlowbits: Bool = false) {
         let t = rule.trimmingSpaces
         let b = Array(t.utf8)
         var w = 0
@@ -449,12 +521,36 @@ struct RuleFacts {
                 var e = value.startIndex
                 while e < value.endIndex, value[e] != 0x2C, value[e] != 0x20 { e += 1 }
                 if Self.equal(value[value.startIndex ..< e], "noalert") { noalert = true }
+                if wantFlowbits && Self.equal(name, "flowbits") { readFlowbit(value) }
             } else if wantMetadata && Self.equal(name, "metadata") {
                 for entry in Substring(String(decoding: value, as: UTF8.self)).splitASCII(0x2C) {
                     guard let space = entry.utf8.firstIndex(where: { $0 == 0x20 || $0 == 0x09 }) else { continue }
                     metadata.append((Substring(entry.utf8[..<space]).lowercased(),
                                      Substring(entry.utf8[space...]).trimmingSpaces.lowercased()))
                 }
+            }
+        }
+    }
+
+    /// `OP,NAME`: the name goes to the setters or the getters, as suricata-update's
+    /// FlowbitResolver sorts them (setters: set, setx, unset, toggle; getters: isset, isnotset).
+    /// Unlike it, a getter's `a|b` / `a&b` (Suricata 7's OR/AND forms) names both bits: the
+    /// whole string is no bit any rule sets, so suricata-update would resolve nothing for it.
+    mutating func readFlowbit(_ value: ArraySlice<UInt8>) {
+        guard let comma = value.firstIndex(of: 0x2C) else { return }
+        var opEnd = comma
+        while opEnd > value.startIndex, value[opEnd - 1] == 0x20 || value[opEnd - 1] == 0x09 { opEnd -= 1 }
+        let op = value[value.startIndex ..< opEnd]
+        let names = Substring(String(decoding: value[(comma + 1)...], as: UTF8.self)).trimmingSpaces
+        guard !names.isEmpty else { return }
+        if Self.equal(op, "set") || Self.equal(op, "setx") || Self.equal(op, "unset") || Self.equal(op, "toggle") {
+            // setx (Suricata 8) carries an expiry after a second comma.
+            let name = names.split(separator: ",", maxSplits: 1).first.map { String($0.trimmingSpaces) } ?? ""
+            if !name.isEmpty { flowbitSetters.append(name) }
+        } else if Self.equal(op, "isset") || Self.equal(op, "isnotset") {
+            for n in names.split(whereSeparator: { $0 == "|" || $0 == "&" }) {
+                let t = String(n.trimmingSpaces)
+                if !t.isEmpty { flowbitGetters.append(t) }
             }
         }
     }

@@ -42,6 +42,21 @@ public struct RuleParser: Sendable {
     private var signatures: [Signature] = []
     private var bySid: [UInt64: Int] = [:]
     private var report = RuleLoadReport()
+    /// Rules the filters left out that set a flowbit, and the flowbits the kept rules check:
+    /// `finish()` loads the setters of checked bits again (flowbit resolution, RuleFilters).
+    private var parkedSetters: [ParkedRule] = []
+    private var checkedFlowbits: Set<String> = []
+
+    /// A left-out rule that sets a flowbit: its text (after modify.conf), the text before
+    /// modify.conf (when a modification applied) and what it sets and checks.
+    struct ParkedRule {
+        var text: String
+        var unmodified: String?
+        var file: String
+        var line: Int
+        var setters: [String]
+        var getters: [String]
+    }
 
     public init(variables: RuleVariables = .suricataDefaults, classifications: ClassificationTable = .standard) {
         header = HeaderParser(variables: variables)
@@ -191,8 +206,11 @@ public struct RuleParser: Sendable {
                 let t = line.trimmingSpaces
                 if t.isEmpty { return }
                 if t.utf8.first == 0x23 {
-                    // A commented-out rule is loaded only when enable.conf names it.
-                    if let f = filters, !f.enable.isEmpty, let rule = Self.commentedRule(t) {
+                    // A commented-out rule is loaded only when enable.conf names it, or (as a
+                    // noalert flowbit setter) when flowbit resolution needs it: only rules that
+                    // mention flowbits are looked at for the latter.
+                    if let f = filters, !f.isEmpty, let rule = Self.commentedRule(t),
+                       !f.enable.isEmpty || Self.mentionsFlowbits(rule) {
                         loadFiltered(rule, enabled: false, filters: f, file: file, line: lineNumber)
                     }
                     return
@@ -228,6 +246,24 @@ public struct RuleParser: Sendable {
         return t
     }
 
+    /// Whether the text holds "flowbits" (ASCII case-insensitive): a cheap test before reading
+    /// a rule's flowbits for resolution.
+    static func mentionsFlowbits(_ rule: Substring) -> Bool {
+        let key = Array("flowbits".utf8)
+        let u = Array(rule.utf8)
+        guard u.count >= key.count else { return false }
+        var i = 0
+        while i + key.count <= u.count {
+            if u[i] | 0x20 == 0x66 {
+                var k = 1
+                while k < key.count, u[i + k] | 0x20 == key[k] { k += 1 }
+                if k == key.count { return true }
+            }
+            i += 1
+        }
+        return false
+    }
+
     private mutating func loadEnabled(_ rule: Substring, file: String, line: Int) {
         if let f = filters, !f.isEmpty {
             loadFiltered(rule, enabled: true, filters: f, file: file, line: line)
@@ -243,12 +279,28 @@ public struct RuleParser: Sendable {
         let out = f.apply(rule: rule, enabled: enabled, file: file)
         guard let text = out.text else {
             if out.disabled { report.filtered.disabled += 1 }
+            if let parked = out.parked, Self.mentionsFlowbits(Substring(parked)) {
+                let facts = RuleFacts(Substring(parked), metadata: false, flowbits: true)
+                if !facts.flowbitSetters.isEmpty {
+                    parkedSetters.append(ParkedRule(text: parked, unmodified: out.parkedUnmodified, file: file, line: line,
+                                                    setters: facts.flowbitSetters, getters: facts.flowbitGetters))
+                }
+            }
             return
+        }
+        if Self.mentionsFlowbits(Substring(text)) {
+            checkedFlowbits.formUnion(RuleFacts(Substring(text), metadata: false, flowbits: true).flowbitGetters)
         }
         if out.disabled { report.filtered.disabled += 1 }
         if out.enabled { report.filtered.enabled += 1 }
         if out.dropped { report.filtered.dropped += 1 }
-        if out.modified, let original = out.unmodified {
+        loadModified(text, unmodified: out.modified ? out.unmodified : nil, file: file, line: line)
+    }
+
+    /// Loads `text`; when modify.conf changed it (`unmodified` is the text before) and the
+    /// change makes it unloadable, warns and loads the unmodified text instead.
+    private mutating func loadModified(_ text: String, unmodified: String?, file: String, line: Int) {
+        if let original = unmodified {
             var probe = self
             do {
                 _ = try probe.parseRule(Substring(text), file: file, line: line)
@@ -270,6 +322,53 @@ public struct RuleParser: Sendable {
             return
         }
         loadOne(Substring(text), file: file, line: line)
+    }
+
+    /// suricata-update's flowbit resolution: when a loaded rule checks a flowbit (isset,
+    /// isnotset) that a left-out rule sets, unsets or toggles, that rule is loaded again with
+    /// `noalert` (it keeps the flow state the checking rule needs, and says nothing itself),
+    /// and what it checks is resolved in turn. As suricata-update, this holds even when a
+    /// loaded rule sets the bit too. Why: a disable.conf line (or ET's own
+    /// commenting-out) that removes a setter otherwise silently blinds every rule depending on
+    /// it. A re-enabled rule is never turned into a drop (a silent block). A setter whose
+    /// gid:sid is already loaded is not loaded twice.
+    private mutating func resolveFlowbits() {
+        // Setter name -> parked rules, and a work list of names some loaded rule checks: each
+        // parked rule and each name is visited once, so a hostile file of long setter chains
+        // costs linear time, not a pass per link (suricata-update's loop reaches the same set).
+        var bySetter: [String: [Int]] = [:]
+        for (i, r) in parkedSetters.enumerated() {
+            for name in Set(r.setters) { bySetter[name, default: []].append(i) }
+        }
+        var queued = checkedFlowbits
+        var work = Array(checkedFlowbits).sorted()
+        var loaded = [Bool](repeating: false, count: parkedSetters.count)
+        while let name = work.popLast() {
+            for i in bySetter[name] ?? [] where !loaded[i] {
+                loaded[i] = true
+                let r = parkedSetters[i]
+                let facts = RuleFacts(Substring(r.text), metadata: false)
+                if let sid = facts.sid, bySid[UInt64(facts.gid) << 32 | UInt64(sid)] != nil { continue }
+                report.filtered.flowbitEnabled += 1
+                loadModified(Self.withNoalert(r.text, already: facts.noalert),
+                             unmodified: r.unmodified.map { Self.withNoalert($0, already: facts.noalert) }, file: r.file, line: r.line)
+                for g in r.getters where !queued.contains(g) {
+                    queued.insert(g)
+                    work.append(g)
+                }
+            }
+        }
+        parkedSetters = []
+    }
+
+    /// The rule with `flowbits:noalert;` added before its closing `)` (suricata-update adds
+    /// `noalert;` before the sid; the flowbits form loads in every Suricata version).
+    static func withNoalert(_ rule: String, already: Bool) -> String {
+        guard !already, let close = rule.utf8.lastIndex(of: 0x29) else { return rule }
+        var head = Substring(rule.utf8[..<close])
+        while let c = head.utf8.last, c == 0x20 || c == 0x09 { head = Substring(head.utf8.dropLast()) }
+        let sep = head.utf8.last == 0x3B ? " " : "; "
+        return String(head) + sep + "flowbits:noalert;)" + String(Substring(rule.utf8[rule.utf8.index(after: close)...]))
     }
 
     private mutating func loadOne(_ rule: Substring, file: String, line: Int) {
@@ -301,6 +400,12 @@ public struct RuleParser: Sendable {
 
     /// The loaded set. Warns about flowbits that are checked but never set by any loaded rule.
     public func finish() -> RuleSet {
+        var resolved = self
+        if filters.map({ !$0.isEmpty }) ?? false { resolved.resolveFlowbits() }
+        return resolved.finishResolved()
+    }
+
+    private func finishResolved() -> RuleSet {
         var r = report
         var setBits = Set<UInt16>(), checked = Set<UInt16>()
         for s in signatures {

@@ -1,3 +1,4 @@
+import Synchronization
 import UTMCore
 
 /// The bits `xbits` and `hostbits` keep per host or per IP pair (Suricata's host and ippair
@@ -13,7 +14,9 @@ import UTMCore
 /// allocated only when a rule uses xbits or hostbits).
 ///
 /// Why a class: the verifier that owns it is a value copied into each worker's engine; the
-/// table is that worker's, shared by reference, mutated in place.
+/// table is shared by reference by all the workers of one definitions set
+/// (`SharedHostState`: a host's flows are spread over the workers) and mutated in place under
+/// its lock, taken only by rules that use xbits or hostbits.
 public final class HostBitTable: @unchecked Sendable {
     /// A host (`b` is `.none`) or an unordered pair (`a` < `b`), and the interned bit name.
     struct Key: Equatable {
@@ -35,6 +38,7 @@ public final class HostBitTable: @unchecked Sendable {
     var clock: UInt32 = 0
     /// Live entries that were evicted to make room.
     public private(set) var evictions = 0
+    let lock = Mutex(())
 
     public init(capacity requested: Int) {
         var c = HostBitTable.window
@@ -53,9 +57,11 @@ public final class HostBitTable: @unchecked Sendable {
 
     /// Entries not expired at `now` (tests and stats; walks the table).
     public func live(now: Int64) -> Int {
-        var n = 0
-        for i in 0 ..< capacity where expires[i] != Int64.min && now <= expires[i] { n += 1 }
-        return n
+        lock.withLock { _ in
+            var n = 0
+            for i in 0 ..< capacity where expires[i] != Int64.min && now <= expires[i] { n += 1 }
+            return n
+        }
     }
 
     static func key(_ op: HostBitOp, _ p: PacketFacts) -> Key {
@@ -99,11 +105,15 @@ public final class HostBitTable: @unchecked Sendable {
     }
 
     func set(_ k: Key, now: Int64, expire: Int) {
+        put(k, until: now &+ Int64(expire), now: now)
+    }
+
+    /// `k` until `until`: its slot, else a free or (at `now`) expired slot of its window, else
+    /// the window's least recently used one (an eviction).
+    private func put(_ k: Key, until: Int64, now: Int64) {
         clock &+= 1
-        let until = now &+ Int64(expire)
         var i = find(k)
         if i < 0 {
-            // A free or expired slot of the window, else the least recently used one.
             let start = bucket(k)
             var oldest = -1
             var j = 0
@@ -130,20 +140,39 @@ public final class HostBitTable: @unchecked Sendable {
         if isSet(k, now: now) { unset(k) } else { set(k, now: now, expire: expire) }
     }
 
+    /// Copies the live entries of `old` (a reload's running table) whose bit name `rename`
+    /// maps into this table's names, with their expiry.
+    func carry(from old: HostBitTable, rename: (UInt16) -> UInt16?) {
+        guard old !== self else { return }
+        old.lock.withLock { _ in
+            lock.withLock { _ in
+                for i in 0 ..< old.capacity where old.expires[i] != Int64.min {
+                    guard let name = rename(old.keys[i].name) else { continue }
+                    var k = old.keys[i]
+                    k.name = name
+                    put(k, until: old.expires[i], now: Int64.min)
+                }
+            }
+        }
+    }
+
     /// A check (`isset`/`isnotset`) against the packet.
     public func check(_ op: HostBitOp, _ p: PacketFacts) -> Bool {
-        let set = isSet(HostBitTable.key(op, p), now: p.time)
+        let k = HostBitTable.key(op, p)
+        let set = lock.withLock { _ in isSet(k, now: p.time) }
         return op.kind == .isSet ? set : !set
     }
 
     /// A change (`set`/`unset`/`toggle`) of a matching rule.
     public func apply(_ op: HostBitOp, _ p: PacketFacts) {
         let k = HostBitTable.key(op, p)
-        switch op.kind {
-        case .set: set(k, now: p.time, expire: op.expire)
-        case .unset: unset(k)
-        case .toggle: toggle(k, now: p.time, expire: op.expire)
-        case .isSet, .isNotSet: break
+        lock.withLock { _ in
+            switch op.kind {
+            case .set: set(k, now: p.time, expire: op.expire)
+            case .unset: unset(k)
+            case .toggle: toggle(k, now: p.time, expire: op.expire)
+            case .isSet, .isNotSet: break
+            }
         }
     }
 }
