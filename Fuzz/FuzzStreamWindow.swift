@@ -5,7 +5,10 @@
 // before it — then that many bytes, each mapped onto "ABCDx\r\n" so parts of matches are common.
 // Checks: an alert of an unanchored rule is also found by one inspection of every byte of its
 // direction since the last gap (a window match is a real match of the stream); a rule alerts at
-// most once per chunk. Must never trap.
+// most once per chunk. Session 8: chunks carry their stream offsets (a gap loses 3 bytes); an
+// alert of the stream-only anchored rule (sid 7) is also found by one inspection of the whole
+// direction from its first byte, the lost bytes standing in as 0x00 (positions count from the
+// stream's first byte, README "Stream positions, session 8"). Must never trap.
 import UTMCore
 import UTMDetect
 
@@ -16,6 +19,7 @@ let fuzzWindowRules = """
     alert tcp any any -> any any (msg:"three"; content:"CD"; content:"DC"; distance:1; content:"xAx"; distance:0; sid:4;)
     alert tcp any any -> any any (msg:"anchored"; content:"AB"; depth:3; content:"BA"; distance:0; sid:5;)
     alert tcp any any -> any any (msg:"byte_test"; content:"Cx"; byte_test:1,=,65,0,relative; sid:6;)
+    alert tcp any any -> any any (msg:"stream only anchored"; flow:only_stream; content:"AB"; offset:1; depth:4; content:"BA"; distance:0; sid:7;)
     """
 let fuzzWindowDefs: DetectDefinitions = {
     var p = RuleParser()
@@ -76,6 +80,7 @@ public func fuzzStreamWindow(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt 
         fuzzWindowFlow &+= 1
         let slot = e.flowSlot(index: 1, flowID: fuzzWindowFlow)
         var since: [[UInt8]] = [[], []]
+        var whole: [[UInt8]] = [[], []]
         var at = 0
         while let c = all.u8(at) {
             at += 1
@@ -85,17 +90,26 @@ public func fuzzStreamWindow(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt 
             var chunk: [UInt8] = []
             for k in 0 ..< n { chunk.append(fuzzAlphabet[Int(all.u8(at + k) ?? 0) % fuzzAlphabet.count]) }
             at += n
-            if gap { since[d.index] = [] }
+            if gap {
+                since[d.index] = []
+                whole[d.index] += [0, 0, 0]
+            }
+            let offset = UInt64(whole[d.index].count)
             since[d.index] += chunk
+            whole[d.index] += chunk
             var alerts: [UInt32] = []
             e.beginPacket()
             chunk.withUnsafeBytes { raw in
-                _ = e.inspectStream(fuzzWindowFacts(d), chunk: ByteView(raw), gap: gap, direction: d, slot: slot, time: 0) { i, _ in
+                _ = e.inspectStream(fuzzWindowFacts(d), chunk: ByteView(raw), gap: gap, streamOffset: offset,
+                                    direction: d, slot: slot, time: 0) { i, _ in
                     alerts.append(e.defs.signature(i).sid)
                 }
             }
             precondition(Set(alerts).count == alerts.count, "a rule alerted twice on one chunk")
-            let unanchored = alerts.filter { $0 != 5 && $0 != 6 }
+            if alerts.contains(7) {
+                precondition(fuzzWhole(whole[d.index], d).contains(7), "sid 7 alerted but the stream from its first byte does not match")
+            }
+            let unanchored = alerts.filter { $0 != 5 && $0 != 6 && $0 != 7 }
             if !unanchored.isEmpty {
                 let whole = fuzzWhole(since[d.index], d)
                 for s in unanchored { precondition(whole.contains(s), "sid \(s) alerted but the stream does not match") }

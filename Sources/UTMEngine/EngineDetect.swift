@@ -185,7 +185,8 @@ extension Engine {
     func detectStream(_ data: ByteView, _ chunk: StreamChunk, app: AppProto) {
         guard let d = detect, detectCursor.slot >= 0, streamRulesReadStream() else { return }
         let f = detectFacts(chunk.direction, app: app, stream: true)
-        d.inspectStream(f, chunk: data, gap: chunk.gapBefore, direction: chunk.direction, slot: detectCursor.slot,
+        d.inspectStream(f, chunk: data, gap: chunk.gapBefore, streamOffset: chunk.streamOffset,
+                        direction: chunk.direction, slot: detectCursor.slot,
                         time: detectCursor.time) { i, alert in
             self.detectMatched(i, alert, f)
         }

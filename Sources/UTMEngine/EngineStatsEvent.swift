@@ -66,6 +66,9 @@ extension Engine {
             eve.json.key("tail_pool_exhausted"); eve.json.uint(s.tailPoolExhausted)
             // Threshold / detection_filter counters overwritten in the (shared) table when full.
             eve.json.key("threshold_evictions"); eve.json.uint(s.thresholdEvictions)
+            // Stream positions (README "Stream positions, session 8").
+            eve.json.key("stream_position_skips"); eve.json.uint(s.streamPositionSkips)
+            eve.json.key("packet_fallback_matches"); eve.json.uint(s.packetFallbackMatches)
             eve.json.key("http_header_raw_fallback"); eve.json.uint(stats.httpHeaderRawFallback)
             eve.json.key("http_header_unmerged"); eve.json.uint(stats.httpHeaderUnmerged)
             // HTTP bodies per transaction (BodyAccumulators.swift): inspections, bodies

@@ -141,8 +141,8 @@ import UTMDetect
         g.send("yyBBBB")
         #expect(g.out.isEmpty)
         // A later segment that itself begins with the anchor still matches on its own bytes:
-        // positions on the new bytes are segment-relative, as before this change (Suricata
-        // counts depth from the stream's first byte; not changed here).
+        // Suricata's packet-payload fallback for a rule whose content has a depth (README
+        // "Stream positions, session 8"; `StreamPositionTests` has the stream-only rules).
         #expect(Self.alerts(rule, ["AAAAxx", "yyBBBB", "AAAAxxBBBB"]) == [3, 3])
     }
 

@@ -22,6 +22,13 @@ public struct DetectStats: Sendable {
     public var windowRepeats: UInt64 = 0
     /// A pending candidate was overwritten because its direction's pending list was full.
     public var pendingOverflows: UInt64 = 0
+    /// Stream rules with an absolute position whose stream inspection was skipped: the bytes
+    /// began past the last stream position the rule can match at (README "Stream positions,
+    /// session 8").
+    public var streamPositionSkips: UInt64 = 0
+    /// Stream rules matched on the segment's own bytes with positions from its first byte
+    /// (Suricata's packet-payload fallback for rules with a content `depth`/`offset`).
+    public var packetFallbackMatches: UInt64 = 0
     public var thresholdEvictions: UInt64 = 0
     /// An HTTP body began with no accumulator free: it was inspected per feed (BodyAccumulators.swift).
     public var bodyPoolExhausted: UInt64 = 0
@@ -141,9 +148,19 @@ public final class DetectEngine {
     public let certDigest = StreamingDigest()
     public static let certScratchBytes = 8 << 10
     /// Per signature: its payload list has an absolute position (offset, depth, startswith,
-    /// byte_test without relative...): verified over the window only when the window begins
-    /// at the stream's first byte, where Suricata's stream-relative positions agree.
+    /// byte_test without relative...): on a stream it is verified with stream positions
+    /// (`Verifier.streamBase`, `streamLimit`, `packetFallback`; README "Stream positions,
+    /// session 8").
     let anchored: [Bool]
+    /// Per signature (anchored ones): the stream inspection cannot match on bytes that begin
+    /// at or past this stream offset (a non-relative content's `offset + depth`; 1 for other
+    /// absolute positions, judged only on bytes that begin at the stream's first byte).
+    let streamLimit: [Int32]
+    /// Per signature: Suricata's `SIG_FLAG_REQUIRE_PACKET` on a stream rule (a non-relative
+    /// content with `depth`/`offset`/`startswith`, or `stream_size`, and not
+    /// `flow:only_stream`): when the stream does not match, the segment's own bytes are
+    /// verified with positions from the segment's first byte.
+    let packetFallback: [Bool]
 
     /// Threshold counters, rate filters and host bits, shared with the other workers' engines
     /// of the same definitions (SharedHostState.swift).
@@ -235,6 +252,9 @@ public final class DetectEngine {
         hitStamp = Array(repeating: 0, count: n)
         instanceStamp = Array(repeating: 0, count: n)
         anchored = definitions.boxes.map { DetectEngine.isAnchored($0.sig) }
+        let positions = definitions.boxes.map { DetectEngine.streamPositions($0.sig) }
+        streamLimit = positions.map { $0.limit }
+        packetFallback = positions.map { $0.packetFallback }
         if let shared = sharing, shared.signatureCount == definitions.count {
             hostState = shared
         } else if let previous {
@@ -389,9 +409,15 @@ public final class DetectEngine {
     /// match that the kept bytes alone also give is not reported: those bytes were inspected
     /// before (Suricata's raw progress). Signatures whose prefilter pattern was seen in an
     /// earlier chunk still inside the window are candidates again (`pending`).
+    ///
+    /// `streamOffset` is the stream offset of the chunk's first byte (`StreamChunk.streamOffset`:
+    /// 0 is the first byte after the SYN or the first byte seen midstream, lost bytes count);
+    /// rules with absolute positions count them from there (README "Stream positions,
+    /// session 8"). nil: the engine counts the bytes it was given, and after a gap the
+    /// position is unknown (absolute positions then match only through the packet fallback).
     @discardableResult
-    public func inspectStream(_ facts: PacketFacts, chunk: ByteView, gap: Bool, direction: Direction,
-                              slot: Int, time: Int64, _ onMatch: (Int, Bool) -> Void) -> Bool {
+    public func inspectStream(_ facts: PacketFacts, chunk: ByteView, gap: Bool, streamOffset: UInt64? = nil,
+                              direction: Direction, slot: Int, time: Int64, _ onMatch: (Int, Bool) -> Void) -> Bool {
         guard slot >= 0 else { return false }
         if passed[slot] { return true }
         let si = slot &* 2 &+ direction.index
@@ -448,8 +474,16 @@ public final class DetectEngine {
                     haveWindow = true
                 }
             }
+            // Stream offsets of the new bytes and of the window; past `unknownBase` when a gap
+            // of unknown size came (no caller offset).
+            let chunkBase: Int
+            if let o = streamOffset {
+                chunkBase = Int(Swift.min(o, UInt64(DetectEngine.unknownBase)))
+            } else {
+                chunkBase = afterGap[si] ? DetectEngine.unknownBase : chunkStart
+            }
             passedNow = runStream(f, buffers, haveWindow ? windowBuffers : nil, tailBuffers,
-                                  fromStart: chunkStart &- tl == 0 && !afterGap[si],
+                                  chunkBase: chunkBase, windowBase: Swift.max(0, chunkBase &- tl),
                                   slot: slot, si: si, time: time, onMatch)
         }
         keepTail(si, chunk)
@@ -460,7 +494,7 @@ public final class DetectEngine {
     /// A candidate whose prefilter pattern was seen in this chunk and did not match joins
     /// the direction's pending list; one that matched leaves it.
     func runStream(_ facts: PacketFacts, _ buffers: InspectionBuffers, _ windowBuffers: InspectionBuffers?,
-                   _ tailBuffers: InspectionBuffers, fromStart: Bool,
+                   _ tailBuffers: InspectionBuffers, chunkBase: Int, windowBase: Int,
                    slot: Int, si: Int, time: Int64, _ onMatch: (Int, Bool) -> Void) -> Bool {
         stats.candidates &+= UInt64(candidates.count)
         if candidates.count > 1 { sortCandidates() }
@@ -477,12 +511,24 @@ public final class DetectEngine {
             k &+= 1
             if matchedOn[i] == matchSerial { continue }
             if headerRulesDone && isHeaderOnly(i) { continue }
-            stats.verifications &+= 1
             let box = boxes[i]
             if derivedOther { verifier.derived.begin(); derivedOther = false }
-            var r = verifier.verify(signature: box, packet: facts, buffers: buffers, flowbits: &bits[slot])
-            if case .noMatch = r, let wb = windowBuffers, fromStart || !anchored[i] {
+            // Absolute positions count from the stream's first byte (Suricata's stream
+            // inspection): a rule whose positions all lie before these bytes is not verified
+            // on them.
+            let anchor = anchored[i]
+            let limit = anchor ? Int(streamLimit[i]) : Int.max
+            var r = VerifyResult.noMatch
+            if chunkBase < limit {
                 stats.verifications &+= 1
+                verifier.streamBase = anchor ? chunkBase : 0
+                r = verifier.verify(signature: box, packet: facts, buffers: buffers, flowbits: &bits[slot])
+            } else {
+                stats.streamPositionSkips &+= 1
+            }
+            if case .noMatch = r, let wb = windowBuffers, windowBase < limit {
+                stats.verifications &+= 1
+                verifier.streamBase = anchor ? windowBase : 0
                 verifier.derived.begin()
                 derivedOther = true
                 var trial = bits[slot]
@@ -499,6 +545,16 @@ public final class DetectEngine {
                         r = w
                     }
                 }
+            }
+            verifier.streamBase = 0
+            // Suricata's packet-payload fallback (DetectEngineInspectRulePayloadMatches): a
+            // rule with a content depth/offset is also verified on the segment's own bytes
+            // counted from their first byte. At the stream's first byte that was done above.
+            if case .noMatch = r, anchor, packetFallback[i], chunkBase != 0 {
+                stats.verifications &+= 1
+                if derivedOther { verifier.derived.begin(); derivedOther = false }
+                r = verifier.verify(signature: box, packet: facts, buffers: buffers, flowbits: &bits[slot])
+                if case .match = r { stats.packetFallbackMatches &+= 1 }
             }
             guard case .match(let alert) = r else {
                 if hitStamp[i] == st { notePending(si, i, start: hitStart[i]) }
@@ -870,9 +926,8 @@ public final class DetectEngine {
 
     // MARK: Pending candidates
 
-    /// Whether a signature's payload list reads an absolute position of its buffer: over a
-    /// window that begins mid-stream such a position means nothing, so it is verified over
-    /// the window only when the window begins at the stream's first byte.
+    /// Whether a signature's payload list reads an absolute position of its buffer: on a
+    /// stream it is verified with the bytes' stream offset (`streamPositions`).
     static func isAnchored(_ sig: Signature) -> Bool {
         for list in sig.lists where list.buffer == .payload {
             for e in list.elements where !e.isRelative {
@@ -885,6 +940,49 @@ public final class DetectEngine {
             }
         }
         return false
+    }
+
+    /// A stream offset past every rule's positions: the chunk's position is unknown.
+    static let unknownBase = Int(Int32.max)
+
+    /// `streamLimit` and `packetFallback` of a signature (Suricata: `SigValidate` in
+    /// detect-parse.c sets `REQUIRE_PACKET` beside `REQUIRE_STREAM` for a TCP rule whose payload
+    /// contents have a depth or offset, or that uses stream_size; flow:only_stream stops it).
+    static func streamPositions(_ sig: Signature) -> (limit: Int32, packetFallback: Bool) {
+        var limit = Int(unknownBase)
+        var fallback = false
+        for list in sig.lists where list.buffer == .payload {
+            for e in list.elements where !e.isRelative {
+                switch e {
+                case .content(let c):
+                    guard c.offset != nil || c.depth != nil || c.startsWith else { continue }
+                    fallback = true
+                    // Positions in a transformed buffer are not the stream's: judged only on
+                    // bytes from the stream's first byte.
+                    if !list.transforms.isEmpty { limit = 1; continue }
+                    var off = 0
+                    if let o = c.offset {
+                        guard case .constant(let v) = o else { continue }
+                        off = Swift.max(0, v)
+                    }
+                    if c.startsWith {
+                        limit = Swift.min(limit, c.pattern.count)
+                    } else if case .constant(let d)? = c.depth {
+                        limit = Swift.min(limit, off &+ Swift.max(0, d))
+                    }
+                case .isDataAt(let d):
+                    // The stream keeps having byte N once it had it: only `!isdataat:N` ends.
+                    if d.negated, case .constant(let v) = d.value { limit = Swift.min(limit, Swift.max(0, v)) }
+                case .pcre, .asn1, .length: continue
+                default: limit = Swift.min(limit, 1)
+                }
+            }
+        }
+        if sig.headerMatches.contains(where: { if case .streamSize = $0 { return true } else { return false } }) {
+            fallback = true
+        }
+        if sig.flow.contains(.onlyStream) { fallback = false }
+        return (Int32(Swift.min(limit, Int(unknownBase))), fallback)
     }
 
     func clearPending(_ si: Int) {

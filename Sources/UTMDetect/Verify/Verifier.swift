@@ -67,6 +67,18 @@ public struct Verifier: Sendable {
     /// This worker's `xbits`/`hostbits` store (nil when no rule uses them: checks then read
     /// "not set" and changes are dropped).
     public var hostBits: HostBitTable?
+    /// Stream inspection: the stream offset of the payload buffer's first byte (0: the buffer
+    /// begins at the stream's first byte, or it is a packet's payload). A rule's positions are
+    /// the stream's, as Suricata's `stream_start_offset` makes them: a non-relative content's
+    /// `depth` (and `startswith`) ending at or before it cannot match, and its `offset` and
+    /// `depth` count from the stream's first byte (Suricata adjusts `depth` only, so its
+    /// `offset` counts from an arbitrary window start); an absolute `isdataat` asks whether the
+    /// stream has that byte. Other absolute positions (`byte_test`, `byte_jump`,
+    /// `byte_extract`, `byte_math`, `base64_decode` without `relative`) read bytes before the
+    /// buffer and do not match.
+    public var streamBase = 0
+    /// `streamBase` for the list being run: payload lists without transforms only.
+    @usableFromInline var base = 0
 
     public init(stepLimit: Int = 3000, derived: DerivedBuffers = DerivedBuffers()) {
         self.stepLimit = stepLimit
@@ -142,7 +154,12 @@ public struct Verifier: Sendable {
             }
             if list.buffer.isMultiLine {
                 if !inspectLines(list, in: view) { return .noMatch }
-            } else if !inspect(list, in: view) { return .noMatch }
+            } else {
+                base = list.buffer == .payload && list.transforms.isEmpty ? streamBase : 0
+                let ok = inspect(list, in: view)
+                base = 0
+                if !ok { return .noMatch }
+            }
             li &+= 1
         }
         fi = 0
@@ -307,11 +324,13 @@ public struct Verifier: Sendable {
             return runPCRE(m, elements, i, buf, prevEnd, nextIsRelative)
         case .isDataAt(let d):
             let v = d.value.resolve(vars)
-            var ok = d.relative ? prevEnd &+ v <= buf.count : v < buf.count
+            // Absolute: whether the stream has a byte at `v` (bytes before `base` were there).
+            var ok = d.relative ? prevEnd &+ v <= buf.count : v < base &+ buf.count
             if d.negated { ok.toggle() }
             if !ok { return d.relative ? .noMatch : .discontinue }
             return run(elements, i &+ 1, buf, prevEnd)
         case .byteTest(let t):
+            if base != 0 && !t.relative { return .discontinue }
             let at = (t.relative ? prevEnd : 0) &+ t.offset.resolve(vars)
             guard var v = readNumber(buf, at, t.encoding) else { return t.relative ? .noMatch : .discontinue }
             if let mask = t.bitmask { v = applyMask(v, mask) }
@@ -330,6 +349,7 @@ public struct Verifier: Sendable {
             if !ok { return t.relative ? .noMatch : .discontinue }
             return run(elements, i &+ 1, buf, prevEnd)
         case .byteJump(let j):
+            if base != 0 && !j.relative { return .discontinue }
             let at = (j.relative ? prevEnd : 0) &+ j.offset.resolve(vars)
             guard var v = readNumber(buf, at, j.encoding) else { return j.relative ? .noMatch : .discontinue }
             if let mask = j.bitmask { v = applyMask(v, mask) }
@@ -343,6 +363,7 @@ public struct Verifier: Sendable {
             guard pos < buf.count else { return j.relative ? .noMatch : .discontinue }
             return run(elements, i &+ 1, buf, pos)
         case .byteExtract(let e):
+            if base != 0 && !e.relative { return .discontinue }
             let at = (e.relative ? prevEnd : 0) &+ e.offset
             guard let v = readNumber(buf, at, e.encoding), v < 1 << 32 else {
                 return e.relative ? .noMatch : .discontinue
@@ -360,6 +381,7 @@ public struct Verifier: Sendable {
         case .base64Decode(let d):
             return runBase64(d, buf, prevEnd)
         case .byteMath(let m):
+            if base != 0 && !m.relative { return .discontinue }
             let at = (m.relative ? prevEnd : 0) &+ m.offset
             guard let v = readNumber(buf, at, m.encoding),
                   let value = byteMath(v, m.op, UInt64(truncatingIfNeeded: m.rvalue.resolve(vars))) else {
@@ -377,6 +399,7 @@ public struct Verifier: Sendable {
     /// the data list is the list's match; otherwise an earlier relative match may retry.
     mutating func runBase64(_ d: Base64DecodeMatch, _ buf: ByteView, _ prevEnd: Int) -> Step {
         let failure: Step = d.relative ? .noMatch : .discontinue
+        if base != 0 && !d.relative { return failure }
         let start = (d.relative ? prevEnd : 0) &+ d.offset
         guard !d.data.isEmpty, start >= 0, start < buf.count,
               let input = buf.slice(start, Swift.min(buf.count &- start, d.bytes)) else { return failure }
@@ -399,6 +422,17 @@ public struct Verifier: Sendable {
             start = prevEnd &+ dist
             if let w = c.within { end = Swift.min(end, prevEnd &+ dist &+ w.resolve(vars)) }
             if start < 0 { start = 0 }
+        } else if base != 0 {
+            // Stream positions: the buffer begins `base` bytes into the stream.
+            let off = c.startsWith ? 0 : Swift.max(0, c.offset?.resolve(vars) ?? 0)
+            let limit = c.startsWith ? len : c.depth.map { off &+ $0.resolve(vars) }
+            if let limit {
+                // Wholly before these bytes: judged when they were inspected (Suricata: no
+                // match, negated or not).
+                if limit <= base { return .discontinue }
+                end = Swift.min(end, limit &- base)
+            }
+            start = Swift.max(0, off &- base)
         } else if c.startsWith {
             start = 0
             end = Swift.min(end, len)
