@@ -32,7 +32,8 @@ extension TLSParser {
             off &+= 3 &+ Int(length)
             count &+= 1
         }
-        if partial { count = Swift.max(count, partialCount) }
+        // The walk saw the whole list (the head's entries among them).
+        if partial { count = partialCount }
         certificateCount = count
         certificateListLength = count > 0 ? off : 0
         events.insert(.certificateDone)

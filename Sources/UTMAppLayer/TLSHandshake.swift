@@ -35,10 +35,12 @@ extension TLSParser {
                             // Keep the head (the list length and the leaf first), count the rest.
                             st.hsKeep = config.maxHandshakeSize
                             st.hsPartial = true
-                            st.certWalkNext = 3
+                            st.certWalkNext = 0
                             st.certWalkHeader = 0
                             st.certWalkHeaderCount = 0
+                            st.certWalkListEnd = -1
                             st.certWalkCount = 0
+                            st.certWalkMalformed = false
                             events.insert(.certificatePartial)
                         } else {
                             st.hsBuffering = false
@@ -102,6 +104,7 @@ extension TLSParser {
         let type = dir(d).hsType
         let buffering = dir(d).hsBuffering
         let partial = dir(d).hsPartial ? dir(d).certWalkCount : -1
+        if dir(d).hsPartial && dir(d).certWalkMalformed { events.insert(.malformed) }
         withDir(d) { $0.hsHeaderCount = 0; $0.hsHeader = 0; $0.hsBuffering = false; $0.hsPartial = false }
         guard buffering else { return }
         if type == TLSHandshakeType.certificate {
@@ -137,21 +140,35 @@ extension TLSParser {
         noteFieldTruncation()
     }
 
-    /// Counts the entries of a partial Certificate message from their 3-byte lengths as its
+    /// Counts the entries of a partial Certificate message from the 3-byte lengths as its
     /// bytes stream by (`chunk` begins at message-body offset `at`); only the head is kept.
-    /// An entry counts when it ends within the message.
+    /// The same rules as `parseCertificate` on a whole message: the list ends where its length
+    /// says (clamped to the message, `malformed` when it claims more), an entry counts when it
+    /// ends within the list, and the first one that does not ends the walk (`malformed`).
     static func walkCertificateFraming(_ st: inout TLSDirectionState, _ chunk: ByteView, at: Int) {
         let end = at &+ chunk.count
         while st.certWalkNext < end, st.certWalkNext >= at, let b = chunk.u8(st.certWalkNext &- at) {
             st.certWalkHeader = st.certWalkHeader << 8 | Int(b)
             st.certWalkHeaderCount &+= 1
             st.certWalkNext &+= 1
-            if st.certWalkHeaderCount == 3 {
-                st.certWalkNext &+= st.certWalkHeader
-                if st.certWalkNext <= st.hsLength { st.certWalkCount &+= 1 }
-                st.certWalkHeader = 0
-                st.certWalkHeaderCount = 0
+            guard st.certWalkHeaderCount == 3 else { continue }
+            let length = st.certWalkHeader
+            st.certWalkHeader = 0
+            st.certWalkHeaderCount = 0
+            if st.certWalkListEnd < 0 {
+                st.certWalkListEnd = 3 &+ length
+                if st.certWalkListEnd > st.hsLength { st.certWalkMalformed = true; st.certWalkListEnd = st.hsLength }
+            } else {
+                st.certWalkNext &+= length
+                guard st.certWalkNext <= st.certWalkListEnd else {
+                    st.certWalkMalformed = true
+                    st.certWalkNext = Int.max
+                    return
+                }
+                st.certWalkCount &+= 1
             }
+            // The list's end: nothing more to count.
+            if st.certWalkNext >= st.certWalkListEnd { st.certWalkNext = Int.max; return }
         }
     }
 

@@ -77,12 +77,16 @@ struct TLSDirectionState: Sendable {
     var hsLength: Int = 0
     var hsKeep: Int = 0
     var hsPartial: Bool = false
-    /// Message-body offset of the next entry-length byte of a partial Certificate message,
-    /// the length bytes collected (big-endian) and how many, and the entries counted.
-    var certWalkNext: Int = 3
+    /// Message-body offset of the next length byte of a partial Certificate message (the
+    /// list's, then each entry's), the length bytes collected (big-endian) and how many, where
+    /// the list ends (-1 before its length was read), the entries counted, and whether a length
+    /// ran past the message or the list (`malformed`, as for a whole message).
+    var certWalkNext: Int = 0
     var certWalkHeader: Int = 0
     var certWalkHeaderCount: Int = 0
+    var certWalkListEnd: Int = -1
     var certWalkCount: Int = 0
+    var certWalkMalformed: Bool = false
     var sawChangeCipherSpec: Bool = false
     var sawApplicationData: Bool = false
     /// Gap, malformed record or SSLv2: nothing more is parsed in this direction.

@@ -51,13 +51,11 @@ struct DetectCursor {
 extension Engine {
     /// Loads (or replaces) the IPS definitions for this worker. `sharing`: the per-host
     /// detection state of the other workers' engines over the same definitions (thresholds
-    /// and host bits count a host's flows whichever worker sees them). `carrying`: at a
-    /// reload, the running state whose counters and host bits the new definitions keep.
-    public func loadDetection(_ defs: DetectDefinitions, sharing: SharedHostState? = nil,
-                              carrying: SharedHostState? = nil) {
+    /// and host bits count a host's flows whichever worker sees them).
+    public func loadDetection(_ defs: DetectDefinitions, sharing: SharedHostState? = nil) {
         var c = DetectConfig()
         c.flowCapacity = flows.capacity
-        detect = DetectEngine(definitions: defs, config: c, sharing: sharing, carrying: carrying)
+        detect = DetectEngine(definitions: defs, config: c, sharing: sharing)
     }
 
     /// Per packet, after flow tracking: packet-level rules.

@@ -70,7 +70,10 @@ extension Engine {
         }
         let slot = detectCursor.slot, time = detectCursor.time
         d.beginInstances()
-        let n = d.uses(.tlsCerts) ? Swift.min(p.certificateCount, p.config.maxCertificates) : 0
+        // Certificates lent: of a chain larger than the parser's buffer only those within its
+        // head are (the count covers them all), so stop at the first one not lent.
+        var n = d.uses(.tlsCerts) ? Swift.min(p.certificateCount, p.config.maxCertificates) : 0
+        if n > 0 && p.withCertificate(0, { _ in true }) == nil { n = 0 }
         let sans = d.uses(.tlsSubjectAltName) && p.certificateCount > 0
         if n == 0 && !sans {
             d.inspectApp(.tls, phase: 3, f, buffers: buffers, slot: slot, time: time) { s, alert in
@@ -80,7 +83,7 @@ extension Engine {
         }
         var k = 0
         while k < n {
-            p.withCertificate(k) { buffers[.tlsCerts] = $0 }
+            guard p.withCertificate(k, { buffers[.tlsCerts] = $0 }) != nil else { break }
             d.inspectApp(.tls, phase: 3, f, buffers: buffers, slot: slot, time: time) { s, alert in
                 if d.firstInstanceMatch(s) { self.detectMatched(s, alert, f) }
             }

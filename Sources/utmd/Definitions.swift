@@ -92,15 +92,14 @@ enum Definitions {
 
     /// One worker's engine: the shared configuration plus its own parsed rules. `sharing`:
     /// an engine built before it from the same configuration (the first worker's), whose
-    /// per-host detection state (thresholds, host bits) this one shares. `carrying`: at a
-    /// reload, the running first engine, whose per-host state the first new one carries over.
-    static func makeEngine(_ config: EngineConfig, _ c: DaemonConfig, sharing: Engine? = nil, carrying: Engine? = nil,
+    /// per-host detection state (thresholds, host bits) this one shares.
+    static func makeEngine(_ config: EngineConfig, _ c: DaemonConfig, sharing: Engine? = nil,
                            warn: (String) -> Void) throws -> Engine {
         var config = config
         config.firewall = try FirewallMode.ruleSet(c, warn: warn)
         let engine = Engine(config: config)
         if let defs = try detection(c, warn: warn) {
-            engine.loadDetection(defs, sharing: sharing?.detect?.hostState, carrying: carrying?.detect?.hostState)
+            engine.loadDetection(defs, sharing: sharing?.detect?.hostState)
             engine.detect?.setEventFilters(try thresholds(c))
         } else if c.thresholdFile != nil {
             warn("warning: threshold_file: no IPS rules are loaded, so it has nothing to filter")

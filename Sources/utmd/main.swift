@@ -175,12 +175,16 @@ log("running: queues \(config.queues.lowerBound)-\(config.queues.upperBound), \(
         }
         let ec = try Definitions.engineConfig(fresh, warn: log)
         // Built here, aside; each worker swaps its engine at a packet boundary.
-        // The first new engine carries the running per-host state over (thresholds, host
-        // bits); the others share the first's. All are built before any is offered.
+        // All engines are built before any is offered (a rule file that fails for one worker
+        // leaves every worker on the running rules); the others share the first's per-host
+        // state, which takes over the running one's (thresholds, host bits) right before the
+        // offers, so little that the workers count meanwhile is lost.
         var engines: [Engine] = []
         for _ in workers {
-            engines.append(try Definitions.makeEngine(ec, fresh, sharing: engines.first,
-                                                      carrying: engines.isEmpty ? firstEngine : nil, warn: log))
+            engines.append(try Definitions.makeEngine(ec, fresh, sharing: engines.first, warn: log))
+        }
+        if let next = engines.first?.detect?.hostState, let running = firstEngine?.detect?.hostState {
+            next.carry(from: running, now: WallClock.now().seconds)
         }
         for (w, e) in zip(workers, engines) { w.offer(e) }
         firstEngine = engines.first

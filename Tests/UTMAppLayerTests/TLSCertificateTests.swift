@@ -174,4 +174,33 @@ extension Array {
         let r = Self.run(TLSBuild.records(Self.tls12ServerHello + lying + Self.serverHelloDone))
         #expect(r.certificateCount == 1 && Self.certs(r) == [Self.leaf])
     }
+
+    /// The partial path judges a message as the whole path does: the same count (the list's
+    /// declared length bounds it, trailing entry-shaped bytes are not entries) and the same
+    /// `malformed` verdict, whatever the buffer size.
+    @Test func partialAndWholeAgree() {
+        func message(_ body: [UInt8]) -> [UInt8] { [11] + Self.be24(body.count) + body }
+        let entries = [Self.leaf, Self.intermediate, Self.leaf].flatMap { Self.be24($0.count) + $0 }
+        let trailing: [UInt8] = (0 ..< 10).flatMap { _ -> [UInt8] in Self.be24(4) + [1, 2, 3, 4] }
+        let oneListed = Self.be24(3 + Self.leaf.count) + Self.be24(Self.leaf.count) + Self.leaf + trailing
+        let listTooLong: [UInt8] = [0xff, 0xff, 0xff] + entries
+        var entryTooLong = Self.be24(entries.count) + entries
+        entryTooLong[3 + 3 + Self.leaf.count] = 0x7f  // the second entry claims ~8 MB
+        let bodies: [(String, [UInt8])] = [("fine", Self.be24(entries.count) + entries), ("trailing", oneListed),
+                                           ("list too long", listTooLong), ("entry too long", entryTooLong)]
+        var small = TLSConfig()
+        small.maxHandshakeSize = 96
+        var big = TLSConfig()
+        big.maxHandshakeSize = 64 * 1024
+        for (name, body) in bodies {
+            let server = TLSBuild.records(Self.tls12ServerHello + message(body) + Self.serverHelloDone)
+            for sizes in [[server.count], [13].repeated(server.count / 13 + 1)] {
+                let partial = Self.run(server, sizes: sizes, config: small)
+                let whole = Self.run(server, sizes: sizes, config: big)
+                #expect(partial.events.contains(.certificatePartial) && !whole.events.contains(.certificatePartial), "\(name)")
+                #expect(partial.certificateCount == whole.certificateCount, "\(name): \(partial.certificateCount) vs \(whole.certificateCount)")
+                #expect(partial.events.contains(.malformed) == whole.events.contains(.malformed), "\(name)")
+            }
+        }
+    }
 }

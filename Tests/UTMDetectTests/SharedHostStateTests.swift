@@ -126,6 +126,30 @@ import UTMCore
             alert udp any any -> any 53 (msg:"y"; content:"abd"; sid:2;)
             """), sharing: a.hostState)
         #expect(a.hostState !== b.hostState)
+        // The same count, other rules (a worker that read files an update replaced meanwhile).
+        let c = DetectEngine(definitions: defs("alert udp any any -> any 53 (msg:\"z\"; content:\"abc\"; hostbits:isset,x; sid:9;)"),
+                             sharing: a.hostState)
+        #expect(a.hostState !== c.hostState && c.hostState.hostBits != nil)
+        // The same rules parsed again: shared.
+        let d = DetectEngine(definitions: defs("alert udp any any -> any 53 (msg:\"x\"; content:\"abc\"; sid:1;)"), sharing: a.hostState)
+        #expect(a.hostState === d.hostState)
+    }
+
+    /// A reload does not carry a counter to a rule that now counts another way (its track
+    /// changed), nor a host bit that expired before the reload.
+    @Test func reloadLeavesChangedCountersAndExpiredBits() {
+        let before = """
+            alert udp any any -> any 53 (msg:"lim"; content:"abc"; threshold:type limit, track by_src, count 1, seconds 3600; sid:2;)
+            alert udp any any -> any 53 (msg:"mark"; content:"login"; hostbits:set,seen,track ip_src,expire 5; hostbits:noalert; sid:10;)
+            alert udp any any -> any 53 (msg:"after"; content:"abc"; hostbits:isset,seen,track ip_src; sid:11;)
+            """
+        let after = before.replacingOccurrences(of: "track by_src, count 1", with: "track by_dst, count 1")
+        let running = DetectEngine(definitions: defs(before))
+        #expect(hit(running, facts(port: 1, at: 1), "login").isEmpty)
+        #expect(hit(running, facts(port: 2, at: 2)).sorted() == [2, 11])
+        let reloaded = DetectEngine(definitions: defs(after))
+        reloaded.hostState.carry(from: running.hostState, now: 100)  // the bit expired at 6
+        #expect(hit(reloaded, facts(port: 3, at: 101)) == [2])
     }
 
     /// A reload (new definitions, the rule order changed, a rule added and one removed)
@@ -147,7 +171,8 @@ import UTMCore
         #expect(hit(running, facts(port: 1, at: 10)).sorted() == [2, 30])
         #expect(hit(running, facts(port: 2, at: 11), "login").isEmpty)
         for carry in [true, false] {
-            let reloaded = DetectEngine(definitions: defs(after), carrying: carry ? running.hostState : nil)
+            let reloaded = DetectEngine(definitions: defs(after))
+            if carry { reloaded.hostState.carry(from: running.hostState, now: 15) }
             // sid 2's limit was used at t=10; sid 11 reads the bit sid 10 set.
             #expect(hit(reloaded, facts(port: 3, at: 20)).sorted() == (carry ? [11] : [2]), "carry \(carry)")
             // Another host: its own limit, no bit.

@@ -220,10 +220,9 @@ public final class DetectEngine {
     let hasTailAnchored: Bool
 
     /// `sharing`: another worker's engine state for the same definitions (utmd's workers);
-    /// ignored when it was built for a different rule count. `carrying`: without one to share,
-    /// the running definitions' state whose counters and host bits a reload keeps.
-    public init(definitions: DetectDefinitions, config: DetectConfig = .init(), sharing: SharedHostState? = nil,
-                carrying previous: SharedHostState? = nil) {
+    /// ignored unless it was built for the same rules (`SharedHostState.fits`). A reload
+    /// carries the running state over with `hostState.carry(from:now:)`.
+    public init(definitions: DetectDefinitions, config: DetectConfig = .init(), sharing: SharedHostState? = nil) {
         defs = definitions
         self.config = config
         // Every transformed list has a derived slot unless the set has more chains than
@@ -255,10 +254,8 @@ public final class DetectEngine {
         let positions = definitions.boxes.map { DetectEngine.streamPositions($0.sig) }
         streamLimit = positions.map { $0.limit }
         packetFallback = positions.map { $0.packetFallback }
-        if let shared = sharing, shared.signatureCount == definitions.count {
+        if let shared = sharing, shared.fits(definitions) {
             hostState = shared
-        } else if let previous {
-            hostState = SharedHostState(definitions: definitions, config: config, carrying: previous)
         } else {
             hostState = SharedHostState(definitions: definitions, config: config)
         }

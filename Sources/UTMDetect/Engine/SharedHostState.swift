@@ -28,45 +28,88 @@ public final class SharedHostState: @unchecked Sendable {
 
     /// Per signature index, `gid << 32 | sid`: how a reload finds a counter's rule again.
     let ruleIDs: [UInt64]
+    /// Per signature index, the rule's own threshold and detection_filter: a reload carries a
+    /// counter only to a rule that still counts the same way (a `by_src` count must not become
+    /// a `by_dst` rule's).
+    let ruleCounting: [CountingSpec]
     /// The bit names of the definitions, by interned index (host bits name them so).
     let bitNames: [String]
+
+    struct CountingSpec: Equatable {
+        var threshold: ThresholdSpec?
+        var detectionFilter: ThresholdSpec?
+    }
 
     public init(definitions: DetectDefinitions, config: DetectConfig) {
         signatureCount = definitions.count
         thresholds = ThresholdTable(entries: config.thresholdEntries)
         hostBits = definitions.usesHostBits ? HostBitTable(capacity: config.hostBitEntries) : nil
         ruleIDs = definitions.boxes.map { UInt64($0.sig.gid) << 32 | UInt64($0.sig.sid) }
+        ruleCounting = definitions.boxes.map { CountingSpec(threshold: $0.sig.threshold, detectionFilter: $0.sig.detectionFilter) }
         bitNames = definitions.flowbitNames.names
     }
 
-    /// The state of a reload's new definitions, carrying over what `previous` (the running
-    /// definitions' state, still in use by the workers) counted: threshold and rate-filter
-    /// entries of rules still present (found by gid and sid), host bits whose name is still
-    /// used. Without it every rule update (daily on the box) restarted each `limit`, every
-    /// detection_filter count and forgot every host bit; Suricata's host table keeps them.
-    public convenience init(definitions: DetectDefinitions, config: DetectConfig, carrying previous: SharedHostState) {
-        self.init(definitions: definitions, config: config)
+    /// Whether an engine over `definitions` may share this state: the same rules in the same
+    /// order (counters are indexed by rule) and the same bit names. utmd's workers each parse
+    /// the rule files; one that read files an update replaced meanwhile must not share.
+    public func fits(_ definitions: DetectDefinitions) -> Bool {
+        guard definitions.count == signatureCount, (hostBits != nil) == definitions.usesHostBits,
+              definitions.flowbitNames.names == bitNames else { return false }
+        var i = 0
+        for b in definitions.boxes {
+            if ruleIDs[i] != UInt64(b.sig.gid) << 32 | UInt64(b.sig.sid)
+                || ruleCounting[i] != CountingSpec(threshold: b.sig.threshold, detectionFilter: b.sig.detectionFilter) {
+                return false
+            }
+            i += 1
+        }
+        return true
+    }
+
+    /// At a reload, takes over what `previous` (the running definitions' state) counted:
+    /// threshold and rate-filter entries of rules still present and counting the same way
+    /// (found by gid and sid: the new rules' order may differ), and live host bits whose name
+    /// is still used, with their expiry. Without it every rule update (daily on the box)
+    /// restarted each `limit`, every detection_filter count and forgot every host bit;
+    /// Suricata's host table keeps them. Call it after every new engine is built and just
+    /// before they are handed to the workers: what the workers count on `previous` after the
+    /// copy (until each swaps engines) is not carried. `previous`'s lock is held only while
+    /// its entries are copied into arrays reserved beforehand. `now`: the current packet time
+    /// (expired host bits are left behind).
+    public func carry(from previous: SharedHostState, now: Int64) {
         guard previous !== self else { return }
         var index: [UInt64: Int32] = [:]
         index.reserveCapacity(ruleIDs.count)
         for (i, id) in ruleIDs.enumerated() where index[id] == nil { index[id] = Int32(i) }
-        let oldIDs = previous.ruleIDs
-        func mapped(_ sig: Int32) -> Int32? {
-            guard sig >= 0, Int(sig) < oldIDs.count else { return nil }
-            return index[oldIDs[Int(sig)]]
+        let oldIDs = previous.ruleIDs, oldCounting = previous.ruleCounting
+        func mapped(_ sig: Int32, kind: UInt8) -> Int32? {
+            guard sig >= 0, Int(sig) < oldIDs.count, let j = index[oldIDs[Int(sig)]] else { return nil }
+            // kind 2: a threshold.config entry, which the config (not the rule) defines.
+            if kind != 2 && oldCounting[Int(sig)] != ruleCounting[Int(j)] { return nil }
+            return j
         }
+        // Copied out under the running state's lock into arrays sized beforehand (a worker
+        // counting meanwhile waits for a copy, not for allocation or lookups).
+        var oldThresholds = [ThresholdTable.Entry](repeating: .init(), count: previous.thresholds.entries.count)
+        var oldRates = [RateTable.Entry](repeating: .init(), count: Swift.max(previous.rates.entries.count, 16))
+        var rateCount = 0
         previous.lock.withLock { _ in
-            for e in previous.thresholds.entries {
-                guard let j = mapped(e.sig) else { continue }
+            let t = previous.thresholds.entries
+            for k in 0 ..< Swift.min(t.count, oldThresholds.count) { oldThresholds[k] = t[k] }
+            let r = previous.rates.entries
+            rateCount = Swift.min(r.count, oldRates.count)
+            for k in 0 ..< rateCount { oldRates[k] = r[k] }
+        }
+        lock.withLock { _ in
+            for e in oldThresholds {
+                guard let j = mapped(e.sig, kind: e.kind) else { continue }
                 var c = e
                 c.sig = j
                 thresholds.place(c)
             }
-            if previous.rates.entries.count > 16 && rates.entries.count < previous.rates.entries.count {
-                rates = RateTable(entries: previous.rates.entries.count)
-            }
-            for e in previous.rates.entries {
-                guard let j = mapped(e.sig) else { continue }
+            if rateCount > rates.entries.count { rates = RateTable(entries: rateCount) }
+            for e in oldRates.prefix(rateCount) {
+                guard let j = mapped(e.sig, kind: 2) else { continue }
                 var c = e
                 c.sig = j
                 rates.place(c)
@@ -76,7 +119,7 @@ public final class SharedHostState: @unchecked Sendable {
             var names: [String: UInt16] = [:]
             for (i, n) in bitNames.enumerated() { names[n] = UInt16(truncatingIfNeeded: i) }
             let oldNames = previous.bitNames
-            new.carry(from: old) { name in
+            new.carry(from: old, now: now) { name in
                 Int(name) < oldNames.count ? names[oldNames[Int(name)]] : nil
             }
         }

@@ -10,8 +10,8 @@ import UTMCore
 /// slots from its hash. A new entry takes a free or expired slot of its window, else evicts
 /// the least recently used one there (`evictions` counts them): under pressure the oldest
 /// bits go first and a check then reads "not set", the way a full Suricata host table drops
-/// hosts. Memory: `memoryBytes` (about 72 bytes per entry; 16,384 entries ≈ 1.2 MB per worker,
-/// allocated only when a rule uses xbits or hostbits).
+/// hosts. Memory: `memoryBytes` (about 72 bytes per entry; 16,384 entries ≈ 1.2 MB,
+/// allocated only when a rule uses xbits or hostbits; one table for all of utmd's workers).
 ///
 /// Why a class: the verifier that owns it is a value copied into each worker's engine; the
 /// table is shared by reference by all the workers of one definitions set
@@ -140,19 +140,34 @@ public final class HostBitTable: @unchecked Sendable {
         if isSet(k, now: now) { unset(k) } else { set(k, now: now, expire: expire) }
     }
 
-    /// Copies the live entries of `old` (a reload's running table) whose bit name `rename`
-    /// maps into this table's names, with their expiry.
-    func carry(from old: HostBitTable, rename: (UInt16) -> UInt16?) {
+    /// Takes over the entries of `old` (a reload's running table) still live at `now` whose
+    /// bit name `rename` maps into this table's names, with their expiry and recency. The old
+    /// table's lock is held only to copy its slots into arrays reserved beforehand; the copy is
+    /// not counted as evictions.
+    func carry(from old: HostBitTable, now: Int64, rename: (UInt16) -> UInt16?) {
         guard old !== self else { return }
+        var k = [Key](repeating: Key(a: .none, b: .none, name: 0, pair: false), count: old.capacity)
+        var e = [Int64](repeating: Int64.min, count: old.capacity)
+        var u = [UInt32](repeating: 0, count: old.capacity)
+        var oldClock: UInt32 = 0
         old.lock.withLock { _ in
-            lock.withLock { _ in
-                for i in 0 ..< old.capacity where old.expires[i] != Int64.min {
-                    guard let name = rename(old.keys[i].name) else { continue }
-                    var k = old.keys[i]
-                    k.name = name
-                    put(k, until: old.expires[i], now: Int64.min)
-                }
+            for i in 0 ..< old.capacity { k[i] = old.keys[i]; e[i] = old.expires[i]; u[i] = old.used[i] }
+            oldClock = old.clock
+        }
+        // Oldest first, so that under pressure a window keeps its most recently used bits.
+        let order = (0 ..< old.capacity).filter { e[$0] != Int64.min && now <= e[$0] }
+            .sorted { oldClock &- u[$0] > oldClock &- u[$1] }
+        lock.withLock { _ in
+            let before = evictions
+            clock = oldClock &- UInt32(truncatingIfNeeded: order.count)
+            for i in order {
+                guard let name = rename(k[i].name) else { continue }
+                var key = k[i]
+                key.name = name
+                put(key, until: e[i], now: now)
             }
+            clock = oldClock
+            evictions = before
         }
     }
 
