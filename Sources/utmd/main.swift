@@ -162,17 +162,6 @@ log("running: queues \(config.queues.lowerBound)-\(config.queues.upperBound), \(
         if fresh.queues != config.queues || fresh.mode != config.mode || fresh.eve != config.eve {
             log("warning: reload: queues, mode and eve take effect at the next restart")
         }
-        // Zones and pair policies: the chain is replaced in one iptables-restore transaction,
-        // so no packet sees a half-built chain; interfaces are checked first.
-        if fresh.policy != firewall.policy && config.installFirewall {
-            try fresh.checkInterfaces()
-            if mode == .bridge { try Firewall.checkBridge(interfaces: fresh.policy.allInterfaces, load: false) }
-            var next = firewall
-            next.policy = fresh.policy
-            try next.install()
-            firewall = next
-            log("reload: zone policy replaced")
-        }
         let ec = try Definitions.engineConfig(fresh, warn: log)
         // Built here, aside; each worker swaps its engine at a packet boundary.
         // All engines are built before any is offered (a rule file that fails for one worker
@@ -182,6 +171,18 @@ log("running: queues \(config.queues.lowerBound)-\(config.queues.upperBound), \(
         var engines: [Engine] = []
         for _ in workers {
             engines.append(try Definitions.makeEngine(ec, fresh, sharing: engines.first, warn: log))
+        }
+        // Zones and pair policies, once the engines are built (a bad rule file leaves the
+        // running policy too): the chain is replaced in one iptables-restore transaction, so no
+        // packet sees a half-built chain; interfaces are checked first.
+        if fresh.policy != firewall.policy && config.installFirewall {
+            try fresh.checkInterfaces()
+            if mode == .bridge { try Firewall.checkBridge(interfaces: fresh.policy.allInterfaces, load: false) }
+            var next = firewall
+            next.policy = fresh.policy
+            try next.install()
+            firewall = next
+            log("reload: zone policy replaced")
         }
         if let next = engines.first?.detect?.hostState, let running = firstEngine?.detect?.hostState {
             next.carry(from: running, now: WallClock.now().seconds)
