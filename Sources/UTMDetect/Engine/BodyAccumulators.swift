@@ -253,7 +253,7 @@ extension DetectEngine {
             // The previous transaction's body never ended here (its parser let it go: a gap in
             // the other direction with a full queue, a resync): what it held is inspected as a
             // cut body (end-anchored rules not judged) before the accumulator is reused.
-            stats.bodyOrphansInspected &+= 1
+            if bodies.fresh[a] > 0 { stats.bodyOrphansInspected &+= 1 }
             flushOne(slot, direction, a, final: false, orphan)
             releaseBody(si)
             a = -1
