@@ -277,7 +277,7 @@ extension DetectEngine {
         // Always, even with no bytes (a body's end): keys `headersQuiet` to this transaction.
         bodyInspected(slot, direction, sequence: sequence, bytes.count)
         accumulate(si, sequence, bytes, start: Int(bodyBytes[si]) &- bytes.count, final: final, held: a, request: request,
-                   truncated: truncated && ended, host: hostBucket(client), inspect)
+                   truncated: truncated && ended, client: client, inspect)
         bodyCutAtLimit = false
     }
 
@@ -317,7 +317,7 @@ extension DetectEngine {
         // must not hide this one's header-prefiltered body rules.
         bodyInspected(slot, direction, sequence: sequence, bytes.count)
         accumulate(si, sequence, bytes, start: Int(offset), final: final, held: a,
-                   request: direction == .toServer, stream: true, host: hostBucket(client), inspect)
+                   request: direction == .toServer, stream: true, client: client, inspect)
         bodyCutAtLimit = false
     }
 
@@ -367,9 +367,10 @@ extension DetectEngine {
     /// The accumulation itself: `bytes` begin `start` bytes into the body; `held` is the
     /// accumulator already serving it (-1: none).
     /// `truncated`: `final` is a cut, not the body's end (inspected without judging the end).
-    /// `host`: the client's bucket (`hostBucket`), charged when an accumulator is taken.
+    /// `client`: the flow's client address, whose host (`hostBucket`, hashed only when an
+    /// accumulator is to be taken) is charged for it.
     func accumulate(_ si: Int, _ sequence: UInt32, _ bytes: ByteView, start: Int, final: Bool, held: Int, request: Bool,
-                    stream: Bool = false, truncated: Bool = false, host: Int = -1, _ inspect: (ByteView) -> Void) {
+                    stream: Bool = false, truncated: Bool = false, client: IPAddress = .none, _ inspect: (ByteView) -> Void) {
         let atEnd = final && !truncated
         let minimal = request ? config.requestBodyMinimal : config.responseBodyMinimal
         let window = request ? config.requestBodyWindow : config.responseBodyWindow
@@ -398,7 +399,8 @@ extension DetectEngine {
             let capped = stream && Int(bodyStreamHeld[si]) >= config.bodyStreamsPerDirection
             // One client host may not take more than its share of the pool (a host opening
             // hundreds of slow bodies would otherwise leave every other host per-feed inspection).
-            let hostFull = bodies.held(byHost: host) >= config.bodyAccumulatorsPerHost
+            let host = capped ? -1 : hostBucket(client)
+            let hostFull = host >= 0 && bodies.held(byHost: host) >= config.bodyAccumulatorsPerHost
             a = capped || hostFull ? -1 : bodies.acquire(si, sequence, host: host)
             if a < 0 {
                 if hostFull && !capped { stats.bodyHostCapped &+= 1 } else { stats.bodyPoolExhausted &+= 1 }
