@@ -177,6 +177,12 @@ import UTMDetect
             """)
         #expect(A.run(A.exchange(body: A.filler(150_000), size: 1400), defs3).sids.isEmpty)
         #expect(A.run(A.exchange(body: A.filler(100_000), size: 1400), defs3).sids == [37])
+        // Nor is its end: `endswith` on the last byte before the limit is no match (it was).
+        let limit = DetectConfig().bodyInspectLimit
+        let atLimit = A.filler(limit - 7) + Array("THE-END".utf8) + A.filler(20000)
+        #expect(A.run(A.exchange(body: atLimit, size: 1400), A.definitions()).sids.isEmpty)
+        let endsAtLimit = A.filler(limit - 7) + Array("THE-END".utf8)
+        #expect(A.run(A.exchange(body: endsAtLimit, size: 1400), A.definitions()).sids == [5], "ends exactly at the limit")
     }
 
     /// The host cap, the orphan hand-back and the body length allocate nothing per packet.

@@ -268,8 +268,8 @@ extension DetectEngine {
             return
         }
         if bytes.count >= room {
-            // The body continues past the limit unless it ends exactly there: `bsize` is not
-            // judged on the limit as if it were the body's length.
+            // The body continues past the limit unless it ends exactly there: neither `bsize`
+            // nor `endswith` is judged on the limit as if it were the body's end.
             bodyCutAtLimit = !(ended && data.count == room)
             bytes = bytes.prefix(room)
             final = true
@@ -277,7 +277,7 @@ extension DetectEngine {
         // Always, even with no bytes (a body's end): keys `headersQuiet` to this transaction.
         bodyInspected(slot, direction, sequence: sequence, bytes.count)
         accumulate(si, sequence, bytes, start: Int(bodyBytes[si]) &- bytes.count, final: final, held: a, request: request,
-                   truncated: truncated && ended, client: client, inspect)
+                   truncated: (truncated && ended) || bodyCutAtLimit, client: client, inspect)
         bodyCutAtLimit = false
     }
 
@@ -317,7 +317,7 @@ extension DetectEngine {
         // must not hide this one's header-prefiltered body rules.
         bodyInspected(slot, direction, sequence: sequence, bytes.count)
         accumulate(si, sequence, bytes, start: Int(offset), final: final, held: a,
-                   request: direction == .toServer, stream: true, client: client, inspect)
+                   request: direction == .toServer, stream: true, truncated: bodyCutAtLimit, client: client, inspect)
         bodyCutAtLimit = false
     }
 
