@@ -25,9 +25,10 @@ import UTMCore
 /// - Positions are body-relative: a signature with an absolute position in a body buffer
 ///   (offset, depth, startswith, byte_test without relative...) is verified only on an
 ///   inspection that begins at the body's first byte, one that reads the buffer's end
-///   (endswith) only on the inspection that ends with the body, and one that reads its
-///   length (bsize) only on an inspection that covers the whole body (both). That is stricter than
-///   Suricata, which verifies them on any inspection and so can both miss and misfire.
+///   (endswith) only on the inspection that ends with the body (a cut at the inspection
+///   limit is not its end), and a `bsize` after a transform only on an inspection that covers
+///   the whole body (both). That is stricter than Suricata, which verifies them on any
+///   inspection and so can both miss and misfire.
 /// - No accumulator free: the transaction is inspected per feed as before, counted
 ///   (`detect.body_pool_exhausted`). One client host may hold at most
 ///   `DetectConfig.bodyAccumulatorsPerHost` at once (a quarter of the pool by default): a
