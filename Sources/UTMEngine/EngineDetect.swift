@@ -240,7 +240,9 @@ extension Engine {
                 // Ended by a gap or the flow's end before its length: a cut, not the body's end.
                 let cut = piece.truncated || (piece.ended && tx.flags.contains(direction == .toServer ? .requestBodyTruncated : .responseBodyTruncated))
                 d.feedBody(slot: slot, direction: direction, sequence: tx.sequence, piece.data, ended: piece.ended,
-                           truncated: cut) { b in
+                           truncated: cut, client: detectCursor.flow.clientIP, orphan: { seq, held in
+                    self.detectHTTPOrphan(d, i, seq, direction, held)
+                }) { b in
                     self.detectHTTPInspect(d, i, k, tx, direction, body: b, payload: payload)
                 }
             }
@@ -277,6 +279,36 @@ extension Engine {
             self.detectMatched(s, alert, f)
         }
         detectCursor.httpParser = -1
+    }
+
+    /// Held body bytes of an earlier transaction (key `sequence`) whose body never ended, handed
+    /// back by the accumulation before the next transaction's body takes the accumulator: with
+    /// that transaction's buffers while parser `i` still has it, else as the body alone (its
+    /// header buffers are gone with it: rules that need them cannot match, body-only rules can).
+    /// Never the current transaction's buffers: its headers must not be joined to another body.
+    func detectHTTPOrphan(_ d: DetectEngine, _ i: Int, _ sequence: UInt32, _ direction: Direction, _ held: ByteView) {
+        let phase = detectCursor.httpPhase
+        detectCursor.httpPhase = 0
+        d.beginTransaction()
+        let n = http.items[i].pendingCount
+        var k = 0
+        while k < n && http.items[i].ready(k).sequence != sequence { k &+= 1 }
+        if k < n {
+            detectHTTPInspect(d, i, k, http.items[i].ready(k), direction, body: held, payload: .empty)
+        } else {
+            var buffers = InspectionBuffers()
+            if direction == .toServer { buffers[.httpClientBody] = held } else {
+                buffers[.httpServerBody] = held
+                buffers[.fileData] = held
+            }
+            let f = detectFacts(direction, app: .http, stream: false)
+            d.inspectApp(.http, phaseMask: direction == .toServer ? 1 << 2 : 1 << 4, f, buffers: buffers,
+                         slot: detectCursor.slot, time: detectCursor.time) { s, alert in
+                self.detectMatched(s, alert, f)
+            }
+        }
+        d.beginTransaction()
+        detectCursor.httpPhase = phase
     }
 
     func fillHTTP(_ b: inout InspectionBuffers, _ i: Int, _ tx: HTTPTransaction, response: Bool) {

@@ -170,7 +170,7 @@ extension Engine {
             let key = http2.items[i].streams[s].sequence | 0x8000_0000
             // Accumulated per stream side as HTTP/1 bodies are (BodyAccumulators.swift).
             d.feedStreamBody(slot: detectCursor.slot, direction: direction, sequence: key, offset: piece.offset, body,
-                             ended: piece.ended) { v in
+                             ended: piece.ended, client: detectCursor.flow.clientIP) { v in
                 self.detectHTTP2Body(d, i, s, piece.response, v)
             }
         }

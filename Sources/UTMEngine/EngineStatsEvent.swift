@@ -79,6 +79,8 @@ extension Engine {
             eve.json.key("body_anchored_skips"); eve.json.uint(s.bodyAnchoredSkips)
             eve.json.key("body_pieces_lost"); eve.json.uint(s.bodyPiecesLost)
             eve.json.key("body_ends_recovered"); eve.json.uint(s.bodyEndsRecovered)
+            eve.json.key("body_host_capped"); eve.json.uint(s.bodyHostCapped)
+            eve.json.key("body_orphans_inspected"); eve.json.uint(s.bodyOrphansInspected)
             eve.json.endObject()
         }
         if let c = firewallCounters { writeFirewallStats(c) }

@@ -25,11 +25,21 @@ import UTMCore
 /// - Positions are body-relative: a signature with an absolute position in a body buffer
 ///   (offset, depth, startswith, byte_test without relative...) is verified only on an
 ///   inspection that begins at the body's first byte, one that reads the buffer's end
-///   (endswith) only on the inspection that ends with the body, and one that reads its
-///   length (bsize) only on an inspection that covers the whole body (both). That is stricter than
-///   Suricata, which verifies them on any inspection and so can both miss and misfire.
+///   (endswith) only on the inspection that ends with the body (a cut at the inspection
+///   limit is not its end), and a `bsize` after a transform only on an inspection that covers
+///   the whole body (both). That is stricter than Suricata, which verifies them on any
+///   inspection and so can both miss and misfire.
 /// - No accumulator free: the transaction is inspected per feed as before, counted
-///   (`detect.body_pool_exhausted`).
+///   (`detect.body_pool_exhausted`). One client host may hold at most
+///   `DetectConfig.bodyAccumulatorsPerHost` at once (a quarter of the pool by default): a
+///   host opening many slow bodies gets per-feed inspection for the rest of them, counted
+///   (`detect.body_host_capped`), and cannot empty the pool for every other host.
+/// - A held body whose transaction the parser gave up before its end (the next transaction's
+///   body arrives instead) is inspected as a cut body before its accumulator is reused, never
+///   dropped unseen (`detect.body_orphans_inspected`).
+/// - `bsize` on a body reads the body's length, not the inspected bytes' (Suricata passes
+///   the body offset of the inspection's end): judged on the body's end, and earlier only when
+///   a lower bound (`bsize:>N`) is already met (the length only grows).
 ///
 /// Memory: `slots * capacity` bytes reserved once (default 256 x 40 KiB = 10 MiB of address
 /// space); a page is resident only once a body has been held in it.
@@ -55,8 +65,13 @@ struct BodyAccumulators {
     var next: [Int]
     var matched: [Int32]
     var free: [Int32]
+    /// Per accumulator: the client-host bucket it is charged to (-1: none), and per bucket how
+    /// many accumulators its hosts hold. A bucket is a seeded hash of the client address, so
+    /// hosts sharing one share its cap (1,024 buckets: rare, and not steerable by an attacker).
+    var host: [Int32]
+    var hostHeld: [UInt16]
 
-    init(slots: Int, capacity: Int) {
+    init(slots: Int, capacity: Int, hostBuckets: Int = 1024) {
         let n = Swift.max(0, slots)
         self.capacity = Swift.max(1, capacity)
         slab = ByteSlab(capacity: n * self.capacity)
@@ -69,12 +84,25 @@ struct BodyAccumulators {
         next = Array(repeating: 0, count: n)
         matched = Array(repeating: -1, count: n * BodyAccumulators.matchedPerBody)
         free = (0 ..< Int32(n)).reversed().map { $0 }
+        host = Array(repeating: -1, count: n)
+        hostHeld = Array(repeating: 0, count: Swift.max(1, hostBuckets))
+    }
+
+    /// Accumulators the hosts of `bucket` hold (0 for no bucket).
+    func held(byHost bucket: Int) -> Int {
+        bucket >= 0 && bucket < hostHeld.count ? Int(hostHeld[bucket]) : 0
     }
 
     /// A free accumulator for flow direction `si`'s transaction `seq`, or -1 (pool empty).
-    mutating func acquire(_ si: Int, _ seq: UInt32) -> Int {
+    mutating func acquire(_ si: Int, _ seq: UInt32, host bucket: Int = -1) -> Int {
         guard let a32 = free.popLast() else { return -1 }
         let a = Int(a32)
+        if bucket >= 0 && bucket < hostHeld.count {
+            host[a] = Int32(bucket)
+            hostHeld[bucket] &+= 1
+        } else {
+            host[a] = -1
+        }
         owner[a] = Int32(truncatingIfNeeded: si)
         sequence[a] = seq
         length[a] = 0
@@ -90,6 +118,9 @@ struct BodyAccumulators {
     mutating func release(_ a: Int) {
         guard a >= 0 && a < owner.count && owner[a] >= 0 else { return }
         owner[a] = -1
+        let b = Int(host[a])
+        if b >= 0 && hostHeld[b] > 0 { hostHeld[b] &-= 1 }
+        host[a] = -1
         free.append(Int32(a))
     }
 
@@ -171,8 +202,10 @@ extension DetectEngine {
     /// Whether a signature's body lists read an absolute position from the buffer's start
     /// (`head`) or its end (`tail`). Relative elements follow an earlier match in the same
     /// inspection, so they are not positions in the body.
-    static func bodyAnchors(_ sig: Signature) -> (head: Bool, tail: Bool) {
-        var head = false, tail = false
+    /// `sized`: a `bsize` on an untransformed body list, judged on the body's length (which the
+    /// verifier is given), so on any inspection, but one the body's end can still decide.
+    static func bodyAnchors(_ sig: Signature) -> (head: Bool, tail: Bool, sized: Bool) {
+        var head = false, tail = false, sized = false
         for list in sig.lists where list.buffer == .fileData || list.buffer == .httpServerBody || list.buffer == .httpClientBody {
             for e in list.elements {
                 switch e {
@@ -180,10 +213,16 @@ extension DetectEngine {
                     if c.endsWith { tail = true }
                     if !c.isRelative && (c.offset != nil || c.depth != nil || c.startsWith) { head = true }
                 case .length:
-                    // bsize is the whole body's length: judged only on an inspection that
-                    // covers it from its first byte to its end, never on a window.
-                    head = true
-                    tail = true
+                    if list.transforms.isEmpty {
+                        // The verifier reads the body's length, not the window's (Verifier
+                        // `bodyLength`): no position to anchor, but the end decides.
+                        sized = true
+                    } else {
+                        // The transformed window's length is not the transformed body's:
+                        // judged only on an inspection covering the whole body.
+                        head = true
+                        tail = true
+                    }
                 case .pcre, .base64Decode:
                     continue
                 default:
@@ -191,7 +230,7 @@ extension DetectEngine {
                 }
             }
         }
-        return (head, tail)
+        return (head, tail, sized)
     }
 
     /// Body bytes of HTTP transaction `sequence` in `direction`, in order (already de-chunked
@@ -200,14 +239,23 @@ extension DetectEngine {
     /// `bodyScope` set for `run`. Nothing here allocates: the pool was reserved at init.
     /// `truncated`: the body was cut there (gap, flow end before its length, feed room), so
     /// its bytes are inspected and released as at an end, but end-anchored rules are not judged.
+    /// `client`: the flow's client address, whose host is charged the accumulator
+    /// (`bodyAccumulatorsPerHost`). `orphan`: called with the key and held bytes of an earlier
+    /// transaction of this direction whose body never ended (see below); the engine inspects
+    /// them with that transaction's buffers when its parser still has it, else body only.
     public func feedBody(slot: Int, direction: Direction, sequence: UInt32, _ data: ByteView, ended: Bool,
-                         truncated: Bool = false, _ inspect: (ByteView) -> Void) {
+                         truncated: Bool = false, client: IPAddress = .none,
+                         orphan: (UInt32, ByteView) -> Void = { _, _ in }, _ inspect: (ByteView) -> Void) {
         guard slot >= 0 && slot < flowIDs.count else { return }
         let si = slot &* 2 &+ direction.index
         let request = direction == .toServer
         var a = Int(bodyAcc[si])
         if a >= 0 && bodies.sequence[a] != sequence {
-            // The previous transaction's body never ended here (tunnel, resync): forget it.
+            // The previous transaction's body never ended here (its parser let it go: a gap in
+            // the other direction with a full queue, a resync): what it held is inspected as a
+            // cut body (end-anchored rules not judged) before the accumulator is reused.
+            if bodies.fresh[a] > 0 { stats.bodyOrphansInspected &+= 1 }
+            flushOne(slot, direction, a, final: false, orphan)
             releaseBody(si)
             a = -1
         }
@@ -221,13 +269,26 @@ extension DetectEngine {
             return
         }
         if bytes.count >= room {
+            // The body continues past the limit unless it ends exactly there: neither `bsize`
+            // nor `endswith` is judged on the limit as if it were the body's end.
+            bodyCutAtLimit = !(ended && data.count == room)
             bytes = bytes.prefix(room)
             final = true
         }
         // Always, even with no bytes (a body's end): keys `headersQuiet` to this transaction.
         bodyInspected(slot, direction, sequence: sequence, bytes.count)
         accumulate(si, sequence, bytes, start: Int(bodyBytes[si]) &- bytes.count, final: final, held: a, request: request,
-                   truncated: truncated && ended, inspect)
+                   truncated: (truncated && ended) || bodyCutAtLimit, client: client, inspect)
+        bodyCutAtLimit = false
+    }
+
+    /// The per-host bucket of client address `ip` (-1: none given). Hasher is seeded per
+    /// process, so which hosts share a bucket cannot be chosen from outside.
+    func hostBucket(_ ip: IPAddress) -> Int {
+        guard ip != .none, !bodies.hostHeld.isEmpty else { return -1 }
+        var h = Hasher()
+        h.combine(ip)
+        return Int(UInt(bitPattern: h.finalize()) % UInt(bodies.hostHeld.count))
     }
 
     /// HTTP/2: body bytes of one stream side (`sequence`: the engine's key for it), `offset`
@@ -236,7 +297,7 @@ extension DetectEngine {
     /// (found by owner and key; one connection cannot take the whole pool); a body that began
     /// when none was left is inspected per feed (counted as `bodyPoolExhausted`).
     public func feedStreamBody(slot: Int, direction: Direction, sequence: UInt32, offset: Int64, _ data: ByteView,
-                               ended: Bool, _ inspect: (ByteView) -> Void) {
+                               ended: Bool, client: IPAddress = .none, _ inspect: (ByteView) -> Void) {
         guard slot >= 0 && slot < flowIDs.count else { return }
         let si = slot &* 2 &+ direction.index
         let a = bodyStreamHeld[si] > 0 ? streamAccumulator(si, sequence) : -1
@@ -248,6 +309,7 @@ extension DetectEngine {
         var bytes = data
         var final = ended
         if Int64(bytes.count) >= limit &- offset {
+            bodyCutAtLimit = !(ended && Int64(data.count) == limit &- offset)
             bytes = bytes.prefix(Int(limit &- offset))
             final = true
         }
@@ -256,7 +318,8 @@ extension DetectEngine {
         // must not hide this one's header-prefiltered body rules.
         bodyInspected(slot, direction, sequence: sequence, bytes.count)
         accumulate(si, sequence, bytes, start: Int(offset), final: final, held: a,
-                   request: direction == .toServer, stream: true, inspect)
+                   request: direction == .toServer, stream: true, truncated: bodyCutAtLimit, client: client, inspect)
+        bodyCutAtLimit = false
     }
 
     /// The accumulator flow direction `si` holds for HTTP/2 stream side `key`, or -1.
@@ -287,7 +350,7 @@ extension DetectEngine {
         let a = streamAccumulator(si, key)
         guard a >= 0 else { return }
         stats.bodyEndsRecovered &+= 1
-        flushOne(slot, direction, a) { _, v in inspect(v) }
+        flushOne(slot, direction, a, final: true) { _, v in inspect(v) }
         releaseStream(si, a)
     }
 
@@ -305,8 +368,10 @@ extension DetectEngine {
     /// The accumulation itself: `bytes` begin `start` bytes into the body; `held` is the
     /// accumulator already serving it (-1: none).
     /// `truncated`: `final` is a cut, not the body's end (inspected without judging the end).
+    /// `client`: the flow's client address, whose host (`hostBucket`, hashed only when an
+    /// accumulator is to be taken) is charged for it.
     func accumulate(_ si: Int, _ sequence: UInt32, _ bytes: ByteView, start: Int, final: Bool, held: Int, request: Bool,
-                    stream: Bool = false, truncated: Bool = false, _ inspect: (ByteView) -> Void) {
+                    stream: Bool = false, truncated: Bool = false, client: IPAddress = .none, _ inspect: (ByteView) -> Void) {
         let atEnd = final && !truncated
         let minimal = request ? config.requestBodyMinimal : config.responseBodyMinimal
         let window = request ? config.requestBodyWindow : config.responseBodyWindow
@@ -314,7 +379,7 @@ extension DetectEngine {
         if a >= 0 && start != bodies.next[a] {
             // A hole before these bytes: what was held is inspected now, this body goes on per feed.
             if bodies.fresh[a] > 0, let v = bodies.view(a) {
-                runBody(v, accumulator: a, fromStart: !bodies.inspected[a], final: false, inspect)
+                runBody(v, accumulator: a, fromStart: !bodies.inspected[a], final: false, end: bodies.next[a], inspect)
             }
             if stream { releaseStream(si, a) } else { releaseBody(si) }
             a = -1
@@ -324,19 +389,23 @@ extension DetectEngine {
             guard !bytes.isEmpty else { return }
             if start > 0 {
                 // Earlier bytes of this body went by without an accumulator: per feed.
-                runBody(bytes, accumulator: -1, fromStart: start == 0, final: atEnd, inspect)
+                runBody(bytes, accumulator: -1, fromStart: start == 0, final: atEnd, end: start &+ bytes.count, inspect)
                 return
             }
             if final {
                 // The whole body in one feed: inspected in place, never copied.
-                runBody(bytes, accumulator: -1, fromStart: true, final: atEnd, inspect)
+                runBody(bytes, accumulator: -1, fromStart: true, final: atEnd, end: bytes.count, inspect)
                 return
             }
             let capped = stream && Int(bodyStreamHeld[si]) >= config.bodyStreamsPerDirection
-            a = capped ? -1 : bodies.acquire(si, sequence)
+            // One client host may not take more than its share of the pool (a host opening
+            // hundreds of slow bodies would otherwise leave every other host per-feed inspection).
+            let host = capped ? -1 : hostBucket(client)
+            let hostFull = host >= 0 && bodies.held(byHost: host) >= config.bodyAccumulatorsPerHost
+            a = capped || hostFull ? -1 : bodies.acquire(si, sequence, host: host)
             if a < 0 {
-                stats.bodyPoolExhausted &+= 1
-                runBody(bytes, accumulator: -1, fromStart: true, final: false, inspect)
+                if hostFull && !capped { stats.bodyHostCapped &+= 1 } else { stats.bodyPoolExhausted &+= 1 }
+                runBody(bytes, accumulator: -1, fromStart: true, final: false, end: bytes.count, inspect)
                 return
             }
             bodies.stream[a] = stream
@@ -344,7 +413,7 @@ extension DetectEngine {
             bodies.next[a] = bytes.count
             if bytes.count >= minimal || bytes.count >= bodies.capacity {
                 // Enough for a first inspection already: in place, then keep the window.
-                runBody(bytes, accumulator: a, fromStart: true, final: false, inspect)
+                runBody(bytes, accumulator: a, fromStart: true, final: false, end: bytes.count, inspect)
                 bodies.keepLast(a, of: bytes, window)
                 return
             }
@@ -360,9 +429,9 @@ extension DetectEngine {
                 let first = !bodies.inspected[a]
                 let due = final ? bodies.fresh[a] > 0 : (held >= bodies.capacity || (first && held >= minimal))
                 if due, let v = bodies.view(a) {
-                    runBody(v, accumulator: a, fromStart: first, final: atEnd, inspect)
+                    runBody(v, accumulator: a, fromStart: first, final: atEnd, end: bodies.next[a], inspect)
                 } else if atEnd && held > 0, let v = bodies.view(a) {
-                    runBody(v, accumulator: a, fromStart: false, final: true, tailOnly: true, inspect)
+                    runBody(v, accumulator: a, fromStart: false, final: true, end: bodies.next[a], tailOnly: true, inspect)
                 }
                 if final {
                     if stream { releaseStream(si, a) } else { releaseBody(si) }
@@ -375,19 +444,30 @@ extension DetectEngine {
             bodies.append(a, rest.prefix(space))
             rest = rest.dropFirst(space)
             if let v = bodies.view(a) {
-                runBody(v, accumulator: a, fromStart: !bodies.inspected[a], final: false, inspect)
+                runBody(v, accumulator: a, fromStart: !bodies.inspected[a], final: false, end: bodies.next[a] &- rest.count, inspect)
             }
             bodies.keepLast(a, window)
         }
     }
 
-    func runBody(_ v: ByteView, accumulator: Int, fromStart: Bool, final: Bool, tailOnly: Bool = false,
+    /// `end`: the body offset just after `v`, the body's length so far (what `bsize` reads).
+    func runBody(_ v: ByteView, accumulator: Int, fromStart: Bool, final: Bool, end: Int, tailOnly: Bool = false,
                  _ inspect: (ByteView) -> Void) {
         if tailOnly && !hasTailAnchored { return }
         bodyScope = BodyScope(active: true, accumulator: accumulator, fromStart: fromStart, final: final, tailOnly: tailOnly)
+        setBodyLength(end, final: final)
         stats.bodyInspections &+= 1
         inspect(v)
         bodyScope = BodyScope()
+        verifier.bodyLength = -1
+    }
+
+    /// The body length `bsize` reads for the inspection under way; final only when the body
+    /// really ends there (not cut by a gap, the flow's end or the inspection limit).
+    @inline(__always)
+    func setBodyLength(_ end: Int, final: Bool) {
+        verifier.bodyLength = Swift.max(0, end)
+        verifier.bodyLengthFinal = final && !bodyCutAtLimit
     }
 
     /// The flow ends while a body is open and its parser will not say so (HTTP/2): what the
@@ -398,27 +478,32 @@ extension DetectEngine {
         let si = slot &* 2 &+ direction.index
         let a = Int(bodyAcc[si])
         if a >= 0 {
-            flushOne(slot, direction, a, inspect)
+            flushOne(slot, direction, a, final: true, inspect)
             releaseBody(si)
         }
         guard bodyStreamHeld[si] > 0 else { return }
         var k = 0
         while k < bodies.owner.count {
-            if Int(bodies.owner[k]) == si && bodies.stream[k] { flushOne(slot, direction, k, inspect) }
+            if Int(bodies.owner[k]) == si && bodies.stream[k] { flushOne(slot, direction, k, final: true, inspect) }
             k &+= 1
         }
         releaseStreams(si)
     }
 
-    func flushOne(_ slot: Int, _ direction: Direction, _ a: Int, _ inspect: (UInt32, ByteView) -> Void) {
+    /// Inspects what accumulator `a` holds and has not inspected, with its transaction's key.
+    /// `final`: as the body's end (flow end, stream end); otherwise as a cut body (an orphan),
+    /// where only fresh bytes have anything to judge.
+    func flushOne(_ slot: Int, _ direction: Direction, _ a: Int, final: Bool, _ inspect: (UInt32, ByteView) -> Void) {
         let fresh = bodies.fresh[a] > 0
-        if (fresh || hasTailAnchored) && bodies.length[a] > 0, let v = bodies.view(a) {
+        if (fresh || (final && hasTailAnchored)) && bodies.length[a] > 0, let v = bodies.view(a) {
             // The quiet-headers flag must describe this transaction's headers, not the last fed one's.
             bodyInspected(slot, direction, sequence: bodies.sequence[a], 0)
-            bodyScope = BodyScope(active: true, accumulator: a, fromStart: !bodies.inspected[a], final: true, tailOnly: !fresh)
+            bodyScope = BodyScope(active: true, accumulator: a, fromStart: !bodies.inspected[a], final: final, tailOnly: !fresh)
+            setBodyLength(bodies.next[a], final: final)
             stats.bodyInspections &+= 1
             inspect(bodies.sequence[a], v)
             bodyScope = BodyScope()
+            verifier.bodyLength = -1
         }
     }
 
@@ -435,7 +520,7 @@ extension DetectEngine {
     func bodySkips(_ i: Int) -> Bool {
         let p = defs.phases[i]
         guard p == 2 || p == 4 else { return false }
-        if bodyScope.tailOnly && !bodyTailAnchored[i] { return true }
+        if bodyScope.tailOnly && !bodyTailAnchored[i] && !bodySized[i] { return true }
         if !bodyScope.fromStart && bodyHeadAnchored[i] { stats.bodyAnchoredSkips &+= 1; return true }
         if !bodyScope.final && bodyTailAnchored[i] { stats.bodyAnchoredSkips &+= 1; return true }
         if bodyScope.accumulator >= 0 && bodies.hasMatched(bodyScope.accumulator, i) { return true }

@@ -44,6 +44,12 @@ public struct DetectStats: Sendable {
     public var bodyPiecesLost: UInt64 = 0
     /// HTTP/2 bodies whose end marker was lost, inspected and released when their stream ended.
     public var bodyEndsRecovered: UInt64 = 0
+    /// A body began while its client host held `DetectConfig.bodyAccumulatorsPerHost`
+    /// accumulators: inspected per feed (BodyAccumulators.swift), the pool kept for other hosts.
+    public var bodyHostCapped: UInt64 = 0
+    /// Held bytes of a transaction whose body never ended, inspected as a cut body when the
+    /// next transaction's body took the direction's accumulator (they were dropped unseen).
+    public var bodyOrphansInspected: UInt64 = 0
     public init() {}
 }
 
@@ -75,6 +81,12 @@ public struct DetectConfig: Sendable {
     /// HTTP/2 stream bodies one flow direction may accumulate at once (streams interleave);
     /// bounded so one connection cannot take the whole pool.
     public var bodyStreamsPerDirection: Int = 4
+    /// Accumulators the flows of one client host may hold at once (a quarter of the pool): a
+    /// client opening many slow uploads or downloads cannot leave every other host with
+    /// per-feed body inspection. An office client has a handful of bodies in flight.
+    public var bodyAccumulatorsPerHost: Int = 64
+    /// Buckets of the per-host count (client addresses hashed with a per-process seed).
+    public var bodyHostBuckets: Int = 1024
     /// As Suricata's shipped suricata.yaml (libhtp default-config): a body is first inspected
     /// when complete or this large; later inspections repeat the last `window` bytes.
     public var requestBodyMinimal: Int = 32 << 10
@@ -216,8 +228,12 @@ public final class DetectEngine {
     var bodyScope = BodyScope()
     let bodyHeadAnchored: [Bool]
     let bodyTailAnchored: [Bool]
+    /// Per signature: a bsize on a body buffer, judged on the body's length (BodyAccumulators.swift).
+    let bodySized: [Bool]
     /// Some signature reads a body buffer's end (endswith, bsize).
     let hasTailAnchored: Bool
+    /// The body being fed was cut at the inspection limit, not ended: its length is unknown.
+    var bodyCutAtLimit = false
 
     /// `sharing`: another worker's engine state for the same definitions (utmd's workers);
     /// ignored unless it was built for the same rules (`SharedHostState.fits`). A reload
@@ -274,13 +290,14 @@ public final class DetectEngine {
         // An accumulator must hold a first inspection's bytes and leave room after its window.
         let accBytes = Swift.max(config.bodyAccumulatorBytes, config.requestBodyMinimal, config.responseBodyMinimal,
                                  Swift.max(config.requestBodyWindow, config.responseBodyWindow) &+ 1024)
-        bodies = BodyAccumulators(slots: config.bodyAccumulators, capacity: accBytes)
+        bodies = BodyAccumulators(slots: config.bodyAccumulators, capacity: accBytes, hostBuckets: config.bodyHostBuckets)
         bodyAcc = Array(repeating: -1, count: cap * 2)
         bodyStreamHeld = Array(repeating: 0, count: cap * 2)
         let anchors = definitions.boxes.map { DetectEngine.bodyAnchors($0.sig) }
         bodyHeadAnchored = anchors.map { $0.head }
         bodyTailAnchored = anchors.map { $0.tail }
-        hasTailAnchored = anchors.contains { $0.tail }
+        bodySized = anchors.map { $0.sized }
+        hasTailAnchored = anchors.contains { $0.tail || $0.sized }
         verifier.reserveBase64(definitions.base64Capacity)
         verifier.hostBits = hostState.hostBits
     }

@@ -79,6 +79,15 @@ public struct Verifier: Sendable {
     public var streamBase = 0
     /// `streamBase` for the list being run: payload lists without transforms only.
     @usableFromInline var base = 0
+    /// During an HTTP body inspection (BodyAccumulators.swift): the body's length up to the
+    /// end of the inspected bytes (-1: not a body inspection), and whether the body ends there.
+    /// `bsize` on an untransformed body buffer reads it instead of the inspected bytes'
+    /// count, which is only a window of a body larger than one inspection.
+    public var bodyLength = -1
+    public var bodyLengthFinal = false
+    /// Set per list while it runs: the length `bsize` reads (-1: the buffer's own count).
+    @usableFromInline var lengthOverride = -1
+    @usableFromInline var lengthFinal = true
 
     public init(stepLimit: Int = 3000, derived: DerivedBuffers = DerivedBuffers()) {
         self.stepLimit = stepLimit
@@ -152,14 +161,21 @@ public struct Verifier: Sendable {
                 guard let t = derived.view(slot: Int(list.derivedSlot), base: view, chain: list.transforms) else { return .noMatch }
                 view = t
             }
+            let body = list.buffer == .fileData || list.buffer == .httpServerBody || list.buffer == .httpClientBody
+            if bodyLength >= 0 && body && list.transforms.isEmpty {
+                lengthOverride = bodyLength
+                lengthFinal = bodyLengthFinal
+            }
+            let ok: Bool
             if list.buffer.isMultiLine {
-                if !inspectLines(list, in: view) { return .noMatch }
+                ok = inspectLines(list, in: view)
             } else {
                 base = list.buffer == .payload && list.transforms.isEmpty ? streamBase : 0
-                let ok = inspect(list, in: view)
+                ok = inspect(list, in: view)
                 base = 0
-                if !ok { return .noMatch }
             }
+            lengthOverride = -1
+            if !ok { return .noMatch }
             li &+= 1
         }
         fi = 0
@@ -373,7 +389,12 @@ public struct Verifier: Sendable {
             vars[e.slot] = value
             return run(elements, i &+ 1, buf, at &+ e.encoding.bytes)
         case .length(let m):
-            if !m.matches(buf.count) { return .discontinue }
+            if lengthOverride >= 0 {
+                // A body whose end is not known yet: only a lower bound already met is true
+                // whatever follows (Suricata also takes `<` and `=` on the length so far).
+                let grows = m.mode == .greater || m.mode == .greaterEqual
+                if !(lengthFinal || grows) || !m.matches(lengthOverride) { return .discontinue }
+            } else if !m.matches(buf.count) { return .discontinue }
             return run(elements, i &+ 1, buf, prevEnd)
         case .asn1(let o):
             if !o.matches(buf, prevEnd: prevEnd) { return .discontinue }
