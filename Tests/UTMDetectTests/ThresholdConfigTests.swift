@@ -113,6 +113,43 @@ import UTMDetect
     }
 }
 
+extension ThresholdConfigTests {
+    /// Suricata's thresholding notes: a drop rule's action applies to every match of `limit`
+    /// and, once its count is reached, of `both`; only the alert is limited. `threshold` and
+    /// `detection_filter` hold the action back with the alert. An `alert` rule past its limit
+    /// does nothing. threshold.config's thresholds behave the same; `suppress` holds all back.
+    @Test func thresholdedDropActsOnEveryMatch() throws {
+        let d = DetectEngine(definitions: defs("""
+            drop udp any any -> any any (msg:"limit"; content:"abc"; threshold:type limit, track by_src, count 1, seconds 3600; sid:20;)
+            drop udp any any -> any any (msg:"both"; content:"abc"; threshold:type both, track by_src, count 2, seconds 3600; sid:21;)
+            drop udp any any -> any any (msg:"threshold"; content:"abc"; threshold:type threshold, track by_src, count 2, seconds 3600; sid:22;)
+            alert udp any any -> any any (msg:"alert limit"; content:"abc"; threshold:type limit, track by_src, count 1, seconds 3600; sid:23;)
+            drop udp any any -> any any (msg:"df"; content:"abc"; detection_filter:track by_src, count 2, seconds 3600; sid:24;)
+            drop udp any any -> any any (msg:"config limit"; content:"abc"; sid:25;)
+            drop udp any any -> any any (msg:"suppressed"; content:"abc"; sid:26;)
+            """))
+        d.setEventFilters(try ThresholdConfig.parse("""
+            threshold gen_id 1, sig_id 25, type limit, track by_src, count 1, seconds 3600
+            suppress gen_id 1, sig_id 26, track by_src, ip 10.0.0.1
+            """, name: "t"))
+        /// Per match: sid -> "A" (drop with alert) or "s" (silent drop).
+        func run(_ t: Int64) -> [UInt32: String] {
+            var out: [UInt32: String] = [:]
+            d.beginPacket()
+            Array("abc".utf8).withUnsafeBytes { raw in
+                _ = d.inspectPacket(facts(), payload: ByteView(raw), slot: -1, time: t) { i, alert in
+                    out[d.defs.signature(i).sid] = alert ? "A" : "s"
+                }
+            }
+            return out
+        }
+        #expect(run(1) == [20: "A", 23: "A", 25: "A"])
+        #expect(run(2) == [20: "s", 21: "A", 22: "A", 25: "s"])
+        #expect(run(3) == [20: "s", 21: "s", 24: "A", 25: "s"])
+        #expect(run(4) == [20: "s", 21: "s", 22: "A", 24: "A", 25: "s"])
+    }
+}
+
 /// Address ranges in rule headers (`a-b`), IPv4 and IPv6.
 @Suite struct AddressRangeTests {
     @Test func rangesLoadAndMatch() throws {

@@ -181,6 +181,9 @@ public final class DetectEngine {
     var eventFilters: EventFilters?
     /// The action a rate_filter gave the match being reported (nil: the signature's own).
     public internal(set) var actionOverride: RuleAction?
+    /// The match being reported acts without an alert: a drop/reject rule past its `limit`
+    /// (EventFilters.swift, `ThresholdVerdict.silent`).
+    public internal(set) var thresholdSilent = false
     /// Set by the engine for a TCP packet whose payload no stream carries: stream rules read
     /// the packet, and what they decide applies to the packet only (RuleScope.swift).
     public var streamAsPacket = false
@@ -582,7 +585,8 @@ public final class DetectEngine {
                 if passAppliesToFlow(i, true) { passed[slot] = true }
                 return true
             }
-            onMatch(i, alert)
+            if thresholdSilent { stats.suppressed &+= 1 }
+            onMatch(i, alert && !thresholdSilent)
         }
         return false
     }
@@ -907,26 +911,24 @@ public final class DetectEngine {
                 if slot >= 0 && passAppliesToFlow(i, passOnFlow) { passed[slot] = true }
                 return true
             }
-            onMatch(i, alert)
+            if thresholdSilent { stats.suppressed &+= 1 }
+            onMatch(i, alert && !thresholdSilent)
         }
         return false
     }
 
-    func thresholdAllows(_ i: Int, _ sig: Signature, _ p: PacketFacts, _ time: Int64) -> Bool {
+    /// The rule's own detection_filter and threshold on this match (ThresholdVerdict).
+    func thresholdVerdict(_ i: Int, _ sig: Signature, _ p: PacketFacts, _ time: Int64) -> ThresholdVerdict {
+        var v = ThresholdVerdict.alert
         if let d = sig.detectionFilter {
             let c = hostState.hit(sig: i, kind: 1, key: trackKey(d.track, p), seconds: d.seconds, now: time, evictions: &stats.thresholdEvictions)
-            if c <= d.count { return false }
+            if c <= d.count { return .none }
         }
         if let t = sig.threshold {
             let c = hostState.hit(sig: i, kind: 0, key: trackKey(t.track, p), seconds: t.seconds, now: time, evictions: &stats.thresholdEvictions)
-            switch t.kind {
-            case .limit: return c <= t.count
-            case .threshold: return t.count > 0 && c % t.count == 0
-            case .both: return c == t.count
-            case .detectionFilter: return c > t.count
-            }
+            v = ThresholdVerdict(t, count: c)
         }
-        return true
+        return v
     }
 
     func trackKey(_ t: ThresholdSpec.Track, _ p: PacketFacts) -> (IPAddress, IPAddress) {

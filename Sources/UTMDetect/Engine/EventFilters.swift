@@ -165,9 +165,14 @@ extension DetectEngine {
 
     /// After a signature matched: threshold.config suppressions, thresholds and rate filters,
     /// then the rule's own threshold / detection_filter. Returns the action to take, or nil
-    /// when the alert is held back. Sets `actionOverride` for the engine's match callback.
+    /// when the match is held back. Sets `actionOverride` for the engine's match callback, and
+    /// `thresholdSilent` when the action applies without an alert: Suricata applies a drop or
+    /// reject rule's action to every match of `limit` (past its count) and of `both` (once the
+    /// count is reached), only the alert is limited ("Thresholding Keywords": a bot's second
+    /// C2 connection within a `limit` rule's hour is blocked too, silently).
     @inline(__always)
     func filteredAction(_ i: Int, _ sig: Signature, _ p: PacketFacts, _ time: Int64) -> RuleAction? {
+        thresholdSilent = false
         let a = filteredActionNoted(i, sig, p, time)
         if let a, a != .alert && a != .pass { dropSerial = packetSerial }
         return a
@@ -176,20 +181,25 @@ extension DetectEngine {
     @inline(__always)
     func filteredActionNoted(_ i: Int, _ sig: Signature, _ p: PacketFacts, _ time: Int64) -> RuleAction? {
         actionOverride = nil
+        var verdict = ThresholdVerdict.alert
         guard let ef = eventFilters else {
             if sig.threshold != nil || sig.detectionFilter != nil {
-                if !thresholdAllows(i, sig, p, time) { return nil }
+                verdict = thresholdVerdict(i, sig, p, time)
             }
-            return sig.action
+            return applying(verdict, sig.action)
         }
         if ef.suppressed(i, p) { return nil }
         let t = Int(ef.threshold[i])
         if t >= 0 {
-            if sig.detectionFilter != nil, !thresholdAllows(i, Signature.withoutThreshold(sig), p, time) { return nil }
-            if !configThresholdAllows(i, ef.config.thresholds[t].spec, p, time) { return nil }
+            if sig.detectionFilter != nil {
+                verdict = thresholdVerdict(i, Signature.withoutThreshold(sig), p, time)
+                if verdict == .none { return nil }
+            }
+            verdict = verdict.and(configThresholdVerdict(i, ef.config.thresholds[t].spec, p, time))
         } else if sig.threshold != nil || sig.detectionFilter != nil {
-            if !thresholdAllows(i, sig, p, time) { return nil }
+            verdict = thresholdVerdict(i, sig, p, time)
         }
+        if verdict == .none { return nil }
         var action = sig.action
         let r = Int(ef.rate[i])
         if r >= 0 {
@@ -199,18 +209,27 @@ extension DetectEngine {
                 actionOverride = action
             }
         }
-        return action
+        return applying(verdict, action)
     }
 
-    func configThresholdAllows(_ i: Int, _ t: ThresholdSpec, _ p: PacketFacts, _ time: Int64) -> Bool {
+    /// The action a threshold verdict lets through: a silent verdict applies a blocking action
+    /// without its alert and holds any other match back.
+    @inline(__always)
+    func applying(_ verdict: ThresholdVerdict, _ action: RuleAction) -> RuleAction? {
+        switch verdict {
+        case .alert: return action
+        case .none: return nil
+        case .silent:
+            guard action != .alert && action != .pass else { return nil }
+            thresholdSilent = true
+            return action
+        }
+    }
+
+    func configThresholdVerdict(_ i: Int, _ t: ThresholdSpec, _ p: PacketFacts, _ time: Int64) -> ThresholdVerdict {
         let c = hostState.hit(sig: i, kind: 2, key: trackKey(t.track, p), seconds: t.seconds, now: time,
                               evictions: &stats.thresholdEvictions)
-        switch t.kind {
-        case .limit: return c <= t.count
-        case .threshold: return t.count > 0 && c % t.count == 0
-        case .both: return c == t.count
-        case .detectionFilter: return c > t.count
-        }
+        return ThresholdVerdict(t, count: c)
     }
 
     /// Rate filters key `by_both` on the unordered address pair: both directions of a
@@ -230,5 +249,28 @@ extension Signature {
         var c = s
         c.threshold = nil
         return c
+    }
+}
+
+/// What a threshold lets a match do (Suricata's "Thresholding Keywords" notes): alert (and
+/// act), act without an alert (a drop/reject rule past a `limit`, or past a `both` count), or
+/// nothing (before a `threshold`/`both`/`detection_filter` count, between `threshold` counts).
+enum ThresholdVerdict: Equatable {
+    case alert, silent, none
+
+    /// The verdict for the `count`th match of a window.
+    init(_ t: ThresholdSpec, count c: Int) {
+        switch t.kind {
+        case .limit: self = c <= t.count ? .alert : .silent
+        case .threshold: self = t.count > 0 && c % t.count == 0 ? .alert : .none
+        case .both: self = c == t.count ? .alert : c > t.count ? .silent : .none
+        case .detectionFilter: self = c > t.count ? .alert : .none
+        }
+    }
+
+    /// Two thresholds on one match (a detection_filter and a threshold): the stricter.
+    func and(_ other: ThresholdVerdict) -> ThresholdVerdict {
+        if self == .none || other == .none { return .none }
+        return self == .silent || other == .silent ? .silent : .alert
     }
 }
