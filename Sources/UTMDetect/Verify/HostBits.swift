@@ -173,19 +173,21 @@ public final class HostBitTable: @unchecked Sendable {
 
     /// A check (`isset`/`isnotset`) against the packet.
     public func check(_ op: HostBitOp, _ p: PacketFacts) -> Bool {
-        let k = HostBitTable.key(op, p)
-        let set = lock.withLock { _ in isSet(k, now: p.time) }
+        // Only plain values enter the locked closure: capturing `p` made every caller that
+        // inlines this copy its PacketFacts on entry (~3 M instructions on the 10 MB capture).
+        let k = HostBitTable.key(op, p), now = p.time
+        let set = lock.withLock { _ in isSet(k, now: now) }
         return op.kind == .isSet ? set : !set
     }
 
     /// A change (`set`/`unset`/`toggle`) of a matching rule.
     public func apply(_ op: HostBitOp, _ p: PacketFacts) {
-        let k = HostBitTable.key(op, p)
+        let k = HostBitTable.key(op, p), now = p.time, kind = op.kind, expire = op.expire
         lock.withLock { _ in
-            switch op.kind {
-            case .set: set(k, now: p.time, expire: op.expire)
+            switch kind {
+            case .set: set(k, now: now, expire: expire)
             case .unset: unset(k)
-            case .toggle: toggle(k, now: p.time, expire: op.expire)
+            case .toggle: toggle(k, now: now, expire: expire)
             case .isSet, .isNotSet: break
             }
         }
