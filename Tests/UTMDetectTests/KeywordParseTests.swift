@@ -185,3 +185,30 @@ import UTMCore
         #expect(none.prefilter == nil)
     }
 }
+
+/// Content positions are bounded as Suricata stores them (offset/depth 16-bit, distance/within
+/// 32-bit): a larger number is a one-line error, and the largest accepted ones build an engine
+/// (session 8 review: `offset:9223372036854775807; depth:10;` loaded and its position arithmetic
+/// trapped when the engine was built).
+@Suite struct ContentPositionBoundsTests {
+    @Test func hugePositionsAreRefused() {
+        for text in ["content:\"AB\"; offset:9223372036854775807; depth:10;", "content:\"AB\"; depth:65536;",
+                     "content:\"AB\"; offset:70000;", "content:\"A\"; content:\"B\"; distance:4294967296;",
+                     "content:\"A\"; content:\"B\"; within:-9223372036854775808;"] {
+            let e = ruleError(opts(text))
+            #expect(e.map { "\($0)" }?.contains("out of range") == true, "\(text): \(String(describing: e))")
+        }
+    }
+
+    @Test func largestPositionsBuildAnEngine() throws {
+        var p = RuleParser()
+        p.load(text: """
+            alert tcp any any -> any any (msg:"max"; content:"AB"; offset:65535; depth:65535; sid:1;)
+            alert tcp any any -> any any (msg:"rel"; content:"A"; content:"B"; distance:2147483647; within:2147483647; sid:2;)
+            """, file: "t.rules")
+        let set = p.finish()
+        #expect(set.report.loaded == 2, "\(set.report.errors)")
+        let d = DetectEngine(definitions: DetectDefinitions(ruleSet: set))
+        #expect(d.defs.count == 2)
+    }
+}

@@ -984,7 +984,9 @@ public final class DetectEngine {
                     if c.startsWith {
                         limit = Swift.min(limit, c.pattern.count)
                     } else if case .constant(let d)? = c.depth {
-                        limit = Swift.min(limit, off &+ Swift.max(0, d))
+                        // Saturating: a hostile bundle's numbers must not wrap negative.
+                        let (sum, over) = off.addingReportingOverflow(Swift.max(0, d))
+                        limit = Swift.min(limit, over ? Int.max : sum)
                     }
                 case .isDataAt(let d):
                     // The stream keeps having byte N once it had it: only `!isdataat:N` ends.
@@ -998,7 +1000,7 @@ public final class DetectEngine {
             fallback = true
         }
         if sig.flow.contains(.onlyStream) { fallback = false }
-        return (Int32(Swift.min(limit, Int(unknownBase))), fallback)
+        return (Int32(clamping: Swift.max(0, Swift.min(limit, Int(unknownBase)))), fallback)
     }
 
     func clearPending(_ si: Int) {
