@@ -56,6 +56,13 @@ responses = [
 for i, (rq, rs) in enumerate(zip(requests, responses)):
     write("FuzzHTTP", "pair%d" % i, http_input([(False, rq), (True, rs)]))
 write("FuzzHTTP", "pipelined", http_input([(False, requests[0] + requests[1]), (True, responses[0] + responses[2])]))
+# Framing on odd lines (session 8 review): a blank-led first-line Content-Length (ignored),
+# folded Content-Length / Transfer-Encoding / Content-Encoding (read after the join).
+write("FuzzHTTP", "framing", http_input([
+    (False, b"POST /ok HTTP/1.1\r\n Content-Length: 31\r\nHost: a\r\n\r\nGET /evil HTTP/1.1\r\nHost: a\r\n\r\n"
+            + b"POST /f HTTP/1.1\r\nContent-Length:\r\n 3\r\n\r\nabc"
+            + b"PUT /c HTTP/1.1\r\nTransfer-Encoding:\r\n\tchunked\r\n\r\n1\r\nx\r\n0\r\n\r\n"),
+    (True, b"HTTP/1.1 200 OK\r\nContent-Encoding:\r\n gzip\r\nContent-Length: %d\r\n\r\n" % len(gz) + gz)]))
 
 # --- HTTP/2: first byte even (the target feeds the preface), then HTTP pieces of frames.
 def h2frame(t, flags, sid, payload): return struct.pack(">I", len(payload))[1:] + bytes([t, flags]) + be32(sid) + payload

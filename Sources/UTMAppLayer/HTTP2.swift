@@ -959,12 +959,17 @@ extension HTTP2Side {
         return other ? 2 : (gz ? 1 : 0)
     }
 
+    /// `v` equals the lowercase literal `s`, ASCII letters in any case. Only A-Z are folded:
+    /// OR-ing 0x20 into every byte also folded CR (0x0D) onto '-' (0x2D) and other controls onto
+    /// punctuation, so "set\rcookie" was taken for set-cookie and "x\rgzip" for x-gzip.
     static func equalsLower(_ v: ByteView, _ s: StaticString) -> Bool {
         guard v.count == s.utf8CodeUnitCount else { return false }
         let t = s.byteView
         var k = 0
         while k < v.count {
-            guard let a = v.u8(k), let b = t.u8(k), a | 0x20 == b else { return false }
+            guard let a = v.u8(k), let b = t.u8(k) else { return false }
+            let lower = a >= 0x41 && a <= 0x5A ? a | 0x20 : a
+            guard lower == b else { return false }
             k += 1
         }
         return true

@@ -47,6 +47,13 @@ struct HTTPSide {
     var contentType = HTTPRange.none
     var location = HTTPRange.none
     var lastHeader: HTTPHeaderKind = .none
+    /// The last header line when it is one that frames or decodes the message (Content-Length,
+    /// Transfer-Encoding, Content-Encoding, Connection), read only once the next line shows it
+    /// is not folded: libhtp unfolds a header before reading its value, so
+    /// "Content-Length:\r\n 31" frames a 31-byte body. `.none` when nothing is pending.
+    var pendingKind: HTTPHeaderKind = .none
+    /// Its value in `head`; a fold moves the end to the continuation's.
+    var pendingValue = HTTPRange.none
     var contentLength: Int64 = -1
     var chunked = false
     var otherTransferEncoding = false
@@ -83,6 +90,7 @@ struct HTTPSide {
         host = .none; userAgent = .none; referer = .none; cookie = .none
         contentType = .none; location = .none
         lastHeader = .none
+        pendingKind = .none; pendingValue = .none
         contentLength = -1
         chunked = false; otherTransferEncoding = false; connectionClose = false
         encoding = 0
@@ -452,11 +460,6 @@ public struct HTTPParser {
         var kind: HTTPHeaderKind = .none
         var value = HTTPRange.none
         var invalid = false
-        var contentLength: Int64 = -1
-        var chunked = false
-        var encoding: UInt8 = 0
-        var unknownEncoding = false
-        var close = false
     }
 
     static func readHeader(_ v: ByteView, _ s: Int, _ e: Int) -> HeaderLine {
@@ -481,14 +484,34 @@ public struct HTTPParser {
         else if named("cookie") { h.kind = .cookie }
         else if named("content-type") { h.kind = .contentType }
         else if named("location") { h.kind = .location }
-        else if named("content-length") {
-            h.kind = .contentLength
-            h.contentLength = HTTPLex.contentLength(v, v0, v1) ?? -2
-        } else if named("transfer-encoding") {
-            h.kind = .transferEncoding
-            h.chunked = HTTPLex.endsWithChunked(v, v0, v1)
-        } else if named("content-encoding") {
-            h.kind = .contentEncoding
+        else if named("content-length") { h.kind = .contentLength }
+        else if named("transfer-encoding") { h.kind = .transferEncoding }
+        else if named("content-encoding") { h.kind = .contentEncoding }
+        else if named("connection") { h.kind = .connection }
+        else { h.kind = .other }
+        return h
+    }
+
+    /// What a framing/decoding header's value (`r` in `head`, blanks around it allowed) means
+    /// for the message, read without touching parser state.
+    struct HeaderValue {
+        var contentLength: Int64 = -1
+        var chunked = false
+        var nonEmpty = false
+        var encoding: UInt8 = 0
+        var unknownEncoding = false
+        var close = false
+    }
+
+    static func readValue(_ v: ByteView, _ kind: HTTPHeaderKind, _ r: HTTPRange) -> HeaderValue {
+        var h = HeaderValue()
+        let v0 = HTTPLex.skipWS(v, r.start, r.end)
+        let v1 = HTTPLex.trimEnd(v, v0, r.end)
+        h.nonEmpty = v1 > v0
+        switch kind {
+        case .contentLength: h.contentLength = HTTPLex.contentLength(v, v0, v1) ?? -2
+        case .transferEncoding: h.chunked = HTTPLex.endsWithChunked(v, v0, v1)
+        case .contentEncoding:
             if HTTPLex.equals(v, v0, v1, "gzip") || HTTPLex.equals(v, v0, v1, "x-gzip") {
                 h.encoding = 1
             } else if HTTPLex.equals(v, v0, v1, "deflate") {
@@ -496,35 +519,17 @@ public struct HTTPParser {
             } else if v1 > v0 && !HTTPLex.equals(v, v0, v1, "identity") {
                 h.unknownEncoding = true
             }
-        } else if named("connection") {
-            h.kind = .connection
-            h.close = HTTPLex.contains(v, v0, v1, "close")
-        } else {
-            h.kind = .other
+        case .connection: h.close = HTTPLex.contains(v, v0, v1, "close")
+        default: break
         }
         return h
     }
 
-    mutating func headerLine(_ d: Int, _ s: Int, _ e: Int, empty: Bool, _ onBody: (HTTPBodyChunk) -> Void) {
-        if empty {
-            sides[d].head.truncate(to: s)
-            headersDone(d, onBody)
-            return
-        }
+    /// Applies a framing/decoding header of kind `kind`, value `r` in `head`, to side `d`.
+    mutating func applyHeader(_ d: Int, _ kind: HTTPHeaderKind, _ r: HTTPRange) {
         let malformed: HTTPTxFlags = d == 0 ? .malformedRequest : .malformedResponse
-        if let first = sides[d].head.u8(s), HTTPLex.isWS(first) {
-            fold(d, s, e, onBody)
-            return
-        }
-        let h = sides[d].head.withView { Self.readHeader($0, s, e) }
-        if h.invalid { mark(d, HTTPTxFlags.invalidHeader.union(malformed)) }
-        if h.kind == .none {
-            sides[d].head.truncate(to: s)
-            sides[d].lastHeader = .none
-            return
-        }
-        // Framing headers count even when the line is not kept.
-        switch h.kind {
+        let h = sides[d].head.withView { Self.readValue($0, kind, r) }
+        switch kind {
         case .contentLength:
             if h.contentLength < 0 {
                 mark(d, HTTPTxFlags.invalidContentLength.union(malformed))
@@ -534,7 +539,7 @@ public struct HTTPParser {
                 sides[d].contentLength = h.contentLength
             }
         case .transferEncoding:
-            if h.chunked { sides[d].chunked = true } else if h.value.end > h.value.start { sides[d].otherTransferEncoding = true }
+            if h.chunked { sides[d].chunked = true } else if h.nonEmpty { sides[d].otherTransferEncoding = true }
         case .contentEncoding:
             if h.encoding != 0 { sides[d].encoding = h.encoding }
             if h.unknownEncoding { mark(d, .unknownEncoding) }
@@ -543,7 +548,63 @@ public struct HTTPParser {
         default:
             break
         }
-        if sides[d].head.count > config.maxHeaderBlock {
+    }
+
+    /// The pending framing header (see `HTTPSide.pendingKind`) is complete: apply it.
+    mutating func applyPending(_ d: Int) {
+        let kind = sides[d].pendingKind
+        guard kind != .none else { return }
+        sides[d].pendingKind = .none
+        applyHeader(d, kind, sides[d].pendingValue)
+    }
+
+    /// `blankLed`: the line is a first header line that began with blanks (see `fold`).
+    mutating func headerLine(_ d: Int, _ s: Int, _ e: Int, empty: Bool, blankLed: Bool = false,
+                             _ onBody: (HTTPBodyChunk) -> Void) {
+        if empty {
+            applyPending(d)
+            sides[d].head.truncate(to: s)
+            headersDone(d, onBody)
+            return
+        }
+        let malformed: HTTPTxFlags = d == 0 ? .malformedRequest : .malformedResponse
+        if let first = sides[d].head.u8(s), HTTPLex.isWS(first) {
+            fold(d, s, e, onBody)
+            return
+        }
+        // Not a continuation: the previous framing header is whole.
+        applyPending(d)
+        let h = sides[d].head.withView { Self.readHeader($0, s, e) }
+        if h.invalid { mark(d, HTTPTxFlags.invalidHeader.union(malformed)) }
+        if h.kind == .none {
+            sides[d].head.truncate(to: s)
+            sides[d].lastHeader = .none
+            return
+        }
+        let kept = sides[d].head.count <= config.maxHeaderBlock
+        switch h.kind {
+        case .contentLength where blankLed, .transferEncoding where blankLed:
+            // RFC 9112 §2.2: a recipient rejects such a line or consumes it "without further
+            // processing" (Python's http.server, nginx before 1.21.1); libhtp takes it as a
+            // header. Framing the body by it would hide the bytes such servers read as the
+            // next request (request smuggling): they are parsed as one here too. The line
+            // stays in the header buffers (libhtp's view for rules) and is flagged.
+            mark(d, HTTPTxFlags.ignoredFraming.union(malformed))
+            events.insert(.framingIgnored)
+        case .contentLength, .transferEncoding, .contentEncoding, .connection:
+            if kept {
+                // Read once the next line shows whether it is folded.
+                sides[d].pendingKind = h.kind
+                sides[d].pendingValue = h.value
+            } else {
+                // Framing headers count even when the line is not kept (nothing can fold
+                // onto a dropped line).
+                applyHeader(d, h.kind, h.value)
+            }
+        default:
+            break
+        }
+        if !kept {
             sides[d].head.truncate(to: s)
             sides[d].lastHeader = .none
             mark(d, .headersTruncated)
@@ -580,7 +641,7 @@ public struct HTTPParser {
             let ws = sides[d].head.withView { HTTPLex.skipWS($0, s, e) }
             if s == sides[d].headerStart && ws < e {
                 sides[d].head.remove(from: s, count: ws &- s)
-                headerLine(d, s, e &- (ws &- s), empty: false, onBody)
+                headerLine(d, s, e &- (ws &- s), empty: false, blankLed: true, onBody)
                 return
             }
             // Nothing to continue (blanks only, or the previous line was dropped).
@@ -592,6 +653,8 @@ public struct HTTPParser {
         // debug builds (an allocation per folded line).
         let lineEnd = e &- 2
         sides[d].head.remove(from: s &- 2, count: 2)
+        // A folded framing header is read with its continuation (libhtp unfolds first).
+        if sides[d].pendingKind != .none { sides[d].pendingValue.end = lineEnd }
         func extend(_ r: HTTPRange, _ v: ByteView) -> HTTPRange {
             HTTPRange(start: r.start, end: HTTPLex.trimEnd(v, r.start, lineEnd))
         }

@@ -90,6 +90,10 @@ public struct HTTPTxFlags: OptionSet, Sendable {
     /// hostname, so the engine then builds http.host and http.host.raw from all of them
     /// (the parser's `host` field is the first one's).
     public static let repeatedHost = HTTPTxFlags(rawValue: 1 << 29)
+    /// A Content-Length or Transfer-Encoding on a first header line led by blanks: kept in
+    /// the header buffers, not used for framing (servers that skip such a line would read the
+    /// bytes after the headers as the next request; request smuggling indicator).
+    public static let ignoredFraming = HTTPTxFlags(rawValue: 1 << 30)
 }
 
 /// What happened during the last `feed`/`finish` call, so detection can run only when there
@@ -115,6 +119,8 @@ public struct HTTPEvents: OptionSet, Sendable {
     /// A direction stopped being parsed (too much junk, or no resync after a gap).
     public static let gaveUp = HTTPEvents(rawValue: 1 << 11)
     public static let bodyData = HTTPEvents(rawValue: 1 << 12)
+    /// A framing header was ignored (`HTTPTxFlags.ignoredFraming`): the engine counts these.
+    public static let framingIgnored = HTTPEvents(rawValue: 1 << 13)
 }
 
 /// One request/response exchange. Plain value: fields are offsets into the parser's store,

@@ -24,6 +24,9 @@ public struct EngineStats: Sendable {
     /// HTTP/1 header blocks of more than `HTTPBufferComposer.mergeLineLimit` lines: normalized
     /// line by line, repeated headers not joined.
     public var httpHeaderUnmerged: UInt64 = 0
+    /// HTTP/1 feeds where a Content-Length / Transfer-Encoding on a blank-led first header
+    /// line was not used for framing (`HTTPTxFlags.ignoredFraming`, a smuggling indicator).
+    public var httpFramingIgnored: UInt64 = 0
     public init() {}
 }
 
@@ -359,6 +362,7 @@ public final class Engine {
         case .http:
             if detect != nil { detectHTTPBegin() }
             feedHTTP(ref, i, data, chunk, m)
+            if http.items[i].events.contains(.framingIgnored) { stats.httpFramingIgnored &+= 1 }
             if fw.rules != nil && !firewallHTTP(ref, i, chunk.direction) { return }
             if detect != nil { detectHTTP(i, chunk.direction, payload: data) }
             if chunk.direction == .toServer { httpRequests(ref, i, m) }

@@ -53,6 +53,9 @@ extension Engine {
         eve.json.key("state_exhausted"); eve.json.uint(stats.appStateExhausted)
         // Flows probed segment by segment because no ProbeBuffers entry was free.
         eve.json.key("probe_exhausted"); eve.json.uint(probes.exhausted)
+        // Blank-led first header lines whose Content-Length / Transfer-Encoding was not used
+        // for framing (README "HTTP header buffers where session 7 left them, session 8").
+        eve.json.key("http_framing_ignored"); eve.json.uint(stats.httpFramingIgnored)
         eve.json.endObject()
         if let d = detect {
             // The stream window's work and its limits (README "Stream window, session 6").
