@@ -143,3 +143,33 @@ import UTMCore
         #expect(ok.report.filtered.modifyFailed == 0 && ok.report.warnings.isEmpty)
     }
 }
+
+extension RuleFiltersReviewTests {
+    /// Rules the vendor deleted (`ET DELETED` in a merged file, or any rule of a
+    /// `*deleted.rules` file) are not brought back by flowbit resolution, as suricata-update's
+    /// default `--ignore *deleted.rules` never reads them; a live setter of the same bit is.
+    @Test func deletedRulesAreNotResolved() throws {
+        let r = """
+            alert tcp any any -> any any (msg:"ET CURRENT_EVENTS checker"; content:"a"; flowbits:isset,k; sid:9301; rev:1;)
+            #alert tcp any any -> any any (msg:"ET DELETED old setter"; content:"b"; flowbits:set,k; sid:9302; rev:1;)
+            # alert tcp any any -> any any (msg: "ET DELETED spaced setter"; content:"b"; flowbits:set,k; sid:9303; rev:1;)
+            # alert tcp any any -> any any (msg:"ET CURRENT_EVENTS live setter"; content:"c"; flowbits:set,k; sid:9304; rev:1;)
+            # alert tcp any any -> any any (msg:"mentions ET DELETED in content"; content:"\\"ET DELETED x"; flowbits:set,k; sid:9305; rev:1;)
+            """
+        let set = try load([(.disable, "1\n")], r)
+        let s = bySid(set)
+        #expect(s[9302] == nil && s[9303] == nil)
+        #expect(s[9304]?.noalert == true && s[9305]?.noalert == true)
+        #expect(set.report.filtered.flowbitEnabled == 2)
+        // A *deleted.rules file: nothing in it comes back; enable.conf still can.
+        var f = RuleFilters()
+        try f.add("1\n", kind: .disable, name: "disable.conf")
+        var p = RuleParser()
+        p.filters = f
+        p.load(text: "alert tcp any any -> any any (msg:\"checker\"; content:\"a\"; flowbits:isset,m; sid:9311; rev:1;)", file: "rules/emerging-all.rules")
+        p.load(text: "# alert tcp any any -> any any (msg:\"x\"; content:\"b\"; flowbits:set,m; sid:9312; rev:1;)", file: "rules/emerging-deleted.rules")
+        #expect(p.finish().signatures.map(\.sid) == [9311])
+        let enabled = try load([(.enable, "9302\n")], r)
+        #expect(bySid(enabled)[9302]?.noalert == false)
+    }
+}

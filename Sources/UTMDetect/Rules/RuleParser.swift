@@ -248,6 +248,29 @@ public struct RuleParser: Sendable {
         return t
     }
 
+    /// Whether a left-out rule is one the vendor deleted: from a `*deleted.rules` file, or
+    /// named `ET DELETED` (where ET's merged emerging-all.rules keeps them). Flowbit resolution
+    /// never brings these back: suricata-update ignores `*deleted.rules` by default (its
+    /// `--ignore`), so its resolution never sees them; on ET 2019's merged file they were 150
+    /// of the 188 setters it re-enabled. enable.conf can still name one.
+    static func isDeleted(_ rule: Substring, file: String) -> Bool {
+        let base = file.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? file
+        if Glob.matches("*deleted.rules", base) { return true }
+        // `"ET DELETED ` right after `msg:` (blanks allowed between).
+        let key = Array("\"ET DELETED ".utf8), msg = Array("msg:".utf8)
+        let u = Array(rule.utf8)
+        var i = 0
+        while i + key.count <= u.count {
+            if u[i] == 0x22, u[i ..< i + key.count].elementsEqual(key) {
+                var j = i
+                while j > 0, u[j - 1] == 0x20 || u[j - 1] == 0x09 { j -= 1 }
+                if j >= msg.count, u[(j - msg.count) ..< j].elementsEqual(msg) { return true }
+            }
+            i += 1
+        }
+        return false
+    }
+
     /// Whether the text holds "flowbits" (ASCII case-insensitive): a cheap test before reading
     /// a rule's flowbits for resolution.
     static func mentionsFlowbits(_ rule: Substring) -> Bool {
@@ -281,7 +304,7 @@ public struct RuleParser: Sendable {
         let out = f.apply(rule: rule, enabled: enabled, file: file)
         guard let text = out.text else {
             if out.disabled { report.filtered.disabled += 1 }
-            if let parked = out.parked, Self.mentionsFlowbits(Substring(parked)) {
+            if let parked = out.parked, Self.mentionsFlowbits(Substring(parked)), !Self.isDeleted(Substring(parked), file: file) {
                 let facts = RuleFacts(Substring(parked), metadata: false, flowbits: true)
                 if !facts.flowbitSetters.isEmpty {
                     parkedSetters.append(ParkedRule(text: parked, unmodified: out.parkedUnmodified, file: file, line: line,
