@@ -368,8 +368,10 @@ public struct RuleParser: Sendable {
     /// and what it checks is resolved in turn. As suricata-update, this holds even when a
     /// loaded rule sets the bit too. Why: a disable.conf line (or ET's own
     /// commenting-out) that removes a setter otherwise silently blinds every rule depending on
-    /// it. A re-enabled rule is never turned into a drop (a silent block). A setter whose
-    /// gid:sid is already loaded is not loaded twice.
+    /// it. A re-enabled rule always loads as `alert` (`reenabled`): never a silent block or
+    /// pass. Only checkers that loaded count (`checkedFlowbits`), a setter counts when it
+    /// loads, vendor-deleted rules are never parked (`isDeleted`). A setter whose gid:sid is
+    /// already loaded is not loaded twice.
     private mutating func resolveFlowbits() {
         // Setter name -> parked rules, and a work list of names some loaded rule checks: each
         // parked rule and each name is visited once, so a hostile file of long setter chains
