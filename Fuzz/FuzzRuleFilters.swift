@@ -12,6 +12,7 @@ private let fixedRules = """
     alert tcp any any -> any any (msg:"ET TROJAN c"; flowbits:isset,b|a; content:"c"; sid:2000004;)
     # alert tcp any any -> any any (msg:"ET TROJAN s"; flowbits:set,b; flowbits:isset,d; content:"s"; sid:2000005;)
     # alert tcp any any -> any any (msg:"ET TROJAN d"; flowbits:toggle , d ; content:"d"; sid:2000006)
+    # drop tcp any any -> any any (msg:"local d"; flowbits:set,d; content:"e"; sid:2000007;)
     """
 
 @_cdecl("LLVMFuzzerTestOneInput")

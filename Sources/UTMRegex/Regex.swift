@@ -109,6 +109,18 @@ public final class Regex: @unchecked Sendable {
         return Int(n)
     }
 
+    /// The number of the capture group called `name` in `pattern`, or nil when the pattern does
+    /// not compile or has no group of that name. Load time: modify.conf's `\g<name>` must name
+    /// one of FROM's groups, or PCRE2 refuses every substitution (Python raises at once).
+    public static func groupNumber(pattern: [UInt8], name: [UInt8], options: RegexOptions = []) -> Int? {
+        guard !name.contains(0), case .success(let code) = compile(pattern, options) else { return nil }
+        defer { pcre2_code_free_8(code) }
+        let n = (name + [0]).withUnsafeBufferPointer { pcre2_substring_number_from_name_8(code, $0.baseAddress) }
+        // A name used by several groups (duplicate names) is still a name PCRE2 substitutes.
+        if n == PCRE2_ERROR_NOUNIQUESUBSTRING { return 0 }
+        return n >= 0 ? Int(n) : nil
+    }
+
     /// Replaces every match of `pattern` in `subject` with `replacement` (PCRE2's replacement
     /// syntax: `$1`, `${name}`, `$$`), or throws why it cannot (bad pattern, bad replacement,
     /// limit hit). Load time only (suricata-update's modify.conf rewrites rule text): it

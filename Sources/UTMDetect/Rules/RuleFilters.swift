@@ -185,7 +185,8 @@ public struct RuleFilters: Sendable {
         if let e = Regex.compileError(pattern: Array(from.utf8)) {
             throw .invalid("modify: bad regular expression '\(from.prefix(80))': \(e)")
         }
-        return Modify(matcher: matcher, pattern: Array(from.utf8), replacement: try pcreReplacement(to, groups: Regex.captureCount(pattern: Array(from.utf8))),
+        return Modify(matcher: matcher, pattern: Array(from.utf8), replacement: try pcreReplacement(to, groups: Regex.captureCount(pattern: Array(from.utf8)),
+                                                                                     pattern: Array(from.utf8)),
                       origin: origin)
     }
 
@@ -245,8 +246,10 @@ public struct RuleFilters: Sendable {
     /// error, any other escaped character stays with its backslash. `\0` is NOT the whole match
     /// (a NUL, as in Python): a modify line written for sed would otherwise silently differ.
     /// A group the FROM pattern does not have is an error here (Python raises it on the first
-    /// match, which stops suricata-update); `groups` is FROM's capture count when known.
-    static func pcreReplacement(_ text: String, groups: Int? = nil) throws(RuleError) -> [UInt8] {
+    /// match, which stops suricata-update); `groups` is FROM's capture count when known, and
+    /// `pattern` (FROM) checks `\g<name>` against its group names: an unknown name would make
+    /// PCRE2 refuse every substitution, leaving every rule unmodified.
+    static func pcreReplacement(_ text: String, groups: Int? = nil, pattern: [UInt8]? = nil) throws(RuleError) -> [UInt8] {
         let u = oinkmasterGroups(Array(text.utf8))
         var out: [UInt8] = []
         var i = 0
@@ -267,6 +270,8 @@ public struct RuleFilters: Sendable {
                     try checkGroup(Int(String(decoding: name, as: UTF8.self)) ?? Int.max, groups)
                 } else if !name.allSatisfy({ $0 == 0x5F || isDigit($0) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) }) || isDigit(name.first!) {
                     throw .invalid("modify: bad group name in TO")
+                } else if let p = pattern, Regex.groupNumber(pattern: p, name: Array(name)) == nil {
+                    throw .invalid("modify: TO refers to group '\(String(decoding: name, as: UTF8.self).prefix(80))' but FROM has no group of that name")
                 }
                 out += Array("${".utf8) + name + [0x7D]
                 i = close + 1
@@ -316,17 +321,22 @@ public struct RuleFilters: Sendable {
     }
 
     /// suricata-update's first step on TO: `${N}` (any number of digits) becomes `\N`.
+    /// Linear: after `${` only digits are read and `}` must follow them at once (searching the
+    /// rest of TO for `}` at every `${` made a 64 KB hostile TO take 43 s).
     static func oinkmasterGroups(_ u: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(u.count)
         var i = 0
         while i < u.count {
-            if u[i] == 0x24, i + 2 < u.count, u[i + 1] == 0x7B, let close = u[(i + 2)...].firstIndex(of: 0x7D), close > i + 2,
-               u[(i + 2) ..< close].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
-                out.append(0x5C)
-                out += u[(i + 2) ..< close]
-                i = close + 1
-                continue
+            if u[i] == 0x24, i + 1 < u.count, u[i + 1] == 0x7B {
+                var j = i + 2
+                while j < u.count, u[j] >= 0x30 && u[j] <= 0x39 { j += 1 }
+                if j > i + 2, j < u.count, u[j] == 0x7D {
+                    out.append(0x5C)
+                    out += u[(i + 2) ..< j]
+                    i = j + 1
+                    continue
+                }
             }
             out.append(u[i])
             i += 1
@@ -361,6 +371,9 @@ public struct RuleFilters: Sendable {
         var enabled = false
         var dropped = false
         var modified = false
+        /// modify.conf lines whose substitution failed on this rule (`file:line: why`): the
+        /// rule went on without that change.
+        var modifyFailures: [String] = []
     }
 
     /// Applies the filters to one rule. `enabled` is false for a commented-out rule; `file` is
@@ -397,14 +410,36 @@ public struct RuleFilters: Sendable {
         }
         if !modify.isEmpty {
             let before = text
+            // suricata-update runs FROM on `rule.format()`: a left-out rule's text with "# " in
+            // front. So `^alert` (the Oinkmaster idiom for a drop) never matches a disabled or
+            // vendor-commented rule, and flowbit resolution cannot bring it back as a block.
+            var work = on ? text : "# " + text
             for f in modify {
-                let current = Substring(text)
+                // Matchers see the rule without its comment mark (suricata-update's rule.raw).
+                let current = RuleParser.commentedRule(Substring(work)) ?? Substring(work)
                 guard matches(f.matcher, rule: current, facts: RuleFacts(current, metadata: needsMetadata), file: file) else { continue }
-                guard let changed = try? Regex.substituteAll(pattern: f.pattern, in: Array(text.utf8), replacement: f.replacement,
-                                                             maxOutput: Self.maxRuleBytes) else { continue }
+                let changed: [UInt8]
+                do {
+                    changed = try Regex.substituteAll(pattern: f.pattern, in: Array(work.utf8), replacement: f.replacement,
+                                                      maxOutput: Self.maxRuleBytes)
+                } catch {
+                    // Never silent: the rule goes on without this line's change, and says so.
+                    out.modifyFailures.append("\(f.origin): \(error.message)")
+                    continue
+                }
                 let s = String(decoding: changed, as: UTF8.self)
-                if s != text { text = s; out.modified = true }
+                // A left-out rule whose changed text is no commented-out rule any more keeps its
+                // text: a comment that is no rule is what suricata-update's parse refuses (it
+                // keeps the rule as it was); a FROM that takes the "# " away would enable the
+                // rule there, but commented-out rules reach modify.conf here only when they
+                // mention flowbits, so that is refused too (enable.conf enables rules).
+                if !on, Substring(s).trimmingSpaces.utf8.first != 0x23 || RuleParser.commentedRule(Substring(s)) == nil {
+                    out.modifyFailures.append("\(f.origin): the change leaves no commented-out rule (enable.conf enables rules)")
+                    continue
+                }
+                if s != work { work = s; out.modified = true }
             }
+            text = on ? work : RuleParser.commentedRule(Substring(work)).map(String.init) ?? text
             if out.modified { out.unmodified = before }
         }
         if on {

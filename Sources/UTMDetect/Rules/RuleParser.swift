@@ -56,6 +56,8 @@ public struct RuleParser: Sendable {
         var line: Int
         var setters: [String]
         var getters: [String]
+        /// modify.conf lines that failed on it, reported if it is loaded.
+        var modifyFailures: [String]
     }
 
     public init(variables: RuleVariables = .suricataDefaults, classifications: ClassificationTable = .standard) {
@@ -246,6 +248,29 @@ public struct RuleParser: Sendable {
         return t
     }
 
+    /// Whether a left-out rule is one the vendor deleted: from a `*deleted.rules` file, or
+    /// named `ET DELETED` (where ET's merged emerging-all.rules keeps them). Flowbit resolution
+    /// never brings these back: suricata-update ignores `*deleted.rules` by default (its
+    /// `--ignore`), so its resolution never sees them; on ET 2019's merged file they were 150
+    /// of the 188 setters it re-enabled. enable.conf can still name one.
+    static func isDeleted(_ rule: Substring, file: String) -> Bool {
+        let base = file.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? file
+        if Glob.matches("*deleted.rules", base) { return true }
+        // `"ET DELETED ` right after `msg:` (blanks allowed between).
+        let key = Array("\"ET DELETED ".utf8), msg = Array("msg:".utf8)
+        let u = Array(rule.utf8)
+        var i = 0
+        while i + key.count <= u.count {
+            if u[i] == 0x22, u[i ..< i + key.count].elementsEqual(key) {
+                var j = i
+                while j > 0, u[j - 1] == 0x20 || u[j - 1] == 0x09 { j -= 1 }
+                if j >= msg.count, u[(j - msg.count) ..< j].elementsEqual(msg) { return true }
+            }
+            i += 1
+        }
+        return false
+    }
+
     /// Whether the text holds "flowbits" (ASCII case-insensitive): a cheap test before reading
     /// a rule's flowbits for resolution.
     static func mentionsFlowbits(_ rule: Substring) -> Bool {
@@ -279,49 +304,62 @@ public struct RuleParser: Sendable {
         let out = f.apply(rule: rule, enabled: enabled, file: file)
         guard let text = out.text else {
             if out.disabled { report.filtered.disabled += 1 }
-            if let parked = out.parked, Self.mentionsFlowbits(Substring(parked)) {
+            if let parked = out.parked, Self.mentionsFlowbits(Substring(parked)), !Self.isDeleted(Substring(parked), file: file) {
                 let facts = RuleFacts(Substring(parked), metadata: false, flowbits: true)
                 if !facts.flowbitSetters.isEmpty {
                     parkedSetters.append(ParkedRule(text: parked, unmodified: out.parkedUnmodified, file: file, line: line,
-                                                    setters: facts.flowbitSetters, getters: facts.flowbitGetters))
+                                                    setters: facts.flowbitSetters, getters: facts.flowbitGetters,
+                                                    modifyFailures: out.modifyFailures))
                 }
             }
             return
         }
-        if Self.mentionsFlowbits(Substring(text)) {
-            checkedFlowbits.formUnion(RuleFacts(Substring(text), metadata: false, flowbits: true).flowbitGetters)
-        }
         if out.disabled { report.filtered.disabled += 1 }
         if out.enabled { report.filtered.enabled += 1 }
         if out.dropped { report.filtered.dropped += 1 }
-        loadModified(text, unmodified: out.modified ? out.unmodified : nil, file: file, line: line)
+        reportModifyFailures(out.modifyFailures, rule: text, file: file, line: line)
+        // Only a rule that loads checks anything: a checker skipped (unsupported keyword, bad
+        // option) must not bring back a setter the user disabled.
+        guard let loadedText = loadModified(text, unmodified: out.modified ? out.unmodified : nil, file: file, line: line) else { return }
+        if Self.mentionsFlowbits(Substring(loadedText)) {
+            checkedFlowbits.formUnion(RuleFacts(Substring(loadedText), metadata: false, flowbits: true).flowbitGetters)
+        }
+    }
+
+    /// modify.conf substitutions that failed on a rule being loaded: one warning per rule naming
+    /// the modify.conf lines, counted as failed modifications (the rule loads without them).
+    private mutating func reportModifyFailures(_ failures: [String], rule: String, file: String, line: Int) {
+        guard !failures.isEmpty else { return }
+        let sid = RuleFacts(Substring(rule), metadata: false).sid.map { "\($0)" } ?? "?"
+        report.warnings.append("\(file):\(line): sid \(sid): modify.conf substitution failed (\(failures.joined(separator: "; "))); loaded without that change")
+        report.filtered.modifyFailed += 1
     }
 
     /// Loads `text`; when modify.conf changed it (`unmodified` is the text before) and the
-    /// change makes it unloadable, warns and loads the unmodified text instead.
-    private mutating func loadModified(_ text: String, unmodified: String?, file: String, line: Int) {
+    /// change makes it unloadable, warns and loads the unmodified text instead. Returns the text
+    /// that loaded, or nil when the rule did not load.
+    @discardableResult
+    private mutating func loadModified(_ text: String, unmodified: String?, file: String, line: Int) -> String? {
         if let original = unmodified {
             var probe = self
             do {
                 _ = try probe.parseRule(Substring(text), file: file, line: line)
                 report.filtered.modified += 1
-                loadOne(Substring(text), file: file, line: line)
+                return loadOne(Substring(text), file: file, line: line) ? text : nil
             } catch {
                 // A rule that does not load without the modification either is the rule's
                 // own fault: report it as such.
                 if (try? probe.parseRule(Substring(original), file: file, line: line)) == nil {
                     report.filtered.modified += 1
-                    loadOne(Substring(text), file: file, line: line)
-                    return
+                    return loadOne(Substring(text), file: file, line: line) ? text : nil
                 }
                 let sid = RuleFacts(Substring(original)).sid.map { "\($0)" } ?? "?"
                 report.warnings.append("\(file):\(line): sid \(sid): modify.conf makes the rule unloadable (\(error.message)); loaded unmodified")
                 report.filtered.modifyFailed += 1
-                loadOne(Substring(original), file: file, line: line)
+                return loadOne(Substring(original), file: file, line: line) ? original : nil
             }
-            return
         }
-        loadOne(Substring(text), file: file, line: line)
+        return loadOne(Substring(text), file: file, line: line) ? text : nil
     }
 
     /// suricata-update's flowbit resolution: when a loaded rule checks a flowbit (isset,
@@ -330,8 +368,10 @@ public struct RuleParser: Sendable {
     /// and what it checks is resolved in turn. As suricata-update, this holds even when a
     /// loaded rule sets the bit too. Why: a disable.conf line (or ET's own
     /// commenting-out) that removes a setter otherwise silently blinds every rule depending on
-    /// it. A re-enabled rule is never turned into a drop (a silent block). A setter whose
-    /// gid:sid is already loaded is not loaded twice.
+    /// it. A re-enabled rule always loads as `alert` (`reenabled`): never a silent block or
+    /// pass. Only checkers that loaded count (`checkedFlowbits`), a setter counts when it
+    /// loads, vendor-deleted rules are never parked (`isDeleted`). A setter whose gid:sid is
+    /// already loaded is not loaded twice.
     private mutating func resolveFlowbits() {
         // Setter name -> parked rules, and a work list of names some loaded rule checks: each
         // parked rule and each name is visited once, so a hostile file of long setter chains
@@ -349,9 +389,11 @@ public struct RuleParser: Sendable {
                 let r = parkedSetters[i]
                 let facts = RuleFacts(Substring(r.text), metadata: false)
                 if let sid = facts.sid, bySid[UInt64(facts.gid) << 32 | UInt64(sid)] != nil { continue }
+                reportModifyFailures(r.modifyFailures, rule: r.text, file: r.file, line: r.line)
+                // Counted, and what it checks resolved in turn, only when it loads.
+                guard loadModified(Self.reenabled(r.text), unmodified: r.unmodified.map(Self.reenabled),
+                                   file: r.file, line: r.line) != nil else { continue }
                 report.filtered.flowbitEnabled += 1
-                loadModified(Self.withNoalert(r.text, already: facts.noalert),
-                             unmodified: r.unmodified.map { Self.withNoalert($0, already: facts.noalert) }, file: r.file, line: r.line)
                 for g in r.getters where !queued.contains(g) {
                     queued.insert(g)
                     work.append(g)
@@ -359,6 +401,21 @@ public struct RuleParser: Sendable {
             }
         }
         parkedSetters = []
+    }
+
+    /// A left-out rule as flowbit resolution loads it: action `alert` whatever it was (a
+    /// disabled local `drop`/`pass`/`reject` rule, or a vendor-commented `# drop`), and
+    /// `noalert`. Why: suricata-update keeps the action word, so a drop setter comes back as a
+    /// silent block and a pass setter as a silent exception nobody asked for; the rule is
+    /// loaded only to keep the flow state a checking rule needs.
+    static func reenabled(_ rule: String) -> String {
+        let facts = RuleFacts(Substring(rule), metadata: false)
+        var text = rule
+        if facts.action != "alert" {
+            let t = Substring(rule).trimmingSpaces
+            text = "alert" + String(Substring(t.utf8.dropFirst(facts.action.utf8.count)))
+        }
+        return withNoalert(text, already: facts.noalert)
     }
 
     /// The rule with `flowbits:noalert;` added before its closing `)` (suricata-update adds
@@ -371,7 +428,10 @@ public struct RuleParser: Sendable {
         return String(head) + sep + "flowbits:noalert;)" + String(Substring(rule.utf8[rule.utf8.index(after: close)...]))
     }
 
-    private mutating func loadOne(_ rule: Substring, file: String, line: Int) {
+    /// Parses and adds one rule; true when it is in the set afterwards (a duplicate sid that
+    /// replaced an older rev counts, one that lost does not).
+    @discardableResult
+    private mutating func loadOne(_ rule: Substring, file: String, line: Int) -> Bool {
         report.enabledRules += 1
         do {
             let sig = try parseRule(rule, file: file, line: line)
@@ -383,11 +443,12 @@ public struct RuleParser: Sendable {
                 var e = RuleError.invalid("duplicate signature id \(sig.gid):\(sig.sid)")
                 e.file = file; e.line = line
                 report.errors.append(e)
-                return
+                return sig.rev > old.rev
             }
             bySid[key] = signatures.count
             signatures.append(sig)
             report.loaded += 1
+            return true
         } catch {
             if case .unsupported(let k) = error.kind {
                 report.unsupportedKeywords[k, default: 0] += 1
@@ -395,6 +456,7 @@ public struct RuleParser: Sendable {
             } else {
                 report.errors.append(error)
             }
+            return false
         }
     }
 
