@@ -113,6 +113,34 @@ import UTMCore
         }
     }
 
+    /// Four hosts at the per-host cap (64 of 256 each) took the whole pool: every other host's
+    /// bodies went per feed. A host now never holds more than is left free, so the fourth
+    /// stops at 32 and a fifth host still gets an accumulator.
+    @Test func fourHostsCannotDrainThePool() {
+        let d = DetectEngine(definitions: A.definitions())
+        let piece = A.filler(100)
+        var index: Int32 = 0
+        func open(_ host: UInt32, _ n: Int) {
+            for _ in 0 ..< n {
+                let slot = d.flowSlot(index: index, flowID: UInt64(index) + 1)
+                index += 1
+                piece.withByteView { v in
+                    d.feedBody(slot: slot, direction: .toClient, sequence: 1, v, ended: false, client: IPAddress(v4: host)) { _ in }
+                }
+            }
+        }
+        let hosts: [UInt32] = [0x0a62_0001, 0x0a62_0002, 0x0a62_0003, 0x0a62_0004]
+        // Distinct buckets (the seeded hash nearly always gives them; else the test says nothing).
+        guard Set(hosts.map { d.hostBucket(IPAddress(v4: $0)) }).count == 4 else { return }
+        for h in hosts { open(h, 64) }
+        #expect(d.bodyAccumulatorsInUse == 64 * 3 + 32)
+        #expect(d.stats.bodyHostCapped == 32)
+        #expect(d.stats.bodyPoolExhausted == 0)
+        open(0x0a62_0005, 1)
+        #expect(d.bodyAccumulatorsInUse == 64 * 3 + 33, "a fifth host gets one")
+        #expect(d.stats.bodyPoolExhausted == 0)
+    }
+
     /// HTTP/1 flow end: an accumulator still held belongs to a transaction its parser let go
     /// with no later body to hand it back; its bytes were released unseen. Now inspected as a
     /// cut body (end-anchored rules not judged), once, and counted.

@@ -408,7 +408,13 @@ extension DetectEngine {
             // One client host may not take more than its share of the pool (a host opening
             // hundreds of slow bodies would otherwise leave every other host per-feed inspection).
             let host = capped ? -1 : hostBucket(client)
-            let hostFull = host >= 0 && bodies.held(byHost: host) >= config.bodyAccumulatorsPerHost
+            // Also never more than is left free: with the fixed cap alone four hosts (64 of 256
+            // each) emptied the pool; now each further host gets at most half of what remains,
+            // so a handful of hosts leave some for the rest (about a dozen can still empty it).
+            let hostHeld = host >= 0 ? bodies.held(byHost: host) : 0
+            // (An empty pool is counted as exhausted, not as this host's cap.)
+            let hostFull = host >= 0 && !bodies.free.isEmpty
+                && (hostHeld >= config.bodyAccumulatorsPerHost || hostHeld >= bodies.free.count)
             a = capped || hostFull ? -1 : bodies.acquire(si, sequence, host: host)
             if a < 0 {
                 if hostFull && !capped { stats.bodyHostCapped &+= 1 } else { stats.bodyPoolExhausted &+= 1 }
