@@ -33,7 +33,8 @@ import UTMCore
 ///   (`detect.body_pool_exhausted`). One client host may hold at most
 ///   `DetectConfig.bodyAccumulatorsPerHost` at once (a quarter of the pool by default): a
 ///   host opening many slow bodies gets per-feed inspection for the rest of them, counted
-///   (`detect.body_host_capped`), and cannot empty the pool for every other host.
+///   (`detect.body_host_capped`), and cannot empty the pool for every other host. Nor may a
+///   host hold more than is left free, and IPv6 clients count per /64.
 /// - A held body whose transaction the parser gave up before its end (the next transaction's
 ///   body arrives instead) is inspected as a cut body before its accumulator is reused, never
 ///   dropped unseen (`detect.body_orphans_inspected`).
