@@ -5,7 +5,8 @@
 // Input: records, each a control byte — bits 0-5 length (0...63), bit 6 the body ends after it,
 // bit 7 a new transaction before it (with length 0: the previous body is abandoned, not ended,
 // and handed back as a cut body when the next one's bytes come) — then that many bytes, each
-// mapped onto "ABCDx\r\n".
+// mapped onto "ABCDx\r\n". An odd-sized input ends its last body abandoned at the flow's end
+// (`flushOrphanedBody`).
 // Checks: a rule alerts at most once per transaction; every alert is also an alert of one
 // inspection of the whole body (nothing is invented by windows, steps or positions); a body no
 // smaller than the minimal size gives exactly the whole body's alerts; a 3-byte pattern (shorter
@@ -185,7 +186,20 @@ public func fuzzBodyAccumulation(_ data: UnsafePointer<UInt8>, _ size: Int) -> C
             open = false
         }
     }
-    if open {
+    if open && size & 1 == 1 {
+        // The flow ends with the body abandoned (HTTP/1: no later body hands it back): the
+        // flow-end flush inspects what is held as a cut body, as the orphan hand-back does.
+        e.beginPacket()
+        e.flushOrphanedBody(slot: slot, direction: .toClient) { _, v in
+            var b = InspectionBuffers()
+            b[.fileData] = v
+            b[.httpServerBody] = v
+            e.inspectApp(.http, phaseMask: 1 << 4, fuzzBodyFacts(), buffers: b, slot: slot, time: 0) { i, _ in
+                alerts.append(e.defs.signature(i).sid)
+            }
+        }
+        fuzzBodyCheck(body, alerts, abandoned: true)
+    } else if open {
         fuzzBodyFeed(e, slot, seq, [], ended: true, &alerts)
         fuzzBodyCheck(body, alerts)
     }

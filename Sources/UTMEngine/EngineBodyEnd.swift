@@ -48,6 +48,16 @@ extension Engine {
     /// cursor of the packet being processed is back.
     func detectFlowEndHTTP(_ i: Int, restoring saved: DetectCursor) {
         detectHTTPBothDirections(i)
+        // A body still held now is an abandoned transaction's (no later body handed it back):
+        // inspected as a cut body, with its transaction's buffers while the parser has it.
+        if let d = detect, detectCursor.slot >= 0 {
+            d.flushOrphanedBody(slot: detectCursor.slot, direction: .toServer) { seq, held in
+                self.detectHTTPOrphan(d, i, seq, .toServer, held)
+            }
+            d.flushOrphanedBody(slot: detectCursor.slot, direction: .toClient) { seq, held in
+                self.detectHTTPOrphan(d, i, seq, .toClient, held)
+            }
+        }
         detectCursor = saved
     }
 

@@ -33,7 +33,8 @@ import UTMCore
 ///   (`detect.body_pool_exhausted`). One client host may hold at most
 ///   `DetectConfig.bodyAccumulatorsPerHost` at once (a quarter of the pool by default): a
 ///   host opening many slow bodies gets per-feed inspection for the rest of them, counted
-///   (`detect.body_host_capped`), and cannot empty the pool for every other host.
+///   (`detect.body_host_capped`), and cannot empty the pool for every other host. Nor may a
+///   host hold more than is left free, and IPv6 clients count per /64.
 /// - A held body whose transaction the parser gave up before its end (the next transaction's
 ///   body arrives instead) is inspected as a cut body before its accumulator is reused, never
 ///   dropped unseen (`detect.body_orphans_inspected`).
@@ -287,7 +288,14 @@ extension DetectEngine {
     func hostBucket(_ ip: IPAddress) -> Int {
         guard ip != .none, !bodies.hostHeld.isEmpty else { return -1 }
         var h = Hasher()
-        h.combine(ip)
+        if ip.isV6 {
+            // One IPv6 machine has a whole /64 (SLAAC privacy addresses, or any address it
+            // likes): counted per /64, or a new source address per body would dodge the cap.
+            h.combine(true)
+            h.combine(ip.hi)
+        } else {
+            h.combine(ip)
+        }
         return Int(UInt(bitPattern: h.finalize()) % UInt(bodies.hostHeld.count))
     }
 
@@ -401,7 +409,13 @@ extension DetectEngine {
             // One client host may not take more than its share of the pool (a host opening
             // hundreds of slow bodies would otherwise leave every other host per-feed inspection).
             let host = capped ? -1 : hostBucket(client)
-            let hostFull = host >= 0 && bodies.held(byHost: host) >= config.bodyAccumulatorsPerHost
+            // Also never more than is left free: with the fixed cap alone four hosts (64 of 256
+            // each) emptied the pool; now each further host gets at most half of what remains,
+            // so a handful of hosts leave some for the rest (about a dozen can still empty it).
+            let hostHeld = host >= 0 ? bodies.held(byHost: host) : 0
+            // (An empty pool is counted as exhausted, not as this host's cap.)
+            let hostFull = host >= 0 && !bodies.free.isEmpty
+                && (hostHeld >= config.bodyAccumulatorsPerHost || hostHeld >= bodies.free.count)
             a = capped || hostFull ? -1 : bodies.acquire(si, sequence, host: host)
             if a < 0 {
                 if hostFull && !capped { stats.bodyHostCapped &+= 1 } else { stats.bodyPoolExhausted &+= 1 }
@@ -455,19 +469,23 @@ extension DetectEngine {
                  _ inspect: (ByteView) -> Void) {
         if tailOnly && !hasTailAnchored { return }
         bodyScope = BodyScope(active: true, accumulator: accumulator, fromStart: fromStart, final: final, tailOnly: tailOnly)
-        setBodyLength(end, final: final)
+        // Per feed, after earlier feeds of this body: a lower bound they already met is not
+        // judged again (no matched list to stop the repeat).
+        setBodyLength(end, final: final, before: accumulator < 0 && !fromStart ? Swift.max(0, end &- v.count) : -1)
         stats.bodyInspections &+= 1
         inspect(v)
         bodyScope = BodyScope()
         verifier.bodyLength = -1
+        verifier.bodyLengthBefore = -1
     }
 
     /// The body length `bsize` reads for the inspection under way; final only when the body
     /// really ends there (not cut by a gap, the flow's end or the inspection limit).
     @inline(__always)
-    func setBodyLength(_ end: Int, final: Bool) {
+    func setBodyLength(_ end: Int, final: Bool, before: Int = -1) {
         verifier.bodyLength = Swift.max(0, end)
         verifier.bodyLengthFinal = final && !bodyCutAtLimit
+        verifier.bodyLengthBefore = before
     }
 
     /// The flow ends while a body is open and its parser will not say so (HTTP/2): what the
@@ -488,6 +506,22 @@ extension DetectEngine {
             k &+= 1
         }
         releaseStreams(si)
+    }
+
+    /// HTTP/1 flow end, after the parser's own body ends were fed: an accumulator the
+    /// direction still holds belongs to a transaction whose body never ended (its parser let
+    /// it go, and no later body came to hand it back). Its uninspected bytes are inspected as
+    /// a cut body (end-anchored rules not judged: the flow's end is not the body's), with the
+    /// transaction's key, counted as `detect.body_orphans_inspected`, and the accumulator is
+    /// given back; before, `endFlow` released them unseen.
+    public func flushOrphanedBody(slot: Int, direction: Direction, _ inspect: (UInt32, ByteView) -> Void) {
+        guard slot >= 0 && slot < flowIDs.count else { return }
+        let si = slot &* 2 &+ direction.index
+        let a = Int(bodyAcc[si])
+        guard a >= 0 else { return }
+        if bodies.fresh[a] > 0 { stats.bodyOrphansInspected &+= 1 }
+        flushOne(slot, direction, a, final: false, inspect)
+        releaseBody(si)
     }
 
     /// Inspects what accumulator `a` holds and has not inspected, with its transaction's key.

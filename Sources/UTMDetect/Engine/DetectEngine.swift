@@ -45,7 +45,8 @@ public struct DetectStats: Sendable {
     /// HTTP/2 bodies whose end marker was lost, inspected and released when their stream ended.
     public var bodyEndsRecovered: UInt64 = 0
     /// A body began while its client host held `DetectConfig.bodyAccumulatorsPerHost`
-    /// accumulators: inspected per feed (BodyAccumulators.swift), the pool kept for other hosts.
+    /// accumulators, or as many as are left free: inspected per feed (BodyAccumulators.swift),
+    /// the pool kept for other hosts.
     public var bodyHostCapped: UInt64 = 0
     /// Held bytes of a transaction whose body never ended, inspected as a cut body when the
     /// next transaction's body took the direction's accumulator (they were dropped unseen).
@@ -83,7 +84,9 @@ public struct DetectConfig: Sendable {
     public var bodyStreamsPerDirection: Int = 4
     /// Accumulators the flows of one client host may hold at once (a quarter of the pool): a
     /// client opening many slow uploads or downloads cannot leave every other host with
-    /// per-feed body inspection. An office client has a handful of bodies in flight.
+    /// per-feed body inspection. An office client has a handful of bodies in flight. A host
+    /// also never holds more than is left free (four hosts at this cap no longer empty the pool).
+    /// IPv6 clients are counted per /64.
     public var bodyAccumulatorsPerHost: Int = 64
     /// Buckets of the per-host count (client addresses hashed with a per-process seed).
     public var bodyHostBuckets: Int = 1024

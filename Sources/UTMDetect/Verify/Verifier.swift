@@ -85,9 +85,16 @@ public struct Verifier: Sendable {
     /// count, which is only a window of a body larger than one inspection.
     public var bodyLength = -1
     public var bodyLengthFinal = false
+    /// A body inspected per feed (no accumulator, so no list of the signatures that already
+    /// matched it): its length before these bytes (-1: nothing of it was inspected before, or
+    /// the accumulator's matched list stops repeats). A lower bound (`bsize:>N`) already met
+    /// then was judged on an earlier feed; it is judged only on the feed that crosses it, so a
+    /// 20,000-byte body in 1,400-byte segments alerts once, not on every segment past N.
+    public var bodyLengthBefore = -1
     /// Set per list while it runs: the length `bsize` reads (-1: the buffer's own count).
     @usableFromInline var lengthOverride = -1
     @usableFromInline var lengthFinal = true
+    @usableFromInline var lengthBefore = -1
 
     public init(stepLimit: Int = 3000, derived: DerivedBuffers = DerivedBuffers()) {
         self.stepLimit = stepLimit
@@ -199,6 +206,7 @@ public struct Verifier: Sendable {
         if bodyLength >= 0 && body && list.transforms.isEmpty {
             lengthOverride = bodyLength
             lengthFinal = bodyLengthFinal
+            lengthBefore = bodyLengthBefore
         }
         base = list.buffer == .payload && list.transforms.isEmpty ? streamBase : 0
         let ok = inspect(list, in: view)
@@ -408,6 +416,7 @@ public struct Verifier: Sendable {
                 // whatever follows (Suricata also takes `<` and `=` on the length so far).
                 let grows = m.mode == .greater || m.mode == .greaterEqual
                 if !(lengthFinal || grows) || !m.matches(lengthOverride) { return .discontinue }
+                if grows && lengthBefore >= 0 && m.matches(lengthBefore) { return .discontinue }
             } else if !m.matches(buf.count) { return .discontinue }
             return run(elements, i &+ 1, buf, prevEnd)
         case .asn1(let o):
@@ -443,7 +452,13 @@ public struct Verifier: Sendable {
         guard let out = base64 else { return failure }
         let n = Base64Decoder.decode(input, into: out, capacity: d.decodedCapacity)
         guard n > 0, let decoded = out.view(0, n) else { return failure }
-        return run(d.data, 0, decoded, 0) == .match ? .match : failure
+        // `bsize` in the data list reads the decoded bytes' count, not the body's length the
+        // enclosing body list set (`bsize:5` after decoding "aGVsbG8=" is about "hello").
+        let savedLength = lengthOverride
+        lengthOverride = -1
+        let result = run(d.data, 0, decoded, 0)
+        lengthOverride = savedLength
+        return result == .match ? .match : failure
     }
 
     @usableFromInline
