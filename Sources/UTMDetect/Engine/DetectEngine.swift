@@ -1089,6 +1089,35 @@ public final class DetectEngine {
     }
 }
 
+/// An entry of the fixed tables keyed by (signature, tracked addresses): free while `sig` is
+/// negative, aged by `windowStart`.
+protocol TrackedCounter {
+    var sig: Int32 { get }
+    var a: IPAddress { get }
+    var b: IPAddress { get }
+    var windowStart: Int64 { get }
+    /// The kind mixed into the hash (threshold tables count several kinds per signature).
+    var hashKind: UInt8 { get }
+}
+
+extension Array where Element: TrackedCounter {
+    /// Puts `e` in a free slot of its probe window, or over the window's oldest entry: how a
+    /// reload's carried counters enter a fresh table (`SharedHostState.carry`).
+    mutating func place(_ e: Element, mask: Int) {
+        let h = ThresholdTable.hash(sig: Int(e.sig), kind: e.hashKind, key: (e.a, e.b))
+        var slot = Int(truncatingIfNeeded: h) & mask
+        for probe in 0 ..< 8 {
+            let i = Int(truncatingIfNeeded: h &+ UInt64(probe)) & mask
+            if self[i].sig < 0 { slot = i; break }
+            if self[i].windowStart < self[slot].windowStart { slot = i }
+        }
+        self[slot] = e
+    }
+}
+
+extension ThresholdTable.Entry: TrackedCounter { var hashKind: UInt8 { kind } }
+extension RateTable.Entry: TrackedCounter { var hashKind: UInt8 { 0 } }
+
 /// Counters for threshold / detection_filter, keyed by (signature, tracked addresses). Open
 /// addressing over a fixed table; a full probe window overwrites its oldest entry.
 struct ThresholdTable {
@@ -1120,18 +1149,8 @@ struct ThresholdTable {
         return h
     }
 
-    /// Puts a carried entry (a reload's, `SharedHostState(carrying:)`) in a free slot of its
-    /// probe window, or over the window's oldest.
-    mutating func place(_ e: Entry) {
-        let h = ThresholdTable.hash(sig: Int(e.sig), kind: e.kind, key: (e.a, e.b))
-        var slot = Int(truncatingIfNeeded: h) & mask
-        for probe in 0 ..< 8 {
-            let i = Int(truncatingIfNeeded: h &+ UInt64(probe)) & mask
-            if entries[i].sig < 0 { slot = i; break }
-            if entries[i].windowStart < entries[slot].windowStart { slot = i }
-        }
-        entries[slot] = e
-    }
+    /// Puts a carried entry (a reload's, `SharedHostState.carry`) in its probe window.
+    mutating func place(_ e: Entry) { entries.place(e, mask: mask) }
 
     /// Counts one hit and returns the count within the current window.
     mutating func hit(sig: Int, kind: UInt8, key: (IPAddress, IPAddress), seconds: Int, now: Int64,

@@ -116,17 +116,8 @@ struct RateTable {
         return false
     }
 
-    /// Puts a carried entry (a reload's) in a free slot of its window, or over its oldest.
-    mutating func place(_ e: Entry) {
-        let h = ThresholdTable.hash(sig: Int(e.sig), kind: 0, key: (e.a, e.b))
-        var slot = Int(truncatingIfNeeded: h) & mask
-        for probe in 0 ..< 8 {
-            let i = Int(truncatingIfNeeded: h &+ UInt64(probe)) & mask
-            if entries[i].sig < 0 { slot = i; break }
-            if entries[i].windowStart < entries[slot].windowStart { slot = i }
-        }
-        entries[slot] = e
-    }
+    /// Puts a carried entry (a reload's) in its probe window.
+    mutating func place(_ e: Entry) { entries.place(e, mask: mask) }
 
     mutating func update(_ i: Int, _ f: ThresholdConfig.RateFilter, _ now: Int64) -> Bool {
         if entries[i].activeSince >= 0 {
