@@ -26,12 +26,8 @@ import UTMDetect
     }
 
     /// Alerts per sid, with the rules as parsed and after a bundle round trip (same both ways).
-    static func alerts(_ frames: [[UInt8]]) throws -> [Int: Int] {
-        let parsed = definitions()
-        let decoded = try DefinitionsBundle.decode(DefinitionsBundle.encode(definitions: parsed), file: "streampos.bundle")
-        let a = Session6KeywordEngineTests.replay(parsed, frames)
-        #expect(a == Session6KeywordEngineTests.replay(decoded, frames))
-        return a
+    static func alerts(_ frames: [[UInt8]], sourceLocation: SourceLocation = #_sourceLocation) throws -> [Int: Int] {
+        try Session6KeywordEngineTests.alerts(rules, frames, sourceLocation: sourceLocation)
     }
 
     static func session(_ sport: UInt16, _ client: [String], order: [Int]? = nil) -> [[UInt8]] {
