@@ -84,6 +84,8 @@ extension Engine {
             eve.json.key("body_ends_recovered"); eve.json.uint(s.bodyEndsRecovered)
             eve.json.key("body_host_capped"); eve.json.uint(s.bodyHostCapped)
             eve.json.key("body_orphans_inspected"); eve.json.uint(s.bodyOrphansInspected)
+            // flowint changes refused: a flow's FlowInts entries were all taken (session 9).
+            eve.json.key("flowint_overflows"); eve.json.uint(s.flowintOverflows)
             eve.json.endObject()
         }
         if let c = firewallCounters { writeFirewallStats(c) }

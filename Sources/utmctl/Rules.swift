@@ -53,6 +53,11 @@ struct Rules: ParsableCommand {
                 }
             }
             if verbose { for s in r.skipped { print(s.description) } }
+            // Left out silently by Suricata too (`requires`): their own line, not an error.
+            if !r.unmetRequirements.isEmpty {
+                print("rules for another engine version or feature set (requires, skipped): \(r.unmetRequirements.count)")
+                if verbose { for s in r.unmetRequirements { print(s.description) } }
+            }
             let limit = verbose ? Int.max : maxErrors
             for e in r.errors.prefix(limit) { print(e.description) }
             if r.errors.count > limit { print("... \(r.errors.count - limit) more") }

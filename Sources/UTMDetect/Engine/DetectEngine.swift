@@ -51,6 +51,8 @@ public struct DetectStats: Sendable {
     /// Held bytes of a transaction whose body never ended, inspected as a cut body when the
     /// next transaction's body took the direction's accumulator (they were dropped unseen).
     public var bodyOrphansInspected: UInt64 = 0
+    /// `flowint` changes refused because the flow's entries (`FlowInts.capacity`) were taken.
+    public var flowintOverflows: UInt64 = 0
     public init() {}
 }
 
@@ -130,6 +132,9 @@ public final class DetectEngine {
     // Per flow slot.
     var flowIDs: [UInt64]
     var bits: [FlowBits]
+    /// Per flow slot: `flowint` values (Verify/FlowInts.swift), nil unless a rule uses them;
+    /// the verifier holds the same table. Reset wherever `bits` is (`resetFlowInts`).
+    public let flowInts: FlowIntTable?
     var passed: [Bool]
     /// Per flow direction (slot * 2 + direction).
     var states: [MatchState]
@@ -258,6 +263,7 @@ public final class DetectEngine {
         let cap = Swift.max(1, config.flowCapacity)
         flowIDs = Array(repeating: 0, count: cap)
         bits = Array(repeating: FlowBits(), count: cap)
+        flowInts = definitions.usesFlowInts ? FlowIntTable(slots: cap) : nil
         passed = Array(repeating: false, count: cap)
         states = Array(repeating: MatchState(), count: cap * 2)
         tailSlot = Array(repeating: -1, count: cap * 2)
@@ -306,12 +312,16 @@ public final class DetectEngine {
         hasTailAnchored = anchors.contains { $0.tail || $0.sized }
         verifier.reserveBase64(definitions.base64Capacity)
         verifier.hostBits = hostState.hostBits
+        verifier.flowInts = flowInts
     }
 
     // MARK: Flow state
 
     /// Call once per packet before any inspection: starts a new "alert once per packet" scope.
-    public func beginPacket() { packetSerial &+= 1; matchSerial &+= 1 }
+    public func beginPacket() {
+        packetSerial &+= 1; matchSerial &+= 1
+        if let t = flowInts { stats.flowintOverflows = t.overflows }
+    }
 
     /// A new HTTP transaction (stream) of the packet is inspected: a signature that matched the
     /// previous one may match this one too.
@@ -330,6 +340,7 @@ public final class DetectEngine {
 
     func resetSlot(_ i: Int) {
         bits[i].removeAll()
+        flowInts?.reset(i)
         passed[i] = false
         alerted[i] = false
         for d in 0 ..< 2 {
@@ -363,6 +374,7 @@ public final class DetectEngine {
         flowIDs[i] = 0
         passed[i] = false
         bits[i].removeAll()
+        flowInts?.reset(i)
     }
 
     /// A pass rule matched on this (TCP) flow: no more detection for it.
@@ -526,6 +538,7 @@ public final class DetectEngine {
         // Transformed buffers are cached per inspection: computed again when the verified
         // bytes change between the new bytes, the window and the kept bytes.
         var derivedOther = false
+        verifier.flowSlot = slot
         while k < n {
             let i = Int(candidates[k])
             k &+= 1
@@ -557,7 +570,10 @@ public final class DetectEngine {
                     // Already inspected if the kept bytes alone match (flowbits untouched).
                     verifier.derived.begin()
                     var old = bits[slot]
-                    if case .match = verifier.verify(signature: box, packet: facts, buffers: tailBuffers, flowbits: &old) {
+                    verifier.flowIntChanges = false
+                    let repeated = verifier.verify(signature: box, packet: facts, buffers: tailBuffers, flowbits: &old)
+                    verifier.flowIntChanges = true
+                    if case .match = repeated {
                         stats.windowRepeats &+= 1
                     } else {
                         bits[slot] = trial
@@ -890,6 +906,7 @@ public final class DetectEngine {
         var k = 0
         let n = candidates.count
         let boxes = defs.boxes
+        verifier.flowSlot = slot
         while k < n {
             let i = Int(candidates[k])
             k &+= 1

@@ -152,6 +152,8 @@ enum SignatureCodec {
         case .tlsCertValidity(let v): w.u8(27); w.u8(v.field.rawValue); w.u8(v.mode.rawValue); w.int(Int(v.a)); w.int(Int(v.b))
         case .appLayerProtocol(let m): w.u8(12); w.u32(m.mask); w.bool(m.negated); w.bool(m.unknown); w.u8(m.mode)
         case .hostBit(let op): w.u8(25); w.u8(op.kind.rawValue); w.u8(op.track.rawValue); w.u16(op.name); w.int(op.expire)
+        // Session 9 (modernkw2) header tags from 240.
+        case .flowInt(let op): w.u8(240); w.u8(op.kind.rawValue); w.u16(op.name); w.u32(op.target); w.bool(op.targetIsVariable)
         }
     }
 
@@ -249,6 +251,9 @@ enum SignatureCodec {
             w.int(x.align); w.int(x.slot); w.mask(x.bitmask)
         case .length(let m):
             w.u8(6); w.intMatch(m)
+        // Session 9 (modernkw2) element tags from 240.
+        case .entropy(let m):
+            w.u8(240); w.u8(m.mode.rawValue); w.u64(m.value.bitPattern); w.int(m.offset); w.int(m.bytes)
         case .asn1(let o):
             w.u8(7); w.bool(o.bitstringOverflow); w.bool(o.doubleOverflow)
             w.optional(o.oversizeLength) { $0.int(Int($1)) }
@@ -597,6 +602,11 @@ enum SignatureCodec {
             let name = try r.u16(), expire = try r.int()
             guard Int(name) < flowbits, expire >= 0, expire <= Int(UInt32.max) else { throw Bad(reason: "bad xbits name or expire") }
             return .hostBit(HostBitOp(kind: kind, track: track, name: name, expire: expire))
+        case 240:
+            guard let kind = FlowIntOp.Kind(rawValue: try r.u8()) else { throw Bad(reason: "bad flowint operation") }
+            let name = try r.u16(), target = try r.u32(), isVariable = try r.bool()
+            guard Int(name) < flowbits, !isVariable || Int(target) < flowbits else { throw Bad(reason: "bad flowint name") }
+            return .flowInt(FlowIntOp(kind: kind, name: name, target: target, targetIsVariable: isVariable))
         case 12:
             return .appLayerProtocol(AppProtoMatch(mask: try r.u32(), negated: try r.bool(), unknown: try r.bool(),
                                                    mode: try r.u8()))
@@ -679,6 +689,14 @@ enum SignatureCodec {
                 data.append(e)
             }
             return .base64Decode(Base64DecodeMatch(bytes: bytes, offset: offset, relative: relative, data: data))
+        case 240:
+            guard let mode = EntropyMatch.Mode(rawValue: try r.u8()) else { throw Bad(reason: "bad entropy mode") }
+            let value = Double(bitPattern: try r.u64())
+            let offset = try r.int(), bytes = try r.int()
+            guard value.isFinite, offset >= -65535, offset <= 65535, bytes >= 0, bytes <= Int(Int32.max) else {
+                throw Bad(reason: "bad entropy")
+            }
+            return .entropy(EntropyMatch(mode: mode, value: value, offset: offset, bytes: bytes))
         default:
             throw Bad(reason: "bad match element tag")
         }

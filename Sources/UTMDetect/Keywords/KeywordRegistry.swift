@@ -140,6 +140,12 @@ public enum KeywordRegistry {
             "quic.cyu.hash": .unsupported("needs a Google QUIC (Q043-Q046) CHLO parser"),
             "quic.cyu.string": .unsupported("needs a Google QUIC (Q043-Q046) CHLO parser"),
 
+            // Session 9 (modernkw2): Suricata 7/8 keywords, one file each, Detect<Keyword>.swift.
+            "flowint": .parse(DetectFlowint.flowint),
+            // Judged by RuleParser before the header (Suricata's pre-scan); here it only loads.
+            "requires": .parse(DetectRequires.requires),
+            "entropy": .parse(DetectEntropy.entropy),
+
             // Accepted, no effect on matching.
             "tag": .ignored,
             "prefilter": .ignored,

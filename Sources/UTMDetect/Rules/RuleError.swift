@@ -10,6 +10,9 @@ public struct RuleError: Error, Sendable, CustomStringConvertible {
         /// A keyword we do not implement; the rule is skipped, like Suricata does for keywords
         /// it does not know.
         case unsupported(keyword: String)
+        /// `requires` names a feature or version this engine does not meet: left out
+        /// silently, as Suricata does (DetectRequires.swift), counted apart.
+        case unmetRequirement
     }
 
     public var kind: Kind
@@ -34,6 +37,7 @@ public struct RuleError: Error, Sendable, CustomStringConvertible {
         case .unsupported(let k): return "\(loc): rule skipped: unsupported keyword '\(k)' (\(message))"
         case .malformed: return "\(loc): malformed rule: \(message)"
         case .invalid: return "\(loc): invalid rule: \(message)"
+        case .unmetRequirement: return "\(loc): rule skipped: requirements not met (\(message))"
         }
     }
 }

@@ -9,6 +9,9 @@ public struct RuleLoadReport: Sendable {
     public var errors: [RuleError] = []
     /// Rules skipped for an unsupported keyword, each with file and line.
     public var skipped: [RuleError] = []
+    /// Rules left out because their `requires` is not met (DetectRequires.swift): silent in
+    /// Suricata, so neither an error nor an unsupported keyword; each with file and line.
+    public var unmetRequirements: [RuleError] = []
     /// Non-fatal notes (duplicate sid replaced, flowbit checked but never set...).
     public var warnings: [String] = []
     /// What the rule filter files (disable/enable/drop/modify.conf) did, when some were given.
@@ -91,6 +94,15 @@ public struct RuleParser: Sendable {
         guard Substring(text.utf8[text.utf8.index(after: close)...]).trimmingSpaces.isEmpty else {
             throw .malformed("text after the closing ')'")
         }
+        // Suricata's pre-scan: a rule for another engine version or feature set is left out
+        // before anything else in it is parsed (it may use keywords we do not know).
+        let options = Self.splitOptions(Substring(text.utf8[text.utf8.index(after: open) ..< close]))
+        for option in options where option.hasPrefix("requires") {
+            guard let colon = option.utf8.firstIndex(of: 0x3A),
+                  Substring(option.utf8[..<colon]).trimmingSpaces == "requires" else { continue }
+            let value = Substring(option.utf8[option.utf8.index(after: colon)...]).trimmingSpaces
+            if !(try DetectRequires.met(value)) { throw RuleError(.unmetRequirement, "requires: \(value)") }
+        }
         let words = try headerWords(text[..<open])
         guard words.count == 7 else {
             throw .malformed("header has \(words.count) fields, expected 7 (action proto src sport dir dst dport)")
@@ -112,7 +124,7 @@ public struct RuleParser: Sendable {
                                  destination: dst, destinationPorts: dp, bidirectional: bidirectional),
             classifications: classifications, flowbitNames: flowbitNames)
         let table = KeywordRegistry.table
-        for option in Self.splitOptions(Substring(text.utf8[text.utf8.index(after: open) ..< close])) {
+        for option in options {
             let name: Substring, value: Substring?
             if let colon = option.utf8.firstIndex(of: 0x3A) {
                 name = Substring(option.utf8[..<colon]).trimmingSpaces
@@ -453,6 +465,8 @@ public struct RuleParser: Sendable {
             if case .unsupported(let k) = error.kind {
                 report.unsupportedKeywords[k, default: 0] += 1
                 report.skipped.append(error)
+            } else if error.kind == .unmetRequirement {
+                report.unmetRequirements.append(error)
             } else {
                 report.errors.append(error)
             }

@@ -210,6 +210,8 @@ public enum MatchElement: Sendable {
     case byteMath(ByteMathMatch)
     /// `base64_decode` and the `base64_data` elements run on what it decoded.
     case base64Decode(Base64DecodeMatch)
+    /// `entropy` (Suricata 8): the Shannon entropy of a window of the buffer (session 9).
+    case entropy(EntropyMatch)
 
     /// Whether this element's position depends on the previous match in the list.
     public var isRelative: Bool {
@@ -225,6 +227,7 @@ public enum MatchElement: Sendable {
         case .asn1: return false
         case .byteMath(let m): return m.relative
         case .base64Decode(let d): return d.relative
+        case .entropy: return false
         }
     }
 }
@@ -345,6 +348,9 @@ public enum HeaderMatch: Sendable, Equatable {
     /// `xbits` / `hostbits`: a bit kept per host or per IP pair (`HostBitOp`); the checks
     /// gate the rule like this list's other tests, the changes apply once it matched.
     case hostBit(HostBitOp)
+    /// `flowint` (session 9, DetectFlowint.swift): a per-flow integer test (gates the rule) or
+    /// change (applied once the rule matched), `FlowIntOp`.
+    case flowInt(FlowIntOp)
 }
 
 /// The IPv4 flag bits `PacketFacts.ipFragBits` carries, for `fragbits`.
@@ -528,5 +534,84 @@ public struct Signature: Sendable {
             }
         }
         return priority <= 1 ? 3 : priority == 2 ? 2 : 1
+    }
+}
+
+/// `entropy` (Suricata 8, DetectEntropy.swift): the Shannon entropy of a window of the buffer
+/// compared with a value.
+public struct EntropyMatch: Sendable, Equatable {
+    public enum Mode: UInt8, Sendable { case equal, notEqual, less, lessEqual, greater, greaterEqual }
+    public var mode: Mode
+    public var value: Double
+    /// Window start (only a positive offset moves it, as in Suricata) and length (0: to the end).
+    public var offset = 0
+    public var bytes = 0
+
+    public init(mode: Mode, value: Double, offset: Int = 0, bytes: Int = 0) {
+        self.mode = mode; self.value = value; self.offset = offset; self.bytes = bytes
+    }
+
+    /// Whether the window of `buf` has the entropy asked for; no match when it lies outside.
+    public func matches(_ buf: ByteView) -> Bool {
+        var start = 0, count = buf.count
+        if offset > 0 {
+            guard offset <= count else { return false }
+            start = offset
+            count &-= offset
+        }
+        if bytes > 0 {
+            guard bytes <= count else { return false }
+            count = bytes
+        }
+        let e = EntropyMatch.entropy(buf, start, count)
+        switch mode {
+        case .equal: return e == value
+        case .notEqual: return e != value
+        case .less: return e < value
+        case .lessEqual: return e <= value
+        case .greater: return e > value
+        case .greaterEqual: return e >= value
+        }
+    }
+
+    /// Shannon entropy in bits per byte of `count` bytes at `start` (0 for none): counts in a
+    /// 256-entry inline table, then log2(n) - sum(c * log2 c) / n.
+    public static func entropy(_ buf: ByteView, _ start: Int, _ count: Int) -> Double {
+        guard count > 0 else { return 0 }
+        var counts = InlineArray<256, UInt32>(repeating: 0)
+        var i = start
+        let end = start &+ count
+        while i < end {
+            let b = Int(buf.u8(i) ?? 0)
+            counts[b] &+= 1
+            i &+= 1
+        }
+        let n = Double(count)
+        var sum = 0.0
+        var k = 0
+        while k < 256 {
+            let c = counts[k]
+            if c > 1 { let d = Double(c); sum += d * log2(d) }
+            k &+= 1
+        }
+        let e = log2(n) - sum / n
+        return e < 0 ? 0 : e
+    }
+
+    /// log2 without Foundation or Glibc (this target has neither): the binary exponent plus
+    /// log2 of the significand m in [1, 2) from ln(m) = 2 atanh((m-1)/(m+1)), whose series
+    /// converges fast since |z| <= 1/3 (error below 1e-15 after 16 terms).
+    public static func log2(_ x: Double) -> Double {
+        guard x > 0, x.isFinite else { return x == 0 ? -.infinity : .nan }
+        let m = x.significand
+        let z = (m - 1) / (m + 1), z2 = z * z
+        var term = z, sum = 0.0
+        var k = 1.0
+        while k < 40 {
+            sum += term / k
+            term *= z2
+            k += 2
+        }
+        return Double(x.exponent) + 2 * sum / 0.6931471805599453
     }
 }

@@ -67,6 +67,14 @@ public struct Verifier: Sendable {
     /// This worker's `xbits`/`hostbits` store (nil when no rule uses them: checks then read
     /// "not set" and changes are dropped).
     public var hostBits: HostBitTable?
+    /// This worker's per-flow `flowint` values (nil when no rule uses them: tests then do not
+    /// match and changes are dropped) and the flow slot being verified (-1: no flow), set by
+    /// the engine at each inspection (`DetectEngine.run` / `runStream`).
+    public var flowInts: FlowIntTable?
+    public var flowSlot = -1
+    /// False while the engine re-verifies bytes it already inspected (the stream window's
+    /// kept bytes): flowint changes of that verification were applied the first time.
+    public var flowIntChanges = true
     /// Stream inspection: the stream offset of the payload buffer's first byte (0: the buffer
     /// begins at the stream's first byte, or it is a packet's payload). A rule's positions are
     /// the stream's, as Suricata's `stream_start_offset` makes them: a non-relative content's
@@ -187,6 +195,7 @@ public struct Verifier: Sendable {
             flowbits.apply(sig.flowbits[fi])
             fi &+= 1
         }
+        if let table = flowInts, flowIntChanges { applyFlowInts(sig.headerMatches, table) }
         if let table = hostBits {
             hi = 0
             while hi < sig.headerMatches.count {
@@ -195,6 +204,16 @@ public struct Verifier: Sendable {
             }
         }
         return .match(alert: !sig.noalert)
+    }
+
+    /// The rule matched: its `flowint` changes, in rule order. Out of line: few rules have any.
+    @inline(never)
+    func applyFlowInts(_ matches: [HeaderMatch], _ table: FlowIntTable) {
+        var i = 0
+        while i < matches.count {
+            if case .flowInt(let op) = matches[i], op.isChange { table.apply(op, slot: flowSlot) }
+            i &+= 1
+        }
     }
 
     /// `inspect` with the positions a stream chunk (`streamBase`) or an HTTP body inspection
@@ -310,6 +329,10 @@ public struct Verifier: Sendable {
             guard op.isCheck else { return true }
             guard let table = hostBits else { return op.kind == .isNotSet }
             return table.check(op, p)
+        case .flowInt(let op):
+            guard !op.isChange else { return true }
+            guard let table = flowInts else { return false }
+            return table.check(op, slot: flowSlot)
         case .fragBits(let bits, let modifier):
             guard p.ipVersion == 4 else { return false }
             let have = p.ipFragBits
@@ -421,6 +444,9 @@ public struct Verifier: Sendable {
             return run(elements, i &+ 1, buf, prevEnd)
         case .asn1(let o):
             if !o.matches(buf, prevEnd: prevEnd) { return .discontinue }
+            return run(elements, i &+ 1, buf, prevEnd)
+        case .entropy(let m):
+            if !m.matches(buf) { return .discontinue }
             return run(elements, i &+ 1, buf, prevEnd)
         case .base64Decode(let d):
             return runBase64(d, buf, prevEnd)
