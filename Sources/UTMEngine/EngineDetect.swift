@@ -159,7 +159,9 @@ extension Engine {
         // A retransmission that rewrote forwarded bytes is inspected as the receiver keeps it.
         let payload = detectCursor.flow.engineFlags & FlowBits.encrypted != 0
             ? ByteView.empty : (reassembler.conflictPayload ?? packet.payload)
-        d.inspectPacket(f, payload: payload, slot: detectCursor.slot, time: detectCursor.time) { i, alert in
+        let headers = PacketHeaderViews(ip: packet.ipPacket, ipHeaderLength: packet.ipHeaderLength,
+                                        transportHeaderLength: packet.transportHeaderLength)
+        d.inspectPacket(f, payload: payload, headers: headers, slot: detectCursor.slot, time: detectCursor.time) { i, alert in
             self.detectMatched(i, alert, f)
         }
         d.streamAsPacket = false
@@ -411,6 +413,13 @@ extension Engine {
             // Responses: only `dns.opcode` rules with flow:to_client (phase 2) inspect them.
             var f = detectFacts(direction, app: .dns, stream: false)
             f.dnsOpcode = parser.message.flags.opcode
+            // Session 9: dns.rrtype (the answers' types) and dns.rcode.
+            f.dnsRcode = parser.message.flags.rcode
+            var a = 0
+            while a < parser.message.answerCount {
+                if let answer = parser.message.answer(a), answer.section == DNSSection.answer { f.dnsRRTypes.add(answer.type) }
+                a &+= 1
+            }
             d.inspectApp(.dns, phase: 2, f, buffers: InspectionBuffers(), slot: detectCursor.slot, time: detectCursor.time) { s, alert in
                 self.detectMatched(s, alert, f)
             }
@@ -428,6 +437,8 @@ extension Engine {
                 detectCursor.dnsID = parser.message.id
                 var f = detectFacts(direction, app: .dns, stream: false)
                 f.dnsOpcode = parser.message.flags.opcode
+                f.dnsRcode = parser.message.flags.rcode
+                f.dnsRRTypes.add(question.type)
                 detectCursor.dnsQuestion = q
                 d.inspectApp(.dns, phase: 1, f, buffers: buffers, slot: detectCursor.slot, time: detectCursor.time) { s, alert in
                     self.detectMatched(s, alert, f)

@@ -552,9 +552,10 @@ public final class DetectDefinitions: @unchecked Sendable {
     /// Where a signature is evaluated; nil when it inspects buffers the engine cannot fill
     /// together (it is still kept, as a packet rule that never matches its buffers).
     public static func point(of s: Signature) -> InspectionPoint? {
-        var http = false, tls = false, dns = false, ssh = false, smb = false, payload = false
+        var http = false, tls = false, dns = false, ssh = false, smb = false, payload = false, header = false
         for l in s.lists {
             if l.buffer == .payload { payload = true }
+            else if l.buffer.isPacketHeader { header = true }
             else if l.buffer.isHTTP || l.buffer == .fileData { http = true }
             else if l.buffer.isTLS { tls = true }
             else if l.buffer.isDNS { dns = true }
@@ -566,6 +567,8 @@ public final class DetectDefinitions: @unchecked Sendable {
         if dns { return .dns }
         if ssh { return .ssh }
         if smb { return .smb }
+        // Packet header buffers exist on packets only (session 9): the payload is then the packet's.
+        if header { return .packet }
         if payload {
             return isPacketOnly(s) || !s.proto.admits(ipProto: 6) ? .packet : .stream
         }
@@ -578,7 +581,13 @@ public final class DetectDefinitions: @unchecked Sendable {
     }
 
     static func hasDNSOpcode(_ s: Signature) -> Bool {
-        s.headerMatches.contains { if case .dnsOpcode = $0 { return true } else { return false } }
+        // Session 9: dns.rrtype and dns.rcode are facts of the same messages.
+        s.headerMatches.contains {
+            switch $0 {
+            case .dnsOpcode, .dnsRRType, .dnsRcode: return true
+            default: return false
+            }
+        }
     }
 
     /// tls.cert_chain_len and the certificate validity keywords: facts of the Certificate message.

@@ -135,6 +135,8 @@ public final class DetectEngine {
     /// Per flow slot: `flowint` values (Verify/FlowInts.swift), nil unless a rule uses them;
     /// the verifier holds the same table. Reset wherever `bits` is (`resetFlowInts`).
     public let flowInts: FlowIntTable?
+    /// A rule reads `ipv4.hdr`, `tcp.hdr`... (DetectHeaderBuffers.swift): only then are they lent.
+    let usesHeaderBuffers: Bool
     var passed: [Bool]
     /// Per flow direction (slot * 2 + direction).
     var states: [MatchState]
@@ -264,6 +266,7 @@ public final class DetectEngine {
         flowIDs = Array(repeating: 0, count: cap)
         bits = Array(repeating: FlowBits(), count: cap)
         flowInts = definitions.usesFlowInts ? FlowIntTable(slots: cap) : nil
+        usesHeaderBuffers = BufferID.allCases.contains { $0.isPacketHeader && definitions.usesBuffer[Int($0.rawValue)] }
         passed = Array(repeating: false, count: cap)
         states = Array(repeating: MatchState(), count: cap * 2)
         tailSlot = Array(repeating: -1, count: cap * 2)
@@ -388,7 +391,7 @@ public final class DetectEngine {
     /// `onMatch(signatureIndex, alert)` is called for each matching signature, in evaluation
     /// order; returns true when a pass rule matched.
     @discardableResult
-    public func inspectPacket(_ facts: PacketFacts, payload: ByteView, slot: Int, time: Int64,
+    public func inspectPacket(_ facts: PacketFacts, payload: ByteView, headers: PacketHeaderViews = .none, slot: Int, time: Int64,
                               _ onMatch: (Int, Bool) -> Void) -> Bool {
         if slot >= 0 && passed[slot] { return true }
         beginCandidates()
@@ -428,6 +431,7 @@ public final class DetectEngine {
         guard !candidates.isEmpty else { return false }
         var buffers = InspectionBuffers()
         buffers[.payload] = payload
+        if usesHeaderBuffers { headers.fill(&buffers, ipVersion: facts.ipVersion, ipProto: facts.ipProto) }
         var f = facts
         f.isStream = false
         return run(f, buffers, slot: slot, time: time, passOnFlow: tcp, onMatch)

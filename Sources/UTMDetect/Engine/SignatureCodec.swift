@@ -153,6 +153,8 @@ enum SignatureCodec {
         case .appLayerProtocol(let m): w.u8(12); w.u32(m.mask); w.bool(m.negated); w.bool(m.unknown); w.u8(m.mode)
         case .hostBit(let op): w.u8(25); w.u8(op.kind.rawValue); w.u8(op.track.rawValue); w.u16(op.name); w.int(op.expire)
         // Session 9 (modernkw2) header tags from 240.
+        case .dnsRRType(let m): w.u8(241); w.intMatch(m)
+        case .dnsRcode(let m): w.u8(242); w.intMatch(m)
         case .flowInt(let op): w.u8(240); w.u8(op.kind.rawValue); w.u16(op.name); w.u32(op.target); w.bool(op.targetIsVariable)
         }
     }
@@ -602,6 +604,8 @@ enum SignatureCodec {
             let name = try r.u16(), expire = try r.int()
             guard Int(name) < flowbits, expire >= 0, expire <= Int(UInt32.max) else { throw Bad(reason: "bad xbits name or expire") }
             return .hostBit(HostBitOp(kind: kind, track: track, name: name, expire: expire))
+        case 241: return .dnsRRType(try r.intMatch())
+        case 242: return .dnsRcode(try r.intMatch())
         case 240:
             guard let kind = FlowIntOp.Kind(rawValue: try r.u8()) else { throw Bad(reason: "bad flowint operation") }
             let name = try r.u16(), target = try r.u32(), isVariable = try r.bool()

@@ -145,6 +145,8 @@ public enum KeywordRegistry {
             // Judged by RuleParser before the header (Suricata's pre-scan); here it only loads.
             "requires": .parse(DetectRequires.requires),
             "entropy": .parse(DetectEntropy.entropy),
+            "dns.rrtype": .parse(DetectDNSRRType.rrtype),
+            "dns.rcode": .parse(DetectDNSRRType.rcode),
 
             // Accepted, no effect on matching.
             "tag": .ignored,
@@ -175,6 +177,10 @@ public enum KeywordRegistry {
             t[name] = .parse(DetectBuffers.modifier(buffer, name))
         }
         for (name, buffer) in DetectBuffers.stickyBuffers {
+            t[name] = .parse(DetectBuffers.sticky(buffer, name))
+        }
+        // Packet header buffers (session 9, DetectHeaderBuffers.swift).
+        for (name, buffer) in DetectHeaderBuffers.keywords {
             t[name] = .parse(DetectBuffers.sticky(buffer, name))
         }
         // Buffer transforms (Keywords/Transforms/, session 6): dotprefix, to_lowercase, xor...

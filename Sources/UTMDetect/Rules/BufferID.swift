@@ -45,6 +45,11 @@ public enum BufferID: UInt8, CaseIterable, Sendable, Hashable, Comparable {
     /// `tls.alpn` (Suricata 8): the ClientHello's ALPN protocol names one per inspection, or
     /// the ServerHello's selected one (a multi-buffer).
     case tlsALPN
+    /// Session 9 (modernkw2), appended: the packet's raw headers (Suricata 6+'s `ipv4.hdr`,
+    /// `ipv6.hdr` with its extension headers, `tcp.hdr` with options, `udp.hdr`, `icmpv4.hdr`,
+    /// `icmpv6.hdr`), lent from the decoded packet (no copy) at the packet inspection point
+    /// only, and only when a rule uses them (`isPacketHeader`, DetectHeaderBuffers.swift).
+    case ipv4Header, ipv6Header, tcpHeader, udpHeader, icmpv4Header, icmpv6Header
 
     public static let count = BufferID.allCases.count
 
@@ -114,6 +119,12 @@ public enum BufferID: UInt8, CaseIterable, Sendable, Hashable, Comparable {
         case .smbNamedPipe: "smb.named_pipe"
         case .tlsSubjectAltName: "tls.subjectaltname"
         case .tlsALPN: "tls.alpn"
+        case .ipv4Header: "ipv4.hdr"
+        case .ipv6Header: "ipv6.hdr"
+        case .tcpHeader: "tcp.hdr"
+        case .udpHeader: "udp.hdr"
+        case .icmpv4Header: "icmpv4.hdr"
+        case .icmpv6Header: "icmpv6.hdr"
         }
     }
 
@@ -136,6 +147,10 @@ public enum BufferID: UInt8, CaseIterable, Sendable, Hashable, Comparable {
     }
     /// DNS names: `dns.query` and the session 7 multi-buffers.
     public var isDNS: Bool { self == .dnsQuery || self == .dnsQueriesRRName || self == .dnsAnswersRRName }
+    /// A packet header buffer: filled at the packet inspection point only, never a prefilter
+    /// buffer (no automaton scans headers; such rules are verified on each packet their
+    /// header admits).
+    public var isPacketHeader: Bool { rawValue >= BufferID.ipv4Header.rawValue && rawValue <= BufferID.icmpv6Header.rawValue }
     public var isSMB: Bool { self == .smbShare || self == .smbNamedPipe }
     public var isSSH: Bool { rawValue >= BufferID.sshProto.rawValue && rawValue <= BufferID.sshHasshServerString.rawValue }
 

@@ -7,7 +7,7 @@ public enum FastPatternSelection {
     public static func select(_ sig: inout Signature) {
         var best: (list: Int, element: Int, key: (Int, Int, Int))?
         var explicit: (list: Int, element: Int)?
-        for (li, list) in sig.lists.enumerated() {
+        for (li, list) in sig.lists.enumerated() where !list.buffer.isPacketHeader {
             for (ei, element) in list.elements.enumerated() {
                 guard case .content(let c) = element, !c.negated, !c.pattern.isEmpty else { continue }
                 if c.fastPattern { explicit = (li, ei) }

@@ -351,6 +351,10 @@ public enum HeaderMatch: Sendable, Equatable {
     /// `flowint` (session 9, DetectFlowint.swift): a per-flow integer test (gates the rule) or
     /// change (applied once the rule matched), `FlowIntOp`.
     case flowInt(FlowIntOp)
+    /// `dns.rrtype` / `dns.rcode` (Suricata 8, session 9, DetectDNSRRType.swift):
+    /// `PacketFacts.dnsRRTypes` (one matching suffices) and `dnsRcode`.
+    case dnsRRType(IntMatch)
+    case dnsRcode(IntMatch)
 }
 
 /// The IPv4 flag bits `PacketFacts.ipFragBits` carries, for `fragbits`.

@@ -8,36 +8,43 @@ import UTMCore
 /// lent them, so a table must not outlive the packet it was filled for.
 @frozen
 public struct InspectionBuffers: @unchecked Sendable {
-    /// 64, the bits of `present`: room for every BufferID (48 in session 6, 61 after session 7's
-    /// keywords) and those to come; a 65th id needs a second word of `present`.
-    public static let capacity = 64
-    @usableFromInline var views: InlineArray<64, ByteView>
+    /// 128, the bits of `present` (two words): room for every BufferID (48 in session 6, 61
+    /// after session 7's keywords, 67 after session 9's packet header buffers) and those to
+    /// come. Session 9 grew it from 64 (one word) when the header buffers passed 64 ids; a
+    /// 129th id needs a third word. Buffer ids stay below 128 anyway: the bundle's list byte
+    /// uses bit 7 for a transform chain (`SignatureCodec.transformFlag`).
+    public static let capacity = 128
+    @usableFromInline var views: InlineArray<128, ByteView>
     @usableFromInline var present: UInt64
+    @usableFromInline var presentHigh: UInt64
 
     public init() {
         views = InlineArray(repeating: ByteView.empty)
         present = 0
+        presentHigh = 0
     }
 
     @inlinable
     public subscript(id: BufferID) -> ByteView? {
         get {
             let i = Int(id.rawValue)
-            return present & (1 << UInt64(i)) != 0 ? views[i] : nil
+            let word = i < 64 ? present : presentHigh
+            return word & (1 << UInt64(i & 63)) != 0 ? views[i] : nil
         }
         set {
             let i = Int(id.rawValue)
+            let bit: UInt64 = 1 << UInt64(i & 63)
             if let newValue {
                 views[i] = newValue
-                present |= 1 << UInt64(i)
+                if i < 64 { present |= bit } else { presentHigh |= bit }
             } else {
-                present &= ~(1 << UInt64(i))
+                if i < 64 { present &= ~bit } else { presentHigh &= ~bit }
             }
         }
     }
 
     @inlinable
-    public mutating func removeAll() { present = 0 }
+    public mutating func removeAll() { present = 0; presentHigh = 0 }
 }
 
 /// What the verifier needs to know about the packet beyond its buffers.
@@ -107,6 +114,11 @@ public struct PacketFacts: Sendable {
     /// for `tls_cert_notbefore` & co.
     public var tlsCertNotBefore: Int64 = 0
     public var tlsCertNotAfter: Int64 = 0
+    /// Session 9: the DNS message's record types (a request's questions, a response's
+    /// answers) and its rcode (0xff: the facts are not a DNS message's), for `dns.rrtype` /
+    /// `dns.rcode`.
+    public var dnsRRTypes = DNSRRTypes()
+    public var dnsRcode: UInt8 = 0xff
 
     public init() {}
 }

@@ -329,6 +329,8 @@ public struct Verifier: Sendable {
             guard op.isCheck else { return true }
             guard let table = hostBits else { return op.kind == .isNotSet }
             return table.check(op, p)
+        case .dnsRRType(let m): return p.dnsRRTypes.any(m)
+        case .dnsRcode(let m): return p.dnsRcode != 0xff && m.matches(Int(p.dnsRcode))
         case .flowInt(let op):
             guard !op.isChange else { return true }
             guard let table = flowInts else { return false }
