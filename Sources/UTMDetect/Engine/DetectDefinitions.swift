@@ -632,14 +632,28 @@ public final class DetectDefinitions: @unchecked Sendable {
         return 1
     }
 
+    /// Suricata orders flowint writers before readers too (after flowbits): a counting rule
+    /// then sees the count the same packet's increment left (session 9).
+    static func flowintRank(_ s: Signature) -> Int {
+        var sets = false, tests = false
+        for case .flowInt(let op) in s.headerMatches {
+            if op.isChange { sets = true } else { tests = true }
+        }
+        if sets && !tests { return 0 }
+        if sets && tests { return 1 }
+        if tests { return 2 }
+        return 1
+    }
+
     static func evaluationOrder(_ sigs: [Signature], _ actions: ActionOrder = .standard) -> [Signature] {
-        let keyed = sigs.enumerated().map { (i, s) in (actions.rank(s.action), flowbitRank(s), i) }
+        let keyed = sigs.enumerated().map { (i, s) in (actions.rank(s.action), flowbitRank(s), flowintRank(s), i) }
         let order = keyed.sorted { a, b in
             if a.0 != b.0 { return a.0 < b.0 }
             if a.1 != b.1 { return a.1 < b.1 }
-            return a.2 < b.2
+            if a.2 != b.2 { return a.2 < b.2 }
+            return a.3 < b.3
         }
-        return order.map { sigs[$0.2] }
+        return order.map { sigs[$0.3] }
     }
 
     /// Renders the alert text once at load. Plain loops over the few metadata pairs (no

@@ -975,6 +975,9 @@ public final class DetectEngine {
                 case .content(let c):
                     if c.offset != nil || c.depth != nil || c.startsWith || c.endsWith { return true }
                 case .pcre: continue
+                // The whole inspected buffer's entropy reads no position (session 9); a window
+                // from `offset` or of `bytes` does.
+                case .entropy(let m): if m.offset > 0 || m.bytes > 0 { return true }
                 default: return true
                 }
             }
@@ -1016,6 +1019,7 @@ public final class DetectEngine {
                     // The stream keeps having byte N once it had it: only `!isdataat:N` ends.
                     if d.negated, case .constant(let v) = d.value { limit = Swift.min(limit, Swift.max(0, v)) }
                 case .pcre, .asn1, .length: continue
+                case .entropy(let m) where m.offset <= 0 && m.bytes == 0: continue
                 default: limit = Swift.min(limit, 1)
                 }
             }

@@ -579,7 +579,7 @@ public struct EntropyMatch: Sendable, Equatable {
     }
 
     /// Shannon entropy in bits per byte of `count` bytes at `start` (0 for none): counts in a
-    /// 256-entry inline table, then log2(n) - sum(c * log2 c) / n.
+    /// 256-entry inline table (on the stack), then the sum over byte values of -p log2 p.
     public static func entropy(_ buf: ByteView, _ start: Int, _ count: Int) -> Double {
         guard count > 0 else { return 0 }
         var counts = InlineArray<256, UInt32>(repeating: 0)
@@ -590,16 +590,16 @@ public struct EntropyMatch: Sendable, Equatable {
             counts[b] &+= 1
             i &+= 1
         }
+        // Suricata's sum of -p log2 p: exactly 0 for one byte value (log2 1 is 0 here too).
         let n = Double(count)
-        var sum = 0.0
+        var e = 0.0
         var k = 0
         while k < 256 {
             let c = counts[k]
-            if c > 1 { let d = Double(c); sum += d * log2(d) }
+            if c > 0 { let p = Double(c) / n; e -= p * log2(p) }
             k &+= 1
         }
-        let e = log2(n) - sum / n
-        return e < 0 ? 0 : e
+        return e
     }
 
     /// log2 without Foundation or Glibc (this target has neither): the binary exponent plus

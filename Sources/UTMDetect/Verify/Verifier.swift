@@ -448,6 +448,9 @@ public struct Verifier: Sendable {
             if !o.matches(buf, prevEnd: prevEnd) { return .discontinue }
             return run(elements, i &+ 1, buf, prevEnd)
         case .entropy(let m):
+            // A window from `offset` / of `bytes` is a position: on a later stream chunk it lies
+            // before these bytes (as byte_test's does).
+            if base != 0 && (m.offset > 0 || m.bytes > 0) { return .discontinue }
             if !m.matches(buf) { return .discontinue }
             return run(elements, i &+ 1, buf, prevEnd)
         case .base64Decode(let d):
