@@ -64,7 +64,9 @@ import UTMCore
 
     @Test func bufferTableFitsEveryBuffer() {
         #expect(BufferID.count <= InspectionBuffers.capacity)
-        #expect(BufferID.count <= 64)
+        // Session 9 grew the table past 64 (two words of `present`); a bundle's list byte keeps
+        // bit 7 for the transform flag, so ids stay below 128.
+        #expect(BufferID.count <= 128)
     }
 }
 
