@@ -11,8 +11,9 @@ import UTMSystem
 /// log → bind every queue (fails when a queue is taken) → install the iptables rules → start
 /// one worker thread per queue → READY=1. Signals are taken by the main thread only:
 /// SIGTERM/SIGINT: remove the rules (traffic flows uninspected), let the workers drain their
-/// queues, exit 0. SIGHUP: reload definitions aside and hand each worker a new engine, which
-/// it swaps in between two packets. A worker that fails stops the daemon with status 1;
+/// queues, exit 0. SIGHUP: build the new definitions aside and hand them to each worker, whose
+/// running engine adopts them between two packets and keeps its flows (a whole new engine only
+/// when the engine's own settings changed). A worker that fails stops the daemon with status 1;
 /// systemd restarts it, and `--queue-bypass` keeps traffic flowing meanwhile.
 
 let log: @Sendable (String) -> Void = { writeStandardError("utmd: \($0)") }
