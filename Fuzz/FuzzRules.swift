@@ -34,8 +34,14 @@ public func fuzzRules(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     facts.icmpSeq = view.u16(16) ?? 0
     facts.tlsVersion = view.u16(18) ?? 0
     facts.ipOptions = IPOptionFlags.present(in: view, headerLength: Int(view.u8(20) ?? 0) &* 4)
+    // Session 9: the input as a packet's headers (lengths from its bytes, possibly past its end).
+    PacketHeaderViews(ip: view, ipHeaderLength: Int(view.u8(21) ?? 0), transportHeaderLength: Int(view.u8(22) ?? 0))
+        .fill(&buffers, ipVersion: (view.u8(23) ?? 0) & 1 == 0 ? 4 : 6, ipProto: view.u8(24) ?? 0)
     var bits = FlowBits()
     var verifier = Verifier()
+    // Every flowint change and test of the loaded rules on one flow slot.
+    verifier.flowInts = FlowIntTable(slots: 1)
+    verifier.flowSlot = 0
     for sig in set.signatures {
         _ = verifier.verify(sig, packet: facts, buffers: buffers, flowbits: &bits)
         for list in sig.lists { _ = verifier.inspect(list, in: view) }

@@ -78,6 +78,21 @@ import UTMCore
         #expect(packet(d, "USER a", slot: -1) == [])
     }
 
+    @Test func flowintValuesSurviveADefinitionsUpdateByName() {
+        let old = DetectEngine(definitions: defs(Self.counting).0)
+        let slot = old.flowSlot(index: 2, flowID: 50)
+        _ = packet(old, "USER a", slot: slot)
+        _ = packet(old, "USER b", slot: slot)
+        // The new rules intern another name first, so "users" has another index, and no longer
+        // use "seen" (dropped).
+        let rules = "alert udp any any -> any 21 (msg:\"other\"; content:\"X\"; flowint:other,=,1; sid:9;)\n"
+            + "alert udp any any -> any 21 (msg:\"still counting\"; flow:to_server; content:\"USER\"; flowint:users,>=,2; sid:2;)\n"
+        let new = DetectEngine(definitions: defs(rules).0)
+        #expect(new.takeFlows(from: old))
+        #expect(new.flowInts?.values(slot).count == 1, "users kept, seen dropped")
+        #expect(packet(new, "USER c", slot: slot) == [2], "the count of 2 carried over")
+    }
+
     @Test func flowintReadsNothingWhereNoRuleUsesIt() {
         let d = DetectEngine(definitions: defs("alert tcp any any -> any any (msg:\"x\"; content:\"x\"; sid:1;)").0)
         #expect(d.flowInts == nil, "no table without a flowint rule")

@@ -154,3 +154,26 @@ extension DetectDefinitions {
         boxes.contains { box in box.sig.headerMatches.contains { if case .flowInt = $0 { true } else { false } } }
     }
 }
+
+extension FlowIntTable {
+    /// A definitions update keeps the flows (DetectEngineHandover.swift): each flow's values
+    /// under the new name table (`map`: old interned index → new), a name no new rule uses
+    /// dropped as its flowbits are. Allocation-free; runs once per update.
+    func take(from old: FlowIntTable, _ map: [UInt16?]) {
+        guard old.flows.count == flows.count else { return }
+        overflows = old.overflows
+        var i = 0
+        while i < flows.count {
+            var out = FlowInts()
+            let was = old.flows[i]
+            var k = 0
+            while k < was.count {
+                let name = Int(was.names[k])
+                if name < map.count, let new = map[name] { _ = out.store(new, was.values[k]) }
+                k &+= 1
+            }
+            flows[i] = out
+            i &+= 1
+        }
+    }
+}
