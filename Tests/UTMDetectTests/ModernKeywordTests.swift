@@ -113,19 +113,23 @@ import UTMCore
         #expect(d.stats.flowintOverflows == 2)
     }
 
-    @Test func flowintValuesWrapAt32Bits() {
+    @Test func flowintValuesWrapAt32BitsAndUnsetNamesAsSuricata() {
         var v = FlowInts()
         var ok = v.apply(FlowIntOp(kind: .sub, name: 1, target: 1))
         #expect(ok)
-        #expect(v.value(1) == UInt32.max, "an unset name counts as 0; 0 - 1 wraps as Suricata's uint32")
+        #expect(v.value(1) == nil, "- on an unset name leaves it unset")
         ok = v.apply(FlowIntOp(kind: .add, name: 1, target: 2))
         #expect(ok)
-        #expect(v.value(1) == 1)
-        #expect(!v.check(FlowIntOp(kind: .greater, name: 2, target: 0)), "comparisons on an unset name do not match")
-        #expect(!v.check(FlowIntOp(kind: .equal, name: 1, target: 9, targetIsVariable: true)), "nor against an unset variable")
+        #expect(v.value(1) == 2, "+ on an unset name sets it")
+        ok = v.apply(FlowIntOp(kind: .sub, name: 1, target: 3))
+        #expect(ok)
+        #expect(v.value(1) == UInt32.max, "2 - 3 wraps as Suricata's uint32")
+        #expect(!v.check(FlowIntOp(kind: .greater, name: 2, target: 0)), "comparisons of an unset name do not match")
+        #expect(v.check(FlowIntOp(kind: .greater, name: 1, target: 9, targetIsVariable: true)), "an unset value flowint is 0")
+        #expect(!v.check(FlowIntOp(kind: .equal, name: 1, target: 9, targetIsVariable: true)))
         ok = v.apply(FlowIntOp(kind: .set, name: 3, target: 9, targetIsVariable: true))
         #expect(ok)
-        #expect(v.value(3) == nil, "= from an unset variable leaves the value alone")
+        #expect(v.value(3) == 0, "= from an unset flowint sets 0")
     }
 
     @Test func flowintParseErrors() {

@@ -4,7 +4,8 @@ public struct FlowIntOp: Sendable, Equatable {
     public enum Kind: UInt8, Sendable {
         /// Changes, applied once the whole rule matched (Suricata's post-match list).
         case set, add, sub
-        /// Comparisons against a number or another flowint; no match while either is unset.
+        /// Comparisons against a number or another flowint (0 while unset); no match while the
+        /// compared flowint itself is unset.
         case less, lessEqual, equal, notEqual, greaterEqual, greater
         case isSet, notSet
     }
@@ -79,13 +80,7 @@ public struct FlowInts: Sendable {
         default: break
         }
         guard let a = mine else { return false }
-        let b: UInt32
-        if op.targetIsVariable {
-            guard let v = value(UInt16(truncatingIfNeeded: op.target)) else { return false }
-            b = v
-        } else {
-            b = op.target
-        }
+        let b = targetValue(op)
         switch op.kind {
         case .less: return a < b
         case .lessEqual: return a <= b
@@ -97,21 +92,23 @@ public struct FlowInts: Sendable {
         }
     }
 
-    /// Applies a `set`, `add` or `sub` as Suricata does: 32-bit values that wrap, an unset
-    /// name counts as 0 for `+`/`-`, a target flowint that is unset leaves the value alone.
-    /// False when the store was full (the caller counts it).
+    /// The value side: a number, or another flowint (0 while it is unset, as in Suricata).
+    @inlinable
+    func targetValue(_ op: FlowIntOp) -> UInt32 {
+        op.targetIsVariable ? value(UInt16(truncatingIfNeeded: op.target)) ?? 0 : op.target
+    }
+
+    /// Applies a `set`, `add` or `sub` as Suricata does: 32-bit values that wrap; `+` on an
+    /// unset name sets it to the value, `-` on an unset name leaves it unset. False when the
+    /// store was full (the caller counts it).
     public mutating func apply(_ op: FlowIntOp) -> Bool {
-        let b: UInt32
-        if op.targetIsVariable {
-            guard let v = value(UInt16(truncatingIfNeeded: op.target)) else { return true }
-            b = v
-        } else {
-            b = op.target
-        }
+        let b = targetValue(op)
         switch op.kind {
         case .set: return store(op.name, b)
         case .add: return store(op.name, (value(op.name) ?? 0) &+ b)
-        case .sub: return store(op.name, (value(op.name) ?? 0) &- b)
+        case .sub:
+            guard let a = value(op.name) else { return true }
+            return store(op.name, a &- b)
         default: return true
         }
     }
