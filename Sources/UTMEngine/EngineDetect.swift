@@ -412,12 +412,7 @@ extension Engine {
             var f = detectFacts(direction, app: .dns, stream: false)
             f.dnsOpcode = parser.message.flags.opcode
             // Session 9: dns.rrtype (the answers' types) and dns.rcode.
-            f.dnsRcode = parser.message.flags.rcode
-            var a = 0
-            while a < parser.message.answerCount {
-                if let answer = parser.message.answer(a), answer.section == DNSSection.answer { f.dnsRRTypes.add(answer.type) }
-                a &+= 1
-            }
+            Engine.fillDNSFacts(&f, parser.message)
             d.inspectApp(.dns, phase: 2, f, buffers: InspectionBuffers(), slot: detectCursor.slot, time: detectCursor.time) { s, alert in
                 self.detectMatched(s, alert, f)
             }

@@ -93,11 +93,15 @@ import UTMDetect
             alert dns any any -> any any (msg:"no AAAA"; dns.rrtype:28; sid:45;)
             alert dns any any -> any any (msg:"requests carry rcode 0"; dns.rcode:3; sid:46;)
             alert dns any any -> any any (msg:"answer types, not questions"; flow:to_client; dns.rrtype:16; sid:47;)
+            alert dns any any -> any any (msg:"with a question name"; dns.queries.rrname; content:"www.evil"; dns.rrtype:1; sid:48;)
+            alert dns any any -> any any (msg:"CNAME answer, question name"; dns.queries.rrname; content:"www.evil"; dns.rrtype:5; sid:49;)
             """
         let n = try S6.alerts(rules, frames)
         #expect(n[40] == 1 && n[41] == 1 && n[42] == 1, "\(n)")
         #expect(n[43] == 1 && n[44] == 1, "\(n)")
         #expect(n[45] == nil && n[46] == nil && n[47] == nil, "\(n)")
+        // Per-name phases: the query's question type, the response's answer types.
+        #expect(n[48] == 2 && n[49] == 1, "\(n)")
     }
 
     // MARK: Allocation
