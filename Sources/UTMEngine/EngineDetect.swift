@@ -412,7 +412,7 @@ extension Engine {
             var f = detectFacts(direction, app: .dns, stream: false)
             f.dnsOpcode = parser.message.flags.opcode
             // Session 9: dns.rrtype (the answers' types) and dns.rcode.
-            Engine.fillDNSFacts(&f, parser.message)
+            if d.usesDNSRecordFacts { Engine.fillDNSFacts(&f, parser.message) }
             d.inspectApp(.dns, phase: 2, f, buffers: InspectionBuffers(), slot: detectCursor.slot, time: detectCursor.time) { s, alert in
                 self.detectMatched(s, alert, f)
             }

@@ -219,7 +219,7 @@ extension Engine {
     func detectDNSNames(_ d: DetectEngine, _ parser: DNSParser, _ direction: Direction) {
         var f = detectFacts(direction, app: .dns, stream: false)
         f.dnsOpcode = parser.message.flags.opcode
-        Engine.fillDNSFacts(&f, parser.message)
+        if d.usesDNSRecordFacts { Engine.fillDNSFacts(&f, parser.message) }
         let slot = detectCursor.slot, time = detectCursor.time
         if d.uses(.dnsQueriesRRName) && parser.message.questionCount > 0 {
             d.beginInstances()

@@ -137,6 +137,9 @@ public final class DetectEngine {
     public let flowInts: FlowIntTable?
     /// A rule reads `ipv4.hdr`, `tcp.hdr`... (DetectHeaderBuffers.swift): only then are they lent.
     let usesHeaderBuffers: Bool
+    /// A rule reads `dns.rrtype` / `dns.rcode`: only then does the engine collect a DNS
+    /// message's record types for the facts (UTMEngine's `fillDNSFacts`).
+    public let usesDNSRecordFacts: Bool
     var passed: [Bool]
     /// Per flow direction (slot * 2 + direction).
     var states: [MatchState]
@@ -271,6 +274,14 @@ public final class DetectEngine {
         bits = Array(repeating: FlowBits(), count: cap)
         flowInts = definitions.usesFlowInts ? FlowIntTable(slots: cap) : nil
         usesHeaderBuffers = BufferID.allCases.contains { $0.isPacketHeader && definitions.usesBuffer[Int($0.rawValue)] }
+        usesDNSRecordFacts = definitions.boxes.contains { box in
+            box.sig.headerMatches.contains {
+                switch $0 {
+                case .dnsRRType, .dnsRcode: return true
+                default: return false
+                }
+            }
+        }
         passed = Array(repeating: false, count: cap)
         states = Array(repeating: MatchState(), count: cap * 2)
         tailSlot = Array(repeating: -1, count: cap * 2)
