@@ -128,6 +128,10 @@ public final class Engine {
         // Inline, a retransmission must not carry other bytes than those inspected and
         // forwarded: keep copies until acknowledged to check (EngineOverlap.swift).
         if !config.modes.ids { streamConfig.retainUnacked = true }
+        // IDS, data on a SYN joins the stream only once the receiver acknowledges it (the
+        // receiver may refuse it and read a retransmission with other bytes instead); inline it
+        // is inspected before the SYN is forwarded (FlowConfig.holdSynData).
+        if config.modes.ids { streamConfig.holdSynData = true }
         reassembler = TCPReassembler(config: streamConfig)
         eve = EVEWriter()
         let c = config

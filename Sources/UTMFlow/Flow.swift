@@ -59,6 +59,10 @@ public struct TCPStream: Sendable {
     public internal(set) var window: UInt32 = 0
     /// Sequence number of stream offset 0: ISN + 1 after a SYN, else the first data seen.
     public internal(set) var baseSeq: UInt32 = 0
+    /// Bytes of this side's SYN waiting aside in the queue (stream offsets 0 up to this) until
+    /// the receiver acknowledges or refuses them (FlowConfig.holdSynData); 0 when none. Nothing
+    /// of this direction is delivered meanwhile.
+    var synData: UInt32 = 0
     /// Out-of-order bytes queued in the segment pool: first node, and chunks held.
     var oooHead: Int32 = -1
     var oooChunks: Int32 = 0
