@@ -139,7 +139,12 @@ extension Engine {
         let flow = detectCursor.flow
         d.headerRulesDone = (f.direction == .toClient ? flow.packets.1 : flow.packets.0) > 1
         detectCursor.inPacketRules = true
-        d.streamAsPacket = f.ipProto == IPProto.tcp && !f.established && !packet.payload.isEmpty
+        // A SYN's data held for the receiver's answer (IDS) is inspected as the stream if taken;
+        // a retransmission of SYN data delivered before the handshake (inline) was never
+        // inspected as an established stream (README "SYN data and retransmissions, session 9").
+        d.streamAsPacket = f.ipProto == IPProto.tcp
+            && ((!f.established && !packet.payload.isEmpty && !reassembler.packetHeldSynData)
+                || reassembler.packetRepeatsSynData)
     }
 
     /// Stream chunks of a session that is not established (data on a SYN) are not inspected

@@ -72,6 +72,10 @@ public struct TCPStream: Sendable {
     var retTail: Int32 = -1
     var retChunks: Int32 = 0
 
+    /// End (stream offset) of the SYN's data delivered with the SYN (inline): those bytes were
+    /// read before the session was established, so a retransmission of them is inspected as a
+    /// packet (`TCPReassembler.packetRepeatsSynData`). A SYN carries at most 65,535 bytes.
+    var synDelivered: UInt16 = 0
     public internal(set) var synSeen = false
     public internal(set) var finSeen = false
     /// The peer acknowledged the FIN.

@@ -91,7 +91,22 @@ public struct TCPReassembler: Sendable {
 
     /// Forgets the previous packet's `conflictPayload`. The engine calls it for every packet.
     @inline(__always)
-    public mutating func beginPacket() { patchLength = -1 }
+    public mutating func beginPacket() {
+        patchLength = -1
+        packetHeldSynData = false
+        packetRepeatsSynData = false
+    }
+
+    /// The last TCP packet was a SYN whose data is held until the receiver answers
+    /// (FlowConfig.holdSynData): its bytes reach stream inspection if the receiver takes them,
+    /// so stream rules need not read them as a packet. Valid until the next `beginPacket`.
+    public private(set) var packetHeldSynData = false
+    /// The last TCP packet added nothing to the stream and repeats bytes of a SYN's data that
+    /// were delivered with the SYN, before the session was established: stream rules read it as
+    /// a packet, as Suricata inspects a segment it does not add to the stream, or a client
+    /// whose TFO data was refused could send its first bytes past every `flow:established`
+    /// rule. Valid until the next `beginPacket`.
+    public private(set) var packetRepeatsSynData = false
 
     /// Non-nil when the last TCP packet repeated forwarded bytes with different data (an
     /// overlap evasion attempt, inline): its payload with the forwarded bytes in place, which
@@ -381,6 +396,7 @@ public struct TCPReassembler: Sendable {
             if end <= next {
                 if payload.count == 1 && start == next - 1 { counters.keepAlives &+= 1 }
                 else { counters.retransmissions &+= 1 }
+                if !syn && start < Int64(s.synDelivered) { packetRepeatsSynData = true }
                 payload = .empty
             } else if payload.count == 1 && start == next && peerWindowZero {
                 // The receiver has no room: it drops this byte and the sender repeats it.
@@ -401,6 +417,7 @@ public struct TCPReassembler: Sendable {
             if insert(&s, payload, 0, peerChunks: peerChunks) {
                 s.synData = UInt32(payload.count)
                 counters.synDataHeld &+= 1
+                packetHeldSynData = true
                 return
             }
             // No room to hold it: delivered as it came, as before (the limit is counted).
@@ -436,6 +453,9 @@ public struct TCPReassembler: Sendable {
             }
         }
         drain(&s, d, payload, start, deliver)
+        if syn && start == 0 && end > 0 && s.synDelivered == 0 {
+            s.synDelivered = UInt16(truncatingIfNeeded: Swift.min(end, Int64(UInt16.max)))
+        }
     }
 
     /// Queues the new bytes of an out-of-order segment. Where queued bytes differ, the

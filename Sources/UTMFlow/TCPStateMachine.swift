@@ -101,7 +101,9 @@ enum TCPStateMachine {
                              && Int32(bitPattern: p.ack &- peer.sendNext) <= 0) {
                         valid = false
                     } else if state == .none || state == .synSent {
-                        next = .synRecv
+                        // The server took the SYN's data (TCP Fast Open): the session is up,
+                        // as Suricata sets it, so that data is inspected as established.
+                        next = peer.synSeen && p.ack != peer.isn &+ 1 ? .established : .synRecv
                     }
                 } else if state == .none {
                     next = .synSent

@@ -20,7 +20,8 @@ import UTMDecode
         #expect(h.streams[0].isEmpty)  // not answered yet
         h.send(.toClient, [.syn, .ack], seq: 5000, ack: 105)
         #expect(h.streams[0] == bytes("HELO") && h.chunks.first?.streamOffset == 0)
-        #expect(h.flow.tcpState == .synRecv && h.table.counters.tcpInvalid == 0)
+        // Suricata: a SYN/ACK taking the SYN's data establishes the session.
+        #expect(h.flow.tcpState == .established && h.table.counters.tcpInvalid == 0)
         h.send(.toServer, .ack, seq: 105, ack: 5001)
         #expect(h.flow.tcpState == .established)
         h.send(.toServer, [.ack, .psh], seq: 105, ack: 5001, data: bytes(" you"))
@@ -133,6 +134,35 @@ import UTMDecode
         h.send(.toClient, [.syn, .ack], seq: 5000, ack: 110)
         #expect(h.table.counters.tcpInvalid == 1 && h.flow.tcpState == .synSent)
         h.send(.toClient, [.syn, .ack], seq: 5000, ack: 105)
-        #expect(h.table.counters.tcpInvalid == 1 && h.flow.tcpState == .synRecv)
+        #expect(h.table.counters.tcpInvalid == 1 && h.flow.tcpState == .established)
+    }
+
+    /// The per-packet marks the engine reads: a SYN whose data is held (IDS), and inline a
+    /// retransmission of SYN data delivered before the handshake (inspected as a packet).
+    @Test func perPacketMarks() {
+        var held = Harness(ids())
+        held.reasm.beginPacket()
+        held.send(.toServer, .syn, seq: 100, data: bytes("HELO"))
+        #expect(held.reasm.packetHeldSynData && !held.reasm.packetRepeatsSynData)
+        held.reasm.beginPacket()
+        #expect(!held.reasm.packetHeldSynData)
+
+        var c = testConfig()
+        c.retainUnacked = true
+        var inline = Harness(c)
+        inline.send(.toServer, .syn, seq: 100, data: bytes("HELO"))
+        #expect(!inline.reasm.packetHeldSynData)
+        inline.send(.toClient, [.syn, .ack], seq: 5000, ack: 101)
+        inline.send(.toServer, .ack, seq: 101, ack: 5001)
+        inline.reasm.beginPacket()
+        inline.send(.toServer, [.ack, .psh], seq: 101, ack: 5001, data: bytes("HE"))
+        #expect(inline.reasm.packetRepeatsSynData)
+        inline.reasm.beginPacket()
+        inline.send(.toServer, [.ack, .psh], seq: 105, ack: 5001, data: bytes("more"))
+        #expect(!inline.reasm.packetRepeatsSynData)
+        inline.reasm.beginPacket()
+        inline.send(.toServer, [.ack, .psh], seq: 105, ack: 5001, data: bytes("more"))
+        #expect(!inline.reasm.packetRepeatsSynData)  // a retransmission past the SYN's data
+        #expect(inline.streams[0] == bytes("HELOmore"))
     }
 }
