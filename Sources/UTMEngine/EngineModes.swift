@@ -141,10 +141,13 @@ extension Engine {
         detectCursor.inPacketRules = true
         // A SYN's data held for the receiver's answer (IDS) is inspected as the stream if taken;
         // a retransmission of SYN data delivered before the handshake (inline) was never
-        // inspected as an established stream (README "SYN data and retransmissions, session 9").
+        // inspected as an established stream; IDS, a retransmission with other bytes than the
+        // stream's carries bytes the receiver may read instead (README "SYN data and
+        // retransmissions, session 9"). Identical retransmissions are not read again.
         d.streamAsPacket = f.ipProto == IPProto.tcp
             && ((!f.established && !packet.payload.isEmpty && !reassembler.packetHeldSynData)
-                || reassembler.packetRepeatsSynData)
+                || reassembler.packetRepeatsSynData
+                || (config.modes.ids && reassembler.conflictPayload != nil))
     }
 
     /// Stream chunks of a session that is not established (data on a SYN) are not inspected

@@ -167,6 +167,52 @@ import UTMFlow
         }
     }
 
+    /// A retransmission with other bytes before the server acknowledged the first ones. IDS:
+    /// the stream keeps the first bytes, and the other bytes (which the receiver may keep) are
+    /// read by stream rules as a packet, `only_stream` ones excepted. Inline: not forwarded.
+    @Test func retransmissionWithOtherBytes() {
+        for ids in [true, false] {
+            let sport: UInt16 = ids ? 48809 : 48810
+            var frames = Self.session(sport, synData: "", accepted: false, later: [(0, "GOOD one")])
+            let isn: UInt32 = 4_000_000 + UInt32(sport) * 100
+            frames.insert(T.ip(v6: false, proto: 6, toServer: true,
+                               T.tcp(sport, Self.dport, seq: isn &+ 1, ack: 9_000_001, flags: T.psh | T.ackFlag,
+                                     Array("EVIL one".utf8))), at: 4)
+            let r = Self.run(frames, ids: ids)
+            if ids {
+                #expect(r.alerts == [6: 1, 7: 1], "\(r.alerts)")
+                #expect(!r.verdicts.contains(.drop))
+            } else {
+                #expect(r.alerts.isEmpty, "\(r.alerts)")
+                #expect(r.verdicts[4] == .drop)
+            }
+            #expect(r.counters.overlapConflicts == 1)
+        }
+        // A stream-only rule never reads the packet.
+        let only = """
+            alert tcp any any -> any any (flow:established,to_server,only_stream; content:"EVIL"; sid:8;)
+            alert tcp any any -> any any (flow:established,to_server,only_stream; content:"GOOD"; sid:9;)
+            """
+        var parser = RuleParser()
+        parser.load(text: only, file: "only.rules")
+        var config = EngineConfig()
+        config.modes.ids = true
+        let engine = Engine(config: config)
+        engine.loadDetection(DetectDefinitions(ruleSet: parser.finish()))
+        var frames = Self.session(48811, synData: "", accepted: false, later: [(0, "GOOD one")])
+        frames.insert(T.ip(v6: false, proto: 6, toServer: true,
+                           T.tcp(48811, Self.dport, seq: 4_000_000 + 48811 * 100 + 1, ack: 9_000_001,
+                                 flags: T.psh | T.ackFlag, Array("EVIL one".utf8))), at: 4)
+        var out: [UInt8] = []
+        for i in frames.indices {
+            _ = frames[i].withByteView { engine.process(frame: $0, linkType: .ethernet, timestamp: Timestamp(seconds: 1_700_000_000, micros: Int32(i)), wireLength: $0.count) }
+            out += engine.eve.buffer
+            engine.eve.reset()
+        }
+        let text = String(decoding: out, as: UTF8.self)
+        #expect(text.contains("\"signature_id\":9") && !text.contains("\"signature_id\":8"))
+    }
+
     /// Held SYN data and its resolution allocate nothing per packet (accepted and refused TFO
     /// sessions, IDS).
     @Test func synDataDoesNotAllocate() {
@@ -179,6 +225,11 @@ import UTMFlow
         for k in 0 ..< 8 {
             traffic += Self.session(UInt16(48820 + k), synData: k % 2 == 0 ? "HELO \(k)" : "zz", accepted: k % 2 == 0,
                                     later: [(0, "HELO EVIL \(k)"), (0, "HELO EVIL \(k)"), (12, " more")])
+            // A retransmission with other bytes before the ACK (IDS reads it as a packet).
+            traffic.insert(T.ip(v6: false, proto: 6, toServer: true,
+                                T.tcp(UInt16(48820 + k), Self.dport, seq: 4_000_000 + UInt32(48820 + k) * 100 + 1,
+                                      ack: 9_000_001, flags: T.psh | T.ackFlag, Array("OTHER BYTES".utf8))),
+                           at: traffic.count - 9)
         }
         var held: UInt64 = 0
         let n = steadyStateAllocations(engine, traffic, rounds: 10) { held = engine.reassembler.counters.synDataHeld }
