@@ -113,6 +113,18 @@ import UTMFlow
         #expect(!r.verdicts.contains(.drop))
     }
 
+    /// The retransmission after a refusal split over two segments, in and out of order: the
+    /// first-bytes rule still fires once (IDS).
+    @Test func idsRefusedSynDataSplitRetransmission() {
+        let inOrder = Self.session(48812, synData: "zz", accepted: false, later: [(0, "HE"), (2, "LO EVIL")])
+        #expect(Self.run(inOrder, ids: true).alerts == [1: 1, 3: 2, 4: 1, 6: 1, 7: 1])
+        // "LO EVIL" before "HE", the server's ACK after both.
+        let s = Self.session(48813, synData: "zz", accepted: false, later: [(0, "HE"), (2, "LO EVIL")])
+        let swapped = Array(s[0...2]) + [s[5], s[3]] + Array(s[6...])
+        let r = Self.run(swapped, ids: true)
+        #expect(r.alerts[1] == 1 && r.alerts[4] == 1 && r.alerts[2] == nil, "\(r.alerts)")
+    }
+
     /// Inline the SYN's bytes were inspected and forwarded before the server answered: a
     /// retransmission with other bytes is not forwarded (the connection cannot carry them), and
     /// nothing the server could read goes uninspected.

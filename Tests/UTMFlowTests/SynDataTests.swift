@@ -103,6 +103,25 @@ import UTMDecode
         #expect(partial.streams[0] == bytes("abcdef"))
     }
 
+    /// The retransmission after a refusal split in two and out of order: the stream is still
+    /// the server's view, from offset 0, without a gap.
+    @Test func splitRetransmissionAfterRefusal() {
+        for order in [[0, 1], [1, 0]] {
+            var h = Harness(ids())
+            h.send(.toServer, .syn, seq: 100, data: bytes("zzzz"))
+            h.send(.toClient, [.syn, .ack], seq: 5000, ack: 101)
+            let parts: [(UInt32, String)] = [(101, "HE"), (103, "LO EVIL")]
+            for k in order { h.send(.toServer, [.ack, .psh], seq: parts[k].0, ack: 5001, data: bytes(parts[k].1)) }
+            #expect(h.streams[0] == bytes("HELO EVIL"), "order \(order)")
+            #expect(h.chunks.allSatisfy { !$0.gapBefore } && h.reasm.poolChunksInUse == 0)
+        }
+    }
+
+    /// The per-direction state stays within the flow record's budget (two per slot, all resident).
+    @Test func streamStateKeepsItsSize() {
+        #expect(MemoryLayout<TCPStream>.size <= 88)
+    }
+
     /// Held bytes with a host policy: the SYN's refused bytes never meet the retransmission.
     @Test func refusedSynDataUnderHeldBytes() {
         var h = Harness(ids { c in
