@@ -118,7 +118,10 @@ public final class Engine {
     /// Per flow slot: flow id << 16 | alerts that carried its transaction (EngineAlertTx.swift).
     var alertTxLogged: [UInt64] = []
 
-    public init(config: EngineConfig = .init()) {
+    /// `definitions`: built for this configuration's flow table (`EngineDefinitions(config:
+    /// flowCapacity: Engine.flowCapacity(config))`), taken as they are; nil: the
+    /// configuration's own, without IPS rules (`loadDetection`).
+    public init(config: EngineConfig = .init(), definitions: EngineDefinitions? = nil) {
         self.config = config
         decoder = Decoder(config: config.decoder)
         flows = FlowTable(config: config.flow)
@@ -128,8 +131,14 @@ public final class Engine {
         // forwarded, so they win and nothing waits.
         if config.modes.ids && !streamConfig.hostOSPolicies.isEmpty { streamConfig.holdUntilAcked = true }
         // Inline, a retransmission must not carry other bytes than those inspected and
-        // forwarded: keep copies until acknowledged to check (EngineOverlap.swift).
-        if !config.modes.ids { streamConfig.retainUnacked = true }
+        // forwarded: keep copies until acknowledged to check (EngineOverlap.swift). IDS keeps
+        // them too, to know a retransmission whose bytes differ from the stream's: the receiver
+        // may read those, so stream rules read it as a packet.
+        streamConfig.retainUnacked = true
+        // IDS, data on a SYN joins the stream only once the receiver acknowledges it (the
+        // receiver may refuse it and read a retransmission with other bytes instead); inline it
+        // is inspected before the SYN is forwarded (FlowConfig.holdSynData).
+        if config.modes.ids { streamConfig.holdSynData = true }
         reassembler = TCPReassembler(config: streamConfig)
         eve = EVEWriter()
         let c = config
@@ -154,12 +163,22 @@ public final class Engine {
         ssh = SlotPool(limit: c.maxSSHStates) { SSHParser(config: c.ssh) }
         ftp = SlotPool(limit: c.maxFTPStates) { FTPParser(config: c.ftp) }
         dns = DNSParser(config: c.dns)
-        let stages = EngineDefinitions(config: c, flowCapacity: flows.capacity)
+        let capacity = flows.capacity
+        let given = definitions.flatMap { $0.flowCapacity == capacity ? $0 : nil }
+        let stages = given ?? EngineDefinitions(config: c, flowCapacity: capacity)
         webFilter = stages.webFilter
         appID = stages.appID
         av = stages.av
         fw = stages.fw
         alertTxLogged = Array(repeating: 0, count: flows.capacity)
+        guard given != nil else { return }
+        detect = stages.detect
+        // Observers do not run in an initializer: what `detect`'s didSet does.
+        detect?.reserveBodyPieces(transactions: config.http.maxPendingTransactions)
+        self.config.webFilter = stages.webFilterPolicy
+        self.config.appID = stages.appIDSettings
+        self.config.antivirus = stages.antivirus
+        self.config.firewall = stages.firewall
     }
 
     // MARK: Per packet

@@ -1,4 +1,5 @@
 import UTMDetect
+import UTMFlow
 import UTMWebFilter
 
 /// What a definitions update replaces in a running engine: the IPS rules, the web filter's
@@ -13,6 +14,9 @@ import UTMWebFilter
 public final class EngineDefinitions {
     /// The flow table capacity the per-flow tables are sized for.
     public let flowCapacity: Int
+    /// The engine limits its configuration set (antivirus raises body and stream limits): an
+    /// engine built with other limits cannot adopt these definitions.
+    let limits: Limits
     let webFilterPolicy: WebFilterPolicy?
     let appIDSettings: AppIDSettings
     let antivirus: EngineAntivirusConfig?
@@ -25,6 +29,7 @@ public final class EngineDefinitions {
 
     public init(config c: EngineConfig, flowCapacity: Int) {
         self.flowCapacity = flowCapacity
+        limits = Limits(c)
         webFilterPolicy = c.webFilter
         appIDSettings = c.appID
         antivirus = c.antivirus
@@ -45,7 +50,25 @@ public final class EngineDefinitions {
     }
 }
 
+extension EngineDefinitions {
+    /// What of an engine's configuration the definitions' companions change (`applyAntivirus`).
+    struct Limits: Equatable {
+        var streamDepth: Int
+        var httpBody: Int64
+        var http2Body: Int64
+        init(_ c: EngineConfig) {
+            streamDepth = Int(c.flow.streamDepth)
+            httpBody = Int64(c.http.maxBodyInspect)
+            http2Body = Int64(c.http2.maxBodyInspect)
+        }
+    }
+}
+
 extension Engine {
+    /// The flow table capacity an engine built with `config` has: what its definitions are
+    /// sized for.
+    public static func flowCapacity(_ config: EngineConfig) -> Int { FlowTable.capacity(for: config.flow) }
+
     static func detectConfig(flowCapacity: Int) -> DetectConfig {
         var c = DetectConfig()
         c.flowCapacity = flowCapacity
@@ -55,8 +78,9 @@ extension Engine {
     /// Takes new definitions between two packets, keeping the flows: flow table, reassembly,
     /// app-layer parsers and what each module knows of a flow in progress, as far as it does not
     /// name the old definitions (DetectEngineHandover.swift for detection). False, with nothing
-    /// changed, when `next` was sized for another flow table or detection pools: the caller
-    /// then restarts the engine.
+    /// changed, when `next` was sized for another flow table or detection pools, or its
+    /// configuration set other body/stream limits (antivirus switched on or off): the caller then
+    /// builds a new engine.
     ///
     /// Per module:
     /// - IPS: `DetectEngine.takeFlows` (flowbits by name, stream tails, body bytes kept).
@@ -64,13 +88,14 @@ extension Engine {
     ///   holds its database); files that begin afterwards use the new one. Their table moves
     ///   over when both sides have AV with the same mail pool; AV switched off drops them.
     /// - Application identification: the flows' detection state stays (built-in detectors);
-    ///   the new restrictions apply from the next packet.
+    ///   new restrictions apply when App-ID next decides on a flow (a flow identified before the
+    ///   update keeps its verdict, as it did with a whole new engine).
     /// - Firewall mode: `accept:flow` and blocked flows and each direction's hook progress stay
     ///   (Suricata 8 keeps a flow's firewall verdict across a reload); the new rules judge the
     ///   rest.
     /// - Web filter: no per-flow state; the next request is judged with the new policy.
     public func adopt(_ next: EngineDefinitions) -> Bool {
-        guard next.flowCapacity == flows.capacity else { return false }
+        guard next.flowCapacity == flows.capacity, next.limits == EngineDefinitions.Limits(config) else { return false }
         if let new = next.detect, let old = detect, !new.takeFlows(from: old) { return false }
         detect = next.detect
         webFilter = next.webFilter

@@ -90,16 +90,25 @@ enum Definitions {
         return DetectDefinitions(ruleSet: set)
     }
 
+    /// Whether engines built from `fresh` (engine configuration `ec`) are the running ones with
+    /// other definitions: the same engine settings and bypass, and the same limits the
+    /// definitions raise (antivirus switched on lifts body and stream depth limits to its file
+    /// size, which the running parsers and reassembler were built without). Then the running
+    /// engines adopt the new definitions and keep their flows; otherwise whole engines are built.
+    static func sameEngine(_ fresh: DaemonConfig, _ ec: EngineConfig, as running: DaemonConfig, _ runningEC: EngineConfig) -> Bool {
+        fresh.engineSettings == running.engineSettings && fresh.bypass == running.bypass
+            && ec.flow.streamDepth == runningEC.flow.streamDepth && ec.flow.capacity == runningEC.flow.capacity
+            && ec.http.maxBodyInspect == runningEC.http.maxBodyInspect
+            && ec.http2.maxBodyInspect == runningEC.http2.maxBodyInspect
+    }
+
     /// One worker's engine: the shared configuration plus its own parsed rules. `sharing`:
     /// the per-host detection state (thresholds, host bits) of the engine built before it from
     /// the same configuration (the first worker's), which this one shares.
     static func makeEngine(_ config: EngineConfig, _ c: DaemonConfig, sharing: SharedHostState? = nil,
                            warn: (String) -> Void) throws -> Engine {
-        let engine = Engine(config: config)
-        let defs = try makeDefinitions(config, c, flowCapacity: engine.flows.capacity, sharing: sharing, warn: warn)
-        // A fresh engine has no flows: adopting cannot fail (same capacity, nothing to carry).
-        guard engine.adopt(defs) else { throw ConfigError("internal: new definitions do not fit the new engine") }
-        return engine
+        let defs = try makeDefinitions(config, c, flowCapacity: Engine.flowCapacity(config), sharing: sharing, warn: warn)
+        return Engine(config: config, definitions: defs)
     }
 
     /// One worker's definitions (rules, their thresholds, firewall rules, and the configuration's

@@ -64,8 +64,16 @@ final class Worker: @unchecked Sendable {
     }
 
     /// Offers new definitions or a new engine; the worker takes them between two packets.
+    /// New definitions offered while a new engine waits (two reloads before this worker's next
+    /// packet) go into that engine, so the engine's new settings are not lost.
     func offer(_ content: EngineHandover.Content) {
-        pending.withLock { $0 = EngineHandover(content) }
+        pending.withLock { slot in
+            if case .definitions(let defs) = content, let waiting = slot, case .engine(let engine) = waiting.content,
+               engine.adopt(defs) {
+                return
+            }
+            slot = EngineHandover(content)
+        }
         hasPending.store(true, ordering: .releasing)
     }
 

@@ -163,6 +163,7 @@ log("running: queues \(config.queues.lowerBound)-\(config.queues.upperBound), \(
 // 5. Signals, watchdog, worker health.
 /// The configuration the workers' engines run with (the start's, then each reload's).
 var running = config
+var runningEngine = engineConfig
 
 @MainActor func reload() {
     notify.send("RELOADING=1")
@@ -179,8 +180,9 @@ var running = config
         // every worker on the running rules); the others share the first's per-host state,
         // which takes over the running one's (thresholds, host bits) right before the offers,
         // so little that the workers count meanwhile is lost.
-        let keepFlows = fresh.engineSettings == running.engineSettings && fresh.bypass == running.bypass
+        let keepFlows = Definitions.sameEngine(fresh, ec, as: running, runningEngine)
         var offers: [EngineHandover.Content] = []
+        var newCapacity = flowCapacity
         var nextHostState: SharedHostState?
         for _ in workers {
             if keepFlows {
@@ -191,6 +193,7 @@ var running = config
                 let engine = try Definitions.makeEngine(ec, fresh, sharing: nextHostState, warn: log)
                 if nextHostState == nil { nextHostState = engine.detect?.hostState }
                 offers.append(.engine(engine))
+                newCapacity = engine.flows.capacity
             }
         }
         // Zones and pair policies, once the engines are built (a bad rule file leaves the
@@ -211,6 +214,8 @@ var running = config
         for (w, o) in zip(workers, offers) { w.offer(o) }
         sharedHostState = nextHostState
         running = fresh
+        runningEngine = ec
+        flowCapacity = newCapacity
         log("reload: new definitions handed to \(workers.count) worker(s)")
         control?.definitionsReloaded(daemonFacts(fresh, mode: mode.rawValue))
     } catch {

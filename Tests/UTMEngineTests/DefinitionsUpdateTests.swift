@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import UTMAntivirus
 import UTMCore
 @testable import UTMDetect
 @testable import UTMEngine
@@ -41,13 +42,14 @@ import UTMCore
 
     /// Runs `frames`, updating the definitions before frame `at`: adopted by the running
     /// engine (`keepFlows`) or with a new engine after finishing the old one (the old way).
-    static func run(_ frames: [[UInt8]], updateAt at: Int, keepFlows: Bool) -> Outcome {
+    static func run(_ frames: [[UInt8]], updateAt at: Int?, keepFlows: Bool,
+                    before: String = DefinitionsUpdateTests.before, after: String = DefinitionsUpdateTests.after) -> Outcome {
         var engine = Engine(config: EngineConfig())
         engine.loadDetection(definitions(before))
         var out: [UInt8] = []
         var outcome = Outcome()
         for i in frames.indices {
-            if i == at {
+            if let at, i == at {
                 if keepFlows {
                     let next = EngineDefinitions(config: EngineConfig(), flowCapacity: engine.flows.capacity)
                     next.loadDetection(definitions(after))
@@ -117,6 +119,58 @@ import UTMCore
         other.loadDetection(Self.definitions(Self.after))
         #expect(!engine.adopt(other))
         #expect(engine.detect?.defs.count == 1)
+    }
+
+    /// A response body held past its first inspection, whose match lies in the kept window: an
+    /// unchanged rule does not alert again on it after the update (its matched list is mapped
+    /// by gid:sid, not forgotten).
+    @Test func bodyMatchNotRepeatedByAnUnchangedRule() {
+        let rule = """
+            alert http any any -> any any (msg:"evil body"; flow:to_client; file_data; content:"EVILMARK"; sid:500;)
+            """
+        let other = """
+            alert tcp any any -> any any (msg:"first in the new order"; content:"never-here"; sid:501;)
+            """
+        var first = [UInt8](repeating: UInt8(ascii: "a"), count: 41 * 1024)
+        for (k, c) in "EVILMARK".utf8.enumerated() { first[30000 + k] = c }
+        let second = String(repeating: "b", count: 10 * 1024), third = String(repeating: "c", count: 5 * 1024)
+        let head = "HTTP/1.1 200 OK\r\nContent-Length: \(first.count + second.utf8.count + third.utf8.count)\r\n\r\n"
+        let frames = StreamWindowEngineTests.session(sport: 48803, client: [Self.request("/f")],
+                                                     server: [head + String(decoding: first, as: UTF8.self), second, third])
+        #expect(Self.run(frames, updateAt: nil, keepFlows: true, before: rule, after: rule).alerts == [500: 1])
+        // The update renumbers the rule (another comes first): still one alert.
+        let kept = Self.run(frames, updateAt: 7, keepFlows: true, before: rule, after: other + "\n" + rule)
+        #expect(kept.adopted && kept.alerts == [500: 1])
+    }
+
+    /// A header-only rule (IP-only, as IP reputation rules are) added by the update meets the
+    /// flows already open on their next packet; one the flows already met does not alert again.
+    @Test func headerOnlyRulesAddedByTheUpdateMeetOpenFlows() {
+        let ipOnly = """
+            alert ip any any -> any any (msg:"listed address"; sid:700;)
+            """
+        let content = """
+            alert tcp any any -> any any (msg:"x"; content:"zzzzzz"; sid:1;)
+            """
+        let frames = StreamWindowEngineTests.session(sport: 48804, client: ["hello", "world"])
+        // Added: once per direction (the next client packet and the next server packet).
+        let added = Self.run(frames, updateAt: 4, keepFlows: true, before: content, after: ipOnly)
+        #expect(added.adopted && added.alerts == [700: 2])
+        // Already there before the update: its two alerts (first packet each way), no more.
+        let unchanged = Self.run(frames, updateAt: 4, keepFlows: true, before: ipOnly, after: ipOnly)
+        #expect(unchanged.alerts == [700: 2])
+    }
+
+    /// Antivirus switched on raises body and stream limits the running parsers were built
+    /// without: the running engine refuses those definitions (utmd then builds a new engine).
+    @Test func definitionsWithOtherLimitsAreRefused() throws {
+        let engine = Engine(config: EngineConfig())
+        var withAV = EngineConfig()
+        withAV.applyAntivirus(EngineAntivirusConfig(database: AVDatabase.builtinOnly()))
+        #expect(withAV.flow.streamDepth != engine.config.flow.streamDepth)
+        #expect(!engine.adopt(EngineDefinitions(config: withAV, flowCapacity: engine.flows.capacity)))
+        #expect(engine.config.antivirus == nil)
+        #expect(engine.adopt(EngineDefinitions(config: EngineConfig(), flowCapacity: engine.flows.capacity)))
     }
 
     @Test func flowbitsMapByName() {

@@ -152,6 +152,13 @@ public final class DetectEngine {
     /// (DetectEngineHandover.swift): the next chunk's scan begins with them, so the new rules'
     /// prefilter patterns in those bytes make candidates as `pending` would have.
     var rescanTail: [Bool]
+    /// Per flow direction: open at a definitions update; its next packet meets the header-only
+    /// rules the update added (`addedByUpdate`), once (DetectEngineHandover.swift).
+    var headerRecheck: [Bool]
+    /// Per signature: its gid:sid was not in the definitions the open flows began under.
+    var addedByUpdate: [Bool]
+    /// This packet's direction was open at the update (`beginHeaderScope`).
+    public internal(set) var headerRecheckNow = false
     let tails: ByteSlab
     var freeTails: [Int32]
     let window: ByteSlab
@@ -288,6 +295,8 @@ public final class DetectEngine {
         tailLen = Array(repeating: 0, count: cap * 2)
         afterGap = Array(repeating: false, count: cap * 2)
         rescanTail = Array(repeating: false, count: cap * 2)
+        headerRecheck = Array(repeating: false, count: cap * 2)
+        addedByUpdate = Array(repeating: false, count: n)
         let slots = Swift.max(0, config.tailSlots)
         tails = ByteSlab(capacity: slots * config.tailBytes)
         freeTails = (0 ..< Int32(slots)).reversed().map { $0 }
@@ -367,6 +376,7 @@ public final class DetectEngine {
             tailLen[i &* 2 &+ d] = 0
             afterGap[i &* 2 &+ d] = false
             rescanTail[i &* 2 &+ d] = false
+            headerRecheck[i &* 2 &+ d] = false
             clearPending(i &* 2 &+ d)
             progressStore[i &* 2 &+ d] = 0
             bodySequence[i &* 2 &+ d] = 0
@@ -388,6 +398,7 @@ public final class DetectEngine {
             tailSlot[si] = -1
             tailLen[si] = 0
             rescanTail[si] = false
+            headerRecheck[si] = false
             states[si].reset()
             releaseBody(si)
             releaseStreams(si)
@@ -579,7 +590,7 @@ public final class DetectEngine {
             let i = Int(candidates[k])
             k &+= 1
             if matchedOn[i] == matchSerial { continue }
-            if headerRulesDone && isHeaderOnly(i) { continue }
+            if headerOnlyDone(i) { continue }
             let box = boxes[i]
             if derivedOther { verifier.derived.begin(); derivedOther = false }
             // Absolute positions count from the stream's first byte (Suricata's stream
@@ -947,7 +958,7 @@ public final class DetectEngine {
             let i = Int(candidates[k])
             k &+= 1
             if matchedOn[i] == matchSerial { continue }
-            if headerRulesDone && isHeaderOnly(i) { continue }
+            if headerOnlyDone(i) { continue }
             if bodyScope.active && bodySkips(i) { continue }
             stats.verifications &+= 1
             let box = boxes[i]
