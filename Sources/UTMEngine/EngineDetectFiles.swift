@@ -1,0 +1,222 @@
+import UTMCore
+import UTMAppLayer
+import UTMCrypto
+import UTMAntivirus
+import UTMDetect
+
+// File keywords (session 9): the IPS follows HTTP/1 files itself, with or without the
+// antivirus. A file is an HTTP body with at least one byte, per transaction and direction (a
+// download or an upload), named as Suricata names HTTP files: the response's
+// Content-Disposition filename, else the request URI's path (query cut). Its size and the
+// digests the loaded rules need are computed from the decoded body bytes as they pass (the
+// same `HTTPBodyChunk`s the antivirus and file_data get; nothing is held). Rules are judged at
+// two HTTP phases (DetectDefinitions.fileOpenPhase / fileClosePhase): name rules with the
+// body's first inspection (so a drop can stop a download on its first bytes, and
+// `file_data` is lent with it), size and hash rules when the body ends, with the
+// transaction's header buffers and the name. What it shares with the antivirus: the parser's
+// decoded body chunks and the AV's name helpers (HTTPFileInfo, AVHeaders); what it does not:
+// the AV's scan sessions (they exist only with AV configured and hold ~80 KiB each), so the
+// digests here come from a pool of their own.
+
+/// Per-worker file tracking for detection: fixed tables sized when rules with file keywords
+/// are loaded (empty, and every hook a no-op, otherwise).
+struct EngineFileDetectStage {
+    /// Per flow-table slot and direction (index `slot * 2 + direction.index`).
+    struct Track {
+        var flowID: UInt64 = 0
+        var size: Int64 = 0
+        /// Parser transaction index (`ready(k)`) of the open or ended file; -1: none.
+        var tx: Int32 = -1
+        /// Digest context from `pool`, -1: none (no hash rule, or the pool was empty).
+        var digest: Int16 = -1
+        /// 0 idle, 1 open, 2 ended (waiting for its close inspection).
+        var state: UInt8 = 0
+        /// The open phase (name rules) ran for this file.
+        var openInspected = false
+    }
+
+    var tracks: [Track] = []
+    var pool: [StreamingDigest] = []
+    var results: [FileDigests] = []
+    var free: [Int16] = []
+    var kinds: DigestKinds = []
+    var openRules = false
+    var closeRules = false
+    var stats = EngineFileDetectStats()
+
+    /// Digest contexts per worker: files hashed at once (a file beyond them is still judged
+    /// by name and size; its hash rules cannot match, counted as `digestPoolExhausted`).
+    static let defaultDigestContexts = 64
+
+    init() {}
+
+    init(flowCapacity: Int, defs: DetectDefinitions, contexts: Int = EngineFileDetectStage.defaultDigestContexts) {
+        openRules = defs.hasFileOpenRules
+        closeRules = defs.hasFileCloseRules
+        guard openRules || closeRules else { return }
+        tracks = Array(repeating: Track(), count: flowCapacity * 2)
+        kinds = defs.fileDigests
+        if !kinds.isEmpty {
+            pool = (0 ..< contexts).map { _ in StreamingDigest() }
+            results = Array(repeating: FileDigests(), count: contexts)
+            free = (0 ..< contexts).reversed().map { Int16($0) }
+            free.reserveCapacity(contexts)
+        }
+    }
+
+    var active: Bool { !tracks.isEmpty }
+
+    mutating func release(_ t: Int) {
+        let g = tracks[t].digest
+        if g >= 0 {
+            free.append(g)
+            tracks[t].digest = -1
+        }
+    }
+}
+
+/// File tracking counters, in the stats event's `detect` object.
+public struct EngineFileDetectStats: Sendable {
+    /// Files followed (bodies with at least one byte, in flows with a rule that needs them).
+    public var files: UInt64 = 0
+    /// Close inspections (size and hash rules judged).
+    public var closeInspections: UInt64 = 0
+    /// Files that found no free digest context (their hash rules could not match).
+    public var digestPoolExhausted: UInt64 = 0
+    /// Open files given up because their transaction's body never ended (a new body started).
+    public var abandoned: UInt64 = 0
+}
+
+extension Engine {
+    public var fileDetectStats: EngineFileDetectStats { fileDetect.stats }
+
+    /// Sizes the file tracking for definitions `defs` (at rule load, never per packet).
+    func loadFileDetection(_ defs: DetectDefinitions) {
+        fileDetect = EngineFileDetectStage(flowCapacity: flows.capacity, defs: defs)
+    }
+
+    /// One body chunk of the packet's flow (from inside the HTTP parser's feed: `http` is not
+    /// touched here). Counts the size, feeds the digests, and marks the file ended on the
+    /// body's last chunk.
+    func fileDetectBody(_ chunk: HTTPBodyChunk) {
+        guard fileDetect.active, detectCursor.slot >= 0 else { return }
+        let t = Int(detectCursor.ref.index) &* 2 &+ chunk.direction.index
+        guard t >= 0 && t < fileDetect.tracks.count else { return }
+        let flowID = detectCursor.flow.id
+        if fileDetect.tracks[t].flowID != flowID || (fileDetect.tracks[t].state != 0 && fileDetect.tracks[t].tx != Int32(chunk.transaction)) {
+            // A reused flow slot, or a body that never ended: start over.
+            if fileDetect.tracks[t].state == 1 { fileDetect.stats.abandoned &+= 1 }
+            fileDetect.release(t)
+            fileDetect.tracks[t] = EngineFileDetectStage.Track()
+            fileDetect.tracks[t].flowID = flowID
+        }
+        if fileDetect.tracks[t].state == 0 {
+            // An empty body is no file.
+            if chunk.data.isEmpty { return }
+            fileDetect.tracks[t].state = 1
+            fileDetect.tracks[t].tx = Int32(chunk.transaction)
+            fileDetect.tracks[t].size = 0
+            fileDetect.tracks[t].openInspected = false
+            fileDetect.stats.files &+= 1
+            if !fileDetect.kinds.isEmpty && fileDetect.closeRules {
+                if let g = fileDetect.free.popLast() {
+                    fileDetect.tracks[t].digest = g
+                    fileDetect.pool[Int(g)].begin(fileDetect.kinds)
+                } else {
+                    fileDetect.stats.digestPoolExhausted &+= 1
+                }
+            }
+        }
+        guard fileDetect.tracks[t].state == 1 else { return }
+        fileDetect.tracks[t].size &+= Int64(chunk.data.count)
+        let g = Int(fileDetect.tracks[t].digest)
+        if g >= 0 { fileDetect.pool[g].update(chunk.data) }
+        if chunk.isLast {
+            fileDetect.tracks[t].state = 2
+            if g >= 0 { fileDetect.results[g] = fileDetect.pool[g].finish() }
+        }
+    }
+
+    /// The file name Suricata gives an HTTP file: a response's Content-Disposition filename,
+    /// else the request URI's path (without query or fragment; an absolute URI's path).
+    func fileDetectName(_ i: Int, _ tx: HTTPTransaction, _ direction: Direction) -> ByteView? {
+        let p = http.items[i]
+        if direction == .toClient && tx.responseHeaders.isPresent {
+            let h = p.withField(tx.responseHeaders) { $0 }
+            if let cd = AVHeaders.value(h, "content-disposition"),
+               let n = HTTPFileInfo.fileName(contentDisposition: cd), !n.isEmpty {
+                return n
+            }
+        }
+        guard tx.uri.isPresent else { return nil }
+        var u = p.withField(tx.uri) { $0 }
+        if let q = u.firstIndex(of: UInt8(ascii: "?")) { u = u.prefix(q) }
+        if let h = u.firstIndex(of: UInt8(ascii: "#")) { u = u.prefix(h) }
+        // "http://host/path" (a proxy request): the path.
+        if u.u8(0) != UInt8(ascii: "/"), let colon = u.firstIndex(of: UInt8(ascii: ":")),
+           u.u8(colon &+ 1) == UInt8(ascii: "/"), u.u8(colon &+ 2) == UInt8(ascii: "/") {
+            let rest = u.dropFirst(colon &+ 3)
+            u = rest.firstIndex(of: UInt8(ascii: "/")).map { rest.dropFirst($0) } ?? .empty
+        }
+        return u.isEmpty ? nil : u
+    }
+
+    /// With a body inspection of transaction `k` (detectHTTPInspect): the file's open phase,
+    /// once per file, lending its name. Returns the phase bits to add.
+    func fileDetectOpen(_ buffers: inout InspectionBuffers, _ i: Int, _ k: Int, _ tx: HTTPTransaction,
+                        _ direction: Direction, file: FileFacts) -> UInt8 {
+        guard fileDetect.active, fileDetect.openRules, detectCursor.slot >= 0 else { return 0 }
+        let t = Int(detectCursor.ref.index) &* 2 &+ direction.index
+        guard t >= 0 && t < fileDetect.tracks.count, fileDetect.tracks[t].state != 0,
+              fileDetect.tracks[t].tx == Int32(k), !fileDetect.tracks[t].openInspected else { return 0 }
+        fileDetect.tracks[t].openInspected = true
+        if let n = fileDetectName(i, tx, direction) { buffers[.fileName] = n }
+        file.state = .open
+        file.size = fileDetect.tracks[t].size
+        return 1 << DetectDefinitions.fileOpenPhase
+    }
+
+    /// After the feed's inspections of transaction `k` (detectHTTP): a file of it that ended
+    /// is judged (close phase; the open phase too if no body inspection ran it), then forgotten.
+    func fileDetectClose(_ d: DetectEngine, _ i: Int, _ k: Int, _ tx: HTTPTransaction, _ direction: Direction) {
+        guard fileDetect.active, detectCursor.slot >= 0 else { return }
+        let t = Int(detectCursor.ref.index) &* 2 &+ direction.index
+        guard t >= 0 && t < fileDetect.tracks.count, fileDetect.tracks[t].state == 2,
+              fileDetect.tracks[t].tx == Int32(k), fileDetect.tracks[t].flowID == detectCursor.flow.id else { return }
+        var mask: UInt8 = 0
+        if fileDetect.closeRules { mask |= 1 << DetectDefinitions.fileClosePhase }
+        if fileDetect.openRules && !fileDetect.tracks[t].openInspected { mask |= 1 << DetectDefinitions.fileOpenPhase }
+        if mask != 0 {
+            fileDetect.stats.closeInspections &+= 1
+            var buffers = InspectionBuffers()
+            fillHTTP(&buffers, i, tx, response: direction == .toClient)
+            if let n = fileDetectName(i, tx, direction) { buffers[.fileName] = n }
+            let file = d.fileFacts
+            file.size = fileDetect.tracks[t].size
+            file.state = fileDetectTruncated(tx, direction) ? .truncated : .closed
+            let g = Int(fileDetect.tracks[t].digest)
+            if g >= 0 { file.digests = fileDetect.results[g] } else { file.digests.kinds = [] }
+            let f = detectFacts(direction, app: .http, stream: false)
+            d.beginTransaction()
+            detectCursor.httpParser = i
+            detectCursor.httpReady = k
+            d.inspectApp(.http, phaseMask: mask, f, buffers: buffers, slot: detectCursor.slot, time: detectCursor.time) { s, alert in
+                self.detectMatched(s, alert, f)
+            }
+            detectCursor.httpParser = -1
+            file.clear()
+        }
+        fileDetect.release(t)
+        fileDetect.tracks[t].state = 0
+        fileDetect.tracks[t].tx = -1
+    }
+
+    /// A body that did not end where its framing said: a gap, a cut at the flow's end, the
+    /// parser's delivery limit, a decoding failure, or a partial (206) response.
+    func fileDetectTruncated(_ tx: HTTPTransaction, _ direction: Direction) -> Bool {
+        let f = tx.flags
+        if f.contains(.gap) || f.contains(.bodyInspectLimited) || f.contains(.decodeError) { return true }
+        if f.contains(direction == .toServer ? .requestBodyTruncated : .responseBodyTruncated) { return true }
+        return direction == .toClient && tx.status == 206
+    }
+}
