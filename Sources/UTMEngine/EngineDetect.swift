@@ -255,6 +255,7 @@ extension Engine {
             fileDetectClose(d, i, k, tx, direction)
             k &+= 1
         }
+        fileDetectSweep(direction)
         d.beginBody()
     }
 

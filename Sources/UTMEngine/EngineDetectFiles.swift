@@ -29,13 +29,27 @@ struct EngineFileDetectStage {
         var tx: Int32 = -1
         /// Digest context from `pool`, -1: none (no hash rule, or the pool was empty).
         var digest: Int16 = -1
-        /// 0 idle, 1 open, 2 ended (waiting for its close inspection).
+        /// 0 idle, 1 open (an ended file moves to `ended` and the track is idle again).
         var state: UInt8 = 0
         /// The open phase (name rules) ran for this file.
         var openInspected = false
     }
 
+    /// A file that ended during a feed, waiting for its close inspection after the feed
+    /// (several can end in one packet: pipelined responses, each of its own transaction).
+    struct Ended {
+        var track: Int32
+        var tx: Int32
+        var flowID: UInt64
+        var size: Int64
+        var digest: Int16
+        var openInspected: Bool
+    }
+
     var tracks: [Track] = []
+    /// Reserved at load (`endedCapacity`); beyond it a file's close inspection is lost, counted.
+    var ended: [Ended] = []
+    static let endedCapacity = 32
     var pool: [StreamingDigest] = []
     var results: [FileDigests] = []
     var free: [Int16] = []
@@ -55,6 +69,7 @@ struct EngineFileDetectStage {
         closeRules = defs.hasFileCloseRules
         guard openRules || closeRules else { return }
         tracks = Array(repeating: Track(), count: flowCapacity * 2)
+        ended.reserveCapacity(EngineFileDetectStage.endedCapacity)
         kinds = defs.fileDigests
         if !kinds.isEmpty {
             pool = (0 ..< contexts).map { _ in StreamingDigest() }
@@ -73,6 +88,12 @@ struct EngineFileDetectStage {
             tracks[t].digest = -1
         }
     }
+
+    mutating func releaseEnded(_ e: Int) {
+        let g = ended[e].digest
+        if g >= 0 { free.append(g) }
+        ended.remove(at: e)
+    }
 }
 
 /// File tracking counters, in the stats event's `detect` object.
@@ -85,6 +106,8 @@ public struct EngineFileDetectStats: Sendable {
     public var digestPoolExhausted: UInt64 = 0
     /// Open files given up because their transaction's body never ended (a new body started).
     public var abandoned: UInt64 = 0
+    /// Files that ended when the per-packet queue of ended files was full (not judged).
+    public var endedOverflow: UInt64 = 0
 }
 
 extension Engine {
@@ -103,7 +126,7 @@ extension Engine {
         let t = Int(detectCursor.ref.index) &* 2 &+ chunk.direction.index
         guard t >= 0 && t < fileDetect.tracks.count else { return }
         let flowID = detectCursor.flow.id
-        if fileDetect.tracks[t].flowID != flowID || (fileDetect.tracks[t].state != 0 && fileDetect.tracks[t].tx != Int32(chunk.transaction)) {
+        if fileDetect.tracks[t].flowID != flowID || (fileDetect.tracks[t].state == 1 && fileDetect.tracks[t].tx != Int32(chunk.transaction)) {
             // A reused flow slot, or a body that never ended: start over.
             if fileDetect.tracks[t].state == 1 { fileDetect.stats.abandoned &+= 1 }
             fileDetect.release(t)
@@ -132,9 +155,30 @@ extension Engine {
         let g = Int(fileDetect.tracks[t].digest)
         if g >= 0 { fileDetect.pool[g].update(chunk.data) }
         if chunk.isLast {
-            fileDetect.tracks[t].state = 2
             if g >= 0 { fileDetect.results[g] = fileDetect.pool[g].finish() }
+            let tr = fileDetect.tracks[t]
+            if fileDetect.ended.count < EngineFileDetectStage.endedCapacity {
+                fileDetect.ended.append(EngineFileDetectStage.Ended(track: Int32(t), tx: tr.tx, flowID: flowID, size: tr.size,
+                                                                    digest: tr.digest, openInspected: tr.openInspected))
+                fileDetect.tracks[t].digest = -1
+            } else {
+                fileDetect.stats.endedOverflow &+= 1
+                fileDetect.release(t)
+            }
+            fileDetect.tracks[t].state = 0
+            fileDetect.tracks[t].tx = -1
         }
+    }
+
+    /// The ended file of track `t` and transaction `k` waiting in the queue, or -1.
+    func fileDetectEnded(_ t: Int, _ k: Int) -> Int {
+        var e = 0
+        while e < fileDetect.ended.count {
+            let x = fileDetect.ended[e]
+            if Int(x.track) == t && Int(x.tx) == k && x.flowID == detectCursor.flow.id { return e }
+            e &+= 1
+        }
+        return -1
     }
 
     /// The file name Suricata gives an HTTP file: a response's Content-Disposition filename,
@@ -167,35 +211,46 @@ extension Engine {
                         _ direction: Direction, file: FileFacts) -> UInt8 {
         guard fileDetect.active, fileDetect.openRules, detectCursor.slot >= 0 else { return 0 }
         let t = Int(detectCursor.ref.index) &* 2 &+ direction.index
-        guard t >= 0 && t < fileDetect.tracks.count, fileDetect.tracks[t].state != 0,
-              fileDetect.tracks[t].tx == Int32(k), !fileDetect.tracks[t].openInspected else { return 0 }
-        fileDetect.tracks[t].openInspected = true
+        guard t >= 0 && t < fileDetect.tracks.count else { return 0 }
+        var size: Int64
+        if fileDetect.tracks[t].state == 1 && fileDetect.tracks[t].tx == Int32(k) {
+            guard !fileDetect.tracks[t].openInspected else { return 0 }
+            fileDetect.tracks[t].openInspected = true
+            size = fileDetect.tracks[t].size
+        } else {
+            // Ended in this feed before its first inspection (a small body).
+            let e = fileDetectEnded(t, k)
+            guard e >= 0, !fileDetect.ended[e].openInspected else { return 0 }
+            fileDetect.ended[e].openInspected = true
+            size = fileDetect.ended[e].size
+        }
         if let n = fileDetectName(i, tx, direction) { buffers[.fileName] = n }
+        // Name rules are judged here; size and hash wait for the close phase.
         file.state = .open
-        file.size = fileDetect.tracks[t].size
+        file.size = size
         return 1 << DetectDefinitions.fileOpenPhase
     }
 
     /// After the feed's inspections of transaction `k` (detectHTTP): a file of it that ended
     /// is judged (close phase; the open phase too if no body inspection ran it), then forgotten.
     func fileDetectClose(_ d: DetectEngine, _ i: Int, _ k: Int, _ tx: HTTPTransaction, _ direction: Direction) {
-        guard fileDetect.active, detectCursor.slot >= 0 else { return }
+        guard fileDetect.active, !fileDetect.ended.isEmpty, detectCursor.slot >= 0 else { return }
         let t = Int(detectCursor.ref.index) &* 2 &+ direction.index
-        guard t >= 0 && t < fileDetect.tracks.count, fileDetect.tracks[t].state == 2,
-              fileDetect.tracks[t].tx == Int32(k), fileDetect.tracks[t].flowID == detectCursor.flow.id else { return }
+        let e = fileDetectEnded(t, k)
+        guard e >= 0 else { return }
+        let x = fileDetect.ended[e]
         var mask: UInt8 = 0
         if fileDetect.closeRules { mask |= 1 << DetectDefinitions.fileClosePhase }
-        if fileDetect.openRules && !fileDetect.tracks[t].openInspected { mask |= 1 << DetectDefinitions.fileOpenPhase }
+        if fileDetect.openRules && !x.openInspected { mask |= 1 << DetectDefinitions.fileOpenPhase }
         if mask != 0 {
             fileDetect.stats.closeInspections &+= 1
             var buffers = InspectionBuffers()
             fillHTTP(&buffers, i, tx, response: direction == .toClient)
             if let n = fileDetectName(i, tx, direction) { buffers[.fileName] = n }
             let file = d.fileFacts
-            file.size = fileDetect.tracks[t].size
+            file.size = x.size
             file.state = fileDetectTruncated(tx, direction) ? .truncated : .closed
-            let g = Int(fileDetect.tracks[t].digest)
-            if g >= 0 { file.digests = fileDetect.results[g] } else { file.digests.kinds = [] }
+            if x.digest >= 0 { file.digests = fileDetect.results[Int(x.digest)] } else { file.digests.kinds = [] }
             let f = detectFacts(direction, app: .http, stream: false)
             d.beginTransaction()
             detectCursor.httpParser = i
@@ -206,9 +261,19 @@ extension Engine {
             detectCursor.httpParser = -1
             file.clear()
         }
-        fileDetect.release(t)
-        fileDetect.tracks[t].state = 0
-        fileDetect.tracks[t].tx = -1
+        fileDetect.releaseEnded(e)
+    }
+
+    /// After a feed's inspections: ended files no transaction claimed (their transaction was
+    /// not among the parser's pending ones) are dropped, so the queue never carries them over.
+    func fileDetectSweep(_ direction: Direction) {
+        guard fileDetect.active, !fileDetect.ended.isEmpty else { return }
+        let t = Int32(truncatingIfNeeded: Int(detectCursor.ref.index) &* 2 &+ direction.index)
+        var e = fileDetect.ended.count &- 1
+        while e >= 0 {
+            if fileDetect.ended[e].track == t { fileDetect.releaseEnded(e) }
+            e &-= 1
+        }
     }
 
     /// A body that did not end where its framing said: a gap, a cut at the flow's end, the

@@ -91,6 +91,7 @@ extension Engine {
             eve.json.key("file_close_inspections"); eve.json.uint(fs.closeInspections)
             eve.json.key("file_digest_pool_exhausted"); eve.json.uint(fs.digestPoolExhausted)
             eve.json.key("files_abandoned"); eve.json.uint(fs.abandoned)
+            eve.json.key("file_ended_overflow"); eve.json.uint(fs.endedOverflow)
             eve.json.endObject()
         }
         if let c = firewallCounters { writeFirewallStats(c) }

@@ -147,6 +147,26 @@ import UTMDetect
         #expect(Self.sids(cut, defs).isEmpty)
     }
 
+    /// Two responses in one segment (pipelined): both files end in one feed, each is judged with
+    /// its own transaction's name and size.
+    @Test func pipelinedFilesInOneSegment() {
+        let defs = Self.definitions("""
+            alert http any any -> any any (msg:"big exe"; fileext:"exe"; filesize:>1000; sid:1;)
+            alert http any any -> any any (msg:"small txt"; fileext:"txt"; filesize:<1000; sid:2;)
+            alert http any any -> any any (msg:"big txt"; fileext:"txt"; filesize:>1000; sid:3;)
+            """)
+        let small = Array("tiny".utf8)
+        let both = Self.head(Self.exe.count) + Self.exe + Self.head(small.count) + small
+        let frames = B.session(sport: 48500, dport: 80, [(true, Self.request("/a.exe") + Self.request("/b.txt")), (false, both)])
+        let engine = Engine()
+        engine.loadDetection(defs)
+        let r = FirewallEngineTests.run(engine, frames)
+        #expect(FirewallEngineTests.sids(r.events).sorted() == [1, 2])
+        #expect(engine.fileDetectStats.files == 2 && engine.fileDetectStats.closeInspections == 2)
+        let urls = FirewallEngineTests.of(r.events, "alert").compactMap { ($0["http"] as? [String: Any])?["url"] as? String }
+        #expect(urls.sorted() == ["/a.exe", "/b.txt"], "each alert carries its own transaction")
+    }
+
     @Test func uploadsAreFilesToo() {
         let defs = Self.definitions("""
             alert http any any -> any any (msg:"upload ext"; flow:to_server; fileext:"docm"; sid:1;)
