@@ -47,6 +47,8 @@ struct EngineFileDetectStage {
     }
 
     var tracks: [Track] = []
+    /// HTTP/2 stream sides (EngineFileDetectH2), `h2Capacity` entries.
+    var h2: [EngineFileDetectH2] = []
     /// Reserved at load (`endedCapacity`); beyond it a file's close inspection is lost, counted.
     var ended: [Ended] = []
     static let endedCapacity = 32
@@ -70,6 +72,7 @@ struct EngineFileDetectStage {
         guard openRules || closeRules else { return }
         tracks = Array(repeating: Track(), count: flowCapacity * 2)
         ended.reserveCapacity(EngineFileDetectStage.endedCapacity)
+        h2 = Array(repeating: EngineFileDetectH2(), count: EngineFileDetectStage.h2Capacity)
         kinds = defs.fileDigests
         if !kinds.isEmpty {
             pool = (0 ..< contexts).map { _ in StreamingDigest() }
@@ -106,6 +109,8 @@ public struct EngineFileDetectStats: Sendable {
     public var digestPoolExhausted: UInt64 = 0
     /// Open files given up because their transaction's body never ended (a new body started).
     public var abandoned: UInt64 = 0
+    /// HTTP/2 stream sides that found the table full (not followed).
+    public var h2TracksExhausted: UInt64 = 0
     /// Files that ended when the per-packet queue of ended files was full (not judged).
     public var endedOverflow: UInt64 = 0
 }
@@ -283,5 +288,171 @@ extension Engine {
         if f.contains(.gap) || f.contains(.bodyInspectLimited) || f.contains(.decodeError) { return true }
         if f.contains(direction == .toServer ? .requestBodyTruncated : .responseBodyTruncated) { return true }
         return direction == .toClient && tx.status == 206
+    }
+}
+
+// MARK: HTTP/2
+
+/// HTTP/2 files: one per stream side with body bytes, named by the request's `:path` (query
+/// cut), as Suricata's HTTP/2 files. Streams of a connection interleave, so a side is found by
+/// (flow, stream slot, side) in a small fixed table (`EngineFileDetectStage.h2`, 64 per
+/// worker): a linear search, only while file rules are loaded. Its bodies reach the IPS body
+/// inspection only up to the inspect limit, so the size and digests are taken here from every
+/// decoded DATA chunk the parser delivers (up to its 1 MiB bound).
+struct EngineFileDetectH2 {
+    var flowID: UInt64 = 0
+    var stream: Int32 = -1
+    var response = false
+    /// 0 free, 1 open, 2 ended (waiting for its close inspection after the feed).
+    var state: UInt8 = 0
+    var openInspected = false
+    var truncated = false
+    var digest: Int16 = -1
+    var size: Int64 = 0
+    /// Packet time of its last chunk: an entry whose flow vanished without a close is reused
+    /// once it is older than `EngineFileDetectStage.h2Stale` seconds.
+    var touched: Int64 = 0
+}
+
+extension EngineFileDetectStage {
+    static let h2Capacity = 64
+    static let h2Stale: Int64 = 60
+}
+
+extension Engine {
+    func fileDetectH2Find(_ stream: Int, _ response: Bool) -> Int {
+        let id = detectCursor.flow.id
+        var e = 0
+        while e < fileDetect.h2.count {
+            let x = fileDetect.h2[e]
+            if x.state != 0 && x.flowID == id && Int(x.stream) == stream && x.response == response { return e }
+            e &+= 1
+        }
+        return -1
+    }
+
+    /// One decoded DATA chunk of an HTTP/2 stream side (inside the parser's feed).
+    func fileDetectHTTP2Body(_ body: HTTP2BodyChunk) {
+        guard fileDetect.active, detectCursor.slot >= 0 else { return }
+        var e = fileDetectH2Find(body.stream, body.response)
+        if e >= 0 && fileDetect.h2[e].state == 1 && body.offset == 0 && !body.data.isEmpty && fileDetect.h2[e].size > 0 {
+            // The stream slot carries a new stream: the old side never ended.
+            fileDetect.stats.abandoned &+= 1
+            fileDetectH2Free(e)
+            e = -1
+        }
+        if e < 0 {
+            if body.data.isEmpty { return }
+            e = fileDetectH2Slot()
+            guard e >= 0 else { fileDetect.stats.h2TracksExhausted &+= 1; return }
+            fileDetect.h2[e] = EngineFileDetectH2(flowID: detectCursor.flow.id, stream: Int32(body.stream), response: body.response,
+                                                  state: 1)
+            fileDetect.stats.files &+= 1
+            if !fileDetect.kinds.isEmpty && fileDetect.closeRules {
+                if let g = fileDetect.free.popLast() {
+                    fileDetect.h2[e].digest = g
+                    fileDetect.pool[Int(g)].begin(fileDetect.kinds)
+                } else {
+                    fileDetect.stats.digestPoolExhausted &+= 1
+                }
+            }
+        }
+        guard fileDetect.h2[e].state == 1 else { return }
+        fileDetect.h2[e].touched = detectCursor.time
+        fileDetect.h2[e].size &+= Int64(body.data.count)
+        let g = Int(fileDetect.h2[e].digest)
+        if g >= 0 { fileDetect.pool[g].update(body.data) }
+        if body.isLast {
+            if g >= 0 { fileDetect.results[g] = fileDetect.pool[g].finish() }
+            fileDetect.h2[e].state = 2
+            fileDetect.h2[e].truncated = body.truncated
+        }
+    }
+
+    /// A free entry, else one whose flow went quiet long ago (its close never came); -1: none.
+    func fileDetectH2Slot() -> Int {
+        var stale = -1
+        var e = 0
+        while e < fileDetect.h2.count {
+            if fileDetect.h2[e].state == 0 { return e }
+            if stale < 0 && detectCursor.time &- fileDetect.h2[e].touched > EngineFileDetectStage.h2Stale { stale = e }
+            e &+= 1
+        }
+        if stale >= 0 { fileDetectH2Free(stale) }
+        return stale
+    }
+
+    func fileDetectH2Free(_ e: Int) {
+        let g = fileDetect.h2[e].digest
+        if g >= 0 { fileDetect.free.append(g) }
+        fileDetect.h2[e] = EngineFileDetectH2()
+    }
+
+    /// The name of stream `s`'s file: its request's `:path` without the query.
+    func fileDetectH2Name(_ i: Int, _ s: Int) -> ByteView? {
+        let f = http2.items[i].streams[s].request.path
+        guard f.isPresent else { return nil }
+        var u = http2.items[i].withField(s, response: false, f) { $0 }
+        if let q = u.firstIndex(of: UInt8(ascii: "?")) { u = u.prefix(q) }
+        return u.isEmpty ? nil : u
+    }
+
+    /// With a body inspection of stream `s` (detectHTTP2Body): the open phase, once per file.
+    func fileDetectHTTP2Open(_ b: inout InspectionBuffers, _ i: Int, _ s: Int, _ response: Bool, file: FileFacts) -> UInt8 {
+        guard fileDetect.active, fileDetect.openRules, detectCursor.slot >= 0 else { return 0 }
+        let e = fileDetectH2Find(s, response)
+        guard e >= 0, !fileDetect.h2[e].openInspected else { return 0 }
+        fileDetect.h2[e].openInspected = true
+        if let n = fileDetectH2Name(i, s) { b[.fileName] = n }
+        file.state = .open
+        file.size = fileDetect.h2[e].size
+        return 1 << DetectDefinitions.fileOpenPhase
+    }
+
+    /// After a feed of HTTP/2 parser `i` (and at the flow's end, `flowEnd`: open sides are cut
+    /// there, the parser delivers no end): the stream sides that ended are judged.
+    func fileDetectHTTP2Close(_ i: Int, flowEnd: Bool = false) {
+        guard fileDetect.active, let d = detect, detectCursor.slot >= 0 else { return }
+        let id = detectCursor.flow.id
+        var e = 0
+        while e < fileDetect.h2.count {
+            defer { e &+= 1 }
+            guard fileDetect.h2[e].flowID == id, fileDetect.h2[e].state != 0 else { continue }
+            if flowEnd && fileDetect.h2[e].state == 1 {
+                let g = Int(fileDetect.h2[e].digest)
+                if g >= 0 { fileDetect.results[g] = fileDetect.pool[g].finish() }
+                fileDetect.h2[e].state = 2
+                fileDetect.h2[e].truncated = true
+            }
+            guard fileDetect.h2[e].state == 2 else { continue }
+            let x = fileDetect.h2[e]
+            let s = Int(x.stream)
+            if s < http2.items[i].streams.count && http2.items[i].streams[s].isActive {
+                var mask: UInt8 = 0
+                if fileDetect.closeRules { mask |= 1 << DetectDefinitions.fileClosePhase }
+                if fileDetect.openRules && !x.openInspected { mask |= 1 << DetectDefinitions.fileOpenPhase }
+                if mask != 0 {
+                    fileDetect.stats.closeInspections &+= 1
+                    var b = InspectionBuffers()
+                    fillStreamHTTP2(&b, i, s, response: x.response)
+                    if let n = fileDetectH2Name(i, s) { b[.fileName] = n }
+                    let file = d.fileFacts
+                    file.size = x.size
+                    file.state = x.truncated ? .truncated : .closed
+                    if x.digest >= 0 { file.digests = fileDetect.results[Int(x.digest)] } else { file.digests.kinds = [] }
+                    let direction: Direction = x.response ? .toClient : .toServer
+                    let f = detectFacts(direction, app: .http2, stream: false)
+                    d.beginTransaction()
+                    detectCursor.http2Parser = i
+                    detectCursor.http2Stream = s
+                    d.inspectApp(.http, phaseMask: mask, f, buffers: b, slot: detectCursor.slot, time: detectCursor.time) { sig, alert in
+                        self.detectMatched(sig, alert, f)
+                    }
+                    detectCursor.http2Parser = -1
+                    file.clear()
+                }
+            }
+            fileDetectH2Free(e)
+        }
     }
 }

@@ -92,6 +92,7 @@ extension Engine {
             eve.json.key("file_digest_pool_exhausted"); eve.json.uint(fs.digestPoolExhausted)
             eve.json.key("files_abandoned"); eve.json.uint(fs.abandoned)
             eve.json.key("file_ended_overflow"); eve.json.uint(fs.endedOverflow)
+            eve.json.key("file_h2_exhausted"); eve.json.uint(fs.h2TracksExhausted)
             eve.json.endObject()
         }
         if let c = firewallCounters { writeFirewallStats(c) }

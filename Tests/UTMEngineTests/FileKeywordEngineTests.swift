@@ -188,6 +188,36 @@ import UTMDetect
         #expect(Self.sids(Self.download("/a.dll", Self.exe), defs).isEmpty)
     }
 
+    /// HTTP/2 (prior knowledge): two streams' downloads interleaved in DATA frames, each a file
+    /// named by its `:path`, with its own size and digest; a stream cut by the connection's end
+    /// is truncated (no hash, no exact size).
+    @Test func http2StreamsAreFiles() {
+        let d = Self.digests(Self.exe)
+        let defs = Self.definitions("""
+            alert http any any -> any any (msg:"h2 exe"; fileext:"exe"; sid:1;)
+            alert http any any -> any any (msg:"h2 md5"; filemd5:h2.md5; sid:2;)
+            alert http any any -> any any (msg:"h2 size"; filesize:3002; sid:3;)
+            alert http any any -> any any (msg:"h2 txt"; fileext:"txt"; filesize:4; sid:4;)
+            """, lists: ["/rules/h2.md5": "\(Self.hex(d.md5, 16))\n"])
+        func get(_ stream: UInt32, _ path: String) -> [UInt8] {
+            B.frame(1, 0x5, stream, [0x82, 0x86] + B.lit(":path", path) + B.lit(":authority", "dl.example"))
+        }
+        let client = B.preface + B.frame(4, 0, 0, []) + get(1, "/dl/tool.exe?v=2") + get(3, "/notes.txt")
+        let exe = Self.exe
+        let server = B.frame(4, 0, 0, []) + B.frame(1, 0x4, 1, [0x88]) + B.frame(1, 0x4, 3, [0x88])
+            + B.frame(0, 0, 1, Array(exe[..<1000])) + B.frame(0, 0x1, 3, Array("tiny".utf8))
+            + B.frame(0, 0, 1, Array(exe[1000..<2000])) + B.frame(0, 0x1, 1, Array(exe[2000...]))
+        #expect(Self.sids(B.session(sport: 48600, [(true, client), (false, server)]), defs) == [1, 2, 3, 4])
+        for size in [1, 7, 500] {
+            let frames = B.session(sport: UInt16(48700 + size), B.split(true, client, size) + B.split(false, server, size))
+            #expect(Self.sids(frames, defs) == [1, 2, 3, 4], "segments of \(size)")
+        }
+        // Negative: stream 1 never ends (the connection closes first): its name still matches,
+        // its hash and exact size are not judged.
+        let cut = B.frame(4, 0, 0, []) + B.frame(1, 0x4, 1, [0x88]) + B.frame(0, 0, 1, Array(exe[..<1000]))
+        #expect(Self.sids(B.session(sport: 48800, [(true, client), (false, cut)]), defs) == [1])
+    }
+
     /// The stats event carries the file counters; a file rule alert carries its transaction.
     @Test func alertCarriesTheTransaction() {
         let defs = Self.definitions(#"alert http any any -> any any (msg:"ext"; fileext:"exe"; sid:1;)"#)
