@@ -60,7 +60,9 @@ final class QUICFlowState {
 /// reference (capture loop, control socket). Its per-packet path allocates nothing once the
 /// pools are warm; the allocation test in UTMEngineTests holds it to that.
 public final class Engine {
-    public let config: EngineConfig
+    /// Its definition fields (rules' companions: web filter, app restrictions, antivirus,
+    /// firewall) change when the engine adopts an update (`adopt`, EngineDefinitions.swift).
+    public internal(set) var config: EngineConfig
     public private(set) var decoder: Decoder
     public internal(set) var flows: FlowTable
     public internal(set) var reassembler: TCPReassembler
@@ -154,11 +156,11 @@ public final class Engine {
         ssh = SlotPool(limit: c.maxSSHStates) { SSHParser(config: c.ssh) }
         ftp = SlotPool(limit: c.maxFTPStates) { FTPParser(config: c.ftp) }
         dns = DNSParser(config: c.dns)
-        webFilter = EngineWebFilterStage(policy: c.webFilter)
-        appID = EngineAppIDStage(settings: c.appID, flowCapacity: flows.capacity)
-        av = EngineAVStage(config: c.antivirus, flowCapacity: flows.capacity)
-        if c.antivirus != nil { av.h2Sessions = Array(repeating: nil, count: c.maxHTTP2States * Swift.max(1, c.http2.maxStreams) * 2) }
-        fw = EngineFirewallStage(rules: c.firewall, flowCapacity: flows.capacity)
+        let stages = EngineDefinitions(config: c, flowCapacity: flows.capacity)
+        webFilter = stages.webFilter
+        appID = stages.appID
+        av = stages.av
+        fw = stages.fw
         alertTxLogged = Array(repeating: 0, count: flows.capacity)
     }
 

@@ -53,9 +53,7 @@ extension Engine {
     /// detection state of the other workers' engines over the same definitions (thresholds
     /// and host bits count a host's flows whichever worker sees them).
     public func loadDetection(_ defs: DetectDefinitions, sharing: SharedHostState? = nil) {
-        var c = DetectConfig()
-        c.flowCapacity = flows.capacity
-        detect = DetectEngine(definitions: defs, config: c, sharing: sharing)
+        detect = DetectEngine(definitions: defs, config: Engine.detectConfig(flowCapacity: flows.capacity), sharing: sharing)
         loadFileDetection(defs)
     }
 
@@ -206,6 +204,7 @@ extension Engine {
     /// `isLast` chunk): the accumulation (BodyAccumulators.swift) inspects a body when it ends.
     func detectHTTPBody(_ chunk: HTTPBodyChunk) {
         guard let d = detect, !chunk.data.isEmpty || chunk.isLast else { return }
+        fileDetectSync(d)
         fileDetectBody(chunk)
         d.collectBody(transaction: chunk.transaction, direction: chunk.direction, chunk.data, ended: chunk.isLast)
     }

@@ -64,9 +64,14 @@ struct EngineFileDetectStage {
     /// by name and size; its hash rules cannot match, counted as `digestPoolExhausted`).
     static let defaultDigestContexts = 64
 
+    /// The definitions the tables were sized for: a reload that hands the engine other
+    /// definitions (`Engine.adopt`) is noticed by `fileDetectSync` at the next body chunk.
+    var defs: DetectDefinitions?
+
     init() {}
 
     init(flowCapacity: Int, defs: DetectDefinitions, contexts: Int = EngineFileDetectStage.defaultDigestContexts) {
+        self.defs = defs
         openRules = defs.hasFileOpenRules
         closeRules = defs.hasFileCloseRules
         guard openRules || closeRules else { return }
@@ -121,6 +126,16 @@ extension Engine {
     /// Sizes the file tracking for definitions `defs` (at rule load, never per packet).
     func loadFileDetection(_ defs: DetectDefinitions) {
         fileDetect = EngineFileDetectStage(flowCapacity: flows.capacity, defs: defs)
+    }
+
+    /// The tables follow the engine's current definitions: sized again when they changed (a
+    /// definitions update adopted by a running engine); files in progress then start over.
+    /// Allocates once per update, on the first body chunk after it, never per packet.
+    @inline(__always)
+    func fileDetectSync(_ d: DetectEngine) {
+        // The detector's flow capacity, not `flows.capacity`: this runs inside the stream stage,
+        // which holds the flow table exclusively.
+        if fileDetect.defs !== d.defs { fileDetect = EngineFileDetectStage(flowCapacity: d.config.flowCapacity, defs: d.defs) }
     }
 
     /// One body chunk of the packet's flow (from inside the HTTP parser's feed: `http` is not

@@ -35,7 +35,11 @@ extension Engine {
         if detect != nil || avOn {
             let k = Int(ref.index)
             http2.items[i].feed(data, direction: chunk.direction, gap: chunk.gapBefore) { body in
-                if self.detect != nil { self.fileDetectHTTP2Body(body); self.collectHTTP2Body(body) }
+                if let d = self.detect {
+                    self.fileDetectSync(d)
+                    self.fileDetectHTTP2Body(body)
+                    self.collectHTTP2Body(body)
+                }
                 if avOn { self.avHTTP2Body(k, i, body) }
             }
             if avOn { avSettleHTTP2(k, i, m, time: packet.timestamp, enforce: true) }

@@ -218,6 +218,18 @@ import UTMDetect
         #expect(Self.sids(B.session(sport: 48800, [(true, client), (false, cut)]), defs) == [1])
     }
 
+    /// A definitions update adopted by a running engine (EngineDefinitions): file rules of the
+    /// new set are judged from the next body on, without `loadDetection`.
+    @Test func adoptedDefinitionsBringFileRules() {
+        let engine = Engine()
+        engine.loadDetection(Self.definitions(#"alert http any any -> any any (msg:"other"; http.uri; content:"/nothing-here"; sid:9;)"#))
+        #expect(FirewallEngineTests.sids(FirewallEngineTests.run(engine, Self.download("/a.exe", Self.exe, sport: 48900)).events).isEmpty)
+        let next = EngineDefinitions(config: engine.config, flowCapacity: engine.flows.capacity)
+        next.loadDetection(Self.definitions(#"alert http any any -> any any (msg:"ext"; fileext:"exe"; filesize:>1000; sid:1;)"#))
+        #expect(engine.adopt(next))
+        #expect(FirewallEngineTests.sids(FirewallEngineTests.run(engine, Self.download("/a.exe", Self.exe, sport: 48901)).events) == [1])
+    }
+
     /// The stats event carries the file counters; a file rule alert carries its transaction.
     @Test func alertCarriesTheTransaction() {
         let defs = Self.definitions(#"alert http any any -> any any (msg:"ext"; fileext:"exe"; sid:1;)"#)
