@@ -276,4 +276,33 @@ import UTMDetect
         #expect(engine.stats.alerts - alertsBefore >= 10 * 4 * 3)
         #expect(engine.fileDetectStats.digestPoolExhausted == 0)
     }
+
+    /// The same over HTTP/2 stream sides (plain and gzip bodies, frames split over segments):
+    /// the stream-side table and the digest pool are fixed, nothing allocates per packet.
+    @Test func http2FileRulesDoNotAllocate() {
+        guard allocationCounterWorks() else { return }
+        typealias H = HTTP2BodyEngineTests
+        var parser = RuleParser()
+        parser.fileReader = { _ in Array("0123456789abcdef0123456789abcdef\n".utf8) }
+        parser.load(text: """
+            alert http any any -> any any (msg:"md5"; filemd5:!x.md5; filesize:>10; sid:1;)
+            alert http any any -> any any (msg:"path"; file.name; content:"/"; sid:2;)
+            """, file: "alloc-h2-files.rules")
+        let set = parser.finish()
+        #expect(set.signatures.count == 2, "\(set.report.errors)")
+        let engine = Engine()
+        engine.loadDetection(DetectDefinitions(ruleSet: set))
+        var traffic: [[UInt8]] = []
+        for k in 0 ..< 4 {
+            let (client, server) = H.exchange(body: H.body, upload: H.upload, gzip: k % 2 == 1)
+            traffic += H.session(sport: UInt16(49600 + k), H.split(true, client, 50) + H.split(false, server, 60))
+        }
+        var alertsBefore = engine.stats.alerts
+        let n = steadyStateAllocations(engine, traffic, rounds: 10) { alertsBefore = engine.stats.alerts }
+        print("Engine allocations with HTTP/2 file rules: \(n); alerts \(engine.stats.alerts - alertsBefore)")
+        #expect(n == 0, "HTTP/2 file tracking allocated \(n) times")
+        // Each session's upload and download are files of both rules.
+        #expect(engine.stats.alerts - alertsBefore >= 10 * 4 * 2)
+        #expect(engine.fileDetectStats.h2TracksExhausted == 0)
+    }
 }
