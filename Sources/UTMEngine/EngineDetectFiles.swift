@@ -269,7 +269,10 @@ extension Engine {
             if let n = fileDetectName(i, tx, direction) { buffers[.fileName] = n }
             let file = d.fileFacts
             file.size = x.size
-            file.state = fileDetectTruncated(tx, direction) ? .truncated : .closed
+            // Fewer bytes than the parser delivered: the file was picked up mid-body (a
+            // definitions update reset the tables), so its size and digests are partial.
+            let delivered = direction == .toServer ? tx.requestBodyDelivered : tx.responseBodyDelivered
+            file.state = fileDetectTruncated(tx, direction) || x.size != delivered ? .truncated : .closed
             if x.digest >= 0 { file.digests = fileDetect.results[Int(x.digest)] } else { file.digests.kinds = [] }
             let f = detectFacts(direction, app: .http, stream: false)
             d.beginTransaction()
@@ -360,8 +363,10 @@ extension Engine {
             if body.data.isEmpty { return }
             e = fileDetectH2Slot()
             guard e >= 0 else { fileDetect.stats.h2TracksExhausted &+= 1; return }
+            // Opened past the body's first byte (the tables were reset by a definitions update):
+            // size and digests are partial, so the file counts as truncated.
             fileDetect.h2[e] = EngineFileDetectH2(flowID: detectCursor.flow.id, stream: Int32(body.stream), response: body.response,
-                                                  state: 1)
+                                                  state: 1, truncated: body.offset > 0)
             fileDetect.stats.files &+= 1
             if !fileDetect.kinds.isEmpty && fileDetect.closeRules {
                 if let g = fileDetect.free.popLast() {
@@ -380,7 +385,7 @@ extension Engine {
         if body.isLast {
             if g >= 0 { fileDetect.results[g] = fileDetect.pool[g].finish() }
             fileDetect.h2[e].state = 2
-            fileDetect.h2[e].truncated = body.truncated
+            if body.truncated { fileDetect.h2[e].truncated = true }
         }
     }
 

@@ -230,6 +230,33 @@ import UTMDetect
         #expect(FirewallEngineTests.sids(FirewallEngineTests.run(engine, Self.download("/a.exe", Self.exe, sport: 48901)).events) == [1])
     }
 
+    /// An update adopted in the middle of a download: the file is picked up mid-body, so it
+    /// counts as truncated: its name is judged, an exact or upper size bound is not (the bytes
+    /// before the update were not counted).
+    @Test func updateMidDownloadIsTruncated() {
+        let engine = Engine()
+        engine.loadDetection(Self.definitions(#"alert http any any -> any any (msg:"other"; fileext:"zip"; sid:9;)"#))
+        let frames = Self.download("/a.exe", Self.exe, size: 500, sport: 48950)
+        // Handshake (3 frames), request and response head (2 each) and the first 500 body
+        // bytes (2); then the update.
+        // Fed without `run`'s final `finish` (which would end the flow and the body).
+        for (n, f) in frames.prefix(9).enumerated() {
+            f.withByteView { v in
+                _ = engine.process(frame: v, linkType: .ethernet, timestamp: Timestamp(seconds: 1_700_000_000, micros: Int32(n)),
+                                   wireLength: v.count)
+            }
+        }
+        let next = EngineDefinitions(config: engine.config, flowCapacity: engine.flows.capacity)
+        next.loadDetection(Self.definitions("""
+            alert http any any -> any any (msg:"ext"; fileext:"exe"; sid:1;)
+            alert http any any -> any any (msg:"small"; filesize:<3000; sid:2;)
+            alert http any any -> any any (msg:"exact"; filesize:3002; sid:3;)
+            """))
+        #expect(engine.adopt(next))
+        let rest = FirewallEngineTests.run(engine, Array(frames.dropFirst(9)))
+        #expect(FirewallEngineTests.sids(rest.events).sorted() == [1])
+    }
+
     /// The stats event carries the file counters; a file rule alert carries its transaction.
     @Test func alertCarriesTheTransaction() {
         let defs = Self.definitions(#"alert http any any -> any any (msg:"ext"; fileext:"exe"; sid:1;)"#)
