@@ -45,6 +45,11 @@ public enum BufferID: UInt8, CaseIterable, Sendable, Hashable, Comparable {
     /// `tls.alpn` (Suricata 8): the ClientHello's ALPN protocol names one per inspection, or
     /// the ServerHello's selected one (a multi-buffer).
     case tlsALPN
+    /// `file.name` (Suricata 7; also what the legacy `filename` and `fileext` compile to): the
+    /// name of the file being transferred (HTTP: Content-Disposition's filename, else the
+    /// request URI's path, as Suricata names HTTP files). Filled only at the file inspections
+    /// (EngineDetectFiles.swift), never with the other HTTP buffers.
+    case fileName
 
     public static let count = BufferID.allCases.count
 
@@ -114,6 +119,7 @@ public enum BufferID: UInt8, CaseIterable, Sendable, Hashable, Comparable {
         case .smbNamedPipe: "smb.named_pipe"
         case .tlsSubjectAltName: "tls.subjectaltname"
         case .tlsALPN: "tls.alpn"
+        case .fileName: "file.name"
         }
     }
 
