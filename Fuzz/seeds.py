@@ -388,3 +388,9 @@ write("FuzzRuleFilters", "drop", b"\x02# policy\n2000001\n1:2000001:2, 3:2000002
 write("FuzzRuleFilters", "enable", b"\x01re:ET INFO\n3:2000002\n")
 write("FuzzRuleFilters", "modify", b"\x03re:ET 'content:\"(/ga)(te)\"' 'content:\"\\2\\g<1>${1}\"'\nmodifysid 2000001 \"alert\" | \"drop\"\n* \"sid\" \"sid\"\n")
 write("FuzzRuleFilters", "bad", b"\x00group:[!a-\nre:(\n1:2:3:4\n")
+
+# --- Hash lists for FuzzFileHashList (session 9): first byte = kind (0 md5, 1 sha1, 2 sha256; bit 7 negated).
+write("FuzzFileHashList", "md5sum", b"\x00# list\n0123456789abcdef0123456789abcdef  a.exe\r\n\nFFEEDDCCBBAA99887766554433221100\n")
+write("FuzzFileHashList", "sha1", b"\x01da39a3ee5e6b4b0d3255bfef95601890afd80709\n")
+write("FuzzFileHashList", "sha256", b"\x82e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 empty\n")
+write("FuzzFileHashList", "bad", b"\x000123\nzz\n")

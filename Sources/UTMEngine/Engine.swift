@@ -115,6 +115,8 @@ public final class Engine {
     var av: EngineAVStage
     /// Firewall mode (EngineFirewall.swift): nil rules when off.
     var fw: EngineFirewallStage
+    /// File tracking for the file keywords (EngineDetectFiles.swift, session 9).
+    var fileDetect = EngineFileDetectStage()
     /// Per flow slot: flow id << 16 | alerts that carried its transaction (EngineAlertTx.swift).
     var alertTxLogged: [UInt64] = []
 

@@ -82,6 +82,8 @@ extension Engine {
             let s = self.http2Stream(i, key: key)
             if s >= 0 { self.detectHTTP2Body(d, i, s, true, v) }
         }
+        // File rules: stream sides still open are cut here (EngineDetectFiles.swift).
+        fileDetectHTTP2Close(i, flowEnd: true)
     }
 
     /// The stream slot of parser `i` whose body key (EngineHTTP2.swift) is `key`, or -1.

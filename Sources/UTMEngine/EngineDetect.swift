@@ -54,6 +54,7 @@ extension Engine {
     /// and host bits count a host's flows whichever worker sees them).
     public func loadDetection(_ defs: DetectDefinitions, sharing: SharedHostState? = nil) {
         detect = DetectEngine(definitions: defs, config: Engine.detectConfig(flowCapacity: flows.capacity), sharing: sharing)
+        loadFileDetection(defs)
     }
 
     /// Per packet, after flow tracking: packet-level rules.
@@ -206,6 +207,8 @@ extension Engine {
     /// `isLast` chunk): the accumulation (BodyAccumulators.swift) inspects a body when it ends.
     func detectHTTPBody(_ chunk: HTTPBodyChunk) {
         guard let d = detect, !chunk.data.isEmpty || chunk.isLast else { return }
+        fileDetectSync(d)
+        fileDetectBody(chunk)
         d.collectBody(transaction: chunk.transaction, direction: chunk.direction, chunk.data, ended: chunk.isLast)
     }
 
@@ -250,8 +253,11 @@ extension Engine {
             if detectCursor.httpPhase != 0 {
                 detectHTTPInspect(d, i, k, tx, direction, body: nil, payload: payload)
             }
+            // File rules (session 9): a file of this transaction that ended in the feed.
+            fileDetectClose(d, i, k, tx, direction)
             k &+= 1
         }
+        fileDetectSweep(direction)
         d.beginBody()
     }
 
@@ -271,6 +277,8 @@ extension Engine {
                 buffers[.fileData] = b
             }
             mask |= direction == .toServer ? 1 << 2 : 1 << 4
+            // A file's name rules with its first body inspection (EngineDetectFiles.swift).
+            mask |= fileDetectOpen(&buffers, i, k, tx, direction, file: d.fileFacts)
         }
         let f = detectFacts(direction, app: .http, stream: false)
         // One call for the header and body phases: each buffer is scanned once.
@@ -279,6 +287,7 @@ extension Engine {
         d.inspectApp(.http, phaseMask: mask, f, buffers: buffers, slot: detectCursor.slot, time: detectCursor.time) { s, alert in
             self.detectMatched(s, alert, f)
         }
+        if d.fileFacts.state != .none { d.fileFacts.clear() }
         detectCursor.httpParser = -1
     }
 

@@ -35,7 +35,11 @@ extension Engine {
         if detect != nil || avOn {
             let k = Int(ref.index)
             http2.items[i].feed(data, direction: chunk.direction, gap: chunk.gapBefore) { body in
-                if self.detect != nil { self.collectHTTP2Body(body) }
+                if let d = self.detect {
+                    self.fileDetectSync(d)
+                    self.fileDetectHTTP2Body(body)
+                    self.collectHTTP2Body(body)
+                }
                 if avOn { self.avHTTP2Body(k, i, body) }
             }
             if avOn { avSettleHTTP2(k, i, m, time: packet.timestamp, enforce: true) }
@@ -48,6 +52,8 @@ extension Engine {
             if detect != nil { detectHTTP2(i, s, response: response) }
         }
         if detect != nil && !http2BodyPieces.isEmpty { detectHTTP2Bodies(i) }
+        // File rules (EngineDetectFiles.swift): stream sides whose body ended in this feed.
+        if detect != nil { fileDetectHTTP2Close(i) }
         if fw.rules != nil {
             // Streams that ended in this chunk reach their closed/complete hooks.
             var k = 0
@@ -188,12 +194,15 @@ extension Engine {
         }
         let direction: Direction = response ? .toClient : .toServer
         let f = detectFacts(direction, app: .http2, stream: false)
-        let mask: UInt8 = response ? 1 << 4 : 1 << 2
+        var mask: UInt8 = response ? 1 << 4 : 1 << 2
+        // A file's name rules with its first body inspection (EngineDetectFiles.swift).
+        mask |= fileDetectHTTP2Open(&b, i, s, response, file: d.fileFacts)
         detectCursor.http2Parser = i
         detectCursor.http2Stream = s
         d.inspectApp(.http, phaseMask: mask, f, buffers: b, slot: detectCursor.slot, time: detectCursor.time) { sig, alert in
             self.detectMatched(sig, alert, f)
         }
+        if d.fileFacts.state != .none { d.fileFacts.clear() }
         detectCursor.http2Parser = -1
     }
 

@@ -89,6 +89,15 @@ extension Engine {
             eve.json.key("body_ends_recovered"); eve.json.uint(s.bodyEndsRecovered)
             eve.json.key("body_host_capped"); eve.json.uint(s.bodyHostCapped)
             eve.json.key("body_orphans_inspected"); eve.json.uint(s.bodyOrphansInspected)
+            // File keywords (EngineDetectFiles.swift, session 9): files followed, files ended and
+            // judged, files without a digest context, bodies that never ended.
+            let fs = fileDetect.stats
+            eve.json.key("files"); eve.json.uint(fs.files)
+            eve.json.key("file_close_inspections"); eve.json.uint(fs.closeInspections)
+            eve.json.key("file_digest_pool_exhausted"); eve.json.uint(fs.digestPoolExhausted)
+            eve.json.key("files_abandoned"); eve.json.uint(fs.abandoned)
+            eve.json.key("file_ended_overflow"); eve.json.uint(fs.endedOverflow)
+            eve.json.key("file_h2_exhausted"); eve.json.uint(fs.h2TracksExhausted)
             // flowint changes refused: a flow's FlowInts entries were all taken (session 9).
             eve.json.key("flowint_overflows"); eve.json.uint(s.flowintOverflows)
             eve.json.endObject()

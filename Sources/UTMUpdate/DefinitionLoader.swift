@@ -85,6 +85,8 @@ public enum DefinitionLoader {
             }
         }
         var parser = RuleParser()
+        // Hash lists of filemd5/filesha1/filesha256 (session 9), next to the rule files.
+        parser.fileReader = { FileManager.default.contents(atPath: $0).map { [UInt8]($0) } }
         for path in files {
             let bytes = try read(path, "ips")
             guard let text = String(validating: bytes, as: UTF8.self) else {

@@ -36,6 +36,8 @@ struct Rules: ParsableCommand {
         func run() throws {
             var parser = RuleParser()
             parser.filters = try filterOptions.load()
+            // Hash lists of filemd5/filesha1/filesha256 (session 9).
+            parser.fileReader = { try? readWholeFile($0) }
             var parseSeconds = 0.0
             for file in files {
                 let text: String

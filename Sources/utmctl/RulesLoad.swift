@@ -27,6 +27,8 @@ func loadDefinitions(rules: [String], bundle: String?, actionOrder: ActionOrder 
 func parseRuleFiles(_ files: [String], filters: RuleFilters? = nil) throws -> RuleSet {
     var parser = RuleParser()
     parser.filters = filters
+    // Hash lists of filemd5/filesha1/filesha256 (session 9), resolved against the rule file's directory.
+    parser.fileReader = { try? readWholeFile($0) }
     for file in files {
         let text: String
         do { text = try readTextFile(file) } catch { throw fail("\(error)") }
@@ -86,6 +88,8 @@ func compileIPSBundle(rules: [String], output: String, filters: RuleFilters? = n
     }
     var parser = RuleParser()
     parser.filters = filters
+    // Hash lists of filemd5/filesha1/filesha256 (session 9), resolved against the rule file's directory.
+    parser.fileReader = { try? readWholeFile($0) }
     for (name, text) in sources { parser.load(text: text, file: name) }
     let set = parser.finish()
     for e in (set.report.errors + set.report.skipped).prefix(50) { writeStandardError("warning: \(e.description)") }

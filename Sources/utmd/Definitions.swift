@@ -65,6 +65,8 @@ enum Definitions {
         guard !c.rules.isEmpty else { return nil }
         var parser = RuleParser()
         parser.filters = try ruleFilters(c)
+        // Hash lists of filemd5/filesha1/filesha256 (session 9), next to the rule files.
+        parser.fileReader = { FileManager.default.contents(atPath: $0).map { [UInt8]($0) } }
         for path in c.rules {
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw ConfigError("rules: cannot read \(path)")

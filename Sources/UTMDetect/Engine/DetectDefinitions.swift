@@ -1,5 +1,6 @@
 import UTMCore
 import UTMMatch
+import UTMCrypto
 
 /// Where in the packet path a signature is evaluated.
 public enum InspectionPoint: UInt8, Sendable {
@@ -264,6 +265,11 @@ public final class DetectDefinitions: @unchecked Sendable {
     /// 2 server hello, 3 each server certificate (session 7); DNS: 1 request, 2 response, 3
     /// each question name, 4 each answer name (session 7); others 1).
     public let phases: [UInt8]
+    /// Some rule waits for a file's first inspection (phase 5) / its end (phase 6); the
+    /// digests the hash rules need, the only ones the engine computes (session 9).
+    public let hasFileOpenRules: Bool
+    public let hasFileCloseRules: Bool
+    public let fileDigests: DigestKinds
 
     public var count: Int { boxes.count }
 
@@ -348,12 +354,15 @@ public final class DetectDefinitions: @unchecked Sendable {
         let dirs = DirectionClass.count
         var aPacket = [PortGroup.Builder](repeating: .init(), count: ProtoClass.allCases.count * dirs)
         var aStream = [PortGroup.Builder](repeating: .init(), count: dirs)
-        var aHTTP = [PortGroup.Builder](repeating: .init(), count: 5 * dirs)
+        // Phases 0...6: HTTP's file phases 5 and 6 (session 9) are the highest.
+        var aHTTP = [PortGroup.Builder](repeating: .init(), count: 7 * dirs)
         var aTLS = aHTTP, aDNS = aHTTP, aSSH = aHTTP, aSMB = aHTTP
         var uses = [Bool](repeating: false, count: BufferID.count)
         var texts: [AlertText] = []
         var thresholds = 0
         var phases: [UInt8] = []
+        var fileOpen = false, fileClose = false
+        var digestKinds: DigestKinds = []
         var packetPayload = PatternSetBuilder()
         var largePacket = [PatternSetBuilder](repeating: PatternSetBuilder(), count: 2)
         var streamPayload: [(id: UInt32, sig: Signature, pattern: [UInt8], nocase: Bool)] = []
@@ -366,6 +375,11 @@ public final class DetectDefinitions: @unchecked Sendable {
             let phase = DetectDefinitions.phase(of: s, pt)
             points.append(pt)
             phases.append(phase)
+            if pt == .http && phase == DetectDefinitions.fileOpenPhase { fileOpen = true }
+            if pt == .http && phase == DetectDefinitions.fileClosePhase { fileClose = true }
+            for case .fileHash(let l) in s.headerMatches {
+                digestKinds.insert(l.kind == .md5 ? .md5 : l.kind == .sha1 ? .sha1 : .sha256)
+            }
             let hasPrefilter = DetectDefinitions.usesAutomaton(s)
                 && patternSets[DetectDefinitions.automatonIndex(s)] != nil
             prefLen.append(hasPrefilter ? DetectDefinitions.matchReach(s) : 0)
@@ -443,7 +457,15 @@ public final class DetectDefinitions: @unchecked Sendable {
         alertTexts = AlertTexts(texts)
         thresholdCount = thresholds
         self.phases = phases
+        hasFileOpenRules = fileOpen
+        hasFileCloseRules = fileClose
+        fileDigests = digestKinds
     }
+
+    /// HTTP file phases (session 9): 5 when a file's first bytes are inspected (name rules,
+    /// with the body's first inspection), 6 when it ends (size and hash rules).
+    public static let fileOpenPhase: UInt8 = 5
+    public static let fileClosePhase: UInt8 = 6
 
     /// The latest message part a signature needs (see `phases`).
     static func phase(of s: Signature, _ pt: InspectionPoint) -> UInt8 {
@@ -484,6 +506,9 @@ public final class DetectDefinitions: @unchecked Sendable {
             }
             p = Swift.max(p, b)
         }
+        // File rules (session 9): a file's name with its first inspection, size and digests at
+        // its end (above every other HTTP phase).
+        if pt == .http && s.isFileRule { p = s.needsCompleteFile ? fileClosePhase : Swift.max(p, fileOpenPhase) }
         // tls.version with flow:to_client tests the server's (negotiated) version.
         if pt == .tls && s.flow.contains(.toClient) && hasTLSVersion(s) { p = Swift.max(p, 2) }
         // dns.opcode with flow:to_client runs with the responses (phase 2), else the requests.
@@ -556,13 +581,14 @@ public final class DetectDefinitions: @unchecked Sendable {
         for l in s.lists {
             if l.buffer == .payload { payload = true }
             else if l.buffer.isPacketHeader { header = true }
-            else if l.buffer.isHTTP || l.buffer == .fileData { http = true }
+            else if l.buffer.isHTTP || l.buffer == .fileData || l.buffer == .fileName { http = true }
             else if l.buffer.isTLS { tls = true }
             else if l.buffer.isDNS { dns = true }
             else if l.buffer.isSSH { ssh = true }
             else if l.buffer.isSMB { smb = true }
         }
-        if http { return .http }
+        // File rules are judged on HTTP files (the files the engine follows for detection).
+        if http || s.isFileRule { return .http }
         if tls { return .tls }
         if dns { return .dns }
         if ssh { return .ssh }

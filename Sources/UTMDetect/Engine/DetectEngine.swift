@@ -113,6 +113,9 @@ public struct DetectConfig: Sendable, Equatable {
 /// Nothing on its inspection paths allocates once built.
 public final class DetectEngine {
     public let defs: DetectDefinitions
+    /// The file a file inspection is about (session 9): the engine fills it before
+    /// `inspectApp` with a file phase and clears it after (Verifier.file).
+    public var fileFacts: FileFacts { verifier.file }
     public let config: DetectConfig
     public internal(set) var stats = DetectStats()
     var verifier: Verifier
@@ -725,7 +728,9 @@ public final class DetectEngine {
         let dirs = DirectionClass.count
         let dc = DirectionClass.of(facts.direction).rawValue
         var phase = 1
-        while phase <= 4 {
+        // HTTP's file phases 5 and 6 (session 9); other points have phases up to 4.
+        let lastPhase = point == .http ? Int(DetectDefinitions.fileClosePhase) : 4
+        while phase <= lastPhase {
             if (1 << phase) & Int(phaseMask) != 0 {
                 switch point {
                 case .http: addGroup(defs.alwaysHTTP[phase &* dirs &+ dc], facts)

@@ -152,6 +152,9 @@ enum SignatureCodec {
         case .tlsCertValidity(let v): w.u8(27); w.u8(v.field.rawValue); w.u8(v.mode.rawValue); w.int(Int(v.a)); w.int(Int(v.b))
         case .appLayerProtocol(let m): w.u8(12); w.u32(m.mask); w.bool(m.negated); w.bool(m.unknown); w.u8(m.mode)
         case .hostBit(let op): w.u8(25); w.u8(op.kind.rawValue); w.u8(op.track.rawValue); w.u16(op.name); w.int(op.expire)
+        // Session 9 (filekw), tags 220+: filesize, and a hash list with its digests inline.
+        case .fileSize(let m): w.u8(220); w.intMatch(m)
+        case .fileHash(let l): w.u8(221); w.u8(l.kind.rawValue); w.bool(l.negated); w.string(l.path); w.bytes(l.digests)
         // Session 9 (modernkw2) header tags from 240.
         case .dnsRRType(let m): w.u8(241); w.intMatch(m)
         case .dnsRcode(let m): w.u8(242); w.intMatch(m)
@@ -614,6 +617,13 @@ enum SignatureCodec {
         case 12:
             return .appLayerProtocol(AppProtoMatch(mask: try r.u32(), negated: try r.bool(), unknown: try r.bool(),
                                                    mode: try r.u8()))
+        case 220: return .fileSize(try r.intMatch())
+        case 221:
+            guard let kind = FileHashKind(rawValue: try r.u8()) else { throw Bad(reason: "bad file hash kind") }
+            let negated = try r.bool(), path = try r.string(), digests = try r.bytes()
+            // A tampered list (unsorted, a partial digest) would make lookups wrong: refused.
+            guard FileHashList.isSortedUnique(digests, length: kind.length) else { throw Bad(reason: "bad file hash list") }
+            return .fileHash(FileHashList(kind: kind, sortedDigests: digests, negated: negated, path: path))
         default: throw Bad(reason: "bad header keyword tag")
         }
     }

@@ -45,6 +45,11 @@ public enum BufferID: UInt8, CaseIterable, Sendable, Hashable, Comparable {
     /// `tls.alpn` (Suricata 8): the ClientHello's ALPN protocol names one per inspection, or
     /// the ServerHello's selected one (a multi-buffer).
     case tlsALPN
+    /// `file.name` (Suricata 7; also what the legacy `filename` and `fileext` compile to): the
+    /// name of the file being transferred (HTTP: Content-Disposition's filename, else the
+    /// request URI's path, as Suricata names HTTP files). Filled only at the file inspections
+    /// (EngineDetectFiles.swift), never with the other HTTP buffers.
+    case fileName
     /// Session 9 (modernkw2), appended: the packet's raw headers (Suricata 6+'s `ipv4.hdr`,
     /// `ipv6.hdr` with its extension headers, `tcp.hdr` with options, `udp.hdr`, `icmpv4.hdr`,
     /// `icmpv6.hdr`), lent from the decoded packet (no copy) at the packet inspection point
@@ -119,6 +124,7 @@ public enum BufferID: UInt8, CaseIterable, Sendable, Hashable, Comparable {
         case .smbNamedPipe: "smb.named_pipe"
         case .tlsSubjectAltName: "tls.subjectaltname"
         case .tlsALPN: "tls.alpn"
+        case .fileName: "file.name"
         case .ipv4Header: "ipv4.hdr"
         case .ipv6Header: "ipv6.hdr"
         case .tcpHeader: "tcp.hdr"

@@ -49,6 +49,13 @@ public struct RuleParser: Sendable {
     /// `finish()` loads the setters of checked bits again (flowbit resolution, RuleFilters).
     private var parkedSetters: [ParkedRule] = []
     private var checkedFlowbits: Set<String> = []
+    /// Reads the hash lists `filemd5:FILE` & co. name (session 9): the loader sets it (utmctl,
+    /// utmd read files; UTMDetect does no I/O). Nil: such rules are skipped with the reason.
+    public var fileReader: RuleFileReader?
+    /// Lists loaded so far, shared by the rules that name them.
+    private let hashLists = FileHashListCache()
+    /// The file of the rule being parsed (`parseRule(_:file:line:)`).
+    private var currentFile = ""
 
     /// A left-out rule that sets a flowbit: its text (after modify.conf), the text before
     /// modify.conf (when a modification applied) and what it sets and checks.
@@ -70,6 +77,7 @@ public struct RuleParser: Sendable {
 
     /// Parses one rule (no comment, no continuation). Throws why it cannot load.
     public mutating func parseRule(_ text: Substring, file: String = "", line: Int = 0) throws(RuleError) -> Signature {
+        currentFile = file
         do {
             var sig = try parseUnlocated(text)
             sig.file = file
@@ -123,6 +131,9 @@ public struct RuleParser: Sendable {
             signature: Signature(action: action, proto: proto, source: src, sourcePorts: sp,
                                  destination: dst, destinationPorts: dp, bidirectional: bidirectional),
             classifications: classifications, flowbitNames: flowbitNames)
+        builder.ruleFile = currentFile
+        builder.fileReader = fileReader
+        builder.hashLists = hashLists
         let table = KeywordRegistry.table
         for option in options {
             let name: Substring, value: Substring?
@@ -154,6 +165,7 @@ public struct RuleParser: Sendable {
         let sig = try builder.finish()
         // bsize/urilen bounds against the contents of each list (transformed lists too).
         for list in sig.lists { try DetectBsize.validate(list.buffer, list.elements) }
+        try DetectFileSupport.validate(sig)
         flowbitNames = builder.flowbitNames
         return sig
     }

@@ -348,6 +348,13 @@ public enum HeaderMatch: Sendable, Equatable {
     /// `xbits` / `hostbits`: a bit kept per host or per IP pair (`HostBitOp`); the checks
     /// gate the rule like this list's other tests, the changes apply once it matched.
     case hostBit(HostBitOp)
+    /// `filesize` (session 9, DetectFileSize.swift): the file's size once it is complete; of a
+    /// truncated file only `>` / `>=` are judged, on the bytes seen (Suricata's rule). Read
+    /// from `Verifier.file`, never from the packet.
+    case fileSize(IntMatch)
+    /// `filemd5` / `filesha1` / `filesha256` (session 9, DetectFileHash.swift): the complete
+    /// file's digest is (or, negated, is not) in the list.
+    case fileHash(FileHashList)
     /// `flowint` (session 9, DetectFlowint.swift): a per-flow integer test (gates the rule) or
     /// change (applied once the rule matched), `FlowIntOp`.
     case flowInt(FlowIntOp)
@@ -524,6 +531,24 @@ public struct Signature: Sendable {
     /// The match list for `buffer`, if the rule inspects it.
     public func list(for buffer: BufferID) -> BufferMatchList? {
         lists.first { $0.buffer == buffer }
+    }
+
+    /// A rule with a file keyword (`file.name`/`filename`/`fileext`, `filesize`, `filemd5`...):
+    /// evaluated at the HTTP inspection point's file phases (DetectDefinitions.phase).
+    public var isFileRule: Bool {
+        if lists.contains(where: { $0.buffer == .fileName }) { return true }
+        return needsCompleteFile
+    }
+
+    /// A rule with `filesize` or a file hash: judged when the file ends (phase 6), not when it
+    /// opens.
+    public var needsCompleteFile: Bool {
+        headerMatches.contains {
+            switch $0 {
+            case .fileSize, .fileHash: return true
+            default: return false
+            }
+        }
     }
 
     /// The product severity for alerts: 3 (★★★) for priority 1, 2 for priority 2, 1 otherwise,

@@ -39,6 +39,11 @@ public struct SignatureBuilder {
     var sawSid = false
     var fastPatternSet = false
     let classifications: ClassificationTable
+    /// The rule file being loaded (hash lists are resolved against its directory) and how to
+    /// read a list (nil: `filemd5` & co. cannot load); the parser's list cache (session 9).
+    var ruleFile = ""
+    var fileReader: RuleFileReader?
+    var hashLists: FileHashListCache?
     /// Flowbit names of the whole rule set, interned as they appear.
     var flowbitNames: FlowbitNames
 

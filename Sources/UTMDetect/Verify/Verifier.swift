@@ -104,6 +104,11 @@ public struct Verifier: Sendable {
     @usableFromInline var lengthFinal = true
     @usableFromInline var lengthBefore = -1
 
+    /// The file of a file inspection (session 9: `filesize`, `filemd5` & co. read it). A
+    /// reference, filled by the engine before the inspection and cleared after it, so the
+    /// verifier (copied per candidate in places) does not grow by a file's digests.
+    public let file = FileFacts()
+
     public init(stepLimit: Int = 3000, derived: DerivedBuffers = DerivedBuffers()) {
         self.stepLimit = stepLimit
         self.derived = derived
@@ -363,6 +368,8 @@ public struct Verifier: Sendable {
         case .dnsOpcode(let m): return p.dnsOpcode != 0xff && m.matches(Int(p.dnsOpcode))
         case .tlsCertChainLen(let m): return p.tlsCertCount >= 0 && m.matches(p.tlsCertCount)
         case .tlsCertValidity(let v): return v.matches(notBefore: p.tlsCertNotBefore, notAfter: p.tlsCertNotAfter, now: p.time)
+        case .fileSize(let m): return file.sizeMatches(m)
+        case .fileHash(let list): return file.hashMatches(list)
         }
     }
 

@@ -1,0 +1,478 @@
+import UTMCore
+import UTMAppLayer
+import UTMCrypto
+import UTMAntivirus
+import UTMDetect
+
+// File keywords (session 9): the IPS follows HTTP/1 files itself, with or without the
+// antivirus. A file is an HTTP body with at least one byte, per transaction and direction (a
+// download or an upload), named as Suricata names HTTP files: the response's
+// Content-Disposition filename, else the request URI's path (query cut). Its size and the
+// digests the loaded rules need are computed from the decoded body bytes as they pass (the
+// same `HTTPBodyChunk`s the antivirus and file_data get; nothing is held). Rules are judged at
+// two HTTP phases (DetectDefinitions.fileOpenPhase / fileClosePhase): name rules with the
+// body's first inspection (so a drop can stop a download on its first bytes, and
+// `file_data` is lent with it), size and hash rules when the body ends, with the
+// transaction's header buffers and the name. What it shares with the antivirus: the parser's
+// decoded body chunks and the AV's name helpers (HTTPFileInfo, AVHeaders); what it does not:
+// the AV's scan sessions (they exist only with AV configured and hold ~80 KiB each), so the
+// digests here come from a pool of their own.
+
+/// Per-worker file tracking for detection: fixed tables sized when rules with file keywords
+/// are loaded (empty, and every hook a no-op, otherwise).
+struct EngineFileDetectStage {
+    /// Per flow-table slot and direction (index `slot * 2 + direction.index`).
+    struct Track {
+        var flowID: UInt64 = 0
+        var size: Int64 = 0
+        /// Parser transaction index (`ready(k)`) of the open or ended file; -1: none.
+        var tx: Int32 = -1
+        /// Digest context from `pool`, -1: none (no hash rule, or the pool was empty).
+        var digest: Int16 = -1
+        /// 0 idle, 1 open (an ended file moves to `ended` and the track is idle again).
+        var state: UInt8 = 0
+        /// The open phase (name rules) ran for this file.
+        var openInspected = false
+    }
+
+    /// A file that ended during a feed, waiting for its close inspection after the feed
+    /// (several can end in one packet: pipelined responses, each of its own transaction).
+    struct Ended {
+        var track: Int32
+        var tx: Int32
+        var flowID: UInt64
+        var size: Int64
+        var digest: Int16
+        var openInspected: Bool
+    }
+
+    var tracks: [Track] = []
+    /// HTTP/2 stream sides (EngineFileDetectH2), `h2Capacity` entries.
+    var h2: [EngineFileDetectH2] = []
+    /// Reserved at load (`endedCapacity`); beyond it a file's close inspection is lost, counted.
+    var ended: [Ended] = []
+    static let endedCapacity = 32
+    var pool: [StreamingDigest] = []
+    var results: [FileDigests] = []
+    var free: [Int16] = []
+    var kinds: DigestKinds = []
+    var openRules = false
+    var closeRules = false
+    var stats = EngineFileDetectStats()
+
+    /// Digest contexts per worker: files hashed at once (a file beyond them is still judged
+    /// by name and size; its hash rules cannot match, counted as `digestPoolExhausted`).
+    static let defaultDigestContexts = 64
+
+    /// The definitions the tables were sized for: a reload that hands the engine other
+    /// definitions (`Engine.adopt`) is noticed by `fileDetectSync` at the next body chunk.
+    var defs: DetectDefinitions?
+
+    init() {}
+
+    init(flowCapacity: Int, defs: DetectDefinitions, contexts: Int = EngineFileDetectStage.defaultDigestContexts) {
+        self.defs = defs
+        openRules = defs.hasFileOpenRules
+        closeRules = defs.hasFileCloseRules
+        guard openRules || closeRules else { return }
+        tracks = Array(repeating: Track(), count: flowCapacity * 2)
+        ended.reserveCapacity(EngineFileDetectStage.endedCapacity)
+        h2 = Array(repeating: EngineFileDetectH2(), count: EngineFileDetectStage.h2Capacity)
+        kinds = defs.fileDigests
+        if !kinds.isEmpty {
+            pool = (0 ..< contexts).map { _ in StreamingDigest() }
+            results = Array(repeating: FileDigests(), count: contexts)
+            free = (0 ..< contexts).reversed().map { Int16($0) }
+            free.reserveCapacity(contexts)
+        }
+    }
+
+    var active: Bool { !tracks.isEmpty }
+
+    mutating func release(_ t: Int) {
+        let g = tracks[t].digest
+        if g >= 0 {
+            free.append(g)
+            tracks[t].digest = -1
+        }
+    }
+
+    mutating func releaseEnded(_ e: Int) {
+        let g = ended[e].digest
+        if g >= 0 { free.append(g) }
+        ended.remove(at: e)
+    }
+}
+
+/// File tracking counters, in the stats event's `detect` object.
+public struct EngineFileDetectStats: Sendable {
+    /// Files followed (bodies with at least one byte, in flows with a rule that needs them).
+    public var files: UInt64 = 0
+    /// Close inspections (size and hash rules judged).
+    public var closeInspections: UInt64 = 0
+    /// Files that found no free digest context (their hash rules could not match).
+    public var digestPoolExhausted: UInt64 = 0
+    /// Open files given up because their transaction's body never ended (a new body started).
+    public var abandoned: UInt64 = 0
+    /// HTTP/2 stream sides that found the table full (not followed).
+    public var h2TracksExhausted: UInt64 = 0
+    /// Files that ended when the per-packet queue of ended files was full (not judged).
+    public var endedOverflow: UInt64 = 0
+}
+
+extension Engine {
+    public var fileDetectStats: EngineFileDetectStats { fileDetect.stats }
+
+    /// Sizes the file tracking for definitions `defs` (at rule load, never per packet).
+    func loadFileDetection(_ defs: DetectDefinitions) {
+        fileDetect = EngineFileDetectStage(flowCapacity: flows.capacity, defs: defs)
+    }
+
+    /// The tables follow the engine's current definitions: sized again when they changed (a
+    /// definitions update adopted by a running engine); files in progress then start over.
+    /// Allocates once per update, on the first body chunk after it, never per packet.
+    @inline(__always)
+    func fileDetectSync(_ d: DetectEngine) {
+        // The detector's flow capacity, not `flows.capacity`: this runs inside the stream stage,
+        // which holds the flow table exclusively.
+        if fileDetect.defs !== d.defs { fileDetect = EngineFileDetectStage(flowCapacity: d.config.flowCapacity, defs: d.defs) }
+    }
+
+    /// One body chunk of the packet's flow (from inside the HTTP parser's feed: `http` is not
+    /// touched here). Counts the size, feeds the digests, and marks the file ended on the
+    /// body's last chunk.
+    func fileDetectBody(_ chunk: HTTPBodyChunk) {
+        guard fileDetect.active, detectCursor.slot >= 0 else { return }
+        let t = Int(detectCursor.ref.index) &* 2 &+ chunk.direction.index
+        guard t >= 0 && t < fileDetect.tracks.count else { return }
+        let flowID = detectCursor.flow.id
+        if fileDetect.tracks[t].flowID != flowID || (fileDetect.tracks[t].state == 1 && fileDetect.tracks[t].tx != Int32(chunk.transaction)) {
+            // A reused flow slot, or a body that never ended: start over.
+            if fileDetect.tracks[t].state == 1 { fileDetect.stats.abandoned &+= 1 }
+            fileDetect.release(t)
+            fileDetect.tracks[t] = EngineFileDetectStage.Track()
+            fileDetect.tracks[t].flowID = flowID
+        }
+        if fileDetect.tracks[t].state == 0 {
+            // An empty body is no file.
+            if chunk.data.isEmpty { return }
+            fileDetect.tracks[t].state = 1
+            fileDetect.tracks[t].tx = Int32(chunk.transaction)
+            fileDetect.tracks[t].size = 0
+            fileDetect.tracks[t].openInspected = false
+            fileDetect.stats.files &+= 1
+            if !fileDetect.kinds.isEmpty && fileDetect.closeRules {
+                if let g = fileDetect.free.popLast() {
+                    fileDetect.tracks[t].digest = g
+                    fileDetect.pool[Int(g)].begin(fileDetect.kinds)
+                } else {
+                    fileDetect.stats.digestPoolExhausted &+= 1
+                }
+            }
+        }
+        guard fileDetect.tracks[t].state == 1 else { return }
+        fileDetect.tracks[t].size &+= Int64(chunk.data.count)
+        let g = Int(fileDetect.tracks[t].digest)
+        if g >= 0 { fileDetect.pool[g].update(chunk.data) }
+        if chunk.isLast {
+            if g >= 0 { fileDetect.results[g] = fileDetect.pool[g].finish() }
+            let tr = fileDetect.tracks[t]
+            if fileDetect.ended.count < EngineFileDetectStage.endedCapacity {
+                fileDetect.ended.append(EngineFileDetectStage.Ended(track: Int32(t), tx: tr.tx, flowID: flowID, size: tr.size,
+                                                                    digest: tr.digest, openInspected: tr.openInspected))
+                fileDetect.tracks[t].digest = -1
+            } else {
+                fileDetect.stats.endedOverflow &+= 1
+                fileDetect.release(t)
+            }
+            fileDetect.tracks[t].state = 0
+            fileDetect.tracks[t].tx = -1
+        }
+    }
+
+    /// The ended file of track `t` and transaction `k` waiting in the queue, or -1.
+    func fileDetectEnded(_ t: Int, _ k: Int) -> Int {
+        var e = 0
+        while e < fileDetect.ended.count {
+            let x = fileDetect.ended[e]
+            if Int(x.track) == t && Int(x.tx) == k && x.flowID == detectCursor.flow.id { return e }
+            e &+= 1
+        }
+        return -1
+    }
+
+    /// The file name Suricata gives an HTTP file: a response's Content-Disposition filename,
+    /// else the request URI's path (without query or fragment; an absolute URI's path).
+    func fileDetectName(_ i: Int, _ tx: HTTPTransaction, _ direction: Direction) -> ByteView? {
+        let p = http.items[i]
+        if direction == .toClient && tx.responseHeaders.isPresent {
+            let h = p.withField(tx.responseHeaders) { $0 }
+            if let cd = AVHeaders.value(h, "content-disposition"),
+               let n = HTTPFileInfo.fileName(contentDisposition: cd), !n.isEmpty {
+                return n
+            }
+        }
+        guard tx.uri.isPresent else { return nil }
+        var u = p.withField(tx.uri) { $0 }
+        if let q = u.firstIndex(of: UInt8(ascii: "?")) { u = u.prefix(q) }
+        if let h = u.firstIndex(of: UInt8(ascii: "#")) { u = u.prefix(h) }
+        // "http://host/path" (a proxy request): the path.
+        if u.u8(0) != UInt8(ascii: "/"), let colon = u.firstIndex(of: UInt8(ascii: ":")),
+           u.u8(colon &+ 1) == UInt8(ascii: "/"), u.u8(colon &+ 2) == UInt8(ascii: "/") {
+            let rest = u.dropFirst(colon &+ 3)
+            u = rest.firstIndex(of: UInt8(ascii: "/")).map { rest.dropFirst($0) } ?? .empty
+        }
+        return u.isEmpty ? nil : u
+    }
+
+    /// With a body inspection of transaction `k` (detectHTTPInspect): the file's open phase,
+    /// once per file, lending its name. Returns the phase bits to add.
+    func fileDetectOpen(_ buffers: inout InspectionBuffers, _ i: Int, _ k: Int, _ tx: HTTPTransaction,
+                        _ direction: Direction, file: FileFacts) -> UInt8 {
+        guard fileDetect.active, fileDetect.openRules, detectCursor.slot >= 0 else { return 0 }
+        let t = Int(detectCursor.ref.index) &* 2 &+ direction.index
+        guard t >= 0 && t < fileDetect.tracks.count else { return 0 }
+        var size: Int64
+        if fileDetect.tracks[t].state == 1 && fileDetect.tracks[t].tx == Int32(k) {
+            guard !fileDetect.tracks[t].openInspected else { return 0 }
+            fileDetect.tracks[t].openInspected = true
+            size = fileDetect.tracks[t].size
+        } else {
+            // Ended in this feed before its first inspection (a small body).
+            let e = fileDetectEnded(t, k)
+            guard e >= 0, !fileDetect.ended[e].openInspected else { return 0 }
+            fileDetect.ended[e].openInspected = true
+            size = fileDetect.ended[e].size
+        }
+        if let n = fileDetectName(i, tx, direction) { buffers[.fileName] = n }
+        // Name rules are judged here; size and hash wait for the close phase.
+        file.state = .open
+        file.size = size
+        return 1 << DetectDefinitions.fileOpenPhase
+    }
+
+    /// After the feed's inspections of transaction `k` (detectHTTP): a file of it that ended
+    /// is judged (close phase; the open phase too if no body inspection ran it), then forgotten.
+    func fileDetectClose(_ d: DetectEngine, _ i: Int, _ k: Int, _ tx: HTTPTransaction, _ direction: Direction) {
+        guard fileDetect.active, !fileDetect.ended.isEmpty, detectCursor.slot >= 0 else { return }
+        let t = Int(detectCursor.ref.index) &* 2 &+ direction.index
+        let e = fileDetectEnded(t, k)
+        guard e >= 0 else { return }
+        let x = fileDetect.ended[e]
+        var mask: UInt8 = 0
+        if fileDetect.closeRules { mask |= 1 << DetectDefinitions.fileClosePhase }
+        if fileDetect.openRules && !x.openInspected { mask |= 1 << DetectDefinitions.fileOpenPhase }
+        if mask != 0 {
+            fileDetect.stats.closeInspections &+= 1
+            var buffers = InspectionBuffers()
+            fillHTTP(&buffers, i, tx, response: direction == .toClient)
+            if let n = fileDetectName(i, tx, direction) { buffers[.fileName] = n }
+            let file = d.fileFacts
+            file.size = x.size
+            // Fewer bytes than the parser delivered: the file was picked up mid-body (a
+            // definitions update reset the tables), so its size and digests are partial.
+            let delivered = direction == .toServer ? tx.requestBodyDelivered : tx.responseBodyDelivered
+            file.state = fileDetectTruncated(tx, direction) || x.size != delivered ? .truncated : .closed
+            if x.digest >= 0 { file.digests = fileDetect.results[Int(x.digest)] } else { file.digests.kinds = [] }
+            let f = detectFacts(direction, app: .http, stream: false)
+            d.beginTransaction()
+            detectCursor.httpParser = i
+            detectCursor.httpReady = k
+            d.inspectApp(.http, phaseMask: mask, f, buffers: buffers, slot: detectCursor.slot, time: detectCursor.time) { s, alert in
+                self.detectMatched(s, alert, f)
+            }
+            detectCursor.httpParser = -1
+            file.clear()
+        }
+        fileDetect.releaseEnded(e)
+    }
+
+    /// After a feed's inspections: ended files no transaction claimed (their transaction was
+    /// not among the parser's pending ones) are dropped, so the queue never carries them over.
+    func fileDetectSweep(_ direction: Direction) {
+        guard fileDetect.active, !fileDetect.ended.isEmpty else { return }
+        let t = Int32(truncatingIfNeeded: Int(detectCursor.ref.index) &* 2 &+ direction.index)
+        var e = fileDetect.ended.count &- 1
+        while e >= 0 {
+            if fileDetect.ended[e].track == t { fileDetect.releaseEnded(e) }
+            e &-= 1
+        }
+    }
+
+    /// A body that did not end where its framing said: a gap, a cut at the flow's end, the
+    /// parser's delivery limit, a decoding failure, or a partial (206) response.
+    func fileDetectTruncated(_ tx: HTTPTransaction, _ direction: Direction) -> Bool {
+        let f = tx.flags
+        if f.contains(.gap) || f.contains(.bodyInspectLimited) || f.contains(.decodeError) { return true }
+        if f.contains(direction == .toServer ? .requestBodyTruncated : .responseBodyTruncated) { return true }
+        return direction == .toClient && tx.status == 206
+    }
+}
+
+// MARK: HTTP/2
+
+/// HTTP/2 files: one per stream side with body bytes, named by the request's `:path` (query
+/// cut), as Suricata's HTTP/2 files. Streams of a connection interleave, so a side is found by
+/// (flow, stream slot, side) in a small fixed table (`EngineFileDetectStage.h2`, 64 per
+/// worker): a linear search, only while file rules are loaded. Its bodies reach the IPS body
+/// inspection only up to the inspect limit, so the size and digests are taken here from every
+/// decoded DATA chunk the parser delivers (up to its 1 MiB bound).
+struct EngineFileDetectH2 {
+    var flowID: UInt64 = 0
+    var stream: Int32 = -1
+    var response = false
+    /// 0 free, 1 open, 2 ended (waiting for its close inspection after the feed).
+    var state: UInt8 = 0
+    var openInspected = false
+    var truncated = false
+    var digest: Int16 = -1
+    var size: Int64 = 0
+    /// Packet time of its last chunk: an entry whose flow vanished without a close is reused
+    /// once it is older than `EngineFileDetectStage.h2Stale` seconds.
+    var touched: Int64 = 0
+}
+
+extension EngineFileDetectStage {
+    static let h2Capacity = 64
+    static let h2Stale: Int64 = 60
+}
+
+extension Engine {
+    func fileDetectH2Find(_ stream: Int, _ response: Bool) -> Int {
+        let id = detectCursor.flow.id
+        var e = 0
+        while e < fileDetect.h2.count {
+            let x = fileDetect.h2[e]
+            if x.state != 0 && x.flowID == id && Int(x.stream) == stream && x.response == response { return e }
+            e &+= 1
+        }
+        return -1
+    }
+
+    /// One decoded DATA chunk of an HTTP/2 stream side (inside the parser's feed).
+    func fileDetectHTTP2Body(_ body: HTTP2BodyChunk) {
+        guard fileDetect.active, detectCursor.slot >= 0 else { return }
+        var e = fileDetectH2Find(body.stream, body.response)
+        if e >= 0 && fileDetect.h2[e].state == 1 && body.offset == 0 && !body.data.isEmpty && fileDetect.h2[e].size > 0 {
+            // The stream slot carries a new stream: the old side never ended.
+            fileDetect.stats.abandoned &+= 1
+            fileDetectH2Free(e)
+            e = -1
+        }
+        if e < 0 {
+            if body.data.isEmpty { return }
+            e = fileDetectH2Slot()
+            guard e >= 0 else { fileDetect.stats.h2TracksExhausted &+= 1; return }
+            // Opened past the body's first byte (the tables were reset by a definitions update):
+            // size and digests are partial, so the file counts as truncated.
+            fileDetect.h2[e] = EngineFileDetectH2(flowID: detectCursor.flow.id, stream: Int32(body.stream), response: body.response,
+                                                  state: 1, truncated: body.offset > 0)
+            fileDetect.stats.files &+= 1
+            if !fileDetect.kinds.isEmpty && fileDetect.closeRules {
+                if let g = fileDetect.free.popLast() {
+                    fileDetect.h2[e].digest = g
+                    fileDetect.pool[Int(g)].begin(fileDetect.kinds)
+                } else {
+                    fileDetect.stats.digestPoolExhausted &+= 1
+                }
+            }
+        }
+        guard fileDetect.h2[e].state == 1 else { return }
+        fileDetect.h2[e].touched = detectCursor.time
+        fileDetect.h2[e].size &+= Int64(body.data.count)
+        let g = Int(fileDetect.h2[e].digest)
+        if g >= 0 { fileDetect.pool[g].update(body.data) }
+        if body.isLast {
+            if g >= 0 { fileDetect.results[g] = fileDetect.pool[g].finish() }
+            fileDetect.h2[e].state = 2
+            if body.truncated { fileDetect.h2[e].truncated = true }
+        }
+    }
+
+    /// A free entry, else one whose flow went quiet long ago (its close never came); -1: none.
+    func fileDetectH2Slot() -> Int {
+        var stale = -1
+        var e = 0
+        while e < fileDetect.h2.count {
+            if fileDetect.h2[e].state == 0 { return e }
+            if stale < 0 && detectCursor.time &- fileDetect.h2[e].touched > EngineFileDetectStage.h2Stale { stale = e }
+            e &+= 1
+        }
+        if stale >= 0 { fileDetectH2Free(stale) }
+        return stale
+    }
+
+    func fileDetectH2Free(_ e: Int) {
+        let g = fileDetect.h2[e].digest
+        if g >= 0 { fileDetect.free.append(g) }
+        fileDetect.h2[e] = EngineFileDetectH2()
+    }
+
+    /// The name of stream `s`'s file: its request's `:path` without the query.
+    func fileDetectH2Name(_ i: Int, _ s: Int) -> ByteView? {
+        let f = http2.items[i].streams[s].request.path
+        guard f.isPresent else { return nil }
+        var u = http2.items[i].withField(s, response: false, f) { $0 }
+        if let q = u.firstIndex(of: UInt8(ascii: "?")) { u = u.prefix(q) }
+        return u.isEmpty ? nil : u
+    }
+
+    /// With a body inspection of stream `s` (detectHTTP2Body): the open phase, once per file.
+    func fileDetectHTTP2Open(_ b: inout InspectionBuffers, _ i: Int, _ s: Int, _ response: Bool, file: FileFacts) -> UInt8 {
+        guard fileDetect.active, fileDetect.openRules, detectCursor.slot >= 0 else { return 0 }
+        let e = fileDetectH2Find(s, response)
+        guard e >= 0, !fileDetect.h2[e].openInspected else { return 0 }
+        fileDetect.h2[e].openInspected = true
+        if let n = fileDetectH2Name(i, s) { b[.fileName] = n }
+        file.state = .open
+        file.size = fileDetect.h2[e].size
+        return 1 << DetectDefinitions.fileOpenPhase
+    }
+
+    /// After a feed of HTTP/2 parser `i` (and at the flow's end, `flowEnd`: open sides are cut
+    /// there, the parser delivers no end): the stream sides that ended are judged.
+    func fileDetectHTTP2Close(_ i: Int, flowEnd: Bool = false) {
+        guard fileDetect.active, let d = detect, detectCursor.slot >= 0 else { return }
+        let id = detectCursor.flow.id
+        var e = 0
+        while e < fileDetect.h2.count {
+            defer { e &+= 1 }
+            guard fileDetect.h2[e].flowID == id, fileDetect.h2[e].state != 0 else { continue }
+            if flowEnd && fileDetect.h2[e].state == 1 {
+                let g = Int(fileDetect.h2[e].digest)
+                if g >= 0 { fileDetect.results[g] = fileDetect.pool[g].finish() }
+                fileDetect.h2[e].state = 2
+                fileDetect.h2[e].truncated = true
+            }
+            guard fileDetect.h2[e].state == 2 else { continue }
+            let x = fileDetect.h2[e]
+            let s = Int(x.stream)
+            if s < http2.items[i].streams.count && http2.items[i].streams[s].isActive {
+                var mask: UInt8 = 0
+                if fileDetect.closeRules { mask |= 1 << DetectDefinitions.fileClosePhase }
+                if fileDetect.openRules && !x.openInspected { mask |= 1 << DetectDefinitions.fileOpenPhase }
+                if mask != 0 {
+                    fileDetect.stats.closeInspections &+= 1
+                    var b = InspectionBuffers()
+                    fillStreamHTTP2(&b, i, s, response: x.response)
+                    if let n = fileDetectH2Name(i, s) { b[.fileName] = n }
+                    let file = d.fileFacts
+                    file.size = x.size
+                    file.state = x.truncated ? .truncated : .closed
+                    if x.digest >= 0 { file.digests = fileDetect.results[Int(x.digest)] } else { file.digests.kinds = [] }
+                    let direction: Direction = x.response ? .toClient : .toServer
+                    let f = detectFacts(direction, app: .http2, stream: false)
+                    d.beginTransaction()
+                    detectCursor.http2Parser = i
+                    detectCursor.http2Stream = s
+                    d.inspectApp(.http, phaseMask: mask, f, buffers: b, slot: detectCursor.slot, time: detectCursor.time) { sig, alert in
+                        self.detectMatched(sig, alert, f)
+                    }
+                    detectCursor.http2Parser = -1
+                    file.clear()
+                }
+            }
+            fileDetectH2Free(e)
+        }
+    }
+}

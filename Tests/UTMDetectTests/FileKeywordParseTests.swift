@@ -1,0 +1,131 @@
+import Testing
+import UTMCore
+@testable import UTMDetect
+
+/// File keywords (session 9): what they compile to, hash lists (format, bad lines named
+/// file:line, path resolution, negation), and the bundle round trip with the lists inside.
+@Suite struct FileKeywordParseTests {
+    static let md5a = "0123456789abcdef0123456789abcdef"
+    static let md5b = "ffeeddccbbaa99887766554433221100"
+
+    static func parser(_ lists: [String: String]) -> RuleParser {
+        var p = RuleParser()
+        p.fileReader = { lists[$0].map { Array($0.utf8) } }
+        return p
+    }
+
+    static func rule(_ options: String, lists: [String: String] = [:]) throws(RuleError) -> Signature {
+        var p = parser(lists)
+        return try p.parseRule("alert http any any -> any any (\(options) sid:1;)", file: "/etc/rules/a.rules", line: 3)
+    }
+
+    @Test func nameKeywordsCompileToFileNameContents() throws {
+        let s = try Self.rule(#"filename:"Setup"; fileext:"EXE";"#)
+        let l = try #require(s.list(for: .fileName))
+        guard case .content(let a) = l.elements[0], case .content(let b) = l.elements[1] else { Issue.record("contents"); return }
+        #expect(a.pattern == Array("Setup".utf8) && a.nocase && !a.endsWith)
+        #expect(b.pattern == Array(".EXE".utf8) && b.nocase && b.endsWith)
+        #expect(s.isFileRule && !s.needsCompleteFile)
+        #expect(DetectDefinitions.point(of: s) == .http)
+        #expect(DetectDefinitions.phase(of: s, .http) == DetectDefinitions.fileOpenPhase)
+        // filename does not move the sticky buffer: a later content stays in the payload.
+        let t = try Self.rule(#"filename:"x"; content:"y";"#)
+        #expect(t.list(for: .payload) != nil)
+        let n = try Self.rule(#"filename:!"x";"#)
+        guard case .content(let c)? = n.list(for: .fileName)?.elements.first else { Issue.record("negated"); return }
+        #expect(c.negated)
+        #expect(throws: RuleError.self) { try Self.rule(#"fileext:".exe";"#) }
+        #expect(throws: RuleError.self) { try Self.rule(#"fileext:!"exe";"#) }
+        #expect(throws: RuleError.self) { try Self.rule(#"filename:"";"#) }
+        #expect(throws: RuleError.self) { try Self.rule("file.name:x;") }
+    }
+
+    @Test func filesizeUnitsAndModes() throws {
+        func size(_ v: String) throws -> IntMatch {
+            let s = try Self.rule("filesize:\(v);")
+            guard case .fileSize(let m)? = s.headerMatches.first else { throw RuleError.invalid("none") }
+            return m
+        }
+        #expect(try size("100") == IntMatch(mode: .equal, a: 100))
+        #expect(try size(">10KB") == IntMatch(mode: .greater, a: 10240))
+        #expect(try size("<2mb") == IntMatch(mode: .less, a: 2 << 20))
+        #expect(try size("1KB<>1GB") == IntMatch(mode: .range, a: 1024, b: 1 << 30))
+        #expect(try size(">= 5") == IntMatch(mode: .greaterEqual, a: 5))
+        #expect(throws: RuleError.self) { try size("lots") }
+        #expect(throws: RuleError.self) { try size("99999999999999999999") }
+        #expect(throws: RuleError.self) { try size("9999999999999999GB") }
+        let s = try Self.rule("filesize:>1;")
+        #expect(s.needsCompleteFile && DetectDefinitions.phase(of: s, .http) == DetectDefinitions.fileClosePhase)
+        // A size or hash with a body buffer could never match (the body is not held to the end).
+        #expect(throws: RuleError.self) { try Self.rule(#"filesize:>1; file_data; content:"MZ";"#) }
+    }
+
+    @Test func hashListsLoadRelativeToTheRuleFile() throws {
+        let lists = ["/etc/rules/bad.md5": "\(Self.md5b)  b.exe\n# note\n\n  \(Self.md5a.uppercased())\r\n\(Self.md5b)\n",
+                     "/lists/ok.md5": "\(Self.md5a)\n"]
+        let s = try Self.rule("filemd5:bad.md5;", lists: lists)
+        guard case .fileHash(let l)? = s.headerMatches.first else { Issue.record("no list"); return }
+        #expect(l.count == 2, "duplicates removed")
+        #expect(l.path == "/etc/rules/bad.md5" && !l.negated)
+        #expect(FileHashList.isSortedUnique(l.digests, length: 16))
+        let a: [UInt8] = [0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef]
+        var c = a
+        c[15] = 0
+        #expect(a.withUnsafeBytes { l.matches($0) })
+        #expect(!c.withUnsafeBytes { l.matches($0) })
+        let n = try Self.rule("filemd5:!/lists/ok.md5;", lists: lists)
+        guard case .fileHash(let nl)? = n.headerMatches.first else { Issue.record("no list"); return }
+        #expect(nl.negated && !a.withUnsafeBytes { nl.matches($0) } && c.withUnsafeBytes { nl.matches($0) })
+    }
+
+    @Test func badHashListsFailTheRuleWithFileAndLine() {
+        let lists = ["/etc/rules/short.md5": "\(Self.md5a)\n0123\n",
+                     "/etc/rules/glued.md5": "\(Self.md5a)zz\n",
+                     "/etc/rules/wrong.sha1": "\(Self.md5a)\n"]
+        for (kw, file, line) in [("filemd5", "short.md5", 2), ("filemd5", "glued.md5", 1), ("filesha1", "wrong.sha1", 1)] {
+            do {
+                _ = try Self.rule("\(kw):\(file);", lists: lists)
+                Issue.record("\(file) loaded")
+            } catch {
+                #expect(error.message.contains("/etc/rules/\(file):\(line):"), "\(error.message)")
+            }
+        }
+        #expect(throws: RuleError.self) { try Self.rule("filemd5:missing.md5;", lists: lists) }
+        // Without a reader (a rule parsed alone) the rule is skipped as unsupported, with why.
+        var p = RuleParser()
+        do {
+            _ = try p.parseRule("alert http any any -> any any (filemd5:x; sid:1;)")
+            Issue.record("loaded without a reader")
+        } catch {
+            #expect(error.kind == .unsupported(keyword: "filemd5"))
+        }
+        // Truncated and split list text never traps.
+        let text = Array("\(Self.md5a)  x\n\(Self.md5b)\n".utf8)
+        for n in 0 ... text.count {
+            _ = try? FileHashList.parse(Array(text.prefix(n)), kind: .md5, negated: false, path: "p")
+        }
+    }
+
+    @Test func bundleRoundTripKeepsTheLists() throws {
+        var p = Self.parser(["/r/l.sha256": "\(Self.md5a)\(Self.md5b)\n"])
+        p.load(text: """
+            alert http any any -> any any (msg:"h"; filesha256:l.sha256; filesize:>=1MB; sid:1;)
+            alert http any any -> any any (msg:"n"; fileext:"exe"; sid:2;)
+            alert http any any -> any any (msg:"m"; filemagic:"PE32"; sid:3;)
+            """, file: "/r/x.rules")
+        let set = p.finish()
+        #expect(set.signatures.count == 2 && set.report.unsupportedKeywords["filemagic"] == 1)
+        let defs = DetectDefinitions(ruleSet: set)
+        #expect(defs.hasFileOpenRules && defs.hasFileCloseRules && defs.fileDigests == [.sha256])
+        let bytes = DefinitionsBundle.encode(definitions: defs)
+        let back = try DefinitionsBundle.decode(bytes, file: "b")
+        #expect(DefinitionsBundle.encode(definitions: back) == bytes)
+        let h = try #require(back.signatures.first { $0.sid == 1 })
+        #expect(h.headerMatches == set.signatures.first { $0.sid == 1 }?.headerMatches)
+        #expect(back.fileDigests == [.sha256])
+        // Truncated anywhere: a clear error, never a trap.
+        for n in stride(from: 0, to: bytes.count, by: max(1, bytes.count / 97)) {
+            #expect(throws: BundleError.self) { try DefinitionsBundle.decode(Array(bytes.prefix(n)), file: "t") }
+        }
+    }
+}
