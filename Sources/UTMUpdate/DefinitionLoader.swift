@@ -1,6 +1,7 @@
 import Foundation
 import UTMDetect
 import UTMEngine
+import UTMSystem
 import UTMWebFilter
 
 /// A full definition set loaded with the engine's real loaders, ready to build engines from.
@@ -85,6 +86,8 @@ public enum DefinitionLoader {
             }
         }
         var parser = RuleParser()
+        // Dataset list files (`dataset:...,load x.lst`) resolve beside the rule file.
+        parser.datasets.readFile = { try readWholeFile($0) }
         for path in files {
             let bytes = try read(path, "ips")
             guard let text = String(validating: bytes, as: UTF8.self) else {

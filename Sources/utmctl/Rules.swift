@@ -35,6 +35,8 @@ struct Rules: ParsableCommand {
 
         func run() throws {
             var parser = RuleParser()
+            // Dataset list files (`dataset:...,load x.lst`) resolve beside the rule file.
+            parser.datasets.readFile = { try readWholeFile($0) }
             parser.filters = try filterOptions.load()
             var parseSeconds = 0.0
             for file in files {

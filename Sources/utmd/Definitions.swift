@@ -64,6 +64,8 @@ enum Definitions {
     static func detection(_ c: DaemonConfig, warn: (String) -> Void) throws -> DetectDefinitions? {
         guard !c.rules.isEmpty else { return nil }
         var parser = RuleParser()
+        // Dataset list files (`dataset:...,load x.lst`) resolve beside the rule file.
+        parser.datasets.readFile = { try readWholeFile($0) }
         parser.filters = try ruleFilters(c)
         for path in c.rules {
             guard let data = FileManager.default.contents(atPath: path) else {

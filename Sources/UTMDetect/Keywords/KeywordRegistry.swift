@@ -140,6 +140,14 @@ public enum KeywordRegistry {
             "quic.cyu.hash": .unsupported("needs a Google QUIC (Q043-Q046) CHLO parser"),
             "quic.cyu.string": .unsupported("needs a Google QUIC (Q043-Q046) CHLO parser"),
 
+            // Datasets (session 9, dataset): named sets looked up by a sticky buffer's bytes
+            // (DetectDataset.swift, DetectDatarep.swift; tables in Engine/Datasets.swift), and
+            // the address sticky buffers address lists need (DetectIPAddr.swift).
+            "dataset": .parse(DetectDataset.dataset),
+            "datarep": .parse(DetectDatarep.datarep),
+            "ip.src": .parse(DetectIPAddr.sticky(.ipSrc)),
+            "ip.dst": .parse(DetectIPAddr.sticky(.ipDst)),
+
             // Accepted, no effect on matching.
             "tag": .ignored,
             "prefilter": .ignored,

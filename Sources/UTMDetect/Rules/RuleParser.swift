@@ -38,6 +38,11 @@ public struct RuleParser: Sendable {
     /// suricata-update's filter files, applied to each rule line before it is parsed
     /// (RuleFilters.swift). Set before `load`.
     public var filters: RuleFilters?
+    /// The datasets the rules declare (`dataset`, `datarep`), and how their list files are read:
+    /// set `datasets.readFile` before loading rules that `load` one (UTMDetect does no I/O).
+    public var datasets = DatasetRegistry()
+    /// The file of the rule being parsed, for resolving dataset paths.
+    private var currentFile = ""
     private var flowbitNames = FlowbitNames()
     private var signatures: [Signature] = []
     private var bySid: [UInt64: Int] = [:]
@@ -68,6 +73,7 @@ public struct RuleParser: Sendable {
     /// Parses one rule (no comment, no continuation). Throws why it cannot load.
     public mutating func parseRule(_ text: Substring, file: String = "", line: Int = 0) throws(RuleError) -> Signature {
         do {
+            currentFile = file
             var sig = try parseUnlocated(text)
             sig.file = file
             sig.line = line
@@ -111,6 +117,8 @@ public struct RuleParser: Sendable {
             signature: Signature(action: action, proto: proto, source: src, sourcePorts: sp,
                                  destination: dst, destinationPorts: dp, bidirectional: bidirectional),
             classifications: classifications, flowbitNames: flowbitNames)
+        builder.datasets = datasets
+        builder.ruleFile = currentFile
         let table = KeywordRegistry.table
         for option in Self.splitOptions(Substring(text.utf8[text.utf8.index(after: open) ..< close])) {
             let name: Substring, value: Substring?
@@ -143,6 +151,7 @@ public struct RuleParser: Sendable {
         // bsize/urilen bounds against the contents of each list (transformed lists too).
         for list in sig.lists { try DetectBsize.validate(list.buffer, list.elements) }
         flowbitNames = builder.flowbitNames
+        datasets = builder.datasets
         return sig
     }
 
