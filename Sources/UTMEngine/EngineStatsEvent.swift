@@ -84,6 +84,14 @@ extension Engine {
             eve.json.key("body_ends_recovered"); eve.json.uint(s.bodyEndsRecovered)
             eve.json.key("body_host_capped"); eve.json.uint(s.bodyHostCapped)
             eve.json.key("body_orphans_inspected"); eve.json.uint(s.bodyOrphansInspected)
+            // Datasets (README "Datasets, session 9"): sets, their members, and `set`s refused
+            // because a set's reserved room was full (shared by the workers: not a per-worker sum).
+            if !d.defs.datasets.isEmpty {
+                let c = d.defs.datasetCounts
+                eve.json.key("datasets"); eve.json.uint(UInt64(c.sets))
+                eve.json.key("dataset_members"); eve.json.uint(UInt64(c.members))
+                eve.json.key("dataset_full"); eve.json.uint(UInt64(c.full))
+            }
             eve.json.endObject()
         }
         if let c = firewallCounters { writeFirewallStats(c) }

@@ -108,6 +108,9 @@ public final class Dataset: Sendable {
     public let memcap: Int
     public let hashsize: Int
     let store: Mutex<DatasetStore>
+    /// Set once when another worker's engine over the same definitions owns the set: every
+    /// operation then goes to that set (`SharedHostState.adoptDatasets`). Lock-free to read.
+    let shared = AtomicLazyReference<Dataset>()
 
     public init(name: String, type: DatasetType, load: String = "", memcap: Int = 0, hashsize: Int = 0) {
         self.name = name; self.type = type; self.load = load; self.memcap = memcap; self.hashsize = hashsize
@@ -130,6 +133,7 @@ public final class Dataset: Sendable {
     /// not a member: `isnotset` matches it, the others do not.
     @usableFromInline
     func apply(_ op: DatasetOp, _ value: UInt32, _ raw: ByteView) -> Bool {
+        if let owner = shared.load() { return owner.apply(op, value, raw) }
         let key = normalized(raw)
         guard type.admits(length: key.count) else { return op == .isNotSet }
         return store.withLock { s in s.apply(op, value, key) }
@@ -175,12 +179,36 @@ public final class Dataset: Sendable {
 
     /// The members with their reputations, in insertion order (bundle encoding, tests).
     public func members() -> [(key: [UInt8], rep: UInt32)] {
-        store.withLock { s in s.members() }
+        if let owner = shared.load() { return owner.members() }
+        return store.withLock { s in s.members() }
     }
 
     /// Live members, and `set`s refused because the set was full since it was built.
-    public var count: Int { store.withLock { $0.count } }
-    public var full: Int { store.withLock { $0.full } }
+    public var count: Int { shared.load()?.count ?? store.withLock { $0.count } }
+    public var full: Int { shared.load()?.full ?? store.withLock { $0.full } }
+
+    /// Whether `other` is the same set declared the same way (a worker's parse of the same rules).
+    func sameDeclaration(_ other: Dataset) -> Bool {
+        name.lowercased() == other.name.lowercased() && type == other.type && load == other.load
+    }
+
+    /// At a reload: the members the running sets have (loaded and added by `set` since) are
+    /// added to the new sets of the same name and type, within the room the new set reserved
+    /// (what does not fit is counted in `full`); members an `unset` removed stay removed only if
+    /// the new list file does not list them. Without it every rule update forgot what `set`
+    /// had learned (Suricata keeps a set's state across a rule reload).
+    static func carry(into new: [Dataset], from old: [Dataset]) {
+        for n in new where n.isMutable {
+            guard let o = old.first(where: { $0.name.lowercased() == n.name.lowercased() && $0.type == n.type }) else { continue }
+            let members = o.members()
+            n.store.withLock { s in
+                for m in members {
+                    let r = m.key.withByteView { s.insert($0, rep: m.rep, grow: false) }
+                    if r == .full { s.full &+= 1 }
+                }
+            }
+        }
+    }
 
     /// Whether `key` is a member (tests, tools).
     public func contains(_ key: [UInt8]) -> Bool {
@@ -575,6 +603,17 @@ public enum DatasetList {
         case 2: out.append(UInt8(truncatingIfNeeded: acc >> 4)); return pad == 0 || pad == 2
         case 3: out.append(UInt8(truncatingIfNeeded: acc >> 10)); out.append(UInt8(truncatingIfNeeded: acc >> 2)); return pad <= 1
         default: return false
+        }
+    }
+}
+
+extension SharedHostState {
+    /// Points the datasets of `definitions` (another worker's parse of the same rules) at the
+    /// sets of the definitions this state was built for, so `set` on one worker is seen by all.
+    func adoptDatasets(of definitions: DetectDefinitions) {
+        for d in definitions.datasets {
+            guard let owner = datasets.first(where: { $0.sameDeclaration(d) }), owner !== d else { continue }
+            _ = d.shared.storeIfNil(owner)
         }
     }
 }
