@@ -388,3 +388,12 @@ write("FuzzRuleFilters", "drop", b"\x02# policy\n2000001\n1:2000001:2, 3:2000002
 write("FuzzRuleFilters", "enable", b"\x01re:ET INFO\n3:2000002\n")
 write("FuzzRuleFilters", "modify", b"\x03re:ET 'content:\"(/ga)(te)\"' 'content:\"\\2\\g<1>${1}\"'\nmodifysid 2000001 \"alert\" | \"drop\"\n* \"sid\" \"sid\"\n")
 write("FuzzRuleFilters", "bad", b"\x00group:[!a-\nre:(\n1:2:3:4\n")
+
+# --- Dataset list files for FuzzDatasetList (session 9): first byte = type (0 string, 1 md5,
+# 2 sha256, 3 ipv4, 4 ip); the rest the list file.
+write("FuzzDatasetList", "string", b"\x00ZXZpbC5leGFtcGxl\nYzIuYmFkLmNvbQ==,90\r\n\nYQ\n")
+write("FuzzDatasetList", "md5", b"\x01d7e6c9a88a1b87f555809153562ff93a\nD7E6C9A88A1B87F555809153562FF93B,5\n")
+write("FuzzDatasetList", "sha256", b"\x0295a828a32d3362bf2c83c63cb90b010622ffd143c1a56f477ac2d6b9e82591d3,65535\n")
+write("FuzzDatasetList", "ipv4", b"\x0310.81.0.1\n0.0.0.0,9\n255.255.255.255\n")
+write("FuzzDatasetList", "ip", b"\x04fd00:81::1\n10.81.0.2\n::ffff:10.81.0.3,40\n::\n")
+write("FuzzDatasetList", "bad", b"\x00!!\n,\nZ===\n")
