@@ -107,6 +107,8 @@ import UTMDetect
             alert udp any any -> any any (msg:"v4 list"; ip.dst; dataset:isset,v4,type ipv4,load v4.lst; sid:4;)
             alert tcp any any -> any any (msg:"v4 list, v6 packet"; ip.src; dataset:isnotset,v4; flow:to_server; tcp.flags:S; sid:5;)
             alert dns any any -> any any (msg:"query from a listed host"; dns.query; content:"a.example"; ip.src; dataset:isset,bad-ips; sid:6;)
+            alert udp any any -> any any (msg:"content on ip.src"; ip.src; content:"|c0 a8 01 0a|"; bsize:4; sid:7;)
+            alert dns any any -> any any (msg:"fast_pattern on ip.src"; dns.query; content:"a.example"; ip.src; content:"|c0 a8|"; startswith; fast_pattern; sid:8;)
             """
         let files = ["/etc/rules/ips.lst": "192.168.1.10\n2001:db8::2\n",
                      "/etc/rules/other.lst": "10.81.0.66\n",
@@ -118,5 +120,6 @@ import UTMDetect
         #expect(n[4] == [41000], "\(n)")
         #expect(n[5] == [44000], "an IPv6 address is never in an ipv4 set: \(n)")
         #expect(n[6] == [41000], "\(n)")
+        #expect(n[7] == [41000] && n[8] == [41000], "address buffers never carry the prefilter pattern: \(n)")
     }
 }
