@@ -241,25 +241,29 @@ struct DatasetStore {
 
     enum Insert { case added, present, full }
 
-    /// FNV-1a over the key: keys are hostile (a sender picks the DNS name or URI), but the
-    /// probe sequence is bounded by the table, which is at least twice the entries.
+    /// Swift's `Hasher` (SipHash, seeded at random per process) over the key: keys are hostile
+    /// (a sender picks the DNS name or URI a `set` adds), and with a fixed hash such as FNV a
+    /// sender could precompute colliding names that pile into one probe run, making every
+    /// lookup walk it. The seed is per process, and the table is rebuilt from the members at
+    /// each load, so nothing hashed is stored. No allocation.
     @inline(__always)
-    static func hash(_ key: ByteView) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        var i = 0
+    static func hash(_ key: ByteView) -> Int {
+        var h = Hasher()
         let n = key.count
+        h.combine(n)
+        var i = 0
         while i < n {
-            h = (h ^ UInt64(key[checked: i])) &* 0x100_0000_01b3
+            h.combine(key[checked: i])
             i &+= 1
         }
-        return h
+        return h.finalize()
     }
 
     /// The entry holding `key`, or nil.
     func find(_ key: ByteView) -> Int? {
         guard !slots.isEmpty else { return nil }
         let mask = slots.count &- 1
-        var at = Int(truncatingIfNeeded: DatasetStore.hash(key)) & mask
+        var at = DatasetStore.hash(key) & mask
         var probes = 0
         while probes < slots.count {
             let s = slots[at]
@@ -332,7 +336,7 @@ struct DatasetStore {
         live[e] = false
         count &-= 1
         let mask = slots.count &- 1
-        var at = Int(truncatingIfNeeded: DatasetStore.hash(key)) & mask
+        var at = DatasetStore.hash(key) & mask
         while slots[at] != UInt32(e &+ 1) { at = (at &+ 1) & mask }
         slots[at] = DatasetStore.tombstone
         tombstones &+= 1
@@ -343,7 +347,7 @@ struct DatasetStore {
     /// it is kept at least twice the entries).
     mutating func place(_ e: Int, _ key: ByteView) {
         let mask = slots.count &- 1
-        var at = Int(truncatingIfNeeded: DatasetStore.hash(key)) & mask
+        var at = DatasetStore.hash(key) & mask
         while slots[at] != 0 && slots[at] != DatasetStore.tombstone { at = (at &+ 1) & mask }
         if slots[at] == DatasetStore.tombstone { tombstones &-= 1 }
         slots[at] = UInt32(e &+ 1)
