@@ -133,6 +133,7 @@ import UTMCore
             alert dns any any -> any any (msg:"format"; dns.query; dataset:isset,j,type string,format json; sid:17;)
             alert dns any any -> any any (msg:"bad memcap"; dns.query; dataset:set,m,type string,memcap lots; sid:18;)
             alert dns any any -> any any (msg:"option without value"; dns.query; dataset:isset,ok,load; sid:19;)
+            alert dns any any -> any any (msg:"memcap too large"; dns.query; dataset:set,big,type string,memcap 100gb; sid:20;)
             """, files)
         #expect(set.signatures.map(\.sid) == [3])
         let all = set.report.errors + set.report.skipped
@@ -152,6 +153,7 @@ import UTMCore
         #expect(message(16).contains("spaces"))
         #expect(set.report.unsupportedKeywords["dataset"] == 1 && message(17).contains("format"))
         #expect(message(18).contains("memcap") && message(19).contains("needs a value"))
+        #expect(message(20).contains("over the 64 MiB"), "room is reserved up front: \(message(20))")
         for e in all { #expect(!e.description.contains("\n")) }
     }
 

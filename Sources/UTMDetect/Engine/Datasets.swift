@@ -95,6 +95,9 @@ public final class Dataset: Sendable {
     /// Bytes an entry costs beyond its key (offset, length, reputation, table slots), for
     /// turning a `memcap` into a number of entries.
     public static let entryOverhead = 24
+    /// Largest `memcap` a set may ask for: the room is reserved up front, so a rule's (or a
+    /// tampered bundle's) `memcap 100gb` would otherwise take the box's memory at load.
+    public static let maxMemcap = 64 << 20
 
     /// As written in the first rule that declared it (names are compared case-insensitively,
     /// as Suricata's `strcasecmp`).

@@ -294,7 +294,7 @@ enum SignatureCodec {
         guard let type = DatasetType(rawValue: try r.u8()) else { throw Bad(reason: "bad dataset type") }
         let load = try r.string()
         let memcap = try r.int(), hashsize = try r.int()
-        guard memcap >= 0, hashsize >= 0 else { throw Bad(reason: "bad dataset memcap") }
+        guard memcap >= 0, memcap <= Dataset.maxMemcap, hashsize >= 0 else { throw Bad(reason: "bad dataset memcap") }
         let set = Dataset(name: name, type: type, load: load, memcap: memcap, hashsize: hashsize)
         if try r.bool() { set.markMutable() }
         // Each member takes at least its length varint and its reputation.

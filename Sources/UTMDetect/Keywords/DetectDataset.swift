@@ -85,6 +85,7 @@ enum DetectDataset {
                 if key == "state" { o.load = String(value); o.state = true } else { save = String(value) }
             case "memcap":
                 guard let n = size(value) else { throw .invalid("\(keyword): bad memcap '\(value.prefix(20))'") }
+                guard n <= Dataset.maxMemcap else { throw .invalid("\(keyword): memcap \(n) is over the \(Dataset.maxMemcap >> 20) MiB a set may reserve") }
                 o.memcap = n
             case "hashsize":
                 guard let n = size(value), n <= Int(UInt32.max) else { throw .invalid("\(keyword): bad hashsize '\(value.prefix(20))'") }
