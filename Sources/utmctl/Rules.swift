@@ -67,6 +67,10 @@ struct Rules: ParsableCommand {
             print("malformed rules: \(r.malformedCount), invalid rules: \(r.invalidCount), skipped for unsupported keywords: \(r.skipped.count)")
             print("flowbits: \(set.flowbitNames.count) names; prefilter patterns: \(set.signatures.filter { $0.prefilter != nil }.count); parse time: \(formatSeconds(parseSeconds)) s")
             if parser.filters != nil { print("filters: \(r.filtered.summary)") }
+            // Datasets (README "Datasets, session 9"): each set with its type, members and list.
+            for d in parser.datasets.all {
+                print("dataset \(d.name): type \(d.type.name), members \(d.count)\(d.load.isEmpty ? "" : ", from \(d.load)")")
+            }
             print("loaded \(r.loaded) of \(r.enabledRules) rules")
         }
     }
