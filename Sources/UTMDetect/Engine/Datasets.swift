@@ -154,7 +154,7 @@ public final class Dataset: Sendable {
     /// Marks the set as changed at run time by some rule (`set`/`unset`): `reserve` gives it room.
     public func markMutable() { store.withLock { $0.mutable = true } }
 
-    public var isMutable: Bool { store.withLock { $0.mutable } }
+    public var isMutable: Bool { shared.load()?.isMutable ?? store.withLock { $0.mutable } }
 
     /// Sizes the tables for the run: the loaded entries plus, for a set rules change, the room
     /// `memcap` allows (or the default room). Called when definitions are built; idempotent.
@@ -620,7 +620,9 @@ extension SharedHostState {
     func adoptDatasets(of definitions: DetectDefinitions) {
         for d in definitions.datasets {
             guard let owner = datasets.first(where: { $0.sameDeclaration(d) }), owner !== d else { continue }
-            _ = d.shared.storeIfNil(owner)
+            // Forwarded for good: its own tables (the list and the room reserved for `set`)
+            // would only take memory once per extra worker.
+            if d.shared.storeIfNil(owner) === owner { d.store.withLock { $0 = DatasetStore() } }
         }
     }
 }
