@@ -249,6 +249,11 @@ import UTMCore
         for n in stride(from: 0, to: bytes.count, by: 7) {
             #expect(throws: BundleError.self) { _ = try DefinitionsBundle.decode(Array(bytes.prefix(n)), file: "t.bundle") }
         }
+        for i in stride(from: 0, to: bytes.count, by: 5) {
+            var damaged = bytes
+            damaged[i] ^= 0x10
+            #expect(throws: BundleError.self) { _ = try DefinitionsBundle.decode(damaged, file: "t.bundle") }
+        }
     }
 
     /// The codec alone (no checksum in the way): tampered dataset bytes are refused cleanly.
