@@ -60,7 +60,9 @@ final class QUICFlowState {
 /// reference (capture loop, control socket). Its per-packet path allocates nothing once the
 /// pools are warm; the allocation test in UTMEngineTests holds it to that.
 public final class Engine {
-    public let config: EngineConfig
+    /// Its definition fields (rules' companions: web filter, app restrictions, antivirus,
+    /// firewall) change when the engine adopts an update (`adopt`, EngineDefinitions.swift).
+    public internal(set) var config: EngineConfig
     public private(set) var decoder: Decoder
     public internal(set) var flows: FlowTable
     public internal(set) var reassembler: TCPReassembler
@@ -116,7 +118,10 @@ public final class Engine {
     /// Per flow slot: flow id << 16 | alerts that carried its transaction (EngineAlertTx.swift).
     var alertTxLogged: [UInt64] = []
 
-    public init(config: EngineConfig = .init()) {
+    /// `definitions`: built for this configuration's flow table (`EngineDefinitions(config:
+    /// flowCapacity: Engine.flowCapacity(config))`), taken as they are; nil: the
+    /// configuration's own, without IPS rules (`loadDetection`).
+    public init(config: EngineConfig = .init(), definitions: EngineDefinitions? = nil) {
         self.config = config
         decoder = Decoder(config: config.decoder)
         flows = FlowTable(config: config.flow)
@@ -152,12 +157,22 @@ public final class Engine {
         ssh = SlotPool(limit: c.maxSSHStates) { SSHParser(config: c.ssh) }
         ftp = SlotPool(limit: c.maxFTPStates) { FTPParser(config: c.ftp) }
         dns = DNSParser(config: c.dns)
-        webFilter = EngineWebFilterStage(policy: c.webFilter)
-        appID = EngineAppIDStage(settings: c.appID, flowCapacity: flows.capacity)
-        av = EngineAVStage(config: c.antivirus, flowCapacity: flows.capacity)
-        if c.antivirus != nil { av.h2Sessions = Array(repeating: nil, count: c.maxHTTP2States * Swift.max(1, c.http2.maxStreams) * 2) }
-        fw = EngineFirewallStage(rules: c.firewall, flowCapacity: flows.capacity)
+        let capacity = flows.capacity
+        let given = definitions.flatMap { $0.flowCapacity == capacity ? $0 : nil }
+        let stages = given ?? EngineDefinitions(config: c, flowCapacity: capacity)
+        webFilter = stages.webFilter
+        appID = stages.appID
+        av = stages.av
+        fw = stages.fw
         alertTxLogged = Array(repeating: 0, count: flows.capacity)
+        guard given != nil else { return }
+        detect = stages.detect
+        // Observers do not run in an initializer: what `detect`'s didSet does.
+        detect?.reserveBodyPieces(transactions: config.http.maxPendingTransactions)
+        self.config.webFilter = stages.webFilterPolicy
+        self.config.appID = stages.appIDSettings
+        self.config.antivirus = stages.antivirus
+        self.config.firewall = stages.firewall
     }
 
     // MARK: Per packet

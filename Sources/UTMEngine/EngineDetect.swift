@@ -53,9 +53,7 @@ extension Engine {
     /// detection state of the other workers' engines over the same definitions (thresholds
     /// and host bits count a host's flows whichever worker sees them).
     public func loadDetection(_ defs: DetectDefinitions, sharing: SharedHostState? = nil) {
-        var c = DetectConfig()
-        c.flowCapacity = flows.capacity
-        detect = DetectEngine(definitions: defs, config: c, sharing: sharing)
+        detect = DetectEngine(definitions: defs, config: Engine.detectConfig(flowCapacity: flows.capacity), sharing: sharing)
     }
 
     /// Per packet, after flow tracking: packet-level rules.

@@ -138,6 +138,7 @@ extension Engine {
     func beginRuleScope(_ d: DetectEngine, _ f: PacketFacts) {
         let flow = detectCursor.flow
         d.headerRulesDone = (f.direction == .toClient ? flow.packets.1 : flow.packets.0) > 1
+        d.beginHeaderScope(slot: detectCursor.slot, direction: f.direction)
         detectCursor.inPacketRules = true
         d.streamAsPacket = f.ipProto == IPProto.tcp && !f.established && !packet.payload.isEmpty
     }

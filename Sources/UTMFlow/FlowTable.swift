@@ -57,9 +57,14 @@ public struct FlowTable: Sendable {
     /// never reaches a live flow.
     var scratch = Flow()
 
+    /// The slots a table built with `config` has (per-flow tables elsewhere are sized by it).
+    public static func capacity(for config: FlowConfig) -> Int {
+        Swift.max(1, Swift.min(config.capacity, Int(Int32.max) - 1))
+    }
+
     public init(config: FlowConfig = .init()) {
         self.config = config
-        let n = Swift.max(1, Swift.min(config.capacity, Int(Int32.max) - 1))
+        let n = FlowTable.capacity(for: config)
         capacity = n
         slots = Array(repeating: Flow(), count: n)
         generation = Array(repeating: 0, count: n)

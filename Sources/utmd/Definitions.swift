@@ -92,24 +92,45 @@ enum Definitions {
         return DetectDefinitions(ruleSet: set)
     }
 
+    /// Whether engines built from `fresh` (engine configuration `ec`) are the running ones with
+    /// other definitions: the same engine settings and bypass, and the same limits the
+    /// definitions raise (antivirus switched on lifts body and stream depth limits to its file
+    /// size, which the running parsers and reassembler were built without). Then the running
+    /// engines adopt the new definitions and keep their flows; otherwise whole engines are built.
+    static func sameEngine(_ fresh: DaemonConfig, _ ec: EngineConfig, as running: DaemonConfig, _ runningEC: EngineConfig) -> Bool {
+        fresh.engineSettings == running.engineSettings && fresh.bypass == running.bypass
+            && ec.flow.streamDepth == runningEC.flow.streamDepth && ec.flow.capacity == runningEC.flow.capacity
+            && ec.http.maxBodyInspect == runningEC.http.maxBodyInspect
+            && ec.http2.maxBodyInspect == runningEC.http2.maxBodyInspect
+    }
+
     /// One worker's engine: the shared configuration plus its own parsed rules. `sharing`:
-    /// an engine built before it from the same configuration (the first worker's), whose
-    /// per-host detection state (thresholds, host bits) this one shares.
-    static func makeEngine(_ config: EngineConfig, _ c: DaemonConfig, sharing: Engine? = nil,
+    /// the per-host detection state (thresholds, host bits) of the engine built before it from
+    /// the same configuration (the first worker's), which this one shares.
+    static func makeEngine(_ config: EngineConfig, _ c: DaemonConfig, sharing: SharedHostState? = nil,
                            warn: (String) -> Void) throws -> Engine {
+        let defs = try makeDefinitions(config, c, flowCapacity: Engine.flowCapacity(config), sharing: sharing, warn: warn)
+        return Engine(config: config, definitions: defs)
+    }
+
+    /// One worker's definitions (rules, their thresholds, firewall rules, and the configuration's
+    /// web filter, app restrictions and antivirus), for a running engine of `flowCapacity` flows to
+    /// adopt at a reload (`Engine.adopt`: flows are kept) or for a new engine.
+    static func makeDefinitions(_ config: EngineConfig, _ c: DaemonConfig, flowCapacity: Int,
+                                sharing: SharedHostState? = nil, warn: (String) -> Void) throws -> EngineDefinitions {
         var config = config
         config.firewall = try FirewallMode.ruleSet(c, warn: warn)
-        let engine = Engine(config: config)
-        if let defs = try detection(c, warn: warn) {
-            engine.loadDetection(defs, sharing: sharing?.detect?.hostState)
-            engine.detect?.setEventFilters(try thresholds(c))
+        let defs = EngineDefinitions(config: config, flowCapacity: flowCapacity)
+        if let rules = try detection(c, warn: warn) {
+            defs.loadDetection(rules, sharing: sharing)
+            defs.detect?.setEventFilters(try thresholds(c))
         } else if c.thresholdFile != nil {
             warn("warning: threshold_file: no IPS rules are loaded, so it has nothing to filter")
         }
         if c.rules.isEmpty, let f = c.ruleFilterFiles.first {
             warn("warning: ips_\(f.kind.rawValue)_conf: no IPS rules are loaded, so it has nothing to filter")
         }
-        return engine
+        return defs
     }
 
     /// The threshold.config, parsed per worker like the rules. A file that cannot be read or

@@ -6,12 +6,18 @@ import UTMDecode
 import UTMEngine
 import UTMSystem
 
-/// An engine built aside (on the main thread, at SIGHUP) and handed to a worker.
+/// What a reload built aside (on the main thread) for a worker: new definitions its running
+/// engine adopts, keeping the flows, or a whole new engine when the engine's own settings
+/// changed (flow table size, stream settings...).
 final class EngineHandover: @unchecked Sendable {
-    // @unchecked: the engine is created on one thread and used only by the worker that takes
-    // it; the Mutex around the slot orders the hand-over.
-    let engine: Engine
-    init(_ engine: Engine) { self.engine = engine }
+    // @unchecked: built on one thread and used only by the worker that takes it; the Mutex
+    // around the slot orders the hand-over.
+    enum Content {
+        case definitions(EngineDefinitions)
+        case engine(Engine)
+    }
+    let content: Content
+    init(_ content: Content) { self.content = content }
 }
 
 /// One queue, one thread, one engine: reads packets, runs them through the engine, applies
@@ -57,9 +63,17 @@ final class Worker: @unchecked Sendable {
         thread.start()
     }
 
-    /// Offers a new engine; the worker swaps it in between two packets.
-    func offer(_ engine: Engine) {
-        pending.withLock { $0 = EngineHandover(engine) }
+    /// Offers new definitions or a new engine; the worker takes them between two packets.
+    /// New definitions offered while a new engine waits (two reloads before this worker's next
+    /// packet) go into that engine, so the engine's new settings are not lost.
+    func offer(_ content: EngineHandover.Content) {
+        pending.withLock { slot in
+            if case .definitions(let defs) = content, let waiting = slot, case .engine(let engine) = waiting.content,
+               engine.adopt(defs) {
+                return
+            }
+            slot = EngineHandover(content)
+        }
         hasPending.store(true, ordering: .releasing)
     }
 
@@ -127,8 +141,9 @@ final class Worker: @unchecked Sendable {
         }
     }
 
-    /// Ends the old engine's flows (their events are written) and continues with the new one.
-    /// Flows in progress are picked up by the new engine mid-stream, as after a restart.
+    /// New definitions: the running engine adopts them and its flows go on (EngineDefinitions.swift).
+    /// A new engine (its settings changed): the old one's flows end (their events are written)
+    /// and flows in progress are picked up by the new one mid-stream, as after a restart.
     private func swapEngine() {
         // Clear the flag first: an offer racing with this swap sets it again.
         hasPending.store(false, ordering: .relaxed)
@@ -137,10 +152,19 @@ final class Worker: @unchecked Sendable {
             slot = nil
             return n
         }) else { return }
-        engine.finish()
-        flushEVE()
-        engine = next.engine
-        log("queue \(queue): definitions reloaded")
+        switch next.content {
+        case .definitions(let defs):
+            if engine.adopt(defs) {
+                log("queue \(queue): definitions reloaded, flows kept")
+            } else {
+                log("queue \(queue): reload not applied: the new definitions were sized for another engine; restart utmd")
+            }
+        case .engine(let fresh):
+            engine.finish()
+            flushEVE()
+            engine = fresh
+            log("queue \(queue): engine settings changed: definitions reloaded, flows restarted")
+        }
     }
 
     private func flushEVE() {

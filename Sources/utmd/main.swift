@@ -1,5 +1,6 @@
 import Foundation
 import UTMCapture
+import UTMDetect
 import UTMEngine
 import UTMSystem
 
@@ -10,8 +11,9 @@ import UTMSystem
 /// log → bind every queue (fails when a queue is taken) → install the iptables rules → start
 /// one worker thread per queue → READY=1. Signals are taken by the main thread only:
 /// SIGTERM/SIGINT: remove the rules (traffic flows uninspected), let the workers drain their
-/// queues, exit 0. SIGHUP: reload definitions aside and hand each worker a new engine, which
-/// it swaps in between two packets. A worker that fails stops the daemon with status 1;
+/// queues, exit 0. SIGHUP: build the new definitions aside and hand them to each worker, whose
+/// running engine adopts them between two packets and keeps its flows (a whole new engine only
+/// when the engine's own settings changed). A worker that fails stops the daemon with status 1;
 /// systemd restarts it, and `--queue-bypass` keeps traffic flowing meanwhile.
 
 let log: @Sendable (String) -> Void = { writeStandardError("utmd: \($0)") }
@@ -90,7 +92,10 @@ signal(SIGPIPE, SIG_IGN)
 
 // 3. Queues, raw socket, EVE.
 var workers: [Worker] = []
-var firstEngine: Engine?
+/// The per-host detection state every worker's definitions share (thresholds, host bits),
+/// carried over at each reload; and the flow capacity the workers' engines were built with.
+var sharedHostState: SharedHostState?
+var flowCapacity = 0
 do {
     for q in config.queues {
         var nfq = NFQueueConfig(queue: q)
@@ -107,8 +112,9 @@ do {
         }
         let eve = try OutputFile(path: config.eve, append: true)
         // Every worker's engine shares the first one's per-host detection state.
-        let engine = try Definitions.makeEngine(engineConfig, config, sharing: firstEngine, warn: log)
-        if firstEngine == nil { firstEngine = engine }
+        let engine = try Definitions.makeEngine(engineConfig, config, sharing: sharedHostState, warn: log)
+        if sharedHostState == nil { sharedHostState = engine.detect?.hostState }
+        flowCapacity = engine.flows.capacity
         let worker = Worker(queue: q, source: source, responder: responder, engine: engine, eve: eve, log: log)
         worker.bypassMark = config.bypass != .off && config.installFirewall ? config.bypassMark : 0
         workers.append(worker)
@@ -155,6 +161,10 @@ log("running: queues \(config.queues.lowerBound)-\(config.queues.upperBound), \(
     + (config.installFirewall ? "rules installed" : "rules managed elsewhere"))
 
 // 5. Signals, watchdog, worker health.
+/// The configuration the workers' engines run with (the start's, then each reload's).
+var running = config
+var runningEngine = engineConfig
+
 @MainActor func reload() {
     notify.send("RELOADING=1")
     do {
@@ -163,14 +173,28 @@ log("running: queues \(config.queues.lowerBound)-\(config.queues.upperBound), \(
             log("warning: reload: queues, mode and eve take effect at the next restart")
         }
         let ec = try Definitions.engineConfig(fresh, warn: log)
-        // Built here, aside; each worker swaps its engine at a packet boundary.
-        // All engines are built before any is offered (a rule file that fails for one worker
-        // leaves every worker on the running rules); the others share the first's per-host
-        // state, which takes over the running one's (thresholds, host bits) right before the
-        // offers, so little that the workers count meanwhile is lost.
-        var engines: [Engine] = []
+        // Built here, aside; each worker takes them at a packet boundary. Only the definitions
+        // when the engine's own settings are unchanged (the running engines adopt them and keep
+        // their flows); whole engines otherwise.
+        // All are built before any is offered (a rule file that fails for one worker leaves
+        // every worker on the running rules); the others share the first's per-host state,
+        // which takes over the running one's (thresholds, host bits) right before the offers,
+        // so little that the workers count meanwhile is lost.
+        let keepFlows = Definitions.sameEngine(fresh, ec, as: running, runningEngine)
+        var offers: [EngineHandover.Content] = []
+        var newCapacity = flowCapacity
+        var nextHostState: SharedHostState?
         for _ in workers {
-            engines.append(try Definitions.makeEngine(ec, fresh, sharing: engines.first, warn: log))
+            if keepFlows {
+                let defs = try Definitions.makeDefinitions(ec, fresh, flowCapacity: flowCapacity, sharing: nextHostState, warn: log)
+                if nextHostState == nil { nextHostState = defs.detect?.hostState }
+                offers.append(.definitions(defs))
+            } else {
+                let engine = try Definitions.makeEngine(ec, fresh, sharing: nextHostState, warn: log)
+                if nextHostState == nil { nextHostState = engine.detect?.hostState }
+                offers.append(.engine(engine))
+                newCapacity = engine.flows.capacity
+            }
         }
         // Zones and pair policies, once the engines are built (a bad rule file leaves the
         // running policy too): the chain is replaced in one iptables-restore transaction, so no
@@ -184,11 +208,14 @@ log("running: queues \(config.queues.lowerBound)-\(config.queues.upperBound), \(
             firewall = next
             log("reload: zone policy replaced")
         }
-        if let next = engines.first?.detect?.hostState, let running = firstEngine?.detect?.hostState {
-            next.carry(from: running, now: WallClock.now().seconds)
+        if let next = nextHostState, let current = sharedHostState {
+            next.carry(from: current, now: WallClock.now().seconds)
         }
-        for (w, e) in zip(workers, engines) { w.offer(e) }
-        firstEngine = engines.first
+        for (w, o) in zip(workers, offers) { w.offer(o) }
+        sharedHostState = nextHostState
+        running = fresh
+        runningEngine = ec
+        flowCapacity = newCapacity
         log("reload: new definitions handed to \(workers.count) worker(s)")
         control?.definitionsReloaded(daemonFacts(fresh, mode: mode.rawValue))
     } catch {

@@ -342,6 +342,37 @@ import Testing
                 "download across SIGHUP failed or differs: \(Self.read("\(d)/curl-hup.log"))")
         #expect(Self.waitFor(3) { Self.read("\(d)/utmd.log").contains("definitions reloaded") }, "no reload")
 
+        // A request split by a SIGHUP: its first line before, the rest (and the whole download)
+        // after. The running engines adopt the new definitions and keep their flows: one flow
+        // record, the request parsed, the file scanned whole. (A whole-engine swap ended the flow
+        // at the reload and picked the rest up mid-stream: two records, no request, no file.)
+        try Data("""
+            import os, socket, sys, time
+            s = socket.create_connection((sys.argv[1], 8080), timeout=10, source_address=("", 45123))
+            s.sendall(b"GET /clean.bin HTTP/1.1\\r\\n")
+            print("half", flush=True)
+            while not os.path.exists(sys.argv[2]):
+                time.sleep(0.05)
+            s.sendall(b"Host: files.example\\r\\nUser-Agent: split-by-reload\\r\\n\\r\\n")
+            n = 0
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    break
+                n += len(b)
+            print("got", n, flush=True)
+            """.utf8).write(to: URL(fileURLWithPath: "\(d)/split.py"))
+        let reloadsBefore = Self.read("\(d)/utmd.log").components(separatedBy: "flows kept").count
+        let split = try Self.spawn(Self.inNS("l2-lan", ["python3", "\(d)/split.py", Self.wan, "\(d)/split.go"]), log: "\(d)/split.log")
+        #expect(Self.waitFor(5) { Self.read("\(d)/split.log").contains("half") }, "split request: \(Self.read("\(d)/split.log"))")
+        kill(daemon.processIdentifier, SIGHUP)
+        #expect(Self.waitFor(10) { Self.read("\(d)/utmd.log").components(separatedBy: "flows kept").count >= reloadsBefore + 2 },
+                "no reload keeping flows: \(Self.read("\(d)/utmd.log"))")
+        FileManager.default.createFile(atPath: "\(d)/split.go", contents: Data())
+        split.waitUntilExit()
+        let received = Self.read("\(d)/split.log").components(separatedBy: "got ").last.flatMap { Int($0.prefix { $0.isNumber }) } ?? 0
+        #expect(received > clean.count, "split request: \(Self.read("\(d)/split.log"))")
+
         // SIGHUP with a new zone policy: the chain is replaced, the guest may now reach the printer.
         try Data(conf.replacingOccurrences(of: "policy.ssid2.lan = deny", with: "policy.ssid2.lan = pass").utf8)
             .write(to: URL(fileURLWithPath: "\(d)/utmd.conf"))
@@ -366,6 +397,13 @@ import Testing
         let scans = eve.split(separator: "\n").filter { $0.contains("\"signature_id\":1000004") }.count
         #expect(scans == 4, "detection_filter across workers and reloads: \(scans) alerts, expected 4")
         #expect(eve.contains("Eicar-Test-Signature"), "no antivirus event")
+        let splitFlow = eve.split(separator: "\n").filter { $0.contains("\"src_port\":45123") || $0.contains("\"dest_port\":45123") }
+        let splitRecords = splitFlow.filter { $0.contains("\"event_type\":\"flow\"") }
+        #expect(splitRecords.count == 1 && !splitRecords[0].contains("midstream"), "request split by a reload: \(splitRecords)")
+        #expect(splitFlow.contains { $0.contains("\"event_type\":\"http\"") && $0.contains("split-by-reload") },
+                "request split by a reload not parsed: \(splitFlow)")
+        #expect(splitFlow.contains { $0.contains("\"event_type\":\"fileinfo\"") && $0.contains("\"size\":\(clean.count)") && $0.contains("CLOSED") },
+                "file after a reload not scanned whole: \(splitFlow)")
         #expect(eve.contains("\"event_type\":\"quic\"") && eve.contains("\"sni\":\"example.com\""), "no quic event")
         // The HTTPS download was bypassed after its handshake.
         let bypassed = Self.read("\(d)/utmd.log").split(separator: "\n").filter { $0.contains(" accepted (") }

@@ -55,7 +55,7 @@ public struct DetectStats: Sendable {
 }
 
 /// Sizes of a worker's detection state (documented defaults).
-public struct DetectConfig: Sendable {
+public struct DetectConfig: Sendable, Equatable {
     /// Flow slots (the flow table's capacity): per-flow state is indexed by `FlowRef.index`.
     public var flowCapacity: Int = 65536
     /// Bytes of each stream direction kept to verify matches that cross a segment boundary.
@@ -138,6 +138,17 @@ public final class DetectEngine {
     /// Per flow direction: a gap came, so stream offset 0 is no longer the stream's first byte
     /// (anchored rules do not use the window from there).
     var afterGap: [Bool]
+    /// Per flow direction: the definitions changed since its kept bytes were scanned
+    /// (DetectEngineHandover.swift): the next chunk's scan begins with them, so the new rules'
+    /// prefilter patterns in those bytes make candidates as `pending` would have.
+    var rescanTail: [Bool]
+    /// Per flow direction: open at a definitions update; its next packet meets the header-only
+    /// rules the update added (`addedByUpdate`), once (DetectEngineHandover.swift).
+    var headerRecheck: [Bool]
+    /// Per signature: its gid:sid was not in the definitions the open flows began under.
+    var addedByUpdate: [Bool]
+    /// This packet's direction was open at the update (`beginHeaderScope`).
+    public internal(set) var headerRecheckNow = false
     let tails: ByteSlab
     var freeTails: [Int32]
     let window: ByteSlab
@@ -263,6 +274,9 @@ public final class DetectEngine {
         tailSlot = Array(repeating: -1, count: cap * 2)
         tailLen = Array(repeating: 0, count: cap * 2)
         afterGap = Array(repeating: false, count: cap * 2)
+        rescanTail = Array(repeating: false, count: cap * 2)
+        headerRecheck = Array(repeating: false, count: cap * 2)
+        addedByUpdate = Array(repeating: false, count: n)
         let slots = Swift.max(0, config.tailSlots)
         tails = ByteSlab(capacity: slots * config.tailBytes)
         freeTails = (0 ..< Int32(slots)).reversed().map { $0 }
@@ -339,6 +353,8 @@ public final class DetectEngine {
             states[i &* 2 &+ d].reset()
             tailLen[i &* 2 &+ d] = 0
             afterGap[i &* 2 &+ d] = false
+            rescanTail[i &* 2 &+ d] = false
+            headerRecheck[i &* 2 &+ d] = false
             clearPending(i &* 2 &+ d)
             progressStore[i &* 2 &+ d] = 0
             bodySequence[i &* 2 &+ d] = 0
@@ -359,6 +375,8 @@ public final class DetectEngine {
             if tailSlot[si] >= 0 { freeTails.append(tailSlot[si]) }
             tailSlot[si] = -1
             tailLen[si] = 0
+            rescanTail[si] = false
+            headerRecheck[si] = false
             states[si].reset()
             releaseBody(si)
             releaseStreams(si)
@@ -463,17 +481,31 @@ public final class DetectEngine {
             let points = defs.points
             let all = sel.fallback
             let st = stamp
-            set.scan(chunk, state: &states[si]) { id, end in
-                let i = Int(id)
-                if all && points[i] != .stream { return }
-                self.add(i)
-                // The last occurrence in the chunk: it stays inside the window longest.
-                self.hitStamp[i] = st
-                self.hitStart[i] = end &- Int(lens[i])
+            // After a definitions update the kept bytes are scanned first (part 0), from a fresh
+            // automaton state at their stream offset; otherwise only the chunk (part 1).
+            let kept = rescanTail[si] ? keptBytes(si) : nil
+            if kept != nil {
+                var fresh = MatchState()
+                fresh.skip(chunkStart &- tl)
+                states[si] = fresh
+            }
+            rescanTail[si] = false
+            var part = kept == nil ? 1 : 0
+            while part < 2 {
+                set.scan(part == 0 ? kept ?? chunk : chunk, state: &states[si]) { id, end in
+                    let i = Int(id)
+                    if all && points[i] != .stream { return }
+                    self.add(i)
+                    // The last occurrence in the chunk: it stays inside the window longest.
+                    self.hitStamp[i] = st
+                    self.hitStart[i] = end &- Int(lens[i])
+                }
+                part &+= 1
             }
         } else {
             // No stream patterns: keep the stream offset counting for the window.
             states[si].skip(chunk.count)
+            rescanTail[si] = false
         }
         addPending(si, windowStart: chunkStart &- tl)
         addGroup(defs.alwaysStream[DirectionClass.of(facts.direction).rawValue], facts)
@@ -533,7 +565,7 @@ public final class DetectEngine {
             let i = Int(candidates[k])
             k &+= 1
             if matchedOn[i] == matchSerial { continue }
-            if headerRulesDone && isHeaderOnly(i) { continue }
+            if headerOnlyDone(i) { continue }
             let box = boxes[i]
             if derivedOther { verifier.derived.begin(); derivedOther = false }
             // Absolute positions count from the stream's first byte (Suricata's stream
@@ -897,7 +929,7 @@ public final class DetectEngine {
             let i = Int(candidates[k])
             k &+= 1
             if matchedOn[i] == matchSerial { continue }
-            if headerRulesDone && isHeaderOnly(i) { continue }
+            if headerOnlyDone(i) { continue }
             if bodyScope.active && bodySkips(i) { continue }
             stats.verifications &+= 1
             let box = boxes[i]
@@ -1069,6 +1101,13 @@ public final class DetectEngine {
     }
 
     // MARK: Tails
+
+    /// The bytes kept for flow direction `si` (nil: none).
+    func keptBytes(_ si: Int) -> ByteView? {
+        let n = Int(tailLen[si]), s = Int(tailSlot[si])
+        guard n > 0, s >= 0 else { return nil }
+        return tails.view(s &* config.tailBytes, n)
+    }
 
     func keepTail(_ si: Int, _ chunk: ByteView) {
         let size = config.tailBytes

@@ -1,3 +1,5 @@
+import UTMCore
+
 /// What a match applies to: the packet, or its whole flow (Suricata 7's action scope, as its
 /// util-action tests show it).
 ///
@@ -13,6 +15,24 @@ extension DetectEngine {
     /// Whether signature `i` tests nothing but its header (addresses, ports, protocol).
     @inline(__always)
     func isHeaderOnly(_ i: Int) -> Bool { defs.boxes[i].sig.isHeaderOnly }
+
+    /// Whether header-only signature `i` already ran for this flow direction: after its first
+    /// packet, unless the rule came with a definitions update since the flow began and this is
+    /// the direction's first packet under it.
+    @inline(__always)
+    func headerOnlyDone(_ i: Int) -> Bool {
+        headerRulesDone && isHeaderOnly(i) && !(headerRecheckNow && addedByUpdate[i])
+    }
+
+    /// Per packet, after `headerRulesDone` is set: whether this direction meets the header-only
+    /// rules an update added (once; DetectEngineHandover.swift).
+    @inline(__always)
+    public func beginHeaderScope(slot: Int, direction: Direction?) {
+        guard let direction, slot >= 0, slot &* 2 &+ 1 < headerRecheck.count else { headerRecheckNow = false; return }
+        let si = slot &* 2 &+ direction.index
+        headerRecheckNow = headerRecheck[si]
+        if headerRecheckNow { headerRecheck[si] = false }
+    }
 
     /// Whether a pass by signature `i` passes the whole flow: where passes act on flows
     /// (`passOnFlow`: streams, app layer, established TCP packets), and for a header-only rule
