@@ -122,4 +122,29 @@ import UTMDetect
         #expect(n[6] == [41000], "\(n)")
         #expect(n[7] == [41000] && n[8] == [41000], "address buffers never carry the prefilter pattern: \(n)")
     }
+
+    /// The stats event's `detect` object counts the sets, their members and refused `set`s.
+    @Test func statsEventCountsTheSets() throws {
+        var parser = RuleParser()
+        parser.datasets.readFile = { _ in Array("ZXZpbC5leGFtcGxl\nYzIuYmFkLmNvbQ==\n".utf8) }
+        parser.load(text: """
+            alert dns any any -> any any (msg:"c2"; dns.query; dataset:isset,c2,type string,load c2.lst; sid:1;)
+            alert http any any -> any any (msg:"uris"; http.uri; dataset:set,uris,type string,memcap 100; sid:2;)
+            """, file: "/r/s.rules")
+        let engine = Engine()
+        engine.loadDetection(DetectDefinitions(ruleSet: parser.finish()))
+        let frames = TransformEngineTests.httpFrames(["GET /a HTTP/1.1\r\nHost: x\r\n\r\n", "GET /b HTTP/1.1\r\nHost: x\r\n\r\n",
+                                                      "GET /c HTTP/1.1\r\nHost: x\r\n\r\n"])
+        for (i, f) in frames.enumerated() {
+            _ = f.withByteView { engine.process(frame: $0, linkType: .ethernet, timestamp: Timestamp(seconds: 1_700_000_000, micros: Int32(i)), wireLength: $0.count) }
+        }
+        engine.finish()
+        let stats = String(decoding: engine.eve.buffer, as: UTF8.self).split(separator: "\n").compactMap { line -> [String: Any]? in
+            guard let e = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], e["event_type"] as? String == "stats" else { return nil }
+            return (e["stats"] as? [String: Any])?["detect"] as? [String: Any]
+        }.last
+        let d = try #require(stats)
+        // memcap 100 gives the uris set room for one value: /a is added, /b and /c refused.
+        #expect(d["datasets"] as? Int == 2 && d["dataset_members"] as? Int == 3 && d["dataset_full"] as? Int == 2, "\(d)")
+    }
 }
