@@ -51,6 +51,8 @@ public func fuzzStream(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     // overlap policy (any of Suricata's) for the server or everyone.
     config.retainUnacked = input[0] & 0x04 != 0
     config.holdUntilAcked = input[0] & 0x08 != 0
+    // IDS: data on a SYN held until the receiver's ACK takes or refuses it.
+    config.holdSynData = input[2] & 0x80 != 0
     if let policy = OverlapPolicy(rawValue: (input[0] >> 4) % UInt8(OverlapPolicy.allCases.count)) {
         _ = config.hostOSPolicies.add(input[1] & 0x80 != 0 ? "0.0.0.0/0" : "10.0.0.2", policy)
     }
@@ -118,6 +120,8 @@ public func fuzzStream(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
                 delivered.append(Delivered(flowID: id, direction: c.direction, offset: c.streamOffset,
                                            gap: c.gapBefore, bytes: v.bytes))
             }
+            fuzzCheck(!reasm.packetHeldSynData || (config.holdSynData && p.tcpFlags.contains(.syn)),
+                      "only a SYN's data is held, and only when asked")
             if let patched = reasm.conflictPayload {
                 fuzzCheck(config.retainUnacked && patched.count == len, "a conflict payload is the packet's size")
             }

@@ -131,8 +131,14 @@ public final class Engine {
         // forwarded, so they win and nothing waits.
         if config.modes.ids && !streamConfig.hostOSPolicies.isEmpty { streamConfig.holdUntilAcked = true }
         // Inline, a retransmission must not carry other bytes than those inspected and
-        // forwarded: keep copies until acknowledged to check (EngineOverlap.swift).
-        if !config.modes.ids { streamConfig.retainUnacked = true }
+        // forwarded: keep copies until acknowledged to check (EngineOverlap.swift). IDS keeps
+        // them too, to know a retransmission whose bytes differ from the stream's: the receiver
+        // may read those, so stream rules read it as a packet.
+        streamConfig.retainUnacked = true
+        // IDS, data on a SYN joins the stream only once the receiver acknowledges it (the
+        // receiver may refuse it and read a retransmission with other bytes instead); inline it
+        // is inspected before the SYN is forwarded (FlowConfig.holdSynData).
+        if config.modes.ids { streamConfig.holdSynData = true }
         reassembler = TCPReassembler(config: streamConfig)
         eve = EVEWriter()
         let c = config

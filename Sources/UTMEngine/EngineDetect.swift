@@ -154,9 +154,10 @@ extension Engine {
         beginRuleScope(d, f)
         // Encrypted TLS records: no payload inspection (Suricata's no-payload-inspection flag
         // for encrypted flows); header, flags and dsize rules still see the packet.
-        // A retransmission that rewrote forwarded bytes is inspected as the receiver keeps it.
+        // Inline, a retransmission that rewrote forwarded bytes is inspected as the receiver
+        // keeps it (it is not forwarded); IDS, as it was sent (EngineOverlap.swift).
         let payload = detectCursor.flow.engineFlags & FlowBits.encrypted != 0
-            ? ByteView.empty : (reassembler.conflictPayload ?? packet.payload)
+            ? ByteView.empty : (config.modes.ids ? packet.payload : (reassembler.conflictPayload ?? packet.payload))
         d.inspectPacket(f, payload: payload, slot: detectCursor.slot, time: detectCursor.time) { i, alert in
             self.detectMatched(i, alert, f)
         }

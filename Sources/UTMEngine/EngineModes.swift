@@ -140,7 +140,15 @@ extension Engine {
         d.headerRulesDone = (f.direction == .toClient ? flow.packets.1 : flow.packets.0) > 1
         d.beginHeaderScope(slot: detectCursor.slot, direction: f.direction)
         detectCursor.inPacketRules = true
-        d.streamAsPacket = f.ipProto == IPProto.tcp && !f.established && !packet.payload.isEmpty
+        // A SYN's data held for the receiver's answer (IDS) is inspected as the stream if taken;
+        // a retransmission of SYN data delivered before the handshake (inline) was never
+        // inspected as an established stream; IDS, a retransmission with other bytes than the
+        // stream's carries bytes the receiver may read instead (README "SYN data and
+        // retransmissions, session 9"). Identical retransmissions are not read again.
+        d.streamAsPacket = f.ipProto == IPProto.tcp
+            && ((!f.established && !packet.payload.isEmpty && !reassembler.packetHeldSynData)
+                || reassembler.packetRepeatsSynData
+                || (config.modes.ids && reassembler.conflictPayload != nil))
     }
 
     /// Stream chunks of a session that is not established (data on a SYN) are not inspected

@@ -6,6 +6,8 @@ import UTMFlow
 /// bytes it already forwarded. This engine inspects it that way (packet rules read
 /// `TCPReassembler.conflictPayload`; the stream keeps the first bytes) and does not forward it:
 /// the receiver keeps what was inspected, and a real sender never retransmits other bytes.
+/// IDS forwards nothing: such a retransmission is inspected as sent, its payload read by stream
+/// rules too (EngineModes.swift `beginRuleScope`), since the receiver may keep its bytes.
 extension Engine {
     @inline(__always)
     func forwardedOverlapConflict() {

@@ -41,6 +41,11 @@ extension Engine {
         eve.json.key("overlaps"); eve.json.uint(r.overlaps)
         eve.json.key("overlap_diff_data"); eve.json.uint(r.overlapConflicts)
         eve.json.key("reassembly_gap"); eve.json.uint(r.gaps)
+        // Data on SYNs held until the receiver answered (IDS), and how it answered
+        // (README "SYN data and retransmissions, session 9").
+        eve.json.key("syn_data_held"); eve.json.uint(r.synDataHeld)
+        eve.json.key("syn_data_accepted"); eve.json.uint(r.synDataAccepted)
+        eve.json.key("tfo_data_ignored"); eve.json.uint(r.synDataIgnored)
         eve.json.endObject()
         eve.json.key("app_layer"); eve.json.beginObject()
         eve.json.key("flow"); eve.json.beginObject()

@@ -59,6 +59,10 @@ public struct TCPStream: Sendable {
     public internal(set) var window: UInt32 = 0
     /// Sequence number of stream offset 0: ISN + 1 after a SYN, else the first data seen.
     public internal(set) var baseSeq: UInt32 = 0
+    /// Bytes of this side's SYN waiting aside in the queue (stream offsets 0 up to this) until
+    /// the receiver acknowledges or refuses them (FlowConfig.holdSynData); 0 when none. Nothing
+    /// of this direction is delivered meanwhile.
+    var synData: UInt32 = 0
     /// Out-of-order bytes queued in the segment pool: first node, and chunks held.
     var oooHead: Int32 = -1
     var oooChunks: Int32 = 0
@@ -68,6 +72,10 @@ public struct TCPStream: Sendable {
     var retTail: Int32 = -1
     var retChunks: Int32 = 0
 
+    /// End (stream offset) of the SYN's data delivered with the SYN (inline): those bytes were
+    /// read before the session was established, so a retransmission of them is inspected as a
+    /// packet (`TCPReassembler.packetRepeatsSynData`). A SYN carries at most 65,535 bytes.
+    var synDelivered: UInt16 = 0
     public internal(set) var synSeen = false
     public internal(set) var finSeen = false
     /// The peer acknowledged the FIN.

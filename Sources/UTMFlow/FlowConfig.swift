@@ -41,11 +41,21 @@ public struct FlowConfig: Sendable {
     /// bytes are inspected as they pass and the first ones win. Held bytes use the out-of-order
     /// budget; a direction that exceeds it is delivered as it arrives again.
     public var holdUntilAcked = false
-    /// Inline: keep a copy of forwarded bytes until the receiver acknowledges them, so a
-    /// retransmission carrying different bytes is caught (`TCPReassembler.conflictPayload`)
-    /// rather than forwarded unseen (Suricata's inline overlap check). Best effort: it never
-    /// takes more than half of the pool, leaving the rest to out-of-order bytes.
+    /// Keep a copy of delivered bytes until the receiver acknowledges them, so a retransmission
+    /// carrying different bytes is caught (`TCPReassembler.conflictPayload`): inline it is not
+    /// forwarded (Suricata's inline overlap check), IDS its bytes are inspected as a packet.
+    /// Best effort: it never takes more than half of the pool, leaving the rest to out-of-order
+    /// bytes.
     public var retainUnacked = false
+    /// IDS: bytes carried on a SYN (TCP Fast Open, or a SYN with data) wait aside until the
+    /// receiver says whether it took them: a SYN/ACK (or any ACK) acknowledging them adds them
+    /// to the stream, one acknowledging only the SYN drops them, and the sender's retransmission
+    /// fills those stream offsets instead (Suricata's TFO handling in stream-tcp.c). Without it
+    /// the box would read the SYN's bytes where the receiver reads the retransmission's. Off
+    /// inline: there the SYN's bytes are inspected before the SYN is forwarded (the receiver
+    /// may take them), and a retransmission with other bytes is not forwarded
+    /// (`retainUnacked`). Held bytes use the flow's out-of-order budget.
+    public var holdSynData = false
     /// Key of the flow hash. Random per process by default so that nobody outside can aim
     /// packets at one hash chain; tests fix it to be reproducible.
     public var hashSeed: (UInt64, UInt64)

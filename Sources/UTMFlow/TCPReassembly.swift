@@ -55,6 +55,13 @@ public struct StreamCounters: Sendable, Equatable {
     public internal(set) var finReached: UInt64 = 0
     /// Flows closed by a RST with data still queued.
     public internal(set) var rstWithQueuedData: UInt64 = 0
+    /// SYNs whose data was held aside until the receiver answered (FlowConfig.holdSynData).
+    public internal(set) var synDataHeld: UInt64 = 0
+    /// Of those, SYN data the receiver acknowledged: added to the stream.
+    public internal(set) var synDataAccepted: UInt64 = 0
+    /// Of those, SYN data the receiver did not take (its ACK covered only the SYN): dropped
+    /// from the stream, the retransmission fills its place (Suricata's tfo_data_ignored).
+    public internal(set) var synDataIgnored: UInt64 = 0
 
     public init() {}
 }
@@ -84,7 +91,22 @@ public struct TCPReassembler: Sendable {
 
     /// Forgets the previous packet's `conflictPayload`. The engine calls it for every packet.
     @inline(__always)
-    public mutating func beginPacket() { patchLength = -1 }
+    public mutating func beginPacket() {
+        patchLength = -1
+        packetHeldSynData = false
+        packetRepeatsSynData = false
+    }
+
+    /// The last TCP packet was a SYN whose data is held until the receiver answers
+    /// (FlowConfig.holdSynData): its bytes reach stream inspection if the receiver takes them,
+    /// so stream rules need not read them as a packet. Valid until the next `beginPacket`.
+    public private(set) var packetHeldSynData = false
+    /// The last TCP packet added nothing to the stream and repeats bytes of a SYN's data that
+    /// were delivered with the SYN, before the session was established: stream rules read it as
+    /// a packet, as Suricata inspects a segment it does not add to the stream, or a client
+    /// whose TFO data was refused could send its first bytes past every `flow:established`
+    /// rule. Valid until the next `beginPacket`.
+    public private(set) var packetRepeatsSynData = false
 
     /// Non-nil when the last TCP packet repeated forwarded bytes with different data (an
     /// overlap evasion attempt, inline): its payload with the forwarded bytes in place, which
@@ -128,6 +150,7 @@ public struct TCPReassembler: Sendable {
         s.retHead = -1
         s.retTail = -1
         s.retChunks = 0
+        s.synData = 0
         s.done = true
     }
 
@@ -206,6 +229,13 @@ public struct TCPReassembler: Sendable {
         }
         if flags.contains(.ack) {
             f.withStream(d.reversed) { s in
+                if s.synData > 0 {
+                    // The receiver's answer to the SYN's data: what its ACK covers.
+                    // An ACK past what the sender sent answers nothing (forged or broken).
+                    let taken = Int64(Int32(bitPattern: p.ack &- (s.isn &+ 1)))
+                    let plausible = !s.sendNextKnown || Int32(bitPattern: p.ack &- s.sendNext) <= 0
+                    if taken >= 0 && plausible { resolveSynData(&s, d.reversed, accepted: taken >= Int64(s.synData), deliver) }
+                }
                 if s.hold { acknowledged(&s, d.reversed, p.ack, deliver) } else {
                     forgetAcked(&s, p.ack)
                     ackedGap(&s, d.reversed, p.ack, deliver)
@@ -215,7 +245,31 @@ public struct TCPReassembler: Sendable {
         let receiver = d == .toServer ? f.serverIP : f.clientIP
         f.withStreams(d) { s, peer in data(p, &s, peerChunks: Int(peer.oooChunks),
                                            peerWindowZero: peer.sendNextKnown && peer.window == 0,
-                                           receiver: receiver, d, deliver) }
+                                           peerSeen: peer.sendNextKnown, receiver: receiver, d, deliver) }
+    }
+
+    /// The receiver answered the SYN's held data (`TCPStream.synData`): accepted, it stays in
+    /// the queue and is delivered from stream offset 0; refused, its nodes are freed and the
+    /// sender's retransmission takes those offsets.
+    mutating func resolveSynData(_ s: inout TCPStream, _ d: Direction, accepted: Bool,
+                                 _ deliver: (ByteView, StreamChunk) -> Void) {
+        let held = Int64(s.synData)
+        s.synData = 0
+        if accepted {
+            counters.synDataAccepted &+= 1
+        } else {
+            counters.synDataIgnored &+= 1
+            // The SYN's nodes were queued first, on an empty queue, and cover [0, held).
+            var rounds = 0
+            while s.oooHead >= 0 && pool.nodeEnd(s.oooHead) <= held && rounds <= pool.chunkCount {
+                rounds += 1
+                s.oooHead = pool.free(s.oooHead)
+                s.oooChunks -= 1
+            }
+            if s.oooHead < 0 && s.highestEnd <= UInt64(held) { s.highestEnd = 0 }
+        }
+        if s.done { return }
+        if s.hold { releaseHeld(&s, d, deliver) } else { drain(&s, d, .empty, 0, deliver) }
     }
 
     /// The receiver acknowledged bytes up to `ack`: if we saw the sender send past a hole that
@@ -281,7 +335,8 @@ public struct TCPReassembler: Sendable {
 
     /// The data (and FIN) of one segment in its own direction.
     mutating func data(_ p: DecodedPacket, _ s: inout TCPStream, peerChunks: Int, peerWindowZero: Bool,
-                       receiver: IPAddress, _ d: Direction, _ deliver: (ByteView, StreamChunk) -> Void) {
+                       peerSeen: Bool, receiver: IPAddress, _ d: Direction,
+                       _ deliver: (ByteView, StreamChunk) -> Void) {
         let flags = p.tcpFlags
         let syn = flags.contains(.syn), fin = flags.contains(.fin)
         var payload = p.payload
@@ -316,6 +371,13 @@ public struct TCPReassembler: Sendable {
             payload = payload.dropFirst(Int(-start))
             start = 0
         }
+        if s.synData > 0 && !syn && flags.contains(.ack) && !peerSeen {
+            // The receiver's side is not captured (one-sided): the sender's next segment says
+            // what it learnt from the SYN/ACK. Going on past the SYN's data means it was taken;
+            // starting again at offset 0 means it was not.
+            resolveSynData(&s, d, accepted: start >= Int64(s.synData), deliver)
+            if s.done { return }
+        }
         var end = start + Int64(payload.count)
         if fin && s.finOffset == .max && end >= next {
             s.finOffset = UInt64(end)
@@ -334,6 +396,7 @@ public struct TCPReassembler: Sendable {
             if end <= next {
                 if payload.count == 1 && start == next - 1 { counters.keepAlives &+= 1 }
                 else { counters.retransmissions &+= 1 }
+                if !syn && start < Int64(s.synDelivered) { packetRepeatsSynData = true }
                 payload = .empty
             } else if payload.count == 1 && start == next && peerWindowZero {
                 // The receiver has no room: it drops this byte and the sender repeats it.
@@ -342,6 +405,25 @@ public struct TCPReassembler: Sendable {
             }
         } else if start == next - 1 && !fin && !syn {
             counters.keepAlives &+= 1
+        }
+        if s.synData > 0 {
+            // The SYN's data is not answered yet: whatever else comes waits with it (a real
+            // sender sends nothing more before the SYN/ACK).
+            if payload.count > 0 { _ = insert(&s, payload, start, peerChunks: peerChunks) }
+            return
+        }
+        if syn && config.holdSynData && payload.count > 0 && start == 0 && s.nextOffset == 0 && s.oooHead < 0 {
+            // Data on a SYN: aside until the receiver says whether it took it (FlowConfig.holdSynData).
+            if insert(&s, payload, 0, peerChunks: peerChunks) {
+                s.synData = UInt32(payload.count)
+                counters.synDataHeld &+= 1
+                packetHeldSynData = true
+                return
+            }
+            // No room to hold it: delivered as it came, as before (the limit is counted).
+            pool.freeList(s.oooHead)
+            s.oooHead = -1
+            s.oooChunks = 0
         }
         if s.hold {
             // Everything waits for the receiver's ACK; the queue applies the overlap policy.
@@ -371,6 +453,9 @@ public struct TCPReassembler: Sendable {
             }
         }
         drain(&s, d, payload, start, deliver)
+        if syn && start == 0 && end > 0 && s.synDelivered == 0 {
+            s.synDelivered = UInt16(truncatingIfNeeded: Swift.min(end, Int64(UInt16.max)))
+        }
     }
 
     /// Queues the new bytes of an out-of-order segment. Where queued bytes differ, the

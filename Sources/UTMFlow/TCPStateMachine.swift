@@ -94,10 +94,16 @@ enum TCPStateMachine {
                     valid = false
                 }
                 if ack {
-                    if peer.synSeen && p.ack != peer.isn &+ 1 {
+                    // A SYN/ACK acknowledges the SYN (ISN + 1), or with TCP Fast Open the SYN's
+                    // data too, up to what the client sent (Suricata: ISN + 1 or next_seq).
+                    if peer.synSeen && p.ack != peer.isn &+ 1
+                        && !(peer.sendNextKnown && Int32(bitPattern: p.ack &- (peer.isn &+ 1)) > 0
+                             && Int32(bitPattern: p.ack &- peer.sendNext) <= 0) {
                         valid = false
                     } else if state == .none || state == .synSent {
-                        next = .synRecv
+                        // The server took the SYN's data (TCP Fast Open): the session is up,
+                        // as Suricata sets it, so that data is inspected as established.
+                        next = peer.synSeen && p.ack != peer.isn &+ 1 ? .established : .synRecv
                     }
                 } else if state == .none {
                     next = .synSent

@@ -1,0 +1,187 @@
+import Testing
+import UTMCore
+import UTMDecode
+@testable import UTMFlow
+
+/// Data on a SYN (TCP Fast Open): in IDS mode it joins the stream only when the receiver
+/// acknowledges it; a receiver that acknowledges only the SYN reads the sender's retransmission
+/// instead, possibly with other bytes, and so must the box (Suricata's tfo_data_ignored).
+@Suite struct SynDataTests {
+    func ids(_ edit: (inout FlowConfig) -> Void = { _ in }) -> FlowConfig {
+        var c = testConfig()
+        c.holdSynData = true
+        edit(&c)
+        return c
+    }
+
+    @Test func acceptedSynDataJoinsTheStreamWhenAcknowledged() {
+        var h = Harness(ids())
+        h.send(.toServer, .syn, seq: 100, data: bytes("HELO"))
+        #expect(h.streams[0].isEmpty)  // not answered yet
+        h.send(.toClient, [.syn, .ack], seq: 5000, ack: 105)
+        #expect(h.streams[0] == bytes("HELO") && h.chunks.first?.streamOffset == 0)
+        // Suricata: a SYN/ACK taking the SYN's data establishes the session.
+        #expect(h.flow.tcpState == .established && h.table.counters.tcpInvalid == 0)
+        h.send(.toServer, .ack, seq: 105, ack: 5001)
+        #expect(h.flow.tcpState == .established)
+        h.send(.toServer, [.ack, .psh], seq: 105, ack: 5001, data: bytes(" you"))
+        // A retransmission of the SYN's bytes changes nothing.
+        h.send(.toServer, [.ack, .psh], seq: 101, ack: 5001, data: bytes("HELO"))
+        #expect(h.streams[0] == bytes("HELO you"))
+        #expect(h.reasm.counters.synDataHeld == 1 && h.reasm.counters.synDataAccepted == 1)
+        #expect(h.reasm.counters.synDataIgnored == 0 && h.reasm.poolChunksInUse == 0)
+    }
+
+    @Test func refusedSynDataGivesWayToTheRetransmission() {
+        var h = Harness(ids())
+        h.send(.toServer, .syn, seq: 100, data: bytes("zz"))
+        h.send(.toClient, [.syn, .ack], seq: 5000, ack: 101)  // the SYN only: no cookie
+        h.send(.toServer, .ack, seq: 101, ack: 5001)
+        #expect(h.streams[0].isEmpty && h.reasm.poolChunksInUse == 0)
+        h.send(.toServer, [.ack, .psh], seq: 101, ack: 5001, data: bytes("HELO EVIL"))
+        #expect(h.streams[0] == bytes("HELO EVIL"))
+        #expect(h.chunks.first?.streamOffset == 0 && h.chunks.first?.gapBefore == false)
+        #expect(h.reasm.counters.synDataIgnored == 1 && h.reasm.counters.overlapConflicts == 0)
+        #expect(h.flow.tcpState == .established)
+    }
+
+    /// Without the option (inline) the SYN's bytes are the stream's first, as before.
+    @Test func inlineKeepsTheSynBytes() throws {
+        var c = testConfig()
+        c.retainUnacked = true
+        var h = Harness(c)
+        h.send(.toServer, .syn, seq: 100, data: bytes("zz"))
+        #expect(h.streams[0] == bytes("zz"))
+        h.send(.toClient, [.syn, .ack], seq: 5000, ack: 101)
+        h.send(.toServer, .ack, seq: 101, ack: 5001)
+        h.reasm.beginPacket()
+        h.send(.toServer, [.ack, .psh], seq: 101, ack: 5001, data: bytes("HELO EVIL"))
+        // The retransmission rewrites forwarded bytes: caught (the engine does not forward it).
+        let patched = try #require(h.reasm.conflictPayload)
+        var out: [UInt8] = []
+        patched.append(to: &out)
+        #expect(out == bytes("zzLO EVIL"))
+        #expect(h.reasm.counters.synDataHeld == 0)
+    }
+
+    /// Only the client side captured: its next segment says what the SYN/ACK said.
+    @Test func oneSidedCaptureResolvesFromTheSendersNextSegment() {
+        var refused = Harness(ids())
+        refused.send(.toServer, .syn, seq: 100, data: bytes("zz"))
+        refused.send(.toServer, .ack, seq: 101, ack: 5001)
+        refused.send(.toServer, [.ack, .psh], seq: 101, ack: 5001, data: bytes("HELO EVIL"))
+        #expect(refused.streams[0] == bytes("HELO EVIL") && refused.reasm.counters.synDataIgnored == 1)
+
+        var taken = Harness(ids())
+        taken.send(.toServer, .syn, seq: 100, data: bytes("HELO"))
+        taken.send(.toServer, [.ack, .psh], seq: 105, ack: 5001, data: bytes(" you"))
+        #expect(taken.streams[0] == bytes("HELO you") && taken.reasm.counters.synDataAccepted == 1)
+    }
+
+    /// SYN data over several pool chunks, refused or taken; a partial acknowledgement (no stack
+    /// sends one) counts as refused and the stream still goes on.
+    @Test func largeAndPartlyAcknowledgedSynData() {
+        let big = (0..<1300).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        var refused = Harness(ids())
+        refused.send(.toServer, .syn, seq: 100, data: big)
+        #expect(refused.reasm.poolChunksInUse == 3)
+        refused.send(.toClient, [.syn, .ack], seq: 5000, ack: 101)
+        #expect(refused.reasm.poolChunksInUse == 0 && refused.streams[0].isEmpty)
+        refused.send(.toServer, [.ack, .psh], seq: 101, ack: 5001, data: bytes("again"))
+        #expect(refused.streams[0] == bytes("again"))
+
+        var taken = Harness(ids())
+        taken.send(.toServer, .syn, seq: 100, data: big)
+        taken.send(.toClient, [.syn, .ack], seq: 5000, ack: 101 &+ 1300)
+        #expect(taken.streams[0] == big && taken.reasm.poolChunksInUse == 0)
+
+        var partial = Harness(ids())
+        partial.send(.toServer, .syn, seq: 100, data: bytes("abcd"))
+        partial.send(.toClient, [.syn, .ack], seq: 5000, ack: 103)
+        #expect(partial.reasm.counters.synDataIgnored == 1 && partial.streams[0].isEmpty)
+        partial.send(.toServer, [.ack, .psh], seq: 101, ack: 5001, data: bytes("abcdef"))
+        #expect(partial.streams[0] == bytes("abcdef"))
+    }
+
+    /// The retransmission after a refusal split in two and out of order: the stream is still
+    /// the server's view, from offset 0, without a gap.
+    @Test func splitRetransmissionAfterRefusal() {
+        for order in [[0, 1], [1, 0]] {
+            var h = Harness(ids())
+            h.send(.toServer, .syn, seq: 100, data: bytes("zzzz"))
+            h.send(.toClient, [.syn, .ack], seq: 5000, ack: 101)
+            let parts: [(UInt32, String)] = [(101, "HE"), (103, "LO EVIL")]
+            for k in order { h.send(.toServer, [.ack, .psh], seq: parts[k].0, ack: 5001, data: bytes(parts[k].1)) }
+            #expect(h.streams[0] == bytes("HELO EVIL"), "order \(order)")
+            #expect(h.chunks.allSatisfy { !$0.gapBefore } && h.reasm.poolChunksInUse == 0)
+        }
+    }
+
+    /// The per-direction state stays within the flow record's budget (two per slot, all resident).
+    @Test func streamStateKeepsItsSize() {
+        #expect(MemoryLayout<TCPStream>.size <= 88)
+    }
+
+    /// Held bytes with a host policy: the SYN's refused bytes never meet the retransmission.
+    @Test func refusedSynDataUnderHeldBytes() {
+        var h = Harness(ids { c in
+            c.holdUntilAcked = true
+            _ = c.hostOSPolicies.add("0.0.0.0/0", .first)
+        })
+        h.send(.toServer, .syn, seq: 100, data: bytes("zz"))
+        h.send(.toClient, [.syn, .ack], seq: 5000, ack: 101)
+        h.send(.toServer, [.ack, .psh], seq: 101, ack: 5001, data: bytes("HELO EVIL"))
+        h.send(.toClient, .ack, seq: 5001, ack: 110)
+        #expect(h.streams[0] == bytes("HELO EVIL") && h.reasm.poolChunksInUse == 0)
+    }
+
+    /// The flow ends (RST, expiry) with SYN data unanswered: its chunks go back to the pool.
+    @Test func unansweredSynDataIsFreedWithTheFlow() {
+        var h = Harness(ids())
+        h.send(.toServer, .syn, seq: 100, data: bytes("zz"))
+        h.send(.toServer, .syn, seq: 100, data: bytes("zz"))  // the SYN again
+        #expect(h.reasm.poolChunksInUse == 1)
+        h.expire(seconds: 100_000)
+        #expect(h.reasm.poolChunksInUse == 0 && h.streams[0].isEmpty)
+    }
+
+    /// The state machine: a SYN/ACK acknowledging the SYN's data is valid (TCP Fast Open);
+    /// one acknowledging more than was sent is not.
+    @Test func synAckMayAcknowledgeSynData() {
+        var h = Harness(ids())
+        h.send(.toServer, .syn, seq: 100, data: bytes("HELO"))
+        h.send(.toClient, [.syn, .ack], seq: 5000, ack: 110)
+        #expect(h.table.counters.tcpInvalid == 1 && h.flow.tcpState == .synSent)
+        h.send(.toClient, [.syn, .ack], seq: 5000, ack: 105)
+        #expect(h.table.counters.tcpInvalid == 1 && h.flow.tcpState == .established)
+    }
+
+    /// The per-packet marks the engine reads: a SYN whose data is held (IDS), and inline a
+    /// retransmission of SYN data delivered before the handshake (inspected as a packet).
+    @Test func perPacketMarks() {
+        var held = Harness(ids())
+        held.reasm.beginPacket()
+        held.send(.toServer, .syn, seq: 100, data: bytes("HELO"))
+        #expect(held.reasm.packetHeldSynData && !held.reasm.packetRepeatsSynData)
+        held.reasm.beginPacket()
+        #expect(!held.reasm.packetHeldSynData)
+
+        var c = testConfig()
+        c.retainUnacked = true
+        var inline = Harness(c)
+        inline.send(.toServer, .syn, seq: 100, data: bytes("HELO"))
+        #expect(!inline.reasm.packetHeldSynData)
+        inline.send(.toClient, [.syn, .ack], seq: 5000, ack: 101)
+        inline.send(.toServer, .ack, seq: 101, ack: 5001)
+        inline.reasm.beginPacket()
+        inline.send(.toServer, [.ack, .psh], seq: 101, ack: 5001, data: bytes("HE"))
+        #expect(inline.reasm.packetRepeatsSynData)
+        inline.reasm.beginPacket()
+        inline.send(.toServer, [.ack, .psh], seq: 105, ack: 5001, data: bytes("more"))
+        #expect(!inline.reasm.packetRepeatsSynData)
+        inline.reasm.beginPacket()
+        inline.send(.toServer, [.ack, .psh], seq: 105, ack: 5001, data: bytes("more"))
+        #expect(!inline.reasm.packetRepeatsSynData)  // a retransmission past the SYN's data
+        #expect(inline.streams[0] == bytes("HELOmore"))
+    }
+}
