@@ -50,6 +50,10 @@ public enum BufferID: UInt8, CaseIterable, Sendable, Hashable, Comparable {
     /// request URI's path, as Suricata names HTTP files). Filled only at the file inspections
     /// (EngineDetectFiles.swift), never with the other HTTP buffers.
     case fileName
+    /// `ip.src` / `ip.dst` (session 9, datasets): the packet's source / destination address, 4
+    /// or 16 bytes in network order. The verifier reads them from `PacketFacts`, so no engine
+    /// buffer table slot carries them (`isAddress`).
+    case ipSrc, ipDst
 
     public static let count = BufferID.allCases.count
 
@@ -120,6 +124,8 @@ public enum BufferID: UInt8, CaseIterable, Sendable, Hashable, Comparable {
         case .tlsSubjectAltName: "tls.subjectaltname"
         case .tlsALPN: "tls.alpn"
         case .fileName: "file.name"
+        case .ipSrc: "ip.src"
+        case .ipDst: "ip.dst"
         }
     }
 
@@ -143,6 +149,8 @@ public enum BufferID: UInt8, CaseIterable, Sendable, Hashable, Comparable {
     /// DNS names: `dns.query` and the session 7 multi-buffers.
     public var isDNS: Bool { self == .dnsQuery || self == .dnsQueriesRRName || self == .dnsAnswersRRName }
     public var isSMB: Bool { self == .smbShare || self == .smbNamedPipe }
+    /// `ip.src` / `ip.dst`: taken from the packet's addresses, in any inspection.
+    public var isAddress: Bool { self == .ipSrc || self == .ipDst }
     public var isSSH: Bool { rawValue >= BufferID.sshProto.rawValue && rawValue <= BufferID.sshHasshServerString.rawValue }
 
     /// Prefilter priority when no content is marked `fast_pattern` (higher wins; Suricata

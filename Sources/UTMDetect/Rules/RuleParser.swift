@@ -38,6 +38,11 @@ public struct RuleParser: Sendable {
     /// suricata-update's filter files, applied to each rule line before it is parsed
     /// (RuleFilters.swift). Set before `load`.
     public var filters: RuleFilters?
+    /// The datasets the rules declare (`dataset`, `datarep`), and how their list files are read:
+    /// set `datasets.readFile` before loading rules that `load` one (UTMDetect does no I/O).
+    public var datasets = DatasetRegistry()
+    /// The file of the rule being parsed, for resolving dataset paths.
+    private var currentFile = ""
     private var flowbitNames = FlowbitNames()
     private var signatures: [Signature] = []
     private var bySid: [UInt64: Int] = [:]
@@ -76,6 +81,7 @@ public struct RuleParser: Sendable {
     public mutating func parseRule(_ text: Substring, file: String = "", line: Int = 0) throws(RuleError) -> Signature {
         currentFile = file
         do {
+            currentFile = file
             var sig = try parseUnlocated(text)
             sig.file = file
             sig.line = line
@@ -119,6 +125,7 @@ public struct RuleParser: Sendable {
             signature: Signature(action: action, proto: proto, source: src, sourcePorts: sp,
                                  destination: dst, destinationPorts: dp, bidirectional: bidirectional),
             classifications: classifications, flowbitNames: flowbitNames)
+        builder.datasets = datasets
         builder.ruleFile = currentFile
         builder.fileReader = fileReader
         builder.hashLists = hashLists
@@ -155,6 +162,7 @@ public struct RuleParser: Sendable {
         for list in sig.lists { try DetectBsize.validate(list.buffer, list.elements) }
         try DetectFileSupport.validate(sig)
         flowbitNames = builder.flowbitNames
+        datasets = builder.datasets
         return sig
     }
 

@@ -210,6 +210,9 @@ public enum MatchElement: Sendable {
     case byteMath(ByteMathMatch)
     /// `base64_decode` and the `base64_data` elements run on what it decoded.
     case base64Decode(Base64DecodeMatch)
+    /// `dataset` / `datarep` (session 9): the whole buffer (after its transforms) looked up in
+    /// a named set (`Engine/Datasets.swift`).
+    case dataset(DatasetMatch)
 
     /// Whether this element's position depends on the previous match in the list.
     public var isRelative: Bool {
@@ -225,6 +228,8 @@ public enum MatchElement: Sendable {
         case .asn1: return false
         case .byteMath(let m): return m.relative
         case .base64Decode(let d): return d.relative
+        // The whole buffer, wherever the previous match ended (Suricata's dataset ignores it).
+        case .dataset: return false
         }
     }
 }

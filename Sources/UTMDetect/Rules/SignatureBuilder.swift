@@ -46,6 +46,10 @@ public struct SignatureBuilder {
     var hashLists: FileHashListCache?
     /// Flowbit names of the whole rule set, interned as they appear.
     var flowbitNames: FlowbitNames
+    /// The rule set's datasets (`dataset`, `datarep`) and the file this rule is in, where a
+    /// relative `load` path is resolved (`DatasetRegistry.resolve`).
+    var datasets = DatasetRegistry()
+    var ruleFile = ""
 
     init(signature: Signature, classifications: ClassificationTable, flowbitNames: FlowbitNames) {
         self.signature = signature
