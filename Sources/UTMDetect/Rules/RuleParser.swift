@@ -41,8 +41,6 @@ public struct RuleParser: Sendable {
     /// The datasets the rules declare (`dataset`, `datarep`), and how their list files are read:
     /// set `datasets.readFile` before loading rules that `load` one (UTMDetect does no I/O).
     public var datasets = DatasetRegistry()
-    /// The file of the rule being parsed, for resolving dataset paths.
-    private var currentFile = ""
     private var flowbitNames = FlowbitNames()
     private var signatures: [Signature] = []
     private var bySid: [UInt64: Int] = [:]
@@ -56,7 +54,8 @@ public struct RuleParser: Sendable {
     public var fileReader: RuleFileReader?
     /// Lists loaded so far, shared by the rules that name them.
     private let hashLists = FileHashListCache()
-    /// The file of the rule being parsed (`parseRule(_:file:line:)`).
+    /// The file of the rule being parsed (`parseRule(_:file:line:)`): dataset `load` paths and
+    /// hash lists are resolved against its folder.
     private var currentFile = ""
 
     /// A left-out rule that sets a flowbit: its text (after modify.conf), the text before
@@ -81,7 +80,6 @@ public struct RuleParser: Sendable {
     public mutating func parseRule(_ text: Substring, file: String = "", line: Int = 0) throws(RuleError) -> Signature {
         currentFile = file
         do {
-            currentFile = file
             var sig = try parseUnlocated(text)
             sig.file = file
             sig.line = line
