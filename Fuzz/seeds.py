@@ -394,3 +394,11 @@ write("FuzzFileHashList", "md5sum", b"\x00# list\n0123456789abcdef0123456789abcd
 write("FuzzFileHashList", "sha1", b"\x01da39a3ee5e6b4b0d3255bfef95601890afd80709\n")
 write("FuzzFileHashList", "sha256", b"\x82e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 empty\n")
 write("FuzzFileHashList", "bad", b"\x000123\nzz\n")
+# --- Dataset list files for FuzzDatasetList (session 9): first byte = type (0 string, 1 md5,
+# 2 sha256, 3 ipv4, 4 ip); the rest the list file.
+write("FuzzDatasetList", "string", b"\x00ZXZpbC5leGFtcGxl\nYzIuYmFkLmNvbQ==,90\r\n\nYQ\n")
+write("FuzzDatasetList", "md5", b"\x01d7e6c9a88a1b87f555809153562ff93a\nD7E6C9A88A1B87F555809153562FF93B,5\n")
+write("FuzzDatasetList", "sha256", b"\x0295a828a32d3362bf2c83c63cb90b010622ffd143c1a56f477ac2d6b9e82591d3,65535\n")
+write("FuzzDatasetList", "ipv4", b"\x0310.81.0.1\n0.0.0.0,9\n255.255.255.255\n")
+write("FuzzDatasetList", "ip", b"\x04fd00:81::1\n10.81.0.2\n::ffff:10.81.0.3,40\n::\n")
+write("FuzzDatasetList", "bad", b"\x00!!\n,\nZ===\n")

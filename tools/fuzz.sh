@@ -20,7 +20,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-all_targets=(FuzzDecode FuzzStream FuzzHTTP FuzzHTTP2 FuzzTLS FuzzDNS FuzzDHCP FuzzSIP FuzzPgSQL FuzzSMB FuzzSSH FuzzFTP FuzzQUIC FuzzMatch FuzzRules FuzzASN1 FuzzTransforms FuzzBase64 FuzzCategories FuzzAppID FuzzAV FuzzArtifact FuzzStreamWindow FuzzBodyAccumulation FuzzRuleFilters FuzzFileHashList)
+all_targets=(FuzzDecode FuzzStream FuzzHTTP FuzzHTTP2 FuzzTLS FuzzDNS FuzzDHCP FuzzSIP FuzzPgSQL FuzzSMB FuzzSSH FuzzFTP FuzzQUIC FuzzMatch FuzzRules FuzzASN1 FuzzTransforms FuzzBase64 FuzzCategories FuzzAppID FuzzAV FuzzArtifact FuzzStreamWindow FuzzBodyAccumulation FuzzRuleFilters FuzzFileHashList FuzzDatasetList)
 which=${1:-all}
 seconds=${2:-30}
 opt=${FUZZ_OPT:--O}
@@ -51,7 +51,7 @@ needs() {
         FuzzAppID) echo "UTMCore UTMAppID" ;;
         FuzzArtifact) echo "UTMCore UTMCrypto" ;;
         FuzzAV) echo "UTMCore UTMCrypto UTMInflate UTMMatch UTMAntivirus" ;;
-        FuzzRules|FuzzRuleFilters|FuzzFileHashList|FuzzASN1|FuzzTransforms|FuzzBase64|FuzzStreamWindow|FuzzBodyAccumulation) echo "UTMCore UTMDecode UTMFlow UTMCrypto UTMInflate UTMAppLayer UTMMatch UTMRegex UTMDetect" ;;
+        FuzzRules|FuzzRuleFilters|FuzzFileHashList|FuzzDatasetList|FuzzASN1|FuzzTransforms|FuzzBase64|FuzzStreamWindow|FuzzBodyAccumulation) echo "UTMCore UTMDecode UTMFlow UTMCrypto UTMInflate UTMAppLayer UTMMatch UTMRegex UTMDetect" ;;
         *)          echo "UTMCore UTMCrypto UTMInflate UTMAppLayer" ;;
     esac
 }

@@ -98,6 +98,14 @@ extension Engine {
             eve.json.key("files_abandoned"); eve.json.uint(fs.abandoned)
             eve.json.key("file_ended_overflow"); eve.json.uint(fs.endedOverflow)
             eve.json.key("file_h2_exhausted"); eve.json.uint(fs.h2TracksExhausted)
+            // Datasets (README "Datasets, session 9"): sets, their members, and `set`s refused
+            // because a set's reserved room was full (shared by the workers: not a per-worker sum).
+            if !d.defs.datasets.isEmpty {
+                let c = d.defs.datasetCounts
+                eve.json.key("datasets"); eve.json.uint(UInt64(c.sets))
+                eve.json.key("dataset_members"); eve.json.uint(UInt64(c.members))
+                eve.json.key("dataset_full"); eve.json.uint(UInt64(c.full))
+            }
             // flowint changes refused: a flow's FlowInts entries were all taken (session 9).
             eve.json.key("flowint_overflows"); eve.json.uint(s.flowintOverflows)
             eve.json.endObject()

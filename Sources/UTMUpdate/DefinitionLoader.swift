@@ -1,6 +1,7 @@
 import Foundation
 import UTMDetect
 import UTMEngine
+import UTMSystem
 import UTMWebFilter
 
 /// A full definition set loaded with the engine's real loaders, ready to build engines from.
@@ -87,6 +88,8 @@ public enum DefinitionLoader {
         var parser = RuleParser()
         // Hash lists of filemd5/filesha1/filesha256 (session 9), next to the rule files.
         parser.fileReader = { FileManager.default.contents(atPath: $0).map { [UInt8]($0) } }
+        // Dataset list files (`dataset:...,load x.lst`) resolve beside the rule file.
+        parser.datasets.readFile = { try readWholeFile($0) }
         for path in files {
             let bytes = try read(path, "ips")
             guard let text = String(validating: bytes, as: UTF8.self) else {

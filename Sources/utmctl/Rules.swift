@@ -35,6 +35,8 @@ struct Rules: ParsableCommand {
 
         func run() throws {
             var parser = RuleParser()
+            // Dataset list files (`dataset:...,load x.lst`) resolve beside the rule file.
+            parser.datasets.readFile = { try readWholeFile($0) }
             parser.filters = try filterOptions.load()
             // Hash lists of filemd5/filesha1/filesha256 (session 9).
             parser.fileReader = { try? readWholeFile($0) }
@@ -72,6 +74,10 @@ struct Rules: ParsableCommand {
             print("malformed rules: \(r.malformedCount), invalid rules: \(r.invalidCount), skipped for unsupported keywords: \(r.skipped.count)")
             print("flowbits: \(set.flowbitNames.count) names; prefilter patterns: \(set.signatures.filter { $0.prefilter != nil }.count); parse time: \(formatSeconds(parseSeconds)) s")
             if parser.filters != nil { print("filters: \(r.filtered.summary)") }
+            // Datasets (README "Datasets, session 9"): each set with its type, members and list.
+            for d in parser.datasets.all {
+                print("dataset \(d.name): type \(d.type.name), members \(d.count)\(d.load.isEmpty ? "" : ", from \(d.load)")")
+            }
             print("loaded \(r.loaded) of \(r.enabledRules) rules")
         }
     }

@@ -26,6 +26,8 @@ func loadDefinitions(rules: [String], bundle: String?, actionOrder: ActionOrder 
 /// Parses rule files as the engine loads them, printing each rule that did not load.
 func parseRuleFiles(_ files: [String], filters: RuleFilters? = nil) throws -> RuleSet {
     var parser = RuleParser()
+    // Dataset list files (`dataset:...,load x.lst`) resolve beside the rule file.
+    parser.datasets.readFile = { try readWholeFile($0) }
     parser.filters = filters
     // Hash lists of filemd5/filesha1/filesha256 (session 9), resolved against the rule file's directory.
     parser.fileReader = { try? readWholeFile($0) }
@@ -87,6 +89,8 @@ func compileIPSBundle(rules: [String], output: String, filters: RuleFilters? = n
         do { sources.append((f, try readTextFile(f))) } catch { throw fail("\(error)") }
     }
     var parser = RuleParser()
+    // Dataset list files (`dataset:...,load x.lst`) resolve beside the rule file.
+    parser.datasets.readFile = { try readWholeFile($0) }
     parser.filters = filters
     // Hash lists of filemd5/filesha1/filesha256 (session 9), resolved against the rule file's directory.
     parser.fileReader = { try? readWholeFile($0) }

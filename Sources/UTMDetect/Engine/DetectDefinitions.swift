@@ -272,6 +272,9 @@ public final class DetectDefinitions: @unchecked Sendable {
     public let fileDigests: DigestKinds
 
     public var count: Int { boxes.count }
+    /// The datasets the signatures use (session 9), each once, reserved for the run
+    /// (`Dataset.reserve`): shared by every engine built over these definitions.
+    public let datasets: [Dataset]
 
     /// Action, ids and severities of signature `i` (no copy of the signature).
     public func signatureInfo(_ i: Int) -> SignatureInfo { infos[i] }
@@ -349,6 +352,7 @@ public final class DetectDefinitions: @unchecked Sendable {
         self.derived = derivedTable
         self.flowbitNames = flowbitNames
         self.patternSets = patternSets
+        self.datasets = DetectDefinitions.reservedDatasets(ordered)
         var points: [InspectionPoint] = []
         var prefLen: [Int32] = []
         let dirs = DirectionClass.count

@@ -315,6 +315,9 @@ public final class DetectEngine {
         packetFallback = positions.map { $0.packetFallback }
         if let shared = sharing, shared.fits(definitions) {
             hostState = shared
+            // Datasets: this worker's sets forward to the first worker's (one set per
+            // definitions set, as Suricata's process-wide sets).
+            shared.adoptDatasets(of: definitions)
         } else {
             hostState = SharedHostState(definitions: definitions, config: config)
         }

@@ -34,6 +34,9 @@ public final class SharedHostState: @unchecked Sendable {
     let ruleCounting: [CountingSpec]
     /// The bit names of the definitions, by interned index (host bits name them so).
     let bitNames: [String]
+    /// The datasets of the definitions it was built for (session 9): the sets every worker's
+    /// engine uses (`adoptDatasets`) and a reload carries members from (`carry`).
+    let datasets: [Dataset]
 
     struct CountingSpec: Equatable {
         var threshold: ThresholdSpec?
@@ -47,6 +50,7 @@ public final class SharedHostState: @unchecked Sendable {
         ruleIDs = definitions.boxes.map { UInt64($0.sig.gid) << 32 | UInt64($0.sig.sid) }
         ruleCounting = definitions.boxes.map { CountingSpec(threshold: $0.sig.threshold, detectionFilter: $0.sig.detectionFilter) }
         bitNames = definitions.flowbitNames.names
+        datasets = definitions.datasets
     }
 
     /// Whether an engine over `definitions` may share this state: the same rules in the same
@@ -115,6 +119,7 @@ public final class SharedHostState: @unchecked Sendable {
                 rates.place(c)
             }
         }
+        Dataset.carry(into: datasets, from: previous.datasets)
         if let new = hostBits, let old = previous.hostBits {
             var names: [String: UInt16] = [:]
             for (i, n) in bitNames.enumerated() { names[n] = UInt16(truncatingIfNeeded: i) }

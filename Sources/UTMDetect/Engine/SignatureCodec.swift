@@ -14,6 +14,9 @@ enum SignatureCodec {
 
     struct Writer {
         var out: [UInt8] = []
+        /// Datasets already written, by identity, with their number: a set's contents are written
+        /// once, where a rule first names it (tag 200), and later rules refer to it (tag 201).
+        var datasets: [ObjectIdentifier: Int] = [:]
         mutating func u8(_ v: UInt8) { out.append(v) }
         mutating func bool(_ v: Bool) { out.append(v ? 1 : 0) }
         mutating func fixed32(_ v: UInt32) { for i in 0 ..< 4 { out.append(UInt8(truncatingIfNeeded: v >> (8 * UInt32(i)))) } }
@@ -271,7 +274,49 @@ enum SignatureCodec {
             w.u8(8); w.int(d.bytes); w.int(d.offset); w.bool(d.relative)
             w.u32(UInt32(d.data.count))
             for e in d.data { element(e, &w) }
+        case .dataset(let m):
+            // Session 9 (datasets), tags from 200: the bundle carries the set's contents, so it
+            // needs no list file where it is installed.
+            if let n = w.datasets[ObjectIdentifier(m.set)] {
+                w.u8(201); w.u32(UInt32(n))
+            } else {
+                w.datasets[ObjectIdentifier(m.set)] = w.datasets.count
+                w.u8(200)
+                dataset(m.set, &w)
+            }
+            w.u8(m.op.rawValue); w.u32(m.value)
         }
+    }
+
+    /// A dataset: name, type, list file, memcap, hashsize, whether rules change it, then its
+    /// members (key bytes, reputation).
+    static func dataset(_ d: Dataset, _ w: inout Writer) {
+        w.string(d.name); w.u8(d.type.rawValue); w.string(d.load)
+        w.int(d.memcap); w.int(d.hashsize); w.bool(d.isMutable)
+        let members = d.members()
+        w.u32(UInt32(members.count))
+        for m in members { w.bytes(m.key); w.u32(m.rep) }
+    }
+
+    static func dataset(_ r: inout Reader) throws(Bad) -> Dataset {
+        let name = try r.string()
+        guard !name.isEmpty, name.utf8.count <= DetectDataset.maxNameLength else { throw Bad(reason: "bad dataset name") }
+        guard let type = DatasetType(rawValue: try r.u8()) else { throw Bad(reason: "bad dataset type") }
+        let load = try r.string()
+        let memcap = try r.int(), hashsize = try r.int()
+        guard memcap >= 0, memcap <= Dataset.maxMemcap, hashsize >= 0 else { throw Bad(reason: "bad dataset memcap") }
+        let set = Dataset(name: name, type: type, load: load, memcap: memcap, hashsize: hashsize)
+        if try r.bool() { set.markMutable() }
+        // Each member takes at least its length varint and its reputation.
+        let n = try r.count(2)
+        for _ in 0 ..< n {
+            let key = try r.bytes()
+            let rep = try r.u32()
+            guard type.admits(length: key.count), rep <= 65535 else { throw Bad(reason: "bad member of dataset \(name)") }
+            key.withByteView { _ = set.insertLoaded($0, rep: rep) }
+        }
+        r.datasets.append(set)
+        return set
     }
 
     // MARK: Reading
@@ -289,6 +334,8 @@ enum SignatureCodec {
         /// cost more than the decode); a hit is used only when the sets are equal.
         var addressSets: [UInt64: AddressSet] = [:]
         var portSets: [UInt64: PortSet] = [:]
+        /// Datasets decoded so far, by number (tag 201 refers to one).
+        var datasets: [Dataset] = []
 
         init(view: ByteView) { self.view = view }
 
@@ -629,7 +676,8 @@ enum SignatureCodec {
     }
 
     static func element(_ r: inout Reader) throws(Bad) -> MatchElement {
-        switch try r.u8() {
+        let tag = try r.u8()
+        switch tag {
         case 0:
             var c = ContentMatch(pattern: try r.bytes())
             c.folded = try r.bytes()
@@ -703,6 +751,18 @@ enum SignatureCodec {
                 data.append(e)
             }
             return .base64Decode(Base64DecodeMatch(bytes: bytes, offset: offset, relative: relative, data: data))
+        case 200, 201:
+            let set: Dataset
+            if tag == 200 {
+                set = try dataset(&r)
+            } else {
+                let n = Int(try r.u32())
+                guard n < r.datasets.count else { throw Bad(reason: "dataset \(n) referred to before it is defined") }
+                set = r.datasets[n]
+            }
+            guard let op = DatasetOp(rawValue: try r.u8()) else { throw Bad(reason: "bad dataset operation") }
+            let value = try r.u32()
+            return .dataset(DatasetMatch(set: set, op: op, value: value))
         case 240:
             guard let mode = EntropyMatch.Mode(rawValue: try r.u8()) else { throw Bad(reason: "bad entropy mode") }
             let value = Double(bitPattern: try r.u64())

@@ -155,6 +155,13 @@ public enum KeywordRegistry {
             "filemagic": .unsupported("no libmagic (descriptions differ by libmagic version; see README)"),
             "file.magic": .unsupported("no libmagic (descriptions differ by libmagic version; see README)"),
             "filestore": .unsupported("no file store"),
+            // Datasets (session 9, dataset): named sets looked up by a sticky buffer's bytes
+            // (DetectDataset.swift, DetectDatarep.swift; tables in Engine/Datasets.swift), and
+            // the address sticky buffers address lists need (DetectIPAddr.swift).
+            "dataset": .parse(DetectDataset.dataset),
+            "datarep": .parse(DetectDatarep.datarep),
+            "ip.src": .parse(DetectIPAddr.sticky(.ipSrc)),
+            "ip.dst": .parse(DetectIPAddr.sticky(.ipDst)),
             // Session 9 (modernkw2): Suricata 7/8 keywords, one file each, Detect<Keyword>.swift.
             "flowint": .parse(DetectFlowint.flowint),
             // Judged by RuleParser before the header (Suricata's pre-scan); here it only loads.

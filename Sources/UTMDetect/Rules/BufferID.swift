@@ -50,6 +50,10 @@ public enum BufferID: UInt8, CaseIterable, Sendable, Hashable, Comparable {
     /// request URI's path, as Suricata names HTTP files). Filled only at the file inspections
     /// (EngineDetectFiles.swift), never with the other HTTP buffers.
     case fileName
+    /// `ip.src` / `ip.dst` (session 9, datasets): the packet's source / destination address, 4
+    /// or 16 bytes in network order. The verifier reads them from `PacketFacts`, so no engine
+    /// buffer table slot carries them (`isAddress`).
+    case ipSrc, ipDst
     /// Session 9 (modernkw2), appended: the packet's raw headers (Suricata 6+'s `ipv4.hdr`,
     /// `ipv6.hdr` with its extension headers, `tcp.hdr` with options, `udp.hdr`, `icmpv4.hdr`,
     /// `icmpv6.hdr`), lent from the decoded packet (no copy) at the packet inspection point
@@ -125,6 +129,8 @@ public enum BufferID: UInt8, CaseIterable, Sendable, Hashable, Comparable {
         case .tlsSubjectAltName: "tls.subjectaltname"
         case .tlsALPN: "tls.alpn"
         case .fileName: "file.name"
+        case .ipSrc: "ip.src"
+        case .ipDst: "ip.dst"
         case .ipv4Header: "ipv4.hdr"
         case .ipv6Header: "ipv6.hdr"
         case .tcpHeader: "tcp.hdr"
@@ -158,6 +164,8 @@ public enum BufferID: UInt8, CaseIterable, Sendable, Hashable, Comparable {
     /// header admits).
     public var isPacketHeader: Bool { rawValue >= BufferID.ipv4Header.rawValue && rawValue <= BufferID.icmpv6Header.rawValue }
     public var isSMB: Bool { self == .smbShare || self == .smbNamedPipe }
+    /// `ip.src` / `ip.dst`: taken from the packet's addresses, in any inspection.
+    public var isAddress: Bool { self == .ipSrc || self == .ipDst }
     public var isSSH: Bool { rawValue >= BufferID.sshProto.rawValue && rawValue <= BufferID.sshHasshServerString.rawValue }
 
     /// Prefilter priority when no content is marked `fast_pattern` (higher wins; Suricata

@@ -8,6 +8,9 @@ public enum FastPatternSelection {
         var best: (list: Int, element: Int, key: (Int, Int, Int))?
         var explicit: (list: Int, element: Int)?
         for (li, list) in sig.lists.enumerated() where !list.buffer.isPacketHeader {
+            // `ip.src` / `ip.dst` are read from the packet's addresses, never scanned: a pattern
+            // there would keep the rule from ever being a candidate (even with fast_pattern).
+            if list.buffer.isAddress { continue }
             for (ei, element) in list.elements.enumerated() {
                 guard case .content(let c) = element, !c.negated, !c.pattern.isEmpty else { continue }
                 if c.fastPattern { explicit = (li, ei) }

@@ -41,6 +41,9 @@ public struct RuleParser: Sendable {
     /// suricata-update's filter files, applied to each rule line before it is parsed
     /// (RuleFilters.swift). Set before `load`.
     public var filters: RuleFilters?
+    /// The datasets the rules declare (`dataset`, `datarep`), and how their list files are read:
+    /// set `datasets.readFile` before loading rules that `load` one (UTMDetect does no I/O).
+    public var datasets = DatasetRegistry()
     private var flowbitNames = FlowbitNames()
     private var signatures: [Signature] = []
     private var bySid: [UInt64: Int] = [:]
@@ -54,7 +57,8 @@ public struct RuleParser: Sendable {
     public var fileReader: RuleFileReader?
     /// Lists loaded so far, shared by the rules that name them.
     private let hashLists = FileHashListCache()
-    /// The file of the rule being parsed (`parseRule(_:file:line:)`).
+    /// The file of the rule being parsed (`parseRule(_:file:line:)`): dataset `load` paths and
+    /// hash lists are resolved against its folder.
     private var currentFile = ""
 
     /// A left-out rule that sets a flowbit: its text (after modify.conf), the text before
@@ -131,6 +135,7 @@ public struct RuleParser: Sendable {
             signature: Signature(action: action, proto: proto, source: src, sourcePorts: sp,
                                  destination: dst, destinationPorts: dp, bidirectional: bidirectional),
             classifications: classifications, flowbitNames: flowbitNames)
+        builder.datasets = datasets
         builder.ruleFile = currentFile
         builder.fileReader = fileReader
         builder.hashLists = hashLists
@@ -167,6 +172,7 @@ public struct RuleParser: Sendable {
         for list in sig.lists { try DetectBsize.validate(list.buffer, list.elements) }
         try DetectFileSupport.validate(sig)
         flowbitNames = builder.flowbitNames
+        datasets = builder.datasets
         return sig
     }
 

@@ -210,6 +210,9 @@ public enum MatchElement: Sendable {
     case byteMath(ByteMathMatch)
     /// `base64_decode` and the `base64_data` elements run on what it decoded.
     case base64Decode(Base64DecodeMatch)
+    /// `dataset` / `datarep` (session 9): the whole buffer (after its transforms) looked up in
+    /// a named set (`Engine/Datasets.swift`).
+    case dataset(DatasetMatch)
     /// `entropy` (Suricata 8): the Shannon entropy of a window of the buffer (session 9).
     case entropy(EntropyMatch)
 
@@ -227,6 +230,8 @@ public enum MatchElement: Sendable {
         case .asn1: return false
         case .byteMath(let m): return m.relative
         case .base64Decode(let d): return d.relative
+        // The whole buffer, wherever the previous match ended (Suricata's dataset ignores it).
+        case .dataset: return false
         case .entropy: return false
         }
     }

@@ -46,6 +46,9 @@ public struct SignatureBuilder {
     var hashLists: FileHashListCache?
     /// Flowbit names of the whole rule set, interned as they appear.
     var flowbitNames: FlowbitNames
+    /// The rule set's datasets (`dataset`, `datarep`); a relative `load` path is resolved
+    /// against `ruleFile`'s folder (`DatasetRegistry.resolve`).
+    var datasets = DatasetRegistry()
 
     init(signature: Signature, classifications: ClassificationTable, flowbitNames: FlowbitNames) {
         self.signature = signature

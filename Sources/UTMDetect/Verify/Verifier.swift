@@ -108,10 +108,32 @@ public struct Verifier: Sendable {
     /// reference, filled by the engine before the inspection and cleared after it, so the
     /// verifier (copied per candidate in places) does not grow by a file's digests.
     public let file = FileFacts()
+    /// Where `ip.src` / `ip.dst` are written for an inspection (16 bytes each: allocated with the
+    /// verifier, never per packet).
+    let addresses = ByteSlab(capacity: 32)
 
     public init(stepLimit: Int = 3000, derived: DerivedBuffers = DerivedBuffers()) {
         self.stepLimit = stepLimit
         self.derived = derived
+    }
+
+    /// `ip.src` / `ip.dst`: the address as 4 or 16 network-order bytes in `addresses` (ARP
+    /// packets have none: Suricata's ip.src reads only IP headers).
+    func addressView(_ buffer: BufferID, _ source: IPAddress, _ destination: IPAddress, _ isARP: Bool) -> ByteView? {
+        if isARP { return nil }
+        let a = buffer == .ipSrc ? source : destination
+        let at = buffer == .ipSrc ? 0 : 16
+        if a.isV6 {
+            addresses.write(word: a.hi.byteSwapped, at: at)
+            addresses.write(word: a.lo.byteSwapped, at: at &+ 8)
+            return addresses.view(at, 16)
+        }
+        let v = a.v4Value
+        addresses.write(UInt8(truncatingIfNeeded: v >> 24), at: at)
+        addresses.write(UInt8(truncatingIfNeeded: v >> 16), at: at &+ 1)
+        addresses.write(UInt8(truncatingIfNeeded: v >> 8), at: at &+ 2)
+        addresses.write(UInt8(truncatingIfNeeded: v), at: at &+ 3)
+        return addresses.view(at, 4)
     }
 
     /// Sizes the base64 output for `capacity` decoded bytes (the largest a rule asks for).
@@ -183,7 +205,9 @@ public struct Verifier: Sendable {
         var li = 0
         while li < sig.lists.count {
             let list = sig.lists[li]
-            guard var view = buffers[list.buffer] else { return .noMatch }
+            var found = buffers[list.buffer]
+            if found == nil && list.buffer.isAddress { found = addressView(list.buffer, p.source, p.destination, p.isARP) }
+            guard var view = found else { return .noMatch }
             if !list.transforms.isEmpty {
                 guard let t = derived.view(slot: Int(list.derivedSlot), base: view, chain: list.transforms) else { return .noMatch }
                 view = t
@@ -462,6 +486,10 @@ public struct Verifier: Sendable {
             return run(elements, i &+ 1, buf, prevEnd)
         case .base64Decode(let d):
             return runBase64(d, buf, prevEnd)
+        case .dataset(let m):
+            // The whole buffer, once: no earlier position can change the answer.
+            if !m.matches(buf) { return .discontinue }
+            return run(elements, i &+ 1, buf, prevEnd)
         case .byteMath(let m):
             if base != 0 && !m.relative { return .discontinue }
             let at = (m.relative ? prevEnd : 0) &+ m.offset
