@@ -8,8 +8,8 @@ import UTMCore
 /// lent them, so a table must not outlive the packet it was filled for.
 @frozen
 public struct InspectionBuffers: @unchecked Sendable {
-    /// 80: room for every BufferID (48 in session 6, 61 after session 7's keywords, 68 after
-    /// session 9's `file.name` and packet header buffers) and 12 to come. Ids 0-63 live in
+    /// 80: room for every BufferID (48 in session 6, 61 after session 7's keywords, 70 after
+    /// session 9's `file.name`, `ip.src`/`ip.dst` and packet header buffers) and 10 to come. Ids 0-63 live in
     /// `views` (bit in `present`), ids 64-79 in `high` (bit in `presentHigh`): session 9 grew
     /// the table past 64 this way because every inspection builds a table and initializes all
     /// its views; a flat 128 cost 11 M instructions (+2.7 %) on the 10 MB capture. Ids stay
