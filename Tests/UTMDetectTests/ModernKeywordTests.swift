@@ -329,4 +329,33 @@ import UTMCore
             }
         }
     }
+
+    /// A brute-force counter on a stream rule: the window check (kept bytes + new bytes) that
+    /// finds the old match again is a repeat, and must not count the attempt again (review
+    /// finding: it counted 3 for one "PASS root").
+    @Test func flowintCountsAStreamMatchOnceWhateverTheWindowRepeats() {
+        var p = RuleParser()
+        p.load(text: #"alert tcp any any -> any 25 (msg:"x"; flow:to_server; content:"PASS "; content:"root"; distance:0; flowint:fails,+,1; sid:1;)"#,
+               file: "window.rules")
+        let set = p.finish()
+        #expect(set.report.errors.isEmpty && set.report.skipped.isEmpty)
+        let d = DetectEngine(definitions: DetectDefinitions(ruleSet: set))
+        let slot = d.flowSlot(index: 1, flowID: 7)
+        var f = PacketFacts()
+        f.ipProto = 6; f.ipVersion = 4
+        f.source = IPAddress(v4: 0x0a00_0001); f.destination = IPAddress(v4: 0x0a00_0002)
+        f.sourcePort = 30000; f.destinationPort = 25; f.direction = .toServer; f.established = true
+        var sids: [UInt32] = []
+        for part in ["PASS root\r\n", "PASS x\r\n", "PASS y\r\n"] {
+            d.beginPacket()
+            _ = Array(part.utf8).withUnsafeBytes { raw in
+                d.inspectStream(f, chunk: ByteView(raw), gap: false, direction: .toServer, slot: slot, time: 0) { i, _ in
+                    sids.append(d.defs.signature(i).sid)
+                }
+            }
+        }
+        #expect(sids == [1])
+        #expect(d.stats.windowRepeats > 0, "the window found the match again")
+        #expect(d.flowInts?.values(slot).value(0) == 1, "one match, one increment")
+    }
 }

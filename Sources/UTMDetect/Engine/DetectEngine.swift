@@ -617,23 +617,26 @@ public final class DetectEngine {
                 verifier.streamBase = anchor ? windowBase : 0
                 verifier.derived.begin()
                 derivedOther = true
+                // A trial: its flowbit, flowint and host-bit changes are kept only if the match
+                // is new (a repeat over the kept bytes must not count a brute-force attempt twice).
                 var trial = bits[slot]
+                verifier.flowIntChanges = false
                 let w = verifier.verify(signature: box, packet: facts, buffers: wb, flowbits: &trial)
                 if case .match = w {
                     // Already inspected if the kept bytes alone match (flowbits untouched).
                     verifier.derived.begin()
                     var old = bits[slot]
-                    verifier.flowIntChanges = false
                     let repeated = verifier.verify(signature: box, packet: facts, buffers: tailBuffers, flowbits: &old)
-                    verifier.flowIntChanges = true
                     if case .match = repeated {
                         stats.windowRepeats &+= 1
                     } else {
                         bits[slot] = trial
+                        verifier.applyChanges(box, facts)
                         stats.windowMatches &+= 1
                         r = w
                     }
                 }
+                verifier.flowIntChanges = true
             }
             verifier.streamBase = 0
             // Suricata's packet-payload fallback (DetectEngineInspectRulePayloadMatches): a

@@ -72,8 +72,9 @@ public struct Verifier: Sendable {
     /// the engine at each inspection (`DetectEngine.run` / `runStream`).
     public var flowInts: FlowIntTable?
     public var flowSlot = -1
-    /// False while the engine re-verifies bytes it already inspected (the stream window's
-    /// kept bytes): flowint changes of that verification were applied the first time.
+    /// False while the engine verifies on trial (the stream window: kept bytes + new bytes,
+    /// then the kept bytes alone): a match's flowint and host-bit changes wait until the
+    /// engine keeps it (`applyChanges`), so a repeat never applies them twice.
     public var flowIntChanges = true
     /// Stream inspection: the stream offset of the payload buffer's first byte (0: the buffer
     /// begins at the stream's first byte, or it is a packet's payload). A rule's positions are
@@ -224,15 +225,22 @@ public struct Verifier: Sendable {
             flowbits.apply(sig.flowbits[fi])
             fi &+= 1
         }
-        if let table = flowInts, flowIntChanges { applyFlowInts(sig.headerMatches, table) }
+        if flowIntChanges { applyChanges(sig, p) }
+        return .match(alert: !sig.noalert)
+    }
+
+    /// A match's changes to per-flow integers and host bits (flowbits are the caller's
+    /// `inout`). Deferred by a trial verification (`flowIntChanges` false) and applied here
+    /// once the caller keeps its match (a stream window match that is not a repeat).
+    func applyChanges<S: VerifiedSignature>(_ sig: S, _ p: borrowing PacketFacts) {
+        if let table = flowInts { applyFlowInts(sig.headerMatches, table) }
         if let table = hostBits {
-            hi = 0
+            var hi = 0
             while hi < sig.headerMatches.count {
                 if case .hostBit(let op) = sig.headerMatches[hi], !op.isCheck { table.apply(op, p) }
                 hi &+= 1
             }
         }
-        return .match(alert: !sig.noalert)
     }
 
     /// The rule matched: its `flowint` changes, in rule order. Out of line: few rules have any.
