@@ -304,7 +304,7 @@ import UTMCore
         // A bundle joining two rule sets that each fit, over the limit together, is refused.
         var half = ""
         for i in 0 ..< fit { half += "alert dns any any -> any any (dns.query; dataset:set,t\(i),type string; sid:\(i + 1);)\n" }
-        let one = Self.load(half, [:]), two = Self.load(half.replacingOccurrences(of: ",t", with: ",u"), [:])
+        let one = Self.load(half, [:]), two = Self.load(half.replacingOccurrences(of: "set,t", with: "set,u"), [:])
         #expect(one.signatures.count == fit && two.signatures.count == fit)
         let joined = SignatureCodec.encode(one.signatures + two.signatures, flowbitNames: one.flowbitNames)
         #expect(throws: (any Error).self) { _ = try joined.withByteView { try SignatureCodec.decode($0) } }
