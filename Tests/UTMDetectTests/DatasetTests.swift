@@ -264,6 +264,11 @@ import UTMCore
         #expect([UInt8]([10, 81, 0, 9]).withByteView { ma[2].matches($0) } == false)
         #expect([UInt8]([10, 81, 0, 8]).withByteView { ma[2].matches($0) })
         #expect(ma[0].set.count == 1 && ma[0].set.members().count == 1 && !ma[0].set.isMutable)
+        // Definitions built again over the same parse reserve the same sets again: no change.
+        let parsed = Self.load(rules, files)
+        let once = DetectDefinitions(ruleSet: parsed), twice = DetectDefinitions(ruleSet: parsed)
+        #expect(once.datasets.count == 4 && twice.datasets.map(\.count) == once.datasets.map(\.count))
+        #expect(Array("evil.example".utf8).withByteView { Self.dataset(twice.signatures[0])!.matches($0) })
         // A second worker's sets forward to the first's: still lock-free, still the members.
         let ea = DetectEngine(definitions: a)
         _ = DetectEngine(definitions: b, sharing: ea.hostState)

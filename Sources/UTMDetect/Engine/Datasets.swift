@@ -193,6 +193,8 @@ public final class Dataset: @unchecked Sendable {
     /// `memcap` allows (or the default room). Called when definitions are built; idempotent.
     /// Whatever is reserved here is all a `set` can ever use.
     public func reserve() {
+        // Already reserved and frozen (a second DetectDefinitions over the same rule set).
+        if frozen != nil { return }
         let memcap = self.memcap
         let fixed = type == .string ? 0 : (type == .md5 ? 16 : type == .sha256 ? 32 : 16)
         store.withLock { s in
