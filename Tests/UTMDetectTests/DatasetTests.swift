@@ -139,7 +139,7 @@ import UTMCore
         let all = set.report.errors + set.report.skipped
         func message(_ line: Int) -> String { all.first { $0.line == line }?.description ?? "(loaded)" }
         #expect(message(1).contains("local.rules:1") && message(1).contains("no type"))
-        #expect(message(2).contains("/rules/c2.lst:2") && message(2).contains("bad base64"), "\(message(2))")
+        #expect(message(2).contains("/rules/c2.lst:2") && message(2).contains("not valid base64"), "\(message(2))")
         #expect(message(4).contains("declared as type string, here as md5"))
         #expect(message(5).contains("/rules/other.lst"))
         #expect(message(6).contains("cannot read '/rules/gone.lst'"))
@@ -155,6 +155,33 @@ import UTMCore
         #expect(message(18).contains("memcap") && message(19).contains("needs a value"))
         #expect(message(20).contains("over the 64 MiB"), "room is reserved up front: \(message(20))")
         for e in all { #expect(!e.description.contains("\n")) }
+    }
+
+    /// A bad list line's error names the file, the line and why, never the line's text: a
+    /// `load` may name any readable file (Suricata takes absolute and `..` load paths too), and
+    /// the message goes to logs, `utmctl` and update reports (review 9b: `/etc/shadow`).
+    @Test func listErrorsNeverEchoTheFile() {
+        let secret = "root:$6$SECRETHASHSECRETHASH:19000:0:99999:7:::"
+        var p = RuleParser()
+        p.datasets.readFile = { _ in Array("\(secret)\n".utf8) }
+        p.load(text: """
+            alert dns any any -> any any (dns.query; dataset:isset,x,type string,load ../../etc/shadow; sid:1;)
+            alert dns any any -> any any (dns.query; dataset:isset,y,type md5,load /etc/shadow; sid:2;)
+            alert ip any any -> any any (ip.src; dataset:isset,z,type ip,load /etc/shadow; sid:3;)
+            alert ip any any -> any any (ip.src; dataset:isset,w,type ipv4,load /etc/shadow; sid:4;)
+            alert dns any any -> any any (dns.query; datarep:r,>,1,type sha256,load /etc/shadow; sid:5;)
+            """, file: "/rules/a.rules")
+        let set = p.finish()
+        let msgs = set.report.errors.map(\.description)
+        #expect(msgs.count == 5, "\(msgs)")
+        #expect(msgs[0].contains("/rules/../../etc/shadow:1: not valid base64 (47 bytes)"), "\(msgs[0])")
+        #expect(msgs[1].contains("/etc/shadow:1: not a md5 (32 hex digits; 47 bytes)"), "\(msgs[1])")
+        for m in msgs { #expect(!m.contains("SECRET") && !m.contains("root") && !m.contains("$6$"), "\(m)") }
+        // The reputation field is not echoed either.
+        do {
+            try DatasetList.parse(Array("ZXZpbC5leGFtcGxl,SECRET\n".utf8), type: .string) { _, _ in }
+            Issue.record("a bad reputation loaded")
+        } catch { #expect(!error.reason.contains("SECRET") && error.reason.contains("reputation")) }
     }
 
     // MARK: The table
@@ -214,6 +241,86 @@ import UTMCore
         #expect(found == 2500 && d.count == 2500)
         #expect(Array("k4999".utf8).withByteView { DatasetMatch(set: d, op: .repEqual, value: 4999).matches($0) })
         #expect(Array("k4999".utf8).withByteView { DatasetMatch(set: d, op: .repGreater, value: 4999).matches($0) } == false)
+    }
+
+    /// A set no rule changes is read without the lock once the definitions are built (every
+    /// worker forwards to the first worker's set, and an `ip.src; dataset:isset` rule looks up
+    /// on every packet); only sets some rule `set`s or `unset`s keep it (review 9b).
+    @Test func setsNoRuleChangesAreReadWithoutTheLock() throws {
+        let rules = """
+            alert dns any any -> any any (msg:"c2"; dns.query; dataset:isset,c2,type string,load c2.lst; sid:1;)
+            alert dns any any -> any any (msg:"rep"; dns.query; datarep:c2,>,5; sid:2;)
+            alert ip any any -> any any (msg:"ips"; ip.src; dataset:isnotset,ips,type ip,load ips.lst; sid:3;)
+            alert http any any -> any any (msg:"ua"; http.user_agent; dataset:set,ua,type string; sid:4;)
+            alert http any any -> any any (msg:"host"; http.host; dataset:isset,hosts,type string,load c2.lst; sid:5;)
+            alert http any any -> any any (msg:"forget"; http.uri; dataset:unset,hosts; sid:6;)
+            """
+        let files = ["/rules/c2.lst": "ZXZpbC5leGFtcGxl,9\n", "/rules/ips.lst": "10.81.0.9\n"]
+        let a = DetectDefinitions(ruleSet: Self.load(rules, files))
+        let b = DetectDefinitions(ruleSet: Self.load(rules, files))
+        let ma = a.signatures.compactMap { Self.dataset($0) }
+        #expect(ma.map(\.set.readsWithoutLock) == [true, true, true, false, false, false])
+        #expect(Array("evil.example".utf8).withByteView { ma[0].matches($0) && ma[1].matches($0) })
+        #expect([UInt8]([10, 81, 0, 9]).withByteView { ma[2].matches($0) } == false)
+        #expect([UInt8]([10, 81, 0, 8]).withByteView { ma[2].matches($0) })
+        #expect(ma[0].set.count == 1 && ma[0].set.members().count == 1 && !ma[0].set.isMutable)
+        // Definitions built again over the same parse reserve the same sets again: no change.
+        let parsed = Self.load(rules, files)
+        let once = DetectDefinitions(ruleSet: parsed), twice = DetectDefinitions(ruleSet: parsed)
+        #expect(once.datasets.count == 4 && twice.datasets.map(\.count) == once.datasets.map(\.count))
+        #expect(Array("evil.example".utf8).withByteView { Self.dataset(twice.signatures[0])!.matches($0) })
+        // A second worker's sets forward to the first's: still lock-free, still the members.
+        let ea = DetectEngine(definitions: a)
+        _ = DetectEngine(definitions: b, sharing: ea.hostState)
+        let mb = b.signatures.compactMap { Self.dataset($0) }
+        #expect(mb[0].set !== ma[0].set && mb[0].set.readsWithoutLock && mb[0].set.count == 1)
+        #expect(Array("evil.example".utf8).withByteView { mb[0].matches($0) && mb[1].matches($0) })
+        #expect(Array("curl/8".utf8).withByteView { mb[3].matches($0) } && ma[3].set.contains(Array("curl/8".utf8)))
+        // The bundle keeps which sets rules change.
+        let back = try DefinitionsBundle.decode(DefinitionsBundle.encode(definitions: a), file: "t.bundle")
+        #expect(back.signatures.compactMap { Self.dataset($0) }.map(\.set.readsWithoutLock) == [true, true, true, false, false, false])
+    }
+
+    /// The room sets rules change reserve up front has a total limit (Suricata's
+    /// `datasets.limits.total-hashsizes`): 200 `dataset:set` rules reserved 267 MB before
+    /// (review 9b); the rules beyond the limit fail with one line, the rest load; a bundle over
+    /// the limit does not decode.
+    @Test func roomForSetHasATotalLimit() throws {
+        var text = ""
+        for i in 0 ..< 200 { text += "alert dns any any -> any any (dns.query; dataset:set,s\(i),type string; sid:\(i + 1);)\n" }
+        let set = Self.load(text, [:])
+        let fit = Dataset.maxTotalRoom / Dataset.room(type: .string, memcap: 0)
+        #expect(fit >= 40 && set.signatures.count == fit, "\(set.signatures.count) loaded")
+        #expect(set.report.errors.count == 200 - fit)
+        let first = set.report.errors.first?.description ?? ""
+        #expect(first.contains("local.rules:\(fit + 1)") && first.contains("s\(fit)") && first.contains("64 MiB"), "\(first)")
+        let rss0 = Self.rssKiB()
+        let defs = DetectDefinitions(ruleSet: set)
+        print("Dataset room: \(defs.datasets.count) sets, RSS +\(Self.rssKiB() - rss0) KiB")
+        #expect(defs.datasets.count == fit)
+        // memcap counts: one 64 MiB set takes it all; a set only read costs no room.
+        let big = Self.load("""
+            alert dns any any -> any any (dns.query; dataset:set,big,type string,memcap 64mb; sid:1;)
+            alert dns any any -> any any (dns.query; dataset:set,more,type md5,memcap 1kb; sid:2;)
+            alert dns any any -> any any (dns.query; dataset:isset,read,type md5; sid:3;)
+            alert dns any any -> any any (dns.query; dataset:unset,big; sid:4;)
+            """, [:])
+        #expect(big.signatures.map(\.sid) == [1, 3, 4], "\(big.report.errors)")
+        // A bundle joining two rule sets that each fit, over the limit together, is refused.
+        var half = ""
+        for i in 0 ..< fit { half += "alert dns any any -> any any (dns.query; dataset:set,t\(i),type string; sid:\(i + 1);)\n" }
+        let one = Self.load(half, [:]), two = Self.load(half.replacingOccurrences(of: "set,t", with: "set,u"), [:])
+        #expect(one.signatures.count == fit && two.signatures.count == fit)
+        let joined = SignatureCodec.encode(one.signatures + two.signatures, flowbitNames: one.flowbitNames)
+        #expect(throws: (any Error).self) { _ = try joined.withByteView { try SignatureCodec.decode($0) } }
+        let alone = SignatureCodec.encode(one.signatures, flowbitNames: one.flowbitNames)
+        _ = try alone.withByteView { try SignatureCodec.decode($0) }
+    }
+
+    static func rssKiB() -> Int {
+        guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+        for l in s.split(separator: "\n") where l.hasPrefix("VmRSS:") { return Int(l.split(separator: " ")[1]) ?? 0 }
+        return 0
     }
 
     // MARK: Bundle
@@ -298,5 +405,47 @@ import UTMCore
         let mc = try #require(Self.dataset(c.signatures[0]))
         #expect(mc.set.contains(Array("curl/8".utf8)), "what set learned survives the reload")
         #expect(Array("wget".utf8).withByteView { mc.matches($0) })
+    }
+
+    /// A reload carries what rules did, not the old list: a false positive taken out of the
+    /// list file is gone after the reload (review 9b), a member `set` learned stays, and a
+    /// listed member an `unset` removed stays removed.
+    @Test func reloadCarriesWhatRulesLearnedNotTheOldList() throws {
+        let rules = """
+            alert dns any any -> any any (msg:"c2"; dns.query; dataset:isset,c2,type string,load c2.lst; sid:1;)
+            alert http any any -> any any (msg:"learn"; http.host; dataset:set,c2; sid:2;)
+            alert http any any -> any any (msg:"forget"; http.uri; dataset:unset,c2; sid:3;)
+            """
+        // fp.example, gone.example; then the list without fp.example.
+        let old = DetectDefinitions(ruleSet: Self.load(rules, ["/rules/c2.lst": "ZnAuZXhhbXBsZQ==\nZ29uZS5leGFtcGxl\n"]))
+        let eo = DetectEngine(definitions: old)
+        let mo = old.signatures.compactMap { Self.dataset($0) }
+        #expect(Array("learned.example".utf8).withByteView { mo[1].matches($0) })
+        #expect(Array("gone.example".utf8).withByteView { mo[2].matches($0) })
+        let new = DetectDefinitions(ruleSet: Self.load(rules, ["/rules/c2.lst": "Z29uZS5leGFtcGxl\nbmV3LmV4YW1wbGU=\n"]))
+        let en = DetectEngine(definitions: new)
+        en.hostState.carry(from: eo.hostState, now: 0)
+        let d = try #require(Self.dataset(new.signatures[0])).set
+        #expect(!d.contains(Array("fp.example".utf8)), "removed from the list: not a member after the reload")
+        #expect(d.contains(Array("learned.example".utf8)), "what set learned survives")
+        #expect(!d.contains(Array("gone.example".utf8)), "what unset removed stays removed")
+        #expect(d.contains(Array("new.example".utf8)) && d.count == 2)
+        // A second reload still carries the learned member (it was carried, not listed).
+        let again = DetectDefinitions(ruleSet: Self.load(rules, ["/rules/c2.lst": "bmV3LmV4YW1wbGU=\n"]))
+        let ea = DetectEngine(definitions: again)
+        ea.hostState.carry(from: en.hostState, now: 0)
+        let d2 = try #require(Self.dataset(again.signatures[0])).set
+        #expect(d2.contains(Array("learned.example".utf8)) && d2.contains(Array("new.example".utf8)) && d2.count == 2)
+        // The reviewer's case on the sets themselves.
+        let o = Dataset(name: "s", type: .string, load: "/r/s.lst")
+        o.markMutable()
+        Array("fp.example".utf8).withByteView { _ = o.insertLoaded($0, rep: 0) }
+        o.reserve()
+        let n = Dataset(name: "s", type: .string, load: "/r/s.lst")
+        n.markMutable()
+        Array("good".utf8).withByteView { _ = n.insertLoaded($0, rep: 0) }
+        n.reserve()
+        Dataset.carry(into: [n], from: [o])
+        #expect(!n.contains(Array("fp.example".utf8)) && n.contains(Array("good".utf8)))
     }
 }

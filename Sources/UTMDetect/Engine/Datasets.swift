@@ -78,26 +78,49 @@ public struct DatasetMatch: Sendable {
 /// Suricata's datasets: loaded from a list file when the rules load, compiled into the
 /// definitions bundle, looked up by a buffer's bytes after its transforms.
 ///
-/// Why one object behind a lock: `set`/`unset` change it at run time and Suricata's sets are
-/// process-wide, so every utmd worker's engine over one definitions set sees the same set (a
-/// value one worker added is "set" on the others, as with `SharedHostState`). Only rules with a
-/// dataset element take the lock, after their prefilter and header tests, for one lookup; a
-/// single-worker replay takes it uncontended. Nothing is allocated under it on the packet path:
-/// the table, the entry arrays and the key bytes are sized when the definitions are built
-/// (`reserve`), and a `set` that finds them full is refused and counted (`full`).
-public final class Dataset: Sendable {
+/// Why a lock, and only for some sets: `set`/`unset` change a set at run time and Suricata's
+/// sets are process-wide, so every utmd worker's engine over one definitions set sees the same
+/// set (a value one worker added is "set" on the others, as with `SharedHostState`). A set no
+/// rule changes is known when the definitions are built (`reserve`): its table is then moved
+/// out of the lock into `frozen` and never written again, so `isset`/`isnotset`/`datarep` on it
+/// (an `ip.src; dataset:isset,...` rule runs on every packet) take no lock and workers do not
+/// queue on the first worker's set. Only sets some rule changes keep the lock, for one lookup.
+/// Nothing is allocated on the packet path: the table, the entry arrays and the key bytes are
+/// sized when the definitions are built (`reserve`), and a `set` that finds them full is
+/// refused and counted (`full`).
+///
+/// `@unchecked Sendable` for `frozen`: it is written only by `reserve` (while the definitions
+/// are built, before any engine uses the set) and by `adoptDatasets` (while a worker's engine is
+/// created, before it runs); after that it is only read.
+public final class Dataset: @unchecked Sendable {
     /// Longest string key (the entry length is a UInt16).
     public static let maxKeyLength = 65535
     /// Room a set that rules change (`set`/`unset`) gets beyond its loaded entries when the
     /// rule gives no `memcap`: a small office box's sets stay far below this.
-    public static let defaultRoomEntries = 65_536
-    public static let defaultRoomBytes = 4 << 20
+    /// Kept small because it is reserved up front for every such set (16,384 entries and 1 MiB
+    /// of keys, about 1.4 MiB a set); a rule wanting more says `memcap`.
+    public static let defaultRoomEntries = 16_384
+    public static let defaultRoomBytes = 1 << 20
     /// Bytes an entry costs beyond its key (offset, length, reputation, table slots), for
     /// turning a `memcap` into a number of entries.
     public static let entryOverhead = 24
     /// Largest `memcap` a set may ask for: the room is reserved up front, so a rule's (or a
     /// tampered bundle's) `memcap 100gb` would otherwise take the box's memory at load.
     public static let maxMemcap = 64 << 20
+    /// Largest room all the sets of one rule set may reserve together for `set` (Suricata's
+    /// total limit across sets, `datasets.limits.total-hashsizes`, 16,777,216 hash rows by
+    /// default): without it 200 `dataset:set,sN,type string` rules, a feed or a tampered bundle
+    /// would reserve GBs at load. About 46 sets at the default room, or one at the 64 MiB memcap.
+    public static let maxTotalRoom = 64 << 20
+
+    /// Bytes `reserve` sets aside for `set` in a set rules change, beyond its loaded entries
+    /// (the figure the total limit counts).
+    public static func room(type: DatasetType, memcap: Int) -> Int {
+        if memcap > 0 { return memcap }
+        let fixed = type == .string ? 0 : (type == .md5 ? 16 : type == .sha256 ? 32 : 16)
+        let keyBytes = fixed > 0 ? defaultRoomEntries * fixed : defaultRoomBytes
+        return keyBytes + defaultRoomEntries * entryOverhead
+    }
 
     /// As written in the first rule that declared it (names are compared case-insensitively,
     /// as Suricata's `strcasecmp`).
@@ -114,6 +137,8 @@ public final class Dataset: Sendable {
     /// Set once when another worker's engine over the same definitions owns the set: every
     /// operation then goes to that set (`SharedHostState.adoptDatasets`). Lock-free to read.
     let shared = AtomicLazyReference<Dataset>()
+    /// The table of a set no rule changes, once `reserve` has run: read without the lock.
+    private(set) var frozen: DatasetStore?
 
     public init(name: String, type: DatasetType, load: String = "", memcap: Int = 0, hashsize: Int = 0) {
         self.name = name; self.type = type; self.load = load; self.memcap = memcap; self.hashsize = hashsize
@@ -139,6 +164,7 @@ public final class Dataset: Sendable {
         if let owner = shared.load() { return owner.apply(op, value, raw) }
         let key = normalized(raw)
         guard type.admits(length: key.count) else { return op == .isNotSet }
+        if frozen != nil, !op.changesSet { return frozen!.lookup(op, value, key) }
         return store.withLock { s in s.apply(op, value, key) }
     }
 
@@ -154,12 +180,21 @@ public final class Dataset: Sendable {
     /// Marks the set as changed at run time by some rule (`set`/`unset`): `reserve` gives it room.
     public func markMutable() { store.withLock { $0.mutable = true } }
 
-    public var isMutable: Bool { shared.load()?.isMutable ?? store.withLock { $0.mutable } }
+    public var isMutable: Bool {
+        if let owner = shared.load() { return owner.isMutable }
+        if let f = frozen { return f.mutable }
+        return store.withLock { $0.mutable }
+    }
+
+    /// Whether lookups read the table without the lock (a reserved set no rule changes).
+    public var readsWithoutLock: Bool { (shared.load() ?? self).frozen != nil }
 
     /// Sizes the tables for the run: the loaded entries plus, for a set rules change, the room
     /// `memcap` allows (or the default room). Called when definitions are built; idempotent.
     /// Whatever is reserved here is all a `set` can ever use.
     public func reserve() {
+        // Already reserved and frozen (a second DetectDefinitions over the same rule set).
+        if frozen != nil { return }
         let memcap = self.memcap
         let fixed = type == .string ? 0 : (type == .md5 ? 16 : type == .sha256 ? 32 : 16)
         store.withLock { s in
@@ -177,35 +212,61 @@ public final class Dataset: Sendable {
             }
             s.resize(entries: s.entryCount + entries, bytes: s.bytesUsed + bytes)
             s.reserved = true
+            s.loadedEntries = s.entryCount
         }
+        // A set no rule changes is immutable from here on: its table leaves the lock.
+        let table: DatasetStore? = store.withLock { s in
+            guard !s.mutable else { return nil }
+            let t = s
+            s = DatasetStore()
+            s.reserved = true
+            return t
+        }
+        if let table { frozen = table }
+    }
+
+    /// Drops this set's own tables once it forwards to another worker's set (`adoptDatasets`).
+    func releaseTables() {
+        store.withLock { $0 = DatasetStore() }
+        frozen = nil
     }
 
     /// The members with their reputations, in insertion order (bundle encoding, tests).
     public func members() -> [(key: [UInt8], rep: UInt32)] {
         if let owner = shared.load() { return owner.members() }
+        if let f = frozen { return f.members() }
         return store.withLock { s in s.members() }
     }
 
     /// Live members, and `set`s refused because the set was full since it was built.
-    public var count: Int { shared.load()?.count ?? store.withLock { $0.count } }
-    public var full: Int { shared.load()?.full ?? store.withLock { $0.full } }
+    public var count: Int { shared.load()?.count ?? frozen?.count ?? store.withLock { $0.count } }
+    public var full: Int {
+        if let owner = shared.load() { return owner.full }
+        // A frozen set's `set` (a tampered bundle's) is refused by the empty locked store.
+        return (frozen?.full ?? 0) + store.withLock { $0.full }
+    }
 
     /// Whether `other` is the same set declared the same way (a worker's parse of the same rules).
     func sameDeclaration(_ other: Dataset) -> Bool {
         name.lowercased() == other.name.lowercased() && type == other.type && load == other.load
     }
 
-    /// At a reload: the members the running sets have (loaded and added by `set` since) are
-    /// added to the new sets of the same name and type, within the room the new set reserved
-    /// (what does not fit is counted in `full`); members an `unset` removed stay removed only if
-    /// the new list file does not list them. Without it every rule update forgot what `set`
-    /// had learned (Suricata keeps a set's state across a rule reload).
+    /// At a reload the new sets come from the new list files; what rules did to a running set
+    /// of the same name and type is replayed on the new one (when rules change it): members
+    /// `set` added since the set was built are added, within the room the new set reserved
+    /// (what does not fit is counted in `full`), and list members an `unset` removed are
+    /// removed. Members that came from the old list file are not carried: a false positive
+    /// taken out of the list is gone after the reload, as Suricata reloads a `load` set from
+    /// its file. Without it every rule update forgot what `set` had learned.
     static func carry(into new: [Dataset], from old: [Dataset]) {
         for n in new where n.isMutable {
             guard let o = old.first(where: { $0.name.lowercased() == n.name.lowercased() && $0.type == n.type }) else { continue }
-            let members = o.members()
+            let owner = o.shared.load() ?? o
+            guard owner.frozen == nil else { continue }  // no rule changed it: nothing learned
+            let changes = owner.store.withLock { s in s.runTimeChanges() }
             n.store.withLock { s in
-                for m in members {
+                for k in changes.removed { _ = k.withByteView { s.remove($0) } }
+                for m in changes.added {
                     let r = m.key.withByteView { s.insert($0, rep: m.rep, grow: false) }
                     if r == .full { s.full &+= 1 }
                 }
@@ -237,6 +298,9 @@ struct DatasetStore {
     var tombstones = 0
     var mutable = false
     var reserved = false
+    /// Entries there when the set was reserved (the list file, a carry adds after): entries
+    /// from here on were added at run time (`carry`).
+    var loadedEntries = 0
     /// `set`s refused because entries, bytes or table room ran out.
     var full = 0
 
@@ -375,6 +439,16 @@ struct DatasetStore {
         }
     }
 
+    /// Live members added at run time, and loaded members removed since (`Dataset.carry`).
+    func runTimeChanges() -> (added: [(key: [UInt8], rep: UInt32)], removed: [[UInt8]]) {
+        var added: [(key: [UInt8], rep: UInt32)] = [], removed: [[UInt8]] = []
+        for e in 0 ..< entryCount {
+            guard let v = keys.view(Int(offsets[e]), Int(lengths[e])) else { continue }
+            if e >= loadedEntries { if live[e] { added.append((v.bytes, reps[e])) } } else if !live[e] { removed.append(v.bytes) }
+        }
+        return (added, removed)
+    }
+
     func members() -> [(key: [UInt8], rep: UInt32)] {
         var out: [(key: [UInt8], rep: UInt32)] = []
         out.reserveCapacity(count)
@@ -398,6 +472,24 @@ public struct DatasetRegistry: Sendable {
     public init(readFile: DatasetFileReader? = nil) { self.readFile = readFile }
 
     public var all: [Dataset] { byName.keys.sorted().compactMap { byName[$0] } }
+
+    /// Room the sets rules change have asked for so far (`Dataset.room`), against
+    /// `Dataset.maxTotalRoom`. Summed over the sets each time, not kept as a count: a rule
+    /// that fails after its `dataset:set` has still marked the (shared) set.
+    public var reservedRoom: Int {
+        byName.values.reduce(0) { $0 + ($1.isMutable ? Dataset.room(type: $1.type, memcap: $1.memcap) : 0) }
+    }
+
+    /// Marks `set` as changed by a rule (`set`/`unset`), counting its room against the total
+    /// limit: the rule that would take the sets over it fails with one line.
+    mutating func markMutable(_ set: Dataset, keyword: String) throws(RuleError) {
+        guard !set.isMutable else { return }
+        let room = Dataset.room(type: set.type, memcap: set.memcap)
+        guard reservedRoom + room <= Dataset.maxTotalRoom else {
+            throw .invalid("\(keyword) '\(set.name)': its room for 'set' (\(room >> 10) KiB) would take the datasets rules change over the \(Dataset.maxTotalRoom >> 20) MiB they may reserve together (give sets a smaller memcap)")
+        }
+        set.markMutable()
+    }
 
     /// Where a `load` (or `state`) path names a file: an absolute path as it is, a relative one
     /// in the folder of the rule file (Suricata's `SetupLoadPath`; its second try, the
@@ -463,7 +555,9 @@ public struct DatasetListError: Error, Sendable {
 /// Suricata's dataset list files, one value a line, optionally `,REP` (0...65535) after it:
 /// `string` base64 of the bytes, `md5` / `sha256` hex (32 / 64 digits), `ipv4` dotted quad,
 /// `ip` IPv6 text or a dotted quad. Lines end in LF (a CR before it is dropped); blank lines
-/// are skipped. Any other line is an error naming its number (Suricata fails the rule).
+/// are skipped. Any other line is an error naming its number (Suricata fails the rule) and why,
+/// never the line's text: a `load` may name any readable file (`/etc/shadow`), and the error
+/// goes to logs, `utmctl` and update reports.
 /// Hostile input: every read is bounds-checked; fuzzed by `FuzzDatasetList`.
 public enum DatasetList {
     public static func parse(_ bytes: [UInt8], type: DatasetType,
@@ -486,7 +580,7 @@ public enum DatasetList {
             if let comma = line.firstIndex(of: 0x2C) {
                 value = line[line.startIndex ..< comma]
                 guard let r = reputation(line[(comma + 1)...]) else {
-                    throw DatasetListError(line: lineNumber, reason: "'\(text(line[(comma + 1)...]))' is not a reputation value (0-65535)")
+                    throw DatasetListError(line: lineNumber, reason: "the reputation after the comma is not 0-65535")
                 }
                 rep = r
             }
@@ -494,39 +588,34 @@ public enum DatasetList {
             switch type {
             case .string:
                 guard decodeBase64(value, into: &key), !key.isEmpty, key.count <= Dataset.maxKeyLength else {
-                    throw DatasetListError(line: lineNumber, reason: "bad base64 '\(text(value))'")
+                    throw DatasetListError(line: lineNumber, reason: "not valid base64 (\(value.count) bytes)")
                 }
             case .md5, .sha256:
                 let digits = type == .md5 ? 32 : 64
                 guard value.count == digits, decodeHex(value, into: &key) else {
-                    throw DatasetListError(line: lineNumber, reason: "not a \(type.name) (\(digits) hex digits): '\(text(value))'")
+                    throw DatasetListError(line: lineNumber, reason: "not a \(type.name) (\(digits) hex digits; \(value.count) bytes)")
                 }
             case .ipv4:
                 guard let v4 = ipv4(value) else {
-                    throw DatasetListError(line: lineNumber, reason: "not an IPv4 address: '\(text(value))'")
+                    throw DatasetListError(line: lineNumber, reason: "not an IPv4 address (\(value.count) bytes)")
                 }
                 key = v4
             case .ip:
                 if value.contains(0x3A) {
                     guard let a = IPAddress(String(decoding: value, as: UTF8.self)), a.isV6 else {
-                        throw DatasetListError(line: lineNumber, reason: "not an IP address: '\(text(value))'")
+                        throw DatasetListError(line: lineNumber, reason: "not an IP address (\(value.count) bytes)")
                     }
                     for s in stride(from: 56, through: 0, by: -8) { key.append(UInt8(truncatingIfNeeded: a.hi >> UInt64(s))) }
                     for s in stride(from: 56, through: 0, by: -8) { key.append(UInt8(truncatingIfNeeded: a.lo >> UInt64(s))) }
                 } else {
                     guard let v4 = ipv4(value) else {
-                        throw DatasetListError(line: lineNumber, reason: "not an IP address: '\(text(value))'")
+                        throw DatasetListError(line: lineNumber, reason: "not an IP address (\(value.count) bytes)")
                     }
                     key = v4
                 }
             }
             key.withByteView { add($0, rep) }
         }
-    }
-
-    /// At most 60 characters of a line, printable, for messages.
-    static func text(_ s: ArraySlice<UInt8>) -> String {
-        String(decoding: s.prefix(60).map { $0 >= 0x20 && $0 < 0x7f ? $0 : 0x3F }, as: UTF8.self)
     }
 
     /// A decimal 0...65535, nothing else (Suricata's `StringParseU16RangeCheck` on the field).
@@ -622,7 +711,7 @@ extension SharedHostState {
             guard let owner = datasets.first(where: { $0.sameDeclaration(d) }), owner !== d else { continue }
             // Forwarded for good: its own tables (the list and the room reserved for `set`)
             // would only take memory once per extra worker.
-            if d.shared.storeIfNil(owner) === owner { d.store.withLock { $0 = DatasetStore() } }
+            if d.shared.storeIfNil(owner) === owner { d.releaseTables() }
         }
     }
 }

@@ -315,6 +315,14 @@ enum SignatureCodec {
             guard type.admits(length: key.count), rep <= 65535 else { throw Bad(reason: "bad member of dataset \(name)") }
             key.withByteView { _ = set.insertLoaded($0, rep: rep) }
         }
+        if set.isMutable {
+            // The same total limit as the rule loader's (`DatasetRegistry.markMutable`): a
+            // tampered bundle cannot reserve more than a rule set could.
+            r.datasetRoom += Dataset.room(type: type, memcap: memcap)
+            guard r.datasetRoom <= Dataset.maxTotalRoom else {
+                throw Bad(reason: "dataset \(name): the sets rules change reserve over \(Dataset.maxTotalRoom >> 20) MiB together")
+            }
+        }
         r.datasets.append(set)
         return set
     }
@@ -336,6 +344,8 @@ enum SignatureCodec {
         var portSets: [UInt64: PortSet] = [:]
         /// Datasets decoded so far, by number (tag 201 refers to one).
         var datasets: [Dataset] = []
+        /// Room the decoded sets rules change reserve (`Dataset.room`), against the total limit.
+        var datasetRoom = 0
 
         init(view: ByteView) { self.view = view }
 

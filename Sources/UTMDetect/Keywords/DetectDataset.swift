@@ -32,7 +32,7 @@ enum DetectDataset {
         let o = try options(fields.dropFirst(2), "dataset", allowState: true)
         let set = try b.datasets.dataset(name: name, type: o.type, load: o.load, state: o.state, memcap: o.memcap,
                                          hashsize: o.hashsize, ruleFile: b.ruleFile, keyword: "dataset")
-        if op.changesSet { set.markMutable() }
+        if op.changesSet { try b.datasets.markMutable(set, keyword: "dataset") }
         b.append(.dataset(DatasetMatch(set: set, op: op)), to: b.currentBuffer)
     }
 
