@@ -517,6 +517,10 @@ public final class DetectDefinitions: @unchecked Sendable {
         if pt == .tls && s.flow.contains(.toClient) && hasTLSVersion(s) { p = Swift.max(p, 2) }
         // dns.opcode with flow:to_client runs with the responses (phase 2), else the requests.
         if pt == .dns && s.flow.contains(.toClient) && hasDNSOpcode(s) { p = Swift.max(p, 2) }
+        // dns.rcode without a direction: with the responses too. Suricata inspects both ways;
+        // a rule has one phase here, and requests carry rcode 0, so `dns.rcode:nxdomain` with
+        // no flow keyword would never fire on the requests (review finding, session 9).
+        if pt == .dns && !s.flow.contains(.toServer) && !s.flow.contains(.toClient) && hasDNSRcode(s) { p = Swift.max(p, 2) }
         // tls.cert_chain_len is a fact of the Certificate message (phase 3).
         if pt == .tls && hasCertChainLen(s) { p = Swift.max(p, 3) }
         return p
@@ -618,6 +622,10 @@ public final class DetectDefinitions: @unchecked Sendable {
             default: return false
             }
         }
+    }
+
+    static func hasDNSRcode(_ s: Signature) -> Bool {
+        s.headerMatches.contains { if case .dnsRcode = $0 { return true } else { return false } }
     }
 
     /// tls.cert_chain_len and the certificate validity keywords: facts of the Certificate message.
