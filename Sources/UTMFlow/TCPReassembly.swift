@@ -68,6 +68,11 @@ public struct StreamCounters: Sendable, Equatable {
     /// Receiver ACKs taking part of the SYN's data, or a SYN/ACK taking other than none or
     /// all of it: they resolve nothing.
     public internal(set) var synDataWrongAck: UInt64 = 0
+    /// Held SYN data replaced by a SYN retried with a new ISN (the latest SYN counts).
+    public internal(set) var synDataRetried: UInt64 = 0
+    /// Copies of delivered bytes not kept (the flow's budget or half the pool reached): a
+    /// retransmission of those bytes with other content is no longer caught.
+    public internal(set) var retainStopped: UInt64 = 0
 
     public init() {}
 }
@@ -166,7 +171,10 @@ public struct TCPReassembler: Sendable {
         let chunkLimit = config.maxOutOfOrderBytesPerFlow / pool.chunkBytes
         var pos = 0
         while pos < v.count {
-            guard Int(s.retChunks) < chunkLimit, pool.used * 2 < pool.chunkCount else { return }
+            guard Int(s.retChunks) < chunkLimit, pool.used * 2 < pool.chunkCount else {
+                counters.retainStopped &+= 1
+                return
+            }
             let take = Swift.min(pool.chunkBytes, v.count - pos)
             let start = Int64(offset) + Int64(pos)
             guard let bytes = v.slice(pos, take),
@@ -372,6 +380,20 @@ public struct TCPReassembler: Sendable {
                 ? config.defaultOverlapPolicy
                 : (config.hostOSPolicies.policy(for: receiver) ?? config.defaultOverlapPolicy)
             s.hold = config.holdUntilAcked
+        }
+        if syn && !flags.contains(.ack) && p.seq &+ 1 != s.baseSeq && s.nextOffset == 0
+            && (s.synData > 0 || (s.oooHead < 0 && s.highestEnd == 0)) {
+            // A SYN retried with a new ISN before any answer: Suricata takes the latest SYN, and
+            // so does the stream (its data replaces what the earlier SYN's held).
+            if s.synData > 0 {
+                pool.freeList(s.oooHead)
+                s.oooHead = -1
+                s.oooChunks = 0
+                s.synData = 0
+                s.highestEnd = 0
+                counters.synDataRetried &+= 1
+            }
+            s.baseSeq = p.seq &+ 1
         }
         let dataSeq = syn ? p.seq &+ 1 : p.seq
         let next = Int64(s.nextOffset)

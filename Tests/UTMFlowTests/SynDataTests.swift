@@ -259,4 +259,30 @@ import UTMDecode
         #expect(h.reasm.packetRepeatsSynData && h.reasm.conflictPayload == nil)
         #expect(h.streams[0] == bytes("HELO EVIL"))
     }
+
+    /// A SYN retried with a new ISN and other data before any answer: the latest SYN counts, as
+    /// in Suricata (review of session 9, finding F).
+    @Test func retriedSynWithANewIsn() {
+        var h = Harness(ids { $0.retainUnacked = true })
+        h.send(.toServer, .syn, seq: 100, data: bytes("EVIL"))
+        h.send(.toServer, .syn, seq: 50_000, data: bytes("GOOD"))
+        #expect(h.reasm.poolChunksInUse == 1 && h.reasm.counters.synDataRetried == 1)
+        h.send(.toClient, [.syn, .ack], seq: 5000, ack: 50_005)
+        h.send(.toServer, .ack, seq: 50_005, ack: 5001)
+        h.send(.toServer, [.ack, .psh], seq: 50_005, ack: 5001, data: bytes(" more"))
+        #expect(h.streams[0] == bytes("GOOD more"), "\(String(decoding: h.streams[0], as: UTF8.self))")
+        #expect(h.reasm.counters.synDataAccepted == 1 && h.flow.tcpState == .established)
+    }
+
+    /// IDS with copies kept: past half the pool no more copies are kept, and that is counted.
+    @Test func retentionStopIsCounted() {
+        var c = testConfig()
+        c.retainUnacked = true
+        c.segmentPoolBytes = 8 * 512
+        var h = Harness(c)
+        _ = h.handshake(client: 100, server: 5000)
+        h.send(.toServer, [.ack, .psh], seq: 101, ack: 5001, data: Array(repeating: 0x41, count: 2048))
+        h.send(.toServer, [.ack, .psh], seq: 2149, ack: 5001, data: Array(repeating: 0x42, count: 512))
+        #expect(h.reasm.counters.retainStopped >= 1 && h.reasm.poolChunksInUse * 2 >= h.reasm.poolChunkCount)
+    }
 }
