@@ -62,6 +62,17 @@ public struct StreamCounters: Sendable, Equatable {
     /// Of those, SYN data the receiver did not take (its ACK covered only the SYN): dropped
     /// from the stream, the retransmission fills its place (Suricata's tfo_data_ignored).
     public internal(set) var synDataIgnored: UInt64 = 0
+    /// Segments from the sender while its SYN's data was unanswered (data or FIN, a SYN
+    /// again): not added to the stream.
+    public internal(set) var synDataEarlySegments: UInt64 = 0
+    /// Receiver ACKs taking part of the SYN's data, or a SYN/ACK taking other than none or
+    /// all of it: they resolve nothing.
+    public internal(set) var synDataWrongAck: UInt64 = 0
+    /// Held SYN data replaced by a SYN retried with a new ISN (the latest SYN counts).
+    public internal(set) var synDataRetried: UInt64 = 0
+    /// Copies of delivered bytes not kept (the flow's budget or half the pool reached): a
+    /// retransmission of those bytes with other content is no longer caught.
+    public internal(set) var retainStopped: UInt64 = 0
 
     public init() {}
 }
@@ -160,7 +171,10 @@ public struct TCPReassembler: Sendable {
         let chunkLimit = config.maxOutOfOrderBytesPerFlow / pool.chunkBytes
         var pos = 0
         while pos < v.count {
-            guard Int(s.retChunks) < chunkLimit, pool.used * 2 < pool.chunkCount else { return }
+            guard Int(s.retChunks) < chunkLimit, pool.used * 2 < pool.chunkCount else {
+                counters.retainStopped &+= 1
+                return
+            }
             let take = Swift.min(pool.chunkBytes, v.count - pos)
             let start = Int64(offset) + Int64(pos)
             guard let bytes = v.slice(pos, take),
@@ -234,7 +248,16 @@ public struct TCPReassembler: Sendable {
                     // An ACK past what the sender sent answers nothing (forged or broken).
                     let taken = Int64(Int32(bitPattern: p.ack &- (s.isn &+ 1)))
                     let plausible = !s.sendNextKnown || Int32(bitPattern: p.ack &- s.sendNext) <= 0
-                    if taken >= 0 && plausible { resolveSynData(&s, d.reversed, accepted: taken >= Int64(s.synData), deliver) }
+                    // Only the SYN (ISN + 1) or all of its data: a SYN/ACK taking part of it is
+                    // invalid (Suricata's SYNACK_WITH_WRONG_ACK) and decides nothing.
+                    let whole = flags.contains(.syn) ? taken == Int64(s.synData) : taken >= Int64(s.synData)
+                    if plausible && (taken == 0 || whole) {
+                        resolveSynData(&s, d.reversed, accepted: taken > 0, deliver)
+                    } else {
+                        counters.synDataWrongAck &+= 1
+                    }
+                    // Still unanswered: the held bytes are not in order yet, whatever this ACK covers.
+                    if s.synData > 0 { return }
                 }
                 if s.hold { acknowledged(&s, d.reversed, p.ack, deliver) } else {
                     forgetAcked(&s, p.ack)
@@ -358,6 +381,20 @@ public struct TCPReassembler: Sendable {
                 : (config.hostOSPolicies.policy(for: receiver) ?? config.defaultOverlapPolicy)
             s.hold = config.holdUntilAcked
         }
+        if syn && !flags.contains(.ack) && p.seq &+ 1 != s.baseSeq && s.nextOffset == 0
+            && (s.synData > 0 || (s.oooHead < 0 && s.highestEnd == 0)) {
+            // A SYN retried with a new ISN before any answer: Suricata takes the latest SYN, and
+            // so does the stream (its data replaces what the earlier SYN's held).
+            if s.synData > 0 {
+                pool.freeList(s.oooHead)
+                s.oooHead = -1
+                s.oooChunks = 0
+                s.synData = 0
+                s.highestEnd = 0
+                counters.synDataRetried &+= 1
+            }
+            s.baseSeq = p.seq &+ 1
+        }
         let dataSeq = syn ? p.seq &+ 1 : p.seq
         let next = Int64(s.nextOffset)
         let rel = Int64(Int32(bitPattern: dataSeq &- s.seq(atOffset: s.nextOffset)))
@@ -371,12 +408,15 @@ public struct TCPReassembler: Sendable {
             payload = payload.dropFirst(Int(-start))
             start = 0
         }
-        if s.synData > 0 && !syn && flags.contains(.ack) && !peerSeen {
-            // The receiver's side is not captured (one-sided): the sender's next segment says
-            // what it learnt from the SYN/ACK. Going on past the SYN's data means it was taken;
-            // starting again at offset 0 means it was not.
-            resolveSynData(&s, d, accepted: start >= Int64(s.synData), deliver)
-            if s.done { return }
+        if s.synData > 0 {
+            // The SYN's data is not answered yet, and only the receiver's answer resolves it:
+            // never the sender's own segments, which an attacker races ahead of the SYN/ACK
+            // (Suricata ignores them in SYN_SENT). A real sender sends nothing before the
+            // SYN/ACK; what else comes (data, a SYN again) is dropped from the stream, so it
+            // can neither outlive a refusal nor, through the overlap policy, rewrite the held
+            // bytes (README "SYN data and retransmissions, session 9").
+            if payload.count > 0 || fin { counters.synDataEarlySegments &+= 1 }
+            return
         }
         var end = start + Int64(payload.count)
         if fin && s.finOffset == .max && end >= next {
@@ -393,10 +433,12 @@ public struct TCPReassembler: Sendable {
         }
         if payload.count > 0 {
             if Int64(s.highestEnd) < end { s.highestEnd = UInt64(end) }
+            // Inline: a segment repeating any SYN byte delivered before the handshake, even one
+            // going on past them, was never read as an established stream.
+            if !syn && start < Int64(s.synDelivered) { packetRepeatsSynData = true }
             if end <= next {
                 if payload.count == 1 && start == next - 1 { counters.keepAlives &+= 1 }
                 else { counters.retransmissions &+= 1 }
-                if !syn && start < Int64(s.synDelivered) { packetRepeatsSynData = true }
                 payload = .empty
             } else if payload.count == 1 && start == next && peerWindowZero {
                 // The receiver has no room: it drops this byte and the sender repeats it.
@@ -405,12 +447,6 @@ public struct TCPReassembler: Sendable {
             }
         } else if start == next - 1 && !fin && !syn {
             counters.keepAlives &+= 1
-        }
-        if s.synData > 0 {
-            // The SYN's data is not answered yet: whatever else comes waits with it (a real
-            // sender sends nothing more before the SYN/ACK).
-            if payload.count > 0 { _ = insert(&s, payload, start, peerChunks: peerChunks) }
-            return
         }
         if syn && config.holdSynData && payload.count > 0 && start == 0 && s.nextOffset == 0 && s.oooHead < 0 {
             // Data on a SYN: aside until the receiver says whether it took it (FlowConfig.holdSynData).

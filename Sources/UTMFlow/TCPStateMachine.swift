@@ -94,11 +94,11 @@ enum TCPStateMachine {
                     valid = false
                 }
                 if ack {
-                    // A SYN/ACK acknowledges the SYN (ISN + 1), or with TCP Fast Open the SYN's
-                    // data too, up to what the client sent (Suricata: ISN + 1 or next_seq).
+                    // A SYN/ACK acknowledges the SYN (ISN + 1), or with TCP Fast Open all of
+                    // the SYN's data, what the client sent (Suricata: ISN + 1 or next_seq; part
+                    // of the data is SYNACK_WITH_WRONG_ACK).
                     if peer.synSeen && p.ack != peer.isn &+ 1
-                        && !(peer.sendNextKnown && Int32(bitPattern: p.ack &- (peer.isn &+ 1)) > 0
-                             && Int32(bitPattern: p.ack &- peer.sendNext) <= 0) {
+                        && !(peer.sendNextKnown && p.ack == peer.sendNext) {
                         valid = false
                     } else if state == .none || state == .synSent {
                         // The server took the SYN's data (TCP Fast Open): the session is up,

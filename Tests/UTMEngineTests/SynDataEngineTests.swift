@@ -31,19 +31,19 @@ import UTMFlow
         var stats = ""
     }
 
-    static func definitions() -> DetectDefinitions {
+    static func definitions(_ text: String = rules) -> DetectDefinitions {
         var parser = RuleParser()
-        parser.load(text: rules, file: "syndata.rules")
+        parser.load(text: text, file: "syndata.rules")
         let set = parser.finish()
         #expect(set.report.errors.isEmpty && set.report.skipped.isEmpty)
         return DetectDefinitions(ruleSet: set)
     }
 
-    static func run(_ frames: [[UInt8]], ids: Bool) -> Result {
+    static func run(_ frames: [[UInt8]], ids: Bool, rules text: String = rules) -> Result {
         var config = EngineConfig()
         config.modes.ids = ids
         let engine = Engine(config: config)
-        engine.loadDetection(definitions())
+        engine.loadDetection(definitions(text))
         var out: [UInt8] = []
         var r = Result()
         for i in frames.indices {
@@ -223,6 +223,76 @@ import UTMFlow
         }
         let text = String(decoding: out, as: UTF8.self)
         #expect(text.contains("\"signature_id\":9") && !text.contains("\"signature_id\":8"))
+    }
+
+    /// Client frames and server frames of a hand-built session (`client`/`server` append one).
+    struct Frames {
+        var out: [[UInt8]] = []
+        let sport: UInt16
+        mutating func client(_ seq: UInt32, _ ack: UInt32, _ flags: UInt8, _ d: String = "") {
+            out.append(T.ip(v6: false, proto: 6, toServer: true,
+                            T.tcp(sport, SynDataEngineTests.dport, seq: seq, ack: ack, flags: flags, Array(d.utf8))))
+        }
+        mutating func server(_ seq: UInt32, _ ack: UInt32, _ flags: UInt8) {
+            out.append(T.ip(v6: false, proto: 6, toServer: false, T.tcp(SynDataEngineTests.dport, sport, seq: seq, ack: ack, flags: flags)))
+        }
+    }
+
+    /// Inline: SYN "HELO" refused, the retransmission "HELO EVIL" repeats it and goes on; read
+    /// as a packet by established rules (review of session 9, finding A).
+    @Test func longerRetransmissionOfSynData() {
+        let rules = """
+            alert tcp any any -> any any (flow:established,to_server; content:"HELO EVIL"; sid:20;)
+            alert tcp any any -> any any (flow:established,to_server; content:"HELO"; depth:4; sid:21;)
+            """
+        for ids in [false, true] {
+            let isn: UInt32 = 4_000_000, sv: UInt32 = 9_000_000
+            var f = Frames(sport: ids ? 48840 : 48841)
+            f.client(isn, 0, T.syn, "HELO")
+            f.server(sv, isn &+ 1, T.syn | T.ackFlag)
+            f.client(isn &+ 1, sv &+ 1, T.ackFlag)
+            f.client(isn &+ 1, sv &+ 1, T.psh | T.ackFlag, "HELO EVIL")
+            f.server(sv &+ 1, isn &+ 10, T.ackFlag)
+            let r = Self.run(f.out, ids: ids, rules: rules)
+            #expect(r.alerts[20] == 1 && r.alerts[21] == 1, "ids \(ids): \(r.alerts)")
+        }
+    }
+
+    /// IDS: the client races an ACK (empty or with other bytes) at ISN + 1 ahead of the SYN/ACK
+    /// that takes the SYN's data: the data stays in the stream (finding B).
+    @Test func clientRaceAheadOfTheSynAck() {
+        for (k, race) in ["", "zzzzzz"].enumerated() {
+            let isn: UInt32 = 4_000_000, sv: UInt32 = 9_000_000
+            var f = Frames(sport: UInt16(48842 + k))
+            f.client(isn, 0, T.syn, "EVIL x")
+            f.client(isn &+ 1, 12345, T.ackFlag | (race.isEmpty ? 0 : T.psh), race)
+            f.server(sv, isn &+ 7, T.syn | T.ackFlag)
+            f.client(isn &+ 7, sv &+ 1, T.ackFlag)
+            f.client(isn &+ 7, sv &+ 1, T.psh | T.ackFlag, " more data")
+            f.server(sv &+ 1, isn &+ 17, T.ackFlag)
+            let r = Self.run(f.out, ids: true)
+            #expect(r.alerts[7] == 1 && r.alerts[5] == 1, "race \(race): \(r.alerts)")
+            #expect(r.counters.synDataAccepted == 1 && r.counters.synDataIgnored == 0)
+        }
+    }
+
+    /// IDS: a segment without ACK sent before the SYN/ACK (a server drops it) does not outlive
+    /// the refusal of the SYN's data (finding C): the stream is the retransmission.
+    @Test func earlySegmentDoesNotBeatTheRetransmission() {
+        let rules = """
+            alert tcp any any -> any any (flow:established,to_server,only_stream; content:"HELO EVIL"; sid:22;)
+            """
+        let isn: UInt32 = 4_000_000, sv: UInt32 = 9_000_000
+        var f = Frames(sport: 48844)
+        f.client(isn, 0, T.syn, "zz")
+        f.client(isn &+ 3, 0, T.psh, "XXXXXXX")
+        f.server(sv, isn &+ 1, T.syn | T.ackFlag)
+        f.client(isn &+ 1, sv &+ 1, T.ackFlag)
+        f.client(isn &+ 1, sv &+ 1, T.psh | T.ackFlag, "HELO EVIL")
+        f.server(sv &+ 1, isn &+ 10, T.ackFlag)
+        let r = Self.run(f.out, ids: true, rules: rules)
+        #expect(r.alerts == [22: 1], "\(r.alerts)")
+        #expect(r.counters.synDataEarlySegments == 1 && r.counters.overlapConflicts == 0)
     }
 
     /// Held SYN data and its resolution allocate nothing per packet (accepted and refused TFO

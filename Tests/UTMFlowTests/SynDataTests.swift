@@ -64,22 +64,77 @@ import UTMDecode
         #expect(h.reasm.counters.synDataHeld == 0)
     }
 
-    /// Only the client side captured: its next segment says what the SYN/ACK said.
-    @Test func oneSidedCaptureResolvesFromTheSendersNextSegment() {
-        var refused = Harness(ids())
-        refused.send(.toServer, .syn, seq: 100, data: bytes("zz"))
-        refused.send(.toServer, .ack, seq: 101, ack: 5001)
-        refused.send(.toServer, [.ack, .psh], seq: 101, ack: 5001, data: bytes("HELO EVIL"))
-        #expect(refused.streams[0] == bytes("HELO EVIL") && refused.reasm.counters.synDataIgnored == 1)
+    /// Only the receiver's answer resolves SYN data: the sender's own segments, which an
+    /// attacker sends ahead of the SYN/ACK, decide nothing and stay out of the stream (review
+    /// of session 9, finding B). A one-sided capture therefore never resolves it.
+    @Test func theSendersOwnSegmentsDecideNothing() {
+        for race in ["", "zzzzzz"] {
+            var h = Harness(ids())
+            h.send(.toServer, .syn, seq: 100, data: bytes("EVIL x"))
+            h.send(.toServer, race.isEmpty ? .ack : [.ack, .psh], seq: 101, ack: 12345, data: bytes(race))
+            #expect(h.reasm.counters.synDataIgnored == 0 && h.reasm.counters.synDataAccepted == 0)
+            h.send(.toClient, [.syn, .ack], seq: 5000, ack: 107)  // the server took the data
+            h.send(.toServer, .ack, seq: 107, ack: 5001)
+            h.send(.toServer, [.ack, .psh], seq: 107, ack: 5001, data: bytes(" more"))
+            #expect(h.streams[0] == bytes("EVIL x more"), "\(race): \(String(decoding: h.streams[0], as: UTF8.self))")
+            #expect(h.reasm.counters.synDataAccepted == 1 && h.reasm.counters.synDataIgnored == 0)
+            #expect(h.reasm.counters.synDataEarlySegments == (race.isEmpty ? 0 : 1))
+        }
+        var oneSided = Harness(ids())
+        oneSided.send(.toServer, .syn, seq: 100, data: bytes("zz"))
+        oneSided.send(.toServer, .ack, seq: 101, ack: 5001)
+        oneSided.send(.toServer, [.ack, .psh], seq: 101, ack: 5001, data: bytes("HELO EVIL"))
+        #expect(oneSided.streams[0].isEmpty && oneSided.reasm.counters.synDataIgnored == 0)
+        #expect(oneSided.reasm.counters.synDataEarlySegments == 1 && oneSided.reasm.poolChunksInUse == 1)
+    }
 
-        var taken = Harness(ids())
-        taken.send(.toServer, .syn, seq: 100, data: bytes("HELO"))
-        taken.send(.toServer, [.ack, .psh], seq: 105, ack: 5001, data: bytes(" you"))
-        #expect(taken.streams[0] == bytes("HELO you") && taken.reasm.counters.synDataAccepted == 1)
+    /// Bytes sent before the SYN/ACK never outlive a refusal nor beat the retransmission (a
+    /// server drops a segment without ACK in SYN_RECV) (finding C).
+    @Test func earlySegmentsDoNotSurviveARefusal() {
+        var h = Harness(ids { $0.retainUnacked = true })
+        h.send(.toServer, .syn, seq: 100, data: bytes("zz"))
+        h.send(.toServer, .psh, seq: 103, data: bytes("XXXXXXX"))
+        h.send(.toClient, [.syn, .ack], seq: 5000, ack: 101)
+        h.send(.toServer, .ack, seq: 101, ack: 5001)
+        h.reasm.beginPacket()
+        h.send(.toServer, [.ack, .psh], seq: 101, ack: 5001, data: bytes("HELO EVIL"))
+        #expect(h.streams[0] == bytes("HELO EVIL") && h.reasm.conflictPayload == nil)
+        #expect(h.reasm.counters.synDataEarlySegments == 1 && h.reasm.counters.synDataIgnored == 1)
+    }
+
+    /// With a host overlap policy where new data wins, a segment before the SYN/ACK does not
+    /// rewrite the held SYN bytes (finding C).
+    @Test func heldSynBytesKeepTheirContent() {
+        var h = Harness(ids { c in
+            c.retainUnacked = true
+            c.holdUntilAcked = true
+            _ = c.hostOSPolicies.add("0.0.0.0/0", .linux)
+        })
+        h.send(.toServer, .syn, seq: 100, data: bytes("EVIL"))
+        h.send(.toServer, .psh, seq: 101, data: bytes("zzzzz"))
+        h.send(.toClient, [.syn, .ack], seq: 5000, ack: 105)
+        h.send(.toServer, .ack, seq: 105, ack: 5001)
+        h.send(.toServer, [.ack, .psh], seq: 105, ack: 5001, data: bytes(" more"))
+        h.send(.toClient, .ack, seq: 5001, ack: 110)
+        #expect(h.streams[0] == bytes("EVIL more"), "\(String(decoding: h.streams[0], as: UTF8.self))")
+        #expect(h.reasm.poolChunksInUse == 0)
+    }
+
+    /// A SYN/ACK taking part of the SYN's data is invalid (Suricata: ISN + 1 or next_seq only)
+    /// and resolves nothing; the receiver's later answer does (finding D).
+    @Test func synAckTakingPartOfTheDataIsInvalid() {
+        var h = Harness(ids())
+        h.send(.toServer, .syn, seq: 100, data: bytes("EVIL x"))
+        h.send(.toClient, [.syn, .ack], seq: 5000, ack: 103)
+        #expect(h.table.counters.tcpInvalid == 1 && h.flow.tcpState != .established)
+        #expect(h.reasm.counters.synDataAccepted == 0 && h.reasm.counters.synDataIgnored == 0)
+        #expect(h.reasm.counters.synDataWrongAck == 1 && h.streams[0].isEmpty)
+        h.send(.toClient, [.syn, .ack], seq: 5000, ack: 107)
+        #expect(h.flow.tcpState == .established && h.streams[0] == bytes("EVIL x"))
     }
 
     /// SYN data over several pool chunks, refused or taken; a partial acknowledgement (no stack
-    /// sends one) counts as refused and the stream still goes on.
+    /// sends one) decides nothing.
     @Test func largeAndPartlyAcknowledgedSynData() {
         let big = (0..<1300).map { UInt8(truncatingIfNeeded: $0 &* 7) }
         var refused = Harness(ids())
@@ -95,12 +150,17 @@ import UTMDecode
         taken.send(.toClient, [.syn, .ack], seq: 5000, ack: 101 &+ 1300)
         #expect(taken.streams[0] == big && taken.reasm.poolChunksInUse == 0)
 
+        // A partial acknowledgement decides nothing (Suricata: SYNACK_WITH_WRONG_ACK), nor
+        // does the client's next segment; the valid SYN/ACK does.
         var partial = Harness(ids())
         partial.send(.toServer, .syn, seq: 100, data: bytes("abcd"))
         partial.send(.toClient, [.syn, .ack], seq: 5000, ack: 103)
-        #expect(partial.reasm.counters.synDataIgnored == 1 && partial.streams[0].isEmpty)
+        #expect(partial.reasm.counters.synDataIgnored == 0 && partial.reasm.counters.synDataWrongAck == 1)
         partial.send(.toServer, [.ack, .psh], seq: 101, ack: 5001, data: bytes("abcdef"))
-        #expect(partial.streams[0] == bytes("abcdef"))
+        #expect(partial.streams[0].isEmpty)
+        partial.send(.toClient, [.syn, .ack], seq: 5000, ack: 101)
+        partial.send(.toServer, [.ack, .psh], seq: 101, ack: 5001, data: bytes("abcdef"))
+        #expect(partial.streams[0] == bytes("abcdef") && partial.reasm.counters.synDataIgnored == 1)
     }
 
     /// The retransmission after a refusal split in two and out of order: the stream is still
@@ -183,5 +243,46 @@ import UTMDecode
         inline.send(.toServer, [.ack, .psh], seq: 105, ack: 5001, data: bytes("more"))
         #expect(!inline.reasm.packetRepeatsSynData)  // a retransmission past the SYN's data
         #expect(inline.streams[0] == bytes("HELOmore"))
+    }
+
+    /// Inline: a retransmission repeating the SYN's bytes and going on past them is marked too
+    /// (finding A: "HELO EVIL" after the SYN's "HELO" was read by no established rule).
+    @Test func longerRetransmissionOfSynDataIsMarked() {
+        var c = testConfig()
+        c.retainUnacked = true
+        var h = Harness(c)
+        h.send(.toServer, .syn, seq: 100, data: bytes("HELO"))
+        h.send(.toClient, [.syn, .ack], seq: 5000, ack: 101)
+        h.send(.toServer, .ack, seq: 101, ack: 5001)
+        h.reasm.beginPacket()
+        h.send(.toServer, [.ack, .psh], seq: 101, ack: 5001, data: bytes("HELO EVIL"))
+        #expect(h.reasm.packetRepeatsSynData && h.reasm.conflictPayload == nil)
+        #expect(h.streams[0] == bytes("HELO EVIL"))
+    }
+
+    /// A SYN retried with a new ISN and other data before any answer: the latest SYN counts, as
+    /// in Suricata (review of session 9, finding F).
+    @Test func retriedSynWithANewIsn() {
+        var h = Harness(ids { $0.retainUnacked = true })
+        h.send(.toServer, .syn, seq: 100, data: bytes("EVIL"))
+        h.send(.toServer, .syn, seq: 50_000, data: bytes("GOOD"))
+        #expect(h.reasm.poolChunksInUse == 1 && h.reasm.counters.synDataRetried == 1)
+        h.send(.toClient, [.syn, .ack], seq: 5000, ack: 50_005)
+        h.send(.toServer, .ack, seq: 50_005, ack: 5001)
+        h.send(.toServer, [.ack, .psh], seq: 50_005, ack: 5001, data: bytes(" more"))
+        #expect(h.streams[0] == bytes("GOOD more"), "\(String(decoding: h.streams[0], as: UTF8.self))")
+        #expect(h.reasm.counters.synDataAccepted == 1 && h.flow.tcpState == .established)
+    }
+
+    /// IDS with copies kept: past half the pool no more copies are kept, and that is counted.
+    @Test func retentionStopIsCounted() {
+        var c = testConfig()
+        c.retainUnacked = true
+        c.segmentPoolBytes = 8 * 512
+        var h = Harness(c)
+        _ = h.handshake(client: 100, server: 5000)
+        h.send(.toServer, [.ack, .psh], seq: 101, ack: 5001, data: Array(repeating: 0x41, count: 2048))
+        h.send(.toServer, [.ack, .psh], seq: 2149, ack: 5001, data: Array(repeating: 0x42, count: 512))
+        #expect(h.reasm.counters.retainStopped >= 1 && h.reasm.poolChunksInUse * 2 >= h.reasm.poolChunkCount)
     }
 }
