@@ -861,7 +861,7 @@ public struct HTTPParser {
         if sides[d].decoding {
             let st = inflaters[d].feed(v) { out in
                 delivered &+= Int64(out.count)
-                onBody(HTTPBodyChunk(transaction: i, direction: dir, data: out, isLast: false))
+                onBody(HTTPBodyChunk(transaction: i, sequence: txs[i].sequence, direction: dir, data: out, isLast: false))
             }
             if st == .failed { mark(d, .decodeError); sides[d].bodyStopped = true }
             if st == .limited { mark(d, .bodyInspectLimited); sides[d].bodyStopped = true }
@@ -869,7 +869,7 @@ public struct HTTPParser {
             let room = config.maxBodyInspect &- sides[d].delivered
             let part = v.prefix(Int(Swift.max(0, Swift.min(room, n))))
             if part.count > 0 {
-                onBody(HTTPBodyChunk(transaction: i, direction: dir, data: part, isLast: false))
+                onBody(HTTPBodyChunk(transaction: i, sequence: txs[i].sequence, direction: dir, data: part, isLast: false))
                 delivered = Int64(part.count)
             }
             if part.count < v.count { mark(d, .bodyInspectLimited); sides[d].bodyStopped = true }
@@ -943,7 +943,7 @@ public struct HTTPParser {
                 if sides[d].decoding && !sides[d].bodyStopped && inflaters[d].finish() == .failed {
                     mark(d, .decodeError)
                 }
-                onBody(HTTPBodyChunk(transaction: i, direction: d == 0 ? .toServer : .toClient,
+                onBody(HTTPBodyChunk(transaction: i, sequence: txs[i].sequence, direction: d == 0 ? .toServer : .toClient,
                                      data: .empty, isLast: true))
             }
             if d == 0 {

@@ -207,14 +207,18 @@ public struct HTTPTransaction: Sendable {
 public struct HTTPBodyChunk {
     /// Index of the transaction among the parser's pending ones (as `ready(_:)` counts them).
     public var transaction: Int
+    /// The transaction's `HTTPTransaction.sequence`: stable for the flow's life, where
+    /// `transaction` shifts when an earlier finished transaction is removed between packets.
+    public var sequence: UInt32
     public var direction: Direction
     /// Valid only during the callback.
     public var data: ByteView
     /// The body ended; delivered once per body, with empty `data`.
     public var isLast: Bool
 
-    public init(transaction: Int, direction: Direction, data: ByteView, isLast: Bool) {
+    public init(transaction: Int, sequence: UInt32 = 0, direction: Direction, data: ByteView, isLast: Bool) {
         self.transaction = transaction
+        self.sequence = sequence
         self.direction = direction
         self.data = data
         self.isLast = isLast

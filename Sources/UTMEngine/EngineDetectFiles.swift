@@ -25,10 +25,12 @@ struct EngineFileDetectStage {
     struct Track {
         var flowID: UInt64 = 0
         var size: Int64 = 0
-        /// Parser transaction index (`ready(k)`) of the open or ended file; -1: none.
-        var tx: Int32 = -1
+        /// `HTTPTransaction.sequence` of the open file (valid while `state == 1`): not the
+        /// parser's position (`ready(k)`), which shifts when an earlier finished transaction is
+        /// removed at the end of a packet (pipelining).
+        var tx: UInt32 = 0
         /// Digest context from `pool`, -1: none (no hash rule, or the pool was empty).
-        var digest: Int16 = -1
+        var digest: Int32 = -1
         /// 0 idle, 1 open (an ended file moves to `ended` and the track is idle again).
         var state: UInt8 = 0
         /// The open phase (name rules) ran for this file.
@@ -39,30 +41,41 @@ struct EngineFileDetectStage {
     /// (several can end in one packet: pipelined responses, each of its own transaction).
     struct Ended {
         var track: Int32
-        var tx: Int32
+        /// `HTTPTransaction.sequence` of the file's transaction.
+        var tx: UInt32
         var flowID: UInt64
         var size: Int64
-        var digest: Int16
+        var digest: Int32
         var openInspected: Bool
     }
 
     var tracks: [Track] = []
-    /// HTTP/2 stream sides (EngineFileDetectH2), `h2Capacity` entries.
+    /// HTTP/2 stream sides (EngineFileDetectH2): one entry per (HTTP/2 parser slot, stream
+    /// slot, side), `h2Index`, so every stream the parsers can hold has its entry.
     var h2: [EngineFileDetectH2] = []
+    /// `HTTP2Config.maxStreams`: stream slots per parser in `h2`.
+    var h2Streams = 0
     /// Reserved at load (`endedCapacity`); beyond it a file's close inspection is lost, counted.
     var ended: [Ended] = []
     static let endedCapacity = 32
     var pool: [StreamingDigest] = []
     var results: [FileDigests] = []
-    var free: [Int16] = []
+    var free: [Int32] = []
     var kinds: DigestKinds = []
     var openRules = false
     var closeRules = false
     var stats = EngineFileDetectStats()
 
-    /// Digest contexts per worker: files hashed at once (a file beyond them is still judged
-    /// by name and size; its hash rules cannot match, counted as `digestPoolExhausted`).
-    static let defaultDigestContexts = 64
+    /// Digest contexts per worker: one per file that can be open at once, 2 per HTTP/1 parser
+    /// (a download and an upload) plus one per HTTP/2 entry (`h2`), so stalled transfers
+    /// cannot starve other files' hash rules. A context is ~400 B (the three OpenSSL states),
+    /// allocated at load and only when a hash rule is loaded: 2 x 4096 + 512 contexts,
+    /// ~3.5 MiB per worker with the default configuration. `digestPoolExhausted` still
+    /// counts a file that found none (it cannot happen with these sizes unless `contexts` is
+    /// given smaller).
+    static func digestContexts(httpParsers: Int, h2Entries: Int) -> Int {
+        Swift.max(1, 2 &* Swift.max(0, httpParsers) &+ h2Entries)
+    }
 
     /// The definitions the tables were sized for: a reload that hands the engine other
     /// definitions (`Engine.adopt`) is noticed by `fileDetectSync` at the next body chunk.
@@ -70,19 +83,22 @@ struct EngineFileDetectStage {
 
     init() {}
 
-    init(flowCapacity: Int, defs: DetectDefinitions, contexts: Int = EngineFileDetectStage.defaultDigestContexts) {
+    init(flowCapacity: Int, defs: DetectDefinitions, httpParsers: Int, http2Parsers: Int, http2Streams: Int,
+         contexts: Int? = nil) {
         self.defs = defs
         openRules = defs.hasFileOpenRules
         closeRules = defs.hasFileCloseRules
         guard openRules || closeRules else { return }
         tracks = Array(repeating: Track(), count: flowCapacity * 2)
         ended.reserveCapacity(EngineFileDetectStage.endedCapacity)
-        h2 = Array(repeating: EngineFileDetectH2(), count: EngineFileDetectStage.h2Capacity)
+        h2Streams = Swift.max(1, http2Streams)
+        h2 = Array(repeating: EngineFileDetectH2(), count: Swift.max(0, http2Parsers) &* h2Streams &* 2)
         kinds = defs.fileDigests
         if !kinds.isEmpty {
+            let contexts = contexts ?? EngineFileDetectStage.digestContexts(httpParsers: httpParsers, h2Entries: h2.count)
             pool = (0 ..< contexts).map { _ in StreamingDigest() }
             results = Array(repeating: FileDigests(), count: contexts)
-            free = (0 ..< contexts).reversed().map { Int16($0) }
+            free = (0 ..< contexts).reversed().map { Int32($0) }
             free.reserveCapacity(contexts)
         }
     }
@@ -114,7 +130,8 @@ public struct EngineFileDetectStats: Sendable {
     public var digestPoolExhausted: UInt64 = 0
     /// Open files given up because their transaction's body never ended (a new body started).
     public var abandoned: UInt64 = 0
-    /// HTTP/2 stream sides that found the table full (not followed).
+    /// HTTP/2 stream sides with no entry in the table (a parser or stream slot beyond the
+    /// sizes it was built for; not expected: it has one per stream a parser can hold).
     public var h2TracksExhausted: UInt64 = 0
     /// Files that ended when the per-packet queue of ended files was full (not judged).
     public var endedOverflow: UInt64 = 0
@@ -125,7 +142,8 @@ extension Engine {
 
     /// Sizes the file tracking for definitions `defs` (at rule load, never per packet).
     func loadFileDetection(_ defs: DetectDefinitions) {
-        fileDetect = EngineFileDetectStage(flowCapacity: flows.capacity, defs: defs)
+        fileDetect = EngineFileDetectStage(flowCapacity: flows.capacity, defs: defs, httpParsers: config.maxHTTPStates,
+                                           http2Parsers: config.maxHTTP2States, http2Streams: config.http2.maxStreams)
     }
 
     /// The tables follow the engine's current definitions: sized again when they changed (a
@@ -135,7 +153,10 @@ extension Engine {
     func fileDetectSync(_ d: DetectEngine) {
         // The detector's flow capacity, not `flows.capacity`: this runs inside the stream stage,
         // which holds the flow table exclusively.
-        if fileDetect.defs !== d.defs { fileDetect = EngineFileDetectStage(flowCapacity: d.config.flowCapacity, defs: d.defs) }
+        if fileDetect.defs !== d.defs {
+            fileDetect = EngineFileDetectStage(flowCapacity: d.config.flowCapacity, defs: d.defs, httpParsers: config.maxHTTPStates,
+                                               http2Parsers: config.maxHTTP2States, http2Streams: config.http2.maxStreams)
+        }
     }
 
     /// One body chunk of the packet's flow (from inside the HTTP parser's feed: `http` is not
@@ -146,7 +167,7 @@ extension Engine {
         let t = Int(detectCursor.ref.index) &* 2 &+ chunk.direction.index
         guard t >= 0 && t < fileDetect.tracks.count else { return }
         let flowID = detectCursor.flow.id
-        if fileDetect.tracks[t].flowID != flowID || (fileDetect.tracks[t].state == 1 && fileDetect.tracks[t].tx != Int32(chunk.transaction)) {
+        if fileDetect.tracks[t].flowID != flowID || (fileDetect.tracks[t].state == 1 && fileDetect.tracks[t].tx != chunk.sequence) {
             // A reused flow slot, or a body that never ended: start over.
             if fileDetect.tracks[t].state == 1 { fileDetect.stats.abandoned &+= 1 }
             fileDetect.release(t)
@@ -157,7 +178,7 @@ extension Engine {
             // An empty body is no file.
             if chunk.data.isEmpty { return }
             fileDetect.tracks[t].state = 1
-            fileDetect.tracks[t].tx = Int32(chunk.transaction)
+            fileDetect.tracks[t].tx = chunk.sequence
             fileDetect.tracks[t].size = 0
             fileDetect.tracks[t].openInspected = false
             fileDetect.stats.files &+= 1
@@ -186,16 +207,15 @@ extension Engine {
                 fileDetect.release(t)
             }
             fileDetect.tracks[t].state = 0
-            fileDetect.tracks[t].tx = -1
         }
     }
 
-    /// The ended file of track `t` and transaction `k` waiting in the queue, or -1.
-    func fileDetectEnded(_ t: Int, _ k: Int) -> Int {
+    /// The ended file of track `t` and transaction sequence `seq` waiting in the queue, or -1.
+    func fileDetectEnded(_ t: Int, _ seq: UInt32) -> Int {
         var e = 0
         while e < fileDetect.ended.count {
             let x = fileDetect.ended[e]
-            if Int(x.track) == t && Int(x.tx) == k && x.flowID == detectCursor.flow.id { return e }
+            if Int(x.track) == t && x.tx == seq && x.flowID == detectCursor.flow.id { return e }
             e &+= 1
         }
         return -1
@@ -225,7 +245,8 @@ extension Engine {
         return u.isEmpty ? nil : u
     }
 
-    /// With a body inspection of transaction `k` (detectHTTPInspect): the file's open phase,
+    /// With a body inspection of transaction `tx` (parser position `k`, detectHTTPInspect;
+    /// the file is matched by `tx.sequence`): the file's open phase,
     /// once per file, lending its name. Returns the phase bits to add.
     func fileDetectOpen(_ buffers: inout InspectionBuffers, _ i: Int, _ k: Int, _ tx: HTTPTransaction,
                         _ direction: Direction, file: FileFacts) -> UInt8 {
@@ -233,13 +254,13 @@ extension Engine {
         let t = Int(detectCursor.ref.index) &* 2 &+ direction.index
         guard t >= 0 && t < fileDetect.tracks.count else { return 0 }
         var size: Int64
-        if fileDetect.tracks[t].state == 1 && fileDetect.tracks[t].tx == Int32(k) {
+        if fileDetect.tracks[t].state == 1 && fileDetect.tracks[t].tx == tx.sequence {
             guard !fileDetect.tracks[t].openInspected else { return 0 }
             fileDetect.tracks[t].openInspected = true
             size = fileDetect.tracks[t].size
         } else {
             // Ended in this feed before its first inspection (a small body).
-            let e = fileDetectEnded(t, k)
+            let e = fileDetectEnded(t, tx.sequence)
             guard e >= 0, !fileDetect.ended[e].openInspected else { return 0 }
             fileDetect.ended[e].openInspected = true
             size = fileDetect.ended[e].size
@@ -256,7 +277,7 @@ extension Engine {
     func fileDetectClose(_ d: DetectEngine, _ i: Int, _ k: Int, _ tx: HTTPTransaction, _ direction: Direction) {
         guard fileDetect.active, !fileDetect.ended.isEmpty, detectCursor.slot >= 0 else { return }
         let t = Int(detectCursor.ref.index) &* 2 &+ direction.index
-        let e = fileDetectEnded(t, k)
+        let e = fileDetectEnded(t, tx.sequence)
         guard e >= 0 else { return }
         let x = fileDetect.ended[e]
         var mask: UInt8 = 0
@@ -312,60 +333,59 @@ extension Engine {
 // MARK: HTTP/2
 
 /// HTTP/2 files: one per stream side with body bytes, named by the request's `:path` (query
-/// cut), as Suricata's HTTP/2 files. Streams of a connection interleave, so a side is found by
-/// (flow, stream slot, side) in a small fixed table (`EngineFileDetectStage.h2`, 64 per
-/// worker): a linear search, only while file rules are loaded. Its bodies reach the IPS body
-/// inspection only up to the inspect limit, so the size and digests are taken here from every
-/// decoded DATA chunk the parser delivers (up to its 1 MiB bound).
+/// cut), as Suricata's HTTP/2 files. Streams of a connection interleave, so each (parser slot,
+/// stream slot, side) has its own entry in `EngineFileDetectStage.h2` (sized at load from
+/// `maxHTTP2States` x `http2.maxStreams` x 2, indexed directly, the flow id as check): every
+/// stream a parser can hold is followed, whatever other connections do. Its bodies reach the
+/// IPS body inspection only up to the inspect limit, so the size and digests are taken here
+/// from every decoded DATA chunk the parser delivers (up to its 1 MiB bound).
 struct EngineFileDetectH2 {
     var flowID: UInt64 = 0
-    var stream: Int32 = -1
     var response = false
     /// 0 free, 1 open, 2 ended (waiting for its close inspection after the feed).
     var state: UInt8 = 0
     var openInspected = false
     var truncated = false
-    var digest: Int16 = -1
+    var digest: Int32 = -1
     var size: Int64 = 0
-    /// Packet time of its last chunk: an entry whose flow vanished without a close is reused
-    /// once it is older than `EngineFileDetectStage.h2Stale` seconds.
-    var touched: Int64 = 0
-}
-
-extension EngineFileDetectStage {
-    static let h2Capacity = 64
-    static let h2Stale: Int64 = 60
 }
 
 extension Engine {
-    func fileDetectH2Find(_ stream: Int, _ response: Bool) -> Int {
-        let id = detectCursor.flow.id
-        var e = 0
-        while e < fileDetect.h2.count {
-            let x = fileDetect.h2[e]
-            if x.state != 0 && x.flowID == id && Int(x.stream) == stream && x.response == response { return e }
-            e &+= 1
-        }
-        return -1
+    /// The entry of parser slot `i`, stream slot `stream`, side `response`; -1: out of range.
+    @inline(__always)
+    func fileDetectH2Index(_ i: Int, _ stream: Int, _ response: Bool) -> Int {
+        guard stream >= 0 && stream < fileDetect.h2Streams else { return -1 }
+        let e = (i &* fileDetect.h2Streams &+ stream) &* 2 &+ (response ? 1 : 0)
+        return e >= 0 && e < fileDetect.h2.count ? e : -1
     }
 
-    /// One decoded DATA chunk of an HTTP/2 stream side (inside the parser's feed).
-    func fileDetectHTTP2Body(_ body: HTTP2BodyChunk) {
+    /// The entry in use by this flow for the stream side, or -1.
+    func fileDetectH2Find(_ i: Int, _ stream: Int, _ response: Bool) -> Int {
+        let e = fileDetectH2Index(i, stream, response)
+        guard e >= 0, fileDetect.h2[e].state != 0, fileDetect.h2[e].flowID == detectCursor.flow.id else { return -1 }
+        return e
+    }
+
+    /// One decoded DATA chunk of an HTTP/2 stream side of parser slot `i` (inside the
+    /// parser's feed).
+    func fileDetectHTTP2Body(_ i: Int, _ body: HTTP2BodyChunk) {
         guard fileDetect.active, detectCursor.slot >= 0 else { return }
-        var e = fileDetectH2Find(body.stream, body.response)
-        if e >= 0 && fileDetect.h2[e].state == 1 && body.offset == 0 && !body.data.isEmpty && fileDetect.h2[e].size > 0 {
+        let e = fileDetectH2Index(i, body.stream, body.response)
+        guard e >= 0 else { fileDetect.stats.h2TracksExhausted &+= 1; return }
+        if fileDetect.h2[e].state != 0 && fileDetect.h2[e].flowID != detectCursor.flow.id {
+            // Left by an earlier flow of this parser slot that ended without its close.
+            fileDetectH2Free(e)
+        }
+        if fileDetect.h2[e].state == 1 && body.offset == 0 && !body.data.isEmpty && fileDetect.h2[e].size > 0 {
             // The stream slot carries a new stream: the old side never ended.
             fileDetect.stats.abandoned &+= 1
             fileDetectH2Free(e)
-            e = -1
         }
-        if e < 0 {
+        if fileDetect.h2[e].state == 0 {
             if body.data.isEmpty { return }
-            e = fileDetectH2Slot()
-            guard e >= 0 else { fileDetect.stats.h2TracksExhausted &+= 1; return }
             // Opened past the body's first byte (the tables were reset by a definitions update):
             // size and digests are partial, so the file counts as truncated.
-            fileDetect.h2[e] = EngineFileDetectH2(flowID: detectCursor.flow.id, stream: Int32(body.stream), response: body.response,
+            fileDetect.h2[e] = EngineFileDetectH2(flowID: detectCursor.flow.id, response: body.response,
                                                   state: 1, truncated: body.offset > 0)
             fileDetect.stats.files &+= 1
             if !fileDetect.kinds.isEmpty && fileDetect.closeRules {
@@ -378,7 +398,6 @@ extension Engine {
             }
         }
         guard fileDetect.h2[e].state == 1 else { return }
-        fileDetect.h2[e].touched = detectCursor.time
         fileDetect.h2[e].size &+= Int64(body.data.count)
         let g = Int(fileDetect.h2[e].digest)
         if g >= 0 { fileDetect.pool[g].update(body.data) }
@@ -387,19 +406,6 @@ extension Engine {
             fileDetect.h2[e].state = 2
             if body.truncated { fileDetect.h2[e].truncated = true }
         }
-    }
-
-    /// A free entry, else one whose flow went quiet long ago (its close never came); -1: none.
-    func fileDetectH2Slot() -> Int {
-        var stale = -1
-        var e = 0
-        while e < fileDetect.h2.count {
-            if fileDetect.h2[e].state == 0 { return e }
-            if stale < 0 && detectCursor.time &- fileDetect.h2[e].touched > EngineFileDetectStage.h2Stale { stale = e }
-            e &+= 1
-        }
-        if stale >= 0 { fileDetectH2Free(stale) }
-        return stale
     }
 
     func fileDetectH2Free(_ e: Int) {
@@ -420,7 +426,7 @@ extension Engine {
     /// With a body inspection of stream `s` (detectHTTP2Body): the open phase, once per file.
     func fileDetectHTTP2Open(_ b: inout InspectionBuffers, _ i: Int, _ s: Int, _ response: Bool, file: FileFacts) -> UInt8 {
         guard fileDetect.active, fileDetect.openRules, detectCursor.slot >= 0 else { return 0 }
-        let e = fileDetectH2Find(s, response)
+        let e = fileDetectH2Find(i, s, response)
         guard e >= 0, !fileDetect.h2[e].openInspected else { return 0 }
         fileDetect.h2[e].openInspected = true
         if let n = fileDetectH2Name(i, s) { b[.fileName] = n }
@@ -430,12 +436,15 @@ extension Engine {
     }
 
     /// After a feed of HTTP/2 parser `i` (and at the flow's end, `flowEnd`: open sides are cut
-    /// there, the parser delivers no end): the stream sides that ended are judged.
+    /// there, the parser delivers no end): the stream sides that ended are judged. Only the
+    /// parser's own entries are visited.
     func fileDetectHTTP2Close(_ i: Int, flowEnd: Bool = false) {
-        guard fileDetect.active, let d = detect, detectCursor.slot >= 0 else { return }
+        guard fileDetect.active, let d = detect, detectCursor.slot >= 0, i >= 0 else { return }
         let id = detectCursor.flow.id
-        var e = 0
-        while e < fileDetect.h2.count {
+        let first = i &* fileDetect.h2Streams &* 2
+        let end = Swift.min(fileDetect.h2.count, first &+ fileDetect.h2Streams &* 2)
+        var e = first
+        while e < end {
             defer { e &+= 1 }
             guard fileDetect.h2[e].flowID == id, fileDetect.h2[e].state != 0 else { continue }
             if flowEnd && fileDetect.h2[e].state == 1 {
@@ -446,7 +455,7 @@ extension Engine {
             }
             guard fileDetect.h2[e].state == 2 else { continue }
             let x = fileDetect.h2[e]
-            let s = Int(x.stream)
+            let s = (e &- first) >> 1
             if s < http2.items[i].streams.count && http2.items[i].streams[s].isActive {
                 var mask: UInt8 = 0
                 if fileDetect.closeRules { mask |= 1 << DetectDefinitions.fileClosePhase }

@@ -37,7 +37,7 @@ extension Engine {
             http2.items[i].feed(data, direction: chunk.direction, gap: chunk.gapBefore) { body in
                 if let d = self.detect {
                     self.fileDetectSync(d)
-                    self.fileDetectHTTP2Body(body)
+                    self.fileDetectHTTP2Body(i, body)
                     self.collectHTTP2Body(body)
                 }
                 if avOn { self.avHTTP2Body(k, i, body) }

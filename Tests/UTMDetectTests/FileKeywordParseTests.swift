@@ -61,7 +61,7 @@ import UTMCore
     }
 
     @Test func hashListsLoadRelativeToTheRuleFile() throws {
-        let lists = ["/etc/rules/bad.md5": "\(Self.md5b)  b.exe\n# note\n\n  \(Self.md5a.uppercased())\r\n\(Self.md5b)\n",
+        let lists = ["/etc/rules/bad.md5": "\(Self.md5b)  b.exe\n# note\n\n\(Self.md5a.uppercased())\r\n\(Self.md5b)\n",
                      "/lists/ok.md5": "\(Self.md5a)\n"]
         let s = try Self.rule("filemd5:bad.md5;", lists: lists)
         guard case .fileHash(let l)? = s.headerMatches.first else { Issue.record("no list"); return }
@@ -80,9 +80,9 @@ import UTMCore
 
     @Test func badHashListsFailTheRuleWithFileAndLine() {
         let lists = ["/etc/rules/short.md5": "\(Self.md5a)\n0123\n",
-                     "/etc/rules/glued.md5": "\(Self.md5a)zz\n",
+                     "/etc/rules/glued.md5": "\(Self.md5a)\n0123456789abcdef0123456789abcdeZ\n",
                      "/etc/rules/wrong.sha1": "\(Self.md5a)\n"]
-        for (kw, file, line) in [("filemd5", "short.md5", 2), ("filemd5", "glued.md5", 1), ("filesha1", "wrong.sha1", 1)] {
+        for (kw, file, line) in [("filemd5", "short.md5", 2), ("filemd5", "glued.md5", 2), ("filesha1", "wrong.sha1", 1)] {
             do {
                 _ = try Self.rule("\(kw):\(file);", lists: lists)
                 Issue.record("\(file) loaded")
@@ -128,4 +128,98 @@ import UTMCore
             #expect(throws: BundleError.self) { try DefinitionsBundle.decode(Array(bytes.prefix(n)), file: "t") }
         }
     }
+
+    /// Suricata's loader (`LoadHashTable`'s caller): a line starting with a space or a tab is
+    /// skipped, and a line is cut after the digest's hex digits whatever follows, so
+    /// `<md5>,trojan` and `<md5>zz` load (they failed the rule before).
+    @Test func hashListLinesAsSuricataReadsThem() throws {
+        let ff = String(repeating: "f", count: 32)
+        let text = "\(Self.md5a),trojan\n  \(ff)\n\t\(ff)\n \n\(Self.md5b)zz\r\n"
+        let l = try FileHashList.parse(Array(text.utf8), kind: .md5, negated: false, path: "p")
+        #expect(l.count == 2)
+        let skipped = [UInt8](repeating: 0xff, count: 16)
+        #expect(!skipped.withUnsafeBytes { l.matches($0) }, "indented lines are skipped")
+        let sha1 = String(repeating: "ab", count: 20)
+        #expect(try FileHashList.parse(Array("\(sha1);name\n".utf8), kind: .sha1, negated: false, path: "p").count == 1)
+        let sha256 = String(repeating: "cd", count: 32)
+        #expect(try FileHashList.parse(Array("\(sha256)\textra".utf8), kind: .sha256, negated: false, path: "p").count == 1)
+        // Still errors: too short (a SHA-1 in an MD5... the other way), not hex.
+        #expect(throws: RuleError.self) { try FileHashList.parse(Array("\(Self.md5a)\n".utf8), kind: .sha1, negated: false, path: "p") }
+        #expect(throws: RuleError.self) { try FileHashList.parse(Array("x\(Self.md5a)\n".utf8), kind: .md5, negated: false, path: "p") }
+    }
+
+    static func listRules(_ count: Int, entries: Int) -> RuleSet {
+        var list = ""
+        for i in 0 ..< entries { list += String(repeating: "0", count: 56) + String(String(i, radix: 16).leftPadded(8)) + "\n" }
+        var text = ""
+        for i in 0 ..< count {
+            let neg = i % 2 == 1 ? "!" : ""
+            text += "alert http any any -> any any (msg:\"h\"; filesha256:\(neg)big.lst; sid:\(i + 1);)\n"
+        }
+        var p = RuleParser()
+        let bytes = Array(list.utf8)
+        p.fileReader = { _ in bytes }
+        p.load(text: text, file: "/rules/a.rules")
+        return p.finish()
+    }
+
+    /// One 10,000-entry SHA-256 list named by 20 rules: written once in the bundle (it was
+    /// written 20 times, 6.4 MB), decoded into one digest array every rule shares.
+    @Test func hashListIsWrittenOnceAndShared() throws {
+        let set = Self.listRules(20, entries: 10_000)
+        #expect(set.signatures.count == 20)
+        let encoded = SignatureCodec.encode(set.signatures, flowbitNames: set.flowbitNames)
+        #expect(encoded.count < 10_000 * 32 + 4_000, "\(encoded.count) bytes")
+        let back = try encoded.withByteView { try SignatureCodec.decode($0) }
+        var bases: Set<UInt> = []
+        var negated = 0
+        for s in back.signatures {
+            guard case .fileHash(let l)? = s.headerMatches.first else { Issue.record("no list"); continue }
+            #expect(l.count == 10_000 && l.path == "/rules/big.lst")
+            if l.negated { negated += 1 }
+            l.digests.withUnsafeBufferPointer { bases.insert(UInt(bitPattern: $0.baseAddress)) }
+        }
+        #expect(bases.count == 1, "one shared digest array")
+        #expect(negated == 10, "negation is per rule")
+        #expect(back.signatures.map(\.headerMatches) == set.signatures.map(\.headerMatches))
+        #expect(SignatureCodec.encode(back.signatures, flowbitNames: back.flowbitNames) == encoded)
+    }
+
+    /// The codec alone (no checksum in the way): a reference to a list not yet written, and
+    /// tampered or truncated list bytes, are clear errors, never a trap.
+    @Test func tamperedHashListSectionIsAnError() throws {
+        let set = Self.listRules(2, entries: 3)
+        let s2 = set.signatures[1]
+        guard case .fileHash(let l)? = s2.headerMatches.first else { Issue.record("no list"); return }
+        var w = SignatureCodec.Writer()
+        w.fixed32(SignatureCodec.formatVersion)
+        w.u32(0)
+        w.u32(1)
+        w.hashLists["\(l.kind.rawValue):\(l.path)"] = (0, l.digests)
+        SignatureCodec.encode(s2, &w)
+        do {
+            _ = try w.out.withByteView { try SignatureCodec.decode($0) }
+            Issue.record("a dangling list reference decoded")
+        } catch let e as SignatureCodec.Bad {
+            #expect(e.reason.contains("referred to before it is defined"), "\(e.reason)")
+        } catch {
+            Issue.record("\(error)")
+        }
+        let encoded = SignatureCodec.encode(set.signatures, flowbitNames: set.flowbitNames)
+        _ = try encoded.withByteView { try SignatureCodec.decode($0) }
+        var failures = 0
+        for i in 4 ..< encoded.count {
+            for v: UInt8 in [0, 0xff, 221, 222, 223] {
+                var t = encoded
+                t[i] = v
+                do { _ = try t.withByteView { try SignatureCodec.decode($0) } } catch { failures += 1 }
+            }
+            do { _ = try Array(encoded.prefix(i)).withByteView { try SignatureCodec.decode($0) } } catch { failures += 1 }
+        }
+        #expect(failures > encoded.count - 4)
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(_ n: Int) -> String { String(repeating: "0", count: Swift.max(0, n - count)) + self }
 }

@@ -17,6 +17,11 @@ enum SignatureCodec {
         /// Datasets already written, by identity, with their number: a set's contents are written
         /// once, where a rule first names it (tag 200), and later rules refer to it (tag 201).
         var datasets: [ObjectIdentifier: Int] = [:]
+        /// Hash lists already written, by kind and path, with their number and digests: a list
+        /// is written once, where a rule first names it (tag 222), and later rules naming the
+        /// same list refer to it (tag 223), as datasets are (a 10,000-entry SHA-256 list named
+        /// by 20 rules was written 20 times).
+        var hashLists: [String: (number: Int, digests: [UInt8])] = [:]
         mutating func u8(_ v: UInt8) { out.append(v) }
         mutating func bool(_ v: Bool) { out.append(v ? 1 : 0) }
         mutating func fixed32(_ v: UInt32) { for i in 0 ..< 4 { out.append(UInt8(truncatingIfNeeded: v >> (8 * UInt32(i)))) } }
@@ -155,9 +160,23 @@ enum SignatureCodec {
         case .tlsCertValidity(let v): w.u8(27); w.u8(v.field.rawValue); w.u8(v.mode.rawValue); w.int(Int(v.a)); w.int(Int(v.b))
         case .appLayerProtocol(let m): w.u8(12); w.u32(m.mask); w.bool(m.negated); w.bool(m.unknown); w.u8(m.mode)
         case .hostBit(let op): w.u8(25); w.u8(op.kind.rawValue); w.u8(op.track.rawValue); w.u16(op.name); w.int(op.expire)
-        // Session 9 (filekw), tags 220+: filesize, and a hash list with its digests inline.
+        // Session 9 (filekw), tags 220+: filesize, and a hash list: its digests written once
+        // per list (222, numbered in order), a reference to it for later rules (223). Tag 221
+        // (digests inline) is still read; it is written only for a list whose path and kind
+        // were seen with other digests (not expected: the parser caches lists by path).
         case .fileSize(let m): w.u8(220); w.intMatch(m)
-        case .fileHash(let l): w.u8(221); w.u8(l.kind.rawValue); w.bool(l.negated); w.string(l.path); w.bytes(l.digests)
+        case .fileHash(let l):
+            let key = "\(l.kind.rawValue):\(l.path)"
+            if let known = w.hashLists[key] {
+                if known.digests == l.digests {
+                    w.u8(223); w.u32(UInt32(known.number)); w.bool(l.negated)
+                } else {
+                    w.u8(221); w.u8(l.kind.rawValue); w.bool(l.negated); w.string(l.path); w.bytes(l.digests)
+                }
+            } else {
+                w.hashLists[key] = (w.hashLists.count, l.digests)
+                w.u8(222); w.u8(l.kind.rawValue); w.bool(l.negated); w.string(l.path); w.bytes(l.digests)
+            }
         // Session 9 (modernkw2) header tags from 240.
         case .dnsRRType(let m): w.u8(241); w.intMatch(m)
         case .dnsRcode(let m): w.u8(242); w.intMatch(m)
@@ -346,6 +365,9 @@ enum SignatureCodec {
         var datasets: [Dataset] = []
         /// Room the decoded sets rules change reserve (`Dataset.room`), against the total limit.
         var datasetRoom = 0
+        /// Hash lists decoded so far, by number (tag 223 refers to one): every rule naming a
+        /// list shares its one digest array.
+        var hashLists: [FileHashList] = []
 
         init(view: ByteView) { self.view = view }
 
@@ -624,7 +646,8 @@ enum SignatureCodec {
     }
 
     static func header(_ r: inout Reader, flowbits: Int) throws(Bad) -> HeaderMatch {
-        switch try r.u8() {
+        let tag = try r.u8()
+        switch tag {
         case 0: return .tcpFlags(required: try r.u8(), mode: try r.u8(), ignore: try r.u8())
         case 1: return .icmpType(try r.intMatch())
         case 2: return .icmpCode(try r.intMatch())
@@ -675,12 +698,20 @@ enum SignatureCodec {
             return .appLayerProtocol(AppProtoMatch(mask: try r.u32(), negated: try r.bool(), unknown: try r.bool(),
                                                    mode: try r.u8()))
         case 220: return .fileSize(try r.intMatch())
-        case 221:
+        case 221, 222:
             guard let kind = FileHashKind(rawValue: try r.u8()) else { throw Bad(reason: "bad file hash kind") }
             let negated = try r.bool(), path = try r.string(), digests = try r.bytes()
             // A tampered list (unsorted, a partial digest) would make lookups wrong: refused.
             guard FileHashList.isSortedUnique(digests, length: kind.length) else { throw Bad(reason: "bad file hash list") }
-            return .fileHash(FileHashList(kind: kind, sortedDigests: digests, negated: negated, path: path))
+            let list = FileHashList(kind: kind, sortedDigests: digests, negated: negated, path: path)
+            if tag == 222 { r.hashLists.append(list) }
+            return .fileHash(list)
+        case 223:
+            let n = Int(try r.u32())
+            guard n < r.hashLists.count else { throw Bad(reason: "file hash list \(n) referred to before it is defined") }
+            let negated = try r.bool()
+            let l = r.hashLists[n]
+            return .fileHash(FileHashList(kind: l.kind, sortedDigests: l.digests, negated: negated, path: l.path))
         default: throw Bad(reason: "bad header keyword tag")
         }
     }

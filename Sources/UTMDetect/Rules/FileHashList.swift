@@ -47,9 +47,12 @@ public struct FileHashList: Sendable, Equatable {
         self.path = path
     }
 
-    /// Parses list text. A line that does not start with a digest of the right length (hex,
-    /// followed by the end of the line or a blank) is an error `path:line: reason`, as a bad
-    /// rule is: a list that silently lost entries would let those files through.
+    /// Parses list text as Suricata's hash list loader (`LoadHashTable`'s caller) does: a line
+    /// that is empty or starts with `#`, a space or a tab is skipped; any other line is cut
+    /// after the digest's 32/40/64 characters whatever follows (`<md5>,trojan` or
+    /// `<md5>  name` load), and those characters must be hex. A line shorter than that or not
+    /// hex is an error `path:line: reason`, as a bad rule is: a list that silently lost
+    /// entries would let those files through.
     public static func parse(_ text: [UInt8], kind: FileHashKind, negated: Bool, path: String) throws(RuleError) -> FileHashList {
         let n = kind.length
         var entries: [[UInt8]] = []
@@ -59,12 +62,11 @@ public struct FileHashList: Sendable, Equatable {
             line += 1
             var end = i
             while end < text.count && text[end] != 0x0A { end += 1 }
-            var s = i
-            while s < end && (text[s] == 0x20 || text[s] == 0x09) { s += 1 }
+            let s = i
             var e = end
             if e > s && text[e - 1] == 0x0D { e -= 1 }
             i = end + 1
-            if s >= e || text[s] == 0x23 { continue }
+            if s >= e || text[s] == 0x23 || text[s] == 0x20 || text[s] == 0x09 { continue }
             var digest = [UInt8](repeating: 0, count: n)
             var k = 0
             var ok = e - s >= 2 * n
@@ -75,10 +77,6 @@ public struct FileHashList: Sendable, Equatable {
                     ok = false
                 }
                 k += 1
-            }
-            if ok && e - s > 2 * n {
-                let next = text[s + 2 * n]
-                ok = next == 0x20 || next == 0x09
             }
             guard ok else {
                 throw .invalid("\(path):\(line): not a \(2 * n)-digit hex \(kind == .md5 ? "MD5" : kind == .sha1 ? "SHA-1" : "SHA-256") at the start of the line")
