@@ -545,21 +545,18 @@ public final class DetectEngine {
             f.isStream = true
             var buffers = InspectionBuffers()
             buffers[.payload] = chunk
-            // The window and the kept bytes alone, when there are kept bytes; built only then
-            // (each table is 80 views: zeroing two per chunk cost more than the chunk's checks).
-            var windowBuffers: InspectionBuffers?
-            var tailBuffers: InspectionBuffers?
+            // The window and the kept bytes alone, when there are kept bytes.
+            var windowBuffers = InspectionBuffers()
+            var tailBuffers = InspectionBuffers()
+            var haveWindow = false
             if tl > 0 && chunk.count <= config.maxWindow && tailSlot[si] >= 0,
                let tail = tails.view(Int(tailSlot[si]) &* config.tailBytes, tl) {
                 window.write(tail, at: 0)
                 window.write(chunk, at: tl)
                 if let w = window.view(0, tl &+ chunk.count), let t = window.view(0, tl) {
-                    var wb = InspectionBuffers()
-                    wb[.payload] = w
-                    windowBuffers = wb
-                    var tb = InspectionBuffers()
-                    tb[.payload] = t
-                    tailBuffers = tb
+                    windowBuffers[.payload] = w
+                    tailBuffers[.payload] = t
+                    haveWindow = true
                 }
             }
             // Stream offsets of the new bytes and of the window; past `unknownBase` when a gap
@@ -570,7 +567,7 @@ public final class DetectEngine {
             } else {
                 chunkBase = afterGap[si] ? DetectEngine.unknownBase : chunkStart
             }
-            passedNow = runStream(f, buffers, windowBuffers, tailBuffers,
+            passedNow = runStream(f, buffers, haveWindow ? windowBuffers : nil, tailBuffers,
                                   chunkBase: chunkBase, windowBase: Swift.max(0, chunkBase &- tl),
                                   slot: slot, si: si, time: time, onMatch)
         }
@@ -582,7 +579,7 @@ public final class DetectEngine {
     /// A candidate whose prefilter pattern was seen in this chunk and did not match joins
     /// the direction's pending list; one that matched leaves it.
     func runStream(_ facts: PacketFacts, _ buffers: InspectionBuffers, _ windowBuffers: InspectionBuffers?,
-                   _ tailBuffers: InspectionBuffers?, chunkBase: Int, windowBase: Int,
+                   _ tailBuffers: InspectionBuffers, chunkBase: Int, windowBase: Int,
                    slot: Int, si: Int, time: Int64, _ onMatch: (Int, Bool) -> Void) -> Bool {
         stats.candidates &+= UInt64(candidates.count)
         if candidates.count > 1 { sortCandidates() }
@@ -615,7 +612,7 @@ public final class DetectEngine {
             } else {
                 stats.streamPositionSkips &+= 1
             }
-            if case .noMatch = r, let wb = windowBuffers, let tb = tailBuffers, windowBase < limit {
+            if case .noMatch = r, let wb = windowBuffers, windowBase < limit {
                 stats.verifications &+= 1
                 verifier.streamBase = anchor ? windowBase : 0
                 verifier.derived.begin()
@@ -629,7 +626,7 @@ public final class DetectEngine {
                     // Already inspected if the kept bytes alone match (flowbits untouched).
                     verifier.derived.begin()
                     var old = bits[slot]
-                    let repeated = verifier.verify(signature: box, packet: facts, buffers: tb, flowbits: &old)
+                    let repeated = verifier.verify(signature: box, packet: facts, buffers: tailBuffers, flowbits: &old)
                     if case .match = repeated {
                         stats.windowRepeats &+= 1
                     } else {
