@@ -138,7 +138,7 @@ extension Engine {
     func beginRuleScope(_ d: DetectEngine, _ f: PacketFacts) {
         let flow = detectCursor.flow
         d.headerRulesDone = (f.direction == .toClient ? flow.packets.1 : flow.packets.0) > 1
-        d.beginHeaderScope(slot: detectCursor.slot, direction: f.direction)
+        if d.anyHeaderRecheck { d.beginHeaderScope(slot: detectCursor.slot, direction: f.direction) }
         detectCursor.inPacketRules = true
         // A SYN's data held for the receiver's answer (IDS) is inspected as the stream if taken;
         // a retransmission of SYN data delivered before the handshake (inline) was never

@@ -162,6 +162,10 @@ public final class DetectEngine {
     var addedByUpdate: [Bool]
     /// This packet's direction was open at the update (`beginHeaderScope`).
     public internal(set) var headerRecheckNow = false
+    /// Some flow direction may wait for `headerRecheck`: set by `takeFlows` when the update
+    /// added header-only rules, for these definitions' life. The engine calls
+    /// `beginHeaderScope` only then: other packets pay one load, not a call.
+    public internal(set) var anyHeaderRecheck = false
     let tails: ByteSlab
     var freeTails: [Int32]
     let window: ByteSlab

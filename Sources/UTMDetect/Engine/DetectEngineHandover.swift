@@ -85,6 +85,7 @@ extension DetectEngine {
             if !kept[n] && isHeaderOnly(n) { addedHeaderOnly = true }
         }
         if addedHeaderOnly {
+            anyHeaderRecheck = true
             for slot in 0 ..< flowIDs.count where flowIDs[slot] != 0 {
                 headerRecheck[slot &* 2] = true
                 headerRecheck[slot &* 2 &+ 1] = true
