@@ -76,17 +76,17 @@ import UTMCore
         #expect(uncommented.report.warnings.contains { $0.contains("sid 1001") && $0.contains("modify.conf:1") }, "\(uncommented.report.warnings)")
     }
 
-    /// A checker that does not load (unsupported keyword) does not bring back the setter the
+    /// A checker that does not load (unsupported keyword: `filestore`) does not bring back the setter the
     /// user disabled; a checker that loads does.
     @Test func onlyLoadedCheckersDriveResolution() throws {
         let skipped = """
             alert tcp any any -> any any (msg:"setter"; content:"login"; flowbits:set,v; sid:9101; rev:1;)
-            alert tcp any any -> any any (msg:"skipped checker"; file.name; content:"x"; flowbits:isset,v; sid:9102; rev:1;)
+            alert tcp any any -> any any (msg:"skipped checker"; filestore; content:"x"; flowbits:isset,v; sid:9102; rev:1;)
             """
         let a = try load([(.disable, "9101\n")], skipped)
         #expect(a.signatures.isEmpty)
         #expect(a.report.filtered.flowbitEnabled == 0 && a.report.skipped.count == 1)
-        let loading = skipped.replacingOccurrences(of: "file.name; ", with: "")
+        let loading = skipped.replacingOccurrences(of: "filestore; ", with: "")
         let b = try load([(.disable, "9101\n")], loading)
         #expect(bySid(b)[9101]?.noalert == true && b.report.filtered.flowbitEnabled == 1)
     }
@@ -95,7 +95,7 @@ import UTMCore
     @Test func flowbitEnabledCountsOnlyLoadedSetters() throws {
         let r = """
             alert tcp any any -> any any (msg:"checker"; content:"a"; flowbits:isset,p; sid:9201; rev:1;)
-            # alert tcp any any -> any any (msg:"unloadable setter"; file.name; content:"b"; flowbits:set,p; flowbits:isset,q; sid:9202; rev:1;)
+            # alert tcp any any -> any any (msg:"unloadable setter"; filestore; content:"b"; flowbits:set,p; flowbits:isset,q; sid:9202; rev:1;)
             # alert tcp any any -> any any (msg:"setter of q"; content:"c"; flowbits:set,q; sid:9203; rev:1;)
             """
         let set = try load([(.disable, "1\n")], r)
