@@ -102,6 +102,11 @@ public final class Engine {
         didSet { detect?.reserveBodyPieces(transactions: config.http.maxPendingTransactions) }
     }
     var detectCursor = DetectCursor()
+    /// Anomalies raised while this packet went through the TCP state machine/reassembler and
+    /// the app-layer parsers (reset per packet in `process`): packet rules with `stream-event:`
+    /// or `app-layer-event:` read them (EngineAnomalies.swift).
+    var packetStreamEvents = StreamEvents()
+    var packetAppEvents = AppLayerEvents()
     /// Time of the newest packet seen, for ending flows at shutdown.
     public private(set) var now: Timestamp = .zero
     /// The last packet's flow and whether that packet started it: the daemon keys its own
@@ -203,6 +208,8 @@ public final class Engine {
                         sourceMAC: MACAddress = .none) -> PacketDecision {
         decision = PacketDecision()
         lastFlowIsNew = false
+        packetStreamEvents = StreamEvents()
+        packetAppEvents = AppLayerEvents()
         stats.packets &+= 1
         stats.bytes &+= UInt64(wireLength)
         if now < timestamp { now = timestamp }

@@ -124,6 +124,8 @@ public struct PacketFacts: Sendable {
     /// Certificates in the server's Certificate message (TLS 1.2 and earlier: TLS 1.3 sends
     /// it encrypted), -1 when none was seen, for `tls.cert_chain_len`.
     public var tlsCertCount: Int = -1
+    /// Anomalies this packet raised (decoder, stream, app layer), for the event keywords.
+    public var anomalies = PacketAnomalies()
     /// The server leaf certificate's notBefore / notAfter in Unix seconds, 0 when unknown,
     /// for `tls_cert_notbefore` & co.
     public var tlsCertNotBefore: Int64 = 0

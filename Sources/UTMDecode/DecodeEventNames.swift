@@ -1,0 +1,16 @@
+import UTMCore
+
+/// Name lookup for `decode-event:` rules (Suricata's decoder-events.rules). The names live in
+/// `DecodeEvents.name(ofBit:)` (Packet.swift) so the stats counters, EVE and rules read one table.
+extension DecodeEvents {
+    /// The bit a Suricata decoder event name stands for; nil when this decoder never raises it
+    /// (the rule is then skipped with that reason, never loaded to sit silent).
+    public static func bit(named name: Substring) -> Int? {
+        for bit in 0..<64 {
+            guard let known = DecodeEvents.name(ofBit: bit) else { continue }
+            if EventName.matches(known, name) { return bit }
+        }
+        return nil
+    }
+
+}
