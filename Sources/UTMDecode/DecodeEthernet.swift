@@ -76,9 +76,11 @@ func followPPPoE(_ frame: ByteView, _ offset: Int, _ packet: inout DecodedPacket
         packet.events.insert(.pppoeTooShort)
         return LinkResult(.invalid, 0)
     }
-    // A session header with another version/type or a nonzero code is not followed (as before);
-    // Suricata has no event for it (its `pppoe.wrong_code` is for discovery frames).
-    guard verType == 0x11, code == 0 else { return LinkResult(.invalid, 0) }
+    // A session header with another version/type or a nonzero code is not followed.
+    guard verType == 0x11, code == 0 else {
+        packet.events.insert(.linkInvalid)
+        return LinkResult(.invalid, 0)
+    }
     switch proto {
     case 0x0021: return LinkResult(.ipv4, offset &+ 8)
     case 0x0057: return LinkResult(.ipv6, offset &+ 8)

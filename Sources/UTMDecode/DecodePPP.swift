@@ -21,6 +21,7 @@ extension Decoder {
             // type of what follows. Not nested: PPI inside PPI is not followed.
             guard let length = frame.u16le(2), let inner = frame.u32le(4), length >= 8,
                   let rest = frame.suffix(from: Int(length)) else {
+                        packet.events.insert(.linkInvalid)
                         return LinkResult(.invalid, 0)
             }
             var link: LinkResult
@@ -49,6 +50,7 @@ func decodePPP(_ frame: ByteView, _ packet: inout DecodedPacket) -> LinkResult {
     var offset = 0
     if frame.u8(0) == 0xFF && frame.u8(1) == 0x03 { offset = 2 }
     guard let proto = frame.u16(offset) else {
+        packet.events.insert(.linkInvalid)
         return LinkResult(.invalid, 0)
     }
     switch proto {
@@ -61,6 +63,7 @@ func decodePPP(_ frame: ByteView, _ packet: inout DecodedPacket) -> LinkResult {
 /// Cisco HDLC: address, control, then an EtherType (IP, IPv6, MPLS, or SLARP keepalives).
 func decodeCiscoHDLC(_ frame: ByteView, _ packet: inout DecodedPacket) -> LinkResult {
     guard let type = frame.u16(2) else {
+        packet.events.insert(.linkInvalid)
         return LinkResult(.invalid, 0)
     }
     return followEtherType(type, frame, 4, &packet)

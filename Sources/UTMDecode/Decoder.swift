@@ -154,9 +154,11 @@ public struct Decoder {
     mutating func decodeNetwork(_ frame: ByteView, _ link: LinkResult, _ timestamp: Timestamp,
                                 _ packet: inout DecodedPacket) -> DecodeResult {
         var kind = link.kind
-        // Every link decoder checks its own header, so an offset past the frame is not expected;
-        // if one slips through, the frame is invalid without a (misleading) event.
-        guard let l3 = frame.suffix(from: link.offset) else { return .invalid }
+        // Every link decoder checks its own header, so an offset past the frame is not expected.
+        guard let l3 = frame.suffix(from: link.offset) else {
+            packet.events.insert(.linkInvalid)
+            return .invalid
+        }
         if kind == .byVersion {
             guard let first = l3.u8(0) else {
                 packet.events.insert(.ipv4TooShort)

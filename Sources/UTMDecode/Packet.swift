@@ -146,9 +146,15 @@ public struct DecodeEvents: OptionSet, Sendable {
     // number indexes `DecoderCounters.events` and rule masks, so bits never move.
 
     // Link layer
-    /// A raw link-type number the decoder does not know (capture files can carry anything).
-    /// Mimamori's own event: Suricata refuses such a capture instead.
-    public static let unknownLinkType = DecodeEvents(rawValue: 1 << 0)
+    /// A link layer the decoder cannot read: a raw link-type number it does not know (capture
+    /// files can carry anything), a capture-only link header (BSD loopback, PPP, Cisco HDLC,
+    /// PPI) cut short, or a PPPoE session header with another version/type or a nonzero code.
+    /// Mimamori's own event: Suricata has one name per link type for these (`ltnull.*`,
+    /// `ppp.*`, `chdlc.*`, `pppoe.wrong_code`), which do not fit in 64 bits; one bit keeps
+    /// every undecodable frame explained.
+    public static let linkInvalid = DecodeEvents(rawValue: 1 << 0)
+    /// The former name of `linkInvalid`, whose first cause it was.
+    public static let unknownLinkType = linkInvalid
     /// Ethernet frame shorter than its 14-byte header.
     public static let ethernetTooShort = DecodeEvents(rawValue: 1 << 1)
     /// More VLAN tags than the decoder follows (`Decoder.maxVLANTags`).
@@ -311,7 +317,7 @@ public struct DecodeEvents: OptionSet, Sendable {
     /// Read by rules, the counters and EVE alike.
     public static func name(ofBit bit: Int) -> StaticString? {
         switch bit {
-        case 0: return "decoder.unknown_linktype"
+        case 0: return "decoder.link_invalid"
         case 1: return "ethernet.pkt_too_small"
         case 2: return "vlan.too_many_layers"
         case 3: return "pppoe.pkt_too_small"
