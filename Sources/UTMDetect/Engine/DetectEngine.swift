@@ -466,6 +466,7 @@ public final class DetectEngine {
         }
         let dc = DirectionClass.of(facts.direction)
         addGroup(defs.alwaysPacket[pc.rawValue &* DirectionClass.count &+ dc.rawValue], facts)
+        if !facts.anomalies.isEmpty { addGroup(defs.eventPacket[pc.rawValue &* DirectionClass.count &+ dc.rawValue], facts) }
         if !tcp { addGroup(defs.alwaysStream[dc.rawValue], facts) }
         guard !candidates.isEmpty else { return false }
         var buffers = InspectionBuffers()
@@ -474,6 +475,22 @@ public final class DetectEngine {
         var f = facts
         f.isStream = false
         return run(f, buffers, slot: slot, time: time, passOnFlow: tcp, onMatch)
+    }
+
+    /// A packet that raised anomalies but reaches no flow (it failed to decode, or is a
+    /// fragment held for reassembly): only the event rules (`decode-event` on `pkthdr`/`ip`
+    /// rules) meet it; other rules never see a packet the decoder could not read whole.
+    @discardableResult
+    public func inspectEvents(_ facts: PacketFacts, time: Int64, _ onMatch: (Int, Bool) -> Void) -> Bool {
+        guard !facts.anomalies.isEmpty, defs.hasEventRules else { return false }
+        beginCandidates()
+        let pc = ProtoClass.of(facts.ipProto)
+        let dc = DirectionClass.of(facts.direction)
+        addGroup(defs.eventPacket[pc.rawValue &* DirectionClass.count &+ dc.rawValue], facts)
+        guard !candidates.isEmpty else { return false }
+        var f = facts
+        f.isStream = false
+        return run(f, InspectionBuffers(), slot: -1, time: time, passOnFlow: false, onMatch)
     }
 
     /// An in-order chunk of one TCP stream direction. The prefilter keeps its state across
