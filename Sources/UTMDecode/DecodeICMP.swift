@@ -44,7 +44,7 @@ func icmpv4Events(_ type: UInt8, _ code: UInt8, _ quoted: Int) -> DecodeEvents {
     if code > maxCode { return .icmpv4UnknownCode }
     // Suricata looks at the quote only when there is one (source quench: even an empty one).
     if quotes && (quoted > 0 || type == 4) && quoted < 20 { return .icmpv4QuotedIPv4Truncated }
-    return []
+    return .none
 }
 
 /// Suricata's ICMPv6 checks (RFC 4443 and the IANA registry): codes per known type, room for
@@ -67,9 +67,9 @@ func icmpv6Events(_ type: UInt8, _ code: UInt8, _ quoted: Int) -> DecodeEvents {
     case 155: bad = false            // RPL control: many codes
     case 161: bad = code > 4
     case 0, 127, 202...255: return .icmpv6UnknownType
-    default: return []               // unassigned or experimental
+    default: return .none               // unassigned or experimental
     }
     if bad { return .icmpv6UnknownCode }
     if type <= 4 && quoted < 40 { return .icmpv6QuotedIPv6Truncated }
-    return []
+    return .none
 }

@@ -149,5 +149,5 @@ func checkIPv4Option(_ kind: UInt8, _ length: Int, _ ip: ByteView, _ at: Int) ->
     case 25: if length < 8 { return .ipv4OptionInvalid }
     default: break
     }
-    return []
+    return .none
 }

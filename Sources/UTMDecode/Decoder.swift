@@ -258,8 +258,8 @@ public struct Decoder {
         guard let datagram = outcome.datagram else {
             // Accepted but completion failed (the rebuilt datagram was too large): the event
             // is on the packet.
-            return packet.events.isDisjoint(with: [.fragmentTooLarge, .ipv6FragmentTooLarge])
-                ? .fragmentHeld : .invalid
+            let tooLarge = DecodeEvents.fragmentTooLarge.rawValue | DecodeEvents.ipv6FragmentTooLarge.rawValue
+            return packet.events.rawValue & tooLarge == 0 ? .fragmentHeld : .invalid
         }
         counters.reassembled &+= 1
         let result = fragment.isV6

@@ -309,6 +309,9 @@ public struct DecodeEvents: OptionSet, Sendable {
     /// Linux cooked capture (v1 or v2) shorter than its header.
     public static let sllTooShort = DecodeEvents(rawValue: 1 << 63)
 
+    /// No event. A literal `[]` builds an array first in debug builds (an allocation per call).
+    public static let none = DecodeEvents(rawValue: 0)
+
     /// Number of defined event bits; counters are kept for bits below this.
     public static let definedBits = 64
 
