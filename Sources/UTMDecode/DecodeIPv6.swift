@@ -85,9 +85,7 @@ extension Decoder {
                 packet.events.insert(.ipv6ExtHeaderTruncated)
                 return .invalid
             }
-            if next != 135 && next != 139 && next != 140 {
-                checkIPv6ExtHeader(next, ip, offset, length, &seen, &packet)
-            }
+            checkIPv6ExtHeader(next, ip, offset, length, &seen, &packet)
             if next == 44 {
                 guard let field = ip.u16(offset &+ 2), let id = ip.u32(offset &+ 4) else {
                     packet.events.insert(.ipv6ExtHeaderTruncated)
