@@ -262,6 +262,8 @@ public final class Engine {
         switch packet.ipProto {
         case IPProto.tcp:
             processTCP(tracked.ref, tracked.direction)
+            // The state machine's events (from `track`) and reassembly's, for event rules.
+            packetStreamEvents.formUnion(flows.packetStreamEvents.union(reassembler.packetEvents))
             forwardedOverlapConflict()
         case IPProto.udp: processUDP(tracked.ref, tracked.direction)
         default: break
