@@ -2,6 +2,7 @@ import Testing
 import AllocationCounter
 import UTMCore
 import UTMFlow
+import UTMDetect
 @testable import UTMEngine
 
 /// Stream events (README "Stream events, session 10") are raised on the packet path: a packet
@@ -57,6 +58,27 @@ import UTMFlow
         for (i, e) in Self.raised.enumerated() {
             #expect(Self.count(engine, e) - before[i] == UInt64(rounds * 4), "\(e)")
         }
+    }
+
+    /// With `stream-event:` rules loaded: the event rules run on those packets and alert,
+    /// still without allocating.
+    @Test func streamEventRulesDoNotAllocate() {
+        guard allocationCounterWorks() else { return }
+        var parser = RuleParser()
+        parser.load(text: """
+            alert tcp any any -> any any (msg:"retransmission"; stream-event:pkt_retransmission; sid:1;)
+            alert tcp any any -> any any (msg:"overlap"; stream-event:reassembly_overlap_different_data; sid:2;)
+            alert tcp any any -> any any (msg:"window"; flow:to_server; stream-event:est_packet_out_of_window; sid:3;)
+            alert tcp any any -> any any (msg:"stream"; flow:established; content:"HTTP/1.1"; sid:4;)
+            """, file: "se.rules")
+        let engine = Engine()
+        engine.loadDetection(DetectDefinitions(ruleSet: parser.finish()))
+        var alertsBefore = engine.stats.alerts
+        let rounds = 10
+        let n = steadyStateAllocations(engine, Self.round(), rounds: rounds) { alertsBefore = engine.stats.alerts }
+        print("Engine allocations with stream-event rules: \(n); alerts \(engine.stats.alerts - alertsBefore)")
+        #expect(n == 0, "stream-event rules allocated \(n) times")
+        #expect(engine.stats.alerts - alertsBefore >= UInt64(rounds * 4 * 3))
     }
 
     /// The counters reach the stats event as Suricata's `stream.<event>`.
