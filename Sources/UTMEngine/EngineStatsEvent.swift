@@ -25,6 +25,15 @@ extension Engine {
         eve.json.key("reassembled"); eve.json.uint(d.reassembled)
         eve.json.key("invalid"); eve.json.uint(d.invalid)
         eve.json.key("not_ip"); eve.json.uint(d.notIP)
+        // Decoder events (decode-event: rules), packets per event: Suricata's
+        // `decoder.event.<name>` counters, the name kept whole as the key (README "Decoder
+        // events, session 10").
+        eve.json.key("event"); eve.json.beginObject()
+        for bit in 0..<DecodeEvents.definedBits {
+            guard let name = DecodeEvents.name(ofBit: bit) else { continue }
+            eve.json.key(name); eve.json.uint(d.events[bit])
+        }
+        eve.json.endObject()
         eve.json.endObject()
         eve.json.key("flow"); eve.json.beginObject()
         eve.json.key("total"); eve.json.uint(f.created)

@@ -77,4 +77,24 @@ import UTMDetect
         let n = try S6.alerts(rules, frames)
         #expect(n.isEmpty, "\(n)")
     }
+
+    /// The stats event counts packets per decoder event under `decoder.event`, by Suricata's name.
+    @Test func countersInStatsEvent() {
+        let engine = Engine(config: EngineConfig())
+        let frames = [S6.ipv4(proto: 17, options: [0x44, 0x01, 0, 0], Self.udp),
+                      S6.ipv4(proto: 17, options: [0x44, 0x01, 0, 0], Self.udp),
+                      T.ip(v6: false, proto: 17, toServer: true, Self.udp)]
+        for (i, frame) in frames.enumerated() {
+            _ = frame.withByteView { v in
+                engine.process(frame: v, linkType: .ethernet, timestamp: Timestamp(seconds: 1_700_000_000, micros: Int32(i)), wireLength: v.count)
+            }
+        }
+        engine.eve.reset()
+        engine.eve.setEnabled(.stats, true)
+        engine.writeStats()
+        let text = String(decoding: engine.eve.buffer, as: UTF8.self)
+        #expect(text.contains(#""ipv4.opt_invalid_len":2"#), "\(text)")
+        #expect(text.contains(#""ipv4.trunc_pkt":0"#), "\(text)")
+        #expect(text.contains(#""event":{"decoder.link_invalid":0,"#), "\(text)")
+    }
 }
