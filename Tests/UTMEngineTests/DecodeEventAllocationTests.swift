@@ -34,9 +34,7 @@ import UTMDetect
         ]
     }
 
-    /// The events the frames raise, one rule each. (With a rule for every one of the 64 events,
-    /// `DetectEngine.sortCandidates` allocates when a packet meets that many candidates: the
-    /// detect engine's matter, reported, not the decoder's.)
+    /// The events the frames raise, one rule each (`everyEventRuleLoaded` loads all 64).
     static let names = ["ipv4.opt_invalid_len", "ipv4.opt_duplicate", "ipv4.opt_malformed", "tcp.invalid_optlen",
                         "icmpv4.unknown_code", "ipv6.rh_type_0", "ipv6.zero_len_padn", "icmpv6.unknown_code",
                         "ipv4.frag_overlap"]
@@ -61,5 +59,32 @@ import UTMDetect
         // Every round: the two option packets (three events), the undecodable TCP, ICMPv4 code,
         // routing type 0 and empty PadN (one packet), ICMPv6 code, two overlap alerts.
         #expect(engine.stats.alerts - alertsBefore == 10 * 10)
+    }
+
+    /// A rule for every decoder event: a packet then meets more than 32 candidates, which the
+    /// detect engine orders with a heap sort whose step was a nested function (debug builds
+    /// gave it a heap context: it allocated on every such packet).
+    @Test func everyEventRuleLoaded() {
+        guard allocationCounterWorks() else { return }
+        var rules = ""
+        for bit in 0..<64 {
+            guard let name = DecodeEvents.name(ofBit: bit) else { continue }
+            rules += "alert pkthdr any any -> any any (msg:\"\(name)\"; decode-event:\(name); sid:\(200 + bit);)\n"
+            // Sixty more on the same events: a packet with one event meets over 32 rules.
+            rules += "alert pkthdr any any -> any any (msg:\"\(name) too\"; decode-event:\(name); sid:\(300 + bit);)\n"
+        }
+        for i in 0..<40 {
+            rules += "alert pkthdr any any -> any any (msg:\"opt \(i)\"; decode-event:ipv4.opt_invalid_len; sid:\(400 + i);)\n"
+        }
+        var parser = RuleParser()
+        parser.load(text: rules, file: "decode-events.rules")
+        let set = parser.finish()
+        #expect(set.report.skipped.isEmpty && set.report.errors.isEmpty)
+        let engine = Engine()
+        engine.loadDetection(DetectDefinitions(ruleSet: set))
+        var alertsBefore = engine.stats.alerts
+        let n = steadyStateAllocations(engine, T.round() + Self.eventFrames(), rounds: 10) { alertsBefore = engine.stats.alerts }
+        #expect(n == 0, "\(n) allocations with over 32 candidates per event packet")
+        #expect(engine.stats.alerts - alertsBefore >= 10 * 50)
     }
 }
