@@ -24,13 +24,11 @@ struct EngineFileDetectStage {
     /// Per flow-table slot and direction (index `slot * 2 + direction.index`).
     struct Track {
         var flowID: UInt64 = 0
-        var size: Int64 = 0
+        var file = FileDigestTrack()
         /// `HTTPTransaction.sequence` of the open file (valid while `state == 1`): not the
         /// parser's position (`ready(k)`), which shifts when an earlier finished transaction is
         /// removed at the end of a packet (pipelining).
         var tx: UInt32 = 0
-        /// Digest context from `pool`, -1: none (no hash rule, or the pool was empty).
-        var digest: Int32 = -1
         /// 0 idle, 1 open (an ended file moves to `ended` and the track is idle again).
         var state: UInt8 = 0
         /// The open phase (name rules) ran for this file.
@@ -106,11 +104,46 @@ struct EngineFileDetectStage {
     var active: Bool { !tracks.isEmpty }
 
     mutating func release(_ t: Int) {
-        let g = tracks[t].digest
+        let g = tracks[t].file.digest
         if g >= 0 {
             free.append(g)
-            tracks[t].digest = -1
+            tracks[t].file.digest = -1
         }
+    }
+
+    /// A file's first bytes (HTTP/1 track or HTTP/2 entry): counts the file and, when hash
+    /// rules are loaded, takes a digest context from the pool and begins it (none left:
+    /// counted, the file's hash rules cannot match). Returns the record the caller keeps.
+    mutating func openFile() -> FileDigestTrack {
+        stats.files &+= 1
+        var file = FileDigestTrack()
+        if !kinds.isEmpty && closeRules {
+            if let g = free.popLast() {
+                file.digest = g
+                pool[Int(g)].begin(kinds)
+            } else {
+                stats.digestPoolExhausted &+= 1
+            }
+        }
+        return file
+    }
+
+    /// Bytes of the open file `file`: counted, fed to its digest, and the digest finished into
+    /// `results` with the file's last bytes (`last`). The caller copies the record out of its
+    /// table and back: `file` cannot be an element of this stage's own tables while `self` is
+    /// being mutated (overlapping access).
+    mutating func addToFile(_ file: inout FileDigestTrack, _ data: ByteView, last: Bool) {
+        file.size &+= Int64(data.count)
+        let g = Int(file.digest)
+        if g >= 0 { pool[g].update(data) }
+        if last { finishFile(file) }
+    }
+
+    /// The file ended (its last bytes, or cut at the flow's end): its digests go to `results`,
+    /// where the close inspection reads them; the context stays the file's until released.
+    mutating func finishFile(_ file: FileDigestTrack) {
+        let g = Int(file.digest)
+        if g >= 0 { results[g] = pool[g].finish() }
     }
 
     mutating func releaseEnded(_ e: Int) {
@@ -118,6 +151,15 @@ struct EngineFileDetectStage {
         if g >= 0 { free.append(g) }
         ended.remove(at: e)
     }
+}
+
+/// What an HTTP/1 track and an HTTP/2 entry share about their open file: the bytes counted so
+/// far and the digest context. One record so the begin / add / finish steps are written once
+/// (`EngineFileDetectStage.openFile`, `addToFile`, `finishFile`) for both protocols.
+struct FileDigestTrack {
+    var size: Int64 = 0
+    /// Digest context from the stage's `pool`, -1: none (no hash rule, or the pool was empty).
+    var digest: Int32 = -1
 }
 
 /// File tracking counters, in the stats event's `detect` object.
@@ -179,29 +221,19 @@ extension Engine {
             if chunk.data.isEmpty { return }
             fileDetect.tracks[t].state = 1
             fileDetect.tracks[t].tx = chunk.sequence
-            fileDetect.tracks[t].size = 0
             fileDetect.tracks[t].openInspected = false
-            fileDetect.stats.files &+= 1
-            if !fileDetect.kinds.isEmpty && fileDetect.closeRules {
-                if let g = fileDetect.free.popLast() {
-                    fileDetect.tracks[t].digest = g
-                    fileDetect.pool[Int(g)].begin(fileDetect.kinds)
-                } else {
-                    fileDetect.stats.digestPoolExhausted &+= 1
-                }
-            }
+            fileDetect.tracks[t].file = fileDetect.openFile()
         }
         guard fileDetect.tracks[t].state == 1 else { return }
-        fileDetect.tracks[t].size &+= Int64(chunk.data.count)
-        let g = Int(fileDetect.tracks[t].digest)
-        if g >= 0 { fileDetect.pool[g].update(chunk.data) }
+        var file = fileDetect.tracks[t].file
+        fileDetect.addToFile(&file, chunk.data, last: chunk.isLast)
+        fileDetect.tracks[t].file = file
         if chunk.isLast {
-            if g >= 0 { fileDetect.results[g] = fileDetect.pool[g].finish() }
             let tr = fileDetect.tracks[t]
             if fileDetect.ended.count < EngineFileDetectStage.endedCapacity {
-                fileDetect.ended.append(EngineFileDetectStage.Ended(track: Int32(t), tx: tr.tx, flowID: flowID, size: tr.size,
-                                                                    digest: tr.digest, openInspected: tr.openInspected))
-                fileDetect.tracks[t].digest = -1
+                fileDetect.ended.append(EngineFileDetectStage.Ended(track: Int32(t), tx: tr.tx, flowID: flowID, size: tr.file.size,
+                                                                    digest: tr.file.digest, openInspected: tr.openInspected))
+                fileDetect.tracks[t].file.digest = -1
             } else {
                 fileDetect.stats.endedOverflow &+= 1
                 fileDetect.release(t)
@@ -257,7 +289,7 @@ extension Engine {
         if fileDetect.tracks[t].state == 1 && fileDetect.tracks[t].tx == tx.sequence {
             guard !fileDetect.tracks[t].openInspected else { return 0 }
             fileDetect.tracks[t].openInspected = true
-            size = fileDetect.tracks[t].size
+            size = fileDetect.tracks[t].file.size
         } else {
             // Ended in this feed before its first inspection (a small body).
             let e = fileDetectEnded(t, tx.sequence)
@@ -346,8 +378,7 @@ struct EngineFileDetectH2 {
     var state: UInt8 = 0
     var openInspected = false
     var truncated = false
-    var digest: Int32 = -1
-    var size: Int64 = 0
+    var file = FileDigestTrack()
 }
 
 extension Engine {
@@ -376,7 +407,7 @@ extension Engine {
             // Left by an earlier flow of this parser slot that ended without its close.
             fileDetectH2Free(e)
         }
-        if fileDetect.h2[e].state == 1 && body.offset == 0 && !body.data.isEmpty && fileDetect.h2[e].size > 0 {
+        if fileDetect.h2[e].state == 1 && body.offset == 0 && !body.data.isEmpty && fileDetect.h2[e].file.size > 0 {
             // The stream slot carries a new stream: the old side never ended.
             fileDetect.stats.abandoned &+= 1
             fileDetectH2Free(e)
@@ -387,29 +418,20 @@ extension Engine {
             // size and digests are partial, so the file counts as truncated.
             fileDetect.h2[e] = EngineFileDetectH2(flowID: detectCursor.flow.id, response: body.response,
                                                   state: 1, truncated: body.offset > 0)
-            fileDetect.stats.files &+= 1
-            if !fileDetect.kinds.isEmpty && fileDetect.closeRules {
-                if let g = fileDetect.free.popLast() {
-                    fileDetect.h2[e].digest = g
-                    fileDetect.pool[Int(g)].begin(fileDetect.kinds)
-                } else {
-                    fileDetect.stats.digestPoolExhausted &+= 1
-                }
-            }
+            fileDetect.h2[e].file = fileDetect.openFile()
         }
         guard fileDetect.h2[e].state == 1 else { return }
-        fileDetect.h2[e].size &+= Int64(body.data.count)
-        let g = Int(fileDetect.h2[e].digest)
-        if g >= 0 { fileDetect.pool[g].update(body.data) }
+        var file = fileDetect.h2[e].file
+        fileDetect.addToFile(&file, body.data, last: body.isLast)
+        fileDetect.h2[e].file = file
         if body.isLast {
-            if g >= 0 { fileDetect.results[g] = fileDetect.pool[g].finish() }
             fileDetect.h2[e].state = 2
             if body.truncated { fileDetect.h2[e].truncated = true }
         }
     }
 
     func fileDetectH2Free(_ e: Int) {
-        let g = fileDetect.h2[e].digest
+        let g = fileDetect.h2[e].file.digest
         if g >= 0 { fileDetect.free.append(g) }
         fileDetect.h2[e] = EngineFileDetectH2()
     }
@@ -431,7 +453,7 @@ extension Engine {
         fileDetect.h2[e].openInspected = true
         if let n = fileDetectH2Name(i, s) { b[.fileName] = n }
         file.state = .open
-        file.size = fileDetect.h2[e].size
+        file.size = fileDetect.h2[e].file.size
         return 1 << DetectDefinitions.fileOpenPhase
     }
 
@@ -448,8 +470,7 @@ extension Engine {
             defer { e &+= 1 }
             guard fileDetect.h2[e].flowID == id, fileDetect.h2[e].state != 0 else { continue }
             if flowEnd && fileDetect.h2[e].state == 1 {
-                let g = Int(fileDetect.h2[e].digest)
-                if g >= 0 { fileDetect.results[g] = fileDetect.pool[g].finish() }
+                fileDetect.finishFile(fileDetect.h2[e].file)
                 fileDetect.h2[e].state = 2
                 fileDetect.h2[e].truncated = true
             }
@@ -466,9 +487,9 @@ extension Engine {
                     fillStreamHTTP2(&b, i, s, response: x.response)
                     if let n = fileDetectH2Name(i, s) { b[.fileName] = n }
                     let file = d.fileFacts
-                    file.size = x.size
+                    file.size = x.file.size
                     file.state = x.truncated ? .truncated : .closed
-                    if x.digest >= 0 { file.digests = fileDetect.results[Int(x.digest)] } else { file.digests.kinds = [] }
+                    if x.file.digest >= 0 { file.digests = fileDetect.results[Int(x.file.digest)] } else { file.digests.kinds = [] }
                     let direction: Direction = x.response ? .toClient : .toServer
                     let f = detectFacts(direction, app: .http2, stream: false)
                     d.beginTransaction()
