@@ -152,6 +152,7 @@ extension Engine {
         guard let d = detect, detectCursor.slot >= 0 else { return }
         var f = detectCursor.facts
         f.appProto = packetRuleAppProto(ref)
+        f.anomalies = packetAnomalies()
         beginRuleScope(d, f)
         // Encrypted TLS records: no payload inspection (Suricata's no-payload-inspection flag
         // for encrypted flows); header, flags and dsize rules still see the packet.
@@ -178,6 +179,11 @@ extension Engine {
         }
         f.appProto = app
         f.isStream = stream
+        // Stream and app-layer rules with an event keyword test the packet's events too (as
+        // Suricata's match list is checked for every inspection of the packet): the decoder's
+        // are final, the stream's and parsers' are those raised so far. At a flow's end the
+        // packet being processed is another flow's: none of its events.
+        f.anomalies = detectCursor.atFlowEnd ? PacketAnomalies() : packetAnomalies()
         return f
     }
 
