@@ -42,8 +42,7 @@ struct EngineFileDetectStage {
         /// `HTTPTransaction.sequence` of the file's transaction.
         var tx: UInt32
         var flowID: UInt64
-        var size: Int64
-        var digest: Int32
+        var file: FileDigestTrack
         var openInspected: Bool
     }
 
@@ -147,7 +146,7 @@ struct EngineFileDetectStage {
     }
 
     mutating func releaseEnded(_ e: Int) {
-        let g = ended[e].digest
+        let g = ended[e].file.digest
         if g >= 0 { free.append(g) }
         ended.remove(at: e)
     }
@@ -231,8 +230,8 @@ extension Engine {
         if chunk.isLast {
             let tr = fileDetect.tracks[t]
             if fileDetect.ended.count < EngineFileDetectStage.endedCapacity {
-                fileDetect.ended.append(EngineFileDetectStage.Ended(track: Int32(t), tx: tr.tx, flowID: flowID, size: tr.file.size,
-                                                                    digest: tr.file.digest, openInspected: tr.openInspected))
+                fileDetect.ended.append(EngineFileDetectStage.Ended(track: Int32(t), tx: tr.tx, flowID: flowID, file: tr.file,
+                                                                    openInspected: tr.openInspected))
                 fileDetect.tracks[t].file.digest = -1
             } else {
                 fileDetect.stats.endedOverflow &+= 1
@@ -295,7 +294,7 @@ extension Engine {
             let e = fileDetectEnded(t, tx.sequence)
             guard e >= 0, !fileDetect.ended[e].openInspected else { return 0 }
             fileDetect.ended[e].openInspected = true
-            size = fileDetect.ended[e].size
+            size = fileDetect.ended[e].file.size
         }
         if let n = fileDetectName(i, tx, direction) { buffers[.fileName] = n }
         // Name rules are judged here; size and hash wait for the close phase.
@@ -312,21 +311,17 @@ extension Engine {
         let e = fileDetectEnded(t, tx.sequence)
         guard e >= 0 else { return }
         let x = fileDetect.ended[e]
-        var mask: UInt8 = 0
-        if fileDetect.closeRules { mask |= 1 << DetectDefinitions.fileClosePhase }
-        if fileDetect.openRules && !x.openInspected { mask |= 1 << DetectDefinitions.fileOpenPhase }
+        let mask = fileDetectCloseMask(openInspected: x.openInspected)
         if mask != 0 {
             fileDetect.stats.closeInspections &+= 1
             var buffers = InspectionBuffers()
             fillHTTP(&buffers, i, tx, response: direction == .toClient)
             if let n = fileDetectName(i, tx, direction) { buffers[.fileName] = n }
             let file = d.fileFacts
-            file.size = x.size
             // Fewer bytes than the parser delivered: the file was picked up mid-body (a
             // definitions update reset the tables), so its size and digests are partial.
             let delivered = direction == .toServer ? tx.requestBodyDelivered : tx.responseBodyDelivered
-            file.state = fileDetectTruncated(tx, direction) || x.size != delivered ? .truncated : .closed
-            if x.digest >= 0 { file.digests = fileDetect.results[Int(x.digest)] } else { file.digests.kinds = [] }
+            fileDetectCloseFacts(file, x.file, truncated: fileDetectTruncated(tx, direction) || x.file.size != delivered)
             let f = detectFacts(direction, app: .http, stream: false)
             d.beginTransaction()
             detectCursor.httpParser = i
@@ -338,6 +333,24 @@ extension Engine {
             file.clear()
         }
         fileDetect.releaseEnded(e)
+    }
+
+    /// The phases an ended file's close inspection runs (HTTP/1 and HTTP/2 alike): the close
+    /// phase (size and hash rules), and the open phase (name rules) when no body inspection
+    /// ran it; 0 when neither kind of rule is loaded.
+    func fileDetectCloseMask(openInspected: Bool) -> UInt8 {
+        var mask: UInt8 = 0
+        if fileDetect.closeRules { mask |= 1 << DetectDefinitions.fileClosePhase }
+        if fileDetect.openRules && !openInspected { mask |= 1 << DetectDefinitions.fileOpenPhase }
+        return mask
+    }
+
+    /// An ended file's facts for its close inspection (HTTP/1 and HTTP/2 alike): its size,
+    /// whether it is whole, and the digests its context finished (none without a context).
+    func fileDetectCloseFacts(_ file: FileFacts, _ track: FileDigestTrack, truncated: Bool) {
+        file.size = track.size
+        file.state = truncated ? .truncated : .closed
+        if track.digest >= 0 { file.digests = fileDetect.results[Int(track.digest)] } else { file.digests.kinds = [] }
     }
 
     /// After a feed's inspections: ended files no transaction claimed (their transaction was
@@ -478,18 +491,14 @@ extension Engine {
             let x = fileDetect.h2[e]
             let s = (e &- first) >> 1
             if s < http2.items[i].streams.count && http2.items[i].streams[s].isActive {
-                var mask: UInt8 = 0
-                if fileDetect.closeRules { mask |= 1 << DetectDefinitions.fileClosePhase }
-                if fileDetect.openRules && !x.openInspected { mask |= 1 << DetectDefinitions.fileOpenPhase }
+                let mask = fileDetectCloseMask(openInspected: x.openInspected)
                 if mask != 0 {
                     fileDetect.stats.closeInspections &+= 1
                     var b = InspectionBuffers()
                     fillStreamHTTP2(&b, i, s, response: x.response)
                     if let n = fileDetectH2Name(i, s) { b[.fileName] = n }
                     let file = d.fileFacts
-                    file.size = x.file.size
-                    file.state = x.truncated ? .truncated : .closed
-                    if x.file.digest >= 0 { file.digests = fileDetect.results[Int(x.file.digest)] } else { file.digests.kinds = [] }
+                    fileDetectCloseFacts(file, x.file, truncated: x.truncated)
                     let direction: Direction = x.response ? .toClient : .toServer
                     let f = detectFacts(direction, app: .http2, stream: false)
                     d.beginTransaction()
