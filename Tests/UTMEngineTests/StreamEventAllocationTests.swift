@@ -89,11 +89,11 @@ import UTMDetect
         engine.finish()
         let text = String(decoding: engine.eve.buffer, as: UTF8.self)
         #expect(text.contains(#""stream":{"#) && !text.contains(#""3whs_synack_in_wrong_direction":0"#), "only events that happened")
-        #expect(text.contains(#""pkt_broken_ack":1,"#))
-        #expect(text.contains(#""pkt_retransmission":1,"#))
-        #expect(text.contains(#""reassembly_overlap_different_data":1,"#))
-        #expect(text.contains(#""est_packet_out_of_window":1,"#))
-        #expect(text.contains(#""reassembly_depth_reached":0}"#))
+        #expect(text.contains(#""pkt_broken_ack":1"#))
+        #expect(text.contains(#""pkt_retransmission":1"#))
+        #expect(text.contains(#""reassembly_overlap_different_data":1"#))
+        #expect(text.contains(#""est_packet_out_of_window":1"#))
+        #expect(!text.contains(#""reassembly_depth_reached""#))
     }
 
     static func count(_ engine: Engine, _ e: StreamEvents) -> UInt64 {
