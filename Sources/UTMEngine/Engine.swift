@@ -216,7 +216,7 @@ public final class Engine {
         stats.bytes &+= UInt64(wireLength)
         if now < timestamp { now = timestamp }
         guard decoder.decode(frame, rawLinkType: rawLinkType, timestamp: timestamp, into: &packet) == .decoded else {
-            if packet.arpOpcode != 0 && detect != nil { detectARP() }
+            if packet.arpOpcode != 0 && detect != nil { detectARP() } else if detect != nil { detectUndecoded() }
             return decision
         }
         if !packet.srcMAC.isPresent { packet.srcMAC = sourceMAC }

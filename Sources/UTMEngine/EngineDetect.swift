@@ -152,6 +152,7 @@ extension Engine {
         guard let d = detect, detectCursor.slot >= 0 else { return }
         var f = detectCursor.facts
         f.appProto = packetRuleAppProto(ref)
+        f.anomalies = packetAnomalies()
         beginRuleScope(d, f)
         // Encrypted TLS records: no payload inspection (Suricata's no-payload-inspection flag
         // for encrypted flows); header, flags and dsize rules still see the packet.

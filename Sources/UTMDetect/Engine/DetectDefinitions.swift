@@ -246,6 +246,14 @@ public final class DetectDefinitions: @unchecked Sendable {
     /// Packet point: per `ProtoClass` × `DirectionClass`; stream: per `DirectionClass`; app
     /// points: per phase (1...4) × `DirectionClass`.
     let alwaysPacket: [PortGroup]
+    /// Packet-point signatures without a prefilter that need an anomaly event (decode-event,
+    /// stream-event, app-layer-event; session 10), grouped like `alwaysPacket`: met only by
+    /// packets that raised an event, so Suricata's several hundred event rules cost clean
+    /// traffic nothing.
+    let eventPacket: [PortGroup]
+    /// Whether any signature needs an anomaly event (the engine then inspects packets that
+    /// fail to decode, and held fragments, for them).
+    public let hasEventRules: Bool
     let alwaysStream: [PortGroup]
     let alwaysHTTP: [PortGroup]
     let alwaysTLS: [PortGroup]
@@ -357,6 +365,8 @@ public final class DetectDefinitions: @unchecked Sendable {
         var prefLen: [Int32] = []
         let dirs = DirectionClass.count
         var aPacket = [PortGroup.Builder](repeating: .init(), count: ProtoClass.allCases.count * dirs)
+        var ePacket = aPacket
+        var eventRules = false
         var aStream = [PortGroup.Builder](repeating: .init(), count: dirs)
         // Phases 0...6: HTTP's file phases 5 and 6 (session 9) are the highest.
         var aHTTP = [PortGroup.Builder](repeating: .init(), count: 7 * dirs)
@@ -422,11 +432,17 @@ public final class DetectDefinitions: @unchecked Sendable {
                 continue
             }
             let idx = Int32(i)
+            let needsEvent = DetectDefinitions.needsAnomaly(s)
+            if needsEvent { eventRules = true }
             for d in DirectionClass.allCases where d.admits(s.flow) {
                 switch pt {
                 case .packet:
                     for c in ProtoClass.allCases where DetectDefinitions.admits(s, c) {
-                        aPacket[c.rawValue * dirs + d.rawValue].add(idx, s)
+                        if needsEvent {
+                            ePacket[c.rawValue * dirs + d.rawValue].add(idx, s)
+                        } else {
+                            aPacket[c.rawValue * dirs + d.rawValue].add(idx, s)
+                        }
                     }
                 case .stream: aStream[d.rawValue].add(idx, s)
                 case .http: aHTTP[Int(phase) * dirs + d.rawValue].add(idx, s)
@@ -446,6 +462,8 @@ public final class DetectDefinitions: @unchecked Sendable {
         bodyPhaseSets = bodyPhase.map { $0.count > 0 ? $0.compile() : nil }
         prefilterLength = prefLen
         alwaysPacket = aPacket.map { $0.build() }
+        eventPacket = ePacket.map { $0.build() }
+        hasEventRules = eventRules
         alwaysStream = aStream.map { $0.build() }
         alwaysHTTP = aHTTP.map { $0.build() }
         alwaysTLS = aTLS.map { $0.build() }
@@ -612,6 +630,11 @@ public final class DetectDefinitions: @unchecked Sendable {
         if s.proto.app == .dns && hasDNSOpcode(s) { return .dns }
         if s.proto.app == .tls && hasCertChainLen(s) { return .tls }
         return .packet
+    }
+
+    /// Whether `s` has an event keyword (it can match only on a packet that raised an event).
+    static func needsAnomaly(_ s: Signature) -> Bool {
+        s.headerMatches.contains { if case .anomaly = $0 { return true } else { return false } }
     }
 
     static func hasDNSOpcode(_ s: Signature) -> Bool {

@@ -466,6 +466,7 @@ public final class DetectEngine {
         }
         let dc = DirectionClass.of(facts.direction)
         addGroup(defs.alwaysPacket[pc.rawValue &* DirectionClass.count &+ dc.rawValue], facts)
+        if !facts.anomalies.isEmpty { addGroup(defs.eventPacket[pc.rawValue &* DirectionClass.count &+ dc.rawValue], facts) }
         if !tcp { addGroup(defs.alwaysStream[dc.rawValue], facts) }
         guard !candidates.isEmpty else { return false }
         var buffers = InspectionBuffers()
@@ -474,6 +475,22 @@ public final class DetectEngine {
         var f = facts
         f.isStream = false
         return run(f, buffers, slot: slot, time: time, passOnFlow: tcp, onMatch)
+    }
+
+    /// A packet that raised anomalies but reaches no flow (it failed to decode, or is a
+    /// fragment held for reassembly): only the event rules (`decode-event` on `pkthdr`/`ip`
+    /// rules) meet it; other rules never see a packet the decoder could not read whole.
+    @discardableResult
+    public func inspectEvents(_ facts: PacketFacts, time: Int64, _ onMatch: (Int, Bool) -> Void) -> Bool {
+        guard !facts.anomalies.isEmpty, defs.hasEventRules else { return false }
+        beginCandidates()
+        let pc = ProtoClass.of(facts.ipProto)
+        let dc = DirectionClass.of(facts.direction)
+        addGroup(defs.eventPacket[pc.rawValue &* DirectionClass.count &+ dc.rawValue], facts)
+        guard !candidates.isEmpty else { return false }
+        var f = facts
+        f.isStream = false
+        return run(f, InspectionBuffers(), slot: -1, time: time, passOnFlow: false, onMatch)
     }
 
     /// An in-order chunk of one TCP stream direction. The prefilter keeps its state across
@@ -547,20 +564,19 @@ public final class DetectEngine {
         if !candidates.isEmpty {
             var f = facts
             f.isStream = true
+            // One table, its payload view switched between the new bytes, the window and the
+            // kept bytes alone (three tables and an optional copy cost ~5 KB of stores a chunk).
             var buffers = InspectionBuffers()
             buffers[.payload] = chunk
-            // The window and the kept bytes alone, when there are kept bytes.
-            var windowBuffers = InspectionBuffers()
-            var tailBuffers = InspectionBuffers()
-            var haveWindow = false
+            var windowView: ByteView? = nil
+            var tailView = ByteView.empty
             if tl > 0 && chunk.count <= config.maxWindow && tailSlot[si] >= 0,
                let tail = tails.view(Int(tailSlot[si]) &* config.tailBytes, tl) {
                 window.write(tail, at: 0)
                 window.write(chunk, at: tl)
                 if let w = window.view(0, tl &+ chunk.count), let t = window.view(0, tl) {
-                    windowBuffers[.payload] = w
-                    tailBuffers[.payload] = t
-                    haveWindow = true
+                    windowView = w
+                    tailView = t
                 }
             }
             // Stream offsets of the new bytes and of the window; past `unknownBase` when a gap
@@ -571,7 +587,7 @@ public final class DetectEngine {
             } else {
                 chunkBase = afterGap[si] ? DetectEngine.unknownBase : chunkStart
             }
-            passedNow = runStream(f, buffers, haveWindow ? windowBuffers : nil, tailBuffers,
+            passedNow = runStream(f, &buffers, chunk: chunk, window: windowView, tail: tailView,
                                   chunkBase: chunkBase, windowBase: Swift.max(0, chunkBase &- tl),
                                   slot: slot, si: si, time: time, onMatch)
         }
@@ -582,12 +598,14 @@ public final class DetectEngine {
     /// `run` for a stream chunk: each candidate on the new bytes, then over the window.
     /// A candidate whose prefilter pattern was seen in this chunk and did not match joins
     /// the direction's pending list; one that matched leaves it.
-    func runStream(_ facts: PacketFacts, _ buffers: InspectionBuffers, _ windowBuffers: InspectionBuffers?,
-                   _ tailBuffers: InspectionBuffers, chunkBase: Int, windowBase: Int,
+    /// `buffers` holds `chunk` as its payload on entry and on return; `window` (the kept tail
+    /// and the chunk) and `tail` (the kept bytes alone) replace it for the window trials.
+    func runStream(_ facts: PacketFacts, _ buffers: inout InspectionBuffers, chunk: ByteView, window: ByteView?,
+                   tail: ByteView, chunkBase: Int, windowBase: Int,
                    slot: Int, si: Int, time: Int64, _ onMatch: (Int, Bool) -> Void) -> Bool {
         stats.candidates &+= UInt64(candidates.count)
         if candidates.count > 1 { sortCandidates() }
-        if windowBuffers != nil { stats.boundaryWindows &+= 1 }
+        if window != nil { stats.boundaryWindows &+= 1 }
         var k = 0
         let n = candidates.count
         let boxes = defs.boxes
@@ -616,7 +634,7 @@ public final class DetectEngine {
             } else {
                 stats.streamPositionSkips &+= 1
             }
-            if case .noMatch = r, let wb = windowBuffers, windowBase < limit {
+            if case .noMatch = r, let wb = window, windowBase < limit {
                 stats.verifications &+= 1
                 verifier.streamBase = anchor ? windowBase : 0
                 verifier.derived.begin()
@@ -625,12 +643,14 @@ public final class DetectEngine {
                 // is new (a repeat over the kept bytes must not count a brute-force attempt twice).
                 var trial = bits[slot]
                 verifier.flowIntChanges = false
-                let w = verifier.verify(signature: box, packet: facts, buffers: wb, flowbits: &trial)
+                buffers[.payload] = wb
+                let w = verifier.verify(signature: box, packet: facts, buffers: buffers, flowbits: &trial)
                 if case .match = w {
                     // Already inspected if the kept bytes alone match (flowbits untouched).
                     verifier.derived.begin()
                     var old = bits[slot]
-                    let repeated = verifier.verify(signature: box, packet: facts, buffers: tailBuffers, flowbits: &old)
+                    buffers[.payload] = tail
+                    let repeated = verifier.verify(signature: box, packet: facts, buffers: buffers, flowbits: &old)
                     if case .match = repeated {
                         stats.windowRepeats &+= 1
                     } else {
@@ -641,6 +661,7 @@ public final class DetectEngine {
                     }
                 }
                 verifier.flowIntChanges = true
+                buffers[.payload] = chunk
             }
             verifier.streamBase = 0
             // Suricata's packet-payload fallback (DetectEngineInspectRulePayloadMatches): a
@@ -698,8 +719,10 @@ public final class DetectEngine {
         if bodyOnly && slot >= 0, let d = facts.direction { si = slot &* 2 &+ d.index }
         let skipHeaders = si >= 0 && headersQuiet[si]
         var headerHits = false
-        var b = 1
-        while b < BufferID.count {
+        // The buffers the caller filled, in id order (id 0, the payload, is not an app buffer).
+        var next = buffers.nextPresent(after: 0)
+        while let b = next, b < BufferID.count {
+            next = buffers.nextPresent(after: b)
             let isBody = b == DetectEngine.fileDataRaw || b == DetectEngine.serverBodyRaw || b == DetectEngine.clientBodyRaw
             if !(skipHeaders && !isBody), let set = bodyOnly ? defs.bodyPhaseSets[b] : defs.patternSets[b],
                let id = BufferID(rawValue: UInt8(b)), let view = buffers[id] {
@@ -711,7 +734,6 @@ public final class DetectEngine {
                     }
                 }
             }
-            b &+= 1
         }
         // Derived buffers (a buffer through a transform chain) that carry prefilter patterns:
         // computed here once into the verifier's cache, which verification then reads.

@@ -180,6 +180,8 @@ enum SignatureCodec {
         // Session 9 (modernkw2) header tags from 240.
         case .dnsRRType(let m): w.u8(241); w.intMatch(m)
         case .dnsRcode(let m): w.u8(242); w.intMatch(m)
+        // Session 10: an event keyword (layer, mask, protocol of app-layer events).
+        case .anomaly(let m): w.u8(250); w.u8(m.layer.rawValue); w.u64(m.mask); w.u8(m.proto.rawValue)
         case .flowInt(let op): w.u8(240); w.u8(op.kind.rawValue); w.u16(op.name); w.u32(op.target); w.bool(op.targetIsVariable)
         }
     }
@@ -689,6 +691,11 @@ enum SignatureCodec {
             return .hostBit(HostBitOp(kind: kind, track: track, name: name, expire: expire))
         case 241: return .dnsRRType(try r.intMatch())
         case 242: return .dnsRcode(try r.intMatch())
+        case 250:
+            guard let layer = AnomalyMatch.Layer(rawValue: try r.u8()) else { throw Bad(reason: "bad event layer") }
+            let mask = try r.u64()
+            guard let proto = AppProto(rawValue: try r.u8()), mask != 0 else { throw Bad(reason: "bad event requirement") }
+            return .anomaly(AnomalyMatch(layer: layer, mask: mask, proto: proto))
         case 240:
             guard let kind = FlowIntOp.Kind(rawValue: try r.u8()) else { throw Bad(reason: "bad flowint operation") }
             let name = try r.u16(), target = try r.u32(), isVariable = try r.bool()

@@ -170,12 +170,17 @@ public enum KeywordRegistry {
             "dns.rrtype": .parse(DetectDNSRRType.rrtype),
             "dns.rcode": .parse(DetectDNSRRType.rcode),
 
+            // Session 10: anomaly events of the decoder, the TCP stream and the app-layer
+            // parsers (Detect*Event.swift; Suricata's *-events.rules).
+            "decode-event": .parse(DetectDecodeEvent.decodeEvent),
+            "stream-event": .parse(DetectStreamEvent.streamEvent),
+            "app-layer-event": .parse(DetectAppLayerEvent.appLayerEvent),
+
             // Accepted, no effect on matching.
             "tag": .ignored,
             "prefilter": .ignored,
 
             // Known, not implemented: the rule is skipped and reported.
-            "app-layer-event": .unsupported("app-layer events are not raised by our parsers yet"),
             "tls.store": .unsupported("certificate storage is not done here"),
             "lua": .unsupported("no Lua"), "luajit": .unsupported("no Lua"),
             "dce_iface": .unsupported("no DCE/RPC parser"), "dce_opnum": .unsupported("no DCE/RPC parser"),

@@ -367,6 +367,26 @@ public enum HeaderMatch: Sendable, Equatable {
     /// `PacketFacts.dnsRRTypes` (one matching suffices) and `dnsRcode`.
     case dnsRRType(IntMatch)
     case dnsRcode(IntMatch)
+    /// `decode-event` / `stream-event` / `app-layer-event` (session 10, Detect*Event.swift):
+    /// the packet raised these anomalies (`PacketFacts.anomalies`).
+    case anomaly(AnomalyMatch)
+}
+
+/// One event keyword's requirement: every bit of `mask` raised by this packet at `layer`.
+/// App-layer bits below `AppLayerEvents.firstGenericBit` are the events of `proto` only (the
+/// same bit is another protocol's other event).
+public struct AnomalyMatch: Sendable, Equatable {
+    public enum Layer: UInt8, Sendable { case decode = 0, stream = 1, app = 2 }
+    public var layer: Layer
+    public var mask: UInt64
+    /// `.unknown` when the event is not a protocol's (decoder, stream, generic app-layer).
+    public var proto: AppProto
+
+    public init(layer: Layer, mask: UInt64, proto: AppProto = .unknown) {
+        self.layer = layer
+        self.mask = mask
+        self.proto = proto
+    }
 }
 
 /// The IPv4 flag bits `PacketFacts.ipFragBits` carries, for `fragbits`.

@@ -29,7 +29,9 @@ public struct InspectionBuffers: @unchecked Sendable {
 
     @inlinable
     public subscript(id: BufferID) -> ByteView? {
-        get {
+        // Always inlined: outlined (as the two-word presence made the compiler choose) every
+        // verifier and scan read paid a call (2.3 M instructions on the 10 MB capture).
+        @inline(__always) get {
             let i = Int(id.rawValue)
             if i < 64 { return present & (1 << UInt64(i)) != 0 ? views[i] : nil }
             let j = i &- 64
@@ -59,6 +61,22 @@ public struct InspectionBuffers: @unchecked Sendable {
 
     @inlinable
     public mutating func removeAll() { present = 0; presentHigh = 0 }
+
+    /// The present buffer ids in ascending order, one per call: `id` is the last one returned
+    /// (start with -1); nil after the last. Scanning "every buffer that is there" visits the
+    /// handful an inspection filled, not all 80 ids.
+    @inlinable @inline(__always)
+    public func nextPresent(after id: Int) -> Int? {
+        let from = id &+ 1
+        if from < 64 {
+            let low = present & (from == 0 ? ~0 : ~((1 << UInt64(from)) &- 1))
+            if low != 0 { return low.trailingZeroBitCount }
+        }
+        let j = Swift.max(0, from &- 64)
+        guard j < 16 else { return nil }
+        let high = presentHigh & ~((1 << UInt16(j)) &- 1)
+        return high != 0 ? 64 &+ high.trailingZeroBitCount : nil
+    }
 }
 
 /// What the verifier needs to know about the packet beyond its buffers.

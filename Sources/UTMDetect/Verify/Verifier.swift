@@ -368,6 +368,12 @@ public struct Verifier: Sendable {
             return table.check(op, p)
         case .dnsRRType(let m): return p.dnsRRTypes.any(m)
         case .dnsRcode(let m): return p.dnsRcode != 0xff && m.matches(Int(p.dnsRcode))
+        case .anomaly(let m):
+            switch m.layer {
+            case .decode: return p.anomalies.decode & m.mask == m.mask
+            case .stream: return p.anomalies.stream & m.mask == m.mask
+            case .app: return p.anomalies.app & m.mask == m.mask && (m.proto == .unknown || m.proto == p.appProto)
+            }
         case .flowInt(let op):
             guard !op.isChange else { return true }
             guard let table = flowInts else { return false }

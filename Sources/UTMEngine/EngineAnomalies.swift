@@ -1,0 +1,64 @@
+import UTMCore
+import UTMDecode
+import UTMFlow
+import UTMAppLayer
+import UTMOutput
+import UTMDetect
+
+/// Anomaly events for rules (session 10): `decode-event`, `stream-event` and `app-layer-event`.
+///
+/// The decoder marks a packet's anomalies in `packet.events`; the TCP layer and the app-layer
+/// parsers add theirs to `packetStreamEvents` / `packetAppEvents` while the packet goes
+/// through them. Packet rules read the three words (`PacketFacts.anomalies`), and only
+/// packets that raised one meet the event rules (`DetectDefinitions.eventPacket`).
+///
+/// Why a flowless path: the packets Suricata's decoder rules are about (truncated headers,
+/// bad lengths, overlapping fragments) often never reach a flow. They are inspected here by
+/// the event rules alone: no other rule reads a packet the decoder could not read whole.
+extension Engine {
+    /// The anomalies of the current packet, for its packet rules.
+    @inline(__always)
+    func packetAnomalies() -> PacketAnomalies {
+        PacketAnomalies(decode: packet.events.rawValue, stream: packetStreamEvents.rawValue,
+                        app: packetAppEvents.rawValue)
+    }
+
+    /// A packet that did not decode into a flow (invalid, or a fragment held for reassembly)
+    /// but raised decoder events: the event rules judge it; a drop drops it.
+    func detectUndecoded() {
+        guard let d = detect, d.defs.hasEventRules, packet.events.rawValue != 0 else { return }
+        d.beginPacket()
+        detectCursor = DetectCursor()
+        var f = packetHeaderFacts(.toServer)
+        f.direction = nil
+        f.anomalies = PacketAnomalies(decode: packet.events.rawValue)
+        d.headerRulesDone = false
+        d.streamAsPacket = false
+        d.inspectEvents(f, time: packet.timestamp.seconds) { i, alert in
+            self.undecodedMatched(d, i, alert, f)
+        }
+        if decision.verdict != .accept { stats.blockedPackets &+= 1 }
+    }
+
+    func undecodedMatched(_ d: DetectEngine, _ i: Int, _ alert: Bool, _ f: PacketFacts) {
+        let sig = d.defs.signatureInfo(i)
+        let action = config.modes.ids ? .alert : (d.actionOverride ?? sig.action)
+        // No reset for a packet without a usable transport header: reject drops it.
+        let blocking = action != .alert && action != .pass
+        if blocking {
+            decision.escalate(to: PacketDecision(verdict: .drop, response: .none, source: .ips))
+        }
+        guard alert else { return }
+        stats.alerts &+= 1
+        let e = EVEEndpoints(flowID: 0, src: f.source, srcPort: f.sourcePort, dst: f.destination,
+                             dstPort: f.destinationPort, ipProto: f.ipProto, appProto: .unknown,
+                             srcMAC: packet.srcMAC, dstMAC: packet.dstMAC)
+        d.defs.alertTexts.withText(i) { msg, cat, meta in
+            let rule = EVEAlertRule(gid: sig.gid, sid: sig.sid, rev: sig.rev, msg: msg,
+                                    category: cat, severity: sig.priority,
+                                    productSeverity: sig.productSeverity, metadataJSON: meta,
+                                    blocked: blocking)
+            eve.writeAlert(rule, time: packet.timestamp, e, flow: nil)
+        }
+    }
+}
