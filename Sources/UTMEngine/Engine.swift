@@ -369,6 +369,12 @@ public final class Engine {
                 // The parser starts at the stream's first byte: the other side's kept bytes
                 // (they came before this chunk), then this side's, then the chunk.
                 let other: Direction = chunk.direction == .toServer ? .toClient : .toServer
+                if chunk.direction == .toServer && heldBefore == 0 && AppLayerDetect.clientSpeaksFirst(app)
+                    && probes.view(e, other) != nil {
+                    // The server spoke before the client on a protocol whose client speaks
+                    // first (Suricata's applayer_wrong_direction_first_data).
+                    raiseAppEvents(AppLayerEvents.Generic.wrongDirectionFirstData, app)
+                }
                 if let held = probes.view(e, other) {
                     feedApp(ref, held, StreamChunk(direction: other, gapBefore: false, streamOffset: 0),
                             meta: meta, time: time, app: &app, slot: &slot, bits: &bits)
