@@ -30,6 +30,7 @@ public struct AppLayerEvents: OptionSet, Sendable {
         case .tls: return TLS.names
         case .dns: return DNS.names
         case .http2: return HTTP2.names
+        case .ssh: return SSH.names
         default: return nil
         }
     }
@@ -191,6 +192,15 @@ extension AppLayerEvents {
             "invalid_client_magic", "invalid_frame_data", "invalid_header", "invalid_frame_length",
             "long_frame_data", "failed_decompression", "too_many_streams", "data_stream_id_zero",
         ]
+    }
+
+    /// SSH (SSHParser): its feed already names Suricata's conditions (`SSHEvents`).
+    public enum SSH {
+        public static let invalidBanner = AppLayerEvents(bit: 0)
+        public static let longBanner = AppLayerEvents(bit: 1)
+        public static let invalidRecord = AppLayerEvents(bit: 2)
+
+        static let names: [StaticString] = ["invalid_banner", "long_banner", "invalid_record"]
     }
 
     /// Protocol detection's events, valid on any flow (bits 56...).

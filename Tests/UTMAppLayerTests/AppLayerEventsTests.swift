@@ -269,6 +269,23 @@ private let okResponse = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"
         }
     }
 
+    // MARK: SSH
+
+    @Test func sshEvents() {
+        func run(_ client: String, _ server: String = "SSH-2.0-OpenSSH_9.6\r\n", gap: Bool = false) -> Set<String> {
+            var p = SSHParser()
+            var all = AppLayerEvents()
+            all.formUnion(Array(server.utf8).withByteView { p.feed($0, direction: .toClient, gap: false) }.anomalies(gap: false))
+            all.formUnion(Array(client.utf8).withByteView { p.feed($0, direction: .toServer, gap: gap) }.anomalies(gap: gap))
+            return names(all, .ssh)
+        }
+        #expect(run("SSH-2.0-PuTTY\r\n").isEmpty)
+        #expect(run("GET / HTTP/1.1\r\n") == ["invalid_banner"])
+        #expect(run("SSH-2.0-" + String(repeating: "x", count: 300) + "\r\n") == ["long_banner"])
+        // Bytes lost are not an anomaly of the protocol (Suricata raises nothing for a gap).
+        #expect(run("SSH-2.0-PuTTY\r\n", gap: true).isEmpty)
+    }
+
     // MARK: HTTP/2
 
     @Test func http2Events() {
