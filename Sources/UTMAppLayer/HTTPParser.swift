@@ -149,6 +149,11 @@ public struct HTTPParser {
     /// `feed` or `finish`: one bit OR where the parser finds the condition, read by the engine
     /// after each call (the packet that carried the bytes raised them).
     public private(set) var appEvents = AppLayerEvents()
+    /// libhtp's soft field limit as Suricata configures it (9000 bytes): a start or header line
+    /// longer is `request_field_too_long` / `response_field_too_long`. Our own line limit
+    /// (`maxHeaderLine`, 4 KiB) is lower; a line between the two is cut here (`lineTooLong`)
+    /// but is no anomaly for Suricata (long cookies are common).
+    static let fieldSoftLimit = 9000
     /// The response sequence a 100 Continue was seen for (-1: none), for
     /// `100_continue_already_seen`.
     var continueSeq: Int64 = -1
@@ -340,7 +345,9 @@ public struct HTTPParser {
             let room = Swift.max(0, config.maxHeaderLine &- sides[d].lineLen)
             sides[d].head.append(seg.prefix(room))
             if seg.count > room { sides[d].lineCut = true }
-            sides[d].lineLen = Swift.min(sides[d].lineLen &+ seg.count, config.maxHeaderLine &+ 1)
+            // Counted past what is kept, up to libhtp's soft field limit, for `*_field_too_long`.
+            sides[d].lineLen = Swift.min(sides[d].lineLen &+ seg.count,
+                                         Swift.max(config.maxHeaderLine, HTTPParser.fieldSoftLimit) &+ 1)
             sides[d].lastWasCR = seg.u8(seg.count &- 1) == 13
             if sides[d].state == .startLine {
                 sides[d].scanned &+= Int64(seg.count)
@@ -362,14 +369,14 @@ public struct HTTPParser {
             sides[d].head.truncate(to: e)
         }
         let empty = sides[d].lineLen == 0 || (crlf && sides[d].lineLen == 1)
+        if sides[d].lineLen > HTTPParser.fieldSoftLimit {
+            appEvents.formUnion(d == 0 ? AppLayerEvents.HTTP.requestFieldTooLong : AppLayerEvents.HTTP.responseFieldTooLong)
+        }
         if sides[d].state == .startLine {
             startLine(d, s, e, cut: cut, empty: empty, onBody)
         } else {
             if !crlf { mark(d, .bareLF) }
-            if cut {
-                mark(d, .lineTooLong)
-                appEvents.formUnion(d == 0 ? AppLayerEvents.HTTP.requestFieldTooLong : AppLayerEvents.HTTP.responseFieldTooLong)
-            }
+            if cut { mark(d, .lineTooLong) }
             headerLine(d, s, e, empty: empty, onBody)
         }
         sides[d].resetLine()
@@ -435,7 +442,7 @@ public struct HTTPParser {
         if r.invalidProtocol { appEvents.formUnion(AppLayerEvents.HTTP.requestLineInvalid) }
         if r.methodDelimTab { appEvents.formUnion(AppLayerEvents.HTTP.methodDelimNonCompliant) }
         if r.uriDelimTab { appEvents.formUnion(AppLayerEvents.HTTP.uriDelimNonCompliant) }
-        if cut { mark(0, .lineTooLong); appEvents.formUnion(AppLayerEvents.HTTP.requestFieldTooLong) }
+        if cut { mark(0, .lineTooLong) }
         if r.http09 {
             commitHead(0)
             events.insert(.requestHeaders)
@@ -473,7 +480,7 @@ public struct HTTPParser {
         if r.malformed { mark(1, .malformedResponse) }
         if r.invalidProtocol { appEvents.formUnion(AppLayerEvents.HTTP.responseInvalidProtocol) }
         if r.invalidStatus { appEvents.formUnion(AppLayerEvents.HTTP.responseInvalidStatus) }
-        if cut { mark(1, .lineTooLong); appEvents.formUnion(AppLayerEvents.HTTP.responseFieldTooLong) }
+        if cut { mark(1, .lineTooLong) }
         sides[1].head.appendCRLF()
         sides[1].headerStart = sides[1].head.count
         sides[1].state = .headers
