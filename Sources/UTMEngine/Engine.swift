@@ -215,13 +215,15 @@ public final class Engine {
         stats.packets &+= 1
         stats.bytes &+= UInt64(wireLength)
         if now < timestamp { now = timestamp }
-        guard decoder.decode(frame, rawLinkType: rawLinkType, timestamp: timestamp, into: &packet) == .decoded else {
-            if packet.arpOpcode != 0 && detect != nil { detectARP() } else if detect != nil { detectUndecoded() }
-            return decision
-        }
+        let decoded = decoder.decode(frame, rawLinkType: rawLinkType, timestamp: timestamp, into: &packet)
+        // Before the decode verdict: alerts on packets that reach no flow name the sender too.
         if !packet.srcMAC.isPresent { packet.srcMAC = sourceMAC }
         eve.packetEther = EVEPacketEther(src: packet.src, srcPort: packet.srcPort,
                                          srcMAC: packet.srcMAC, dstMAC: packet.dstMAC)
+        guard decoded == .decoded else {
+            if packet.arpOpcode != 0 && detect != nil { detectARP() } else if detect != nil { detectUndecoded() }
+            return decision
+        }
         flows.expire(now: now, budget: config.expiryBudgetPerPacket) { ref, flow, reason in
             self.endFlow(ref, &flow, reason)
         }
@@ -264,6 +266,8 @@ public final class Engine {
         switch packet.ipProto {
         case IPProto.tcp:
             processTCP(tracked.ref, tracked.direction)
+            // The state machine's events (from `track`) and reassembly's, for event rules.
+            packetStreamEvents.formUnion(flows.packetStreamEvents.union(reassembler.packetEvents))
             forwardedOverlapConflict()
         case IPProto.udp: processUDP(tracked.ref, tracked.direction)
         default: break

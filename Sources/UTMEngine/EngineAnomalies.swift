@@ -45,20 +45,24 @@ extension Engine {
         let action = config.modes.ids ? .alert : (d.actionOverride ?? sig.action)
         // No reset for a packet without a usable transport header: reject drops it.
         let blocking = action != .alert && action != .pass
+        let wasAccepted = decision.verdict == .accept
         if blocking {
             decision.escalate(to: PacketDecision(verdict: .drop, response: .none, source: .ips))
         }
-        guard alert else { return }
-        stats.alerts &+= 1
         let e = EVEEndpoints(flowID: 0, src: f.source, srcPort: f.sourcePort, dst: f.destination,
                              dstPort: f.destinationPort, ipProto: f.ipProto, appProto: .unknown,
                              srcMAC: packet.srcMAC, dstMAC: packet.dstMAC)
-        d.defs.alertTexts.withText(i) { msg, cat, meta in
-            let rule = EVEAlertRule(gid: sig.gid, sid: sig.sid, rev: sig.rev, msg: msg,
-                                    category: cat, severity: sig.priority,
-                                    productSeverity: sig.productSeverity, metadataJSON: meta,
-                                    blocked: blocking)
-            eve.writeAlert(rule, time: packet.timestamp, e, flow: nil)
+        if alert {
+            stats.alerts &+= 1
+            d.defs.alertTexts.withText(i) { msg, cat, meta in
+                let rule = EVEAlertRule(gid: sig.gid, sid: sig.sid, rev: sig.rev, msg: msg,
+                                        category: cat, severity: sig.priority,
+                                        productSeverity: sig.productSeverity, metadataJSON: meta,
+                                        blocked: blocking)
+                eve.writeAlert(rule, time: packet.timestamp, e, flow: nil)
+            }
         }
+        // The drop log names every packet the rules dropped, as for packets of a flow.
+        if blocking && wasAccepted { eve.writeDrop(packet, e, reason: "rules") }
     }
 }

@@ -179,6 +179,11 @@ extension Engine {
         }
         f.appProto = app
         f.isStream = stream
+        // Stream and app-layer rules with an event keyword test the packet's events too (as
+        // Suricata's match list is checked for every inspection of the packet): the decoder's
+        // are final, the stream's and parsers' are those raised so far. At a flow's end the
+        // packet being processed is another flow's: none of its events.
+        f.anomalies = detectCursor.atFlowEnd ? PacketAnomalies() : packetAnomalies()
         return f
     }
 

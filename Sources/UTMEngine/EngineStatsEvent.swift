@@ -47,6 +47,15 @@ extension Engine {
         eve.json.key("syn_data_accepted"); eve.json.uint(r.synDataAccepted)
         eve.json.key("tfo_data_ignored"); eve.json.uint(r.synDataIgnored)
         eve.json.endObject()
+        // Stream events (stream-event: rules), packets per event as Suricata's `stream.<event>`
+        // counters: the state machine's and reassembly's (README "Stream events, session 10").
+        eve.json.key("stream"); eve.json.beginObject()
+        let fe = flows.streamEventCounts, re = reassembler.eventCounts
+        for bit in 0..<StreamEvents.definedBits {
+            guard let name = StreamEvents.name(ofBit: bit) else { continue }
+            eve.json.key(name); eve.json.uint(fe[bit] &+ re[bit])
+        }
+        eve.json.endObject()
         eve.json.key("app_layer"); eve.json.beginObject()
         eve.json.key("flow"); eve.json.beginObject()
         // Every protocol the engine recognises, in raw-value order (http, tls, dns, quic first,

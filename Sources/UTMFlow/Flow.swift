@@ -133,6 +133,9 @@ public struct Flow: Sendable {
     public internal(set) var midstream = false
     /// A valid RST was seen.
     public internal(set) var rstSeen = false
+    /// Who sent the first believed RST: 1 the client, 2 the server, 0 none (a packet from the
+    /// other side afterwards raises `suspected_rst_inject`).
+    var rstFrom: UInt8 = 0
     /// The last packet was the bare ACK that completed the handshake. Suricata marks a packet
     /// established by the flow's state before the stream engine saw it, so for `flow:` that
     /// ACK is not established yet (ips/firewall-06). An ACK carrying data counts as
@@ -175,6 +178,7 @@ public struct Flow: Sendable {
         packets = (packets.1, packets.0)
         bytes = (bytes.1, bytes.0)
         tcpFlagsSeen = (tcpFlagsSeen.1, tcpFlagsSeen.0)
+        if rstFrom != 0 { rstFrom = 3 - rstFrom }
         swap(&toServer, &toClient)
     }
 

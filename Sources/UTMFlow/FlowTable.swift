@@ -37,6 +37,11 @@ public struct FlowCounters: Sendable, Equatable {
 public struct FlowTable: Sendable {
     public let config: FlowConfig
     public private(set) var counters = FlowCounters()
+    /// Stream events the TCP state machine raised for the packet of the last `track` call
+    /// (Suricata's stream-events.rules); empty for any other packet.
+    public private(set) var packetStreamEvents = StreamEvents()
+    /// Packets that raised each of those events (EVE stats `stream.<event>`).
+    public private(set) var streamEventCounts = StreamEventCounts()
     /// Number of slots (the configured capacity, at least 1).
     public let capacity: Int
 
@@ -193,6 +198,7 @@ public struct FlowTable: Sendable {
         _ p: DecodedPacket,
         onEnd: (FlowRef, inout Flow, FlowEndReason) -> Void = { _, _, _ in }
     ) -> (ref: FlowRef, direction: Direction, isNew: Bool)? {
+        packetStreamEvents = StreamEvents()
         guard p.ipVersion == 4 || p.ipVersion == 6 else {
             counters.untracked &+= 1
             return nil
@@ -410,8 +416,13 @@ public struct FlowTable: Sendable {
             slots[i].packets.1 &+= 1
             slots[i].bytes.1 &+= size
         }
-        if p.ipProto == IPProto.tcp && !TCPStateMachine.update(&slots[i], p, d) {
-            counters.tcpInvalid &+= 1
+        if p.ipProto == IPProto.tcp {
+            var ev = StreamEvents()
+            if !TCPStateMachine.update(&slots[i], p, d, &ev) { counters.tcpInvalid &+= 1 }
+            if ev.rawValue != 0 {
+                packetStreamEvents = ev
+                streamEventCounts.add(ev)
+            }
         }
     }
 

@@ -89,6 +89,10 @@ public struct TCPReassembler: Sendable {
     public let config: FlowConfig
     var pool: SegmentPool
     public private(set) var counters = StreamCounters()
+    /// Stream events reassembly raised for the current packet (reset by `beginPacket`).
+    public private(set) var packetEvents = StreamEvents()
+    /// Packets that raised each of those events (EVE stats `stream.<event>`).
+    public private(set) var eventCounts = StreamEventCounts()
     /// The current packet's payload as the stream already has it (inline, `retainUnacked`):
     /// its bytes, with every byte forwarded before put back where it differed.
     let patch: ByteSlab
@@ -104,6 +108,7 @@ public struct TCPReassembler: Sendable {
     @inline(__always)
     public mutating func beginPacket() {
         patchLength = -1
+        packetEvents = StreamEvents()
         packetHeldSynData = false
         packetRepeatsSynData = false
     }
@@ -152,6 +157,14 @@ public struct TCPReassembler: Sendable {
     }
 
     // MARK: Internals
+
+    /// Raises one stream event for the current packet, counted once per packet.
+    @inline(__always)
+    mutating func raise(_ e: StreamEvents) {
+        guard !packetEvents.contains(e) else { return }
+        packetEvents.formUnion(e)
+        eventCounts.add(e)
+    }
 
     mutating func close(_ s: inout TCPStream) {
         pool.freeList(s.oooHead)
@@ -221,6 +234,7 @@ public struct TCPReassembler: Sendable {
         if differs {
             patchLength = payload.count
             counters.overlapConflicts &+= 1
+            raise(.overlapDifferentData)
         }
     }
 
@@ -282,6 +296,7 @@ public struct TCPReassembler: Sendable {
             counters.synDataAccepted &+= 1
         } else {
             counters.synDataIgnored &+= 1
+            raise(.synAckTFODataIgnored)
             // The SYN's nodes were queued first, on an empty queue, and cover [0, held).
             var rounds = 0
             while s.oooHead >= 0 && pool.nodeEnd(s.oooHead) <= held && rounds <= pool.chunkCount {
@@ -405,6 +420,7 @@ public struct TCPReassembler: Sendable {
         var start = next + rel
         if start < 0 {
             // Bytes from before the stream began (midstream pick-up): keep the rest.
+            if payload.count > 0 && -start >= Int64(payload.count) { raise(.segmentBeforeBaseSeq) }
             payload = payload.dropFirst(Int(-start))
             start = 0
         }
@@ -438,7 +454,10 @@ public struct TCPReassembler: Sendable {
             if !syn && start < Int64(s.synDelivered) { packetRepeatsSynData = true }
             if end <= next {
                 if payload.count == 1 && start == next - 1 { counters.keepAlives &+= 1 }
-                else { counters.retransmissions &+= 1 }
+                else {
+                    counters.retransmissions &+= 1
+                    raise(.pktRetransmission)
+                }
                 payload = .empty
             } else if payload.count == 1 && start == next && peerWindowZero {
                 // The receiver has no room: it drops this byte and the sender repeats it.
@@ -506,7 +525,10 @@ public struct TCPReassembler: Sendable {
         var overlapped = false, conflict = false
         defer {
             if overlapped { counters.overlaps &+= 1 }
-            if conflict { counters.overlapConflicts &+= 1 }
+            if conflict {
+                counters.overlapConflicts &+= 1
+                raise(.overlapDifferentData)
+            }
         }
         while pos < end {
             while cur >= 0 && pool.nodeEnd(cur) <= pos {
@@ -538,6 +560,7 @@ public struct TCPReassembler: Sendable {
                 guard let bytes = payload.slice(Int(pos - pktStart), Int(take)),
                       let n = pool.allocate(offset: pos, bytes: bytes, segment: (pktStart, end)) else {
                     counters.poolExhausted &+= 1
+                    raise(.noSegment)
                     return false
                 }
                 pool.setNext(n, cur)
@@ -556,9 +579,11 @@ public struct TCPReassembler: Sendable {
         s.nextOffset = UInt64(target)
         s.pendingGap = true
         counters.gaps &+= 1
+        raise(.seqGap)
         if s.nextOffset >= UInt64(Swift.max(0, config.streamDepth)) {
             s.done = true
             counters.depthReached &+= 1
+            raise(.depthReached)
         }
     }
 
@@ -582,6 +607,7 @@ public struct TCPReassembler: Sendable {
                         if let fresh = payload.slice(Int(oStart - pktStart), Int(oEnd - oStart)),
                            let queued = v.slice(Int(oStart - next), Int(oEnd - oStart)), !(fresh == queued) {
                             counters.overlapConflicts &+= 1
+                            raise(.overlapDifferentData)
                         }
                     }
                     counters.queuedChunks &+= 1
@@ -624,6 +650,7 @@ public struct TCPReassembler: Sendable {
         if s.nextOffset >= depth {
             s.done = true
             counters.depthReached &+= 1
+            raise(.depthReached)
         }
     }
 }

@@ -66,23 +66,48 @@ enum TCPStateMachine {
 
     /// Applies `p`, travelling in direction `d`, to `f`. Returns false when the packet was
     /// invalid for the state (counted by the caller).
-    static func update(_ f: inout Flow, _ p: DecodedPacket, _ d: Direction) -> Bool {
+    ///
+    /// `ev` gets the stream events (Suricata's stream-events.rules) the packet raised; they
+    /// never change the state, the return value or what the reassembler does.
+    static func update(_ f: inout Flow, _ p: DecodedPacket, _ d: Direction, _ ev: inout StreamEvents) -> Bool {
         let flags = p.tcpFlags
         f.handshakeCompletedNow = false
         if d == .toServer { f.tcpFlagsSeen.0 |= flags.rawValue } else { f.tcpFlagsSeen.1 |= flags.rawValue }
+        // Suricata: an ACK number with no ACK flag (broken middleboxes, some scanners).
+        if !flags.contains(.ack) && p.ack != 0 { ev.formUnion(.pktBrokenAck) }
+        if flags.contains(synFIN) { ev.formUnion(.finSyn) }
         if isInvalid(flags) { return false }
+        let rstFrom: UInt8 = d == .toServer ? 1 : 2
         if flags.contains(.rst) {
+            if flags.contains(.ack) && ackInvalid(f, p, d) { ev.formUnion([.rstInvalidAck, .pktInvalidAck]) }
             guard rstAcceptable(f, p, d) else { return false }
             f.rstSeen = true
+            if f.rstFrom == 0 { f.rstFrom = rstFrom }
             f.tcpState = .closed
             return true
         }
+        // The side a believed RST was sent to goes on sending: it ignored the RST, so the RST
+        // was probably forged (Suricata's suspected_rst_inject).
+        if f.rstSeen && f.rstFrom != 0 && f.rstFrom != rstFrom { ev.formUnion(.suspectedRSTInject) }
         let len = UInt32(truncatingIfNeeded: p.payload.count)
         let syn = flags.contains(.syn), fin = flags.contains(.fin), ack = flags.contains(.ack)
         var valid = true
         var completed = false
         let state = f.tcpState
         var next = state
+        if ack && !syn && state.rawValue >= TCPState.established.rawValue && state != .closed && ackInvalid(f, p, d) {
+            ev.formUnion(.pktInvalidAck)
+            switch state {
+            case .established: ev.formUnion(fin ? .finInvalidAck : .estInvalidAck)
+            case .finWait1: ev.formUnion(.fin1InvalidAck)
+            case .finWait2: ev.formUnion(.fin2InvalidAck)
+            default: ev.formUnion(.closingInvalidAck)
+            }
+        }
+        if !syn && state == .established && outOfWindow(f, p, d, len) {
+            ev.formUnion(fin ? .finOutOfWindow : .estPacketOutOfWindow)
+        }
+        if syn { ev.formUnion(synEvents(f, p, d, state)) }
         f.withStreams(d) { s, peer in
             if syn {
                 // A retried SYN may carry a new ISN until the handshake moves on.
@@ -120,7 +145,13 @@ enum TCPStateMachine {
                     next = .established
                 } else {
                     valid = false
+                    // Suricata tells an ACK with the right sequence number (an evasion
+                    // attempt on a box that believes it) from one wrong in both.
+                    ev.formUnion(s.synSeen && p.seq == s.isn &+ 1 ? .rightSeqWrongAckEvasion : .wrongSeqWrongAck)
                 }
+            } else if ack && state == .synRecv && d == .toClient && !fin {
+                // The server acknowledges again before the client completed the handshake.
+                ev.formUnion(.ackInWrongDir)
             }
             let end = p.seq &+ len &+ (syn ? 1 : 0) &+ (fin ? 1 : 0)
             if !s.sendNextKnown || Int32(bitPattern: end &- s.sendNext) > 0 {
@@ -148,6 +179,83 @@ enum TCPStateMachine {
         f.tcpState = next
         f.handshakeCompletedNow = completed
         return valid
+    }
+
+    /// Suricata's SYN and SYN/ACK events by state and direction, read before the packet
+    /// changes the streams (a resend is told by the ISN and ACK the first one carried).
+    static func synEvents(_ f: Flow, _ p: DecodedPacket, _ d: Direction, _ state: TCPState) -> StreamEvents {
+        let s = f.stream(d), peer = f.stream(d.reversed)
+        let ack = p.tcpFlags.contains(.ack)
+        // The SYN/ACK acknowledges the SYN, or all of a TFO SYN's data.
+        let rightAck = !peer.synSeen || p.ack == peer.isn &+ 1 || (peer.sendNextKnown && p.ack == peer.sendNext)
+        if ack {
+            if d == .toServer {
+                switch state {
+                case .synSent: return .synAckInWrongDirection
+                case .synRecv: return .synAckToServerOnSynRecv
+                case .established: return .estSynAckToServer
+                default: return []
+                }
+            }
+            switch state {
+            case .none, .synSent:
+                if !rightAck { return .synAckWithWrongAck }
+                // The SYN carried data and the server took only the SYN.
+                if peer.synSeen && p.ack == peer.isn &+ 1 && peer.sendNextKnown && peer.sendNext != peer.isn &+ 1 {
+                    return .synAckTFODataIgnored
+                }
+                return []
+            case .synRecv:
+                var e: StreamEvents = []
+                if s.synSeen && p.seq != s.isn { e.formUnion(.synAckResendDiffSeq) }
+                if !rightAck { e.formUnion(.synAckResendDiffAck) }
+                return e
+            case .established:
+                guard s.synSeen else { return [] }
+                var e: StreamEvents = .estSynAckResend
+                if p.seq != s.isn { e.formUnion(.estSynAckResendDiffSeq) }
+                if !rightAck { e.formUnion(.estSynAckResendDiffAck) }
+                return e
+            default: return []
+            }
+        }
+        if d == .toClient {
+            switch state {
+            case .synRecv: return .synToClientOnSynRecv
+            case .established: return .estSynToClient
+            default: return []
+            }
+        }
+        switch state {
+        case .synRecv: return s.synSeen && p.seq != s.isn ? .synResendDiffSeqOnSynRecv : []
+        case .established:
+            guard s.synSeen else { return [] }
+            return p.seq == s.isn ? .estSynResend : [.estSynResend, .estSynResendDiffSeq]
+        case .finWait1, .finWait2, .closing: return .shutdownSynResend
+        default: return []
+        }
+    }
+
+    /// The ACK acknowledges bytes beyond what the peer may have sent: past everything we saw
+    /// it send plus the window this side offered it (Suricata's `next_win` check, with the
+    /// peer's highest sequence number for its last acknowledged one, so it flags no more
+    /// than Suricata does). A midstream session's window scale is unknown: no check.
+    static func ackInvalid(_ f: Flow, _ p: DecodedPacket, _ d: Direction) -> Bool {
+        let s = f.stream(d), peer = f.stream(d.reversed)
+        guard peer.sendNextKnown, s.synSeen, peer.synSeen else { return false }
+        let delta = Int64(Int32(bitPattern: p.ack &- peer.sendNext))
+        return delta > Int64(s.window)
+    }
+
+    /// The segment ends past the receiver's window, counted from the highest sequence number
+    /// the sender had sent (at or past the receiver's last ACK, so never more than Suricata
+    /// flags). Needs both SYNs (window scale known); a zero-window probe is not out of window.
+    static func outOfWindow(_ f: Flow, _ p: DecodedPacket, _ d: Direction, _ len: UInt32) -> Bool {
+        let s = f.stream(d), peer = f.stream(d.reversed)
+        guard s.sendNextKnown, peer.sendNextKnown, s.synSeen, peer.synSeen, len > 0 else { return false }
+        if peer.window == 0 && len <= 1 { return false }
+        let end = p.seq &+ len
+        return Int64(Int32(bitPattern: end &- s.sendNext)) > Int64(peer.window)
     }
 
     /// A RST is believed when its sequence number is within the receiver's window of what the

@@ -95,3 +95,46 @@ import UTMDetect
         #expect(set.report.errors.count == 1 && set.report.errors[0].line == 4, "\(set.report.errors)")
     }
 }
+
+extension AnomalyEventRulesTests {
+    /// Review: an event keyword with a payload content makes a stream rule and with a sticky
+    /// buffer an app-layer rule; both must see the packet's events (they were never met).
+    @Test func eventRulesWithStreamAndAppBuffers() throws {
+        let ev = Self.name(.ipv4OptionInvalid)
+        let request = Array("GET /x HTTP/1.1\r\nHost: a\r\n\r\n".utf8)
+        var frames = T.tcpSession(v6: false, sport: 41001, dport: 80, exchanges: [(request, S6.ok)])
+        // The request segment (frame 3) again with a malformed IPv4 option: same bytes, same
+        // place in the stream; the clean session next to it raises nothing.
+        let plain = frames[3]
+        let l4 = Array(plain[34...])
+        frames[3] = S6.ipv4(proto: 6, options: [0x44, 0x01, 0, 0], src: T.client4, dst: T.server4, l4)
+        frames += T.tcpSession(v6: false, sport: 41002, dport: 80, exchanges: [(request, S6.ok)])
+        let rules = """
+            alert tcp any any -> any 80 (msg:"event and stream content"; decode-event:\(ev); content:"GET"; sid:1;)
+            alert http any any -> any any (msg:"event and http.method"; decode-event:\(ev); http.method; content:"GET"; sid:2;)
+            alert tcp any any -> any 80 (msg:"stream content alone"; content:"GET"; sid:3;)
+            """
+        let n = try S6.alerts(rules, frames)
+        #expect(n[1] == 1 && n[2] == 1, "the session with the bad option only; \(n)")
+        #expect(n[3] == 2, "\(n)")
+    }
+
+    /// Review: on a raw-IP link (NFQUEUE) the sender's MAC comes from the queue, also for an
+    /// alert on a packet that never reached a flow; and a dropped one is in the drop log.
+    @Test func flowlessAlertNamesTheSenderAndLogsTheDrop() throws {
+        var parser = RuleParser()
+        parser.load(text: "drop pkthdr any any -> any any (msg:\"t\"; decode-event:\(Self.name(.ipv4Truncated)); sid:9;)", file: "t.rules")
+        let engine = Engine(config: EngineConfig())
+        engine.loadDetection(DetectDefinitions(ruleSet: parser.finish()))
+        let ip = Array(Self.truncated.dropFirst(14))
+        let mac = MACAddress(value: 0x0200_0000_0009)
+        let d = ip.withByteView { v in
+            engine.process(frame: v, linkType: .raw, timestamp: Timestamp(seconds: 1_700_000_000, micros: 0), wireLength: v.count, sourceMAC: mac)
+        }
+        #expect(d.verdict == .drop)
+        let lines = String(decoding: engine.eve.buffer, as: UTF8.self).split(separator: "\n")
+        let alert = lines.first { $0.contains("\"event_type\":\"alert\"") }
+        #expect(alert?.contains("02:00:00:00:00:09") == true, "\(lines)")
+        #expect(lines.contains { $0.contains("\"event_type\":\"drop\"") }, "\(lines)")
+    }
+}

@@ -11,7 +11,7 @@ enum DetectDecodeEvent {
     @Sendable static func decodeEvent(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
         var name = try KW.require(v, "decode-event").trimmingSpaces
         guard !name.isEmpty else { throw .invalid("decode-event: no event name") }
-        if name.hasPrefix("decoder.") && DecodeEvents.bit(named: name) == nil { name = name.dropFirst(8) }
+        if name.lowercased().hasPrefix("decoder.") && DecodeEvents.bit(named: name) == nil { name = name.dropFirst(8) }
         guard let bit = DecodeEvents.bit(named: name) else {
             throw .unsupported("decode-event", "event '\(name.prefix(64))' is not raised by this decoder")
         }

@@ -9,7 +9,7 @@ enum DetectStreamEvent {
     @Sendable static func streamEvent(_ b: inout SignatureBuilder, _ v: Substring?) throws(RuleError) {
         var name = try KW.require(v, "stream-event").trimmingSpaces
         guard !name.isEmpty else { throw .invalid("stream-event: no event name") }
-        if name.hasPrefix("stream.") && StreamEvents.bit(named: name) == nil { name = name.dropFirst(7) }
+        if name.lowercased().hasPrefix("stream.") && StreamEvents.bit(named: name) == nil { name = name.dropFirst(7) }
         guard let bit = StreamEvents.bit(named: name) else {
             throw .unsupported("stream-event", "event '\(name.prefix(64))' is not raised by this stream engine")
         }
