@@ -3,16 +3,14 @@
 // inserted into a set and must then be found (normalized IPv4-mapped addresses included), the
 // set is reserved and a few `set`/`unset` runs go through the no-growth path; then the same
 // bytes are loaded through a rule (`load` via a reader), which must load or fail with one line
-// naming the file:line. Must never trap.
+// naming the file:line. Must never trap. Input format and rule loading: Fuzz/Shared/FuzzListInput.swift.
 import UTMCore
 import UTMDetect
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzDatasetList(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    guard size > 0 else { return 0 }
-    let types = DatasetType.allCases
-    let type = types[Int(data[0]) % types.count]
-    let file = Array(UnsafeBufferPointer(start: data + 1, count: size - 1))
+    guard let input = listFileInput(data, size, DatasetType.self) else { return 0 }
+    let type = input.kind, file = input.file
     let set = Dataset(name: "fuzz", type: type)
     var keys: [[UInt8]] = []
     do {
@@ -34,11 +32,6 @@ public func fuzzDatasetList(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         _ = k.withByteView { DatasetMatch(set: set, op: .set).matches($0) }
     }
     _ = file.withByteView { DatasetMatch(set: set, op: .isSet).matches($0) }
-    var parser = RuleParser()
-    parser.datasets.readFile = { _ in file }
-    parser.load(text: "alert dns any any -> any any (msg:\"f\"; dns.query; dataset:isset,f,type \(type.name),load f.lst; sid:1;)",
-                file: "/r/fuzz.rules")
-    let r = parser.finish()
-    for e in r.report.errors { precondition(!e.description.contains("\n"), "a multi-line error") }
+    loadRuleOverList("alert dns any any -> any any (msg:\"f\"; dns.query; dataset:isset,f,type \(type.name),load f.lst; sid:1;)", file)
     return 0
 }

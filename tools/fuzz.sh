@@ -61,6 +61,7 @@ extra_sources() {
     case $1 in
         FuzzArtifact) echo "Sources/UTMUpdate/SignedArtifact.swift Sources/UTMUpdate/PayloadArchive.swift" ;;
         FuzzPgSQL|FuzzSMB|FuzzSSH|FuzzFTP) echo "Fuzz/Shared/FuzzPieces.swift" ;;
+        FuzzDatasetList|FuzzFileHashList) echo "Fuzz/Shared/FuzzListInput.swift" ;;
     esac
 }
 swiftc_common=(-sanitize=fuzzer,address -parse-as-library "$opt" -g

@@ -17,7 +17,7 @@ enum EtherType {
 @inline(__always)
 func decodeEthernet(_ frame: ByteView, _ packet: inout DecodedPacket) -> LinkResult {
     guard let type = frame.u16(12) else {
-        packet.events.insert(.linkTooShort)
+        packet.events.insert(.ethernetTooShort)
         return LinkResult(.invalid, 0)
     }
     // Both present once the EtherType is: it sits after them.
@@ -42,7 +42,7 @@ func followEtherType(_ firstType: UInt16, _ frame: ByteView, _ firstOffset: Int,
             return LinkResult(.ipv6, offset)
         case EtherType.vlan, EtherType.qinq, EtherType.qinqOld:
             guard let tci = frame.u16(offset), let next = frame.u16(offset &+ 2) else {
-                packet.events.insert(.linkTooShort)
+                packet.events.insert(.vlanTooShort)
                 return LinkResult(.invalid, 0)
             }
             if Int(packet.vlanCount) >= Decoder.maxVLANTags {
@@ -73,11 +73,12 @@ func followEtherType(_ firstType: UInt16, _ frame: ByteView, _ firstOffset: Int,
 func followPPPoE(_ frame: ByteView, _ offset: Int, _ packet: inout DecodedPacket) -> LinkResult {
     guard let verType = frame.u8(offset), let code = frame.u8(offset &+ 1),
           let proto = frame.u16(offset &+ 6) else {
-        packet.events.insert(.pppoeMalformed)
+        packet.events.insert(.pppoeTooShort)
         return LinkResult(.invalid, 0)
     }
+    // A session header with another version/type or a nonzero code is not followed.
     guard verType == 0x11, code == 0 else {
-        packet.events.insert(.pppoeMalformed)
+        packet.events.insert(.linkInvalid)
         return LinkResult(.invalid, 0)
     }
     switch proto {
@@ -96,19 +97,19 @@ func followMPLS(_ frame: ByteView, _ start: Int, _ packet: inout DecodedPacket) 
     var labels = 0
     while true {
         guard let entry = frame.u32(offset) else {
-            packet.events.insert(.mplsMalformed)
+            packet.events.insert(.mplsTooShort)
             return LinkResult(.invalid, 0)
         }
         offset &+= 4
         labels &+= 1
         if entry & 0x100 != 0 { break }
         if labels >= Decoder.maxMPLSLabels {
-            packet.events.insert(.mplsMalformed)
+            packet.events.insert(.tooManyLayers)
             return LinkResult(.invalid, 0)
         }
     }
     guard let first = frame.u8(offset) else {
-        packet.events.insert(.mplsMalformed)
+        packet.events.insert(.mplsTooShort)
         return LinkResult(.invalid, 0)
     }
     switch first >> 4 {

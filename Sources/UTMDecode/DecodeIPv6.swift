@@ -23,7 +23,7 @@ extension Decoder {
             return .invalid
         }
         guard vtf >> 28 == 6 else {
-            packet.events.insert(.ipBadVersion)
+            packet.events.insert(.ipv6WrongVersion)
             return .invalid
         }
         packet.ipVersion = 6
@@ -57,12 +57,15 @@ extension Decoder {
         /// it when it removes the fragment header.
         var nextFieldOffset = 6
         var walked = 0
+        /// Extension headers seen so far, for Suricata's duplicate events: one bit per kind
+        /// (`ExtSeen`), destination options counted to two (legal before and after routing).
+        var seen: UInt8 = 0
         while true {
             let isExt = isGenericIPv6ExtHeader(next) || next == 44 || next == 51
             if !isExt { break }
             walked &+= 1
             if walked > Decoder.maxIPv6ExtHeaders {
-                packet.events.insert(.ipv6TooManyExtHeaders)
+                packet.events.insert(.tooManyLayers)
                 return .invalid
             }
             guard let following = ip.u8(offset), let lengthField = ip.u8(offset &+ 1) else {
@@ -82,6 +85,7 @@ extension Decoder {
                 packet.events.insert(.ipv6ExtHeaderTruncated)
                 return .invalid
             }
+            checkIPv6ExtHeader(next, ip, offset, length, &seen, &packet)
             if next == 44 {
                 guard let field = ip.u16(offset &+ 2), let id = ip.u32(offset &+ 4) else {
                     packet.events.insert(.ipv6ExtHeaderTruncated)
@@ -110,6 +114,7 @@ extension Decoder {
                     return reassemble(fragment, timestamp, &packet)
                 }
                 // An atomic fragment (RFC 6946): offset 0 and no more fragments; just skip it.
+                packet.events.insert(.ipv6UselessFragmentHeader)
             }
             nextFieldOffset = offset
             next = following
@@ -117,6 +122,90 @@ extension Decoder {
         }
         packet.ipProto = next
         packet.ipHeaderLength = offset
+        if !isKnownIPv6Upper(next) {
+            packet.events.insert(.ipv6UnknownNextHeader)
+        } else if next == 59 && offset < ip.count {
+            packet.events.insert(.ipv6DataAfterNoneHeader)
+        }
         return decodeTransport(ip.suffix(from: offset) ?? .empty, next, timestamp, &packet)
+    }
+}
+
+/// Protocols after the IPv6 headers that Suricata's decoder handles (anything else raises
+/// `ipv6.unknown_next_header`): TCP, UDP, ICMPv6, SCTP, IPv4 and IPv6 tunnels, GRE, ESP,
+/// "no next header", and ICMPv4 (which has an event of its own).
+@inline(__always)
+func isKnownIPv6Upper(_ nh: UInt8) -> Bool {
+    switch nh {
+    case 6, 17, 58, 132, 4, 41, 47, 50, 59, 1: return true
+    default: return false
+    }
+}
+
+/// Bits of the `seen` byte in the extension header walk.
+enum ExtSeen {
+    static let hopByHop: UInt8 = 1 << 0
+    static let routing: UInt8 = 1 << 1
+    static let fragment: UInt8 = 1 << 2
+    static let auth: UInt8 = 1 << 3
+    static let destOnce: UInt8 = 1 << 4
+    static let destTwice: UInt8 = 1 << 5
+}
+
+/// Suricata's per-header checks on one extension header already known to fit: duplicates,
+/// routing type 0, the fragment header's reserved byte, AH duplicates, and the options inside
+/// hop-by-hop and destination options headers. Events only: the walk goes on as before.
+@inline(never)
+func checkIPv6ExtHeader(_ nh: UInt8, _ ip: ByteView, _ offset: Int, _ length: Int,
+                        _ seen: inout UInt8, _ packet: inout DecodedPacket) {
+    switch nh {
+    case 0:
+        if seen & ExtSeen.hopByHop != 0 { packet.events.insert(.ipv6DuplicateHopByHop); return }
+        seen |= ExtSeen.hopByHop
+        checkIPv6Options(ip, offset &+ 2, offset &+ length, &packet)
+    case 60:
+        if seen & ExtSeen.destTwice != 0 { packet.events.insert(.ipv6DuplicateDestOptions); return }
+        seen |= seen & ExtSeen.destOnce != 0 ? ExtSeen.destTwice : ExtSeen.destOnce
+        checkIPv6Options(ip, offset &+ 2, offset &+ length, &packet)
+    case 43:
+        if seen & ExtSeen.routing != 0 { packet.events.insert(.ipv6DuplicateRoutingHeader); return }
+        seen |= ExtSeen.routing
+        if ip.u8(offset &+ 2) == 0 { packet.events.insert(.ipv6RoutingType0) }
+    case 44:
+        if let reserved = ip.u8(offset &+ 1), reserved != 0 {
+            packet.events.insert(.ipv6FragmentReservedNonZero)
+        }
+        if seen & ExtSeen.fragment != 0 { packet.events.insert(.ipv6DuplicateFragmentHeader) }
+        seen |= ExtSeen.fragment
+    case 51:
+        if seen & ExtSeen.auth != 0 { packet.events.insert(.ipv6DuplicateAuthHeader) }
+        seen |= ExtSeen.auth
+    default:
+        break
+    }
+}
+
+/// The TLV options of a hop-by-hop or destination options header, bytes [start, end):
+/// lengths must stay inside, PadN must not be empty, and router alert (5), jumbo payload
+/// (0xC2) and home address (0xC9) must hold their values. Stops at the first bad length.
+@inline(never)
+func checkIPv6Options(_ ip: ByteView, _ start: Int, _ end: Int, _ packet: inout DecodedPacket) {
+    var i = start
+    while i < end {
+        guard let type = ip.u8(i) else { return }
+        if type == 0 { i &+= 1; continue }   // Pad1
+        guard end &- i >= 2, let optLength = ip.u8(i &+ 1),
+              Int(optLength) <= end &- i &- 2 else {
+            packet.events.insert(.ipv6OptionInvalidLength)
+            return
+        }
+        switch type {
+        case 1: if optLength == 0 { packet.events.insert(.ipv6ZeroLengthPadN) }
+        case 5: if optLength < 2 { packet.events.insert(.ipv6OptionInvalidLength); return }
+        case 0xC2: if optLength < 4 { packet.events.insert(.ipv6OptionInvalidLength); return }
+        case 0xC9: if optLength < 16 { packet.events.insert(.ipv6OptionInvalidLength); return }
+        default: break
+        }
+        i &+= Int(optLength) &+ 2
     }
 }

@@ -6,7 +6,7 @@ import UTMCore
 @inline(__always)
 func decodeNull(_ frame: ByteView, _ packet: inout DecodedPacket) -> LinkResult {
     guard let le = frame.u32le(0), let be = frame.u32(0) else {
-        packet.events.insert(.linkTooShort)
+        packet.events.insert(.linkInvalid)
         return LinkResult(.invalid, 0)
     }
     let family = le < 0x10000 ? le : be

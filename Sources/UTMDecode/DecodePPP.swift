@@ -21,8 +21,8 @@ extension Decoder {
             // type of what follows. Not nested: PPI inside PPI is not followed.
             guard let length = frame.u16le(2), let inner = frame.u32le(4), length >= 8,
                   let rest = frame.suffix(from: Int(length)) else {
-                packet.events.insert(.linkTooShort)
-                return LinkResult(.invalid, 0)
+                        packet.events.insert(.linkInvalid)
+                        return LinkResult(.invalid, 0)
             }
             var link: LinkResult
             if let known = LinkType(rawValue: inner) {
@@ -50,7 +50,7 @@ func decodePPP(_ frame: ByteView, _ packet: inout DecodedPacket) -> LinkResult {
     var offset = 0
     if frame.u8(0) == 0xFF && frame.u8(1) == 0x03 { offset = 2 }
     guard let proto = frame.u16(offset) else {
-        packet.events.insert(.linkTooShort)
+        packet.events.insert(.linkInvalid)
         return LinkResult(.invalid, 0)
     }
     switch proto {
@@ -63,7 +63,7 @@ func decodePPP(_ frame: ByteView, _ packet: inout DecodedPacket) -> LinkResult {
 /// Cisco HDLC: address, control, then an EtherType (IP, IPv6, MPLS, or SLARP keepalives).
 func decodeCiscoHDLC(_ frame: ByteView, _ packet: inout DecodedPacket) -> LinkResult {
     guard let type = frame.u16(2) else {
-        packet.events.insert(.linkTooShort)
+        packet.events.insert(.linkInvalid)
         return LinkResult(.invalid, 0)
     }
     return followEtherType(type, frame, 4, &packet)

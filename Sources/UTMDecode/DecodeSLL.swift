@@ -5,7 +5,7 @@ import UTMCore
 @inline(__always)
 func decodeSLL(_ frame: ByteView, _ packet: inout DecodedPacket) -> LinkResult {
     guard frame.count >= 16, let proto = frame.u16(14) else {
-        packet.events.insert(.linkTooShort)
+        packet.events.insert(.sllTooShort)
         return LinkResult(.invalid, 0)
     }
     return followEtherType(proto, frame, 16, &packet)
@@ -16,7 +16,7 @@ func decodeSLL(_ frame: ByteView, _ packet: inout DecodedPacket) -> LinkResult {
 @inline(__always)
 func decodeSLL2(_ frame: ByteView, _ packet: inout DecodedPacket) -> LinkResult {
     guard frame.count >= 20, let proto = frame.u16(0) else {
-        packet.events.insert(.linkTooShort)
+        packet.events.insert(.sllTooShort)
         return LinkResult(.invalid, 0)
     }
     return followEtherType(proto, frame, 20, &packet)

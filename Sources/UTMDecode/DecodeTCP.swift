@@ -17,7 +17,13 @@ func decodeTCP(_ l4: ByteView, _ packet: inout DecodedPacket) -> Bool {
     packet.tcpFlags = TCPFlags(rawValue: flags)
     packet.window = window
     let headerLength = Int(offsetByte >> 4) &* 4
-    guard headerLength >= 20, headerLength <= l4.count else {
+    // Suricata's names: a data offset below 5 words is `tcp.invalid_optlen` (the option length
+    // it implies is negative), one past the segment is `tcp.hlen_too_small`.
+    guard headerLength >= 20 else {
+        packet.events.insert(.tcpHeaderTooSmall)
+        return false
+    }
+    guard headerLength <= l4.count else {
         packet.events.insert(.tcpBadDataOffset)
         return false
     }
@@ -28,17 +34,31 @@ func decodeTCP(_ l4: ByteView, _ packet: inout DecodedPacket) -> Bool {
 }
 
 /// Options are parsed once here so the stream layer reads plain fields. A malformed option is
-/// an event; the options before it are kept.
+/// an event; the options before it are kept. Checks follow Suricata's: lengths per kind, and
+/// MSS, window scale, SACK-permitted, SACK and timestamps at most once each.
 @inline(__always)
 func decodeTCPOptions(_ l4: ByteView, _ headerLength: Int, _ packet: inout DecodedPacket) {
     var i = 20
+    /// Kinds 2-8 seen, bit per kind: the duplicate check costs one AND per option.
+    var seen: UInt16 = 0
     while i < headerLength {
         guard let kind = l4.u8(i) else { return }
         if kind == 0 { return }
         if kind == 1 { i &+= 1; continue }
-        guard let length = l4.u8(i &+ 1), length >= 2, Int(length) <= headerLength &- i else {
+        // A last byte that is neither EOL nor NOP is ignored, as Suricata does.
+        guard headerLength &- i >= 2, let length = l4.u8(i &+ 1) else { return }
+        guard length >= 2, Int(length) <= headerLength &- i else {
             packet.events.insert(.tcpOptionInvalid)
             return
+        }
+        if kind >= 2 && kind <= 8 && kind != 6 && kind != 7 {
+            let bit: UInt16 = 1 << UInt16(kind)
+            if seen & bit != 0 {
+                packet.events.insert(.tcpOptionDuplicate)
+                i &+= Int(length)
+                continue
+            }
+            seen |= bit
         }
         switch kind {
         case 2:
@@ -49,8 +69,8 @@ func decodeTCPOptions(_ l4: ByteView, _ headerLength: Int, _ packet: inout Decod
         case 4:
             if length == 2 { packet.sackPermitted = true } else { packet.events.insert(.tcpOptionInvalid) }
         case 5:
-            // SACK blocks: 8 bytes each, at most 4.
-            if (Int(length) &- 2) % 8 != 0 { packet.events.insert(.tcpOptionInvalid) }
+            // SACK blocks: 8 bytes each, 1 to 4 of them.
+            if length < 10 || length > 34 || (Int(length) &- 2) % 8 != 0 { packet.events.insert(.tcpOptionInvalid) }
         case 8:
             if length == 10, let val = l4.u32(i &+ 2), let ecr = l4.u32(i &+ 6) {
                 packet.hasTimestampOption = true

@@ -11,10 +11,17 @@ func decodeUDP(_ l4: ByteView, _ packet: inout DecodedPacket) -> Bool {
     packet.srcPort = srcPort
     packet.dstPort = dstPort
     let length = Int(lengthField)
-    guard length >= 8, length <= l4.count else {
+    guard length <= l4.count else {
         packet.events.insert(.udpBadLength)
         return false
     }
+    guard length >= 8 else {
+        packet.events.insert(.udpLengthInvalid)
+        return false
+    }
+    // Shorter than the IP payload: bytes hidden after the datagram. A minimum-size frame may
+    // hold Ethernet padding inside a sloppy IP length, so those are let be (as Suricata does).
+    if length < l4.count && packet.wireLength > 60 { packet.events.insert(.udpLengthInvalid) }
     packet.transportHeaderLength = 8
     packet.payload = l4.slice(8, length &- 8) ?? .empty
     return true

@@ -154,8 +154,9 @@ public struct Decoder {
     mutating func decodeNetwork(_ frame: ByteView, _ link: LinkResult, _ timestamp: Timestamp,
                                 _ packet: inout DecodedPacket) -> DecodeResult {
         var kind = link.kind
+        // Every link decoder checks its own header, so an offset past the frame is not expected.
         guard let l3 = frame.suffix(from: link.offset) else {
-            packet.events.insert(.linkTooShort)
+            packet.events.insert(.linkInvalid)
             return .invalid
         }
         if kind == .byVersion {
@@ -167,7 +168,7 @@ public struct Decoder {
             case 4: kind = .ipv4
             case 6: kind = .ipv6
             default:
-                packet.events.insert(.ipBadVersion)
+                packet.events.insert(.ipRawInvalidVersion)
                 return .invalid
             }
         }
@@ -210,9 +211,12 @@ public struct Decoder {
             guard decodeUDP(l4, &packet) else { return .invalid }
             counters.udp &+= 1
         case IPProto.icmp:
+            // Suricata does not decode ICMPv4 over IPv6; we still do, and flag it.
+            if packet.ipVersion == 6 { packet.events.insert(.ipv6WithICMPv4) }
             guard decodeICMP(l4, &packet, v6: false) else { return .invalid }
             counters.icmp &+= 1
         case IPProto.icmpv6:
+            if packet.ipVersion == 4 { packet.events.insert(.ipv4WithICMPv6) }
             guard decodeICMP(l4, &packet, v6: true) else { return .invalid }
             counters.icmp &+= 1
         default:
@@ -254,7 +258,8 @@ public struct Decoder {
         guard let datagram = outcome.datagram else {
             // Accepted but completion failed (the rebuilt datagram was too large): the event
             // is on the packet.
-            return packet.events.contains(.fragmentTooLarge) ? .invalid : .fragmentHeld
+            let tooLarge = DecodeEvents.fragmentTooLarge.rawValue | DecodeEvents.ipv6FragmentTooLarge.rawValue
+            return packet.events.rawValue & tooLarge == 0 ? .fragmentHeld : .invalid
         }
         counters.reassembled &+= 1
         let result = fragment.isV6

@@ -121,7 +121,7 @@ struct Defrag {
     mutating func insert(_ f: Fragment, now: Int64, events: inout DecodeEvents) -> DefragOutcome {
         var outcome = DefragOutcome(datagram: nil, timedOut: 0, accepted: false)
         guard slotCount > 0 else {
-            events.insert(.fragmentPoolFull)
+            events.insert(f.isV6 ? .ipv6FragmentPoolFull : .fragmentPoolFull)
             return outcome
         }
         let end = f.offset &+ f.data.count
@@ -132,12 +132,13 @@ struct Defrag {
         // since it can never complete.
         let minimumHeader = f.isV6 ? 0 : 20
         if end > maxDatagramSize &- minimumHeader {
-            events.insert(.fragmentTooLarge)
+            events.insert(f.isV6 ? .ipv6FragmentTooLarge : .fragmentTooLarge)
             if found >= 0 { release(found) }
             return outcome
         }
         if f.more && (f.data.count == 0 || f.data.count & 7 != 0) {
-            events.insert(.fragmentInvalid)
+            // Suricata names the IPv6 case only (an empty fragment is not one of them).
+            events.insert(f.isV6 && f.data.count != 0 ? .ipv6FragInvalidLength : .fragmentInvalid)
             return outcome
         }
         if f.header.count > Defrag.headerRoom || f.header.count < (f.isV6 ? 40 : 20) {
@@ -180,13 +181,13 @@ struct Defrag {
         }
         if store(f, end, s, dataBase) {
             slots[s].conflicted = true
-            events.insert(.fragmentOverlap)
+            events.insert(f.isV6 ? .ipv6FragmentOverlap : .fragmentOverlap)
         }
         if end > slots[s].maxEnd { slots[s].maxEnd = end }
 
         let slot = slots[s]
         if slot.dataEnd >= 0 && slot.headerLength > 0 && slot.filledBlocks == (slot.dataEnd &+ 7) >> 3 {
-            if slot.conflicted { events.insert(.fragmentOverlap) }
+            if slot.conflicted { events.insert(slot.isV6 ? .ipv6FragmentOverlap : .fragmentOverlap) }
             outcome.datagram = complete(s, dataBase, events: &events)
         }
         return outcome
@@ -246,7 +247,7 @@ struct Defrag {
         if slot.isV6 {
             let payloadLength = length &- 40
             guard payloadLength <= maxDatagramSize else {
-                events.insert(.fragmentTooLarge)
+                events.insert(.ipv6FragmentTooLarge)
                 return nil
             }
             writeU16(UInt16(truncatingIfNeeded: payloadLength), at: start &+ 4)
@@ -304,8 +305,9 @@ struct Defrag {
                 if slots[i].firstSeen < slots[oldest].firstSeen { oldest = i }
                 i &+= 1
             }
+            // The evicted datagram's fragments are what gets ignored; flagged by its family.
+            events.insert(slots[oldest].isV6 ? .ipv6FragmentPoolFull : .fragmentPoolFull)
             release(oldest)
-            events.insert(.fragmentPoolFull)
         }
         freeCount &-= 1
         let s = Int(freeList[freeCount])

@@ -38,24 +38,29 @@ extension Engine {
         stats.appEvents.add(e, proto)
     }
 
-    /// The stats event's `app_layer.event` object: every event a parser here can raise, by
-    /// protocol and Suricata name, so a dashboard sees fixed keys (zeros included).
+    /// The stats event's `app_layer.event` object: by protocol and Suricata name, the events
+    /// that happened (a stats event every few minutes would be mostly zeros otherwise; the
+    /// decoder and stream counters are written the same way).
     func writeAppEventStats() {
         eve.json.key("event"); eve.json.beginObject()
         for proto in AppProto.allCases where proto != .unknown && proto != .failed {
-            guard let names = AppLayerEvents.names(proto) else { continue }
+            guard let names = AppLayerEvents.names(proto),
+                  names.indices.contains(where: { stats.appEvents.count(proto, bit: $0) != 0 }) else { continue }
             eve.json.key(proto.eveName); eve.json.beginObject()
-            for (bit, name) in names.enumerated() {
+            for (bit, name) in names.enumerated() where stats.appEvents.count(proto, bit: bit) != 0 {
                 eve.json.key(name); eve.json.uint(stats.appEvents.count(proto, bit: bit))
             }
             eve.json.endObject()
         }
-        eve.json.key("applayer"); eve.json.beginObject()
-        for bit in AppLayerEvents.firstGenericBit ..< 64 {
-            guard let name = AppLayerEvents.name(proto: .unknown, bit: bit) else { continue }
-            eve.json.key(name); eve.json.uint(stats.appEvents.count(.unknown, bit: bit))
+        let generic = AppLayerEvents.firstGenericBit ..< 64
+        if generic.contains(where: { stats.appEvents.count(.unknown, bit: $0) != 0 }) {
+            eve.json.key("applayer"); eve.json.beginObject()
+            for bit in generic where stats.appEvents.count(.unknown, bit: bit) != 0 {
+                guard let name = AppLayerEvents.name(proto: .unknown, bit: bit) else { continue }
+                eve.json.key(name); eve.json.uint(stats.appEvents.count(.unknown, bit: bit))
+            }
+            eve.json.endObject()
         }
-        eve.json.endObject()
         eve.json.endObject()
     }
 }

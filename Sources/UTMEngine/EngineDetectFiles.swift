@@ -24,13 +24,11 @@ struct EngineFileDetectStage {
     /// Per flow-table slot and direction (index `slot * 2 + direction.index`).
     struct Track {
         var flowID: UInt64 = 0
-        var size: Int64 = 0
+        var file = FileDigestTrack()
         /// `HTTPTransaction.sequence` of the open file (valid while `state == 1`): not the
         /// parser's position (`ready(k)`), which shifts when an earlier finished transaction is
         /// removed at the end of a packet (pipelining).
         var tx: UInt32 = 0
-        /// Digest context from `pool`, -1: none (no hash rule, or the pool was empty).
-        var digest: Int32 = -1
         /// 0 idle, 1 open (an ended file moves to `ended` and the track is idle again).
         var state: UInt8 = 0
         /// The open phase (name rules) ran for this file.
@@ -44,8 +42,7 @@ struct EngineFileDetectStage {
         /// `HTTPTransaction.sequence` of the file's transaction.
         var tx: UInt32
         var flowID: UInt64
-        var size: Int64
-        var digest: Int32
+        var file: FileDigestTrack
         var openInspected: Bool
     }
 
@@ -106,18 +103,62 @@ struct EngineFileDetectStage {
     var active: Bool { !tracks.isEmpty }
 
     mutating func release(_ t: Int) {
-        let g = tracks[t].digest
+        let g = tracks[t].file.digest
         if g >= 0 {
             free.append(g)
-            tracks[t].digest = -1
+            tracks[t].file.digest = -1
         }
     }
 
+    /// A file's first bytes (HTTP/1 track or HTTP/2 entry): counts the file and, when hash
+    /// rules are loaded, takes a digest context from the pool and begins it (none left:
+    /// counted, the file's hash rules cannot match). Returns the record the caller keeps.
+    mutating func openFile() -> FileDigestTrack {
+        stats.files &+= 1
+        var file = FileDigestTrack()
+        if !kinds.isEmpty && closeRules {
+            if let g = free.popLast() {
+                file.digest = g
+                pool[Int(g)].begin(kinds)
+            } else {
+                stats.digestPoolExhausted &+= 1
+            }
+        }
+        return file
+    }
+
+    /// Bytes of the open file `file`: counted, fed to its digest, and the digest finished into
+    /// `results` with the file's last bytes (`last`). The caller copies the record out of its
+    /// table and back: `file` cannot be an element of this stage's own tables while `self` is
+    /// being mutated (overlapping access).
+    mutating func addToFile(_ file: inout FileDigestTrack, _ data: ByteView, last: Bool) {
+        file.size &+= Int64(data.count)
+        let g = Int(file.digest)
+        if g >= 0 { pool[g].update(data) }
+        if last { finishFile(file) }
+    }
+
+    /// The file ended (its last bytes, or cut at the flow's end): its digests go to `results`,
+    /// where the close inspection reads them; the context stays the file's until released.
+    mutating func finishFile(_ file: FileDigestTrack) {
+        let g = Int(file.digest)
+        if g >= 0 { results[g] = pool[g].finish() }
+    }
+
     mutating func releaseEnded(_ e: Int) {
-        let g = ended[e].digest
+        let g = ended[e].file.digest
         if g >= 0 { free.append(g) }
         ended.remove(at: e)
     }
+}
+
+/// What an HTTP/1 track and an HTTP/2 entry share about their open file: the bytes counted so
+/// far and the digest context. One record so the begin / add / finish steps are written once
+/// (`EngineFileDetectStage.openFile`, `addToFile`, `finishFile`) for both protocols.
+struct FileDigestTrack {
+    var size: Int64 = 0
+    /// Digest context from the stage's `pool`, -1: none (no hash rule, or the pool was empty).
+    var digest: Int32 = -1
 }
 
 /// File tracking counters, in the stats event's `detect` object.
@@ -179,29 +220,19 @@ extension Engine {
             if chunk.data.isEmpty { return }
             fileDetect.tracks[t].state = 1
             fileDetect.tracks[t].tx = chunk.sequence
-            fileDetect.tracks[t].size = 0
             fileDetect.tracks[t].openInspected = false
-            fileDetect.stats.files &+= 1
-            if !fileDetect.kinds.isEmpty && fileDetect.closeRules {
-                if let g = fileDetect.free.popLast() {
-                    fileDetect.tracks[t].digest = g
-                    fileDetect.pool[Int(g)].begin(fileDetect.kinds)
-                } else {
-                    fileDetect.stats.digestPoolExhausted &+= 1
-                }
-            }
+            fileDetect.tracks[t].file = fileDetect.openFile()
         }
         guard fileDetect.tracks[t].state == 1 else { return }
-        fileDetect.tracks[t].size &+= Int64(chunk.data.count)
-        let g = Int(fileDetect.tracks[t].digest)
-        if g >= 0 { fileDetect.pool[g].update(chunk.data) }
+        var file = fileDetect.tracks[t].file
+        fileDetect.addToFile(&file, chunk.data, last: chunk.isLast)
+        fileDetect.tracks[t].file = file
         if chunk.isLast {
-            if g >= 0 { fileDetect.results[g] = fileDetect.pool[g].finish() }
             let tr = fileDetect.tracks[t]
             if fileDetect.ended.count < EngineFileDetectStage.endedCapacity {
-                fileDetect.ended.append(EngineFileDetectStage.Ended(track: Int32(t), tx: tr.tx, flowID: flowID, size: tr.size,
-                                                                    digest: tr.digest, openInspected: tr.openInspected))
-                fileDetect.tracks[t].digest = -1
+                fileDetect.ended.append(EngineFileDetectStage.Ended(track: Int32(t), tx: tr.tx, flowID: flowID, file: tr.file,
+                                                                    openInspected: tr.openInspected))
+                fileDetect.tracks[t].file.digest = -1
             } else {
                 fileDetect.stats.endedOverflow &+= 1
                 fileDetect.release(t)
@@ -257,13 +288,13 @@ extension Engine {
         if fileDetect.tracks[t].state == 1 && fileDetect.tracks[t].tx == tx.sequence {
             guard !fileDetect.tracks[t].openInspected else { return 0 }
             fileDetect.tracks[t].openInspected = true
-            size = fileDetect.tracks[t].size
+            size = fileDetect.tracks[t].file.size
         } else {
             // Ended in this feed before its first inspection (a small body).
             let e = fileDetectEnded(t, tx.sequence)
             guard e >= 0, !fileDetect.ended[e].openInspected else { return 0 }
             fileDetect.ended[e].openInspected = true
-            size = fileDetect.ended[e].size
+            size = fileDetect.ended[e].file.size
         }
         if let n = fileDetectName(i, tx, direction) { buffers[.fileName] = n }
         // Name rules are judged here; size and hash wait for the close phase.
@@ -280,21 +311,17 @@ extension Engine {
         let e = fileDetectEnded(t, tx.sequence)
         guard e >= 0 else { return }
         let x = fileDetect.ended[e]
-        var mask: UInt8 = 0
-        if fileDetect.closeRules { mask |= 1 << DetectDefinitions.fileClosePhase }
-        if fileDetect.openRules && !x.openInspected { mask |= 1 << DetectDefinitions.fileOpenPhase }
+        let mask = fileDetectCloseMask(openInspected: x.openInspected)
         if mask != 0 {
             fileDetect.stats.closeInspections &+= 1
             var buffers = InspectionBuffers()
             fillHTTP(&buffers, i, tx, response: direction == .toClient)
             if let n = fileDetectName(i, tx, direction) { buffers[.fileName] = n }
             let file = d.fileFacts
-            file.size = x.size
             // Fewer bytes than the parser delivered: the file was picked up mid-body (a
             // definitions update reset the tables), so its size and digests are partial.
             let delivered = direction == .toServer ? tx.requestBodyDelivered : tx.responseBodyDelivered
-            file.state = fileDetectTruncated(tx, direction) || x.size != delivered ? .truncated : .closed
-            if x.digest >= 0 { file.digests = fileDetect.results[Int(x.digest)] } else { file.digests.kinds = [] }
+            fileDetectCloseFacts(file, x.file, truncated: fileDetectTruncated(tx, direction) || x.file.size != delivered)
             let f = detectFacts(direction, app: .http, stream: false)
             d.beginTransaction()
             detectCursor.httpParser = i
@@ -306,6 +333,24 @@ extension Engine {
             file.clear()
         }
         fileDetect.releaseEnded(e)
+    }
+
+    /// The phases an ended file's close inspection runs (HTTP/1 and HTTP/2 alike): the close
+    /// phase (size and hash rules), and the open phase (name rules) when no body inspection
+    /// ran it; 0 when neither kind of rule is loaded.
+    func fileDetectCloseMask(openInspected: Bool) -> UInt8 {
+        var mask: UInt8 = 0
+        if fileDetect.closeRules { mask |= 1 << DetectDefinitions.fileClosePhase }
+        if fileDetect.openRules && !openInspected { mask |= 1 << DetectDefinitions.fileOpenPhase }
+        return mask
+    }
+
+    /// An ended file's facts for its close inspection (HTTP/1 and HTTP/2 alike): its size,
+    /// whether it is whole, and the digests its context finished (none without a context).
+    func fileDetectCloseFacts(_ file: FileFacts, _ track: FileDigestTrack, truncated: Bool) {
+        file.size = track.size
+        file.state = truncated ? .truncated : .closed
+        if track.digest >= 0 { file.digests = fileDetect.results[Int(track.digest)] } else { file.digests.kinds = [] }
     }
 
     /// After a feed's inspections: ended files no transaction claimed (their transaction was
@@ -346,8 +391,7 @@ struct EngineFileDetectH2 {
     var state: UInt8 = 0
     var openInspected = false
     var truncated = false
-    var digest: Int32 = -1
-    var size: Int64 = 0
+    var file = FileDigestTrack()
 }
 
 extension Engine {
@@ -376,7 +420,7 @@ extension Engine {
             // Left by an earlier flow of this parser slot that ended without its close.
             fileDetectH2Free(e)
         }
-        if fileDetect.h2[e].state == 1 && body.offset == 0 && !body.data.isEmpty && fileDetect.h2[e].size > 0 {
+        if fileDetect.h2[e].state == 1 && body.offset == 0 && !body.data.isEmpty && fileDetect.h2[e].file.size > 0 {
             // The stream slot carries a new stream: the old side never ended.
             fileDetect.stats.abandoned &+= 1
             fileDetectH2Free(e)
@@ -387,29 +431,20 @@ extension Engine {
             // size and digests are partial, so the file counts as truncated.
             fileDetect.h2[e] = EngineFileDetectH2(flowID: detectCursor.flow.id, response: body.response,
                                                   state: 1, truncated: body.offset > 0)
-            fileDetect.stats.files &+= 1
-            if !fileDetect.kinds.isEmpty && fileDetect.closeRules {
-                if let g = fileDetect.free.popLast() {
-                    fileDetect.h2[e].digest = g
-                    fileDetect.pool[Int(g)].begin(fileDetect.kinds)
-                } else {
-                    fileDetect.stats.digestPoolExhausted &+= 1
-                }
-            }
+            fileDetect.h2[e].file = fileDetect.openFile()
         }
         guard fileDetect.h2[e].state == 1 else { return }
-        fileDetect.h2[e].size &+= Int64(body.data.count)
-        let g = Int(fileDetect.h2[e].digest)
-        if g >= 0 { fileDetect.pool[g].update(body.data) }
+        var file = fileDetect.h2[e].file
+        fileDetect.addToFile(&file, body.data, last: body.isLast)
+        fileDetect.h2[e].file = file
         if body.isLast {
-            if g >= 0 { fileDetect.results[g] = fileDetect.pool[g].finish() }
             fileDetect.h2[e].state = 2
             if body.truncated { fileDetect.h2[e].truncated = true }
         }
     }
 
     func fileDetectH2Free(_ e: Int) {
-        let g = fileDetect.h2[e].digest
+        let g = fileDetect.h2[e].file.digest
         if g >= 0 { fileDetect.free.append(g) }
         fileDetect.h2[e] = EngineFileDetectH2()
     }
@@ -431,7 +466,7 @@ extension Engine {
         fileDetect.h2[e].openInspected = true
         if let n = fileDetectH2Name(i, s) { b[.fileName] = n }
         file.state = .open
-        file.size = fileDetect.h2[e].size
+        file.size = fileDetect.h2[e].file.size
         return 1 << DetectDefinitions.fileOpenPhase
     }
 
@@ -448,8 +483,7 @@ extension Engine {
             defer { e &+= 1 }
             guard fileDetect.h2[e].flowID == id, fileDetect.h2[e].state != 0 else { continue }
             if flowEnd && fileDetect.h2[e].state == 1 {
-                let g = Int(fileDetect.h2[e].digest)
-                if g >= 0 { fileDetect.results[g] = fileDetect.pool[g].finish() }
+                fileDetect.finishFile(fileDetect.h2[e].file)
                 fileDetect.h2[e].state = 2
                 fileDetect.h2[e].truncated = true
             }
@@ -457,18 +491,14 @@ extension Engine {
             let x = fileDetect.h2[e]
             let s = (e &- first) >> 1
             if s < http2.items[i].streams.count && http2.items[i].streams[s].isActive {
-                var mask: UInt8 = 0
-                if fileDetect.closeRules { mask |= 1 << DetectDefinitions.fileClosePhase }
-                if fileDetect.openRules && !x.openInspected { mask |= 1 << DetectDefinitions.fileOpenPhase }
+                let mask = fileDetectCloseMask(openInspected: x.openInspected)
                 if mask != 0 {
                     fileDetect.stats.closeInspections &+= 1
                     var b = InspectionBuffers()
                     fillStreamHTTP2(&b, i, s, response: x.response)
                     if let n = fileDetectH2Name(i, s) { b[.fileName] = n }
                     let file = d.fileFacts
-                    file.size = x.size
-                    file.state = x.truncated ? .truncated : .closed
-                    if x.digest >= 0 { file.digests = fileDetect.results[Int(x.digest)] } else { file.digests.kinds = [] }
+                    fileDetectCloseFacts(file, x.file, truncated: x.truncated)
                     let direction: Direction = x.response ? .toClient : .toServer
                     let f = detectFacts(direction, app: .http2, stream: false)
                     d.beginTransaction()

@@ -25,6 +25,16 @@ extension Engine {
         eve.json.key("reassembled"); eve.json.uint(d.reassembled)
         eve.json.key("invalid"); eve.json.uint(d.invalid)
         eve.json.key("not_ip"); eve.json.uint(d.notIP)
+        // Decoder events (decode-event: rules), packets per event: Suricata's
+        // `decoder.event.<name>` counters, the name kept whole as the key (README "Decoder
+        // events, session 10"). Only events that happened: a stats event every few minutes
+        // with a hundred zeros per layer would be mostly zeros.
+        eve.json.key("event"); eve.json.beginObject()
+        for bit in 0..<DecodeEvents.definedBits where d.events[bit] != 0 {
+            guard let name = DecodeEvents.name(ofBit: bit) else { continue }
+            eve.json.key(name); eve.json.uint(d.events[bit])
+        }
+        eve.json.endObject()
         eve.json.endObject()
         eve.json.key("flow"); eve.json.beginObject()
         eve.json.key("total"); eve.json.uint(f.created)
@@ -51,7 +61,7 @@ extension Engine {
         // counters: the state machine's and reassembly's (README "Stream events, session 10").
         eve.json.key("stream"); eve.json.beginObject()
         let fe = flows.streamEventCounts, re = reassembler.eventCounts
-        for bit in 0..<StreamEvents.definedBits {
+        for bit in 0..<StreamEvents.definedBits where fe[bit] &+ re[bit] != 0 {
             guard let name = StreamEvents.name(ofBit: bit) else { continue }
             eve.json.key(name); eve.json.uint(fe[bit] &+ re[bit])
         }

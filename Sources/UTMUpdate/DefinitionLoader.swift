@@ -86,10 +86,8 @@ public enum DefinitionLoader {
             }
         }
         var parser = RuleParser()
-        // Hash lists of filemd5/filesha1/filesha256 (session 9), next to the rule files.
-        parser.fileReader = { FileManager.default.contents(atPath: $0).map { [UInt8]($0) } }
-        // Dataset list files (`dataset:...,load x.lst`) resolve beside the rule file.
-        parser.datasets.readFile = { try readWholeFile($0) }
+        // Dataset lists and filemd5/sha1/sha256 hash lists, resolved beside the rule file.
+        parser.fileReader = { try readWholeFile($0, limit: RuleListFile.maxBytes) }
         for path in files {
             let bytes = try read(path, "ips")
             guard let text = String(validating: bytes, as: UTF8.self) else {

@@ -35,11 +35,9 @@ struct Rules: ParsableCommand {
 
         func run() throws {
             var parser = RuleParser()
-            // Dataset list files (`dataset:...,load x.lst`) resolve beside the rule file.
-            parser.datasets.readFile = { try readWholeFile($0) }
             parser.filters = try filterOptions.load()
-            // Hash lists of filemd5/filesha1/filesha256 (session 9).
-            parser.fileReader = { try? readWholeFile($0) }
+            // Dataset lists and filemd5/sha1/sha256 hash lists, resolved beside the rule file.
+            parser.fileReader = { try readWholeFile($0, limit: RuleListFile.maxBytes) }
             var parseSeconds = 0.0
             for file in files {
                 let text: String

@@ -26,11 +26,9 @@ func loadDefinitions(rules: [String], bundle: String?, actionOrder: ActionOrder 
 /// Parses rule files as the engine loads them, printing each rule that did not load.
 func parseRuleFiles(_ files: [String], filters: RuleFilters? = nil) throws -> RuleSet {
     var parser = RuleParser()
-    // Dataset list files (`dataset:...,load x.lst`) resolve beside the rule file.
-    parser.datasets.readFile = { try readWholeFile($0) }
     parser.filters = filters
-    // Hash lists of filemd5/filesha1/filesha256 (session 9), resolved against the rule file's directory.
-    parser.fileReader = { try? readWholeFile($0) }
+    // Dataset lists and filemd5/sha1/sha256 hash lists, resolved beside the rule file.
+    parser.fileReader = { try readWholeFile($0, limit: RuleListFile.maxBytes) }
     for file in files {
         let text: String
         do { text = try readTextFile(file) } catch { throw fail("\(error)") }
@@ -89,11 +87,9 @@ func compileIPSBundle(rules: [String], output: String, filters: RuleFilters? = n
         do { sources.append((f, try readTextFile(f))) } catch { throw fail("\(error)") }
     }
     var parser = RuleParser()
-    // Dataset list files (`dataset:...,load x.lst`) resolve beside the rule file.
-    parser.datasets.readFile = { try readWholeFile($0) }
     parser.filters = filters
-    // Hash lists of filemd5/filesha1/filesha256 (session 9), resolved against the rule file's directory.
-    parser.fileReader = { try? readWholeFile($0) }
+    // Dataset lists and filemd5/sha1/sha256 hash lists, resolved beside the rule file.
+    parser.fileReader = { try readWholeFile($0, limit: RuleListFile.maxBytes) }
     for (name, text) in sources { parser.load(text: text, file: name) }
     let set = parser.finish()
     for e in (set.report.errors + set.report.skipped).prefix(50) { writeStandardError("warning: \(e.description)") }

@@ -64,11 +64,9 @@ enum Definitions {
     static func detection(_ c: DaemonConfig, warn: (String) -> Void) throws -> DetectDefinitions? {
         guard !c.rules.isEmpty else { return nil }
         var parser = RuleParser()
-        // Dataset list files (`dataset:...,load x.lst`) resolve beside the rule file.
-        parser.datasets.readFile = { try readWholeFile($0) }
         parser.filters = try ruleFilters(c)
-        // Hash lists of filemd5/filesha1/filesha256 (session 9), next to the rule files.
-        parser.fileReader = { FileManager.default.contents(atPath: $0).map { [UInt8]($0) } }
+        // Dataset lists and filemd5/sha1/sha256 hash lists, resolved beside the rule file.
+        parser.fileReader = { try readWholeFile($0, limit: RuleListFile.maxBytes) }
         for path in c.rules {
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw ConfigError("rules: cannot read \(path)")

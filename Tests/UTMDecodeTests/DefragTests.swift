@@ -214,7 +214,7 @@ func fragments6(_ payload: [UInt8], size: Int, id: UInt32 = 0x0BADCAFE, hopByHop
         let frags = fragments6(Build.bytes(100), size: 56)   // 108 bytes of data + 8 hop-by-hop
         _ = d.run(frags[0])
         let r = d.run(frags[1])
-        #expect(r.result == .invalid && r.packet.events == .fragmentTooLarge)
+        #expect(r.result == .invalid && r.packet.events == .ipv6FragmentTooLarge)
         #expect(d.counters.reassembled == 0 && d.fragmentsInProgress == 0)
     }
 

@@ -76,7 +76,7 @@ let wholeFrames: [(String, LinkType, [UInt8])] = [
             #expect(DecodeEvents.name(ofBit: bit) != nil)
         }
         #expect(DecodeEvents.name(ofBit: DecodeEvents.definedBits) == nil)
-        #expect(DecodeEvents.arpUnsupported.rawValue == 1 << (DecodeEvents.definedBits - 1), "the newest event is the last bit")
+        #expect(DecodeEvents.sllTooShort.rawValue == 1 << (DecodeEvents.definedBits - 1), "the newest event is the last bit")
     }
 }
 

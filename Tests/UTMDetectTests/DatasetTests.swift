@@ -11,7 +11,7 @@ import UTMCore
     static func parser(_ files: [String: String]) -> RuleParser {
         var p = RuleParser()
         let copy = files
-        p.datasets.readFile = { path in
+        p.fileReader = { path in
             guard let t = copy[path] else { throw FileMissing(path: path) }
             return Array(t.utf8)
         }
@@ -107,8 +107,8 @@ import UTMCore
         #expect(set.signatures[3].lists.first?.buffer == .ipSrc && m4.set.type == .ip && m4.set.memcap == 1 << 20)
         let m5 = try #require(Self.dataset(set.signatures[4]))
         #expect(m5.op == .set && m5.set.isMutable && m5.set.count == 0, "a missing state file is an empty set")
-        #expect(DatasetRegistry.resolve("x.lst", ruleFile: "local.rules") == "x.lst")
-        #expect(DatasetRegistry.resolve("x.lst", ruleFile: "/etc/mimamori/rules/a.rules") == "/etc/mimamori/rules/x.lst")
+        #expect(RuleListFile.resolve("x.lst", ruleFile: "local.rules") == "x.lst")
+        #expect(RuleListFile.resolve("x.lst", ruleFile: "/etc/mimamori/rules/a.rules") == "/etc/mimamori/rules/x.lst")
     }
 
     @Test func keywordErrorsAreOneLineWithFileAndLine() {
@@ -163,7 +163,7 @@ import UTMCore
     @Test func listErrorsNeverEchoTheFile() {
         let secret = "root:$6$SECRETHASHSECRETHASH:19000:0:99999:7:::"
         var p = RuleParser()
-        p.datasets.readFile = { _ in Array("\(secret)\n".utf8) }
+        p.fileReader = { _ in Array("\(secret)\n".utf8) }
         p.load(text: """
             alert dns any any -> any any (dns.query; dataset:isset,x,type string,load ../../etc/shadow; sid:1;)
             alert dns any any -> any any (dns.query; dataset:isset,y,type md5,load /etc/shadow; sid:2;)

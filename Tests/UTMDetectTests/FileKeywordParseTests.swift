@@ -10,7 +10,10 @@ import UTMCore
 
     static func parser(_ lists: [String: String]) -> RuleParser {
         var p = RuleParser()
-        p.fileReader = { lists[$0].map { Array($0.utf8) } }
+        p.fileReader = { path in
+            guard let t = lists[path] else { throw RuleError.invalid("no such file") }
+            return Array(t.utf8)
+        }
         return p
     }
 

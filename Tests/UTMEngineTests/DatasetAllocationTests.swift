@@ -21,7 +21,7 @@ import UTMDetect
         files["/r/ua.lst"] = b64("test") + "\n"
         var parser = RuleParser()
         let lists = files
-        parser.datasets.readFile = { path in
+        parser.fileReader = { path in
             guard let t = lists[path] else { throw CocoaError(.fileNoSuchFile) }
             return Array(t.utf8)
         }

@@ -15,7 +15,7 @@ import UTMDetect
     static func alerts(_ rules: String, _ files: [String: String], _ frames: [[UInt8]],
                        sourceLocation: SourceLocation = #_sourceLocation) throws -> [Int: [Int]] {
         var parser = RuleParser()
-        parser.datasets.readFile = { path in
+        parser.fileReader = { path in
             guard let t = files[path] else { throw CocoaError(.fileNoSuchFile) }
             return Array(t.utf8)
         }
@@ -126,7 +126,7 @@ import UTMDetect
     /// The stats event's `detect` object counts the sets, their members and refused `set`s.
     @Test func statsEventCountsTheSets() throws {
         var parser = RuleParser()
-        parser.datasets.readFile = { _ in Array("ZXZpbC5leGFtcGxl\nYzIuYmFkLmNvbQ==\n".utf8) }
+        parser.fileReader = { _ in Array("ZXZpbC5leGFtcGxl\nYzIuYmFkLmNvbQ==\n".utf8) }
         parser.load(text: """
             alert dns any any -> any any (msg:"c2"; dns.query; dataset:isset,c2,type string,load c2.lst; sid:1;)
             alert http any any -> any any (msg:"uris"; http.uri; dataset:set,uris,type string,memcap 100; sid:2;)

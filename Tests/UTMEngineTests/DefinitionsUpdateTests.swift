@@ -44,34 +44,22 @@ import UTMCore
     /// engine (`keepFlows`) or with a new engine after finishing the old one (the old way).
     static func run(_ frames: [[UInt8]], updateAt at: Int?, keepFlows: Bool,
                     before: String = DefinitionsUpdateTests.before, after: String = DefinitionsUpdateTests.after) -> Outcome {
-        var engine = Engine(config: EngineConfig())
+        let engine = Engine(config: EngineConfig())
         engine.loadDetection(definitions(before))
-        var out: [UInt8] = []
         var outcome = Outcome()
-        for i in frames.indices {
-            if let at, i == at {
-                if keepFlows {
-                    let next = EngineDefinitions(config: EngineConfig(), flowCapacity: engine.flows.capacity)
-                    next.loadDetection(definitions(after))
-                    outcome.adopted = engine.adopt(next)
-                } else {
-                    engine.finish()
-                    out += engine.eve.buffer
-                    engine = Engine(config: EngineConfig())
-                    engine.loadDetection(definitions(after))
-                }
+        let eve = Session6KeywordEngineTests.replayEVE(engine, frames) { i, running in
+            guard let at, i == at else { return nil }
+            if keepFlows {
+                let next = EngineDefinitions(config: EngineConfig(), flowCapacity: running.flows.capacity)
+                next.loadDetection(definitions(after))
+                outcome.adopted = running.adopt(next)
+                return nil
             }
-            _ = frames[i].withByteView { view in
-                engine.process(frame: view, linkType: .ethernet, timestamp: Timestamp(seconds: 1_700_000_000, micros: Int32(i)),
-                               wireLength: view.count)
-            }
-            out += engine.eve.buffer
-            engine.eve.reset()
+            let restarted = Engine(config: EngineConfig())
+            restarted.loadDetection(definitions(after))
+            return restarted
         }
-        engine.finish()
-        out += engine.eve.buffer
-        for line in String(decoding: out, as: UTF8.self).split(separator: "\n") {
-            guard let e = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }
+        for e in Session6KeywordEngineTests.events(eve) {
             switch e["event_type"] as? String {
             case "alert":
                 if let sid = (e["alert"] as? [String: Any])?["signature_id"] as? Int { outcome.alerts[sid, default: 0] += 1 }

@@ -16,7 +16,10 @@ import UTMDetect
     /// Hash lists the rules name, served from memory (the loader reads files in production).
     static func definitions(_ text: String, lists: [String: String] = [:], count: Int? = nil) -> DetectDefinitions {
         var p = RuleParser()
-        p.fileReader = { path in lists[path].map { Array($0.utf8) } }
+        p.fileReader = { path in
+            guard let t = lists[path] else { throw CocoaError(.fileNoSuchFile) }
+            return Array(t.utf8)
+        }
         p.load(text: text, file: "/rules/file.rules")
         let set = p.finish()
         #expect(set.signatures.count == (count ?? text.split(separator: "\n").count), "\(set.report.errors + set.report.skipped)")

@@ -28,11 +28,32 @@ import UTMDetect
         return a
     }
 
+    /// Alerts per sid when `frames` are replayed through a new engine with `defs`.
     static func replay(_ defs: DetectDefinitions, _ frames: [[UInt8]]) -> [Int: Int] {
         let engine = Engine(config: EngineConfig())
         engine.loadDetection(defs)
+        var counts: [Int: Int] = [:]
+        for e in events(replayEVE(engine, frames)) where e["event_type"] as? String == "alert" {
+            if let sid = (e["alert"] as? [String: Any])?["signature_id"] as? Int { counts[sid, default: 0] += 1 }
+        }
+        return counts
+    }
+
+    /// The EVE output of `frames` (Ethernet, one microsecond apart) through `engine`, finished
+    /// at the end. `beforeFrame(i, engine)` runs before frame `i` with the running engine: it may
+    /// change it (a definitions update it adopts), or return another engine to go on with (the
+    /// old one is then finished and its output kept, as a restart does). Why one loop: the
+    /// tests that count alerts and the definitions-update tests replay the same way.
+    static func replayEVE(_ engine: Engine, _ frames: [[UInt8]],
+                          beforeFrame: (Int, Engine) -> Engine? = { _, _ in nil }) -> [UInt8] {
+        var engine = engine
         var out: [UInt8] = []
         for i in frames.indices {
+            if let next = beforeFrame(i, engine) {
+                engine.finish()
+                out += engine.eve.buffer
+                engine = next
+            }
             _ = frames[i].withByteView { view in
                 engine.process(frame: view, linkType: .ethernet, timestamp: Timestamp(seconds: 1_700_000_000, micros: Int32(i)),
                                wireLength: view.count)
@@ -42,14 +63,14 @@ import UTMDetect
         }
         engine.finish()
         out += engine.eve.buffer
-        var counts: [Int: Int] = [:]
-        for line in String(decoding: out, as: UTF8.self).split(separator: "\n") {
-            guard let e = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  e["event_type"] as? String == "alert",
-                  let sid = (e["alert"] as? [String: Any])?["signature_id"] as? Int else { continue }
-            counts[sid, default: 0] += 1
+        return out
+    }
+
+    /// The EVE lines of `eve` as JSON objects (lines that do not parse are left out).
+    static func events(_ eve: [UInt8]) -> [[String: Any]] {
+        String(decoding: eve, as: UTF8.self).split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
         }
-        return counts
     }
 
     static func get(_ uri: String, host: String) -> [UInt8] {

@@ -459,17 +459,12 @@ struct DatasetStore {
     }
 }
 
-/// How the rule loader reads a dataset's list file (UTMDetect does no I/O): the tools and the
-/// daemon pass their file reader (`RuleParser.datasets.readFile`); tests pass a dictionary.
-public typealias DatasetFileReader = @Sendable (String) throws -> [UInt8]
-
 /// The datasets of one rule set being loaded, by lower-cased name: the first rule naming a set
 /// declares it (type, load file), later ones find it. Part of `RuleParser`.
 public struct DatasetRegistry: Sendable {
-    public var readFile: DatasetFileReader?
     var byName: [String: Dataset] = [:]
 
-    public init(readFile: DatasetFileReader? = nil) { self.readFile = readFile }
+    public init() {}
 
     public var all: [Dataset] { byName.keys.sorted().compactMap { byName[$0] } }
 
@@ -491,23 +486,14 @@ public struct DatasetRegistry: Sendable {
         set.markMutable()
     }
 
-    /// Where a `load` (or `state`) path names a file: an absolute path as it is, a relative one
-    /// in the folder of the rule file (Suricata's `SetupLoadPath`; its second try, the
-    /// configured default rule path, is the same folder for every tool here since they are given
-    /// rule file paths). A rule file given without a folder resolves in the current directory.
-    public static func resolve(_ path: String, ruleFile: String) -> String {
-        if path.hasPrefix("/") { return path }
-        guard let slash = ruleFile.lastIndex(of: "/") else { return path }
-        return String(ruleFile[...slash]) + path
-    }
-
     /// The set `name` as a rule declares or names it. Errors (one line each): no type for a set
     /// no earlier rule declared, another type or list file than the first declaration, a list
-    /// file that cannot be read or has a bad line (`file:line: why`).
+    /// file that cannot be read (through `reader`, RuleListFile) or has a bad line
+    /// (`file:line: why`).
     mutating func dataset(name: String, type: DatasetType?, load: String?, state: Bool, memcap: Int, hashsize: Int,
-                          ruleFile: String, keyword: String) throws(RuleError) -> Dataset {
+                          ruleFile: String, reader: RuleFileReader?, keyword: String) throws(RuleError) -> Dataset {
         let key = name.lowercased()
-        let path = load.map { DatasetRegistry.resolve($0, ruleFile: ruleFile) }
+        let path = load.map { RuleListFile.resolve($0, ruleFile: ruleFile) }
         if let existing = byName[key] {
             if let type, type != existing.type {
                 throw .invalid("\(keyword) '\(name)': declared as type \(existing.type.name), here as \(type.name)")
@@ -522,11 +508,14 @@ public struct DatasetRegistry: Sendable {
         }
         let set = Dataset(name: name, type: type, load: path ?? "", memcap: memcap, hashsize: hashsize)
         if let path {
-            guard let read = readFile else { throw .invalid("\(keyword) '\(name)': cannot read '\(path)' (no file access here)") }
             var bytes: [UInt8]
-            do { bytes = try read(path) } catch {
-                // Suricata opens a `state` file for append: a missing one is an empty set.
-                if state { bytes = [] } else { throw .invalid("\(keyword) '\(name)': cannot read '\(path)': \(error)") }
+            do throws(RuleError) {
+                bytes = try RuleListFile.read(path, with: reader, for: "\(keyword) '\(name)'")
+            } catch {
+                // Suricata opens a `state` file for append: a missing one is an empty set (not
+                // when nothing can be read at all: no reader).
+                guard state, reader != nil else { throw error }
+                bytes = []
             }
             var loadedBytes = 0
             do throws(DatasetListError) {

@@ -856,25 +856,36 @@ public final class DetectEngine {
             }
             return
         }
-        func siftDown(_ start: Int, _ end: Int) {
-            var root = start
-            while true {
-                var child = root &* 2 &+ 1
-                if child >= end { return }
-                if child &+ 1 < end && candidates[child] < candidates[child &+ 1] { child &+= 1 }
-                if candidates[root] >= candidates[child] { return }
-                candidates.swapAt(root, child)
-                root = child
-            }
-        }
         var start = n / 2 &- 1
         while start >= 0 { siftDown(start, n); start &-= 1 }
         var end = n &- 1
         while end > 0 {
-            candidates.swapAt(0, end)
+            swapCandidates(0, end)
             siftDown(0, end)
             end &-= 1
         }
+    }
+
+    /// Heap sort's step. A method with plain subscript swaps: the nested function and
+    /// `Array.swapAt` it used allocated in debug builds (about ten times per candidate on a
+    /// packet meeting more than 32 rules, e.g. many decoder event rules).
+    func siftDown(_ start: Int, _ end: Int) {
+        var root = start
+        while true {
+            var child = root &* 2 &+ 1
+            if child >= end { return }
+            if child &+ 1 < end && candidates[child] < candidates[child &+ 1] { child &+= 1 }
+            if candidates[root] >= candidates[child] { return }
+            swapCandidates(root, child)
+            root = child
+        }
+    }
+
+    @inline(__always)
+    func swapCandidates(_ a: Int, _ b: Int) {
+        let t = candidates[a]
+        candidates[a] = candidates[b]
+        candidates[b] = t
     }
 
     /// The signatures of a group that the packet's ports admit.

@@ -23,7 +23,8 @@ enum DetectDatarep {
         let o = try DetectDataset.options(fields.dropFirst(3), "datarep", allowState: false)
         if o.load != nil && o.type == nil { throw .invalid("datarep '\(name)': if load is used type must be set as well") }
         let set = try b.datasets.dataset(name: name, type: o.type, load: o.load, state: false, memcap: o.memcap,
-                                         hashsize: o.hashsize, ruleFile: b.ruleFile, keyword: "datarep")
+                                         hashsize: o.hashsize, ruleFile: b.ruleFile, reader: b.fileReader,
+                                         keyword: "datarep")
         b.append(.dataset(DatasetMatch(set: set, op: op, value: value)), to: b.currentBuffer)
     }
 }

@@ -6,7 +6,7 @@
 /// As Suricata's `DetectDatasetSetup`: a sticky buffer is required; options after the name are
 /// `KEY VALUE`; `state` is `load` + `save` of one file and is not mixed with either; the first
 /// rule naming a set declares its type (and its list file), later rules may name it alone; a
-/// set named with another type or list file is an error. Paths: `DatasetRegistry.resolve`
+/// set named with another type or list file is an error. Paths: `RuleListFile.resolve`
 /// (relative to the rule file's folder). `save`/`state` paths must be relative and without
 /// `..` (Suricata refuses them unless `allow-absolute-filenames`). The set is not written back
 /// at shutdown (README: what `state`/`save` do here). Suricata 8's `format` (JSON lists) is
@@ -31,7 +31,8 @@ enum DetectDataset {
         let name = try DetectDataset.name(fields[1], "dataset")
         let o = try options(fields.dropFirst(2), "dataset", allowState: true)
         let set = try b.datasets.dataset(name: name, type: o.type, load: o.load, state: o.state, memcap: o.memcap,
-                                         hashsize: o.hashsize, ruleFile: b.ruleFile, keyword: "dataset")
+                                         hashsize: o.hashsize, ruleFile: b.ruleFile, reader: b.fileReader,
+                                         keyword: "dataset")
         if op.changesSet { try b.datasets.markMutable(set, keyword: "dataset") }
         b.append(.dataset(DatasetMatch(set: set, op: op)), to: b.currentBuffer)
     }

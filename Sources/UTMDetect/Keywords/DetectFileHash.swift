@@ -21,25 +21,17 @@ enum DetectFileHash {
         guard let reader = b.fileReader else {
             throw .unsupported(kind.keyword, "hash lists are read only when loading rule files")
         }
-        let path = resolve(String(name), ruleFile: b.ruleFile)
+        let path = RuleListFile.resolve(String(name), ruleFile: b.ruleFile)
         let key = "\(kind.rawValue):\(path)"
         let list: FileHashList
         if let cached = b.hashLists?.lists[key] {
             list = cached
         } else {
-            guard let bytes = reader(path) else { throw .invalid("\(kind.keyword): cannot read '\(path)'") }
+            let bytes = try RuleListFile.read(path, with: reader, for: kind.keyword)
             list = try FileHashList.parse(bytes, kind: kind, negated: false, path: path)
             b.hashLists?.lists[key] = list
         }
         b.signature.headerMatches.append(.fileHash(
             FileHashList(kind: kind, sortedDigests: list.digests, negated: negated, path: path)))
-    }
-
-    /// Suricata's rule: absolute as given; relative to the rule file's directory (our
-    /// default-rule-path); as given when the rule came from no file.
-    static func resolve(_ name: String, ruleFile: String) -> String {
-        if name.hasPrefix("/") || ruleFile.isEmpty { return name }
-        guard let slash = ruleFile.lastIndex(of: "/") else { return name }
-        return String(ruleFile[...slash]) + name
     }
 }

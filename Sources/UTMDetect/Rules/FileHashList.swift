@@ -157,11 +157,6 @@ public struct FileHashList: Sendable, Equatable {
     }
 }
 
-/// Reads a file the rules name (hash lists), given the resolved path; nil when it cannot be
-/// read. UTMDetect does no I/O: the loader (utmctl, utmd) passes one in
-/// (`RuleParser.fileReader`).
-public typealias RuleFileReader = @Sendable (String) -> [UInt8]?
-
 /// The hash lists a rule set loaded, by resolved path and keyword, so rules naming the same
 /// list share one array. A class because every rule's builder adds to the one cache of its
 /// parser; used only while loading (one thread).

@@ -41,8 +41,8 @@ public struct RuleParser: Sendable {
     /// suricata-update's filter files, applied to each rule line before it is parsed
     /// (RuleFilters.swift). Set before `load`.
     public var filters: RuleFilters?
-    /// The datasets the rules declare (`dataset`, `datarep`), and how their list files are read:
-    /// set `datasets.readFile` before loading rules that `load` one (UTMDetect does no I/O).
+    /// The datasets the rules declare (`dataset`, `datarep`); their list files are read with
+    /// `fileReader`.
     public var datasets = DatasetRegistry()
     private var flowbitNames = FlowbitNames()
     private var signatures: [Signature] = []
@@ -52,8 +52,10 @@ public struct RuleParser: Sendable {
     /// `finish()` loads the setters of checked bits again (flowbit resolution, RuleFilters).
     private var parkedSetters: [ParkedRule] = []
     private var checkedFlowbits: Set<String> = []
-    /// Reads the hash lists `filemd5:FILE` & co. name (session 9): the loader sets it (utmctl,
-    /// utmd read files; UTMDetect does no I/O). Nil: such rules are skipped with the reason.
+    /// Reads the files rules name beside them (RuleListFile.swift): dataset lists (`load`,
+    /// `state`) and the hash lists of `filemd5:FILE` & co. The loader sets it (utmctl, utmd read
+    /// files; UTMDetect does no I/O). Nil: hash list rules are skipped with the reason, a
+    /// dataset `load` fails.
     public var fileReader: RuleFileReader?
     /// Lists loaded so far, shared by the rules that name them.
     private let hashLists = FileHashListCache()

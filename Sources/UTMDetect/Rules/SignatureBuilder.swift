@@ -39,15 +39,15 @@ public struct SignatureBuilder {
     var sawSid = false
     var fastPatternSet = false
     let classifications: ClassificationTable
-    /// The rule file being loaded (hash lists are resolved against its directory) and how to
-    /// read a list (nil: `filemd5` & co. cannot load); the parser's list cache (session 9).
+    /// The rule file being loaded (hash and dataset lists are resolved against its directory)
+    /// and how to read a list (`RuleParser.fileReader`); the parser's hash list cache.
     var ruleFile = ""
     var fileReader: RuleFileReader?
     var hashLists: FileHashListCache?
     /// Flowbit names of the whole rule set, interned as they appear.
     var flowbitNames: FlowbitNames
     /// The rule set's datasets (`dataset`, `datarep`); a relative `load` path is resolved
-    /// against `ruleFile`'s folder (`DatasetRegistry.resolve`).
+    /// against `ruleFile`'s folder (`RuleListFile.resolve`).
     var datasets = DatasetRegistry()
 
     init(signature: Signature, classifications: ClassificationTable, flowbitNames: FlowbitNames) {
