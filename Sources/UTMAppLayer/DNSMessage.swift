@@ -126,6 +126,9 @@ public struct DNSParser: Sendable {
     var bufToClient: [UInt8]
     /// TCP messages that were too long to buffer or not plausible DNS.
     public internal(set) var skippedMessages: Int = 0
+    /// Suricata's DNS anomaly events (`app-layer-event:dns.*`) raised by `parse` and
+    /// `noteDirection` since the last `takeAppEvents()`.
+    public var appEvents = AppLayerEvents()
 
     public init(config: DNSConfig = .init()) {
         self.config = config
@@ -146,6 +149,24 @@ public struct DNSParser: Sendable {
         bufToServer.removeAll(keepingCapacity: true)
         bufToClient.removeAll(keepingCapacity: true)
         skippedMessages = 0
+        appEvents = []
+    }
+
+    /// Returns the anomaly events raised since the last call and clears them.
+    public mutating func takeAppEvents() -> AppLayerEvents {
+        let e = appEvents
+        appEvents = []
+        return e
+    }
+
+    /// The message just parsed went `direction` (from the flow's client: a query is due,
+    /// from its server: a response): Suricata's `not_request` / `not_response`.
+    public mutating func noteDirection(_ direction: Direction) {
+        if direction == .toServer {
+            if message.flags.qr { appEvents.formUnion(AppLayerEvents.DNS.notRequest) }
+        } else if !message.flags.qr {
+            appEvents.formUnion(AppLayerEvents.DNS.notResponse)
+        }
     }
 
     public func withField<R>(_ f: Field, _ body: (ByteView) -> R) -> R {
@@ -163,10 +184,18 @@ public struct DNSParser: Sendable {
         store.reset()
         message.clear()
         guard let id = msg.u16(0), let flags = msg.u16(2), let qd = msg.u16(4), let an = msg.u16(6),
-              let ns = msg.u16(8), let ar = msg.u16(10) else { return false }
+              let ns = msg.u16(8), let ar = msg.u16(10) else {
+            appEvents.formUnion(AppLayerEvents.DNS.malformedData)
+            return false
+        }
         let f = DNSFlags(raw: flags)
+        // The reserved Z bit (RFC 1035 §4.1.1; RFC 4035 took the two after it).
+        if flags & 0x0040 != 0 { appEvents.formUnion(AppLayerEvents.DNS.zFlagSet) }
         // Opcodes 0-2 and 4-6 are assigned (QUERY, IQUERY, STATUS, NOTIFY, UPDATE, DSO).
-        guard f.opcode <= 6, f.opcode != 3 else { return false }
+        guard f.opcode <= 6, f.opcode != 3 else {
+            appEvents.formUnion(AppLayerEvents.DNS.invalidOpcode)
+            return false
+        }
         message.id = id
         message.flags = f
         message.questionTotal = qd
@@ -180,6 +209,7 @@ public struct DNSParser: Sendable {
             guard let name = readName(msg, at: off), let type = msg.u16(name.next),
                   let klass = msg.u16(name.next + 2) else {
                 // A question that does not decode: not DNS (or hopelessly broken).
+                appEvents.formUnion(AppLayerEvents.DNS.malformedData)
                 return false
             }
             off = name.next + 4
@@ -244,6 +274,7 @@ public struct DNSParser: Sendable {
         }
         message.fieldsTruncated = store.truncated
         message.end = off
+        if message.malformed { appEvents.formUnion(AppLayerEvents.DNS.malformedData) }
         return true
     }
 }

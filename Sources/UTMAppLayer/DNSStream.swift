@@ -64,7 +64,12 @@ extension DNSParser {
     }
 
     private mutating func deliver(_ msg: ByteView, _ d: Direction, _ onMessage: (Direction, borrowing DNSParser) -> Void) {
-        if parse(msg) { onMessage(d, self) } else { skippedMessages += 1 }
+        if parse(msg) {
+            noteDirection(d)
+            onMessage(d, self)
+        } else {
+            skippedMessages += 1
+        }
     }
 
     private func stream(_ d: Direction) -> DNSStreamState { d == .toServer ? streams.0 : streams.1 }

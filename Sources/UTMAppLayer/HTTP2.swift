@@ -203,6 +203,9 @@ public struct HTTP2Stream: Sendable {
 public struct HTTP2Parser {
     public let config: HTTP2Config
     public private(set) var events: HTTP2Events = []
+    /// Suricata's HTTP/2 anomaly events (`app-layer-event:http2.*`) raised during the last
+    /// `feed`: one bit OR where the condition is found.
+    public private(set) var appEvents = AppLayerEvents()
     /// Every stream slot; use `stream(_:)` with the indices `readyIndices` and
     /// `takeNewHeaders` hand out.
     public private(set) var streams: [HTTP2Stream]
@@ -245,6 +248,7 @@ public struct HTTP2Parser {
 
     public mutating func reset() {
         events = []
+        appEvents = []
         for i in streams.indices { streams[i].request.reset(); streams[i].response.reset(); clearStream(i) }
         dirs[0].reset(client: true)
         dirs[1].reset(client: false)
@@ -291,6 +295,7 @@ public struct HTTP2Parser {
     /// `onBody` must not touch this parser (it is being mutated).
     public mutating func feed(_ data: ByteView, direction: Direction, gap: Bool, onBody: (HTTP2BodyChunk) -> Void) {
         events = []
+        appEvents = []
         let d = direction == .toServer ? 0 : 1
         if gap && !dirs[d].gaveUp {
             events.insert(.gap)
@@ -420,6 +425,7 @@ public struct HTTP2Parser {
             let done = HTTP2Parser.preface.count - dirs[d].prefaceLeft
             while p < data.count && dirs[d].prefaceLeft > 0 {
                 guard data.u8(p) == HTTP2Parser.preface[done + (p - pos)] else {
+                    appEvents.formUnion(AppLayerEvents.HTTP2.invalidClientMagic)
                     giveUp(d)
                     return data.count
                 }
@@ -468,6 +474,7 @@ public struct HTTP2Parser {
         // The receiver's maximum frame size (its SETTINGS_MAX_FRAME_SIZE, default 16384).
         if length > Int(dirs[1 - d].maxFrameSize) {
             events.insert(.longFrame)
+            if h[3] == FrameType.data { appEvents.formUnion(AppLayerEvents.HTTP2.longFrameData) }
             if d == 0 { longFrames.0 &+= 1 } else { longFrames.1 &+= 1 }
         }
         // While a header block is open only its CONTINUATIONs may come (RFC 9113 §6.10).
@@ -533,7 +540,11 @@ public struct HTTP2Parser {
                 onBody(HTTP2BodyChunk(stream: i, response: response, offset: before &+ delivered, data: out))
                 delivered &+= Int64(out.count)
             }
-            if st == .failed { events.insert(.bodyNotDecoded); stop = true }
+            if st == .failed {
+                events.insert(.bodyNotDecoded)
+                appEvents.formUnion(AppLayerEvents.HTTP2.failedDecompression)
+                stop = true
+            }
             if st == .limited { stop = true; limited = true }
         } else {
             let room = config.maxBodyInspect &- before
@@ -597,7 +608,7 @@ public struct HTTP2Parser {
         dirs[d].headerHave = 0
         switch type {
         case FrameType.data:
-            if sid == 0 { events.insert(.invalidFrame); return }
+            if sid == 0 { events.insert(.invalidFrame); appEvents.formUnion(AppLayerEvents.HTTP2.dataStreamIDZero); return }
             if flags & Flag.endStream != 0 { endSide(d, sid, onBody) }
         case FrameType.headers:
             if sid == 0 { events.insert(.invalidFrame); giveUp(d); return }
@@ -608,7 +619,12 @@ public struct HTTP2Parser {
                 end = dirs[d].payloadTruncated ? end : dirs[d].length - pad
             }
             if flags & Flag.priority != 0 { start += 5 }
-            guard start <= end, end <= dirs[d].payload.count else { events.insert(.invalidFrame); giveUp(d); return }
+            guard start <= end, end <= dirs[d].payload.count else {
+                events.insert(.invalidFrame)
+                appEvents.formUnion(AppLayerEvents.HTTP2.invalidFrameData)
+                giveUp(d)
+                return
+            }
             openBlock(d, sid, endStream: flags & Flag.endStream != 0, promised: 0)
             appendBlock(d, start, end)
             if flags & Flag.endHeaders != 0 { closeBlock(d, onBody) }
@@ -624,7 +640,12 @@ public struct HTTP2Parser {
                 start = 1
                 end = dirs[d].payloadTruncated ? end : dirs[d].length - pad
             }
-            guard start + 4 <= end, end <= dirs[d].payload.count else { events.insert(.invalidFrame); giveUp(d); return }
+            guard start + 4 <= end, end <= dirs[d].payload.count else {
+                events.insert(.invalidFrame)
+                appEvents.formUnion(AppLayerEvents.HTTP2.invalidFrameData)
+                giveUp(d)
+                return
+            }
             let p = dirs[d].payload
             let promised = (UInt32(p[start]) << 24 | UInt32(p[start + 1]) << 16 | UInt32(p[start + 2]) << 8
                             | UInt32(p[start + 3])) & 0x7fff_ffff
@@ -632,7 +653,11 @@ public struct HTTP2Parser {
             appendBlock(d, start + 4, end)
             if flags & Flag.endHeaders != 0 { closeBlock(d, onBody) }
         case FrameType.rstStream:
-            if dirs[d].length != 4 || sid == 0 { events.insert(.invalidFrame); return }
+            if dirs[d].length != 4 || sid == 0 {
+                events.insert(.invalidFrame)
+                if dirs[d].length != 4 { appEvents.formUnion(AppLayerEvents.HTTP2.invalidFrameLength) }
+                return
+            }
             if let i = streamIndex(sid, create: false) {
                 endBody(0, i, truncated: true, onBody)
                 endBody(1, i, truncated: true, onBody)
@@ -642,7 +667,11 @@ public struct HTTP2Parser {
                 markReady(i)
             }
         case FrameType.settings:
-            if sid != 0 || dirs[d].length % 6 != 0 { events.insert(.invalidFrame); return }
+            if sid != 0 || dirs[d].length % 6 != 0 {
+                events.insert(.invalidFrame)
+                if dirs[d].length % 6 != 0 { appEvents.formUnion(AppLayerEvents.HTTP2.invalidFrameLength) }
+                return
+            }
             if flags & Flag.ack != 0 { return }
             settings(d)
         case FrameType.goaway, FrameType.ping, FrameType.windowUpdate, FrameType.priority:
@@ -763,6 +792,7 @@ public struct HTTP2Parser {
 
     mutating func hpackFailed(_ d: Int) {
         events.insert(.invalidHeader)
+        appEvents.formUnion(AppLayerEvents.HTTP2.invalidHeader)
         giveUp(d)
     }
 
@@ -873,6 +903,7 @@ public struct HTTP2Parser {
             // engine to log it and is never dropped for a newer one).
             _ = oldestDone
             events.insert(.overflow)
+            appEvents.formUnion(AppLayerEvents.HTTP2.tooManyStreams)
             return nil
         }
         releaseInflater(free, response: false)

@@ -171,6 +171,12 @@ enum HTTPLex {
         var proto = HTTPRange.none
         var http09 = false
         var malformed = false
+        /// A version that is not HTTP/1.0 or HTTP/1.1 (`request_line_invalid`).
+        var invalidProtocol = false
+        /// The method or the target ended with a tab, not a space (libhtp's
+        /// `method_delim_non_compliant` / `uri_delim_non_compliant`).
+        var methodDelimTab = false
+        var uriDelimTab = false
     }
 
     /// Parses `METHOD SP target SP HTTP/x.y`, tolerating extra spaces and spaces inside the
@@ -187,6 +193,7 @@ enum HTTPLex {
             i &+= 1
         }
         r.method = HTTPRange(start: s, end: m1)
+        r.methodDelimTab = h.u8(m1) == 0x09
         let u0 = skipWS(h, m1, e)
         guard u0 < e else { return nil }
         // The version is the last token, if it looks like one.
@@ -199,7 +206,9 @@ enum HTTPLex {
             if tokenEnd(h, u0, r.uri.end) != r.uri.end { r.malformed = true }
             if !equals(h, v0, lastEnd, "HTTP/1.1") && !equals(h, v0, lastEnd, "HTTP/1.0") {
                 r.malformed = true
+                r.invalidProtocol = true
             }
+            r.uriDelimTab = h.u8(v0 &- 1) == 0x09
             return r
         }
         if strict { return nil }
@@ -220,6 +229,9 @@ enum HTTPLex {
         var message = HTTPRange.none
         var status = 0
         var malformed = false
+        /// Not HTTP/1.0 or HTTP/1.1, a status below 100 (libhtp's `response_invalid_*`).
+        var invalidProtocol = false
+        var invalidStatus = false
     }
 
     /// Parses `HTTP/x.y SP 3DIGIT [SP reason]`; anything else is nil.
@@ -232,10 +244,10 @@ enum HTTPLex {
         let c1 = tokenEnd(h, c0, e)
         guard c1 &- c0 == 3, let code = decimal(h, c0, c1) else { return nil }
         r.status = Int(code)
-        if r.status < 100 { r.malformed = true }
+        if r.status < 100 { r.malformed = true; r.invalidStatus = true }
         let m0 = skipWS(h, c1, e)
         r.message = HTTPRange(start: m0, end: trimEnd(h, m0, e))
-        if !equals(h, s, p1, "HTTP/1.1") && !equals(h, s, p1, "HTTP/1.0") { r.malformed = true }
+        if !equals(h, s, p1, "HTTP/1.1") && !equals(h, s, p1, "HTTP/1.0") { r.malformed = true; r.invalidProtocol = true }
         return r
     }
 
@@ -264,6 +276,24 @@ enum HTTPLex {
             }
         }
         return (HTTPRange(start: a, end: e), nil)
+    }
+
+    /// Whether an authority (`host:port`, `[v6]:port`, `user@host:port`) has a port that is
+    /// not a decimal number up to 65535. No colon, or an empty port, is not invalid.
+    static func invalidPort(_ h: ByteView, _ s: Int, _ e: Int) -> Bool {
+        var a = s
+        var i = s
+        while i < e {
+            if h.u8(i) == UInt8(ascii: "@") { a = i &+ 1 }
+            i &+= 1
+        }
+        if h.u8(a) == UInt8(ascii: "[") {
+            guard let close = find(h, UInt8(ascii: "]"), a, e) else { return false }
+            a = close &+ 1
+        }
+        guard let colon = find(h, UInt8(ascii: ":"), a, e), colon &+ 1 < e else { return false }
+        guard let p = decimal(h, colon &+ 1, e) else { return true }
+        return p > 65535
     }
 
     /// The authority of an absolute-form target (`http://host:port/path`), if it is one.

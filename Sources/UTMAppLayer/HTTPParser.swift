@@ -145,6 +145,18 @@ public struct HTTPParser {
     var responsesLost = false
     /// What happened during the last `feed` or `finish`.
     public private(set) var events: HTTPEvents = []
+    /// Suricata's HTTP anomaly events (`app-layer-event:http.*`) raised during the last
+    /// `feed` or `finish`: one bit OR where the parser finds the condition, read by the engine
+    /// after each call (the packet that carried the bytes raised them).
+    public private(set) var appEvents = AppLayerEvents()
+    /// libhtp's soft field limit as Suricata configures it (9000 bytes): a start or header line
+    /// longer is `request_field_too_long` / `response_field_too_long`. Our own line limit
+    /// (`maxHeaderLine`, 4 KiB) is lower; a line between the two is cut here (`lineTooLong`)
+    /// but is no anomaly for Suricata (long cookies are common).
+    static let fieldSoftLimit = 9000
+    /// The response sequence a 100 Continue was seen for (-1: none), for
+    /// `100_continue_already_seen`.
+    var continueSeq: Int64 = -1
     /// Where, in the bytes of the last `feed`, the direction's tunnel began (after a 101 or
     /// a CONNECT's 2xx); -1 when the feed did not reach tunnel bytes. An `Upgrade: h2c`
     /// hands those bytes to the HTTP/2 parser.
@@ -188,6 +200,8 @@ public struct HTTPParser {
         readyStored = 0
         ended = false
         events = []
+        appEvents = []
+        continueSeq = -1
         droppedTransactions = 0
     }
 
@@ -227,6 +241,7 @@ public struct HTTPParser {
     public mutating func feed(_ data: ByteView, direction: Direction, gap: Bool,
                               onBody: (HTTPBodyChunk) -> Void) {
         events = []
+        appEvents = []
         tunnelStart = -1
         let d = direction.index
         if gap { handleGap(d, onBody) }
@@ -302,6 +317,7 @@ public struct HTTPParser {
     /// `finish()` that also delivers the last body chunks (close-delimited bodies end here).
     public mutating func finish(onBody: (HTTPBodyChunk) -> Void) {
         events = []
+        appEvents = []
         for d in 0 ..< 2 {
             switch sides[d].state {
             case .bodyClose:
@@ -329,7 +345,9 @@ public struct HTTPParser {
             let room = Swift.max(0, config.maxHeaderLine &- sides[d].lineLen)
             sides[d].head.append(seg.prefix(room))
             if seg.count > room { sides[d].lineCut = true }
-            sides[d].lineLen = Swift.min(sides[d].lineLen &+ seg.count, config.maxHeaderLine &+ 1)
+            // Counted past what is kept, up to libhtp's soft field limit, for `*_field_too_long`.
+            sides[d].lineLen = Swift.min(sides[d].lineLen &+ seg.count,
+                                         Swift.max(config.maxHeaderLine, HTTPParser.fieldSoftLimit) &+ 1)
             sides[d].lastWasCR = seg.u8(seg.count &- 1) == 13
             if sides[d].state == .startLine {
                 sides[d].scanned &+= Int64(seg.count)
@@ -351,6 +369,9 @@ public struct HTTPParser {
             sides[d].head.truncate(to: e)
         }
         let empty = sides[d].lineLen == 0 || (crlf && sides[d].lineLen == 1)
+        if sides[d].lineLen > HTTPParser.fieldSoftLimit {
+            appEvents.formUnion(d == 0 ? AppLayerEvents.HTTP.requestFieldTooLong : AppLayerEvents.HTTP.responseFieldTooLong)
+        }
         if sides[d].state == .startLine {
             startLine(d, s, e, cut: cut, empty: empty, onBody)
         } else {
@@ -416,8 +437,11 @@ public struct HTTPParser {
         connectBits = isConnect ? connectBits | bit : connectBits & ~bit
         if let i = createTx(seq) { txs[i].hasRequest = true }
         events.insert(.requestLine)
-        if r.http09 { mark(0, .http09) }
+        if r.http09 { mark(0, .http09); appEvents.formUnion(AppLayerEvents.HTTP.requestLineMissingProtocol) }
         if r.malformed { mark(0, .malformedRequest) }
+        if r.invalidProtocol { appEvents.formUnion(AppLayerEvents.HTTP.requestLineInvalid) }
+        if r.methodDelimTab { appEvents.formUnion(AppLayerEvents.HTTP.methodDelimNonCompliant) }
+        if r.uriDelimTab { appEvents.formUnion(AppLayerEvents.HTTP.uriDelimNonCompliant) }
         if cut { mark(0, .lineTooLong) }
         if r.http09 {
             commitHead(0)
@@ -447,8 +471,15 @@ public struct HTTPParser {
             txs[i].hasResponse = true
             if interim { txs[i].flags.insert(.interimResponse) }
         }
+        if r.status == 100 {
+            // libhtp: a second 100 Continue for the same request.
+            if continueSeq == Int64(seq) { appEvents.formUnion(AppLayerEvents.HTTP.continueAlreadySeen) }
+            continueSeq = Int64(seq)
+        }
         events.insert(.responseLine)
         if r.malformed { mark(1, .malformedResponse) }
+        if r.invalidProtocol { appEvents.formUnion(AppLayerEvents.HTTP.responseInvalidProtocol) }
+        if r.invalidStatus { appEvents.formUnion(AppLayerEvents.HTTP.responseInvalidStatus) }
         if cut { mark(1, .lineTooLong) }
         sides[1].head.appendCRLF()
         sides[1].headerStart = sides[1].head.count
@@ -460,6 +491,9 @@ public struct HTTPParser {
         var kind: HTTPHeaderKind = .none
         var value = HTTPRange.none
         var invalid = false
+        /// No colon (or an empty name): libhtp's `*_field_missing_colon`; else an invalid
+        /// line is a name with blanks before its colon (`*_header_invalid`).
+        var missingColon = false
     }
 
     static func readHeader(_ v: ByteView, _ s: Int, _ e: Int) -> HeaderLine {
@@ -469,6 +503,7 @@ public struct HTTPParser {
             // name, the whole line its value when there is no colon), so Suricata's
             // http.header holds ": line" and a rule for the line's bytes still sees them.
             h.invalid = true
+            h.missingColon = true
             h.kind = .other
             return h
         }
@@ -501,6 +536,8 @@ public struct HTTPParser {
         var encoding: UInt8 = 0
         var unknownEncoding = false
         var close = false
+        /// Transfer-Encoding ends in chunked but is not just "chunked" ("gzip, chunked").
+        var abnormalChunked = false
     }
 
     static func readValue(_ v: ByteView, _ kind: HTTPHeaderKind, _ r: HTTPRange) -> HeaderValue {
@@ -510,7 +547,9 @@ public struct HTTPParser {
         h.nonEmpty = v1 > v0
         switch kind {
         case .contentLength: h.contentLength = HTTPLex.contentLength(v, v0, v1) ?? -2
-        case .transferEncoding: h.chunked = HTTPLex.endsWithChunked(v, v0, v1)
+        case .transferEncoding:
+            h.chunked = HTTPLex.endsWithChunked(v, v0, v1)
+            h.abnormalChunked = h.chunked && v1 &- v0 != 7
         case .contentEncoding:
             if HTTPLex.equals(v, v0, v1, "gzip") || HTTPLex.equals(v, v0, v1, "x-gzip") {
                 h.encoding = 1
@@ -533,16 +572,22 @@ public struct HTTPParser {
         case .contentLength:
             if h.contentLength < 0 {
                 mark(d, HTTPTxFlags.invalidContentLength.union(malformed))
+                appEvents.formUnion(d == 0 ? AppLayerEvents.HTTP.invalidContentLengthInRequest : AppLayerEvents.HTTP.invalidContentLengthInResponse)
             } else if sides[d].contentLength >= 0 && sides[d].contentLength != h.contentLength {
                 mark(d, HTTPTxFlags.duplicateContentLength.union(malformed))
+                appEvents.formUnion(d == 0 ? AppLayerEvents.HTTP.duplicateContentLengthInRequest : AppLayerEvents.HTTP.duplicateContentLengthInResponse)
             } else {
                 sides[d].contentLength = h.contentLength
             }
         case .transferEncoding:
             if h.chunked { sides[d].chunked = true } else if h.nonEmpty { sides[d].otherTransferEncoding = true }
+            if h.abnormalChunked && d == 1 { appEvents.formUnion(AppLayerEvents.HTTP.responseAbnormalTransferEncoding) }
+            if !h.chunked && h.nonEmpty {
+                appEvents.formUnion(d == 0 ? AppLayerEvents.HTTP.invalidTransferEncodingInRequest : AppLayerEvents.HTTP.invalidTransferEncodingInResponse)
+            }
         case .contentEncoding:
             if h.encoding != 0 { sides[d].encoding = h.encoding }
-            if h.unknownEncoding { mark(d, .unknownEncoding) }
+            if h.unknownEncoding { mark(d, .unknownEncoding); appEvents.formUnion(AppLayerEvents.HTTP.abnormalCEHeader) }
         case .connection:
             if h.close { sides[d].connectionClose = true }
         default:
@@ -575,7 +620,14 @@ public struct HTTPParser {
         // Not a continuation: the previous framing header is whole.
         applyPending(d)
         let h = sides[d].head.withView { Self.readHeader($0, s, e) }
-        if h.invalid { mark(d, HTTPTxFlags.invalidHeader.union(malformed)) }
+        if h.invalid {
+            mark(d, HTTPTxFlags.invalidHeader.union(malformed))
+            if h.missingColon {
+                appEvents.formUnion(d == 0 ? AppLayerEvents.HTTP.requestFieldMissingColon : AppLayerEvents.HTTP.responseFieldMissingColon)
+            } else {
+                appEvents.formUnion(d == 0 ? AppLayerEvents.HTTP.requestHeaderInvalid : AppLayerEvents.HTTP.responseHeaderInvalid)
+            }
+        }
         if h.kind == .none {
             sides[d].head.truncate(to: s)
             sides[d].lastHeader = .none
@@ -638,6 +690,7 @@ public struct HTTPParser {
         guard sides[d].lastHeader != .none, s >= 2, sides[d].head.u8(s &- 2) == 13,
               sides[d].head.u8(s &- 1) == 10 else {
             mark(d, HTTPTxFlags.invalidHeader.union(malformed))
+            appEvents.formUnion(d == 0 ? AppLayerEvents.HTTP.invalidRequestFieldFolding : AppLayerEvents.HTTP.invalidResponseFieldFolding)
             let ws = sides[d].head.withView { HTTPLex.skipWS($0, s, e) }
             if s == sides[d].headerStart && ws < e {
                 sides[d].head.remove(from: s, count: ws &- s)
@@ -675,6 +728,13 @@ public struct HTTPParser {
         let bit: UInt64 = 1 << UInt64(seq & 63)
         if d == 0 {
             events.insert(.requestHeaders)
+            if !sides[0].host.isSet {
+                // RFC 9112 §3.2: an HTTP/1.1 request must carry Host (libhtp's event).
+                let p = sides[0].c
+                if sides[0].head.withView({ HTTPLex.equals($0, p.start, p.end, "HTTP/1.1") }) {
+                    appEvents.formUnion(AppLayerEvents.HTTP.missingHostHeader)
+                }
+            }
             commitHead(0)
             if connectBits & bit != 0 {
                 messageDone(0, truncated: false, onBody)
@@ -713,6 +773,10 @@ public struct HTTPParser {
         if headBits & bit != 0 || status == 204 || status == 304 || (status >= 100 && status < 200) {
             messageDone(1, truncated: false, onBody)
         } else if sides[1].chunked {
+            let p = sides[1].a
+            if sides[1].head.withView({ HTTPLex.equals($0, p.start, p.end, "HTTP/1.0") }) {
+                appEvents.formUnion(AppLayerEvents.HTTP.responseChunkedOldProto)
+            }
             if sides[1].contentLength >= 0 { mark(1, HTTPTxFlags.contentLengthAndTransferEncoding.union(HTTPTxFlags.malformedResponse)) }
             startBody(1, .chunkSize)
         } else if sides[1].otherTransferEncoding {
@@ -780,6 +844,7 @@ public struct HTTPParser {
             }
             t.host = map(hr)
             t.hostPort = port
+            checkAuthority(isConnect: connectBits & (1 << UInt64(sides[0].seq & 63)) != 0)
             t.requestContentLength = sides[0].chunked ? -1 : sides[0].contentLength
             if sides[0].chunked { t.flags.insert(.requestChunked) }
             if sides[0].encoding == 1 { t.flags.insert(.requestGzip) }
@@ -863,7 +928,11 @@ public struct HTTPParser {
                 delivered &+= Int64(out.count)
                 onBody(HTTPBodyChunk(transaction: i, sequence: txs[i].sequence, direction: dir, data: out, isLast: false))
             }
-            if st == .failed { mark(d, .decodeError); sides[d].bodyStopped = true }
+            if st == .failed {
+                mark(d, .decodeError)
+                appEvents.formUnion(AppLayerEvents.HTTP.gzipDecompressionFailed)
+                sides[d].bodyStopped = true
+            }
             if st == .limited { mark(d, .bodyInspectLimited); sides[d].bodyStopped = true }
         } else {
             let room = config.maxBodyInspect &- sides[d].delivered
@@ -930,6 +999,7 @@ public struct HTTPParser {
     /// message as after a gap.
     mutating func abortChunked(_ d: Int, _ onBody: (HTTPBodyChunk) -> Void) {
         mark(d, HTTPTxFlags.invalidChunking.union((d == 0 ? .malformedRequest : .malformedResponse)))
+        appEvents.formUnion(d == 0 ? AppLayerEvents.HTTP.invalidRequestChunkLen : AppLayerEvents.HTTP.invalidResponseChunkLen)
         messageDone(d, truncated: true, onBody)
         sides[d].resync = true
     }
@@ -964,6 +1034,7 @@ public struct HTTPParser {
             }
         }
         if d == 1 && sides[0].nextSeq <= seq {
+            appEvents.formUnion(AppLayerEvents.HTTP.unableToMatchResponse)
             // A response no request was seen for: the next request answers to the next one.
             sides[0].nextSeq = seq &+ 1
         }
@@ -1061,5 +1132,44 @@ public struct HTTPParser {
         }
         if i > readyStored { events.insert(.txReady) }
         readyStored = i
+    }
+}
+
+// MARK: Authority events
+
+extension HTTPParser {
+    /// libhtp's checks of the request's authority, run once per request when its head is
+    /// committed (a few bytes of the target and the Host value, no pass over the message):
+    /// a port that is not a number up to 65535, an empty Host, and a Host that disagrees with
+    /// an absolute-form target's host (two hosts: which one the server uses is ambiguous).
+    mutating func checkAuthority(isConnect: Bool) {
+        let uri = sides[0].b
+        let header = sides[0].host
+        let found = sides[0].head.withView { v -> AppLayerEvents in
+            var e = AppLayerEvents()
+            if isConnect && uri.isSet {
+                // CONNECT's authority-form target is host:port.
+                if HTTPLex.invalidPort(v, uri.start, uri.end) { e.formUnion(AppLayerEvents.HTTP.invalidServerPortInRequest) }
+            }
+            var uriHost = HTTPRange.none
+            if !isConnect && uri.isSet, let auth = HTTPLex.absoluteAuthority(v, uri.start, uri.end) {
+                if HTTPLex.invalidPort(v, auth.start, auth.end) { e.formUnion(AppLayerEvents.HTTP.invalidAuthorityPort) }
+                uriHost = HTTPLex.hostPort(v, auth.start, auth.end).0
+                if !uriHost.isSet || uriHost.end <= uriHost.start { e.formUnion(AppLayerEvents.HTTP.requestURIHostInvalid) }
+            }
+            if header.isSet {
+                let hh = HTTPLex.hostPort(v, header.start, header.end).0
+                if header.end <= header.start || HTTPLex.invalidPort(v, header.start, header.end) {
+                    e.formUnion(AppLayerEvents.HTTP.requestHeaderHostInvalid)
+                }
+                if uriHost.isSet && hh.isSet,
+                   let a = v.slice(uriHost.start, uriHost.end &- uriHost.start),
+                   let b = v.slice(hh.start, hh.end &- hh.start), !a.equalsCaseInsensitive(b) {
+                    e.formUnion(AppLayerEvents.HTTP.hostHeaderAmbiguous)
+                }
+            }
+            return e
+        }
+        appEvents.formUnion(found)
     }
 }

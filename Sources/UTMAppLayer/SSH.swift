@@ -52,6 +52,18 @@ public struct SSHEvents: OptionSet, Sendable {
     public static let invalidRecord = SSHEvents(rawValue: 1 << 6)
 }
 
+extension SSHEvents {
+    /// Suricata's `ssh.*` anomaly events among these. A gap also gives the direction up as
+    /// `invalidRecord` here; Suricata raises no event for lost bytes, so neither does this.
+    public func anomalies(gap: Bool) -> AppLayerEvents {
+        var e = AppLayerEvents()
+        if contains(.invalidBanner) { e.formUnion(AppLayerEvents.SSH.invalidBanner) }
+        if contains(.longBanner) { e.formUnion(AppLayerEvents.SSH.longBanner) }
+        if contains(.invalidRecord) && !gap { e.formUnion(AppLayerEvents.SSH.invalidRecord) }
+        return e
+    }
+}
+
 /// Where one direction's reading is.
 enum SSHStage: UInt8, Sendable {
     /// Reading the identification line (or a line before it).

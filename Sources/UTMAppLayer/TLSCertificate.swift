@@ -14,19 +14,20 @@ extension TLSParser {
     mutating func parseCertificate(_ body: ByteView, partialCount: Int = -1) {
         guard let declared = body.u24(0) else {
             events.insert(.malformed)
+            appEvents.formUnion(AppLayerEvents.TLS.certificateInvalidLength)
             return
         }
         let partial = partialCount >= 0
         var listLength = Int(declared)
         if listLength > body.count &- 3 {
-            if !partial { events.insert(.malformed) }
+            if !partial { events.insert(.malformed); appEvents.formUnion(AppLayerEvents.TLS.certificateInvalidLength) }
             listLength = body.count &- 3
         }
         var off = 0
         var count = 0
         while off < listLength {
             guard let length = body.u24(3 &+ off), off &+ 3 &+ Int(length) <= listLength else {
-                if !partial { events.insert(.malformed) }
+                if !partial { events.insert(.malformed); appEvents.formUnion(AppLayerEvents.TLS.certificateInvalidLength) }
                 break
             }
             off &+= 3 &+ Int(length)

@@ -125,6 +125,7 @@ extension TLSParser {
     private mutating func parseClientExtensions(_ exts: ByteView, _ hello: inout TLSClientHello,
                                                 _ layout: inout ClientHelloLayout) {
         var off = 0
+        var sniSeen = false
         while off < exts.count {
             guard let type = exts.u16(off), let len = exts.u16(off + 2),
                   let data = exts.slice(off + 4, Int(len)) else {
@@ -138,6 +139,8 @@ extension TLSParser {
             hello.extensionCount &+= 1
             switch type {
             case TLSExtensionType.serverName:
+                if sniSeen { appEvents.formUnion(AppLayerEvents.TLS.multipleSNIExtensions) }
+                sniSeen = true
                 parseSNI(data, &hello, &layout)
             case TLSExtensionType.alpn:
                 parseALPN(data, &hello.alpns, &hello.alpn, &layout.firstALPN)
@@ -192,10 +195,17 @@ extension TLSParser {
                                    _ layout: inout ClientHelloLayout) {
         guard let listLen = data.u16(0), let list = data.slice(2, Int(listLen)) else {
             events.insert(.malformed)
+            appEvents.formUnion(AppLayerEvents.TLS.invalidSNILength)
             return
         }
         var i = 0
-        while let type = list.u8(i), let len = list.u16(i + 1), let name = list.slice(i + 3, Int(len)) {
+        while let type = list.u8(i) {
+            guard let len = list.u16(i + 1), let name = list.slice(i + 3, Int(len)) else {
+                // An entry whose length runs past the list (Suricata checks the same).
+                appEvents.formUnion(AppLayerEvents.TLS.invalidSNILength)
+                return
+            }
+            if type != 0 { appEvents.formUnion(AppLayerEvents.TLS.invalidSNIType) }
             if type == 0 && !hello.sni.isPresent {
                 hello.sni = store.append(name)
                 // JA4 "d" means a domain name; an IP literal counts as no name (FoxIO spec).

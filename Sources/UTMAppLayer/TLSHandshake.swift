@@ -132,6 +132,14 @@ extension TLSParser {
     }
 
     private mutating func dispatch(_ type: UInt8, _ d: Direction, _ body: ByteView) {
+        // A hello that does not parse is Suricata's `invalid_handshake_message`: the
+        // `malformed` raised inside, told apart from one raised before by clearing it first.
+        let before = events
+        events.remove(.malformed)
+        defer {
+            if events.contains(.malformed) { appEvents.formUnion(AppLayerEvents.TLS.invalidHandshakeMessage) }
+            events.formUnion(before)
+        }
         switch type {
         case TLSHandshakeType.clientHello: parseClientHello(body)
         case TLSHandshakeType.serverHello: parseServerHello(body)

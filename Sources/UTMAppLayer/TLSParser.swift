@@ -117,6 +117,11 @@ public struct TLSParser: Sendable {
     /// TLS 1.3 ServerHello. The engine stops feeding the flow then.
     public internal(set) var encrypted: Bool = false
     public var events: TLSEvents = []
+    /// Suricata's TLS anomaly events (`app-layer-event:tls.*`) raised since the last
+    /// `takeAppEvents()`: one bit OR where the condition is found.
+    public var appEvents = AppLayerEvents()
+    /// Records begun during the current `feed` call (`too_many_records_in_packet`).
+    var recordsThisFeed = 0
 
     public init(config: TLSConfig = .init()) {
         self.config = config
@@ -141,6 +146,14 @@ public struct TLSParser: Sendable {
         certificateListLength = 0
         encrypted = false
         events = []
+        appEvents = []
+    }
+
+    /// Returns the anomaly events raised since the last call and clears them.
+    public mutating func takeAppEvents() -> AppLayerEvents {
+        let e = appEvents
+        appEvents = []
+        return e
     }
 
     /// Returns the events raised since the last call and clears them.

@@ -25,6 +25,7 @@ extension TLSParser {
             return
         }
         var rest = data
+        recordsThisFeed = 0
         while !rest.isEmpty {
             if dir(direction).stopped || encrypted { return }
             var st = dir(direction)
@@ -70,8 +71,20 @@ extension TLSParser {
         }
         guard type >= TLSContentType.changeCipherSpec, type <= TLSContentType.heartbeat,
               major == 3, minor <= 4, length <= tlsMaxRecordLength else {
+            // Suricata names which part of the header was wrong.
+            if type < TLSContentType.changeCipherSpec || type > TLSContentType.heartbeat {
+                appEvents.formUnion(AppLayerEvents.TLS.invalidRecordType)
+            } else if major != 3 || minor > 4 {
+                appEvents.formUnion(AppLayerEvents.TLS.invalidRecordVersion)
+            } else {
+                appEvents.formUnion(AppLayerEvents.TLS.invalidRecordLength)
+            }
             stop(d, .malformed)
             return false
+        }
+        recordsThisFeed &+= 1
+        if recordsThisFeed == AppLayerEvents.TLS.maxRecordsPerPacket &+ 1 {
+            appEvents.formUnion(AppLayerEvents.TLS.tooManyRecordsInPacket)
         }
         withDir(d) {
             $0.recordType = type
@@ -88,6 +101,9 @@ extension TLSParser {
             if dirs.0.sawApplicationData && dirs.1.sawApplicationData { setEncrypted() }
         case TLSContentType.alert:
             events.insert(.alert)
+        case TLSContentType.heartbeat:
+            // Heartbeat (RFC 6520) is rare in real traffic and was Heartbleed's carrier.
+            appEvents.formUnion(AppLayerEvents.TLS.heartbeatMessage)
         default:
             break
         }

@@ -99,6 +99,16 @@ enum AppLayerDetect {
     /// Protocols recognised for the flow's `app_proto` that have no parser state (yet).
     static func hasParser(_ app: AppProto) -> Bool { app != .smtp }
 
+    /// Protocols whose client sends the first bytes (Suricata registers HTTP and TLS with a
+    /// to-server first-data direction): server bytes before the client's are an anomaly there.
+    /// Not HTTP/2: servers may send their SETTINGS before the client's preface arrives.
+    static func clientSpeaksFirst(_ app: AppProto) -> Bool {
+        switch app {
+        case .http, .tls: return true
+        default: return false
+        }
+    }
+
     /// DNS away from its ports (DNSCrypt certificate queries and resolvers on UDP 443, DNS
     /// tunnels): the datagram was parsed into `m` and must be exactly one well-formed standard
     /// query or response with a question and nothing after its last record, so arbitrary UDP

@@ -27,6 +27,8 @@ public struct EngineStats: Sendable {
     /// HTTP/1 feeds where a Content-Length / Transfer-Encoding on a blank-led first header
     /// line was not used for framing (`HTTPTxFlags.ignoredFraming`, a smuggling indicator).
     public var httpFramingIgnored: UInt64 = 0
+    /// App-layer anomaly events raised, per protocol and event (EngineAppEvents.swift).
+    public var appEvents = AppEventCounters()
     public init() {}
 }
 
@@ -371,6 +373,12 @@ public final class Engine {
                 // The parser starts at the stream's first byte: the other side's kept bytes
                 // (they came before this chunk), then this side's, then the chunk.
                 let other: Direction = chunk.direction == .toServer ? .toClient : .toServer
+                if chunk.direction == .toServer && heldBefore == 0 && AppLayerDetect.clientSpeaksFirst(app)
+                    && probes.view(e, other) != nil {
+                    // The server spoke before the client on a protocol whose client speaks
+                    // first (Suricata's applayer_wrong_direction_first_data).
+                    raiseAppEvents(AppLayerEvents.Generic.wrongDirectionFirstData, app)
+                }
                 if let held = probes.view(e, other) {
                     feedApp(ref, held, StreamChunk(direction: other, gapBefore: false, streamOffset: 0),
                             meta: meta, time: time, app: &app, slot: &slot, bits: &bits)
@@ -397,6 +405,7 @@ public final class Engine {
             if detect != nil { detectHTTPBegin() }
             feedHTTP(ref, i, data, chunk, m)
             if http.items[i].events.contains(.framingIgnored) { stats.httpFramingIgnored &+= 1 }
+            if !http.items[i].appEvents.isEmpty { raiseAppEvents(http.items[i].appEvents, .http) }
             if fw.rules != nil && !firewallHTTP(ref, i, chunk.direction) { return }
             if detect != nil { detectHTTP(i, chunk.direction, payload: data) }
             if chunk.direction == .toServer { httpRequests(ref, i, m) }
@@ -406,6 +415,8 @@ public final class Engine {
         case .tls:
             tls.items[i].feed(data, direction: chunk.direction, gap: chunk.gapBefore)
             let events = tls.items[i].takeEvents()
+            let anomalies = tls.items[i].takeAppEvents()
+            if !anomalies.isEmpty { raiseAppEvents(anomalies, .tls) }
             if bits & FlowBits.helloChecked == 0 && tls.items[i].clientHello != nil {
                 bits |= FlowBits.helloChecked
                 clientHello(ref, tls.items[i], quic: false, m)
@@ -426,6 +437,8 @@ public final class Engine {
                 if self.detect != nil { self.detectDNS(parser, dir) }
                 self.eve.writeDNS(parser, time: time, dir == .toServer ? m : m.reversed, webFilter: wf)
             }
+            let anomalies = dnsTCP.items[i].takeAppEvents()
+            if !anomalies.isEmpty { raiseAppEvents(anomalies, .dns) }
         case .pgsql:
             pgsqlData(i, data, chunk, m, time: time, bits: &bits)
         case .smb:
@@ -530,7 +543,14 @@ public final class Engine {
         if fw.rules != nil && !firewallMessage(ref, app, direction) { return }
         switch app {
         case .dns:
+            // The parser is shared by every UDP flow (and probed other flows' datagrams).
+            dns.appEvents = []
+            defer {
+                let anomalies = dns.takeAppEvents()
+                if !anomalies.isEmpty { raiseAppEvents(anomalies, .dns) }
+            }
             if dns.parse(payload) {
+                dns.noteDirection(direction)
                 // One copy into a local: passing the class property `dns` to each of the three
                 // copied the parser (five array retains and releases) per call.
                 let parser = dns

@@ -46,6 +46,7 @@ extension Engine {
         } else {
             http2.items[i].feed(data, direction: chunk.direction, gap: chunk.gapBefore)
         }
+        if !http2.items[i].appEvents.isEmpty { raiseAppEvents(http2.items[i].appEvents, .http2) }
         while let (s, response) = http2.items[i].takeNewHeaders() {
             let direction: Direction = response ? .toClient : .toServer
             if fw.rules != nil && !firewallHTTP2(ref, i, s, direction) { return }

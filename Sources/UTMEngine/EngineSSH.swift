@@ -14,6 +14,8 @@ extension Engine {
     func sshData(_ i: Int, _ data: ByteView, _ chunk: StreamChunk, _ m: EVEEndpoints, time: Timestamp,
                  bits: inout UInt32, slot: inout Int32) {
         let ev = ssh.items[i].feed(data, direction: chunk.direction, gap: chunk.gapBefore)
+        let anomalies = ev.anomalies(gap: chunk.gapBefore)
+        if !anomalies.isEmpty { raiseAppEvents(anomalies, .ssh) }
         if detect != nil && (ev.contains(.banner) || ev.contains(.kexinit)) { detectSSH(i, chunk.direction, ev) }
         let p = ssh.items[i]
         // Written once, when both KEXINITs were read (the HASSHes are known), or when the parser

@@ -80,6 +80,8 @@ extension Engine {
         // Blank-led first header lines whose Content-Length / Transfer-Encoding was not used
         // for framing (README "HTTP header buffers where session 7 left them, session 8").
         eve.json.key("http_framing_ignored"); eve.json.uint(stats.httpFramingIgnored)
+        // Anomaly events raised by the parsers (README "App-layer events, session 10").
+        writeAppEventStats()
         eve.json.endObject()
         if let d = detect {
             // The stream window's work and its limits (README "Stream window, session 6").

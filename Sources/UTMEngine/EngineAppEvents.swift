@@ -1,0 +1,66 @@
+import UTMCore
+import UTMAppLayer
+
+/// Counters of the app-layer anomaly events, one per protocol and bit, reserved at start
+/// (`AppProto` raw values below `protoSlots`; the generic `applayer_*` events under slot 0).
+public struct AppEventCounters: Sendable {
+    static let protoSlots = 32
+    public private(set) var counts: [UInt64] = Array(repeating: 0, count: AppEventCounters.protoSlots * 64)
+
+    public init() {}
+
+    /// How often `proto`'s event `bit` was raised (generic events: any `proto`).
+    public func count(_ proto: AppProto, bit: Int) -> UInt64 {
+        let slot = bit >= AppLayerEvents.firstGenericBit ? 0 : Int(proto.rawValue)
+        guard slot < Self.protoSlots, bit >= 0, bit < 64 else { return 0 }
+        return counts[slot &* 64 &+ bit]
+    }
+
+    /// Counts each event in `e`: a loop over its set bits only.
+    mutating func add(_ e: AppLayerEvents, _ proto: AppProto) {
+        let slot = Int(proto.rawValue)
+        var bits = e.rawValue
+        while bits != 0 {
+            let bit = bits.trailingZeroBitCount
+            bits &= bits &- 1
+            let s = bit >= AppLayerEvents.firstGenericBit ? 0 : slot
+            if s < Self.protoSlots { counts[s &* 64 &+ bit] &+= 1 }
+        }
+    }
+}
+
+extension Engine {
+    /// What an app-layer parser raised while this packet's bytes went through it: ORed into
+    /// the packet's word for `app-layer-event:` rules and counted for the stats event. The
+    /// caller tests `isEmpty` first, so a clean packet pays one compare.
+    func raiseAppEvents(_ e: AppLayerEvents, _ proto: AppProto) {
+        packetAppEvents.formUnion(e)
+        stats.appEvents.add(e, proto)
+    }
+
+    /// The stats event's `app_layer.event` object: by protocol and Suricata name, the events
+    /// that happened (a stats event every few minutes would be mostly zeros otherwise; the
+    /// decoder and stream counters are written the same way).
+    func writeAppEventStats() {
+        eve.json.key("event"); eve.json.beginObject()
+        for proto in AppProto.allCases where proto != .unknown && proto != .failed {
+            guard let names = AppLayerEvents.names(proto),
+                  names.indices.contains(where: { stats.appEvents.count(proto, bit: $0) != 0 }) else { continue }
+            eve.json.key(proto.eveName); eve.json.beginObject()
+            for (bit, name) in names.enumerated() where stats.appEvents.count(proto, bit: bit) != 0 {
+                eve.json.key(name); eve.json.uint(stats.appEvents.count(proto, bit: bit))
+            }
+            eve.json.endObject()
+        }
+        let generic = AppLayerEvents.firstGenericBit ..< 64
+        if generic.contains(where: { stats.appEvents.count(.unknown, bit: $0) != 0 }) {
+            eve.json.key("applayer"); eve.json.beginObject()
+            for bit in generic where stats.appEvents.count(.unknown, bit: bit) != 0 {
+                guard let name = AppLayerEvents.name(proto: .unknown, bit: bit) else { continue }
+                eve.json.key(name); eve.json.uint(stats.appEvents.count(.unknown, bit: bit))
+            }
+            eve.json.endObject()
+        }
+        eve.json.endObject()
+    }
+}
