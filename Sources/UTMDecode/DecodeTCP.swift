@@ -51,14 +51,13 @@ func decodeTCPOptions(_ l4: ByteView, _ headerLength: Int, _ packet: inout Decod
             packet.events.insert(.tcpOptionInvalid)
             return
         }
+        // A repeated option is flagged and still read: the last copy wins, as it did before the
+        // check and as Linux reads it (skipping it let a client show the box window scale 0
+        // and the server 14). Only a copy of valid length counts as seen.
         if kind >= 2 && kind <= 8 && kind != 6 && kind != 7 {
             let bit: UInt16 = 1 << UInt16(kind)
-            if seen & bit != 0 {
-                packet.events.insert(.tcpOptionDuplicate)
-                i &+= Int(length)
-                continue
-            }
-            seen |= bit
+            if seen & bit != 0 { packet.events.insert(.tcpOptionDuplicate) }
+            if DecodeEvents.tcpOptionLengthValid(kind: kind, length: length) { seen |= bit }
         }
         switch kind {
         case 2:
@@ -83,5 +82,21 @@ func decodeTCPOptions(_ l4: ByteView, _ headerLength: Int, _ packet: inout Decod
             break
         }
         i &+= Int(length)
+    }
+}
+
+extension DecodeEvents {
+    /// Whether a TCP option of `kind` (2-8) has a length its kind allows (the lengths the
+    /// switch in `decodeTCPOptions` accepts).
+    @inline(__always)
+    static func tcpOptionLengthValid(kind: UInt8, length: UInt8) -> Bool {
+        switch kind {
+        case 2: return length == 4
+        case 3: return length == 3
+        case 4: return length == 2
+        case 5: return length >= 10 && length <= 34 && (Int(length) &- 2) % 8 == 0
+        case 8: return length == 10
+        default: return true
+        }
     }
 }
