@@ -265,6 +265,8 @@ public final class Engine {
         reassembler.beginPacket()
         switch packet.ipProto {
         case IPProto.tcp:
+            // The state machine's events (raised in `track`) before the TCP step inspects.
+            packetStreamEvents.formUnion(flows.packetStreamEvents)
             processTCP(tracked.ref, tracked.direction)
             // The state machine's events (from `track`) and reassembly's, for event rules.
             packetStreamEvents.formUnion(flows.packetStreamEvents.union(reassembler.packetEvents))
@@ -332,6 +334,8 @@ public final class Engine {
     func streamData(_ ref: FlowRef, _ data: ByteView, _ chunk: StreamChunk, meta: EVEEndpoints, time: Timestamp,
                     app: inout AppProto, slot: inout Int32, bits: inout UInt32) {
         let wasEncrypted = bits & FlowBits.encrypted != 0
+        // Reassembly's events of this packet so far, for the inspections below.
+        packetStreamEvents.formUnion(chunk.events)
         defer { if detect != nil && !wasEncrypted && !fw.dropped { detectStream(data, chunk, app: app) } }
         appIDPayload(ref, data, chunk.direction, meta)
         avMailData(ref, data, chunk, meta)

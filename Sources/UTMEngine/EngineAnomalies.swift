@@ -19,6 +19,10 @@ extension Engine {
     /// The anomalies of the current packet, for its packet rules.
     @inline(__always)
     func packetAnomalies() -> PacketAnomalies {
+        // Stream chunks and app buffers are inspected during the TCP step, where the flow table
+        // and the reassembler are exclusively accessed: `process` copies the state machine's
+        // events before that step and each delivered chunk brings the reassembler's
+        // (`StreamChunk.events`, taken in `streamData`).
         PacketAnomalies(decode: packet.events.rawValue, stream: packetStreamEvents.rawValue,
                         app: packetAppEvents.rawValue)
     }

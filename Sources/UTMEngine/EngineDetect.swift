@@ -190,6 +190,7 @@ extension Engine {
     /// An in-order stream chunk (called from `streamData`, with the app protocol known so far).
     func detectStream(_ data: ByteView, _ chunk: StreamChunk, app: AppProto) {
         guard let d = detect, detectCursor.slot >= 0, streamRulesReadStream() else { return }
+        packetStreamEvents.formUnion(chunk.events)
         let f = detectFacts(chunk.direction, app: app, stream: true)
         d.inspectStream(f, chunk: data, gap: chunk.gapBefore, streamOffset: chunk.streamOffset,
                         direction: chunk.direction, slot: detectCursor.slot,

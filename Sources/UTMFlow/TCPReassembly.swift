@@ -10,11 +10,21 @@ public struct StreamChunk: Sendable, Equatable {
     /// Offset of the chunk's first byte in the direction's stream; 0 is the first byte after
     /// the SYN (or the first byte seen, midstream). Skipped bytes count.
     public var streamOffset: UInt64
+    /// The stream events the reassembler raised on this packet so far: detection reads them
+    /// from the chunk, as the reassembler itself is busy (exclusively accessed) while it
+    /// delivers.
+    public var events: StreamEvents = StreamEvents()
 
-    public init(direction: Direction, gapBefore: Bool, streamOffset: UInt64) {
+    public init(direction: Direction, gapBefore: Bool, streamOffset: UInt64, events: StreamEvents = StreamEvents()) {
         self.direction = direction
         self.gapBefore = gapBefore
         self.streamOffset = streamOffset
+        self.events = events
+    }
+
+    /// Chunks are the same bytes' place in the stream; the events are the packet's, not theirs.
+    public static func == (a: StreamChunk, b: StreamChunk) -> Bool {
+        a.direction == b.direction && a.gapBefore == b.gapBefore && a.streamOffset == b.streamOffset
     }
 }
 
@@ -296,7 +306,8 @@ public struct TCPReassembler: Sendable {
             counters.synDataAccepted &+= 1
         } else {
             counters.synDataIgnored &+= 1
-            raise(.synAckTFODataIgnored)
+            // The state machine raises 3whs_synack_tfo_data_ignored for this SYN/ACK already
+            // (raising it here too counted one packet twice).
             // The SYN's nodes were queued first, on an empty queue, and cover [0, held).
             var rounds = 0
             while s.oooHead >= 0 && pool.nodeEnd(s.oooHead) <= held && rounds <= pool.chunkCount {
@@ -420,7 +431,10 @@ public struct TCPReassembler: Sendable {
         var start = next + rel
         if start < 0 {
             // Bytes from before the stream began (midstream pick-up): keep the rest.
-            if payload.count > 0 && -start >= Int64(payload.count) { raise(.segmentBeforeBaseSeq) }
+            // A 1-byte keep-alive of a side that has sent nothing yet (seq = ISN) is not one.
+            if payload.count > 0 && -start >= Int64(payload.count) && !(payload.count == 1 && start == -1 && !syn) {
+                raise(.segmentBeforeBaseSeq)
+            }
             payload = payload.dropFirst(Int(-start))
             start = 0
         }
@@ -642,7 +656,7 @@ public struct TCPReassembler: Sendable {
         let room = offset < depth ? depth - offset : 0
         let out = v.prefix(Int(Swift.min(room, UInt64(v.count))))
         if out.count > 0 {
-            deliver(out, StreamChunk(direction: d, gapBefore: s.pendingGap, streamOffset: offset))
+            deliver(out, StreamChunk(direction: d, gapBefore: s.pendingGap, streamOffset: offset, events: packetEvents))
             s.pendingGap = false
         }
         if config.retainUnacked && !s.hold { retain(&s, v, at: offset) }

@@ -75,20 +75,27 @@ enum TCPStateMachine {
         if d == .toServer { f.tcpFlagsSeen.0 |= flags.rawValue } else { f.tcpFlagsSeen.1 |= flags.rawValue }
         // Suricata: an ACK number with no ACK flag (broken middleboxes, some scanners).
         if !flags.contains(.ack) && p.ack != 0 { ev.formUnion(.pktBrokenAck) }
-        if flags.contains(synFIN) { ev.formUnion(.finSyn) }
+        // Suricata raises it handling the FIN of an established session, not on a scan's
+        // first SYN+FIN that creates a flow.
+        if flags.contains(synFIN) && f.tcpState.rawValue >= TCPState.established.rawValue { ev.formUnion(.finSyn) }
         if isInvalid(flags) { return false }
         let rstFrom: UInt8 = d == .toServer ? 1 : 2
         if flags.contains(.rst) {
-            if flags.contains(.ack) && ackInvalid(f, p, d) { ev.formUnion([.rstInvalidAck, .pktInvalidAck]) }
+            if flags.contains(.ack) && ackInvalid(f, p, d) { ev.formUnion(.rstInvalidAck); ev.formUnion(.pktInvalidAck) }
             guard rstAcceptable(f, p, d) else { return false }
             f.rstSeen = true
             if f.rstFrom == 0 { f.rstFrom = rstFrom }
             f.tcpState = .closed
             return true
         }
-        // The side a believed RST was sent to goes on sending: it ignored the RST, so the RST
-        // was probably forged (Suricata's suspected_rst_inject).
-        if f.rstSeen && f.rstFrom != 0 && f.rstFrom != rstFrom { ev.formUnion(.suspectedRSTInject) }
+        // The side a believed RST came from goes on sending: a real sender that reset the
+        // connection would not, so the RST was probably injected in its name (Suricata's
+        // StreamTcpPacketCheckPostRst: a packet from the RST's sender). Once per RST: the
+        // other side's data still in flight after a browser's RST is no suspicion.
+        if f.rstSeen && f.rstFrom != 0 && f.rstFrom == rstFrom {
+            ev.formUnion(.suspectedRSTInject)
+            f.rstFrom = 0
+        }
         let len = UInt32(truncatingIfNeeded: p.payload.count)
         let syn = flags.contains(.syn), fin = flags.contains(.fin), ack = flags.contains(.ack)
         var valid = true
@@ -212,10 +219,13 @@ enum TCPStateMachine {
                 return e
             case .established:
                 guard s.synSeen else { return [] }
-                var e: StreamEvents = .estSynAckResend
-                if p.seq != s.isn { e.formUnion(.estSynAckResendDiffSeq) }
-                if !rightAck { e.formUnion(.estSynAckResendDiffAck) }
-                return e
+                // One event, as Suricata: a different ack, else a different seq, else a resend;
+                // a plain resend only once the server is known to have completed the handshake
+                // (it sent data since): before, it is the server not having seen the final
+                // ACK (lossy Wi-Fi), no anomaly.
+                if !rightAck { return .estSynAckResendDiffAck }
+                if p.seq != s.isn { return .estSynAckResendDiffSeq }
+                return s.sendNextKnown && s.sendNext != s.isn &+ 1 ? .estSynAckResend : []
             default: return []
             }
         }
@@ -230,7 +240,8 @@ enum TCPStateMachine {
         case .synRecv: return s.synSeen && p.seq != s.isn ? .synResendDiffSeqOnSynRecv : []
         case .established:
             guard s.synSeen else { return [] }
-            return p.seq == s.isn ? .estSynResend : [.estSynResend, .estSynResendDiffSeq]
+            // One event, as Suricata: the different-ISN one when it differs.
+            return p.seq == s.isn ? .estSynResend : .estSynResendDiffSeq
         case .finWait1, .finWait2, .closing: return .shutdownSynResend
         default: return []
         }
