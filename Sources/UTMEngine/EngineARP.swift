@@ -29,23 +29,10 @@ extension Engine {
     }
 
     func arpMatched(_ d: DetectEngine, _ i: Int, _ alert: Bool, _ f: PacketFacts) {
-        let sig = d.defs.signatureInfo(i)
-        let action = config.modes.ids ? .alert : (d.actionOverride ?? sig.action)
-        let blocking = action != .alert && action != .pass
-        if blocking {
-            decision.escalate(to: PacketDecision(verdict: .drop, response: .none, source: .ips))
-        }
-        guard alert else { return }
-        stats.alerts &+= 1
         var e = EVEEndpoints(flowID: 0, src: f.source, srcPort: 0, dst: f.destination, dstPort: 0,
                              ipProto: 0, appProto: .unknown, srcMAC: packet.srcMAC, dstMAC: packet.dstMAC)
         e.isARP = true
-        d.defs.alertTexts.withText(i) { msg, cat, meta in
-            let rule = EVEAlertRule(gid: sig.gid, sid: sig.sid, rev: sig.rev, msg: msg,
-                                    category: cat, severity: sig.priority,
-                                    productSeverity: sig.productSeverity, metadataJSON: meta,
-                                    blocked: blocking)
-            eve.writeAlert(rule, time: packet.timestamp, e, flow: nil)
-        }
+        // (No drop event: its fields are an IP packet's.)
+        flowlessMatched(d, i, alert, e, logDrop: false)
     }
 }

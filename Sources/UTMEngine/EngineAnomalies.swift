@@ -45,17 +45,23 @@ extension Engine {
     }
 
     func undecodedMatched(_ d: DetectEngine, _ i: Int, _ alert: Bool, _ f: PacketFacts) {
+        let e = EVEEndpoints(flowID: 0, src: f.source, srcPort: f.sourcePort, dst: f.destination,
+                             dstPort: f.destinationPort, ipProto: f.ipProto, appProto: .unknown,
+                             srcMAC: packet.srcMAC, dstMAC: packet.dstMAC)
+        // The drop log names every packet the rules dropped, as for packets of a flow.
+        flowlessMatched(d, i, alert, e, logDrop: true)
+    }
+
+    /// A match on a packet without a flow (ARP, undecodable): its verdict and alert. No reset
+    /// for a packet without a usable transport header: reject drops it.
+    func flowlessMatched(_ d: DetectEngine, _ i: Int, _ alert: Bool, _ e: EVEEndpoints, logDrop: Bool) {
         let sig = d.defs.signatureInfo(i)
         let action = config.modes.ids ? .alert : (d.actionOverride ?? sig.action)
-        // No reset for a packet without a usable transport header: reject drops it.
         let blocking = action != .alert && action != .pass
         let wasAccepted = decision.verdict == .accept
         if blocking {
             decision.escalate(to: PacketDecision(verdict: .drop, response: .none, source: .ips))
         }
-        let e = EVEEndpoints(flowID: 0, src: f.source, srcPort: f.sourcePort, dst: f.destination,
-                             dstPort: f.destinationPort, ipProto: f.ipProto, appProto: .unknown,
-                             srcMAC: packet.srcMAC, dstMAC: packet.dstMAC)
         if alert {
             stats.alerts &+= 1
             d.defs.alertTexts.withText(i) { msg, cat, meta in
@@ -66,7 +72,6 @@ extension Engine {
                 eve.writeAlert(rule, time: packet.timestamp, e, flow: nil)
             }
         }
-        // The drop log names every packet the rules dropped, as for packets of a flow.
-        if blocking && wasAccepted { eve.writeDrop(packet, e, reason: "rules") }
+        if logDrop && blocking && wasAccepted { eve.writeDrop(packet, e, reason: "rules") }
     }
 }
