@@ -251,15 +251,20 @@ enum HTTPLex {
         return r
     }
 
-    /// Splits an authority (`host`, `host:port`, `[v6]:port`, `user@host`) into host and port.
-    static func hostPort(_ h: ByteView, _ s: Int, _ e: Int) -> (HTTPRange, Int?) {
+    /// Where an authority's host begins: after the userinfo, which ends at the last '@'.
+    static func afterUserinfo(_ h: ByteView, _ s: Int, _ e: Int) -> Int {
         var a = s
-        // userinfo ends at the last '@'
         var i = s
         while i < e {
             if h.u8(i) == UInt8(ascii: "@") { a = i &+ 1 }
             i &+= 1
         }
+        return a
+    }
+
+    /// Splits an authority (`host`, `host:port`, `[v6]:port`, `user@host`) into host and port.
+    static func hostPort(_ h: ByteView, _ s: Int, _ e: Int) -> (HTTPRange, Int?) {
+        let a = afterUserinfo(h, s, e)
         if h.u8(a) == UInt8(ascii: "[") {
             guard let close = find(h, UInt8(ascii: "]"), a, e) else { return (HTTPRange(start: a, end: e), nil) }
             var port: Int? = nil
@@ -281,12 +286,7 @@ enum HTTPLex {
     /// Whether an authority (`host:port`, `[v6]:port`, `user@host:port`) has a port that is
     /// not a decimal number up to 65535. No colon, or an empty port, is not invalid.
     static func invalidPort(_ h: ByteView, _ s: Int, _ e: Int) -> Bool {
-        var a = s
-        var i = s
-        while i < e {
-            if h.u8(i) == UInt8(ascii: "@") { a = i &+ 1 }
-            i &+= 1
-        }
+        var a = afterUserinfo(h, s, e)
         if h.u8(a) == UInt8(ascii: "[") {
             guard let close = find(h, UInt8(ascii: "]"), a, e) else { return false }
             a = close &+ 1
