@@ -205,25 +205,33 @@ public struct Decoder {
         case 4 where tunnelDepth < Decoder.maxTunnelDepth, 41 where tunnelDepth < Decoder.maxTunnelDepth:
             return decodeTunnel(l4, v6: proto == 41, timestamp, &packet)
         case IPProto.tcp:
-            guard decodeTCP(l4, &packet) else { return .invalid }
+            guard decodeTCP(l4, &packet) else { return transportFailed(&packet) }
             counters.tcp &+= 1
         case IPProto.udp:
-            guard decodeUDP(l4, &packet) else { return .invalid }
+            guard decodeUDP(l4, &packet) else { return transportFailed(&packet) }
             counters.udp &+= 1
         case IPProto.icmp:
             // Suricata does not decode ICMPv4 over IPv6; we still do, and flag it.
             if packet.ipVersion == 6 { packet.events.insert(.ipv6WithICMPv4) }
-            guard decodeICMP(l4, &packet, v6: false) else { return .invalid }
+            guard decodeICMP(l4, &packet, v6: false) else { return transportFailed(&packet) }
             counters.icmp &+= 1
         case IPProto.icmpv6:
             if packet.ipVersion == 4 { packet.events.insert(.ipv4WithICMPv6) }
-            guard decodeICMP(l4, &packet, v6: true) else { return .invalid }
+            guard decodeICMP(l4, &packet, v6: true) else { return transportFailed(&packet) }
             counters.icmp &+= 1
         default:
             // GRE, ESP, SCTP, tunnels...: IP-level fields only; the rest is the payload.
             packet.payload = l4
         }
         return .decoded
+    }
+
+    /// A TCP, UDP or ICMP header that could not be read, inside a datagram that could: the
+    /// packet is invalid, but its IP fields are sound (`DecodedPacket.transportInvalid`).
+    @inline(__always)
+    func transportFailed(_ packet: inout DecodedPacket) -> DecodeResult {
+        packet.transportInvalid = true
+        return .invalid
     }
 
     /// IPv4 (protocol 4) or IPv6 (41) inside IP: 6in4 and 4in6 transition tunnels, IP-in-IP.

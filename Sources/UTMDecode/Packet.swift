@@ -123,6 +123,11 @@ public struct DecodedPacket: Sendable {
     public var ipPacket: ByteView = .empty
     /// Decoder anomalies on this packet.
     public var events: DecodeEvents = []
+    /// The IP layer decoded whole (addresses, protocol and lengths are the datagram's) but its
+    /// TCP, UDP or ICMP header did not. Why kept: such a packet still has a sender and a
+    /// receiver, so `ip` rules (blocklists, Suricata's IP-only rules) judge it as Suricata's
+    /// do; rules of the transport protocol do not, as its header could not be read.
+    public var transportInvalid: Bool = false
 
     public init() {}
 

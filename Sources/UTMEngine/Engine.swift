@@ -11,6 +11,8 @@ public struct EngineStats: Sendable {
     public var packets: UInt64 = 0
     public var bytes: UInt64 = 0
     public var untracked: UInt64 = 0
+    /// Of those, dropped or rejected by `EngineModes.flowTablePolicy` (EngineFlowless.swift).
+    public var flowTableDrops: UInt64 = 0
     public var appDetected: [UInt64] = Array(repeating: 0, count: 256)
     public var appStateExhausted: UInt64 = 0
     public var dnsParseFailures: UInt64 = 0
@@ -221,7 +223,20 @@ public final class Engine {
         eve.packetEther = EVEPacketEther(src: packet.src, srcPort: packet.srcPort,
                                          srcMAC: packet.srcMAC, dstMAC: packet.dstMAC)
         guard decoded == .decoded else {
-            if packet.arpOpcode != 0 && detect != nil { detectARP() } else if detect != nil { detectUndecoded() }
+            if packet.arpOpcode != 0 {
+                if detect != nil { detectARP() }
+                return decision
+            }
+            // A fail-closed firewall must not forward what it cannot read: an invalid packet
+            // meets the packet tables (a held fragment does not: its datagram will).
+            if decoded == .invalid && fw.rules != nil {
+                guard firewallFlowless(ports: !packet.transportInvalid) else {
+                    stats.blockedPackets &+= 1
+                    return decision
+                }
+                if fw.passPacket { return decision }
+            }
+            if detect != nil { detectUndecoded() }
             return decision
         }
         flows.expire(now: now, budget: config.expiryBudgetPerPacket) { ref, flow, reason in
@@ -231,7 +246,7 @@ public final class Engine {
         guard var tracked = flows.track(packet, onEnd: { ref, flow, reason in
             self.endFlow(ref, &flow, reason)
         }) else {
-            stats.untracked &+= 1
+            untrackedPacket()
             return decision
         }
         lastFlow = tracked.ref

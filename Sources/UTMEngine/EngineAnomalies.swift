@@ -27,18 +27,24 @@ extension Engine {
                         app: packetAppEvents.rawValue)
     }
 
-    /// A packet that did not decode into a flow (invalid, or a fragment held for reassembly)
-    /// but raised decoder events: the event rules judge it; a drop drops it.
+    /// A packet that did not decode into a flow (invalid, or a fragment held for reassembly):
+    /// the event rules judge it when it raised decoder events, and `ip` rules too when only its
+    /// transport header failed (`DecodedPacket.transportInvalid`); a drop drops it.
     func detectUndecoded() {
-        guard let d = detect, d.defs.hasEventRules, packet.events.rawValue != 0 else { return }
+        guard let d = detect else { return }
+        let ipLayer = packet.transportInvalid
+        guard ipLayer || (d.defs.hasEventRules && packet.events.rawValue != 0) else { return }
         d.beginPacket()
         detectCursor = DetectCursor()
         var f = packetHeaderFacts(.toServer)
         f.direction = nil
+        // The transport header could not be read, so neither could its ports.
+        f.sourcePort = 0
+        f.destinationPort = 0
         f.anomalies = PacketAnomalies(decode: packet.events.rawValue)
         d.headerRulesDone = false
         d.streamAsPacket = false
-        d.inspectEvents(f, time: packet.timestamp.seconds) { i, alert in
+        d.inspectUndecoded(f, ipLayer: ipLayer, time: packet.timestamp.seconds) { i, alert in
             self.undecodedMatched(d, i, alert, f)
         }
         if decision.verdict != .accept { stats.blockedPackets &+= 1 }

@@ -67,7 +67,7 @@ struct EngineFirewallStage {
 
 /// Why the firewall decided a table: a rule (index into `FirewallRuleSet.rules`) or the
 /// table's default policy.
-private struct FirewallVerdict {
+struct FirewallVerdict {
     var actions: FirewallActions
     var rule: Int
 }
@@ -277,7 +277,7 @@ extension Engine {
     // MARK: Evaluation
 
     /// The first rule of `table` (file order) that matches, else the table's default policy.
-    private func firewallEvaluate(_ rules: FirewallRuleSet, table: Int, _ buffers: InspectionBuffers,
+    func firewallEvaluate(_ rules: FirewallRuleSet, table: Int, _ buffers: InspectionBuffers,
                                   firstOfDirection: Bool) -> FirewallVerdict {
         let list = rules.byTable[table]
         var j = 0
@@ -297,14 +297,15 @@ extension Engine {
 
     /// Acts on a table's verdict: alert, drop (packet or flow), or accept with its scope.
     /// Returns false when the packet is dropped.
-    private func firewallApply(_ rules: FirewallRuleSet, _ v: FirewallVerdict, _ ref: FlowRef, packetHook: Bool) -> Bool {
+    func firewallApply(_ rules: FirewallRuleSet, _ v: FirewallVerdict, _ ref: FlowRef, packetHook: Bool) -> Bool {
         let k = Int(ref.index)
         let a = v.actions
         if a.alert { firewallAlert(rules, v, ref, blocked: !a.accept && !config.modes.ids, packetHook: packetHook) }
         guard a.accept else {
             if config.modes.ids { return true }
             fw.dropped = true
-            fw.flowDrop = a.scope == .flow
+            // A packet without a flow (k < 0): a flow-scoped drop can only drop the packet.
+            fw.flowDrop = a.scope == .flow && k >= 0
             if fw.flowDrop { fw.flows[k].blocked = true }
             decision.escalate(to: PacketDecision(verdict: .drop, response: .none, source: .firewall))
             let reason: StaticString
@@ -335,7 +336,7 @@ extension Engine {
         case .packet: fw.packetDone = true
         case .flow:
             fw.packetDone = true
-            fw.flows[k].accepted = true
+            if k >= 0 { fw.flows[k].accepted = true }
         case .hook, .tx: break
         }
         return true

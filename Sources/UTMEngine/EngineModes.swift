@@ -32,6 +32,9 @@ public struct EngineModes: Sendable {
     public var midstream = true
     /// What to do with such a session when `midstream` is off.
     public var midstreamPolicy: MidstreamPolicy = .ignore
+    /// What to do with a packet the flow table has no room for (Suricata's
+    /// `flow.memcap-policy`; EngineFlowless.swift). The default inspects it on its own.
+    public var flowTablePolicy: FlowTablePolicy = .ignore
     /// Write a drop event for every packet of a blocked flow (reason "flow drop"), not only for
     /// the packet that caused the block (Suricata's drop log `flows: all`).
     public var dropLogFlows = false

@@ -42,6 +42,8 @@ extension Engine {
         eve.json.key("timeout"); eve.json.uint(f.timedOut)
         eve.json.key("evicted"); eve.json.uint(f.evicted)
         eve.json.key("table_full"); eve.json.uint(f.tableFull)
+        // Only when `flow.memcap-policy` dropped some (EngineFlowless.swift).
+        if stats.flowTableDrops != 0 { eve.json.key("table_full_dropped"); eve.json.uint(stats.flowTableDrops) }
         eve.json.key("midstream"); eve.json.uint(f.tcpMidstream)
         eve.json.endObject()
         eve.json.key("tcp"); eve.json.beginObject()

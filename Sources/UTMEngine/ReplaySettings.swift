@@ -17,7 +17,9 @@ public enum ReplaySettings {
         ("stream.midstream", "pick up TCP sessions without their handshake (true/false)"),
         ("stream.async-oneside", "only one side of TCP sessions is seen: such a session counts as established"),
         ("stream.midstream-policy", "midstream pickup off: ignore, bypass, pass-flow, drop-flow, reject"),
-        ("exception-policy", "master switch for the midstream policy (auto: drop-flow inline, ignore in IDS mode)"),
+        ("exception-policy", "master switch for the midstream and flow table policies (auto: drop inline, ignore in IDS mode)"),
+        ("flow.memcap-policy", "a packet the full flow table has no room for: ignore (inspected alone), pass-packet, bypass, "
+            + "drop-packet, reject"),
         ("stream.reassembly.depth", "bytes per direction reassembled (0 = unlimited; kb/mb suffixes)"),
         ("flow-timeouts.PROTO.STATE", "idle timeout in seconds; PROTO tcp (new, established, closed), udp or "
             + "default (new, established)"),
@@ -31,6 +33,15 @@ public enum ReplaySettings {
     /// malformed item or a bad value for a known key.
     public static func apply(_ item: String, to config: inout EngineConfig,
                              explicitMidstreamPolicy: inout Bool) throws(Failure) -> String? {
+        var explicitFlowTablePolicy = false
+        return try apply(item, to: &config, explicitMidstreamPolicy: &explicitMidstreamPolicy,
+                         explicitFlowTablePolicy: &explicitFlowTablePolicy)
+    }
+
+    /// The same, tracking whether `flow.memcap-policy` was given: the `exception-policy`
+    /// master switch sets only the policies not given on their own, whatever the order.
+    public static func apply(_ item: String, to config: inout EngineConfig, explicitMidstreamPolicy: inout Bool,
+                             explicitFlowTablePolicy: inout Bool) throws(Failure) -> String? {
         guard let eq = item.firstIndex(of: "=") else {
             throw Failure(description: "--set '\(item)': expected KEY=VALUE")
         }
@@ -47,6 +58,12 @@ public enum ReplaySettings {
             if !explicitMidstreamPolicy {
                 config.modes.midstreamPolicy = try policy(key, value, ids: config.modes.ids)
             }
+            if !explicitFlowTablePolicy {
+                config.modes.flowTablePolicy = try flowTablePolicy(key, value, ids: config.modes.ids, master: true)
+            }
+        case "flow.memcap-policy":
+            config.modes.flowTablePolicy = try flowTablePolicy(key, value, ids: config.modes.ids, master: false)
+            explicitFlowTablePolicy = true
         case "stream.reassembly.depth":
             guard let n = size(value) else {
                 throw Failure(description: "--set \(key): '\(value)' is not a size")
@@ -123,6 +140,18 @@ public enum ReplaySettings {
         if v == "auto" { return ids ? .ignore : .dropFlow }
         guard let p = MidstreamPolicy(rawValue: v) else {
             let names = MidstreamPolicy.allCases.map(\.rawValue).joined(separator: ", ")
+            throw Failure(description: "--set \(key): '\(v)' is not one of auto, \(names)")
+        }
+        return p
+    }
+
+    /// `flow.memcap-policy` (Suricata's values for that exception), or the master switch's
+    /// value mapped to it.
+    static func flowTablePolicy(_ key: Substring, _ v: String, ids: Bool, master: Bool) throws(Failure) -> FlowTablePolicy {
+        if master, let p = FlowTablePolicy.fromMaster(v, ids: ids) { return p }
+        if v == "auto" { return ids ? .ignore : .dropPacket }
+        guard let p = FlowTablePolicy(rawValue: v) else {
+            let names = FlowTablePolicy.allCases.map(\.rawValue).joined(separator: ", ")
             throw Failure(description: "--set \(key): '\(v)' is not one of auto, \(names)")
         }
         return p

@@ -30,6 +30,9 @@ public enum VerdictSource: UInt8, Sendable {
     case none = 0, ips, webFilter, antivirus, appPolicy, zonePolicy, flowBlocked
     /// Firewall mode's rules or default policies (EngineFirewall.swift).
     case firewall
+    /// The flow table had no room for the packet's flow, and `flowTablePolicy` drops such
+    /// packets (EngineFlowless.swift).
+    case flowTable
 }
 
 /// The engine's decision for the last packet.

@@ -11,11 +11,13 @@ enum ReplayModes {
         config.modes.ids = ids
         config.modes.dropLogFlows = dropLogFlows
         var explicitPolicy = false
+        var explicitFlowTablePolicy = false
         // The master switch yields to a specific policy wherever it appears on the line.
         let ordered = settings.filter { !$0.hasPrefix("exception-policy=") } + settings.filter { $0.hasPrefix("exception-policy=") }
         for item in ordered {
             do {
-                if let w = try ReplaySettings.apply(item, to: &config, explicitMidstreamPolicy: &explicitPolicy) {
+                if let w = try ReplaySettings.apply(item, to: &config, explicitMidstreamPolicy: &explicitPolicy,
+                                                    explicitFlowTablePolicy: &explicitFlowTablePolicy) {
                     warn("warning: \(w)")
                 }
             } catch {

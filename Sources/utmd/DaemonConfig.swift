@@ -154,6 +154,17 @@ struct DaemonConfig {
                     throw ConfigError("\(at): \(error.description.replacingOccurrences(of: "--set ", with: ""))")
                 }
                 c.engineSettings.append(item)
+            case "flow_table_policy":
+                // What a packet the full flow table has no room for meets (EngineFlowless.swift).
+                let item = "flow.memcap-policy=\(value)"
+                var scratch = EngineConfig()
+                var explicit = false
+                do {
+                    _ = try ReplaySettings.apply(item, to: &scratch, explicitMidstreamPolicy: &explicit)
+                } catch {
+                    throw ConfigError("\(at): \(error.description.replacingOccurrences(of: "--set flow.memcap-policy", with: "flow_table_policy"))")
+                }
+                c.engineSettings.append(item)
             case "flow_capacity":
                 let item = "flow.capacity=\(value)"
                 var scratch = EngineConfig()

@@ -448,6 +448,7 @@ import Testing
             ("queues = 745\nmode = router\nzone.lan = lo\npolicy.wan.lan = block\n", ":4: policy.wan.lan must be inspect, pass or deny"),
             ("queues = 745\nmode = router\nzone.lan = lo;rm\n", ":3: lo;rm is not an interface name"),
             ("queues = 745\nmode = router\nbypass_mark = 3\n", ":3: bypass_mark must be one bit"),
+            ("queues = 745\nmode = router\nflow_table_policy = sometimes\n", ":3: flow_table_policy: 'sometimes' is not one of auto, ignore"),
             ("queues = 745\nmode = router\nzone.lan = l2-no-such\n", "unknown interface l2-no-such"),
         ] {
             try Data(text.utf8).write(to: URL(fileURLWithPath: path))

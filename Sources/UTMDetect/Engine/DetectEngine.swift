@@ -477,16 +477,28 @@ public final class DetectEngine {
         return run(f, buffers, slot: slot, time: time, passOnFlow: tcp, onMatch)
     }
 
-    /// A packet that raised anomalies but reaches no flow (it failed to decode, or is a
-    /// fragment held for reassembly): only the event rules (`decode-event` on `pkthdr`/`ip`
-    /// rules) meet it; other rules never see a packet the decoder could not read whole.
+    /// A packet the decoder could not read whole: it failed to decode, or is a fragment held
+    /// for reassembly. The event rules (`decode-event` on `pkthdr`/`ip` rules) meet it when it
+    /// raised anomalies; when its IP layer decoded and only the transport header did not
+    /// (`ipLayer`), so do the rules on the IP layer alone: `ip` rules that need no payload
+    /// (blocklists, Suricata's IP-only rules), with the packet's addresses. Rules of the
+    /// transport protocol never do: Suricata too leaves a TCP packet whose TCP header it could
+    /// not read to `ip` rules, and this is the sv test bug-6875-01's first packet.
     @discardableResult
-    public func inspectEvents(_ facts: PacketFacts, time: Int64, _ onMatch: (Int, Bool) -> Void) -> Bool {
-        guard !facts.anomalies.isEmpty, defs.hasEventRules else { return false }
+    public func inspectUndecoded(_ facts: PacketFacts, ipLayer: Bool, time: Int64,
+                                 _ onMatch: (Int, Bool) -> Void) -> Bool {
+        let events = !facts.anomalies.isEmpty && defs.hasEventRules
+        guard events || ipLayer else { return false }
         beginCandidates()
-        let pc = ProtoClass.of(facts.ipProto)
-        let dc = DirectionClass.of(facts.direction)
-        addGroup(defs.eventPacket[pc.rawValue &* DirectionClass.count &+ dc.rawValue], facts)
+        let dc = DirectionClass.of(facts.direction).rawValue
+        if events {
+            let pc = ProtoClass.of(facts.ipProto).rawValue
+            addGroup(defs.eventPacket[pc &* DirectionClass.count &+ dc], facts)
+        }
+        // The `.other` class holds the rules whose protocol is `ip` (and the rare ones of other
+        // IP protocols, which the verifier's protocol check leaves out), without TCP's, UDP's
+        // and ICMP's; an empty payload leaves out every rule that reads one.
+        if ipLayer { addGroup(defs.alwaysPacket[ProtoClass.other.rawValue &* DirectionClass.count &+ dc], facts) }
         guard !candidates.isEmpty else { return false }
         var f = facts
         f.isStream = false
