@@ -283,8 +283,8 @@ public final class Engine {
             // The state machine's events (raised in `track`) before the TCP step inspects.
             packetStreamEvents.formUnion(flows.packetStreamEvents)
             processTCP(tracked.ref, tracked.direction)
-            // The state machine's events (from `track`) and reassembly's, for event rules.
-            packetStreamEvents.formUnion(flows.packetStreamEvents.union(reassembler.packetEvents))
+            // Reassembly's events, for the packet rules (the state machine's are in already).
+            packetStreamEvents.formUnion(reassembler.packetEvents)
             forwardedOverlapConflict()
         case IPProto.udp: processUDP(tracked.ref, tracked.direction)
         default: break

@@ -1,3 +1,4 @@
+import AllocationCounter
 import Foundation
 import Testing
 import UTMCore
@@ -229,5 +230,31 @@ import UTMFlow
         // Accepted from the office range; the threat rule saw all four flowless-or-first packets.
         #expect(dropped == 2, "the replies from outside meet the default policy: \(F.reasons(events))")
         #expect(Self.sids(events)[1] == 4, "\(Self.sids(events))")
+    }
+
+    // MARK: Allocation
+
+    /// The flowless paths in steady state (a full table, an unreadable TCP header, the firewall's
+    /// tables on both) must not allocate: they reuse the engine's inspection state.
+    @Test func flowlessPathsDoNotAllocate() throws {
+        guard allocationCounterWorks() else { return }
+        var set = FirewallRuleSet()
+        set.load(text: "accept:packet ip:all any any -> any any (sid:101;)\n", file: "fw.rules")
+        #expect(set.errors.isEmpty, "\(set.errors)")
+        var config = EngineConfig()
+        config.firewall = set
+        config.flow.capacity = 2
+        let engine = Engine(config: config)
+        var parser = RuleParser()
+        parser.load(text: Self.tableRules + "\nalert ip any any -> any any (msg:\"any\"; sid:16;)\n", file: "t.rules")
+        engine.loadDetection(DetectDefinitions(ruleSet: parser.finish()))
+        var before = engine.stats.alerts
+        let traffic = Self.fill() + [Self.attackUDP, Self.requestTCP, Self.zeroOffsetTCP]
+        let n = steadyStateAllocations(engine, traffic, rounds: 10) { before = engine.stats.alerts }
+        #expect(n == 0, "the flowless paths allocated \(n) times")
+        // Per round: sid 10 and 11 on the untracked packets; header-only sid 14 (to the server)
+        // on the two new flows' first packets, the two untracked and the unreadable one; sid 16
+        // on the first packet of each of the four flow directions and the same three.
+        #expect(engine.stats.alerts - before == 10 * (2 + 5 + 7), "\(engine.stats.alerts - before)")
     }
 }
