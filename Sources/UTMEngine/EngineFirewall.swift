@@ -255,6 +255,7 @@ extension Engine {
                 f.direction = direction
             }
             f.appProto = fw.flow.appProto
+            f.anomalies.app = packetAppEvents.rawValue
             let saved = fw.facts
             fw.facts = f
             let v = firewallEvaluate(rules, table: base + next, buffers, firstOfDirection: false)
@@ -375,6 +376,9 @@ extension Engine {
         var f = packetHeaderFacts(direction)
         f.established = packet.ipProto == IPProto.tcp ? detectEstablished(flow) : flow.hasBothDirections
         f.appProto = flow.appProto
+        // Event keywords in firewall rules (session 11): the decoder's events and the TCP state
+        // machine's (raised in `track`, before the firewall); the app hooks add the parsers'.
+        f.anomalies = PacketAnomalies(decode: packet.events.rawValue, stream: flows.packetStreamEvents.rawValue)
         return f
     }
 

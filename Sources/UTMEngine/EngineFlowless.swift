@@ -113,6 +113,7 @@ extension Engine {
         fw.flow = Flow()
         var f = packetHeaderFacts(.toServer)
         f.direction = nil
+        f.anomalies = PacketAnomalies(decode: packet.events.rawValue)
         if !ports {
             f.sourcePort = 0
             f.destinationPort = 0

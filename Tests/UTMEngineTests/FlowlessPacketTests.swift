@@ -232,6 +232,20 @@ import UTMFlow
         #expect(Self.sids(events)[1] == 4, "\(Self.sids(events))")
     }
 
+    /// Event keywords in firewall rules: the packet tables see the decoder's events (they were
+    /// accepted in firewall rule files and never met an event).
+    @Test func firewallRulesSeeDecoderEvents() throws {
+        let engine = try F.engine("""
+            drop:packet tcp:all any any -> any any (decode-event:ipv4.opt_invalid_len; sid:102;)
+            accept:hook tcp:all any any -> any any (sid:100;)
+            """)
+        let syn = T.tcp(41200, 80, seq: 1, ack: 0, flags: T.syn)
+        let bad = Session6KeywordEngineTests.ipv4(proto: 6, options: [0x44, 0x01, 0, 0], src: T.client4, dst: T.server4, syn)
+        let clean = T.ip(v6: false, proto: 6, toServer: true, T.tcp(41201, 80, seq: 1, ack: 0, flags: T.syn))
+        let (events, dropped) = F.run(engine, [bad, clean])
+        #expect(dropped == 1 && F.reasons(events) == ["rules"], "\(F.reasons(events))")
+    }
+
     // MARK: Allocation
 
     /// The flowless paths in steady state (a full table, an unreadable TCP header, the firewall's
