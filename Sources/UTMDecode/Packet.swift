@@ -125,8 +125,8 @@ public struct DecodedPacket: Sendable {
     public var events: DecodeEvents = []
     /// The IP layer decoded whole (addresses, protocol and lengths are the datagram's) but its
     /// TCP, UDP or ICMP header did not. Why kept: such a packet still has a sender and a
-    /// receiver, so `ip` rules (blocklists, Suricata's IP-only rules) judge it as Suricata's
-    /// do; rules of the transport protocol do not, as its header could not be read.
+    /// receiver, so rules that need no ports or payload (blocklists, Suricata's IP-only rules)
+    /// judge it as Suricata's do.
     public var transportInvalid: Bool = false
 
     public init() {}

@@ -28,23 +28,28 @@ extension Engine {
     }
 
     /// A packet that did not decode into a flow (invalid, or a fragment held for reassembly):
-    /// the event rules judge it when it raised decoder events, and `ip` rules too when only its
-    /// transport header failed (`DecodedPacket.transportInvalid`); a drop drops it.
+    /// the event rules judge it when it raised decoder events; when its IP header is sound (a
+    /// fragment, or only its transport header failed: `DecodedPacket.transportInvalid`) so do
+    /// the packet rules that need no ports and no payload (DetectEngine.inspectUndecoded). A
+    /// drop drops it.
     func detectUndecoded() {
         guard let d = detect else { return }
-        let ipLayer = packet.transportInvalid
-        guard ipLayer || (d.defs.hasEventRules && packet.events.rawValue != 0) else { return }
+        let headerRules = packet.transportInvalid || packet.moreFragments || packet.fragmentOffset != 0
+        guard headerRules || (d.defs.hasEventRules && packet.events.rawValue != 0) else { return }
         d.beginPacket()
         detectCursor = DetectCursor()
         var f = packetHeaderFacts(.toServer)
         f.direction = nil
-        // The transport header could not be read, so neither could its ports.
+        // The transport header could not be read (or is in another fragment): no ports, flags
+        // or payload.
         f.sourcePort = 0
         f.destinationPort = 0
+        f.tcpFlags = 0
+        f.payloadSize = 0
         f.anomalies = PacketAnomalies(decode: packet.events.rawValue)
         d.headerRulesDone = false
         d.streamAsPacket = false
-        d.inspectUndecoded(f, ipLayer: ipLayer, time: packet.timestamp.seconds) { i, alert in
+        d.inspectUndecoded(f, headerRules: headerRules, time: packet.timestamp.seconds) { i, alert in
             self.undecodedMatched(d, i, alert, f)
         }
         if decision.verdict != .accept { stats.blockedPackets &+= 1 }

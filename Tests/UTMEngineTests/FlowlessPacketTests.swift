@@ -43,21 +43,50 @@ import UTMFlow
 
     // MARK: Transport header unreadable
 
-    @Test func brokenTransportHeaderMeetsIPRulesOnly() throws {
+    /// Suricata gives such a packet its IP protocol and no ports or payload: rules of any port
+    /// match, rules naming a port or reading the payload do not.
+    @Test func brokenTransportHeaderMeetsPortlessRules() throws {
         let rules = """
             alert ip any any -> any any (msg:"any ip"; sid:1;)
             alert ip 192.168.1.0/24 any -> 93.184.216.34 any (msg:"by address"; sid:2;)
             alert ip 10.0.0.0/8 any -> any any (msg:"other sender"; sid:3;)
-            alert tcp any any -> any any (msg:"tcp: its header could not be read"; sid:4;)
+            alert tcp any any -> any 80 (msg:"a port: not readable"; sid:4;)
             alert ip any any -> any any (msg:"payload: none was decoded"; content:"GET"; sid:5;)
             alert ip any any -> any any (msg:"ttl is the IP header's"; ttl:64; sid:6;)
+            alert tcp any any -> any any (msg:"tcp, any port"; sid:8;)
+            alert udp any any -> any any (msg:"another protocol"; sid:9;)
+            alert tcp any any -> any any (msg:"flags: not readable"; flags:PA; sid:17;)
             """
         let n = try Session6KeywordEngineTests.alerts(rules, [Self.zeroOffsetTCP, A.truncated])
-        // The truncated datagram's IP layer did not decode: no `ip` rule meets it.
-        #expect(n[1] == 1 && n[2] == 1, "\(n)")
-        #expect(n[3] == nil && n[4] == nil && n[5] == nil, "\(n)")
+        // The truncated datagram's IP layer did not decode: no rule but the event rules meets it.
+        #expect(n[1] == 1 && n[2] == 1 && n[8] == 1, "\(n)")
+        #expect(n[3] == nil && n[4] == nil && n[5] == nil && n[9] == nil && n[17] == nil, "\(n)")
         let frame = Self.zeroOffsetTCP
         #expect(frame[14 + 8] == 64 ? n[6] == 1 : n[6] == nil, "\(n)")
+    }
+
+    /// Held fragments are inspected as Suricata inspects them (each fragment is a packet with
+    /// its IP header and protocol, no ports, no payload); the datagram they rebuild is
+    /// inspected whole, its rebuilt header with no fragment bits. Three fragments: the first
+    /// two are held, the third completes the datagram.
+    @Test func heldFragmentsMeetHeaderRules() throws {
+        let udp: [UInt8] = T.be16(40005) + T.be16(9999) + T.be16(48) + [0, 0] + [UInt8](repeating: 0x41, count: 40)
+        let frames = [
+            Session6KeywordEngineTests.ipv4(proto: 17, flags: 0x2000, Array(udp[0..<16])),
+            Session6KeywordEngineTests.ipv4(proto: 17, flags: 0x2002, Array(udp[16..<32])),
+            Session6KeywordEngineTests.ipv4(proto: 17, flags: 4, Array(udp[32...])),
+        ]
+        let rules = """
+            alert udp any any -> any any (msg:"more fragments (GPL teardrop's test)"; fragbits:M; sid:20;)
+            alert ip any any -> any any (msg:"a later fragment"; fragoffset:>0; sid:21;)
+            alert udp any any -> any 9999 (msg:"the port: the datagram only"; sid:22;)
+            alert udp any any -> any any (msg:"the payload: the datagram only"; content:"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"; sid:23;)
+            alert ip any any -> any any (msg:"header only: each held fragment and the datagram"; sid:24;)
+            alert tcp any any -> any any (msg:"another protocol"; sid:25;)
+            """
+        let n = try Session6KeywordEngineTests.alerts(rules, frames)
+        #expect(n[20] == 2 && n[21] == 1, "\(n)")
+        #expect(n[22] == 1 && n[23] == 1 && n[24] == 3 && n[25] == nil, "\(n)")
     }
 
     /// A blocklist rule drops the unreadable packet inline (a drop event, the alert blocked)

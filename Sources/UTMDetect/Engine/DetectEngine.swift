@@ -479,26 +479,21 @@ public final class DetectEngine {
 
     /// A packet the decoder could not read whole: it failed to decode, or is a fragment held
     /// for reassembly. The event rules (`decode-event` on `pkthdr`/`ip` rules) meet it when it
-    /// raised anomalies; when its IP layer decoded and only the transport header did not
-    /// (`ipLayer`), so do the rules on the IP layer alone: `ip` rules that need no payload
-    /// (blocklists, Suricata's IP-only rules), with the packet's addresses. Rules of the
-    /// transport protocol never do: Suricata too leaves a TCP packet whose TCP header it could
-    /// not read to `ip` rules, and this is the sv test bug-6875-01's first packet.
+    /// raised anomalies. When its IP header is sound (`headerRules`: a fragment, or a datagram
+    /// whose transport header could not be read) so do the packet rules that need no payload
+    /// and no ports, as in Suricata, which gives such a packet its IP protocol and no ports or
+    /// payload: blocklists (`ip` rules, Suricata's IP-only rules), `fragbits`/`fragoffset`,
+    /// `tcp any any` rules. Rules that read a payload or name ports never match it.
     @discardableResult
-    public func inspectUndecoded(_ facts: PacketFacts, ipLayer: Bool, time: Int64,
+    public func inspectUndecoded(_ facts: PacketFacts, headerRules: Bool, time: Int64,
                                  _ onMatch: (Int, Bool) -> Void) -> Bool {
         let events = !facts.anomalies.isEmpty && defs.hasEventRules
-        guard events || ipLayer else { return false }
+        guard events || headerRules else { return false }
         beginCandidates()
-        let dc = DirectionClass.of(facts.direction).rawValue
-        if events {
-            let pc = ProtoClass.of(facts.ipProto).rawValue
-            addGroup(defs.eventPacket[pc &* DirectionClass.count &+ dc], facts)
-        }
-        // The `.other` class holds the rules whose protocol is `ip` (and the rare ones of other
-        // IP protocols, which the verifier's protocol check leaves out), without TCP's, UDP's
-        // and ICMP's; an empty payload leaves out every rule that reads one.
-        if ipLayer { addGroup(defs.alwaysPacket[ProtoClass.other.rawValue &* DirectionClass.count &+ dc], facts) }
+        let group = ProtoClass.of(facts.ipProto).rawValue &* DirectionClass.count &+ DirectionClass.of(facts.direction).rawValue
+        if events { addGroup(defs.eventPacket[group], facts) }
+        // With ports 0 only the rules of any port (and the rare ones naming port 0) are added.
+        if headerRules { addGroup(defs.alwaysPacket[group], facts) }
         guard !candidates.isEmpty else { return false }
         var f = facts
         f.isStream = false
