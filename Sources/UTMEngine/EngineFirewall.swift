@@ -365,7 +365,9 @@ extension Engine {
                     let rule = EVEAlertRule(gid: gid, sid: sid, rev: rev, msg: ByteView(msg), category: ByteView(cat),
                                             severity: priority, productSeverity: productSeverity,
                                             metadataJSON: ByteView(meta), blocked: blocked)
-                    eve.writeAlert(rule, time: packet.timestamp, e, flow: flow)
+                    // A packet without a flow (EngineFlowless.swift; ids are never 0) has no
+                    // flow object to report.
+                    eve.writeAlert(rule, time: packet.timestamp, e, flow: flow.id == 0 ? nil : flow)
                 }
             }
         }

@@ -237,10 +237,13 @@ import UTMFlow
     /// packet is dropped by the default packet policy, where it used to be forwarded; a packet
     /// the full table has no room for meets the tables too.
     @Test func failClosedFirewallDropsUnreadablePackets() throws {
-        let engine = try F.engine("accept:hook tcp:all any any -> any 80 (sid:100;)\n")
+        let engine = try F.engine("accept:hook tcp:all any any -> any 80 (sid:100;)\n",
+                                  policies: [("packet.filter", "drop:packet,alert")])
         let (events, dropped) = F.run(engine, [Self.zeroOffsetTCP])
         #expect(dropped == 1)
         #expect(F.reasons(events) == ["default packet policy"])
+        let alert = F.of(events, "alert").first
+        #expect(alert != nil && alert?["flow"] == nil, "no flow to describe: \(String(describing: alert))")
         #expect(engine.firewallCounters?.dropDefaultPacketPolicy == 1)
     }
 
