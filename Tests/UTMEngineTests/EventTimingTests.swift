@@ -1,4 +1,5 @@
 import Testing
+import AllocationCounter
 import UTMCore
 import UTMAppLayer
 @testable import UTMDetect
@@ -246,5 +247,36 @@ import UTMFlow
         for name in ["modbus.flooded", "state_memcap_reached", "wrong_thread", "ipv4.no_such_event"] {
             #expect(skipped.contains { $0.contains(name) }, "\(name): \(skipped)")
         }
+    }
+}
+
+/// DESIGN: the held events (IDS), the queue pre-check and the DNS counts allocate nothing per
+/// packet.
+@Suite(.serialized) struct EventTimingAllocationTests {
+    @Test func heldEventsDrainedOverlapsAndDNSCountsDoNotAllocate() {
+        guard allocationCounterWorks() else { return }
+        var frames = EngineTraffic.round()
+        for c in 0 ..< 4 {
+            frames += EventTimingTests.badHeaderFirst(sport: UInt16(43400 + c))
+            frames += EventTimingTests.drainedOverlap(sport: UInt16(43410 + c))
+        }
+        frames += EventTimingTests.udpDNS(43420, queries: 520, answered: false)
+        frames += EventTimingTests.tcpDNS(43421, queries: 510)
+        var p = RuleParser()
+        p.load(text: EventTimingTests.httpRules + "\n" + EventTimingTests.dnsRules + """
+
+            alert tcp any any -> any any (msg:"overlap content"; flow:to_server; content:"ATTACKER!"; stream-event:reassembly_overlap_different_data; sid:10;)
+            """, file: "t.rules")
+        var c = EngineConfig()
+        c.modes.ids = true
+        let engine = Engine(config: c)
+        engine.loadDetection(DetectDefinitions(ruleSet: p.finish()))
+        var before: UInt64 = 0
+        let rounds = 5
+        let n = steadyStateAllocations(engine, frames, rounds: rounds) { before = engine.stats.alerts }
+        #expect(n == 0, "allocated \(n) times")
+        // Per round: sids 1, 2, 3 and 10 on each of the four sessions, sid 20 on the UDP and
+        // TCP floods (each round's flows are new: an hour passed).
+        #expect(engine.stats.alerts - before == UInt64(rounds * (4 * 4 + 2)))
     }
 }
