@@ -685,16 +685,19 @@ public struct TCPReassembler: Sendable {
         let depth = UInt64(Swift.max(0, config.streamDepth))
         let room = offset < depth ? depth - offset : 0
         let out = v.prefix(Int(Swift.min(room, UInt64(v.count))))
+        // Raised before the chunk goes out: the chunk that reaches the depth carries the event
+        // (stream rules with `stream-event:reassembly_depth_reached` read it).
+        let reached = offset &+ UInt64(v.count) >= depth
+        if reached { raise(.depthReached) }
         if out.count > 0 {
             deliver(out, StreamChunk(direction: d, gapBefore: s.pendingGap, streamOffset: offset, events: packetEvents))
             s.pendingGap = false
         }
         if config.retainUnacked && !s.hold { retain(&s, v, at: offset) }
         s.nextOffset = offset &+ UInt64(v.count)
-        if s.nextOffset >= depth {
+        if reached {
             s.done = true
             counters.depthReached &+= 1
-            raise(.depthReached)
         }
     }
 }

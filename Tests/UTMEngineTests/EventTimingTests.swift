@@ -280,3 +280,35 @@ import UTMFlow
         #expect(engine.stats.alerts - before == UInt64(rounds * (4 * 4 + 2)))
     }
 }
+
+/// The chunk that reaches the stream depth carries `reassembly_depth_reached` (it was raised
+/// after the chunk went out, so stream rules on that chunk never saw it).
+@Suite struct EventTimingDepthTests {
+    @Test func depthEventReachesTheChunkThatReachesIt() {
+        let frames = EngineTraffic.tcpSession(v6: false, sport: 43500, dport: 9000, exchanges: [
+            (Array("hello there, ".utf8), []),
+            (Array("DEPTHMARK and more bytes past the depth".utf8), []),
+        ])
+        var p = RuleParser()
+        p.load(text: """
+            alert tcp any any -> any any (msg:"depth, content"; flow:to_server; content:"DEPTHMARK"; stream-event:reassembly_depth_reached; sid:1;)
+            alert tcp any any -> any any (msg:"depth alone"; stream-event:reassembly_depth_reached; sid:2;)
+            alert tcp any any -> any any (msg:"first chunk, no depth there"; content:"hello"; stream-event:reassembly_depth_reached; sid:3;)
+            """, file: "d.rules")
+        let set = p.finish()
+        for ids in [false, true] {
+            var c = EngineConfig()
+            c.modes.ids = ids
+            c.flow.streamDepth = 30
+            let engine = Engine(config: c)
+            engine.loadDetection(DetectDefinitions(ruleSet: set))
+            var counts: [Int: Int] = [:]
+            let eve = Session6KeywordEngineTests.replayEVE(engine, frames)
+            for e in Session6KeywordEngineTests.events(eve) where e["event_type"] as? String == "alert" {
+                if let sid = (e["alert"] as? [String: Any])?["signature_id"] as? Int { counts[sid, default: 0] += 1 }
+            }
+            #expect(counts[1] == 1 && counts[2] == 1 && counts[3] == nil, "ids \(ids): \(counts)")
+            #expect(engine.reassembler.eventCounts[StreamEvents.bit(named: "reassembly_depth_reached")!] == 1)
+        }
+    }
+}
