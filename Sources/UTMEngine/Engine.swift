@@ -552,13 +552,14 @@ public final class Engine {
         case .dns:
             // The parser is shared by every UDP flow (and probed other flows' datagrams).
             dns.appEvents = []
+            if startApp != .dns { dnsUDPFlowStarted(ref) }
             defer {
                 let anomalies = dns.takeAppEvents()
                 if !anomalies.isEmpty { raiseAppEvents(anomalies, .dns) }
             }
             if dns.parse(payload) {
                 dns.noteDirection(direction)
-                dnsUDPTransaction(ref, direction, firstMessage: startApp != .dns)
+                dnsUDPTransaction(ref, direction)
                 // One copy into a local: passing the class property `dns` to each of the three
                 // copied the parser (five array retains and releases) per call.
                 let parser = dns

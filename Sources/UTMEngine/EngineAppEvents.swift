@@ -39,13 +39,19 @@ extension Engine {
         stats.appEvents.add(e, proto)
     }
 
+    /// DNS over UDP: the flow's first datagram seen as DNS (parsed or not); its slot may still
+    /// hold an ended flow's count.
+    func dnsUDPFlowStarted(_ ref: FlowRef) {
+        let i = Int(ref.index)
+        if i >= 0 && i < dnsUDPTransactions.count { dnsUDPTransactions[i] = 0 }
+    }
+
     /// DNS over UDP: the shared parser just parsed a message of this flow; counts it in the
-    /// flow's `DNSTransactionCount` (`dns.flooded`). The count starts over with the flow's
-    /// first DNS message (`firstMessage`: the slot may hold an ended flow's count).
-    func dnsUDPTransaction(_ ref: FlowRef, _ direction: Direction, firstMessage: Bool) {
+    /// flow's `DNSTransactionCount` (`dns.flooded`).
+    func dnsUDPTransaction(_ ref: FlowRef, _ direction: Direction) {
         let i = Int(ref.index)
         guard i >= 0, i < dnsUDPTransactions.count else { return }
-        var count = DNSTransactionCount(raw: firstMessage ? 0 : dnsUDPTransactions[i])
+        var count = DNSTransactionCount(raw: dnsUDPTransactions[i])
         let e = count.note(dns.message, direction, limit: config.dns.requestFlood)
         dnsUDPTransactions[i] = count.raw
         if !e.isEmpty { dns.appEvents.formUnion(e) }

@@ -221,6 +221,34 @@ import UTMFlow
         #expect(Self.floodCount(engine) == 1)
     }
 
+    /// A flow slot reused by a new DNS flow starts from no query, even when the new flow's
+    /// first datagram does not parse (one slot: the second flow takes the first's).
+    @Test func reusedSlotStartsFromZero() {
+        var c = EngineConfig()
+        c.flow.capacity = 1
+        let engine = Engine(config: c)
+        var broken = Self.udpDNS(43210, queries: 1, answered: false)[0]
+        broken.removeLast(broken.count - (14 + 20 + 8 + 6))   // a DNS header cut short
+        broken[14 + 2] = 0; broken[14 + 3] = UInt8(20 + 8 + 6)  // IPv4 total length
+        broken[14 + 10] = 0; broken[14 + 11] = 0
+        var sum: UInt32 = 0
+        for i in stride(from: 14, to: 34, by: 2) { sum += UInt32(broken[i]) << 8 | UInt32(broken[i + 1]) }
+        while sum > 0xffff { sum = (sum & 0xffff) + (sum >> 16) }
+        broken[14 + 10] = UInt8(~UInt16(sum) >> 8); broken[14 + 11] = UInt8(~UInt16(sum) & 0xff)
+        broken[14 + 20 + 4] = 0; broken[14 + 20 + 5] = 8 + 6                // UDP length
+        let first = Self.udpDNS(43210, queries: 400, answered: false)
+        let second = [broken] + Self.udpDNS(43210, queries: 200, answered: false)
+        var clock: Int64 = 1_700_000_000
+        for (i, f) in (first + [nil] + second).enumerated() {
+            guard let f else { clock += 7200; continue }   // the first flow times out
+            _ = f.withByteView { v in
+                engine.process(frame: v, linkType: .ethernet, timestamp: Timestamp(seconds: clock, micros: Int32(i)), wireLength: v.count)
+            }
+        }
+        #expect(engine.flows.counters.created == 2 && engine.flows.counters.timedOut >= 1)
+        #expect(Self.floodCount(engine) == 0, "600 queries over two flows of one slot are no flood")
+    }
+
     @Test func tcpFloodRaisesOnce() {
         for ids in [false, true] {
             #expect(Self.alerts(Self.dnsRules, Self.tcpDNS(43300, queries: 501), ids: ids)[20] == 1, "ids \(ids)")
