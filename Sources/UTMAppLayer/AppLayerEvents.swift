@@ -58,10 +58,9 @@ public struct AppLayerEvents: OptionSet, Sendable {
         if let dot = name.firstIndex(of: ".") {
             guard let p = proto(prefix: name[..<dot]) else { return nil }
             let event = name[name.index(after: dot)...]
-            for bit in 0..<firstGenericBit {
-                if let known = AppLayerEvents.name(proto: p, bit: bit), EventName.matches(known, event) {
-                    return (p, bit)
-                }
+            if let bit = EventName.bit(named: event, in: { AppLayerEvents.name(proto: p, bit: $0) },
+                                       bits: 0 ..< firstGenericBit) {
+                return (p, bit)
             }
             if p == .dns {
                 for (alias, bit) in DNS.aliases where EventName.matches(alias, event) { return (p, bit) }
@@ -69,9 +68,7 @@ public struct AppLayerEvents: OptionSet, Sendable {
             return nil
         }
         for (alias, bit) in Generic.aliases where EventName.matches(alias, name) { return (nil, bit) }
-        for bit in firstGenericBit..<64 {
-            if let known = genericName(bit), EventName.matches(known, name) { return (nil, bit) }
-        }
+        if let bit = EventName.bit(named: name, in: genericName, bits: firstGenericBit ..< 64) { return (nil, bit) }
         return nil
     }
 }
@@ -169,9 +166,11 @@ extension AppLayerEvents {
         public static let notResponse = AppLayerEvents(bit: 2)
         public static let zFlagSet = AppLayerEvents(bit: 3)
         public static let invalidOpcode = AppLayerEvents(bit: 4)
+        /// More queries unanswered on one flow than `DNSConfig.requestFlood` (DNSFlood.swift).
+        public static let flooded = AppLayerEvents(bit: 5)
 
         static let names: [StaticString] = [
-            "malformed_data", "not_request", "not_response", "z_flag_set", "invalid_opcode",
+            "malformed_data", "not_request", "not_response", "z_flag_set", "invalid_opcode", "flooded",
         ]
         /// Suricata 4/5's names (ET Open 2019 era rules) for the same conditions.
         static let aliases: [(StaticString, Int)] = [("not_a_request", 1), ("not_a_response", 2)]

@@ -14,6 +14,9 @@ public struct DNSConfig: Sendable {
     public var fieldCapacity: Int = 4096
     /// Largest DNS-over-TCP message buffered per direction; longer ones are skipped whole.
     public var maxTCPMessageSize: Int = 16 * 1024
+    /// Queries one flow may leave unanswered before `dns.flooded` (Suricata's
+    /// `app-layer.protocols.dns.request-flood`, default 500); 0 turns the event off.
+    public var requestFlood: Int = 500
 
     public init() {}
 }
@@ -129,6 +132,9 @@ public struct DNSParser: Sendable {
     /// Suricata's DNS anomaly events (`app-layer-event:dns.*`) raised by `parse` and
     /// `noteDirection` since the last `takeAppEvents()`.
     public var appEvents = AppLayerEvents()
+    /// DNS over TCP: this flow's unanswered queries (`dns.flooded`). Over UDP one parser
+    /// serves every flow, so the engine keeps the count per flow instead.
+    public internal(set) var transactions = DNSTransactionCount()
 
     public init(config: DNSConfig = .init()) {
         self.config = config
@@ -150,6 +156,7 @@ public struct DNSParser: Sendable {
         bufToClient.removeAll(keepingCapacity: true)
         skippedMessages = 0
         appEvents = []
+        transactions = DNSTransactionCount()
     }
 
     /// Returns the anomaly events raised since the last call and clears them.

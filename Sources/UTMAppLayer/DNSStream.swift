@@ -66,6 +66,7 @@ extension DNSParser {
     private mutating func deliver(_ msg: ByteView, _ d: Direction, _ onMessage: (Direction, borrowing DNSParser) -> Void) {
         if parse(msg) {
             noteDirection(d)
+            appEvents.formUnion(transactions.note(message, d, limit: config.requestFlood))
             onMessage(d, self)
         } else {
             skippedMessages += 1

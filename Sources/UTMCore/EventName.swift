@@ -14,5 +14,16 @@ public enum EventName {
         }
     }
 
+    /// The bit whose name in `table` (a layer's `name(ofBit:)`) rule text names, searching
+    /// `bits`; nil when no bit there has that name. One loop for the decoder's, the stream's and
+    /// the app layer's tables (a rule load, not a per-packet path).
+    public static func bit(named name: Substring, in table: (Int) -> StaticString?,
+                           bits: Range<Int> = 0 ..< 64) -> Int? {
+        for bit in bits {
+            if let known = table(bit), matches(known, name) { return bit }
+        }
+        return nil
+    }
+
     @inline(__always) static func fold(_ c: UInt8) -> UInt8 { c >= 65 && c <= 90 ? c | 0x20 : c }
 }

@@ -9,11 +9,7 @@ extension DecodeEvents {
         // Suricata 7 renamed "UDP length below 8" to udp.len_invalid (rule 2200120) and kept
         // udp.hlen_invalid as its deprecated name; the bit answers to both.
         if EventName.matches("udp.len_invalid", name) { return bit(named: "udp.hlen_invalid") }
-        for bit in 0..<64 {
-            guard let known = DecodeEvents.name(ofBit: bit) else { continue }
-            if EventName.matches(known, name) { return bit }
-        }
-        return nil
+        return EventName.bit(named: name, in: DecodeEvents.name(ofBit:))
     }
 
 }

@@ -128,6 +128,8 @@ public final class Engine {
     var fileDetect = EngineFileDetectStage()
     /// Per flow slot: flow id << 16 | alerts that carried its transaction (EngineAlertTx.swift).
     var alertTxLogged: [UInt64] = []
+    /// Per flow slot: DNS over UDP's unanswered queries (`DNSTransactionCount`, EngineAppEvents.swift).
+    var dnsUDPTransactions: [UInt16] = []
 
     /// `definitions`: built for this configuration's flow table (`EngineDefinitions(config:
     /// flowCapacity: Engine.flowCapacity(config))`), taken as they are; nil: the
@@ -182,6 +184,7 @@ public final class Engine {
         av = stages.av
         fw = stages.fw
         alertTxLogged = Array(repeating: 0, count: flows.capacity)
+        dnsUDPTransactions = Array(repeating: 0, count: flows.capacity)
         guard given != nil else { return }
         detect = stages.detect
         // Observers do not run in an initializer: what `detect`'s didSet does.
@@ -564,12 +567,14 @@ public final class Engine {
         case .dns:
             // The parser is shared by every UDP flow (and probed other flows' datagrams).
             dns.appEvents = []
+            if startApp != .dns { dnsUDPFlowStarted(ref) }
             defer {
                 let anomalies = dns.takeAppEvents()
                 if !anomalies.isEmpty { raiseAppEvents(anomalies, .dns) }
             }
             if dns.parse(payload) {
                 dns.noteDirection(direction)
+                dnsUDPTransaction(ref, direction)
                 // One copy into a local: passing the class property `dns` to each of the three
                 // copied the parser (five array retains and releases) per call.
                 let parser = dns

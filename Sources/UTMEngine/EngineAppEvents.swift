@@ -1,5 +1,6 @@
 import UTMCore
 import UTMAppLayer
+import UTMFlow
 
 /// Counters of the app-layer anomaly events, one per protocol and bit, reserved at start
 /// (`AppProto` raw values below `protoSlots`; the generic `applayer_*` events under slot 0).
@@ -36,6 +37,24 @@ extension Engine {
     func raiseAppEvents(_ e: AppLayerEvents, _ proto: AppProto) {
         packetAppEvents.formUnion(e)
         stats.appEvents.add(e, proto)
+    }
+
+    /// DNS over UDP: the flow's first datagram seen as DNS (parsed or not); its slot may still
+    /// hold an ended flow's count.
+    func dnsUDPFlowStarted(_ ref: FlowRef) {
+        let i = Int(ref.index)
+        if i >= 0 && i < dnsUDPTransactions.count { dnsUDPTransactions[i] = 0 }
+    }
+
+    /// DNS over UDP: the shared parser just parsed a message of this flow; counts it in the
+    /// flow's `DNSTransactionCount` (`dns.flooded`).
+    func dnsUDPTransaction(_ ref: FlowRef, _ direction: Direction) {
+        let i = Int(ref.index)
+        guard i >= 0, i < dnsUDPTransactions.count else { return }
+        var count = DNSTransactionCount(raw: dnsUDPTransactions[i])
+        let e = count.note(dns.message, direction, limit: config.dns.requestFlood)
+        dnsUDPTransactions[i] = count.raw
+        if !e.isEmpty { dns.appEvents.formUnion(e) }
     }
 
     /// The stats event's `app_layer.event` object: by protocol and Suricata name, the events

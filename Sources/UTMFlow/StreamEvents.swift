@@ -115,10 +115,7 @@ public struct StreamEvents: OptionSet, Sendable {
     /// Suricata's own stream-events.rules spell two SYN/ACK events `..._with_different_ack`
     /// where its event table says `..._with_diff_ack`: both are accepted, so that file loads.
     public static func bit(named name: Substring) -> Int? {
-        for bit in 0..<64 {
-            guard let known = StreamEvents.name(ofBit: bit) else { continue }
-            if EventName.matches(known, name) { return bit }
-        }
+        if let bit = EventName.bit(named: name, in: StreamEvents.name(ofBit:)) { return bit }
         if EventName.matches("3whs_synack_resend_with_different_ack", name) { return 1 }
         if EventName.matches("est_synack_resend_with_different_ack", name) { return 15 }
         return nil

@@ -606,6 +606,14 @@ public struct TCPReassembler: Sendable {
     mutating func drain(_ s: inout TCPStream, _ d: Direction, _ payload: ByteView, _ pktStart: Int64,
                         _ deliver: (ByteView, StreamChunk) -> Void) {
         let pktEnd = pktStart + Int64(payload.count)
+        // A queued node that differs from the packet is found below only when the queue reaches
+        // it, after the packet's bytes before it went out without the event: stream rules on
+        // those bytes would miss it. Suricata sets the event before anything is inspected, so
+        // look first (only a packet that runs into queued bytes pays the compare twice).
+        if s.oooHead >= 0 && !payload.isEmpty && !s.done && pktStart <= Int64(s.nextOffset)
+            && !packetEvents.contains(.overlapDifferentData) && queueConflicts(s, payload, pktStart) {
+            raise(.overlapDifferentData)
+        }
         var rounds = 0
         while !s.done && rounds <= pool.chunkCount + 1 {
             rounds += 1
@@ -648,6 +656,28 @@ public struct TCPReassembler: Sendable {
         if s.done { close(&s) }
     }
 
+    /// Whether a queued node holds other bytes than the packet (its byte 0 at stream offset
+    /// `pktStart`) where both cover the stream from `nextOffset` on, below the depth: what
+    /// `drain` compares as it merges them.
+    func queueConflicts(_ s: TCPStream, _ payload: ByteView, _ pktStart: Int64) -> Bool {
+        let next = Int64(s.nextOffset)
+        let pktEnd = Swift.min(pktStart + Int64(payload.count), Int64(Swift.max(0, config.streamDepth)))
+        var n = s.oooHead
+        var rounds = 0
+        while n >= 0 && rounds <= pool.chunkCount {
+            rounds += 1
+            let nStart = pool.nodeStart(n), nEnd = pool.nodeEnd(n)
+            if nStart >= pktEnd { return false }
+            let oStart = Swift.max(next, Swift.max(nStart, pktStart)), oEnd = Swift.min(nEnd, pktEnd)
+            if oStart < oEnd, let fresh = payload.slice(Int(oStart - pktStart), Int(oEnd - oStart)),
+               let queued = pool.view(n).slice(Int(oStart - nStart), Int(oEnd - oStart)), !(fresh == queued) {
+                return true
+            }
+            n = pool.nodeNext(n)
+        }
+        return false
+    }
+
     /// Hands `v` (the bytes at `nextOffset`) to the app layer, up to the stream depth.
     mutating func emit(_ s: inout TCPStream, _ d: Direction, _ v: ByteView,
                        _ deliver: (ByteView, StreamChunk) -> Void) {
@@ -655,16 +685,19 @@ public struct TCPReassembler: Sendable {
         let depth = UInt64(Swift.max(0, config.streamDepth))
         let room = offset < depth ? depth - offset : 0
         let out = v.prefix(Int(Swift.min(room, UInt64(v.count))))
+        // Raised before the chunk goes out: the chunk that reaches the depth carries the event
+        // (stream rules with `stream-event:reassembly_depth_reached` read it).
+        let reached = offset &+ UInt64(v.count) >= depth
+        if reached { raise(.depthReached) }
         if out.count > 0 {
             deliver(out, StreamChunk(direction: d, gapBefore: s.pendingGap, streamOffset: offset, events: packetEvents))
             s.pendingGap = false
         }
         if config.retainUnacked && !s.hold { retain(&s, v, at: offset) }
         s.nextOffset = offset &+ UInt64(v.count)
-        if s.nextOffset >= depth {
+        if reached {
             s.done = true
             counters.depthReached &+= 1
-            raise(.depthReached)
         }
     }
 }

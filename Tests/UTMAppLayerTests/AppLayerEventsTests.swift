@@ -64,7 +64,7 @@ private let okResponse = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"
         #expect(AppLayerEvents.lookup("dns.not_a_request")?.bit == AppLayerEvents.lookup("dns.not_request")?.bit)
         // Events no parser here detects, and unknown protocols, are not found (rule skipped).
         #expect(AppLayerEvents.lookup("http.multipart_generic_error") == nil)
-        #expect(AppLayerEvents.lookup("dns.flooded") == nil)
+        #expect(AppLayerEvents.lookup("dns.state_memcap_reached") == nil)
         #expect(AppLayerEvents.lookup("modbus.flooded") == nil)
         #expect(AppLayerEvents.lookup("applayer_no_tls_after_starttls") == nil)
         #expect(AppLayerEvents.lookup("http.") == nil)

@@ -53,6 +53,9 @@ public struct DetectStats: Sendable {
     public var bodyOrphansInspected: UInt64 = 0
     /// `flowint` changes refused because the flow's entries (`FlowInts.capacity`) were taken.
     public var flowintOverflows: UInt64 = 0
+    /// App-layer events held for a direction's next packet rules (PendingAppEvents.swift)
+    /// dropped because another direction took their entry.
+    public var pendingEventsLost: UInt64 = 0
     public init() {}
 }
 
@@ -224,6 +227,9 @@ public final class DetectEngine {
     /// The packet serial of the last drop or reject match (RuleScope.swift).
     var dropSerial: UInt64 = 0
     var progressStore: [UInt32]
+    /// App-layer events raised where packet rules could not see the flow's protocol, for the
+    /// direction's next packet rules (PendingAppEvents.swift).
+    var pendingAppEvents = PendingAppEvents()
     /// Per flow direction: the HTTP transaction whose body is being inspected, and its bytes so far.
     var bodySequence: [UInt32]
     var bodyBytes: [Int32]
@@ -388,6 +394,7 @@ public final class DetectEngine {
             rescanTail[i &* 2 &+ d] = false
             headerRecheck[i &* 2 &+ d] = false
             clearPending(i &* 2 &+ d)
+            pendingAppEvents.clear(i &* 2 &+ d)
             progressStore[i &* 2 &+ d] = 0
             bodySequence[i &* 2 &+ d] = 0
             bodyBytes[i &* 2 &+ d] = 0
@@ -404,6 +411,7 @@ public final class DetectEngine {
         for d in 0 ..< 2 {
             let si = i &* 2 &+ d
             clearPending(si)
+            pendingAppEvents.clear(si)
             if tailSlot[si] >= 0 { freeTails.append(tailSlot[si]) }
             tailSlot[si] = -1
             tailLen[si] = 0
@@ -430,9 +438,11 @@ public final class DetectEngine {
     /// `onMatch(signatureIndex, alert)` is called for each matching signature, in evaluation
     /// order; returns true when a pass rule matched.
     @discardableResult
-    public func inspectPacket(_ facts: PacketFacts, payload: ByteView, headers: PacketHeaderViews = .none, slot: Int, time: Int64,
+    public func inspectPacket(_ packetFacts: PacketFacts, payload: ByteView, headers: PacketHeaderViews = .none, slot: Int, time: Int64,
                               _ onMatch: (Int, Bool) -> Void) -> Bool {
         if slot >= 0 && passed[slot] { return true }
+        var facts = packetFacts
+        if defs.hasEventRules && slot >= 0 { gateAppEvents(&facts, slot) }
         beginCandidates()
         let pc = ProtoClass.of(facts.ipProto)
         let tcp = pc == .tcp && !streamAsPacket
@@ -475,6 +485,20 @@ public final class DetectEngine {
         var f = facts
         f.isStream = false
         return run(f, buffers, slot: slot, time: time, passOnFlow: tcp, onMatch)
+    }
+
+    /// Protocol app-layer events of a packet whose rules see no protocol (IDS mode's hidden
+    /// protocol) wait for the direction's next packet that sees it (PendingAppEvents.swift).
+    @inline(__always)
+    func gateAppEvents(_ f: inout PacketFacts, _ slot: Int) {
+        guard let d = f.direction else { return }
+        let si = slot &* 2 &+ d.index
+        if f.appProto == .unknown {
+            let bits = f.anomalies.app & PendingAppEvents.protocolBits
+            if bits != 0 && !pendingAppEvents.hold(si, bits) { stats.pendingEventsLost &+= 1 }
+        } else if pendingAppEvents.held > 0 {
+            f.anomalies.app |= pendingAppEvents.take(si)
+        }
     }
 
     /// A packet the decoder could not read whole: it failed to decode, or is a fragment held

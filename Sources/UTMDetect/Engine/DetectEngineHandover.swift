@@ -65,6 +65,7 @@ extension DetectEngine {
             si &+= 1
         }
         progressStore = old.progressStore
+        pendingAppEvents = old.pendingAppEvents
         bodySequence = old.bodySequence
         bodyBytes = old.bodyBytes
         // Signatures by gid:sid: old index → new index (-1: gone), and which are new.
