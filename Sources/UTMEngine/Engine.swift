@@ -126,6 +126,8 @@ public final class Engine {
     var fileDetect = EngineFileDetectStage()
     /// Per flow slot: flow id << 16 | alerts that carried its transaction (EngineAlertTx.swift).
     var alertTxLogged: [UInt64] = []
+    /// EVE anomaly log: what each flow slot has logged, the flowless budget (EngineAnomalyLog.swift).
+    var anomalyLog = AnomalyLogState()
 
     /// `definitions`: built for this configuration's flow table (`EngineDefinitions(config:
     /// flowCapacity: Engine.flowCapacity(config))`), taken as they are; nil: the
@@ -180,6 +182,7 @@ public final class Engine {
         av = stages.av
         fw = stages.fw
         alertTxLogged = Array(repeating: 0, count: flows.capacity)
+        anomalyLog = AnomalyLogState(c.anomalyLog, flowSlots: capacity)
         guard given != nil else { return }
         detect = stages.detect
         // Observers do not run in an initializer: what `detect`'s didSet does.
@@ -222,6 +225,7 @@ public final class Engine {
                                          srcMAC: packet.srcMAC, dstMAC: packet.dstMAC)
         guard decoded == .decoded else {
             if packet.arpOpcode != 0 && detect != nil { detectARP() } else if detect != nil { detectUndecoded() }
+            logFlowlessAnomalies()
             return decision
         }
         flows.expire(now: now, budget: config.expiryBudgetPerPacket) { ref, flow, reason in
@@ -232,6 +236,7 @@ public final class Engine {
             self.endFlow(ref, &flow, reason)
         }) else {
             stats.untracked &+= 1
+            logFlowlessAnomalies()
             return decision
         }
         lastFlow = tracked.ref
@@ -275,6 +280,7 @@ public final class Engine {
         default: break
         }
         if detect != nil && !fw.dropped { detectPacketRules(tracked.ref) }
+        logAnomalies(tracked.ref, tracked.direction)
         if fw.rules != nil {
             firewallCount(tracked.ref, flowBlocked: false)
             if fw.passFlow { flows.withFlow(tracked.ref) { $0.engineFlags |= FlowBits.noDetect } }

@@ -36,6 +36,7 @@ extension Engine {
     func raiseAppEvents(_ e: AppLayerEvents, _ proto: AppProto) {
         packetAppEvents.formUnion(e)
         stats.appEvents.add(e, proto)
+        anomalyLog.noteApp(e, proto)
     }
 
     /// The stats event's `app_layer.event` object: by protocol and Suricata name, the events
