@@ -34,7 +34,7 @@ public struct AnomalyLogTypes: OptionSet, Sendable, Hashable {
     /// `decode,stream,applayer` (any of them, comma-separated), `all` or `none`.
     public static func parse(_ text: String) throws(Failure) -> AnomalyLogTypes {
         var t = AnomalyLogTypes.none
-        let words = text.split(separator: ",").map { $0.trimmingSpaces.lowercased() }
+        let words = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingSpaces.lowercased() }
         if words.count == 1 && words[0] == "none" { return .none }
         if words.count == 1 && words[0] == "all" { return .all }
         for w in words {
@@ -46,7 +46,6 @@ public struct AnomalyLogTypes: OptionSet, Sendable, Hashable {
                 throw Failure(description: "'\(text)' is not none, all or a list of decode, stream, applayer")
             }
         }
-        if words.isEmpty { throw Failure(description: "'\(text)' is not none, all or a list of decode, stream, applayer") }
         return t
     }
 }
