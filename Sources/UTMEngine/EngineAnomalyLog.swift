@@ -176,8 +176,10 @@ extension Engine {
     func logFlowAnomalies(_ ref: FlowRef, _ direction: Direction, decode: UInt64, stream: UInt64) {
         defer { anomalyLog.clearNotes() }
         guard flows.isValid(ref) else {
-            // The flow ended with this packet (it was removed): its events as a flowless packet's.
+            // The flow ended with this packet (it was removed): its decoder events as a flowless
+            // packet's; its app-layer events have no flow to name (counted as not logged).
             if decode != 0 { logFlowlessDecode() }
+            anomalyLog.suppressed &+= UInt64(anomalyLog.notedEvents.0.nonzeroBitCount &+ anomalyLog.notedEvents.1.nonzeroBitCount)
             return
         }
         let (id, meta) = flows.reading(ref) { f in (f.id, Engine.endpoints(&f)) }
