@@ -224,8 +224,8 @@ public final class Engine {
         eve.packetEther = EVEPacketEther(src: packet.src, srcPort: packet.srcPort,
                                          srcMAC: packet.srcMAC, dstMAC: packet.dstMAC)
         guard decoded == .decoded else {
-            if packet.arpOpcode != 0 && detect != nil { detectARP() } else if detect != nil { detectUndecoded() }
             logFlowlessAnomalies()
+            if packet.arpOpcode != 0 && detect != nil { detectARP() } else if detect != nil { detectUndecoded() }
             return decision
         }
         flows.expire(now: now, budget: config.expiryBudgetPerPacket) { ref, flow, reason in
