@@ -130,6 +130,8 @@ public final class Engine {
     var alertTxLogged: [UInt64] = []
     /// Per flow slot: DNS over UDP's unanswered queries (`DNSTransactionCount`, EngineAppEvents.swift).
     var dnsUDPTransactions: [UInt16] = []
+    /// EVE anomaly log: what each flow slot has logged, the flowless budget (EngineAnomalyLog.swift).
+    var anomalyLog = AnomalyLogState()
 
     /// `definitions`: built for this configuration's flow table (`EngineDefinitions(config:
     /// flowCapacity: Engine.flowCapacity(config))`), taken as they are; nil: the
@@ -185,6 +187,7 @@ public final class Engine {
         fw = stages.fw
         alertTxLogged = Array(repeating: 0, count: flows.capacity)
         dnsUDPTransactions = Array(repeating: 0, count: flows.capacity)
+        anomalyLog = AnomalyLogState(c.anomalyLog, flowSlots: capacity)
         guard given != nil else { return }
         detect = stages.detect
         // Observers do not run in an initializer: what `detect`'s didSet does.
@@ -226,6 +229,7 @@ public final class Engine {
         eve.packetEther = EVEPacketEther(src: packet.src, srcPort: packet.srcPort,
                                          srcMAC: packet.srcMAC, dstMAC: packet.dstMAC)
         guard decoded == .decoded else {
+            logFlowlessAnomalies()
             if packet.arpOpcode != 0 {
                 if detect != nil { detectARP() }
                 return decision
@@ -249,6 +253,7 @@ public final class Engine {
         guard var tracked = flows.track(packet, onEnd: { ref, flow, reason in
             self.endFlow(ref, &flow, reason)
         }) else {
+            logFlowlessAnomalies()
             untrackedPacket()
             return decision
         }
@@ -293,6 +298,7 @@ public final class Engine {
         default: break
         }
         if detect != nil && !fw.dropped { detectPacketRules(tracked.ref) }
+        logAnomalies(tracked.ref, tracked.direction)
         if fw.rules != nil {
             firewallCount(tracked.ref, flowBlocked: false)
             if fw.passFlow { flows.withFlow(tracked.ref) { $0.engineFlags |= FlowBits.noDetect } }

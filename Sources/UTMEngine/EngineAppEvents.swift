@@ -37,6 +37,7 @@ extension Engine {
     func raiseAppEvents(_ e: AppLayerEvents, _ proto: AppProto) {
         packetAppEvents.formUnion(e)
         stats.appEvents.add(e, proto)
+        anomalyLog.noteApp(e, proto)
     }
 
     /// DNS over UDP: the flow's first datagram seen as DNS (parsed or not); its slot may still

@@ -64,6 +64,9 @@ public struct EngineConfig: Sendable {
     /// Firewall mode (Suricata 8's): a ruleset with default policies evaluated before the
     /// threat-detection rules (EngineFirewall.swift). nil (the default): no firewall stage.
     public var firewall: FirewallRuleSet? = nil
+    /// EVE `anomaly` events: which types, and the flowless budget (EngineAnomalyLog.swift).
+    /// Default as Suricata's suricata.yaml: app-layer anomalies only.
+    public var anomalyLog = AnomalyLogConfig()
 
     public init() {
         quic.serverCryptoCapacity = 0 // ServerHello of QUIC says nothing we log

@@ -85,6 +85,7 @@ extension Engine {
         // Anomaly events raised by the parsers (README "App-layer events, session 10").
         writeAppEventStats()
         eve.json.endObject()
+        writeAnomalyLogStats()
         if let d = detect {
             // The stream window's work and its limits (README "Stream window, session 6").
             let s = d.stats

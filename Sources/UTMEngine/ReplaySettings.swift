@@ -25,6 +25,7 @@ public enum ReplaySettings {
             + "default (new, established)"),
         ("detect.guess-applayer-tx", "alerts of packet rules carry the flow's one transaction (true/false)"),
         ("detect.stream-tx-log-limit", "how many alerts per flow carry it (default 4)"),
+        ("anomaly-log", "EVE anomaly event types logged: none, all or a list of decode, stream, applayer (default applayer)"),
         ("host-os-policy.POLICY", "TCP overlap policy of receivers in these networks (a,b/24,...); POLICY is "
             + OverlapPolicy.allCases.map(\.name).joined(separator: ", ")),
     ]
@@ -83,6 +84,14 @@ public enum ReplaySettings {
                 throw Failure(description: "--set \(key): '\(value)' is not a flow count (1024...4194304)")
             }
             config.flow.capacity = n
+        case "anomaly-log":
+            // utmd.conf's `anomaly_log` comes this way too (an engine setting: changing it
+            // builds new engines on reload, DaemonConfig.swift).
+            do {
+                config.anomalyLog.types = try AnomalyLogTypes.parse(value)
+            } catch {
+                throw Failure(description: "--set \(key): \(error.description)")
+            }
         case _ where key.hasPrefix("flow-timeouts."):
             return try flowTimeout(key, value, &config.flow.timeouts)
         case _ where key.hasPrefix("host-os-policy."):

@@ -61,6 +61,7 @@ public enum EVEEventType: Int, CaseIterable, Sendable {
     case sip, pgsql, smb
     case ssh
     case ftp
+    case anomaly
 
     public var name: StaticString {
         switch self {
@@ -79,6 +80,7 @@ public enum EVEEventType: Int, CaseIterable, Sendable {
         case .smb: return "smb"
         case .ssh: return "ssh"
         case .ftp: return "ftp"
+        case .anomaly: return "anomaly"
         }
     }
 }

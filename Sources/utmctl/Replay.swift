@@ -62,6 +62,9 @@ struct Replay: ParsableCommand {
     @Option(name: .customLong("firewall-policy"), help: "A firewall default policy, KEY=ACTIONS below firewall.policies, e.g. packet.filter=accept:hook,alert or app.http1.request-line=accept:tx. Implies firewall mode.")
     var firewallPolicies: [String] = []
 
+    @Option(name: .customLong("anomaly-log"), help: "EVE anomaly event types logged: none, all or a comma list of decode, stream, applayer. Default: applayer (Suricata's default); each event at most once per flow and direction.")
+    var anomalyLog: String?
+
     @Flag(name: .long, help: "Print the summary for people instead of one JSON line.")
     var human = false
 
@@ -86,6 +89,7 @@ struct Replay: ParsableCommand {
             thresholds = try ReplayModes.thresholdConfig(thresholdFile)
             try ReplayModes.apply(ids: ids, dropLogFlows: dropLogFlows, settings: settings, to: &config,
                                   warn: writeStandardError)
+            try ReplayModes.anomalyLog(anomalyLog, to: &config)
             try ReplayAntivirus.apply(avDB, to: &config, warn: writeStandardError)
             try ReplayWebFilter.apply(categories: categories, configPath: webfilterConfig, to: &config,
                                       warn: writeStandardError)

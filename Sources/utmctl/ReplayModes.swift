@@ -26,6 +26,16 @@ enum ReplayModes {
         }
     }
 
+    /// `--anomaly-log TYPES` (after `--set`, so the flag wins over `--set anomaly-log=`).
+    static func anomalyLog(_ text: String?, to config: inout EngineConfig) throws {
+        guard let text else { return }
+        do {
+            config.anomalyLog.types = try AnomalyLogTypes.parse(text)
+        } catch {
+            throw ReplayWebFilterError(description: "--anomaly-log \(error.description)")
+        }
+    }
+
     /// Reads and parses a threshold.config; a bad line fails the run with file:line.
     static func thresholdConfig(_ path: String?) throws -> ThresholdConfig? {
         guard let path else { return nil }

@@ -37,6 +37,8 @@ import UTMEngine
 ///     host_os_policy.windows = 192.168.1.0/24     # TCP overlap policy of those receivers (repeatable;
 ///                                                 # Suricata's host-os-policy names, default: first bytes win)
 ///     flow_capacity = 32768         # concurrent flows (default; ~530 bytes each, allocated at start)
+///     anomaly_log = applayer        # EVE anomaly events: none, all or decode,stream,applayer (default
+///                                   # applayer, as Suricata's suricata.yaml; each event once per flow)
 ///
 /// Zones and the per-pair policy decide which packets are queued (ZonePolicy.swift).
 struct DaemonConfig {
@@ -175,6 +177,13 @@ struct DaemonConfig {
                     throw ConfigError("\(at): \(error.description.replacingOccurrences(of: "--set flow.capacity", with: "flow_capacity"))")
                 }
                 c.engineSettings.append(item)
+            case "anomaly_log":
+                do {
+                    _ = try AnomalyLogTypes.parse(value)
+                } catch {
+                    throw ConfigError("\(at): anomaly_log: \(error.description)")
+                }
+                c.engineSettings.append("anomaly-log=\(value)")
             case _ where key.hasPrefix("zone."):
                 do {
                     try c.policy.add(zone: String(key.dropFirst(5)), value: value)

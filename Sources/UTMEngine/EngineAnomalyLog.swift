@@ -1,0 +1,265 @@
+import UTMCore
+import UTMDecode
+import UTMFlow
+import UTMAppLayer
+import UTMOutput
+
+/// EVE `anomaly` events (session 11): the decoder, stream and app-layer anomalies the layers
+/// raise (EngineAnomalies.swift) written as Suricata's anomaly log writes them
+/// (OutputEVEAnomaly.swift), so an operator reads them in the event store without a rule per
+/// event name.
+///
+/// Why a flood control Suricata does not have: a hostile sender can raise an anomaly on every
+/// packet, and a box with a small disk must not write a line per packet for it. Each distinct
+/// event is logged at most once per flow and direction (a few words per flow slot, reserved at
+/// start, tagged with the flow id so a reused slot starts clean); decoder anomalies of packets
+/// that reach no flow share a budget per second of packet time. What is not logged is counted
+/// (`stats.anomaly.suppressed`); the layers' own counters still count every event.
+
+/// Which anomaly types are logged: Suricata's `eve-log.types.anomaly.types`.
+public struct AnomalyLogTypes: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    public static let decode = AnomalyLogTypes(rawValue: 1)
+    public static let stream = AnomalyLogTypes(rawValue: 2)
+    public static let applayer = AnomalyLogTypes(rawValue: 4)
+    public static let none = AnomalyLogTypes(rawValue: 0)
+    public static let all = AnomalyLogTypes(rawValue: 7)
+
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// `decode,stream,applayer` (any of them, comma-separated), `all` or `none`.
+    public static func parse(_ text: String) throws(Failure) -> AnomalyLogTypes {
+        var t = AnomalyLogTypes.none
+        let words = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingSpaces.lowercased() }
+        if words.count == 1 && words[0] == "none" { return .none }
+        if words.count == 1 && words[0] == "all" { return .all }
+        for w in words {
+            switch w {
+            case "decode": t.formUnion(.decode)
+            case "stream": t.formUnion(.stream)
+            case "applayer": t.formUnion(.applayer)
+            default:
+                throw Failure(description: "'\(text)' is not none, all or a list of decode, stream, applayer")
+            }
+        }
+        return t
+    }
+}
+
+/// The anomaly log's settings, defaults as Suricata's suricata.yaml: app-layer anomalies on,
+/// decoder and stream anomalies off (they are about the network more than about a host).
+public struct AnomalyLogConfig: Sendable, Equatable {
+    public var types: AnomalyLogTypes = .applayer
+    /// Decoder anomalies of packets without a flow logged per second of packet time; the
+    /// rest are counted as suppressed.
+    public var flowlessPerSecond = 100
+    public init() {}
+}
+
+/// The log's state: per flow slot the events already logged, the flowless budget, the
+/// app-layer events of the packet being processed and the counters.
+struct AnomalyLogState {
+    /// `types.rawValue`, read by the per-packet test.
+    let types: UInt8
+    let flowlessPerSecond: Int
+    /// Per flow slot: the flow id the logged words belong to (a slot is reused by other flows).
+    var flowIDs: [UInt64] = []
+    /// Per flow slot, `stride` words: for each logged layer (decode, stream, applayer in this
+    /// order, those enabled only) the to-server word, then the to-client word.
+    var logged: [UInt64] = []
+    let stride: Int
+    let decodeWord: Int, streamWord: Int, appWord: Int
+    /// App-layer events raised during this packet, with the protocol whose parser raised them
+    /// (two protocols: an HTTP/1 flow upgraded to HTTP/2 within one packet).
+    var notedProto: (AppProto, AppProto) = (.unknown, .unknown)
+    var notedEvents: (UInt64, UInt64) = (0, 0)
+    /// The second of packet time the flowless budget counts, and what it used.
+    var flowlessSecond = Int64.min
+    var flowlessUsed = 0
+    var written: UInt64 = 0
+    var suppressed: UInt64 = 0
+
+    init() {
+        types = 0; flowlessPerSecond = 0; stride = 0; decodeWord = -1; streamWord = -1; appWord = -1
+    }
+
+    init(_ config: AnomalyLogConfig, flowSlots: Int) {
+        types = config.types.rawValue
+        flowlessPerSecond = max(0, config.flowlessPerSecond)
+        var next = 0
+        func word(_ t: AnomalyLogTypes) -> Int {
+            guard config.types.contains(t) else { return -1 }
+            defer { next += 2 }
+            return next
+        }
+        decodeWord = word(.decode)
+        streamWord = word(.stream)
+        appWord = word(.applayer)
+        stride = next
+        guard stride > 0 else { return }
+        flowIDs = Array(repeating: 0, count: flowSlots)
+        logged = Array(repeating: 0, count: flowSlots * stride)
+    }
+
+    @inline(__always) var hasNotes: Bool { notedEvents.0 | notedEvents.1 != 0 }
+
+    /// Remembers what a parser raised for this packet (nothing when app-layer logging is off).
+    @inline(__always)
+    mutating func noteApp(_ e: AppLayerEvents, _ proto: AppProto) {
+        guard types & AnomalyLogTypes.applayer.rawValue != 0 else { return }
+        if notedEvents.0 == 0 || notedProto.0 == proto {
+            notedProto.0 = proto; notedEvents.0 |= e.rawValue
+        } else if notedEvents.1 == 0 || notedProto.1 == proto {
+            notedProto.1 = proto; notedEvents.1 |= e.rawValue
+        } else {
+            suppressed &+= UInt64(e.rawValue.nonzeroBitCount)
+        }
+    }
+
+    @inline(__always) mutating func clearNotes() { notedEvents = (0, 0) }
+
+    /// The first word of `slot`, its words cleared when the slot now holds another flow.
+    mutating func words(_ slot: Int, flowID: UInt64) -> Int? {
+        guard slot >= 0, slot < flowIDs.count else { return nil }
+        let base = slot &* stride
+        if flowIDs[slot] != flowID {
+            flowIDs[slot] = flowID
+            for k in 0..<stride { logged[base &+ k] = 0 }
+        }
+        return base
+    }
+
+    /// The bits of `events` not logged yet in word `w` (then marked), counting the others.
+    mutating func fresh(_ events: UInt64, _ w: Int) -> UInt64 {
+        let new = events & ~logged[w]
+        logged[w] |= new
+        suppressed &+= UInt64((events & ~new).nonzeroBitCount)
+        return new
+    }
+
+    /// Whether a flowless anomaly at `second` fits the budget (counted either way).
+    mutating func flowlessAllowed(_ second: Int64) -> Bool {
+        if second != flowlessSecond { flowlessSecond = second; flowlessUsed = 0 }
+        guard flowlessUsed < flowlessPerSecond else { suppressed &+= 1; return false }
+        flowlessUsed &+= 1
+        return true
+    }
+}
+
+extension Engine {
+    /// After a packet of a flow went through every layer: its anomalies not yet logged for
+    /// this flow and direction. When the log is off this is one test.
+    @inline(__always)
+    func logAnomalies(_ ref: FlowRef, _ direction: Direction) {
+        let t = anomalyLog.types
+        guard t != 0 else { return }
+        let d = t & AnomalyLogTypes.decode.rawValue != 0 ? packet.events.rawValue : 0
+        let s = t & AnomalyLogTypes.stream.rawValue != 0 ? packetStreamEvents.rawValue : 0
+        guard d | s != 0 || anomalyLog.hasNotes else { return }
+        logFlowAnomalies(ref, direction, decode: d, stream: s)
+    }
+
+    /// A packet that reached no flow (undecodable, a held fragment, or no room in the flow
+    /// table): its decoder anomalies within the budget per second.
+    @inline(__always)
+    func logFlowlessAnomalies() {
+        anomalyLog.clearNotes()
+        guard anomalyLog.types & AnomalyLogTypes.decode.rawValue != 0, packet.events.rawValue != 0 else { return }
+        logFlowlessDecode()
+    }
+
+    @inline(never)
+    func logFlowAnomalies(_ ref: FlowRef, _ direction: Direction, decode: UInt64, stream: UInt64) {
+        defer { anomalyLog.clearNotes() }
+        guard flows.isValid(ref) else {
+            // The flow ended with this packet (it was removed): its decoder events as a flowless
+            // packet's; its app-layer events have no flow to name (counted as not logged).
+            if decode != 0 { logFlowlessDecode() }
+            anomalyLog.suppressed &+= UInt64(anomalyLog.notedEvents.0.nonzeroBitCount &+ anomalyLog.notedEvents.1.nonzeroBitCount)
+            return
+        }
+        let (id, meta) = flows.reading(ref) { f in (f.id, Engine.endpoints(&f)) }
+        guard let base = anomalyLog.words(Int(ref.index), flowID: id) else { return }
+        let e = direction == .toServer ? meta : meta.reversed
+        let dir = direction.index
+        let time = packet.timestamp
+        if decode != 0, anomalyLog.decodeWord >= 0 {
+            var bits = anomalyLog.fresh(decode, base &+ anomalyLog.decodeWord &+ dir)
+            while bits != 0 {
+                let bit = bits.trailingZeroBitCount
+                bits &= bits &- 1
+                guard let name = DecodeEvents.name(ofBit: bit) else { continue }
+                eve.writePacketAnomaly(.decode, name: name, time: time, e, hasIP: true)
+                anomalyLog.written &+= 1
+            }
+        }
+        if stream != 0, anomalyLog.streamWord >= 0 {
+            var bits = anomalyLog.fresh(stream, base &+ anomalyLog.streamWord &+ dir)
+            while bits != 0 {
+                let bit = bits.trailingZeroBitCount
+                bits &= bits &- 1
+                guard let name = StreamEvents.name(ofBit: bit) else { continue }
+                eve.writePacketAnomaly(.stream, name: name, time: time, e, hasIP: true)
+                anomalyLog.written &+= 1
+            }
+        }
+        guard anomalyLog.appWord >= 0, anomalyLog.hasNotes else { return }
+        let w = base &+ anomalyLog.appWord &+ dir
+        let notes = anomalyLog.notedEvents, protos = anomalyLog.notedProto
+        if notes.0 != 0 { logAppAnomalies(anomalyLog.fresh(notes.0, w), protos.0, e, time) }
+        if notes.1 != 0 { logAppAnomalies(anomalyLog.fresh(notes.1, w), protos.1, e, time) }
+    }
+
+    func logAppAnomalies(_ events: UInt64, _ proto: AppProto, _ e: EVEEndpoints, _ time: Timestamp) {
+        var bits = events
+        while bits != 0 {
+            let bit = bits.trailingZeroBitCount
+            bits &= bits &- 1
+            guard let name = AppLayerEvents.name(proto: proto, bit: bit) else { continue }
+            let detection = bit >= AppLayerEvents.firstGenericBit
+            // Suricata names the events of its C parsers (libhtp's HTTP/1, TLS, protocol
+            // detection) in upper case and those of its Rust parsers (DNS, HTTP/2, SSH) in lower.
+            let upper = detection || proto == .http || proto == .tls
+            // TLS and SSH have one transaction per flow in Suricata (tx 0); the others' events
+            // belong to a transaction this engine does not number, so no tx_id.
+            let tx: UInt64? = !detection && (proto == .tls || proto == .ssh) ? 0 : nil
+            var m = e
+            m.appProto = proto
+            eve.writeAppAnomaly(name: name, uppercase: upper, appProto: proto, detection: detection, txID: tx,
+                                time: time, m)
+            anomalyLog.written &+= 1
+        }
+    }
+
+    @inline(never)
+    func logFlowlessDecode() {
+        let e = EVEEndpoints(flowID: 0, src: packet.src, srcPort: packet.srcPort, dst: packet.dst,
+                             dstPort: packet.dstPort, ipProto: packet.ipProto, appProto: .unknown,
+                             srcMAC: packet.srcMAC, dstMAC: packet.dstMAC)
+        let hasIP = packet.ipVersion != 0
+        var bits = packet.events.rawValue
+        while bits != 0 {
+            let bit = bits.trailingZeroBitCount
+            bits &= bits &- 1
+            guard let name = DecodeEvents.name(ofBit: bit) else { continue }
+            guard anomalyLog.flowlessAllowed(packet.timestamp.seconds) else { continue }
+            eve.writePacketAnomaly(.decode, name: name, time: packet.timestamp, e, hasIP: hasIP)
+            anomalyLog.written &+= 1
+        }
+    }
+
+    /// The stats event's `anomaly` object: records written and anomalies not logged (already
+    /// logged for the flow and direction, or over the flowless budget). Only once either
+    /// happened, as for the event counters.
+    func writeAnomalyLogStats() {
+        guard anomalyLog.written | anomalyLog.suppressed != 0 else { return }
+        eve.json.key("anomaly"); eve.json.beginObject()
+        eve.json.key("logged"); eve.json.uint(anomalyLog.written)
+        eve.json.key("suppressed"); eve.json.uint(anomalyLog.suppressed)
+        eve.json.endObject()
+    }
+}
