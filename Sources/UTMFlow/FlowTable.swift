@@ -191,7 +191,7 @@ public struct FlowTable: Sendable {
     /// the packet gets no flow (nil, counted in `tableFull`).
     ///
     /// `onEnd` is called for a flow that ends here (evicted, timed out on its next packet, or a
-    /// closed session whose ports a SYN reuses) before its slot is reused: the engine must pass
+    /// closing or closed session whose ports a new SYN reuses) before its slot is reused: the engine must pass
     /// the same handler as to `expire`, which logs the flow, frees its parser state and calls
     /// `TCPReassembler.release`.
     public mutating func track(

@@ -10,6 +10,21 @@ import UTMDecode
 @Suite struct TCPCloseEventsTests {
     typealias D = TCPCloseStateTests
 
+    /// 47 of the 61 names in Suricata's stream-events.rules load now (35 before); the other 14
+    /// are never raised here and keep skipping their rule.
+    @Test func ruleFileNamesLoadOrSkip() {
+        let added = ["closewait_ack_out_of_window", "closewait_invalid_ack", "closing_ack_wrong_seq",
+                     "fin1_ack_wrong_seq", "fin2_ack_wrong_seq", "lastack_ack_wrong_seq", "lastack_invalid_ack",
+                     "timewait_ack_wrong_seq", "timewait_invalid_ack", "pkt_bad_window_update",
+                     "est_pkt_before_last_ack", "closewait_pkt_before_last_ack", "pkt_spurious_retransmission"]
+        for name in added { #expect(StreamEvents.bit(named: Substring(name)) != nil, "\(name)") }
+        let never = ["3whs_async_wrong_seq", "3whs_synack_flood", "3whs_ack_data_inject", "4whs_synack_with_wrong_ack",
+                     "4whs_synack_with_wrong_syn", "4whs_wrong_seq", "4whs_invalid_ack", "closewait_fin_out_of_window",
+                     "fin1_fin_wrong_seq", "fin2_fin_wrong_seq", "fin_but_no_session", "rst_but_no_session",
+                     "pkt_invalid_timestamp", "wrong_thread"]
+        for name in never { #expect(StreamEvents.bit(named: Substring(name)) == nil, "\(name)") }
+    }
+
     @Test func closeWaitEvents() {
         var h = Harness()
         let (c, s) = D.drive(&h, to: .closeWait)
