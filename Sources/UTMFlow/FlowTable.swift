@@ -210,13 +210,17 @@ public struct FlowTable: Sendable {
             let idle = p.timestamp.totalMicros &- slots[i].lastSeen.totalMicros
             let closed = slots[i].tcpState == .closed
             // Port reuse as Suricata decides it (TcpSessionReuseDoneEnoughSyn): a SYN on the
-            // ports of a session that is closing (CLOSE_WAIT, LAST_ACK, CLOSING) or closed, or
-            // that never got a state, starts a new session, unless it is the client's SYN with
-            // the old ISN (a resend: the old session's `shutdown_syn_resend`). A NAT reusing a
-            // port whose last ACK was lost is the common case.
+            // ports of a session that is closing (CLOSE_WAIT, LAST_ACK, CLOSING) or closed
+            // starts a new session, unless it is the client's SYN with the old ISN (a resend:
+            // the old session's `shutdown_syn_resend`). A flow with no TCP state (its packets
+            // had impossible flags: Suricata has no session for it) is reused by the server's
+            // SYN only; the client's SYN starts the session in it. A NAT reusing a port whose
+            // last ACK was lost is the common case.
+            let old = slots[i].tcpState
             let reuse = p.ipProto == IPProto.tcp && TCPStateMachine.startsSession(p.tcpFlags)
-                && slots[i].tcpState.acceptsReuse
-                && !(d == .toServer && slots[i].toServer.synSeen && slots[i].toServer.isn == p.seq)
+                && old.acceptsReuse
+                && (d == .toClient
+                    || (old != .none && !(slots[i].toServer.synSeen && slots[i].toServer.isn == p.seq)))
             if reuse {
                 counters.tcpReused &+= 1
                 end(i, .tcpClosed, onEnd)

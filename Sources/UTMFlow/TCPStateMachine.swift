@@ -47,10 +47,11 @@ public enum TCPState: UInt8, Sendable {
         }
     }
 
-    /// A client SYN with a new ISN in this state starts a new session on the same ports
-    /// (Suricata's TcpSessionReuseDoneEnoughSyn: `state >= TCP_LAST_ACK` in its order, LAST_ACK,
-    /// CLOSE_WAIT, CLOSING, CLOSED, or no state). FIN_WAIT1/2 and TIME_WAIT are not: there the
-    /// SYN is `shutdown_syn_resend`, as in Suricata.
+    /// A SYN with a new ISN in this state starts a new session on the same ports (Suricata's
+    /// TcpSessionReuseDoneEnoughSyn: `state >= TCP_LAST_ACK` in its order, LAST_ACK, CLOSE_WAIT,
+    /// CLOSING, CLOSED, or no state; FlowTable.track adds the direction and ISN tests).
+    /// FIN_WAIT1/2 and TIME_WAIT are not: there the SYN is `shutdown_syn_resend`, as in
+    /// Suricata.
     @inlinable
     public var acceptsReuse: Bool {
         switch self {

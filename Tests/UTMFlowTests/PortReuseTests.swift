@@ -120,6 +120,20 @@ import UTMDecode
         #expect(h.chunks.last?.streamOffset == 0)
     }
 
+    /// A flow whose packets had impossible flags has no TCP state (Suricata: no session): the
+    /// client's SYN starts the session in it, the server's SYN a flow of its own.
+    @Test func statelessFlowIsReusedByTheServerOnly() {
+        var h = Harness()
+        h.send(.toServer, [], seq: 1)
+        #expect(h.flow.tcpState == .none && h.table.counters.tcpInvalid == 1)
+        #expect(h.send(.toServer, .syn, seq: 100)?.isNew == false)
+        #expect(h.flow.tcpState == .synSent && h.table.counters.tcpReused == 0)
+        var s = Harness()
+        s.send(.toServer, [], seq: 1)
+        #expect(s.send(.toClient, .syn, seq: 5000)?.isNew == true)
+        #expect(s.flow.clientIP == serverIP && s.table.counters.tcpReused == 1)
+    }
+
     /// A session picked up midstream (no SYN seen, its ISN unknown): any SYN in a reusable
     /// state starts a new flow.
     @Test func midstreamSessionReusedByAnySYN() {
