@@ -127,6 +127,36 @@ import UTMDecode
         return (c, s)
     }
 
+    /// Hostile numbers in every state (random flags, sequence and ACK numbers near the session's
+    /// and anywhere, windows): nothing traps, only defined events are raised, the table keeps
+    /// one flow for the four-tuple and reuses never leak pool chunks.
+    @Test func randomSegmentsThroughTheClosingStates() {
+        var rng = SeededRNG(seed: 11)
+        let flagSets: [TCPFlags] = [.ack, [.ack, .psh], [.fin, .ack], .fin, .syn, [.syn, .ack], [.rst, .ack], .rst,
+                                    [.syn, .ece, .cwr], []]
+        let defined = UInt64(1) << UInt64(StreamEvents.definedBits) - 1
+        for _ in 0..<40 {
+            var h = Harness()
+            let (c, s) = h.handshake(client: 100, server: 5000)
+            for _ in 0..<60 {
+                let d: Direction = rng.next() & 1 == 0 ? .toServer : .toClient
+                let flags = flagSets[Int(rng.next() % UInt64(flagSets.count))]
+                let base = d == .toServer ? c : s, other = d == .toServer ? s : c
+                let near = rng.next() & 3 != 0
+                let seq = near ? base &+ UInt32(truncatingIfNeeded: rng.next() % 40) &- 5 : UInt32(truncatingIfNeeded: rng.next())
+                let ack = near ? other &+ UInt32(truncatingIfNeeded: rng.next() % 40) &- 5 : UInt32(truncatingIfNeeded: rng.next())
+                let data = rng.next() & 1 == 0 ? [] : Array(repeating: UInt8(0x41), count: Int(rng.next() % 8))
+                let ev = h.events(d, flags, seq: seq, ack: ack, data: data,
+                                  window: UInt16(truncatingIfNeeded: rng.next()))
+                #expect(ev.rawValue & ~defined == 0)
+                #expect(h.table.counters.active == 1)
+            }
+            var ended = h
+            ended.expire(seconds: 1_000_000)
+            #expect(ended.table.counters.active == 0 && ended.reasm.poolChunksInUse == 0)
+        }
+    }
+
     /// Flow reversal (a midstream session found to run the other way) swaps the last ACKs too.
     @Test func reversalSwapsTheLastAcks() {
         var h = Harness()
