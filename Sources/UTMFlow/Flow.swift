@@ -20,8 +20,8 @@ public enum FlowEndReason: UInt8, Sendable {
     case timeout
     /// Pushed out to make room while the table was full.
     case evicted
-    /// A TCP session that closed (FIN both ways or RST) and then timed out, or whose ports were
-    /// reused by a new SYN.
+    /// A TCP session that closed (FIN both ways or RST) and then timed out, or whose ports a
+    /// new SYN reused while it was closing or closed (`TCPState.acceptsReuse`).
     case tcpClosed
     /// End of the capture, or the daemon stopping.
     case shutdown
@@ -116,12 +116,22 @@ public struct Flow: Sendable {
     public internal(set) var ipProto: UInt8 = 0
     /// Outer and inner VLAN id (0 when absent); part of the key, as in Suricata.
     public internal(set) var vlan: (UInt16, UInt16) = (0, 0)
+    // The highest ACK number each side sent (Suricata's `last_ack` of the other side's stream),
+    // valid per `lastAckKnown`. Three fields in three alignment holes of this struct (after
+    // `vlan`, `firstSeen` and `lastSeen`), so they cost no byte: `MemoryLayout<Flow>.stride` is
+    // 336 before and after (TCPStreamLayoutTests). Inside `TCPStream` they made it 96 bytes.
+    /// Highest ACK number the client sent: how far the server's bytes are acknowledged.
+    public internal(set) var clientLastAck: UInt32 = 0
     /// Ethernet addresses of the flow's first packet, oriented client → server (EVE `ether`);
     /// `.none` when it came without an Ethernet header. Two words in the record, no storage.
     public internal(set) var clientMAC: MACAddress = .none
     public internal(set) var serverMAC: MACAddress = .none
     public internal(set) var firstSeen: Timestamp = .zero
+    /// Highest ACK number the server sent: how far the client's bytes are acknowledged.
+    public internal(set) var serverLastAck: UInt32 = 0
     public internal(set) var lastSeen: Timestamp = .zero
+    /// Bit 0: `clientLastAck` is valid, bit 1: `serverLastAck` is valid.
+    public internal(set) var lastAckKnown: UInt8 = 0
     /// Per direction, indexed by `Direction.index` (.toServer = 0).
     public internal(set) var packets: (UInt64, UInt64) = (0, 0)
     /// Wire bytes per direction.
@@ -164,6 +174,29 @@ public struct Flow: Sendable {
         direction == .toServer ? toServer : toClient
     }
 
+    /// The highest ACK number the side sending in `direction` has sent, nil before its first
+    /// believed ACK. Seen from the other stream it is Suricata's `last_ack`: everything before it
+    /// was received.
+    @inlinable
+    public func lastAck(sentBy direction: Direction) -> UInt32? {
+        direction == .toServer
+            ? (lastAckKnown & 1 != 0 ? clientLastAck : nil)
+            : (lastAckKnown & 2 != 0 ? serverLastAck : nil)
+    }
+
+    /// Records an ACK number sent in `direction`; only a later one moves it (Suricata's
+    /// StreamTcpUpdateLastAck), so a reordered old ACK does not pull it back.
+    @inline(__always)
+    mutating func noteAck(_ ack: UInt32, sentBy direction: Direction) {
+        if direction == .toServer {
+            if lastAckKnown & 1 == 0 || Int32(bitPattern: ack &- clientLastAck) > 0 { clientLastAck = ack }
+            lastAckKnown |= 1
+        } else {
+            if lastAckKnown & 2 == 0 || Int32(bitPattern: ack &- serverLastAck) > 0 { serverLastAck = ack }
+            lastAckKnown |= 2
+        }
+    }
+
     /// In-place access to one direction's stream, without copying the other.
     @inline(__always)
     mutating func withStream<R>(_ d: Direction, _ body: (inout TCPStream) -> R) -> R {
@@ -179,6 +212,8 @@ public struct Flow: Sendable {
         bytes = (bytes.1, bytes.0)
         tcpFlagsSeen = (tcpFlagsSeen.1, tcpFlagsSeen.0)
         if rstFrom != 0 { rstFrom = 3 - rstFrom }
+        swap(&clientLastAck, &serverLastAck)
+        lastAckKnown = (lastAckKnown & 1) << 1 | (lastAckKnown & 2) >> 1
         swap(&toServer, &toClient)
     }
 

@@ -22,7 +22,7 @@ public struct FlowCounters: Sendable, Equatable {
     /// TCP packets with impossible flags, a RST out of window, or a handshake that does not
     /// match: counted, state unchanged.
     public internal(set) var tcpInvalid: UInt64 = 0
-    /// New SYNs on the ports of a closed session (the old flow ends, a new one starts).
+    /// New SYNs on the ports of a closing or closed session (the old flow ends, a new one starts).
     public internal(set) var tcpReused: UInt64 = 0
 
     public init() {}
@@ -191,7 +191,7 @@ public struct FlowTable: Sendable {
     /// the packet gets no flow (nil, counted in `tableFull`).
     ///
     /// `onEnd` is called for a flow that ends here (evicted, timed out on its next packet, or a
-    /// closed session whose ports a SYN reuses) before its slot is reused: the engine must pass
+    /// closing or closed session whose ports a new SYN reuses) before its slot is reused: the engine must pass
     /// the same handler as to `expire`, which logs the flow, frees its parser state and calls
     /// `TCPReassembler.release`.
     public mutating func track(
@@ -209,8 +209,18 @@ public struct FlowTable: Sendable {
             let d = direction(of: p, slot: i)
             let idle = p.timestamp.totalMicros &- slots[i].lastSeen.totalMicros
             let closed = slots[i].tcpState == .closed
-            let reuse = closed && p.ipProto == IPProto.tcp && p.tcpFlags.contains(.syn)
-                && !p.tcpFlags.contains(.ack)
+            // Port reuse as Suricata decides it (TcpSessionReuseDoneEnoughSyn): a SYN on the
+            // ports of a session that is closing (CLOSE_WAIT, LAST_ACK, CLOSING) or closed
+            // starts a new session, unless it is the client's SYN with the old ISN (a resend:
+            // the old session's `shutdown_syn_resend`). A flow with no TCP state (its packets
+            // had impossible flags: Suricata has no session for it) is reused by the server's
+            // SYN only; the client's SYN starts the session in it. A NAT reusing a port whose
+            // last ACK was lost is the common case.
+            let old = slots[i].tcpState
+            let reuse = p.ipProto == IPProto.tcp && TCPStateMachine.startsSession(p.tcpFlags)
+                && old.acceptsReuse
+                && (d == .toClient
+                    || (old != .none && !(slots[i].toServer.synSeen && slots[i].toServer.isn == p.seq)))
             if reuse {
                 counters.tcpReused &+= 1
                 end(i, .tcpClosed, onEnd)

@@ -28,11 +28,9 @@ public struct FlowTimeouts: Sendable, Equatable {
         case 6:
             switch flow.tcpState.timeoutClass {
             case .new: return tcpNew
-            case .established:
-                // Both FINs sent and one acknowledged: Suricata's TIME_WAIT / LAST_ACK, which
-                // already count as closed (only a lost last ACK keeps the session open).
-                if flow.tcpState == .closing && (flow.toServer.finAcked || flow.toClient.finAcked) { return tcpClosed }
-                return tcpEstablished
+            // TIME_WAIT and LAST_ACK are in the closed class (TCPState.timeoutClass): only a
+            // lost last ACK keeps such a session open.
+            case .established: return tcpEstablished
             case .closed: return tcpClosed
             }
         case 17:

@@ -11,9 +11,9 @@ import UTMCore
 /// Only what the state machine and the reassembler really detect is named here: Suricata's
 /// async-mode, 4-way-handshake, SYN/ACK-flood, TCP-timestamp (PAWS), window-update,
 /// wrong-thread and "no session" events have no counterpart (their rules are skipped with a
-/// reason). The state names follow ours: Suricata's CLOSE_WAIT / LAST_ACK / TIME_WAIT
-/// classes are not told apart from FIN_WAIT1 / FIN_WAIT2 / CLOSING (README "Stream events,
-/// session 10").
+/// reason). The state-named events (`closewait_*`, `lastack_*`, `timewait_*`, `fin1_*`, ...)
+/// are raised in the `TCPState` of the same name; the "before last ack" ones compare with the
+/// highest ACK the receiver sent (`Flow.lastAck(sentBy:)`).
 public struct StreamEvents: OptionSet, Sendable {
     public let rawValue: UInt64
     @inlinable public init(rawValue: UInt64) { self.rawValue = rawValue }
@@ -61,9 +61,23 @@ public struct StreamEvents: OptionSet, Sendable {
     public static let seqGap = StreamEvents(bit: 34)
     public static let overlapDifferentData = StreamEvents(bit: 35)
     public static let depthReached = StreamEvents(bit: 36)
+    // Closing states and the last ACK per direction (session 11).
+    public static let closewaitInvalidAck = StreamEvents(bit: 37)
+    public static let closewaitAckOutOfWindow = StreamEvents(bit: 38)
+    public static let closewaitPktBeforeLastAck = StreamEvents(bit: 39)
+    public static let lastackInvalidAck = StreamEvents(bit: 40)
+    public static let lastackAckWrongSeq = StreamEvents(bit: 41)
+    public static let timewaitInvalidAck = StreamEvents(bit: 42)
+    public static let timewaitAckWrongSeq = StreamEvents(bit: 43)
+    public static let estPktBeforeLastAck = StreamEvents(bit: 44)
+    public static let pktSpuriousRetransmission = StreamEvents(bit: 45)
+    public static let pktBadWindowUpdate = StreamEvents(bit: 46)
+    public static let closingAckWrongSeq = StreamEvents(bit: 47)
+    public static let fin1AckWrongSeq = StreamEvents(bit: 48)
+    public static let fin2AckWrongSeq = StreamEvents(bit: 49)
 
     /// Number of defined event bits.
-    public static let definedBits = 37
+    public static let definedBits = 50
 
     /// Suricata's name of the event (`stream-event:` value, without a prefix), by bit index.
     public static func name(ofBit bit: Int) -> StaticString? {
@@ -105,6 +119,19 @@ public struct StreamEvents: OptionSet, Sendable {
         case 34: return "reassembly_seq_gap"
         case 35: return "reassembly_overlap_different_data"
         case 36: return "reassembly_depth_reached"
+        case 37: return "closewait_invalid_ack"
+        case 38: return "closewait_ack_out_of_window"
+        case 39: return "closewait_pkt_before_last_ack"
+        case 40: return "lastack_invalid_ack"
+        case 41: return "lastack_ack_wrong_seq"
+        case 42: return "timewait_invalid_ack"
+        case 43: return "timewait_ack_wrong_seq"
+        case 44: return "est_pkt_before_last_ack"
+        case 45: return "pkt_spurious_retransmission"
+        case 46: return "pkt_bad_window_update"
+        case 47: return "closing_ack_wrong_seq"
+        case 48: return "fin1_ack_wrong_seq"
+        case 49: return "fin2_ack_wrong_seq"
         default: return nil
         }
     }

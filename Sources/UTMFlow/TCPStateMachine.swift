@@ -2,8 +2,13 @@ import UTMCore
 import UTMDecode
 
 /// TCP session state, tracked as Suricata's stream engine does (RFC 793 states seen from the
-/// middle of the path). The side that sends the first FIN is the closer; `finWait1`/`finWait2`
-/// are named from its point of view.
+/// middle of the path), with Suricata's names: a close the server starts runs FIN_WAIT1 →
+/// FIN_WAIT2 (or CLOSING when both FINs cross) → TIME_WAIT → CLOSED; a close the client starts
+/// runs CLOSE_WAIT → LAST_ACK → CLOSED.
+///
+/// Raw values are stable (0-7 as before, the three states added later after them): the engine
+/// compares `rawValue >= established.rawValue` for "the session is up", which holds for every
+/// closing state too, as Suricata's `state >= TCP_ESTABLISHED`.
 public enum TCPState: UInt8, Sendable {
     /// No TCP flow (UDP, ICMP) or nothing tracked yet.
     case none = 0
@@ -13,24 +18,45 @@ public enum TCPState: UInt8, Sendable {
     case synRecv = 2
     /// Handshake completed, or a session picked up midstream.
     case established = 3
-    /// One side sent a FIN that is not acknowledged yet.
+    /// The server sent a FIN that is not acknowledged yet.
     case finWait1 = 4
-    /// One side's FIN was acknowledged; the other side may still send.
+    /// The server's FIN was acknowledged; the client may still send.
     case finWait2 = 5
-    /// Both sides sent a FIN; not both acknowledged.
+    /// Both sides sent a FIN (the server's first), neither acknowledged.
     case closing = 6
     /// Both FINs acknowledged, or a valid RST.
     case closed = 7
+    /// The client sent a FIN (it closed first); the server may still send.
+    case closeWait = 8
+    /// The client closed first and the server's FIN followed: waiting for the client's last ACK.
+    case lastAck = 9
+    /// The server closed first, both FINs were sent and one acknowledged: waiting for the other.
+    case timeWait = 10
 
     /// Which timeout applies: half-open and closed sessions are cheap to forge and leave soon.
     public enum TimeoutClass: Sendable { case new, established, closed }
 
+    /// Suricata's flow state by TCP state: LAST_ACK and TIME_WAIT already count as closed (only
+    /// a last ACK is missing), CLOSE_WAIT as established (the server may still send).
     @inlinable
     public var timeoutClass: TimeoutClass {
         switch self {
         case .none, .synSent, .synRecv: return .new
-        case .established, .finWait1, .finWait2, .closing: return .established
-        case .closed: return .closed
+        case .established, .finWait1, .finWait2, .closing, .closeWait: return .established
+        case .closed, .lastAck, .timeWait: return .closed
+        }
+    }
+
+    /// A SYN with a new ISN in this state starts a new session on the same ports (Suricata's
+    /// TcpSessionReuseDoneEnoughSyn: `state >= TCP_LAST_ACK` in its order, LAST_ACK, CLOSE_WAIT,
+    /// CLOSING, CLOSED, or no state; FlowTable.track adds the direction and ISN tests).
+    /// FIN_WAIT1/2 and TIME_WAIT are not: there the SYN is `shutdown_syn_resend`, as in
+    /// Suricata.
+    @inlinable
+    public var acceptsReuse: Bool {
+        switch self {
+        case .none, .lastAck, .closeWait, .closing, .closed: return true
+        default: return false
         }
     }
 }
@@ -54,6 +80,14 @@ enum TCPStateMachine {
     static let synFIN: TCPFlags = [.syn, .fin]
     static let synACK: TCPFlags = [.syn, .ack]
     static let finPSHURG: TCPFlags = [.fin, .psh, .urg]
+    static let synACKRSTFIN: TCPFlags = [.syn, .ack, .rst, .fin]
+
+    /// A packet that opens a connection: SYN without ACK, RST or FIN (ECN bits and the like
+    /// allowed, an ECN-setup SYN carries ECE and CWR).
+    @inline(__always)
+    static func startsSession(_ flags: TCPFlags) -> Bool {
+        flags.intersection(synACKRSTFIN) == .syn
+    }
 
     /// State of a flow created by its first packet (sent in `toServer` direction after the
     /// table decided who is the client).
@@ -81,8 +115,11 @@ enum TCPStateMachine {
         if isInvalid(flags) { return false }
         let rstFrom: UInt8 = d == .toServer ? 1 : 2
         if flags.contains(.rst) {
-            if flags.contains(.ack) && ackInvalid(f, p, d) { ev.formUnion(.rstInvalidAck); ev.formUnion(.pktInvalidAck) }
+            let rstBadAck = flags.contains(.ack) && ackInvalid(f, p, d)
+            if rstBadAck { ev.formUnion(.rstInvalidAck); ev.formUnion(.pktInvalidAck) }
             guard rstAcceptable(f, p, d) else { return false }
+            // Suricata takes a believed RST's valid ACK as that side's last ACK.
+            if flags.contains(.ack) && !rstBadAck { f.noteAck(p.ack, sentBy: d) }
             f.rstSeen = true
             if f.rstFrom == 0 { f.rstFrom = rstFrom }
             f.tcpState = .closed
@@ -102,17 +139,29 @@ enum TCPStateMachine {
         var completed = false
         let state = f.tcpState
         var next = state
-        if ack && !syn && state.rawValue >= TCPState.established.rawValue && state != .closed && ackInvalid(f, p, d) {
-            ev.formUnion(.pktInvalidAck)
+        let badAck = ack && !syn && state.rawValue >= TCPState.established.rawValue && state != .closed
+            && ackInvalid(f, p, d)
+        if badAck {
+            let named: StreamEvents
             switch state {
-            case .established: ev.formUnion(fin ? .finInvalidAck : .estInvalidAck)
-            case .finWait1: ev.formUnion(.fin1InvalidAck)
-            case .finWait2: ev.formUnion(.fin2InvalidAck)
-            default: ev.formUnion(.closingInvalidAck)
+            case .established: named = fin ? .finInvalidAck : .estInvalidAck
+            case .finWait1: named = .fin1InvalidAck
+            case .finWait2: named = .fin2InvalidAck
+            case .closing: named = .closingInvalidAck
+            case .closeWait: named = .closewaitInvalidAck
+            // Suricata checks the ACK in LAST_ACK on the client's ACKs only, and in TIME_WAIT
+            // on ACKs without a FIN only (its FIN branch there does nothing).
+            case .lastAck: named = d == .toServer && !fin ? .lastackInvalidAck : StreamEvents()
+            case .timeWait: named = fin ? StreamEvents() : .timewaitInvalidAck
+            default: named = StreamEvents()
             }
+            if named.rawValue != 0 { ev.formUnion(named); ev.formUnion(.pktInvalidAck) }
         }
         if !syn && state == .established && outOfWindow(f, p, d, len) {
             ev.formUnion(fin ? .finOutOfWindow : .estPacketOutOfWindow)
+        }
+        if !syn && state.rawValue >= TCPState.established.rawValue {
+            ev.formUnion(lastAckEvents(f, p, d, state, len))
         }
         if syn { ev.formUnion(synEvents(f, p, d, state)) }
         f.withStreams(d) { s, peer in
@@ -171,26 +220,144 @@ enum TCPStateMachine {
                 s.finSeen = true
                 s.finSeq = p.seq &+ len &+ (syn ? 1 : 0)
             }
-            if ack && peer.finSeen && Int32(bitPattern: p.ack &- (peer.finSeq &+ 1)) >= 0 {
+            // An ACK past everything the peer may have sent acknowledges no FIN (Suricata rejects
+            // the packet before any state change).
+            if ack && !badAck && peer.finSeen && Int32(bitPattern: p.ack &- (peer.finSeq &+ 1)) >= 0 {
                 peer.finAcked = true
             }
         }
-        if f.toServer.finSeen || f.toClient.finSeen, next != .closed {
-            let a = f.toServer, b = f.toClient
-            if a.finSeen && b.finSeen {
-                next = a.finAcked && b.finAcked ? .closed : .closing
-            } else {
-                next = (a.finSeen ? a.finAcked : b.finAcked) ? .finWait2 : .finWait1
-            }
+        // A believed ACK is this side's last ACK (Suricata does not take one it rejected).
+        if ack && valid && !badAck { f.noteAck(p.ack, sentBy: d) }
+        if next != .closed && (f.toServer.finSeen || f.toClient.finSeen) {
+            next = closeState(f, before: state)
         }
         f.tcpState = next
         f.handshakeCompletedNow = completed
         return valid
     }
 
+    /// The state once a FIN was seen, with Suricata's names: the client closing first runs
+    /// CLOSE_WAIT → LAST_ACK → CLOSED (its last ACK acknowledges the server's FIN); the server
+    /// closing first runs FIN_WAIT1 → FIN_WAIT2 → TIME_WAIT → CLOSED, or through CLOSING when the
+    /// two FINs cross unacknowledged. `before` (the state before this packet) tells who closed
+    /// first once both FINs are seen.
+    @inline(__always)
+    static func closeState(_ f: Flow, before: TCPState) -> TCPState {
+        let cFin = f.toServer.finSeen, sFin = f.toClient.finSeen
+        let cAcked = f.toServer.finAcked, sAcked = f.toClient.finAcked
+        if cFin && sFin {
+            if before == .closeWait || before == .lastAck { return sAcked ? .closed : .lastAck }
+            if cAcked && sAcked { return .closed }
+            return cAcked || sAcked ? .timeWait : .closing
+        }
+        if cFin { return .closeWait }
+        return sAcked ? .finWait2 : .finWait1
+    }
+
+    /// Suricata's checks against the receiver's last ACK (spurious retransmission, packet
+    /// before last ACK, bad window update) and the closing states' sequence checks, read before
+    /// the packet changes the streams. Not called for SYN or RST packets.
+    static func lastAckEvents(_ f: Flow, _ p: DecodedPacket, _ d: Direction, _ state: TCPState,
+                              _ len: UInt32) -> StreamEvents {
+        let flags = p.tcpFlags
+        let fin = flags.contains(.fin), ack = flags.contains(.ack)
+        let s = f.stream(d), peer = f.stream(d.reversed)
+        let end = p.seq &+ len
+        var e = StreamEvents()
+        // Suricata skips a keep-alive (a byte or none, one before the next sequence number)
+        // before any of these checks.
+        let keepAlive = !fin && len <= 1 && s.sendNextKnown && p.seq == s.sendNext &- 1
+        // Everything the receiver acknowledged is behind it: the sender repeats what arrived.
+        let acked = f.lastAck(sentBy: d.reversed)
+        var beforeAck = false
+        if let acked, len > 0, !keepAlive, Int32(bitPattern: end &- acked) <= 0 {
+            beforeAck = true
+            e.formUnion(.pktSpuriousRetransmission)
+        }
+        // Suricata's StreamTcpPacketIsRetransmission: data before the last ACK or within what
+        // the sender has sent; such packets skip the closing states' sequence checks.
+        var retransmission = false
+        if len > 0 {
+            if let acked, Int32(bitPattern: p.seq &- acked) < 0 { retransmission = true }
+            if s.sendNextKnown && Int32(bitPattern: end &- s.sendNext) <= 0 { retransmission = true }
+        }
+        let plainAck = ack && !fin
+        switch state {
+        case .established:
+            // Ends before the receiver's last ACK, unless the receiver acknowledged bytes we
+            // never saw (missed packets: this one may be one of them).
+            if plainAck, !keepAlive, let acked, Int32(bitPattern: end &- acked) < 0,
+               !(s.sendNextKnown && Int32(bitPattern: acked &- s.sendNext) > 0
+                 && Int32(bitPattern: end &- s.sendNext) > 0) {
+                e.formUnion(.estPktBeforeLastAck)
+            }
+        case .closeWait:
+            if plainAck, let acked {
+                if beforeAck {
+                    e.formUnion(.closewaitPktBeforeLastAck)
+                } else if s.synSeen && peer.synSeen
+                            && Int32(bitPattern: p.seq &- (acked &+ peer.window)) > 0 {
+                    // Past the receiver's last ACK plus its window (the scale is known).
+                    e.formUnion(.closewaitAckOutOfWindow)
+                }
+            }
+        case .lastAck:
+            // The client's last ACK: at its next sequence number (or one past, Suricata allows
+            // it); before it is an old packet, not an anomaly.
+            if plainAck && d == .toServer && !retransmission && s.sendNextKnown
+                && Int32(bitPattern: p.seq &- s.sendNext) > 1 {
+                e.formUnion(.lastackAckWrongSeq)
+            }
+        case .timeWait:
+            if plainAck && !retransmission && s.sendNextKnown {
+                let wrong = d == .toServer
+                    ? p.seq != s.sendNext && p.seq != s.sendNext &+ 1
+                    : p.seq != s.sendNext &- 1 && p.seq != s.sendNext
+                        && !(len > 0 && acked == p.seq)
+                if wrong { e.formUnion(.timewaitAckWrongSeq) }
+            }
+        case .closing:
+            // Both FINs are out: an ACK comes at the sender's next sequence number.
+            if plainAck && s.sendNextKnown && p.seq != s.sendNext { e.formUnion(.closingAckWrongSeq) }
+        case .finWait1, .finWait2:
+            // Past what the receiver's window allows (from the sender's highest sequence
+            // number, never more than Suricata's next_win check flags; midstream: no scale).
+            if plainAck && !retransmission && !f.midstream && s.synSeen && peer.synSeen && s.sendNextKnown
+                && Int64(Int32(bitPattern: end &- s.sendNext)) > Int64(peer.window) {
+                e.formUnion(state == .finWait1 ? .fin1AckWrongSeq : .fin2AckWrongSeq)
+            }
+        default:
+            break
+        }
+        // A window shrunk by more than the packet's data and more than its ACK moved, on a
+        // packet past everything both sides have sent (Suricata's bug 1238 check).
+        if plainAck && state != .closed, let own = f.lastAck(sentBy: d), s.sendNextKnown, peer.sendNextKnown,
+           Int32(bitPattern: p.ack &- peer.sendNext) > 0, Int32(bitPattern: p.seq &- s.sendNext) > 0 {
+            let scaled = s.windowScale <= 14 && peer.windowScale <= 14
+            let win = UInt32(p.window) << (scaled ? UInt32(s.windowScale) : 0)
+            // Not the last ACK of a shutdown (Suricata's StreamTcpPacketIsFinShutdownAck).
+            let shutdownAck = (state == .timeWait || state == .closeWait || state == .lastAck)
+                && flags == .ack && len == 0 && p.seq == s.sendNext &+ 1 && p.ack == peer.sendNext &+ 1
+            if win < s.window && !shutdownAck {
+                let diff = UInt64(s.window - win), adiff = UInt64(p.ack &- own)
+                if diff > UInt64(len) && (win > 1024 ? diff > adiff + 32 : diff > adiff) {
+                    e.formUnion(.pktBadWindowUpdate)
+                }
+            }
+        }
+        return e
+    }
+
     /// Suricata's SYN and SYN/ACK events by state and direction, read before the packet
     /// changes the streams (a resend is told by the ISN and ACK the first one carried).
     static func synEvents(_ f: Flow, _ p: DecodedPacket, _ d: Direction, _ state: TCPState) -> StreamEvents {
+        // Suricata's shutdown states answer any SYN (a client's, a server's, a SYN/ACK) so; a
+        // client SYN with a new ISN in CLOSE_WAIT, LAST_ACK, CLOSING or CLOSED never gets here,
+        // FlowTable.track starts a new flow for it.
+        switch state {
+        case .finWait1, .finWait2, .closing, .closeWait, .lastAck, .timeWait: return .shutdownSynResend
+        default: break
+        }
         let s = f.stream(d), peer = f.stream(d.reversed)
         let ack = p.tcpFlags.contains(.ack)
         // The SYN/ACK acknowledges the SYN, or all of a TFO SYN's data.
@@ -242,7 +409,6 @@ enum TCPStateMachine {
             guard s.synSeen else { return [] }
             // One event, as Suricata: the different-ISN one when it differs.
             return p.seq == s.isn ? .estSynResend : .estSynResendDiffSeq
-        case .finWait1, .finWait2, .closing: return .shutdownSynResend
         default: return []
         }
     }

@@ -60,8 +60,9 @@ extension EVEWriter {
     func flowStateName(_ flow: Flow) -> StaticString {
         if flow.ipProto == IPProto.tcp {
             switch flow.tcpState {
-            case .closed: return "closed"
-            case .established, .finWait1, .finWait2, .closing: return "established"
+            // Suricata's flow state: LAST_ACK and TIME_WAIT are closed already.
+            case .closed, .lastAck, .timeWait: return "closed"
+            case .established, .finWait1, .finWait2, .closing, .closeWait: return "established"
             default: return "new"
             }
         }
@@ -78,6 +79,9 @@ extension EVEWriter {
         case .finWait2: return "fin_wait2"
         case .closing: return "closing"
         case .closed: return "closed"
+        case .closeWait: return "close_wait"
+        case .lastAck: return "last_ack"
+        case .timeWait: return "time_wait"
         }
     }
 }

@@ -20,12 +20,14 @@ import UTMDecode
         h.send(.toClient, [.ack, .psh], seq: 5001, ack: 119, data: bytes("HTTP/1.0 200 OK\r\n\r\n"))
         #expect(h.streams[0] == bytes("GET / HTTP/1.0\r\n\r\n"))
         #expect(h.streams[1] == bytes("HTTP/1.0 200 OK\r\n\r\n"))
+        // The client closes first: Suricata's CLOSE_WAIT, then LAST_ACK on the server's FIN
+        // (session 11; FIN_WAIT1/2 are a close the server starts, TCPCloseStateTests).
         h.send(.toServer, [.fin, .ack], seq: 119, ack: 5020)
-        #expect(h.flow.tcpState == .finWait1)
+        #expect(h.flow.tcpState == .closeWait)
         h.send(.toClient, .ack, seq: 5020, ack: 120)
-        #expect(h.flow.tcpState == .finWait2)
+        #expect(h.flow.tcpState == .closeWait)
         h.send(.toClient, [.fin, .ack], seq: 5020, ack: 120)
-        #expect(h.flow.tcpState == .closing)
+        #expect(h.flow.tcpState == .lastAck)
         h.send(.toServer, .ack, seq: 120, ack: 5021)
         #expect(h.flow.tcpState == .closed)
         #expect(h.flow.packets.0 == 5 && h.flow.packets.1 == 4)
