@@ -215,10 +215,12 @@ public struct FlowTable: Sendable {
             // the old session's `shutdown_syn_resend`). A flow with no TCP state (its packets
             // had impossible flags: Suricata has no session for it) is reused by the server's
             // SYN only; the client's SYN starts the session in it. A NAT reusing a port whose
-            // last ACK was lost is the common case.
+            // last ACK was lost is the common case. In CLOSE_WAIT the server may still be
+            // sending: only after `closeWaitReuseIdle` (FlowTimeouts.swift).
             let old = slots[i].tcpState
             let reuse = p.ipProto == IPProto.tcp && TCPStateMachine.startsSession(p.tcpFlags)
                 && old.acceptsReuse
+                && (old != .closeWait || idle >= config.timeouts.closeWaitReuseIdle)
                 && (d == .toClient
                     || (old != .none && !(slots[i].toServer.synSeen && slots[i].toServer.isn == p.seq)))
             if reuse {

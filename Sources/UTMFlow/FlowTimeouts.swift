@@ -18,6 +18,14 @@ public struct FlowTimeouts: Sendable, Equatable {
     /// When the table is full, an established flow idle at least this long may be evicted
     /// (Suricata's emergency-established, 100 s). New and closed flows may always be evicted.
     public var evictEstablishedIdle: Int64 = 100 * second
+    /// A SYN on the ports of a session in CLOSE_WAIT starts a new one (port reuse, as Suricata
+    /// decides it) only when the session has been idle this long. Why: in CLOSE_WAIT only the
+    /// client has closed and the server may still be sending; a client that sends its FIN and
+    /// then a SYN with a new ISN would otherwise end the flow the server's bytes are inspected
+    /// in, and those bytes would land in a flow with no stream. A real client cannot reuse the
+    /// ports before its own close completes (FIN_WAIT2 lasts 60 s on Linux), so 10 s costs no
+    /// legitimate connection.
+    public var closeWaitReuseIdle: Int64 = 10 * second
 
     public init() {}
 

@@ -208,8 +208,8 @@ import UTMAppLayer
     /// A reused flow slot starts clean: the same event of a new flow on the same slot logs.
     @Test func newFlowOnTheSameSlotLogsAgain() {
         // Same ports one after the other: the first session ends (FIN exchange), the second is
-        // a new flow.
-        let frames = A.badHTTP(sport: 41600) + A.badHTTP(sport: 41600)
+        // a new flow (a new ISN: the same one would be the old SYN resent, as Suricata reads it).
+        let frames = A.badHTTP(sport: 41600) + A.badHTTP(sport: 41600, isn: 5_000_000)
         let events = Self.run(frames, types: .applayer).events
         let ids = Set(Self.named(events, "MISSING_HOST_HEADER").compactMap { ($0["flow_id"] as? NSNumber)?.uint64Value })
         #expect(Self.named(events, "MISSING_HOST_HEADER").count == 2 && ids.count == 2, "\(Self.anomalies(events))")

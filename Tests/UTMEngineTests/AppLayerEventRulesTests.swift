@@ -15,13 +15,13 @@ import UTMDetect
 
     /// A keep-alive HTTP session with a header line missing its colon and an HTTP/1.1 request
     /// without Host, answered by a response whose chunk size is not hex.
-    static func badHTTP(sport: UInt16) -> [[UInt8]] {
+    static func badHTTP(sport: UInt16, isn: UInt32? = nil) -> [[UInt8]] {
         T.tcpSession(v6: false, sport: sport, dport: 80, exchanges: [
             (Array("GET /a HTTP/1.1\r\nHost: www.example.com\r\nNoColonHere\r\n\r\n".utf8),
              Array("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".utf8)),
             (Array("GET /b HTTP/1.1\r\nUser-Agent: x\r\n\r\n".utf8),
              Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n".utf8)),
-        ])
+        ], isn: isn)
     }
 
     /// The server talks first (a banner) on port 80, then the client speaks HTTP.

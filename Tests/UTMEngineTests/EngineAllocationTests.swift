@@ -173,9 +173,11 @@ enum EngineTraffic {
     static let syn: UInt8 = 0x02, ackFlag: UInt8 = 0x10, psh: UInt8 = 0x08, fin: UInt8 = 0x01
 
     /// Handshake, request/response pairs (each answered by a bare ACK), FIN from both sides.
+    /// `isn`: the client's initial sequence number (default from the port; a port reused by a
+    /// new connection needs another, or it is the old SYN resent).
     static func tcpSession(v6: Bool, sport: UInt16, dport: UInt16,
-                           exchanges: [([UInt8], [UInt8])]) -> [[UInt8]] {
-        var c: UInt32 = 1_000_000 + UInt32(sport), s: UInt32 = 7_000_000 + UInt32(sport)
+                           exchanges: [([UInt8], [UInt8])], isn: UInt32? = nil) -> [[UInt8]] {
+        var c: UInt32 = isn ?? 1_000_000 + UInt32(sport), s: UInt32 = 7_000_000 + UInt32(sport)
         var out: [[UInt8]] = []
         func toServer(_ flags: UInt8, _ data: [UInt8] = []) {
             out.append(ip(v6: v6, proto: 6, toServer: true, tcp(sport, dport, seq: c, ack: s, flags: flags, data)))

@@ -32,7 +32,8 @@ import UTMDecode
                 #expect(h.flow.tcpState == target)
                 let oldID = h.flow.id
                 h.reasm.beginPacket()
-                let r = h.send(.toServer, [.syn, .ece, .cwr], seq: 900_000)
+                // Past `closeWaitReuseIdle` (CLOSE_WAIT needs it; the others do not).
+                let r = h.send(.toServer, [.syn, .ece, .cwr], seq: 900_000, seconds: 1011)
                 #expect(r?.isNew == true, "\(target)")
                 #expect(h.table.packetStreamEvents == [], "a new session, no shutdown_syn_resend")
                 #expect(h.ended == [.tcpClosed] && h.table.counters.tcpReused == 1, "\(target)")
@@ -42,10 +43,10 @@ import UTMDecode
                 #expect(h.table.counters.active == 1)
                 // The new session runs in its own sequence space.
                 let (c, s) = (UInt32(900_001), UInt32(70_001))
-                h.send(.toClient, [.syn, .ack], seq: 70_000, ack: c)
-                h.send(.toServer, .ack, seq: c, ack: s)
+                h.send(.toClient, [.syn, .ack], seq: 70_000, ack: c, seconds: 1011)
+                h.send(.toServer, .ack, seq: c, ack: s, seconds: 1011)
                 #expect(h.flow.tcpState == .established)
-                h.send(.toServer, [.ack, .psh], seq: c, ack: s, data: bytes("GET /new"))
+                h.send(.toServer, [.ack, .psh], seq: c, ack: s, data: bytes("GET /new"), seconds: 1011)
                 #expect(h.chunks.last?.streamOffset == 0 && h.chunks.last?.direction == .toServer)
                 #expect(h.table.counters.tcpInvalid == 0, "\(target)")
             }
@@ -110,12 +111,12 @@ import UTMDecode
         h.send(.toClient, [.ack, .psh], seq: s + 10, ack: c + 1, data: bytes("QUEUED-OLD"))
         #expect(h.reasm.poolChunksInUse > 0 && h.flow.toClient.queuedChunks > 0)
         let before = h.streams
-        h.send(.toServer, .syn, seq: 900_000)
+        h.send(.toServer, .syn, seq: 900_000, seconds: 1011)
         #expect(h.ended == [.tcpClosed])
         #expect(h.reasm.poolChunksInUse == 0, "the old flow's chunks went back to the pool")
-        h.send(.toClient, [.syn, .ack], seq: 70_000, ack: 900_001)
-        h.send(.toServer, .ack, seq: 900_001, ack: 70_001)
-        h.send(.toClient, [.ack, .psh], seq: 70_001, ack: 900_001, data: bytes("NEW"))
+        h.send(.toClient, [.syn, .ack], seq: 70_000, ack: 900_001, seconds: 1011)
+        h.send(.toServer, .ack, seq: 900_001, ack: 70_001, seconds: 1011)
+        h.send(.toClient, [.ack, .psh], seq: 70_001, ack: 900_001, data: bytes("NEW"), seconds: 1011)
         #expect(h.streams[1] == before[1] + bytes("NEW"))
         #expect(h.chunks.last?.streamOffset == 0)
     }
@@ -141,7 +142,27 @@ import UTMDecode
         h.send(.toServer, [.ack, .psh], seq: 1000, ack: 50, data: bytes("a"))
         h.send(.toServer, [.fin, .ack], seq: 1001, ack: 50)
         #expect(h.flow.tcpState == .closeWait && h.flow.midstream)
-        #expect(h.send(.toServer, .syn, seq: 1000)?.isNew == true)
+        #expect(h.send(.toServer, .syn, seq: 1000, seconds: 1011)?.isNew == true)
         #expect(!h.flow.midstream && h.table.counters.tcpReused == 1)
+    }
+
+    /// Review (lead): in CLOSE_WAIT the server may still be sending. A client that half-closes
+    /// and at once sends a SYN with a new ISN must not end the flow the server's bytes are
+    /// inspected in; after `closeWaitReuseIdle` of silence the SYN is a reuse.
+    @Test func closeWaitReuseWaitsForSilence() {
+        var h = Harness()
+        let (c, s) = D.drive(&h, to: .closeWait)
+        let oldID = h.flow.id
+        h.reasm.beginPacket()
+        #expect(h.send(.toServer, .syn, seq: 900_000, seconds: 1001)?.isNew == false)
+        #expect(h.table.packetStreamEvents.contains(.shutdownSynResend))
+        #expect(h.ended.isEmpty && h.flow.id == oldID && h.table.counters.tcpReused == 0)
+        // The server goes on sending in the old session, which still carries it.
+        let before = h.streams[1].count
+        h.send(.toClient, [.ack, .psh], seq: s, ack: c + 1, data: bytes("MORE"), seconds: 1002)
+        #expect(h.streams[1].count == before + 4)
+        // Ten seconds of silence: now a new ISN is a new connection.
+        #expect(h.send(.toServer, .syn, seq: 950_000, seconds: 1013)?.isNew == true)
+        #expect(h.ended == [.tcpClosed] && h.flow.id != oldID)
     }
 }
