@@ -37,6 +37,8 @@ import UTMEngine
 ///     host_os_policy.windows = 192.168.1.0/24     # TCP overlap policy of those receivers (repeatable;
 ///                                                 # Suricata's host-os-policy names, default: first bytes win)
 ///     flow_capacity = 32768         # concurrent flows (default; ~530 bytes each, allocated at start)
+///     flow_table_policy = ignore    # a packet the full flow table has no room for: ignore (inspected
+///                                   # alone), drop-packet, reject, pass-packet, bypass, auto
 ///     anomaly_log = applayer        # EVE anomaly events: none, all or decode,stream,applayer (default
 ///                                   # applayer, as Suricata's suricata.yaml; each event once per flow)
 ///
