@@ -111,6 +111,8 @@ public final class Engine {
     /// or `app-layer-event:` read them (EngineAnomalies.swift).
     var packetStreamEvents = StreamEvents()
     var packetAppEvents = AppLayerEvents()
+    /// The protocol whose parser raised `packetAppEvents`' protocol bits (PacketAnomalies.appRaisedBy).
+    var packetAppEventsProto: AppProto = .unknown
     /// Time of the newest packet seen, for ending flows at shutdown.
     public private(set) var now: Timestamp = .zero
     /// The last packet's flow and whether that packet started it: the daemon keys its own
@@ -220,6 +222,7 @@ public final class Engine {
         lastFlowIsNew = false
         packetStreamEvents = StreamEvents()
         packetAppEvents = AppLayerEvents()
+        packetAppEventsProto = .unknown
         stats.packets &+= 1
         stats.bytes &+= UInt64(wireLength)
         if now < timestamp { now = timestamp }

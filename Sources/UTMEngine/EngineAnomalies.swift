@@ -23,8 +23,10 @@ extension Engine {
         // and the reassembler are exclusively accessed: `process` copies the state machine's
         // events before that step and each delivered chunk brings the reassembler's
         // (`StreamChunk.events`, taken in `streamData`).
-        PacketAnomalies(decode: packet.events.rawValue, stream: packetStreamEvents.rawValue,
-                        app: packetAppEvents.rawValue)
+        var a = PacketAnomalies(decode: packet.events.rawValue, stream: packetStreamEvents.rawValue,
+                                app: packetAppEvents.rawValue)
+        a.appRaisedBy = packetAppEventsProto
+        return a
     }
 
     /// A packet that did not decode into a flow (invalid, or a fragment held for reassembly):

@@ -36,6 +36,7 @@ extension Engine {
     /// caller tests `isEmpty` first, so a clean packet pays one compare.
     func raiseAppEvents(_ e: AppLayerEvents, _ proto: AppProto) {
         packetAppEvents.formUnion(e)
+        if e.rawValue & (1 << UInt64(AppLayerEvents.firstGenericBit) &- 1) != 0 { packetAppEventsProto = proto }
         stats.appEvents.add(e, proto)
         anomalyLog.noteApp(e, proto)
     }

@@ -495,9 +495,15 @@ public final class DetectEngine {
         let si = slot &* 2 &+ d.index
         if f.appProto == .unknown {
             let bits = f.anomalies.app & PendingAppEvents.protocolBits
-            if bits != 0 && !pendingAppEvents.hold(si, bits) { stats.pendingEventsLost &+= 1 }
+            // Bits whose protocol the engine did not name cannot be read later: not held.
+            if bits != 0 && f.anomalies.appRaisedBy != .unknown
+                && !pendingAppEvents.hold(si, bits, raisedBy: f.anomalies.appRaisedBy) {
+                stats.pendingEventsLost &+= 1
+            }
         } else if pendingAppEvents.held > 0 {
-            f.anomalies.app |= pendingAppEvents.take(si)
+            let t = pendingAppEvents.take(si, shown: f.appProto)
+            f.anomalies.app |= t.bits
+            if t.lost { stats.pendingEventsLost &+= 1 }
         }
     }
 

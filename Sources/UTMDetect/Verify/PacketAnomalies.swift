@@ -8,6 +8,10 @@ public struct PacketAnomalies: Sendable, Equatable {
     public var stream: UInt64 = 0
     /// `AppLayerEvents` bits (UTMAppLayer); bits below 56 mean the events of `facts.appProto`.
     public var app: UInt64 = 0
+    /// The protocol whose parser raised the protocol bits of `app` (below 56), when the engine
+    /// knows it: in IDS mode packet rules may be shown no protocol while the parser already
+    /// runs, and the bits are held (PendingAppEvents.swift) until a packet shows this one.
+    public var appRaisedBy: AppProto = .unknown
 
     public init(decode: UInt64 = 0, stream: UInt64 = 0, app: UInt64 = 0) {
         self.decode = decode
