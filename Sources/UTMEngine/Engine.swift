@@ -232,6 +232,11 @@ public final class Engine {
         eve.packetEther = EVEPacketEther(src: packet.src, srcPort: packet.srcPort,
                                          srcMAC: packet.srcMAC, dstMAC: packet.dstMAC)
         guard decoded == .decoded else {
+            // Ports of a header that failed to decode are not the packet's: no event reports them.
+            if packet.transportInvalid {
+                packet.srcPort = 0
+                packet.dstPort = 0
+            }
             logFlowlessAnomalies()
             if packet.arpOpcode != 0 {
                 if detect != nil { detectARP() }

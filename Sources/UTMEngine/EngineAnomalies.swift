@@ -48,6 +48,7 @@ extension Engine {
         f.destinationPort = 0
         f.tcpFlags = 0
         f.payloadSize = 0
+        f.noTransport = true
         f.anomalies = PacketAnomalies(decode: packet.events.rawValue)
         d.headerRulesDone = false
         d.streamAsPacket = false
@@ -57,23 +58,36 @@ extension Engine {
         if decision.verdict != .accept { stats.blockedPackets &+= 1 }
     }
 
-    func undecodedMatched(_ d: DetectEngine, _ i: Int, _ alert: Bool, _ f: PacketFacts) {
+    func undecodedMatched(_ d: DetectEngine, _ i: Int, _ alert: Bool, _ f: PacketFacts, canRespond: Bool = false) {
         let e = EVEEndpoints(flowID: 0, src: f.source, srcPort: f.sourcePort, dst: f.destination,
                              dstPort: f.destinationPort, ipProto: f.ipProto, appProto: .unknown,
                              srcMAC: packet.srcMAC, dstMAC: packet.dstMAC)
         // The drop log names every packet the rules dropped, as for packets of a flow.
-        flowlessMatched(d, i, alert, e, logDrop: true)
+        flowlessMatched(d, i, alert, e, logDrop: true, canRespond: canRespond)
     }
 
-    /// A match on a packet without a flow (ARP, undecodable): its verdict and alert. No reset
-    /// for a packet without a usable transport header: reject drops it.
-    func flowlessMatched(_ d: DetectEngine, _ i: Int, _ alert: Bool, _ e: EVEEndpoints, logDrop: Bool) {
+    /// A match on a packet without a flow (ARP, undecodable, no room in the flow table): its
+    /// verdict and alert. A reject resets a TCP sender (ICMP unreachable otherwise) only when
+    /// the packet's headers are whole (`canRespond`); without a usable transport header there
+    /// is nothing to answer and reject drops it.
+    func flowlessMatched(_ d: DetectEngine, _ i: Int, _ alert: Bool, _ e: EVEEndpoints, logDrop: Bool,
+                         canRespond: Bool = false) {
         let sig = d.defs.signatureInfo(i)
         let action = config.modes.ids ? .alert : (d.actionOverride ?? sig.action)
         let blocking = action != .alert && action != .pass
         let wasAccepted = decision.verdict == .accept
         if blocking {
-            decision.escalate(to: PacketDecision(verdict: .drop, response: .none, source: .ips))
+            switch action {
+            case .reject, .rejectSource, .rejectDestination, .rejectBoth:
+                if canRespond {
+                    let response: ActiveResponse = packet.ipProto == IPProto.tcp ? .tcpResetBoth : .icmpUnreachable
+                    decision.escalate(to: PacketDecision(verdict: .reject, response: response, source: .ips))
+                } else {
+                    decision.escalate(to: PacketDecision(verdict: .drop, response: .none, source: .ips))
+                }
+            default:
+                decision.escalate(to: PacketDecision(verdict: .drop, response: .none, source: .ips))
+            }
         }
         if alert {
             stats.alerts &+= 1

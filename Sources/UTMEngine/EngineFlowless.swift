@@ -93,7 +93,8 @@ extension Engine {
         let headers = PacketHeaderViews(ip: packet.ipPacket, ipHeaderLength: packet.ipHeaderLength,
                                         transportHeaderLength: packet.transportHeaderLength)
         d.inspectPacket(f, payload: packet.payload, headers: headers, slot: -1, time: packet.timestamp.seconds) { i, alert in
-            self.undecodedMatched(d, i, alert, f)
+            // Its headers are whole: a reject resets a TCP sender, as for a packet of a flow.
+            self.undecodedMatched(d, i, alert, f, canRespond: true)
         }
         d.streamAsPacket = false
         if decision.verdict != .accept { stats.blockedPackets &+= 1 }
@@ -118,6 +119,7 @@ extension Engine {
             f.sourcePort = 0
             f.destinationPort = 0
             f.tcpFlags = 0
+            f.noTransport = true
         }
         fw.facts = f
         var buffers = InspectionBuffers()

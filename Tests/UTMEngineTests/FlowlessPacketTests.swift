@@ -196,6 +196,30 @@ import UTMFlow
         #expect(d.verdict == .reject && d.response == .tcpResetBoth && d.source == .flowTable)
     }
 
+    /// Review: a `reject` rule on a packet without a flow whose headers are whole resets the
+    /// sender, as for a packet of a flow; on an unreadable header it can only drop.
+    @Test func rejectRuleOnFlowlessPackets() {
+        let engine = Self.engine("""
+            reject tcp any any -> any 80 (msg:"reject"; content:"/evil"; sid:30;)
+            reject ip any any -> 93.184.216.34 any (msg:"reject by address"; ttl:<1; sid:31;)
+            reject tcp any any -> any any (msg:"reject, header unreadable"; dsize:0; sid:32;)
+            """) { c in c.flow.capacity = 2 }
+        for (i, f) in Self.fill().enumerated() {
+            f.withByteView { v in
+                _ = engine.process(frame: v, linkType: .ethernet, timestamp: Timestamp(seconds: 1_699_999_999, micros: Int32(i)),
+                                   wireLength: v.count)
+            }
+        }
+        let d = Self.requestTCP.withByteView { v in
+            engine.process(frame: v, linkType: .ethernet, timestamp: Timestamp(seconds: 1_700_000_000, micros: 0), wireLength: v.count)
+        }
+        #expect(d.verdict == .reject && d.response == .tcpResetBoth && d.source == .ips)
+        let broken = Self.zeroOffsetTCP.withByteView { v in
+            engine.process(frame: v, linkType: .ethernet, timestamp: Timestamp(seconds: 1_700_000_000, micros: 1), wireLength: v.count)
+        }
+        #expect(broken.verdict == .drop && broken.response == .none, "\(broken)")
+    }
+
     /// pass-packet forwards uninspected (the behaviour before session 11); IDS mode never
     /// drops, drop-packet there inspects as `ignore` does.
     @Test func fullTablePassPacketAndIDS() {

@@ -33,7 +33,10 @@ import UTMFlow
             """
         let n = EventTimingTests.alerts(rules, frames, ids: ids)
         #expect(n[2] == nil, "ids \(ids): an HTTP/1 event read as HTTP/2's: \(n)")
-        #expect(n[1] == 1, "ids \(ids): \(n)")
+        // Lead: in IDS mode the held HTTP/1 event is dropped (counted in `pendingEventsLost`)
+        // when the next packet shows HTTP/2: an `http` event rule cannot match a packet whose
+        // protocol is http2. Inline it matched on the request itself.
+        #expect(n[1] == (ids ? nil : 1), "ids \(ids): \(n)")
     }
 
     // MARK: Held fragments and unreadable transport headers

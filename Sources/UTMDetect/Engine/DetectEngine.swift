@@ -129,6 +129,9 @@ public final class DetectEngine {
     var stamp: UInt32 = 0
     /// Per signature: the packet serial it last matched on (one alert per signature per packet).
     var matchedOn: [UInt64]
+    /// Per signature: both its port lists are `any` (`addPortless`, packets whose ports were
+    /// not read). Built once per engine: reading the signature per candidate copied it.
+    let portless: [Bool]
     public private(set) var packetSerial: UInt64 = 0
     /// What `matchedOn` compares: the packet, and within it each HTTP transaction (or HTTP/2
     /// stream) inspected, so two transactions completing in one packet each alert.
@@ -289,6 +292,7 @@ public final class DetectEngine {
         candidates.reserveCapacity(n + 1)
         seen = Array(repeating: 0, count: n)
         matchedOn = Array(repeating: 0, count: n)
+        portless = definitions.boxes.map { $0.sig.sourcePorts.isAny && $0.sig.destinationPorts.isAny }
         let cap = Swift.max(1, config.flowCapacity)
         flowIDs = Array(repeating: 0, count: cap)
         bits = Array(repeating: FlowBits(), count: cap)
@@ -521,9 +525,10 @@ public final class DetectEngine {
         guard events || headerRules else { return false }
         beginCandidates()
         let group = ProtoClass.of(facts.ipProto).rawValue &* DirectionClass.count &+ DirectionClass.of(facts.direction).rawValue
-        if events { addGroup(defs.eventPacket[group], facts) }
-        // With ports 0 only the rules of any port (and the rare ones naming port 0) are added.
-        if headerRules { addGroup(defs.alwaysPacket[group], facts) }
+        // No ports were read: only rules whose ports are both `any` (Suricata: a fragment meets
+        // no rule without SIG_FLAG_SP_ANY and SIG_FLAG_DP_ANY); `any !53` and `0:1023` do not.
+        if events { addPortless(defs.eventPacket[group]) }
+        if headerRules { addPortless(defs.alwaysPacket[group]) }
         guard !candidates.isEmpty else { return false }
         var f = facts
         f.isStream = false
@@ -866,6 +871,18 @@ public final class DetectEngine {
         }
     }
 
+    /// The rules of `g` that name no port (`PortGroup.any` also holds rules whose port lists
+    /// cannot be indexed, such as negations: those are left out).
+    func addPortless(_ g: PortGroup) {
+        let list = g.any
+        var k = 0
+        while k < list.count {
+            let i = Int(list[k])
+            if portless[i] { add(i) }
+            k &+= 1
+        }
+    }
+
     func addAll(_ list: [Int32]) {
         var k = 0
         let n = list.count
@@ -1039,6 +1056,7 @@ public final class DetectEngine {
         let n = candidates.count
         let boxes = defs.boxes
         verifier.flowSlot = slot
+        verifier.flowless = slot < 0
         while k < n {
             let i = Int(candidates[k])
             k &+= 1

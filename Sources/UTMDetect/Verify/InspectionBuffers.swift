@@ -94,6 +94,11 @@ public struct PacketFacts: Sendable {
     public var payloadSize: Int = 0
     /// Direction within the flow; nil when the packet has no flow.
     public var direction: Direction?
+    /// No transport header was read (a held fragment, or a TCP/UDP/ICMP header that failed to
+    /// decode; session 11): the TCP and ICMP header keywords (`flags`, `seq`, `ack`, `window`,
+    /// `tcp.mss`, `itype`, `icode`, `icmp_id`, `icmp_seq`) cannot match, as Suricata's need a
+    /// decoded header. Without it a TCP fragment's zeros were a NULL scan (`flags:0; seq:0`).
+    public var noTransport = false
     /// TCP three-way handshake completed (or, for UDP, both sides have sent).
     public var established = false
     /// The payload buffer is a reassembled stream chunk rather than this packet's payload.
@@ -155,4 +160,11 @@ public struct PacketFacts: Sendable {
     public var dnsRcode: UInt8 = 0xff
 
     public init() {}
+}
+
+extension PacketFacts {
+    /// A TCP packet whose TCP header was read (`noTransport` unset).
+    @inlinable public var hasTCPHeader: Bool { ipProto == 6 && !noTransport }
+    /// An ICMP or ICMPv6 packet whose ICMP header was read.
+    @inlinable public var hasICMPHeader: Bool { (ipProto == 1 || ipProto == 58) && !noTransport }
 }

@@ -72,6 +72,10 @@ public struct Verifier: Sendable {
     /// the engine at each inspection (`DetectEngine.run` / `runStream`).
     public var flowInts: FlowIntTable?
     public var flowSlot = -1
+    /// The packet being verified has no flow (a full flow table, a held fragment, an
+    /// unreadable transport header, ARP; set by `DetectEngine.run`): every `flowbits` and
+    /// `flowint` test fails, as Suricata's do without `p->flow` (`isnotset` included).
+    public var flowless = false
     /// False while the engine verifies on trial (the stream window: kept bytes + new bytes,
     /// then the kept bytes alone): a match's flowint and host-bit changes wait until the
     /// engine keeps it (`applyChanges`), so a repeat never applies them twice.
@@ -196,6 +200,7 @@ public struct Verifier: Sendable {
             if !headerMatch(sig.headerMatches[hi], p) { return .noMatch }
             hi &+= 1
         }
+        if flowless && !sig.flowbits.isEmpty { return .noMatch }
         var fi = 0
         while fi < sig.flowbits.count {
             let op = sig.flowbits[fi]
@@ -318,7 +323,7 @@ public struct Verifier: Sendable {
     func headerMatch(_ h: HeaderMatch, _ p: PacketFacts) -> Bool {
         switch h {
         case .tcpFlags(let required, let mode, let ignore):
-            guard p.ipProto == 6 else { return false }
+            guard p.ipProto == 6 && !p.noTransport else { return false }
             let flags = p.tcpFlags & ~ignore
             switch mode {
             case UInt8(ascii: "+"): return flags & required == required
@@ -326,9 +331,9 @@ public struct Verifier: Sendable {
             case UInt8(ascii: "!"): return flags & required == 0
             default: return flags == required
             }
-        case .icmpType(let m): return (p.ipProto == 1 || p.ipProto == 58) && m.matches(Int(p.icmpType))
-        case .icmpCode(let m): return (p.ipProto == 1 || p.ipProto == 58) && m.matches(Int(p.icmpCode))
-        case .icmpID(let v): return (p.ipProto == 1 || p.ipProto == 58) && Int(p.icmpID) == v
+        case .icmpType(let m): return p.hasICMPHeader && m.matches(Int(p.icmpType))
+        case .icmpCode(let m): return p.hasICMPHeader && m.matches(Int(p.icmpCode))
+        case .icmpID(let v): return p.hasICMPHeader && Int(p.icmpID) == v
         case .ipID(let v): return Int(p.ipID) == v
         case .ipProto(let m): return m.matches(Int(p.ipProto))
         case .ttl(let m): return m.matches(Int(p.ttl))
@@ -375,6 +380,7 @@ public struct Verifier: Sendable {
             case .app: return p.anomalies.app & m.mask == m.mask && (m.proto == .unknown || m.proto == p.appProto)
             }
         case .flowInt(let op):
+            if flowless { return false }
             guard !op.isChange else { return true }
             guard let table = flowInts else { return false }
             return table.check(op, slot: flowSlot)
@@ -388,17 +394,18 @@ public struct Verifier: Sendable {
             default: return have == bits
             }
         case .fragOffset(let m): return p.ipVersion != 0 && m.matches(Int(p.ipFragOffset))
-        case .tcpSeq(let v): return p.ipProto == 6 && p.tcpSeq == v
-        case .tcpAck(let v): return p.ipProto == 6 && p.tcpAck == v
-        case .tcpWindow(let m): return p.ipProto == 6 && m.matches(Int(p.tcpWindow))
+        case .tcpSeq(let v): return p.hasTCPHeader && p.tcpSeq == v
+        case .tcpAck(let v): return p.hasTCPHeader && p.tcpAck == v
+        case .tcpWindow(let m): return p.hasTCPHeader && m.matches(Int(p.tcpWindow))
         case .tos(let m): return p.ipVersion == 4 && m.matches(Int(p.tos))
         case .ipOptions(let mask): return p.ipVersion == 4 && p.ipOptions & mask != 0
         case .sameIP: return p.ipVersion != 0 && p.source == p.destination
         case .icmpSeq(let m):
+            guard !p.noTransport else { return false }
             let echo = p.ipProto == 1 ? (p.icmpType == 0 || p.icmpType == 8)
                 : p.ipProto == 58 && (p.icmpType == 128 || p.icmpType == 129)
             return echo && m.matches(Int(p.icmpSeq))
-        case .tcpMSS(let m): return p.ipProto == 6 && p.tcpMSS != 0 && m.matches(Int(p.tcpMSS))
+        case .tcpMSS(let m): return p.hasTCPHeader && p.tcpMSS != 0 && m.matches(Int(p.tcpMSS))
         case .tlsVersion(let version, let raw):
             var v = p.tlsVersion
             if !raw && v >> 8 == 0x7f { v = 0x0304 }
