@@ -39,7 +39,7 @@ import UTMAppLayer
     }
 
     /// One budget for every flowless decoder anomaly of every sender: 100 truncated packets
-    /// from one host at the start of a second hide another host's different anomaly
+    /// at the start of a second hide a different anomaly (any sender's)
     /// (decoder.tcp.pkt_too_small) for the rest of that second.
     @Test func sharedFlowlessBudgetHidesAnotherEvent() {
         let frames = [[UInt8]](repeating: L.truncated, count: 100) + [AnomalyEventRulesTests.shortTCP]
@@ -54,5 +54,29 @@ import UTMAppLayer
         let (_, events) = L.run(frames, types: .decode, flowless: 10) { i in 1_700_000_000 + Int64(i % 2) }
         let r = L.named(events, "decoder.ipv4.trunc_pkt")
         #expect(r.count <= 20, "\(r.count) records over two seconds of packet time, budget 10 per second")
+    }
+
+    /// The app-layer word of a flow and direction is shared by the two protocols a packet can
+    /// carry (HTTP/1 upgraded to HTTP/2): HTTP's bit 1 (REQUEST_FIELD_MISSING_COLON) logged
+    /// marks HTTP/2's bit 1 (invalid_frame_data) as logged too, in the same packet or later.
+    @Test func upgradedFlowSharesTheAppWordAcrossProtocols() {
+        var config = EngineConfig()
+        config.anomalyLog.types = .applayer
+        let engine = Engine(config: config)
+        let frame = A.zFlagDNS(sport: 32000)[0]
+        // A clean query first: a flow to hang the notes on (the Z bit is cleared again).
+        var clean = frame
+        clean[14 + 20 + 8 + 3] &= ~0x40
+        _ = clean.withByteView { v in
+            engine.process(frame: v, linkType: .ethernet, timestamp: Timestamp(seconds: 1_700_000_000, micros: 0), wireLength: v.count)
+        }
+        engine.eve.reset()
+        let ref = engine.lastFlow
+        #expect(engine.flows.isValid(ref))
+        engine.anomalyLog.noteApp(AppLayerEvents.HTTP.requestFieldMissingColon, .http)
+        engine.anomalyLog.noteApp(AppLayerEvents.HTTP2.invalidFrameData, .http2)
+        engine.logFlowAnomalies(ref, .toServer, decode: 0, stream: 0)
+        let out = String(decoding: engine.eve.buffer, as: UTF8.self)
+        #expect(out.contains("REQUEST_FIELD_MISSING_COLON") && out.contains("invalid_frame_data"), "\(out)")
     }
 }
