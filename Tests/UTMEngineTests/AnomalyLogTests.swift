@@ -19,7 +19,7 @@ import UTMAppLayer
                     second: (Int) -> Int64 = { _ in 1_700_000_000 }) -> (engine: Engine, events: [[String: Any]]) {
         var config = EngineConfig()
         if let types { config.anomalyLog.types = types }
-        if let flowless { config.anomalyLog.flowlessPerSecond = flowless }
+        if let flowless { config.anomalyLog.perEventPerSecond = flowless }
         let engine = Engine(config: config)
         var out: [UInt8] = []
         for i in frames.indices {
