@@ -9,7 +9,7 @@ import UTMAppLayer
 
 /// EVE `anomaly` events (EngineAnomalyLog.swift, OutputEVEAnomaly.swift): each type logged when
 /// on and absent when off, Suricata's fields and spellings, once per flow and direction, the
-/// flowless budget, the stats counters, the settings (replay flag, utmd.conf key).
+/// budget per event (`flowless:` sets it), the stats counters, the settings (replay flag, utmd.conf key).
 @Suite struct AnomalyLogTests {
     typealias T = EngineTraffic
     typealias A = AppLayerEventRulesTests
