@@ -132,7 +132,7 @@ public final class Engine {
     var alertTxLogged: [UInt64] = []
     /// Per flow slot: DNS over UDP's unanswered queries (`DNSTransactionCount`, EngineAppEvents.swift).
     var dnsUDPTransactions: [UInt16] = []
-    /// EVE anomaly log: what each flow slot has logged, the flowless budget (EngineAnomalyLog.swift).
+    /// EVE anomaly log: what each flow slot has logged, the budgets per event (EngineAnomalyLog.swift).
     var anomalyLog = AnomalyLogState()
 
     /// `definitions`: built for this configuration's flow table (`EngineDefinitions(config:

@@ -6,15 +6,25 @@ import UTMOutput
 
 /// EVE `anomaly` events (session 11): the decoder, stream and app-layer anomalies the layers
 /// raise (EngineAnomalies.swift) written as Suricata's anomaly log writes them
-/// (OutputEVEAnomaly.swift), so an operator reads them in the event store without a rule per
-/// event name.
+/// (OutputEVEAnomaly.swift), so an operator sees them in the EVE file (and whatever ships it)
+/// without a rule per event name. `utmctl logs ingest` does not keep them: the event store has
+/// no anomaly record yet, it counts the lines as ignored.
 ///
 /// Why a flood control Suricata does not have: a hostile sender can raise an anomaly on every
-/// packet, and a box with a small disk must not write a line per packet for it. Each distinct
-/// event is logged at most once per flow and direction (a few words per flow slot, reserved at
-/// start, tagged with the flow id so a reused slot starts clean); decoder anomalies of packets
-/// that reach no flow share a budget per second of packet time. What is not logged is counted
-/// (`stats.anomaly.suppressed`); the layers' own counters still count every event.
+/// packet, and a box with a small disk must not write a line per packet for it. Two limits:
+/// - Each distinct event is logged at most once per flow and direction (a few words per flow
+///   slot, reserved at start, tagged with the flow id so a reused slot starts clean; the
+///   app-layer word also with the protocol, so HTTP/1 and HTTP/2 of an upgraded flow do not
+///   share bits). A later instance of the same event in the same flow and direction is not
+///   logged at all: only `stats.anomaly.suppressed` shows it.
+/// - Every record, of a flow or of a packet without one, also needs a token of its event's
+///   budget per second (`AnomalyLogConfig.perEventPerSecond`): the per-flow rule does not bound
+///   a sender who opens a new flow (a new source port) per packet. The budget is per event
+///   (per type and name; app-layer events per protocol too) so that a flood of one event cannot
+///   silence another, and counts by the engine's `now` (the newest packet time), which never
+///   goes back: packets whose time alternates between two seconds do not refill it.
+/// What is not logged is counted (`stats.anomaly.suppressed`); the layers' own counters still
+/// count every event.
 
 /// Which anomaly types are logged: Suricata's `eve-log.types.anomaly.types`.
 public struct AnomalyLogTypes: OptionSet, Sendable, Hashable {
@@ -54,20 +64,28 @@ public struct AnomalyLogTypes: OptionSet, Sendable, Hashable {
 /// decoder and stream anomalies off (they are about the network more than about a host).
 public struct AnomalyLogConfig: Sendable, Equatable {
     public var types: AnomalyLogTypes = .applayer
-    /// Decoder anomalies of packets without a flow logged per second of packet time; the
-    /// rest are counted as suppressed.
-    public var flowlessPerSecond = 100
+    /// Records of one event (e.g. `decoder.ipv4.trunc_pkt`, `dns` `z_flag_set`) per second of
+    /// packet time, all flows and flowless packets together; the rest are counted as suppressed.
+    /// Why 10: a record is about 350 bytes, so one event flooded all day writes at most
+    /// 10 × 350 B/s ≈ 300 MB a day, a share of a small box's flash its log handling can ship or
+    /// rotate, while ten records a second still show the operator the flood and a sample of
+    /// its senders. Several different events flooding at once add up (each has its own budget, so
+    /// none hides another); 0 logs nothing but the counters.
+    public var perEventPerSecond = 10
     public init() {}
 }
 
-/// The log's state: per flow slot the events already logged, the flowless budget, the
+/// The log's state: per flow slot the events already logged, the budgets per event, the
 /// app-layer events of the packet being processed and the counters.
 struct AnomalyLogState {
     /// `types.rawValue`, read by the per-packet test.
     let types: UInt8
-    let flowlessPerSecond: Int
+    let perEventPerSecond: Int
     /// Per flow slot: the flow id the logged words belong to (a slot is reused by other flows).
     var flowIDs: [UInt64] = []
+    /// Per flow slot: the protocol whose events the slot's app-layer words hold. A flow changes
+    /// protocol (HTTP/1 upgraded to HTTP/2); bit k is another event then, so the words restart.
+    var appProtos: [AppProto] = []
     /// Per flow slot, `stride` words: for each logged layer (decode, stream, applayer in this
     /// order, those enabled only) the to-server word, then the to-client word.
     var logged: [UInt64] = []
@@ -77,19 +95,25 @@ struct AnomalyLogState {
     /// (two protocols: an HTTP/1 flow upgraded to HTTP/2 within one packet).
     var notedProto: (AppProto, AppProto) = (.unknown, .unknown)
     var notedEvents: (UInt64, UInt64) = (0, 0)
-    /// The second of packet time the flowless budget counts, and what it used.
-    var flowlessSecond = Int64.min
-    var flowlessUsed = 0
+    /// Per event (see `budgetIndex`): the second of the engine's clock its count is for, and
+    /// the records written in it. Reserved at start: the check allocates nothing.
+    var budgetSecond: [Int64] = []
+    var budgetUsed: [Int32] = []
     var written: UInt64 = 0
     var suppressed: UInt64 = 0
 
+    /// Budget slots: decoder bits, stream bits, then app-layer bits per protocol (raw values
+    /// below `appProtoSlots`; the rare others share the last).
+    static let appProtoSlots = 17
+    static let budgetSlots = 64 * (2 + appProtoSlots + 1)
+
     init() {
-        types = 0; flowlessPerSecond = 0; stride = 0; decodeWord = -1; streamWord = -1; appWord = -1
+        types = 0; perEventPerSecond = 0; stride = 0; decodeWord = -1; streamWord = -1; appWord = -1
     }
 
     init(_ config: AnomalyLogConfig, flowSlots: Int) {
         types = config.types.rawValue
-        flowlessPerSecond = max(0, config.flowlessPerSecond)
+        perEventPerSecond = max(0, min(config.perEventPerSecond, Int(Int32.max)))
         var next = 0
         func word(_ t: AnomalyLogTypes) -> Int {
             guard config.types.contains(t) else { return -1 }
@@ -102,7 +126,10 @@ struct AnomalyLogState {
         stride = next
         guard stride > 0 else { return }
         flowIDs = Array(repeating: 0, count: flowSlots)
+        if appWord >= 0 { appProtos = Array(repeating: .unknown, count: flowSlots) }
         logged = Array(repeating: 0, count: flowSlots * stride)
+        budgetSecond = Array(repeating: Int64.min, count: Self.budgetSlots)
+        budgetUsed = Array(repeating: 0, count: Self.budgetSlots)
     }
 
     @inline(__always) var hasNotes: Bool { notedEvents.0 | notedEvents.1 != 0 }
@@ -129,8 +156,18 @@ struct AnomalyLogState {
         if flowIDs[slot] != flowID {
             flowIDs[slot] = flowID
             for k in 0..<stride { logged[base &+ k] = 0 }
+            if slot < appProtos.count { appProtos[slot] = .unknown }
         }
         return base
+    }
+
+    /// Makes the slot's app-layer words (both directions) `proto`'s: cleared when they held
+    /// another protocol's bits.
+    mutating func useAppWords(_ slot: Int, _ base: Int, _ proto: AppProto) {
+        guard appWord >= 0, slot >= 0, slot < appProtos.count, appProtos[slot] != proto else { return }
+        appProtos[slot] = proto
+        logged[base &+ appWord] = 0
+        logged[base &+ appWord &+ 1] = 0
     }
 
     /// The bits of `events` not logged yet in word `w` (then marked), counting the others.
@@ -141,11 +178,23 @@ struct AnomalyLogState {
         return new
     }
 
-    /// Whether a flowless anomaly at `second` fits the budget (counted either way).
-    mutating func flowlessAllowed(_ second: Int64) -> Bool {
-        if second != flowlessSecond { flowlessSecond = second; flowlessUsed = 0 }
-        guard flowlessUsed < flowlessPerSecond else { suppressed &+= 1; return false }
-        flowlessUsed &+= 1
+    /// Takes back `fresh`'s mark of an event its budget refused: a later packet of the flow
+    /// logs it when the budget has room again.
+    @inline(__always) mutating func unmark(_ bit: Int, _ w: Int) { logged[w] &= ~(1 &<< UInt64(bit)) }
+
+    static func budgetIndex(decodeBit bit: Int) -> Int { bit & 63 }
+    static func budgetIndex(streamBit bit: Int) -> Int { 64 &+ (bit & 63) }
+    static func budgetIndex(app proto: AppProto, bit: Int) -> Int {
+        64 &* (2 &+ min(Int(proto.rawValue), appProtoSlots)) &+ (bit & 63)
+    }
+
+    /// Whether one more record of event `i` fits its budget in `second` (the engine's `now`,
+    /// which never goes back); counted as suppressed when not.
+    mutating func allowed(_ i: Int, _ second: Int64) -> Bool {
+        guard i >= 0, i < budgetSecond.count else { suppressed &+= 1; return false }
+        if second > budgetSecond[i] { budgetSecond[i] = second; budgetUsed[i] = 0 }
+        guard Int(budgetUsed[i]) < perEventPerSecond else { suppressed &+= 1; return false }
+        budgetUsed[i] &+= 1
         return true
     }
 }
@@ -164,7 +213,7 @@ extension Engine {
     }
 
     /// A packet that reached no flow (undecodable, a held fragment, or no room in the flow
-    /// table): its decoder anomalies within the budget per second.
+    /// table): its decoder anomalies within their budgets per second.
     @inline(__always)
     func logFlowlessAnomalies() {
         anomalyLog.clearNotes()
@@ -183,26 +232,36 @@ extension Engine {
             return
         }
         let (id, meta) = flows.reading(ref) { f in (f.id, Engine.endpoints(&f)) }
-        guard let base = anomalyLog.words(Int(ref.index), flowID: id) else { return }
+        let slot = Int(ref.index)
+        guard let base = anomalyLog.words(slot, flowID: id) else { return }
         let e = direction == .toServer ? meta : meta.reversed
         let dir = direction.index
         let time = packet.timestamp
+        let second = now.seconds
         if decode != 0, anomalyLog.decodeWord >= 0 {
-            var bits = anomalyLog.fresh(decode, base &+ anomalyLog.decodeWord &+ dir)
+            let w = base &+ anomalyLog.decodeWord &+ dir
+            var bits = anomalyLog.fresh(decode, w)
             while bits != 0 {
                 let bit = bits.trailingZeroBitCount
                 bits &= bits &- 1
                 guard let name = DecodeEvents.name(ofBit: bit) else { continue }
+                guard anomalyLog.allowed(AnomalyLogState.budgetIndex(decodeBit: bit), second) else {
+                    anomalyLog.unmark(bit, w); continue
+                }
                 eve.writePacketAnomaly(.decode, name: name, time: time, e, hasIP: true)
                 anomalyLog.written &+= 1
             }
         }
         if stream != 0, anomalyLog.streamWord >= 0 {
-            var bits = anomalyLog.fresh(stream, base &+ anomalyLog.streamWord &+ dir)
+            let w = base &+ anomalyLog.streamWord &+ dir
+            var bits = anomalyLog.fresh(stream, w)
             while bits != 0 {
                 let bit = bits.trailingZeroBitCount
                 bits &= bits &- 1
                 guard let name = StreamEvents.name(ofBit: bit) else { continue }
+                guard anomalyLog.allowed(AnomalyLogState.budgetIndex(streamBit: bit), second) else {
+                    anomalyLog.unmark(bit, w); continue
+                }
                 eve.writePacketAnomaly(.stream, name: name, time: time, e, hasIP: true)
                 anomalyLog.written &+= 1
             }
@@ -210,16 +269,26 @@ extension Engine {
         guard anomalyLog.appWord >= 0, anomalyLog.hasNotes else { return }
         let w = base &+ anomalyLog.appWord &+ dir
         let notes = anomalyLog.notedEvents, protos = anomalyLog.notedProto
-        if notes.0 != 0 { logAppAnomalies(anomalyLog.fresh(notes.0, w), protos.0, e, time) }
-        if notes.1 != 0 { logAppAnomalies(anomalyLog.fresh(notes.1, w), protos.1, e, time) }
+        if notes.0 != 0 {
+            anomalyLog.useAppWords(slot, base, protos.0)
+            logAppAnomalies(anomalyLog.fresh(notes.0, w), w, protos.0, e, time, second)
+        }
+        if notes.1 != 0 {
+            anomalyLog.useAppWords(slot, base, protos.1)
+            logAppAnomalies(anomalyLog.fresh(notes.1, w), w, protos.1, e, time, second)
+        }
     }
 
-    func logAppAnomalies(_ events: UInt64, _ proto: AppProto, _ e: EVEEndpoints, _ time: Timestamp) {
+    func logAppAnomalies(_ events: UInt64, _ w: Int, _ proto: AppProto, _ e: EVEEndpoints, _ time: Timestamp,
+                         _ second: Int64) {
         var bits = events
         while bits != 0 {
             let bit = bits.trailingZeroBitCount
             bits &= bits &- 1
             guard let name = AppLayerEvents.name(proto: proto, bit: bit) else { continue }
+            guard anomalyLog.allowed(AnomalyLogState.budgetIndex(app: proto, bit: bit), second) else {
+                anomalyLog.unmark(bit, w); continue
+            }
             let detection = bit >= AppLayerEvents.firstGenericBit
             // Suricata names the events of its C parsers (libhtp's HTTP/1, TLS, protocol
             // detection) in upper case and those of its Rust parsers (DNS, HTTP/2, SSH) in lower.
@@ -235,25 +304,27 @@ extension Engine {
         }
     }
 
+    /// A packet without a flow: no once-per-flow rule applies, only its events' budgets.
     @inline(never)
     func logFlowlessDecode() {
         let e = EVEEndpoints(flowID: 0, src: packet.src, srcPort: packet.srcPort, dst: packet.dst,
                              dstPort: packet.dstPort, ipProto: packet.ipProto, appProto: .unknown,
                              srcMAC: packet.srcMAC, dstMAC: packet.dstMAC)
         let hasIP = packet.ipVersion != 0
+        let second = now.seconds
         var bits = packet.events.rawValue
         while bits != 0 {
             let bit = bits.trailingZeroBitCount
             bits &= bits &- 1
             guard let name = DecodeEvents.name(ofBit: bit) else { continue }
-            guard anomalyLog.flowlessAllowed(packet.timestamp.seconds) else { continue }
+            guard anomalyLog.allowed(AnomalyLogState.budgetIndex(decodeBit: bit), second) else { continue }
             eve.writePacketAnomaly(.decode, name: name, time: packet.timestamp, e, hasIP: hasIP)
             anomalyLog.written &+= 1
         }
     }
 
     /// The stats event's `anomaly` object: records written and anomalies not logged (already
-    /// logged for the flow and direction, or over the flowless budget). Only once either
+    /// logged for the flow and direction, or over their event's budget). Only once either
     /// happened, as for the event counters.
     func writeAnomalyLogStats() {
         guard anomalyLog.written | anomalyLog.suppressed != 0 else { return }

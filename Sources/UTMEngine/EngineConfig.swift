@@ -64,7 +64,7 @@ public struct EngineConfig: Sendable {
     /// Firewall mode (Suricata 8's): a ruleset with default policies evaluated before the
     /// threat-detection rules (EngineFirewall.swift). nil (the default): no firewall stage.
     public var firewall: FirewallRuleSet? = nil
-    /// EVE `anomaly` events: which types, and the flowless budget (EngineAnomalyLog.swift).
+    /// EVE `anomaly` events: which types, and the budget per event (EngineAnomalyLog.swift).
     /// Default as Suricata's suricata.yaml: app-layer anomalies only.
     public var anomalyLog = AnomalyLogConfig()
 

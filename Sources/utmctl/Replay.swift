@@ -185,6 +185,12 @@ func fmt(_ x: Double) -> String {
     return "\(whole).\(f)"
 }
 
+/// A replay option that cannot be applied (a bad value, an unreadable file): every `--` option's
+/// helper throws it, and `run` prints its description as the one-line failure.
+struct ReplayOptionError: Error, CustomStringConvertible {
+    var description: String
+}
+
 /// A one-line failure: printed as "utmctl: reason" and exit status 1, never a stack trace.
 func fail(_ message: String) -> ExitCode {
     writeStandardError("utmctl: \(message)")

@@ -10,7 +10,7 @@ enum ReplayAntivirus {
         var files: [(path: String, bytes: [UInt8])] = []
         for p in paths {
             guard let data = FileManager.default.contents(atPath: p) else {
-                throw ReplayWebFilterError(description: "--av-db \(p): cannot read the file")
+                throw ReplayOptionError(description: "--av-db \(p): cannot read the file")
             }
             files.append((p, [UInt8](data)))
         }

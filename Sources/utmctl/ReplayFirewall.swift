@@ -14,14 +14,14 @@ enum ReplayFirewall {
             do {
                 bytes = try readWholeFile(path)
             } catch {
-                throw ReplayWebFilterError(description: "--firewall-rules \(path): \(error)")
+                throw ReplayOptionError(description: "--firewall-rules \(path): \(error)")
             }
             set.load(text: String(decoding: bytes, as: UTF8.self), file: path)
         }
         for e in set.errors { warn("warning: firewall rule left out: \(e)") }
         for item in policies {
             guard let eq = item.firstIndex(of: "=") else {
-                throw ReplayWebFilterError(description: "--firewall-policy '\(item)': expected KEY=ACTIONS")
+                throw ReplayOptionError(description: "--firewall-policy '\(item)': expected KEY=ACTIONS")
             }
             do {
                 try set.setPolicy(String(item[..<eq]), String(item[item.index(after: eq)...]))
@@ -31,7 +31,7 @@ enum ReplayFirewall {
                     warn("warning: --firewall-policy \(item): \(error.message); ignored")
                     continue
                 }
-                throw ReplayWebFilterError(description: "--firewall-policy \(error.message)")
+                throw ReplayOptionError(description: "--firewall-policy \(error.message)")
             }
         }
         config.firewall = set

@@ -21,7 +21,7 @@ enum ReplayModes {
                     warn("warning: \(w)")
                 }
             } catch {
-                throw ReplayWebFilterError(description: error.description)
+                throw ReplayOptionError(description: error.description)
             }
         }
     }
@@ -32,7 +32,7 @@ enum ReplayModes {
         do {
             config.anomalyLog.types = try AnomalyLogTypes.parse(text)
         } catch {
-            throw ReplayWebFilterError(description: "--anomaly-log \(error.description)")
+            throw ReplayOptionError(description: "--anomaly-log \(error.description)")
         }
     }
 
@@ -43,12 +43,12 @@ enum ReplayModes {
         do {
             bytes = try readWholeFile(path)
         } catch {
-            throw ReplayWebFilterError(description: "--threshold-file \(path): \(error)")
+            throw ReplayOptionError(description: "--threshold-file \(path): \(error)")
         }
         do {
             return try ThresholdConfig.parse(String(decoding: bytes, as: UTF8.self), name: path)
         } catch {
-            throw ReplayWebFilterError(description: "--threshold-file \(error)")
+            throw ReplayOptionError(description: "--threshold-file \(error)")
         }
     }
 }

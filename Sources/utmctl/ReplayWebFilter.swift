@@ -29,7 +29,7 @@ enum ReplayWebFilter {
     static func load(_ path: String) throws -> CategoryDatabase {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-            throw ReplayWebFilterError(description: "\(path): no such file or folder")
+            throw ReplayOptionError(description: "\(path): no such file or folder")
         }
         if isDir.boolValue {
             let compiled = try CategoryCompiler.compile(directory: path)
@@ -38,8 +38,4 @@ enum ReplayWebFilter {
         let file = try MappedFile(path: path)
         return try CategoryDatabase(bytes: file.bytes, owner: file)
     }
-}
-
-struct ReplayWebFilterError: Error, CustomStringConvertible {
-    var description: String
 }

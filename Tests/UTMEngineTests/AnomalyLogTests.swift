@@ -9,7 +9,7 @@ import UTMAppLayer
 
 /// EVE `anomaly` events (EngineAnomalyLog.swift, OutputEVEAnomaly.swift): each type logged when
 /// on and absent when off, Suricata's fields and spellings, once per flow and direction, the
-/// flowless budget, the stats counters, the settings (replay flag, utmd.conf key).
+/// budget per event (`flowless:` sets it), the stats counters, the settings (replay flag, utmd.conf key).
 @Suite struct AnomalyLogTests {
     typealias T = EngineTraffic
     typealias A = AppLayerEventRulesTests
@@ -19,7 +19,7 @@ import UTMAppLayer
                     second: (Int) -> Int64 = { _ in 1_700_000_000 }) -> (engine: Engine, events: [[String: Any]]) {
         var config = EngineConfig()
         if let types { config.anomalyLog.types = types }
-        if let flowless { config.anomalyLog.flowlessPerSecond = flowless }
+        if let flowless { config.anomalyLog.perEventPerSecond = flowless }
         let engine = Engine(config: config)
         var out: [UInt8] = []
         for i in frames.indices {
