@@ -1,3 +1,5 @@
+import UTMCore
+
 /// The anomalies one packet raised at each layer, for `decode-event:`, `stream-event:` and
 /// `app-layer-event:` rules (Suricata's decoder/stream/app-layer event rules). Three words,
 /// not a list: a rule's requirement is a mask per layer, tested in one AND each.
