@@ -160,11 +160,14 @@ enum TCPStateMachine {
         // A FIN outside what the sender may send (Suricata's StreamTcpHandleFin, in every
         // state): a blind attacker who knows only the ports would otherwise close the session
         // with it, and a SYN would then reuse the ports (FlowTable.track).
-        let finBad = fin && !syn && state != .none && state != .closed && finOutOfWindow(f, p, d, len)
-        if finBad {
+        var rejected = fin && !syn && state != .none && state != .closed && finOutOfWindow(f, p, d, len)
+        if rejected {
             ev.formUnion(.finOutOfWindow)
         } else if !syn && state == .established && outOfWindow(f, p, d, len) {
             ev.formUnion(fin ? .finOutOfWindow : .estPacketOutOfWindow)
+            // Rejected too (Suricata returns -1): its end must not become the sender's highest
+            // sequence number, or the real FIN that follows would look out of window.
+            rejected = true
         }
         if !syn && state.rawValue >= TCPState.established.rawValue {
             ev.formUnion(lastAckEvents(f, p, d, state, len))
@@ -173,7 +176,7 @@ enum TCPStateMachine {
         // Suricata rejects the whole packet (return -1): its FIN, window and sequence numbers
         // change nothing, so neither a forged FIN nor a packet with an impossible ACK moves the
         // state. The reassembler takes a FIN only once it is recorded here (`finSeen`).
-        if finBad || badAck { return false }
+        if rejected || badAck { return false }
         f.withStreams(d) { s, peer in
             if syn {
                 // A retried SYN may carry a new ISN until the handshake moves on.
