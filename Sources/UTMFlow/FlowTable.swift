@@ -8,7 +8,8 @@ public struct FlowCounters: Sendable, Equatable {
     public internal(set) var created: UInt64 = 0
     /// Ended idle past the timeout of their state.
     public internal(set) var timedOut: UInt64 = 0
-    /// Closed TCP sessions that timed out or whose ports a new SYN reused.
+    /// Closed-class TCP sessions (CLOSED, LAST_ACK, TIME_WAIT) that timed out, or sessions
+    /// whose ports a new SYN reused.
     public internal(set) var tcpClosed: UInt64 = 0
     /// Pushed out while the table was full.
     public internal(set) var evicted: UInt64 = 0
