@@ -141,6 +141,8 @@ enum TCPStateMachine {
         var next = state
         let badAck = ack && !syn && state.rawValue >= TCPState.established.rawValue && state != .closed
             && ackInvalid(f, p, d)
+        // The ACK makes Suricata reject the packet only where it checks it (the named events).
+        var ackRejected = false
         if badAck {
             let named: StreamEvents
             switch state {
@@ -155,7 +157,7 @@ enum TCPStateMachine {
             case .timeWait: named = fin ? StreamEvents() : .timewaitInvalidAck
             default: named = StreamEvents()
             }
-            if named.rawValue != 0 { ev.formUnion(named); ev.formUnion(.pktInvalidAck) }
+            if named.rawValue != 0 { ev.formUnion(named); ev.formUnion(.pktInvalidAck); ackRejected = true }
         }
         // A FIN outside what the sender may send (Suricata's StreamTcpHandleFin, in every
         // state): a blind attacker who knows only the ports would otherwise close the session
@@ -176,7 +178,7 @@ enum TCPStateMachine {
         // Suricata rejects the whole packet (return -1): its FIN, window and sequence numbers
         // change nothing, so neither a forged FIN nor a packet with an impossible ACK moves the
         // state. The reassembler takes a FIN only once it is recorded here (`finSeen`).
-        if rejected || badAck { return false }
+        if rejected || ackRejected { return false }
         f.withStreams(d) { s, peer in
             if syn {
                 // A retried SYN may carry a new ISN until the handshake moves on.
