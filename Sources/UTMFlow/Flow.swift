@@ -20,8 +20,9 @@ public enum FlowEndReason: UInt8, Sendable {
     case timeout
     /// Pushed out to make room while the table was full.
     case evicted
-    /// A TCP session that closed (FIN both ways or RST) and then timed out, or whose ports a
-    /// new SYN reused while it was closing or closed (`TCPState.acceptsReuse`).
+    /// A TCP session in a closed-class state (`TCPState.timeoutClass`: CLOSED, LAST_ACK,
+    /// TIME_WAIT) that timed out or was evicted idle past its timeout, or whose ports a new
+    /// SYN reused while it was closing or closed (`FlowTable.reuseAllowed`).
     case tcpClosed
     /// End of the capture, or the daemon stopping.
     case shutdown

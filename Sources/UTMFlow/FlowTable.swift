@@ -8,7 +8,8 @@ public struct FlowCounters: Sendable, Equatable {
     public internal(set) var created: UInt64 = 0
     /// Ended idle past the timeout of their state.
     public internal(set) var timedOut: UInt64 = 0
-    /// Closed TCP sessions that timed out or whose ports a new SYN reused.
+    /// Closed-class TCP sessions (CLOSED, LAST_ACK, TIME_WAIT) that timed out, or sessions
+    /// whose ports a new SYN reused.
     public internal(set) var tcpClosed: UInt64 = 0
     /// Pushed out while the table was full.
     public internal(set) var evicted: UInt64 = 0
@@ -208,21 +209,9 @@ public struct FlowTable: Sendable {
         if let i = find(key, bucket) {
             let d = direction(of: p, slot: i)
             let idle = p.timestamp.totalMicros &- slots[i].lastSeen.totalMicros
-            let closed = slots[i].tcpState == .closed
-            // Port reuse as Suricata decides it (TcpSessionReuseDoneEnoughSyn): a SYN on the
-            // ports of a session that is closing (CLOSE_WAIT, LAST_ACK, CLOSING) or closed
-            // starts a new session, unless it is the client's SYN with the old ISN (a resend:
-            // the old session's `shutdown_syn_resend`). A flow with no TCP state (its packets
-            // had impossible flags: Suricata has no session for it) is reused by the server's
-            // SYN only; the client's SYN starts the session in it. A NAT reusing a port whose
-            // last ACK was lost is the common case. In CLOSE_WAIT the server may still be
-            // sending: only after `closeWaitReuseIdle` (FlowTimeouts.swift).
-            let old = slots[i].tcpState
+            let closed = slots[i].tcpState.timeoutClass == .closed
             let reuse = p.ipProto == IPProto.tcp && TCPStateMachine.startsSession(p.tcpFlags)
-                && old.acceptsReuse
-                && (old != .closeWait || idle >= config.timeouts.closeWaitReuseIdle)
-                && (d == .toClient
-                    || (old != .none && !(slots[i].toServer.synSeen && slots[i].toServer.isn == p.seq)))
+                && reuseAllowed(old: slots[i], p, direction: d, idle: idle)
             if reuse {
                 counters.tcpReused &+= 1
                 end(i, .tcpClosed, onEnd)
@@ -258,7 +247,7 @@ public struct FlowTable: Sendable {
             expireHand = j + 1 == capacity ? 0 : j + 1
             guard generation[j] & 1 == 1 else { continue }
             if t &- slots[j].lastSeen.totalMicros > config.timeouts.timeout(for: slots[j]) {
-                end(j, slots[j].tcpState == .closed ? .tcpClosed : .timeout, onEnd)
+                end(j, slots[j].tcpState.timeoutClass == .closed ? .tcpClosed : .timeout, onEnd)
             }
         }
     }
@@ -271,6 +260,49 @@ public struct FlowTable: Sendable {
     }
 
     // MARK: Internals
+
+    /// Whether a SYN that starts a session (`p`, sent in `direction`) on the ports of `old`,
+    /// silent for `idle` microseconds, ends it and starts a new one: port reuse as Suricata
+    /// decides it (TcpSessionReuseDoneEnoughSyn), made harder to abuse.
+    ///
+    /// - The state must accept reuse (`TCPState.acceptsReuse`: CLOSE_WAIT, LAST_ACK, CLOSING,
+    ///   CLOSED, or no state).
+    /// - The client's SYN with the old ISN is a resend (the old session's `shutdown_syn_resend`),
+    ///   not a new session. A flow with no TCP state (its packets had impossible flags: Suricata
+    ///   has no session for it) is reused by the server's SYN only; the client's SYN starts the
+    ///   session in it.
+    /// - CLOSE_WAIT: the server may still be sending, so only after `closeWaitReuseIdle` of
+    ///   silence (FlowTimeouts.swift).
+    /// - LAST_ACK and CLOSING: at once only when each side that sent its FIN has nothing
+    ///   missing before it (`finComplete`); otherwise the same silence, whoever sends the SYN.
+    ///   Why: a malicious server sends its FIN ahead of a hole (the client queues it), a SYN,
+    ///   then the hole's bytes, which the client reads while the box has ended the flow.
+    /// A NAT reusing a port whose last ACK was lost is the common legitimate case, and its
+    /// streams are complete.
+    @inline(__always)
+    func reuseAllowed(old f: Flow, _ p: DecodedPacket, direction d: Direction, idle: Int64) -> Bool {
+        let state = f.tcpState
+        guard state.acceptsReuse else { return false }
+        if d == .toServer && (state == .none || (f.toServer.synSeen && f.toServer.isn == p.seq)) { return false }
+        switch state {
+        case .closeWait:
+            return idle >= config.timeouts.closeWaitReuseIdle
+        case .lastAck, .closing:
+            return (FlowTable.finComplete(f.toServer) && FlowTable.finComplete(f.toClient))
+                || idle >= config.timeouts.closeWaitReuseIdle
+        default:
+            return true
+        }
+    }
+
+    /// The stream has nothing missing before its FIN: no FIN, or the reassembler delivered
+    /// everything up to it (`done`), or it never saw the FIN (the engine does not reassemble
+    /// the flow, encrypted TLS: nothing of it would be inspected either way). A FIN ahead of a
+    /// hole, or bytes queued out of order or held unacknowledged, are not complete.
+    @inline(__always)
+    static func finComplete(_ s: TCPStream) -> Bool {
+        !s.finSeen || s.done || s.finOffset == .max
+    }
 
     /// Inlined into `track`: called as a function it copied the whole table struct per packet.
     @inline(__always)
@@ -346,7 +378,7 @@ public struct FlowTable: Sendable {
             let seen = slots[j].lastSeen.totalMicros
             let idle = t &- seen
             if idle > config.timeouts.timeout(for: slots[j]) {
-                return (j, slots[j].tcpState == .closed ? .tcpClosed : .timeout)
+                return (j, slots[j].tcpState.timeoutClass == .closed ? .tcpClosed : .timeout)
             }
             let cls: Int
             let isTCP = slots[j].ipProto == IPProto.tcp

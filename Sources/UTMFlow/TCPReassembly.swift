@@ -407,7 +407,9 @@ public struct TCPReassembler: Sendable {
                 : (config.hostOSPolicies.policy(for: receiver) ?? config.defaultOverlapPolicy)
             s.hold = config.holdUntilAcked
         }
-        if syn && !flags.contains(.ack) && p.seq &+ 1 != s.baseSeq && s.nextOffset == 0
+        // Only a SYN the state machine took as this side's ISN: one it refused (another ISN on
+        // a session past its handshake) would move the stream's base to the sender's choice.
+        if syn && !flags.contains(.ack) && p.seq &+ 1 != s.baseSeq && s.nextOffset == 0 && s.isn == p.seq
             && (s.synData > 0 || (s.oooHead < 0 && s.highestEnd == 0)) {
             // A SYN retried with a new ISN before any answer: Suricata takes the latest SYN, and
             // so does the stream (its data replaces what the earlier SYN's held).
@@ -449,7 +451,10 @@ public struct TCPReassembler: Sendable {
             return
         }
         var end = start + Int64(payload.count)
-        if fin && s.finOffset == .max && end >= next {
+        // Only the FIN the state machine recorded: one it rejected (out of window, invalid
+        // ACK) would otherwise end the stream at the attacker's offset and cut what follows.
+        if fin && s.finOffset == .max && end >= next && s.finSeen
+            && p.seq &+ UInt32(truncatingIfNeeded: p.payload.count) &+ (syn ? 1 : 0) == s.finSeq {
             s.finOffset = UInt64(end)
         }
         if s.finOffset != .max && end > Int64(s.finOffset) {

@@ -141,6 +141,8 @@ enum TCPStateMachine {
         var next = state
         let badAck = ack && !syn && state.rawValue >= TCPState.established.rawValue && state != .closed
             && ackInvalid(f, p, d)
+        // The ACK makes Suricata reject the packet only where it checks it (the named events).
+        var ackRejected = false
         if badAck {
             let named: StreamEvents
             switch state {
@@ -155,15 +157,28 @@ enum TCPStateMachine {
             case .timeWait: named = fin ? StreamEvents() : .timewaitInvalidAck
             default: named = StreamEvents()
             }
-            if named.rawValue != 0 { ev.formUnion(named); ev.formUnion(.pktInvalidAck) }
+            if named.rawValue != 0 { ev.formUnion(named); ev.formUnion(.pktInvalidAck); ackRejected = true }
         }
-        if !syn && state == .established && outOfWindow(f, p, d, len) {
+        // A FIN outside what the sender may send (Suricata's StreamTcpHandleFin, in every
+        // state): a blind attacker who knows only the ports would otherwise close the session
+        // with it, and a SYN would then reuse the ports (FlowTable.track).
+        var rejected = fin && !syn && state != .none && state != .closed && finOutOfWindow(f, p, d, len)
+        if rejected {
+            ev.formUnion(.finOutOfWindow)
+        } else if !syn && state == .established && outOfWindow(f, p, d, len) {
             ev.formUnion(fin ? .finOutOfWindow : .estPacketOutOfWindow)
+            // Rejected too (Suricata returns -1): its end must not become the sender's highest
+            // sequence number, or the real FIN that follows would look out of window.
+            rejected = true
         }
         if !syn && state.rawValue >= TCPState.established.rawValue {
             ev.formUnion(lastAckEvents(f, p, d, state, len))
         }
         if syn { ev.formUnion(synEvents(f, p, d, state)) }
+        // Suricata rejects the whole packet (return -1): its FIN, window and sequence numbers
+        // change nothing, so neither a forged FIN nor a packet with an impossible ACK moves the
+        // state. The reassembler takes a FIN only once it is recorded here (`finSeen`).
+        if rejected || ackRejected { return false }
         f.withStreams(d) { s, peer in
             if syn {
                 // A retried SYN may carry a new ISN until the handshake moves on.
@@ -172,7 +187,11 @@ enum TCPStateMachine {
                     s.synSeen = true
                     s.windowScale = p.windowScale
                 } else {
+                    // A SYN with another ISN on a session past its handshake (FlowTable.track did
+                    // not take it as port reuse): its numbers are not this stream's, so it
+                    // changes nothing (Suricata's shutdown_syn_resend / est_syn_resend_diff_seq).
                     valid = false
+                    return
                 }
                 if ack {
                     // A SYN/ACK acknowledges the SYN (ISN + 1), or with TCP Fast Open all of
@@ -226,6 +245,7 @@ enum TCPStateMachine {
                 peer.finAcked = true
             }
         }
+        if syn && !valid { return false }
         // A believed ACK is this side's last ACK (Suricata does not take one it rejected).
         if ack && valid && !badAck { f.noteAck(p.ack, sentBy: d) }
         if next != .closed && (f.toServer.finSeen || f.toClient.finSeen) {
@@ -433,6 +453,32 @@ enum TCPStateMachine {
         if peer.window == 0 && len <= 1 { return false }
         let end = p.seq &+ len
         return Int64(Int32(bitPattern: end &- s.sendNext)) > Int64(peer.window)
+    }
+
+    /// Suricata's FIN check (StreamTcpHandleFin): the FIN's sequence number (after the data)
+    /// before what the sender already sent, or past the receiver's last ACK plus its window.
+    /// A retransmitted FIN (the sequence number of the FIN already recorded) is not out of
+    /// window. What is not known yet is not checked: no lower bound before the sender's first
+    /// packet, no upper bound before the receiver's. A session picked up midstream has no
+    /// window scale: the window counts as scaled by 14, as Suricata assumes for midstream
+    /// pick-ups, so only FINs far away are rejected there.
+    static func finOutOfWindow(_ f: Flow, _ p: DecodedPacket, _ d: Direction, _ len: UInt32) -> Bool {
+        let s = f.stream(d), peer = f.stream(d.reversed)
+        let pos = p.seq &+ len
+        if s.sendNextKnown && Int32(bitPattern: pos &- s.sendNext) < 0 && !(s.finSeen && pos == s.finSeq) {
+            return true
+        }
+        guard peer.sendNextKnown else { return false }
+        let base: UInt32
+        if let acked = f.lastAck(sentBy: d.reversed) {
+            base = acked
+        } else if s.sendNextKnown {
+            base = s.sendNext
+        } else {
+            return false
+        }
+        let window = s.synSeen && peer.synSeen ? Int64(peer.window) : Int64(peer.window) << 14
+        return Int64(Int32(bitPattern: pos &- base)) > window
     }
 
     /// A RST is believed when its sequence number is within the receiver's window of what the
