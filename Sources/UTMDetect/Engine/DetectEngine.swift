@@ -486,9 +486,10 @@ public final class DetectEngine {
         var buffers = InspectionBuffers()
         buffers[.payload] = payload
         if usesHeaderBuffers { headers.fill(&buffers, ipVersion: facts.ipVersion, ipProto: facts.ipProto) }
-        var f = facts
-        f.isStream = false
-        return run(f, buffers, slot: slot, time: time, passOnFlow: tcp, onMatch)
+        // `facts` is this call's own copy already (the event gate may change it): one copy per
+        // packet, not two (callgrind: +1.6 M instructions on the 10 MB capture with two).
+        facts.isStream = false
+        return run(facts, buffers, slot: slot, time: time, passOnFlow: tcp, onMatch)
     }
 
     /// Protocol app-layer events of a packet whose rules see no protocol (IDS mode's hidden
