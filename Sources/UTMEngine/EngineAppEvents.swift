@@ -54,7 +54,7 @@ extension Engine {
         let i = Int(ref.index)
         guard i >= 0, i < dnsUDPTransactions.count else { return }
         var count = DNSTransactionCount(raw: dnsUDPTransactions[i])
-        let e = count.note(dns.message, direction, limit: config.dns.requestFlood)
+        let e = count.note(isResponse: dns.message.flags.qr, direction, limit: config.dns.requestFlood)
         dnsUDPTransactions[i] = count.raw
         if !e.isEmpty { dns.appEvents.formUnion(e) }
     }
