@@ -384,7 +384,12 @@ public struct FlowTable: Sendable {
             let isTCP = slots[j].ipProto == IPProto.tcp
             if isTCP && slots[j].tcpState.timeoutClass == .closed {
                 cls = 0
-            } else if isTCP ? slots[j].tcpState.timeoutClass == .new : !slots[j].hasBothDirections {
+            } else if isTCP ? slots[j].tcpState.timeoutClass == .new || (slots[j].midstream && !slots[j].hasBothDirections)
+                            : !slots[j].hasBothDirections {
+                // Half-open, and sessions picked up midstream that only one side ever spoke in:
+                // one forged packet each (an ACK or FIN flood with midstream pickup on would
+                // otherwise hold every slot for `evictEstablishedIdle`, and every real new flow
+                // meanwhile would get no stream, no parser, no antivirus).
                 cls = 1
             } else if idle >= config.timeouts.evictEstablishedIdle {
                 cls = 2

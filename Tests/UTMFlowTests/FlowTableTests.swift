@@ -100,8 +100,10 @@ import UTMDecode
     @Test func busyEstablishedFlowsAreNotEvictedByAFlood() {
         var t = FlowTable(config: testConfig(capacity: 8))
         for i in 0..<8 {
+            // Both sides speak (one-sided midstream sessions are evicted first, below).
             let c = IPAddress(v4: 0x0A00_0100 | UInt32(i))
             _ = t.track(packet(from: c, 1000, to: serverIP, 80, flags: [.ack], seq: 1, payload: .empty))
+            _ = t.track(packet(from: serverIP, 80, to: c, 1000, flags: [.ack], seq: 1, payload: .empty))
         }
         #expect(t.counters.active == 8)
         for i in 0..<100 {
@@ -112,6 +114,28 @@ import UTMDecode
         // Once they have been idle for evictEstablishedIdle (100 s), they may go.
         #expect(t.track(packet(from: clientIP, 3000, to: serverIP, 80, flags: .syn, seconds: 1101)) != nil)
         #expect(t.counters.evicted == 1)
+    }
+
+    /// Session 11: a flood of forged midstream packets (one each, never answered) must not
+    /// hold the table: such sessions are evicted like half-open ones, so a real new flow gets a
+    /// slot at once and a two-sided session is kept.
+    @Test func oneSidedMidstreamSessionsAreEvictedFirst() {
+        var t = FlowTable(config: testConfig(capacity: 8))
+        _ = t.track(packet(from: clientIP, 999, to: serverIP, 80, flags: [.ack], seq: 1, payload: .empty))
+        _ = t.track(packet(from: serverIP, 80, to: clientIP, 999, flags: [.ack], seq: 1, payload: .empty))
+        for i in 0..<7 {
+            let src = IPAddress(v4: 0xC0A8_0000 | UInt32(i))
+            _ = t.track(packet(from: src, 2000, to: serverIP, 80, flags: [.fin, .ack], seq: 1, payload: .empty))
+        }
+        #expect(t.counters.active == 8)
+        for i in 0..<20 {
+            let c = IPAddress(v4: 0x0A00_0200 | UInt32(i))
+            #expect(t.track(packet(from: c, 3000, to: serverIP, 443, flags: .syn, seconds: 1001)) != nil)
+        }
+        #expect(t.counters.tableFull == 0)
+        // The two-sided session is still there.
+        #expect(t.track(packet(from: clientIP, 999, to: serverIP, 80, flags: [.ack], seq: 1, payload: .empty,
+                               seconds: 1002))?.isNew == false)
     }
 
     @Test func timeoutsPerProtocolAndState() {
