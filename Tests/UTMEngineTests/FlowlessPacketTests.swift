@@ -302,6 +302,20 @@ import UTMFlow
         #expect(dropped == 1 && F.reasons(events) == ["rules"], "\(F.reasons(events))")
     }
 
+    /// Reread: a flowless packet's inspection set the verifier's `flowless`, and stream
+    /// inspection never cleared it: the next flow's stream rules with `flowbits` failed.
+    @Test func flowbitsOnAStreamAfterAFlowlessPacket() throws {
+        let rules = """
+            alert tcp any any -> any 80 (msg:"stream rule with flowbits"; flow:established,to_server; content:"GET /x"; flowbits:set,seen; sid:40;)
+            alert ip any any -> any any (msg:"meets the unreadable packet"; sid:41;)
+            """
+        var frames = T.tcpSession(v6: false, sport: 41300, dport: 80,
+                                  exchanges: [(Array("GET /x HTTP/1.1\r\nHost: a\r\n\r\n".utf8), Session6KeywordEngineTests.ok)])
+        frames.insert(Self.zeroOffsetTCP, at: 3)
+        let n = try Session6KeywordEngineTests.alerts(rules, frames)
+        #expect(n[40] == 1, "\(n)")
+    }
+
     // MARK: Allocation
 
     /// The flowless paths in steady state (a full table, an unreadable TCP header, the firewall's

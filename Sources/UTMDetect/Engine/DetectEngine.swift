@@ -668,6 +668,8 @@ public final class DetectEngine {
         // bytes change between the new bytes, the window and the kept bytes.
         var derivedOther = false
         verifier.flowSlot = slot
+        // A stream always has its flow: `flowless` is left set by a flowless packet's `run`.
+        verifier.flowless = false
         while k < n {
             let i = Int(candidates[k])
             k &+= 1
