@@ -734,6 +734,7 @@ public final class Engine {
             flow.appSlot = -1
         }
         avFlowEnded(ref, m, time: flow.lastSeen)
+        drainHeldAppEvents(ref, &flow)
         if flow.appProto == .ftpData { ftpDataFlowEnded(flow) }
         reassembler.release(ref, flow: &flow)
         writeFlowEvent(ref, flow, reason, alerted: detectEndFlow(ref))

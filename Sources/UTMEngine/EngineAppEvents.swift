@@ -41,6 +41,24 @@ extension Engine {
         anomalyLog.noteApp(e, proto)
     }
 
+    /// The flow ends (`endFlow`: timeout, eviction, close, shutdown) with app-layer events
+    /// still held for a direction's next packet rules (IDS timing, PendingAppEvents.swift): each
+    /// direction's meet the event rules now, with that direction's endpoints, alerts only (no
+    /// packet of the flow is left to drop), as Suricata's flow-end pseudo packets inspect them.
+    /// While nothing is held (nearly always) this is one test.
+    func drainHeldAppEvents(_ ref: FlowRef, _ flow: inout Flow) {
+        guard let d = detect, d.holdsAppEvents(slot: Int(ref.index)) else { return }
+        // A blocked or uninspected flow: the detection's endFlow releases what is held.
+        guard let saved = detectFlowEndBegin(ref, &flow) else { return }
+        defer { detectCursor = saved }
+        for k in 0 ..< 2 {
+            let f = detectFacts(k == 0 ? .toServer : .toClient, app: flow.appProto, stream: false)
+            d.drainHeldAppEvents(f, slot: detectCursor.slot, time: detectCursor.time) { i, alert in
+                self.detectMatched(i, alert, f)
+            }
+        }
+    }
+
     /// DNS over UDP: the flow's first datagram seen as DNS (parsed or not); its slot may still
     /// hold an ended flow's count.
     func dnsUDPFlowStarted(_ ref: FlowRef) {

@@ -232,7 +232,7 @@ public final class DetectEngine {
     var progressStore: [UInt32]
     /// App-layer events raised where packet rules could not see the flow's protocol, for the
     /// direction's next packet rules (PendingAppEvents.swift).
-    var pendingAppEvents = PendingAppEvents()
+    var pendingAppEvents: PendingAppEvents
     /// Per flow direction: the HTTP transaction whose body is being inspected, and its bytes so far.
     var bodySequence: [UInt32]
     var bodyBytes: [Int32]
@@ -309,6 +309,7 @@ public final class DetectEngine {
         passed = Array(repeating: false, count: cap)
         states = Array(repeating: MatchState(), count: cap * 2)
         tailSlot = Array(repeating: -1, count: cap * 2)
+        pendingAppEvents = PendingAppEvents(directions: cap * 2)
         tailLen = Array(repeating: 0, count: cap * 2)
         afterGap = Array(repeating: false, count: cap * 2)
         rescanTail = Array(repeating: false, count: cap * 2)
