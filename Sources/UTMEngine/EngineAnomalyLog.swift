@@ -11,18 +11,21 @@ import UTMOutput
 /// no anomaly record yet, it counts the lines as ignored.
 ///
 /// Why a flood control Suricata does not have: a hostile sender can raise an anomaly on every
-/// packet, and a box with a small disk must not write a line per packet for it. Two limits:
-/// - Each distinct event is logged at most once per flow and direction (a few words per flow
-///   slot, reserved at start, tagged with the flow id so a reused slot starts clean; the
-///   app-layer word also with the protocol, so HTTP/1 and HTTP/2 of an upgraded flow do not
-///   share bits). A later instance of the same event in the same flow and direction is not
-///   logged at all: only `stats.anomaly.suppressed` shows it.
-/// - Every record, of a flow or of a packet without one, also needs a token of its event's
-///   budget per second (`AnomalyLogConfig.perEventPerSecond`): the per-flow rule does not bound
-///   a sender who opens a new flow (a new source port) per packet. The budget is per event
-///   (per type and name; app-layer events per protocol too) so that a flood of one event cannot
-///   silence another, and counts by the engine's `now` (the newest packet time), which never
-///   goes back: packets whose time alternates between two seconds do not refill it.
+/// packet, and a box with a small disk must not write a line per packet for it. Suricata writes
+/// every instance of an event; so does this log (session 12; session 11 wrote only the first of
+/// a flow and direction), within three limits:
+/// - Every record, of a flow or of a packet without one, needs a token of its event's budget
+///   per second (`AnomalyLogConfig.perEventPerSecond`). The budget is per event (per type and
+///   name; app-layer events per protocol too) so that a flood of one event cannot silence
+///   another, and counts by the engine's `now` (the newest packet time), which never goes back:
+///   packets whose time alternates between two seconds do not refill it.
+/// - A later instance of an event in the same flow and direction (a repeat: the first is
+///   remembered in a few words per flow slot, tagged with the flow id so a reused slot starts
+///   clean, the app-layer words also with the protocol) may take only the budget's lower half
+///   (`repeatShare`): the upper half stays for first instances, so flows repeating an event
+///   (however many) never hide that the event happened in another flow.
+/// - Repeats of one flow take at most `repeatsPerFlowPerSecond` records a second, all its
+///   events together: one flooding flow gets a sample, not the budget of every flow.
 /// What is not logged is counted (`stats.anomaly.suppressed`); the layers' own counters still
 /// count every event.
 
@@ -99,6 +102,10 @@ struct AnomalyLogState {
     /// the records written in it. Reserved at start: the check allocates nothing.
     var budgetSecond: [Int64] = []
     var budgetUsed: [Int32] = []
+    /// Per flow slot: the second of the engine's clock its repeat count is for, and the repeat
+    /// records the flow wrote in it (`repeatsPerFlowPerSecond`).
+    var repeatSecond: [Int64] = []
+    var repeatUsed: [UInt8] = []
     var written: UInt64 = 0
     var suppressed: UInt64 = 0
 
@@ -106,6 +113,14 @@ struct AnomalyLogState {
     /// below `appProtoSlots`; the rare others share the last).
     static let appProtoSlots = 17
     static let budgetSlots = 64 * (2 + appProtoSlots + 1)
+    /// Repeat records one flow may write per second, all its events and directions together.
+    /// Why 2: an operator sees that the flow goes on raising the event (and when it stops),
+    /// while one flow floods at most two records a second, whatever it sends.
+    static let repeatsPerFlowPerSecond = 2
+
+    /// How many of an event's records per second repeats may take: the lower half, rounded
+    /// down, so budget 1 keeps its one record for first instances.
+    @inline(__always) var repeatShare: Int { perEventPerSecond / 2 }
 
     init() {
         types = 0; perEventPerSecond = 0; stride = 0; decodeWord = -1; streamWord = -1; appWord = -1
@@ -130,6 +145,8 @@ struct AnomalyLogState {
         logged = Array(repeating: 0, count: flowSlots * stride)
         budgetSecond = Array(repeating: Int64.min, count: Self.budgetSlots)
         budgetUsed = Array(repeating: 0, count: Self.budgetSlots)
+        repeatSecond = Array(repeating: Int64.min, count: flowSlots)
+        repeatUsed = Array(repeating: 0, count: flowSlots)
     }
 
     @inline(__always) var hasNotes: Bool { notedEvents.0 | notedEvents.1 != 0 }
@@ -157,6 +174,7 @@ struct AnomalyLogState {
             flowIDs[slot] = flowID
             for k in 0..<stride { logged[base &+ k] = 0 }
             if slot < appProtos.count { appProtos[slot] = .unknown }
+            repeatSecond[slot] = Int64.min
         }
         return base
     }
@@ -170,18 +188,6 @@ struct AnomalyLogState {
         logged[base &+ appWord &+ 1] = 0
     }
 
-    /// The bits of `events` not logged yet in word `w` (then marked), counting the others.
-    mutating func fresh(_ events: UInt64, _ w: Int) -> UInt64 {
-        let new = events & ~logged[w]
-        logged[w] |= new
-        suppressed &+= UInt64((events & ~new).nonzeroBitCount)
-        return new
-    }
-
-    /// Takes back `fresh`'s mark of an event its budget refused: a later packet of the flow
-    /// logs it when the budget has room again.
-    @inline(__always) mutating func unmark(_ bit: Int, _ w: Int) { logged[w] &= ~(1 &<< UInt64(bit)) }
-
     static func budgetIndex(decodeBit bit: Int) -> Int { bit & 63 }
     static func budgetIndex(streamBit bit: Int) -> Int { 64 &+ (bit & 63) }
     static func budgetIndex(app proto: AppProto, bit: Int) -> Int {
@@ -189,19 +195,28 @@ struct AnomalyLogState {
     }
 
     /// Whether one more record of event `i` fits its budget in `second` (the engine's `now`,
-    /// which never goes back); counted as suppressed when not.
-    mutating func allowed(_ i: Int, _ second: Int64) -> Bool {
+    /// which never goes back); counted as suppressed when not. `repeatOf`: the flow slot when
+    /// the record is a repeat in its flow and direction (-1: a first instance, or no flow), which
+    /// then takes the repeats' share of the budget and of the flow's own bound.
+    mutating func allowed(_ i: Int, _ second: Int64, repeatOf slot: Int = -1) -> Bool {
         guard i >= 0, i < budgetSecond.count else { suppressed &+= 1; return false }
         if second > budgetSecond[i] { budgetSecond[i] = second; budgetUsed[i] = 0 }
-        guard Int(budgetUsed[i]) < perEventPerSecond else { suppressed &+= 1; return false }
+        let limit = slot >= 0 ? repeatShare : perEventPerSecond
+        guard Int(budgetUsed[i]) < limit else { suppressed &+= 1; return false }
+        if slot >= 0 {
+            guard slot < repeatSecond.count else { suppressed &+= 1; return false }
+            if second > repeatSecond[slot] { repeatSecond[slot] = second; repeatUsed[slot] = 0 }
+            guard Int(repeatUsed[slot]) < Self.repeatsPerFlowPerSecond else { suppressed &+= 1; return false }
+            repeatUsed[slot] &+= 1
+        }
         budgetUsed[i] &+= 1
         return true
     }
 }
 
 extension Engine {
-    /// After a packet of a flow went through every layer: its anomalies not yet logged for
-    /// this flow and direction. When the log is off this is one test.
+    /// After a packet of a flow went through every layer: its anomalies, within their
+    /// budgets. When the log is off this is one test.
     @inline(__always)
     func logAnomalies(_ ref: FlowRef, _ direction: Direction) {
         let t = anomalyLog.types
@@ -239,31 +254,15 @@ extension Engine {
         let time = packet.timestamp
         let second = now.seconds
         if decode != 0, anomalyLog.decodeWord >= 0 {
-            let w = base &+ anomalyLog.decodeWord &+ dir
-            var bits = anomalyLog.fresh(decode, w)
-            while bits != 0 {
-                let bit = bits.trailingZeroBitCount
-                bits &= bits &- 1
-                guard let name = DecodeEvents.name(ofBit: bit) else { continue }
-                guard anomalyLog.allowed(AnomalyLogState.budgetIndex(decodeBit: bit), second) else {
-                    anomalyLog.unmark(bit, w); continue
-                }
-                eve.writePacketAnomaly(.decode, name: name, time: time, e, hasIP: true)
-                anomalyLog.written &+= 1
+            logEvents(decode, word: base &+ anomalyLog.decodeWord &+ dir, slot: slot, second, DecodeEvents.name(ofBit:),
+                      AnomalyLogState.budgetIndex(decodeBit:)) { name, _ in
+                self.eve.writePacketAnomaly(.decode, name: name, time: time, e, hasIP: true)
             }
         }
         if stream != 0, anomalyLog.streamWord >= 0 {
-            let w = base &+ anomalyLog.streamWord &+ dir
-            var bits = anomalyLog.fresh(stream, w)
-            while bits != 0 {
-                let bit = bits.trailingZeroBitCount
-                bits &= bits &- 1
-                guard let name = StreamEvents.name(ofBit: bit) else { continue }
-                guard anomalyLog.allowed(AnomalyLogState.budgetIndex(streamBit: bit), second) else {
-                    anomalyLog.unmark(bit, w); continue
-                }
-                eve.writePacketAnomaly(.stream, name: name, time: time, e, hasIP: true)
-                anomalyLog.written &+= 1
+            logEvents(stream, word: base &+ anomalyLog.streamWord &+ dir, slot: slot, second, StreamEvents.name(ofBit:),
+                      AnomalyLogState.budgetIndex(streamBit:)) { name, _ in
+                self.eve.writePacketAnomaly(.stream, name: name, time: time, e, hasIP: true)
             }
         }
         guard anomalyLog.appWord >= 0, anomalyLog.hasNotes else { return }
@@ -271,24 +270,44 @@ extension Engine {
         let notes = anomalyLog.notedEvents, protos = anomalyLog.notedProto
         if notes.0 != 0 {
             anomalyLog.useAppWords(slot, base, protos.0)
-            logAppAnomalies(anomalyLog.fresh(notes.0, w), w, protos.0, e, time, second)
+            logAppAnomalies(notes.0, w, slot, protos.0, e, time, second)
         }
         if notes.1 != 0 {
             anomalyLog.useAppWords(slot, base, protos.1)
-            logAppAnomalies(anomalyLog.fresh(notes.1, w), w, protos.1, e, time, second)
+            logAppAnomalies(notes.1, w, slot, protos.1, e, time, second)
         }
     }
 
-    func logAppAnomalies(_ events: UInt64, _ w: Int, _ proto: AppProto, _ e: EVEEndpoints, _ time: Timestamp,
-                         _ second: Int64) {
+    /// One layer's events of one packet, the loop the decoder, stream and app-layer records
+    /// share: each set bit's name (`name`; bits without one are skipped), a token of its
+    /// event's budget (`budget` gives the index), then `write`. With a flow (`w`: the flow
+    /// direction's word of this layer, `slot` its flow slot) an event already logged in the
+    /// word is a repeat (`AnomalyLogState.allowed(_:_:repeatOf:)`), and a written one is marked;
+    /// without (`w` < 0) each instance is a first. An event the budget refused is not marked,
+    /// so the flow's next instance is a first again.
+    @inline(__always)
+    func logEvents(_ events: UInt64, word w: Int, slot: Int, _ second: Int64, _ name: (Int) -> StaticString?,
+                   _ budget: (Int) -> Int, write: (StaticString, Int) -> Void) {
+        let known = w >= 0 ? anomalyLog.logged[w] : 0
         var bits = events
         while bits != 0 {
             let bit = bits.trailingZeroBitCount
             bits &= bits &- 1
-            guard let name = AppLayerEvents.name(proto: proto, bit: bit) else { continue }
-            guard anomalyLog.allowed(AnomalyLogState.budgetIndex(app: proto, bit: bit), second) else {
-                anomalyLog.unmark(bit, w); continue
-            }
+            guard let n = name(bit) else { continue }
+            let mask: UInt64 = 1 &<< UInt64(bit)
+            guard anomalyLog.allowed(budget(bit), second, repeatOf: known & mask != 0 ? slot : -1) else { continue }
+            if w >= 0 { anomalyLog.logged[w] |= mask }
+            write(n, bit)
+            anomalyLog.written &+= 1
+        }
+    }
+
+    func logAppAnomalies(_ events: UInt64, _ w: Int, _ slot: Int, _ proto: AppProto, _ e: EVEEndpoints, _ time: Timestamp,
+                         _ second: Int64) {
+        var m = e
+        m.appProto = proto
+        logEvents(events, word: w, slot: slot, second, { AppLayerEvents.name(proto: proto, bit: $0) },
+                  { AnomalyLogState.budgetIndex(app: proto, bit: $0) }) { name, bit in
             let detection = bit >= AppLayerEvents.firstGenericBit
             // Suricata names the events of its C parsers (libhtp's HTTP/1, TLS, protocol
             // detection) in upper case and those of its Rust parsers (DNS, HTTP/2, SSH) in lower.
@@ -296,35 +315,27 @@ extension Engine {
             // TLS and SSH have one transaction per flow in Suricata (tx 0); the others' events
             // belong to a transaction this engine does not number, so no tx_id.
             let tx: UInt64? = !detection && (proto == .tls || proto == .ssh) ? 0 : nil
-            var m = e
-            m.appProto = proto
-            eve.writeAppAnomaly(name: name, uppercase: upper, appProto: proto, detection: detection, txID: tx,
-                                time: time, m)
-            anomalyLog.written &+= 1
+            self.eve.writeAppAnomaly(name: name, uppercase: upper, appProto: proto, detection: detection, txID: tx,
+                                     time: time, m)
         }
     }
 
-    /// A packet without a flow: no once-per-flow rule applies, only its events' budgets.
+    /// A packet without a flow: every instance is a first, only its events' budgets apply.
     @inline(never)
     func logFlowlessDecode() {
         let e = EVEEndpoints(flowID: 0, src: packet.src, srcPort: packet.srcPort, dst: packet.dst,
                              dstPort: packet.dstPort, ipProto: packet.ipProto, appProto: .unknown,
                              srcMAC: packet.srcMAC, dstMAC: packet.dstMAC)
         let hasIP = packet.ipVersion != 0
-        let second = now.seconds
-        var bits = packet.events.rawValue
-        while bits != 0 {
-            let bit = bits.trailingZeroBitCount
-            bits &= bits &- 1
-            guard let name = DecodeEvents.name(ofBit: bit) else { continue }
-            guard anomalyLog.allowed(AnomalyLogState.budgetIndex(decodeBit: bit), second) else { continue }
-            eve.writePacketAnomaly(.decode, name: name, time: packet.timestamp, e, hasIP: hasIP)
-            anomalyLog.written &+= 1
+        let time = packet.timestamp
+        logEvents(packet.events.rawValue, word: -1, slot: -1, now.seconds, DecodeEvents.name(ofBit:),
+                  AnomalyLogState.budgetIndex(decodeBit:)) { name, _ in
+            self.eve.writePacketAnomaly(.decode, name: name, time: time, e, hasIP: hasIP)
         }
     }
 
-    /// The stats event's `anomaly` object: records written and anomalies not logged (already
-    /// logged for the flow and direction, or over their event's budget). Only once either
+    /// The stats event's `anomaly` object: records written and anomalies not logged (over
+    /// their event's budget, its repeat share, or their flow's repeat bound). Only once either
     /// happened, as for the event counters.
     func writeAnomalyLogStats() {
         guard anomalyLog.written | anomalyLog.suppressed != 0 else { return }

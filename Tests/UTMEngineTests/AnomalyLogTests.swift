@@ -8,7 +8,7 @@ import UTMAppLayer
 @testable import UTMEngine
 
 /// EVE `anomaly` events (EngineAnomalyLog.swift, OutputEVEAnomaly.swift): each type logged when
-/// on and absent when off, Suricata's fields and spellings, once per flow and direction, the
+/// on and absent when off, Suricata's fields and spellings, repeats per flow and direction, the
 /// budget per event (`flowless:` sets it), the stats counters, the settings (replay flag, utmd.conf key).
 @Suite struct AnomalyLogTests {
     typealias T = EngineTraffic
@@ -177,9 +177,10 @@ import UTMAppLayer
 
     // MARK: Flood control
 
-    /// The same event again on a flow and direction is counted, not logged; the other
-    /// direction and another flow log it again.
-    @Test func oncePerFlowAndDirection() {
+    /// The same event again on a flow and direction is a repeat (session 12: logged, as
+    /// Suricata logs every instance, but at most `repeatsPerFlowPerSecond` a second per flow);
+    /// the other direction's first and another flow's first are firsts.
+    @Test func repeatsPerFlowAndDirection() {
         let t = T.self
         // Three queries with the Z bit on one flow (same ports), each answered with it too.
         var frames: [[UInt8]] = []
@@ -193,16 +194,18 @@ import UTMAppLayer
         let (engine, events) = Self.run(frames, types: .applayer)
         let z = Self.named(events, "z_flag_set")
         let first = z.filter { ($0["src_port"] as? Int == 41500) || ($0["dest_port"] as? Int == 41500) }
-        #expect(first.count == 2, "one per direction: \(z)")
-        #expect(Set(first.compactMap { $0["src_port"] as? Int }) == [41500, 53])
-        #expect(z.count == 3, "the second flow logs its own: \(z)")
-        #expect(engine.anomalyLog.suppressed == 4 && engine.anomalyLog.written == 3)
+        // Query 1 and response 1 are firsts, query 2 and response 2 the flow's two repeats of
+        // the second; query 3 and response 3 are over the flow's bound.
+        #expect(first.count == 4, "\(z)")
+        #expect(first.compactMap { $0["src_port"] as? Int } == [41500, 53, 41500, 53])
+        #expect(z.count == 5, "the second flow logs its own: \(z)")
+        #expect(engine.anomalyLog.suppressed == 2 && engine.anomalyLog.written == 5)
         // Every event is still counted by its layer.
         #expect(engine.stats.appEvents.count(.dns, bit: AppLayerEvents.lookup("dns.z_flag_set")!.bit) == 7)
         engine.eve.reset()
         engine.writeStats()
         let stats = String(decoding: engine.eve.buffer, as: UTF8.self)
-        #expect(stats.contains(#""anomaly":{"logged":3,"suppressed":4}"#), "\(stats)")
+        #expect(stats.contains(#""anomaly":{"logged":5,"suppressed":2}"#), "\(stats)")
     }
 
     /// A reused flow slot starts clean: the same event of a new flow on the same slot logs.
@@ -215,19 +218,22 @@ import UTMAppLayer
         #expect(Self.named(events, "MISSING_HOST_HEADER").count == 2 && ids.count == 2, "\(Self.anomalies(events))")
     }
 
-    /// The per-slot words directly: another flow id on a slot clears what the last one logged;
-    /// only the enabled types get words.
+    /// The per-slot words directly: another flow id on a slot clears what the last one logged
+    /// (and its repeat count); only the enabled types get words.
     @Test func slotWordsFollowTheFlowID() {
         var c = AnomalyLogConfig()
         c.types = [.stream, .applayer]
         var st = AnomalyLogState(c, flowSlots: 4)
         #expect(st.stride == 4 && st.decodeWord == -1 && st.streamWord == 0 && st.appWord == 2)
         let base = st.words(3, flowID: 77)!
-        #expect(st.fresh(0b101, base + st.appWord + 1) == 0b101)
-        #expect(st.fresh(0b111, base + st.appWord + 1) == 0b010 && st.suppressed == 2)
-        #expect(st.fresh(0b101, base + st.appWord) == 0b101, "the other direction has its own word")
+        st.logged[base + st.appWord + 1] = 0b101
+        let two = [st.allowed(0, 5, repeatOf: 3), st.allowed(0, 5, repeatOf: 3), st.allowed(0, 5, repeatOf: 3)]
+        #expect(two == [true, true, false], "the flow's repeat bound")
+        #expect(st.words(3, flowID: 77) == base && st.logged[base + st.appWord + 1] == 0b101)
         #expect(st.words(3, flowID: 78) == base)
-        #expect(st.fresh(0b101, base + st.appWord + 1) == 0b101, "a new flow on the slot logs again")
+        #expect(st.logged[base + st.appWord + 1] == 0, "a new flow on the slot starts clean")
+        let again = st.allowed(1, 5, repeatOf: 3)
+        #expect(again, "and with its own repeat bound")
         #expect(st.words(4, flowID: 1) == nil && st.words(-1, flowID: 1) == nil)
         #expect(AnomalyLogState(AnomalyLogConfig(), flowSlots: 4).logged.count == 8, "default: app-layer words only")
         var off = AnomalyLogConfig()
