@@ -26,6 +26,7 @@ public enum ReplaySettings {
         ("detect.guess-applayer-tx", "alerts of packet rules carry the flow's one transaction (true/false)"),
         ("detect.stream-tx-log-limit", "how many alerts per flow carry it (default 4)"),
         ("anomaly-log", "EVE anomaly event types logged: none, all or a list of decode, stream, applayer (default applayer)"),
+        ("anomaly-log.rate", "EVE anomaly records per event and second (0...1000000, default 10; 0: counters only)"),
         ("host-os-policy.POLICY", "TCP overlap policy of receivers in these networks (a,b/24,...); POLICY is "
             + OverlapPolicy.allCases.map(\.name).joined(separator: ", ")),
     ]
@@ -92,6 +93,14 @@ public enum ReplaySettings {
             } catch {
                 throw Failure(description: "--set \(key): \(error.description)")
             }
+        case "anomaly-log.rate":
+            // utmd.conf's `anomaly_log_rate` comes this way too. Why a ceiling: the budget
+            // bounds what a flood writes to a small box's flash; a million a second is already
+            // every record a box can write, larger numbers are a typo.
+            guard let n = Int(value), n >= 0, n <= 1_000_000 else {
+                throw Failure(description: "--set \(key): '\(value)' is not a count of records per second (0...1000000)")
+            }
+            config.anomalyLog.perEventPerSecond = n
         case _ where key.hasPrefix("flow-timeouts."):
             return try flowTimeout(key, value, &config.flow.timeouts)
         case _ where key.hasPrefix("host-os-policy."):

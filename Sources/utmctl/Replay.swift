@@ -62,7 +62,7 @@ struct Replay: ParsableCommand {
     @Option(name: .customLong("firewall-policy"), help: "A firewall default policy, KEY=ACTIONS below firewall.policies, e.g. packet.filter=accept:hook,alert or app.http1.request-line=accept:tx. Implies firewall mode.")
     var firewallPolicies: [String] = []
 
-    @Option(name: .customLong("anomaly-log"), help: "EVE anomaly event types logged: none, all or a comma list of decode, stream, applayer. Default: applayer (Suricata's default); each event at most once per flow and direction.")
+    @Option(name: .customLong("anomaly-log"), help: "EVE anomaly event types logged: none, all or a comma list of decode, stream, applayer. Default: applayer (Suricata's default); records per event and second: --set anomaly-log.rate=N (default 10).")
     var anomalyLog: String?
 
     @Flag(name: .long, help: "Print the summary for people instead of one JSON line.")

@@ -40,7 +40,9 @@ import UTMEngine
 ///     flow_table_policy = ignore    # a packet the full flow table has no room for: ignore (inspected
 ///                                   # alone), drop-packet, reject, pass-packet, bypass, auto
 ///     anomaly_log = applayer        # EVE anomaly events: none, all or decode,stream,applayer (default
-///                                   # applayer, as Suricata's suricata.yaml; each event once per flow)
+///                                   # applayer, as Suricata's suricata.yaml)
+///     anomaly_log_rate = 10         # anomaly records per event and second, all flows (default 10;
+///                                   # 0: counters only)
 ///
 /// Zones and the per-pair policy decide which packets are queued (ZonePolicy.swift).
 struct DaemonConfig {
@@ -186,6 +188,16 @@ struct DaemonConfig {
                     throw ConfigError("\(at): anomaly_log: \(error.description)")
                 }
                 c.engineSettings.append("anomaly-log=\(value)")
+            case "anomaly_log_rate":
+                let item = "anomaly-log.rate=\(value)"
+                var scratch = EngineConfig()
+                var explicit = false
+                do {
+                    _ = try ReplaySettings.apply(item, to: &scratch, explicitMidstreamPolicy: &explicit)
+                } catch {
+                    throw ConfigError("\(at): \(error.description.replacingOccurrences(of: "--set anomaly-log.rate", with: "anomaly_log_rate"))")
+                }
+                c.engineSettings.append(item)
             case _ where key.hasPrefix("zone."):
                 do {
                     try c.policy.add(zone: String(key.dropFirst(5)), value: value)
