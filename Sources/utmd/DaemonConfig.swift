@@ -162,25 +162,9 @@ struct DaemonConfig {
                 c.engineSettings.append(item)
             case "flow_table_policy":
                 // What a packet the full flow table has no room for meets (EngineFlowless.swift).
-                let item = "flow.memcap-policy=\(value)"
-                var scratch = EngineConfig()
-                var explicit = false
-                do {
-                    _ = try ReplaySettings.apply(item, to: &scratch, explicitMidstreamPolicy: &explicit)
-                } catch {
-                    throw ConfigError("\(at): \(error.description.replacingOccurrences(of: "--set flow.memcap-policy", with: "flow_table_policy"))")
-                }
-                c.engineSettings.append(item)
+                c.engineSettings.append(try engineSetting("flow.memcap-policy", value, as: "flow_table_policy", at))
             case "flow_capacity":
-                let item = "flow.capacity=\(value)"
-                var scratch = EngineConfig()
-                var explicit = false
-                do {
-                    _ = try ReplaySettings.apply(item, to: &scratch, explicitMidstreamPolicy: &explicit)
-                } catch {
-                    throw ConfigError("\(at): \(error.description.replacingOccurrences(of: "--set flow.capacity", with: "flow_capacity"))")
-                }
-                c.engineSettings.append(item)
+                c.engineSettings.append(try engineSetting("flow.capacity", value, as: "flow_capacity", at))
             case "anomaly_log":
                 do {
                     _ = try AnomalyLogTypes.parse(value)
@@ -189,15 +173,7 @@ struct DaemonConfig {
                 }
                 c.engineSettings.append("anomaly-log=\(value)")
             case "anomaly_log_rate":
-                let item = "anomaly-log.rate=\(value)"
-                var scratch = EngineConfig()
-                var explicit = false
-                do {
-                    _ = try ReplaySettings.apply(item, to: &scratch, explicitMidstreamPolicy: &explicit)
-                } catch {
-                    throw ConfigError("\(at): \(error.description.replacingOccurrences(of: "--set anomaly-log.rate", with: "anomaly_log_rate"))")
-                }
-                c.engineSettings.append(item)
+                c.engineSettings.append(try engineSetting("anomaly-log.rate", value, as: "anomaly_log_rate", at))
             case _ where key.hasPrefix("zone."):
                 do {
                     try c.policy.add(zone: String(key.dropFirst(5)), value: value)
@@ -223,6 +199,21 @@ struct DaemonConfig {
     }
 
     /// "3" or "0-3".
+    /// A key that is an engine setting (`--set SETKEY=VALUE`, ReplaySettings.swift) under
+    /// another name in this file: checked now, so a bad value fails the configuration on its
+    /// line, the message naming the key as the file spells it; returns the setting's item.
+    static func engineSetting(_ setKey: String, _ value: String, as key: String, _ at: String) throws -> String {
+        let item = "\(setKey)=\(value)"
+        var scratch = EngineConfig()
+        var explicit = false
+        do {
+            _ = try ReplaySettings.apply(item, to: &scratch, explicitMidstreamPolicy: &explicit)
+        } catch {
+            throw ConfigError("\(at): \(error.description.replacingOccurrences(of: "--set \(setKey)", with: key))")
+        }
+        return item
+    }
+
     static func queueRange(_ value: String, _ at: String) throws -> ClosedRange<UInt16> {
         let parts = value.split(separator: "-", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
         guard let lo = UInt16(parts[0]), let hi = parts.count == 2 ? UInt16(parts[1]) : lo, lo <= hi, hi - lo < 64 else {

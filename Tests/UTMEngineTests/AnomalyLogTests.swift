@@ -330,28 +330,11 @@ import UTMAppLayer
 
     /// utmd.conf's `anomaly_log`: a bad value fails the configuration on its line, naming the key.
     @Test func utmdKey() throws {
-        let utmd = (try R.utmctl() as NSString).deletingLastPathComponent + "/utmd"
-        guard FileManager.default.isExecutableFile(atPath: utmd) else {
-            Issue.record("utmd not built next to utmctl")
-            return
-        }
-        func check(_ text: String) throws -> (Int32, String) {
-            let path = try R.temp("utmd-anomaly.conf", Data(text.utf8))
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: utmd)
-            p.arguments = ["--config", path, "--check"]
-            let err = Pipe()
-            p.standardError = err
-            p.standardOutput = Pipe()
-            try p.run()
-            let e = err.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            return (p.terminationStatus, String(decoding: e, as: UTF8.self))
-        }
-        let (status, err) = try check("eve = -\nanomaly_log = decode,loud\n")
+        let check = { (text: String) in try Session12AnomalyRateTests.utmdCheck(text, name: "utmd-anomaly.conf") }
+        guard let (status, err) = try check("eve = -\nanomaly_log = decode,loud\n"),
+              let (_, err2) = try check("eve = -\nanomaly_log = all\n") else { return }
         let lines = err.split(separator: "\n").filter { $0.contains("utmd-anomaly.conf:2") }
         #expect(status != 0 && lines.count == 1 && lines[0].contains("anomaly_log"), "\(err)")
-        let (_, err2) = try check("eve = -\nanomaly_log = all\n")
         #expect(!err2.contains("anomaly_log") && !err2.contains("anomaly-log"), "\(err2)")
     }
 }

@@ -45,32 +45,36 @@ import Testing
         #expect(ok.status == 0, "\(ok.stderr)")
     }
 
-    /// utmd.conf's `anomaly_log_rate`: a bad value fails the configuration on its line, naming
-    /// the key as the file spells it; a good one is taken.
-    @Test func utmdKey() throws {
+    /// `utmd --config FILE --check` on `text` (written to a temporary file `name`): its exit
+    /// status and standard error; nil (recorded as an issue) when utmd was not built.
+    static func utmdCheck(_ text: String, name: String) throws -> (status: Int32, stderr: String)? {
         let utmd = (try R.utmctl() as NSString).deletingLastPathComponent + "/utmd"
         guard FileManager.default.isExecutableFile(atPath: utmd) else {
             Issue.record("utmd not built next to utmctl")
-            return
+            return nil
         }
-        func check(_ text: String) throws -> (Int32, String) {
-            let path = try R.temp("utmd-anomaly-rate.conf", Data(text.utf8))
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: utmd)
-            p.arguments = ["--config", path, "--check"]
-            let err = Pipe()
-            p.standardError = err
-            p.standardOutput = Pipe()
-            try p.run()
-            let e = err.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            return (p.terminationStatus, String(decoding: e, as: UTF8.self))
-        }
-        let (status, err) = try check("eve = -\nanomaly_log_rate = -3\n")
+        let path = try R.temp(name, Data(text.utf8))
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: utmd)
+        p.arguments = ["--config", path, "--check"]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = Pipe()
+        try p.run()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: e, as: UTF8.self))
+    }
+
+    /// utmd.conf's `anomaly_log_rate`: a bad value fails the configuration on its line, naming
+    /// the key as the file spells it; a good one is taken.
+    @Test func utmdKey() throws {
+        guard let (status, err) = try Self.utmdCheck("eve = -\nanomaly_log_rate = -3\n", name: "utmd-anomaly-rate.conf"),
+              let (status2, err2) = try Self.utmdCheck("eve = -\nanomaly_log_rate = 50\n", name: "utmd-anomaly-rate.conf")
+        else { return }
         let lines = err.split(separator: "\n").filter { $0.contains("utmd-anomaly-rate.conf:2") }
         #expect(status != 0 && lines.count == 1 && lines[0].contains("anomaly_log_rate")
                 && !lines[0].contains("--set"), "\(err)")
-        let (status2, err2) = try check("eve = -\nanomaly_log_rate = 50\n")
         #expect(status2 == 0 && !err2.contains("anomaly_log_rate"), "\(err2)")
     }
 }
