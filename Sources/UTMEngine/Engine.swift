@@ -243,9 +243,12 @@ public final class Engine {
                 return decision
             }
             // A fail-closed firewall must not forward what it cannot read: an invalid packet
-            // meets the packet tables (a held fragment does not: its datagram will).
-            if decoded == .invalid && fw.rules != nil {
-                guard firewallFlowless(ports: !packet.transportInvalid) else {
+            // meets the packet tables, and so does a held fragment (session 12): it is forwarded
+            // now, before its datagram is judged, and Suricata's packet tables see every
+            // fragment. Without ports, it passes only a rule that accepts it by address or
+            // fragment bits (EngineFirewall.swift).
+            if decoded == .invalid || decoded == .fragmentHeld, fw.rules != nil {
+                guard firewallFlowless(ports: !packet.transportInvalid && decoded != .fragmentHeld) else {
                     stats.blockedPackets &+= 1
                     return decision
                 }
@@ -254,6 +257,8 @@ public final class Engine {
             if detect != nil { detectUndecoded() }
             return decision
         }
+        // The fragment that completed this datagram is a packet too (EngineAnomalies.swift).
+        if packet.reassembled && detect != nil { detectCompletingFragment() }
         flows.expire(now: now, budget: config.expiryBudgetPerPacket) { ref, flow, reason in
             self.endFlow(ref, &flow, reason)
         }

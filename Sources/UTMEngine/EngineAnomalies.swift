@@ -58,6 +58,51 @@ extension Engine {
         if decision.verdict != .accept { stats.blockedPackets &+= 1 }
     }
 
+    /// The fragment that completed the datagram now in `packet`, as a packet of its own, before
+    /// the datagram is inspected (session 12). Suricata inspects every fragment as a packet and
+    /// the rebuilt datagram too; until now the completing fragment was seen only as the
+    /// datagram, whose header reports no fragment bits and offset 0, so `fragoffset:>0` or
+    /// `fragbits:M` never met a two-fragment datagram's last or (out of order) first fragment.
+    /// It meets what a held fragment meets (`DetectEngine.inspectUndecoded`): the packet rules
+    /// that need no ports and no payload. A rule that matches both the fragment and the
+    /// datagram (an `ip` blocklist) alerts on each, as Suricata's does: they are two packets.
+    /// Its decoder events (those reassembly raised) stay on the datagram and are matched there
+    /// once, not twice. The decoder keeps only the fragment's offset and MF flag: its TTL, TOS,
+    /// DF bit and options are read from the datagram's header (the first fragment's), which for
+    /// a real sender are the same. A drop drops it, and so the datagram.
+    func detectCompletingFragment() {
+        guard let d = detect else { return }
+        d.beginPacket()
+        detectCursor = DetectCursor()
+        var f = packetHeaderFacts(.toServer)
+        f.direction = nil
+        f.isFragment = false
+        f.sourcePort = 0
+        f.destinationPort = 0
+        f.tcpFlags = 0
+        f.payloadSize = 0
+        f.noTransport = true
+        f.tcpSeq = 0
+        f.tcpAck = 0
+        f.tcpWindow = 0
+        f.tcpMSS = 0
+        f.icmpType = 0
+        f.icmpCode = 0
+        f.icmpID = 0
+        f.icmpSeq = 0
+        f.ipFragOffset = UInt16(truncatingIfNeeded: packet.fragmentOffset >> 3)
+        if packet.ipVersion == 4 {
+            f.ipFragBits = (packet.moreFragments ? IPFragBits.moreFragments : 0)
+                | (packet.dontFragment ? IPFragBits.dontFragment : 0)
+        }
+        d.headerRulesDone = false
+        d.streamAsPacket = false
+        d.inspectUndecoded(f, headerRules: true, time: packet.timestamp.seconds) { i, alert in
+            self.undecodedMatched(d, i, alert, f)
+        }
+        if decision.verdict != .accept { stats.blockedPackets &+= 1 }
+    }
+
     func undecodedMatched(_ d: DetectEngine, _ i: Int, _ alert: Bool, _ f: PacketFacts, canRespond: Bool = false) {
         let e = EVEEndpoints(flowID: 0, src: f.source, srcPort: f.sourcePort, dst: f.destination,
                              dstPort: f.destinationPort, ipProto: f.ipProto, appProto: .unknown,
