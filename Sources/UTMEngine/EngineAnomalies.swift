@@ -38,18 +38,30 @@ extension Engine {
         guard let d = detect else { return }
         let headerRules = packet.transportInvalid || packet.moreFragments || packet.fragmentOffset != 0
         guard headerRules || (d.defs.hasEventRules && packet.events.rawValue != 0) else { return }
-        d.beginPacket()
-        detectCursor = DetectCursor()
+        var f = portlessFacts()
+        f.anomalies = PacketAnomalies(decode: packet.events.rawValue)
+        inspectPortless(d, f, headerRules: headerRules)
+    }
+
+    /// The facts of a packet whose transport header was not read (it could not be, or it is in
+    /// another fragment): its IP header's, and no ports, flags or payload (`noTransport`: the
+    /// TCP and ICMP header keywords fail).
+    func portlessFacts() -> PacketFacts {
         var f = packetHeaderFacts(.toServer)
         f.direction = nil
-        // The transport header could not be read (or is in another fragment): no ports, flags
-        // or payload.
         f.sourcePort = 0
         f.destinationPort = 0
         f.tcpFlags = 0
         f.payloadSize = 0
         f.noTransport = true
-        f.anomalies = PacketAnomalies(decode: packet.events.rawValue)
+        return f
+    }
+
+    /// `facts` (of `portlessFacts`) meet the portless rules (DetectEngine.inspectUndecoded) as
+    /// a packet without a flow; a drop drops the packet.
+    func inspectPortless(_ d: DetectEngine, _ f: PacketFacts, headerRules: Bool) {
+        d.beginPacket()
+        detectCursor = DetectCursor()
         d.headerRulesDone = false
         d.streamAsPacket = false
         d.inspectUndecoded(f, headerRules: headerRules, time: packet.timestamp.seconds) { i, alert in
@@ -72,35 +84,14 @@ extension Engine {
     /// a real sender are the same. A drop drops it, and so the datagram.
     func detectCompletingFragment() {
         guard let d = detect else { return }
-        d.beginPacket()
-        detectCursor = DetectCursor()
-        var f = packetHeaderFacts(.toServer)
-        f.direction = nil
+        var f = portlessFacts()
         f.isFragment = false
-        f.sourcePort = 0
-        f.destinationPort = 0
-        f.tcpFlags = 0
-        f.payloadSize = 0
-        f.noTransport = true
-        f.tcpSeq = 0
-        f.tcpAck = 0
-        f.tcpWindow = 0
-        f.tcpMSS = 0
-        f.icmpType = 0
-        f.icmpCode = 0
-        f.icmpID = 0
-        f.icmpSeq = 0
         f.ipFragOffset = UInt16(truncatingIfNeeded: packet.fragmentOffset >> 3)
         if packet.ipVersion == 4 {
             f.ipFragBits = (packet.moreFragments ? IPFragBits.moreFragments : 0)
                 | (packet.dontFragment ? IPFragBits.dontFragment : 0)
         }
-        d.headerRulesDone = false
-        d.streamAsPacket = false
-        d.inspectUndecoded(f, headerRules: true, time: packet.timestamp.seconds) { i, alert in
-            self.undecodedMatched(d, i, alert, f)
-        }
-        if decision.verdict != .accept { stats.blockedPackets &+= 1 }
+        inspectPortless(d, f, headerRules: true)
     }
 
     func undecodedMatched(_ d: DetectEngine, _ i: Int, _ alert: Bool, _ f: PacketFacts, canRespond: Bool = false) {
