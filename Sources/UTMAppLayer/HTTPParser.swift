@@ -212,6 +212,11 @@ public struct HTTPParser {
     /// Transactions held: the ready ones first, then those still in progress.
     public var pendingCount: Int { txs.count }
 
+    /// The sequence (0-based, libhtp's transaction index) of the message being received in
+    /// `direction`, or the last one: the transaction whose anomalies a feed raised, for the
+    /// anomaly log's `tx_id` (a response has its request's sequence).
+    public func messageSequence(_ direction: Direction) -> UInt32 { sides[direction.index].seq }
+
     /// Transaction `i` (ready ones are `0 ..< readyCount`; in-progress ones follow, which is
     /// what `HTTPBodyChunk.transaction` points at). Out of range gives an empty transaction.
     public func ready(_ i: Int) -> HTTPTransaction {

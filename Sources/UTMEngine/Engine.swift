@@ -446,7 +446,9 @@ public final class Engine {
             if detect != nil { detectHTTPBegin() }
             feedHTTP(ref, i, data, chunk, m)
             if http.items[i].events.contains(.framingIgnored) { stats.httpFramingIgnored &+= 1 }
-            if !http.items[i].appEvents.isEmpty { raiseAppEvents(http.items[i].appEvents, .http) }
+            if !http.items[i].appEvents.isEmpty {
+                raiseAppEvents(http.items[i].appEvents, .http, tx: UInt64(http.items[i].messageSequence(chunk.direction)))
+            }
             if fw.rules != nil && !firewallHTTP(ref, i, chunk.direction) { return }
             if detect != nil { detectHTTP(i, chunk.direction, payload: data) }
             if chunk.direction == .toServer { httpRequests(ref, i, m) }

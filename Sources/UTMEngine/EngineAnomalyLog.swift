@@ -98,6 +98,9 @@ struct AnomalyLogState {
     /// (two protocols: an HTTP/1 flow upgraded to HTTP/2 within one packet).
     var notedProto: (AppProto, AppProto) = (.unknown, .unknown)
     var notedEvents: (UInt64, UInt64) = (0, 0)
+    /// The transaction of each protocol's events, when its parser knows it (HTTP/1: the
+    /// message sequence, libhtp's transaction index); written as `tx_id`.
+    var notedTx: (UInt64?, UInt64?) = (nil, nil)
     /// Per event (see `budgetIndex`): the second of the engine's clock its count is for, and
     /// the records written in it. Reserved at start: the check allocates nothing.
     var budgetSecond: [Int64] = []
@@ -153,12 +156,12 @@ struct AnomalyLogState {
 
     /// Remembers what a parser raised for this packet (nothing when app-layer logging is off).
     @inline(__always)
-    mutating func noteApp(_ e: AppLayerEvents, _ proto: AppProto) {
+    mutating func noteApp(_ e: AppLayerEvents, _ proto: AppProto, tx: UInt64? = nil) {
         guard types & AnomalyLogTypes.applayer.rawValue != 0 else { return }
         if notedEvents.0 == 0 || notedProto.0 == proto {
-            notedProto.0 = proto; notedEvents.0 |= e.rawValue
+            notedProto.0 = proto; notedEvents.0 |= e.rawValue; notedTx.0 = tx
         } else if notedEvents.1 == 0 || notedProto.1 == proto {
-            notedProto.1 = proto; notedEvents.1 |= e.rawValue
+            notedProto.1 = proto; notedEvents.1 |= e.rawValue; notedTx.1 = tx
         } else {
             suppressed &+= UInt64(e.rawValue.nonzeroBitCount)
         }
@@ -267,14 +270,14 @@ extension Engine {
         }
         guard anomalyLog.appWord >= 0, anomalyLog.hasNotes else { return }
         let w = base &+ anomalyLog.appWord &+ dir
-        let notes = anomalyLog.notedEvents, protos = anomalyLog.notedProto
+        let notes = anomalyLog.notedEvents, protos = anomalyLog.notedProto, txs = anomalyLog.notedTx
         if notes.0 != 0 {
             anomalyLog.useAppWords(slot, base, protos.0)
-            logAppAnomalies(notes.0, w, slot, protos.0, e, time, second)
+            logAppAnomalies(notes.0, w, slot, protos.0, txs.0, e, time, second)
         }
         if notes.1 != 0 {
             anomalyLog.useAppWords(slot, base, protos.1)
-            logAppAnomalies(notes.1, w, slot, protos.1, e, time, second)
+            logAppAnomalies(notes.1, w, slot, protos.1, txs.1, e, time, second)
         }
     }
 
@@ -302,8 +305,8 @@ extension Engine {
         }
     }
 
-    func logAppAnomalies(_ events: UInt64, _ w: Int, _ slot: Int, _ proto: AppProto, _ e: EVEEndpoints, _ time: Timestamp,
-                         _ second: Int64) {
+    func logAppAnomalies(_ events: UInt64, _ w: Int, _ slot: Int, _ proto: AppProto, _ txID: UInt64?, _ e: EVEEndpoints,
+                         _ time: Timestamp, _ second: Int64) {
         var m = e
         m.appProto = proto
         logEvents(events, word: w, slot: slot, second, { AppLayerEvents.name(proto: proto, bit: $0) },
@@ -312,9 +315,11 @@ extension Engine {
             // Suricata names the events of its C parsers (libhtp's HTTP/1, TLS, protocol
             // detection) in upper case and those of its Rust parsers (DNS, HTTP/2, SSH) in lower.
             let upper = detection || proto == .http || proto == .tls
-            // TLS and SSH have one transaction per flow in Suricata (tx 0); the others' events
-            // belong to a transaction this engine does not number, so no tx_id.
-            let tx: UInt64? = !detection && (proto == .tls || proto == .ssh) ? 0 : nil
+            // Suricata's tx logger writes the transaction of a parser's events (output-json-
+            // anomaly.c); protocol detection's have none. TLS and SSH have one transaction per
+            // flow (tx 0); HTTP/1 the one its parser names (libhtp's index, `noteApp`). DNS and
+            // HTTP/2 raise events per feed, not per transaction: no tx_id yet.
+            let tx: UInt64? = detection ? nil : (proto == .tls || proto == .ssh ? 0 : txID)
             self.eve.writeAppAnomaly(name: name, uppercase: upper, appProto: proto, detection: detection, txID: tx,
                                      time: time, m)
         }

@@ -34,11 +34,13 @@ extension Engine {
     /// What an app-layer parser raised while this packet's bytes went through it: ORed into
     /// the packet's word for `app-layer-event:` rules and counted for the stats event. The
     /// caller tests `isEmpty` first, so a clean packet pays one compare.
-    func raiseAppEvents(_ e: AppLayerEvents, _ proto: AppProto) {
+    /// `tx`: the transaction the events belong to, when the parser knows it (the anomaly log's
+    /// `tx_id`).
+    func raiseAppEvents(_ e: AppLayerEvents, _ proto: AppProto, tx: UInt64? = nil) {
         packetAppEvents.formUnion(e)
         if e.rawValue & (1 << UInt64(AppLayerEvents.firstGenericBit) &- 1) != 0 { packetAppEventsProto = proto }
         stats.appEvents.add(e, proto)
-        anomalyLog.noteApp(e, proto)
+        anomalyLog.noteApp(e, proto, tx: tx)
     }
 
     /// The flow ends (`endFlow`: timeout, eviction, close, shutdown) with app-layer events

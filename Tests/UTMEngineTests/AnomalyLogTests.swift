@@ -156,11 +156,13 @@ import UTMAppLayer
         // libhtp's events in Suricata's upper case; the request's from the client.
         let colon = one("REQUEST_FIELD_MISSING_COLON", "http")
         #expect(colon?["src_port"] as? Int == 41400 && colon?["dest_port"] as? Int == 80)
-        _ = one("MISSING_HOST_HEADER", "http")
-        // The response's from the server: the packet's direction.
+        // Session 12: HTTP records carry their transaction (the first request's 0).
+        #expect(colon?["tx_id"] as? Int == 0)
+        #expect(one("MISSING_HOST_HEADER", "http")?["tx_id"] as? Int == 1)
+        // The response's from the server: the packet's direction; the second transaction's.
         let chunk = one("INVALID_RESPONSE_CHUNK_LEN", "http")
         #expect(chunk?["src_port"] as? Int == 80 && chunk?["dest_port"] as? Int == 41400)
-        #expect(chunk?["tx_id"] == nil)
+        #expect(chunk?["tx_id"] as? Int == 1)
         // Protocol detection's event.
         _ = one("APPLAYER_WRONG_DIRECTION_FIRST_DATA", "http", layer: "proto_detect")
         // TLS: one transaction per flow in Suricata (tx_id 0).

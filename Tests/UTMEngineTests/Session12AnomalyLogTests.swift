@@ -56,4 +56,23 @@ import UTMAppLayer
         #expect(Self.ports(events, "malformed_data") == [39000])
         #expect(Self.ports(events, "z_flag_set").count == 3)
     }
+
+    /// `tx_id` as Suricata's tx logger writes it: an HTTP/1 anomaly carries its transaction's
+    /// index (the first request's 0, the second's 1); TLS/SSH keep tx 0; DNS has none yet.
+    @Test func httpAnomaliesCarryTheirTransaction() {
+        typealias T = EngineTraffic
+        let ok = Array("GET /a HTTP/1.1\r\nHost: a.example\r\n\r\n".utf8)
+        let bad = Array("GET /b HTTP/1.1\r\nHost: a.example\r\nX-Bad : 1\r\n\r\n".utf8)
+        let resp = Array("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".utf8)
+        let frames = T.tcpSession(v6: false, sport: 39600, dport: 80, exchanges: [(bad, resp), (ok, resp)])
+            + T.tcpSession(v6: false, sport: 39601, dport: 80, exchanges: [(ok, resp), (bad, resp)])
+            + A.zFlagDNS(sport: 39602)
+        let (_, events) = L.run(frames, types: nil)
+        let http = L.named(events, "REQUEST_HEADER_INVALID")
+        let tx = Dictionary(http.compactMap { e in (e["src_port"] as? Int).map { ($0, e["tx_id"] as? Int) } },
+                            uniquingKeysWith: { a, _ in a })
+        #expect(http.count == 2 && tx[39600] == 0 && tx[39601] == 1, "\(http)")
+        let dns = L.named(events, "z_flag_set")
+        #expect(dns.count == 1 && dns[0]["tx_id"] == nil)
+    }
 }
