@@ -90,6 +90,7 @@ public final class Engine {
     var httpCompose = HTTPBufferComposer()
     var pgsql: SlotPool<PgSQLParser>
     var smb: SlotPool<SMBParser>
+    var dcerpc: SlotPool<DCERPCParser>
     var sipTCP: SlotPool<SIPStream>
     var ssh: SlotPool<SSHParser>
     var ftp: SlotPool<FTPParser>
@@ -176,6 +177,7 @@ public final class Engine {
         http2BodyPieces.reserveCapacity(Engine.http2BodyPieceCapacity)
         pgsql = SlotPool(limit: c.maxPgSQLStates) { PgSQLParser(config: c.pgsql) }
         smb = SlotPool(limit: c.maxSMBStates) { SMBParser(config: c.smb) }
+        dcerpc = SlotPool(limit: c.maxDCERPCStates) { DCERPCParser(config: c.dcerpc) }
         sipTCP = SlotPool(limit: c.maxSIPTCPStates) { SIPStream() }
         ssh = SlotPool(limit: c.maxSSHStates) { SSHParser(config: c.ssh) }
         ftp = SlotPool(limit: c.maxFTPStates) { FTPParser(config: c.ftp) }
@@ -479,6 +481,8 @@ public final class Engine {
             pgsqlData(i, data, chunk, m, time: time, bits: &bits)
         case .smb:
             smbData(i, data, chunk, m, time: time)
+        case .dcerpc:
+            dcerpcData(i, data, chunk, m, time: time)
         case .ssh:
             sshData(i, data, chunk, m, time: time, bits: &bits, slot: &slot)
         case .ftp:
@@ -660,6 +664,9 @@ public final class Engine {
         case .smb:
             slot = smb.acquire()
             if let s = slot { smb.items[Int(s)].reset() }
+        case .dcerpc:
+            slot = dcerpc.acquire()
+            if let s = slot { dcerpc.items[Int(s)].reset() }
         case .sip:
             slot = sipTCP.acquire()
             if let s = slot { sipTCP.items[Int(s)].reset() }
@@ -716,6 +723,9 @@ public final class Engine {
             case .smb:
                 smbEnd(i, flow, m)
                 smb.release(slot)
+            case .dcerpc:
+                dcerpcEnd(i, flow, m)
+                dcerpc.release(slot)
             case .sip:
                 // A message still incomplete at the end is not logged (no framing to trust).
                 sipTCP.release(slot)

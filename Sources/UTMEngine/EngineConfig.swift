@@ -31,6 +31,10 @@ public struct EngineConfig: Sendable {
     /// SMB parsers (about 12 KiB each with the default buffers).
     public var smb = SMBConfig()
     public var maxSMBStates = 512
+    /// DCE/RPC parsers (about 136 KiB each with the default buffers: a 64 KiB stub per
+    /// direction); allocated when a flow is detected as DCE/RPC, kept for reuse.
+    public var dcerpc = DCERPCConfig()
+    public var maxDCERPCStates = 64
     /// SSH parsers (about 4.7 KiB each: per side the banner, the HASSH string and its hash).
     /// A slot is held only until both NEWKEYS, not for the connection's life (EngineSSH.swift).
     public var ssh = SSHConfig()
