@@ -423,7 +423,10 @@ public struct DCERPCParser: Sendable {
             } else {
                 nak(s.callID)
             }
-            respond(s, on) { $0.responseType = s.type; $0.responseLittleEndian = s.little }
+            var tx = answered(s)
+            tx.responseType = s.type
+            tx.responseLittleEndian = s.little
+            on(self, .complete, tx)
         case DCERPCType.request:
             guard d == .toServer, s.flags & DCERPCFlags.lastFrag != 0 else { return }
             var tx = newTransaction(s)
@@ -443,17 +446,21 @@ public struct DCERPCParser: Sendable {
         case DCERPCType.response:
             guard d == .toClient, s.flags & DCERPCFlags.lastFrag != 0 else { return }
             toClient.callActive = false
-            respond(s, on) {
-                $0.responseType = s.type
-                $0.responseLittleEndian = s.little
-                $0.responseFrags = s.frags
-                $0.responseStubSize = s.stubTotal
-            }
+            var tx = answered(s)
+            tx.responseType = s.type
+            tx.responseLittleEndian = s.little
+            tx.responseFrags = s.frags
+            tx.responseStubSize = s.stubTotal
+            on(self, .complete, tx)
         case DCERPCType.fault:
             guard d == .toClient else { return }
             let status = withPrefix(d) { p in (s.little ? p.u32le(24) : p.u32(24)) ?? 0 }
             clearStub(.toClient)
-            respond(s, on) { $0.responseType = s.type; $0.responseLittleEndian = s.little; $0.faultStatus = status }
+            var tx = answered(s)
+            tx.responseType = s.type
+            tx.responseLittleEndian = s.little
+            tx.faultStatus = status
+            on(self, .complete, tx)
         default:
             break
         }
@@ -479,19 +486,19 @@ public struct DCERPCParser: Sendable {
         pending.append(tx)
     }
 
-    /// An answer for call `s.callID`: completes the pending transaction (or one without request).
-    mutating func respond(_ s: DCERPCSide, _ on: (borrowing DCERPCParser, DCERPCEventKind, DCERPCTransaction) -> Void,
-                          _ fill: (inout DCERPCTransaction) -> Void) {
-        var tx: DCERPCTransaction
-        if let k = pending.firstIndex(where: { $0.callID == s.callID }) {
-            tx = pending.remove(at: k)
-        } else {
-            tx = newTransaction(s)
-            tx.id = nextID
-            nextID &+= 1
+    /// The pending transaction of call `s.callID`, taken out, or a new one (an answer whose
+    /// request came before the capture). A loop, not `firstIndex(where:)`: that allocated in
+    /// debug builds (the allocation tests).
+    mutating func answered(_ s: DCERPCSide) -> DCERPCTransaction {
+        var k = 0
+        while k < pending.count {
+            if pending[k].callID == s.callID { return pending.remove(at: k) }
+            k += 1
         }
-        fill(&tx)
-        on(self, .complete, tx)
+        var tx = newTransaction(s)
+        tx.id = nextID
+        nextID &+= 1
+        return tx
     }
 
     /// p_cont_elem_t list of a BIND/ALTER_CONTEXT ([C706] 12.6.4.3): each context's abstract

@@ -278,3 +278,32 @@ struct DCESeen: Equatable {
         #expect(q.interfaces.count == 1 && !q.interfaces[0].acked)
     }
 }
+
+import AllocationCounter
+
+/// DESIGN: feeding a reset parser allocates nothing (its buffers are reserved in `init`).
+@Suite(.serialized) struct DCERPCAllocationTests {
+    @Test func feedingDoesNotAllocate() {
+        guard allocationCounterWorks() else { return }
+        let items = DCERPCParserTests.conversation(le: true) + DCERPCParserTests.conversation(le: false)
+            + [(.toServer, DCEBuild.request(call: 9, ctx: 0, opnum: 1, flags: 1, [1, 2])),
+               (.toServer, DCEBuild.request(call: 9, ctx: 0, opnum: 1, flags: 2, [3])),
+               (.toClient, DCEBuild.fault(call: 9, status: 5))]
+        var p = DCERPCParser()
+        var seen = 0
+        func run() {
+            p.reset()
+            // Indices, not `for (d, bytes) in items`: the tuple iteration allocates in debug builds.
+            for i in items.indices {
+                items[i].1.withByteView { v in
+                    p.feed(v, direction: items[i].0, gap: false) { q, _, tx in seen += q.withStub(.toServer) { $0.count } + Int(tx.opnum) }
+                }
+            }
+            p.finish { _, _, _ in }
+        }
+        run()
+        let n = countAllocations { run() }
+        #expect(n == 0, "the parser allocated \(n) times")
+        #expect(seen > 0)
+    }
+}
