@@ -124,6 +124,14 @@ import UTMCore
     @Test func headerProtocolAndBundleRoundTrip() throws {
         let h = try #require(rule("alert dcerpc any any -> any any (msg:\"x\"; dcerpc.opnum:1; sid:1;)"))
         #expect(h.proto.app == .dcerpc && h.proto.unparsedApp == nil && h.proto.ipProto == 6)
+        // A header-only dcerpc rule covers DCE/RPC over TCP and SMB flows (AppProtoEquals).
+        let bare = try #require(rule("drop dcerpc any any -> any any (msg:\"x\"; sid:2;)"))
+        for (app, want) in [(AppProto.dcerpc, true), (.smb, true), (.http, false), (.unknown, false)] {
+            var p = facts()
+            p.appProto = app
+            #expect(verify(bare, p) == want, "\(app)")
+        }
+        #expect(!verify(h, { var p = facts(opnum: -1); p.appProto = .smb; return p }()), "no call on SMB yet")
         let texts = [opts("dcerpc.iface:\(Self.spoolss),<3,any_frag; dcerpc.opnum:1-4,9;"), opts("dce_opnum:>=2;"),
                      opts("dce_stub_data; content:\"abc\"; byte_test:2,>,1,0,relative,dce;")]
         let sigs = try texts.map { try #require(rule($0)) }

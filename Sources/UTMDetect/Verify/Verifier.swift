@@ -191,8 +191,11 @@ public struct Verifier: Sendable {
         // every call (~3 M instructions on the 10 MB capture).
         let appProto = p.appProto, isStream = p.isStream, payloadSize = p.payloadSize
         // `http` rules cover HTTP/2 too (Suricata 7's http is both versions); `http1` does not.
+        // `dcerpc` rules cover SMB flows too (Suricata's AppProtoEquals: DCE/RPC over SMB); their
+        // call keywords and stub buffer have nothing to match there yet.
         if let app = sig.proto.app, app != appProto
-            && !(app == .http && appProto == .http2 && !sig.proto.http1Only) { return .noMatch }
+            && !(app == .http && appProto == .http2 && !sig.proto.http1Only)
+            && !(app == .dcerpc && appProto == .smb) { return .noMatch }
         if sig.proto.packetOnly && isStream { return .noMatch }
         if sig.proto.streamOnly && !isStream { return .noMatch }
         guard flowMatches(sig.flow, p) else { return .noMatch }
