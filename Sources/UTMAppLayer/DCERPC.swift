@@ -347,7 +347,9 @@ public struct DCERPCParser: Sendable {
                 }
                 (s.type, s.flags, s.little, s.fragLength, _, s.callID, s.minor) = h
                 let auth = h.4
-                if s.type == DCERPCType.request || s.type == DCERPCType.response {
+                // Stub data: requests from the client, responses from the server (a PDU of
+                // either kind the other way is framed and ignored).
+                if (s.type == DCERPCType.request && d == .toServer) || (s.type == DCERPCType.response && d == .toClient) {
                     s.stubStart = 16 + 8 + (s.type == DCERPCType.request && s.flags & DCERPCFlags.objectUUID != 0 ? 16 : 0)
                     s.stubEnd = s.fragLength - (auth > 0 ? auth + 8 : 0)
                     if s.stubEnd < s.stubStart { s.stubEnd = s.stubStart }

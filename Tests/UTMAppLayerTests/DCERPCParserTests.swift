@@ -307,3 +307,21 @@ import AllocationCounter
         #expect(seen > 0)
     }
 }
+
+extension DCERPCParserTests {
+    /// A RESPONSE from the client or a REQUEST from the server is framed and ignored: it
+    /// neither completes a call nor touches the stub being reassembled the other way.
+    @Test func pduTypesTheWrongWayAreIgnored() {
+        let items: [(Direction, [UInt8])] = [
+            (.toServer, DCEBuild.request(call: 4, ctx: 0, opnum: 7, flags: 1, [1, 2])),
+            (.toServer, DCEBuild.response(call: 4, [9, 9])),
+            (.toClient, DCEBuild.request(call: 4, ctx: 0, opnum: 8, [8, 8])),
+            (.toServer, DCEBuild.request(call: 4, ctx: 0, opnum: 7, flags: 2, [3])),
+            (.toClient, DCEBuild.response(call: 4, [6])),
+        ]
+        let (seen, p) = Self.run(items)
+        #expect(seen.map(\.kind) == ["request", "complete"])
+        #expect(seen[0].stub == [1, 2, 3] && seen[0].opnum == 7 && seen[1].stub == [6])
+        #expect(p.malformed == 0 && p.pending.isEmpty)
+    }
+}
