@@ -91,6 +91,11 @@ public final class Engine {
     var pgsql: SlotPool<PgSQLParser>
     var smb: SlotPool<SMBParser>
     var dcerpc: SlotPool<DCERPCParser>
+    /// DCE/RPC over SMB named pipes (EngineDCERPC.swift): a parser slot per SMB slot that
+    /// carried pipe data (-1: none), and the pipe (FileId) it follows.
+    var smbPipes: SlotPool<DCERPCParser>
+    var smbPipeSlot: [Int32]
+    var smbPipeFile: [UInt64]
     var sipTCP: SlotPool<SIPStream>
     var ssh: SlotPool<SSHParser>
     var ftp: SlotPool<FTPParser>
@@ -178,6 +183,9 @@ public final class Engine {
         pgsql = SlotPool(limit: c.maxPgSQLStates) { PgSQLParser(config: c.pgsql) }
         smb = SlotPool(limit: c.maxSMBStates) { SMBParser(config: c.smb) }
         dcerpc = SlotPool(limit: c.maxDCERPCStates) { DCERPCParser(config: c.dcerpc) }
+        smbPipes = SlotPool(limit: c.maxSMBPipeStates) { DCERPCParser(config: c.smbPipeDCERPC) }
+        smbPipeSlot = [Int32](repeating: -1, count: max(0, c.maxSMBStates))
+        smbPipeFile = [UInt64](repeating: 0, count: max(0, c.maxSMBStates))
         sipTCP = SlotPool(limit: c.maxSIPTCPStates) { SIPStream() }
         ssh = SlotPool(limit: c.maxSSHStates) { SSHParser(config: c.ssh) }
         ftp = SlotPool(limit: c.maxFTPStates) { FTPParser(config: c.ftp) }
@@ -722,6 +730,7 @@ public final class Engine {
                 pgsql.release(slot)
             case .smb:
                 smbEnd(i, flow, m)
+                smbPipeRelease(i)
                 smb.release(slot)
             case .dcerpc:
                 dcerpcEnd(i, flow, m)

@@ -35,6 +35,10 @@ public struct EngineConfig: Sendable {
     /// direction); allocated when a flow is detected as DCE/RPC, kept for reuse.
     public var dcerpc = DCERPCConfig()
     public var maxDCERPCStates = 64
+    /// DCE/RPC parsers for SMB flows that use a named pipe (IPC$), one per such flow: 16 KiB
+    /// stubs, about 40 KiB each.
+    public var smbPipeDCERPC: DCERPCConfig = { var c = DCERPCConfig(); c.maxStubBytes = 16_384; return c }()
+    public var maxSMBPipeStates = 64
     /// SSH parsers (about 4.7 KiB each: per side the banner, the HASSH string and its hash).
     /// A slot is held only until both NEWKEYS, not for the connection's life (EngineSSH.swift).
     public var ssh = SSHConfig()

@@ -24,12 +24,45 @@ extension Engine {
         dcerpc.items[i].finish { p, _, tx in self.eve.writeDCERPC(p, tx, time: time, m) }
     }
 
+    // MARK: DCE/RPC over SMB named pipes
+
+    /// Named-pipe data of SMB slot `i` (a WRITE, READ or pipe IOCTL): fed to the flow's
+    /// DCE/RPC parser, which the rules see as on the dcerpc point (facts of the SMB flow: the
+    /// dcerpc rules cover SMB flows). One parser per SMB flow follows one pipe at a time: data
+    /// of another FileId starts it afresh (its binds are lost: a call on a pipe interleaved
+    /// with another is missed, never matched against the wrong interface), as does data cut
+    /// short by the SMB record buffer. No `dcerpc` events: Suricata logs these inside `smb`.
+    func smbPipeData(_ i: Int, _ dir: Direction, _ file: UInt64, _ bytes: ByteView, _ cut: Bool) {
+        guard detect != nil, i < smbPipeSlot.count else { return }
+        var s = smbPipeSlot[i]
+        if s < 0 {
+            guard let got = smbPipes.acquire() else { stats.appStateExhausted &+= 1; return }
+            s = got
+            smbPipeSlot[i] = s
+            smbPipes.items[Int(s)].reset()
+            smbPipeFile[i] = file
+        } else if smbPipeFile[i] != file {
+            smbPipes.items[Int(s)].reset()
+            smbPipeFile[i] = file
+        }
+        smbPipes.items[Int(s)].feed(bytes, direction: dir, gap: false) { p, kind, tx in
+            self.detectDCERPC(p, kind, tx, app: .smb)
+        }
+        if cut { smbPipes.items[Int(s)].reset() }
+    }
+
+    func smbPipeRelease(_ i: Int) {
+        guard i < smbPipeSlot.count, smbPipeSlot[i] >= 0 else { return }
+        smbPipes.release(smbPipeSlot[i])
+        smbPipeSlot[i] = -1
+    }
+
     /// One side of a call (a REQUEST on its last fragment, a RESPONSE when the call completes;
     /// binds, faults and calls logged unanswered are not inspected): facts for
     /// `dcerpc.iface` / `dcerpc.opnum` and the side's stub as `dcerpc.stub_data`. The opnum
     /// and interface come from the request, so a response whose request came before the
     /// capture matches neither (Suricata's first_req_seen).
-    func detectDCERPC(_ p: borrowing DCERPCParser, _ kind: DCERPCEventKind, _ tx: DCERPCTransaction) {
+    func detectDCERPC(_ p: borrowing DCERPCParser, _ kind: DCERPCEventKind, _ tx: DCERPCTransaction, app: AppProto = .dcerpc) {
         guard let d = detect, detectCursor.slot >= 0 else { return }
         let dir: Direction
         switch kind {
@@ -38,7 +71,7 @@ extension Engine {
             guard tx.responseType == DCERPCType.response else { return }
             dir = .toClient
         }
-        var f = detectFacts(dir, app: .dcerpc, stream: false)
+        var f = detectFacts(dir, app: app, stream: false)
         if tx.requestType == DCERPCType.request {
             f.dceOpnum = Int32(tx.opnum)
             if let b = p.interface(contextID: tx.contextID) {

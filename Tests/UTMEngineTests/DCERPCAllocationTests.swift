@@ -7,13 +7,14 @@ import UTMOutput
 
 /// DESIGN: no allocation per packet for DCE/RPC either — parsing (binds, fragments reassembled
 /// into the slot's preallocated stub buffers), the iface/opnum/stub_data rules with a `dce`
-/// byte_test, and the `dcerpc` events. Same method as EngineAllocationTests
+/// byte_test, the `dcerpc` events, and DCE/RPC over SMB named pipes. Same method as EngineAllocationTests
 /// (`steadyStateAllocations`): parser slots are recycled round after round.
 @Suite(.serialized) struct DCERPCAllocationTests {
     static func round() -> [[UInt8]] {
         var frames: [[UInt8]] = []
         for c in 0 ..< 4 {
             frames += DCERPCEngineTests.session(sport: UInt16(49000 + c), dport: c % 2 == 0 ? 135 : 49701, le: c % 2 == 0)
+            frames += DCERPCEngineTests.smbPipeOnly(sport: UInt16(49100 + c), pipe: true)
         }
         return frames
     }
@@ -50,6 +51,7 @@ import UTMOutput
         let k = EVEEventType.dcerpc.rawValue
         let events: UInt64 = engine.eve.counts[k] - before[k]
         #expect(events == UInt64(rounds) * 4 * 3, "bind and two calls per flow: \(events)")
-        #expect(engine.stats.alerts - alertsBefore == UInt64(rounds) * 4 * 3, "sids 1-3 once per flow")
+        // Sids 1-3 once per DCE/RPC flow, sids 1 and 2 once per SMB pipe flow.
+        #expect(engine.stats.alerts - alertsBefore == UInt64(rounds) * 4 * 5, "\(engine.stats.alerts - alertsBefore)")
     }
 }
