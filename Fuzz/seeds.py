@@ -212,6 +212,17 @@ write("FuzzSMB", "session", smb_pieces([
     (False, smb2(3, 1, False, le16(9) + le16(0) + le16(72) + le16(len(path)) + path, sess=5)),
     (True, smb2(3, 1, True, le16(16) + b"\x01\0" + le32(0) * 2, tree=7, sess=5)),
     (False, b"\0\0\0\x10\xfdSMB" + b"\0" * 12)]))
+pipe_path = "\\\\srv\\IPC$".encode("utf-16-le")
+pipe_file = le64(0x77) + le64(0x99)
+pipe_bind = bytes([5, 0, 11, 3, 0x10, 0, 0, 0]) + le16(72) + le16(0) + le32(1) + le16(4280) * 2 + le32(0) + b"\x01\0\0\0" + le16(0) + b"\x01\0" + b"\x11" * 16 + le32(1) + b"\x22" * 16 + le32(2)
+write("FuzzSMB", "pipe", smb_pieces([
+    (False, smb2(3, 1, False, le16(9) + le16(0) + le16(72) + le16(len(pipe_path)) + pipe_path, sess=5)),
+    (True, smb2(3, 1, True, le16(16) + b"\x02\0" + le32(0) * 2, tree=5, sess=5)),
+    (False, smb2(11, 2, False, le16(57) + le16(0) + le32(0x0011C017) + pipe_file + le32(120) + le32(len(pipe_bind)) + le32(0) * 3 + le32(4280) + le32(1) + le32(0) + pipe_bind, tree=5, sess=5)),
+    (True, smb2(11, 2, True, le16(49) + le16(0) + le32(0x0011C017) + pipe_file + le32(0) * 2 + le32(112) + le32(8) + le32(0) * 2 + b"\x05\0\x0c\x03" + b"\0" * 4, tree=5, sess=5)),
+    (False, smb2(9, 3, False, le16(49) + le16(112) + le32(8) + le64(0) + pipe_file + le32(0) * 2 + le16(0) * 2 + le32(0) + b"\x05\0\0\x03\x10\0\0\0", tree=5, sess=5)),
+    (False, smb2(8, 4, False, le16(49) + b"\x50\0" + le32(4280) + le64(0) + pipe_file + le32(0) * 3 + le16(0) * 2 + b"\0", tree=5, sess=5)),
+    (True, smb2(8, 4, True, le16(17) + b"\x50\0" + le32(4) + le32(0) * 2 + b"\x05\0\x02\x03", tree=5, sess=5))]))
 write("FuzzSMB", "smb1", smb_pieces([
     (False, b"\0\0\0\x2f\xffSMB\x72" + b"\0" * 4 + b"\x18" + b"\0" * 22 + b"\0" + le16(12) + b"\x02NT LM 0.12\0"),
     (True, b"\0\0\0\x25\xffSMB\x72" + b"\0" * 4 + b"\x98" + b"\0" * 22 + b"\x01\0\0" + le16(0))]))
