@@ -28,7 +28,7 @@ public struct EngineConfig: Sendable {
     public var maxPgSQLStates = 256
     /// SIP over TCP (16 KiB each: one 8 KiB message buffer per direction).
     public var maxSIPTCPStates = 128
-    /// SMB parsers (about 12 KiB each with the default buffers).
+    /// SMB parsers (about 20 KiB each with the default buffers: 8 KiB records since session 12).
     public var smb = SMBConfig()
     public var maxSMBStates = 512
     /// DCE/RPC parsers (about 136 KiB each with the default buffers: a 64 KiB stub per
