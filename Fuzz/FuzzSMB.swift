@@ -26,7 +26,11 @@ public func fuzzSMB(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     }
     fuzzSMBParser.reset()
     forEachPiece(data, size, unit: 5) { piece, direction, gap in
-        fuzzSMBParser.feed(piece, direction: direction, gap: gap, onTransaction: read)
+        fuzzSMBParser.feed(piece, direction: direction, gap: gap, onTransaction: read) { d, file, bytes, cut in
+            // Named-pipe data (session 12): read in full.
+            bytes.forEachByte { sum &+= Int($0) }
+            sum &+= Int(truncatingIfNeeded: file) &+ (cut ? 1 : 0) &+ (d == .toServer ? 0 : 2)
+        }
     }
     fuzzSMBParser.finish(onTransaction: read)
     return sum == -1 ? 1 : 0

@@ -212,9 +212,51 @@ write("FuzzSMB", "session", smb_pieces([
     (False, smb2(3, 1, False, le16(9) + le16(0) + le16(72) + le16(len(path)) + path, sess=5)),
     (True, smb2(3, 1, True, le16(16) + b"\x01\0" + le32(0) * 2, tree=7, sess=5)),
     (False, b"\0\0\0\x10\xfdSMB" + b"\0" * 12)]))
+pipe_path = "\\\\srv\\IPC$".encode("utf-16-le")
+pipe_file = le64(0x77) + le64(0x99)
+pipe_bind = bytes([5, 0, 11, 3, 0x10, 0, 0, 0]) + le16(72) + le16(0) + le32(1) + le16(4280) * 2 + le32(0) + b"\x01\0\0\0" + le16(0) + b"\x01\0" + b"\x11" * 16 + le32(1) + b"\x22" * 16 + le32(2)
+write("FuzzSMB", "pipe", smb_pieces([
+    (False, smb2(3, 1, False, le16(9) + le16(0) + le16(72) + le16(len(pipe_path)) + pipe_path, sess=5)),
+    (True, smb2(3, 1, True, le16(16) + b"\x02\0" + le32(0) * 2, tree=5, sess=5)),
+    (False, smb2(11, 2, False, le16(57) + le16(0) + le32(0x0011C017) + pipe_file + le32(120) + le32(len(pipe_bind)) + le32(0) * 3 + le32(4280) + le32(1) + le32(0) + pipe_bind, tree=5, sess=5)),
+    (True, smb2(11, 2, True, le16(49) + le16(0) + le32(0x0011C017) + pipe_file + le32(0) * 2 + le32(112) + le32(8) + le32(0) * 2 + b"\x05\0\x0c\x03" + b"\0" * 4, tree=5, sess=5)),
+    (False, smb2(9, 3, False, le16(49) + le16(112) + le32(8) + le64(0) + pipe_file + le32(0) * 2 + le16(0) * 2 + le32(0) + b"\x05\0\0\x03\x10\0\0\0", tree=5, sess=5)),
+    (False, smb2(8, 4, False, le16(49) + b"\x50\0" + le32(4280) + le64(0) + pipe_file + le32(0) * 3 + le16(0) * 2 + b"\0", tree=5, sess=5)),
+    (True, smb2(8, 4, True, le16(17) + b"\x50\0" + le32(4) + le32(0) * 2 + b"\x05\0\x02\x03", tree=5, sess=5))]))
 write("FuzzSMB", "smb1", smb_pieces([
     (False, b"\0\0\0\x2f\xffSMB\x72" + b"\0" * 4 + b"\x18" + b"\0" * 22 + b"\0" + le16(12) + b"\x02NT LM 0.12\0"),
     (True, b"\0\0\0\x25\xffSMB\x72" + b"\0" * 4 + b"\x98" + b"\0" * 22 + b"\x01\0\0" + le16(0))]))
+
+# --- DCE/RPC: pieces led by a control byte ((len - 1) / 4 in bits 0-5, bit 6 server, bit 7 gap).
+def dce_uuid(s, le=True):
+    b = bytes.fromhex(s.replace("-", ""))
+    return (b[3::-1] + b[5:3:-1] + b[7:5:-1] + b[8:]) if le else b
+def dce_pdu(ptype, call, body, flags=3, le=True, auth=b""):
+    u16 = (lambda v: struct.pack("<H" if le else ">H", v))
+    u32 = (lambda v: struct.pack("<I" if le else ">I", v))
+    trailer = (b"\x0a\x02\0\0" + u32(0) + auth) if auth else b""
+    return bytes([5, 0, ptype, flags, 0x10 if le else 0, 0, 0, 0]) + u16(16 + len(body) + len(trailer)) + u16(len(auth)) + u32(call) + body + trailer
+def dce_session(le):
+    u16 = (lambda v: struct.pack("<H" if le else ">H", v))
+    u32 = (lambda v: struct.pack("<I" if le else ">I", v))
+    ndr = dce_uuid("8a885d04-1ceb-11c9-9fe8-08002b104860", le) + u32(2)
+    ctx = lambda i, u: u16(i) + b"\x01\0" + dce_uuid(u, le) + u16(1) + u16(0) + ndr
+    bind = dce_pdu(11, 1, u16(4280) + u16(4280) + u32(0) + b"\x02\0\0\0"
+                   + ctx(0, "12345678-1234-abcd-ef00-0123456789ab") + ctx(1, "c681d488-d850-11d0-8c52-00c04fd90f7e"), le=le)
+    sec = b"\\PIPE\\spoolss\0"
+    ack_body = u16(4280) + u16(4280) + u32(0x1234) + u16(len(sec)) + sec
+    ack_body += b"\0" * ((-(16 + len(ack_body))) % 4) + b"\x02\0\0\0" + (u16(0) + u16(0) + ndr) + (u16(2) + u16(1) + ndr)
+    req = lambda call, flags, stub, obj=b"": dce_pdu(0, call, u32(len(stub)) + u16(0) + u16(89) + obj + stub, flags | (0x80 if obj else 0), le)
+    return [(False, bind), (True, dce_pdu(12, 1, ack_body, le=le)),
+            (False, req(2, 1, b"\x44\x33\x22\x11" + b"A" * 30)), (False, req(2, 0, b"B" * 20)), (False, req(2, 2, b"C" * 3)),
+            (True, dce_pdu(2, 2, u32(4) + u16(0) + b"\0\0" + u32(0), le=le)),
+            (False, req(3, 3, b"xyz", obj=dce_uuid("01020304-0506-0708-090a-0b0c0d0e0f10", le))),
+            (True, dce_pdu(3, 3, u32(0) + u16(0) + b"\0\0" + u32(0x1c010002) + u32(0), le=le)),
+            (False, dce_pdu(0, 4, u32(2) + u16(1) + u16(1) + b"zz", auth=b"\xaa" * 16, le=le)),
+            (False, dce_pdu(14, 5, u16(4280) + u16(4280) + u32(0) + b"\x01\0\0\0" + ctx(2, "12345778-1234-abcd-ef00-0123456789ab"), le=le)),
+            (True, dce_pdu(13, 5, u16(0), le=le))]
+write("FuzzDCERPC", "session-le", pieces(dce_session(True), 4))
+write("FuzzDCERPC", "session-be", pieces(dce_session(False), 4))
 
 # --- Decode: first byte picks the link type (0 = Ethernet, 3 = raw IP, ...).
 def ipv4(proto, l4, frag=0):

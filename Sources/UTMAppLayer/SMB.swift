@@ -12,7 +12,9 @@ import UTMCore
 public struct SMBConfig: Sendable {
     /// Bytes kept of one record to read its headers and the command fields; the rest of a
     /// record (READ/WRITE data) is skipped without being looked at.
-    public var maxRecordBuffer = 4096
+    /// 8 KiB (4 KiB before session 12): a named-pipe WRITE/READ carries a whole DCE/RPC fragment
+    /// (Windows' max_xmit_frag is 4280) that must not be cut.
+    public var maxRecordBuffer = 8192
     /// Requests waiting for their response; when full, the oldest is logged without one.
     public var maxPending = 32
     /// Bytes of strings (share, file names, NTLMSSP names, GUIDs) of the pending transactions.
@@ -45,6 +47,8 @@ public struct SMBTransaction: Sendable {
     /// CREATE: the file name and the create disposition ([MS-SMB2] 2.2.13).
     public var filename = Field.absent
     public var disposition: UInt32?
+    /// READ/WRITE/IOCTL: the volatile half of the FileId (pairs a READ's response with its pipe).
+    public var fileID: UInt64 = 0
     /// SESSION_SETUP with an NTLMSSP AUTHENTICATE message.
     public var ntlmUser = Field.absent
     public var ntlmDomain = Field.absent
@@ -84,12 +88,16 @@ public struct SMBParser: Sendable {
     public private(set) var records: UInt64 = 0
     public private(set) var encryptedRecords: UInt64 = 0
     public private(set) var malformed: UInt64 = 0
+    /// Tree ids whose TREE_CONNECT answer said "pipe" (IPC$): their READ/WRITE/IOCTL
+    /// FSCTL_PIPE_TRANSCEIVE data is DCE/RPC, lent to `onPipe` (session 12).
+    public private(set) var pipeTrees: [UInt32] = []
 
     public init(config: SMBConfig = .init()) {
         self.config = config
         store = FieldStore(capacity: config.maxStoreBytes)
         spare = FieldStore(capacity: config.maxStoreBytes)
         dialects.reserveCapacity(64)
+        pipeTrees.reserveCapacity(SMBParser.maxPipeTrees)
         pending.reserveCapacity(config.maxPending)
         buffers = DirectionalBuffers(capacity: config.maxRecordBuffer)
     }
@@ -98,6 +106,7 @@ public struct SMBParser: Sendable {
         store.reset()
         dialects.removeAll(keepingCapacity: true)
         pending.removeAll(keepingCapacity: true)
+        pipeTrees.removeAll(keepingCapacity: true)
         dialect = 0
         nextID = 1
         toServer = SMBFraming()
@@ -128,6 +137,20 @@ public struct SMBParser: Sendable {
     /// were lost, the framing cannot be recovered, so this direction stops.
     public mutating func feed(_ data: ByteView, direction: Direction, gap: Bool,
                               onTransaction: (borrowing SMBParser, SMBTransaction) -> Void) {
+        feed(data, direction: direction, gap: gap, onTransaction: onTransaction) { _, _, _, _ in }
+    }
+
+    static let maxPipeTrees = 8
+    /// FSCTL_PIPE_TRANSCEIVE ([MS-FSCC] 2.3.49): a write and a read on a pipe in one IOCTL.
+    static let pipeTransceive: UInt32 = 0x0011_C017
+
+    /// The same, lending named-pipe data to `onPipe` as well: (direction, the FileId's volatile
+    /// half, the bytes, whether they were cut because the record was longer than
+    /// `maxRecordBuffer`). Writes and IOCTL inputs go to the server, reads and IOCTL outputs
+    /// to the client; the bytes are the record's, valid during the call only.
+    public mutating func feed(_ data: ByteView, direction: Direction, gap: Bool,
+                              onTransaction: (borrowing SMBParser, SMBTransaction) -> Void,
+                              onPipe: (Direction, UInt64, ByteView, Bool) -> Void) {
         if gap { withFraming(direction) { $0.stopped = true } }
         var rest = data
         while !rest.isEmpty {
@@ -167,7 +190,7 @@ public struct SMBParser: Sendable {
             guard session else { continue }
             var held = buffers.moveOut()
             held.collect(chunk, direction, complete: complete, whole: n == recordLength) { r in
-                record(direction, r, onTransaction)
+                record(direction, r, onTransaction, onPipe)
             }
             buffers = held
         }
@@ -186,7 +209,8 @@ public struct SMBParser: Sendable {
     // MARK: Records
 
     /// One NetBIOS session message (possibly cut to `maxRecordBuffer`).
-    mutating func record(_ d: Direction, _ r: ByteView, _ onTransaction: (borrowing SMBParser, SMBTransaction) -> Void) {
+    mutating func record(_ d: Direction, _ r: ByteView, _ onTransaction: (borrowing SMBParser, SMBTransaction) -> Void,
+                         _ onPipe: (Direction, UInt64, ByteView, Bool) -> Void) {
         records &+= 1
         guard let p0 = r.u8(0), r.u8(1) == 0x53, r.u8(2) == 0x4d, r.u8(3) == 0x42 else { malformed &+= 1; return }
         switch p0 {
@@ -194,7 +218,7 @@ public struct SMBParser: Sendable {
             // SMB2/3, possibly a compound chain (NextCommand, 8-byte aligned, forward only).
             var off = 0, hops = 0
             while hops < 64, let h = r.suffix(from: off) {
-                let next = smb2(d, h, onTransaction)
+                let next = smb2(d, h, onTransaction, onPipe)
                 guard next >= 64, next % 8 == 0 else { break }
                 off += next
                 hops += 1
@@ -209,7 +233,8 @@ public struct SMBParser: Sendable {
     }
 
     /// One SMB2 message at the start of `m`; returns its NextCommand (0 for the last).
-    mutating func smb2(_ d: Direction, _ m: ByteView, _ onTransaction: (borrowing SMBParser, SMBTransaction) -> Void) -> Int {
+    mutating func smb2(_ d: Direction, _ m: ByteView, _ onTransaction: (borrowing SMBParser, SMBTransaction) -> Void,
+                       _ onPipe: (Direction, UInt64, ByteView, Bool) -> Void) -> Int {
         guard m.u32(0) == 0xfe53_4d42, m.u16le(4) == 64, let status = m.u32le(8), let command = m.u16le(12),
               let flags = m.u32le(16), let next = m.u32le(20), let messageID = Self.u64le(m, 24),
               let sessionID = Self.u64le(m, 40) else {
@@ -231,6 +256,7 @@ public struct SMBParser: Sendable {
             tx.treeID = treeID
             tx.hasRequest = true
             smb2Request(&tx, msg, body)
+            if isPipeTree(treeID) { pipeRequest(tx, msg, body, onPipe) }
             addPending(tx, onTransaction)
         } else {
             // An interim response: the real one follows with the same message id.
@@ -244,6 +270,7 @@ public struct SMBParser: Sendable {
             tx.hasResponse = true
             tx.status = status
             smb2Response(&tx, msg, body)
+            if status == 0 || status == 0x8000_0005, isPipeTree(tx.treeID) { pipeResponse(tx, msg, body, onPipe) }
             emit(tx, onTransaction)
         }
         return Int(next)
@@ -267,6 +294,10 @@ public struct SMBParser: Sendable {
         case 0x03:  // TREE_CONNECT: PathOffset/PathLength at 4/6.
             guard let off = m.u16le(64 + 4), let len = m.u16le(64 + 6) else { return }
             tx.share = keepUTF16(m.slice(Int(off), Int(len)) ?? (m.suffix(from: Int(off)) ?? .empty))
+        case 0x08, 0x09:  // READ / WRITE: FileId at 16.
+            tx.fileID = Self.u64le(body, 24) ?? 0
+        case 0x0b:  // IOCTL: FileId at 8.
+            tx.fileID = Self.u64le(body, 16) ?? 0
         case 0x05:  // CREATE: CreateDisposition at 36, NameOffset/NameLength at 44/46.
             tx.disposition = body.u32le(36)
             guard let off = m.u16le(64 + 44), let len = m.u16le(64 + 46), len > 0 else { return }
@@ -285,9 +316,66 @@ public struct SMBParser: Sendable {
             }
         case 0x03:  // TREE_CONNECT: ShareType at 2.
             tx.shareType = body.u8(2) ?? 0
+            if tx.shareType == 2, tx.status == 0, !isPipeTree(tx.treeID), pipeTrees.count < SMBParser.maxPipeTrees {
+                pipeTrees.append(tx.treeID)
+            }
         default:
             break
         }
+    }
+
+    // MARK: Named pipes (DCE/RPC over SMB)
+
+    func isPipeTree(_ tree: UInt32) -> Bool {
+        var i = 0
+        while i < pipeTrees.count {
+            if pipeTrees[i] == tree { return true }
+            i += 1
+        }
+        return false
+    }
+
+    /// `length` bytes at `offset` of the message `m` (offsets count from the SMB2 header), or
+    /// what the kept record holds of them (`cut`).
+    static func data(_ m: ByteView, _ offset: Int, _ length: Int) -> (ByteView, Bool)? {
+        guard offset >= 64, length > 0 else { return nil }
+        if let v = m.slice(offset, length) { return (v, false) }
+        guard let v = m.suffix(from: offset) else { return nil }
+        return (v, true)
+    }
+
+    /// A WRITE's data or a pipe IOCTL's input ([MS-SMB2] 2.2.21, 2.2.31).
+    func pipeRequest(_ tx: SMBTransaction, _ m: ByteView, _ body: ByteView, _ onPipe: (Direction, UInt64, ByteView, Bool) -> Void) {
+        var found: (ByteView, Bool)?
+        switch tx.command {
+        case 0x09:
+            guard let off = body.u16le(2), let len = body.u32le(4) else { return }
+            found = Self.data(m, Int(off), Int(len))
+        case 0x0b:
+            guard body.u32le(4) == SMBParser.pipeTransceive, let off = body.u32le(24), let len = body.u32le(28) else { return }
+            found = Self.data(m, Int(off), Int(len))
+        default:
+            return
+        }
+        if let (v, cut) = found { onPipe(.toServer, tx.fileID, v, cut) }
+    }
+
+    /// A READ's data or a pipe IOCTL's output ([MS-SMB2] 2.2.20, 2.2.32).
+    func pipeResponse(_ tx: SMBTransaction, _ m: ByteView, _ body: ByteView, _ onPipe: (Direction, UInt64, ByteView, Bool) -> Void) {
+        var found: (ByteView, Bool)?
+        var file = tx.fileID
+        switch tx.command {
+        case 0x08:
+            guard let off = body.u8(2), let len = body.u32le(4) else { return }
+            found = Self.data(m, Int(off), Int(len))
+        case 0x0b:
+            guard body.u32le(4) == SMBParser.pipeTransceive, let off = body.u32le(32), let len = body.u32le(36) else { return }
+            if let f = Self.u64le(body, 16) { file = f }
+            found = Self.data(m, Int(off), Int(len))
+        default:
+            return
+        }
+        if let (v, cut) = found { onPipe(.toClient, file, v, cut) }
     }
 
     /// NTLMSSP AUTHENTICATE inside a session setup's security blob (SPNEGO-wrapped or raw):

@@ -17,6 +17,9 @@ public enum AppProto: UInt8, Sendable, CaseIterable {
     case pgsql = 8
     /// SMB over TCP 445/139 (`smb` events, one per request/response).
     case smb = 9
+    /// Connection-oriented DCE/RPC over TCP (135 and the dynamic ports; `dcerpc` events, one
+    /// per bind/bind_ack and request/response).
+    case dcerpc = 13
     /// SSH, recognised by its `SSH-` banner on any port (`ssh` events; parsed up to NEWKEYS).
     case ssh = 10
     /// The FTP control channel (`ftp` events, one per command and reply).
@@ -43,6 +46,7 @@ public enum AppProto: UInt8, Sendable, CaseIterable {
         case .sip: return "sip"
         case .pgsql: return "pgsql"
         case .smb: return "smb"
+        case .dcerpc: return "dcerpc"
         case .ssh: return "ssh"
         case .ftp: return "ftp"
         case .ftpData: return "ftp-data"

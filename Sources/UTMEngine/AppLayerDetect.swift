@@ -38,6 +38,8 @@ enum AppLayerDetect {
         }
         if PgSQLParser.probe(data, toServer: direction == .toServer, serverPort: serverPort) { return .pgsql }
         if SMBParser.probe(data) { return .smb }
+        // DCE/RPC by a BIND/ALTER_CONTEXT header, any port (Suricata's probing parser).
+        if DCERPCParser.probe(data) { return .dcerpc }
         // SSH by its banner, either side first (RFC 4253 §4.2); a shorter prefix waits.
         switch SSHParser.probe(data) {
         case true?: return .ssh

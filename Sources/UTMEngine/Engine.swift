@@ -90,6 +90,12 @@ public final class Engine {
     var httpCompose = HTTPBufferComposer()
     var pgsql: SlotPool<PgSQLParser>
     var smb: SlotPool<SMBParser>
+    var dcerpc: SlotPool<DCERPCParser>
+    /// DCE/RPC over SMB named pipes (EngineDCERPC.swift): a parser slot per SMB slot that
+    /// carried pipe data (-1: none), and the pipe (FileId) it follows.
+    var smbPipes: SlotPool<DCERPCParser>
+    var smbPipeSlot: [Int32]
+    var smbPipeFile: [UInt64]
     var sipTCP: SlotPool<SIPStream>
     var ssh: SlotPool<SSHParser>
     var ftp: SlotPool<FTPParser>
@@ -176,6 +182,10 @@ public final class Engine {
         http2BodyPieces.reserveCapacity(Engine.http2BodyPieceCapacity)
         pgsql = SlotPool(limit: c.maxPgSQLStates) { PgSQLParser(config: c.pgsql) }
         smb = SlotPool(limit: c.maxSMBStates) { SMBParser(config: c.smb) }
+        dcerpc = SlotPool(limit: c.maxDCERPCStates) { DCERPCParser(config: c.dcerpc) }
+        smbPipes = SlotPool(limit: c.maxSMBPipeStates) { DCERPCParser(config: c.smbPipeDCERPC) }
+        smbPipeSlot = [Int32](repeating: -1, count: max(0, c.maxSMBStates))
+        smbPipeFile = [UInt64](repeating: 0, count: max(0, c.maxSMBStates))
         sipTCP = SlotPool(limit: c.maxSIPTCPStates) { SIPStream() }
         ssh = SlotPool(limit: c.maxSSHStates) { SSHParser(config: c.ssh) }
         ftp = SlotPool(limit: c.maxFTPStates) { FTPParser(config: c.ftp) }
@@ -486,6 +496,8 @@ public final class Engine {
             pgsqlData(i, data, chunk, m, time: time, bits: &bits)
         case .smb:
             smbData(i, data, chunk, m, time: time)
+        case .dcerpc:
+            dcerpcData(i, data, chunk, m, time: time)
         case .ssh:
             sshData(i, data, chunk, m, time: time, bits: &bits, slot: &slot)
         case .ftp:
@@ -667,6 +679,9 @@ public final class Engine {
         case .smb:
             slot = smb.acquire()
             if let s = slot { smb.items[Int(s)].reset() }
+        case .dcerpc:
+            slot = dcerpc.acquire()
+            if let s = slot { dcerpc.items[Int(s)].reset() }
         case .sip:
             slot = sipTCP.acquire()
             if let s = slot { sipTCP.items[Int(s)].reset() }
@@ -722,7 +737,11 @@ public final class Engine {
                 pgsql.release(slot)
             case .smb:
                 smbEnd(i, flow, m)
+                smbPipeRelease(i)
                 smb.release(slot)
+            case .dcerpc:
+                dcerpcEnd(i, flow, m)
+                dcerpc.release(slot)
             case .sip:
                 // A message still incomplete at the end is not logged (no framing to trust).
                 sipTCP.release(slot)

@@ -28,9 +28,17 @@ public struct EngineConfig: Sendable {
     public var maxPgSQLStates = 256
     /// SIP over TCP (16 KiB each: one 8 KiB message buffer per direction).
     public var maxSIPTCPStates = 128
-    /// SMB parsers (about 12 KiB each with the default buffers).
+    /// SMB parsers (about 20 KiB each with the default buffers: 8 KiB records since session 12).
     public var smb = SMBConfig()
     public var maxSMBStates = 512
+    /// DCE/RPC parsers (about 136 KiB each with the default buffers: a 64 KiB stub per
+    /// direction); allocated when a flow is detected as DCE/RPC, kept for reuse.
+    public var dcerpc = DCERPCConfig()
+    public var maxDCERPCStates = 64
+    /// DCE/RPC parsers for SMB flows that use a named pipe (IPC$), one per such flow: 16 KiB
+    /// stubs, about 40 KiB each.
+    public var smbPipeDCERPC: DCERPCConfig = { var c = DCERPCConfig(); c.maxStubBytes = 16_384; return c }()
+    public var maxSMBPipeStates = 64
     /// SSH parsers (about 4.7 KiB each: per side the banner, the HASSH string and its hash).
     /// A slot is held only until both NEWKEYS, not for the connection's life (EngineSSH.swift).
     public var ssh = SSHConfig()

@@ -7,10 +7,12 @@ import UTMOutput
 /// pair (client → server endpoints).
 extension Engine {
     func smbData(_ i: Int, _ data: ByteView, _ chunk: StreamChunk, _ m: EVEEndpoints, time: Timestamp) {
-        smb.items[i].feed(data, direction: chunk.direction, gap: chunk.gapBefore) { p, tx in
+        smb.items[i].feed(data, direction: chunk.direction, gap: chunk.gapBefore, onTransaction: { p, tx in
             if self.detect != nil { self.detectSMB(p, tx) }
             self.eve.writeSMB(p, tx, time: time, m)
-        }
+        }, onPipe: { dir, file, bytes, cut in
+            self.smbPipeData(i, dir, file, bytes, cut)
+        })
     }
 
     /// The flow ended: requests still waiting for a response are logged, unless the IPS cut

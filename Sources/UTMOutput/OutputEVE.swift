@@ -62,6 +62,7 @@ public enum EVEEventType: Int, CaseIterable, Sendable {
     case ssh
     case ftp
     case anomaly
+    case dcerpc
 
     public var name: StaticString {
         switch self {
@@ -81,6 +82,7 @@ public enum EVEEventType: Int, CaseIterable, Sendable {
         case .ssh: return "ssh"
         case .ftp: return "ftp"
         case .anomaly: return "anomaly"
+        case .dcerpc: return "dcerpc"
         }
     }
 }

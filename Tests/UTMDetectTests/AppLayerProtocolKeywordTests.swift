@@ -68,6 +68,7 @@ import UTMCore
         // A protocol we never detect: a positive match never fires, a negated one does.
         let dcerpc = try #require(rule(opts("app-layer-protocol:dcerpc;")))
         #expect(verify(dcerpc, .smb) && !verify(dcerpc, .http), "DCE/RPC rules cover SMB flows (AppProtoEquals)")
+        #expect(verify(dcerpc, .dcerpc), "and DCE/RPC over TCP (session 12)")
         let imap = try #require(rule(opts("app-layer-protocol:!imap;")))
         #expect(verify(imap, .smtp))
         for mode in ["direction", "to_server", "to_client", "either", "final", "original"] {

@@ -134,8 +134,10 @@ import UTMCore
             #expect(e?.kind == .invalid, "\(b): \(String(describing: e))")
             #expect(e.map { !$0.description.contains("\n") && $0.message.hasPrefix("byte_math") } == true, "\(b)")
         }
-        let dce = ruleError(opts("byte_math:bytes 4, offset 0, oper +, rvalue 1, result x, dce;"))
-        #expect(dce?.kind == .unsupported(keyword: "byte_math dce"))
+        // Session 12: `dce` makes the rule a dcerpc rule (byte order from the PDU).
+        let dce = rule(opts("byte_math:bytes 4, offset 0, oper +, rvalue 1, result x, dce;"))
+        #expect(dce?.proto.app == .dcerpc)
+        #expect(ruleError(opts("byte_math:bytes 4, offset 0, oper +, rvalue 1, result x, dce;", proto: "http"))?.kind == .invalid)
         #expect(rule(opts("byte_math:bytes 10, offset 0, oper +, rvalue 1, result x, string hex;")) != nil)
     }
 

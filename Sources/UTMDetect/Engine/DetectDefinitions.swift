@@ -19,6 +19,9 @@ public enum InspectionPoint: UInt8, Sendable {
     case ssh = 5
     /// SMB transactions (session 7: `smb.share`, `smb.named_pipe`), once per request/response pair.
     case smb = 6
+    /// DCE/RPC calls (session 12): a request when its last fragment came, the response side
+    /// when the call completes.
+    case dcerpc = 7
 }
 
 /// Transport class of the per-protocol "always" lists (signatures without a prefilter).
@@ -260,6 +263,7 @@ public final class DetectDefinitions: @unchecked Sendable {
     let alwaysDNS: [PortGroup]
     let alwaysSSH: [PortGroup]
     let alwaysSMB: [PortGroup]
+    let alwaysDCERPC: [PortGroup]
     /// The signatures themselves, boxed: verification borrows one per candidate instead of
     /// copying the struct (and retaining its ~20 arrays and strings).
     let boxes: [SignatureBox]
@@ -371,6 +375,7 @@ public final class DetectDefinitions: @unchecked Sendable {
         // Phases 0...6: HTTP's file phases 5 and 6 (session 9) are the highest.
         var aHTTP = [PortGroup.Builder](repeating: .init(), count: 7 * dirs)
         var aTLS = aHTTP, aDNS = aHTTP, aSSH = aHTTP, aSMB = aHTTP
+        var aDCERPC = aHTTP
         var uses = [Bool](repeating: false, count: BufferID.count)
         var texts: [AlertText] = []
         var thresholds = 0
@@ -450,6 +455,7 @@ public final class DetectDefinitions: @unchecked Sendable {
                 case .dns: aDNS[Int(phase) * dirs + d.rawValue].add(idx, s)
                 case .ssh: aSSH[Int(phase) * dirs + d.rawValue].add(idx, s)
                 case .smb: aSMB[Int(phase) * dirs + d.rawValue].add(idx, s)
+                case .dcerpc: aDCERPC[Int(phase) * dirs + d.rawValue].add(idx, s)
                 }
             }
         }
@@ -470,6 +476,7 @@ public final class DetectDefinitions: @unchecked Sendable {
         alwaysDNS = aDNS.map { $0.build() }
         alwaysSSH = aSSH.map { $0.build() }
         alwaysSMB = aSMB.map { $0.build() }
+        alwaysDCERPC = aDCERPC.map { $0.build() }
         boxes = ordered.map { SignatureBox($0) }
         infos = ordered.map {
             SignatureInfo(action: $0.action, gid: $0.gid, sid: $0.sid, rev: $0.rev, priority: $0.priority,
@@ -604,6 +611,7 @@ public final class DetectDefinitions: @unchecked Sendable {
     /// together (it is still kept, as a packet rule that never matches its buffers).
     public static func point(of s: Signature) -> InspectionPoint? {
         var http = false, tls = false, dns = false, ssh = false, smb = false, payload = false, header = false
+        var dcerpc = false
         for l in s.lists {
             if l.buffer == .payload { payload = true }
             else if l.buffer.isPacketHeader { header = true }
@@ -612,6 +620,7 @@ public final class DetectDefinitions: @unchecked Sendable {
             else if l.buffer.isDNS { dns = true }
             else if l.buffer.isSSH { ssh = true }
             else if l.buffer.isSMB { smb = true }
+            else if l.buffer == .dcerpcStubData { dcerpc = true }
         }
         // File rules are judged on HTTP files (the files the engine follows for detection).
         if http || s.isFileRule { return .http }
@@ -619,6 +628,9 @@ public final class DetectDefinitions: @unchecked Sendable {
         if dns { return .dns }
         if ssh { return .ssh }
         if smb { return .smb }
+        // DCE/RPC: the stub buffer, or iface/opnum facts of a call (byte keywords with `dce`
+        // on the raw payload stay stream rules, as Suricata's).
+        if dcerpc || (s.proto.app == .dcerpc && hasDCERPCCall(s) && !payload && !header) { return .dcerpc }
         // Packet header buffers exist on packets only (session 9): the payload is then the packet's.
         if header { return .packet }
         if payload {
@@ -656,6 +668,15 @@ public final class DetectDefinitions: @unchecked Sendable {
         s.headerMatches.contains {
             switch $0 {
             case .tlsCertChainLen, .tlsCertValidity: return true
+            default: return false
+            }
+        }
+    }
+
+    static func hasDCERPCCall(_ s: Signature) -> Bool {
+        s.headerMatches.contains {
+            switch $0 {
+            case .dcerpcIface, .dcerpcOpnum: return true
             default: return false
             }
         }

@@ -827,6 +827,7 @@ public final class DetectEngine {
                 case .dns: addGroup(defs.alwaysDNS[phase &* dirs &+ dc], facts)
                 case .ssh: addGroup(defs.alwaysSSH[phase &* dirs &+ dc], facts)
                 case .smb: addGroup(defs.alwaysSMB[phase &* dirs &+ dc], facts)
+                case .dcerpc: addGroup(defs.alwaysDCERPC[phase &* dirs &+ dc], facts)
                 case .packet, .stream: break
                 }
             }

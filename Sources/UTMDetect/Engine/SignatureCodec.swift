@@ -156,6 +156,15 @@ enum SignatureCodec {
         case .tcpMSS(let m): w.u8(22); w.intMatch(m)
         case .tlsVersion(let version, let raw): w.u8(23); w.u16(version); w.bool(raw)
         case .dnsOpcode(let m): w.u8(24); w.intMatch(m)
+        // Session 12 (DCE/RPC), tags 230+.
+        case .dcerpcIface(let m):
+            w.u8(230); w.u64(m.hi); w.u64(m.lo); w.bool(m.anyFrag); w.bool(m.version != nil)
+            if let v = m.version { w.intMatch(v) }
+        case .dcerpcOpnum(let m):
+            w.u8(231); w.bool(m.compare != nil)
+            if let c = m.compare { w.intMatch(c) }
+            w.int(m.ranges.count)
+            for r in m.ranges { w.u32(r) }
         case .tlsCertChainLen(let m): w.u8(26); w.intMatch(m)
         case .tlsCertValidity(let v): w.u8(27); w.u8(v.field.rawValue); w.u8(v.mode.rawValue); w.int(Int(v.a)); w.int(Int(v.b))
         case .appLayerProtocol(let m): w.u8(12); w.u32(m.mask); w.bool(m.negated); w.bool(m.unknown); w.u8(m.mode)
@@ -689,6 +698,17 @@ enum SignatureCodec {
             let name = try r.u16(), expire = try r.int()
             guard Int(name) < flowbits, expire >= 0, expire <= Int(UInt32.max) else { throw Bad(reason: "bad xbits name or expire") }
             return .hostBit(HostBitOp(kind: kind, track: track, name: name, expire: expire))
+        case 230:
+            let hi = try r.u64(), lo = try r.u64(), anyFrag = try r.bool()
+            let version = try r.bool() ? try r.intMatch() : nil
+            return .dcerpcIface(DCERPCIfaceMatch(hi: hi, lo: lo, version: version, anyFrag: anyFrag))
+        case 231:
+            let compare = try r.bool() ? try r.intMatch() : nil
+            let n = try r.int()
+            guard n >= 0, n <= 4096 else { throw Bad(reason: "bad dcerpc.opnum list") }
+            var ranges: [UInt32] = []
+            for _ in 0 ..< n { ranges.append(try r.u32()) }
+            return .dcerpcOpnum(DCERPCOpnumMatch(ranges: ranges, compare: compare))
         case 241: return .dnsRRType(try r.intMatch())
         case 242: return .dnsRcode(try r.intMatch())
         case 250:

@@ -16,9 +16,9 @@ enum DetectAppLayerProtocol {
         "tls": [.tls], "ssl": [.tls], "dns": [.dns], "quic": [.quic], "dhcp": [.dhcp], "sip": [.sip],
         "pgsql": [.pgsql], "smb": [.smb], "ssh": [.ssh], "ftp": [.ftp], "ftp-data": [.ftpData],
         "smtp": [.smtp], "failed": [.failed],
-        // Suricata's AppProtoEquals: a dcerpc protocol matches SMB flows (DCE/RPC over SMB);
-        // raw DCE/RPC on 135 is not detected here.
-        "dcerpc": [.smb],
+        // Suricata's AppProtoEquals: a dcerpc protocol matches SMB flows (DCE/RPC over SMB)
+        // as well as DCE/RPC over TCP.
+        "dcerpc": [.dcerpc, .smb],
     ]
 
     /// Suricata's other protocol names: valid, never detected here.

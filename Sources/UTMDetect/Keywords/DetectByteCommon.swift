@@ -63,6 +63,12 @@ struct ByteOptions {
             // Suricata loads `byte_test:0,...,string` (the read then never succeeds); so do we.
             guard (0 ... 23).contains(n) else { throw .invalid("\(keyword): \(n) bytes; string reads take 1 to 23") }
         }
-        if encoding.dce { throw .unsupported(keyword + " dce", "DCE/RPC byte order needs the DCE/RPC parser") }
+        if encoding.dce && encoding.stringBase != 0 { throw .invalid("\(keyword): dce cannot be combined with string") }
+    }
+
+    /// `dce` reads in the DCE/RPC PDU's byte order, so the rule becomes a dcerpc rule
+    /// (Suricata's setup sets the rule's app protocol the same way).
+    func requireDCE(_ b: inout SignatureBuilder, keyword: String) throws(RuleError) {
+        if encoding.dce { try b.requireApp(.dcerpc, keyword: keyword + " dce") }
     }
 }

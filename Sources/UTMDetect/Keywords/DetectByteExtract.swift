@@ -17,6 +17,7 @@ enum DetectByteExtract {
             throw .invalid("byte_extract: option only valid for byte_jump")
         }
         try opts.validate(keyword: "byte_extract")
+        try opts.requireDCE(&b, keyword: "byte_extract")
         let slot = b.variables.count
         b.variables[name] = slot
         var m = ByteExtractMatch(encoding: opts.encoding, offset: offset, relative: opts.relative, slot: slot)

@@ -12,6 +12,7 @@ enum DetectByteJump {
         }
         if opts.fromBeginning && opts.fromEnd { throw .invalid("byte_jump: from_beginning and from_end together") }
         try opts.validate(keyword: "byte_jump")
+        try opts.requireDCE(&b, keyword: "byte_jump")
         var m = ByteJumpMatch(encoding: opts.encoding, offset: offset, relative: opts.relative)
         m.multiplier = opts.multiplier
         m.align = opts.align

@@ -102,7 +102,7 @@ enum DetectByteMath {
         }
         if dce {
             if base != 0 { throw .invalid("byte_math: dce cannot be combined with string") }
-            throw .unsupported("byte_math dce", "DCE/RPC byte order needs the DCE/RPC parser")
+            try b.requireApp(.dcerpc, keyword: "byte_math dce")
         }
         if base == 0 && bytes > 8 { throw .invalid("byte_math: \(bytes) bytes; binary reads take 1 to 8") }
         let slot: Int
@@ -112,7 +112,7 @@ enum DetectByteMath {
             slot = b.variables.count
             b.variables[result] = slot
         }
-        let encoding = NumberEncoding(bytes: bytes, littleEndian: littleEndian, stringBase: base)
+        let encoding = NumberEncoding(bytes: bytes, littleEndian: littleEndian, stringBase: base, dce: dce)
         let m = ByteMathMatch(encoding: encoding, offset: offset, relative: relative, op: op, rvalue: rvalue,
                               slot: slot, bitmask: bitmask)
         b.append(.byteMath(m), to: relative ? b.bufferForRelative() : b.currentBuffer)

@@ -29,6 +29,7 @@ enum DetectByteTest {
             throw .invalid("byte_test: option only valid for byte_jump")
         }
         try opts.validate(keyword: "byte_test")
+        try opts.requireDCE(&b, keyword: "byte_test")
         let m = ByteTestMatch(encoding: opts.encoding, op: op, negated: negated, value: value, offset: offset,
                               relative: opts.relative, bitmask: opts.bitmask)
         b.append(.byteTest(m), to: opts.relative ? b.bufferForRelative() : b.currentBuffer)

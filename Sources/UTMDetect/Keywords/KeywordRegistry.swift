@@ -128,6 +128,13 @@ public enum KeywordRegistry {
             "dns.answer.name": .parse(DetectDnsAnswersRRName.sticky("dns.answer.name")),
             "smb.share": .parse(DetectSMBShare.sticky),
             "smb.named_pipe": .parse(DetectSMBNamedPipe.sticky),
+            // Session 12: DCE/RPC over TCP, with Suricata 4's names as aliases.
+            "dcerpc.iface": .parse(DetectDCERPCIface.iface("dcerpc.iface")),
+            "dce_iface": .parse(DetectDCERPCIface.iface("dce_iface")),
+            "dcerpc.opnum": .parse(DetectDCERPCOpnum.opnum("dcerpc.opnum")),
+            "dce_opnum": .parse(DetectDCERPCOpnum.opnum("dce_opnum")),
+            "dcerpc.stub_data": .parse(DetectDCERPCStubData.sticky("dcerpc.stub_data")),
+            "dce_stub_data": .parse(DetectDCERPCStubData.sticky("dce_stub_data")),
             "tls.subjectaltname": .parse(DetectTLSSubjectAltName.sticky),
             "tls.alpn": .parse(DetectTLSALPN.sticky),
             "tls_cert_notbefore": .parse(DetectTLSCertValidity.dated(.notBefore, "tls_cert_notbefore")),
@@ -183,12 +190,6 @@ public enum KeywordRegistry {
             // Known, not implemented: the rule is skipped and reported.
             "tls.store": .unsupported("certificate storage is not done here"),
             "lua": .unsupported("no Lua"), "luajit": .unsupported("no Lua"),
-            "dce_iface": .unsupported("no DCE/RPC parser"), "dce_opnum": .unsupported("no DCE/RPC parser"),
-            "dce_stub_data": .unsupported("no DCE/RPC parser"),
-            // Suricata 7's names for the same keywords (today's ET rules write these): the
-            // report says why they are skipped instead of "unknown keyword".
-            "dcerpc.iface": .unsupported("no DCE/RPC parser"),
-            "dcerpc.opnum": .unsupported("no DCE/RPC parser"), "dcerpc.stub_data": .unsupported("no DCE/RPC parser"),
             "rpc": .unsupported("no RPC parser"),
             "replace": .unsupported("inline replace is not supported"),
             "iprep": .unsupported("no IP reputation"), "geoip": .unsupported("no GeoIP"),

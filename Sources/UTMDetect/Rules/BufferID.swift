@@ -59,6 +59,8 @@ public enum BufferID: UInt8, CaseIterable, Sendable, Hashable, Comparable {
     /// `icmpv6.hdr`), lent from the decoded packet (no copy) at the packet inspection point
     /// only, and only when a rule uses them (`isPacketHeader`, DetectHeaderBuffers.swift).
     case ipv4Header, ipv6Header, tcpHeader, udpHeader, icmpv4Header, icmpv6Header
+    /// `dcerpc.stub_data` (session 12): the reassembled stub of a DCE/RPC call's side.
+    case dcerpcStubData
 
     public static let count = BufferID.allCases.count
 
@@ -137,6 +139,7 @@ public enum BufferID: UInt8, CaseIterable, Sendable, Hashable, Comparable {
         case .udpHeader: "udp.hdr"
         case .icmpv4Header: "icmpv4.hdr"
         case .icmpv6Header: "icmpv6.hdr"
+        case .dcerpcStubData: "dcerpc.stub_data"
         }
     }
 

@@ -40,6 +40,7 @@ public struct HeaderParser: Sendable {
         case "sip": return RuleProtocol(name: name, ipProto: 6, alsoUDP: true, app: .sip)
         case "pgsql": return RuleProtocol(name: name, ipProto: 6, app: .pgsql)
         case "smb": return RuleProtocol(name: name, ipProto: 6, app: .smb)
+        case "dcerpc": return RuleProtocol(name: name, ipProto: 6, app: .dcerpc)
         case "ssh": return RuleProtocol(name: name, ipProto: 6, app: .ssh)
         // Protocols the engine detects (UTMEngine's AppLayerDetect and the FTP data-channel
         // expectations): like Suricata, the rule matches only flows detected as that protocol,
@@ -49,11 +50,11 @@ public struct HeaderParser: Sendable {
         case "smtp": return RuleProtocol(name: name, ipProto: 6, app: .smtp)
         case "http2": return RuleProtocol(name: name, ipProto: 6, app: .http2)
         case "dhcp": return RuleProtocol(name: name, ipProto: 17, app: .dhcp)
-        case "dcerpc", "imap", "pop3", "nfs", "krb5", "rdp",
+        case "imap", "pop3", "nfs", "krb5", "rdp",
              "snmp", "tftp", "ntp", "enip", "dnp3", "modbus", "ikev2", "ike", "mqtt", "rfb", "telnet":
             // Not detected by the engine: keep the rule as a plain TCP (or UDP) rule on its ports.
             let udp = ["tftp", "ntp", "snmp", "ikev2", "ike", "krb5"].contains(name)
-            var p = RuleProtocol(name: name, ipProto: udp ? 17 : 6, alsoUDP: ["krb5", "dns", "nfs", "dcerpc"].contains(name))
+            var p = RuleProtocol(name: name, ipProto: udp ? 17 : 6, alsoUDP: ["krb5", "dns", "nfs"].contains(name))
             p.unparsedApp = name
             return p
         default:

@@ -341,6 +341,10 @@ public enum HeaderMatch: Sendable, Equatable {
     case tlsVersion(version: UInt16, raw: Bool)
     /// `dns.opcode`: the DNS header's opcode (`PacketFacts.dnsOpcode`).
     case dnsOpcode(IntMatch)
+    /// `dcerpc.iface` / `dcerpc.opnum`: the interface bound (and accepted) for the DCE/RPC
+    /// call's context, its operation number (`PacketFacts.dce*`).
+    case dcerpcIface(DCERPCIfaceMatch)
+    case dcerpcOpnum(DCERPCOpnumMatch)
     /// `tls.cert_chain_len` (session 7): certificates in the server's Certificate message
     /// (`PacketFacts.tlsCertCount`; no match before one was seen).
     case tlsCertChainLen(IntMatch)

@@ -158,6 +158,16 @@ public struct PacketFacts: Sendable {
     /// `dns.rcode`.
     public var dnsRRTypes = DNSRRTypes()
     public var dnsRcode: UInt8 = 0xff
+    /// Session 12, DCE/RPC calls: the opnum (-1: the facts are not a DCE/RPC call's), the
+    /// interface bound to the call's context (`dceIfaceState`: 0 none, bit 0 accepted by the
+    /// server, bit 1 offered in a first fragment), and the side's byte order for `dce` byte
+    /// keywords (set only when the stub buffer is inspected, as Suricata's buffer flags).
+    public var dceOpnum: Int32 = -1
+    public var dceIfaceHi: UInt64 = 0
+    public var dceIfaceLo: UInt64 = 0
+    public var dceIfaceVersion: UInt16 = 0
+    public var dceIfaceState: UInt8 = 0
+    public var dceLittleEndian = false
 
     public init() {}
 }

@@ -72,6 +72,9 @@ public struct Verifier: Sendable {
     /// the engine at each inspection (`DetectEngine.run` / `runStream`).
     public var flowInts: FlowIntTable?
     public var flowSlot = -1
+    /// The DCE/RPC side's byte order while a signature is verified (`PacketFacts`), for the
+    /// `dce` option of the byte keywords.
+    var dceLittleEndian = false
     /// The packet being verified has no flow (a full flow table, a held fragment, an
     /// unreadable transport header, ARP; set by `DetectEngine.run`): every `flowbits` and
     /// `flowint` test fails, as Suricata's do without `p->flow` (`isnotset` included).
@@ -182,13 +185,17 @@ public struct Verifier: Sendable {
     mutating func verify<S: VerifiedSignature>(signature sig: S, packet p: borrowing PacketFacts, buffers: InspectionBuffers,
                                                flowbits: inout FlowBits) -> VerifyResult {
         guard Verifier.headerMatches(of: sig, p) else { return .noMatch }
+        dceLittleEndian = p.dceLittleEndian
         // The packet's fields as plain values first: an `&&`/`||` operand is an autoclosure,
         // and one that captured `p` made the compiler copy the whole 153-byte PacketFacts on
         // every call (~3 M instructions on the 10 MB capture).
         let appProto = p.appProto, isStream = p.isStream, payloadSize = p.payloadSize
         // `http` rules cover HTTP/2 too (Suricata 7's http is both versions); `http1` does not.
+        // `dcerpc` rules cover SMB flows too (Suricata's AppProtoEquals: DCE/RPC over SMB); their
+        // call keywords and stub buffer have nothing to match there yet.
         if let app = sig.proto.app, app != appProto
-            && !(app == .http && appProto == .http2 && !sig.proto.http1Only) { return .noMatch }
+            && !(app == .http && appProto == .http2 && !sig.proto.http1Only)
+            && !(app == .dcerpc && appProto == .smb) { return .noMatch }
         if sig.proto.packetOnly && isStream { return .noMatch }
         if sig.proto.streamOnly && !isStream { return .noMatch }
         guard flowMatches(sig.flow, p) else { return .noMatch }
@@ -411,6 +418,12 @@ public struct Verifier: Sendable {
             if !raw && v >> 8 == 0x7f { v = 0x0304 }
             return v != 0 && v == version
         case .dnsOpcode(let m): return p.dnsOpcode != 0xff && m.matches(Int(p.dnsOpcode))
+        case .dcerpcOpnum(let m): return p.dceOpnum >= 0 && m.matches(UInt16(truncatingIfNeeded: p.dceOpnum))
+        case .dcerpcIface(let m):
+            // Accepted by the server; without any_frag, offered in a first fragment.
+            guard p.dceOpnum >= 0, p.dceIfaceState & 1 != 0, m.anyFrag || p.dceIfaceState & 2 != 0,
+                  p.dceIfaceHi == m.hi, p.dceIfaceLo == m.lo else { return false }
+            return m.version.map { $0.matches(Int(p.dceIfaceVersion)) } ?? true
         case .tlsCertChainLen(let m): return p.tlsCertCount >= 0 && m.matches(p.tlsCertCount)
         case .tlsCertValidity(let v): return v.matches(notBefore: p.tlsCertNotBefore, notAfter: p.tlsCertNotAfter, now: p.time)
         case .fileSize(let m): return file.sizeMatches(m)
@@ -677,10 +690,12 @@ public struct Verifier: Sendable {
     func readNumber(_ buf: ByteView, _ at: Int, _ e: NumberEncoding) -> UInt64? {
         guard at >= 0, e.bytes > 0, at &+ e.bytes <= buf.count else { return nil }
         if e.stringBase == 0 {
+            // `dce`: the byte order of the DCE/RPC PDU whose stub is inspected.
+            let little = e.littleEndian || (e.dce && dceLittleEndian)
             var v: UInt64 = 0
             var k = 0
             while k < e.bytes {
-                let b = UInt64(buf[checked: e.littleEndian ? at &+ e.bytes &- 1 &- k : at &+ k])
+                let b = UInt64(buf[checked: little ? at &+ e.bytes &- 1 &- k : at &+ k])
                 v = v << 8 | b
                 k &+= 1
             }
