@@ -93,6 +93,7 @@ public final class Engine {
     var sipTCP: SlotPool<SIPStream>
     var ssh: SlotPool<SSHParser>
     var ftp: SlotPool<FTPParser>
+    var smtp: SlotPool<SMTPParser>
     /// First bytes of TCP flows whose protocol is not known yet (ProbeBuffers.swift).
     var probes: ProbeBuffers
     /// FTP data connections announced on control channels (EngineFTPData.swift).
@@ -179,6 +180,7 @@ public final class Engine {
         sipTCP = SlotPool(limit: c.maxSIPTCPStates) { SIPStream() }
         ssh = SlotPool(limit: c.maxSSHStates) { SSHParser(config: c.ssh) }
         ftp = SlotPool(limit: c.maxFTPStates) { FTPParser(config: c.ftp) }
+        smtp = SlotPool(limit: c.maxSMTPStates) { SMTPParser(config: c.smtp) }
         dns = DNSParser(config: c.dns)
         let capacity = flows.capacity
         let given = definitions.flatMap { $0.flowCapacity == capacity ? $0 : nil }
@@ -483,6 +485,8 @@ public final class Engine {
             sshData(i, data, chunk, m, time: time, bits: &bits, slot: &slot)
         case .ftp:
             ftpData(i, data, chunk, m, time: time, bits: &bits)
+        case .smtp:
+            smtpData(ref, i, data, chunk, m, time: time, app: &app, slot: &slot, bits: &bits)
         case .sip:
             sipTCP.items[i].feed(data, direction: chunk.direction, gap: chunk.gapBefore) { dir, msg in
                 if let s = SIP.parse(msg) { self.eve.writeSIP(s, datagram: msg, time: time, dir == .toServer ? m : m.reversed) }
@@ -669,6 +673,9 @@ public final class Engine {
         case .ftp:
             slot = ftp.acquire()
             if let s = slot { ftp.items[Int(s)].reset() }
+        case .smtp:
+            slot = smtp.acquire()
+            if let s = slot { smtp.items[Int(s)].reset() }
         default:
             return nil
         }
@@ -725,6 +732,9 @@ public final class Engine {
             case .ftp:
                 ftpEnd(i, flow, m)
                 ftp.release(slot)
+            case .smtp:
+                smtpEnd(i, flow, m)
+                smtp.release(slot)
             default:
                 break
             }

@@ -38,6 +38,9 @@ public struct EngineConfig: Sendable {
     /// FTP control channels (about 12 KiB each with the default buffers; EngineFTP.swift).
     public var ftp = FTPConfig()
     public var maxFTPStates = 128
+    /// SMTP sessions (about 17 KiB each with the default buffers; EngineSMTP.swift).
+    public var smtp = SMTPConfig()
+    public var maxSMTPStates = 128
 
     /// Payload chunks a TCP flow may show in each direction before detection gives up.
     public var detectionChunks = 4

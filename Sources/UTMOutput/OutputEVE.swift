@@ -62,6 +62,8 @@ public enum EVEEventType: Int, CaseIterable, Sendable {
     case ssh
     case ftp
     case anomaly
+    /// Appended (session 12) so the other types keep their bits.
+    case smtp
 
     public var name: StaticString {
         switch self {
@@ -81,6 +83,7 @@ public enum EVEEventType: Int, CaseIterable, Sendable {
         case .ssh: return "ssh"
         case .ftp: return "ftp"
         case .anomaly: return "anomaly"
+        case .smtp: return "smtp"
         }
     }
 }

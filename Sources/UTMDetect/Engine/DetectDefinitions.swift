@@ -19,6 +19,9 @@ public enum InspectionPoint: UInt8, Sendable {
     case ssh = 5
     /// SMB transactions (session 7: `smb.share`, `smb.named_pipe`), once per request/response pair.
     case smb = 6
+    /// SMTP transactions (session 12: `smtp.*`, `email.*`): phase 1 the single buffers, 3 per
+    /// recipient (`smtp.rcpt_to`), 4 per Received header (`email.received`).
+    case smtp = 7
 }
 
 /// Transport class of the per-protocol "always" lists (signatures without a prefilter).
@@ -260,6 +263,7 @@ public final class DetectDefinitions: @unchecked Sendable {
     let alwaysDNS: [PortGroup]
     let alwaysSSH: [PortGroup]
     let alwaysSMB: [PortGroup]
+    let alwaysSMTP: [PortGroup]
     /// The signatures themselves, boxed: verification borrows one per candidate instead of
     /// copying the struct (and retaining its ~20 arrays and strings).
     let boxes: [SignatureBox]
@@ -371,6 +375,7 @@ public final class DetectDefinitions: @unchecked Sendable {
         // Phases 0...6: HTTP's file phases 5 and 6 (session 9) are the highest.
         var aHTTP = [PortGroup.Builder](repeating: .init(), count: 7 * dirs)
         var aTLS = aHTTP, aDNS = aHTTP, aSSH = aHTTP, aSMB = aHTTP
+        var aSMTP = aHTTP
         var uses = [Bool](repeating: false, count: BufferID.count)
         var texts: [AlertText] = []
         var thresholds = 0
@@ -450,6 +455,7 @@ public final class DetectDefinitions: @unchecked Sendable {
                 case .dns: aDNS[Int(phase) * dirs + d.rawValue].add(idx, s)
                 case .ssh: aSSH[Int(phase) * dirs + d.rawValue].add(idx, s)
                 case .smb: aSMB[Int(phase) * dirs + d.rawValue].add(idx, s)
+                case .smtp: aSMTP[Int(phase) * dirs + d.rawValue].add(idx, s)
                 }
             }
         }
@@ -470,6 +476,7 @@ public final class DetectDefinitions: @unchecked Sendable {
         alwaysDNS = aDNS.map { $0.build() }
         alwaysSSH = aSSH.map { $0.build() }
         alwaysSMB = aSMB.map { $0.build() }
+        alwaysSMTP = aSMTP.map { $0.build() }
         boxes = ordered.map { SignatureBox($0) }
         infos = ordered.map {
             SignatureInfo(action: $0.action, gid: $0.gid, sid: $0.sid, rev: $0.rev, priority: $0.priority,
@@ -524,6 +531,9 @@ public final class DetectDefinitions: @unchecked Sendable {
             // tls.alpn's instances: a phase of their own (4), after the hellos they come from.
             case .tlsALPN: b = 4
             case .dnsAnswersRRName: b = 4
+            // SMTP multi-buffers: per recipient (3) and per Received header (4).
+            case .smtpRcptTo: b = 3
+            case .emailReceived: b = 4
             default: b = 1
             }
             p = Swift.max(p, b)
@@ -604,6 +614,7 @@ public final class DetectDefinitions: @unchecked Sendable {
     /// together (it is still kept, as a packet rule that never matches its buffers).
     public static func point(of s: Signature) -> InspectionPoint? {
         var http = false, tls = false, dns = false, ssh = false, smb = false, payload = false, header = false
+        var smtp = false
         for l in s.lists {
             if l.buffer == .payload { payload = true }
             else if l.buffer.isPacketHeader { header = true }
@@ -612,6 +623,7 @@ public final class DetectDefinitions: @unchecked Sendable {
             else if l.buffer.isDNS { dns = true }
             else if l.buffer.isSSH { ssh = true }
             else if l.buffer.isSMB { smb = true }
+            else if l.buffer.isSMTP { smtp = true }
         }
         // File rules are judged on HTTP files (the files the engine follows for detection).
         if http || s.isFileRule { return .http }
@@ -619,6 +631,7 @@ public final class DetectDefinitions: @unchecked Sendable {
         if dns { return .dns }
         if ssh { return .ssh }
         if smb { return .smb }
+        if smtp { return .smtp }
         // Packet header buffers exist on packets only (session 9): the payload is then the packet's.
         if header { return .packet }
         if payload {

@@ -826,6 +826,7 @@ public final class DetectEngine {
                 case .dns: addGroup(defs.alwaysDNS[phase &* dirs &+ dc], facts)
                 case .ssh: addGroup(defs.alwaysSSH[phase &* dirs &+ dc], facts)
                 case .smb: addGroup(defs.alwaysSMB[phase &* dirs &+ dc], facts)
+                case .smtp: addGroup(defs.alwaysSMTP[phase &* dirs &+ dc], facts)
                 case .packet, .stream: break
                 }
             }

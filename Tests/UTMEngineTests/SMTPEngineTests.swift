@@ -1,0 +1,148 @@
+import Foundation
+import Testing
+import AllocationCounter
+import UTMCore
+import UTMDetect
+import UTMOutput
+@testable import UTMEngine
+
+/// SMTP through the whole engine (session 12): detection by EHLO and by the server's 220 on
+/// port 25, the `smtp` EVE record, the smtp/email sticky buffers with the prefilter, smtp
+/// anomaly events, STARTTLS handing the flow to TLS, and no allocation per packet.
+@Suite(.serialized) struct SMTPEngineTests {
+    static let message = "From: Alice <alice@example.org>\r\nTo: bob@example.com, carol@example.com\r\n"
+        + "Subject: Invoice 4711 overdue\r\nReceived: from laptop by relay.example.org\r\n"
+        + "Received: from relay.example.org by mx.example.com\r\nX-Mailer: PHPMailer 5.2\r\n\r\n"
+        + "Please pay.\r\n.\r\n"
+
+    static func session(sport: UInt16 = 41025, dport: UInt16 = 25, dataReply: String = "354 go ahead\r\n") -> [[UInt8]] {
+        EngineTraffic.tcpSession(v6: false, sport: sport, dport: dport, exchanges: [
+            ([], Array("220 mx.example.com ESMTP\r\n".utf8)),
+            (Array("EHLO client.example.org\r\n".utf8), Array("250-mx.example.com\r\n250 PIPELINING\r\n".utf8)),
+            (Array("MAIL FROM:<alice@example.org>\r\n".utf8), Array("250 OK\r\n".utf8)),
+            (Array("RCPT TO:<bob@example.com>\r\nRCPT TO:<carol@example.com>\r\n".utf8), Array("250 OK\r\n250 OK\r\n".utf8)),
+            (Array("DATA\r\n".utf8), Array(dataReply.utf8)),
+            (Array(message.utf8), Array("250 queued\r\n".utf8)),
+            (Array("QUIT\r\n".utf8), Array("221 bye\r\n".utf8)),
+        ])
+    }
+
+    static func run(_ frames: [[UInt8]], rules: String, loaded: Int) -> [[String: Any]] {
+        var parser = RuleParser()
+        parser.load(text: rules, file: "smtp.rules")
+        let set = parser.finish()
+        #expect(set.report.loaded == loaded, "\(set.report)")
+        let engine = Engine()
+        engine.loadDetection(DetectDefinitions(ruleSet: set))
+        return FirewallEngineTests.run(engine, frames).events
+    }
+
+    static let rules = """
+        alert smtp any any -> any any (msg:"mail from"; smtp.mail_from; content:"alice@example.org"; fast_pattern; sid:1;)
+        alert smtp any any -> any any (msg:"subject"; email.subject; content:"invoice"; nocase; sid:2;)
+        alert smtp any any -> any any (msg:"second rcpt"; smtp.rcpt_to; content:"<carol@"; startswith; sid:3;)
+        alert smtp any any -> any any (msg:"helo"; smtp.helo; content:"client.example.org"; endswith; sid:4;)
+        alert smtp any any -> any any (msg:"x-mailer"; email.x_mailer; content:"PHPMailer"; sid:5;)
+        alert smtp any any -> any any (msg:"received"; email.received; content:"from relay"; startswith; sid:6;)
+        alert smtp any any -> any any (msg:"to"; email.to; content:"carol@example.com"; sid:7;)
+        alert smtp any any -> any any (msg:"not it"; smtp.mail_from; content:"mallory"; sid:8;)
+        alert smtp any any -> any any (msg:"not it"; email.subject; content:"Invoice"; startswith; content:"paid"; sid:9;)
+        alert smtp any any -> any any (msg:"no cc header"; email.cc; content:"@"; sid:10;)
+        """
+
+    @Test func keywordsFireOnTheTransaction() {
+        let events = Self.run(Self.session(), rules: Self.rules, loaded: 10)
+        #expect(FirewallEngineTests.sids(events).sorted() == [1, 2, 3, 4, 5, 6, 7])
+        let alert = FirewallEngineTests.of(events, "alert").first
+        #expect(alert?["app_proto"] as? String == "smtp")
+        // The multi-buffers alert once per transaction, whichever instance matched.
+        #expect(FirewallEngineTests.sids(events).filter { $0 == 3 || $0 == 6 }.count == 2)
+    }
+
+    @Test func eveRecord() throws {
+        let events = Self.run(Self.session(), rules: "", loaded: 0)
+        let smtp = FirewallEngineTests.of(events, "smtp")
+        #expect(smtp.count == 1)
+        let e = try #require(smtp.first)
+        #expect(e["app_proto"] as? String == "smtp" && e["dest_port"] as? Int == 25)
+        let s = try #require(e["smtp"] as? [String: Any])
+        #expect(s["helo"] as? String == "client.example.org")
+        #expect(s["mail_from"] as? String == "<alice@example.org>")
+        #expect(s["rcpt_to"] as? [String] == ["<bob@example.com>", "<carol@example.com>"])
+        let m = try #require(e["email"] as? [String: Any])
+        #expect(m["status"] as? String == "PARSE_DONE")
+        #expect(m["from"] as? String == "Alice <alice@example.org>")
+        #expect(m["to"] as? [String] == ["bob@example.com", "carol@example.com"])
+        #expect(m["cc"] == nil)
+        #expect(m["subject"] as? String == "Invoice 4711 overdue")
+        #expect(m["x_mailer"] as? String == "PHPMailer 5.2")
+        #expect(m["received"] as? [String] == ["from laptop by relay.example.org", "from relay.example.org by mx.example.com"])
+        let flow = FirewallEngineTests.of(events, "flow").first
+        #expect(flow?["app_proto"] as? String == "smtp")
+    }
+
+    @Test func refusedDataRaisesItsEvent() {
+        let rule = #"alert smtp any any -> any any (msg:"SURICATA SMTP data command rejected"; flow:established,to_client; app-layer-event:smtp.data_command_rejected; sid:2220008; rev:1;)"#
+        let refused = Self.run(Self.session(dataReply: "554 no valid recipients\r\n"), rules: rule, loaded: 1)
+        #expect(FirewallEngineTests.sids(refused) == [2220008])
+        #expect(FirewallEngineTests.sids(Self.run(Self.session(), rules: rule, loaded: 1)).isEmpty)
+    }
+
+    /// The server greets and the client never speaks: SMTP by the 220 on port 25.
+    @Test func serverGreetingOnPort25() {
+        let frames = EngineTraffic.tcpSession(v6: false, sport: 41026, dport: 25, exchanges: [
+            ([], Array("220 mx.example.com ESMTP Postfix\r\n".utf8))])
+        let events = Self.run(frames, rules: "", loaded: 0)
+        #expect(FirewallEngineTests.of(events, "flow").first?["app_proto"] as? String == "smtp")
+        // The same greeting elsewhere is not taken for SMTP.
+        let other = EngineTraffic.tcpSession(v6: false, sport: 41027, dport: 2525, exchanges: [
+            ([], Array("220 mx.example.com ESMTP Postfix\r\n".utf8))])
+        #expect(FirewallEngineTests.of(Self.run(other, rules: "", loaded: 0), "flow").first?["app_proto"] as? String != "smtp")
+    }
+
+    /// STARTTLS: after the 220 the flow is TLS; `tls.sni` rules see the hello, SMTP rules and
+    /// the SMTP parser do not read the TLS bytes.
+    @Test func starttlsHandsTheFlowToTLS() {
+        let frames = EngineTraffic.tcpSession(v6: false, sport: 41028, dport: 587, exchanges: [
+            ([], Array("220 mx.example.com ESMTP\r\n".utf8)),
+            (Array("EHLO c.example.org\r\n".utf8), Array("250-mx.example.com\r\n250 STARTTLS\r\n".utf8)),
+            (Array("STARTTLS\r\n".utf8), Array("220 2.0.0 Ready to start TLS\r\n".utf8)),
+            (EngineTraffic.clientHello(sni: "mx.example.com"), EngineTraffic.serverHello()),
+        ])
+        let rules = """
+            alert tls any any -> any any (msg:"sni"; tls.sni; content:"mx.example.com"; sid:1;)
+            alert smtp any any -> any any (msg:"smtp stream on tls"; content:"mx.example.com"; sid:2;)
+            alert smtp any any -> any any (msg:"helo"; smtp.helo; content:"c.example.org"; sid:3;)
+            """
+        let events = Self.run(frames, rules: rules, loaded: 3)
+        let sids = FirewallEngineTests.sids(events)
+        #expect(sids.contains(1))
+        #expect(!sids.contains(3))   // no mail transaction before STARTTLS
+        // The smtp stream rule may see the plain-text greeting (it names the host) but never
+        // the TLS bytes: its only alert comes from before the switch.
+        let tls = FirewallEngineTests.of(events, "tls")
+        #expect((tls.first?["tls"] as? [String: Any])?["sni"] as? String == "mx.example.com")
+        #expect(FirewallEngineTests.of(events, "smtp").isEmpty)
+        #expect(FirewallEngineTests.of(events, "flow").first?["app_proto"] as? String == "tls")
+        let smtpAlerts = FirewallEngineTests.of(events, "alert").filter {
+            ($0["alert"] as? [String: Any])?["signature_id"] as? Int == 2
+        }
+        #expect(smtpAlerts.allSatisfy { $0["app_proto"] as? String == "smtp" })
+    }
+
+    @Test func steadyStateDoesNotAllocate() {
+        guard allocationCounterWorks() else { return }
+        let engine = Engine()
+        var parser = RuleParser()
+        parser.load(text: Self.rules, file: "smtp.rules")
+        engine.loadDetection(DetectDefinitions(ruleSet: parser.finish()))
+        var traffic: [[UInt8]] = []
+        for c in 0 ..< 4 { traffic += Self.session(sport: UInt16(41100 + c)) }
+        var before: [UInt64] = []
+        let rounds = 10
+        let n = steadyStateAllocations(engine, traffic, rounds: rounds) { before = engine.eve.counts.map { $0 } }
+        #expect(n == 0, "SMTP allocated \(n) times")
+        #expect(engine.eve.counts[EVEEventType.smtp.rawValue] - before[EVEEventType.smtp.rawValue] == UInt64(rounds) * 4)
+        #expect(engine.eve.counts[EVEEventType.alert.rawValue] - before[EVEEventType.alert.rawValue] == UInt64(rounds) * 4 * 7)
+    }
+}
