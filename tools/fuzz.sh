@@ -20,7 +20,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-all_targets=(FuzzDecode FuzzStream FuzzHTTP FuzzHTTP2 FuzzTLS FuzzDNS FuzzDHCP FuzzSIP FuzzPgSQL FuzzSMB FuzzSSH FuzzFTP FuzzQUIC FuzzMatch FuzzRules FuzzASN1 FuzzTransforms FuzzBase64 FuzzCategories FuzzAppID FuzzAV FuzzArtifact FuzzStreamWindow FuzzBodyAccumulation FuzzRuleFilters FuzzFileHashList FuzzDatasetList)
+all_targets=(FuzzDecode FuzzStream FuzzHTTP FuzzHTTP2 FuzzTLS FuzzDNS FuzzDHCP FuzzSIP FuzzPgSQL FuzzSMB FuzzSSH FuzzFTP FuzzSMTP FuzzQUIC FuzzMatch FuzzRules FuzzASN1 FuzzTransforms FuzzBase64 FuzzCategories FuzzAppID FuzzAV FuzzArtifact FuzzStreamWindow FuzzBodyAccumulation FuzzRuleFilters FuzzFileHashList FuzzDatasetList)
 which=${1:-all}
 seconds=${2:-30}
 opt=${FUZZ_OPT:--O}
@@ -60,7 +60,7 @@ needs() {
 extra_sources() {
     case $1 in
         FuzzArtifact) echo "Sources/UTMUpdate/SignedArtifact.swift Sources/UTMUpdate/PayloadArchive.swift" ;;
-        FuzzPgSQL|FuzzSMB|FuzzSSH|FuzzFTP) echo "Fuzz/Shared/FuzzPieces.swift" ;;
+        FuzzPgSQL|FuzzSMB|FuzzSSH|FuzzFTP|FuzzSMTP) echo "Fuzz/Shared/FuzzPieces.swift" ;;
         FuzzDatasetList|FuzzFileHashList) echo "Fuzz/Shared/FuzzListInput.swift" ;;
     esac
 }
