@@ -50,7 +50,7 @@ needs() {
         FuzzCategories) echo "UTMCore UTMWebFilter" ;;
         FuzzAppID) echo "UTMCore UTMAppID" ;;
         FuzzArtifact) echo "UTMCore UTMCrypto" ;;
-        FuzzAV) echo "UTMCore UTMCrypto UTMInflate UTMMatch UTMAntivirus" ;;
+        FuzzAV) echo "UTMCore UTMCrypto UTMInflate UTMAppLayer UTMMatch UTMAntivirus" ;;
         FuzzRules|FuzzRuleFilters|FuzzFileHashList|FuzzDatasetList|FuzzASN1|FuzzTransforms|FuzzBase64|FuzzStreamWindow|FuzzBodyAccumulation) echo "UTMCore UTMDecode UTMFlow UTMCrypto UTMInflate UTMAppLayer UTMMatch UTMRegex UTMDetect" ;;
         *)          echo "UTMCore UTMCrypto UTMInflate UTMAppLayer" ;;
     esac
