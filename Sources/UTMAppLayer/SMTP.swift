@@ -100,6 +100,16 @@ public struct SMTPTransaction: Sendable {
     }
 }
 
+/// What `feed` reports: a transaction that ended, and the message as it streams (each line
+/// dot-unstuffed, without its line end) for a MIME decoder (the IPS's SMTP `file_data`).
+public enum SMTPEvent {
+    case transaction(SMTPTransaction)
+    case messageBegin
+    case messageLine(ByteView)
+    /// `complete`: the message ended at its `.` or BDAT LAST; false when cut (RSET, a gap...).
+    case messageEnd(complete: Bool)
+}
+
 /// The client side's mode: what its next bytes are.
 enum SMTPClientMode: UInt8 {
     case command, data, bdat, auth, tlsPending
@@ -204,6 +214,11 @@ public struct SMTPParser: Sendable {
     /// (message end, RSET, QUIT, a new MAIL, STARTTLS, `finish`).
     public mutating func feed(_ data: ByteView, direction: Direction, gap: Bool,
                               onTransaction: (SMTPTransaction) -> Void) {
+        feed(data, direction: direction, gap: gap, on: { if case .transaction(let tx) = $0 { onTransaction(tx) } })
+    }
+
+    /// The same with the message's lines too.
+    public mutating func feed(_ data: ByteView, direction: Direction, gap: Bool, on onTransaction: (SMTPEvent) -> Void) {
         guard !tlsStarted else { return }
         let d = direction == .toServer ? 0 : 1
         if gap { lostBytes(d) }
@@ -222,7 +237,7 @@ public struct SMTPParser: Sendable {
                     if bdatRemaining == 0 {
                         clientMode = .command
                         if bdatLast {
-                            if !msgLine.isEmpty || msgLineCut { flushMessageLine() }
+                            if !msgLine.isEmpty || msgLineCut { flushMessageLine(onTransaction) }
                             endMessage(dotted: false, onTransaction)
                         }
                     }
@@ -265,6 +280,10 @@ public struct SMTPParser: Sendable {
 
     /// The flow ended: the open transaction is lent as it stands.
     public mutating func finish(onTransaction: (SMTPTransaction) -> Void) {
+        finish(on: { if case .transaction(let tx) = $0 { onTransaction(tx) } })
+    }
+
+    public mutating func finish(on onTransaction: (SMTPEvent) -> Void) {
         closeTransaction(onTransaction)
         count = 0
     }
@@ -296,7 +315,7 @@ public struct SMTPParser: Sendable {
         }
     }
 
-    mutating func lineDone(_ raw: ByteView, _ d: Int, _ onTransaction: (SMTPTransaction) -> Void) {
+    mutating func lineDone(_ raw: ByteView, _ d: Int, _ onTransaction: (SMTPEvent) -> Void) {
         var l = raw
         var long = lineLong & (1 << UInt8(d)) != 0
         lineLong &= ~(1 << UInt8(d))
@@ -314,7 +333,7 @@ public struct SMTPParser: Sendable {
 
     // MARK: Commands
 
-    mutating func command(_ l: ByteView, _ onTransaction: (SMTPTransaction) -> Void) {
+    mutating func command(_ l: ByteView, _ onTransaction: (SMTPEvent) -> Void) {
         guard !l.isEmpty else { return }
         let cmd = Self.lookup(l)
         if count > 0 && ehloReplied && !pipelining && cmd != .other {
@@ -345,18 +364,18 @@ public struct SMTPParser: Sendable {
             tx.recipientCount &+= 1
         case .data:
             openTransaction()
-            beginMessage()
+            beginMessage(onTransaction)
             clientMode = .data
         case .bdat:
             openTransaction()
-            if tx.message == .none { beginMessage() }
+            if tx.message == .none { beginMessage(onTransaction) }
             let (size, last) = Self.bdatArguments(l.dropFirst(5))
             bdatLast = last
             if size > 0 {
                 bdatRemaining = size
                 clientMode = .bdat
             } else if last {
-                if !msgLine.isEmpty || msgLineCut { flushMessageLine() }
+                if !msgLine.isEmpty || msgLineCut { flushMessageLine(onTransaction) }
                 endMessage(dotted: false, onTransaction)
             }
         case .rset, .quit:
@@ -450,20 +469,22 @@ public struct SMTPParser: Sendable {
         heloStore.withView(helo) { tx.helo = tx.store.append($0) }
     }
 
-    mutating func closeTransaction(_ onTransaction: (SMTPTransaction) -> Void) {
+    mutating func closeTransaction(_ onTransaction: (SMTPEvent) -> Void) {
         guard txOpen else { return }
         if clientMode == .data || clientMode == .bdat {
             clientMode = .command
             if tx.message != .done { tx.message = .error }
+            onTransaction(.messageEnd(complete: false))
         }
         txOpen = false
         transactions &+= 1
-        onTransaction(tx)
+        onTransaction(.transaction(tx))
     }
 
     // MARK: The message
 
-    mutating func beginMessage() {
+    mutating func beginMessage(_ onTransaction: (SMTPEvent) -> Void) {
+        onTransaction(.messageBegin)
         inHeaders = true
         header = .none
         headerField = .absent
@@ -475,7 +496,7 @@ public struct SMTPParser: Sendable {
     /// Message bytes: complete lines are handled, the last partial one is kept. With `dotted`
     /// (DATA) a lone `.` ends the message and the bytes after it are returned (commands).
     @discardableResult
-    mutating func messageBytes(_ v: ByteView, dotted: Bool, _ onTransaction: (SMTPTransaction) -> Void) -> ByteView {
+    mutating func messageBytes(_ v: ByteView, dotted: Bool, _ onTransaction: (SMTPEvent) -> Void) -> ByteView {
         var rest = v
         while !rest.isEmpty {
             guard let lf = rest.firstIndex(of: 0x0a) else {
@@ -485,12 +506,12 @@ public struct SMTPParser: Sendable {
             let piece = rest.prefix(lf)
             rest = rest.dropFirst(lf &+ 1)
             if msgLine.isEmpty && !msgLineCut {
-                if messageLineDone(piece, dotted: dotted) { endMessage(dotted: true, onTransaction); return rest }
+                if messageLineDone(piece, dotted: dotted, onTransaction) { endMessage(dotted: true, onTransaction); return rest }
             } else {
                 appendMessage(piece)
                 var buffered: [UInt8] = []
                 swap(&buffered, &msgLine)
-                let end = buffered.withUnsafeBytes { messageLineDone(ByteView($0), dotted: dotted) }
+                let end = buffered.withUnsafeBytes { messageLineDone(ByteView($0), dotted: dotted, onTransaction) }
                 buffered.removeAll(keepingCapacity: true)
                 swap(&buffered, &msgLine)
                 msgLineCut = false
@@ -512,17 +533,18 @@ public struct SMTPParser: Sendable {
     }
 
     /// A BDAT message's last line without its LF.
-    mutating func flushMessageLine() {
+    mutating func flushMessageLine(_ onTransaction: (SMTPEvent) -> Void) {
         var buffered: [UInt8] = []
         swap(&buffered, &msgLine)
-        _ = buffered.withUnsafeBytes { messageLineDone(ByteView($0), dotted: false, countLF: false) }
+        _ = buffered.withUnsafeBytes { messageLineDone(ByteView($0), dotted: false, countLF: false, onTransaction) }
         buffered.removeAll(keepingCapacity: true)
         swap(&buffered, &msgLine)
         msgLineCut = false
     }
 
     /// One message line (without LF). Returns true for DATA's terminating `.`.
-    mutating func messageLineDone(_ raw: ByteView, dotted: Bool, countLF: Bool = true) -> Bool {
+    mutating func messageLineDone(_ raw: ByteView, dotted: Bool, countLF: Bool = true,
+                                  _ onTransaction: (SMTPEvent) -> Void) -> Bool {
         var l = raw
         if l.count > config.maxMessageLine {
             l = l.prefix(config.maxMessageLine)
@@ -535,6 +557,7 @@ public struct SMTPParser: Sendable {
             l = l.dropFirst(1)   // RFC 5321 §4.5.2 transparency
         }
         tx.messageBytes &+= Int64(l.count &+ crlf)
+        onTransaction(.messageLine(l))
         if inHeaders { headerLine(l) } else { tx.message = .body }
         return false
     }
@@ -605,7 +628,7 @@ public struct SMTPParser: Sendable {
         }
     }
 
-    mutating func endMessage(dotted: Bool, _ onTransaction: (SMTPTransaction) -> Void) {
+    mutating func endMessage(dotted: Bool, _ onTransaction: (SMTPEvent) -> Void) {
         clientMode = .command
         tx.message = .done
         header = .none
@@ -613,13 +636,14 @@ public struct SMTPParser: Sendable {
         msgLineCut = false
         // DATA: the server's reply to the `.` comes next (BDAT's answers its command).
         if dotted { push(.dataEnd) }
+        onTransaction(.messageEnd(complete: true))
         txOpen = true
         closeTransaction(onTransaction)
     }
 
     // MARK: Replies
 
-    mutating func reply(_ l: ByteView, _ onTransaction: (SMTPTransaction) -> Void) {
+    mutating func reply(_ l: ByteView, _ onTransaction: (SMTPEvent) -> Void) {
         let code = FTPParser.code(l)
         let sep = l.u8(3)
         if multiLineCode != 0 {
@@ -647,7 +671,7 @@ public struct SMTPParser: Sendable {
         if Self.trimmed(l.dropFirst(4)).equalsCaseInsensitive(("PIPELINING" as StaticString).byteView) { pipelining = true }
     }
 
-    mutating func finalReply(_ code: UInt16, _ onTransaction: (SMTPTransaction) -> Void) {
+    mutating func finalReply(_ code: UInt16, _ onTransaction: (SMTPEvent) -> Void) {
         guard count > 0 else {
             if !greetingSeen && code == 220 { greetingSeen = true; return }
             events.insert(AppLayerEvents.SMTP.unableToMatchReplyWithRequest)
@@ -682,6 +706,7 @@ public struct SMTPParser: Sendable {
                 if clientMode == .data && tx.messageBytes == 0 && msgLine.isEmpty {
                     clientMode = .command
                     tx.message = .none
+                    onTransaction(.messageEnd(complete: false))
                 }
             }
         case .starttls:

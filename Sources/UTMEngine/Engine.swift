@@ -94,6 +94,9 @@ public final class Engine {
     var ssh: SlotPool<SSHParser>
     var ftp: SlotPool<FTPParser>
     var smtp: SlotPool<SMTPParser>
+    /// Per SMTP slot: the MIME decoding of its messages for `file_data` (EngineSMTPFiles.swift),
+    /// grown with the pool at warm-up.
+    var smtpFiles: [SMTPFiles] = []
     /// First bytes of TCP flows whose protocol is not known yet (ProbeBuffers.swift).
     var probes: ProbeBuffers
     /// FTP data connections announced on control channels (EngineFTPData.swift).
@@ -675,7 +678,7 @@ public final class Engine {
             if let s = slot { ftp.items[Int(s)].reset() }
         case .smtp:
             slot = smtp.acquire()
-            if let s = slot { smtp.items[Int(s)].reset() }
+            if let s = slot { smtp.items[Int(s)].reset(); smtpFilesReset(Int(s)) }
         default:
             return nil
         }

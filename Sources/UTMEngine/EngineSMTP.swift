@@ -11,10 +11,17 @@ import UTMOutput
 extension Engine {
     func smtpData(_ ref: FlowRef, _ i: Int, _ data: ByteView, _ chunk: StreamChunk, _ m: EVEEndpoints, time: Timestamp,
                   app: inout AppProto, slot: inout Int32, bits: inout UInt32) {
-        smtp.items[i].feed(data, direction: chunk.direction, gap: chunk.gapBefore) { tx in
-            if self.detect != nil { self.detectSMTP(tx) }
-            self.eve.writeSMTP(tx, time: time, m)
-        }
+        // Messages are MIME-decoded only when some rule reads file_data.
+        let files = detect?.uses(.fileData) == true ? smtpFileState(i) : nil
+        smtp.items[i].feed(data, direction: chunk.direction, gap: chunk.gapBefore, on: { ev in
+            switch ev {
+            case .transaction(let tx):
+                if self.detect != nil { self.detectSMTP(tx) }
+                self.eve.writeSMTP(tx, time: time, m)
+            case .messageBegin, .messageLine, .messageEnd:
+                if let files { self.smtpMessage(files, ev) }
+            }
+        })
         let anomalies = smtp.items[i].takeAppEvents()
         if !anomalies.isEmpty { raiseAppEvents(anomalies, .smtp) }
         if smtp.items[i].tlsStarted { smtpStartTLS(ref, i, data, chunk, m, time: time, app: &app, slot: &slot, bits: &bits) }

@@ -174,16 +174,16 @@ import UTMCore
             (.toClient, "220 mx ESMTP\r\n"), (.toServer, "EHLO c\r\n"), (.toClient, "250-mx\r\n250 STARTTLS\r\n"),
             (.toServer, "STARTTLS\r\n"),
         ]
-        for (d, t) in steps { Array(t.utf8).withByteView { p.feed($0, direction: d, gap: false) { _ in lent += 1 } } }
+        for (d, t) in steps { Array(t.utf8).withByteView { p.feed($0, direction: d, gap: false, onTransaction: { _ in lent += 1 }) } }
         #expect(!p.tlsStarted)
         // The 220 and the server's first TLS bytes in one chunk: TLS starts after the line.
         let reply = Array("220 go ahead\r\n".utf8) + [0x16, 0x03, 0x03, 0x00, 0x02]
-        reply.withByteView { p.feed($0, direction: .toClient, gap: false) { _ in lent += 1 } }
+        reply.withByteView { p.feed($0, direction: .toClient, gap: false, onTransaction: { _ in lent += 1 }) }
         #expect(p.tlsStarted)
         #expect(p.tlsStart == 14)
         // Nothing after it is read as SMTP.
-        Array("MAIL FROM:<a@x>\r\n".utf8).withByteView { p.feed($0, direction: .toServer, gap: false) { _ in lent += 1 } }
-        p.finish { _ in lent += 1 }
+        Array("MAIL FROM:<a@x>\r\n".utf8).withByteView { p.feed($0, direction: .toServer, gap: false, onTransaction: { _ in lent += 1 }) }
+        p.finish(onTransaction: { _ in lent += 1 })
         #expect(lent == 0)
     }
 
@@ -257,5 +257,39 @@ import UTMCore
         Array("rest\r\n.\r\nQUIT\r\n".utf8).withByteView { p.feed($0, direction: .toServer, gap: true) { out.append(Self.summary($0)) } }
         #expect(out.count == 1)
         #expect(out.first?.contains("PARSE_DONE") == true && out.first?.contains("(truncated)") == true)
+    }
+
+    /// The message as the MIME decoder gets it: begin, each line dot-unstuffed, end; DATA and
+    /// BDAT alike, and a cut message ends incomplete.
+    @Test func messageLinesStreamOut() {
+        func lines(_ script: Script) -> [String] {
+            var p = SMTPParser()
+            var out: [String] = []
+            for (d, t) in script {
+                Array(t.utf8).withByteView { v in
+                    p.feed(v, direction: d, gap: false, on: { ev in
+                        switch ev {
+                        case .messageBegin: out.append("<begin>")
+                        case .messageLine(let l): out.append(String(decoding: l.bytes, as: UTF8.self))
+                        case .messageEnd(let complete): out.append(complete ? "<end>" : "<cut>")
+                        case .transaction: out.append("<tx>")
+                        }
+                    })
+                }
+            }
+            p.finish(on: { ev in
+                if case .messageEnd(let complete) = ev { out.append(complete ? "<end>" : "<cut>") }
+                if case .transaction = ev { out.append("<tx>") }
+            })
+            return out
+        }
+        #expect(lines([(.toServer, "HELO c\r\nMAIL FROM:<a@x>\r\nDATA\r\n"), (.toClient, "220 mx\r\n250 ok\r\n250 ok\r\n354 go\r\n"),
+                       (.toServer, "Subject: s\r\n\r\n..dot\r\nbody\r\n.\r\n")])
+            == ["<begin>", "Subject: s", "", ".dot", "body", "<end>", "<tx>"])
+        #expect(lines([(.toServer, "HELO c\r\nMAIL FROM:<a@x>\r\nBDAT 9\r\nA: b\r\n\r\n."), (.toServer, "BDAT 3 LAST\r\n\r\nz")])
+            == ["<begin>", "A: b", "", ".", "z", "<end>", "<tx>"])
+        #expect(lines([(.toServer, "HELO c\r\nMAIL FROM:<a@x>\r\nDATA\r\n"), (.toClient, "220 mx\r\n250 ok\r\n250 ok\r\n354 go\r\n"),
+                       (.toServer, "Subject: s\r\n"), (.toServer, "RSET\r\n")])
+            == ["<begin>", "Subject: s", "RSET", "<cut>", "<tx>"])   // RSET inside DATA is text
     }
 }

@@ -12,8 +12,13 @@ import UTMOutput
 @Suite(.serialized) struct SMTPEngineTests {
     static let message = "From: Alice <alice@example.org>\r\nTo: bob@example.com, carol@example.com\r\n"
         + "Subject: Invoice 4711 overdue\r\nReceived: from laptop by relay.example.org\r\n"
-        + "Received: from relay.example.org by mx.example.com\r\nX-Mailer: PHPMailer 5.2\r\n\r\n"
-        + "Please pay.\r\n.\r\n"
+        + "Received: from relay.example.org by mx.example.com\r\nX-Mailer: PHPMailer 5.2\r\n"
+        + "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"XX\"\r\n\r\n"
+        + "--XX\r\nContent-Type: text/plain\r\n\r\nPlease pay.\r\n"
+        + "--XX\r\nContent-Type: application/postscript; name=\"invoice.ps\"\r\n"
+        + "Content-Disposition: attachment; filename=\"invoice.ps\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        + "JSFQUwpsZWdhbCB7IG51bGwgcmVzdG9yZSB9IHN0b3BwZWQgeyBwb3AgfSBpZgpjdXJyZW50ZGV2\r\naWNlIG51bGwgdHJ1ZSBtYXJrIC9PdXRwdXRJQ0NQcm9maWxlICglcGlwZSVpZCkgLnB1dGRldmlj\r\nZXBhcmFtcwpwdXRkZXZpY2Vwcm9wcwo=\r\n"
+        + "--XX--\r\n.\r\n"
 
     static func session(sport: UInt16 = 41025, dport: UInt16 = 25, dataReply: String = "354 go ahead\r\n") -> [[UInt8]] {
         EngineTraffic.tcpSession(v6: false, sport: sport, dport: dport, exchanges: [
@@ -48,11 +53,17 @@ import UTMOutput
         alert smtp any any -> any any (msg:"not it"; smtp.mail_from; content:"mallory"; sid:8;)
         alert smtp any any -> any any (msg:"not it"; email.subject; content:"Invoice"; startswith; content:"paid"; sid:9;)
         alert smtp any any -> any any (msg:"no cc header"; email.cc; content:"@"; sid:10;)
+        alert smtp any any -> any any (msg:"ET EXPLOIT Ghostscript invalidcheck escape attempt (SMTP)"; flow:to_server,established; file_data; content:"legal"; content:"restore"; distance:0; content:"currentdevice"; content:"putdeviceprops"; pcre:"/legal[^x7B]*\\x7B[^\\x7D]*restore/smi"; sid:2026011;)
+        alert smtp any any -> any any (msg:"text body is no file"; file_data; content:"Please pay"; sid:12;)
+        alert http any any -> any any (msg:"http file_data"; file_data; content:"putdeviceprops"; sid:13;)
+        alert smtp any any -> any any (msg:"raw base64 is not file_data"; file_data; content:"JSFQUw"; sid:14;)
         """
 
     @Test func keywordsFireOnTheTransaction() {
-        let events = Self.run(Self.session(), rules: Self.rules, loaded: 10)
-        #expect(FirewallEngineTests.sids(events).sorted() == [1, 2, 3, 4, 5, 6, 7])
+        let events = Self.run(Self.session(), rules: Self.rules, loaded: 14)
+        // 2026011: ET's Ghostscript rule on the base64 attachment, decoded; not the text part
+        // (no file name: not a file), not an http rule, not the undecoded base64.
+        #expect(FirewallEngineTests.sids(events).sorted() == [1, 2, 3, 4, 5, 6, 7, 2026011])
         let alert = FirewallEngineTests.of(events, "alert").first
         #expect(alert?["app_proto"] as? String == "smtp")
         // The multi-buffers alert once per transaction, whichever instance matched.
@@ -113,11 +124,13 @@ import UTMOutput
             alert tls any any -> any any (msg:"sni"; tls.sni; content:"mx.example.com"; sid:1;)
             alert smtp any any -> any any (msg:"smtp stream on tls"; content:"mx.example.com"; sid:2;)
             alert smtp any any -> any any (msg:"helo"; smtp.helo; content:"c.example.org"; sid:3;)
+            alert smtp any any -> any any (msg:"file_data on tls"; file_data; content:"mx.example.com"; sid:4;)
             """
-        let events = Self.run(frames, rules: rules, loaded: 3)
+        let events = Self.run(frames, rules: rules, loaded: 4)
         let sids = FirewallEngineTests.sids(events)
         #expect(sids.contains(1))
         #expect(!sids.contains(3))   // no mail transaction before STARTTLS
+        #expect(!sids.contains(4))   // the TLS bytes are no mail
         // The smtp stream rule may see the plain-text greeting (it names the host) but never
         // the TLS bytes: its only alert comes from before the switch.
         let tls = FirewallEngineTests.of(events, "tls")
@@ -143,6 +156,6 @@ import UTMOutput
         let n = steadyStateAllocations(engine, traffic, rounds: rounds) { before = engine.eve.counts.map { $0 } }
         #expect(n == 0, "SMTP allocated \(n) times")
         #expect(engine.eve.counts[EVEEventType.smtp.rawValue] - before[EVEEventType.smtp.rawValue] == UInt64(rounds) * 4)
-        #expect(engine.eve.counts[EVEEventType.alert.rawValue] - before[EVEEventType.alert.rawValue] == UInt64(rounds) * 4 * 7)
+        #expect(engine.eve.counts[EVEEventType.alert.rawValue] - before[EVEEventType.alert.rawValue] == UInt64(rounds) * 4 * 8)
     }
 }
