@@ -2,7 +2,8 @@
 // units of 3 bytes + 1, bit 6: from the server, bit 7: a gap before it), fed to one parser that
 // lives across inputs (like a pool slot, reset between them). Small limits so the line caps,
 // the message-line cap, the pending ring, the recipient and Received limits and the store are
-// reached. Must never trap; every stored field of every lent transaction is read in full.
+// reached. Must never trap; every stored field of every lent transaction is read in full, and
+// the message lines streamed for the MIME decoder are read too.
 // The pieces are read by Fuzz/Shared/FuzzPieces.swift (compiled in by tools/fuzz.sh).
 import UTMCore
 import UTMAppLayer
@@ -34,7 +35,14 @@ public func fuzzSMTP(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     fuzzSMTPParser.reset()
     forEachPiece(data, size, unit: 3) { piece, direction, gap in
         if SMTPParser.probeGreeting(piece) { sum &+= 1 }
-        fuzzSMTPParser.feed(piece, direction: direction, gap: gap, onTransaction: read)
+        fuzzSMTPParser.feed(piece, direction: direction, gap: gap, on: { ev in
+            switch ev {
+            case .transaction(let tx): read(tx)
+            case .messageLine(let l): sum &+= l.count
+            case .messageBegin: sum &+= 1
+            case .messageEnd(let complete): sum &+= complete ? 2 : 3
+            }
+        })
         sum &+= Int(truncatingIfNeeded: fuzzSMTPParser.takeAppEvents().rawValue) &+ fuzzSMTPParser.tlsStart
     }
     fuzzSMTPParser.finish(onTransaction: read)

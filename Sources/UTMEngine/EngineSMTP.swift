@@ -11,13 +11,17 @@ import UTMOutput
 extension Engine {
     func smtpData(_ ref: FlowRef, _ i: Int, _ data: ByteView, _ chunk: StreamChunk, _ m: EVEEndpoints, time: Timestamp,
                   app: inout AppProto, slot: inout Int32, bits: inout UInt32) {
-        // Messages are MIME-decoded only when some rule reads file_data.
-        let files = detect?.uses(.fileData) == true ? smtpFileState(i) : nil
+        // Messages are MIME-decoded only when some rule reads file_data or EVE names attachments.
+        let files = detect?.uses(.fileData) == true || eve.isEnabled(.smtp) ? smtpFileState(i) : nil
         smtp.items[i].feed(data, direction: chunk.direction, gap: chunk.gapBefore, on: { ev in
             switch ev {
             case .transaction(let tx):
                 if self.detect != nil { self.detectSMTP(tx) }
-                self.eve.writeSMTP(tx, time: time, m)
+                if let files {
+                    self.eve.writeSMTP(tx, time: time, m, attachments: files.names, files.nameFields)
+                } else {
+                    self.eve.writeSMTP(tx, time: time, m)
+                }
             case .messageBegin, .messageLine, .messageEnd:
                 if let files { self.smtpMessage(files, ev) }
             }
@@ -55,7 +59,13 @@ extension Engine {
     func smtpEnd(_ i: Int, _ flow: Flow, _ m: EVEEndpoints) {
         guard flow.engineFlags & FlowBits.ipsBlocked == 0 else { return }
         let time = flow.lastSeen
-        smtp.items[i].finish { tx in self.eve.writeSMTP(tx, time: time, m) }
+        if i < smtpFiles.count && smtpFiles[i].active {
+            // A message cut by the flow's end: its names so far.
+            let files = smtpFiles[i]
+            smtp.items[i].finish { tx in self.eve.writeSMTP(tx, time: time, m, attachments: files.names, files.nameFields) }
+        } else {
+            smtp.items[i].finish { tx in self.eve.writeSMTP(tx, time: time, m) }
+        }
     }
 
     /// IPS inspection of one mail transaction (the `smtp` inspection point), on the client's

@@ -8,6 +8,8 @@ import UTMDetect
 // base64 / quoted-printable / uuencode and its first `smtpFileDataWindow` bytes are inspected
 // as `file_data` by the rules of the `smtp` protocol, once, when the part ends or the window
 // is full. ET's `alert smtp ... file_data; content:...` rules match the attachment's content.
+// The part names are kept too, for the EVE record's `email.attachment` (the decoder runs
+// when file_data rules exist or smtp events are written).
 
 /// One SMTP slot's decoding state; created when the slot is first used, reused after.
 final class SMTPFiles {
@@ -18,15 +20,24 @@ final class SMTPFiles {
     var active = false
     var named = false
     var inspected = false
+    /// Some rule reads file_data (else only the names are kept, for EVE).
+    var collect = false
+    /// The message's attachment names, for the EVE record's `email.attachment` (up to 16).
+    var names = FieldStore(capacity: 1024)
+    var nameFields: [Field] = []
+    static let maxNames = 16
 
     init(window: Int) {
         self.window = max(1, window)
         data.reserveCapacity(self.window)
+        nameFields.reserveCapacity(Self.maxNames)
     }
 
     func reset() {
         active = false; named = false; inspected = false
         data.removeAll(keepingCapacity: true)
+        names.reset()
+        nameFields.removeAll(keepingCapacity: true)
     }
 }
 
@@ -39,13 +50,17 @@ struct SMTPFileSink: MimeSink {
 
     func beginPart(name: ByteView) -> Bool {
         files.named = !name.isEmpty
+        if files.named && files.nameFields.count < SMTPFiles.maxNames {
+            let f = files.names.append(name)
+            files.nameFields.append(f)
+        }
         files.inspected = false
         files.data.removeAll(keepingCapacity: true)
         return true
     }
 
     func feedPart(_ data: ByteView) -> Bool {
-        guard files.named, !files.inspected else { return true }
+        guard files.named, files.collect, !files.inspected else { return true }
         let room = files.window &- files.data.count
         data.prefix(room).withUnsafeBytes { files.data.append(contentsOf: $0) }
         if files.data.count >= files.window {
@@ -82,6 +97,7 @@ extension Engine {
         switch ev {
         case .messageBegin:
             files.reset()
+            files.collect = detect?.uses(.fileData) == true
             files.mime.reset(uuOnly: false)
             files.active = true
         case .messageLine(let l):

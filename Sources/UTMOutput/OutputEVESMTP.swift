@@ -8,10 +8,12 @@ extension EVEWriter {
     /// Suricata's `smtp` event (client → server endpoints): `smtp` {`helo`, `mail_from`,
     /// `rcpt_to`[]} and, when the transaction carried a message, `email` {`status`, `from`,
     /// `to`[], `cc`[] (the header values split at commas, leading blanks skipped, as
-    /// Suricata), and `subject`, `date`, `message_id`, `x_mailer`, `received`[]}. The last five
+    /// Suricata), `attachment`[] (the MIME part names the engine's decoder saw), and
+    /// `subject`, `date`, `message_id`, `x_mailer`, `received`[]}. The last five
     /// are Suricata's `extended: yes` fields: always written here (a small office wants the
     /// subject of the mail that alerted; there is no config switch yet).
-    public mutating func writeSMTP(_ tx: SMTPTransaction, time: Timestamp, _ e: EVEEndpoints) {
+    public mutating func writeSMTP(_ tx: SMTPTransaction, time: Timestamp, _ e: EVEEndpoints,
+                                   attachments: FieldStore? = nil, _ names: [Field] = []) {
         guard isEnabled(.smtp) else { return }
         begin(.smtp, time: time, e)
         json.key("smtp"); json.beginObject()
@@ -35,6 +37,12 @@ extension EVEWriter {
             smtpField(tx, "date", tx.date)
             smtpField(tx, "message_id", tx.messageID)
             smtpField(tx, "x_mailer", tx.xMailer)
+            if let attachments, !names.isEmpty {
+                json.key("attachment"); json.beginArray()
+                var k = 0
+                while k < names.count { attachments.withView(names[k]) { json.string($0) }; k &+= 1 }
+                json.endArray()
+            }
             if !tx.received.isEmpty {
                 json.key("received"); json.beginArray()
                 var k = 0

@@ -85,6 +85,7 @@ import UTMOutput
         #expect(m["from"] as? String == "Alice <alice@example.org>")
         #expect(m["to"] as? [String] == ["bob@example.com", "carol@example.com"])
         #expect(m["cc"] == nil)
+        #expect(m["attachment"] as? [String] == ["invoice.ps"])
         #expect(m["subject"] as? String == "Invoice 4711 overdue")
         #expect(m["x_mailer"] as? String == "PHPMailer 5.2")
         #expect(m["received"] as? [String] == ["from laptop by relay.example.org", "from relay.example.org by mx.example.com"])
