@@ -24,7 +24,10 @@ public struct SMTPConfig: Sendable {
     /// `Received:` headers kept per message.
     public var maxReceived = 8
     /// Bytes of MAIL FROM, RCPT TO and header values kept per transaction.
-    public var maxTransactionBytes = 8192
+    public var maxTransactionBytes = 16384
+    /// Bytes kept of one header value (unfolded), so a huge To list cannot starve the Subject
+    /// of the store (a 1999 capture's 270-address To did).
+    public var maxHeaderValue = 4096
     /// Bytes of the HELO/EHLO argument kept.
     public var maxHelo = 256
 
@@ -572,7 +575,10 @@ public struct SMTPParser: Sendable {
         if let c = l.u8(0), c == 0x20 || c == 0x09 {
             // Folding (RFC 5322 §2.2.3): the CRLF goes, the whitespace stays.
             guard header != .none, headerField.isPresent else { return }
-            let grown = tx.store.extend(headerField, with: l)
+            let room = config.maxHeaderValue &- Int(headerField.length)
+            if l.count > room { tx.truncated = true }
+            guard room > 0 else { return }
+            let grown = tx.store.extend(headerField, with: l.prefix(room))
             if tx.store.truncated { tx.truncated = true }
             if grown.offset == headerField.offset { headerField = grown; setHeader(grown) }
             return
@@ -594,6 +600,7 @@ public struct SMTPParser: Sendable {
         if h != .received && current(h).isPresent { return }
         var value = l.dropFirst(colon &+ 1)
         while let c = value.u8(0), c == 0x20 || c == 0x09 { value = value.dropFirst(1) }
+        if value.count > config.maxHeaderValue { tx.truncated = true; value = value.prefix(config.maxHeaderValue) }
         let f = tx.store.append(value)
         if tx.store.truncated { tx.truncated = true }
         header = h

@@ -292,4 +292,20 @@ import UTMCore
                        (.toServer, "Subject: s\r\n"), (.toServer, "RSET\r\n")])
             == ["<begin>", "Subject: s", "RSET", "<cut>", "<tx>"])   // RSET inside DATA is text
     }
+
+    /// One huge header is cut at `maxHeaderValue`: the headers after it still fit the store.
+    @Test func aHugeHeaderDoesNotStarveTheOthers() {
+        var c = SMTPConfig()
+        c.maxTransactionBytes = 600
+        c.maxHeaderValue = 256
+        let to = (0 ..< 60).map { "user\($0)@example.com" }.joined(separator: ",\r\n ")
+        let r = Self.run([
+            (.toClient, "220 mx\r\n"), (.toServer, "HELO c\r\nMAIL FROM:<a@x>\r\nDATA\r\n"),
+            (.toClient, "250 ok\r\n250 ok\r\n354 go\r\n"),
+            (.toServer, "To: \(to)\r\nSubject: still here\r\n\r\n.\r\n"),
+        ], config: c)
+        #expect(r.txs.count == 1)
+        #expect(r.txs.first?.contains("Subject=still here ") == true)
+        #expect(r.txs.first?.contains("(truncated)") == true)
+    }
 }

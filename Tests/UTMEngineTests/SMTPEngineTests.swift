@@ -144,6 +144,40 @@ import UTMOutput
         #expect(smtpAlerts.allSatisfy { $0["app_proto"] as? String == "smtp" })
     }
 
+    // MARK: nDPI's captures
+
+    /// smtp.pcap (1999, DARPA-style): one mail to 16 recipients with a 270-address To header
+    /// (kept up to `maxHeaderValue`, so the Subject after it survives); nDPI: SMTP, 95 packets.
+    @Test(.enabled(if: CorpusGoldenTests.enabled, "shared corpus not found; skipped outside CI"))
+    func ndpiCapture() throws {
+        let smtp = try CorpusGoldenTests.events(CorpusGoldenTests.ndpi + "/smtp.pcap", type: "smtp")
+        #expect(smtp.count == 1)
+        let e = try #require(smtp.first)
+        let s = try #require(e["smtp"] as? [String: Any])
+        #expect(s["helo"] as? String == "delta.peach.mil")
+        #expect(s["mail_from"] as? String == "<coreys@delta.peach.mil>")
+        let rcpt = s["rcpt_to"] as? [String] ?? []
+        #expect(rcpt.count == 16 && rcpt.first == "<camronm@pigeon.eyrie.af.mil>")
+        let m = try #require(e["email"] as? [String: Any])
+        #expect(m["status"] as? String == "PARSE_DONE")
+        #expect(m["subject"] as? String == "Take into The would, for")
+        #expect(m["message_id"] as? String == "<19990807082010.CAA3135>")
+        let to = m["to"] as? [String] ?? []
+        #expect(to.first == "suzannaa@eagle.eyrie.af.mil")
+    }
+
+    /// smtp-starttls.pcap: two sessions that upgrade with STARTTLS; nDPI sees TLS 1.0 with
+    /// JA3 fab507fe… (Google) and a TLS 1.2 hello naming dovecot.weberlab.de.
+    @Test(.enabled(if: CorpusGoldenTests.enabled, "shared corpus not found; skipped outside CI"))
+    func ndpiStartTLSCapture() throws {
+        let tls = try CorpusGoldenTests.events(CorpusGoldenTests.ndpi + "/smtp-starttls.pcap", type: "tls")
+        let objs = tls.compactMap { $0["tls"] as? [String: Any] }
+        let ja3 = objs.compactMap { ($0["ja3"] as? [String: Any])?["hash"] as? String }
+        #expect(ja3.contains("fab507fe132c544e8a0eb7c394affeae"))
+        #expect(objs.contains { $0["sni"] as? String == "dovecot.weberlab.de" })
+        #expect(tls.allSatisfy { $0["app_proto"] as? String == "tls" && $0["dest_port"] as? Int == 25 })
+    }
+
     @Test func steadyStateDoesNotAllocate() {
         guard allocationCounterWorks() else { return }
         let engine = Engine()
