@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import AllocationCounter
+import UTMAntivirus
 import UTMCore
 import UTMDetect
 import UTMOutput
@@ -142,6 +143,39 @@ import UTMOutput
             ($0["alert"] as? [String: Any])?["signature_id"] as? Int == 2
         }
         #expect(smtpAlerts.allSatisfy { $0["app_proto"] as? String == "smtp" })
+    }
+
+    // MARK: The antivirus after STARTTLS
+
+    /// After an accepted STARTTLS the antivirus stops reading the flow as mail: bytes that
+    /// would look like a DATA exchange carrying EICAR (were they plain text) are not scanned.
+    /// Without STARTTLS the same exchange is found, so the test can fail.
+    @Test func antivirusStopsAtStartTLS() {
+        let eicar = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+        let mail = "From: a\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\n"
+            + "Content-Type: application/octet-stream\r\n\r\n\(eicar)\r\n--B--\r\n.\r\n"
+        func run(starttls: Bool, sport: UInt16) -> [[String: Any]] {
+            var exchanges: [([UInt8], [UInt8])] = [
+                ([], Array("220 mx.example.com ESMTP\r\n".utf8)),
+                (Array("EHLO c.example.org\r\n".utf8), Array("250-mx.example.com\r\n250 STARTTLS\r\n".utf8)),
+            ]
+            if starttls { exchanges.append((Array("STARTTLS\r\n".utf8), Array("220 go ahead\r\n".utf8))) }
+            exchanges += [
+                (Array("MAIL FROM:<a@x>\r\n".utf8), Array("250 ok\r\n".utf8)),
+                (Array("RCPT TO:<b@y>\r\n".utf8), Array("250 ok\r\n".utf8)),
+                (Array("DATA\r\n".utf8), Array("354 go\r\n".utf8)),
+                (Array(mail.utf8), Array("250 queued\r\n".utf8)),
+            ]
+            var config = EngineConfig()
+            config.applyAntivirus(EngineAntivirusConfig(database: AVDatabase.builtinOnly()))
+            let engine = Engine(config: config)
+            return FirewallEngineTests.run(engine, EngineTraffic.tcpSession(v6: false, sport: sport, dport: 25, exchanges: exchanges)).events
+        }
+        let plain = run(starttls: false, sport: 41200)
+        #expect(!FirewallEngineTests.of(plain, "alert").isEmpty, "EICAR in a plain SMTP session is found")
+        let upgraded = run(starttls: true, sport: 41201)
+        #expect(FirewallEngineTests.of(upgraded, "alert").isEmpty)
+        #expect(FirewallEngineTests.of(upgraded, "flow").first?["app_proto"] as? String == "tls")
     }
 
     // MARK: nDPI's captures
