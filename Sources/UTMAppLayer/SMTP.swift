@@ -23,6 +23,10 @@ public struct SMTPConfig: Sendable {
     public var maxRecipients = 16
     /// `Received:` headers kept per message.
     public var maxReceived = 8
+    /// URLs (`http://`, `https://`) kept from the message body, for `email.url` and EVE.
+    public var maxURLs = 8
+    /// Longest URL kept.
+    public var maxURL = 512
     /// Bytes of MAIL FROM, RCPT TO and header values kept per transaction.
     public var maxTransactionBytes = 16384
     /// Bytes kept of one header value (unfolded), so a huge To list cannot starve the Subject
@@ -74,6 +78,8 @@ public struct SMTPTransaction: Sendable {
     public var messageID: Field = .absent
     public var xMailer: Field = .absent
     public var received: [Field] = []
+    /// URLs found in the body's lines as sent (not inside base64 parts), up to `maxURLs`.
+    public var urls: [Field] = []
     public var message: SMTPMessageState = .none
     /// Message bytes after dot-unstuffing (headers and body).
     public var messageBytes: Int64 = 0
@@ -81,10 +87,11 @@ public struct SMTPTransaction: Sendable {
     public var truncated = false
     public var store: FieldStore
 
-    init(capacity: Int, recipients: Int, received: Int) {
+    init(capacity: Int, recipients: Int, received: Int, urls: Int) {
         store = FieldStore(capacity: capacity)
         rcptTo.reserveCapacity(recipients)
         self.received.reserveCapacity(received)
+        self.urls.reserveCapacity(urls)
     }
 
     mutating func reset() {
@@ -93,6 +100,7 @@ public struct SMTPTransaction: Sendable {
         from = .absent; to = .absent; cc = .absent; subject = .absent; date = .absent
         messageID = .absent; xMailer = .absent
         received.removeAll(keepingCapacity: true)
+        urls.removeAll(keepingCapacity: true)
         message = .none; messageBytes = 0; truncated = false
         store.reset()
     }
@@ -179,7 +187,7 @@ public struct SMTPParser: Sendable {
         msgLine.reserveCapacity(max(1, config.maxMessageLine))
         pending = [SMTPCommand](repeating: .other, count: max(1, config.maxPending))
         tx = SMTPTransaction(capacity: config.maxTransactionBytes, recipients: config.maxRecipients,
-                             received: config.maxReceived)
+                             received: config.maxReceived, urls: config.maxURLs)
         heloStore = FieldStore(capacity: config.maxHelo)
     }
 
@@ -561,8 +569,32 @@ public struct SMTPParser: Sendable {
         }
         tx.messageBytes &+= Int64(l.count &+ crlf)
         onTransaction(.messageLine(l))
-        if inHeaders { headerLine(l) } else { tx.message = .body }
+        if inHeaders { headerLine(l) } else { tx.message = .body; bodyURLs(l) }
         return false
+    }
+
+    static let http: StaticString = "http://"
+    static let https: StaticString = "https://"
+
+    /// `http://` and `https://` URLs of a body line, up to a blank, quote, angle bracket or
+    /// parenthesis (Suricata's MIME decoder extracts body URLs for `email.url`; quoted-printable
+    /// soft breaks and encoded parts are not undone here).
+    mutating func bodyURLs(_ l: ByteView) {
+        guard tx.urls.count < config.maxURLs, l.count >= 8 else { return }
+        var from = 0
+        while tx.urls.count < config.maxURLs, let h = l.firstIndex(ofLetterIgnoringCase: UInt8(ascii: "h"), from: from) {
+            let rest = l.dropFirst(h)
+            var start = -1
+            if rest.startsCaseInsensitive(with: Self.http.byteView) || rest.startsCaseInsensitive(with: Self.https.byteView) { start = h }
+            guard start >= 0 else { from = h &+ 1; continue }
+            var e = start
+            while let c = l.u8(e), c > 0x20, c != 0x22, c != 0x27, c != 0x3c, c != 0x3e, c != 0x28, c != 0x29, c != 0x7f { e &+= 1 }
+            if let u = l.slice(start, Swift.min(e &- start, config.maxURL)), u.count > 8 {
+                tx.urls.append(tx.store.append(u))
+                if tx.store.truncated { tx.truncated = true }
+            }
+            from = Swift.max(e, h &+ 1)
+        }
     }
 
     mutating func headerLine(_ l: ByteView) {

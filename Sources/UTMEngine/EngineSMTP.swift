@@ -70,7 +70,8 @@ extension Engine {
 
     /// IPS inspection of one mail transaction (the `smtp` inspection point), on the client's
     /// side (the transaction ends on its bytes: the message's end, RSET, QUIT, a new MAIL):
-    /// phase 1 with the single buffers, phase 3 once per recipient, phase 4 once per Received
+    /// phase 1 with the single buffers, phase 2 once per body URL, phase 3 once per recipient,
+    /// phase 4 once per Received
     /// header (multi-buffers: a rule alerts once per transaction whichever instance matched).
     func detectSMTP(_ tx: SMTPTransaction) {
         guard let d = detect, detectCursor.slot >= 0 else { return }
@@ -100,6 +101,20 @@ extension Engine {
                 tx.withField(tx.rcptTo[k]) { v in
                     b[.smtpRcptTo] = v
                     d.inspectApp(.smtp, phase: 3, f, buffers: b, slot: slot, time: time) { s, alert in
+                        if d.firstInstanceMatch(s) { self.detectMatched(s, alert, f) }
+                    }
+                }
+                k &+= 1
+            }
+        }
+        if d.uses(.emailURL) && !tx.urls.isEmpty {
+            d.beginInstances()
+            var k = 0
+            while k < tx.urls.count {
+                var b = InspectionBuffers()
+                tx.withField(tx.urls[k]) { v in
+                    b[.emailURL] = v
+                    d.inspectApp(.smtp, phase: 2, f, buffers: b, slot: slot, time: time) { s, alert in
                         if d.firstInstanceMatch(s) { self.detectMatched(s, alert, f) }
                     }
                 }

@@ -8,7 +8,8 @@ extension EVEWriter {
     /// Suricata's `smtp` event (client → server endpoints): `smtp` {`helo`, `mail_from`,
     /// `rcpt_to`[]} and, when the transaction carried a message, `email` {`status`, `from`,
     /// `to`[], `cc`[] (the header values split at commas, leading blanks skipped, as
-    /// Suricata), `attachment`[] (the MIME part names the engine's decoder saw), and
+    /// Suricata), `attachment`[] (the MIME part names the engine's decoder saw), `url`[] (body
+    /// URLs, scheme included), and
     /// `subject`, `date`, `message_id`, `x_mailer`, `received`[]}. The last five
     /// are Suricata's `extended: yes` fields: always written here (a small office wants the
     /// subject of the mail that alerted; there is no config switch yet).
@@ -41,6 +42,12 @@ extension EVEWriter {
                 json.key("attachment"); json.beginArray()
                 var k = 0
                 while k < names.count { attachments.withView(names[k]) { json.string($0) }; k &+= 1 }
+                json.endArray()
+            }
+            if !tx.urls.isEmpty {
+                json.key("url"); json.beginArray()
+                var k = 0
+                while k < tx.urls.count { tx.withField(tx.urls[k]) { json.string($0) }; k &+= 1 }
                 json.endArray()
             }
             if !tx.received.isEmpty {

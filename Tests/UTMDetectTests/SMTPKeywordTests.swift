@@ -15,7 +15,7 @@ import UTMCore
         ("smtp.helo", .smtpHelo, 1), ("smtp.mail_from", .smtpMailFrom, 1), ("smtp.rcpt_to", .smtpRcptTo, 3),
         ("email.from", .emailFrom, 1), ("email.subject", .emailSubject, 1), ("email.to", .emailTo, 1),
         ("email.cc", .emailCc, 1), ("email.date", .emailDate, 1), ("email.message_id", .emailMessageID, 1),
-        ("email.x_mailer", .emailXMailer, 1), ("email.received", .emailReceived, 4),
+        ("email.x_mailer", .emailXMailer, 1), ("email.received", .emailReceived, 4), ("email.url", .emailURL, 2),
     ]
 
     @Test func eachKeywordSelectsItsBuffer() throws {

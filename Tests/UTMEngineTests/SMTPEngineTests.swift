@@ -15,7 +15,7 @@ import UTMOutput
         + "Subject: Invoice 4711 overdue\r\nReceived: from laptop by relay.example.org\r\n"
         + "Received: from relay.example.org by mx.example.com\r\nX-Mailer: PHPMailer 5.2\r\n"
         + "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"XX\"\r\n\r\n"
-        + "--XX\r\nContent-Type: text/plain\r\n\r\nPlease pay.\r\n"
+        + "--XX\r\nContent-Type: text/plain\r\n\r\nPlease pay.\r\nPay at <https://pay.example.net/i?n=4711> or http://b.example.org.\r\n"
         + "--XX\r\nContent-Type: application/postscript; name=\"invoice.ps\"\r\n"
         + "Content-Disposition: attachment; filename=\"invoice.ps\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
         + "JSFQUwpsZWdhbCB7IG51bGwgcmVzdG9yZSB9IHN0b3BwZWQgeyBwb3AgfSBpZgpjdXJyZW50ZGV2\r\naWNlIG51bGwgdHJ1ZSBtYXJrIC9PdXRwdXRJQ0NQcm9maWxlICglcGlwZSVpZCkgLnB1dGRldmlj\r\nZXBhcmFtcwpwdXRkZXZpY2Vwcm9wcwo=\r\n"
@@ -58,13 +58,14 @@ import UTMOutput
         alert smtp any any -> any any (msg:"text body is no file"; file_data; content:"Please pay"; sid:12;)
         alert http any any -> any any (msg:"http file_data"; file_data; content:"putdeviceprops"; sid:13;)
         alert smtp any any -> any any (msg:"raw base64 is not file_data"; file_data; content:"JSFQUw"; sid:14;)
+        alert smtp any any -> any any (msg:"url"; email.url; content:"https://pay.example.net/"; startswith; sid:15;)
         """
 
     @Test func keywordsFireOnTheTransaction() {
-        let events = Self.run(Self.session(), rules: Self.rules, loaded: 14)
+        let events = Self.run(Self.session(), rules: Self.rules, loaded: 15)
         // 2026011: ET's Ghostscript rule on the base64 attachment, decoded; not the text part
         // (no file name: not a file), not an http rule, not the undecoded base64.
-        #expect(FirewallEngineTests.sids(events).sorted() == [1, 2, 3, 4, 5, 6, 7, 2026011])
+        #expect(FirewallEngineTests.sids(events).sorted() == [1, 2, 3, 4, 5, 6, 7, 15, 2026011])
         let alert = FirewallEngineTests.of(events, "alert").first
         #expect(alert?["app_proto"] as? String == "smtp")
         // The multi-buffers alert once per transaction, whichever instance matched.
@@ -87,6 +88,7 @@ import UTMOutput
         #expect(m["to"] as? [String] == ["bob@example.com", "carol@example.com"])
         #expect(m["cc"] == nil)
         #expect(m["attachment"] as? [String] == ["invoice.ps"])
+        #expect(m["url"] as? [String] == ["https://pay.example.net/i?n=4711", "http://b.example.org."])
         #expect(m["subject"] as? String == "Invoice 4711 overdue")
         #expect(m["x_mailer"] as? String == "PHPMailer 5.2")
         #expect(m["received"] as? [String] == ["from laptop by relay.example.org", "from relay.example.org by mx.example.com"])
@@ -225,6 +227,6 @@ import UTMOutput
         let n = steadyStateAllocations(engine, traffic, rounds: rounds) { before = engine.eve.counts.map { $0 } }
         #expect(n == 0, "SMTP allocated \(n) times")
         #expect(engine.eve.counts[EVEEventType.smtp.rawValue] - before[EVEEventType.smtp.rawValue] == UInt64(rounds) * 4)
-        #expect(engine.eve.counts[EVEEventType.alert.rawValue] - before[EVEEventType.alert.rawValue] == UInt64(rounds) * 4 * 8)
+        #expect(engine.eve.counts[EVEEventType.alert.rawValue] - before[EVEEventType.alert.rawValue] == UInt64(rounds) * 4 * 9)
     }
 }

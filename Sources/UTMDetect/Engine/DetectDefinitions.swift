@@ -19,8 +19,9 @@ public enum InspectionPoint: UInt8, Sendable {
     case ssh = 5
     /// SMB transactions (session 7: `smb.share`, `smb.named_pipe`), once per request/response pair.
     case smb = 6
-    /// SMTP transactions (session 12: `smtp.*`, `email.*`): phase 1 the single buffers, 3 per
-    /// recipient (`smtp.rcpt_to`), 4 per Received header (`email.received`).
+    /// SMTP transactions (session 12: `smtp.*`, `email.*`): phase 1 the single buffers, 2 per
+    /// body URL (`email.url`), 3 per recipient (`smtp.rcpt_to`), 4 per Received header
+    /// (`email.received`).
     case smtp = 7
 }
 
@@ -534,6 +535,7 @@ public final class DetectDefinitions: @unchecked Sendable {
             // SMTP multi-buffers: per recipient (3) and per Received header (4).
             case .smtpRcptTo: b = 3
             case .emailReceived: b = 4
+            case .emailURL: b = 2
             default: b = 1
             }
             p = Swift.max(p, b)

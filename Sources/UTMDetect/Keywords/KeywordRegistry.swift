@@ -139,6 +139,7 @@ public enum KeywordRegistry {
             "email.message_id": .parse(DetectEmailMessageID.sticky),
             "email.x_mailer": .parse(DetectEmailXMailer.sticky),
             "email.received": .parse(DetectEmailReceived.sticky),
+            "email.url": .parse(DetectEmailURL.sticky),
             "tls.subjectaltname": .parse(DetectTLSSubjectAltName.sticky),
             "tls.alpn": .parse(DetectTLSALPN.sticky),
             "tls_cert_notbefore": .parse(DetectTLSCertValidity.dated(.notBefore, "tls_cert_notbefore")),

@@ -65,6 +65,8 @@ public enum BufferID: UInt8, CaseIterable, Sendable, Hashable, Comparable {
     /// inspection). All are evaluated at the SMTP inspection point (`isSMTP`).
     case smtpHelo, smtpMailFrom, smtpRcptTo
     case emailFrom, emailSubject, emailTo, emailCc, emailDate, emailMessageID, emailXMailer, emailReceived
+    /// `email.url`: one body URL per inspection (a multi-buffer).
+    case emailURL
 
     public static let count = BufferID.allCases.count
 
@@ -154,6 +156,7 @@ public enum BufferID: UInt8, CaseIterable, Sendable, Hashable, Comparable {
         case .emailMessageID: "email.message_id"
         case .emailXMailer: "email.x_mailer"
         case .emailReceived: "email.received"
+        case .emailURL: "email.url"
         }
     }
 
@@ -183,7 +186,7 @@ public enum BufferID: UInt8, CaseIterable, Sendable, Hashable, Comparable {
     public var isSMB: Bool { self == .smbShare || self == .smbNamedPipe }
     /// `ip.src` / `ip.dst`: taken from the packet's addresses, in any inspection.
     public var isAddress: Bool { self == .ipSrc || self == .ipDst }
-    public var isSMTP: Bool { rawValue >= BufferID.smtpHelo.rawValue && rawValue <= BufferID.emailReceived.rawValue }
+    public var isSMTP: Bool { rawValue >= BufferID.smtpHelo.rawValue && rawValue <= BufferID.emailURL.rawValue }
     public var isSSH: Bool { rawValue >= BufferID.sshProto.rawValue && rawValue <= BufferID.sshHasshServerString.rawValue }
 
     /// Prefilter priority when no content is marked `fast_pattern` (higher wins; Suricata
