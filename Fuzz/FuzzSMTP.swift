@@ -30,6 +30,7 @@ public func fuzzSMTP(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             + tx.rcptTo + tx.received {
             tx.withField(f) { v in v.forEachByte { sum &+= Int($0) } }
         }
+        for u in tx.urls { tx.withField(u) { sum &+= $0.count } }
         sum &+= Int(tx.message.rawValue) &+ Int(tx.rcptRejected) &+ tx.recipientCount &+ Int(truncatingIfNeeded: tx.messageBytes)
     }
     fuzzSMTPParser.reset()

@@ -296,7 +296,7 @@ write("FuzzSMTP", "session", pg_pieces([
     (True, b"220 mx ESMTP\r\n"), (False, b"EHLO c.example\r\n"), (True, b"250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n"),
     (False, b"MAIL FROM:<a@x> SIZE=9\r\nRCPT TO:<b@y>\r\nRCPT TO:<c@y>\r\nRCPT TO:<d@y>\r\nDATA\r\n"),
     (True, b"250 ok\r\n250 ok\r\n550 no\r\n250 ok\r\n354 go\r\n"),
-    (False, b"Received: from a\r\n by b\r\nReceived: x\r\nReceived: y\r\nSubject: hi\r\n there\r\nTo: b@y,\r\n c@y\r\n\r\n..x\r\n.\r\n"),
+    (False, b"Received: from a\r\n by b\r\nReceived: x\r\nReceived: y\r\nSubject: hi\r\n there\r\nTo: b@y,\r\n c@y\r\n\r\n..x <https://a.example/p?q=1> http://b\r\n.\r\n"),
     (True, b"250 queued\r\n"), (False, b"MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nBDAT 12\r\nSubject: q\r\n"),
     (True, b"250 ok\r\n250 ok\r\n250 ok\r\n"), (False, b"BDAT 3 LAST\r\n\r\nz"), (True, b"250 ok\r\n"),
     (False, b"AUTH LOGIN\r\n"), (True, b"334 VXNlcg==\r\n"), (False, b"dXNlcg==\r\n"), (True, b"235 ok\r\n"),
