@@ -66,7 +66,7 @@ let package = Package(
         // UTMMatch's C shim: the prefilter's inner loop (static inline, byte pairs read in place).
         .target(name: "CUTMMatch", exclude: ["README.md"]),
         // Antivirus: ClamAV signature formats, streaming scanner, containers and mail extraction.
-        .target(name: "UTMAntivirus", dependencies: ["UTMCore", "UTMCrypto", "UTMInflate", "UTMMatch"], exclude: ["README.md"],
+        .target(name: "UTMAntivirus", dependencies: ["UTMCore", "UTMCrypto", "UTMInflate", "UTMMatch", "UTMAppLayer"], exclude: ["README.md"],
                 swiftSettings: engineSettings),
         .target(name: "UTMEngine",
                 dependencies: ["UTMCore", "UTMDecode", "UTMFlow", "UTMAppLayer", "UTMOutput", "UTMWebFilter", "UTMAppID",
@@ -159,7 +159,7 @@ let package = Package(
                     dependencies: ["UTMAppID", "UTMCore", "UTMCapture", "UTMEngine", "UTMDecode", "UTMFlow",
                                    "UTMAppLayer", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
-        .testTarget(name: "UTMAntivirusTests", dependencies: ["UTMAntivirus", "UTMCore", "UTMInflate", "AllocationCounter"],
+        .testTarget(name: "UTMAntivirusTests", dependencies: ["UTMAntivirus", "UTMCore", "UTMInflate", "UTMAppLayer", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),
         .testTarget(name: "UTMStoreTests", dependencies: ["UTMStore", "UTMCore", "AllocationCounter"],
                     linkerSettings: testLinkerSettings),

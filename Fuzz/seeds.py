@@ -332,6 +332,21 @@ write("FuzzFTP", "session", pg_pieces([
     (False, b"FEAT\r\n"), (True, b"211-Features:\r\n EPRT\r\n EPSV\r\n211 End\r\n"),
     (False, b"AUTH TLS\r\n"), (True, b"234 Proceed\r\n"), (False, b"\x16\x03\x01")]))
 
+# --- SMTP: the same pieces; a session with pipelining, a folded-header DATA message, BDAT and
+# STARTTLS.
+write("FuzzSMTP", "session", pg_pieces([
+    (True, b"220 mx ESMTP\r\n"), (False, b"EHLO c.example\r\n"), (True, b"250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n"),
+    (False, b"MAIL FROM:<a@x> SIZE=9\r\nRCPT TO:<b@y>\r\nRCPT TO:<c@y>\r\nRCPT TO:<d@y>\r\nDATA\r\n"),
+    (True, b"250 ok\r\n250 ok\r\n550 no\r\n250 ok\r\n354 go\r\n"),
+    (False, b"Received: from a\r\n by b\r\nReceived: x\r\nReceived: y\r\nSubject: hi\r\n there\r\nTo: b@y,\r\n c@y\r\n\r\n..x <https://a.example/p?q=1> http://b\r\n.\r\n"),
+    (True, b"250 queued\r\n"), (False, b"MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nBDAT 12\r\nSubject: q\r\n"),
+    (True, b"250 ok\r\n250 ok\r\n250 ok\r\n"), (False, b"BDAT 3 LAST\r\n\r\nz"), (True, b"250 ok\r\n"),
+    (False, b"AUTH LOGIN\r\n"), (True, b"334 VXNlcg==\r\n"), (False, b"dXNlcg==\r\n"), (True, b"235 ok\r\n"),
+    (False, b"STARTTLS\r\n"), (True, b"220 go\r\n\x16\x03\x03\x00\x02"), (False, b"\x16\x03\x01")]))
+write("FuzzSMTP", "no_greeting", pg_pieces([
+    (False, b"HELO c\r\nMAIL FROM:<a@x>\r\nDATA\r\n"), (True, b"250 ok\r\n250 ok\r\n554 no\r\n250 extra\r\nbad\r\n"),
+    (False, b"RSET\r\nQUIT\r\n")]))
+
 # --- ASN.1: a control byte (start offset, checks), then BER.
 write("FuzzASN1", "spnego", bytes([0x70]) + bytes.fromhex(
     "604806062b0601050502a03e303ca00e300c060a2b06010401823702020aa22a04284e544c4d5353500001000000978208e2"

@@ -20,7 +20,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-all_targets=(FuzzDecode FuzzStream FuzzHTTP FuzzHTTP2 FuzzTLS FuzzDNS FuzzDHCP FuzzSIP FuzzPgSQL FuzzSMB FuzzDCERPC FuzzSSH FuzzFTP FuzzQUIC FuzzMatch FuzzRules FuzzASN1 FuzzTransforms FuzzBase64 FuzzCategories FuzzAppID FuzzAV FuzzArtifact FuzzStreamWindow FuzzBodyAccumulation FuzzRuleFilters FuzzFileHashList FuzzDatasetList)
+all_targets=(FuzzDecode FuzzStream FuzzHTTP FuzzHTTP2 FuzzTLS FuzzDNS FuzzDHCP FuzzSIP FuzzPgSQL FuzzSMB FuzzDCERPC FuzzSSH FuzzFTP FuzzSMTP FuzzQUIC FuzzMatch FuzzRules FuzzASN1 FuzzTransforms FuzzBase64 FuzzCategories FuzzAppID FuzzAV FuzzArtifact FuzzStreamWindow FuzzBodyAccumulation FuzzRuleFilters FuzzFileHashList FuzzDatasetList)
 which=${1:-all}
 seconds=${2:-30}
 opt=${FUZZ_OPT:--O}
@@ -50,7 +50,7 @@ needs() {
         FuzzCategories) echo "UTMCore UTMWebFilter" ;;
         FuzzAppID) echo "UTMCore UTMAppID" ;;
         FuzzArtifact) echo "UTMCore UTMCrypto" ;;
-        FuzzAV) echo "UTMCore UTMCrypto UTMInflate UTMMatch UTMAntivirus" ;;
+        FuzzAV) echo "UTMCore UTMCrypto UTMInflate UTMAppLayer UTMMatch UTMAntivirus" ;;
         FuzzRules|FuzzRuleFilters|FuzzFileHashList|FuzzDatasetList|FuzzASN1|FuzzTransforms|FuzzBase64|FuzzStreamWindow|FuzzBodyAccumulation) echo "UTMCore UTMDecode UTMFlow UTMCrypto UTMInflate UTMAppLayer UTMMatch UTMRegex UTMDetect" ;;
         *)          echo "UTMCore UTMCrypto UTMInflate UTMAppLayer" ;;
     esac
@@ -60,7 +60,7 @@ needs() {
 extra_sources() {
     case $1 in
         FuzzArtifact) echo "Sources/UTMUpdate/SignedArtifact.swift Sources/UTMUpdate/PayloadArchive.swift" ;;
-        FuzzPgSQL|FuzzSMB|FuzzDCERPC|FuzzSSH|FuzzFTP) echo "Fuzz/Shared/FuzzPieces.swift" ;;
+        FuzzPgSQL|FuzzSMB|FuzzDCERPC|FuzzSSH|FuzzFTP|FuzzSMTP) echo "Fuzz/Shared/FuzzPieces.swift" ;;
         FuzzDatasetList|FuzzFileHashList) echo "Fuzz/Shared/FuzzListInput.swift" ;;
     esac
 }

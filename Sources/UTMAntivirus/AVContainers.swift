@@ -1,4 +1,5 @@
 import UTMCore
+import UTMAppLayer
 import UTMInflate
 
 // Streaming container decoders: zip (stored, deflate, bzip2; local headers, data descriptors),
@@ -58,7 +59,7 @@ struct ContainerState {
     // MARK: Feeding
 
     mutating func feed(_ input: ByteView, level: ScanLevel, child: ScanLevel, session: FileScanSession) {
-        if kind == .mime { level.mime?.feed(input, level: level, child: child, session: session); return }
+        if kind == .mime { level.mime?.feed(input, AVMimeSink(level: level, child: child, session: session)); return }
         if kind == .dataURI { level.dataURI.feed(input, level: level, child: child, session: session); return }
         var data = input
         var guardCount = 0
@@ -119,7 +120,7 @@ struct ContainerState {
     }
 
     mutating func finish(level: ScanLevel, child: ScanLevel, session: FileScanSession) {
-        if kind == .mime { level.mime?.finish(level: level, child: child, session: session); return }
+        if kind == .mime { level.mime?.finish(AVMimeSink(level: level, child: child, session: session)); return }
         if kind == .dataURI { level.dataURI.finish(level: level, child: child, session: session); return }
         if kind == .szdd && memberOpen {
             level.szdd.flush(level: level, child: child, session: session)
@@ -636,4 +637,17 @@ struct DataURIDecoder {
     mutating func finish(level: ScanLevel, child: ScanLevel, session: FileScanSession) {
         if inData { _ = close(level: level, child: child, session: session) }
     }
+}
+
+/// The MIME decoder's parts as members of a scan level (the decoder lives in UTMAppLayer since
+/// session 12; this is what it called directly before).
+struct AVMimeSink: MimeSink {
+    let level: ScanLevel
+    let child: ScanLevel
+    let session: FileScanSession
+
+    var wantsMore: Bool { level.infected < 0 }
+    func beginPart(name: ByteView) -> Bool { level.beginMember(child, session, name: name, size: -1) }
+    func feedPart(_ data: ByteView) -> Bool { level.feedMember(child, session, data) }
+    func endPart() { level.endMember(child, session, truncated: false) }
 }

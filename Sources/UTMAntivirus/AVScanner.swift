@@ -1,4 +1,5 @@
 import UTMCore
+import UTMAppLayer
 import UTMCrypto
 import UTMInflate
 

@@ -31,6 +31,7 @@ public struct AppLayerEvents: OptionSet, Sendable {
         case .dns: return DNS.names
         case .http2: return HTTP2.names
         case .ssh: return SSH.names
+        case .smtp: return SMTP.names
         default: return nil
         }
     }
@@ -200,6 +201,34 @@ extension AppLayerEvents {
         public static let invalidRecord = AppLayerEvents(bit: 2)
 
         static let names: [StaticString] = ["invalid_banner", "long_banner", "invalid_record"]
+    }
+
+    /// SMTP (SMTPParser, Suricata's smtp-events.rules and app-layer-smtp.c names). Raised:
+    /// invalid_reply, unable_to_match_reply_with_request, max_command_line_len_exceeded,
+    /// max_reply_line_len_exceeded, invalid_pipelined_sequence, no_server_welcome_message,
+    /// tls_rejected, data_command_rejected, truncated_line. The others are named so rules
+    /// load; the MIME ones need the message's MIME decoding (not in the IPS yet).
+    public enum SMTP {
+        public static let invalidReply = AppLayerEvents(bit: 0)
+        public static let unableToMatchReplyWithRequest = AppLayerEvents(bit: 1)
+        public static let maxCommandLineLenExceeded = AppLayerEvents(bit: 2)
+        public static let maxReplyLineLenExceeded = AppLayerEvents(bit: 3)
+        public static let invalidPipelinedSequence = AppLayerEvents(bit: 4)
+        public static let bdatChunkLenExceeded = AppLayerEvents(bit: 5)
+        public static let noServerWelcomeMessage = AppLayerEvents(bit: 6)
+        public static let tlsRejected = AppLayerEvents(bit: 7)
+        public static let dataCommandRejected = AppLayerEvents(bit: 8)
+        public static let truncatedLine = AppLayerEvents(bit: 23)
+
+        static let names: [StaticString] = [
+            "invalid_reply", "unable_to_match_reply_with_request", "max_command_line_len_exceeded",
+            "max_reply_line_len_exceeded", "invalid_pipelined_sequence", "bdat_chunk_len_exceeded",
+            "no_server_welcome_message", "tls_rejected", "data_command_rejected", "failed_protocol_change",
+            "mime_parse_failed", "mime_malformed_msg", "mime_invalid_base64", "mime_invalid_qp",
+            "mime_long_line", "mime_long_enc_line", "mime_long_header_name", "mime_long_header_value",
+            "mime_long_boundary", "mime_long_filename", "duplicate_fields", "missing_fields",
+            "unparsable_content", "truncated_line",
+        ]
     }
 
     /// Protocol detection's events, valid on any flow (bits 56...).

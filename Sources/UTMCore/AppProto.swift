@@ -26,9 +26,9 @@ public enum AppProto: UInt8, Sendable, CaseIterable {
     case ftp = 11
     /// An FTP data connection announced on the control channel (PORT/EPRT/PASV/EPSV).
     case ftpData = 12
-    /// SMTP, recognised by the client's EHLO/HELO (no parser yet: the flow event's
-    /// `app_proto`, and the antivirus reads mail by port). Raw value 16 keeps clear of the
-    /// parsers' numbers.
+    /// SMTP, recognised by the client's EHLO/HELO or the server's 220 on 25/587; parsed by
+    /// SMTPParser (session 12: `smtp` events, smtp/email keywords). Raw value 16 keeps clear of
+    /// the other parsers' numbers.
     case smtp = 16
     /// Detection ran and nothing matched; the flow is not probed again.
     case failed = 255

@@ -26,6 +26,9 @@ enum AppLayerDetect {
         }
         if dnsPort { return .dns }
         if isFTP(data, direction: direction, serverPort: serverPort) { return .ftp }
+        // SMTP's server greets first: a 220 on 25/587 while the client is silent (Suricata
+        // probes the server side too); EHLO/HELO above decides elsewhere.
+        if direction == .toClient && (serverPort == 25 || serverPort == 587) && SMTPParser.probeGreeting(data) { return .smtp }
         if looksLikeTLS(data) { return .tls }
         if direction == .toServer {
             // HTTP/2 with prior knowledge: the client's connection preface, whatever the port
@@ -98,8 +101,9 @@ enum AppLayerDetect {
         return false
     }
 
-    /// Protocols recognised for the flow's `app_proto` that have no parser state (yet).
-    static func hasParser(_ app: AppProto) -> Bool { app != .smtp }
+    /// Protocols recognised for the flow's `app_proto` that have no parser state (SMTP got one
+    /// in session 12: none left).
+    static func hasParser(_ app: AppProto) -> Bool { _ = app; return true }
 
     /// Protocols whose client sends the first bytes (Suricata registers HTTP and TLS with a
     /// to-server first-data direction): server bytes before the client's are an anomaly there.

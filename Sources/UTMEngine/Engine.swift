@@ -99,6 +99,10 @@ public final class Engine {
     var sipTCP: SlotPool<SIPStream>
     var ssh: SlotPool<SSHParser>
     var ftp: SlotPool<FTPParser>
+    var smtp: SlotPool<SMTPParser>
+    /// Per SMTP slot: the MIME decoding of its messages for `file_data` (EngineSMTPFiles.swift),
+    /// grown with the pool at warm-up.
+    var smtpFiles: [SMTPFiles] = []
     /// First bytes of TCP flows whose protocol is not known yet (ProbeBuffers.swift).
     var probes: ProbeBuffers
     /// FTP data connections announced on control channels (EngineFTPData.swift).
@@ -189,6 +193,7 @@ public final class Engine {
         sipTCP = SlotPool(limit: c.maxSIPTCPStates) { SIPStream() }
         ssh = SlotPool(limit: c.maxSSHStates) { SSHParser(config: c.ssh) }
         ftp = SlotPool(limit: c.maxFTPStates) { FTPParser(config: c.ftp) }
+        smtp = SlotPool(limit: c.maxSMTPStates) { SMTPParser(config: c.smtp) }
         dns = DNSParser(config: c.dns)
         let capacity = flows.capacity
         let given = definitions.flatMap { $0.flowCapacity == capacity ? $0 : nil }
@@ -502,6 +507,8 @@ public final class Engine {
             sshData(i, data, chunk, m, time: time, bits: &bits, slot: &slot)
         case .ftp:
             ftpData(i, data, chunk, m, time: time, bits: &bits)
+        case .smtp:
+            smtpData(ref, i, data, chunk, m, time: time, app: &app, slot: &slot, bits: &bits)
         case .sip:
             sipTCP.items[i].feed(data, direction: chunk.direction, gap: chunk.gapBefore) { dir, msg in
                 if let s = SIP.parse(msg) { self.eve.writeSIP(s, datagram: msg, time: time, dir == .toServer ? m : m.reversed) }
@@ -691,6 +698,9 @@ public final class Engine {
         case .ftp:
             slot = ftp.acquire()
             if let s = slot { ftp.items[Int(s)].reset() }
+        case .smtp:
+            slot = smtp.acquire()
+            if let s = slot { smtp.items[Int(s)].reset(); smtpFilesReset(Int(s)) }
         default:
             return nil
         }
@@ -751,6 +761,9 @@ public final class Engine {
             case .ftp:
                 ftpEnd(i, flow, m)
                 ftp.release(slot)
+            case .smtp:
+                smtpEnd(i, flow, m)
+                smtp.release(slot)
             default:
                 break
             }

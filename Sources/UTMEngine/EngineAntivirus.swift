@@ -316,6 +316,25 @@ extension Engine {
         avSettleMail(k, m, time: packet.timestamp, enforce: true)
     }
 
+    /// STARTTLS was accepted (EngineSMTP.swift): the rest of the flow is TLS, which the mail
+    /// framer must not read as mail. A message in progress ends truncated, as at the flow's end.
+    func avMailStop(_ ref: FlowRef, _ m: EVEEndpoints, time: Timestamp) {
+        guard av.scanner != nil else { return }
+        let k = Int(ref.index)
+        let ms = av.files[k].mailSlot
+        guard ms >= 0, av.files[k].mailKind == 1 else { return }
+        av.mail.items[Int(ms)].smtp.finish { ev in self.avMailEvent(k, 0, ev) }
+        avSettleMail(k, m, time: time, enforce: false)
+        for d in 0 ..< 2 {
+            guard let s = av.files[k].session(d) else { continue }
+            av.files[k].set(d, nil)
+            avDecideMail(k, s, d, truncated: true, m, time: time, enforce: false)
+        }
+        av.mail.release(ms)
+        av.files[k].mailSlot = -1
+        av.files[k].mailKind = 255
+    }
+
     /// Whether the flow must stay reassembled for the antivirus (a mail flow).
     func avFollowsStream(_ ref: FlowRef) -> Bool {
         av.scanner != nil && (av.files[Int(ref.index)].mailSlot >= 0 || av.files[Int(ref.index)].mailKind == AVFlowFiles.ftpData)

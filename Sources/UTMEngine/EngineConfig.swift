@@ -46,6 +46,12 @@ public struct EngineConfig: Sendable {
     /// FTP control channels (about 12 KiB each with the default buffers; EngineFTP.swift).
     public var ftp = FTPConfig()
     public var maxFTPStates = 128
+    /// SMTP sessions (about 17 KiB each with the default buffers; EngineSMTP.swift).
+    public var smtp = SMTPConfig()
+    public var maxSMTPStates = 128
+    /// Bytes of each decoded SMTP attachment inspected by `file_data` rules (the first ones;
+    /// a per-slot buffer, allocated when the slot is first used).
+    public var smtpFileDataWindow = 32768
 
     /// Payload chunks a TCP flow may show in each direction before detection gives up.
     public var detectionChunks = 4

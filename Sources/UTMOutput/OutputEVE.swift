@@ -63,6 +63,8 @@ public enum EVEEventType: Int, CaseIterable, Sendable {
     case ftp
     case anomaly
     case dcerpc
+    /// Appended (session 12) so the other types keep their bits.
+    case smtp
 
     public var name: StaticString {
         switch self {
@@ -83,6 +85,7 @@ public enum EVEEventType: Int, CaseIterable, Sendable {
         case .ftp: return "ftp"
         case .anomaly: return "anomaly"
         case .dcerpc: return "dcerpc"
+        case .smtp: return "smtp"
         }
     }
 }

@@ -1,6 +1,7 @@
 import Testing
 import UTMCore
 @testable import UTMAntivirus
+import UTMAppLayer
 
 /// RFC 2047 / RFC 2231 attachment names as real mailers send them, decoded, bounded, and
 /// never trapping on truncated or damaged values.

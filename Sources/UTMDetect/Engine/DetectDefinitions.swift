@@ -22,6 +22,10 @@ public enum InspectionPoint: UInt8, Sendable {
     /// DCE/RPC calls (session 12): a request when its last fragment came, the response side
     /// when the call completes.
     case dcerpc = 7
+    /// SMTP transactions (session 12: `smtp.*`, `email.*`): phase 1 the single buffers, 2 per
+    /// body URL (`email.url`), 3 per recipient (`smtp.rcpt_to`), 4 per Received header
+    /// (`email.received`).
+    case smtp = 8
 }
 
 /// Transport class of the per-protocol "always" lists (signatures without a prefilter).
@@ -264,6 +268,7 @@ public final class DetectDefinitions: @unchecked Sendable {
     let alwaysSSH: [PortGroup]
     let alwaysSMB: [PortGroup]
     let alwaysDCERPC: [PortGroup]
+    let alwaysSMTP: [PortGroup]
     /// The signatures themselves, boxed: verification borrows one per candidate instead of
     /// copying the struct (and retaining its ~20 arrays and strings).
     let boxes: [SignatureBox]
@@ -376,6 +381,7 @@ public final class DetectDefinitions: @unchecked Sendable {
         var aHTTP = [PortGroup.Builder](repeating: .init(), count: 7 * dirs)
         var aTLS = aHTTP, aDNS = aHTTP, aSSH = aHTTP, aSMB = aHTTP
         var aDCERPC = aHTTP
+        var aSMTP = aHTTP
         var uses = [Bool](repeating: false, count: BufferID.count)
         var texts: [AlertText] = []
         var thresholds = 0
@@ -456,6 +462,7 @@ public final class DetectDefinitions: @unchecked Sendable {
                 case .ssh: aSSH[Int(phase) * dirs + d.rawValue].add(idx, s)
                 case .smb: aSMB[Int(phase) * dirs + d.rawValue].add(idx, s)
                 case .dcerpc: aDCERPC[Int(phase) * dirs + d.rawValue].add(idx, s)
+                case .smtp: aSMTP[Int(phase) * dirs + d.rawValue].add(idx, s)
                 }
             }
         }
@@ -477,6 +484,7 @@ public final class DetectDefinitions: @unchecked Sendable {
         alwaysSSH = aSSH.map { $0.build() }
         alwaysSMB = aSMB.map { $0.build() }
         alwaysDCERPC = aDCERPC.map { $0.build() }
+        alwaysSMTP = aSMTP.map { $0.build() }
         boxes = ordered.map { SignatureBox($0) }
         infos = ordered.map {
             SignatureInfo(action: $0.action, gid: $0.gid, sid: $0.sid, rev: $0.rev, priority: $0.priority,
@@ -531,6 +539,10 @@ public final class DetectDefinitions: @unchecked Sendable {
             // tls.alpn's instances: a phase of their own (4), after the hellos they come from.
             case .tlsALPN: b = 4
             case .dnsAnswersRRName: b = 4
+            // SMTP multi-buffers: per recipient (3) and per Received header (4).
+            case .smtpRcptTo: b = 3
+            case .emailReceived: b = 4
+            case .emailURL: b = 2
             default: b = 1
             }
             p = Swift.max(p, b)
@@ -612,6 +624,7 @@ public final class DetectDefinitions: @unchecked Sendable {
     public static func point(of s: Signature) -> InspectionPoint? {
         var http = false, tls = false, dns = false, ssh = false, smb = false, payload = false, header = false
         var dcerpc = false
+        var smtp = false
         for l in s.lists {
             if l.buffer == .payload { payload = true }
             else if l.buffer.isPacketHeader { header = true }
@@ -621,6 +634,7 @@ public final class DetectDefinitions: @unchecked Sendable {
             else if l.buffer.isSSH { ssh = true }
             else if l.buffer.isSMB { smb = true }
             else if l.buffer == .dcerpcStubData { dcerpc = true }
+            else if l.buffer.isSMTP { smtp = true }
         }
         // File rules are judged on HTTP files (the files the engine follows for detection).
         if http || s.isFileRule { return .http }
@@ -631,6 +645,7 @@ public final class DetectDefinitions: @unchecked Sendable {
         // DCE/RPC: the stub buffer, or iface/opnum facts of a call (byte keywords with `dce`
         // on the raw payload stay stream rules, as Suricata's).
         if dcerpc || (s.proto.app == .dcerpc && hasDCERPCCall(s) && !payload && !header) { return .dcerpc }
+        if smtp { return .smtp }
         // Packet header buffers exist on packets only (session 9): the payload is then the packet's.
         if header { return .packet }
         if payload {

@@ -828,6 +828,7 @@ public final class DetectEngine {
                 case .ssh: addGroup(defs.alwaysSSH[phase &* dirs &+ dc], facts)
                 case .smb: addGroup(defs.alwaysSMB[phase &* dirs &+ dc], facts)
                 case .dcerpc: addGroup(defs.alwaysDCERPC[phase &* dirs &+ dc], facts)
+                case .smtp: addGroup(defs.alwaysSMTP[phase &* dirs &+ dc], facts)
                 case .packet, .stream: break
                 }
             }

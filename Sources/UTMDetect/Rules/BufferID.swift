@@ -61,6 +61,14 @@ public enum BufferID: UInt8, CaseIterable, Sendable, Hashable, Comparable {
     case ipv4Header, ipv6Header, tcpHeader, udpHeader, icmpv4Header, icmpv6Header
     /// `dcerpc.stub_data` (session 12): the reassembled stub of a DCE/RPC call's side.
     case dcerpcStubData
+    /// Session 12 (SMTP), appended: Suricata 8's `smtp.helo`, `smtp.mail_from`, `smtp.rcpt_to`
+    /// (a multi-buffer: one recipient per inspection) and Suricata 7/8's `email.*` header
+    /// values of the transaction's message (`email.received` a multi-buffer, one header per
+    /// inspection). All are evaluated at the SMTP inspection point (`isSMTP`).
+    case smtpHelo, smtpMailFrom, smtpRcptTo
+    case emailFrom, emailSubject, emailTo, emailCc, emailDate, emailMessageID, emailXMailer, emailReceived
+    /// `email.url`: one body URL per inspection (a multi-buffer).
+    case emailURL
 
     public static let count = BufferID.allCases.count
 
@@ -140,6 +148,18 @@ public enum BufferID: UInt8, CaseIterable, Sendable, Hashable, Comparable {
         case .icmpv4Header: "icmpv4.hdr"
         case .icmpv6Header: "icmpv6.hdr"
         case .dcerpcStubData: "dcerpc.stub_data"
+        case .smtpHelo: "smtp.helo"
+        case .smtpMailFrom: "smtp.mail_from"
+        case .smtpRcptTo: "smtp.rcpt_to"
+        case .emailFrom: "email.from"
+        case .emailSubject: "email.subject"
+        case .emailTo: "email.to"
+        case .emailCc: "email.cc"
+        case .emailDate: "email.date"
+        case .emailMessageID: "email.message_id"
+        case .emailXMailer: "email.x_mailer"
+        case .emailReceived: "email.received"
+        case .emailURL: "email.url"
         }
     }
 
@@ -169,6 +189,7 @@ public enum BufferID: UInt8, CaseIterable, Sendable, Hashable, Comparable {
     public var isSMB: Bool { self == .smbShare || self == .smbNamedPipe }
     /// `ip.src` / `ip.dst`: taken from the packet's addresses, in any inspection.
     public var isAddress: Bool { self == .ipSrc || self == .ipDst }
+    public var isSMTP: Bool { rawValue >= BufferID.smtpHelo.rawValue && rawValue <= BufferID.emailURL.rawValue }
     public var isSSH: Bool { rawValue >= BufferID.sshProto.rawValue && rawValue <= BufferID.sshHasshServerString.rawValue }
 
     /// Prefilter priority when no content is marked `fast_pattern` (higher wins; Suricata

@@ -8,17 +8,18 @@ import UTMCore
 /// lent them, so a table must not outlive the packet it was filled for.
 @frozen
 public struct InspectionBuffers: @unchecked Sendable {
-    /// 80: room for every BufferID (48 in session 6, 61 after session 7's keywords, 70 after
-    /// session 9's `file.name`, `ip.src`/`ip.dst` and packet header buffers) and 10 to come. Ids 0-63 live in
-    /// `views` (bit in `present`), ids 64-79 in `high` (bit in `presentHigh`): session 9 grew
+    /// 96: room for every BufferID (48 in session 6, 61 after session 7's keywords, 70 after
+    /// session 9's `file.name`, `ip.src`/`ip.dst` and packet header buffers, 81 after session
+    /// 12's smtp/email buffers) and 15 to come. Ids 0-63 live in
+    /// `views` (bit in `present`), ids 64-95 in `high` (bit in `presentHigh`): session 9 grew
     /// the table past 64 this way because every inspection builds a table and initializes all
     /// its views; a flat 128 cost 11 M instructions (+2.7 %) on the 10 MB capture. Ids stay
     /// below 128 anyway: the bundle's list byte keeps bit 7 for a transform chain.
-    public static let capacity = 80
+    public static let capacity = 96
     @usableFromInline var views: InlineArray<64, ByteView>
-    @usableFromInline var high: InlineArray<16, ByteView>
+    @usableFromInline var high: InlineArray<32, ByteView>
     @usableFromInline var present: UInt64
-    @usableFromInline var presentHigh: UInt16
+    @usableFromInline var presentHigh: UInt32
 
     public init() {
         views = InlineArray(repeating: ByteView.empty)
@@ -35,7 +36,7 @@ public struct InspectionBuffers: @unchecked Sendable {
             let i = Int(id.rawValue)
             if i < 64 { return present & (1 << UInt64(i)) != 0 ? views[i] : nil }
             let j = i &- 64
-            return j < 16 && presentHigh & (1 << UInt16(j)) != 0 ? high[j] : nil
+            return j < 32 && presentHigh & (1 << UInt32(j)) != 0 ? high[j] : nil
         }
         set {
             let i = Int(id.rawValue)
@@ -49,12 +50,12 @@ public struct InspectionBuffers: @unchecked Sendable {
                 return
             }
             let j = i &- 64
-            guard j < 16 else { return }
+            guard j < 32 else { return }
             if let newValue {
                 high[j] = newValue
-                presentHigh |= 1 << UInt16(j)
+                presentHigh |= 1 << UInt32(j)
             } else {
-                presentHigh &= ~(1 << UInt16(j))
+                presentHigh &= ~(1 << UInt32(j))
             }
         }
     }
@@ -73,8 +74,8 @@ public struct InspectionBuffers: @unchecked Sendable {
             if low != 0 { return low.trailingZeroBitCount }
         }
         let j = Swift.max(0, from &- 64)
-        guard j < 16 else { return nil }
-        let high = presentHigh & ~((1 << UInt16(j)) &- 1)
+        guard j < 32 else { return nil }
+        let high = presentHigh & ~((1 << UInt32(j)) &- 1)
         return high != 0 ? 64 &+ high.trailingZeroBitCount : nil
     }
 }

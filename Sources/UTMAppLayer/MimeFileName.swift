@@ -12,10 +12,10 @@ import UTMCore
 /// Why here and not in the engine: the MIME decoder keeps the name of each part it opens, and
 /// an attachment is found by name as often as by content. Hostile input: every read is
 /// bounds-checked, output stops at the slab's capacity, malformed encodings are copied raw.
-enum MimeFileName {
+public enum MimeFileName {
     /// Decodes parameter `key` (e.g. "filename", "name") of a header value such as
     /// `attachment; filename=...` into `out`; returns the length, or nil when absent.
-    static func decode(_ value: ByteView, key: ByteView, into out: ByteSlab) -> Int? {
+    public static func decode(_ value: ByteView, key: ByteView, into out: ByteSlab) -> Int? {
         var w = NameWriter(out)
         var params = ParameterIterator(value)
         // A plain or extended (`key*`) value: extended wins (RFC 2231 section 4.1 fallback).
@@ -169,7 +169,7 @@ struct NameWriter {
     mutating func percent(_ v: ByteView, latin1: Bool) {
         var i = 0
         while let c = v.u8(i) {
-            if c == UInt8(ascii: "%"), let h = v.u8(i + 1).flatMap(HexPatternParser.hexValue), let l = v.u8(i + 2).flatMap(HexPatternParser.hexValue) {
+            if c == UInt8(ascii: "%"), let h = v.u8(i + 1).flatMap(mimeHexValue), let l = v.u8(i + 2).flatMap(mimeHexValue) {
                 put(h << 4 | l, latin1: latin1)
                 i += 3
             } else {
@@ -257,7 +257,7 @@ struct NameWriter {
         var i = 0
         while let c = t.u8(i) {
             if c == UInt8(ascii: "_") { put(0x20); i += 1; continue }
-            if c == UInt8(ascii: "="), let h = t.u8(i + 1).flatMap(HexPatternParser.hexValue), let l = t.u8(i + 2).flatMap(HexPatternParser.hexValue) {
+            if c == UInt8(ascii: "="), let h = t.u8(i + 1).flatMap(mimeHexValue), let l = t.u8(i + 2).flatMap(mimeHexValue) {
                 put(h << 4 | l, latin1: latin1)
                 i += 3
                 continue

@@ -1,5 +1,19 @@
 import UTMCore
 
+/// Where the MIME decoder's parts go: the antivirus' scan levels (AVContainers.swift) and the
+/// IPS's SMTP `file_data` (EngineSMTPFiles.swift). Session 12 moved the decoder here from
+/// UTMAntivirus so both use the one decoder; generic, so no existential box per call.
+public protocol MimeSink {
+    /// False once the consumer wants no more of this message (the antivirus found it infected).
+    var wantsMore: Bool { get }
+    /// A part opens, with its decoded file name (empty when it has none). False: stop decoding.
+    func beginPart(name: ByteView) -> Bool
+    /// Decoded bytes of the open part. False: the part is refused (decoding stops unless
+    /// `wantsMore` says the consumer is done anyway).
+    func feedPart(_ data: ByteView) -> Bool
+    func endPart()
+}
+
 /// Streaming MIME decoder: a mail message in, each part (and each uuencoded block) out as a
 /// member file of the scan, decoded from base64 / quoted-printable / uuencode.
 ///
@@ -7,7 +21,7 @@ import UTMCore
 /// be boundaries). Multipart boundaries nest up to `maxBoundaries`; `message/rfc822` parts are
 /// parsed as messages in place. Why a class: it owns its slabs and is created once per scan
 /// level, then `reset` per message.
-final class MimeDecoder {
+public final class MimeDecoder {
     enum Encoding: UInt8 { case none, base64, quotedPrintable, uuencode }
     enum Kind: UInt8 { case leaf, multipart, message }
 
@@ -42,7 +56,9 @@ final class MimeDecoder {
     var b64Count = 0
     var b64Done = false
 
-    func reset(uuOnly: Bool) {
+    public init() {}
+
+    public func reset(uuOnly: Bool) {
         lineLen = 0
         midLine = false
         headerLen = 0
@@ -63,34 +79,34 @@ final class MimeDecoder {
         b64Done = false
     }
 
-    func feed(_ data: ByteView, level: ScanLevel, child: ScanLevel, session: FileScanSession) {
+    public func feed<S: MimeSink>(_ data: ByteView, _ sink: S) {
         var rest = data
-        while !rest.isEmpty && !stopped && level.infected < 0 {
+        while !rest.isEmpty && !stopped && sink.wantsMore {
             if let nl = rest.firstIndex(of: 0x0a) {
                 let piece = rest.prefix(nl)
                 rest = rest.dropFirst(nl + 1)
-                append(piece, level: level, child: child, session: session)
+                append(piece, sink)
                 var crlf = false
                 if lineLen > 0, line.read(lineLen - 1) == 0x0d { lineLen -= 1; crlf = true }
                 let l = line.view(0, lineLen) ?? .empty
-                handleLine(l, eol: crlf ? 2 : 1, level: level, child: child, session: session)
+                handleLine(l, eol: crlf ? 2 : 1, sink)
                 lineLen = 0
                 midLine = false
             } else {
-                append(rest, level: level, child: child, session: session)
+                append(rest, sink)
                 rest = .empty
             }
         }
     }
 
-    private func append(_ piece: ByteView, level: ScanLevel, child: ScanLevel, session: FileScanSession) {
+    private func append<S: MimeSink>(_ piece: ByteView, _ sink: S) {
         var p = piece
         while !p.isEmpty {
             let room = line.capacity - lineLen
             if room == 0 {
                 // Over-long line: keep one byte back (a CR may end it), pass the rest on.
                 let keep = line.read(lineLen - 1) ?? 0
-                if let v = line.view(0, lineLen - 1) { handleLine(v, eol: 0, level: level, child: child, session: session) }
+                if let v = line.view(0, lineLen - 1) { handleLine(v, eol: 0, sink) }
                 line.write(keep, at: 0)
                 lineLen = 1
                 midLine = true
@@ -103,24 +119,24 @@ final class MimeDecoder {
         }
     }
 
-    func finish(level: ScanLevel, child: ScanLevel, session: FileScanSession) {
+    public func finish<S: MimeSink>(_ sink: S) {
         if lineLen > 0, !stopped, let l = line.view(0, lineLen) {
-            handleLine(l, eol: 0, level: level, child: child, session: session)
+            handleLine(l, eol: 0, sink)
             lineLen = 0
         }
         if inHeaders && headerLen > 0 { headerDone() }
-        flushBase64Tail(level: level, child: child, session: session)
-        closeMember(level: level, child: child, session: session)
+        flushBase64Tail(sink)
+        closeMember(sink)
     }
 
     // MARK: Lines
 
     /// `eol`: 0 = no line end (a piece of a long line or the last line), 1 = LF, 2 = CRLF.
-    private func handleLine(_ l: ByteView, eol: Int, level: ScanLevel, child: ScanLevel, session: FileScanSession) {
+    private func handleLine<S: MimeSink>(_ l: ByteView, eol: Int, _ sink: S) {
         if inHeaders && !midLine {
             if l.isEmpty {
                 if headerLen > 0 { headerDone() }
-                startBody(level: level, child: child, session: session)
+                startBody(sink)
                 return
             }
             if let c = l.u8(0), c == 0x20 || c == 0x09 {
@@ -134,12 +150,12 @@ final class MimeDecoder {
         }
         if inHeaders { return }  // rest of an over-long header line
         if !midLine && boundaryCount > 0 && l.count >= 2 && l.u8(0) == 0x2d && l.u8(1) == 0x2d {
-            if checkBoundary(l, level: level, child: child, session: session) { return }
+            if checkBoundary(l, sink) { return }
         }
-        bodyLine(l, eol: eol, level: level, child: child, session: session)
+        bodyLine(l, eol: eol, sink)
     }
 
-    private func checkBoundary(_ l: ByteView, level: ScanLevel, child: ScanLevel, session: FileScanSession) -> Bool {
+    private func checkBoundary<S: MimeSink>(_ l: ByteView, _ sink: S) -> Bool {
         var i = boundaryCount - 1
         while i >= 0 {
             let n = boundaryLens[i]
@@ -153,8 +169,8 @@ final class MimeDecoder {
                     if !onlySpace { i -= 1; continue }
                 }
                 pendingEOL = 0
-                flushBase64Tail(level: level, child: child, session: session)
-                closeMember(level: level, child: child, session: session)
+                flushBase64Tail(sink)
+                closeMember(sink)
                 boundaryCount = closing ? i : i + 1
                 if !closing {
                     inHeaders = true
@@ -254,7 +270,7 @@ final class MimeDecoder {
         return nil
     }
 
-    private func startBody(level: ScanLevel, child: ScanLevel, session: FileScanSession) {
+    private func startBody<S: MimeSink>(_ sink: S) {
         inHeaders = false
         switch kind {
         case .multipart:
@@ -265,79 +281,79 @@ final class MimeDecoder {
                 boundaryCount += 1
             } else {
                 kind = .leaf
-                openMember(level: level, child: child, session: session)
+                openMember(sink)
             }
         case .message:
             inHeaders = true
             resetPart()
         case .leaf:
             if encoding == .uuencode { encoding = .none; return }  // the "begin" line opens the member
-            openMember(level: level, child: child, session: session)
+            openMember(sink)
         }
     }
 
-    private func openMember(level: ScanLevel, child: ScanLevel, session: FileScanSession) {
+    private func openMember<S: MimeSink>(_ sink: S) {
         guard !memberOpen else { return }
         b64Acc = 0; b64Count = 0; b64Done = false
         pendingEOL = 0
         let n = fileName.view(0, fileNameLen) ?? .empty
-        if level.beginMember(child, session, name: n, size: -1) { memberOpen = true } else { stopped = true }
+        if sink.beginPart(name: n) { memberOpen = true } else { stopped = true }
     }
 
-    private func closeMember(level: ScanLevel, child: ScanLevel, session: FileScanSession) {
+    private func closeMember<S: MimeSink>(_ sink: S) {
         guard memberOpen else { return }
         memberOpen = false
-        level.endMember(child, session, truncated: false)
+        sink.endPart()
     }
 
-    private func emit(_ v: ByteView, level: ScanLevel, child: ScanLevel, session: FileScanSession) {
+    private func emit<S: MimeSink>(_ v: ByteView, _ sink: S) {
         guard memberOpen, !v.isEmpty else { return }
-        if !level.feedMember(child, session, v) {
-            if level.infected < 0 { stopped = true }
+        if !sink.feedPart(v) {
+            if sink.wantsMore { stopped = true }
         }
     }
 
-    private func emitEOL(level: ScanLevel, child: ScanLevel, session: FileScanSession) {
+    private func emitEOL<S: MimeSink>(_ sink: S) {
         guard pendingEOL > 0 else { return }
         let crlf: StaticString = "\r\n"
         out.write(crlf.byteView.suffix(from: 2 - pendingEOL) ?? .empty, at: 0)
-        if let v = out.view(0, pendingEOL) { emit(v, level: level, child: child, session: session) }
+        if let v = out.view(0, pendingEOL) { emit(v, sink) }
         pendingEOL = 0
     }
 
     // MARK: Body
 
-    private func bodyLine(_ l: ByteView, eol: Int, level: ScanLevel, child: ScanLevel, session: FileScanSession) {
+    private func bodyLine<S: MimeSink>(_ l: ByteView, eol: Int, _ sink: S) {
         if kind == .multipart { return }  // preamble or epilogue
         if inUU {
             if !midLine && (l.starts(with: Lit.end.byteView) || l.starts(with: Lit.backtick.byteView)) && l.count <= 4 {
                 inUU = false
-                closeMember(level: level, child: child, session: session)
+                closeMember(sink)
                 return
             }
-            uudecode(l, level: level, child: child, session: session)
+            uudecode(l, sink)
             return
         }
         if encoding != .base64 && !midLine && l.starts(with: Lit.begin.byteView) && isUUBegin(l) {
-            closeMember(level: level, child: child, session: session)
+            closeMember(sink)
             // "begin 644 name": the name is after the second space.
             var name = ByteView.empty
             if let sp = l.firstIndex(of: 0x20, from: 6) { name = l.dropFirst(sp + 1) }
             setFileName(name.prefix(fileName.capacity))
-            openMember(level: level, child: child, session: session)
+            openMember(sink)
             inUU = true
             return
         }
         if uuOnly { return }
         switch encoding {
         case .base64:
-            base64(l, level: level, child: child, session: session)
+            base64(l, sink)
         case .quotedPrintable:
-            emitEOL(level: level, child: child, session: session)
-            quotedPrintable(l, eol: eol, level: level, child: child, session: session)
+            emitEOL(sink)
+            quotedPrintable(l, eol: eol, sink)
         case .none, .uuencode:
-            emitEOL(level: level, child: child, session: session)
-            emit(l, level: level, child: child, session: session)
+            emitEOL(sink)
+            emit(l, sink)
             pendingEOL = eol
         }
     }
@@ -350,7 +366,7 @@ final class MimeDecoder {
         return digits >= 3 && digits <= 4 && l.u8(i) == 0x20
     }
 
-    private func uudecode(_ l: ByteView, level: ScanLevel, child: ScanLevel, session: FileScanSession) {
+    private func uudecode<S: MimeSink>(_ l: ByteView, _ sink: S) {
         guard let first = l.u8(0) else { return }
         let n = Int((first &- 0x20) & 0x3f)
         var o = 0
@@ -364,10 +380,10 @@ final class MimeDecoder {
                 o += 1
             }
         }
-        if let v = out.view(0, o) { emit(v, level: level, child: child, session: session) }
+        if let v = out.view(0, o) { emit(v, sink) }
     }
 
-    private func base64(_ l: ByteView, level: ScanLevel, child: ScanLevel, session: FileScanSession) {
+    private func base64<S: MimeSink>(_ l: ByteView, _ sink: S) {
         guard !b64Done else { return }
         var o = 0
         var acc = b64Acc
@@ -398,12 +414,12 @@ final class MimeDecoder {
         }
         b64Acc = acc
         b64Count = count
-        if let v = out.view(0, o) { emit(v, level: level, child: child, session: session) }
-        if done { flushBase64Tail(level: level, child: child, session: session); b64Done = true }
+        if let v = out.view(0, o) { emit(v, sink) }
+        if done { flushBase64Tail(sink); b64Done = true }
     }
 
     /// Bytes of an unfinished base64 quantum (padding `=` or the end of the part).
-    private func flushBase64Tail(level: ScanLevel, child: ScanLevel, session: FileScanSession) {
+    private func flushBase64Tail<S: MimeSink>(_ sink: S) {
         guard encoding == .base64, memberOpen, b64Count >= 2 else { b64Count = 0; b64Acc = 0; return }
         let acc = b64Acc << UInt32(6 * (4 - b64Count))
         let n = b64Count - 1
@@ -411,10 +427,10 @@ final class MimeDecoder {
         out.write(UInt8(truncatingIfNeeded: acc >> 8), at: 1)
         b64Count = 0
         b64Acc = 0
-        if let v = out.view(0, n) { emit(v, level: level, child: child, session: session) }
+        if let v = out.view(0, n) { emit(v, sink) }
     }
 
-    private func quotedPrintable(_ l: ByteView, eol: Int, level: ScanLevel, child: ScanLevel, session: FileScanSession) {
+    private func quotedPrintable<S: MimeSink>(_ l: ByteView, eol: Int, _ sink: S) {
         var o = 0
         var i = 0
         var soft = false
@@ -422,7 +438,7 @@ final class MimeDecoder {
             let c = l.u8(i) ?? 0
             if c == UInt8(ascii: "=") {
                 if i + 1 == l.count { soft = true; break }
-                if let h = l.u8(i + 1).flatMap(HexPatternParser.hexValue), let lo = l.u8(i + 2).flatMap(HexPatternParser.hexValue) {
+                if let h = l.u8(i + 1).flatMap(mimeHexValue), let lo = l.u8(i + 2).flatMap(mimeHexValue) {
                     out.write(h << 4 | lo, at: o); o += 1; i += 3; continue
                 }
             }
@@ -430,7 +446,7 @@ final class MimeDecoder {
             o += 1
             i += 1
         }
-        if let v = out.view(0, o) { emit(v, level: level, child: child, session: session) }
+        if let v = out.view(0, o) { emit(v, sink) }
         pendingEOL = soft ? 0 : eol
     }
 }
@@ -453,4 +469,16 @@ enum Lit {
     static let begin: StaticString = "begin "
     static let end: StaticString = "end"
     static let backtick: StaticString = "`"
+}
+
+/// A hex digit's value (quoted-printable `=XX`, RFC 2231 `%XX`); the antivirus has its own in
+/// its pattern parser, which stayed there.
+@inline(__always)
+func mimeHexValue(_ c: UInt8) -> UInt8? {
+    switch c {
+    case UInt8(ascii: "0")...UInt8(ascii: "9"): return c &- UInt8(ascii: "0")
+    case UInt8(ascii: "a")...UInt8(ascii: "f"): return c &- UInt8(ascii: "a") &+ 10
+    case UInt8(ascii: "A")...UInt8(ascii: "F"): return c &- UInt8(ascii: "A") &+ 10
+    default: return nil
+    }
 }

@@ -1,0 +1,145 @@
+import UTMCore
+import UTMFlow
+import UTMAppLayer
+import UTMDetect
+import UTMOutput
+
+// SMTP hooks (session 12): stream bytes into the flow's pooled `SMTPParser`, one `smtp` event
+// and one IPS inspection per mail transaction, Suricata's smtp anomaly events, and the switch
+// to TLS after an accepted STARTTLS (like `upgradeToHTTP2`).
+
+extension Engine {
+    func smtpData(_ ref: FlowRef, _ i: Int, _ data: ByteView, _ chunk: StreamChunk, _ m: EVEEndpoints, time: Timestamp,
+                  app: inout AppProto, slot: inout Int32, bits: inout UInt32) {
+        // Messages are MIME-decoded only when some rule reads file_data or EVE names attachments.
+        let files = detect?.uses(.fileData) == true || eve.isEnabled(.smtp) ? smtpFileState(i) : nil
+        smtp.items[i].feed(data, direction: chunk.direction, gap: chunk.gapBefore, on: { ev in
+            switch ev {
+            case .transaction(let tx):
+                if self.detect != nil { self.detectSMTP(tx) }
+                if let files {
+                    self.eve.writeSMTP(tx, time: time, m, attachments: files.names, files.nameFields)
+                } else {
+                    self.eve.writeSMTP(tx, time: time, m)
+                }
+            case .messageBegin, .messageLine, .messageEnd:
+                if let files { self.smtpMessage(files, ev) }
+            }
+        })
+        let anomalies = smtp.items[i].takeAppEvents()
+        if !anomalies.isEmpty { raiseAppEvents(anomalies, .smtp) }
+        if smtp.items[i].tlsStarted { smtpStartTLS(ref, i, data, chunk, m, time: time, app: &app, slot: &slot, bits: &bits) }
+    }
+
+    /// The server accepted STARTTLS: the flow is TLS from the byte after its 220 line (Suricata
+    /// hands the flow to its TLS parser the same way). The SMTP state goes back to its pool,
+    /// the antivirus stops reading the flow as mail, and the rest of this chunk (the server's
+    /// first TLS bytes, if they came with the 220) goes to the TLS parser.
+    func smtpStartTLS(_ ref: FlowRef, _ i: Int, _ data: ByteView, _ chunk: StreamChunk, _ m: EVEEndpoints,
+                      time: Timestamp, app: inout AppProto, slot: inout Int32, bits: inout UInt32) {
+        let start = smtp.items[i].tlsStart
+        smtp.release(slot)
+        avMailStop(ref, m, time: time)
+        app = .tls
+        guard let s = acquire(.tls) else {
+            // No TLS state free: nothing more can be read on this flow.
+            slot = -1
+            bits |= FlowBits.parserDone | FlowBits.encrypted
+            return
+        }
+        slot = s
+        stats.appDetected[Int(AppProto.tls.rawValue)] &+= 1
+        guard start >= 0, let tail = data.suffix(from: start), !tail.isEmpty else { return }
+        var c = chunk
+        c.gapBefore = false
+        feedApp(ref, tail, c, meta: m, time: time, app: &app, slot: &slot, bits: &bits)
+    }
+
+    /// The flow ended: the open transaction is logged, unless the IPS cut the flow short.
+    func smtpEnd(_ i: Int, _ flow: Flow, _ m: EVEEndpoints) {
+        guard flow.engineFlags & FlowBits.ipsBlocked == 0 else { return }
+        let time = flow.lastSeen
+        if i < smtpFiles.count && smtpFiles[i].active {
+            // A message cut by the flow's end: its names so far.
+            let files = smtpFiles[i]
+            smtp.items[i].finish { tx in self.eve.writeSMTP(tx, time: time, m, attachments: files.names, files.nameFields) }
+        } else {
+            smtp.items[i].finish { tx in self.eve.writeSMTP(tx, time: time, m) }
+        }
+    }
+
+    /// IPS inspection of one mail transaction (the `smtp` inspection point), on the client's
+    /// side (the transaction ends on its bytes: the message's end, RSET, QUIT, a new MAIL):
+    /// phase 1 with the single buffers, phase 2 once per body URL, phase 3 once per recipient,
+    /// phase 4 once per Received
+    /// header (multi-buffers: a rule alerts once per transaction whichever instance matched).
+    func detectSMTP(_ tx: SMTPTransaction) {
+        guard let d = detect, detectCursor.slot >= 0 else { return }
+        let f = detectFacts(.toServer, app: .smtp, stream: false)
+        let slot = detectCursor.slot, time = detectCursor.time
+        // Every field lives in the transaction's one store: lend it once, slice each field.
+        tx.store.withView(Field(offset: 0, length: Int32(tx.store.used))) { all in
+            var buffers = InspectionBuffers()
+            Self.smtpSet(&buffers, .smtpHelo, all, tx.helo)
+            Self.smtpSet(&buffers, .smtpMailFrom, all, tx.mailFrom)
+            Self.smtpSet(&buffers, .emailFrom, all, tx.from)
+            Self.smtpSet(&buffers, .emailSubject, all, tx.subject)
+            Self.smtpSet(&buffers, .emailTo, all, tx.to)
+            Self.smtpSet(&buffers, .emailCc, all, tx.cc)
+            Self.smtpSet(&buffers, .emailDate, all, tx.date)
+            Self.smtpSet(&buffers, .emailMessageID, all, tx.messageID)
+            Self.smtpSet(&buffers, .emailXMailer, all, tx.xMailer)
+            d.inspectApp(.smtp, phase: 1, f, buffers: buffers, slot: slot, time: time) { s, alert in
+                self.detectMatched(s, alert, f)
+            }
+        }
+        if d.uses(.smtpRcptTo) && !tx.rcptTo.isEmpty {
+            d.beginInstances()
+            var k = 0
+            while k < tx.rcptTo.count {
+                var b = InspectionBuffers()
+                tx.withField(tx.rcptTo[k]) { v in
+                    b[.smtpRcptTo] = v
+                    d.inspectApp(.smtp, phase: 3, f, buffers: b, slot: slot, time: time) { s, alert in
+                        if d.firstInstanceMatch(s) { self.detectMatched(s, alert, f) }
+                    }
+                }
+                k &+= 1
+            }
+        }
+        if d.uses(.emailURL) && !tx.urls.isEmpty {
+            d.beginInstances()
+            var k = 0
+            while k < tx.urls.count {
+                var b = InspectionBuffers()
+                tx.withField(tx.urls[k]) { v in
+                    b[.emailURL] = v
+                    d.inspectApp(.smtp, phase: 2, f, buffers: b, slot: slot, time: time) { s, alert in
+                        if d.firstInstanceMatch(s) { self.detectMatched(s, alert, f) }
+                    }
+                }
+                k &+= 1
+            }
+        }
+        if d.uses(.emailReceived) && !tx.received.isEmpty {
+            d.beginInstances()
+            var k = 0
+            while k < tx.received.count {
+                var b = InspectionBuffers()
+                tx.withField(tx.received[k]) { v in
+                    b[.emailReceived] = v
+                    d.inspectApp(.smtp, phase: 4, f, buffers: b, slot: slot, time: time) { s, alert in
+                        if d.firstInstanceMatch(s) { self.detectMatched(s, alert, f) }
+                    }
+                }
+                k &+= 1
+            }
+        }
+    }
+
+    /// A present field as buffer `id` (an absent header is no buffer: `content` cannot match it).
+    static func smtpSet(_ b: inout InspectionBuffers, _ id: BufferID, _ all: ByteView, _ f: Field) {
+        guard f.isPresent, let v = all.slice(Int(f.offset), Int(f.length)) else { return }
+        b[id] = v
+    }
+}

@@ -1,0 +1,131 @@
+import UTMCore
+import UTMAppLayer
+import UTMDetect
+
+// SMTP `file_data` (session 12): the messages of a flow go through the MIME decoder the
+// antivirus uses (UTMAppLayer/MimeDecoder.swift); each named part (an attachment: a file name
+// from Content-Disposition or Content-Type, Suricata's CTNT_IS_ATTACHMENT) is decoded from
+// base64 / quoted-printable / uuencode and its first `smtpFileDataWindow` bytes are inspected
+// as `file_data` by the rules of the `smtp` protocol, once, when the part ends or the window
+// is full. ET's `alert smtp ... file_data; content:...` rules match the attachment's content.
+// The part names are kept too, for the EVE record's `email.attachment` (the decoder runs
+// when file_data rules exist or smtp events are written).
+
+/// One SMTP slot's decoding state; created when the slot is first used, reused after.
+final class SMTPFiles {
+    let mime = MimeDecoder()
+    let window: Int
+    var data: [UInt8] = []
+    /// A message is being decoded / the open part has a name / its window was inspected.
+    var active = false
+    var named = false
+    var inspected = false
+    /// Some rule reads file_data (else only the names are kept, for EVE).
+    var collect = false
+    /// The message's attachment names, for the EVE record's `email.attachment` (up to 16).
+    var names = FieldStore(capacity: 1024)
+    var nameFields: [Field] = []
+    static let maxNames = 16
+
+    init(window: Int) {
+        self.window = max(1, window)
+        data.reserveCapacity(self.window)
+        nameFields.reserveCapacity(Self.maxNames)
+    }
+
+    func reset() {
+        active = false; named = false; inspected = false
+        data.removeAll(keepingCapacity: true)
+        names.reset()
+        nameFields.removeAll(keepingCapacity: true)
+    }
+}
+
+/// The decoder's parts into the slot's window; the engine inspects it.
+struct SMTPFileSink: MimeSink {
+    let engine: Engine
+    let files: SMTPFiles
+
+    var wantsMore: Bool { true }
+
+    func beginPart(name: ByteView) -> Bool {
+        files.named = !name.isEmpty
+        if files.named && files.nameFields.count < SMTPFiles.maxNames {
+            let f = files.names.append(name)
+            files.nameFields.append(f)
+        }
+        files.inspected = false
+        files.data.removeAll(keepingCapacity: true)
+        return true
+    }
+
+    func feedPart(_ data: ByteView) -> Bool {
+        guard files.named, files.collect, !files.inspected else { return true }
+        let room = files.window &- files.data.count
+        data.prefix(room).withUnsafeBytes { files.data.append(contentsOf: $0) }
+        if files.data.count >= files.window {
+            files.inspected = true
+            engine.detectSMTPFile(files)
+        }
+        return true
+    }
+
+    func endPart() {
+        if files.named && !files.inspected && !files.data.isEmpty {
+            files.inspected = true
+            engine.detectSMTPFile(files)
+        }
+        files.named = false
+    }
+}
+
+extension Engine {
+    static let smtpLineEnd: StaticString = "\r\n"
+
+    func smtpFileState(_ i: Int) -> SMTPFiles {
+        while smtpFiles.count <= i { smtpFiles.append(SMTPFiles(window: config.smtpFileDataWindow)) }
+        return smtpFiles[i]
+    }
+
+    func smtpFilesReset(_ i: Int) {
+        if i < smtpFiles.count { smtpFiles[i].reset() }
+    }
+
+    /// The message as the SMTP parser streams it: its lines (dot-unstuffed) to the decoder.
+    func smtpMessage(_ files: SMTPFiles, _ ev: SMTPEvent) {
+        let sink = SMTPFileSink(engine: self, files: files)
+        switch ev {
+        case .messageBegin:
+            files.reset()
+            files.collect = detect?.uses(.fileData) == true
+            files.mime.reset(uuOnly: false)
+            files.active = true
+        case .messageLine(let l):
+            guard files.active else { return }
+            files.mime.feed(l, sink)
+            files.mime.feed(Self.smtpLineEnd.byteView, sink)
+        case .messageEnd:
+            guard files.active else { return }
+            files.mime.finish(sink)
+            files.active = false
+        case .transaction:
+            break
+        }
+    }
+
+    /// One attachment's window as `file_data`, at the file-data phase of the inspection point
+    /// file rules live at (DetectDefinitions.point: `.http`), with the facts of an SMTP flow's
+    /// client side: only rules of the `smtp` protocol (or none) can match it.
+    func detectSMTPFile(_ files: SMTPFiles) {
+        guard let d = detect, detectCursor.slot >= 0 else { return }
+        let f = detectFacts(.toServer, app: .smtp, stream: false)
+        let slot = detectCursor.slot, time = detectCursor.time
+        files.data.withUnsafeBytes { raw in
+            var b = InspectionBuffers()
+            b[.fileData] = ByteView(raw)
+            d.inspectApp(.http, phase: 4, f, buffers: b, slot: slot, time: time) { s, alert in
+                self.detectMatched(s, alert, f)
+            }
+        }
+    }
+}
