@@ -12,6 +12,16 @@ public protocol MimeSink {
     /// `wantsMore` says the consumer is done anyway).
     func feedPart(_ data: ByteView) -> Bool
     func endPart()
+    /// Whether the open part's decoded bytes are still wanted. False (the IPS has inspected
+    /// the part's window, or the part is no attachment): its body lines are only scanned for
+    /// the boundary that ends it, not decoded. Why: decoding is most of the cost of a mail,
+    /// and an attachment is usually much larger than the window the rules read.
+    var wantsPartData: Bool { get }
+}
+
+extension MimeSink {
+    /// The antivirus scans every byte of every part.
+    public var wantsPartData: Bool { true }
 }
 
 /// Streaming MIME decoder: a mail message in, each part (and each uuencoded block) out as a
@@ -331,7 +341,7 @@ public final class MimeDecoder {
                 closeMember(sink)
                 return
             }
-            uudecode(l, sink)
+            if sink.wantsPartData { uudecode(l, sink) }
             return
         }
         if encoding != .base64 && !midLine && l.starts(with: Lit.begin.byteView) && isUUBegin(l) {
@@ -345,6 +355,7 @@ public final class MimeDecoder {
             return
         }
         if uuOnly { return }
+        if memberOpen && !sink.wantsPartData { return }
         switch encoding {
         case .base64:
             base64(l, sink)

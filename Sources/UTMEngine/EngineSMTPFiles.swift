@@ -47,6 +47,9 @@ struct SMTPFileSink: MimeSink {
     let files: SMTPFiles
 
     var wantsMore: Bool { true }
+    /// Only an attachment's first `window` bytes are read by the rules, and only when a rule
+    /// reads file_data: the rest of the part is not decoded (names are still kept for EVE).
+    var wantsPartData: Bool { files.named && files.collect && !files.inspected }
 
     func beginPart(name: ByteView) -> Bool {
         files.named = !name.isEmpty
