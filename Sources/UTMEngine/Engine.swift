@@ -265,15 +265,18 @@ public final class Engine {
             if decoded == .invalid || decoded == .fragmentHeld, fw.rules != nil {
                 guard firewallFlowless(ports: !packet.transportInvalid && decoded != .fragmentHeld) else {
                     stats.blockedPackets &+= 1
+                    if decoded == .fragmentHeld { heldFragmentDropped() }
                     return decision
                 }
                 if fw.passPacket { return decision }
             }
             if detect != nil { detectUndecoded() }
+            if decoded == .fragmentHeld && decision.verdict != .accept { heldFragmentDropped() }
             return decision
         }
-        // The fragment that completed this datagram is a packet too (EngineAnomalies.swift).
-        if packet.reassembled && detect != nil { detectCompletingFragment() }
+        // The fragment that completed this datagram is a packet too, judged by the firewall and
+        // the rules before the datagram (EngineAnomalies.swift).
+        if packet.reassembled && !completingFragment() { return decision }
         flows.expire(now: now, budget: config.expiryBudgetPerPacket) { ref, flow, reason in
             self.endFlow(ref, &flow, reason)
         }
@@ -343,6 +346,14 @@ public final class Engine {
             checkBypass(tracked.ref, tracked.direction)
         }
         return decision
+    }
+
+    /// A held fragment was dropped (firewall or rules): its datagram is marked, so the fragment
+    /// that completes it is dropped too (`completingFragment`).
+    /// Here: `decoder` is set only in this file.
+    func heldFragmentDropped() {
+        let source = decision.source == .none ? VerdictSource.ips : decision.source
+        decoder.markHeldFragmentDropped(source.rawValue)
     }
 
     /// Ends every flow (end of a capture, shutdown): pending transactions and flow events are

@@ -5,7 +5,7 @@ import UTMDetect
 @testable import UTMEngine
 
 /// Session 12: the fragment that completes a datagram is inspected as a packet of its own
-/// before the datagram (EngineAnomalies.swift, `detectCompletingFragment`), as Suricata
+/// before the datagram (EngineAnomalies.swift, `completingFragment`), as Suricata
 /// inspects every fragment; and a fail-closed firewall judges held fragments like the other
 /// packets without a flow (Engine.swift's decode verdicts, EngineFlowless.swift).
 @Suite struct Session12FragmentTests {
@@ -72,5 +72,36 @@ import UTMDetect
                                      policies: [("packet.filter", "drop:packet,alert")])
         let (_, accepted) = F.run(byAddress, Self.inOrder(src: T.client4))
         #expect(accepted == 0)
+    }
+
+    /// An IPS drop of a held fragment marks its datagram (`Decoder.markHeldFragmentDropped`):
+    /// the receiver can never rebuild it, so the fragment that completes it is dropped too and
+    /// the datagram reaches no flow, parser or rule (its port rule stays silent).
+    @Test func aDroppedHeldFragmentDropsTheCompletingOne() throws {
+        var p = RuleParser()
+        p.load(text: """
+            drop ip any any -> any any (msg:"more fragments"; fragbits:M; sid:40;)
+            alert udp any any -> any 9999 (msg:"the datagram"; sid:41;)
+            """, file: "f.rules")
+        let engine = Engine(config: EngineConfig())
+        engine.loadDetection(DetectDefinitions(ruleSet: p.finish()))
+        let (events, dropped) = F.run(engine, Self.inOrder())
+        #expect(dropped == 2)
+        #expect(engine.stats.blockedPackets == 2)
+        #expect(F.sids(events) == [40], "\(F.sids(events))")
+        #expect(F.of(events, "flow").isEmpty)
+        // IDS mode drops nothing: the datagram is processed and its rule alerts.
+        var c = EngineConfig()
+        c.modes.ids = true
+        let ids = Engine(config: c)
+        var q = RuleParser()
+        q.load(text: """
+            drop ip any any -> any any (msg:"more fragments"; fragbits:M; sid:40;)
+            alert udp any any -> any 9999 (msg:"the datagram"; sid:41;)
+            """, file: "f.rules")
+        ids.loadDetection(DetectDefinitions(ruleSet: q.finish()))
+        let (idsEvents, idsDropped) = F.run(ids, Self.inOrder())
+        #expect(idsDropped == 0)
+        #expect(F.sids(idsEvents).sorted() == [40, 41], "\(F.sids(idsEvents))")
     }
 }
