@@ -470,10 +470,14 @@ public final class Engine {
         switch app {
         case .http:
             if detect != nil { detectHTTPBegin() }
+            let firstSeq = http.items[i].feedStartSequence(chunk.direction)
             feedHTTP(ref, i, data, chunk, m)
             if http.items[i].events.contains(.framingIgnored) { stats.httpFramingIgnored &+= 1 }
             if !http.items[i].appEvents.isEmpty {
-                raiseAppEvents(http.items[i].appEvents, .http, tx: UInt64(http.items[i].messageSequence(chunk.direction)))
+                // The parser's events are one word per feed: a feed that crossed a message
+                // boundary (pipelined requests) cannot say whose they are, so no `tx_id` then.
+                let lastSeq = http.items[i].messageSequence(chunk.direction)
+                raiseAppEvents(http.items[i].appEvents, .http, tx: firstSeq == lastSeq ? UInt64(lastSeq) : nil)
             }
             if fw.rules != nil && !firewallHTTP(ref, i, chunk.direction) { return }
             if detect != nil { detectHTTP(i, chunk.direction, payload: data) }
