@@ -253,6 +253,9 @@ public final class Engine {
                 packet.dstPort = 0
             }
             logFlowlessAnomalies()
+            // A rebuilt datagram whose transport header is broken, one of whose fragments was
+            // dropped: its last fragment goes the same way (`completingFragment`).
+            if packet.fragmentDropMark != 0 && !completingFragment() { return decision }
             if packet.arpOpcode != 0 {
                 if detect != nil { detectARP() }
                 return decision
