@@ -217,6 +217,15 @@ public struct HTTPParser {
     /// anomaly log's `tx_id` (a response has its request's sequence).
     public func messageSequence(_ direction: Direction) -> UInt32 { sides[direction.index].seq }
 
+    /// The sequence of the message a feed in `direction` starts in: the one in progress, or
+    /// the next. Compared with `messageSequence` after the feed, it tells whether the feed
+    /// crossed a message boundary (pipelined messages in one segment), when its events cannot
+    /// be given one transaction.
+    public func feedStartSequence(_ direction: Direction) -> UInt32 {
+        let s = sides[direction.index]
+        return s.inMessage ? s.seq : s.nextSeq
+    }
+
     /// Transaction `i` (ready ones are `0 ..< readyCount`; in-progress ones follow, which is
     /// what `HTTPBodyChunk.transaction` points at). Out of range gives an empty transaction.
     public func ready(_ i: Int) -> HTTPTransaction {

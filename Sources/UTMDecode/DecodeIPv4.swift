@@ -61,6 +61,9 @@ extension Decoder {
             packet.fragmentOffset = fragmentOffset
             packet.moreFragments = more
             if more || fragmentOffset != 0 {
+                packet.fragmentTTL = ttl
+                packet.fragmentTOS = tos
+                packet.fragmentField = fragField
                 packet.payload = l4
                 let fragment = Fragment(
                     isV6: false, src: packet.src, dst: packet.dst, id: UInt32(id), proto: proto,

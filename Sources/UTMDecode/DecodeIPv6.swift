@@ -103,6 +103,9 @@ extension Decoder {
                     }
                     packet.fragmentOffset = fragmentOffset
                     packet.moreFragments = more
+                    packet.fragmentTTL = packet.ttl
+                    packet.fragmentTOS = packet.tos
+                    packet.fragmentField = field
                     packet.ipProto = following
                     packet.ipHeaderLength = offset &+ 8
                     let data = ip.suffix(from: offset &+ 8) ?? .empty

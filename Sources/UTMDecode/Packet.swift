@@ -77,6 +77,17 @@ public struct DecodedPacket: Sendable {
     public var fragmentOffset: Int = 0
     public var moreFragments: Bool = false
     public var dontFragment: Bool = false
+    /// The header fields of this frame itself (before reassembly) that rules read per packet:
+    /// when it completed a datagram, `ttl`, `tos` and the datagram's header are the first
+    /// fragment's, yet the completing fragment is a packet with its own (session 12: fragments
+    /// with different TTLs are a classic evasion). `fragmentField`: the IPv4 flags and offset
+    /// word as received (reserved bit included), the IPv6 fragment header's offset/M word.
+    public var fragmentTTL: UInt8 = 0
+    public var fragmentTOS: UInt8 = 0
+    public var fragmentField: UInt16 = 0
+    /// Non-zero when the engine dropped an earlier fragment of the datagram this frame completed
+    /// (`Decoder.markHeldFragmentDropped`): the value the engine marked it with.
+    public var fragmentDropMark: UInt8 = 0
     /// TCP data offset in bytes, UDP 8, ICMP 8; 0 when no transport header was decoded.
     public var transportHeaderLength: Int = 0
 

@@ -253,6 +253,9 @@ public final class Engine {
                 packet.dstPort = 0
             }
             logFlowlessAnomalies()
+            // A rebuilt datagram whose transport header is broken, one of whose fragments was
+            // dropped: its last fragment goes the same way (`completingFragment`).
+            if packet.fragmentDropMark != 0 && !completingFragment() { return decision }
             if packet.arpOpcode != 0 {
                 if detect != nil { detectARP() }
                 return decision
@@ -265,15 +268,18 @@ public final class Engine {
             if decoded == .invalid || decoded == .fragmentHeld, fw.rules != nil {
                 guard firewallFlowless(ports: !packet.transportInvalid && decoded != .fragmentHeld) else {
                     stats.blockedPackets &+= 1
+                    if decoded == .fragmentHeld { heldFragmentDropped() }
                     return decision
                 }
                 if fw.passPacket { return decision }
             }
             if detect != nil { detectUndecoded() }
+            if decoded == .fragmentHeld && decision.verdict != .accept { heldFragmentDropped() }
             return decision
         }
-        // The fragment that completed this datagram is a packet too (EngineAnomalies.swift).
-        if packet.reassembled && detect != nil { detectCompletingFragment() }
+        // The fragment that completed this datagram is a packet too, judged by the firewall and
+        // the rules before the datagram (EngineAnomalies.swift).
+        if packet.reassembled && !completingFragment() { return decision }
         flows.expire(now: now, budget: config.expiryBudgetPerPacket) { ref, flow, reason in
             self.endFlow(ref, &flow, reason)
         }
@@ -343,6 +349,14 @@ public final class Engine {
             checkBypass(tracked.ref, tracked.direction)
         }
         return decision
+    }
+
+    /// A held fragment was dropped (firewall or rules): its datagram is marked, so the fragment
+    /// that completes it is dropped too (`completingFragment`).
+    /// Here: `decoder` is set only in this file.
+    func heldFragmentDropped() {
+        let source = decision.source == .none ? VerdictSource.ips : decision.source
+        decoder.markHeldFragmentDropped(source.rawValue)
     }
 
     /// Ends every flow (end of a capture, shutdown): pending transactions and flow events are
@@ -459,10 +473,14 @@ public final class Engine {
         switch app {
         case .http:
             if detect != nil { detectHTTPBegin() }
+            let firstSeq = http.items[i].feedStartSequence(chunk.direction)
             feedHTTP(ref, i, data, chunk, m)
             if http.items[i].events.contains(.framingIgnored) { stats.httpFramingIgnored &+= 1 }
             if !http.items[i].appEvents.isEmpty {
-                raiseAppEvents(http.items[i].appEvents, .http, tx: UInt64(http.items[i].messageSequence(chunk.direction)))
+                // The parser's events are one word per feed: a feed that crossed a message
+                // boundary (pipelined requests) cannot say whose they are, so no `tx_id` then.
+                let lastSeq = http.items[i].messageSequence(chunk.direction)
+                raiseAppEvents(http.items[i].appEvents, .http, tx: firstSeq == lastSeq ? UInt64(lastSeq) : nil)
             }
             if fw.rules != nil && !firewallHTTP(ref, i, chunk.direction) { return }
             if detect != nil { detectHTTP(i, chunk.direction, payload: data) }

@@ -59,7 +59,9 @@ extension Engine {
 
     /// `facts` (of `portlessFacts`) meet the portless rules (DetectEngine.inspectUndecoded) as
     /// a packet without a flow; a drop drops the packet.
-    func inspectPortless(_ d: DetectEngine, _ f: PacketFacts, headerRules: Bool) {
+    /// `count`: false when the caller counts the frame's verdict itself (the completing
+    /// fragment: `process` counts the one frame that carries it and its datagram once).
+    func inspectPortless(_ d: DetectEngine, _ f: PacketFacts, headerRules: Bool, count: Bool = true) {
         d.beginPacket()
         detectCursor = DetectCursor()
         d.headerRulesDone = false
@@ -67,31 +69,71 @@ extension Engine {
         d.inspectUndecoded(f, headerRules: headerRules, time: packet.timestamp.seconds) { i, alert in
             self.undecodedMatched(d, i, alert, f)
         }
-        if decision.verdict != .accept { stats.blockedPackets &+= 1 }
+        if count && decision.verdict != .accept { stats.blockedPackets &+= 1 }
     }
 
     /// The fragment that completed the datagram now in `packet`, as a packet of its own, before
-    /// the datagram is inspected (session 12). Suricata inspects every fragment as a packet and
-    /// the rebuilt datagram too; until now the completing fragment was seen only as the
-    /// datagram, whose header reports no fragment bits and offset 0, so `fragoffset:>0` or
-    /// `fragbits:M` never met a two-fragment datagram's last or (out of order) first fragment.
-    /// It meets what a held fragment meets (`DetectEngine.inspectUndecoded`): the packet rules
-    /// that need no ports and no payload. A rule that matches both the fragment and the
-    /// datagram (an `ip` blocklist) alerts on each, as Suricata's does: they are two packets.
-    /// Its decoder events (those reassembly raised) stay on the datagram and are matched there
-    /// once, not twice. The decoder keeps only the fragment's offset and MF flag: its TTL, TOS,
-    /// DF bit and options are read from the datagram's header (the first fragment's), which for
-    /// a real sender are the same. A drop drops it, and so the datagram.
-    func detectCompletingFragment() {
-        guard let d = detect else { return }
+    /// the datagram is processed (session 12). Suricata inspects every fragment as a packet and
+    /// the rebuilt datagram too; seen only as the datagram, whose header reports no fragment
+    /// bits and offset 0, `fragoffset:>0` or `fragbits:M` would never meet a two-fragment
+    /// datagram's last or (out of order) first fragment.
+    ///
+    /// In Suricata's order: the firewall's packet tables first, portless as for a held fragment
+    /// (no port rule accepts it, so a port-only fail-closed firewall drops it as it dropped the
+    /// other fragments), then threat detection on what the firewall accepted: the packet rules
+    /// that need no ports and no payload (`DetectEngine.inspectUndecoded`). A rule that matches
+    /// both the fragment and the datagram (an `ip` blocklist) alerts on each, as Suricata's
+    /// does: they are two packets. Its decoder events (those reassembly raised) stay on the
+    /// datagram and are matched there once, not twice.
+    ///
+    /// Returns false when the frame is dropped before its datagram is processed (counted here):
+    /// by the firewall, or because an earlier fragment of the datagram was dropped
+    /// (`DecodedPacket.fragmentDropMark`): the receiver can never rebuild that datagram, so
+    /// neither the flow, the parsers nor the logs see it as a packet that passed. A threat
+    /// detection drop of this fragment drops the frame and the datagram still goes through
+    /// (its alerts and flow state), as before; `process` counts it once.
+    func completingFragment() -> Bool {
+        if packet.fragmentDropMark != 0 {
+            let source = VerdictSource(rawValue: packet.fragmentDropMark) ?? .ips
+            decision = PacketDecision(verdict: .drop, response: .none, source: source)
+            stats.blockedPackets &+= 1
+            return false
+        }
+        guard fw.rules != nil || detect != nil else { return true }
+        let f = completingFragmentFacts()
+        if fw.rules != nil {
+            guard firewallFlowless(ports: false, facts: f) else {
+                stats.blockedPackets &+= 1
+                return false
+            }
+            // A firewall `pass` skips threat detection for this packet (the fragment); the
+            // datagram meets the firewall on its own.
+            if fw.passPacket { return true }
+        }
+        if let d = detect { inspectPortless(d, f, headerRules: true, count: false) }
+        return true
+    }
+
+    /// The completing fragment's facts: the portless facts of the datagram with the fragment's
+    /// own TTL, TOS and fragment word (reserved, DF and MF bits, offset), kept by the decoder
+    /// before reassembly replaced the header. Its IP options are still the datagram's (the
+    /// first fragment's): a later fragment carries only the copied ones, and no rule seen so
+    /// far tells them apart.
+    func completingFragmentFacts() -> PacketFacts {
         var f = portlessFacts()
         f.isFragment = false
-        f.ipFragOffset = UInt16(truncatingIfNeeded: packet.fragmentOffset >> 3)
+        f.ttl = packet.fragmentTTL
+        let field = packet.fragmentField
         if packet.ipVersion == 4 {
-            f.ipFragBits = (packet.moreFragments ? IPFragBits.moreFragments : 0)
-                | (packet.dontFragment ? IPFragBits.dontFragment : 0)
+            f.tos = packet.fragmentTOS
+            f.ipFragBits = (field & 0x2000 != 0 ? IPFragBits.moreFragments : 0)
+                | (field & 0x4000 != 0 ? IPFragBits.dontFragment : 0)
+                | (field & 0x8000 != 0 ? IPFragBits.reserved : 0)
+            f.ipFragOffset = field & 0x1fff
+        } else {
+            f.ipFragOffset = UInt16(truncatingIfNeeded: packet.fragmentOffset >> 3)
         }
-        inspectPortless(d, f, headerRules: true)
+        return f
     }
 
     func undecodedMatched(_ d: DetectEngine, _ i: Int, _ alert: Bool, _ f: PacketFacts, canRespond: Bool = false) {

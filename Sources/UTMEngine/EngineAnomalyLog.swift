@@ -23,7 +23,10 @@ import UTMOutput
 ///   remembered in a few words per flow slot, tagged with the flow id so a reused slot starts
 ///   clean, the app-layer words also with the protocol) may take only the budget's lower half
 ///   (`repeatShare`): the upper half stays for first instances, so flows repeating an event
-///   (however many) never hide that the event happened in another flow.
+///   (however many) never hide that the event happened in another flow. First instances have
+///   no such guard: a sender that opens a new flow per packet (or sends flowless packets)
+///   raising the event can still use up the event's whole budget, and then other flows'
+///   first instances of that event are only counted (`suppressed`) for the rest of the second.
 /// - Repeats of one flow take at most `repeatsPerFlowPerSecond` records a second, all its
 ///   events together: one flooding flow gets a sample, not the budget of every flow.
 /// What is not logged is counted (`stats.anomaly.suppressed`); the layers' own counters still

@@ -48,6 +48,12 @@ extension Engine {
     /// direction's meet the event rules now, with that direction's endpoints, alerts only (no
     /// packet of the flow is left to drop), as Suricata's flow-end pseudo packets inspect them.
     /// While nothing is held (nearly always) this is one test.
+    ///
+    /// Whatever the TCP state, a cleanly closed flow too: Suricata's flow-end pseudo packets
+    /// (`FlowForceReassemblyNeedReassembly`) come for a session between ESTABLISHED and CLOSED,
+    /// and also for any flow whose app layer has transactions detection has not finished with
+    /// ("app layer still needs some love"). Events held here are, by definition, not yet
+    /// inspected, which is that second case; a closed flow with nothing held costs one test.
     func drainHeldAppEvents(_ ref: FlowRef, _ flow: inout Flow) {
         guard let d = detect, d.holdsAppEvents(slot: Int(ref.index)) else { return }
         // A blocked or uninspected flow: the detection's endFlow releases what is held.

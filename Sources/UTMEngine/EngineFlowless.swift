@@ -103,8 +103,10 @@ extension Engine {
     /// The firewall's packet tables on a packet without a flow: each such packet is the first
     /// of its direction, a flow-scoped verdict acts on the packet alone. Returns false when the
     /// packet is dropped (`fw.passPacket` then says whether threat detection skips it).
-    /// `ports`: false when the transport header could not be read.
-    func firewallFlowless(ports: Bool) -> Bool {
+    /// `ports`: false when the transport header could not be read. `given`: the facts to judge
+    /// instead of the packet's own headers (the fragment that completed a datagram, whose
+    /// decoded headers are the datagram's: `completingFragmentFacts`); it has no payload.
+    func firewallFlowless(ports: Bool, facts given: PacketFacts? = nil) -> Bool {
         guard let rules = fw.rules else { return true }
         fw.packetDone = false
         fw.dropped = false
@@ -112,9 +114,9 @@ extension Engine {
         fw.passPacket = false
         fw.passFlow = false
         fw.flow = Flow()
-        var f = packetHeaderFacts(.toServer)
+        var f = given ?? packetHeaderFacts(.toServer)
         f.direction = nil
-        f.anomalies = PacketAnomalies(decode: packet.events.rawValue)
+        if given == nil { f.anomalies = PacketAnomalies(decode: packet.events.rawValue) }
         if !ports {
             f.sourcePort = 0
             f.destinationPort = 0
@@ -123,7 +125,7 @@ extension Engine {
         }
         fw.facts = f
         var buffers = InspectionBuffers()
-        buffers[.payload] = packet.payload
+        if given == nil { buffers[.payload] = packet.payload }
         let none = FlowRef(index: -1, generation: 0)
         var t = 0
         var accepted = true

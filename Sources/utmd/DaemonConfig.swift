@@ -198,7 +198,6 @@ struct DaemonConfig {
         return c
     }
 
-    /// "3" or "0-3".
     /// A key that is an engine setting (`--set SETKEY=VALUE`, ReplaySettings.swift) under
     /// another name in this file: checked now, so a bad value fails the configuration on its
     /// line, the message naming the key as the file spells it; returns the setting's item.
@@ -214,6 +213,7 @@ struct DaemonConfig {
         return item
     }
 
+    /// "3" or "0-3".
     static func queueRange(_ value: String, _ at: String) throws -> ClosedRange<UInt16> {
         let parts = value.split(separator: "-", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
         guard let lo = UInt16(parts[0]), let hi = parts.count == 2 ? UInt16(parts[1]) : lo, lo <= hi, hi - lo < 64 else {

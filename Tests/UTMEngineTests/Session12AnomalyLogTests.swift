@@ -75,4 +75,23 @@ import UTMAppLayer
         let dns = L.named(events, "z_flag_set")
         #expect(dns.count == 1 && dns[0]["tx_id"] == nil)
     }
+
+    /// Pipelined requests in one segment: the parser's events are one word for the feed, so
+    /// they cannot be given the last message's transaction (the bad header is the first's):
+    /// no `tx_id` rather than a wrong one. A feed inside one message keeps its transaction.
+    @Test func pipelinedMessagesInOneFeedHaveNoTransaction() {
+        typealias T = EngineTraffic
+        let ok = Array("GET /a HTTP/1.1\r\nHost: a.example\r\n\r\n".utf8)
+        let bad = Array("GET /b HTTP/1.1\r\nHost: a.example\r\nX-Bad : 1\r\n\r\n".utf8)
+        let resp = Array("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".utf8)
+        let frames = T.tcpSession(v6: false, sport: 39610, dport: 80, exchanges: [(bad + ok, resp + resp)])
+            + T.tcpSession(v6: false, sport: 39611, dport: 80, exchanges: [(ok, resp), (bad, resp)])
+        let (_, events) = L.run(frames, types: nil)
+        let http = L.named(events, "REQUEST_HEADER_INVALID")
+        let byPort = Dictionary(http.compactMap { e in (e["src_port"] as? Int).map { ($0, e) } },
+                                uniquingKeysWith: { a, _ in a })
+        #expect(http.count == 2, "\(http)")
+        #expect(byPort[39610] != nil && byPort[39610]?["tx_id"] == nil, "\(http)")
+        #expect(byPort[39611]?["tx_id"] as? Int == 1, "\(http)")
+    }
 }

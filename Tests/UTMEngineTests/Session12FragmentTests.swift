@@ -5,7 +5,7 @@ import UTMDetect
 @testable import UTMEngine
 
 /// Session 12: the fragment that completes a datagram is inspected as a packet of its own
-/// before the datagram (EngineAnomalies.swift, `detectCompletingFragment`), as Suricata
+/// before the datagram (EngineAnomalies.swift, `completingFragment`), as Suricata
 /// inspects every fragment; and a fail-closed firewall judges held fragments like the other
 /// packets without a flow (Engine.swift's decode verdicts, EngineFlowless.swift).
 @Suite struct Session12FragmentTests {
@@ -18,7 +18,7 @@ import UTMDetect
     /// Two fragments in order: the first (MF, offset 0) is held, the second (offset 2, i.e.
     /// 16 bytes) completes the datagram.
     static func inOrder(src: [UInt8] = S6.a) -> [[UInt8]] {
-        [S6.ipv4(proto: 17, flags: 0x2000, src: src, Array(udp[0 ..< 16])),
+        [S6.ipv4(proto: 17, flags: 0x2000, src: src, Array(Self.udp[0 ..< 16])),
          S6.ipv4(proto: 17, flags: 2, src: src, Array(udp[16...]))]
     }
 
@@ -72,5 +72,59 @@ import UTMDetect
                                      policies: [("packet.filter", "drop:packet,alert")])
         let (_, accepted) = F.run(byAddress, Self.inOrder(src: T.client4))
         #expect(accepted == 0)
+    }
+
+    /// An IPS drop of a held fragment marks its datagram (`Decoder.markHeldFragmentDropped`):
+    /// the receiver can never rebuild it, so the fragment that completes it is dropped too and
+    /// the datagram reaches no flow, parser or rule (its port rule stays silent).
+    @Test func aDroppedHeldFragmentDropsTheCompletingOne() throws {
+        var p = RuleParser()
+        p.load(text: """
+            drop ip any any -> any any (msg:"more fragments"; fragbits:M; sid:40;)
+            alert udp any any -> any 9999 (msg:"the datagram"; sid:41;)
+            """, file: "f.rules")
+        let engine = Engine(config: EngineConfig())
+        engine.loadDetection(DetectDefinitions(ruleSet: p.finish()))
+        let (events, dropped) = F.run(engine, Self.inOrder())
+        #expect(dropped == 2)
+        #expect(engine.stats.blockedPackets == 2)
+        #expect(F.sids(events) == [40], "\(F.sids(events))")
+        #expect(F.of(events, "flow").isEmpty)
+        // IDS mode drops nothing: the datagram is processed and its rule alerts.
+        var c = EngineConfig()
+        c.modes.ids = true
+        let ids = Engine(config: c)
+        var q = RuleParser()
+        q.load(text: """
+            drop ip any any -> any any (msg:"more fragments"; fragbits:M; sid:40;)
+            alert udp any any -> any 9999 (msg:"the datagram"; sid:41;)
+            """, file: "f.rules")
+        ids.loadDetection(DetectDefinitions(ruleSet: q.finish()))
+        let (idsEvents, idsDropped) = F.run(ids, Self.inOrder())
+        #expect(idsDropped == 0)
+        #expect(F.sids(idsEvents).sorted() == [40, 41], "\(F.sids(idsEvents))")
+    }
+
+    /// The completing fragment's own TOS (not the first fragment's, which the datagram has).
+    @Test func theCompletingFragmentHasItsOwnTOS() throws {
+        let frames = [S6.ipv4(proto: 17, flags: 0x2000, Array(Self.udp[0 ..< 16])),
+                      S6.ipv4(proto: 17, tos: 0x10, flags: 2, Array(Self.udp[16...]))]
+        let n = try S6.alerts("alert ip any any -> any any (msg:\"tos 16\"; tos:16; sid:32;)\n", frames)
+        #expect(n[32] == 1, "\(n)")
+    }
+
+    /// The drop mark holds when the rebuilt datagram's transport header is broken (a UDP length
+    /// beyond the datagram: the invalid path): its completing fragment is dropped too.
+    @Test func aDroppedHeldFragmentDropsABrokenDatagramsLastFragment() throws {
+        var bad = Self.udp
+        bad[4] = 0; bad[5] = 200
+        let frames = [S6.ipv4(proto: 17, flags: 0x2000, Array(bad[0 ..< 16])),
+                      S6.ipv4(proto: 17, flags: 2, Array(bad[16...]))]
+        var p = RuleParser()
+        p.load(text: "drop ip any any -> any any (msg:\"more fragments\"; fragbits:M; sid:40;)\n", file: "f.rules")
+        let engine = Engine(config: EngineConfig())
+        engine.loadDetection(DetectDefinitions(ruleSet: p.finish()))
+        let (_, dropped) = F.run(engine, frames)
+        #expect(dropped == 2)
     }
 }
