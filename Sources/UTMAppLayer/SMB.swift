@@ -336,12 +336,13 @@ public struct SMBParser: Sendable {
     }
 
     /// `length` bytes at `offset` of the message `m` (offsets count from the SMB2 header), or
-    /// what the kept record holds of them (`cut`).
+    /// what the kept record holds of them (`cut`): nothing when the data starts beyond it (a
+    /// DataOffset padded past `maxRecordBuffer`), still lent as cut so that the DCE/RPC
+    /// framing restarts at the next pipe data rather than reading this data's tail as a PDU.
     static func data(_ m: ByteView, _ offset: Int, _ length: Int) -> (ByteView, Bool)? {
         guard offset >= 64, length > 0 else { return nil }
         if let v = m.slice(offset, length) { return (v, false) }
-        guard let v = m.suffix(from: offset) else { return nil }
-        return (v, true)
+        return (m.suffix(from: offset) ?? .empty, true)
     }
 
     /// A WRITE's data or a pipe IOCTL's input ([MS-SMB2] 2.2.21, 2.2.31).
