@@ -6,7 +6,8 @@ import UTMAppLayer
 /// rejected interface never matches). The version compares with the context's major version
 /// (`=1`, `<2`, `>1`, `!=3`, `1`). Without `any_frag` the context must come from a bind whose
 /// PDU carried PFC_FIRST_FRAG (Suricata's DCERPC_UUID_ENTRY_FLAG_FF). Makes the rule a
-/// dcerpc rule.
+/// dcerpc rule. The request and its response are both inspected: without a `flow:` direction
+/// the rule can alert on each (as Suricata's dce_generic, registered in both directions).
 public struct DCERPCIfaceMatch: Sendable, Equatable {
     /// The UUID in canonical byte order (as written in text).
     public var hi: UInt64
