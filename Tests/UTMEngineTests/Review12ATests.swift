@@ -125,10 +125,11 @@ import UTMDetect
         #expect(n[1] == 1, "a write to another pipe hid the call: \(n)")
     }
 
-    /// A WRITE whose data is cut by the 8 KiB record buffer (it starts inside, ends beyond):
-    /// the cut PDU is not inspected, and only the DCE/RPC framing restarts, so the binding
-    /// holds for the next call on the pipe (before: the parser was reset, the call was missed).
-    @Test func cutWriteKeepsTheBindings() throws {
+    /// A WRITE whose data straddles the end of the 8 KiB record buffer (it starts inside,
+    /// ends beyond): its data is lent as it streams, so the call in it is inspected whole, and
+    /// the binding holds for the next call on the pipe (before: the cut reset the parser, the
+    /// next call was missed too).
+    @Test func writeStraddlingTheRecordBufferIsInspected() throws {
         let file = S.le64(0x77) + S.le64(0x99)
         let req = D.request(call: 3, ctx: 0, opnum: 89, le: true, [UInt8](repeating: 0x41, count: 600))
         let w = Self.write(6, file: file, req, pad: 7900)
@@ -136,7 +137,7 @@ import UTMDetect
         var middle: [([UInt8], [UInt8])] = parts.dropLast().map { ($0, []) }
         middle.append((parts.last!, Self.written(6, req.count)))
         let n = try Session6KeywordEngineTests.alerts(Self.rules, Self.pipeSession(sport: 47204, middle: middle))
-        #expect(n[1] == 1 && n[2] == 1, "the cut wiped the bindings: \(n)")
+        #expect(n[1] == 2 && n[2] == 1, "\(n)")
     }
 
     /// Limit (4): a WRITE whose DataOffset points past the 8 KiB kept of the record (padding
@@ -151,14 +152,7 @@ import UTMDetect
         var middle: [([UInt8], [UInt8])] = parts.dropLast().map { ($0, []) }
         middle.append((parts.last!, Self.written(6, req.count)))
         let n = try Session6KeywordEngineTests.alerts(Self.rules, Self.pipeSession(sport: 47203, middle: middle))
-        // The cut restarts only the DCE/RPC framing: the bindings hold and the final call on
-        // the pipe still matches (fixed).
-        #expect(n[1, default: 0] >= 1 && n[2, default: 0] >= 1, "the cut wiped the bindings: \(n)")
-        // Two calls (the padded one and the final one) should match: the padded one needs pipe
-        // data fed from the SMB framing as it streams, not from the 8 KiB kept of the record
-        // (not done yet, see the dcerpcfix report).
-        withKnownIssue("pipe data beyond the SMB record buffer is not inspected") {
-            #expect(n[1] == 2 && n[2] == 2, "the padded write is not inspected: \(n)")
-        }
+        // Two calls (the padded one and the final one): both should match.
+        #expect(n[1] == 2 && n[2] == 2, "the padded write is not inspected: \(n)")
     }
 }
