@@ -23,10 +23,16 @@ import UTMCore
 public struct DCERPCConfig: Sendable {
     /// Bytes of one call's stub data kept per direction (Suricata buffers the stub too).
     public var maxStubBytes = 65_536
-    /// Bytes kept of a PDU's body for its fields (a BIND's context list).
-    public var maxPDUPrefix = 2048
-    /// Presentation contexts remembered (BIND replaces them, ALTER_CONTEXT adds).
-    public var maxInterfaces = 32
+    /// Bytes kept of a PDU's body for its fields (a BIND's context list). 12 KiB: a BIND of
+    /// 255 contexts (n_context_elem is a byte) with one transfer syntax each is 11,248 bytes,
+    /// and Suricata parses all of them: a bind cut at 2 KiB (session 12) hid the interface
+    /// offered after ~46 decoys.
+    public var maxPDUPrefix = 12_288
+    /// Presentation contexts remembered (a BIND's replace the others when it is acked,
+    /// ALTER_CONTEXT adds). 256: one full BIND of 255 plus one; when full, a rejected entry,
+    /// else the oldest, makes room (counted in `interfacesDropped`): a new context is never
+    /// refused, so decoys offered first cannot hide the interface called.
+    public var maxInterfaces = 256
     /// Requests waiting for their response; when full, the oldest is lent out without one.
     public var maxPending = 16
     public init() {}
@@ -182,7 +188,8 @@ public struct DCERPCTransaction: Sendable {
     public var objectUUID: DCERPCUUID?
     public var requestFrags: UInt32 = 0
     public var responseFrags: UInt32 = 0
-    /// Stub bytes of each side (counting those cut beyond `maxStubBytes`).
+    /// Stub bytes of each side as buffered (Suricata's `stub_data_buffer.len()`: bytes cut
+    /// beyond `maxStubBytes` are not counted, they are in the parser's `stubBytesCut`).
     public var requestStubSize = 0
     public var responseStubSize = 0
     /// The request's first PDU had PFC_FIRST_FRAG (not picked up in the middle of a call).
@@ -216,6 +223,17 @@ struct DCERPCSide: Sendable {
     var frags: UInt32 = 0
     var stubTotal = 0
     var firstFrag = false
+    /// A call interrupted by another before its last fragment (A first, B whole, A last):
+    /// its stub stays at the front of the buffer (`parkedBytes`), the other call's is collected
+    /// after it and the call resumes when its next fragment comes. Suricata keeps a stub per
+    /// call id; one interrupted call per direction is kept here, without more memory (a third
+    /// call while one is parked starts afresh, as before).
+    var parked = false
+    var parkedCallID: UInt32 = 0
+    var parkedFrags: UInt32 = 0
+    var parkedStubTotal = 0
+    var parkedFirstFrag = false
+    var parkedBytes = 0
 }
 
 /// What `feed` lends out.
@@ -246,10 +264,12 @@ public struct DCERPCParser: Sendable {
     public private(set) var malformed: UInt64 = 0
     /// Stub bytes beyond `maxStubBytes`, not inspected.
     public private(set) var stubBytesCut: UInt64 = 0
-    /// Contexts beyond `maxInterfaces`, and requests logged without a response because
-    /// `maxPending` was full.
+    /// Contexts evicted to make room for newer ones (`maxInterfaces`), and requests logged
+    /// without a response because `maxPending` was full.
     public private(set) var interfacesDropped: UInt64 = 0
     public private(set) var pendingEvicted: UInt64 = 0
+    /// `resetFraming` calls (named-pipe data cut or switched pipes: a PDU not inspected whole).
+    public private(set) var framingResets: UInt64 = 0
 
     public init(config: DCERPCConfig = .init()) {
         self.config = config
@@ -276,6 +296,20 @@ public struct DCERPCParser: Sendable {
         stubBytesCut = 0
         interfacesDropped = 0
         pendingEvicted = 0
+        framingResets = 0
+    }
+
+    /// Forgets the PDU framing of both directions and the stubs being collected, keeping the
+    /// bindings and the calls waiting for an answer: for named-pipe data cut short or switched
+    /// to another pipe, where the next data starts a PDU again but the binds still hold.
+    public mutating func resetFraming() {
+        toServer = DCERPCSide()
+        toClient = DCERPCSide()
+        prefixTS.removeAll(keepingCapacity: true)
+        prefixTC.removeAll(keepingCapacity: true)
+        stubTS.removeAll(keepingCapacity: true)
+        stubTC.removeAll(keepingCapacity: true)
+        framingResets &+= 1
     }
 
     // MARK: Probing
@@ -306,19 +340,34 @@ public struct DCERPCParser: Sendable {
 
     // MARK: Stub access
 
-    /// The reassembled stub of the call last completed in direction `d`.
+    /// The reassembled stub of the call last completed in direction `d` (after the bytes of a
+    /// parked call, if one is).
     public func withStub<R>(_ d: Direction, _ body: (ByteView) -> R) -> R {
-        d == .toServer ? stubTS.withByteView(body) : stubTC.withByteView(body)
+        let base = stubBase(d)
+        return (d == .toServer ? stubTS : stubTC).withByteView { body($0.suffix(from: base) ?? .empty) }
     }
 
-    /// The interface bound to `contextID` (the last offered with that id), if any.
+    /// Where the current call's stub starts in direction `d`'s buffer.
+    func stubBase(_ d: Direction) -> Int {
+        let s = d == .toServer ? toServer : toClient
+        return s.parked ? s.parkedBytes : 0
+    }
+
+    /// The interface bound to `contextID`: the last accepted with that id (as Suricata, which
+    /// searches the acked entries: an ALTER_CONTEXT re-offering the id with a junk UUID must
+    /// not shadow the binding the server accepted), else the last offered, if any (so that
+    /// `dcerpc.iface`'s state tests still see an un-acked one).
     public func interface(contextID: UInt16) -> DCERPCInterface? {
         var i = interfaces.count - 1
+        var offered = -1
         while i >= 0 {
-            if interfaces[i].contextID == contextID { return interfaces[i] }
+            if interfaces[i].contextID == contextID {
+                if interfaces[i].acked && interfaces[i].result == 0 { return interfaces[i] }
+                if offered < 0 { offered = i }
+            }
             i -= 1
         }
-        return nil
+        return offered >= 0 ? interfaces[offered] : nil
     }
 
     // MARK: Feeding
@@ -390,25 +439,55 @@ public struct DCERPCParser: Sendable {
 
     // MARK: PDUs
 
-    /// A REQUEST/RESPONSE fragment starts: a first fragment (or another call) starts a new stub.
+    /// A REQUEST/RESPONSE fragment starts: a first fragment (or another call) starts a new
+    /// stub; another call interrupting one parks it, the parked call's next fragment resumes it.
     mutating func beginFragment(_ d: Direction, _ s: inout DCERPCSide) {
         let first = s.flags & DCERPCFlags.firstFrag != 0
-        if first || !s.callActive || s.callID0 != s.callID {
-            clearStub(d)
-            s.callActive = true
-            s.callID0 = s.callID
-            s.frags = 0
-            s.stubTotal = 0
-            s.firstFrag = first
+        if s.callActive && s.callID0 == s.callID && !first {
+            s.frags &+= 1
+            return
         }
-        s.frags &+= 1
+        if !first && !s.callActive && s.parked && s.parkedCallID == s.callID {
+            truncateStub(d, s.parkedBytes)
+            s.callActive = true
+            s.callID0 = s.parkedCallID
+            s.frags = s.parkedFrags &+ 1
+            s.stubTotal = s.parkedStubTotal
+            s.firstFrag = s.parkedFirstFrag
+            s.parked = false
+            s.parkedBytes = 0
+            return
+        }
+        if s.callActive && s.callID0 != s.callID {
+            if !s.parked {
+                s.parked = true
+                s.parkedCallID = s.callID0
+                s.parkedFrags = s.frags
+                s.parkedStubTotal = s.stubTotal
+                s.parkedFirstFrag = s.firstFrag
+                s.parkedBytes = d == .toServer ? stubTS.count : stubTC.count
+            } else {
+                s.parked = false
+                s.parkedBytes = 0
+            }
+        } else if s.parked && s.parkedCallID == s.callID {
+            s.parked = false
+            s.parkedBytes = 0
+        }
+        truncateStub(d, s.parked ? s.parkedBytes : 0)
+        s.callActive = true
+        s.callID0 = s.callID
+        s.frags = 1
+        s.stubTotal = 0
+        s.firstFrag = first
     }
 
     mutating func pdu(_ d: Direction, _ s: DCERPCSide, _ on: (borrowing DCERPCParser, DCERPCEventKind, DCERPCTransaction) -> Void) {
         switch s.type {
         case DCERPCType.bind, DCERPCType.alterContext:
             guard d == .toServer else { return }
-            if s.type == DCERPCType.bind { interfaces.removeAll(keepingCapacity: true) }
+            // A BIND's contexts replace the others only when its BIND_ACK comes (`bindAck`): a
+            // second BIND the server naks must not erase valid bindings.
             var held = movePrefixOut(d)
             held.withByteView { bindContexts($0, s) }
             setPrefix(d, &held)
@@ -435,7 +514,7 @@ public struct DCERPCParser: Sendable {
             tx.requestType = s.type
             tx.requestLittleEndian = s.little
             tx.requestFrags = s.frags
-            tx.requestStubSize = s.stubTotal
+            tx.requestStubSize = stubTS.count - stubBase(.toServer)
             tx.firstFragSeen = s.firstFrag
             withPrefix(d) { p in
                 tx.contextID = (s.little ? p.u16le(20) : p.u16(20)) ?? 0
@@ -452,7 +531,7 @@ public struct DCERPCParser: Sendable {
             tx.responseType = s.type
             tx.responseLittleEndian = s.little
             tx.responseFrags = s.frags
-            tx.responseStubSize = s.stubTotal
+            tx.responseStubSize = stubTC.count - stubBase(.toClient)
             on(self, .complete, tx)
         case DCERPCType.fault:
             guard d == .toClient else { return }
@@ -513,14 +592,19 @@ public struct DCERPCParser: Sendable {
                   let uuid = DCERPCUUID.read(p, o + 4, little: s.little),
                   let major = s.little ? p.u16le(o + 20) : p.u16(o + 20),
                   let minor = s.little ? p.u16le(o + 22) : p.u16(o + 22) else { return }
-            if interfaces.count >= config.maxInterfaces {
-                interfacesDropped &+= 1
-            } else {
-                interfaces.append(DCERPCInterface(uuid: uuid, versionMajor: major, versionMinor: minor, contextID: ctx,
-                                                  callID: s.callID, firstFrag: s.flags & DCERPCFlags.firstFrag != 0))
-            }
+            if interfaces.count >= Swift.max(1, config.maxInterfaces) { evictInterface() }
+            interfaces.append(DCERPCInterface(uuid: uuid, versionMajor: major, versionMinor: minor, contextID: ctx,
+                                              callID: s.callID, firstFrag: s.flags & DCERPCFlags.firstFrag != 0))
             o += 24 + 20 * Int(nTransfer)
         }
+    }
+
+    /// Room for one more context: the first rejected entry, else the oldest.
+    mutating func evictInterface() {
+        var k = 0
+        while k < interfaces.count, !(interfaces[k].acked && interfaces[k].result != 0) { k += 1 }
+        interfaces.remove(at: k < interfaces.count ? k : 0)
+        interfacesDropped &+= 1
     }
 
     /// BIND_ACK/ALTER_CONTEXT_RESP ([C706] 12.6.4.4): the secondary address, then one result
@@ -541,6 +625,21 @@ public struct DCERPCParser: Sendable {
             interfaces[next].result = result
             o += 24
         }
+        // A BIND_ACK (not an ALTER_CONTEXT_RESP): the bind's contexts replace the earlier ones.
+        if s.type == DCERPCType.bindAck { keepOnly(callID: s.callID) }
+    }
+
+    /// Drops the contexts of other calls (a loop: `removeAll(where:)` allocates in debug builds).
+    mutating func keepOnly(callID: UInt32) {
+        var w = 0, r = 0
+        while r < interfaces.count {
+            if interfaces[r].callID == callID {
+                if w != r { interfaces[w] = interfaces[r] }
+                w += 1
+            }
+            r += 1
+        }
+        interfaces.removeLast(interfaces.count - w)
     }
 
     /// BIND_NAK: every context of that call is rejected.
@@ -596,7 +695,16 @@ public struct DCERPCParser: Sendable {
         if d == .toServer { v.prefix(room).append(to: &stubTS) } else { v.prefix(room).append(to: &stubTC) }
     }
 
+    /// Drops the current call's stub (a parked call's bytes stay).
     mutating func clearStub(_ d: Direction) {
-        if d == .toServer { stubTS.removeAll(keepingCapacity: true) } else { stubTC.removeAll(keepingCapacity: true) }
+        truncateStub(d, stubBase(d))
+    }
+
+    mutating func truncateStub(_ d: Direction, _ n: Int) {
+        if d == .toServer {
+            if stubTS.count > n { stubTS.removeLast(stubTS.count - Swift.max(0, n)) }
+        } else if stubTC.count > n {
+            stubTC.removeLast(stubTC.count - Swift.max(0, n))
+        }
     }
 }

@@ -22,6 +22,11 @@ struct DirectionalBuffers: Sendable {
 
     func count(_ d: Direction) -> Int { d == .toServer ? toServer.count : toClient.count }
 
+    /// The bytes kept so far of the message being read in `d`.
+    func withKept<R>(_ d: Direction, _ body: (ByteView) -> R) -> R {
+        d == .toServer ? toServer.withByteView(body) : toClient.withByteView(body)
+    }
+
     /// A new message starts in `d`.
     mutating func clear(_ d: Direction) {
         if d == .toServer { toServer.removeAll(keepingCapacity: true) } else { toClient.removeAll(keepingCapacity: true) }

@@ -65,6 +65,14 @@ struct SMBFraming: Sendable {
     var recordLength = 0
     var inBody = false
     var stopped = false
+    /// A pipe WRITE / IOCTL input in a record longer than the record buffer: its data window
+    /// in record offsets (`pipeStart ..< pipeEnd`) is lent to `onPipe` as the bytes stream,
+    /// rather than from the 8 KiB kept (review 12A: a DataOffset padded past the buffer hid
+    /// the call). Decided once the message's fixed part is kept.
+    var pipeDecided = false
+    var pipeStart = 0
+    var pipeEnd = 0
+    var pipeFile: UInt64 = 0
 }
 
 /// The parser of one flow, reused from a pool with `reset()`; all memory is reserved in `init`.
@@ -91,6 +99,8 @@ public struct SMBParser: Sendable {
     /// Tree ids whose TREE_CONNECT answer said "pipe" (IPC$): their READ/WRITE/IOCTL
     /// FSCTL_PIPE_TRANSCEIVE data is DCE/RPC, lent to `onPipe` (session 12).
     public private(set) var pipeTrees: [UInt32] = []
+    /// The record being read had its pipe data lent as it streamed (`decidePipe`).
+    var skipPipeData = false
 
     public init(config: SMBConfig = .init()) {
         self.config = config
@@ -183,14 +193,23 @@ public struct SMBParser: Sendable {
             let n = Swift.min(f.remaining, rest.count)
             let chunk = rest.prefix(n)
             rest = rest.dropFirst(n)
+            let before = f.recordLength - f.remaining
             f.remaining -= n
             let complete = f.remaining == 0
             let session = f.type == 0, recordLength = f.recordLength
             withFraming(direction) { $0 = complete ? SMBFraming() : f }
             guard session else { continue }
+            let streamed = f.pipeDecided && f.pipeEnd > f.pipeStart
+            if streamed { Self.streamPipe(f, chunk, before, onPipe) }
             var held = buffers.moveOut()
+            skipPipeData = complete && streamed
             held.collect(chunk, direction, complete: complete, whole: n == recordLength) { r in
                 record(direction, r, onTransaction, onPipe)
+            }
+            skipPipeData = false
+            if !complete && !f.pipeDecided, recordLength > held.capacity {
+                decidePipe(&f, direction, held, recordLength, onPipe)
+                if f.pipeDecided { withFraming(direction) { $0 = f } }
             }
             buffers = held
         }
@@ -326,6 +345,46 @@ public struct SMBParser: Sendable {
 
     // MARK: Named pipes (DCE/RPC over SMB)
 
+    /// The bytes of `chunk` (at record offset `before`) inside `f`'s pipe window, to `onPipe`.
+    static func streamPipe(_ f: SMBFraming, _ chunk: ByteView, _ before: Int, _ onPipe: (Direction, UInt64, ByteView, Bool) -> Void) {
+        let lo = Swift.max(before, f.pipeStart), hi = Swift.min(before + chunk.count, f.pipeEnd)
+        guard lo < hi, let v = chunk.slice(lo - before, hi - lo) else { return }
+        onPipe(.toServer, f.pipeFile, v, false)
+    }
+
+    /// A record longer than the buffer, its first bytes kept: when it is a pipe WRITE or pipe
+    /// IOCTL request (one SMB2 message, a pipe tree) whose data the buffer would cut, its data
+    /// window is set in `f` and the kept bytes of it are lent now, the rest as they stream.
+    /// Decided (either way) once the fixed part (120 bytes) is kept.
+    mutating func decidePipe(_ f: inout SMBFraming, _ d: Direction, _ held: DirectionalBuffers, _ recordLength: Int,
+                             _ onPipe: (Direction, UInt64, ByteView, Bool) -> Void) {
+        guard held.count(d) >= 120 else { return }
+        f.pipeDecided = true
+        guard d == .toServer else { return }
+        held.withKept(d) { m in
+            guard m.u32(0) == 0xfe53_4d42, m.u16le(4) == 64, let command = m.u16le(12), let flags = m.u32le(16),
+                  flags & 0x3 == 0, m.u32le(20) == 0, let tree = m.u32le(36), isPipeTree(tree) else { return }
+            let off: Int, len: Int, file: UInt64
+            switch command {
+            case 0x09:
+                guard let o = m.u16le(64 + 2), let l = m.u32le(64 + 4), let fv = Self.u64le(m, 64 + 24) else { return }
+                (off, len, file) = (Int(o), Int(l), fv)
+            case 0x0b:
+                guard m.u32le(64 + 4) == SMBParser.pipeTransceive, let o = m.u32le(64 + 24), let l = m.u32le(64 + 28),
+                      let fv = Self.u64le(m, 64 + 16) else { return }
+                (off, len, file) = (Int(o), Int(l), fv)
+            default:
+                return
+            }
+            let end = Swift.min(off + len, recordLength)
+            guard off >= 64, len > 0, end > held.capacity else { return }
+            f.pipeStart = off
+            f.pipeEnd = end
+            f.pipeFile = file
+            if let kept = m.suffix(from: 0) { Self.streamPipe(f, kept, 0, onPipe) }
+        }
+    }
+
     func isPipeTree(_ tree: UInt32) -> Bool {
         var i = 0
         while i < pipeTrees.count {
@@ -336,16 +395,19 @@ public struct SMBParser: Sendable {
     }
 
     /// `length` bytes at `offset` of the message `m` (offsets count from the SMB2 header), or
-    /// what the kept record holds of them (`cut`).
+    /// what the kept record holds of them (`cut`): nothing when the data starts beyond it (a
+    /// DataOffset padded past `maxRecordBuffer`), still lent as cut so that the DCE/RPC
+    /// framing restarts at the next pipe data rather than reading this data's tail as a PDU.
     static func data(_ m: ByteView, _ offset: Int, _ length: Int) -> (ByteView, Bool)? {
         guard offset >= 64, length > 0 else { return nil }
         if let v = m.slice(offset, length) { return (v, false) }
-        guard let v = m.suffix(from: offset) else { return nil }
-        return (v, true)
+        return (m.suffix(from: offset) ?? .empty, true)
     }
 
-    /// A WRITE's data or a pipe IOCTL's input ([MS-SMB2] 2.2.21, 2.2.31).
+    /// A WRITE's data or a pipe IOCTL's input ([MS-SMB2] 2.2.21, 2.2.31); not when it was lent
+    /// as it streamed (`skipPipeData`, see `decidePipe`).
     func pipeRequest(_ tx: SMBTransaction, _ m: ByteView, _ body: ByteView, _ onPipe: (Direction, UInt64, ByteView, Bool) -> Void) {
+        guard !skipPipeData else { return }
         var found: (ByteView, Bool)?
         switch tx.command {
         case 0x09:

@@ -28,10 +28,12 @@ extension Engine {
 
     /// Named-pipe data of SMB slot `i` (a WRITE, READ or pipe IOCTL): fed to the flow's
     /// DCE/RPC parser, which the rules see as on the dcerpc point (facts of the SMB flow: the
-    /// dcerpc rules cover SMB flows). One parser per SMB flow follows one pipe at a time: data
-    /// of another FileId starts it afresh (its binds are lost: a call on a pipe interleaved
-    /// with another is missed, never matched against the wrong interface), as does data cut
-    /// short by the SMB record buffer. No `dcerpc` events: Suricata logs these inside `smb`.
+    /// dcerpc rules cover SMB flows). One parser per SMB flow, its bindings shared by the
+    /// flow's pipes as Suricata's SMB state keeps one `dcerpc_ifaces`: data of another FileId
+    /// or data cut short by the SMB record buffer restarts only the PDU framing
+    /// (`resetFraming`, counted in the parser's `framingResets`), so one byte written to a
+    /// second pipe no longer wipes the binds of the first (review 12A). No `dcerpc` events:
+    /// Suricata logs these inside `smb`.
     func smbPipeData(_ i: Int, _ dir: Direction, _ file: UInt64, _ bytes: ByteView, _ cut: Bool) {
         guard detect != nil, i < smbPipeSlot.count else { return }
         var s = smbPipeSlot[i]
@@ -42,13 +44,13 @@ extension Engine {
             smbPipes.items[Int(s)].reset()
             smbPipeFile[i] = file
         } else if smbPipeFile[i] != file {
-            smbPipes.items[Int(s)].reset()
+            smbPipes.items[Int(s)].resetFraming()
             smbPipeFile[i] = file
         }
         smbPipes.items[Int(s)].feed(bytes, direction: dir, gap: false) { p, kind, tx in
             self.detectDCERPC(p, kind, tx, app: .smb)
         }
-        if cut { smbPipes.items[Int(s)].reset() }
+        if cut { smbPipes.items[Int(s)].resetFraming() }
     }
 
     func smbPipeRelease(_ i: Int) {

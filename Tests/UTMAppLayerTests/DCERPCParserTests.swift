@@ -161,7 +161,7 @@ struct DCESeen: Equatable {
             (.toServer, B.request(call: 7, ctx: 0, opnum: 1, flags: 2, [UInt8](repeating: 2, count: 8))),
         ]
         let (seen, p) = Self.run(items, config: config)
-        #expect(seen.count == 1 && seen[0].stub == [1, 1, 1, 1, 1, 1, 1, 1, 2, 2] && seen[0].reqStubSize == 16)
+        #expect(seen.count == 1 && seen[0].stub == [1, 1, 1, 1, 1, 1, 1, 1, 2, 2] && seen[0].reqStubSize == 10, "the buffered length, as Suricata")
         #expect(p.stubBytesCut == 6)
     }
 
@@ -274,8 +274,89 @@ struct DCESeen: Equatable {
         ]
         let (_, p) = Self.run(items)
         #expect(p.interfaces.count == 2 && p.interfaces.allSatisfy { $0.acked && $0.result == 0 })
+        // A new BIND replaces the list when its BIND_ACK comes, not before.
         let (_, q) = Self.run(items + [(.toServer, B.bind(call: 3, [(0, B.ndr, 1, 0)]))])
-        #expect(q.interfaces.count == 1 && !q.interfaces[0].acked)
+        #expect(q.interfaces.count == 3 && q.interface(contextID: 0)?.uuid == DCERPCUUID(text: Substring(B.spoolss)))
+        let (_, r) = Self.run(items + [(.toServer, B.bind(call: 3, [(0, B.ndr, 1, 0)])), (.toClient, B.bindAck(call: 3, [0]))])
+        #expect(r.interfaces.count == 1 && r.interfaces[0].acked && r.interfaces[0].callID == 3)
+    }
+
+    /// Review 12A (5): A's first fragment, B whole, A's last fragment (interleaved calls, as
+    /// a multiplexing client sends them): B's stub is B's alone, A's is both its fragments;
+    /// then a third call while A is parked and A resumes under it starts afresh (bounded).
+    @Test func interleavedCallsKeepTheirStubs() {
+        let items: [(Direction, [UInt8])] = [
+            (.toServer, B.request(call: 2, ctx: 0, opnum: 5, flags: 1, [0xa1, 0xa1, 0xa1])),
+            (.toServer, B.request(call: 3, ctx: 0, opnum: 6, flags: 3, [0xb1, 0xb2])),
+            (.toServer, B.request(call: 2, ctx: 0, opnum: 5, flags: 2, [0xa2])),
+            (.toClient, B.response(call: 3, flags: 1, [0xc3])),
+            (.toClient, B.response(call: 2, flags: 3, [0xc2, 0xc2])),
+            (.toClient, B.response(call: 3, flags: 2, [0xd3])),
+        ]
+        for chunk in [0, 1, 7] {
+            let (seen, _) = Self.run(items, chunk: chunk)
+            let reqs = seen.filter { $0.kind == "request" }
+            #expect(reqs.count == 2 && reqs[0].call == 3 && reqs[0].stub == [0xb1, 0xb2] && reqs[0].reqStubSize == 2, "\(chunk)")
+            #expect(reqs.count == 2 && reqs[1].call == 2 && reqs[1].stub == [0xa1, 0xa1, 0xa1, 0xa2] && reqs[1].frags == 2
+                    && reqs[1].reqStubSize == 4, "\(chunk)")
+            let done = seen.filter { $0.kind == "complete" }
+            #expect(done.count == 2 && done[0].call == 2 && done[0].stub == [0xc2, 0xc2], "\(chunk)")
+            #expect(done.count == 2 && done[1].call == 3 && done[1].stub == [0xc3, 0xd3] && done[1].frags == 2, "\(chunk)")
+        }
+        // A parked, B started and interrupted by A: A restarts from this fragment (not first).
+        let (seen, _) = Self.run([
+            (.toServer, B.request(call: 2, ctx: 0, opnum: 5, flags: 1, [1])),
+            (.toServer, B.request(call: 3, ctx: 0, opnum: 6, flags: 1, [2])),
+            (.toServer, B.request(call: 4, ctx: 0, opnum: 6, flags: 3, [3])),
+            (.toServer, B.request(call: 2, ctx: 0, opnum: 5, flags: 2, [4])),
+        ])
+        #expect(seen.map(\.stub) == [[3], [4]], "\(seen.map(\.stub))")
+    }
+
+    /// Review 12A (b): a second BIND the server naks leaves the accepted bindings in place.
+    @Test func nakedBindKeepsTheBindings() {
+        let items: [(Direction, [UInt8])] = [
+            (.toServer, B.bind(call: 1, [(0, B.spoolss, 1, 0)])),
+            (.toClient, B.bindAck(call: 1, [0])),
+            (.toServer, B.bind(call: 2, [(0, B.lsarpc, 0, 0)])),
+            (.toClient, B.pdu(DCERPCType.bindNak, call: 2, le: true, B.u16(0, true) + [0])),
+        ]
+        let (_, p) = Self.run(items)
+        let b = p.interface(contextID: 0)
+        #expect(b?.uuid == DCERPCUUID(text: Substring(B.spoolss)) && b?.acked == true && b?.result == 0)
+    }
+
+    /// Review 12A (a): an ALTER_CONTEXT re-offering context 0 with another UUID, which the
+    /// server rejects, does not shadow the accepted binding (the accepted entry wins).
+    @Test func rejectedReofferDoesNotShadowTheAcceptedContext() {
+        let items: [(Direction, [UInt8])] = [
+            (.toServer, B.bind(call: 1, [(0, B.spoolss, 1, 0)])),
+            (.toClient, B.bindAck(call: 1, [0])),
+            (.toServer, B.bind(call: 2, type: 14, [(0, B.lsarpc, 0, 0)])),
+        ]
+        let (_, p) = Self.run(items)
+        #expect(p.interface(contextID: 0)?.uuid == DCERPCUUID(text: Substring(B.spoolss)), "un-acked re-offer")
+        let (_, q) = Self.run(items + [(.toClient, B.bindAck(call: 2, type: 15, [2]))])
+        #expect(q.interface(contextID: 0)?.uuid == DCERPCUUID(text: Substring(B.spoolss)), "rejected re-offer")
+        // Without an accepted entry, the last offered is still answered (its state says so).
+        let (_, r) = Self.run([(.toServer, B.bind(call: 1, [(0, B.lsarpc, 0, 0)]))])
+        #expect(r.interface(contextID: 0)?.acked == false)
+    }
+
+    /// Review 12A (1): 255 contexts in one BIND (n_context_elem is a byte) are all bound, the
+    /// last one too, and a full list makes room for an ALTER_CONTEXT's new context.
+    @Test func fullBindOf255Contexts() {
+        let ctxs = (0 ..< 255).map { ($0, String(format: "00000000-1111-2222-3333-%012x", $0), 1, 0) }
+        let items: [(Direction, [UInt8])] = [
+            (.toServer, B.bind(call: 1, ctxs)),
+            (.toClient, B.bindAck(call: 1, [Int](repeating: 0, count: 255))),
+            (.toServer, B.bind(call: 2, type: 14, [(300, B.spoolss, 1, 0), (301, B.lsarpc, 1, 0)])),
+            (.toClient, B.bindAck(call: 2, type: 15, [0, 0])),
+        ]
+        let (_, p) = Self.run(items)
+        #expect(p.interface(contextID: 254)?.acked == true)
+        #expect(p.interface(contextID: 300)?.uuid == DCERPCUUID(text: Substring(B.spoolss)) && p.interface(contextID: 300)?.acked == true)
+        #expect(p.interface(contextID: 301)?.acked == true && p.interfacesDropped == 1 && p.interface(contextID: 0) == nil)
     }
 }
 

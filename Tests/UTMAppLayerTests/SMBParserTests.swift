@@ -166,6 +166,46 @@ struct SMBTx: Equatable, CustomStringConvertible {
         #expect(n == 0 && p.malformed == 1)
     }
 
+    /// Review 12A (3): a pipe WRITE whose data starts beyond the record buffer (DataOffset
+    /// padded) and one straddling it are lent whole as they stream, uncut, the same bytes for
+    /// any segmentation; data within the buffer still comes from the record.
+    @Test func pipeDataStreamsPastTheRecordBuffer() {
+        var config = SMBConfig()
+        config.maxRecordBuffer = 256
+        let path = SMBBuild.utf16("\\\\fs\\IPC$")
+        let connect = SMBBuild.record(SMBBuild.header(command: 3, messageID: 1, response: false)
+            + SMBBuild.le16(9) + SMBBuild.le16(0) + SMBBuild.le16(72) + SMBBuild.le16(path.count) + path)
+        let connected = SMBBuild.record(SMBBuild.header(command: 3, messageID: 1, response: true, tree: 5)
+            + SMBBuild.le16(16) + [2, 0] + SMBBuild.le32(0) + SMBBuild.le32(0) + SMBBuild.le32(0x1f01ff))
+        func write(_ id: UInt64, pad: Int, _ data: [UInt8]) -> [UInt8] {
+            SMBBuild.record(SMBBuild.header(command: 9, messageID: id, response: false, tree: 5)
+                + SMBBuild.le16(49) + SMBBuild.le16(112 + pad) + SMBBuild.le32(data.count) + SMBBuild.le64(0)
+                + SMBBuild.le64(0x77) + SMBBuild.le64(0x99) + SMBBuild.le32(0) + SMBBuild.le32(0) + SMBBuild.le16(0)
+                + SMBBuild.le16(0) + SMBBuild.le32(0) + [UInt8](repeating: 0, count: pad) + data)
+        }
+        let a = (0 ..< 300).map { UInt8($0 & 0xff) }, b = [UInt8](repeating: 0x42, count: 40), c: [UInt8] = [1, 2, 3]
+        let client = connect + write(2, pad: 500, a) + write(3, pad: 100, b) + write(4, pad: 0, c)
+        for chunk in [0, 1, 7, 100, 1460] {
+            var p = SMBParser(config: config)
+            var got: [UInt8] = [], cuts = 0, files: Set<UInt64> = []
+            for (d, bytes) in [(Direction.toServer, connect), (.toClient, connected), (.toServer, Array(client.dropFirst(connect.count)))] {
+                var i = 0
+                while i < bytes.count {
+                    let n = chunk == 0 ? bytes.count : min(chunk, bytes.count - i)
+                    Array(bytes[i ..< i + n]).withByteView { v in
+                        p.feed(v, direction: d, gap: false, onTransaction: { _, _ in }) { _, file, data, cut in
+                            got += data.bytes
+                            cuts += cut ? 1 : 0
+                            files.insert(file)
+                        }
+                    }
+                    i += n
+                }
+            }
+            #expect(got == a + b + c && cuts == 0 && files == [0x99], "chunk \(chunk): \(got.count) bytes, \(cuts) cut")
+        }
+    }
+
     /// A full pending table logs its oldest request without a response.
     @Test func pendingLimit() {
         var config = SMBConfig()

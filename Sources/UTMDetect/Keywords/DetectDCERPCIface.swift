@@ -1,10 +1,13 @@
+import UTMAppLayer
+
 /// `dcerpc.iface:<uuid>[,<op><version>][,any_frag]` (Suricata 4's `dce_iface` too): the
 /// DCE/RPC request (or its response) was made on a presentation context bound to this
 /// interface, and the server accepted that context in its BIND_ACK (Suricata's rule: a
 /// rejected interface never matches). The version compares with the context's major version
 /// (`=1`, `<2`, `>1`, `!=3`, `1`). Without `any_frag` the context must come from a bind whose
 /// PDU carried PFC_FIRST_FRAG (Suricata's DCERPC_UUID_ENTRY_FLAG_FF). Makes the rule a
-/// dcerpc rule.
+/// dcerpc rule. The request and its response are both inspected: without a `flow:` direction
+/// the rule can alert on each (as Suricata's dce_generic, registered in both directions).
 public struct DCERPCIfaceMatch: Sendable, Equatable {
     /// The UUID in canonical byte order (as written in text).
     public var hi: UInt64
@@ -46,20 +49,28 @@ enum DetectDCERPCIface {
         return DCERPCIfaceMatch(hi: hi, lo: lo, version: version, anyFrag: anyFrag)
     }
 
-    /// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (any case) as two 64-bit halves.
+    /// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (any case) as two 64-bit halves: the AppLayer's
+    /// parser, so that rules and the wire compare one form.
     static func uuid(_ text: Substring) -> (UInt64, UInt64)? {
-        let u = Array(text.utf8)
-        guard u.count == 36 else { return nil }
-        var hi: UInt64 = 0, lo: UInt64 = 0, n = 0
-        for (i, c) in u.enumerated() {
-            if i == 8 || i == 13 || i == 18 || i == 23 {
-                guard c == UInt8(ascii: "-") else { return nil }
-                continue
-            }
-            guard let d = UInt8(String(UnicodeScalar(c)), radix: 16) else { return nil }
-            if n < 16 { hi = hi << 4 | UInt64(d) } else { lo = lo << 4 | UInt64(d) }
-            n += 1
+        guard let u = DCERPCUUID(text: text) else { return nil }
+        return (u.hi, u.lo)
+    }
+
+    /// A rule with `dcerpc.iface`/`dcerpc.opnum` or `dcerpc.stub_data` and a payload or packet
+    /// header buffer: Suricata inspects the payload on the stream and the call on the
+    /// transaction and alerts; Mimamori evaluates a rule at one point, where the other half
+    /// is never set, so the rule could never fire. Refused at load with that reason (never a
+    /// silent dead rule, review 12A) until the dcerpc point lends the request's bytes as the
+    /// payload.
+    static func validate(_ s: Signature) throws(RuleError) {
+        let call = DetectDefinitions.hasDCERPCCall(s)
+        var stub = false, raw = false
+        for l in s.lists {
+            if l.buffer == .dcerpcStubData { stub = true }
+            if l.buffer == .payload || l.buffer.isPacketHeader { raw = true }
         }
-        return (hi, lo)
+        guard (call || stub) && raw else { return }
+        throw .unsupported(call ? "dcerpc.iface" : "dcerpc.stub_data",
+                           "a DCE/RPC call keyword with payload or packet-header content is not evaluated together (the rule could never fire); use dcerpc.stub_data for the content")
     }
 }

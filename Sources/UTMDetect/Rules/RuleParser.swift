@@ -173,6 +173,7 @@ public struct RuleParser: Sendable {
         // bsize/urilen bounds against the contents of each list (transformed lists too).
         for list in sig.lists { try DetectBsize.validate(list.buffer, list.elements) }
         try DetectFileSupport.validate(sig)
+        try DetectDCERPCIface.validate(sig)
         flowbitNames = builder.flowbitNames
         datasets = builder.datasets
         return sig
