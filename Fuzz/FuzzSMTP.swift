@@ -39,7 +39,7 @@ public func fuzzSMTP(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         fuzzSMTPParser.feed(piece, direction: direction, gap: gap, on: { ev in
             switch ev {
             case .transaction(let tx): read(tx)
-            case .messageLine(let l): sum &+= l.count
+            case .messageData(let l): sum &+= l.count
             case .messageBegin: sum &+= 1
             case .messageEnd(let complete): sum &+= complete ? 2 : 3
             }

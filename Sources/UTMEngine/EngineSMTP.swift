@@ -22,7 +22,7 @@ extension Engine {
                 } else {
                     self.eve.writeSMTP(tx, time: time, m)
                 }
-            case .messageBegin, .messageLine, .messageEnd:
+            case .messageBegin, .messageData, .messageEnd:
                 if let files { self.smtpMessage(files, ev) }
             }
         })
@@ -33,22 +33,37 @@ extension Engine {
 
     /// The server accepted STARTTLS: the flow is TLS from the byte after its 220 line (Suricata
     /// hands the flow to its TLS parser the same way). The SMTP state goes back to its pool,
-    /// the antivirus stops reading the flow as mail, and the rest of this chunk (the server's
-    /// first TLS bytes, if they came with the 220) goes to the TLS parser.
+    /// the antivirus stops reading the flow as mail, the client's bytes sent after its STARTTLS
+    /// (its ClientHello, held by the parser until the 220) and the rest of this chunk (the
+    /// server's first TLS bytes, if they came with the 220) go to the TLS parser.
     func smtpStartTLS(_ ref: FlowRef, _ i: Int, _ data: ByteView, _ chunk: StreamChunk, _ m: EVEEndpoints,
                       time: Timestamp, app: inout AppProto, slot: inout Int32, bits: inout UInt32) {
         let start = smtp.items[i].tlsStart
-        smtp.release(slot)
+        let smtpSlot = slot
         avMailStop(ref, m, time: time)
         app = .tls
         guard let s = acquire(.tls) else {
             // No TLS state free: nothing more can be read on this flow.
+            smtp.release(smtpSlot)
             slot = -1
             bits |= FlowBits.parserDone | FlowBits.encrypted
             return
         }
         slot = s
         stats.appDetected[Int(AppProto.tls.rawValue)] &+= 1
+        // The held bytes are moved out of the pooled parser (no copy) and given back after.
+        var held: [UInt8] = []
+        let lost = smtp.items[i].heldLost
+        smtp.items[i].swapHeld(&held)
+        if !held.isEmpty {
+            var c = chunk
+            c.direction = .toServer
+            c.gapBefore = lost
+            held.withUnsafeBytes { feedApp(ref, ByteView($0), c, meta: m, time: time, app: &app, slot: &slot, bits: &bits) }
+        }
+        smtp.items[i].swapHeld(&held)
+        smtp.release(smtpSlot)
+        guard slot >= 0, app == .tls else { return }
         guard start >= 0, let tail = data.suffix(from: start), !tail.isEmpty else { return }
         var c = chunk
         c.gapBefore = false

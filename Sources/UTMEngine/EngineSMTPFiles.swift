@@ -83,8 +83,6 @@ struct SMTPFileSink: MimeSink {
 }
 
 extension Engine {
-    static let smtpLineEnd: StaticString = "\r\n"
-
     func smtpFileState(_ i: Int) -> SMTPFiles {
         while smtpFiles.count <= i { smtpFiles.append(SMTPFiles(window: config.smtpFileDataWindow)) }
         return smtpFiles[i]
@@ -94,7 +92,7 @@ extension Engine {
         if i < smtpFiles.count { smtpFiles[i].reset() }
     }
 
-    /// The message as the SMTP parser streams it: its lines (dot-unstuffed) to the decoder.
+    /// The message as the SMTP parser streams it (dot-unstuffed bytes) to the decoder.
     func smtpMessage(_ files: SMTPFiles, _ ev: SMTPEvent) {
         let sink = SMTPFileSink(engine: self, files: files)
         switch ev {
@@ -103,10 +101,10 @@ extension Engine {
             files.collect = detect?.uses(.fileData) == true
             files.mime.reset(uuOnly: false)
             files.active = true
-        case .messageLine(let l):
+        case .messageData(let v):
+            // Raw message bytes in any pieces: a one-line base64 part is decoded whole.
             guard files.active else { return }
-            files.mime.feed(l, sink)
-            files.mime.feed(Self.smtpLineEnd.byteView, sink)
+            files.mime.feed(v, sink)
         case .messageEnd:
             guard files.active else { return }
             files.mime.finish(sink)
