@@ -11,19 +11,22 @@ import UTMOutput
 extension Engine {
     func smtpData(_ ref: FlowRef, _ i: Int, _ data: ByteView, _ chunk: StreamChunk, _ m: EVEEndpoints, time: Timestamp,
                   app: inout AppProto, slot: inout Int32, bits: inout UInt32) {
-        // Messages are MIME-decoded only when some rule reads file_data or EVE names attachments.
-        let files = detect?.uses(.fileData) == true || eve.isEnabled(.smtp) ? smtpFileState(i) : nil
+        // Made with the slot (`smtpFilesReset`); whether a message is decoded is decided at its
+        // start (`smtpMessage`).
+        let files = smtpFiles[i]
         smtp.items[i].feed(data, direction: chunk.direction, gap: chunk.gapBefore, on: { ev in
             switch ev {
             case .transaction(let tx):
                 if self.detect != nil { self.detectSMTP(tx) }
-                if let files {
+                if files.decoding {
                     self.eve.writeSMTP(tx, time: time, m, attachments: files.names, files.nameFields)
                 } else {
                     self.eve.writeSMTP(tx, time: time, m)
                 }
+                // The names belong to this transaction's message only.
+                files.reset()
             case .messageBegin, .messageData, .messageEnd:
-                if let files { self.smtpMessage(files, ev) }
+                self.smtpMessage(files, ev)
             }
         })
         let anomalies = smtp.items[i].takeAppEvents()
@@ -70,11 +73,13 @@ extension Engine {
         feedApp(ref, tail, c, meta: m, time: time, app: &app, slot: &slot, bits: &bits)
     }
 
-    /// The flow ended: the open transaction is logged, unless the IPS cut the flow short.
+    /// The flow ended: the open transaction is logged, unless the IPS cut the flow short. It is
+    /// not inspected (no packet carries it: like the IPS's other app-layer transactions, only
+    /// what ended on a packet is matched), and an attachment still open is not file_data.
     func smtpEnd(_ i: Int, _ flow: Flow, _ m: EVEEndpoints) {
         guard flow.engineFlags & FlowBits.ipsBlocked == 0 else { return }
         let time = flow.lastSeen
-        if i < smtpFiles.count && smtpFiles[i].active {
+        if i < smtpFiles.count && smtpFiles[i].decoding {
             // A message cut by the flow's end: its names so far.
             let files = smtpFiles[i]
             smtp.items[i].finish { tx in self.eve.writeSMTP(tx, time: time, m, attachments: files.names, files.nameFields) }
@@ -84,10 +89,14 @@ extension Engine {
     }
 
     /// IPS inspection of one mail transaction (the `smtp` inspection point), on the client's
-    /// side (the transaction ends on its bytes: the message's end, RSET, QUIT, a new MAIL):
+    /// side (the transaction ends on its bytes: the message's end, RSET, QUIT, a new MAIL).
+    /// So `smtp.*` and `email.*` rules act on the packet that ends the transaction (the one
+    /// with DATA's final `.`, or BDAT LAST's last chunk byte), not on the packet that carried
+    /// the matching header: an inline drop stops the `.`, so the server never takes the mail.
+    /// A flow that ends mid-message is logged by `smtpEnd` but never inspected. The order:
     /// phase 1 with the single buffers, phase 2 once per body URL, phase 3 once per recipient,
-    /// phase 4 once per Received
-    /// header (multi-buffers: a rule alerts once per transaction whichever instance matched).
+    /// phase 4 once per Received header (multi-buffers: a rule alerts once per transaction
+    /// whichever instance matched).
     func detectSMTP(_ tx: SMTPTransaction) {
         guard let d = detect, detectCursor.slot >= 0 else { return }
         let f = detectFacts(.toServer, app: .smtp, stream: false)
