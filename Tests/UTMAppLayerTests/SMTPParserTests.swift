@@ -314,3 +314,75 @@ import UTMCore
         #expect(r.txs.first?.contains("(truncated)") == true)
     }
 }
+
+/// The fixes of review 12b beyond the reviewer's own tests: the STARTTLS hold, replies that
+/// can no longer be matched, the first line after a gap, `Subject :`.
+extension SMTPParserTests {
+    static let hello: Script = [
+        (.toClient, "220 mx ESMTP\r\n"), (.toServer, "EHLO c\r\n"), (.toClient, "250-mx\r\n250 PIPELINING\r\n"),
+    ]
+
+    /// More client bytes after STARTTLS than a ClientHello (the hold): they are read as the
+    /// commands they are at once, without waiting for the reply.
+    @Test func startTLSHoldOverflowReadsTheCommands() {
+        var c = SMTPConfig()
+        c.maxStartTLSHold = 64
+        let r = Self.run(Self.hello + [
+            (.toServer, "STARTTLS\r\nMAIL FROM:<evil@example.net>\r\nRCPT TO:<v@example.com>\r\nDATA\r\nSubject: hidden\r\n\r\nx\r\n.\r\n"),
+            (.toClient, "454 no TLS\r\n250 ok\r\n250 ok\r\n354 go\r\n250 queued\r\n"),
+        ], config: c)
+        #expect(!r.tls)
+        #expect(r.txs.contains { $0.contains("from=<evil@example.net>") && $0.contains("Subject=hidden") }, "\(r.txs)")
+    }
+
+    /// Once the pending ring overflowed, a 220 matched to STARTTLS starts TLS only when the
+    /// client waits with TLS bytes (a handshake record); commands after it stay SMTP.
+    @Test func unmatchedReplyDoesNotStartTLSOverCommands() {
+        var c = SMTPConfig()
+        c.maxPending = 2
+        func session(_ after: String) -> Result {
+            Self.run([
+                (.toClient, "220 mx ESMTP\r\n"),
+                (.toServer, "MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\nSTARTTLS\r\n" + after),
+                (.toClient, "250 ok\r\n220 ready\r\n"),
+            ], config: c)
+        }
+        let commands = session("MAIL FROM:<evil@example.net>\r\n")
+        #expect(!commands.tls)
+        #expect(commands.txs.contains { $0.contains("from=<evil@example.net>") }, "\(commands.txs)")
+        let hello = session("\u{16}\u{03}\u{01}\u{00}\u{05}hello")
+        #expect(hello.tls)
+    }
+
+    /// The first line after a gap in DATA is the tail of a line: a lone `.` there is not the
+    /// end of the message (the real end comes after it).
+    @Test func firstLineAfterAGapDoesNotEndTheMessage() {
+        var p = SMTPParser()
+        var data: [UInt8] = []
+        var ends = 0
+        func feed(_ d: Direction, _ s: String, gap: Bool = false) {
+            Array(s.utf8).withByteView { v in
+                p.feed(v, direction: d, gap: gap, on: { ev in
+                    if case .messageData(let b) = ev { data += b.bytes }
+                    if case .messageEnd = ev { ends += 1 }
+                })
+            }
+        }
+        for (d, s) in Self.hello { feed(d, s) }
+        feed(.toServer, "MAIL FROM:<a@x>\r\nRCPT TO:<b@x>\r\nDATA\r\n")
+        feed(.toClient, "250 ok\r\n250 ok\r\n354 go\r\n")
+        feed(.toServer, "Subject: s\r\n\r\nbody")
+        feed(.toServer, ".\r\nafter the gap\r\n.\r\n", gap: true)
+        #expect(ends == 1)
+        #expect(String(decoding: data, as: UTF8.self).hasSuffix("after the gap\r\n"))
+    }
+
+    /// `Subject : x` (a blank before the colon) is the Subject, as MIME parsers read it.
+    @Test func headerNameWithBlankBeforeColon() {
+        let r = Self.run(Self.hello + [
+            (.toServer, "MAIL FROM:<a@x>\r\nRCPT TO:<b@x>\r\nDATA\r\n"), (.toClient, "250 ok\r\n250 ok\r\n354 go\r\n"),
+            (.toServer, "Subject : spaced\r\n\r\nx\r\n.\r\n"), (.toClient, "250 ok\r\n"),
+        ])
+        #expect(r.txs.first?.contains("Subject=spaced") == true, "\(r.txs)")
+    }
+}
