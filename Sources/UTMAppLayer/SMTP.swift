@@ -139,6 +139,9 @@ public enum SMTPEvent {
 /// The client side's mode: what its next bytes are.
 enum SMTPClientMode: UInt8 {
     case command, data, bdat, auth, tlsPending
+    /// An AUTH exchange waits for the server: its next reply says whether the client's next
+    /// line is a response (334) or a command (235, 5xx), so the bytes are held until then.
+    case authPending
 }
 
 /// Which kept header a message header line is (continuations extend it).
@@ -279,10 +282,11 @@ public struct SMTPParser: Sendable {
         while !rest.isEmpty && !tlsStarted {
             if d == 0 {
                 switch clientMode {
-                case .tlsPending:
+                case .tlsPending, .authPending:
                     // RFC 3207: the client waits for the 220, so bytes before it are a
                     // ClientHello sent early, or commands a refusing server reads: held until
-                    // the reply says which (the engine hands them to TLS after a 220).
+                    // the reply says which (the engine hands them to TLS after a 220). AUTH
+                    // alike: after a 334 the next line is a response, after a refusal a command.
                     let room = config.maxStartTLSHold &- held.count
                     if rest.count <= room {
                         rest.withUnsafeBytes { held.append(contentsOf: $0) }
@@ -386,7 +390,7 @@ public struct SMTPParser: Sendable {
                 if clientMode == .data { dropping &= ~1 }
             }
             if clientMode == .bdat { clientMode = .command; bdatRemaining = 0 }
-            if clientMode == .tlsPending { heldLost = true }
+            if clientMode == .tlsPending || clientMode == .authPending { heldLost = true }
             if txOpen { tx.truncated = true }
         } else {
             multiLineCode = 0
@@ -413,7 +417,8 @@ public struct SMTPParser: Sendable {
         if d == 0 {
             if long || l.count > config.maxCommandLine { events.insert(AppLayerEvents.SMTP.maxCommandLineLenExceeded) }
             // An AUTH response (base64) answers the server's 334: one line per challenge.
-            if clientMode == .auth { clientMode = .command; return }
+            // The reply to it says what the next line is: held until then.
+            if clientMode == .auth { clientMode = .authPending; return }
             command(l, onTransaction)
         } else {
             if long || l.count > config.maxReplyLine { events.insert(AppLayerEvents.SMTP.maxReplyLineLenExceeded) }
@@ -471,8 +476,9 @@ public struct SMTPParser: Sendable {
             closeTransaction(onTransaction)
         case .auth:
             // The client's next line is a response only after a 334 challenge (`finalReply`):
-            // a refused AUTH leaves the pipelined commands after it as commands.
-            break
+            // a refused AUTH leaves the pipelined commands after it as commands. Which one is
+            // known at the reply: the client's bytes wait for it.
+            clientMode = .authPending
         case .starttls:
             closeTransaction(onTransaction)
             clientMode = .tlsPending
@@ -888,7 +894,10 @@ public struct SMTPParser: Sendable {
         // AUTH's 334 challenges keep the exchange (and the command) open: the client's next
         // line is the response, not a command.
         if cmd == .auth && code == 334 {
-            if clientMode == .command { clientMode = .auth }
+            if clientMode == .authPending {
+                clientMode = .auth
+                replayHeld(onTransaction)
+            }
             return
         }
         pendingRepeat[head] &-= 1
@@ -901,7 +910,10 @@ public struct SMTPParser: Sendable {
         case .ehlo:
             ehloReplied = true
         case .auth:
-            if clientMode == .auth { clientMode = .command }
+            if clientMode == .auth || clientMode == .authPending {
+                clientMode = .command
+                replayHeld(onTransaction)
+            }
         case .rcpt:
             // Replies come in command order: this one answers the transaction's next RCPT.
             if !ok && txOpen && rcptReplies < 32 { tx.rcptRejected |= 1 << UInt32(rcptReplies) }

@@ -377,6 +377,22 @@ extension SMTPParserTests {
         #expect(String(decoding: data, as: UTF8.self).hasSuffix("after the gap\r\n"))
     }
 
+    /// AUTH LOGIN with the username sent before the 334 and the commands after the password
+    /// sent before the 235: each line is what the server takes it for (held until the reply
+    /// that decides), so the replies stay matched and the mail is seen.
+    @Test func pipelinedAuthResponsesAndCommands() {
+        let r = Self.run(Self.hello + [
+            (.toServer, "AUTH LOGIN\r\ndXNlcg==\r\n"),
+            (.toClient, "334 VXNlcm5hbWU6\r\n334 UGFzc3dvcmQ6\r\n"),
+            (.toServer, "cGFzcw==\r\nMAIL FROM:<evil@example.net>\r\nRCPT TO:<v@example.com>\r\nDATA\r\n"),
+            (.toClient, "235 2.7.0 ok\r\n250 OK\r\n250 OK\r\n354 go ahead\r\n"),
+            (.toServer, "Subject: hidden\r\n\r\nbody\r\n.\r\n"), (.toClient, "250 queued\r\n"),
+        ])
+        #expect(r.txs.contains { $0.contains("from=<evil@example.net>") && $0.contains("Subject=hidden") }, "\(r.txs)")
+        #expect(!r.events.contains(AppLayerEvents.SMTP.unableToMatchReplyWithRequest))
+        #expect(!r.events.contains(AppLayerEvents.SMTP.dataCommandRejected))
+    }
+
     /// `Subject : x` (a blank before the colon) is the Subject, as MIME parsers read it.
     @Test func headerNameWithBlankBeforeColon() {
         let r = Self.run(Self.hello + [
