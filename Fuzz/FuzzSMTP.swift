@@ -19,6 +19,9 @@ nonisolated(unsafe) var fuzzSMTPParser: SMTPParser = {
     c.maxReceived = 2
     c.maxTransactionBytes = 96
     c.maxHelo = 16
+    c.maxStartTLSHold = 24
+    c.maxPath = 20
+    c.headerReserve = 8
     return SMTPParser(config: c)
 }()
 
@@ -39,7 +42,7 @@ public func fuzzSMTP(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         fuzzSMTPParser.feed(piece, direction: direction, gap: gap, on: { ev in
             switch ev {
             case .transaction(let tx): read(tx)
-            case .messageLine(let l): sum &+= l.count
+            case .messageData(let l): sum &+= l.count
             case .messageBegin: sum &+= 1
             case .messageEnd(let complete): sum &+= complete ? 2 : 3
             }

@@ -34,6 +34,19 @@ public struct SMTPConfig: Sendable {
     public var maxHeaderValue = 4096
     /// Bytes of the HELO/EHLO argument kept.
     public var maxHelo = 256
+    /// Bytes kept of a MAIL FROM / RCPT TO path (RFC 5321 §4.5.3.1.3: 256 octets), so long
+    /// (even refused) recipients cannot fill the store before the message's headers.
+    public var maxPath = 256
+    /// Store bytes held back for each single header (From, To, Cc, Subject, Date, Message-ID,
+    /// X-Mailer) not seen yet: nothing else (Received, paths, URLs, another single) takes them.
+    public var headerReserve = 256
+    /// Part of the store all `Received:` headers together may take (a sender writes them
+    /// freely and relays prepend them).
+    public var receivedShare = 4
+    /// Client bytes held after STARTTLS until its reply (RFC 3207: the client waits, so this
+    /// is a ClientHello sent early, or commands a refusing server will read). Past it the
+    /// parser stops waiting and reads them as commands.
+    public var maxStartTLSHold = 4096
 
     public init() {}
 }
@@ -111,12 +124,14 @@ public struct SMTPTransaction: Sendable {
     }
 }
 
-/// What `feed` reports: a transaction that ended, and the message as it streams (each line
-/// dot-unstuffed, without its line end) for a MIME decoder (the IPS's SMTP `file_data`).
+/// What `feed` reports: a transaction that ended, and the message as it streams (raw bytes,
+/// dot-unstuffed) for a MIME decoder (the IPS's SMTP `file_data`).
 public enum SMTPEvent {
     case transaction(SMTPTransaction)
     case messageBegin
-    case messageLine(ByteView)
+    /// Message bytes as the server stores them (dot-unstuffed, line ends kept), in arbitrary
+    /// pieces: a line is never cut here, so a one-line base64 part reaches the decoder whole.
+    case messageData(ByteView)
     /// `complete`: the message ended at its `.` or BDAT LAST; false when cut (RSET, a gap...).
     case messageEnd(complete: Bool)
 }
@@ -124,6 +139,9 @@ public enum SMTPEvent {
 /// The client side's mode: what its next bytes are.
 enum SMTPClientMode: UInt8 {
     case command, data, bdat, auth, tlsPending
+    /// An AUTH exchange waits for the server: its next reply says whether the client's next
+    /// line is a response (334) or a command (235, 5xx), so the bytes are held until then.
+    case authPending
 }
 
 /// Which kept header a message header line is (continuations extend it).
@@ -142,11 +160,28 @@ public struct SMTPParser: Sendable {
     /// The message line being received (DATA and BDAT share it: a BDAT chunk may end mid-line).
     var msgLine: [UInt8]
     var msgLineCut = false
+    /// Bytes of the current message line seen so far (uncapped): 0 at a line start, where
+    /// DATA's dot rules apply. A gap sets it to 1: the next bytes are the tail of a line.
+    var msgLineRaw = 0
+    /// DATA: the current line began with a dot at a true line start (stuffing to undo), and the
+    /// line so far is only `.` or `.\r`, held until its end tells the terminator from a line.
+    var lineDotted = false
+    var heldDot = false
     /// Bit d: direction d drops the rest of its current line (too long, or after a gap).
     var dropping: UInt8 = 0
     var lineLong: UInt8 = 0
-    /// Commands waiting for their reply, oldest first (a ring).
+    /// Commands waiting for their reply, oldest first (a ring); consecutive identical
+    /// commands (40 pipelined RCPTs) share a slot with a repeat count.
     var pending: [SMTPCommand]
+    var pendingRepeat: [Int32]
+    /// The ring overflowed: replies can no longer be matched for sure, so none of them may
+    /// take the parser out of a message (a "refused" DATA) or into TLS on its own.
+    public private(set) var repliesUnreliable = false
+    /// Client bytes after STARTTLS, waiting for its reply (`held`; `heldSpare` is the second
+    /// reserved buffer a replay holds into), and whether some were lost.
+    var held: [UInt8]
+    var heldSpare: [UInt8]
+    public private(set) var heldLost = false
     var head = 0
     var count = 0
     /// A multi-line reply is open with this code (0: none).
@@ -162,6 +197,10 @@ public struct SMTPParser: Sendable {
     /// The transaction being built and whether it has begun (MAIL, RCPT, DATA or BDAT seen).
     public private(set) var tx: SMTPTransaction
     var txOpen = false
+    /// Bit k: single header k (SMTPHeader.from ... .xMailer) was stored; store bytes taken by
+    /// Received headers. Both budget the transaction store (`room`).
+    var singlesSeen: UInt8 = 0
+    var receivedUsed = 0
     /// RCPT replies read in this transaction (which recipient the next one answers).
     var rcptReplies = 0
     var heloStore: FieldStore
@@ -186,6 +225,11 @@ public struct SMTPParser: Sendable {
         msgLine = []
         msgLine.reserveCapacity(max(1, config.maxMessageLine))
         pending = [SMTPCommand](repeating: .other, count: max(1, config.maxPending))
+        pendingRepeat = [Int32](repeating: 0, count: max(1, config.maxPending))
+        held = []
+        held.reserveCapacity(max(1, config.maxStartTLSHold))
+        heldSpare = []
+        heldSpare.reserveCapacity(max(1, config.maxStartTLSHold))
         tx = SMTPTransaction(capacity: config.maxTransactionBytes, recipients: config.maxRecipients,
                              received: config.maxReceived, urls: config.maxURLs)
         heloStore = FieldStore(capacity: config.maxHelo)
@@ -195,9 +239,10 @@ public struct SMTPParser: Sendable {
         line[0].removeAll(keepingCapacity: true)
         line[1].removeAll(keepingCapacity: true)
         msgLine.removeAll(keepingCapacity: true)
-        msgLineCut = false
+        msgLineCut = false; msgLineRaw = 0; lineDotted = false; heldDot = false
         dropping = 0; lineLong = 0
-        head = 0; count = 0; multiLineCode = 0
+        head = 0; count = 0; multiLineCode = 0; repliesUnreliable = false
+        held.removeAll(keepingCapacity: true); heldSpare.removeAll(keepingCapacity: true); heldLost = false
         clientMode = .command; bdatRemaining = 0; bdatLast = false
         inHeaders = true; header = .none; headerField = .absent
         tx.reset(); txOpen = false; rcptReplies = 0
@@ -237,9 +282,20 @@ public struct SMTPParser: Sendable {
         while !rest.isEmpty && !tlsStarted {
             if d == 0 {
                 switch clientMode {
-                case .tlsPending:
-                    // RFC 3207: the client waits for the 220; bytes before it are not SMTP.
-                    return
+                case .tlsPending, .authPending:
+                    // RFC 3207: the client waits for the 220, so bytes before it are a
+                    // ClientHello sent early, or commands a refusing server reads: held until
+                    // the reply says which (the engine hands them to TLS after a 220). AUTH
+                    // alike: after a 334 the next line is a response, after a refusal a command.
+                    let room = config.maxStartTLSHold &- held.count
+                    if rest.count <= room {
+                        rest.withUnsafeBytes { held.append(contentsOf: $0) }
+                        return
+                    }
+                    // More than a ClientHello: not a TLS client waiting; read them as SMTP.
+                    clientMode = .command
+                    replayHeld(onTransaction)
+                    continue
                 case .bdat:
                     let n = Int(Swift.min(bdatRemaining, Int64(rest.count)))
                     messageBytes(rest.prefix(n), dotted: false, onTransaction)
@@ -299,16 +355,42 @@ public struct SMTPParser: Sendable {
         count = 0
     }
 
+    /// Client bytes held after STARTTLS, read as SMTP (the server refused, or they were too
+    /// many for a ClientHello). Moved out first: a STARTTLS among them holds into the spare.
+    mutating func replayHeld(_ onTransaction: (SMTPEvent) -> Void) {
+        guard !held.isEmpty else { return }
+        swap(&held, &heldSpare)
+        var replay: [UInt8] = []
+        swap(&replay, &heldSpare)
+        let lost = heldLost
+        heldLost = false
+        replay.withUnsafeBytes { feed(ByteView($0), direction: .toServer, gap: lost, on: onTransaction) }
+        replay.removeAll(keepingCapacity: true)
+        swap(&replay, &heldSpare)
+    }
+
+    /// The client's bytes held after an accepted STARTTLS (its ClientHello), swapped out for
+    /// the engine's TLS parser and back (the buffer stays reserved, nothing is copied).
+    public mutating func swapHeld(_ other: inout [UInt8]) {
+        swap(&held, &other)
+    }
+
     /// A gap: the line in progress is dropped; a BDAT chunk's count cannot be trusted any more.
     mutating func lostBytes(_ d: Int) {
         line[d].removeAll(keepingCapacity: true)
         dropping |= 1 << UInt8(d)
         if d == 0 {
-            if clientMode == .bdat { clientMode = .command; bdatRemaining = 0 }
             if clientMode == .data || clientMode == .bdat {
                 msgLine.removeAll(keepingCapacity: true)
                 msgLineCut = true
+                // The next bytes are a line's tail (never DATA's terminator); the message path
+                // resynchronises at the next line end, so the command path must not drop too.
+                msgLineRaw = 1
+                lineDotted = false; heldDot = false
+                if clientMode == .data { dropping &= ~1 }
             }
+            if clientMode == .bdat { clientMode = .command; bdatRemaining = 0 }
+            if clientMode == .tlsPending || clientMode == .authPending { heldLost = true }
             if txOpen { tx.truncated = true }
         } else {
             multiLineCode = 0
@@ -334,7 +416,9 @@ public struct SMTPParser: Sendable {
         if l.count > config.maxLine { l = l.prefix(config.maxLine); long = true }
         if d == 0 {
             if long || l.count > config.maxCommandLine { events.insert(AppLayerEvents.SMTP.maxCommandLineLenExceeded) }
-            if clientMode == .auth { return }   // an AUTH response (base64): not a command
+            // An AUTH response (base64) answers the server's 334: one line per challenge.
+            // The reply to it says what the next line is: held until then.
+            if clientMode == .auth { clientMode = .authPending; return }
             command(l, onTransaction)
         } else {
             if long || l.count > config.maxReplyLine { events.insert(AppLayerEvents.SMTP.maxReplyLineLenExceeded) }
@@ -345,7 +429,8 @@ public struct SMTPParser: Sendable {
     // MARK: Commands
 
     mutating func command(_ l: ByteView, _ onTransaction: (SMTPEvent) -> Void) {
-        guard !l.isEmpty else { return }
+        // An empty line is queued too: servers answer it (Postfix, Exim: 500), and a reply
+        // left unmatched shifts every later one onto the wrong command.
         let cmd = Self.lookup(l)
         if count > 0 && ehloReplied && !pipelining && cmd != .other {
             // Suricata's invalid_pipelined_sequence: a command before the previous one's
@@ -362,13 +447,11 @@ public struct SMTPParser: Sendable {
             // end of message first, but a lenient server takes it).
             closeTransaction(onTransaction)
             openTransaction()
-            tx.mailFrom = tx.store.append(Self.argument(l, after: 4))
-            if tx.store.truncated { tx.truncated = true }
+            tx.mailFrom = storeValue(Self.argument(l, after: 4), room: Swift.min(config.maxPath, room(.none)))
         case .rcpt:
             openTransaction()
             if tx.rcptTo.count < config.maxRecipients {
-                tx.rcptTo.append(tx.store.append(Self.argument(l, after: 4)))
-                if tx.store.truncated { tx.truncated = true }
+                tx.rcptTo.append(storeValue(Self.argument(l, after: 4), room: Swift.min(config.maxPath, room(.none))))
             } else {
                 tx.truncated = true
             }
@@ -392,7 +475,10 @@ public struct SMTPParser: Sendable {
         case .rset, .quit:
             closeTransaction(onTransaction)
         case .auth:
-            clientMode = .auth
+            // The client's next line is a response only after a 334 challenge (`finalReply`):
+            // a refused AUTH leaves the pipelined commands after it as commands. Which one is
+            // known at the reply: the client's bytes wait for it.
+            clientMode = .authPending
         case .starttls:
             closeTransaction(onTransaction)
             clientMode = .tlsPending
@@ -402,11 +488,21 @@ public struct SMTPParser: Sendable {
     }
 
     mutating func push(_ cmd: SMTPCommand) {
+        if count > 0 {
+            let last = (head &+ count &- 1) % pending.count
+            if pending[last] == cmd && pendingRepeat[last] < Int32.max {
+                pendingRepeat[last] &+= 1
+                return
+            }
+        }
         if count == pending.count {
             head = (head &+ 1) % pending.count
             count &-= 1
+            repliesUnreliable = true
         }
-        pending[(head &+ count) % pending.count] = cmd
+        let at = (head &+ count) % pending.count
+        pending[at] = cmd
+        pendingRepeat[at] = 1
         count &+= 1
     }
 
@@ -455,19 +551,25 @@ public struct SMTPParser: Sendable {
     }
 
     /// `BDAT <size> [LAST]`: the chunk size (0 when malformed) and whether it is the last.
+    /// Read as servers do (Exim's strtoul, Postfix's off_cvt_string): blanks, a `+` and
+    /// leading zeros do not count, so `BDAT 000...0100` is a 100-byte chunk.
     static func bdatArguments(_ v: ByteView) -> (Int64, Bool) {
         var at = 0
-        while let c = v.u8(at), c == 0x20 { at &+= 1 }
+        while let c = v.u8(at), c == 0x20 || c == 0x09 { at &+= 1 }
+        if v.u8(at) == UInt8(ascii: "+") { at &+= 1 }
         var size: Int64 = 0
-        var digits = 0
+        var digits = 0, significant = 0
         while let c = v.u8(at), c >= 0x30, c <= 0x39 {
-            if digits < 15 { size = size &* 10 &+ Int64(c &- 0x30) }
+            if significant > 0 || c != 0x30 {
+                if significant < 15 { size = size &* 10 &+ Int64(c &- 0x30) }
+                significant &+= 1
+            }
             digits &+= 1
             at &+= 1
         }
-        while let c = v.u8(at), c == 0x20 { at &+= 1 }
+        while let c = v.u8(at), c == 0x20 || c == 0x09 { at &+= 1 }
         let last = v.dropFirst(at).startsCaseInsensitive(with: ("LAST" as StaticString).byteView)
-        return (digits > 0 && digits <= 15 ? size : 0, last)
+        return (digits > 0 && significant <= 15 ? size : 0, last)
     }
 
     // MARK: Transactions
@@ -476,6 +578,8 @@ public struct SMTPParser: Sendable {
         guard !txOpen else { return }
         tx.reset()
         txOpen = true
+        singlesSeen = 0
+        receivedUsed = 0
         rcptReplies = 0
         heloStore.withView(helo) { tx.helo = tx.store.append($0) }
     }
@@ -500,36 +604,75 @@ public struct SMTPParser: Sendable {
         header = .none
         headerField = .absent
         msgLine.removeAll(keepingCapacity: true)
-        msgLineCut = false
+        msgLineCut = false; msgLineRaw = 0; lineDotted = false; heldDot = false
         tx.message = .headers
     }
 
-    /// Message bytes: complete lines are handled, the last partial one is kept. With `dotted`
-    /// (DATA) a lone `.` ends the message and the bytes after it are returned (commands).
+    /// Message bytes: streamed out as they come (dot-unstuffed), each line also kept (capped
+    /// at `maxMessageLine`) for the header parser. With `dotted` (DATA) a lone `.` ends the
+    /// message and the bytes after it are returned (commands).
     @discardableResult
     mutating func messageBytes(_ v: ByteView, dotted: Bool, _ onTransaction: (SMTPEvent) -> Void) -> ByteView {
         var rest = v
         while !rest.isEmpty {
-            guard let lf = rest.firstIndex(of: 0x0a) else {
-                appendMessage(rest)
-                return .empty
+            let lf = rest.firstIndex(of: 0x0a)
+            let complete = lf != nil
+            let piece = lf.map { rest.prefix($0) } ?? rest
+            let withLF = complete ? rest.prefix(piece.count &+ 1) : piece
+            rest = complete ? rest.dropFirst(piece.count &+ 1) : .empty
+            var skip = 0
+            if dotted && heldDot {
+                // The line so far is `.` or `.\r` (in msgLine): the terminator, or a stuffed line.
+                let soFar = msgLine.count
+                let cr = piece.count == 1 && piece.u8(0) == 0x0d
+                if complete && (piece.isEmpty || (soFar == 1 && cr)) {
+                    endMessage(dotted: true, onTransaction)
+                    return rest
+                }
+                if !complete && soFar == 1 && cr {
+                    appendMessage(piece)
+                    msgLineRaw &+= 1
+                    continue
+                }
+                heldDot = false
+                if soFar == 2 { emitMessage(Self.cr.byteView, onTransaction) }
+            } else if dotted && msgLineRaw == 0 && piece.u8(0) == UInt8(ascii: ".") {
+                // RFC 5321 §4.5.2: a line's leading dot is stuffing; a lone one ends the data.
+                let short = piece.count == 1 || (piece.count == 2 && piece.u8(1) == 0x0d)
+                if short && complete {
+                    endMessage(dotted: true, onTransaction)
+                    return rest
+                }
+                lineDotted = true
+                if short {
+                    heldDot = true
+                    appendMessage(piece)
+                    msgLineRaw &+= piece.count
+                    continue
+                }
+                skip = 1
             }
-            let piece = rest.prefix(lf)
-            rest = rest.dropFirst(lf &+ 1)
-            if msgLine.isEmpty && !msgLineCut {
-                if messageLineDone(piece, dotted: dotted, onTransaction) { endMessage(dotted: true, onTransaction); return rest }
+            emitMessage(withLF.dropFirst(skip), onTransaction)
+            if complete && msgLine.isEmpty && !msgLineCut {
+                // The whole line is in this chunk: read in place, nothing copied.
+                messageText(piece)
+                msgLineRaw = 0
+                lineDotted = false
             } else {
                 appendMessage(piece)
-                var buffered: [UInt8] = []
-                swap(&buffered, &msgLine)
-                let end = buffered.withUnsafeBytes { messageLineDone(ByteView($0), dotted: dotted, onTransaction) }
-                buffered.removeAll(keepingCapacity: true)
-                swap(&buffered, &msgLine)
-                msgLineCut = false
-                if end { endMessage(dotted: true, onTransaction); return rest }
+                msgLineRaw &+= piece.count
+                if complete { flushMessageLine(onTransaction) }
             }
         }
         return .empty
+    }
+
+    static let cr: StaticString = "\r"
+
+    mutating func emitMessage(_ v: ByteView, _ onTransaction: (SMTPEvent) -> Void) {
+        guard !v.isEmpty else { return }
+        tx.messageBytes &+= Int64(v.count)
+        onTransaction(.messageData(v))
     }
 
     mutating func appendMessage(_ v: ByteView) {
@@ -543,34 +686,30 @@ public struct SMTPParser: Sendable {
         }
     }
 
-    /// A BDAT message's last line without its LF.
+    /// The kept message line is complete (its LF came, or a BDAT message ended without one):
+    /// its text goes to the header parser (its bytes were streamed already).
     mutating func flushMessageLine(_ onTransaction: (SMTPEvent) -> Void) {
         var buffered: [UInt8] = []
         swap(&buffered, &msgLine)
-        _ = buffered.withUnsafeBytes { messageLineDone(ByteView($0), dotted: false, countLF: false, onTransaction) }
+        buffered.withUnsafeBytes { messageText(ByteView($0)) }
         buffered.removeAll(keepingCapacity: true)
         swap(&buffered, &msgLine)
         msgLineCut = false
+        msgLineRaw = 0
+        lineDotted = false
+        heldDot = false
     }
 
-    /// One message line (without LF). Returns true for DATA's terminating `.`.
-    mutating func messageLineDone(_ raw: ByteView, dotted: Bool, countLF: Bool = true,
-                                  _ onTransaction: (SMTPEvent) -> Void) -> Bool {
+    /// One message line's text (without LF) for the headers and body URLs.
+    mutating func messageText(_ raw: ByteView) {
         var l = raw
         if l.count > config.maxMessageLine {
             l = l.prefix(config.maxMessageLine)
             events.insert(AppLayerEvents.SMTP.truncatedLine)
         }
-        var crlf = countLF ? 1 : 0
-        if let last = l.u8(l.count &- 1), last == 0x0d { l = l.prefix(l.count &- 1); crlf &+= 1 }
-        if dotted, l.u8(0) == UInt8(ascii: ".") {
-            if l.count == 1 { return true }
-            l = l.dropFirst(1)   // RFC 5321 §4.5.2 transparency
-        }
-        tx.messageBytes &+= Int64(l.count &+ crlf)
-        onTransaction(.messageLine(l))
+        if let last = l.u8(l.count &- 1), last == 0x0d { l = l.prefix(l.count &- 1) }
+        if lineDotted, l.u8(0) == UInt8(ascii: ".") { l = l.dropFirst(1) }
         if inHeaders { headerLine(l) } else { tx.message = .body; bodyURLs(l) }
-        return false
     }
 
     static let http: StaticString = "http://"
@@ -590,8 +729,8 @@ public struct SMTPParser: Sendable {
             var e = start
             while let c = l.u8(e), c > 0x20, c != 0x22, c != 0x27, c != 0x3c, c != 0x3e, c != 0x28, c != 0x29, c != 0x7f { e &+= 1 }
             if let u = l.slice(start, Swift.min(e &- start, config.maxURL)), u.count > 8 {
-                tx.urls.append(tx.store.append(u))
-                if tx.store.truncated { tx.truncated = true }
+                let f = storeValue(u, room: room(.none))
+                if f.isPresent { tx.urls.append(f) }
             }
             from = Swift.max(e, h &+ 1)
         }
@@ -607,18 +746,23 @@ public struct SMTPParser: Sendable {
         if let c = l.u8(0), c == 0x20 || c == 0x09 {
             // Folding (RFC 5322 §2.2.3): the CRLF goes, the whitespace stays.
             guard header != .none, headerField.isPresent else { return }
-            let room = config.maxHeaderValue &- Int(headerField.length)
+            let room = Swift.min(config.maxHeaderValue &- Int(headerField.length), room(header))
             if l.count > room { tx.truncated = true }
             guard room > 0 else { return }
             let grown = tx.store.extend(headerField, with: l.prefix(room))
             if tx.store.truncated { tx.truncated = true }
-            if grown.offset == headerField.offset { headerField = grown; setHeader(grown) }
+            if grown.offset == headerField.offset {
+                if header == .received { receivedUsed &+= Int(grown.length &- headerField.length) }
+                headerField = grown
+                setHeader(grown)
+            }
             return
         }
         header = .none
         headerField = .absent
         guard let colon = l.firstIndex(of: UInt8(ascii: ":")), colon > 0 else { return }
-        let name = l.prefix(colon)
+        // `Subject :` names the Subject too (blanks before the colon, as MIME parsers allow).
+        let name = Self.trimmed(l.prefix(colon))
         var h = SMTPHeader.none
         var k = 1
         while k < SMTPHeader.names.count {
@@ -633,11 +777,34 @@ public struct SMTPParser: Sendable {
         var value = l.dropFirst(colon &+ 1)
         while let c = value.u8(0), c == 0x20 || c == 0x09 { value = value.dropFirst(1) }
         if value.count > config.maxHeaderValue { tx.truncated = true; value = value.prefix(config.maxHeaderValue) }
-        let f = tx.store.append(value)
-        if tx.store.truncated { tx.truncated = true }
+        let f = storeValue(value, room: room(h))
+        guard f.isPresent else { return }
+        if h == .received { receivedUsed &+= Int(f.length) } else { singlesSeen |= 1 << (h.rawValue &- 1) }
         header = h
         headerField = f
         if h == .received { tx.received.append(f) } else { setHeader(f) }
+    }
+
+    /// Store bytes a value of header `h` may take (`.none`: a path or a URL): what is free
+    /// less the reserve of the single headers not stored yet (other than `h`), and for
+    /// Received what is left of their share.
+    func room(_ h: SMTPHeader) -> Int {
+        var unseen = 7 &- singlesSeen.nonzeroBitCount
+        if h != .none && h != .received && singlesSeen & (1 << (h.rawValue &- 1)) == 0 { unseen &-= 1 }
+        // A small store (tests, tight configs) reserves at most 1/32 of itself per header.
+        let reserve = Swift.min(config.headerReserve, config.maxTransactionBytes / 32)
+        var r = tx.store.remaining &- Swift.max(0, unseen) &* reserve
+        if h == .received { r = Swift.min(r, config.maxTransactionBytes / Swift.max(1, config.receivedShare) &- receivedUsed) }
+        return Swift.max(0, r)
+    }
+
+    /// `v` stored, cut to `room` (absent when there is none); a cut marks the transaction.
+    mutating func storeValue(_ v: ByteView, room: Int) -> Field {
+        if v.count > room { tx.truncated = true }
+        guard room > 0 || v.isEmpty else { return .absent }
+        let f = tx.store.append(v.prefix(room))
+        if tx.store.truncated { tx.truncated = true }
+        return f
     }
 
     func current(_ h: SMTPHeader) -> Field {
@@ -672,7 +839,7 @@ public struct SMTPParser: Sendable {
         tx.message = .done
         header = .none
         msgLine.removeAll(keepingCapacity: true)
-        msgLineCut = false
+        msgLineCut = false; msgLineRaw = 0; lineDotted = false; heldDot = false
         // DATA: the server's reply to the `.` comes next (BDAT's answers its command).
         if dotted { push(.dataEnd) }
         onTransaction(.messageEnd(complete: true))
@@ -724,16 +891,29 @@ public struct SMTPParser: Sendable {
             events.insert(AppLayerEvents.SMTP.noServerWelcomeMessage)
         }
         let cmd = pending[head]
-        // AUTH's 334 challenges keep the exchange (and the command) open.
-        if cmd == .auth && code == 334 { return }
-        head = (head &+ 1) % pending.count
-        count &-= 1
+        // AUTH's 334 challenges keep the exchange (and the command) open: the client's next
+        // line is the response, not a command.
+        if cmd == .auth && code == 334 {
+            if clientMode == .authPending {
+                clientMode = .auth
+                replayHeld(onTransaction)
+            }
+            return
+        }
+        pendingRepeat[head] &-= 1
+        if pendingRepeat[head] <= 0 {
+            head = (head &+ 1) % pending.count
+            count &-= 1
+        }
         let ok = code >= 200 && code < 400
         switch cmd {
         case .ehlo:
             ehloReplied = true
         case .auth:
-            if clientMode == .auth { clientMode = .command }
+            if clientMode == .auth || clientMode == .authPending {
+                clientMode = .command
+                replayHeld(onTransaction)
+            }
         case .rcpt:
             // Replies come in command order: this one answers the transaction's next RCPT.
             if !ok && txOpen && rcptReplies < 32 { tx.rcptRejected |= 1 << UInt32(rcptReplies) }
@@ -742,18 +922,28 @@ public struct SMTPParser: Sendable {
             if code != 354 {
                 events.insert(AppLayerEvents.SMTP.dataCommandRejected)
                 // No message follows a refused DATA: the client's next lines are commands.
-                if clientMode == .data && tx.messageBytes == 0 && msgLine.isEmpty {
+                // Unless the replies may be matched to the wrong commands (the ring
+                // overflowed): then this "refusal" may be an RCPT's 250.
+                if clientMode == .data && tx.messageBytes == 0 && msgLine.isEmpty && !repliesUnreliable {
                     clientMode = .command
                     tx.message = .none
                     onTransaction(.messageEnd(complete: false))
                 }
             }
         case .starttls:
-            if code == 220 {
+            // With unreliable replies a 220 starts TLS only if the client is waiting for it
+            // and what it sent since looks like TLS (a handshake record), not commands.
+            let waiting = clientMode == .tlsPending && (held.isEmpty || held[0] == 0x16)
+            if code == 220 && (!repliesUnreliable || waiting) {
                 tlsStarted = true
             } else {
                 events.insert(AppLayerEvents.SMTP.tlsRejected)
-                if clientMode == .tlsPending { clientMode = .command }
+                // RFC 3207 §4: the session goes on in SMTP; what the client sent after the
+                // STARTTLS is read by the server as commands.
+                if clientMode == .tlsPending {
+                    clientMode = .command
+                    replayHeld(onTransaction)
+                }
             }
         default:
             break

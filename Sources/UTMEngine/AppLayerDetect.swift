@@ -101,10 +101,6 @@ enum AppLayerDetect {
         return false
     }
 
-    /// Protocols recognised for the flow's `app_proto` that have no parser state (SMTP got one
-    /// in session 12: none left).
-    static func hasParser(_ app: AppProto) -> Bool { _ = app; return true }
-
     /// Protocols whose client sends the first bytes (Suricata registers HTTP and TLS with a
     /// to-server first-data direction): server bytes before the client's are an anomaly there.
     /// Not HTTP/2: servers may send their SETTINGS before the client's preface arrives.

@@ -429,10 +429,6 @@ public final class Engine {
             if app == .failed { bits |= FlowBits.parserDone; return }
             stats.appDetected[Int(app.rawValue)] &+= 1
             appRevealed(by: chunk.direction, bits: &bits)
-            if !AppLayerDetect.hasParser(app) {
-                bits |= FlowBits.parserDone
-                return
-            }
             guard let s = acquire(app) else {
                 app = .failed
                 bits |= FlowBits.parserDone

@@ -11,19 +11,22 @@ import UTMOutput
 extension Engine {
     func smtpData(_ ref: FlowRef, _ i: Int, _ data: ByteView, _ chunk: StreamChunk, _ m: EVEEndpoints, time: Timestamp,
                   app: inout AppProto, slot: inout Int32, bits: inout UInt32) {
-        // Messages are MIME-decoded only when some rule reads file_data or EVE names attachments.
-        let files = detect?.uses(.fileData) == true || eve.isEnabled(.smtp) ? smtpFileState(i) : nil
+        // Made with the slot (`smtpFilesReset`); whether a message is decoded is decided at its
+        // start (`smtpMessage`).
+        let files = smtpFiles[i]
         smtp.items[i].feed(data, direction: chunk.direction, gap: chunk.gapBefore, on: { ev in
             switch ev {
             case .transaction(let tx):
                 if self.detect != nil { self.detectSMTP(tx) }
-                if let files {
+                if files.decoding {
                     self.eve.writeSMTP(tx, time: time, m, attachments: files.names, files.nameFields)
                 } else {
                     self.eve.writeSMTP(tx, time: time, m)
                 }
-            case .messageBegin, .messageLine, .messageEnd:
-                if let files { self.smtpMessage(files, ev) }
+                // The names belong to this transaction's message only.
+                files.reset()
+            case .messageBegin, .messageData, .messageEnd:
+                self.smtpMessage(files, ev)
             }
         })
         let anomalies = smtp.items[i].takeAppEvents()
@@ -33,33 +36,50 @@ extension Engine {
 
     /// The server accepted STARTTLS: the flow is TLS from the byte after its 220 line (Suricata
     /// hands the flow to its TLS parser the same way). The SMTP state goes back to its pool,
-    /// the antivirus stops reading the flow as mail, and the rest of this chunk (the server's
-    /// first TLS bytes, if they came with the 220) goes to the TLS parser.
+    /// the antivirus stops reading the flow as mail, the client's bytes sent after its STARTTLS
+    /// (its ClientHello, held by the parser until the 220) and the rest of this chunk (the
+    /// server's first TLS bytes, if they came with the 220) go to the TLS parser.
     func smtpStartTLS(_ ref: FlowRef, _ i: Int, _ data: ByteView, _ chunk: StreamChunk, _ m: EVEEndpoints,
                       time: Timestamp, app: inout AppProto, slot: inout Int32, bits: inout UInt32) {
         let start = smtp.items[i].tlsStart
-        smtp.release(slot)
+        let smtpSlot = slot
         avMailStop(ref, m, time: time)
         app = .tls
         guard let s = acquire(.tls) else {
             // No TLS state free: nothing more can be read on this flow.
+            smtp.release(smtpSlot)
             slot = -1
             bits |= FlowBits.parserDone | FlowBits.encrypted
             return
         }
         slot = s
         stats.appDetected[Int(AppProto.tls.rawValue)] &+= 1
+        // The held bytes are moved out of the pooled parser (no copy) and given back after.
+        var held: [UInt8] = []
+        let lost = smtp.items[i].heldLost
+        smtp.items[i].swapHeld(&held)
+        if !held.isEmpty {
+            var c = chunk
+            c.direction = .toServer
+            c.gapBefore = lost
+            held.withUnsafeBytes { feedApp(ref, ByteView($0), c, meta: m, time: time, app: &app, slot: &slot, bits: &bits) }
+        }
+        smtp.items[i].swapHeld(&held)
+        smtp.release(smtpSlot)
+        guard slot >= 0, app == .tls else { return }
         guard start >= 0, let tail = data.suffix(from: start), !tail.isEmpty else { return }
         var c = chunk
         c.gapBefore = false
         feedApp(ref, tail, c, meta: m, time: time, app: &app, slot: &slot, bits: &bits)
     }
 
-    /// The flow ended: the open transaction is logged, unless the IPS cut the flow short.
+    /// The flow ended: the open transaction is logged, unless the IPS cut the flow short. It is
+    /// not inspected (no packet carries it: like the IPS's other app-layer transactions, only
+    /// what ended on a packet is matched), and an attachment still open is not file_data.
     func smtpEnd(_ i: Int, _ flow: Flow, _ m: EVEEndpoints) {
         guard flow.engineFlags & FlowBits.ipsBlocked == 0 else { return }
         let time = flow.lastSeen
-        if i < smtpFiles.count && smtpFiles[i].active {
+        if i < smtpFiles.count && smtpFiles[i].decoding {
             // A message cut by the flow's end: its names so far.
             let files = smtpFiles[i]
             smtp.items[i].finish { tx in self.eve.writeSMTP(tx, time: time, m, attachments: files.names, files.nameFields) }
@@ -69,10 +89,14 @@ extension Engine {
     }
 
     /// IPS inspection of one mail transaction (the `smtp` inspection point), on the client's
-    /// side (the transaction ends on its bytes: the message's end, RSET, QUIT, a new MAIL):
+    /// side (the transaction ends on its bytes: the message's end, RSET, QUIT, a new MAIL).
+    /// So `smtp.*` and `email.*` rules act on the packet that ends the transaction (the one
+    /// with DATA's final `.`, or BDAT LAST's last chunk byte), not on the packet that carried
+    /// the matching header: an inline drop stops the `.`, so the server never takes the mail.
+    /// A flow that ends mid-message is logged by `smtpEnd` but never inspected. The order:
     /// phase 1 with the single buffers, phase 2 once per body URL, phase 3 once per recipient,
-    /// phase 4 once per Received
-    /// header (multi-buffers: a rule alerts once per transaction whichever instance matched).
+    /// phase 4 once per Received header (multi-buffers: a rule alerts once per transaction
+    /// whichever instance matched).
     func detectSMTP(_ tx: SMTPTransaction) {
         guard let d = detect, detectCursor.slot >= 0 else { return }
         let f = detectFacts(.toServer, app: .smtp, stream: false)

@@ -11,11 +11,14 @@ import UTMDetect
 // The part names are kept too, for the EVE record's `email.attachment` (the decoder runs
 // when file_data rules exist or smtp events are written).
 
-/// One SMTP slot's decoding state; created when the slot is first used, reused after.
+/// One SMTP slot's decoding state; created with the slot (pool warm-up), reused after.
 final class SMTPFiles {
     let mime = MimeDecoder()
     let window: Int
     var data: [UInt8] = []
+    /// The current message is decoded (decided once at its start, so a rule reload mid-message
+    /// does not start the decoder halfway); kept until its transaction is written.
+    var decoding = false
     /// A message is being decoded / the open part has a name / its window was inspected.
     var active = false
     var named = false
@@ -34,7 +37,7 @@ final class SMTPFiles {
     }
 
     func reset() {
-        active = false; named = false; inspected = false
+        decoding = false; active = false; named = false; inspected = false
         data.removeAll(keepingCapacity: true)
         names.reset()
         nameFields.removeAll(keepingCapacity: true)
@@ -83,30 +86,29 @@ struct SMTPFileSink: MimeSink {
 }
 
 extension Engine {
-    static let smtpLineEnd: StaticString = "\r\n"
-
-    func smtpFileState(_ i: Int) -> SMTPFiles {
-        while smtpFiles.count <= i { smtpFiles.append(SMTPFiles(window: config.smtpFileDataWindow)) }
-        return smtpFiles[i]
-    }
-
+    /// A slot's decoding state is made when the pool makes the slot (slots are made in order,
+    /// on first need up to the pool's limit: warm-up), so the packet path never creates one.
     func smtpFilesReset(_ i: Int) {
-        if i < smtpFiles.count { smtpFiles[i].reset() }
+        while smtpFiles.count <= i { smtpFiles.append(SMTPFiles(window: config.smtpFileDataWindow)) }
+        smtpFiles[i].reset()
     }
 
-    /// The message as the SMTP parser streams it: its lines (dot-unstuffed) to the decoder.
+    /// The message as the SMTP parser streams it (dot-unstuffed bytes) to the decoder.
     func smtpMessage(_ files: SMTPFiles, _ ev: SMTPEvent) {
         let sink = SMTPFileSink(engine: self, files: files)
         switch ev {
         case .messageBegin:
             files.reset()
+            // Decoded only when some rule reads file_data or EVE names attachments.
             files.collect = detect?.uses(.fileData) == true
+            files.decoding = files.collect || eve.isEnabled(.smtp)
+            guard files.decoding else { return }
             files.mime.reset(uuOnly: false)
             files.active = true
-        case .messageLine(let l):
+        case .messageData(let v):
+            // Raw message bytes in any pieces: a one-line base64 part is decoded whole.
             guard files.active else { return }
-            files.mime.feed(l, sink)
-            files.mime.feed(Self.smtpLineEnd.byteView, sink)
+            files.mime.feed(v, sink)
         case .messageEnd:
             guard files.active else { return }
             files.mime.finish(sink)

@@ -147,6 +147,22 @@ import UTMOutput
         #expect(smtpAlerts.allSatisfy { $0["app_proto"] as? String == "smtp" })
     }
 
+    /// A ClientHello sent in the same segment as STARTTLS (the client did not wait for the
+    /// 220): the parser holds it until the reply, and the TLS parser gets it (its SNI).
+    @Test func clientHelloWithStartTLSReachesTLS() {
+        let frames = EngineTraffic.tcpSession(v6: false, sport: 41029, dport: 587, exchanges: [
+            ([], Array("220 mx.example.com ESMTP\r\n".utf8)),
+            (Array("EHLO c.example.org\r\n".utf8), Array("250-mx.example.com\r\n250 STARTTLS\r\n".utf8)),
+            (Array("STARTTLS\r\n".utf8) + EngineTraffic.clientHello(sni: "mx.example.com"),
+             Array("220 2.0.0 Ready to start TLS\r\n".utf8) + EngineTraffic.serverHello()),
+        ])
+        let rules = #"alert tls any any -> any any (msg:"sni"; tls.sni; content:"mx.example.com"; sid:1;)"#
+        let events = Self.run(frames, rules: rules, loaded: 1)
+        #expect(FirewallEngineTests.sids(events).contains(1))
+        let tls = FirewallEngineTests.of(events, "tls")
+        #expect((tls.first?["tls"] as? [String: Any])?["sni"] as? String == "mx.example.com")
+    }
+
     // MARK: The antivirus after STARTTLS
 
     /// After an accepted STARTTLS the antivirus stops reading the flow as mail: bytes that
