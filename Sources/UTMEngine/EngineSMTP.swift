@@ -117,47 +117,28 @@ extension Engine {
                 self.detectMatched(s, alert, f)
             }
         }
-        if d.uses(.smtpRcptTo) && !tx.rcptTo.isEmpty {
-            d.beginInstances()
-            var k = 0
-            while k < tx.rcptTo.count {
+        detectSMTPEach(d, tx, tx.rcptTo, .smtpRcptTo, phase: 3, f, slot: slot, time: time)
+        detectSMTPEach(d, tx, tx.urls, .emailURL, phase: 2, f, slot: slot, time: time)
+        detectSMTPEach(d, tx, tx.received, .emailReceived, phase: 4, f, slot: slot, time: time)
+    }
+
+    /// One multi-buffer of the transaction (`smtp.rcpt_to`, `email.url`, `email.received`):
+    /// each instance is inspected at `phase`, and a rule alerts once per transaction whichever
+    /// instance matched (Suricata's multi-buffer semantics).
+    private func detectSMTPEach(_ d: DetectEngine, _ tx: SMTPTransaction, _ fields: [Field], _ buffer: BufferID,
+                                phase: UInt8, _ f: PacketFacts, slot: Int, time: Int64) {
+        guard d.uses(buffer) && !fields.isEmpty else { return }
+        d.beginInstances()
+        var k = 0
+        while k < fields.count {
+            tx.withField(fields[k]) { v in
                 var b = InspectionBuffers()
-                tx.withField(tx.rcptTo[k]) { v in
-                    b[.smtpRcptTo] = v
-                    d.inspectApp(.smtp, phase: 3, f, buffers: b, slot: slot, time: time) { s, alert in
-                        if d.firstInstanceMatch(s) { self.detectMatched(s, alert, f) }
-                    }
+                b[buffer] = v
+                d.inspectApp(.smtp, phase: phase, f, buffers: b, slot: slot, time: time) { s, alert in
+                    if d.firstInstanceMatch(s) { self.detectMatched(s, alert, f) }
                 }
-                k &+= 1
             }
-        }
-        if d.uses(.emailURL) && !tx.urls.isEmpty {
-            d.beginInstances()
-            var k = 0
-            while k < tx.urls.count {
-                var b = InspectionBuffers()
-                tx.withField(tx.urls[k]) { v in
-                    b[.emailURL] = v
-                    d.inspectApp(.smtp, phase: 2, f, buffers: b, slot: slot, time: time) { s, alert in
-                        if d.firstInstanceMatch(s) { self.detectMatched(s, alert, f) }
-                    }
-                }
-                k &+= 1
-            }
-        }
-        if d.uses(.emailReceived) && !tx.received.isEmpty {
-            d.beginInstances()
-            var k = 0
-            while k < tx.received.count {
-                var b = InspectionBuffers()
-                tx.withField(tx.received[k]) { v in
-                    b[.emailReceived] = v
-                    d.inspectApp(.smtp, phase: 4, f, buffers: b, slot: slot, time: time) { s, alert in
-                        if d.firstInstanceMatch(s) { self.detectMatched(s, alert, f) }
-                    }
-                }
-                k &+= 1
-            }
+            k &+= 1
         }
     }
 
