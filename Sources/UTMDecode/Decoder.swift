@@ -134,14 +134,6 @@ public struct Decoder {
         counters.fragmentTimeouts &+= UInt64(truncatingIfNeeded: defrag.expire(now: now.totalMicros))
     }
 
-    /// The engine dropped the fragment `decode` just held (`.fragmentHeld`): marks its datagram
-    /// with `mark` (non-zero, the caller's reason), which the fragment that completes it
-    /// reports in `DecodedPacket.fragmentDropMark`. Why: the receiver never gets the dropped
-    /// piece, so the datagram must not be processed as if it had passed.
-    public mutating func markHeldFragmentDropped(_ mark: UInt8) {
-        defrag.markLastDropped(mark)
-    }
-
     /// Incomplete datagrams currently held.
     public var fragmentsInProgress: Int { defrag.inUse }
 
@@ -278,7 +270,6 @@ public struct Decoder {
             return packet.events.rawValue & tooLarge == 0 ? .fragmentHeld : .invalid
         }
         counters.reassembled &+= 1
-        packet.fragmentDropMark = outcome.dropMark
         let result = fragment.isV6
             ? decodeIPv6(datagram, timestamp, &packet, fromReassembly: true)
             : decodeIPv4(datagram, timestamp, &packet, fromReassembly: true)

@@ -31,8 +31,6 @@ struct DefragOutcome {
     /// False when the fragment itself was refused (bad shape, too large, no pool): it is not
     /// held, and the packet is reported invalid.
     var accepted: Bool
-    /// The completed datagram's drop mark (`DefragSlot.dropMark`), 0 when none was set.
-    var dropMark: UInt8 = 0
 }
 
 /// Bookkeeping of one datagram being rebuilt. Kept in a pre-sized array: no allocation per
@@ -58,10 +56,6 @@ struct DefragSlot {
     var nextHeader: UInt8 = 0
     var filledBlocks = 0
     var conflicted = false
-    /// Set by the engine when it dropped one of the fragments held here (its verdict source,
-    /// non-zero): the receiver can never rebuild the datagram, so the fragment that completes
-    /// it here is dropped too and the datagram is not processed as if it had passed.
-    var dropMark: UInt8 = 0
     /// Next slot in the same hash bucket, -1 at the end.
     var chain: Int32 = -1
 }
@@ -97,8 +91,6 @@ struct Defrag {
     var freeList: [Int32]
     var freeCount: Int
     @usableFromInline var inUse = 0
-    /// The slot that took the last accepted fragment (-1 before any): `markLastDropped`.
-    var lastSlot = -1
 
     init(config: DecoderConfig) {
         slotCount = Swift.min(Swift.max(0, config.maxReassemblies), 65536)
@@ -179,7 +171,6 @@ struct Defrag {
         }
 
         outcome.accepted = true
-        lastSlot = s
         ensureUniqueSlab()
         let dataBase = s &* slotSize &+ Defrag.headerRoom
         if f.offset == 0 && slots[s].headerLength == 0 {
@@ -197,17 +188,9 @@ struct Defrag {
         let slot = slots[s]
         if slot.dataEnd >= 0 && slot.headerLength > 0 && slot.filledBlocks == (slot.dataEnd &+ 7) >> 3 {
             if slot.conflicted { events.insert(slot.isV6 ? .ipv6FragmentOverlap : .fragmentOverlap) }
-            outcome.dropMark = slot.dropMark
             outcome.datagram = complete(s, dataBase, events: &events)
         }
         return outcome
-    }
-
-    /// Marks the datagram of the fragment just held (the last `insert`, which held it) as one
-    /// the engine dropped a fragment of. Nothing when that slot was released since.
-    mutating func markLastDropped(_ mark: UInt8) {
-        guard lastSlot >= 0 && lastSlot < slots.count && slots[lastSlot].active else { return }
-        slots[lastSlot].dropMark = mark
     }
 
     /// Copies the blocks of `f` not yet held; returns true when a block already held had

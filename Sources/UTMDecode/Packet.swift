@@ -85,9 +85,6 @@ public struct DecodedPacket: Sendable {
     public var fragmentTTL: UInt8 = 0
     public var fragmentTOS: UInt8 = 0
     public var fragmentField: UInt16 = 0
-    /// Non-zero when the engine dropped an earlier fragment of the datagram this frame completed
-    /// (`Decoder.markHeldFragmentDropped`): the value the engine marked it with.
-    public var fragmentDropMark: UInt8 = 0
     /// TCP data offset in bytes, UDP 8, ICMP 8; 0 when no transport header was decoded.
     public var transportHeaderLength: Int = 0
 

@@ -253,9 +253,9 @@ public final class Engine {
                 packet.dstPort = 0
             }
             logFlowlessAnomalies()
-            // A rebuilt datagram whose transport header is broken, one of whose fragments was
-            // dropped: its last fragment goes the same way (`completingFragment`).
-            if packet.fragmentDropMark != 0 && !completingFragment() { return decision }
+            // A rebuilt datagram whose transport header is broken: its completing fragment is a
+            // packet too, judged first (`completingFragment`).
+            if packet.reassembled && !completingFragment() { return decision }
             if packet.arpOpcode != 0 {
                 if detect != nil { detectARP() }
                 return decision
@@ -268,13 +268,11 @@ public final class Engine {
             if decoded == .invalid || decoded == .fragmentHeld, fw.rules != nil {
                 guard firewallFlowless(ports: !packet.transportInvalid && decoded != .fragmentHeld) else {
                     stats.blockedPackets &+= 1
-                    if decoded == .fragmentHeld { heldFragmentDropped() }
                     return decision
                 }
                 if fw.passPacket { return decision }
             }
             if detect != nil { detectUndecoded() }
-            if decoded == .fragmentHeld && decision.verdict != .accept { heldFragmentDropped() }
             return decision
         }
         // The fragment that completed this datagram is a packet too, judged by the firewall and
@@ -349,14 +347,6 @@ public final class Engine {
             checkBypass(tracked.ref, tracked.direction)
         }
         return decision
-    }
-
-    /// A held fragment was dropped (firewall or rules): its datagram is marked, so the fragment
-    /// that completes it is dropped too (`completingFragment`).
-    /// Here: `decoder` is set only in this file.
-    func heldFragmentDropped() {
-        let source = decision.source == .none ? VerdictSource.ips : decision.source
-        decoder.markHeldFragmentDropped(source.rawValue)
     }
 
     /// Ends every flow (end of a capture, shutdown): pending transactions and flow events are

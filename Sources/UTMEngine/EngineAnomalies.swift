@@ -86,19 +86,17 @@ extension Engine {
     /// does: they are two packets. Its decoder events (those reassembly raised) stay on the
     /// datagram and are matched there once, not twice.
     ///
-    /// Returns false when the frame is dropped before its datagram is processed (counted here):
-    /// by the firewall, or because an earlier fragment of the datagram was dropped
-    /// (`DecodedPacket.fragmentDropMark`): the receiver can never rebuild that datagram, so
-    /// neither the flow, the parsers nor the logs see it as a packet that passed. A threat
-    /// detection drop of this fragment drops the frame and the datagram still goes through
-    /// (its alerts and flow state), as before; `process` counts it once.
+    /// Returns false when the firewall drops the frame (counted here): the datagram is then
+    /// not processed. A threat detection drop of this fragment drops the frame and the datagram
+    /// still goes through (its alerts and flow state); `process` counts it once.
+    ///
+    /// A held fragment that was dropped earlier does not stop the datagram (Suricata's
+    /// behaviour, and the reason here): its bytes stay in the reassembly slot, so the box may
+    /// inspect a datagram the receiver never rebuilds. Marking the datagram instead (tried in
+    /// session 12) let a spoofer who guesses the IP ID drop a real datagram with one forged
+    /// fragment that a rule drops (Review12EFragmentTests). The right fix is judging a fragment
+    /// before the defragmenter stores it, and storing only accepted ones (README, session 12).
     func completingFragment() -> Bool {
-        if packet.fragmentDropMark != 0 {
-            let source = VerdictSource(rawValue: packet.fragmentDropMark) ?? .ips
-            decision = PacketDecision(verdict: .drop, response: .none, source: source)
-            stats.blockedPackets &+= 1
-            return false
-        }
         guard fw.rules != nil || detect != nil else { return true }
         let f = completingFragmentFacts()
         if fw.rules != nil {

@@ -74,10 +74,11 @@ import UTMDetect
         #expect(accepted == 0)
     }
 
-    /// An IPS drop of a held fragment marks its datagram (`Decoder.markHeldFragmentDropped`):
-    /// the receiver can never rebuild it, so the fragment that completes it is dropped too and
-    /// the datagram reaches no flow, parser or rule (its port rule stays silent).
-    @Test func aDroppedHeldFragmentDropsTheCompletingOne() throws {
+    /// An IPS drop of a held fragment drops that frame only: the datagram is still rebuilt and
+    /// processed, as in Suricata (its bytes stay in the reassembly slot). Marking the datagram
+    /// instead let a spoofed fragment that a rule drops take a real datagram down
+    /// (Review12EFragmentTests).
+    @Test func aDroppedHeldFragmentDropsThatFrameOnly() throws {
         var p = RuleParser()
         p.load(text: """
             drop ip any any -> any any (msg:"more fragments"; fragbits:M; sid:40;)
@@ -86,10 +87,9 @@ import UTMDetect
         let engine = Engine(config: EngineConfig())
         engine.loadDetection(DetectDefinitions(ruleSet: p.finish()))
         let (events, dropped) = F.run(engine, Self.inOrder())
-        #expect(dropped == 2)
-        #expect(engine.stats.blockedPackets == 2)
-        #expect(F.sids(events) == [40], "\(F.sids(events))")
-        #expect(F.of(events, "flow").isEmpty)
+        #expect(dropped == 1)
+        #expect(engine.stats.blockedPackets == 1)
+        #expect(F.sids(events).sorted() == [40, 41], "\(F.sids(events))")
         // IDS mode drops nothing: the datagram is processed and its rule alerts.
         var c = EngineConfig()
         c.modes.ids = true
@@ -113,18 +113,23 @@ import UTMDetect
         #expect(n[32] == 1, "\(n)")
     }
 
-    /// The drop mark holds when the rebuilt datagram's transport header is broken (a UDP length
-    /// beyond the datagram: the invalid path): its completing fragment is dropped too.
-    @Test func aDroppedHeldFragmentDropsABrokenDatagramsLastFragment() throws {
+    /// A rebuilt datagram whose transport header is broken (a UDP length beyond the datagram:
+    /// the invalid path): its completing fragment is still judged as a packet first, and the
+    /// dropped held fragment is the only frame dropped.
+    @Test func aBrokenDatagramsLastFragmentIsJudgedAsAPacket() throws {
         var bad = Self.udp
         bad[4] = 0; bad[5] = 200
         let frames = [S6.ipv4(proto: 17, flags: 0x2000, Array(bad[0 ..< 16])),
                       S6.ipv4(proto: 17, flags: 2, Array(bad[16...]))]
         var p = RuleParser()
-        p.load(text: "drop ip any any -> any any (msg:\"more fragments\"; fragbits:M; sid:40;)\n", file: "f.rules")
+        p.load(text: """
+            drop ip any any -> any any (msg:"more fragments"; fragbits:M; sid:40;)
+            alert ip any any -> any any (msg:"last fragment"; fragoffset:>0; sid:42;)
+            """, file: "f.rules")
         let engine = Engine(config: EngineConfig())
         engine.loadDetection(DetectDefinitions(ruleSet: p.finish()))
-        let (_, dropped) = F.run(engine, frames)
-        #expect(dropped == 2)
+        let (events, dropped) = F.run(engine, frames)
+        #expect(dropped == 1)
+        #expect(F.sids(events).sorted() == [40, 42], "\(F.sids(events))")
     }
 }
