@@ -270,6 +270,9 @@ public struct DCERPCParser: Sendable {
     public private(set) var pendingEvicted: UInt64 = 0
     /// `resetFraming` calls (named-pipe data cut or switched pipes: a PDU not inspected whole).
     public private(set) var framingResets: UInt64 = 0
+    /// Interrupted calls whose stub was given up: the room went to the current call (a
+    /// parked call filling the buffer), or a third call came while one was parked.
+    public private(set) var parkedCallsDropped: UInt64 = 0
 
     public init(config: DCERPCConfig = .init()) {
         self.config = config
@@ -297,6 +300,7 @@ public struct DCERPCParser: Sendable {
         interfacesDropped = 0
         pendingEvicted = 0
         framingResets = 0
+        parkedCallsDropped = 0
     }
 
     /// Forgets the PDU framing of both directions and the stubs being collected, keeping the
@@ -415,7 +419,7 @@ public struct DCERPCParser: Sendable {
             if keep > 0 { appendPrefix(d, chunk.prefix(keep)) }
             let lo = Swift.max(s.offset, s.stubStart), hi = Swift.min(s.offset + n, s.stubEnd)
             if lo < hi, let piece = chunk.slice(lo - s.offset, hi - lo) {
-                appendStub(d, piece)
+                appendStub(d, piece, &s)
                 s.stubTotal += piece.count
             }
             s.offset += n
@@ -687,8 +691,20 @@ public struct DCERPCParser: Sendable {
         d == .toServer ? prefixTS.withByteView(body) : prefixTC.withByteView(body)
     }
 
-    mutating func appendStub(_ d: Direction, _ v: ByteView) {
-        let have = d == .toServer ? stubTS.count : stubTC.count
+    /// Appends the current call's stub bytes. The current call always gets its full
+    /// `maxStubBytes`: when a parked call's bytes at the front stand in the way, the parked call
+    /// is dropped (counted in `parkedCallsDropped`) rather than the current one starved (an
+    /// interrupted call filling 64 KiB must not blind `dce_stub_data` to the next call).
+    mutating func appendStub(_ d: Direction, _ v: ByteView, _ s: inout DCERPCSide) {
+        var have = d == .toServer ? stubTS.count : stubTC.count
+        if s.parked && v.count > config.maxStubBytes - have {
+            let drop = Swift.min(s.parkedBytes, have)
+            if d == .toServer { stubTS.removeFirst(drop) } else { stubTC.removeFirst(drop) }
+            have -= drop
+            s.parked = false
+            s.parkedBytes = 0
+            parkedCallsDropped &+= 1
+        }
         let room = config.maxStubBytes - have
         if v.count > room { stubBytesCut &+= UInt64(v.count - Swift.max(0, room)) }
         guard room > 0 else { return }
