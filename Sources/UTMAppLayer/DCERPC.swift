@@ -312,14 +312,41 @@ public struct DCERPCParser: Sendable {
     /// Forgets the PDU framing of both directions and the stubs being collected, keeping the
     /// bindings and the calls waiting for an answer: for named-pipe data cut short or switched
     /// to another pipe, where the next data starts a PDU again but the binds still hold.
-    public mutating func resetFraming() {
-        toServer = DCERPCSide()
-        toClient = DCERPCSide()
+    ///
+    /// `keepingCalls`: the data switched to another pipe (not cut). A client writes a large
+    /// call as one WRITE per fragment, and a write to another pipe between two of them must
+    /// not wipe the call's stub (Suricata keeps it per call): a direction whose abandoned PDU
+    /// put no stub bytes in the buffer keeps its calls (active and parked) and their stubs,
+    /// only the PDU framing restarts. One whose abandoned PDU was cut inside its stub starts
+    /// afresh, as without the flag (those bytes cannot be told apart from the call's).
+    public mutating func resetFraming(keepingCalls: Bool = false) {
+        resetSide(.toServer, keepingCalls: keepingCalls)
+        resetSide(.toClient, keepingCalls: keepingCalls)
         prefixTS.removeAll(keepingCapacity: true)
         prefixTC.removeAll(keepingCapacity: true)
-        stubTS.removeAll(keepingCapacity: true)
-        stubTC.removeAll(keepingCapacity: true)
         framingResets &+= 1
+    }
+
+    mutating func resetSide(_ d: Direction, keepingCalls: Bool) {
+        let old = d == .toServer ? toServer : toClient
+        var s = DCERPCSide()
+        if keepingCalls && (old.offset < 16 || old.offset <= old.stubStart) {
+            s.callActive = old.callActive
+            s.callID0 = old.callID0
+            s.frags = old.frags
+            s.stubTotal = old.stubTotal
+            s.firstFrag = old.firstFrag
+            s.parked = old.parked
+            s.parkedCallID = old.parkedCallID
+            s.parkedFrags = old.parkedFrags
+            s.parkedStubTotal = old.parkedStubTotal
+            s.parkedFirstFrag = old.parkedFirstFrag
+            s.parkedBytes = old.parkedBytes
+            s.swaps = old.swaps
+        } else {
+            truncateStub(d, 0)
+        }
+        setSide(d, s)
     }
 
     // MARK: Probing
