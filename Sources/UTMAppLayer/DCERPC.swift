@@ -766,7 +766,7 @@ public struct DCERPCParser: Sendable {
         var have = d == .toServer ? stubTS.count : stubTC.count
         if s.parked && v.count > config.maxStubBytes - have {
             let drop = Swift.min(s.parkedBytes, have)
-            if d == .toServer { stubTS.removeFirst(drop) } else { stubTC.removeFirst(drop) }
+            if d == .toServer { DCERPCParser.dropFront(&stubTS, drop) } else { DCERPCParser.dropFront(&stubTC, drop) }
             have -= drop
             s.parked = false
             s.parkedBytes = 0
@@ -796,6 +796,19 @@ public struct DCERPCParser: Sendable {
             reverse(p, k, n)
             reverse(p, 0, n)
         }
+    }
+
+    /// Removes the first `k` bytes of `buf` in place (a move and `removeLast`:
+    /// `removeFirst(_:)` allocated in debug builds).
+    static func dropFront(_ buf: inout [UInt8], _ k: Int) {
+        let n = buf.count
+        guard k > 0 else { return }
+        guard k < n else { buf.removeAll(keepingCapacity: true); return }
+        buf.withUnsafeMutableBytes { p in
+            guard let base = p.baseAddress else { return }
+            base.copyMemory(from: base + k, byteCount: n - k)
+        }
+        buf.removeLast(k)
     }
 
     static func reverse(_ p: UnsafeMutableBufferPointer<UInt8>, _ lo: Int, _ hi: Int) {

@@ -438,7 +438,13 @@ import AllocationCounter
         let items = DCERPCParserTests.conversation(le: true) + DCERPCParserTests.conversation(le: false)
             + [(.toServer, DCEBuild.request(call: 9, ctx: 0, opnum: 1, flags: 1, [1, 2])),
                (.toServer, DCEBuild.request(call: 9, ctx: 0, opnum: 1, flags: 2, [3])),
-               (.toClient, DCEBuild.fault(call: 9, status: 5))]
+               (.toClient, DCEBuild.fault(call: 9, status: 5)),
+               // Review 12E: park, swap (rotation), the parked call dropped for the room.
+               (.toServer, DCEBuild.request(call: 10, ctx: 0, opnum: 1, flags: 1, [UInt8](repeating: 1, count: 40_000))),
+               (.toServer, DCEBuild.request(call: 11, ctx: 0, opnum: 1, flags: 1, [4])),
+               (.toServer, DCEBuild.request(call: 10, ctx: 0, opnum: 1, flags: 0, [5])),
+               (.toServer, DCEBuild.request(call: 11, ctx: 0, opnum: 1, flags: 2, [UInt8](repeating: 6, count: 30_000))),
+               (.toClient, DCEBuild.response(call: 11, [7]))]
         var p = DCERPCParser()
         var seen = 0
         func run() {
@@ -449,11 +455,13 @@ import AllocationCounter
                     p.feed(v, direction: items[i].0, gap: false) { q, _, tx in seen += q.withStub(.toServer) { $0.count } + Int(tx.opnum) }
                 }
             }
+            p.resetFraming(keepingCalls: true)
             p.finish { _, _, _ in }
         }
         run()
         let n = countAllocations { run() }
         #expect(n == 0, "the parser allocated \(n) times")
+        #expect(p.parkedCallsDropped == 1)
         #expect(seen > 0)
     }
 }
