@@ -30,7 +30,7 @@ public struct DCERPCConfig: Sendable {
     public var maxPDUPrefix = 12_288
     /// Presentation contexts remembered (a BIND's replace the others when it is acked,
     /// ALTER_CONTEXT adds). 256: one full BIND of 255 plus one; when full, a rejected entry,
-    /// else the oldest, makes room (counted in `interfacesDropped`): a new context is never
+    /// else an unanswered one of an earlier offer, else the oldest accepted, makes room (counted in `interfacesDropped`): a new context is never
     /// refused, so decoys offered first cannot hide the interface called.
     public var maxInterfaces = 256
     /// Requests waiting for their response; when full, the oldest is lent out without one.
@@ -234,6 +234,12 @@ struct DCERPCSide: Sendable {
     var parkedStubTotal = 0
     var parkedFirstFrag = false
     var parkedBytes = 0
+    /// Swaps of the active and the parked call since a call last started afresh: each rotates
+    /// the stub buffer (up to `maxStubBytes`), so a client alternating two calls' fragments
+    /// would cost a 64 KiB move per 24-byte PDU; after `DCERPCParser.maxSwaps` the returning
+    /// call starts afresh instead (both stubs dropped, counted). Refilling costs the sender
+    /// the bytes again, so the work stays a small multiple of the bytes sent.
+    var swaps = 0
 }
 
 /// What `feed` lends out.
@@ -270,6 +276,9 @@ public struct DCERPCParser: Sendable {
     public private(set) var pendingEvicted: UInt64 = 0
     /// `resetFraming` calls (named-pipe data cut or switched pipes: a PDU not inspected whole).
     public private(set) var framingResets: UInt64 = 0
+    /// Interrupted calls whose stub was given up: the room went to the current call (a
+    /// parked call filling the buffer), or a third call came while one was parked.
+    public private(set) var parkedCallsDropped: UInt64 = 0
 
     public init(config: DCERPCConfig = .init()) {
         self.config = config
@@ -297,19 +306,47 @@ public struct DCERPCParser: Sendable {
         interfacesDropped = 0
         pendingEvicted = 0
         framingResets = 0
+        parkedCallsDropped = 0
     }
 
     /// Forgets the PDU framing of both directions and the stubs being collected, keeping the
     /// bindings and the calls waiting for an answer: for named-pipe data cut short or switched
     /// to another pipe, where the next data starts a PDU again but the binds still hold.
-    public mutating func resetFraming() {
-        toServer = DCERPCSide()
-        toClient = DCERPCSide()
+    ///
+    /// `keepingCalls`: the data switched to another pipe (not cut). A client writes a large
+    /// call as one WRITE per fragment, and a write to another pipe between two of them must
+    /// not wipe the call's stub (Suricata keeps it per call): a direction whose abandoned PDU
+    /// put no stub bytes in the buffer keeps its calls (active and parked) and their stubs,
+    /// only the PDU framing restarts. One whose abandoned PDU was cut inside its stub starts
+    /// afresh, as without the flag (those bytes cannot be told apart from the call's).
+    public mutating func resetFraming(keepingCalls: Bool = false) {
+        resetSide(.toServer, keepingCalls: keepingCalls)
+        resetSide(.toClient, keepingCalls: keepingCalls)
         prefixTS.removeAll(keepingCapacity: true)
         prefixTC.removeAll(keepingCapacity: true)
-        stubTS.removeAll(keepingCapacity: true)
-        stubTC.removeAll(keepingCapacity: true)
         framingResets &+= 1
+    }
+
+    mutating func resetSide(_ d: Direction, keepingCalls: Bool) {
+        let old = d == .toServer ? toServer : toClient
+        var s = DCERPCSide()
+        if keepingCalls && (old.offset < 16 || old.offset <= old.stubStart) {
+            s.callActive = old.callActive
+            s.callID0 = old.callID0
+            s.frags = old.frags
+            s.stubTotal = old.stubTotal
+            s.firstFrag = old.firstFrag
+            s.parked = old.parked
+            s.parkedCallID = old.parkedCallID
+            s.parkedFrags = old.parkedFrags
+            s.parkedStubTotal = old.parkedStubTotal
+            s.parkedFirstFrag = old.parkedFirstFrag
+            s.parkedBytes = old.parkedBytes
+            s.swaps = old.swaps
+        } else {
+            truncateStub(d, 0)
+        }
+        setSide(d, s)
     }
 
     // MARK: Probing
@@ -415,7 +452,7 @@ public struct DCERPCParser: Sendable {
             if keep > 0 { appendPrefix(d, chunk.prefix(keep)) }
             let lo = Swift.max(s.offset, s.stubStart), hi = Swift.min(s.offset + n, s.stubEnd)
             if lo < hi, let piece = chunk.slice(lo - s.offset, hi - lo) {
-                appendStub(d, piece)
+                appendStub(d, piece, &s)
                 s.stubTotal += piece.count
             }
             s.offset += n
@@ -458,6 +495,23 @@ public struct DCERPCParser: Sendable {
             s.parkedBytes = 0
             return
         }
+        if !first && s.callActive && s.parked && s.parkedCallID == s.callID && s.callID0 != s.callID
+            && s.swaps < DCERPCParser.maxSwaps {
+            // The parked call comes back while the one that interrupted it is still open (A
+            // first, B first, A last): swap them, B is parked and A resumes, as Suricata's
+            // per-call buffers would. The buffer [A][B] is rotated to [B][A] in place.
+            let a = s.parkedBytes, total = d == .toServer ? stubTS.count : stubTC.count
+            if d == .toServer { DCERPCParser.rotate(&stubTS, a) } else { DCERPCParser.rotate(&stubTC, a) }
+            let b = (s.callID0, s.frags, s.stubTotal, s.firstFrag)
+            s.callID0 = s.parkedCallID
+            s.frags = s.parkedFrags &+ 1
+            s.stubTotal = s.parkedStubTotal
+            s.firstFrag = s.parkedFirstFrag
+            (s.parkedCallID, s.parkedFrags, s.parkedStubTotal, s.parkedFirstFrag) = b
+            s.parkedBytes = total - Swift.min(a, total)
+            s.swaps += 1
+            return
+        }
         if s.callActive && s.callID0 != s.callID {
             if !s.parked {
                 s.parked = true
@@ -469,6 +523,7 @@ public struct DCERPCParser: Sendable {
             } else {
                 s.parked = false
                 s.parkedBytes = 0
+                parkedCallsDropped &+= 1
             }
         } else if s.parked && s.parkedCallID == s.callID {
             s.parked = false
@@ -477,6 +532,7 @@ public struct DCERPCParser: Sendable {
         truncateStub(d, s.parked ? s.parkedBytes : 0)
         s.callActive = true
         s.callID0 = s.callID
+        s.swaps = 0
         s.frags = 1
         s.stubTotal = 0
         s.firstFrag = first
@@ -592,20 +648,35 @@ public struct DCERPCParser: Sendable {
                   let uuid = DCERPCUUID.read(p, o + 4, little: s.little),
                   let major = s.little ? p.u16le(o + 20) : p.u16(o + 20),
                   let minor = s.little ? p.u16le(o + 22) : p.u16(o + 22) else { return }
-            if interfaces.count >= Swift.max(1, config.maxInterfaces) { evictInterface() }
+            if interfaces.count >= Swift.max(1, config.maxInterfaces) { evictInterface(for: s.callID) }
             interfaces.append(DCERPCInterface(uuid: uuid, versionMajor: major, versionMinor: minor, contextID: ctx,
                                               callID: s.callID, firstFrag: s.flags & DCERPCFlags.firstFrag != 0))
             o += 24 + 20 * Int(nTransfer)
         }
     }
 
-    /// Room for one more context: the first rejected entry, else the oldest.
-    mutating func evictInterface() {
-        var k = 0
-        while k < interfaces.count, !(interfaces[k].acked && interfaces[k].result != 0) { k += 1 }
-        interfaces.remove(at: k < interfaces.count ? k : 0)
+    /// Room for one more context offered by call `callID`, oldest first among: a rejected
+    /// entry, else one of another offer not answered yet, else an accepted one, else any.
+    /// Unanswered before accepted: pipelined decoy ALTER_CONTEXTs (never acked before the
+    /// call) must not evict the binding the server accepted and still serves. The entries of
+    /// the offer being added come last, so one full offer (255) never evicts its own contexts.
+    /// Loops, not `firstIndex(where:)` (it allocated in debug builds).
+    mutating func evictInterface(for callID: UInt32) {
+        var k = -1, pass = 0
+        while k < 0 && pass < 3 {
+            var i = 0
+            while i < interfaces.count {
+                let e = interfaces[i]
+                let hit = pass == 0 ? e.acked && e.result != 0 : pass == 1 ? !e.acked && e.callID != callID : e.acked
+                if hit { k = i; break }
+                i += 1
+            }
+            pass += 1
+        }
+        interfaces.remove(at: Swift.max(0, k))
         interfacesDropped &+= 1
     }
+
 
     /// BIND_ACK/ALTER_CONTEXT_RESP ([C706] 12.6.4.4): the secondary address, then one result
     /// per offered context, in the order they were offered.
@@ -687,8 +758,20 @@ public struct DCERPCParser: Sendable {
         d == .toServer ? prefixTS.withByteView(body) : prefixTC.withByteView(body)
     }
 
-    mutating func appendStub(_ d: Direction, _ v: ByteView) {
-        let have = d == .toServer ? stubTS.count : stubTC.count
+    /// Appends the current call's stub bytes. The current call always gets its full
+    /// `maxStubBytes`: when a parked call's bytes at the front stand in the way, the parked call
+    /// is dropped (counted in `parkedCallsDropped`) rather than the current one starved (an
+    /// interrupted call filling 64 KiB must not blind `dce_stub_data` to the next call).
+    mutating func appendStub(_ d: Direction, _ v: ByteView, _ s: inout DCERPCSide) {
+        var have = d == .toServer ? stubTS.count : stubTC.count
+        if s.parked && v.count > config.maxStubBytes - have {
+            let drop = Swift.min(s.parkedBytes, have)
+            if d == .toServer { DCERPCParser.dropFront(&stubTS, drop) } else { DCERPCParser.dropFront(&stubTC, drop) }
+            have -= drop
+            s.parked = false
+            s.parkedBytes = 0
+            parkedCallsDropped &+= 1
+        }
         let room = config.maxStubBytes - have
         if v.count > room { stubBytesCut &+= UInt64(v.count - Swift.max(0, room)) }
         guard room > 0 else { return }
@@ -698,6 +781,43 @@ public struct DCERPCParser: Sendable {
     /// Drops the current call's stub (a parked call's bytes stay).
     mutating func clearStub(_ d: Direction) {
         truncateStub(d, stubBase(d))
+    }
+
+    /// Swaps allowed between two calls' fragments (see `DCERPCSide.swaps`).
+    static let maxSwaps = 8
+
+    /// Rotates `buf` left by `k` in place ([k..<n] then [0..<k]) with three reversals: no
+    /// allocation, no second buffer.
+    static func rotate(_ buf: inout [UInt8], _ k: Int) {
+        let n = buf.count
+        guard k > 0, k < n else { return }
+        buf.withUnsafeMutableBufferPointer { p in
+            reverse(p, 0, k)
+            reverse(p, k, n)
+            reverse(p, 0, n)
+        }
+    }
+
+    /// Removes the first `k` bytes of `buf` in place (a move and `removeLast`:
+    /// `removeFirst(_:)` allocated in debug builds).
+    static func dropFront(_ buf: inout [UInt8], _ k: Int) {
+        let n = buf.count
+        guard k > 0 else { return }
+        guard k < n else { buf.removeAll(keepingCapacity: true); return }
+        buf.withUnsafeMutableBytes { p in
+            guard let base = p.baseAddress else { return }
+            base.copyMemory(from: base + k, byteCount: n - k)
+        }
+        buf.removeLast(k)
+    }
+
+    static func reverse(_ p: UnsafeMutableBufferPointer<UInt8>, _ lo: Int, _ hi: Int) {
+        var i = lo, j = hi - 1
+        while i < j {
+            p.swapAt(i, j)
+            i += 1
+            j -= 1
+        }
     }
 
     mutating func truncateStub(_ d: Direction, _ n: Int) {

@@ -32,7 +32,8 @@ extension Engine {
     /// flow's pipes as Suricata's SMB state keeps one `dcerpc_ifaces`: data of another FileId
     /// or data cut short by the SMB record buffer restarts only the PDU framing
     /// (`resetFraming`, counted in the parser's `framingResets`), so one byte written to a
-    /// second pipe no longer wipes the binds of the first (review 12A). No `dcerpc` events:
+    /// second pipe no longer wipes the binds of the first (review 12A); on a pipe switch the
+    /// calls and their stubs stay too when no stub bytes were cut (review 12E). No `dcerpc` events:
     /// Suricata logs these inside `smb`.
     func smbPipeData(_ i: Int, _ dir: Direction, _ file: UInt64, _ bytes: ByteView, _ cut: Bool) {
         guard detect != nil, i < smbPipeSlot.count else { return }
@@ -44,7 +45,7 @@ extension Engine {
             smbPipes.items[Int(s)].reset()
             smbPipeFile[i] = file
         } else if smbPipeFile[i] != file {
-            smbPipes.items[Int(s)].resetFraming()
+            smbPipes.items[Int(s)].resetFraming(keepingCalls: true)
             smbPipeFile[i] = file
         }
         smbPipes.items[Int(s)].feed(bytes, direction: dir, gap: false) { p, kind, tx in

@@ -313,6 +313,75 @@ struct DCESeen: Equatable {
         #expect(seen.map(\.stub) == [[3], [4]], "\(seen.map(\.stub))")
     }
 
+    /// Review 12E (2): A and B interleaved fragment by fragment, each returning while the
+    /// other is open: every return swaps them, so each stub is its own fragments in order.
+    @Test func callsSwappedFragmentByFragmentKeepTheirStubs() {
+        let items: [(Direction, [UInt8])] = [
+            (.toServer, B.request(call: 2, ctx: 0, opnum: 5, flags: 1, [0xa1, 0xa1])),
+            (.toServer, B.request(call: 3, ctx: 0, opnum: 6, flags: 1, [0xb1])),
+            (.toServer, B.request(call: 2, ctx: 0, opnum: 5, flags: 0, [0xa2])),
+            (.toServer, B.request(call: 3, ctx: 0, opnum: 6, flags: 0, [0xb2, 0xb2, 0xb2])),
+            (.toServer, B.request(call: 2, ctx: 0, opnum: 5, flags: 2, [0xa3])),
+            (.toServer, B.request(call: 3, ctx: 0, opnum: 6, flags: 2, [0xb3])),
+        ]
+        for chunk in [0, 1, 7] {
+            let (seen, p) = Self.run(items, chunk: chunk)
+            #expect(seen.map(\.call) == [2, 3], "\(chunk)")
+            #expect(seen.map(\.stub) == [[0xa1, 0xa1, 0xa2, 0xa3], [0xb1, 0xb2, 0xb2, 0xb2, 0xb3]], "\(chunk)")
+            #expect(seen.map(\.frags) == [3, 3] && seen.map(\.reqStubSize) == [4, 5] && p.parkedCallsDropped == 0, "\(chunk)")
+        }
+    }
+
+    /// Review 12E (2): each swap moves the whole stub buffer, so a client alternating two
+    /// calls forever gets 8 swaps; the 9th return starts that call afresh (counted).
+    @Test func swapsBetweenTwoCallsAreBounded() {
+        var items: [(Direction, [UInt8])] = [
+            (.toServer, B.request(call: 2, ctx: 0, opnum: 5, flags: 1, [100])),
+            (.toServer, B.request(call: 3, ctx: 0, opnum: 6, flags: 1, [101])),
+        ]
+        for i in 0 ..< 9 { items.append((.toServer, B.request(call: i % 2 == 0 ? 2 : 3, ctx: 0, opnum: 5, flags: 0, [UInt8(i)]))) }
+        items.append((.toServer, B.request(call: 2, ctx: 0, opnum: 5, flags: 2, [200])))
+        let (seen, p) = Self.run(items)
+        #expect(p.parkedCallsDropped == 1)
+        #expect(seen.count == 1 && seen[0].call == 2 && seen[0].stub == [8, 200] && seen[0].frags == 2, "\(seen.map(\.stub))")
+        // Control: 7 returns, A's last fragment while A is active (no swap): A keeps all.
+        let (ok, q) = Self.run(Array(items.prefix(9)) + [items.last!])
+        #expect(q.parkedCallsDropped == 0 && ok.count == 1 && ok[0].stub == [100, 0, 2, 4, 6, 200], "\(ok.map(\.stub))")
+    }
+
+    /// Review 12E (1): a parked call filling the buffer is dropped (counted) for the next
+    /// call's stub, which gets its full room.
+    @Test func parkedCallGivesWayToTheCurrentCall() {
+        var config = DCERPCConfig()
+        config.maxStubBytes = 8
+        let (seen, p) = Self.run([
+            (.toServer, B.request(call: 2, ctx: 0, opnum: 5, flags: 1, [UInt8](repeating: 1, count: 6))),
+            (.toServer, B.request(call: 3, ctx: 0, opnum: 6, flags: 3, [2, 2, 2, 2, 2, 2, 2, 2])),
+            (.toServer, B.request(call: 2, ctx: 0, opnum: 5, flags: 2, [3])),
+        ], config: config)
+        #expect(seen.map(\.stub) == [[2, 2, 2, 2, 2, 2, 2, 2], [3]] && p.parkedCallsDropped == 1 && p.stubBytesCut == 0)
+    }
+
+    /// Review 12E (4): a pipe switch (`resetFraming(keepingCalls:)`) keeps the call when the
+    /// abandoned PDU put no stub bytes in the buffer, and drops it when it was cut inside its
+    /// stub (those bytes cannot be told from the call's).
+    @Test func pipeSwitchKeepsTheCallOnlyWithoutCutStubBytes() {
+        let first = B.request(call: 2, ctx: 0, opnum: 5, flags: 1, [1, 1])
+        let other = B.request(call: 9, ctx: 0, opnum: 5, flags: 3, [7, 7, 7, 7])
+        let last = B.request(call: 2, ctx: 0, opnum: 5, flags: 2, [3])
+        for (cutAt, kept) in [(0, true), (5, true), (24, true), (26, false)] {
+            var p = DCERPCParser()
+            var stubs: [[UInt8]] = []
+            for (k, bytes) in [first, Array(other.prefix(cutAt)), last].enumerated() {
+                if k == 2 { p.resetFraming(keepingCalls: true) }
+                bytes.withByteView { v in
+                    p.feed(v, direction: .toServer, gap: false) { q, _, _ in stubs.append(q.withStub(.toServer) { $0.bytes }) }
+                }
+            }
+            #expect(stubs.first == (kept ? [1, 1, 3] : [3]), "cut at \(cutAt): \(stubs)")
+        }
+    }
+
     /// Review 12A (b): a second BIND the server naks leaves the accepted bindings in place.
     @Test func nakedBindKeepsTheBindings() {
         let items: [(Direction, [UInt8])] = [
@@ -369,7 +438,13 @@ import AllocationCounter
         let items = DCERPCParserTests.conversation(le: true) + DCERPCParserTests.conversation(le: false)
             + [(.toServer, DCEBuild.request(call: 9, ctx: 0, opnum: 1, flags: 1, [1, 2])),
                (.toServer, DCEBuild.request(call: 9, ctx: 0, opnum: 1, flags: 2, [3])),
-               (.toClient, DCEBuild.fault(call: 9, status: 5))]
+               (.toClient, DCEBuild.fault(call: 9, status: 5)),
+               // Review 12E: park, swap (rotation), the parked call dropped for the room.
+               (.toServer, DCEBuild.request(call: 10, ctx: 0, opnum: 1, flags: 1, [UInt8](repeating: 1, count: 40_000))),
+               (.toServer, DCEBuild.request(call: 11, ctx: 0, opnum: 1, flags: 1, [4])),
+               (.toServer, DCEBuild.request(call: 10, ctx: 0, opnum: 1, flags: 0, [5])),
+               (.toServer, DCEBuild.request(call: 11, ctx: 0, opnum: 1, flags: 2, [UInt8](repeating: 6, count: 30_000))),
+               (.toClient, DCEBuild.response(call: 11, [7]))]
         var p = DCERPCParser()
         var seen = 0
         func run() {
@@ -380,11 +455,13 @@ import AllocationCounter
                     p.feed(v, direction: items[i].0, gap: false) { q, _, tx in seen += q.withStub(.toServer) { $0.count } + Int(tx.opnum) }
                 }
             }
+            p.resetFraming(keepingCalls: true)
             p.finish { _, _, _ in }
         }
         run()
         let n = countAllocations { run() }
         #expect(n == 0, "the parser allocated \(n) times")
+        #expect(p.parkedCallsDropped == 1)
         #expect(seen > 0)
     }
 }
