@@ -300,6 +300,7 @@ public struct SMTPParser: Sendable {
                     // After DATA: a client that does not wait sends its message (the server
                     // would not be refusing a DATA it had no reason to refuse).
                     clientMode = clientMode == .dataPending ? .data : .command
+                    events.insert(AppLayerEvents.SMTP.holdOverflow)
                     replayHeld(onTransaction)
                     continue
                 case .bdat:

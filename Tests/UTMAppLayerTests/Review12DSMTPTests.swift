@@ -51,7 +51,7 @@ import UTMCore
     /// AUTH LOGIN with 334 and reads the next two lines as the username (`DATA` is valid base64)
     /// and the password (empty), then 535, then the real mail as commands. The parser saw a
     /// DATA, an empty line (its headers end) and reads the real mail as the body.
-    @Test(.disabled("left: an AUTH hold overflow still reads the held lines as commands; no hold-overflow event yet")) func authHoldOverflowReadsResponsesAsCommands() {
+    @Test(.disabled("left: an AUTH hold overflow still reads the held lines as commands; it raises hold_overflow instead (authHoldOverflowRaisesAnEvent)")) func authHoldOverflowReadsResponsesAsCommands() {
         let padding = String(repeating: "padding padding padding padding padding padding padding\r\n", count: 90)
         let client = "AUTH LOGIN\r\nDATA\r\n\r\nMAIL FROM:<evil@example.net>\r\nRCPT TO:<v@example.com>\r\nDATA\r\n"
             + "Subject: hidden\r\n\r\n" + padding + ".\r\n"
@@ -62,6 +62,18 @@ import UTMCore
                 + "250 OK\r\n250 OK\r\n354 go ahead\r\n250 queued\r\n"),
         ], chunk: 1448)
         #expect(Review12SMTPTests.hasHiddenSubject(r), "\(r.txs)")
+    }
+
+    /// The reading of an overflowed AUTH hold is left (above); the overflow raises
+    /// `hold_overflow` so inline policy can drop the flow. An AUTH answered in time does not.
+    @Test(arguments: [true, false]) func authHoldOverflowRaisesAnEvent(overflow: Bool) {
+        var p = SMTPParser()
+        let padding = String(repeating: "padding padding padding padding padding padding padding\r\n", count: overflow ? 90 : 10)
+        for (d, s) in [(Direction.toClient, "220 mx ESMTP\r\n"), (.toServer, "EHLO c\r\n"), (.toClient, "250 mx\r\n"),
+                       (.toServer, "AUTH LOGIN\r\n" + padding)] {
+            Array(s.utf8).withUnsafeBytes { p.feed(ByteView($0), direction: d, gap: false, onTransaction: { _ in }) }
+        }
+        #expect(p.takeAppEvents().contains(AppLayerEvents.SMTP.holdOverflow) == overflow)
     }
 
     /// A server that never answers STARTTLS (a rogue/exfiltration server that reads on as SMTP
