@@ -43,10 +43,10 @@ public struct SMTPConfig: Sendable {
     /// Part of the store all `Received:` headers together may take (a sender writes them
     /// freely and relays prepend them).
     public var receivedShare = 4
-    /// Client bytes held after STARTTLS until its reply (RFC 3207: the client waits, so this
-    /// is a ClientHello sent early, or commands a refusing server will read). Past it the
-    /// parser stops waiting and reads them as commands.
-    public var maxStartTLSHold = 4096
+    /// Client bytes held after STARTTLS, AUTH or DATA until its reply (the client waits, so this
+    /// is a ClientHello sent early, or lines a refusing server reads as commands). Past it the
+    /// parser stops waiting (`hold_overflow`): commands after STARTTLS/AUTH, the message after DATA.
+    public var maxHold = 4096
 
     public init() {}
 }
@@ -231,9 +231,9 @@ public struct SMTPParser: Sendable {
         pending = [SMTPCommand](repeating: .other, count: max(1, config.maxPending))
         pendingRepeat = [Int32](repeating: 0, count: max(1, config.maxPending))
         held = []
-        held.reserveCapacity(max(1, config.maxStartTLSHold))
+        held.reserveCapacity(max(1, config.maxHold))
         heldSpare = []
-        heldSpare.reserveCapacity(max(1, config.maxStartTLSHold))
+        heldSpare.reserveCapacity(max(1, config.maxHold))
         tx = SMTPTransaction(capacity: config.maxTransactionBytes, recipients: config.maxRecipients,
                              received: config.maxReceived, urls: config.maxURLs)
         heloStore = FieldStore(capacity: config.maxHelo)
@@ -291,7 +291,7 @@ public struct SMTPParser: Sendable {
                     // ClientHello sent early, or commands a refusing server reads: held until
                     // the reply says which (the engine hands them to TLS after a 220). AUTH
                     // alike: after a 334 the next line is a response, after a refusal a command.
-                    let room = config.maxStartTLSHold &- held.count
+                    let room = config.maxHold &- held.count
                     if rest.count <= room {
                         rest.withUnsafeBytes { held.append(contentsOf: $0) }
                         return

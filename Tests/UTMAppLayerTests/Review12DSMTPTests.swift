@@ -46,7 +46,7 @@ import UTMCore
         #expect(Review12SMTPTests.hasHiddenSubject(r), "\(r.txs)")
     }
 
-    /// The AUTH hold overflows (over `maxStartTLSHold` bytes sent before the 334, here in MSS
+    /// The AUTH hold overflows (over `maxHold` bytes sent before the 334, here in MSS
     /// sized segments) and the parser reads the held lines as commands. The server answers
     /// AUTH LOGIN with 334 and reads the next two lines as the username (`DATA` is valid base64)
     /// and the password (empty), then 535, then the real mail as commands. The parser saw a
@@ -55,7 +55,7 @@ import UTMCore
         let padding = String(repeating: "padding padding padding padding padding padding padding\r\n", count: 90)
         let client = "AUTH LOGIN\r\nDATA\r\n\r\nMAIL FROM:<evil@example.net>\r\nRCPT TO:<v@example.com>\r\nDATA\r\n"
             + "Subject: hidden\r\n\r\n" + padding + ".\r\n"
-        #expect(client.utf8.count > SMTPConfig().maxStartTLSHold)
+        #expect(client.utf8.count > SMTPConfig().maxHold)
         let r = SMTPParserTests.run(Self.greeting + [
             (.toServer, client),
             (.toClient, "334 VXNlcm5hbWU6\r\n334 UGFzc3dvcmQ6\r\n535 5.7.8 Authentication failed\r\n"
