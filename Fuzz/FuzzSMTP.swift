@@ -19,7 +19,7 @@ nonisolated(unsafe) var fuzzSMTPParser: SMTPParser = {
     c.maxReceived = 2
     c.maxTransactionBytes = 96
     c.maxHelo = 16
-    c.maxStartTLSHold = 24
+    c.maxHold = 24
     c.maxPath = 20
     c.headerReserve = 8
     return SMTPParser(config: c)

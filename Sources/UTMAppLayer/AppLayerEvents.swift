@@ -206,7 +206,7 @@ extension AppLayerEvents {
     /// SMTP (SMTPParser, Suricata's smtp-events.rules and app-layer-smtp.c names). Raised:
     /// invalid_reply, unable_to_match_reply_with_request, max_command_line_len_exceeded,
     /// max_reply_line_len_exceeded, invalid_pipelined_sequence, no_server_welcome_message,
-    /// tls_rejected, data_command_rejected, truncated_line. The others are named so rules
+    /// tls_rejected, data_command_rejected, truncated_line, hold_overflow. The others are named so rules
     /// load; the MIME ones need the message's MIME decoding (not in the IPS yet).
     public enum SMTP {
         public static let invalidReply = AppLayerEvents(bit: 0)
@@ -219,6 +219,10 @@ extension AppLayerEvents {
         public static let tlsRejected = AppLayerEvents(bit: 7)
         public static let dataCommandRejected = AppLayerEvents(bit: 8)
         public static let truncatedLine = AppLayerEvents(bit: 23)
+        /// Mimamori's own: more client bytes came before the reply to STARTTLS, AUTH or DATA
+        /// than the hold keeps, so they were read without knowing the reply (an honest client
+        /// waits): the parser's view may differ from the server's, inline policy can drop.
+        public static let holdOverflow = AppLayerEvents(bit: 24)
 
         static let names: [StaticString] = [
             "invalid_reply", "unable_to_match_reply_with_request", "max_command_line_len_exceeded",
@@ -227,7 +231,7 @@ extension AppLayerEvents {
             "mime_parse_failed", "mime_malformed_msg", "mime_invalid_base64", "mime_invalid_qp",
             "mime_long_line", "mime_long_enc_line", "mime_long_header_name", "mime_long_header_value",
             "mime_long_boundary", "mime_long_filename", "duplicate_fields", "missing_fields",
-            "unparsable_content", "truncated_line",
+            "unparsable_content", "truncated_line", "hold_overflow",
         ]
     }
 

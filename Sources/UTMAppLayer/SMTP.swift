@@ -43,10 +43,10 @@ public struct SMTPConfig: Sendable {
     /// Part of the store all `Received:` headers together may take (a sender writes them
     /// freely and relays prepend them).
     public var receivedShare = 4
-    /// Client bytes held after STARTTLS until its reply (RFC 3207: the client waits, so this
-    /// is a ClientHello sent early, or commands a refusing server will read). Past it the
-    /// parser stops waiting and reads them as commands.
-    public var maxStartTLSHold = 4096
+    /// Client bytes held after STARTTLS, AUTH or DATA until its reply (the client waits, so this
+    /// is a ClientHello sent early, or lines a refusing server reads as commands). Past it the
+    /// parser stops waiting (`hold_overflow`): commands after STARTTLS/AUTH, the message after DATA.
+    public var maxHold = 4096
 
     public init() {}
 }
@@ -142,6 +142,10 @@ enum SMTPClientMode: UInt8 {
     /// An AUTH exchange waits for the server: its next reply says whether the client's next
     /// line is a response (334) or a command (235, 5xx), so the bytes are held until then.
     case authPending
+    /// DATA waits for its reply: 354 makes the client's next bytes the message, a refusal
+    /// makes them commands (RFC 2920 §3.1: DATA ends a pipelined group, the client waits), so
+    /// the bytes are held until then. BDAT needs no reply: its count says where the chunk ends.
+    case dataPending
 }
 
 /// Which kept header a message header line is (continuations extend it).
@@ -227,9 +231,9 @@ public struct SMTPParser: Sendable {
         pending = [SMTPCommand](repeating: .other, count: max(1, config.maxPending))
         pendingRepeat = [Int32](repeating: 0, count: max(1, config.maxPending))
         held = []
-        held.reserveCapacity(max(1, config.maxStartTLSHold))
+        held.reserveCapacity(max(1, config.maxHold))
         heldSpare = []
-        heldSpare.reserveCapacity(max(1, config.maxStartTLSHold))
+        heldSpare.reserveCapacity(max(1, config.maxHold))
         tx = SMTPTransaction(capacity: config.maxTransactionBytes, recipients: config.maxRecipients,
                              received: config.maxReceived, urls: config.maxURLs)
         heloStore = FieldStore(capacity: config.maxHelo)
@@ -282,18 +286,21 @@ public struct SMTPParser: Sendable {
         while !rest.isEmpty && !tlsStarted {
             if d == 0 {
                 switch clientMode {
-                case .tlsPending, .authPending:
+                case .tlsPending, .authPending, .dataPending:
                     // RFC 3207: the client waits for the 220, so bytes before it are a
                     // ClientHello sent early, or commands a refusing server reads: held until
                     // the reply says which (the engine hands them to TLS after a 220). AUTH
                     // alike: after a 334 the next line is a response, after a refusal a command.
-                    let room = config.maxStartTLSHold &- held.count
+                    let room = config.maxHold &- held.count
                     if rest.count <= room {
                         rest.withUnsafeBytes { held.append(contentsOf: $0) }
                         return
                     }
                     // More than a ClientHello: not a TLS client waiting; read them as SMTP.
-                    clientMode = .command
+                    // After DATA: a client that does not wait sends its message (the server
+                    // would not be refusing a DATA it had no reason to refuse).
+                    clientMode = clientMode == .dataPending ? .data : .command
+                    events.insert(AppLayerEvents.SMTP.holdOverflow)
                     replayHeld(onTransaction)
                     continue
                 case .bdat:
@@ -351,6 +358,20 @@ public struct SMTPParser: Sendable {
     }
 
     public mutating func finish(on onTransaction: (SMTPEvent) -> Void) {
+        // No reply came to the command the bytes wait for (a server that reads on and answers
+        // nothing, or a capture without it): they are read, not dropped. After STARTTLS or
+        // AUTH as commands (a server that answers nothing did not start TLS), after DATA as
+        // the message (no refusal came).
+        // A replay may hold again (a DATA among the bytes): each round reads at least one line,
+        // so the held bytes shrink and the loop ends.
+        while !held.isEmpty && !tlsStarted {
+            switch clientMode {
+            case .tlsPending, .authPending: clientMode = .command
+            case .dataPending: clientMode = .data
+            default: break
+            }
+            replayHeld(onTransaction)
+        }
         closeTransaction(onTransaction)
         count = 0
     }
@@ -390,7 +411,7 @@ public struct SMTPParser: Sendable {
                 if clientMode == .data { dropping &= ~1 }
             }
             if clientMode == .bdat { clientMode = .command; bdatRemaining = 0 }
-            if clientMode == .tlsPending || clientMode == .authPending { heldLost = true }
+            if clientMode == .tlsPending || clientMode == .authPending || clientMode == .dataPending { heldLost = true }
             if txOpen { tx.truncated = true }
         } else {
             multiLineCode = 0
@@ -459,7 +480,7 @@ public struct SMTPParser: Sendable {
         case .data:
             openTransaction()
             beginMessage(onTransaction)
-            clientMode = .data
+            clientMode = .dataPending
         case .bdat:
             openTransaction()
             if tx.message == .none { beginMessage(onTransaction) }
@@ -586,7 +607,7 @@ public struct SMTPParser: Sendable {
 
     mutating func closeTransaction(_ onTransaction: (SMTPEvent) -> Void) {
         guard txOpen else { return }
-        if clientMode == .data || clientMode == .bdat {
+        if clientMode == .data || clientMode == .bdat || clientMode == .dataPending {
             clientMode = .command
             if tx.message != .done { tx.message = .error }
             onTransaction(.messageEnd(complete: false))
@@ -921,14 +942,24 @@ public struct SMTPParser: Sendable {
         case .data:
             if code != 354 {
                 events.insert(AppLayerEvents.SMTP.dataCommandRejected)
-                // No message follows a refused DATA: the client's next lines are commands.
-                // Unless the replies may be matched to the wrong commands (the ring
-                // overflowed): then this "refusal" may be an RCPT's 250.
-                if clientMode == .data && tx.messageBytes == 0 && msgLine.isEmpty && !repliesUnreliable {
+            }
+            // No message follows a refused DATA: the client's held bytes are commands. Unless
+            // the replies may be matched to the wrong commands (the ring overflowed): then this
+            // "refusal" may be an RCPT's 250, and the bytes are read as the message.
+            if clientMode == .dataPending {
+                if code == 354 || repliesUnreliable {
+                    clientMode = .data
+                } else {
                     clientMode = .command
                     tx.message = .none
                     onTransaction(.messageEnd(complete: false))
                 }
+                replayHeld(onTransaction)
+            } else if code != 354 && clientMode == .data && tx.messageBytes == 0 && msgLine.isEmpty && !repliesUnreliable {
+                // The hold overflowed (the client did not wait) but nothing of the message came.
+                clientMode = .command
+                tx.message = .none
+                onTransaction(.messageEnd(complete: false))
             }
         case .starttls:
             // With unreliable replies a 220 starts TLS only if the client is waiting for it

@@ -326,7 +326,7 @@ extension SMTPParserTests {
     /// commands they are at once, without waiting for the reply.
     @Test func startTLSHoldOverflowReadsTheCommands() {
         var c = SMTPConfig()
-        c.maxStartTLSHold = 64
+        c.maxHold = 64
         let r = Self.run(Self.hello + [
             (.toServer, "STARTTLS\r\nMAIL FROM:<evil@example.net>\r\nRCPT TO:<v@example.com>\r\nDATA\r\nSubject: hidden\r\n\r\nx\r\n.\r\n"),
             (.toClient, "454 no TLS\r\n250 ok\r\n250 ok\r\n354 go\r\n250 queued\r\n"),
