@@ -85,10 +85,14 @@ extension Engine {
             }
         }
         f.dceLittleEndian = dir == .toServer ? tx.requestLittleEndian : tx.responseLittleEndian
-        var buffers = InspectionBuffers()
-        if d.uses(.dcerpcStubData) { p.withStub(dir) { buffers[.dcerpcStubData] = $0 } }
-        d.inspectApp(.dcerpc, phase: 1, f, buffers: buffers, slot: detectCursor.slot, time: detectCursor.time) { s, alert in
-            self.detectMatched(s, alert, f)
+        let slot = detectCursor.slot, time = detectCursor.time
+        // The stub is lent for the inspection only: the view must not outlive `withStub`.
+        p.withStub(dir) { stub in
+            var buffers = InspectionBuffers()
+            if d.uses(.dcerpcStubData) { buffers[.dcerpcStubData] = stub }
+            d.inspectApp(.dcerpc, phase: 1, f, buffers: buffers, slot: slot, time: time) { s, alert in
+                self.detectMatched(s, alert, f)
+            }
         }
     }
 }

@@ -276,11 +276,15 @@ extension Engine {
         guard let d = detect, detectCursor.slot >= 0, tx.command == 3, tx.share.isPresent else { return }
         let id: BufferID = tx.shareType == 2 ? .smbNamedPipe : .smbShare
         guard d.uses(id) else { return }
-        var buffers = InspectionBuffers()
-        p.store.withView(tx.share) { buffers[id] = $0 }
         let f = detectFacts(tx.hasRequest ? .toServer : .toClient, app: .smb, stream: false)
-        d.inspectApp(.smb, phase: 1, f, buffers: buffers, slot: detectCursor.slot, time: detectCursor.time) { s, alert in
-            self.detectMatched(s, alert, f)
+        let slot = detectCursor.slot, time = detectCursor.time
+        // The share is lent for the inspection only: the view must not outlive `withView`.
+        p.store.withView(tx.share) { share in
+            var buffers = InspectionBuffers()
+            buffers[id] = share
+            d.inspectApp(.smb, phase: 1, f, buffers: buffers, slot: slot, time: time) { s, alert in
+                self.detectMatched(s, alert, f)
+            }
         }
     }
 }
